@@ -1,0 +1,60 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is set-up.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+REQS := requirements/base.txt requirements/dev.txt requirements/lock.txt
+MANAGE := $(PY) manage.py
+
+.PHONY: run test setup services-start services-stop lint typecheck checks pytest browser clean-var bench
+
+$(VENV)/bin/python:
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed (python3.11 on PATH)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip wheel
+
+$(STAMP): $(VENV)/bin/python $(REQS)
+	$(PY) -m pip install --quiet -r requirements/dev.txt -c requirements/lock.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## make run: embedded PostgreSQL + Redis, migrate, seed, web server, workers, beat.
+run: setup
+	DJANGO_SETTINGS_MODULE=swipeme_site.settings.dev $(MANAGE) runstack
+
+services-start: setup
+	$(MANAGE) services start
+
+services-stop: setup
+	$(MANAGE) services stop
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+typecheck: setup
+	$(VENV)/bin/mypy .
+
+## Checks that need the database: migrations up to date, deploy check of production settings.
+checks: setup
+	DJANGO_SETTINGS_MODULE=swipeme_site.settings.test $(MANAGE) makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=swipeme_site.settings.production DJANGO_SECRET_KEY=check-deploy-$$(openssl rand -hex 32 2>/dev/null || date +%s%N)-key-for-the-check-only DJANGO_ALLOWED_HOSTS=swipeme.example \
+		$(MANAGE) check --deploy --fail-level WARNING
+	DJANGO_SETTINGS_MODULE=swipeme_site.settings.test $(MANAGE) spectacular --validate --fail-on-warn --file /dev/null
+	$(VENV)/bin/lint-imports
+
+pytest: setup
+	DJANGO_SETTINGS_MODULE=swipeme_site.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## make test: the same set-up, then the whole suite with the real embedded services.
+test: setup
+	$(MANAGE) services run -- $(MAKE) --no-print-directory test-inner
+
+test-inner: lint typecheck checks pytest
+
+bench: setup
+	$(MANAGE) services run -- $(PY) bench/api_latency.py
+
+clean-var:
+	rm -rf var

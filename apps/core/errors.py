@@ -1,0 +1,127 @@
+"""One error shape for the whole API: {"error": {"code", "message", "fields"}}.
+
+Services raise ApplicationError (or a subclass); DRF's own exceptions and Django's
+Http404 / PermissionDenied / ValidationError are mapped to the same shape here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class ApplicationError(Exception):
+    """A business rule said no. Carries an HTTP status, a stable code and field errors."""
+
+    status_code: int = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        fields: dict[str, list[str]] | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+        if code is not None:
+            self.code = code
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class NotFoundError(ApplicationError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+
+
+class ForbiddenError(ApplicationError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "permission_denied"
+
+
+class ConflictError(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "conflict"
+
+
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def _flatten_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF nests errors for nested serializers and lists; clients get dotted paths."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            out.update(_flatten_fields(value, name))
+    elif isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            out[prefix or "non_field_errors"] = [str(item) for item in detail]
+        else:
+            for index, item in enumerate(detail):
+                if item:
+                    out.update(_flatten_fields(item, f"{prefix}.{index}" if prefix else str(index)))
+    else:
+        out[prefix or "non_field_errors"] = [str(detail)]
+    return out
+
+
+def _first_code(detail: Any) -> str | None:
+    if isinstance(detail, dict):
+        for value in detail.values():
+            code = _first_code(value)
+            if code:
+                return code
+    elif isinstance(detail, list):
+        for value in detail:
+            code = _first_code(value)
+            if code:
+                return code
+    else:
+        return getattr(detail, "code", None)
+    return None
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {}
+        message = "; ".join(exc.messages)
+        exc = exceptions.ValidationError(fields or message)
+        return Response(error_body("invalid", message, fields), status=400)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        return None  # a real bug: let Django's 500 handler (also JSON under /api/) report it
+    assert isinstance(exc, exceptions.APIException)
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten_fields(exc.detail)
+        code = _first_code(exc.detail) or "invalid"
+        first = next(iter(fields.items()), None)
+        message = f"{first[0]}: {first[1][0]}" if first else "Invalid input."
+        response.data = error_body("invalid" if code in ("invalid", "required") else code,
+                                   message, fields)
+    else:
+        detail = exc.detail
+        message = str(detail if not isinstance(detail, (dict, list)) else exc.default_detail)
+        response.data = error_body(str(exc.default_code), message)
+        wait = getattr(exc, "wait", None)
+        if isinstance(exc, exceptions.Throttled) and wait is not None:
+            response.data["error"]["retry_after"] = int(wait)
+    return response

@@ -1,0 +1,67 @@
+"""Liveness and readiness probes.
+
+`/healthz` says the process answers. `/readyz` says it can do its job: the database and
+Redis answer, storage takes a write, and each Celery queue's worker has sent a heartbeat
+recently (the beat task `core.heartbeat` runs on every queue).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
+
+HEARTBEAT_KEY = "heartbeat:{queue}"
+
+
+def heartbeat_record(*, queue: str) -> None:
+    cache.set(HEARTBEAT_KEY.format(queue=queue), time.time(), timeout=24 * 3600)
+
+
+def check_database() -> tuple[bool, str]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True, "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        return False, type(exc).__name__
+
+
+def check_redis() -> tuple[bool, str]:
+    try:
+        probe = uuid.uuid4().hex
+        cache.set("readyz:probe", probe, timeout=10)
+        return (cache.get("readyz:probe") == probe), "ok"
+    except Exception as exc:  # noqa: BLE001
+        return False, type(exc).__name__
+
+
+def check_storage() -> tuple[bool, str]:
+    try:
+        name = default_storage.save(f"readyz/{uuid.uuid4().hex}.txt", ContentFile(b"ok"))
+        default_storage.delete(name)
+        return True, "ok"
+    except Exception as exc:  # noqa: BLE001
+        return False, type(exc).__name__
+
+
+def check_workers() -> tuple[bool, dict[str, float | None]]:
+    now = time.time()
+    ages: dict[str, float | None] = {}
+    try:
+        values = cache.get_many([HEARTBEAT_KEY.format(queue=q) for q in settings.SWIPEME_QUEUES])
+    except Exception:  # noqa: BLE001
+        values = {}
+    for queue in settings.SWIPEME_QUEUES:
+        beat = values.get(HEARTBEAT_KEY.format(queue=queue))
+        ages[queue] = round(now - beat, 1) if beat is not None else None
+    healthy = all(
+        age is not None and age <= settings.SWIPEME_WORKER_HEARTBEAT_MAX_AGE
+        for age in ages.values()
+    )
+    return healthy, ages

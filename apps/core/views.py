@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import hmac
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django_prometheus.exports import ExportToDjangoView
+
+from apps.core import health
+from apps.core.errors import error_body
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    db_ok, db_msg = health.check_database()
+    redis_ok, redis_msg = health.check_redis()
+    storage_ok, storage_msg = health.check_storage()
+    workers_ok, worker_ages = health.check_workers()
+    ready = db_ok and redis_ok and storage_ok and workers_ok
+    body = {
+        "status": "ready" if ready else "not_ready",
+        "checks": {
+            "database": db_msg,
+            "redis": redis_msg,
+            "storage": storage_msg,
+            "workers": {"ok": workers_ok, "heartbeat_age_seconds": worker_ages},
+        },
+    }
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus exposition; behind a bearer token when SWIPEME_METRICS_TOKEN is set."""
+    token = settings.METRICS_TOKEN
+    if token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not hmac.compare_digest(given, token):
+            return JsonResponse(error_body("not_authenticated", "Metrics token required."),
+                                status=401)
+    response: HttpResponse = ExportToDjangoView(request)
+    return response
+
+
+def api_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", "Not found."), status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception or Exception("not found"))
+
+
+def api_server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            error_body("server_error", "Something went wrong on our side; it has been logged."),
+            status=500,
+        )
+    from django.views.defaults import server_error
+
+    return server_error(request)

@@ -1,0 +1,51 @@
+"""Tests: the same embedded PostgreSQL and Redis as `make run`, in their own database and
+Redis logical db so that a running dev server is not disturbed."""
+
+import os
+from pathlib import Path
+
+from swipeme_site.embedded import REDIS_PORT
+from swipeme_site.env import env_str
+
+from .base import *  # noqa: F403
+from .base import DATABASES, REST_FRAMEWORK
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DATABASES["default"]["TEST"] = {"NAME": env_str("SWIPEME_TEST_DB_NAME", "test_swipeme")}
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# A separate logical Redis db, flushed between tests by tests/conftest.py.
+_redis_db = os.environ.get("SWIPEME_TEST_REDIS_DB", "9")
+REDIS_URL = env_str("TEST_REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/{_redis_db}")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "swipeme-test",
+    }
+}
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "swipeme-test:asgi"},
+    }
+}
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+MEDIA_ROOT = Path(env_str("SWIPEME_TEST_MEDIA_ROOT", str(BASE_DIR / "var" / "test-media")))  # noqa: F405
+WHITENOISE_USE_FINDERS = True
+# Throttles stay on (tests exercise them) but generous enough not to trip by accident.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {  # type: ignore[index]
+    **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],  # type: ignore[dict-item]
+    "write_burst": "1000/min",
+}
+ACCOUNT_RATE_LIMITS = False  # type: ignore[assignment]
+LOGGING = {"version": 1, "disable_existing_loggers": False,
+           "root": {"handlers": [], "level": "WARNING"}}
+
+# Subprocesses that tests start (a Celery worker, a live ASGI server) must see the test
+# database that pytest-django created, not the dev one.
+if os.environ.get("SWIPEME_USE_TEST_DB") == "1":
+    DATABASES["default"]["NAME"] = DATABASES["default"]["TEST"]["NAME"]

@@ -1,0 +1,103 @@
+"""Shared fixtures. Tests run against the real embedded PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis() -> None:
+    """Each test starts with an empty test Redis db (throttles, caches, heartbeats)."""
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def user(db):  # type: ignore[no-untyped-def]
+    return UserFactory()
+
+
+@pytest.fixture
+def auth_client(user) -> APIClient:  # type: ignore[no-untyped-def]
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _subprocess_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "swipeme_site.settings.test",
+        "SWIPEME_USE_TEST_DB": "1",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen[bytes]]:  # type: ignore[no-untyped-def]
+    """A real Celery worker (separate process) serving every queue of the test broker."""
+    from django.conf import settings
+
+    log = open(ROOT / "var" / "log" / "test-worker.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "swipeme_site", "worker",
+         "-Q", ",".join(settings.SWIPEME_QUEUES), "--concurrency", "2", "--pool", "prefork",
+         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "-n", "test@%h"],
+        env=_subprocess_env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def live_asgi_server(django_db_setup) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The real ASGI server (uvicorn: HTTP and websockets) on a free loopback port."""
+    port = _free_port()
+    log = open(ROOT / "var" / "log" / "test-web.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "swipeme_site.asgi:application", "--host",
+         "127.0.0.1", "--port", str(port), "--lifespan", "off", "--ws", "websockets"],
+        env=_subprocess_env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("uvicorn exited; see var/log/test-web.log") from None
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
