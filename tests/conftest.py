@@ -48,6 +48,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _log_path(kind: str) -> Path:
+    from django.conf import settings
+
+    name = settings.DATABASES["default"]["TEST"]["NAME"]
+    path = ROOT / "var" / "log" / f"{name}-{kind}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def _subprocess_env() -> dict[str, str]:
     return {
         **os.environ,
@@ -62,7 +71,7 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
     """A real Celery worker (separate process) serving every queue of the test broker."""
     from django.conf import settings
 
-    log = open(ROOT / "var" / "log" / "test-worker.log", "wb")  # noqa: SIM115
+    log = open(_log_path("worker"), "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "swipeme_site", "worker",
          "-Q", ",".join(settings.SWIPEME_QUEUES), "--concurrency", "2", "--pool", "prefork",
@@ -82,7 +91,7 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
 def live_asgi_server(django_db_setup) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """The real ASGI server (uvicorn: HTTP and websockets) on a free loopback port."""
     port = _free_port()
-    log = open(ROOT / "var" / "log" / "test-web.log", "wb")  # noqa: SIM115
+    log = open(_log_path("web"), "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "swipeme_site.asgi:application", "--host",
          "127.0.0.1", "--port", str(port), "--lifespan", "off", "--ws", "websockets"],
@@ -95,7 +104,7 @@ def live_asgi_server(django_db_setup) -> Iterator[str]:  # type: ignore[no-untyp
                 break
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError("uvicorn exited; see var/log/test-web.log") from None
+                raise RuntimeError(f"uvicorn exited; see {_log_path('web')}") from None
             time.sleep(0.1)
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
