@@ -118,9 +118,19 @@ def postgres_start() -> ServiceState:
     run_as = _pg_run_as()
     if not (pgdata / "PG_VERSION").exists():
         subprocess.run(
-            [str(_pg_bin("initdb")), "-D", str(pgdata), "--auth=trust", "--encoding=UTF8",
-             "--locale=C.UTF-8", "-U", "postgres"],
-            check=True, capture_output=True, **run_as,  # type: ignore[call-overload]
+            [
+                str(_pg_bin("initdb")),
+                "-D",
+                str(pgdata),
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "-U",
+                "postgres",
+            ],
+            check=True,
+            capture_output=True,
+            **run_as,  # type: ignore[call-overload]
         )
     stale_pid = pgdata / "postmaster.pid"
     if stale_pid.exists():  # left by a killed server; the port is closed so nobody owns it
@@ -133,9 +143,22 @@ def postgres_start() -> ServiceState:
         "-c shared_buffers=256MB -c fsync=on -c listen_addresses=127.0.0.1"
     )
     subprocess.run(
-        [str(_pg_bin("pg_ctl")), "-D", str(pgdata), "-l", str(log), "-o", options, "-w",
-         "-t", "60", "start"],
-        check=True, capture_output=True, **run_as,  # type: ignore[call-overload]
+        [
+            str(_pg_bin("pg_ctl")),
+            "-D",
+            str(pgdata),
+            "-l",
+            str(log),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+        **run_as,  # type: ignore[call-overload]
     )
     _wait_for_port(PG_PORT, timeout=30, what="PostgreSQL", log=log)
     _pg_ensure_database()
@@ -161,7 +184,9 @@ def postgres_stop() -> None:
         return
     subprocess.run(
         [str(_pg_bin("pg_ctl")), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
-        check=False, capture_output=True, **_pg_run_as(),  # type: ignore[call-overload]
+        check=False,
+        capture_output=True,
+        **_pg_run_as(),  # type: ignore[call-overload]
     )
 
 
@@ -185,18 +210,28 @@ def redis_start() -> ServiceState:
     subprocess.run(
         [
             str(_redis_server()),
-            "--bind", "127.0.0.1",
-            "--port", str(REDIS_PORT),
-            "--dir", str(data),
-            "--daemonize", "yes",
-            "--pidfile", str(run / "redis.pid"),
-            "--logfile", str(log),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(REDIS_PORT),
+            "--dir",
+            str(data),
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(run / "redis.pid"),
+            "--logfile",
+            str(log),
             # Append-only file so that buffered counters and streams survive a restart.
-            "--appendonly", "yes",
-            "--save", "",
-            "--maxclients", "2000",
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--maxclients",
+            "2000",
         ],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     _wait_for_port(REDIS_PORT, timeout=15, what="Redis", log=log)
     return ServiceState("redis", True, True, EMBEDDED_REDIS_URL)

@@ -24,5 +24,6 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def pong(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "pong", "echo": event["echo"],
-                              "authenticated": event["user"]})
+        await self.send_json(
+            {"type": "pong", "echo": event["echo"], "authenticated": event["user"]}
+        )

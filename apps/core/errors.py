@@ -77,29 +77,12 @@ def _flatten_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
-def _first_code(detail: Any) -> str | None:
-    if isinstance(detail, dict):
-        for value in detail.values():
-            code = _first_code(value)
-            if code:
-                return code
-    elif isinstance(detail, list):
-        for value in detail:
-            code = _first_code(value)
-            if code:
-                return code
-    else:
-        return getattr(detail, "code", None)
-    return None
-
-
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {}
         message = "; ".join(exc.messages)
-        exc = exceptions.ValidationError(fields or message)
         return Response(error_body("invalid", message, fields), status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -112,11 +95,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     assert isinstance(exc, exceptions.APIException)
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten_fields(exc.detail)
-        code = _first_code(exc.detail) or "invalid"
         first = next(iter(fields.items()), None)
         message = f"{first[0]}: {first[1][0]}" if first else "Invalid input."
-        response.data = error_body("invalid" if code in ("invalid", "required") else code,
-                                   message, fields)
+        response.data = error_body("invalid", message, fields)
     else:
         detail = exc.detail
         message = str(detail if not isinstance(detail, (dict, list)) else exc.default_detail)

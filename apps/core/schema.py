@@ -35,8 +35,9 @@ def _operation_id(method: str, path: str) -> str:
     return f"auth_{slug}_{method}"
 
 
-def add_headless_auth_paths(result: dict[str, Any], generator: Any, request: Any,
-                            public: bool) -> dict[str, Any]:
+def add_headless_auth_paths(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
     from allauth.headless.spec.internal.schema import get_schema
 
     auth = _rewrite_refs(get_schema())

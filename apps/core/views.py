@@ -42,8 +42,9 @@ def metrics(request: HttpRequest) -> HttpResponse:
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if not hmac.compare_digest(given, token):
-            return JsonResponse(error_body("not_authenticated", "Metrics token required."),
-                                status=401)
+            return JsonResponse(
+                error_body("not_authenticated", "Metrics token required."), status=401
+            )
     response: HttpResponse = ExportToDjangoView(request)
     return response
 

@@ -165,8 +165,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 8}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -242,7 +244,7 @@ SPECTACULAR_SETTINGS = {
         "The mobile and web API of SwipeMe. Authentication for apps uses allauth's headless "
         "API under `/_allauth/app/v1/` (see the `X-Session-Token` security scheme): sign up, "
         "verify the e-mail with the code sent, log in, then send `X-Session-Token` on every "
-        "request. Errors always have the shape `{\"error\": {\"code\", \"message\", \"fields\"}}`. "
+        'request. Errors always have the shape `{"error": {"code", "message", "fields"}}`. '
         "Ids are 64-bit, time-ordered and rendered as strings."
     ),
     "VERSION": "1.0.0",
@@ -332,8 +334,11 @@ LOGGING = {
         }
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json",
-                    "filters": ["request_id"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

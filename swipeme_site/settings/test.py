@@ -42,8 +42,11 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {  # type: ignore[index]
     "write_burst": "1000/min",
 }
 ACCOUNT_RATE_LIMITS = False  # type: ignore[assignment]
-LOGGING = {"version": 1, "disable_existing_loggers": False,
-           "root": {"handlers": [], "level": "WARNING"}}
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "root": {"handlers": [], "level": "WARNING"},
+}
 
 # Subprocesses that tests start (a Celery worker, a live ASGI server) must see the test
 # database that pytest-django created, not the dev one.

@@ -29,40 +29,87 @@ class Command(BaseCommand):
         parser.add_argument("--no-seed", action="store_true")
         parser.add_argument("--web-workers", type=int, default=1)
 
-    def handle(self, *args: Any, host: str, port: int, no_seed: bool, web_workers: int,
-               **options: Any) -> None:
+    def handle(
+        self, *args: Any, host: str, port: int, no_seed: bool, web_workers: int, **options: Any
+    ) -> None:
         started = [s.name for s in embedded.start_wanted() if s.started_now]
         call_command("migrate", interactive=False, verbosity=0)
         if not no_seed:
             call_command("seed_demo")
+        settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise wants it to exist
         python = sys.executable
         log_dir = embedded.VAR_DIR / "log"
         log_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get(
-            "DJANGO_SETTINGS_MODULE", "swipeme_site.settings.dev")}
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": os.environ.get(
+                "DJANGO_SETTINGS_MODULE", "swipeme_site.settings.dev"
+            ),
+        }
         commands: dict[str, list[str]] = {
-            "web": [python, "-m", "uvicorn", "swipeme_site.asgi:application", "--host", host,
-                    "--port", str(port), "--workers", str(web_workers), "--no-access-log",
-                    "--lifespan", "off", "--ws", "websockets"],
-            "beat": [python, "-m", "celery", "-A", "swipeme_site", "beat", "--loglevel", "INFO",
-                     "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
-                     "--pidfile", ""],
+            "web": [
+                python,
+                "-m",
+                "uvicorn",
+                "swipeme_site.asgi:application",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--workers",
+                str(web_workers),
+                "--no-access-log",
+                "--lifespan",
+                "off",
+                "--ws",
+                "websockets",
+            ],
+            "beat": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "swipeme_site",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--scheduler",
+                "django_celery_beat.schedulers:DatabaseScheduler",
+                "--pidfile",
+                "",
+            ],
         }
         for queue in settings.SWIPEME_QUEUES:
             commands[f"worker-{queue}"] = [
-                python, "-m", "celery", "-A", "swipeme_site", "worker", "-Q", queue,
-                "-n", f"{queue}@%h", "--concurrency", str(QUEUE_CONCURRENCY.get(queue, 1)),
-                "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "swipeme_site",
+                "worker",
+                "-Q",
+                queue,
+                "-n",
+                f"{queue}@%h",
+                "--concurrency",
+                str(QUEUE_CONCURRENCY.get(queue, 1)),
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
             ]
         procs: dict[str, subprocess.Popen[bytes]] = {}
         for name, argv in commands.items():
             log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
-            procs[name] = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                           start_new_session=True)
+            procs[name] = subprocess.Popen(
+                argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"\nSwipeMe is running at {url}"))
-        self.stdout.write(f"  admin:    {url}django-admin/  (user 'admin', password "
-                          f"'{os.environ.get('SWIPEME_ADMIN_PASSWORD', 'swipeme-admin')}')")
+        self.stdout.write(
+            f"  admin:    {url}django-admin/  (user 'admin', password "
+            f"'{os.environ.get('SWIPEME_ADMIN_PASSWORD', 'swipeme-admin')}')"
+        )
         self.stdout.write(f"  API docs: {url}api/docs/   health: {url}readyz")
         self.stdout.write(f"  logs:     {log_dir}/   Ctrl-C stops everything.\n")
 
@@ -78,8 +125,10 @@ class Command(BaseCommand):
             while not stopping:
                 for name, proc in procs.items():
                     if proc.poll() is not None:
-                        self.stderr.write(f"{name} exited with {proc.returncode}; see "
-                                          f"{log_dir}/{name}.log. Stopping.")
+                        self.stderr.write(
+                            f"{name} exited with {proc.returncode}; see "
+                            f"{log_dir}/{name}.log. Stopping."
+                        )
                         stopping = True
                         break
                 time.sleep(0.5)

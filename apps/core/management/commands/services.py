@@ -1,9 +1,9 @@
 """Start, stop or wrap a command with the embedded PostgreSQL and Redis.
 
-    manage.py services start            # start what DATABASE_URL / REDIS_URL do not replace
-    manage.py services stop
-    manage.py services status
-    manage.py services run -- CMD ...   # start, run CMD, stop only what this call started
+manage.py services start            # start what DATABASE_URL / REDIS_URL do not replace
+manage.py services stop
+manage.py services status
+manage.py services run -- CMD ...   # start, run CMD, stop only what this call started
 """
 
 from __future__ import annotations
