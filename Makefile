@@ -53,8 +53,10 @@ test: setup
 
 test-inner: lint typecheck checks pytest
 
+## make bench: embedded services, migrate + seed_demo, the web server as `make run` starts it,
+## then ping vs profile on loopback. BENCH_ARGS="--duration 20 --concurrency 16" to vary.
 bench: setup
-	$(MANAGE) services run -- $(PY) bench/api_latency.py
+	$(MANAGE) services run -- $(PY) bench/api_latency.py $(BENCH_ARGS)
 
 clean-var:
 	rm -rf var
