@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.social",
     "apps.cms",
+    "apps.web",
 ]
 
 MIDDLEWARE = [
