@@ -1,7 +1,67 @@
+"""allauth adapter: our username rules, and what happens around every log-in (device
+recording, reactivation, cancelling a scheduled deletion).
+
+Clients identify themselves at log-in with optional headers (see docs/api-auth.md):
+``X-Client-Platform`` (ios | android | web), ``X-App-Version`` and ``X-Device-Id`` (a
+stable install id the app generates once and keeps).
+"""
+
 from __future__ import annotations
 
+from typing import Any
+
 from allauth.account.adapter import DefaultAccountAdapter
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+
+from apps.accounts import services
+from apps.accounts.models import User
+from apps.accounts.usernames import skeleton, validate_username
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    pass
+    def clean_username(self, username: str, shallow: bool = False) -> str:
+        username = super().clean_username(username, shallow=True)
+        try:
+            if shallow:
+                from apps.accounts.usernames import validate_username_format
+
+                validate_username_format(username)
+            else:
+                validate_username(username)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages[0], code=exc.code) from None
+        return username
+
+    def save_user(
+        self, request: HttpRequest, user: AbstractBaseUser, form: Form, commit: bool = True
+    ) -> AbstractBaseUser:
+        assert isinstance(user, User)
+        saved = super().save_user(request, user, form, commit=False)
+        assert isinstance(saved, User)
+        saved.username_skeleton = skeleton(saved.username)
+        if commit:
+            saved.save()
+        return saved
+
+    def post_login(
+        self, request: HttpRequest, user: AbstractBaseUser, **kwargs: Any
+    ) -> HttpResponse:
+        assert isinstance(user, User)
+        services.user_on_login(user=user)
+        # allauth.usersessions records the UserSession from the login signal sent here.
+        response: HttpResponse = super().post_login(request, user, **kwargs)
+        session_key = request.session.session_key
+        if session_key:
+            services.device_record(
+                user=user,
+                session_key=session_key,
+                platform=request.headers.get("X-Client-Platform", "web").strip().lower(),
+                app_version=request.headers.get("X-App-Version", "").strip(),
+                device_identifier=request.headers.get("X-Device-Id", "").strip(),
+                user_agent=request.headers.get("User-Agent", ""),
+                ip=self.get_client_ip(request),
+            )
+        return response

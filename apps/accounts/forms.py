@@ -1,17 +1,26 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
 from django.http import HttpRequest
 
+from apps.accounts.age import validate_date_of_birth
 from apps.accounts.models import User
 
 
 class SignupExtraForm(forms.Form):
     """Extra sign-up fields; allauth merges them into its web form and headless API."""
 
-    date_of_birth = forms.DateField(help_text="YYYY-MM-DD")
+    date_of_birth = forms.DateField(
+        help_text="YYYY-MM-DD",
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
+    )
+
+    def clean_date_of_birth(self) -> date:
+        born: date = self.cleaned_data["date_of_birth"]
+        return validate_date_of_birth(born)
 
     def signup(self, request: HttpRequest, user: User) -> None:
         user.date_of_birth = self.cleaned_data["date_of_birth"]

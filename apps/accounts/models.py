@@ -27,6 +27,9 @@ class User(AbstractUser):
     avatar_sizes = models.JSONField(default=dict, blank=True)
     is_private = models.BooleanField(default=False)
     is_verified = models.BooleanField(default=False, help_text="Staff-set verified badge.")
+    # The look-alike fold of the username (see apps.accounts.usernames.skeleton): a new
+    # username whose skeleton matches another user's is refused as an impersonation.
+    username_skeleton = models.CharField(max_length=64, blank=True, db_index=True)
     username_changed_at = models.DateTimeField(null=True, blank=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
     deletion_scheduled_for = models.DateTimeField(null=True, blank=True)
@@ -68,3 +71,75 @@ class User(AbstractUser):
             and self.deactivated_at is None
             and self.deletion_scheduled_for is None
         )
+
+
+class Device(models.Model):
+    """A client install a user logged in from. One row per (user, client device id); a
+    log-in from the same install updates it and points it at the new session."""
+
+    class Platform(models.TextChoices):
+        IOS = "ios", "iOS"
+        ANDROID = "android", "Android"
+        WEB = "web", "Web"
+
+    id = snowflake_pk()
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="devices")
+    platform = models.CharField(max_length=10, choices=Platform.choices, default=Platform.WEB)
+    app_version = models.CharField(max_length=32, blank=True)
+    # The X-Device-Id header (an install id the client keeps); blank for plain web logins.
+    device_identifier = models.CharField(max_length=128, blank=True)
+    push_token = models.CharField(max_length=512, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    # The Django session key (= the app session token) of the device's latest log-in.
+    # allauth's UserSession is keyed by it too; ending that session ends this link.
+    session_key = models.CharField(max_length=40, blank=True, db_index=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "device_identifier"],
+                condition=~models.Q(device_identifier=""),
+                name="accounts_device_user_identifier_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "-last_seen_at"], name="accounts_dev_user_seen")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.platform} {self.device_identifier or self.pk}"
+
+
+class DataExport(models.Model):
+    """A user's request for a copy of their data; the ZIP lives in private storage."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
+
+    id = snowflake_pk()
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="data_exports")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    file = models.CharField(max_length=255, blank=True)  # name in private storage
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    error = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One export in flight per user: the database settles concurrent requests.
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(state__in=["pending", "running"]),
+                name="accounts_export_one_running_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} ({self.state})"

@@ -1,1 +1,43 @@
-"""Filled in by the accounts / social work."""
+"""Reads of the accounts domain, shaped for their callers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from allauth.usersessions.models import UserSession
+from django.db.models import QuerySet
+
+from apps.accounts.models import DataExport, Device, User
+from apps.core.errors import NotFoundError
+
+
+def user_sessions_for(user: User) -> QuerySet[UserSession]:
+    sessions: QuerySet[UserSession] = UserSession.objects.filter(user=user)
+    return sessions
+
+
+def devices_by_session_key(*, user: User, session_keys: Iterable[str]) -> dict[str, Device]:
+    """One query for a page of sessions: the device each session was opened from."""
+    keys = [key for key in session_keys if key]
+    if not keys:
+        return {}
+    return {d.session_key: d for d in Device.objects.filter(user=user, session_key__in=keys)}
+
+
+def devices_for(user: User) -> QuerySet[Device]:
+    return Device.objects.filter(user=user)
+
+
+def get_device_for(user: User, device_id: int) -> Device:
+    device = Device.objects.filter(user=user, pk=device_id).first()
+    if device is None:
+        raise NotFoundError("No such device.")
+    return device
+
+
+def get_data_export_for(user: User, export_id: int) -> DataExport:
+    """Only the owner sees an export; anyone else gets the same 404 as a missing one."""
+    export = DataExport.objects.filter(user=user, pk=export_id).first()
+    if export is None:
+        raise NotFoundError("No such export.")
+    return export

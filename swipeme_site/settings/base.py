@@ -358,3 +358,13 @@ CELERY_BEAT_SCHEDULE = {
     }
     for queue in SWIPEME_QUEUES
 }
+CELERY_BEAT_SCHEDULE["accounts-purge-due-deletions"] = {
+    "task": "accounts.purge_due_deletions",
+    "schedule": timedelta(days=1),
+    "options": {"queue": "default"},
+}
+CELERY_BEAT_SCHEDULE["accounts-expire-data-exports"] = {
+    "task": "accounts.expire_data_exports",
+    "schedule": timedelta(days=1),
+    "options": {"queue": "default"},
+}

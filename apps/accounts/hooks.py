@@ -1,0 +1,67 @@
+"""Domain-event hooks that higher apps register with accounts (lower apps never import
+higher ones, so accounts calls *them* through these registries).
+
+- Account removal: before a user row is hard-deleted, every registered hook runs inside
+  the purge transaction, e.g. `social` removes follows and fixes the other side's counters.
+- Data export: each registered section contributes one JSON file to a user's export ZIP.
+
+Register from the higher app's `AppConfig.ready()`:
+
+    from apps.accounts.hooks import register_account_removal_hook
+    register_account_removal_hook(remove_follows_of)   # def remove_follows_of(*, user_id: int)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+
+class AccountRemovalHook(Protocol):
+    def __call__(self, *, user_id: int) -> None: ...
+
+
+class ExportSection(Protocol):
+    def __call__(self, *, user_id: int) -> Any: ...
+
+
+_removal_hooks: list[AccountRemovalHook] = []
+_export_sections: dict[str, ExportSection] = {}
+
+
+def register_account_removal_hook(fn: AccountRemovalHook) -> AccountRemovalHook:
+    """Idempotent (re-registering the same function is a no-op); usable as a decorator."""
+    if fn not in _removal_hooks:
+        _removal_hooks.append(fn)
+    return fn
+
+
+def unregister_account_removal_hook(fn: AccountRemovalHook) -> None:
+    if fn in _removal_hooks:
+        _removal_hooks.remove(fn)
+
+
+def run_account_removal_hooks(*, user_id: int) -> None:
+    """Runs every hook in registration order. A hook that raises aborts the purge of this
+    user (the caller's transaction rolls back), so no half-removed account is left."""
+    for hook in list(_removal_hooks):
+        hook(user_id=user_id)
+
+
+def register_export_section(name: str) -> Callable[[ExportSection], ExportSection]:
+    """Decorator: `@register_export_section("follows")` adds `follows.json` to exports.
+    The function returns JSON-serialisable data for the user."""
+
+    def decorator(fn: ExportSection) -> ExportSection:
+        _export_sections[name] = fn
+        return fn
+
+    return decorator
+
+
+def unregister_export_section(name: str) -> None:
+    _export_sections.pop(name, None)
+
+
+def export_sections() -> dict[str, ExportSection]:
+    return dict(_export_sections)
