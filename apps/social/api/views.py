@@ -1,0 +1,411 @@
+"""Thin views over apps.social.selectors (reads) and apps.social.services (writes)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
+from rest_framework import generics, serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
+
+from apps.accounts.models import User
+from apps.core.errors import NotFoundError
+from apps.core.throttles import FollowThrottle
+from apps.social import selectors, services
+from apps.social.api.pagination import GraphCursorPagination
+from apps.social.api.serializers import (
+    AvatarField,
+    RelationSerializer,
+    UserRowSerializer,
+    UserSummarySerializer,
+    errors,
+)
+from apps.social.models import Block, Follow, FollowRequest, Mute
+
+USERNAME = OpenApiParameter("username", OpenApiTypes.STR, OpenApiParameter.PATH,
+                            description="Case-insensitive.")
+REQUEST_ID = OpenApiParameter("request_id", OpenApiTypes.STR, OpenApiParameter.PATH,
+                              description="The follow request's id (a string).")
+_MAX_ID = 2**63 - 1
+
+
+def _viewer(request: Request) -> User | None:
+    return request.user if request.user.is_authenticated else None
+
+
+def _me(request: Request) -> User:
+    return cast(User, request.user)
+
+
+def _no_body(request: Request) -> None:
+    """These writes take no fields, but a body that is not JSON is still refused (400)."""
+    serializer: serializers.Serializer[Any] = serializers.Serializer(data=request.data or {})
+    serializer.is_valid(raise_exception=True)
+
+
+class _GraphView:
+    """Unauthenticated callers get a 401 (the first authenticator, the app session token,
+    has no WWW-Authenticate scheme of its own, so DRF would otherwise answer 403)."""
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'Session-Token realm="api"'
+
+
+# --- profile -----------------------------------------------------------------------------
+
+
+class UserProfileApi(_GraphView, APIView):
+    @extend_schema_serializer(component_name="UserProfile")
+    class OutputSerializer(serializers.Serializer[Any]):
+        id = serializers.CharField(source="user.id", help_text="64-bit id, as a string.")
+        username = serializers.CharField(source="user.username")
+        display_name = serializers.CharField(source="user.display_name")
+        bio = serializers.CharField(source="user.bio")
+        links = serializers.JSONField(source="user.links")
+        avatar = AvatarField(source="user.avatar_sizes")
+        is_private = serializers.BooleanField(source="user.is_private")
+        is_verified = serializers.BooleanField(source="user.is_verified")
+        followers_count = serializers.IntegerField(source="user.followers_count")
+        following_count = serializers.IntegerField(source="user.following_count")
+        relation = RelationSerializer()
+
+    @extend_schema(
+        operation_id="users_profile_retrieve",
+        summary="A user's public profile and your relation to them",
+        parameters=[USERNAME],
+        responses={200: OutputSerializer, **errors(404, 429)},
+        tags=["social"],
+    )
+    def get(self, request: Request, username: str) -> Response:
+        profile = selectors.get_profile_for(_viewer(request), username=username)
+        return Response(self.OutputSerializer(profile).data)
+
+
+# --- follow / unfollow ----------------------------------------------------------------------
+
+
+class FollowApi(_GraphView, APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [
+        *cast(list[type[BaseThrottle]], api_settings.DEFAULT_THROTTLE_CLASSES), FollowThrottle,
+    ]
+
+    @extend_schema_serializer(component_name="FollowState")
+    class OutputSerializer(serializers.Serializer[Any]):
+        state = serializers.ChoiceField(choices=["following", "requested"])
+
+    @extend_schema(
+        operation_id="users_follow_create",
+        summary="Follow (a request, if the account is private). Idempotent.",
+        parameters=[USERNAME],
+        request=None,
+        responses={200: OutputSerializer, **errors(400, 401, 403, 404, 429)},
+        tags=["social"],
+    )
+    def post(self, request: Request, username: str) -> Response:
+        _no_body(request)
+        me = _me(request)
+        target = selectors.get_graph_target_for(me, username=username)
+        state = services.follow_create(follower=me, followee=target)
+        return Response(self.OutputSerializer({"state": state.value}).data)
+
+    @extend_schema(
+        operation_id="users_follow_destroy",
+        summary="Unfollow, or cancel a pending request. Idempotent.",
+        parameters=[USERNAME],
+        responses={204: None, **errors(401, 404, 429)},
+        tags=["social"],
+    )
+    def delete(self, request: Request, username: str) -> Response:
+        me = _me(request)
+        target = selectors.get_graph_target_for(me, username=username)
+        services.follow_delete(follower=me, followee=target)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- lists -----------------------------------------------------------------------------------
+
+
+class _UserListApi(_GraphView, generics.ListAPIView):  # type: ignore[type-arg]
+    pagination_class = GraphCursorPagination
+    serializer_class = UserRowSerializer
+    user_field = "follower"
+
+    def rows(self, viewer: User | None, username: str) -> Any:
+        raise NotImplementedError
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return Follow.objects.none()
+        return self.rows(_viewer(self.request), self.kwargs["username"])
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        rows = selectors.user_rows(page or [], viewer=_viewer(request), user_field=self.user_field)
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
+
+
+_LIST_ERRORS = errors(400, 403, 404, 429)
+
+
+class FollowersListApi(_UserListApi):
+    user_field = "follower"
+
+    def rows(self, viewer: User | None, username: str) -> Any:
+        return selectors.get_followers_for(viewer, username=username)
+
+    @extend_schema(operation_id="users_followers_list", summary="Who follows this user",
+                   parameters=[USERNAME], responses={200: UserRowSerializer(many=True),
+                                                     **_LIST_ERRORS}, tags=["social"])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class FollowingListApi(_UserListApi):
+    user_field = "followee"
+
+    def rows(self, viewer: User | None, username: str) -> Any:
+        return selectors.get_following_for(viewer, username=username)
+
+    @extend_schema(operation_id="users_following_list", summary="Whom this user follows",
+                   parameters=[USERNAME], responses={200: UserRowSerializer(many=True),
+                                                     **_LIST_ERRORS}, tags=["social"])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class FriendsListApi(_UserListApi):
+    user_field = "followee"
+
+    def rows(self, viewer: User | None, username: str) -> Any:
+        return selectors.get_friends_for(viewer, username=username)
+
+    @extend_schema(operation_id="users_friends_list",
+                   summary="Mutual follows of this user (they follow each other)",
+                   parameters=[USERNAME], responses={200: UserRowSerializer(many=True),
+                                                     **_LIST_ERRORS}, tags=["social"])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+# --- follow requests --------------------------------------------------------------------------
+
+
+class FollowRequestListApi(_GraphView, generics.ListAPIView):  # type: ignore[type-arg]
+    permission_classes = [IsAuthenticated]
+    pagination_class = GraphCursorPagination
+
+    @extend_schema_serializer(component_name="FollowRequestRow")
+    class OutputSerializer(serializers.Serializer[Any]):
+        id = serializers.CharField(help_text="The request id, as a string.")
+        created_at = serializers.DateTimeField()
+        user = UserSummarySerializer(source="requester")
+        relation = RelationSerializer()
+
+    serializer_class = OutputSerializer
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return FollowRequest.objects.none()
+        return selectors.get_follow_requests_for(_me(self.request))
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.get_queryset()) or []
+        rows = selectors.user_rows(page, viewer=_me(request), user_field="requester")
+        data = [{"id": req.pk, "created_at": req.created_at, "requester": req.requester,
+                 "relation": row.relation} for req, row in zip(page, rows, strict=True)]
+        return self.get_paginated_response(self.get_serializer(data, many=True).data)
+
+    @extend_schema(operation_id="me_follow_requests_list",
+                   summary="Pending requests to follow you, newest first",
+                   responses={200: OutputSerializer(many=True), **errors(400, 401, 429)},
+                   tags=["social"])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+def _request_id(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > _MAX_ID:
+        raise NotFoundError("Follow request not found.")
+    return int(raw)
+
+
+class FollowRequestApproveApi(_GraphView, APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="me_follow_requests_approve",
+        summary="Approve a request: the requester now follows you",
+        parameters=[REQUEST_ID],
+        request=None,
+        responses={200: inline_serializer("FollowRequestApproved",
+                                          {"follower": UserSummarySerializer()}),
+                   **errors(400, 401, 404, 429)},
+        tags=["social"],
+    )
+    def post(self, request: Request, request_id: str) -> Response:
+        _no_body(request)
+        follow = services.follow_request_approve(target=_me(request),
+                                                 request_id=_request_id(request_id))
+        follower = User.objects.only(*selectors.SUMMARY_FIELDS).get(pk=follow.follower_id)
+        return Response({"follower": UserSummarySerializer(follower).data})
+
+
+class FollowRequestDenyApi(_GraphView, APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="me_follow_requests_deny",
+        summary="Deny (delete) a request",
+        parameters=[REQUEST_ID],
+        request=None,
+        responses={204: None, **errors(400, 401, 404, 429)},
+        tags=["social"],
+    )
+    def post(self, request: Request, request_id: str) -> Response:
+        _no_body(request)
+        services.follow_request_deny(target=_me(request), request_id=_request_id(request_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class FollowerRemoveApi(_GraphView, APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="me_followers_destroy",
+        summary="Remove someone from your followers (they are not blocked). Idempotent.",
+        parameters=[USERNAME],
+        responses={204: None, **errors(401, 404, 429)},
+        tags=["social"],
+    )
+    def delete(self, request: Request, username: str) -> Response:
+        me = _me(request)
+        follower = selectors.get_graph_target_for(me, username=username)
+        services.follower_remove(user=me, follower=follower)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- blocks and mutes ------------------------------------------------------------------------
+
+
+class _EdgeRowSerializer(serializers.Serializer[Any]):
+    created_at = serializers.DateTimeField()
+
+
+class BlockApi(_GraphView, APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="users_block_create",
+        summary="Block: removes follows and requests both ways. Idempotent.",
+        parameters=[USERNAME],
+        request=None,
+        responses={204: None, **errors(400, 401, 404, 429)},
+        tags=["social"],
+    )
+    def post(self, request: Request, username: str) -> Response:
+        _no_body(request)
+        me = _me(request)
+        target = selectors.get_graph_target_for(me, username=username, reveal_blockers=True)
+        services.block_create(blocker=me, blocked=target)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="users_block_destroy",
+        summary="Unblock (removed follows are not restored). Idempotent.",
+        parameters=[USERNAME],
+        responses={204: None, **errors(401, 404, 429)},
+        tags=["social"],
+    )
+    def delete(self, request: Request, username: str) -> Response:
+        me = _me(request)
+        target = selectors.get_graph_target_for(me, username=username, reveal_blockers=True)
+        services.block_delete(blocker=me, blocked=target)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BlockListApi(_GraphView, generics.ListAPIView):  # type: ignore[type-arg]
+    permission_classes = [IsAuthenticated]
+    pagination_class = GraphCursorPagination
+
+    @extend_schema_serializer(component_name="BlockRow")
+    class OutputSerializer(_EdgeRowSerializer):
+        user = UserSummarySerializer(source="blocked")
+
+    serializer_class = OutputSerializer
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return Block.objects.none()
+        return selectors.get_blocks_for(_me(self.request))
+
+    @extend_schema(operation_id="me_blocks_list", summary="The accounts you blocked",
+                   responses={200: OutputSerializer(many=True), **errors(400, 401, 429)},
+                   tags=["social"])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class MuteApi(_GraphView, APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="users_mute_create",
+        summary="Mute: hide their content from you; they are not told. Idempotent.",
+        parameters=[USERNAME],
+        request=None,
+        responses={204: None, **errors(400, 401, 404, 429)},
+        tags=["social"],
+    )
+    def post(self, request: Request, username: str) -> Response:
+        _no_body(request)
+        me = _me(request)
+        target = selectors.get_graph_target_for(me, username=username)
+        services.mute_create(muter=me, muted=target)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="users_mute_destroy",
+        summary="Unmute. Idempotent.",
+        parameters=[USERNAME],
+        responses={204: None, **errors(401, 404, 429)},
+        tags=["social"],
+    )
+    def delete(self, request: Request, username: str) -> Response:
+        me = _me(request)
+        target = selectors.get_graph_target_for(me, username=username)
+        services.mute_delete(muter=me, muted=target)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MuteListApi(_GraphView, generics.ListAPIView):  # type: ignore[type-arg]
+    permission_classes = [IsAuthenticated]
+    pagination_class = GraphCursorPagination
+
+    @extend_schema_serializer(component_name="MuteRow")
+    class OutputSerializer(_EdgeRowSerializer):
+        user = UserSummarySerializer(source="muted")
+
+    serializer_class = OutputSerializer
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return Mute.objects.none()
+        return selectors.get_mutes_for(_me(self.request))
+
+    @extend_schema(operation_id="me_mutes_list", summary="The accounts you muted",
+                   responses={200: OutputSerializer(many=True), **errors(400, 401, 429)},
+                   tags=["social"])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
