@@ -8,9 +8,11 @@ stable install id the app generates once and keeps).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.headless.adapter import DefaultHeadlessAdapter
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.forms import Form
@@ -65,3 +67,26 @@ class AccountAdapter(DefaultAccountAdapter):
                 ip=self.get_client_ip(request),
             )
         return response
+
+
+class HeadlessAdapter(DefaultHeadlessAdapter):
+    """Ids are 64-bit: JSON clients get them as strings (JavaScript loses precision above
+    2**53), here as everywhere else in the API."""
+
+    def get_user_dataclass(self) -> Any:
+        base = super().get_user_dataclass()
+        fields: list[tuple[str, Any, Any]] = []
+        for field in dataclasses.fields(base):
+            metadata = dict(field.metadata)
+            kind: Any = field.type
+            if field.name == "id":
+                kind = str | None
+                metadata["example"] = "237218731481104393"
+            fields.append((field.name, kind, dataclasses.field(metadata=metadata)))
+        return dataclasses.make_dataclass("User", fields)
+
+    def user_as_dataclass(self, user: AbstractBaseUser) -> Any:
+        data = super().user_as_dataclass(user)
+        if data.id is not None:
+            data.id = str(data.id)
+        return data
