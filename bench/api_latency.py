@@ -196,6 +196,15 @@ async def run_phase(
     return phase
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """user+system CPU time of a process (all its threads), from /proc; NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(sorted_values: list[int], pct: float) -> float:
     """Nearest-rank percentile, in milliseconds."""
     if not sorted_values:
@@ -291,6 +300,11 @@ class Server:
         raise RuntimeError(f"the server did not answer /healthz within {timeout}s:\n"
                            f"{self.log_tail()}")
 
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
     def log_tail(self) -> str:
         try:
             return self.log_path.read_text(errors="replace")[-3000:]
@@ -326,6 +340,8 @@ class Result:
     p50: float = float("nan")
     p99: float = float("nan")
     max_ms: float = float("nan")
+    server_cpu_ms: float = float("nan")  # server CPU time per 200 answer
+    client_cpu_ms: float = float("nan")  # load-generator CPU time per answer
     problems: list[str] = field(default_factory=list)
 
 
@@ -337,7 +353,8 @@ async def probe(port: int, path: str, timeout: float) -> tuple[int, bytes]:
         await conn.close()
 
 
-async def measure(name: str, path: str, port: int, args: argparse.Namespace) -> Result:
+async def measure(name: str, path: str, port: int, server_pid: int,
+                  args: argparse.Namespace) -> Result:
     try:
         status, body = await probe(port, path, args.timeout)
     except (OSError, asyncio.IncompleteReadError, TimeoutError, HttpError) as exc:
@@ -352,14 +369,20 @@ async def measure(name: str, path: str, port: int, args: argparse.Namespace) -> 
     await run_phase(port, path, concurrency=args.concurrency, duration=args.warmup,
                     max_requests=args.max_requests, timeout=args.timeout)
     print(f"  {name}: measuring {args.duration:g}s ...", flush=True)
+    server_cpu, client_cpu = process_cpu_seconds(server_pid), time.process_time()
     phase = await run_phase(port, path, concurrency=args.concurrency, duration=args.duration,
                             max_requests=args.max_requests, timeout=args.timeout)
+    server_cpu = process_cpu_seconds(server_pid) - server_cpu
+    client_cpu = time.process_time() - client_cpu
+    answered = max(1, len(phase.latencies_ns))
     latencies = sorted(phase.latencies_ns)
     result = Result(
         name, path, True, requests=phase.ok + phase.non_ok, non_ok=phase.non_ok,
         rps=phase.ok / phase.elapsed if phase.elapsed else float("nan"),
         p50=percentile(latencies, 50), p99=percentile(latencies, 99),
         max_ms=latencies[-1] / 1e6 if latencies else float("nan"),
+        server_cpu_ms=server_cpu * 1000 / max(1, phase.ok),
+        client_cpu_ms=client_cpu * 1000 / answered,
     )
     bad = {s: n for s, n in phase.statuses.items() if s != 200}
     if bad:
@@ -379,14 +402,15 @@ def fmt(value: float, digits: int = 2) -> str:
 def report(results: list[Result], args: argparse.Namespace) -> int:
     print()
     print(f"{'endpoint':<9} {'path':<24} {'requests':>9} {'non-200':>8} {'req/s':>9} "
-          f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
-    print("-" * 90)
+          f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'srv cpu/req':>12} {'cli cpu/req':>12}")
+    print("-" * 116)
     for r in results:
         if not r.available:
             print(f"{r.name:<9} {r.path:<24} UNAVAILABLE - {r.note}")
             continue
         print(f"{r.name:<9} {r.path:<24} {r.requests:>9,} {r.non_ok:>8,} {fmt(r.rps, 0):>9} "
-              f"{fmt(r.p50):>8} {fmt(r.p99):>8} {fmt(r.max_ms):>8}")
+              f"{fmt(r.p50):>8} {fmt(r.p99):>8} {fmt(r.max_ms):>8} "
+              f"{fmt(r.server_cpu_ms) + ' ms':>12} {fmt(r.client_cpu_ms) + ' ms':>12}")
     print()
     for r in results:
         for problem in r.problems:
@@ -394,7 +418,8 @@ def report(results: list[Result], args: argparse.Namespace) -> int:
     ping, profile = results[0], results[1]
     if ping.available and profile.available and not ping.problems and not profile.problems:
         print(f"ratio profile/ping: req/s {profile.rps / ping.rps:.3f}   "
-              f"p50 {profile.p50 / ping.p50:.2f}x   p99 {profile.p99 / ping.p99:.2f}x")
+              f"p50 {profile.p50 / ping.p50:.2f}x   p99 {profile.p99 / ping.p99:.2f}x   "
+              f"server CPU/request {profile.server_cpu_ms / ping.server_cpu_ms:.2f}x")
         return 0
     if not profile.available:
         print(f"ratio profile/ping: not computed - the profile endpoint {profile.path} did "
@@ -404,12 +429,12 @@ def report(results: list[Result], args: argparse.Namespace) -> int:
     return 1 if args.strict else 0
 
 
-async def run(args: argparse.Namespace, port: int) -> list[Result]:
+async def run(args: argparse.Namespace, port: int, server_pid: int) -> list[Result]:
     profile_path = PROFILE_TEMPLATE.format(username=args.username)
     targets = [("ping", args.ping_path), ("profile", args.profile_path or profile_path)]
     results = []
     for name, path in targets:
-        results.append(await measure(name, path, port, args))
+        results.append(await measure(name, path, port, server_pid, args))
     return results
 
 
@@ -454,6 +479,9 @@ def main() -> int:
         print("data: migrate/seed_demo skipped (--no-prepare)")
     else:
         prepare_data(env)
+    load = os.getloadavg()
+    print(f"load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+          "(other work on the machine skews the figures)")
     # runstack does the same: whitenoise warns at start-up when STATIC_ROOT is missing.
     Path(env.get("SWIPEME_STATIC_ROOT", BASE_DIR / "staticfiles")).mkdir(parents=True,
                                                                          exist_ok=True)
@@ -471,11 +499,12 @@ def main() -> int:
         try:
             import uvloop
 
-            results = uvloop.run(run(args, port))
+            results = uvloop.run(run(args, port, server.pid))
         except ImportError:
-            results = asyncio.run(run(args, port))
+            results = asyncio.run(run(args, port, server.pid))
     finally:
         server.stop()
+    print(f"\nload average after the run: {os.getloadavg()[0]:.2f} (1 min)")
     return report(results, args)
 
 

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Creates docker/secrets/ for compose.yaml: random Django key, PostgreSQL password, the
+# DATABASE_URL built from it, a metrics token; an empty SMTP password file to fill in.
+# Existing files are kept (re-running never rotates a secret by accident).
+set -eu
+cd "$(dirname "$0")"
+umask 077
+mkdir -p secrets
+chmod 700 secrets
+
+new() {  # new <name> <command producing the value>
+  name="$1"; shift
+  if [ -s "secrets/$name" ] || { [ "$name" = email_password ] && [ -e "secrets/$name" ]; }; then
+    echo "kept    secrets/$name"
+  else
+    "$@" > "secrets/$name"
+    echo "created secrets/$name"
+  fi
+}
+rand_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+
+new django_secret_key sh -c "printf '%s\n' \"$(rand_hex 48)\""
+new postgres_password sh -c "printf '%s\n' \"$(rand_hex 24)\""
+# Hex passwords need no URL escaping.
+new database_url sh -c "printf 'postgres://swipeme:%s@postgres:5432/swipeme\n' \"\$(cat secrets/postgres_password)\""
+new metrics_token sh -c "printf '%s\n' \"$(rand_hex 24)\""
+new email_password true
+
+# The containers run as uid 10001 (app) and 999 (postgres); compose bind-mounts these files
+# with their host mode. The directory stays private to you; the files are world-readable
+# inside it so that the container users can read them.
+chmod 444 secrets/*
+echo "done: edit secrets/email_password with your SMTP password (chmod u+w first)"
