@@ -13,6 +13,7 @@ Other apps (content, comments, messaging, feed) ask here whether two people are 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -106,8 +107,15 @@ def _viewer_id(viewer: User | None) -> int | None:
     return viewer.pk if viewer is not None else None
 
 
+# Anything a username could ever be (Django's validator, 150 chars); other input never
+# reaches the database (a NUL byte would be a DataError there, i.e. a 500).
+_USERNAME_SHAPE = re.compile(r"[\w.@+-]{1,150}")
+
+
 def users_by_username(username: str) -> QuerySet[User]:
     """Case-insensitive, through the unique index on LOWER(username)."""
+    if not _USERNAME_SHAPE.fullmatch(username):
+        return User.objects.none()
     return User.objects.alias(username_lower=Lower("username")).filter(
         username_lower=username.lower()
     )

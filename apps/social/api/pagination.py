@@ -5,7 +5,10 @@ well-encoded cursor with a non-numeric position would reach the database as a 50
 
 from __future__ import annotations
 
+import binascii
+from base64 import b64decode
 from typing import Any
+from urllib import parse
 
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import Cursor
@@ -14,6 +17,19 @@ from rest_framework.request import Request
 from apps.core.pagination import CreatedCursorPagination
 
 _MAX_ID = 2**63 - 1
+_KEYS = {"o", "r", "p"}
+
+
+def _well_formed(encoded: str) -> bool:
+    """Strict base64 (DRF's decoder skips stray characters) of a query string holding
+    only the keys DRF writes, each once."""
+    try:
+        text = b64decode(encoded.encode("ascii"), validate=True).decode("ascii")
+    except (ValueError, binascii.Error):
+        return False
+    pairs = parse.parse_qsl(text, keep_blank_values=True)
+    keys = [key for key, _ in pairs]
+    return bool(keys) and set(keys) <= _KEYS and len(keys) == len(set(keys))
 
 
 class GraphCursorPagination(CreatedCursorPagination):
@@ -21,6 +37,9 @@ class GraphCursorPagination(CreatedCursorPagination):
     max_page_size = 100  # a larger ?page_size= is capped, not refused
 
     def decode_cursor(self, request: Request) -> Cursor | None:
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is not None and not _well_formed(encoded):
+            raise ValidationError({"cursor": ["Invalid cursor."]}, code="invalid_cursor")
         try:
             cursor: Cursor | None = super().decode_cursor(request)
         except NotFound:
