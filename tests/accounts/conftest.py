@@ -16,6 +16,7 @@ from django.test import Client
 
 APP = "/_allauth/app/v1"
 PASSWORD = "correct-horse-battery"
+CODE = r"^\s*([A-Z0-9]{4}-?[A-Z0-9]{4}|[A-Z0-9]{6,8})\s*$"
 
 
 class MobileClient:
@@ -29,8 +30,8 @@ class MobileClient:
         if device_id:
             self.headers["HTTP_X_DEVICE_ID"] = device_id
 
-    def _meta(self) -> dict[str, str]:
-        meta = dict(self.headers)
+    def _meta(self) -> dict[str, Any]:
+        meta: dict[str, Any] = dict(self.headers)
         if self.token:
             meta["HTTP_X_SESSION_TOKEN"] = self.token
         return meta
@@ -38,7 +39,8 @@ class MobileClient:
     def _remember(self, response: Any) -> Any:
         if response.get("Content-Type", "").startswith("application/json"):
             body = response.json()
-            token = (body.get("meta") or {}).get("session_token") if isinstance(body, dict) else None
+            meta = (body.get("meta") or {}) if isinstance(body, dict) else {}
+            token = meta.get("session_token")
             if token:
                 self.token = token
         return response
@@ -70,7 +72,7 @@ def last_code(to: str) -> str:
     """The code in the newest e-mail sent to `to` (verification or password reset)."""
     for message in reversed(mail.outbox):
         if to in message.to:
-            match = re.search(r"^\s*([A-Z0-9]{4}-?[A-Z0-9]{4}|[A-Z0-9]{6,8})\s*$", message.body, re.MULTILINE)
+            match = re.search(CODE, str(message.body), re.MULTILINE)
             assert match, message.body
             return match.group(1)
     raise AssertionError(f"no mail to {to}")

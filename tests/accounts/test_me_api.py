@@ -105,8 +105,8 @@ def test_username_change_then_cooldown(auth_client, user):
 
 
 def test_username_change_allowed_after_the_cooldown(auth_client, user, settings):
-    user.username_changed_at = timezone.now() - settings.SWIPEME_USERNAME_CHANGE_COOLDOWN - timedelta(
-        minutes=1)
+    cooldown = settings.SWIPEME_USERNAME_CHANGE_COOLDOWN
+    user.username_changed_at = timezone.now() - cooldown - timedelta(minutes=1)
     user.save(update_fields=["username_changed_at"])
     response = auth_client.post("/api/v1/me/username", {"username": "later.name"}, format="json")
     assert response.status_code == 200
