@@ -202,6 +202,7 @@ def test_unauthenticated_writes_and_me_lists_are_a_401_and_change_nothing(api_cl
         ("post", _user(owner.username, "mute")), ("delete", _user(owner.username, "mute")),
         ("post", f"/api/v1/me/follow-requests/{request.pk}/approve"),
         ("post", f"/api/v1/me/follow-requests/{request.pk}/deny"),
+        ("post", "/api/v1/me/follow-requests/approve-all"),
         ("delete", f"/api/v1/me/followers/{request.requester.username}"),
         ("get", "/api/v1/me/follow-requests"), ("get", "/api/v1/me/blocks"),
         ("get", "/api/v1/me/mutes"),
@@ -340,3 +341,22 @@ def test_a_counter_never_moves_for_a_refused_follow(client_for):
     client_for(me).post(_user(them.username, "follow"))
 
     assert User.objects.get(pk=them.pk).followers_count == 0  # untouched (not recounted)
+
+
+def test_approve_all_turns_every_pending_request_into_a_follow(client_for):
+    # given: three requests to owner and one to someone else
+    owner = UserFactory(is_private=True)
+    for _ in range(3):
+        FollowRequestFactory(target=owner)
+    other = FollowRequestFactory()
+
+    # when
+    response = client_for(owner).post("/api/v1/me/follow-requests/approve-all")
+
+    # then
+    assert (response.status_code, response.json()) == (200, {"approved": 3})
+    assert Follow.objects.filter(followee=owner).count() == 3
+    assert list(FollowRequest.objects.all()) == [other]
+    assert_counters_match_rows()
+    assert client_for(owner).post("/api/v1/me/follow-requests/approve-all").json() == {
+        "approved": 0}

@@ -13,6 +13,8 @@ urlpatterns = [
     path("users/<str:username>/block", views.BlockApi.as_view(), name="user-block"),
     path("users/<str:username>/mute", views.MuteApi.as_view(), name="user-mute"),
     path("me/follow-requests", views.FollowRequestListApi.as_view(), name="me-follow-requests"),
+    path("me/follow-requests/approve-all", views.FollowRequestApproveAllApi.as_view(),
+         name="me-follow-requests-approve-all"),
     path("me/follow-requests/<str:request_id>/approve", views.FollowRequestApproveApi.as_view(),
          name="me-follow-request-approve"),
     path("me/follow-requests/<str:request_id>/deny", views.FollowRequestDenyApi.as_view(),

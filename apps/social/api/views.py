@@ -279,6 +279,26 @@ class FollowRequestDenyApi(_GraphView, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class FollowRequestApproveAllApi(_GraphView, APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema_serializer(component_name="FollowRequestsApprovedAll")
+    class OutputSerializer(serializers.Serializer[Any]):
+        approved = serializers.IntegerField(help_text="How many new followers this made.")
+
+    @extend_schema(
+        operation_id="me_follow_requests_approve_all",
+        summary="Approve every pending request",
+        request=None,
+        responses={200: OutputSerializer, **errors(400, 401, 429)},
+        tags=["social"],
+    )
+    def post(self, request: Request) -> Response:
+        _no_body(request)
+        approved = services.follow_requests_accept_all(user_id=_me(request).pk)
+        return Response(self.OutputSerializer({"approved": approved}).data)
+
+
 class FollowerRemoveApi(_GraphView, APIView):
     permission_classes = [IsAuthenticated]
 
