@@ -402,12 +402,19 @@ def user_avatar_render(*, user_id: int, avatar_name: str) -> bool:
 # --- Data exports -------------------------------------------------------------------------
 
 EXPORT_TTL = timedelta(days=7)
+EXPORT_STUCK_AFTER = timedelta(hours=2)
 
 
 def data_export_request(*, user: User) -> DataExport:
     """Starts an export; one in flight per user (a unique constraint decides races)."""
     from apps.accounts.tasks import data_export_build
 
+    # An export stuck in flight (its worker died) must not block the user forever.
+    DataExport.objects.filter(
+        user=user,
+        state__in=[DataExport.State.PENDING, DataExport.State.RUNNING],
+        created_at__lt=timezone.now() - EXPORT_STUCK_AFTER,
+    ).update(state=DataExport.State.FAILED, error="Timed out.", finished_at=timezone.now())
     try:
         with transaction.atomic():
             export = DataExport.objects.create(user=user)

@@ -95,6 +95,8 @@ def test_password_reset_by_code(user):
 def test_password_change_needs_the_current_password(user):
     client = MobileClient()
     client.login(user.username)
+    other = MobileClient(device_id="other-phone")
+    other.login(user.username)
     refused = client.post(f"{APP}/account/password/change",
                           {"current_password": "wrong", "new_password": "n3w-Secret-pass"})
     assert refused.status_code == 400
@@ -106,6 +108,9 @@ def test_password_change_needs_the_current_password(user):
     assert changed.status_code == 200, changed.json()
     user.refresh_from_db()
     assert user.check_password("n3w-Secret-pass")
+    # the session that changed it lives on; the others are logged out
+    assert client.get("/api/v1/me").status_code == 200
+    assert other.get("/api/v1/me").status_code in (401, 403)
 
 
 def test_totp_setup_then_login_needs_the_code(user):
