@@ -121,3 +121,37 @@ def test_purge_is_scheduled_daily(settings):
                if e["task"] == "accounts.purge_due_deletions"]
     assert len(entries) == 1
     assert entries[0]["schedule"] == timedelta(days=1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_locked_by_another_purger_is_skipped_not_waited_for():
+    import threading
+
+    from django.db import connection, transaction
+
+    due = UserFactory()
+    User.objects.filter(pk=due.pk).update(deletion_scheduled_for=timezone.now() - timedelta(1))
+    locked = threading.Event()
+    release = threading.Event()
+
+    def other_purger() -> None:
+        try:
+            with transaction.atomic():
+                User.objects.select_for_update().get(pk=due.pk)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_purger)
+    thread.start()
+    try:
+        assert locked.wait(timeout=30)
+        # while another worker holds the row, this purge skips it instead of blocking
+        assert services.users_purge_due() == 0
+        assert User.objects.filter(pk=due.pk).exists()
+    finally:
+        release.set()
+        thread.join(timeout=30)
+    assert services.users_purge_due() == 1
+    assert not User.objects.filter(pk=due.pk).exists()
