@@ -48,6 +48,26 @@ def run_account_removal_hooks(*, user_id: int) -> None:
         hook(user_id=user_id)
 
 
+class AccountMadePublicHook(Protocol):
+    def __call__(self, *, user_id: int) -> object: ...
+
+
+_made_public_hooks: list[AccountMadePublicHook] = []
+
+
+def register_account_made_public_hook(fn: AccountMadePublicHook) -> AccountMadePublicHook:
+    """Runs when a private account turns public, inside the same transaction (e.g. `social`
+    approves the pending follow requests, which no longer need approval)."""
+    if fn not in _made_public_hooks:
+        _made_public_hooks.append(fn)
+    return fn
+
+
+def run_account_made_public_hooks(*, user_id: int) -> None:
+    for hook in list(_made_public_hooks):
+        hook(user_id=user_id)
+
+
 def register_export_section(name: str) -> Callable[[ExportSection], ExportSection]:
     """Decorator: `@register_export_section("follows")` adds `follows.json` to exports.
     The function returns JSON-serialisable data for the user."""

@@ -84,11 +84,14 @@ def user_profile_update(
         return user
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
+        made_public = locked.is_private and changes.get("is_private") is False
         for name, value in changes.items():
             setattr(locked, name, value)
         locked.full_clean(exclude=["password", "username", "avatar", "email"],
                           validate_unique=False, validate_constraints=False)
-        locked.save(update_fields=[*changes, ])
+        locked.save(update_fields=[*changes])
+        if made_public:
+            hooks.run_account_made_public_hooks(user_id=locked.pk)
     for name, value in changes.items():
         setattr(user, name, value)
     return user
@@ -269,27 +272,38 @@ def _delete_files(files: list[tuple[Any, str]]) -> None:
 
 
 def users_purge_due(*, batch_size: int = 100, now: datetime | None = None) -> int:
-    """Hard-deletes accounts whose grace period is over, in batches. Rows are claimed with
-    SKIP LOCKED so concurrent purgers never fight over (or double-process) a user. Higher
-    apps' removal hooks run in the same transaction as the delete."""
+    """Hard-deletes accounts whose grace period is over. Each user is claimed with SKIP
+    LOCKED and purged in a transaction of its own, so concurrent purgers never fight over
+    (or double-process) a user, and one user's failing hook or lock conflict rolls back
+    only that user. Higher apps' removal hooks run in the same transaction as the delete."""
     now = now or timezone.now()
     purged = 0
+    skipped: set[int] = set()
     while True:
-        with transaction.atomic():
-            batch = list(
-                User.objects.select_for_update(skip_locked=True)
-                .filter(deletion_scheduled_for__lte=now)
-                .order_by("pk")[:batch_size]
-            )
-            if not batch:
-                return purged
-            for user in batch:
+        candidates = list(
+            User.objects.filter(deletion_scheduled_for__lte=now)
+            .exclude(pk__in=skipped)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not candidates:
+            return purged
+        for user_id in candidates:
+            with transaction.atomic():
+                user = (
+                    User.objects.select_for_update(skip_locked=True)
+                    .filter(pk=user_id, deletion_scheduled_for__lte=now)
+                    .first()
+                )
+                if user is None:  # another purger holds it, or the deletion was cancelled
+                    skipped.add(user_id)
+                    continue
                 files = _files_of(user)
                 hooks.run_account_removal_hooks(user_id=user.pk)
                 UserSession.objects.filter(user=user).delete()
                 user.delete()
                 transaction.on_commit(lambda files=files: _delete_files(files))  # type: ignore[misc]
-            purged += len(batch)
+            purged += 1
 
 
 # --- Avatars -------------------------------------------------------------------------------

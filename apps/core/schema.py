@@ -56,15 +56,4 @@ def add_headless_auth_paths(
         target = components.setdefault(section, {})
         for name, value in entries.items():
             target[f"{AUTH_PREFIX}{name}"] = value
-    schemes = components.setdefault("securitySchemes", {})
-    schemes["SessionToken"] = {
-        "type": "apiKey",
-        "in": "header",
-        "name": "X-Session-Token",
-        "description": "The session token returned by /_allauth/app/v1/auth/login or signup.",
-    }
-    for item in result["paths"].values():
-        for operation in item.values():
-            if isinstance(operation, dict) and "security" in operation:
-                operation["security"].append({"SessionToken": []})
     return result

@@ -145,7 +145,7 @@ def follow_request_deny(*, target: User, request_id: int) -> None:
 
 def follow_requests_accept_all(*, user_id: int) -> int:
     """Approve every pending request to `user_id` (the account went public). Returns how many
-    new follows were made. Accounts calls this when a private account becomes public."""
+    new follows were made. Accounts calls it through its made-public hook."""
     with transaction.atomic():
         requester_ids = list(
             FollowRequest.objects.filter(target_id=user_id).values_list("requester_id", flat=True)

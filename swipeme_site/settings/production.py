@@ -7,6 +7,9 @@ from .base import *  # noqa: F403
 DEBUG = False
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# nginx sits in front (docker/): throttles key on the client address it saw, not on an
+# X-Forwarded-For header the client could vary.
+REST_FRAMEWORK["NUM_PROXIES"] = env_int("SWIPEME_NUM_PROXIES", 1)  # noqa: F405
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 # Health checks come from inside the cluster over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]

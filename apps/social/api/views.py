@@ -54,18 +54,10 @@ def _no_body(request: Request) -> None:
     serializer.is_valid(raise_exception=True)
 
 
-class _GraphView:
-    """Unauthenticated callers get a 401 (the first authenticator, the app session token,
-    has no WWW-Authenticate scheme of its own, so DRF would otherwise answer 403)."""
-
-    def get_authenticate_header(self, request: Request) -> str:
-        return 'Session-Token realm="api"'
-
-
 # --- profile -----------------------------------------------------------------------------
 
 
-class UserProfileApi(_GraphView, APIView):
+class UserProfileApi(APIView):
     @extend_schema_serializer(component_name="UserProfile")
     class OutputSerializer(serializers.Serializer[Any]):
         id = serializers.CharField(source="user.id", help_text="64-bit id, as a string.")
@@ -95,7 +87,7 @@ class UserProfileApi(_GraphView, APIView):
 # --- follow / unfollow ----------------------------------------------------------------------
 
 
-class FollowApi(_GraphView, APIView):
+class FollowApi(APIView):
     permission_classes = [IsAuthenticated]
     throttle_classes = [
         *cast(list[type[BaseThrottle]], api_settings.DEFAULT_THROTTLE_CLASSES), FollowThrottle,
@@ -137,7 +129,7 @@ class FollowApi(_GraphView, APIView):
 # --- lists -----------------------------------------------------------------------------------
 
 
-class _UserListApi(_GraphView, generics.ListAPIView):  # type: ignore[type-arg]
+class _UserListApi(generics.ListAPIView):  # type: ignore[type-arg]
     pagination_class = GraphCursorPagination
     serializer_class = UserRowSerializer
     user_field = "follower"
@@ -202,7 +194,7 @@ class FriendsListApi(_UserListApi):
 # --- follow requests --------------------------------------------------------------------------
 
 
-class FollowRequestListApi(_GraphView, generics.ListAPIView):  # type: ignore[type-arg]
+class FollowRequestListApi(generics.ListAPIView):  # type: ignore[type-arg]
     permission_classes = [IsAuthenticated]
     pagination_class = GraphCursorPagination
 
@@ -241,7 +233,7 @@ def _request_id(raw: str) -> int:
     return int(raw)
 
 
-class FollowRequestApproveApi(_GraphView, APIView):
+class FollowRequestApproveApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -262,7 +254,7 @@ class FollowRequestApproveApi(_GraphView, APIView):
         return Response({"follower": UserSummarySerializer(follower).data})
 
 
-class FollowRequestDenyApi(_GraphView, APIView):
+class FollowRequestDenyApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -279,7 +271,7 @@ class FollowRequestDenyApi(_GraphView, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class FollowRequestApproveAllApi(_GraphView, APIView):
+class FollowRequestApproveAllApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema_serializer(component_name="FollowRequestsApprovedAll")
@@ -299,7 +291,7 @@ class FollowRequestApproveAllApi(_GraphView, APIView):
         return Response(self.OutputSerializer({"approved": approved}).data)
 
 
-class FollowerRemoveApi(_GraphView, APIView):
+class FollowerRemoveApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -323,7 +315,7 @@ class _EdgeRowSerializer(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
 
 
-class BlockApi(_GraphView, APIView):
+class BlockApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -355,7 +347,7 @@ class BlockApi(_GraphView, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class BlockListApi(_GraphView, generics.ListAPIView):  # type: ignore[type-arg]
+class BlockListApi(generics.ListAPIView):  # type: ignore[type-arg]
     permission_classes = [IsAuthenticated]
     pagination_class = GraphCursorPagination
 
@@ -377,7 +369,7 @@ class BlockListApi(_GraphView, generics.ListAPIView):  # type: ignore[type-arg]
         return super().get(request, *args, **kwargs)
 
 
-class MuteApi(_GraphView, APIView):
+class MuteApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -409,7 +401,7 @@ class MuteApi(_GraphView, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MuteListApi(_GraphView, generics.ListAPIView):  # type: ignore[type-arg]
+class MuteListApi(generics.ListAPIView):  # type: ignore[type-arg]
     permission_classes = [IsAuthenticated]
     pagination_class = GraphCursorPagination
 
