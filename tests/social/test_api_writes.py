@@ -360,3 +360,33 @@ def test_approve_all_turns_every_pending_request_into_a_follow(client_for):
     assert_counters_match_rows()
     assert client_for(owner).post("/api/v1/me/follow-requests/approve-all").json() == {
         "approved": 0}
+
+
+def test_going_public_approves_the_pending_requests(client_for):
+    # given: a private account with two pending requests
+    owner = UserFactory(is_private=True)
+    fans = [UserFactory(), UserFactory()]
+    for fan in fans:
+        assert client_for(fan).post(_user(owner.username, "follow")).json() == {
+            "state": "requested"
+        }
+
+    # when: the owner switches the account to public through the profile API (accounts)
+    response = client_for(owner).patch("/api/v1/me", {"is_private": False}, format="json")
+
+    # then: social's made-public hook turned the requests into follows, counters included
+    assert response.status_code == 200
+    assert not FollowRequest.objects.exists()
+    assert Follow.objects.filter(followee=owner).count() == 2
+    owner.refresh_from_db()
+    assert owner.followers_count == 2
+    assert_counters_match_rows()
+
+
+def test_going_private_keeps_existing_followers(client_for):
+    owner, fan = UserFactory(), UserFactory()
+    client_for(fan).post(_user(owner.username, "follow"))
+
+    client_for(owner).patch("/api/v1/me", {"is_private": True}, format="json")
+
+    assert Follow.objects.filter(followee=owner, follower=fan).exists()
