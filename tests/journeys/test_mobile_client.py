@@ -60,7 +60,10 @@ def test_a_mobile_client_signs_up_verifies_logs_in_edits_follows_and_blocks():
         **DEVICE,
     )
     assert response.status_code == 200, response.content
-    token = response.json()["meta"].get("session_token", token)
+    # the token rotates when the session logs in
+    new_token = response.json()["meta"]["session_token"]
+    assert new_token != token
+    token = new_token
 
     # log out, then log in again with username and password: a fresh token
     client.delete(f"{APP}/auth/session", HTTP_X_SESSION_TOKEN=token)
