@@ -12,6 +12,8 @@ api_v1 = [
     path("", include("apps.core.api.urls")),
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.social.api.urls")),
+    path("", include("apps.media.api.urls")),
+    path("", include("apps.content.api.urls")),
 ]
 
 urlpatterns = [

@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.social",
+    "apps.media",
+    "apps.content",
     "apps.cms",
     "apps.web",
 ]
