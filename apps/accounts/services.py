@@ -223,9 +223,14 @@ def user_deactivate(*, user: User) -> User:
     return user
 
 
-def user_deletion_schedule(*, user: User) -> User:
+def user_deletion_schedule(*, user: User, password: str | None = None) -> User:
     """Schedules the hard deletion after the grace period; ends every session. Logging in
-    (or the cancel endpoint) during the grace period cancels it."""
+    (or the cancel endpoint) during the grace period cancels it. The password is asked
+    again so that a stolen session token alone cannot delete an account."""
+    if user.has_usable_password() and not user.check_password(password or ""):
+        message = "Enter your current password to delete the account."
+        raise ApplicationError(message, code="password_incorrect",
+                               fields={"password": [message]})
     when = timezone.now() + settings.SWIPEME_DELETION_GRACE
     with transaction.atomic():
         User.objects.filter(pk=user.pk, deletion_scheduled_for__isnull=True).update(

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.accounts import hooks, services
 from apps.accounts.models import Device, User
-from tests.accounts.conftest import MobileClient
+from tests.accounts.conftest import PASSWORD, MobileClient
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def test_deactivate_ends_sessions_and_logging_in_reactivates(user):
 def test_delete_schedules_after_the_grace_period_and_login_cancels(user, settings):
     phone = _logged_in(user)
     before = timezone.now()
-    response = phone.post("/api/v1/me/delete")
+    response = phone.post("/api/v1/me/delete", {"password": PASSWORD})
     assert response.status_code == 200
     user.refresh_from_db()
     assert user.deletion_scheduled_for >= before + settings.SWIPEME_DELETION_GRACE
@@ -55,8 +55,20 @@ def test_delete_schedules_after_the_grace_period_and_login_cancels(user, setting
     assert user.deletion_scheduled_for is None
 
 
+@pytest.mark.parametrize("body", [{}, {"password": ""}, {"password": "wrong-password"}])
+def test_delete_needs_the_current_password_and_changes_nothing_without_it(user, body):
+    phone = _logged_in(user)
+    response = phone.post("/api/v1/me/delete", body)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "password_incorrect"
+    assert "password" in response.json()["error"]["fields"]
+    user.refresh_from_db()
+    assert user.deletion_scheduled_for is None
+    assert phone.get("/api/v1/me").status_code == 200
+
+
 def test_cancel_endpoint(auth_client, user):
-    services.user_deletion_schedule(user=user)
+    services.user_deletion_schedule(user=user, password=PASSWORD)
     response = auth_client.post("/api/v1/me/delete/cancel")
     assert response.status_code == 200
     user.refresh_from_db()

@@ -350,13 +350,22 @@ class DeactivateApi(APIView):
 class DeleteApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={200: MeOutputSerializer, **_errors(401, 429)},
+    class InputSerializer(serializers.Serializer[dict[str, Any]]):
+        password = serializers.CharField(max_length=4096, required=False, allow_blank=True,
+                                         trim_whitespace=False)
+
+    @extend_schema(request=InputSerializer,
+                   responses={200: MeOutputSerializer, **_errors(400, 401, 429)},
                    tags=["me"],
                    description="Schedule the account's deletion after the grace period and "
                                "end every session. Logging in during the grace period (or "
                                "POST /me/delete/cancel) cancels it.")
     def post(self, request: Request) -> Response:
-        user = services.user_deletion_schedule(user=_me(request))
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_deletion_schedule(
+            user=_me(request), password=data.validated_data.get("password")
+        )
         return Response(MeOutputSerializer(user).data)
 
 
