@@ -1,0 +1,117 @@
+"""Reads of posts, hashtags and sounds.
+
+Who may see a post (one rule, applied in SQL by `visible_posts_for` and by every
+`get_*_for` built on it):
+
+- the author sees their own posts in every status but `removed`;
+- everyone else sees a post only when it is `published`, its author is discoverable
+  (active, not deactivated, not pending deletion), neither side blocked the other, the
+  author's account is public or the viewer is an approved follower, and the post's
+  visibility allows it: `public`, `friends` (the viewer and the author follow each other),
+  `private` (nobody but the author).
+
+Anything a viewer may not see is a 404 (`NotFoundError`): a post they may not see does not
+exist for them. Mutes are not applied here (a muted author's post can still be opened by its
+link); feeds and lists that should hide muted people filter with `without_muted_authors`.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from apps.accounts.models import User
+from apps.content.models import Post
+from apps.core.errors import NotFoundError
+from apps.social.models import Block, Follow, Mute
+from apps.social.selectors import discoverable_q
+
+POST_NOT_FOUND = "Post not found."
+_MAX_ID = 2**63 - 1
+
+AUTHOR_OWN_STATUSES = (
+    Post.Status.DRAFT,
+    Post.Status.SCHEDULED,
+    Post.Status.PROCESSING,
+    Post.Status.PUBLISHED,
+)
+
+
+def _viewer_id(viewer: User | AnonymousUser | None) -> int | None:
+    if viewer is None or not viewer.is_authenticated:
+        return None
+    return int(viewer.pk)
+
+
+def visible_to_q(viewer: User | AnonymousUser | None, prefix: str = "") -> Q:
+    """The visibility rule as a Q over `Post` (or over a model reaching a post through
+    `prefix`, e.g. "post__" from a comment or a like). No per-row queries: follows and
+    blocks are EXISTS subqueries."""
+    author_id = OuterRef(f"{prefix}author_id")
+    others = (
+        Q(**{f"{prefix}status": Post.Status.PUBLISHED})
+        & discoverable_q(f"{prefix}author__")
+    )
+    viewer_id = _viewer_id(viewer)
+    if viewer_id is None:
+        return others & Q(**{
+            f"{prefix}visibility": Post.Visibility.PUBLIC,
+            f"{prefix}author__is_private": False,
+        })
+    follows_author = Exists(Follow.objects.filter(follower_id=viewer_id, followee_id=author_id))
+    followed_back = Exists(Follow.objects.filter(follower_id=author_id, followee_id=viewer_id))
+    blocked = Exists(Block.objects.filter(
+        Q(blocker_id=viewer_id, blocked_id=author_id)
+        | Q(blocker_id=author_id, blocked_id=viewer_id)
+    ))
+    others &= ~Q(blocked)
+    others &= Q(**{f"{prefix}author__is_private": False}) | Q(follows_author)
+    others &= Q(**{f"{prefix}visibility": Post.Visibility.PUBLIC}) | Q(
+        Q(**{f"{prefix}visibility": Post.Visibility.FRIENDS}), follows_author, followed_back
+    )
+    own = Q(**{f"{prefix}author_id": viewer_id, f"{prefix}status__in": AUTHOR_OWN_STATUSES})
+    return own | others
+
+
+def visible_posts_for(*, viewer: User | AnonymousUser | None) -> QuerySet[Post]:
+    """Every post the viewer may see (see the module docstring), as one SQL filter."""
+    return Post.objects.filter(visible_to_q(viewer))
+
+
+def without_muted_authors(
+    posts: QuerySet[Post], *, viewer: User | AnonymousUser | None
+) -> QuerySet[Post]:
+    """Drop posts by people the viewer muted (their own posts stay)."""
+    viewer_id = _viewer_id(viewer)
+    if viewer_id is None:
+        return posts
+    return posts.exclude(
+        Exists(Mute.objects.filter(muter_id=viewer_id, muted_id=OuterRef("author_id")))
+    )
+
+
+def parse_post_id(raw: str | int) -> int:
+    """A post id from a URL or a body; anything that is not one is a 404, never a 500."""
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 19:
+        value = int(raw)
+    else:
+        raise NotFoundError(POST_NOT_FOUND)
+    if not 0 < value <= _MAX_ID:
+        raise NotFoundError(POST_NOT_FOUND)
+    return value
+
+
+def get_post_for(*, viewer: User | AnonymousUser | None, post_id: int | str) -> Post:
+    """The post, with its author, if the viewer may see it; NotFoundError otherwise.
+    One query."""
+    post = (
+        visible_posts_for(viewer=viewer)
+        .filter(pk=parse_post_id(post_id))
+        .select_related("author")
+        .first()
+    )
+    if post is None:
+        raise NotFoundError(POST_NOT_FOUND)
+    return post
