@@ -376,3 +376,21 @@ CELERY_BEAT_SCHEDULE["accounts-expire-data-exports"] = {
     "schedule": timedelta(days=1),
     "options": {"queue": "default"},
 }
+
+# --- Media pipeline (apps.media) ----------------------------------------------------------
+# A CDN origin in front of media playback URLs ("" serves them from this site).
+MEDIA_CDN_URL = env_str("SWIPEME_MEDIA_CDN_URL", "")
+MEDIA_UPLOAD_MAX_BYTES = env_int("SWIPEME_MEDIA_UPLOAD_MAX_BYTES", 500 * 1024 * 1024)
+MEDIA_UPLOAD_MAX_CONCURRENT = env_int("SWIPEME_MEDIA_UPLOAD_MAX_CONCURRENT", 3)
+MEDIA_UPLOAD_MAX_PER_DAY = env_int("SWIPEME_MEDIA_UPLOAD_MAX_PER_DAY", 50)
+MEDIA_UPLOAD_URL_TTL = timedelta(seconds=env_int("SWIPEME_MEDIA_UPLOAD_URL_TTL", 24 * 3600))
+MEDIA_PLAYBACK_URL_TTL = timedelta(seconds=env_int("SWIPEME_MEDIA_PLAYBACK_URL_TTL", 6 * 3600))
+# A running step whose heartbeat is older than this is stalled and re-queued by beat.
+MEDIA_STEP_STALL_SECONDS = env_int("SWIPEME_MEDIA_STEP_STALL_SECONDS", 120)
+MEDIA_STEP_MAX_ATTEMPTS = env_int("SWIPEME_MEDIA_STEP_MAX_ATTEMPTS", 4)
+MEDIA_X264_PRESET = env_str("SWIPEME_MEDIA_X264_PRESET", "veryfast")
+CELERY_BEAT_SCHEDULE["media-requeue-stalled"] = {
+    "task": "apps.media.requeue_stalled",
+    "schedule": 60.0,
+    "options": {"queue": "media", "expires": 55},
+}

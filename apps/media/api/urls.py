@@ -1,0 +1,11 @@
+from django.urls import URLPattern, URLResolver, path
+
+from apps.media.api import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("media/uploads", views.UploadCreateApi.as_view(), name="media-uploads"),
+    path("media/uploads/<str:token>", views.TusUploadApi.as_view(), name="media-tus"),
+    path("media/assets/<int:asset_id>", views.AssetDetailApi.as_view(), name="media-asset"),
+    path("media/play/<int:asset_id>/<str:grant>/<path:name>", views.MediaPlayApi.as_view(),
+         name="media-play"),
+]

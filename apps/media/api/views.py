@@ -1,0 +1,291 @@
+"""Media API: open an upload, send its bytes (tus 1.0 core), watch the asset's state, and
+play its files. Thin: parse, call a service or selector, render."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.errors import ApplicationError, NotFoundError
+from apps.media import hooks, playback, selectors, services, signing, storage
+from apps.media.models import MediaAsset
+from apps.media.serving import file_response
+
+MAX_ID = 2**63 - 1
+TUS_VERSION = "1.0.0"
+TUS_CONTENT_TYPE = "application/offset+octet-stream"
+BODY_CHUNK = 256 * 1024
+PLAYLIST_MAX_AGE = 5
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class MediaErrorBodySerializer(serializers.Serializer[Any]):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField())
+    )
+
+
+class MediaErrorSerializer(serializers.Serializer[Any]):
+    """The API's one error shape."""
+
+    error = MediaErrorBodySerializer()
+
+
+_ERRORS = {
+    400: "Invalid input.", 401: "Not authenticated.", 403: "Not allowed or expired.",
+    404: "Not found.", 409: "Conflict (offset mismatch, upload complete or busy).",
+    412: "Tus-Resumable missing or unsupported.", 413: "Too large.",
+    415: "Wrong Content-Type.", 416: "Range not satisfiable.", 429: "Limit reached.",
+}
+
+
+def _errors(*codes: int) -> dict[int, OpenApiResponse]:
+    return {code: OpenApiResponse(response=MediaErrorSerializer, description=_ERRORS[code])
+            for code in codes}
+
+
+def _id(value: int) -> int:
+    if value > MAX_ID:
+        raise NotFoundError("Not found.")
+    return value
+
+
+class AssetOutputSerializer(serializers.ModelSerializer[MediaAsset]):
+    id = serializers.CharField(read_only=True)
+    reason = serializers.CharField(source="state_reason", read_only=True)
+    upload_progress = serializers.SerializerMethodField()
+    playable = serializers.SerializerMethodField()
+    upload_url = serializers.SerializerMethodField()
+    playback = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MediaAsset
+        fields = ["id", "state", "reason", "upload_length", "upload_offset",
+                  "upload_progress", "upload_expires_at", "upload_url", "progress",
+                  "playable", "duration_ms", "width", "height", "created_at",
+                  "playable_at", "ready_at", "playback"]
+        read_only_fields = fields
+
+    def get_upload_progress(self, asset: MediaAsset) -> int:
+        return int(services.asset_status(asset)["upload_progress"])
+
+    def get_playable(self, asset: MediaAsset) -> bool:
+        return asset.playable_at is not None
+
+    @extend_schema_field({"type": "string", "nullable": True,
+                          "description": "tus upload URL (signed, expiring)."})
+    def get_upload_url(self, asset: MediaAsset) -> str | None:
+        if asset.state != MediaAsset.State.UPLOADING:
+            return None
+        request = self.context.get("request")
+        path = _upload_path(asset.pk)
+        return request.build_absolute_uri(path) if request is not None else path
+
+    @extend_schema_field({"type": "object", "nullable": True, "additionalProperties": True,
+                          "description": "hls, mp4, poster, preview, storyboard, audio "
+                                         "URLs, duration, dimensions and renditions."})
+    def get_playback(self, asset: MediaAsset) -> dict[str, Any] | None:
+        # the owner always gets signed URLs (the asset may not be public)
+        return playback.playback_for(asset, public=False)
+
+
+def _user_id(request: Request) -> int:
+    pk = request.user.pk
+    assert pk is not None
+    return int(pk)
+
+
+def _upload_path(asset_id: int) -> str:
+    from django.urls import reverse
+
+    return reverse("v1:media-tus", kwargs={"token": signing.upload_token(asset_id)})
+
+
+class UploadCreateApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema_serializer(component_name="MediaUploadInput")
+    class InputSerializer(serializers.Serializer[Any]):
+        size = serializers.IntegerField(min_value=1, help_text="Bytes the file has.")
+        content_type = serializers.CharField(max_length=100, help_text="e.g. video/mp4")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: AssetOutputSerializer, **_errors(400, 401, 413, 429)},
+        tags=["media"],
+        description="Open an upload. Size and per-user limits (uploads in progress, "
+                    "uploads per day) are checked before any byte is accepted. Send the "
+                    "bytes to `upload_url` with the tus 1.0 core protocol (HEAD for the "
+                    "offset, PATCH to append); see docs/media-pipeline.md.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        asset = services.upload_create(owner_id=_user_id(request), **serializer.validated_data)
+        return Response(AssetOutputSerializer(asset, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)
+
+
+def _tus_headers(response: HttpResponseBase) -> HttpResponseBase:
+    response["Tus-Resumable"] = TUS_VERSION
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class TusUploadApi(APIView):
+    """tus 1.0 core. The signed URL is the credential (like an S3 presigned URL), so no
+    session is needed and clients may send it from a background uploader."""
+
+    authentication_classes: list[type[Any]] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[type[Any]] = []
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        return _tus_headers(super().dispatch(request, *args, **kwargs))
+
+    def _asset_id(self, token: str) -> int:
+        asset_id = signing.asset_id_from_upload_token(token)
+        if asset_id is None:
+            raise NotFoundError("Upload not found or expired.")
+        return asset_id
+
+    def _check_version(self, request: Request) -> None:
+        if request.headers.get("Tus-Resumable") != TUS_VERSION:
+            raise ApplicationError("Tus-Resumable: 1.0.0 is required.", code="tus_version",
+                                   status_code=412)
+
+    @extend_schema(exclude=True)
+    def options(  # type: ignore[override]
+        self, request: Request, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        response["Tus-Version"] = TUS_VERSION
+        response["Tus-Max-Size"] = str(settings.MEDIA_UPLOAD_MAX_BYTES)
+        return response
+
+    @extend_schema(exclude=True)
+    def head(self, request: Request, token: str) -> Response:
+        self._check_version(request)
+        asset = services.upload_asset_for_token(asset_id=self._asset_id(token))
+        response = Response(status=status.HTTP_200_OK)
+        response["Upload-Offset"] = str(asset.upload_offset)
+        response["Upload-Length"] = str(asset.upload_length)
+        return response
+
+    @extend_schema(
+        request={TUS_CONTENT_TYPE: OpenApiTypes.BINARY},
+        parameters=[
+            OpenApiParameter("Tus-Resumable", str, OpenApiParameter.HEADER, required=True,
+                             enum=[TUS_VERSION]),
+            OpenApiParameter("Upload-Offset", int, OpenApiParameter.HEADER, required=True),
+        ],
+        responses={204: OpenApiResponse(description="Appended; Upload-Offset is the new "
+                                                    "offset."),
+                   **_errors(400, 404, 409, 412, 413, 415)},
+        tags=["media"],
+        description="Append bytes at Upload-Offset (tus 1.0 core). HEAD on the same URL "
+                    "returns Upload-Offset and Upload-Length to resume an interrupted "
+                    "upload. When the offset reaches the length, processing starts.",
+    )
+    def patch(self, request: Request, token: str) -> Response:
+        self._check_version(request)
+        asset_id = self._asset_id(token)
+        if request.content_type.split(";")[0].strip() != TUS_CONTENT_TYPE:
+            raise ApplicationError(f"Content-Type must be {TUS_CONTENT_TYPE}.",
+                                   code="unsupported_media_type", status_code=415)
+        offset_text = request.headers.get("Upload-Offset", "")
+        length_text = request.headers.get("Content-Length", "")
+        if not offset_text.isdigit() or not length_text.isdigit():
+            raise ApplicationError("Upload-Offset and Content-Length are required.")
+        raw = request._request
+
+        def chunks() -> Iterator[bytes]:
+            while data := raw.read(BODY_CHUNK):
+                yield data
+
+        asset = services.upload_append(
+            asset_id=asset_id, offset=int(offset_text), length=int(length_text),
+            chunks=chunks(),
+        )
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        response["Upload-Offset"] = str(asset.upload_offset)
+        return response
+
+
+class AssetDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses={200: AssetOutputSerializer, **_errors(401, 404)},
+        tags=["media"],
+        description="The owner's view of an asset: state (uploading → uploaded → "
+                    "validating → processing → ready, or rejected/failed with a reason), "
+                    "progress, and signed playback URLs once playable. Others get 404. The "
+                    "same status is pushed on the websocket /ws/media/assets/<id>/.",
+    )
+    def get(self, request: Request, asset_id: int) -> Response:
+        asset = selectors.get_asset_for(_user_id(request), _id(asset_id))
+        return Response(AssetOutputSerializer(asset, context={"request": request}).data)
+
+
+class MediaPlayApi(APIView):
+    """Playback files. `grant` is `public` (allowed when media's public hook says so) or a
+    signed, expiring grant; it sits in the path so playlists' relative URLs carry it."""
+
+    authentication_classes: list[type[Any]] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[type[Any]] = []
+
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            (206, "application/octet-stream"): OpenApiTypes.BINARY,
+            304: OpenApiResponse(description="Not modified (ETag)."),
+            **_errors(403, 404, 416),
+        },
+        parameters=[OpenApiParameter("Range", str, OpenApiParameter.HEADER)],
+        tags=["media"],
+        description="Media files (playlists, init and media segments, MP4, poster, "
+                    "preview, storyboard, audio) with byte ranges and ETags.",
+    )
+    def get(self, request: Request, asset_id: int, grant: str, name: str) -> HttpResponseBase:
+        asset_id = _id(asset_id)
+        path = storage.servable_path(asset_id, name)
+        if path is None:
+            raise NotFoundError("Not found.")
+        playlist = path.suffix == ".m3u8"
+        if grant == signing.PUBLIC_GRANT:
+            if not hooks.asset_is_public(asset_id=asset_id):
+                raise NotFoundError("Not found.")
+            cache = f"public, max-age={PLAYLIST_MAX_AGE}" if playlist else IMMUTABLE
+        else:
+            expires = signing.playback_grant_expiry(asset_id, grant)
+            if expires is None:
+                raise ApplicationError("The link has expired or is not valid.",
+                                       code="permission_denied", status_code=403)
+            left = max(0, int(expires - time.time()))
+            cache = f"private, max-age={min(left, PLAYLIST_MAX_AGE if playlist else 3600)}"
+        return file_response(request._request, path, cache_control=cache)
+
+    @extend_schema(exclude=True)
+    def head(self, request: Request, asset_id: int, grant: str, name: str) -> HttpResponseBase:
+        return self.get(request, asset_id, grant, name)

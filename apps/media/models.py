@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from apps.core.models import TimestampedModel
+
+
+class MediaAsset(TimestampedModel):
+    """One uploaded video and everything the pipeline derives from it (renditions, poster,
+    preview, storyboard, audio). `content.Post` points at an asset; the asset knows nothing
+    of posts and announces readiness through `apps.media.hooks`.
+
+    The asset is also the processing job: its steps are `ProcessingStep` rows."""
+
+    class State(models.TextChoices):
+        UPLOADING = "uploading"
+        UPLOADED = "uploaded"
+        VALIDATING = "validating"
+        PROCESSING = "processing"
+        READY = "ready"
+        REJECTED = "rejected"
+        FAILED = "failed"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="media_assets"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.UPLOADING)
+    state_reason = models.CharField(max_length=300, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+
+    # upload (tus 1.0 core against local storage)
+    declared_content_type = models.CharField(max_length=100, blank=True)
+    upload_length = models.PositiveBigIntegerField(default=0)
+    upload_offset = models.PositiveBigIntegerField(default=0)
+    upload_expires_at = models.DateTimeField(null=True, blank=True)
+    uploaded_at = models.DateTimeField(null=True, blank=True)
+
+    # processing
+    probe = models.JSONField(default=dict, blank=True)
+    frame_rate = models.FloatField(null=True, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent of processing steps done
+    processing_started_at = models.DateTimeField(null=True, blank=True)
+    playable_at = models.DateTimeField(null=True, blank=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    # relative names (under the asset's directory) of the derived files that exist
+    outputs = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["owner", "-id"], name="media_asset_owner_recent"),
+            models.Index(
+                fields=["state", "updated_at"],
+                name="media_asset_in_flight",
+                condition=models.Q(state__in=["uploaded", "validating", "processing"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"asset {self.pk} ({self.state})"
+
+    @property
+    def is_playable(self) -> bool:
+        return self.playable_at is not None
+
+
+class ProcessingStep(TimestampedModel):
+    """One unit of work of an asset's processing (validation, one rendition, the MP4
+    fallback, the poster, ...). Idempotent: a step that is `done` is never redone unless the
+    asset is reprocessed; `attempts`, timings and the tail of the tool's log are kept."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    asset = models.ForeignKey(MediaAsset, on_delete=models.CASCADE, related_name="steps")
+    name = models.CharField(max_length=32)  # validate, rendition-360, mp4, poster, ...
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_by = models.CharField(max_length=64, blank=True)  # the Celery task id running it
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    log_tail = models.TextField(blank=True)
+    output = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "name"], name="media_step_unique_name"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["heartbeat_at"],
+                name="media_step_running",
+                condition=models.Q(state="running"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} of asset {self.asset_id} ({self.state})"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

@@ -1,0 +1,271 @@
+"""Validation of an uploaded file by its content, never by its name or declared type:
+magic bytes, the container's structure (an ISO BMFF file must be exactly its boxes, which
+catches truncation and appended payloads), then a full probe with PyAV (every packet
+demuxed, the first frames decoded) and the limits on duration, dimensions and codecs."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+
+MIN_DURATION_S = 1.0
+MAX_DURATION_S = 600.0
+MIN_SIDE = 64
+MAX_SIDE = 8192
+MAX_PIXELS = 8192 * 4320
+VIDEO_CODECS = {"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "prores", "mjpeg"}
+HDR_TRANSFERS = {16, 18}  # SMPTE ST 2084 (PQ) and ARIB STD-B67 (HLG)
+
+
+class Rejected(Exception):  # noqa: N818 - a verdict, not a bug
+    """The file is not a video we accept; `reason` is shown to the uploader."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    container: str
+    video_codec: str
+    pix_fmt: str
+    coded_width: int
+    coded_height: int
+    rotation: int  # degrees the player must rotate (0, 90, 180, 270)
+    width: int  # as displayed (after rotation)
+    height: int
+    duration_s: float
+    frame_rate: float
+    variable_frame_rate: bool
+    bit_depth: int
+    hdr: bool
+    has_audio: bool
+    audio_codec: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ProbeResult:
+        return cls(**data)
+
+
+_IMAGE_MAGIC = {
+    b"\x89PNG\r\n\x1a\n": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF87a": "a GIF image",
+    b"GIF89a": "a GIF image",
+    b"BM": "a BMP image",
+}
+_OTHER_MAGIC = {
+    b"PK\x03\x04": "an archive (zip)",
+    b"PK\x05\x06": "an archive (zip)",
+    b"Rar!": "an archive (rar)",
+    b"7z\xbc\xaf\x27\x1c": "an archive (7z)",
+    b"\x1f\x8b": "an archive (gzip)",
+    b"%PDF": "a PDF document",
+    b"ID3": "an audio file (MP3)",
+    b"fLaC": "an audio file (FLAC)",
+    b"OggS": "an Ogg file",
+    b"MZ": "an executable",
+    b"\x7fELF": "an executable",
+}
+_AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P "}
+_ISO_TOP_BOXES = {
+    b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"uuid", b"meta", b"moof",
+    b"mfra", b"sidx", b"styp", b"pdin", b"prft", b"emsg", b"udta", b"pnot", b"junk",
+}
+
+
+def sniff_container(head: bytes) -> str:
+    """The container family from the first bytes, or Rejected with what the file is."""
+    if len(head) < 12:
+        raise Rejected("The file is too small to be a video.")
+    if head[4:8] == b"ftyp":
+        if head[8:12] in _AUDIO_BRANDS:
+            raise Rejected("The file is audio only (an M4A file), not a video.")
+        if head[8:12] in {b"avif", b"avis", b"heic", b"heix", b"mif1", b"msf1"}:
+            raise Rejected("The file is an image (HEIF/AVIF), not a video.")
+        return "isobmff"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "matroska"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        raise Rejected("The file is an image (WebP), not a video.")
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        raise Rejected("The file is audio only (WAV), not a video.")
+    for magic, what in _IMAGE_MAGIC.items():
+        if head.startswith(magic):
+            raise Rejected(f"The file is {what}, not a video.")
+    for magic, what in _OTHER_MAGIC.items():
+        if head.startswith(magic):
+            raise Rejected(f"The file is {what}, not a video.")
+    if head[:2] in {b"\xff\xfb", b"\xff\xf3", b"\xff\xf2", b"\xff\xf1", b"\xff\xf9"}:
+        raise Rejected("The file is audio only (MPEG audio), not a video.")
+    if all(32 <= byte < 127 or byte in (9, 10, 13) for byte in head[:64]):
+        raise Rejected("The file is text, not a video.")
+    raise Rejected("The file is not a video container we recognise (MP4, MOV, WebM, MKV).")
+
+
+def check_isobmff_structure(path: Path) -> None:
+    """The top-level boxes must tile the file exactly: a box running past the end means a
+    truncated upload, and bytes after the last box mean something else rides along (a
+    polyglot: a zip or a script appended to a playable video)."""
+    size = path.stat().st_size
+    offset = 0
+    seen: set[bytes] = set()
+    with path.open("rb") as handle:
+        while offset < size:
+            handle.seek(offset)
+            header = handle.read(16)
+            if len(header) < 8:
+                raise Rejected("The file has data after the end of the video (a polyglot).")
+            box_size, box_type = struct.unpack(">I4s", header[:8])
+            if box_size == 1:
+                if len(header) < 16:
+                    raise Rejected("The file is truncated.")
+                box_size = struct.unpack(">Q", header[8:16])[0]
+            elif box_size == 0:
+                box_size = size - offset  # runs to the end of the file
+            if box_type not in _ISO_TOP_BOXES:
+                raise Rejected(
+                    "The file has data after the end of the video (a polyglot)."
+                    if {b"moov", b"mdat"} <= seen or {b"moov", b"moof"} <= seen
+                    else "The file's structure is damaged (an unknown top-level box)."
+                )
+            if box_size < 8 or offset + box_size > size:
+                raise Rejected("The file is truncated (a box runs past the end of the file).")
+            seen.add(box_type)
+            offset += box_size
+    if b"moov" not in seen:
+        raise Rejected("The file is truncated or damaged (no movie header).")
+
+
+def _zip_trailer(path: Path) -> bool:
+    """A zip's end-of-central-directory record near the end marks a zip polyglot whatever
+    the front of the file looks like."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        handle.seek(max(0, size - 65_557))
+        tail = handle.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        return False
+    comment_length = struct.unpack("<H", tail[at + 20 : at + 22])[0]
+    return bool(at + 22 + comment_length == len(tail))
+
+
+def _rotation(stream: Any, first_frame: Any) -> int:
+    rotation = getattr(first_frame, "rotation", 0) or 0
+    return round(-float(rotation)) % 360 if rotation else 0
+
+
+def probe_file(path: Path) -> ProbeResult:
+    """The whole check. Raises Rejected with a reason a person can act on."""
+    with path.open("rb") as handle:
+        head = handle.read(64)
+    family = sniff_container(head)
+    if _zip_trailer(path):
+        raise Rejected("The file is also an archive (a zip polyglot).")
+    if family == "isobmff":
+        check_isobmff_structure(path)
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except av.FFmpegError as exc:
+        raise Rejected(f"The file cannot be read as a video ({exc.__class__.__name__}).") from exc
+    try:
+        return _probe_container(container)
+    except av.FFmpegError as exc:
+        raise Rejected(f"The video cannot be decoded ({exc.__class__.__name__}).") from exc
+    finally:
+        container.close()
+
+
+def _probe_container(container: Any) -> ProbeResult:
+    if not container.streams.video:
+        if container.streams.audio:
+            raise Rejected("The file is audio only; a video track is required.")
+        raise Rejected("The file has no video track.")
+    video = container.streams.video[0]
+    codec = video.codec_context.name
+    if codec not in VIDEO_CODECS:
+        if codec in {"png", "bmp", "gif", "webp", "tiff"}:
+            raise Rejected("The file is an image, not a video.")
+        raise Rejected(f"The video codec {codec!r} is not supported.")
+    audio = container.streams.audio[0] if container.streams.audio else None
+    coded_w, coded_h = int(video.codec_context.width), int(video.codec_context.height)
+    if min(coded_w, coded_h) < MIN_SIDE:
+        raise Rejected(f"The video is too small ({coded_w}x{coded_h}; at least {MIN_SIDE}px).")
+    if max(coded_w, coded_h) > MAX_SIDE or coded_w * coded_h > MAX_PIXELS:
+        raise Rejected(f"The video frame is too large ({coded_w}x{coded_h}).")
+
+    # Full probe: every packet demuxed (a truncated or corrupt stream ends early or errors);
+    # the first video frames decoded.
+    first_frame = None
+    video_packets = 0
+    last_video_end = 0.0
+    first_video_pts: float | None = None
+    pts_deltas: set[int] = set()
+    previous_pts: int | None = None
+    tb = float(video.time_base) if video.time_base else 0.0
+    for packet in container.demux(video, *((audio,) if audio is not None else ())):
+        if packet.stream is not video or packet.pts is None:
+            continue
+        video_packets += 1
+        start = packet.pts * tb
+        first_video_pts = start if first_video_pts is None else min(first_video_pts, start)
+        last_video_end = max(last_video_end, start + (packet.duration or 0) * tb)
+        if previous_pts is not None and len(pts_deltas) < 64:
+            pts_deltas.add(abs(packet.pts - previous_pts))
+        previous_pts = packet.pts
+        if first_frame is None:
+            for frame in packet.decode():
+                first_frame = frame
+                break
+    if first_frame is None:
+        # decoders with delay hand out frames only when flushed
+        for frame in video.codec_context.decode(None):
+            first_frame = frame
+            break
+    if video_packets == 0 or first_frame is None:
+        raise Rejected("The video track has no decodable frames (truncated or damaged).")
+
+    duration_s = max(last_video_end - (first_video_pts or 0.0), 0.0)
+    if container.duration:
+        duration_s = max(duration_s, 0.0) or container.duration / 1_000_000
+    if duration_s < MIN_DURATION_S:
+        raise Rejected(f"The video is too short ({duration_s:.2f}s; at least 1 s).")
+    if duration_s > MAX_DURATION_S:
+        raise Rejected(f"The video is too long ({duration_s:.0f}s; at most 10 minutes).")
+
+    rate = video.average_rate or video.guessed_rate or video.base_rate
+    frame_rate = float(rate) if rate else video_packets / duration_s
+    if not 1.0 <= frame_rate <= 240.0:
+        frame_rate = video_packets / duration_s
+    pix_fmt = first_frame.format.name
+    bit_depth = 10 if any(tag in pix_fmt for tag in ("10", "12", "16")) else 8
+    rotation = _rotation(video, first_frame)
+    width, height = (coded_h, coded_w) if rotation in (90, 270) else (coded_w, coded_h)
+    return ProbeResult(
+        container=container.format.name,
+        video_codec=codec,
+        pix_fmt=pix_fmt,
+        coded_width=coded_w,
+        coded_height=coded_h,
+        rotation=rotation,
+        width=width,
+        height=height,
+        duration_s=round(duration_s, 3),
+        frame_rate=round(frame_rate, 3),
+        variable_frame_rate=len(pts_deltas) > 2,
+        bit_depth=bit_depth,
+        hdr=int(getattr(first_frame, "color_trc", 0) or 0) in HDR_TRANSFERS,
+        has_audio=audio is not None,
+        audio_codec=audio.codec_context.name if audio is not None else "",
+    )

@@ -1,0 +1,580 @@
+"""Every write of media: uploads (tus 1.0 core on local storage), validation, the
+processing steps, progressive publishing, re-queueing and reprocessing.
+
+Step protocol: a step is *claimed* with a compare-and-set (pending/failed, or running but
+claimed by this same Celery task id — a redelivery after a killed worker — or running
+with a stale heartbeat); its work goes to a staging directory that is renamed into place;
+it is marked done with another compare-and-set. Completing a step locks the asset row, so
+the master playlist, progress and the playable/ready transitions are decided one step at
+a time. A step can therefore run twice without harm, and never half-publishes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from apps.core.errors import ApplicationError, ConflictError, NotFoundError
+from apps.core.ids import allocate_ids, id_floor_for
+from apps.media import hooks, storage, transcode
+from apps.media.models import MediaAsset, ProcessingStep
+from apps.media.probe import ProbeResult, Rejected, probe_file
+
+logger = logging.getLogger(__name__)
+
+State = MediaAsset.State
+StepState = ProcessingStep.State
+VALIDATE = "validate"
+RENDITION_PREFIX = "rendition-"
+EXTRA_STEPS = ("mp4", "poster", "preview", "storyboard", "audio", "frames")
+ACCEPTED_DECLARED_TYPES = ("video/", "application/octet-stream")
+IN_FLIGHT = (State.UPLOADED, State.VALIDATING, State.PROCESSING)
+
+
+class TooManyUploadsError(ApplicationError):
+    status_code = 429
+    code = "too_many_uploads"
+
+
+class UploadTooLargeError(ApplicationError):
+    status_code = 413
+    code = "too_large"
+
+
+# --- Notifications (websocket) ------------------------------------------------------------
+
+
+def asset_group(asset_id: int) -> str:
+    return f"media.asset.{asset_id}"
+
+
+def asset_status(asset: MediaAsset) -> dict[str, Any]:
+    """What the owner sees while waiting (the API's status fields and the websocket's)."""
+    upload_progress = (
+        round(100 * asset.upload_offset / asset.upload_length) if asset.upload_length else 0
+    )
+    return {
+        "id": str(asset.pk),
+        "state": asset.state,
+        "reason": asset.state_reason,
+        "upload_progress": upload_progress,
+        "progress": asset.progress,
+        "playable": asset.playable_at is not None,
+    }
+
+
+def _notify_on_commit(asset_id: int) -> None:
+    def send() -> None:
+        asset = MediaAsset.objects.filter(pk=asset_id).first()
+        layer = get_channel_layer()
+        if asset is None or layer is None:
+            return
+        try:
+            async_to_sync(layer.group_send)(
+                asset_group(asset_id), {"type": "asset.update", "status": asset_status(asset)}
+            )
+        except Exception:  # a websocket push is best effort; polling still works
+            logger.warning("media: websocket push failed", exc_info=True)
+
+    transaction.on_commit(send)
+
+
+# --- Upload -------------------------------------------------------------------------------
+
+
+def upload_create(*, owner_id: int, size: int, content_type: str) -> MediaAsset:
+    """Opens an upload after the limits are checked; no byte is accepted before this."""
+    if size > settings.MEDIA_UPLOAD_MAX_BYTES:
+        raise UploadTooLargeError(
+            f"The file is too large (at most {settings.MEDIA_UPLOAD_MAX_BYTES} bytes).",
+            fields={"size": ["Too large."]},
+        )
+    if size < 1:
+        raise ApplicationError("The file is empty.", fields={"size": ["Must be positive."]})
+    if not content_type.lower().startswith(ACCEPTED_DECLARED_TYPES):
+        raise ApplicationError(
+            "Only video files can be uploaded.", code="unsupported_media_type",
+            fields={"content_type": ["Must be a video type."]},
+        )
+    now = timezone.now()
+    user_model = get_user_model()
+    with transaction.atomic():
+        # one upload decision per user at a time: the counts below cannot race
+        user_model.objects.select_for_update().filter(pk=owner_id).first()
+        mine = MediaAsset.objects.filter(owner_id=owner_id)
+        today = mine.filter(id__gte=id_floor_for(now - timedelta(days=1))).count()
+        if today >= settings.MEDIA_UPLOAD_MAX_PER_DAY:
+            raise TooManyUploadsError("The daily upload limit is reached; try again tomorrow.")
+        open_uploads = mine.filter(state=State.UPLOADING, upload_expires_at__gt=now).count()
+        if open_uploads >= settings.MEDIA_UPLOAD_MAX_CONCURRENT:
+            raise TooManyUploadsError(
+                "Too many uploads in progress; finish or abandon one first."
+            )
+        asset = MediaAsset.objects.create(
+            owner_id=owner_id,
+            declared_content_type=content_type[:100],
+            upload_length=size,
+            upload_expires_at=now + settings.MEDIA_UPLOAD_URL_TTL,
+        )
+    return asset
+
+
+def upload_asset_for_token(*, asset_id: int) -> MediaAsset:
+    asset = MediaAsset.objects.filter(pk=asset_id).first()
+    if asset is None or (
+        asset.state == State.UPLOADING
+        and asset.upload_expires_at is not None
+        and asset.upload_expires_at <= timezone.now()
+    ):
+        raise NotFoundError("Upload not found or expired.")
+    return asset
+
+
+def upload_append(
+    *, asset_id: int, offset: int, length: int, chunks: Iterable[bytes]
+) -> MediaAsset:
+    """tus PATCH: appends `length` bytes at `offset`, which must be the current offset.
+    The bytes go to the file first (fsync'd), then the offset moves with a compare-and-set;
+    an interrupted request leaves the offset where it was, and the client resumes."""
+    asset = upload_asset_for_token(asset_id=asset_id)
+    if asset.state != State.UPLOADING:
+        raise ConflictError("The upload is already complete.", code="upload_complete")
+    if offset != asset.upload_offset:
+        raise ConflictError(
+            f"Upload-Offset {offset} does not match the server's {asset.upload_offset}.",
+            code="offset_mismatch",
+        )
+    if offset + length > asset.upload_length:
+        raise UploadTooLargeError("More bytes than the declared Upload-Length.")
+    path = storage.source_path(asset_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with path.open("r+b" if path.exists() else "w+b") as handle:
+        handle.seek(offset)
+        handle.truncate(offset)
+        for chunk in chunks:
+            room = length - written
+            if room <= 0:
+                break
+            piece = chunk[:room]
+            handle.write(piece)
+            written += len(piece)
+        handle.flush()
+        os.fsync(handle.fileno())
+    if written != length:
+        raise ApplicationError("The request body is shorter than Content-Length.")
+    with transaction.atomic():
+        moved = MediaAsset.objects.filter(
+            pk=asset_id, state=State.UPLOADING, upload_offset=offset
+        ).update(upload_offset=offset + written, updated_at=timezone.now())
+        if moved != 1:
+            raise ConflictError("The upload moved meanwhile; ask for the offset.",
+                                code="offset_mismatch")
+        if offset + written == asset.upload_length:
+            _upload_complete(asset_id)
+        else:
+            _notify_on_commit(asset_id)
+    asset.refresh_from_db()
+    return asset
+
+
+def _upload_complete(asset_id: int) -> None:
+    done = MediaAsset.objects.filter(pk=asset_id, state=State.UPLOADING).update(
+        state=State.UPLOADED, uploaded_at=timezone.now(), updated_at=timezone.now()
+    )
+    if done:
+        _enqueue_process(asset_id)
+        _notify_on_commit(asset_id)
+
+
+def _enqueue_process(asset_id: int) -> None:
+    from apps.media.tasks import process_asset
+
+    transaction.on_commit(lambda: process_asset.delay(asset_id))
+
+
+def _enqueue_steps(asset_id: int, names: list[str]) -> None:
+    from apps.media.tasks import run_step
+
+    def send() -> None:
+        for name in names:
+            run_step.delay(asset_id, name)
+
+    transaction.on_commit(send)
+
+
+# --- Validation and planning --------------------------------------------------------------
+
+
+def _step_names(probe: ProbeResult) -> list[str]:
+    """The lowest rendition first (it makes the asset playable), then the poster, the
+    higher renditions, and the rest; the worker takes them roughly in this order."""
+    renditions = [f"{RENDITION_PREFIX}{r.short_edge}" for r in transcode.plan_ladder(probe)]
+    extras = [name for name in EXTRA_STEPS if name != "audio" or probe.has_audio]
+    rest = [name for name in extras if name not in ("poster", "mp4")]
+    return [renditions[0], "poster", *renditions[1:], *rest, "mp4"]
+
+
+def asset_process(*, asset_id: int, task_id: str) -> str:
+    """Validates the upload by its content and plans the steps. Returns what happened."""
+    moved = MediaAsset.objects.filter(pk=asset_id, state=State.UPLOADED).update(
+        state=State.VALIDATING, updated_at=timezone.now()
+    )
+    asset = MediaAsset.objects.filter(pk=asset_id).first()
+    if asset is None:
+        return "missing"
+    if not moved and asset.state != State.VALIDATING:
+        if asset.state == State.PROCESSING:
+            return _enqueue_missing_steps(asset_id)
+        return f"skipped ({asset.state})"
+    _notify_now(asset_id)
+    step, _ = ProcessingStep.objects.get_or_create(asset_id=asset_id, name=VALIDATE)
+    ProcessingStep.objects.filter(pk=step.pk).update(
+        state=StepState.RUNNING, claimed_by=task_id, attempts=F("attempts") + 1,
+        started_at=timezone.now(), heartbeat_at=timezone.now(), finished_at=None,
+    )
+    try:
+        probe = probe_file(storage.source_path(asset_id))
+    except Rejected as verdict:
+        _step_finish(step.pk, task_id, output={"rejected": verdict.reason}, log="")
+        asset_reject(asset_id=asset_id, reason=verdict.reason)
+        return "rejected"
+    except FileNotFoundError:
+        _step_finish(step.pk, task_id, output={"rejected": "missing"}, log="")
+        asset_reject(asset_id=asset_id, reason="The uploaded file is missing.")
+        return "rejected"
+    names = _step_names(probe)
+    with transaction.atomic():
+        asset = MediaAsset.objects.select_for_update().get(pk=asset_id)
+        if asset.state != State.VALIDATING:
+            return f"skipped ({asset.state})"
+        _step_finish(step.pk, task_id, output=probe.as_json(), log="")
+        asset.probe = probe.as_json()
+        asset.width, asset.height = probe.width, probe.height
+        asset.duration_ms = int(probe.duration_s * 1000)
+        asset.frame_rate = transcode.output_fps(probe)
+        asset.state = State.PROCESSING
+        asset.processing_started_at = timezone.now()
+        asset.save(update_fields=["probe", "width", "height", "duration_ms", "frame_rate",
+                                  "state", "processing_started_at", "updated_at"])
+        existing = set(
+            ProcessingStep.objects.filter(asset_id=asset_id).values_list("name", flat=True)
+        )
+        missing = [name for name in names if name not in existing]
+        if missing:
+            ids = allocate_ids(len(missing))
+            ProcessingStep.objects.bulk_create(
+                [ProcessingStep(id=i, asset_id=asset_id, name=name)
+                 for i, name in zip(ids, missing, strict=True)],
+                ignore_conflicts=True,
+            )
+        _refresh_progress(asset)
+        _enqueue_steps(asset_id, names)
+        _notify_on_commit(asset_id)
+    return "planned"
+
+
+def _enqueue_missing_steps(asset_id: int) -> str:
+    names = list(
+        ProcessingStep.objects.filter(
+            asset_id=asset_id, state__in=[StepState.PENDING, StepState.FAILED]
+        ).values_list("name", flat=True)
+    )
+    with transaction.atomic():
+        _enqueue_steps(asset_id, names)
+    return "requeued"
+
+
+def asset_reject(*, asset_id: int, reason: str) -> bool:
+    with transaction.atomic():
+        moved = MediaAsset.objects.filter(pk=asset_id, state__in=IN_FLIGHT).update(
+            state=State.REJECTED, state_reason=reason[:300], updated_at=timezone.now()
+        )
+        if moved:
+            transaction.on_commit(lambda: hooks.run_asset_failed_hooks(asset_id=asset_id))
+            _notify_on_commit(asset_id)
+    if moved:
+        storage.source_path(asset_id).unlink(missing_ok=True)
+    return bool(moved)
+
+
+def asset_fail(*, asset_id: int, reason: str) -> bool:
+    with transaction.atomic():
+        moved = MediaAsset.objects.filter(pk=asset_id, state__in=IN_FLIGHT).update(
+            state=State.FAILED, state_reason=reason[:300], updated_at=timezone.now()
+        )
+        if moved:
+            transaction.on_commit(lambda: hooks.run_asset_failed_hooks(asset_id=asset_id))
+            _notify_on_commit(asset_id)
+    return bool(moved)
+
+
+def _notify_now(asset_id: int) -> None:
+    with transaction.atomic():
+        _notify_on_commit(asset_id)
+
+
+# --- Steps --------------------------------------------------------------------------------
+
+
+def _step_finish(step_id: int, task_id: str, *, output: dict[str, Any], log: str) -> bool:
+    return bool(
+        ProcessingStep.objects.filter(pk=step_id, claimed_by=task_id).update(
+            state=StepState.DONE, output=output, log_tail=log[-transcode.LOG_TAIL_CHARS:],
+            finished_at=timezone.now(), updated_at=timezone.now(),
+        )
+    )
+
+
+def _claim(step: ProcessingStep, task_id: str) -> bool:
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.MEDIA_STEP_STALL_SECONDS)
+    return bool(
+        ProcessingStep.objects.filter(pk=step.pk)
+        .filter(
+            Q(state__in=[StepState.PENDING, StepState.FAILED])
+            | Q(state=StepState.RUNNING, claimed_by=task_id)
+            | Q(state=StepState.RUNNING, heartbeat_at__lt=stale)
+        )
+        .update(state=StepState.RUNNING, claimed_by=task_id, attempts=F("attempts") + 1,
+                started_at=now, heartbeat_at=now, finished_at=None, updated_at=now)
+    )
+
+
+class StepError(Exception):
+    def __init__(self, message: str, *, attempts: int, final: bool) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+        self.final = final
+
+
+def asset_step_run(*, asset_id: int, name: str, task_id: str) -> str:
+    """Runs one step if it still needs running. Raises StepError when it failed (the task
+    retries with backoff unless `final`, in which case the asset has failed)."""
+    step = ProcessingStep.objects.filter(asset_id=asset_id, name=name).select_related(
+        "asset"
+    ).first()
+    if step is None or step.state == StepState.DONE:
+        return "nothing to do"
+    if step.asset.state != State.PROCESSING:
+        return f"skipped ({step.asset.state})"
+    if not _claim(step, task_id):
+        return "claimed elsewhere"
+    probe = ProbeResult.from_json(step.asset.probe)
+
+    def heartbeat() -> None:
+        ProcessingStep.objects.filter(pk=step.pk, claimed_by=task_id).update(
+            heartbeat_at=timezone.now()
+        )
+
+    staged = storage.staging_dir(asset_id, name)
+    try:
+        output, log = _do_step(asset_id, name, probe, staged, heartbeat)
+    except Exception as exc:
+        log = getattr(exc, "log_tail", "") or repr(exc)
+        shutil.rmtree(staged, ignore_errors=True)
+        step.refresh_from_db(fields=["attempts"])
+        final = step.attempts >= settings.MEDIA_STEP_MAX_ATTEMPTS
+        ProcessingStep.objects.filter(pk=step.pk, claimed_by=task_id).update(
+            state=StepState.FAILED, log_tail=f"{exc}\n{log}"[-transcode.LOG_TAIL_CHARS:],
+            finished_at=timezone.now(), updated_at=timezone.now(),
+        )
+        if final:
+            asset_fail(asset_id=asset_id, reason=f"Processing failed at step {name}.")
+        _notify_now(asset_id)
+        raise StepError(f"{name}: {exc}", attempts=step.attempts, final=final) from exc
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    with transaction.atomic():
+        asset = MediaAsset.objects.select_for_update().get(pk=asset_id)
+        if not _step_finish(step.pk, task_id, output=output, log=log):
+            return "taken over"
+        _after_step(asset, name, output)
+    return "done"
+
+
+def _do_step(
+    asset_id: int, name: str, probe: ProbeResult, staged: Path, heartbeat: Any
+) -> tuple[dict[str, Any], str]:
+    source = storage.source_path(asset_id)
+    base = storage.asset_dir(asset_id)
+    preset = settings.MEDIA_X264_PRESET
+    ladder = {r.short_edge: r for r in transcode.plan_ladder(probe)}
+    if name.startswith(RENDITION_PREFIX):
+        rendition = ladder[int(name.removeprefix(RENDITION_PREFIX))]
+        output, log = transcode.transcode_rendition(
+            source, probe, rendition, staged, preset=preset, heartbeat=heartbeat
+        )
+        storage.place_dir(staged, base / "hls" / rendition.name)
+        return output, log
+    if name == "mp4":
+        rendition = max((r for r in ladder.values() if r.short_edge <= 720),
+                        key=lambda r: r.short_edge)
+        log = transcode.mp4_fallback(source, probe, rendition, staged / "video.mp4",
+                                     preset=preset, heartbeat=heartbeat)
+        storage.place_file(staged / "video.mp4", base / "video.mp4")
+        return {"name": "video.mp4", "short_edge": rendition.short_edge,
+                "width": rendition.width, "height": rendition.height}, log
+    if name == "poster":
+        chosen = transcode.poster(source, probe, staged / "poster.jpg")
+        storage.place_file(staged / "poster.jpg", base / "poster.jpg")
+        return {"name": "poster.jpg", **chosen}, ""
+    if name == "preview":
+        log = transcode.preview(source, probe, staged / "preview.webp")
+        storage.place_file(staged / "preview.webp", base / "preview.webp")
+        return {"name": "preview.webp"}, log
+    if name == "storyboard":
+        meta, log = transcode.storyboard(source, probe, staged)
+        for file in ("storyboard.jpg", "storyboard.json", "storyboard.vtt"):
+            storage.place_file(staged / file, base / file)
+        return meta, log
+    if name == "audio":
+        log = transcode.extract_audio(source, staged / "audio.m4a")
+        storage.place_file(staged / "audio.m4a", base / "audio.m4a")
+        return {"name": "audio.m4a"}, log
+    if name == "frames":
+        count, log = transcode.moderation_frames(source, probe, staged)
+        storage.place_dir(staged, base / "moderation")
+        staged.mkdir()  # the caller removes it
+        return {"directory": "moderation", "count": count}, log
+    raise ValueError(f"unknown step {name}")
+
+
+def _refresh_progress(asset: MediaAsset) -> None:
+    steps = list(ProcessingStep.objects.filter(asset=asset).values_list("state", flat=True))
+    done = sum(1 for state in steps if state == StepState.DONE)
+    asset.progress = int(100 * done / len(steps)) if steps else 0
+    asset.save(update_fields=["progress", "updated_at"])
+
+
+def _after_step(asset: MediaAsset, name: str, output: dict[str, Any]) -> None:
+    """Under the asset's row lock: the master playlist lists exactly the finished
+    renditions; the asset becomes playable with its lowest rendition and ready when every
+    step is done."""
+    steps = list(ProcessingStep.objects.filter(asset=asset))
+    renditions = sorted(
+        (s for s in steps if s.name.startswith(RENDITION_PREFIX)),
+        key=lambda s: int(s.name.removeprefix(RENDITION_PREFIX)),
+    )
+    done_renditions = [s.output for s in renditions if s.state == StepState.DONE]
+    outputs = dict(asset.outputs)
+    if name.startswith(RENDITION_PREFIX):
+        storage.write_atomically(
+            storage.asset_dir(asset.pk) / "hls" / "master.m3u8",
+            transcode.master_playlist(done_renditions),
+        )
+        outputs["hls"] = "hls/master.m3u8"
+        outputs["renditions"] = sorted(done_renditions, key=lambda r: r["short_edge"])
+    elif name == "storyboard":
+        outputs["storyboard"] = {"image": "storyboard.jpg", "json": "storyboard.json",
+                                 "vtt": "storyboard.vtt", **output}
+    elif name == "frames":
+        outputs["moderation_frames"] = output
+    else:
+        outputs[name] = output["name"]
+    asset.outputs = outputs
+    fields = ["outputs", "updated_at"]
+    lowest_done = bool(renditions) and renditions[0].state == StepState.DONE
+    if lowest_done and asset.playable_at is None:
+        asset.playable_at = timezone.now()
+        fields.append("playable_at")
+        asset_id = asset.pk
+        transaction.on_commit(lambda: hooks.run_asset_playable_hooks(asset_id=asset_id))
+    if all(s.state == StepState.DONE for s in steps) and asset.state == State.PROCESSING:
+        asset.state = State.READY
+        asset.ready_at = timezone.now()
+        fields += ["state", "ready_at"]
+    asset.save(update_fields=fields)
+    _refresh_progress(asset)
+    _notify_on_commit(asset.pk)
+
+
+# --- Operations ---------------------------------------------------------------------------
+
+
+def assets_requeue_stalled() -> dict[str, int]:
+    """Beat: re-queues steps whose worker stopped heart-beating, assets stuck before
+    planning, and expires abandoned uploads."""
+    now = timezone.now()
+    stall = timedelta(seconds=settings.MEDIA_STEP_STALL_SECONDS)
+    stale_steps = list(
+        ProcessingStep.objects.filter(
+            asset__state=State.PROCESSING,
+        ).filter(
+            Q(state=StepState.RUNNING, heartbeat_at__lt=now - stall)
+            | Q(state__in=[StepState.PENDING, StepState.FAILED], updated_at__lt=now - stall)
+        ).values_list("asset_id", "name")
+    )
+    with transaction.atomic():
+        for asset_id, name in stale_steps:
+            _enqueue_steps(asset_id, [name])
+    stuck = list(
+        MediaAsset.objects.filter(
+            state__in=[State.UPLOADED, State.VALIDATING], updated_at__lt=now - stall
+        ).values_list("id", flat=True)
+    )
+    for asset_id in stuck:
+        MediaAsset.objects.filter(pk=asset_id, state=State.VALIDATING).update(
+            state=State.UPLOADED, updated_at=now
+        )
+        with transaction.atomic():
+            _enqueue_process(asset_id)
+    expired = list(
+        MediaAsset.objects.filter(state=State.UPLOADING, upload_expires_at__lt=now)
+        .values_list("id", flat=True)[:500]
+    )
+    for asset_id in expired:
+        if MediaAsset.objects.filter(pk=asset_id, state=State.UPLOADING).update(
+            state=State.FAILED, state_reason="The upload expired before it was completed.",
+            updated_at=now,
+        ):
+            storage.source_path(asset_id).unlink(missing_ok=True)
+    return {"steps": len(stale_steps), "assets": len(stuck), "expired": len(expired)}
+
+
+def asset_reprocess(*, asset_id: int) -> bool:
+    """Runs the whole pipeline again from the kept source (staff). Files already served
+    stay in place until their replacement is finished."""
+    if not storage.source_path(asset_id).exists():
+        return False
+    with transaction.atomic():
+        moved = MediaAsset.objects.filter(
+            pk=asset_id, state__in=[State.READY, State.FAILED, State.PROCESSING,
+                                    State.VALIDATING, State.UPLOADED, State.REJECTED]
+        ).update(state=State.UPLOADED, state_reason="", progress=0, ready_at=None,
+                 updated_at=timezone.now())
+        if not moved:
+            return False
+        ProcessingStep.objects.filter(asset_id=asset_id).update(
+            state=StepState.PENDING, attempts=0, claimed_by="", started_at=None,
+            heartbeat_at=None, finished_at=None, updated_at=timezone.now(),
+        )
+        _enqueue_process(asset_id)
+        _notify_on_commit(asset_id)
+    return True
+
+
+def assets_for_reprocess(
+    *, states: list[str] | None = None, since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[int]:
+    queryset = MediaAsset.objects.exclude(state=State.UPLOADING)
+    if states:
+        queryset = queryset.filter(state__in=states)
+    if since is not None:
+        queryset = queryset.filter(created_at__gte=since)
+    if until is not None:
+        queryset = queryset.filter(created_at__lt=until)
+    return list(queryset.order_by("id").values_list("id", flat=True))

@@ -1,0 +1,42 @@
+"""Celery tasks of media, on the `media` queue (CELERY_TASK_ROUTES: "apps.media.*").
+Thin and idempotent: they re-read everything from the database and call services. Late
+acknowledgement and reject-on-worker-lost are global settings, so a killed worker's task
+is delivered again (with the same task id, which lets the step be reclaimed at once)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from apps.media import services
+
+
+@shared_task(name="apps.media.process_asset", bind=True, acks_late=True, max_retries=5)
+def process_asset(self: Any, asset_id: int) -> str:
+    try:
+        return services.asset_process(asset_id=asset_id, task_id=str(self.request.id))
+    except Exception as exc:
+        raise self.retry(exc=exc, countdown=min(300, 5 * 2 ** self.request.retries)) from exc
+
+
+@shared_task(name="apps.media.run_step", bind=True, acks_late=True, max_retries=10)
+def run_step(self: Any, asset_id: int, name: str) -> str:
+    try:
+        return services.asset_step_run(
+            asset_id=asset_id, name=name, task_id=str(self.request.id)
+        )
+    except services.StepError as exc:
+        if exc.final:
+            return f"failed for good: {exc}"
+        raise self.retry(exc=exc, countdown=min(300, 2 ** exc.attempts)) from exc
+
+
+@shared_task(name="apps.media.requeue_stalled")
+def requeue_stalled() -> dict[str, int]:
+    return services.assets_requeue_stalled()
+
+
+@shared_task(name="apps.media.reprocess", acks_late=True)
+def reprocess(asset_id: int) -> bool:
+    return services.asset_reprocess(asset_id=asset_id)

@@ -1,0 +1,365 @@
+"""The ffmpeg side of the pipeline: the rendition ladder, the commands, the master
+playlist and the small derived files (poster, preview, storyboard, audio, frames).
+
+Every function writes into a directory it is given; the service layer gives it a fresh
+temporary directory and renames it into place, so a half-written output never shows."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import imageio_ffmpeg
+from PIL import Image, ImageFilter, ImageStat
+
+from apps.media.probe import ProbeResult
+
+LADDER = (240, 360, 540, 720, 1080)  # short edges, vertical video first
+# bits per pixel per frame at each short edge: lower than the usual web ladders because a
+# capped CRF spends less on easy content (x264 veryfast, 30 fps)
+BITS_PER_PIXEL = {240: 0.16, 360: 0.13, 540: 0.11, 720: 0.095, 1080: 0.085}
+CRF = 23
+MAX_FPS = 30.0
+SEGMENT_SECONDS = 2
+AUDIO_BITRATE = {240: 64, 360: 96, 540: 128, 720: 128, 1080: 128}
+# profile/level set explicitly so that CODECS in the master is exact
+H264_PROFILE = {240: ("main", "3.0", "4d401e"), 360: ("main", "3.0", "4d401e"),
+                540: ("high", "3.1", "64001f"), 720: ("high", "3.1", "64001f"),
+                1080: ("high", "4.0", "640028")}
+AUDIO_CODECS = "mp4a.40.2"
+LOG_TAIL_CHARS = 4000
+
+
+def ffmpeg_exe() -> str:
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+class ToolFailed(Exception):  # noqa: N818
+    def __init__(self, message: str, log_tail: str) -> None:
+        super().__init__(message)
+        self.log_tail = log_tail
+
+
+def run_ffmpeg(
+    args: list[str], *, heartbeat: Callable[[], None] | None = None, every: float = 5.0
+) -> str:
+    """Runs ffmpeg, calling `heartbeat` while it works; returns the tail of its log."""
+    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "warning", "-y", *args]
+    with subprocess.Popen(  # noqa: S603 - a fixed binary and arguments we build
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    ) as proc:
+        assert proc.stderr is not None
+        last = time.monotonic()
+        chunks: list[bytes] = []
+        # stderr is small (warnings only); read it in a loop so heartbeats keep going
+        import selectors
+
+        selector = selectors.DefaultSelector()
+        selector.register(proc.stderr, selectors.EVENT_READ)
+        while True:
+            if selector.select(timeout=1.0):
+                data = proc.stderr.read1(65536)  # type: ignore[attr-defined]
+                if not data:
+                    break
+                chunks.append(data)
+            if heartbeat is not None and time.monotonic() - last >= every:
+                heartbeat()
+                last = time.monotonic()
+        code = proc.wait()
+    tail = b"".join(chunks).decode("utf-8", "replace")[-LOG_TAIL_CHARS:]
+    if code != 0:
+        raise ToolFailed(f"ffmpeg exited with {code}", tail)
+    return tail
+
+
+@dataclass(frozen=True)
+class Rendition:
+    short_edge: int
+    width: int
+    height: int
+    fps: float
+    video_kbps: int
+    audio_kbps: int
+
+    @property
+    def name(self) -> str:
+        return str(self.short_edge)
+
+    @property
+    def codecs(self) -> str:
+        return f"avc1.{H264_PROFILE[self.short_edge][2]},{AUDIO_CODECS}"
+
+
+def _even(value: float) -> int:
+    return max(2, round(value / 2) * 2)
+
+
+def output_fps(probe: ProbeResult) -> float:
+    """Constant frame rate: the source's (rounded to a common rate), at most 30."""
+    fps = min(probe.frame_rate, MAX_FPS)
+    for common in (24.0, 25.0, 30.0, 15.0, 12.0):
+        if abs(fps - common) < 0.6:
+            return common
+    return max(1.0, round(fps))
+
+
+def plan_ladder(probe: ProbeResult) -> list[Rendition]:
+    """Renditions by short edge, never upscaling; a source below 240 gets one rendition at
+    its own (even) size."""
+    short = min(probe.width, probe.height)
+    long_ = max(probe.width, probe.height)
+    edges = [edge for edge in LADDER if edge <= short] or [LADDER[0]]
+    fps = output_fps(probe)
+    out = []
+    for edge in edges:
+        scale = min(edge, short) / short
+        s, l_ = _even(short * scale), _even(long_ * scale)
+        width, height = (s, l_) if probe.width <= probe.height else (l_, s)
+        kbps = int(BITS_PER_PIXEL[edge] * width * height * fps / 1000)
+        out.append(Rendition(edge, width, height, fps, kbps, AUDIO_BITRATE[edge]))
+    return out
+
+
+def _video_filter(probe: ProbeResult, width: int, height: int, fps: float) -> str:
+    parts = []
+    if probe.hdr:
+        parts.append(
+            "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,"
+            "tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv"
+        )
+    # rotation is applied by ffmpeg's autorotate before this chain
+    parts.append(f"fps={fps:g}")
+    parts.append(f"scale={width}:{height}:flags=lanczos,setsar=1")
+    parts.append("format=yuv420p")
+    return ",".join(parts)
+
+
+def _input_args(source: Path, probe: ProbeResult) -> tuple[list[str], list[str]]:
+    """Inputs and maps; a source without audio gets a silent track."""
+    inputs = ["-i", str(source)]
+    if probe.has_audio:
+        return inputs, ["-map", "0:v:0", "-map", "0:a:0"]
+    inputs += ["-f", "lavfi", "-i", "anullsrc=channel_layout=stereo:sample_rate=48000"]
+    return inputs, ["-map", "0:v:0", "-map", "1:a:0", "-t", f"{probe.duration_s:.3f}"]
+
+
+def _x264_args(rendition: Rendition, preset: str) -> list[str]:
+    gop = round(rendition.fps * SEGMENT_SECONDS)
+    profile, level, _ = H264_PROFILE[rendition.short_edge]
+    return [
+        "-c:v", "libx264", "-preset", preset, "-profile:v", profile, "-level:v", level,
+        "-crf", str(CRF), "-maxrate", f"{rendition.video_kbps}k",
+        "-bufsize", f"{rendition.video_kbps * 2}k",
+        "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
+        "-x264-params", f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0",
+        "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
+        "-c:a", "aac", "-b:a", f"{rendition.audio_kbps}k", "-ac", "2", "-ar", "48000",
+    ]
+
+
+def rendition_command(
+    source: Path, probe: ProbeResult, rendition: Rendition, out_dir: Path, preset: str
+) -> list[str]:
+    inputs, maps = _input_args(source, probe)
+    vf = _video_filter(probe, rendition.width, rendition.height, rendition.fps)
+    return [
+        *inputs, *maps, "-vf", vf, *_x264_args(rendition, preset),
+        "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
+        "-hls_segment_type", "fmp4", "-hls_flags", "independent_segments",
+        "-hls_fmp4_init_filename", "init.mp4",
+        "-hls_segment_filename", str(out_dir / "seg_%04d.m4s"),
+        str(out_dir / "index.m3u8"),
+    ]
+
+
+def transcode_rendition(
+    source: Path, probe: ProbeResult, rendition: Rendition, out_dir: Path, *, preset: str,
+    heartbeat: Callable[[], None] | None = None,
+) -> tuple[dict[str, Any], str]:
+    log = run_ffmpeg(rendition_command(source, probe, rendition, out_dir, preset),
+                     heartbeat=heartbeat)
+    peak, average = measure_bitrates(out_dir / "index.m3u8")
+    return {
+        "short_edge": rendition.short_edge, "width": rendition.width,
+        "height": rendition.height, "frame_rate": rendition.fps, "codecs": rendition.codecs,
+        "bandwidth": peak, "average_bandwidth": average, "target_video_kbps":
+        rendition.video_kbps,
+    }, log
+
+
+_EXTINF = re.compile(r"#EXTINF:([0-9.]+)")
+
+
+def measure_bitrates(playlist: Path) -> tuple[int, int]:
+    """Peak (per segment, with the init segment) and average bits per second, measured
+    from the files, as HLS wants them for BANDWIDTH and AVERAGE-BANDWIDTH."""
+    directory = playlist.parent
+    init = (directory / "init.mp4").stat().st_size
+    lines = playlist.read_text().splitlines()
+    peak = 0.0
+    total_bytes = 0
+    total_seconds = 0.0
+    duration = 0.0
+    for line in lines:
+        match = _EXTINF.match(line)
+        if match:
+            duration = float(match.group(1))
+        elif line and not line.startswith("#"):
+            size = (directory / line).stat().st_size
+            total_bytes += size
+            total_seconds += duration
+            peak = max(peak, (size + init) * 8 / max(duration, 0.5))
+    average = total_bytes * 8 / total_seconds if total_seconds else 0.0
+    return math.ceil(peak), math.ceil(average)
+
+
+def master_playlist(renditions: list[dict[str, Any]]) -> str:
+    lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for item in sorted(renditions, key=lambda r: r["bandwidth"]):
+        lines.append(
+            f"#EXT-X-STREAM-INF:BANDWIDTH={item['bandwidth']},"
+            f"AVERAGE-BANDWIDTH={item['average_bandwidth']},"
+            f"RESOLUTION={item['width']}x{item['height']},"
+            f'CODECS="{item["codecs"]}",FRAME-RATE={item["frame_rate"]:.3f}'
+        )
+        lines.append(f"{item['short_edge']}/index.m3u8")
+    return "\n".join(lines) + "\n"
+
+
+def mp4_fallback(
+    source: Path, probe: ProbeResult, rendition: Rendition, out: Path, *, preset: str,
+    heartbeat: Callable[[], None] | None = None,
+) -> str:
+    inputs, maps = _input_args(source, probe)
+    vf = _video_filter(probe, rendition.width, rendition.height, rendition.fps)
+    return run_ffmpeg(
+        [*inputs, *maps, "-vf", vf, *_x264_args(rendition, preset),
+         "-movflags", "+faststart", str(out)],
+        heartbeat=heartbeat,
+    )
+
+
+# --- Stills -------------------------------------------------------------------------------
+
+
+def _frames_at(source: Path, times: list[float]) -> list[tuple[float, Image.Image]]:
+    """Decoded frames (upright, as PIL images) at or just after each time."""
+    out: list[tuple[float, Image.Image]] = []
+    with av.open(str(source)) as container:
+        stream = container.streams.video[0]
+        tb = float(stream.time_base or 0) or 1 / 90000
+        for wanted in times:
+            container.seek(int(wanted / tb), stream=stream, backward=True, any_frame=False)
+            for frame in container.decode(stream):
+                if frame.pts is None or frame.pts * tb >= wanted - 0.001:
+                    image = frame.to_image()  # type: ignore[no-untyped-call]
+                    rotation = int(getattr(frame, "rotation", 0) or 0)
+                    if rotation:
+                        image = image.rotate(rotation, expand=True)
+                    out.append((wanted, image))
+                    break
+    return out
+
+
+def frame_score(image: Image.Image) -> tuple[float, float, float]:
+    """(score, luma mean, edge variance): black/white frames and blurred ones score low."""
+    gray = image.convert("L")
+    gray.thumbnail((320, 320))
+    mean = ImageStat.Stat(gray).mean[0]
+    edges = ImageStat.Stat(gray.filter(ImageFilter.FIND_EDGES)).var[0]
+    if mean < 24 or mean > 235:
+        return 0.0, mean, edges
+    return edges * (1 - abs(mean - 128) / 256), mean, edges
+
+
+def poster(source: Path, probe: ProbeResult, out: Path, candidates: int = 6) -> dict[str, Any]:
+    """The sharpest, neither black nor washed-out frame among evenly spaced candidates."""
+    span = probe.duration_s
+    times = [span * (i + 1) / (candidates + 1) for i in range(candidates)]
+    scored = []
+    for at, image in _frames_at(source, times):
+        score, mean, edges = frame_score(image)
+        scored.append((score, at, mean, edges, image))
+    if not scored:
+        raise ToolFailed("no frame could be decoded for the poster", "")
+    best = max(scored, key=lambda item: item[0])
+    image = best[4].convert("RGB")
+    image.thumbnail((1080, 1920))
+    image.save(out, "JPEG", quality=85, optimize=True, progressive=True)
+    return {
+        "at": round(best[1], 3),
+        "candidates": [
+            {"at": round(at, 3), "score": round(s, 1), "luma_mean": round(m, 1),
+             "edge_variance": round(e, 1)}
+            for s, at, m, e, _ in scored
+        ],
+    }
+
+
+def preview(source: Path, probe: ProbeResult, out: Path) -> str:
+    """An animated WebP of about 3 s from a quarter in, 10 fps, 320 px on the long edge."""
+    length = min(3.0, probe.duration_s)
+    start = max(0.0, min(probe.duration_s * 0.25, probe.duration_s - length))
+    size = "scale=-2:320" if probe.height >= probe.width else "scale=320:-2"
+    return run_ffmpeg([
+        "-ss", f"{start:.3f}", "-t", f"{length:.3f}", "-i", str(source), "-an",
+        "-vf", f"fps=10,{size}:flags=lanczos,format=yuv420p",
+        "-c:v", "libwebp_anim", "-quality", "60", "-loop", "0", str(out),
+    ])
+
+
+def storyboard(
+    source: Path, probe: ProbeResult, out_dir: Path, *, base_url: str = ""
+) -> tuple[dict[str, Any], str]:
+    """A sprite of thumbnails every `interval` seconds, described in JSON and WebVTT."""
+    interval = max(1.0, probe.duration_s / 100)
+    count = max(1, int(probe.duration_s // interval))
+    columns = min(10, count)
+    rows = math.ceil(count / columns)
+    thumb_w = 90 if probe.height >= probe.width else 160
+    thumb_h = _even(thumb_w * probe.height / probe.width)
+    log = run_ffmpeg([
+        "-i", str(source), "-an", "-frames:v", "1", "-update", "1",
+        "-vf", f"fps=1/{interval:g},scale={thumb_w}:{thumb_h},tile={columns}x{rows}",
+        "-q:v", "5", str(out_dir / "storyboard.jpg"),
+    ])
+    meta = {"image": "storyboard.jpg", "interval": interval, "count": count,
+            "columns": columns, "rows": rows, "width": thumb_w, "height": thumb_h}
+    (out_dir / "storyboard.json").write_text(json.dumps(meta))
+    cues = ["WEBVTT", ""]
+    for index in range(count):
+        x, y = (index % columns) * thumb_w, (index // columns) * thumb_h
+        end = min((index + 1) * interval, probe.duration_s)
+        cues += [f"{_vtt(index * interval)} --> {_vtt(end)}",
+                 f"{base_url}storyboard.jpg#xywh={x},{y},{thumb_w},{thumb_h}", ""]
+    (out_dir / "storyboard.vtt").write_text("\n".join(cues))
+    return meta, log
+
+
+def _vtt(seconds: float) -> str:
+    whole = int(seconds)
+    millis = int((seconds - whole) * 1000)
+    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}.{millis:03d}"
+
+
+def extract_audio(source: Path, out: Path) -> str:
+    """The audio as AAC in M4A (the post's "original sound")."""
+    return run_ffmpeg(["-i", str(source), "-vn", "-map", "0:a:0", "-c:a", "aac", "-b:a",
+                       "128k", "-movflags", "+faststart", str(out)])
+
+
+def moderation_frames(source: Path, probe: ProbeResult, out_dir: Path) -> tuple[int, str]:
+    """Frames sampled for moderation: one a second, at most 30, 480 px on the long edge."""
+    interval = max(1.0, probe.duration_s / 30)
+    size = "scale=-2:480" if probe.height >= probe.width else "scale=480:-2"
+    log = run_ffmpeg(["-i", str(source), "-an", "-vf", f"fps=1/{interval:g},{size}",
+                      "-q:v", "4", "-frames:v", "30", str(out_dir / "frame_%03d.jpg")])
+    return len(list(out_dir.glob("frame_*.jpg"))), log
