@@ -20,9 +20,9 @@ WAIT_SECONDS = 90
 
 def make_clip(out: Path, *, size: str = "360x640", seconds: float = 2.5, audio: bool = True,
               extra_input: list[str] | None = None, extra_output: list[str] | None = None,
-              video_source: str = "testsrc2") -> Path:
+              video_source: str = "testsrc2", rate: int = 30) -> Path:
     args = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", f"{video_source}=size={size}:rate=30:duration={seconds}"]
+            "-f", "lavfi", "-i", f"{video_source}=size={size}:rate={rate}:duration={seconds}"]
     if audio:
         args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
     args += [*(extra_input or []), "-c:v", "libx264", "-preset", "ultrafast",
