@@ -1,9 +1,94 @@
+"""Posts, hashtags, mentions and sounds.
+
+`Post` is the contract other apps (engagement, comments, feed, moderation) build on: its
+field names stay. Counters on `Post` are owned by engagement and comments; `posts_count`
+on `Hashtag` and `Sound` is owned by `apps.content.services` and counts *published* posts,
+moving with F() in the transaction that publishes, unpublishes or re-tags a post
+(`manage.py content_recount` rebuilds them from the rows).
+"""
+
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
 
-from apps.core.models import TimestampedModel
+from apps.core.models import SnowflakeModel, TimestampedModel
+
+CAPTION_MAX_LENGTH = 2200
+HASHTAG_MAX_LENGTH = 100
+
+
+class Sound(TimestampedModel):
+    """A sound a post plays: an upload's own audio ("original sound") or a licensed track
+    from the library that staff manage in the admin. A sound that is taken down or whose
+    licence lapsed is not usable by new posts and is muted where it already plays."""
+
+    class Kind(models.TextChoices):
+        ORIGINAL = "original"
+        LIBRARY = "library"
+
+    class Use(models.TextChoices):
+        POSTS = "posts"
+        ADS = "ads"
+        LIVE = "live"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    artist = models.CharField(max_length=200, blank=True)
+    cover = models.ImageField(upload_to="sounds/covers/", blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # Original sounds: the upload they come from (the audio is extracted by media later).
+    source_asset = models.ForeignKey(
+        "media.MediaAsset", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="sounds",
+    )
+    # Library sounds: the licensed audio file.
+    audio_file = models.FileField(upload_to="sounds/audio/", blank=True)
+    original_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        related_name="original_sounds",
+    )
+    allow_reuse = models.BooleanField(
+        default=True, help_text="Original sounds: other people may use this sound."
+    )
+    rights_holder = models.CharField(max_length=200, blank=True)
+    territories = models.JSONField(
+        default=list, blank=True,
+        help_text='ISO 3166 country codes where the licence holds, e.g. ["US", "GB"]; '
+                  "empty means worldwide.",
+    )
+    allowed_uses = models.JSONField(
+        default=list, blank=True,
+        help_text='Uses the licence allows: any of "posts", "ads", "live"; empty means all.',
+    )
+    licence_expires_at = models.DateTimeField(null=True, blank=True)
+    is_taken_down = models.BooleanField(default=False)
+    posts_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="library") | Q(original_owner__isnull=False),
+                name="content_sound_original_has_owner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.kind})"
+
+    def is_usable(self, *, now: datetime | None = None) -> bool:
+        moment = now or timezone.now()
+        if self.is_taken_down:
+            return False
+        return self.licence_expires_at is None or self.licence_expires_at > moment
+
+    def allows_use(self, use: str) -> bool:
+        return not self.allowed_uses or use in self.allowed_uses
 
 
 class Post(TimestampedModel):
@@ -27,13 +112,22 @@ class Post(TimestampedModel):
         FRIENDS = "friends"
         OFF = "off"
 
+    class SoundMix(models.TextChoices):
+        """What the pipeline does with the upload's own audio under a chosen sound."""
+
+        KEEP = "keep"
+        DUCK = "duck"
+        MUTE = "mute"
+
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts"
     )
     asset = models.ForeignKey(
         "media.MediaAsset", on_delete=models.PROTECT, related_name="posts"
     )
-    caption = models.CharField(max_length=2200, blank=True)
+    caption = models.CharField(max_length=CAPTION_MAX_LENGTH, blank=True)
+    # Hashtags and mentions found in the caption, as rendered to clients (see services).
+    caption_entities = models.JSONField(default=list, blank=True)
     language = models.CharField(max_length=16, blank=True)
     visibility = models.CharField(
         max_length=8, choices=Visibility.choices, default=Visibility.PUBLIC
@@ -47,6 +141,18 @@ class Post(TimestampedModel):
     allow_download = models.BooleanField(default=True)
     scheduled_for = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    pinned_at = models.DateTimeField(null=True, blank=True)
+    cover_time_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The frame the creator picked as the cover."
+    )
+    # The sound the post plays and credits; its own upload's audio is `original_sound`.
+    sound = models.ForeignKey(
+        Sound, null=True, blank=True, on_delete=models.SET_NULL, related_name="posts"
+    )
+    original_sound = models.ForeignKey(
+        Sound, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sound_mix = models.CharField(max_length=4, choices=SoundMix.choices, default=SoundMix.KEEP)
     likes_count = models.PositiveIntegerField(default=0)
     comments_count = models.PositiveIntegerField(default=0)
     shares_count = models.PositiveIntegerField(default=0)
@@ -54,6 +160,10 @@ class Post(TimestampedModel):
     favourites_count = models.PositiveIntegerField(default=0)
 
     class Meta:
+        constraints = [
+            # One post per upload: a double-submitted create cannot make two posts.
+            models.UniqueConstraint(fields=["asset"], name="content_post_asset_unique"),
+        ]
         indexes = [
             models.Index(fields=["author", "-id"], name="content_post_author_recent"),
             models.Index(
@@ -61,7 +171,66 @@ class Post(TimestampedModel):
                 name="content_post_due",
                 condition=models.Q(status="scheduled"),
             ),
+            models.Index(
+                fields=["author"], name="content_post_pinned",
+                condition=models.Q(pinned_at__isnull=False),
+            ),
+            models.Index(fields=["sound", "-id"], name="content_post_sound_recent"),
         ]
 
     def __str__(self) -> str:
         return f"post {self.pk} by {self.author_id}"
+
+
+class Hashtag(SnowflakeModel):
+    """A tag, unique without regard to case; `name` keeps the first spelling seen."""
+
+    name = models.CharField(max_length=HASHTAG_MAX_LENGTH)
+    posts_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="content_hashtag_name_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.name}"
+
+
+class PostHashtag(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="post_hashtags",
+                             db_index=False)
+    hashtag = models.ForeignKey(Hashtag, on_delete=models.CASCADE, related_name="post_hashtags",
+                                db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["post", "hashtag"], name="content_posthashtag_unique"),
+        ]
+        indexes = [
+            # A hashtag page: the tag's posts, newest first.
+            models.Index(fields=["hashtag", "-post"], name="content_posthashtag_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"post {self.post_id} #{self.hashtag_id}"
+
+
+class Mention(SnowflakeModel):
+    """A user @mentioned in a caption (recorded for notifications to deliver)."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="mentions",
+                             db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="post_mentions", db_index=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["post", "user"], name="content_mention_unique"),
+        ]
+        indexes = [models.Index(fields=["user", "-id"], name="content_mention_user_recent")]
+
+    def __str__(self) -> str:
+        return f"@{self.user_id} in post {self.post_id}"

@@ -17,14 +17,22 @@ link); feeds and lists that should hide muted people filter with `without_muted_
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Lower
 
 from apps.accounts.models import User
-from apps.content.models import Post
-from apps.core.errors import NotFoundError
+from apps.content.models import HASHTAG_MAX_LENGTH, Hashtag, Post, PostHashtag, Sound
+from apps.core.errors import ForbiddenError, NotFoundError
 from apps.social.models import Block, Follow, Mute
-from apps.social.selectors import discoverable_q
+from apps.social.selectors import (
+    SUMMARY_FIELDS,
+    USER_NOT_FOUND,
+    discoverable_q,
+    users_by_username,
+)
 
 POST_NOT_FOUND = "Post not found."
 _MAX_ID = 2**63 - 1
@@ -115,3 +123,101 @@ def get_post_for(*, viewer: User | AnonymousUser | None, post_id: int | str) -> 
     if post is None:
         raise NotFoundError(POST_NOT_FOUND)
     return post
+
+
+# --- pages: post detail, profile grid, hashtag, sound --------------------------------------
+
+HASHTAG_NOT_FOUND = "Hashtag not found."
+SOUND_NOT_FOUND = "Sound not found."
+
+
+def for_display(posts: QuerySet[Post]) -> QuerySet[Post]:
+    """What a rendered post reads, joined once: author, asset (media block), sound."""
+    return posts.select_related("author", "asset", "sound")
+
+
+def get_post_detail_for(*, viewer: User | AnonymousUser | None, post_id: int | str) -> Post:
+    """`get_post_for` with everything the post output shows. One query."""
+    post = for_display(visible_posts_for(viewer=viewer)).filter(
+        pk=parse_post_id(post_id)).first()
+    if post is None:
+        raise NotFoundError(POST_NOT_FOUND)
+    return post
+
+
+@dataclass(frozen=True)
+class ProfileGrid:
+    owner: User
+    pinned: QuerySet[Post]  # up to three, most recently pinned first; read on the first page
+    posts: QuerySet[Post]  # the rest, to be paged newest first
+
+
+def get_profile_grid_for(*, viewer: User | AnonymousUser | None, username: str) -> ProfileGrid:
+    """A user's posts as their profile shows them to the viewer. 404 when the account is
+    unknown, not discoverable or blocked either way; 403 for a private account's posts
+    unless the viewer is an approved follower (the same answers as the social lists)."""
+    viewer_id = _viewer_id(viewer)
+    owners = users_by_username(username).filter(discoverable_q())
+    if viewer_id is not None:
+        owners = owners.filter(
+            Q(pk=viewer_id) | ~Q(Exists(Block.objects.filter(
+                Q(blocker_id=viewer_id, blocked_id=OuterRef("pk"))
+                | Q(blocker_id=OuterRef("pk"), blocked_id=viewer_id)
+            )))
+        ).annotate(viewer_follows=Exists(
+            Follow.objects.filter(follower_id=viewer_id, followee_id=OuterRef("pk"))))
+    owner = owners.only(*SUMMARY_FIELDS).first()
+    if owner is None:
+        raise NotFoundError(USER_NOT_FOUND)
+    if owner.is_private and owner.pk != viewer_id and not getattr(owner, "viewer_follows", False):
+        raise ForbiddenError(
+            "This account is private: only its approved followers see its posts.",
+            code="private_account",
+        )
+    mine = for_display(visible_posts_for(viewer=viewer).filter(author_id=owner.pk))
+    return ProfileGrid(
+        owner=owner,
+        pinned=mine.filter(pinned_at__isnull=False).order_by("-pinned_at")[:3],
+        posts=mine.filter(pinned_at__isnull=True),
+    )
+
+
+def get_hashtag(*, name: str) -> Hashtag:
+    """A hashtag by name, without regard to case (and with or without its '#')."""
+    name = name.removeprefix("#")
+    if not name or len(name) > HASHTAG_MAX_LENGTH or "\x00" in name:
+        raise NotFoundError(HASHTAG_NOT_FOUND)
+    tag = Hashtag.objects.alias(lname=Lower("name")).filter(lname=name.lower()).first()
+    if tag is None:
+        raise NotFoundError(HASHTAG_NOT_FOUND)
+    return tag
+
+
+def hashtag_posts_for(*, viewer: User | AnonymousUser | None, hashtag: Hashtag) -> QuerySet[Post]:
+    posts = visible_posts_for(viewer=viewer).filter(
+        Exists(PostHashtag.objects.filter(hashtag_id=hashtag.pk, post_id=OuterRef("pk"))))
+    return for_display(without_muted_authors(posts, viewer=viewer))
+
+
+def get_sound_for(*, viewer: User | AnonymousUser | None, sound_id: int | str) -> Sound:
+    """A library sound, or an original sound the viewer may hear: their own, or one that a
+    post they may see uses. One query."""
+    try:
+        pk = parse_post_id(sound_id)
+    except NotFoundError:
+        raise NotFoundError(SOUND_NOT_FOUND) from None
+    used_visibly = Exists(visible_posts_for(viewer=viewer).filter(
+        Q(sound_id=OuterRef("pk")) | Q(original_sound_id=OuterRef("pk"))))
+    rule = Q(kind=Sound.Kind.LIBRARY) | Q(used_visibly)
+    viewer_id = _viewer_id(viewer)
+    if viewer_id is not None:
+        rule |= Q(original_owner_id=viewer_id)
+    sound = Sound.objects.filter(rule, pk=pk).select_related("original_owner").first()
+    if sound is None:
+        raise NotFoundError(SOUND_NOT_FOUND)
+    return sound
+
+
+def sound_posts_for(*, viewer: User | AnonymousUser | None, sound: Sound) -> QuerySet[Post]:
+    posts = visible_posts_for(viewer=viewer).filter(sound_id=sound.pk)
+    return for_display(without_muted_authors(posts, viewer=viewer))

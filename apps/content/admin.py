@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from apps.content.models import Hashtag, Mention, Post, PostHashtag, Sound
+
+
+class PostHashtagInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = PostHashtag
+    raw_id_fields = ("hashtag",)
+    extra = 0
+
+
+@admin.register(Post)
+class PostAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("id", "author", "status", "visibility", "published_at", "likes_count",
+                    "comments_count", "created_at")
+    list_select_related = ("author",)
+    list_filter = ("status", "visibility", "comment_policy", "created_at")
+    search_fields = ("caption", "=author__username")
+    raw_id_fields = ("author", "asset", "sound", "original_sound")
+    readonly_fields = ("caption_entities", "likes_count", "comments_count", "shares_count",
+                       "views_count", "favourites_count", "published_at", "created_at",
+                       "updated_at")
+    inlines = (PostHashtagInline,)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+
+@admin.register(Hashtag)
+class HashtagAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("id", "name", "posts_count", "created_at")
+    search_fields = ("name",)
+    readonly_fields = ("posts_count", "created_at")
+    ordering = ("-posts_count",)
+    show_full_result_count = False
+
+
+@admin.register(Mention)
+class MentionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("id", "post", "user", "created_at")
+    raw_id_fields = ("post", "user")
+    search_fields = ("=user__username",)
+    show_full_result_count = False
+
+
+@admin.register(Sound)
+class SoundAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The licensed library is managed here; original sounds are created with posts."""
+
+    list_display = ("id", "title", "artist", "kind", "rights_holder", "licence_expires_at",
+                    "is_taken_down", "posts_count")
+    list_filter = ("kind", "is_taken_down", "licence_expires_at")
+    search_fields = ("title", "artist", "rights_holder", "=original_owner__username")
+    raw_id_fields = ("original_owner", "source_asset")
+    readonly_fields = ("posts_count", "created_at", "updated_at")
+    actions = ("take_down", "restore")
+    show_full_result_count = False
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, str | list[str]]:
+        return {"kind": Sound.Kind.LIBRARY}
+
+    @admin.action(description="Take down (muted wherever it plays)")
+    def take_down(self, request: HttpRequest, queryset: QuerySet[Sound]) -> None:
+        count = queryset.update(is_taken_down=True)
+        self.message_user(request, f"Took down {count} sound(s).")
+
+    @admin.action(description="Restore (undo take-down)")
+    def restore(self, request: HttpRequest, queryset: QuerySet[Sound]) -> None:
+        count = queryset.update(is_taken_down=False)
+        self.message_user(request, f"Restored {count} sound(s).")

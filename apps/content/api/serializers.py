@@ -1,0 +1,205 @@
+"""Shapes of the content endpoints: a post as clients render it, sounds, hashtags, and
+the inputs' id and publish fields."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.files.storage import default_storage
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema_field,
+    extend_schema_serializer,
+    inline_serializer,
+)
+from rest_framework import serializers
+
+from apps.content.models import Hashtag, Post, Sound
+from apps.social.api.serializers import UserSummarySerializer
+
+_MAX_ID = 2**63 - 1
+
+
+class IdField(serializers.CharField):
+    """A 64-bit id, sent as a string (a JSON number is accepted too)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "64-bit id, as a string.")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        value = super().to_internal_value(data)
+        if not (value.isascii() and value.isdigit() and len(value) <= 19) \
+                or not 0 < int(value) <= _MAX_ID:
+            raise serializers.ValidationError("Not an id.")
+        return int(value)
+
+
+@extend_schema_field({
+    "type": "string",
+    "description": '"now" (publish as soon as the video is playable), "draft", or an ISO 8601 '
+                   "time with a UTC offset to schedule the post (5 minutes to 30 days ahead).",
+    "example": "now",
+})
+class PublishField(serializers.Field):  # type: ignore[type-arg]
+    default_error_messages = {
+        "invalid": 'Expected "now", "draft" or an ISO 8601 time with a UTC offset.',
+    }
+
+    def to_internal_value(self, data: Any) -> str | datetime:
+        if data in ("now", "draft"):
+            return str(data)
+        if not isinstance(data, str) or len(data) > 40:
+            self.fail("invalid")
+        try:
+            moment = parse_datetime(data)
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            self.fail("invalid")
+        return moment
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class EntitySerializer(serializers.Serializer[Any]):
+    type = serializers.ChoiceField(choices=["hashtag", "mention"])
+    start = serializers.IntegerField(help_text="Offset in Unicode code points, inclusive.")
+    end = serializers.IntegerField(help_text="Offset in Unicode code points, exclusive.")
+    text = serializers.CharField(help_text="The caption text the entity covers.")
+    name = serializers.CharField(required=False, help_text="Hashtags: the tag, lower-cased.")
+    user_id = serializers.CharField(required=False, help_text="Mentions: the user's id.")
+    username = serializers.CharField(required=False, help_text="Mentions: the username.")
+
+
+def _file_url(field: Any) -> str | None:
+    return default_storage.url(field.name) if field else None
+
+
+@extend_schema_serializer(component_name="SoundSummary")
+class SoundSummarySerializer(serializers.Serializer[Sound]):
+    id = serializers.CharField(help_text="64-bit id, as a string.")
+    kind = serializers.ChoiceField(choices=Sound.Kind.choices)
+    title = serializers.CharField()
+    artist = serializers.CharField()
+    cover = serializers.SerializerMethodField()
+    duration_ms = serializers.IntegerField(allow_null=True)
+    muted = serializers.SerializerMethodField(
+        help_text="Taken down or licence lapsed: clients play the post without this sound.")
+
+    def get_cover(self, sound: Sound) -> str | None:
+        return _file_url(sound.cover)
+
+    def get_muted(self, sound: Sound) -> bool:
+        return not sound.is_usable()
+
+
+@extend_schema_serializer(component_name="Sound")
+class SoundSerializer(SoundSummarySerializer):
+    allow_reuse = serializers.BooleanField(help_text="Original sounds: others may use it.")
+    usable = serializers.SerializerMethodField(help_text="New posts may use this sound.")
+    posts_count = serializers.IntegerField(help_text="Published posts using this sound.")
+    original_owner = UserSummarySerializer(allow_null=True)
+
+    def get_usable(self, sound: Sound) -> bool:
+        if not sound.is_usable():
+            return False
+        return sound.kind == Sound.Kind.ORIGINAL or sound.allows_use(Sound.Use.POSTS)
+
+
+@extend_schema_serializer(component_name="Hashtag")
+class HashtagSerializer(serializers.Serializer[Hashtag]):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    posts_count = serializers.IntegerField(help_text="Published posts with this tag.")
+
+
+class MediaSerializer(serializers.Serializer[Any]):
+    asset_id = serializers.CharField(source="id")
+    state = serializers.CharField(help_text="The upload's processing state.")
+    duration_ms = serializers.IntegerField(allow_null=True)
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+
+
+class CountsSerializer(serializers.Serializer[Post]):
+    likes = serializers.IntegerField(source="likes_count")
+    comments = serializers.IntegerField(source="comments_count")
+    shares = serializers.IntegerField(source="shares_count")
+    views = serializers.IntegerField(source="views_count")
+    favourites = serializers.IntegerField(source="favourites_count")
+
+
+@extend_schema_serializer(component_name="Post")
+class PostSerializer(serializers.Serializer[Post]):
+    """A post as clients render it. Reads only the post row and its joined author, asset
+    and sound (see `selectors.for_display`)."""
+
+    id = serializers.CharField(help_text="64-bit id, as a string.")
+    author = UserSummarySerializer()
+    caption = serializers.CharField()
+    entities = EntitySerializer(source="caption_entities", many=True)
+    hashtags = serializers.SerializerMethodField()
+    sound = SoundSummarySerializer(allow_null=True)
+    uses_original_sound = serializers.SerializerMethodField()
+    sound_mix = serializers.ChoiceField(choices=Post.SoundMix.choices)
+    visibility = serializers.ChoiceField(choices=Post.Visibility.choices)
+    comment_policy = serializers.ChoiceField(choices=Post.CommentPolicy.choices)
+    allow_duet = serializers.BooleanField()
+    allow_stitch = serializers.BooleanField()
+    allow_download = serializers.BooleanField()
+    language = serializers.CharField()
+    cover_time_ms = serializers.IntegerField(allow_null=True)
+    status = serializers.ChoiceField(choices=Post.Status.choices)
+    scheduled_for = serializers.DateTimeField(allow_null=True)
+    is_pinned = serializers.SerializerMethodField()
+    counts = CountsSerializer(source="*")
+    media = MediaSerializer(source="asset")
+    created_at = serializers.DateTimeField()
+    published_at = serializers.DateTimeField(allow_null=True)
+
+    def get_hashtags(self, post: Post) -> list[str]:
+        seen: dict[str, None] = {}
+        for entity in post.caption_entities or []:
+            if isinstance(entity, dict) and entity.get("type") == "hashtag":
+                seen.setdefault(str(entity.get("name")), None)
+        return list(seen)
+
+    def get_uses_original_sound(self, post: Post) -> bool:
+        return post.sound_id is not None and post.sound_id == post.original_sound_id
+
+    def get_is_pinned(self, post: Post) -> bool:
+        return post.pinned_at is not None
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input (malformed JSON, bad cursor, a rule refused the request).",
+    401: "Not authenticated.",
+    403: "Not allowed (someone else's post, a private account, reuse not allowed).",
+    404: "No such post, upload, hashtag, sound or user, or not visible to you.",
+    409: "Conflict (already posted, already published, pin limit, sound unavailable).",
+    429: "Throttled.",
+}
+
+ErrorSerializer = inline_serializer(
+    "ContentError",
+    {"error": inline_serializer(
+        "ContentErrorBody",
+        {
+            "code": serializers.CharField(),
+            "message": serializers.CharField(),
+            "fields": serializers.DictField(
+                child=serializers.ListField(child=serializers.CharField())
+            ),
+        },
+    )},
+)
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    return {code: OpenApiResponse(response=ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
+            for code in codes}
+
