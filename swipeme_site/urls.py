@@ -14,6 +14,8 @@ api_v1 = [
     path("", include("apps.social.api.urls")),
     path("", include("apps.media.api.urls")),
     path("", include("apps.content.api.urls")),
+    path("", include("apps.engagement.api.urls")),
+    path("", include("apps.comments.api.urls")),
 ]
 
 urlpatterns = [
@@ -29,6 +31,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("cms/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
+    path("", include("apps.engagement.urls")),
     path("", include("apps.web.urls")),
     path("pages/", include(wagtail_urls)),
 ]

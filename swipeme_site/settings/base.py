@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "apps.social",
     "apps.media",
     "apps.content",
+    "apps.engagement",
+    "apps.comments",
     "apps.cms",
     "apps.web",
 ]
@@ -393,4 +395,9 @@ CELERY_BEAT_SCHEDULE["media-requeue-stalled"] = {
     "task": "apps.media.requeue_stalled",
     "schedule": 60.0,
     "options": {"queue": "media", "expires": 55},
+}
+CELERY_BEAT_SCHEDULE["engagement-flush-counters"] = {
+    "task": "engagement.flush_counters",
+    "schedule": 5.0,
+    "options": {"queue": "default", "expires": 30},
 }

@@ -1,0 +1,250 @@
+"""Engagement writes. Keyword-only, one transaction each, idempotent where the use case is.
+
+Callers pass a post they obtained from `apps.content.selectors.get_post_for(viewer=...)`
+(the permission check). Counters: a write changes a counter only by what *this*
+transaction inserted or deleted (`get_or_create` says whether we created the row, the
+unique pair is the backstop; `delete()` says how many rows we removed), and the delta is
+recorded in Redis after commit (`apps.engagement.counters`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count
+
+from apps.accounts.models import User
+from apps.content.models import Post
+from apps.core.errors import ApplicationError, ConflictError, NotFoundError
+from apps.engagement import counters
+from apps.engagement.models import Collection, EngagementSettings, Favourite, Like, Share
+
+COLLECTION_NOT_FOUND = "Collection not found."
+MAX_COLLECTIONS = getattr(settings, "ENGAGEMENT_MAX_COLLECTIONS", 100)
+VIEW_WINDOW_SECONDS = getattr(settings, "ENGAGEMENT_VIEW_WINDOW_SECONDS", 24 * 3600)
+VIEW_MIN_MS = 1000
+SHORT_VIDEO_MS = 2000  # a clip shorter than this counts once half of it was watched
+
+
+def _insert_once(model: type[Like] | type[Favourite], **values: int | None) -> bool:
+    # `values` are foreign keys by field name: their columns are "<name>_id".
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: True only when this statement made
+    the row. (`get_or_create` can fail when a racing request inserts and deletes the same
+    pair between its INSERT and its retrying SELECT.)"""
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f"{name}_id") for name in values)
+    placeholders = ", ".join(["%s"] * len(values))
+    sql = (f"INSERT INTO {table} (id, created_at, {columns}) "  # noqa: S608 - names from _meta
+           f"VALUES (swipeme_next_id(), now(), {placeholders}) "
+           "ON CONFLICT DO NOTHING RETURNING id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(values.values()))
+        return cursor.fetchone() is not None
+
+
+def _published(post: Post) -> None:
+    if post.status != Post.Status.PUBLISHED:
+        raise ApplicationError("This post is not published yet.", code="post_not_published",
+                               status_code=409)
+
+
+# --- likes ---------------------------------------------------------------------------------
+
+
+def like_create(*, user: User, post: Post) -> bool:
+    """Like `post`. Idempotent: returns False (and counts nothing) when already liked."""
+    _published(post)
+    with transaction.atomic():
+        created = _insert_once(Like, user=user.pk, post=post.pk)
+        if created:
+            counters.add_delta_on_commit(post_id=post.pk, field="likes_count", delta=1)
+    return created
+
+
+def like_delete(*, user: User, post_id: int) -> bool:
+    """Unlike. A no-op when not liked. Takes an id: unliking a post that has since become
+    invisible to the user (blocked, made private) must still work."""
+    with transaction.atomic():
+        deleted, _ = Like.objects.filter(user_id=user.pk, post_id=post_id).delete()
+        if deleted:
+            counters.add_delta_on_commit(post_id=post_id, field="likes_count", delta=-deleted)
+    return bool(deleted)
+
+
+# --- collections and favourites --------------------------------------------------------------
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name or "\x00" in name:
+        raise ApplicationError("A collection needs a name.", code="invalid",
+                               fields={"name": ["This field may not be blank."]})
+    return name
+
+
+def collection_create(*, owner: User, name: str) -> Collection:
+    name = _clean_name(name)
+    with transaction.atomic():
+        # Lock the owner's row so that two creates cannot both pass the limit check.
+        User.objects.select_for_update().filter(pk=owner.pk).only("id").first()
+        if Collection.objects.filter(owner_id=owner.pk).count() >= MAX_COLLECTIONS:
+            raise ApplicationError(f"You can have at most {MAX_COLLECTIONS} collections.",
+                                   code="too_many_collections")
+        try:
+            with transaction.atomic():
+                return Collection.objects.create(owner_id=owner.pk, name=name)
+        except IntegrityError:
+            raise ConflictError("You already have a collection with this name.",
+                                code="collection_name_taken") from None
+
+
+def _own_collection(owner: User, collection_id: int, *, lock: bool = False) -> Collection:
+    qs = Collection.objects.filter(pk=collection_id, owner_id=owner.pk)
+    if lock:
+        qs = qs.select_for_update()
+    collection = qs.first()
+    if collection is None:
+        raise NotFoundError(COLLECTION_NOT_FOUND)
+    return collection
+
+
+def collection_rename(*, owner: User, collection_id: int, name: str) -> Collection:
+    name = _clean_name(name)
+    with transaction.atomic():
+        collection = _own_collection(owner, collection_id, lock=True)
+        collection.name = name
+        try:
+            with transaction.atomic():
+                collection.save(update_fields=["name", "updated_at"])
+        except IntegrityError:
+            raise ConflictError("You already have a collection with this name.",
+                                code="collection_name_taken") from None
+    return collection
+
+
+def collection_delete(*, owner: User, collection_id: int) -> None:
+    """Delete a collection; its favourites stay favourites (unfiled)."""
+    with transaction.atomic():
+        _own_collection(owner, collection_id, lock=True).delete()
+
+
+def favourite_create(*, user: User, post: Post, collection_id: int | None = None) -> Favourite:
+    """Save `post`, optionally into one of the user's collections. Saving again moves it to
+    the given collection (or keeps it where it is when none is given); counts once."""
+    _published(post)
+    with transaction.atomic():
+        collection = _own_collection(user, collection_id) if collection_id else None
+        created = _insert_once(Favourite, user=user.pk, post=post.pk,
+                               collection=collection.pk if collection else None)
+        if created:
+            counters.add_delta_on_commit(post_id=post.pk, field="favourites_count", delta=1)
+        elif collection is not None:
+            Favourite.objects.filter(user_id=user.pk, post_id=post.pk).exclude(
+                collection_id=collection.pk).update(collection=collection)
+        return Favourite.objects.get(user_id=user.pk, post_id=post.pk)
+
+
+def favourite_delete(*, user: User, post_id: int) -> bool:
+    with transaction.atomic():
+        deleted, _ = Favourite.objects.filter(user_id=user.pk, post_id=post_id).delete()
+        if deleted:
+            counters.add_delta_on_commit(post_id=post_id, field="favourites_count",
+                                         delta=-deleted)
+    return bool(deleted)
+
+
+# --- shares and views ---------------------------------------------------------------------------
+
+
+def share_create(*, user: User, post: Post, channel: str) -> Share:
+    _published(post)
+    if channel not in Share.Channel.values:
+        raise ApplicationError("Unknown share channel.", code="invalid",
+                               fields={"channel": ["Unknown share channel."]})
+    with transaction.atomic():
+        share = Share.objects.create(user_id=user.pk, post_id=post.pk, channel=channel)
+        counters.add_delta_on_commit(post_id=post.pk, field="shares_count", delta=1)
+    return share
+
+
+def view_is_qualified(*, watched_ms: int, duration_ms: int | None) -> bool:
+    """A view counts after 1 s of watching, or half of a clip shorter than 2 s."""
+    if watched_ms >= VIEW_MIN_MS:
+        return True
+    if not duration_ms:
+        return False
+    return duration_ms < SHORT_VIDEO_MS and 2 * watched_ms >= duration_ms
+
+
+def view_record(*, post: Post, viewer_key: str, watched_ms: int) -> bool:
+    """Count a qualified view once per viewer per post per window (SET NX EX in Redis).
+    `viewer_key` is "u:<user id>" or, for anonymous web viewers, "a:<client ip>".
+    Returns whether this view was counted."""
+    _published(post)
+    duration = post.asset.duration_ms if post.asset_id else None
+    if not view_is_qualified(watched_ms=watched_ms, duration_ms=duration):
+        return False
+    client = counters.redis_client()
+    first = client.set(f"engagement:view:{post.pk}:{viewer_key}", "1", nx=True,
+                       ex=VIEW_WINDOW_SECONDS)
+    if not first:
+        return False
+    counters.add_delta_now(post_id=post.pk, field="views_count", delta=1)
+    return True
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+def engagement_settings_update(*, user: User, show_liked_posts: bool) -> EngagementSettings:
+    prefs, _ = EngagementSettings.objects.update_or_create(
+        user_id=user.pk, defaults={"show_liked_posts": show_liked_posts}
+    )
+    return prefs
+
+
+# --- repair -----------------------------------------------------------------------------------
+
+
+_ROW_COUNTERS: dict[str, type[Like] | type[Favourite] | type[Share]] = {
+    "likes_count": Like, "favourites_count": Favourite, "shares_count": Share,
+}
+
+
+def counters_reconcile(*, post_ids: Iterable[int] | None = None, batch_size: int = 1000) -> int:
+    """Recompute likes/favourites/shares counters from the rows; returns how many posts
+    were corrected. Flushes Redis first, then sets each counter to rows minus whatever is
+    still pending (so the next flush lands on the right number). Views have no rows and
+    are left alone. A write racing the recount can leave a one-off drift that the next run
+    corrects."""
+    counters.flush()
+    base = Post.objects.order_by("pk")
+    if post_ids is not None:
+        base = base.filter(pk__in=list(post_ids))
+    corrected = 0
+    last = 0
+    while True:
+        chunk = list(base.filter(pk__gt=last).values("pk", *_ROW_COUNTERS)[:batch_size])
+        if not chunk:
+            return corrected
+        last = chunk[-1]["pk"]
+        ids = [row["pk"] for row in chunk]
+        truth: dict[str, dict[int, int]] = defaultdict(dict)
+        for field, model in _ROW_COUNTERS.items():
+            rows = (model.objects.filter(post_id__in=ids).values("post_id")
+                    .annotate(n=Count("id")).values_list("post_id", "n"))
+            truth[field] = dict(rows)
+        pending = counters.pending_deltas(ids)
+        for row in chunk:
+            wanted = {
+                field: max(truth[field].get(row["pk"], 0)
+                           - pending.get(row["pk"], {}).get(field, 0), 0)
+                for field in _ROW_COUNTERS
+            }
+            changed = {f: v for f, v in wanted.items() if row[f] != v}
+            if changed:
+                Post.objects.filter(pk=row["pk"]).update(**changed)
+                corrected += 1
