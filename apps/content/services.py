@@ -55,9 +55,9 @@ _EDITABLE_SETTINGS = (
 
 
 def asset_is_playable(asset: MediaAsset) -> bool:
-    """Whether a post on this asset may be published. Media announces the moment through
-    its playable hook; until it exposes a finer flag, "playable" is state READY."""
-    return asset.state == MediaAsset.State.READY
+    """Whether a post on this asset may be published: media set `playable_at` when the
+    lowest rendition was done (and then called its playable hook)."""
+    return asset.playable_at is not None and asset.state not in _UNUSABLE_ASSET_STATES
 
 
 # --- publishing targets ---------------------------------------------------------------------
@@ -511,8 +511,8 @@ def posts_publish_for_asset(*, asset_id: int) -> int:
     """Media's playable hook: publish the posts waiting on this asset. Idempotent."""
     published = 0
     with transaction.atomic():
-        asset = MediaAsset.objects.filter(pk=asset_id).only("id", "state", "duration_ms").first()
-        if asset is None:
+        asset = MediaAsset.objects.filter(pk=asset_id).first()
+        if asset is None or not asset_is_playable(asset):
             return 0
         Sound.objects.filter(source_asset_id=asset_id, duration_ms__isnull=True).update(
             duration_ms=asset.duration_ms)
@@ -555,7 +555,8 @@ def posts_publish_due(*, now: datetime | None = None, batch_size: int = PUBLISH_
     with transaction.atomic():
         waiting = list(
             Post.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(status=Post.Status.PROCESSING, asset__state=MediaAsset.State.READY)
+            .filter(status=Post.Status.PROCESSING, asset__playable_at__isnull=False)
+            .exclude(asset__state__in=_UNUSABLE_ASSET_STATES)
             .order_by("pk")[:batch_size]
         )
         for post in waiting:

@@ -401,3 +401,8 @@ CELERY_BEAT_SCHEDULE["engagement-flush-counters"] = {
     "schedule": 5.0,
     "options": {"queue": "default", "expires": 30},
 }
+CELERY_BEAT_SCHEDULE["content-publish-due-posts"] = {
+    "task": "content.publish_due_posts",
+    "schedule": 30.0,
+    "options": {"queue": "default", "expires": 25},
+}

@@ -20,6 +20,8 @@ class MediaAssetFactory(factory.django.DjangoModelFactory):
     duration_ms = 15_000
     width = 1080
     height = 1920
+    playable_at = factory.LazyAttribute(
+        lambda o: timezone.now() if o.state == MediaAsset.State.READY else None)
 
 
 class PostFactory(factory.django.DjangoModelFactory):

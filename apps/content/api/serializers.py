@@ -17,6 +17,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from apps.content.models import Hashtag, Post, Sound
+from apps.media.playback import playback_for
 from apps.social.api.serializers import UserSummarySerializer
 
 _MAX_ID = 2**63 - 1
@@ -117,12 +118,35 @@ class HashtagSerializer(serializers.Serializer[Hashtag]):
     posts_count = serializers.IntegerField(help_text="Published posts with this tag.")
 
 
-class MediaSerializer(serializers.Serializer[Any]):
-    asset_id = serializers.CharField(source="id")
-    state = serializers.CharField(help_text="The upload's processing state.")
-    duration_ms = serializers.IntegerField(allow_null=True)
-    width = serializers.IntegerField(allow_null=True)
-    height = serializers.IntegerField(allow_null=True)
+@extend_schema_field({
+    "type": "object", "nullable": True, "additionalProperties": True,
+    "description": "Player URLs from media (HLS master, MP4 fallback, poster, preview, "
+                   "storyboard, audio, renditions); null until the video is playable. "
+                   "Public posts get stable URLs, others signed ones that expire.",
+})
+class PlaybackField(serializers.Field):  # type: ignore[type-arg]
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        kwargs["source"] = "*"
+        super().__init__(**kwargs)
+
+    def to_representation(self, post: Post) -> dict[str, Any] | None:
+        public = (post.status == Post.Status.PUBLISHED
+                  and post.visibility == Post.Visibility.PUBLIC
+                  and not post.author.is_private)
+        return playback_for(post.asset, public=public)
+
+
+class MediaSerializer(serializers.Serializer[Post]):
+    asset_id = serializers.CharField(source="asset.id")
+    state = serializers.CharField(source="asset.state", help_text="The upload's processing state.")
+    playable = serializers.BooleanField(source="asset.is_playable")
+    progress = serializers.IntegerField(source="asset.progress",
+                                        help_text="Percent of processing steps done.")
+    duration_ms = serializers.IntegerField(source="asset.duration_ms", allow_null=True)
+    width = serializers.IntegerField(source="asset.width", allow_null=True)
+    height = serializers.IntegerField(source="asset.height", allow_null=True)
+    playback = PlaybackField()
 
 
 class CountsSerializer(serializers.Serializer[Post]):
@@ -157,7 +181,7 @@ class PostSerializer(serializers.Serializer[Post]):
     scheduled_for = serializers.DateTimeField(allow_null=True)
     is_pinned = serializers.SerializerMethodField()
     counts = CountsSerializer(source="*")
-    media = MediaSerializer(source="asset")
+    media = MediaSerializer(source="*")
     created_at = serializers.DateTimeField()
     published_at = serializers.DateTimeField(allow_null=True)
 
