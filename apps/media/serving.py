@@ -50,7 +50,7 @@ def parse_range(header: str, size: int) -> tuple[int, int] | str | None:
         return max(0, size - length), size - 1
     first = int(first_text)
     last = int(last_text) if last_text else size - 1
-    if last < first:
+    if last_text and last < first:
         return None  # syntactically invalid: ignored (RFC 9110 14.1.1)
     if first >= size:
         return "unsatisfiable"
