@@ -6,7 +6,7 @@ from __future__ import annotations
 import factory
 from django.utils import timezone
 
-from apps.content.models import Post
+from apps.content.models import Post, Sound
 from apps.media.models import MediaAsset
 from tests.factories import UserFactory
 
@@ -33,3 +33,14 @@ class PostFactory(factory.django.DjangoModelFactory):
     caption = factory.Sequence(lambda n: f"post number {n}")
     status = Post.Status.PUBLISHED
     published_at = factory.LazyFunction(timezone.now)
+
+
+class LibrarySoundFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Sound
+
+    kind = Sound.Kind.LIBRARY
+    title = factory.Sequence(lambda n: f"Track {n}")
+    artist = "The Licensed"
+    duration_ms = 30_000
+    rights_holder = "Label Records"
