@@ -1,0 +1,184 @@
+"""Transcode benchmark: our pipeline's work against one plain ffmpeg command, in one run.
+
+    .venv/bin/python bench/transcode.py                       # 15 s 1080x1920 30 fps
+    .venv/bin/python bench/transcode.py --seconds 6 --size 720x1280 --vmaf
+
+What it does, in order (no database, no Celery: the pipeline's own functions, as the
+`media` worker runs them, one after another on this machine):
+
+1. Makes the source clip with ffmpeg's lavfi (testsrc2 — fast motion and sharp detail —
+   plus a sine tone), encoded with x264 CRF 16 so the source is near-lossless.
+2. **Ours**: `probe_file` (magic bytes, box walk, full PyAV probe), then every rendition of
+   the ladder one by one (`transcode_rendition`, a separate ffmpeg each, as separate steps
+   run), the master playlist from measured bitrates. Timed: time to playable (probe + the
+   lowest rendition) and the whole ladder; then the extras (MP4 fallback, poster, preview,
+   storyboard, audio, moderation frames) timed apart.
+3. **Plain**: one ffmpeg command that decodes once, splits, and writes the same renditions
+   with the same settings (same filters, x264 arguments, HLS fMP4 muxer).
+4. Prints the ratio ours/plain for the ladder (the issue's goal: at most 1.15), the bytes
+   and bitrate of each rendition for both, the startup bytes (master + media playlist +
+   init + first segment) at the lowest and at the default (highest ≤ 720) rendition, and,
+   with --vmaf, each rendition's VMAF against the source (libvmaf of the bundled ffmpeg).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "swipeme_site.settings.test")
+
+from apps.media import transcode  # noqa: E402
+from apps.media.probe import ProbeResult, probe_file  # noqa: E402
+from apps.media.transcode import Rendition  # noqa: E402
+
+
+def make_source(path: Path, size: str, seconds: float) -> None:
+    subprocess.run([
+        transcode.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+        "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=30:duration={seconds}",
+        "-f", "lavfi", "-i", f"sine=frequency=330:duration={seconds}",
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-b:a", "192k", "-shortest", str(path),
+    ], check=True)
+
+
+def plain_command(
+    source: Path, probe: ProbeResult, ladder: list[Rendition], out: Path, preset: str
+) -> list[str]:
+    """One process: decode once, split, one HLS output per rendition, same settings."""
+    n = len(ladder)
+    graph = [f"[0:v]split={n}" + "".join(f"[s{i}]" for i in range(n))]
+    for i, r in enumerate(ladder):
+        vf = transcode._video_filter(probe, r.width, r.height, r.fps)
+        graph.append(f"[s{i}]{vf}[v{i}]")
+    args = ["-i", str(source), "-filter_complex", ";".join(graph)]
+    for i, r in enumerate(ladder):
+        directory = out / r.name
+        directory.mkdir(parents=True)
+        args += ["-map", f"[v{i}]", "-map", "0:a:0", *transcode._x264_args(r, preset),
+                 "-f", "hls", "-hls_time", str(transcode.SEGMENT_SECONDS),
+                 "-hls_playlist_type", "vod", "-hls_segment_type", "fmp4",
+                 "-hls_flags", "independent_segments", "-hls_fmp4_init_filename", "init.mp4",
+                 "-hls_segment_filename", str(directory / "seg_%04d.m4s"),
+                 str(directory / "index.m3u8")]
+    return args
+
+
+def dir_bytes(directory: Path) -> int:
+    return sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
+
+
+def startup_bytes(hls: Path, name: str) -> int:
+    """Master + media playlist + init + first segment: what a player fetches first."""
+    directory = hls / name
+    playlist = (directory / "index.m3u8").read_text()
+    first = next(line for line in playlist.splitlines() if line and not line.startswith("#"))
+    return ((hls / "master.m3u8").stat().st_size + (directory / "index.m3u8").stat().st_size
+            + (directory / "init.mp4").stat().st_size + (directory / first).stat().st_size)
+
+
+def vmaf(source: Path, rendition_dir: Path, width: int, height: int, work: Path) -> float:
+    joined = work / f"{rendition_dir.name}-joined.mp4"
+    segments = sorted(rendition_dir.glob("seg_*.m4s"))
+    joined.write_bytes((rendition_dir / "init.mp4").read_bytes()
+                       + b"".join(s.read_bytes() for s in segments))
+    log = work / f"{rendition_dir.name}-vmaf.json"
+    subprocess.run([
+        transcode.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(joined),
+        "-i", str(source), "-lavfi",
+        f"[0:v]scale={width}:{height}:flags=bicubic,setpts=PTS-STARTPTS[d];"
+        f"[1:v]fps=30,setpts=PTS-STARTPTS[r];"
+        f"[d][r]libvmaf=n_subsample=5:log_fmt=json:log_path={log}",
+        "-f", "null", "-",
+    ], check=True)
+    data = json.loads(log.read_text())
+    return float(data["pooled_metrics"]["vmaf"]["mean"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", default="1080x1920")
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--preset", default="veryfast")
+    parser.add_argument("--vmaf", action="store_true")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-transcode-") as tmp:
+        work = Path(tmp)
+        source = work / "source.mp4"
+        make_source(source, args.size, args.seconds)
+        print(f"source: {args.size}, {args.seconds:g} s, 30 fps, "
+              f"{source.stat().st_size / 1e6:.1f} MB; x264 preset {args.preset}; "
+              f"{os.cpu_count()} CPUs")
+
+        # ours
+        ours = work / "ours"
+        started = time.perf_counter()
+        probe = probe_file(source)
+        ladder = transcode.plan_ladder(probe)
+        measured = []
+        playable_at = 0.0
+        for r in ladder:
+            out = ours / r.name
+            out.mkdir(parents=True)
+            info, _ = transcode.transcode_rendition(source, probe, r, out, preset=args.preset)
+            measured.append(info)
+            (ours / "master.m3u8").write_text(transcode.master_playlist(measured))
+            if not playable_at:
+                playable_at = time.perf_counter() - started
+        ladder_seconds = time.perf_counter() - started
+        extras_started = time.perf_counter()
+        default = max((r for r in ladder if r.short_edge <= 720), key=lambda r: r.short_edge)
+        transcode.mp4_fallback(source, probe, default, work / "video.mp4", preset=args.preset)
+        transcode.poster(source, probe, work / "poster.jpg")
+        transcode.preview(source, probe, work / "preview.webp")
+        transcode.storyboard(source, probe, work)
+        transcode.extract_audio(source, work / "audio.m4a")
+        (work / "frames").mkdir()
+        transcode.moderation_frames(source, probe, work / "frames")
+        extras_seconds = time.perf_counter() - extras_started
+
+        # plain
+        plain = work / "plain"
+        started = time.perf_counter()
+        transcode.run_ffmpeg(plain_command(source, probe, ladder, plain, args.preset))
+        plain_seconds = time.perf_counter() - started
+
+        print(f"\nladder: {', '.join(f'{r.width}x{r.height}' for r in ladder)}")
+        print(f"ours  (probe + {len(ladder)} separate steps): {ladder_seconds:7.2f} s")
+        print(f"plain (one ffmpeg, decode once):       {plain_seconds:7.2f} s")
+        print(f"RATIO ours/plain (ladder): {ladder_seconds / plain_seconds:.3f}  (goal ≤ 1.15)")
+        print(f"time to playable (probe + lowest rendition): {playable_at:.2f} s; "
+              f"ladder done: {ladder_seconds:.2f} s; extras (mp4, poster, preview, "
+              f"storyboard, audio, frames): {extras_seconds:.2f} s")
+        print(f"RATIO playable/ladder-ready: {playable_at / ladder_seconds:.3f}")
+
+        print("\nrendition   ours kbit/s  plain kbit/s   ours bytes  plain bytes"
+              + ("   VMAF" if args.vmaf else ""))
+        for info in measured:
+            name = str(info["short_edge"])
+            o, p = dir_bytes(ours / name), dir_bytes(plain / name)
+            line = (f"{info['width']}x{info['height']:<6} {o * 8 / args.seconds / 1000:11.0f}"
+                    f"  {p * 8 / args.seconds / 1000:12.0f}  {o:11d}  {p:11d}")
+            if args.vmaf:
+                w, h = (int(v) for v in args.size.split("x"))
+                line += f"  {vmaf(source, ours / name, w, h, work):5.1f}"
+            print(line)
+        print(f"\nstartup bytes, lowest ({ladder[0].name}): {startup_bytes(ours, ladder[0].name)}; "
+              f"default ({default.name}): {startup_bytes(ours, default.name)}")
+        master = (ours / "master.m3u8").read_text()
+        print("master playlist:\n" + re.sub(r"(?m)^", "  ", master).rstrip())
+
+
+if __name__ == "__main__":
+    main()
