@@ -212,7 +212,8 @@ def get_sound_for(*, viewer: User | AnonymousUser | None, sound_id: int | str) -
     viewer_id = _viewer_id(viewer)
     if viewer_id is not None:
         rule |= Q(original_owner_id=viewer_id)
-    sound = Sound.objects.filter(rule, pk=pk).select_related("original_owner").first()
+    sound = (Sound.objects.filter(rule, pk=pk)
+             .select_related("original_owner", "source_asset").first())
     if sound is None:
         raise NotFoundError(SOUND_NOT_FOUND)
     return sound

@@ -504,6 +504,21 @@ def post_unpin(*, user: User, post_id: int) -> Post:
     return post
 
 
+def post_remove(*, post_id: int) -> bool:
+    """For moderation's enforcement service: take a post down (it stays as evidence, seen
+    by nobody, not even its author). Fixes tag and sound counts. Idempotent."""
+    with transaction.atomic():
+        post = (Post.objects.select_for_update().filter(pk=post_id)
+                .exclude(status=Post.Status.REMOVED).first())
+        if post is None:
+            return False
+        if post.status == Post.Status.PUBLISHED:
+            _count_published(post, -1)
+        post.status, post.pinned_at = Post.Status.REMOVED, None
+        post.save(update_fields=["status", "pinned_at", "updated_at"])
+    return True
+
+
 # --- publishing from media hooks and beat ---------------------------------------------------
 
 

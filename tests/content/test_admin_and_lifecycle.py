@@ -135,3 +135,15 @@ def test_removed_posts_cannot_be_edited_by_their_author():
         services.post_update(user=post.author, post_id=post.pk, caption="back")
     with pytest.raises(NotFoundError):
         services.post_delete(user=post.author, post_id=post.pk)
+
+
+def test_moderation_removal_hides_the_post_and_fixes_counts():
+    author = UserFactory()
+    post = _post(author, "#bad")
+    services.post_pin(user=author, post_id=post.pk)
+    assert services.post_remove(post_id=post.pk) is True
+    assert services.post_remove(post_id=post.pk) is False
+    post.refresh_from_db()
+    assert post.status == Post.Status.REMOVED
+    assert post.pinned_at is None
+    assert Hashtag.objects.get().posts_count == 0

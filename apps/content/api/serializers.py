@@ -104,6 +104,19 @@ class SoundSerializer(SoundSummarySerializer):
     usable = serializers.SerializerMethodField(help_text="New posts may use this sound.")
     posts_count = serializers.IntegerField(help_text="Published posts using this sound.")
     original_owner = UserSummarySerializer(allow_null=True)
+    audio_url = serializers.SerializerMethodField(
+        help_text="Library: the licensed file. Original: the audio media extracted from the "
+                  "upload (a signed URL that expires); null until extracted, or when muted.")
+
+    def get_audio_url(self, sound: Sound) -> str | None:
+        if not sound.is_usable():
+            return None
+        if sound.kind == Sound.Kind.LIBRARY:
+            return _file_url(sound.audio_file)
+        if sound.source_asset is None:
+            return None
+        playback = playback_for(sound.source_asset, public=False)
+        return playback.get("audio") if playback else None
 
     def get_usable(self, sound: Sound) -> bool:
         if not sound.is_usable():
