@@ -8,9 +8,10 @@ What it does, in order (no database, no Celery: the pipeline's own functions, as
 
 1. Makes the source clip with ffmpeg's lavfi (testsrc2 — fast motion and sharp detail —
    plus a sine tone), encoded with x264 CRF 16 so the source is near-lossless.
-2. **Ours**: `probe_file` (magic bytes, box walk, full PyAV probe), then every rendition of
-   the ladder one by one (`transcode_rendition`, a separate ffmpeg each, as separate steps
-   run), the master playlist from measured bitrates. Timed: time to playable (probe + the
+2. **Ours**: `probe_file` (magic bytes, box walk, full PyAV probe), then the lowest
+   rendition alone (`transcode_rendition`: the step that makes a post playable), then the
+   rest of the ladder from one decode (`transcode_ladder`: the `ladder` step), the master
+   playlist rewritten from measured bitrates after each. Timed: time to playable (probe + the
    lowest rendition) and the whole ladder; then the extras (MP4 fallback, poster, preview,
    storyboard, audio, moderation frames) timed apart.
 3. **Plain**: one ffmpeg command that decodes once, splits, and writes the same renditions
@@ -127,15 +128,20 @@ def main() -> None:
         probe = probe_file(source)
         ladder = transcode.plan_ladder(probe)
         measured = []
-        playable_at = 0.0
-        for r in ladder:
-            out = ours / r.name
-            out.mkdir(parents=True)
-            info, _ = transcode.transcode_rendition(source, probe, r, out, preset=args.preset)
-            measured.append(info)
+        # as the steps run: the lowest rendition alone (playable), then the rest from one
+        # decode (the `ladder` step)
+        lowest = ours / ladder[0].name
+        lowest.mkdir(parents=True)
+        info, _ = transcode.transcode_rendition(source, probe, ladder[0], lowest,
+                                                preset=args.preset)
+        measured.append(info)
+        (ours / "master.m3u8").write_text(transcode.master_playlist(measured))
+        playable_at = time.perf_counter() - started
+        if len(ladder) > 1:
+            upper, _ = transcode.transcode_ladder(source, probe, ladder[1:], ours,
+                                                  preset=args.preset)
+            measured += upper
             (ours / "master.m3u8").write_text(transcode.master_playlist(measured))
-            if not playable_at:
-                playable_at = time.perf_counter() - started
         ladder_seconds = time.perf_counter() - started
         extras_started = time.perf_counter()
         default = max((r for r in ladder if r.short_edge <= 720), key=lambda r: r.short_edge)
@@ -155,7 +161,7 @@ def main() -> None:
         plain_seconds = time.perf_counter() - started
 
         print(f"\nladder: {', '.join(f'{r.width}x{r.height}' for r in ladder)}")
-        print(f"ours  (probe + {len(ladder)} separate steps): {ladder_seconds:7.2f} s")
+        print(f"ours  (probe, lowest step, ladder step): {ladder_seconds:7.2f} s")
         print(f"plain (one ffmpeg, decode once):       {plain_seconds:7.2f} s")
         print(f"RATIO ours/plain (ladder): {ladder_seconds / plain_seconds:.3f}  (goal ≤ 1.15)")
         print(f"time to playable (probe + lowest rendition): {playable_at:.2f} s; "

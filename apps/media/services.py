@@ -22,6 +22,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -38,9 +39,11 @@ State = MediaAsset.State
 StepState = ProcessingStep.State
 VALIDATE = "validate"
 RENDITION_PREFIX = "rendition-"
+LADDER_STEP = "ladder"  # every rendition above the lowest, from one decode
 EXTRA_STEPS = ("mp4", "poster", "preview", "storyboard", "audio", "frames")
 ACCEPTED_DECLARED_TYPES = ("video/", "application/octet-stream")
 IN_FLIGHT = (State.UPLOADED, State.VALIDATING, State.PROCESSING)
+UPLOAD_LEASE_SECONDS = 600
 
 
 class TooManyUploadsError(ApplicationError):
@@ -73,6 +76,15 @@ def asset_status(asset: MediaAsset) -> dict[str, Any]:
         "progress": asset.progress,
         "playable": asset.playable_at is not None,
     }
+
+
+def _run_hooks(runner: Any, asset_id: int) -> None:
+    """Higher apps' hooks run after our commit; their failure must not undo or retry our
+    step (content also sweeps for a missed announcement)."""
+    try:
+        runner(asset_id=asset_id)
+    except Exception:
+        logger.exception("media: a state hook failed", extra={"asset_id": asset_id})
 
 
 def _notify_on_commit(asset_id: int) -> None:
@@ -158,6 +170,35 @@ def upload_append(
         )
     if offset + length > asset.upload_length:
         raise UploadTooLargeError("More bytes than the declared Upload-Length.")
+    lease = f"media:upload-lease:{asset_id}"
+    if not cache.add(lease, "1", timeout=UPLOAD_LEASE_SECONDS):
+        raise ConflictError("Another request is writing this upload; retry after HEAD.",
+                            code="upload_busy")
+    try:
+        written = _write_at(asset_id, offset, length, chunks)
+        if written != length:
+            raise ApplicationError("The request body is shorter than Content-Length.")
+        # the lease is held until the offset moved: no other writer can touch these bytes
+        with transaction.atomic():
+            moved = MediaAsset.objects.filter(
+                pk=asset_id, state=State.UPLOADING, upload_offset=offset
+            ).update(upload_offset=offset + written, updated_at=timezone.now())
+            if moved != 1:
+                raise ConflictError("The upload moved meanwhile; ask for the offset.",
+                                    code="offset_mismatch")
+            if offset + written == asset.upload_length:
+                _upload_complete(asset_id)
+            else:
+                _notify_on_commit(asset_id)
+    finally:
+        cache.delete(lease)
+    asset.refresh_from_db()
+    return asset
+
+
+def _write_at(asset_id: int, offset: int, length: int, chunks: Iterable[bytes]) -> int:
+    """Writes at most `length` bytes at `offset` (dropping anything a failed attempt left
+    beyond it), flushed to disk before the offset may move."""
     path = storage.source_path(asset_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     written = 0
@@ -173,21 +214,7 @@ def upload_append(
             written += len(piece)
         handle.flush()
         os.fsync(handle.fileno())
-    if written != length:
-        raise ApplicationError("The request body is shorter than Content-Length.")
-    with transaction.atomic():
-        moved = MediaAsset.objects.filter(
-            pk=asset_id, state=State.UPLOADING, upload_offset=offset
-        ).update(upload_offset=offset + written, updated_at=timezone.now())
-        if moved != 1:
-            raise ConflictError("The upload moved meanwhile; ask for the offset.",
-                                code="offset_mismatch")
-        if offset + written == asset.upload_length:
-            _upload_complete(asset_id)
-        else:
-            _notify_on_commit(asset_id)
-    asset.refresh_from_db()
-    return asset
+    return written
 
 
 def _upload_complete(asset_id: int) -> None:
@@ -219,12 +246,13 @@ def _enqueue_steps(asset_id: int, names: list[str]) -> None:
 
 
 def _step_names(probe: ProbeResult) -> list[str]:
-    """The lowest rendition first (it makes the asset playable), then the poster, the
-    higher renditions, and the rest; the worker takes them roughly in this order."""
-    renditions = [f"{RENDITION_PREFIX}{r.short_edge}" for r in transcode.plan_ladder(probe)]
+    """The lowest rendition alone first (it makes the asset playable soon), the poster,
+    then the rest of the ladder from one decode (`ladder`), then the other outputs."""
+    ladder = transcode.plan_ladder(probe)
     extras = [name for name in EXTRA_STEPS if name != "audio" or probe.has_audio]
     rest = [name for name in extras if name not in ("poster", "mp4")]
-    return [renditions[0], "poster", *renditions[1:], *rest, "mp4"]
+    upper = [LADDER_STEP] if len(ladder) > 1 else []
+    return [f"{RENDITION_PREFIX}{ladder[0].short_edge}", "poster", *upper, *rest, "mp4"]
 
 
 def asset_process(*, asset_id: int, task_id: str) -> str:
@@ -303,7 +331,7 @@ def asset_reject(*, asset_id: int, reason: str) -> bool:
             state=State.REJECTED, state_reason=reason[:300], updated_at=timezone.now()
         )
         if moved:
-            transaction.on_commit(lambda: hooks.run_asset_failed_hooks(asset_id=asset_id))
+            transaction.on_commit(lambda: _run_hooks(hooks.run_asset_failed_hooks, asset_id))
             _notify_on_commit(asset_id)
     if moved:
         storage.source_path(asset_id).unlink(missing_ok=True)
@@ -316,7 +344,7 @@ def asset_fail(*, asset_id: int, reason: str) -> bool:
             state=State.FAILED, state_reason=reason[:300], updated_at=timezone.now()
         )
         if moved:
-            transaction.on_commit(lambda: hooks.run_asset_failed_hooks(asset_id=asset_id))
+            transaction.on_commit(lambda: _run_hooks(hooks.run_asset_failed_hooks, asset_id))
             _notify_on_commit(asset_id)
     return bool(moved)
 
@@ -419,6 +447,14 @@ def _do_step(
         )
         storage.place_dir(staged, base / "hls" / rendition.name)
         return output, log
+    if name == LADDER_STEP:
+        upper = sorted(ladder.values(), key=lambda r: r.short_edge)[1:]
+        outputs, log = transcode.transcode_ladder(
+            source, probe, upper, staged, preset=preset, heartbeat=heartbeat
+        )
+        for rendition in upper:  # each directory is complete: the command has finished
+            storage.place_dir(staged / rendition.name, base / "hls" / rendition.name)
+        return {"renditions": outputs}, log
     if name == "mp4":
         rendition = max((r for r in ladder.values() if r.short_edge <= 720),
                         key=lambda r: r.short_edge)
@@ -469,8 +505,11 @@ def _after_step(asset: MediaAsset, name: str, output: dict[str, Any]) -> None:
         key=lambda s: int(s.name.removeprefix(RENDITION_PREFIX)),
     )
     done_renditions = [s.output for s in renditions if s.state == StepState.DONE]
+    for step in steps:
+        if step.name == LADDER_STEP and step.state == StepState.DONE:
+            done_renditions += step.output["renditions"]
     outputs = dict(asset.outputs)
-    if name.startswith(RENDITION_PREFIX):
+    if name.startswith(RENDITION_PREFIX) or name == LADDER_STEP:
         storage.write_atomically(
             storage.asset_dir(asset.pk) / "hls" / "master.m3u8",
             transcode.master_playlist(done_renditions),
@@ -491,7 +530,7 @@ def _after_step(asset: MediaAsset, name: str, output: dict[str, Any]) -> None:
         asset.playable_at = timezone.now()
         fields.append("playable_at")
         asset_id = asset.pk
-        transaction.on_commit(lambda: hooks.run_asset_playable_hooks(asset_id=asset_id))
+        transaction.on_commit(lambda: _run_hooks(hooks.run_asset_playable_hooks, asset_id))
     if all(s.state == StepState.DONE for s in steps) and asset.state == State.PROCESSING:
         asset.state = State.READY
         asset.ready_at = timezone.now()

@@ -172,11 +172,7 @@ def rendition_command(
     vf = _video_filter(probe, rendition.width, rendition.height, rendition.fps)
     return [
         *inputs, *maps, "-vf", vf, *_x264_args(rendition, preset),
-        "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
-        "-hls_segment_type", "fmp4", "-hls_flags", "independent_segments",
-        "-hls_fmp4_init_filename", "init.mp4",
-        "-hls_segment_filename", str(out_dir / "seg_%04d.m4s"),
-        str(out_dir / "index.m3u8"),
+        *_hls_output(rendition, out_dir),
     ]
 
 
@@ -186,13 +182,57 @@ def transcode_rendition(
 ) -> tuple[dict[str, Any], str]:
     log = run_ffmpeg(rendition_command(source, probe, rendition, out_dir, preset),
                      heartbeat=heartbeat)
+    return _rendition_info(rendition, out_dir), log
+
+
+def _hls_output(rendition: Rendition, out_dir: Path) -> list[str]:
+    return [
+        "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
+        "-hls_segment_type", "fmp4", "-hls_flags", "independent_segments",
+        "-hls_fmp4_init_filename", "init.mp4",
+        "-hls_segment_filename", str(out_dir / "seg_%04d.m4s"),
+        str(out_dir / "index.m3u8"),
+    ]
+
+
+def ladder_command(
+    source: Path, probe: ProbeResult, renditions: list[Rendition], out_root: Path, preset: str
+) -> list[str]:
+    """Several renditions from one decode: the source is split once and each branch is
+    scaled and encoded with exactly the settings of `rendition_command`."""
+    inputs, maps = _input_args(source, probe)
+    audio_map = maps[3]
+    count = len(renditions)
+    graph = [f"[0:v]split={count}" + "".join(f"[s{i}]" for i in range(count))]
+    for i, r in enumerate(renditions):
+        graph.append(f"[s{i}]{_video_filter(probe, r.width, r.height, r.fps)}[v{i}]")
+    args = [*inputs, "-filter_complex", ";".join(graph)]
+    duration = [] if probe.has_audio else ["-t", f"{probe.duration_s:.3f}"]
+    for i, r in enumerate(renditions):
+        out_dir = out_root / r.name
+        out_dir.mkdir(parents=True, exist_ok=True)
+        args += ["-map", f"[v{i}]", "-map", audio_map, *duration, *_x264_args(r, preset),
+                 *_hls_output(r, out_dir)]
+    return args
+
+
+def transcode_ladder(
+    source: Path, probe: ProbeResult, renditions: list[Rendition], out_root: Path, *,
+    preset: str, heartbeat: Callable[[], None] | None = None,
+) -> tuple[list[dict[str, Any]], str]:
+    log = run_ffmpeg(ladder_command(source, probe, renditions, out_root, preset),
+                     heartbeat=heartbeat)
+    return [_rendition_info(r, out_root / r.name) for r in renditions], log
+
+
+def _rendition_info(rendition: Rendition, out_dir: Path) -> dict[str, Any]:
     peak, average = measure_bitrates(out_dir / "index.m3u8")
     return {
         "short_edge": rendition.short_edge, "width": rendition.width,
         "height": rendition.height, "frame_rate": rendition.fps, "codecs": rendition.codecs,
-        "bandwidth": peak, "average_bandwidth": average, "target_video_kbps":
-        rendition.video_kbps,
-    }, log
+        "bandwidth": peak, "average_bandwidth": average,
+        "target_video_kbps": rendition.video_kbps,
+    }
 
 
 _EXTINF = re.compile(r"#EXTINF:([0-9.]+)")

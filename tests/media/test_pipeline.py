@@ -84,7 +84,7 @@ def test_a_clip_goes_from_upload_to_ready(celery_worker_process, clips, tmp_path
     assert asset.ready_at is not None
     assert asset.playable_at <= asset.ready_at
     steps = {s.name: s for s in ProcessingStep.objects.filter(asset=asset)}
-    assert set(steps) == {"validate", "rendition-240", "rendition-360", "poster", "preview",
+    assert set(steps) == {"validate", "rendition-240", "ladder", "poster", "preview",
                           "storyboard", "audio", "frames", "mp4"}
     assert all(s.state == "done" and s.attempts >= 1 and s.finished_at for s in steps.values())
 
@@ -170,7 +170,7 @@ def test_publishing_is_progressive_and_never_half_done(clips, monkeypatch,
             assert services.asset_process(asset_id=asset_id, task_id="t-validate") == "planned"
         names = [args[1] for args in sent]
         assert names[0] == "rendition-240"
-        assert set(names) == {"rendition-240", "rendition-360", "poster", "preview",
+        assert set(names) == {"rendition-240", "ladder", "poster", "preview",
                               "storyboard", "audio", "frames", "mp4"}
         asset = MediaAsset.objects.get(pk=asset_id)
         assert asset.state == "processing"
@@ -194,7 +194,7 @@ def test_publishing_is_progressive_and_never_half_done(clips, monkeypatch,
 
         # the higher rendition joins the master; the hook does not fire again
         with django_capture_on_commit_callbacks(execute=True):
-            services.asset_step_run(asset_id=asset_id, name="rendition-360", task_id="t2")
+            services.asset_step_run(asset_id=asset_id, name="ladder", task_id="t2")
         assert [v["RESOLUTION"] for v in parse_master(master.read_text())] == [
             "240x426", "360x640"]
         assert playable_calls == [asset_id]

@@ -85,7 +85,7 @@ def test_a_worker_killed_mid_transcode_loses_no_job(celery_worker_process, tmp_p
     def transcoding() -> bool:
         child = _pool_child_running_ffmpeg(worker)
         running = ProcessingStep.objects.filter(
-            asset_id=asset_id, state="running", name__startswith="rendition-").exists()
+            asset_id=asset_id, state="running", name__in=["rendition-240", "ladder"]).exists()
         if child is not None and running:
             victim.append(child)
             return True
