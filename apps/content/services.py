@@ -537,10 +537,17 @@ def posts_publish_for_asset(*, asset_id: int) -> int:
 
 
 def posts_hold_for_failed_asset(*, asset_id: int) -> int:
-    """Media's failed hook: posts waiting on a failed upload go back to draft."""
-    return Post.objects.filter(
+    """Media's failed hook: posts waiting on a failed or rejected upload go back to draft;
+    a published post whose upload media then rejected (e.g. a late safety check) is taken
+    down. A published post whose later steps merely failed stays: it is playable."""
+    held = Post.objects.filter(
         asset_id=asset_id, status__in=[Post.Status.PROCESSING, Post.Status.SCHEDULED]
     ).update(status=Post.Status.DRAFT, scheduled_for=None, updated_at=timezone.now())
+    if MediaAsset.objects.filter(pk=asset_id, state=MediaAsset.State.REJECTED).exists():
+        for post_id in Post.objects.filter(asset_id=asset_id, status=Post.Status.PUBLISHED) \
+                .values_list("pk", flat=True):
+            held += post_remove(post_id=post_id)
+    return held
 
 
 def posts_publish_due(*, now: datetime | None = None, batch_size: int = PUBLISH_DUE_BATCH) -> int:

@@ -126,3 +126,21 @@ def test_a_due_post_on_a_failed_upload_goes_back_to_draft():
 def test_the_beat_entry_is_scheduled():
     entry = settings.CELERY_BEAT_SCHEDULE["content-publish-due-posts"]
     assert entry["task"] == "content.publish_due_posts"
+
+
+def test_a_published_post_whose_upload_is_rejected_late_is_taken_down():
+    author = UserFactory()
+    post = services.post_create(author=author, asset_id=MediaAssetFactory(owner=author).pk,
+                                caption="#late")
+    MediaAsset.objects.filter(pk=post.asset_id).update(state=MediaAsset.State.REJECTED)
+    hooks.run_asset_failed_hooks(asset_id=post.asset_id)
+    assert Post.objects.get(pk=post.pk).status == Post.Status.REMOVED
+    assert Hashtag.objects.get().posts_count == 0
+
+
+def test_a_published_post_stays_when_a_later_step_fails():
+    author = UserFactory()
+    post = services.post_create(author=author, asset_id=MediaAssetFactory(owner=author).pk)
+    MediaAsset.objects.filter(pk=post.asset_id).update(state=MediaAsset.State.FAILED)
+    hooks.run_asset_failed_hooks(asset_id=post.asset_id)
+    assert Post.objects.get(pk=post.pk).status == Post.Status.PUBLISHED
