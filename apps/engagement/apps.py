@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class EngagementConfig(AppConfig):
     name = "apps.engagement"
     label = "engagement"
+
+    def ready(self) -> None:
+        # accounts cannot import engagement; it calls us through its hook registries.
+        from apps.accounts.hooks import register_account_removal_hook, register_export_section
+        from apps.engagement import services
+
+        register_account_removal_hook(services.engagement_purge_user)
+        register_export_section("engagement")(services.engagement_export_user)

@@ -168,3 +168,21 @@ def prune_flush_markers(*, older_than_hours: int = 24) -> int:
     cutoff = timezone.now() - timedelta(hours=older_than_hours)
     deleted, _ = CounterFlush.objects.filter(applied_at__lt=cutoff).delete()
     return deleted
+
+
+def add_deltas_on_commit(deltas: dict[tuple[int, str], int]) -> None:
+    """Many deltas at once (one pipelined round trip after commit)."""
+    wanted = {key: delta for key, delta in deltas.items() if delta}
+    if not wanted:
+        return
+    for _, field in wanted:
+        if field not in FIELDS:
+            raise ValueError(field)
+
+    def apply() -> None:
+        pipe = redis_client().pipeline(transaction=False)
+        for (post_id, field), delta in wanted.items():
+            pipe.hincrby(DIRTY_KEY, _field_key(post_id, field), delta)
+        pipe.execute()
+
+    transaction.on_commit(apply, robust=True)

@@ -248,3 +248,40 @@ def counters_reconcile(*, post_ids: Iterable[int] | None = None, batch_size: int
             if changed:
                 Post.objects.filter(pk=row["pk"]).update(**changed)
                 corrected += 1
+
+
+# --- account removal and export (accounts' hook registries) -----------------------------------
+
+
+def engagement_purge_user(*, user_id: int) -> None:
+    """Before a user row is deleted: remove their likes, favourites, shares and collections
+    and take them off the posts' counters (the rows would otherwise vanish by cascade and
+    leave the counters high until a reconcile). Runs inside the purge transaction."""
+    deltas: dict[tuple[int, str], int] = defaultdict(int)
+    for field, model in _ROW_COUNTERS.items():
+        rows = model.objects.filter(user_id=user_id)
+        for post_id, n in rows.values("post_id").annotate(n=Count("id")).values_list(
+                "post_id", "n"):
+            deltas[(post_id, field)] -= n
+        rows.delete()
+    Collection.objects.filter(owner_id=user_id).delete()
+    EngagementSettings.objects.filter(user_id=user_id).delete()
+    counters.add_deltas_on_commit(dict(deltas))
+
+
+def engagement_export_user(*, user_id: int) -> dict[str, list[dict[str, str | None]]]:
+    """The user's likes, favourites, collections and shares for their data export."""
+    return {
+        "likes": [{"post_id": str(post_id), "at": at.isoformat()} for post_id, at in
+                  Like.objects.filter(user_id=user_id).order_by("id")
+                  .values_list("post_id", "created_at")],
+        "favourites": [{"post_id": str(post_id), "collection": name, "at": at.isoformat()}
+                       for post_id, name, at in Favourite.objects.filter(user_id=user_id)
+                       .order_by("id").values_list("post_id", "collection__name", "created_at")],
+        "collections": [{"id": str(pk), "name": name} for pk, name in
+                        Collection.objects.filter(owner_id=user_id).order_by("id")
+                        .values_list("id", "name")],
+        "shares": [{"post_id": str(post_id), "channel": channel, "at": at.isoformat()}
+                   for post_id, channel, at in Share.objects.filter(user_id=user_id)
+                   .order_by("id").values_list("post_id", "channel", "created_at")],
+    }

@@ -106,6 +106,14 @@ def test_the_declared_name_or_type_does_not_matter(tmp_path):
      (240, 430)),
     ("10-bit", {"extra_output": ["-pix_fmt", "yuv420p10le"]}, (240, 426)),
     ("60 fps, no audio", {"audio": False, "fps": 60}, (240, 426)),
+    ("HDR10 (PQ, BT.2020, 10-bit)", {"extra_output": [
+        "-pix_fmt", "yuv420p10le",
+        "-x264-params", "colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc"]},
+     (240, 426)),
+    ("variable frame rate", {"extra_input": [
+        "-vf", "settb=1/1000,setpts='N/30/TB+0.012*sin(N)/TB'"],
+                             "extra_output": ["-fps_mode", "passthrough", "-enc_time_base",
+                                              "1:1000"]}, (240, 426)),
 ])
 def test_what_phones_send_is_normalised(tmp_path, case, make, expected):
     rotate = make.pop("rotate", None)
@@ -121,6 +129,9 @@ def test_what_phones_send_is_normalised(tmp_path, case, make, expected):
                         str(rotate), "-i", str(source), "-c", "copy", str(rotated)], check=True)
         source = rotated
     probe = probe_file(source)
+    assert probe.hdr == ("HDR" in case)
+    assert probe.variable_frame_rate == ("variable" in case)
+    assert probe.bit_depth == (10 if "10-bit" in case or "HDR" in case else 8)
     lowest = transcode.plan_ladder(probe)[0]
     out = tmp_path / "out"
     out.mkdir()
