@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -89,6 +90,30 @@ class Sound(TimestampedModel):
 
     def allows_use(self, use: str) -> bool:
         return not self.allowed_uses or use in self.allowed_uses
+
+    def is_available_in(self, country: str | None) -> bool:
+        """Whether the licence covers a country (ISO 3166 alpha-2). An unknown country is
+        covered only by a worldwide licence."""
+        if not self.territories:
+            return True
+        return country is not None and country.upper() in self.territories
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if not isinstance(self.territories, list) or not all(
+            isinstance(code, str) and len(code) == 2 and code.isascii() and code.isupper()
+            for code in self.territories
+        ):
+            errors["territories"] = 'A list of ISO 3166 alpha-2 codes, e.g. ["US", "GB"].'
+        uses = set(self.Use.values)
+        if not isinstance(self.allowed_uses, list) or not all(
+            isinstance(use, str) and use in uses for use in self.allowed_uses
+        ):
+            errors["allowed_uses"] = f"A list drawn from {sorted(uses)}."
+        if self.kind == self.Kind.ORIGINAL and self.original_owner_id is None:
+            errors["original_owner"] = "An original sound has an owner."
+        if errors:
+            raise ValidationError(errors)
 
 
 class Post(TimestampedModel):

@@ -147,3 +147,21 @@ def test_moderation_removal_hides_the_post_and_fixes_counts():
     assert post.status == Post.Status.REMOVED
     assert post.pinned_at is None
     assert Hashtag.objects.get().posts_count == 0
+
+
+def test_the_sound_admin_refuses_malformed_territories_and_uses(staff_client):
+    response = staff_client.post("/django-admin/content/sound/add/", {
+        "kind": "library", "title": "Bad Rights", "territories": '["usa", 5]',
+        "allowed_uses": '["everything"]', "allow_reuse": "on",
+    })
+    assert response.status_code == 200  # the form again, with errors
+    assert not Sound.objects.filter(title="Bad Rights").exists()
+
+
+def test_territories():
+    worldwide = LibrarySoundFactory()
+    local = LibrarySoundFactory(territories=["US", "GB"])
+    assert worldwide.is_available_in(None)
+    assert local.is_available_in("gb")
+    assert not local.is_available_in("FR")
+    assert not local.is_available_in(None)
