@@ -202,7 +202,8 @@ def test_bad_choices_are_400(client_for):
     asset = MediaAssetFactory(owner=me)
     for field, value in [("visibility", "everyone"), ("comment_policy", "nobody"),
                          ("sound_mix", "loud"), ("allow_duet", "maybe"),
-                         ("cover_time_ms", -1)]:
+                         ("cover_time_ms", -1), ("language", "<script>"),
+                         ("language", "x" * 17)]:
         response = _create(client_for(me), asset_id=str(asset.pk), **{field: value})
         assert response.status_code == 400, field
         assert field in error_of(response)["fields"]

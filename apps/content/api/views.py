@@ -59,7 +59,9 @@ class _PostSettingsInput(serializers.Serializer[Any]):
     allow_duet = serializers.BooleanField(required=False)
     allow_stitch = serializers.BooleanField(required=False)
     allow_download = serializers.BooleanField(required=False)
-    language = serializers.CharField(required=False, allow_blank=True, max_length=16)
+    language = serializers.RegexField(
+        r"^([A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2})?$", required=False, allow_blank=True,
+        max_length=16, help_text='A BCP 47 language tag such as "en" or "pt-BR"; "" if unknown.')
     cover_time_ms = serializers.IntegerField(required=False, allow_null=True, min_value=0,
                                              max_value=24 * 3600 * 1000)
     publish = PublishField(required=False)
