@@ -617,3 +617,15 @@ def assets_for_reprocess(
     if until is not None:
         queryset = queryset.filter(created_at__lt=until)
     return list(queryset.order_by("id").values_list("id", flat=True))
+
+
+def media_purge_user(*, user_id: int) -> None:
+    """Account removal: the rows go with the user (cascade, after content removed its
+    posts); the files are deleted once that commit happened."""
+    ids = list(MediaAsset.objects.filter(owner_id=user_id).values_list("id", flat=True))
+
+    def remove() -> None:
+        for asset_id in ids:
+            storage.remove_asset_files(asset_id)
+
+    transaction.on_commit(remove)

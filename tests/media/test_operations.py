@@ -122,3 +122,16 @@ def test_progress_websocket_is_owner_only(live_asgi_server):
 def _fail(asset_id: int) -> None:
     MediaAsset.objects.filter(pk=asset_id).update(state="processing")
     services.asset_fail(asset_id=asset_id, reason="test")
+
+
+@pytest.mark.django_db
+def test_account_removal_deletes_the_media_files(django_capture_on_commit_callbacks):
+    from apps.accounts.hooks import run_account_removal_hooks
+
+    asset = _asset("ready")
+    other = _asset("ready")
+    with django_capture_on_commit_callbacks(execute=True):
+        run_account_removal_hooks(user_id=asset.owner_id)
+    assert not storage.asset_dir(asset.pk).exists()
+    assert storage.asset_dir(other.pk).exists()
+    storage.remove_asset_files(other.pk)
