@@ -444,7 +444,7 @@ def post_update(
         publish_now = False
         if target is not None:
             status, scheduled_for = target
-            if post.status in (Post.Status.PUBLISHED, Post.Status.PROCESSING):
+            if post.status == Post.Status.PUBLISHED:
                 if status != Post.Status.PUBLISHED:
                     raise ConflictError("This post is already published.",
                                         code="already_published",

@@ -144,3 +144,16 @@ def test_a_published_post_stays_when_a_later_step_fails():
     MediaAsset.objects.filter(pk=post.asset_id).update(state=MediaAsset.State.FAILED)
     hooks.run_asset_failed_hooks(asset_id=post.asset_id)
     assert Post.objects.get(pk=post.pk).status == Post.Status.PUBLISHED
+
+
+def test_a_post_waiting_for_its_video_can_go_back_to_draft_or_be_scheduled():
+    author = UserFactory()
+    post = services.post_create(author=author, asset_id=_processing_asset(author).pk)
+    assert post.status == Post.Status.PROCESSING
+    services.post_update(user=author, post_id=post.pk, publish="draft")
+    assert Post.objects.get(pk=post.pk).status == Post.Status.DRAFT
+    services.post_update(user=author, post_id=post.pk,
+                         publish=timezone.now() + timedelta(hours=1))
+    assert Post.objects.get(pk=post.pk).status == Post.Status.SCHEDULED
+    services.post_update(user=author, post_id=post.pk, publish="now")
+    assert Post.objects.get(pk=post.pk).status == Post.Status.PROCESSING
