@@ -154,6 +154,13 @@ def main() -> None:
         transcode.moderation_frames(source, probe, work / "frames")
         extras_seconds = time.perf_counter() - extras_started
 
+        # single-pass mode (SWIPEME_MEDIA_SINGLE_PASS_LADDER=true): probe + one ladder step
+        single = work / "single"
+        started = time.perf_counter()
+        probe_file(source)
+        transcode.transcode_ladder(source, probe, ladder, single, preset=args.preset)
+        single_seconds = time.perf_counter() - started
+
         # plain
         plain = work / "plain"
         started = time.perf_counter()
@@ -164,6 +171,9 @@ def main() -> None:
         print(f"ours  (probe, lowest step, ladder step): {ladder_seconds:7.2f} s")
         print(f"plain (one ffmpeg, decode once):       {plain_seconds:7.2f} s")
         print(f"RATIO ours/plain (ladder): {ladder_seconds / plain_seconds:.3f}  (goal ≤ 1.15)")
+        print(f"single-pass mode (probe + one ladder step): {single_seconds:7.2f} s; "
+              f"RATIO single/plain: {single_seconds / plain_seconds:.3f} "
+              "(playable only when the whole ladder is done)")
         print(f"time to playable (probe + lowest rendition): {playable_at:.2f} s; "
               f"ladder done: {ladder_seconds:.2f} s; extras (mp4, poster, preview, "
               f"storyboard, audio, frames): {extras_seconds:.2f} s")

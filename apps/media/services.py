@@ -251,6 +251,9 @@ def _step_names(probe: ProbeResult) -> list[str]:
     ladder = transcode.plan_ladder(probe)
     extras = [name for name in EXTRA_STEPS if name != "audio" or probe.has_audio]
     rest = [name for name in extras if name not in ("poster", "mp4")]
+    if settings.MEDIA_SINGLE_PASS_LADDER:
+        # every rung from one decode: the least CPU, but playable only when all are done
+        return [LADDER_STEP, "poster", *rest, "mp4"]
     upper = [LADDER_STEP] if len(ladder) > 1 else []
     return [f"{RENDITION_PREFIX}{ladder[0].short_edge}", "poster", *upper, *rest, "mp4"]
 
@@ -448,7 +451,10 @@ def _do_step(
         storage.place_dir(staged, base / "hls" / rendition.name)
         return output, log
     if name == LADDER_STEP:
-        upper = sorted(ladder.values(), key=lambda r: r.short_edge)[1:]
+        rungs = sorted(ladder.values(), key=lambda r: r.short_edge)
+        lowest_apart = ProcessingStep.objects.filter(
+            asset_id=asset_id, name__startswith=RENDITION_PREFIX).exists()
+        upper = rungs[1:] if lowest_apart else rungs
         outputs, log = transcode.transcode_ladder(
             source, probe, upper, staged, preset=preset, heartbeat=heartbeat
         )
@@ -525,7 +531,10 @@ def _after_step(asset: MediaAsset, name: str, output: dict[str, Any]) -> None:
         outputs[name] = output["name"]
     asset.outputs = outputs
     fields = ["outputs", "updated_at"]
-    lowest_done = bool(renditions) and renditions[0].state == StepState.DONE
+    if renditions:
+        lowest_done = renditions[0].state == StepState.DONE
+    else:  # single pass: the ladder step carries the lowest rung too
+        lowest_done = any(s.name == LADDER_STEP and s.state == StepState.DONE for s in steps)
     if lowest_done and asset.playable_at is None:
         asset.playable_at = timezone.now()
         fields.append("playable_at")

@@ -391,6 +391,9 @@ MEDIA_PLAYBACK_URL_TTL = timedelta(seconds=env_int("SWIPEME_MEDIA_PLAYBACK_URL_T
 MEDIA_STEP_STALL_SECONDS = env_int("SWIPEME_MEDIA_STEP_STALL_SECONDS", 120)
 MEDIA_STEP_MAX_ATTEMPTS = env_int("SWIPEME_MEDIA_STEP_MAX_ATTEMPTS", 4)
 MEDIA_X264_PRESET = env_str("SWIPEME_MEDIA_X264_PRESET", "veryfast")
+# True: the whole ladder from one decode (least CPU; playable only when all rungs are done).
+# False: the lowest rung alone first (playable sooner), then the rest from one decode.
+MEDIA_SINGLE_PASS_LADDER = env_bool("SWIPEME_MEDIA_SINGLE_PASS_LADDER", False)
 CELERY_BEAT_SCHEDULE["media-requeue-stalled"] = {
     "task": "apps.media.requeue_stalled",
     "schedule": 60.0,

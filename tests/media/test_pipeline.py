@@ -209,3 +209,29 @@ def test_publishing_is_progressive_and_never_half_done(clips, monkeypatch,
     finally:
         hooks._playable_hooks.remove(on_playable)
         storage.remove_asset_files(asset_id)
+
+
+@pytest.mark.django_db
+def test_single_pass_mode_makes_the_whole_ladder_in_one_step(clips, monkeypatch, settings,
+                                                              django_capture_on_commit_callbacks):
+    settings.MEDIA_SINGLE_PASS_LADDER = True
+    sent: list[tuple[Any, ...]] = []
+    monkeypatch.setattr("apps.media.tasks.process_asset.delay", lambda *a: sent.append(a))
+    monkeypatch.setattr("apps.media.tasks.run_step.delay", lambda *a: sent.append(a))
+    user = UserFactory()
+    client = APIClient()
+    client.force_authenticate(user)
+    asset_id = int(upload_file(client, clips["vertical"]))
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.asset_process(asset_id=asset_id, task_id="t")
+        assert sent[0][1] == "ladder"
+        assert not ProcessingStep.objects.filter(asset_id=asset_id,
+                                                 name__startswith="rendition-").exists()
+        services.asset_step_run(asset_id=asset_id, name="ladder", task_id="t-ladder")
+        asset = MediaAsset.objects.get(pk=asset_id)
+        assert asset.playable_at is not None
+        master = (storage.asset_dir(asset_id) / "hls" / "master.m3u8").read_text()
+        assert [v["RESOLUTION"] for v in parse_master(master)] == ["240x426", "360x640"]
+    finally:
+        storage.remove_asset_files(asset_id)
