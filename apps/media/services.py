@@ -565,6 +565,8 @@ def assets_requeue_stalled() -> dict[str, int]:
             | Q(state__in=[StepState.PENDING, StepState.FAILED], updated_at__lt=now - stall)
         ).values_list("asset_id", "name")
     )
+    for asset_id, name in stale_steps:
+        storage.remove_stale_staging(asset_id, name, older_than_seconds=stall.total_seconds())
     with transaction.atomic():
         for asset_id, name in stale_steps:
             _enqueue_steps(asset_id, [name])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -72,3 +73,17 @@ def servable_path(asset_id: int, name: str) -> Path | None:
 
 def remove_asset_files(asset_id: int) -> None:
     shutil.rmtree(asset_dir(asset_id), ignore_errors=True)
+
+
+def remove_stale_staging(asset_id: int, step: str, *, older_than_seconds: float) -> int:
+    """Staging directories a dead worker left for `step` (a live claimer's are newer)."""
+    work = asset_dir(asset_id) / ".work"
+    if not work.is_dir():
+        return 0
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for entry in work.glob(f"{step}-*"):
+        if entry.stat().st_mtime < cutoff:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    return removed

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from datetime import timedelta
 
 import pytest
@@ -79,10 +80,17 @@ def test_stalled_steps_and_abandoned_uploads_are_swept(monkeypatch):
     ProcessingStep.objects.create(asset=asset, name="poster", state="running",
                                   heartbeat_at=timezone.now(), claimed_by="alive")
     abandoned = MediaAsset.objects.create(owner=asset.owner, upload_expires_at=long_ago)
+    leftover = storage.asset_dir(asset.pk) / ".work" / "mp4-deadbeef"
+    leftover.mkdir(parents=True)
+    os.utime(leftover, (long_ago.timestamp(), long_ago.timestamp()))
+    live = storage.asset_dir(asset.pk) / ".work" / "poster-cafe"
+    live.mkdir()
     result = services.assets_requeue_stalled()
     assert result["steps"] == 1
     assert result["expired"] == 1
     assert MediaAsset.objects.get(pk=abandoned.pk).state == "failed"
+    assert not leftover.exists()  # what the dead worker left is cleaned up
+    assert live.exists()
     # a stale step is claimable by a new task; a live one is not
     mp4 = asset.steps.get(name="mp4")
     assert services._claim(mp4, "new-task") is True
