@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "swipeme_site.settings.test")
 from apps.media import transcode  # noqa: E402
 from apps.media.probe import ProbeResult, probe_file  # noqa: E402
 from apps.media.transcode import Rendition  # noqa: E402
+
+
+def cpu_seconds() -> float:
+    """CPU (user + system) of this process and of the ffmpeg children it waited for: on a
+    shared machine this is steadier than wall time."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
 
 
 def make_source(path: Path, size: str, seconds: float) -> None:
@@ -125,6 +136,7 @@ def main() -> None:
         # ours
         ours = work / "ours"
         started = time.perf_counter()
+        cpu_started = cpu_seconds()
         probe = probe_file(source)
         ladder = transcode.plan_ladder(probe)
         measured = []
@@ -143,6 +155,7 @@ def main() -> None:
             measured += upper
             (ours / "master.m3u8").write_text(transcode.master_playlist(measured))
         ladder_seconds = time.perf_counter() - started
+        ladder_cpu = cpu_seconds() - cpu_started
         extras_started = time.perf_counter()
         default = max((r for r in ladder if r.short_edge <= 720), key=lambda r: r.short_edge)
         transcode.mp4_fallback(source, probe, default, work / "video.mp4", preset=args.preset)
@@ -157,20 +170,27 @@ def main() -> None:
         # single-pass mode (SWIPEME_MEDIA_SINGLE_PASS_LADDER=true): probe + one ladder step
         single = work / "single"
         started = time.perf_counter()
+        cpu_started = cpu_seconds()
         probe_file(source)
         transcode.transcode_ladder(source, probe, ladder, single, preset=args.preset)
         single_seconds = time.perf_counter() - started
+        single_cpu = cpu_seconds() - cpu_started
 
         # plain
         plain = work / "plain"
         started = time.perf_counter()
+        cpu_started = cpu_seconds()
         transcode.run_ffmpeg(plain_command(source, probe, ladder, plain, args.preset))
         plain_seconds = time.perf_counter() - started
+        plain_cpu = cpu_seconds() - cpu_started
 
         print(f"\nladder: {', '.join(f'{r.width}x{r.height}' for r in ladder)}")
         print(f"ours  (probe, lowest step, ladder step): {ladder_seconds:7.2f} s")
         print(f"plain (one ffmpeg, decode once):       {plain_seconds:7.2f} s")
         print(f"RATIO ours/plain (ladder): {ladder_seconds / plain_seconds:.3f}  (goal ≤ 1.15)")
+        print(f"CPU seconds: ours {ladder_cpu:.1f}, plain {plain_cpu:.1f}, single-pass "
+              f"{single_cpu:.1f}; CPU RATIO ours/plain: {ladder_cpu / plain_cpu:.3f}, "
+              f"single/plain: {single_cpu / plain_cpu:.3f}")
         print(f"single-pass mode (probe + one ladder step): {single_seconds:7.2f} s; "
               f"RATIO single/plain: {single_seconds / plain_seconds:.3f} "
               "(playable only when the whole ladder is done)")
