@@ -12,6 +12,8 @@ from typing import Any
 
 import av
 
+from apps.media.scan import clamd_scan
+
 MIN_DURATION_S = 1.0
 MAX_DURATION_S = 600.0
 MIN_SIDE = 64
@@ -166,7 +168,7 @@ def _rotation(stream: Any, first_frame: Any) -> int:
     return round(-float(rotation)) % 360 if rotation else 0
 
 
-def probe_file(path: Path) -> ProbeResult:
+def probe_file(path: Path, *, clamd_address: str = "") -> ProbeResult:
     """The whole check. Raises Rejected with a reason a person can act on."""
     with path.open("rb") as handle:
         head = handle.read(64)
@@ -175,6 +177,10 @@ def probe_file(path: Path) -> ProbeResult:
         raise Rejected("The file is also an archive (a zip polyglot).")
     if family == "isobmff":
         check_isobmff_structure(path)
+    if clamd_address:
+        found = clamd_scan(path, clamd_address)
+        if found:
+            raise Rejected(f"The file contains malware ({found}).")
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except av.FFmpegError as exc:

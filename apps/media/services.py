@@ -277,7 +277,8 @@ def asset_process(*, asset_id: int, task_id: str) -> str:
         started_at=timezone.now(), heartbeat_at=timezone.now(), finished_at=None,
     )
     try:
-        probe = probe_file(storage.source_path(asset_id))
+        probe = probe_file(storage.source_path(asset_id),
+                           clamd_address=settings.MEDIA_CLAMD_ADDRESS)
     except Rejected as verdict:
         _step_finish(step.pk, task_id, output={"rejected": verdict.reason}, log="")
         asset_reject(asset_id=asset_id, reason=verdict.reason)

@@ -394,6 +394,8 @@ MEDIA_X264_PRESET = env_str("SWIPEME_MEDIA_X264_PRESET", "veryfast")
 # True: the whole ladder from one decode (least CPU; playable only when all rungs are done).
 # False: the lowest rung alone first (playable sooner), then the rest from one decode.
 MEDIA_SINGLE_PASS_LADDER = env_bool("SWIPEME_MEDIA_SINGLE_PASS_LADDER", False)
+# host:port of a ClamAV daemon; uploads are scanned over its INSTREAM protocol when set.
+MEDIA_CLAMD_ADDRESS = env_str("SWIPEME_MEDIA_CLAMD_ADDRESS", "")
 CELERY_BEAT_SCHEDULE["media-requeue-stalled"] = {
     "task": "apps.media.requeue_stalled",
     "schedule": 60.0,
