@@ -387,3 +387,26 @@ def test_replies_cannot_be_pinned(client_for):
     response = client_for(post.author).post(f"/api/v1/comments/{reply}/pin")
     assert response.status_code == 400
     assert error_of(response)["code"] == "cannot_pin_reply"
+
+
+def test_anonymous_readers_see_public_comments_but_never_held_or_hidden_ones(client_for,
+                                                                            anon_client):
+    post = PublishedPostFactory()
+    creator = client_for(post.author)
+    creator.post("/api/v1/me/comment-filters", {"keyword": "secret"}, format="json")
+    _write(client_for(UserFactory()), post, "public words")
+    _write(client_for(UserFactory()), post, "a secret")
+    hidden = _write(client_for(UserFactory()), post, "to hide").json()["id"]
+    creator.post(f"/api/v1/comments/{hidden}/hide")
+
+    assert _texts(anon_client.get(_comments_url(post.pk))) == ["public words"]
+    assert anon_client.post(_comments_url(post.pk), {"text": "hi"},
+                            format="json").status_code == 401
+
+
+def test_nobody_but_the_creator_comments_on_an_unpublished_post(client_for):
+    post = PublishedPostFactory(status=Post.Status.DRAFT)
+    assert _write(client_for(post.author), post, "draft note").status_code == 201
+    before = comments_snapshot()
+    assert _write(client_for(UserFactory()), post, "sneak").status_code == 404
+    assert comments_snapshot() == before
