@@ -608,10 +608,9 @@ def asset_reprocess(*, asset_id: int) -> bool:
                  updated_at=timezone.now())
         if not moved:
             return False
-        ProcessingStep.objects.filter(asset_id=asset_id).update(
-            state=StepState.PENDING, attempts=0, claimed_by="", started_at=None,
-            heartbeat_at=None, finished_at=None, updated_at=timezone.now(),
-        )
+        # planned afresh by validation (the plan may differ: settings, rules); the files
+        # served now stay until their replacements are placed
+        ProcessingStep.objects.filter(asset_id=asset_id).delete()
         _enqueue_process(asset_id)
         _notify_on_commit(asset_id)
     return True

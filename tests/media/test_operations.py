@@ -44,7 +44,7 @@ def test_admin_lists_jobs_with_steps_and_reruns(admin_client, monkeypatch):
     assert response.status_code == 302
     asset.refresh_from_db()
     assert asset.state == "uploaded"
-    assert asset.steps.get().state == "pending"
+    assert not asset.steps.exists()  # validation plans them afresh
     storage.remove_asset_files(asset.pk)
 
 

@@ -140,6 +140,17 @@ def test_a_clip_goes_from_upload_to_ready(celery_worker_process, clips, tmp_path
     response = APIClient().get(playback["hls"])
     assert response.status_code == 200
     assert response["Content-Type"] == "application/vnd.apple.mpegurl"
+
+    # staff re-run it: planned afresh, processed again to ready, still playable meanwhile
+    playable_at = asset.playable_at
+    assert services.asset_reprocess(asset_id=int(asset_id)) is True
+    wait_for(lambda: MediaAsset.objects.get(pk=asset_id).state == "ready"
+             and ProcessingStep.objects.filter(asset_id=int(asset_id)).count() == 9,
+             "the reprocessed asset to be ready")
+    asset = MediaAsset.objects.get(pk=asset_id)
+    assert asset.playable_at == playable_at
+    variants = parse_master((base / "hls" / "master.m3u8").read_text())
+    assert [v["RESOLUTION"] for v in variants] == ["240x426", "360x640"]
     storage.remove_asset_files(int(asset_id))
 
 
