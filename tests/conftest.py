@@ -25,6 +25,30 @@ def _clean_redis() -> None:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _worker_idle_after_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that used the shared worker leaves it idle: work it started in the background
+    (e.g. higher renditions after a playable asset) must not steal the next test's worker
+    slots or run against the next test's rows."""
+    yield
+    if "celery_worker_process" not in request.fixturenames:
+        return
+    from swipeme_site.celery import app
+
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        inspect = app.control.inspect(timeout=1.0)
+        busy = [
+            task
+            for report in (inspect.active() or {}, inspect.reserved() or {})
+            for tasks in report.values()
+            for task in tasks
+        ]
+        if not busy:
+            return
+        time.sleep(0.5)
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
