@@ -8,9 +8,14 @@ class ContentConfig(AppConfig):
     def ready(self) -> None:
         # media and accounts cannot import content; they call us through their hooks.
         from apps.accounts.hooks import register_account_removal_hook
-        from apps.content import services
-        from apps.media.hooks import register_asset_failed_hook, register_asset_playable_hook
+        from apps.content import selectors, services
+        from apps.media.hooks import (
+            register_asset_failed_hook,
+            register_asset_playable_hook,
+            register_asset_public_hook,
+        )
 
         register_asset_playable_hook(services.posts_publish_for_asset)
         register_asset_failed_hook(services.posts_hold_for_failed_asset)
+        register_asset_public_hook(selectors.asset_is_publicly_watchable)
         register_account_removal_hook(services.content_purge_user)

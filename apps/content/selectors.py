@@ -111,6 +111,12 @@ def parse_post_id(raw: str | int) -> int:
     return value
 
 
+def asset_is_publicly_watchable(*, asset_id: int) -> bool:
+    """Media asks this (through its public-asset hook) before serving without a signed
+    URL: true only when an anonymous viewer may see a post that uses the asset."""
+    return Post.objects.filter(visible_to_q(None), asset_id=asset_id).exists()
+
+
 def get_post_for(*, viewer: User | AnonymousUser | None, post_id: int | str) -> Post:
     """The post, with its author, if the viewer may see it; NotFoundError otherwise.
     One query."""

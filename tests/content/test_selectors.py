@@ -119,3 +119,24 @@ def test_visible_posts_is_one_query_whatever_the_rows(django_assert_num_queries)
         PostFactory(visibility=Post.Visibility.FRIENDS)
     with django_assert_num_queries(1):
         list(selectors.visible_posts_for(viewer=viewer))
+
+
+@pytest.mark.parametrize(
+    ("post_kwargs", "author_kwargs", "public"),
+    [
+        ({}, {}, True),
+        ({"visibility": Post.Visibility.FRIENDS}, {}, False),
+        ({"visibility": Post.Visibility.PRIVATE}, {}, False),
+        ({"status": Post.Status.DRAFT, "published_at": None}, {}, False),
+        ({"status": Post.Status.REMOVED}, {}, False),
+        ({}, {"is_private": True}, False),
+    ],
+)
+def test_media_serves_an_asset_without_a_signature_only_for_a_public_post(
+    post_kwargs, author_kwargs, public
+):
+    from apps.media.hooks import asset_is_public
+
+    post = PostFactory(author=UserFactory(**author_kwargs), **post_kwargs)
+
+    assert asset_is_public(asset_id=post.asset_id) is public
