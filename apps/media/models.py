@@ -31,12 +31,14 @@ class MediaAsset(TimestampedModel):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
 
-    # upload (tus 1.0 core against local storage)
+    # upload (tus 1.0 core against local storage, or an S3 multipart upload to the bucket)
     declared_content_type = models.CharField(max_length=100, blank=True)
     upload_length = models.PositiveBigIntegerField(default=0)
     upload_offset = models.PositiveBigIntegerField(default=0)
     upload_expires_at = models.DateTimeField(null=True, blank=True)
     uploaded_at = models.DateTimeField(null=True, blank=True)
+    s3_upload_id = models.CharField(max_length=1024, blank=True)  # "" for tus uploads
+    s3_part_size = models.PositiveBigIntegerField(default=0)
 
     # processing
     probe = models.JSONField(default=dict, blank=True)

@@ -1,4 +1,5 @@
-"""Every write of media: uploads (tus 1.0 core on local storage), validation, the
+"""Every write of media: uploads (tus 1.0 core on local storage, or an S3 multipart
+upload straight to the bucket when the default storage is S3), validation, the
 processing steps, progressive publishing, re-queueing and reprocessing.
 
 Step protocol: a step is *claimed* with a compare-and-set (pending/failed, or running but
@@ -29,7 +30,7 @@ from django.utils import timezone
 
 from apps.core.errors import ApplicationError, ConflictError, NotFoundError
 from apps.core.ids import allocate_ids, id_floor_for
-from apps.media import hooks, storage, transcode
+from apps.media import hooks, s3, storage, transcode
 from apps.media.models import MediaAsset, ProcessingStep
 from apps.media.probe import ProbeResult, Rejected, probe_file
 
@@ -140,6 +141,11 @@ def upload_create(*, owner_id: int, size: int, content_type: str) -> MediaAsset:
             upload_length=size,
             upload_expires_at=now + settings.MEDIA_UPLOAD_URL_TTL,
         )
+        if s3.enabled():
+            # inside the transaction: if S3 refuses, no asset is left counting as open
+            asset.s3_part_size = s3.part_size_for(size)
+            asset.s3_upload_id = s3.create_upload(asset.pk, asset.declared_content_type)
+            asset.save(update_fields=["s3_part_size", "s3_upload_id", "updated_at"])
     return asset
 
 
@@ -194,6 +200,137 @@ def upload_append(
         cache.delete(lease)
     asset.refresh_from_db()
     return asset
+
+
+# --- Upload: S3 multipart -----------------------------------------------------------------
+
+
+def _s3_upload_for(owner_id: int, asset_id: int, *, open_only: bool) -> MediaAsset:
+    """The owner's S3 upload (anyone else's, a tus upload or an expired one: 404)."""
+    asset = MediaAsset.objects.filter(pk=asset_id, owner_id=owner_id).exclude(
+        s3_upload_id="").first()
+    if asset is None or (
+        asset.state == State.UPLOADING
+        and asset.upload_expires_at is not None
+        and asset.upload_expires_at <= timezone.now()
+    ):
+        raise NotFoundError("Upload not found or expired.")
+    if open_only and asset.state != State.UPLOADING:
+        raise ConflictError("The upload is already complete.", code="upload_complete")
+    return asset
+
+
+def s3_part_count(asset: MediaAsset) -> int:
+    return s3.part_count(asset.upload_length, asset.s3_part_size)
+
+
+def s3_upload_part_urls(
+    *, owner_id: int, asset_id: int, part_numbers: list[int] | None = None
+) -> tuple[MediaAsset, list[dict[str, Any]]]:
+    """Presigned PUT URLs for some parts (the first batch when none are named). They
+    expire with the upload, at most after MEDIA_UPLOAD_URL_TTL."""
+    asset = _s3_upload_for(owner_id, asset_id, open_only=True)
+    count = s3_part_count(asset)
+    if part_numbers is None:
+        part_numbers = list(range(1, min(count, s3.PRESIGN_BATCH) + 1))
+    numbers = sorted(set(part_numbers))
+    if not numbers or len(numbers) > s3.PRESIGN_BATCH:
+        raise ApplicationError(f"Ask for 1 to {s3.PRESIGN_BATCH} parts at a time.",
+                               fields={"part_numbers": ["Wrong count."]})
+    if numbers[0] < 1 or numbers[-1] > count:
+        raise ApplicationError(f"Part numbers run from 1 to {count}.",
+                               fields={"part_numbers": ["Out of range."]})
+    assert asset.upload_expires_at is not None
+    expires_in = max(1, int((asset.upload_expires_at - timezone.now()).total_seconds()))
+    return asset, s3.presign_parts(asset.pk, asset.s3_upload_id, numbers,
+                                   expires_in=expires_in)
+
+
+def s3_upload_parts(*, owner_id: int, asset_id: int) -> tuple[MediaAsset, list[dict[str, Any]]]:
+    """Resume: the parts S3 already has (none once the upload is complete). The asset's
+    upload_offset follows the bytes received, for upload_progress."""
+    asset = _s3_upload_for(owner_id, asset_id, open_only=False)
+    if asset.state != State.UPLOADING:
+        return asset, []
+    parts = s3.list_parts(asset.pk, asset.s3_upload_id)
+    received = min(sum(p["size"] for p in parts), asset.upload_length)
+    if received != asset.upload_offset:
+        MediaAsset.objects.filter(pk=asset.pk, state=State.UPLOADING).update(
+            upload_offset=received, updated_at=timezone.now())
+        asset.upload_offset = received
+    return asset, parts
+
+
+def _check_parts(asset: MediaAsset, sent: list[dict[str, Any]],
+                 held: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The parts to complete with: every part 1..n, the ETags the client saw, each part
+    the agreed size (the last one the rest) — so the object has exactly the declared
+    length. Presigned PUTs cannot cap a body; this is where the limit holds."""
+    count = s3_part_count(asset)
+    by_number = {p["part_number"]: p for p in held}
+    wanted = sorted(sent, key=lambda p: int(p["part_number"]))
+    if [int(p["part_number"]) for p in wanted] != list(range(1, count + 1)):
+        raise ApplicationError(f"Send the ETags of parts 1 to {count}.", code="parts_mismatch",
+                               fields={"parts": ["Every part, once."]})
+    parts = []
+    for number, part in enumerate(wanted, start=1):
+        have = by_number.get(number)
+        if have is None or have["etag"] != str(part["etag"]).strip('"'):
+            raise ApplicationError(f"Part {number} is missing or its ETag differs; list "
+                                   "the parts and upload it again.", code="parts_mismatch",
+                                   fields={"parts": [f"Part {number}."]})
+        size = (asset.upload_length - asset.s3_part_size * (count - 1) if number == count
+                else asset.s3_part_size)
+        if have["size"] != size:
+            raise ApplicationError(f"Part {number} has {have['size']} bytes, not {size}.",
+                                   code="parts_mismatch", fields={"parts": [f"Part {number}."]})
+        parts.append(have)
+    return parts
+
+
+def s3_upload_complete(*, owner_id: int, asset_id: int,
+                       parts: list[dict[str, Any]]) -> MediaAsset:
+    """complete_multipart_upload after the parts are checked against S3's own list; then
+    the same hand-over to processing as a finished tus upload. Retrying after S3 completed
+    but before our commit finds the object and finishes."""
+    asset = _s3_upload_for(owner_id, asset_id, open_only=True)
+    lease = f"media:upload-lease:{asset_id}"
+    if not cache.add(lease, "1", timeout=UPLOAD_LEASE_SECONDS):
+        raise ConflictError("Another request is completing this upload.", code="upload_busy")
+    try:
+        try:
+            held = s3.list_parts(asset.pk, asset.s3_upload_id)
+        except Exception as exc:
+            if not s3.is_no_such_upload(exc):
+                raise
+            if s3.source_size(asset.pk) != asset.upload_length:
+                raise ConflictError("The upload is gone; open a new one.",
+                                    code="upload_gone") from exc
+        else:
+            s3.complete_upload(asset.pk, asset.s3_upload_id, _check_parts(asset, parts, held))
+        with transaction.atomic():
+            MediaAsset.objects.filter(pk=asset.pk, state=State.UPLOADING).update(
+                upload_offset=asset.upload_length, updated_at=timezone.now())
+            _upload_complete(asset.pk)
+    finally:
+        cache.delete(lease)
+    asset.refresh_from_db()
+    return asset
+
+
+def _local_source(asset_id: int) -> Path:
+    """The source as a local file for ffmpeg: with S3 storage it is downloaded from the
+    default storage first (FileNotFoundError when neither has it)."""
+    path = storage.source_path(asset_id)
+    if not path.exists() and not s3.download_source(asset_id, path):
+        raise FileNotFoundError(str(path))
+    return path
+
+
+def _remove_source(asset_id: int) -> None:
+    storage.source_path(asset_id).unlink(missing_ok=True)
+    if s3.enabled():
+        s3.delete_source(asset_id)
 
 
 def _write_at(asset_id: int, offset: int, length: int, chunks: Iterable[bytes]) -> int:
@@ -277,7 +414,7 @@ def asset_process(*, asset_id: int, task_id: str) -> str:
         started_at=timezone.now(), heartbeat_at=timezone.now(), finished_at=None,
     )
     try:
-        probe = probe_file(storage.source_path(asset_id),
+        probe = probe_file(_local_source(asset_id),
                            clamd_address=settings.MEDIA_CLAMD_ADDRESS)
     except Rejected as verdict:
         _step_finish(step.pk, task_id, output={"rejected": verdict.reason}, log="")
@@ -338,7 +475,7 @@ def asset_reject(*, asset_id: int, reason: str) -> bool:
             transaction.on_commit(lambda: _run_hooks(hooks.run_asset_failed_hooks, asset_id))
             _notify_on_commit(asset_id)
     if moved:
-        storage.source_path(asset_id).unlink(missing_ok=True)
+        _remove_source(asset_id)
     return bool(moved)
 
 
@@ -440,7 +577,7 @@ def asset_step_run(*, asset_id: int, name: str, task_id: str) -> str:
 def _do_step(
     asset_id: int, name: str, probe: ProbeResult, staged: Path, heartbeat: Any
 ) -> tuple[dict[str, Any], str]:
-    source = storage.source_path(asset_id)
+    source = _local_source(asset_id)
     base = storage.asset_dir(asset_id)
     preset = settings.MEDIA_X264_PRESET
     ladder = {r.short_edge: r for r in transcode.plan_ladder(probe)}
@@ -584,21 +721,25 @@ def assets_requeue_stalled() -> dict[str, int]:
             _enqueue_process(asset_id)
     expired = list(
         MediaAsset.objects.filter(state=State.UPLOADING, upload_expires_at__lt=now)
-        .values_list("id", flat=True)[:500]
+        .values_list("id", "s3_upload_id")[:500]
     )
-    for asset_id in expired:
+    for asset_id, s3_upload_id in expired:
         if MediaAsset.objects.filter(pk=asset_id, state=State.UPLOADING).update(
             state=State.FAILED, state_reason="The upload expired before it was completed.",
             updated_at=now,
         ):
             storage.source_path(asset_id).unlink(missing_ok=True)
+            if s3_upload_id and s3.enabled():
+                s3.abort_upload(asset_id, s3_upload_id)
     return {"steps": len(stale_steps), "assets": len(stuck), "expired": len(expired)}
 
 
 def asset_reprocess(*, asset_id: int) -> bool:
     """Runs the whole pipeline again from the kept source (staff). Files already served
     stay in place until their replacement is finished."""
-    if not storage.source_path(asset_id).exists():
+    if not storage.source_path(asset_id).exists() and (
+        not s3.enabled() or s3.source_size(asset_id) is None
+    ):
         return False
     with transaction.atomic():
         moved = MediaAsset.objects.filter(
@@ -638,5 +779,7 @@ def media_purge_user(*, user_id: int) -> None:
     def remove() -> None:
         for asset_id in ids:
             storage.remove_asset_files(asset_id)
+            if s3.enabled():
+                s3.delete_source(asset_id)
 
     transaction.on_commit(remove)

@@ -4,6 +4,10 @@ from apps.media.api import views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("media/uploads", views.UploadCreateApi.as_view(), name="media-uploads"),
+    path("media/uploads/<int:asset_id>/parts", views.S3UploadPartsApi.as_view(),
+         name="media-s3-parts"),
+    path("media/uploads/<int:asset_id>/complete", views.S3UploadCompleteApi.as_view(),
+         name="media-s3-complete"),
     path("media/uploads/<str:token>", views.TusUploadApi.as_view(), name="media-tus"),
     path("media/assets/<int:asset_id>", views.AssetDetailApi.as_view(), name="media-asset"),
     path("media/play/<int:asset_id>/<str:grant>/<path:name>", views.MediaPlayApi.as_view(),

@@ -1,5 +1,6 @@
-"""Media API: open an upload, send its bytes (tus 1.0 core), watch the asset's state, and
-play its files. Thin: parse, call a service or selector, render."""
+"""Media API: open an upload, send its bytes (tus 1.0 core, or an S3 multipart upload to
+presigned URLs when the storage is S3), watch the asset's state, and play its files.
+Thin: parse, call a service or selector, render."""
 
 from __future__ import annotations
 
@@ -69,6 +70,26 @@ def _id(value: int) -> int:
     return value
 
 
+class S3PartUrlSerializer(serializers.Serializer[Any]):
+    part_number = serializers.IntegerField()
+    url = serializers.URLField(help_text="Presigned PUT URL; send the part's bytes as the "
+                                         "body. The ETag response header is the part's ETag.")
+
+
+class S3PartSerializer(serializers.Serializer[Any]):
+    part_number = serializers.IntegerField()
+    etag = serializers.CharField()
+    size = serializers.IntegerField()
+
+
+class S3UploadSerializer(serializers.Serializer[Any]):
+    upload_id = serializers.CharField(help_text="The S3 multipart upload id.")
+    part_size = serializers.IntegerField(help_text="Bytes of every part but the last.")
+    part_count = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+    part_urls = S3PartUrlSerializer(many=True, help_text="The first batch of part URLs.")
+
+
 class AssetOutputSerializer(serializers.ModelSerializer[MediaAsset]):
     id = serializers.CharField(read_only=True)
     reason = serializers.CharField(source="state_reason", read_only=True)
@@ -76,13 +97,14 @@ class AssetOutputSerializer(serializers.ModelSerializer[MediaAsset]):
     playable = serializers.SerializerMethodField()
     upload_url = serializers.SerializerMethodField()
     playback = serializers.SerializerMethodField()
+    s3 = serializers.SerializerMethodField()
 
     class Meta:
         model = MediaAsset
         fields = ["id", "state", "reason", "upload_length", "upload_offset",
                   "upload_progress", "upload_expires_at", "upload_url", "progress",
                   "playable", "duration_ms", "width", "height", "created_at",
-                  "playable_at", "ready_at", "playback"]
+                  "playable_at", "ready_at", "playback", "s3"]
         read_only_fields = fields
 
     def get_upload_progress(self, asset: MediaAsset) -> int:
@@ -94,7 +116,7 @@ class AssetOutputSerializer(serializers.ModelSerializer[MediaAsset]):
     @extend_schema_field({"type": "string", "nullable": True,
                           "description": "tus upload URL (signed, expiring)."})
     def get_upload_url(self, asset: MediaAsset) -> str | None:
-        if asset.state != MediaAsset.State.UPLOADING:
+        if asset.state != MediaAsset.State.UPLOADING or asset.s3_upload_id:
             return None
         request = self.context.get("request")
         path = _upload_path(asset.pk)
@@ -107,6 +129,13 @@ class AssetOutputSerializer(serializers.ModelSerializer[MediaAsset]):
         # the owner always gets signed URLs (the asset may not be public)
         return playback.playback_for(asset, public=False)
 
+    @extend_schema_field(S3UploadSerializer(allow_null=True))
+    def get_s3(self, asset: MediaAsset) -> dict[str, Any] | None:
+        """The S3 multipart upload, in the answer that opened it (null otherwise: resume
+        with GET /uploads/{id}/parts)."""
+        s3_upload: dict[str, Any] | None = self.context.get("s3")
+        return s3_upload
+
 
 def _user_id(request: Request) -> int:
     pk = request.user.pk
@@ -118,6 +147,12 @@ def _upload_path(asset_id: int) -> str:
     from django.urls import reverse
 
     return reverse("v1:media-tus", kwargs={"token": signing.upload_token(asset_id)})
+
+
+def _s3_upload(asset: MediaAsset, part_urls: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"upload_id": asset.s3_upload_id, "part_size": asset.s3_part_size,
+            "part_count": services.s3_part_count(asset), "expires_at": asset.upload_expires_at,
+            "part_urls": part_urls}
 
 
 class UploadCreateApi(APIView):
@@ -133,16 +168,116 @@ class UploadCreateApi(APIView):
         responses={201: AssetOutputSerializer, **_errors(400, 401, 413, 429)},
         tags=["media"],
         description="Open an upload. Size and per-user limits (uploads in progress, "
-                    "uploads per day) are checked before any byte is accepted. Send the "
-                    "bytes to `upload_url` with the tus 1.0 core protocol (HEAD for the "
-                    "offset, PATCH to append); see docs/media-pipeline.md.",
+                    "uploads per day) are checked before any byte is accepted. With local "
+                    "storage, send the bytes to `upload_url` with the tus 1.0 core protocol "
+                    "(HEAD for the offset, PATCH to append) and `s3` is null. With S3 "
+                    "storage, `upload_url` is null and `s3` is a multipart upload: PUT each "
+                    "part to its presigned URL, then complete; see docs/media-pipeline.md.",
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        asset = services.upload_create(owner_id=_user_id(request), **serializer.validated_data)
-        return Response(AssetOutputSerializer(asset, context={"request": request}).data,
+        owner_id = _user_id(request)
+        asset = services.upload_create(owner_id=owner_id, **serializer.validated_data)
+        s3_upload = None
+        if asset.s3_upload_id:
+            asset, urls = services.s3_upload_part_urls(owner_id=owner_id, asset_id=asset.pk)
+            s3_upload = _s3_upload(asset, urls)
+        context = {"request": request, "s3": s3_upload}
+        return Response(AssetOutputSerializer(asset, context=context).data,
                         status=status.HTTP_201_CREATED)
+
+
+class S3PartsOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.CharField()
+    state = serializers.CharField()
+    upload_length = serializers.IntegerField()
+    upload_offset = serializers.IntegerField(help_text="Bytes S3 has received.")
+    part_size = serializers.IntegerField()
+    part_count = serializers.IntegerField()
+    parts = S3PartSerializer(many=True, help_text="Parts S3 already has (empty once "
+                                                  "complete).")
+
+
+class S3PartUrlsOutputSerializer(serializers.Serializer[Any]):
+    part_urls = S3PartUrlSerializer(many=True)
+
+
+class S3UploadPartsApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema_serializer(component_name="MediaS3PartUrlsInput")
+    class InputSerializer(serializers.Serializer[Any]):
+        part_numbers = serializers.ListField(
+            child=serializers.IntegerField(min_value=1), min_length=1, max_length=100,
+            help_text="Up to 100 part numbers (1-based).",
+        )
+
+    @extend_schema(
+        responses={200: S3PartsOutputSerializer, **_errors(401, 404)},
+        tags=["media"],
+        description="Resume an S3 upload: the parts S3 already has (ListParts), with their "
+                    "ETags and sizes. Upload the missing ones and complete.",
+    )
+    def get(self, request: Request, asset_id: int) -> Response:
+        asset, parts = services.s3_upload_parts(owner_id=_user_id(request),
+                                                asset_id=_id(asset_id))
+        return Response(S3PartsOutputSerializer({
+            "id": str(asset.pk), "state": asset.state, "upload_length": asset.upload_length,
+            "upload_offset": asset.upload_offset, "part_size": asset.s3_part_size,
+            "part_count": services.s3_part_count(asset), "parts": parts,
+        }).data)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: S3PartUrlsOutputSerializer, **_errors(400, 401, 404, 409)},
+        tags=["media"],
+        description="Presigned PUT URLs for a batch of parts of an S3 upload (they expire "
+                    "with the upload).",
+    )
+    def post(self, request: Request, asset_id: int) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        _asset, urls = services.s3_upload_part_urls(
+            owner_id=_user_id(request), asset_id=_id(asset_id),
+            part_numbers=serializer.validated_data["part_numbers"],
+        )
+        return Response(S3PartUrlsOutputSerializer({"part_urls": urls}).data)
+
+
+class S3UploadCompleteApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class PartInputSerializer(serializers.Serializer[Any]):
+        part_number = serializers.IntegerField(min_value=1)
+        etag = serializers.CharField(max_length=200)
+
+    @extend_schema_serializer(component_name="MediaS3CompleteInput")
+    class InputSerializer(serializers.Serializer[Any]):
+        parts = serializers.ListField(child=serializers.DictField(), min_length=1,
+                                      max_length=10_000,
+                                      help_text="[{part_number, etag}] for every part.")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: AssetOutputSerializer, **_errors(400, 401, 404, 409)},
+        tags=["media"],
+        description="Complete an S3 upload with every part's ETag. The parts are checked "
+                    "against S3's list (all present, the agreed sizes, the declared length) "
+                    "before CompleteMultipartUpload; then the asset is `uploaded` and "
+                    "processing starts, as after tus.",
+    )
+    def post(self, request: Request, asset_id: int) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        parts = []
+        for item in serializer.validated_data["parts"]:
+            part = self.PartInputSerializer(data=item)
+            part.is_valid(raise_exception=True)
+            parts.append(dict(part.validated_data))
+        asset = services.s3_upload_complete(owner_id=_user_id(request),
+                                            asset_id=_id(asset_id), parts=parts)
+        return Response(AssetOutputSerializer(asset, context={"request": request}).data)
 
 
 def _tus_headers(response: HttpResponseBase) -> HttpResponseBase:
