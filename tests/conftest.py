@@ -27,15 +27,38 @@ def _clean_redis() -> None:
 
 @pytest.fixture(autouse=True)
 def _worker_idle_after_test(request: pytest.FixtureRequest) -> Iterator[None]:
-    """A test that used the shared worker leaves it idle: work it started in the background
-    (e.g. higher renditions after a playable asset) must not steal the next test's worker
-    slots or run against the next test's rows."""
+    """A test that used the shared worker or the live server leaves them idle: work it
+    started in the background (higher renditions after a playable asset, a request whose
+    client went away) must not steal the next test's worker slots, run against the next
+    test's rows, or hold locks that deadlock the flush that ends a transactional test."""
     yield
-    if "celery_worker_process" not in request.fixturenames:
-        return
+    # A live-server test can enqueue work too (a finished upload starts processing), which
+    # the session's worker, if one was started earlier, picks up.
+    if set(request.fixturenames) & {"celery_worker_process", "live_asgi_server"}:
+        _wait_for_idle_worker()
+        _wait_for_other_db_sessions_to_finish()
+
+
+def _wait_for_other_db_sessions_to_finish(timeout: float = 60) -> None:
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+            )
+            (busy,) = cursor.fetchone()
+        if not busy:
+            return
+        time.sleep(0.2)
+
+
+def _wait_for_idle_worker(timeout: float = 180) -> None:
     from swipeme_site.celery import app
 
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         inspect = app.control.inspect(timeout=1.0)
         busy = [
