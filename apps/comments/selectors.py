@@ -22,10 +22,10 @@ from apps.comments.services import COMMENT_NOT_FOUND
 from apps.content.models import Post
 from apps.content.selectors import visible_to_q
 from apps.core.errors import NotFoundError
+from apps.core.ids import MAX_ID
 from apps.social.selectors import SUMMARY_FIELDS, blocked_user_ids, discoverable_q, muted_user_ids
 
 Status = Comment.Status
-_MAX_ID = 2**63 - 1
 
 ROW_FIELDS = (
     "id", "post_id", "parent_id", "author_id", "reply_to_user_id", "text", "status",
@@ -42,7 +42,7 @@ def parse_comment_id(raw: str | int) -> int:
         value = int(raw)
     else:
         raise NotFoundError(COMMENT_NOT_FOUND)
-    if not 0 < value <= _MAX_ID:
+    if not 0 < value <= MAX_ID:
         raise NotFoundError(COMMENT_NOT_FOUND)
     return value
 

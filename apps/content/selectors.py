@@ -26,6 +26,7 @@ from django.db.models.functions import Lower
 from apps.accounts.models import User
 from apps.content.models import HASHTAG_MAX_LENGTH, Hashtag, Post, PostHashtag, Sound
 from apps.core.errors import ForbiddenError, NotFoundError
+from apps.core.ids import MAX_ID
 from apps.social.models import Block, Follow, Mute
 from apps.social.selectors import (
     SUMMARY_FIELDS,
@@ -35,7 +36,6 @@ from apps.social.selectors import (
 )
 
 POST_NOT_FOUND = "Post not found."
-_MAX_ID = 2**63 - 1
 
 AUTHOR_OWN_STATUSES = (
     Post.Status.DRAFT,
@@ -106,7 +106,7 @@ def parse_post_id(raw: str | int) -> int:
         value = int(raw)
     else:
         raise NotFoundError(POST_NOT_FOUND)
-    if not 0 < value <= _MAX_ID:
+    if not 0 < value <= MAX_ID:
         raise NotFoundError(POST_NOT_FOUND)
     return value
 

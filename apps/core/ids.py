@@ -16,6 +16,8 @@ from django.db.models.expressions import Func
 SWIPEME_EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 SHARD_BITS = 10
 SEQUENCE_BITS = 13
+# The largest id (and the largest value a bigint column takes): ids above it are garbage.
+MAX_ID = 2**63 - 1
 
 NEXT_ID_SQL = f"""
 CREATE SEQUENCE IF NOT EXISTS swipeme_id_seq;

@@ -16,8 +16,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from apps.comments.models import Comment
+from apps.core.ids import MAX_ID
 
-_MAX_ID = 2**63 - 1
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 AFTER_PINNED = "p"
@@ -53,7 +53,7 @@ def decode(request: Request, *, kind: str) -> list[Any] | None:
         raise _bad_cursor()
     if value == [AFTER_PINNED] and kind != "replies":
         return value
-    ok_id = len(value) >= 1 and isinstance(value[-1], int) and 0 < value[-1] <= _MAX_ID
+    ok_id = len(value) >= 1 and isinstance(value[-1], int) and 0 < value[-1] <= MAX_ID
     if kind == "top":
         ok = (len(value) == 2 and ok_id and isinstance(value[0], int | float)
               and not isinstance(value[0], bool) and math.isfinite(value[0]))

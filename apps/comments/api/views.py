@@ -26,7 +26,7 @@ from apps.comments.api import pagination
 from apps.comments.models import MAX_COMMENT_LENGTH, Comment, CommenterBan, CommentFilter
 from apps.content.selectors import get_post_for
 from apps.core.errors import NotFoundError
-from apps.social.api.pagination import GraphCursorPagination
+from apps.core.pagination import IdCursorPagination
 from apps.social.api.serializers import UserSummarySerializer
 from apps.social.selectors import get_graph_target_for
 
@@ -298,7 +298,7 @@ class FilterSerializer(serializers.Serializer[CommentFilter]):
 
 class CommentFilterListApi(generics.ListAPIView):  # type: ignore[type-arg]
     permission_classes = [IsAuthenticated]
-    pagination_class = GraphCursorPagination
+    pagination_class = IdCursorPagination
     serializer_class = FilterSerializer
 
     def get_queryset(self) -> Any:
@@ -351,7 +351,7 @@ USERNAME = OpenApiParameter("username", OpenApiTypes.STR, OpenApiParameter.PATH)
 
 class CommenterBanListApi(generics.ListAPIView):  # type: ignore[type-arg]
     permission_classes = [IsAuthenticated]
-    pagination_class = GraphCursorPagination
+    pagination_class = IdCursorPagination
     serializer_class = BanSerializer
 
     def get_queryset(self) -> Any:

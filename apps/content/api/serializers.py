@@ -17,10 +17,9 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from apps.content.models import Hashtag, Post, Sound
+from apps.core.ids import MAX_ID
 from apps.media.playback import playback_for
 from apps.social.api.serializers import UserSummarySerializer
-
-_MAX_ID = 2**63 - 1
 
 
 class IdField(serializers.CharField):
@@ -33,7 +32,7 @@ class IdField(serializers.CharField):
     def to_internal_value(self, data: Any) -> Any:
         value = super().to_internal_value(data)
         if not (value.isascii() and value.isdigit() and len(value) <= 19) \
-                or not 0 < int(value) <= _MAX_ID:
+                or not 0 < int(value) <= MAX_ID:
             raise serializers.ValidationError("Not an id.")
         return int(value)
 

@@ -26,7 +26,7 @@ from apps.content.api.serializers import (
     errors,
 )
 from apps.content.models import CAPTION_MAX_LENGTH, Post
-from apps.social.api.pagination import GraphCursorPagination
+from apps.core.pagination import IdCursorPagination
 
 POST_ID = OpenApiParameter("post_id", OpenApiTypes.STR, OpenApiParameter.PATH,
                            description="The post's id (a string).")
@@ -175,7 +175,7 @@ class PostPinApi(APIView):
 
 
 class _PostListApi(generics.ListAPIView):  # type: ignore[type-arg]
-    pagination_class = GraphCursorPagination
+    pagination_class = IdCursorPagination
     serializer_class = PostSerializer
 
     def rows(self) -> Any:

@@ -19,10 +19,11 @@ from rest_framework.views import APIView
 from apps.accounts.models import User
 from apps.content.selectors import get_post_for
 from apps.core.errors import NotFoundError
+from apps.core.ids import MAX_ID
+from apps.core.pagination import IdCursorPagination
 from apps.engagement import selectors, services
 from apps.engagement.api.serializers import CountersSerializer, PostRowSerializer, errors
 from apps.engagement.models import Collection, Favourite, Like, Share
-from apps.social.api.pagination import GraphCursorPagination
 
 POST_ID = OpenApiParameter("post_id", OpenApiTypes.STR, OpenApiParameter.PATH,
                            description="The post's id (a string).")
@@ -30,7 +31,6 @@ COLLECTION_ID = OpenApiParameter("collection_id", OpenApiTypes.STR, OpenApiParam
                                  description="The collection's id (a string).")
 USERNAME = OpenApiParameter("username", OpenApiTypes.STR, OpenApiParameter.PATH,
                             description="Case-insensitive.")
-_MAX_ID = 2**63 - 1
 TAGS = ["engagement"]
 
 
@@ -49,7 +49,7 @@ def _no_body(request: Request) -> None:
 
 
 def _object_id(raw: str, message: str) -> int:
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or not 0 < int(raw) <= _MAX_ID:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or not 0 < int(raw) <= MAX_ID:
         raise NotFoundError(message)
     return int(raw)
 
@@ -235,7 +235,7 @@ class LikeRowSerializer(serializers.Serializer[Any]):
 
 
 class _RowsApi(generics.ListAPIView):  # type: ignore[type-arg]
-    pagination_class = GraphCursorPagination
+    pagination_class = IdCursorPagination
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.get_queryset()) or []
@@ -317,7 +317,7 @@ class CollectionInputSerializer(serializers.Serializer[Any]):
 
 class CollectionListApi(generics.ListAPIView):  # type: ignore[type-arg]
     permission_classes = [IsAuthenticated]
-    pagination_class = GraphCursorPagination
+    pagination_class = IdCursorPagination
     serializer_class = CollectionSerializer
 
     def get_queryset(self) -> Any:

@@ -21,9 +21,10 @@ from rest_framework.views import APIView
 
 from apps.accounts.models import User
 from apps.core.errors import NotFoundError
+from apps.core.ids import MAX_ID
+from apps.core.pagination import IdCursorPagination
 from apps.core.throttles import FollowThrottle
 from apps.social import selectors, services
-from apps.social.api.pagination import GraphCursorPagination
 from apps.social.api.serializers import (
     AvatarField,
     RelationSerializer,
@@ -37,7 +38,6 @@ USERNAME = OpenApiParameter("username", OpenApiTypes.STR, OpenApiParameter.PATH,
                             description="Case-insensitive.")
 REQUEST_ID = OpenApiParameter("request_id", OpenApiTypes.STR, OpenApiParameter.PATH,
                               description="The follow request's id (a string).")
-_MAX_ID = 2**63 - 1
 
 
 def _viewer(request: Request) -> User | None:
@@ -130,7 +130,7 @@ class FollowApi(APIView):
 
 
 class _UserListApi(generics.ListAPIView):  # type: ignore[type-arg]
-    pagination_class = GraphCursorPagination
+    pagination_class = IdCursorPagination
     serializer_class = UserRowSerializer
     user_field = "follower"
 
@@ -196,7 +196,7 @@ class FriendsListApi(_UserListApi):
 
 class FollowRequestListApi(generics.ListAPIView):  # type: ignore[type-arg]
     permission_classes = [IsAuthenticated]
-    pagination_class = GraphCursorPagination
+    pagination_class = IdCursorPagination
 
     @extend_schema_serializer(component_name="FollowRequestRow")
     class OutputSerializer(serializers.Serializer[Any]):
@@ -228,7 +228,7 @@ class FollowRequestListApi(generics.ListAPIView):  # type: ignore[type-arg]
 
 
 def _request_id(raw: str) -> int:
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > _MAX_ID:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
         raise NotFoundError("Follow request not found.")
     return int(raw)
 
@@ -349,7 +349,7 @@ class BlockApi(APIView):
 
 class BlockListApi(generics.ListAPIView):  # type: ignore[type-arg]
     permission_classes = [IsAuthenticated]
-    pagination_class = GraphCursorPagination
+    pagination_class = IdCursorPagination
 
     @extend_schema_serializer(component_name="BlockRow")
     class OutputSerializer(_EdgeRowSerializer):
@@ -403,7 +403,7 @@ class MuteApi(APIView):
 
 class MuteListApi(generics.ListAPIView):  # type: ignore[type-arg]
     permission_classes = [IsAuthenticated]
-    pagination_class = GraphCursorPagination
+    pagination_class = IdCursorPagination
 
     @extend_schema_serializer(component_name="MuteRow")
     class OutputSerializer(_EdgeRowSerializer):
