@@ -17,7 +17,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
     extend_schema_serializer,
-    )
+)
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -26,7 +26,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import selectors, services
+from apps.accounts.api.request import user_of
 from apps.accounts.models import DataExport, Device, User
+from apps.core.api.schema import error_responses
 from apps.core.errors import NotFoundError
 from apps.core.pagination import IdCursorPagination
 
@@ -38,20 +40,6 @@ def _id(value: int) -> int:
     if value > MAX_ID:
         raise NotFoundError("Not found.")
     return value
-
-
-class AccountsErrorBodySerializer(serializers.Serializer[Any]):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(  # type: ignore[assignment]
-        child=serializers.ListField(child=serializers.CharField())
-    )
-
-
-class AccountsErrorSerializer(serializers.Serializer[Any]):
-    """The API's one error shape."""
-
-    error = AccountsErrorBodySerializer()
 
 
 _ERROR_DESCRIPTIONS = {
@@ -66,11 +54,7 @@ _ERROR_DESCRIPTIONS = {
 
 
 def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {
-        code: OpenApiResponse(response=AccountsErrorSerializer,
-                              description=_ERROR_DESCRIPTIONS[code])
-        for code in codes
-    }
+    return error_responses(*codes, descriptions=_ERROR_DESCRIPTIONS)
 
 
 def _current_session_key(request: Request) -> str | None:
@@ -79,11 +63,6 @@ def _current_session_key(request: Request) -> str | None:
     session = getattr(request._request, "session", None)
     return session.session_key if session is not None else None
 
-
-def _me(request: Request) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 # --- Profile ------------------------------------------------------------------------------
@@ -140,7 +119,7 @@ class MeApi(APIView):
 
     @extend_schema(responses={200: MeOutputSerializer, **_errors(401)}, tags=["me"])
     def get(self, request: Request) -> Response:
-        return Response(MeOutputSerializer(_me(request)).data)
+        return Response(MeOutputSerializer(user_of(request)).data)
 
     @extend_schema(
         request=InputSerializer,
@@ -152,7 +131,7 @@ class MeApi(APIView):
     def patch(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = services.user_profile_update(user=_me(request), **serializer.validated_data)
+        user = services.user_profile_update(user=user_of(request), **serializer.validated_data)
         return Response(MeOutputSerializer(user).data)
 
 
@@ -174,7 +153,7 @@ class UsernameApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.user_username_change(
-            user=_me(request), username=serializer.validated_data["username"]
+            user=user_of(request), username=serializer.validated_data["username"]
         )
         return Response(MeOutputSerializer(user).data)
 
@@ -199,12 +178,12 @@ class AvatarApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         upload = serializer.validated_data["file"]
-        user = services.user_avatar_set(user=_me(request), file=upload, size=upload.size)
+        user = services.user_avatar_set(user=user_of(request), file=upload, size=upload.size)
         return Response(MeOutputSerializer(user).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={200: MeOutputSerializer, **_errors(401, 429)}, tags=["me"])
     def delete(self, request: Request) -> Response:
-        user = services.user_avatar_delete(user=_me(request))
+        user = services.user_avatar_delete(user=user_of(request))
         return Response(MeOutputSerializer(user).data)
 
 
@@ -244,7 +223,7 @@ class SessionListApi(APIView):
     @extend_schema(responses={200: OutputSerializer(many=True), **_errors(401)},
                    tags=["me: sessions"])
     def get(self, request: Request) -> Response:
-        user = _me(request)
+        user = user_of(request)
         paginator = self.Pagination()
         page: list[UserSession] = paginator.paginate_queryset(
             selectors.user_sessions_for(user), request, view=self
@@ -272,7 +251,7 @@ class SessionDetailApi(APIView):
     @extend_schema(responses={204: None, **_errors(401, 404, 429)}, tags=["me: sessions"],
                    description="End one of your sessions; its token stops working at once.")
     def delete(self, request: Request, session_id: int) -> Response:
-        services.user_session_end(user=_me(request), session_id=_id(session_id))
+        services.user_session_end(user=user_of(request), session_id=_id(session_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -296,7 +275,7 @@ class SessionRevokeAllApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         keep = _current_session_key(request) if serializer.validated_data["keep_current"] else None
-        ended = services.user_sessions_end_all(user=_me(request), keep_session_key=keep)
+        ended = services.user_sessions_end_all(user=user_of(request), keep_session_key=keep)
         return Response(self.OutputSerializer({"ended": ended}).data)
 
 
@@ -308,7 +287,7 @@ class DeviceListApi(APIView):
                    tags=["me: sessions"])
     def get(self, request: Request) -> Response:
         paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(selectors.devices_for(_me(request)), request,
+        page = paginator.paginate_queryset(selectors.devices_for(user_of(request)), request,
                                            view=self)
         return paginator.get_paginated_response(DeviceOutputSerializer(page, many=True).data)
 
@@ -327,7 +306,7 @@ class DeviceDetailApi(APIView):
     def patch(self, request: Request, device_id: int) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        device = services.device_update(user=_me(request), device_id=_id(device_id),
+        device = services.device_update(user=user_of(request), device_id=_id(device_id),
                                         push_token=serializer.validated_data["push_token"])
         return Response(DeviceOutputSerializer(device).data)
 
@@ -343,7 +322,7 @@ class DeactivateApi(APIView):
                    description="Hide the account and end every session. Logging in again "
                                "reactivates it.")
     def post(self, request: Request) -> Response:
-        user = services.user_deactivate(user=_me(request))
+        user = services.user_deactivate(user=user_of(request))
         return Response(MeOutputSerializer(user).data)
 
 
@@ -364,7 +343,7 @@ class DeleteApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_deletion_schedule(
-            user=_me(request), password=data.validated_data.get("password")
+            user=user_of(request), password=data.validated_data.get("password")
         )
         return Response(MeOutputSerializer(user).data)
 
@@ -375,7 +354,7 @@ class DeleteCancelApi(APIView):
     @extend_schema(request=None, responses={200: MeOutputSerializer, **_errors(401, 429)},
                    tags=["me"])
     def post(self, request: Request) -> Response:
-        user = services.user_deletion_cancel(user=_me(request))
+        user = services.user_deletion_cancel(user=user_of(request))
         return Response(MeOutputSerializer(user).data)
 
 
@@ -410,7 +389,7 @@ class DataExportCreateApi(APIView):
                    description="Start an export of your data (a ZIP). One at a time; the "
                                "download expires after 7 days.")
     def post(self, request: Request) -> Response:
-        export = services.data_export_request(user=_me(request))
+        export = services.data_export_request(user=user_of(request))
         return Response(DataExportOutputSerializer(export, context={"request": request}).data,
                         status=status.HTTP_202_ACCEPTED)
 
@@ -421,5 +400,5 @@ class DataExportDetailApi(APIView):
     @extend_schema(responses={200: DataExportOutputSerializer, **_errors(401, 404)},
                    tags=["me: data"])
     def get(self, request: Request, export_id: int) -> Response:
-        export = selectors.get_data_export_for(_me(request), _id(export_id))
+        export = selectors.get_data_export_for(user_of(request), _id(export_id))
         return Response(DataExportOutputSerializer(export, context={"request": request}).data)

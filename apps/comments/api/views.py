@@ -4,7 +4,7 @@ viewer may not see is a 404."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -20,11 +20,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.models import User
+from apps.accounts.api.request import require_no_fields, user_of, viewer_of
 from apps.comments import selectors, services
 from apps.comments.api import pagination
 from apps.comments.models import MAX_COMMENT_LENGTH, Comment, CommenterBan, CommentFilter
 from apps.content.selectors import get_post_for
+from apps.core.api.schema import error_responses
 from apps.core.errors import NotFoundError
 from apps.core.pagination import IdCursorPagination
 from apps.social.api.serializers import UserSummarySerializer
@@ -50,31 +51,11 @@ ERROR_DESCRIPTIONS = {
     409: "Conflict (post not published, comment not waiting for review).",
     429: "Throttled.",
 }
-ErrorSerializer = inline_serializer("CommentsError", {"error": inline_serializer(
-    "CommentsErrorBody", {
-        "code": serializers.CharField(),
-        "message": serializers.CharField(),
-        "fields": serializers.DictField(child=serializers.ListField(
-            child=serializers.CharField())),
-    })})
-
-
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {code: OpenApiResponse(response=ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
-            for code in codes}
+    return error_responses(*codes, descriptions=ERROR_DESCRIPTIONS)
 
 
-def _viewer(request: Request) -> User | None:
-    return request.user if request.user.is_authenticated else None
 
-
-def _me(request: Request) -> User:
-    return cast(User, request.user)
-
-
-def _no_body(request: Request) -> None:
-    serializer: serializers.Serializer[Any] = serializers.Serializer(data=request.data or {})
-    serializer.is_valid(raise_exception=True)
 
 
 class _ReplyToSerializer(serializers.Serializer[Any]):
@@ -134,8 +115,8 @@ class PostCommentsApi(APIView):
         sort = request.query_params.get("sort", "top")
         if sort not in ("top", "new"):
             raise serializers.ValidationError({"sort": ["Use top or new."]})
-        post = get_post_for(viewer=_viewer(request), post_id=post_id)
-        return _page(request, selectors.comments_for(_viewer(request), post=post), kind=sort)
+        post = get_post_for(viewer=viewer_of(request), post_id=post_id)
+        return _page(request, selectors.comments_for(viewer_of(request), post=post), kind=sort)
 
     @extend_schema(operation_id="posts_comments_create",
                    summary="Comment on a post, or reply to a comment (`parent_id`)",
@@ -145,7 +126,7 @@ class PostCommentsApi(APIView):
     def post(self, request: Request, post_id: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        me = _me(request)
+        me = user_of(request)
         post = get_post_for(viewer=me, post_id=post_id)
         parent = None
         raw_parent = data.validated_data.get("parent_id")
@@ -167,8 +148,8 @@ class CommentRepliesApi(APIView):
                    parameters=[COMMENT_ID, CURSOR, PAGE_SIZE],
                    responses={200: CommentPageSerializer, **errors(400, 404, 429)}, tags=TAGS)
     def get(self, request: Request, comment_id: str) -> Response:
-        comment = selectors.get_comment_for(_viewer(request), comment_id=comment_id)
-        return _page(request, selectors.replies_for(_viewer(request), comment=comment),
+        comment = selectors.get_comment_for(viewer_of(request), comment_id=comment_id)
+        return _page(request, selectors.replies_for(viewer_of(request), comment=comment),
                      kind="replies")
 
 
@@ -180,8 +161,8 @@ class CommentApi(APIView):
                    parameters=[COMMENT_ID], responses={204: None, **errors(401, 403, 404, 429)},
                    tags=TAGS)
     def delete(self, request: Request, comment_id: str) -> Response:
-        comment = selectors.get_comment_for(_me(request), comment_id=comment_id)
-        services.comment_delete(actor=_me(request), comment=comment)
+        comment = selectors.get_comment_for(user_of(request), comment_id=comment_id)
+        services.comment_delete(actor=user_of(request), comment=comment)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -192,9 +173,9 @@ class CommentLikeApi(APIView):
                    parameters=[COMMENT_ID], request=None,
                    responses={204: None, **errors(400, 401, 404, 429)}, tags=TAGS)
     def post(self, request: Request, comment_id: str) -> Response:
-        _no_body(request)
-        comment = selectors.get_comment_for(_me(request), comment_id=comment_id)
-        services.comment_like_create(user=_me(request), comment=comment)
+        require_no_fields(request)
+        comment = selectors.get_comment_for(user_of(request), comment_id=comment_id)
+        services.comment_like_create(user=user_of(request), comment=comment)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(operation_id="comments_like_destroy", summary="Unlike a comment. Idempotent.",
@@ -202,7 +183,7 @@ class CommentLikeApi(APIView):
                    tags=TAGS)
     def delete(self, request: Request, comment_id: str) -> Response:
         pk = selectors.parse_comment_id(comment_id)
-        services.comment_like_delete(user=_me(request), comment_id=pk)
+        services.comment_like_delete(user=user_of(request), comment_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -212,7 +193,7 @@ class _CreatorActionApi(APIView):
     permission_classes = [IsAuthenticated]
 
     def _comment(self, request: Request, comment_id: str) -> Comment:
-        return selectors.get_comment_for(_me(request), comment_id=comment_id)
+        return selectors.get_comment_for(user_of(request), comment_id=comment_id)
 
 
 class CommentPinApi(_CreatorActionApi):
@@ -221,15 +202,15 @@ class CommentPinApi(_CreatorActionApi):
                    parameters=[COMMENT_ID], request=None,
                    responses={204: None, **errors(400, 401, 403, 404, 429)}, tags=TAGS)
     def post(self, request: Request, comment_id: str) -> Response:
-        _no_body(request)
-        services.comment_pin(creator=_me(request), comment=self._comment(request, comment_id))
+        require_no_fields(request)
+        services.comment_pin(creator=user_of(request), comment=self._comment(request, comment_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(operation_id="comments_pin_destroy", summary="Unpin a comment",
                    parameters=[COMMENT_ID], responses={204: None, **errors(401, 403, 404, 429)},
                    tags=TAGS)
     def delete(self, request: Request, comment_id: str) -> Response:
-        services.comment_unpin(creator=_me(request), comment=self._comment(request, comment_id))
+        services.comment_unpin(creator=user_of(request), comment=self._comment(request, comment_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -239,15 +220,16 @@ class CommentHideApi(_CreatorActionApi):
                    parameters=[COMMENT_ID], request=None,
                    responses={204: None, **errors(400, 401, 403, 404, 429)}, tags=TAGS)
     def post(self, request: Request, comment_id: str) -> Response:
-        _no_body(request)
-        services.comment_hide(creator=_me(request), comment=self._comment(request, comment_id))
+        require_no_fields(request)
+        services.comment_hide(creator=user_of(request), comment=self._comment(request, comment_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(operation_id="comments_hide_destroy", summary="Show a hidden comment again",
                    parameters=[COMMENT_ID], responses={204: None, **errors(401, 403, 404, 429)},
                    tags=TAGS)
     def delete(self, request: Request, comment_id: str) -> Response:
-        services.comment_unhide(creator=_me(request), comment=self._comment(request, comment_id))
+        comment = self._comment(request, comment_id)
+        services.comment_unhide(creator=user_of(request), comment=comment)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -257,8 +239,8 @@ class CommentApproveApi(_CreatorActionApi):
                    parameters=[COMMENT_ID], request=None,
                    responses={204: None, **errors(400, 401, 403, 404, 409, 429)}, tags=TAGS)
     def post(self, request: Request, comment_id: str) -> Response:
-        _no_body(request)
-        services.held_comment_approve(creator=_me(request),
+        require_no_fields(request)
+        services.held_comment_approve(creator=user_of(request),
                                       comment=self._comment(request, comment_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -269,8 +251,8 @@ class CommentRejectApi(_CreatorActionApi):
                    parameters=[COMMENT_ID], request=None,
                    responses={204: None, **errors(400, 401, 403, 404, 409, 429)}, tags=TAGS)
     def post(self, request: Request, comment_id: str) -> Response:
-        _no_body(request)
-        services.held_comment_reject(creator=_me(request),
+        require_no_fields(request)
+        services.held_comment_reject(creator=user_of(request),
                                      comment=self._comment(request, comment_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -283,7 +265,7 @@ class HeldCommentsApi(APIView):
                    parameters=[CURSOR, PAGE_SIZE],
                    responses={200: CommentPageSerializer, **errors(400, 401, 429)}, tags=TAGS)
     def get(self, request: Request) -> Response:
-        return _page(request, selectors.held_comments_for(_me(request)), kind="new")
+        return _page(request, selectors.held_comments_for(user_of(request)), kind="new")
 
 
 # --- keyword filter and bans -------------------------------------------------------------------
@@ -304,7 +286,7 @@ class CommentFilterListApi(generics.ListAPIView):  # type: ignore[type-arg]
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return CommentFilter.objects.none()
-        return selectors.comment_filters_for(_me(self.request))
+        return selectors.comment_filters_for(user_of(self.request))
 
     @extend_schema(operation_id="me_comment_filters_list",
                    summary="Your comment keyword filter",
@@ -320,7 +302,7 @@ class CommentFilterListApi(generics.ListAPIView):  # type: ignore[type-arg]
     def post(self, request: Request) -> Response:
         data = FilterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        keyword = services.comment_filter_create(creator=_me(request),
+        keyword = services.comment_filter_create(creator=user_of(request),
                                                  keyword=data.validated_data["keyword"])
         return Response(FilterSerializer(keyword).data, status=status.HTTP_201_CREATED)
 
@@ -335,7 +317,7 @@ class CommentFilterApi(APIView):
     def delete(self, request: Request, filter_id: str) -> Response:
         if not (filter_id.isascii() and filter_id.isdigit() and len(filter_id) <= 18):
             raise NotFoundError("Keyword not found.")
-        services.comment_filter_delete(creator=_me(request), filter_id=int(filter_id))
+        services.comment_filter_delete(creator=user_of(request), filter_id=int(filter_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -357,7 +339,7 @@ class CommenterBanListApi(generics.ListAPIView):  # type: ignore[type-arg]
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return CommenterBan.objects.none()
-        return selectors.commenter_bans_for(_me(self.request))
+        return selectors.commenter_bans_for(user_of(self.request))
 
     @extend_schema(operation_id="me_commenter_bans_list",
                    summary="People you removed from commenting on your posts",
@@ -374,8 +356,8 @@ class CommenterBanApi(APIView):
                    parameters=[USERNAME], request=None,
                    responses={204: None, **errors(400, 401, 404, 429)}, tags=TAGS)
     def post(self, request: Request, username: str) -> Response:
-        _no_body(request)
-        me = _me(request)
+        require_no_fields(request)
+        me = user_of(request)
         target = get_graph_target_for(me, username=username, reveal_blockers=True)
         services.commenter_ban_create(creator=me, user=target)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -385,7 +367,7 @@ class CommenterBanApi(APIView):
                    parameters=[USERNAME], responses={204: None, **errors(401, 404, 429)},
                    tags=TAGS)
     def delete(self, request: Request, username: str) -> Response:
-        me = _me(request)
+        me = user_of(request)
         target = get_graph_target_for(me, username=username, reveal_blockers=True)
         services.commenter_ban_delete(creator=me, user_id=target.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -12,11 +12,11 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema_field,
     extend_schema_serializer,
-    inline_serializer,
 )
 from rest_framework import serializers
 
 from apps.content.models import Hashtag, Post, Sound
+from apps.core.api.schema import error_responses
 from apps.core.ids import MAX_ID
 from apps.media.playback import playback_for
 from apps.social.api.serializers import UserSummarySerializer
@@ -220,22 +220,6 @@ ERROR_DESCRIPTIONS = {
     429: "Throttled.",
 }
 
-ErrorSerializer = inline_serializer(
-    "ContentError",
-    {"error": inline_serializer(
-        "ContentErrorBody",
-        {
-            "code": serializers.CharField(),
-            "message": serializers.CharField(),
-            "fields": serializers.DictField(
-                child=serializers.ListField(child=serializers.CharField())
-            ),
-        },
-    )},
-)
-
-
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {code: OpenApiResponse(response=ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
-            for code in codes}
+    return error_responses(*codes, descriptions=ERROR_DESCRIPTIONS)
 

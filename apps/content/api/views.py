@@ -5,7 +5,7 @@ open and filtered for the viewer by the selectors."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from drf_spectacular.types import OpenApiTypes
@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.api.request import require_no_fields, user_of
 from apps.accounts.models import User
 from apps.content import selectors, services
 from apps.content.api.serializers import (
@@ -41,9 +42,6 @@ USERNAME = OpenApiParameter("username", OpenApiTypes.STR, OpenApiParameter.PATH,
 def _viewer(request: Request) -> User | AnonymousUser:
     return request.user
 
-
-def _me(request: Request) -> User:
-    return cast(User, request.user)
 
 
 def _render(viewer: User | AnonymousUser, post_id: int) -> dict[str, Any]:
@@ -91,8 +89,8 @@ class PostCreateApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        post = services.post_create(author=_me(request), **serializer.validated_data)
-        return Response(_render(_me(request), post.pk), status=status.HTTP_201_CREATED)
+        post = services.post_create(author=user_of(request), **serializer.validated_data)
+        return Response(_render(user_of(request), post.pk), status=status.HTTP_201_CREATED)
 
 
 class PostDetailApi(APIView):
@@ -123,10 +121,10 @@ class PostDetailApi(APIView):
     def patch(self, request: Request, post_id: str) -> Response:
         serializer = self.InputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        post = services.post_update(user=_me(request),
+        post = services.post_update(user=user_of(request),
                                     post_id=selectors.parse_post_id(post_id),
                                     **serializer.validated_data)
-        return Response(_render(_me(request), post.pk))
+        return Response(_render(user_of(request), post.pk))
 
     @extend_schema(
         operation_id="posts_destroy",
@@ -136,13 +134,9 @@ class PostDetailApi(APIView):
         tags=["content"],
     )
     def delete(self, request: Request, post_id: str) -> Response:
-        services.post_delete(user=_me(request), post_id=selectors.parse_post_id(post_id))
+        services.post_delete(user=user_of(request), post_id=selectors.parse_post_id(post_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-
-def _no_body(request: Request) -> None:
-    serializer: serializers.Serializer[Any] = serializers.Serializer(data=request.data or {})
-    serializer.is_valid(raise_exception=True)
 
 
 class PostPinApi(APIView):
@@ -155,9 +149,9 @@ class PostPinApi(APIView):
         tags=["content"],
     )
     def post(self, request: Request, post_id: str) -> Response:
-        _no_body(request)
-        post = services.post_pin(user=_me(request), post_id=selectors.parse_post_id(post_id))
-        return Response(_render(_me(request), post.pk))
+        require_no_fields(request)
+        post = services.post_pin(user=user_of(request), post_id=selectors.parse_post_id(post_id))
+        return Response(_render(user_of(request), post.pk))
 
     @extend_schema(
         operation_id="posts_pin_destroy",
@@ -167,8 +161,8 @@ class PostPinApi(APIView):
         tags=["content"],
     )
     def delete(self, request: Request, post_id: str) -> Response:
-        post = services.post_unpin(user=_me(request), post_id=selectors.parse_post_id(post_id))
-        return Response(_render(_me(request), post.pk))
+        post = services.post_unpin(user=user_of(request), post_id=selectors.parse_post_id(post_id))
+        return Response(_render(user_of(request), post.pk))
 
 
 # --- lists -----------------------------------------------------------------------------------
@@ -265,10 +259,10 @@ class SoundApi(APIView):
     def patch(self, request: Request, sound_id: str) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        sound = selectors.get_sound_for(viewer=_me(request), sound_id=sound_id)
-        services.sound_set_reuse(user=_me(request), sound_id=sound.pk,
+        sound = selectors.get_sound_for(viewer=user_of(request), sound_id=sound_id)
+        services.sound_set_reuse(user=user_of(request), sound_id=sound.pk,
                                  allow_reuse=serializer.validated_data["allow_reuse"])
-        sound = selectors.get_sound_for(viewer=_me(request), sound_id=sound.pk)
+        sound = selectors.get_sound_for(viewer=user_of(request), sound_id=sound.pk)
         return Response(SoundSerializer(sound).data)
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+from apps.core.api.schema import error_responses
 from apps.social.api.serializers import UserSummarySerializer
 
 
@@ -37,21 +38,5 @@ ERROR_DESCRIPTIONS = {
     429: "Throttled.",
 }
 
-ErrorSerializer = inline_serializer(
-    "EngagementError",
-    {"error": inline_serializer(
-        "EngagementErrorBody",
-        {
-            "code": serializers.CharField(),
-            "message": serializers.CharField(),
-            "fields": serializers.DictField(
-                child=serializers.ListField(child=serializers.CharField())
-            ),
-        },
-    )},
-)
-
-
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {code: OpenApiResponse(response=ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
-            for code in codes}
+    return error_responses(*codes, descriptions=ERROR_DESCRIPTIONS)

@@ -4,7 +4,7 @@ may not see (unknown, removed, private, blocked either way) is a 404."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.models import User
+from apps.accounts.api.request import require_no_fields, user_of, viewer_of
 from apps.content.selectors import get_post_for
 from apps.core.errors import NotFoundError
 from apps.core.ids import MAX_ID
@@ -34,18 +34,7 @@ USERNAME = OpenApiParameter("username", OpenApiTypes.STR, OpenApiParameter.PATH,
 TAGS = ["engagement"]
 
 
-def _viewer(request: Request) -> User | None:
-    return request.user if request.user.is_authenticated else None
 
-
-def _me(request: Request) -> User:
-    return cast(User, request.user)
-
-
-def _no_body(request: Request) -> None:
-    """These writes take no fields, but a body that is not JSON is still refused (400)."""
-    serializer: serializers.Serializer[Any] = serializers.Serializer(data=request.data or {})
-    serializer.is_valid(raise_exception=True)
 
 
 def _object_id(raw: str, message: str) -> int:
@@ -79,8 +68,8 @@ class PostEngagementSerializer(serializers.Serializer[Any]):
 
 
 def _engagement_response(request: Request, post_id: int) -> Response:
-    post = get_post_for(viewer=_viewer(request), post_id=post_id)
-    state = selectors.post_engagement_for(viewer=_viewer(request), post=post)
+    post = get_post_for(viewer=viewer_of(request), post_id=post_id)
+    state = selectors.post_engagement_for(viewer=viewer_of(request), post=post)
     return Response(PostEngagementSerializer(state).data)
 
 
@@ -103,16 +92,16 @@ class LikeApi(APIView):
                    responses={200: PostEngagementSerializer, **errors(400, 401, 404, 409, 429)},
                    tags=TAGS)
     def post(self, request: Request, post_id: str) -> Response:
-        _no_body(request)
-        post = get_post_for(viewer=_me(request), post_id=_post_id(post_id))
-        services.like_create(user=_me(request), post=post)
+        require_no_fields(request)
+        post = get_post_for(viewer=user_of(request), post_id=_post_id(post_id))
+        services.like_create(user=user_of(request), post=post)
         return _engagement_response(request, post.pk)
 
     @extend_schema(operation_id="posts_like_destroy", summary="Unlike a post. Idempotent.",
                    parameters=[POST_ID], responses={204: None, **errors(401, 404, 429)},
                    tags=TAGS)
     def delete(self, request: Request, post_id: str) -> Response:
-        services.like_delete(user=_me(request), post_id=_post_id(post_id))
+        services.like_delete(user=user_of(request), post_id=_post_id(post_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -135,8 +124,8 @@ class FavouriteApi(APIView):
         data = self.InputSerializer(data=request.data or {})
         data.is_valid(raise_exception=True)
         raw = data.validated_data.get("collection_id")
-        post = get_post_for(viewer=_me(request), post_id=_post_id(post_id))
-        services.favourite_create(user=_me(request), post=post,
+        post = get_post_for(viewer=user_of(request), post_id=_post_id(post_id))
+        services.favourite_create(user=user_of(request), post=post,
                                   collection_id=_collection_id(raw) if raw else None)
         return _engagement_response(request, post.pk)
 
@@ -145,7 +134,7 @@ class FavouriteApi(APIView):
                    parameters=[POST_ID], responses={204: None, **errors(401, 404, 429)},
                    tags=TAGS)
     def delete(self, request: Request, post_id: str) -> Response:
-        services.favourite_delete(user=_me(request), post_id=_post_id(post_id))
+        services.favourite_delete(user=user_of(request), post_id=_post_id(post_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -172,8 +161,8 @@ class ShareApi(APIView):
     def post(self, request: Request, post_id: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        post = get_post_for(viewer=_me(request), post_id=_post_id(post_id))
-        share = services.share_create(user=_me(request), post=post,
+        post = get_post_for(viewer=user_of(request), post_id=_post_id(post_id))
+        share = services.share_create(user=user_of(request), post=post,
                                       channel=data.validated_data["channel"])
         shares = selectors.counters_for([post])[post.pk].shares_count + 1
         return Response(self.OutputSerializer({
@@ -202,7 +191,7 @@ class ViewApi(APIView):
     def post(self, request: Request, post_id: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        viewer = _viewer(request)
+        viewer = viewer_of(request)
         post = get_post_for(viewer=viewer, post_id=_post_id(post_id))
         key = f"u:{viewer.pk}" if viewer is not None else f"a:{request.META.get('REMOTE_ADDR')}"
         counted = services.view_record(post=post, viewer_key=key,
@@ -254,7 +243,7 @@ class FavouriteListApi(_RowsApi):
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return Favourite.objects.none()
-        return selectors.favourites_for(_me(self.request))
+        return selectors.favourites_for(user_of(self.request))
 
     @extend_schema(operation_id="me_favourites_list", summary="Your favourites, newest first",
                    responses={200: FavouriteRowSerializer(many=True), **errors(400, 401, 429)},
@@ -271,7 +260,7 @@ class CollectionPostsApi(_RowsApi):
         if getattr(self, "swagger_fake_view", False):
             return Favourite.objects.none()
         return selectors.favourites_for(
-            _me(self.request), collection_id=_collection_id(self.kwargs["collection_id"]))
+            user_of(self.request), collection_id=_collection_id(self.kwargs["collection_id"]))
 
     @extend_schema(operation_id="me_collections_posts_list",
                    summary="The favourites in one of your collections, newest first",
@@ -289,7 +278,7 @@ class LikedPostsApi(_RowsApi):
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return Like.objects.none()
-        return selectors.liked_posts_for(_viewer(self.request), username=self.kwargs["username"])
+        return selectors.liked_posts_for(viewer_of(self.request), username=self.kwargs["username"])
 
     @extend_schema(operation_id="users_liked_posts_list",
                    summary="Posts this user liked, newest first (if they show them)",
@@ -323,7 +312,7 @@ class CollectionListApi(generics.ListAPIView):  # type: ignore[type-arg]
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return Collection.objects.none()
-        return selectors.collections_for(_me(self.request))
+        return selectors.collections_for(user_of(self.request))
 
     @extend_schema(operation_id="me_collections_list", summary="Your collections, newest first",
                    responses={200: CollectionSerializer(many=True), **errors(400, 401, 429)},
@@ -337,9 +326,9 @@ class CollectionListApi(generics.ListAPIView):  # type: ignore[type-arg]
     def post(self, request: Request) -> Response:
         data = CollectionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        collection = services.collection_create(owner=_me(request),
+        collection = services.collection_create(owner=user_of(request),
                                                 name=data.validated_data["name"])
-        collection = selectors.get_collection_for(_me(request), collection_id=collection.pk)
+        collection = selectors.get_collection_for(user_of(request), collection_id=collection.pk)
         return Response(CollectionSerializer(collection).data, status=status.HTTP_201_CREATED)
 
 
@@ -350,7 +339,7 @@ class CollectionApi(APIView):
                    parameters=[COLLECTION_ID],
                    responses={200: CollectionSerializer, **errors(401, 404, 429)}, tags=TAGS)
     def get(self, request: Request, collection_id: str) -> Response:
-        collection = selectors.get_collection_for(_me(request),
+        collection = selectors.get_collection_for(user_of(request),
                                                   collection_id=_collection_id(collection_id))
         return Response(CollectionSerializer(collection).data)
 
@@ -362,9 +351,9 @@ class CollectionApi(APIView):
         data = CollectionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         pk = _collection_id(collection_id)
-        services.collection_rename(owner=_me(request), collection_id=pk,
+        services.collection_rename(owner=user_of(request), collection_id=pk,
                                    name=data.validated_data["name"])
-        collection = selectors.get_collection_for(_me(request), collection_id=pk)
+        collection = selectors.get_collection_for(user_of(request), collection_id=pk)
         return Response(CollectionSerializer(collection).data)
 
     @extend_schema(operation_id="me_collections_destroy",
@@ -372,7 +361,9 @@ class CollectionApi(APIView):
                    parameters=[COLLECTION_ID], responses={204: None, **errors(401, 404, 429)},
                    tags=TAGS)
     def delete(self, request: Request, collection_id: str) -> Response:
-        services.collection_delete(owner=_me(request), collection_id=_collection_id(collection_id))
+        services.collection_delete(
+            owner=user_of(request), collection_id=_collection_id(collection_id)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -390,7 +381,7 @@ class EngagementSettingsApi(APIView):
     @extend_schema(operation_id="me_engagement_settings_retrieve",
                    responses={200: Serializer, **errors(401, 429)}, tags=TAGS)
     def get(self, request: Request) -> Response:
-        shown = selectors.shows_liked_posts(_me(request))
+        shown = selectors.shows_liked_posts(user_of(request))
         return Response(self.Serializer({"show_liked_posts": shown}).data)
 
     @extend_schema(operation_id="me_engagement_settings_update", request=Serializer,
@@ -399,5 +390,5 @@ class EngagementSettingsApi(APIView):
         data = self.Serializer(data=request.data)
         data.is_valid(raise_exception=True)
         prefs = services.engagement_settings_update(
-            user=_me(request), show_liked_posts=data.validated_data["show_liked_posts"])
+            user=user_of(request), show_liked_posts=data.validated_data["show_liked_posts"])
         return Response(self.Serializer(prefs).data)

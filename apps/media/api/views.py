@@ -24,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.schema import error_responses
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.media import hooks, playback, selectors, services, signing, storage
 from apps.media.models import MediaAsset
@@ -37,20 +38,6 @@ PLAYLIST_MAX_AGE = 5
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-class MediaErrorBodySerializer(serializers.Serializer[Any]):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(  # type: ignore[assignment]
-        child=serializers.ListField(child=serializers.CharField())
-    )
-
-
-class MediaErrorSerializer(serializers.Serializer[Any]):
-    """The API's one error shape."""
-
-    error = MediaErrorBodySerializer()
-
-
 _ERRORS = {
     400: "Invalid input.", 401: "Not authenticated.", 403: "Not allowed or expired.",
     404: "Not found.", 409: "Conflict (offset mismatch, upload complete or busy).",
@@ -60,8 +47,7 @@ _ERRORS = {
 
 
 def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {code: OpenApiResponse(response=MediaErrorSerializer, description=_ERRORS[code])
-            for code in codes}
+    return error_responses(*codes, descriptions=_ERRORS)
 
 
 def _id(value: int) -> int:

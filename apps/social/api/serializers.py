@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.files.storage import default_storage
-from drf_spectacular.utils import OpenApiResponse, extend_schema_field, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.models import User
+from apps.core.api.schema import error_responses
 
 
 @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"},
@@ -66,21 +67,5 @@ ERROR_DESCRIPTIONS = {
     429: "Throttled.",
 }
 
-ErrorSerializer = inline_serializer(
-    "SocialError",
-    {"error": inline_serializer(
-        "SocialErrorBody",
-        {
-            "code": serializers.CharField(),
-            "message": serializers.CharField(),
-            "fields": serializers.DictField(
-                child=serializers.ListField(child=serializers.CharField())
-            ),
-        },
-    )},
-)
-
-
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {code: OpenApiResponse(response=ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
-            for code in codes}
+    return error_responses(*codes, descriptions=ERROR_DESCRIPTIONS)

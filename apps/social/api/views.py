@@ -19,6 +19,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from apps.accounts.api.request import require_no_fields, user_of, viewer_of
 from apps.accounts.models import User
 from apps.core.errors import NotFoundError
 from apps.core.ids import MAX_ID
@@ -40,18 +41,7 @@ REQUEST_ID = OpenApiParameter("request_id", OpenApiTypes.STR, OpenApiParameter.P
                               description="The follow request's id (a string).")
 
 
-def _viewer(request: Request) -> User | None:
-    return request.user if request.user.is_authenticated else None
 
-
-def _me(request: Request) -> User:
-    return cast(User, request.user)
-
-
-def _no_body(request: Request) -> None:
-    """These writes take no fields, but a body that is not JSON is still refused (400)."""
-    serializer: serializers.Serializer[Any] = serializers.Serializer(data=request.data or {})
-    serializer.is_valid(raise_exception=True)
 
 
 # --- profile -----------------------------------------------------------------------------
@@ -80,7 +70,7 @@ class UserProfileApi(APIView):
         tags=["social"],
     )
     def get(self, request: Request, username: str) -> Response:
-        profile = selectors.get_profile_for(_viewer(request), username=username)
+        profile = selectors.get_profile_for(viewer_of(request), username=username)
         return Response(self.OutputSerializer(profile).data)
 
 
@@ -106,8 +96,8 @@ class FollowApi(APIView):
         tags=["social"],
     )
     def post(self, request: Request, username: str) -> Response:
-        _no_body(request)
-        me = _me(request)
+        require_no_fields(request)
+        me = user_of(request)
         target = selectors.get_graph_target_for(me, username=username)
         state = services.follow_create(follower=me, followee=target)
         return Response(self.OutputSerializer({"state": state.value}).data)
@@ -120,7 +110,7 @@ class FollowApi(APIView):
         tags=["social"],
     )
     def delete(self, request: Request, username: str) -> Response:
-        me = _me(request)
+        me = user_of(request)
         target = selectors.get_graph_target_for(me, username=username)
         services.follow_delete(follower=me, followee=target)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -140,11 +130,12 @@ class _UserListApi(generics.ListAPIView):  # type: ignore[type-arg]
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return Follow.objects.none()
-        return self.rows(_viewer(self.request), self.kwargs["username"])
+        return self.rows(viewer_of(self.request), self.kwargs["username"])
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        rows = selectors.user_rows(page or [], viewer=_viewer(request), user_field=self.user_field)
+        viewer = viewer_of(request)
+        rows = selectors.user_rows(page or [], viewer=viewer, user_field=self.user_field)
         return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
 
@@ -210,11 +201,11 @@ class FollowRequestListApi(generics.ListAPIView):  # type: ignore[type-arg]
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return FollowRequest.objects.none()
-        return selectors.get_follow_requests_for(_me(self.request))
+        return selectors.get_follow_requests_for(user_of(self.request))
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.get_queryset()) or []
-        rows = selectors.user_rows(page, viewer=_me(request), user_field="requester")
+        rows = selectors.user_rows(page, viewer=user_of(request), user_field="requester")
         data = [{"id": req.pk, "created_at": req.created_at, "requester": req.requester,
                  "relation": row.relation} for req, row in zip(page, rows, strict=True)]
         return self.get_paginated_response(self.get_serializer(data, many=True).data)
@@ -247,8 +238,8 @@ class FollowRequestApproveApi(APIView):
         tags=["social"],
     )
     def post(self, request: Request, request_id: str) -> Response:
-        _no_body(request)
-        follow = services.follow_request_approve(target=_me(request),
+        require_no_fields(request)
+        follow = services.follow_request_approve(target=user_of(request),
                                                  request_id=_request_id(request_id))
         follower = User.objects.only(*selectors.SUMMARY_FIELDS).get(pk=follow.follower_id)
         return Response({"follower": UserSummarySerializer(follower).data})
@@ -266,8 +257,8 @@ class FollowRequestDenyApi(APIView):
         tags=["social"],
     )
     def post(self, request: Request, request_id: str) -> Response:
-        _no_body(request)
-        services.follow_request_deny(target=_me(request), request_id=_request_id(request_id))
+        require_no_fields(request)
+        services.follow_request_deny(target=user_of(request), request_id=_request_id(request_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -286,8 +277,8 @@ class FollowRequestApproveAllApi(APIView):
         tags=["social"],
     )
     def post(self, request: Request) -> Response:
-        _no_body(request)
-        approved = services.follow_requests_accept_all(user_id=_me(request).pk)
+        require_no_fields(request)
+        approved = services.follow_requests_accept_all(user_id=user_of(request).pk)
         return Response(self.OutputSerializer({"approved": approved}).data)
 
 
@@ -302,7 +293,7 @@ class FollowerRemoveApi(APIView):
         tags=["social"],
     )
     def delete(self, request: Request, username: str) -> Response:
-        me = _me(request)
+        me = user_of(request)
         follower = selectors.get_graph_target_for(me, username=username)
         services.follower_remove(user=me, follower=follower)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -327,8 +318,8 @@ class BlockApi(APIView):
         tags=["social"],
     )
     def post(self, request: Request, username: str) -> Response:
-        _no_body(request)
-        me = _me(request)
+        require_no_fields(request)
+        me = user_of(request)
         target = selectors.get_graph_target_for(me, username=username, reveal_blockers=True)
         services.block_create(blocker=me, blocked=target)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -341,7 +332,7 @@ class BlockApi(APIView):
         tags=["social"],
     )
     def delete(self, request: Request, username: str) -> Response:
-        me = _me(request)
+        me = user_of(request)
         target = selectors.get_graph_target_for(me, username=username, reveal_blockers=True)
         services.block_delete(blocker=me, blocked=target)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -360,7 +351,7 @@ class BlockListApi(generics.ListAPIView):  # type: ignore[type-arg]
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return Block.objects.none()
-        return selectors.get_blocks_for(_me(self.request))
+        return selectors.get_blocks_for(user_of(self.request))
 
     @extend_schema(operation_id="me_blocks_list", summary="The accounts you blocked",
                    responses={200: OutputSerializer(many=True), **errors(400, 401, 429)},
@@ -381,8 +372,8 @@ class MuteApi(APIView):
         tags=["social"],
     )
     def post(self, request: Request, username: str) -> Response:
-        _no_body(request)
-        me = _me(request)
+        require_no_fields(request)
+        me = user_of(request)
         target = selectors.get_graph_target_for(me, username=username)
         services.mute_create(muter=me, muted=target)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -395,7 +386,7 @@ class MuteApi(APIView):
         tags=["social"],
     )
     def delete(self, request: Request, username: str) -> Response:
-        me = _me(request)
+        me = user_of(request)
         target = selectors.get_graph_target_for(me, username=username)
         services.mute_delete(muter=me, muted=target)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -414,7 +405,7 @@ class MuteListApi(generics.ListAPIView):  # type: ignore[type-arg]
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return Mute.objects.none()
-        return selectors.get_mutes_for(_me(self.request))
+        return selectors.get_mutes_for(user_of(self.request))
 
     @extend_schema(operation_id="me_mutes_list", summary="The accounts you muted",
                    responses={200: OutputSerializer(many=True), **errors(400, 401, 429)},
