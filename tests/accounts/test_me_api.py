@@ -23,7 +23,7 @@ def _snapshot(user: User) -> dict[str, object]:
 
 def test_me_needs_authentication(api_client):
     response = api_client.get("/api/v1/me")
-    assert response.status_code in (401, 403)
+    assert response.status_code == 401
     assert error_of(response)["code"] == "not_authenticated"
 
 
