@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-REQS := requirements/base.txt requirements/dev.txt requirements/lock.txt
+REQS := requirements/base.txt requirements/dev.txt requirements/lock.txt requirements/nodeps.txt
 MANAGE := $(PY) manage.py
 
 .PHONY: run test setup services-start services-stop lint typecheck checks pytest browser clean-var bench
@@ -16,6 +16,7 @@ $(VENV)/bin/python:
 
 $(STAMP): $(VENV)/bin/python $(REQS)
 	$(PY) -m pip install --quiet -r requirements/dev.txt -c requirements/lock.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements/nodeps.txt
 	touch $(STAMP)
 
 setup: $(STAMP)

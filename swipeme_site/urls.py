@@ -16,6 +16,10 @@ api_v1 = [
     path("", include("apps.content.api.urls")),
     path("", include("apps.engagement.api.urls")),
     path("", include("apps.comments.api.urls")),
+    path("", include("apps.events.api.urls")),
+    path("", include("apps.analytics.api.urls")),
+    path("", include("apps.feed.api.urls")),
+    path("", include("apps.moderation.api.urls")),
 ]
 
 urlpatterns = [

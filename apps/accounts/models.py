@@ -26,6 +26,10 @@ class User(AbstractUser):
     # {"48": "avatars/48/<id>-<hash>.webp", ...} written by the resize task.
     avatar_sizes = models.JSONField(default=dict, blank=True)
     is_private = models.BooleanField(default=False)
+    # ISO 3166-1 alpha-2 (from sign-up or the profile): sound territories, regional feed.
+    country = models.CharField(max_length=2, blank=True)
+    # BCP 47 primary language the user reads (cold-start feed, search).
+    language = models.CharField(max_length=16, blank=True)
     is_verified = models.BooleanField(default=False, help_text="Staff-set verified badge.")
     # The look-alike fold of the username (see apps.accounts.usernames.skeleton): a new
     # username whose skeleton matches another user's is refused as an impersonation.

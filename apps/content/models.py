@@ -129,6 +129,7 @@ class Post(TimestampedModel):
         DRAFT = "draft"
         SCHEDULED = "scheduled"
         PROCESSING = "processing"  # publish requested, waiting for the media to be playable
+        REVIEWING = "reviewing"  # playable, held by a publish gate (moderation's checks)
         PUBLISHED = "published"
         REMOVED = "removed"
 
@@ -178,6 +179,11 @@ class Post(TimestampedModel):
         Sound, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     sound_mix = models.CharField(max_length=4, choices=SoundMix.choices, default=SoundMix.KEEP)
+    # Set by moderation's enforcement service only; read through moderation.audience.
+    age_restricted = models.BooleanField(
+        default=False, help_text="Never shown to minors or signed-out viewers.")
+    limited_reach = models.BooleanField(
+        default=False, help_text="Never recommended in For You; reachable by link and profile.")
     likes_count = models.PositiveIntegerField(default=0)
     comments_count = models.PositiveIntegerField(default=0)
     shares_count = models.PositiveIntegerField(default=0)

@@ -24,6 +24,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 
 from apps.accounts.models import User
+from apps.content.audience import age_gate_q
 from apps.content.models import HASHTAG_MAX_LENGTH, Hashtag, Post, PostHashtag, Sound
 from apps.core.errors import ForbiddenError, NotFoundError
 from apps.core.ids import MAX_ID
@@ -41,6 +42,7 @@ AUTHOR_OWN_STATUSES = (
     Post.Status.DRAFT,
     Post.Status.SCHEDULED,
     Post.Status.PROCESSING,
+    Post.Status.REVIEWING,
     Post.Status.PUBLISHED,
 )
 
@@ -60,6 +62,7 @@ def visible_to_q(viewer: User | AnonymousUser | None, prefix: str = "") -> Q:
         Q(**{f"{prefix}status": Post.Status.PUBLISHED})
         & discoverable_q(f"{prefix}author__")
     )
+    others &= age_gate_q(viewer, prefix)
     viewer_id = _viewer_id(viewer)
     if viewer_id is None:
         return others & Q(**{

@@ -30,6 +30,7 @@ from apps.content.captions import (
     mention_names,
     parse_caption,
 )
+from apps.content.hooks import publish_held
 from apps.content.models import CAPTION_MAX_LENGTH, Hashtag, Mention, Post, PostHashtag, Sound
 from apps.content.selectors import POST_NOT_FOUND, get_post_for, visible_posts_for
 from apps.core.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
@@ -238,8 +239,19 @@ def _count_published(post: Post, delta: int) -> None:
 
 
 def _publish(post: Post, *, from_statuses: Iterable[str], now: datetime | None = None) -> bool:
-    """Compare-and-set to published. True when this call published it (exactly once)."""
+    """Compare-and-set to published. True when this call published it (exactly once).
+    A publish gate (moderation's pre-publish checks) may hold it in `reviewing` instead;
+    from `reviewing` only `post_release_from_review` publishes."""
     moment = now or timezone.now()
+    from_statuses = list(from_statuses)
+    if Post.Status.REVIEWING not in from_statuses and publish_held(
+        post_id=post.pk, asset_id=post.asset_id
+    ):
+        held = Post.objects.filter(pk=post.pk, status__in=from_statuses).update(
+            status=Post.Status.REVIEWING, scheduled_for=None, updated_at=moment)
+        if held:
+            post.status, post.scheduled_for = Post.Status.REVIEWING, None
+        return False
     updated = Post.objects.filter(pk=post.pk, status__in=list(from_statuses)).update(
         status=Post.Status.PUBLISHED, published_at=moment, scheduled_for=None,
         updated_at=moment,
@@ -517,6 +529,17 @@ def post_remove(*, post_id: int) -> bool:
         post.status, post.pinned_at = Post.Status.REMOVED, None
         post.save(update_fields=["status", "pinned_at", "updated_at"])
     return True
+
+
+def post_release_from_review(*, post_id: int) -> bool:
+    """For moderation: its checks (or a moderator) cleared a held post; publish it now.
+    Idempotent: False when the post is not (or no longer) in review."""
+    with transaction.atomic():
+        post = Post.objects.select_for_update().filter(
+            pk=post_id, status=Post.Status.REVIEWING).first()
+        if post is None:
+            return False
+        return _publish(post, from_statuses=[Post.Status.REVIEWING])
 
 
 # --- publishing from media hooks and beat ---------------------------------------------------

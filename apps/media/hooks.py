@@ -56,3 +56,24 @@ def register_asset_public_hook(fn: AssetPublicHook) -> AssetPublicHook:
 
 def asset_is_public(*, asset_id: int) -> bool:
     return any(hook(asset_id=asset_id) for hook in list(_public_hooks))
+
+
+class AssetStepHook(Protocol):
+    def __call__(self, *, asset_id: int, step: str) -> object: ...
+
+
+_step_done_hooks: list[AssetStepHook] = []
+
+
+def register_asset_step_done_hook(fn: AssetStepHook) -> AssetStepHook:
+    """Called (after commit) each time a processing step of an asset finishes, with the
+    step's name ("frames", "audio", "poster", "rendition-360", ...). Moderation starts its
+    pre-publish checks from here; the outputs are in `MediaAsset.outputs` by then."""
+    if fn not in _step_done_hooks:
+        _step_done_hooks.append(fn)
+    return fn
+
+
+def run_asset_step_done_hooks(*, asset_id: int, step: str) -> None:
+    for hook in list(_step_done_hooks):
+        hook(asset_id=asset_id, step=step)

@@ -685,6 +685,10 @@ def _after_step(asset: MediaAsset, name: str, output: dict[str, Any]) -> None:
     asset.save(update_fields=fields)
     _refresh_progress(asset)
     _notify_on_commit(asset.pk)
+    done_id = asset.pk
+    transaction.on_commit(lambda: _run_hooks(
+        lambda *, asset_id: hooks.run_asset_step_done_hooks(asset_id=asset_id, step=name),
+        done_id))
 
 
 # --- Operations ---------------------------------------------------------------------------

@@ -68,6 +68,11 @@ INSTALLED_APPS = [
     "apps.content",
     "apps.engagement",
     "apps.comments",
+    "apps.events",
+    "apps.moderation",
+    "apps.moderation.detection",
+    "apps.analytics",
+    "apps.feed",
     "apps.cms",
     "apps.web",
 ]
@@ -211,6 +216,9 @@ DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "SwipeMe <no-reply@swi
 # Product rules for accounts (the accounts app reads these).
 SWIPEME_MIN_AGE = 13
 SWIPEME_ADULT_AGE = 18
+# Under this age: private by default, no messages from strangers, no duets/stitches, not
+# recommended to strangers (content.audience).
+SWIPEME_PROTECTED_MINOR_AGE = 16
 SWIPEME_USERNAME_CHANGE_COOLDOWN = timedelta(days=30)
 SWIPEME_DELETION_GRACE = timedelta(days=30)
 
@@ -290,6 +298,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ROUTES = {
     "apps.media.*": {"queue": "media"},
     "apps.feed.*": {"queue": "reco"},
+    "apps.analytics.*": {"queue": "reco"},
     "apps.notifications.*": {"queue": "notifications"},
 }
 SWIPEME_QUEUES = ["default", "media", "reco", "notifications"]

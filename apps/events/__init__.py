@@ -1,0 +1,1 @@
+"""The client event log: ingestion API and the log interface (Redis Streams)."""

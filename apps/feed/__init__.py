@@ -1,0 +1,1 @@
+"""Following and For You feeds: candidate generation, learned ranking, re-ranking."""

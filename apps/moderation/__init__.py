@@ -1,0 +1,1 @@
+"""Trust and safety: reports, cases, review, enforcement, appeals, audience rules."""

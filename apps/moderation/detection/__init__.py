@@ -1,0 +1,1 @@
+"""Automated detection: classifiers, perceptual and audio hash matching, the policy engine."""
