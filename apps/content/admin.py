@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.content import services
 from apps.content.models import Hashtag, Mention, Post, PostHashtag, Sound
 
 
@@ -50,24 +53,29 @@ class MentionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class SoundAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """The licensed library is managed here; original sounds are created with posts."""
 
-    list_display = ("id", "title", "artist", "kind", "rights_holder", "licence_expires_at",
-                    "is_taken_down", "posts_count")
-    list_filter = ("kind", "is_taken_down", "licence_expires_at")
+    list_display = ("id", "title", "artist", "kind", "rights_holder", "territories",
+                    "licence_expires_at", "is_taken_down", "muted_at", "posts_count")
+    list_filter = ("kind", "is_taken_down", "licence_expires_at", "muted_at")
     search_fields = ("title", "artist", "rights_holder", "=original_owner__username")
     raw_id_fields = ("original_owner", "source_asset")
-    readonly_fields = ("posts_count", "created_at", "updated_at")
+    readonly_fields = ("posts_count", "muted_at", "created_at", "updated_at")
     actions = ("take_down", "restore")
     show_full_result_count = False
+
+    def save_model(self, request: HttpRequest, obj: Sound, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        services.sounds_sync_muted()  # a take-down or a changed expiry shows at once
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, str | list[str]]:
         return {"kind": Sound.Kind.LIBRARY}
 
     @admin.action(description="Take down (muted wherever it plays)")
     def take_down(self, request: HttpRequest, queryset: QuerySet[Sound]) -> None:
-        count = queryset.update(is_taken_down=True)
+        count = services.sounds_take_down(sound_ids=queryset.values_list("pk", flat=True))
         self.message_user(request, f"Took down {count} sound(s).")
 
     @admin.action(description="Restore (undo take-down)")
     def restore(self, request: HttpRequest, queryset: QuerySet[Sound]) -> None:
-        count = queryset.update(is_taken_down=False)
+        count = services.sounds_take_down(sound_ids=queryset.values_list("pk", flat=True),
+                                          taken_down=False)
         self.message_user(request, f"Restored {count} sound(s).")

@@ -69,6 +69,10 @@ class Sound(TimestampedModel):
     )
     licence_expires_at = models.DateTimeField(null=True, blank=True)
     is_taken_down = models.BooleanField(default=False)
+    # When the sound stopped being usable (take-down, or the beat task that notices a lapsed
+    # licence); cleared when it is usable again. Reads decide with `is_usable`, which needs
+    # no task: this records the moment and lets staff list muted sounds.
+    muted_at = models.DateTimeField(null=True, blank=True, editable=False)
     posts_count = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -77,6 +81,13 @@ class Sound(TimestampedModel):
                 condition=Q(kind="library") | Q(original_owner__isnull=False),
                 name="content_sound_original_has_owner",
             ),
+        ]
+        indexes = [
+            # The muted-sounds sweep reads these few rows, not every original sound.
+            models.Index(fields=["licence_expires_at"], name="content_sound_may_lapse",
+                         condition=Q(is_taken_down=True) | Q(licence_expires_at__isnull=False)),
+            models.Index(fields=["muted_at"], name="content_sound_muted",
+                         condition=Q(muted_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -88,6 +99,17 @@ class Sound(TimestampedModel):
             return False
         return self.licence_expires_at is None or self.licence_expires_at > moment
 
+    def muted_reason(self, country: str | None, *, now: datetime | None = None) -> str | None:
+        """Why a viewer in `country` (None: unknown) must hear this post without the sound:
+        "taken_down", "licence_expired", "territory", or None when it may play."""
+        if self.is_taken_down:
+            return "taken_down"
+        if not self.is_usable(now=now):
+            return "licence_expired"
+        if not self.is_available_in(country):
+            return "territory"
+        return None
+
     def allows_use(self, use: str) -> bool:
         return not self.allowed_uses or use in self.allowed_uses
 
@@ -96,7 +118,7 @@ class Sound(TimestampedModel):
         covered only by a worldwide licence."""
         if not self.territories:
             return True
-        return country is not None and country.upper() in self.territories
+        return bool(country) and str(country).upper() in self.territories
 
     def clean(self) -> None:
         errors: dict[str, str] = {}

@@ -295,7 +295,40 @@ def _sound_for_use(*, user: User, sound_id: int) -> Sound:
         raise ApplicationError("This sound is no longer available (taken down or its licence "
                                "lapsed).", code="sound_unavailable",
                                fields={"sound_id": ["Sound unavailable."]}, status_code=409)
+    if not sound.is_available_in(user.country or None):
+        # An unknown country is covered only by a worldwide licence (Sound.is_available_in).
+        raise ForbiddenError(
+            "This sound is not licensed in your country."
+            if user.country else
+            "This sound is licensed only in some countries: set your country in your profile.",
+            code="sound_not_licensed_in_territory",
+            fields={"sound_id": ["Not licensed in your country."]},
+        )
     return sound
+
+
+def sounds_sync_muted(*, now: datetime | None = None) -> tuple[int, int]:
+    """Beat: stamp `muted_at` on sounds that stopped being usable (a licence that lapsed,
+    a take-down) and clear it on sounds usable again (a renewed licence, a restore).
+    Reads already mute by `Sound.is_usable`; this makes the change visible to staff and
+    logs it. Returns (newly muted, unmuted)."""
+    moment = now or timezone.now()
+    unusable = Q(is_taken_down=True) | Q(licence_expires_at__lte=moment)
+    muted = Sound.objects.filter(unusable, muted_at__isnull=True).update(muted_at=moment)
+    unmuted = Sound.objects.filter(~unusable, muted_at__isnull=False).update(muted_at=None)
+    if muted or unmuted:
+        logger.info("content.sounds_muted", extra={"muted": muted, "unmuted": unmuted})
+    return muted, unmuted
+
+
+def sounds_take_down(*, sound_ids: Iterable[int], taken_down: bool = True) -> int:
+    """Staff take sounds down (muted wherever they play, unusable for new posts) or
+    restore them. Returns how many changed."""
+    ids = list(sound_ids)
+    changed = Sound.objects.filter(pk__in=ids).exclude(is_taken_down=taken_down).update(
+        is_taken_down=taken_down, updated_at=timezone.now())
+    sounds_sync_muted()
+    return changed
 
 
 def sound_set_reuse(*, user: User, sound_id: int, allow_reuse: bool) -> Sound:
@@ -540,6 +573,29 @@ def post_release_from_review(*, post_id: int) -> bool:
         if post is None:
             return False
         return _publish(post, from_statuses=[Post.Status.REVIEWING])
+
+
+def post_reinstate(*, post_id: int, status: str) -> bool:
+    """For moderation: an appeal overturned a removal; the post goes back to the status it
+    had (`published` counts again, keeping its original publish time). Idempotent: False
+    when the post is not removed."""
+    _check_choice("status", status, [s for s in Post.Status.values if s != Post.Status.REMOVED])
+    with transaction.atomic():
+        post = Post.objects.select_for_update().filter(
+            pk=post_id, status=Post.Status.REMOVED).first()
+        if post is None:
+            return False
+        post.status = status
+        post.save(update_fields=["status", "updated_at"])
+        if status == Post.Status.PUBLISHED:
+            _count_published(post, +1)
+    return True
+
+
+def sound_set_taken_down(*, sound_id: int, taken_down: bool) -> bool:
+    """For moderation: take a sound down (or put it back). True when it changed."""
+    return bool(Sound.objects.filter(pk=sound_id).exclude(is_taken_down=taken_down)
+                .update(is_taken_down=taken_down, updated_at=timezone.now()))
 
 
 # --- publishing from media hooks and beat ---------------------------------------------------

@@ -11,3 +11,10 @@ from apps.content import services
 def publish_due_posts() -> int:
     """Beat, every minute: scheduled posts whose time came (exactly once, see services)."""
     return services.posts_publish_due()
+
+
+@shared_task(name="content.sync_muted_sounds")
+def sync_muted_sounds() -> int:
+    """Beat, every minute: notice sounds whose licence lapsed (stamp `muted_at`)."""
+    muted, unmuted = services.sounds_sync_muted()
+    return muted + unmuted

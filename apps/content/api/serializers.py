@@ -3,6 +3,7 @@ the inputs' id and publish fields."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -79,6 +80,18 @@ def _file_url(field: Any) -> str | None:
     return default_storage.url(field.name) if field else None
 
 
+def viewer_country(context: Mapping[str, Any]) -> str | None:
+    """The requesting user's country (ISO alpha-2), None when unknown or signed out: a
+    territorial licence then does not cover them (Sound.is_available_in)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    country = getattr(user, "country", "") if user is not None else ""
+    return country or None
+
+
+MUTED_REASONS = ["taken_down", "licence_expired", "territory"]
+
+
 @extend_schema_serializer(component_name="SoundSummary")
 class SoundSummarySerializer(serializers.Serializer[Sound]):
     id = serializers.CharField(help_text="64-bit id, as a string.")
@@ -88,27 +101,45 @@ class SoundSummarySerializer(serializers.Serializer[Sound]):
     cover = serializers.SerializerMethodField()
     duration_ms = serializers.IntegerField(allow_null=True)
     muted = serializers.SerializerMethodField(
-        help_text="Taken down or licence lapsed: clients play the post without this sound.")
+        help_text="The sound may not play for you: clients play the post without its audio "
+                  "(the sound is mixed into the video).")
+    muted_reason = serializers.SerializerMethodField(
+        help_text='Why it is muted: "taken_down", "licence_expired", or "territory" (not '
+                  "licensed in your country; signed out or no country set counts as "
+                  "unknown, covered only by worldwide licences); null when not muted.")
 
     def get_cover(self, sound: Sound) -> str | None:
         return _file_url(sound.cover)
 
+    def _reason(self, sound: Sound) -> str | None:
+        return sound.muted_reason(viewer_country(self.context))
+
     def get_muted(self, sound: Sound) -> bool:
-        return not sound.is_usable()
+        return self._reason(sound) is not None
+
+    @extend_schema_field({"type": "string", "enum": MUTED_REASONS, "nullable": True})
+    def get_muted_reason(self, sound: Sound) -> str | None:
+        return self._reason(sound)
 
 
 @extend_schema_serializer(component_name="Sound")
 class SoundSerializer(SoundSummarySerializer):
     allow_reuse = serializers.BooleanField(help_text="Original sounds: others may use it.")
-    usable = serializers.SerializerMethodField(help_text="New posts may use this sound.")
+    usable = serializers.SerializerMethodField(
+        help_text="You may use this sound in a new post (usable, licensed for posts and in "
+                  "your country).")
     posts_count = serializers.IntegerField(help_text="Published posts using this sound.")
     original_owner = UserSummarySerializer(allow_null=True)
     audio_url = serializers.SerializerMethodField(
         help_text="Library: the licensed file. Original: the audio media extracted from the "
                   "upload (a signed URL that expires); null until extracted, or when muted.")
 
+    territories = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Countries (ISO 3166 alpha-2) where the licence holds; empty: worldwide.")
+
     def get_audio_url(self, sound: Sound) -> str | None:
-        if not sound.is_usable():
+        if self._reason(sound) is not None:
             return None
         if sound.kind == Sound.Kind.LIBRARY:
             return _file_url(sound.audio_file)
@@ -118,7 +149,7 @@ class SoundSerializer(SoundSummarySerializer):
         return playback.get("audio") if playback else None
 
     def get_usable(self, sound: Sound) -> bool:
-        if not sound.is_usable():
+        if self._reason(sound) is not None:
             return False
         return sound.kind == Sound.Kind.ORIGINAL or sound.allows_use(Sound.Use.POSTS)
 

@@ -44,9 +44,9 @@ def _viewer(request: Request) -> User | AnonymousUser:
 
 
 
-def _render(viewer: User | AnonymousUser, post_id: int) -> dict[str, Any]:
-    post = selectors.get_post_detail_for(viewer=viewer, post_id=post_id)
-    return PostSerializer(post).data  # type: ignore[return-value]
+def _render(request: Request, post_id: int) -> dict[str, Any]:
+    post = selectors.get_post_detail_for(viewer=_viewer(request), post_id=post_id)
+    return PostSerializer(post, context={"request": request}).data  # type: ignore[return-value]
 
 
 class _PostSettingsInput(serializers.Serializer[Any]):
@@ -90,7 +90,7 @@ class PostCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         post = services.post_create(author=user_of(request), **serializer.validated_data)
-        return Response(_render(user_of(request), post.pk), status=status.HTTP_201_CREATED)
+        return Response(_render(request, post.pk), status=status.HTTP_201_CREATED)
 
 
 class PostDetailApi(APIView):
@@ -106,8 +106,7 @@ class PostDetailApi(APIView):
         tags=["content"],
     )
     def get(self, request: Request, post_id: str) -> Response:
-        post = selectors.get_post_detail_for(viewer=_viewer(request), post_id=post_id)
-        return Response(PostSerializer(post).data)
+        return Response(_render(request, selectors.parse_post_id(post_id)))
 
     @extend_schema(
         operation_id="posts_partial_update",
@@ -124,7 +123,7 @@ class PostDetailApi(APIView):
         post = services.post_update(user=user_of(request),
                                     post_id=selectors.parse_post_id(post_id),
                                     **serializer.validated_data)
-        return Response(_render(user_of(request), post.pk))
+        return Response(_render(request, post.pk))
 
     @extend_schema(
         operation_id="posts_destroy",
@@ -151,7 +150,7 @@ class PostPinApi(APIView):
     def post(self, request: Request, post_id: str) -> Response:
         require_no_fields(request)
         post = services.post_pin(user=user_of(request), post_id=selectors.parse_post_id(post_id))
-        return Response(_render(user_of(request), post.pk))
+        return Response(_render(request, post.pk))
 
     @extend_schema(
         operation_id="posts_pin_destroy",
@@ -162,7 +161,7 @@ class PostPinApi(APIView):
     )
     def delete(self, request: Request, post_id: str) -> Response:
         post = services.post_unpin(user=user_of(request), post_id=selectors.parse_post_id(post_id))
-        return Response(_render(user_of(request), post.pk))
+        return Response(_render(request, post.pk))
 
 
 # --- lists -----------------------------------------------------------------------------------
@@ -246,7 +245,7 @@ class SoundApi(APIView):
     )
     def get(self, request: Request, sound_id: str) -> Response:
         sound = selectors.get_sound_for(viewer=_viewer(request), sound_id=sound_id)
-        return Response(SoundSerializer(sound).data)
+        return Response(SoundSerializer(sound, context={"request": request}).data)
 
     @extend_schema(
         operation_id="sounds_partial_update",
@@ -263,7 +262,7 @@ class SoundApi(APIView):
         services.sound_set_reuse(user=user_of(request), sound_id=sound.pk,
                                  allow_reuse=serializer.validated_data["allow_reuse"])
         sound = selectors.get_sound_for(viewer=user_of(request), sound_id=sound.pk)
-        return Response(SoundSerializer(sound).data)
+        return Response(SoundSerializer(sound, context={"request": request}).data)
 
 
 class SoundPostsApi(_PostListApi):
