@@ -420,3 +420,8 @@ CELERY_BEAT_SCHEDULE["content-publish-due-posts"] = {
     "schedule": 30.0,
     "options": {"queue": "default", "expires": 25},
 }
+CELERY_BEAT_SCHEDULE["content-sync-muted-sounds"] = {
+    "task": "content.sync_muted_sounds",
+    "schedule": 60.0,
+    "options": {"queue": "default", "expires": 55},
+}
