@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 REQS := requirements/base.txt requirements/dev.txt requirements/lock.txt requirements/nodeps.txt
 MANAGE := $(PY) manage.py
 
-.PHONY: run test setup services-start services-stop lint typecheck checks pytest browser clean-var bench
+.PHONY: run test setup frontend chromium services-start services-stop lint typecheck checks pytest browser clean-var bench
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed (python3.11 on PATH)"; exit 1; }
@@ -19,7 +19,27 @@ $(STAMP): $(VENV)/bin/python $(REQS)
 	$(PY) -m pip install --quiet --no-deps -r requirements/nodeps.txt
 	touch $(STAMP)
 
-setup: $(STAMP)
+## The web client: npm packages (package-lock.json) bundled into static/dist, and Debian's
+## chromium for the browser tests (apt-get, only when it is missing; sudo unless root).
+NODE_STAMP := node_modules/.installed
+DIST_STAMP := static/dist/.built
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js and npm are needed (apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+$(DIST_STAMP): $(NODE_STAMP) $(shell find static/js -name '*.js' -o -name '*.mjs' 2>/dev/null)
+	npm run --silent build
+	touch $(DIST_STAMP)
+
+frontend: $(DIST_STAMP)
+
+chromium:
+	@command -v chromium >/dev/null || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+
+setup: $(STAMP) frontend chromium
 
 ## make run: embedded PostgreSQL + Redis, migrate, seed, web server, workers, beat.
 run: setup
