@@ -226,6 +226,28 @@ def comment_delete(*, actor: User, comment: Comment) -> None:
                 Comment.objects.filter(pk=locked.pk).update(replies_count=0)
 
 
+def comment_remove(*, comment_id: int) -> str | None:
+    """For moderation's enforcement service: take a comment down for everyone (its replies
+    stay). Returns the status it had, for `comment_restore`; None when already gone."""
+    with transaction.atomic():
+        locked = _lock_comment(comment_id)
+        prior = locked.status
+        live = (Status.VISIBLE, Status.HELD, Status.HIDDEN)
+        if not _set_status(locked, old=live, new=Status.DELETED, is_pinned=False):
+            return None
+    return prior
+
+
+def comment_restore(*, comment_id: int, status: str) -> bool:
+    """For moderation: an appeal overturned a removal; the comment gets back the status
+    `comment_remove` returned. Idempotent."""
+    if status not in (Status.VISIBLE, Status.HELD, Status.HIDDEN):
+        raise ApplicationError("A comment can only be restored to a live status.",
+                               code="invalid_status")
+    with transaction.atomic():
+        return _set_status(_lock_comment(comment_id), old=[Status.DELETED], new=status)
+
+
 def _creator_only(actor: User, comment: Comment) -> None:
     if actor.pk != comment.post.author_id:
         raise ForbiddenError("Only the post's creator can do this.", code="not_post_creator")

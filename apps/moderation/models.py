@@ -1,0 +1,336 @@
+"""Trust and safety records: reports, cases, enforcement actions (the audit of every
+decision), strikes, account standing, ban signals, notices and appeals.
+
+Targets are referenced by (`target_type`, `target_id`) rather than foreign keys: a case
+outlives the content it is about, and one table serves posts, comments, accounts and
+sounds. `subject` is the account that answers for the target (the post's author, the
+account itself) so that an account's history is one indexed query.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from apps.core.models import SnowflakeModel, TimestampedModel
+from apps.moderation.policies import Policy
+
+
+class TargetType(models.TextChoices):
+    POST = "post"
+    COMMENT = "comment"
+    USER = "user"
+    SOUND = "sound"
+
+
+class Queue(models.TextChoices):
+    GENERAL = "general", "General"
+    MINOR_SAFETY = "minor_safety", "Minor safety"
+    COPYRIGHT = "copyright", "Copyright"
+    APPEALS = "appeals", "Appeals"
+    SENIOR = "senior", "Senior"
+
+
+class Priority(models.IntegerChoices):
+    URGENT = 0, "P0 urgent"
+    HIGH = 1, "P1 high"
+    NORMAL = 2, "P2 normal"
+    LOW = 3, "P3 low"
+
+
+class Case(TimestampedModel):
+    """One piece of review work. Reports and automated flags of the same target merge into
+    its one open review case; an appeal is a case of its own in the appeals queue."""
+
+    class Kind(models.TextChoices):
+        REVIEW = "review"
+        APPEAL = "appeal"
+
+    class Source(models.TextChoices):
+        REPORT = "report"
+        AUTOMATED = "automated"
+        APPEAL = "appeal"
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        CLOSED = "closed"
+
+    class Resolution(models.TextChoices):
+        NO_VIOLATION = "no_violation", "No violation"
+        ACTIONED = "actioned", "Action taken"
+        UPHELD = "upheld", "Appeal rejected (decision upheld)"
+        OVERTURNED = "overturned", "Appeal granted (decision overturned)"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.REVIEW)
+    target_type = models.CharField(max_length=8, choices=TargetType.choices)
+    target_id = models.BigIntegerField()
+    subject = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+",
+                                help_text="The account that answers for the target.")
+    policy = models.CharField(max_length=32, choices=Policy.choices)
+    queue = models.CharField(max_length=16, choices=Queue.choices, default=Queue.GENERAL)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices,
+                                                default=Priority.NORMAL)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    sla_due_at = models.DateTimeField()
+    reports_count = models.PositiveIntegerField(default=0)
+    # Automated detection's findings (scores, hash matches), newest last.
+    evidence = models.JSONField(default=list, blank=True)
+    # The claim: who works the case, until when (compare-and-set in services.case_claim).
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=12, choices=Resolution.choices, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    # For an appeal case: the action appealed (the appeal row points back here too).
+    appealed_action = models.ForeignKey("EnforcementAction", null=True, blank=True,
+                                        on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [
+            # Reports and flags of one target merge: at most one open review case each.
+            models.UniqueConstraint(
+                fields=["target_type", "target_id"], name="moderation_one_open_case",
+                condition=Q(status="open", kind="review")),
+        ]
+        indexes = [
+            models.Index(fields=["queue", "priority", "sla_due_at"],
+                         name="moderation_case_queue",
+                         condition=Q(status="open")),
+            models.Index(fields=["subject", "-id"], name="moderation_case_subject"),
+            models.Index(fields=["target_type", "target_id"], name="moderation_case_target"),
+        ]
+        permissions = [
+            ("work_queue_general", "Can work the general queue"),
+            ("work_queue_minor_safety", "Can work the minor safety queue"),
+            ("work_queue_copyright", "Can work the copyright queue"),
+            ("work_queue_appeals", "Can work the appeals queue"),
+            ("work_queue_senior", "Can work the senior queue"),
+            ("enforce_suspend", "Can suspend accounts"),
+            ("enforce_ban", "Can ban accounts"),
+            ("view_dashboard", "Can see the moderation dashboard and export reports"),
+        ]
+
+    def __str__(self) -> str:
+        return f"case {self.pk} ({self.kind} {self.target_type} {self.target_id})"
+
+
+class Report(SnowflakeModel):
+    """A user's report. Open while its case is open; then it carries the outcome the
+    reporter sees."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending"
+        ACTION_TAKEN = "action_taken"
+        NO_VIOLATION = "no_violation"
+
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                 related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reports")
+    target_type = models.CharField(max_length=8, choices=TargetType.choices)
+    target_id = models.BigIntegerField()
+    policy = models.CharField(max_length=32, choices=Policy.choices)
+    details = models.CharField(max_length=1000, blank=True)
+    outcome = models.CharField(max_length=14, choices=Outcome.choices,
+                               default=Outcome.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reporter", "target_type", "target_id"],
+                name="moderation_one_open_report", condition=Q(outcome="pending")),
+        ]
+        indexes = [models.Index(fields=["reporter", "-id"], name="moderation_report_mine")]
+
+    def __str__(self) -> str:
+        return f"report {self.pk} of {self.target_type} {self.target_id}"
+
+
+class EnforcementAction(SnowflakeModel):
+    """Every decision the enforcement service applied: the audit of who, when, why, which
+    policy and case. Reversed (not deleted) when an appeal overturns it."""
+
+    class Action(models.TextChoices):
+        REMOVE = "remove"
+        AGE_RESTRICT = "age_restrict"
+        LIMIT_REACH = "limit_reach"
+        DISABLE_COMMENTS = "disable_comments"
+        STRIKE = "strike"
+        SUSPEND = "suspend"
+        BAN = "ban"
+        RESTORE = "restore"
+
+    action = models.CharField(max_length=16, choices=Action.choices)
+    target_type = models.CharField(max_length=8, choices=TargetType.choices)
+    target_id = models.BigIntegerField()
+    subject = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    policy = models.CharField(max_length=32, choices=Policy.choices)
+    reason = models.CharField(max_length=1000)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+",
+                              help_text="Empty for automated actions.")
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="actions")
+    # What the action changed, so that a restore can put it back (e.g. the comment status).
+    detail = models.JSONField(default=dict, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversed_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", help_text="The restore action.")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["subject", "-id"], name="moderation_action_subject"),
+            models.Index(fields=["target_type", "target_id"], name="moderation_action_target"),
+            models.Index(fields=["created_at"], name="moderation_action_created"),
+        ]
+
+    @property
+    def automated(self) -> bool:
+        return self.actor_id is None
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_type} {self.target_id} ({self.policy})"
+
+
+class Strike(SnowflakeModel):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    action = models.OneToOneField(EnforcementAction, on_delete=models.CASCADE,
+                                  related_name="strike")
+    policy = models.CharField(max_length=32, choices=Policy.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "expires_at"], name="moderation_strike_user",
+                                condition=Q(removed_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"strike {self.pk} on {self.user_id}"
+
+
+class Standing(models.Model):
+    """An account's standing: feature limits, suspension or ban. Suspended and banned
+    accounts are also `is_active=False`, which is what refuses their log-in and tokens."""
+
+    class State(models.TextChoices):
+        GOOD = "good"
+        LIMITED = "limited"
+        SUSPENDED = "suspended"
+        BANNED = "banned"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                primary_key=True, related_name="+")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.GOOD)
+    limited_until = models.DateTimeField(null=True, blank=True)
+    suspended_until = models.DateTimeField(null=True, blank=True)
+    banned_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.state}"
+
+
+class BanSignal(SnowflakeModel):
+    """A device id or IP address a banned account used: a sign-up or log-in from one is
+    refused (device) or flagged for review (IP, which households and carriers share)."""
+
+    class Kind(models.TextChoices):
+        DEVICE = "device"
+        IP = "ip"
+
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    value = models.CharField(max_length=128)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    action = models.ForeignKey(EnforcementAction, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "value"], name="moderation_bansignal_value",
+                                condition=Q(lifted_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value}"
+
+
+class Notice(SnowflakeModel):
+    """An in-app message to the person an action concerns (there is no notifications app
+    yet): what happened, why, and a link to the guideline."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    action = models.ForeignKey(EnforcementAction, null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="notices")
+    kind = models.CharField(max_length=24)
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    policy = models.CharField(max_length=32, choices=Policy.choices, blank=True)
+    guideline_url = models.CharField(max_length=300, blank=True)
+    appealable_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-id"], name="moderation_notice_user")]
+
+    def __str__(self) -> str:
+        return f"notice {self.pk} to {self.user_id}"
+
+
+class Appeal(SnowflakeModel):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        UPHELD = "upheld"
+        OVERTURNED = "overturned"
+
+    appellant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                  related_name="+")
+    action = models.OneToOneField(EnforcementAction, on_delete=models.CASCADE,
+                                  related_name="appeal")
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="appeal")
+    statement = models.CharField(max_length=2000, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"appeal {self.pk} of action {self.action_id}"
+
+
+class AuditEvent(SnowflakeModel):
+    """Append-only log of everything moderators and automation did: claims, escalations,
+    decisions, actions, appeals. Nothing updates or deletes these rows."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    verb = models.CharField(max_length=32)
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="audit")
+    action = models.ForeignKey(EnforcementAction, null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="audit")
+    target_type = models.CharField(max_length=8, blank=True)
+    target_id = models.BigIntegerField(null=True, blank=True)
+    policy = models.CharField(max_length=32, blank=True)
+    reason = models.CharField(max_length=1000, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["target_type", "target_id"],
+                                name="moderation_audit_target")]
+
+    def __str__(self) -> str:
+        return f"{self.verb} by {self.actor_id or 'automation'}"
