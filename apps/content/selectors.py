@@ -28,6 +28,7 @@ from apps.content.audience import age_gate_q
 from apps.content.models import HASHTAG_MAX_LENGTH, Hashtag, Post, PostHashtag, Sound
 from apps.core.errors import ForbiddenError, NotFoundError
 from apps.core.ids import MAX_ID
+from apps.media.hooks import AssetRecipe
 from apps.social.models import Block, Follow, Mute
 from apps.social.selectors import (
     SUMMARY_FIELDS,
@@ -118,6 +119,26 @@ def asset_is_publicly_watchable(*, asset_id: int) -> bool:
     """Media asks this (through its public-asset hook) before serving without a signed
     URL: true only when an anonymous viewer may see a post that uses the asset."""
     return Post.objects.filter(visible_to_q(None), asset_id=asset_id).exists()
+
+
+def asset_media_recipe(*, asset_id: int) -> AssetRecipe | None:
+    """Media asks this (through its recipe hook) how to render an upload: the sound the
+    post on it chose (a library sound's file, or another upload's extracted audio) mixed
+    as the creator chose (keep, duck or mute the upload's own audio), and the cover
+    frame. A sound taken down or whose licence lapsed is left out: muted where it
+    played (with `mute`, the video goes silent). One query."""
+    post = Post.objects.filter(asset_id=asset_id).select_related("sound").first()
+    if post is None:
+        return None
+    sound = post.sound
+    sound_file, sound_asset_id = None, None
+    if sound is not None and sound.pk != post.original_sound_id and sound.is_usable():
+        if sound.kind == Sound.Kind.LIBRARY and sound.audio_file:
+            sound_file = sound.audio_file.name
+        elif sound.kind == Sound.Kind.ORIGINAL and sound.source_asset_id not in (None, asset_id):
+            sound_asset_id = sound.source_asset_id
+    return AssetRecipe(sound_file=sound_file, sound_asset_id=sound_asset_id,
+                       sound_mix=post.sound_mix, cover_time_ms=post.cover_time_ms)
 
 
 def get_post_for(*, viewer: User | AnonymousUser | None, post_id: int | str) -> Post:

@@ -3,6 +3,7 @@ them; it calls these registries when an asset changes state."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -77,3 +78,45 @@ def register_asset_step_done_hook(fn: AssetStepHook) -> AssetStepHook:
 def run_asset_step_done_hooks(*, asset_id: int, step: str) -> None:
     for hook in list(_step_done_hooks):
         hook(asset_id=asset_id, step=step)
+
+
+@dataclass(frozen=True)
+class AssetRecipe:
+    """How the pipeline should render an asset beyond its own content: a chosen sound
+    mixed into every rendition and the MP4 ("use this sound"), and the cover frame the
+    creator picked. The default (no sound, no cover) renders the upload as it is."""
+
+    # the sound to mix in: a name in the default storage (a library sound's file) ...
+    sound_file: str | None = None
+    # ... or another asset whose extracted audio is the sound (another post's sound)
+    sound_asset_id: int | None = None
+    # what happens to the upload's own audio under the sound: keep | duck | mute
+    sound_mix: str = "keep"
+    # the poster frame, in ms from the start (None: the best of several candidates)
+    cover_time_ms: int | None = None
+
+
+class AssetRecipeHook(Protocol):
+    def __call__(self, *, asset_id: int) -> AssetRecipe | None: ...
+
+
+_recipe_hooks: list[AssetRecipeHook] = []
+
+
+def register_asset_recipe_hook(fn: AssetRecipeHook) -> AssetRecipeHook:
+    """Answers "how should this asset be rendered?" (content: the sound, mix and cover
+    of the post that uses the asset). None means "no opinion"; with no answer the
+    upload is rendered as it is. After the answer changes, call
+    `apps.media.services.asset_recipe_changed` (or enqueue `apps.media.recipe_changed`):
+    media re-renders exactly the outputs that depend on what changed."""
+    if fn not in _recipe_hooks:
+        _recipe_hooks.append(fn)
+    return fn
+
+
+def asset_recipe(*, asset_id: int) -> AssetRecipe:
+    for hook in list(_recipe_hooks):
+        recipe = hook(asset_id=asset_id)
+        if recipe is not None:
+            return recipe
+    return AssetRecipe()

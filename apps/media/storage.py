@@ -15,9 +15,13 @@ from django.conf import settings
 
 SOURCE_NAME = "source"
 # outputs a player or app may fetch; the source and the moderation frames are never served
+# (a re-render with a chosen sound or cover carries an 8-hex tag in its names: a cache
+# may keep the untagged ones as immutable)
 SERVABLE = re.compile(
-    r"^(hls/master\.m3u8|hls/\d{2,4}/(index\.m3u8|init\.mp4|seg_\d{4,6}\.m4s)"
-    r"|video\.mp4|poster\.jpg|preview\.webp|storyboard\.(jpg|json|vtt)|audio\.m4a)$"
+    r"^(hls/master\.m3u8"
+    r"|hls/\d{2,4}/(index\.m3u8|init(_[0-9a-f]{8})?\.mp4|seg_([0-9a-f]{8}_)?\d{4,6}\.m4s)"
+    r"|video(-[0-9a-f]{8})?\.mp4|poster(-[0-9a-f]{8})?\.jpg|preview\.webp"
+    r"|storyboard\.(jpg|json|vtt)|audio\.m4a)$"
 )
 
 
@@ -61,6 +65,28 @@ def write_atomically(final: Path, text: str) -> None:
     temp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}")
     temp.write_text(text)
     os.replace(temp, final)
+
+
+def fetch_stored(name: str, dest: Path) -> Path | None:
+    """A file of the default storage (e.g. a library sound) as a local path: the file
+    itself on local storage, else downloaded to `dest`. None when it does not exist."""
+    from django.core.files.storage import default_storage
+
+    if not name or not default_storage.exists(name):
+        return None
+    try:
+        return Path(default_storage.path(name))
+    except NotImplementedError:  # a remote storage: copy it here
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with default_storage.open(name, "rb") as remote, dest.open("wb") as local:
+            shutil.copyfileobj(remote, local, 1024 * 1024)
+        return dest
+
+
+def fetch_output(asset_id: int, name: str, dest: Path) -> Path | None:
+    """One of an asset's outputs (e.g. its extracted audio) as a local path."""
+    path = asset_dir(asset_id) / name
+    return path if path.is_file() else None
 
 
 def servable_path(asset_id: int, name: str) -> Path | None:

@@ -40,3 +40,9 @@ def requeue_stalled() -> dict[str, int]:
 @shared_task(name="apps.media.reprocess", acks_late=True)
 def reprocess(asset_id: int) -> bool:
     return services.asset_reprocess(asset_id=asset_id)
+
+
+@shared_task(name="apps.media.recipe_changed", acks_late=True)
+def recipe_changed(asset_id: int) -> list[str]:
+    """Content changed what an asset is rendered with (sound, mix, cover)."""
+    return services.asset_recipe_changed(asset_id=asset_id)

@@ -36,6 +36,7 @@ H264_PROFILE = {240: ("main", "3.0", "4d401e"), 360: ("main", "3.0", "4d401e"),
                 1080: ("high", "4.0", "640028")}
 AUDIO_CODECS = "mp4a.40.2"
 LOG_TAIL_CHARS = 4000
+DUCK_GAIN = 0.25  # the upload's own audio under a chosen sound when ducked: -12 dB
 
 
 def ffmpeg_exe() -> str:
@@ -96,6 +97,19 @@ class Rendition:
     @property
     def codecs(self) -> str:
         return f"avc1.{H264_PROFILE[self.short_edge][2]},{AUDIO_CODECS}"
+
+
+@dataclass(frozen=True)
+class SoundMix:
+    """A chosen sound mixed into the audio of every rendition and the MP4. `path` is the
+    sound as a local file (None: no sound, e.g. muting the upload's audio only); `mode`
+    says what happens to the upload's own audio: keep, duck (DUCK_GAIN) or mute. The
+    sound is looped or cut to the video's length. `tag` (8 hex characters) names the
+    outputs, so that a re-render never reuses a name a cache may hold as immutable."""
+
+    path: Path | None
+    mode: str
+    tag: str
 
 
 def _even(value: float) -> int:
@@ -165,62 +179,119 @@ def _x264_args(rendition: Rendition, preset: str) -> list[str]:
     ]
 
 
+def _audio_graph(
+    probe: ProbeResult, mix: SoundMix, outputs: int, first_input: int
+) -> tuple[list[str], list[str], list[str]]:
+    """The inputs and filter chains that mix a chosen sound with the upload's own audio
+    (kept, ducked or muted; a source without audio counts as silent), cut to the
+    video's length; `outputs` labels of the result (one per encoded output)."""
+    seconds = f"{probe.duration_s:.3f}"
+    fmt = "aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo"
+    inputs: list[str] = []
+    chains: list[str] = []
+    parts: list[str] = []
+    if probe.has_audio and mix.mode != "mute":
+        gain = f",volume={DUCK_GAIN:g}" if mix.mode == "duck" else ""
+        chains.append(f"[0:a:0]{fmt},apad,atrim=end={seconds}{gain}[own]")
+        parts.append("[own]")
+    if mix.path is not None:
+        # looped (the sound may be shorter than the video), then cut to the video
+        inputs += ["-stream_loop", "-1", "-i", str(mix.path)]
+        chains.append(f"[{first_input}:a:0]{fmt},atrim=end={seconds},asetpts=PTS-STARTPTS[snd]")
+        parts.append("[snd]")
+    if len(parts) == 2:
+        chains.append("[own][snd]amix=inputs=2:duration=longest:dropout_transition=0:"
+                      "normalize=0,alimiter=limit=0.98:level=0[mixed]")
+    elif parts:
+        chains.append(f"{parts[0]}anull[mixed]")
+    else:  # the upload's audio muted and no sound: silence, as every rendition has audio
+        chains.append(f"anullsrc=channel_layout=stereo:sample_rate=48000,atrim=end={seconds}"
+                      "[mixed]")
+    labels = [f"[a{i}]" for i in range(outputs)]
+    chains.append(f"[mixed]asplit={outputs}" + "".join(labels))
+    return inputs, chains, labels
+
+
 def rendition_command(
-    source: Path, probe: ProbeResult, rendition: Rendition, out_dir: Path, preset: str
+    source: Path, probe: ProbeResult, rendition: Rendition, out_dir: Path, preset: str,
+    mix: SoundMix | None = None,
 ) -> list[str]:
-    inputs, maps = _input_args(source, probe)
     vf = _video_filter(probe, rendition.width, rendition.height, rendition.fps)
+    if mix is not None:
+        return [*_mixed_args(source, probe, rendition, mix), *_x264_args(rendition, preset),
+                *_hls_output(rendition, out_dir, mix.tag)]
+    inputs, maps = _input_args(source, probe)
     return [
         *inputs, *maps, "-vf", vf, *_x264_args(rendition, preset),
         *_hls_output(rendition, out_dir),
     ]
 
 
+def _mixed_args(
+    source: Path, probe: ProbeResult, rendition: Rendition, mix: SoundMix
+) -> list[str]:
+    """Inputs, graph and maps of one output with a sound mixed in."""
+    vf = _video_filter(probe, rendition.width, rendition.height, rendition.fps)
+    extra, chains, labels = _audio_graph(probe, mix, 1, first_input=1)
+    graph = ";".join([f"[0:v:0]{vf}[v0]", *chains])
+    return ["-i", str(source), *extra, "-filter_complex", graph,
+            "-map", "[v0]", "-map", labels[0]]
+
+
 def transcode_rendition(
     source: Path, probe: ProbeResult, rendition: Rendition, out_dir: Path, *, preset: str,
-    heartbeat: Callable[[], None] | None = None,
+    heartbeat: Callable[[], None] | None = None, mix: SoundMix | None = None,
 ) -> tuple[dict[str, Any], str]:
-    log = run_ffmpeg(rendition_command(source, probe, rendition, out_dir, preset),
+    log = run_ffmpeg(rendition_command(source, probe, rendition, out_dir, preset, mix),
                      heartbeat=heartbeat)
     return _rendition_info(rendition, out_dir), log
 
 
-def _hls_output(rendition: Rendition, out_dir: Path) -> list[str]:
+def _hls_output(rendition: Rendition, out_dir: Path, tag: str = "") -> list[str]:
+    init, segments = ("init.mp4", "seg_%04d.m4s") if not tag else (
+        f"init_{tag}.mp4", f"seg_{tag}_%04d.m4s")
     return [
         "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
         "-hls_segment_type", "fmp4", "-hls_flags", "independent_segments",
-        "-hls_fmp4_init_filename", "init.mp4",
-        "-hls_segment_filename", str(out_dir / "seg_%04d.m4s"),
+        "-hls_fmp4_init_filename", init,
+        "-hls_segment_filename", str(out_dir / segments),
         str(out_dir / "index.m3u8"),
     ]
 
 
 def ladder_command(
-    source: Path, probe: ProbeResult, renditions: list[Rendition], out_root: Path, preset: str
+    source: Path, probe: ProbeResult, renditions: list[Rendition], out_root: Path, preset: str,
+    mix: SoundMix | None = None,
 ) -> list[str]:
     """Several renditions from one decode: the source is split once and each branch is
     scaled and encoded with exactly the settings of `rendition_command`."""
-    inputs, maps = _input_args(source, probe)
-    audio_map = maps[3]
     count = len(renditions)
     graph = [f"[0:v]split={count}" + "".join(f"[s{i}]" for i in range(count))]
     for i, r in enumerate(renditions):
         graph.append(f"[s{i}]{_video_filter(probe, r.width, r.height, r.fps)}[v{i}]")
-    args = [*inputs, "-filter_complex", ";".join(graph)]
-    duration = [] if probe.has_audio else ["-t", f"{probe.duration_s:.3f}"]
+    if mix is not None:
+        extra, chains, audio_maps = _audio_graph(probe, mix, count, first_input=1)
+        args = ["-i", str(source), *extra, "-filter_complex", ";".join([*graph, *chains])]
+        duration: list[str] = []
+    else:
+        inputs, maps = _input_args(source, probe)
+        audio_maps = [maps[3]] * count
+        args = [*inputs, "-filter_complex", ";".join(graph)]
+        duration = [] if probe.has_audio else ["-t", f"{probe.duration_s:.3f}"]
+    tag = mix.tag if mix is not None else ""
     for i, r in enumerate(renditions):
         out_dir = out_root / r.name
         out_dir.mkdir(parents=True, exist_ok=True)
-        args += ["-map", f"[v{i}]", "-map", audio_map, *duration, *_x264_args(r, preset),
-                 *_hls_output(r, out_dir)]
+        args += ["-map", f"[v{i}]", "-map", audio_maps[i], *duration, *_x264_args(r, preset),
+                 *_hls_output(r, out_dir, tag)]
     return args
 
 
 def transcode_ladder(
     source: Path, probe: ProbeResult, renditions: list[Rendition], out_root: Path, *,
-    preset: str, heartbeat: Callable[[], None] | None = None,
+    preset: str, heartbeat: Callable[[], None] | None = None, mix: SoundMix | None = None,
 ) -> tuple[list[dict[str, Any]], str]:
-    log = run_ffmpeg(ladder_command(source, probe, renditions, out_root, preset),
+    log = run_ffmpeg(ladder_command(source, probe, renditions, out_root, preset, mix),
                      heartbeat=heartbeat)
     return [_rendition_info(r, out_root / r.name) for r in renditions], log
 
@@ -236,14 +307,17 @@ def _rendition_info(rendition: Rendition, out_dir: Path) -> dict[str, Any]:
 
 
 _EXTINF = re.compile(r"#EXTINF:([0-9.]+)")
+_MAP = re.compile(r'#EXT-X-MAP:URI="([^"]+)"')
 
 
 def measure_bitrates(playlist: Path) -> tuple[int, int]:
     """Peak (per segment, with the init segment) and average bits per second, measured
     from the files, as HLS wants them for BANDWIDTH and AVERAGE-BANDWIDTH."""
     directory = playlist.parent
-    init = (directory / "init.mp4").stat().st_size
-    lines = playlist.read_text().splitlines()
+    text = playlist.read_text()
+    found = _MAP.search(text)
+    init = (directory / (found.group(1) if found else "init.mp4")).stat().st_size
+    lines = text.splitlines()
     peak = 0.0
     total_bytes = 0
     total_seconds = 0.0
@@ -276,8 +350,14 @@ def master_playlist(renditions: list[dict[str, Any]]) -> str:
 
 def mp4_fallback(
     source: Path, probe: ProbeResult, rendition: Rendition, out: Path, *, preset: str,
-    heartbeat: Callable[[], None] | None = None,
+    heartbeat: Callable[[], None] | None = None, mix: SoundMix | None = None,
 ) -> str:
+    if mix is not None:
+        return run_ffmpeg(
+            [*_mixed_args(source, probe, rendition, mix), *_x264_args(rendition, preset),
+             "-movflags", "+faststart", str(out)],
+            heartbeat=heartbeat,
+        )
     inputs, maps = _input_args(source, probe)
     vf = _video_filter(probe, rendition.width, rendition.height, rendition.fps)
     return run_ffmpeg(
@@ -320,10 +400,18 @@ def frame_score(image: Image.Image) -> tuple[float, float, float]:
     return edges * (1 - abs(mean - 128) / 256), mean, edges
 
 
-def poster(source: Path, probe: ProbeResult, out: Path, candidates: int = 6) -> dict[str, Any]:
-    """The sharpest, neither black nor washed-out frame among evenly spaced candidates."""
+def poster(
+    source: Path, probe: ProbeResult, out: Path, candidates: int = 6, *,
+    cover_at: float | None = None,
+) -> dict[str, Any]:
+    """The frame the creator picked (`cover_at`, seconds), else the sharpest, neither
+    black nor washed-out frame among evenly spaced candidates."""
     span = probe.duration_s
-    times = [span * (i + 1) / (candidates + 1) for i in range(candidates)]
+    if cover_at is not None:
+        # the last frame starts a frame before the end
+        times = [max(0.0, min(cover_at, span - 1 / max(probe.frame_rate, 1.0)))]
+    else:
+        times = [span * (i + 1) / (candidates + 1) for i in range(candidates)]
     scored = []
     for at, image in _frames_at(source, times):
         score, mean, edges = frame_score(image)
@@ -336,6 +424,7 @@ def poster(source: Path, probe: ProbeResult, out: Path, candidates: int = 6) -> 
     image.save(out, "JPEG", quality=85, optimize=True, progressive=True)
     return {
         "at": round(best[1], 3),
+        "chosen_by": "creator" if cover_at is not None else "score",
         "candidates": [
             {"at": round(at, 3), "score": round(s, 1), "luma_mean": round(m, 1),
              "edge_variance": round(e, 1)}
