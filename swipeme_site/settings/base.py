@@ -425,3 +425,14 @@ CELERY_BEAT_SCHEDULE["content-sync-muted-sounds"] = {
     "schedule": 60.0,
     "options": {"queue": "default", "expires": 55},
 }
+
+# --- Events and analytics (apps.events, apps.analytics) -----------------------------------
+# Approximate cap on the event stream, in entries (one entry per accepted HTTP batch).
+EVENTS_STREAM_MAXLEN = env_int("SWIPEME_EVENTS_STREAM_MAXLEN", 200_000)
+# How long a client event id is remembered for dropping duplicates (seconds).
+EVENTS_DEDUPE_TTL = env_int("SWIPEME_EVENTS_DEDUPE_TTL", 6 * 3600)
+EVENTS_THROTTLE_RATE = env_str("SWIPEME_THROTTLE_EVENTS", "600/min")
+# The consumer: at most this many log entries per beat run; pending entries idle this long
+# (a dead consumer's) are reclaimed.
+ANALYTICS_CONSUME_MAX_ENTRIES = env_int("SWIPEME_ANALYTICS_CONSUME_MAX_ENTRIES", 2000)
+ANALYTICS_RECLAIM_IDLE_MS = env_int("SWIPEME_ANALYTICS_RECLAIM_IDLE_MS", 60_000)

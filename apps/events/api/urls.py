@@ -1,3 +1,7 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from apps.events.api.views import EventsApi
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("events", EventsApi.as_view(), name="events"),
+]

@@ -1,0 +1,135 @@
+"""Aggregates of the event stream in Postgres. Written only by `apps.analytics.services`
+(the event-log consumer) with additive upserts; read by the feed (through selectors) and
+creator analytics. Ids never reach clients, so these tables use plain bigint keys.
+
+Posts and users are referenced by id without foreign keys: events arrive for posts that may
+be deleted later, and aggregates must not block (or cascade into) deleting a post."""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+
+class UserPostStats(models.Model):
+    """What one signed-in user did with one post, over all time."""
+
+    user_id = models.BigIntegerField()
+    post_id = models.BigIntegerField()
+    impressions = models.PositiveIntegerField(default=0)
+    plays = models.PositiveIntegerField(default=0)
+    watch_ms = models.BigIntegerField(default=0)
+    # Furthest point reached in one play, as a fraction of the duration (capped at 1).
+    max_completion = models.FloatField(default=0.0)
+    loops = models.PositiveIntegerField(default=0)
+    rewatches = models.PositiveIntegerField(default=0)
+    completed = models.BooleanField(default=False)
+    skipped = models.BooleanField(default=False)
+    liked = models.BooleanField(default=False)
+    shared = models.BooleanField(default=False)
+    not_interested = models.BooleanField(default=False)
+    last_event_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user_id", "post_id"], name="analytics_user_post"),
+        ]
+        indexes = [models.Index(fields=["user_id", "-last_event_at"],
+                                name="analytics_ups_recent")]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} x post {self.post_id}"
+
+
+class PostHourlyStats(models.Model):
+    """One post's events in one UTC hour (bucketed by event time, clamped to receipt)."""
+
+    post_id = models.BigIntegerField()
+    hour = models.DateTimeField()
+    impressions = models.PositiveIntegerField(default=0)
+    plays = models.PositiveIntegerField(default=0)
+    watch_ms = models.BigIntegerField(default=0)
+    # Sum and count of per-play watch fractions (watch_end and skip): average watch %.
+    watch_fraction_sum = models.FloatField(default=0.0)
+    watch_fraction_count = models.PositiveIntegerField(default=0)
+    completions = models.PositiveIntegerField(default=0)
+    rewatches = models.PositiveIntegerField(default=0)
+    skips = models.PositiveIntegerField(default=0)
+    likes = models.PositiveIntegerField(default=0)
+    comments = models.PositiveIntegerField(default=0)
+    shares = models.PositiveIntegerField(default=0)
+    favourites = models.PositiveIntegerField(default=0)
+    follows = models.PositiveIntegerField(default=0)
+    not_interested = models.PositiveIntegerField(default=0)
+    reports = models.PositiveIntegerField(default=0)
+    qoe_reports = models.PositiveIntegerField(default=0)
+    ttff_ms_sum = models.BigIntegerField(default=0)
+    ttff_count = models.PositiveIntegerField(default=0)
+    rebuffer_count = models.PositiveIntegerField(default=0)
+    rebuffer_ms = models.BigIntegerField(default=0)
+    playback_errors = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["post_id", "hour"], name="analytics_post_hour"),
+        ]
+        indexes = [models.Index(fields=["hour"], name="analytics_phs_hour")]
+
+    def __str__(self) -> str:
+        return f"post {self.post_id} at {self.hour:%Y-%m-%d %H}:00"
+
+
+class CreatorDailyStats(models.Model):
+    """One creator's posts' events in one UTC day, plus follows attributed to them."""
+
+    creator_id = models.BigIntegerField()
+    day = models.DateField()
+    impressions = models.PositiveIntegerField(default=0)
+    views = models.PositiveIntegerField(default=0)  # plays (play_start)
+    watch_ms = models.BigIntegerField(default=0)
+    watch_fraction_sum = models.FloatField(default=0.0)
+    watch_fraction_count = models.PositiveIntegerField(default=0)
+    completions = models.PositiveIntegerField(default=0)
+    likes = models.PositiveIntegerField(default=0)
+    comments = models.PositiveIntegerField(default=0)
+    shares = models.PositiveIntegerField(default=0)
+    followers_gained = models.PositiveIntegerField(default=0)  # `follow` events
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["creator_id", "day"], name="analytics_creator_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"creator {self.creator_id} on {self.day}"
+
+
+class PostRetention(models.Model):
+    """A post's retention curve over all time: `reached[i]` counts plays whose furthest
+    point was at least i*5 % of the video (i = 0..20); reached[0] is the number of ended
+    plays. Fed by watch_end and skip."""
+
+    post_id = models.BigIntegerField(primary_key=True)
+    reached = ArrayField(models.BigIntegerField(), size=21)
+
+    def __str__(self) -> str:
+        return f"retention of post {self.post_id}"
+
+
+class AppliedEntry(models.Model):
+    """An event-log entry whose events are in the aggregates. Inserted in the same
+    transaction as the aggregate upserts, so an entry delivered twice (a consumer died
+    after committing but before acking, and the entry was reclaimed) applies once."""
+
+    stream = models.CharField(max_length=64)
+    entry_id = models.CharField(max_length=40)
+    applied_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["stream", "entry_id"], name="analytics_applied_entry"),
+        ]
+        indexes = [models.Index(fields=["applied_at"], name="analytics_applied_at")]
+
+    def __str__(self) -> str:
+        return f"{self.stream} {self.entry_id}"

@@ -1,0 +1,277 @@
+"""Reads of the event aggregates, for the feed and for creator analytics.
+
+The feed's reads (`seen_post_ids`, `seen_among`, `not_interested_for`, `post_velocity`)
+hit Redis only and never raise: when Redis is unavailable they answer empty (and log), so
+serving degrades to the heuristic feed. The Postgres reads (`watch_stats_for`,
+`completed_post_ids`, `post_totals`) are single indexed queries.
+
+A viewer is `user_id` when signed in, otherwise the client's `session_id` (the one its
+events carry); pass both when both are known, the user wins.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import redis
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from apps.analytics import online
+from apps.analytics.models import CreatorDailyStats, PostHourlyStats, PostRetention, UserPostStats
+from apps.content.models import Post
+
+logger = logging.getLogger(__name__)
+
+
+# --- online features (Redis) for the feed ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotInterested:
+    """Ids the viewer said "not interested" to (through posts), most recent 200 of each."""
+
+    creators: frozenset[int] = frozenset()
+    sounds: frozenset[int] = frozenset()
+    hashtags: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Velocity:
+    """Events on a post in the last hour (12 five-minute buckets, the current one partial)."""
+
+    impressions: int = 0
+    plays: int = 0
+    completions: int = 0
+    likes: int = 0
+    shares: int = 0
+
+
+def seen_post_ids(*, user_id: int | None, session_id: str | None = None,
+                  limit: int = online.SEEN_KEEP) -> list[int]:
+    """Posts the viewer was shown or watched in the last 3 days (per the event stream),
+    most recent first, at most `limit` (1000 kept). Empty if Redis is unavailable."""
+    owner = online.owner_key(user_id=user_id, session_id=session_id)
+    if owner is None:
+        return []
+    try:
+        return online.read_seen(owner, limit)
+    except redis.RedisError as exc:
+        logger.warning("analytics seen-set unavailable: %s", exc)
+        return []
+
+
+def seen_among(*, user_id: int | None, session_id: str | None = None,
+               post_ids: Sequence[int]) -> set[int]:
+    """Which of `post_ids` the viewer has seen (one ZMSCORE); empty if Redis is down."""
+    owner = online.owner_key(user_id=user_id, session_id=session_id)
+    if owner is None or not post_ids:
+        return set()
+    try:
+        return online.read_seen_among(owner, list(post_ids))
+    except redis.RedisError as exc:
+        logger.warning("analytics seen-set unavailable: %s", exc)
+        return set()
+
+
+def not_interested_for(*, user_id: int | None, session_id: str | None = None) -> NotInterested:
+    """Creators, sounds and hashtags of posts the viewer marked "not interested" in the
+    last 30 days (for the feed's fatigue). Empty if Redis is unavailable."""
+    owner = online.owner_key(user_id=user_id, session_id=session_id)
+    if owner is None:
+        return NotInterested()
+    try:
+        found = online.read_not_interested(owner)
+    except redis.RedisError as exc:
+        logger.warning("analytics not-interested unavailable: %s", exc)
+        return NotInterested()
+    return NotInterested(creators=frozenset(found["creator"]), sounds=frozenset(found["sound"]),
+                         hashtags=frozenset(found["hashtag"]))
+
+
+def post_velocity(post_ids: Sequence[int], *, now_ms: int | None = None) -> dict[int, Velocity]:
+    """Per post, events in the last hour (trending velocity; the bandit's early completion
+    rate is completions/plays). One pipelined round trip; every id is in the answer, all
+    zeros when Redis is unavailable."""
+    ids = list(dict.fromkeys(post_ids))
+    try:
+        raw = online.read_velocity(ids, now_ms)
+    except redis.RedisError as exc:
+        logger.warning("analytics velocity unavailable: %s", exc)
+        return {p: Velocity() for p in ids}
+    return {p: Velocity(impressions=c["imp"], plays=c["play"], completions=c["comp"],
+                        likes=c["like"], shares=c["share"]) for p, c in raw.items()}
+
+
+# --- aggregates (Postgres) ---------------------------------------------------------------
+
+
+def watch_stats_for(*, user_id: int, limit: int = 200) -> list[UserPostStats]:
+    """The user's per-post watch stats, most recently active first (for training and for
+    "similar to what you watched")."""
+    return list(UserPostStats.objects.filter(user_id=user_id)
+                .order_by("-last_event_at")[:limit])
+
+
+def completed_post_ids(*, user_id: int, limit: int = 50) -> list[int]:
+    """Posts the user watched to the end (or liked), most recent first."""
+    return list(UserPostStats.objects.filter(user_id=user_id)
+                .filter(Q(completed=True) | Q(liked=True))
+                .order_by("-last_event_at").values_list("post_id", flat=True)[:limit])
+
+
+@dataclass(frozen=True)
+class PostTotals:
+    impressions: int = 0
+    plays: int = 0
+    watch_ms: int = 0
+    completions: int = 0
+    skips: int = 0
+    likes: int = 0
+    shares: int = 0
+    comments: int = 0
+    follows: int = 0
+    not_interested: int = 0
+
+
+_TOTAL_FIELDS = ("impressions", "plays", "watch_ms", "completions", "skips", "likes",
+                 "shares", "comments", "follows", "not_interested")
+
+
+def post_totals(post_ids: Sequence[int], *, since: datetime) -> dict[int, PostTotals]:
+    """Per post, hourly aggregates summed from `since` (one grouped query). Every id is in
+    the answer."""
+    rows: Any = (PostHourlyStats.objects.filter(post_id__in=list(post_ids), hour__gte=since)
+            .values("post_id").annotate(**{f: Sum(f) for f in _TOTAL_FIELDS}))
+    out = {p: PostTotals() for p in post_ids}
+    for row in rows:
+        out[row["post_id"]] = PostTotals(**{f: int(row[f] or 0) for f in _TOTAL_FIELDS})
+    return out
+
+
+# --- creator analytics -------------------------------------------------------------------
+
+
+@dataclass
+class PeriodSummary:
+    since: date
+    until: date
+    impressions: int = 0
+    views: int = 0
+    watch_ms: int = 0
+    average_watch_fraction: float | None = None
+    completions: int = 0
+    likes: int = 0
+    comments: int = 0
+    shares: int = 0
+    followers_gained: int = 0
+    daily: list[dict[str, object]] = field(default_factory=list)
+    top_posts: list[dict[str, object]] = field(default_factory=list)
+
+
+def period_bounds(days: int, *, now: datetime | None = None) -> tuple[date, date]:
+    today = (now or timezone.now()).astimezone(UTC).date()
+    return today - timedelta(days=days - 1), today
+
+
+def creator_summary_for(*, creator_id: int, days: int, top: int = 10,
+                        now: datetime | None = None) -> PeriodSummary:
+    """A creator's last `days` UTC days (today included): totals, one row per day, and the
+    top posts by views. Three queries."""
+    since, until = period_bounds(days, now=now)
+    rows = list(CreatorDailyStats.objects.filter(creator_id=creator_id, day__gte=since,
+                                                 day__lte=until).order_by("day"))
+    summary = PeriodSummary(since=since, until=until)
+    fraction_sum, fraction_count = 0.0, 0
+    by_day = {r.day: r for r in rows}
+    for offset in range(days):
+        day = since + timedelta(days=offset)
+        row = by_day.get(day)
+        summary.daily.append({"day": day, "views": row.views if row else 0,
+                              "watch_ms": row.watch_ms if row else 0,
+                              "followers_gained": row.followers_gained if row else 0})
+        if row is None:
+            continue
+        summary.impressions += row.impressions
+        summary.views += row.views
+        summary.watch_ms += row.watch_ms
+        summary.completions += row.completions
+        summary.likes += row.likes
+        summary.comments += row.comments
+        summary.shares += row.shares
+        summary.followers_gained += row.followers_gained
+        fraction_sum += row.watch_fraction_sum
+        fraction_count += row.watch_fraction_count
+    if fraction_count:
+        summary.average_watch_fraction = fraction_sum / fraction_count
+    start = datetime.combine(since, datetime.min.time(), tzinfo=UTC)
+    top_rows: Any = (PostHourlyStats.objects
+                .filter(hour__gte=start,
+                        post_id__in=Post.objects.filter(author_id=creator_id).values("id"))
+                .values("post_id")
+                .annotate(views=Sum("plays"), watch_ms=Sum("watch_ms"),
+                          completions=Sum("completions"), likes=Sum("likes"))
+                .order_by("-views", "-watch_ms", "post_id")[:top])
+    summary.top_posts = [dict(r) for r in top_rows]
+    return summary
+
+
+@dataclass
+class PostAnalytics:
+    post_id: int
+    since: date
+    until: date
+    totals: dict[str, int]
+    average_watch_fraction: float | None
+    average_ttff_ms: float | None
+    daily: list[dict[str, object]]
+    retention: list[dict[str, float]]  # [{"at": 0.0..1.0, "fraction": ...}]
+
+
+def post_analytics_for(*, post_id: int, days: int, now: datetime | None = None
+                       ) -> PostAnalytics:
+    """One post's last `days` UTC days (today included) from its hourly aggregates, and
+    its all-time retention curve. The caller checks ownership. Two queries."""
+    since, until = period_bounds(days, now=now)
+    start = datetime.combine(since, datetime.min.time(), tzinfo=UTC)
+    sums = ("impressions", "plays", "watch_ms", "completions", "rewatches", "skips", "likes",
+            "comments", "shares", "favourites", "follows", "not_interested", "reports",
+            "watch_fraction_sum", "watch_fraction_count", "ttff_ms_sum", "ttff_count",
+            "rebuffer_count", "rebuffer_ms")
+    per_day: list[Any] = list(PostHourlyStats.objects.filter(post_id=post_id, hour__gte=start)
+                   .annotate(day=TruncDate("hour", tzinfo=UTC)).values("day")
+                   .annotate(**{f"s_{f}": Sum(F(f)) for f in sums}, hours=Count("id"))
+                   .order_by("day"))
+    totals: dict[str, float] = dict.fromkeys(sums, 0)
+    by_day: dict[date, Any] = {}
+    for row in per_day:
+        by_day[row["day"]] = row
+        for f in sums:
+            totals[f] += row[f"s_{f}"] or 0
+    daily: list[dict[str, object]] = []
+    for offset in range(days):
+        day = since + timedelta(days=offset)
+        row = by_day.get(day)
+        daily.append({"day": day, "views": int(row["s_plays"] or 0) if row else 0,
+                      "watch_ms": int(row["s_watch_ms"] or 0) if row else 0})
+    retention: list[dict[str, float]] = []
+    record = PostRetention.objects.filter(post_id=post_id).first()
+    if record is not None and record.reached and record.reached[0]:
+        base = record.reached[0]
+        retention = [{"at": i / 20, "fraction": n / base} for i, n in enumerate(record.reached)]
+    return PostAnalytics(
+        post_id=post_id, since=since, until=until,
+        totals={f: int(totals[f]) for f in sums
+                if f not in ("watch_fraction_sum", "watch_fraction_count", "ttff_ms_sum",
+                             "ttff_count")},
+        average_watch_fraction=(totals["watch_fraction_sum"] / totals["watch_fraction_count"]
+                                if totals["watch_fraction_count"] else None),
+        average_ttff_ms=(totals["ttff_ms_sum"] / totals["ttff_count"]
+                         if totals["ttff_count"] else None),
+        daily=daily, retention=retention,
+    )

@@ -1,0 +1,111 @@
+"""Event ingestion: validate a batch item by item, drop duplicates, append the rest to the
+event log with what the server knows (user, received time, client info)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from django.conf import settings
+
+from apps.core.errors import ApplicationError
+from apps.events.log import DEDUPE_PREFIX, EventLog, LoggedBatch, default_log, redis_client
+from apps.events.schema import Event, EventInvalidError, now_ms, validate_event
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    id: str | None
+    code: str
+    message: str
+    fields: dict[str, list[str]]
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    entry_id: str | None = None
+
+
+class EventLogUnavailableError(ApplicationError):
+    status_code = 503
+    code = "event_log_unavailable"
+
+
+def _dedupe_key(*, user_id: int | None, session_id: str, event_id: str) -> str:
+    owner = f"u:{user_id}" if user_id is not None else f"s:{session_id}"
+    return f"{DEDUPE_PREFIX}{owner}:{event_id}"
+
+
+def events_ingest(
+    *,
+    user_id: int | None,
+    events: list[Any],
+    client: dict[str, str],
+    log: EventLog | None = None,
+    received_ms: int | None = None,
+) -> IngestResult:
+    """Validate each event, drop duplicates (same owner and client event id, in this batch
+    or seen within EVENTS_DEDUPE_TTL), append the rest as one log entry.
+
+    The owner of an event is the signed-in user, or the event's session id for a signed-out
+    viewer. Dedupe markers are set (SET NX EX) before the append; if the append fails the
+    markers are removed again so that the client's retry is not mistaken for a duplicate.
+    """
+    received = received_ms if received_ms is not None else now_ms()
+    result = IngestResult()
+    valid: list[Event] = []
+    seen_in_batch: set[tuple[str, str]] = set()
+    for index, raw in enumerate(events):
+        try:
+            event = validate_event(raw, received_ms=received)
+        except EventInvalidError as exc:
+            raw_id = raw.get("id") if isinstance(raw, dict) else None
+            result.rejected.append(Rejection(
+                index=index, id=raw_id[:64] if isinstance(raw_id, str) else None,
+                code="invalid", message=exc.message, fields=exc.fields))
+            continue
+        owner = ("", event.session_id) if user_id is None else (str(user_id), "")
+        marker = (owner[0] or owner[1], event.id)
+        if marker in seen_in_batch:
+            result.duplicates += 1
+            continue
+        seen_in_batch.add(marker)
+        valid.append(event)
+    if not valid:
+        return result
+
+    client_redis = redis_client()
+    keys = [_dedupe_key(user_id=user_id, session_id=e.session_id, event_id=e.id) for e in valid]
+    try:
+        with client_redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.set(key, "1", nx=True, ex=settings.EVENTS_DEDUPE_TTL)
+            fresh_flags = pipe.execute()
+    except redis.RedisError as exc:
+        logger.warning("event dedupe failed: %s", exc)
+        raise EventLogUnavailableError("The event log is unavailable; retry later.") from exc
+    fresh = [e for e, ok in zip(valid, fresh_flags, strict=True) if ok]
+    result.duplicates += len(valid) - len(fresh)
+    if not fresh:
+        return result
+    batch = LoggedBatch(user_id=user_id, received_ms=received, client=client,
+                        events=[e.as_log_dict() for e in fresh])
+    try:
+        result.entry_id = (log or default_log()).append(batch)
+    except redis.RedisError as exc:
+        logger.warning("event append failed: %s", exc)
+        fresh_keys = [k for k, ok in zip(keys, fresh_flags, strict=True) if ok]
+        with contextlib.suppress(redis.RedisError):
+            client_redis.delete(*fresh_keys)
+        raise EventLogUnavailableError("The event log is unavailable; retry later.") from exc
+    result.accepted = len(fresh)
+    return result
