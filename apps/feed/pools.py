@@ -1,0 +1,357 @@
+"""Cached candidate pools: a compact catalogue of recommendable posts (metadata as numpy
+arrays, text embeddings as a matrix) and the global pools drawn from it: trending, fresh
+and new creators (exploration), per language, per hashtag, per sound.
+
+A reco task rebuilds the pools (`refresh`) and publishes them in Redis under a stamp; each
+serving process keeps the decoded pools in memory and reloads when the stamp changes, so a
+request does no catalogue work. Without Redis a process builds its own pools from the
+database (the heuristic path) and keeps them for a minute."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from apps.content.audience import recommendable_q
+from apps.content.models import Post
+from apps.content.selectors import visible_to_q
+from apps.feed import interactions, online
+from apps.feed.models import EMBEDDING_DIM, PostEmbedding
+
+TRENDING_SIZE = 2000
+FRESH_SIZE = 1000
+LANGUAGE_SIZE = 500
+HASHTAG_SIZE = 200
+SOUND_SIZE = 100
+MAX_HASHTAG_POOLS = 1000
+FRESH_WINDOW = timedelta(hours=48)
+NEW_CREATOR_WINDOW = timedelta(days=14)
+CATALOGUE_WINDOW = timedelta(days=90)
+LOCAL_TTL = 60.0
+STAMP_CHECK_EVERY = 5.0
+# Trending: engagement per hour of age with a gravity (older posts need more to stay up).
+GRAVITY = 1.5
+
+META_FIELDS = ("id", "author_id", "sound_id", "language", "published_at", "asset__duration_ms",
+               "views_count", "likes_count", "comments_count", "shares_count",
+               "favourites_count", "author__date_joined")
+
+
+@dataclass
+class Catalogue:
+    """Post metadata in columns. Row i describes post ids[i]."""
+
+    ids: np.ndarray
+    author: np.ndarray
+    sound: np.ndarray
+    language: list[str]
+    published: np.ndarray  # epoch seconds
+    duration: np.ndarray  # seconds
+    views: np.ndarray
+    likes: np.ndarray
+    comments: np.ndarray
+    shares: np.ndarray
+    impressions: np.ndarray
+    completions: np.ndarray
+    trend: np.ndarray
+    new_creator: np.ndarray  # bool
+    hashtags: list[tuple[str, ...]]
+    vectors: np.ndarray | None = None  # (n, 384) float32, zero rows where missing
+    index: dict[int, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.index:
+            self.index = {int(p): i for i, p in enumerate(self.ids.tolist())}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def empty(cls) -> Catalogue:
+        return cls.from_rows([], stats=interactions.PostStats())
+
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, Any]], *, stats: interactions.PostStats,
+                  now: float | None = None) -> Catalogue:
+        moment = now if now is not None else time.time()
+        n = len(rows)
+        ids = np.fromiter((r["id"] for r in rows), dtype=np.int64, count=n)
+        published = np.fromiter(
+            ((r["published_at"].timestamp() if r["published_at"] else moment) for r in rows),
+            dtype=np.float64, count=n)
+        views = np.fromiter((r["views_count"] for r in rows), dtype=np.float32, count=n)
+        likes = np.fromiter((r["likes_count"] for r in rows), dtype=np.float32, count=n)
+        comments = np.fromiter((r["comments_count"] for r in rows), dtype=np.float32, count=n)
+        shares = np.fromiter((r["shares_count"] for r in rows), dtype=np.float32, count=n)
+        favs = np.fromiter((r["favourites_count"] for r in rows), dtype=np.float32, count=n)
+        impressions = np.fromiter((stats.impressions.get(r["id"], 0.0) for r in rows),
+                                  dtype=np.float32, count=n)
+        completions = np.fromiter((stats.completions.get(r["id"], 0.0) for r in rows),
+                                  dtype=np.float32, count=n)
+        velocity = np.fromiter((stats.velocity.get(r["id"], -1.0) for r in rows),
+                               dtype=np.float32, count=n)
+        age_h = np.maximum((moment - published) / 3600.0, 0.0)
+        engagement = likes + 2 * comments + 3 * shares + 2 * favs + 0.05 * views
+        heuristic = engagement / np.power(age_h + 2.0, GRAVITY)
+        # The analytics velocity (time-decayed, from the event stream) wins where it exists.
+        trend = np.where(velocity >= 0, velocity, heuristic).astype(np.float32)
+        new_cutoff = moment - NEW_CREATOR_WINDOW.total_seconds()
+        joined = np.fromiter(
+            ((r["author__date_joined"].timestamp() if r.get("author__date_joined") else 0.0)
+             for r in rows), dtype=np.float64, count=n)
+        return cls(
+            ids=ids,
+            author=np.fromiter((r["author_id"] for r in rows), dtype=np.int64, count=n),
+            sound=np.fromiter((r["sound_id"] or 0 for r in rows), dtype=np.int64, count=n),
+            language=[(r["language"] or "").split("-")[0].lower() for r in rows],
+            published=published,
+            duration=np.fromiter(((r["asset__duration_ms"] or 15000) / 1000.0 for r in rows),
+                                 dtype=np.float32, count=n),
+            views=views, likes=likes, comments=comments, shares=shares,
+            impressions=impressions, completions=completions, trend=trend,
+            new_creator=joined > new_cutoff,
+            hashtags=[tuple(t for t in (r.get("tags") or []) if t) for r in rows],
+        )
+
+
+@dataclass
+class Pools:
+    stamp: str
+    catalogue: Catalogue
+    trending: np.ndarray  # catalogue rows, best first
+    fresh: np.ndarray
+    by_language: dict[str, np.ndarray]
+    by_hashtag: dict[str, np.ndarray]
+    by_sound: dict[int, np.ndarray]
+    loaded_at: float = 0.0
+
+
+def recommendable_posts() -> QuerySet[Post]:
+    """Posts anyone may be recommended (the global pools). Viewer-specific rules (blocks,
+    mutes, minors, followers-only) are applied again at serving time on the final page."""
+    since = timezone.now() - CATALOGUE_WINDOW
+    return Post.objects.filter(visible_to_q(None), recommendable_q(None),
+                               published_at__gte=since)
+
+
+def meta_rows(posts: QuerySet[Post]) -> list[dict[str, Any]]:
+    return list(posts.annotate(tags=ArrayAgg("post_hashtags__hashtag__name",
+                                             filter=Q(post_hashtags__isnull=False),
+                                             default=[]))
+                .values(*META_FIELDS, "tags"))
+
+
+def _top(rows: np.ndarray, score: np.ndarray, size: int) -> np.ndarray:
+    if len(rows) == 0:
+        return rows.astype(np.int64)
+    order = np.argsort(-score[rows], kind="stable")
+    return rows[order[:size]].astype(np.int64)
+
+
+def build() -> Pools:
+    """Read the catalogue and draw the pools (the task's work; also the no-Redis path)."""
+    now = time.time()
+    rows = meta_rows(recommendable_posts())
+    stats = interactions.post_stats([r["id"] for r in rows])
+    cat = Catalogue.from_rows(rows, stats=stats, now=now)
+    n = len(cat)
+    all_rows = np.arange(n, dtype=np.int64)
+    trending = _top(all_rows, cat.trend, TRENDING_SIZE)
+    fresh_cut = now - FRESH_WINDOW.total_seconds()
+    fresh_rows = all_rows[(cat.published >= fresh_cut) | cat.new_creator]
+    fresh = _top(fresh_rows, cat.published.astype(np.float32), FRESH_SIZE)
+    popularity = np.log1p(cat.views + 5 * cat.likes) + 0.5 * np.log1p(cat.trend * 100)
+    by_lang: dict[str, list[int]] = defaultdict(list)
+    by_tag: dict[str, list[int]] = defaultdict(list)
+    by_sound: dict[int, list[int]] = defaultdict(list)
+    for i in range(n):
+        if cat.language[i]:
+            by_lang[cat.language[i]].append(i)
+        for tag in cat.hashtags[i]:
+            by_tag[tag.lower()].append(i)
+        if cat.sound[i]:
+            by_sound[int(cat.sound[i])].append(i)
+    biggest_tags = sorted(by_tag, key=lambda t: -len(by_tag[t]))[:MAX_HASHTAG_POOLS]
+    biggest_sounds = sorted(by_sound, key=lambda s: -len(by_sound[s]))[:MAX_HASHTAG_POOLS]
+    pools = Pools(
+        stamp=f"{now:.3f}",
+        catalogue=cat,
+        trending=trending,
+        fresh=fresh,
+        by_language={k: _top(np.array(v), popularity, LANGUAGE_SIZE) for k, v in by_lang.items()},
+        by_hashtag={k: _top(np.array(by_tag[k]), popularity, HASHTAG_SIZE) for k in biggest_tags},
+        by_sound={k: _top(np.array(by_sound[k]), popularity, SOUND_SIZE)
+                  for k in biggest_sounds},
+    )
+    keep = _pooled_rows(pools)
+    return _restrict(pools, keep)
+
+
+def _pooled_rows(pools: Pools) -> np.ndarray:
+    parts = [pools.trending, pools.fresh, *pools.by_language.values(),
+             *pools.by_hashtag.values(), *pools.by_sound.values()]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate(parts))
+
+
+def _restrict(pools: Pools, keep: np.ndarray) -> Pools:
+    """Keep only the catalogue rows some pool uses, renumbering the pools."""
+    cat = pools.catalogue
+    remap = np.full(len(cat), -1, dtype=np.int64)
+    remap[keep] = np.arange(len(keep))
+    small = Catalogue(
+        ids=cat.ids[keep], author=cat.author[keep], sound=cat.sound[keep],
+        language=[cat.language[i] for i in keep.tolist()], published=cat.published[keep],
+        duration=cat.duration[keep], views=cat.views[keep], likes=cat.likes[keep],
+        comments=cat.comments[keep], shares=cat.shares[keep],
+        impressions=cat.impressions[keep], completions=cat.completions[keep],
+        trend=cat.trend[keep], new_creator=cat.new_creator[keep],
+        hashtags=[cat.hashtags[i] for i in keep.tolist()],
+    )
+    return Pools(
+        stamp=pools.stamp, catalogue=small, trending=remap[pools.trending],
+        fresh=remap[pools.fresh],
+        by_language={k: remap[v] for k, v in pools.by_language.items()},
+        by_hashtag={k: remap[v] for k, v in pools.by_hashtag.items()},
+        by_sound={k: remap[v] for k, v in pools.by_sound.items()},
+    )
+
+
+# --- (de)serialisation for Redis -------------------------------------------------------------
+
+
+def dumps(pools: Pools) -> str:
+    cat = pools.catalogue
+    body = {
+        "ids": cat.ids.tolist(), "author": cat.author.tolist(), "sound": cat.sound.tolist(),
+        "language": cat.language, "published": cat.published.tolist(),
+        "duration": cat.duration.tolist(), "views": cat.views.tolist(),
+        "likes": cat.likes.tolist(), "comments": cat.comments.tolist(),
+        "shares": cat.shares.tolist(), "impressions": cat.impressions.tolist(),
+        "completions": cat.completions.tolist(), "trend": cat.trend.tolist(),
+        "new_creator": cat.new_creator.astype(int).tolist(),
+        "hashtags": [list(h) for h in cat.hashtags],
+        "trending": pools.trending.tolist(), "fresh": pools.fresh.tolist(),
+        "by_language": {k: v.tolist() for k, v in pools.by_language.items()},
+        "by_hashtag": {k: v.tolist() for k, v in pools.by_hashtag.items()},
+        "by_sound": {str(k): v.tolist() for k, v in pools.by_sound.items()},
+    }
+    return json.dumps(body, separators=(",", ":"))
+
+
+def loads(stamp: str, payload: str) -> Pools:
+    b = json.loads(payload)
+    f32 = np.float32
+    cat = Catalogue(
+        ids=np.array(b["ids"], dtype=np.int64), author=np.array(b["author"], dtype=np.int64),
+        sound=np.array(b["sound"], dtype=np.int64), language=b["language"],
+        published=np.array(b["published"], dtype=np.float64),
+        duration=np.array(b["duration"], dtype=f32), views=np.array(b["views"], dtype=f32),
+        likes=np.array(b["likes"], dtype=f32), comments=np.array(b["comments"], dtype=f32),
+        shares=np.array(b["shares"], dtype=f32),
+        impressions=np.array(b["impressions"], dtype=f32),
+        completions=np.array(b["completions"], dtype=f32),
+        trend=np.array(b["trend"], dtype=f32),
+        new_creator=np.array(b["new_creator"], dtype=bool),
+        hashtags=[tuple(h) for h in b["hashtags"]],
+    )
+    i64 = np.int64
+    return Pools(
+        stamp=stamp, catalogue=cat, trending=np.array(b["trending"], dtype=i64),
+        fresh=np.array(b["fresh"], dtype=i64),
+        by_language={k: np.array(v, dtype=i64) for k, v in b["by_language"].items()},
+        by_hashtag={k: np.array(v, dtype=i64) for k, v in b["by_hashtag"].items()},
+        by_sound={int(k): np.array(v, dtype=i64) for k, v in b["by_sound"].items()},
+    )
+
+
+def attach_vectors(pools: Pools) -> None:
+    """Load the pooled posts' text embeddings into one matrix (zero rows where missing)."""
+    cat = pools.catalogue
+    matrix = np.zeros((len(cat), EMBEDDING_DIM), dtype=np.float32)
+    if len(cat):
+        for pid, vec in PostEmbedding.objects.filter(
+                post_id__in=cat.ids.tolist()).values_list("post_id", "vector").iterator(2000):
+            matrix[cat.index[int(pid)]] = np.asarray(vec, dtype=np.float32)
+    cat.vectors = matrix
+
+
+# --- the per-process cache -------------------------------------------------------------------
+
+_lock = threading.Lock()
+_current: Pools | None = None
+_checked_at = 0.0
+
+
+def refresh() -> Pools:
+    """Rebuild and publish (the reco task)."""
+    pools = build()
+    online.store_pools(dumps(pools), pools.stamp)
+    return pools
+
+
+def current() -> tuple[Pools, bool]:
+    """The pools this process serves from, and whether they came from the shared cache
+    (False: built locally because Redis or the published pools were unavailable)."""
+    global _current, _checked_at
+    now = time.monotonic()
+    cached = _current
+    if cached is not None and now - _checked_at < STAMP_CHECK_EVERY:
+        return cached, cached.stamp != "local"
+    with _lock:
+        cached = _current
+        if cached is not None and time.monotonic() - _checked_at < STAMP_CHECK_EVERY:
+            return cached, cached.stamp != "local"
+        stamp = online.pools_stamp()
+        if stamp is not None and cached is not None and cached.stamp == stamp:
+            _checked_at = time.monotonic()
+            return cached, True
+        loaded = online.load_pools() if stamp is not None else None
+        if loaded is not None:
+            pools = loads(*loaded)
+            attach_vectors(pools)
+            shared = True
+        elif cached is not None and cached.stamp == "local" \
+                and time.monotonic() - cached.loaded_at < LOCAL_TTL:
+            _checked_at = time.monotonic()
+            return cached, False
+        else:
+            pools = build()
+            attach_vectors(pools)
+            if online.store_pools(dumps(pools), pools.stamp):
+                shared = True
+            else:
+                pools.stamp = "local"
+                shared = False
+        pools.loaded_at = time.monotonic()
+        _current = pools
+        _checked_at = time.monotonic()
+        return pools, shared
+
+
+def forget() -> None:
+    """Drop this process's pools (tests; after a catalogue change that must show at once)."""
+    global _current, _checked_at
+    with _lock:
+        _current = None
+        _checked_at = 0.0
+
+
+def decay(age_hours: np.ndarray, half_life_hours: float = 24.0) -> np.ndarray:
+    return np.power(0.5, age_hours / half_life_hours).astype(np.float32)
+
+
+LN2 = math.log(2)

@@ -1,0 +1,340 @@
+"""Serving: For You (candidates → ranking → re-ranking → page) and Following.
+
+A request reads the cached pools (in process memory), a handful of indexed rows about the
+viewer, and at most one pgvector search; everything else is numpy. Each stage degrades on
+its own: no Redis → no seen-set (the cursor still carries what this chain served) and
+locally built pools; no model or a model that fails → the heuristic ranking; no
+embeddings → no similarity source. The page still answers."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from django.db.models import BooleanField, Exists, OuterRef, QuerySet, Value
+from django.utils import timezone
+from pgvector.django import CosineDistance
+
+from apps.accounts.models import User
+from apps.content.audience import recommendable_q
+from apps.content.models import Post
+from apps.content.selectors import for_display, visible_posts_for, without_muted_authors
+from apps.engagement.models import Favourite, Like
+from apps.feed import interactions, online, pools, ranking, rerank
+from apps.feed.candidates import SOURCES, CandidateSet, ViewerContext, generate
+from apps.feed.cursors import CARRY_AUTHORS, CARRY_IDS, FollowingCursor, ForYouCursor
+from apps.feed.models import NotInterested, PostEmbedding, UserInterests
+from apps.feed.pools import Catalogue, meta_rows
+from apps.feed.topics import hashtags_for
+from apps.social.models import Follow
+
+logger = logging.getLogger(__name__)
+
+FOLLOWED_WINDOW = timedelta(days=7)
+FOLLOWED_TAKE = 150
+MAX_FOLLOWS_READ = 5000
+NOT_INTERESTED_READ = 200
+SIMILAR_NN = 100
+# Which source a post is credited to when several proposed it.
+SOURCE_PRIORITY = ("followed", "similar", "collab", "sound_tag", "interest", "trending",
+                   "language", "explore")
+
+
+@dataclass
+class Page:
+    posts: list[Post]
+    reco: list[dict[str, Any]]
+    next_cursor: str | None
+    request_id: str
+    degraded: list[str] = field(default_factory=list)
+
+
+def _request_id() -> str:
+    return secrets.token_hex(8)
+
+
+# --- the viewer ------------------------------------------------------------------------------
+
+
+def viewer_context(viewer: User | None, *, catalogue: Catalogue) -> ViewerContext:
+    if viewer is None:
+        return ViewerContext(user_id=None)
+    uid = int(viewer.pk)
+    follows = set(Follow.objects.filter(follower_id=uid)
+                  .values_list("followee_id", flat=True)[:MAX_FOLLOWS_READ])
+    interests_row = UserInterests.objects.filter(user_id=uid).values_list("interests",
+                                                                          flat=True).first()
+    ni_rows = list(NotInterested.objects.filter(user_id=uid).order_by("-id")
+                   .values_list("post_id", "author_id", "sound_id", "hashtags")
+                   [:NOT_INTERESTED_READ])
+    ctx = ViewerContext(
+        user_id=uid, language=(viewer.language or "").split("-")[0].lower(), follows=follows,
+        interest_tags=set(hashtags_for(list(interests_row or []))),
+        positives=interactions.recent_positive_posts(user_id=uid),
+    )
+    for post_id, author_id, sound_id, tags in ni_rows:
+        ctx.ni_posts.add(int(post_id))
+        ctx.ni_authors[int(author_id)] += 1
+        if sound_id:
+            ctx.ni_sounds[int(sound_id)] += 1
+        for tag in tags or []:
+            ctx.ni_tags[str(tag).lower()] += 1
+    _describe_positives(ctx, catalogue)
+    return ctx
+
+
+def _describe_positives(ctx: ViewerContext, catalogue: Catalogue) -> None:
+    """Authors, sounds, hashtags and the mean text embedding of what the viewer liked or
+    completed (pooled posts from memory, the rest in one query each)."""
+    if not ctx.positives:
+        return
+    vectors: list[np.ndarray] = []
+    missing: list[int] = []
+    for pid in ctx.positives:
+        row = catalogue.index.get(pid)
+        if row is None:
+            missing.append(pid)
+            continue
+        ctx.positive_authors[int(catalogue.author[row])] += 1
+        if catalogue.sound[row]:
+            ctx.positive_sounds[int(catalogue.sound[row])] += 1
+        for tag in catalogue.hashtags[row]:
+            ctx.positive_tags[tag.lower()] += 1
+        if catalogue.vectors is not None and catalogue.vectors[row].any():
+            vectors.append(catalogue.vectors[row])
+    if missing:
+        for author_id, sound_id, entities in Post.objects.filter(pk__in=missing).values_list(
+                "author_id", "sound_id", "caption_entities"):
+            ctx.positive_authors[int(author_id)] += 1
+            if sound_id:
+                ctx.positive_sounds[int(sound_id)] += 1
+            for entity in entities or []:
+                if isinstance(entity, dict) and entity.get("type") == "hashtag":
+                    ctx.positive_tags[str(entity.get("name", "")).lower()] += 1
+        vectors.extend(np.asarray(v, dtype=np.float32) for v in PostEmbedding.objects.filter(
+            post_id__in=missing).values_list("vector", flat=True))
+    if vectors:
+        mean = np.mean(np.vstack(vectors), axis=0)
+        norm = float(np.linalg.norm(mean))
+        if norm > 0:
+            ctx.profile = (mean / norm).astype(np.float32)
+
+
+# --- per-viewer candidate reads ----------------------------------------------------------------
+
+
+def _followed_recent(viewer: User, ctx: ViewerContext) -> Catalogue | None:
+    if not ctx.follows:
+        return None
+    since = timezone.now() - FOLLOWED_WINDOW
+    qs = (visible_posts_for(viewer=viewer)
+          .filter(author_id__in=Follow.objects.filter(follower_id=viewer.pk)
+                  .values("followee_id"), published_at__gte=since)
+          .order_by("-id"))
+    rows = meta_rows(qs)[:FOLLOWED_TAKE]
+    return Catalogue.from_rows(rows, stats=interactions.PostStats()) if rows else None
+
+
+def _similar(ctx: ViewerContext, catalogue: Catalogue) -> tuple[Catalogue | None,
+                                                                 dict[int, float]]:
+    """Nearest neighbours of the viewer's taste vector over every embedded post (HNSW),
+    beyond the pooled catalogue."""
+    if ctx.profile is None:
+        return None, {}
+    hits = list(PostEmbedding.objects.annotate(d=CosineDistance("vector", ctx.profile.tolist()))
+                .order_by("d").values_list("post_id", "d")[:SIMILAR_NN])
+    sims = {int(pid): float(1.0 - d) for pid, d in hits}
+    outside = [pid for pid in sims if pid not in catalogue.index]
+    if not outside:
+        return None, sims
+    rows = meta_rows(pools.recommendable_posts().filter(pk__in=outside))
+    return (Catalogue.from_rows(rows, stats=interactions.PostStats()) if rows else None), sims
+
+
+_cf_cache: dict[tuple[str, int], np.ndarray] = {}
+_cf_lock = threading.Lock()
+
+
+def _cf_items(model: ranking.LoadedModel, p: pools.Pools) -> np.ndarray:
+    key = (p.stamp, model.version)
+    found = _cf_cache.get(key)
+    if found is None:
+        with _cf_lock:
+            found = model.cf_matrix(p.catalogue.ids)
+            _cf_cache.clear()
+            _cf_cache[key] = found
+    return found
+
+
+def _cf_user(model: ranking.LoadedModel, ctx: ViewerContext) -> np.ndarray | None:
+    if ctx.user_id is not None and ctx.user_id in model.cf_users:
+        return model.cf_users[ctx.user_id]
+    items = [model.cf_items[p] for p in ctx.positives if p in model.cf_items]
+    return np.mean(np.vstack(items), axis=0).astype(np.float32) if items else None
+
+
+def _cf_for(cs: CandidateSet, model: ranking.LoadedModel, ctx: ViewerContext) -> None:
+    """Collaborative score for candidates that came from outside the pools."""
+    if ctx.cf_user is None:
+        return
+    for i, pid in enumerate(cs.cat.ids.tolist()):
+        if cs.cf[i] == 0.0 and pid in model.cf_items:
+            cs.cf[i] = float(model.cf_items[pid] @ ctx.cf_user)
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+
+def _primary_source(src_row: np.ndarray, slot: str) -> str:
+    if slot == "explore":
+        return "explore"
+    names = {SOURCES[i] for i in np.flatnonzero(src_row).tolist()}
+    for name in SOURCE_PRIORITY:
+        if name in names:
+            return name
+    return "trending"
+
+
+def displayable(viewer: User | None, post_ids: list[int]) -> QuerySet[Post]:
+    """The safety gate and the display read in one query: visibility (removed, private,
+    blocks), recommendation rules (limited reach, age-restricted for minors, protected
+    minors), mutes; with the viewer's flags."""
+    qs = visible_posts_for(viewer=viewer).filter(recommendable_q(viewer), pk__in=post_ids)
+    qs = for_display(without_muted_authors(qs, viewer=viewer))
+    return with_viewer_flags(qs, viewer)
+
+
+def with_viewer_flags(qs: QuerySet[Post], viewer: User | None) -> QuerySet[Post]:
+    if viewer is None:
+        false = Value(False, output_field=BooleanField())
+        return qs.annotate(viewer_liked=false, viewer_favourited=false,
+                           viewer_follows_author=false)
+    return qs.annotate(
+        viewer_liked=Exists(Like.objects.filter(user_id=viewer.pk, post_id=OuterRef("pk"))),
+        viewer_favourited=Exists(Favourite.objects.filter(user_id=viewer.pk,
+                                                          post_id=OuterRef("pk"))),
+        viewer_follows_author=Exists(Follow.objects.filter(follower_id=viewer.pk,
+                                                           followee_id=OuterRef("author_id"))),
+    )
+
+
+def for_you(*, viewer: User | None, session_id: str | None, limit: int,
+            cursor: ForYouCursor | None, rng: np.random.Generator | None = None) -> Page:
+    started = time.time()
+    request_id = _request_id()
+    degraded: list[str] = []
+    cursor = cursor or ForYouCursor()
+    if viewer is None and not session_id:
+        session_id = cursor.session or secrets.token_urlsafe(12)
+    rng = rng or np.random.default_rng()
+
+    p, shared = pools.current()
+    if not shared:
+        degraded.append("pools")
+    ctx = viewer_context(viewer, catalogue=p.catalogue)
+    ctx.exclude = set(cursor.served)
+    key = online.viewer_key(user_id=ctx.user_id, session_id=session_id)
+
+    model = ranking.active_model()
+    cf_items = None
+    if model is not None:
+        ctx.cf_user = _cf_user(model, ctx)
+        cf_items = _cf_items(model, p) if ctx.cf_user is not None else None
+    followed = _followed_recent(viewer, ctx) if viewer is not None else None
+    try:
+        similar, sims = _similar(ctx, p.catalogue)
+    except Exception:  # embeddings unavailable: no similarity source this time
+        logger.exception("feed: similar-posts source failed")
+        similar, sims = None, {}
+        degraded.append("embeddings")
+    cs = generate(p, ctx, followed=followed, similar=similar, similar_sims=sims,
+                  cf_items=cf_items)
+    if model is not None:
+        _cf_for(cs, model, ctx)
+
+    x = ranking.feature_matrix(cs, ctx, now=started)
+    heads: dict[str, np.ndarray] = {}
+    if model is not None:
+        try:
+            base, heads = model.score(x)
+            scorer = f"model v{model.version}"
+        except Exception:
+            logger.exception("feed: ranker v%s failed; heuristic instead", model.version)
+            base, scorer = ranking.heuristic_scores(x), "heuristic"
+            degraded.append("model")
+    else:
+        base, scorer = ranking.heuristic_scores(x), "heuristic"
+
+    seen = online.seen_among(key, cs.cat.ids.tolist())
+    if seen is None:
+        seen = set()
+        degraded.append("redis")
+    adj = rerank.adjust(cs, base, ctx, seen=seen, now=started)
+    rows, draws = rerank.shortlist(cs, adj, limit=limit, rng=rng)
+    posts = {post.pk: post for post in displayable(viewer, [int(cs.cat.ids[r]) for r in rows])}
+    safe_rows = [r for r in rows if int(cs.cat.ids[r]) in posts]
+    page_rows = rerank.arrange(cs, adj, safe_rows, limit=limit, draws=draws,
+                               recent_authors=cursor.authors)
+
+    out_posts: list[Post] = []
+    reco: list[dict[str, Any]] = []
+    explain: list[dict[str, Any]] = []
+    offset = cursor.page * limit
+    for i, (r, info) in enumerate(page_rows):
+        pid = int(cs.cat.ids[r])
+        source = _primary_source(cs.src[r], info["slot"])
+        out_posts.append(posts[pid])
+        reco.append({"source": source, "position": offset + i, "request_id": request_id})
+        explain.append({
+            "post_id": str(pid), "position": offset + i, "source": source,
+            "sources": [SOURCES[j] for j in np.flatnonzero(cs.src[r]).tolist()],
+            "scorer": scorer, "score": round(float(base[r]), 5),
+            "heads": {h: round(float(v[r]), 4) for h, v in heads.items()},
+            "features": {name: round(float(x[r, j]), 4)
+                         for j, name in enumerate(ranking.FEATURES) if x[r, j]},
+            "rerank": info, "degraded": degraded,
+        })
+    served_ids = [int(cs.cat.ids[r]) for r, _ in page_rows]
+    online.record_page(key, post_ids=served_ids, explanations=explain, request_id=request_id)
+    next_cursor = ForYouCursor(
+        page=cursor.page + 1,
+        served=(cursor.served + served_ids)[-CARRY_IDS:],
+        authors=(cursor.authors + [int(cs.cat.author[r]) for r, _ in page_rows])
+        [-CARRY_AUTHORS:],
+        session=session_id if viewer is None and session_id else "",
+    ).encode() if out_posts else None
+    return Page(posts=out_posts, reco=reco, next_cursor=next_cursor, request_id=request_id,
+                degraded=degraded)
+
+
+# --- Following ----------------------------------------------------------------------------------
+
+
+def following_posts(viewer: User) -> QuerySet[Post]:
+    """Posts of the accounts the viewer follows that they may see, newest first. The
+    followee list is a semi-join; Postgres walks `content_post_author_recent` per followee
+    or the primary key backwards, whichever is cheaper (see docs/benchmarks.md)."""
+    followees = Follow.objects.filter(follower_id=viewer.pk).values("followee_id")
+    qs = visible_posts_for(viewer=viewer).filter(author_id__in=followees,
+                                                 status=Post.Status.PUBLISHED)
+    return without_muted_authors(qs, viewer=viewer).order_by("-id")
+
+
+def following(*, viewer: User, limit: int, cursor: FollowingCursor | None) -> Page:
+    request_id = _request_id()
+    qs = following_posts(viewer)
+    if cursor is not None:
+        qs = qs.filter(pk__lt=cursor.before)
+    rows = list(with_viewer_flags(for_display(qs), viewer)[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    reco = [{"source": "following", "position": i, "request_id": request_id}
+            for i in range(len(rows))]
+    next_cursor = FollowingCursor(before=rows[-1].pk).encode() if more and rows else None
+    return Page(posts=rows, reco=reco, next_cursor=next_cursor, request_id=request_id)
