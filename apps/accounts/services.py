@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import secrets
 import warnings
 import zipfile
@@ -61,6 +62,27 @@ def _clean_links(links: list[str]) -> list[str]:
     return cleaned
 
 
+def _clean_country(country: str) -> str:
+    """ISO 3166-1 alpha-2, upper-cased; "" for unknown."""
+    code = country.strip().upper()
+    if code and not (len(code) == 2 and code.isascii() and code.isalpha()):
+        raise ApplicationError("A two-letter country code (ISO 3166-1), e.g. GB.",
+                               fields={"country": ["Enter a two-letter country code."]})
+    return code
+
+
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}")
+
+
+def _clean_language(language: str) -> str:
+    """A BCP 47 tag such as "en" or "pt-BR"; "" for unknown."""
+    tag = language.strip()
+    if tag and (len(tag) > 16 or not _LANGUAGE_TAG.fullmatch(tag)):
+        raise ApplicationError('A language tag such as "en" or "pt-BR".',
+                               fields={"language": ["Enter a language tag such as en."]})
+    return tag
+
+
 def user_profile_update(
     *,
     user: User,
@@ -68,10 +90,16 @@ def user_profile_update(
     bio: str = _UNSET,
     links: list[str] = _UNSET,
     is_private: bool = _UNSET,
+    country: str = _UNSET,
+    language: str = _UNSET,
 ) -> User:
     """Edits the public profile. Email, date of birth and the verified badge are not
     editable here (they have their own flows or are staff-only)."""
     changes: dict[str, Any] = {}
+    if country is not _UNSET:
+        changes["country"] = _clean_country(country)
+    if language is not _UNSET:
+        changes["language"] = _clean_language(language)
     if display_name is not _UNSET:
         changes["display_name"] = display_name.strip()
     if bio is not _UNSET:

@@ -1,8 +1,35 @@
 from django.urls import path
 
-from apps.web import views
+from apps.web import (
+    views,
+    views_pages,
+    views_profile,
+    views_settings,
+    views_suggest,
+    views_upload,
+)
 
 app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
+    # --- the rest of the site (upload, profiles, pages, settings) ---
+    path("upload", views_upload.upload, name="upload"),
+    path("@<str:username>", views_profile.profile, name="profile"),
+    path("@<str:username>/liked", views_profile.liked, name="liked"),
+    path("@<str:username>/drafts", views_profile.drafts, name="drafts"),
+    path("@<str:username>/followers", views_profile.followers, name="followers"),
+    path("@<str:username>/following", views_profile.following, name="following"),
+    path("@<str:username>/video/<str:post_id>", views_pages.post_permalink, name="post"),
+    path("follow-requests", views_profile.follow_requests, name="follow-requests"),
+    path("tag/<str:name>", views_pages.hashtag, name="hashtag"),
+    path("sound/<str:sound_id>", views_pages.sound, name="sound"),
+    path("settings/", views_settings.index, name="settings"),
+    path("settings/account", views_settings.account, name="settings-account"),
+    path("settings/avatar", views_settings.avatar, name="settings-avatar"),
+    path("settings/privacy", views_settings.privacy, name="settings-privacy"),
+    path("settings/sessions", views_settings.sessions, name="settings-sessions"),
+    path("settings/blocked", views_settings.blocked, name="settings-blocked"),
+    path("web/suggest/hashtags", views_suggest.HashtagSuggestApi.as_view(),
+         name="suggest-hashtags"),
+    path("web/suggest/users", views_suggest.UserSuggestApi.as_view(), name="suggest-users"),
 ]

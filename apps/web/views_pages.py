@@ -1,0 +1,113 @@
+"""Read pages: the post permalink `/@<username>/video/<id>`, `/tag/<name>` and
+`/sound/<id>`. What a viewer may see is decided by `apps.content.selectors` (visibility,
+blocks, private accounts, drafts) and `apps.content.audience` (age-restricted posts):
+anything else is a 404, exactly as the API answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+
+from apps.content import selectors as content_selectors
+from apps.content.api.serializers import SoundSerializer
+from apps.content.models import Post, Sound
+from apps.core.errors import NotFoundError
+from apps.engagement.selectors import counters_for
+from apps.web.pages import avatar_url, content_viewer_of, page_of, post_cards
+
+
+def _absolute(url: str | None) -> str | None:
+    if not url:
+        return None
+    if url.startswith(("http://", "https://")):
+        return url
+    return f"{settings.SITE_URL.rstrip('/')}{url}"
+
+
+@require_safe
+def post_permalink(request: HttpRequest, username: str, post_id: str) -> HttpResponse:
+    try:
+        post = content_selectors.get_post_detail_for(viewer=content_viewer_of(request),
+                                                     post_id=post_id)
+    except NotFoundError:
+        raise Http404 from None
+    if post.author.username != username:  # renamed, or another case: one canonical URL
+        return redirect("web:post", username=post.author.username, post_id=post.pk,
+                        permanent=True)
+    card = post_cards([post])[0]
+    counts = counters_for([post])[post.pk]
+    author = post.author
+    canonical = _absolute(reverse("web:post", args=[author.username, post.pk]))
+    playback = card["media"]["playback"] or {}
+    # Link previews only for what anyone may watch: a crawler has no session.
+    public = (post.status == Post.Status.PUBLISHED and post.visibility == Post.Visibility.PUBLIC
+              and not author.is_private and not post.age_restricted)
+    response = render(request, "web/post.html", {
+        "post": post,
+        "card": card,
+        "counts": counts,
+        "author": author,
+        "author_avatar": avatar_url(author, "100"),
+        "canonical": canonical,
+        "public": public,
+        "og_title": f"{author.display_name or author.username} (@{author.username}) on SwipeMe",
+        "og_description": post.caption[:300] or f"Watch @{author.username}'s video on SwipeMe.",
+        "og_image": _absolute(playback.get("poster")) if public else None,
+        "og_video": _absolute(playback.get("mp4")) if public else None,
+        "player": {
+            "hls": playback.get("hls"), "mp4": playback.get("mp4"),
+            "poster": playback.get("poster"), "post_id": str(post.pk),
+        },
+    })
+    # Signed media URLs must not be shared through a cache.
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@require_safe
+def hashtag(request: HttpRequest, name: str) -> HttpResponse:
+    try:
+        tag = content_selectors.get_hashtag(name=name)
+    except NotFoundError:
+        raise Http404 from None
+    page = page_of(request, content_selectors.hashtag_posts_for(
+        viewer=content_viewer_of(request), hashtag=tag))
+    return render(request, "web/hashtag.html", {
+        "tag": tag, "cards": post_cards(page.rows), "next_before": page.next_before,
+    })
+
+
+def usable_for_posts(sound: Sound) -> bool:
+    """Whether a new post may choose this sound (the rule `content.services` enforces on
+    create; shown here so the button is not offered in vain)."""
+    if not sound.is_usable():
+        return False
+    if sound.kind == Sound.Kind.LIBRARY:
+        return sound.allows_use(Sound.Use.POSTS)
+    return sound.allow_reuse
+
+
+@require_safe
+def sound(request: HttpRequest, sound_id: str) -> HttpResponse:
+    viewer = content_viewer_of(request)
+    try:
+        found = content_selectors.get_sound_for(viewer=viewer, sound_id=sound_id)
+    except NotFoundError:
+        raise Http404 from None
+    page = page_of(request, content_selectors.sound_posts_for(viewer=viewer, sound=found))
+    data: dict[str, Any] = SoundSerializer(found).data  # type: ignore[assignment]
+    owner = found.original_owner
+    return render(request, "web/sound.html", {
+        "sound": found,
+        "data": data,
+        "owner": owner,
+        "owner_avatar": avatar_url(owner, "100") if owner is not None else None,
+        "usable": usable_for_posts(found),
+        "cards": post_cards(page.rows),
+        "next_before": page.next_before,
+    })

@@ -1,0 +1,81 @@
+// Buttons that call the API in place of a form: follow / unfollow, approve or deny a
+// follow request, unblock, end a session. Markup declares what happens:
+//   <button data-action="POST|DELETE" data-url="/api/v1/..." data-then="reload|remove|home"
+//           [data-body='{"json": true}'] [data-confirm="Are you sure?"] [data-done="Said">
+// and copy buttons: <button data-copy="#input-id">.
+import { api } from "../lib/api.js";
+
+function announce(text) {
+  let region = document.querySelector("[data-status]");
+  if (!region) {
+    region = document.createElement("p");
+    region.className = "visually-hidden";
+    region.setAttribute("role", "status");
+    region.setAttribute("aria-live", "polite");
+    region.dataset.status = "";
+    document.body.append(region);
+  }
+  region.textContent = text;
+}
+
+function toast(text, isError = false) {
+  const el = document.createElement("div");
+  el.className = `toast${isError ? " error" : ""}`;
+  el.setAttribute("role", isError ? "alert" : "status");
+  el.textContent = text;
+  document.body.append(el);
+  setTimeout(() => el.remove(), 4000);
+}
+
+async function run(button) {
+  if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
+  const body = button.dataset.body ? JSON.parse(button.dataset.body) : undefined;
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  try {
+    await api(button.dataset.action, button.dataset.url, body);
+  } catch (error) {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+    toast(error.message || "Something went wrong. Try again.", true);
+    return;
+  }
+  const then = button.dataset.then || "reload";
+  if (button.dataset.done) announce(button.dataset.done);
+  if (then === "remove") {
+    const row = button.closest("[data-row]");
+    if (row) {
+      // Keep keyboard focus in the list rather than losing it with the removed row.
+      const next = row.nextElementSibling || row.previousElementSibling;
+      row.remove();
+      const target = next && next.querySelector("button, a");
+      if (target) target.focus();
+    }
+    if (button.dataset.done) toast(button.dataset.done);
+  } else if (then === "home") {
+    window.location.assign("/");
+  } else {
+    window.location.reload();
+  }
+}
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-action][data-url]");
+  if (button) {
+    event.preventDefault();
+    run(button);
+    return;
+  }
+  const copy = event.target.closest("button[data-copy]");
+  if (copy) {
+    const input = document.querySelector(copy.dataset.copy);
+    if (!input) return;
+    const done = () => { toast("Link copied"); announce("Link copied"); };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(done, () => { input.select(); });
+    } else {
+      input.select();
+      try { document.execCommand("copy"); done(); } catch { /* selected for the user */ }
+    }
+  }
+});

@@ -1,0 +1,38 @@
+// The permalink player: hls.js where Media Source Extensions exist, native HLS where the
+// browser has it (Safari), the MP4 fallback otherwise. Starts muted (autoplay rules); the
+// native controls unmute. hls.js runs without its worker (the CSP allows no blob: scripts).
+const video = document.getElementById("post-player");
+const configNode = document.getElementById("player-config");
+
+function start() {
+  if (!video || !configNode) return;
+  const config = JSON.parse(configNode.textContent);
+  const Hls = window.Hls;
+  if (config.hls && Hls && Hls.isSupported()) {
+    const hls = new Hls({ enableWorker: false, capLevelToPlayerSize: true, startLevel: -1 });
+    hls.on(Hls.Events.ERROR, (_event, data) => {
+      if (!data.fatal) return;
+      if (data.type === Hls.ErrorTypes.NETWORK_ERROR) hls.startLoad();
+      else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
+      else if (config.mp4) { hls.destroy(); video.src = config.mp4; }
+    });
+    hls.loadSource(config.hls);
+    hls.attachMedia(video);
+  } else if (config.hls && video.canPlayType("application/vnd.apple.mpegurl")) {
+    video.src = config.hls;
+  } else if (config.mp4) {
+    video.src = config.mp4;
+  }
+  video.dataset.ready = "true";
+  const play = video.play();
+  if (play && play.catch) play.catch(() => { /* autoplay refused: the controls remain */ });
+  // Tap / click on the picture toggles playback (the controls bar keeps its own clicks).
+  video.addEventListener("keydown", (event) => {
+    if (event.key === " " || event.key === "k") {
+      event.preventDefault();
+      if (video.paused) video.play(); else video.pause();
+    }
+  });
+}
+
+start();

@@ -1,0 +1,439 @@
+// The upload page: pick or drop a file → POST /api/v1/media/uploads → tus PATCHes (resumed
+// from the server's offset after a failure, or after a reload when the same file is picked
+// again) → processing followed on /ws/media/assets/<id>/ (polling the asset when the socket
+// is unavailable) → preview, cover frames from the storyboard → POST /api/v1/posts.
+import { api, get, post } from "../lib/api.js";
+import { attachSuggestions } from "./caption.js";
+import { TusUpload, serverOffset } from "./tus.js";
+
+const config = JSON.parse(document.getElementById("upload-config").textContent);
+const $ = (selector) => document.querySelector(selector);
+
+const input = $("#file-input");
+const dropzone = $("[data-dropzone]");
+const statusBox = $("[data-upload-status]");
+const fileName = $("[data-file-name]");
+const uploadBar = $("[data-upload-progress]");
+const processingBar = $("[data-processing-progress]");
+const stateText = $("[data-state-text]");
+const retryButton = $("[data-retry]");
+const replaceButton = $("[data-replace]");
+const previewBox = $("[data-preview]");
+const previewVideo = $("[data-preview-video]");
+const coverPicker = $("[data-cover-picker]");
+const coverFrames = $("[data-cover-frames]");
+const form = $("[data-post-form]");
+const submit = $("[data-submit]");
+const submitHelp = $("[data-submit-help]");
+const formError = $("[data-form-error]");
+const caption = $("#caption");
+const captionCount = $("[data-caption-count]");
+
+const STATE_TEXT = {
+  uploading: "Uploading…",
+  uploaded: "Uploaded. Waiting for processing…",
+  validating: "Checking the file…",
+  processing: "Processing…",
+  ready: "Ready.",
+  rejected: "This file can't be posted",
+  failed: "Processing failed",
+};
+const TERMINAL = new Set(["ready", "rejected", "failed"]);
+
+const state = {
+  file: null, asset: null, uploadUrl: null, uploaded: false, uploadState: "idle",
+  assetState: null, playable: false, coverMs: null, socket: null, pollTimer: null,
+  previewShown: false, storyboardShown: false, tus: null, posted: false,
+};
+
+// --- resumable across reloads: the same file picked again continues where it stopped ----
+
+const fingerprint = (file) => `swipeme.upload:${file.name}:${file.size}:${file.lastModified}`;
+function remember(file, asset) {
+  try { localStorage.setItem(fingerprint(file), JSON.stringify({ id: asset.id, url: asset.upload_url })); } catch { /* private mode */ }
+}
+function recall(file) {
+  try { return JSON.parse(localStorage.getItem(fingerprint(file)) || "null"); } catch { return null; }
+}
+function forget(file) {
+  try { localStorage.removeItem(fingerprint(file)); } catch { /* private mode */ }
+}
+
+// --- status display ----------------------------------------------------------------------
+
+function say(text, { error = false } = {}) {
+  stateText.textContent = text;
+  stateText.classList.toggle("error", error);
+  stateText.setAttribute("role", error ? "alert" : "status");
+}
+
+function updateSubmit() {
+  const ready = state.uploaded && !state.posted
+    && !["rejected", "failed"].includes(state.assetState);
+  submit.disabled = !ready;
+  submitHelp.textContent = state.posted ? "" : !state.file ? "Choose a video first."
+    : !state.uploaded ? "You can post once the upload finishes."
+    : ["rejected", "failed"].includes(state.assetState) ? "Choose another file." : "";
+  const when = form.elements.when.value;
+  submit.textContent = when === "draft" ? "Save draft" : when === "schedule" ? "Schedule" : "Post";
+}
+
+function bytes(n) {
+  if (n < 1024 * 1024) return `${Math.round(n / 1024)} KB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+// --- following the asset: websocket first, polling as the fallback -------------------------
+
+function onStatus(status) {
+  state.assetState = status.state;
+  state.playable = Boolean(status.playable);
+  statusBox.dataset.state = status.state;
+  if (status.state === "uploading") {
+    uploadBar.value = status.upload_progress ?? uploadBar.value;
+  } else {
+    uploadBar.value = 100;
+  }
+  processingBar.value = status.progress ?? 0;
+  let text = STATE_TEXT[status.state] || status.state;
+  if (status.state === "processing" && status.playable) text = "Processing… the video is already playable.";
+  if (status.reason) text = `${text}: ${status.reason}`;
+  say(text, { error: status.state === "rejected" || status.state === "failed" });
+  if (TERMINAL.has(status.state)) stopFollowing();
+  if (status.state === "rejected" || status.state === "failed") {
+    replaceButton.hidden = false;
+    forget(state.file);
+  }
+  if (state.playable && (!state.previewShown || !state.storyboardShown)) loadPlayback();
+  updateSubmit();
+}
+
+function stopFollowing() {
+  if (state.socket) { state.socket.onclose = null; state.socket.close(); state.socket = null; }
+  clearInterval(state.pollTimer);
+  state.pollTimer = null;
+}
+
+function poll() {
+  if (state.pollTimer) return;
+  const tick = async () => {
+    try { onStatus(await get(`${config.asset_url}${state.asset.id}`)); } catch { /* next tick */ }
+  };
+  tick();
+  state.pollTimer = setInterval(tick, 2000);
+}
+
+function follow() {
+  if (!("WebSocket" in window)) { poll(); return; }
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  let opened = false;
+  const socket = new WebSocket(`${scheme}://${location.host}${config.ws_path}${state.asset.id}/`);
+  state.socket = socket;
+  socket.onopen = () => { opened = true; };
+  socket.onmessage = (event) => {
+    try { onStatus(JSON.parse(event.data)); } catch { /* ignore a malformed frame */ }
+  };
+  socket.onclose = () => {
+    state.socket = null;
+    if (!TERMINAL.has(state.assetState)) poll(); // dropped or refused: keep going by polling
+    if (!opened) statusBox.dataset.transport = "polling";
+  };
+  statusBox.dataset.transport = "websocket";
+}
+
+// --- preview and cover frames ------------------------------------------------------------
+
+let playbackLoading = false;
+async function loadPlayback() {
+  if (playbackLoading) return;
+  playbackLoading = true;
+  try {
+    const asset = await get(`${config.asset_url}${state.asset.id}`);
+    const playback = asset.playback;
+    if (!playback) return;
+    if (!state.previewShown && (playback.mp4 || playback.hls)) {
+      state.previewShown = true;
+      previewBox.hidden = false;
+      if (asset.width && asset.height) previewBox.style.setProperty("--ratio", `${asset.width} / ${asset.height}`);
+      if (playback.poster) previewVideo.poster = playback.poster;
+      const Hls = window.Hls;
+      if (playback.hls && Hls && Hls.isSupported()) {
+        const hls = new Hls({ enableWorker: false });
+        hls.loadSource(playback.hls);
+        hls.attachMedia(previewVideo);
+      } else if (playback.hls && previewVideo.canPlayType("application/vnd.apple.mpegurl")) {
+        previewVideo.src = playback.hls;
+      } else if (playback.mp4) {
+        previewVideo.src = playback.mp4;
+      }
+    }
+    if (!state.storyboardShown && playback.storyboard) {
+      const board = await fetch(playback.storyboard.json).then((r) => (r.ok ? r.json() : null));
+      if (board) {
+        state.storyboardShown = true;
+        showCovers(board, playback.storyboard.image, asset.duration_ms);
+      }
+    }
+  } catch { /* the next status change tries again */ } finally {
+    playbackLoading = false;
+  }
+  // A storyboard can land after the last pushed change we saw; look once more.
+  if (state.playable && !state.storyboardShown && TERMINAL.has(state.assetState)) {
+    setTimeout(loadPlayback, 1500);
+  }
+}
+
+function showCovers(board, image, durationMs) {
+  const count = Math.max(1, board.count);
+  const picks = Math.min(count, 8);
+  coverFrames.replaceChildren();
+  const choose = (button) => {
+    for (const other of coverFrames.children) {
+      other.setAttribute("aria-checked", String(other === button));
+      other.tabIndex = other === button ? 0 : -1;
+    }
+    state.coverMs = Number(button.dataset.ms);
+    if (!previewVideo.paused) previewVideo.pause();
+    if (Number.isFinite(previewVideo.duration)) previewVideo.currentTime = state.coverMs / 1000;
+  };
+  for (let i = 0; i < picks; i += 1) {
+    const index = picks === 1 ? 0 : Math.round((i * (count - 1)) / (picks - 1));
+    const ms = Math.min(Math.round(index * board.interval * 1000), durationMs ?? Infinity);
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "cover-frame";
+    button.setAttribute("role", "radio");
+    button.setAttribute("aria-checked", String(i === 0));
+    button.setAttribute("aria-label", `Frame at ${(ms / 1000).toFixed(1)} seconds`);
+    button.tabIndex = i === 0 ? 0 : -1;
+    button.dataset.ms = String(ms);
+    const x = (index % board.columns) * board.width;
+    const y = Math.floor(index / board.columns) * board.height;
+    button.style.aspectRatio = `${board.width} / ${board.height}`;
+    button.style.backgroundImage = `url("${image}")`;
+    button.style.backgroundSize = `${board.columns * 100}% ${board.rows * 100}%`;
+    button.style.backgroundPosition = `${board.columns > 1 ? (x / (board.width * (board.columns - 1))) * 100 : 0}% ${board.rows > 1 ? (y / (board.height * (board.rows - 1))) * 100 : 0}%`;
+    button.addEventListener("click", () => choose(button));
+    coverFrames.append(button);
+  }
+  coverFrames.addEventListener("keydown", (event) => {
+    const buttons = [...coverFrames.children];
+    const at = buttons.indexOf(document.activeElement);
+    if (at < 0) return;
+    const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
+    if (!step) return;
+    event.preventDefault();
+    const next = buttons[(at + step + buttons.length) % buttons.length];
+    next.focus();
+    choose(next);
+  });
+  state.coverMs = Number(coverFrames.children[0].dataset.ms);
+  coverPicker.hidden = false;
+}
+
+// --- the upload ----------------------------------------------------------------------------
+
+async function openUpload(file) {
+  const previous = recall(file);
+  if (previous && previous.url) {
+    try {
+      const { length } = await serverOffset(previous.url);
+      if (length === file.size) return { id: previous.id, upload_url: previous.url };
+    } catch { /* expired or gone: open a new one */ }
+    forget(file);
+  }
+  const asset = await post(config.uploads_url, { size: file.size, content_type: file.type || "application/octet-stream" });
+  remember(file, asset);
+  return asset;
+}
+
+async function startUpload() {
+  const file = state.file;
+  retryButton.hidden = true;
+  replaceButton.hidden = true;
+  state.uploadState = "uploading";
+  say("Starting the upload…");
+  try {
+    if (!state.asset) state.asset = await openUpload(file);
+    statusBox.dataset.assetId = state.asset.id;
+    if (!state.asset.upload_url) throw new Error("This server expects an S3 upload, which this page does not do yet.");
+    state.tus = new TusUpload(file, state.asset.upload_url, {
+      onProgress: (sent, total) => {
+        uploadBar.value = Math.floor((100 * sent) / total);
+        say(`Uploading… ${bytes(sent)} of ${bytes(total)}`);
+      },
+      onRetry: (n) => say(`Connection problem; resuming (attempt ${n + 1})…`),
+    });
+    await state.tus.run();
+  } catch (error) {
+    state.uploadState = "error";
+    say(error.message || "The upload failed.", { error: true });
+    if (error.status === 404 || error.status === 413 || error.status === 429 || error.status === 400) {
+      forget(file);
+      state.asset = error.status === 404 ? null : state.asset;
+      replaceButton.hidden = false;
+    }
+    retryButton.hidden = error.status === 413 || error.status === 400;
+    updateSubmit();
+    return;
+  }
+  state.uploadState = "done";
+  state.uploaded = true;
+  uploadBar.value = 100;
+  say(STATE_TEXT.uploaded);
+  updateSubmit();
+  follow();
+}
+
+function choose(file) {
+  if (!file) return;
+  formError.hidden = true;
+  if (file.type && !file.type.startsWith("video/")) {
+    statusBox.hidden = false;
+    say("That is not a video file. Choose an MP4, MOV or WebM video.", { error: true });
+    return;
+  }
+  if (file.size > config.max_bytes) {
+    statusBox.hidden = false;
+    say(`The file is too large (${bytes(file.size)}); the limit is ${bytes(config.max_bytes)}.`, { error: true });
+    return;
+  }
+  stopFollowing();
+  state.tus?.stop();
+  Object.assign(state, { file, asset: null, uploaded: false, assetState: null, playable: false,
+    coverMs: null, previewShown: false, storyboardShown: false });
+  previewBox.hidden = true;
+  coverPicker.hidden = true;
+  dropzone.hidden = true;
+  statusBox.hidden = false;
+  fileName.textContent = `${file.name} · ${bytes(file.size)}`;
+  uploadBar.value = 0;
+  processingBar.value = 0;
+  updateSubmit();
+  startUpload();
+}
+
+input.addEventListener("change", () => choose(input.files[0]));
+for (const name of ["dragenter", "dragover"]) {
+  dropzone.addEventListener(name, (event) => { event.preventDefault(); dropzone.classList.add("dragging"); });
+}
+for (const name of ["dragleave", "drop"]) {
+  dropzone.addEventListener(name, () => dropzone.classList.remove("dragging"));
+}
+dropzone.addEventListener("drop", (event) => {
+  event.preventDefault();
+  choose(event.dataTransfer.files[0]);
+});
+retryButton.addEventListener("click", () => startUpload());
+replaceButton.addEventListener("click", () => {
+  stopFollowing();
+  state.file = null;
+  state.asset = null;
+  dropzone.hidden = false;
+  statusBox.hidden = true;
+  input.value = "";
+  input.focus();
+  updateSubmit();
+});
+window.addEventListener("online", () => { if (state.uploadState === "error") startUpload(); });
+
+// --- the form ------------------------------------------------------------------------------
+
+attachSuggestions(caption, $("#caption-suggestions"), {
+  hashtagsUrl: config.suggest_hashtags_url,
+  usersUrl: config.suggest_users_url,
+  onChange: () => { captionCount.textContent = String([...caption.value].length); },
+});
+caption.addEventListener("input", () => { captionCount.textContent = String([...caption.value].length); });
+
+const soundSelect = $("#sound");
+const soundMix = $("[data-sound-mix]");
+soundSelect.addEventListener("change", () => { soundMix.hidden = !soundSelect.value; });
+
+const schedule = $("[data-schedule]");
+const scheduleAt = $("#schedule-at");
+form.addEventListener("change", (event) => {
+  if (event.target.name === "when") {
+    schedule.hidden = form.elements.when.value !== "schedule";
+    if (!schedule.hidden && !scheduleAt.value) {
+      const soon = new Date(Date.now() + 60 * 60 * 1000);
+      soon.setSeconds(0, 0);
+      scheduleAt.value = new Date(soon.getTime() - soon.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+    }
+    updateSubmit();
+  }
+});
+
+function showError(error) {
+  const fields = Object.entries(error.fields || {}).map(([name, problems]) => `${name}: ${[].concat(problems).join(" ")}`);
+  formError.textContent = [error.message, ...fields].filter(Boolean).join(" — ");
+  formError.hidden = false;
+  formError.focus?.();
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (submit.disabled) return;
+  formError.hidden = true;
+  const when = form.elements.when.value;
+  let publish = when;
+  if (when === "schedule") {
+    const at = scheduleAt.value ? new Date(scheduleAt.value) : null;
+    if (!at || Number.isNaN(at.getTime())) {
+      showError({ message: "Pick a date and time to publish at." });
+      scheduleAt.focus();
+      return;
+    }
+    publish = at.toISOString();
+  }
+  const body = {
+    asset_id: state.asset.id,
+    caption: caption.value,
+    visibility: form.elements.visibility.value,
+    comment_policy: form.elements.comment_policy.value,
+    allow_duet: form.elements.allow_duet.checked,
+    allow_stitch: form.elements.allow_stitch.checked,
+    allow_download: form.elements.allow_download.checked,
+    publish,
+  };
+  if (state.coverMs !== null) body.cover_time_ms = state.coverMs;
+  if (soundSelect.value) {
+    body.sound_id = soundSelect.value;
+    body.sound_mix = form.elements.sound_mix.value;
+  }
+  submit.disabled = true;
+  submit.setAttribute("aria-busy", "true");
+  let created;
+  try {
+    created = await api("POST", config.posts_url, body);
+  } catch (error) {
+    submit.removeAttribute("aria-busy");
+    updateSubmit();
+    showError(error);
+    return;
+  } finally {
+    submit.removeAttribute("aria-busy");
+  }
+  state.posted = true;
+  forget(state.file);
+  updateSubmit();
+  const link = `/@${encodeURIComponent(config.username)}/video/${created.id}`;
+  const messages = {
+    published: ["Posted!", "Your video is live."],
+    processing: ["Posted!", "It goes live as soon as processing finishes."],
+    reviewing: ["Posted!", "It goes live once it passes our checks."],
+    scheduled: ["Scheduled", `It will be published on ${new Date(created.scheduled_for).toLocaleString()}.`],
+    draft: ["Saved as a draft", "Only you can see it, under Drafts on your profile."],
+  }[created.status] || ["Saved", ""];
+  const panel = $("[data-posted]");
+  $("[data-posted-title]").textContent = messages[0];
+  $("[data-posted-text]").textContent = messages[1];
+  $("[data-posted-link]").href = created.status === "draft" ? config.drafts_url : link;
+  panel.dataset.postId = created.id;
+  panel.dataset.status = created.status;
+  panel.hidden = false;
+  form.hidden = true;
+  panel.querySelector("a").focus();
+});
+
+updateSubmit();
