@@ -28,6 +28,8 @@ from functools import cache
 import redis
 from django.conf import settings
 
+from apps.events.log import redis_client
+
 logger = logging.getLogger(__name__)
 
 SEEN_KEEP = 1000
@@ -63,6 +65,11 @@ def velocity_key(metric: str, bucket: int) -> str:
 
 def velocity_bucket(epoch_ms: int) -> int:
     return epoch_ms // 1000 // VELOCITY_BUCKET_S
+
+
+def write_client() -> redis.Redis:
+    """For the consumer's writes: the event log's pool (longer timeouts)."""
+    return redis_client()
 
 
 @cache

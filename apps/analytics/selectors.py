@@ -22,9 +22,12 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.analytics import online
 from apps.analytics.models import CreatorDailyStats, PostHourlyStats, PostRetention, UserPostStats
 from apps.content.models import Post
+from apps.content.selectors import POST_NOT_FOUND, get_post_for, parse_post_id
+from apps.core.errors import ForbiddenError, NotFoundError
 
 logger = logging.getLogger(__name__)
 
@@ -231,6 +234,21 @@ class PostAnalytics:
     average_ttff_ms: float | None
     daily: list[dict[str, object]]
     retention: list[dict[str, float]]  # [{"at": 0.0..1.0, "fraction": ...}]
+
+
+def get_post_analytics_for(*, viewer: User, post_id: int | str, days: int,
+                           now: datetime | None = None) -> PostAnalytics:
+    """A post's analytics for its author only: NotFoundError if the viewer may not see the
+    post, ForbiddenError if they may but it is someone else's. Owners see their posts in
+    any state (a removed or private post's numbers are still theirs)."""
+    pid = parse_post_id(post_id)
+    author_id = Post.objects.filter(pk=pid).values_list("author_id", flat=True).first()
+    if author_id is None:
+        raise NotFoundError(POST_NOT_FOUND)
+    if author_id != viewer.pk:
+        get_post_for(viewer=viewer, post_id=pid)  # 404 when not visible to them
+        raise ForbiddenError("Only the post's creator sees its analytics.")
+    return post_analytics_for(post_id=pid, days=days, now=now)
 
 
 def post_analytics_for(*, post_id: int, days: int, now: datetime | None = None

@@ -436,3 +436,13 @@ EVENTS_THROTTLE_RATE = env_str("SWIPEME_THROTTLE_EVENTS", "600/min")
 # (a dead consumer's) are reclaimed.
 ANALYTICS_CONSUME_MAX_ENTRIES = env_int("SWIPEME_ANALYTICS_CONSUME_MAX_ENTRIES", 2000)
 ANALYTICS_RECLAIM_IDLE_MS = env_int("SWIPEME_ANALYTICS_RECLAIM_IDLE_MS", 60_000)
+CELERY_BEAT_SCHEDULE["analytics-consume-events"] = {
+    "task": "apps.analytics.consume_events",
+    "schedule": 3.0,
+    "options": {"queue": "reco", "expires": 10},
+}
+CELERY_BEAT_SCHEDULE["analytics-prune-applied-entries"] = {
+    "task": "apps.analytics.prune_applied_entries",
+    "schedule": timedelta(hours=6),
+    "options": {"queue": "reco", "expires": 600},
+}

@@ -1,0 +1,163 @@
+"""Creator analytics: thin views over apps.analytics.selectors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.api.request import user_of
+from apps.analytics import selectors
+from apps.core.api.schema import error_responses
+
+PERIODS = {"7d": 7, "28d": 28}
+TAGS = ["analytics"]
+PERIOD = OpenApiParameter("period", OpenApiTypes.STR, OpenApiParameter.QUERY,
+                          enum=list(PERIODS), description="The last 7 or 28 UTC days, today "
+                          "included (default 7d).")
+POST_ID = OpenApiParameter("post_id", OpenApiTypes.STR, OpenApiParameter.PATH,
+                           description="The post's id (a string).")
+
+
+class PeriodSerializer(serializers.Serializer[Any]):
+    period = serializers.ChoiceField(choices=list(PERIODS), default="7d")
+
+
+def _period(request: Request) -> tuple[str, int]:
+    data = PeriodSerializer(data=request.query_params)
+    data.is_valid(raise_exception=True)
+    period = str(data.validated_data["period"])
+    return period, PERIODS[period]
+
+
+def _percent(fraction: float | None) -> float | None:
+    return None if fraction is None else round(fraction * 100, 2)
+
+
+class DaySerializer(serializers.Serializer[Any]):
+    day = serializers.DateField()
+    views = serializers.IntegerField()
+    watch_time_ms = serializers.IntegerField(source="watch_ms")
+
+
+class CreatorDaySerializer(DaySerializer):
+    followers_gained = serializers.IntegerField()
+
+
+class TopPostSerializer(serializers.Serializer[Any]):
+    post_id = serializers.CharField()
+    views = serializers.IntegerField()
+    watch_time_ms = serializers.IntegerField(source="watch_ms")
+    completions = serializers.IntegerField()
+    likes = serializers.IntegerField()
+
+
+@extend_schema_serializer(component_name="CreatorAnalytics")
+class CreatorAnalyticsSerializer(serializers.Serializer[Any]):
+    period = serializers.CharField()
+    since = serializers.DateField()
+    until = serializers.DateField()
+    impressions = serializers.IntegerField()
+    views = serializers.IntegerField(help_text="Plays started.")
+    watch_time_ms = serializers.IntegerField()
+    average_watch_percent = serializers.FloatField(
+        allow_null=True, help_text="Mean share of the video watched per ended play (0-100).")
+    completions = serializers.IntegerField()
+    likes = serializers.IntegerField()
+    comments = serializers.IntegerField()
+    shares = serializers.IntegerField()
+    followers_gained = serializers.IntegerField(help_text="Follows sent from your videos or "
+                                                "profile, as clients reported them.")
+    daily = CreatorDaySerializer(many=True)
+    top_posts = TopPostSerializer(many=True, help_text="Your 10 most viewed posts in the "
+                                  "period.")
+
+
+class RetentionPointSerializer(serializers.Serializer[Any]):
+    at_percent = serializers.IntegerField(help_text="A point in the video (0-100).")
+    viewers_percent = serializers.FloatField(help_text="Share of ended plays that reached it.")
+
+
+class PostTotalsSerializer(serializers.Serializer[Any]):
+    impressions = serializers.IntegerField()
+    views = serializers.IntegerField(source="plays")
+    watch_time_ms = serializers.IntegerField(source="watch_ms")
+    completions = serializers.IntegerField()
+    rewatches = serializers.IntegerField()
+    skips = serializers.IntegerField()
+    likes = serializers.IntegerField()
+    comments = serializers.IntegerField()
+    shares = serializers.IntegerField()
+    favourites = serializers.IntegerField()
+    follows = serializers.IntegerField()
+    not_interested = serializers.IntegerField()
+    reports = serializers.IntegerField()
+    rebuffer_count = serializers.IntegerField()
+    rebuffer_ms = serializers.IntegerField()
+
+
+@extend_schema_serializer(component_name="PostAnalytics")
+class PostAnalyticsSerializer(serializers.Serializer[Any]):
+    post_id = serializers.CharField()
+    period = serializers.CharField()
+    since = serializers.DateField()
+    until = serializers.DateField()
+    totals = PostTotalsSerializer()
+    average_watch_percent = serializers.FloatField(allow_null=True)
+    average_ttff_ms = serializers.FloatField(allow_null=True,
+                                             help_text="Mean time to first frame (QoE).")
+    daily = DaySerializer(many=True)
+    retention = RetentionPointSerializer(many=True, help_text="All-time retention curve "
+                                         "(every 5 %); empty before the first ended play.")
+
+
+class MyAnalyticsApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="me_analytics_retrieve", summary="Your creator analytics",
+                   parameters=[PERIOD],
+                   responses={200: CreatorAnalyticsSerializer, **error_responses(400, 401, 429)},
+                   tags=TAGS)
+    def get(self, request: Request) -> Response:
+        period, days = _period(request)
+        summary = selectors.creator_summary_for(creator_id=user_of(request).pk, days=days)
+        return Response(CreatorAnalyticsSerializer({
+            "period": period, "since": summary.since, "until": summary.until,
+            "impressions": summary.impressions, "views": summary.views,
+            "watch_time_ms": summary.watch_ms,
+            "average_watch_percent": _percent(summary.average_watch_fraction),
+            "completions": summary.completions, "likes": summary.likes,
+            "comments": summary.comments, "shares": summary.shares,
+            "followers_gained": summary.followers_gained, "daily": summary.daily,
+            "top_posts": summary.top_posts,
+        }).data)
+
+
+class PostAnalyticsApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="posts_analytics_retrieve",
+                   summary="A post's analytics (its creator only)", parameters=[POST_ID, PERIOD],
+                   responses={200: PostAnalyticsSerializer,
+                              **error_responses(400, 401, 403, 404, 429, descriptions={
+                                  403: "Not your post."})},
+                   tags=TAGS)
+    def get(self, request: Request, post_id: str) -> Response:
+        period, days = _period(request)
+        found = selectors.get_post_analytics_for(viewer=user_of(request), post_id=post_id,
+                                                 days=days)
+        return Response(PostAnalyticsSerializer({
+            "post_id": found.post_id, "period": period, "since": found.since,
+            "until": found.until, "totals": found.totals,
+            "average_watch_percent": _percent(found.average_watch_fraction),
+            "average_ttff_ms": found.average_ttff_ms, "daily": found.daily,
+            "retention": [{"at_percent": round(p["at"] * 100),
+                           "viewers_percent": round(p["fraction"] * 100, 2)}
+                          for p in found.retention],
+        }).data)
