@@ -33,6 +33,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("account-data/", include("apps.accounts.urls")),
     path("django-admin/", admin.site.urls),
+    path("moderation/", include("apps.moderation.urls")),
     path("cms/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("", include("apps.engagement.urls")),

@@ -19,6 +19,7 @@ from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 
 from apps.accounts import services
+from apps.accounts.hooks import access_refusal
 from apps.accounts.models import User
 from apps.accounts.usernames import skeleton, validate_username
 
@@ -47,6 +48,27 @@ class AccountAdapter(DefaultAccountAdapter):
         if commit:
             saved.save()
         return saved
+
+    def _access_refusal(self, request: HttpRequest, user_id: int | None) -> str | None:
+        return access_refusal(user_id=user_id,
+                              device_identifier=request.headers.get("X-Device-Id", "").strip(),
+                              ip=self.get_client_ip(request))
+
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        """Closed to devices a gate refuses (moderation: those of banned accounts)."""
+        return super().is_open_for_signup(request) and not self._access_refusal(request, None)
+
+    def pre_login(
+        self, request: HttpRequest, user: AbstractBaseUser, **kwargs: Any
+    ) -> HttpResponse | None:
+        if self._access_refusal(request, user.pk):
+            from allauth.account.internal.stagekit import clear_login
+
+            clear_login(request)
+            refused: HttpResponse = self.respond_user_inactive(request, user)
+            return refused
+        response: HttpResponse | None = super().pre_login(request, user, **kwargs)
+        return response
 
     def post_login(
         self, request: HttpRequest, user: AbstractBaseUser, **kwargs: Any

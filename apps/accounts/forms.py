@@ -7,6 +7,7 @@ from django import forms
 from django.http import HttpRequest
 
 from apps.accounts.age import validate_date_of_birth
+from apps.accounts.hooks import run_account_created_hooks
 from apps.accounts.models import User
 
 
@@ -24,7 +25,8 @@ class SignupExtraForm(forms.Form):
 
     def signup(self, request: HttpRequest, user: User) -> None:
         user.date_of_birth = self.cleaned_data["date_of_birth"]
-        user.save(update_fields=["date_of_birth"])
+        run_account_created_hooks(user=user)  # e.g. protected minors start private
+        user.save(update_fields=["date_of_birth", "is_private"])
 
     def clean(self) -> dict[str, Any]:
         return super().clean() or {}

@@ -62,5 +62,5 @@ def strike_thresholds() -> dict[int, str]:
 def guideline_url(policy: str) -> str:
     """The community-guidelines page of a policy (seeded by cms's seed_help_centre; the
     cms app renders it, moderation only links to it)."""
-    base: str = _setting("GUIDELINES_PATH", "/community-guidelines/")
-    return f"{base.rstrip('/')}/{policy.replace('_', '-')}/"
+    base: str = _setting("GUIDELINES_PATH", "/pages/community-guidelines/")
+    return f"{base.rstrip('/')}/{policy}/"

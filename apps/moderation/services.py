@@ -39,6 +39,7 @@ from apps.moderation.models import (
     TargetType,
 )
 from apps.moderation.policies import Policy
+from apps.moderation.selectors import check_reportable
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +164,20 @@ def case_open_or_merge(*, target_type: str, target_id: int, source: str, policy:
     return case
 
 
+def report_create(*, reporter: User, target_type: str, target_id: int, policy: str,
+                  details: str = "") -> Report:
+    """A user's report of something they can see (NotFoundError otherwise, as if it did
+    not exist); it opens or joins the target's case."""
+    check_reportable(viewer=reporter, target_type=target_type, target_id=target_id)
+    if subject_of(target_type=target_type, target_id=target_id) == reporter.pk:
+        raise ApplicationError("You cannot report yourself or your own content.",
+                               code="own_content")
+    case = case_open_or_merge(target_type=target_type, target_id=target_id,
+                              source=Case.Source.REPORT, policy=policy, reporter=reporter,
+                              reason=details.strip())
+    return Report.objects.get(case=case, reporter=reporter, outcome=Report.Outcome.PENDING)
+
+
 def _merge(case: Case, *, queue: str, policy: str, priority: int,
            entry: list[dict[str, Any]], now: datetime) -> None:
     fields = ["updated_at"]
@@ -237,6 +252,28 @@ def case_claim(*, case_id: int, moderator: User) -> Case:
     case.refresh_from_db()
     _audit("case_claimed", actor=moderator, case=case)
     return case
+
+
+def case_claim_next(*, queue: str, moderator: User) -> Case | None:
+    """Claim the most urgent open case of a queue that nobody holds (SKIP LOCKED, so
+    moderators pulling from one queue at once each get a different case)."""
+    if not can_work_queue(moderator, queue):
+        raise ForbiddenError("You may not work this queue.", code="queue_forbidden")
+    now = timezone.now()
+    with transaction.atomic():
+        candidates = (Case.objects.select_for_update(skip_locked=True, of=("self",))
+                      .select_related("appealed_action__case")
+                      .filter(Q(assigned_to__isnull=True) | Q(claim_expires_at__lte=now),
+                              queue=queue, status=Case.Status.OPEN)
+                      .order_by("priority", "sla_due_at", "id"))
+        for case in candidates[:20]:
+            if case.kind == Case.Kind.APPEAL and moderator.pk in _original_deciders(case):
+                continue
+            case.assigned_to, case.claim_expires_at = moderator, now + conf.claim_ttl()
+            case.save(update_fields=["assigned_to", "claim_expires_at", "updated_at"])
+            _audit("case_claimed", actor=moderator, case=case)
+            return case
+    return None
 
 
 def case_release(*, case_id: int, moderator: User) -> None:

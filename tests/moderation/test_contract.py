@@ -75,7 +75,7 @@ def test_automated_enforcement_is_audited_without_an_actor_and_notifies():
     assert post.age_restricted and row.automated and row.actor_id is None
     assert AuditEvent.objects.get(action=row).verb == "enforce_age_restrict"
     notice = Notice.objects.get(user=post.author)
-    assert notice.guideline_url == "/community-guidelines/violence-graphic/"
+    assert notice.guideline_url == "/pages/community-guidelines/violence_graphic/"
 
     strike = enforce(action="strike", target_type="post", target_id=post.pk,
                      policy="violence_graphic", reason="repeat")

@@ -1,4 +1,6 @@
-"""The help centre in Wagtail (/pages/help/), which staff edit at /cms/. Idempotent."""
+"""The help centre (/pages/help/), the community guidelines (/pages/community-guidelines/,
+one page per moderation policy), the terms and the privacy policy in Wagtail, which staff
+edit at /cms/. Idempotent: existing pages (and staff edits to them) are left alone."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from apps.cms.models import HelpPage
+from apps.cms.models import GuidelinePage, HelpPage
+from apps.moderation.policies import Policy
 
 HELP_PAGES = [
     (
@@ -24,6 +27,87 @@ HELP_PAGES = [
         "other completely; muting hides them from you without telling them.</p>",
     ),
 ]
+
+
+_STRIKES = (
+    "<p>Content that breaks this rule is removed and the account gets a strike. Strikes "
+    "expire after 90 days. Two active strikes limit features (new posts are reviewed "
+    "before they are published), three suspend the account for 7 days, four ban it. "
+    "Severe cases can lead to an immediate ban.</p>"
+)
+
+# (policy, summary, body) — the titles are the policy labels.
+GUIDELINES: list[tuple[str, str, str]] = [
+    (Policy.NUDITY_SEXUAL, "No nudity, pornography or sexually explicit content.",
+     "<p>We remove nudity and sexual activity, sexual solicitation and sexually explicit "
+     "language. Some content, such as art, education or breastfeeding, may stay up but be "
+     "age-restricted.</p>"),
+    (Policy.MINOR_SAFETY, "We have zero tolerance for content that endangers young people.",
+     "<p>We remove any content that sexualises, grooms, exploits or endangers minors, and "
+     "we report child sexual abuse material to the authorities. Accounts of people under 16 "
+     "are private by default and cannot be messaged by strangers, duetted or stitched.</p>"),
+    (Policy.VIOLENCE_GRAPHIC, "No gratuitously shocking, graphic or violent content.",
+     "<p>We remove content that glorifies violence or shows gore. Documentary or "
+     "newsworthy content may stay up but be age-restricted.</p>"),
+    (Policy.HATE_HARASSMENT, "No attacks on people for who they are; no bullying.",
+     "<p>We remove hateful content targeting protected attributes, slurs, threats, "
+     "doxxing and coordinated harassment.</p>"),
+    (Policy.SELF_HARM, "No content that promotes suicide, self-harm or dangerous acts.",
+     "<p>We remove content that encourages self-harm, disordered eating or dangerous "
+     "challenges, and point people to support resources.</p>"),
+    (Policy.SPAM_SCAM, "No spam, scams, or fake engagement.",
+     "<p>We remove deceptive links, repetitive content, fraud, and bought or automated "
+     "likes, follows and comments.</p>"),
+    (Policy.ILLEGAL_GOODS, "No trading of illegal or regulated goods and services.",
+     "<p>We remove the sale or promotion of drugs, weapons, counterfeit goods and other "
+     "illegal activities.</p>"),
+    (Policy.MISINFORMATION, "No misinformation that causes significant harm.",
+     "<p>Content with harmful false claims (health, elections, emergencies) may be removed "
+     "or have its reach limited.</p>"),
+    (Policy.COPYRIGHT, "Respect other people's intellectual property.",
+     "<p>We remove content that infringes copyright or trademarks when rights holders "
+     "notify us or our audio matching finds unlicensed music.</p>"),
+    (Policy.IMPERSONATION, "Do not pretend to be someone else.",
+     "<p>We remove accounts and content that deceive people by impersonating a person or "
+     "organisation. Parody accounts must say so.</p>"),
+    (Policy.OTHER, "Everything else in our Terms of Service.",
+     "<p>Other behaviour that breaks our Terms of Service, including evading a ban with a "
+     "new account.</p>"),
+]
+
+LEGAL_PAGES = [
+    ("terms", "Terms of Service",
+     "<p>By using SwipeMe you agree to follow the Community Guidelines. We may remove "
+     "content or restrict accounts that break them, and you may appeal our decisions.</p>"),
+    ("privacy-policy", "Privacy Policy",
+     "<p>What we collect (account details, your content, device and usage data), why, and "
+     "how to export or delete your data from Settings.</p>"),
+]
+
+
+def _child(parent: Any, page: Any) -> Any:
+    parent.add_child(instance=page)
+    page.save_revision().publish()
+    return page
+
+
+def seed_guidelines(home: Any) -> None:
+    index = HelpPage.objects.child_of(home).filter(slug="community-guidelines").first()
+    if index is None:
+        index = _child(home, HelpPage(
+            title="Community Guidelines", slug="community-guidelines",
+            summary="The rules everyone on SwipeMe follows. Reports, moderators' decisions "
+                    "and notices refer to these pages.",
+            body="".join(f'<p><a href="/pages/community-guidelines/{p}/">{Policy(p).label}'
+                         "</a></p>" for p, _, _ in GUIDELINES)))
+    for policy, summary, body in GUIDELINES:
+        if not GuidelinePage.objects.filter(policy=policy).exists():
+            _child(index, GuidelinePage(title=Policy(policy).label, slug=policy,
+                                        policy=policy, summary=summary, body=body,
+                                        enforcement=_STRIKES))
+    for slug, title, body in LEGAL_PAGES:
+        if not HelpPage.objects.child_of(home).filter(slug=slug).exists():
+            _child(home, HelpPage(title=title, slug=slug, body=body))
 
 
 class Command(BaseCommand):
@@ -51,3 +135,4 @@ class Command(BaseCommand):
                 page = HelpPage(title=title, slug=slug, body=body)
                 help_page.add_child(instance=page)
                 page.save_revision().publish()
+        seed_guidelines(home)

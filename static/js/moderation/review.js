@@ -1,0 +1,60 @@
+// The review page: the video through hls.js (native HLS where the browser has it) and one
+// key per decision. A key clicks the button that carries it, so the keypress is exactly the
+// POST the button makes (the server checks the claim and the moderator's permissions).
+
+const root = document.getElementById("review");
+
+function startPlayer() {
+  const video = document.getElementById("player");
+  if (!video) return;
+  const hls = video.dataset.hls;
+  const mp4 = video.dataset.mp4;
+  if (hls && window.Hls && window.Hls.isSupported()) {
+    const player = new window.Hls({ capLevelToPlayerSize: true });
+    player.loadSource(hls);
+    player.attachMedia(video);
+  } else if (hls && video.canPlayType("application/vnd.apple.mpegurl")) {
+    video.src = hls;
+  } else if (mp4) {
+    video.src = mp4;
+  }
+}
+
+function typing(target) {
+  return target instanceof HTMLElement &&
+    (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+}
+
+function onKey(event) {
+  if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+  if (event.key === "?") {
+    const help = document.getElementById("shortcuts");
+    if (help) help.hidden = !help.hidden;
+    return;
+  }
+  if (event.key === " ") {
+    const video = document.getElementById("player");
+    if (video) {
+      event.preventDefault();
+      if (video.paused) video.play(); else video.pause();
+    }
+    return;
+  }
+  const button = root.querySelector(`button[data-key="${CSS.escape(event.key.toLowerCase())}"]`);
+  if (!button || button.disabled) return;
+  event.preventDefault();
+  if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
+  button.click();
+}
+
+if (root) {
+  // hls.js is loaded with `defer`; module scripts run after deferred ones.
+  startPlayer();
+  document.addEventListener("keydown", onKey);
+  // A confirm on click too, for mouse users.
+  root.querySelectorAll("button[data-confirm]").forEach((button) => {
+    button.addEventListener("click", (event) => {
+      if (event.isTrusted && !window.confirm(button.dataset.confirm)) event.preventDefault();
+    });
+  });
+}
