@@ -85,3 +85,48 @@ def unregister_export_section(name: str) -> None:
 
 def export_sections() -> dict[str, ExportSection]:
     return dict(_export_sections)
+
+
+class AccountCreatedHook(Protocol):
+    def __call__(self, *, user: Any) -> None: ...
+
+
+_created_hooks: list[AccountCreatedHook] = []
+
+
+def register_account_created_hook(fn: AccountCreatedHook) -> AccountCreatedHook:
+    """Runs when sign-up completes (the date of birth is known), before the user is saved
+    again: a hook may set defaults on the user, e.g. moderation makes protected minors'
+    accounts private (the rule lives in `content.audience`, which accounts cannot import)."""
+    if fn not in _created_hooks:
+        _created_hooks.append(fn)
+    return fn
+
+
+def run_account_created_hooks(*, user: Any) -> None:
+    for hook in list(_created_hooks):
+        hook(user=user)
+
+
+class AccessGate(Protocol):
+    def __call__(self, *, user_id: int | None, device_identifier: str,
+                 ip: str | None) -> str | None: ...
+
+
+_access_gates: list[AccessGate] = []
+
+
+def register_access_gate(fn: AccessGate) -> AccessGate:
+    """A check before every sign-up (`user_id` None) and log-in: a gate returns a reason to
+    refuse (e.g. moderation refuses devices of banned accounts), or None."""
+    if fn not in _access_gates:
+        _access_gates.append(fn)
+    return fn
+
+
+def access_refusal(*, user_id: int | None, device_identifier: str, ip: str | None) -> str | None:
+    for gate in list(_access_gates):
+        reason = gate(user_id=user_id, device_identifier=device_identifier, ip=ip)
+        if reason:
+            return reason
+    return None

@@ -387,6 +387,11 @@ CELERY_BEAT_SCHEDULE["accounts-expire-data-exports"] = {
     "schedule": timedelta(days=1),
     "options": {"queue": "default"},
 }
+CELERY_BEAT_SCHEDULE["moderation-standings-sweep"] = {
+    "task": "apps.moderation.standings_sweep",
+    "schedule": timedelta(minutes=5),
+    "options": {"queue": "default", "expires": 240},
+}
 
 # --- Media pipeline (apps.media) ----------------------------------------------------------
 # A CDN origin in front of media playback URLs ("" serves them from this site).
