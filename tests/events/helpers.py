@@ -30,7 +30,7 @@ def event(type_: str = "impression", *, post_id: int | str | None = None, id_: s
 
 def logged_batches() -> list[LoggedBatch]:
     log = RedisStreamEventLog()
-    entries = log.client.xrange(log.stream)
+    entries: Any = log.client.xrange(log.stream)
     return [LoggedBatch.from_json(fields["b"]) for _id, fields in entries]
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -17,7 +19,7 @@ pytestmark = pytest.mark.django_db
 POST = 7_000_000_000_000_001
 
 
-def post_batch(client: APIClient | Client, events: list[object], **extra: object) -> object:
+def post_batch(client: APIClient | Client, events: Sequence[object], **extra: Any) -> Any:
     return client.post(URL, json.dumps({"events": events}), content_type="application/json",
                        **extra)
 
