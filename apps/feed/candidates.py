@@ -44,6 +44,7 @@ class ViewerContext:
     ni_sounds: Counter[int] = field(default_factory=Counter)
     ni_tags: Counter[str] = field(default_factory=Counter)
     exclude: set[int] = field(default_factory=set)  # served on earlier pages of this cursor
+    adult: bool = False  # may be shown age-restricted posts
     profile: np.ndarray | None = None  # mean text embedding of positives (unit length)
     cf_user: np.ndarray | None = None  # collaborative user factors
 
@@ -72,6 +73,7 @@ def take(cat: Catalogue, rows: np.ndarray) -> Catalogue:
         impressions=cat.impressions[rows], completions=cat.completions[rows],
         trend=cat.trend[rows], new_creator=cat.new_creator[rows],
         hashtags=[cat.hashtags[i] for i in r],
+        restricted=cat.restricted[rows] if cat.restricted is not None else None,
         vectors=cat.vectors[rows] if cat.vectors is not None else None,
     )
 
@@ -100,6 +102,8 @@ def concat(a: Catalogue, b: Catalogue) -> Catalogue:
         trend=np.concatenate([a.trend, b.trend]),
         new_creator=np.concatenate([a.new_creator, b.new_creator]),
         hashtags=a.hashtags + b.hashtags, vectors=vec,
+        restricted=np.concatenate([a.restricted, b.restricted])  # type: ignore[list-item]
+        if a.restricted is not None and b.restricted is not None else None,
     )
 
 

@@ -23,11 +23,12 @@ from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from apps.content.audience import recommendable_q
+from apps.content.audience import protected_minor_author_q, recommendable_q
 from apps.content.models import Post
 from apps.content.selectors import visible_to_q
 from apps.feed import interactions, online
 from apps.feed.models import EMBEDDING_DIM, PostEmbedding
+from apps.social.selectors import discoverable_q
 
 TRENDING_SIZE = 2000
 FRESH_SIZE = 1000
@@ -45,7 +46,7 @@ GRAVITY = 1.5
 
 META_FIELDS = ("id", "author_id", "sound_id", "language", "published_at", "asset__duration_ms",
                "views_count", "likes_count", "comments_count", "shares_count",
-               "favourites_count", "author__date_joined")
+               "favourites_count", "author__date_joined", "age_restricted")
 
 
 @dataclass
@@ -67,10 +68,13 @@ class Catalogue:
     trend: np.ndarray
     new_creator: np.ndarray  # bool
     hashtags: list[tuple[str, ...]]
+    restricted: np.ndarray | None = None  # bool: age-restricted (adults only)
     vectors: np.ndarray | None = None  # (n, 384) float32, zero rows where missing
     index: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.restricted is None:
+            self.restricted = np.zeros(len(self.ids), dtype=bool)
         if not self.index:
             self.index = {int(p): i for i, p in enumerate(self.ids.tolist())}
 
@@ -104,8 +108,9 @@ class Catalogue:
         age_h = np.maximum((moment - published) / 3600.0, 0.0)
         engagement = likes + 2 * comments + 3 * shares + 2 * favs + 0.05 * views
         heuristic = engagement / np.power(age_h + 2.0, GRAVITY)
-        # The analytics velocity (time-decayed, from the event stream) wins where it exists.
-        trend = np.where(velocity >= 0, velocity, heuristic).astype(np.float32)
+        # The analytics velocity (time-decayed, from the event stream) leads; the counters'
+        # engagement per age breaks ties and covers posts without events yet.
+        trend = (np.maximum(velocity, 0.0) + 0.05 * heuristic).astype(np.float32)
         new_cutoff = moment - NEW_CREATOR_WINDOW.total_seconds()
         joined = np.fromiter(
             ((r["author__date_joined"].timestamp() if r.get("author__date_joined") else 0.0)
@@ -122,6 +127,8 @@ class Catalogue:
             impressions=impressions, completions=completions, trend=trend,
             new_creator=joined > new_cutoff,
             hashtags=[tuple(t for t in (r.get("tags") or []) if t) for r in rows],
+            restricted=np.fromiter((bool(r.get("age_restricted")) for r in rows), dtype=bool,
+                                   count=n),
         )
 
 
@@ -138,11 +145,16 @@ class Pools:
 
 
 def recommendable_posts() -> QuerySet[Post]:
-    """Posts anyone may be recommended (the global pools). Viewer-specific rules (blocks,
-    mutes, minors, followers-only) are applied again at serving time on the final page."""
+    """Posts a stranger may be recommended (the global pools): what a signed-out viewer may
+    see and be recommended, plus age-restricted posts (flagged: only adults get them).
+    Viewer-specific rules (blocks, mutes, minors, followers-only) are applied again at
+    serving time on the page itself."""
     since = timezone.now() - CATALOGUE_WINDOW
-    return Post.objects.filter(visible_to_q(None), recommendable_q(None),
-                               published_at__gte=since)
+    anyone = visible_to_q(None) & recommendable_q(None)
+    adults = (Q(status=Post.Status.PUBLISHED, visibility=Post.Visibility.PUBLIC,
+                author__is_private=False, limited_reach=False, age_restricted=True)
+              & discoverable_q("author__") & ~protected_minor_author_q())
+    return Post.objects.filter(anyone | adults, published_at__gte=since)
 
 
 def meta_rows(posts: QuerySet[Post]) -> list[dict[str, Any]]:
@@ -220,6 +232,7 @@ def _restrict(pools: Pools, keep: np.ndarray) -> Pools:
         impressions=cat.impressions[keep], completions=cat.completions[keep],
         trend=cat.trend[keep], new_creator=cat.new_creator[keep],
         hashtags=[cat.hashtags[i] for i in keep.tolist()],
+        restricted=cat.restricted[keep] if cat.restricted is not None else None,
     )
     return Pools(
         stamp=pools.stamp, catalogue=small, trending=remap[pools.trending],
@@ -244,6 +257,8 @@ def dumps(pools: Pools) -> str:
         "completions": cat.completions.tolist(), "trend": cat.trend.tolist(),
         "new_creator": cat.new_creator.astype(int).tolist(),
         "hashtags": [list(h) for h in cat.hashtags],
+        "restricted": (cat.restricted.astype(int).tolist() if cat.restricted is not None
+                       else [0] * len(cat)),
         "trending": pools.trending.tolist(), "fresh": pools.fresh.tolist(),
         "by_language": {k: v.tolist() for k, v in pools.by_language.items()},
         "by_hashtag": {k: v.tolist() for k, v in pools.by_hashtag.items()},
@@ -267,6 +282,7 @@ def loads(stamp: str, payload: str) -> Pools:
         trend=np.array(b["trend"], dtype=f32),
         new_creator=np.array(b["new_creator"], dtype=bool),
         hashtags=[tuple(h) for h in b["hashtags"]],
+        restricted=np.array(b["restricted"], dtype=bool),
     )
     i64 = np.int64
     return Pools(

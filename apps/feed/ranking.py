@@ -108,6 +108,8 @@ class LoadedModel:
     factors: int
 
     def predict(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """`x` has every column of FEATURES; the model reads the ones it was trained on."""
+        x = x[:, [_F[name] for name in self.feature_names]]
         out: dict[str, np.ndarray] = {}
         for head, est in self.heads.items():
             if head == "watch":

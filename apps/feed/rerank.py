@@ -46,6 +46,8 @@ def adjust(cs: CandidateSet, base: np.ndarray, ctx: ViewerContext, *, seen: set[
         else np.ones(len(ids), dtype=bool)
     if ctx.user_id is not None:
         keep &= cat.author != ctx.user_id
+    if not ctx.adult and cat.restricted is not None:
+        keep &= ~cat.restricted
     age_h = np.maximum((now - cat.published) / 3600.0, 0.0)
     fresh = 1.0 + FRESH_BOOST * np.power(0.5, age_h / FRESH_HALF_LIFE_H)
     # Shift so that every score is positive before multiplying (heads can be near zero).

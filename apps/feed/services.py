@@ -115,3 +115,19 @@ def ranker_activate(*, version: int) -> RankerModel:
 
 def ranker_deactivate_all() -> None:
     RankerModel.objects.filter(is_active=True).update(is_active=False)
+
+
+def ranker_train(*, n_jobs: int = 2, activate: bool = False) -> RankerModel:
+    """Train a new ranker version from the aggregates and store it with its metrics.
+    Staff activate it in the admin (or `activate=True`, e.g. the very first model)."""
+    from apps.feed import training
+
+    events, catalogue, follows, languages = training.load_events()
+    result = training.train(events, catalogue, follows=follows, languages=languages,
+                            n_jobs=n_jobs)
+    row: RankerModel = training.save_model(result)
+    logger.info("feed: trained ranker v%s on %s events: %s", row.version, len(events),
+                result.metrics)
+    if activate:
+        row = ranker_activate(version=row.version)
+    return row

@@ -22,7 +22,7 @@ from django.utils import timezone
 from pgvector.django import CosineDistance
 
 from apps.accounts.models import User
-from apps.content.audience import recommendable_q
+from apps.content.audience import may_see_age_restricted, recommendable_q
 from apps.content.models import Post
 from apps.content.selectors import for_display, visible_posts_for, without_muted_authors
 from apps.engagement.models import Favourite, Like
@@ -62,9 +62,15 @@ def _request_id() -> str:
 # --- the viewer ------------------------------------------------------------------------------
 
 
-def viewer_context(viewer: User | None, *, catalogue: Catalogue) -> ViewerContext:
+def viewer_context(viewer: User | None, *, catalogue: Catalogue,
+                   session_id: str | None = None) -> ViewerContext:
+    disliked = interactions.dislikes(user_id=viewer.pk if viewer else None,
+                                     session_id=session_id)
     if viewer is None:
-        return ViewerContext(user_id=None)
+        ctx = ViewerContext(user_id=None, ni_posts=disliked.posts)
+        ctx.ni_authors.update(disliked.creators)
+        ctx.ni_sounds.update(disliked.sounds)
+        return ctx
     uid = int(viewer.pk)
     follows = set(Follow.objects.filter(follower_id=uid)
                   .values_list("followee_id", flat=True)[:MAX_FOLLOWS_READ])
@@ -74,7 +80,8 @@ def viewer_context(viewer: User | None, *, catalogue: Catalogue) -> ViewerContex
                    .values_list("post_id", "author_id", "sound_id", "hashtags")
                    [:NOT_INTERESTED_READ])
     ctx = ViewerContext(
-        user_id=uid, language=(viewer.language or "").split("-")[0].lower(), follows=follows,
+        user_id=uid, adult=may_see_age_restricted(viewer),
+        language=(viewer.language or "").split("-")[0].lower(), follows=follows,
         interest_tags=set(hashtags_for(list(interests_row or []))),
         positives=interactions.recent_positive_posts(user_id=uid),
     )
@@ -85,6 +92,9 @@ def viewer_context(viewer: User | None, *, catalogue: Catalogue) -> ViewerContex
             ctx.ni_sounds[int(sound_id)] += 1
         for tag in tags or []:
             ctx.ni_tags[str(tag).lower()] += 1
+    ctx.ni_posts |= disliked.posts
+    ctx.ni_authors.update(disliked.creators)
+    ctx.ni_sounds.update(disliked.sounds)
     _describe_positives(ctx, catalogue)
     return ctx
 
@@ -237,7 +247,7 @@ def for_you(*, viewer: User | None, session_id: str | None, limit: int,
     p, shared = pools.current()
     if not shared:
         degraded.append("pools")
-    ctx = viewer_context(viewer, catalogue=p.catalogue)
+    ctx = viewer_context(viewer, catalogue=p.catalogue, session_id=session_id)
     ctx.exclude = set(cursor.served)
     key = online.viewer_key(user_id=ctx.user_id, session_id=session_id)
 
@@ -271,10 +281,13 @@ def for_you(*, viewer: User | None, session_id: str | None, limit: int,
     else:
         base, scorer = ranking.heuristic_scores(x), "heuristic"
 
-    seen = online.seen_among(key, cs.cat.ids.tolist())
+    candidate_ids = cs.cat.ids.tolist()
+    seen = online.seen_among(key, candidate_ids)
     if seen is None:
         seen = set()
         degraded.append("redis")
+    seen |= interactions.seen_among(user_id=ctx.user_id, session_id=session_id,
+                                    post_ids=candidate_ids)
     adj = rerank.adjust(cs, base, ctx, seen=seen, now=started)
     rows, draws = rerank.shortlist(cs, adj, limit=limit, rng=rng)
     posts = {post.pk: post for post in displayable(viewer, [int(cs.cat.ids[r]) for r in rows])}
