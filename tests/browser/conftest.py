@@ -52,10 +52,33 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+def _on_test_database() -> bool:
+    from django.db import connection
+
+    return bool(connection.settings_dict["NAME"] == connection.settings_dict["TEST"]["NAME"])
+
+
+@pytest.fixture(scope="session")
+def browser_test_database(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """pytest-django creates the test database only for tests marked `django_db`; browser
+    tests are not (see the module doc), so when they run alone this creates it."""
+    if _on_test_database():
+        yield
+        return
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(config, verbosity=0)
+
+
 @pytest.fixture(scope="module", autouse=True)
-def browser_db(django_db_setup: None, django_db_blocker: Any, live_asgi_server: str,
+def browser_db(browser_test_database: None, django_db_blocker: Any, live_asgi_server: str,
                celery_worker_process: Any) -> Iterator[None]:
     """Committed rows for the whole module, flushed at its end (see the module doc)."""
+    assert _on_test_database(), "browser tests must run on the test database"
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
@@ -65,6 +88,7 @@ def browser_db(django_db_setup: None, django_db_blocker: Any, live_asgi_server: 
 
             _wait_for_idle_worker()
             _wait_for_other_db_sessions_to_finish()
+            assert _on_test_database()
             call_command("flush", verbosity=0, interactive=False)
     finally:
         if previous is None:
