@@ -451,3 +451,30 @@ CELERY_BEAT_SCHEDULE["analytics-prune-applied-entries"] = {
     "schedule": timedelta(hours=6),
     "options": {"queue": "reco", "expires": 600},
 }
+
+# --- Feed (apps.feed) ---------------------------------------------------------------------
+# The feed's own Redis (seen-sets, pools, explanations); "" = REDIS_URL. Pointing it at a dead
+# server degrades For You to the heuristic feed, never to an error.
+SWIPEME_FEED_REDIS_URL = env_str("SWIPEME_FEED_REDIS_URL", "")
+# How the ranker's heads combine into one score.
+SWIPEME_FEED_WEIGHTS = {
+    "completion": float(env_str("SWIPEME_FEED_WEIGHT_COMPLETION", "1.0")),
+    "watch": float(env_str("SWIPEME_FEED_WEIGHT_WATCH", "1.0")),
+    "like": float(env_str("SWIPEME_FEED_WEIGHT_LIKE", "0.6")),
+    "follow": float(env_str("SWIPEME_FEED_WEIGHT_FOLLOW", "0.4")),
+}
+CELERY_BEAT_SCHEDULE["feed-refresh-pools"] = {
+    "task": "apps.feed.refresh_pools",
+    "schedule": 60.0,
+    "options": {"queue": "reco", "expires": 55},
+}
+CELERY_BEAT_SCHEDULE["feed-embed-posts"] = {
+    "task": "apps.feed.embed_posts",
+    "schedule": 60.0,
+    "options": {"queue": "reco", "expires": 55},
+}
+CELERY_BEAT_SCHEDULE["feed-train-ranker"] = {
+    "task": "apps.feed.train_ranker",
+    "schedule": timedelta(days=1),
+    "options": {"queue": "reco", "expires": 3600},
+}
