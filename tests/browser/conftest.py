@@ -68,7 +68,7 @@ def browser_test_database(django_db_setup: None, django_db_blocker: Any) -> Iter
     from django.test.utils import setup_databases, teardown_databases
 
     with django_db_blocker.unblock():
-        config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        config = setup_databases(verbosity=0, interactive=False, aliases={"default": {}})
     yield
     with django_db_blocker.unblock():
         teardown_databases(config, verbosity=0)
