@@ -67,3 +67,23 @@ def duration(ms: Any) -> str:
     except (TypeError, ValueError):
         return ""
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"),
+             ("Chrome/", "Chrome"), ("Chromium/", "Chromium"), ("Safari/", "Safari"))
+_SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"),
+            ("Windows", "Windows"), ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"),
+            ("Linux", "Linux"))
+
+
+@register.filter
+def browser_summary(user_agent: str) -> str:
+    """"Chrome on Linux" from a User-Agent header; the first word of anything else."""
+    agent = user_agent or ""
+    browser = next((name for token, name in _BROWSERS if token in agent), None)
+    system = next((name for token, name in _SYSTEMS if token in agent), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    if browser or system:
+        return str(browser or system)
+    return agent.split(" ", 1)[0][:60] or "Unknown browser"
