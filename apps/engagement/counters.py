@@ -95,20 +95,28 @@ def _parse(raw: dict[str, str]) -> dict[int, dict[str, int]]:
 
 
 def pending_deltas(post_ids: Iterable[int]) -> dict[int, dict[str, int]]:
-    """Deltas not yet in Postgres, per post and field (two Redis round trips whatever the
-    number of posts). While a batch is being applied its deltas can show twice for a
-    moment; counters shown to clients are display values, the rows are the truth."""
+    """Deltas not yet in Postgres, per post and field. One pipelined Redis round trip
+    whatever the number of posts (the dirty hash and the set of batches being flushed);
+    a second one only while a flush is in progress, for its batches. While a batch is being
+    applied its deltas can show twice for a moment; counters shown to clients are display
+    values, the rows are the truth."""
     ids = list(dict.fromkeys(post_ids))
     if not ids:
         return {}
     client = redis_client()
     fields = [_field_key(pid, f) for pid in ids for f in FIELDS]
-    batches = sorted(str(b) for b in client.smembers(BATCHES_KEY))  # type: ignore[union-attr]
     pipe = client.pipeline(transaction=False)
-    for key in (DIRTY_KEY, *(f"{BATCH_PREFIX}{b}" for b in batches)):
-        pipe.hmget(key, fields)
+    pipe.hmget(DIRTY_KEY, fields)
+    pipe.smembers(BATCHES_KEY)
+    dirty, batches = pipe.execute()
+    rows = [dirty]
+    if batches:
+        pipe = client.pipeline(transaction=False)
+        for batch in sorted(str(b) for b in batches):
+            pipe.hmget(f"{BATCH_PREFIX}{batch}", fields)
+        rows += pipe.execute()
     totals: dict[int, dict[str, int]] = defaultdict(dict)
-    for values in pipe.execute():
+    for values in rows:
         for name, value in zip(fields, values, strict=True):
             if value is None:
                 continue

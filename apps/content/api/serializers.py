@@ -16,6 +16,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
+from apps.content.counter_overlay import pending_for, shown_counters
 from apps.content.models import Hashtag, Post, Sound
 from apps.core.api.schema import error_responses
 from apps.core.ids import MAX_ID
@@ -192,12 +193,38 @@ class MediaSerializer(serializers.Serializer[Post]):
     playback = PlaybackField()
 
 
+PENDING = "pending_counters"
+
+
+def _shared_context(serializer: serializers.BaseSerializer[Any]) -> dict[str, Any]:
+    """The root serializer's context dict, which every nested serializer reads."""
+    context: dict[str, Any] = serializer.root._context  # type: ignore[attr-defined,assignment]
+    return context
+
+
 class CountsSerializer(serializers.Serializer[Post]):
+    """The stored counters plus what engagement still buffers in Redis (read once per
+    page by `PostSerializer`, see `counter_overlay`)."""
+
     likes = serializers.IntegerField(source="likes_count")
     comments = serializers.IntegerField(source="comments_count")
     shares = serializers.IntegerField(source="shares_count")
     views = serializers.IntegerField(source="views_count")
     favourites = serializers.IntegerField(source="favourites_count")
+
+    def to_representation(self, instance: Post) -> dict[str, Any]:
+        shown = shown_counters(instance, self.context.get(PENDING, {}))
+        return {name: shown[field.source] for name, field in self.fields.items()
+                if field.source is not None}
+
+
+class PostListSerializer(serializers.ListSerializer):  # type: ignore[type-arg]
+    """Reads the pending counter deltas of the whole page at once (no per-post reads)."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        posts = list(data.all() if hasattr(data, "all") else data)
+        _shared_context(self)[PENDING] = pending_for(post.pk for post in posts)
+        return super().to_representation(posts)
 
 
 @extend_schema_serializer(component_name="Post")
@@ -227,6 +254,14 @@ class PostSerializer(serializers.Serializer[Post]):
     media = MediaSerializer(source="*")
     created_at = serializers.DateTimeField()
     published_at = serializers.DateTimeField(allow_null=True)
+
+    class Meta:
+        list_serializer_class = PostListSerializer
+
+    def to_representation(self, instance: Post) -> dict[str, Any]:
+        if PENDING not in self.context:  # a single post (a list has read its whole page)
+            _shared_context(self)[PENDING] = pending_for([instance.pk])
+        return super().to_representation(instance)
 
     def get_hashtags(self, post: Post) -> list[str]:
         seen: dict[str, None] = {}
