@@ -266,8 +266,14 @@ def case_claim_next(*, queue: str, moderator: User) -> Case | None:
                       .filter(Q(assigned_to__isnull=True) | Q(claim_expires_at__lte=now),
                               queue=queue, status=Case.Status.OPEN)
                       .order_by("priority", "sla_due_at", "id"))
-        for case in candidates[:20]:
+        # One row at a time: LIMIT n FOR UPDATE would lock n rows and starve the others.
+        skipped: list[int] = []
+        for _ in range(20):
+            case = candidates.exclude(pk__in=skipped).first()
+            if case is None:
+                return None
             if case.kind == Case.Kind.APPEAL and moderator.pk in _original_deciders(case):
+                skipped.append(case.pk)
                 continue
             case.assigned_to, case.claim_expires_at = moderator, now + conf.claim_ttl()
             case.save(update_fields=["assigned_to", "claim_expires_at", "updated_at"])
