@@ -83,17 +83,20 @@ _F = {name: i for i, name in enumerate(FEATURES)}
 
 def heuristic_scores(x: np.ndarray) -> np.ndarray:
     """A hand-weighted blend of the same features: the fallback ranking."""
+    # Personal signals (what the viewer completed, liked, picked, follows) outweigh global
+    # popularity, which is capped by its logarithm.
     return (
         2.0 * x[:, _F["completion_rate"]]
-        + 8.0 * x[:, _F["like_rate"]]
+        + 4.0 * x[:, _F["like_rate"]]
         + 0.25 * x[:, _F["log_trend"]]
-        + 1.5 * x[:, _F["tag_affinity"]]
-        + 1.0 * x[:, _F["author_affinity"]]
-        + 0.8 * x[:, _F["interest_match"]]
-        + 0.6 * x[:, _F["follows_author"]]
-        + 0.3 * x[:, _F["lang_match"]]
-        + 1.0 * x[:, _F["text_sim"]]
-        + 0.5 * x[:, _F["cf"]]
+        + 4.0 * x[:, _F["tag_affinity"]]
+        + 2.0 * x[:, _F["author_affinity"]]
+        + 1.0 * x[:, _F["sound_affinity"]]
+        + 3.5 * x[:, _F["interest_match"]]
+        + 1.5 * x[:, _F["follows_author"]]
+        + 0.5 * x[:, _F["lang_match"]]
+        + 2.0 * x[:, _F["text_sim"]]
+        + 0.5 * np.tanh(x[:, _F["cf"]])
         + 0.4 * np.exp(-x[:, _F["log_age_h"]] / 3.0)
     ).astype(np.float32)
 

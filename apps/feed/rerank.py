@@ -66,7 +66,10 @@ def adjust(cs: CandidateSet, base: np.ndarray, ctx: ViewerContext, *, seen: set[
             if f < 1.0:
                 factor[i] = f
                 notes.setdefault(i, []).append(f"fatigue x{f:.2f}")
-        scores = scores * factor
+        # Damp by the factor and push down by (1 - factor) of the best score, so a strong
+        # fatigue (the creator) sinks below everything else rather than a few places.
+        top = float(scores.max(initial=0.0))
+        scores = scores * factor - (1.0 - factor) * top
     return Adjusted(scores=scores.astype(np.float32), keep=keep, notes=notes)
 
 
@@ -87,6 +90,8 @@ def shortlist(cs: CandidateSet, adj: Adjusted, *, limit: int,
     live = np.flatnonzero(adj.keep)
     best = live[np.argsort(-adj.scores[live], kind="stable")[: max(limit * 4, 24)]]
     explore = live[cs.src[live, SRC["explore"]] == 1]
+    # Exploration is for the unknown, not for what the viewer pushed away.
+    explore = np.array([r for r in explore.tolist() if r not in adj.notes], dtype=np.int64)
     draws: dict[int, float] = {}
     if len(explore):
         sampled = thompson(cs, explore, rng)
@@ -149,7 +154,7 @@ def arrange(cs: CandidateSet, adj: Adjusted, rows: list[int], *, limit: int,
                     break
         if picked is None:
             for r in ordered:
-                if r in used:
+                if r in used or adj.scores[r] <= 0:  # sunk by fatigue: only as a last resort
                     continue
                 why = fits(r)
                 if why is None:
