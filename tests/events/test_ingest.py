@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from apps.events.log import LoggedBatch
+from apps.events.log import LoggedBatch, RedisStreamEventLog, redis_client
 from tests.events.helpers import URL, event, logged_batches, logged_events, now_ms
 from tests.factories import UserFactory
 
@@ -297,3 +298,36 @@ def test_a_logged_batch_round_trips():
     batch = LoggedBatch(user_id=5, received_ms=1, client={"ua": "x"}, events=[{"id": "1"}])
 
     assert LoggedBatch.from_json(batch.to_json()) == batch
+
+
+def test_a_failed_append_leaves_no_dedupe_markers_so_the_retry_is_accepted(auth_client):
+    # given a log that refuses the append (the stream key holds the wrong type)
+    log = RedisStreamEventLog()
+    log.client.set(log.stream, "not a stream")
+    events = [event("impression", post_id=POST, id_="r1"), event("play_start", post_id=POST,
+                                                                  id_="r2")]
+
+    response = post_batch(auth_client, events)
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "event_log_unavailable"
+    # when the log is back, the client's retry of the same batch is not a duplicate
+    log.client.delete(log.stream)
+    response = post_batch(auth_client, events)
+    assert response.json() == {"accepted": 2, "duplicates": 0, "rejected": []}
+    assert [e["id"] for e in logged_events()] == ["r1", "r2"]
+
+
+def test_an_unreachable_redis_is_a_503_in_the_error_shape(auth_client, settings):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    redis_client.cache_clear()
+    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
+    try:
+        response = post_batch(auth_client, [event("impression", post_id=POST)])
+    finally:
+        redis_client.cache_clear()
+
+    assert response.status_code == 503
+    assert set(response.json()["error"]) == {"code", "message", "fields"}

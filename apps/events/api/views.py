@@ -200,9 +200,11 @@ class EventsApi(APIView):
                     "Events are telemetry: a `like` event does not like the post.",
         request=BatchInputSerializer,
         responses={200: BatchResultSerializer,
-                   **error_responses(400, 401, 403, 413, 415, 429,
+                   **error_responses(400, 401, 403, 413, 415, 429, 503,
                                      descriptions={403: "CSRF token missing or wrong "
-                                                        "(session-cookie callers)."})},
+                                                        "(session-cookie callers).",
+                                                   503: "The event log is unavailable; "
+                                                        "retry the same batch later."})},
         tags=["events"],
     )
     def post(self, request: Request) -> Response:
