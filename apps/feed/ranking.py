@@ -85,7 +85,7 @@ def heuristic_scores(x: np.ndarray) -> np.ndarray:
     """A hand-weighted blend of the same features: the fallback ranking."""
     # Personal signals (what the viewer completed, liked, picked, follows) outweigh global
     # popularity, which is capped by its logarithm.
-    return (
+    scores: np.ndarray = (
         2.0 * x[:, _F["completion_rate"]]
         + 4.0 * x[:, _F["like_rate"]]
         + 0.25 * x[:, _F["log_trend"]]
@@ -99,6 +99,7 @@ def heuristic_scores(x: np.ndarray) -> np.ndarray:
         + 0.5 * np.tanh(x[:, _F["cf"]])
         + 0.4 * np.exp(-x[:, _F["log_age_h"]] / 3.0)
     ).astype(np.float32)
+    return scores
 
 
 @dataclass
