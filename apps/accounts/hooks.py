@@ -87,6 +87,26 @@ def export_sections() -> dict[str, ExportSection]:
     return dict(_export_sections)
 
 
+class ProfileChangedHook(Protocol):
+    def __call__(self, *, user_id: int, fields: list[str]) -> object: ...
+
+
+_profile_changed_hooks: list[ProfileChangedHook] = []
+
+
+def register_profile_changed_hook(fn: ProfileChangedHook) -> ProfileChangedHook:
+    """Called after the commit that changed public profile text (`fields`: e.g. "bio",
+    "display_name", "username"); moderation scans it."""
+    if fn not in _profile_changed_hooks:
+        _profile_changed_hooks.append(fn)
+    return fn
+
+
+def run_profile_changed_hooks(*, user_id: int, fields: list[str]) -> None:
+    for hook in list(_profile_changed_hooks):
+        hook(user_id=user_id, fields=fields)
+
+
 class AccountCreatedHook(Protocol):
     def __call__(self, *, user: Any) -> None: ...
 

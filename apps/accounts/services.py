@@ -120,6 +120,9 @@ def user_profile_update(
         locked.save(update_fields=[*changes])
         if made_public:
             hooks.run_account_made_public_hooks(user_id=locked.pk)
+        changed, user_id = [*changes], locked.pk
+        transaction.on_commit(lambda: hooks.run_profile_changed_hooks(user_id=user_id,
+                                                                      fields=changed))
     for name, value in changes.items():
         setattr(user, name, value)
     return user
@@ -156,6 +159,8 @@ def user_username_change(*, user: User, username: str) -> User:
         except IntegrityError:
             raise ConflictError("This username is taken.", code="username_taken",
                                 fields={"username": ["This username is taken."]}) from None
+        transaction.on_commit(lambda: hooks.run_profile_changed_hooks(
+            user_id=locked.pk, fields=["username"]))
     user.username = locked.username
     user.username_skeleton = locked.username_skeleton
     user.username_changed_at = locked.username_changed_at

@@ -25,6 +25,7 @@ from django.db.models.functions import Greatest, Lower
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.comments import hooks
 from apps.comments.models import (
     MAX_COMMENT_LENGTH,
     Comment,
@@ -202,6 +203,7 @@ def comment_create(*, author: User, post: Post, text: str,
         if not held:
             _count_visible(comment, +1)
         _record_mentions(comment, reply_to=reply_to)
+        transaction.on_commit(lambda: hooks.run_comment_created_hooks(comment_id=comment.pk))
     return comment
 
 

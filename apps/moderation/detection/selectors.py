@@ -1,0 +1,58 @@
+"""Reads of automated detection, for the review view (`apps.moderation`) and the admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apps.content.models import Post
+from apps.moderation.detection.models import AssetCheck, Scan
+
+EVIDENCE_SCANS = 20
+
+
+def _scan_json(scan: Scan) -> dict[str, Any]:
+    return {
+        "id": str(scan.pk), "at": scan.created_at.isoformat(), "kind": scan.kind,
+        "trigger": scan.trigger, "field": scan.field, "ok": scan.ok, "error": scan.error,
+        "outcome": scan.outcome, "policy": scan.policy, "decisions": scan.decisions,
+        "scores": scan.scores, "matches": scan.matches,
+        "model_versions": scan.model_versions, "timings_ms": scan.timings_ms,
+    }
+
+
+def _check_json(check: AssetCheck) -> dict[str, Any]:
+    nude = check.features.get("nudity") or {}
+    return {
+        "asset_id": str(check.asset_id), "state": check.state, "outcome": check.outcome,
+        "policy": check.policy, "decisions": check.decisions, "matches": check.matches,
+        "signals": check.signals, "attempts": check.attempts,
+        "last_error": check.last_error, "manual_reason": check.manual_reason,
+        "decided_at": check.decided_at.isoformat() if check.decided_at else None,
+        "nudity_frames": [
+            {"frame": f["frame"], "explicit": f["explicit"], "suggestive": f["suggestive"]}
+            for f in nude.get("frames", [])],
+        "versions": check.features.get("versions", {}),
+    }
+
+
+def evidence_for(target_type: str, target_id: int) -> dict[str, Any]:
+    """Everything detection knows about a target: for a post, its upload's gate state and
+    findings (per-frame nudity scores, hash and audio matches) and the scans of the upload
+    and the caption; for a comment or an account, the scans of its text. Newest first."""
+    result: dict[str, Any] = {"target_type": target_type, "target_id": str(target_id),
+                              "upload": None, "scans": []}
+    keys = [(target_type, target_id)]
+    if target_type == "post":
+        asset_id = Post.objects.filter(pk=target_id).values_list("asset_id", flat=True).first()
+        if asset_id is not None:
+            check = AssetCheck.objects.filter(asset_id=asset_id).first()
+            if check is not None:
+                result["upload"] = _check_json(check)
+            keys.append(("asset", asset_id))
+    scans: list[Scan] = []
+    for kind, pk in keys:
+        scans += list(Scan.objects.filter(target_type=kind, target_id=pk)
+                      .order_by("-id")[:EVIDENCE_SCANS])
+    scans.sort(key=lambda s: s.pk, reverse=True)
+    result["scans"] = [_scan_json(s) for s in scans[:EVIDENCE_SCANS]]
+    return result
