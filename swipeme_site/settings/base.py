@@ -433,7 +433,7 @@ CELERY_BEAT_SCHEDULE["content-sync-muted-sounds"] = {
 
 # --- Events and analytics (apps.events, apps.analytics) -----------------------------------
 # Approximate cap on the event stream, in entries (one entry per accepted HTTP batch).
-EVENTS_STREAM_MAXLEN = env_int("SWIPEME_EVENTS_STREAM_MAXLEN", 200_000)
+EVENTS_STREAM_MAXLEN = env_int("SWIPEME_EVENTS_STREAM_MAXLEN", 100_000)
 # How long a client event id is remembered for dropping duplicates (seconds).
 EVENTS_DEDUPE_TTL = env_int("SWIPEME_EVENTS_DEDUPE_TTL", 6 * 3600)
 EVENTS_THROTTLE_RATE = env_str("SWIPEME_THROTTLE_EVENTS", "600/min")
