@@ -53,7 +53,7 @@ def test_two_moderators_claiming_one_case_at_once_exactly_one_wins(moderator):
                                   policy="spam_scam")
         pids: set[int] = set()
 
-        def claim(who: Any, case_id: int = case.pk) -> Any:
+        def claim(who: Any, case_id: int = case.pk, pids: set[int] = pids) -> Any:
             pids.add(_backend_pid())
             return case_claim(case_id=case_id, moderator=who)
 
@@ -61,7 +61,8 @@ def test_two_moderators_claiming_one_case_at_once_exactly_one_wins(moderator):
         assert len(pids) == 2  # two real database sessions
         winners = [r for r in results if isinstance(r, Case)]
         losers = [r for r in results if isinstance(r, ConflictError)]
-        assert len(winners) == 1 and len(losers) == 1, results
+        assert len(winners) == 1, results
+        assert len(losers) == 1, results
         assert losers[0].code == "case_claimed"
         case.refresh_from_db()
         assert case.assigned_to_id == winners[0].assigned_to_id

@@ -29,7 +29,8 @@ def test_reports_and_automated_flags_of_one_target_merge_into_one_case():
     assert flagged.pk == reported.pk == again.pk
     case = Case.objects.get(pk=flagged.pk)
     assert case.reports_count == 2
-    assert case.evidence[0]["detector"] == "nudenet" and case.evidence[0]["score"] == 0.91
+    assert case.evidence[0]["detector"] == "nudenet"
+    assert case.evidence[0]["score"] == 0.91
     assert case.subject_id == post.author_id
     # A minor-safety report moves the case to that queue at the top priority.
     assert (case.queue, case.priority, case.policy) == ("minor_safety", 0, "minor_safety")
@@ -72,7 +73,9 @@ def test_automated_enforcement_is_audited_without_an_actor_and_notifies():
     row = enforce(action="age_restrict", target_type="post", target_id=post.pk,
                   policy="violence_graphic", reason="classifier score 0.97")
     post.refresh_from_db()
-    assert post.age_restricted and row.automated and row.actor_id is None
+    assert post.age_restricted
+    assert row.automated
+    assert row.actor_id is None
     assert AuditEvent.objects.get(action=row).verb == "enforce_age_restrict"
     notice = Notice.objects.get(user=post.author)
     assert notice.guideline_url == "/pages/community-guidelines/violence_graphic/"

@@ -69,13 +69,17 @@ def test_report_to_takedown_to_appeal_to_overturn(api_for, web_for, moderator):
     first_mod = moderator("Moderators", "Appeals reviewers", username="mod_one")
     web = web_for(first_mod)
     response = web.post("/moderation/next", {"queue": "general"})
-    assert response.status_code == 302 and response["Location"] == f"/moderation/cases/{case.pk}/"
+    assert response.status_code == 302
+    assert response["Location"] == f"/moderation/cases/{case.pk}/"
     page = web.get(response["Location"]).content.decode()
     # then the review page shows the video player, the reports and the evidence
-    assert "dist/hls.js" in page and 'id="player"' in page
+    assert "dist/hls.js" in page
+    assert 'id="player"' in page
     assert re.search(r'data-hls="[^"]*/api/v1/media/play/\d+/[^"/]+/hls/master.m3u8"', page)
-    assert "a video someone reports" in page and "explicit at 0:03" in page
-    assert "nudenet" in page and "You hold this case" in page
+    assert "a video someone reports" in page
+    assert "explicit at 0:03" in page
+    assert "nudenet" in page
+    assert "You hold this case" in page
 
     # when they press "r" (remove + strike): the POST the shortcut's button makes
     form = _shortcut_form(page, "r")
@@ -166,12 +170,14 @@ def test_an_appeal_is_refused_twice_after_the_window_and_for_other_peoples_decis
     # someone else's decision does not exist for them
     response = api_for(stranger).post("/api/v1/appeals", {"action_id": str(action.pk)},
                                       format="json")
-    assert response.status_code == 404 and error_of(response)["code"] == "not_found"
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
     assert api_for(creator).post("/api/v1/appeals", {"action_id": str(action.pk)},
                                  format="json").status_code == 201
     again = api_for(creator).post("/api/v1/appeals", {"action_id": str(action.pk)},
                                   format="json")
-    assert again.status_code == 409 and error_of(again)["code"] == "already_appealed"
+    assert again.status_code == 409
+    assert error_of(again)["code"] == "already_appealed"
     # past the window
     late = enforce(action="age_restrict", target_type="post", target_id=post.pk,
                    policy="spam_scam", reason="x")
@@ -200,4 +206,5 @@ def test_an_upheld_appeal_changes_nothing_and_says_so(api_for, web_for, moderato
     assert post.status == Post.Status.REMOVED
     assert Appeal.objects.get().status == "upheld"
     notice = api_for(creator).get("/api/v1/me/notices").json()["results"][0]
-    assert notice["kind"] == "appeal_rejected" and "known scam" in notice["body"]
+    assert notice["kind"] == "appeal_rejected"
+    assert "known scam" in notice["body"]

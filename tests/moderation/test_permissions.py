@@ -68,8 +68,10 @@ def test_only_senior_moderators_may_ban_and_a_refused_ban_changes_nothing(modera
     assert response.status_code == 302
     target.refresh_from_db()
     case.refresh_from_db()
-    assert target.is_active and case.status == "open"
-    assert not EnforcementAction.objects.exists() and not Standing.objects.exists()
+    assert target.is_active
+    assert case.status == "open"
+    assert not EnforcementAction.objects.exists()
+    assert not Standing.objects.exists()
     with pytest.raises(ForbiddenError):
         case_decide(case_id=case.pk, moderator=plain, decision="suspend")
 

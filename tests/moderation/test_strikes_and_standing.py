@@ -33,7 +33,8 @@ def test_thresholds_limit_then_suspend_then_ban():
     assert Standing.objects.filter(user=user).first() is None
     _strike(user)
     standing = Standing.objects.get(user=user)
-    assert standing.state == "limited" and standing.limited_until > timezone.now()
+    assert standing.state == "limited"
+    assert standing.limited_until > timezone.now()
 
     # while limited, a new post waits for review (content's publish gate) with a case
     post = content_services.post_create(author=user, asset_id=MediaAssetFactory(owner=user).pk,
@@ -46,9 +47,11 @@ def test_thresholds_limit_then_suspend_then_ban():
     _strike(user)
     standing.refresh_from_db()
     user.refresh_from_db()
-    assert standing.state == "suspended" and not user.is_active
+    assert standing.state == "suspended"
+    assert not user.is_active
     suspension = EnforcementAction.objects.get(action="suspend")
-    assert suspension.actor_id is None and suspension.reason == "3 active strikes."
+    assert suspension.actor_id is None
+    assert suspension.reason == "3 active strikes."
 
     _strike(user)
     standing.refresh_from_db()
