@@ -676,7 +676,6 @@ def _do_step(
     asset_id: int, name: str, probe: ProbeResult, staged: Path, heartbeat: Any
 ) -> tuple[dict[str, Any], str]:
     source = _local_source(asset_id)
-    base = storage.asset_dir(asset_id)
     preset = settings.MEDIA_X264_PRESET
     ladder = {r.short_edge: r for r in transcode.plan_ladder(probe)}
     recipe = hooks.asset_recipe(asset_id=asset_id)
@@ -690,7 +689,7 @@ def _do_step(
             source, probe, rendition, staged, preset=preset, heartbeat=heartbeat, mix=mix
         )
         _drop_sound(staged)
-        storage.place_dir(staged, base / "hls" / rendition.name)
+        storage.publish_dir(staged, asset_id, f"hls/{rendition.name}")
         return {**output, "recipe": key}, log
     if name == LADDER_STEP:
         rungs = sorted(ladder.values(), key=lambda r: r.short_edge)
@@ -701,7 +700,7 @@ def _do_step(
             source, probe, upper, staged, preset=preset, heartbeat=heartbeat, mix=mix
         )
         for rendition in upper:  # each directory is complete: the command has finished
-            storage.place_dir(staged / rendition.name, base / "hls" / rendition.name)
+            storage.publish_dir(staged / rendition.name, asset_id, f"hls/{rendition.name}")
         return {"renditions": outputs, "recipe": key}, log
     if name == "mp4":
         rendition = max((r for r in ladder.values() if r.short_edge <= 720),
@@ -709,31 +708,31 @@ def _do_step(
         file = f"video-{mix.tag}.mp4" if mix is not None else "video.mp4"
         log = transcode.mp4_fallback(source, probe, rendition, staged / file,
                                      preset=preset, heartbeat=heartbeat, mix=mix)
-        storage.place_file(staged / file, base / file)
+        storage.publish_file(staged / file, asset_id, file)
         return {"name": file, "short_edge": rendition.short_edge, "recipe": key,
                 "width": rendition.width, "height": rendition.height}, log
     if name == "poster":
         file = f"poster-{_tag(key)}.jpg" if key is not None else "poster.jpg"
         cover = None if recipe.cover_time_ms is None else recipe.cover_time_ms / 1000
         chosen = transcode.poster(source, probe, staged / file, cover_at=cover)
-        storage.place_file(staged / file, base / file)
+        storage.publish_file(staged / file, asset_id, file)
         return {"name": file, "recipe": key, **chosen}, ""
     if name == "preview":
         log = transcode.preview(source, probe, staged / "preview.webp")
-        storage.place_file(staged / "preview.webp", base / "preview.webp")
+        storage.publish_file(staged / "preview.webp", asset_id, "preview.webp")
         return {"name": "preview.webp"}, log
     if name == "storyboard":
         meta, log = transcode.storyboard(source, probe, staged)
         for file in ("storyboard.jpg", "storyboard.json", "storyboard.vtt"):
-            storage.place_file(staged / file, base / file)
+            storage.publish_file(staged / file, asset_id, file)
         return meta, log
     if name == "audio":
         log = transcode.extract_audio(source, staged / "audio.m4a")
-        storage.place_file(staged / "audio.m4a", base / "audio.m4a")
+        storage.publish_file(staged / "audio.m4a", asset_id, "audio.m4a")
         return {"name": "audio.m4a"}, log
     if name == "frames":
         count, log = transcode.moderation_frames(source, probe, staged)
-        storage.place_dir(staged, base / "moderation")
+        storage.publish_dir(staged, asset_id, "moderation")
         staged.mkdir()  # the caller removes it
         return {"directory": "moderation", "count": count}, log
     raise ValueError(f"unknown step {name}")
@@ -763,10 +762,8 @@ def _after_step(asset: MediaAsset, name: str, output: dict[str, Any]) -> None:
             done_renditions += step.output["renditions"]
     outputs = dict(asset.outputs)
     if name.startswith(RENDITION_PREFIX) or name == LADDER_STEP:
-        storage.write_atomically(
-            storage.asset_dir(asset.pk) / "hls" / "master.m3u8",
-            transcode.master_playlist(done_renditions),
-        )
+        storage.publish_text(asset.pk, "hls/master.m3u8",
+                             transcode.master_playlist(done_renditions))
         outputs["hls"] = "hls/master.m3u8"
         outputs["renditions"] = sorted(done_renditions, key=lambda r: r["short_edge"])
     elif name == "storyboard":
@@ -779,8 +776,8 @@ def _after_step(asset: MediaAsset, name: str, output: dict[str, Any]) -> None:
         outputs[name] = output["name"]
         if isinstance(replaced, str) and replaced != output["name"]:
             # the old poster or MP4 of an earlier recipe
-            old_file = storage.asset_dir(asset.pk) / replaced
-            transaction.on_commit(lambda: old_file.unlink(missing_ok=True))
+            old_id = asset.pk
+            transaction.on_commit(lambda: storage.remove_output(old_id, replaced))
     asset.outputs = outputs
     fields = ["outputs", "updated_at"]
     if renditions:
@@ -796,6 +793,9 @@ def _after_step(asset: MediaAsset, name: str, output: dict[str, Any]) -> None:
         asset.state = State.READY
         asset.ready_at = timezone.now()
         fields += ["state", "ready_at"]
+        if storage.outputs_are_remote():
+            ready_id = asset.pk
+            transaction.on_commit(lambda: storage.drop_local_scratch(ready_id))
     asset.save(update_fields=fields)
     _refresh_progress(asset)
     _notify_on_commit(asset.pk)

@@ -4,6 +4,7 @@ cache lifetimes by kind (immutable segments, short-lived playlists)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,6 +68,55 @@ def _read(path: Path, first: int, length: int) -> Iterator[bytes]:
                 return
             remaining -= len(data)
             yield data
+
+
+def _common_headers(etag: str, cache_control: str) -> dict[str, str]:
+    return {
+        "Accept-Ranges": "bytes",
+        "ETag": etag,
+        "Cache-Control": cache_control,
+        "Cross-Origin-Resource-Policy": "cross-origin",
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Expose-Headers": "Content-Length, Content-Range, ETag",
+        "X-Content-Type-Options": "nosniff",
+    }
+
+
+def accel_response(internal_prefix: str, rel: str, path: Path, *,
+                   cache_control: str) -> HttpResponse:
+    """Behind nginx (MEDIA_ACCEL_REDIRECT): we checked the grant, nginx sends the file
+    from its internal location (sendfile, byte ranges, its own ETag and 304). nginx keeps
+    our Cache-Control across the redirect; the CORS headers are that location's."""
+    response = HttpResponse(content_type=content_type_for(path))
+    response["X-Accel-Redirect"] = f"{internal_prefix.rstrip('/')}/{rel}"
+    response["Cache-Control"] = cache_control
+    return response
+
+
+def bytes_response(request: HttpRequest, data: bytes, name: str, *,
+                   cache_control: str) -> HttpResponseBase:
+    """A small file held in memory (a playlist read from S3): ETag from its content,
+    304, one byte range."""
+    etag = f'"{hashlib.sha256(data).hexdigest()[:32]}"'
+    headers = _common_headers(etag, cache_control)
+    if etag in request.headers.get("If-None-Match", "").split(", "):
+        response = HttpResponse(status=304)
+    else:
+        wanted = request.headers.get("Range", "")
+        byte_range = parse_range(wanted, len(data)) if wanted else None
+        if byte_range == "unsatisfiable":
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{len(data)}"
+        elif isinstance(byte_range, tuple):
+            first, last = byte_range
+            response = HttpResponse(data[first:last + 1], status=206,
+                                    content_type=content_type_for(Path(name)))
+            response["Content-Range"] = f"bytes {first}-{last}/{len(data)}"
+        else:
+            response = HttpResponse(data, content_type=content_type_for(Path(name)))
+    for key, value in headers.items():
+        response[key] = value
+    return response
 
 
 def file_response(request: HttpRequest, path: Path, *, cache_control: str) -> HttpResponseBase:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -28,7 +28,7 @@ from apps.core.api.schema import error_responses
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.media import hooks, playback, selectors, services, signing, storage
 from apps.media.models import MediaAsset
-from apps.media.serving import file_response
+from apps.media.serving import accel_response, bytes_response, file_response
 
 MAX_ID = 2**63 - 1
 TUS_VERSION = "1.0.0"
@@ -36,6 +36,7 @@ TUS_CONTENT_TYPE = "application/offset+octet-stream"
 BODY_CHUNK = 256 * 1024
 PLAYLIST_MAX_AGE = 5
 IMMUTABLE = "public, max-age=31536000, immutable"
+REDIRECT_TTL = 3600  # S3 storage: lifetime of a presigned media URL
 
 
 _ERRORS = {
@@ -390,13 +391,15 @@ class MediaPlayApi(APIView):
     )
     def get(self, request: Request, asset_id: int, grant: str, name: str) -> HttpResponseBase:
         asset_id = _id(asset_id)
-        path = storage.servable_path(asset_id, name)
-        if path is None:
+        remote = storage.outputs_are_remote()
+        path = None if remote else storage.servable_path(asset_id, name)
+        if not storage.SERVABLE.match(name) or (path is None and not remote):
             raise NotFoundError("Not found.")
-        playlist = path.suffix == ".m3u8"
+        playlist = name.endswith(".m3u8")
         if grant == signing.PUBLIC_GRANT:
             if not hooks.asset_is_public(asset_id=asset_id):
                 raise NotFoundError("Not found.")
+            left = REDIRECT_TTL
             cache = f"public, max-age={PLAYLIST_MAX_AGE}" if playlist else IMMUTABLE
         else:
             expires = signing.playback_grant_expiry(asset_id, grant)
@@ -405,7 +408,28 @@ class MediaPlayApi(APIView):
                                        code="permission_denied", status_code=403)
             left = max(0, int(expires - time.time()))
             cache = f"private, max-age={min(left, PLAYLIST_MAX_AGE if playlist else 3600)}"
-        return file_response(request._request, path, cache_control=cache)
+        if path is not None:
+            if settings.MEDIA_ACCEL_REDIRECT:
+                return accel_response(settings.MEDIA_ACCEL_REDIRECT, f"{asset_id}/{name}", path,
+                                      cache_control=cache)
+            return file_response(request._request, path, cache_control=cache)
+        # S3: playlists are read and served here (small; their relative URLs must resolve
+        # against this checked path), the rest redirects to a short-lived presigned URL
+        # of the bucket, which serves ranges, ETags and types itself
+        if playlist:
+            data = storage.read_output(asset_id, name)
+            if data is None:
+                raise NotFoundError("Not found.")
+            return bytes_response(request._request, data, name, cache_control=cache)
+        ttl = max(60, min(left, REDIRECT_TTL))
+        url = storage.presigned_output_url(asset_id, name, expires_in=ttl + 60)
+        assert url is not None
+        redirect = HttpResponse(status=302)
+        redirect["Location"] = url
+        # the redirect lives shorter than its URL
+        redirect["Cache-Control"] = cache.split(",")[0] + f", max-age={ttl // 2}"
+        redirect["Access-Control-Allow-Origin"] = "*"
+        return redirect
 
     @extend_schema(exclude=True)
     def head(self, request: Request, asset_id: int, grant: str, name: str) -> HttpResponseBase:
