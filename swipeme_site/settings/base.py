@@ -410,9 +410,13 @@ MEDIA_X264_PRESET = env_str("SWIPEME_MEDIA_X264_PRESET", "veryfast")
 MEDIA_SINGLE_PASS_LADDER = env_bool("SWIPEME_MEDIA_SINGLE_PASS_LADDER", False)
 # host:port of a ClamAV daemon; uploads are scanned over its INSTREAM protocol when set.
 MEDIA_CLAMD_ADDRESS = env_str("SWIPEME_MEDIA_CLAMD_ADDRESS", "")
+# Behind nginx: the internal location that serves MEDIA_ROOT/assets/ (docker/nginx.conf);
+# the play endpoint checks the grant and answers with X-Accel-Redirect there. "" = Django
+# streams the file itself.
+MEDIA_ACCEL_REDIRECT = env_str("SWIPEME_MEDIA_ACCEL_REDIRECT", "")
 CELERY_BEAT_SCHEDULE["media-requeue-stalled"] = {
     "task": "apps.media.requeue_stalled",
-    "schedule": 60.0,
+    "schedule": float(env_int("SWIPEME_MEDIA_REQUEUE_EVERY", 60)),
     "options": {"queue": "media", "expires": 55},
 }
 CELERY_BEAT_SCHEDULE["engagement-flush-counters"] = {
