@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 REQS := requirements/base.txt requirements/dev.txt requirements/lock.txt requirements/nodeps.txt
 MANAGE := $(PY) manage.py
 
-.PHONY: run test setup frontend chromium services-start services-stop lint typecheck checks pytest browser clean-var bench
+.PHONY: run test setup frontend chromium media-tools services-start services-stop lint typecheck checks pytest browser clean-var bench
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed (python3.11 on PATH)"; exit 1; }
@@ -39,7 +39,17 @@ chromium:
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 
-setup: $(STAMP) frontend chromium
+## Debian's clamav-daemon and nginx for the media tests: a real clamd with a project-made
+## signature database (no freshclam), and docker/nginx.conf's media locations run for real.
+## apt-get only for what is missing.
+media-tools:
+	@missing=""; \
+	{ command -v clamd >/dev/null || [ -x /usr/sbin/clamd ]; } || missing="$$missing clamav-daemon"; \
+	{ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || missing="$$missing nginx"; \
+	[ -z "$$missing" ] || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; }
+
+setup: $(STAMP) frontend chromium media-tools
 
 ## make run: embedded PostgreSQL + Redis, migrate, seed, web server, workers, beat.
 run: setup
