@@ -12,6 +12,7 @@ from apps.web import (
 app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("following", views.following, name="feed-following"),
     # --- the rest of the site (upload, profiles, pages, settings) ---
     path("upload", views_upload.upload, name="upload"),
     path("@<str:username>", views_profile.profile, name="profile"),

@@ -70,7 +70,13 @@ def browser_test_database(django_db_setup: None, django_db_blocker: Any) -> Iter
     with django_db_blocker.unblock():
         config = setup_databases(verbosity=0, interactive=False, aliases={"default": {}})
     yield
+    from django.db import connection
+
     with django_db_blocker.unblock():
+        # A subprocess that has just been stopped may still hold a session for a moment.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
         teardown_databases(config, verbosity=0)
 
 
@@ -124,11 +130,14 @@ class PageErrors:
 
     uncaught: list[str] = field(default_factory=list)
     console: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
 
     def watch(self, page: Page) -> None:
         page.on("pageerror", lambda exc: self.uncaught.append(str(exc)))
         page.on("console", lambda msg: self.console.append(msg.text)
                 if msg.type == "error" else None)
+        page.on("response", lambda r: self.failed_requests.append(f"{r.status} {r.url}")
+                if r.status >= 400 else None)
 
 
 @pytest.fixture

@@ -1,0 +1,304 @@
+// The vertical feed: one video per screen in a CSS scroll-snap column. Touch scrolls
+// natively (snap, one item per swipe); the wheel, trackpad and arrow keys move exactly one
+// item. The active video plays, the next one is preloaded (manifest + first segment), every
+// other video element is released, so at most two hold a decoder.
+import { Player } from "../player/player.js";
+import { ProgressBar } from "../player/progress.js";
+import { get } from "../lib/api.js";
+import { Telemetry, networkType } from "../lib/events.js";
+import { Rail } from "./rail.js";
+import { captionNodes, profileUrl, soundUrl } from "./text.js";
+
+const root = document.getElementById("feed");
+const template = document.getElementById("feed-item-template");
+const statusLine = document.getElementById("feed-status");
+const soundToggle = document.getElementById("sound-toggle");
+const params = new URLSearchParams(location.search);
+const reducedMotion = matchMedia("(prefers-reduced-motion: reduce)");
+
+const config = {
+  source: root.dataset.source,
+  signedIn: root.dataset.signedIn === "1",
+  me: root.dataset.me || "",
+  reportsUrl: root.dataset.reportsUrl || "",
+  // ?preload=0 (or localStorage swipeme.preload = "0") turns preloading off: the benchmark
+  // compares both.
+  preload: params.get("preload") !== "0" && root.dataset.preload !== "0"
+    && (() => { try { return localStorage.getItem("swipeme.preload") !== "0"; } catch { return true; } })(),
+};
+
+// The play on screen ends when the page goes away; this runs before the telemetry's own
+// pagehide handler sends the beacon.
+window.addEventListener("pagehide", () => { if (items[active]) leave(items[active]); });
+const telemetry = new Telemetry();
+const items = [];
+let active = -1;
+let next = config.source || null;
+let loading = null;
+let soundOn = false;
+let wheelLock = false;
+let wheelSum = 0;
+let wheelQuiet = 0;
+let swallowTap = false;
+
+// Visible to tests and the benchmark.
+window.swipeme = { items, telemetry, config, get active() { return active; }, go, metrics: [] };
+
+function setStatus(text) {
+  statusLine.textContent = text;
+  statusLine.hidden = !text;
+}
+
+function feedUrl(url) {
+  const u = new URL(url, location.origin);
+  if (!u.searchParams.has("limit")) u.searchParams.set("limit", "5");
+  if (!config.signedIn && u.pathname.endsWith("/for-you")) u.searchParams.set("session_id", telemetry.sessionId);
+  return u.pathname + u.search;
+}
+
+async function loadMore() {
+  if (loading || !next) return loading;
+  loading = (async () => {
+    try {
+      const page = await get(feedUrl(next));
+      next = page.next;
+      const fresh = (page.results || []).filter((post) => post.media && post.media.playback
+        && !items.some((item) => item.post.id === post.id));
+      fresh.forEach(render);
+      if (!items.length) {
+        setStatus(root.dataset.tab === "following"
+          ? "No videos yet from people you follow." : "No videos yet. Check back soon.");
+      }
+    } catch (error) {
+      if (!items.length) setStatus(error.status === 401 ? "Log in to see this feed." : "The feed could not load. Pull to retry.");
+      next = next || null;
+    } finally {
+      loading = null;
+    }
+  })();
+  return loading;
+}
+
+function render(post) {
+  const index = items.length;
+  const node = template.content.firstElementChild.cloneNode(true);
+  const playback = post.media.playback;
+  const author = post.author || {};
+  node.dataset.index = String(index);
+  node.dataset.postId = post.id;
+  node.setAttribute("aria-label", `Video by @${author.username}${post.caption ? `: ${post.caption}` : ""}`);
+  const poster = node.querySelector(".poster");
+  if (playback.poster) poster.src = playback.poster;
+  else poster.remove();
+  const video = node.querySelector("video");
+  if (playback.poster) video.poster = playback.poster;
+  video.setAttribute("aria-label", `Video by @${author.username}`);
+  const name = node.querySelector(".author-name");
+  name.href = profileUrl(author.username);
+  name.textContent = `@${author.username}`;
+  node.querySelector(".feed-caption").append(...captionNodes(post.caption, post.entities));
+  const sound = node.querySelector(".sound-name");
+  const disc = node.querySelector(".sound-disc");
+  if (post.sound) {
+    const label = post.sound.muted ? "Sound unavailable" : `${post.sound.title}${post.sound.artist ? ` · ${post.sound.artist}` : ""}`;
+    sound.href = soundUrl(post.sound.id);
+    sound.querySelector("span").textContent = label;
+    disc.href = soundUrl(post.sound.id);
+    disc.setAttribute("aria-label", `Sound: ${post.sound.title}`);
+    if (post.sound.cover) disc.querySelector(".disc").style.backgroundImage = `url("${post.sound.cover}")`;
+  } else {
+    sound.remove();
+    disc.remove();
+  }
+  const item = { index, post, el: node, video, stats: null };
+  item.player = new Player(video, playback, {
+    onFirstFrame: (ms) => {
+      node.classList.add("started");
+      window.swipeme.metrics.push({ index, ttff_ms: ms, preloaded: item.wasPreloaded });
+      telemetry.track("play_start", post.id);
+    },
+    onEnded: (loops) => {
+      // the first end of a play is its completion, every later loop a rewatch
+      telemetry.track(loops === 1 ? "completion" : "rewatch", post.id);
+    },
+  });
+  item.progress = new ProgressBar(node.querySelector(".progress"), video, playback.storyboard);
+  item.rail = new Rail(item, { config, telemetry, onRemove: () => removeItem(item) });
+  video.addEventListener("play", () => node.classList.remove("paused"));
+  video.addEventListener("pause", () => { if (index === active) node.classList.add("paused"); });
+  bindTaps(item);
+  items.push(item);
+  root.append(node);
+  observer.observe(node);
+}
+
+// --- which item is on screen -----------------------------------------------------------
+
+const observer = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    if (entry.isIntersecting && entry.intersectionRatio >= 0.6) {
+      setActive(Number(entry.target.dataset.index));
+    }
+  }
+}, { root, threshold: [0.6] });
+
+function setActive(index) {
+  if (index === active || !items[index]) return;
+  const previous = items[active];
+  active = index;
+  if (previous) leave(previous);
+  const item = items[index];
+  item.wasPreloaded = item.player.attached && item.player.video.readyState >= 2;
+  item.el.classList.remove("paused");
+  item.enteredAt = Date.now();
+  telemetry.track("impression", item.post.id);
+  item.player.activate({ muted: !soundOn });
+  item.progress.startTicking();
+  // Keep the active and the next video; give every other decoder back.
+  const keep = new Set([index, index + 1]);
+  items.forEach((other, i) => { if (!keep.has(i)) other.player.release(); });
+  if (config.preload && items[index + 1]) items[index + 1].player.preload();
+  if (index >= items.length - 3) loadMore().then(() => {
+    if (config.preload && items[active + 1]) items[active + 1].player.preload();
+  });
+}
+
+function leave(item) {
+  const { player, post, video } = item;
+  item.progress.stopTicking();
+  const duration = Math.max(1, Math.round((video.duration || (post.media.duration_ms || 0) / 1000) * 1000));
+  const watched = player.watchedMs();
+  // A play ends with watch_end, or with skip when it was abandoned within about a second.
+  if (player.loops === 0 && watched < 1000) {
+    telemetry.track("skip", post.id, { watched_ms: watched, duration_ms: duration });
+  } else {
+    telemetry.track("watch_end", post.id, { watched_ms: watched, duration_ms: duration, loops: player.loops,
+                                            position_ms: Math.min(duration, Math.round(video.currentTime * 1000)) });
+  }
+  const qoe = Object.fromEntries(Object.entries(player.qoe).filter(([, v]) => v != null));
+  if (Object.keys(qoe).length) telemetry.track("qoe", post.id, { ...qoe, network_type: networkType() });
+  player.pause();
+  try { video.currentTime = 0; } catch { /* not loaded */ }
+  player.reset();
+}
+
+function removeItem(item) {
+  // "Not interested": the item goes, the next one takes its place.
+  const index = items.indexOf(item);
+  if (index < 0) return;
+  go(1);
+  setTimeout(() => {
+    observer.unobserve(item.el);
+    item.player.release();
+    item.el.remove();
+    items.splice(index, 1);
+    items.forEach((it, i) => { it.index = i; it.el.dataset.index = String(i); });
+    if (active > index) active -= 1;
+    else if (active === index) { active = -1; setActive(Math.min(index, items.length - 1)); }
+  }, reducedMotion.matches ? 0 : 400);
+}
+
+// --- moving ------------------------------------------------------------------------------
+
+export function go(delta) {
+  const target = Math.max(0, Math.min(items.length - 1, active + delta));
+  if (target === active || !items[target]) return false;
+  root.scrollTo({ top: items[target].el.offsetTop, behavior: reducedMotion.matches ? "auto" : "smooth" });
+  return true;
+}
+
+root.addEventListener("wheel", (event) => {
+  if (event.ctrlKey) return; // pinch zoom
+  event.preventDefault();
+  const dy = event.deltaMode === 1 ? event.deltaY * 16 : event.deltaMode === 2 ? event.deltaY * root.clientHeight : event.deltaY;
+  clearTimeout(wheelQuiet);
+  // A gesture (and a trackpad's momentum) is over after 180 ms without wheel events.
+  wheelQuiet = setTimeout(() => { wheelLock = false; wheelSum = 0; }, 180);
+  if (wheelLock) return;
+  wheelSum += dy;
+  if (Math.abs(wheelSum) >= 40) {
+    wheelLock = true;
+    go(wheelSum > 0 ? 1 : -1);
+    wheelSum = 0;
+  }
+}, { passive: false });
+
+function typing(target) {
+  return target && (target.closest("input, textarea, select, [contenteditable], dialog[open]"));
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.altKey || event.ctrlKey || event.metaKey || typing(event.target)) return;
+  if (document.querySelector("dialog[open]")) return;
+  const item = items[active];
+  switch (event.key) {
+    case "ArrowDown": case "PageDown": case "j":
+      event.preventDefault(); go(1); break;
+    case "ArrowUp": case "PageUp": case "k":
+      event.preventDefault(); go(-1); break;
+    case " ":
+      if (event.target.closest("button, a, [role=slider]")) return;
+      event.preventDefault(); if (item) togglePause(item); break;
+    case "m": setSound(!soundOn); break;
+    case "l": if (item) item.rail.like(); break;
+    case "c": if (item) item.rail.openComments(); break;
+    default:
+  }
+});
+
+// --- sound: muted autoplay until the first interaction, then on for the session -------------
+
+function setSound(on) {
+  soundOn = on;
+  soundToggle.setAttribute("aria-pressed", String(on));
+  soundToggle.setAttribute("aria-label", on ? "Mute" : "Turn sound on");
+  const item = items[active];
+  if (item) item.video.muted = !on;
+}
+
+function firstInteraction(event) {
+  if (event.target === soundToggle || soundToggle.contains(event.target)) return;
+  ["pointerdown", "keydown"].forEach((name) => document.removeEventListener(name, firstInteraction, true));
+  // A first tap on a muted video turns the sound on rather than pausing it.
+  if (event.target.classList && event.target.classList.contains("tap-layer")) swallowTap = true;
+  setSound(true);
+}
+["pointerdown", "keydown"].forEach((name) => document.addEventListener(name, firstInteraction, true));
+soundToggle.addEventListener("click", () => {
+  ["pointerdown", "keydown"].forEach((name) => document.removeEventListener(name, firstInteraction, true));
+  setSound(!soundOn);
+});
+
+// --- taps: one pauses, two like --------------------------------------------------------------
+
+function togglePause(item) {
+  if (item.video.paused) item.player.play();
+  else item.player.pause();
+}
+
+function bindTaps(item) {
+  const layer = item.el.querySelector(".tap-layer");
+  let pending = 0;
+  let lastTap = 0;
+  layer.addEventListener("click", (event) => {
+    const now = performance.now();
+    if (now - lastTap < 300) {
+      clearTimeout(pending);
+      lastTap = 0;
+      item.rail.heart(event.clientX, event.clientY);
+      item.rail.like({ only: true });
+      return;
+    }
+    lastTap = now;
+    if (swallowTap) { swallowTap = false; return; }
+    pending = setTimeout(() => { if (item.index === active) togglePause(item); }, 300);
+  });
+}
+
+// Start: the first page, then the first item is active as soon as it is laid out.
+document.documentElement.classList.add("feed-ready");
+if (config.source) {
+  loadMore().then(() => {
+    if (items.length && active < 0) setActive(0);
+  });
+}

@@ -1,0 +1,332 @@
+"""The swipe feed in headless Chromium, against the real server and worker: posts are real
+uploads processed by the pipeline (one catalogue for the module), the page plays them with
+hls.js, and every action goes through the public APIs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+from apps.accounts.models import User
+from apps.comments.models import Comment
+from apps.engagement.models import Like
+from apps.events.log import STREAM_KEY, LoggedBatch, redis_client
+from apps.social.models import Follow
+from tests.browser.conftest import DESKTOP, PageErrors, screenshot, seed_posts
+from tests.factories import UserFactory
+
+ACTIVE_PLAYING = """() => {
+  const s = window.swipeme;
+  const item = s && s.items[s.active];
+  return !!item && item.video.readyState >= 2 && item.video.currentTime > 0.2;
+}"""
+# A video element holds a decoder while it has a source (a src, or a MediaSource that hls.js
+# attached through a blob: src) or is still loading one.
+DECODERS = """() => [...document.querySelectorAll('video')]
+  .filter(v => v.hasAttribute('src') || v.srcObject || v.readyState > 0
+               || v.networkState !== HTMLMediaElement.NETWORK_EMPTY).length"""
+
+
+@pytest.fixture(scope="module")
+def catalogue(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    # one post per creator: the feed's diversity rules would space out a creator's posts
+    creators = [UserFactory(username=name) for name in ("maker_ana", "maker_bo", "maker_cy",
+                                                        "maker_di")]
+    ids = seed_posts(tmp_path_factory.mktemp("feed-clips"), creators, count=4, captions=[
+        "Morning light #sunrise with @maker_bo", "Bars and tones #retro",
+        "Primary colours #rgb", "Test card #retro #tv"])
+    return {"creators": creators, "post_ids": ids}
+
+
+def _open_feed(page: Page, path: str = "/") -> None:
+    page.goto(path)
+    page.wait_for_function(ACTIVE_PLAYING, timeout=30_000)
+
+
+def _active(page: Page) -> int:
+    return int(page.evaluate("() => window.swipeme.active"))
+
+
+def _active_post(page: Page) -> str:
+    return str(page.evaluate("() => window.swipeme.items[window.swipeme.active].post.id"))
+
+
+def _item(page: Page, index: int | None = None) -> str:
+    index = _active(page) if index is None else index
+    return f'.feed-item[data-index="{index}"]'
+
+
+def _scroll_top(page: Page) -> float:
+    return float(page.evaluate("() => document.getElementById('feed').scrollTop"))
+
+
+def _wait_liked(page: Page, liked: bool) -> None:
+    page.wait_for_function(
+        "([sel, want]) => document.querySelector(sel).getAttribute('aria-pressed') === want",
+        arg=[f"{_item(page)} .like", "true" if liked else "false"])
+
+
+def _logged_stream_events() -> list[dict[str, Any]]:
+    rows: Any = redis_client().xrange(STREAM_KEY)
+    return [{**event, "user_id": batch.user_id} for _id, fields in rows
+            for batch in [LoggedBatch.from_json(fields["b"])] for event in batch.events]
+
+
+def test_signed_out_visitors_see_for_you_play_and_get_a_sign_up_prompt(
+        catalogue: dict[str, Any], page: Page, page_errors: PageErrors) -> None:
+    _open_feed(page)
+    state = page.evaluate("""() => {
+      const v = window.swipeme.items[0].video;
+      return {items: window.swipeme.items.length, muted: v.muted, paused: v.paused,
+              loop: v.loop, time: v.currentTime, ready: v.readyState};
+    }""")
+    assert state["items"] >= 2
+    assert state["ready"] >= 2
+    assert state["time"] > 0
+    assert not state["paused"]
+    # autoplay starts muted; looping
+    assert state["muted"]
+    assert state["loop"]
+    poster_shown = page.evaluate(
+        "() => getComputedStyle(document.querySelector('.feed-item .poster')).display")
+    assert poster_shown != "none"
+    screenshot(page, "feed-for-you-signed-out-phone")
+    assert page_errors.failed_requests == []
+
+    # the first interaction turns the sound on (and a tap does not pause then)
+    page.locator(f"{_item(page, 0)} .tap-layer").click()
+    page.wait_for_timeout(400)
+    assert page.evaluate("() => window.swipeme.items[0].video.muted") is False
+    assert page.evaluate("() => window.swipeme.items[0].video.paused") is False
+    assert page.locator("#sound-toggle").get_attribute("aria-pressed") == "true"
+
+    # actions ask a signed-out visitor to sign up
+    page.locator(f"{_item(page, 0)} .like").click()
+    prompt = page.locator("#signup-prompt")
+    prompt.wait_for(state="visible")
+    assert prompt.get_by_role("link", name="Sign up").is_visible()
+    screenshot(page, "feed-sign-up-prompt")
+    assert Like.objects.count() == 0
+    assert page_errors.uncaught == []
+
+
+def test_keys_and_wheel_move_exactly_one_item_and_at_most_two_videos_decode(
+        catalogue: dict[str, Any], logged_in_page: Callable[..., Page],
+        page_errors: PageErrors) -> None:
+    page = logged_in_page(UserFactory(), viewport=DESKTOP, touch=False)
+    _open_feed(page)
+    screenshot(page, "feed-for-you-desktop")
+    height = page.evaluate("() => document.getElementById('feed').clientHeight")
+
+    # the next video is preloaded while the first plays: manifest and a first segment
+    page.wait_for_function("() => window.swipeme.items[1].player.attached"
+                           " && window.swipeme.items[1].video.buffered.length > 0")
+    assert page.evaluate(DECODERS) <= 2
+
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function("() => window.swipeme.active === 1")
+    page.wait_for_function(ACTIVE_PLAYING)
+    page.wait_for_timeout(600)  # a smooth scroll has settled; nothing moved further
+    assert _active(page) == 1
+    assert _scroll_top(page) == pytest.approx(height, abs=2)
+    assert page.evaluate("() => window.swipeme.items[0].video.paused")
+
+    # a trackpad-like burst of small wheel deltas is one move, not several
+    page.mouse.move(640, 400)
+    for _ in range(12):
+        page.mouse.wheel(0, 25)
+        page.wait_for_timeout(30)
+    page.wait_for_function("() => window.swipeme.active === 2")
+    page.wait_for_timeout(700)
+    assert _active(page) == 2
+    assert _scroll_top(page) == pytest.approx(2 * height, abs=2)
+    page.wait_for_function(ACTIVE_PLAYING)
+
+    # scrolled-away videos have released their decoders and buffers
+    assert page.evaluate(DECODERS) <= 2
+    released = page.evaluate("""() => {
+      const v = window.swipeme.items[0].video;
+      return !v.hasAttribute('src') && v.readyState === 0 && v.buffered.length === 0
+        && v.networkState === HTMLMediaElement.NETWORK_EMPTY
+        && !window.swipeme.items[0].player.hls;
+    }""")
+    assert released
+
+    # and back up one
+    page.keyboard.press("ArrowUp")
+    page.wait_for_function("() => window.swipeme.active === 1")
+    page.wait_for_function(ACTIVE_PLAYING)
+    assert page.evaluate(DECODERS) <= 2
+    assert page_errors.uncaught == []
+
+
+@pytest.fixture
+def viewer_page(catalogue: dict[str, Any],
+                logged_in_page: Callable[..., Page]) -> tuple[User, Page]:
+    viewer = UserFactory()
+    page = logged_in_page(viewer, viewport=DESKTOP, touch=False)
+    _open_feed(page)
+    return viewer, page
+
+
+def test_like_with_the_button_and_with_a_double_tap(viewer_page: tuple[User, Page],
+                                                    page_errors: PageErrors) -> None:
+    viewer, page = viewer_page
+    post_id = _active_post(page)
+    like = page.locator(f"{_item(page)} .like")
+    like.click()
+    _wait_liked(page, True)
+    assert like.locator(".count").inner_text() == "1"
+    page.wait_for_timeout(300)
+    assert Like.objects.filter(user=viewer, post_id=int(post_id)).exists()
+
+    like.click()  # unlike
+    _wait_liked(page, False)
+    page.wait_for_timeout(300)
+    assert not Like.objects.filter(user=viewer, post_id=int(post_id)).exists()
+
+    # double-tap on the video likes (with a heart) and does not pause it
+    page.locator(f"{_item(page)} .tap-layer").dblclick()
+    page.locator(f"{_item(page)} .hearts .heart").first.wait_for(state="attached")
+    screenshot(page, "feed-double-tap-heart")
+    _wait_liked(page, True)
+    page.wait_for_timeout(300)
+    assert Like.objects.filter(user=viewer, post_id=int(post_id)).exists()
+    assert page.evaluate("() => window.swipeme.items[window.swipeme.active].video.paused") is False
+
+    # a single tap pauses, another resumes
+    page.locator(f"{_item(page)} .tap-layer").click()
+    page.wait_for_function("() => window.swipeme.items[window.swipeme.active].video.paused")
+    page.locator(f"{_item(page)} .tap-layer").click()
+    page.wait_for_function("() => !window.swipeme.items[window.swipeme.active].video.paused")
+    assert page_errors.uncaught == []
+
+
+def test_comment_and_reply_in_the_drawer(viewer_page: tuple[User, Page], api_client: Any,
+                                         page_errors: PageErrors) -> None:
+    viewer, page = viewer_page
+    post_id = _active_post(page)
+    author = page.evaluate("() => window.swipeme.items[window.swipeme.active].post.author.username")
+    creator = User.objects.get(username=author)
+    # the creator's own comment, pinned: it comes first with a badge
+    api_client.force_authenticate(creator)
+    made = api_client.post(f"/api/v1/posts/{post_id}/comments",
+                           {"text": "Thanks for watching @maker_ana"}, format="json")
+    assert made.status_code == 201, made.content
+    pinned = api_client.post(f"/api/v1/comments/{made.json()['id']}/pin")
+    assert pinned.status_code in (200, 201, 204), pinned.content
+
+    page.locator(f"{_item(page)} .comment").click()
+    drawer = page.locator("#comments-drawer")
+    drawer.wait_for(state="visible")
+    first = drawer.locator(".comment-list > .comment").first
+    first.wait_for()
+    assert "Pinned" in first.inner_text()
+    assert first.locator("a.mention").get_attribute("href") == "/@maker_ana"
+
+    drawer.get_by_label("Add a comment").fill("Great clip #retro")
+    drawer.get_by_role("button", name="Post").click()
+    mine = drawer.locator(".comment-list > .comment", has_text="Great clip")
+    mine.wait_for()
+    mine.get_by_role("button", name=f"Reply to @{viewer.username}").click()
+    assert drawer.locator(".replying").is_visible()
+    field = drawer.get_by_label("Add a comment")
+    assert field.input_value().startswith(f"@{viewer.username} ")
+    field.press("End")
+    field.type("and a reply")
+    field.press("Enter")
+    reply = mine.locator(".replies .comment", has_text="and a reply")
+    reply.wait_for()
+    screenshot(page, "feed-comments-drawer")
+
+    top = Comment.objects.get(post_id=int(post_id), author=viewer, parent__isnull=True)
+    assert top.text == "Great clip #retro"
+    answer = Comment.objects.get(post_id=int(post_id), author=viewer, parent=top)
+    assert answer.text.endswith("and a reply")
+    # the page counted the post's comments when it loaded (before the creator's), plus ours
+    assert page.locator(f"{_item(page)} .comment .count").inner_text() == "2"
+    page.keyboard.press("Escape")
+    drawer.wait_for(state="hidden")
+    assert page_errors.uncaught == []
+
+
+def test_follow_from_the_rail_then_the_following_tab(viewer_page: tuple[User, Page],
+                                                     page_errors: PageErrors) -> None:
+    viewer, page = viewer_page
+    author = page.evaluate("() => window.swipeme.items[window.swipeme.active].post.author.username")
+    follow = page.get_by_role("button", name=f"Follow @{author}").first
+    follow.click()
+    page.get_by_role("button", name=f"Unfollow @{author}").first.wait_for()
+    page.wait_for_timeout(300)
+    assert Follow.objects.filter(follower=viewer, followee__username=author).exists()
+
+    page.goto("/following")
+    page.wait_for_function(ACTIVE_PLAYING, timeout=30_000)
+    authors = page.evaluate("() => window.swipeme.items.map(i => i.post.author.username)")
+    assert authors
+    assert set(authors) == {author}
+    screenshot(page, "feed-following-desktop")
+    assert page_errors.uncaught == []
+
+
+def test_events_arrive_batched_and_with_a_beacon_on_page_hide(
+        catalogue: dict[str, Any], logged_in_page: Callable[..., Page],
+        page_errors: PageErrors) -> None:
+    viewer = UserFactory()
+    page = logged_in_page(viewer)
+    _open_feed(page)
+    first = _active_post(page)
+    page.wait_for_timeout(1500)
+    page.locator(f"{_item(page)} .like").click()
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function("() => window.swipeme.active === 1")
+    page.wait_for_function(ACTIVE_PLAYING)
+    second = _active_post(page)
+    # a periodic flush (fetch), then leaving the page sends the rest with sendBeacon
+    page.evaluate("() => window.swipeme.telemetry.flush()")
+    page.wait_for_timeout(500)
+    page.goto("about:blank")
+    page.wait_for_timeout(1000)
+
+    events = [e for e in _logged_stream_events() if e["user_id"] == viewer.pk]
+    kinds = {(e["type"], str(e["post_id"])) for e in events}
+    assert {("impression", first), ("play_start", first), ("like", first),
+            ("impression", second), ("play_start", second)} <= kinds
+    ends = {e["type"] for e in events if str(e["post_id"]) == first} & {"watch_end", "skip"}
+    assert ends == {"watch_end"}
+    watch_end = next(e for e in events if e["type"] == "watch_end" and str(e["post_id"]) == first)
+    assert watch_end["data"]["watched_ms"] >= 1000
+    assert watch_end["data"]["duration_ms"] > 0
+    qoe = next(e for e in events if e["type"] == "qoe" and str(e["post_id"]) == first)
+    assert qoe["data"]["ttff_ms"] >= 0
+    assert "rebuffer_count" in qoe["data"]
+    assert "bitrate_kbps" in qoe["data"]
+    # the second play ended when the page was hidden: its watch_end came by beacon
+    assert any(e["type"] in ("watch_end", "skip") and str(e["post_id"]) == second for e in events)
+    assert page_errors.uncaught == []
+    json.dumps(events)  # the log holds plain JSON
+
+
+def test_keyboard_only_use_reaches_every_control_by_its_label(
+        catalogue: dict[str, Any], logged_in_page: Callable[..., Page], tmp_path: Path) -> None:
+    page = logged_in_page(UserFactory(), viewport=DESKTOP, touch=False)
+    _open_feed(page)
+    item = page.locator(_item(page))
+    for name in ("Like", "Comments", "Add to favourites", "Share", "More options", "Seek"):
+        assert item.get_by_label(name, exact=False).count() >= 1, name
+    item.get_by_role("button", name="Share").focus()
+    page.keyboard.press("Enter")
+    sheet = page.locator("#share-sheet")
+    sheet.wait_for(state="visible")
+    screenshot(page, "feed-share-sheet")
+    page.keyboard.press("Escape")
+    item.get_by_role("button", name="More options").click()
+    menu = page.locator("#more-menu")
+    menu.wait_for(state="visible")
+    assert menu.get_by_role("menuitem", name="Not interested").is_visible()
+    screenshot(page, "feed-more-menu")
