@@ -63,11 +63,44 @@ def page_of(request: HttpRequest, rows: QuerySet[M], *, size: int = PAGE_SIZE) -
                 first=before is None)
 
 
+def cover_style(post: Post, storyboard_url: str | None) -> str | None:
+    """The creator's chosen cover frame (`cover_time_ms`) as a CSS background cut from the
+    storyboard sprite; None without a choice or a storyboard (the poster shows instead).
+    Media makes one poster per upload, not one per chosen frame."""
+    meta = (post.asset.outputs or {}).get("storyboard") if post.cover_time_ms is not None \
+        else None
+    if not storyboard_url or not isinstance(meta, dict):
+        return None
+    try:
+        count, columns, rows = int(meta["count"]), int(meta["columns"]), int(meta["rows"])
+        interval = float(meta["interval"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if count < 1 or columns < 1 or rows < 1 or interval <= 0:
+        return None
+    if int(meta.get("height") or 0) <= int(meta.get("width") or 0):
+        return None  # a landscape frame would be stretched into the 9:16 tile
+    index = min(count - 1, round((post.cover_time_ms or 0) / 1000 / interval))
+    column, row = index % columns, index // columns
+    x = 100 * column / (columns - 1) if columns > 1 else 0
+    y = 100 * row / (rows - 1) if rows > 1 else 0
+    return (f'background-image: url("{storyboard_url}"); '
+            f"background-size: {columns * 100}% {rows * 100}%; "
+            f"background-position: {x:.4g}% {y:.4g}%")
+
+
 def post_cards(posts: Sequence[Post]) -> list[dict[str, Any]]:
-    """Posts as the post API renders them (playback URLs signed or public as it decides).
-    Reads only the rows `content.selectors.for_display` joined."""
-    data: Any = PostSerializer(list(posts), many=True).data  # type: ignore[arg-type]
-    return list(data)
+    """Posts as the post API renders them (playback URLs signed or public as it decides),
+    plus the chosen cover frame. Reads only the rows `content.selectors.for_display`
+    joined."""
+    rows = list(posts)
+    data: Any = PostSerializer(rows, many=True).data  # type: ignore[arg-type]
+    cards = [dict(card) for card in data]
+    for post, card in zip(rows, cards, strict=True):
+        playback = (card.get("media") or {}).get("playback") or {}
+        board = playback.get("storyboard") or {}
+        card["cover_style"] = cover_style(post, board.get("image"))
+    return cards
 
 
 def avatar_url(user: User, size: str = "100") -> str | None:

@@ -87,3 +87,18 @@ def browser_summary(user_agent: str) -> str:
     if browser or system:
         return str(browser or system)
     return agent.split(" ", 1)[0][:60] or "Unknown browser"
+
+
+@register.filter
+def ago(moment: Any) -> str:
+    """"just now" under a minute, else Django's timesince with "ago"."""
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+    from django.utils.timesince import timesince
+
+    if not isinstance(moment, datetime):
+        return ""
+    if timezone.now() - moment < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment)} ago"
