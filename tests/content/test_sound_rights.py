@@ -147,3 +147,29 @@ def test_a_take_down_in_the_admin_mutes_at_once_and_a_restore_unmutes(client_for
     assert not track.is_taken_down
     assert track.muted_at is None
     assert viewer.get(f"/api/v1/posts/{post.pk}").json()["sound"]["muted"] is False
+
+
+def test_users_set_their_country_and_language_in_the_profile_and_it_drives_the_rule(
+    client_for,
+):
+    me = UserFactory(country="")
+    client = client_for(me)
+    track = LibrarySoundFactory(territories=["GB"])
+    assert _create(client, me, sound_id=str(track.pk)).status_code == 403
+
+    changed = client.patch("/api/v1/me", {"country": "gb", "language": "pt-BR"}, format="json")
+    assert changed.status_code == 200, changed.content
+    assert (changed.json()["country"], changed.json()["language"]) == ("GB", "pt-BR")
+    me.refresh_from_db()
+    assert (me.country, me.language) == ("GB", "pt-BR")
+    assert _create(client, me, sound_id=str(track.pk)).status_code == 201
+
+    for bad in ({"country": "ZZ"}, {"country": "GBR"}, {"country": 44}, {"country": None},
+                {"language": "not a tag!"}, {"language": "x" * 200}):
+        response = client.patch("/api/v1/me", bad, format="json")
+        assert response.status_code == 400, (bad, response.content)
+        assert set(error_of(response)["fields"]) == set(bad)
+    me.refresh_from_db()
+    assert (me.country, me.language) == ("GB", "pt-BR")
+    cleared = client.patch("/api/v1/me", {"country": ""}, format="json")
+    assert cleared.json()["country"] == ""

@@ -3,6 +3,8 @@ deactivation and deletion, data exports. Thin: parse, call a service or selector
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 from datetime import datetime
 from typing import Any
 
@@ -78,7 +80,8 @@ class MeOutputSerializer(serializers.ModelSerializer[User]):
         model = User
         fields = [
             "id", "username", "email", "date_of_birth", "display_name", "bio", "links",
-            "is_private", "is_verified", "is_minor", "avatar", "followers_count",
+            "is_private", "is_verified", "is_minor", "avatar", "country", "language",
+            "followers_count",
             "following_count", "date_joined", "username_changed_at",
             "username_change_available_at", "deactivated_at", "deletion_scheduled_for",
         ]
@@ -104,6 +107,14 @@ class MeOutputSerializer(serializers.ModelSerializer[User]):
         return when
 
 
+@functools.cache
+def _iso_countries() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes, from the IANA table the tzdata package ships."""
+    table = importlib.resources.files("tzdata.zoneinfo").joinpath("iso3166.tab")
+    return frozenset(line[:2] for line in table.read_text("utf-8").splitlines()
+                     if line[:1].isalpha())
+
+
 class MeApi(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -116,6 +127,19 @@ class MeApi(APIView):
             max_length=services.MAX_LINKS, required=False,
         )
         is_private = serializers.BooleanField(required=False)
+        country = serializers.CharField(
+            max_length=2, allow_blank=True, required=False,
+            help_text='ISO 3166-1 alpha-2, e.g. "GB"; "" for unknown (licensed sounds that '
+                      "hold only in some countries are then muted for you).")
+        language = serializers.CharField(
+            max_length=16, allow_blank=True, required=False,
+            help_text='A BCP 47 language tag such as "en" or "pt-BR"; "" for unknown.')
+
+        def validate_country(self, value: str) -> str:
+            code = value.strip().upper()
+            if code and code not in _iso_countries():
+                raise serializers.ValidationError("Not an ISO 3166-1 alpha-2 country code.")
+            return code
 
     @extend_schema(responses={200: MeOutputSerializer, **_errors(401)}, tags=["me"])
     def get(self, request: Request) -> Response:
