@@ -1,0 +1,83 @@
+"""Real media for detection tests: short lavfi clips and melodies made with ffmpeg,
+ffmpeg-transformed copies (re-encoded, resized, cropped, louder/quieter), and uploads
+arranged with the moderation frames and audio that the media pipeline's own functions
+extract from them."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from apps.media import storage, transcode
+from apps.media.models import MediaAsset, ProcessingStep
+from apps.media.probe import probe_file
+from apps.media.transcode import ffmpeg_exe
+
+# Two melodies with different notes and rhythms (chroma differs, so fingerprints do).
+MELODY_A = ("0.5*sin(2*PI*(220+110*floor(mod(t*3,4)))*t)"
+            "+0.3*sin(2*PI*(330+55*floor(mod(t*2,5)))*t)")
+MELODY_B = ("0.5*sin(2*PI*(523-80*floor(mod(t*5,3)))*t)"
+            "+0.2*sin(2*PI*(196+30*floor(mod(t*1.5,6)))*t)")
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args],
+                   check=True)
+
+
+def make_clip(out: Path, *, video: str = "testsrc2", melody: str = MELODY_A,
+              seconds: float = 6) -> Path:
+    ffmpeg("-f", "lavfi", "-i", f"{video}=size=360x640:rate=24",
+           "-f", "lavfi", "-i", f"aevalsrc='{melody}':s=44100:d={seconds}",
+           "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+           "-c:a", "aac", "-shortest", str(out))
+    return out
+
+
+def make_melody(out: Path, melody: str = MELODY_A, seconds: float = 8) -> Path:
+    ffmpeg("-f", "lavfi", "-i", f"aevalsrc='{melody}':s=44100:d={seconds}", "-c:a", "aac",
+           str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("detection")
+    original = make_clip(base / "original.mp4")
+    altered = base / "altered.mp4"
+    # re-encoded at low quality, a centred 5% crop, resized to 3/4, 60% volume, MP3 audio
+    ffmpeg("-i", str(original), "-vf",
+           "crop=iw*0.95:ih*0.95:iw*0.025:ih*0.025,scale=270:480", "-af", "volume=0.6",
+           "-c:v", "libx264", "-crf", "35", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+           "-c:a", "libmp3lame", "-b:a", "64k", str(altered))
+    other = make_clip(base / "other.mp4", video="mandelbrot", melody=MELODY_B)
+    return {
+        "original": original, "altered": altered, "other": other,
+        "song": make_melody(base / "song.m4a"),
+        "other_song": make_melody(base / "other_song.m4a", MELODY_B),
+    }
+
+
+def arrange_upload(owner: Any, clip: Path) -> MediaAsset:
+    """A playable upload whose frames and audio steps are done, with the files the
+    pipeline's own step functions make (no checks run yet)."""
+    asset = MediaAsset.objects.create(owner=owner, state=MediaAsset.State.READY,
+                                      playable_at=timezone.now(), duration_ms=6000,
+                                      width=360, height=640)
+    base = storage.asset_dir(asset.pk)
+    (base / "moderation").mkdir(parents=True, exist_ok=True)
+    probe = probe_file(clip)
+    count, _ = transcode.moderation_frames(clip, probe, base / "moderation")
+    transcode.extract_audio(clip, base / "audio.m4a")
+    asset.outputs = {"moderation_frames": {"directory": "moderation", "count": count},
+                     "audio": "audio.m4a"}
+    asset.save(update_fields=["outputs"])
+    now = timezone.now()
+    for name in ("frames", "audio"):
+        ProcessingStep.objects.create(asset=asset, name=name, state=ProcessingStep.State.DONE,
+                                      attempts=1, started_at=now, finished_at=now)
+    return asset
