@@ -207,3 +207,14 @@ def test_unknown_pages_render_the_sites_404(browser_for):
     response = browser_for(None).get("/@nobody/followers")
     assert response.status_code == 404
     assert "Couldn" in response.content.decode()
+
+
+def test_only_the_author_gets_pin_and_delete_on_the_permalink(browser_for):
+    post = PostFactory()
+    own = browser_for(post.author).get(_permalink(post)).content.decode()
+    assert f'data-url="/api/v1/posts/{post.pk}/pin"' in own
+    assert f'data-action="DELETE" data-url="/api/v1/posts/{post.pk}"' in own
+    for viewer in (None, UserFactory()):
+        html = browser_for(viewer).get(_permalink(post)).content.decode()
+        assert "/pin" not in html
+        assert f'data-url="/api/v1/posts/{post.pk}"' not in html

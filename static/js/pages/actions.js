@@ -1,6 +1,6 @@
 // Buttons that call the API in place of a form: follow / unfollow, approve or deny a
 // follow request, unblock, end a session. Markup declares what happens:
-//   <button data-action="POST|DELETE" data-url="/api/v1/..." data-then="reload|remove|home"
+//   <button data-action="POST|DELETE" data-url="/api/v1/..." data-then="reload|remove|home|/a/path"
 //           [data-body='{"json": true}'] [data-confirm="Are you sure?"] [data-done="Said">
 // and copy buttons: <button data-copy="#input-id">.
 import { api } from "../lib/api.js";
@@ -54,6 +54,8 @@ async function run(button) {
     if (button.dataset.done) toast(button.dataset.done);
   } else if (then === "home") {
     window.location.assign("/");
+  } else if (then.startsWith("/")) {
+    window.location.assign(then);
   } else {
     window.location.reload();
   }

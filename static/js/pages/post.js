@@ -24,8 +24,14 @@ function start() {
     video.src = config.mp4;
   }
   video.dataset.ready = "true";
-  const play = video.play();
-  if (play && play.catch) play.catch(() => { /* autoplay refused: the controls remain */ });
+  // Reduced motion: no autoplay (and no loop); the viewer starts it.
+  if (window.matchMedia("(prefers-reduced-motion: reduce)").matches) {
+    video.removeAttribute("autoplay");
+    video.loop = false;
+  } else {
+    const play = video.play();
+    if (play && play.catch) play.catch(() => { /* autoplay refused: the controls remain */ });
+  }
   // Tap / click on the picture toggles playback (the controls bar keeps its own clicks).
   video.addEventListener("keydown", (event) => {
     if (event.key === " " || event.key === "k") {
