@@ -94,6 +94,9 @@ class FeatureUpdate:
         posts[post_id] = max(ms, posts.get(post_id, 0))
 
     def add_not_interested(self, owner: str, kind: str, ids: Iterable[int], ms: int) -> None:
+        ids = list(ids)
+        if not ids:  # a post without hashtags: no key (ZADD refuses an empty set)
+            return
         bucket = self.not_interested.setdefault((owner, kind), {})
         for item in ids:
             bucket[item] = max(ms, bucket.get(item, 0))

@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.analytics import online
-from apps.analytics.models import AppliedEntry
+from apps.analytics.models import AppliedEntry, CreatorDailyStats, UserPostStats
 from apps.content.models import Post, PostHashtag
 from apps.events import schema as ev
 from apps.events.log import DEFAULT_GROUP, LogEntry, RedisStreamEventLog, consumer_name
@@ -135,12 +135,16 @@ def accumulate(batches: Sequence[dict[str, Any]]) -> Aggregates:
     for pid, tag in PostHashtag.objects.filter(post_id__in=ni_posts & facts.keys()) \
             .values_list("post_id", "hashtag_id"):
         hashtags.setdefault(pid, []).append(tag)
-    known_creators = set(User.objects.filter(pk__in=creators).values_list("id", flat=True)) \
-        if creators else set()
+    viewers = {b["u"] for b in batches if b["u"] is not None}
+    people = creators | viewers
+    known_people = set(User.objects.filter(pk__in=people).values_list("id", flat=True)) \
+        if people else set()
+    known_creators = creators & known_people
 
     agg = Aggregates()
     for batch in batches:
-        user_id: int | None = batch["u"]
+        # A user removed since the batch was sent keeps no per-user row (their purge ran).
+        user_id: int | None = batch["u"] if batch["u"] in known_people else None
         received: int = batch["rt"]
         for e in batch["e"]:
             agg.events += 1
@@ -398,3 +402,34 @@ def events_consume(*, log: RedisStreamEventLog | None = None, group: str = DEFAU
 def applied_entries_prune(*, older_than: timedelta = APPLIED_ENTRY_RETENTION) -> int:
     deleted, _ = AppliedEntry.objects.filter(applied_at__lt=timezone.now() - older_than).delete()
     return deleted
+
+
+def analytics_purge_user(*, user_id: int) -> None:
+    """Account removal (accounts' hook, inside the purge transaction): the user's own
+    watch rows and creator rows go; their online features are deleted after commit.
+    Post-level aggregates keep no user id and stay."""
+    UserPostStats.objects.filter(user_id=user_id).delete()
+    CreatorDailyStats.objects.filter(creator_id=user_id).delete()
+    owner = online.owner_key(user_id=user_id, session_id=None)
+    assert owner is not None
+    keys = [online.seen_key(owner), *(online.ni_key(owner, kind) for kind in online.NI_KINDS)]
+
+    def forget() -> None:
+        try:
+            online.write_client().delete(*keys)
+        except redis.RedisError as exc:  # they expire on their own (3 and 30 days)
+            logger.warning("analytics features of a removed user not deleted: %s", exc)
+
+    transaction.on_commit(forget)
+
+
+def analytics_export_user(*, user_id: int) -> list[dict[str, Any]]:
+    """Data export section: what the service recorded about the user's viewing."""
+    return [
+        {"post_id": str(row.post_id), "impressions": row.impressions, "plays": row.plays,
+         "watch_ms": row.watch_ms, "max_completion": row.max_completion,
+         "completed": row.completed, "skipped": row.skipped, "liked": row.liked,
+         "shared": row.shared, "not_interested": row.not_interested,
+         "last_event_at": row.last_event_at.isoformat()}
+        for row in UserPostStats.objects.filter(user_id=user_id).order_by("-last_event_at")
+    ]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Protocol
@@ -138,9 +138,8 @@ class RedisStreamEventLog:
 
     def read(self, *, group: str, consumer: str, count: int, block_ms: int | None = None
              ) -> list[LogEntry]:
-        self.ensure_group(group)
-        reply: Any = self.client.xreadgroup(group, consumer, {self.stream: ">"}, count=count,
-                                            block=block_ms)
+        reply: Any = self._with_group(group, lambda: self.client.xreadgroup(
+            group, consumer, {self.stream: ">"}, count=count, block=block_ms))
         entries: list[LogEntry] = []
         for _stream, items in reply or []:
             entries.extend(_decode(items))
@@ -153,11 +152,22 @@ class RedisStreamEventLog:
 
     def reclaim(self, *, group: str, consumer: str, min_idle_ms: int, count: int
                 ) -> list[LogEntry]:
-        self.ensure_group(group)
-        reply: Any = self.client.xautoclaim(self.stream, group, consumer, min_idle_time=min_idle_ms,
-                                       start_id="0-0", count=count)
+        reply: Any = self._with_group(group, lambda: self.client.xautoclaim(
+            self.stream, group, consumer, min_idle_time=min_idle_ms, start_id="0-0",
+            count=count))
         # Redis 6.2 answers [next, entries]; 7.0 adds a third element (deleted ids).
         return _decode(reply[1])
+
+    def _with_group(self, group: str, call: Callable[[], Any]) -> Any:
+        """Run a group command; when the group is missing (a fresh Redis, a flushed or
+        trimmed-away stream) create it at the start of the stream and retry once."""
+        try:
+            return call()
+        except redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+        self.ensure_group(group)
+        return call()
 
     def pending_count(self, *, group: str) -> int:
         self.ensure_group(group)
