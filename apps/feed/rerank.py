@@ -41,7 +41,7 @@ def adjust(cs: CandidateSet, base: np.ndarray, ctx: ViewerContext, *, seen: set[
            now: float) -> Adjusted:
     cat = cs.cat
     ids = cat.ids
-    blocked_ids = seen | ctx.exclude | ctx.ni_posts
+    blocked_ids = seen | ctx.exclude | ctx.ni_posts | set(ctx.positives)
     keep = ~np.isin(ids, np.fromiter(blocked_ids, np.int64)) if blocked_ids \
         else np.ones(len(ids), dtype=bool)
     if ctx.user_id is not None:
