@@ -647,14 +647,15 @@ def rescan_schedule(*, reason: str) -> None:
     transaction.on_commit(lambda: tasks.rescan_assets.delay(0, reason))
 
 
-def _post_rescan(post: Post, check: AssetCheck) -> str:
-    """Re-weigh a post after its upload's verdict changed; act only if it got stricter."""
+def _post_rescan(post: Post, check: AssetCheck, *, asset_before: str) -> str:
+    """Re-weigh a post after its upload's findings changed. Block and review act only when
+    stricter than before (no second case for the same finding); flags are idempotent."""
     before = Scan.objects.filter(target_type="post", target_id=post.pk,
                                  field="caption").order_by("-id").first()
     verdict, scan = _post_verdict(post, check, trigger=Scan.Trigger.RESCAN)
     if post.status == Post.Status.REVIEWING:
         return _apply_to_post(post, verdict, scan, check)
-    old = max(SEVERITY[check.outcome or Outcome.ALLOW],
+    old = max(SEVERITY[asset_before or Outcome.ALLOW],
               SEVERITY[before.outcome] if before and before.outcome else 0)
     if SEVERITY[verdict.outcome] <= old and verdict.outcome in (Outcome.BLOCK, Outcome.REVIEW):
         return "unchanged"
@@ -681,7 +682,7 @@ def rescan_batch(*, after_id: int, batch_size: int = RESCAN_BATCH) -> int | None
         for post in Post.objects.select_related("author").filter(
                 asset_id=check.asset_id,
                 status__in=[Post.Status.PUBLISHED, Post.Status.REVIEWING]):
-            _post_rescan(post, check)
+            _post_rescan(post, check, asset_before=before)
     return ids[-1] if len(ids) == batch_size else None
 
 
