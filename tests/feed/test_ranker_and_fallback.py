@@ -65,7 +65,7 @@ def test_training_stores_a_version_with_metrics_and_the_admin_activates_it(
     row = RankerModel.objects.get()
     assert row.version == 1
     assert row.is_active is False
-    assert default_storage.exists(row.artifact.name)
+    assert default_storage.exists(str(row.artifact.name))
     for policy in ("ranker", "popularity", "chronological"):
         assert {"auc_completion", "ndcg@10", "recall@50"} <= set(row.metrics[policy])
     # The taste is learnable from history: the ranker beats both baselines offline.
@@ -120,7 +120,7 @@ def test_a_model_whose_file_is_gone_degrades_to_the_heuristic() -> None:
     users = _watch_history(n_users=9, posts_per_topic=6)
     call_command("feed_train", "--jobs", "1", "--activate")
     row = RankerModel.objects.get(is_active=True)
-    default_storage.delete(row.artifact.name)
+    default_storage.delete(str(row.artifact.name))
     ranking.forget_model()
     client = APIClient()
     client.force_authenticate(users[0])
@@ -156,7 +156,7 @@ def test_redis_down_still_answers_with_deduped_pages(dead_redis: None) -> None:
         if client is None:
             client = APIClient()
             client.force_authenticate(UserFactory())
-        first = client.get(FOR_YOU, {"limit": 4, "session_id": "no-redis-session"})
+        first = client.get(FOR_YOU, {"limit": "4", "session_id": "no-redis-session"})
         assert first.status_code == 200
         assert "redis" in first["X-Feed-Degraded"]
         got = ids_of(first)
