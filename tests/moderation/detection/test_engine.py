@@ -8,7 +8,7 @@ from apps.moderation.detection.engine import Match, Rule, Signal, evaluate
 from apps.moderation.detection.models import Outcome
 from apps.moderation.policies import Policy
 
-RULES = {
+RULES: dict[str, Rule] = {
     Policy.NUDITY_SEXUAL: Rule(Policy.NUDITY_SEXUAL, block_at=0.9, review_at=0.7,
                                age_restrict_at=0.5, limit_reach_at=0.3,
                                on_match=Outcome.BLOCK),

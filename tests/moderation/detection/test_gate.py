@@ -88,7 +88,8 @@ def test_a_threshold_change_rescans_and_changes_the_outcome(media):
     assert case.evidence[-1]["outcome"] == Outcome.BLOCK
     removal = EnforcementAction.objects.get(target_type="post", target_id=post.pk,
                                             action="remove")
-    assert removal.actor is None and removal.case_id == case.pk
+    assert removal.actor is None
+    assert removal.case_id == case.pk
     assert Scan.objects.filter(target_type="asset", target_id=asset.pk,
                                trigger=Scan.Trigger.RESCAN).count() == 2
 
@@ -164,7 +165,8 @@ def test_a_review_outcome_opens_a_case_and_keeps_the_post_held(media):
     post.refresh_from_db()
     assert post.status == Post.Status.REVIEWING
     case = Case.objects.get(target_type="post", target_id=post.pk)
-    assert case.source == "automated" and case.status == "open"
+    assert case.source == "automated"
+    assert case.status == "open"
 
 
 def test_a_crashing_scan_is_retried_then_handed_to_people(media,
@@ -183,11 +185,13 @@ def test_a_crashing_scan_is_retried_then_handed_to_people(media,
     assert Scan.objects.filter(target_type="asset", target_id=asset.pk, ok=False).count() \
         == tasks.SCAN_MAX_RETRIES + 1
     countdowns = [tasks.retry_countdown(n) for n in range(tasks.SCAN_MAX_RETRIES)]
-    assert countdowns == sorted(countdowns) and countdowns[0] < countdowns[-1]
+    assert countdowns == sorted(countdowns)
+    assert countdowns[0] < countdowns[-1]
     post.refresh_from_db()
     assert post.status == Post.Status.REVIEWING  # never published unchecked
     case = Case.objects.get(target_type="post", target_id=post.pk)
-    assert case.source == "automated" and "scan_failed" in case.evidence[-1]
+    assert case.source == "automated"
+    assert "scan_failed" in case.evidence[-1]
     assert evidence_for("post", post.pk)["upload"]["state"] == "failed"
 
     # a person clears it: the post goes out

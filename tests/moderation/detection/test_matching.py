@@ -53,7 +53,8 @@ def test_pdq_matches_a_reencoded_resized_cropped_copy_and_not_another_clip(media
 
     altered = _scanned(media["altered"])
     found = [m for m in altered.matches if m["source"] == "pdq"]
-    assert len(found) == 1 and found[0]["detail"]["list"] == "known-bad"
+    assert len(found) == 1
+    assert found[0]["detail"]["list"] == "known-bad"
     assert found[0]["detail"]["distance"] <= HashList.objects.get().max_distance
     assert found[0]["policy"] == Policy.VIOLENCE_GRAPHIC
     # the copy's frames as they are (no crop compensation) are further away than the best
@@ -103,7 +104,8 @@ def test_audio_of_a_catalogue_song_is_found_after_reencoding_and_a_volume_change
     best = audio.best_alignment(bytes(other.audio_fingerprint),
                                 services.sound_fingerprint(Sound.objects.get(pk=song.pk)),
                                 min_overlap_s=2.0)
-    assert best is not None and best.ber > 0.3
+    assert best is not None
+    assert best.ber > 0.3
 
 
 def test_a_rights_holders_reference_file_is_matched_and_its_outcome_applies(media):
@@ -118,4 +120,5 @@ def test_a_rights_holders_reference_file_is_matched_and_its_outcome_applies(medi
     altered = _scanned(media["altered"])
     claims = [m for m in altered.matches if m["source"] == "audio_claim"]
     assert [m["detail"]["claimant"] for m in claims] == ["Indie Publisher"]
-    assert altered.outcome == "block" and altered.policy == Policy.COPYRIGHT
+    assert altered.outcome == "block"
+    assert altered.policy == Policy.COPYRIGHT

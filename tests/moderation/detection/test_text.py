@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from apps.comments.models import Comment
+from apps.core.ids import allocate_ids
 from apps.moderation.detection import services, text
 from apps.moderation.detection.models import Outcome, PolicyRule, Scan, TermList
 from apps.moderation.policies import Policy
@@ -120,7 +121,7 @@ def test_link_spam_repeated_text_and_new_account_velocity_are_spam_signals():
     Comment.objects.bulk_create([
         Comment(id=i, post_id=post.pk, author_id=new.pk, text=f"comment {i}",
                 created_at=timezone.now(), rank=0)
-        for i in services.allocate_ids(80)])
+        for i in allocate_ids(80)])
     fast = services._spam_signal(author=new, content="hello", exclude_post_id=None,
                                  exclude_comment_id=None, conf=services.detection_settings())
     assert fast["velocity"] > 0.6
