@@ -275,3 +275,38 @@ def test_use_this_sound_preselects_it_on_the_upload_page(
     expect(page.get_by_label("Your video's own audio")).to_be_visible()
     screenshot(page, f"site-upload-with-sound-{'desktop' if viewport else 'phone'}")
     _no_page_errors(page_errors)
+
+
+@pytest.mark.timeout(900)
+def test_upload_with_a_library_sound_falls_back_to_polling_and_saves_a_draft(
+        logged_in_page: Callable[..., Page], tmp_path: Path, page_errors: PageErrors) -> None:
+    from tests.content.factories import LibrarySoundFactory
+
+    sound = LibrarySoundFactory(title="Backing Track")
+    user = UserFactory(username="drafty")
+    page = logged_in_page(user, viewport=DESKTOP, touch=False)
+    failed = _failed_responses(page)
+    # No websocket (a proxy that does not pass upgrades): the page follows by polling.
+    page.route_web_socket(re.compile(r"/ws/media/assets/"), lambda ws: ws.close())
+    page.goto(f"/upload?sound={sound.pk}")
+    expect(page.get_by_label("Sound")).to_have_value(str(sound.pk))
+    page.get_by_label("Your video's own audio").select_option("duck")
+    page.set_input_files("#file-input", str(make_clip(tmp_path / "draft.mp4", seconds=2)))
+    status = page.locator("[data-upload-status]")
+    expect(status).to_have_attribute("data-state", "ready", timeout=PROCESSING_TIMEOUT_MS)
+    assert status.get_attribute("data-transport") == "polling"
+    page.get_by_label("Save as draft").check()
+    page.get_by_label("Caption").fill("not yet")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator("[data-posted]")).to_be_visible(timeout=30_000)
+    expect(page.locator("[data-posted-title]")).to_have_text("Saved as a draft")
+    post = Post.objects.get(author=user)
+    assert (post.status, post.sound_id, post.sound_mix) == (Post.Status.DRAFT, sound.pk, "duck")
+
+    # drafts are the owner's tab, never the grid
+    page.goto("/@drafty")
+    expect(page.locator("a.tile")).to_have_count(0)
+    page.goto("/@drafty/drafts")
+    expect(page.locator(f'a.tile[href="/@drafty/video/{post.pk}"]')).to_be_visible()
+    screenshot(page, "site-profile-drafts")
+    _no_page_errors(page_errors, failed)
