@@ -24,6 +24,11 @@ What it does, in order:
    the ratios events/no-op. Afterwards it deletes the bench user's dedupe markers; the
    stream entries stay (they name a post that does not exist, so the analytics consumer
    counts them nowhere) and are trimmed by the stream's MAXLEN like any others.
+5. The consumer side, in one process (`--consumer-entries`, 0 skips it): appends entries
+   of real events about 50 posts of `bench_events` (created once) to a bench stream, and
+   times `apps.analytics.services.events_consume` draining them (upserts, applied-entry
+   rows, Redis features) against a loop that only reads and acks as many entries. The
+   bench streams, markers and the bench posts' aggregates are deleted afterwards.
 
 The load generator (HTTP/1.1 keep-alive on asyncio streams, from bench/api_latency.py)
 runs on the same machine: read the ratios and the server CPU per event.
@@ -248,6 +253,91 @@ EmailAddress.objects.update_or_create(user=user, email=user.email,
 print(user.pk)
 """
 
+CONSUMER = """
+import sys, time, json
+import django
+django.setup()
+from django.utils import timezone
+from apps.accounts.models import User
+from apps.analytics import services
+from apps.analytics.models import AppliedEntry, PostHourlyStats, PostRetention, UserPostStats
+from apps.analytics.models import CreatorDailyStats
+from apps.content.models import Post
+from apps.events import services as ingest
+from apps.events.log import DEDUPE_PREFIX, RedisStreamEventLog
+from apps.media.models import MediaAsset
+
+entries, batch = int(sys.argv[1]), int(sys.argv[2])
+user = User.objects.get(username=sys.argv[3])
+posts = list(Post.objects.filter(author=user).order_by("id").values_list("id", flat=True)[:50])
+while len(posts) < 50:
+    asset = MediaAsset.objects.create(owner=user, state=MediaAsset.State.READY,
+                                      duration_ms=15000, width=720, height=1280,
+                                      playable_at=timezone.now())
+    posts.append(Post.objects.create(author=user, asset=asset, caption="bench",
+                                     status=Post.Status.PUBLISHED,
+                                     published_at=timezone.now()).pk)
+kinds = [("impression", {}), ("play_start", {}),
+         ("watch_progress", {"watched_ms": 4000, "duration_ms": 15000}),
+         ("watch_end", {"watched_ms": 9000, "duration_ms": 15000, "loops": 0}),
+         ("completion", {}), ("skip", {"watched_ms": 400, "duration_ms": 15000}),
+         ("like", {}), ("qoe", {"ttff_ms": 300, "rebuffer_count": 1})]
+now = int(time.time() * 1000)
+run = str(now)
+
+
+def fill(stream):
+    log = RedisStreamEventLog(stream=stream)
+    log.client.delete(stream)
+    for n in range(entries):
+        events = [{"id": f"c-{run}-{stream[-4:]}-{n}-{i}", "type": kinds[i % len(kinds)][0],
+                   "ts": now, "session_id": f"s{n % 7}",
+                   "post_id": str(posts[(n * 7 + i) % len(posts)]),
+                   "data": kinds[i % len(kinds)][1]} for i in range(batch)]
+        # half the batches from the bench user, half from signed-out sessions
+        result = ingest.events_ingest(user_id=user.pk if n % 2 == 0 else None, events=events,
+                                      client={}, log=log)
+        assert result.accepted == batch, result
+    return log
+
+
+def cleanup(log):
+    log.client.delete(log.stream)
+    for key in log.client.scan_iter(match=DEDUPE_PREFIX + "*c-" + run + "-*", count=5000):
+        log.client.delete(key)
+
+
+# baseline: a consumer that only reads and acks (the log's own cost)
+log = fill("events:{log}:bench-noop")
+started, cpu = time.perf_counter(), time.process_time()
+done = 0
+while True:
+    got = log.read(group="bench", consumer="noop", count=100)
+    if not got:
+        break
+    log.ack(group="bench", entry_ids=[e.entry_id for e in got])
+    done += len(got)
+noop_wall, noop_cpu = time.perf_counter() - started, time.process_time() - cpu
+assert done == entries, done
+cleanup(log)
+
+log = fill("events:{log}:bench-agg")
+started, cpu = time.perf_counter(), time.process_time()
+report = services.events_consume(log=log, group="bench", consumer="agg", max_entries=entries)
+agg_wall, agg_cpu = time.perf_counter() - started, time.process_time() - cpu
+assert report.applied == entries and report.events == entries * batch, report
+cleanup(log)
+# the bench posts' aggregates go, so that runs do not pile up
+UserPostStats.objects.filter(post_id__in=posts).delete()
+PostHourlyStats.objects.filter(post_id__in=posts).delete()
+PostRetention.objects.filter(post_id__in=posts).delete()
+CreatorDailyStats.objects.filter(creator_id=user.pk).delete()
+AppliedEntry.objects.filter(stream=log.stream).delete()
+print(json.dumps({"noop_wall": noop_wall, "noop_cpu": noop_cpu, "agg_wall": agg_wall,
+                  "agg_cpu": agg_cpu, "events": entries * batch}))
+"""
+
+
 CLEANUP = """
 import django, sys
 django.setup()
@@ -319,6 +409,26 @@ async def run_all(args: argparse.Namespace, port: int, pid: int, token: str
     return results
 
 
+def consumer_phase(args: argparse.Namespace, env: dict[str, str]) -> None:
+    """The aggregation side, in one process: entries appended to a bench stream, then
+    drained by `events_consume` (Postgres upserts, applied-entry rows, Redis features)
+    against a consumer that only reads and acks the same number of entries."""
+    print(f"\nconsumer: {args.consumer_entries} entries x {args.consumer_batch} events on 50 "
+          f"posts of {USERNAME} (half signed-in, half sessions), own stream and group ...",
+          flush=True)
+    figures = json.loads(python(CONSUMER, str(args.consumer_entries), str(args.consumer_batch),
+                                USERNAME, env=env))
+    events = figures["events"]
+    print(f"{'consumer':<22} {'events':>8} {'wall s':>8} {'events/s':>10} {'cpu/event':>10}")
+    for name, wall, cpu in (("read+ack only", figures["noop_wall"], figures["noop_cpu"]),
+                            ("events_consume", figures["agg_wall"], figures["agg_cpu"])):
+        print(f"{name:<22} {events:>8,} {wall:>8.2f} {events / wall:>10,.0f} "
+              f"{cpu * 1e6 / events:>8.1f} us")
+    print(f"ratio events_consume/read+ack: events/s "
+          f"{figures['noop_wall'] / figures['agg_wall']:.3f}  (client CPU only: Postgres and "
+          "Redis work is in their own processes)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=8.0, help="measured seconds per "
@@ -329,6 +439,10 @@ def main() -> int:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 50, 500])
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--no-prepare", action="store_true", help="skip migrate")
+    parser.add_argument("--consumer-entries", type=int, default=200, help="log entries for "
+                        "the consumer phase (0 skips it; default 200)")
+    parser.add_argument("--consumer-batch", type=int, default=50, help="events per entry in "
+                        "the consumer phase (default 50)")
     args = parser.parse_args()
     sys.path.insert(0, str(BASE_DIR / "bench"))
     import api_latency as al
@@ -379,6 +493,8 @@ def main() -> int:
         server.stop()
     print(f"\nload average after the run: {os.getloadavg()[0]:.2f} (1 min)")
     report(results)
+    if args.consumer_entries > 0:
+        consumer_phase(args, env)
     removed, length = python(CLEANUP, user_id, env=env).split()
     print(f"\ncleanup: {removed} dedupe markers of {USERNAME} deleted; the stream holds "
           f"{length} entries (capped by EVENTS_STREAM_MAXLEN)")
