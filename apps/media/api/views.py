@@ -381,6 +381,8 @@ class MediaPlayApi(APIView):
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
             (206, "application/octet-stream"): OpenApiTypes.BINARY,
+            302: OpenApiResponse(description="S3 storage: the file at a short-lived "
+                                             "presigned URL of the bucket (not playlists)."),
             304: OpenApiResponse(description="Not modified (ETag)."),
             **_errors(403, 404, 416),
         },
