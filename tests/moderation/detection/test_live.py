@@ -28,7 +28,7 @@ def test_an_upload_is_scanned_on_the_worker_before_its_post_goes_out(
     user = UserFactory()
     client = APIClient()
     client.force_authenticate(user)
-    asset_id = upload_file(client, media["original"], chunk=256_000)
+    asset_id = int(upload_file(client, media["original"], chunk=256_000))
     response = client.post("/api/v1/posts", {"asset_id": asset_id, "caption": "sunset #sea"},
                            format="json")
     assert response.status_code == 201, response.content
