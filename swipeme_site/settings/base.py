@@ -482,3 +482,12 @@ CELERY_BEAT_SCHEDULE["feed-train-ranker"] = {
     "schedule": timedelta(days=1),
     "options": {"queue": "reco", "expires": 3600},
 }
+
+# --- Moderation: automated detection (apps.moderation.detection) --------------------------
+# Re-queue upload scans whose worker died or whose start was missed (the publish gate holds
+# posts until a scan finishes, so none may be left behind).
+CELERY_BEAT_SCHEDULE["moderation-sweep-checks"] = {
+    "task": "apps.moderation.detection.sweep_checks",
+    "schedule": timedelta(minutes=2),
+    "options": {"queue": "default", "expires": 110},
+}
