@@ -58,9 +58,26 @@ def _header(request: HttpRequest, profile: social_selectors.Profile, tab: str) -
     }
 
 
+def _blocked_by_viewer(request: HttpRequest, username: str) -> User | None:
+    """The account the viewer blocked under this name (the block hides it from them too,
+    but they may see that they blocked it, and undo it)."""
+    viewer = viewer_of(request)
+    if viewer is None:
+        return None
+    row = (social_selectors.get_blocks_for(viewer)
+           .filter(blocked__in=social_selectors.users_by_username(username)).first())
+    return row.blocked if row is not None else None
+
+
 @require_safe
 def profile(request: HttpRequest, username: str) -> HttpResponse:
-    found = _profile_or_404(request, username)
+    try:
+        found = social_selectors.get_profile_for(viewer_of(request), username=username)
+    except NotFoundError:
+        blocked = _blocked_by_viewer(request, username)
+        if blocked is None:
+            raise Http404 from None
+        return render(request, "web/blocked_profile.html", {"blocked": blocked})
     if found.user.username != username:
         return redirect("web:profile", username=found.user.username, permanent=True)
     context = _header(request, found, "posts")

@@ -174,6 +174,8 @@ def test_sign_up_upload_publish_and_watch(
         "() => { const v = document.getElementById('post-player');"
         " return v && v.readyState >= 2 && v.currentTime > 0.2; }", timeout=30_000)
     assert anonymous.evaluate("() => !!window.Hls && window.Hls.isSupported()")
+    # the signed-out watch is reported as a view
+    expect(anonymous.locator("#post-player")).to_have_attribute("data-view-reported", "true")
     screenshot(anonymous, "site-post-permalink")
     anonymous.goto("/tag/hello")
     expect(anonymous.locator(f'a.tile[href="/@newcreator/video/{post_id}"]')).to_be_visible()

@@ -65,9 +65,13 @@ def test_unknown_deactivated_and_blocked_either_way_are_404(browser_for):
     assert browser_for(None).get("/@gone").status_code == 404
     assert gone.pk
     for viewer in (blocked, blocking):
-        for path in ("/@blocker", "/@blocker/followers", "/@blocker/following",
-                     "/@blocker/liked"):
+        for path in ("/@blocker/followers", "/@blocker/following", "/@blocker/liked"):
             assert browser_for(viewer).get(path).status_code == 404, path
+    assert browser_for(blocked).get("/@blocker").status_code == 404
+    # the one who blocked is told so (and offered the unblock), with no content
+    mine = browser_for(blocking).get("/@blocker")
+    assert "You blocked @blocker" in mine.content.decode()
+    assert _post_links(mine) == []
 
 
 def test_a_private_profile_hides_its_grid_and_lists_from_strangers(browser_for):
@@ -211,3 +215,18 @@ def test_follow_requests_page_lists_pending_requests_for_the_owner(browser_for):
         assert f"/api/v1/me/follow-requests/{request.pk}/approve" in html
         assert f'href="/@{request.requester.username}"' in html
     assert browser_for(None).get("/follow-requests").status_code == 302
+
+
+def test_the_blocker_sees_that_they_blocked_the_account_and_can_undo_it(browser_for):
+    blocker = UserFactory()
+    target = UserFactory(username="blockedone")
+    BlockFactory(blocker=blocker, blocked=target)
+    response = browser_for(blocker).get("/@blockedone")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "You blocked @blockedone" in html
+    assert 'data-url="/api/v1/users/blockedone/block"' in html
+    assert _post_links(response) == []
+    # the blocked side, and everyone's lists, still get nothing
+    assert browser_for(target).get(f"/@{blocker.username}").status_code == 404
+    assert browser_for(blocker).get("/@blockedone/followers").status_code == 404
