@@ -10,7 +10,8 @@ function startPlayer() {
   const hls = video.dataset.hls;
   const mp4 = video.dataset.mp4;
   if (hls && window.Hls && window.Hls.isSupported()) {
-    const player = new window.Hls({ capLevelToPlayerSize: true });
+    // No worker: the CSP does not allow blob: workers, and one short clip needs none.
+    const player = new window.Hls({ capLevelToPlayerSize: true, enableWorker: false });
     player.loadSource(hls);
     player.attachMedia(video);
   } else if (hls && video.canPlayType("application/vnd.apple.mpegurl")) {
