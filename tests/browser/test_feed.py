@@ -317,7 +317,8 @@ def test_keyboard_only_use_reaches_every_control_by_its_label(
     page = logged_in_page(UserFactory(), viewport=DESKTOP, touch=False)
     _open_feed(page)
     item = page.locator(_item(page))
-    for name in ("Like", "Comments", "Add to favourites", "Share", "More options", "Seek"):
+    for name in ("Follow @", "Like", "Comments", "Add to favourites", "Share", "More options",
+                 "Seek"):
         assert item.get_by_label(name, exact=False).count() >= 1, name
     item.get_by_role("button", name="Share").focus()
     page.keyboard.press("Enter")

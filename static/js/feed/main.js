@@ -40,6 +40,7 @@ let wheelLock = false;
 let wheelSum = 0;
 let wheelQuiet = 0;
 let swallowTap = false;
+let swipeAt = 0;
 
 // Visible to tests and the benchmark.
 window.swipeme = { items, telemetry, config, get active() { return active; }, go, metrics: [] };
@@ -114,7 +115,12 @@ function render(post) {
   item.player = new Player(video, playback, {
     onFirstFrame: (ms) => {
       node.classList.add("started");
-      window.swipeme.metrics.push({ index, ttff_ms: ms, preloaded: item.wasPreloaded });
+      // for the benchmark: time to first frame from activation, from the last swipe input,
+      // and since navigation start
+      const now = performance.now();
+      window.swipeme.metrics.push({ index, ttff_ms: ms, preloaded: item.wasPreloaded, at: now,
+                                    since_input_ms: swipeAt ? Math.round(now - swipeAt) : null });
+      swipeAt = 0;
       telemetry.track("play_start", post.id);
     },
     onEnded: (loops) => {
@@ -203,6 +209,7 @@ function removeItem(item) {
 export function go(delta) {
   const target = Math.max(0, Math.min(items.length - 1, active + delta));
   if (target === active || !items[target]) return false;
+  swipeAt = performance.now();
   root.scrollTo({ top: items[target].el.offsetTop, behavior: reducedMotion.matches ? "auto" : "smooth" });
   return true;
 }

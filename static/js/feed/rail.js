@@ -32,7 +32,8 @@ export class Rail {
     else avatar.textContent = (author.display_name || author.username || "?").slice(0, 1).toUpperCase();
 
     this.followButton = el.querySelector(".follow");
-    if (config.me && config.me === author.username) this.followButton.remove();
+    this.canFollow = !(config.me && config.me === author.username);
+    if (!this.canFollow) this.followButton.remove();
     this.followButton.addEventListener("click", () => this.follow());
     this.buttons = {
       like: el.querySelector(".like"), comment: el.querySelector(".comment"),
@@ -62,7 +63,7 @@ export class Rail {
     b.favourite.querySelector(".count").textContent = compact(s.favourites);
     b.share.setAttribute("aria-label", `Share (${s.shares})`);
     b.share.querySelector(".count").textContent = compact(s.shares);
-    if (this.followButton.isConnected) {
+    if (this.canFollow) {
       this.followButton.setAttribute("aria-pressed", String(s.following));
       this.followButton.setAttribute("aria-label", s.following ? `Unfollow ${who}` : `Follow ${who}`);
       this.followButton.classList.toggle("following", s.following);
