@@ -331,3 +331,14 @@ def test_an_unreachable_redis_is_a_503_in_the_error_shape(auth_client, settings)
 
     assert response.status_code == 503
     assert set(response.json()["error"]) == {"code", "message", "fields"}
+
+
+def test_a_body_over_the_request_size_limit_is_a_413(auth_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    events = [event("impression", post_id=POST) for _ in range(200)]
+
+    response = post_batch(auth_client, events)
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
+    assert logged_batches() == []
