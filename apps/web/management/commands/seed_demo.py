@@ -1,32 +1,57 @@
-"""Demo data for `make run`: idempotent, safe to run on every start."""
+"""Demo data for `make run`: idempotent, safe to run on every start.
+
+Creates the staff account, the demo catalogue (`apps.web.seed.catalogue`: ~30 users who
+follow each other, library sounds, a few hundred posts whose clips the media workers
+transcode in the background, comments, likes) and the help centre."""
 
 from __future__ import annotations
 
 import os
+import time
 from datetime import date
 from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from apps.accounts.models import User
+from apps.media.services import TooManyUploadsError
+from apps.web.seed import catalogue
 
-DEMO_USERS = [
-    ("maya", "Maya Chen", "Dancer. Choreo every Friday."),
-    ("leo", "Leo Martins", "Street food in 60 seconds."),
-    ("sofia", "Sofia Rossi", "Bouldering and bad puns."),
-    ("kenji", "Kenji Sato", "Pixel art timelapses."),
-    ("amara", "Amara Okafor", "Science, fast."),
-]
+DEFAULT_POSTS = 300
+MAX_POSTS = 1500  # 50 per demo user: the media app's daily upload limit per user
 
 
 class Command(BaseCommand):
-    help = "Create the demo catalogue (admin, demo accounts) if it is not there."
+    help = "Create the demo catalogue (admin, demo accounts, posts, sounds) if it is not there."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--posts", type=int, default=DEFAULT_POSTS,
+            help=f"How many demo posts there should be in all (default {DEFAULT_POSTS}); "
+                 "only the missing ones are made.")
+
+    def handle(self, *args: Any, posts: int, **options: Any) -> None:
+        if not 0 <= posts <= MAX_POSTS:
+            raise CommandError(f"--posts: between 0 and {MAX_POSTS}.")
+        started = time.monotonic()
+        self._admin()
+        try:
+            report = catalogue.build(posts=posts)
+        except TooManyUploadsError as exc:
+            raise CommandError(f"{exc} (SWIPEME_MEDIA_UPLOAD_MAX_PER_DAY)") from exc
+        call_command("seed_help_centre")
+        self.stdout.write(
+            f"demo data ready in {time.monotonic() - started:.1f}s: "
+            f"{User.objects.count()} accounts ({report.users_created} new), "
+            f"{report.follows_created} new follows, {report.sounds_created} new sounds, "
+            f"{report.posts_created} new posts ({report.likes} likes, {report.comments} "
+            f"comments); new posts appear as the media workers finish their clips")
 
     @transaction.atomic
-    def handle(self, *args: Any, **options: Any) -> None:
+    def _admin(self) -> None:
         password = os.environ.get("SWIPEME_ADMIN_PASSWORD", "swipeme-admin")
         admin, created = User.objects.get_or_create(
             username="admin",
@@ -44,21 +69,3 @@ class Command(BaseCommand):
         EmailAddress.objects.get_or_create(
             user=admin, email=admin.email, defaults={"verified": True, "primary": True}
         )
-        for username, name, bio in DEMO_USERS:
-            user, created = User.objects.get_or_create(
-                username=username,
-                defaults={
-                    "email": f"{username}@demo.swipeme.local",
-                    "display_name": name,
-                    "bio": bio,
-                    "date_of_birth": date(1998, 5, 17),
-                },
-            )
-            if created:
-                user.set_password("demo-password")
-                user.save(update_fields=["password"])
-            EmailAddress.objects.get_or_create(
-                user=user, email=user.email, defaults={"verified": True, "primary": True}
-            )
-        call_command("seed_help_centre")
-        self.stdout.write(f"demo data ready: {User.objects.count()} accounts")

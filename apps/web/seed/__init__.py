@@ -1,0 +1,1 @@
+"""The demo catalogue `manage.py seed_demo` creates (see `catalogue.build`)."""
