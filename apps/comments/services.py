@@ -333,8 +333,15 @@ def comment_like_create(*, user: User, comment: Comment) -> bool:
 
 
 def comment_like_delete(*, user: User, comment_id: int) -> bool:
+    """Remove the user's own like. Idempotent, and the same answer for any id (an unknown
+    comment, or one the user may no longer see): it reveals nothing, touches only their row."""
+    if not CommentLike.objects.filter(user_id=user.pk, comment_id=comment_id).exists():
+        return False
     with transaction.atomic():
-        locked = _lock_comment(comment_id)
+        locked = (Comment.objects.select_for_update(of=("self",))
+                  .select_related("post").filter(pk=comment_id).first())
+        if locked is None:
+            return False
         deleted, _ = CommentLike.objects.filter(user_id=user.pk, comment_id=locked.pk).delete()
         if deleted:
             by_creator = locked.liked_by_creator and user.pk != locked.post.author_id
