@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime
 
 MODEL_VERSION = "nudenet-3.4/320n"
 # Labels that make a frame sexual content; the covered ones are kept as evidence only.
@@ -25,8 +24,9 @@ _lock = threading.Lock()
 
 
 @cache
-def _model() -> tuple[onnxruntime.InferenceSession, list[str], int]:
+def _model() -> tuple[Any, list[str], int]:
     import nudenet.nudenet as nn
+    import onnxruntime  # loaded on first use: workers that never scan do not pay for it
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1  # workers share few CPUs; one frame at a time is enough

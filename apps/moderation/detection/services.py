@@ -461,6 +461,9 @@ def publish_gate(*, post_id: int, asset_id: int) -> bool:
     verdict is settled right after the publishing transaction commits."""
     check = AssetCheck.objects.filter(asset_id=asset_id).first()
     if check is None or check.state != AssetCheck.State.DONE:
+        # The scan may finish before this transaction commits and then not see the held
+        # post; looking again after commit closes that gap (cheap when still waiting).
+        transaction.on_commit(lambda: post_settle(post_id=post_id))
         return True
     post = Post.objects.select_related("author").filter(pk=post_id).first()
     if post is None:

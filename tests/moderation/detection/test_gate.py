@@ -239,3 +239,26 @@ def test_the_hooks_are_registered_with_the_lower_apps():
     assert hooks.profile_changed in accounts_hooks._profile_changed_hooks
 
 
+
+
+def test_the_sweep_requeues_a_scan_whose_worker_died(media):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    asset = arrange_upload(UserFactory(), media["original"])
+    AssetCheck.objects.create(asset=asset, state=AssetCheck.State.RUNNING)
+    AssetCheck.objects.filter(asset=asset).update(
+        updated_at=timezone.now() - services.RUNNING_STALE - timedelta(minutes=1))
+    waiting = arrange_upload(UserFactory(), media["original"])
+    AssetCheck.objects.create(asset=waiting)  # pending, just now: left alone
+
+    from swipeme_site.celery import app
+
+    try:
+        assert services.checks_sweep() == {"revived": 1, "queued": 1}
+    finally:
+        # the queued message would find nothing outside this test's transaction; drop it
+        app.control.purge()
+    assert AssetCheck.objects.get(asset=asset).state == AssetCheck.State.PENDING
+    assert services.asset_scan(asset_id=asset.pk) == Outcome.ALLOW
