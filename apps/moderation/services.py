@@ -413,6 +413,7 @@ def case_decide(*, case_id: int, moderator: User, decision: str, policy: str = "
             _decide_appeal(case, moderator=moderator, overturn=decision == "overturn",
                            reason=reason)
         elif not spec.actions:
+            _undo_automation(case, moderator=moderator, reason=reason)
             _close(case, resolution=Case.Resolution.NO_VIOLATION, moderator=moderator,
                    outcome=Report.Outcome.NO_VIOLATION)
             _release_if_held(case)
@@ -428,6 +429,22 @@ def case_decide(*, case_id: int, moderator: User, decision: str, policy: str = "
         _audit("case_decided", actor=moderator, case=case, policy=policy, reason=reason,
                decision=decision)
     return case
+
+
+def _undo_automation(case: Case, *, moderator: User, reason: str) -> None:
+    """A moderator found no violation: what automation already did in this case (e.g. a
+    pre-publish block) is reversed, and the person is told."""
+    automated = list(EnforcementAction.objects.select_for_update().filter(
+        case=case, actor__isnull=True, reversed_at__isnull=True)
+        .exclude(action=Action.RESTORE).order_by("id"))
+    if not automated:
+        return
+    restore = _reverse(automated, target_type=case.target_type, target_id=case.target_id,
+                       subject_id=case.subject_id, policy=case.policy,
+                       reason=f"A moderator reviewed the automated decision: {reason}",
+                       actor=moderator, case=case)
+    if case.subject_id is not None:
+        _notify_action(restore)
 
 
 def cases_close_no_violation(*, case_ids: Iterable[int], moderator: User) -> int:
@@ -674,7 +691,11 @@ def _undo(row: EnforcementAction) -> bool:
             prior = detail.get("prior_status") or Post.Status.PUBLISHED
             if prior == Post.Status.REMOVED:
                 return False
-            return content_services.post_reinstate(post_id=row.target_id, status=prior)
+            done = content_services.post_reinstate(post_id=row.target_id, status=prior)
+            if prior == Post.Status.REVIEWING:
+                # Blocked before publishing, cleared by a person: it goes live now.
+                content_services.post_release_from_review(post_id=row.target_id)
+            return done
         if row.target_type == TargetType.COMMENT:
             prior = detail.get("prior_status")
             return isinstance(prior, str) and comment_services.comment_restore(

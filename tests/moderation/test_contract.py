@@ -90,3 +90,28 @@ def test_automated_enforcement_is_audited_without_an_actor_and_notifies():
     post.refresh_from_db()
     assert post.status == Post.Status.REMOVED
     assert EnforcementAction.objects.count() == 3
+
+
+def test_no_violation_on_an_automated_block_restores_and_publishes_the_held_post(moderator):
+    from apps.moderation.services import case_claim, case_decide
+
+    post = PostFactory(status=Post.Status.REVIEWING, published_at=None)
+    case = case_open_or_merge(target_type="post", target_id=post.pk, source="automated",
+                              policy="nudity_sexual", priority=1,
+                              evidence={"nudity": {"score": 0.97}})
+    enforce(action="remove", target_type="post", target_id=post.pk, policy="nudity_sexual",
+            reason="Removed by automated detection.", case=case)
+    post.refresh_from_db()
+    assert post.status == Post.Status.REMOVED
+
+    mod = moderator("Moderators")
+    case_claim(case_id=case.pk, moderator=mod)
+    case_decide(case_id=case.pk, moderator=mod, decision="no_violation", reason="Art.")
+
+    post.refresh_from_db()
+    assert post.status == Post.Status.PUBLISHED
+    assert post.published_at is not None
+    removal = EnforcementAction.objects.get(action="remove")
+    assert removal.reversed_by is not None
+    assert removal.reversed_by.actor_id == mod.pk
+    assert Notice.objects.filter(user=post.author, kind="restore").exists()

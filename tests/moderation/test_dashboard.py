@@ -35,6 +35,7 @@ def test_dashboard_and_transparency_export(moderator, web_for):
     removed = _decided(senior, "spam_scam", "remove")
     _decided(senior, "spam_scam", "no_violation")
     late = _decided(senior, "violence_graphic", "age_restrict")
+    assert late.resolved_at is not None
     Case.objects.filter(pk=late.pk).update(sla_due_at=late.resolved_at - timedelta(hours=1))
     enforce(action="limit_reach", target_type="post", target_id=PostFactory().pk,
             policy="misinformation", reason="automated")
@@ -42,6 +43,7 @@ def test_dashboard_and_transparency_export(moderator, web_for):
                        policy="spam_scam")
     # one appeal, overturned by another moderator
     action = removed.actions.get(action="remove")
+    assert action.subject is not None
     appeal = appeal_create(user=action.subject, action_id=action.pk)
     case_claim(case_id=appeal.case_id, moderator=other)
     case_decide(case_id=appeal.case_id, moderator=other, decision="overturn")

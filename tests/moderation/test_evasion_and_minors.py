@@ -4,6 +4,7 @@ protected minors' accounts private from sign-up."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -17,7 +18,7 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def _signup(client: MobileClient, username: str, born: str = "2000-01-01") -> object:
+def _signup(client: MobileClient, username: str, born: str = "2000-01-01") -> Any:
     return client.post(f"{APP}/auth/signup", {
         "email": f"{username}@example.com", "username": username, "password": PASSWORD,
         "date_of_birth": born})

@@ -133,8 +133,8 @@ def test_report_to_takedown_to_appeal_to_overturn(api_for, web_for, moderator):
     assert other.post(form.pop("action"), form).status_code == 302
 
     # then everything is restored: the post is published again and the strike is gone
-    post.refresh_from_db()
-    assert post.status == Post.Status.PUBLISHED
+    restored = Post.objects.get(pk=post.pk)
+    assert restored.status == Post.Status.PUBLISHED
     assert active_strikes(creator.pk) == 0
     assert Strike.objects.get(user=creator).removed_at is not None
     assert Appeal.objects.get().status == "overturned"

@@ -34,6 +34,7 @@ def test_thresholds_limit_then_suspend_then_ban():
     _strike(user)
     standing = Standing.objects.get(user=user)
     assert standing.state == "limited"
+    assert standing.limited_until is not None
     assert standing.limited_until > timezone.now()
 
     # while limited, a new post waits for review (content's publish gate) with a case
