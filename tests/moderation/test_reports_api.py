@@ -160,3 +160,19 @@ def test_list_query_counts_do_not_grow_with_the_page(api_for, endpoint,
     with django_assert_num_queries(1):
         assert len(client.get(endpoint).json()["results"]) == 10
     assert Notice.objects.count() == (10 if "notices" in endpoint else 0)
+
+
+def test_notices_are_marked_read_only_for_their_owner(api_for):
+    owner, other = UserFactory(), UserFactory()
+    post = PostFactory(author=owner)
+    enforce(action="age_restrict", target_type="post", target_id=post.pk,
+            policy="violence_graphic", reason="gore")
+    notice = Notice.objects.get(user=owner)
+    assert api_for(other).post("/api/v1/me/notices/read", {"ids": [str(notice.pk)]},
+                               format="json").json() == {"marked": 0}
+    assert api_for(owner).post("/api/v1/me/notices/read", {"ids": [str(notice.pk)]},
+                               format="json").json() == {"marked": 1}
+    assert api_for(owner).get("/api/v1/me/notices").json()["results"][0]["read_at"]
+    bad = api_for(owner).post("/api/v1/me/notices/read", {"ids": "all"}, format="json")
+    assert bad.status_code == 400
+    assert "ids" in error_of(bad)["fields"]

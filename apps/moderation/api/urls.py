@@ -7,5 +7,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("reports", views.ReportsApi.as_view(), name="reports"),
     path("me/reports", views.MyReportsApi.as_view(), name="me-reports"),
     path("me/notices", views.MyNoticesApi.as_view(), name="me-notices"),
+    path("me/notices/read", views.NoticesReadApi.as_view(), name="me-notices-read"),
     path("appeals", views.AppealsApi.as_view(), name="appeals"),
 ]

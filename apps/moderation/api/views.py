@@ -174,3 +174,26 @@ class AppealsApi(APIView):
         serializer.is_valid(raise_exception=True)
         appeal = services.appeal_create(user=user_of(request), **serializer.validated_data)
         return Response(AppealOutput(appeal).data, status=status.HTTP_201_CREATED)
+
+
+class NoticesReadApi(APIView):
+    permission_classes = _AUTH
+
+    @extend_schema_serializer(component_name="NoticesReadInput")
+    class InputSerializer(serializers.Serializer[Any]):
+        ids = serializers.ListField(child=IdField(), min_length=1, max_length=100)
+
+    class OutputSerializer(serializers.Serializer[Any]):
+        marked = serializers.IntegerField()
+
+    @extend_schema(operation_id="me_notices_read",
+                   summary="Mark your notices read (ids that are not yours are ignored)",
+                   request=InputSerializer,
+                   responses={200: OutputSerializer, **error_responses(400, 401, 429)},
+                   tags=["moderation"])
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        marked = services.notices_mark_read(user=user_of(request),
+                                            notice_ids=serializer.validated_data["ids"])
+        return Response({"marked": marked})
