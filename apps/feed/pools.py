@@ -176,7 +176,11 @@ def build() -> Pools:
     now = time.time()
     rows = meta_rows(recommendable_posts())
     stats = interactions.post_stats([r["id"] for r in rows])
-    cat = Catalogue.from_rows(rows, stats=stats, now=now)
+    return draw(Catalogue.from_rows(rows, stats=stats, now=now), now=now)
+
+
+def draw(cat: Catalogue, *, now: float) -> Pools:
+    """The pools over a catalogue, restricted to the rows some pool uses."""
     n = len(cat)
     all_rows = np.arange(n, dtype=np.int64)
     trending = _top(all_rows, cat.trend, TRENDING_SIZE)

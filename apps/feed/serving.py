@@ -27,7 +27,7 @@ from apps.content.models import Post
 from apps.content.selectors import for_display, visible_posts_for, without_muted_authors
 from apps.engagement.models import Favourite, Like
 from apps.feed import interactions, online, pools, ranking, rerank
-from apps.feed.candidates import SOURCES, CandidateSet, ViewerContext, generate
+from apps.feed.candidates import SOURCES, CandidateSet, ViewerContext, generate, take
 from apps.feed.cursors import CARRY_AUTHORS, CARRY_IDS, FollowingCursor, ForYouCursor
 from apps.feed.models import NotInterested, PostEmbedding, UserInterests
 from apps.feed.pools import Catalogue, meta_rows
@@ -41,6 +41,7 @@ FOLLOWED_TAKE = 150
 MAX_FOLLOWS_READ = 5000
 NOT_INTERESTED_READ = 200
 SIMILAR_NN = 100
+PRE_RANK = 300
 # Which source a post is credited to when several proposed it.
 SOURCE_PRIORITY = ("followed", "similar", "collab", "sound_tag", "interest", "trending",
                    "language", "explore")
@@ -234,6 +235,51 @@ def with_viewer_flags(qs: QuerySet[Post], viewer: User | None) -> QuerySet[Post]
     )
 
 
+@dataclass
+class Scored:
+    cs: CandidateSet
+    x: np.ndarray
+    base: np.ndarray
+    heads: dict[str, np.ndarray]
+    scorer: str
+
+
+def score(p: pools.Pools, ctx: ViewerContext, *, model: ranking.LoadedModel | None,
+          followed: Catalogue | None = None, similar: Catalogue | None = None,
+          sims: dict[int, float] | None = None, degraded: list[str] | None = None,
+          now: float | None = None) -> Scored:
+    """Stages 1 and 2, without I/O: candidates from the pools and the per-viewer extras,
+    then the learned ranker (or the heuristic). The simulator in bench/ calls this too."""
+    moment = now if now is not None else time.time()
+    cf_items = None
+    if model is not None:
+        ctx.cf_user = _cf_user(model, ctx)
+        cf_items = _cf_items(model, p) if ctx.cf_user is not None else None
+    cs = generate(p, ctx, followed=followed, similar=similar, similar_sims=sims,
+                  cf_items=cf_items)
+    if model is not None:
+        _cf_for(cs, model, ctx)
+    x = ranking.feature_matrix(cs, ctx, now=moment)
+    if model is not None and len(cs) > PRE_RANK:
+        # Two-stage ranking: the cheap heuristic keeps the best few hundred candidates
+        # for the learned ranker (its cost grows with rows scored, not with the pools).
+        # Exploration candidates stay: the bandit, not the heuristic, decides about them.
+        best = np.argpartition(-ranking.heuristic_scores(x), PRE_RANK)[:PRE_RANK]
+        keep = np.union1d(best, np.flatnonzero(cs.src[:, SOURCES.index("explore")]))
+        cs = CandidateSet(cat=take(cs.cat, keep), src=cs.src[keep],
+                          text_sim=cs.text_sim[keep], cf=cs.cf[keep])
+        x = x[keep]
+    if model is not None:
+        try:
+            base, heads = model.score(x)
+            return Scored(cs, x, base, heads, f"model v{model.version}")
+        except Exception:
+            logger.exception("feed: ranker v%s failed; heuristic instead", model.version)
+            if degraded is not None:
+                degraded.append("model")
+    return Scored(cs, x, ranking.heuristic_scores(x), {}, "heuristic")
+
+
 def for_you(*, viewer: User | None, session_id: str | None, limit: int,
             cursor: ForYouCursor | None, rng: np.random.Generator | None = None) -> Page:
     started = time.time()
@@ -252,10 +298,6 @@ def for_you(*, viewer: User | None, session_id: str | None, limit: int,
     key = online.viewer_key(user_id=ctx.user_id, session_id=session_id)
 
     model = ranking.active_model()
-    cf_items = None
-    if model is not None:
-        ctx.cf_user = _cf_user(model, ctx)
-        cf_items = _cf_items(model, p) if ctx.cf_user is not None else None
     followed = _followed_recent(viewer, ctx) if viewer is not None else None
     try:
         similar, sims = _similar(ctx, p.catalogue)
@@ -263,23 +305,9 @@ def for_you(*, viewer: User | None, session_id: str | None, limit: int,
         logger.exception("feed: similar-posts source failed")
         similar, sims = None, {}
         degraded.append("embeddings")
-    cs = generate(p, ctx, followed=followed, similar=similar, similar_sims=sims,
-                  cf_items=cf_items)
-    if model is not None:
-        _cf_for(cs, model, ctx)
-
-    x = ranking.feature_matrix(cs, ctx, now=started)
-    heads: dict[str, np.ndarray] = {}
-    if model is not None:
-        try:
-            base, heads = model.score(x)
-            scorer = f"model v{model.version}"
-        except Exception:
-            logger.exception("feed: ranker v%s failed; heuristic instead", model.version)
-            base, scorer = ranking.heuristic_scores(x), "heuristic"
-            degraded.append("model")
-    else:
-        base, scorer = ranking.heuristic_scores(x), "heuristic"
+    scored = score(p, ctx, model=model, followed=followed, similar=similar, sims=sims,
+                   degraded=degraded)
+    cs, x, base, heads, scorer = scored.cs, scored.x, scored.base, scored.heads, scored.scorer
 
     candidate_ids = cs.cat.ids.tolist()
     seen = online.seen_among(key, candidate_ids)

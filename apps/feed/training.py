@@ -256,7 +256,7 @@ class _Constant:
 def fit_heads(ds: Dataset, *, n_jobs: int = 2) -> dict[str, Any]:
     import lightgbm as lgb
 
-    params: dict[str, Any] = {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 31,
+    params: dict[str, Any] = {"n_estimators": 120, "learning_rate": 0.05, "num_leaves": 31,
               "min_child_samples": 20, "subsample": 0.8, "subsample_freq": 1,
               "colsample_bytree": 0.9, "random_state": SEED, "n_jobs": n_jobs,
               "verbose": -1}
@@ -343,8 +343,10 @@ def evaluate(ds: Dataset, scorers: Scorers, *, recall_sets: dict[str, Any] | Non
 def recall_at_50(ev_test: Events, cat: Catalogue, hist: History, heads: dict[str, Any], *,
                  follows: dict[int, set[int]], now: float, rng: np.random.Generator,
                  w: dict[str, float]) -> dict[str, float]:
-    """Per sampled test user: their completed posts plus random catalogue posts they did
-    not complete, ranked by each policy; the share of completions in the top 50."""
+    """Per sampled test user: their completed posts plus random posts of the held-out
+    period's catalogue (posts someone was shown then: sampling never-shown posts would
+    reward popularity for mere exposure) that they did not complete, ranked by each
+    policy; the share of their completions in the top 50."""
     from apps.feed.ranking import feature_matrix
 
     at_cut = with_history_counters(cat, hist)
@@ -357,11 +359,12 @@ def recall_at_50(ev_test: Events, cat: Catalogue, hist: History, heads: dict[str
     users = [u for u in positives if positives[u]]
     rng.shuffle(users)
     hits = {"ranker": [], "popularity": [], "chronological": []}  # type: dict[str, list[float]]
-    n = len(at_cut)
+    shown = np.array(sorted({at_cut.index[p] for p in ev_test.post.tolist()
+                             if p in at_cut.index}), dtype=np.int64)
     pop = at_cut.views + 3 * at_cut.likes
     for u in users[:RECALL_USERS]:
         pos_rows = [at_cut.index[p] for p in positives[u]]
-        neg = rng.choice(n, size=min(RECALL_NEGATIVES, n), replace=False)
+        neg = rng.choice(shown, size=min(RECALL_NEGATIVES, len(shown)), replace=False)
         rows = np.unique(np.concatenate([np.array(pos_rows, np.int64), neg]))
         is_pos = np.isin(at_cut.ids[rows], np.fromiter(positives[u], np.int64))
         ctx = context_for(u, hist, at_cut, follows=follows.get(u, set()))
@@ -468,6 +471,9 @@ def dump_artifact(result: TrainResult) -> bytes:
 def load_artifact(name: str, *, version: int) -> LoadedModel:
     with default_storage.open(name, "rb") as fh:
         blob: dict[str, Any] = joblib.load(fh)
+    for est in blob["heads"].values():
+        if hasattr(est, "set_params"):
+            est.set_params(n_jobs=1)  # serving: one thread per request, no OpenMP spinning
     return LoadedModel(
         version=version, heads=blob["heads"], feature_names=list(blob["feature_names"]),
         cf_items={int(k): np.asarray(v, np.float32) for k, v in zip(

@@ -1,0 +1,241 @@
+"""Feed speed: For You and Following against the no-op endpoint, on one server, one run.
+
+    .venv/bin/python bench/feed_speed.py                 # needs the seeded bench database
+    .venv/bin/python bench/feed_speed.py --duration 10 --concurrency 8
+
+Prerequisite (once, a few minutes): a separate database seeded with 100,000 posts, 10,000
+users and 1,000,000 watch aggregates, and a trained ranker:
+
+    createdb-equivalent: CREATE DATABASE bench_reco   (this script creates it if missing)
+    DATABASE_URL=postgres://postgres@127.0.0.1:54329/bench_reco \\
+        .venv/bin/python manage.py migrate
+    DATABASE_URL=... .venv/bin/python manage.py feed_seed_bench
+    DATABASE_URL=... .venv/bin/python bench/reco_offline.py     # trains and activates
+
+What it does: starts uvicorn (one worker, dev settings with DEBUG off, the bench database,
+its own Redis logical db) as `make run` would; logs in 16 seeded users over the allauth
+app API; then, with N keep-alive connections (one user each, one request in flight):
+`GET /api/v1/ping` (no-op DRF view), `GET /api/v1/feed/for-you?limit=8` (signed in: the
+full stack with the active model; each user scrolls, so the seen-set grows), and
+`GET /api/v1/feed/following?limit=8` for `bench_follower`, who follows 2,000 accounts.
+Prints requests/s, p50/p99, server CPU per request and the ratios to the no-op; then
+EXPLAIN ANALYZE of the Following query. The load generator shares the 2 cores with the
+server, PostgreSQL and Redis: compare ratios, not absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR / "bench"))
+
+from api_latency import (  # noqa: E402
+    HOST,
+    Connection,
+    HttpError,
+    Server,
+    free_port,
+    percentile,
+    process_cpu_seconds,
+)
+
+DEFAULT_DB = "postgres://postgres@127.0.0.1:54329/bench_reco"
+PASSWORD = "correct-horse-battery"
+
+
+def build(path: str, port: int, token: str | None) -> bytes:
+    auth = f"X-Session-Token: {token}\r\n" if token else ""
+    return (f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nUser-Agent: swipeme-bench\r\n"
+            f"Accept: application/json\r\n{auth}Connection: keep-alive\r\n\r\n").encode()
+
+
+@dataclass
+class Phase:
+    latencies_ns: list[int] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+
+async def run_phase(port: int, path: str, tokens: list[str | None], *, duration: float,
+                    timeout: float) -> Phase:
+    phase = Phase()
+    deadline = time.perf_counter() + duration
+
+    async def client(token: str | None) -> None:
+        conn = Connection(port, timeout)
+        request = build(path, port, token)
+        try:
+            while time.perf_counter() < deadline:
+                t0 = time.perf_counter_ns()
+                try:
+                    status, _ = await conn.get(request)
+                except (OSError, asyncio.IncompleteReadError, TimeoutError, HttpError,
+                        ValueError) as exc:
+                    phase.errors[type(exc).__name__] = phase.errors.get(type(exc).__name__,
+                                                                        0) + 1
+                    continue
+                phase.latencies_ns.append(time.perf_counter_ns() - t0)
+                phase.statuses[status] = phase.statuses.get(status, 0) + 1
+        finally:
+            await conn.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client(t) for t in tokens))
+    phase.elapsed = time.perf_counter() - began
+    return phase
+
+
+@dataclass
+class Row:
+    name: str
+    requests: int
+    rps: float
+    p50: float
+    p99: float
+    cpu_ms: float
+    problems: list[str]
+
+
+async def measure(name: str, path: str, tokens: list[str | None], port: int, pid: int,
+                  args: argparse.Namespace) -> Row:
+    conn = Connection(port, args.timeout)
+    status, body = await conn.get(build(path, port, tokens[0]))
+    await conn.close()
+    if status != 200:
+        return Row(name, 0, float("nan"), float("nan"), float("nan"), float("nan"),
+                   [f"probe answered {status}: {body[:200]!r}"])
+    print(f"  {name}: warm-up {args.warmup:g}s, measuring {args.duration:g}s ...", flush=True)
+    await run_phase(port, path, tokens, duration=args.warmup, timeout=args.timeout)
+    cpu0 = process_cpu_seconds(pid)
+    phase = await run_phase(port, path, tokens, duration=args.duration, timeout=args.timeout)
+    cpu = process_cpu_seconds(pid) - cpu0
+    ok = phase.statuses.get(200, 0)
+    lat = sorted(phase.latencies_ns)
+    problems = []
+    bad = {s: n for s, n in phase.statuses.items() if s != 200}
+    if bad:
+        problems.append(f"non-200 answers {bad}")
+    if phase.errors:
+        problems.append(f"transport errors {phase.errors}")
+    return Row(name, ok, ok / phase.elapsed, percentile(lat, 50), percentile(lat, 99),
+               cpu * 1000 / max(ok, 1), problems)
+
+
+def login(port: int, username: str) -> str:
+    body = json.dumps({"username": username, "password": PASSWORD}).encode()
+    request = urllib.request.Request(f"http://{HOST}:{port}/_allauth/app/v1/auth/login",
+                                     data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:  # loopback only
+        token: str = json.loads(response.read())["meta"]["session_token"]
+        return token
+
+
+def django_python(code: str, env: dict[str, str]) -> str:
+    done = subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, env=env,
+                          capture_output=True, text=True, timeout=900, check=False)
+    if done.returncode != 0:
+        sys.exit(f"failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+CHECK = """
+import django; django.setup()
+from apps.content.models import Post
+from apps.feed.models import RankerModel, PostEmbedding
+from apps.social.models import Follow
+from apps.accounts.models import User
+f = User.objects.filter(username="bench_follower").first()
+print(Post.objects.count(), PostEmbedding.objects.count(),
+      RankerModel.objects.filter(is_active=True).values_list("version", flat=True).first(),
+      Follow.objects.filter(follower=f).count() if f else 0)
+"""
+
+EXPLAIN = """
+import django; django.setup()
+from django.db import connection
+from apps.accounts.models import User
+from apps.content.selectors import for_display
+from apps.feed.serving import following_posts, with_viewer_flags
+viewer = User.objects.get(username="bench_follower")
+qs = with_viewer_flags(for_display(following_posts(viewer)), viewer)[:9]
+sql, params = qs.query.sql_with_params()
+with connection.cursor() as c:
+    c.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
+    print("\\n".join(r[0] for r in c.fetchall()))
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL",
+                                                                 DEFAULT_DB))
+    parser.add_argument("--redis-db", type=int, default=7)
+    args = parser.parse_args()
+    env = dict(os.environ)
+    env.update(DJANGO_SETTINGS_MODULE="swipeme_site.settings.dev", DJANGO_DEBUG="0",
+               DATABASE_URL=args.database_url, OPENBLAS_NUM_THREADS="1",
+               OMP_NUM_THREADS="1", SWIPEME_THROTTLE_ANON_READ="100000000/min",
+               DJANGO_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1",
+               REDIS_URL=f"redis://127.0.0.1:56379/{args.redis_db}")
+    posts, embedded, version, follows = django_python(CHECK, env).split()
+    print(f"bench database: {int(posts):,} posts, {int(embedded):,} embeddings, active ranker "
+          f"v{version}, bench_follower follows {int(follows):,} accounts")
+    if int(posts) < 1000:
+        sys.exit("seed the bench database first (see this script's docstring)")
+    port = free_port()
+    server = Server(port, env, BASE_DIR / "var" / "log" / "bench-feed-speed.log")
+    server.start()
+    try:
+        tokens: list[str | None] = [login(port, f"bench{i}")
+                                    for i in range(1, args.concurrency + 1)]
+        follower = login(port, "bench_follower")
+        rows = asyncio.run(run_all(args, port, server.pid, tokens, follower))
+    finally:
+        server.stop()
+    print()
+    print(f"{'endpoint':<34} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'server CPU/req':>15}")
+    for r in rows:
+        print(f"{r.name:<34} {r.requests:>9,} {r.rps:>8.1f} {r.p50:>8.1f} {r.p99:>8.1f} "
+              f"{r.cpu_ms:>12.2f} ms")
+    for r in rows:
+        for problem in r.problems:
+            print(f"WARNING {r.name}: {problem}")
+    base = rows[0]
+    for r in rows[1:]:
+        print(f"ratio {r.name} / no-op: throughput {r.rps / base.rps:.2f}, "
+              f"p99 {r.p99 / base.p99:.2f}x, server CPU/request {r.cpu_ms / base.cpu_ms:.2f}x")
+    print("\nEXPLAIN ANALYZE of the Following page query (bench_follower):")
+    print(django_python(EXPLAIN, env))
+    return 0
+
+
+async def run_all(args: argparse.Namespace, port: int, pid: int, tokens: list[str | None],
+                  follower: str) -> list[Row]:
+    return [
+        await measure("GET /api/v1/ping (no-op)", "/api/v1/ping", tokens, port, pid, args),
+        await measure("GET /api/v1/feed/for-you?limit=8", "/api/v1/feed/for-you?limit=8",
+                      tokens, port, pid, args),
+        await measure("GET /api/v1/feed/following (2,000)", "/api/v1/feed/following?limit=8",
+                      [follower] * args.concurrency, port, pid, args),
+    ]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
