@@ -115,6 +115,9 @@ function render(post) {
   item.player = new Player(video, playback, {
     onFirstFrame: (ms) => {
       node.classList.add("started");
+      // The next video loads only once this one plays: it must not compete for bandwidth
+      // with the first frame on screen.
+      if (index === active) preloadNext();
       // for the benchmark: time to first frame from activation, from the last swipe input,
       // and since navigation start
       const now = performance.now();
@@ -163,10 +166,15 @@ function setActive(index) {
   // Keep the active and the next video; give every other decoder back.
   const keep = new Set([index, index + 1]);
   items.forEach((other, i) => { if (!keep.has(i)) other.player.release(); });
-  if (config.preload && items[index + 1]) items[index + 1].player.preload();
+  if (item.player.firstFrameAt) preloadNext();
   if (index >= items.length - 3) loadMore().then(() => {
-    if (config.preload && items[active + 1]) items[active + 1].player.preload();
+    if (items[active] && items[active].player.firstFrameAt) preloadNext();
   });
+}
+
+function preloadNext() {
+  const following = items[active + 1];
+  if (config.preload && following) following.player.preload();
 }
 
 function leave(item) {
@@ -211,6 +219,8 @@ export function go(delta) {
   if (target === active || !items[target]) return false;
   swipeAt = performance.now();
   root.scrollTo({ top: items[target].el.offsetTop, behavior: reducedMotion.matches ? "auto" : "smooth" });
+  // The target is known: start it now rather than when the scroll has carried it on screen.
+  setActive(target);
   return true;
 }
 

@@ -84,7 +84,7 @@ export class Player {
         capLevelToPlayerSize: true,
         abrEwmaDefaultEstimate: bandwidthEstimate(),
         testBandwidth: false,
-        enableWorker: true,
+        enableWorker: false, // fMP4 needs no transmuxing, and the CSP allows no blob: workers
       });
       this.hls = instance;
       this.switches = -1; // the first LEVEL_SWITCHED is the start level, not a switch

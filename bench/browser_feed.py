@@ -1,0 +1,211 @@
+"""Browser feed: time to first frame, and swipe to first frame with preloading on and off.
+
+    .venv/bin/python manage.py services run -- .venv/bin/python bench/browser_feed.py
+    .venv/bin/python bench/browser_feed.py --posts 6 --rounds 2 --profile fast-4g
+
+What it does, in order:
+
+1. Creates its own database (`bench_browser_feed`, dropped at the end) on the embedded
+   PostgreSQL, and uses its own Redis logical db (13), with the test settings (DEBUG off,
+   WhiteNoise serving static files); `static/dist` must be built (`make setup`).
+2. Starts a Celery worker and the ASGI server (uvicorn, one process) on a free port of
+   127.0.0.1, then uploads `--posts` generated clips (360x640, 3 s, 30 fps, one lavfi test
+   pattern each, one creator each) through the real tus upload and processing pipeline and
+   waits until every rendition, poster and storyboard is ready.
+3. For each round and each mode (preloading on, then off: `/?preload=0`), a fresh browser
+   context (empty HTTP cache) in Debian's headless Chromium, with `prefers-reduced-motion`
+   (the scroll jumps instead of animating, so the figure is the player's, not the scroll
+   animation's) and Chromium's network throttling set through the DevTools protocol
+   (`Network.emulateNetworkConditions`) to the chosen profile. It opens the feed, records
+   the first video's first frame (a `requestVideoFrameCallback`), then swipes with the arrow
+   key through the rest, each time after the current video has played for `--dwell`
+   seconds, and records the time from the key press to the next video's first frame.
+4. Prints, per mode, the first video's time to first frame (from navigation start and from
+   the player's start) and the swipe-to-first-frame median and worst, and the ratio
+   off/on for the swipe.
+
+Only 127.0.0.1 is contacted. The machine has 2 cores shared with the server, worker and
+databases: read the ratio, not the absolute figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+HOST = "127.0.0.1"
+DB_NAME = "bench_browser_feed"
+REDIS_DB = "13"
+# Chromium DevTools' throttling presets (throughput in bytes/s, latency in ms).
+PROFILES: dict[str, dict[str, float]] = {
+    "fast-4g": {"latency": 60, "downloadThroughput": 9_000_000 / 8,
+                "uploadThroughput": 1_500_000 / 8},
+    "slow-4g": {"latency": 150, "downloadThroughput": 1_600_000 / 8,
+                "uploadThroughput": 750_000 / 8},
+    "none": {"latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+}
+
+os.environ.update({
+    "DJANGO_SETTINGS_MODULE": "swipeme_site.settings.test",
+    "SWIPEME_TEST_DB_NAME": DB_NAME,
+    "SWIPEME_TEST_REDIS_DB": REDIS_DB,
+    "SWIPEME_USE_TEST_DB": "0",
+    "PYTHONPATH": str(BASE_DIR),
+})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "SWIPEME_USE_TEST_DB": "1"}
+    return subprocess.Popen(args, cwd=BASE_DIR, env=env, stdout=log.open("wb"),
+                            stderr=subprocess.STDOUT)
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((HOST, port), timeout=0.2):
+                return
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit("the server exited; see var/log/bench-browser-web.log") from None
+            time.sleep(0.1)
+    raise SystemExit("the server did not start")
+
+
+def measure(browser: Any, base_url: str, *, preload: bool, profile: dict[str, float],
+            posts: int, dwell: float) -> dict[str, Any]:
+    context = browser.new_context(base_url=base_url, viewport={"width": 390, "height": 844},
+                                  reduced_motion="reduce")
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, **profile})
+    page.goto("/" if preload else "/?preload=0")
+    page.wait_for_function("() => window.swipeme && window.swipeme.metrics.length >= 1",
+                           timeout=60_000)
+    first = page.evaluate("() => window.swipeme.metrics[0]")
+    swipes: list[float] = []
+    from_start: list[float] = []
+    preloaded = 0
+    for index in range(1, posts):
+        page.wait_for_timeout(dwell * 1000)
+        if page.evaluate("() => window.swipeme.items.length") <= index:
+            break
+        page.keyboard.press("ArrowDown")
+        page.wait_for_function(
+            "n => window.swipeme.metrics.some(m => m.index === n)", arg=index, timeout=60_000)
+        metric = page.evaluate(
+            "n => window.swipeme.metrics.find(m => m.index === n)", index)
+        if metric["since_input_ms"] is not None:
+            swipes.append(float(metric["since_input_ms"]))
+        from_start.append(float(metric["ttff_ms"]))
+        preloaded += bool(metric["preloaded"])
+    context.close()
+    return {"first_nav_ms": float(first["at"]), "first_ttff_ms": float(first["ttff_ms"]),
+            "swipes": swipes, "swipe_player_ms": from_start, "preloaded": preloaded}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--posts", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--dwell", type=float, default=2.0,
+                        help="seconds each video plays before the next swipe")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="fast-4g")
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.db import connection
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM_ARGS, seed_posts
+    from tests.factories import UserFactory
+
+    if not (BASE_DIR / "static" / "dist" / "feed.js").exists():
+        raise SystemExit("static/dist is not built: run `make setup` (npm run build)")
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    logs = BASE_DIR / "var" / "log"
+    logs.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    worker = start([sys.executable, "-m", "celery", "-A", "swipeme_site", "worker", "-Q",
+                    "default,media,reco,notifications", "--concurrency", "2",
+                    "--without-gossip", "--without-mingle", "-n", "bench-browser@%h"],
+                   logs / "bench-browser-worker.log")
+    web = start([sys.executable, "-m", "uvicorn", "swipeme_site.asgi:application", "--host",
+                 HOST, "--port", str(port), "--lifespan", "off", "--ws", "websockets",
+                 "--no-access-log"], logs / "bench-browser-web.log")
+    try:
+        wait_for_port(port, web)
+        creators = [UserFactory(username=f"bench_creator_{i}") for i in range(args.posts)]
+        with tempfile.TemporaryDirectory() as tmp:
+            print(f"seeding {args.posts} posts through the pipeline ...", flush=True)
+            seed_posts(Path(tmp), creators, count=args.posts, seconds=3)
+        base_url = f"http://{HOST}:{port}"
+        profile = PROFILES[args.profile]
+        results: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+        with sync_playwright() as driver:
+            browser = driver.chromium.launch(executable_path=args.chromium, headless=True,
+                                             args=CHROMIUM_ARGS)
+            for _round in range(args.rounds):
+                for preload in (True, False):
+                    results[preload].append(measure(browser, base_url, preload=preload,
+                                                    profile=profile, posts=args.posts,
+                                                    dwell=args.dwell))
+            browser.close()
+        report(results, args)
+    finally:
+        for proc in (web, worker):
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def report(results: dict[bool, list[dict[str, Any]]], args: argparse.Namespace) -> None:
+    print(f"\nprofile {args.profile}: {PROFILES[args.profile]}; {args.posts} posts, "
+          f"{args.rounds} rounds, {args.dwell:g} s per video\n")
+    print(f"{'mode':<14}{'first frame (nav)':>19}{'first frame (player)':>22}"
+          f"{'swipe p50':>11}{'swipe max':>11}{'swipes':>8}{'preloaded':>11}")
+    medians: dict[bool, float] = {}
+    for preload in (True, False):
+        runs = results[preload]
+        swipes = [s for r in runs for s in r["swipes"]]
+        nav = statistics.median(r["first_nav_ms"] for r in runs)
+        player = statistics.median(r["first_ttff_ms"] for r in runs)
+        medians[preload] = statistics.median(swipes) if swipes else float("nan")
+        label = "preload on" if preload else "preload off"
+        print(f"{label:<14}{nav:>16.0f} ms{player:>19.0f} ms{medians[preload]:>8.0f} ms"
+              f"{(max(swipes) if swipes else float('nan')):>8.0f} ms{len(swipes):>8}"
+              f"{sum(r['preloaded'] for r in runs):>11}")
+    if medians[True] > 0:
+        print(f"\nswipe to first frame, preload off / on: {medians[False] / medians[True]:.1f}x"
+              f"  (goal: preloaded < 100 ms: {'met' if medians[True] < 100 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()
