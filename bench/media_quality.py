@@ -1,0 +1,230 @@
+"""Quality per byte: our ladder against PeerTube's ladder settings, on two kinds of content.
+
+    nice .venv/bin/python bench/media_quality.py                 # 4 s clips, 1080x1920
+    nice .venv/bin/python bench/media_quality.py --seconds 6 --subsample 3
+
+For each kind of content (no network here, so both are made with ffmpeg's lavfi, and are
+stand-ins for real phone footage, not recordings):
+
+- **talking head** (mostly static): a still, out-of-focus background (a Mandelbrot frame,
+  blurred), a sharp 360x480 "head" region whose content moves and that sways slowly, and
+  light temporal sensor noise;
+- **fast motion**: testsrc2's moving pattern, the whole frame turning (0.6 rad/s) and
+  panning, with sensor noise.
+
+The source is 1080x1920 30 fps, encoded near-lossless (x264 CRF 8) and is the reference.
+Both ladders encode the video only, from the same source, with the bundled ffmpeg:
+
+- **ours**: `apps.media.transcode` as the pipeline runs it — short edges 240/360/540/
+  720/1080, capped CRF 23 with `-maxrate` = our bits-per-pixel budget
+  (0.16/0.13/0.11/0.095/0.085), bufsize 2x, 2 s closed GOP without scene cuts, x264
+  veryfast (the `ladder` step's one-decode command, audio left out);
+- **PeerTube**: short edges 240/360/480/720/1080, target = bits per pixel (0.17/0.15/
+  0.12/0.11/0.10) x w x h x fps, x264 veryfast, no -crf (x264's default CRF 23), `-maxrate`
+  at the target, bufsize 2x target, `-b_strategy 1 -bf 16`, 2 s GOP (`-g 60`). This is
+  our reading of PeerTube's VOD profile as the issue states it, not PeerTube's code.
+
+Each rendition is scaled back to 1080x1920 (bicubic) and scored against the source with
+**VMAF** (libvmaf in the imageio-ffmpeg binary, model vmaf_v0.6.1, every `--subsample`-th
+frame) and SSIM/PSNR (ffmpeg's filters, every frame). Video bitrate = video packet bytes /
+duration. Prints each rung, then for each of our rungs the PeerTube bitrate that reaches
+the same VMAF (interpolated on PeerTube's rate curve, in log bitrate) and the ratio: below
+1.0 means fewer bytes at equal VMAF.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "swipeme_site.settings.test")
+
+from apps.media import transcode  # noqa: E402
+from apps.media.probe import probe_file  # noqa: E402
+
+WIDTH, HEIGHT, FPS = 1080, 1920, 30
+PEERTUBE_BPP = {240: 0.17, 360: 0.15, 480: 0.12, 720: 0.11, 1080: 0.10}
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run([transcode.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args],
+                   check=True)
+
+
+def make_source(kind: str, seconds: float, out: Path) -> None:
+    if kind == "talking-head":
+        graph = (
+            f"mandelbrot=s={WIDTH}x{HEIGHT}:rate={FPS}:end_pts=1,trim=end_frame=1,"
+            f"loop=loop=-1:size=1,setpts=N/{FPS}/TB,gblur=sigma=4[bg];"
+            f"testsrc2=s=360x480:rate={FPS}[head];"
+            f"[bg][head]overlay=x='360+40*sin(t*1.3)':y='640+30*sin(t*0.9)',"
+            f"noise=alls=3:allf=t,trim=duration={seconds},format=yuv420p[v]"
+        )
+    else:
+        graph = (
+            f"testsrc2=s={WIDTH * 2}x{HEIGHT}:rate={FPS},"
+            f"crop={WIDTH}:{HEIGHT}:x='min(t*300,{WIDTH})':y=0,"
+            f"rotate=a=0.6*t:fillcolor=gray,noise=alls=5:allf=t,"
+            f"trim=duration={seconds},format=yuv420p[v]"
+        )
+    ffmpeg("-f", "lavfi", "-i", f"nullsrc=s=16x16:d={seconds}", "-filter_complex", graph,
+           "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "8", str(out))
+
+
+@dataclass
+class Rung:
+    ladder: str
+    short_edge: int
+    width: int
+    height: int
+    path: Path
+    kbps: float = 0.0
+    vmaf: float = 0.0
+    ssim: float = 0.0
+    psnr: float = 0.0
+
+
+def video_kbps(path: Path) -> float:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        total = 0
+        last = 0.0
+        for packet in container.demux(stream):
+            total += packet.size
+            if packet.pts is not None:
+                last = max(last, float(packet.pts * (stream.time_base or 0)))
+        frames = stream.frames or 0
+    duration = frames / FPS if frames else last
+    return total * 8 / duration / 1000
+
+
+def ours(source: Path, work: Path) -> tuple[list[Rung], float]:
+    """The `ladder` step's command (one decode, split, each rung scaled and encoded with
+    the pipeline's own filters and x264 arguments), video only."""
+    probe = probe_file(source)
+    ladder = transcode.plan_ladder(probe)
+    count = len(ladder)
+    graph = [f"[0:v]split={count}" + "".join(f"[s{i}]" for i in range(count))]
+    for i, r in enumerate(ladder):
+        graph.append(f"[s{i}]{transcode._video_filter(probe, r.width, r.height, r.fps)}[v{i}]")
+    cleaned = ["-i", str(source), "-filter_complex", ";".join(graph)]
+    for i, r in enumerate(ladder):
+        x264 = transcode._x264_args(r, "veryfast")
+        directory = work / "ours" / r.name
+        directory.mkdir(parents=True)
+        cleaned += ["-map", f"[v{i}]", *x264[:x264.index("-c:a")],
+                    *transcode._hls_output(r, directory)]
+    started = time.perf_counter()
+    transcode.run_ffmpeg(cleaned)
+    seconds = time.perf_counter() - started
+    rungs = []
+    for r in ladder:
+        directory = work / "ours" / r.name
+        joined = work / f"ours-{r.name}.mp4"
+        segments = sorted(directory.glob("seg_*.m4s"))
+        joined.write_bytes((directory / "init.mp4").read_bytes()
+                           + b"".join(s.read_bytes() for s in segments))
+        rungs.append(Rung("ours", r.short_edge, r.width, r.height, joined))
+    return rungs, seconds
+
+
+def peertube(source: Path, work: Path) -> tuple[list[Rung], float]:
+    rungs = []
+    started = time.perf_counter()
+    for edge, bpp in PEERTUBE_BPP.items():
+        width = edge
+        height = round(edge * HEIGHT / WIDTH / 2) * 2
+        target = int(bpp * width * height * FPS / 1000)
+        out = work / f"peertube-{edge}.mp4"
+        ffmpeg("-i", str(source), "-an", "-vf", f"scale={width}:{height}:flags=lanczos",
+               "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+               "-maxrate", f"{target}k", "-bufsize", f"{target * 2}k",
+               "-b_strategy", "1", "-bf", "16", "-r", str(FPS), "-g", str(FPS * 2), str(out))
+        rungs.append(Rung("peertube", edge, width, height, out))
+    return rungs, time.perf_counter() - started
+
+
+def score(rung: Rung, source: Path, work: Path, subsample: int) -> None:
+    log = work / f"{rung.path.stem}-vmaf.json"
+    ssim_log = work / f"{rung.path.stem}-ssim.txt"
+    psnr_log = work / f"{rung.path.stem}-psnr.txt"
+    ffmpeg(
+        "-i", str(rung.path), "-i", str(source), "-lavfi",
+        f"[0:v]scale={WIDTH}:{HEIGHT}:flags=bicubic,setpts=PTS-STARTPTS,split=3[d1][d2][d3];"
+        f"[1:v]setpts=PTS-STARTPTS,split=3[r1][r2][r3];"
+        f"[d1][r1]libvmaf=n_subsample={subsample}:n_threads=2:log_fmt=json:log_path={log};"
+        f"[d2][r2]ssim=stats_file={ssim_log};[d3][r3]psnr=stats_file={psnr_log}",
+        "-f", "null", "-")
+    rung.vmaf = float(json.loads(log.read_text())["pooled_metrics"]["vmaf"]["mean"])
+    ssims = [float(line.split("All:")[1].split()[0]) for line in ssim_log.read_text().splitlines()]
+    rung.ssim = sum(ssims) / len(ssims)
+    psnrs = [float(line.split("psnr_avg:")[1].split()[0])
+             for line in psnr_log.read_text().splitlines() if "psnr_avg:inf" not in line]
+    rung.psnr = sum(psnrs) / len(psnrs)
+    rung.kbps = video_kbps(rung.path)
+
+
+def peertube_kbps_at(vmaf: float, curve: list[Rung]) -> float | None:
+    """PeerTube's bitrate at a VMAF, interpolated in log(bitrate) between its rungs."""
+    points = sorted((r.vmaf, math.log(r.kbps)) for r in curve)
+    for (v0, b0), (v1, b1) in itertools.pairwise(points):
+        if v0 <= vmaf <= v1 and v1 > v0:
+            return math.exp(b0 + (b1 - b0) * (vmaf - v0) / (v1 - v0))
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--subsample", type=int, default=2)
+    parser.add_argument("--kinds", default="talking-head,fast-motion")
+    args = parser.parse_args()
+    print(f"source {WIDTH}x{HEIGHT} {FPS} fps, {args.seconds:g} s per kind; VMAF every "
+          f"{args.subsample} frame(s); {os.cpu_count()} CPUs (shared); "
+          f"load average {os.getloadavg()[0]:.1f}")
+    with tempfile.TemporaryDirectory(prefix="bench-quality-") as tmp:
+        for kind in args.kinds.split(","):
+            work = Path(tmp) / kind
+            work.mkdir()
+            source = work / "source.mp4"
+            make_source(kind, args.seconds, source)
+            our_rungs, our_seconds = ours(source, work)
+            pt_rungs, pt_seconds = peertube(source, work)
+            for rung in [*our_rungs, *pt_rungs]:
+                score(rung, source, work, args.subsample)
+            print(f"\n== {kind} (source {source.stat().st_size * 8 / args.seconds / 1e6:.1f} "
+                  f"Mbit/s) — encode wall time: ours {our_seconds:.1f} s (one decode), "
+                  f"PeerTube {pt_seconds:.1f} s (one command per rung)")
+            print("ladder    rung       video kbit/s   VMAF    SSIM   PSNR dB")
+            for rung in [*our_rungs, *pt_rungs]:
+                print(f"{rung.ladder:<9} {rung.width}x{rung.height:<6} {rung.kbps:12.0f}"
+                      f"  {rung.vmaf:5.1f}  {rung.ssim:.4f}  {rung.psnr:6.2f}")
+            print("at equal VMAF: our bitrate / PeerTube's (interpolated; < 1 = fewer bytes)")
+            for rung in our_rungs:
+                theirs = peertube_kbps_at(rung.vmaf, pt_rungs)
+                ratio = f"{rung.kbps / theirs:.2f}" if theirs else "outside PeerTube's range"
+                print(f"  {rung.width}x{rung.height}: VMAF {rung.vmaf:5.1f} at {rung.kbps:.0f} "
+                      f"kbit/s; PeerTube ≈ {theirs or 0:.0f} kbit/s; RATIO {ratio}")
+            ours_total = sum(r.kbps for r in our_rungs)
+            theirs_total = sum(r.kbps for r in pt_rungs)
+            print(f"whole ladder: ours {ours_total:.0f} kbit/s, PeerTube {theirs_total:.0f} "
+                  f"kbit/s (RATIO {ours_total / theirs_total:.2f}); mean VMAF ours "
+                  f"{sum(r.vmaf for r in our_rungs) / len(our_rungs):.1f}, PeerTube "
+                  f"{sum(r.vmaf for r in pt_rungs) / len(pt_rungs):.1f}")
+
+
+if __name__ == "__main__":
+    main()
