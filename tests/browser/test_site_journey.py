@@ -312,3 +312,53 @@ def test_upload_with_a_library_sound_falls_back_to_polling_and_saves_a_draft(
     expect(page.locator(f'a.tile[href="/@drafty/video/{post.pk}"]')).to_be_visible()
     screenshot(page, "site-profile-drafts")
     _no_page_errors(page_errors, failed)
+
+
+def test_an_interrupted_upload_resumes_after_a_reload_from_the_servers_offset(
+        logged_in_page: Callable[..., Page], tmp_path: Path, page_errors: PageErrors) -> None:
+    """The connection dies after the first 1 MiB chunk; the page retries (asking HEAD for
+    the offset each time), gives up, and after a reload the same file continues from
+    1 MiB on the same upload. The bytes are not a video, so validation then rejects it,
+    which the page says (and which costs the worker no transcoding)."""
+    from apps.media.models import MediaAsset
+
+    user = UserFactory(username="flaky")
+    page = logged_in_page(user, viewport=DESKTOP, touch=False)
+    source = tmp_path / "holiday.mp4"
+    source.write_bytes(bytes(range(256)) * (10 * 1024))  # 2.5 MiB, 3 chunks
+    opened: list[str] = []
+    page.on("request", lambda r: opened.append(r.url)
+            if r.method == "POST" and r.url.endswith("/api/v1/media/uploads") else None)
+
+    def first_chunk_only(route: Route, request: Request) -> None:
+        if request.method == "PATCH" and request.headers["upload-offset"] != "0":
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    upload_url = re.compile(r".*/api/v1/media/uploads/[^/?]+$")
+    page.route(upload_url, first_chunk_only)
+    page.goto("/upload")
+    page.set_input_files("#file-input", str(source))
+    expect(page.get_by_role("button", name="Retry upload")).to_be_visible(timeout=60_000)
+    expect(page.locator("[data-state-text]")).to_contain_text("keeps failing")
+    asset = MediaAsset.objects.get(owner=user)
+    assert asset.upload_offset == 1024 * 1024
+    screenshot(page, "site-upload-interrupted")
+
+    page.unroute(upload_url)
+    patches: list[int] = []
+    page.on("request", lambda r: patches.append(int(r.headers["upload-offset"]))
+            if r.method == "PATCH" else None)
+    page.reload()
+    page.set_input_files("#file-input", str(source))
+    status = page.locator("[data-upload-status]")
+    expect(status).to_have_attribute("data-state", "rejected", timeout=PROCESSING_TIMEOUT_MS)
+    assert patches[0] == 1024 * 1024  # continued, not restarted
+    assert len(opened) == 1  # the same upload: no second one was opened
+    assert MediaAsset.objects.filter(owner=user).count() == 1
+    expect(page.get_by_role("alert")).to_contain_text("can't be posted")
+    expect(page.get_by_role("button", name="Choose another file")).to_be_visible()
+    expect(page.get_by_role("button", name="Post")).to_be_disabled()
+    screenshot(page, "site-upload-rejected")
+    assert page_errors.uncaught == []
