@@ -419,6 +419,8 @@ def case_decide(*, case_id: int, moderator: User, decision: str, policy: str = "
             _release_if_held(case)
         else:
             for action in spec.actions:
+                if action in ACCOUNT_ACTIONS and case.subject_id is None:
+                    continue  # e.g. a catalogue sound: nobody to strike
                 enforce(action=action, target_type=case.target_type,
                         target_id=case.target_id, policy=policy, reason=reason,
                         actor=moderator, case=case)

@@ -115,3 +115,19 @@ def test_no_violation_on_an_automated_block_restores_and_publishes_the_held_post
     assert removal.reversed_by is not None
     assert removal.reversed_by.actor_id == mod.pk
     assert Notice.objects.filter(user=post.author, kind="restore").exists()
+
+
+def test_removing_a_catalogue_sound_strikes_nobody(moderator):
+    from apps.content.models import Sound
+    from apps.moderation.services import case_claim, case_decide
+    from tests.content.factories import LibrarySoundFactory
+
+    sound = LibrarySoundFactory()
+    case = case_open_or_merge(target_type="sound", target_id=sound.pk, source="automated",
+                              policy="copyright")
+    agent = moderator("Copyright agents")
+    case_claim(case_id=case.pk, moderator=agent)
+    case_decide(case_id=case.pk, moderator=agent, decision="remove")
+    assert Sound.objects.get(pk=sound.pk).is_taken_down
+    assert list(EnforcementAction.objects.values_list("action", flat=True)) == ["remove"]
+    assert not Strike.objects.exists()
