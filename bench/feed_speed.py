@@ -18,7 +18,9 @@ app API; then, with N keep-alive connections (one user each, one request in flig
 `GET /api/v1/ping` (no-op DRF view), `GET /api/v1/feed/for-you?limit=8` (signed in: the
 full stack with the active model; each user scrolls, so the seen-set grows), and
 `GET /api/v1/feed/following?limit=8` for `bench_follower`, who follows 2,000 accounts.
-Prints requests/s, p50/p99, server CPU per request and the ratios to the no-op; then
+Each endpoint is measured first with one connection (latency: p50/p99 without queueing in
+the single worker), then with N connections (throughput). Prints requests/s, p50/p99,
+server CPU per request and the ratios to the no-op; then
 EXPLAIN ANALYZE of the Following query. The load generator shares the 2 cores with the
 server, PostgreSQL and Redis: compare ratios, not absolute numbers.
 """
@@ -217,10 +219,12 @@ def main() -> int:
     for r in rows:
         for problem in r.problems:
             print(f"WARNING {r.name}: {problem}")
-    base = rows[0]
-    for r in rows[1:]:
-        print(f"ratio {r.name} / no-op: throughput {r.rps / base.rps:.2f}, "
-              f"p99 {r.p99 / base.p99:.2f}x, server CPU/request {r.cpu_ms / base.cpu_ms:.2f}x")
+    for group in (rows[:3], rows[3:]):
+        base = group[0]
+        for r in group[1:]:
+            print(f"ratio {r.name} / no-op: throughput {r.rps / base.rps:.2f}, "
+                  f"p99 {r.p99 / base.p99:.2f}x, server CPU/request "
+                  f"{r.cpu_ms / base.cpu_ms:.2f}x")
     print("\nEXPLAIN ANALYZE of the Following page query (bench_follower):")
     print(django_python(EXPLAIN, env))
     return 0
@@ -228,13 +232,20 @@ def main() -> int:
 
 async def run_all(args: argparse.Namespace, port: int, pid: int, tokens: list[str | None],
                   follower: str) -> list[Row]:
-    return [
-        await measure("GET /api/v1/ping (no-op)", "/api/v1/ping", tokens, port, pid, args),
-        await measure("GET /api/v1/feed/for-you?limit=8", "/api/v1/feed/for-you?limit=8",
-                      tokens, port, pid, args),
-        await measure("GET /api/v1/feed/following (2,000)", "/api/v1/feed/following?limit=8",
-                      [follower] * args.concurrency, port, pid, args),
-    ]
+    """Latency with one connection (no queueing in the single worker), then throughput
+    with `--concurrency` connections."""
+    rows = []
+    for n in (1, args.concurrency):
+        label = f"c={n}"
+        rows += [
+            await measure(f"{label} ping (no-op)", "/api/v1/ping", tokens[:n], port, pid,
+                          args),
+            await measure(f"{label} for-you?limit=8", "/api/v1/feed/for-you?limit=8",
+                          tokens[:n], port, pid, args),
+            await measure(f"{label} following (2,000 follows)",
+                          "/api/v1/feed/following?limit=8", [follower] * n, port, pid, args),
+        ]
+    return rows
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ SOUND_TAG_TAKE = 40
 LANGUAGE_TAKE = 200
 EXPLORE_TAKE = 200
 INTEREST_TAKE = 60
+FOLLOWED_TAKE = 200
 
 
 @dataclass
@@ -144,7 +145,8 @@ def generate(pools: Pools, ctx: ViewerContext, *, followed: Catalogue | None = N
         cf_pool = (cf_items @ ctx.cf_user).astype(np.float32)
         add(np.argsort(-cf_pool)[:COLLAB_TAKE], "collab")
     if ctx.follows and n:
-        add(np.flatnonzero(np.isin(cat.author, np.fromiter(ctx.follows, np.int64))), "followed")
+        mine = np.flatnonzero(np.isin(cat.author, np.fromiter(ctx.follows, np.int64)))
+        add(mine[np.argsort(-cat.published[mine])][:FOLLOWED_TAKE], "followed")
 
     pooled_rows = np.fromiter(flags.keys(), dtype=np.int64, count=len(flags))
     src_bits = np.fromiter(flags.values(), dtype=np.int64, count=len(flags))
