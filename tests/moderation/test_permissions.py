@@ -141,3 +141,26 @@ def test_admin_bulk_actions_respect_queues(moderator, web_for):
         "action": "escalate", "_selected_action": [str(cases["copyright"].pk)]})
     cases["copyright"].refresh_from_db()
     assert cases["copyright"].queue == "senior"
+
+
+def test_an_expired_claim_can_be_taken_over_and_no_longer_decides(moderator, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.core.errors import ConflictError
+
+    case = case_open_or_merge(target_type="post", target_id=PostFactory().pk,
+                              source="automated", policy="spam_scam")
+    first, second = moderator(), moderator()
+    case_claim(case_id=case.pk, moderator=first)
+    with pytest.raises(ConflictError):
+        case_claim(case_id=case.pk, moderator=second)
+    Case.objects.filter(pk=case.pk).update(claim_expires_at=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(ConflictError) as stale:
+        case_decide(case_id=case.pk, moderator=first, decision="no_violation")
+    assert stale.value.code == "not_claimed"
+    case_claim(case_id=case.pk, moderator=second)
+    case_decide(case_id=case.pk, moderator=second, decision="no_violation")
+    case.refresh_from_db()
+    assert (case.status, case.resolved_by_id) == ("closed", second.pk)
