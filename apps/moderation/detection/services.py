@@ -43,7 +43,14 @@ from apps.core.ids import allocate_ids
 from apps.media import storage
 from apps.media.models import MediaAsset, ProcessingStep
 from apps.moderation.detection import audio, cases, nudity, pdq, text
-from apps.moderation.detection.engine import Match, Rule, Signal, Verdict, evaluate
+from apps.moderation.detection.engine import (
+    DEFAULT_RULES,
+    Match,
+    Rule,
+    Signal,
+    Verdict,
+    evaluate,
+)
 from apps.moderation.detection.models import (
     SEVERITY,
     AssetCheck,
@@ -75,6 +82,19 @@ def detection_settings() -> DetectionSettings:
     """The settings row (seeded by a migration); defaults if staff deleted it. Never
     written here: the publish gate reads it inside other apps' concurrent transactions."""
     return DetectionSettings.objects.filter(pk=1).first() or DetectionSettings(pk=1)
+
+
+def policy_rules_seed() -> int:
+    """Rows for the built-in default rules that are missing (staff then edit them).
+    Returns how many were created."""
+    created = 0
+    for rule in DEFAULT_RULES.values():
+        _, made = PolicyRule.objects.get_or_create(policy=rule.policy, defaults={
+            "block_at": rule.block_at, "review_at": rule.review_at,
+            "age_restrict_at": rule.age_restrict_at, "limit_reach_at": rule.limit_reach_at,
+            "on_match": rule.on_match, "is_active": rule.is_active})
+        created += made
+    return created
 
 
 def _rules() -> dict[str, Rule]:
@@ -675,13 +695,9 @@ def rescan_batch(*, after_id: int, batch_size: int = RESCAN_BATCH) -> int | None
             check = AssetCheck.objects.select_for_update().get(pk=check_id)
             before = check.outcome
             signals, matches, timings = asset_findings(check)
-            old_matches = check.matches
-            verdict = _store_verdict(check, signals, matches, timings,
-                                     trigger=Scan.Trigger.RESCAN)
+            _store_verdict(check, signals, matches, timings, trigger=Scan.Trigger.RESCAN)
             check.save()
-        if verdict.outcome == before and check.matches == old_matches \
-                and verdict.outcome == Outcome.ALLOW:
-            continue
+        # each post too: its caption is weighed again under today's term lists and rules
         for post in Post.objects.select_related("author").filter(
                 asset_id=check.asset_id,
                 status__in=[Post.Status.PUBLISHED, Post.Status.REVIEWING]):

@@ -24,6 +24,18 @@ MELODY_B = ("0.5*sin(2*PI*(523-80*floor(mod(t*5,3)))*t)"
             "+0.2*sin(2*PI*(196+30*floor(mod(t*1.5,6)))*t)")
 
 
+@pytest.fixture(autouse=True)
+def _default_rules(request: pytest.FixtureRequest) -> None:
+    """The rule rows a migration seeds; a transactional test elsewhere flushes them."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None:
+        request.getfixturevalue("transactional_db" if marker.kwargs.get("transaction")
+                                else "db")
+        from apps.moderation.detection.services import policy_rules_seed
+
+        policy_rules_seed()
+
+
 def ffmpeg(*args: str) -> None:
     subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args],
                    check=True)

@@ -262,3 +262,19 @@ def test_the_sweep_requeues_a_scan_whose_worker_died(media):
         app.control.purge()
     assert AssetCheck.objects.get(asset=asset).state == AssetCheck.State.PENDING
     assert services.asset_scan(asset_id=asset.pk) == Outcome.ALLOW
+
+
+def test_a_new_term_list_rescans_published_captions(media):
+    author = UserFactory()
+    asset = arrange_upload(author, media["original"])
+    services.asset_scan(asset_id=asset.pk)
+    post = _post(author, asset.pk, caption="selling followers cheap, dm me")
+    assert post.status == Post.Status.PUBLISHED
+
+    TermList.objects.create(name="fake engagement", policy=Policy.SPAM_SCAM,
+                            terms="selling followers", outcome=Outcome.BLOCK)
+    tasks.rescan_assets.apply(args=[0, "term list added"])
+    post.refresh_from_db()
+    assert post.status == Post.Status.REMOVED
+    caption_scans = Scan.objects.filter(target_type="post", target_id=post.pk, field="caption")
+    assert [s.trigger for s in caption_scans.order_by("id")] == ["publish", "rescan"]
