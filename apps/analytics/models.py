@@ -2,6 +2,9 @@
 (the event-log consumer) with additive upserts; read by the feed (through selectors) and
 creator analytics. Ids never reach clients, so these tables use plain bigint keys.
 
+Counters are 64-bit: clients choose some of the magnitudes (rebuffers, loops), and an
+overflow would make a log entry fail to apply.
+
 Posts and users are referenced by id without foreign keys: events arrive for posts that may
 be deleted later, and aggregates must not block (or cascade into) deleting a post."""
 
@@ -16,13 +19,13 @@ class UserPostStats(models.Model):
 
     user_id = models.BigIntegerField()
     post_id = models.BigIntegerField()
-    impressions = models.PositiveIntegerField(default=0)
-    plays = models.PositiveIntegerField(default=0)
+    impressions = models.PositiveBigIntegerField(default=0)
+    plays = models.PositiveBigIntegerField(default=0)
     watch_ms = models.BigIntegerField(default=0)
     # Furthest point reached in one play, as a fraction of the duration (capped at 1).
     max_completion = models.FloatField(default=0.0)
-    loops = models.PositiveIntegerField(default=0)
-    rewatches = models.PositiveIntegerField(default=0)
+    loops = models.PositiveBigIntegerField(default=0)
+    rewatches = models.PositiveBigIntegerField(default=0)
     completed = models.BooleanField(default=False)
     skipped = models.BooleanField(default=False)
     liked = models.BooleanField(default=False)
@@ -46,28 +49,28 @@ class PostHourlyStats(models.Model):
 
     post_id = models.BigIntegerField()
     hour = models.DateTimeField()
-    impressions = models.PositiveIntegerField(default=0)
-    plays = models.PositiveIntegerField(default=0)
+    impressions = models.PositiveBigIntegerField(default=0)
+    plays = models.PositiveBigIntegerField(default=0)
     watch_ms = models.BigIntegerField(default=0)
     # Sum and count of per-play watch fractions (watch_end and skip): average watch %.
     watch_fraction_sum = models.FloatField(default=0.0)
-    watch_fraction_count = models.PositiveIntegerField(default=0)
-    completions = models.PositiveIntegerField(default=0)
-    rewatches = models.PositiveIntegerField(default=0)
-    skips = models.PositiveIntegerField(default=0)
-    likes = models.PositiveIntegerField(default=0)
-    comments = models.PositiveIntegerField(default=0)
-    shares = models.PositiveIntegerField(default=0)
-    favourites = models.PositiveIntegerField(default=0)
-    follows = models.PositiveIntegerField(default=0)
-    not_interested = models.PositiveIntegerField(default=0)
-    reports = models.PositiveIntegerField(default=0)
-    qoe_reports = models.PositiveIntegerField(default=0)
+    watch_fraction_count = models.PositiveBigIntegerField(default=0)
+    completions = models.PositiveBigIntegerField(default=0)
+    rewatches = models.PositiveBigIntegerField(default=0)
+    skips = models.PositiveBigIntegerField(default=0)
+    likes = models.PositiveBigIntegerField(default=0)
+    comments = models.PositiveBigIntegerField(default=0)
+    shares = models.PositiveBigIntegerField(default=0)
+    favourites = models.PositiveBigIntegerField(default=0)
+    follows = models.PositiveBigIntegerField(default=0)
+    not_interested = models.PositiveBigIntegerField(default=0)
+    reports = models.PositiveBigIntegerField(default=0)
+    qoe_reports = models.PositiveBigIntegerField(default=0)
     ttff_ms_sum = models.BigIntegerField(default=0)
-    ttff_count = models.PositiveIntegerField(default=0)
-    rebuffer_count = models.PositiveIntegerField(default=0)
+    ttff_count = models.PositiveBigIntegerField(default=0)
+    rebuffer_count = models.PositiveBigIntegerField(default=0)
     rebuffer_ms = models.BigIntegerField(default=0)
-    playback_errors = models.PositiveIntegerField(default=0)
+    playback_errors = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -84,16 +87,16 @@ class CreatorDailyStats(models.Model):
 
     creator_id = models.BigIntegerField()
     day = models.DateField()
-    impressions = models.PositiveIntegerField(default=0)
-    views = models.PositiveIntegerField(default=0)  # plays (play_start)
+    impressions = models.PositiveBigIntegerField(default=0)
+    views = models.PositiveBigIntegerField(default=0)  # plays (play_start)
     watch_ms = models.BigIntegerField(default=0)
     watch_fraction_sum = models.FloatField(default=0.0)
-    watch_fraction_count = models.PositiveIntegerField(default=0)
-    completions = models.PositiveIntegerField(default=0)
-    likes = models.PositiveIntegerField(default=0)
-    comments = models.PositiveIntegerField(default=0)
-    shares = models.PositiveIntegerField(default=0)
-    followers_gained = models.PositiveIntegerField(default=0)  # `follow` events
+    watch_fraction_count = models.PositiveBigIntegerField(default=0)
+    completions = models.PositiveBigIntegerField(default=0)
+    likes = models.PositiveBigIntegerField(default=0)
+    comments = models.PositiveBigIntegerField(default=0)
+    shares = models.PositiveBigIntegerField(default=0)
+    followers_gained = models.PositiveBigIntegerField(default=0)  # `follow` events
 
     class Meta:
         constraints = [

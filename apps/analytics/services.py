@@ -11,7 +11,11 @@ So:
 - a consumer that dies after committing but before acking has its entries reclaimed too,
   but the insert returns nothing for them: they are acked and not counted again;
 - two consumers racing on the same entry serialise on the unique key: one applies it, the
-  other's insert returns nothing once the first commits.
+  other's insert returns nothing once the first commits;
+- an entry that raises while being applied (a bug, a database error) is retried alone so
+  that the rest of its chunk goes through; it stays pending, is reclaimed by later runs,
+  and after `MAX_DELIVERIES` deliveries it is parked in the dead-letter stream and acked,
+  so that one poison entry cannot stall the consumer.
 
 Keying on the log entry rather than on each client event id keeps this one row per batch
 (the client-id dedupe already happened at ingest). Applied-entry rows are pruned after
@@ -49,6 +53,8 @@ APPLIED_ENTRY_RETENTION = timedelta(days=7)
 READ_CHUNK = 100
 RETENTION_STEPS = 20  # retention curve points at 0 %, 5 %, ..., 100 %
 DEADLOCK_RETRIES = 3
+# An entry that failed to apply this many deliveries goes to the dead-letter stream.
+MAX_DELIVERIES = 5
 
 Mode = Literal["add", "max", "or", "array_add"]
 
@@ -333,6 +339,8 @@ class ConsumeReport:
     events: int = 0  # events in the applied entries
     reclaimed: int = 0  # entries taken over from a dead or stuck consumer
     skipped: int = 0  # entries that could not be decoded (acked, ignored)
+    failed: int = 0  # entries whose application raised (left pending, or dead-lettered)
+    dead_lettered: int = 0  # entries that failed MAX_DELIVERIES times, parked and acked
 
 
 def entries_apply(*, stream: str, entries: Sequence[LogEntry]) -> tuple[int, int, int]:
@@ -375,7 +383,7 @@ def events_consume(*, log: RedisStreamEventLog | None = None, group: str = DEFAU
         else settings.ANALYTICS_RECLAIM_IDLE_MS
     report = ConsumeReport()
 
-    def handle(entries: list[LogEntry]) -> None:
+    def apply(entries: list[LogEntry]) -> None:
         applied, events, skipped = entries_apply(stream=log.stream, entries=entries)
         log.ack(group=group, entry_ids=[e.entry_id for e in entries])
         report.entries += len(entries)
@@ -383,16 +391,42 @@ def events_consume(*, log: RedisStreamEventLog | None = None, group: str = DEFAU
         report.events += events
         report.skipped += skipped
 
-    while report.entries < budget:
+    def handle(entries: list[LogEntry]) -> None:
+        try:
+            apply(entries)
+            return
+        except Exception:
+            logger.exception("analytics chunk failed; applying its entries one by one")
+        for entry in entries:
+            try:
+                apply([entry])
+            except Exception as exc:  # noqa: BLE001
+                report.failed += 1
+                delivered = log.delivery_count(group=group, entry_id=entry.entry_id)
+                if delivered >= MAX_DELIVERIES:
+                    logger.error("analytics entry %s failed %d times; dead-lettered: %r",
+                                 entry.entry_id, delivered, exc)
+                    log.dead_letter(group=group, entry=entry, reason=repr(exc))
+                    report.dead_lettered += 1
+                # else: left pending; a later run reclaims it after the idle time
+
+    def room() -> int:
+        return budget - report.entries - report.failed
+
+    while room() > 0:
         entries = log.reclaim(group=group, consumer=consumer, min_idle_ms=idle,
-                              count=min(chunk, budget - report.entries))
+                              count=min(chunk, room()))
         if not entries:
             break
         report.reclaimed += len(entries)
+        failed = report.failed
         handle(entries)
-    while report.entries < budget:
-        entries = log.read(group=group, consumer=consumer,
-                           count=min(chunk, budget - report.entries))
+        if report.failed > failed:
+            # what failed is pending again; with a short idle time it would come straight
+            # back, so reclaiming stops for this run (new entries still go through)
+            break
+    while room() > 0:
+        entries = log.read(group=group, consumer=consumer, count=min(chunk, room()))
         if not entries:
             break
         handle(entries)

@@ -15,6 +15,8 @@ Redis keys (all carry the `{log}` hash tag so that they could share a Redis Clus
   with an approximate MAXLEN (`EVENTS_STREAM_MAXLEN` entries) so Redis memory is bounded;
   a consumer that lags by more than that loses the oldest entries (a pending entry that
   was trimmed comes back from XAUTOCLAIM without fields; the consumer acks and skips it).
+- `events:{log}:dead` — entries a consumer group failed to apply `MAX_DELIVERIES` times
+  (with the reason), parked so that they stop blocking the group; capped at 10,000.
 - `events:{log}:dedupe:<u:<user id>|s:<session id>>:<client event id>` — a marker set with
   SET NX EX before appending; an event whose marker exists is a duplicate.
 """
@@ -33,6 +35,7 @@ import redis
 from django.conf import settings
 
 STREAM_KEY = "events:{log}:stream"
+DEAD_LETTER_KEY = "events:{log}:dead"
 DEDUPE_PREFIX = "events:{log}:dedupe:"
 DEFAULT_GROUP = "analytics"
 
@@ -168,6 +171,21 @@ class RedisStreamEventLog:
                 raise
         self.ensure_group(group)
         return call()
+
+    def delivery_count(self, *, group: str, entry_id: str) -> int:
+        """How many times the entry was delivered in the group (0 if not pending)."""
+        rows: Any = self.client.xpending_range(self.stream, group, min=entry_id, max=entry_id,
+                                               count=1)
+        return int(rows[0]["times_delivered"]) if rows else 0
+
+    def dead_letter(self, *, group: str, entry: LogEntry, reason: str) -> None:
+        """Park an entry that keeps failing in the dead-letter stream (capped at 10,000)
+        and ack it, so that it stops blocking the group. Inspect with XRANGE."""
+        body = entry.batch.to_json() if entry.batch is not None else ""
+        self.client.xadd(DEAD_LETTER_KEY, {"entry_id": entry.entry_id, "group": group,
+                                           "reason": reason[:500], "b": body},
+                         maxlen=10_000, approximate=True)
+        self.ack(group=group, entry_ids=[entry.entry_id])
 
     def pending_count(self, *, group: str) -> int:
         self.ensure_group(group)

@@ -3,9 +3,11 @@ consumer deaths (a real process killed after reading), and what it ignores."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -20,7 +22,7 @@ from apps.analytics.models import (
     UserPostStats,
 )
 from apps.content.models import Hashtag, PostHashtag
-from apps.events.log import DEFAULT_GROUP, RedisStreamEventLog
+from apps.events.log import DEAD_LETTER_KEY, DEFAULT_GROUP, RedisStreamEventLog
 from tests.conftest import ROOT, _subprocess_env
 from tests.content.factories import PostFactory
 from tests.events.helpers import URL, event, now_ms
@@ -283,3 +285,29 @@ def test_applied_entries_are_pruned_after_the_retention(auth_client):
 
     assert services.applied_entries_prune() == 1
     assert AppliedEntry.objects.count() == 1
+
+
+def test_a_poison_entry_never_blocks_the_others_and_is_dead_lettered_after_five_tries(
+        auth_client):
+    post = PostFactory()
+    log = RedisStreamEventLog()
+    send(auth_client, [event("impression", post_id=post.pk, ts=T0)])
+    # an entry that decodes but cannot be applied (a producer bug: an event without post_id)
+    poison_id = log.client.xadd(log.stream, {"b": json.dumps(
+        {"u": None, "rt": now_ms(), "c": {}, "e": [{"type": "impression"}]})})
+    send(auth_client, [event("impression", post_id=post.pk, ts=T0)])
+
+    first = services.events_consume(consumer="c", reclaim_idle_ms=0)
+
+    # the good entries around it are applied in the first run; it stays pending
+    assert (first.entries, first.applied, first.failed, first.dead_lettered) == (2, 2, 1, 0)
+    assert PostHourlyStats.objects.get(post_id=post.pk).impressions == 2
+    assert log.pending_count(group=DEFAULT_GROUP) == 1
+    runs = [services.events_consume(consumer="c", reclaim_idle_ms=0) for _ in range(4)]
+    assert [(r.reclaimed, r.failed, r.dead_lettered) for r in runs] == \
+        [(1, 1, 0), (1, 1, 0), (1, 1, 0), (1, 1, 1)]
+    assert log.pending_count(group=DEFAULT_GROUP) == 0
+    dead: Any = log.client.xrange(DEAD_LETTER_KEY)
+    assert [fields["entry_id"] for _id, fields in dead] == [poison_id]
+    assert "KeyError" in dead[0][1]["reason"]
+    assert PostHourlyStats.objects.get(post_id=post.pk).impressions == 2
