@@ -91,15 +91,25 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], seconds: float = 60)
 
 def measure(browser: Any, base_url: str, *, preload: bool, profile: dict[str, float],
             posts: int, dwell: float) -> dict[str, Any]:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
     context = browser.new_context(base_url=base_url, viewport={"width": 390, "height": 844},
                                   reduced_motion="reduce")
     page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"uncaught: {exc}"))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send("Network.emulateNetworkConditions", {"offline": False, **profile})
     page.goto("/" if preload else "/?preload=0")
-    page.wait_for_function("() => window.swipeme && window.swipeme.metrics.length >= 1",
-                           timeout=60_000)
+    try:
+        page.wait_for_function("() => window.swipeme && window.swipeme.metrics.length >= 1",
+                               timeout=120_000)
+    except PlaywrightTimeoutError as exc:
+        state = page.evaluate("() => window.swipeme ? window.swipeme.items.map(i => "
+                              "[i.post.id, i.video.readyState, i.video.networkState]) : null")
+        raise SystemExit(f"the first video never played: items {state}, errors {problems}") from exc
     first = page.evaluate("() => window.swipeme.metrics[0]")
     swipes: list[float] = []
     from_start: list[float] = []

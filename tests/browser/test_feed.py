@@ -110,6 +110,7 @@ def test_signed_out_visitors_see_for_you_play_and_get_a_sign_up_prompt(
     prompt = page.locator("#signup-prompt")
     prompt.wait_for(state="visible")
     assert prompt.get_by_role("link", name="Sign up").is_visible()
+    page.wait_for_timeout(300)  # the sheet has finished rising
     screenshot(page, "feed-sign-up-prompt")
     assert Like.objects.count() == 0
     assert page_errors.uncaught == []
@@ -242,6 +243,7 @@ def test_comment_and_reply_in_the_drawer(viewer_page: tuple[User, Page], api_cli
     field.press("Enter")
     reply = mine.locator(".replies .comment", has_text="and a reply")
     reply.wait_for()
+    page.wait_for_timeout(300)  # the sheet has finished rising
     screenshot(page, "feed-comments-drawer")
 
     top = Comment.objects.get(post_id=int(post_id), author=viewer, parent__isnull=True)
@@ -324,10 +326,12 @@ def test_keyboard_only_use_reaches_every_control_by_its_label(
     page.keyboard.press("Enter")
     sheet = page.locator("#share-sheet")
     sheet.wait_for(state="visible")
+    page.wait_for_timeout(300)  # the sheet has finished rising
     screenshot(page, "feed-share-sheet")
     page.keyboard.press("Escape")
     item.get_by_role("button", name="More options").click()
     menu = page.locator("#more-menu")
     menu.wait_for(state="visible")
     assert menu.get_by_role("menuitem", name="Not interested").is_visible()
+    page.wait_for_timeout(300)  # the sheet has finished rising
     screenshot(page, "feed-more-menu")
