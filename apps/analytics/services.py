@@ -433,6 +433,13 @@ def events_consume(*, log: RedisStreamEventLog | None = None, group: str = DEFAU
     return report
 
 
+def consumers_prune(*, idle: timedelta = timedelta(days=1)) -> int:
+    """Each worker process joins the group under its own name; forget the ones that hold no
+    pending entries and have not read for a day."""
+    return RedisStreamEventLog().prune_consumers(group=DEFAULT_GROUP,
+                                                 idle_ms=int(idle.total_seconds() * 1000))
+
+
 def applied_entries_prune(*, older_than: timedelta = APPLIED_ENTRY_RETENTION) -> int:
     deleted, _ = AppliedEntry.objects.filter(applied_at__lt=timezone.now() - older_than).delete()
     return deleted

@@ -16,4 +16,6 @@ def consume_events() -> int:
 
 @shared_task(name="apps.analytics.prune_applied_entries", ignore_result=True)
 def prune_applied_entries() -> int:
+    """Old idempotency rows, and consumers of dead worker processes (beat, every 6 h)."""
+    services.consumers_prune()
     return services.applied_entries_prune()

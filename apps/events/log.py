@@ -187,6 +187,22 @@ class RedisStreamEventLog:
                          maxlen=10_000, approximate=True)
         self.ack(group=group, entry_ids=[entry.entry_id])
 
+    def prune_consumers(self, *, group: str, idle_ms: int) -> int:
+        """Forget consumers (one per worker process ever started) that hold nothing and
+        were idle this long; returns how many."""
+        if not self.client.exists(self.stream):
+            return 0
+        try:
+            consumers: Any = self.client.xinfo_consumers(self.stream, group)
+        except redis.ResponseError:  # no such group
+            return 0
+        removed = 0
+        for consumer in consumers:
+            if consumer["pending"] == 0 and consumer["idle"] >= idle_ms:
+                self.client.xgroup_delconsumer(self.stream, group, consumer["name"])
+                removed += 1
+        return removed
+
     def pending_count(self, *, group: str) -> int:
         self.ensure_group(group)
         info = self.client.xpending(self.stream, group)
