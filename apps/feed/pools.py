@@ -164,6 +164,15 @@ def meta_rows(posts: QuerySet[Post]) -> list[dict[str, Any]]:
                 .values(*META_FIELDS, "tags"))
 
 
+def light_meta_rows(posts: QuerySet[Post]) -> list[dict[str, Any]]:
+    """`meta_rows` for a request: hashtags from the caption's entities, no join."""
+    rows = list(posts.values(*META_FIELDS, "caption_entities"))
+    for row in rows:
+        row["tags"] = [str(e.get("name", "")) for e in row.pop("caption_entities") or []
+                       if isinstance(e, dict) and e.get("type") == "hashtag"]
+    return rows
+
+
 def _top(rows: np.ndarray, score: np.ndarray, size: int) -> np.ndarray:
     if len(rows) == 0:
         return rows.astype(np.int64)

@@ -73,6 +73,24 @@ def adjust(cs: CandidateSet, base: np.ndarray, ctx: ViewerContext, *, seen: set[
     return Adjusted(scores=scores.astype(np.float32), keep=keep, notes=notes)
 
 
+def worth_checking(cs: CandidateSet, adj: Adjusted, *, limit: int) -> np.ndarray:
+    """The candidates that could make this page: the best by adjusted score (many pages'
+    worth, in case the viewer has seen most of them) and the exploration pool."""
+    live = np.flatnonzero(adj.keep)
+    best = live[np.argsort(-adj.scores[live], kind="stable")[: max(limit * 25, 200)]]
+    explore = live[cs.src[live, SRC["explore"]] == 1]
+    return np.union1d(best, explore)
+
+
+def drop_unchecked_or_seen(cs: CandidateSet, adj: Adjusted, *, checked: np.ndarray,
+                           seen: set[int]) -> None:
+    mask = np.zeros(len(adj.keep), dtype=bool)
+    mask[checked] = True
+    if seen:
+        mask &= ~np.isin(cs.cat.ids, np.fromiter(seen, np.int64))
+    adj.keep &= mask
+
+
 def thompson(cs: CandidateSet, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Sampled completion rates of candidate rows: Beta(1 + completions, 1 + misses)."""
     cat = cs.cat
@@ -88,7 +106,7 @@ def shortlist(cs: CandidateSet, adj: Adjusted, *, limit: int,
     so the arrangement rules and the safety filter have room) plus the exploration pool's
     Thompson draws. Returns candidate rows and each exploration row's sampled rate."""
     live = np.flatnonzero(adj.keep)
-    best = live[np.argsort(-adj.scores[live], kind="stable")[: max(limit * 4, 24)]]
+    best = live[np.argsort(-adj.scores[live], kind="stable")[: max(limit * 3, 16)]]
     explore = live[cs.src[live, SRC["explore"]] == 1]
     # Exploration is for the unknown, not for what the viewer pushed away.
     explore = np.array([r for r in explore.tolist() if r not in adj.notes], dtype=np.int64)

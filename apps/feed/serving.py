@@ -30,7 +30,7 @@ from apps.feed import interactions, online, pools, ranking, rerank
 from apps.feed.candidates import SOURCES, CandidateSet, ViewerContext, generate, take
 from apps.feed.cursors import CARRY_AUTHORS, CARRY_IDS, FollowingCursor, ForYouCursor
 from apps.feed.models import NotInterested, PostEmbedding, UserInterests
-from apps.feed.pools import Catalogue, meta_rows
+from apps.feed.pools import Catalogue, light_meta_rows
 from apps.feed.topics import hashtags_for
 from apps.social.models import Follow
 
@@ -144,11 +144,12 @@ def _followed_recent(viewer: User, ctx: ViewerContext) -> Catalogue | None:
     if not ctx.follows:
         return None
     since = timezone.now() - FOLLOWED_WINDOW
-    qs = (visible_posts_for(viewer=viewer)
-          .filter(author_id__in=Follow.objects.filter(follower_id=viewer.pk)
-                  .values("followee_id"), published_at__gte=since)
-          .order_by("-id"))
-    rows = meta_rows(qs)[:FOLLOWED_TAKE]
+    # Candidates only: the safety rules run once, on the page (`displayable`).
+    qs = (Post.objects.filter(author_id__in=Follow.objects.filter(follower_id=viewer.pk)
+                              .values("followee_id"), status=Post.Status.PUBLISHED,
+                              published_at__gte=since)
+          .order_by("-id"))[:FOLLOWED_TAKE]
+    rows = light_meta_rows(qs)
     return Catalogue.from_rows(rows, stats=interactions.PostStats()) if rows else None
 
 
@@ -164,7 +165,7 @@ def _similar(ctx: ViewerContext, catalogue: Catalogue) -> tuple[Catalogue | None
     outside = [pid for pid in sims if pid not in catalogue.index]
     if not outside:
         return None, sims
-    rows = meta_rows(pools.recommendable_posts().filter(pk__in=outside))
+    rows = light_meta_rows(Post.objects.filter(pk__in=outside, status=Post.Status.PUBLISHED))
     return (Catalogue.from_rows(rows, stats=interactions.PostStats()) if rows else None), sims
 
 
@@ -309,14 +310,17 @@ def for_you(*, viewer: User | None, session_id: str | None, limit: int,
                    degraded=degraded)
     cs, x, base, heads, scorer = scored.cs, scored.x, scored.base, scored.heads, scored.scorer
 
-    candidate_ids = cs.cat.ids.tolist()
-    seen = online.seen_among(key, candidate_ids)
+    adj = rerank.adjust(cs, base, ctx, seen=set(), now=started)
+    # The seen-sets are asked only about the candidates that could make this page.
+    check = rerank.worth_checking(cs, adj, limit=limit)
+    check_ids = cs.cat.ids[check].tolist()
+    seen = online.seen_among(key, check_ids)
     if seen is None:
         seen = set()
         degraded.append("redis")
     seen |= interactions.seen_among(user_id=ctx.user_id, session_id=session_id,
-                                    post_ids=candidate_ids)
-    adj = rerank.adjust(cs, base, ctx, seen=seen, now=started)
+                                    post_ids=check_ids)
+    rerank.drop_unchecked_or_seen(cs, adj, checked=check, seen=seen)
     rows, draws = rerank.shortlist(cs, adj, limit=limit, rng=rng)
     posts = {post.pk: post for post in displayable(viewer, [int(cs.cat.ids[r]) for r in rows])}
     safe_rows = [r for r in rows if int(cs.cat.ids[r]) in posts]
