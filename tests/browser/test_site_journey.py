@@ -280,36 +280,50 @@ def test_use_this_sound_preselects_it_on_the_upload_page(
 
 
 @pytest.mark.timeout(900)
-def test_upload_with_a_library_sound_falls_back_to_polling_and_saves_a_draft(
+def test_upload_with_a_library_sound_falls_back_to_polling_and_is_scheduled(
         logged_in_page: Callable[..., Page], tmp_path: Path, page_errors: PageErrors) -> None:
+    """No websocket (a proxy that does not pass upgrades): the page follows by polling. The
+    post is scheduled in the browser's own time zone (Asia/Kolkata, UTC+5:30) and the
+    server stores the same instant."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
     from tests.content.factories import LibrarySoundFactory
 
     sound = LibrarySoundFactory(title="Backing Track")
     user = UserFactory(username="drafty")
-    page = logged_in_page(user, viewport=DESKTOP, touch=False)
+    page = logged_in_page(user, viewport=DESKTOP, touch=False, timezone_id="Asia/Kolkata")
     failed = _failed_responses(page)
-    # No websocket (a proxy that does not pass upgrades): the page follows by polling.
     page.route_web_socket(re.compile(r"/ws/media/assets/"), lambda ws: ws.close())
     page.goto(f"/upload?sound={sound.pk}")
     expect(page.get_by_label("Sound")).to_have_value(str(sound.pk))
     page.get_by_label("Your video's own audio").select_option("duck")
-    page.set_input_files("#file-input", str(make_clip(tmp_path / "draft.mp4", seconds=2)))
+    page.set_input_files("#file-input", str(make_clip(tmp_path / "later.mp4", seconds=2)))
     status = page.locator("[data-upload-status]")
     expect(status).to_have_attribute("data-state", "ready", timeout=PROCESSING_TIMEOUT_MS)
     assert status.get_attribute("data-transport") == "polling"
-    page.get_by_label("Save as draft").check()
-    page.get_by_label("Caption").fill("not yet")
-    page.get_by_role("button", name="Save draft").click()
-    expect(page.locator("[data-posted]")).to_be_visible(timeout=30_000)
-    expect(page.locator("[data-posted-title]")).to_have_text("Saved as a draft")
-    post = Post.objects.get(author=user)
-    assert (post.status, post.sound_id, post.sound_mix) == (Post.Status.DRAFT, sound.pk, "duck")
 
-    # drafts are the owner's tab, never the grid
+    at = (timezone.now() + timedelta(hours=2)).replace(second=0, microsecond=0)
+    page.get_by_label("Schedule").check()
+    page.get_by_label("Publish at (your local time)").fill(
+        at.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("Caption").fill("later today")
+    screenshot(page, "site-upload-schedule", full_page=True)
+    page.get_by_role("button", name="Schedule", exact=True).click()
+    expect(page.locator("[data-posted]")).to_be_visible(timeout=30_000)
+    expect(page.locator("[data-posted-title]")).to_have_text("Scheduled")
+    post = Post.objects.get(author=user)
+    assert (post.status, post.sound_id, post.sound_mix) == (
+        Post.Status.SCHEDULED, sound.pk, "duck")
+    assert post.scheduled_for == at
+
+    # unpublished posts are the owner's Drafts tab, never the grid
     page.goto("/@drafty")
     expect(page.locator("a.tile")).to_have_count(0)
     page.goto("/@drafty/drafts")
-    expect(page.locator(f'a.tile[href="/@drafty/video/{post.pk}"]')).to_be_visible()
+    expect(page.locator(f'a.tile[href="/@drafty/video/{post.pk}"]')).to_contain_text("Scheduled")
     screenshot(page, "site-profile-drafts")
     _no_page_errors(page_errors, failed)
 
