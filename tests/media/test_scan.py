@@ -98,7 +98,7 @@ def _real_clamd(base: Path) -> Iterator[str]:
                             stderr=subprocess.STDOUT)
     address = f"127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while not _ping(address):
             assert proc.poll() is None, (base / "clamd.log").read_text(errors="replace")
             assert time.monotonic() < deadline, "clamd did not start"
