@@ -17,8 +17,8 @@ Redis keys (all carry the `{log}` hash tag so that they could share a Redis Clus
   was trimmed comes back from XAUTOCLAIM without fields; the consumer acks and skips it).
 - `events:{log}:dead` — entries a consumer group failed to apply `MAX_DELIVERIES` times
   (with the reason), parked so that they stop blocking the group; capped at 10,000.
-- `events:{log}:dedupe:<u:<user id>|s:<session id>>:<client event id>` — a marker set with
-  SET NX EX before appending; an event whose marker exists is a duplicate.
+- `events:{log}:dedupe:<u:<user id>|s<length>:<session id>>:<client event id>` — a
+  marker set with SET NX EX before appending; an event whose marker exists is a duplicate.
 """
 
 from __future__ import annotations

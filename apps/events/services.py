@@ -67,7 +67,9 @@ def _mark_fresh(client: redis.Redis, keys: list[str]) -> list[bool]:
 
 
 def _dedupe_key(*, user_id: int | None, session_id: str, event_id: str) -> str:
-    owner = f"u:{user_id}" if user_id is not None else f"s:{session_id}"
+    # The session id's length goes first: session "a:b" with event "c" and session "a"
+    # with event "b:c" must not share a key.
+    owner = f"u:{user_id}" if user_id is not None else f"s{len(session_id)}:{session_id}"
     return f"{DEDUPE_PREFIX}{owner}:{event_id}"
 
 

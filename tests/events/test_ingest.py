@@ -342,3 +342,13 @@ def test_a_body_over_the_request_size_limit_is_a_413(auth_client, settings):
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "too_large"
     assert logged_batches() == []
+
+
+def test_sessions_whose_ids_run_into_event_ids_do_not_collide():
+    client = APIClient()
+    events = [event("impression", post_id=POST, session_id="a:b", id_="c"),
+              event("impression", post_id=POST, session_id="a", id_="b:c")]
+
+    response = post_batch(client, events)
+
+    assert response.json() == {"accepted": 2, "duplicates": 0, "rejected": []}
