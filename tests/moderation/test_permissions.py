@@ -164,3 +164,22 @@ def test_an_expired_claim_can_be_taken_over_and_no_longer_decides(moderator, set
     case_decide(case_id=case.pk, moderator=second, decision="no_violation")
     case.refresh_from_db()
     assert (case.status, case.resolved_by_id) == ("closed", second.pk)
+
+
+@pytest.mark.parametrize("model", ["case", "report", "enforcementaction", "strike", "standing",
+                                   "bansignal", "notice", "appeal", "auditevent"])
+def test_the_admin_pages_render_read_only(model, moderator, web_for):
+    case = case_open_or_merge(target_type="post", target_id=PostFactory().pk,
+                              source="report", policy="spam_scam", reporter=UserFactory())
+    from apps.moderation.services import enforce
+
+    enforce(action="ban", target_type="user", target_id=UserFactory().pk, policy="spam_scam",
+            reason="ring", case=case)
+    web = web_for(moderator("Senior moderators"))
+    listing = web.get(f"/django-admin/moderation/{model}/")
+    assert listing.status_code == 200
+    assert web.get(f"/django-admin/moderation/{model}/add/").status_code == 403
+    if model == "case":
+        page = web.get(f"/django-admin/moderation/case/{case.pk}/change/")
+        assert page.status_code == 200
+        assert 'name="_save"' not in page.content.decode()
