@@ -309,16 +309,44 @@ def _sound_for_use(*, user: User, sound_id: int) -> Sound:
 
 def sounds_sync_muted(*, now: datetime | None = None) -> tuple[int, int]:
     """Beat: stamp `muted_at` on sounds that stopped being usable (a licence that lapsed,
-    a take-down) and clear it on sounds usable again (a renewed licence, a restore).
-    Reads already mute by `Sound.is_usable`; this makes the change visible to staff and
-    logs it. Returns (newly muted, unmuted)."""
+    a take-down) and clear it on sounds usable again (a renewed licence, a restore); the
+    posts using them are rendered again by media (the recipe leaves an unusable sound out,
+    so the track is gone from the video itself, not only flagged). The API mutes at once
+    from `Sound.is_usable`; this makes it true in the files and visible to staff.
+    Returns (newly muted, unmuted)."""
     moment = now or timezone.now()
     unusable = Q(is_taken_down=True) | Q(licence_expires_at__lte=moment)
-    muted = Sound.objects.filter(unusable, muted_at__isnull=True).update(muted_at=moment)
-    unmuted = Sound.objects.filter(~unusable, muted_at__isnull=False).update(muted_at=None)
+    muted = list(Sound.objects.filter(unusable, muted_at__isnull=True)
+                 .values_list("pk", flat=True))
+    unmuted = list(Sound.objects.filter(~unusable, muted_at__isnull=False)
+                   .values_list("pk", flat=True))
+    if muted:
+        Sound.objects.filter(pk__in=muted).update(muted_at=moment)
+    if unmuted:
+        Sound.objects.filter(pk__in=unmuted).update(muted_at=None)
     if muted or unmuted:
-        logger.info("content.sounds_muted", extra={"muted": muted, "unmuted": unmuted})
-    return muted, unmuted
+        _rerender_posts_with(muted + unmuted)
+        logger.info("content.sounds_muted", extra={"muted": len(muted),
+                                                   "unmuted": len(unmuted)})
+    return len(muted), len(unmuted)
+
+
+def _rerender_posts_with(sound_ids: list[int]) -> None:
+    """Ask media to render again (after commit) every upload whose post uses these sounds
+    as its chosen sound; media re-renders only the audio-dependent outputs."""
+    from apps.media.tasks import recipe_changed
+
+    asset_ids = list(Post.objects.filter(sound_id__in=sound_ids)
+                     .exclude(original_sound_id=F("sound_id"))
+                     .exclude(status=Post.Status.REMOVED)
+                     .values_list("asset_id", flat=True))
+
+    def send() -> None:
+        for asset_id in asset_ids:
+            recipe_changed.delay(asset_id)
+
+    if asset_ids:
+        transaction.on_commit(send)
 
 
 def sounds_take_down(*, sound_ids: Iterable[int], taken_down: bool = True) -> int:

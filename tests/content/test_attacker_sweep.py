@@ -84,6 +84,7 @@ def _arrange(world: World, arrange: str) -> User | None:
     elif arrange in ("draft", "scheduled", "processing", "reviewing", "removed"):
         post.update(status=arrange)
     elif arrange == "age_restricted_minor":
+        assert attacker is not None
         User.objects.filter(pk=attacker.pk).update(date_of_birth=date.today().replace(
             year=date.today().year - 15, day=1))
         attacker.refresh_from_db()

@@ -173,3 +173,53 @@ def test_users_set_their_country_and_language_in_the_profile_and_it_drives_the_r
     assert (me.country, me.language) == ("GB", "pt-BR")
     cleared = client.patch("/api/v1/me", {"country": ""}, format="json")
     assert cleared.json()["country"] == ""
+
+
+def test_a_muted_sound_is_taken_out_of_the_video_and_put_back_on_renewal(
+    django_capture_on_commit_callbacks,
+):
+    """The sync task asks media to render the posts again: the recipe leaves a muted
+    sound out, so the audio-dependent outputs go stale and are rendered without it."""
+    from apps.media import hooks as media_hooks
+    from apps.media import services as media_services
+    from apps.media.models import ProcessingStep
+    from swipeme_site.celery import app
+
+    track = LibrarySoundFactory(audio_file="sounds/audio/hit.m4a")
+    post = _post_with(track)
+    recipe = media_hooks.asset_recipe(asset_id=post.asset_id)
+    assert media_services.recipe_key("rendition-240", recipe) == {
+        "sound": "file:sounds/audio/hit.m4a", "mix": "duck"}
+    for name in ("rendition-240", "mp4", "poster"):
+        ProcessingStep.objects.create(asset_id=post.asset_id, name=name, state="done", output={
+            "recipe": media_services.recipe_key(name, recipe)})
+
+    def sync() -> None:
+        with django_capture_on_commit_callbacks() as callbacks:
+            tasks.sync_muted_sounds()
+        eager = app.conf.get("task_always_eager")
+        app.conf.update(task_always_eager=True)  # the real media task, run inline
+        try:
+            for callback in callbacks:  # what the commit sends (media's follow-ups wait)
+                callback()
+        finally:
+            app.conf.update(task_always_eager=eager)
+
+    Sound.objects.filter(pk=track.pk).update(is_taken_down=True)
+    sync()
+    steps = dict(ProcessingStep.objects.filter(asset_id=post.asset_id)
+                 .values_list("name", "state"))
+    assert steps == {"rendition-240": "pending", "mp4": "pending", "poster": "done"}
+    assert media_services.recipe_key(
+        "rendition-240", media_hooks.asset_recipe(asset_id=post.asset_id)) is None
+
+    # rendered without it (as the worker would), then restored: rendered with it again
+    for step in ProcessingStep.objects.filter(asset_id=post.asset_id, state="pending"):
+        step.state, step.output = "done", {"recipe": media_services.recipe_key(
+            step.name, media_hooks.asset_recipe(asset_id=post.asset_id))}
+        step.save(update_fields=["state", "output"])
+    Sound.objects.filter(pk=track.pk).update(is_taken_down=False)
+    sync()
+    steps = dict(ProcessingStep.objects.filter(asset_id=post.asset_id)
+                 .values_list("name", "state"))
+    assert steps == {"rendition-240": "pending", "mp4": "pending", "poster": "done"}

@@ -54,6 +54,7 @@ def _rng(key: str) -> random.Random:
 
 DEMO_PASSWORD = "demo-password"
 DISTINCT_CLIPS = 24
+POSTS_PER_COMMIT = 25
 CHUNK = 256 * 1024
 
 # (username, display name, bio, country, language)
@@ -168,6 +169,7 @@ def ensure_users(report: Report) -> list[User]:
     return users
 
 
+@transaction.atomic  # one commit for all of them: the seed runs before `make run` serves
 def ensure_follows(users: list[User], report: Report) -> None:
     """Each demo user follows 6 to 14 others (fixed by the seed, so re-runs agree)."""
     existing = set(Follow.objects.filter(follower__in=users, followee__in=users)
@@ -257,29 +259,35 @@ def create_posts(total: int, users: list[User], sounds: list[Sound], report: Rep
     if not missing:
         return
     clips = media.make_clips(min(DISTINCT_CLIPS, max(missing, 1)))
-    made = 0
-    for round_ in range(max(plan.values(), default=0)):
-        for position, author in enumerate(users):
-            if have.get(author.pk, 0) > round_ or plan[author.pk] <= round_:
-                continue
-            n = round_ * len(users) + position
-            rng = _rng(f"post:{author.username}:{round_}")
-            clip = clips[n % len(clips)]
-            usable = [s for s in sounds if s.is_available_in(author.country or None)]
-            sound = rng.choice(usable) if usable and rng.random() < 0.55 else None
-            with transaction.atomic():
-                asset_id = _upload(author, clip.path)
-                post = content_services.post_create(
-                    author=author, asset_id=asset_id, caption=_caption(rng, author, users, n),
-                    language=author.language, publish="now",
-                    sound_id=sound.pk if sound else None,
-                    sound_mix=rng.choice(["duck", "duck", "mute", "keep"]) if sound else "keep",
-                    cover_time_ms=rng.randint(0, clip.seconds - 1) * 1000,
-                )
-            report.new_post_ids.append(post.pk)
-            report.post_keys[post.pk] = f"{author.username}:{round_}"
-            made += 1
-    report.posts_created = made
+    todo = [(round_, position, author)
+            for round_ in range(max(plan.values(), default=0))
+            for position, author in enumerate(users)
+            if have.get(author.pk, 0) <= round_ < plan[author.pk]]
+    # A commit per batch rather than per post (the rows are made before `make run` serves);
+    # each batch's uploads start processing when it commits.
+    for start in range(0, len(todo), POSTS_PER_COMMIT):
+        with transaction.atomic():
+            for round_, position, author in todo[start:start + POSTS_PER_COMMIT]:
+                _create_post(author, round_, round_ * len(users) + position, users, sounds,
+                             clips, report)
+    report.posts_created = len(todo)
+
+
+def _create_post(author: User, round_: int, n: int, users: list[User], sounds: list[Sound],
+                 clips: list[media.Clip], report: Report) -> None:
+    rng = _rng(f"post:{author.username}:{round_}")
+    clip = clips[n % len(clips)]
+    usable = [s for s in sounds if s.is_available_in(author.country or None)]
+    sound = rng.choice(usable) if usable and rng.random() < 0.55 else None
+    asset_id = _upload(author, clip.path)
+    post = content_services.post_create(
+        author=author, asset_id=asset_id, caption=_caption(rng, author, users, n),
+        language=author.language, publish="now", sound_id=sound.pk if sound else None,
+        sound_mix=rng.choice(["duck", "duck", "mute", "keep"]) if sound else "keep",
+        cover_time_ms=rng.randint(0, clip.seconds - 1) * 1000,
+    )
+    report.new_post_ids.append(post.pk)
+    report.post_keys[post.pk] = f"{author.username}:{round_}"
 
 
 # --- engagement and comments (rows, then counters from the rows) ------------------------------
@@ -289,6 +297,7 @@ def _popularity(rng: random.Random, audience: int) -> int:
     return min(audience, int(rng.paretovariate(1.3) * 3))
 
 
+@transaction.atomic
 def add_engagement(post_ids: list[int], users: list[User], report: Report) -> None:
     """Likes, favourites, shares and comments on new demo posts (every post gets at least
     one comment thread with a reply to a reply)."""
