@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from django.contrib.postgres.aggregates import ArrayAgg
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -312,9 +313,13 @@ def attach_vectors(pools: Pools) -> None:
     cat = pools.catalogue
     matrix = np.zeros((len(cat), EMBEDDING_DIM), dtype=np.float32)
     if len(cat):
-        for pid, vec in PostEmbedding.objects.filter(
-                post_id__in=cat.ids.tolist()).values_list("post_id", "vector").iterator(2000):
-            matrix[cat.index[int(pid)]] = np.asarray(vec, dtype=np.float32)
+        # real[] is decoded by psycopg in C (the vector's text form would be parsed in Python).
+        table = PostEmbedding._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT post_id, vector::real[] FROM {table} "  # noqa: S608
+                           "WHERE post_id = ANY(%s)", [cat.ids.tolist()])
+            for pid, vec in cursor.fetchall():
+                matrix[cat.index[int(pid)]] = np.asarray(vec, dtype=np.float32)
     cat.vectors = matrix
 
 

@@ -560,10 +560,14 @@ def load_events(*, max_rows: int = 2_000_000) -> tuple[Events, Catalogue, dict[i
 
     cat = Catalogue.from_rows(metas, stats=PostStats())
     matrix = np.zeros((len(cat), 384), dtype=np.float32)
-    for pid, vec in PostEmbedding.objects.filter(post_id__in=post_ids).values_list(
-            "post_id", "vector").iterator(5000):
-        if int(pid) in cat.index:
-            matrix[cat.index[int(pid)]] = np.asarray(vec, dtype=np.float32)
+    # real[] is decoded by psycopg in C; the vector type's text form would be parsed in Python.
+    emb = PostEmbedding._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT post_id, vector::real[] FROM {emb} "  # noqa: S608
+                       "WHERE post_id = ANY(%s)", [post_ids])
+        for pid, vec in cursor.fetchall():
+            if int(pid) in cat.index:
+                matrix[cat.index[int(pid)]] = np.asarray(vec, dtype=np.float32)
     cat.vectors = matrix
     from apps.accounts.models import User
 
