@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+from django.core import signing
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
@@ -520,6 +523,8 @@ def enforce(*, action: str, target_type: str, target_id: int, policy: str, reaso
         if row.subject_id is not None and action != Action.LIMIT_REACH:
             # Reach limits are not announced (they only keep a post out of For You).
             _notify_action(row)
+        if action in (Action.SUSPEND, Action.BAN):
+            _email_account_action(row)
     return row
 
 
@@ -795,6 +800,59 @@ def appeal_create(*, user: User, action_id: int, statement: str = "") -> Appeal:
     return appeal
 
 
+_APPEAL_SALT = "moderation.appeal"
+
+
+def appeal_token_for(action: EnforcementAction) -> str:
+    """A signed link token for appealing an account action: a suspended or banned person
+    cannot sign in to use the API, so the e-mail about it carries this instead."""
+    return signing.dumps({"a": str(action.pk)}, salt=_APPEAL_SALT)
+
+
+def action_for_appeal_token(token: str) -> EnforcementAction:
+    """The action a token names, while its appeal window is open (NotFoundError else)."""
+    try:
+        data = signing.loads(token, salt=_APPEAL_SALT,
+                             max_age=conf.appeal_window())
+        action = EnforcementAction.objects.select_related("subject").get(pk=int(data["a"]))
+    except (signing.BadSignature, KeyError, TypeError, ValueError,
+            EnforcementAction.DoesNotExist):
+        raise NotFoundError("This appeal link is not valid (or has expired).",
+                            code="not_found") from None
+    if action.subject is None:
+        raise NotFoundError("This appeal link is not valid.", code="not_found")
+    return action
+
+
+def _email_account_action(row: EnforcementAction) -> None:
+    """After commit: tell a suspended or banned person by e-mail, with an appeal link."""
+    if row.subject_id is None:
+        return
+    user = User.objects.filter(pk=row.subject_id).only("email", "username").first()
+    if user is None or not user.email:
+        return
+    title, body = _notice_text(row)
+    link = f"{settings.SITE_URL.rstrip('/')}/moderation/appeal/{appeal_token_for(row)}/"
+    text = (f"Hi {user.username},\n\n{body}\n\nThe rule: "
+            f"{settings.SITE_URL.rstrip('/')}{conf.guideline_url(row.policy)}\n"
+            f"You can appeal within {conf.appeal_window().days} days: {link}\n")
+    transaction.on_commit(lambda: send_mail(f"SwipeMe: {title}", text, None, [user.email],
+                                            fail_silently=True))
+
+
+def _email_appeal_outcome(user_id: int, *, overturned: bool, reason: str) -> None:
+    """An appeal of a suspension or ban: the person may not be able to sign in to read the
+    notice, so the outcome goes by e-mail too (after commit)."""
+    email = User.objects.filter(pk=user_id).values_list("email", flat=True).first()
+    if not email:
+        return
+    title = "Your appeal was granted" if overturned else "Your appeal was reviewed"
+    body = ("We reversed our decision; you can sign in again." if overturned
+            else "A different moderator reviewed our decision and upheld it.")
+    transaction.on_commit(lambda: send_mail(f"SwipeMe: {title}", f"{body}\n\n{reason}\n",
+                                            None, [email], fail_silently=True))
+
+
 def _decision_group(action: EnforcementAction) -> list[EnforcementAction]:
     """The actions one decision made: those of the same case concerning the same person
     (e.g. a removal, its strike and the suspension the strike triggered)."""
@@ -827,6 +885,8 @@ def _decide_appeal(case: Case, *, moderator: User, overturn: bool, reason: str) 
                 title="Your appeal was reviewed",
                 body="A different moderator reviewed our decision and upheld it. " + reason,
                 policy=action.policy, appealable=False)
+    if action.action in (Action.SUSPEND, Action.BAN):
+        _email_appeal_outcome(appeal.appellant_id, overturned=overturn, reason=reason)
     appeal.status = Appeal.Status.OVERTURNED if overturn else Appeal.Status.UPHELD
     appeal.decided_at = now
     appeal.save(update_fields=["status", "decided_at"])

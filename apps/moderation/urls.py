@@ -16,4 +16,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("cases/<int:case_id>/frames/<int:number>.jpg", views.case_frame, name="frame"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("transparency.csv", views.transparency_csv, name="transparency"),
+    path("appeal/<str:token>/", views.appeal_by_link, name="appeal-by-link"),
 ]

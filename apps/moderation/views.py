@@ -17,12 +17,12 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.models import User
-from apps.core.errors import ApplicationError, ForbiddenError
+from apps.core.errors import ApplicationError, ForbiddenError, NotFoundError
 from apps.media import storage
-from apps.moderation import selectors, services
+from apps.moderation import conf, selectors, services
 from apps.moderation.models import Case, Queue
 from apps.moderation.policies import Policy
 
@@ -288,3 +288,27 @@ def transparency_csv(request: HttpRequest) -> HttpResponse:
     for row in selectors.transparency_rows(since=since, until=until):
         writer.writerow([since.date().isoformat(), until.date().isoformat(), *row])
     return response
+
+
+@require_http_methods(["GET", "POST"])
+def appeal_by_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The appeal form a suspended or banned person reaches from the e-mail (they cannot
+    sign in). The signed token names the decision; no account is needed."""
+    try:
+        action = services.action_for_appeal_token(token)
+    except NotFoundError as exc:
+        return render(request, "moderation/appeal_form.html", {"error": exc.message},
+                      status=404)
+    context: dict[str, Any] = {"action": action, "policy": Policy(action.policy).label,
+                               "guideline_url": conf.guideline_url(action.policy)}
+    if request.method == "POST":
+        assert action.subject is not None
+        try:
+            services.appeal_create(user=action.subject, action_id=action.pk,
+                                   statement=request.POST.get("statement", "")[:2000])
+        except ApplicationError as exc:
+            context["error"] = exc.message
+            return render(request, "moderation/appeal_form.html", context,
+                          status=exc.status_code)
+        context["received"] = True
+    return render(request, "moderation/appeal_form.html", context)

@@ -108,9 +108,9 @@ def test_no_violation_on_an_automated_block_restores_and_publishes_the_held_post
     case_claim(case_id=case.pk, moderator=mod)
     case_decide(case_id=case.pk, moderator=mod, decision="no_violation", reason="Art.")
 
-    post.refresh_from_db()
-    assert post.status == Post.Status.PUBLISHED
-    assert post.published_at is not None
+    published = Post.objects.get(pk=post.pk)
+    assert published.status == Post.Status.PUBLISHED
+    assert published.published_at is not None
     removal = EnforcementAction.objects.get(action="remove")
     assert removal.reversed_by is not None
     assert removal.reversed_by.actor_id == mod.pk

@@ -3,17 +3,27 @@ suspension that ran out; a suspended account's token is refused."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Group
+from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.content import services as content_services
 from apps.content.models import Post
-from apps.moderation.models import Case, EnforcementAction, Standing, Strike
-from apps.moderation.services import active_strikes, enforce, standings_sweep
+from apps.moderation.groups import setup_groups
+from apps.moderation.models import Appeal, Case, EnforcementAction, Standing, Strike
+from apps.moderation.services import (
+    active_strikes,
+    case_claim,
+    case_decide,
+    enforce,
+    standings_sweep,
+)
 from tests.accounts.conftest import MobileClient
 from tests.content.factories import MediaAssetFactory, PostFactory
 from tests.factories import UserFactory
@@ -101,3 +111,48 @@ def test_a_suspended_users_token_is_refused_and_so_is_their_log_in():
     assert MobileClient(device_id="phone-1").login(user.username).status_code in (400, 401)
     # nor can they log in on the web
     assert Client().login(username=user.username, password="correct-horse-battery") is False
+
+
+def test_a_suspended_person_appeals_through_the_link_in_the_email(
+        django_capture_on_commit_callbacks):
+    user = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        suspension = enforce(action="suspend", target_type="user", target_id=user.pk,
+                             policy="spam_scam", reason="spam run")
+    # the e-mail (sent after commit) says why, links the rule and carries the appeal link
+    (message,) = mail.outbox
+    assert message.to == [user.email]
+    assert "Your account is suspended" in message.subject
+    assert "/pages/community-guidelines/spam_scam/" in str(message.body)
+    found = re.search(r"https?://[^/\s]+(/moderation/appeal/[^/\s]+/)", str(message.body))
+    assert found
+    link = found.group(1)
+
+    web = Client(enforce_csrf_checks=False)
+    page = web.get(link)
+    assert page.status_code == 200
+    assert "spam run" in page.content.decode()
+    response = web.post(link, {"statement": "Not spam."})
+    assert response.status_code == 200
+    assert 'id="appeal-received"' in response.content.decode()
+    appeal = Appeal.objects.get()
+    assert (appeal.appellant_id, appeal.action_id, appeal.case.queue) == (
+        user.pk, suspension.pk, "appeals")
+    again = web.post(link, {"statement": "again"})
+    assert again.status_code == 409
+    assert Appeal.objects.count() == 1
+    assert web.get(link[:-4] + "xyz/").status_code == 404
+    # a senior moderator overturns: the account is back, and the person hears by e-mail
+
+
+    setup_groups()
+    made = UserFactory(is_staff=True)
+    made.groups.add(Group.objects.get(name="Senior moderators"))
+    senior = User.objects.get(pk=made.pk)  # a fresh permission cache
+    case_claim(case_id=appeal.case_id, moderator=senior)
+    with django_capture_on_commit_callbacks(execute=True):
+        case_decide(case_id=appeal.case_id, moderator=senior, decision="overturn",
+                    reason="Not spam after all.")
+    assert User.objects.get(pk=user.pk).is_active
+    assert mail.outbox[-1].subject == "SwipeMe: Your appeal was granted"
+    assert web.get("/moderation/appeal/not-a-token/").status_code == 404
