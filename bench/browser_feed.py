@@ -6,8 +6,9 @@
 What it does, in order:
 
 1. Creates its own database (`bench_browser_feed`, dropped at the end) on the embedded
-   PostgreSQL, and uses its own Redis logical db (13), with the test settings (DEBUG off,
-   WhiteNoise serving static files); `static/dist` must be built (`make setup`).
+   PostgreSQL, and uses its own Redis logical db (13, emptied first), with the test
+   settings (DEBUG off, WhiteNoise serving static files); `static/dist` must be built
+   (`make setup`).
 2. Starts a Celery worker and the ASGI server (uvicorn, one process) on a free port of
    127.0.0.1, then uploads `--posts` generated clips (360x640, 3 s, 30 fps, one lavfi test
    pattern each, one creator each) through the real tus upload and processing pipeline and
@@ -154,6 +155,11 @@ def main() -> None:
     if not (BASE_DIR / "static" / "dist" / "feed.js").exists():
         raise SystemExit("static/dist is not built: run `make setup` (npm run build)")
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    # The bench's own Redis db starts empty: a previous run's published feed pools (other
+    # post ids) would otherwise be served.
+    from django.core.cache import cache
+
+    cache.clear()
     logs = BASE_DIR / "var" / "log"
     logs.mkdir(parents=True, exist_ok=True)
     port = free_port()
