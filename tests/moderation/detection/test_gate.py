@@ -16,8 +16,10 @@ from apps.media import storage
 from apps.moderation.detection import services, tasks
 from apps.moderation.detection.models import (
     AssetCheck,
+    DetectionSettings,
     Outcome,
     PolicyRule,
+    RightsClaim,
     Scan,
     TermList,
 )
@@ -278,3 +280,19 @@ def test_a_new_term_list_rescans_published_captions(media):
     assert post.status == Post.Status.REMOVED
     caption_scans = Scan.objects.filter(target_type="post", target_id=post.pk, field="caption")
     assert [s.trigger for s in caption_scans.order_by("id")] == ["publish", "rescan"]
+
+
+@pytest.mark.parametrize("model", ["policyrule", "detectionsettings", "hashlist", "hashentry",
+                                   "termlist", "rightsclaim", "assetcheck", "scan"])
+def test_every_detection_admin_page_renders(admin_client, media, model):
+    asset = arrange_upload(UserFactory(), media["original"])
+    services.asset_scan(asset_id=asset.pk)
+    services.hash_list_import(name="l", policy=Policy.SPAM_SCAM, rows=[("a" * 64, "n")])
+    TermList.objects.create(name="t", policy=Policy.SPAM_SCAM, terms="x")
+    RightsClaim.objects.create(claimant="Label", reference="moderation/claims/ref.m4a")
+    DetectionSettings.objects.get_or_create(pk=1)
+    listing = admin_client.get(f"/django-admin/moderation_detection/{model}/")
+    assert listing.status_code == 200
+    row = listing.context["cl"].result_list[0]
+    detail = admin_client.get(f"/django-admin/moderation_detection/{model}/{row.pk}/change/")
+    assert detail.status_code == 200
