@@ -29,12 +29,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,16 +130,6 @@ async def measure(name: str, path: str, tokens: list[str | None], port: int, pid
         problems.append(f"transport errors {phase.errors}")
     return Row(name, ok, ok / phase.elapsed, percentile(lat, 50), percentile(lat, 99),
                cpu * 1000 / max(ok, 1), problems)
-
-
-def login(port: int, username: str) -> str:
-    body = json.dumps({"username": username, "password": PASSWORD}).encode()
-    request = urllib.request.Request(f"http://{HOST}:{port}/_allauth/app/v1/auth/login",
-                                     data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:  # loopback only
-        token: str = json.loads(response.read())["meta"]["session_token"]
-        return token
 
 
 def django_python(code: str, env: dict[str, str]) -> str:
