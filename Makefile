@@ -51,8 +51,9 @@ media-tools:
 
 setup: $(STAMP) frontend chromium media-tools
 
-## make run: embedded PostgreSQL + Redis, migrate, seed, web server, workers, beat.
-run: setup
+## make run: embedded PostgreSQL + Redis, migrate, seed, web server, workers, beat. It needs
+## neither the browser nor the media test tools, so it does not apt-get them.
+run: $(STAMP) frontend
 	DJANGO_SETTINGS_MODULE=swipeme_site.settings.dev $(MANAGE) runstack
 
 services-start: setup

@@ -17,7 +17,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from swipeme_site import embedded
 
 # Concurrency per queue: media transcodes are CPU-bound, the rest mostly wait on I/O.
-QUEUE_CONCURRENCY = {"default": 2, "media": 1, "reco": 1, "notifications": 2}
+# reco has two slots so the event consumer (every few seconds) never waits behind training.
+QUEUE_CONCURRENCY = {"default": 2, "media": 1, "reco": 2, "notifications": 2}
 
 
 class Command(BaseCommand):
