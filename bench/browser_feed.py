@@ -21,6 +21,8 @@ What it does, in order:
    the first video's first frame (a `requestVideoFrameCallback`), then swipes with the arrow
    key through the rest, each time after the current video has played for `--dwell`
    seconds, and records the time from the key press to the next video's first frame.
+   One unmeasured load comes first (the server builds its feed pools on the first
+   request), and the modes alternate which goes first in a round.
 4. Prints, per mode, the first video's time to first frame (from navigation start and from
    the player's start) and the swipe-to-first-frame median and worst, and the ratio
    off/on for the swipe.
@@ -115,6 +117,7 @@ def measure(browser: Any, base_url: str, *, preload: bool, profile: dict[str, fl
     swipes: list[float] = []
     from_start: list[float] = []
     preloaded = 0
+    frame_ready = 0
     for index in range(1, posts):
         page.wait_for_timeout(dwell * 1000)
         if page.evaluate("() => window.swipeme.items.length") <= index:
@@ -128,9 +131,11 @@ def measure(browser: Any, base_url: str, *, preload: bool, profile: dict[str, fl
             swipes.append(float(metric["since_input_ms"]))
         from_start.append(float(metric["ttff_ms"]))
         preloaded += bool(metric["preloaded"])
+        frame_ready += bool(metric.get("frame_ready"))
     context.close()
     return {"first_nav_ms": float(first["at"]), "first_ttff_ms": float(first["ttff_ms"]),
-            "swipes": swipes, "swipe_player_ms": from_start, "preloaded": preloaded}
+            "swipes": swipes, "swipe_player_ms": from_start, "preloaded": preloaded,
+            "frame_ready": frame_ready}
 
 
 def main() -> None:
@@ -182,8 +187,12 @@ def main() -> None:
         with sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path=args.chromium, headless=True,
                                              args=CHROMIUM_ARGS)
-            for _round in range(args.rounds):
-                for preload in (True, False):
+            # one unmeasured load: the server's first feed request builds its pools
+            measure(browser, base_url, preload=True, profile=PROFILES["none"], posts=2,
+                    dwell=0.5)
+            for round_ in range(args.rounds):
+                # alternate which mode goes first, so neither always meets a colder server
+                for preload in ((True, False) if round_ % 2 == 0 else (False, True)):
                     results[preload].append(measure(browser, base_url, preload=preload,
                                                     profile=profile, posts=args.posts,
                                                     dwell=args.dwell))
@@ -206,18 +215,23 @@ def report(results: dict[bool, list[dict[str, Any]]], args: argparse.Namespace) 
     print(f"\nprofile {args.profile}: {PROFILES[args.profile]}; {args.posts} posts, "
           f"{args.rounds} rounds, {args.dwell:g} s per video\n")
     print(f"{'mode':<14}{'first frame (nav)':>19}{'first frame (player)':>22}"
-          f"{'swipe p50':>11}{'swipe max':>11}{'swipes':>8}{'preloaded':>11}")
+          f"{'swipe p50':>11}{'swipe max':>11}{'player p50':>12}{'swipes':>8}"
+          f"{'preloaded':>11}{'frame shown at swipe':>22}")
     medians: dict[bool, float] = {}
     for preload in (True, False):
         runs = results[preload]
         swipes = [s for r in runs for s in r["swipes"]]
+        swipe_player = [s for r in runs for s in r["swipe_player_ms"]]
         nav = statistics.median(r["first_nav_ms"] for r in runs)
-        player = statistics.median(r["first_ttff_ms"] for r in runs)
+        first_player = statistics.median(r["first_ttff_ms"] for r in runs)
         medians[preload] = statistics.median(swipes) if swipes else float("nan")
         label = "preload on" if preload else "preload off"
-        print(f"{label:<14}{nav:>16.0f} ms{player:>19.0f} ms{medians[preload]:>8.0f} ms"
-              f"{(max(swipes) if swipes else float('nan')):>8.0f} ms{len(swipes):>8}"
-              f"{sum(r['preloaded'] for r in runs):>11}")
+        print(f"{label:<14}{nav:>16.0f} ms{first_player:>19.0f} ms{medians[preload]:>8.0f} ms"
+              f"{(max(swipes) if swipes else float('nan')):>8.0f} ms"
+              f"{statistics.median(swipe_player) if swipe_player else float('nan'):>9.0f} ms"
+              f"{len(swipes):>8}"
+              f"{sum(r['preloaded'] for r in runs):>11}"
+              f"{sum(r['frame_ready'] for r in runs):>22}")
     if medians[True] > 0:
         print(f"\nswipe to first frame, preload off / on: {medians[False] / medians[True]:.1f}x"
               f"  (goal: preloaded < 100 ms: {'met' if medians[True] < 100 else 'NOT met'})")

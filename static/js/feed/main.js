@@ -121,7 +121,8 @@ function render(post) {
       // for the benchmark: time to first frame from activation, from the last swipe input,
       // and since navigation start
       const now = performance.now();
-      window.swipeme.metrics.push({ index, ttff_ms: ms, preloaded: item.wasPreloaded, at: now,
+      window.swipeme.metrics.push({ index, ttff_ms: ms, preloaded: item.wasPreloaded,
+                                    frame_ready: item.frameReady, at: now,
                                     since_input_ms: swipeAt ? Math.round(now - swipeAt) : null });
       swipeAt = 0;
       telemetry.track("play_start", post.id);
@@ -158,6 +159,8 @@ function setActive(index) {
   if (previous) leave(previous);
   const item = items[index];
   item.wasPreloaded = item.player.attached && item.player.video.readyState >= 2;
+  // a warmed preload has already decoded and shown its first frame (no poster at the swipe)
+  item.frameReady = item.wasPreloaded && item.player.video.currentTime > 0;
   item.el.classList.remove("paused");
   item.enteredAt = Date.now();
   telemetry.track("impression", item.post.id);

@@ -68,6 +68,16 @@ export class Player {
     if (this.state !== "idle") return;
     this.state = "preloading";
     this.attach(PRELOAD_BUFFER_S);
+    this.video.addEventListener("canplay", () => this.warm(), { once: true });
+  }
+
+  /** Start the preloaded video's decoder: play muted, pause as soon as it runs, so that the
+   * swipe resumes a running pipeline instead of building one. */
+  warm() {
+    const v = this.video;
+    if (this.state !== "preloading" || !v.paused) return;
+    v.muted = true;
+    v.play().then(() => { if (this.state === "preloading") v.pause(); }).catch(() => {});
   }
 
   attach(bufferSeconds) {
