@@ -10,6 +10,7 @@ database (the heuristic path) and keeps them for a minute."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
 import time
@@ -30,6 +31,8 @@ from apps.content.selectors import visible_to_q
 from apps.feed import interactions, online
 from apps.feed.models import EMBEDDING_DIM, PostEmbedding
 from apps.social.selectors import discoverable_q
+
+logger = logging.getLogger(__name__)
 
 TRENDING_SIZE = 2000
 FRESH_SIZE = 1000
@@ -353,6 +356,12 @@ def current() -> tuple[Pools, bool]:
         if stamp is not None and cached is not None and cached.stamp == stamp:
             _checked_at = time.monotonic()
             return cached, True
+        if stamp is not None and cached is not None and cached.stamp != "local":
+            # Newer pools were published: keep serving these while a thread loads them,
+            # so no request pays for the reload.
+            _reload_in_background()
+            _checked_at = time.monotonic()
+            return cached, True
         loaded = online.load_pools() if stamp is not None else None
         if loaded is not None:
             pools = loads(*loaded)
@@ -374,6 +383,35 @@ def current() -> tuple[Pools, bool]:
         _current = pools
         _checked_at = time.monotonic()
         return pools, shared
+
+
+_reloading = threading.Event()
+
+
+def _reload_in_background() -> None:
+    if _reloading.is_set():
+        return
+    _reloading.set()
+
+    def work() -> None:
+        global _current, _checked_at
+        try:
+            loaded = online.load_pools()
+            if loaded is None:
+                return
+            fresh = loads(*loaded)
+            attach_vectors(fresh)
+            fresh.loaded_at = time.monotonic()
+            with _lock:
+                _current = fresh
+                _checked_at = time.monotonic()
+        except Exception:  # the old pools keep serving; the next check tries again
+            logger.exception("feed: reloading the pools failed")
+        finally:
+            connection.close()
+            _reloading.clear()
+
+    threading.Thread(target=work, name="feed-pools-reload", daemon=True).start()
 
 
 def forget() -> None:
