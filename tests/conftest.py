@@ -9,12 +9,16 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -190,3 +194,63 @@ def live_asgi_server(django_db_setup) -> Iterator[str]:  # type: ignore[no-untyp
     proc.terminate()
     proc.wait(timeout=20)
     log.close()
+
+
+# --- Browser tests (tests/browser, tests/moderation/browser) --------------------------------
+# Session-scoped here so that every browser test directory shares one Playwright driver (two
+# sync drivers in one thread refuse to start) and one test-database set-up.
+
+CHROMIUM = os.environ.get("SWIPEME_CHROMIUM", "/usr/bin/chromium")
+# Flags for a closed network and a root user (see the tool notes): no sandbox as root, no
+# background connections to hosts that cannot be reached, no first-run UI.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-default-apps", "--mute-audio",
+]
+
+
+def _on_test_database() -> bool:
+    from django.db import connection
+
+    return bool(connection.settings_dict["NAME"] == connection.settings_dict["TEST"]["NAME"])
+
+
+@pytest.fixture(scope="session")
+def browser_test_database(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """pytest-django creates the test database only for tests marked `django_db`; browser
+    tests are not (see the module doc), so when they run alone this creates it."""
+    if _on_test_database():
+        yield
+        return
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        config = setup_databases(verbosity=0, interactive=False, aliases={"default": {}})
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        # A subprocess that has just been stopped may still hold a session for a moment.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        teardown_databases(config, verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Playwright]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium")
+    chromium = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()

@@ -25,22 +25,23 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 from rest_framework.test import APIClient
 
-from tests.conftest import ROOT, _wait_for_idle_worker, _wait_for_other_db_sessions_to_finish
+# The session-scoped fixtures (`browser_test_database`, `playwright_driver`, `browser`) live
+# in tests/conftest.py: one Playwright driver per session for every browser test directory.
+from tests.conftest import (  # noqa: F401 - CHROMIUM_ARGS is re-exported for bench/
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    _on_test_database,
+    _wait_for_idle_worker,
+    _wait_for_other_db_sessions_to_finish,
+)
 from tests.media.conftest import make_clip, upload_file, wait_for
 
-CHROMIUM = os.environ.get("SWIPEME_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "var" / "artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
-# Flags for a closed network and a root user (see the tool notes): no sandbox as root, no
-# background connections to hosts that cannot be reached, no first-run UI.
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-default-apps", "--mute-audio",
-]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 
@@ -50,34 +51,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
-
-
-def _on_test_database() -> bool:
-    from django.db import connection
-
-    return bool(connection.settings_dict["NAME"] == connection.settings_dict["TEST"]["NAME"])
-
-
-@pytest.fixture(scope="session")
-def browser_test_database(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    """pytest-django creates the test database only for tests marked `django_db`; browser
-    tests are not (see the module doc), so when they run alone this creates it."""
-    if _on_test_database():
-        yield
-        return
-    from django.test.utils import setup_databases, teardown_databases
-
-    with django_db_blocker.unblock():
-        config = setup_databases(verbosity=0, interactive=False, aliases={"default": {}})
-    yield
-    from django.db import connection
-
-    with django_db_blocker.unblock():
-        # A subprocess that has just been stopped may still hold a session for a moment.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
-        teardown_databases(config, verbosity=0)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -101,22 +74,6 @@ def browser_db(browser_test_database: None, django_db_blocker: Any, live_asgi_se
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture(scope="session")
-def playwright_driver() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="session")
-def browser(playwright_driver: Playwright) -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium")
-    chromium = playwright_driver.chromium.launch(
-        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-    yield chromium
-    chromium.close()
 
 
 @pytest.fixture

@@ -9,13 +9,10 @@ import pytest
 
 from tests.browser.conftest import (  # noqa: F401 - fixtures
     base_url,
-    browser,
     browser_db,
-    browser_test_database,
     logged_in_page,
     new_context,
     page_errors,
-    playwright_driver,
 )
 
 
