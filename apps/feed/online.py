@@ -21,14 +21,22 @@ logger = logging.getLogger(__name__)
 SEEN_TTL = 3 * 24 * 3600
 EXPLAIN_TTL = 7 * 24 * 3600
 EXPLAIN_KEEP = 300
-POOLS_KEY = "feed:pools:v1"
-POOLS_STAMP_KEY = "feed:pools:v1:stamp"
+POOLS_PREFIX = "feed:pools:v1"
 # After a failure, do not try Redis again for this long (a dead Redis costs one timeout
 # per process per interval, not one per request).
 RETRY_AFTER = 5.0
 
 _clients: dict[str, redis.Redis] = {}
 _down_until: dict[str, float] = {}
+
+
+def _pools_keys() -> tuple[str, str]:
+    """Pools describe one database's posts: two databases sharing a Redis (dev and a bench,
+    two test databases) must not serve each other's."""
+    from django.db import connection
+
+    name = connection.settings_dict["NAME"]
+    return f"{POOLS_PREFIX}:{name}", f"{POOLS_PREFIX}:{name}:stamp"
 
 
 def redis_url() -> str:
@@ -144,9 +152,10 @@ def store_pools(payload: str, stamp: str) -> bool:
     if r is None:
         return False
     try:
+        key, stamp_key = _pools_keys()
         pipe = r.pipeline(transaction=True)
-        pipe.set(POOLS_KEY, payload, ex=24 * 3600)
-        pipe.set(POOLS_STAMP_KEY, stamp, ex=24 * 3600)
+        pipe.set(key, payload, ex=24 * 3600)
+        pipe.set(stamp_key, stamp, ex=24 * 3600)
         pipe.execute()
     except redis.RedisError as exc:
         mark_down(exc)
@@ -159,7 +168,7 @@ def pools_stamp() -> str | None:
     if r is None:
         return None
     try:
-        value = r.get(POOLS_STAMP_KEY)
+        value = r.get(_pools_keys()[1])
     except redis.RedisError as exc:
         mark_down(exc)
         return None
@@ -171,7 +180,8 @@ def load_pools() -> tuple[str, str] | None:
     if r is None:
         return None
     try:
-        stamp, payload = r.mget(POOLS_STAMP_KEY, POOLS_KEY)
+        key, stamp_key = _pools_keys()
+        stamp, payload = r.mget(stamp_key, key)
     except redis.RedisError as exc:
         mark_down(exc)
         return None
