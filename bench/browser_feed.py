@@ -154,7 +154,8 @@ def main() -> None:
     from django.db import connection
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.conftest import CHROMIUM_ARGS, seed_posts
+    from tests.browser.conftest import seed_posts
+    from tests.conftest import CHROMIUM_ARGS
     from tests.factories import UserFactory
 
     if not (BASE_DIR / "static" / "dist" / "feed.js").exists():
