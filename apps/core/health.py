@@ -2,7 +2,8 @@
 
 `/healthz` says the process answers. `/readyz` says it can do its job: the database and
 Redis answer, storage takes a write, and each Celery queue's worker has sent a heartbeat
-recently (the beat task `core.heartbeat` runs on every queue).
+recently (each worker records one for its queues every 30 s from its main process, see
+swipeme_site/celery.py; the beat task `core.heartbeat` also proves the broker path).
 """
 
 from __future__ import annotations

@@ -56,6 +56,27 @@ def test_readyz_is_ready_once_a_real_worker_serves_every_queue(
     assert all(age is not None and age < 60 for age in ages.values())
 
 
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_busy_or_idle_worker_heartbeats_its_queues_without_any_task(
+    client, celery_worker_process, settings
+):
+    # given: no heartbeat anywhere (the autouse fixture flushed Redis) and no beat running
+    assert client.get("/readyz").status_code == 503
+
+    # when: only the worker's own timer runs (every 30 s, see swipeme_site/celery.py)
+    deadline = time.monotonic() + 75
+    response = client.get("/readyz")
+    while response.status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        response = client.get("/readyz")
+
+    # then: every queue it consumes is reported served, although no task was sent
+    assert response.status_code == 200, response.json()
+    ages = response.json()["checks"]["workers"]["heartbeat_age_seconds"]
+    assert set(ages) == set(settings.SWIPEME_QUEUES)
+
+
 @pytest.mark.django_db
 def test_metrics_are_exported_for_prometheus(client):
     client.get("/healthz")
