@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from apps.moderation.conf import guideline_url
 from apps.moderation.policies import Policy
 
 
@@ -27,7 +28,8 @@ def _feed_context(request: HttpRequest, tab: str) -> dict[str, Any]:
         "source": source,
         "preload": request.GET.get("preload") != "0",
         "reports_url": reports_url if signed_in else "",
-        "report_policies": [[p.value, p.label] for p in Policy],
+        # [value, label, the policy's guidelines page] for the report form.
+        "report_policies": [[p.value, p.label, guideline_url(p.value)] for p in Policy],
     }
 
 

@@ -113,8 +113,9 @@ const menuStatus = menu.querySelector(".sheet-status");
 const reportButton = menu.querySelector('[data-menu="report"]');
 const reportForm = menu.querySelector(".report-form");
 const reasons = JSON.parse(document.getElementById("report-policies")?.textContent || "[]");
-reportForm.querySelector(".report-reasons").append(...reasons.map(([value, label], i) =>
-  el("label", { class: "radio" }, el("input", { type: "radio", name: "policy", value, required: i === 0 }), ` ${label}`)));
+reportForm.querySelector(".report-reasons").append(...reasons.map(([value, label, rule], i) =>
+  el("label", { class: "radio" }, el("input", { type: "radio", name: "policy", value, required: i === 0 }), ` ${label} `,
+    el("a", { href: rule, target: "_blank", rel: "noopener", class: "rule-link", text: "(rules)" }))));
 
 export function openMenu(rail) {
   menuRail = rail;
