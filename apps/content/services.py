@@ -331,15 +331,10 @@ def sounds_sync_muted(*, now: datetime | None = None) -> tuple[int, int]:
     return len(muted), len(unmuted)
 
 
-def _rerender_posts_with(sound_ids: list[int]) -> None:
-    """Ask media to render again (after commit) every upload whose post uses these sounds
-    as its chosen sound; media re-renders only the audio-dependent outputs."""
+def _rerender_assets(asset_ids: list[int]) -> None:
+    """Tell media (after commit) that what these uploads are rendered with changed (the
+    sound, the mix, the cover); media renders again only the outputs that depend on it."""
     from apps.media.tasks import recipe_changed
-
-    asset_ids = list(Post.objects.filter(sound_id__in=sound_ids)
-                     .exclude(original_sound_id=F("sound_id"))
-                     .exclude(status=Post.Status.REMOVED)
-                     .values_list("asset_id", flat=True))
 
     def send() -> None:
         for asset_id in asset_ids:
@@ -347,6 +342,14 @@ def _rerender_posts_with(sound_ids: list[int]) -> None:
 
     if asset_ids:
         transaction.on_commit(send)
+
+
+def _rerender_posts_with(sound_ids: list[int]) -> None:
+    """Render again every upload whose post uses these sounds as its chosen sound."""
+    _rerender_assets(list(Post.objects.filter(sound_id__in=sound_ids)
+                          .exclude(original_sound_id=F("sound_id"))
+                          .exclude(status=Post.Status.REMOVED)
+                          .values_list("asset_id", flat=True)))
 
 
 def sounds_take_down(*, sound_ids: Iterable[int], taken_down: bool = True) -> int:
@@ -457,6 +460,10 @@ def post_create(
         post.save(update_fields=["caption", "caption_entities"])
         if status == Post.Status.PUBLISHED and asset_is_playable(asset):
             _publish(post, from_statuses=[Post.Status.PROCESSING], now=now)
+        if chosen is not None or cover_time_ms is not None:
+            # steps already done rendered the upload as it is: the chosen sound or cover
+            # needs them again (steps still to run read the recipe themselves)
+            _rerender_assets([asset.pk])
     return post
 
 
@@ -503,6 +510,8 @@ def post_update(
                 and cover > post.asset.duration_ms:
             raise ApplicationError("The cover frame is past the end of the video.",
                                    fields={"cover_time_ms": ["Past the end of the video."]})
+        if "cover_time_ms" in settings and cover != post.cover_time_ms:
+            _rerender_assets([post.asset_id])
         fields = ["updated_at"]
         for name, value in settings.items():
             setattr(post, name, value)
@@ -667,7 +676,10 @@ def posts_publish_due(*, now: datetime | None = None, batch_size: int = PUBLISH_
     published = 0
     with transaction.atomic():
         due = list(
-            Post.objects.select_for_update(skip_locked=True, of=("self", "asset"))
+            # Only the post rows: skipping rows whose upload media holds would leave a due
+            # post unpublished by every runner; an asset turning playable meanwhile is
+            # caught by the sweep below on the next run.
+            Post.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("asset")
             .filter(status=Post.Status.SCHEDULED, scheduled_for__lte=moment)
             .order_by("scheduled_for", "pk")[:batch_size]

@@ -18,6 +18,7 @@ from django.core.files import File
 from PIL import Image
 from rest_framework.test import APIClient
 
+from apps.content import services as content_services
 from apps.content.models import Post, Sound
 from apps.media import services, storage
 from apps.media.models import MediaAsset, ProcessingStep
@@ -136,11 +137,9 @@ def test_a_library_sound_is_mixed_into_every_rendition_and_the_mp4(
                     TONE * 0.25, rel=0.25), path
         assert f"init_{tag}.mp4" in (base / "hls" / "240" / "index.m3u8").read_text()
 
-        # when the creator mutes their own audio instead, content's post_save asks media
-        post = Post.objects.get(asset_id=asset_id)
-        post.sound_mix = Post.SoundMix.MUTE
+        # when the library sound is taken down, content asks media to render it again
         with capture(execute=True):
-            post.save(update_fields=["sound_mix", "updated_at"])
+            content_services.sounds_take_down(sound_ids=[sound.pk])
         assert ("recipe_changed", (asset_id,)) in queue
         with capture(execute=True):
             stale = services.asset_recipe_changed(asset_id=asset_id)
@@ -152,10 +151,11 @@ def test_a_library_sound_is_mixed_into_every_rendition_and_the_mp4(
         asset.refresh_from_db()
         assert asset.outputs["mp4"] != f"video-{tag}.mp4"
         assert not (base / f"video-{tag}.mp4").exists()  # the replaced MP4 is removed
+        # the track is gone from the files and the upload's own audio is back at full level
         for path in (_joined(base / "hls" / "360", tmp_path), base / asset.outputs["mp4"]):
             samples, rate = _samples(path)
-            assert amplitude(samples, rate, SOUND_HZ, 0.1, 2.3) == pytest.approx(TONE, rel=0.2)
-            assert amplitude(samples, rate, OWN_HZ, 0.1, 2.3) < 0.004
+            assert amplitude(samples, rate, SOUND_HZ, 0.1, 2.3) < 0.004
+            assert amplitude(samples, rate, OWN_HZ, 0.1, 2.3) == pytest.approx(TONE, rel=0.2)
         # nothing else was rendered again
         assert services.asset_recipe_changed(asset_id=asset_id) == []
     finally:
@@ -217,8 +217,8 @@ def test_the_creators_cover_frame_is_the_poster_and_a_new_one_regenerates_it(
 
         # the creator posts with a cover at 0.5 s: the poster is regenerated at that frame
         with capture(execute=True):
-            post = PostFactory(author=user, asset=MediaAsset.objects.get(pk=asset_id),
-                               cover_time_ms=500, status=Post.Status.DRAFT, published_at=None)
+            post = content_services.post_create(author=user, asset_id=asset_id,
+                                                cover_time_ms=500, publish="draft")
         assert ("recipe_changed", (asset_id,)) in queue
         with capture(execute=True):
             assert services.asset_recipe_changed(asset_id=asset_id) == ["poster"]
@@ -228,11 +228,14 @@ def test_the_creators_cover_frame_is_the_poster_and_a_new_one_regenerates_it(
         assert _colour(base / first) == "red"
         assert not (base / "poster.jpg").exists()
 
-        # a later change of the cover time (the post's settings) regenerates it again
-        post.cover_time_ms = 1500
+        # editing the caption alone asks for nothing
         queue.clear()
         with capture(execute=True):
-            post.save(update_fields=["cover_time_ms", "updated_at"])
+            content_services.post_update(user=user, post_id=post.pk, caption="new words")
+        assert queue == []
+        # a later change of the cover time (the post's settings) regenerates it again
+        with capture(execute=True):
+            content_services.post_update(user=user, post_id=post.pk, cover_time_ms=1500)
         assert queue == [("recipe_changed", (asset_id,))]
         with capture(execute=True):
             assert services.asset_recipe_changed(asset_id=asset_id) == ["poster"]
