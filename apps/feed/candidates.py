@@ -64,7 +64,15 @@ class CandidateSet:
         return len(self.cat)
 
 
-def take(cat: Catalogue, rows: np.ndarray) -> Catalogue:
+def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the k highest scores, best first (a partial sort: the pools hold thousands)."""
+    if len(scores) <= k:
+        return np.argsort(-scores, kind="stable")
+    best = np.argpartition(-scores, k)[:k]
+    return best[np.argsort(-scores[best], kind="stable")]
+
+
+def take(cat: Catalogue, rows: np.ndarray, *, vectors: bool = True) -> Catalogue:
     r = rows.tolist()
     return Catalogue(
         ids=cat.ids[rows], author=cat.author[rows], sound=cat.sound[rows],
@@ -75,7 +83,7 @@ def take(cat: Catalogue, rows: np.ndarray) -> Catalogue:
         trend=cat.trend[rows], new_creator=cat.new_creator[rows],
         hashtags=[cat.hashtags[i] for i in r],
         restricted=cat.restricted[rows] if cat.restricted is not None else None,
-        vectors=cat.vectors[rows] if cat.vectors is not None else None,
+        vectors=cat.vectors[rows] if vectors and cat.vectors is not None else None,
     )
 
 
@@ -139,18 +147,19 @@ def generate(pools: Pools, ctx: ViewerContext, *, followed: Catalogue | None = N
     text_sim_pool = np.zeros(n, dtype=np.float32)
     if ctx.profile is not None and cat.vectors is not None and n:
         text_sim_pool = cat.vectors @ ctx.profile
-        add(np.argsort(-text_sim_pool)[:SIMILAR_TAKE], "similar")
+        add(_top_k(text_sim_pool, SIMILAR_TAKE), "similar")
     cf_pool = np.zeros(n, dtype=np.float32)
     if ctx.cf_user is not None and cf_items is not None and n:
         cf_pool = (cf_items @ ctx.cf_user).astype(np.float32)
-        add(np.argsort(-cf_pool)[:COLLAB_TAKE], "collab")
+        add(_top_k(cf_pool, COLLAB_TAKE), "collab")
     if ctx.follows and n:
         mine = np.flatnonzero(np.isin(cat.author, np.fromiter(ctx.follows, np.int64)))
         add(mine[np.argsort(-cat.published[mine])][:FOLLOWED_TAKE], "followed")
 
     pooled_rows = np.fromiter(flags.keys(), dtype=np.int64, count=len(flags))
     src_bits = np.fromiter(flags.values(), dtype=np.int64, count=len(flags))
-    parts = [take(cat, pooled_rows)]
+    # The candidates need no text vectors past this point (their similarity is measured).
+    parts = [take(cat, pooled_rows, vectors=False)]
     bits = [src_bits]
     sims = [text_sim_pool[pooled_rows]]
     cfs = [cf_pool[pooled_rows]]
@@ -166,7 +175,7 @@ def generate(pools: Pools, ctx: ViewerContext, *, followed: Catalogue | None = N
             bits[0][row] |= 1 << SRC[source]
         if len(new) == 0:
             continue
-        chunk = take(extra, new)
+        chunk = take(extra, new, vectors=False)
         seen_ids.update(chunk.ids.tolist())
         parts.append(chunk)
         bits.append(np.full(len(new), 1 << SRC[source], dtype=np.int64))

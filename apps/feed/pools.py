@@ -25,11 +25,13 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.content.audience import protected_minor_author_q, recommendable_q
 from apps.content.models import Post
 from apps.content.selectors import visible_to_q
 from apps.feed import interactions, online
 from apps.feed.models import EMBEDDING_DIM, PostEmbedding
+from apps.media.models import MediaAsset
 from apps.social.selectors import discoverable_q
 
 logger = logging.getLogger(__name__)
@@ -168,12 +170,41 @@ def meta_rows(posts: QuerySet[Post]) -> list[dict[str, Any]]:
                 .values(*META_FIELDS, "tags"))
 
 
-def light_meta_rows(posts: QuerySet[Post]) -> list[dict[str, Any]]:
-    """`meta_rows` for a request: hashtags from the caption's entities, no join."""
-    rows = list(posts.values(*META_FIELDS, "caption_entities"))
+def _caption_tags(entities: Any) -> list[str]:
+    return [str(e.get("name", "")) for e in entities or []
+            if isinstance(e, dict) and e.get("type") == "hashtag"]
+
+
+def _meta_select() -> str:
+    """META_FIELDS and the caption's entities as SQL (p: the post)."""
+    columns = [f'p.{name} AS "{name}"' for name in META_FIELDS if "__" not in name]
+    columns += ['a.duration_ms AS "asset__duration_ms"',
+                'u.date_joined AS "author__date_joined"',
+                "p.caption_entities::json AS caption_entities"]
+    return (f"SELECT {', '.join(columns)} FROM {Post._meta.db_table} p "  # noqa: S608
+            f"JOIN {MediaAsset._meta.db_table} a ON a.id = p.asset_id "
+            f"JOIN {User._meta.db_table} u ON u.id = p.author_id")
+
+
+_META_SQL: str | None = None
+
+
+def published_meta_rows(where: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """`meta_rows` of published posts matching `where` (SQL over `p`, the post), with the
+    hashtags taken from the caption's entities (no join), in one raw statement: For You
+    reads candidates outside the pools on every page, where the ORM's query building cost
+    more than PostgreSQL's work. The safety rules still run once, on the page (serving's
+    `displayable`)."""
+    global _META_SQL
+    if _META_SQL is None:
+        _META_SQL = _meta_select()
+    sql = f"{_META_SQL} WHERE p.status = %(published)s AND {where}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**params, "published": Post.Status.PUBLISHED})
+        names = [col.name for col in cursor.description or []]
+        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     for row in rows:
-        row["tags"] = [str(e.get("name", "")) for e in row.pop("caption_entities") or []
-                       if isinstance(e, dict) and e.get("type") == "hashtag"]
+        row["tags"] = _caption_tags(row.pop("caption_entities"))
     return rows
 
 
@@ -311,18 +342,24 @@ def loads(stamp: str, payload: str) -> Pools:
     )
 
 
+def embeddings_of(post_ids: list[int]) -> dict[int, np.ndarray]:
+    """The posts' text embeddings (those that have one)."""
+    if not post_ids:
+        return {}
+    # real[] is decoded by psycopg in C (the vector's text form would be parsed in Python).
+    table = PostEmbedding._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT post_id, vector::real[] FROM {table} "  # noqa: S608
+                       "WHERE post_id = ANY(%s)", [post_ids])
+        return {int(pid): np.asarray(vec, dtype=np.float32) for pid, vec in cursor.fetchall()}
+
+
 def attach_vectors(pools: Pools) -> None:
     """Load the pooled posts' text embeddings into one matrix (zero rows where missing)."""
     cat = pools.catalogue
     matrix = np.zeros((len(cat), EMBEDDING_DIM), dtype=np.float32)
-    if len(cat):
-        # real[] is decoded by psycopg in C (the vector's text form would be parsed in Python).
-        table = PostEmbedding._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT post_id, vector::real[] FROM {table} "  # noqa: S608
-                           "WHERE post_id = ANY(%s)", [cat.ids.tolist()])
-            for pid, vec in cursor.fetchall():
-                matrix[cat.index[int(pid)]] = np.asarray(vec, dtype=np.float32)
+    for pid, vec in embeddings_of(cat.ids.tolist()).items():
+        matrix[cat.index[pid]] = vec
     cat.vectors = matrix
 
 

@@ -29,8 +29,8 @@ from apps.engagement.models import Favourite, Like
 from apps.feed import interactions, online, pools, ranking, rerank
 from apps.feed.candidates import SOURCES, CandidateSet, ViewerContext, generate, take
 from apps.feed.cursors import CARRY_AUTHORS, CARRY_IDS, FollowingCursor, ForYouCursor
-from apps.feed.models import NotInterested, PostEmbedding, UserInterests
-from apps.feed.pools import Catalogue, light_meta_rows
+from apps.feed.models import PostEmbedding
+from apps.feed.pools import Catalogue
 from apps.feed.topics import hashtags_for
 from apps.social.models import Follow
 
@@ -39,7 +39,6 @@ logger = logging.getLogger(__name__)
 FOLLOWED_WINDOW = timedelta(days=7)
 FOLLOWED_TAKE = 150
 MAX_FOLLOWS_READ = 5000
-NOT_INTERESTED_READ = 200
 SIMILAR_NN = 100
 PRE_RANK = 300
 # Which source a post is credited to when several proposed it.
@@ -65,35 +64,28 @@ def _request_id() -> str:
 
 def viewer_context(viewer: User | None, *, catalogue: Catalogue,
                    session_id: str | None = None) -> ViewerContext:
-    disliked = interactions.dislikes(user_id=viewer.pk if viewer else None,
-                                     session_id=session_id)
+    disliked = interactions.online_dislikes(user_id=viewer.pk if viewer else None,
+                                            session_id=session_id)
     if viewer is None:
-        ctx = ViewerContext(user_id=None, ni_posts=disliked.posts)
+        ctx = ViewerContext(user_id=None)
         ctx.ni_authors.update(disliked.creators)
         ctx.ni_sounds.update(disliked.sounds)
         return ctx
     uid = int(viewer.pk)
-    follows = set(Follow.objects.filter(follower_id=uid)
-                  .values_list("followee_id", flat=True)[:MAX_FOLLOWS_READ])
-    interests_row = UserInterests.objects.filter(user_id=uid).values_list("interests",
-                                                                          flat=True).first()
-    ni_rows = list(NotInterested.objects.filter(user_id=uid).order_by("-id")
-                   .values_list("post_id", "author_id", "sound_id", "hashtags")
-                   [:NOT_INTERESTED_READ])
+    rows = interactions.viewer_rows(user_id=uid, max_follows=MAX_FOLLOWS_READ)
     ctx = ViewerContext(
         user_id=uid, adult=may_see_age_restricted(viewer),
-        language=(viewer.language or "").split("-")[0].lower(), follows=follows,
-        interest_tags=set(hashtags_for(list(interests_row or []))),
-        positives=interactions.recent_positive_posts(user_id=uid),
+        language=(viewer.language or "").split("-")[0].lower(), follows=rows.follows,
+        interest_tags=set(hashtags_for(rows.interests)), positives=rows.positives,
     )
-    for post_id, author_id, sound_id, tags in ni_rows:
-        ctx.ni_posts.add(int(post_id))
-        ctx.ni_authors[int(author_id)] += 1
+    for post_id, author_id, sound_id, tags in rows.not_interested:
+        ctx.ni_posts.add(post_id)
+        ctx.ni_authors[author_id] += 1
         if sound_id:
-            ctx.ni_sounds[int(sound_id)] += 1
-        for tag in tags or []:
-            ctx.ni_tags[str(tag).lower()] += 1
-    ctx.ni_posts |= disliked.posts
+            ctx.ni_sounds[sound_id] += 1
+        for tag in tags:
+            ctx.ni_tags[tag.lower()] += 1
+    ctx.ni_posts |= rows.disliked_posts
     ctx.ni_authors.update(disliked.creators)
     ctx.ni_sounds.update(disliked.sounds)
     _describe_positives(ctx, catalogue)
@@ -120,16 +112,13 @@ def _describe_positives(ctx: ViewerContext, catalogue: Catalogue) -> None:
         if catalogue.vectors is not None and catalogue.vectors[row].any():
             vectors.append(catalogue.vectors[row])
     if missing:
-        for author_id, sound_id, entities in Post.objects.filter(pk__in=missing).values_list(
-                "author_id", "sound_id", "caption_entities"):
-            ctx.positive_authors[int(author_id)] += 1
-            if sound_id:
-                ctx.positive_sounds[int(sound_id)] += 1
-            for entity in entities or []:
-                if isinstance(entity, dict) and entity.get("type") == "hashtag":
-                    ctx.positive_tags[str(entity.get("name", "")).lower()] += 1
-        vectors.extend(np.asarray(v, dtype=np.float32) for v in PostEmbedding.objects.filter(
-            post_id__in=missing).values_list("vector", flat=True))
+        for meta in pools.published_meta_rows("p.id = ANY(%(ids)s)", {"ids": missing}):
+            ctx.positive_authors[int(meta["author_id"])] += 1
+            if meta["sound_id"]:
+                ctx.positive_sounds[int(meta["sound_id"])] += 1
+            for tag in meta["tags"]:
+                ctx.positive_tags[tag.lower()] += 1
+        vectors.extend(pools.embeddings_of(missing).values())
     if vectors:
         mean = np.mean(np.vstack(vectors), axis=0)
         norm = float(np.linalg.norm(mean))
@@ -143,13 +132,13 @@ def _describe_positives(ctx: ViewerContext, catalogue: Catalogue) -> None:
 def _followed_recent(viewer: User, ctx: ViewerContext) -> Catalogue | None:
     if not ctx.follows:
         return None
-    since = timezone.now() - FOLLOWED_WINDOW
     # Candidates only: the safety rules run once, on the page (`displayable`).
-    qs = (Post.objects.filter(author_id__in=Follow.objects.filter(follower_id=viewer.pk)
-                              .values("followee_id"), status=Post.Status.PUBLISHED,
-                              published_at__gte=since)
-          .order_by("-id"))[:FOLLOWED_TAKE]
-    rows = light_meta_rows(qs)
+    rows = pools.published_meta_rows(
+        f"p.author_id IN (SELECT followee_id FROM {Follow._meta.db_table} "  # noqa: S608
+        "WHERE follower_id = %(viewer)s) AND p.published_at >= %(since)s "
+        "ORDER BY p.id DESC LIMIT %(take)s",
+        {"viewer": viewer.pk, "since": timezone.now() - FOLLOWED_WINDOW,
+         "take": FOLLOWED_TAKE})
     return Catalogue.from_rows(rows, stats=interactions.PostStats()) if rows else None
 
 
@@ -165,7 +154,7 @@ def _similar(ctx: ViewerContext, catalogue: Catalogue) -> tuple[Catalogue | None
     outside = [pid for pid in sims if pid not in catalogue.index]
     if not outside:
         return None, sims
-    rows = light_meta_rows(Post.objects.filter(pk__in=outside, status=Post.Status.PUBLISHED))
+    rows = pools.published_meta_rows("p.id = ANY(%(ids)s)", {"ids": outside})
     return (Catalogue.from_rows(rows, stats=interactions.PostStats()) if rows else None), sims
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
@@ -83,6 +84,17 @@ def test_training_stores_a_version_with_metrics_and_the_admin_activates_it(
     assert acted.status_code == 302, acted.content[:3000]
     row.refresh_from_db()
     assert row.is_active
+
+    # Serving calls the LightGBM boosters directly: the same scores as the estimators'.
+    model = ranking.active_model()
+    assert model is not None
+    x = np.random.default_rng(3).random((50, len(ranking.FEATURES)), dtype=np.float32)
+    served = model.predict(x)
+    columns = x[:, [ranking.FEATURES.index(name) for name in model.feature_names]]
+    for head, est in model.heads.items():
+        expected = (np.clip(est.predict(columns), 0.0, 3.0) if head == "watch"
+                    else est.predict_proba(columns)[:, 1])
+        np.testing.assert_allclose(served[head], expected, rtol=1e-5, atol=1e-6)
 
     viewer = users[0]
     client = APIClient()
