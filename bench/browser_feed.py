@@ -217,7 +217,7 @@ def report(results: dict[bool, list[dict[str, Any]]], args: argparse.Namespace) 
           f"{args.rounds} rounds, {args.dwell:g} s per video\n")
     print(f"{'mode':<14}{'first frame (nav)':>19}{'first frame (player)':>22}"
           f"{'swipe p50':>11}{'swipe max':>11}{'player p50':>12}{'swipes':>8}"
-          f"{'preloaded':>11}{'frame shown at swipe':>22}")
+          f"{'preloaded':>11}{'frame shown at swipe':>22}{'new frame':>12}")
     medians: dict[bool, float] = {}
     for preload in (True, False):
         runs = results[preload]
@@ -232,7 +232,8 @@ def report(results: dict[bool, list[dict[str, Any]]], args: argparse.Namespace) 
               f"{statistics.median(swipe_player) if swipe_player else float('nan'):>9.0f} ms"
               f"{len(swipes):>8}"
               f"{sum(r['preloaded'] for r in runs):>11}"
-              f"{sum(r['frame_ready'] for r in runs):>22}")
+              f"{sum(r['frame_ready'] for r in runs):>22}"
+              f"{sum(r['new_frames'] for r in runs):>12}")
     if medians[True] > 0:
         print(f"\nswipe to first frame, preload off / on: {medians[False] / medians[True]:.1f}x"
               f"  (goal: preloaded < 100 ms: {'met' if medians[True] < 100 else 'NOT met'})")

@@ -30,6 +30,13 @@ const config = {
 // The play on screen ends when the page goes away; this runs before the telemetry's own
 // pagehide handler sends the beacon.
 window.addEventListener("pagehide", () => { if (items[active]) leave(items[active]); });
+// A page sent to the background may never come back: report how far the play got.
+document.addEventListener("visibilitychange", () => {
+  const item = items[active];
+  if (document.visibilityState === "hidden" && item && item.player.watchedMs() > 0) {
+    telemetry.track("watch_progress", item.post.id, watchData(item));
+  }
+});
 const telemetry = new Telemetry();
 const items = [];
 let active = -1;
@@ -115,18 +122,21 @@ function render(post) {
   item.player = new Player(video, playback, {
     onFirstFrame: (ms) => {
       node.classList.add("started");
+      if (item.afterFirstFrame) { item.afterFirstFrame(); item.afterFirstFrame = null; }
       // The next video loads only once this one plays: it must not compete for bandwidth
       // with the first frame on screen.
-      if (index === active) preloadNext();
+      if (item.index === active) preloadNext();
       // for the benchmark: time to first frame from activation, from the last swipe input,
       // and since navigation start
       const now = performance.now();
-      window.swipeme.metrics.push({ index, ttff_ms: ms, preloaded: item.wasPreloaded,
-                                    frame_ready: item.frameReady, at: now,
+      window.swipeme.metrics.push({ index: item.index, ttff_ms: ms, preloaded: item.wasPreloaded,
+                                    frame_ready: item.frameReady, at: now, frame: item.player.firstFrameInfo,
                                     since_input_ms: swipeAt ? Math.round(now - swipeAt) : null });
       swipeAt = 0;
       telemetry.track("play_start", post.id);
     },
+    // a heartbeat every few seconds of playback: how far a play got even if the page dies
+    onProgress: () => { if (item.index === active) telemetry.track("watch_progress", post.id, watchData(item)); },
     onEnded: (loops) => {
       // the first end of a play is its completion, every later loop a rewatch
       telemetry.track(loops === 1 ? "completion" : "rewatch", post.id);
@@ -135,7 +145,7 @@ function render(post) {
   item.progress = new ProgressBar(node.querySelector(".progress"), video, playback.storyboard);
   item.rail = new Rail(item, { config, telemetry, onRemove: () => removeItem(item) });
   video.addEventListener("play", () => node.classList.remove("paused"));
-  video.addEventListener("pause", () => { if (index === active) node.classList.add("paused"); });
+  video.addEventListener("pause", () => { if (item.index === active) node.classList.add("paused"); });
   bindTaps(item);
   items.push(item);
   root.append(node);
@@ -152,50 +162,101 @@ const observer = new IntersectionObserver((entries) => {
   }
 }, { root, threshold: [0.6] });
 
+// Touch scrolls natively; the browser says where the snap will land (scrollsnapchanging,
+// Chromium 129+) as soon as it knows, before the snap animation carries the item on
+// screen: once the finger is up, that item starts at once. The observer above remains the
+// fallback and the correction.
+let touching = false;
+let snapTarget = null;
+let touchEndAt = 0;
+root.addEventListener("touchstart", () => { touching = true; }, { passive: true });
+root.addEventListener("touchend", () => {
+  touching = false;
+  touchEndAt = performance.now();
+  if (snapTarget) activateSnapTarget(snapTarget);
+}, { passive: true });
+root.addEventListener("touchcancel", () => { touching = false; }, { passive: true });
+root.addEventListener("scrollsnapchanging", (event) => {
+  snapTarget = event.snapTargetBlock;
+  if (!touching) activateSnapTarget(snapTarget);
+});
+root.addEventListener("scrollsnapchange", () => { snapTarget = null; });
+
+function activateSnapTarget(target) {
+  const el = target && target.closest && target.closest(".feed-item");
+  if (!el || !root.contains(el)) return;
+  const index = Number(el.dataset.index);
+  if (index === active) return;
+  // the swipe's input is the finger's lift (for the figures in window.swipeme.metrics)
+  const now = performance.now();
+  swipeAt = now - touchEndAt < 1000 ? touchEndAt : now;
+  setActive(index);
+}
+
 function setActive(index) {
   if (index === active || !items[index]) return;
   const previous = items[active];
   active = index;
-  if (previous) leave(previous);
   const item = items[index];
   item.wasPreloaded = item.player.attached && item.player.video.readyState >= 2;
-  // a warmed preload has already decoded and shown its first frame (no poster at the swipe)
-  item.frameReady = item.wasPreloaded && item.player.video.currentTime > 0;
+  // a preload parked on its decoded first frame (no poster at the swipe)
+  item.frameReady = item.wasPreloaded && item.player.firstFrameTime != null;
   item.el.classList.remove("paused");
   item.enteredAt = Date.now();
-  telemetry.track("impression", item.post.id);
+  // play() first: everything else at a swipe can wait a few milliseconds, this cannot
   item.player.activate({ muted: !soundOn });
+  if (previous) leave(previous);
+  telemetry.track("impression", item.post.id);
   item.progress.startTicking();
-  // Keep the active and the next video; give every other decoder back.
-  const keep = new Set([index, index + 1]);
-  items.forEach((other, i) => { if (!keep.has(i)) other.player.release(); });
+  // Rewinding the previous video and giving every other decoder back (keeping the active
+  // and the next one) is media work that would compete with the new video's first frames:
+  // it runs once they are on screen.
+  afterFirstFrame(item, () => {
+    if (previous && previous !== items[active]) previous.player.rewind();
+    const keep = new Set([active, active + 1]);
+    items.forEach((other, i) => { if (!keep.has(i)) other.player.release(); });
+  });
   if (item.player.firstFrameAt) preloadNext();
   if (index >= items.length - 3) loadMore().then(() => {
     if (items[active] && items[active].player.firstFrameAt) preloadNext();
   });
 }
 
+/** Run `task` once the item's first frame is on screen (or after a second at most). */
+function afterFirstFrame(item, task) {
+  let done = false;
+  const run = () => { if (!done) { done = true; task(); } };
+  item.afterFirstFrame = run;
+  setTimeout(run, 1000);
+}
+
 function preloadNext() {
   const following = items[active + 1];
-  if (config.preload && following) following.player.preload();
+  if (config.preload && following) following.player.preload({ muted: !soundOn });
+}
+
+/** The watch figures of the item's play so far (watch_progress and watch_end). */
+function watchData({ player, post, video }) {
+  const duration = Math.max(1, Math.round((video.duration || (post.media.duration_ms || 0) / 1000) * 1000));
+  return { watched_ms: player.watchedMs(), duration_ms: duration, loops: player.loops,
+           position_ms: Math.min(duration, Math.round(video.currentTime * 1000)) };
 }
 
 function leave(item) {
   const { player, post, video } = item;
   item.progress.stopTicking();
-  const duration = Math.max(1, Math.round((video.duration || (post.media.duration_ms || 0) / 1000) * 1000));
-  const watched = player.watchedMs();
-  // A play ends with watch_end, or with skip when it was abandoned within about a second.
-  if (player.loops === 0 && watched < 1000) {
-    telemetry.track("skip", post.id, { watched_ms: watched, duration_ms: duration });
+  const watch = watchData(item);
+  // A play ends with watch_end (after a last heartbeat), or with skip when it was abandoned
+  // within about a second.
+  if (player.loops === 0 && watch.watched_ms < 1000) {
+    telemetry.track("skip", post.id, { watched_ms: watch.watched_ms, duration_ms: watch.duration_ms });
   } else {
-    telemetry.track("watch_end", post.id, { watched_ms: watched, duration_ms: duration, loops: player.loops,
-                                            position_ms: Math.min(duration, Math.round(video.currentTime * 1000)) });
+    telemetry.track("watch_progress", post.id, watch);
+    telemetry.track("watch_end", post.id, watch);
   }
   const qoe = Object.fromEntries(Object.entries(player.qoe).filter(([, v]) => v != null));
   if (Object.keys(qoe).length) telemetry.track("qoe", post.id, { ...qoe, network_type: networkType() });
   player.pause();
-  try { video.currentTime = 0; } catch { /* not loaded */ }
   player.reset();
 }
 
@@ -221,9 +282,9 @@ export function go(delta) {
   const target = Math.max(0, Math.min(items.length - 1, active + delta));
   if (target === active || !items[target]) return false;
   swipeAt = performance.now();
-  root.scrollTo({ top: items[target].el.offsetTop, behavior: reducedMotion.matches ? "auto" : "smooth" });
   // The target is known: start it now rather than when the scroll has carried it on screen.
   setActive(target);
+  root.scrollTo({ top: items[target].el.offsetTop, behavior: reducedMotion.matches ? "auto" : "smooth" });
   return true;
 }
 
@@ -274,6 +335,9 @@ function setSound(on) {
   soundToggle.setAttribute("aria-label", on ? "Mute" : "Turn sound on");
   const item = items[active];
   if (item) item.video.muted = !on;
+  // the preloaded video follows (paused, it makes no sound): see Player.preload
+  const following = items[active + 1];
+  if (following && following.player.state === "preloading") following.video.muted = !on;
 }
 
 function firstInteraction(event) {

@@ -10,18 +10,25 @@ import { bandwidthEstimate, rememberBandwidth, startLevelFor } from "./bandwidth
 const HLS_MIME = "application/vnd.apple.mpegurl";
 const PRELOAD_BUFFER_S = 1;
 const PLAY_BUFFER_S = 30;
+// watch_progress every 5 s of actual playback; a gap between two timeupdates longer than
+// MAX_TICK_S is a seek, not playback.
+const HEARTBEAT_MS = 5000;
+const MAX_TICK_S = 1.5;
 
 export const engine = Hls.isSupported() ? "hls.js"
   : document.createElement("video").canPlayType(HLS_MIME) ? "native" : "mp4";
 
 export class Player {
-  constructor(video, playback, { onFirstFrame, onEnded } = {}) {
+  constructor(video, playback, { onFirstFrame, onEnded, onProgress } = {}) {
     this.video = video;
     this.playback = playback || {};
     this.onFirstFrame = onFirstFrame;
     this.onEnded = onEnded;
+    this.onProgress = onProgress;
     this.hls = null;
     this.state = "idle"; // idle | preloading | active
+    this.generation = 0;
+    this.firstFrameTime = null; // media time of the first video frame (see cueFirstFrame)
     this.reset();
     this.handlers = {
       waiting: () => {
@@ -33,15 +40,33 @@ export class Player {
       playing: () => this.endStall(),
       timeupdate: () => {
         this.endStall();
-        const t = this.video.currentTime;
-        // looping: time jumps back near zero
-        if (t + 0.5 < this.lastTime && this.lastTime > 0.5) {
-          this.loops += 1;
-          if (this.onEnded) this.onEnded(this.loops);
-        }
-        this.lastTime = t;
+        this.sampleWatch();
       },
     };
+  }
+
+  /** Count the media time played since the last sample: real playback only (a preload's
+   * warm-up, a pause, a stall or a seek adds nothing), a loop's wrap-around included. */
+  sampleWatch() {
+    const v = this.video;
+    const t = v.currentTime;
+    const last = this.lastTime;
+    this.lastTime = t;
+    if (this.state !== "active") return;
+    const d = v.duration || 0;
+    // looping: time jumps back from the last second to near zero (any other jump back is
+    // a seek on the progress bar)
+    if (t + 0.5 < last && last > 0.5 && d && last >= d - 1) {
+      this.loops += 1;
+      if (d) this.playedMs += Math.max(0, (d - last) + t) * 1000;
+      if (this.onEnded) this.onEnded(this.loops);
+    } else if (t > last && t - last < MAX_TICK_S) {
+      this.playedMs += (t - last) * 1000;
+    }
+    if (this.onProgress && this.playedMs >= this.nextBeatMs) {
+      this.nextBeatMs = (Math.floor(this.playedMs / HEARTBEAT_MS) + 1) * HEARTBEAT_MS;
+      this.onProgress();
+    }
   }
 
   reset() {
@@ -50,6 +75,8 @@ export class Player {
     this.stallStart = 0;
     this.lastTime = 0;
     this.loops = 0;
+    this.playedMs = 0;
+    this.nextBeatMs = HEARTBEAT_MS;
     this.qoe = { ttff_ms: null, rebuffer_count: 0, rebuffer_ms: 0, bitrate_kbps: null,
                  rendition_switches: 0, error: null };
   }
@@ -63,21 +90,39 @@ export class Player {
 
   get attached() { return this.state !== "idle"; }
 
-  /** Fetch the manifest and the first segment, show the poster, wait. */
-  preload() {
+  /** Fetch the manifest and the first segment, decode the first frame, wait. `muted` is
+   * what the play will be: Chromium gives a muted player a null audio sink, and switching
+   * to the real one when a swipe unmutes it delays the first frames by some 20-30 ms. */
+  preload({ muted = true } = {}) {
     if (this.state !== "idle") return;
     this.state = "preloading";
+    this.video.muted = muted;
     this.attach(PRELOAD_BUFFER_S);
-    this.video.addEventListener("canplay", () => this.warm(), { once: true });
+    this.cueFirstFrame();
   }
 
-  /** Start the preloaded video's decoder: play muted, pause as soon as it runs, so that the
-   * swipe resumes a running pipeline instead of building one. */
-  warm() {
+  /** Park the paused, preloaded video on its first frame: decoded and composited (it, not
+   * the poster, scrolls in at the swipe), with playback due to start at it. The packaged
+   * fMP4 video begins a few frames after zero (the encoder's B-frame delay; the audio
+   * starts at zero), so from 0 the first frame would stand still for that gap (67 ms at
+   * 30 fps) before the next one showed. A paused video presents its first frame to
+   * requestVideoFrameCallback, which gives that frame's media time. */
+  cueFirstFrame() {
     const v = this.video;
-    if (this.state !== "preloading" || !v.paused) return;
-    v.muted = true;
-    v.play().then(() => { if (this.state === "preloading") v.pause(); }).catch(() => {});
+    const generation = this.generation;
+    if (!v.requestVideoFrameCallback) return;
+    v.requestVideoFrameCallback((_now, meta) => {
+      if (generation !== this.generation) return;
+      this.firstFrameTime ??= meta.mediaTime;
+      if (this.state === "preloading" && v.paused && v.currentTime < meta.mediaTime) {
+        v.currentTime = meta.mediaTime;
+      }
+    });
+  }
+
+  /** Back to the start (the first frame) for the next play of this element. */
+  rewind() {
+    try { this.video.currentTime = this.firstFrameTime || 0; } catch { /* not loaded */ }
   }
 
   attach(bufferSeconds) {
@@ -142,11 +187,20 @@ export class Player {
     this.activatedAt = performance.now();
     this.firstFrameAt = 0;
     const v = this.video;
+    // the play's watch time starts here (not with a preload's warm-up)
+    this.lastTime = v.currentTime;
+    this.loops = 0;
+    this.playedMs = 0;
+    this.nextBeatMs = HEARTBEAT_MS;
     v.loop = true;
     v.muted = muted;
-    const firstFrame = () => {
+    const startTime = v.currentTime;
+    const firstFrame = (_now, meta) => {
       if (this.firstFrameAt || this.state !== "active") return;
       this.firstFrameAt = performance.now();
+      if (meta && this.firstFrameTime == null && startTime < 0.01) this.firstFrameTime = meta.mediaTime;
+      // for the benchmark: which frame it was (a new one after the one already on screen?)
+      if (meta) this.firstFrameInfo = { from: startTime, media_time: meta.mediaTime, presented_frames: meta.presentedFrames };
       this.qoe.ttff_ms = Math.round(this.firstFrameAt - this.activatedAt);
       if (this.onFirstFrame) this.onFirstFrame(this.qoe.ttff_ms);
     };
@@ -184,9 +238,13 @@ export class Player {
     v.removeAttribute("src");
     v.load();
     this.state = "idle";
+    this.generation += 1; // a pending frame callback belongs to the released source
+    this.firstFrameTime = null;
   }
 
+  /** The play's watch time so far (ms of actual playback, loops included). */
   watchedMs() {
-    return Math.round((this.loops * (this.video.duration || 0) + this.video.currentTime) * 1000);
+    this.sampleWatch();
+    return Math.round(this.playedMs);
   }
 }
