@@ -188,7 +188,6 @@ def generate(pools: Pools, ctx: ViewerContext, *, followed: Catalogue | None = N
     merged = parts[0]
     for part in parts[1:]:
         merged = concat(merged, part)
-    merged.index = {int(p): i for i, p in enumerate(merged.ids.tolist())}
     all_bits = np.concatenate(bits)
     src = ((all_bits[:, None] >> np.arange(len(SOURCES))) & 1).astype(np.uint8)
     return CandidateSet(cat=merged, src=src, text_sim=np.concatenate(sims),

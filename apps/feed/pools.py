@@ -76,13 +76,18 @@ class Catalogue:
     hashtags: list[tuple[str, ...]]
     restricted: np.ndarray | None = None  # bool: age-restricted (adults only)
     vectors: np.ndarray | None = None  # (n, 384) float32, zero rows where missing
-    index: dict[int, int] = field(default_factory=dict)
+    _index: dict[int, int] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.restricted is None:
             self.restricted = np.zeros(len(self.ids), dtype=bool)
-        if not self.index:
-            self.index = {int(p): i for i, p in enumerate(self.ids.tolist())}
+
+    @property
+    def index(self) -> dict[int, int]:
+        """Post id -> row, built on first use (most catalogues a request makes never ask)."""
+        if self._index is None:
+            self._index = {int(p): i for i, p in enumerate(self.ids.tolist())}
+        return self._index
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -132,7 +137,8 @@ class Catalogue:
             views=views, likes=likes, comments=comments, shares=shares,
             impressions=impressions, completions=completions, trend=trend,
             new_creator=joined > new_cutoff,
-            hashtags=[tuple(t for t in (r.get("tags") or []) if t) for r in rows],
+            # lower-cased once here: pools, features and fatigue compare them many times
+            hashtags=[tuple(t.lower() for t in (r.get("tags") or []) if t) for r in rows],
             restricted=np.fromiter((bool(r.get("age_restricted")) for r in rows), dtype=bool,
                                    count=n),
         )
@@ -239,7 +245,7 @@ def draw(cat: Catalogue, *, now: float) -> Pools:
         if cat.language[i]:
             by_lang[cat.language[i]].append(i)
         for tag in cat.hashtags[i]:
-            by_tag[tag.lower()].append(i)
+            by_tag[tag].append(i)
         if cat.sound[i]:
             by_sound[int(cat.sound[i])].append(i)
     biggest_tags = sorted(by_tag, key=lambda t: -len(by_tag[t]))[:MAX_HASHTAG_POOLS]
@@ -329,7 +335,7 @@ def loads(stamp: str, payload: str) -> Pools:
         completions=np.array(b["completions"], dtype=f32),
         trend=np.array(b["trend"], dtype=f32),
         new_creator=np.array(b["new_creator"], dtype=bool),
-        hashtags=[tuple(h) for h in b["hashtags"]],
+        hashtags=[tuple(t.lower() for t in h) for h in b["hashtags"]],
         restricted=np.array(b["restricted"], dtype=bool),
     )
     i64 = np.int64

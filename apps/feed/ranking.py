@@ -47,15 +47,15 @@ def feature_matrix(cs: CandidateSet, ctx: ViewerContext, *, now: float) -> np.nd
     cat = cs.cat
     m = len(cat)
     age_h = np.maximum((now - cat.published) / 3600.0, 0.0)
-    tags_lower = [tuple(t.lower() for t in row) for row in cat.hashtags]
+    tags = cat.hashtags  # lower-cased by the catalogue
     n_pos = float(max(len(ctx.positives), 1))
     author_aff = np.array([ctx.positive_authors.get(int(a), 0) for a in cat.author.tolist()],
                           dtype=np.float32) / n_pos if ctx.positive_authors else np.zeros(m)
     sound_aff = np.array([ctx.positive_sounds.get(int(s), 0) if s else 0
                           for s in cat.sound.tolist()],
                          dtype=np.float32) / n_pos if ctx.positive_sounds else np.zeros(m)
-    tag_aff = _affinity(tags_lower, ctx.positive_tags, n_pos)
-    interest = np.array([any(t in ctx.interest_tags for t in row) for row in tags_lower],
+    tag_aff = _affinity(tags, ctx.positive_tags, n_pos)
+    interest = np.array([any(t in ctx.interest_tags for t in row) for row in tags],
                         dtype=np.float32) if ctx.interest_tags else np.zeros(m)
     lang = np.array([bool(ctx.language) and lg == ctx.language for lg in cat.language],
                     dtype=np.float32)

@@ -61,7 +61,7 @@ def adjust(cs: CandidateSet, base: np.ndarray, ctx: ViewerContext, *, seen: set[
                 f *= FATIGUE_AUTHOR
             if cat.sound[i] and ctx.ni_sounds.get(int(cat.sound[i])):
                 f *= FATIGUE_SOUND
-            if any(ctx.ni_tags.get(t.lower()) for t in cat.hashtags[i]):
+            if any(ctx.ni_tags.get(t) for t in cat.hashtags[i]):
                 f *= FATIGUE_TAG
             if f < 1.0:
                 factor[i] = f
@@ -73,13 +73,28 @@ def adjust(cs: CandidateSet, base: np.ndarray, ctx: ViewerContext, *, seen: set[
     return Adjusted(scores=scores.astype(np.float32), keep=keep, notes=notes)
 
 
-def worth_checking(cs: CandidateSet, adj: Adjusted, *, limit: int) -> np.ndarray:
-    """The candidates that could make this page: the best by adjusted score (many pages'
-    worth, in case the viewer has seen most of them) and the exploration pool."""
+def worth_checking(cs: CandidateSet, adj: Adjusted, *, limit: int,
+                   rng: np.random.Generator, deep: bool = False) -> np.ndarray:
+    """The candidates that could make this page, to ask the seen-sets about: the best by
+    adjusted score (a few pages' worth) and the exploration rows a first Thompson draw
+    favours (the shortlist draws again among those left). `deep`: many pages' worth and
+    the whole exploration pool, for a viewer who has seen most of the first answer."""
     live = np.flatnonzero(adj.keep)
-    best = live[np.argsort(-adj.scores[live], kind="stable")[: max(limit * 25, 200)]]
+    depth = max(limit * 25, 200) if deep else max(limit * 6, 48)
+    best = live[np.argsort(-adj.scores[live], kind="stable")[:depth]]
     explore = live[cs.src[live, SRC["explore"]] == 1]
+    if not deep and len(explore) > 4 * EXPLORE_TAKE:
+        explore = explore[np.argsort(-thompson(cs, explore, rng))[: 4 * EXPLORE_TAKE]]
     return np.union1d(best, explore)
+
+
+def too_few_left(cs: CandidateSet, adj: Adjusted, *, checked: np.ndarray, seen: set[int],
+                 limit: int) -> bool:
+    """Whether the unseen among the checked rows are too few for this page (the shortlist
+    wants three pages' worth), so the seen-sets should be asked about more."""
+    unseen = checked[~np.isin(cs.cat.ids[checked], np.fromiter(seen, np.int64))] if seen \
+        else checked
+    return len(unseen) < max(limit * 3, 16) + EXPLORE_TAKE
 
 
 def drop_unchecked_or_seen(cs: CandidateSet, adj: Adjusted, *, checked: np.ndarray,

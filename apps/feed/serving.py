@@ -270,6 +270,19 @@ def score(p: pools.Pools, ctx: ViewerContext, *, model: ranking.LoadedModel | No
     return Scored(cs, x, ranking.heuristic_scores(x), {}, "heuristic")
 
 
+def _seen_among(key: str | None, ctx: ViewerContext, session_id: str | None,
+                post_ids: list[int], degraded: list[str]) -> set[int]:
+    """Of these posts, those served to the viewer (the feed's seen-set) or watched (the
+    event stream's)."""
+    seen = online.seen_among(key, post_ids)
+    if seen is None:
+        seen = set()
+        if "redis" not in degraded:
+            degraded.append("redis")
+    return seen | interactions.seen_among(user_id=ctx.user_id, session_id=session_id,
+                                          post_ids=post_ids)
+
+
 def for_you(*, viewer: User | None, session_id: str | None, limit: int,
             cursor: ForYouCursor | None, rng: np.random.Generator | None = None) -> Page:
     started = time.time()
@@ -300,15 +313,15 @@ def for_you(*, viewer: User | None, session_id: str | None, limit: int,
     cs, x, base, heads, scorer = scored.cs, scored.x, scored.base, scored.heads, scored.scorer
 
     adj = rerank.adjust(cs, base, ctx, seen=set(), now=started)
-    # The seen-sets are asked only about the candidates that could make this page.
-    check = rerank.worth_checking(cs, adj, limit=limit)
-    check_ids = cs.cat.ids[check].tolist()
-    seen = online.seen_among(key, check_ids)
-    if seen is None:
-        seen = set()
-        degraded.append("redis")
-    seen |= interactions.seen_among(user_id=ctx.user_id, session_id=session_id,
-                                    post_ids=check_ids)
+    # The seen-sets are asked only about the candidates that could make this page, and
+    # about more only when most of those were seen.
+    check = rerank.worth_checking(cs, adj, limit=limit, rng=rng)
+    seen = _seen_among(key, ctx, session_id, cs.cat.ids[check].tolist(), degraded)
+    if rerank.too_few_left(cs, adj, checked=check, seen=seen, limit=limit):
+        more = np.setdiff1d(rerank.worth_checking(cs, adj, limit=limit, rng=rng, deep=True),
+                            check)
+        seen |= _seen_among(key, ctx, session_id, cs.cat.ids[more].tolist(), degraded)
+        check = np.union1d(check, more)
     rerank.drop_unchecked_or_seen(cs, adj, checked=check, seen=seen)
     rows, draws = rerank.shortlist(cs, adj, limit=limit, rng=rng)
     posts = {post.pk: post for post in displayable(viewer, [int(cs.cat.ids[r]) for r in rows])}
