@@ -5,6 +5,7 @@ hls.js, and every action goes through the public APIs."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -335,3 +336,278 @@ def test_keyboard_only_use_reaches_every_control_by_its_label(
     assert menu.get_by_role("menuitem", name="Not interested").is_visible()
     page.wait_for_timeout(300)  # the sheet has finished rising
     screenshot(page, "feed-more-menu")
+
+
+# --- watch_progress: the heartbeat during a play ---------------------------------------------
+
+def test_watch_progress_heartbeat_reaches_the_log_and_the_aggregates(
+        catalogue: dict[str, Any], logged_in_page: Callable[..., Page],
+        page_errors: PageErrors) -> None:
+    from apps.analytics import services as analytics
+    from apps.analytics.models import UserPostStats
+
+    viewer = UserFactory()
+    page = logged_in_page(viewer)
+    _open_feed(page)
+    first = _active_post(page)
+    # the clips last 2.5 s: a heartbeat after 5 s of playback means two loops went by
+    page.wait_for_function("() => window.swipeme.items[0].player.watchedMs() > 5300",
+                           timeout=30_000)
+    # paused time is not watch time
+    page.locator(f"{_item(page)} .tap-layer").click()  # the first tap turns the sound on
+    page.wait_for_timeout(400)
+    page.locator(f"{_item(page)} .tap-layer").click()
+    page.wait_for_function("() => window.swipeme.items[window.swipeme.active].video.paused")
+    watched_now = "() => window.swipeme.items[window.swipeme.active].player.watchedMs()"
+    paused_at = page.evaluate(watched_now)
+    page.wait_for_timeout(1200)
+    assert page.evaluate(watched_now) == paused_at
+    page.locator(f"{_item(page)} .tap-layer").click()
+    page.wait_for_function("() => !window.swipeme.items[window.swipeme.active].video.paused")
+    page.wait_for_timeout(500)
+    page.keyboard.press("ArrowDown")  # leaving the video: a last heartbeat and watch_end
+    page.wait_for_function("() => window.swipeme.active === 1")
+    page.evaluate("() => window.swipeme.telemetry.flush()")
+    page.wait_for_timeout(800)
+
+    events = [e for e in _logged_stream_events()
+              if e["user_id"] == viewer.pk and str(e["post_id"]) == first]
+    beats = [e["data"] for e in events if e["type"] == "watch_progress"]
+    end = next(e["data"] for e in events if e["type"] == "watch_end")
+    assert len(beats) >= 2, beats  # the periodic one(s), then the one on leaving
+    assert beats[0]["watched_ms"] >= 5000
+    assert beats[-1] == end
+    duration = end["duration_ms"]
+    assert 2000 <= duration <= 3000  # the 2.5 s clip
+    # cumulative (never decreasing), and consistent with the loops and the position
+    watched = [b["watched_ms"] for b in beats]
+    assert watched == sorted(watched)
+    assert end["watched_ms"] >= paused_at
+    assert end["loops"] >= 2
+    played_through = end["loops"] * duration + end["position_ms"]
+    assert abs(end["watched_ms"] - played_through) < 400
+
+    # the analytics consumer applies them: the furthest completion and the watch time
+    analytics.events_consume(consumer="browser-test")
+    stats = UserPostStats.objects.get(user_id=viewer.pk, post_id=int(first))
+    assert stats.watch_ms == end["watched_ms"]
+    assert stats.max_completion == 1.0  # it looped
+    assert stats.loops == end["loops"]
+    assert page_errors.uncaught == []
+
+
+# --- touch swipes, the progress bar, the rail's collections and the menu ---------------------
+
+def _touch_swipe(page: Page, *, up: bool, x: float = 150) -> None:
+    """A flick: one finger moves over 45% of the screen's height in 80 ms and lifts
+    (Chromium's own touch input, over CDP). The events carry their own timestamps, so the
+    browser sees the flick's speed however slowly the protocol delivers them on a busy
+    machine; the snap then carries the feed on by momentum, as on a phone."""
+    cdp = page.context.new_cdp_session(page)
+    height = page.viewport_size["height"] if page.viewport_size else 844
+    start, end = (height * 0.75, height * 0.3) if up else (height * 0.3, height * 0.75)
+    t0 = time.time()
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "timestamp": t0,
+                                          "touchPoints": [{"x": x, "y": start}]})
+    steps = 5
+    for step in range(1, steps + 1):
+        y = start + (end - start) * step / steps
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "timestamp": t0 + 0.016 * step,
+                                              "touchPoints": [{"x": x, "y": y}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": [],
+                                          "timestamp": t0 + 0.016 * (steps + 1)})
+    cdp.detach()
+
+
+def _settled(page: Page, index: int) -> None:
+    """The feed has come to rest on item `index`, and that item plays."""
+    page.wait_for_function(
+        """n => { const f = document.getElementById('feed');
+                  return window.swipeme.active === n
+                    && Math.abs(f.scrollTop - n * f.clientHeight) < 2; }""", arg=index)
+    page.wait_for_function(ACTIVE_PLAYING)
+
+
+def test_touch_swipes_move_exactly_one_item_each_way(
+        catalogue: dict[str, Any], logged_in_page: Callable[..., Page],
+        page_errors: PageErrors) -> None:
+    viewer = UserFactory()
+    page = logged_in_page(viewer)  # phone-sized, with touch
+    _open_feed(page)
+    assert page.evaluate("() => window.swipeme.items.length") >= 3
+    height = page.evaluate("() => document.getElementById('feed').clientHeight")
+    ids = page.evaluate("() => window.swipeme.items.map(i => i.post.id)")
+
+    _touch_swipe(page, up=True)
+    _settled(page, 1)
+    page.wait_for_timeout(500)  # nothing moves further once the snap is over
+    assert _active(page) == 1
+    assert _scroll_top(page) == pytest.approx(height, abs=2)
+    assert page.evaluate("() => window.swipeme.items[0].video.paused")
+    screenshot(page, "feed-touch-swiped-phone")
+
+    _touch_swipe(page, up=True)
+    _settled(page, 2)
+    _touch_swipe(page, up=False)
+    _settled(page, 1)
+    page.wait_for_timeout(500)
+    assert _active(page) == 1
+    assert _scroll_top(page) == pytest.approx(height, abs=2)
+
+    # the server heard of each item the swipes showed
+    page.evaluate("() => window.swipeme.telemetry.flush()")
+    page.wait_for_timeout(800)
+    seen = [str(e["post_id"]) for e in _logged_stream_events()
+            if e["user_id"] == viewer.pk and e["type"] == "impression"]
+    assert seen == [ids[0], ids[1], ids[2], ids[1]]
+    assert page_errors.uncaught == []
+
+
+def test_dragging_the_progress_bar_seeks_and_previews_the_storyboard(
+        viewer_page: tuple[User, Page], page_errors: PageErrors) -> None:
+    _viewer, page = viewer_page
+    bar = page.locator(f"{_item(page)} .progress")
+    box = bar.bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.1, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=4)
+    page.mouse.move(box["x"] + box["width"] * 0.75, y, steps=4)
+    preview = page.locator(f"{_item(page)} .progress-preview")
+    preview.wait_for(state="visible")
+    # the storyboard sprite's frame for about 75% of the video, above the bar
+    style = page.evaluate("""sel => { const p = document.querySelector(sel);
+      return {image: p.style.backgroundImage, position: p.style.backgroundPosition,
+              width: p.offsetWidth, height: p.offsetHeight}; }""",
+                          f"{_item(page)} .progress-preview")
+    assert "storyboard" in style["image"]
+    assert style["width"] > 20
+    assert style["height"] > 20
+    assert style["position"] not in ("", "0px 0px", "-0px -0px")  # not the first frame
+    assert "dragging" in str(bar.get_attribute("class"))
+    # the bar follows the pointer, not the playback, while dragging
+    page.wait_for_timeout(300)
+    fill = page.evaluate("sel => document.querySelector(sel).style.transform",
+                         f"{_item(page)} .progress-fill")
+    assert fill.startswith("scaleX(0.7"), fill
+    screenshot(page, "feed-progress-drag-preview")
+    page.mouse.up()
+    preview.wait_for(state="hidden")
+    position = page.evaluate("""() => { const v = window.swipeme.items[window.swipeme.active].video;
+                                        return v.currentTime / v.duration; }""")
+    assert 0.7 <= position <= 0.95
+    assert page.evaluate("() => window.swipeme.items[window.swipeme.active].video.paused") is False
+    # dragging was neither a swipe nor a tap
+    assert _active(page) == 0
+    # the storyboard the preview showed is the one the server published for the post
+    meta = page.evaluate("() => window.swipeme.items[0].post.media.playback.storyboard")
+    assert meta
+    assert meta["image"] in style["image"]
+    assert page_errors.uncaught == []
+
+
+def test_favourite_into_a_new_collection_from_the_rail(
+        viewer_page: tuple[User, Page], page_errors: PageErrors) -> None:
+    from apps.engagement.models import Collection, Favourite
+
+    viewer, page = viewer_page
+    post_id = _active_post(page)
+    page.locator(f"{_item(page)} .favourite").click()
+    sheet = page.locator("#collections-sheet")
+    sheet.wait_for(state="visible")
+    sheet.get_by_label("New collection").fill("Test cards")
+    sheet.get_by_role("button", name="Create").click()
+    sheet.wait_for(state="hidden")
+    page.wait_for_function(
+        "sel => document.querySelector(sel).getAttribute('aria-pressed') === 'true'",
+        arg=f"{_item(page)} .favourite")
+    page.wait_for_timeout(300)
+    collection = Collection.objects.get(owner=viewer, name="Test cards")
+    favourite = Favourite.objects.get(user=viewer, post_id=int(post_id))
+    assert favourite.collection_id == collection.pk
+
+    # the next video goes into the same collection, picked from the list
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function("() => window.swipeme.active === 1")
+    second = _active_post(page)
+    page.locator(f"{_item(page)} .favourite").click()
+    sheet.wait_for(state="visible")
+    pick = sheet.get_by_role("button", name="Test cards (1)")
+    pick.wait_for()
+    page.wait_for_timeout(300)  # the sheet has finished rising
+    screenshot(page, "feed-collections-sheet")
+    pick.click()
+    sheet.wait_for(state="hidden")
+    page.wait_for_timeout(300)
+    assert Favourite.objects.get(user=viewer, post_id=int(second)).collection_id == collection.pk
+    assert page_errors.uncaught == []
+
+
+def test_not_interested_from_the_menu_removes_the_post(
+        viewer_page: tuple[User, Page], page_errors: PageErrors) -> None:
+    from apps.feed.models import NotInterested
+
+    viewer, page = viewer_page
+    post_id = _active_post(page)
+    count = page.evaluate("() => window.swipeme.items.length")
+    page.locator(f"{_item(page)} .more").click()
+    menu = page.locator("#more-menu")
+    menu.wait_for(state="visible")
+    menu.get_by_role("menuitem", name="Not interested").click()
+    menu.wait_for(state="hidden")
+    page.wait_for_function("n => window.swipeme.items.length === n - 1", arg=count)
+    page.wait_for_function(ACTIVE_PLAYING)
+    ids = page.evaluate("() => window.swipeme.items.map(i => i.post.id)")
+    assert post_id not in ids
+    assert page.locator(f'.feed-item[data-post-id="{post_id}"]').count() == 0
+    # the item now on screen is the one that followed, and it is the active one
+    assert _active(page) == 0
+    assert _scroll_top(page) == pytest.approx(0, abs=2)
+    assert page.evaluate("() => window.swipeme.items[0].el.dataset.index") == "0"
+    screenshot(page, "feed-after-not-interested")
+
+    page.wait_for_timeout(300)
+    assert NotInterested.objects.filter(user=viewer, post_id=int(post_id)).exists()
+    # and the feed's next pages leave it out (asked as the page asks, with its session)
+    served = page.evaluate("""async () => {
+      const url = new URL(document.getElementById('feed').dataset.source, location.origin);
+      url.searchParams.set('limit', '20');
+      const r = await fetch(url, {credentials: 'same-origin'});
+      return r.ok ? (await r.json()).results.map(p => p.id) : null; }""")
+    assert served is not None
+    assert post_id not in served
+    assert page_errors.uncaught == []
+
+
+def test_report_from_the_menu_with_a_reason(viewer_page: tuple[User, Page],
+                                             page_errors: PageErrors) -> None:
+    from apps.moderation.models import Case, Report
+
+    viewer, page = viewer_page
+    post_id = _active_post(page)
+    page.locator(f"{_item(page)} .more").click()
+    menu = page.locator("#more-menu")
+    menu.wait_for(state="visible")
+    menu.get_by_role("menuitem", name="Report").click()
+    menu.get_by_label("Spam, scams and fake engagement").check()
+    page.wait_for_timeout(300)  # the sheet has finished rising
+    screenshot(page, "feed-report-form")
+    menu.get_by_role("button", name="Send report").click()
+    menu.get_by_text("Thanks. We will review this video.").wait_for()
+
+    report = Report.objects.get(reporter=viewer, target_type="post", target_id=int(post_id))
+    assert report.policy == "spam_scam"
+    assert report.outcome == Report.Outcome.PENDING
+    case = Case.objects.get(pk=report.case_id)
+    assert (case.target_type, case.target_id, case.status) == ("post", int(post_id), "open")
+    # the same viewer cannot pile on: a second report is refused and said so
+    menu.get_by_role("menuitem", name="Report").click()
+    menu.get_by_label("Something else").check()
+    menu.get_by_role("button", name="Send report").click()
+    page.wait_for_function(
+        "() => { const s = document.querySelector('#more-menu .sheet-status').textContent;"
+        " return s && !s.startsWith('Thanks'); }")
+    assert Report.objects.filter(reporter=viewer, target_id=int(post_id)).count() == 1
+    page.keyboard.press("Escape")
+    assert page_errors.uncaught == []

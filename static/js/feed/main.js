@@ -261,19 +261,28 @@ function leave(item) {
 }
 
 function removeItem(item) {
-  // "Not interested": the item goes, the next one takes its place.
-  const index = items.indexOf(item);
-  if (index < 0) return;
-  go(1);
+  // "Not interested": the item fades out and the next one moves up into its place (no
+  // scroll: scrolling away first and removing the item afterwards shifted the column under
+  // the viewport, and the feed landed one video further on).
+  if (!items.includes(item)) return;
+  item.el.classList.add("removing");
   setTimeout(() => {
+    const index = items.indexOf(item);
+    if (index < 0) return;
+    const wasActive = index === active;
+    if (wasActive) leave(item);
     observer.unobserve(item.el);
     item.player.release();
     item.el.remove();
     items.splice(index, 1);
     items.forEach((it, i) => { it.index = i; it.el.dataset.index = String(i); });
     if (active > index) active -= 1;
-    else if (active === index) { active = -1; setActive(Math.min(index, items.length - 1)); }
-  }, reducedMotion.matches ? 0 : 400);
+    else if (wasActive) active = -1;
+    const target = active >= 0 ? active : Math.min(index, items.length - 1);
+    if (items[target]) root.scrollTo({ top: items[target].el.offsetTop, behavior: "instant" });
+    if (active < 0) setActive(target);
+    if (items.length - active <= 3) loadMore();
+  }, reducedMotion.matches ? 0 : 250);
 }
 
 // --- moving ------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ export class ProgressBar {
 
   startTicking() {
     const tick = () => {
-      this.render();
+      if (!this.dragging) this.render(); // while dragging the bar follows the pointer
       this.raf = requestAnimationFrame(tick);
     };
     cancelAnimationFrame(this.raf);
