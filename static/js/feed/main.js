@@ -7,6 +7,7 @@ import { ProgressBar } from "../player/progress.js";
 import { get } from "../lib/api.js";
 import { Telemetry, networkType } from "../lib/events.js";
 import { Rail } from "./rail.js";
+import { bindSnapTargets, bindWheel } from "./gestures.js";
 import { captionNodes, profileUrl, soundUrl } from "./text.js";
 
 const root = document.getElementById("feed");
@@ -43,9 +44,6 @@ let active = -1;
 let next = config.source || null;
 let loading = null;
 let soundOn = false;
-let wheelLock = false;
-let wheelSum = 0;
-let wheelQuiet = 0;
 let swallowTap = false;
 let swipeAt = 0;
 
@@ -162,36 +160,13 @@ const observer = new IntersectionObserver((entries) => {
   }
 }, { root, threshold: [0.6] });
 
-// Touch scrolls natively; the browser says where the snap will land (scrollsnapchanging,
-// Chromium 129+) as soon as it knows, before the snap animation carries the item on
-// screen: once the finger is up, that item starts at once. The observer above remains the
-// fallback and the correction.
-let touching = false;
-let snapTarget = null;
-let touchEndAt = 0;
-root.addEventListener("touchstart", () => { touching = true; }, { passive: true });
-root.addEventListener("touchend", () => {
-  touching = false;
-  touchEndAt = performance.now();
-  if (snapTarget) activateSnapTarget(snapTarget);
-}, { passive: true });
-root.addEventListener("touchcancel", () => { touching = false; }, { passive: true });
-root.addEventListener("scrollsnapchanging", (event) => {
-  snapTarget = event.snapTargetBlock;
-  if (!touching) activateSnapTarget(snapTarget);
-});
-root.addEventListener("scrollsnapchange", () => { snapTarget = null; });
-
-function activateSnapTarget(target) {
-  const el = target && target.closest && target.closest(".feed-item");
-  if (!el || !root.contains(el)) return;
+// A touch swipe starts its target as soon as the browser knows where the snap will land.
+bindSnapTargets(root, (el, inputAt) => {
   const index = Number(el.dataset.index);
   if (index === active) return;
-  // the swipe's input is the finger's lift (for the figures in window.swipeme.metrics)
-  const now = performance.now();
-  swipeAt = now - touchEndAt < 1000 ? touchEndAt : now;
+  swipeAt = inputAt;
   setActive(index);
-}
+});
 
 function setActive(index) {
   if (index === active || !items[index]) return;
@@ -297,21 +272,7 @@ export function go(delta) {
   return true;
 }
 
-root.addEventListener("wheel", (event) => {
-  if (event.ctrlKey) return; // pinch zoom
-  event.preventDefault();
-  const dy = event.deltaMode === 1 ? event.deltaY * 16 : event.deltaMode === 2 ? event.deltaY * root.clientHeight : event.deltaY;
-  clearTimeout(wheelQuiet);
-  // A gesture (and a trackpad's momentum) is over after 180 ms without wheel events.
-  wheelQuiet = setTimeout(() => { wheelLock = false; wheelSum = 0; }, 180);
-  if (wheelLock) return;
-  wheelSum += dy;
-  if (Math.abs(wheelSum) >= 40) {
-    wheelLock = true;
-    go(wheelSum > 0 ? 1 : -1);
-    wheelSum = 0;
-  }
-}, { passive: false });
+bindWheel(root, go);
 
 function typing(target) {
   return target && (target.closest("input, textarea, select, [contenteditable], dialog[open]"));
