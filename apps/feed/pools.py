@@ -199,8 +199,8 @@ def published_meta_rows(where: str, params: dict[str, Any]) -> list[dict[str, An
     """`meta_rows` of published posts matching `where` (SQL over `p`, the post), with the
     hashtags taken from the caption's entities (no join), in one raw statement: For You
     reads candidates outside the pools on every page, where the ORM's query building cost
-    more than PostgreSQL's work. The safety rules still run once, on the page (serving's
-    `displayable`)."""
+    more than PostgreSQL's work. The safety rules still run once, on the shortlist
+    (serving's `allowed`)."""
     global _META_SQL
     if _META_SQL is None:
         _META_SQL = _meta_select()
@@ -358,6 +358,18 @@ def embeddings_of(post_ids: list[int]) -> dict[int, np.ndarray]:
         cursor.execute(f"SELECT post_id, vector::real[] FROM {table} "  # noqa: S608
                        "WHERE post_id = ANY(%s)", [post_ids])
         return {int(pid): np.asarray(vec, dtype=np.float32) for pid, vec in cursor.fetchall()}
+
+
+def nearest_posts(vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The k posts whose text embedding is closest to `vector` by cosine distance (the HNSW
+    index), with the distance. The vector goes as text: building the ORM expression cost
+    more than the search."""
+    literal = "[" + ",".join(map(str, vector.astype(np.float32).tolist())) + "]"
+    table = PostEmbedding._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT post_id, vector <=> %s::vector AS d FROM {table} "  # noqa: S608
+                       "ORDER BY d LIMIT %s", [literal, k])
+        return [(int(pid), float(d)) for pid, d in cursor.fetchall()]
 
 
 def attach_vectors(pools: Pools) -> None:

@@ -19,17 +19,15 @@ from typing import Any
 import numpy as np
 from django.db.models import BooleanField, Exists, OuterRef, QuerySet, Value
 from django.utils import timezone
-from pgvector.django import CosineDistance
 
 from apps.accounts.models import User
 from apps.content.audience import may_see_age_restricted, recommendable_q
 from apps.content.models import Post
 from apps.content.selectors import for_display, visible_posts_for, without_muted_authors
 from apps.engagement.models import Favourite, Like
-from apps.feed import interactions, online, pools, ranking, rerank
+from apps.feed import interactions, online, pools, ranking, rerank, scored_cache
 from apps.feed.candidates import SOURCES, CandidateSet, ViewerContext, generate, take
 from apps.feed.cursors import CARRY_AUTHORS, CARRY_IDS, FollowingCursor, ForYouCursor
-from apps.feed.models import PostEmbedding
 from apps.feed.pools import Catalogue
 from apps.feed.topics import hashtags_for
 from apps.social.models import Follow
@@ -62,8 +60,11 @@ def _request_id() -> str:
 # --- the viewer ------------------------------------------------------------------------------
 
 
-def viewer_context(viewer: User | None, *, catalogue: Catalogue,
+def viewer_context(viewer: User | None, *, catalogue: Catalogue | None,
                    session_id: str | None = None) -> ViewerContext:
+    """What the feed knows about the viewer. Without a `catalogue` the positives are not
+    described (their authors, tags and taste vector: stages 1 and 2 need them, re-ranking
+    does not)."""
     disliked = interactions.online_dislikes(user_id=viewer.pk if viewer else None,
                                             session_id=session_id)
     if viewer is None:
@@ -88,7 +89,8 @@ def viewer_context(viewer: User | None, *, catalogue: Catalogue,
     ctx.ni_posts |= rows.disliked_posts
     ctx.ni_authors.update(disliked.creators)
     ctx.ni_sounds.update(disliked.sounds)
-    _describe_positives(ctx, catalogue)
+    if catalogue is not None:
+        _describe_positives(ctx, catalogue)
     return ctx
 
 
@@ -132,7 +134,7 @@ def _describe_positives(ctx: ViewerContext, catalogue: Catalogue) -> None:
 def _followed_recent(viewer: User, ctx: ViewerContext) -> Catalogue | None:
     if not ctx.follows:
         return None
-    # Candidates only: the safety rules run once, on the page (`displayable`).
+    # Candidates only: the safety rules run once, on the shortlist (`allowed`).
     rows = pools.published_meta_rows(
         f"p.author_id IN (SELECT followee_id FROM {Follow._meta.db_table} "  # noqa: S608
         "WHERE follower_id = %(viewer)s) AND p.published_at >= %(since)s "
@@ -148,9 +150,7 @@ def _similar(ctx: ViewerContext, catalogue: Catalogue) -> tuple[Catalogue | None
     beyond the pooled catalogue."""
     if ctx.profile is None:
         return None, {}
-    hits = list(PostEmbedding.objects.annotate(d=CosineDistance("vector", ctx.profile.tolist()))
-                .order_by("d").values_list("post_id", "d")[:SIMILAR_NN])
-    sims = {int(pid): float(1.0 - d) for pid, d in hits}
+    sims = {pid: 1.0 - d for pid, d in pools.nearest_posts(ctx.profile, SIMILAR_NN)}
     outside = [pid for pid in sims if pid not in catalogue.index]
     if not outside:
         return None, sims
@@ -202,13 +202,19 @@ def _primary_source(src_row: np.ndarray, slot: str) -> str:
     return "trending"
 
 
-def displayable(viewer: User | None, post_ids: list[int]) -> QuerySet[Post]:
-    """The safety gate and the display read in one query: visibility (removed, private,
-    blocks), recommendation rules (limited reach, age-restricted for minors, protected
-    minors), mutes; with the viewer's flags."""
+def allowed(viewer: User | None, post_ids: list[int]) -> set[int]:
+    """The safety gate, in SQL over the shortlist: visibility (removed, private, blocks),
+    recommendation rules (limited reach, age-restricted for minors, protected minors),
+    mutes."""
     qs = visible_posts_for(viewer=viewer).filter(recommendable_q(viewer), pk__in=post_ids)
-    qs = for_display(without_muted_authors(qs, viewer=viewer))
-    return with_viewer_flags(qs, viewer)
+    return set(without_muted_authors(qs, viewer=viewer).values_list("pk", flat=True))
+
+
+def hydrate(viewer: User | None, post_ids: list[int]) -> dict[int, Post]:
+    """The page's posts as the API shows them, with the viewer's flags. Only the few
+    posts on the page (the gate ran on the shortlist); one still published."""
+    qs = Post.objects.filter(pk__in=post_ids, status=Post.Status.PUBLISHED)
+    return {post.pk: post for post in with_viewer_flags(for_display(qs), viewer)}
 
 
 def with_viewer_flags(qs: QuerySet[Post], viewer: User | None) -> QuerySet[Post]:
@@ -250,24 +256,58 @@ def score(p: pools.Pools, ctx: ViewerContext, *, model: ranking.LoadedModel | No
     if model is not None:
         _cf_for(cs, model, ctx)
     x = ranking.feature_matrix(cs, ctx, now=moment)
+    ranked = np.ones(len(cs), dtype=bool)  # rows the learned ranker scores
     if model is not None and len(cs) > PRE_RANK:
         # Two-stage ranking: the cheap heuristic keeps the best few hundred candidates
         # for the learned ranker (its cost grows with rows scored, not with the pools).
-        # Exploration candidates stay: the bandit, not the heuristic, decides about them.
+        # The other exploration candidates stay, for the bandit's slots only: the bandit,
+        # not the heuristic, decides about them, and the ranker need not score them.
         best = np.argpartition(-ranking.heuristic_scores(x), PRE_RANK)[:PRE_RANK]
         keep = np.union1d(best, np.flatnonzero(cs.src[:, SOURCES.index("explore")]))
+        ranked = np.isin(keep, best)
         cs = CandidateSet(cat=take(cs.cat, keep), src=cs.src[keep],
                           text_sim=cs.text_sim[keep], cf=cs.cf[keep])
         x = x[keep]
     if model is not None:
         try:
-            base, heads = model.score(x)
+            part, part_heads = model.score(x[ranked])
+            # Unranked exploration rows sit below every ranked one.
+            floor = float(part.min(initial=0.0)) - 1e-3
+            base = np.full(len(x), floor, dtype=np.float32)
+            base[ranked] = part
+            heads = {}
+            for head, values in part_heads.items():
+                heads[head] = np.zeros(len(x), dtype=np.float32)
+                heads[head][ranked] = values
             return Scored(cs, x, base, heads, f"model v{model.version}")
         except Exception:
             logger.exception("feed: ranker v%s failed; heuristic instead", model.version)
             if degraded is not None:
                 degraded.append("model")
     return Scored(cs, x, ranking.heuristic_scores(x), {}, "heuristic")
+
+
+# Stages 1-2 of a viewer's last page (with what was degraded then), for their next pages.
+_scored: scored_cache.ScoredCache[tuple[Scored, list[str]]] = scored_cache.ScoredCache()
+
+
+def forget_scored() -> None:
+    _scored.clear()
+
+
+def _score_for(viewer: User | None, ctx: ViewerContext, p: pools.Pools,
+               model: ranking.LoadedModel | None, degraded: list[str]) -> Scored:
+    """Stages 1 and 2 with the per-viewer reads they need."""
+    _describe_positives(ctx, p.catalogue)
+    followed = _followed_recent(viewer, ctx) if viewer is not None else None
+    try:
+        similar, sims = _similar(ctx, p.catalogue)
+    except Exception:  # embeddings unavailable: no similarity source this time
+        logger.exception("feed: similar-posts source failed")
+        similar, sims = None, {}
+        degraded.append("embeddings")
+    return score(p, ctx, model=model, followed=followed, similar=similar, sims=sims,
+                 degraded=degraded)
 
 
 def _seen_among(key: str | None, ctx: ViewerContext, session_id: str | None,
@@ -296,20 +336,20 @@ def for_you(*, viewer: User | None, session_id: str | None, limit: int,
     p, shared = pools.current()
     if not shared:
         degraded.append("pools")
-    ctx = viewer_context(viewer, catalogue=p.catalogue, session_id=session_id)
+    ctx = viewer_context(viewer, catalogue=None, session_id=session_id)
     ctx.exclude = set(cursor.served)
     key = online.viewer_key(user_id=ctx.user_id, session_id=session_id)
 
     model = ranking.active_model()
-    followed = _followed_recent(viewer, ctx) if viewer is not None else None
-    try:
-        similar, sims = _similar(ctx, p.catalogue)
-    except Exception:  # embeddings unavailable: no similarity source this time
-        logger.exception("feed: similar-posts source failed")
-        similar, sims = None, {}
-        degraded.append("embeddings")
-    scored = score(p, ctx, model=model, followed=followed, similar=similar, sims=sims,
-                   degraded=degraded)
+    fp = scored_cache.fingerprint(ctx, stamp=p.stamp,
+                                  model_version=model.version if model else None)
+    reused = _scored.get(key, fp)
+    if reused is None:
+        scored = _score_for(viewer, ctx, p, model, degraded)
+        _scored.put(key, fp, (scored, list(degraded)))
+    else:
+        scored, was_degraded = reused
+        degraded += [d for d in was_degraded if d not in degraded]
     cs, x, base, heads, scorer = scored.cs, scored.x, scored.base, scored.heads, scored.scorer
 
     adj = rerank.adjust(cs, base, ctx, seen=set(), now=started)
@@ -324,10 +364,12 @@ def for_you(*, viewer: User | None, session_id: str | None, limit: int,
         check = np.union1d(check, more)
     rerank.drop_unchecked_or_seen(cs, adj, checked=check, seen=seen)
     rows, draws = rerank.shortlist(cs, adj, limit=limit, rng=rng)
-    posts = {post.pk: post for post in displayable(viewer, [int(cs.cat.ids[r]) for r in rows])}
-    safe_rows = [r for r in rows if int(cs.cat.ids[r]) in posts]
+    safe = allowed(viewer, [int(cs.cat.ids[r]) for r in rows])
+    safe_rows = [r for r in rows if int(cs.cat.ids[r]) in safe]
     page_rows = rerank.arrange(cs, adj, safe_rows, limit=limit, draws=draws,
                                recent_authors=cursor.authors)
+    posts = hydrate(viewer, [int(cs.cat.ids[r]) for r, _ in page_rows])
+    page_rows = [(r, info) for r, info in page_rows if int(cs.cat.ids[r]) in posts]
 
     out_posts: list[Post] = []
     reco: list[dict[str, Any]] = []
@@ -345,7 +387,7 @@ def for_you(*, viewer: User | None, session_id: str | None, limit: int,
             "heads": {h: round(float(v[r]), 4) for h, v in heads.items()},
             "features": {name: round(float(x[r, j]), 4)
                          for j, name in enumerate(ranking.FEATURES) if x[r, j]},
-            "rerank": info, "degraded": degraded,
+            "rerank": info, "degraded": degraded, "rescored": reused is None,
         })
     served_ids = [int(cs.cat.ids[r]) for r, _ in page_rows]
     online.record_page(key, post_ids=served_ids, explanations=explain, request_id=request_id)

@@ -460,6 +460,10 @@ CELERY_BEAT_SCHEDULE["analytics-prune-applied-entries"] = {
 # The feed's own Redis (seen-sets, pools, explanations); "" = REDIS_URL. Pointing it at a dead
 # server degrades For You to the heuristic feed, never to an error.
 SWIPEME_FEED_REDIS_URL = env_str("SWIPEME_FEED_REDIS_URL", "")
+# Seconds a viewer's scored candidates (For You stages 1-2) serve their next pages while
+# nothing they depend on changed (follows, interests, recent likes/completions, pools,
+# model); 0 = score every page.
+SWIPEME_FEED_SCORED_TTL = env_int("SWIPEME_FEED_SCORED_TTL", 60)
 # How the ranker's heads combine into one score.
 SWIPEME_FEED_WEIGHTS = {
     "completion": float(env_str("SWIPEME_FEED_WEIGHT_COMPLETION", "1.0")),

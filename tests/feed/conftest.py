@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from apps.content.models import Hashtag, Post, PostHashtag
-from apps.feed import online, pools, ranking
+from apps.feed import online, pools, ranking, serving
 from tests.content.factories import PostFactory
 
 
@@ -18,10 +18,12 @@ def _fresh_feed_state() -> Iterator[None]:
     pools.forget()
     ranking.forget_model()
     online.reset()
+    serving.forget_scored()
     yield
     pools.forget()
     ranking.forget_model()
     online.reset()
+    serving.forget_scored()
 
 
 def make_post(*, tags: tuple[str, ...] = (), **kwargs: Any) -> Post:

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from apps.analytics import services as analytics_services
-from apps.feed import rerank
+from apps.feed import online, rerank
 from tests.events.helpers import event
 from tests.factories import UserFactory
 from tests.feed.conftest import ids_of, make_post
@@ -146,3 +146,37 @@ def test_query_count_of_a_page_does_not_grow_with_limit() -> None:
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1]
     assert counts[0] <= 12
+
+
+def _rescored(user: Any) -> list[bool]:
+    """Per page served (oldest first), whether stages 1-2 ran for it."""
+    by_request: dict[str, bool] = {}
+    for entry in reversed(online.explanations(f"u:{user.pk}")):
+        by_request.setdefault(entry["request_id"], entry["rescored"])
+    return list(by_request.values())
+
+
+def test_the_next_pages_reuse_the_scored_candidates_until_the_viewer_changes() -> None:
+    posts = [make_post(tags=("travel",), views_count=100 + i) for i in range(30)]
+    user = UserFactory()
+    client = client_for(user)
+    first = client.get(FOR_YOU, {"limit": 3})
+    second = client.get(first.json()["next"])
+    # a like changes what the ranker reads about the viewer: the next page is scored again
+    liked = ids_of(first)[0]
+    assert client.post(f"/api/v1/posts/{liked}/like").status_code in (200, 201)
+    third = client.get(second.json()["next"])
+    assert _rescored(user) == [True, False, True]
+    served = ids_of(first) + ids_of(second) + ids_of(third)
+    assert len(served) == len(set(served)) == 9
+    assert set(served) <= {str(p.pk) for p in posts}
+
+
+def test_with_no_reuse_configured_every_page_is_scored(settings: Any) -> None:
+    settings.SWIPEME_FEED_SCORED_TTL = 0
+    [make_post(tags=("travel",)) for _ in range(12)]
+    user = UserFactory()
+    client = client_for(user)
+    first = client.get(FOR_YOU, {"limit": 3})
+    client.get(first.json()["next"])
+    assert _rescored(user) == [True, True]
