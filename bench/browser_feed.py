@@ -20,7 +20,13 @@ What it does, in order:
    (`Network.emulateNetworkConditions`) to the chosen profile. It opens the feed, records
    the first video's first frame (a `requestVideoFrameCallback`), then swipes with the arrow
    key through the rest, each time after the current video has played for `--dwell`
-   seconds, and records the time from the key press to the next video's first frame.
+   seconds, and records the time from the key press to the next video's first frame: the
+   first `requestVideoFrameCallback` after its `play()`, i.e. the first frame presented
+   after the swipe. For a preloaded video parked on its decoded first frame (the column
+   "frame shown at swipe") that is the frame after it, a new one; "new frame" counts the
+   swipes whose measured frame lies later in the video than where playback began. The
+   first key press turns the sound on (any first interaction does); `--muted` keeps it
+   off.
    One unmeasured load comes first (the server builds its feed pools on the first
    request), and the modes alternate which goes first in a round.
 4. Prints, per mode, the first video's time to first frame (from navigation start and from
@@ -93,7 +99,7 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], seconds: float = 60)
 
 
 def measure(browser: Any, base_url: str, *, preload: bool, profile: dict[str, float],
-            posts: int, dwell: float) -> dict[str, Any]:
+            posts: int, dwell: float, muted: bool = False) -> dict[str, Any]:
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
     context = browser.new_context(base_url=base_url, viewport={"width": 390, "height": 844},
@@ -114,7 +120,12 @@ def measure(browser: Any, base_url: str, *, preload: bool, profile: dict[str, fl
                               "[i.post.id, i.video.readyState, i.video.networkState]) : null")
         raise SystemExit(f"the first video never played: items {state}, errors {problems}") from exc
     first = page.evaluate("() => window.swipeme.metrics[0]")
+    if muted:
+        # the sound toggle twice: sound off, and the first key press no longer turns it on
+        page.evaluate("() => { const b = document.getElementById('sound-toggle');"
+                      " b.click(); b.click(); }")
     swipes: list[float] = []
+    new_frames = 0
     from_start: list[float] = []
     preloaded = 0
     frame_ready = 0
@@ -130,12 +141,15 @@ def measure(browser: Any, base_url: str, *, preload: bool, profile: dict[str, fl
         if metric["since_input_ms"] is not None:
             swipes.append(float(metric["since_input_ms"]))
         from_start.append(float(metric["ttff_ms"]))
+        frame = metric.get("frame") or {}
+        # the frame measured is a new one: later in the video than where playback began
+        new_frames += bool(frame) and frame["media_time"] > frame["from"]
         preloaded += bool(metric["preloaded"])
         frame_ready += bool(metric.get("frame_ready"))
     context.close()
     return {"first_nav_ms": float(first["at"]), "first_ttff_ms": float(first["ttff_ms"]),
             "swipes": swipes, "swipe_player_ms": from_start, "preloaded": preloaded,
-            "frame_ready": frame_ready}
+            "frame_ready": frame_ready, "new_frames": new_frames}
 
 
 def main() -> None:
@@ -145,6 +159,9 @@ def main() -> None:
     parser.add_argument("--dwell", type=float, default=2.0,
                         help="seconds each video plays before the next swipe")
     parser.add_argument("--profile", choices=sorted(PROFILES), default="fast-4g")
+    parser.add_argument("--muted", action="store_true",
+                        help="swipe with the sound off (by default the first key press turns "
+                             "it on, as any first interaction does)")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
 
@@ -196,7 +213,7 @@ def main() -> None:
                 for preload in ((True, False) if round_ % 2 == 0 else (False, True)):
                     results[preload].append(measure(browser, base_url, preload=preload,
                                                     profile=profile, posts=args.posts,
-                                                    dwell=args.dwell))
+                                                    dwell=args.dwell, muted=args.muted))
             browser.close()
         report(results, args)
     finally:
@@ -214,7 +231,9 @@ def main() -> None:
 
 def report(results: dict[bool, list[dict[str, Any]]], args: argparse.Namespace) -> None:
     print(f"\nprofile {args.profile}: {PROFILES[args.profile]}; {args.posts} posts, "
-          f"{args.rounds} rounds, {args.dwell:g} s per video\n")
+          f"{args.rounds} rounds, {args.dwell:g} s per video, "
+          f"sound {'off' if args.muted else 'on'}; load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
     print(f"{'mode':<14}{'first frame (nav)':>19}{'first frame (player)':>22}"
           f"{'swipe p50':>11}{'swipe max':>11}{'player p50':>12}{'swipes':>8}"
           f"{'preloaded':>11}{'frame shown at swipe':>22}{'new frame':>12}")
