@@ -12,12 +12,15 @@ import logging
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import numpy as np
+from django.db import connection
 from django.db.models import BooleanField, Exists, OuterRef, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -206,8 +209,45 @@ def allowed(viewer: User | None, post_ids: list[int]) -> set[int]:
     """The safety gate, in SQL over the shortlist: visibility (removed, private, blocks),
     recommendation rules (limited reach, age-restricted for minors, protected minors),
     mutes."""
-    qs = visible_posts_for(viewer=viewer).filter(recommendable_q(viewer), pk__in=post_ids)
-    return set(without_muted_authors(qs, viewer=viewer).values_list("pk", flat=True))
+    if not post_ids:
+        return set()
+    sql, params, at = _compiled_gate(viewer)
+    bound = [*params[:at], post_ids, *params[at + 1:]]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, bound)
+        return {int(row[0]) for row in cursor.fetchall()}
+
+
+# The gate's SQL depends only on the viewer (every field of the row, so whatever rule
+# reads about them), the day (age cut-offs) and the code: compiled once per such key.
+# Building it through the ORM cost more than running it, on every page.
+_gates: OrderedDict[tuple[Any, ...], tuple[str, list[Any], int]] = OrderedDict()
+_gates_lock = threading.Lock()
+GATES_KEPT = 1024
+
+
+def _compiled_gate(viewer: User | None) -> tuple[str, list[Any], int]:
+    """(sql, params, index of the post-ids array among the params)."""
+    fields = () if viewer is None else tuple(
+        getattr(viewer, f.attname) for f in viewer._meta.concrete_fields)
+    key = (None if viewer is None else viewer.pk, repr(fields), timezone.localdate())
+    with _gates_lock:
+        found = _gates.get(key)
+        if found is not None:
+            _gates.move_to_end(key)
+            return found
+    ids_param: list[int] = []
+    qs = visible_posts_for(viewer=viewer).filter(
+        recommendable_q(viewer), pk__in=RawSQL("SELECT unnest(%s::bigint[])", (ids_param,)))
+    sql, params = without_muted_authors(qs, viewer=viewer).values_list(
+        "pk", flat=True).query.sql_with_params()
+    at = next(i for i, value in enumerate(params) if value is ids_param)
+    compiled = (sql, list(params), at)
+    with _gates_lock:
+        _gates[key] = compiled
+        while len(_gates) > GATES_KEPT:
+            _gates.popitem(last=False)
+    return compiled
 
 
 def hydrate(viewer: User | None, post_ids: list[int]) -> dict[int, Post]:
@@ -293,6 +333,8 @@ _scored: scored_cache.ScoredCache[tuple[Scored, list[str]]] = scored_cache.Score
 
 def forget_scored() -> None:
     _scored.clear()
+    with _gates_lock:
+        _gates.clear()
 
 
 def _score_for(viewer: User | None, ctx: ViewerContext, p: pools.Pools,

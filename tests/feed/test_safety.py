@@ -104,3 +104,35 @@ def test_own_posts_are_not_recommended_to_oneself() -> None:
     got = _all_pages(client)
     assert got == [str(other.pk)]
     assert str(mine.pk) not in got
+
+
+def _gate_by_orm(viewer: Any, ids: list[int]) -> set[int]:
+    from apps.content.audience import recommendable_q
+    from apps.content.selectors import visible_posts_for, without_muted_authors
+
+    qs = visible_posts_for(viewer=viewer).filter(recommendable_q(viewer), pk__in=ids)
+    return set(without_muted_authors(qs, viewer=viewer).values_list("pk", flat=True))
+
+
+def test_the_compiled_safety_gate_answers_as_the_rules_do_and_follows_changes() -> None:
+    from apps.feed import serving
+
+    adult, minor = UserFactory(), UserFactory(date_of_birth=date.today() - timedelta(days=365 * 15))
+    author, private_author = UserFactory(), UserFactory(is_private=True)
+    posts = [make_post(author=author), make_post(author=author, age_restricted=True),
+             make_post(limited_reach=True), make_post(author=private_author),
+             make_post(visibility=Post.Visibility.FRIENDS), make_post()]
+    ids = [p.pk for p in posts]
+    for viewer in (None, adult, minor):
+        first = serving.allowed(viewer, ids)
+        assert first == serving.allowed(viewer, ids) == _gate_by_orm(viewer, ids)
+    assert serving.allowed(adult, ids) == {ids[0], ids[1], ids[5]}
+    assert serving.allowed(minor, ids) == {ids[0], ids[5]}
+    # relations are read when the statement runs, not when it was compiled
+    Block.objects.create(blocker=author, blocked=adult)
+    assert serving.allowed(adult, ids) == {ids[5]} == _gate_by_orm(adult, ids)
+    # and a change to the viewer themselves is a different statement
+    adult.date_of_birth = date.today() - timedelta(days=365 * 14)
+    adult.save()
+    Block.objects.all().delete()
+    assert serving.allowed(adult, ids) == {ids[0], ids[5]} == _gate_by_orm(adult, ids)
