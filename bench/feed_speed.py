@@ -20,8 +20,11 @@ full stack with the active model; each user scrolls, so the seen-set grows), and
 `GET /api/v1/feed/following?limit=8` for `bench_follower`, who follows 2,000 accounts.
 Each endpoint is measured first with one connection (latency: p50/p99 without queueing in
 the single worker), then with N connections (throughput). Prints requests/s, p50/p99,
-server CPU per request and the ratios to the no-op; then
-EXPLAIN ANALYZE of the Following query. The load generator shares the 2 cores with the
+server CPU per request and the ratios to the no-op. The users keep scrolling, so after
+their first page For You mostly re-ranks their scored candidates (see
+apps/feed/scored_cache.py); a second server with SWIPEME_FEED_SCORED_TTL=0 then measures
+the no-op and For You with every page scored (each page costs what a first page does).
+Then EXPLAIN ANALYZE of the Following query. The load generator shares the 2 cores with the
 server, PostgreSQL and Redis: compare ratios, not absolute numbers.
 """
 
@@ -211,16 +214,26 @@ def main() -> int:
                                 "0"], cwd=BASE_DIR, env=env, capture_output=True, text=True,
                                timeout=900, check=False)
     print(refreshed.stdout.strip() or refreshed.stderr[-2000:])
+    names = [f"bench{i}" for i in range(1, args.concurrency + 1)]
+    made = django_python(SESSIONS + f"\nprint(' '.join(token(n) for n in {names!r} + "
+                         "['bench_follower']))", env).split()
+    tokens: list[str | None] = list(made[:-1])
+    follower = made[-1]
     port = free_port()
     server = Server(port, env, BASE_DIR / "var" / "log" / "bench-feed-speed.log")
     server.start()
     try:
-        names = [f"bench{i}" for i in range(1, args.concurrency + 1)]
-        made = django_python(SESSIONS + f"\nprint(' '.join(token(n) for n in {names!r} + "
-                             "['bench_follower']))", env).split()
-        tokens: list[str | None] = list(made[:-1])
-        follower = made[-1]
         rows = asyncio.run(run_all(args, port, server.pid, tokens, follower))
+    finally:
+        server.stop()
+    # The same For You with every page scored (no reuse of a viewer's scored candidates
+    # across pages): what a viewer's first page, or the first after a like, costs.
+    cold_env = {**env, "SWIPEME_FEED_SCORED_TTL": "0"}
+    port = free_port()
+    server = Server(port, cold_env, BASE_DIR / "var" / "log" / "bench-feed-speed-cold.log")
+    server.start()
+    try:
+        cold = asyncio.run(run_cold(args, port, server.pid, tokens))
     finally:
         server.stop()
     print()
@@ -229,10 +242,14 @@ def main() -> int:
     for r in rows:
         print(f"{r.name:<34} {r.requests:>9,} {r.rps:>8.1f} {r.p50:>8.1f} {r.p99:>8.1f} "
               f"{r.cpu_ms:>12.2f} ms")
-    for r in rows:
+    print("every page scored (SWIPEME_FEED_SCORED_TTL=0, a second server):")
+    for r in cold:
+        print(f"{r.name:<34} {r.requests:>9,} {r.rps:>8.1f} {r.p50:>8.1f} {r.p99:>8.1f} "
+              f"{r.cpu_ms:>12.2f} ms")
+    for r in rows + cold:
         for problem in r.problems:
             print(f"WARNING {r.name}: {problem}")
-    for group in (rows[:3], rows[3:]):
+    for group in (rows[:3], rows[3:], cold[:2], cold[2:]):
         base = group[0]
         for r in group[1:]:
             print(f"ratio {r.name} / no-op: throughput {r.rps / base.rps:.2f}, "
@@ -257,6 +274,20 @@ async def run_all(args: argparse.Namespace, port: int, pid: int, tokens: list[st
                           tokens[:n], port, pid, args),
             await measure(f"{label} following (2,000 follows)",
                           "/api/v1/feed/following?limit=8", [follower] * n, port, pid, args),
+        ]
+    return rows
+
+
+async def run_cold(args: argparse.Namespace, port: int, pid: int,
+                   tokens: list[str | None]) -> list[Row]:
+    rows = []
+    for n in (1, args.concurrency):
+        label = f"c={n}"
+        rows += [
+            await measure(f"{label} ping (no-op)", "/api/v1/ping", tokens[:n], port, pid,
+                          args),
+            await measure(f"{label} for-you, every page scored",
+                          "/api/v1/feed/for-you?limit=8", tokens[:n], port, pid, args),
         ]
     return rows
 
