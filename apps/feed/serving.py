@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from apps.accounts.models import User
 from apps.content.audience import may_see_age_restricted, recommendable_q
 from apps.content.models import Post
 from apps.content.selectors import for_display, visible_posts_for, without_muted_authors
+from apps.core.ids import MAX_ID
 from apps.engagement.models import Favourite, Like
 from apps.feed import interactions, online, pools, ranking, rerank, scored_cache
 from apps.feed.candidates import SOURCES, CandidateSet, ViewerContext, generate, take
@@ -211,43 +213,51 @@ def allowed(viewer: User | None, post_ids: list[int]) -> set[int]:
     mutes."""
     if not post_ids:
         return set()
-    sql, params, at = _compiled_gate(viewer)
-    bound = [*params[:at], post_ids, *params[at + 1:]]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, bound)
-        return {int(row[0]) for row in cursor.fetchall()}
+
+    def build(ids: Any) -> QuerySet[Any]:
+        qs = visible_posts_for(viewer=viewer).filter(
+            recommendable_q(viewer), pk__in=RawSQL("SELECT unnest(%s::bigint[])", (ids,)))
+        return without_muted_authors(qs, viewer=viewer).values_list("pk", flat=True)
+
+    return set(_run_compiled(viewer, ("gate",), build, post_ids))
 
 
-# The gate's SQL depends only on the viewer (every field of the row, so whatever rule
-# reads about them), the day (age cut-offs) and the code: compiled once per such key.
-# Building it through the ORM cost more than running it, on every page.
-_gates: OrderedDict[tuple[Any, ...], tuple[str, list[Any], int]] = OrderedDict()
-_gates_lock = threading.Lock()
-GATES_KEPT = 1024
+# A statement whose SQL depends only on the viewer (every field of the row, so whatever
+# rule reads about them), the day (age cut-offs), the code and `kind` is compiled once per
+# such key and then run with one parameter bound: building these through the ORM cost
+# more than running them, on every page.
+_Compiled = tuple[str, list[Any], int]  # sql, params, index of the bound parameter
+_compiled: OrderedDict[tuple[Any, ...], _Compiled] = OrderedDict()
+_compiled_lock = threading.Lock()
+COMPILED_KEPT = 2048
 
 
-def _compiled_gate(viewer: User | None) -> tuple[str, list[Any], int]:
-    """(sql, params, index of the post-ids array among the params)."""
+class _Slot:
+    """Stands in for the bound parameter while compiling (found again by identity)."""
+
+
+def _run_compiled(viewer: User | None, kind: tuple[Any, ...],
+                  build: Callable[[Any], QuerySet[Any]], value: Any) -> list[int]:
     fields = () if viewer is None else tuple(
         getattr(viewer, f.attname) for f in viewer._meta.concrete_fields)
-    key = (None if viewer is None else viewer.pk, repr(fields), timezone.localdate())
-    with _gates_lock:
-        found = _gates.get(key)
+    key = (kind, None if viewer is None else viewer.pk, repr(fields), timezone.localdate())
+    with _compiled_lock:
+        found = _compiled.get(key)
         if found is not None:
-            _gates.move_to_end(key)
-            return found
-    ids_param: list[int] = []
-    qs = visible_posts_for(viewer=viewer).filter(
-        recommendable_q(viewer), pk__in=RawSQL("SELECT unnest(%s::bigint[])", (ids_param,)))
-    sql, params = without_muted_authors(qs, viewer=viewer).values_list(
-        "pk", flat=True).query.sql_with_params()
-    at = next(i for i, value in enumerate(params) if value is ids_param)
-    compiled = (sql, list(params), at)
-    with _gates_lock:
-        _gates[key] = compiled
-        while len(_gates) > GATES_KEPT:
-            _gates.popitem(last=False)
-    return compiled
+            _compiled.move_to_end(key)
+    if found is None:
+        slot = _Slot()
+        sql, compiled_params = build(slot).query.sql_with_params()
+        at = next(i for i, param in enumerate(compiled_params) if param is slot)
+        found = (sql, list(compiled_params), at)
+        with _compiled_lock:
+            _compiled[key] = found
+            while len(_compiled) > COMPILED_KEPT:
+                _compiled.popitem(last=False)
+    sql, params, at = found
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params[:at], value, *params[at + 1:]])
+        return [int(row[0]) for row in cursor.fetchall()]
 
 
 def hydrate(viewer: User | None, post_ids: list[int]) -> dict[int, Post]:
@@ -333,8 +343,8 @@ _scored: scored_cache.ScoredCache[tuple[Scored, list[str]]] = scored_cache.Score
 
 def forget_scored() -> None:
     _scored.clear()
-    with _gates_lock:
-        _gates.clear()
+    with _compiled_lock:
+        _compiled.clear()
 
 
 def _score_for(viewer: User | None, ctx: ViewerContext, p: pools.Pools,
@@ -459,13 +469,18 @@ def following_posts(viewer: User) -> QuerySet[Post]:
 
 def following(*, viewer: User, limit: int, cursor: FollowingCursor | None) -> Page:
     request_id = _request_id()
-    qs = following_posts(viewer)
-    if cursor is not None:
-        qs = qs.filter(pk__lt=cursor.before)
-    rows = list(with_viewer_flags(for_display(qs), viewer)[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
+
+    def build(before: Any) -> QuerySet[Any]:
+        return following_posts(viewer).filter(pk__lt=RawSQL("%s::bigint", (before,))) \
+            .values_list("pk", flat=True)[: limit + 1]
+
+    ids = _run_compiled(viewer, ("following", limit), build,
+                        cursor.before if cursor is not None else MAX_ID)
+    more = len(ids) > limit
+    ids = ids[:limit]
+    found = hydrate(viewer, ids)
+    rows = [found[pid] for pid in ids if pid in found]
     reco = [{"source": "following", "position": i, "request_id": request_id}
             for i in range(len(rows))]
-    next_cursor = FollowingCursor(before=rows[-1].pk).encode() if more and rows else None
+    next_cursor = FollowingCursor(before=ids[-1]).encode() if more and ids else None
     return Page(posts=rows, reco=reco, next_cursor=next_cursor, request_id=request_id)
