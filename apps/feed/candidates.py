@@ -4,9 +4,9 @@ Sources (bit flags on each candidate, kept for the ranker and the explanation):
 followed creators' recent posts; trending (time-decayed engagement velocity); similar to
 what the viewer completed (text embeddings: pgvector nearest neighbours plus the pooled
 matrix; collaborative ALS factors); the same sound and hashtags as recent completions;
-the viewer's language; onboarding interests; and an exploration pool of new posts and new
-creators. Pure functions over the cached pools and a `ViewerContext`: the database reads
-that feed them live in `serving`."""
+the viewer's language and region (popular posts by creators in their country); onboarding
+interests; and an exploration pool of new posts and new creators. Pure functions over the
+cached pools and a `ViewerContext`: the database reads that feed them live in `serving`."""
 
 from __future__ import annotations
 
@@ -18,13 +18,14 @@ import numpy as np
 from apps.feed.pools import Catalogue, Pools
 
 SOURCES = ("followed", "trending", "similar", "sound_tag", "language", "explore", "interest",
-           "collab")
+           "collab", "region")
 SRC = {name: i for i, name in enumerate(SOURCES)}
 TRENDING_TAKE = 400
 SIMILAR_TAKE = 150
 COLLAB_TAKE = 150
 SOUND_TAG_TAKE = 40
 LANGUAGE_TAKE = 200
+REGION_TAKE = 150
 EXPLORE_TAKE = 200
 INTEREST_TAKE = 60
 FOLLOWED_TAKE = 200
@@ -34,6 +35,7 @@ FOLLOWED_TAKE = 200
 class ViewerContext:
     user_id: int | None
     language: str = ""
+    country: str = ""  # ISO code, upper case
     follows: set[int] = field(default_factory=set)
     positives: list[int] = field(default_factory=list)
     positive_authors: Counter[int] = field(default_factory=Counter)
@@ -84,6 +86,7 @@ def take(cat: Catalogue, rows: np.ndarray, *, vectors: bool = True) -> Catalogue
         hashtags=[cat.hashtags[i] for i in r],
         restricted=cat.restricted[rows] if cat.restricted is not None else None,
         vectors=cat.vectors[rows] if vectors and cat.vectors is not None else None,
+        country=[cat.country[i] for i in r] if cat.country is not None else None,
     )
 
 
@@ -113,6 +116,7 @@ def concat(a: Catalogue, b: Catalogue) -> Catalogue:
         hashtags=a.hashtags + b.hashtags, vectors=vec,
         restricted=np.concatenate([a.restricted, b.restricted])  # type: ignore[list-item]
         if a.restricted is not None and b.restricted is not None else None,
+        country=(a.country or [""] * len(a)) + (b.country or [""] * len(b)),
     )
 
 
@@ -135,6 +139,8 @@ def generate(pools: Pools, ctx: ViewerContext, *, followed: Catalogue | None = N
     add(pools.fresh[:EXPLORE_TAKE], "explore")
     if ctx.language and ctx.language in pools.by_language:
         add(pools.by_language[ctx.language][:LANGUAGE_TAKE], "language")
+    if ctx.country and ctx.country in pools.by_region:
+        add(pools.by_region[ctx.country][:REGION_TAKE], "region")
     for tag in ctx.interest_tags:
         if tag in pools.by_hashtag:
             add(pools.by_hashtag[tag][:INTEREST_TAKE], "interest")

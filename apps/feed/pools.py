@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 TRENDING_SIZE = 2000
 FRESH_SIZE = 1000
 LANGUAGE_SIZE = 500
+REGION_SIZE = 500
 HASHTAG_SIZE = 200
 SOUND_SIZE = 100
 MAX_HASHTAG_POOLS = 1000
@@ -52,7 +53,7 @@ GRAVITY = 1.5
 
 META_FIELDS = ("id", "author_id", "sound_id", "language", "published_at", "asset__duration_ms",
                "views_count", "likes_count", "comments_count", "shares_count",
-               "favourites_count", "author__date_joined", "age_restricted")
+               "favourites_count", "author__date_joined", "age_restricted", "author__country")
 
 
 @dataclass
@@ -76,11 +77,14 @@ class Catalogue:
     hashtags: list[tuple[str, ...]]
     restricted: np.ndarray | None = None  # bool: age-restricted (adults only)
     vectors: np.ndarray | None = None  # (n, 384) float32, zero rows where missing
+    country: list[str] | None = None  # the author's country (ISO code, upper case) or ""
     _index: dict[int, int] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.restricted is None:
             self.restricted = np.zeros(len(self.ids), dtype=bool)
+        if self.country is None:
+            self.country = [""] * len(self.ids)
 
     @property
     def index(self) -> dict[int, int]:
@@ -141,6 +145,7 @@ class Catalogue:
             hashtags=[tuple(t.lower() for t in (r.get("tags") or []) if t) for r in rows],
             restricted=np.fromiter((bool(r.get("age_restricted")) for r in rows), dtype=bool,
                                    count=n),
+            country=[(r.get("author__country") or "").upper() for r in rows],
         )
 
 
@@ -154,6 +159,7 @@ class Pools:
     by_hashtag: dict[str, np.ndarray]
     by_sound: dict[int, np.ndarray]
     loaded_at: float = 0.0
+    by_region: dict[str, np.ndarray] = field(default_factory=dict)  # author's country
 
 
 def recommendable_posts() -> QuerySet[Post]:
@@ -185,7 +191,7 @@ def _meta_select() -> str:
     """META_FIELDS and the caption's entities as SQL (p: the post)."""
     columns = [f'p.{name} AS "{name}"' for name in META_FIELDS if "__" not in name]
     columns += ['a.duration_ms AS "asset__duration_ms"',
-                'u.date_joined AS "author__date_joined"',
+                'u.date_joined AS "author__date_joined"', 'u.country AS "author__country"',
                 "p.caption_entities::json AS caption_entities"]
     return (f"SELECT {', '.join(columns)} FROM {Post._meta.db_table} p "  # noqa: S608
             f"JOIN {MediaAsset._meta.db_table} a ON a.id = p.asset_id "
@@ -239,11 +245,15 @@ def draw(cat: Catalogue, *, now: float) -> Pools:
     fresh = _top(fresh_rows, cat.published.astype(np.float32), FRESH_SIZE)
     popularity = np.log1p(cat.views + 5 * cat.likes) + 0.5 * np.log1p(cat.trend * 100)
     by_lang: dict[str, list[int]] = defaultdict(list)
+    by_region: dict[str, list[int]] = defaultdict(list)
+    countries = cat.country or [""] * n
     by_tag: dict[str, list[int]] = defaultdict(list)
     by_sound: dict[int, list[int]] = defaultdict(list)
     for i in range(n):
         if cat.language[i]:
             by_lang[cat.language[i]].append(i)
+        if countries[i]:
+            by_region[countries[i]].append(i)
         for tag in cat.hashtags[i]:
             by_tag[tag].append(i)
         if cat.sound[i]:
@@ -259,6 +269,7 @@ def draw(cat: Catalogue, *, now: float) -> Pools:
         by_hashtag={k: _top(np.array(by_tag[k]), popularity, HASHTAG_SIZE) for k in biggest_tags},
         by_sound={k: _top(np.array(by_sound[k]), popularity, SOUND_SIZE)
                   for k in biggest_sounds},
+        by_region={k: _top(np.array(v), popularity, REGION_SIZE) for k, v in by_region.items()},
     )
     keep = _pooled_rows(pools)
     return _restrict(pools, keep)
@@ -266,6 +277,7 @@ def draw(cat: Catalogue, *, now: float) -> Pools:
 
 def _pooled_rows(pools: Pools) -> np.ndarray:
     parts = [pools.trending, pools.fresh, *pools.by_language.values(),
+             *pools.by_region.values(),
              *pools.by_hashtag.values(), *pools.by_sound.values()]
     parts = [p for p in parts if len(p)]
     if not parts:
@@ -287,6 +299,7 @@ def _restrict(pools: Pools, keep: np.ndarray) -> Pools:
         trend=cat.trend[keep], new_creator=cat.new_creator[keep],
         hashtags=[cat.hashtags[i] for i in keep.tolist()],
         restricted=cat.restricted[keep] if cat.restricted is not None else None,
+        country=[cat.country[i] for i in keep.tolist()] if cat.country is not None else None,
     )
     return Pools(
         stamp=pools.stamp, catalogue=small, trending=remap[pools.trending],
@@ -294,6 +307,7 @@ def _restrict(pools: Pools, keep: np.ndarray) -> Pools:
         by_language={k: remap[v] for k, v in pools.by_language.items()},
         by_hashtag={k: remap[v] for k, v in pools.by_hashtag.items()},
         by_sound={k: remap[v] for k, v in pools.by_sound.items()},
+        by_region={k: remap[v] for k, v in pools.by_region.items()},
     )
 
 
@@ -317,6 +331,7 @@ def dumps(pools: Pools) -> str:
         "by_language": {k: v.tolist() for k, v in pools.by_language.items()},
         "by_hashtag": {k: v.tolist() for k, v in pools.by_hashtag.items()},
         "by_sound": {str(k): v.tolist() for k, v in pools.by_sound.items()},
+        "country": cat.country, "by_region": {k: v.tolist() for k, v in pools.by_region.items()},
     }
     return json.dumps(body, separators=(",", ":"))
 
@@ -337,6 +352,7 @@ def loads(stamp: str, payload: str) -> Pools:
         new_creator=np.array(b["new_creator"], dtype=bool),
         hashtags=[tuple(t.lower() for t in h) for h in b["hashtags"]],
         restricted=np.array(b["restricted"], dtype=bool),
+        country=b.get("country"),
     )
     i64 = np.int64
     return Pools(
@@ -345,6 +361,7 @@ def loads(stamp: str, payload: str) -> Pools:
         by_language={k: np.array(v, dtype=i64) for k, v in b["by_language"].items()},
         by_hashtag={k: np.array(v, dtype=i64) for k, v in b["by_hashtag"].items()},
         by_sound={int(k): np.array(v, dtype=i64) for k, v in b["by_sound"].items()},
+        by_region={k: np.array(v, dtype=i64) for k, v in b.get("by_region", {}).items()},
     )
 
 

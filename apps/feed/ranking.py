@@ -24,7 +24,7 @@ FEATURES = (
     *(f"src_{s}" for s in SOURCES),
     "log_views", "like_rate", "completion_rate", "log_age_h", "duration_s", "log_trend",
     "text_sim", "cf", "author_affinity", "tag_affinity", "sound_affinity", "interest_match",
-    "lang_match", "follows_author", "new_creator",
+    "lang_match", "follows_author", "new_creator", "region_match",
 )
 HEADS = ("completion", "watch", "like", "follow")
 DEFAULT_WEIGHTS = {"completion": 1.0, "watch": 1.0, "like": 0.6, "follow": 0.4}
@@ -61,6 +61,8 @@ def feature_matrix(cs: CandidateSet, ctx: ViewerContext, *, now: float) -> np.nd
                     dtype=np.float32)
     follows = np.isin(cat.author, np.fromiter(ctx.follows, np.int64)).astype(np.float32) \
         if ctx.follows else np.zeros(m)
+    region = np.array([c == ctx.country for c in (cat.country or [""] * m)],
+                      dtype=np.float32) if ctx.country else np.zeros(m, dtype=np.float32)
     cols = [
         cs.src.astype(np.float32),
         np.log1p(cat.views)[:, None],
@@ -74,6 +76,7 @@ def feature_matrix(cs: CandidateSet, ctx: ViewerContext, *, now: float) -> np.nd
         np.asarray(sound_aff, np.float32)[:, None], np.asarray(interest, np.float32)[:, None],
         lang[:, None], np.asarray(follows, np.float32)[:, None],
         cat.new_creator.astype(np.float32)[:, None],
+        region[:, None],
     ]
     return np.hstack(cols).astype(np.float32)
 
@@ -95,6 +98,7 @@ def heuristic_scores(x: np.ndarray) -> np.ndarray:
         + 3.5 * x[:, _F["interest_match"]]
         + 1.5 * x[:, _F["follows_author"]]
         + 0.5 * x[:, _F["lang_match"]]
+        + 0.3 * x[:, _F["region_match"]]
         + 2.0 * x[:, _F["text_sim"]]
         + 0.5 * np.tanh(x[:, _F["cf"]])
         + 0.4 * np.exp(-x[:, _F["log_age_h"]] / 3.0)

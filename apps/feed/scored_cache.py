@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 def fingerprint(ctx: ViewerContext, *, stamp: str, model_version: int | None) -> int:
     """What stages 1 and 2 read about the viewer, with the pools and the model."""
-    return hash((stamp, model_version, ctx.user_id, ctx.language, ctx.adult,
+    return hash((stamp, model_version, ctx.user_id, ctx.language, ctx.country, ctx.adult,
                  frozenset(ctx.follows), frozenset(ctx.interest_tags), tuple(ctx.positives)))
 
 

@@ -124,7 +124,7 @@ def ranker_train(*, n_jobs: int = 2, activate: bool = False) -> RankerModel:
 
     events, catalogue, follows, languages = training.load_events()
     result = training.train(events, catalogue, follows=follows, languages=languages,
-                            n_jobs=n_jobs)
+                            countries=training.user_countries(events), n_jobs=n_jobs)
     row: RankerModel = training.save_model(result)
     logger.info("feed: trained ranker v%s on %s events: %s", row.version, len(events),
                 result.metrics)

@@ -46,7 +46,7 @@ SIMILAR_NN = 100
 PRE_RANK = 300
 # Which source a post is credited to when several proposed it.
 SOURCE_PRIORITY = ("followed", "similar", "collab", "sound_tag", "interest", "trending",
-                   "language", "explore")
+                   "language", "region", "explore")
 
 
 @dataclass
@@ -82,6 +82,7 @@ def viewer_context(viewer: User | None, *, catalogue: Catalogue | None,
     ctx = ViewerContext(
         user_id=uid, adult=may_see_age_restricted(viewer),
         language=(viewer.language or "").split("-")[0].lower(), follows=rows.follows,
+        country=(viewer.country or "").upper(),
         interest_tags=set(hashtags_for(rows.interests)), positives=rows.positives,
     )
     for post_id, author_id, sound_id, tags in rows.not_interested:

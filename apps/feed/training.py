@@ -143,10 +143,10 @@ def with_history_counters(cat: Catalogue, hist: History) -> Catalogue:
 
 
 def context_for(user: int, hist: History, cat: Catalogue, *, follows: set[int],
-                language: str = "", interest_tags: set[str] | None = None,
-                keep: int = 30) -> ViewerContext:
+                language: str = "", country: str = "",
+                interest_tags: set[str] | None = None, keep: int = 30) -> ViewerContext:
     """The same context serving builds (serving.viewer_context), from a history."""
-    ctx = ViewerContext(user_id=user, language=language, follows=follows,
+    ctx = ViewerContext(user_id=user, language=language, country=country, follows=follows,
                         interest_tags=interest_tags or set())
     ctx.positives = list(reversed(hist.positives.get(user, [])[-keep:]))
     vectors = []
@@ -203,8 +203,8 @@ class Dataset:
 
 
 def build_dataset(ev: Events, cat: Catalogue, hist: History, *, now: float,
-                  follows: dict[int, set[int]], languages: dict[int, str] | None = None
-                  ) -> Dataset:
+                  follows: dict[int, set[int]], languages: dict[int, str] | None = None,
+                  countries: dict[int, str] | None = None) -> Dataset:
     """Feature rows for the events `ev`, with features from `hist` (same code as serving)."""
     from apps.feed.ranking import feature_matrix
 
@@ -219,7 +219,8 @@ def build_dataset(ev: Events, cat: Catalogue, hist: History, *, now: float,
         by_user[u].append(i)
     for u, idx in by_user.items():
         ctx = context_for(u, hist, at_cut, follows=follows.get(u, set()),
-                          language=(languages or {}).get(u, ""))
+                          language=(languages or {}).get(u, ""),
+                          country=(countries or {}).get(u, ""))
         rows = np.array([at_cut.index[int(p)] for p in ev.post[idx].tolist()], dtype=np.int64)
         cs = candidate_set(at_cut, rows, ctx, hist)
         xs.append(feature_matrix(cs, ctx, now=now)[:, cols])
@@ -391,7 +392,8 @@ class TrainResult:
 
 
 def train(ev: Events, cat: Catalogue, *, follows: dict[int, set[int]],
-          languages: dict[int, str] | None = None, n_jobs: int = 2,
+          languages: dict[int, str] | None = None,
+          countries: dict[int, str] | None = None, n_jobs: int = 2,
           split: tuple[float, float] = (0.5, 0.8)) -> TrainResult:
     """Split by time at the given quantiles of event time, fit, evaluate, refit factors."""
     started = time.time()
@@ -404,12 +406,12 @@ def train(ev: Events, cat: Catalogue, *, follows: dict[int, set[int]],
     if len(train_ev) > MAX_TRAIN_ROWS:
         train_ev = train_ev.select(rng.random(len(train_ev)) < MAX_TRAIN_ROWS / len(train_ev))
     ds_train = build_dataset(train_ev, cat, hist1, now=t2, follows=follows,
-                             languages=languages)
+                             languages=languages, countries=countries)
     heads = fit_heads(ds_train, n_jobs=n_jobs)
     hist2 = history_of(ev, cut=t2)
     test_ev = ev.select(ev.ts >= t2)
     ds_test = build_dataset(test_ev, cat, hist2, now=float(ev.ts.max()), follows=follows,
-                            languages=languages)
+                            languages=languages, countries=countries)
     w = weights()
     at_t2 = with_history_counters(cat, hist2)
     scorers = Scorers(
@@ -574,3 +576,12 @@ def load_events(*, max_rows: int = 2_000_000) -> tuple[Events, Catalogue, dict[i
     languages = {int(u): (lang or "").split("-")[0].lower() for u, lang in User.objects.filter(
         pk__in=np.unique(user).tolist()).values_list("id", "language").iterator(10000)}
     return ev, cat, dict(follows), languages
+
+
+def user_countries(ev: Events) -> dict[int, str]:
+    """The countries of the users in `ev` (the region feature), where they gave one."""
+    from apps.accounts.models import User
+
+    return {int(u): country.upper() for u, country in User.objects.filter(
+        pk__in=np.unique(ev.user).tolist()).exclude(country="").values_list(
+        "id", "country").iterator(10000)}

@@ -180,3 +180,21 @@ def test_with_no_reuse_configured_every_page_is_scored(settings: Any) -> None:
     first = client.get(FOR_YOU, {"limit": 3})
     client.get(first.json()["next"])
     assert _rescored(user) == [True, True]
+
+
+def test_a_viewers_region_proposes_posts_by_creators_in_their_country() -> None:
+    local = UserFactory(country="BR")
+    local_posts = {str(make_post(author=local, views_count=200).pk) for _ in range(3)}
+    [make_post(views_count=5_000, likes_count=500) for _ in range(12)]
+    viewer = UserFactory(country="BR")
+    page = ids_of(client_for(viewer).get(FOR_YOU, {"limit": 20}))
+    shown_local = set(page) & local_posts  # (one creator: the creator window spaces them)
+    assert shown_local
+    # the region source proposed exactly the regional posts, and the ranker saw the match
+    logged = online.explanations(f"u:{viewer.pk}")
+    assert {e["post_id"] for e in logged if "region" in e["sources"]} == shown_local
+    assert {e["post_id"] for e in logged if e["features"].get("region_match")} == shown_local
+    # a viewer elsewhere gets no regional source
+    elsewhere = UserFactory(country="JP")
+    assert ids_of(client_for(elsewhere).get(FOR_YOU, {"limit": 20}))
+    assert not any("region" in e["sources"] for e in online.explanations(f"u:{elsewhere.pk}"))
