@@ -57,6 +57,30 @@ def _arranged_assets_pass_moderation(request: pytest.FixtureRequest) -> Iterator
         post_save.disconnect(sender=MediaAsset, dispatch_uid="arranged-assets-pass")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _test_database_left_alone_at_the_end(django_db_setup: None,
+                                         django_db_blocker: Any) -> Iterator[None]:
+    """Set up right after the test database, so torn down right before it is dropped, after
+    the session's worker and web server stopped: their PostgreSQL sessions can outlive the
+    processes for a moment, and the drop would fail ("being accessed by other users")."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        deadline = time.monotonic() + 10
+        with connection.cursor() as cursor:
+            while True:
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                               "current_database() AND pid <> pg_backend_pid()")
+                (others,) = cursor.fetchone()
+                if not others or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            if others:
+                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                               "datname = current_database() AND pid <> pg_backend_pid()")
+
+
 @pytest.fixture
 def moderation_gate_live() -> None:
     """Marks a test that exercises moderation's real publish gate (see above)."""
