@@ -129,10 +129,26 @@ def test_keys_and_wheel_move_exactly_one_item_and_at_most_two_videos_decode(
     page.wait_for_function("() => window.swipeme.items[1].player.attached"
                            " && window.swipeme.items[1].video.buffered.length > 0")
     assert page.evaluate(DECODERS) <= 2
+    # ... and parked, paused, on its decoded first frame (whose media time is where the
+    # packaged video really starts, a little after zero)
+    page.wait_for_function("() => window.swipeme.items[1].player.firstFrameTime != null")
+    parked = page.evaluate("""() => { const p = window.swipeme.items[1].player;
+      return {first: p.firstFrameTime, time: p.video.currentTime, paused: p.video.paused,
+              ready: p.video.readyState}; }""")
+    assert parked["paused"]
+    assert parked["ready"] >= 2
+    assert parked["time"] == pytest.approx(parked["first"], abs=0.001)
 
     page.keyboard.press("ArrowDown")
     page.wait_for_function("() => window.swipeme.active === 1")
     page.wait_for_function(ACTIVE_PLAYING)
+    # the swipe's first frame was a new one, after the parked frame, and it was measured
+    swiped = page.evaluate("() => window.swipeme.metrics.find(m => m.index === 1)")
+    assert swiped["preloaded"]
+    assert swiped["frame_ready"]
+    assert swiped["frame"]["from"] == pytest.approx(parked["first"], abs=0.001)
+    assert swiped["frame"]["media_time"] > swiped["frame"]["from"]
+    assert swiped["since_input_ms"] is not None
     page.wait_for_timeout(600)  # a smooth scroll has settled; nothing moved further
     assert _active(page) == 1
     assert _scroll_top(page) == pytest.approx(height, abs=2)
