@@ -28,6 +28,7 @@ from functools import cache
 import redis
 from django.conf import settings
 
+from apps.core.redis_sets import members_among
 from apps.events.log import redis_client
 
 logger = logging.getLogger(__name__)
@@ -134,8 +135,7 @@ def read_seen(owner: str, limit: int) -> list[int]:
 def read_seen_among(owner: str, post_ids: Sequence[int]) -> set[int]:
     if not post_ids:
         return set()
-    scores = read_client().zmscore(seen_key(owner), [str(p) for p in post_ids])
-    return {p for p, s in zip(post_ids, scores, strict=True) if s is not None}
+    return members_among(read_client(), seen_key(owner), post_ids, kind="zset")
 
 
 def read_not_interested(owner: str) -> dict[str, set[int]]:

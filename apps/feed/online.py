@@ -16,6 +16,8 @@ from typing import Any
 import redis
 from django.conf import settings
 
+from apps.core.redis_sets import members_among
+
 logger = logging.getLogger(__name__)
 
 SEEN_TTL = 3 * 24 * 3600
@@ -80,11 +82,10 @@ def seen_among(key: str | None, post_ids: list[int]) -> set[int] | None:
     if r is None or key is None or not post_ids:
         return None if r is None else set()
     try:
-        flags = r.smismember(f"feed:seen:{key}", [str(p) for p in post_ids])
+        return members_among(r, f"feed:seen:{key}", post_ids)
     except redis.RedisError as exc:
         mark_down(exc)
         return None
-    return {p for p, flag in zip(post_ids, flags, strict=True) if flag}
 
 
 def record_page(key: str | None, *, post_ids: list[int], explanations: list[dict[str, Any]],
