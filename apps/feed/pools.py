@@ -56,6 +56,14 @@ META_FIELDS = ("id", "author_id", "sound_id", "language", "published_at", "asset
                "favourites_count", "author__date_joined", "age_restricted", "author__country")
 
 
+def _epoch(value: Any, default: float) -> float:
+    """A row's time as epoch seconds: a datetime (ORM rows) or a number (raw SQL rows, which
+    select the epoch so that psycopg need not build datetimes)."""
+    if value is None:
+        return default
+    return float(value) if isinstance(value, int | float) else float(value.timestamp())
+
+
 @dataclass
 class Catalogue:
     """Post metadata in columns. Row i describes post ids[i]."""
@@ -107,7 +115,7 @@ class Catalogue:
         n = len(rows)
         ids = np.fromiter((r["id"] for r in rows), dtype=np.int64, count=n)
         published = np.fromiter(
-            ((r["published_at"].timestamp() if r["published_at"] else moment) for r in rows),
+            (_epoch(r["published_at"], moment) for r in rows),
             dtype=np.float64, count=n)
         views = np.fromiter((r["views_count"] for r in rows), dtype=np.float32, count=n)
         likes = np.fromiter((r["likes_count"] for r in rows), dtype=np.float32, count=n)
@@ -128,7 +136,7 @@ class Catalogue:
         trend = (np.maximum(velocity, 0.0) + 0.05 * heuristic).astype(np.float32)
         new_cutoff = moment - NEW_CREATOR_WINDOW.total_seconds()
         joined = np.fromiter(
-            ((r["author__date_joined"].timestamp() if r.get("author__date_joined") else 0.0)
+            (_epoch(r.get("author__date_joined"), 0.0)
              for r in rows), dtype=np.float64, count=n)
         return cls(
             ids=ids,
@@ -189,9 +197,12 @@ def _caption_tags(entities: Any) -> list[str]:
 
 def _meta_select() -> str:
     """META_FIELDS and the caption's entities as SQL (p: the post)."""
-    columns = [f'p.{name} AS "{name}"' for name in META_FIELDS if "__" not in name]
-    columns += ['a.duration_ms AS "asset__duration_ms"',
-                'u.date_joined AS "author__date_joined"', 'u.country AS "author__country"',
+    columns = [f'p.{name} AS "{name}"' for name in META_FIELDS
+               if "__" not in name and name != "published_at"]
+    columns += ['EXTRACT(EPOCH FROM p.published_at)::float8 AS "published_at"',
+                'a.duration_ms AS "asset__duration_ms"',
+                'EXTRACT(EPOCH FROM u.date_joined)::float8 AS "author__date_joined"',
+                'u.country AS "author__country"',
                 "p.caption_entities::json AS caption_entities"]
     return (f"SELECT {', '.join(columns)} FROM {Post._meta.db_table} p "  # noqa: S608
             f"JOIN {MediaAsset._meta.db_table} a ON a.id = p.asset_id "
