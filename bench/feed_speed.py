@@ -36,6 +36,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -223,7 +224,12 @@ def main() -> int:
     server = Server(port, env, BASE_DIR / "var" / "log" / "bench-feed-speed.log")
     server.start()
     try:
-        rows = asyncio.run(run_all(args, port, server.pid, tokens, follower))
+        rows = asyncio.run(run_all(args, port, server.pid, [
+            ("ping (no-op)", "/api/v1/ping", lambda n: tokens[:n]),
+            ("for-you?limit=8", "/api/v1/feed/for-you?limit=8", lambda n: tokens[:n]),
+            ("following (2,000 follows)", "/api/v1/feed/following?limit=8",
+             lambda n: [follower] * n),
+        ]))
     finally:
         server.stop()
     # The same For You with every page scored (no reuse of a viewer's scored candidates
@@ -233,7 +239,11 @@ def main() -> int:
     server = Server(port, cold_env, BASE_DIR / "var" / "log" / "bench-feed-speed-cold.log")
     server.start()
     try:
-        cold = asyncio.run(run_cold(args, port, server.pid, tokens))
+        cold = asyncio.run(run_all(args, port, server.pid, [
+            ("ping (no-op)", "/api/v1/ping", lambda n: tokens[:n]),
+            ("for-you, every page scored", "/api/v1/feed/for-you?limit=8",
+             lambda n: tokens[:n]),
+        ]))
     finally:
         server.stop()
     print()
@@ -260,35 +270,17 @@ def main() -> int:
     return 0
 
 
-async def run_all(args: argparse.Namespace, port: int, pid: int, tokens: list[str | None],
-                  follower: str) -> list[Row]:
+Endpoint = tuple[str, str, Callable[[int], list[str | None]]]  # name, path, tokens for n
+
+
+async def run_all(args: argparse.Namespace, port: int, pid: int,
+                  endpoints: list[Endpoint]) -> list[Row]:
     """Latency with one connection (no queueing in the single worker), then throughput
-    with `--concurrency` connections."""
+    with `--concurrency` connections, for each endpoint in turn."""
     rows = []
     for n in (1, args.concurrency):
-        label = f"c={n}"
-        rows += [
-            await measure(f"{label} ping (no-op)", "/api/v1/ping", tokens[:n], port, pid,
-                          args),
-            await measure(f"{label} for-you?limit=8", "/api/v1/feed/for-you?limit=8",
-                          tokens[:n], port, pid, args),
-            await measure(f"{label} following (2,000 follows)",
-                          "/api/v1/feed/following?limit=8", [follower] * n, port, pid, args),
-        ]
-    return rows
-
-
-async def run_cold(args: argparse.Namespace, port: int, pid: int,
-                   tokens: list[str | None]) -> list[Row]:
-    rows = []
-    for n in (1, args.concurrency):
-        label = f"c={n}"
-        rows += [
-            await measure(f"{label} ping (no-op)", "/api/v1/ping", tokens[:n], port, pid,
-                          args),
-            await measure(f"{label} for-you, every page scored",
-                          "/api/v1/feed/for-you?limit=8", tokens[:n], port, pid, args),
-        ]
+        for name, path, tokens_for in endpoints:
+            rows.append(await measure(f"c={n} {name}", path, tokens_for(n), port, pid, args))
     return rows
 
 
