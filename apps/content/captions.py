@@ -52,6 +52,15 @@ def hashtag_names(tokens: list[Token]) -> list[str]:
     return list(seen.values())
 
 
+def entity_hashtags(entities: object) -> list[str]:
+    """The hashtags of a post's stored `caption_entities`, in caption order, each once."""
+    seen: dict[str, None] = {}
+    for entity in entities if isinstance(entities, list) else []:
+        if isinstance(entity, dict) and entity.get("type") == "hashtag" and entity.get("name"):
+            seen.setdefault(str(entity["name"]), None)
+    return list(seen)
+
+
 def mention_names(tokens: list[Token]) -> list[str]:
     seen: dict[str, str] = {}
     for token in tokens:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from apps.feed.pools import Catalogue, Pools
+from apps.feed.pools import Catalogue, Pools, top_k
 
 SOURCES = ("followed", "trending", "similar", "sound_tag", "language", "explore", "interest",
            "collab", "region")
@@ -66,14 +66,6 @@ class CandidateSet:
         return len(self.cat)
 
 
-def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Rows of the k highest scores, best first (a partial sort: the pools hold thousands)."""
-    if len(scores) <= k:
-        return np.argsort(-scores, kind="stable")
-    best = np.argpartition(-scores, k)[:k]
-    return best[np.argsort(-scores[best], kind="stable")]
-
-
 def take(cat: Catalogue, rows: np.ndarray, *, vectors: bool = True) -> Catalogue:
     r = rows.tolist()
     return Catalogue(
@@ -86,7 +78,7 @@ def take(cat: Catalogue, rows: np.ndarray, *, vectors: bool = True) -> Catalogue
         hashtags=[cat.hashtags[i] for i in r],
         restricted=cat.restricted[rows] if cat.restricted is not None else None,
         vectors=cat.vectors[rows] if vectors and cat.vectors is not None else None,
-        country=[cat.country[i] for i in r] if cat.country is not None else None,
+        country=[cat.country[i] for i in r],
     )
 
 
@@ -116,7 +108,7 @@ def concat(a: Catalogue, b: Catalogue) -> Catalogue:
         hashtags=a.hashtags + b.hashtags, vectors=vec,
         restricted=np.concatenate([a.restricted, b.restricted])  # type: ignore[list-item]
         if a.restricted is not None and b.restricted is not None else None,
-        country=(a.country or [""] * len(a)) + (b.country or [""] * len(b)),
+        country=a.country + b.country,
     )
 
 
@@ -153,11 +145,11 @@ def generate(pools: Pools, ctx: ViewerContext, *, followed: Catalogue | None = N
     text_sim_pool = np.zeros(n, dtype=np.float32)
     if ctx.profile is not None and cat.vectors is not None and n:
         text_sim_pool = cat.vectors @ ctx.profile
-        add(_top_k(text_sim_pool, SIMILAR_TAKE), "similar")
+        add(top_k(text_sim_pool, SIMILAR_TAKE), "similar")
     cf_pool = np.zeros(n, dtype=np.float32)
     if ctx.cf_user is not None and cf_items is not None and n:
         cf_pool = (cf_items @ ctx.cf_user).astype(np.float32)
-        add(_top_k(cf_pool, COLLAB_TAKE), "collab")
+        add(top_k(cf_pool, COLLAB_TAKE), "collab")
     if ctx.follows and n:
         mine = np.flatnonzero(np.isin(cat.author, np.fromiter(ctx.follows, np.int64)))
         add(mine[np.argsort(-cat.published[mine])][:FOLLOWED_TAKE], "followed")

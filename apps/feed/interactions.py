@@ -40,7 +40,6 @@ class PostStats:
 
 @dataclass
 class Dislikes:
-    posts: set[int] = field(default_factory=set)
     creators: set[int] = field(default_factory=set)
     sounds: set[int] = field(default_factory=set)
 
@@ -69,8 +68,9 @@ class ViewerRows:
 def viewer_rows(*, user_id: int, max_follows: int = 5000,
                 not_interested: int = NOT_INTERESTED_READ,
                 positives: int = RECENT_POSITIVES) -> ViewerRows:
-    """Everything `recent_positive_posts`, `dislikes` and the feed's own tables say about
-    the viewer, in one statement: this runs on every For You page, where seven ORM queries
+    """What the social graph, engagement, analytics' aggregates (the same reads as
+    `analytics.selectors.completed_post_ids`) and the feed's own tables say about the
+    viewer, in one statement: this runs on every For You page, where seven ORM queries
     cost more in Python than in PostgreSQL. Each part is an indexed, limited read. (jsonb
     comes back as text on Django's connections; `json` is decoded by psycopg.)"""
     sql = f"""

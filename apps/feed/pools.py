@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.content.audience import protected_minor_author_q, recommendable_q
+from apps.content.captions import entity_hashtags
 from apps.content.models import Post
 from apps.content.selectors import visible_to_q
 from apps.feed import interactions, online
@@ -85,13 +86,13 @@ class Catalogue:
     hashtags: list[tuple[str, ...]]
     restricted: np.ndarray | None = None  # bool: age-restricted (adults only)
     vectors: np.ndarray | None = None  # (n, 384) float32, zero rows where missing
-    country: list[str] | None = None  # the author's country (ISO code, upper case) or ""
+    country: list[str] = field(default_factory=list)  # author's country (ISO, upper) or ""
     _index: dict[int, int] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.restricted is None:
             self.restricted = np.zeros(len(self.ids), dtype=bool)
-        if self.country is None:
+        if len(self.country) != len(self.ids):
             self.country = [""] * len(self.ids)
 
     @property
@@ -190,11 +191,6 @@ def meta_rows(posts: QuerySet[Post]) -> list[dict[str, Any]]:
                 .values(*META_FIELDS, "tags"))
 
 
-def _caption_tags(entities: Any) -> list[str]:
-    return [str(e.get("name", "")) for e in entities or []
-            if isinstance(e, dict) and e.get("type") == "hashtag"]
-
-
 def _meta_select() -> str:
     """META_FIELDS and the caption's entities as SQL (p: the post)."""
     columns = [f'p.{name} AS "{name}"' for name in META_FIELDS
@@ -227,15 +223,23 @@ def published_meta_rows(where: str, params: dict[str, Any]) -> list[dict[str, An
         names = [col.name for col in cursor.description or []]
         rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     for row in rows:
-        row["tags"] = _caption_tags(row.pop("caption_entities"))
+        row["tags"] = entity_hashtags(row.pop("caption_entities"))
     return rows
 
 
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k highest scores, best first (a partial sort: pools and candidate
+    sets hold thousands, pages want a few)."""
+    if len(scores) <= k:
+        return np.argsort(-scores, kind="stable")
+    best = np.argpartition(-scores, k)[:k]
+    return best[np.argsort(-scores[best], kind="stable")]
+
+
 def _top(rows: np.ndarray, score: np.ndarray, size: int) -> np.ndarray:
-    if len(rows) == 0:
-        return rows.astype(np.int64)
-    order = np.argsort(-score[rows], kind="stable")
-    return rows[order[:size]].astype(np.int64)
+    rows = rows.astype(np.int64)
+    out: np.ndarray = rows[top_k(score[rows], size)]
+    return out
 
 
 def build() -> Pools:
@@ -257,14 +261,13 @@ def draw(cat: Catalogue, *, now: float) -> Pools:
     popularity = np.log1p(cat.views + 5 * cat.likes) + 0.5 * np.log1p(cat.trend * 100)
     by_lang: dict[str, list[int]] = defaultdict(list)
     by_region: dict[str, list[int]] = defaultdict(list)
-    countries = cat.country or [""] * n
     by_tag: dict[str, list[int]] = defaultdict(list)
     by_sound: dict[int, list[int]] = defaultdict(list)
     for i in range(n):
         if cat.language[i]:
             by_lang[cat.language[i]].append(i)
-        if countries[i]:
-            by_region[countries[i]].append(i)
+        if cat.country[i]:
+            by_region[cat.country[i]].append(i)
         for tag in cat.hashtags[i]:
             by_tag[tag].append(i)
         if cat.sound[i]:
@@ -310,7 +313,7 @@ def _restrict(pools: Pools, keep: np.ndarray) -> Pools:
         trend=cat.trend[keep], new_creator=cat.new_creator[keep],
         hashtags=[cat.hashtags[i] for i in keep.tolist()],
         restricted=cat.restricted[keep] if cat.restricted is not None else None,
-        country=[cat.country[i] for i in keep.tolist()] if cat.country is not None else None,
+        country=[cat.country[i] for i in keep.tolist()],
     )
     return Pools(
         stamp=pools.stamp, catalogue=small, trending=remap[pools.trending],
@@ -361,9 +364,9 @@ def loads(stamp: str, payload: str) -> Pools:
         completions=np.array(b["completions"], dtype=f32),
         trend=np.array(b["trend"], dtype=f32),
         new_creator=np.array(b["new_creator"], dtype=bool),
-        hashtags=[tuple(t.lower() for t in h) for h in b["hashtags"]],
+        hashtags=[tuple(h) for h in b["hashtags"]],
         restricted=np.array(b["restricted"], dtype=bool),
-        country=b.get("country"),
+        country=b.get("country") or [],
     )
     i64 = np.int64
     return Pools(

@@ -61,7 +61,7 @@ def feature_matrix(cs: CandidateSet, ctx: ViewerContext, *, now: float) -> np.nd
                     dtype=np.float32)
     follows = np.isin(cat.author, np.fromiter(ctx.follows, np.int64)).astype(np.float32) \
         if ctx.follows else np.zeros(m)
-    region = np.array([c == ctx.country for c in (cat.country or [""] * m)],
+    region = np.array([c == ctx.country for c in cat.country],
                       dtype=np.float32) if ctx.country else np.zeros(m, dtype=np.float32)
     cols = [
         cs.src.astype(np.float32),

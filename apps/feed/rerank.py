@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from apps.feed.candidates import SRC, CandidateSet, ViewerContext
+from apps.feed.pools import top_k
 
 CREATOR_WINDOW = 5
 SOUND_CAP = 2
@@ -73,6 +74,11 @@ def adjust(cs: CandidateSet, base: np.ndarray, ctx: ViewerContext, *, seen: set[
     return Adjusted(scores=scores.astype(np.float32), keep=keep, notes=notes)
 
 
+def _best_size(limit: int) -> int:
+    """How many of the best candidates the shortlist takes (three pages' worth)."""
+    return max(limit * 3, 16)
+
+
 def worth_checking(cs: CandidateSet, adj: Adjusted, *, limit: int,
                    rng: np.random.Generator, deep: bool = False) -> np.ndarray:
     """The candidates that could make this page, to ask the seen-sets about: the best by
@@ -81,7 +87,7 @@ def worth_checking(cs: CandidateSet, adj: Adjusted, *, limit: int,
     the whole exploration pool, for a viewer who has seen most of the first answer."""
     live = np.flatnonzero(adj.keep)
     depth = max(limit * 25, 200) if deep else max(limit * 6, 48)
-    best = live[np.argsort(-adj.scores[live], kind="stable")[:depth]]
+    best = live[top_k(adj.scores[live], depth)]
     explore = live[cs.src[live, SRC["explore"]] == 1]
     if not deep and len(explore) > 4 * EXPLORE_TAKE:
         explore = explore[np.argsort(-thompson(cs, explore, rng))[: 4 * EXPLORE_TAKE]]
@@ -94,7 +100,7 @@ def too_few_left(cs: CandidateSet, adj: Adjusted, *, checked: np.ndarray, seen: 
     wants three pages' worth), so the seen-sets should be asked about more."""
     unseen = checked[~np.isin(cs.cat.ids[checked], np.fromiter(seen, np.int64))] if seen \
         else checked
-    return len(unseen) < max(limit * 3, 16) + EXPLORE_TAKE
+    return len(unseen) < _best_size(limit) + EXPLORE_TAKE
 
 
 def drop_unchecked_or_seen(cs: CandidateSet, adj: Adjusted, *, checked: np.ndarray,
@@ -121,7 +127,7 @@ def shortlist(cs: CandidateSet, adj: Adjusted, *, limit: int,
     so the arrangement rules and the safety filter have room) plus the exploration pool's
     Thompson draws. Returns candidate rows and each exploration row's sampled rate."""
     live = np.flatnonzero(adj.keep)
-    best = live[np.argsort(-adj.scores[live], kind="stable")[: max(limit * 3, 16)]]
+    best = live[top_k(adj.scores[live], _best_size(limit))]
     explore = live[cs.src[live, SRC["explore"]] == 1]
     # Exploration is for the unknown, not for what the viewer pushed away.
     explore = np.array([r for r in explore.tolist() if r not in adj.notes], dtype=np.int64)
@@ -155,7 +161,7 @@ def arrange(cs: CandidateSet, adj: Adjusted, rows: list[int], *, limit: int,
         s = int(cat.sound[r])
         if s and sounds.get(s, 0) >= SOUND_CAP:
             return "sound cap"
-        if any(tags.get(t.lower(), 0) >= HASHTAG_CAP for t in cat.hashtags[r]):
+        if any(tags.get(t, 0) >= HASHTAG_CAP for t in cat.hashtags[r]):
             return "hashtag cap"
         return None
 
@@ -165,7 +171,7 @@ def arrange(cs: CandidateSet, adj: Adjusted, rows: list[int], *, limit: int,
         s = int(cat.sound[r])
         if s:
             sounds[s] = sounds.get(s, 0) + 1
-        for t in {t.lower() for t in cat.hashtags[r]}:
+        for t in set(cat.hashtags[r]):
             tags[t] = tags.get(t, 0) + 1
         info: dict[str, Any] = {"slot": slot, "adjusted": round(float(adj.scores[r]), 5)}
         if r in draws:

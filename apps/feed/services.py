@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.content.captions import entity_hashtags
 from apps.content.models import Post
 from apps.content.selectors import get_post_for
 from apps.core.errors import ApplicationError, NotFoundError
@@ -36,8 +37,7 @@ def not_interested(*, user: User, post_id: int | str) -> NotInterested:
     author, sound and hashtags; the post joins the seen-set too. The event path calls
     this as well (with a post the user may see)."""
     post = get_post_for(viewer=user, post_id=post_id)
-    tags = [str(e.get("name", "")).lower() for e in post.caption_entities or []
-            if isinstance(e, dict) and e.get("type") == "hashtag"]
+    tags = [tag.lower() for tag in entity_hashtags(post.caption_entities)]
     try:
         with transaction.atomic():
             row, _ = NotInterested.objects.get_or_create(
@@ -80,9 +80,7 @@ def embed_posts(*, limit: int = 256, batch: int = 32) -> int:
         chunk = posts[start:start + batch]
         texts = []
         for post in chunk:
-            tags = [str(e.get("name", "")) for e in post.caption_entities or []
-                    if isinstance(e, dict) and e.get("type") == "hashtag"]
-            texts.append(post_text(post, tags=tags,
+            texts.append(post_text(post, tags=entity_hashtags(post.caption_entities),
                                    sound_title=post.sound.title if post.sound else None))
         vectors = encode(texts)
         rows = [PostEmbedding(post_id=post.pk, vector=vec.tolist(),

@@ -65,11 +65,9 @@ def _request_id() -> str:
 # --- the viewer ------------------------------------------------------------------------------
 
 
-def viewer_context(viewer: User | None, *, catalogue: Catalogue | None,
-                   session_id: str | None = None) -> ViewerContext:
-    """What the feed knows about the viewer. Without a `catalogue` the positives are not
-    described (their authors, tags and taste vector: stages 1 and 2 need them, re-ranking
-    does not)."""
+def viewer_context(viewer: User | None, *, session_id: str | None = None) -> ViewerContext:
+    """What the feed knows about the viewer. The positives are described (their authors,
+    tags and taste vector) only when stages 1 and 2 run (`_score_for`)."""
     disliked = interactions.online_dislikes(user_id=viewer.pk if viewer else None,
                                             session_id=session_id)
     if viewer is None:
@@ -95,8 +93,6 @@ def viewer_context(viewer: User | None, *, catalogue: Catalogue | None,
     ctx.ni_posts |= rows.disliked_posts
     ctx.ni_authors.update(disliked.creators)
     ctx.ni_sounds.update(disliked.sounds)
-    if catalogue is not None:
-        _describe_positives(ctx, catalogue)
     return ctx
 
 
@@ -389,7 +385,7 @@ def for_you(*, viewer: User | None, session_id: str | None, limit: int,
     p, shared = pools.current()
     if not shared:
         degraded.append("pools")
-    ctx = viewer_context(viewer, catalogue=None, session_id=session_id)
+    ctx = viewer_context(viewer, session_id=session_id)
     ctx.exclude = set(cursor.served)
     key = online.viewer_key(user_id=ctx.user_id, session_id=session_id)
 

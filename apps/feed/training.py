@@ -513,8 +513,8 @@ def load_events(*, max_rows: int = 2_000_000) -> tuple[Events, Catalogue, dict[i
     posts (with text embeddings), follow edges, and users' languages."""
     from apps.analytics.models import UserPostStats
     from apps.content.models import Post
-    from apps.feed.models import PostEmbedding
-    from apps.feed.pools import meta_rows
+    from apps.feed.models import EMBEDDING_DIM
+    from apps.feed.pools import embeddings_of, meta_rows
     from apps.social.models import Follow
 
     ups = UserPostStats._meta.db_table
@@ -561,15 +561,10 @@ def load_events(*, max_rows: int = 2_000_000) -> tuple[Events, Catalogue, dict[i
     from apps.feed.interactions import PostStats
 
     cat = Catalogue.from_rows(metas, stats=PostStats())
-    matrix = np.zeros((len(cat), 384), dtype=np.float32)
-    # real[] is decoded by psycopg in C; the vector type's text form would be parsed in Python.
-    emb = PostEmbedding._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT post_id, vector::real[] FROM {emb} "  # noqa: S608
-                       "WHERE post_id = ANY(%s)", [post_ids])
-        for pid, vec in cursor.fetchall():
-            if int(pid) in cat.index:
-                matrix[cat.index[int(pid)]] = np.asarray(vec, dtype=np.float32)
+    matrix = np.zeros((len(cat), EMBEDDING_DIM), dtype=np.float32)
+    for pid, vec in embeddings_of(post_ids).items():
+        if pid in cat.index:
+            matrix[cat.index[pid]] = vec
     cat.vectors = matrix
     from apps.accounts.models import User
 

@@ -16,6 +16,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
+from apps.content.captions import entity_hashtags
 from apps.content.counter_overlay import pending_for, shown_counters
 from apps.content.models import Hashtag, Post, Sound
 from apps.core.api.schema import error_responses
@@ -264,11 +265,7 @@ class PostSerializer(serializers.Serializer[Post]):
         return super().to_representation(instance)
 
     def get_hashtags(self, post: Post) -> list[str]:
-        seen: dict[str, None] = {}
-        for entity in post.caption_entities or []:
-            if isinstance(entity, dict) and entity.get("type") == "hashtag":
-                seen.setdefault(str(entity.get("name")), None)
-        return list(seen)
+        return entity_hashtags(post.caption_entities)
 
     def get_uses_original_sound(self, post: Post) -> bool:
         return post.sound_id is not None and post.sound_id == post.original_sound_id
