@@ -12,14 +12,12 @@ import logging
 import secrets
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import numpy as np
-from django.db import connection
 from django.db.models import BooleanField, Exists, OuterRef, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -28,6 +26,7 @@ from apps.accounts.models import User
 from apps.content.audience import may_see_age_restricted, recommendable_q
 from apps.content.models import Post
 from apps.content.selectors import for_display, visible_posts_for, without_muted_authors
+from apps.core import compiled_sql
 from apps.core.ids import MAX_ID
 from apps.engagement.models import Favourite, Like
 from apps.feed import interactions, online, pools, ranking, rerank, scored_cache
@@ -219,42 +218,16 @@ def allowed(viewer: User | None, post_ids: list[int]) -> set[int]:
     return set(_run_compiled(viewer, ("gate",), build, post_ids))
 
 
-# A statement whose SQL depends only on the viewer (every field of the row, so whatever
-# rule reads about them), the day (age cut-offs), the code and `kind` is compiled once per
-# such key and then run with one parameter bound: building these through the ORM cost
-# more than running them, on every page.
-_Compiled = tuple[str, list[Any], int]  # sql, params, index of the bound parameter
-_compiled: OrderedDict[tuple[Any, ...], _Compiled] = OrderedDict()
-_compiled_lock = threading.Lock()
-COMPILED_KEPT = 2048
-
-
-class _Slot:
-    """Stands in for the bound parameter while compiling (found again by identity)."""
-
-
 def _run_compiled(viewer: User | None, kind: tuple[Any, ...],
                   build: Callable[[Any], QuerySet[Any]], value: Any) -> list[int]:
+    """A viewer's statement, compiled once per viewer state (every field of their row, so
+    whatever rule reads about them), day (age cut-offs) and kind: building these through
+    the ORM cost more than running them, on every page. Relations (blocks, mutes,
+    follows) are EXISTS subqueries, read when the statement runs."""
     fields = () if viewer is None else tuple(
         getattr(viewer, f.attname) for f in viewer._meta.concrete_fields)
     key = (kind, None if viewer is None else viewer.pk, repr(fields), timezone.localdate())
-    with _compiled_lock:
-        found = _compiled.get(key)
-        if found is not None:
-            _compiled.move_to_end(key)
-    if found is None:
-        slot = _Slot()
-        sql, compiled_params = build(slot).query.sql_with_params()
-        at = next(i for i, param in enumerate(compiled_params) if param is slot)
-        found = (sql, list(compiled_params), at)
-        with _compiled_lock:
-            _compiled[key] = found
-            while len(_compiled) > COMPILED_KEPT:
-                _compiled.popitem(last=False)
-    sql, params, at = found
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params[:at], value, *params[at + 1:]])
-        return [int(row[0]) for row in cursor.fetchall()]
+    return [int(pk) for pk in compiled_sql.run(key, build, value)]
 
 
 def hydrate(viewer: User | None, post_ids: list[int]) -> dict[int, Post]:
@@ -340,8 +313,7 @@ _scored: scored_cache.ScoredCache[tuple[Scored, list[str]]] = scored_cache.Score
 
 def forget_scored() -> None:
     _scored.clear()
-    with _compiled_lock:
-        _compiled.clear()
+    compiled_sql.forget()
 
 
 def _score_for(viewer: User | None, ctx: ViewerContext, p: pools.Pools,
