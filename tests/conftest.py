@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -27,6 +28,34 @@ ROOT = Path(__file__).resolve().parent.parent
 def _clean_redis() -> None:
     """Each test starts with an empty test Redis db (throttles, caches, heartbeats)."""
     cache.clear()
+
+
+_ROW_LOCK_SQL = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE|KEY\s+SHARE)\b",
+                           re.IGNORECASE)
+
+
+@pytest.fixture(autouse=True)
+def _row_locks_need_their_own_transaction() -> Iterator[None]:
+    """A row lock taken outside `transaction.atomic()` fails in production (Django refuses
+    SELECT ... FOR UPDATE in autocommit), but a `django_db` test runs inside the test case's
+    own transaction, which hides it. Refuse such a query here when the only open atomic
+    blocks are the test case's, so every test sees what production would."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db.transaction import TransactionManagementError
+
+    connection = connections[DEFAULT_DB_ALIAS]
+
+    def guard(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if (connection.in_atomic_block and _ROW_LOCK_SQL.search(sql)
+                and all(getattr(block, "_from_testcase", False)
+                        for block in connection.atomic_blocks)):
+            raise TransactionManagementError(
+                "select_for_update outside transaction.atomic(): only the test's own "
+                "transaction is open, so this fails in production")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(guard):
+        yield
 
 
 @pytest.fixture(autouse=True)
