@@ -9,6 +9,7 @@ class ContentConfig(AppConfig):
         # media and accounts cannot import content; they call us through their hooks.
         from apps.accounts.hooks import register_account_removal_hook
         from apps.content import selectors, services
+        from apps.events.hooks import register_visible_posts_filter
         from apps.media.hooks import (
             register_asset_failed_hook,
             register_asset_playable_hook,
@@ -21,3 +22,4 @@ class ContentConfig(AppConfig):
         register_asset_public_hook(selectors.asset_is_publicly_watchable)
         register_asset_recipe_hook(selectors.asset_media_recipe)
         register_account_removal_hook(services.content_purge_user)
+        register_visible_posts_filter(selectors.visible_post_ids_for)

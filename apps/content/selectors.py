@@ -17,6 +17,7 @@ link); feeds and lists that should hide muted people filter with `without_muted_
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser
@@ -88,6 +89,17 @@ def visible_to_q(viewer: User | AnonymousUser | None, prefix: str = "") -> Q:
 def visible_posts_for(*, viewer: User | AnonymousUser | None) -> QuerySet[Post]:
     """Every post the viewer may see (see the module docstring), as one SQL filter."""
     return Post.objects.filter(visible_to_q(viewer))
+
+
+def visible_post_ids_for(*, viewer: object, post_ids: Set[int]) -> set[int]:
+    """The ids among `post_ids` of posts the viewer may see (unknown ids are left out).
+    One query however many ids: the event ingest asks this for every batch (through
+    `apps.events.hooks`), with the request's user (signed in or anonymous)."""
+    if not post_ids:
+        return set()
+    who = viewer if isinstance(viewer, User) and viewer.is_authenticated else None
+    return set(visible_posts_for(viewer=who).filter(pk__in=list(post_ids))
+               .values_list("pk", flat=True))
 
 
 def without_muted_authors(

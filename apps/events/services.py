@@ -1,5 +1,6 @@
-"""Event ingestion: validate a batch item by item, drop duplicates, append the rest to the
-event log with what the server knows (user, received time, client info)."""
+"""Event ingestion: validate a batch item by item, drop events about posts the sender may
+not see, drop duplicates, append the rest to the event log with what the server knows
+(user, received time, client info)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from django.conf import settings
 from redis.commands.core import Script
 
 from apps.core.errors import ApplicationError
+from apps.events.hooks import visible_post_ids
 from apps.events.log import DEDUPE_PREFIX, EventLog, LoggedBatch, default_log, redis_client
 from apps.events.schema import Event, EventInvalidError, now_ms, validate_event
 
@@ -33,6 +35,8 @@ class Rejection:
 class IngestResult:
     accepted: int = 0
     duplicates: int = 0
+    # valid events about a post the sender may not see (or that does not exist): not kept
+    dropped: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     entry_id: str | None = None
 
@@ -76,6 +80,7 @@ def _dedupe_key(*, user_id: int | None, session_id: str, event_id: str) -> str:
 def events_ingest(
     *,
     user_id: int | None,
+    viewer: object,
     events: list[Any],
     client: dict[str, str],
     log: EventLog | None = None,
@@ -83,6 +88,11 @@ def events_ingest(
 ) -> IngestResult:
     """Validate each event, drop duplicates (same owner and client event id, in this batch
     or seen within EVENTS_DEDUPE_TTL), append the rest as one log entry.
+
+    Events about a post `viewer` (the request's user) may not see are dropped and counted:
+    impressions and watch time of private, draft, removed or unknown posts must not reach
+    analytics or the ranker. The batch's distinct post ids are checked at once (content's
+    visibility rule through `apps.events.hooks`, one query), whatever the batch size.
 
     The owner of an event is the signed-in user, or the event's session id for a signed-out
     viewer. Dedupe markers are set (SET NX EX) before the append; if the append fails the
@@ -108,6 +118,12 @@ def events_ingest(
             continue
         seen_in_batch.add(marker)
         valid.append(event)
+    post_ids = {e.post_id for e in valid if e.post_id is not None}
+    if post_ids:
+        visible = visible_post_ids(viewer=viewer, post_ids=post_ids)
+        kept = [e for e in valid if e.post_id is None or e.post_id in visible]
+        result.dropped = len(valid) - len(kept)
+        valid = kept
     if not valid:
         return result
 

@@ -12,12 +12,20 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from apps.events.log import LoggedBatch, RedisStreamEventLog, redis_client
+from tests.content.factories import PostFactory
 from tests.events.helpers import URL, event, logged_batches, logged_events, now_ms
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 POST = 7_000_000_000_000_001
+
+
+@pytest.fixture(autouse=True)
+def _public_post(db: None) -> None:
+    """The events below are about a published public post anyone may see (events about
+    posts the sender may not see are dropped: tests/events/test_visibility.py)."""
+    PostFactory(id=POST)
 
 
 def post_batch(client: APIClient | Client, events: Sequence[object], **extra: Any) -> Any:
@@ -119,7 +127,8 @@ def test_every_type_with_its_data_is_accepted(auth_client):
 
     response = post_batch(auth_client, events)
 
-    assert response.json() == {"accepted": len(events), "duplicates": 0, "rejected": []}
+    assert response.json() == {"accepted": len(events), "duplicates": 0, "dropped": 0,
+                               "rejected": []}
     follow = next(e for e in logged_events() if e["type"] == "follow")
     assert follow["data"] == {"creator_id": int(creator)}
     assert follow["post_id"] is None
@@ -131,10 +140,10 @@ def test_duplicates_are_dropped_within_a_batch_and_across_batches(auth_client):
     again = {**first[0]}
 
     response = post_batch(auth_client, [*first, again])
-    assert response.json() == {"accepted": 2, "duplicates": 1, "rejected": []}
+    assert response.json() == {"accepted": 2, "duplicates": 1, "dropped": 0, "rejected": []}
 
     response = post_batch(auth_client, [*first, event("completion", post_id=POST, id_="new")])
-    assert response.json() == {"accepted": 1, "duplicates": 2, "rejected": []}
+    assert response.json() == {"accepted": 1, "duplicates": 2, "dropped": 0, "rejected": []}
 
     assert [e["id"] for e in logged_events()] == ["same", "other", "new"]
 
@@ -154,7 +163,7 @@ def test_a_batch_of_only_duplicates_appends_nothing(auth_client):
     post_batch(auth_client, [event("impression", post_id=POST, id_="x")])
     response = post_batch(auth_client, [event("impression", post_id=POST, id_="x")])
 
-    assert response.json() == {"accepted": 0, "duplicates": 1, "rejected": []}
+    assert response.json() == {"accepted": 0, "duplicates": 1, "dropped": 0, "rejected": []}
     assert len(logged_batches()) == 1
 
 
@@ -211,7 +220,7 @@ def test_a_signed_out_viewer_posts_with_a_session_id():
     response = post_batch(client, events, HTTP_USER_AGENT="Mozilla/5.0 test")
 
     # the same client id in two sessions is two events; in one session, one
-    assert response.json() == {"accepted": 2, "duplicates": 1, "rejected": []}
+    assert response.json() == {"accepted": 2, "duplicates": 1, "dropped": 0, "rejected": []}
     batch = logged_batches()[0]
     assert batch.user_id is None
     assert batch.client == {"ua": "Mozilla/5.0 test", "auth": "anon"}
@@ -314,7 +323,7 @@ def test_a_failed_append_leaves_no_dedupe_markers_so_the_retry_is_accepted(auth_
     # when the log is back, the client's retry of the same batch is not a duplicate
     log.client.delete(log.stream)
     response = post_batch(auth_client, events)
-    assert response.json() == {"accepted": 2, "duplicates": 0, "rejected": []}
+    assert response.json() == {"accepted": 2, "duplicates": 0, "dropped": 0, "rejected": []}
     assert [e["id"] for e in logged_events()] == ["r1", "r2"]
 
 
@@ -351,4 +360,4 @@ def test_sessions_whose_ids_run_into_event_ids_do_not_collide():
 
     response = post_batch(client, events)
 
-    assert response.json() == {"accepted": 2, "duplicates": 0, "rejected": []}
+    assert response.json() == {"accepted": 2, "duplicates": 0, "dropped": 0, "rejected": []}

@@ -172,6 +172,9 @@ class RejectedSerializer(serializers.Serializer[Any]):
 class BatchResultSerializer(serializers.Serializer[Any]):
     accepted = serializers.IntegerField()
     duplicates = serializers.IntegerField()
+    dropped = serializers.IntegerField(
+        help_text="Valid events about a post you may not see (private, a draft, removed, or "
+                  "no such post): not kept.")
     rejected = RejectedSerializer(many=True)
 
 
@@ -196,7 +199,9 @@ class EventsApi(APIView):
         description="Up to 500 events. Each bad event is reported in `rejected` with its "
                     "index; the good ones are kept. Duplicates (same client event id from "
                     "the same user, or session for signed-out viewers) are dropped and "
-                    "counted. Accepts `text/plain` bodies (sendBeacon) as well as JSON. "
+                    "counted in `duplicates`; events about posts you may not see are "
+                    "dropped and counted in `dropped`. Accepts `text/plain` bodies "
+                    "(sendBeacon) as well as JSON. "
                     "Events are telemetry: a `like` event does not like the post.",
         request=BatchInputSerializer,
         responses={200: BatchResultSerializer,
@@ -222,11 +227,12 @@ class EventsApi(APIView):
             raise ApplicationError(f"events: {message}", fields={"events": [message]})
         user = request.user
         user_id = int(user.pk) if user and user.is_authenticated else None
-        result = services.events_ingest(user_id=user_id, events=events,
+        result = services.events_ingest(user_id=user_id, viewer=user, events=events,
                                         client=_client_info(request, user_id))
         return Response({
             "accepted": result.accepted,
             "duplicates": result.duplicates,
+            "dropped": result.dropped,
             "rejected": [
                 {"index": r.index, "id": r.id,
                  "error": {"code": r.code, "message": r.message, "fields": r.fields}}
