@@ -206,6 +206,11 @@ class Post(TimestampedModel):
         default=False, help_text="Never shown to minors or signed-out viewers.")
     limited_reach = models.BooleanField(
         default=False, help_text="Never recommended in For You; reachable by link and profile.")
+    # Part of the post's public media URLs (media's public grant). Moves whenever who may
+    # watch the post anonymously may have changed (visibility, removal, moderation flags,
+    # the author's privacy), so URLs a CDN cached while the post was public are never
+    # handed out again and answer 404 at the origin (`services.post_public_media_changed`).
+    public_version = models.PositiveIntegerField(default=1, editable=False)
     likes_count = models.PositiveIntegerField(default=0)
     comments_count = models.PositiveIntegerField(default=0)
     shares_count = models.PositiveIntegerField(default=0)
