@@ -59,6 +59,32 @@ class UploadTooLargeError(ApplicationError):
     code = "too_large"
 
 
+def human_size(size: int) -> str:
+    """Bytes as people read them (binary multiples, the way file managers show them)."""
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= scale:
+            value = size / scale
+            return f"{value:.0f} {unit}" if value >= 10 or value.is_integer() \
+                else f"{value:.1f} {unit}"
+    return f"{size} bytes"
+
+
+def _minutes(span: timedelta) -> str:
+    minutes = max(1, round(span.total_seconds() / 60))
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return "an hour" if hours == 1 else f"{hours} hours"
+    return f"{minutes} minutes" if minutes != 1 else "a minute"
+
+
+def _upload_deadline(created_at: datetime, now: datetime) -> datetime:
+    """When an upload in progress counts as abandoned: after MEDIA_UPLOAD_IDLE_TIMEOUT
+    without bytes, and at the latest MEDIA_UPLOAD_URL_TTL after it was opened. Every
+    sign of life (bytes received, part URLs asked for) moves it on."""
+    return min(created_at + settings.MEDIA_UPLOAD_URL_TTL,
+               now + settings.MEDIA_UPLOAD_IDLE_TIMEOUT)
+
+
 # --- Notifications (websocket) ------------------------------------------------------------
 
 
@@ -111,13 +137,15 @@ def _notify_on_commit(asset_id: int) -> None:
 
 def upload_create(*, owner_id: int, size: int, content_type: str) -> MediaAsset:
     """Opens an upload after the limits are checked; no byte is accepted before this."""
+    limit = human_size(settings.MEDIA_UPLOAD_MAX_BYTES)
     if size > settings.MEDIA_UPLOAD_MAX_BYTES:
         raise UploadTooLargeError(
-            f"The file is too large (at most {settings.MEDIA_UPLOAD_MAX_BYTES} bytes).",
-            fields={"size": ["Too large."]},
+            f"The file is too large ({human_size(size)}; at most {limit}).",
+            fields={"size": [f"At most {limit}."]},
         )
     if size < 1:
-        raise ApplicationError("The file is empty.", fields={"size": ["Must be positive."]})
+        raise ApplicationError("The file is empty (0 bytes); choose a video file.",
+                               code="empty_file", fields={"size": ["The file is empty."]})
     if not content_type.lower().startswith(ACCEPTED_DECLARED_TYPES):
         raise ApplicationError(
             "Only video files can be uploaded.", code="unsupported_media_type",
@@ -135,13 +163,15 @@ def upload_create(*, owner_id: int, size: int, content_type: str) -> MediaAsset:
         open_uploads = mine.filter(state=State.UPLOADING, upload_expires_at__gt=now).count()
         if open_uploads >= settings.MEDIA_UPLOAD_MAX_CONCURRENT:
             raise TooManyUploadsError(
-                "Too many uploads in progress; finish or abandon one first."
+                f"You already have {open_uploads} uploads in progress; finish one or "
+                "cancel one first (an upload that receives nothing for "
+                f"{_minutes(settings.MEDIA_UPLOAD_IDLE_TIMEOUT)} expires on its own)."
             )
         asset = MediaAsset.objects.create(
             owner_id=owner_id,
             declared_content_type=content_type[:100],
             upload_length=size,
-            upload_expires_at=now + settings.MEDIA_UPLOAD_URL_TTL,
+            upload_expires_at=_upload_deadline(now, now),
         )
         if s3.enabled():
             # inside the transaction: if S3 refuses, no asset is left counting as open
@@ -152,14 +182,20 @@ def upload_create(*, owner_id: int, size: int, content_type: str) -> MediaAsset:
 
 
 def upload_asset_for_token(*, asset_id: int) -> MediaAsset:
+    """The upload a signed tus URL names; 404 once it expired or was cancelled (it never
+    completed and never will)."""
     asset = MediaAsset.objects.filter(pk=asset_id).first()
-    if asset is None or (
-        asset.state == State.UPLOADING
-        and asset.upload_expires_at is not None
-        and asset.upload_expires_at <= timezone.now()
-    ):
+    if asset is None or _upload_gone(asset):
         raise NotFoundError("Upload not found or expired.")
     return asset
+
+
+def _upload_gone(asset: MediaAsset) -> bool:
+    """Expired (even before the sweep marked it), cancelled, or abandoned: an upload that
+    never completed and never will."""
+    if asset.state == State.UPLOADING:
+        return asset.upload_expires_at is not None and asset.upload_expires_at <= timezone.now()
+    return asset.uploaded_at is None
 
 
 def upload_append(
@@ -187,10 +223,12 @@ def upload_append(
         if written != length:
             raise ApplicationError("The request body is shorter than Content-Length.")
         # the lease is held until the offset moved: no other writer can touch these bytes
+        now = timezone.now()
         with transaction.atomic():
             moved = MediaAsset.objects.filter(
                 pk=asset_id, state=State.UPLOADING, upload_offset=offset
-            ).update(upload_offset=offset + written, updated_at=timezone.now())
+            ).update(upload_offset=offset + written, updated_at=now,
+                     upload_expires_at=_upload_deadline(asset.created_at, now))
             if moved != 1:
                 raise ConflictError("The upload moved meanwhile; ask for the offset.",
                                     code="offset_mismatch")
@@ -204,6 +242,47 @@ def upload_append(
     return asset
 
 
+UPLOAD_CANCELLED = "The upload was cancelled."
+
+
+def upload_terminate(*, asset_id: int, owner_id: int | None = None) -> None:
+    """Abandons an upload in progress (tus termination; the owner's DELETE): its bytes go,
+    its slot among the uploads in progress is free at once, and a post already waiting on
+    it goes back to draft (media's failed hooks). `owner_id` None: the caller holds the
+    signed upload URL, which is the credential. Someone else's, finished or expired
+    uploads: 404 / 409."""
+    mine = MediaAsset.objects.filter(pk=asset_id)
+    if owner_id is not None:
+        mine = mine.filter(owner_id=owner_id)
+    asset = mine.first()
+    if asset is None or _upload_gone(asset):
+        raise NotFoundError("Upload not found or expired.")
+    if asset.state != State.UPLOADING:
+        raise ConflictError("The upload is already complete; delete its post instead.",
+                            code="upload_complete")
+    # the PATCH lease: no chunk is being written while the bytes are removed
+    lease = f"media:upload-lease:{asset_id}"
+    if not cache.add(lease, "1", timeout=UPLOAD_LEASE_SECONDS):
+        raise ConflictError("A chunk is being written; retry in a moment.", code="upload_busy")
+    try:
+        with transaction.atomic():
+            moved = MediaAsset.objects.filter(pk=asset_id, state=State.UPLOADING).update(
+                state=State.FAILED, state_reason=UPLOAD_CANCELLED, updated_at=timezone.now())
+            if not moved:
+                raise ConflictError("The upload is already complete.", code="upload_complete")
+            transaction.on_commit(lambda: _run_hooks(hooks.run_asset_failed_hooks, asset_id))
+            _notify_on_commit(asset_id)
+        _drop_upload_bytes(asset_id, asset.s3_upload_id)
+    finally:
+        cache.delete(lease)
+
+
+def _drop_upload_bytes(asset_id: int, s3_upload_id: str) -> None:
+    storage.source_path(asset_id).unlink(missing_ok=True)
+    if s3_upload_id and s3.enabled():
+        s3.abort_upload(asset_id, s3_upload_id)
+
+
 # --- Upload: S3 multipart -----------------------------------------------------------------
 
 
@@ -211,11 +290,7 @@ def _s3_upload_for(owner_id: int, asset_id: int, *, open_only: bool) -> MediaAss
     """The owner's S3 upload (anyone else's, a tus upload or an expired one: 404)."""
     asset = MediaAsset.objects.filter(pk=asset_id, owner_id=owner_id).exclude(
         s3_upload_id="").first()
-    if asset is None or (
-        asset.state == State.UPLOADING
-        and asset.upload_expires_at is not None
-        and asset.upload_expires_at <= timezone.now()
-    ):
+    if asset is None or _upload_gone(asset):
         raise NotFoundError("Upload not found or expired.")
     if open_only and asset.state != State.UPLOADING:
         raise ConflictError("The upload is already complete.", code="upload_complete")
@@ -242,10 +317,23 @@ def s3_upload_part_urls(
     if numbers[0] < 1 or numbers[-1] > count:
         raise ApplicationError(f"Part numbers run from 1 to {count}.",
                                fields={"part_numbers": ["Out of range."]})
-    assert asset.upload_expires_at is not None
-    expires_in = max(1, int((asset.upload_expires_at - timezone.now()).total_seconds()))
+    now = timezone.now()
+    # asking for part URLs is a sign of life; the URLs themselves may outlive the idle
+    # window (parts go straight to the bucket), up to the upload's hard limit
+    _touch_upload(asset, now)
+    hard_limit = asset.created_at + settings.MEDIA_UPLOAD_URL_TTL
+    expires_in = max(1, int((hard_limit - now).total_seconds()))
     return asset, s3.presign_parts(asset.pk, asset.s3_upload_id, numbers,
                                    expires_in=expires_in)
+
+
+def _touch_upload(asset: MediaAsset, now: datetime, **fields: Any) -> None:
+    deadline = _upload_deadline(asset.created_at, now)
+    MediaAsset.objects.filter(pk=asset.pk, state=State.UPLOADING).update(
+        upload_expires_at=deadline, updated_at=now, **fields)
+    asset.upload_expires_at = deadline
+    for name, value in fields.items():
+        setattr(asset, name, value)
 
 
 def s3_upload_parts(*, owner_id: int, asset_id: int) -> tuple[MediaAsset, list[dict[str, Any]]]:
@@ -257,9 +345,7 @@ def s3_upload_parts(*, owner_id: int, asset_id: int) -> tuple[MediaAsset, list[d
     parts = s3.list_parts(asset.pk, asset.s3_upload_id)
     received = min(sum(p["size"] for p in parts), asset.upload_length)
     if received != asset.upload_offset:
-        MediaAsset.objects.filter(pk=asset.pk, state=State.UPLOADING).update(
-            upload_offset=received, updated_at=timezone.now())
-        asset.upload_offset = received
+        _touch_upload(asset, timezone.now(), upload_offset=received)
     return asset, parts
 
 
@@ -837,19 +923,46 @@ def assets_requeue_stalled() -> dict[str, int]:
         )
         with transaction.atomic():
             _enqueue_process(asset_id)
-    expired = list(
-        MediaAsset.objects.filter(state=State.UPLOADING, upload_expires_at__lt=now)
-        .values_list("id", "s3_upload_id")[:500]
-    )
-    for asset_id, s3_upload_id in expired:
-        if MediaAsset.objects.filter(pk=asset_id, state=State.UPLOADING).update(
-            state=State.FAILED, state_reason="The upload expired before it was completed.",
-            updated_at=now,
-        ):
-            storage.source_path(asset_id).unlink(missing_ok=True)
-            if s3_upload_id and s3.enabled():
-                s3.abort_upload(asset_id, s3_upload_id)
-    return {"steps": len(stale_steps), "assets": len(stuck), "expired": len(expired)}
+    expired = 0
+    for asset in MediaAsset.objects.filter(state=State.UPLOADING,
+                                           upload_expires_at__lt=now)[:500]:
+        if asset.s3_upload_id and s3.enabled() and _s3_upload_moved(asset, now):
+            continue  # parts went straight to the bucket meanwhile: not abandoned
+        with transaction.atomic():
+            moved = MediaAsset.objects.filter(
+                pk=asset.pk, state=State.UPLOADING, upload_expires_at__lt=now).update(
+                state=State.FAILED, updated_at=now,
+                state_reason="The upload was abandoned (no data received for a while) and "
+                             "has expired; upload the file again.")
+            if moved:
+                # a post already made on this upload goes back to draft with this reason
+                asset_id = asset.pk
+                transaction.on_commit(
+                    lambda asset_id=asset_id: _run_hooks(hooks.run_asset_failed_hooks, asset_id))
+                _notify_on_commit(asset_id)
+        if moved:
+            expired += 1
+            _drop_upload_bytes(asset.pk, asset.s3_upload_id)
+    return {"steps": len(stale_steps), "assets": len(stuck), "expired": expired}
+
+
+def _s3_upload_moved(asset: MediaAsset, now: datetime) -> bool:
+    """An S3 upload's bytes bypass us: before expiring it, ask the bucket whether more
+    arrived since we last looked (then its deadline moves on)."""
+    if asset.created_at + settings.MEDIA_UPLOAD_URL_TTL <= now:
+        return False
+    try:
+        parts = s3.list_parts(asset.pk, asset.s3_upload_id)
+    except Exception as exc:
+        if s3.is_no_such_upload(exc):
+            return False
+        logger.warning("media: ListParts failed for an idle upload", exc_info=True)
+        return True  # unknown: decide at the next sweep
+    received = min(sum(p["size"] for p in parts), asset.upload_length)
+    if received == asset.upload_offset:
+        return False
+    _touch_upload(asset, now, upload_offset=received)
+    return True
 
 
 def asset_reprocess(*, asset_id: int) -> bool:

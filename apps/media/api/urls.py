@@ -4,6 +4,8 @@ from apps.media.api import views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("media/uploads", views.UploadCreateApi.as_view(), name="media-uploads"),
+    path("media/uploads/<int:asset_id>", views.UploadDetailApi.as_view(),
+         name="media-upload"),
     path("media/uploads/<int:asset_id>/parts", views.S3UploadPartsApi.as_view(),
          name="media-s3-parts"),
     path("media/uploads/<int:asset_id>/complete", views.S3UploadCompleteApi.as_view(),

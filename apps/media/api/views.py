@@ -33,6 +33,7 @@ from apps.media.serving import accel_response, bytes_response, file_response
 MAX_ID = 2**63 - 1
 TUS_VERSION = "1.0.0"
 TUS_CONTENT_TYPE = "application/offset+octet-stream"
+TUS_EXTENSIONS = "termination"
 BODY_CHUNK = 256 * 1024
 PLAYLIST_MAX_AGE = 5
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -147,7 +148,10 @@ class UploadCreateApi(APIView):
 
     @extend_schema_serializer(component_name="MediaUploadInput")
     class InputSerializer(serializers.Serializer[Any]):
-        size = serializers.IntegerField(min_value=1, help_text="Bytes the file has.")
+        size = serializers.IntegerField(
+            min_value=1, help_text="Bytes the file has.",
+            error_messages={"min_value": "The file is empty (0 bytes); choose a video file."},
+        )
         content_type = serializers.CharField(max_length=100, help_text="e.g. video/mp4")
 
     @extend_schema(
@@ -173,6 +177,23 @@ class UploadCreateApi(APIView):
         context = {"request": request, "s3": s3_upload}
         return Response(AssetOutputSerializer(asset, context=context).data,
                         status=status.HTTP_201_CREATED)
+
+
+class UploadDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses={204: OpenApiResponse(description="Cancelled; the bytes are deleted."),
+                   **_errors(401, 404, 409)},
+        tags=["media"],
+        description="Cancel your upload in progress (tus or S3): its bytes are deleted, it "
+                    "no longer counts among your uploads in progress, and a post waiting "
+                    "on it goes back to draft. Someone else's upload: 404. A finished "
+                    "upload: 409 (delete its post instead).",
+    )
+    def delete(self, request: Request, asset_id: int) -> Response:
+        services.upload_terminate(asset_id=_id(asset_id), owner_id=_user_id(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class S3PartsOutputSerializer(serializers.Serializer[Any]):
@@ -302,7 +323,22 @@ class TusUploadApi(APIView):
         response = Response(status=status.HTTP_204_NO_CONTENT)
         response["Tus-Version"] = TUS_VERSION
         response["Tus-Max-Size"] = str(settings.MEDIA_UPLOAD_MAX_BYTES)
+        response["Tus-Extension"] = TUS_EXTENSIONS
         return response
+
+    @extend_schema(
+        parameters=[OpenApiParameter("Tus-Resumable", str, OpenApiParameter.HEADER,
+                                     required=True, enum=[TUS_VERSION])],
+        responses={204: OpenApiResponse(description="Cancelled; the bytes are deleted."),
+                   **_errors(404, 409, 412)},
+        tags=["media"],
+        description="Cancel an upload in progress (tus termination extension): its bytes "
+                    "are deleted and it no longer counts among your uploads in progress.",
+    )
+    def delete(self, request: Request, token: str) -> Response:
+        self._check_version(request)
+        services.upload_terminate(asset_id=self._asset_id(token))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(exclude=True)
     def head(self, request: Request, token: str) -> Response:
