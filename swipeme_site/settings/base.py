@@ -400,6 +400,9 @@ MEDIA_UPLOAD_MAX_BYTES = env_int("SWIPEME_MEDIA_UPLOAD_MAX_BYTES", 500 * 1024 * 
 MEDIA_UPLOAD_MAX_CONCURRENT = env_int("SWIPEME_MEDIA_UPLOAD_MAX_CONCURRENT", 3)
 MEDIA_UPLOAD_MAX_PER_DAY = env_int("SWIPEME_MEDIA_UPLOAD_MAX_PER_DAY", 50)
 MEDIA_UPLOAD_URL_TTL = timedelta(seconds=env_int("SWIPEME_MEDIA_UPLOAD_URL_TTL", 24 * 3600))
+# An upload with no bytes received for this long is abandoned: it expires (freeing its
+# slot among MEDIA_UPLOAD_MAX_CONCURRENT) well before MEDIA_UPLOAD_URL_TTL.
+MEDIA_UPLOAD_IDLE_TIMEOUT = timedelta(seconds=env_int("SWIPEME_MEDIA_UPLOAD_IDLE_TIMEOUT", 3600))
 MEDIA_PLAYBACK_URL_TTL = timedelta(seconds=env_int("SWIPEME_MEDIA_PLAYBACK_URL_TTL", 6 * 3600))
 # A running step whose heartbeat is older than this is stalled and re-queued by beat.
 MEDIA_STEP_STALL_SECONDS = env_int("SWIPEME_MEDIA_STEP_STALL_SECONDS", 120)
