@@ -271,8 +271,9 @@ SessionListApi.pagination_class = SessionListApi.Pagination  # type: ignore[attr
 
 class SessionDetailApi(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_classes: list[Any] = []  # securing an account is never throttled
 
-    @extend_schema(responses={204: None, **_errors(401, 404, 429)}, tags=["me: sessions"],
+    @extend_schema(responses={204: None, **_errors(401, 404)}, tags=["me: sessions"],
                    description="End one of your sessions; its token stops working at once.")
     def delete(self, request: Request, session_id: int) -> Response:
         services.user_session_end(user=user_of(request), session_id=_id(session_id))
@@ -281,6 +282,7 @@ class SessionDetailApi(APIView):
 
 class SessionRevokeAllApi(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_classes: list[Any] = []  # securing an account is never throttled
 
     @extend_schema_serializer(component_name="SessionRevokeAllInput")
     class InputSerializer(serializers.Serializer[Any]):
@@ -291,7 +293,7 @@ class SessionRevokeAllApi(APIView):
         ended = serializers.IntegerField()
 
     @extend_schema(request=InputSerializer,
-                   responses={200: OutputSerializer, **_errors(400, 401, 429)},
+                   responses={200: OutputSerializer, **_errors(400, 401)},
                    tags=["me: sessions"],
                    description="End all your sessions; with keep_current (the default) the "
                                "one making this request survives.")
@@ -340,8 +342,9 @@ class DeviceDetailApi(APIView):
 
 class DeactivateApi(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_classes: list[Any] = []  # securing an account is never throttled
 
-    @extend_schema(request=None, responses={200: MeOutputSerializer, **_errors(401, 429)},
+    @extend_schema(request=None, responses={200: MeOutputSerializer, **_errors(401)},
                    tags=["me"],
                    description="Hide the account and end every session. Logging in again "
                                "reactivates it.")
