@@ -239,6 +239,25 @@ class Post(TimestampedModel):
     def __str__(self) -> str:
         return f"post {self.pk} by {self.author_id}"
 
+    @property
+    def upload_problem(self) -> str | None:
+        """Why this post's upload can never be published, in words for its author (media
+        refused the file, processing gave up, or the upload was cancelled or abandoned);
+        None when nothing stands in the way or the post is already out. The publish check
+        (`services`), the API and the web page all read it here."""
+        if self.status in (self.Status.PUBLISHED, self.Status.REMOVED):
+            return None
+        asset = self.asset
+        reason = asset.state_reason or "no reason was recorded."
+        if asset.state == asset.State.REJECTED:
+            return f"The video file was refused: {reason}"
+        if asset.state == asset.State.FAILED:
+            if asset.uploaded_at is None:
+                return f"The upload did not finish: {reason}"
+            return f"The video could not be processed: {reason}"
+        return None
+
+
 
 class Hashtag(SnowflakeModel):
     """A tag, unique without regard to case; `name` keeps the first spelling seen."""

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from django.conf import settings as django_settings
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Lower
@@ -414,10 +416,10 @@ def post_create(
                  .filter(pk=asset_id, owner_id=author.pk).first())
         if asset is None:
             raise NotFoundError("Upload not found.", fields={"asset_id": ["Upload not found."]})
-        if asset.state in _UNUSABLE_ASSET_STATES:
-            raise ApplicationError("This upload failed processing and cannot be posted.",
-                                   code="asset_unusable",
-                                   fields={"asset_id": ["The upload failed processing."]})
+        problem = Post(asset=asset, status=Post.Status.DRAFT).upload_problem
+        if problem is not None:
+            raise ApplicationError(f"{problem} It cannot be posted.", code="asset_unusable",
+                                   fields={"asset_id": [problem]})
         if Post.objects.filter(asset_id=asset.pk).exists():
             raise ConflictError("This upload is already posted.", code="asset_already_posted",
                                 fields={"asset_id": ["Already posted."]})
@@ -526,6 +528,11 @@ def post_update(
         publish_now = False
         if target is not None:
             status, scheduled_for = target
+            problem = post.upload_problem
+            if status != Post.Status.DRAFT and problem is not None:
+                # it would wait in `processing` (or `scheduled`) for ever
+                raise ApplicationError(f"{problem} This post cannot be published.",
+                                       code="asset_unusable", fields={"publish": [problem]})
             if post.status == Post.Status.PUBLISHED:
                 if status != Post.Status.PUBLISHED:
                     raise ConflictError("This post is already published.",
@@ -656,14 +663,49 @@ def posts_hold_for_failed_asset(*, asset_id: int) -> int:
     """Media's failed hook: posts waiting on a failed or rejected upload go back to draft;
     a published post whose upload media then rejected (e.g. a late safety check) is taken
     down. A published post whose later steps merely failed stays: it is playable."""
-    held = Post.objects.filter(
-        asset_id=asset_id, status__in=[Post.Status.PROCESSING, Post.Status.SCHEDULED]
-    ).update(status=Post.Status.DRAFT, scheduled_for=None, updated_at=timezone.now())
-    if MediaAsset.objects.filter(pk=asset_id, state=MediaAsset.State.REJECTED).exists():
-        for post_id in Post.objects.filter(asset_id=asset_id, status=Post.Status.PUBLISHED) \
-                .values_list("pk", flat=True):
-            held += post_remove(post_id=post_id)
+    with transaction.atomic():
+        waiting = list(Post.objects.filter(
+            asset_id=asset_id, status__in=[Post.Status.PROCESSING, Post.Status.SCHEDULED,
+                                           Post.Status.DRAFT]).values_list("pk", flat=True))
+        held = Post.objects.filter(
+            asset_id=asset_id, status__in=[Post.Status.PROCESSING, Post.Status.SCHEDULED]
+        ).update(status=Post.Status.DRAFT, scheduled_for=None, updated_at=timezone.now())
+        taken_down = []
+        if MediaAsset.objects.filter(pk=asset_id, state=MediaAsset.State.REJECTED).exists():
+            for post_id in Post.objects.filter(asset_id=asset_id,
+                                               status=Post.Status.PUBLISHED) \
+                    .values_list("pk", flat=True):
+                if post_remove(post_id=post_id):
+                    held += 1
+                    taken_down.append(post_id)
+        for post in Post.objects.filter(pk__in=waiting + taken_down).select_related(
+                "author", "asset"):
+            _email_upload_problem(post, taken_down=post.pk in taken_down)
     return held
+
+
+def _email_upload_problem(post: Post, *, taken_down: bool) -> None:
+    """Tells the creator (after commit) why a post will not go out: the post keeps the
+    reason too (`Post.upload_problem`), shown on it in the app and on the web. E-mail
+    for now, like moderation's notices; the notifications system will carry it later."""
+    email = post.author.email
+    asset = post.asset
+    problem = post.upload_problem if not taken_down else (
+        f"The video file was refused: {asset.state_reason}")
+    if not email or problem is None:
+        return
+    site = django_settings.SITE_URL.rstrip("/")
+    link = f"{site}/@{post.author.username}/video/{post.pk}"
+    if taken_down:
+        title = "Your video was taken down"
+        body = f"Your video was taken down after it was published.\n\n{problem}"
+    else:
+        title = "Your video could not be published"
+        body = (f"Your video was not published; it is saved as a draft.\n\n{problem}\n\n"
+                "Upload the video again (another file, if it was refused) to post it.")
+    text = f"Hi {post.author.username},\n\n{body}\n\nThe post: {link}\n"
+    transaction.on_commit(lambda: send_mail(f"SwipeMe: {title}", text, None, [email],
+                                            fail_silently=True))
 
 
 def posts_publish_due(*, now: datetime | None = None, batch_size: int = PUBLISH_DUE_BATCH) -> int:

@@ -191,6 +191,10 @@ class MediaSerializer(serializers.Serializer[Post]):
     duration_ms = serializers.IntegerField(source="asset.duration_ms", allow_null=True)
     width = serializers.IntegerField(source="asset.width", allow_null=True)
     height = serializers.IntegerField(source="asset.height", allow_null=True)
+    problem = serializers.CharField(
+        source="upload_problem", allow_null=True,
+        help_text="Why this post cannot be published (its upload was refused, failed "
+                  "processing, or was cancelled or abandoned), in words; null otherwise.")
     playback = PlaybackField()
 
 
