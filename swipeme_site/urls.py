@@ -29,7 +29,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("_allauth/", include("allauth.headless.urls")),
+    path("_allauth/", include("apps.accounts.headless_urls")),  # allauth's, minus phone
     path("accounts/", include("allauth.urls")),
     path("account-data/", include("apps.accounts.urls")),
     path("django-admin/", admin.site.urls),

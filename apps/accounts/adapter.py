@@ -12,11 +12,14 @@ import dataclasses
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.models import EmailAddress
 from allauth.headless.adapter import DefaultHeadlessAdapter
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from apps.accounts import services
 from apps.accounts.hooks import access_refusal
@@ -25,6 +28,44 @@ from apps.accounts.usernames import skeleton, validate_username
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        # allauth's code for any address that may not be removed; ours also covers the
+        # last verified one.
+        "cannot_remove_primary_email": (
+            "You cannot remove your primary or only verified e-mail address. Add and "
+            "verify another address (and make it primary) first."
+        ),
+    }
+
+    def can_delete_email(self, email_address: EmailAddress) -> bool:
+        """Never the last verified address: the account would have nowhere to send a
+        reset code or a security notice, and whoever holds a stolen session could cut the
+        owner off before adding their own address."""
+        if email_address.pk and email_address.verified and not (
+            EmailAddress.objects.filter(user_id=email_address.user_id, verified=True)
+            .exclude(pk=email_address.pk).exists()
+        ):
+            return False
+        allowed: bool = super().can_delete_email(email_address)
+        return allowed
+
+    def send_notification_mail(
+        self,
+        template_prefix: str,
+        user: AbstractBaseUser,
+        context: dict[str, Any] | None = None,
+        email: str | None = None,
+    ) -> None:
+        """Security notices (e-mail, password and 2FA changes) carry the two links that
+        secure an account: reset the password, and see and end sessions."""
+        links = {
+            "password_reset_url": f"{settings.SITE_URL}{reverse('account_reset_password')}",
+            "sessions_url": f"{settings.SITE_URL}{reverse('web:settings-sessions')}",
+        }
+        super().send_notification_mail(template_prefix, user, {**links, **(context or {})},
+                                       email)
+
     def clean_username(self, username: str, shallow: bool = False) -> str:
         username = super().clean_username(username, shallow=True)
         try:

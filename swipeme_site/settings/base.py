@@ -198,6 +198,14 @@ ACCOUNT_ADAPTER = "apps.accounts.adapter.AccountAdapter"
 ACCOUNT_SIGNUP_FORM_CLASS = "apps.accounts.forms.SignupExtraForm"
 ACCOUNT_USERNAME_MIN_LENGTH = 2
 ACCOUNT_RATE_LIMITS: dict[str, str] | bool = {"login_failed": "10/m/ip,5/5m/key"}
+# A session token alone must not take an account over: adding, removing or changing the
+# primary e-mail (and 2FA, MFA_REAUTHENTICATION_REQUIRED) needs a re-authentication within
+# the last ACCOUNT_REAUTHENTICATION_TIMEOUT seconds; a password change needs the current
+# password. The old address is told of every change (templates/account/email/).
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+MFA_REAUTHENTICATION_REQUIRED = True
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "SwipeMe"
 HEADLESS_CLIENTS = ("app", "browser")
