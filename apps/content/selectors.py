@@ -21,7 +21,7 @@ from collections.abc import Set
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 
 from apps.accounts.models import User
@@ -127,10 +127,42 @@ def parse_post_id(raw: str | int) -> int:
     return value
 
 
-def asset_is_publicly_watchable(*, asset_id: int) -> bool:
+# --- publicly watchable: the one rule behind stable (public, cacheable) media URLs ---------
+
+PUBLICLY_WATCHABLE = "publicly_watchable"
+
+
+def publicly_watchable_q(prefix: str = "") -> Q:
+    """Posts anyone may watch without signing in: exactly what a signed-out viewer may see
+    (so never age-restricted posts, private accounts, drafts or removed posts). Their media
+    gets stable public URLs; every other post's media is served through signed URLs.
+    The post API's playback URLs, the permalink page's link previews and media's public
+    hook all decide with this."""
+    return visible_to_q(None, prefix)
+
+
+def with_public_flag(posts: QuerySet[Post]) -> QuerySet[Post]:
+    """Annotate `publicly_watchable` (the rule above, computed in the same query)."""
+    return posts.annotate(**{PUBLICLY_WATCHABLE: ExpressionWrapper(
+        publicly_watchable_q(), output_field=BooleanField())})
+
+
+def public_version_of(post: Post) -> int | None:
+    """The post's public media version when anyone may watch it, else None (its media is
+    then served through signed URLs only). Reads the `with_public_flag` annotation that
+    `for_display` adds; a post loaded otherwise costs one query."""
+    flag = getattr(post, PUBLICLY_WATCHABLE, None)
+    if flag is None:
+        flag = Post.objects.filter(publicly_watchable_q(), pk=post.pk).exists()
+    return post.public_version if flag else None
+
+
+def asset_public_version(*, asset_id: int) -> int | None:
     """Media asks this (through its public-asset hook) before serving without a signed
-    URL: true only when an anonymous viewer may see a post that uses the asset."""
-    return Post.objects.filter(visible_to_q(None), asset_id=asset_id).exists()
+    URL: the public version of the post using the asset when anyone may watch it, else
+    None. One query."""
+    return (Post.objects.filter(publicly_watchable_q(), asset_id=asset_id)
+            .values_list("public_version", flat=True).first())
 
 
 def asset_media_recipe(*, asset_id: int) -> AssetRecipe | None:
@@ -174,8 +206,9 @@ SOUND_NOT_FOUND = "Sound not found."
 
 
 def for_display(posts: QuerySet[Post]) -> QuerySet[Post]:
-    """What a rendered post reads, joined once: author, asset (media block), sound."""
-    return posts.select_related("author", "asset", "sound")
+    """What a rendered post reads, joined once: author, asset (media block), sound, and
+    whether anyone may watch it (public or signed media URLs)."""
+    return with_public_flag(posts.select_related("author", "asset", "sound"))
 
 
 def get_post_detail_for(*, viewer: User | AnonymousUser | None, post_id: int | str) -> Post:

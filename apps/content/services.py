@@ -37,6 +37,7 @@ from apps.content.models import CAPTION_MAX_LENGTH, Hashtag, Mention, Post, Post
 from apps.content.selectors import POST_NOT_FOUND, get_post_for, visible_posts_for
 from apps.core.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
 from apps.core.ids import allocate_ids
+from apps.media.cdn import asset_public_urls_retired
 from apps.media.models import MediaAsset
 from apps.social.models import Block
 from apps.social.selectors import discoverable_q, is_blocked_between
@@ -515,6 +516,7 @@ def post_update(
         if "cover_time_ms" in settings and cover != post.cover_time_ms:
             _rerender_assets([post.asset_id])
         fields = ["updated_at"]
+        visibility_changed = settings.get("visibility", post.visibility) != post.visibility
         for name, value in settings.items():
             setattr(post, name, value)
             fields.append(name)
@@ -546,6 +548,9 @@ def post_update(
                 post.status, post.scheduled_for = status, scheduled_for
                 fields += ["status", "scheduled_for"]
         post.save(update_fields=fields)
+        if visibility_changed:
+            posts_public_media_changed(post_ids=[post.pk])
+            post.refresh_from_db(fields=["public_version"])
         if publish_now:
             _publish(post, from_statuses=[Post.Status.PROCESSING], now=now)
     return post
@@ -558,6 +563,8 @@ def post_delete(*, user: User, post_id: int) -> None:
         if post.status == Post.Status.PUBLISHED:
             _count_published(post, -1)
         original_id = post.original_sound_id
+        if post.published_at is not None:
+            asset_public_urls_retired(asset_id=post.asset_id, version=post.public_version)
         post.delete()
         if original_id is not None:
             Sound.objects.filter(pk=original_id).exclude(
@@ -605,6 +612,7 @@ def post_remove(*, post_id: int) -> bool:
             _count_published(post, -1)
         post.status, post.pinned_at = Post.Status.REMOVED, None
         post.save(update_fields=["status", "pinned_at", "updated_at"])
+        posts_public_media_changed(post_ids=[post.pk])
     return True
 
 
@@ -749,6 +757,38 @@ def posts_publish_due(*, now: datetime | None = None, batch_size: int = PUBLISH_
     return published
 
 
+# --- public media URLs ------------------------------------------------------------------------
+
+
+def posts_public_media_changed(*, post_ids: Iterable[int] | None = None,
+                               author_id: int | None = None) -> int:
+    """Who may watch these posts (or all of an author's) signed out may have changed: move
+    each post's `public_version`, so its public media URLs change and the old ones answer
+    404 at the origin, and have media purge the old ones from the CDN after the commit.
+    Posts never published never had public URLs and are left alone. Returns how many
+    moved."""
+    rows = Post.objects.filter(published_at__isnull=False)
+    if post_ids is not None:
+        rows = rows.filter(pk__in=list(post_ids))
+    if author_id is not None:
+        rows = rows.filter(author_id=author_id)
+    with transaction.atomic():
+        retired = list(rows.select_for_update().order_by("pk")
+                       .values_list("pk", "asset_id", "public_version"))
+        Post.objects.filter(pk__in=[pk for pk, _, _ in retired]).update(
+            public_version=F("public_version") + 1)
+        for _, asset_id, version in retired:
+            asset_public_urls_retired(asset_id=asset_id, version=version)
+    return len(retired)
+
+
+def account_privacy_changed(*, user_id: int, fields: list[str]) -> None:
+    """Accounts' profile-changed hook (after the commit): a private account's posts are not
+    public, a public one's may be again."""
+    if "is_private" in fields:
+        posts_public_media_changed(author_id=user_id)
+
+
 # --- accounts -------------------------------------------------------------------------------
 
 
@@ -759,6 +799,8 @@ def content_purge_user(*, user_id: int) -> None:
     for post in Post.objects.select_for_update().filter(author_id=user_id).order_by("pk"):
         if post.status == Post.Status.PUBLISHED:
             _count_published(post, -1)
+        if post.published_at is not None:
+            asset_public_urls_retired(asset_id=post.asset_id, version=post.public_version)
         post.delete()
     Sound.objects.filter(original_owner_id=user_id).delete()
 

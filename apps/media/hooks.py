@@ -40,23 +40,30 @@ def run_asset_failed_hooks(*, asset_id: int) -> None:
 
 
 class AssetPublicHook(Protocol):
-    def __call__(self, *, asset_id: int) -> bool: ...
+    def __call__(self, *, asset_id: int) -> int | None: ...
 
 
 _public_hooks: list[AssetPublicHook] = []
 
 
 def register_asset_public_hook(fn: AssetPublicHook) -> AssetPublicHook:
-    """Answers "may anyone watch this asset without a signed URL?" (content: the asset
-    belongs to a published public post). With no hook answering yes, media is private:
-    served only through signed, expiring URLs."""
+    """Answers "may anyone watch this asset without a signed URL, and under which public
+    version?" (content: the `public_version` of the post using the asset when an anonymous
+    viewer may see it, else None). With no hook answering, media is private: served only
+    through signed, expiring URLs. The version is part of public URLs (see `signing`);
+    when it moves, call `apps.media.services.asset_public_urls_retired` for the old one."""
     if fn not in _public_hooks:
         _public_hooks.append(fn)
     return fn
 
 
-def asset_is_public(*, asset_id: int) -> bool:
-    return any(hook(asset_id=asset_id) for hook in list(_public_hooks))
+def asset_public_version(*, asset_id: int) -> int | None:
+    """The asset's current public version, or None when it is not public."""
+    for hook in list(_public_hooks):
+        version = hook(asset_id=asset_id)
+        if version is not None:
+            return version
+    return None
 
 
 class AssetStepHook(Protocol):

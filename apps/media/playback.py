@@ -15,23 +15,34 @@ from apps.media import signing
 from apps.media.models import MediaAsset
 
 
+def _play_path(asset_id: int, grant: str, name: str) -> str:
+    return reverse("v1:media-play", kwargs={"asset_id": asset_id, "grant": grant, "name": name})
+
+
 def media_url(asset_id: int, grant: str, name: str) -> str:
-    path = reverse("v1:media-play", kwargs={"asset_id": asset_id, "grant": grant, "name": name})
-    return f"{settings.MEDIA_CDN_URL.rstrip('/')}{path}"
+    return f"{settings.MEDIA_CDN_URL.rstrip('/')}{_play_path(asset_id, grant, name)}"
 
 
-def grant_for(asset_id: int, *, public: bool, expires_at: datetime | None = None) -> str:
-    if public:
-        return signing.PUBLIC_GRANT
+def grant_for(asset_id: int, *, public_version: int | None,
+              expires_at: datetime | None = None) -> str:
+    if public_version is not None:
+        return signing.public_grant(asset_id, public_version)
     expires_at = expires_at or timezone.now() + settings.MEDIA_PLAYBACK_URL_TTL
     return signing.playback_grant(asset_id, expires_at)
 
 
-def playback_for(asset: MediaAsset, *, public: bool) -> dict[str, Any] | None:
-    """Everything a player needs, or None while the asset is not playable."""
+def public_prefix(asset_id: int, public_version: int) -> str:
+    """The path every public URL of this asset's version starts with (for a CDN purge)."""
+    return _play_path(asset_id, signing.public_grant(asset_id, public_version), "x")[:-1]
+
+
+def playback_for(asset: MediaAsset, *, public_version: int | None) -> dict[str, Any] | None:
+    """Everything a player needs, or None while the asset is not playable. Stable,
+    cacheable URLs under `public_version` (the caller's answer to "may anyone watch
+    this?"), else signed URLs that expire."""
     if asset.playable_at is None:
         return None
-    grant = grant_for(asset.pk, public=public)
+    grant = grant_for(asset.pk, public_version=public_version)
     outputs = asset.outputs
 
     def url(key: str) -> str | None:

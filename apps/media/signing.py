@@ -1,8 +1,16 @@
-"""Signed, expiring grants: the tus upload URL and playback of non-public media.
+"""Signed grants: the tus upload URL, playback of non-public media (expiring), and the
+versioned grant of public media.
 
 A playback grant sits in the URL's *path* (`/play/<asset>/<grant>/hls/master.m3u8`), so
 the relative URLs inside playlists (renditions, init and media segments) carry it too and
-every request, segments included, is checked."""
+every request, segments included, is checked.
+
+A public grant, `p<version>-<mac>`, names the asset's current public version (content's
+`Post.public_version`). Its files are cached for a year at the edge, so the version moves
+whenever the post stops (or starts) being watchable by anyone: URLs of an earlier public
+period then answer 404 at the origin and are never handed out again. The MAC keeps the
+next version's URLs unguessable (nobody can request, and get a CDN to cache, a 404 for a
+URL that will be valid later)."""
 
 from __future__ import annotations
 
@@ -14,7 +22,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 UPLOAD_SALT = "apps.media.upload"
 PLAYBACK_SALT = "apps.media.playback"
-PUBLIC_GRANT = "public"
+PUBLIC_SALT = "apps.media.public"
 
 
 def upload_token(asset_id: int) -> str:
@@ -50,3 +58,24 @@ def playback_grant_expiry(asset_id: int, grant: str) -> int | None:
     if not constant_time_compare(mac, _playback_mac(asset_id, expires)):
         return None
     return expires
+
+
+def _public_mac(asset_id: int, version: int) -> str:
+    return salted_hmac(PUBLIC_SALT, f"{asset_id}:{version}", algorithm="sha256").hexdigest()[:16]
+
+
+def public_grant(asset_id: int, version: int) -> str:
+    return f"p{version}-{_public_mac(asset_id, version)}"
+
+
+def public_grant_version(asset_id: int, grant: str) -> int | None:
+    """The version a well-formed, well-signed public grant names, else None."""
+    if not grant.startswith("p"):
+        return None
+    version_text, _, mac = grant[1:].partition("-")
+    if not version_text.isdigit() or len(version_text) > 10:
+        return None
+    version = int(version_text)
+    if not constant_time_compare(mac, _public_mac(asset_id, version)):
+        return None
+    return version

@@ -46,3 +46,14 @@ def reprocess(asset_id: int) -> bool:
 def recipe_changed(asset_id: int) -> list[str]:
     """Content changed what an asset is rendered with (sound, mix, cover)."""
     return services.asset_recipe_changed(asset_id=asset_id)
+
+
+@shared_task(name="apps.media.purge_public_urls", bind=True, acks_late=True, max_retries=8)
+def purge_public_urls(self: Any, prefix: str) -> int:
+    """Drop a retired public version's files from the CDN (apps.media.cdn)."""
+    from apps.media import cdn
+
+    try:
+        return cdn.purge(prefix)
+    except cdn.PurgeError as exc:
+        raise self.retry(exc=exc, countdown=min(600, 10 * 2 ** self.request.retries)) from exc

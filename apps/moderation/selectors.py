@@ -165,7 +165,7 @@ def review_context_for(case: Case) -> ReviewContext:
         ctx.post = (Post.objects.select_related("asset", "author", "sound")
                     .filter(pk=post_id).first())
         if ctx.post is not None:
-            ctx.playback = playback_for(ctx.post.asset, public=False)
+            ctx.playback = playback_for(ctx.post.asset, public_version=None)
             ctx.comments = list(Comment.objects.filter(post_id=post_id)
                                 .select_related("author").order_by("-id")[:30])
     if case.subject_id is not None:

@@ -545,8 +545,12 @@ def _set_post_flag(row: EnforcementAction, **values: Any) -> bool:
     assert post is not None
     row.detail = {"prior": post}
     # Post's moderation flags are set by this service only (content documents that).
-    return bool(Post.objects.filter(pk=row.target_id).update(**values,
-                                                             updated_at=timezone.now()))
+    changed = bool(Post.objects.filter(pk=row.target_id).update(**values,
+                                                                updated_at=timezone.now()))
+    if changed and values.get("age_restricted"):
+        # no longer watchable signed out: its public media URLs change (CDN purge)
+        content_services.posts_public_media_changed(post_ids=[row.target_id])
+    return changed
 
 
 def _standing(user_id: int) -> Standing:
@@ -775,14 +779,13 @@ def appeal_create(*, user: User, action_id: int, statement: str = "") -> Appeal:
     if timezone.now() > action.created_at + conf.appeal_window():
         raise ApplicationError("The appeal window for this decision has closed.",
                                code="appeal_window_closed")
+    # One appeal per decision: the actions of one case decision are appealed together.
+    group = _decision_group(action)
+    if Appeal.objects.filter(action__in=group).exists():
+        raise ConflictError("This decision is already under appeal or was decided.",
+                            code="already_appealed")
     now = timezone.now()
     with transaction.atomic():
-        # One appeal per decision: the actions of one case decision are appealed together.
-        # The group is locked (so this needs the transaction) while we check and file.
-        group = _decision_group(action)
-        if Appeal.objects.filter(action__in=group).exists():
-            raise ConflictError("This decision is already under appeal or was decided.",
-                                code="already_appealed")
         case = Case.objects.create(
             kind=Case.Kind.APPEAL, source=Case.Source.APPEAL, queue=Queue.APPEALS,
             target_type=action.target_type, target_id=action.target_id,

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_safe
 
 from apps.content import selectors as content_selectors
 from apps.content.api.serializers import SoundSerializer
-from apps.content.models import Post, Sound
+from apps.content.models import Sound
 from apps.core.errors import NotFoundError
 from apps.engagement.selectors import counters_for
 from apps.web.pages import avatar_url, content_viewer_of, page_of, post_cards
@@ -44,9 +44,9 @@ def post_permalink(request: HttpRequest, username: str, post_id: str) -> HttpRes
     author = post.author
     canonical = _absolute(reverse("web:post", args=[author.username, post.pk]))
     playback = card["media"]["playback"] or {}
-    # Link previews only for what anyone may watch: a crawler has no session.
-    public = (post.status == Post.Status.PUBLISHED and post.visibility == Post.Visibility.PUBLIC
-              and not author.is_private and not post.age_restricted)
+    # Link previews only for what anyone may watch: a crawler has no session. The same
+    # rule as the stable media URLs in `playback` (content.selectors.publicly_watchable_q).
+    public = content_selectors.public_version_of(post) is not None
     response = render(request, "web/post.html", {
         "post": post,
         "card": card,

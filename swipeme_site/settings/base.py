@@ -80,6 +80,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
+    # JSON error shape under /api/ and /_allauth/ for whatever answers below it.
+    "apps.core.middleware.ApiErrorShapeMiddleware",
+    # TRACE/CONNECT, over-deep JSON and over-large bodies, refused before any view.
+    "apps.core.middleware.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -96,6 +100,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
+CSRF_FAILURE_VIEW = "apps.core.views.csrf_failure"  # JSON under /api/ and /_allauth/
 ROOT_URLCONF = "swipeme_site.urls"
 ASGI_APPLICATION = "swipeme_site.asgi.application"
 WSGI_APPLICATION = "swipeme_site.wsgi.application"
@@ -255,7 +260,7 @@ REST_FRAMEWORK: dict[str, object] = {
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "apps.core.parsers.JSONParser",  # DRF's, with a nesting limit
         "rest_framework.parsers.MultiPartParser",
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -404,6 +409,13 @@ CELERY_BEAT_SCHEDULE["moderation-standings-sweep"] = {
 # --- Media pipeline (apps.media) ----------------------------------------------------------
 # A CDN origin in front of media playback URLs ("" serves them from this site).
 MEDIA_CDN_URL = env_str("SWIPEME_MEDIA_CDN_URL", "")
+# The CDN's purge endpoint: when a post's public media URLs are retired (the post went
+# private, was removed or restricted), `<method> <MEDIA_CDN_PURGE_URL><path prefix>` is sent
+# for them (apps.media.cdn; docs/media-pipeline.md). "" = only logged.
+MEDIA_CDN_PURGE_URL = env_str("SWIPEME_MEDIA_CDN_PURGE_URL", "")
+MEDIA_CDN_PURGE_METHOD = env_str("SWIPEME_MEDIA_CDN_PURGE_METHOD", "PURGE")
+# Sent as `Authorization: Bearer <token>` when set (a CDN API token).
+MEDIA_CDN_PURGE_TOKEN = env_str("SWIPEME_MEDIA_CDN_PURGE_TOKEN", "")
 MEDIA_UPLOAD_MAX_BYTES = env_int("SWIPEME_MEDIA_UPLOAD_MAX_BYTES", 500 * 1024 * 1024)
 MEDIA_UPLOAD_MAX_CONCURRENT = env_int("SWIPEME_MEDIA_UPLOAD_MAX_CONCURRENT", 3)
 MEDIA_UPLOAD_MAX_PER_DAY = env_int("SWIPEME_MEDIA_UPLOAD_MAX_PER_DAY", 50)

@@ -44,12 +44,14 @@ def test_events_over_http_are_aggregated_by_the_worker(live_asgi_server, celery_
     status, body = http_post(f"{live_asgi_server}/api/v1/events",
                              json.dumps({"events": app_events}).encode(),
                              {"Content-Type": "application/json", "X-Session-Token": token})
-    assert (status, body) == (200, {"accepted": 3, "duplicates": 0, "rejected": []})
+    assert (status, body) == (200, {"accepted": 3, "duplicates": 0, "dropped": 0,
+                                      "rejected": []})
     beacon = [event("impression", post_id=post.pk, session_id="web-xyz")]
     status, body = http_post(f"{live_asgi_server}/api/v1/events",
                              json.dumps({"events": beacon}).encode(),
                              {"Content-Type": "text/plain;charset=UTF-8"})
-    assert (status, body) == (200, {"accepted": 1, "duplicates": 0, "rejected": []})
+    assert (status, body) == (200, {"accepted": 1, "duplicates": 0, "dropped": 0,
+                                      "rejected": []})
 
     consume_events.delay()
     deadline = time.monotonic() + 90

@@ -130,13 +130,14 @@ def test_visible_posts_is_one_query_whatever_the_rows(django_assert_num_queries)
         ({"status": Post.Status.DRAFT, "published_at": None}, {}, False),
         ({"status": Post.Status.REMOVED}, {}, False),
         ({}, {"is_private": True}, False),
+        ({"age_restricted": True}, {}, False),
     ],
 )
 def test_media_serves_an_asset_without_a_signature_only_for_a_public_post(
     post_kwargs, author_kwargs, public
 ):
-    from apps.media.hooks import asset_is_public
+    from apps.media.hooks import asset_public_version
 
     post = PostFactory(author=UserFactory(**author_kwargs), **post_kwargs)
 
-    assert asset_is_public(asset_id=post.asset_id) is public
+    assert asset_public_version(asset_id=post.asset_id) == (1 if public else None)

@@ -127,7 +127,7 @@ def _get(url: str, **headers: str) -> httpx.Response:
 
 @pytest.mark.django_db(transaction=True)
 def test_signed_media_through_nginx(edge: str, asset: MediaAsset):
-    grant = playback.grant_for(asset.pk, public=False)
+    grant = playback.grant_for(asset.pk, public_version=None)
 
     def url(name: str, grant: str = grant) -> str:
         return edge + playback.media_url(asset.pk, grant, name)
@@ -180,7 +180,7 @@ def test_signed_media_through_nginx(edge: str, asset: MediaAsset):
 
 @pytest.mark.django_db(transaction=True)
 def test_public_media_through_nginx_is_cacheable(edge: str, asset: MediaAsset):
-    public = playback.grant_for(asset.pk, public=True)
+    public = playback.grant_for(asset.pk, public_version=1)
     segment = edge + playback.media_url(asset.pk, public, "hls/240/seg_0000.m4s")
     # not public while no published public post uses it
     assert _get(segment).status_code == 404

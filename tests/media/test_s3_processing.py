@@ -104,7 +104,7 @@ def test_a_full_transcode_from_an_s3_upload_writes_every_output_to_the_bucket(
         assert sorted(p.name for p in local.iterdir()) == ["audio.m4a", "moderation"]
 
         # the play endpoint: the playlists through our checked URL, the rest redirected
-        urls: dict[str, Any] = playback.playback_for(asset, public=False) or {}
+        urls: dict[str, Any] = playback.playback_for(asset, public_version=None) or {}
         api = APIClient()
         master = api.get(urls["hls"])
         assert master.status_code == 200

@@ -39,8 +39,9 @@ def _body(response: Any) -> bytes:
     return b"".join(response.streaming_content)
 
 
-def _url(asset: MediaAsset, name: str, *, public: bool = False) -> str:
-    return playback.media_url(asset.pk, playback.grant_for(asset.pk, public=public), name)
+def _url(asset: MediaAsset, name: str, *, public_version: int | None = None) -> str:
+    return playback.media_url(
+        asset.pk, playback.grant_for(asset.pk, public_version=public_version), name)
 
 
 def test_content_types_cache_and_etag(asset):
@@ -97,29 +98,40 @@ def test_grants_are_checked_on_every_file(asset):
     for name in ("hls/master.m3u8", "hls/240/seg_0000.m4s"):
         base = f"/api/v1/media/play/{asset.pk}"
         assert client.get(f"{base}/{expired}/{name}").status_code == 403
-        forged = playback.grant_for(other.pk, public=False)  # another asset's grant
+        forged = playback.grant_for(other.pk, public_version=None)  # another asset's grant
         assert client.get(f"{base}/{forged}/{name}").status_code == 403
-        assert client.get(f"{base}/public/{name}").status_code == 404  # not public
+        public = signing.public_grant(asset.pk, 1)
+        assert client.get(f"{base}/{public}/{name}").status_code == 404  # not public
+        # the unversioned public grant of old is no grant at all
+        assert client.get(f"{base}/public/{name}").status_code == 403
     # the source and moderation inputs are never served, nor paths outside the asset
     for name in ("source", "moderation/frame_001.jpg", "../../etc/passwd", "hls/../source"):
         assert client.get(_url(asset, name)).status_code == 404
 
 
 def test_public_media_is_cacheable_by_a_cdn(asset, settings):
-    def public(*, asset_id: int) -> bool:
-        return bool(asset_id == asset.pk)
+    def public(*, asset_id: int) -> int | None:
+        return 3 if asset_id == asset.pk else None
 
     hooks.register_asset_public_hook(public)
     try:
         client = APIClient()
-        response = client.get(_url(asset, "hls/240/seg_0000.m4s", public=True))
+        response = client.get(_url(asset, "hls/240/seg_0000.m4s", public_version=3))
         assert response.status_code == 200
         assert response["Cache-Control"] == "public, max-age=31536000, immutable"
         assert response["Access-Control-Allow-Origin"] == "*"
-        response = client.get(_url(asset, "hls/master.m3u8", public=True))
+        response = client.get(_url(asset, "hls/master.m3u8", public_version=3))
         assert response["Cache-Control"] == "public, max-age=5"
+        # only the current public version serves; a forged one is no public grant
+        for name in ("hls/master.m3u8", "hls/240/seg_0000.m4s"):
+            assert client.get(_url(asset, name, public_version=2)).status_code == 404
+            assert client.get(_url(asset, name, public_version=4)).status_code == 404
+            forged = f"/api/v1/media/play/{asset.pk}/p3-0000000000000000/{name}"
+            assert client.get(forged).status_code == 403
         settings.MEDIA_CDN_URL = "https://cdn.example"
-        assert _url(asset, "video.mp4", public=True) == (
-            f"https://cdn.example/api/v1/media/play/{asset.pk}/public/video.mp4")
+        grant = signing.public_grant(asset.pk, 3)
+        assert grant.startswith("p3-")
+        assert _url(asset, "video.mp4", public_version=3) == (
+            f"https://cdn.example/api/v1/media/play/{asset.pk}/{grant}/video.mp4")
     finally:
         hooks._public_hooks.remove(public)

@@ -19,6 +19,7 @@ from rest_framework import serializers
 from apps.content.captions import entity_hashtags
 from apps.content.counter_overlay import pending_for, shown_counters
 from apps.content.models import Hashtag, Post, Sound
+from apps.content.selectors import public_version_of
 from apps.core.api.schema import error_responses
 from apps.core.ids import MAX_ID
 from apps.media.playback import playback_for
@@ -147,7 +148,7 @@ class SoundSerializer(SoundSummarySerializer):
             return _file_url(sound.audio_file)
         if sound.source_asset is None:
             return None
-        playback = playback_for(sound.source_asset, public=False)
+        playback = playback_for(sound.source_asset, public_version=None)
         return playback.get("audio") if playback else None
 
     def get_usable(self, sound: Sound) -> bool:
@@ -167,7 +168,8 @@ class HashtagSerializer(serializers.Serializer[Hashtag]):
     "type": "object", "nullable": True, "additionalProperties": True,
     "description": "Player URLs from media (HLS master, MP4 fallback, poster, preview, "
                    "storyboard, audio, renditions); null until the video is playable. "
-                   "Public posts get stable URLs, others signed ones that expire.",
+                   "Posts anyone may watch signed out get stable URLs (which change when "
+                   "that stops), others signed ones that expire.",
 })
 class PlaybackField(serializers.Field):  # type: ignore[type-arg]
     def __init__(self, **kwargs: Any) -> None:
@@ -176,10 +178,7 @@ class PlaybackField(serializers.Field):  # type: ignore[type-arg]
         super().__init__(**kwargs)
 
     def to_representation(self, post: Post) -> dict[str, Any] | None:
-        public = (post.status == Post.Status.PUBLISHED
-                  and post.visibility == Post.Visibility.PUBLIC
-                  and not post.author.is_private)
-        return playback_for(post.asset, public=public)
+        return playback_for(post.asset, public_version=public_version_of(post))
 
 
 class MediaSerializer(serializers.Serializer[Post]):

@@ -115,7 +115,7 @@ class AssetOutputSerializer(serializers.ModelSerializer[MediaAsset]):
                                          "URLs, duration, dimensions and renditions."})
     def get_playback(self, asset: MediaAsset) -> dict[str, Any] | None:
         # the owner always gets signed URLs (the asset may not be public)
-        return playback.playback_for(asset, public=False)
+        return playback.playback_for(asset, public_version=None)
 
     @extend_schema_field(S3UploadSerializer(allow_null=True))
     def get_s3(self, asset: MediaAsset) -> dict[str, Any] | None:
@@ -406,8 +406,9 @@ class AssetDetailApi(APIView):
 
 
 class MediaPlayApi(APIView):
-    """Playback files. `grant` is `public` (allowed when media's public hook says so) or a
-    signed, expiring grant; it sits in the path so playlists' relative URLs carry it."""
+    """Playback files. `grant` is a public grant naming the asset's current public version
+    (media's public hook) or a signed, expiring grant; it sits in the path so playlists'
+    relative URLs carry it."""
 
     authentication_classes: list[type[Any]] = []
     permission_classes = [AllowAny]
@@ -434,8 +435,12 @@ class MediaPlayApi(APIView):
         if not storage.SERVABLE.match(name) or (path is None and not remote):
             raise NotFoundError("Not found.")
         playlist = name.endswith(".m3u8")
-        if grant == signing.PUBLIC_GRANT:
-            if not hooks.asset_is_public(asset_id=asset_id):
+        public_version = signing.public_grant_version(asset_id, grant)
+        if public_version is not None:
+            # Only the current public version serves: URLs of an earlier public period
+            # (cached a year at the edge) are 404 once the post's visibility moved. The
+            # playlists live seconds, so players and the edge soon stop asking for them.
+            if hooks.asset_public_version(asset_id=asset_id) != public_version:
                 raise NotFoundError("Not found.")
             left = REDIRECT_TTL
             cache = f"public, max-age={PLAYLIST_MAX_AGE}" if playlist else IMMUTABLE
