@@ -779,13 +779,14 @@ def appeal_create(*, user: User, action_id: int, statement: str = "") -> Appeal:
     if timezone.now() > action.created_at + conf.appeal_window():
         raise ApplicationError("The appeal window for this decision has closed.",
                                code="appeal_window_closed")
-    # One appeal per decision: the actions of one case decision are appealed together.
-    group = _decision_group(action)
-    if Appeal.objects.filter(action__in=group).exists():
-        raise ConflictError("This decision is already under appeal or was decided.",
-                            code="already_appealed")
     now = timezone.now()
     with transaction.atomic():
+        # One appeal per decision: the actions of one case decision are appealed together.
+        # The group is locked (so this needs the transaction) while we check and file.
+        group = _decision_group(action)
+        if Appeal.objects.filter(action__in=group).exists():
+            raise ConflictError("This decision is already under appeal or was decided.",
+                                code="already_appealed")
         case = Case.objects.create(
             kind=Case.Kind.APPEAL, source=Case.Source.APPEAL, queue=Queue.APPEALS,
             target_type=action.target_type, target_id=action.target_id,

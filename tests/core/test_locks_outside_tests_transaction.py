@@ -1,0 +1,679 @@
+"""Every entry point (API endpoint, web view, admin action, task, command) whose code takes a
+row lock, run with `transaction=True`: no test transaction wraps the request, so a
+`select_for_update` outside `transaction.atomic()` fails here as it does in production
+(issue 11: appeals were a 500 for everyone, while the tests passed).
+
+Each case names the lock sites (the functions in apps/ that call `select_for_update`) its
+call must reach, and the test checks they were reached; a static test then requires every
+`select_for_update` in apps/ to be named by some case, so a new lock cannot be added without
+a transactional test of the entry point above it. (tests/conftest.py also refuses a lock
+whose only open transaction is the test case's, for every other test.)"""
+
+from __future__ import annotations
+
+import ast
+import io
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.db import connection
+from django.db.transaction import TransactionManagementError
+from django.test import Client
+from django.utils import timezone
+from PIL import Image
+from rest_framework.test import APIClient
+
+from apps.accounts.models import Device, User
+from apps.comments.models import Comment, CommentFilter, CommentLike
+from apps.content.models import Post
+from apps.engagement.models import Collection
+from apps.moderation import services as moderation
+from apps.moderation.groups import setup_groups
+from apps.moderation.models import Appeal, Case, EnforcementAction, Standing
+from apps.social.models import Follow, FollowRequest
+from tests.content.factories import MediaAssetFactory, PostFactory
+from tests.factories import UserFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = ROOT / "apps"
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+# --- the lock sites, found in the source ---------------------------------------------------
+
+
+def lock_sites_in_source() -> set[str]:
+    """`apps/<path>::<function>` for every function in apps/ that calls select_for_update."""
+    sites: set[str] = set()
+    for path in sorted(APPS.rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+
+        def visit(node: ast.AST, function: str | None, path: Path = path) -> None:
+            for child in ast.iter_child_nodes(node):
+                name = (child.name if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+                        else function)
+                if isinstance(child, ast.Attribute) and child.attr == "select_for_update":
+                    sites.add(f"{path.relative_to(ROOT)}::{function or '<module>'}")
+                visit(child, name)
+
+        visit(ast.parse(path.read_text()), None)
+    return sites
+
+
+def _innermost_app_function() -> str | None:
+    frame = sys._getframe(2)
+    while frame is not None:
+        filename = Path(frame.f_code.co_filename)
+        if (filename.is_relative_to(APPS) and not frame.f_code.co_name.startswith("<")):
+            return f"{filename.relative_to(ROOT)}::{frame.f_code.co_name}"
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+@pytest.fixture
+def reached() -> Iterator[set[str]]:
+    """The lock sites whose SELECT ... FOR UPDATE ran during the test (in this thread)."""
+    seen: set[str] = set()
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if " FOR UPDATE" in sql or " FOR NO KEY UPDATE" in sql:
+            site = _innermost_app_function()
+            if site is not None:
+                seen.add(site)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        yield seen
+
+
+# --- arrangements ----------------------------------------------------------------------------
+
+
+def api(user: User | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+def web(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def moderator(*groups: str, **kwargs: Any) -> User:
+    setup_groups()
+    user = UserFactory(is_staff=True, **kwargs)
+    for name in groups or ("Moderators",):
+        user.groups.add(Group.objects.get(name=name))
+    return User.objects.get(pk=user.pk)
+
+
+def png() -> io.BytesIO:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), "teal").save(buffer, "PNG")
+    buffer.seek(0)
+    buffer.name = "avatar.png"
+    return buffer
+
+
+def ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    return response
+
+
+def published_post(caption: str = "mine #locks") -> Post:
+    """Published through content's service, so its hashtags are counted (and locked)."""
+    from apps.content import services as content
+
+    author = UserFactory()
+    post = content.post_create(author=author, asset_id=MediaAssetFactory(owner=author).pk,
+                               caption=caption)
+    assert post.status == Post.Status.PUBLISHED
+    return post
+
+
+def reported_post(status: str = Post.Status.PUBLISHED) -> tuple[Post, Case]:
+    post = published_post("reported #locks")
+    Post.objects.filter(pk=post.pk).update(status=status)
+    case = moderation.case_open_or_merge(target_type="post", target_id=post.pk,
+                                         source=Case.Source.AUTOMATED, policy="spam_scam")
+    return post, case
+
+
+def decided(decision: str) -> tuple[Post, Case, User]:
+    """A post a moderator decided (through the services; the web view has its own case)."""
+    post, case = reported_post()
+    mod = moderator("Moderators", "Senior moderators")
+    moderation.case_claim(case_id=case.pk, moderator=mod)
+    moderation.case_decide(case_id=case.pk, moderator=mod, decision=decision)
+    return post, case, mod
+
+
+def web_decide(mod: User, case: Case, decision: str) -> Case:
+    client = web(mod)
+    ok(client.post(f"/moderation/cases/{case.pk}/claim"), 302)
+    ok(client.post(f"/moderation/cases/{case.pk}/decide",
+                   {"decision": decision, "policy": case.policy, "reason": "checked"}), 302)
+    return Case.objects.get(pk=case.pk)
+
+
+# --- the cases -------------------------------------------------------------------------------
+
+ACC = "apps/accounts/services.py::"
+COM = "apps/comments/services.py::"
+CON = "apps/content/services.py::"
+ENG = "apps/engagement/services.py::"
+MED = "apps/media/services.py::"
+MOD = "apps/moderation/services.py::"
+DET = "apps/moderation/detection/services.py::"
+SOC = "apps/social/services.py::_lock_users"
+
+
+@dataclass(frozen=True)
+class LockCase:
+    name: str  # the entry point
+    sites: tuple[str, ...]
+    run: Callable[[], None]
+
+
+CASES: list[LockCase] = []
+
+
+def case(name: str, *sites: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    def register(run: Callable[[], None]) -> Callable[[], None]:
+        CASES.append(LockCase(name, sites, run))
+        return run
+
+    return register
+
+
+# accounts
+
+
+@case("PATCH /api/v1/me (private to public approves pending requests)",
+      ACC + "user_profile_update", SOC, CON + "posts_public_media_changed")
+def _() -> None:
+    owner = UserFactory(is_private=True)
+    FollowRequest.objects.create(requester=UserFactory(), target=owner)
+    ok(api(owner).patch("/api/v1/me", {"is_private": False, "bio": "hi"}, format="json"))
+    assert Follow.objects.filter(followee=owner).count() == 1
+
+
+@case("POST /api/v1/me/username", ACC + "user_username_change")
+def _() -> None:
+    user = UserFactory()
+    ok(api(user).post("/api/v1/me/username", {"username": "renamed_one"}, format="json"))
+
+
+@case("PATCH /api/v1/me/devices/<id>", ACC + "device_update")
+def _() -> None:
+    user = UserFactory()
+    device = Device.objects.create(user=user, device_identifier="phone-1")
+    ok(api(user).patch(f"/api/v1/me/devices/{device.pk}", {"push_token": "tok"},
+                       format="json"))
+
+
+@case("POST and DELETE /api/v1/me/avatar", ACC + "user_avatar_set", ACC + "user_avatar_delete")
+def _() -> None:
+    client = api(UserFactory())
+    ok(client.post("/api/v1/me/avatar", {"file": png()}, format="multipart"), 202)
+    ok(client.delete("/api/v1/me/avatar"))
+
+
+@case("POST /settings/account, /settings/avatar, /settings/privacy (web)",
+      ACC + "user_profile_update", ACC + "user_avatar_set")
+def _() -> None:
+    user = UserFactory()
+    client = web(user)
+    ok(client.post("/settings/account", {"display_name": "Web", "bio": "", "country": "GB",
+                                         "language": "en"}), 302)
+    ok(client.post("/settings/avatar", {"file": png()}), 302)
+    ok(client.post("/settings/privacy", {"is_private": "on"}), 302)
+    user.refresh_from_db()
+    assert (user.display_name, user.is_private, bool(user.avatar)) == ("Web", True, True)
+
+
+@case("task accounts.purge_due_deletions (and every app's removal hook)",
+      ACC + "users_purge_due", SOC, CON + "content_purge_user", CON + "_move_hashtag_counts",
+      COM + "comments_purge_user")
+def _() -> None:
+    from apps.accounts import tasks
+
+    leaving = UserFactory()
+    Follow.objects.create(follower=leaving, followee=UserFactory())
+    PostFactory(author=leaving, caption="mine #leaving")
+    from apps.content import services as content
+
+    content.post_create(author=leaving, asset_id=MediaAssetFactory(owner=leaving).pk,
+                        caption="published #leaving")
+    other_post = PostFactory()
+    comment = Comment.objects.create(post=other_post, author=other_post.author, text="hi",
+                                     rank=0)
+    CommentLike.objects.create(user=leaving, comment=comment)
+    User.objects.filter(pk=leaving.pk).update(
+        deletion_scheduled_for=timezone.now() - timedelta(minutes=1))
+    assert tasks.purge_due_deletions.apply().get() == 1
+    assert not User.objects.filter(pk=leaving.pk).exists()
+
+
+# comments
+
+
+def _comment_world(*, text: str = "first") -> tuple[User, User, Post, Comment]:
+    creator, fan = UserFactory(), UserFactory()
+    post = PostFactory(author=creator)
+    response = ok(api(fan).post(f"/api/v1/posts/{post.pk}/comments", {"text": text},
+                                format="json"), 201)
+    return creator, fan, post, Comment.objects.get(pk=response.json()["id"])
+
+
+@case("POST /api/v1/posts/<id>/comments (a reply)", COM + "_lock_comment")
+def _() -> None:
+    creator, _fan, post, comment = _comment_world()
+    ok(api(creator).post(f"/api/v1/posts/{post.pk}/comments",
+                         {"text": "thanks", "parent_id": str(comment.pk)}, format="json"), 201)
+
+
+@case("DELETE /api/v1/comments/<id>", COM + "_lock_comment")
+def _() -> None:
+    _creator, fan, _post, comment = _comment_world()
+    ok(api(fan).delete(f"/api/v1/comments/{comment.pk}"), 204)
+
+
+@case("POST and DELETE /api/v1/comments/<id>/hide", COM + "_lock_comment")
+def _() -> None:
+    creator, _fan, _post, comment = _comment_world()
+    client = api(creator)
+    ok(client.post(f"/api/v1/comments/{comment.pk}/hide"), 204)
+    ok(client.delete(f"/api/v1/comments/{comment.pk}/hide"), 204)
+
+
+@case("POST /api/v1/comments/<id>/approve and /reject", COM + "_lock_comment")
+def _() -> None:
+    creator = UserFactory()
+    CommentFilter.objects.create(creator=creator, keyword="spoiler")
+    post = PostFactory(author=creator)
+    fan = api(UserFactory())
+    held = [ok(fan.post(f"/api/v1/posts/{post.pk}/comments", {"text": f"spoiler {n}"},
+                        format="json"), 201).json()["id"] for n in (1, 2)]
+    assert Comment.objects.filter(pk__in=held, status=Comment.Status.HELD).count() == 2
+    ok(api(creator).post(f"/api/v1/comments/{held[0]}/approve"), 204)
+    ok(api(creator).post(f"/api/v1/comments/{held[1]}/reject"), 204)
+
+
+@case("POST /api/v1/comments/<id>/pin", COM + "comment_pin", COM + "_lock_comment")
+def _() -> None:
+    creator, _fan, _post, comment = _comment_world()
+    ok(api(creator).post(f"/api/v1/comments/{comment.pk}/pin"), 204)
+
+
+@case("POST and DELETE /api/v1/comments/<id>/like", COM + "_lock_comment",
+      COM + "comment_like_delete")
+def _() -> None:
+    creator, _fan, _post, comment = _comment_world()
+    client = api(creator)
+    ok(client.post(f"/api/v1/comments/{comment.pk}/like"), 204)
+    ok(client.delete(f"/api/v1/comments/{comment.pk}/like"), 204)
+
+
+@case("POST /api/v1/me/comment-filters", COM + "comment_filter_create")
+def _() -> None:
+    ok(api(UserFactory()).post("/api/v1/me/comment-filters", {"keyword": "spoiler"},
+                               format="json"), 201)
+
+
+# content
+
+
+@case("POST /api/v1/posts (published at once, with a hashtag)", CON + "post_create",
+      CON + "_move_hashtag_counts")
+def _() -> None:
+    author = UserFactory()
+    asset = MediaAssetFactory(owner=author)
+    response = ok(api(author).post("/api/v1/posts", {"asset_id": str(asset.pk),
+                                                     "caption": "new #locks"},
+                                   format="json"), 201)
+    assert response.json()["status"] == "published"
+
+
+def _own_post() -> tuple[User, Post]:
+    post = published_post()
+    return post.author, post
+
+
+@case("PATCH /api/v1/posts/<id> (new hashtags)", CON + "_own_post_locked",
+      CON + "_move_hashtag_counts")
+def _() -> None:
+    author, post = _own_post()
+    ok(api(author).patch(f"/api/v1/posts/{post.pk}", {"caption": "now #other"},
+                         format="json"))
+
+
+@case("DELETE /api/v1/posts/<id>", CON + "_own_post_locked", CON + "_move_hashtag_counts")
+def _() -> None:
+    author, post = _own_post()
+    ok(api(author).delete(f"/api/v1/posts/{post.pk}"), 204)
+
+
+@case("POST and DELETE /api/v1/posts/<id>/pin", CON + "post_pin", CON + "_own_post_locked")
+def _() -> None:
+    author, post = _own_post()
+    ok(api(author).post(f"/api/v1/posts/{post.pk}/pin"))
+    ok(api(author).delete(f"/api/v1/posts/{post.pk}/pin"))
+
+
+@case("task content.publish_due_posts", CON + "posts_publish_due",
+      CON + "_move_hashtag_counts")
+def _() -> None:
+    from apps.content import services as content
+    from apps.content import tasks
+
+    author = UserFactory()
+    due = content.post_create(author=author, asset_id=MediaAssetFactory(owner=author).pk,
+                              caption="later #locks",
+                              publish=timezone.now() + timedelta(hours=1))
+    Post.objects.filter(pk=due.pk).update(scheduled_for=timezone.now() - timedelta(minutes=1))
+    assert tasks.publish_due_posts.apply().get() == 1
+    due.refresh_from_db()
+    assert due.status == Post.Status.PUBLISHED
+
+
+# engagement
+
+
+@case("POST /api/v1/me/collections; PATCH and DELETE /api/v1/me/collections/<id>",
+      ENG + "collection_create", ENG + "_own_collection")
+def _() -> None:
+    client = api(UserFactory())
+    made = ok(client.post("/api/v1/me/collections", {"name": "Keep"}, format="json"), 201)
+    pk = made.json()["id"]
+    ok(client.patch(f"/api/v1/me/collections/{pk}", {"name": "Kept"}, format="json"))
+    ok(client.delete(f"/api/v1/me/collections/{pk}"), 204)
+    assert not Collection.objects.exists()
+
+
+# feed
+
+
+@case("admin action: activate a ranker version", "apps/feed/services.py::ranker_activate")
+def _() -> None:
+    from apps.feed.models import RankerModel
+
+    row = RankerModel.objects.create(version=7, artifact="feed/models/v7.joblib")
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    ok(web(admin).post("/django-admin/feed/rankermodel/",
+                       {"action": "activate", "_selected_action": [str(row.pk)]}), 302)
+    row.refresh_from_db()
+    assert row.is_active
+
+
+# media
+
+
+@case("POST /api/v1/media/uploads", MED + "upload_create")
+def _() -> None:
+    ok(api(UserFactory()).post("/api/v1/media/uploads",
+                               {"size": 1000, "content_type": "video/mp4"}, format="json"), 201)
+
+
+@case("task media.recipe_changed (content's post_save enqueues it)",
+      MED + "asset_recipe_changed")
+def _() -> None:
+    from apps.media import tasks
+
+    asset = MediaAssetFactory()
+    assert tasks.recipe_changed.apply(args=[asset.pk]).get() == []
+
+
+# moderation
+
+
+@case("POST /api/v1/reports", MOD + "_open_case")
+def _() -> None:
+    post = PostFactory()
+    for reporter in (UserFactory(), UserFactory()):  # the second one merges
+        ok(api(reporter).post("/api/v1/reports", {"target_type": "post",
+                                                  "target_id": str(post.pk),
+                                                  "policy": "spam_scam"}, format="json"), 201)
+    assert Case.objects.get().reports_count == 2
+
+
+@case("POST /api/v1/appeals", MOD + "_decision_group")
+def _() -> None:
+    post, _case, _mod = decided("remove")
+    removal = EnforcementAction.objects.get(action="remove", target_id=post.pk)
+    response = ok(api(post.author).post("/api/v1/appeals", {
+        "action_id": str(removal.pk), "statement": "It was fine."}, format="json"), 201)
+    assert Appeal.objects.get().pk == int(response.json()["id"])
+    # a second appeal of the same decision (its strike) is refused in words, not a 500
+    strike = EnforcementAction.objects.get(action="strike", subject_id=post.author_id)
+    again = ok(api(post.author).post("/api/v1/appeals", {"action_id": str(strike.pk)},
+                                     format="json"), 409)
+    assert again.json()["error"]["code"] == "already_appealed"
+
+
+@case("POST /moderation/appeal/<token>/ (web, signed out)", MOD + "_decision_group")
+def _() -> None:
+    post, _case, _mod = decided("suspend")
+    suspension = EnforcementAction.objects.get(action="suspend")
+    token = moderation.appeal_token_for(suspension)
+    response = ok(Client().post(f"/moderation/appeal/{token}/", {"statement": "Sorry."}))
+    assert 'id="appeal-received"' in response.content.decode()
+    assert Appeal.objects.get().appellant_id == post.author_id
+
+
+@case("POST /moderation/next (web)", MOD + "case_claim_next")
+def _() -> None:
+    _post, case = reported_post()
+    mod = moderator()
+    response = ok(web(mod).post("/moderation/next", {"queue": case.queue}), 302)
+    assert response["Location"] == f"/moderation/cases/{case.pk}/"
+
+
+@case("POST /moderation/cases/<id>/decide remove (web)", MOD + "_locked_claimed",
+      CON + "post_remove", CON + "_move_hashtag_counts")
+def _() -> None:
+    post, case = reported_post()
+    assert web_decide(moderator(), case, "remove").status == Case.Status.CLOSED
+    post.refresh_from_db()
+    assert post.status == Post.Status.REMOVED
+
+
+@case("POST /moderation/cases/<id>/decide age_restrict (web)", MOD + "_locked_claimed",
+      CON + "posts_public_media_changed")
+def _() -> None:
+    post, case = reported_post()
+    assert web_decide(moderator(), case, "age_restrict").status == Case.Status.CLOSED
+    post.refresh_from_db()
+    assert post.age_restricted
+
+
+@case("POST /moderation/cases/<id>/decide suspend (web)", MOD + "_locked_claimed",
+      MOD + "_standing")
+def _() -> None:
+    post, case = reported_post()
+    assert web_decide(moderator("Senior moderators"), case, "suspend").status == "closed"
+    assert Standing.objects.get(user_id=post.author_id).state == Standing.State.SUSPENDED
+
+
+@case("POST /moderation/cases/<id>/decide no_violation after an automated block (web)",
+      MOD + "_locked_claimed", MOD + "_undo_automation", CON + "post_reinstate",
+      CON + "post_release_from_review", CON + "_move_hashtag_counts", CON + "post_remove")
+def _() -> None:
+    post, case = reported_post(Post.Status.REVIEWING)
+    moderation.enforce(action="remove", target_type="post", target_id=post.pk, policy="spam_scam",
+                       reason="automated block", actor=None, case=case)
+    assert web_decide(moderator(), case, "no_violation").status == Case.Status.CLOSED
+    post.refresh_from_db()
+    assert post.status == Post.Status.PUBLISHED
+
+
+@case("POST /moderation/cases/<id>/decide overturn an appeal (web)", MOD + "_locked_claimed",
+      MOD + "_decide_appeal", MOD + "_decision_group", MOD + "_standing",
+      CON + "post_reinstate")
+def _() -> None:
+    post, _case, _first = decided("remove")
+    removal = EnforcementAction.objects.get(action="remove", target_id=post.pk)
+    appeal = moderation.appeal_create(user=post.author, action_id=removal.pk)
+    other = moderator("Appeals reviewers")
+    assert web_decide(other, appeal.case, "overturn").status == Case.Status.CLOSED
+    post.refresh_from_db()
+    assert post.status == Post.Status.PUBLISHED
+
+
+@case("POST /moderation/cases/<id>/decide escalate (web)", MOD + "_locked_claimed")
+def _() -> None:
+    _post, case = reported_post()
+    ok(web(moderator()).post(f"/moderation/cases/{case.pk}/claim"), 302)
+    web(moderator()).post(f"/moderation/cases/{case.pk}/claim")  # held by the first: refused
+    mod = Case.objects.get(pk=case.pk).assigned_to
+    assert mod is not None
+    ok(web(mod).post(f"/moderation/cases/{case.pk}/decide", {"decision": "escalate"}), 302)
+    assert Case.objects.get(pk=case.pk).queue == "senior"
+
+
+@case("admin actions: close as no violation, escalate", MOD + "_locked_claimed")
+def _() -> None:
+    (_p1, first), (_p2, second) = reported_post(), reported_post()
+    mod = moderator()
+    User.objects.filter(pk=mod.pk).update(is_superuser=True)
+    client = web(mod)
+    for action, case_ in (("close_no_violation", first), ("escalate", second)):
+        ok(client.post("/django-admin/moderation/case/",
+                       {"action": action, "_selected_action": [str(case_.pk)]}), 302)
+    assert Case.objects.get(pk=first.pk).status == Case.Status.CLOSED
+    assert Case.objects.get(pk=second.pk).queue == "senior"
+
+
+@case("service enforce(action='restore') (no entry point calls it yet)",
+      MOD + "_restore_target", CON + "post_reinstate")
+def _() -> None:
+    post, _case, _mod = decided("remove")
+    moderation.enforce(action="restore", target_type="post", target_id=post.pk, policy="spam_scam",
+                       reason="restored by staff")
+    post.refresh_from_db()
+    assert post.status == Post.Status.PUBLISHED
+
+
+@case("task moderation.standings_sweep", MOD + "_standing")
+def _() -> None:
+    from apps.moderation import tasks
+
+    user = UserFactory(is_active=False)
+    Standing.objects.create(user=user, state=Standing.State.SUSPENDED,
+                            suspended_until=timezone.now() - timedelta(minutes=1))
+    assert tasks.standings_sweep.apply().get() == 1
+    user.refresh_from_db()
+    assert user.is_active
+
+
+@case("tasks moderation.detection.scan_asset and rescan_assets", DET + "asset_scan",
+      DET + "rescan_batch")
+def _() -> None:
+    from apps.moderation.detection import services as detection
+    from apps.moderation.detection import tasks
+    from apps.moderation.detection.models import AssetCheck
+    from tests.moderation.detection.conftest import arrange_upload, make_clip
+
+    detection.policy_rules_seed()  # the rows a migration seeds; a flush removed them
+    clip = make_clip(Path(tempfile.mkdtemp()) / "clip.mp4", seconds=2)
+    asset = arrange_upload(UserFactory(), clip)
+    assert tasks.scan_asset.apply(args=[asset.pk]).get() == "allow"
+    tasks.rescan_assets.apply(args=[0, "a rule changed"]).get()
+    assert AssetCheck.objects.get(asset_id=asset.pk).state == AssetCheck.State.DONE
+
+
+@case("task moderation.detection.scan_asset (a crash, last retry)", DET + "asset_scan_failed")
+def _() -> None:
+    from apps.moderation.detection import services as detection
+
+    post = PostFactory(status=Post.Status.REVIEWING, published_at=None)
+    detection.asset_scan_failed(asset_id=post.asset_id, error="boom", final=True)
+    assert Case.objects.filter(target_id=post.pk).exists()
+
+
+# social
+
+
+@case("POST and DELETE /api/v1/users/<username>/follow", SOC)
+def _() -> None:
+    follower, followee = UserFactory(), UserFactory()
+    ok(api(follower).post(f"/api/v1/users/{followee.username}/follow"))
+    ok(api(follower).delete(f"/api/v1/users/{followee.username}/follow"), 204)
+
+
+@case("DELETE /api/v1/me/followers/<username>", SOC)
+def _() -> None:
+    follower, followee = UserFactory(), UserFactory()
+    ok(api(follower).post(f"/api/v1/users/{followee.username}/follow"))
+    ok(api(followee).delete(f"/api/v1/me/followers/{follower.username}"), 204)
+
+
+@case("POST /api/v1/me/follow-requests/<id>/approve and /approve-all", SOC)
+def _() -> None:
+    owner = UserFactory(is_private=True)
+    first = FollowRequest.objects.create(requester=UserFactory(), target=owner)
+    FollowRequest.objects.create(requester=UserFactory(), target=owner)
+    ok(api(owner).post(f"/api/v1/me/follow-requests/{first.pk}/approve"))
+    ok(api(owner).post("/api/v1/me/follow-requests/approve-all"))
+    assert Follow.objects.filter(followee=owner).count() == 2
+
+
+@case("POST /api/v1/users/<username>/block", SOC)
+def _() -> None:
+    blocker, blocked = UserFactory(), UserFactory()
+    ok(api(blocker).post(f"/api/v1/users/{blocked.username}/block"), 204)
+
+
+@case("manage.py social_recount", SOC)
+def _() -> None:
+    Follow.objects.create(follower=UserFactory(), followee=UserFactory())
+    call_command("social_recount", stdout=io.StringIO())
+
+
+@pytest.mark.parametrize("lock_case", CASES, ids=[c.name for c in CASES])
+def test_each_entry_point_that_takes_a_row_lock_works_outside_a_test_transaction(
+        lock_case: LockCase, reached: set[str]) -> None:
+    lock_case.run()
+    missing = set(lock_case.sites) - reached
+    assert not missing, f"{lock_case.name} did not reach {missing} (reached {reached})"
+
+
+# Validating and rendering an upload run on a real worker, with no test transaction, in
+# tests/media/test_pipeline.py (and, non-transactionally, under the conftest guard in
+# test_publishing_is_progressive_and_never_half_done). Named so the static check knows.
+COVERED_ELSEWHERE = {
+    MED + "asset_process": "tests/media/test_pipeline.py (a real worker: no test transaction)",
+    MED + "asset_step_run": "tests/media/test_pipeline.py",
+}
+
+
+@pytest.mark.django_db(transaction=False)
+def test_every_lock_in_apps_is_exercised_by_a_transactional_case() -> None:
+    in_source = lock_sites_in_source()
+    named = {site for c in CASES for site in c.sites} | set(COVERED_ELSEWHERE)
+    assert in_source - named == set(), "a select_for_update with no transactional test above it"
+    assert named - in_source == set(), "a named lock site no longer exists"
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_lock_outside_atomic_fails_even_inside_a_plain_django_db_test() -> None:
+    """The guard in tests/conftest.py: the test case's transaction does not count."""
+    with pytest.raises(TransactionManagementError, match=r"outside transaction\.atomic"):
+        list(User.objects.select_for_update().all())
+    from django.db import transaction
+
+    with transaction.atomic():
+        assert list(User.objects.select_for_update().all()) == []
