@@ -90,6 +90,14 @@ class AccountAdapter(DefaultAccountAdapter):
             saved.save()
         return saved
 
+    def get_login_stages(self) -> list[str]:
+        stages: list[str] = super().get_login_stages()
+        return [
+            "apps.accounts.stages.EmailVerificationStage"
+            if stage == "allauth.account.stages.EmailVerificationStage" else stage
+            for stage in stages
+        ]
+
     def _access_refusal(self, request: HttpRequest, user_id: int | None) -> str | None:
         return access_refusal(user_id=user_id,
                               device_identifier=request.headers.get("X-Device-Id", "").strip(),
