@@ -6,11 +6,14 @@ Http404 / PermissionDenied / ValidationError are mapped to the same shape here.
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.template.defaultfilters import filesizeformat
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -54,8 +57,51 @@ class ConflictError(ApplicationError):
     code = "conflict"
 
 
+class TooLargeError(ApplicationError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    code = "too_large"
+
+
+def request_too_large() -> TooLargeError:
+    """Django's RequestDataTooBig (a body over DATA_UPLOAD_MAX_MEMORY_SIZE) as an answer."""
+    limit = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0).replace("\xa0", " ")
+    return TooLargeError(f"The request body is too large (at most {limit}).")
+
+
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def error_response(exc: ApplicationError) -> JsonResponse:
+    """For code outside DRF (middleware, plain Django views)."""
+    return JsonResponse(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+
+
+# Codes and words for an error status when nothing more specific is known (an error page
+# from Django or a third-party view reshaped by apps.core.middleware). Codes match DRF's.
+_STATUS_WORDING: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "The request could not be understood."),
+    401: ("not_authenticated", "Authentication credentials were not provided."),
+    403: ("permission_denied", "You do not have permission to perform this action."),
+    404: ("not_found", "Not found."),
+    405: ("method_not_allowed", "This method is not allowed here."),
+    406: ("not_acceptable", "Could not satisfy the request Accept header."),
+    413: ("too_large", "The request body is too large."),
+    415: ("unsupported_media_type", "Unsupported media type in the request."),
+    429: ("throttled", "Too many requests; try again later."),
+    500: ("server_error", "Something went wrong on our side; it has been logged."),
+}
+
+
+def error_for_status(status_code: int) -> tuple[str, str]:
+    """(code, message) for an HTTP error status."""
+    if status_code in _STATUS_WORDING:
+        return _STATUS_WORDING[status_code]
+    try:
+        phrase = HTTPStatus(status_code).phrase
+    except ValueError:
+        phrase = "Server error" if status_code >= 500 else "Bad request"
+    return phrase.lower().replace(" ", "_").replace("-", "_"), f"{phrase}."
 
 
 def _flatten_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -78,6 +124,8 @@ def _flatten_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        exc = request_too_large()
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):

@@ -1,12 +1,28 @@
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 
+from apps.core.errors import error_body, error_for_status, error_response, request_too_large
 from apps.core.logging import request_id_var
+from apps.core.parsers import JSONTooDeepError, json_depth_exceeds
+
+# Paths whose clients are programs: every error they get is JSON in the error shape.
+API_PREFIXES = ("/api/", "/_allauth/")
+# Methods no endpoint serves. CSRF treats TRACE as safe, so it must not reach any view.
+REFUSED_METHODS = frozenset({"TRACE", "CONNECT"})
+SERVED_METHODS = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
+
+security_logger = logging.getLogger("django.security.RequestDataTooBig")
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIXES)
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -46,3 +62,83 @@ class SecurityHeadersMiddleware:
             # Personalised JSON must never be stored by a shared cache.
             response.setdefault("Cache-Control", "private, no-store")
         return response
+
+
+def _is_json(response: HttpResponse) -> bool:
+    content_type = response.get("Content-Type", "").split(";")[0].strip().lower()
+    return content_type == "application/json" or content_type.endswith("+json")
+
+
+class ApiErrorShapeMiddleware:
+    """Under /api/ and /_allauth/ every error answer is JSON in the error shape, whatever
+    produced it: Django's 404/500 (HTML debug pages when DEBUG is on), a 405 or 400 from a
+    plain Django or allauth view, a CSRF or guard refusal. Status and headers are kept; a
+    short text/plain body becomes the message. A body over DATA_UPLOAD_MAX_MEMORY_SIZE met
+    inside a view is a 413 (Django would answer 400)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (response.status_code >= 400 and is_api_path(request.path)
+                and request.method != "HEAD" and not _is_json(response)):
+            return _reshaped(response)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, RequestDataTooBig) and is_api_path(request.path):
+            security_logger.warning("%s: %s", exception, request.path)
+            return error_response(request_too_large())
+        return None
+
+
+def _reshaped(response: HttpResponse) -> JsonResponse:
+    code, message = error_for_status(response.status_code)
+    content_type = response.get("Content-Type", "")
+    if content_type.startswith("text/plain") and not response.streaming:
+        text = response.content.decode(response.charset or "utf-8", "replace").strip()
+        if 0 < len(text) <= 500:
+            message = text
+    reshaped = JsonResponse(error_body(code, message), status=response.status_code)
+    for header, value in response.items():
+        if header.lower() not in ("content-type", "content-length"):
+            reshaped[header] = value
+    reshaped.cookies = response.cookies
+    response.close()
+    return reshaped
+
+
+class RequestGuardMiddleware:
+    """Refuses before any view (or CSRF check) runs: TRACE and CONNECT (405), JSON bodies
+    nested deeper than apps.core.parsers allows (400; allauth's headless views parse
+    request.body with a bare json.loads, which would raise RecursionError), and such bodies
+    over DATA_UPLOAD_MAX_MEMORY_SIZE (413). Reading the body here also makes DRF parse the
+    size-checked copy rather than the raw stream."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method in REFUSED_METHODS:
+            return HttpResponseNotAllowed(SERVED_METHODS)
+        if _body_may_be_parsed_as_json(request):
+            try:
+                body = request.body
+            except RequestDataTooBig as exc:
+                security_logger.warning("%s: %s", exc, request.path)
+                return error_response(request_too_large())
+            if json_depth_exceeds(body):
+                return JsonResponse(error_body("parse_error", str(JSONTooDeepError())),
+                                    status=400)
+        return self.get_response(request)
+
+
+def _body_may_be_parsed_as_json(request: HttpRequest) -> bool:
+    if request.path.startswith("/_allauth/"):
+        return request.method != "GET"  # allauth json.loads any non-GET body
+    content_type = (request.content_type or "").lower()
+    if content_type == "application/json" or content_type.endswith("+json"):
+        return True
+    # The event ingest takes JSON as text/plain (navigator.sendBeacon).
+    return content_type == "text/plain" and request.path.startswith("/api/")

@@ -9,6 +9,7 @@ from django_prometheus.exports import ExportToDjangoView
 
 from apps.core import health
 from apps.core.errors import error_body
+from apps.core.middleware import is_api_path
 
 
 @never_cache
@@ -50,7 +51,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
 
 
 def api_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if request.path.startswith("/api/"):
+    if is_api_path(request.path):
         return JsonResponse(error_body("not_found", "Not found."), status=404)
     from django.views.defaults import page_not_found
 
@@ -58,7 +59,7 @@ def api_not_found(request: HttpRequest, exception: Exception | None = None) -> H
 
 
 def api_server_error(request: HttpRequest) -> HttpResponse:
-    if request.path.startswith("/api/"):
+    if is_api_path(request.path):
         return JsonResponse(
             error_body("server_error", "Something went wrong on our side; it has been logged."),
             status=500,
@@ -66,3 +67,16 @@ def api_server_error(request: HttpRequest) -> HttpResponse:
     from django.views.defaults import server_error
 
     return server_error(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: API clients (allauth's browser client) are told why in JSON,
+    in the words DRF's SessionAuthentication uses."""
+    if is_api_path(request.path):
+        return JsonResponse(
+            error_body("permission_denied", f"CSRF Failed: {reason}"),
+            status=403,
+        )
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    return django_csrf_failure(request, reason=reason)

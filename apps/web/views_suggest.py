@@ -17,11 +17,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from apps.accounts.models import User
 from apps.content.models import HASHTAG_MAX_LENGTH, Hashtag, Sound
+from apps.core.throttles import PerCallerThrottle
 from apps.social.models import Block, Follow
 from apps.social.selectors import discoverable_q
 from apps.web.pages import avatar_url
@@ -29,16 +29,11 @@ from apps.web.pages import avatar_url
 LIMIT = 8
 
 
-class SuggestThrottle(SimpleRateThrottle):
+class SuggestThrottle(PerCallerThrottle):
     """Every keystroke (debounced by the page) is a request: its own per-user budget."""
 
     scope = "web_suggest"
     rate = "120/min"
-
-    def get_cache_key(self, request: Request, view: APIView) -> str | None:
-        ident = str(request.user.pk) if request.user.is_authenticated \
-            else self.get_ident(request)
-        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 def _query(request: Request, *, prefix: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import include, path
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -45,8 +46,33 @@ class EchoApi(APIView):
         return Response(data.validated_data, status=201)
 
 
+class BoomApi(APIView):
+    """A bug in a DRF view."""
+
+    permission_classes = [AllowAny]
+    throttle_classes: list[type] = []
+
+    def get(self, request: Request) -> Response:
+        raise RuntimeError("boom")
+
+
+def plain_boom(request: HttpRequest) -> HttpResponse:
+    """A bug in a plain Django view (allauth's are plain Django views)."""
+    raise RuntimeError("boom")
+
+
+def plain_refusal(request: HttpRequest) -> HttpResponse:
+    """A plain Django view refusing in words, in text/plain (as protocol views do)."""
+    return HttpResponseBadRequest("Upload-Offset must match the bytes received.",
+                                  content_type="text/plain; charset=utf-8")
+
+
 urlpatterns = [
     path("api/v1/echo", EchoApi.as_view()),
+    path("api/v1/boom", BoomApi.as_view()),
+    path("api/v1/plain-boom", plain_boom),
+    path("api/v1/plain-refusal", plain_refusal),
+    path("_allauth/plain-boom", plain_boom),
     path("", include("swipeme_site.urls")),
 ]
 handler404 = "apps.core.views.api_not_found"

@@ -6,7 +6,6 @@ request; such a session-cookie caller puts its CSRF token in the body (`csrf_tok
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
@@ -19,12 +18,13 @@ from rest_framework.authentication import CSRFCheck, SessionAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from apps.core.api.schema import error_responses
 from apps.core.authentication import SessionTokenAuthentication
 from apps.core.errors import ApplicationError
+from apps.core.parsers import JSONTooDeepError, loads_json
+from apps.core.throttles import PerCallerThrottle
 from apps.events import schema, services
 
 ENVELOPE_KEYS = frozenset({"events", "csrf_token"})
@@ -69,8 +69,10 @@ def _parse(request: HttpRequest) -> dict[str, Any]:
     except RequestDataTooBig as exc:
         raise TooLargeError("The batch is too large.") from exc
     try:
-        envelope = json.loads(body)
-    except (ValueError, RecursionError) as exc:
+        envelope = loads_json(body)
+    except JSONTooDeepError as exc:
+        raise ApplicationError(str(exc), code="parse_error") from exc
+    except ValueError as exc:
         raise ApplicationError("The body is not valid JSON.", code="parse_error") from exc
     if not isinstance(envelope, dict):
         raise ApplicationError("The body must be a JSON object.",
@@ -112,7 +114,7 @@ class BeaconSessionScheme(OpenApiAuthenticationExtension):  # type: ignore[no-un
                                "or, for navigator.sendBeacon, in the body's csrf_token."}
 
 
-class EventsThrottle(SimpleRateThrottle):
+class EventsThrottle(PerCallerThrottle):
     """Its own budget: clients send events in bursts (every swipe), far above the write
     budget. Per user, or per IP for signed-out viewers."""
 
@@ -120,11 +122,6 @@ class EventsThrottle(SimpleRateThrottle):
 
     def get_rate(self) -> str:
         return str(settings.EVENTS_THROTTLE_RATE)
-
-    def get_cache_key(self, request: Request, view: APIView) -> str | None:
-        user = request.user
-        ident = str(user.pk) if user and user.is_authenticated else self.get_ident(request)
-        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 @extend_schema_serializer(component_name="ClientEvent")
