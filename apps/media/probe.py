@@ -5,6 +5,7 @@ demuxed, the first frames decoded) and the limits on duration, dimensions and co
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -115,38 +116,195 @@ def sniff_container(head: bytes) -> str:
     raise Rejected("The file is not a video container we recognise (MP4, MOV, WebM, MKV).")
 
 
+_INCONSISTENT = ("The file's structure is inconsistent: the size of its {box!r} box does not "
+                 "match its contents (the file is corrupt).")
+
+# Boxes that hold other boxes (walked), and leaf boxes whose payload is the structure of
+# the media (tables, sample descriptions): neither is scanned as free-form bytes. mdat is
+# media samples. Everything else — free/skip/wide/junk, uuid, udta and meta items,
+# unknown boxes — can carry anything, so it is scanned for embedded files.
+_CONTAINER_BOXES = {
+    b"moov", b"trak", b"mdia", b"minf", b"stbl", b"dinf", b"edts", b"mvex", b"moof",
+    b"traf", b"mfra", b"udta", b"meta", b"tref", b"sinf", b"schi", b"ilst", b"gmhd",
+}
+_STRUCTURAL_BOXES = {
+    b"ftyp", b"styp", b"mvhd", b"tkhd", b"mdhd", b"hdlr", b"vmhd", b"smhd", b"nmhd",
+    b"sthd", b"gmin", b"dref", b"stsd", b"stts", b"ctts", b"cslg", b"stss", b"stps",
+    b"stsc", b"stsz", b"stz2", b"stco", b"co64", b"sdtp", b"sbgp", b"sgpd", b"subs",
+    b"saiz", b"saio", b"elst", b"mehd", b"trex", b"trep", b"mfhd", b"tfhd", b"tfdt",
+    b"trun", b"tfra", b"mfro", b"sidx", b"ssix", b"prft", b"pdin", b"iods", b"frma",
+    b"schm", b"tenc", b"pssh", b"senc", b"keys", b"tapt", b"clef", b"prof", b"enof",
+    b"load", b"kmat", b"ctab", b"pnot", b"chpl", b"mdat",
+}
+# Moov children: one of these where a top-level box should start means a size lied.
+_MOOV_CHILDREN = {b"mvhd", b"trak", b"tkhd", b"mdia", b"mdhd", b"minf", b"stbl", b"mvex",
+                  b"iods", b"edts", b"elst", b"hdlr"}
+_MAX_DEPTH = 12
+_SCAN_CHUNK = 1 << 20
+_SCAN_OVERLAP = 64
+
+
+def _box_header(handle: Any, offset: int, limit: int) -> tuple[int, bytes, int] | None:
+    """(size, type, header length) of the box at `offset`, or None when fewer than 8
+    bytes are left or the size field is not a box size."""
+    if limit - offset < 8:
+        return None
+    handle.seek(offset)
+    header = handle.read(16)
+    box_size, box_type = struct.unpack(">I4s", header[:8])
+    header_length = 8
+    if box_size == 1:
+        if len(header) < 16:
+            return None
+        box_size = struct.unpack(">Q", header[8:16])[0]
+        header_length = 16
+    elif box_size == 0:
+        box_size = limit - offset  # runs to the end of its parent
+    if box_size < header_length:
+        return None
+    return box_size, box_type, header_length
+
+
+def _children_tile(handle: Any, start: int, end: int, depth: int = 0) -> bool:
+    """Whether well-formed boxes fill [start, end) exactly (a container's size that runs
+    past the file's end but whose children stop at the end was a lie, not truncation)."""
+    offset = start
+    while offset < end:
+        header = _box_header(handle, offset, end)
+        if header is None or offset + header[0] > end:
+            return False
+        if not all(32 <= byte < 127 or byte == 0xA9 for byte in header[1]):
+            return False
+        offset += header[0]
+    return offset == end
+
+
 def check_isobmff_structure(path: Path) -> None:
     """The top-level boxes must tile the file exactly: a box running past the end means a
-    truncated upload, and bytes after the last box mean something else rides along (a
-    polyglot: a zip or a script appended to a playable video)."""
+    truncated upload (or, when its contents end with the file, a size that lies), and
+    bytes after the last box mean something else rides along (a polyglot: a zip or a
+    script appended to a playable video). Every box that is not media or structure is
+    then scanned for an embedded archive or executable, wherever it sits."""
     size = path.stat().st_size
     offset = 0
     seen: set[bytes] = set()
     with path.open("rb") as handle:
         while offset < size:
-            handle.seek(offset)
-            header = handle.read(16)
-            if len(header) < 8:
+            header = _box_header(handle, offset, size)
+            if header is None:
                 raise Rejected("The file has data after the end of the video (a polyglot).")
-            box_size, box_type = struct.unpack(">I4s", header[:8])
-            if box_size == 1:
-                if len(header) < 16:
-                    raise Rejected("The file is truncated.")
-                box_size = struct.unpack(">Q", header[8:16])[0]
-            elif box_size == 0:
-                box_size = size - offset  # runs to the end of the file
+            box_size, box_type, header_length = header
             if box_type not in _ISO_TOP_BOXES:
+                if box_type in _MOOV_CHILDREN:
+                    raise Rejected(_INCONSISTENT.format(box="moov"))
                 raise Rejected(
                     "The file has data after the end of the video (a polyglot)."
                     if {b"moov", b"mdat"} <= seen or {b"moov", b"moof"} <= seen
                     else "The file's structure is damaged (an unknown top-level box)."
                 )
-            if box_size < 8 or offset + box_size > size:
-                raise Rejected("The file is truncated (a box runs past the end of the file).")
+            if offset + box_size > size:
+                name = box_type.decode("latin-1")
+                if box_type in _CONTAINER_BOXES and _children_tile(
+                        handle, offset + header_length, size):
+                    raise Rejected(_INCONSISTENT.format(box=name))
+                raise Rejected(f"The file is truncated (its {name!r} box runs past the end "
+                               "of the file).")
             seen.add(box_type)
             offset += box_size
-    if b"moov" not in seen:
-        raise Rejected("The file is truncated or damaged (no movie header).")
+        if b"moov" not in seen:
+            raise Rejected("The file is truncated or damaged (no movie header).")
+        found = _scan_boxes(handle, 0, size, depth=0)
+    if found:
+        raise Rejected(f"The file hides {found} inside the video's container (a polyglot).")
+
+
+def _scan_boxes(handle: Any, start: int, end: int, *, depth: int) -> str | None:
+    """Walks the boxes in [start, end): containers are descended into, media and
+    structure skipped, anything else (and any bytes that are no box) scanned."""
+    offset = start
+    while offset < end:
+        header = _box_header(handle, offset, end)
+        if header is None or offset + header[0] > end:
+            return find_embedded_file(handle, offset, end)  # not boxes: scan the rest
+        box_size, box_type, header_length = header
+        payload = offset + header_length
+        if box_type in _CONTAINER_BOXES and depth < _MAX_DEPTH:
+            if box_type == b"meta":
+                handle.seek(payload + 4)
+                if handle.read(4) == b"hdlr":  # ISO meta is a full box (version, flags)
+                    payload += 4
+            found = _scan_boxes(handle, payload, offset + box_size, depth=depth + 1)
+        elif box_type in _STRUCTURAL_BOXES:
+            found = None
+        else:
+            found = find_embedded_file(handle, payload, offset + box_size)
+        if found:
+            return found
+        offset += box_size
+    return None
+
+
+# Files that have no business inside a video's container: their signatures anywhere
+# outside the media data make the upload a polyglot (a video that is also an archive or a
+# program). Each is long enough not to turn up by chance in metadata.
+_EMBEDDED_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "an archive (zip)"),
+    (b"PK\x01\x02", "an archive (zip)"),
+    (b"PK\x05\x06", "an archive (zip)"),
+    (b"Rar!\x1a\x07", "an archive (rar)"),
+    (b"7z\xbc\xaf\x27\x1c", "an archive (7z)"),
+    (b"\x1f\x8b\x08", "an archive (gzip)"),
+    (b"\xfd7zXZ\x00", "an archive (xz)"),
+    (b"BZh91AY&SY", "an archive (bzip2)"),
+    (b"%PDF-", "a PDF document"),
+    (b"\x7fELF", "an executable (ELF)"),
+    (b"\xfe\xed\xfa\xce", "an executable (Mach-O)"),
+    (b"\xfe\xed\xfa\xcf", "an executable (Mach-O)"),
+    (b"\xce\xfa\xed\xfe", "an executable (Mach-O)"),
+    (b"\xcf\xfa\xed\xfe", "an executable (Mach-O)"),
+    (b"\xca\xfe\xba\xbe", "an executable (Mach-O or Java)"),
+    (b"<script", "a script"),
+    (b"<?php", "a script"),
+)
+_SHEBANG = re.compile(rb"#![ \t]*/(?:usr/|bin/|sbin/|opt/|tmp/|[a-z]+/)")
+_MZ = re.compile(rb"MZ")
+
+
+def _pe_at(handle: Any, at: int, end: int) -> bool:
+    """A DOS header whose e_lfanew points at a PE signature: a Windows executable."""
+    handle.seek(at + 0x3C)
+    raw = handle.read(4)
+    if len(raw) < 4:
+        return False
+    pe = at + struct.unpack("<I", raw)[0]
+    if pe + 4 > end or pe < at + 0x40:
+        return False
+    handle.seek(pe)
+    return bool(handle.read(4) == b"PE\0\0")
+
+
+def find_embedded_file(handle: Any, start: int, end: int) -> str | None:
+    """What embedded file (an archive, a document, an executable, a script) the bytes in
+    [start, end) of an open file contain, or None."""
+    offset = start
+    while offset < end:
+        handle.seek(offset)
+        chunk = handle.read(min(_SCAN_CHUNK, end - offset))
+        if not chunk:
+            return None
+        lowered = chunk.lower()
+        for signature, what in _EMBEDDED_SIGNATURES:
+            if (lowered if signature[:1] == b"<" else chunk).find(signature) >= 0:
+                return what
+        if _SHEBANG.search(chunk):
+            return "a script"
+        for match in _MZ.finditer(chunk):
+            if _pe_at(handle, offset + match.start(), end):
+                return "an executable (Windows PE)"
+        if offset + len(chunk) >= end:
+            return None
+        offset += len(chunk) - _SCAN_OVERLAP
+    return None
 
 
 def _zip_trailer(path: Path) -> bool:

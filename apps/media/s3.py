@@ -163,3 +163,10 @@ def delete_source(asset_id: int) -> None:
     storage = s3_storage()
     if storage is not None:
         storage.delete(source_name(asset_id))
+
+
+def replace_source(asset_id: int, path: Path) -> None:
+    """Puts a local file in the bucket as the asset's source (the rewritten container
+    replaces what was uploaded)."""
+    storage, client = _target()
+    client.upload_file(str(path), storage.bucket_name, _key(storage, asset_id))

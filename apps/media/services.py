@@ -502,8 +502,9 @@ def asset_process(*, asset_id: int, task_id: str) -> str:
         started_at=timezone.now(), heartbeat_at=timezone.now(), finished_at=None,
     )
     try:
-        probe = probe_file(_local_source(asset_id),
-                           clamd_address=settings.MEDIA_CLAMD_ADDRESS)
+        source = _local_source(asset_id)
+        probe = _rewrite_source(asset_id, source, probe_file(
+            source, clamd_address=settings.MEDIA_CLAMD_ADDRESS))
     except Rejected as verdict:
         _step_finish(step.pk, task_id, output={"rejected": verdict.reason}, log="")
         asset_reject(asset_id=asset_id, reason=verdict.reason)
@@ -541,6 +542,29 @@ def asset_process(*, asset_id: int, task_id: str) -> str:
         _enqueue_steps(asset_id, names)
         _notify_on_commit(asset_id)
     return "planned"
+
+
+def _rewrite_source(asset_id: int, source: Path, probe: ProbeResult) -> ProbeResult:
+    """The accepted file is rewritten (streams copied into a fresh container) and the new
+    file becomes the source we keep and transcode: whatever else the upload carried —
+    a payload in a box or chunk we do not know, bytes inside `mdat` that no sample points
+    at — does not survive. The rewritten file is checked again, as any upload."""
+    clean = source.with_name(f".{source.name}.clean")
+    try:
+        transcode.remux_clean(source, clean, container=probe.container,
+                              has_audio=probe.has_audio)
+        kept = probe_file(clean)
+    except transcode.ToolFailed as exc:
+        clean.unlink(missing_ok=True)
+        raise Rejected("The file's streams cannot be copied out of its container (the "
+                       "file's structure is inconsistent or corrupt).") from exc
+    except Rejected:
+        clean.unlink(missing_ok=True)
+        raise
+    os.replace(clean, source)
+    if s3.enabled():
+        s3.replace_source(asset_id, source)
+    return kept
 
 
 def _enqueue_missing_steps(asset_id: int) -> str:

@@ -81,6 +81,27 @@ def run_ffmpeg(
     return tail
 
 
+def remux_clean(source: Path, out: Path, *, container: str, has_audio: bool) -> str:
+    """Copies the first video (and audio) stream, untouched, into a fresh file: boxes,
+    chunks, attachments, metadata and any bytes no sample points at are left behind, so
+    nothing foreign rides along in the source we keep. ISO BMFF stays QuickTime/MP4
+    (rotation and edit lists are kept); any other container, or a codec the MP4 family
+    cannot carry, becomes Matroska, which takes every codec we accept."""
+    maps = ["-map", "0:v:0", *(["-map", "0:a:0"] if has_audio else [])]
+    common = ["-i", str(source), *maps, "-c", "copy", "-map_metadata", "-1",
+              "-map_chapters", "-1", "-fflags", "+bitexact"]
+    formats = ["mp4", "mov", "matroska"] if container.startswith("mov,") else ["matroska"]
+    failure: ToolFailed | None = None
+    for muxer in formats:
+        try:
+            return run_ffmpeg([*common, "-f", muxer, str(out)])
+        except ToolFailed as exc:
+            failure = exc
+            out.unlink(missing_ok=True)
+    assert failure is not None
+    raise failure
+
+
 @dataclass(frozen=True)
 class Rendition:
     short_edge: int
