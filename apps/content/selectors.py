@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Set
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
@@ -232,7 +233,7 @@ def get_profile_grid_for(*, viewer: User | AnonymousUser | None, username: str) 
     unknown, not discoverable or blocked either way; 403 for a private account's posts
     unless the viewer is an approved follower (the same answers as the social lists)."""
     viewer_id = _viewer_id(viewer)
-    owners = users_by_username(username).filter(discoverable_q())
+    owners = users_by_username(username).filter(discoverable_q(viewer_id=viewer_id))
     if viewer_id is not None:
         owners = owners.filter(
             Q(pk=viewer_id) | ~Q(Exists(Block.objects.filter(
@@ -292,6 +293,62 @@ def get_sound_for(*, viewer: User | AnonymousUser | None, sound_id: int | str) -
     if sound is None:
         raise NotFoundError(SOUND_NOT_FOUND)
     return sound
+
+
+# --- may this sound go on a new post: the one rule -----------------------------------------
+
+
+@dataclass(frozen=True)
+class SoundRefusal:
+    """Why a sound may not go on a new post: the API error the create service raises."""
+
+    code: str
+    message: str
+    status_code: int
+    field_message: str
+
+
+def sound_use_refusal(sound: Sound, *, user: User | AnonymousUser | None,
+                      now: datetime | None = None) -> SoundRefusal | None:
+    """Why `user` may not put `sound` on a new post, or None when they may: an original
+    sound is theirs or its owner allows reuse; a library sound's licence covers posts;
+    the sound is usable (not taken down, licence current) and licensed in the user's
+    country (unknown: worldwide licences only). The one rule: the create service enforces
+    it, and the sound API's `usable`, the sound page and the upload page show it. Whether
+    the user may see the sound at all is asked first (`get_sound_for`)."""
+    if sound.kind == Sound.Kind.ORIGINAL:
+        if sound.original_owner_id != _viewer_id(user) and not sound.allow_reuse:
+            return SoundRefusal("sound_reuse_not_allowed",
+                                "The owner of this sound does not allow others to use it.",
+                                403, "Reuse not allowed.")
+    elif not sound.allows_use(Sound.Use.POSTS):
+        return SoundRefusal("sound_use_not_allowed", "This sound's licence does not cover posts.",
+                            400, "Not licensed for posts.")
+    if not sound.is_usable(now=now):
+        return SoundRefusal("sound_unavailable", "This sound is no longer available (taken "
+                            "down or its licence lapsed).", 409, "Sound unavailable.")
+    country = (user.country or None) if isinstance(user, User) else None
+    if not sound.is_available_in(country):
+        return SoundRefusal(
+            "sound_not_licensed_in_territory",
+            "This sound is not licensed in your country." if country else
+            "This sound is licensed only in some countries: set your country in your profile.",
+            403, "Not licensed in your country.")
+    return None
+
+
+def usable_library_sounds_for(user: User, *, limit: int) -> list[Sound]:
+    """Library sounds `user` may put on a new post (`sound_use_refusal`), most used
+    first. The catalogue is staff-managed and small; it is read in chunks only until
+    `limit` are found."""
+    found: list[Sound] = []
+    for sound in (Sound.objects.filter(kind=Sound.Kind.LIBRARY)
+                  .order_by("-posts_count", "-id").iterator(chunk_size=100)):
+        if sound_use_refusal(sound, user=user) is None:
+            found.append(sound)
+            if len(found) >= limit:
+                break
+    return found
 
 
 def sound_posts_for(*, viewer: User | AnonymousUser | None, sound: Sound) -> QuerySet[Post]:

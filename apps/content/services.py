@@ -34,7 +34,12 @@ from apps.content.captions import (
 )
 from apps.content.hooks import publish_held
 from apps.content.models import CAPTION_MAX_LENGTH, Hashtag, Mention, Post, PostHashtag, Sound
-from apps.content.selectors import POST_NOT_FOUND, get_post_for, visible_posts_for
+from apps.content.selectors import (
+    POST_NOT_FOUND,
+    get_post_for,
+    sound_use_refusal,
+    visible_posts_for,
+)
 from apps.core.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
 from apps.core.ids import allocate_ids
 from apps.media.cdn import asset_public_urls_retired
@@ -286,27 +291,11 @@ def _sound_for_use(*, user: User, sound_id: int) -> Sound:
             ).exists()
             if not source_visible:
                 raise not_found
-            if not sound.allow_reuse:
-                raise ForbiddenError("The owner of this sound does not allow others to use it.",
-                                     code="sound_reuse_not_allowed",
-                                     fields={"sound_id": ["Reuse not allowed."]})
-    elif not sound.allows_use(Sound.Use.POSTS):
-        raise ApplicationError("This sound's licence does not cover posts.",
-                               code="sound_use_not_allowed",
-                               fields={"sound_id": ["Not licensed for posts."]})
-    if not sound.is_usable():
-        raise ApplicationError("This sound is no longer available (taken down or its licence "
-                               "lapsed).", code="sound_unavailable",
-                               fields={"sound_id": ["Sound unavailable."]}, status_code=409)
-    if not sound.is_available_in(user.country or None):
-        # An unknown country is covered only by a worldwide licence (Sound.is_available_in).
-        raise ForbiddenError(
-            "This sound is not licensed in your country."
-            if user.country else
-            "This sound is licensed only in some countries: set your country in your profile.",
-            code="sound_not_licensed_in_territory",
-            fields={"sound_id": ["Not licensed in your country."]},
-        )
+    refusal = sound_use_refusal(sound, user=user)
+    if refusal is not None:
+        raise ApplicationError(refusal.message, code=refusal.code,
+                               fields={"sound_id": [refusal.field_message]},
+                               status_code=refusal.status_code)
     return sound
 
 

@@ -1,6 +1,7 @@
-"""The public share page behind every share link: /p/<post id>/. Public posts only (a
-post that is not public to everyone, or unknown, is a plain 404), with Open Graph and
-Twitter card tags so that link previews show the post."""
+"""The public share page behind every share link: /p/<post id>/. Posts anyone may watch
+only (a post that is not, one the signed-in viewer may not see, e.g. its author blocked
+them, or an unknown one is a plain 404), with Open Graph and Twitter card tags so that
+link previews show the post."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from apps.content.selectors import parse_post_id, visible_posts_for
+from apps.accounts.models import User
+from apps.content.models import Post
+from apps.content.selectors import parse_post_id, publicly_watchable_q, visible_to_q
 from apps.core.errors import NotFoundError
 
 
@@ -20,9 +23,15 @@ def share_page(request: HttpRequest, post_id: str) -> HttpResponse:
         pk = parse_post_id(post_id)
     except NotFoundError:
         raise Http404 from None
-    # Exactly what an anonymous visitor may see, whoever is logged in: the preview a
-    # crawler renders must not depend on whose session fetched it.
-    post = visible_posts_for(viewer=None).filter(pk=pk).select_related("author").first()
+    # What an anonymous visitor may see (the preview a crawler renders must not depend on
+    # whose session fetched it), and never to a signed-in viewer who may not see the post
+    # (one its author blocked): content's one visibility rule, for both.
+    user = request.user
+    viewer = user if isinstance(user, User) and user.is_authenticated else None
+    posts = Post.objects.filter(publicly_watchable_q())
+    if viewer is not None:
+        posts = posts.filter(visible_to_q(viewer))
+    post = posts.filter(pk=pk).select_related("author").first()
     if post is None:
         raise Http404
     author = post.author
@@ -33,5 +42,7 @@ def share_page(request: HttpRequest, post_id: str) -> HttpResponse:
         "post": post, "author": author, "share_url": url, "og_title": title,
         "og_description": description,
     })
-    response["Cache-Control"] = "public, max-age=300"
+    # A signed-in viewer's answer depends on who they are: no shared cache keeps it.
+    response["Cache-Control"] = ("private, max-age=300" if viewer is not None
+                                else "public, max-age=300")
     return response

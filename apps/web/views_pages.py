@@ -8,11 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from apps.accounts.models import User
 from apps.content import selectors as content_selectors
 from apps.content.api.serializers import SoundSerializer
 from apps.content.models import Sound
@@ -82,14 +84,10 @@ def hashtag(request: HttpRequest, name: str) -> HttpResponse:
     })
 
 
-def usable_for_posts(sound: Sound) -> bool:
-    """Whether a new post may choose this sound (the rule `content.services` enforces on
-    create; shown here so the button is not offered in vain)."""
-    if not sound.is_usable():
-        return False
-    if sound.kind == Sound.Kind.LIBRARY:
-        return sound.allows_use(Sound.Use.POSTS)
-    return sound.allow_reuse
+def usable_for_posts(sound: Sound, viewer: User | AnonymousUser | None) -> bool:
+    """Whether the viewer's new post may choose this sound (the rule the create service
+    enforces; shown here so the button is not offered in vain)."""
+    return content_selectors.sound_use_refusal(sound, user=viewer) is None
 
 
 @require_safe
@@ -100,14 +98,15 @@ def sound(request: HttpRequest, sound_id: str) -> HttpResponse:
     except NotFoundError:
         raise Http404 from None
     page = page_of(request, content_selectors.sound_posts_for(viewer=viewer, sound=found))
-    data: dict[str, Any] = SoundSerializer(found).data  # type: ignore[assignment]
+    data: dict[str, Any] = SoundSerializer(  # type: ignore[assignment]
+        found, context={"request": request}).data
     owner = found.original_owner
     return render(request, "web/sound.html", {
         "sound": found,
         "data": data,
         "owner": owner,
         "owner_avatar": avatar_url(owner, "100") if owner is not None else None,
-        "usable": usable_for_posts(found),
+        "usable": usable_for_posts(found, viewer),
         "cards": post_cards(page.rows),
         "next_before": page.next_before,
     })

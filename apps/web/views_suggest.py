@@ -12,7 +12,6 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -21,6 +20,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.models import User
 from apps.content.models import HASHTAG_MAX_LENGTH, Hashtag, Sound
+from apps.content.selectors import usable_library_sounds_for
 from apps.core.throttles import PerCallerThrottle
 from apps.social.models import Block, Follow
 from apps.social.selectors import discoverable_q
@@ -91,15 +91,7 @@ class UserSuggestApi(_SuggestApi):
         return Response({"results": rows})
 
 
-def library_sounds_for(viewer: User, *, limit: int) -> QuerySet[Sound]:
-    """Library sounds a new post by the viewer may use: not taken down, licence current,
-    licensed for posts and in the viewer's country (unknown country: worldwide only)."""
-    now = timezone.now()
-    rows = (Sound.objects.filter(kind=Sound.Kind.LIBRARY, is_taken_down=False)
-            .filter(Q(licence_expires_at__isnull=True) | Q(licence_expires_at__gt=now))
-            .filter(Q(allowed_uses=[]) | Q(allowed_uses__contains=[Sound.Use.POSTS])))
-    country = (viewer.country or "").upper()
-    territory = Q(territories=[])
-    if country:
-        territory |= Q(territories__contains=[country])
-    return rows.filter(territory).order_by("-posts_count", "-id")[:limit]
+def library_sounds_for(viewer: User, *, limit: int) -> list[Sound]:
+    """Library sounds a new post by the viewer may use (content's one rule,
+    `content.selectors.sound_use_refusal`)."""
+    return usable_library_sounds_for(viewer, limit=limit)

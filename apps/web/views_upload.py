@@ -32,10 +32,9 @@ def upload(request: HttpRequest) -> HttpResponse:
             sound = content_selectors.get_sound_for(viewer=viewer, sound_id=raw)
         except NotFoundError:
             sound = None
-        if sound is not None and usable_for_posts(sound) \
-                and sound.is_available_in(viewer.country or None):
+        if sound is not None and usable_for_posts(sound, viewer):
             chosen = sound
-    sounds = list(library_sounds_for(viewer, limit=20))
+    sounds = library_sounds_for(viewer, limit=20)
     if chosen is not None and all(s.pk != chosen.pk for s in sounds):
         sounds.insert(0, chosen)
     config = {

@@ -19,7 +19,7 @@ from rest_framework import serializers
 from apps.content.captions import entity_hashtags
 from apps.content.counter_overlay import pending_for, shown_counters
 from apps.content.models import Hashtag, Post, Sound
-from apps.content.selectors import public_version_of
+from apps.content.selectors import public_version_of, sound_use_refusal
 from apps.core.api.schema import error_responses
 from apps.core.ids import MAX_ID
 from apps.media.playback import playback_for
@@ -129,8 +129,9 @@ class SoundSummarySerializer(serializers.Serializer[Sound]):
 class SoundSerializer(SoundSummarySerializer):
     allow_reuse = serializers.BooleanField(help_text="Original sounds: others may use it.")
     usable = serializers.SerializerMethodField(
-        help_text="You may use this sound in a new post (usable, licensed for posts and in "
-                  "your country).")
+        help_text="You may use this sound in a new post (yours or its owner allows reuse, "
+                  "usable, licensed for posts and in your country): what creating a post "
+                  "with it would answer.")
     posts_count = serializers.IntegerField(help_text="Published posts using this sound.")
     original_owner = UserSummarySerializer(allow_null=True)
     audio_url = serializers.SerializerMethodField(
@@ -152,9 +153,8 @@ class SoundSerializer(SoundSummarySerializer):
         return playback.get("audio") if playback else None
 
     def get_usable(self, sound: Sound) -> bool:
-        if self._reason(sound) is not None:
-            return False
-        return sound.kind == Sound.Kind.ORIGINAL or sound.allows_use(Sound.Use.POSTS)
+        request = self.context.get("request")
+        return sound_use_refusal(sound, user=getattr(request, "user", None)) is None
 
 
 @extend_schema_serializer(component_name="Hashtag")
