@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from itertools import accumulate
 from typing import IO, Any
 
@@ -58,7 +59,7 @@ class JSONParser(parsers.JSONParser):
     """DRF's JSON parser with the nesting limit (DEFAULT_PARSER_CLASSES)."""
 
     def parse(self, stream: IO[Any], media_type: str | None = None,
-              parser_context: dict[str, Any] | None = None) -> Any:
+              parser_context: Mapping[str, Any] | None = None) -> Any:
         # get_encoding refuses bytes-to-bytes codecs (a compressed body would expand).
         encoding = parsers.get_encoding(parser_context or {})  # type: ignore[attr-defined]
         try:

@@ -32,9 +32,9 @@ class _Verdicts:
 class CountedRateThrottle(SimpleRateThrottle):
     """A SimpleRateThrottle that counts only the requests the view lets through."""
 
-    key: str | None
-    history: list[float]
-    now: float
+    # Parsed from the rate by SimpleRateThrottle.__init__ (None, and unread, without one).
+    num_requests: int
+    duration: int
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         verdicts = _verdicts_for(request, view)
@@ -58,7 +58,7 @@ class CountedRateThrottle(SimpleRateThrottle):
         self.history = list(self.cache.get(self.key, []))
         while self.history and self.history[-1] <= self.now - self.duration:
             self.history.pop()
-        return len(self.history) < self.num_requests
+        return bool(len(self.history) < self.num_requests)
 
     def _record(self) -> None:
         if self.key is None:

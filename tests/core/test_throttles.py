@@ -51,7 +51,8 @@ def _rates(monkeypatch: pytest.MonkeyPatch, **rates: str) -> None:
 
 
 def _patch_me(client: MobileClient, n: int) -> int:
-    return client.patch("/api/v1/me", {"bio": f"take {n}"}).status_code
+    status: int = client.patch("/api/v1/me", {"bio": f"take {n}"}).status_code
+    return status
 
 
 @pytest.fixture
