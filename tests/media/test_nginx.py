@@ -184,9 +184,21 @@ def test_public_media_through_nginx_is_cacheable(edge: str, asset: MediaAsset):
     segment = edge + playback.media_url(asset.pk, public, "hls/240/seg_0000.m4s")
     # not public while no published public post uses it
     assert _get(segment).status_code == 404
-    PostFactory(asset=asset, author=asset.owner, visibility=Post.Visibility.PUBLIC)
+    post = PostFactory(asset=asset, author=asset.owner, visibility=Post.Visibility.PUBLIC)
     response = _get(segment)
     assert response.status_code == 200
     assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
     master = _get(edge + playback.media_url(asset.pk, public, "hls/master.m3u8"))
     assert master.headers["cache-control"] == "public, max-age=5"
+    # once the post is private its public URLs answer 404 through nginx, and stay 404
+    # after it is public again (it gets a new version)
+    from apps.content.services import posts_public_media_changed
+
+    Post.objects.filter(pk=post.pk).update(visibility=Post.Visibility.PRIVATE)
+    posts_public_media_changed(post_ids=[post.pk])
+    assert _get(segment).status_code == 404
+    Post.objects.filter(pk=post.pk).update(visibility=Post.Visibility.PUBLIC)
+    assert _get(segment).status_code == 404
+    fresh = playback.grant_for(asset.pk, public_version=2)
+    assert _get(edge + playback.media_url(asset.pk, fresh, "hls/240/seg_0000.m4s")) \
+        .status_code == 200
