@@ -20,6 +20,9 @@ MAX_DURATION_S = 600.0
 MIN_SIDE = 64
 MAX_SIDE = 8192
 MAX_PIXELS = 8192 * 4320
+# the longer side at most this many times the shorter (4:1 wide to 1:4 tall): beyond it a
+# frame is a strip no feed shows, and the ladder's renditions outgrow H.264's levels
+MAX_ASPECT = 4
 VIDEO_CODECS = {"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "prores", "mjpeg"}
 HDR_TRANSFERS = {16, 18}  # SMPTE ST 2084 (PQ) and ARIB STD-B67 (HLG)
 
@@ -367,7 +370,12 @@ def _probe_container(container: Any) -> ProbeResult:
     if min(coded_w, coded_h) < MIN_SIDE:
         raise Rejected(f"The video is too small ({coded_w}x{coded_h}; at least {MIN_SIDE}px).")
     if max(coded_w, coded_h) > MAX_SIDE or coded_w * coded_h > MAX_PIXELS:
-        raise Rejected(f"The video frame is too large ({coded_w}x{coded_h}).")
+        raise Rejected(f"The video frame is too large ({coded_w}x{coded_h}; at most "
+                       f"{MAX_SIDE}px a side and 8192x4320 in all).")
+    if max(coded_w, coded_h) > MAX_ASPECT * min(coded_w, coded_h):
+        shape = "wider than 4:1" if coded_w > coded_h else "taller than 1:4"
+        raise Rejected(f"The video's shape is too extreme ({coded_w}x{coded_h} is {shape}); "
+                       "videos from 4:1 (wide) to 1:4 (tall) are accepted.")
 
     # Full probe: every packet demuxed (a truncated or corrupt stream ends early or errors);
     # the first video frames decoded.

@@ -30,10 +30,22 @@ CRF = 23
 MAX_FPS = 30.0
 SEGMENT_SECONDS = 2
 AUDIO_BITRATE = {240: 64, 360: 96, 540: 128, 720: 128, 1080: 128}
-# profile/level set explicitly so that CODECS in the master is exact
-H264_PROFILE = {240: ("main", "3.0", "4d401e"), 360: ("main", "3.0", "4d401e"),
-                540: ("high", "3.1", "64001f"), 720: ("high", "3.1", "64001f"),
-                1080: ("high", "4.0", "640028")}
+# profile per rung (profile_idc and constraint flags of the CODECS string); the level is
+# chosen per rendition from its frame size, frame rate and bitrate (`h264_level`), and
+# both are set explicitly so that CODECS in the master is exact
+H264_PROFILE = {240: ("main", "4d40"), 360: ("main", "4d40"), 540: ("high", "6400"),
+                720: ("high", "6400"), 1080: ("high", "6400")}
+# H.264 Annex A, table A-1: level → (max macroblocks per second, max frame size in
+# macroblocks, max video bitrate in kbit/s for Main; High allows 1.25 times that). A frame's width
+# and height in macroblocks must also each stay within sqrt(8 * max frame size).
+H264_LEVELS = (
+    ("3.0", 40_500, 1_620, 10_000), ("3.1", 108_000, 3_600, 14_000),
+    ("3.2", 216_000, 5_120, 20_000), ("4.0", 245_760, 8_192, 20_000),
+    ("4.1", 245_760, 8_192, 50_000), ("4.2", 522_240, 8_704, 50_000),
+    ("5.0", 589_824, 22_080, 135_000), ("5.1", 983_040, 36_864, 240_000),
+    ("5.2", 2_073_600, 36_864, 240_000), ("6.0", 4_177_920, 139_264, 240_000),
+    ("6.1", 8_355_840, 139_264, 480_000), ("6.2", 16_711_680, 139_264, 800_000),
+)
 AUDIO_CODECS = "mp4a.40.2"
 LOG_TAIL_CHARS = 4000
 DUCK_GAIN = 0.25  # the upload's own audio under a chosen sound when ducked: -12 dB
@@ -116,8 +128,33 @@ class Rendition:
         return str(self.short_edge)
 
     @property
+    def profile(self) -> str:
+        return H264_PROFILE[self.short_edge][0]
+
+    @property
+    def level(self) -> str:
+        return h264_level(self.width, self.height, self.fps,
+                          kbps=self.video_kbps, high=self.profile == "high")
+
+    @property
     def codecs(self) -> str:
-        return f"avc1.{H264_PROFILE[self.short_edge][2]},{AUDIO_CODECS}"
+        level_idc = round(float(self.level) * 10)
+        return f"avc1.{H264_PROFILE[self.short_edge][1]}{level_idc:02x},{AUDIO_CODECS}"
+
+
+def h264_level(width: int, height: int, fps: float, *, kbps: int = 0, high: bool = False) -> str:
+    """The lowest H.264 level whose limits hold this frame size, frame rate and bitrate
+    (never below 3.0, which every player we serve decodes). A frame no level holds is
+    refused at validation (the aspect-ratio and size limits), so this always answers."""
+    mbs_w, mbs_h = math.ceil(width / 16), math.ceil(height / 16)
+    frame_mbs = mbs_w * mbs_h
+    rate = frame_mbs * fps
+    for name, max_mbps, max_fs, max_kbps in H264_LEVELS:
+        side = math.sqrt(8 * max_fs)
+        if (frame_mbs <= max_fs and max(mbs_w, mbs_h) <= side and rate <= max_mbps
+                and kbps <= max_kbps * (1.25 if high else 1.0)):
+            return name
+    raise ValueError(f"no H.264 level holds {width}x{height} at {fps:g} fps")
 
 
 @dataclass(frozen=True)
@@ -188,9 +225,9 @@ def _input_args(source: Path, probe: ProbeResult) -> tuple[list[str], list[str]]
 
 def _x264_args(rendition: Rendition, preset: str) -> list[str]:
     gop = round(rendition.fps * SEGMENT_SECONDS)
-    profile, level, _ = H264_PROFILE[rendition.short_edge]
     return [
-        "-c:v", "libx264", "-preset", preset, "-profile:v", profile, "-level:v", level,
+        "-c:v", "libx264", "-preset", preset, "-profile:v", rendition.profile,
+        "-level:v", rendition.level,
         "-crf", str(CRF), "-maxrate", f"{rendition.video_kbps}k",
         "-bufsize", f"{rendition.video_kbps * 2}k",
         "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
