@@ -11,10 +11,20 @@ from apps.accounts.hooks import run_account_created_hooks
 from apps.accounts.models import User
 
 
+class _DateField(forms.DateField):
+    """A date that also refuses JSON lists and objects (the headless API passes JSON values
+    straight to the form; Django's DateField would call .strip() on them)."""
+
+    def to_python(self, value: Any) -> date | None:
+        if value is not None and not isinstance(value, (str, date)):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
 class SignupExtraForm(forms.Form):
     """Extra sign-up fields; allauth merges them into its web form and headless API."""
 
-    date_of_birth = forms.DateField(
+    date_of_birth = _DateField(
         help_text="YYYY-MM-DD",
         widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
     )

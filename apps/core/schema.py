@@ -30,6 +30,45 @@ def only_public_api(endpoints: list[tuple[str, str, str, Any]]) -> list[tuple[st
     return [endpoint for endpoint in endpoints if endpoint[0].startswith("/api/v1/")]
 
 
+HTTP_METHODS = ("get", "put", "post", "patch", "delete")
+ERROR_REF = "#/components/schemas/Error"
+COMMON_ERRORS = {
+    400: "Invalid input: a query parameter or the body is not what this operation takes.",
+    413: "The body is larger than this operation accepts.",
+    415: "The body's Content-Type is not one this operation takes.",
+}
+
+
+def _error(description: str, ref: str = ERROR_REF) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": ref}}}}
+
+
+def document_common_errors(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """Answers every operation of ours can give, whatever its view declares: an invalid
+    query parameter (a cursor, a page size) is a 400; a body is refused with a 400 when
+    invalid, a 413 when too large and a 415 when of a type no parser takes. All in the
+    error shape, so the schema lists them rather than each view repeating them."""
+    for path, item in result.get("paths", {}).items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method in HTTP_METHODS:
+            operation = item.get(method)
+            if not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            codes: list[int] = []
+            if any(p.get("in") == "query" for p in operation.get("parameters", [])):
+                codes.append(400)
+            if "requestBody" in operation:
+                codes += [400, 413, 415]
+            for code in codes:
+                responses.setdefault(str(code), _error(COMMON_ERRORS[code]))
+    return result
+
+
 def _operation_id(method: str, path: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "_", path.lower().replace("/_allauth/", "")).strip("_")
     return f"auth_{slug}_{method}"
@@ -44,9 +83,18 @@ def add_headless_auth_paths(
     for path, item in auth.get("paths", {}).items():
         if "/app/" not in path and "{client}" not in path:
             continue  # the browser client's cookie flow is for our own web pages
+        # Only the app client is documented (the browser client is our own web pages, with
+        # cookies and CSRF), so `{client}` is fixed to `app` rather than left a parameter.
+        path = path.replace("{client}", "app")
         for method, operation in item.items():
             if not isinstance(operation, dict):
                 continue
+            operation["parameters"] = [
+                parameter for parameter in operation.get("parameters", [])
+                if parameter.get("$ref") != f"#/components/parameters/{AUTH_PREFIX}Client"
+            ]
+            if not operation["parameters"]:
+                del operation["parameters"]
             operation.setdefault("operationId", _operation_id(method, path))
             if "tags" in operation:
                 operation["tags"] = [f"auth: {tag}" for tag in operation["tags"]]
@@ -56,4 +104,33 @@ def add_headless_auth_paths(
         target = components.setdefault(section, {})
         for name, value in entries.items():
             target[f"{AUTH_PREFIX}{name}"] = value
+    components.get("parameters", {}).pop(f"{AUTH_PREFIX}Client", None)
+    _complete_headless_schema(result)
     return result
+
+
+def _complete_headless_schema(result: dict[str, Any]) -> None:
+    """What allauth's own specification leaves out, as its code answers today: every flow
+    id it can list (e.g. `password_reset_by_code`, listed with `is_pending: false` when no
+    reset is under way), `meta.is_authenticated: null` when there is no user at all, and
+    the 400 in allauth's error shape that any operation taking a body gives."""
+    from allauth.headless.constants import Flow
+
+    schemas = result["components"]["schemas"]
+    flow = schemas.get(f"{AUTH_PREFIX}Flow")
+    if flow:
+        flow["properties"]["id"]["enum"] = sorted(f.value for f in Flow)
+        flow["properties"]["is_pending"] = {"type": "boolean"}
+    for part in schemas.get(f"{AUTH_PREFIX}AuthenticationMeta", {}).get("allOf", []):
+        authenticated = part.get("properties", {}).get("is_authenticated")
+        if authenticated:
+            authenticated["nullable"] = True
+    for path, item in result["paths"].items():
+        if not path.startswith("/_allauth/"):
+            continue
+        for method in HTTP_METHODS:
+            operation = item.get(method)
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation["responses"].setdefault("400", _error(
+                    "An input error occurred.",
+                    ref=f"#/components/schemas/{AUTH_PREFIX}ErrorResponse"))

@@ -283,10 +283,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # A PATCH body is documented as its serializer validates it: our PATCH views say per
+    # field what is optional (required=False), and single-field ones require their field.
+    "COMPONENT_SPLIT_PATCH": False,
     "ENUM_NAME_OVERRIDES": {"PostStatusEnum": "apps.content.models.Post.Status"},
     "PREPROCESSING_HOOKS": ["apps.core.schema.only_public_api"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.schema.document_common_errors",
         "apps.core.schema.add_headless_auth_paths",
     ],
 }

@@ -13,7 +13,6 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.files.storage import default_storage
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -70,10 +69,19 @@ def _current_session_key(request: Request) -> str | None:
 # --- Profile ------------------------------------------------------------------------------
 
 
+@extend_schema_field(
+    {"anyOf": [{"type": "string", "format": "email"}, {"type": "string", "maxLength": 0}],
+     "description": "The primary e-mail address; empty when the account has none."}
+)
+class _EmailOrEmptyField(serializers.CharField):
+    """An account can be left with no address (its last one removed), so `""` is valid."""
+
+
 class MeOutputSerializer(serializers.ModelSerializer[User]):
     id = serializers.CharField(read_only=True)
     avatar = serializers.SerializerMethodField()
     is_minor = serializers.BooleanField(read_only=True)
+    email = _EmailOrEmptyField(read_only=True)
     username_change_available_at = serializers.SerializerMethodField()
 
     class Meta:
@@ -99,7 +107,7 @@ class MeOutputSerializer(serializers.ModelSerializer[User]):
         urls.update({side: default_storage.url(name) for side, name in user.avatar_sizes.items()})
         return urls
 
-    @extend_schema_field(OpenApiTypes.DATETIME)
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_username_change_available_at(self, user: User) -> datetime | None:
         if user.username_changed_at is None:
             return None

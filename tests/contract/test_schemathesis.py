@@ -1,0 +1,187 @@
+"""The served OpenAPI schema is a contract: schemathesis generates requests for every
+operation in it (valid and invalid ones) and calls the app in-process (WSGI), signed in as
+a real user whose posts, comments, collections, follow requests, sessions and devices
+exist, so that operations taking an id sometimes hit a real object. Any 5xx, or any
+response whose status code, content type or body the schema does not document, fails.
+
+Operations that end or change the caller's account or session run as a fresh user for
+each case (see FRESH_USER), so they cannot sign the shared user out for the rest of the run.
+Nothing is skipped."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, transaction
+from django.test import Client
+from hypothesis import HealthCheck, Phase, settings
+
+from swipeme_site.wsgi import application
+from tests.factories import UserFactory
+
+SCHEMA_URL = "/api/schema/"
+PASSWORD = "correct-horse-battery"
+# Examples per operation: 137 operations x this stays within a few minutes on 2 cores.
+MAX_EXAMPLES = 5
+
+# Operations that would sign out, deactivate, schedule the deletion of or otherwise take
+# over the shared user (or change the e-mail, password or username that the other
+# operations rely on): each case of these runs as a user of its own.
+FRESH_USER = {
+    ("DELETE", "/api/v1/me/sessions/{session_id}"),
+    ("POST", "/api/v1/me/sessions/revoke-all"),
+    ("POST", "/api/v1/me/deactivate"),
+    ("POST", "/api/v1/me/delete"),
+    ("POST", "/api/v1/me/delete/cancel"),
+    ("POST", "/api/v1/me/username"),
+    ("DELETE", "/_allauth/app/v1/auth/session"),
+    ("DELETE", "/_allauth/app/v1/auth/sessions"),
+    ("POST", "/_allauth/app/v1/account/password/change"),
+    ("POST", "/_allauth/app/v1/account/email"),
+    ("PUT", "/_allauth/app/v1/account/email"),
+    ("PATCH", "/_allauth/app/v1/account/email"),
+    ("DELETE", "/_allauth/app/v1/account/email"),
+    ("POST", "/_allauth/app/v1/account/authenticators/totp"),
+    ("DELETE", "/_allauth/app/v1/account/authenticators/totp"),
+    ("POST", "/_allauth/app/v1/account/authenticators/recovery-codes"),
+    ("POST", "/_allauth/app/v1/tokens/refresh"),
+}
+
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    schemathesis.checks.status_code_conformance,
+    schemathesis.checks.content_type_conformance,
+    schemathesis.checks.response_schema_conformance,
+]
+
+
+@dataclass
+class World:
+    """The signed-in user and the ids of real objects, by path parameter name."""
+
+    token: str
+    ids: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _sign_in(username: str) -> str:
+    client = Client()
+    response = client.post("/_allauth/app/v1/auth/login",
+                           {"username": username, "password": PASSWORD},
+                           content_type="application/json",
+                           HTTP_X_DEVICE_ID=f"contract-{username}", HTTP_X_CLIENT_PLATFORM="ios",
+                           HTTP_X_APP_VERSION="1.0.0")
+    assert response.status_code == 200, response.content
+    token: str = response.json()["meta"]["session_token"]
+    return token
+
+
+def _arrange() -> World:
+    from allauth.usersessions.models import UserSession
+
+    from apps.accounts.models import DataExport, Device
+    from apps.comments.services import comment_create, comment_filter_create
+    from apps.engagement.services import collection_create, favourite_create, like_create
+    from apps.social.models import FollowRequest
+    from apps.social.services import follow_create
+    from tests.engagement.factories import PublishedPostFactory
+
+    me = UserFactory(username="contract_me")
+    other = UserFactory(username="contract_other")
+    fan = UserFactory(username="contract_fan")
+    mine = PublishedPostFactory(author=me, caption="mine #contract")
+    theirs = PublishedPostFactory(author=other, caption="theirs #contract")
+    follow_create(follower=me, followee=other)
+    follow_create(follower=fan, followee=me)
+    request = FollowRequest.objects.create(requester=other, target=me)
+    comment = comment_create(author=other, post=mine, text="nice one")
+    reply = comment_create(author=me, post=mine, text="thanks", parent=comment)
+    on_theirs = comment_create(author=me, post=theirs, text="great")
+    like_create(user=me, post=theirs)
+    collection = collection_create(owner=me, name="keepers")
+    favourite_create(user=me, post=theirs, collection_id=collection.pk)
+    keyword = comment_filter_create(creator=me, keyword="spoiler")
+    export = DataExport.objects.create(user=me)
+    token = _sign_in(me.username)
+    world = World(token=token)
+    world.ids = {
+        "post_id": [str(mine.pk), str(theirs.pk)],
+        "comment_id": [str(comment.pk), str(reply.pk), str(on_theirs.pk)],
+        "collection_id": [str(collection.pk)],
+        "filter_id": [str(keyword.pk)],
+        "request_id": [str(request.pk)],
+        "username": [me.username, other.username, fan.username],
+        "export_id": [str(export.pk)],
+        "asset_id": [str(mine.asset_id), str(theirs.asset_id)],
+        "sound_id": [str(post.sound_id) for post in (mine, theirs) if post.sound_id],
+        "name": ["contract"],
+        "device_id": [str(pk) for pk in Device.objects.filter(user=me).values_list("pk",
+                                                                                   flat=True)],
+        "session_id": [str(pk) for pk in UserSession.objects.filter(user=me).values_list(
+            "pk", flat=True)],
+    }
+    return world
+
+
+def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """The project's WSGI application as Django's test client runs it: the test's database
+    connection (and its transaction) stays open across requests, where the handler would
+    close it when the response is closed."""
+    environ.setdefault("REMOTE_ADDR", "127.0.0.1")  # as every WSGI server sets it
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        response = application(environ, start_response)
+        try:
+            return [b"".join(response)]
+        finally:
+            response.close()  # type: ignore[attr-defined]
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
+    """Arranged once for the module inside a transaction that is rolled back at its end;
+    each operation's test runs in a savepoint inside it (pytest-django's `db`), so every
+    operation starts from the same objects, whatever the one before it did."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            yield _arrange()
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+# The schema as served, fetched through the app at collection time (it needs no database).
+schema = schemathesis.openapi.from_wsgi(SCHEMA_URL, app)
+
+
+@schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck),
+          phases=[Phase.explicit, Phase.generate])
+def test_every_operation_answers_as_documented(case: Any, world: World, db: None) -> None:
+    cache.clear()  # throttles: each case starts with fresh budgets
+    token, ids = world.token, world.ids
+    if (case.method.upper(), case.operation.path) in FRESH_USER:
+        from allauth.usersessions.models import UserSession
+
+        fresh = UserFactory()
+        token = _sign_in(fresh.username)
+        ids = {"session_id": [str(pk) for pk in UserSession.objects.filter(
+            user=fresh).values_list("pk", flat=True)]}
+    for name in list(case.path_parameters or {}):
+        # Half of the cases aim at real objects instead of random ids.
+        if ids.get(name) and random.random() < 0.5:
+            case.path_parameters[name] = random.choice(ids[name])
+    case.call_and_validate(headers={"X-Session-Token": token}, checks=CHECKS)
