@@ -11,6 +11,7 @@ from typing import Any
 
 from apps.core.errors import ApplicationError
 from apps.core.ids import MAX_ID
+from apps.core.parsers import loads_json
 
 MAX_CURSOR_LENGTH = 2048
 # For You: how many served ids ride along (dedupe without Redis) and recent authors
@@ -53,7 +54,7 @@ def _decode(cursor: str, kind: str) -> dict[str, Any]:
         raise _invalid()
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        body = json.loads(raw)
+        body = loads_json(raw)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise _invalid() from None
     if not isinstance(body, dict) or body.get("k") != kind:

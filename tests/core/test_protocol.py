@@ -3,6 +3,7 @@ every error under /api/ and /_allauth/ in the error shape, whatever the settings
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 from typing import Any
@@ -14,6 +15,7 @@ from rest_framework.test import APIClient
 
 from apps.core.parsers import MAX_JSON_DEPTH, JSONParser, json_depth_exceeds, loads_json
 from tests.accounts.conftest import APP, MobileClient
+from tests.engagement.factories import PublishedPostFactory
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -233,3 +235,21 @@ def test_a_plain_text_refusal_keeps_its_words(debug: bool) -> None:
     assert response.status_code == 400
     assert _error(response) == {"code": "bad_request", "fields": {},
                                 "message": "Upload-Offset must match the bytes received."}
+
+
+# --- the same class of bug elsewhere: JSON inside pagination cursors ------------------------
+
+
+def _cursor(value: str) -> str:
+    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("depth", [700, 1000, 5000])
+def test_deeply_nested_cursors_are_a_400(auth_client: APIClient, depth: int) -> None:
+    post = PublishedPostFactory()
+    deep = _cursor("[" * depth + "]" * depth)
+    for path in (f"/api/v1/posts/{post.pk}/comments", "/api/v1/feed/following",
+                 "/api/v1/feed/for-you"):
+        response = auth_client.get(path, {"cursor": deep})
+        assert response.status_code == 400, path
+        assert _error(response)

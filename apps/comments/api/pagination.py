@@ -17,6 +17,7 @@ from rest_framework.request import Request
 
 from apps.comments.models import Comment
 from apps.core.ids import MAX_ID
+from apps.core.parsers import loads_json
 
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -46,7 +47,7 @@ def decode(request: Request, *, kind: str) -> list[Any] | None:
     if raw is None:
         return None
     try:
-        value = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode())
+        value = loads_json(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode())
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise _bad_cursor() from None
     if not isinstance(value, list):
