@@ -149,3 +149,27 @@ def test_asset_status_is_owner_only():
     assert APIClient().get(f"/api/v1/media/assets/{body['id']}").status_code == 401
     assert APIClient().post("/api/v1/media/uploads", {"size": 1, "content_type": "video/mp4"},
                             format="json").status_code == 401
+
+
+@override_settings(MEDIA_UPLOAD_MAX_BYTES=500 * 1024 * 1024)
+def test_upload_refusals_are_in_words():
+    client, _user = _client()
+    response = client.post("/api/v1/media/uploads", {"size": 0, "content_type": "video/mp4"},
+                           format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert "The file is empty (0 bytes)" in error["message"]
+    assert "Ensure this value" not in str(error)  # not the raw validator string
+    response = client.post("/api/v1/media/uploads",
+                           {"size": 600 * 1024 * 1024, "content_type": "video/mp4"},
+                           format="json")
+    assert response.status_code == 413
+    message = response.json()["error"]["message"]
+    assert "at most 500 MB" in message
+    assert "600 MB" in message
+    assert "524288000" not in message
+    with override_settings(MEDIA_UPLOAD_MAX_BYTES=2 * 1024**3):
+        response = client.post("/api/v1/media/uploads",
+                               {"size": 3 * 1024**3, "content_type": "video/mp4"},
+                               format="json")
+    assert "at most 2 GB" in response.json()["error"]["message"]
