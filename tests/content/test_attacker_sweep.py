@@ -8,18 +8,27 @@ Then other people's ids on a post the attacker may see: 403 or 404, nothing chan
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from allauth.usersessions.models import UserSession
 from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from apps.accounts.models import User
-from apps.comments.models import Comment, CommentFilter
+from apps.accounts.models import DataExport, Device, User
+from apps.comments.models import Comment, CommenterBan, CommentFilter
 from apps.content import services
 from apps.content.models import Post
 from apps.engagement.models import Collection, EngagementSettings, Favourite, Like
+from apps.feed.models import NotInterested
+from apps.media import signing, storage
+from apps.media.models import MediaAsset
+from apps.moderation import services as moderation
+from apps.moderation.models import Appeal, Case, EnforcementAction, Notice, Report
+from apps.social.models import Follow, FollowRequest
 from tests.comments.helpers import comments_snapshot
 from tests.content.factories import MediaAssetFactory
 from tests.content.helpers import content_snapshot
@@ -36,6 +45,8 @@ ARRANGEMENTS = [
 ]
 # Arrangements in which a signed-out visitor could still see the post.
 PUBLIC_TO_ANONYMOUS = {"author_blocked_attacker", "attacker_blocked_author"}
+# Arrangements in which the owner's profile and lists are shut to the attacker.
+PROFILE_SHUT = {"author_blocked_attacker", "attacker_blocked_author", "private_account"}
 
 
 @dataclass
@@ -96,18 +107,34 @@ def _arrange(world: World, arrange: str) -> User | None:
 
 
 def _snapshot() -> dict[str, Any]:
-    return {**content_snapshot(), **engagement_snapshot(), **comments_snapshot()}
+    return {**content_snapshot(), **engagement_snapshot(), **comments_snapshot(),
+            "moderation": (Case.objects.count(), Report.objects.count(),
+                           Appeal.objects.count()),
+            "not_interested": NotInterested.objects.count()}
+
+
+def _public_media_url(post: Post) -> str:
+    """The post's public poster URL (what a CDN would cache), with the file in place."""
+    poster = storage.asset_dir(post.asset_id) / "poster.jpg"
+    poster.parent.mkdir(parents=True, exist_ok=True)
+    poster.write_bytes(b"\xff\xd8\xff\xe0 poster")
+    version = Post.objects.values_list("public_version", flat=True).get(pk=post.pk)
+    grant = signing.public_grant(post.asset_id, version)
+    return f"/api/v1/media/play/{post.asset_id}/{grant}/poster.jpg"
 
 
 def _ids(response: Any) -> list[str]:
     if response.status_code != 200:
         return []
-    return [row.get("id") or row.get("post", {}).get("id") for row in response.json()["results"]]
+    rows = response.json().get("results", [])  # a detail (the hashtag's) has none
+    return [row.get("id") or row.get("post", {}).get("id") for row in rows]
 
 
 @pytest.mark.parametrize("arrange", ARRANGEMENTS)
 def test_no_endpoint_reveals_or_touches_a_post_its_caller_may_not_see(client_for, arrange):
     world = _world(client_for)
+    played = _public_media_url(world.post)
+    assert Client().get(played).status_code == 200  # the probe below can see a leak
     attacker = _arrange(world, arrange)
     client = client_for(attacker) if attacker is not None else APIClient()
     pid, cid, rid = world.post.pk, world.comment.pk, world.reply.pk
@@ -121,7 +148,8 @@ def test_no_endpoint_reveals_or_touches_a_post_its_caller_may_not_see(client_for
         response = client.get(path)
         assert response.status_code == 404, (path, response.status_code)
         assert set(response.json()) == {"error"}
-    for path in ("/api/v1/hashtags/sweeptag/posts", "/api/v1/users/owner/posts",
+    for path in ("/api/v1/hashtags/sweeptag", "/api/v1/hashtags/sweeptag/posts",
+                 "/api/v1/users/owner/posts",
                  "/api/v1/users/fan/liked-posts"):
         response = client.get(path)
         assert response.status_code in (200, 403, 404), (path, response.status_code)
@@ -129,6 +157,28 @@ def test_no_endpoint_reveals_or_touches_a_post_its_caller_may_not_see(client_for
         assert str(pid) not in response.content.decode(), path
     if arrange not in PUBLIC_TO_ANONYMOUS:
         assert Client().get(f"/p/{pid}/").status_code == 404
+    # the creator's own views of the post and its upload: 404 (401 signed out)
+    for path in (f"/api/v1/posts/{pid}/analytics",
+                 f"/api/v1/media/assets/{world.post.asset_id}"):
+        response = client.get(path)
+        assert response.status_code == (404 if attacker is not None else 401), (
+            path, response.status_code)
+        assert set(response.json()) == {"error"}
+    # the owner's follower lists: never a 500; shut when the account is private or blocked
+    for path in ("/api/v1/users/owner/followers", "/api/v1/users/owner/following",
+                 "/api/v1/users/owner/friends", "/api/v1/users/owner"):
+        response = client.get(path)
+        assert response.status_code in (200, 403, 404), (path, response.status_code)
+        shut = arrange in PROFILE_SHUT and (path != "/api/v1/users/owner"
+                                            or arrange != "private_account")
+        if shut and attacker is not None:  # a private account's profile card itself shows
+            assert response.status_code in (403, 404), (arrange, path, response.status_code)
+    # a public media URL of the post's upload serves nothing once the post is hidden
+    if arrange not in PUBLIC_TO_ANONYMOUS:
+        for play in (played, _public_media_url(world.post)):
+            assert client.get(play).status_code in (403, 404), play
+            assert Client().get(play).status_code in (403, 404), play
+    storage.remove_asset_files(world.post.asset_id)
 
     # writes: 404 (401 when signed out), and nothing changes
     writes: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -147,6 +197,11 @@ def test_no_endpoint_reveals_or_touches_a_post_its_caller_may_not_see(client_for
         ("post", f"/api/v1/comments/{cid}/pin", None),
         ("post", f"/api/v1/comments/{cid}/hide", None),
         ("patch", f"/api/v1/sounds/{sound_id}", {"allow_reuse": False}),
+        ("post", f"/api/v1/posts/{pid}/not-interested", None),
+        ("post", "/api/v1/reports", {"target_type": "post", "target_id": str(pid),
+                                     "policy": "spam_scam"}),
+        ("post", "/api/v1/reports", {"target_type": "comment", "target_id": str(cid),
+                                     "policy": "spam_scam"}),
     ]
     expected = 404 if attacker is not None else 401
     for method, path, body in writes:
@@ -183,6 +238,9 @@ def test_other_peoples_ids_on_a_post_the_attacker_may_see_are_refused(client_for
     collection = Collection.objects.create(owner=world.fan, name="Mine")
     Favourite.objects.filter(user=world.fan).update(collection=collection)
     keyword = CommentFilter.objects.create(creator=world.owner, keyword="spoiler")
+    held = client_for(world.fan).post(f"/api/v1/posts/{pid}/comments", {"text": "spoiler!"},
+                                      format="json").json()["id"]
+    assert Comment.objects.get(pk=held).status == Comment.Status.HELD
     theirs_asset = MediaAssetFactory(owner=world.owner)
     before = _snapshot()
 
@@ -201,6 +259,9 @@ def test_other_peoples_ids_on_a_post_the_attacker_may_see_are_refused(client_for
         ("delete", f"/api/v1/me/collections/{collection.pk}", None, 404),
         ("post", f"/api/v1/posts/{pid}/favourite", {"collection_id": str(collection.pk)}, 404),
         ("delete", f"/api/v1/me/comment-filters/{keyword.pk}", None, 404),
+        ("post", f"/api/v1/comments/{held}/approve", None, 404),  # only its author and
+        ("post", f"/api/v1/comments/{held}/reject", None, 404),  # the creator see it
+        ("delete", f"/api/v1/comments/{held}", None, 404),
         ("post", "/api/v1/posts", {"asset_id": str(theirs_asset.pk)}, 404),
     ):
         response = getattr(client, method)(path, body, format="json")
@@ -212,3 +273,229 @@ def test_other_peoples_ids_on_a_post_the_attacker_may_see_are_refused(client_for
     # their own favourites list never shows someone else's collection
     mine = client.get("/api/v1/me/favourites").json()["results"]
     assert mine == []
+
+
+@dataclass
+class Victim:
+    """What one account owns that nobody else may read or change."""
+
+    user: User
+    third: User  # someone the victim deals with (a follower, a banned commenter, ...)
+    post: Post
+    held: Comment
+    collection: Collection
+    keyword: CommentFilter
+    device: Device
+    session: UserSession
+    export: DataExport
+    upload: MediaAsset
+    follow_request: FollowRequest
+    action: EnforcementAction
+    notice: Notice
+    report: Report
+
+
+def _victim(client_for: Any) -> Victim:
+    user, third = UserFactory(username="victim"), UserFactory(username="third")
+    post = services.post_create(author=user, asset_id=MediaAssetFactory(owner=user).pk,
+                                caption="the victim's post")
+    keyword = CommentFilter.objects.create(creator=user, keyword="spoiler")
+    held = client_for(third).post(f"/api/v1/posts/{post.pk}/comments",
+                                  {"text": "spoiler alert"}, format="json").json()
+    third_post = services.post_create(author=third, asset_id=MediaAssetFactory(owner=third).pk)
+    report = moderation.report_create(reporter=user, target_type="post",
+                                      target_id=third_post.pk, policy="spam_scam")
+    removed = services.post_create(author=user, asset_id=MediaAssetFactory(owner=user).pk)
+    action = moderation.enforce(action="remove", target_type="post", target_id=removed.pk,
+                                policy="spam_scam", reason="spam")
+    moderation.appeal_create(user=user, action_id=action.pk, statement="mine")
+    CommenterBan.objects.create(creator=user, user=third)
+    FollowFactory(follower=third, followee=user)
+    User.objects.filter(pk=user.pk).update(is_private=True)
+    return Victim(
+        user=user, third=third, post=post, held=Comment.objects.get(pk=held["id"]),
+        collection=Collection.objects.create(owner=user, name="Private"), keyword=keyword,
+        device=Device.objects.create(user=user, device_identifier="victim-phone"),
+        session=UserSession.objects.create(user=user, ip="192.0.2.1", session_key="victim-s",
+                                           user_agent="phone"),
+        export=DataExport.objects.create(user=user),
+        upload=MediaAssetFactory(owner=user, state=MediaAsset.State.UPLOADING,
+                                 s3_upload_id="victim-multipart", upload_length=1000,
+                                 upload_expires_at=timezone.now() + timedelta(hours=1)),
+        follow_request=FollowRequest.objects.create(requester=UserFactory(), target=user),
+        action=action, notice=Notice.objects.get(user=user, action=action), report=report)
+
+
+def _victim_snapshot(v: Victim) -> dict[str, Any]:
+    return {
+        "rows": [m.objects.filter(pk=o.pk).exists() for m, o in (
+            (Collection, v.collection), (CommentFilter, v.keyword), (Device, v.device),
+            (UserSession, v.session), (DataExport, v.export), (MediaAsset, v.upload),
+            (FollowRequest, v.follow_request))],
+        "collection": Collection.objects.values_list("name", flat=True).get(pk=v.collection.pk),
+        "device": Device.objects.values_list("push_token", flat=True).get(pk=v.device.pk),
+        "upload": MediaAsset.objects.values_list("state", flat=True).get(pk=v.upload.pk),
+        "held": Comment.objects.values_list("status", flat=True).get(pk=v.held.pk),
+        "ban": CommenterBan.objects.filter(creator=v.user, user=v.third).exists(),
+        "follower": Follow.objects.filter(follower=v.third, followee=v.user).exists(),
+        "appeals": list(Appeal.objects.values_list("appellant_id", "action_id")),
+        "notice_read": Notice.objects.values_list("read_at", flat=True).get(pk=v.notice.pk),
+        "follows": Follow.objects.count(),
+    }
+
+
+@pytest.mark.parametrize("caller", ["second_account", "signed_out"])
+def test_another_accounts_private_objects_are_refused(client_for, caller):
+    """Another user's collection, keyword, device, session, export, upload, follow request,
+    held comment, decision, notice and report: a second account gets 404 (or sees nothing
+    and changes nothing), a signed-out client 401; never 200 with their data, never 500."""
+    v = _victim(client_for)
+    attacker = UserFactory(username="attacker") if caller == "second_account" else None
+    client = client_for(attacker) if attacker is not None else APIClient()
+    before = _victim_snapshot(v)
+    forged = signing.upload_token(v.upload.pk)[:-4] + "AAAA"
+    denied = 404 if attacker is not None else 401
+
+    for method, path, body in (
+        ("get", f"/api/v1/me/collections/{v.collection.pk}", None),
+        ("get", f"/api/v1/me/collections/{v.collection.pk}/posts", None),
+        ("patch", f"/api/v1/me/collections/{v.collection.pk}", {"name": "pwned"}),
+        ("delete", f"/api/v1/me/collections/{v.collection.pk}", None),
+        ("delete", f"/api/v1/me/comment-filters/{v.keyword.pk}", None),
+        ("patch", f"/api/v1/me/devices/{v.device.pk}", {"push_token": "attacker"}),
+        ("delete", f"/api/v1/me/sessions/{v.session.pk}", None),
+        ("get", f"/api/v1/me/exports/{v.export.pk}", None),
+        ("get", f"/api/v1/media/assets/{v.upload.pk}", None),
+        ("delete", f"/api/v1/media/uploads/{v.upload.pk}", None),
+        ("get", f"/api/v1/media/uploads/{v.upload.pk}/parts", None),
+        ("post", f"/api/v1/media/uploads/{v.upload.pk}/parts", {"part_numbers": [1]}),
+        ("post", f"/api/v1/media/uploads/{v.upload.pk}/complete",
+         {"parts": [{"part_number": 1, "etag": "x"}]}),
+        ("post", f"/api/v1/me/follow-requests/{v.follow_request.pk}/approve", None),
+        ("post", f"/api/v1/me/follow-requests/{v.follow_request.pk}/deny", None),
+        ("post", f"/api/v1/comments/{v.held.pk}/approve", None),
+        ("post", f"/api/v1/comments/{v.held.pk}/reject", None),
+        ("post", "/api/v1/appeals", {"action_id": str(v.action.pk)}),
+    ):
+        response = getattr(client, method)(path, body, format="json")
+        assert response.status_code == denied, (method, path, response.status_code,
+                                                response.content[:300])
+        assert set(response.json()) == {"error"}
+        assert response.json()["error"]["message"]
+    # tus: the signed URL is the credential; a forged one is unknown, signed in or not
+    tus = {"HTTP_TUS_RESUMABLE": "1.0.0"}
+    for method in ("head", "delete"):
+        assert getattr(client, method)(f"/api/v1/media/uploads/{forged}",
+                                       **tus).status_code == 404
+    patch = client.generic("PATCH", f"/api/v1/media/uploads/{forged}", b"xx",
+                           content_type="application/offset+octet-stream",
+                           HTTP_UPLOAD_OFFSET="0", **tus)
+    assert patch.status_code == 404
+
+    if attacker is not None:
+        # endpoints keyed by the caller: they only ever touch the caller's own rows
+        for path in (f"/api/v1/me/commenter-bans/{v.third.username}",
+                     f"/api/v1/me/followers/{v.third.username}"):
+            assert client.delete(path).status_code in (204, 404), path
+        marked = client.post("/api/v1/me/notices/read", {"ids": [str(v.notice.pk)]},
+                             format="json")
+        assert marked.json() == {"marked": 0}
+        for path in ("/api/v1/me/notices", "/api/v1/me/reports", "/api/v1/me/collections",
+                     "/api/v1/me/sessions", "/api/v1/me/devices",
+                     "/api/v1/me/held-comments", "/api/v1/me/follow-requests"):
+            response = client.get(path)
+            assert response.status_code == 200, path
+            assert response.json()["results"] == [], path
+        # what the victim wrote never shows in the attacker's views
+        page = client.get(f"/api/v1/posts/{v.post.pk}/comments").content.decode()
+        assert str(v.held.pk) not in page
+    assert _victim_snapshot(v) == before
+
+
+# --- every API route that takes an id is probed above (or says where it is) -----------------
+
+_POSTS = "test_no_endpoint_reveals_or_touches_a_post_its_caller_may_not_see"
+_SEEN_POST = "test_other_peoples_ids_on_a_post_the_attacker_may_see_are_refused"
+_PRIVATE = "test_another_accounts_private_objects_are_refused"
+SWEPT = {
+    "api/v1/posts/<str:post_id>": _POSTS,
+    "api/v1/posts/<str:post_id>/analytics": _POSTS,
+    "api/v1/posts/<str:post_id>/comments": _POSTS,
+    "api/v1/posts/<str:post_id>/engagement": _POSTS,
+    "api/v1/posts/<str:post_id>/favourite": _POSTS,
+    "api/v1/posts/<str:post_id>/like": _POSTS,
+    "api/v1/posts/<str:post_id>/not-interested": _POSTS,
+    "api/v1/posts/<str:post_id>/pin": _POSTS,
+    "api/v1/posts/<str:post_id>/share": _POSTS,
+    "api/v1/posts/<str:post_id>/view": _POSTS,
+    "api/v1/comments/<str:comment_id>": _POSTS,
+    "api/v1/comments/<str:comment_id>/replies": _POSTS,
+    "api/v1/comments/<str:comment_id>/like": _POSTS,
+    "api/v1/comments/<str:comment_id>/pin": _POSTS,
+    "api/v1/comments/<str:comment_id>/hide": _POSTS,
+    "api/v1/comments/<str:comment_id>/approve": _PRIVATE,
+    "api/v1/comments/<str:comment_id>/reject": _PRIVATE,
+    "api/v1/sounds/<str:sound_id>": _POSTS,
+    "api/v1/sounds/<str:sound_id>/posts": _POSTS,
+    "api/v1/hashtags/<str:name>": _POSTS,
+    "api/v1/hashtags/<str:name>/posts": _POSTS,
+    "api/v1/users/<str:username>": _POSTS,
+    "api/v1/users/<str:username>/posts": _POSTS,
+    "api/v1/users/<str:username>/liked-posts": _POSTS,
+    "api/v1/users/<str:username>/followers": _POSTS,
+    "api/v1/users/<str:username>/following": _POSTS,
+    "api/v1/users/<str:username>/friends": _POSTS,
+    "api/v1/media/assets/<int:asset_id>": _POSTS,
+    "api/v1/media/play/<int:asset_id>/<str:grant>/<path:name>": _POSTS,
+    "api/v1/me/collections/<str:collection_id>": _SEEN_POST,
+    "api/v1/me/collections/<str:collection_id>/posts": _SEEN_POST,
+    "api/v1/me/comment-filters/<str:filter_id>": _SEEN_POST,
+    "api/v1/me/commenter-bans/<str:username>": _PRIVATE,
+    "api/v1/me/devices/<int:device_id>": _PRIVATE,
+    "api/v1/me/exports/<int:export_id>": _PRIVATE,
+    "api/v1/me/follow-requests/<str:request_id>/approve": _PRIVATE,
+    "api/v1/me/follow-requests/<str:request_id>/deny": _PRIVATE,
+    "api/v1/me/followers/<str:username>": _PRIVATE,
+    "api/v1/me/sessions/<int:session_id>": _PRIVATE,
+    "api/v1/media/uploads/<int:asset_id>": _PRIVATE,
+    "api/v1/media/uploads/<int:asset_id>/complete": _PRIVATE,
+    "api/v1/media/uploads/<int:asset_id>/parts": _PRIVATE,
+    "api/v1/media/uploads/<str:token>": _PRIVATE,
+}
+# Routes about the caller's own relation to a user, probed where that relation lives.
+ELSEWHERE = {
+    "api/v1/users/<str:username>/follow":
+        "tests/social/test_api_writes.py::test_hidden_accounts_cannot_be_followed_blocked_or_"
+        "muted, ::test_following_someone_who_blocked_you_is_a_404_as_if_they_did_not_exist",
+    "api/v1/users/<str:username>/block":
+        "tests/social/test_api_writes.py::test_hidden_accounts_cannot_be_followed_blocked_or_"
+        "muted",
+    "api/v1/users/<str:username>/mute":
+        "tests/social/test_api_writes.py::test_hidden_accounts_cannot_be_followed_blocked_or_"
+        "muted",
+}
+
+
+def _api_routes_with_ids() -> set[str]:
+    def walk(patterns: list[Any], prefix: str) -> list[URLPattern | Any]:
+        found: list[Any] = []
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                found += walk(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern):
+                found.append((route, pattern))
+        return found
+
+    return {route for route, pattern in walk(get_resolver().url_patterns, "")
+            if route.startswith("api/v1/") and pattern.pattern.converters}
+
+
+@pytest.mark.django_db(databases=[])
+def test_every_api_route_that_takes_an_id_is_in_the_attacker_sweep():
+    """A new object endpoint fails here until the sweep probes it with a second account
+    and a signed-out client."""
+    routes = _api_routes_with_ids()
+    assert routes - set(SWEPT) - set(ELSEWHERE) == set(), "add it to the sweep"
+    assert (set(SWEPT) | set(ELSEWHERE)) - routes == set(), "a route that no longer exists"
+    assert set(SWEPT.values()) <= set(globals())
