@@ -70,6 +70,7 @@ def test_the_share_page_of_an_age_restricted_post_is_404_even_for_an_adult(
 def _post_with_original_sound(owner: User, *, allow_reuse: bool) -> Sound:
     post = content_services.post_create(author=owner, asset_id=MediaAssetFactory(owner=owner).pk,
                                         caption="my own sound")
+    assert post.original_sound_id is not None
     sound = Sound.objects.get(pk=post.original_sound_id)
     Sound.objects.filter(pk=sound.pk).update(allow_reuse=allow_reuse)
     return sound
