@@ -7,6 +7,7 @@ Then other people's ids on a post the attacker may see: 403 or 404, nothing chan
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -499,3 +500,40 @@ def test_every_api_route_that_takes_an_id_is_in_the_attacker_sweep():
     assert routes - set(SWEPT) - set(ELSEWHERE) == set(), "add it to the sweep"
     assert (set(SWEPT) | set(ELSEWHERE)) - routes == set(), "a route that no longer exists"
     assert set(SWEPT.values()) <= set(globals())
+
+
+_GARBAGE = {"int": ["0", str(2**70)], "str": ["0", "-1", "abc", str(2**70), "1e3", "%00"],
+            "path": ["hls/master.m3u8", "../../etc/passwd"]}
+_PLAIN = {"int": "1", "str": "1", "path": "poster.jpg"}
+
+
+@pytest.mark.parametrize("signed_in", [True, False], ids=["second_account", "signed_out"])
+def test_garbage_ids_on_every_id_route_are_a_4xx_in_the_error_shape(client_for, signed_in):
+    """Unknown, malformed and out-of-range ids on every route that takes one (found from the
+    URL resolver): a 4xx with a message, for every method the view answers; never a 500."""
+    client = client_for(UserFactory()) if signed_in else APIClient()
+    checked = 0
+    for route in sorted(_api_routes_with_ids()):
+        parts = re.findall(r"<(\w+):\w+>", route)
+        tokens = re.findall(r"<\w+:\w+>", route)
+
+        def path_with(garbage_at: int, value: str, route: str = route,
+                      parts: list[str] = parts, tokens: list[str] = tokens) -> str:
+            path = "/" + route
+            for n, (token, kind) in enumerate(zip(tokens, parts, strict=True)):
+                path = path.replace(token, value if n == garbage_at else _PLAIN[kind], 1)
+            return path
+
+        view = get_resolver().resolve(path_with(-1, "")).func.view_class  # type: ignore[attr-defined]
+        methods = [m for m in ("get", "post", "patch", "put", "delete") if hasattr(view, m)]
+        for at, kind in enumerate(parts):
+            for value in _GARBAGE[kind]:
+                path = path_with(at, value)
+                for method in methods:
+                    response = getattr(client, method)(path, None if method == "get" else {},
+                                                       format="json")
+                    checked += 1
+                    assert 400 <= response.status_code < 500, (method, path,
+                                                               response.status_code)
+                    assert response.json()["error"]["message"], (method, path)
+    assert checked > 200
