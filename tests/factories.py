@@ -6,7 +6,6 @@ import factory
 from allauth.account.models import EmailAddress
 
 from apps.accounts.models import User
-from apps.accounts.usernames import skeleton
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -15,7 +14,6 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    username_skeleton = factory.LazyAttribute(lambda o: skeleton(o.username))
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
     date_of_birth = date(1995, 6, 1)
     display_name = factory.LazyAttribute(lambda o: o.username.title())

@@ -17,14 +17,13 @@ from allauth.headless.adapter import DefaultHeadlessAdapter
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from apps.accounts import services
 from apps.accounts.hooks import access_refusal
 from apps.accounts.models import User
-from apps.accounts.usernames import skeleton, validate_username
+from apps.accounts.usernames import validate_username
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -78,17 +77,6 @@ class AccountAdapter(DefaultAccountAdapter):
         except ValidationError as exc:
             raise ValidationError(exc.messages[0], code=exc.code) from None
         return username
-
-    def save_user(
-        self, request: HttpRequest, user: AbstractBaseUser, form: Form, commit: bool = True
-    ) -> AbstractBaseUser:
-        assert isinstance(user, User)
-        saved = super().save_user(request, user, form, commit=False)
-        assert isinstance(saved, User)
-        saved.username_skeleton = skeleton(saved.username)
-        if commit:
-            saved.save()
-        return saved
 
     def get_login_stages(self) -> list[str]:
         stages: list[str] = super().get_login_stages()

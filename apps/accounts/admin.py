@@ -8,7 +8,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.accounts.models import DataExport, Device, User
-from apps.accounts.usernames import skeleton
 
 
 class _NullFilter(admin.SimpleListFilter):
@@ -57,10 +56,6 @@ class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
         ("Counters", {"fields": ("followers_count", "following_count")}),
     )
     actions = ("mark_verified", "unmark_verified")
-
-    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
-        obj.username_skeleton = skeleton(obj.username)
-        super().save_model(request, obj, form, change)
 
     @admin.action(description="Give the verified badge")
     def mark_verified(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

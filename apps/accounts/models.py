@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from apps.accounts.usernames import skeleton
 from apps.core.ids import snowflake_pk
 
 
@@ -53,6 +55,16 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.username
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """The skeleton always follows the username, however the row is written (sign-up,
+        rename, admin, seeds, factories, createsuperuser): an empty or stale skeleton lets
+        a look-alike of this user through."""
+        self.username_skeleton = skeleton(self.username)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "username" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "username_skeleton"}
+        super().save(*args, **kwargs)
+
     def age_on(self, day: date) -> int | None:
         if self.date_of_birth is None:
             return None
@@ -68,12 +80,21 @@ class User(AbstractUser):
         return age is not None and age < settings.SWIPEME_ADULT_AGE
 
     @property
+    def has_verified_email(self) -> bool:
+        from allauth.account.models import EmailAddress
+
+        return EmailAddress.objects.filter(user_id=self.pk, verified=True).exists()
+
+    @property
     def is_discoverable(self) -> bool:
-        """Active accounts only: deactivated or pending deletion vanish from others' view."""
+        """Active accounts with a verified e-mail address: deactivated ones, those pending
+        deletion and those that never verified an address vanish from others' view
+        (`social.selectors.discoverable_q` is the SQL twin)."""
         return (
             self.is_active
             and self.deactivated_at is None
             and self.deletion_scheduled_for is None
+            and self.has_verified_email
         )
 
 

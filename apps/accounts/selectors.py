@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from allauth.account.models import EmailAddress
 from allauth.usersessions.models import UserSession
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from apps.accounts.models import DataExport, Device, User
 from apps.core.errors import NotFoundError
+
+
+def verified_email_exists(user_ref: str = "pk") -> Exists:
+    """Whether the user whose id is the outer query's `user_ref` has a verified e-mail
+    address (the SQL twin of `User.has_verified_email`)."""
+    return Exists(EmailAddress.objects.filter(user_id=OuterRef(user_ref), verified=True))
 
 
 def user_sessions_for(user: User) -> QuerySet[UserSession]:

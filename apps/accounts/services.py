@@ -28,7 +28,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from apps.accounts import hooks
 from apps.accounts.models import DataExport, Device, User
 from apps.accounts.storage import private_storage
-from apps.accounts.usernames import skeleton, validate_username
+from apps.accounts.usernames import validate_username
 from apps.core.errors import ApplicationError, ConflictError, NotFoundError
 
 # --- Profile --------------------------------------------------------------------------
@@ -150,12 +150,10 @@ def user_username_change(*, user: User, username: str) -> User:
             raise ApplicationError(exc.messages[0], code="invalid",
                                    fields={"username": exc.messages}) from None
         locked.username = username
-        locked.username_skeleton = skeleton(username)
         locked.username_changed_at = now
         try:
-            with transaction.atomic():
-                locked.save(update_fields=["username", "username_skeleton",
-                                           "username_changed_at"])
+            with transaction.atomic():  # the skeleton follows (User.save)
+                locked.save(update_fields=["username", "username_changed_at"])
         except IntegrityError:
             raise ConflictError("This username is taken.", code="username_taken",
                                 fields={"username": ["This username is taken."]}) from None

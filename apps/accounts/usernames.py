@@ -47,10 +47,17 @@ _ASCII_FOLD = str.maketrans(
 )
 
 
+# Lower-case Cyrillic letters that read as Latin ones in most fonts but that Unicode's
+# confusables table does not map (they are look-alikes of small capitals): "ѕам" is "sam".
+_EXTRA_LOOKALIKES = {"в": "b", "к": "k", "м": "m", "н": "h", "п": "n", "т": "t", "ь": "b"}
+
+
 def _latin_lookalike(char: str) -> str:
     """The Latin letter a non-Latin character imitates, or the character itself."""
     if char.isascii():
         return char
+    if char in _EXTRA_LOOKALIKES:
+        return _EXTRA_LOOKALIKES[char]
     found = confusables.is_confusable(char, greedy=True, preferred_aliases=["latin"])
     if found:
         for homoglyph in found[0]["homoglyphs"]:
@@ -93,12 +100,16 @@ def validate_username_format(username: str) -> None:
         raise ValidationError("This username is reserved.", code="reserved")
     if confusables.is_mixed_script(username, allowed_aliases=["COMMON"]):
         raise ValidationError("Use letters from a single alphabet.", code="mixed_script")
+    imitations = [c for c in username.casefold() if not c.isascii() and _latin_lookalike(c) != c]
     if not username.isascii() and (
         confusables.is_dangerous(username, preferred_aliases=[])
-        or all(_latin_lookalike(c) != c for c in username.casefold() if not c.isascii())
+        or len(imitations) == sum(1 for c in username if not c.isascii())
     ):
+        shown = ", ".join(dict.fromkeys(f"{c} looks like {_latin_lookalike(c)}"
+                                        for c in imitations))
         raise ValidationError(
-            "This username contains characters that imitate other letters.", code="confusable"
+            "This username imitates Latin letters with look-alikes from another alphabet"
+            + (f" ({shown})" if shown else "") + ".", code="confusable"
         )
 
 

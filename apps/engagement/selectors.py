@@ -119,10 +119,10 @@ def liked_posts_for(viewer: User | None, *, username: str) -> QuerySet[Like]:
     only when the owner chose to show their liked posts and the viewer may see the owner's
     content (public, or an approved follower; never across a block). Each post must be
     visible to the viewer; posts by people the viewer muted are left out."""
-    owner = (users_by_username(username).filter(discoverable_q())
+    viewer_id = viewer.pk if viewer is not None else None
+    owner = (users_by_username(username).filter(discoverable_q(viewer_id=viewer_id))
              .only("id", "is_private", "is_active", "deactivated_at",
                    "deletion_scheduled_for").first())
-    viewer_id = viewer.pk if viewer is not None else None
     if owner is None or (viewer_id is not None and owner.pk != viewer_id
                          and is_blocked_between(viewer_id, owner.pk)):
         raise NotFoundError("User not found.")

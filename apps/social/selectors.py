@@ -23,6 +23,7 @@ from django.db.models.expressions import Combinable
 from django.db.models.functions import Lower
 
 from apps.accounts.models import User
+from apps.accounts.selectors import verified_email_exists
 from apps.core.errors import ForbiddenError, NotFoundError
 from apps.social.models import Block, Follow, FollowRequest, Mute
 
@@ -33,13 +34,21 @@ SUMMARY_FIELDS = ("id", "username", "display_name", "avatar_sizes", "is_private"
 PROFILE_FIELDS = (*SUMMARY_FIELDS, "bio", "links", "followers_count", "following_count")
 
 
-def discoverable_q(prefix: str = "") -> Q:
-    """The SQL twin of `User.is_discoverable`: active, not deactivated, not pending deletion."""
-    return Q(**{
+def discoverable_q(prefix: str = "", *, viewer_id: int | None = None) -> Q:
+    """The SQL twin of `User.is_discoverable`: active, not deactivated, not pending deletion,
+    with a verified e-mail address (an account that never proved one stays hidden from
+    profiles, lists, suggestions and its posts until it does). Every read of another user
+    goes through it. With `viewer_id`, the viewer's own account always qualifies (the owner
+    sees their own profile while unverified)."""
+    user_id = f"{prefix.removesuffix('__')}_id" if prefix else "pk"
+    rule = Q(**{
         f"{prefix}is_active": True,
         f"{prefix}deactivated_at__isnull": True,
         f"{prefix}deletion_scheduled_for__isnull": True,
-    })
+    }) & Q(verified_email_exists(user_id))
+    if viewer_id is not None:
+        rule |= Q(**{user_id: viewer_id})
+    return rule
 
 
 @dataclass(frozen=True)
@@ -175,11 +184,12 @@ class Profile:
 def get_profile_for(viewer: User | None, *, username: str) -> Profile:
     """Another user's public profile and the viewer's relation to them, in one query.
 
-    404 when the account is unknown, not discoverable, or blocked either way."""
+    404 when the account is unknown, not discoverable, or blocked either way; the owner
+    always sees their own."""
     viewer_id = _viewer_id(viewer)
     user = (
         users_by_username(username)
-        .filter(discoverable_q())
+        .filter(discoverable_q(viewer_id=viewer_id))
         .filter(_visible_to(viewer_id, "pk"))
         .annotate(**_relation_annotations(viewer_id, "pk"))
         .only(*PROFILE_FIELDS)
@@ -213,7 +223,8 @@ def get_graph_target_for(viewer: User, *, username: str, reveal_blockers: bool =
 
 def _list_owner_for(viewer: User | None, *, username: str) -> User:
     viewer_id = _viewer_id(viewer)
-    qs = users_by_username(username).filter(discoverable_q()).filter(_visible_to(viewer_id, "pk"))
+    qs = (users_by_username(username).filter(discoverable_q(viewer_id=viewer_id))
+          .filter(_visible_to(viewer_id, "pk")))
     if viewer_id is not None:
         qs = qs.annotate(
             viewer_follows=Exists(Follow.objects.filter(follower_id=viewer_id,

@@ -19,12 +19,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
+from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, models, transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.accounts.usernames import skeleton
 from apps.analytics.models import PostHourlyStats, UserPostStats
 from apps.content.models import Hashtag, Post, PostHashtag
 from apps.core.ids import allocate_ids
@@ -102,14 +104,20 @@ class Command(BaseCommand):
         user_ids = allocate_ids(n_users)
         langs = rng.choice(LANGUAGES, size=n_users)
         joined = [now - timedelta(days=float(d)) for d in rng.uniform(1, 400, n_users)]
-        users = [User(id=uid, username=f"bench{i}" if i else FOLLOWER_USERNAME,
-                      username_skeleton=f"bench{i}" if i else FOLLOWER_USERNAME,
-                      email="", password=password, date_of_birth=date(1990, 1, 1),
+        names = [f"bench{i}" if i else FOLLOWER_USERNAME for i in range(n_users)]
+        # bulk_create skips User.save: the skeleton is computed here, and each user gets
+        # the verified address that makes an account (and its posts) visible to others.
+        users = [User(id=uid, username=names[i], username_skeleton=skeleton(names[i]),
+                      email=f"{names[i]}@bench.swipeme.local", password=password,
+                      date_of_birth=date(1990, 1, 1),
                       language=str(langs[i]), country="US", date_joined=joined[i],
                       display_name=f"Bench {i}")
                  for i, uid in enumerate(user_ids)]
         with transaction.atomic():
             User.objects.bulk_create(users, batch_size=5000)
+            EmailAddress.objects.bulk_create(
+                [EmailAddress(user_id=u.pk, email=u.email, verified=True, primary=True)
+                 for u in users], batch_size=5000)
         self.say(started, f"{n_users:,} users")
         creators = np.array(user_ids[1:o["creators"] + 1], dtype=np.int64)
         creator_topic = rng.integers(0, len(topics), size=len(creators))
