@@ -158,6 +158,15 @@ def test_no_endpoint_reveals_or_touches_a_post_its_caller_may_not_see(client_for
         assert str(pid) not in response.content.decode(), path
     if arrange not in PUBLIC_TO_ANONYMOUS:
         assert Client().get(f"/p/{pid}/").status_code == 404
+    # the web pages that take the post's id or the owner's name, as the attacker sees them
+    browser = Client()
+    if attacker is not None:
+        browser.force_login(attacker)
+    permalink = browser.get(f"/@owner/video/{pid}")
+    assert permalink.status_code == 404, permalink.status_code
+    assert "secret" not in permalink.content.decode()
+    drafts = browser.get("/@owner/drafts")
+    assert drafts.status_code in (302, 403, 404), drafts.status_code  # the owner's only
     # the creator's own views of the post and its upload: 404 (401 signed out)
     for path in (f"/api/v1/posts/{pid}/analytics",
                  f"/api/v1/media/assets/{world.post.asset_id}"):
