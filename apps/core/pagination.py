@@ -58,3 +58,22 @@ class IdCursorPagination(CursorPagination):
                     and int(position) <= MAX_ID):
                 raise _invalid_cursor()
         return cursor
+
+    def get_page_size(self, request: Request) -> int:
+        """A `page_size` that is not a positive integer is a 400, as the schema says
+        (DRF's own answer ignores it, so `?page_size=banana` passed unnoticed)."""
+        raw = request.query_params.get(self.page_size_query_param or "page_size")
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+            raise ValidationError({"page_size": ["A positive integer."]}, code="invalid")
+        return min(int(raw), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+                parameter["description"] = (f"Results per page, at least 1; more than "
+                                            f"{self.max_page_size} is capped.")
+        return parameters

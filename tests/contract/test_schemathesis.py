@@ -18,16 +18,12 @@ from typing import Any
 import pytest
 import schemathesis
 from django.core.cache import cache
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, transaction
-from django.test import Client
+from django.db import transaction
 from hypothesis import HealthCheck, Phase, settings
 
-from swipeme_site.wsgi import application
+from tests.contract.helpers import served_schema, sign_in
 from tests.factories import UserFactory
 
-SCHEMA_URL = "/api/schema/"
-PASSWORD = "correct-horse-battery"
 # Examples per operation: 137 operations x this stays within a few minutes on 2 cores.
 MAX_EXAMPLES = 5
 
@@ -70,18 +66,6 @@ class World:
     ids: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _sign_in(username: str) -> str:
-    client = Client()
-    response = client.post("/_allauth/app/v1/auth/login",
-                           {"username": username, "password": PASSWORD},
-                           content_type="application/json",
-                           HTTP_X_DEVICE_ID=f"contract-{username}", HTTP_X_CLIENT_PLATFORM="ios",
-                           HTTP_X_APP_VERSION="1.0.0")
-    assert response.status_code == 200, response.content
-    token: str = response.json()["meta"]["session_token"]
-    return token
-
-
 def _arrange() -> World:
     from allauth.usersessions.models import UserSession
 
@@ -108,7 +92,7 @@ def _arrange() -> World:
     favourite_create(user=me, post=theirs, collection_id=collection.pk)
     keyword = comment_filter_create(creator=me, keyword="spoiler")
     export = DataExport.objects.create(user=me)
-    token = _sign_in(me.username)
+    token = sign_in(me.username)
     world = World(token=token)
     world.ids = {
         "post_id": [str(mine.pk), str(theirs.pk)],
@@ -129,24 +113,6 @@ def _arrange() -> World:
     return world
 
 
-def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-    """The project's WSGI application as Django's test client runs it: the test's database
-    connection (and its transaction) stays open across requests, where the handler would
-    close it when the response is closed."""
-    environ.setdefault("REMOTE_ADDR", "127.0.0.1")  # as every WSGI server sets it
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        response = application(environ, start_response)
-        try:
-            return [b"".join(response)]
-        finally:
-            response.close()  # type: ignore[attr-defined]
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
-
-
 @pytest.fixture(scope="module")
 def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
     """Arranged once for the module inside a transaction that is rolled back at its end;
@@ -163,7 +129,7 @@ def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
 
 
 # The schema as served, fetched through the app at collection time (it needs no database).
-schema = schemathesis.openapi.from_wsgi(SCHEMA_URL, app)
+schema = served_schema()
 
 
 @schema.parametrize()
@@ -177,7 +143,7 @@ def test_every_operation_answers_as_documented(case: Any, world: World, db: None
         from allauth.usersessions.models import UserSession
 
         fresh = UserFactory()
-        token = _sign_in(fresh.username)
+        token = sign_in(fresh.username)
         ids = {"session_id": [str(pk) for pk in UserSession.objects.filter(
             user=fresh).values_list("pk", flat=True)]}
     for name in list(case.path_parameters or {}):
