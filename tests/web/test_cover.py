@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.media.signing import public_grant
 from tests.content.factories import MediaAssetFactory, PostFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +26,7 @@ def test_the_chosen_frame_is_the_tiles_cover(browser_for):
     # frame 11 of 12: column 1 of 10, row 1 of 2
     assert "background-position: 11.11% 100%" in tile
     assert "background-size: 1000% 200%" in tile
-    assert f"/api/v1/media/play/{asset.pk}/public/storyboard.jpg" in tile
+    assert f"/api/v1/media/play/{asset.pk}/{public_grant(asset.pk, 1)}/storyboard.jpg" in tile
     assert "<img" not in tile
 
 

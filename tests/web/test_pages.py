@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.content import services as content_services
 from apps.content.models import Post, Sound
+from apps.media.signing import public_grant
 from tests.content.factories import LibrarySoundFactory, MediaAssetFactory, PostFactory
 from tests.factories import UserFactory
 from tests.social.factories import BlockFactory, FollowFactory
@@ -47,9 +48,10 @@ def test_a_playable_post_hands_the_player_its_hls_and_mp4_urls(browser_for):
                                        "poster": "poster.jpg"})
     post = PostFactory(author=asset.owner, asset=asset)
     html = browser_for(None).get(_permalink(post)).content.decode()
-    assert f"/api/v1/media/play/{asset.pk}/public/hls/master.m3u8" in html
-    assert f"/api/v1/media/play/{asset.pk}/public/video.mp4" in html
-    poster = f"http://127.0.0.1:8000/api/v1/media/play/{asset.pk}/public/poster.jpg"
+    assert f"/api/v1/media/play/{asset.pk}/{public_grant(asset.pk, 1)}/hls/master.m3u8" in html
+    assert f"/api/v1/media/play/{asset.pk}/{public_grant(asset.pk, 1)}/video.mp4" in html
+    grant = public_grant(asset.pk, 1)
+    poster = f"http://127.0.0.1:8000/api/v1/media/play/{asset.pk}/{grant}/poster.jpg"
     assert f'<meta property="og:image" content="{poster}">' in html
     assert '<video id="post-player"' in html
 
