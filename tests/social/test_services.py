@@ -336,8 +336,10 @@ def test_the_account_removal_hook_purges_the_graph_and_fixes_the_other_sides_cou
     MuteFactory(muter=c, muted=leaving)
     BlockFactory(blocker=leaving, blocked=UserFactory())
 
-    # when: accounts runs its removal hooks (social registered in SocialConfig.ready)
-    run_account_removal_hooks(user_id=leaving.pk)
+    # when: accounts runs its removal hooks (social registered in SocialConfig.ready), inside
+    # a transaction as its purge does (content's hook locks the user's posts)
+    with transaction.atomic():
+        run_account_removal_hooks(user_id=leaving.pk)
 
     # then
     assert not Follow.objects.filter(follower=leaving).exists()
