@@ -6,9 +6,10 @@ const TUS = "1.0.0";
 export const CHUNK_BYTES = 1024 * 1024;
 const MAX_FAILURES = 6; // in a row; the offset moving resets the count
 
-function request(method, url, { headers = {}, body = null, onProgress = null, timeoutMs = 120000 } = {}) {
+function request(method, url, { headers = {}, body = null, onProgress = null, timeoutMs = 120000, onStart = null } = {}) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
+    if (onStart) onStart(xhr);
     xhr.open(method, url);
     xhr.timeout = timeoutMs;
     xhr.setRequestHeader("Tus-Resumable", TUS);
@@ -63,6 +64,7 @@ export class TusUpload {
           headers: { "Upload-Offset": String(start), "Content-Type": "application/offset+octet-stream" },
           body: this.file.slice(start, end),
           onProgress: (sent) => this.onProgress(start + sent, this.file.size),
+          onStart: (xhr) => { this.xhr = xhr; },
         });
         if (xhr.status === 204) {
           this.offset = Number(xhr.getResponseHeader("Upload-Offset"));
@@ -107,5 +109,24 @@ export class TusUpload {
     }
   }
 
-  stop() { this.stopped = true; }
+  stop() {
+    this.stopped = true;
+    this.xhr?.abort();
+  }
+}
+
+/** tus termination: the server deletes the bytes and frees the upload's slot. A 404 means
+ *  it is gone already (expired or cancelled), which is what was asked. */
+export async function terminate(url) {
+  for (let attempt = 0; attempt < 4; attempt += 1) {
+    const xhr = await request("DELETE", url);
+    if (xhr.status === 204 || xhr.status === 404) return;
+    if (xhr.status !== 409 || !xhr.responseText.includes("upload_busy")) {
+      const error = new Error(`DELETE ${xhr.status}`);
+      error.status = xhr.status;
+      throw error;
+    }
+    await sleep(500 * (attempt + 1)); // a chunk was still being written
+  }
+  throw new Error("The upload could not be cancelled; try again.");
 }

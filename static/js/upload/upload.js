@@ -4,7 +4,7 @@
 // is unavailable) → preview, cover frames from the storyboard → POST /api/v1/posts.
 import { api, get, post } from "../lib/api.js";
 import { attachSuggestions } from "./caption.js";
-import { TusUpload, serverOffset } from "./tus.js";
+import { TusUpload, serverOffset, terminate } from "./tus.js";
 
 const config = JSON.parse(document.getElementById("upload-config").textContent);
 const $ = (selector) => document.querySelector(selector);
@@ -18,6 +18,7 @@ const processingBar = $("[data-processing-progress]");
 const stateText = $("[data-state-text]");
 const retryButton = $("[data-retry]");
 const replaceButton = $("[data-replace]");
+const cancelButton = $("[data-cancel-upload]");
 const previewBox = $("[data-preview]");
 const previewVideo = $("[data-preview-video]");
 const coverPicker = $("[data-cover-picker]");
@@ -251,6 +252,7 @@ async function startUpload() {
   const file = state.file;
   retryButton.hidden = true;
   replaceButton.hidden = true;
+  cancelButton.hidden = false;
   state.uploadState = "uploading";
   say("Starting the upload…");
   try {
@@ -266,6 +268,7 @@ async function startUpload() {
     });
     await state.tus.run();
   } catch (error) {
+    if (state.uploadState === "cancelled") return;
     state.uploadState = "error";
     say(error.message || "The upload failed.", { error: true });
     if (error.status === 404 || error.status === 413 || error.status === 429 || error.status === 400) {
@@ -278,6 +281,7 @@ async function startUpload() {
     return;
   }
   state.uploadState = "done";
+  cancelButton.hidden = true;
   state.uploaded = true;
   uploadBar.value = 100;
   say(STATE_TEXT.uploaded);
@@ -325,7 +329,8 @@ dropzone.addEventListener("drop", (event) => {
   choose(event.dataTransfer.files[0]);
 });
 retryButton.addEventListener("click", () => startUpload());
-replaceButton.addEventListener("click", () => {
+
+function backToPicker() {
   stopFollowing();
   state.file = null;
   state.asset = null;
@@ -334,7 +339,40 @@ replaceButton.addEventListener("click", () => {
   input.value = "";
   input.focus();
   updateSubmit();
+}
+
+// Cancelling stops sending and tells the server (tus termination): the bytes are deleted
+// and the upload no longer counts among the uploads in progress.
+cancelButton.addEventListener("click", async () => {
+  const { asset, file } = state;
+  state.uploadState = "cancelled";
+  state.tus?.stop();
+  cancelButton.disabled = true;
+  say("Cancelling the upload…");
+  try {
+    if (asset?.upload_url) await terminate(asset.upload_url);
+    else if (asset?.id) await api("DELETE", `${config.uploads_url}/${asset.id}`);
+  } catch (error) {
+    if (error.status !== 404) {
+      state.uploadState = "error";
+      cancelButton.disabled = false;
+      say(error.message || "The upload could not be cancelled; try again.", { error: true });
+      return;
+    }
+  }
+  cancelButton.disabled = false;
+  cancelButton.hidden = true;
+  retryButton.hidden = true;
+  if (file) forget(file);
+  backToPicker();
+  // the picker again, with a word on what happened
+  statusBox.hidden = false;
+  fileName.textContent = "";
+  uploadBar.value = 0;
+  processingBar.value = 0;
+  say("Upload cancelled.");
 });
+replaceButton.addEventListener("click", () => backToPicker());
 window.addEventListener("online", () => { if (state.uploadState === "error") startUpload(); });
 
 // --- the form ------------------------------------------------------------------------------
