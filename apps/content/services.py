@@ -772,9 +772,11 @@ def posts_public_media_changed(*, post_ids: Iterable[int] | None = None,
 
 
 def account_privacy_changed(*, user_id: int, fields: list[str]) -> None:
-    """Accounts' profile-changed hook (after the commit): a private account's posts are not
-    public, a public one's may be again."""
-    if "is_private" in fields:
+    """Accounts' profile-changed hook (after the commit): an account that is private now
+    retires its posts' public URLs. (Made public again, its posts serve under the version
+    moved then; a public account re-saving its settings must not break the URLs players
+    hold, so nothing moves.)"""
+    if "is_private" in fields and User.objects.filter(pk=user_id, is_private=True).exists():
         posts_public_media_changed(author_id=user_id)
 
 

@@ -200,7 +200,7 @@ def test_other_visibility_changes_retire_the_public_urls(
 class _PurgeRecorder(BaseHTTPRequestHandler):
     seen: list[tuple[str, str, str | None]] = []
 
-    def do_PURGE(self) -> None:  # noqa: N802 (the HTTP method's name)
+    def do_PURGE(self) -> None:
         self.seen.append((self.command, self.path, self.headers.get("Authorization")))
         self.send_response(200)
         self.end_headers()
@@ -246,6 +246,19 @@ def test_retiring_public_urls_purges_them_from_the_cdn(
 
     assert cdn_server == [("PURGE", f"/cdn/api/v1/media/play/{post.asset_id}/{old_grant}/",
                            "Bearer purge-token")]
+
+
+def test_a_public_account_saving_its_settings_keeps_its_public_urls(
+        playable, django_capture_on_commit_callbacks):
+    # players hold these URLs: only a change that hides the posts may move them
+    post = playable()
+    old = playback_of(client_of(None), post)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        user_profile_update(user=post.author, is_private=False, bio="still public")
+
+    assert fetch(segment_of(old["hls"])).status_code == 200
+    assert playback_of(client_of(None), post)["hls"] == old["hls"]
 
 
 def test_a_cdn_that_fails_the_purge_is_an_error_to_retry(settings):
