@@ -24,6 +24,7 @@ security_logger = logging.getLogger("django.security.RequestDataTooBig")
 def is_api_path(path: str) -> bool:
     return path.startswith(API_PREFIXES)
 
+
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
