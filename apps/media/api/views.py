@@ -186,6 +186,7 @@ class UploadDetailApi(APIView):
         responses={204: OpenApiResponse(description="Cancelled; the bytes are deleted."),
                    **_errors(401, 404, 409)},
         tags=["media"],
+        operation_id="media_uploads_cancel",
         description="Cancel your upload in progress (tus or S3): its bytes are deleted, it "
                     "no longer counts among your uploads in progress, and a post waiting "
                     "on it goes back to draft. Someone else's upload: 404. A finished "
@@ -332,6 +333,7 @@ class TusUploadApi(APIView):
         responses={204: OpenApiResponse(description="Cancelled; the bytes are deleted."),
                    **_errors(404, 409, 412)},
         tags=["media"],
+        operation_id="media_uploads_tus_terminate",
         description="Cancel an upload in progress (tus termination extension): its bytes "
                     "are deleted and it no longer counts among your uploads in progress.",
     )
