@@ -100,6 +100,24 @@ def test_an_age_restricted_post_plays_for_an_adult_through_signed_urls(playable)
         assert response["Cache-Control"].startswith("private")
 
 
+def test_for_you_hands_an_adult_playable_urls_for_an_age_restricted_post(playable):
+    from apps.feed import online, pools, ranking, serving
+
+    for forget in (pools.forget, ranking.forget_model, online.reset, serving.forget_scored):
+        forget()  # no pools or model cached from an earlier test
+    restricted = playable(age_restricted=True)
+
+    response = client_of(adult()).get("/api/v1/feed/for-you", {"limit": 20})
+
+    assert response.status_code == 200, response.content
+    items = {item["id"]: item for item in response.json()["results"]}
+    playback = items[str(restricted.pk)]["media"]["playback"]
+    assert signing.public_grant_version(restricted.asset_id, grant_of(playback["hls"])) is None
+    assert fetch(playback["hls"]).status_code == 200
+    assert fetch(segment_of(playback["hls"])).status_code == 200
+    pools.forget()
+
+
 def test_a_post_anyone_may_watch_gets_public_urls_that_serve_and_cache(playable):
     post = playable()
 
