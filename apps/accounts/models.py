@@ -83,7 +83,8 @@ class User(AbstractUser):
     def has_verified_email(self) -> bool:
         from allauth.account.models import EmailAddress
 
-        return EmailAddress.objects.filter(user_id=self.pk, verified=True).exists()
+        verified: bool = EmailAddress.objects.filter(user_id=self.pk, verified=True).exists()
+        return verified
 
     @property
     def is_discoverable(self) -> bool:
