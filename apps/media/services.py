@@ -18,6 +18,7 @@ import os
 import shutil
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -960,10 +961,9 @@ def assets_requeue_stalled() -> dict[str, int]:
                              "has expired; upload the file again.")
             if moved:
                 # a post already made on this upload goes back to draft with this reason
-                asset_id = asset.pk
-                transaction.on_commit(
-                    lambda asset_id=asset_id: _run_hooks(hooks.run_asset_failed_hooks, asset_id))
-                _notify_on_commit(asset_id)
+                transaction.on_commit(partial(_run_hooks, hooks.run_asset_failed_hooks,
+                                              asset.pk))
+                _notify_on_commit(asset.pk)
         if moved:
             expired += 1
             _drop_upload_bytes(asset.pk, asset.s3_upload_id)

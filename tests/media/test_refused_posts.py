@@ -16,6 +16,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from apps.accounts.models import User
 from apps.content.models import Post
 from apps.content.services import post_create
 from apps.media import services, storage
@@ -30,7 +31,7 @@ def _zip() -> bytes:
     return buffer.getvalue()
 
 
-def _uploaded(owner: object, data: bytes) -> MediaAsset:
+def _uploaded(owner: User, data: bytes) -> MediaAsset:
     asset = MediaAsset.objects.create(owner=owner, state="uploaded", upload_length=len(data),
                                       upload_offset=len(data))
     MediaAsset.objects.filter(pk=asset.pk).update(uploaded_at=asset.created_at)

@@ -13,6 +13,7 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from apps.accounts.models import User
 from apps.content.models import Post
 from apps.content.services import post_create
 from apps.media import services, storage
@@ -23,7 +24,7 @@ from tests.media.conftest import TUS, open_upload, tus_head, tus_patch
 pytestmark = pytest.mark.django_db
 
 
-def _client() -> tuple[APIClient, object]:
+def _client() -> tuple[APIClient, User]:
     user = UserFactory()
     client = APIClient()
     client.force_authenticate(user)
