@@ -203,7 +203,7 @@ def case(name: str, *sites: str) -> Callable[[Callable[[], None]], Callable[[], 
 
 
 @case("PATCH /api/v1/me (private to public approves pending requests)",
-      ACC + "user_profile_update", SOC, CON + "posts_public_media_changed")
+      ACC + "user_profile_update", SOC)
 def _() -> None:
     owner = UserFactory(is_private=True)
     FollowRequest.objects.create(requester=UserFactory(), target=owner)
@@ -232,8 +232,9 @@ def _() -> None:
     ok(client.delete("/api/v1/me/avatar"))
 
 
-@case("POST /settings/account, /settings/avatar, /settings/privacy (web)",
-      ACC + "user_profile_update", ACC + "user_avatar_set")
+@case("POST /settings/account, /settings/avatar, /settings/privacy (web; going private "
+      "retires the public media URLs)", ACC + "user_profile_update", ACC + "user_avatar_set",
+      CON + "posts_public_media_changed")
 def _() -> None:
     user = UserFactory()
     client = web(user)
