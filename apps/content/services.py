@@ -657,16 +657,18 @@ def posts_publish_for_asset(*, asset_id: int) -> int:
 
 
 def posts_hold_for_failed_asset(*, asset_id: int) -> int:
-    """Media's failed hook: posts waiting on a failed or rejected upload go back to draft;
-    a published post whose upload media then rejected (e.g. a late safety check) is taken
-    down. A published post whose later steps merely failed stays: it is playable."""
+    """Media's failed hook: posts waiting on a failed or rejected upload (processing,
+    scheduled or in review) go back to draft; a published post whose upload media then
+    rejected (e.g. a late safety check) is taken down. A published post whose later
+    steps merely failed stays: it is playable. The creator is told why, by e-mail."""
     with transaction.atomic():
+        # a post in review (moderation's checks) cannot go out on this upload either
+        on_the_way = [Post.Status.PROCESSING, Post.Status.SCHEDULED, Post.Status.REVIEWING]
         waiting = list(Post.objects.filter(
-            asset_id=asset_id, status__in=[Post.Status.PROCESSING, Post.Status.SCHEDULED,
-                                           Post.Status.DRAFT]).values_list("pk", flat=True))
-        held = Post.objects.filter(
-            asset_id=asset_id, status__in=[Post.Status.PROCESSING, Post.Status.SCHEDULED]
-        ).update(status=Post.Status.DRAFT, scheduled_for=None, updated_at=timezone.now())
+            asset_id=asset_id, status__in=[*on_the_way, Post.Status.DRAFT]
+        ).values_list("pk", flat=True))
+        held = Post.objects.filter(asset_id=asset_id, status__in=on_the_way).update(
+            status=Post.Status.DRAFT, scheduled_for=None, updated_at=timezone.now())
         taken_down = []
         if MediaAsset.objects.filter(pk=asset_id, state=MediaAsset.State.REJECTED).exists():
             for post_id in Post.objects.filter(asset_id=asset_id,

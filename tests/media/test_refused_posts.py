@@ -18,9 +18,10 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import User
 from apps.content.models import Post
-from apps.content.services import post_create
+from apps.content.services import post_create, post_release_from_review
 from apps.media import services, storage
 from apps.media.models import MediaAsset
+from tests.content.factories import PostFactory
 from tests.factories import UserFactory
 
 
@@ -110,3 +111,24 @@ def test_a_draft_on_a_refused_upload_cannot_be_published_or_scheduled(clips: dic
     assert response.status_code == 400
     assert "refused" in response.json()["error"]["message"]
     assert "failed processing" not in response.json()["error"]["message"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_post_in_review_whose_upload_is_refused_is_held_and_can_never_be_released():
+    # a post held for moderation's checks while its upload is still being processed
+    me = UserFactory()
+    asset = MediaAsset.objects.create(owner=me, state="processing", upload_length=10,
+                                      upload_offset=10)
+    post = PostFactory(author=me, asset=asset, status=Post.Status.REVIEWING,
+                       published_at=None)
+    mail.outbox.clear()
+    # a late check refuses the file
+    assert services.asset_reject(asset_id=asset.pk, reason="The file contains malware (X).")
+    post.refresh_from_db()
+    assert post.status == Post.Status.DRAFT
+    assert "malware" in (post.upload_problem or "")
+    assert len(mail.outbox) == 1
+    # moderation clearing it later publishes nothing
+    assert post_release_from_review(post_id=post.pk) is False
+    post.refresh_from_db()
+    assert post.status == Post.Status.DRAFT
