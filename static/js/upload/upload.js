@@ -36,8 +36,8 @@ const STATE_TEXT = {
   validating: "Checking the file…",
   processing: "Processing…",
   ready: "Ready.",
-  rejected: "This file can't be posted",
-  failed: "Processing failed",
+  rejected: "This file can't be posted", // refused: not a video we accept (the reason says why)
+  failed: "This video could not be processed", // a good file; our processing gave up
 };
 const TERMINAL = new Set(["ready", "rejected", "failed"]);
 
