@@ -212,7 +212,12 @@ def test_no_endpoint_reveals_or_touches_a_post_its_caller_may_not_see(client_for
                                      "policy": "spam_scam"}),
         ("post", "/api/v1/reports", {"target_type": "comment", "target_id": str(cid),
                                      "policy": "spam_scam"}),
+        ("post", "/api/v1/reports", {"target_type": "sound", "target_id": str(sound_id),
+                                     "policy": "copyright"}),
     ]
+    if arrange == "author_blocked_attacker":  # their account does not exist for the attacker
+        writes.append(("post", "/api/v1/reports", {
+            "target_type": "user", "target_id": str(world.owner.pk), "policy": "spam_scam"}))
     expected = 404 if attacker is not None else 401
     for method, path, body in writes:
         response = getattr(client, method)(path, body, format="json")
@@ -257,6 +262,8 @@ def test_other_peoples_ids_on_a_post_the_attacker_may_see_are_refused(client_for
     assert client.get(f"/api/v1/posts/{pid}").status_code == 200  # visible, but not theirs
     for method, path, body, status in (
         ("patch", f"/api/v1/posts/{pid}", {"caption": "pwned"}, 403),
+        ("get", f"/api/v1/posts/{pid}/analytics", None, 403),
+        ("get", f"/api/v1/media/assets/{world.post.asset_id}", None, 404),
         ("delete", f"/api/v1/posts/{pid}", None, 403),
         ("post", f"/api/v1/posts/{pid}/pin", None, 403),
         ("delete", f"/api/v1/comments/{cid}", None, 403),  # neither its author nor the creator
