@@ -596,6 +596,38 @@ def _() -> None:
     assert AssetCheck.objects.get(asset_id=asset.pk).state == AssetCheck.State.DONE
 
 
+@case("task moderation.detection.settle_post (a held post whose upload is clean)",
+      CON + "post_release_from_review", CON + "_move_hashtag_counts")
+def _() -> None:
+    from apps.moderation.detection import services as detection
+    from apps.moderation.detection import tasks
+
+    detection.policy_rules_seed()
+    post = published_post()
+    Post.objects.filter(pk=post.pk).update(status=Post.Status.REVIEWING)
+    tasks.settle_post.apply(args=[post.pk]).get()
+    post.refresh_from_db()
+    assert post.status == Post.Status.PUBLISHED
+
+
+@case("tasks moderation.detection.scan_comment and scan_profile (term lists)",
+      COM + "_lock_comment", MOD + "_open_case")
+def _() -> None:
+    from apps.moderation.detection import services as detection
+    from apps.moderation.detection import tasks
+    from apps.moderation.detection.models import Outcome, TermList
+
+    detection.policy_rules_seed()
+    TermList.objects.create(name="scams", language="", policy="spam_scam",
+                            terms="crypto doubler", outcome=Outcome.BLOCK)
+    _creator, fan, _post, comment = _comment_world(text="my crypto doubler works")
+    tasks.scan_comment.apply(args=[comment.pk]).get()
+    assert Comment.objects.get(pk=comment.pk).status != Comment.Status.VISIBLE
+    User.objects.filter(pk=fan.pk).update(bio="ask me about crypto doubler")
+    tasks.scan_profile.apply(args=[fan.pk, ["bio"]]).get()
+    assert Case.objects.filter(target_type="user", target_id=fan.pk).exists()
+
+
 @case("task moderation.detection.scan_asset (a crash, last retry)", DET + "asset_scan_failed")
 def _() -> None:
     from apps.moderation.detection import services as detection
