@@ -12,6 +12,7 @@ import pytest
 import websockets
 from asgiref.sync import sync_to_async
 from django.core.management import call_command
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -138,7 +139,8 @@ def test_account_removal_deletes_the_media_files(django_capture_on_commit_callba
 
     asset = _asset("ready")
     other = _asset("ready")
-    with django_capture_on_commit_callbacks(execute=True):
+    # the hooks run inside the purge's transaction (accounts' services)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         run_account_removal_hooks(user_id=asset.owner_id)
     assert not storage.asset_dir(asset.pk).exists()
     assert storage.asset_dir(other.pk).exists()
