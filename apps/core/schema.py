@@ -25,6 +25,17 @@ def _rewrite_refs(node: Any) -> Any:
     return node
 
 
+def _any_of(node: Any) -> Any:
+    """allauth's `oneOf`s are not exclusive (e.g. a reauthentication answer is also a valid
+    authentication answer), so a strict validator refuses what allauth sends: `anyOf`."""
+    if isinstance(node, dict):
+        return {("anyOf" if key == "oneOf" and "discriminator" not in node else key):
+                _any_of(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_any_of(item) for item in node]
+    return node
+
+
 def only_public_api(endpoints: list[tuple[str, str, str, Any]]) -> list[tuple[str, str, str, Any]]:
     """The schema documents the client API only, not Wagtail's internal admin API."""
     return [endpoint for endpoint in endpoints if endpoint[0].startswith("/api/v1/")]
@@ -42,6 +53,23 @@ COMMON_ERRORS = {
 def _error(description: str, ref: str = ERROR_REF) -> dict[str, Any]:
     return {"description": description,
             "content": {"application/json": {"schema": {"$ref": ref}}}}
+
+
+_BLANK = {"type": "string", "maxLength": 0}
+
+
+def _blank_any_of(node: Any) -> None:
+    """drf-spectacular writes an optional-blank regex field as `oneOf: [pattern, ""]`; when
+    the pattern itself admits "" (e.g. an optional language tag), "" matches both and a
+    `oneOf` refuses it. `anyOf` says what the field takes."""
+    if isinstance(node, dict):
+        if _BLANK in node.get("oneOf", []):
+            node["anyOf"] = node.pop("oneOf")
+        for value in node.values():
+            _blank_any_of(value)
+    elif isinstance(node, list):
+        for item in node:
+            _blank_any_of(item)
 
 
 def document_common_errors(
@@ -66,6 +94,7 @@ def document_common_errors(
                 codes += [400, 413, 415]
             for code in codes:
                 responses.setdefault(str(code), _error(COMMON_ERRORS[code]))
+    _blank_any_of(result.get("components", {}))
     return result
 
 
@@ -79,7 +108,7 @@ def add_headless_auth_paths(
 ) -> dict[str, Any]:
     from allauth.headless.spec.internal.schema import get_schema
 
-    auth = _rewrite_refs(get_schema())
+    auth = _any_of(_rewrite_refs(get_schema()))
     for path, item in auth.get("paths", {}).items():
         if "/app/" not in path and "{client}" not in path:
             continue  # the browser client's cookie flow is for our own web pages

@@ -19,13 +19,13 @@ import pytest
 import schemathesis
 from django.core.cache import cache
 from django.db import transaction
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, assume, settings
 
 from tests.contract.helpers import served_schema, sign_in
 from tests.factories import UserFactory
 
 # Examples per operation: 137 operations x this stays within a few minutes on 2 cores.
-MAX_EXAMPLES = 5
+MAX_EXAMPLES = 15
 
 # Operations that would sign out, deactivate, schedule the deletion of or otherwise take
 # over the shared user (or change the e-mail, password or username that the other
@@ -48,6 +48,16 @@ FRESH_USER = {
     ("DELETE", "/_allauth/app/v1/account/authenticators/totp"),
     ("POST", "/_allauth/app/v1/account/authenticators/recovery-codes"),
     ("POST", "/_allauth/app/v1/tokens/refresh"),
+}
+
+# Two path templates overlap: /api/v1/media/uploads/{asset_id} (digits, Django's <int:>)
+# and /api/v1/media/uploads/{token} (a tus upload URL's signed token, never all digits).
+# A generated value of one that has the other's shape is a request to the other operation,
+# answered as the schema documents *that* one; such values are not used (hypothesis
+# `assume`) for these two templates. All other values of them are sent.
+ROUTED_ELSEWHERE = {
+    ("/api/v1/media/uploads/{asset_id}", "asset_id"): lambda v: not str(v).isdigit(),
+    ("/api/v1/media/uploads/{token}", "token"): lambda v: str(v).isdigit(),
 }
 
 CHECKS = [
@@ -128,6 +138,9 @@ def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
             outer.__exit__(None, None, None)
 
 
+# tus PATCH bodies are raw bytes, sent as such.
+schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
+
 # The schema as served, fetched through the app at collection time (it needs no database).
 schema = served_schema()
 
@@ -146,6 +159,9 @@ def test_every_operation_answers_as_documented(case: Any, world: World, db: None
         token = sign_in(fresh.username)
         ids = {"session_id": [str(pk) for pk in UserSession.objects.filter(
             user=fresh).values_list("pk", flat=True)]}
+    for name, value in (case.path_parameters or {}).items():
+        elsewhere = ROUTED_ELSEWHERE.get((case.operation.path, name))
+        assume(elsewhere is None or not elsewhere(value))
     for name in list(case.path_parameters or {}):
         # Half of the cases aim at real objects instead of random ids.
         if ids.get(name) and random.random() < 0.5:
