@@ -360,7 +360,8 @@ def _probe_container(container: Any) -> ProbeResult:
             raise Rejected("The file is audio only; a video track is required.")
         raise Rejected("The file has no video track.")
     video = container.streams.video[0]
-    codec = video.codec_context.name
+    # the codec's own name, not the decoder's (AV1 is decoded by "libdav1d")
+    codec = video.codec_context.codec.canonical_name or video.codec_context.name
     if codec not in VIDEO_CODECS:
         if codec in {"png", "bmp", "gif", "webp", "tiff"}:
             raise Rejected("The file is an image, not a video.")

@@ -159,3 +159,12 @@ def test_isobmff_box_walk_detects_damage(tmp_path):
     path.write_bytes(ftyp + struct.pack(">I4s", 1000, b"moov") + b"\0" * 10)
     with pytest.raises(Rejected, match="truncated"):
         probe_file(path)
+
+
+def test_av1_is_accepted_by_its_codec_not_its_decoder(tmp_path):
+    # PyAV names the decoder (libdav1d); the check is about the codec
+    clip = make_clip(tmp_path / "av1.mp4", size="320x240", seconds=1.2, audio=False,
+                     extra_output=["-c:v", "libaom-av1", "-cpu-used", "8"])
+    probe = probe_file(clip)
+    assert probe.video_codec == "av1"
+    assert probe.duration_s == pytest.approx(1.2, abs=0.1)
