@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import httpx
 import pytest
 from django.core.files.storage import default_storage
 from django.test import override_settings
+from django.utils import timezone
 from moto.server import ThreadedMotoServer
 from rest_framework.test import APIClient
 
@@ -213,3 +215,40 @@ def test_limits_before_any_part_url_and_owner_only(s3_storage: Any):
     assert client.post(f"{base}/parts", {"part_numbers": [2]},
                        format="json").status_code == 400
     assert APIClient().get(f"{base}/parts").status_code == 401
+
+
+def test_an_s3_upload_is_cancelled_by_its_owner_and_an_idle_one_expires_unless_parts_arrive(
+        s3_storage: Any, django_capture_on_commit_callbacks):
+    client = _client()
+    body = _open(client, 6 * MIB)
+    asset_id = int(body["id"])
+    upload_id = body["s3"]["upload_id"]
+    _put(body["s3"]["part_urls"][0]["url"], os.urandom(5 * MIB))
+    assert _client().delete(f"/api/v1/media/uploads/{asset_id}").status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.delete(f"/api/v1/media/uploads/{asset_id}").status_code == 204
+    # the multipart upload is aborted in the bucket, and the upload is gone for us too
+    with pytest.raises(Exception, match="NoSuchUpload"):
+        s3_storage.list_parts(Bucket=BUCKET, Key=f"assets/{asset_id}/source",
+                              UploadId=upload_id)
+    assert client.get(f"/api/v1/media/uploads/{asset_id}/parts").status_code == 404
+    assert MediaAsset.objects.get(pk=asset_id).state_reason == "The upload was cancelled."
+
+    # parts go straight to the bucket: an upload idle for us but not for S3 lives on
+    busy = _open(client, 6 * MIB)
+    idle = _open(client, 6 * MIB)
+    _put(busy["s3"]["part_urls"][0]["url"], os.urandom(5 * MIB))
+    past = timezone.now() - timedelta(seconds=1)
+    MediaAsset.objects.filter(pk__in=[int(busy["id"]), int(idle["id"])]).update(
+        upload_expires_at=past)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.assets_requeue_stalled()["expired"] == 1
+    busy_asset = MediaAsset.objects.get(pk=int(busy["id"]))
+    assert busy_asset.state == "uploading"
+    assert busy_asset.upload_offset == 5 * MIB
+    assert busy_asset.upload_expires_at is not None
+    assert busy_asset.upload_expires_at > timezone.now()
+    assert MediaAsset.objects.get(pk=int(idle["id"])).state == "failed"
+    with pytest.raises(Exception, match="NoSuchUpload"):
+        s3_storage.list_parts(Bucket=BUCKET, Key=f"assets/{idle['id']}/source",
+                              UploadId=idle["s3"]["upload_id"])
