@@ -256,7 +256,15 @@ async function startUpload() {
   state.uploadState = "uploading";
   say("Starting the upload…");
   try {
-    if (!state.asset) state.asset = await openUpload(file);
+    if (!state.asset) {
+      const opened = await openUpload(file);
+      if (state.uploadState === "cancelled") { // cancelled while it was being opened
+        if (opened.upload_url) terminate(opened.upload_url).catch(() => {});
+        forget(file);
+        return;
+      }
+      state.asset = opened;
+    }
     statusBox.dataset.assetId = state.asset.id;
     if (!state.asset.upload_url) throw new Error("This server expects an S3 upload, which this page does not do yet.");
     state.tus = new TusUpload(file, state.asset.upload_url, {
