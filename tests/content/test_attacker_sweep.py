@@ -3,7 +3,11 @@ post (blocks either way, a private account, private and friends-only posts, draf
 scheduled, processing, held and removed posts, an age-restricted post and a minor or a
 signed-out viewer): reads are 404 or leave the post out, writes are 404 (401 signed out)
 and change nothing; removing one's own like or favourite answers as for an unknown id.
-Then other people's ids on a post the attacker may see: 403 or 404, nothing changes."""
+Each as a second account and signed out. Then other people's ids on a post the attacker may
+see: 403 or 404, nothing changes; another account's private objects (collection, keyword,
+device, session, export, upload, follow request, held comment, decision, notice, report):
+404 or 401. Every /api/v1/ route that takes an id must be listed here (read from the URL
+resolver), and garbage ids on each answer a 4xx, never a 500."""
 
 from __future__ import annotations
 
@@ -131,12 +135,24 @@ def _ids(response: Any) -> list[str]:
     return [row.get("id") or row.get("post", {}).get("id") for row in rows]
 
 
-@pytest.mark.parametrize("arrange", ARRANGEMENTS)
-def test_no_endpoint_reveals_or_touches_a_post_its_caller_may_not_see(client_for, arrange):
+# Each arrangement as the second account and signed out, where that caller may not see the
+# post (a block hides it from one account only; the minor is an account).
+CALLERS = [(arrange, caller) for arrange in ARRANGEMENTS
+           for caller in ("second_account", "signed_out")
+           if not (caller == "signed_out" and (arrange in PUBLIC_TO_ANONYMOUS
+                                               or arrange == "age_restricted_minor"))
+           and not (caller == "second_account" and arrange == "age_restricted_signed_out")]
+
+
+@pytest.mark.parametrize(("arrange", "caller"), CALLERS)
+def test_no_endpoint_reveals_or_touches_a_post_its_caller_may_not_see(client_for, arrange,
+                                                                      caller):
     world = _world(client_for)
     played = _public_media_url(world.post)
     assert Client().get(played).status_code == 200  # the probe below can see a leak
-    attacker = _arrange(world, arrange)
+    attacker = _arrange(world, arrange) if caller == "second_account" else None
+    if caller == "signed_out":
+        _arrange(world, arrange)
     client = client_for(attacker) if attacker is not None else APIClient()
     pid, cid, rid = world.post.pk, world.comment.pk, world.reply.pk
     sound_id = world.post.original_sound_id
