@@ -88,6 +88,10 @@ def follow_create(*, follower: User, followee: User) -> FollowState:
         if not target.is_discoverable:
             raise NotFoundError("User not found.")
         if not actor.is_discoverable:
+            if actor.is_active and not actor.has_verified_email:
+                raise ForbiddenError("Verify an e-mail address first: until then your account "
+                                     "is hidden and cannot follow anyone.",
+                                     code="email_unverified")
             raise ForbiddenError("Your account is not active.", code="account_inactive")
         if Block.objects.filter(blocker_id=actor.pk, blocked_id=target.pk).exists():
             raise ForbiddenError("You have blocked this account. Unblock it to follow it.",

@@ -146,3 +146,17 @@ def test_unverified_accounts_are_left_out_of_suggestions_and_cannot_be_followed(
     assert api.post("/api/v1/users/ghost/follow").status_code == 404
     assert not unverified.is_discoverable
     assert viewer.is_discoverable
+
+
+def test_an_unverified_account_is_told_why_it_cannot_follow(unverified):
+    target = UserFactory(username="someone")
+    api = APIClient()
+    api.force_authenticate(unverified)
+    response = api.post("/api/v1/users/someone/follow")
+    assert response.status_code == 403, response.json()
+    error = response.json()["error"]
+    assert error["code"] == "email_unverified"
+    assert "Verify an e-mail address first" in error["message"]
+    from apps.social.models import Follow
+
+    assert not Follow.objects.filter(follower=unverified, followee=target).exists()
