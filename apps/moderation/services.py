@@ -860,7 +860,8 @@ def _email_appeal_outcome(user_id: int, *, overturned: bool, reason: str) -> Non
 
 def _decision_group(action: EnforcementAction) -> list[EnforcementAction]:
     """The actions one decision made: those of the same case concerning the same person
-    (e.g. a removal, its strike and the suspension the strike triggered)."""
+    (e.g. a removal, its strike and the suspension the strike triggered), locked: call it
+    inside a transaction."""
     if action.case_id is None:
         return [action]
     return list(EnforcementAction.objects.select_for_update().filter(
