@@ -203,3 +203,14 @@ def test_the_web_email_page_sends_to_reauthentication_first(user):
     browser.post("/accounts/email/", {"action_add": "", "email": "second@example.com"})
     assert last_code("second@example.com")  # the verification code went out
 
+
+
+def test_the_web_email_page_keeps_the_last_verified_address(user):
+    browser = Client()
+    browser.force_login(user)
+    browser.post("/accounts/reauthenticate/", {"password": PASSWORD})
+    response = browser.post("/accounts/email/", {"action_remove": "", "email": user.email},
+                            follow=True)
+    assert response.status_code == 200
+    assert "only verified" in response.content.decode()
+    assert EmailAddress.objects.filter(user=user, email=user.email, verified=True).exists()
