@@ -28,6 +28,7 @@ from functools import cache
 import redis
 from django.conf import settings
 
+from apps.core import redis_health
 from apps.core.redis_sets import members_among
 from apps.events.log import redis_client
 
@@ -76,9 +77,9 @@ def write_client() -> redis.Redis:
 @cache
 def read_client() -> redis.Redis:
     """For the feed's reads: short timeouts, so a dead Redis costs milliseconds."""
-    return redis.Redis.from_url(settings.REDIS_URL, decode_responses=True,
-                                socket_timeout=0.25, socket_connect_timeout=0.25,
-                                max_connections=64)
+    return redis_health.GuardedRedis.from_url(settings.REDIS_URL, decode_responses=True,
+                                              max_connections=64,
+                                              **redis_health.hot_path_options())
 
 
 @dataclass

@@ -18,6 +18,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from apps.core import redis_health
+
 
 class ApplicationError(Exception):
     """A business rule said no. Carries an HTTP status, a stable code and field errors."""
@@ -123,11 +125,25 @@ def _flatten_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
+def unavailable_body() -> tuple[dict[str, Any], dict[str, str]]:
+    """A dependency (Redis) is unavailable and the request has no fallback: refused with 503
+    and Retry-After, never a 500 (clients retry)."""
+    return (error_body("unavailable", "SwipeMe is briefly unavailable; please retry shortly."),
+            {"Retry-After": str(redis_health.RETRY_AFTER_SECONDS)})
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if redis_health.is_outage(exc):
+        body, headers = unavailable_body()
+        return Response(body, status=503, headers=headers)
     if isinstance(exc, RequestDataTooBig):
         exc = request_too_large()
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+        # A 503 is temporary by definition: say when to retry (the clients do).
+        retry = ({"Retry-After": str(redis_health.RETRY_AFTER_SECONDS)}
+                 if exc.status_code == 503 else None)
+        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code,
+                        headers=retry)
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {}
         message = "; ".join(exc.messages)

@@ -4,6 +4,11 @@
 Redis answer, storage takes a write, and each Celery queue's worker has sent a heartbeat
 recently (each worker records one for its queues every 30 s from its main process, see
 swipeme_site/celery.py; the beat task `core.heartbeat` also proves the broker path).
+
+Redis is optional on the request path (apps.core.redis_health): while it is unavailable the
+process still serves, so `/readyz` answers 200 "degraded" (not 503: every replica would be
+taken out of rotation for a cache outage), says why under `checks.redis`, and reports the
+workers unknown (their heartbeats live in Redis). The database or storage failing is 503.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
+
+from apps.core import redis_health
 
 HEARTBEAT_KEY = "heartbeat:{queue}"
 
@@ -34,12 +41,30 @@ def check_database() -> tuple[bool, str]:
 
 
 def check_redis() -> tuple[bool, str]:
+    """Redis as this process sees it, promptly: "ok", or "unavailable (...)" with the
+    breaker's state. Never asks Redis while the breaker is open, and otherwise waits at most
+    one short socket timeout (the cache's)."""
+    state = redis_health.breaker("default").state
+    if state == redis_health.OPEN:
+        return False, f"unavailable (circuit open: {redis_health.breaker().last_error})"
+    ping = getattr(cache, "ping", None)
     try:
-        probe = uuid.uuid4().hex
-        cache.set("readyz:probe", probe, timeout=10)
-        return (cache.get("readyz:probe") == probe), "ok"
+        if ping is not None:
+            answered = bool(ping())
+        else:
+            probe = uuid.uuid4().hex
+            cache.set("readyz:probe", probe, timeout=10)
+            answered = cache.get("readyz:probe") == probe
     except Exception as exc:  # noqa: BLE001
-        return False, type(exc).__name__
+        return False, f"unavailable ({type(exc).__name__})"
+    if not answered:
+        found = redis_health.breaker()
+        return False, f"unavailable (circuit {found.state}: {found.last_error})"
+    return True, "ok"
+
+
+def redis_breaker_state() -> str:
+    return redis_health.breaker("default").state
 
 
 def check_storage() -> tuple[bool, str]:

@@ -8,9 +8,16 @@ from collections.abc import Callable
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 
-from apps.core.errors import error_body, error_for_status, error_response, request_too_large
+from apps.core.errors import (
+    error_body,
+    error_for_status,
+    error_response,
+    request_too_large,
+    unavailable_body,
+)
 from apps.core.logging import request_id_var
 from apps.core.parsers import JSONTooDeepError, json_depth_exceeds
+from apps.core.redis_health import is_outage
 
 # Paths whose clients are programs: every error they get is JSON in the error shape.
 API_PREFIXES = ("/api/", "/_allauth/")
@@ -19,6 +26,7 @@ REFUSED_METHODS = frozenset({"TRACE", "CONNECT"})
 SERVED_METHODS = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
 
 security_logger = logging.getLogger("django.security.RequestDataTooBig")
+outage_logger = logging.getLogger("apps.core.redis_health")
 
 
 def is_api_path(path: str) -> bool:
@@ -91,6 +99,14 @@ class ApiErrorShapeMiddleware:
         if isinstance(exception, RequestDataTooBig) and is_api_path(request.path):
             security_logger.warning("%s: %s", exception, request.path)
             return error_response(request_too_large())
+        if is_outage(exception):  # Redis unavailable where nothing falls back: 503, retry
+            outage_logger.warning("refused during a Redis outage: %s: %s", exception,
+                                  request.path)
+            body, headers = unavailable_body()
+            if is_api_path(request.path):
+                return JsonResponse(body, status=503, headers=headers)
+            return HttpResponse(body["error"]["message"], status=503, headers=headers,
+                                content_type="text/plain; charset=utf-8")
         return None
 
 

@@ -6,7 +6,12 @@ view's throttles in turn, and a plain SimpleRateThrottle records the request as 
 it: a request refused by the per-minute budget still spent the per-day one, so a retry
 loop could lock an account out of every write for a day. Here a request is recorded in
 each budget only once all of the view's throttles allow it. Cache access is confined to
-`_judge` and `_record`."""
+`_judge` and `_record`.
+
+While Redis is unavailable (the cache's circuit breaker is open) reads are not throttled at
+all and writes are counted per process, in the cache's in-memory stand-in: an outage costs
+neither reads nor the write limits. Sign-up, log-in and password resets are allauth's
+(ACCOUNT_RATE_LIMITS, on the same cache): they too keep their limits, per process."""
 
 from __future__ import annotations
 
@@ -55,7 +60,13 @@ class CountedRateThrottle(SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        self.history = list(self.cache.get(self.key, []))
+        history, from_redis = _read(self.cache, self.key)
+        if not from_redis and request.method in SAFE_METHODS:
+            # Redis is unavailable: reads fail open (an outage must not cost reads), and
+            # are not counted. Writes keep their budget, counted in this process's stand-in.
+            self.key = None
+            return True
+        self.history = list(history)
         while self.history and self.history[-1] <= self.now - self.duration:
             self.history.pop()
         return bool(len(self.history) < self.num_requests)
@@ -65,6 +76,17 @@ class CountedRateThrottle(SimpleRateThrottle):
             return
         self.history.insert(0, self.now)
         self.cache.set(self.key, self.history, self.duration)
+
+
+def _read(cache: Any, key: str) -> tuple[Any, bool]:
+    """(the key's history, whether Redis answered). The default cache falls back to a
+    per-process stand-in while Redis is unavailable (apps.core.cache_backend), and says so;
+    any other cache is taken as authoritative."""
+    get_from_redis = getattr(cache, "get_from_redis", None)
+    if get_from_redis is None:
+        return cache.get(key, []), True
+    found: tuple[Any, bool] = get_from_redis(key, [])
+    return found
 
 
 def _verdicts_for(request: Request, view: APIView) -> _Verdicts:

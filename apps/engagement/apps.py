@@ -14,4 +14,4 @@ class EngagementConfig(AppConfig):
         register_account_removal_hook(services.engagement_purge_user)
         register_export_section("engagement")(services.engagement_export_user)
         # content's post output shows stored counters plus our not-yet-flushed deltas.
-        register_pending_reader(counters.pending_deltas)
+        register_pending_reader(counters.shown_pending_deltas)

@@ -10,7 +10,8 @@ a flusher dies after committing, or two flushers race on the same batch. Only th
 batch deleted from Redis. A flusher that died leaves its batch in the set; the next run
 finishes it.
 
-Reads show the database value plus what is still pending in Redis (`pending_deltas`).
+Reads show the database value plus what is still pending in Redis (`shown_pending_deltas`:
+just the database value while Redis is unavailable).
 Keys carry a `{engagement}` hash tag so that the script's keys share a Redis Cluster slot.
 """
 
@@ -29,6 +30,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 
 from apps.content.models import Post
+from apps.core import redis_health
 from apps.engagement.models import CounterFlush
 
 logger = logging.getLogger(__name__)
@@ -53,12 +55,31 @@ return 0
 def redis_client() -> redis.Redis:
     """One connection pool per process, on the project's Redis. A blocking pool: under a
     burst, threads wait (up to 5 s) for a free connection instead of failing (a failure
-    here would lose a counter delta until the next reconcile)."""
+    here would lose a counter delta until the next reconcile). Behind the breaker: while
+    Redis is known to be unavailable a call fails at once rather than after 5 s."""
     pool = redis.BlockingConnectionPool.from_url(
         settings.REDIS_URL, decode_responses=True, max_connections=64, timeout=5,
         socket_timeout=5, socket_connect_timeout=5,
     )
-    return redis.Redis(connection_pool=pool)
+    return redis_health.GuardedRedis(connection_pool=pool)
+
+
+@cache
+def _display_client() -> redis.Redis:
+    """For counters shown on a request: short timeouts, behind the breaker."""
+    return redis_health.GuardedRedis.from_url(settings.REDIS_URL, decode_responses=True,
+                                              max_connections=64,
+                                              **redis_health.hot_path_options())
+
+
+def shown_pending_deltas(post_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """`pending_deltas` for display: while Redis is unavailable, nothing, so counters show
+    the last value flushed to Postgres (a little stale, never an error). Reconciling must
+    use `pending_deltas`, which raises rather than guess."""
+    try:
+        return pending_deltas(post_ids, client=_display_client())
+    except redis_health.OUTAGE_ERRORS:
+        return {}
 
 
 def _field_key(post_id: int, field: str) -> str:
@@ -94,7 +115,8 @@ def _parse(raw: dict[str, str]) -> dict[int, dict[str, int]]:
     return out
 
 
-def pending_deltas(post_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+def pending_deltas(post_ids: Iterable[int], *, client: redis.Redis | None = None
+                   ) -> dict[int, dict[str, int]]:
     """Deltas not yet in Postgres, per post and field. One pipelined Redis round trip
     whatever the number of posts (the dirty hash and the set of batches being flushed);
     a second one only while a flush is in progress, for its batches. While a batch is being
@@ -103,7 +125,7 @@ def pending_deltas(post_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     ids = list(dict.fromkeys(post_ids))
     if not ids:
         return {}
-    client = redis_client()
+    client = client or redis_client()
     fields = [_field_key(pid, f) for pid in ids for f in FIELDS]
     pipe = client.pipeline(transaction=False)
     pipe.hmget(DIRTY_KEY, fields)

@@ -49,7 +49,7 @@ class PostEngagement:
 
 def counters_for(posts: list[Post]) -> dict[int, PostCounters]:
     """Database value plus the pending Redis delta, for each post (one Redis round trip)."""
-    pending = counters.pending_deltas(post.pk for post in posts)
+    pending = counters.shown_pending_deltas(post.pk for post in posts)
     out = {}
     for post in posts:
         delta = pending.get(post.pk, {})

@@ -16,6 +16,7 @@ from typing import Any
 import redis
 from django.conf import settings
 
+from apps.core import redis_health
 from apps.core.redis_sets import members_among
 
 logger = logging.getLogger(__name__)
@@ -52,8 +53,8 @@ def client() -> redis.Redis | None:
         return None
     found = _clients.get(url)
     if found is None:
-        found = redis.Redis.from_url(url, decode_responses=True, socket_timeout=0.25,
-                                     socket_connect_timeout=0.25, max_connections=64)
+        found = redis.Redis.from_url(url, decode_responses=True, max_connections=64,
+                                     **redis_health.hot_path_options())
         _clients[url] = found
     return found
 

@@ -130,15 +130,35 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", EMBEDDED_REDIS_URL)
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "swipeme",
+# Redis is optional on a request's path (docs/architecture.md, "When Redis fails"): hot-path
+# clients give up after these many seconds, and a process stops calling a Redis that failed
+# SWIPEME_REDIS_BREAKER_FAILURES times in a row for SWIPEME_REDIS_BREAKER_OPEN_SECONDS
+# (apps.core.redis_health). The Celery broker and the channel layer keep their own timeouts.
+SWIPEME_REDIS_SOCKET_TIMEOUT = float(env_str("SWIPEME_REDIS_SOCKET_TIMEOUT", "0.05"))
+SWIPEME_REDIS_CONNECT_TIMEOUT = float(env_str("SWIPEME_REDIS_CONNECT_TIMEOUT", "0.05"))
+SWIPEME_REDIS_BREAKER_FAILURES = env_int("SWIPEME_REDIS_BREAKER_FAILURES", 3)
+SWIPEME_REDIS_BREAKER_OPEN_SECONDS = float(env_str("SWIPEME_REDIS_BREAKER_OPEN_SECONDS", "5"))
+
+
+def cache_config(location: str, key_prefix: str) -> dict[str, Any]:
+    """The default cache: Redis with short timeouts behind the breaker, a per-process
+    stand-in while it is unavailable (apps.core.cache_backend)."""
+    return {
+        "BACKEND": "apps.core.cache_backend.ResilientRedisCache",
+        "LOCATION": location,
+        "KEY_PREFIX": key_prefix,
         "TIMEOUT": 300,
+        "OPTIONS": {
+            "socket_timeout": SWIPEME_REDIS_SOCKET_TIMEOUT,
+            "socket_connect_timeout": SWIPEME_REDIS_CONNECT_TIMEOUT,
+        },
     }
-}
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+
+CACHES = {"default": cache_config(REDIS_URL, "swipeme")}
+# In PostgreSQL only: a signed-in request must not need Redis, and a session ended during a
+# Redis outage must not come back from a stale cached copy afterwards.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 CHANNEL_LAYERS = {
     "default": {

@@ -8,7 +8,7 @@ from swipeme_site.embedded import REDIS_PORT
 from swipeme_site.env import env_str
 
 from .base import *  # noqa: F403
-from .base import DATABASES, REST_FRAMEWORK
+from .base import DATABASES, REST_FRAMEWORK, cache_config
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -19,13 +19,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 # A separate logical Redis db, flushed between tests by tests/conftest.py.
 _redis_db = os.environ.get("SWIPEME_TEST_REDIS_DB", "9")
 REDIS_URL = env_str("TEST_REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/{_redis_db}")
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "swipeme-test",
-    }
-}
+CACHES = {"default": cache_config(REDIS_URL, "swipeme-test")}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",

