@@ -1,24 +1,38 @@
 """Non-API views of accounts: the owner-only download of a data export. It is a DRF view
-so that both the web session and the app's X-Session-Token authenticate it."""
+so that both the web session and the app's X-Session-Token authenticate it. The download
+is the exfiltration itself, so it needs a recent re-authentication like the request: the
+app gets 401 `reauthentication_required`, a browser allauth's re-authentication page."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import FileResponse
-from rest_framework.permissions import IsAuthenticated
+from django.http import FileResponse, HttpResponse
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import selectors
 from apps.accounts.models import DataExport, User
+from apps.accounts.reauthentication import (
+    ReauthenticationRequired,
+    RecentlyAuthenticated,
+    reauthenticate_redirect,
+    uses_session_token,
+)
 from apps.accounts.storage import private_storage
 from apps.core.errors import NotFoundError
 
 
 class DataExportDownloadView(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [RecentlyAuthenticated]
     throttle_classes: list[Any] = []
+
+    def handle_exception(self, exc: Exception) -> Response | HttpResponse:
+        if isinstance(exc, ReauthenticationRequired) and not uses_session_token(self.request):
+            return reauthenticate_redirect(self.request)  # a browser: allauth's page, then back
+        response: Response = super().handle_exception(exc)
+        return response
 
     def get(self, request: Request, export_id: int) -> FileResponse:
         user = request.user

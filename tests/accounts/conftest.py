@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.test import Client
+from rest_framework.test import APIClient
 
 APP = "/_allauth/app/v1"
+BROWSER = "/_allauth/browser/v1"
 PASSWORD = "correct-horse-battery"
 CODE = r"^\s*([A-Z0-9]{4}-?[A-Z0-9]{4}|[A-Z0-9]{6,8})\s*$"
 
@@ -67,6 +69,24 @@ class MobileClient:
         field = "email" if "@" in login else "username"
         return self.post(f"{APP}/auth/login", {field: login, "password": password})
 
+    def reauthenticate(self, password: str = PASSWORD) -> Any:
+        """allauth's headless re-authentication: sensitive calls work for 5 minutes."""
+        response = self.post(f"{APP}/auth/reauthenticate", {"password": password})
+        assert response.status_code == 200, response.content
+        return response
+
+
+def reauthenticated_api_client(user: Any, password: str = PASSWORD) -> APIClient:
+    """An APIClient signed in with the web session cookie that has just re-authenticated
+    through allauth's browser endpoint (as the web client would), so that endpoints behind
+    apps.accounts.reauthentication.RecentlyAuthenticated let it through."""
+    client = APIClient()
+    client.force_login(user)
+    response = client.post(f"{BROWSER}/auth/reauthenticate", {"password": password},
+                           format="json")
+    assert response.status_code == 200, response.content
+    return client
+
 
 def last_code(to: str) -> str:
     """The code in the newest e-mail sent to `to` (verification or password reset)."""
@@ -91,6 +111,11 @@ def totp_now(secret: str, *, at: float | None = None, digits: int = 6, period: i
 @pytest.fixture
 def mobile() -> MobileClient:
     return MobileClient(device_id="install-aaaa-1111")
+
+
+@pytest.fixture
+def reauthed_client(user: Any) -> APIClient:
+    return reauthenticated_api_client(user)
 
 
 def error_of(response: Any) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 from apps.accounts import hooks, services
 from apps.accounts.models import DataExport, User
 from apps.accounts.storage import private_storage
-from tests.accounts.conftest import error_of
+from tests.accounts.conftest import error_of, reauthenticated_api_client
 from tests.factories import UserFactory
 
 WAIT_SECONDS = 60
@@ -169,7 +169,7 @@ def test_files_over_10mb_and_missing_files_are_refused(user):
 def test_data_export_is_built_and_downloadable_only_by_its_owner(celery_worker_process):
     user = UserFactory(bio="my bio")
     services.user_avatar_set(user=user, file=_image(), size=1000)  # the export carries it
-    client = _client(user)
+    client = reauthenticated_api_client(user)
 
     response = client.post("/api/v1/me/exports")
     assert response.status_code == 202, response.json()
@@ -184,8 +184,8 @@ def test_data_export_is_built_and_downloadable_only_by_its_owner(celery_worker_p
     url = body["download_url"]
     assert url.endswith(f"/account-data/exports/{export_id}/download")
 
-    # a stranger sees neither the export nor the file
-    stranger = _client(UserFactory())
+    # a stranger (even one who just re-authenticated) sees neither the export nor the file
+    stranger = reauthenticated_api_client(UserFactory())
     assert stranger.get(f"/api/v1/me/exports/{export_id}").status_code == 404
     assert stranger.get(url).status_code == 404
     assert APIClient().get(url).status_code in (401, 403)
@@ -205,7 +205,7 @@ def test_data_export_is_built_and_downloadable_only_by_its_owner(celery_worker_p
 
 @pytest.mark.django_db
 def test_a_second_export_while_one_runs_is_a_conflict(django_capture_on_commit_callbacks, user):
-    client = _client(user)
+    client = reauthenticated_api_client(user)
     with django_capture_on_commit_callbacks(execute=False):
         assert client.post("/api/v1/me/exports").status_code == 202
         response = client.post("/api/v1/me/exports")
@@ -238,7 +238,7 @@ def test_export_sections_from_other_apps_and_expiry(user):
     assert services.data_exports_expire(now=timezone.now() + timedelta(days=8)) == 1
     export.refresh_from_db()
     assert export.state == "expired"
-    response = _client(user).get(f"/account-data/exports/{export.pk}/download")
+    response = reauthenticated_api_client(user).get(f"/account-data/exports/{export.pk}/download")
     assert response.status_code == 404
 
 

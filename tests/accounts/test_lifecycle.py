@@ -22,8 +22,14 @@ def _logged_in(user, device_id: str = "phone-1") -> MobileClient:
     return client
 
 
+def _reauthenticated(user, device_id: str = "phone-1") -> MobileClient:
+    client = _logged_in(user, device_id)
+    client.reauthenticate()
+    return client
+
+
 def test_deactivate_ends_sessions_and_logging_in_reactivates(user):
-    phone = _logged_in(user)
+    phone = _reauthenticated(user)
     tablet = _logged_in(user, "tablet-1")
 
     response = phone.post("/api/v1/me/deactivate")
@@ -41,7 +47,7 @@ def test_deactivate_ends_sessions_and_logging_in_reactivates(user):
 
 
 def test_delete_schedules_after_the_grace_period_and_login_cancels(user, settings):
-    phone = _logged_in(user)
+    phone = _reauthenticated(user)
     before = timezone.now()
     response = phone.post("/api/v1/me/delete", {"password": PASSWORD})
     assert response.status_code == 200
@@ -57,7 +63,7 @@ def test_delete_schedules_after_the_grace_period_and_login_cancels(user, setting
 
 @pytest.mark.parametrize("body", [{}, {"password": ""}, {"password": "wrong-password"}])
 def test_delete_needs_the_current_password_and_changes_nothing_without_it(user, body):
-    phone = _logged_in(user)
+    phone = _reauthenticated(user)
     response = phone.post("/api/v1/me/delete", body)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "password_incorrect"

@@ -88,8 +88,9 @@ def test_malformed_json_is_a_400_in_the_error_shape(auth_client, user):
     assert _snapshot(user) == before
 
 
-def test_username_change_then_cooldown(auth_client, user):
-    response = auth_client.post("/api/v1/me/username", {"username": "fresh.name"}, format="json")
+def test_username_change_then_cooldown(reauthed_client, user):
+    response = reauthed_client.post("/api/v1/me/username", {"username": "fresh.name"},
+                                    format="json")
     assert response.status_code == 200, response.json()
     user.refresh_from_db()
     assert user.username == "fresh.name"
@@ -98,26 +99,28 @@ def test_username_change_then_cooldown(auth_client, user):
 
     # a second change inside the cool-down is refused and changes nothing
     before = _snapshot(user)
-    response = auth_client.post("/api/v1/me/username", {"username": "other.name"}, format="json")
+    response = reauthed_client.post("/api/v1/me/username", {"username": "other.name"},
+                                    format="json")
     assert response.status_code == 429
     assert error_of(response)["code"] == "username_cooldown"
     assert _snapshot(user) == before
 
 
-def test_username_change_allowed_after_the_cooldown(auth_client, user, settings):
+def test_username_change_allowed_after_the_cooldown(reauthed_client, user, settings):
     cooldown = settings.SWIPEME_USERNAME_CHANGE_COOLDOWN
     user.username_changed_at = timezone.now() - cooldown - timedelta(minutes=1)
     user.save(update_fields=["username_changed_at"])
-    response = auth_client.post("/api/v1/me/username", {"username": "later.name"}, format="json")
+    response = reauthed_client.post("/api/v1/me/username", {"username": "later.name"},
+                                    format="json")
     assert response.status_code == 200
 
 
 @pytest.mark.parametrize("username", ["admin", "a", "bad..name", "pаypal", "Taken_One",
                                       "taken_0ne", "x" * 60])
-def test_username_change_refuses_bad_or_taken_names(auth_client, user, username):
+def test_username_change_refuses_bad_or_taken_names(reauthed_client, user, username):
     UserFactory(username="taken_one")
     before = _snapshot(user)
-    response = auth_client.post("/api/v1/me/username", {"username": username}, format="json")
+    response = reauthed_client.post("/api/v1/me/username", {"username": username}, format="json")
     assert response.status_code == 400
     assert "username" in error_of(response)["fields"]
     assert _snapshot(user) == before

@@ -29,6 +29,7 @@ from rest_framework.views import APIView
 from apps.accounts import selectors, services
 from apps.accounts.api.request import user_of
 from apps.accounts.models import DataExport, Device, User
+from apps.accounts.reauthentication import RecentlyAuthenticated
 from apps.core.api.schema import error_responses
 from apps.core.errors import NotFoundError
 from apps.core.pagination import IdCursorPagination
@@ -56,6 +57,20 @@ _ERROR_DESCRIPTIONS = {
 
 def _errors(*codes: int) -> dict[int, OpenApiResponse]:
     return error_responses(*codes, descriptions=_ERROR_DESCRIPTIONS)
+
+
+_REAUTHENTICATION = (
+    "Not authenticated, or (code `reauthentication_required`) not re-authenticated within "
+    "the last 5 minutes: POST /_allauth/app/v1/auth/reauthenticate {\"password\"} (or "
+    "auth/2fa/reauthenticate {\"code\"}; /_allauth/browser/v1/... with the session "
+    "cookie), then repeat the request."
+)
+
+
+def _reauthenticated_errors(*codes: int) -> dict[int, OpenApiResponse]:
+    """Errors of an endpoint behind RecentlyAuthenticated: its 401 also means 'confirm it
+    is you first'."""
+    return error_responses(*codes, descriptions={**_ERROR_DESCRIPTIONS, 401: _REAUTHENTICATION})
 
 
 def _current_session_key(request: Request) -> str | None:
@@ -168,7 +183,8 @@ class MeApi(APIView):
 
 
 class UsernameApi(APIView):
-    permission_classes = [IsAuthenticated]
+    # A thief could rename the owner and take the old name; the cool-down blocks the way back.
+    permission_classes = [RecentlyAuthenticated]
 
     @extend_schema_serializer(component_name="UsernameInput")
     class InputSerializer(serializers.Serializer[Any]):
@@ -176,10 +192,12 @@ class UsernameApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: MeOutputSerializer, **_errors(400, 401, 409, 429)},
+        responses={200: MeOutputSerializer, **_reauthenticated_errors(400, 401, 409, 429)},
         tags=["me"],
         description="Change the username (same rules as at sign-up). After a change the "
-                    "next one is possible only after the cool-down (429 until then).",
+                    "next one is possible only after the cool-down (429 until then). Needs "
+                    "a re-authentication within the last 5 minutes (401 "
+                    "`reauthentication_required` otherwise).",
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -349,31 +367,38 @@ class DeviceDetailApi(APIView):
 
 
 class DeactivateApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [RecentlyAuthenticated]
     throttle_classes: list[Any] = []  # securing an account is never throttled
 
-    @extend_schema(request=None, responses={200: MeOutputSerializer, **_errors(401)},
+    @extend_schema(request=None,
+                   responses={200: MeOutputSerializer, **_reauthenticated_errors(401)},
                    tags=["me"],
                    description="Hide the account and end every session. Logging in again "
-                               "reactivates it.")
+                               "reactivates it. Needs a re-authentication within the last "
+                               "5 minutes (401 `reauthentication_required` otherwise); "
+                               "ending other sessions (/me/sessions) needs none.")
     def post(self, request: Request) -> Response:
         user = services.user_deactivate(user=user_of(request))
         return Response(MeOutputSerializer(user).data)
 
 
 class DeleteApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [RecentlyAuthenticated]
 
     class InputSerializer(serializers.Serializer[dict[str, Any]]):
         password = serializers.CharField(max_length=4096, required=False, allow_blank=True,
                                          trim_whitespace=False)
 
     @extend_schema(request=InputSerializer,
-                   responses={200: MeOutputSerializer, **_errors(400, 401, 429)},
+                   responses={200: MeOutputSerializer,
+                              **_reauthenticated_errors(400, 401, 429)},
                    tags=["me"],
                    description="Schedule the account's deletion after the grace period and "
                                "end every session. Logging in during the grace period (or "
-                               "POST /me/delete/cancel) cancels it.")
+                               "POST /me/delete/cancel) cancels it. Needs a "
+                               "re-authentication within the last 5 minutes (401 "
+                               "`reauthentication_required` otherwise) and, for an account "
+                               "with a password, that password in the body.")
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -416,13 +441,18 @@ class DataExportOutputSerializer(serializers.ModelSerializer[DataExport]):
 
 
 class DataExportCreateApi(APIView):
-    permission_classes = [IsAuthenticated]
+    # Everything about the account in one file: not for whoever holds a stolen token.
+    permission_classes = [RecentlyAuthenticated]
 
     @extend_schema(request=None,
-                   responses={202: DataExportOutputSerializer, **_errors(401, 409, 429)},
+                   responses={202: DataExportOutputSerializer,
+                              **_reauthenticated_errors(401, 409, 429)},
                    tags=["me: data"],
                    description="Start an export of your data (a ZIP). One at a time; the "
-                               "download expires after 7 days.")
+                               "download expires after 7 days. Requesting it and "
+                               "downloading it each need a re-authentication within the "
+                               "last 5 minutes (401 `reauthentication_required` "
+                               "otherwise).")
     def post(self, request: Request) -> Response:
         export = services.data_export_request(user=user_of(request))
         return Response(DataExportOutputSerializer(export, context={"request": request}).data,
