@@ -39,6 +39,7 @@ from apps.moderation import services as moderation
 from apps.moderation.groups import setup_groups
 from apps.moderation.models import Appeal, Case, EnforcementAction, Standing
 from apps.social.models import Follow, FollowRequest
+from tests.accounts.conftest import reauthenticated_api_client
 from tests.content.factories import MediaAssetFactory, PostFactory
 from tests.factories import UserFactory
 
@@ -214,7 +215,8 @@ def _() -> None:
 @case("POST /api/v1/me/username", ACC + "user_username_change")
 def _() -> None:
     user = UserFactory()
-    ok(api(user).post("/api/v1/me/username", {"username": "renamed_one"}, format="json"))
+    client = reauthenticated_api_client(user)  # renaming needs a recent re-authentication
+    ok(client.post("/api/v1/me/username", {"username": "renamed_one"}, format="json"))
 
 
 @case("PATCH /api/v1/me/devices/<id>", ACC + "device_update")
