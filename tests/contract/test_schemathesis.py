@@ -1,7 +1,8 @@
 """The served OpenAPI schema is a contract: schemathesis generates requests for every
 operation in it (valid and invalid ones) and calls the app in-process (WSGI), signed in as
 a real user whose posts, comments, collections, follow requests, sessions and devices
-exist, so that operations taking an id sometimes hit a real object. Any 5xx, or any
+exist, so that operations taking an id sometimes hit a real object (and one case in five
+signed out). Any 5xx, or any
 response whose status code, content type or body the schema does not document, fails.
 
 Operations that end or change the caller's account or session run as a fresh user for
@@ -17,7 +18,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from django.core.cache import cache
 from django.db import transaction
 from hypothesis import HealthCheck, Phase, assume, settings
 
@@ -150,7 +150,6 @@ schema = served_schema()
           suppress_health_check=list(HealthCheck),
           phases=[Phase.explicit, Phase.generate])
 def test_every_operation_answers_as_documented(case: Any, world: World, db: None) -> None:
-    cache.clear()  # throttles: each case starts with fresh budgets
     token, ids = world.token, world.ids
     if (case.method.upper(), case.operation.path) in FRESH_USER:
         from allauth.usersessions.models import UserSession
@@ -166,4 +165,7 @@ def test_every_operation_answers_as_documented(case: Any, world: World, db: None
         # Half of the cases aim at real objects instead of random ids.
         if ids.get(name) and random.random() < 0.5:
             case.path_parameters[name] = random.choice(ids[name])
-    case.call_and_validate(headers={"X-Session-Token": token}, checks=CHECKS)
+    # One case in five is signed out: public operations answer anonymous callers, the
+    # others a documented 401.
+    headers = {} if random.random() < 0.2 else {"X-Session-Token": token}
+    case.call_and_validate(headers=headers, checks=CHECKS)
