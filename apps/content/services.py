@@ -691,8 +691,8 @@ def _email_upload_problem(post: Post, *, taken_down: bool) -> None:
     asset = post.asset
     problem = post.upload_problem if not taken_down else (
         f"The video file was refused: {asset.state_reason}")
-    if not email or problem is None:
-        return
+    if not email or problem is None or asset.state_reason == MediaAsset.CANCELLED_REASON:
+        return  # nobody to tell, or the creator cancelled the upload themselves
     site = django_settings.SITE_URL.rstrip("/")
     link = f"{site}/@{post.author.username}/video/{post.pk}"
     if taken_down:

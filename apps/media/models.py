@@ -13,6 +13,9 @@ class MediaAsset(TimestampedModel):
 
     The asset is also the processing job: its steps are `ProcessingStep` rows."""
 
+    # state_reason of an upload its owner abandoned (tus termination, DELETE): they know.
+    CANCELLED_REASON = "The upload was cancelled."
+
     class State(models.TextChoices):
         UPLOADING = "uploading"
         UPLOADED = "uploaded"

@@ -243,7 +243,7 @@ def upload_append(
     return asset
 
 
-UPLOAD_CANCELLED = "The upload was cancelled."
+UPLOAD_CANCELLED = MediaAsset.CANCELLED_REASON
 
 
 def upload_terminate(*, asset_id: int, owner_id: int | None = None) -> None:

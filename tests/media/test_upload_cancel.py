@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -107,6 +108,9 @@ def test_a_post_waiting_on_a_cancelled_upload_goes_back_to_draft_with_the_reason
     assert client.delete(f"/api/v1/media/uploads/{body['id']}").status_code == 204
     post.refresh_from_db()
     assert post.status == Post.Status.DRAFT
+    assert MediaAsset.CANCELLED_REASON in (post.upload_problem or "")
+    # the creator cancelled it themselves: no "could not be published" e-mail
+    assert not [m for m in mail.outbox if user.email in m.to]
 
 
 @override_settings(MEDIA_UPLOAD_IDLE_TIMEOUT=timedelta(minutes=10),
