@@ -24,7 +24,6 @@ from allauth.account.internal.flows.reauthentication import (
 )
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.sessions.backends.base import SessionBase
-from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import urlencode
 from rest_framework import exceptions
@@ -101,10 +100,9 @@ class RecentlyAuthenticated(IsAuthenticated):
         return True
 
 
-def reauthenticate_redirect(request: Request) -> HttpResponseRedirect:
+def reauthenticate_url(request: Request) -> str:
     """For web pages: allauth's re-authentication page (password, or 2FA when the account
     has no password), back to this page afterwards."""
     methods: list[dict[str, Any]] = get_adapter().get_reauthentication_methods(request.user)
     url = methods[0]["url"] if methods else reverse("account_reauthenticate")
-    return HttpResponseRedirect(
-        f"{url}?{urlencode({REDIRECT_FIELD_NAME: request.get_full_path()})}")
+    return f"{url}?{urlencode({REDIRECT_FIELD_NAME: request.get_full_path()})}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,7 +17,7 @@ from apps.accounts.models import DataExport, User
 from apps.accounts.reauthentication import (
     ReauthenticationRequired,
     RecentlyAuthenticated,
-    reauthenticate_redirect,
+    reauthenticate_url,
     uses_session_token,
 )
 from apps.accounts.storage import private_storage
@@ -28,9 +28,10 @@ class DataExportDownloadView(APIView):
     permission_classes = [RecentlyAuthenticated]
     throttle_classes: list[Any] = []
 
-    def handle_exception(self, exc: Exception) -> Response | HttpResponse:
+    def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, ReauthenticationRequired) and not uses_session_token(self.request):
-            return reauthenticate_redirect(self.request)  # a browser: allauth's page, then back
+            # a browser: allauth's re-authentication page, then back here
+            return Response(status=302, headers={"Location": reauthenticate_url(self.request)})
         response: Response = super().handle_exception(exc)
         return response
 
