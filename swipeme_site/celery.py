@@ -6,7 +6,8 @@ from celery import Celery, bootsteps
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "swipeme_site.settings.dev")
 
-app = Celery("swipeme")
+# Sending a task goes through the Redis breaker: a dead broker costs no hung request.
+app = Celery("swipeme", task_cls="apps.core.task_base:OutageAwareTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

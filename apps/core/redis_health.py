@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import kombu.exceptions
 import redis
 import redis.client
 from django.conf import settings
@@ -41,6 +42,7 @@ HALF_OPEN = "half_open"
 # opposed to a bad command (ResponseError), which is a bug and must stay loud.
 OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
     redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError,
+    kombu.exceptions.OperationalError,  # Celery could not reach the broker (Redis)
 )
 
 

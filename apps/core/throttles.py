@@ -11,7 +11,8 @@ each budget only once all of the view's throttles allow it. Cache access is conf
 While Redis is unavailable (the cache's circuit breaker is open) reads are not throttled at
 all and writes are counted per process, in the cache's in-memory stand-in: an outage costs
 neither reads nor the write limits. Sign-up, log-in and password resets are allauth's
-(ACCOUNT_RATE_LIMITS, on the same cache): they too keep their limits, per process."""
+(ACCOUNT_RATE_LIMITS, on the same cache): counted per process too, with tighter budgets
+meanwhile (apps.core.ratelimits), so an outage is no brute-force window."""
 
 from __future__ import annotations
 

@@ -3,12 +3,14 @@ defaults that are safe for the embedded mode (loopback servers under var/)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from csp.constants import NONCE, NONE, SELF
 
+from apps.core.ratelimits import OutageStricterRates
 from swipeme_site.embedded import EMBEDDED_DATABASE_URL, EMBEDDED_REDIS_URL
 from swipeme_site.env import database_config, env_bool, env_int, env_list, env_str
 
@@ -222,7 +224,10 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_ADAPTER = "apps.accounts.adapter.AccountAdapter"
 ACCOUNT_SIGNUP_FORM_CLASS = "apps.accounts.forms.SignupExtraForm"
 ACCOUNT_USERNAME_MIN_LENGTH = 2
-ACCOUNT_RATE_LIMITS: dict[str, str] | bool = {"login_failed": "10/m/ip,5/5m/key"}
+# Tighter for sign-up, log-in and password resets while Redis is unavailable (the limits
+# are then counted per process; apps.core.ratelimits).
+ACCOUNT_RATE_LIMITS: Mapping[str, str] | bool = OutageStricterRates(
+    {"login_failed": "10/m/ip,5/5m/key"})
 # A session token alone must not take an account over: adding, removing or changing the
 # primary e-mail (and 2FA, MFA_REAUTHENTICATION_REQUIRED) needs a re-authentication within
 # the last ACCOUNT_REAUTHENTICATION_TIMEOUT seconds; a password change needs the current

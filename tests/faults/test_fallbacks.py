@@ -10,11 +10,14 @@ from typing import Any
 
 import pytest
 from django.core.cache import caches
+from django.db import transaction
 from django.test import Client
 from rest_framework.throttling import SimpleRateThrottle
 
 from apps.core import redis_health
 from apps.core.cache_backend import ResilientRedisCache
+from apps.core.ratelimits import OutageStricterRates
+from apps.core.tasks import heartbeat
 from apps.core.throttles import AnonReadThrottle, BurstWriteThrottle
 from swipeme_site.settings.base import cache_config
 from tests.accounts.conftest import APP, PASSWORD, MobileClient
@@ -126,17 +129,38 @@ def test_reads_are_not_throttled_while_redis_is_dead_but_writes_keep_their_budge
     assert redis_health.breaker().state == redis_health.OPEN
 
 
-def test_log_in_attempts_stay_limited_while_redis_is_dead(
+def test_log_in_attempts_are_limited_more_strictly_while_redis_is_dead(
     cache_on: PrivateRedis, settings: Any
 ) -> None:
-    settings.ACCOUNT_RATE_LIMITS = {"login_failed": "3/5m/key"}
+    # the production setting: 5 failed log-ins per account per 5 minutes
+    settings.ACCOUNT_RATE_LIMITS = OutageStricterRates({"login_failed": "10/m/ip,5/5m/key"})
     UserFactory(username="maya")
     cache_on.kill()
+    for _ in range(3):  # other requests have found Redis dead meanwhile
+        caches["default"].get("anything")
+    assert redis_health.breaker().state == redis_health.OPEN
+
     phone = MobileClient(device_id="faults-attacker")
     answers = [phone.post(f"{APP}/auth/login", {"username": "maya", "password": f"guess-{n}"})
                for n in range(5)]
     assert [a.status_code for a in answers] == [400] * 5, [a.content for a in answers]
     codes = [[e.get("code") for e in a.json()["errors"]] for a in answers]
-    # the fourth guess on is refused before the password is checked: no brute-force window
+    # the fourth guess on is refused before the password is checked (3 per account while
+    # the limits are counted per process): no brute-force window, no 500
     assert ["too_many_login_attempts" in c for c in codes] == [False, False, False, True, True]
-    assert redis_health.breaker().state == redis_health.OPEN
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_sent_while_the_broker_is_known_down_is_refused_inside_a_transaction_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    breaker = redis_health.breaker()
+    for _ in range(breaker.failure_threshold):  # as the requests before found it
+        breaker.failure(ConnectionError("refused"))
+
+    # inside a transaction: nothing is committed yet, so refuse (the API answers 503)
+    with pytest.raises(redis_health.RedisUnavailable), transaction.atomic():
+        heartbeat.delay("default")
+    # after the commit: the write stands, the request must not fail; the loss is logged
+    assert heartbeat.delay("default") is None
+    assert "task core.heartbeat not sent" in caplog.text

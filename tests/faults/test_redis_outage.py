@@ -13,8 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from apps.comments.models import Comment
 from apps.content.models import Post
 from apps.engagement.models import Like
+from apps.social.models import Follow
 from tests.content.factories import PostFactory
 from tests.factories import UserFactory
 from tests.faults.conftest import PrivateRedis
@@ -72,16 +74,46 @@ def _assert_degraded(base: str) -> None:
     assert body["checks"]["database"] == "ok", body
 
 
-def _like(base: str, *, token: str, post: Post, user_id: int) -> None:
-    """A write during the outage: committed to PostgreSQL, or refused cleanly."""
-    response = httpx.post(f"{base}/api/v1/posts/{post.pk}/like",
-                          headers={"X-Session-Token": token}, timeout=CLIENT_TIMEOUT)
+def _assert_committed_or_refused(response: Any, committed: Any) -> None:
+    """A write during the outage: committed to PostgreSQL, or refused cleanly (503,
+    Retry-After, the error shape), never a 500."""
     if response.status_code == 503:
         assert response.headers["Retry-After"].isdigit(), response.headers
-        assert response.json()["error"]["code"] == "unavailable", response.text
+        assert set(response.json()["error"]) >= {"code", "message", "fields"}, response.text
+        assert not committed(), "refused, yet written"
     else:
-        assert response.status_code == 200, response.text
-        assert Like.objects.filter(post=post, user_id=user_id).exists()
+        assert response.status_code in (200, 201), response.text
+        assert committed(), "accepted, yet not in PostgreSQL"
+
+
+def _write_everything(base: str, *, token: str, post: Post, viewer: Any, author: Any,
+                      round_: str) -> None:
+    """A like, a comment, a profile edit and a follow (whose after-commit work, counters,
+    moderation scans, needs Redis)."""
+    headers = {"X-Session-Token": token}
+    Like.objects.filter(post=post, user=viewer).delete()
+    response = httpx.post(f"{base}/api/v1/posts/{post.pk}/like", headers=headers,
+                          timeout=CLIENT_TIMEOUT)
+    _assert_committed_or_refused(
+        response, lambda: Like.objects.filter(post=post, user=viewer).exists())
+
+    text = f"still here ({round_})"
+    response = httpx.post(f"{base}/api/v1/posts/{post.pk}/comments", json={"text": text},
+                          headers=headers, timeout=CLIENT_TIMEOUT)
+    _assert_committed_or_refused(
+        response, lambda: Comment.objects.filter(post=post, author=viewer, text=text).exists())
+
+    bio = f"bio during the outage ({round_})"
+    response = httpx.patch(f"{base}/api/v1/me", json={"bio": bio}, headers=headers,
+                           timeout=CLIENT_TIMEOUT)
+    _assert_committed_or_refused(
+        response, lambda: type(viewer).objects.filter(pk=viewer.pk, bio=bio).exists())
+
+    Follow.objects.filter(follower=viewer, followee=author).delete()
+    response = httpx.post(f"{base}/api/v1/users/{author.username}/follow", headers=headers,
+                          timeout=CLIENT_TIMEOUT)
+    _assert_committed_or_refused(
+        response, lambda: Follow.objects.filter(follower=viewer, followee=author).exists())
 
 
 def _send_event(base: str, *, token: str, post: Post) -> None:
@@ -130,7 +162,8 @@ def test_reads_survive_a_hung_then_dead_redis_and_recover_when_it_returns(
         # then: counters are the last flushed PostgreSQL value
         assert responses[f"anon /api/v1/posts/{post.pk}"].json()["counts"]["likes"] == 7
         _assert_degraded(base)
-        _like(base, token=token, post=post, user_id=viewer.pk)
+        _write_everything(base, token=token, post=post, viewer=viewer, author=author,
+                          round_="hung")
         _send_event(base, token=token, post=post)
         _assert_all_ok(_read_everything(base, token=token, handle="maya", post=post))
     finally:
@@ -141,8 +174,8 @@ def test_reads_survive_a_hung_then_dead_redis_and_recover_when_it_returns(
     for _ in range(2):
         _assert_all_ok(_read_everything(base, token=token, handle="maya", post=post))
     _assert_degraded(base)
-    Like.objects.filter(post=post, user_id=viewer.pk).delete()
-    _like(base, token=token, post=post, user_id=viewer.pk)
+    _write_everything(base, token=token, post=post, viewer=viewer, author=author,
+                      round_="dead")
     _send_event(base, token=token, post=post)
 
     # when: it comes back (empty: nothing was persisted)

@@ -1,0 +1,41 @@
+"""The base class of every Celery task here (`Celery(task_cls=...)` in swipeme_site/celery.py):
+sending a task goes through the Redis breaker (apps.core.redis_health) when the broker is
+the project's Redis.
+
+While Redis is unavailable a write must commit or be refused, never hang and 500:
+- sent inside a transaction (`transaction.atomic()`): the error propagates, the transaction
+  rolls back and the API answers 503 with Retry-After (apps.core.errors);
+- sent after the commit (an `on_commit` callback, or autocommit): the write is already in
+  PostgreSQL, so the request succeeds and the unsent task is logged as an error. (Recording
+  such tasks in an outbox, to send them when the broker is back, is issue 24's next step;
+  until then the existing sweeps — stalled media jobs, missed upload scans — pick up what
+  they cover.)
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Task
+from django.conf import settings
+from django.db import connection
+
+from apps.core import redis_health
+
+logger = logging.getLogger(__name__)
+
+
+class OutageAwareTask(Task):  # type: ignore[misc]
+    def apply_async(self, *args: Any, **kwargs: Any) -> Any:
+        if self.app.conf.task_always_eager or settings.CELERY_BROKER_URL != settings.REDIS_URL:
+            return super().apply_async(*args, **kwargs)
+        try:
+            with redis_health.breaker().guard():
+                return super().apply_async(*args, **kwargs)
+        except redis_health.OUTAGE_ERRORS as exc:
+            if connection.in_atomic_block:
+                raise
+            logger.error("task %s not sent, the broker is unavailable (%s); the write it "
+                         "follows is committed", self.name, exc)
+            return None
