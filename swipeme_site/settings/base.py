@@ -227,7 +227,9 @@ ACCOUNT_USERNAME_MIN_LENGTH = 2
 # Tighter for sign-up, log-in and password resets while Redis is unavailable (the limits
 # are then counted per process; apps.core.ratelimits).
 ACCOUNT_RATE_LIMITS: Mapping[str, str] | bool = OutageStricterRates(
-    {"login_failed": "10/m/ip,5/5m/key"})
+    # "reauthenticate" (allauth: 10/m/user) as strict as failed log-ins: a stolen session
+    # token must not be a password-guessing oracle (the owner can still end that session).
+    {"login_failed": "10/m/ip,5/5m/key", "reauthenticate": "5/5m/user"})
 # A session token alone must not take an account over: adding, removing or changing the
 # primary e-mail (and 2FA, MFA_REAUTHENTICATION_REQUIRED) needs a re-authentication within
 # the last ACCOUNT_REAUTHENTICATION_TIMEOUT seconds; a password change needs the current

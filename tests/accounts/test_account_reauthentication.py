@@ -258,3 +258,26 @@ def test_the_schema_documents_the_refusal():
     # ending sessions is documented without it (it needs none)
     revoke = schema["paths"]["/api/v1/me/sessions/revoke-all"]["post"]["responses"]["401"]
     assert "reauthentication_required" not in revoke["description"]
+
+
+def test_a_stolen_token_is_no_password_guessing_oracle(user, settings):
+    # the production limits (the test settings turn allauth's off)
+    from swipeme_site.settings import base
+
+    settings.ACCOUNT_RATE_LIMITS = base.ACCOUNT_RATE_LIMITS
+    owner = _logged_in(user)
+    thief = MobileClient(device_id="thief-phone")
+    thief.token = _logged_in(user, "lost-phone").token
+
+    guesses = [thief.post(f"{APP}/auth/reauthenticate", {"password": f"guess-{n}"})
+               for n in range(6)]
+
+    # five wrong passwords per 5 minutes, as for log-ins (allauth allowed 10 a minute)
+    assert [r.status_code for r in guesses] == [400] * 5 + [429]
+    assert thief.post(f"{APP}/auth/reauthenticate",
+                      {"password": PASSWORD}).status_code == 429
+    _assert_reauthentication_required(_rename(thief, user))
+    # and the owner, without re-authenticating, ends the session that was guessing
+    stolen = UserSession.objects.get(session_key=thief.token)
+    assert owner.delete(f"/api/v1/me/sessions/{stolen.pk}").status_code == 204
+    assert thief.get("/api/v1/me").status_code == 401
