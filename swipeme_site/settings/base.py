@@ -142,7 +142,9 @@ SWIPEME_REDIS_BREAKER_FAILURES = env_int("SWIPEME_REDIS_BREAKER_FAILURES", 3)
 SWIPEME_REDIS_BREAKER_OPEN_SECONDS = float(env_str("SWIPEME_REDIS_BREAKER_OPEN_SECONDS", "5"))
 
 
-def cache_config(location: str, key_prefix: str) -> dict[str, Any]:
+def cache_config(location: str, key_prefix: str, *,
+                 socket_timeout: float = SWIPEME_REDIS_SOCKET_TIMEOUT,
+                 connect_timeout: float = SWIPEME_REDIS_CONNECT_TIMEOUT) -> dict[str, Any]:
     """The default cache: Redis with short timeouts behind the breaker, a per-process
     stand-in while it is unavailable (apps.core.cache_backend)."""
     return {
@@ -150,10 +152,7 @@ def cache_config(location: str, key_prefix: str) -> dict[str, Any]:
         "LOCATION": location,
         "KEY_PREFIX": key_prefix,
         "TIMEOUT": 300,
-        "OPTIONS": {
-            "socket_timeout": SWIPEME_REDIS_SOCKET_TIMEOUT,
-            "socket_connect_timeout": SWIPEME_REDIS_CONNECT_TIMEOUT,
-        },
+        "OPTIONS": {"socket_timeout": socket_timeout, "socket_connect_timeout": connect_timeout},
     }
 
 

@@ -19,7 +19,13 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 # A separate logical Redis db, flushed between tests by tests/conftest.py.
 _redis_db = os.environ.get("SWIPEME_TEST_REDIS_DB", "9")
 REDIS_URL = env_str("TEST_REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/{_redis_db}")
-CACHES = {"default": cache_config(REDIS_URL, "swipeme-test")}
+# The test machine is shared and busy: hot-path Redis timeouts that a slow moment does not
+# trip (tests/faults run their server with production's own).
+SWIPEME_REDIS_SOCKET_TIMEOUT = float(env_str("SWIPEME_REDIS_SOCKET_TIMEOUT", "0.5"))
+SWIPEME_REDIS_CONNECT_TIMEOUT = float(env_str("SWIPEME_REDIS_CONNECT_TIMEOUT", "0.5"))
+CACHES = {"default": cache_config(REDIS_URL, "swipeme-test",
+                                  socket_timeout=SWIPEME_REDIS_SOCKET_TIMEOUT,
+                                  connect_timeout=SWIPEME_REDIS_CONNECT_TIMEOUT)}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from importlib import import_module
 from pathlib import Path
 
 import pytest
@@ -93,8 +94,12 @@ def asgi_server_on_private_redis(django_db_setup, private_redis: PrivateRedis) -
     counters, feed, channel layer, broker) on `private_redis`."""
     port = _free_port()
     log = open(_log_path("web-faults"), "wb")  # noqa: SIM115
+    base = import_module("swipeme_site.settings.base")
     env = {**_subprocess_env(), "TEST_REDIS_URL": private_redis.url,
-           "REDIS_URL": private_redis.url, "SWIPEME_FEED_REDIS_URL": ""}
+           "REDIS_URL": private_redis.url, "SWIPEME_FEED_REDIS_URL": "",
+           # production's hot-path timeouts (the test settings' are looser)
+           "SWIPEME_REDIS_SOCKET_TIMEOUT": str(base.SWIPEME_REDIS_SOCKET_TIMEOUT),
+           "SWIPEME_REDIS_CONNECT_TIMEOUT": str(base.SWIPEME_REDIS_CONNECT_TIMEOUT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "swipeme_site.asgi:application", "--host",
          "127.0.0.1", "--port", str(port), "--lifespan", "off", "--ws", "websockets"],
