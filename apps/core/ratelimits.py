@@ -24,6 +24,7 @@ OUTAGE_RATES = {
     "reset_password": "5/m/ip,2/m/key",
     "reset_password_from_key": "5/m/ip",
     "request_login_code": "5/m/ip,1/m/key",
+    "reauthenticate": "3/5m/user",
 }
 
 
