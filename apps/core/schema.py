@@ -138,11 +138,16 @@ def add_headless_auth_paths(
     return result
 
 
+def _response(name: str) -> str:
+    return f"#/components/responses/{AUTH_PREFIX}{name}"
+
+
 def _complete_headless_schema(result: dict[str, Any]) -> None:
     """What allauth's own specification leaves out, as its code answers today: every flow
     id it can list (e.g. `password_reset_by_code`, listed with `is_pending: false` when no
-    reset is under way), `meta.is_authenticated: null` when there is no user at all, and
-    the 400 in allauth's error shape that any operation taking a body gives."""
+    reset is under way), `meta.is_authenticated: null` when there is no user at all, the
+    400 in allauth's error shape that any operation taking a body gives, and the 401/410
+    of operations that take a session token."""
     from allauth.headless.constants import Flow
 
     schemas = result["components"]["schemas"]
@@ -159,7 +164,19 @@ def _complete_headless_schema(result: dict[str, Any]) -> None:
             continue
         for method in HTTP_METHODS:
             operation = item.get(method)
-            if isinstance(operation, dict) and "requestBody" in operation:
-                operation["responses"].setdefault("400", _error(
+            if not isinstance(operation, dict):
+                continue
+            responses = operation["responses"]
+            if "requestBody" in operation:
+                responses.setdefault("400", _error(
                     "An input error occurred.",
                     ref=f"#/components/schemas/{AUTH_PREFIX}ErrorResponse"))
+            if any(p.get("$ref") == f"#/components/parameters/{AUTH_PREFIX}SessionToken"
+                   for p in operation.get("parameters", [])):
+                # Whatever takes a session token answers a stale one with 410, no session
+                # (or one too old for this operation) with 401.
+                responses.setdefault("410", {"$ref": _response("SessionGone")})
+                if responses.get("401", {}).get("$ref") in (
+                    None, _response("ReauthenticationRequired")
+                ):
+                    responses["401"] = {"$ref": _response("AuthenticationOrReauthentication")}
