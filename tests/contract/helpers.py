@@ -48,6 +48,14 @@ def sign_in(username: str) -> str:
     return token
 
 
+def reauthenticate(token: str) -> None:
+    """Confirm the password in the token's session: sensitive operations (renaming,
+    deleting or exporting the account, e-mail and 2FA changes) need it, not a log-in."""
+    response = Client().post("/_allauth/app/v1/auth/reauthenticate", {"password": PASSWORD},
+                             content_type="application/json", HTTP_X_SESSION_TOKEN=token)
+    assert response.status_code == 200, response.content
+
+
 @functools.cache
 def served_schema() -> Any:
     """The schema as served at SCHEMA_URL (it needs no database)."""
