@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
-from jsonschema import Draft4Validator, FormatChecker
+from jsonschema import Draft4Validator, FormatChecker  # type: ignore[import-untyped]
 
 from apps.accounts.models import Device
 from apps.content.models import Sound
@@ -33,6 +33,10 @@ def _resolve(node: dict[str, Any]) -> dict[str, Any]:
         section, name = node["$ref"].removeprefix("#/components/").split("/")
         node = _raw()["components"][section][name]
     return node
+
+
+def _json(response: Any) -> Any:
+    return response.get_json()
 
 
 def _conforms(method: str, path: str, response: Any) -> None:
@@ -60,7 +64,7 @@ def test_me_before_any_username_change_conforms(me: Any, token: str) -> None:
     a date-time string)."""
     response = call("GET", "/api/v1/me", token=token)
     assert response.status_code == 200
-    assert response.json["username_change_available_at"] is None
+    assert _json(response)["username_change_available_at"] is None
     _conforms("GET", "/api/v1/me", response)
 
 
@@ -71,7 +75,7 @@ def test_me_of_an_account_without_an_email_address_conforms(me: Any, token: str)
     type(me).objects.filter(pk=me.pk).update(email="")
     response = call("GET", "/api/v1/me", token=token)
     assert response.status_code == 200
-    assert response.json["email"] == ""
+    assert _json(response)["email"] == ""
     email = _resolve(_raw()["paths"]["/api/v1/me"]["get"]["responses"]["200"]["content"]
                      ["application/json"]["schema"])["properties"]["email"]
     assert Draft4Validator(email, format_checker=FormatChecker()).is_valid("")
@@ -87,7 +91,7 @@ def test_allauth_flows_as_allauth_lists_them_conform() -> None:
     assert "password_reset_by_code" in flow["id"]["enum"]
     response = call("GET", "/_allauth/app/v1/auth/session")
     assert response.status_code == 401
-    flows = {flow["id"]: flow for flow in response.json["data"]["flows"]}
+    flows = {flow["id"]: flow for flow in _json(response)["data"]["flows"]}
     assert flows["password_reset_by_code"]["is_pending"] is False
     _conforms("GET", "/_allauth/app/v1/auth/session", response)
     assert not any("{client}" in path for path in _raw()["paths"])
@@ -120,8 +124,8 @@ def test_page_size_that_is_not_a_positive_integer_is_a_400(token: str, path: str
                                                            value: str) -> None:
     """`page_size` is documented as an integer; DRF ignored anything else (was: 200)."""
     response = call("GET", path, token=token, query_string={"page_size": value})
-    assert response.status_code == 400, response.json
-    assert response.json["error"]["fields"] == {"page_size": ["A positive integer."]}
+    assert response.status_code == 400, _json(response)
+    assert _json(response)["error"]["fields"] == {"page_size": ["A positive integer."]}
     _conforms("GET", path, response)
 
 
@@ -140,8 +144,8 @@ def test_every_typed_query_parameter_refuses_a_word(me: Any, token: str) -> None
             url = path.replace("{username}", me.username).replace("{post_id}", post_id)
             response = call("GET", url, token=token, query_string={parameter["name"]: "banana"})
             checked.append((path, parameter["name"], response.status_code))
-            assert response.status_code in (400, 404), (path, parameter["name"], response.json)
-            assert set(response.json) == {"error"}
+            assert response.status_code in (400, 404), (path, parameter["name"], _json(response))
+            assert set(_json(response)) == {"error"}
             _conforms("GET", path, response)
     assert len(checked) > 10, checked  # every list's page_size, the feeds' limit
 
@@ -167,9 +171,9 @@ def test_patch_bodies_document_the_fields_they_require(me: Any, token: str) -> N
         documented = set(_resolve(body["schema"]).get("required", []))
         response = call("PATCH", url, token=token, data=json.dumps({}),
                         content_type="application/json")
-        refused = set(response.json["error"]["fields"]) if response.status_code == 400 else set()
+        refused = set(_json(response)["error"]["fields"]) if response.status_code == 400 else set()
         seen[path] = (documented, refused)
-        assert refused == documented, (path, response.status_code, response.json)
+        assert refused == documented, (path, response.status_code, _json(response))
         _conforms("PATCH", path, response)
     assert seen["/api/v1/sounds/{sound_id}"] == ({"allow_reuse"}, {"allow_reuse"})
     assert seen["/api/v1/me/devices/{device_id}"] == ({"push_token"}, {"push_token"})
@@ -183,7 +187,7 @@ def test_interests_put_documents_its_required_field(token: str) -> None:
     response = call("PUT", "/api/v1/me/interests", token=token, data=json.dumps({}),
                     content_type="application/json")
     assert response.status_code == 400
-    assert set(response.json["error"]["fields"]) == {"interests"}
+    assert set(_json(response)["error"]["fields"]) == {"interests"}
     body = _raw()["paths"]["/api/v1/me/interests"]["put"]["requestBody"]["content"]
     assert _resolve(body["application/json"]["schema"])["required"] == ["interests"]
     _conforms("PUT", "/api/v1/me/interests", response)
@@ -196,5 +200,5 @@ def test_sign_up_with_a_non_string_date_of_birth_is_a_400() -> None:
                     data=json.dumps({"email": "n@example.com", "username": "newbie",
                                      "password": "a long passphrase", "date_of_birth": [1]}))
     assert response.status_code == 400
-    assert [e["param"] for e in response.json["errors"]] == ["date_of_birth"]
+    assert [e["param"] for e in _json(response)["errors"]] == ["date_of_birth"]
     _conforms("POST", "/_allauth/app/v1/auth/signup", response)
