@@ -177,7 +177,10 @@ COM = "apps/comments/services.py::"
 CON = "apps/content/services.py::"
 ENG = "apps/engagement/services.py::"
 MED = "apps/media/services.py::"
-MOD = "apps/moderation/services.py::"
+MOD_CASES = "apps/moderation/services/cases.py::"
+MOD_DECISIONS = "apps/moderation/services/decisions.py::"
+MOD_STANDING = "apps/moderation/services/standing.py::"
+MOD_APPEALS = "apps/moderation/services/appeals.py::"
 DET = "apps/moderation/detection/services.py::"
 SOC = "apps/social/services.py::_lock_users"
 
@@ -443,7 +446,7 @@ def _() -> None:
 # moderation
 
 
-@case("POST /api/v1/reports", MOD + "_open_case")
+@case("POST /api/v1/reports", MOD_CASES + "_open_case")
 def _() -> None:
     post = PostFactory()
     for reporter in (UserFactory(), UserFactory()):  # the second one merges
@@ -453,7 +456,7 @@ def _() -> None:
     assert Case.objects.get().reports_count == 2
 
 
-@case("POST /api/v1/appeals", MOD + "_decision_group")
+@case("POST /api/v1/appeals", MOD_APPEALS + "_decision_group")
 def _() -> None:
     post, _case, _mod = decided("remove")
     removal = EnforcementAction.objects.get(action="remove", target_id=post.pk)
@@ -467,7 +470,7 @@ def _() -> None:
     assert again.json()["error"]["code"] == "already_appealed"
 
 
-@case("POST /moderation/appeal/<token>/ (web, signed out)", MOD + "_decision_group")
+@case("POST /moderation/appeal/<token>/ (web, signed out)", MOD_APPEALS + "_decision_group")
 def _() -> None:
     post, _case, _mod = decided("suspend")
     suspension = EnforcementAction.objects.get(action="suspend")
@@ -477,7 +480,7 @@ def _() -> None:
     assert Appeal.objects.get().appellant_id == post.author_id
 
 
-@case("POST /moderation/next (web)", MOD + "case_claim_next")
+@case("POST /moderation/next (web)", MOD_CASES + "case_claim_next")
 def _() -> None:
     _post, case = reported_post()
     mod = moderator()
@@ -485,7 +488,7 @@ def _() -> None:
     assert response["Location"] == f"/moderation/cases/{case.pk}/"
 
 
-@case("POST /moderation/cases/<id>/decide remove (web)", MOD + "_locked_claimed",
+@case("POST /moderation/cases/<id>/decide remove (web)", MOD_CASES + "_locked_claimed",
       CON + "post_remove", CON + "_move_hashtag_counts")
 def _() -> None:
     post, case = reported_post()
@@ -494,7 +497,7 @@ def _() -> None:
     assert post.status == Post.Status.REMOVED
 
 
-@case("POST /moderation/cases/<id>/decide age_restrict (web)", MOD + "_locked_claimed",
+@case("POST /moderation/cases/<id>/decide age_restrict (web)", MOD_CASES + "_locked_claimed",
       CON + "posts_public_media_changed")
 def _() -> None:
     post, case = reported_post()
@@ -503,8 +506,8 @@ def _() -> None:
     assert post.age_restricted
 
 
-@case("POST /moderation/cases/<id>/decide suspend (web)", MOD + "_locked_claimed",
-      MOD + "_standing")
+@case("POST /moderation/cases/<id>/decide suspend (web)", MOD_CASES + "_locked_claimed",
+      MOD_STANDING + "_standing")
 def _() -> None:
     post, case = reported_post()
     assert web_decide(moderator("Senior moderators"), case, "suspend").status == "closed"
@@ -512,7 +515,7 @@ def _() -> None:
 
 
 @case("POST /moderation/cases/<id>/decide no_violation after an automated block (web)",
-      MOD + "_locked_claimed", MOD + "_undo_automation", CON + "post_reinstate",
+      MOD_CASES + "_locked_claimed", MOD_DECISIONS + "_undo_automation", CON + "post_reinstate",
       CON + "post_release_from_review", CON + "_move_hashtag_counts", CON + "post_remove")
 def _() -> None:
     post, case = reported_post(Post.Status.REVIEWING)
@@ -523,8 +526,8 @@ def _() -> None:
     assert post.status == Post.Status.PUBLISHED
 
 
-@case("POST /moderation/cases/<id>/decide overturn an appeal (web)", MOD + "_locked_claimed",
-      MOD + "_decide_appeal", MOD + "_decision_group", MOD + "_standing",
+@case("POST /moderation/cases/<id>/decide overturn an appeal (web)", MOD_CASES + "_locked_claimed",
+      MOD_APPEALS + "_decide_appeal", MOD_APPEALS + "_decision_group", MOD_STANDING + "_standing",
       CON + "post_reinstate")
 def _() -> None:
     post, _case, _first = decided("remove")
@@ -536,7 +539,7 @@ def _() -> None:
     assert post.status == Post.Status.PUBLISHED
 
 
-@case("POST /moderation/cases/<id>/decide escalate (web)", MOD + "_locked_claimed")
+@case("POST /moderation/cases/<id>/decide escalate (web)", MOD_CASES + "_locked_claimed")
 def _() -> None:
     _post, case = reported_post()
     ok(web(moderator()).post(f"/moderation/cases/{case.pk}/claim"), 302)
@@ -547,7 +550,7 @@ def _() -> None:
     assert Case.objects.get(pk=case.pk).queue == "senior"
 
 
-@case("admin actions: close as no violation, escalate", MOD + "_locked_claimed")
+@case("admin actions: close as no violation, escalate", MOD_CASES + "_locked_claimed")
 def _() -> None:
     (_p1, first), (_p2, second) = reported_post(), reported_post()
     mod = moderator()
@@ -561,7 +564,7 @@ def _() -> None:
 
 
 @case("service enforce(action='restore') (no entry point calls it yet)",
-      MOD + "_restore_target", CON + "post_reinstate")
+      MOD_APPEALS + "_restore_target", CON + "post_reinstate")
 def _() -> None:
     post, _case, _mod = decided("remove")
     moderation.enforce(action="restore", target_type="post", target_id=post.pk, policy="spam_scam",
@@ -570,7 +573,7 @@ def _() -> None:
     assert post.status == Post.Status.PUBLISHED
 
 
-@case("task moderation.standings_sweep", MOD + "_standing")
+@case("task moderation.standings_sweep", MOD_STANDING + "_standing")
 def _() -> None:
     from apps.moderation import tasks
 
@@ -613,7 +616,7 @@ def _() -> None:
 
 
 @case("tasks moderation.detection.scan_comment and scan_profile (term lists)",
-      COM + "_lock_comment", MOD + "_open_case")
+      COM + "_lock_comment", MOD_CASES + "_open_case")
 def _() -> None:
     from apps.moderation.detection import services as detection
     from apps.moderation.detection import tasks

@@ -1,0 +1,57 @@
+"""What the moderation service modules share: the action groups and the audit helper."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from apps.accounts.models import User
+from apps.core.errors import ApplicationError
+from apps.moderation.models import (
+    AuditEvent,
+    Case,
+    EnforcementAction,
+    TargetType,
+)
+from apps.moderation.policies import Policy
+
+logger = logging.getLogger("apps.moderation.services")  # the name it logged under before the split
+
+Action = EnforcementAction.Action
+
+SOURCES = (Case.Source.REPORT, Case.Source.AUTOMATED)
+
+# Actions on the content itself; the rest apply to the account that answers for it.
+CONTENT_ACTIONS = {Action.REMOVE, Action.AGE_RESTRICT, Action.LIMIT_REACH,
+                   Action.DISABLE_COMMENTS}
+
+ACCOUNT_ACTIONS = {Action.STRIKE, Action.SUSPEND, Action.BAN}
+
+APPEALABLE = CONTENT_ACTIONS | ACCOUNT_ACTIONS
+
+# Which targets each content action applies to.
+_ACTION_TARGETS = {
+    Action.REMOVE: {TargetType.POST, TargetType.COMMENT, TargetType.SOUND},
+    Action.AGE_RESTRICT: {TargetType.POST},
+    Action.LIMIT_REACH: {TargetType.POST},
+    Action.DISABLE_COMMENTS: {TargetType.POST},
+}
+
+
+
+def _check_policy(policy: str) -> None:
+    if policy not in Policy.values:
+        raise ApplicationError("Unknown policy.", code="invalid_policy",
+                               fields={"policy": [f"One of {Policy.values}."]})
+
+
+
+def _audit(verb: str, *, actor: User | None = None, case: Case | None = None,
+           action: EnforcementAction | None = None, target_type: str = "",
+           target_id: int | None = None, policy: str = "", reason: str = "",
+           **data: Any) -> AuditEvent:
+    if case is not None and not target_type:
+        target_type, target_id = case.target_type, case.target_id
+    return AuditEvent.objects.create(
+        actor=actor, verb=verb, case=case, action=action, target_type=target_type,
+        target_id=target_id, policy=policy, reason=reason[:1000], data=data)
