@@ -176,7 +176,7 @@ ACC = "apps/accounts/services.py::"
 COM = "apps/comments/services.py::"
 CON = "apps/content/services.py::"
 ENG = "apps/engagement/services.py::"
-MED = "apps/media/services.py::"
+MED = "apps/media/services/"
 MOD_CASES = "apps/moderation/services/cases.py::"
 MOD_DECISIONS = "apps/moderation/services/decisions.py::"
 MOD_STANDING = "apps/moderation/services/standing.py::"
@@ -428,14 +428,14 @@ def _() -> None:
 # media
 
 
-@case("POST /api/v1/media/uploads", MED + "upload_create")
+@case("POST /api/v1/media/uploads", MED + "uploads.py::upload_create")
 def _() -> None:
     ok(api(UserFactory()).post("/api/v1/media/uploads",
                                {"size": 1000, "content_type": "video/mp4"}, format="json"), 201)
 
 
 @case("task media.recipe_changed (content's post_save enqueues it)",
-      MED + "asset_recipe_changed")
+      MED + "recipe.py::asset_recipe_changed")
 def _() -> None:
     from apps.media import tasks
 
@@ -693,8 +693,9 @@ def test_each_entry_point_that_takes_a_row_lock_works_outside_a_test_transaction
 # tests/media/test_pipeline.py (and, non-transactionally, under the conftest guard in
 # test_publishing_is_progressive_and_never_half_done). Named so the static check knows.
 COVERED_ELSEWHERE = {
-    MED + "asset_process": "tests/media/test_pipeline.py (a real worker: no test transaction)",
-    MED + "asset_step_run": "tests/media/test_pipeline.py",
+    MED + "validation.py::asset_process":
+        "tests/media/test_pipeline.py (a real worker: no test transaction)",
+    MED + "steps.py::asset_step_run": "tests/media/test_pipeline.py",
 }
 
 

@@ -1,0 +1,96 @@
+"""Every write of media: uploads (tus 1.0 core on local storage, or an S3 multipart
+upload straight to the bucket when the default storage is S3), validation, the
+processing steps, progressive publishing, re-queueing and reprocessing.
+
+Step protocol: a step is *claimed* with a compare-and-set (pending/failed, or running but
+claimed by this same Celery task id — a redelivery after a killed worker — or running
+with a stale heartbeat); its work goes to a staging directory that is renamed into place;
+it is marked done with another compare-and-set. Completing a step locks the asset row, so
+the master playlist, progress and the playable/ready transitions are decided one step at
+a time. A step can therefore run twice without harm, and never half-publishes.
+
+One module per use case: `uploads` (tus), `s3_uploads` (S3 multipart), `validation`
+(probing and planning the steps), `steps` (running one), `recipe` (the chosen sound and
+cover, the step work and what a finished step publishes), `operations` (re-queueing,
+reprocessing, purging), `notify` (the owner's websocket); shared constants and helpers in
+`_common`. This package re-exports the names callers use.
+"""
+
+from apps.media.services._common import (
+    EXTRA_STEPS,
+    IN_FLIGHT,
+    LADDER_STEP,
+    RENDITION_PREFIX,
+    VALIDATE,
+    State,
+    StepState,
+    _local_source,
+)
+from apps.media.services.notify import asset_group, asset_status
+from apps.media.services.operations import (
+    asset_reprocess,
+    assets_for_reprocess,
+    assets_requeue_stalled,
+    media_purge_user,
+)
+from apps.media.services.recipe import SoundNotReadyError, asset_recipe_changed, recipe_key
+from apps.media.services.s3_uploads import (
+    s3_part_count,
+    s3_upload_complete,
+    s3_upload_part_urls,
+    s3_upload_parts,
+)
+from apps.media.services.steps import StepError, _claim, asset_step_run
+from apps.media.services.uploads import (
+    ACCEPTED_DECLARED_TYPES,
+    UPLOAD_CANCELLED,
+    UPLOAD_LEASE_SECONDS,
+    TooManyUploadsError,
+    UploadTooLargeError,
+    human_size,
+    upload_append,
+    upload_asset_for_token,
+    upload_create,
+    upload_terminate,
+)
+from apps.media.services.validation import asset_fail, asset_process, asset_reject
+
+__all__ = [
+    "ACCEPTED_DECLARED_TYPES",
+    "EXTRA_STEPS",
+    "IN_FLIGHT",
+    "LADDER_STEP",
+    "RENDITION_PREFIX",
+    "UPLOAD_CANCELLED",
+    "UPLOAD_LEASE_SECONDS",
+    "VALIDATE",
+    "SoundNotReadyError",
+    "State",
+    "StepError",
+    "StepState",
+    "TooManyUploadsError",
+    "UploadTooLargeError",
+    "_claim",
+    "_local_source",
+    "asset_fail",
+    "asset_group",
+    "asset_process",
+    "asset_recipe_changed",
+    "asset_reject",
+    "asset_reprocess",
+    "asset_status",
+    "asset_step_run",
+    "assets_for_reprocess",
+    "assets_requeue_stalled",
+    "human_size",
+    "media_purge_user",
+    "recipe_key",
+    "s3_part_count",
+    "s3_upload_complete",
+    "s3_upload_part_urls",
+    "s3_upload_parts",
+    "upload_append",
+    "upload_asset_for_token",
+    "upload_create",
+    "upload_terminate",
+]

@@ -1,0 +1,142 @@
+"""Operations: re-queueing stalled work, reprocessing, purging a user's media."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.media import hooks, s3, storage
+from apps.media.models import MediaAsset, ProcessingStep
+from apps.media.services._common import State, StepState, _enqueue_process, _enqueue_steps
+from apps.media.services.notify import _notify_on_commit, _run_hooks
+from apps.media.services.s3_uploads import _touch_upload
+from apps.media.services.uploads import _drop_upload_bytes
+
+logger = logging.getLogger(__name__)
+
+
+def assets_requeue_stalled() -> dict[str, int]:
+    """Beat: re-queues steps whose worker stopped heart-beating, assets stuck before
+    planning, and expires abandoned uploads."""
+    now = timezone.now()
+    stall = timedelta(seconds=settings.MEDIA_STEP_STALL_SECONDS)
+    stale_steps = list(
+        ProcessingStep.objects.filter(
+            asset__state=State.PROCESSING,
+        ).filter(
+            Q(state=StepState.RUNNING, heartbeat_at__lt=now - stall)
+            | Q(state__in=[StepState.PENDING, StepState.FAILED], updated_at__lt=now - stall)
+        ).values_list("asset_id", "name")
+    )
+    for asset_id, name in stale_steps:
+        storage.remove_stale_staging(asset_id, name, older_than_seconds=stall.total_seconds())
+    with transaction.atomic():
+        for asset_id, name in stale_steps:
+            _enqueue_steps(asset_id, [name])
+    stuck = list(
+        MediaAsset.objects.filter(
+            state__in=[State.UPLOADED, State.VALIDATING], updated_at__lt=now - stall
+        ).values_list("id", flat=True)
+    )
+    for asset_id in stuck:
+        MediaAsset.objects.filter(pk=asset_id, state=State.VALIDATING).update(
+            state=State.UPLOADED, updated_at=now
+        )
+        with transaction.atomic():
+            _enqueue_process(asset_id)
+    expired = 0
+    for asset in MediaAsset.objects.filter(state=State.UPLOADING,
+                                           upload_expires_at__lt=now)[:500]:
+        if asset.s3_upload_id and s3.enabled() and _s3_upload_moved(asset, now):
+            continue  # parts went straight to the bucket meanwhile: not abandoned
+        with transaction.atomic():
+            moved = MediaAsset.objects.filter(
+                pk=asset.pk, state=State.UPLOADING, upload_expires_at__lt=now).update(
+                state=State.FAILED, updated_at=now,
+                state_reason="The upload was abandoned (no data received for a while) and "
+                             "has expired; upload the file again.")
+            if moved:
+                # a post already made on this upload goes back to draft with this reason
+                transaction.on_commit(partial(_run_hooks, hooks.run_asset_failed_hooks,
+                                              asset.pk))
+                _notify_on_commit(asset.pk)
+        if moved:
+            expired += 1
+            _drop_upload_bytes(asset.pk, asset.s3_upload_id)
+    return {"steps": len(stale_steps), "assets": len(stuck), "expired": expired}
+
+
+def _s3_upload_moved(asset: MediaAsset, now: datetime) -> bool:
+    """An S3 upload's bytes bypass us: before expiring it, ask the bucket whether more
+    arrived since we last looked (then its deadline moves on)."""
+    if asset.created_at + settings.MEDIA_UPLOAD_URL_TTL <= now:
+        return False
+    try:
+        parts = s3.list_parts(asset.pk, asset.s3_upload_id)
+    except Exception as exc:
+        if s3.is_no_such_upload(exc):
+            return False
+        logger.warning("media: ListParts failed for an idle upload", exc_info=True)
+        return True  # unknown: decide at the next sweep
+    received = min(sum(p["size"] for p in parts), asset.upload_length)
+    if received == asset.upload_offset:
+        return False
+    _touch_upload(asset, now, upload_offset=received)
+    return True
+
+
+def asset_reprocess(*, asset_id: int) -> bool:
+    """Runs the whole pipeline again from the kept source (staff). Files already served
+    stay in place until their replacement is finished."""
+    if not storage.source_path(asset_id).exists() and (
+        not s3.enabled() or s3.source_size(asset_id) is None
+    ):
+        return False
+    with transaction.atomic():
+        moved = MediaAsset.objects.filter(
+            pk=asset_id, state__in=[State.READY, State.FAILED, State.PROCESSING,
+                                    State.VALIDATING, State.UPLOADED, State.REJECTED]
+        ).update(state=State.UPLOADED, state_reason="", progress=0, ready_at=None,
+                 updated_at=timezone.now())
+        if not moved:
+            return False
+        # planned afresh by validation (the plan may differ: settings, rules); the files
+        # served now stay until their replacements are placed
+        ProcessingStep.objects.filter(asset_id=asset_id).delete()
+        _enqueue_process(asset_id)
+        _notify_on_commit(asset_id)
+    return True
+
+
+def assets_for_reprocess(
+    *, states: list[str] | None = None, since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[int]:
+    queryset = MediaAsset.objects.exclude(state=State.UPLOADING)
+    if states:
+        queryset = queryset.filter(state__in=states)
+    if since is not None:
+        queryset = queryset.filter(created_at__gte=since)
+    if until is not None:
+        queryset = queryset.filter(created_at__lt=until)
+    return list(queryset.order_by("id").values_list("id", flat=True))
+
+
+def media_purge_user(*, user_id: int) -> None:
+    """Account removal: the rows go with the user (cascade, after content removed its
+    posts); the files are deleted once that commit happened."""
+    ids = list(MediaAsset.objects.filter(owner_id=user_id).values_list("id", flat=True))
+
+    def remove() -> None:
+        for asset_id in ids:
+            storage.remove_asset_files(asset_id)
+            if s3.enabled():
+                s3.delete_source(asset_id)
+
+    transaction.on_commit(remove)
