@@ -82,6 +82,7 @@ def _arrange() -> World:
 
     from apps.accounts.models import DataExport, Device
     from apps.comments.services import comment_create, comment_filter_create
+    from apps.content.models import Hashtag, Post, PostHashtag, Sound
     from apps.engagement.services import collection_create, favourite_create, like_create
     from apps.social.models import FollowRequest
     from apps.social.services import follow_create
@@ -103,6 +104,12 @@ def _arrange() -> World:
     favourite_create(user=me, post=theirs, collection_id=collection.pk)
     keyword = comment_filter_create(creator=me, keyword="spoiler")
     export = DataExport.objects.create(user=me)
+    tag = Hashtag.objects.create(name="contract", posts_count=2)
+    PostHashtag.objects.bulk_create([PostHashtag(post=mine, hashtag=tag),
+                                     PostHashtag(post=theirs, hashtag=tag)])
+    sound = Sound.objects.create(kind=Sound.Kind.ORIGINAL, title="mine", original_owner=me,
+                                 source_asset=mine.asset)
+    Post.objects.filter(pk=mine.pk).update(sound=sound)
     token = sign_in(me.username)
     reauthenticate(token)  # within the 5-minute window for most of the run
     world = World(token=token)
@@ -115,7 +122,7 @@ def _arrange() -> World:
         "username": [me.username, other.username, fan.username],
         "export_id": [str(export.pk)],
         "asset_id": [str(mine.asset_id), str(theirs.asset_id)],
-        "sound_id": [str(post.sound_id) for post in (mine, theirs) if post.sound_id],
+        "sound_id": [str(sound.pk)],
         "name": ["contract"],
         "device_id": [str(pk) for pk in Device.objects.filter(user=me).values_list("pk",
                                                                                    flat=True)],
