@@ -174,7 +174,7 @@ def web_decide(mod: User, case: Case, decision: str) -> Case:
 
 ACC = "apps/accounts/services.py::"
 COM = "apps/comments/services.py::"
-CON = "apps/content/services.py::"
+CON = "apps/content/services/"
 ENG = "apps/engagement/services.py::"
 MED = "apps/media/services/"
 MOD_CASES = "apps/moderation/services/cases.py::"
@@ -239,7 +239,7 @@ def _() -> None:
 
 @case("POST /settings/account, /settings/avatar, /settings/privacy (web; going private "
       "retires the public media URLs)", ACC + "user_profile_update", ACC + "user_avatar_set",
-      CON + "posts_public_media_changed")
+      CON + "public_media.py::posts_public_media_changed")
 def _() -> None:
     user = UserFactory()
     client = web(user)
@@ -252,7 +252,8 @@ def _() -> None:
 
 
 @case("task accounts.purge_due_deletions (and every app's removal hook)",
-      ACC + "users_purge_due", SOC, CON + "content_purge_user", CON + "_move_hashtag_counts",
+      ACC + "users_purge_due", SOC, CON + "accounts.py::content_purge_user",
+      CON + "counters.py::_move_hashtag_counts",
       COM + "comments_purge_user")
 def _() -> None:
     from apps.accounts import tasks
@@ -343,8 +344,8 @@ def _() -> None:
 # content
 
 
-@case("POST /api/v1/posts (published at once, with a hashtag)", CON + "post_create",
-      CON + "_move_hashtag_counts")
+@case("POST /api/v1/posts (published at once, with a hashtag)", CON + "posts.py::post_create",
+      CON + "counters.py::_move_hashtag_counts")
 def _() -> None:
     author = UserFactory()
     asset = MediaAssetFactory(owner=author)
@@ -359,29 +360,31 @@ def _own_post() -> tuple[User, Post]:
     return post.author, post
 
 
-@case("PATCH /api/v1/posts/<id> (new hashtags)", CON + "_own_post_locked",
-      CON + "_move_hashtag_counts")
+@case("PATCH /api/v1/posts/<id> (new hashtags)", CON + "posts.py::_own_post_locked",
+      CON + "counters.py::_move_hashtag_counts")
 def _() -> None:
     author, post = _own_post()
     ok(api(author).patch(f"/api/v1/posts/{post.pk}", {"caption": "now #other"},
                          format="json"))
 
 
-@case("DELETE /api/v1/posts/<id>", CON + "_own_post_locked", CON + "_move_hashtag_counts")
+@case("DELETE /api/v1/posts/<id>", CON + "posts.py::_own_post_locked",
+      CON + "counters.py::_move_hashtag_counts")
 def _() -> None:
     author, post = _own_post()
     ok(api(author).delete(f"/api/v1/posts/{post.pk}"), 204)
 
 
-@case("POST and DELETE /api/v1/posts/<id>/pin", CON + "post_pin", CON + "_own_post_locked")
+@case("POST and DELETE /api/v1/posts/<id>/pin", CON + "posts.py::post_pin",
+      CON + "posts.py::_own_post_locked")
 def _() -> None:
     author, post = _own_post()
     ok(api(author).post(f"/api/v1/posts/{post.pk}/pin"))
     ok(api(author).delete(f"/api/v1/posts/{post.pk}/pin"))
 
 
-@case("task content.publish_due_posts", CON + "posts_publish_due",
-      CON + "_move_hashtag_counts")
+@case("task content.publish_due_posts", CON + "publishing.py::posts_publish_due",
+      CON + "counters.py::_move_hashtag_counts")
 def _() -> None:
     from apps.content import services as content
     from apps.content import tasks
@@ -489,7 +492,7 @@ def _() -> None:
 
 
 @case("POST /moderation/cases/<id>/decide remove (web)", MOD_CASES + "_locked_claimed",
-      CON + "post_remove", CON + "_move_hashtag_counts")
+      CON + "removal.py::post_remove", CON + "counters.py::_move_hashtag_counts")
 def _() -> None:
     post, case = reported_post()
     assert web_decide(moderator(), case, "remove").status == Case.Status.CLOSED
@@ -498,7 +501,7 @@ def _() -> None:
 
 
 @case("POST /moderation/cases/<id>/decide age_restrict (web)", MOD_CASES + "_locked_claimed",
-      CON + "posts_public_media_changed")
+      CON + "public_media.py::posts_public_media_changed")
 def _() -> None:
     post, case = reported_post()
     assert web_decide(moderator(), case, "age_restrict").status == Case.Status.CLOSED
@@ -515,8 +518,9 @@ def _() -> None:
 
 
 @case("POST /moderation/cases/<id>/decide no_violation after an automated block (web)",
-      MOD_CASES + "_locked_claimed", MOD_DECISIONS + "_undo_automation", CON + "post_reinstate",
-      CON + "post_release_from_review", CON + "_move_hashtag_counts", CON + "post_remove")
+      MOD_CASES + "_locked_claimed", MOD_DECISIONS + "_undo_automation",
+      CON + "removal.py::post_reinstate", CON + "removal.py::post_release_from_review",
+      CON + "counters.py::_move_hashtag_counts", CON + "removal.py::post_remove")
 def _() -> None:
     post, case = reported_post(Post.Status.REVIEWING)
     moderation.enforce(action="remove", target_type="post", target_id=post.pk, policy="spam_scam",
@@ -528,7 +532,7 @@ def _() -> None:
 
 @case("POST /moderation/cases/<id>/decide overturn an appeal (web)", MOD_CASES + "_locked_claimed",
       MOD_APPEALS + "_decide_appeal", MOD_APPEALS + "_decision_group", MOD_STANDING + "_standing",
-      CON + "post_reinstate")
+      CON + "removal.py::post_reinstate")
 def _() -> None:
     post, _case, _first = decided("remove")
     removal = EnforcementAction.objects.get(action="remove", target_id=post.pk)
@@ -564,7 +568,7 @@ def _() -> None:
 
 
 @case("service enforce(action='restore') (no entry point calls it yet)",
-      MOD_APPEALS + "_restore_target", CON + "post_reinstate")
+      MOD_APPEALS + "_restore_target", CON + "removal.py::post_reinstate")
 def _() -> None:
     post, _case, _mod = decided("remove")
     moderation.enforce(action="restore", target_type="post", target_id=post.pk, policy="spam_scam",
@@ -602,7 +606,7 @@ def _() -> None:
 
 
 @case("task moderation.detection.settle_post (a held post whose upload is clean)",
-      CON + "post_release_from_review", CON + "_move_hashtag_counts")
+      CON + "removal.py::post_release_from_review", CON + "counters.py::_move_hashtag_counts")
 def _() -> None:
     from apps.moderation.detection import services as detection
     from apps.moderation.detection import tasks
