@@ -181,7 +181,7 @@ MOD_CASES = "apps/moderation/services/cases.py::"
 MOD_DECISIONS = "apps/moderation/services/decisions.py::"
 MOD_STANDING = "apps/moderation/services/standing.py::"
 MOD_APPEALS = "apps/moderation/services/appeals.py::"
-DET = "apps/moderation/detection/services.py::"
+DET = "apps/moderation/detection/services/"
 SOC = "apps/social/services.py::_lock_users"
 
 
@@ -589,8 +589,8 @@ def _() -> None:
     assert user.is_active
 
 
-@case("tasks moderation.detection.scan_asset and rescan_assets", DET + "asset_scan",
-      DET + "rescan_batch")
+@case("tasks moderation.detection.scan_asset and rescan_assets", DET + "scans.py::asset_scan",
+      DET + "rescans.py::rescan_batch")
 def _() -> None:
     from apps.moderation.detection import services as detection
     from apps.moderation.detection import tasks
@@ -637,7 +637,8 @@ def _() -> None:
     assert Case.objects.filter(target_type="user", target_id=fan.pk).exists()
 
 
-@case("task moderation.detection.scan_asset (a crash, last retry)", DET + "asset_scan_failed")
+@case("task moderation.detection.scan_asset (a crash, last retry)",
+      DET + "scans.py::asset_scan_failed")
 def _() -> None:
     from apps.moderation.detection import services as detection
 
