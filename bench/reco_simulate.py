@@ -51,8 +51,8 @@ django.setup()
 
 import numpy as np  # noqa: E402
 
+from apps.feed import artifacts, ranking, rerank, serving, training  # noqa: E402
 from apps.feed import pools as pools_mod  # noqa: E402
-from apps.feed import ranking, rerank, serving, training  # noqa: E402
 from apps.feed.candidates import ViewerContext, take  # noqa: E402
 from apps.feed.embeddings import encode  # noqa: E402
 from apps.feed.pools import Catalogue  # noqa: E402
@@ -270,7 +270,7 @@ def run_policy(name: str, world: World, args: argparse.Namespace) -> PolicyStats
                 follows = {u: {int(x) for x in states[u].follows} for u in range(users)}
                 result = training.train(ev, cat, follows=follows,
                                         languages=dict(enumerate(world.language)), n_jobs=1)
-                model = training.to_loaded(result, version=day)
+                model = artifacts.to_loaded(result, version=day)
                 stats.offline = result.metrics
         comps_day[:] = 0
         order = np.flatnonzero(active)

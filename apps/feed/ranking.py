@@ -183,7 +183,7 @@ def active_model() -> LoadedModel | None:
         if key == _model_key:
             return _model
         try:
-            from apps.feed.training import load_artifact
+            from apps.feed.artifacts import load_artifact
 
             _model = load_artifact(str(row["artifact"]), version=key[1])
             _model_key = key

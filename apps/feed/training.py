@@ -15,29 +15,23 @@ trains and serves with exactly this code; `load_events` reads them from the aggr
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-import joblib
 import numpy as np
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import connection, transaction
 
+from apps.feed.artifacts import FACTORS, MODEL_FEATURES, dump_artifact
 from apps.feed.candidates import SOURCES, CandidateSet, ViewerContext, take
 from apps.feed.pools import Catalogue
-from apps.feed.ranking import FEATURES, HEADS, LoadedModel, weights
+from apps.feed.ranking import FEATURES, HEADS, weights
 
 logger = logging.getLogger(__name__)
 
-# Source flags describe how serving found a candidate; history has no such thing, so the
-# model does not see them (they stay in explanations).
-MODEL_FEATURES = tuple(f for f in FEATURES if not f.startswith("src_"))
-FACTORS = 32
 MAX_TRAIN_ROWS = 400_000
 RECALL_USERS = 400
 RECALL_NEGATIVES = 400
@@ -447,43 +441,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
-# --- artefacts ---
-
-
-def to_loaded(result: TrainResult, *, version: int = 0) -> LoadedModel:
-    return LoadedModel(version=version, heads=result.heads,
-                       feature_names=list(MODEL_FEATURES), cf_items=result.cf_items,
-                       cf_users=result.cf_users, factors=FACTORS)
-
-
-def dump_artifact(result: TrainResult) -> bytes:
-    buf = io.BytesIO()
-    joblib.dump({
-        "heads": result.heads, "feature_names": list(MODEL_FEATURES), "factors": FACTORS,
-        "cf_item_ids": np.array(list(result.cf_items), dtype=np.int64),
-        "cf_item_factors": np.vstack(list(result.cf_items.values())) if result.cf_items
-        else np.zeros((0, FACTORS), np.float32),
-        "cf_user_ids": np.array(list(result.cf_users), dtype=np.int64),
-        "cf_user_factors": np.vstack(list(result.cf_users.values())) if result.cf_users
-        else np.zeros((0, FACTORS), np.float32),
-    }, buf, compress=3)
-    return buf.getvalue()
-
-
-def load_artifact(name: str, *, version: int) -> LoadedModel:
-    with default_storage.open(name, "rb") as fh:
-        blob: dict[str, Any] = joblib.load(fh)
-    for est in blob["heads"].values():
-        if hasattr(est, "set_params"):
-            est.set_params(n_jobs=1)  # serving: one thread per request, no OpenMP spinning
-    return LoadedModel(
-        version=version, heads=blob["heads"], feature_names=list(blob["feature_names"]),
-        cf_items={int(k): np.asarray(v, np.float32) for k, v in zip(
-            blob["cf_item_ids"].tolist(), blob["cf_item_factors"], strict=True)},
-        cf_users={int(k): np.asarray(v, np.float32) for k, v in zip(
-            blob["cf_user_ids"].tolist(), blob["cf_user_factors"], strict=True)},
-        factors=int(blob["factors"]),
-    )
+# --- storing the artefact (its format: apps.feed.artifacts) ---
 
 
 def save_model(result: TrainResult) -> Any:
