@@ -9,6 +9,13 @@ notices; shared constants and the audit helper in `_common`); this package re-ex
 names callers use, so `from apps.moderation import services` keeps working.
 """
 
+from apps.moderation.services._common import (
+    ACCOUNT_ACTIONS,
+    APPEALABLE,
+    CONTENT_ACTIONS,
+    SOURCES,
+    Action,
+)
 from apps.moderation.services.appeals import appeal_create
 from apps.moderation.services.cases import (
     can_work_queue,
@@ -37,7 +44,12 @@ from apps.moderation.services.standing import active_strikes, standing_refresh, 
 from apps.moderation.services.targets import subject_of
 
 __all__ = [
+    "ACCOUNT_ACTIONS",
+    "APPEALABLE",
+    "CONTENT_ACTIONS",
     "DECISIONS",
+    "SOURCES",
+    "Action",
     "Decision",
     "_set_post_flag",
     "action_for_appeal_token",

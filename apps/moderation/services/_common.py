@@ -7,12 +7,7 @@ from typing import Any
 
 from apps.accounts.models import User
 from apps.core.errors import ApplicationError
-from apps.moderation.models import (
-    AuditEvent,
-    Case,
-    EnforcementAction,
-    TargetType,
-)
+from apps.moderation.models import AuditEvent, Case, EnforcementAction, TargetType
 from apps.moderation.policies import Policy
 
 logger = logging.getLogger("apps.moderation.services")  # the name it logged under before the split
@@ -38,12 +33,10 @@ _ACTION_TARGETS = {
 }
 
 
-
 def _check_policy(policy: str) -> None:
     if policy not in Policy.values:
         raise ApplicationError("Unknown policy.", code="invalid_policy",
                                fields={"policy": [f"One of {Policy.values}."]})
-
 
 
 def _audit(verb: str, *, actor: User | None = None, case: Case | None = None,

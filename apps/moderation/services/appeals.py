@@ -59,7 +59,6 @@ def _undo(row: EnforcementAction) -> bool:
     return True  # suspend and ban: standing_refresh lifts them
 
 
-
 def _reverse(rows: list[EnforcementAction], *, target_type: str, target_id: int,
              subject_id: int | None, policy: str, reason: str, actor: User | None,
              case: Case | None) -> EnforcementAction:
@@ -82,7 +81,6 @@ def _reverse(rows: list[EnforcementAction], *, target_type: str, target_id: int,
     return restore
 
 
-
 def _restore_target(*, target_type: str, target_id: int, policy: str, reason: str,
                     actor: User | None, case: Case | None,
                     subject_id: int | None) -> EnforcementAction:
@@ -98,7 +96,6 @@ def _restore_target(*, target_type: str, target_id: int, policy: str, reason: st
     if subject_id is not None and rows:
         _notify_action(restore)
     return restore
-
 
 
 def appeal_create(*, user: User, action_id: int, statement: str = "") -> Appeal:
@@ -141,7 +138,6 @@ def appeal_create(*, user: User, action_id: int, statement: str = "") -> Appeal:
     return appeal
 
 
-
 def _decision_group(action: EnforcementAction) -> list[EnforcementAction]:
     """The actions one decision made: those of the same case concerning the same person
     (e.g. a removal, its strike and the suspension the strike triggered), locked: call it
@@ -151,7 +147,6 @@ def _decision_group(action: EnforcementAction) -> list[EnforcementAction]:
     return list(EnforcementAction.objects.select_for_update().filter(
         case_id=action.case_id, subject_id=action.subject_id, reversed_at__isnull=True)
         .exclude(action=Action.RESTORE).order_by("id"))
-
 
 
 def _decide_appeal(case: Case, *, moderator: User, overturn: bool, reason: str) -> None:

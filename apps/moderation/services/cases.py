@@ -15,12 +15,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.core.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
 from apps.moderation import conf
-from apps.moderation.models import (
-    Case,
-    Priority,
-    Queue,
-    Report,
-)
+from apps.moderation.models import Case, Priority, Queue, Report
 from apps.moderation.policies import Policy
 from apps.moderation.selectors import check_reportable
 from apps.moderation.services._common import SOURCES, _audit, _check_policy
@@ -31,7 +26,6 @@ def _open_case(target_type: str, target_id: int) -> Case | None:
     return (Case.objects.select_for_update()
             .filter(target_type=target_type, target_id=target_id, status=Case.Status.OPEN,
                     kind=Case.Kind.REVIEW).first())
-
 
 
 def case_open_or_merge(*, target_type: str, target_id: int, source: str, policy: str,
@@ -87,7 +81,6 @@ def case_open_or_merge(*, target_type: str, target_id: int, source: str, policy:
     return case
 
 
-
 def report_create(*, reporter: User, target_type: str, target_id: int, policy: str,
                   details: str = "") -> Report:
     """A user's report of something they can see (NotFoundError otherwise, as if it did
@@ -100,7 +93,6 @@ def report_create(*, reporter: User, target_type: str, target_id: int, policy: s
                               source=Case.Source.REPORT, policy=policy, reporter=reporter,
                               reason=details.strip())
     return Report.objects.get(case=case, reporter=reporter, outcome=Report.Outcome.PENDING)
-
 
 
 def _merge(case: Case, *, queue: str, policy: str, priority: int,
@@ -124,7 +116,6 @@ def _merge(case: Case, *, queue: str, policy: str, priority: int,
     case.save(update_fields=fields)
 
 
-
 def _bump_for_reports(case: Case, *, now: datetime) -> None:
     """Many reports of one target make it more urgent (down to P1)."""
     if (case.reports_count % conf.REPORTS_PER_PRIORITY_STEP == 0
@@ -134,17 +125,14 @@ def _bump_for_reports(case: Case, *, now: datetime) -> None:
         case.save(update_fields=["priority", "sla_due_at", "updated_at"])
 
 
-
 def can_work_queue(user: User, queue: str) -> bool:
     return bool(user.is_active and user.is_staff
                 and user.has_perm(f"moderation.work_queue_{queue}"))
 
 
-
 def _check_queue(user: User, case: Case) -> None:
     if not can_work_queue(user, case.queue):
         raise ForbiddenError("You may not work this queue.", code="queue_forbidden")
-
 
 
 def _original_deciders(case: Case) -> set[int]:
@@ -156,7 +144,6 @@ def _original_deciders(case: Case) -> set[int]:
     if action.case is not None and action.case.resolved_by_id:
         ids.add(action.case.resolved_by_id)
     return ids
-
 
 
 def case_claim(*, case_id: int, moderator: User) -> Case:
@@ -182,7 +169,6 @@ def case_claim(*, case_id: int, moderator: User) -> Case:
     case.refresh_from_db()
     _audit("case_claimed", actor=moderator, case=case)
     return case
-
 
 
 def case_claim_next(*, queue: str, moderator: User) -> Case | None:
@@ -213,13 +199,11 @@ def case_claim_next(*, queue: str, moderator: User) -> Case | None:
     return None
 
 
-
 def case_release(*, case_id: int, moderator: User) -> None:
     released = Case.objects.filter(pk=case_id, assigned_to=moderator).update(
         assigned_to=None, claim_expires_at=None, updated_at=timezone.now())
     if released:
         _audit("case_released", actor=moderator, case=Case.objects.get(pk=case_id))
-
 
 
 def cases_assign(*, case_ids: Iterable[int], moderator: User) -> int:
@@ -235,7 +219,6 @@ def cases_assign(*, case_ids: Iterable[int], moderator: User) -> int:
     return count
 
 
-
 def _locked_claimed(case_id: int, moderator: User) -> Case:
     case = (Case.objects.select_for_update(of=("self",))
             .select_related("appealed_action__case").filter(pk=case_id).first())
@@ -248,7 +231,6 @@ def _locked_claimed(case_id: int, moderator: User) -> Case:
             case.claim_expires_at is None or case.claim_expires_at <= timezone.now()):
         raise ConflictError("Claim the case before deciding it.", code="not_claimed")
     return case
-
 
 
 def case_escalate(*, case_id: int, moderator: User, reason: str = "") -> Case:
@@ -269,7 +251,6 @@ def case_escalate(*, case_id: int, moderator: User, reason: str = "") -> Case:
         _audit("case_escalated", actor=moderator, case=case, reason=reason,
                from_queue=from_queue)
     return case
-
 
 
 def _close(case: Case, *, resolution: str, moderator: User | None,

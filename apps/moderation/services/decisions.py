@@ -12,13 +12,7 @@ from django.db import transaction
 from apps.accounts.models import User
 from apps.content import services as content_services
 from apps.core.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
-from apps.moderation.models import (
-    Case,
-    EnforcementAction,
-    Queue,
-    Report,
-    TargetType,
-)
+from apps.moderation.models import Case, EnforcementAction, Queue, Report, TargetType
 from apps.moderation.services._common import ACCOUNT_ACTIONS, Action, _audit, _check_policy
 from apps.moderation.services.appeals import _decide_appeal, _reverse
 from apps.moderation.services.cases import _close, _locked_claimed, case_claim, case_escalate
@@ -33,7 +27,6 @@ def _release_if_held(case: Case) -> None:
         content_services.post_release_from_review(post_id=case.target_id)
 
 
-
 @dataclass(frozen=True)
 class Decision:
     key: str  # the keyboard shortcut on the review page
@@ -41,7 +34,6 @@ class Decision:
     actions: tuple[str, ...]
     kinds: tuple[str, ...] = (Case.Kind.REVIEW,)
     targets: tuple[str, ...] = tuple(TargetType.values)
-
 
 
 DECISIONS: dict[str, Decision] = {
@@ -64,12 +56,10 @@ DECISIONS: dict[str, Decision] = {
 }
 
 
-
 def decisions_for(case: Case) -> list[tuple[str, Decision]]:
     return [(name, d) for name, d in DECISIONS.items()
             if case.kind in d.kinds and case.target_type in d.targets
             and not (name == "escalate" and case.queue == Queue.SENIOR)]
-
 
 
 def case_decide(*, case_id: int, moderator: User, decision: str, policy: str = "",
@@ -114,7 +104,6 @@ def case_decide(*, case_id: int, moderator: User, decision: str, policy: str = "
     return case
 
 
-
 def _undo_automation(case: Case, *, moderator: User, reason: str) -> None:
     """A moderator found no violation: what automation already did in this case (e.g. a
     pre-publish block) is reversed, and the person is told."""
@@ -129,7 +118,6 @@ def _undo_automation(case: Case, *, moderator: User, reason: str) -> None:
                        actor=moderator, case=case)
     if case.subject_id is not None:
         _notify_action(restore)
-
 
 
 def cases_close_no_violation(*, case_ids: Iterable[int], moderator: User) -> int:

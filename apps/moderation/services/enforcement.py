@@ -15,14 +15,7 @@ from apps.content import services as content_services
 from apps.content.models import Post
 from apps.core.errors import ApplicationError, ForbiddenError
 from apps.moderation import conf
-from apps.moderation.models import (
-    BanSignal,
-    Case,
-    EnforcementAction,
-    Standing,
-    Strike,
-    TargetType,
-)
+from apps.moderation.models import BanSignal, Case, EnforcementAction, Standing, Strike, TargetType
 from apps.moderation.services._common import (
     _ACTION_TARGETS,
     ACCOUNT_ACTIONS,
@@ -44,7 +37,6 @@ def _check_actor(actor: User | None, action: str) -> None:
     perm = needed.get(Action(action))
     if perm and not actor.has_perm(perm):
         raise ForbiddenError(f"You may not {action} accounts.", code="action_forbidden")
-
 
 
 def enforce(*, action: str, target_type: str, target_id: int, policy: str, reason: str,
@@ -97,7 +89,6 @@ def enforce(*, action: str, target_type: str, target_id: int, policy: str, reaso
     return row
 
 
-
 def _apply_remove(row: EnforcementAction) -> bool:
     if row.target_type == TargetType.POST:
         prior = Post.objects.filter(pk=row.target_id).values_list("status", flat=True).first()
@@ -108,7 +99,6 @@ def _apply_remove(row: EnforcementAction) -> bool:
         row.detail = {"prior_status": prior}
         return prior is not None
     return content_services.sound_set_taken_down(sound_id=row.target_id, taken_down=True)
-
 
 
 def _set_post_flag(row: EnforcementAction, **values: Any) -> bool:
@@ -124,7 +114,6 @@ def _set_post_flag(row: EnforcementAction, **values: Any) -> bool:
     return changed
 
 
-
 def _apply_suspend(row: EnforcementAction) -> bool:
     assert row.subject_id is not None
     row.expires_at = timezone.now() + conf.suspension_length()
@@ -138,7 +127,6 @@ def _apply_suspend(row: EnforcementAction) -> bool:
     return True
 
 
-
 def _apply_ban(row: EnforcementAction) -> bool:
     assert row.subject_id is not None
     standing = _standing(row.subject_id)
@@ -146,7 +134,6 @@ def _apply_ban(row: EnforcementAction) -> bool:
     standing.save()
     User.objects.filter(pk=row.subject_id).update(is_active=False)
     return True
-
 
 
 _APPLY = {
@@ -159,7 +146,6 @@ _APPLY = {
     Action.SUSPEND: _apply_suspend,
     Action.BAN: _apply_ban,
 }
-
 
 
 def _apply_thresholds(strike: EnforcementAction) -> None:
@@ -189,7 +175,6 @@ def _apply_thresholds(strike: EnforcementAction) -> None:
         enforce(action=consequence, target_type=TargetType.USER,
                 target_id=strike.subject_id, policy=strike.policy, reason=reason,
                 actor=None, case=strike.case)
-
 
 
 def _record_ban_signals(ban: EnforcementAction) -> None:

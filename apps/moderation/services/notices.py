@@ -15,23 +15,17 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.core.errors import NotFoundError
 from apps.moderation import conf
-from apps.moderation.models import (
-    EnforcementAction,
-    Notice,
-    TargetType,
-)
+from apps.moderation.models import EnforcementAction, Notice, TargetType
 from apps.moderation.policies import Policy
 from apps.moderation.services._common import APPEALABLE, Action
 
 _APPEAL_SALT = "moderation.appeal"
 
 
-
 def appeal_token_for(action: EnforcementAction) -> str:
     """A signed link token for appealing an account action: a suspended or banned person
     cannot sign in to use the API, so the e-mail about it carries this instead."""
     return signing.dumps({"a": str(action.pk)}, salt=_APPEAL_SALT)
-
 
 
 def action_for_appeal_token(token: str) -> EnforcementAction:
@@ -47,7 +41,6 @@ def action_for_appeal_token(token: str) -> EnforcementAction:
     if action.subject is None:
         raise NotFoundError("This appeal link is not valid.", code="not_found")
     return action
-
 
 
 def _email_account_action(row: EnforcementAction) -> None:
@@ -66,7 +59,6 @@ def _email_account_action(row: EnforcementAction) -> None:
                                             fail_silently=True))
 
 
-
 def _email_appeal_outcome(user_id: int, *, overturned: bool, reason: str) -> None:
     """An appeal of a suspension or ban: the person may not be able to sign in to read the
     notice, so the outcome goes by e-mail too (after commit)."""
@@ -80,10 +72,8 @@ def _email_appeal_outcome(user_id: int, *, overturned: bool, reason: str) -> Non
                                             None, [email], fail_silently=True))
 
 
-
 _TARGET_NOUN = {TargetType.POST: "video", TargetType.COMMENT: "comment",
                 TargetType.SOUND: "sound", TargetType.USER: "account"}
-
 
 
 def _notice_text(row: EnforcementAction) -> tuple[str, str]:
@@ -109,13 +99,11 @@ def _notice_text(row: EnforcementAction) -> tuple[str, str]:
     return title, f"{body} Reason: {row.reason}"
 
 
-
 def _notify_action(row: EnforcementAction) -> None:
     assert row.subject_id is not None
     title, body = _notice_text(row)
     _notify(user_id=row.subject_id, action=row, kind=row.action, title=title, body=body,
             policy=row.policy, appealable=row.action in APPEALABLE)
-
 
 
 def _notify(*, user_id: int, action: EnforcementAction | None, kind: str, title: str,
@@ -125,7 +113,6 @@ def _notify(*, user_id: int, action: EnforcementAction | None, kind: str, title:
                                  body=body, policy=policy,
                                  guideline_url=conf.guideline_url(policy),
                                  appealable_until=until)
-
 
 
 def notices_mark_read(*, user: User, notice_ids: Iterable[int]) -> int:

@@ -10,12 +10,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.moderation import conf
-from apps.moderation.models import (
-    EnforcementAction,
-    Standing,
-    Strike,
-    TargetType,
-)
+from apps.moderation.models import EnforcementAction, Standing, Strike, TargetType
 from apps.moderation.services._common import Action
 
 
@@ -24,11 +19,9 @@ def _standing(user_id: int) -> Standing:
     return standing
 
 
-
 def active_strikes(user_id: int, *, now: datetime | None = None) -> int:
     return Strike.objects.filter(user_id=user_id, removed_at__isnull=True,
                                  expires_at__gt=now or timezone.now()).count()
-
 
 
 def standing_refresh(*, user_id: int, now: datetime | None = None) -> Standing:
@@ -62,7 +55,6 @@ def standing_refresh(*, user_id: int, now: datetime | None = None) -> Standing:
         elif blocked:
             User.objects.filter(pk=user_id).update(is_active=False)
     return standing
-
 
 
 def standings_sweep(*, now: datetime | None = None) -> int:

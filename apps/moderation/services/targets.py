@@ -6,9 +6,7 @@ from apps.accounts.models import User
 from apps.comments.models import Comment
 from apps.content.models import Post, Sound
 from apps.core.errors import ApplicationError, NotFoundError
-from apps.moderation.models import (
-    TargetType,
-)
+from apps.moderation.models import TargetType
 
 
 def subject_of(*, target_type: str, target_id: int) -> int | None:
