@@ -25,9 +25,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def _clean_redis() -> None:
-    """Each test starts with an empty test Redis db (throttles, caches, heartbeats)."""
+def _clean_redis() -> Iterator[None]:
+    """Each test starts with an empty test Redis db (throttles, caches, heartbeats) and, as
+    a fresh process would, with closed Redis circuit breakers: a test that points a client
+    at a dead Redis opens the process's breaker, which would otherwise send the next tests'
+    Redis calls (this very clear() included) to the per-process stand-ins for seconds."""
+    from apps.core import redis_health
+
+    redis_health.reset_all()
     cache.clear()
+    yield
+    redis_health.reset_all()
 
 
 _ROW_LOCK_SQL = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE|KEY\s+SHARE)\b",
