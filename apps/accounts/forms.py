@@ -25,7 +25,10 @@ class SignupExtraForm(forms.Form):
     """Extra sign-up fields; allauth merges them into its web form and headless API."""
 
     date_of_birth = _DateField(
-        help_text="YYYY-MM-DD",
+        # The field is a date picker shown in the browser's own date format, so the hint
+        # names no format (the API takes ISO 8601, as its schema says).
+        help_text="We use it to check you're old enough for SwipeMe. "
+                  "It isn't shown on your profile.",
         widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
     )
 

@@ -99,6 +99,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "apps.core.middleware.SecurityHeadersMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # Under DEBUG (make run) a missing web page shows the site's 404, not Django's debug one.
+    "apps.web.middleware.StyledNotFoundUnderDebugMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -216,6 +218,7 @@ ACCOUNT_LOGIN_METHODS = {"email", "username"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
+ACCOUNT_EMAIL_VERIFICATION_SUPPORTS_RESEND = True  # "Resend code", twice at most
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = True
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_PREVENT_ENUMERATION = True
@@ -351,12 +354,18 @@ SWIPEME_WORKER_HEARTBEAT_MAX_AGE = env_int("SWIPEME_WORKER_HEARTBEAT_MAX_AGE", 1
 # --- Operations ---------------------------------------------------------------------------
 
 LANGUAGE_CODE = "en"
+# The site's own wording over allauth's ("Log in", not "Sign In"): locale/en/.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
 WAGTAIL_SITE_NAME = "SwipeMe"
 WAGTAILADMIN_BASE_URL = SITE_URL
+# The CMS admin must work offline and not leak staff e-mail hashes or visits to third
+# parties: no Gravatar avatars, no release check against releases.wagtail.io.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -36,14 +36,14 @@ def _email_code(context: BrowserContext) -> str:
 
 def _sign_up(page: Page, *, username: str, email: str) -> None:
     page.goto("/accounts/signup/")
-    expect(page.get_by_role("heading", name="Sign Up")).to_be_visible()
+    expect(page.get_by_role("heading", name="Sign up")).to_be_visible()
     screenshot(page, "site-signup")
     page.fill('input[name="email"]', email)
     page.fill('input[name="username"]', username)
     page.fill('input[name="password1"]', "a-long-Secret-42!")
     page.fill('input[name="password2"]', "a-long-Secret-42!")
     page.fill('input[name="date_of_birth"]', "1994-03-12")
-    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("button", name="Sign up").click()
     page.wait_for_url(re.compile(r"/accounts/confirm-email/"))
     screenshot(page, "site-signup-confirm-code")
     page.fill('input[name="code"]', _email_code(page.context))
@@ -203,7 +203,7 @@ def test_settings_revoke_another_session(
     page.goto("/accounts/login/")
     page.fill('input[name="login"]', "settled")
     page.fill('input[name="password"]', "correct-horse-battery")
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     page.wait_for_url(lambda url: "/accounts/" not in url)
 
     page.goto("/settings/account")

@@ -208,7 +208,7 @@ def test_the_hashtag_page_costs_the_same_queries_for_two_or_twenty_posts(browser
 def test_unknown_pages_render_the_sites_404(browser_for):
     response = browser_for(None).get("/@nobody/followers")
     assert response.status_code == 404
-    assert "Couldn" in response.content.decode()
+    assert "couldn't find this page" in response.content.decode()
 
 
 def test_only_the_author_gets_pin_and_delete_on_the_permalink(browser_for):

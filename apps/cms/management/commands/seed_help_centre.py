@@ -1,4 +1,5 @@
-"""The help centre (/pages/help/), the community guidelines (/pages/community-guidelines/,
+"""The CMS home page (/pages/, replacing Wagtail's "Welcome to your new Wagtail site!"),
+the help centre (/pages/help/), the community guidelines (/pages/community-guidelines/,
 one page per moderation policy), the terms and the privacy policy in Wagtail, which staff
 edit at /cms/. Idempotent: existing pages (and staff edits to them) are left alone."""
 
@@ -85,6 +86,38 @@ LEGAL_PAGES = [
 ]
 
 
+HOME_BODY = (
+    '<p><a href="/pages/help/">Help centre</a></p>'
+    '<p><a href="/pages/community-guidelines/">Community Guidelines</a></p>'
+    '<p><a href="/pages/terms/">Terms of Service</a></p>'
+    '<p><a href="/pages/privacy-policy/">Privacy Policy</a></p>'
+    '<p><a href="/">Back to SwipeMe</a></p>'
+)
+
+
+def seed_home(site: Any) -> Any:
+    """The site's root page as a real SwipeMe page. Wagtail's install creates a bare `Page`
+    titled "Welcome to your new Wagtail site!"; it is replaced (its children moved over)
+    once. A HelpPage root that staff have edited is left alone."""
+    from wagtail.models import Page
+
+    old = site.root_page.specific
+    if isinstance(old, HelpPage):
+        return old
+    home = HelpPage(title="SwipeMe help and policies", slug="swipeme",
+                    summary="How SwipeMe works, the rules everyone follows, and your rights.",
+                    body=HOME_BODY)
+    Page.get_first_root_node().add_child(instance=home)
+    home.save_revision().publish()
+    for child in old.get_children():
+        child.move(home, pos="last-child")
+    site.root_page = home
+    site.save()
+    if type(old) is Page:  # only Wagtail's placeholder; anything else staff made stays
+        old.delete()
+    return home
+
+
 def _child(parent: Any, page: Any) -> Any:
     parent.add_child(instance=page)
     page.save_revision().publish()
@@ -120,7 +153,7 @@ class Command(BaseCommand):
         site = Site.objects.filter(is_default_site=True).select_related("root_page").first()
         if site is None:
             return
-        home = site.root_page
+        home = seed_home(site)
         help_page = HelpPage.objects.child_of(home).filter(slug="help").first()
         if help_page is None:
             help_page = HelpPage(

@@ -1,0 +1,49 @@
+"""Issue 12, item 10: /pages/ is a real SwipeMe page (seeded), and the Wagtail admin makes
+no requests to Gravatar or Wagtail's release feed."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from wagtail.models import Page, Site
+
+from apps.cms.models import HelpPage
+from tests.factories import UserFactory
+
+
+@pytest.mark.django_db
+def test_pages_root_is_the_seeded_swipeme_home_not_wagtails_welcome():
+    assert "Welcome to your new Wagtail site" in Client().get("/pages/").content.decode()
+    call_command("seed_help_centre")
+    response = Client().get("/pages/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Welcome to your new Wagtail site" not in html
+    assert 'class="topbar"' in html
+    assert "SwipeMe help and policies" in html
+    for link in ("/pages/help/", "/pages/community-guidelines/", "/pages/terms/",
+                 "/pages/privacy-policy/"):
+        assert f'href="{link}"' in html
+        assert Client().get(link).status_code == 200, link
+    # the placeholder is gone; seeding again changes nothing
+    assert not Page.objects.filter(title__startswith="Welcome to your new Wagtail").exists()
+    home = Site.objects.get(is_default_site=True).root_page
+    call_command("seed_help_centre")
+    assert Site.objects.get(is_default_site=True).root_page == home
+    assert isinstance(home.specific, HelpPage)
+    assert HelpPage.objects.filter(slug="help").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_cms_admin_fetches_nothing_from_gravatar_or_the_release_feed():
+    staff = UserFactory(is_staff=True, is_superuser=True, email="editor@swipeme.test")
+    client = Client()
+    client.force_login(staff)
+    for path in ("/cms/", "/cms/account/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        html = response.content.decode()
+        assert "gravatar.com" not in html, path
+        assert "w-upgrade" not in html, path  # the release check's Stimulus controller
+        assert "releases.wagtail.io" not in html, path
