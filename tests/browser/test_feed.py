@@ -331,6 +331,58 @@ def test_events_arrive_batched_and_with_a_beacon_on_page_hide(
     json.dumps(events)  # the log holds plain JSON
 
 
+def test_leaving_the_feed_by_a_link_delivers_everything_still_queued(
+        catalogue: dict[str, Any], logged_in_page: Callable[..., Page],
+        page_errors: PageErrors) -> None:
+    """Issue 12: what is queued when the viewer follows a link away — the play that ends on
+    pagehide, and a backlog the connection could not send — reaches the server, in requests
+    that outlive the page (more than one batch of them)."""
+    viewer = UserFactory()
+    page = logged_in_page(viewer)
+    _open_feed(page)
+    # from here on nothing is sent on the timer: only leaving the page can send the queue
+    page.evaluate("() => clearInterval(window.swipeme.telemetry.timer)")
+    page.evaluate("() => window.swipeme.telemetry.flush()")
+    first = _active_post(page)
+    # the connection drops for a while: batches fail and stay queued
+    page.route("**/api/v1/events", lambda route: route.abort("internetdisconnected"))
+    page.locator(f"{_item(page)} .like").click()
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function("() => window.swipeme.active === 1")
+    page.wait_for_function(ACTIVE_PLAYING)
+    second = _active_post(page)
+    page.wait_for_timeout(1500)  # a play over a second ends with watch_end, not skip
+    page.evaluate("""async (postId) => {
+      const t = window.swipeme.telemetry;
+      for (let i = 0; i < 300; i++) t.track("impression", postId);
+      await t.flush();
+    }""", second)
+    queued = page.evaluate("() => window.swipeme.telemetry.queue.map(e => e.id)")
+    assert len(queued) > 300  # six batches and more: a backlog from the lost connection
+    page.unroute("**/api/v1/events")  # back online, and the viewer leaves by a link
+    with page.expect_navigation():
+        page.locator("header .me").click()
+    page.wait_for_load_state()
+
+    def arrived() -> list[dict[str, Any]]:
+        return [e for e in _logged_stream_events() if e["user_id"] == viewer.pk]
+
+    def complete(events: list[dict[str, Any]]) -> bool:
+        return set(queued) <= {e["id"] for e in events} and any(
+            e["type"] == "watch_end" and str(e["post_id"]) == second for e in events)
+
+    deadline = time.monotonic() + 10
+    while not complete(arrived()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    events = arrived()
+    missing = set(queued) - {e["id"] for e in events}
+    assert not missing, f"{len(missing)} of {len(queued)} queued events never arrived"
+    kinds = {(e["type"], str(e["post_id"])) for e in events}
+    assert {("like", first), ("play_start", second)} <= kinds
+    assert ("watch_end", second) in kinds  # tracked on pagehide: only the last batch has it
+    assert page_errors.uncaught == []
+
+
 def test_keyboard_only_use_reaches_every_control_by_its_label(
         catalogue: dict[str, Any], logged_in_page: Callable[..., Page], tmp_path: Path) -> None:
     page = logged_in_page(UserFactory(), viewport=DESKTOP, touch=False)

@@ -1,11 +1,14 @@
 // Telemetry to POST /api/v1/events: events are queued and sent in batches, every few
-// seconds, when the batch fills, and with navigator.sendBeacon when the page is hidden or
-// closed (a beacon cannot carry headers, so the CSRF token rides in the body).
+// seconds and when the batch fills. When the page is hidden or left (pagehide), everything
+// still queued goes out in keepalive fetches, which outlive the page; where keepalive is
+// refused (its 64 KiB budget), navigator.sendBeacon carries the batch as text/plain (the
+// only JSON-ish type a beacon may send without a preflight) with the CSRF token in the body.
 import { csrfToken } from "./api.js";
 
 const ENDPOINT = "/api/v1/events";
 const FLUSH_MS = 5000;
 const MAX_BATCH = 50;
+const KEEPALIVE_BUDGET = 60 * 1024; // under the browser's 64 KiB for keepalive bodies
 
 function uuid() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -39,10 +42,11 @@ export class Telemetry {
     this.sessionId = sessionId();
     this.queue = [];
     this.sent = 0;
+    this.keepaliveBytes = 0;
     this.timer = setInterval(() => this.flush(), flushMs);
-    const onHide = () => { if (document.visibilityState === "hidden") this.flush({ beacon: true }); };
+    const onHide = () => { if (document.visibilityState === "hidden") this.flushAll(); };
     document.addEventListener("visibilitychange", onHide);
-    window.addEventListener("pagehide", () => this.flush({ beacon: true }));
+    window.addEventListener("pagehide", () => this.flushAll());
   }
 
   track(type, postId, data = {}) {
@@ -54,24 +58,47 @@ export class Telemetry {
     if (this.queue.length >= MAX_BATCH) this.flush();
   }
 
-  flush({ beacon = false } = {}) {
+  /** The page is going away: send every queued event now, in requests that survive it. */
+  flushAll() {
+    const sending = [];
+    while (this.queue.length) sending.push(this.flush({ leaving: true }));
+    return Promise.all(sending);
+  }
+
+  flush({ leaving = false } = {}) {
     if (!this.queue.length) return Promise.resolve();
     const events = this.queue.splice(0, MAX_BATCH);
     this.sent += events.length;
-    if (beacon && navigator.sendBeacon) {
-      const body = JSON.stringify({ events, csrf_token: csrfToken() });
-      const ok = navigator.sendBeacon(this.endpoint, new Blob([body], { type: "application/json" }));
-      if (ok) return Promise.resolve();
+    const body = JSON.stringify({ events });
+    const size = new TextEncoder().encode(body).length;
+    // Keepalive requests share a 64 KiB budget; one over it is refused, too late to act on
+    // when the page is leaving, so the choice is made here, before sending.
+    if (leaving && this.keepaliveBytes + size > KEEPALIVE_BUDGET) {
+      if (this.beacon(events)) return Promise.resolve();
+      this.queue.unshift(...events); // the page may come back (visibilitychange)
+      return Promise.resolve();
     }
+    this.keepaliveBytes += size;
     return fetch(this.endpoint, {
       method: "POST",
       credentials: "same-origin",
       keepalive: true,
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify({ events }),
+      body,
     }).then((r) => {
       // A rejected batch (bad input) is dropped; a server or network failure is retried once.
       if (r.status >= 500) this.queue.unshift(...events);
-    }).catch(() => { this.queue.unshift(...events); });
+    }).catch(() => { this.queue.unshift(...events); })
+      .finally(() => { this.keepaliveBytes -= size; });
+  }
+
+  beacon(events) {
+    if (!navigator.sendBeacon) return false;
+    const body = JSON.stringify({ events, csrf_token: csrfToken() });
+    try {
+      return navigator.sendBeacon(this.endpoint, new Blob([body], { type: "text/plain;charset=UTF-8" }));
+    } catch {
+      return false;
+    }
   }
 }
