@@ -47,3 +47,14 @@ def test_the_cms_admin_fetches_nothing_from_gravatar_or_the_release_feed():
         assert "gravatar.com" not in html, path
         assert "w-upgrade" not in html, path  # the release check's Stimulus controller
         assert "releases.wagtail.io" not in html, path
+
+
+@pytest.mark.django_db
+def test_seeding_a_flushed_database_makes_the_tree_the_site_and_the_home():
+    Site.objects.all().delete()
+    Page.objects.all().delete()
+    call_command("seed_help_centre")
+    response = Client().get("/pages/")
+    assert response.status_code == 200
+    assert "SwipeMe help and policies" in response.content.decode()
+    assert Client().get("/pages/community-guidelines/").status_code == 200

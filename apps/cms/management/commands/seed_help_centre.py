@@ -95,19 +95,33 @@ HOME_BODY = (
 )
 
 
-def seed_home(site: Any) -> Any:
-    """The site's root page as a real SwipeMe page. Wagtail's install creates a bare `Page`
-    titled "Welcome to your new Wagtail site!"; it is replaced (its children moved over)
-    once. A HelpPage root that staff have edited is left alone."""
-    from wagtail.models import Page
+def _new_home() -> HelpPage:
+    return HelpPage(title="SwipeMe help and policies", slug="swipeme",
+                    summary="How SwipeMe works, the rules everyone follows, and your rights.",
+                    body=HOME_BODY)
 
+
+def seed_home() -> HelpPage:
+    """The default site's root page as a real SwipeMe page. Wagtail's install creates a
+    bare `Page` titled "Welcome to your new Wagtail site!"; it is replaced (its children
+    moved over) once. A HelpPage root that staff have edited is left alone. A database
+    without Wagtail's initial rows (flushed) gets a tree root and a default site."""
+    from wagtail.models import Page, Site
+
+    root = Page.get_first_root_node() or Page.add_root(instance=Page(title="Root", slug="root"))
+    site = Site.objects.filter(is_default_site=True).select_related("root_page").first()
+    if site is None:
+        home = _new_home()
+        root.add_child(instance=home)
+        home.save_revision().publish()
+        Site.objects.create(hostname="localhost", port=80, root_page=home,
+                            is_default_site=True, site_name="SwipeMe")
+        return home
     old = site.root_page.specific
     if isinstance(old, HelpPage):
         return old
-    home = HelpPage(title="SwipeMe help and policies", slug="swipeme",
-                    summary="How SwipeMe works, the rules everyone follows, and your rights.",
-                    body=HOME_BODY)
-    Page.get_first_root_node().add_child(instance=home)
+    home = _new_home()
+    root.add_child(instance=home)
     home.save_revision().publish()
     for child in old.get_children():
         child.move(home, pos="last-child")
@@ -148,12 +162,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
-        from wagtail.models import Site
-
-        site = Site.objects.filter(is_default_site=True).select_related("root_page").first()
-        if site is None:
-            return
-        home = seed_home(site)
+        home = seed_home()
         help_page = HelpPage.objects.child_of(home).filter(slug="help").first()
         if help_page is None:
             help_page = HelpPage(
