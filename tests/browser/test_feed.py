@@ -383,6 +383,42 @@ def test_leaving_the_feed_by_a_link_delivers_everything_still_queued(
     assert page_errors.uncaught == []
 
 
+def test_a_backlog_beyond_the_keepalive_budget_sends_what_fits_and_keeps_the_rest(
+        catalogue: dict[str, Any], logged_in_page: Callable[..., Page]) -> None:
+    """The browser refuses keepalive bodies over 64 KiB in flight: hiding the page with a
+    full queue (1,000 events, offline for long) sends what fits, keeps the rest queued for
+    when the page comes back, and never spins."""
+    viewer = UserFactory()
+    page = logged_in_page(viewer)
+    _open_feed(page)
+    page.evaluate("() => clearInterval(window.swipeme.telemetry.timer)")
+    post = _active_post(page)
+    page.route("**/api/v1/events", lambda route: route.abort("internetdisconnected"))
+    page.evaluate("""async (postId) => {
+      const t = window.swipeme.telemetry;
+      for (let i = 0; i < 1100; i++) t.track("impression", postId);
+      await new Promise((resolve) => setTimeout(resolve, 500));  // the failed sends requeue
+    }""", post)
+    page.unroute("**/api/v1/events")
+    queued = set(page.evaluate("() => window.swipeme.telemetry.queue.map(e => e.id)"))
+    assert len(queued) == 1000  # the queue keeps the newest 1,000
+    kept = set(page.evaluate("""() => {
+      const t = window.swipeme.telemetry;
+      t.flushAll();
+      return t.queue.map(e => e.id);
+    }"""))
+    assert kept < queued  # at least a batch went, and the call returned
+    sent = queued - kept
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        arrived = {e["id"] for e in _logged_stream_events() if e["user_id"] == viewer.pk}
+        if sent <= arrived:
+            break
+        time.sleep(0.2)
+    assert sent <= arrived  # whatever left the queue reached the server
+    assert not (kept & arrived)
+
+
 def test_keyboard_only_use_reaches_every_control_by_its_label(
         catalogue: dict[str, Any], logged_in_page: Callable[..., Page], tmp_path: Path) -> None:
     page = logged_in_page(UserFactory(), viewport=DESKTOP, touch=False)

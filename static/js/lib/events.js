@@ -8,6 +8,7 @@ import { csrfToken } from "./api.js";
 const ENDPOINT = "/api/v1/events";
 const FLUSH_MS = 5000;
 const MAX_BATCH = 50;
+const MAX_QUEUE = 1000;
 const KEEPALIVE_BUDGET = 60 * 1024; // under the browser's 64 KiB for keepalive bodies
 
 function uuid() {
@@ -50,7 +51,7 @@ export class Telemetry {
   }
 
   track(type, postId, data = {}) {
-    if (this.queue.length >= 1000) this.queue.shift(); // offline for long: keep the newest
+    if (this.queue.length >= MAX_QUEUE) this.queue.shift(); // offline for long: keep the newest
     this.queue.push({
       id: uuid(), type, ts: Date.now(), session_id: this.sessionId,
       post_id: postId == null ? null : String(postId), data,
@@ -61,7 +62,11 @@ export class Telemetry {
   /** The page is going away: send every queued event now, in requests that survive it. */
   flushAll() {
     const sending = [];
-    while (this.queue.length) sending.push(this.flush({ leaving: true }));
+    while (this.queue.length) {
+      const before = this.queue.length;
+      sending.push(this.flush({ leaving: true }));
+      if (this.queue.length >= before) break; // the browser took no more (its budget is spent)
+    }
     return Promise.all(sending);
   }
 
@@ -75,7 +80,8 @@ export class Telemetry {
     // when the page is leaving, so the choice is made here, before sending.
     if (leaving && this.keepaliveBytes + size > KEEPALIVE_BUDGET) {
       if (this.beacon(events)) return Promise.resolve();
-      this.queue.unshift(...events); // the page may come back (visibilitychange)
+      this.requeue(events); // the page may come back (visibilitychange)
+      this.sent -= events.length;
       return Promise.resolve();
     }
     this.keepaliveBytes += size;
@@ -87,9 +93,15 @@ export class Telemetry {
       body,
     }).then((r) => {
       // A rejected batch (bad input) is dropped; a server or network failure is retried once.
-      if (r.status >= 500) this.queue.unshift(...events);
-    }).catch(() => { this.queue.unshift(...events); })
+      if (r.status >= 500) this.requeue(events);
+    }).catch(() => { this.requeue(events); })
       .finally(() => { this.keepaliveBytes -= size; });
+  }
+
+  /** Unsent events go back to the front, within the same cap (the newest are kept). */
+  requeue(events) {
+    this.queue.unshift(...events);
+    if (this.queue.length > MAX_QUEUE) this.queue.splice(0, this.queue.length - MAX_QUEUE);
   }
 
   beacon(events) {
