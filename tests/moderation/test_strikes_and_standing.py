@@ -123,7 +123,13 @@ def test_a_suspended_person_appeals_through_the_link_in_the_email(
     (message,) = mail.outbox
     assert message.to == [user.email]
     assert "Your account is suspended" in message.subject
-    assert "/pages/community-guidelines/spam_scam/" in str(message.body)
+    body = str(message.body)
+    # one sentence that names the account, the end date and the rule (it began "Until …")
+    assert re.search(r"Your account is suspended until \d{2} \w+ \d{4} because of activity "
+                     r"that goes against our Community Guidelines on ", body)
+    assert "\nUntil " not in body
+    assert not body.startswith("Until ")
+    assert "/pages/community-guidelines/spam_scam/" in body
     found = re.search(r"https?://[^/\s]+(/moderation/appeal/[^/\s]+/)", str(message.body))
     assert found
     link = found.group(1)

@@ -66,7 +66,7 @@ def _email_appeal_outcome(user_id: int, *, overturned: bool, reason: str) -> Non
     if not email:
         return
     title = "Your appeal was granted" if overturned else "Your appeal was reviewed"
-    body = ("We reversed our decision; you can sign in again." if overturned
+    body = ("We reversed our decision; you can log in again." if overturned
             else "A different moderator reviewed our decision and upheld it.")
     transaction.on_commit(lambda: send_mail(f"SwipeMe: {title}", f"{body}\n\n{reason}\n",
                                             None, [email], fail_silently=True))
@@ -88,10 +88,17 @@ def _notice_text(row: EnforcementAction) -> tuple[str, str]:
         Action.STRIKE: ("Your account received a strike",
                         f"{why} Strikes expire after {conf.strike_ttl().days} days; more "
                         "strikes lead to feature limits, suspension and a ban."),
+        # Account notices name the account and the rule in one sentence; a bare "Until …"
+        # read as if the e-mail started mid-sentence.
         Action.SUSPEND: ("Your account is suspended",
-                         f"Until {row.expires_at:%d %B %Y}. {why}" if row.expires_at
-                         else why),
-        Action.BAN: ("Your account is banned", why),
+                         f"Your account is suspended until {row.expires_at:%d %B %Y} because "
+                         f"of activity that goes against our Community Guidelines on {rule}."
+                         if row.expires_at else
+                         "Your account is suspended because of activity that goes against "
+                         f"our Community Guidelines on {rule}."),
+        Action.BAN: ("Your account is banned",
+                     "Your account is banned because of activity that goes against our "
+                     f"Community Guidelines on {rule}."),
         Action.RESTORE: (f"Your {noun} was restored",
                          "We reviewed our earlier decision again and reversed it."),
     }
