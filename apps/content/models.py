@@ -258,7 +258,6 @@ class Post(TimestampedModel):
         return None
 
 
-
 class Hashtag(SnowflakeModel):
     """A tag, unique without regard to case; `name` keeps the first spelling seen."""
 
