@@ -106,8 +106,13 @@ def seed_home() -> HelpPage:
     bare `Page` titled "Welcome to your new Wagtail site!"; it is replaced (its children
     moved over) once. A HelpPage root that staff have edited is left alone. A database
     without Wagtail's initial rows (flushed) gets a tree root and a default site."""
-    from wagtail.models import Page, Site
+    from django.conf import settings
+    from wagtail.coreutils import get_supported_content_language_variant
+    from wagtail.models import Locale, Page, Site
 
+    # a flushed database lacks Wagtail's initial rows, the default locale among them
+    Locale.objects.get_or_create(
+        language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE))
     root = Page.get_first_root_node() or Page.add_root(instance=Page(title="Root", slug="root"))
     site = Site.objects.filter(is_default_site=True).select_related("root_page").first()
     if site is None:
