@@ -1,24 +1,14 @@
 // The review page: the video through hls.js (native HLS where the browser has it) and one
 // key per decision. A key clicks the button that carries it, so the keypress is exactly the
 // POST the button makes (the server checks the claim and the moderator's permissions).
+import { attachSource } from "../player/source.js";
 
 const root = document.getElementById("review");
 
 function startPlayer() {
   const video = document.getElementById("player");
   if (!video) return;
-  const hls = video.dataset.hls;
-  const mp4 = video.dataset.mp4;
-  if (hls && window.Hls && window.Hls.isSupported()) {
-    // No worker: the CSP does not allow blob: workers, and one short clip needs none.
-    const player = new window.Hls({ capLevelToPlayerSize: true, enableWorker: false });
-    player.loadSource(hls);
-    player.attachMedia(video);
-  } else if (hls && video.canPlayType("application/vnd.apple.mpegurl")) {
-    video.src = hls;
-  } else if (mp4) {
-    video.src = mp4;
-  }
+  attachSource(video, { hls: video.dataset.hls, mp4: video.dataset.mp4 });
 }
 
 function typing(target) {

@@ -2,6 +2,7 @@
 // browser has it (Safari), the MP4 fallback otherwise. Starts muted (autoplay rules); the
 // native controls unmute. hls.js runs without its worker (the CSP allows no blob: scripts).
 import { post } from "../lib/api.js";
+import { attachSource } from "../player/source.js";
 
 const video = document.getElementById("post-player");
 const VIEW_AFTER_MS = 1500; // the view API counts a view after 1 s (half of a shorter clip)
@@ -10,22 +11,7 @@ const configNode = document.getElementById("player-config");
 function start() {
   if (!video || !configNode) return;
   const config = JSON.parse(configNode.textContent);
-  const Hls = window.Hls;
-  if (config.hls && Hls && Hls.isSupported()) {
-    const hls = new Hls({ enableWorker: false, capLevelToPlayerSize: true, startLevel: -1 });
-    hls.on(Hls.Events.ERROR, (_event, data) => {
-      if (!data.fatal) return;
-      if (data.type === Hls.ErrorTypes.NETWORK_ERROR) hls.startLoad();
-      else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
-      else if (config.mp4) { hls.destroy(); video.src = config.mp4; }
-    });
-    hls.loadSource(config.hls);
-    hls.attachMedia(video);
-  } else if (config.hls && video.canPlayType("application/vnd.apple.mpegurl")) {
-    video.src = config.hls;
-  } else if (config.mp4) {
-    video.src = config.mp4;
-  }
+  attachSource(video, config, { config: { startLevel: -1 } });
   video.dataset.ready = "true";
   // Reduced motion: no autoplay (and no loop); the viewer starts it.
   if (window.matchMedia("(prefers-reduced-motion: reduce)").matches) {

@@ -6,8 +6,8 @@
 // - QoE figures: time to first frame, rebuffers, rendition switches, bitrate, errors.
 import Hls from "hls.js/light";
 import { bandwidthEstimate, rememberBandwidth, startLevelFor } from "./bandwidth.js";
+import { attachSource, chooseEngine } from "./source.js";
 
-const HLS_MIME = "application/vnd.apple.mpegurl";
 const PRELOAD_BUFFER_S = 1;
 const PLAY_BUFFER_S = 30;
 // watch_progress every 5 s of actual playback; a gap between two timeupdates longer than
@@ -15,8 +15,7 @@ const PLAY_BUFFER_S = 30;
 const HEARTBEAT_MS = 5000;
 const MAX_TICK_S = 1.5;
 
-export const engine = Hls.isSupported() ? "hls.js"
-  : document.createElement("video").canPlayType(HLS_MIME) ? "native" : "mp4";
+export const engine = chooseEngine(Hls);
 
 export class Player {
   constructor(video, playback, { onFirstFrame, onEnded, onProgress } = {}) {
@@ -128,54 +127,38 @@ export class Player {
   attach(bufferSeconds) {
     const v = this.video;
     for (const [name, fn] of Object.entries(this.handlers)) v.addEventListener(name, fn);
-    const { hls, mp4 } = this.playback;
-    if (engine === "hls.js" && hls) {
-      const instance = new Hls({
+    this.switches = -1; // the first LEVEL_SWITCHED is the start level, not a switch
+    const source = attachSource(v, this.playback, {
+      Hls,
+      preload: "auto",
+      config: {
         autoStartLoad: false,
         startFragPrefetch: true,
         maxBufferLength: bufferSeconds,
         maxMaxBufferLength: Math.max(bufferSeconds, PLAY_BUFFER_S),
         backBufferLength: 10,
-        capLevelToPlayerSize: true,
         abrEwmaDefaultEstimate: bandwidthEstimate(),
         testBandwidth: false,
-        enableWorker: false, // fMP4 needs no transmuxing, and the CSP allows no blob: workers
-      });
-      this.hls = instance;
-      this.switches = -1; // the first LEVEL_SWITCHED is the start level, not a switch
-      instance.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
-        instance.startLevel = startLevelFor(data.levels, v);
-        instance.startLoad(-1);
-      });
-      instance.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => {
-        this.switches += 1;
-        this.qoe.rendition_switches = Math.max(0, this.switches);
-        const level = instance.levels[data.level];
-        if (level) this.qoe.bitrate_kbps = Math.round(level.bitrate / 1000);
-      });
-      instance.on(Hls.Events.ERROR, (_e, data) => {
-        if (!data.fatal) return;
-        this.qoe.error = data.details || data.type;
-        if (data.type === Hls.ErrorTypes.NETWORK_ERROR) instance.startLoad();
-        else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) instance.recoverMediaError();
-        else this.fallbackToMp4();
-      });
-      instance.loadSource(hls);
-      instance.attachMedia(v);
-    } else if (engine === "native" && hls) {
-      v.preload = "auto";
-      v.src = hls;
-    } else if (mp4) {
-      v.preload = "auto";
-      v.src = mp4;
-    }
-  }
-
-  fallbackToMp4() {
-    if (!this.playback.mp4) return;
-    if (this.hls) { this.hls.destroy(); this.hls = null; }
-    this.video.src = this.playback.mp4;
-    if (this.state === "active") this.video.play().catch(() => {});
+      },
+      setup: (instance) => {
+        instance.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
+          instance.startLevel = startLevelFor(data.levels, v);
+          instance.startLoad(-1);
+        });
+        instance.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => {
+          this.switches += 1;
+          this.qoe.rendition_switches = Math.max(0, this.switches);
+          const level = instance.levels[data.level];
+          if (level) this.qoe.bitrate_kbps = Math.round(level.bitrate / 1000);
+        });
+      },
+      onFatal: (data) => { this.qoe.error = data.details || data.type; },
+      onFallback: () => {
+        this.hls = null;
+        if (this.state === "active") this.video.play().catch(() => {});
+      },
+    });
+    this.hls = source.hls;
   }
 
   /** Become the playing video: full buffer, play, measure the first frame. */

@@ -3,6 +3,7 @@
 // again) → processing followed on /ws/media/assets/<id>/ (polling the asset when the socket
 // is unavailable) → preview, cover frames from the storyboard → POST /api/v1/posts.
 import { api, get, post } from "../lib/api.js";
+import { attachSource } from "../player/source.js";
 import { attachSuggestions } from "./caption.js";
 import { TusUpload, serverOffset, terminate } from "./tus.js";
 
@@ -157,16 +158,7 @@ async function loadPlayback() {
       previewBox.hidden = false;
       if (asset.width && asset.height) previewBox.style.setProperty("--ratio", `${asset.width} / ${asset.height}`);
       if (playback.poster) previewVideo.poster = playback.poster;
-      const Hls = window.Hls;
-      if (playback.hls && Hls && Hls.isSupported()) {
-        const hls = new Hls({ enableWorker: false });
-        hls.loadSource(playback.hls);
-        hls.attachMedia(previewVideo);
-      } else if (playback.hls && previewVideo.canPlayType("application/vnd.apple.mpegurl")) {
-        previewVideo.src = playback.hls;
-      } else if (playback.mp4) {
-        previewVideo.src = playback.mp4;
-      }
+      attachSource(previewVideo, playback);
     }
     if (!state.storyboardShown && playback.storyboard) {
       const board = await fetch(playback.storyboard.json).then((r) => (r.ok ? r.json() : null));
