@@ -62,14 +62,15 @@ services-start: setup
 services-stop: setup
 	$(MANAGE) services stop
 
-lint: setup
+## lint, typecheck and checks need only the venv: no apt-get of browsers or media tools.
+lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-typecheck: setup
+typecheck: $(STAMP)
 	$(VENV)/bin/mypy .
 
 ## Checks that need the database: migrations up to date, deploy check of production settings.
-checks: setup
+checks: $(STAMP)
 	DJANGO_SETTINGS_MODULE=swipeme_site.settings.test $(MANAGE) makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=swipeme_site.settings.production DJANGO_SECRET_KEY=check-deploy-$$(openssl rand -hex 32 2>/dev/null || date +%s%N)-key-for-the-check-only DJANGO_ALLOWED_HOSTS=swipeme.example \
 		$(MANAGE) check --deploy --fail-level WARNING
