@@ -14,7 +14,6 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.core.files.storage import default_storage
 from django.urls import reverse
 from drf_spectacular.utils import (
-    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     extend_schema_serializer,
@@ -30,7 +29,7 @@ from apps.accounts import selectors, services
 from apps.accounts.api.request import user_of
 from apps.accounts.models import DataExport, Device, User
 from apps.accounts.reauthentication import RecentlyAuthenticated
-from apps.core.api.schema import error_responses
+from apps.core.api.schema import ErrorDocs
 from apps.core.errors import NotFoundError
 from apps.core.pagination import IdCursorPagination
 
@@ -44,19 +43,7 @@ def _id(value: int) -> int:
     return value
 
 
-_ERROR_DESCRIPTIONS = {
-    400: "Invalid input.",
-    401: "Not authenticated.",
-    403: "Not allowed.",
-    404: "Not found.",
-    409: "Conflict with the current state.",
-    413: "Too large.",
-    429: "Throttled or in a cool-down.",
-}
-
-
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return error_responses(*codes, descriptions=_ERROR_DESCRIPTIONS)
+_errors = ErrorDocs({404: "Not found.", 429: "Throttled or in a cool-down."})
 
 
 _REAUTHENTICATION = (
@@ -66,11 +53,8 @@ _REAUTHENTICATION = (
     "cookie), then repeat the request."
 )
 
-
-def _reauthenticated_errors(*codes: int) -> dict[int, OpenApiResponse]:
-    """Errors of an endpoint behind RecentlyAuthenticated: its 401 also means 'confirm it
-    is you first'."""
-    return error_responses(*codes, descriptions={**_ERROR_DESCRIPTIONS, 401: _REAUTHENTICATION})
+# Errors of an endpoint behind RecentlyAuthenticated: its 401 also means "confirm it is you".
+_reauthenticated_errors = _errors.but({401: _REAUTHENTICATION})
 
 
 def _current_session_key(request: Request) -> str | None:

@@ -9,7 +9,6 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_serializer,
     inline_serializer,
@@ -25,7 +24,7 @@ from apps.comments import selectors, services
 from apps.comments.api import pagination
 from apps.comments.models import MAX_COMMENT_LENGTH, Comment, CommenterBan, CommentFilter
 from apps.content.selectors import get_post_for
-from apps.core.api.schema import error_responses
+from apps.core.api.schema import ErrorDocs
 from apps.core.errors import NotFoundError
 from apps.core.pagination import IdCursorPagination
 from apps.social.api.serializers import UserSummarySerializer
@@ -42,17 +41,13 @@ PAGE_SIZE = OpenApiParameter("page_size", OpenApiTypes.INT,
 SORT = OpenApiParameter("sort", OpenApiTypes.STR, enum=["top", "new"],
                         description="`top` (likes, recency, liked by the creator) or `new`.")
 
-ERROR_DESCRIPTIONS = {
+errors = ErrorDocs({
     400: "Invalid input (malformed JSON, too long, bad cursor).",
-    401: "Not authenticated.",
     403: "Not allowed: comments off (`comments_off`), friends only (`comments_friends_only`), "
          "restricted by the creator (`commenting_restricted`), not yours.",
     404: "No such post or comment, or not visible to you.",
     409: "Conflict (post not published, comment not waiting for review).",
-    429: "Throttled.",
-}
-def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return error_responses(*codes, descriptions=ERROR_DESCRIPTIONS)
+})
 
 
 

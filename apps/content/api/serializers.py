@@ -10,7 +10,6 @@ from typing import Any
 from django.core.files.storage import default_storage
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import (
-    OpenApiResponse,
     extend_schema_field,
     extend_schema_serializer,
 )
@@ -20,7 +19,7 @@ from apps.content.captions import entity_hashtags
 from apps.content.counter_overlay import pending_for, shown_counters
 from apps.content.models import Hashtag, Post, Sound
 from apps.content.selectors import public_version_of, sound_use_refusal
-from apps.core.api.schema import error_responses
+from apps.core.api.schema import ErrorDocs
 from apps.core.ids import MAX_ID
 from apps.media.playback import playback_for
 from apps.social.api.serializers import UserSummarySerializer
@@ -277,15 +276,10 @@ class PostSerializer(serializers.Serializer[Post]):
         return post.pinned_at is not None
 
 
-ERROR_DESCRIPTIONS = {
+errors = ErrorDocs({
     400: "Invalid input (malformed JSON, bad cursor, a rule refused the request).",
-    401: "Not authenticated.",
     403: "Not allowed (someone else's post, a private account, reuse not allowed).",
     404: "No such post, upload, hashtag, sound or user, or not visible to you.",
     409: "Conflict (already posted, already published, pin limit, sound unavailable).",
-    429: "Throttled.",
-}
-
-def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return error_responses(*codes, descriptions=ERROR_DESCRIPTIONS)
+})
 

@@ -48,3 +48,19 @@ def error_responses(
         code: OpenApiResponse(response=ErrorSerializer, description=wording[code])
         for code in codes
     }
+
+
+class ErrorDocs:
+    """An API module's wording of its error answers (over the defaults), so its views write
+    `responses={200: ..., **errors(404, 429)}`. One per module: `errors = ErrorDocs({...})`."""
+
+    def __init__(self, descriptions: Mapping[int, str] | None = None) -> None:
+        self.descriptions: Mapping[int, str] = {**DEFAULT_ERROR_DESCRIPTIONS,
+                                                **(descriptions or {})}
+
+    def __call__(self, *codes: int) -> dict[int, OpenApiResponse]:
+        return error_responses(*codes, descriptions=self.descriptions)
+
+    def but(self, descriptions: Mapping[int, str]) -> ErrorDocs:
+        """The same wording with some statuses said differently."""
+        return ErrorDocs({**self.descriptions, **descriptions})

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
-from apps.core.api.schema import error_responses
+from apps.core.api.schema import ErrorDocs
 from apps.social.api.serializers import UserSummarySerializer
 
 
@@ -29,14 +28,9 @@ class PostRowSerializer(serializers.Serializer[Any]):
     counters = CountersSerializer()
 
 
-ERROR_DESCRIPTIONS = {
+errors = ErrorDocs({
     400: "Invalid input (malformed JSON, bad cursor, a rule refused the request).",
-    401: "Not authenticated.",
     403: "Not allowed (private account, liked posts kept private).",
     404: "No such post, collection or user, or not visible to you.",
     409: "Conflict (post not published yet, name taken).",
-    429: "Throttled.",
-}
-
-def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return error_responses(*codes, descriptions=ERROR_DESCRIPTIONS)
+})

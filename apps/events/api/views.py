@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from apps.core.api.schema import error_responses
 from apps.core.authentication import SessionTokenAuthentication
-from apps.core.errors import ApplicationError
+from apps.core.errors import ApplicationError, TooLargeError
 from apps.core.parsers import JSONTooDeepError, loads_json
 from apps.core.throttles import PerCallerThrottle
 from apps.events import schema, services
@@ -35,11 +35,6 @@ _BODY_ATTR = "_swipeme_events_envelope"
 class UnsupportedMediaTypeError(ApplicationError):
     status_code = 415
     code = "unsupported_media_type"
-
-
-class TooLargeError(ApplicationError):
-    status_code = 413
-    code = "too_large"
 
 
 def load_envelope(request: HttpRequest) -> dict[str, Any]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema_serializer
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from apps.content.api.serializers import PostSerializer
 from apps.content.models import Post
-from apps.core.api.schema import error_responses
+from apps.core.api.schema import ErrorDocs
 from apps.feed.candidates import SOURCES
 from apps.feed.topics import TOPICS
 
@@ -90,13 +90,7 @@ class NotInterestedSerializer(serializers.Serializer[Any]):
     recorded = serializers.BooleanField()
 
 
-ERROR_DESCRIPTIONS = {
+errors = ErrorDocs({
     400: "Invalid input (bad cursor, limit or session id, unknown interest).",
-    401: "Not authenticated.",
     404: "No such post, or not visible to you.",
-    429: "Throttled.",
-}
-
-
-def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return error_responses(*codes, descriptions=ERROR_DESCRIPTIONS)
+})

@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api.schema import error_responses
+from apps.core.api.schema import ErrorDocs
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.media import hooks, playback, selectors, services, signing, storage
 from apps.media.models import MediaAsset
@@ -40,16 +40,12 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 REDIRECT_TTL = 3600  # S3 storage: lifetime of a presigned media URL
 
 
-_ERRORS = {
-    400: "Invalid input.", 401: "Not authenticated.", 403: "Not allowed or expired.",
-    404: "Not found.", 409: "Conflict (offset mismatch, upload complete or busy).",
-    412: "Tus-Resumable missing or unsupported.", 413: "Too large.",
-    415: "Wrong Content-Type.", 416: "Range not satisfiable.", 429: "Limit reached.",
-}
-
-
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return error_responses(*codes, descriptions=_ERRORS)
+_errors = ErrorDocs({
+    403: "Not allowed or expired.", 404: "Not found.",
+    409: "Conflict (offset mismatch, upload complete or busy).",
+    412: "Tus-Resumable missing or unsupported.", 415: "Wrong Content-Type.",
+    429: "Limit reached.",
+})
 
 
 def _id(value: int) -> int:

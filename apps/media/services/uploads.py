@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.errors import ApplicationError, ConflictError, NotFoundError
+from apps.core.errors import ApplicationError, ConflictError, NotFoundError, TooLargeError
 from apps.core.ids import id_floor_for
 from apps.media import hooks, s3, storage
 from apps.media.models import MediaAsset
@@ -27,11 +27,6 @@ UPLOAD_LEASE_SECONDS = 600
 class TooManyUploadsError(ApplicationError):
     status_code = 429
     code = "too_many_uploads"
-
-
-class UploadTooLargeError(ApplicationError):
-    status_code = 413
-    code = "too_large"
 
 
 def human_size(size: int) -> str:
@@ -64,7 +59,7 @@ def upload_create(*, owner_id: int, size: int, content_type: str) -> MediaAsset:
     """Opens an upload after the limits are checked; no byte is accepted before this."""
     limit = human_size(settings.MEDIA_UPLOAD_MAX_BYTES)
     if size > settings.MEDIA_UPLOAD_MAX_BYTES:
-        raise UploadTooLargeError(
+        raise TooLargeError(
             f"The file is too large ({human_size(size)}; at most {limit}).",
             fields={"size": [f"At most {limit}."]},
         )
@@ -138,7 +133,7 @@ def upload_append(
             code="offset_mismatch",
         )
     if offset + length > asset.upload_length:
-        raise UploadTooLargeError("More bytes than the declared Upload-Length.")
+        raise TooLargeError("More bytes than the declared Upload-Length.")
     lease = f"media:upload-lease:{asset_id}"
     if not cache.add(lease, "1", timeout=UPLOAD_LEASE_SECONDS):
         raise ConflictError("Another request is writing this upload; retry after HEAD.",

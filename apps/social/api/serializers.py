@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.files.storage import default_storage
-from drf_spectacular.utils import OpenApiResponse, extend_schema_field
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.models import User
-from apps.core.api.schema import error_responses
+from apps.core.api.schema import ErrorDocs
 
 
 @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"},
@@ -59,13 +59,8 @@ class UserRowSerializer(serializers.Serializer[Any]):
     relation = RelationSerializer()
 
 
-ERROR_DESCRIPTIONS = {
+errors = ErrorDocs({
     400: "Invalid input (malformed JSON, bad cursor, a rule refused the request).",
-    401: "Not authenticated.",
     403: "Not allowed (private account, blocked).",
     404: "No such user or request, or not visible to you.",
-    429: "Throttled.",
-}
-
-def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return error_responses(*codes, descriptions=ERROR_DESCRIPTIONS)
+})
