@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from apps.core.ids import snowflake_pk
@@ -20,3 +21,36 @@ class TimestampedModel(SnowflakeModel):
 
     class Meta:
         abstract = True
+
+
+class AuditEvent(SnowflakeModel):
+    """The one audit trail of staff and automated actions, every app's: who (`actor`, None
+    for automation), what (`app`.`verb`, e.g. `feed.ranker_activate`), on what (`target_type`
+    is the model's name, as moderation's targets: `post`, `user`, `sound`, ...; `target_id`,
+    and a readable `target_repr` for refs without a numeric id), why (`reason`), details
+    (`data`) and from where (`ip` when a request made it). Append-only: nothing updates or
+    deletes these rows. Written by `apps.core.audit.record_audit`; moderation's own rows
+    extend it (`moderation.AuditEvent`, with the case and enforcement action)."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    app = models.CharField(max_length=32)
+    verb = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=32, blank=True)
+    target_id = models.BigIntegerField(null=True, blank=True)
+    target_repr = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(max_length=1000, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["target_type", "target_id"], name="core_audit_target"),
+                   models.Index(fields=["app", "verb"], name="core_audit_action")]
+
+    def __str__(self) -> str:
+        return f"{self.action_name} by {self.actor_id or 'automation'}"
+
+    @property
+    def action_name(self) -> str:
+        return f"{self.app}.{self.verb}"
