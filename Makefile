@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 REQS := requirements/base.txt requirements/dev.txt requirements/lock.txt requirements/nodeps.txt
 MANAGE := $(PY) manage.py
 
-.PHONY: run test setup frontend chromium media-tools services-start services-stop lint typecheck checks pytest browser clean-var bench
+.PHONY: run test setup frontend chromium media-tools services-start services-stop lint lint-js typecheck checks pytest browser clean-var bench
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed (python3.11 on PATH)"; exit 1; }
@@ -66,6 +66,10 @@ services-stop: setup
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+## The web client's JavaScript: ESLint (eslint.config.js) over static/js; needs only npm's packages.
+lint-js: $(NODE_STAMP)
+	npm run --silent lint:js
+
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy .
 
@@ -84,7 +88,7 @@ pytest: setup
 test: setup
 	$(MANAGE) services run -- $(MAKE) --no-print-directory test-inner
 
-test-inner: lint typecheck checks pytest
+test-inner: lint lint-js typecheck checks pytest
 
 ## make bench: embedded services, migrate + seed_demo, the web server as `make run` starts it,
 ## then ping vs profile on loopback. BENCH_ARGS="--duration 20 --concurrency 16" to vary.

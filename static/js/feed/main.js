@@ -218,7 +218,7 @@ function watchData({ player, post, video }) {
 }
 
 function leave(item) {
-  const { player, post, video } = item;
+  const { player, post } = item;
   item.progress.stopTicking();
   const watch = watchData(item);
   // A play ends with watch_end (after a last heartbeat), or with skip when it was abandoned

@@ -86,14 +86,14 @@ export class TusUpload {
         if (error.status) throw error;
         if (this.stopped) throw error;
         failures += 1;
-        if (failures >= MAX_FAILURES) throw new Error("The upload keeps failing. Check your connection and retry.");
+        if (failures >= MAX_FAILURES) throw new Error("The upload keeps failing. Check your connection and retry.", { cause: error });
         this.onRetry(failures);
         await sleep(Math.min(500 * 2 ** (failures - 1), 8000));
         try {
           ({ offset: this.offset } = await serverOffset(this.url));
           this.onProgress(this.offset, this.file.size);
         } catch (headError) {
-          if (headError.status === 404) throw new Error("This upload expired. Choose the file again.");
+          if (headError.status === 404) throw new Error("This upload expired. Choose the file again.", { cause: headError });
           // offline: keep the offset we had and try again
         }
       }
