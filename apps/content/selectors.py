@@ -3,7 +3,9 @@
 Who may see a post (one rule, applied in SQL by `visible_posts_for` and by every
 `get_*_for` built on it):
 
-- the author sees their own posts in every status but `removed`;
+- the author sees their own posts in every status, `removed` too: a creator is told what
+  moderation removed and why, and may appeal (pages mark it removed; liking, commenting,
+  editing and feeds need `published` on top of this rule);
 - everyone else sees a post only when it is `published`, its author is discoverable
   (active, not deactivated, not pending deletion), neither side blocked the other, the
   author's account is public or the viewer is an approved follower, and the post's
@@ -47,6 +49,7 @@ AUTHOR_OWN_STATUSES = (
     Post.Status.PROCESSING,
     Post.Status.REVIEWING,
     Post.Status.PUBLISHED,
+    Post.Status.REMOVED,  # shown to its author as removed, with the reason (web, API)
 )
 
 

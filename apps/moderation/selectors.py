@@ -27,6 +27,7 @@ from apps.content import selectors as content_selectors
 from apps.content.models import Post, Sound
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.media.playback import playback_for
+from apps.moderation import conf
 from apps.moderation.models import (
     Appeal,
     AuditEvent,
@@ -86,6 +87,127 @@ def notices_for(user: User) -> QuerySet[Notice]:
     return (Notice.objects.filter(user=user).select_related("action")
             .annotate(appealed=Exists(Appeal.objects.filter(action_id=OuterRef("action_id"))))
             .order_by("-id"))
+
+
+def notice_can_appeal(notice: Notice, *, now: datetime | None = None) -> bool:
+    """The decision a notice tells of may still be appealed: appealable, inside its window,
+    not appealed yet (`notices_for` annotates `appealed`) and not reversed since."""
+    return bool(notice.action_id and notice.appealable_until
+                and notice.appealable_until > (now or timezone.now())
+                and not getattr(notice, "appealed", False)
+                and notice.action is not None and notice.action.reversed_at is None)
+
+
+def unread_notices_count(user: User) -> int:
+    return Notice.objects.filter(user=user, read_at__isnull=True).count()
+
+
+_NOUNS = {TargetType.POST: "Video", TargetType.COMMENT: "Comment", TargetType.SOUND: "Sound",
+          TargetType.USER: "Account"}
+
+
+@dataclass(frozen=True)
+class NoticeLine:
+    """One notice as the person concerned reads it (the web's notices page)."""
+
+    notice: Notice
+    what: str  # "Video", "Comment", "Sound", "Account"
+    post_id: int | None  # the video concerned, when there is one (it stays visible to them)
+    rule: str  # the policy's name ("" when none)
+    decision: str  # "Removed", "Strike 2 of 4", "Suspended until 12 December 2026", …
+    appeal: Appeal | None
+    can_appeal: bool
+
+
+def notice_lines_for(user: User, notices: list[Notice]) -> list[NoticeLine]:
+    """The page's rows for `notices` (from `notices_for`): what, the rule, the decision, and
+    the appeal's state. Two queries however many notices (appeals, strikes)."""
+    action_ids = {n.action_id for n in notices if n.action_id}
+    appeals = {a.action_id: a for a in Appeal.objects.filter(action_id__in=action_ids)}
+    strikes = list(Strike.objects.filter(user=user).order_by("id")
+                   .values_list("action_id", "created_at", "expires_at", "removed_at"))
+    ban_at = max((n for n, c in conf.strike_thresholds().items() if c == "ban"), default=None)
+    now = timezone.now()
+    lines = []
+    for notice in notices:
+        what, post_id = _what(notice.action)
+        lines.append(NoticeLine(
+            notice=notice, what=what, post_id=post_id,
+            rule=Policy(notice.policy).label if notice.policy in Policy.values else "",
+            decision=_decision(notice, strikes, ban_at),
+            appeal=appeals.get(notice.action_id) if notice.action_id else None,
+            can_appeal=notice_can_appeal(notice, now=now)))
+    return lines
+
+
+def _what(action: EnforcementAction | None) -> tuple[str, int | None]:
+    """What a decision concerns, and the video when there is one. An account action (a
+    strike) names what it was given for."""
+    if action is None:
+        return "Account", None
+    kind, target = action.target_type, action.target_id
+    if kind == TargetType.USER:
+        cause = action.detail.get("for") if isinstance(action.detail, dict) else None
+        if not cause or cause.get("type") not in _NOUNS or cause["type"] == TargetType.USER:
+            return "Account", None
+        kind, target = cause["type"], int(cause["id"])
+        return (f"Account (for a {_NOUNS[TargetType(kind)].lower()})",
+                target if kind == TargetType.POST else None)
+    return _NOUNS.get(TargetType(kind), "Content"), target if kind == TargetType.POST else None
+
+
+def _decision(notice: Notice, strikes: list[tuple[Any, datetime, datetime, datetime | None]],
+              ban_at: int | None) -> str:
+    action = notice.action
+    kind = notice.kind
+    if kind == "appeal_granted":
+        return "Appeal granted: reversed"
+    if kind == "appeal_rejected":
+        return "Appeal reviewed: decision upheld"
+    if kind == "feature_limit":
+        return "Features limited: new posts are reviewed first"
+    if action is None:
+        return notice.title
+    if action.action == EnforcementAction.Action.STRIKE:
+        mine = next((s for s in strikes if s[0] == action.pk), None)
+        if mine is None or mine[3] is not None or action.reversed_at is not None:
+            return "Strike (removed)"
+        given = mine[1]
+        # strikes in force when this one was given, this one included
+        number = sum(1 for s in strikes if s[1] <= given and s[2] > given
+                     and (s[3] is None or s[3] > given))
+        of = f" of {ban_at}" if ban_at else ""
+        ends = "expired" if mine[2] <= timezone.now() else "expires"
+        return f"Strike {number}{of} ({ends} {mine[2]:%-d %B %Y})"
+    if action.action == EnforcementAction.Action.SUSPEND:
+        return (f"Account suspended until {action.expires_at:%-d %B %Y}"
+                if action.expires_at else "Account suspended")
+    return {
+        EnforcementAction.Action.REMOVE: "Removed",
+        EnforcementAction.Action.AGE_RESTRICT: "Restricted: not shown to under-18s",
+        EnforcementAction.Action.LIMIT_REACH: "Restricted: not recommended",
+        EnforcementAction.Action.DISABLE_COMMENTS: "Restricted: comments turned off",
+        EnforcementAction.Action.BAN: "Account banned",
+        EnforcementAction.Action.RESTORE: "Restored",
+    }.get(EnforcementAction.Action(action.action), notice.title)
+
+
+def removal_of(*, target_type: str, target_id: int) -> EnforcementAction | None:
+    """The removal in force on a target (the latest unreversed one), for telling its owner
+    why it was removed; None when it was not removed by moderation."""
+    return (EnforcementAction.objects.filter(
+        action=EnforcementAction.Action.REMOVE, target_type=target_type, target_id=target_id,
+        reversed_at__isnull=True).order_by("-id").first())
+
+
+def account_block_for(user_id: int, *, now: datetime | None = None) -> EnforcementAction | None:
+    """The ban, or else the latest suspension, in force on an account (what the log-in
+    refusal page explains); None when nothing of moderation's keeps it out."""
+    live = EnforcementAction.objects.filter(subject_id=user_id, reversed_at__isnull=True,
+                                            target_type=TargetType.USER)
+    return (live.filter(action=EnforcementAction.Action.BAN).order_by("-id").first()
+            or live.filter(action=EnforcementAction.Action.SUSPEND,
+                           expires_at__gt=now or timezone.now()).order_by("-id").first())
 
 
 # --- queues ----------------------------------------------------------------------------------

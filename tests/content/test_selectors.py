@@ -43,10 +43,12 @@ def test_unpublished_posts_are_the_authors_only(status):
     assert not _sees(AnonymousUser(), post)
 
 
-def test_a_removed_post_is_seen_by_nobody_not_even_its_author():
+def test_a_removed_post_is_seen_by_its_author_only():
+    # Its author is told it was removed and why (issue 12 item 1); nobody else sees it.
     post = PostFactory(status=Post.Status.REMOVED)
-    assert not _sees(post.author, post)
+    assert _sees(post.author, post)
     assert not _sees(UserFactory(), post)
+    assert not _sees(AnonymousUser(), post)
 
 
 def test_friends_posts_need_a_mutual_follow():

@@ -61,12 +61,7 @@ class NoticeOutput(serializers.ModelSerializer[Notice]):
                   "appealable_until", "can_appeal", "created_at", "read_at"]
 
     def get_can_appeal(self, notice: Notice) -> bool:
-        from django.utils import timezone
-
-        return bool(notice.action_id and notice.appealable_until
-                    and notice.appealable_until > timezone.now()
-                    and not getattr(notice, "appealed", False)
-                    and notice.action is not None and notice.action.reversed_at is None)
+        return selectors.notice_can_appeal(notice)
 
 
 class AppealOutput(serializers.ModelSerializer[Appeal]):
