@@ -54,3 +54,30 @@ class AuditEvent(SnowflakeModel):
     @property
     def action_name(self) -> str:
         return f"{self.app}.{self.verb}"
+
+
+class OutboxTask(SnowflakeModel):
+    """A Celery task that must run because a transaction committed (process this upload),
+    recorded in that same transaction: the broker being down loses no work. Sent right
+    after the commit when the broker answers, otherwise by the beat's dispatcher once it
+    is back (`apps.core.outbox`). `dispatched_at` is set when the broker took it."""
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [
+            # the dispatcher's scan: only the undispatched rows, oldest first
+            models.Index(fields=["id"], name="core_outbox_pending",
+                         condition=models.Q(dispatched_at__isnull=True)),
+            models.Index(fields=["dispatched_at"], name="core_outbox_dispatched",
+                         condition=models.Q(dispatched_at__isnull=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.args} ({'sent' if self.dispatched_at else 'pending'})"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from apps.core import outbox
 from apps.core.health import heartbeat_record
 
 
@@ -9,3 +10,14 @@ from apps.core.health import heartbeat_record
 def heartbeat(queue: str) -> None:
     """Beat sends one to every queue; a worker that takes it proves the queue is served."""
     heartbeat_record(queue=queue)
+
+
+@shared_task(name="core.outbox_dispatch", ignore_result=True)
+def outbox_dispatch() -> int:
+    """Send the tasks recorded in the outbox that are not sent yet (the broker was down
+    when their transaction committed); prune old sent rows."""
+    from apps.core import outbox
+
+    sent = outbox.outbox_dispatch()
+    outbox.outbox_prune()
+    return sent

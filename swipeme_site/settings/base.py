@@ -439,6 +439,12 @@ CELERY_BEAT_SCHEDULE["accounts-expire-data-exports"] = {
     "schedule": timedelta(days=1),
     "options": {"queue": "default"},
 }
+# The task outbox (apps.core.outbox): tasks whose send failed at commit time (broker down).
+CELERY_BEAT_SCHEDULE["core-outbox-dispatch"] = {
+    "task": "core.outbox_dispatch",
+    "schedule": 10.0,
+    "options": {"queue": "default", "expires": 9},
+}
 CELERY_BEAT_SCHEDULE["moderation-standings-sweep"] = {
     "task": "apps.moderation.standings_sweep",
     "schedule": timedelta(minutes=5),

@@ -686,6 +686,23 @@ def _() -> None:
     call_command("social_recount", stdout=io.StringIO())
 
 
+@case("a task through the outbox, and task core.outbox_dispatch",
+      "apps/core/outbox.py::_send_one", "apps/core/outbox.py::outbox_dispatch")
+def _() -> None:
+    from django.db import transaction
+
+    from apps.core import outbox
+    from apps.core.models import OutboxTask
+    from apps.core.tasks import outbox_dispatch
+    from apps.media.tasks import process_asset
+
+    with transaction.atomic():
+        outbox.enqueue_on_commit(process_asset, 1)
+    OutboxTask.objects.create(task=process_asset.name, args=[2])  # its send failed
+    outbox_dispatch.run()
+    assert not OutboxTask.objects.filter(dispatched_at__isnull=True).exists()
+
+
 @pytest.mark.parametrize("lock_case", CASES, ids=[c.name for c in CASES])
 def test_each_entry_point_that_takes_a_row_lock_works_outside_a_test_transaction(
         lock_case: LockCase, reached: set[str]) -> None:

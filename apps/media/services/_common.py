@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.outbox import enqueue_on_commit
 from apps.media import s3, storage, transcode
 from apps.media.models import MediaAsset, ProcessingStep
 
@@ -44,9 +45,11 @@ def _remove_source(asset_id: int) -> None:
 
 
 def _enqueue_process(asset_id: int) -> None:
+    """Through the outbox (apps.core.outbox): a finished upload is processed even if the
+    broker is down when it commits."""
     from apps.media.tasks import process_asset
 
-    transaction.on_commit(lambda: process_asset.delay(asset_id))
+    enqueue_on_commit(process_asset, asset_id)
 
 
 def _enqueue_steps(asset_id: int, names: list[str]) -> None:
