@@ -7,6 +7,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from apps.core import views as core_views
+from apps.web import views_notices as web_notices
 
 api_v1 = [
     path("", include("apps.core.api.urls")),
@@ -30,13 +31,14 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("_allauth/", include("apps.accounts.headless_urls")),  # allauth's, minus phone
+    # allauth's "This account is inactive", replaced by the page that says why (web)
+    path("accounts/inactive/", web_notices.account_inactive, name="account-inactive"),
     path("accounts/", include("allauth.urls")),
     path("account-data/", include("apps.accounts.urls")),
     path("django-admin/", admin.site.urls),
     path("moderation/", include("apps.moderation.urls")),
     path("cms/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
-    path("", include("apps.engagement.urls")),
     path("", include("apps.web.urls")),
     path("pages/", include(wagtail_urls)),
 ]

@@ -2,6 +2,8 @@ from django.urls import path
 
 from apps.web import (
     views,
+    views_discover,
+    views_notices,
     views_pages,
     views_profile,
     views_settings,
@@ -21,7 +23,10 @@ urlpatterns = [
     path("@<str:username>/followers", views_profile.followers, name="followers"),
     path("@<str:username>/following", views_profile.following, name="following"),
     path("@<str:username>/video/<str:post_id>", views_pages.post_permalink, name="post"),
+    path("p/<str:post_id>/", views_pages.share_landing, name="share"),
     path("follow-requests", views_profile.follow_requests, name="follow-requests"),
+    path("notices", views_notices.notices, name="notices"),
+    path("discover", views_discover.discover, name="discover"),
     path("tag/<str:name>", views_pages.hashtag, name="hashtag"),
     path("sound/<str:sound_id>", views_pages.sound, name="sound"),
     path("settings/", views_settings.index, name="settings"),

@@ -10,9 +10,6 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from apps.moderation.conf import guideline_url
-from apps.moderation.policies import Policy
-
 
 def _feed_context(request: HttpRequest, tab: str) -> dict[str, Any]:
     try:
@@ -28,8 +25,6 @@ def _feed_context(request: HttpRequest, tab: str) -> dict[str, Any]:
         "source": source,
         "preload": request.GET.get("preload") != "0",
         "reports_url": reports_url if signed_in else "",
-        # [value, label, the policy's guidelines page] for the report form.
-        "report_policies": [[p.value, p.label, guideline_url(p.value)] for p in Policy],
     }
 
 

@@ -1,11 +1,13 @@
-"""Read pages: the post permalink `/@<username>/video/<id>`, `/tag/<name>` and
-`/sound/<id>`. What a viewer may see is decided by `apps.content.selectors` (visibility,
-blocks, private accounts, drafts) and `apps.content.audience` (age-restricted posts):
-anything else is a 404, exactly as the API answers."""
+"""Read pages: the post permalink `/@<username>/video/<id>` (and the share link `/p/<id>/`,
+the same page), `/tag/<name>` and `/sound/<id>`. What a viewer may see is decided by
+`apps.content.selectors` (visibility, blocks, private accounts, drafts) and
+`apps.content.audience` (age-restricted posts): anything else is a 404, exactly as the API
+answers."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -17,10 +19,10 @@ from django.views.decorators.http import require_safe
 from apps.accounts.models import User
 from apps.content import selectors as content_selectors
 from apps.content.api.serializers import SoundSerializer
-from apps.content.models import Sound
+from apps.content.models import Post, Sound
 from apps.core.errors import NotFoundError
-from apps.engagement.selectors import counters_for
-from apps.web.pages import avatar_url, content_viewer_of, page_of, post_cards
+from apps.engagement.selectors import post_engagement_for
+from apps.web.pages import avatar_url, content_viewer_of, page_of, post_cards, viewer_of
 
 
 def _absolute(url: str | None) -> str | None:
@@ -33,22 +35,46 @@ def _absolute(url: str | None) -> str | None:
 
 @require_safe
 def post_permalink(request: HttpRequest, username: str, post_id: str) -> HttpResponse:
-    try:
-        post = content_selectors.get_post_detail_for(viewer=content_viewer_of(request),
-                                                     post_id=post_id)
-    except NotFoundError:
-        raise Http404 from None
+    post = _visible_post(request, post_id)
     if post.author.username != username:  # renamed, or another case: one canonical URL
         return redirect("web:post", username=post.author.username, post_id=post.pk,
                         permanent=True)
+    return _post_page(request, post)
+
+
+@require_safe
+def share_landing(request: HttpRequest, post_id: str) -> HttpResponse:
+    """`/p/<id>/`, the link every share hands out: the post's own page (the same viewer
+    rule, player and link previews; its canonical URL is the permalink)."""
+    return _post_page(request, _visible_post(request, post_id))
+
+
+def _visible_post(request: HttpRequest, post_id: str) -> Post:
+    # content's one visibility rule (private accounts, blocks, drafts, removals, age)
+    try:
+        return content_selectors.get_post_detail_for(viewer=content_viewer_of(request),
+                                                     post_id=post_id)
+    except NotFoundError:
+        raise Http404 from None
+
+
+def _post_page(request: HttpRequest, post: Post) -> HttpResponse:
     card = post_cards([post])[0]
-    counts = counters_for([post])[post.pk]
+    viewer = viewer_of(request)
+    engagement = post_engagement_for(viewer=viewer, post=post)
+    counts = engagement.counters
     author = post.author
     canonical = _absolute(reverse("web:post", args=[author.username, post.pk]))
-    playback = card["media"]["playback"] or {}
+    media = card["media"] or {}
+    playback = media.get("playback") or {}
     # Link previews only for what anyone may watch: a crawler has no session. The same
     # rule as the stable media URLs in `playback` (content.selectors.publicly_watchable_q).
     public = content_selectors.public_version_of(post) is not None
+    og_video, og_video_type = None, None
+    if public and (playback.get("mp4") or playback.get("hls")):
+        og_video = _absolute(playback.get("mp4") or playback.get("hls"))
+        og_video_type = "video/mp4" if playback.get("mp4") else "application/x-mpegURL"
+    is_owner = viewer is not None and viewer.pk == author.pk
     response = render(request, "web/post.html", {
         "post": post,
         "card": card,
@@ -60,13 +86,27 @@ def post_permalink(request: HttpRequest, username: str, post_id: str) -> HttpRes
         "og_title": f"{author.display_name or author.username} (@{author.username}) on SwipeMe",
         "og_description": post.caption[:300] or f"Watch @{author.username}'s video on SwipeMe.",
         "og_image": _absolute(playback.get("poster")) if public else None,
-        "og_video": _absolute(playback.get("mp4")) if public else None,
+        "og_video": og_video,
+        "og_video_type": og_video_type,
+        # "Watch more": the For You feed, starting with this post
+        "watch_more_url": f"{reverse('web:home')}?{urlencode({'start': post.pk})}",
+        "login_url": f"{reverse('account_login')}?{urlencode({'next': request.path})}",
         "player": {
             "hls": playback.get("hls"), "mp4": playback.get("mp4"),
             "poster": playback.get("poster"), "post_id": str(post.pk),
         },
+        # what the page's script needs for like, comments, share and report
+        "post_state": {
+            "id": str(post.pk), "author": author.username, "author_id": str(author.pk),
+            "signed_in": viewer is not None, "is_owner": is_owner,
+            "me": viewer.username if viewer is not None else "",
+            "liked": engagement.liked, "likes": counts.likes_count,
+            "comments": post.comments_count, "shares": counts.shares_count,
+            "comment_policy": post.comment_policy, "caption": post.caption,
+            "share_url": _absolute(reverse("web:share", args=[post.pk])),
+        },
     })
-    # Signed media URLs must not be shared through a cache.
+    # Signed media URLs, the CSP nonce and the CSRF token: never through a shared cache.
     response["Cache-Control"] = "private, no-cache"
     return response
 

@@ -66,7 +66,9 @@ def test_the_share_page_of_a_public_post_carries_open_graph_and_twitter_tags(cli
     html = response.content.decode()
     assert re.search(r'<meta property="og:title" content="[^"]*@' + post.author.username, html)
     assert 'property="og:type" content="video.other"' in html
-    assert f'property="og:url" content="http://127.0.0.1:8000/p/{post.pk}/"' in html
+    # the share link is the post's landing page; its canonical URL is the permalink
+    permalink = f"http://127.0.0.1:8000/@{post.author.username}/video/{post.pk}"
+    assert f'property="og:url" content="{permalink}"' in html
     assert 'name="twitter:card" content="summary"' in html
     assert "sunset over the bay &lt;script&gt;" in html
     assert "<script>x" not in html
@@ -89,8 +91,8 @@ def test_the_share_page_is_404_for_anything_not_public(client, arrange):
         path = f"/p/{post.pk + 1}/"
     else:
         path = "/p/12abc/"
-    # even the author, logged in, gets the anonymous answer
-    client.force_login(post.author)
+    # what a stranger gets (the author sees their own post there, as on the permalink:
+    # tests/web/test_post_landing.py)
     assert client.get(path).status_code == 404
 
 

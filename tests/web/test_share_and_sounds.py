@@ -1,4 +1,4 @@
-"""The share page `/p/<id>/` follows content's visibility rule for the signed-in viewer too
+"""The share page `/p/<id>/` follows content's visibility rule (the permalink's) for every viewer
 (a viewer the author blocked gets a 404), and "may this sound go on a new post" is one
 rule (`content.selectors.sound_use_refusal`): the create service, the sound API's
 `usable`, the sound page and the upload page all answer it alike."""
@@ -6,7 +6,7 @@ rule (`content.selectors.sound_use_refusal`): the create service, the sound API'
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -46,22 +46,28 @@ def test_the_share_page_is_404_across_a_block(browser_for: Browser, direction: s
     assert browser_for(None).get(f"/p/{post.pk}/").status_code == 200
 
 
-def test_the_share_page_is_not_shared_through_caches_for_signed_in_viewers(
-        browser_for: Browser) -> None:
+def test_the_share_page_is_never_shared_through_caches(browser_for: Browser) -> None:
+    # it is the post's page: signed media URLs, the CSP nonce and the CSRF token
     post = PostFactory()
 
     signed_in = browser_for(UserFactory()).get(f"/p/{post.pk}/")
     signed_out = browser_for(None).get(f"/p/{post.pk}/")
 
-    assert (signed_in.status_code, signed_in["Cache-Control"]) == (200, "private, max-age=300")
-    assert (signed_out.status_code, signed_out["Cache-Control"]) == (200, "public, max-age=300")
+    assert (signed_in.status_code, signed_in["Cache-Control"]) == (200, "private, no-cache")
+    assert (signed_out.status_code, signed_out["Cache-Control"]) == (200, "private, no-cache")
 
 
-def test_the_share_page_of_an_age_restricted_post_is_404_even_for_an_adult(
+def test_the_share_page_of_an_age_restricted_post_follows_the_age_gate_and_never_previews(
         browser_for: Browser) -> None:
     post = PostFactory(age_restricted=True)
+    today = timezone.localdate()
+    minor = UserFactory(date_of_birth=date(today.year - 15, 1, 1))
 
-    assert browser_for(UserFactory()).get(f"/p/{post.pk}/").status_code == 404
+    adult = browser_for(UserFactory()).get(f"/p/{post.pk}/")
+    assert adult.status_code == 200  # the permalink's rule: an adult may watch it
+    assert b"og:title" not in adult.content  # a crawler (signed out) may not
+    assert browser_for(minor).get(f"/p/{post.pk}/").status_code == 404
+    assert browser_for(None).get(f"/p/{post.pk}/").status_code == 404
 
 
 # --- item 12: "is this sound usable" ----------------------------------------------------------

@@ -349,10 +349,24 @@ function bindTaps(item) {
   });
 }
 
+/** "Watch more" from a post's page (/?start=<id>): that post first, then the feed. */
+async function renderStart(id) {
+  if (!/^\d{1,19}$/.test(id || "")) return;
+  try {
+    const [post, engagement] = await Promise.all([
+      get(`/api/v1/posts/${id}`),
+      config.signedIn ? get(`/api/v1/posts/${id}/engagement`).catch(() => null) : null,
+    ]);
+    if (!post.media || !post.media.playback || items.some((item) => item.post.id === post.id)) return;
+    if (engagement) post.viewer = { ...(post.viewer || {}), liked: engagement.liked, favourited: engagement.favourited };
+    render(post);
+  } catch { /* gone or not visible: the feed alone */ }
+}
+
 // Start: the first page, then the first item is active as soon as it is laid out.
 document.documentElement.classList.add("feed-ready");
 if (config.source) {
-  loadMore().then(() => {
+  renderStart(params.get("start")).then(loadMore).then(() => {
     if (items.length && active < 0) setActive(0);
   });
 }

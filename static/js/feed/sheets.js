@@ -1,6 +1,8 @@
 // Bottom sheets: share (copy link, the Web Share API, e-mail), collections for a
-// favourite, the "more" menu (not interested, report), and the sign-up prompt.
+// favourite, the "more" menu (not interested; report opens the shared report dialog), and
+// the sign-up prompt.
 import { ApiError, get, post } from "../lib/api.js";
+import { openReport } from "../lib/report.js";
 import { el } from "./text.js";
 
 const share = document.getElementById("share-sheet");
@@ -109,20 +111,12 @@ collectionForm.addEventListener("submit", async (event) => {
 // --- the more menu ------------------------------------------------------------------------
 
 let menuRail = null;
-const menuStatus = menu.querySelector(".sheet-status");
 const reportButton = menu.querySelector('[data-menu="report"]');
-const reportForm = menu.querySelector(".report-form");
-const reasons = JSON.parse(document.getElementById("report-policies")?.textContent || "[]");
-reportForm.querySelector(".report-reasons").append(...reasons.map(([value, label, rule], i) =>
-  el("label", { class: "radio" }, el("input", { type: "radio", name: "policy", value, required: i === 0 }), ` ${label} `,
-    el("a", { href: rule, target: "_blank", rel: "noopener", class: "rule-link", text: "(rules)" }))));
 
 export function openMenu(rail) {
   menuRail = rail;
-  menuStatus.textContent = "";
-  reportForm.hidden = true;
   // Reporting needs the moderation API and an account; the item is hidden otherwise.
-  reportButton.hidden = !rail.config.reportsUrl || !reasons.length;
+  reportButton.hidden = !rail.config.reportsUrl;
   rail.buttons.more.setAttribute("aria-expanded", "true");
   menu.showModal();
 }
@@ -133,21 +127,9 @@ menu.querySelector('[data-menu="not_interested"]').addEventListener("click", () 
   menuRail.notInterested();
 });
 reportButton.addEventListener("click", () => {
-  if (!menuRail.config.signedIn) { menu.close(); promptSignup(); return; }
-  reportForm.hidden = false;
-  reportForm.querySelector("input")?.focus();
-});
-reportForm.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const policy = reportForm.elements.policy.value;
-  if (!policy) return;
-  try {
-    await post(menuRail.config.reportsUrl, { target_type: "post", target_id: menuRail.post.id, policy });
-    menuRail.telemetry.track("report", menuRail.post.id);
-    menuStatus.textContent = "Thanks. We will review this video.";
-    reportForm.hidden = true;
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 404) reportButton.hidden = true;
-    menuStatus.textContent = e instanceof ApiError ? e.message : "The report could not be sent.";
-  }
+  const rail = menuRail;
+  menu.close();
+  if (!rail.config.signedIn) { promptSignup(); return; }
+  openReport({ targetType: "post", targetId: rail.post.id, noun: "video", reportsUrl: rail.config.reportsUrl,
+               opener: rail.buttons.more, onReported: () => rail.telemetry.track("report", rail.post.id) });
 });

@@ -2,7 +2,7 @@
 // follow request, unblock, end a session. Markup declares what happens:
 //   <button data-action="POST|DELETE" data-url="/api/v1/..." data-then="reload|remove|home|/a/path"
 //           [data-body='{"json": true}'] [data-confirm="Are you sure?"] [data-done="Said">
-// and copy buttons: <button data-copy="#input-id">.
+// copy buttons: <button data-copy="#input-id">, and report buttons (below).
 import { api } from "../lib/api.js";
 
 function announce(text) {
@@ -62,6 +62,16 @@ async function run(button) {
 }
 
 document.addEventListener("click", (event) => {
+  // Report buttons (profiles, the post page): the shared report dialog, loaded when needed.
+  //   <button data-report-type="user|post" data-report-id="…" data-report-noun="account">
+  const report = event.target.closest("button[data-report-type]");
+  if (report) {
+    event.preventDefault();
+    import("../lib/report.js").then(({ openReport }) => openReport({
+      targetType: report.dataset.reportType, targetId: report.dataset.reportId,
+      noun: report.dataset.reportNoun || "content", opener: report }));
+    return;
+  }
   const button = event.target.closest("button[data-action][data-url]");
   if (button) {
     event.preventDefault();

@@ -1,17 +1,26 @@
-// The permalink player: hls.js where Media Source Extensions exist, native HLS where the
-// browser has it (Safari), the MP4 fallback otherwise. Starts muted (autoplay rules); the
-// native controls unmute. hls.js runs without its worker (the CSP allows no blob: scripts).
-import { post } from "../lib/api.js";
+// The post's own page (the permalink and the share link /p/<id>/): the player, started by
+// the shared start-up (player/source.js: hls.js, native HLS or the MP4), muted (autoplay
+// rules; the native controls unmute), counting one view after a little watching; like,
+// share (the Web Share API where there is one, else copy the link), the comment thread
+// (lib/comments.js) and Report (lib/report.js through actions.js). A signed-out visitor
+// who tries to act is asked to log in, with a link back here.
+import { del, post } from "../lib/api.js";
+import { CommentThread } from "../lib/comments.js";
+import { REPORTS_URL } from "../lib/report.js";
+import { compact } from "../feed/text.js";
 import { attachSource } from "../player/source.js";
 
-const video = document.getElementById("post-player");
 const VIEW_AFTER_MS = 1500; // the view API counts a view after 1 s (half of a shorter clip)
-const configNode = document.getElementById("player-config");
+const stateNode = document.getElementById("post-state");
+const state = stateNode ? JSON.parse(stateNode.textContent) : null;
 
-function start() {
+function startPlayer() {
+  const video = document.getElementById("post-player");
+  const configNode = document.getElementById("player-config");
   if (!video || !configNode) return;
   const config = JSON.parse(configNode.textContent);
-  attachSource(video, config, { config: { startLevel: -1 } });
+  const source = attachSource(video, config, { config: { startLevel: -1 } });
+  video.dataset.engine = source.engine;
   video.dataset.ready = "true";
   // Reduced motion: no autoplay (and no loop); the viewer starts it.
   if (window.matchMedia("(prefers-reduced-motion: reduce)").matches) {
@@ -38,7 +47,6 @@ function start() {
     }
   });
   video.addEventListener("seeking", () => { last = null; });
-  // Tap / click on the picture toggles playback (the controls bar keeps its own clicks).
   video.addEventListener("keydown", (event) => {
     if (event.key === " " || event.key === "k") {
       event.preventDefault();
@@ -47,4 +55,98 @@ function start() {
   });
 }
 
-start();
+// --- signed out: say what an account is needed for --------------------------------------------
+
+const prompt = document.querySelector("[data-signin-prompt]");
+
+function askToLogIn(what) {
+  if (!prompt) return;
+  prompt.querySelector("[data-signin-what]").textContent = what;
+  prompt.hidden = false;
+  prompt.querySelector("a").focus();
+}
+
+function setCount(name, value) {
+  const node = document.querySelector(`[data-count="${name}"]`);
+  if (node) node.textContent = compact(value);
+}
+
+// --- like ---------------------------------------------------------------------------------------
+
+function bindLike() {
+  const button = document.querySelector("[data-post-like]");
+  if (!button || !state) return;
+  const paint = () => {
+    button.setAttribute("aria-pressed", String(state.liked));
+    button.querySelector(".label").textContent = state.liked ? "Liked" : "Like";
+    button.setAttribute("aria-label", `${state.liked ? "Unlike" : "Like"} (${state.likes} likes)`);
+    setCount("likes", state.likes);
+  };
+  paint();
+  button.addEventListener("click", async () => {
+    if (!state.signed_in) { askToLogIn("Log in to like this video."); return; }
+    const liking = !state.liked;
+    state.liked = liking;
+    state.likes = Math.max(0, state.likes + (liking ? 1 : -1));
+    paint();
+    button.disabled = true;
+    try {
+      if (liking) await post(`/api/v1/posts/${state.id}/like`);
+      else await del(`/api/v1/posts/${state.id}/like`);
+    } catch {
+      state.liked = !liking;
+      state.likes = Math.max(0, state.likes + (liking ? -1 : 1));
+      paint();
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+// --- share --------------------------------------------------------------------------------------
+
+/** Record a share (signed in only; the count moves) and answer the link to hand out. */
+async function recordShare(channel) {
+  if (!state.signed_in) return state.share_url;
+  try {
+    const body = await post(`/api/v1/posts/${state.id}/share`, { channel });
+    if (typeof body.shares_count === "number") setCount("shares", body.shares_count);
+    return body.url || state.share_url;
+  } catch {
+    return state.share_url;
+  }
+}
+
+function bindShare() {
+  if (!state) return;
+  // The copy button itself is actions.js's; here it also counts as a share.
+  document.querySelector("[data-post-copy]")?.addEventListener("click", () => { recordShare("copy_link"); });
+  const native = document.querySelector("[data-post-share]");
+  if (!native || !navigator.share) return;
+  native.hidden = false;
+  native.addEventListener("click", async () => {
+    try {
+      await navigator.share({ title: document.title, text: state.caption, url: state.share_url });
+    } catch { return; /* cancelled */ }
+    recordShare("other");
+  });
+}
+
+// --- comments -----------------------------------------------------------------------------------
+
+function bindComments() {
+  const section = document.getElementById("comments");
+  if (!section || !state) return;
+  const thread = new CommentThread(section, {
+    onSignup: () => askToLogIn("Log in to comment and reply."),
+    onCommented: () => { state.comments += 1; setCount("comments", state.comments); return state.comments; },
+    reportsUrl: state.signed_in ? REPORTS_URL : "",
+  });
+  thread.open({ id: state.id, comments: state.comments, commentPolicy: state.comment_policy,
+                signedIn: state.signed_in, me: state.me || "" });
+}
+
+startPlayer();
+bindLike();
+bindShare();
+bindComments();
