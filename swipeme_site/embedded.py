@@ -107,12 +107,16 @@ def _pg_prepare(pgdata: Path) -> None:
         os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
-def postgres_start() -> ServiceState:
-    pgdata = VAR_DIR / "postgres"
-    log = VAR_DIR / "log" / "postgres.log"
-    if _port_open(PG_PORT):
-        _pg_ensure_database()
-        return ServiceState("postgres", True, False, EMBEDDED_DATABASE_URL)
+def postgres_start(*, pgdata: Path | None = None, port: int = PG_PORT,
+                   log: Path | None = None) -> ServiceState:
+    """Starts (initialising on first use) the embedded server; another data dir and port
+    give a private server (tests/faults, bench/faults.py) that leaves the shared one alone."""
+    pgdata = pgdata or VAR_DIR / "postgres"
+    log = log or VAR_DIR / "log" / "postgres.log"
+    url = f"postgres://postgres@127.0.0.1:{port}/{PG_DATABASE}"
+    if _port_open(port):
+        _pg_ensure_database(port)
+        return ServiceState("postgres", True, False, url)
     log.parent.mkdir(parents=True, exist_ok=True)
     _pg_prepare(pgdata)
     run_as = _pg_run_as()
@@ -139,7 +143,7 @@ def postgres_start() -> ServiceState:
     if run_as:
         shutil.chown(log, PG_SYSTEM_USER, PG_SYSTEM_USER)
     options = (
-        f"-h 127.0.0.1 -p {PG_PORT} -k {pgdata} -c max_connections=200 "
+        f"-h 127.0.0.1 -p {port} -k {pgdata} -c max_connections=200 "
         "-c shared_buffers=256MB -c fsync=on -c listen_addresses=127.0.0.1"
     )
     subprocess.run(
@@ -160,16 +164,16 @@ def postgres_start() -> ServiceState:
         capture_output=True,
         **run_as,  # type: ignore[call-overload]
     )
-    _wait_for_port(PG_PORT, timeout=30, what="PostgreSQL", log=log)
-    _pg_ensure_database()
-    return ServiceState("postgres", True, True, EMBEDDED_DATABASE_URL)
+    _wait_for_port(port, timeout=30, what="PostgreSQL", log=log)
+    _pg_ensure_database(port)
+    return ServiceState("postgres", True, True, url)
 
 
-def _pg_ensure_database() -> None:
+def _pg_ensure_database(port: int = PG_PORT) -> None:
     import psycopg
 
     with psycopg.connect(
-        f"postgres://postgres@127.0.0.1:{PG_PORT}/postgres", autocommit=True
+        f"postgres://postgres@127.0.0.1:{port}/postgres", autocommit=True
     ) as conn:
         exists = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)
@@ -178,12 +182,12 @@ def _pg_ensure_database() -> None:
             conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
 
 
-def postgres_stop() -> None:
-    pgdata = VAR_DIR / "postgres"
+def postgres_stop(*, pgdata: Path | None = None, mode: str = "fast") -> None:
+    pgdata = pgdata or VAR_DIR / "postgres"
     if not (pgdata / "postmaster.pid").exists():
         return
     subprocess.run(
-        [str(_pg_bin("pg_ctl")), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
+        [str(_pg_bin("pg_ctl")), "-D", str(pgdata), "-m", mode, "-w", "stop"],
         check=False,
         capture_output=True,
         **_pg_run_as(),  # type: ignore[call-overload]

@@ -6,12 +6,14 @@ Http404 / PermissionDenied / ValidationError are mapped to the same shape here.
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.template.defaultfilters import filesizeformat
 from rest_framework import exceptions, status
@@ -19,6 +21,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from apps.core import redis_health
+
+logger = logging.getLogger("apps.core.outage")
 
 
 class ApplicationError(Exception):
@@ -132,8 +136,20 @@ def unavailable_body() -> tuple[dict[str, Any], dict[str, str]]:
             {"Retry-After": str(redis_health.RETRY_AFTER_SECONDS)})
 
 
+# PostgreSQL unreachable, restarting, or a transient failure (deadlock, serialisation,
+# statement timeout): nothing is committed, so the request may simply be retried.
+DATABASE_OUTAGE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    return isinstance(exc, DATABASE_OUTAGE_ERRORS)
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if redis_health.is_outage(exc):
+    if redis_health.is_outage(exc) or is_database_outage(exc):
+        request = context.get("request")
+        logger.warning("refused, a dependency is unavailable: %s: %s: %s", type(exc).__name__,
+                       exc, getattr(request, "path", "?"))
         body, headers = unavailable_body()
         return Response(body, status=503, headers=headers)
     if isinstance(exc, RequestDataTooBig):

@@ -6,12 +6,16 @@ import uuid
 from collections.abc import Callable
 
 from django.core.exceptions import RequestDataTooBig
+from django.core.signals import got_request_exception
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.template import loader
 
 from apps.core.errors import (
     error_body,
     error_for_status,
     error_response,
+    is_database_outage,
     request_too_large,
     unavailable_body,
 )
@@ -27,6 +31,7 @@ SERVED_METHODS = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
 
 security_logger = logging.getLogger("django.security.RequestDataTooBig")
 outage_logger = logging.getLogger("apps.core.redis_health")
+database_logger = logging.getLogger("apps.core.database")
 
 
 def is_api_path(path: str) -> bool:
@@ -53,6 +58,55 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class DatabaseUnavailableMiddleware:
+    """PostgreSQL restarting or unreachable (django.db OperationalError / InterfaceError):
+    the request is refused with 503 and Retry-After, in the error shape under the API
+    prefixes and as a styled page elsewhere, never a traceback (not even under DEBUG).
+    Clients retry (see tests/faults/test_postgres_restart.py for the one write in flight);
+    Django reconnects by itself on a later request
+    (CONN_HEALTH_CHECKS drops a persistent connection that broke).
+
+    A view's error arrives in process_exception. One raised in a middleware below this one
+    (a session or user lookup) was already turned into a 500 by Django's handler; the
+    got_request_exception receiver below notes it on the request, and the 500 is replaced."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        noted = getattr(request, "_swipeme_database_outage", None)
+        if response.status_code == 500 and noted is not None:
+            return database_unavailable_response(request, noted)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_database_outage(exception):
+            return database_unavailable_response(request, exception)
+        return None
+
+
+@receiver(got_request_exception, dispatch_uid="core-note-database-outage")
+def _note_database_outage(sender: object, request: HttpRequest | None = None,
+                          **kwargs: object) -> None:
+    import sys
+
+    exc = sys.exc_info()[1]
+    if request is not None and exc is not None and is_database_outage(exc):
+        request._swipeme_database_outage = exc  # type: ignore[attr-defined]
+
+
+def database_unavailable_response(request: HttpRequest, exc: BaseException) -> HttpResponse:
+    database_logger.warning("refused while the database is unavailable: %s: %s",
+                            type(exc).__name__, request.path)
+    body, headers = unavailable_body()
+    if is_api_path(request.path):
+        return JsonResponse(body, status=503, headers=headers)
+    # No request context: the page must not need the database (no user, no session).
+    page = loader.get_template("503.html").render({})
+    return HttpResponse(page, status=503, headers=headers)
 
 
 class SecurityHeadersMiddleware:

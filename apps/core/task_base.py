@@ -10,6 +10,11 @@ While Redis is unavailable a write must commit or be refused, never hang and 500
   such tasks in an outbox, to send them when the broker is back, is issue 24's next step;
   until then the existing sweeps — stalled media jobs, missed upload scans — pick up what
   they cover.)
+
+While PostgreSQL is unavailable (restarting, unreachable) a task fails with a django.db
+OperationalError / InterfaceError: nothing it did is committed, so it is retried with
+exponential backoff (1, 2, 4 ... s, jittered, at most DB_RETRY_BACKOFF_MAX apart, at most
+DB_MAX_RETRIES times) on a fresh connection rather than failing for good.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any
 
 from celery import Task
 from django.conf import settings
-from django.db import connection
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
 from apps.core import redis_health
 
@@ -27,6 +32,22 @@ logger = logging.getLogger(__name__)
 
 
 class OutageAwareTask(Task):  # type: ignore[misc]
+    # Read by Celery when each task is registered (celery.app.autoretry); a task may still
+    # pass its own autoretry_for / retry_kwargs to @app.task.
+    autoretry_for = (OperationalError, InterfaceError)
+    retry_backoff = True
+    retry_backoff_max = 60
+    retry_jitter = True
+    retry_kwargs = {"max_retries": 8}
+
+    def retry(self, *args: Any, **kwargs: Any) -> Any:
+        exc = kwargs.get("exc")
+        if isinstance(exc, (OperationalError, InterfaceError)) and not connection.in_atomic_block:
+            # The broken connection must not be reused by the next attempt (in a worker the
+            # next task would get it too): drop what is unusable now.
+            close_old_connections()
+        return super().retry(*args, **kwargs)
+
     def apply_async(self, *args: Any, **kwargs: Any) -> Any:
         if self.app.conf.task_always_eager or settings.CELERY_BROKER_URL != settings.REDIS_URL:
             return super().apply_async(*args, **kwargs)

@@ -82,6 +82,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
+    # PostgreSQL unavailable: 503 + Retry-After (error shape or a styled page), no traceback.
+    "apps.core.middleware.DatabaseUnavailableMiddleware",
     # JSON error shape under /api/ and /_allauth/ for whatever answers below it.
     "apps.core.middleware.ApiErrorShapeMiddleware",
     # TRACE/CONNECT, over-deep JSON and over-large bodies, refused before any view.

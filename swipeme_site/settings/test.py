@@ -14,7 +14,9 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DATABASES["default"]["TEST"] = {"NAME": env_str("SWIPEME_TEST_DB_NAME", "test_swipeme")}
-DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Fresh connections per request, except for a fault test's server (production's persistent
+# connections, which must recover by themselves after a PostgreSQL restart).
+DATABASES["default"]["CONN_MAX_AGE"] = int(env_str("SWIPEME_TEST_CONN_MAX_AGE", "0"))
 
 # A separate logical Redis db, flushed between tests by tests/conftest.py.
 _redis_db = os.environ.get("SWIPEME_TEST_REDIS_DB", "9")

@@ -116,3 +116,7 @@ def asgi_server_on_private_redis(django_db_setup, private_redis: PrivateRedis) -
             proc.kill()
             proc.wait(timeout=10)
         log.close()
+
+
+# The private PostgreSQL's fixture (tests/faults/postgres.py imports the helpers above).
+from tests.faults.postgres import private_postgres  # noqa: E402, F401

@@ -1,8 +1,11 @@
 """Moderation's writes on posts and sounds (through these services only): removing,
-holding for review and releasing, reinstating, taking a sound down.
+holding for review and releasing, reinstating, setting a post's moderation flags, taking a
+sound down.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,7 +18,8 @@ from apps.content.services.public_media import posts_public_media_changed
 
 def post_remove(*, post_id: int) -> bool:
     """For moderation's enforcement service: take a post down (it stays as evidence, seen
-    by nobody, not even its author). Fixes tag and sound counts. Idempotent."""
+    by nobody but its author, marked removed: `selectors.visible_to_q`). Fixes tag and
+    sound counts. Idempotent."""
     with transaction.atomic():
         post = (Post.objects.select_for_update().filter(pk=post_id)
                 .exclude(status=Post.Status.REMOVED).first())
@@ -61,3 +65,23 @@ def sound_set_taken_down(*, sound_id: int, taken_down: bool) -> bool:
     """For moderation: take a sound down (or put it back). True when it changed."""
     return bool(Sound.objects.filter(pk=sound_id).exclude(is_taken_down=taken_down)
                 .update(is_taken_down=taken_down, updated_at=timezone.now()))
+
+
+def post_set_moderation_flags(*, post_id: int, **values: Any) -> dict[str, Any] | None:
+    """For moderation's enforcement (and its undo): set the flags only moderation sets,
+    `age_restricted`, `limited_reach` and `comment_policy`. Returns the values they had
+    (to undo with), None when there is no such post. A post newly age-restricted is no
+    longer watchable signed out, so its public media URLs change (CDN purge)."""
+    unknown = set(values) - {"age_restricted", "limited_reach", "comment_policy"}
+    if unknown or not values:
+        raise ValueError(f"not a moderation flag: {sorted(unknown) or 'none given'}")
+    if "comment_policy" in values:
+        _check_choice("comment_policy", values["comment_policy"], Post.CommentPolicy.values)
+    with transaction.atomic():
+        prior = Post.objects.filter(pk=post_id).values(*values).first()
+        if prior is None:
+            return None
+        Post.objects.filter(pk=post_id).update(**values, updated_at=timezone.now())
+        if values.get("age_restricted"):
+            posts_public_media_changed(post_ids=[post_id])
+    return prior

@@ -23,7 +23,12 @@ from apps.moderation.models import (
 )
 from apps.moderation.services._common import APPEALABLE, Action, _audit
 from apps.moderation.services.cases import _close, _original_deciders
-from apps.moderation.services.notices import _email_appeal_outcome, _notify, _notify_action
+from apps.moderation.services.notices import (
+    EMAILED_ACTIONS,
+    _email_appeal_outcome,
+    _notify,
+    _notify_action,
+)
 from apps.moderation.services.standing import standing_refresh
 
 
@@ -48,8 +53,8 @@ def _undo(row: EnforcementAction) -> bool:
                                                      taken_down=False)
     if row.action in (Action.AGE_RESTRICT, Action.LIMIT_REACH, Action.DISABLE_COMMENTS):
         prior = detail.get("prior") or {}
-        return bool(prior) and bool(Post.objects.filter(pk=row.target_id).update(
-            **prior, updated_at=timezone.now()))
+        return bool(prior) and content_services.post_set_moderation_flags(
+            post_id=row.target_id, **prior) is not None
     if row.action == Action.STRIKE:
         return bool(Strike.objects.filter(action=row, removed_at__isnull=True).update(
             removed_at=timezone.now()))
@@ -171,8 +176,9 @@ def _decide_appeal(case: Case, *, moderator: User, overturn: bool, reason: str) 
                 title="Your appeal was reviewed",
                 body="A different moderator reviewed our decision and upheld it. " + reason,
                 policy=action.policy, appealable=False)
-    if action.action in (Action.SUSPEND, Action.BAN):
-        _email_appeal_outcome(appeal.appellant_id, overturned=overturn, reason=reason)
+    if action.action in EMAILED_ACTIONS:
+        _email_appeal_outcome(appeal.appellant_id, overturned=overturn, reason=reason,
+                              account=action.action in (Action.SUSPEND, Action.BAN))
     appeal.status = Appeal.Status.OVERTURNED if overturn else Appeal.Status.UPHELD
     appeal.decided_at = now
     appeal.save(update_fields=["status", "decided_at"])

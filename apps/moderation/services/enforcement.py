@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from apps.accounts import services_status as accounts_status
 from apps.accounts.models import Device, User
 from apps.comments import services as comment_services
 from apps.content import services as content_services
@@ -25,7 +26,7 @@ from apps.moderation.services._common import (
     _check_policy,
 )
 from apps.moderation.services.appeals import _restore_target
-from apps.moderation.services.notices import _email_account_action, _notify, _notify_action
+from apps.moderation.services.notices import _email_action, _notify, _notify_action
 from apps.moderation.services.standing import _standing, active_strikes
 from apps.moderation.services.targets import subject_of
 
@@ -84,8 +85,7 @@ def enforce(*, action: str, target_type: str, target_id: int, policy: str, reaso
         if row.subject_id is not None and action != Action.LIMIT_REACH:
             # Reach limits are not announced (they only keep a post out of For You).
             _notify_action(row)
-        if action in (Action.SUSPEND, Action.BAN):
-            _email_account_action(row)
+        _email_action(row)  # removals, strikes, suspensions and bans
     return row
 
 
@@ -102,16 +102,10 @@ def _apply_remove(row: EnforcementAction) -> bool:
 
 
 def _set_post_flag(row: EnforcementAction, **values: Any) -> bool:
-    post = Post.objects.filter(pk=row.target_id).values(*values).first()
-    assert post is not None
-    row.detail = {"prior": post}
-    # Post's moderation flags are set by this service only (content documents that).
-    changed = bool(Post.objects.filter(pk=row.target_id).update(**values,
-                                                                updated_at=timezone.now()))
-    if changed and values.get("age_restricted"):
-        # no longer watchable signed out: its public media URLs change (CDN purge)
-        content_services.posts_public_media_changed(post_ids=[row.target_id])
-    return changed
+    prior = content_services.post_set_moderation_flags(post_id=row.target_id, **values)
+    assert prior is not None
+    row.detail = {"prior": prior}
+    return True
 
 
 def _apply_suspend(row: EnforcementAction) -> bool:
@@ -123,7 +117,7 @@ def _apply_suspend(row: EnforcementAction) -> bool:
     standing.state = Standing.State.SUSPENDED
     standing.suspended_until = max(row.expires_at, standing.suspended_until or row.expires_at)
     standing.save()
-    User.objects.filter(pk=row.subject_id).update(is_active=False)
+    accounts_status.user_set_active(user_id=row.subject_id, active=False)
     return True
 
 
@@ -132,7 +126,7 @@ def _apply_ban(row: EnforcementAction) -> bool:
     standing = _standing(row.subject_id)
     standing.state, standing.banned_at = Standing.State.BANNED, timezone.now()
     standing.save()
-    User.objects.filter(pk=row.subject_id).update(is_active=False)
+    accounts_status.user_set_active(user_id=row.subject_id, active=False)
     return True
 
 
