@@ -22,7 +22,7 @@ from apps.comments.services import COMMENT_NOT_FOUND
 from apps.content.models import Post
 from apps.content.selectors import visible_to_q
 from apps.core.errors import NotFoundError
-from apps.core.ids import MAX_ID
+from apps.core.ids import id_or_404
 from apps.social.selectors import SUMMARY_FIELDS, blocked_user_ids, discoverable_q, muted_user_ids
 
 Status = Comment.Status
@@ -36,15 +36,7 @@ ROW_FIELDS = (
 
 
 def parse_comment_id(raw: str | int) -> int:
-    if isinstance(raw, int):
-        value = raw
-    elif isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 19:
-        value = int(raw)
-    else:
-        raise NotFoundError(COMMENT_NOT_FOUND)
-    if not 0 < value <= MAX_ID:
-        raise NotFoundError(COMMENT_NOT_FOUND)
-    return value
+    return id_or_404(raw, COMMENT_NOT_FOUND)
 
 
 def _viewer_id(viewer: User | None) -> int | None:

@@ -31,7 +31,7 @@ from apps.accounts.models import User
 from apps.content.audience import age_gate_q
 from apps.content.models import HASHTAG_MAX_LENGTH, Hashtag, Post, PostHashtag, Sound
 from apps.core.errors import ForbiddenError, NotFoundError
-from apps.core.ids import MAX_ID
+from apps.core.ids import id_or_404
 from apps.media.hooks import AssetRecipe
 from apps.social.models import Block, Follow, Mute
 from apps.social.selectors import (
@@ -120,15 +120,7 @@ def without_muted_authors(
 
 def parse_post_id(raw: str | int) -> int:
     """A post id from a URL or a body; anything that is not one is a 404, never a 500."""
-    if isinstance(raw, int):
-        value = raw
-    elif isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 19:
-        value = int(raw)
-    else:
-        raise NotFoundError(POST_NOT_FOUND)
-    if not 0 < value <= MAX_ID:
-        raise NotFoundError(POST_NOT_FOUND)
-    return value
+    return id_or_404(raw, POST_NOT_FOUND)
 
 
 # --- publicly watchable: the one rule behind stable (public, cacheable) media URLs ---------

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from django.db import models
 from django.db.models.expressions import Func
 
+from apps.core.errors import NotFoundError
+
 SWIPEME_EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 SHARD_BITS = 10
 SEQUENCE_BITS = 13
@@ -55,6 +57,29 @@ def id_floor_for(moment: datetime) -> int:
     """The smallest id minted at or after `moment`: lets a time range become an id range."""
     ms = int(moment.timestamp() * 1000) - SWIPEME_EPOCH_MS
     return max(ms, 0) << (SHARD_BITS + SEQUENCE_BITS)
+
+
+def parse_id(raw: object) -> int | None:
+    """An id from a URL, a query string or a JSON body (a string of digits or an int), or
+    None when it is not one. Never more than a bigint holds, so a lookup with it is never a
+    database error."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 19:
+        value = int(raw)
+    else:
+        return None
+    return value if 0 < value <= MAX_ID else None
+
+
+def id_or_404(raw: object, message: str = "Not found.") -> int:
+    """`parse_id`, or a 404 with `message`: an id that cannot exist names nothing."""
+    value = parse_id(raw)
+    if value is None:
+        raise NotFoundError(message)
+    return value
 
 
 def snowflake_pk() -> models.BigIntegerField[int, int]:

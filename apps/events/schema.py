@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Final
 
-from apps.core.ids import MAX_ID
+from apps.core.ids import parse_id
 
 MAX_EVENTS_PER_BATCH: Final = 500
 MAX_ID_LENGTH: Final = 64
@@ -156,11 +156,8 @@ def _is_int(value: object) -> bool:
 
 
 def _parse_id(value: object) -> int | None:
-    if not isinstance(value, str) or not (value.isascii() and value.isdigit()):
-        return None
-    if len(value) > 19 or not 0 < int(value) <= MAX_ID:
-        return None
-    return int(value)
+    """Ids travel as strings in events (JSON numbers lose precision past 2**53)."""
+    return parse_id(value) if isinstance(value, str) else None
 
 
 def _short_string(value: object) -> bool:

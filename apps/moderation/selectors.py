@@ -47,19 +47,6 @@ from apps.social.selectors import discoverable_q
 USER_NOT_FOUND = "User not found."
 
 
-def parse_id(raw: str | int, *, name: str = "id") -> int:
-    """A snowflake id from a path or body (strings in JSON); a clear 400 for garbage."""
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise ApplicationError("Not an id.", code="invalid_id",
-                               fields={name: ["A numeric id (as a string)."]}) from None
-    if not 0 < value < 2**63:
-        raise ApplicationError("Not an id.", code="invalid_id",
-                               fields={name: ["Out of range."]})
-    return value
-
-
 def check_reportable(*, viewer: User, target_type: str, target_id: int) -> None:
     """The reporter must be able to see what they report (content's and comments' own
     visibility rules); otherwise it does not exist for them (NotFoundError)."""

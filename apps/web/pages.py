@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from apps.accounts.models import User
 from apps.content.api.serializers import PostSerializer
 from apps.content.models import Post
-from apps.core.ids import MAX_ID
+from apps.core.ids import parse_id
 
 PAGE_SIZE = 24
 
@@ -38,10 +38,7 @@ def content_viewer_of(request: HttpRequest) -> User | AnonymousUser:
 def _before_of(request: HttpRequest) -> int | None:
     """`?before=<id>`: the page after a row. Anything that is not an id is the first page
     (a hand-edited link must not become a 500)."""
-    raw = request.GET.get("before", "")
-    if raw.isascii() and raw.isdigit() and len(raw) <= 19 and 0 < int(raw) <= MAX_ID:
-        return int(raw)
-    return None
+    return parse_id(request.GET.get("before", ""))
 
 
 @dataclass(frozen=True)

@@ -30,17 +30,13 @@ from apps.accounts.api.request import user_of
 from apps.accounts.models import DataExport, Device, User
 from apps.accounts.reauthentication import RecentlyAuthenticated
 from apps.core.api.schema import ErrorDocs
-from apps.core.errors import NotFoundError
+from apps.core.ids import id_or_404
 from apps.core.pagination import IdCursorPagination
-
-MAX_ID = 2**63 - 1
 
 
 def _id(value: int) -> int:
     """Path ids beyond bigint are simply not found (never a database error)."""
-    if value > MAX_ID:
-        raise NotFoundError("Not found.")
-    return value
+    return id_or_404(value)
 
 
 _errors = ErrorDocs({404: "Not found.", 429: "Throttled or in a cool-down."})

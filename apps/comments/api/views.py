@@ -26,6 +26,7 @@ from apps.comments.models import MAX_COMMENT_LENGTH, Comment, CommenterBan, Comm
 from apps.content.selectors import get_post_for
 from apps.core.api.schema import ErrorDocs
 from apps.core.errors import NotFoundError
+from apps.core.ids import id_or_404
 from apps.core.pagination import IdCursorPagination
 from apps.social.api.serializers import UserSummarySerializer
 from apps.social.selectors import get_graph_target_for
@@ -310,9 +311,8 @@ class CommentFilterApi(APIView):
                                                 OpenApiParameter.PATH)],
                    responses={204: None, **errors(401, 404, 429)}, tags=TAGS)
     def delete(self, request: Request, filter_id: str) -> Response:
-        if not (filter_id.isascii() and filter_id.isdigit() and len(filter_id) <= 18):
-            raise NotFoundError("Keyword not found.")
-        services.comment_filter_delete(creator=user_of(request), filter_id=int(filter_id))
+        services.comment_filter_delete(creator=user_of(request),
+                                       filter_id=id_or_404(filter_id, "Keyword not found."))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -20,7 +20,7 @@ from apps.content.counter_overlay import pending_for, shown_counters
 from apps.content.models import Hashtag, Post, Sound
 from apps.content.selectors import public_version_of, sound_use_refusal
 from apps.core.api.schema import ErrorDocs
-from apps.core.ids import MAX_ID
+from apps.core.ids import parse_id
 from apps.media.playback import playback_for
 from apps.social.api.serializers import UserSummarySerializer
 
@@ -33,11 +33,10 @@ class IdField(serializers.CharField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> Any:
-        value = super().to_internal_value(data)
-        if not (value.isascii() and value.isdigit() and len(value) <= 19) \
-                or not 0 < int(value) <= MAX_ID:
+        value = parse_id(super().to_internal_value(data))
+        if value is None:
             raise serializers.ValidationError("Not an id.")
-        return int(value)
+        return value
 
 
 @extend_schema_field({

@@ -18,8 +18,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.api.request import require_no_fields, user_of, viewer_of
 from apps.content.selectors import get_post_for
-from apps.core.errors import NotFoundError
-from apps.core.ids import MAX_ID
+from apps.core.ids import id_or_404
 from apps.core.pagination import IdCursorPagination
 from apps.engagement import selectors, services
 from apps.engagement.api.serializers import CountersSerializer, PostRowSerializer, errors
@@ -37,18 +36,12 @@ TAGS = ["engagement"]
 
 
 
-def _object_id(raw: str, message: str) -> int:
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or not 0 < int(raw) <= MAX_ID:
-        raise NotFoundError(message)
-    return int(raw)
-
-
 def _collection_id(raw: str) -> int:
-    return _object_id(raw, services.COLLECTION_NOT_FOUND)
+    return id_or_404(raw, services.COLLECTION_NOT_FOUND)
 
 
 def _post_id(raw: str) -> int:
-    return _object_id(raw, "Post not found.")
+    return id_or_404(raw, "Post not found.")
 
 
 def share_url(post_id: int) -> str:

@@ -26,11 +26,11 @@ from rest_framework.views import APIView
 
 from apps.core.api.schema import ErrorDocs
 from apps.core.errors import ApplicationError, NotFoundError
+from apps.core.ids import id_or_404
 from apps.media import hooks, playback, selectors, services, signing, storage
 from apps.media.models import MediaAsset
 from apps.media.serving import accel_response, bytes_response, file_response
 
-MAX_ID = 2**63 - 1
 TUS_VERSION = "1.0.0"
 TUS_CONTENT_TYPE = "application/offset+octet-stream"
 TUS_EXTENSIONS = "termination"
@@ -49,9 +49,8 @@ _errors = ErrorDocs({
 
 
 def _id(value: int) -> int:
-    if value > MAX_ID:
-        raise NotFoundError("Not found.")
-    return value
+    """Path ids beyond bigint are simply not found (never a database error)."""
+    return id_or_404(value)
 
 
 class S3PartUrlSerializer(serializers.Serializer[Any]):

@@ -21,8 +21,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.api.request import require_no_fields, user_of, viewer_of
 from apps.accounts.models import User
-from apps.core.errors import NotFoundError
-from apps.core.ids import MAX_ID
+from apps.core.ids import id_or_404
 from apps.core.pagination import IdCursorPagination
 from apps.core.throttles import FollowThrottle
 from apps.social import selectors, services
@@ -219,9 +218,7 @@ class FollowRequestListApi(generics.ListAPIView):  # type: ignore[type-arg]
 
 
 def _request_id(raw: str) -> int:
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
-        raise NotFoundError("Follow request not found.")
-    return int(raw)
+    return id_or_404(raw, "Follow request not found.")
 
 
 class FollowRequestApproveApi(APIView):
