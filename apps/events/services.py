@@ -4,8 +4,8 @@ not see, drop duplicates, append the rest to the event log with what the server 
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import uuid
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -18,6 +18,7 @@ from apps.core.errors import ApplicationError
 from apps.events.hooks import visible_post_ids
 from apps.events.log import DEDUPE_PREFIX, EventLog, LoggedBatch, default_log, redis_client
 from apps.events.schema import Event, EventInvalidError, now_ms, validate_event
+from apps.events.spool import spool_batch, spool_is_full
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class IngestResult:
     dropped: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     entry_id: str | None = None
+    # the event log was unavailable: the accepted events wait in PostgreSQL (apps.events.spool)
+    spooled: bool = False
 
 
 class EventLogUnavailableError(ApplicationError):
@@ -53,7 +56,7 @@ _MARK_FRESH = """
 local ttl = ARGV[1]
 local out = {}
 for i, key in ipairs(KEYS) do
-  if redis.call('SET', key, '1', 'NX', 'EX', ttl) then out[i] = 1 else out[i] = 0 end
+  if redis.call('SET', key, ARGV[2], 'NX', 'EX', ttl) then out[i] = 1 else out[i] = 0 end
 end
 return out
 """
@@ -64,9 +67,11 @@ def _mark_fresh_script(client: redis.Redis) -> Script:
     return client.register_script(_MARK_FRESH)
 
 
-def _mark_fresh(client: redis.Redis, keys: list[str]) -> list[bool]:
-    """Set a dedupe marker for each key that has none; True where one was set (fresh)."""
-    flags: list[int] = _mark_fresh_script(client)(keys=keys, args=[settings.EVENTS_DEDUPE_TTL])
+def _mark_fresh(client: redis.Redis, keys: list[str], token: str) -> list[bool]:
+    """Set a dedupe marker (holding this request's token) for each key that has none; True
+    where one was set (fresh)."""
+    flags: list[int] = _mark_fresh_script(client)(keys=keys,
+                                                  args=[settings.EVENTS_DEDUPE_TTL, token])
     return [bool(flag) for flag in flags]
 
 
@@ -129,11 +134,13 @@ def events_ingest(
 
     client_redis = redis_client()
     keys = [_dedupe_key(user_id=user_id, session_id=e.session_id, event_id=e.id) for e in valid]
+    token = uuid.uuid4().hex
     try:
-        fresh_flags = _mark_fresh(client_redis, keys)
+        fresh_flags = _mark_fresh(client_redis, keys, token)
     except redis.RedisError as exc:
-        logger.warning("event dedupe failed: %s", exc)
-        raise EventLogUnavailableError("The event log is unavailable; retry later.") from exc
+        logger.warning("event dedupe failed, spooling the batch: %s", exc)
+        return _spool(result, events=valid, keys=keys, token=token, user_id=user_id,
+                      received_ms=received, client=client)
     fresh = [e for e, ok in zip(valid, fresh_flags, strict=True) if ok]
     result.duplicates += len(valid) - len(fresh)
     if not fresh:
@@ -143,10 +150,24 @@ def events_ingest(
     try:
         result.entry_id = (log or default_log()).append(batch)
     except redis.RedisError as exc:
-        logger.warning("event append failed: %s", exc)
+        # The markers stay: they hold this request's token, so the drain knows them as the
+        # spooled batch's own, and a client's retry meanwhile is a duplicate (it is spooled).
+        logger.warning("event append failed, spooling the batch: %s", exc)
         fresh_keys = [k for k, ok in zip(keys, fresh_flags, strict=True) if ok]
-        with contextlib.suppress(redis.RedisError):
-            client_redis.delete(*fresh_keys)
-        raise EventLogUnavailableError("The event log is unavailable; retry later.") from exc
+        return _spool(result, events=fresh, keys=fresh_keys, token=token, user_id=user_id,
+                      received_ms=received, client=client)
     result.accepted = len(fresh)
+    return result
+
+
+def _spool(result: IngestResult, *, events: list[Event], keys: list[str], token: str,
+           user_id: int | None, received_ms: int, client: dict[str, str]) -> IngestResult:
+    """The event log is unavailable: keep the batch in PostgreSQL (drained into the log,
+    exactly once, when it is back: apps.events.spool), or refuse it when the spool is full."""
+    if spool_is_full():
+        raise EventLogUnavailableError("The event log is unavailable; retry later.")
+    spool_batch(user_id=user_id, received_ms=received_ms, client=client,
+                events=[e.as_log_dict() for e in events], dedupe_keys=keys, token=token)
+    result.accepted = len(events)
+    result.spooled = True
     return result

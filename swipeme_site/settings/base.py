@@ -511,6 +511,14 @@ EVENTS_STREAM_MAXLEN = env_int("SWIPEME_EVENTS_STREAM_MAXLEN", 100_000)
 # How long a client event id is remembered for dropping duplicates (seconds).
 EVENTS_DEDUPE_TTL = env_int("SWIPEME_EVENTS_DEDUPE_TTL", 6 * 3600)
 EVENTS_THROTTLE_RATE = env_str("SWIPEME_THROTTLE_EVENTS", "600/min")
+# While the event log (Redis) is unavailable accepted batches wait in PostgreSQL, at most this
+# many (then the API answers 503); drained into the log when it is back (apps.events.spool).
+EVENTS_SPOOL_MAX_BATCHES = env_int("SWIPEME_EVENTS_SPOOL_MAX_BATCHES", 50_000)
+CELERY_BEAT_SCHEDULE["events-drain-spool"] = {
+    "task": "events.drain_spool",
+    "schedule": 5.0,
+    "options": {"queue": "default", "expires": 4},
+}
 # The consumer: at most this many log entries per beat run; pending entries idle this long
 # (a dead consumer's) are reclaimed.
 ANALYTICS_CONSUME_MAX_ENTRIES = env_int("SWIPEME_ANALYTICS_CONSUME_MAX_ENTRIES", 2000)

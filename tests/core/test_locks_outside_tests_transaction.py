@@ -703,6 +703,17 @@ def _() -> None:
     assert not OutboxTask.objects.filter(dispatched_at__isnull=True).exists()
 
 
+@case("task events.drain_spool", "apps/events/spool.py::spool_drain")
+def _() -> None:
+    from apps.events.models import SpooledBatch
+    from apps.events.tasks import drain_spool
+
+    SpooledBatch.objects.create(received_ms=1, events=[{"id": "e1"}], dedupe_keys=[
+        "events:{log}:dedupe:u:1:e1"], token="t")
+    assert drain_spool.run() == 1
+    assert not SpooledBatch.objects.exists()
+
+
 @pytest.mark.parametrize("lock_case", CASES, ids=[c.name for c in CASES])
 def test_each_entry_point_that_takes_a_row_lock_works_outside_a_test_transaction(
         lock_case: LockCase, reached: set[str]) -> None:

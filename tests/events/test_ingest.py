@@ -12,6 +12,8 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from apps.events.log import LoggedBatch, RedisStreamEventLog, redis_client
+from apps.events.models import SpooledBatch
+from apps.events.spool import spool_drain
 from tests.content.factories import PostFactory
 from tests.events.helpers import URL, event, logged_batches, logged_events, now_ms
 from tests.factories import UserFactory
@@ -309,7 +311,7 @@ def test_a_logged_batch_round_trips():
     assert LoggedBatch.from_json(batch.to_json()) == batch
 
 
-def test_a_failed_append_leaves_no_dedupe_markers_so_the_retry_is_accepted(auth_client):
+def test_a_failed_append_spools_the_batch_and_a_retry_meanwhile_is_a_duplicate(auth_client):
     # given a log that refuses the append (the stream key holds the wrong type)
     log = RedisStreamEventLog()
     log.client.set(log.stream, "not a stream")
@@ -318,28 +320,38 @@ def test_a_failed_append_leaves_no_dedupe_markers_so_the_retry_is_accepted(auth_
 
     response = post_batch(auth_client, events)
 
-    assert response.status_code == 503
-    assert response.json()["error"]["code"] == "event_log_unavailable"
-    # when the log is back, the client's retry of the same batch is not a duplicate
-    log.client.delete(log.stream)
-    response = post_batch(auth_client, events)
+    # then the batch waits in PostgreSQL (apps.events.spool) ...
     assert response.json() == {"accepted": 2, "duplicates": 0, "dropped": 0, "rejected": []}
+    assert SpooledBatch.objects.count() == 1
+    # ... and the client's retry of the same batch is a duplicate, not a second copy
+    assert post_batch(auth_client, events).json()["duplicates"] == 2
+    # when the log is back, the drain appends the batch once
+    log.client.delete(log.stream)
+    assert spool_drain().appended == 2
     assert [e["id"] for e in logged_events()] == ["r1", "r2"]
+    assert not SpooledBatch.objects.exists()
 
 
-def test_an_unreachable_redis_is_a_503_in_the_error_shape(auth_client, settings):
+def test_an_unreachable_redis_spools_the_batch_and_a_full_spool_is_a_503(auth_client,
+                                                                         settings):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     redis_client.cache_clear()
     settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
+    settings.EVENTS_SPOOL_MAX_BATCHES = 1
     try:
-        response = post_batch(auth_client, [event("impression", post_id=POST)])
+        spooled = post_batch(auth_client, [event("impression", post_id=POST)])
+        refused = post_batch(auth_client, [event("impression", post_id=POST)])
     finally:
         redis_client.cache_clear()
 
-    assert response.status_code == 503
-    assert set(response.json()["error"]) == {"code", "message", "fields"}
+    assert spooled.json()["accepted"] == 1
+    assert SpooledBatch.objects.count() == 1
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "event_log_unavailable"
+    assert set(refused.json()["error"]) == {"code", "message", "fields"}
+    assert refused.headers["Retry-After"].isdigit()
 
 
 def test_a_body_over_the_request_size_limit_is_a_413(auth_client, settings):
