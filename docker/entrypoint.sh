@@ -2,8 +2,8 @@
 # SwipeMe container entrypoint: one image, one role per container.
 #
 #   web                  uvicorn swipeme_site.asgi:application (HTTP + websockets)
-#   worker <queue>       one Celery worker consuming one queue (default, media, reco,
-#                        notifications)
+#   worker <queue>       one Celery worker consuming one queue (default, media, media-bulk,
+#                        reco, notifications)
 #   beat                 Celery beat with django-celery-beat's DatabaseScheduler (run ONE)
 #   migrate              manage.py migrate (a one-shot job run before web/workers/beat)
 #   manage <args...>     any manage.py command, e.g. `manage createsuperuser`
@@ -56,7 +56,7 @@ case "$role" in
     [ "$#" -gt 0 ] && shift
     case "$queue" in
       "" | *[!A-Za-z0-9_-]*)
-        log "usage: worker <queue>   (queues: default media reco notifications)"
+        log "usage: worker <queue>   (queues: default media media-bulk reco notifications)"
         exit 64
         ;;
     esac

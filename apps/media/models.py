@@ -16,6 +16,12 @@ class MediaAsset(TimestampedModel):
     # state_reason of an upload its owner abandoned (tus termination, DELETE): they know.
     CANCELLED_REASON = "The upload was cancelled."
 
+    class Priority(models.TextChoices):
+        # a person waiting on the upload page: the `media` queue, never behind bulk work
+        USER = "user"
+        # backfill, reprocessing, the demo catalogue: the `media-bulk` queue
+        BULK = "bulk"
+
     class State(models.TextChoices):
         UPLOADING = "uploading"
         UPLOADED = "uploaded"
@@ -44,6 +50,11 @@ class MediaAsset(TimestampedModel):
     s3_part_size = models.PositiveBigIntegerField(default=0)
 
     # processing
+    priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.USER)
+    # when this run of the pipeline joined its queue (place in line, apps.media.selectors)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    # when the stalled-job sweep last re-queued it (one re-queue per lease, not per sweep)
+    requeued_at = models.DateTimeField(null=True, blank=True)
     probe = models.JSONField(default=dict, blank=True)
     frame_rate = models.FloatField(null=True, blank=True)
     progress = models.PositiveSmallIntegerField(default=0)  # percent of processing steps done
@@ -59,6 +70,11 @@ class MediaAsset(TimestampedModel):
             models.Index(
                 fields=["state", "updated_at"],
                 name="media_asset_in_flight",
+                condition=models.Q(state__in=["uploaded", "validating", "processing"]),
+            ),
+            models.Index(
+                fields=["priority", "queued_at"],
+                name="media_asset_queue_line",
                 condition=models.Q(state__in=["uploaded", "validating", "processing"]),
             ),
         ]

@@ -343,13 +343,21 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_TASK_ROUTES = {
-    "apps.media.*": {"queue": "media"},
-    "apps.feed.*": {"queue": "reco"},
-    "apps.analytics.*": {"queue": "reco"},
-    "apps.notifications.*": {"queue": "notifications"},
-}
-SWIPEME_QUEUES = ["default", "media", "reco", "notifications"]
+# An asset's tasks go to its priority's queue (apps.media.routing): user uploads to
+# `media`, bulk work (backfill, reprocessing, the demo catalogue) to `media-bulk`, each
+# with its own worker, so an upload never waits behind bulk work.
+MEDIA_QUEUE_USER = "media"
+MEDIA_QUEUE_BULK = "media-bulk"
+CELERY_TASK_ROUTES = [
+    "apps.media.routing.route_asset_task",
+    {
+        "apps.media.*": {"queue": "media"},
+        "apps.feed.*": {"queue": "reco"},
+        "apps.analytics.*": {"queue": "reco"},
+        "apps.notifications.*": {"queue": "notifications"},
+    },
+]
+SWIPEME_QUEUES = ["default", "media", "media-bulk", "reco", "notifications"]
 # Stale after this long without a heartbeat from a queue's worker.
 SWIPEME_WORKER_HEARTBEAT_MAX_AGE = env_int("SWIPEME_WORKER_HEARTBEAT_MAX_AGE", 180)
 
@@ -474,6 +482,11 @@ MEDIA_PLAYBACK_URL_TTL = timedelta(seconds=env_int("SWIPEME_MEDIA_PLAYBACK_URL_T
 # A running step whose heartbeat is older than this is stalled and re-queued by beat.
 MEDIA_STEP_STALL_SECONDS = env_int("SWIPEME_MEDIA_STEP_STALL_SECONDS", 120)
 MEDIA_STEP_MAX_ATTEMPTS = env_int("SWIPEME_MEDIA_STEP_MAX_ATTEMPTS", 4)
+# The sweep re-queues a stalled asset at most once in this long (one task, not one per step).
+MEDIA_REQUEUE_LEASE_SECONDS = env_int("SWIPEME_MEDIA_REQUEUE_LEASE_SECONDS", 600)
+# Processes of the worker for user uploads (`make run`, docker): the queue estimate divides
+# the work ahead by it.
+MEDIA_USER_WORKER_CONCURRENCY = env_int("SWIPEME_MEDIA_USER_WORKER_CONCURRENCY", 1)
 MEDIA_X264_PRESET = env_str("SWIPEME_MEDIA_X264_PRESET", "veryfast")
 # True: the whole ladder from one decode (least CPU; playable only when all rungs are done).
 # False: the lowest rung alone first (playable sooner), then the rest from one decode.

@@ -81,14 +81,40 @@ class AssetOutputSerializer(serializers.ModelSerializer[MediaAsset]):
     upload_url = serializers.SerializerMethodField()
     playback = serializers.SerializerMethodField()
     s3 = serializers.SerializerMethodField()
+    queue_position = serializers.SerializerMethodField()
+    estimated_start_seconds = serializers.SerializerMethodField()
 
     class Meta:
         model = MediaAsset
         fields = ["id", "state", "reason", "upload_length", "upload_offset",
                   "upload_progress", "upload_expires_at", "upload_url", "progress",
-                  "playable", "duration_ms", "width", "height", "created_at",
-                  "playable_at", "ready_at", "playback", "s3"]
+                  "playable", "queue_position", "estimated_start_seconds", "duration_ms",
+                  "width", "height", "created_at", "playable_at", "ready_at", "playback",
+                  "s3"]
         read_only_fields = fields
+
+    def _place(self, asset: MediaAsset) -> selectors.QueuePlace | None:
+        cached: dict[int, selectors.QueuePlace | None] = self.context.setdefault("places", {})
+        if asset.pk not in cached:
+            cached[asset.pk] = selectors.queue_place(asset)
+        return cached[asset.pk]
+
+    @extend_schema_field({"type": "integer", "nullable": True, "minimum": 1,
+                          "description": "While the upload waits for a worker: its place "
+                                         "in line (1 starts next); null once processing "
+                                         "began or when it is not in flight."})
+    def get_queue_position(self, asset: MediaAsset) -> int | None:
+        place = self._place(asset)
+        return place.position if place else None
+
+    @extend_schema_field({"type": "integer", "nullable": True, "minimum": 0,
+                          "description": "While it waits: about how many seconds until "
+                                         "processing starts, from the work ahead and the "
+                                         "measured time of recent uploads; null when there "
+                                         "is no measurement yet or it is not waiting."})
+    def get_estimated_start_seconds(self, asset: MediaAsset) -> int | None:
+        place = self._place(asset)
+        return place.estimated_start_seconds if place else None
 
     def get_upload_progress(self, asset: MediaAsset) -> int:
         return int(services.asset_status(asset)["upload_progress"])

@@ -46,9 +46,11 @@ def _remove_source(asset_id: int) -> None:
 
 def _enqueue_process(asset_id: int) -> None:
     """Through the outbox (apps.core.outbox): a finished upload is processed even if the
-    broker is down when it commits."""
+    broker is down when it commits. apps.media.routing picks the queue by the asset's
+    priority; `queued_at` is this run's place in line (apps.media.selectors)."""
     from apps.media.tasks import process_asset
 
+    MediaAsset.objects.filter(pk=asset_id).update(queued_at=timezone.now())
     enqueue_on_commit(process_asset, asset_id)
 
 

@@ -11,6 +11,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from apps.media import selectors
 from apps.media.models import MediaAsset
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ def asset_status(asset: MediaAsset) -> dict[str, Any]:
     upload_progress = (
         round(100 * asset.upload_offset / asset.upload_length) if asset.upload_length else 0
     )
+    place = selectors.queue_place(asset)
     return {
         "id": str(asset.pk),
         "state": asset.state,
@@ -32,6 +34,8 @@ def asset_status(asset: MediaAsset) -> dict[str, Any]:
         "upload_progress": upload_progress,
         "progress": asset.progress,
         "playable": asset.playable_at is not None,
+        "queue_position": place.position if place else None,
+        "estimated_start_seconds": place.estimated_start_seconds if place else None,
     }
 
 

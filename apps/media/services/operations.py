@@ -8,12 +8,12 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from apps.media import hooks, s3, storage
+from apps.media import hooks, routing, s3, storage
 from apps.media.models import MediaAsset, ProcessingStep
-from apps.media.services._common import State, StepState, _enqueue_process, _enqueue_steps
+from apps.media.services._common import State, StepState, _enqueue_process
 from apps.media.services.notify import _notify_on_commit, _run_hooks
 from apps.media.services.s3_uploads import _touch_upload
 from apps.media.services.uploads import _drop_upload_bytes
@@ -22,34 +22,46 @@ logger = logging.getLogger(__name__)
 
 
 def assets_requeue_stalled() -> dict[str, int]:
-    """Beat: re-queues steps whose worker stopped heart-beating, assets stuck before
-    planning, and expires abandoned uploads."""
+    """Beat: re-queues assets whose processing truly stalled, with ONE task per asset
+    (`process_asset` resumes where the asset stopped) and at most once per
+    MEDIA_REQUEUE_LEASE_SECONDS; expires abandoned uploads.
+
+    Truly stalled: a step whose worker stopped heart-beating (or a validation that never
+    finished), or an asset waiting for work although its queue holds no message (the one
+    sent for it was lost). A step merely waiting behind a backlog is not stalled: the
+    re-queue would only land behind the same backlog (one sweep once queued 81 tasks for
+    one asset, 64 of which found nothing to do)."""
     now = timezone.now()
     stall = timedelta(seconds=settings.MEDIA_STEP_STALL_SECONDS)
-    stale_steps = list(
-        ProcessingStep.objects.filter(
-            asset__state=State.PROCESSING,
-        ).filter(
-            Q(state=StepState.RUNNING, heartbeat_at__lt=now - stall)
-            | Q(state__in=[StepState.PENDING, StepState.FAILED], updated_at__lt=now - stall)
-        ).values_list("asset_id", "name")
-    )
+    unleased = MediaAsset.objects.filter(
+        Q(requeued_at__isnull=True)
+        | Q(requeued_at__lt=now - timedelta(seconds=settings.MEDIA_REQUEUE_LEASE_SECONDS)))
+    steps = ProcessingStep.objects.filter(asset_id=OuterRef("pk"))
+    dead_step = steps.filter(state=StepState.RUNNING, heartbeat_at__lt=now - stall)
+    live_step = steps.filter(state=StepState.RUNNING, heartbeat_at__gte=now - stall)
+    idle_step = steps.filter(state__in=[StepState.PENDING, StepState.FAILED],
+                             updated_at__lt=now - stall)
+    dead = set(unleased.filter(
+        Q(state=State.PROCESSING, id__in=Subquery(dead_step.values("asset_id")))
+        | Q(state=State.VALIDATING, updated_at__lt=now - stall)
+    ).values_list("id", flat=True))
+    waiting = unleased.filter(
+        Q(state=State.PROCESSING) & Exists(idle_step) & ~Exists(live_step)
+        | Q(state=State.UPLOADED, updated_at__lt=now - stall)
+    ).values_list("id", "priority")
+    empty: dict[str, bool] = {}
+    for asset_id, priority in waiting:
+        queue = routing.queue_for(priority)
+        if queue not in empty:
+            empty[queue] = routing.messages_waiting(queue) == 0
+        if empty[queue]:
+            dead.add(asset_id)
+    stale_steps = list(ProcessingStep.objects.filter(
+        asset_id__in=dead, state=StepState.RUNNING, heartbeat_at__lt=now - stall,
+    ).values_list("asset_id", "name"))
     for asset_id, name in stale_steps:
         storage.remove_stale_staging(asset_id, name, older_than_seconds=stall.total_seconds())
-    with transaction.atomic():
-        for asset_id, name in stale_steps:
-            _enqueue_steps(asset_id, [name])
-    stuck = list(
-        MediaAsset.objects.filter(
-            state__in=[State.UPLOADED, State.VALIDATING], updated_at__lt=now - stall
-        ).values_list("id", flat=True)
-    )
-    for asset_id in stuck:
-        MediaAsset.objects.filter(pk=asset_id, state=State.VALIDATING).update(
-            state=State.UPLOADED, updated_at=now
-        )
-        with transaction.atomic():
-            _enqueue_process(asset_id)
+    requeued = sum(_requeue(asset_id, now, unleased) for asset_id in sorted(dead))
     expired = 0
     for asset in MediaAsset.objects.filter(state=State.UPLOADING,
                                            upload_expires_at__lt=now)[:500]:
@@ -69,7 +81,18 @@ def assets_requeue_stalled() -> dict[str, int]:
         if moved:
             expired += 1
             _drop_upload_bytes(asset.pk, asset.s3_upload_id)
-    return {"steps": len(stale_steps), "assets": len(stuck), "expired": expired}
+    return {"steps": len(stale_steps), "assets": requeued, "expired": expired}
+
+
+def _requeue(asset_id: int, now: datetime, unleased: QuerySet[MediaAsset]) -> bool:
+    """One `process_asset` for the asset, unless another sweep took its lease meanwhile."""
+    from apps.media.tasks import process_asset
+
+    with transaction.atomic():
+        if not unleased.filter(pk=asset_id).update(requeued_at=now):
+            return False
+        transaction.on_commit(lambda: process_asset.delay(asset_id))
+    return True
 
 
 def _s3_upload_moved(asset: MediaAsset, now: datetime) -> bool:
@@ -91,9 +114,10 @@ def _s3_upload_moved(asset: MediaAsset, now: datetime) -> bool:
     return True
 
 
-def asset_reprocess(*, asset_id: int) -> bool:
+def asset_reprocess(*, asset_id: int, priority: str = MediaAsset.Priority.BULK) -> bool:
     """Runs the whole pipeline again from the kept source (staff). Files already served
-    stay in place until their replacement is finished."""
+    stay in place until their replacement is finished. Bulk work by default: a
+    reprocessing never gets in the way of people's uploads."""
     if not storage.source_path(asset_id).exists() and (
         not s3.enabled() or s3.source_size(asset_id) is None
     ):
@@ -103,7 +127,7 @@ def asset_reprocess(*, asset_id: int) -> bool:
             pk=asset_id, state__in=[State.READY, State.FAILED, State.PROCESSING,
                                     State.VALIDATING, State.UPLOADED, State.REJECTED]
         ).update(state=State.UPLOADED, state_reason="", progress=0, ready_at=None,
-                 updated_at=timezone.now())
+                 priority=priority, updated_at=timezone.now())
         if not moved:
             return False
         # planned afresh by validation (the plan may differ: settings, rules); the files

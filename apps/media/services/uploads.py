@@ -55,8 +55,12 @@ def _upload_deadline(created_at: datetime, now: datetime) -> datetime:
                now + settings.MEDIA_UPLOAD_IDLE_TIMEOUT)
 
 
-def upload_create(*, owner_id: int, size: int, content_type: str) -> MediaAsset:
-    """Opens an upload after the limits are checked; no byte is accepted before this."""
+def upload_create(
+    *, owner_id: int, size: int, content_type: str,
+    priority: str = MediaAsset.Priority.USER,
+) -> MediaAsset:
+    """Opens an upload after the limits are checked; no byte is accepted before this.
+    `priority` BULK (the demo catalogue, imports) processes it on the bulk queue."""
     limit = human_size(settings.MEDIA_UPLOAD_MAX_BYTES)
     if size > settings.MEDIA_UPLOAD_MAX_BYTES:
         raise TooLargeError(
@@ -92,6 +96,7 @@ def upload_create(*, owner_id: int, size: int, content_type: str) -> MediaAsset:
             declared_content_type=content_type[:100],
             upload_length=size,
             upload_expires_at=_upload_deadline(now, now),
+            priority=priority,
         )
         if s3.enabled():
             # inside the transaction: if S3 refuses, no asset is left counting as open

@@ -5,11 +5,12 @@ planning and queueing its processing steps.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.core.ids import allocate_ids
@@ -131,10 +132,15 @@ def _rewrite_source(asset_id: int, source: Path, probe: ProbeResult) -> ProbeRes
 
 
 def _enqueue_missing_steps(asset_id: int) -> str:
+    """An asset already planned (the sweep's re-queue, a redelivered task): a task for
+    every step still to do, including one whose worker stopped heart-beating."""
+    stale = timezone.now() - timedelta(seconds=settings.MEDIA_STEP_STALL_SECONDS)
     names = list(
         ProcessingStep.objects.filter(
-            asset_id=asset_id, state__in=[StepState.PENDING, StepState.FAILED]
-        ).values_list("name", flat=True)
+            Q(state__in=[StepState.PENDING, StepState.FAILED])
+            | Q(state=StepState.RUNNING, heartbeat_at__lt=stale),
+            asset_id=asset_id,
+        ).order_by("id").values_list("name", flat=True)
     )
     with transaction.atomic():
         _enqueue_steps(asset_id, names)

@@ -41,6 +41,7 @@ from apps.core.ids import allocate_ids
 from apps.engagement.models import EngagementSettings, Favourite, Like, Share
 from apps.engagement.services import counters_reconcile
 from apps.media import services as media_services
+from apps.media.models import MediaAsset
 from apps.social.models import Follow
 from apps.social.services import follow_create
 from apps.web.seed import media
@@ -56,6 +57,8 @@ DEMO_PASSWORD = "demo-password"
 DEMO_ACCOUNT_AGE = timedelta(days=120)
 DISTINCT_CLIPS = 24
 POSTS_PER_COMMIT = 25
+# The first posts of a fresh catalogue, processed first (user queue, shortest clips).
+STARTER_POSTS = 4
 CHUNK = 256 * 1024
 
 # (username, display name, bio, country, language)
@@ -231,11 +234,12 @@ def _caption(rng: random.Random, author: User, users: list[User], n: int) -> str
     return " ".join(parts)
 
 
-def _upload(owner: User, path: Path) -> int:
+def _upload(owner: User, path: Path, priority: str) -> int:
     """Upload a file as `owner` through the media service's tus path; returns the asset id.
-    Completing it enqueues processing (after commit)."""
+    Completing it enqueues processing (after commit) on `priority`'s queue."""
     size = path.stat().st_size
-    asset = media_services.upload_create(owner_id=owner.pk, size=size, content_type="video/mp4")
+    asset = media_services.upload_create(owner_id=owner.pk, size=size, content_type="video/mp4",
+                                         priority=priority)
 
     def chunks() -> Iterator[bytes]:
         with path.open("rb") as handle:
@@ -262,28 +266,47 @@ def create_posts(total: int, users: list[User], sounds: list[Sound], report: Rep
     missing = sum(max(plan[u.pk] - have.get(u.pk, 0), 0) for u in users)
     if not missing:
         return
-    clips = media.make_clips(min(DISTINCT_CLIPS, max(missing, 1)))
     todo = [(round_, position, author)
             for round_ in range(max(plan.values(), default=0))
             for position, author in enumerate(users)
             if have.get(author.pk, 0) <= round_ < plan[author.pk]]
-    # A commit per batch rather than per post (the rows are made before `make run` serves);
-    # each batch's uploads start processing when it commits.
-    for start in range(0, len(todo), POSTS_PER_COMMIT):
+    # The first few posts of a fresh catalogue come first, alone, from the shortest clips
+    # and on the user-upload queue, so the feed has videos within a minute of `make run`;
+    # the rest follows on the bulk queue, which never holds up a person's upload.
+    count = min(DISTINCT_CLIPS, max(missing, 1))
+    starters = [entry for entry in todo if entry[0] * len(users) + entry[1] < STARTER_POSTS]
+    rest = [entry for entry in todo if entry not in starters]
+    batches = [(starters, MediaAsset.Priority.USER)] if starters else []
+    # A commit per batch rather than per post; each batch's uploads start processing when
+    # it commits.
+    batches += [(rest[start:start + POSTS_PER_COMMIT], MediaAsset.Priority.BULK)
+                for start in range(0, len(rest), POSTS_PER_COMMIT)]
+    clips: dict[int, media.Clip] = {}
+    for batch, priority in batches:
+        numbers = [round_ * len(users) + position for round_, position, _ in batch]
+        clips.update(media.make_clips([_clip_index(n, count) for n in numbers
+                                       if _clip_index(n, count) not in clips]))
         with transaction.atomic():
-            for round_, position, author in todo[start:start + POSTS_PER_COMMIT]:
-                _create_post(author, round_, round_ * len(users) + position, users, sounds,
-                             clips, report)
+            for (round_, _, author), n in zip(batch, numbers, strict=True):
+                _create_post(author, round_, n, users, sounds, clips[_clip_index(n, count)],
+                             report, priority)
     report.posts_created = len(todo)
 
 
+def _clip_index(n: int, count: int) -> int:
+    """The clip of the n-th post: the starters get the shortest clips (5 s, every
+    SECONDS_CYCLE-th), the others go round all of them."""
+    if n < STARTER_POSTS:
+        return (n * media.SECONDS_CYCLE) % count
+    return n % count
+
+
 def _create_post(author: User, round_: int, n: int, users: list[User], sounds: list[Sound],
-                 clips: list[media.Clip], report: Report) -> None:
+                 clip: media.Clip, report: Report, priority: str) -> None:
     rng = _rng(f"post:{author.username}:{round_}")
-    clip = clips[n % len(clips)]
     usable = [s for s in sounds if s.is_available_in(author.country or None)]
     sound = rng.choice(usable) if usable and rng.random() < 0.55 else None
-    asset_id = _upload(author, clip.path)
+    asset_id = _upload(author, clip.path, priority)
     post = content_services.post_create(
         author=author, asset_id=asset_id, caption=_caption(rng, author, users, n),
         language=author.language, publish="now", sound_id=sound.pk if sound else None,

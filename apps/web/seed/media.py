@@ -93,6 +93,9 @@ def _overlay(label: str) -> str:
             "y=h*0.72+14*sin(t*2.5)")
 
 
+SECONDS_CYCLE = 6  # clip i lasts 5 + i % 6 seconds
+
+
 @dataclass(frozen=True)
 class Clip:
     index: int
@@ -105,7 +108,7 @@ def clip_spec(index: int) -> tuple[str, str, int]:
     pattern = PATTERNS[index % len(PATTERNS)]
     a, b, hue = PALETTE[(index * 5 + index // len(PATTERNS)) % len(PALETTE)]
     source = pattern.format(s=CLIP_SIZE, a=a, b=b, h=hue)
-    seconds = 5 + index % 6  # 5 to 10 s
+    seconds = 5 + index % SECONDS_CYCLE  # 5 to 10 s
     return source, CLIP_LABELS[index % len(CLIP_LABELS)], seconds
 
 
@@ -120,10 +123,10 @@ def make_clip(index: int) -> Clip:
     return Clip(index, out, seconds)
 
 
-def make_clips(count: int, *, workers: int = 2) -> list[Clip]:
-    """`count` distinct clips (made once, cached)."""
+def make_clips(indices: list[int], *, workers: int = 2) -> dict[int, Clip]:
+    """The clips of these indices (each made once, cached), by index."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(make_clip, range(count)))
+        return {clip.index: clip for clip in pool.map(make_clip, dict.fromkeys(indices))}
 
 
 def track_source(index: int) -> str:

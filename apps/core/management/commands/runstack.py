@@ -1,5 +1,6 @@
-"""What `make run` runs: embedded services, migrations, demo data, then the ASGI server,
-one Celery worker per queue and beat, until Ctrl-C stops every process it started."""
+"""What `make run` runs: embedded services, migrations, then the ASGI server, one Celery
+worker per queue and beat, then the demo data (so its first clips are processed while the
+rest is made), until Ctrl-C stops every process it started."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from swipeme_site import embedded
 
 # Concurrency per queue: media transcodes are CPU-bound, the rest mostly wait on I/O.
 # reco has two slots so the event consumer (every few seconds) never waits behind training.
-QUEUE_CONCURRENCY = {"default": 2, "media": 1, "reco": 2, "notifications": 2}
+# User uploads (`media`) and bulk media work (`media-bulk`: the demo catalogue, reprocessing)
+# have a worker each, so an upload starts while the catalogue is still being transcoded.
+QUEUE_CONCURRENCY = {"default": 2, "media-bulk": 1, "reco": 2, "notifications": 2}
 
 
 class Command(BaseCommand):
@@ -35,8 +38,6 @@ class Command(BaseCommand):
     ) -> None:
         started = [s.name for s in embedded.start_wanted() if s.started_now]
         call_command("migrate", interactive=False, verbosity=0)
-        if not no_seed:
-            call_command("seed_demo")
         settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise wants it to exist
         python = sys.executable
         log_dir = embedded.VAR_DIR / "log"
@@ -93,7 +94,8 @@ class Command(BaseCommand):
                 "-n",
                 f"{queue}@%h",
                 "--concurrency",
-                str(QUEUE_CONCURRENCY.get(queue, 1)),
+                str(settings.MEDIA_USER_WORKER_CONCURRENCY if queue == settings.MEDIA_QUEUE_USER
+                    else QUEUE_CONCURRENCY.get(queue, 1)),
                 "--loglevel",
                 "INFO",
                 "--without-gossip",
@@ -120,9 +122,14 @@ class Command(BaseCommand):
             nonlocal stopping
             stopping = True
 
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
         try:
+            if not no_seed:
+                # with the workers already running: the first demo clips play within a
+                # minute while the rest of the catalogue is still being made (Ctrl-C here
+                # raises KeyboardInterrupt, and `finally` stops what was started)
+                call_command("seed_demo")
+            signal.signal(signal.SIGINT, stop)
+            signal.signal(signal.SIGTERM, stop)
             while not stopping:
                 for name, proc in procs.items():
                     if proc.poll() is not None:
