@@ -7,7 +7,10 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.accounts import services_status
 from apps.accounts.models import DataExport, Device, User
+from apps.core.admin import AuditedModelAdmin, ReasonActionForm, action_reason
+from apps.core.audit import request_ip
 
 
 class _NullFilter(admin.SimpleListFilter):
@@ -37,7 +40,10 @@ class DeletionScheduledFilter(_NullFilter):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
+class UserAdmin(AuditedModelAdmin, BaseUserAdmin):  # type: ignore[type-arg]
+    """Staff edits of accounts (staff and superuser flags, groups, permissions, active,
+    verified) and the badge actions are recorded in the audit trail."""
+
     list_display = ("username", "email", "display_name", "is_verified", "is_private",
                     "is_staff", "is_active", "deactivated_at", "deletion_scheduled_for",
                     "date_joined")
@@ -56,15 +62,20 @@ class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
         ("Counters", {"fields": ("followers_count", "following_count")}),
     )
     actions = ("mark_verified", "unmark_verified")
+    action_form = ReasonActionForm
 
     @admin.action(description="Give the verified badge")
     def mark_verified(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        count = queryset.update(is_verified=True)
+        count = services_status.users_set_verified(
+            user_ids=queryset.values_list("pk", flat=True), verified=True, actor=request.user,
+            reason=action_reason(request), ip=request_ip(request))
         self.message_user(request, f"{count} account(s) verified.", messages.SUCCESS)
 
     @admin.action(description="Remove the verified badge")
     def unmark_verified(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        count = queryset.update(is_verified=False)
+        count = services_status.users_set_verified(
+            user_ids=queryset.values_list("pk", flat=True), verified=False, actor=request.user,
+            reason=action_reason(request), ip=request_ip(request))
         self.message_user(request, f"{count} account(s) no longer verified.", messages.SUCCESS)
 
 

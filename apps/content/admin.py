@@ -8,6 +8,8 @@ from django.http import HttpRequest
 
 from apps.content import services
 from apps.content.models import Hashtag, Mention, Post, PostHashtag, Sound
+from apps.core.admin import AuditedModelAdmin, ReasonActionForm, action_reason
+from apps.core.audit import request_ip
 
 
 class PostHashtagInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -50,8 +52,9 @@ class MentionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Sound)
-class SoundAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """The licensed library is managed here; original sounds are created with posts."""
+class SoundAdmin(AuditedModelAdmin):
+    """The licensed library is managed here; original sounds are created with posts. Every
+    change (a take-down by the form or the actions too) is in the audit trail."""
 
     list_display = ("id", "title", "artist", "kind", "rights_holder", "territories",
                     "licence_expires_at", "is_taken_down", "muted_at", "posts_count")
@@ -60,6 +63,7 @@ class SoundAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     raw_id_fields = ("original_owner", "source_asset")
     readonly_fields = ("posts_count", "muted_at", "created_at", "updated_at")
     actions = ("take_down", "restore")
+    action_form = ReasonActionForm
     show_full_result_count = False
 
     def save_model(self, request: HttpRequest, obj: Sound, form: Any, change: bool) -> None:
@@ -71,11 +75,15 @@ class SoundAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.action(description="Take down (muted wherever it plays)")
     def take_down(self, request: HttpRequest, queryset: QuerySet[Sound]) -> None:
-        count = services.sounds_take_down(sound_ids=queryset.values_list("pk", flat=True))
+        count = services.sounds_take_down(sound_ids=queryset.values_list("pk", flat=True),
+                                          actor=request.user, reason=action_reason(request),
+                                          ip=request_ip(request))
         self.message_user(request, f"Took down {count} sound(s).")
 
     @admin.action(description="Restore (undo take-down)")
     def restore(self, request: HttpRequest, queryset: QuerySet[Sound]) -> None:
         count = services.sounds_take_down(sound_ids=queryset.values_list("pk", flat=True),
-                                          taken_down=False)
+                                          taken_down=False, actor=request.user,
+                                          reason=action_reason(request),
+                                          ip=request_ip(request))
         self.message_user(request, f"Restored {count} sound(s).")

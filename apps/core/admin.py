@@ -5,11 +5,67 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.helpers import ActionForm
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.core.audit import record_audit, request_ip
 from apps.core.models import AuditEvent
+
+
+class ReasonActionForm(ActionForm):
+    """An admin action form with a reason for the audit trail (`action_form = ...`)."""
+
+    reason = forms.CharField(required=False, max_length=1000, label="Reason",
+                             widget=forms.TextInput(attrs={"placeholder": "for the audit trail"}))
+
+
+def action_reason(request: HttpRequest) -> str:
+    """The reason typed next to an admin action (ReasonActionForm)."""
+    return str(request.POST.get("reason", "")).strip()
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, models.Model):
+        return str(value.pk)
+    if isinstance(value, list | tuple | set | QuerySet):
+        return [_jsonable(item) for item in value]
+    return str(value)
+
+
+class AuditedModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Every add, change (form or list-editable) and delete made in this admin records one
+    audit row in the same transaction as the write: `<app>.<model>_add|_change|_delete`
+    with the changed fields' new values (never those in `audit_exclude`)."""
+
+    audit_exclude: tuple[str, ...] = ("password", "password1", "password2")
+
+    def _audit(self, request: HttpRequest, obj: models.Model, verb: str, **data: Any) -> None:
+        meta = obj._meta
+        record_audit(actor=request.user, action=f"{meta.app_label}.{meta.model_name}_{verb}",
+                     target=obj, ip=request_ip(request), **data)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        fields = [name for name in form.changed_data if name not in self.audit_exclude]
+        if change and not fields:
+            return
+        self._audit(request, obj, "change" if change else "add",
+                    changed={name: _jsonable(form.cleaned_data.get(name)) for name in fields})
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        self._audit(request, obj, "delete")
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for obj in queryset:
+            self._audit(request, obj, "delete")
+        super().delete_queryset(request, queryset)
 
 
 class ActorFilter(admin.SimpleListFilter):

@@ -20,6 +20,8 @@ from django.http import HttpRequest
 from apps.core.models import AuditEvent
 
 Target = models.Model | tuple[str, int | None] | str | None
+# Who acted: a staff user (a request's user), or None for automation and commands.
+Actor = AbstractBaseUser | AnonymousUser | None
 
 
 def _target(target: Target) -> tuple[str, int | None, str]:
@@ -33,7 +35,7 @@ def _target(target: Target) -> tuple[str, int | None, str]:
     return "", None, target[:200]
 
 
-def record_audit(*, actor: AbstractBaseUser | AnonymousUser | None, action: str,
+def record_audit(*, actor: Actor, action: str,
                  target: Target = None, reason: str = "", ip: str | None = None,
                  **data: Any) -> AuditEvent:
     """Append one row to the audit trail (call it inside the change's transaction)."""
@@ -42,7 +44,7 @@ def record_audit(*, actor: AbstractBaseUser | AnonymousUser | None, action: str,
         raise ValueError(f"audit action must be '<app>.<verb>', got {action!r}")
     target_type, target_id, target_repr = _target(target)
     return AuditEvent.objects.create(
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_id=actor.pk if actor is not None and actor.is_authenticated else None,
         app=app, verb=verb, target_type=target_type, target_id=target_id,
         target_repr=target_repr, reason=reason.strip()[:1000], ip=ip or None, data=data)
 

@@ -13,6 +13,8 @@ from django.urls import URLPattern, path
 from django.utils.html import format_html
 
 from apps.accounts.models import User
+from apps.core.admin import ReasonActionForm, action_reason
+from apps.core.audit import request_ip
 from apps.feed import online, services
 from apps.feed.models import NotInterested, PostEmbedding, RankerModel, UserInterests
 
@@ -29,6 +31,7 @@ class RankerModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                        "pretty_trained_on", "created_at", "activated_at")
     exclude = ("metrics", "trained_on")
     actions = ("activate",)
+    action_form = ReasonActionForm
     change_list_template = "admin/feed/rankermodel_changelist.html"
 
     @admin.display(description="AUC (completion)")
@@ -65,7 +68,8 @@ class RankerModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if len(rows) != 1:
             self.message_user(request, "Select exactly one version.", messages.ERROR)
             return
-        services.ranker_activate(version=rows[0].version)
+        services.ranker_activate(version=rows[0].version, actor=request.user,
+                                 reason=action_reason(request), ip=request_ip(request))
         self.message_user(request, f"Ranker v{rows[0].version} is active; serving picks it "
                                    "up within seconds.", messages.SUCCESS)
 

@@ -14,6 +14,7 @@ from apps.accounts.models import User
 from apps.content.captions import entity_hashtags
 from apps.content.models import Post
 from apps.content.selectors import get_post_for
+from apps.core.audit import Actor, record_audit
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.feed import online, pools
 from apps.feed.models import NotInterested, PostEmbedding, RankerModel, UserInterests
@@ -97,17 +98,23 @@ def embed_posts(*, limit: int = 256, batch: int = 32) -> int:
 # --- the ranker ----------------------------------------------------------------------------------
 
 
-def ranker_activate(*, version: int) -> RankerModel:
-    """Make one version the active ranker (serving processes pick it up within seconds)."""
+def ranker_activate(*, version: int, actor: Actor = None, reason: str = "",
+                    ip: str | None = None) -> RankerModel:
+    """Make one version the active ranker (serving processes pick it up within seconds).
+    Recorded in the audit trail (`actor` None: training activated it)."""
     with transaction.atomic():
         target = RankerModel.objects.select_for_update().filter(version=version).first()
         if target is None:
             raise NotFoundError("No such ranker version.")
+        previous = list(RankerModel.objects.filter(is_active=True).exclude(pk=target.pk)
+                        .values_list("version", flat=True))
         RankerModel.objects.filter(is_active=True).exclude(pk=target.pk).update(
             is_active=False)
         target.is_active = True
         target.activated_at = timezone.now()
         target.save(update_fields=["is_active", "activated_at"])
+        record_audit(actor=actor, action="feed.ranker_activate", target=target, reason=reason,
+                     ip=ip, version=target.version, previous=previous)
     return target
 
 
@@ -127,5 +134,5 @@ def ranker_train(*, n_jobs: int = 2, activate: bool = False) -> RankerModel:
     logger.info("feed: trained ranker v%s on %s events: %s", row.version, len(events),
                 result.metrics)
     if activate:
-        row = ranker_activate(version=row.version)
+        row = ranker_activate(version=row.version, reason="trained with activate")
     return row

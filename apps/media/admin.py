@@ -7,6 +7,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.core.admin import ReasonActionForm, action_reason
+from apps.core.audit import request_ip
 from apps.media import services
 from apps.media.models import MediaAsset, ProcessingStep
 
@@ -44,10 +46,13 @@ class MediaAssetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                        "height", "frame_rate", "declared_content_type")
     inlines = (ProcessingStepInline,)
     actions = ("rerun",)
+    action_form = ReasonActionForm
 
     @admin.action(description="Re-run processing (from the kept source)")
     def rerun(self, request: HttpRequest, queryset: QuerySet[MediaAsset]) -> None:
-        started = sum(services.asset_reprocess(asset_id=pk)
+        reason, ip = action_reason(request), request_ip(request)
+        started = sum(services.asset_reprocess(asset_id=pk, actor=request.user, reason=reason,
+                                               ip=ip)
                       for pk in queryset.values_list("pk", flat=True))
         self.message_user(request, f"Re-queued {started} of {queryset.count()} assets.",
                           messages.SUCCESS if started else messages.WARNING)

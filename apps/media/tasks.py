@@ -39,7 +39,7 @@ def requeue_stalled() -> dict[str, int]:
 
 @shared_task(name="apps.media.reprocess", acks_late=True)
 def reprocess(asset_id: int) -> bool:
-    return services.asset_reprocess(asset_id=asset_id)
+    return services.asset_reprocess(asset_id=asset_id, via="task")
 
 
 @shared_task(name="apps.media.recipe_changed", acks_late=True)

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from apps.core.models import AuditEvent as CoreAuditEvent
 from apps.core.models import SnowflakeModel, TimestampedModel
 from apps.moderation.policies import Policy
 
@@ -310,27 +311,13 @@ class Appeal(SnowflakeModel):
         return f"appeal {self.pk} of action {self.action_id}"
 
 
-class AuditEvent(SnowflakeModel):
-    """Append-only log of everything moderators and automation did: claims, escalations,
-    decisions, actions, appeals. Nothing updates or deletes these rows."""
+class AuditEvent(CoreAuditEvent):
+    """Moderation's rows of the one audit trail (`core.AuditEvent`, app `moderation`):
+    claims, escalations, decisions, actions, appeals, each with its case and enforcement
+    action. Nothing updates or deletes these rows."""
 
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
-    verb = models.CharField(max_length=32)
     case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="audit")
     action = models.ForeignKey(EnforcementAction, null=True, blank=True,
                                on_delete=models.SET_NULL, related_name="audit")
-    target_type = models.CharField(max_length=8, blank=True)
-    target_id = models.BigIntegerField(null=True, blank=True)
     policy = models.CharField(max_length=32, blank=True)
-    reason = models.CharField(max_length=1000, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["target_type", "target_id"],
-                                name="moderation_audit_target")]
-
-    def __str__(self) -> str:
-        return f"{self.verb} by {self.actor_id or 'automation'}"

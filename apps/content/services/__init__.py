@@ -35,6 +35,7 @@ from apps.content.services.removal import (
     post_reinstate,
     post_release_from_review,
     post_remove,
+    post_set_moderation_flags,
     sound_set_taken_down,
 )
 from apps.content.services.sounds import sound_set_reuse, sounds_sync_muted, sounds_take_down
@@ -57,6 +58,7 @@ __all__ = [
     "post_reinstate",
     "post_release_from_review",
     "post_remove",
+    "post_set_moderation_flags",
     "post_unpin",
     "post_update",
     "posts_hold_for_failed_asset",

@@ -78,7 +78,7 @@ def post_set_moderation_flags(*, post_id: int, **values: Any) -> dict[str, Any] 
     if "comment_policy" in values:
         _check_choice("comment_policy", values["comment_policy"], Post.CommentPolicy.values)
     with transaction.atomic():
-        prior = Post.objects.filter(pk=post_id).values(*values).first()
+        prior: dict[str, Any] | None = Post.objects.filter(pk=post_id).values(*values).first()
         if prior is None:
             return None
         Post.objects.filter(pk=post_id).update(**values, updated_at=timezone.now())

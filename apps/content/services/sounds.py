@@ -15,6 +15,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.content.models import Post, Sound
 from apps.content.selectors import sound_use_refusal, visible_posts_for
+from apps.core.audit import Actor, record_audit
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.social.selectors import is_blocked_between
 
@@ -91,12 +92,19 @@ def _rerender_posts_with(sound_ids: list[int]) -> None:
                           .values_list("asset_id", flat=True)))
 
 
-def sounds_take_down(*, sound_ids: Iterable[int], taken_down: bool = True) -> int:
+def sounds_take_down(*, sound_ids: Iterable[int], taken_down: bool = True,
+                     actor: Actor = None, reason: str = "", ip: str | None = None) -> int:
     """Staff take sounds down (muted wherever they play, unusable for new posts) or
-    restore them. Returns how many changed."""
-    ids = list(sound_ids)
-    changed = Sound.objects.filter(pk__in=ids).exclude(is_taken_down=taken_down).update(
-        is_taken_down=taken_down, updated_at=timezone.now())
+    restore them; one audit row per sound that changed. Returns how many changed."""
+    verb = "content.sound_take_down" if taken_down else "content.sound_restore"
+    changed = 0
+    with transaction.atomic():
+        for sound in Sound.objects.filter(pk__in=list(sound_ids)).order_by("pk"):
+            # conditional: of two staff at once only one changes the row and records it
+            if Sound.objects.filter(pk=sound.pk).exclude(is_taken_down=taken_down).update(
+                    is_taken_down=taken_down, updated_at=timezone.now()):
+                record_audit(actor=actor, action=verb, target=sound, reason=reason, ip=ip)
+                changed += 1
     sounds_sync_muted()
     return changed
 

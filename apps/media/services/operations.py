@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from apps.core.audit import Actor, record_audit
 from apps.media import hooks, routing, s3, storage
 from apps.media.models import MediaAsset, ProcessingStep
 from apps.media.services._common import State, StepState, _enqueue_process
@@ -114,10 +115,13 @@ def _s3_upload_moved(asset: MediaAsset, now: datetime) -> bool:
     return True
 
 
-def asset_reprocess(*, asset_id: int, priority: str = MediaAsset.Priority.BULK) -> bool:
-    """Runs the whole pipeline again from the kept source (staff). Files already served
-    stay in place until their replacement is finished. Bulk work by default: a
-    reprocessing never gets in the way of people's uploads."""
+def asset_reprocess(*, asset_id: int, priority: str = MediaAsset.Priority.BULK,
+                    actor: Actor = None, reason: str = "", ip: str | None = None,
+                    via: str = "admin") -> bool:
+    """Runs the whole pipeline again from the kept source (staff: recorded in the audit
+    trail; `actor` None for `manage.py media_reprocess`). Files already served stay in
+    place until their replacement is finished. Bulk work by default: a reprocessing never
+    gets in the way of people's uploads."""
     if not storage.source_path(asset_id).exists() and (
         not s3.enabled() or s3.source_size(asset_id) is None
     ):
@@ -133,6 +137,9 @@ def asset_reprocess(*, asset_id: int, priority: str = MediaAsset.Priority.BULK) 
         # planned afresh by validation (the plan may differ: settings, rules); the files
         # served now stay until their replacements are placed
         ProcessingStep.objects.filter(asset_id=asset_id).delete()
+        record_audit(actor=actor, action="media.asset_reprocess",
+                     target=(MediaAsset._meta.model_name or "mediaasset", asset_id),
+                     reason=reason, ip=ip, via=via)
         _enqueue_process(asset_id)
         _notify_on_commit(asset_id)
     return True

@@ -1,6 +1,6 @@
 """Staff tools of automated detection: thresholds per policy, hash lists, term lists,
-rights claims and matching settings (each change re-scans scanned uploads), and read-only
-views of the gate state and the scan record."""
+rights claims and matching settings (each change re-scans scanned uploads and is recorded
+in the audit trail), and read-only views of the gate state and the scan record."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from apps.moderation.detection import audio, services, tasks
+from apps.core.admin import AuditedModelAdmin, ReasonActionForm, action_reason
+from apps.core.audit import request_ip
+from apps.moderation.detection import audio, services
 from apps.moderation.detection.models import (
     AssetCheck,
     DetectionSettings,
@@ -23,7 +25,7 @@ from apps.moderation.detection.models import (
 )
 
 
-class RescanOnChange(admin.ModelAdmin):  # type: ignore[type-arg]
+class RescanOnChange(AuditedModelAdmin):
     """Saving or deleting a row re-evaluates the scanned uploads under the new values."""
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
@@ -90,7 +92,7 @@ class RightsClaimAdmin(RescanOnChange):
     raw_id_fields = ("sound",)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        admin.ModelAdmin.save_model(self, request, obj, form, change)
+        AuditedModelAdmin.save_model(self, request, obj, form, change)
         try:
             services.claim_fingerprint_refresh(claim_id=obj.pk)
         except (audio.FingerprintError, OSError, ValueError) as exc:  # keep the claim, say so
@@ -110,25 +112,26 @@ class AssetCheckAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("=asset__id",)
     readonly_fields = [f.name for f in AssetCheck._meta.fields]
     actions = ("scan_again", "clear_manually")
+    action_form = ReasonActionForm
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     @admin.action(description="Scan the selected uploads again", permissions=["change"])
     def scan_again(self, request: HttpRequest, queryset: QuerySet[AssetCheck]) -> None:
-        ids = list(queryset.values_list("asset_id", flat=True))
-        queryset.update(features={})  # forces fresh extraction
-        for asset_id in ids:
-            tasks.scan_asset.delay(asset_id, "rescan")
-        self.message_user(request, f"{len(ids)} scans queued.")
+        count = services.asset_checks_rescan(
+            asset_ids=queryset.values_list("asset_id", flat=True), actor=request.user,
+            reason=action_reason(request), ip=request_ip(request))
+        self.message_user(request, f"{count} scans queued.")
 
     @admin.action(description="Clear the selected uploads without scanning",
                   permissions=["change"])
     def clear_manually(self, request: HttpRequest, queryset: QuerySet[AssetCheck]) -> None:
         ids = list(queryset.values_list("asset_id", flat=True))
+        reason = action_reason(request) or f"cleared by {request.user}"
         for asset_id in ids:
-            services.asset_checks_clear(asset_id=asset_id,
-                                        reason=f"cleared by {request.user}")
+            services.asset_checks_clear(asset_id=asset_id, reason=reason, actor=request.user,
+                                        ip=request_ip(request))
         self.message_user(request, f"{len(ids)} uploads cleared.")
 
 

@@ -46,5 +46,6 @@ def _audit(verb: str, *, actor: User | None = None, case: Case | None = None,
     if case is not None and not target_type:
         target_type, target_id = case.target_type, case.target_id
     return AuditEvent.objects.create(
-        actor=actor, verb=verb, case=case, action=action, target_type=target_type,
-        target_id=target_id, policy=policy, reason=reason[:1000], data=data)
+        actor=actor, app="moderation", verb=verb, case=case, action=action,
+        target_type=target_type, target_id=target_id, policy=policy, reason=reason[:1000],
+        data=data)

@@ -35,6 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("--until", type=_date, help="created before (ISO date)")
         parser.add_argument("--id", action="append", type=int, default=[], dest="ids")
         parser.add_argument("--dry-run", action="store_true")
+        parser.add_argument("--reason", default="", help="why (for the audit trail)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["ids"]:
@@ -48,6 +49,8 @@ class Command(BaseCommand):
         if options["dry_run"]:
             self.stdout.write(f"would reprocess {len(ids)} assets")
             return
-        started = sum(services.asset_reprocess(asset_id=pk) for pk in ids)
+        started = sum(services.asset_reprocess(asset_id=pk, reason=options["reason"],
+                                               via="manage.py media_reprocess")
+                      for pk in ids)
         self.stdout.write(f"reprocessing {started} of {len(ids)} assets "
                           f"({len(ids) - started} without a source or not eligible)")

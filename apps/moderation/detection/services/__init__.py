@@ -39,6 +39,7 @@ from apps.moderation.detection.services.matching import (
 from apps.moderation.detection.services.rescans import checks_sweep, rescan_batch, rescan_schedule
 from apps.moderation.detection.services.scans import (
     asset_checks_clear,
+    asset_checks_rescan,
     asset_scan,
     asset_scan_failed,
     on_asset_step_done,
@@ -63,6 +64,7 @@ __all__ = [
     "SCAN_STEPS",
     "_spam_signal",
     "asset_checks_clear",
+    "asset_checks_rescan",
     "asset_findings",
     "asset_scan",
     "asset_scan_failed",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
 
 from apps.content import services as content_services
 from apps.content.models import Post
+from apps.core.audit import Actor, record_audit
 from apps.media.models import MediaAsset, ProcessingStep
 from apps.moderation.detection import cases, text
 from apps.moderation.detection.engine import Match, Signal, Verdict, evaluate
@@ -27,6 +29,8 @@ from apps.moderation.detection.services.text_scans import _evidence, _record, te
 from apps.moderation.policies import Policy
 
 logger = logging.getLogger(__name__)
+
+_ASSET = MediaAsset._meta.model_name or "mediaasset"  # the audit trail's target type
 
 
 def _steps_ready(asset_id: int) -> tuple[bool, str]:
@@ -226,13 +230,35 @@ def asset_scan_failed(*, asset_id: int, error: str, final: bool) -> None:
                         reason="Automated checks could not run; review manually.", priority=1)
 
 
-def asset_checks_clear(*, asset_id: int, reason: str) -> AssetCheck:
-    """Mark an upload as checked and clean without scanning it (staff override, or rows a
-    test arranges directly); posts waiting on it are settled after commit."""
-    check, _ = AssetCheck.objects.update_or_create(
-        asset_id=asset_id, defaults={
-            "state": AssetCheck.State.DONE, "outcome": Outcome.ALLOW, "policy": "",
-            "signals": [], "matches": [], "decisions": [], "manual_reason": reason[:200],
-            "decided_at": timezone.now()})
-    transaction.on_commit(lambda: _settle_reviewing(asset_id))
+def asset_checks_clear(*, asset_id: int, reason: str, actor: Actor = None,
+                       ip: str | None = None) -> AssetCheck:
+    """Mark an upload as checked and clean without scanning it (staff override, recorded in
+    the audit trail; or rows a test arranges directly); posts waiting on it are settled
+    after commit."""
+    with transaction.atomic():
+        check, _ = AssetCheck.objects.update_or_create(
+            asset_id=asset_id, defaults={
+                "state": AssetCheck.State.DONE, "outcome": Outcome.ALLOW, "policy": "",
+                "signals": [], "matches": [], "decisions": [], "manual_reason": reason[:200],
+                "decided_at": timezone.now()})
+        record_audit(actor=actor, action="moderation_detection.asset_clear",
+                     target=(_ASSET, asset_id), reason=reason, ip=ip)
+        transaction.on_commit(lambda: _settle_reviewing(asset_id))
     return check
+
+
+def asset_checks_rescan(*, asset_ids: Iterable[int], actor: Actor = None, reason: str = "",
+                        ip: str | None = None) -> int:
+    """Staff: scan uploads again from scratch (their stored features are dropped, so they
+    are extracted afresh); one audit row each. Returns how many were queued."""
+    from apps.moderation.detection import tasks
+
+    ids = list(asset_ids)
+    with transaction.atomic():
+        AssetCheck.objects.filter(asset_id__in=ids).update(features={})
+        for asset_id in ids:
+            record_audit(actor=actor, action="moderation_detection.asset_rescan",
+                         target=(_ASSET, asset_id), reason=reason, ip=ip)
+    for asset_id in ids:
+        tasks.scan_asset.delay(asset_id, "rescan")
+    return len(ids)
