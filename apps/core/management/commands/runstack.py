@@ -1,20 +1,24 @@
 """What `make run` runs: embedded services, migrations, then the ASGI server, one Celery
 worker per queue and beat, then the demo data (so its first clips are processed while the
-rest is made), until Ctrl-C stops every process it started."""
+rest is made), until Ctrl-C stops every process it started. Meanwhile each of them that
+dies is restarted with backoff (apps.core.supervision)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
-import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from apps.core.supervision import Child, ProcessChild, ServiceChild, Supervisor
 from swipeme_site import embedded
 
 # Concurrency per queue: media transcodes are CPU-bound, the rest mostly wait on I/O.
@@ -101,12 +105,18 @@ class Command(BaseCommand):
                 "--without-gossip",
                 "--without-mingle",
             ]
-        procs: dict[str, subprocess.Popen[bytes]] = {}
-        for name, argv in commands.items():
-            log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
-            procs[name] = subprocess.Popen(
-                argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+        # Every process is supervised: one that dies is restarted with backoff and logged
+        # (apps.core.supervision), the embedded servers included.
+        services = {"postgres": ServiceChild("postgres", embedded.PG_PORT,
+                                             embedded.postgres_start),
+                    "redis": ServiceChild("redis", embedded.REDIS_PORT, embedded.redis_start)}
+        children: list[Child] = [services[name] for name in embedded.wanted()]
+        processes = [ProcessChild(name, argv, env, log_dir / f"{name}.log")
+                     for name, argv in commands.items()]
+        children += processes
+        supervisor = Supervisor(children)
+        _log_supervision_to(self.stderr, log_dir / "supervisor.log")
+        supervisor.start_all()
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"\nSwipeMe is running at {url}"))
         self.stdout.write(
@@ -116,12 +126,14 @@ class Command(BaseCommand):
         self.stdout.write(f"  API docs: {url}api/docs/   health: {url}readyz")
         self.stdout.write(f"  logs:     {log_dir}/   Ctrl-C stops everything.\n")
 
-        stopping = False
+        stopping = threading.Event()
 
         def stop(*_: Any) -> None:
-            nonlocal stopping
-            stopping = True
+            stopping.set()
 
+        watcher = threading.Thread(target=supervisor.run, args=(stopping.is_set,),
+                                   name="supervisor", daemon=True)
+        watcher.start()
         try:
             if not no_seed:
                 # with the workers already running: the first demo clips play within a
@@ -130,26 +142,26 @@ class Command(BaseCommand):
                 call_command("seed_demo")
             signal.signal(signal.SIGINT, stop)
             signal.signal(signal.SIGTERM, stop)
-            while not stopping:
-                for name, proc in procs.items():
-                    if proc.poll() is not None:
-                        self.stderr.write(
-                            f"{name} exited with {proc.returncode}; see "
-                            f"{log_dir}/{name}.log. Stopping."
-                        )
-                        stopping = True
-                        break
-                time.sleep(0.5)
+            while not stopping.wait(0.5):
+                pass
         finally:
+            stopping.set()
+            watcher.join(timeout=5)
             self.stdout.write("Stopping…")
-            for proc in procs.values():
-                if proc.poll() is None:
-                    os.killpg(proc.pid, signal.SIGTERM)
+            for child in processes:
+                child.signal_stop()
             deadline = time.monotonic() + 20
-            for proc in procs.values():
-                try:
-                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
+            for child in processes:
+                child.stop(timeout=max(0.1, deadline - time.monotonic()))
             embedded.stop(started)
             self.stdout.write("Stopped.")
+
+
+def _log_supervision_to(stream: Any, path: Path) -> None:
+    """Deaths and restarts go to the terminal and to var/log/supervisor.log."""
+    found = logging.getLogger("apps.core.supervision")
+    found.setLevel(logging.INFO)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+    for handler in (logging.StreamHandler(stream), logging.FileHandler(path)):
+        handler.setFormatter(formatter)
+        found.addHandler(handler)
