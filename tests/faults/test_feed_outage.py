@@ -43,9 +43,10 @@ def test_for_you_serves_a_viewer_with_history_while_redis_is_hung(
     for post in posts[:5]:
         Like.objects.create(user=viewer, post=post)
     now = int(time.time() * 1000)
-    events: list[dict[str, Any]] = [{"id": f"ev-{post.pk}-{kind}", "type": kind, "ts": now, "session_id": "s1",
-               "post_id": str(post.pk), "data": {}}
-              for post in posts[:10] for kind in ("impression", "view_complete")]
+    events: list[dict[str, Any]] = [
+        {"id": f"ev-{post.pk}-{kind}", "type": kind, "ts": now, "session_id": "s1",
+         "post_id": str(post.pk), "data": {}}
+        for post in posts[:10] for kind in ("impression", "view_complete")]
     assert httpx.post(f"{base}/api/v1/events", json={"events": events}, headers=headers,
                       timeout=CLIENT_TIMEOUT).status_code == 200
     before = _for_you(base, token)
