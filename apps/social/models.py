@@ -13,15 +13,57 @@ removes a Follow row; `manage.py social_recount` rebuilds them from the rows.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import BaseConstraint, F, Q
 
 from apps.core.models import SnowflakeModel
 
 
-class Follow(SnowflakeModel):
+class UserEdge(SnowflakeModel):
+    """One person's edge toward another (follow, request, block, mute). Each subclass
+    declares its two foreign keys and names them: `source_field` made the edge,
+    `target_field` is the one it points at."""
+
+    source_field: ClassVar[str]
+    target_field: ClassVar[str]
+    arrow: ClassVar[str]  # how __str__ draws it
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def pair(cls, source_id: int, target_id: int) -> dict[str, Any]:
+        """Lookup keywords for the edge from `source_id` to `target_id`."""
+        return {f"{cls.source_field}_id": source_id, f"{cls.target_field}_id": target_id}
+
+    @classmethod
+    def touching(cls, user_id: int) -> Q:
+        """Edges made by or pointing at `user_id`."""
+        return Q(**{f"{cls.source_field}_id": user_id}) | Q(**{f"{cls.target_field}_id": user_id})
+
+    def __str__(self) -> str:
+        source = getattr(self, f"{self.source_field}_id")
+        target = getattr(self, f"{self.target_field}_id")
+        return f"{source} {self.arrow} {target}"
+
+
+def pair_constraints(prefix: str, source: str, target: str) -> list[BaseConstraint]:
+    """Each pair once (idempotent writes lean on it), and never toward oneself."""
+    return [
+        models.UniqueConstraint(fields=[source, target], name=f"{prefix}_pair_unique"),
+        models.CheckConstraint(condition=~Q(**{source: F(target)}), name=f"{prefix}_not_self"),
+    ]
+
+
+class Follow(UserEdge):
     """`follower` follows `followee` (approved, visible in both people's lists)."""
+
+    source_field, target_field, arrow = "follower", "followee", "->"
 
     follower = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="following_edges",
@@ -31,28 +73,21 @@ class Follow(SnowflakeModel):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follower_edges",
         db_index=False,
     )
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["follower", "followee"],
-                                    name="social_follow_pair_unique"),
-            models.CheckConstraint(condition=~Q(follower=F("followee")),
-                                   name="social_follow_not_self"),
-        ]
+        constraints = pair_constraints("social_follow", "follower", "followee")
         indexes = [
             # followers of X, newest first / following of X, newest first
             models.Index(fields=["followee", "id"], name="social_follow_followee_id"),
             models.Index(fields=["follower", "id"], name="social_follow_follower_id"),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.follower_id} -> {self.followee_id}"
 
-
-class FollowRequest(SnowflakeModel):
+class FollowRequest(UserEdge):
     """A pending request to follow a private account. Only pending requests exist: approving
     turns the row into a Follow, denying deletes it."""
+
+    source_field, target_field, arrow = "requester", "target", "-?>"
 
     requester = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sent_follow_requests",
@@ -62,25 +97,18 @@ class FollowRequest(SnowflakeModel):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
         related_name="received_follow_requests", db_index=False,
     )
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["requester", "target"],
-                                    name="social_followrequest_pair_unique"),
-            models.CheckConstraint(condition=~Q(requester=F("target")),
-                                   name="social_followrequest_not_self"),
-        ]
+        constraints = pair_constraints("social_followrequest", "requester", "target")
         indexes = [
             models.Index(fields=["target", "id"], name="social_followreq_target_id"),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.requester_id} -?> {self.target_id}"
 
-
-class Block(SnowflakeModel):
+class Block(UserEdge):
     """`blocker` blocked `blocked`: neither sees the other, neither can follow the other."""
+
+    source_field, target_field, arrow = "blocker", "blocked", "x"
 
     blocker = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks_made",
@@ -90,27 +118,20 @@ class Block(SnowflakeModel):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks_received",
         db_index=False,
     )
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["blocker", "blocked"],
-                                    name="social_block_pair_unique"),
-            models.CheckConstraint(condition=~Q(blocker=F("blocked")),
-                                   name="social_block_not_self"),
-        ]
+        constraints = pair_constraints("social_block", "blocker", "blocked")
         indexes = [
             models.Index(fields=["blocker", "id"], name="social_block_blocker_id"),
             # "who blocked me" (blocked_user_ids looks both ways)
             models.Index(fields=["blocked", "blocker"], name="social_block_blocked_blocker"),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.blocker_id} x {self.blocked_id}"
 
-
-class Mute(SnowflakeModel):
+class Mute(UserEdge):
     """`muter` hides `muted`'s content without telling them: nothing changes for `muted`."""
+
+    source_field, target_field, arrow = "muter", "muted", "~"
 
     muter = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mutes_made",
@@ -120,16 +141,9 @@ class Mute(SnowflakeModel):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
         db_index=True,
     )
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["muter", "muted"], name="social_mute_pair_unique"),
-            models.CheckConstraint(condition=~Q(muter=F("muted")), name="social_mute_not_self"),
-        ]
+        constraints = pair_constraints("social_mute", "muter", "muted")
         indexes = [
             models.Index(fields=["muter", "id"], name="social_mute_muter_id"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.muter_id} ~ {self.muted_id}"

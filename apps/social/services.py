@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
@@ -25,7 +25,7 @@ from django.db.models.functions import Greatest
 from apps.accounts.models import User
 from apps.core.errors import ApplicationError, ForbiddenError, NotFoundError
 from apps.core.ids import allocate_ids
-from apps.social.models import Block, Follow, FollowRequest, Mute
+from apps.social.models import Block, Follow, FollowRequest, Mute, UserEdge
 
 
 class FollowState(enum.StrEnum):
@@ -184,41 +184,55 @@ def follow_requests_accept_all(*, user_id: int) -> int:
 # --- blocks and mutes -----------------------------------------------------------------------
 
 
+E = TypeVar("E", Block, Mute)
+
+
+def _refuse_self(source: User, target: User, *, verb: str) -> None:
+    if source.pk == target.pk:
+        raise ApplicationError(f"You cannot {verb} yourself.", code=f"cannot_{verb}_self")
+
+
+def _edge_create(model: type[E], *, source: User, target: User) -> E:
+    """The one-way edge from `source` to `target` (in the caller's transaction). Idempotent."""
+    edge, _ = model.objects.get_or_create(**model.pair(source.pk, target.pk))
+    return edge
+
+
+def _edge_delete(model: type[E], *, source: User, target: User) -> None:
+    with transaction.atomic():
+        model.objects.filter(**model.pair(source.pk, target.pk)).delete()
+
+
 def block_create(*, blocker: User, blocked: User) -> Block:
     """Block `blocked`: removes follows and follow requests both ways (counters fixed) in the
     same transaction. Idempotent."""
-    if blocker.pk == blocked.pk:
-        raise ApplicationError("You cannot block yourself.", code="cannot_block_self")
+    _refuse_self(blocker, blocked, verb="block")
     with transaction.atomic():
         _pair_locked(blocker.pk, blocked.pk, missing_message="User not found.")
-        block, _ = Block.objects.get_or_create(blocker_id=blocker.pk, blocked_id=blocked.pk)
+        block = _edge_create(Block, source=blocker, target=blocked)
         _delete_follow(follower_id=blocker.pk, followee_id=blocked.pk)
         _delete_follow(follower_id=blocked.pk, followee_id=blocker.pk)
         FollowRequest.objects.filter(
-            Q(requester_id=blocker.pk, target_id=blocked.pk)
-            | Q(requester_id=blocked.pk, target_id=blocker.pk)
+            Q(**FollowRequest.pair(blocker.pk, blocked.pk))
+            | Q(**FollowRequest.pair(blocked.pk, blocker.pk))
         ).delete()
         return block
 
 
 def block_delete(*, blocker: User, blocked: User) -> None:
     """Unblock. Follows removed by the block are not restored. Idempotent."""
-    with transaction.atomic():
-        Block.objects.filter(blocker_id=blocker.pk, blocked_id=blocked.pk).delete()
+    _edge_delete(Block, source=blocker, target=blocked)
 
 
 def mute_create(*, muter: User, muted: User) -> Mute:
     """Mute `muted`: their content is hidden from `muter`; `muted` is never told. Idempotent."""
-    if muter.pk == muted.pk:
-        raise ApplicationError("You cannot mute yourself.", code="cannot_mute_self")
+    _refuse_self(muter, muted, verb="mute")
     with transaction.atomic():
-        mute, _ = Mute.objects.get_or_create(muter_id=muter.pk, muted_id=muted.pk)
-        return mute
+        return _edge_create(Mute, source=muter, target=muted)
 
 
 def mute_delete(*, muter: User, muted: User) -> None:
-    with transaction.atomic():
-        Mute.objects.filter(muter_id=muter.pk, muted_id=muted.pk).delete()
+    _edge_delete(Mute, source=muter, target=muted)
 
 
 # --- account removal and repair ---------------------------------------------------------------
@@ -249,9 +263,8 @@ def graph_purge_user(*, user_id: int) -> None:
         _decrement(followee_ids, field="followers_count")
         _decrement(follower_ids, field="following_count")
         User.objects.filter(pk=user_id).update(followers_count=0, following_count=0)
-        FollowRequest.objects.filter(Q(requester_id=user_id) | Q(target_id=user_id)).delete()
-        Block.objects.filter(Q(blocker_id=user_id) | Q(blocked_id=user_id)).delete()
-        Mute.objects.filter(Q(muter_id=user_id) | Q(muted_id=user_id)).delete()
+        for model in (FollowRequest, Block, Mute):
+            model.objects.filter(model.touching(user_id)).delete()
 
 
 def _decrement(user_ids: Iterable[int], *, field: str) -> None:
@@ -303,21 +316,23 @@ def graph_export_user(*, user_id: int) -> dict[str, list[dict[str, str]]]:
     """The user's own graph for their data export (accounts' export-section registry).
     Mutes and blocks they made are theirs to see; who muted or blocked them is not."""
 
-    def rows(qs: QuerySet[Any], user_field: str) -> list[dict[str, str]]:
+    def rows(model: type[UserEdge], *, made: bool) -> list[dict[str, str]]:
+        """Edges the user made (the other side is the target) or received (the source)."""
+        mine, other = ((model.source_field, model.target_field) if made
+                       else (model.target_field, model.source_field))
+        qs: QuerySet[Any] = model.objects.filter(**{f"{mine}_id": user_id})  # type: ignore[attr-defined]
         return [
             {"username": username, "id": str(pk), "since": created.isoformat()}
             for pk, username, created in qs.order_by("id").values_list(
-                f"{user_field}_id", f"{user_field}__username", "created_at"
+                f"{other}_id", f"{other}__username", "created_at"
             )
         ]
 
     return {
-        "following": rows(Follow.objects.filter(follower_id=user_id), "followee"),
-        "followers": rows(Follow.objects.filter(followee_id=user_id), "follower"),
-        "follow_requests_sent": rows(FollowRequest.objects.filter(requester_id=user_id), "target"),
-        "follow_requests_received": rows(
-            FollowRequest.objects.filter(target_id=user_id), "requester"
-        ),
-        "blocked": rows(Block.objects.filter(blocker_id=user_id), "blocked"),
-        "muted": rows(Mute.objects.filter(muter_id=user_id), "muted"),
+        "following": rows(Follow, made=True),
+        "followers": rows(Follow, made=False),
+        "follow_requests_sent": rows(FollowRequest, made=True),
+        "follow_requests_received": rows(FollowRequest, made=False),
+        "blocked": rows(Block, made=True),
+        "muted": rows(Mute, made=True),
     }

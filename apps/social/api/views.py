@@ -9,12 +9,14 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
     extend_schema_serializer,
+    extend_schema_view,
     inline_serializer,
 )
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
@@ -32,7 +34,7 @@ from apps.social.api.serializers import (
     UserSummarySerializer,
     errors,
 )
-from apps.social.models import Block, Follow, FollowRequest, Mute
+from apps.social.models import Block, Follow, FollowRequest, Mute, UserEdge
 
 USERNAME = OpenApiParameter("username", OpenApiTypes.STR, OpenApiParameter.PATH,
                             description="Case-insensitive.")
@@ -296,116 +298,120 @@ class FollowerRemoveApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-# --- blocks and mutes ------------------------------------------------------------------------
+# --- blocks and mutes: one-way edges the viewer makes toward another account -------------
 
 
-class _EdgeRowSerializer(serializers.Serializer[Any]):
-    created_at = serializers.DateTimeField()
-
-
-class BlockApi(APIView):
+# POST makes the edge toward `username`, DELETE removes it; both idempotent, 204. (A comment,
+# not a docstring: drf-spectacular would publish a docstring as each operation's description.)
+class _UserEdgeApi(APIView):
     permission_classes = [IsAuthenticated]
+    reveal_blockers = False  # see selectors.get_graph_target_for
 
-    @extend_schema(
-        operation_id="users_block_create",
-        summary="Block: removes follows and requests both ways. Idempotent.",
-        parameters=[USERNAME],
-        request=None,
-        responses={204: None, **errors(400, 401, 404, 429)},
-        tags=["social"],
-    )
+    def add(self, me: User, target: User) -> None:
+        raise NotImplementedError
+
+    def remove(self, me: User, target: User) -> None:
+        raise NotImplementedError
+
+    def _target(self, me: User, username: str) -> User:
+        return selectors.get_graph_target_for(me, username=username,
+                                              reveal_blockers=self.reveal_blockers)
+
     def post(self, request: Request, username: str) -> Response:
         require_no_fields(request)
         me = user_of(request)
-        target = selectors.get_graph_target_for(me, username=username, reveal_blockers=True)
+        self.add(me, self._target(me, username))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def delete(self, request: Request, username: str) -> Response:
+        me = user_of(request)
+        self.remove(me, self._target(me, username))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _edge_schema(name: str, *, create: str, destroy: str) -> Any:
+    return extend_schema_view(
+        post=extend_schema(operation_id=f"users_{name}_create", summary=create,
+                           parameters=[USERNAME], request=None,
+                           responses={204: None, **errors(400, 401, 404, 429)},
+                           tags=["social"]),
+        delete=extend_schema(operation_id=f"users_{name}_destroy", summary=destroy,
+                             parameters=[USERNAME],
+                             responses={204: None, **errors(401, 404, 429)}, tags=["social"]),
+    )
+
+
+@_edge_schema("block", create="Block: removes follows and requests both ways. Idempotent.",
+              destroy="Unblock (removed follows are not restored). Idempotent.")
+class BlockApi(_UserEdgeApi):
+    reveal_blockers = True  # blocking back and unblocking work whatever the other side did
+
+    def add(self, me: User, target: User) -> None:
         services.block_create(blocker=me, blocked=target)
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(
-        operation_id="users_block_destroy",
-        summary="Unblock (removed follows are not restored). Idempotent.",
-        parameters=[USERNAME],
-        responses={204: None, **errors(401, 404, 429)},
-        tags=["social"],
-    )
-    def delete(self, request: Request, username: str) -> Response:
-        me = user_of(request)
-        target = selectors.get_graph_target_for(me, username=username, reveal_blockers=True)
+    def remove(self, me: User, target: User) -> None:
         services.block_delete(blocker=me, blocked=target)
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class BlockListApi(generics.ListAPIView):  # type: ignore[type-arg]
-    permission_classes = [IsAuthenticated]
-    pagination_class = IdCursorPagination
-
-    @extend_schema_serializer(component_name="BlockRow")
-    class OutputSerializer(_EdgeRowSerializer):
-        user = UserSummarySerializer(source="blocked")
-
-    serializer_class = OutputSerializer
-
-    def get_queryset(self) -> Any:
-        if getattr(self, "swagger_fake_view", False):
-            return Block.objects.none()
-        return selectors.get_blocks_for(user_of(self.request))
-
-    @extend_schema(operation_id="me_blocks_list", summary="The accounts you blocked",
-                   responses={200: OutputSerializer(many=True), **errors(400, 401, 429)},
-                   tags=["social"])
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
-
-
-class MuteApi(APIView):
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(
-        operation_id="users_mute_create",
-        summary="Mute: hide their content from you; they are not told. Idempotent.",
-        parameters=[USERNAME],
-        request=None,
-        responses={204: None, **errors(400, 401, 404, 429)},
-        tags=["social"],
-    )
-    def post(self, request: Request, username: str) -> Response:
-        require_no_fields(request)
-        me = user_of(request)
-        target = selectors.get_graph_target_for(me, username=username)
+@_edge_schema("mute", create="Mute: hide their content from you; they are not told. Idempotent.",
+              destroy="Unmute. Idempotent.")
+class MuteApi(_UserEdgeApi):
+    def add(self, me: User, target: User) -> None:
         services.mute_create(muter=me, muted=target)
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(
-        operation_id="users_mute_destroy",
-        summary="Unmute. Idempotent.",
-        parameters=[USERNAME],
-        responses={204: None, **errors(401, 404, 429)},
-        tags=["social"],
-    )
-    def delete(self, request: Request, username: str) -> Response:
-        me = user_of(request)
-        target = selectors.get_graph_target_for(me, username=username)
+    def remove(self, me: User, target: User) -> None:
         services.mute_delete(muter=me, muted=target)
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MuteListApi(generics.ListAPIView):  # type: ignore[type-arg]
+def _edge_row_serializer(component_name: str, user_field: str) -> type[Serializer[Any]]:
+    """A row of the viewer's blocks or mutes: when, and the account."""
+
+    @extend_schema_serializer(component_name=component_name)
+    class EdgeRowSerializer(serializers.Serializer[Any]):
+        created_at = serializers.DateTimeField()
+        user = UserSummarySerializer(source=user_field)
+
+    return EdgeRowSerializer
+
+
+# The viewer's own edges of one kind, newest first.
+class _UserEdgeListApi(generics.ListAPIView):  # type: ignore[type-arg]
     permission_classes = [IsAuthenticated]
     pagination_class = IdCursorPagination
+    model: type[UserEdge]
 
-    @extend_schema_serializer(component_name="MuteRow")
-    class OutputSerializer(_EdgeRowSerializer):
-        user = UserSummarySerializer(source="muted")
-
-    serializer_class = OutputSerializer
+    def rows(self, viewer: User) -> Any:
+        raise NotImplementedError
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
-            return Mute.objects.none()
-        return selectors.get_mutes_for(user_of(self.request))
+            return self.model._default_manager.none()
+        return self.rows(user_of(self.request))
 
-    @extend_schema(operation_id="me_mutes_list", summary="The accounts you muted",
-                   responses={200: OutputSerializer(many=True), **errors(400, 401, 429)},
-                   tags=["social"])
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
+
+def _edge_list_schema(operation_id: str, summary: str, row: type[Serializer[Any]]) -> Any:
+    return extend_schema_view(get=extend_schema(
+        operation_id=operation_id, summary=summary,
+        responses={200: row(many=True), **errors(400, 401, 429)}, tags=["social"]))
+
+
+_BlockRow = _edge_row_serializer("BlockRow", "blocked")
+_MuteRow = _edge_row_serializer("MuteRow", "muted")
+
+
+@_edge_list_schema("me_blocks_list", "The accounts you blocked", _BlockRow)
+class BlockListApi(_UserEdgeListApi):
+    model = Block
+    serializer_class = _BlockRow
+
+    def rows(self, viewer: User) -> Any:
+        return selectors.get_blocks_for(viewer)
+
+
+@_edge_list_schema("me_mutes_list", "The accounts you muted", _MuteRow)
+class MuteListApi(_UserEdgeListApi):
+    model = Mute
+    serializer_class = _MuteRow
+
+    def rows(self, viewer: User) -> Any:
+        return selectors.get_mutes_for(viewer)
