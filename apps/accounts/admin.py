@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -79,8 +81,16 @@ class UserAdmin(AuditedModelAdmin, BaseUserAdmin):  # type: ignore[type-arg]
         self.message_user(request, f"{count} account(s) no longer verified.", messages.SUCCESS)
 
 
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(AuditedModelAdmin, BaseGroupAdmin):
+    """Groups carry staff permissions (the moderator groups): their changes are audited."""
+
+
 @admin.register(Device)
-class DeviceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class DeviceAdmin(AuditedModelAdmin):
     list_display = ("id", "user", "platform", "app_version", "device_identifier", "ip",
                     "last_seen_at", "created_at")
     list_filter = ("platform", "app_version")
@@ -91,7 +101,7 @@ class DeviceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(DataExport)
-class DataExportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class DataExportAdmin(AuditedModelAdmin):
     list_display = ("id", "user", "state", "size_bytes", "created_at", "expires_at")
     list_filter = ("state",)
     search_fields = ("user__username",)

@@ -3,10 +3,11 @@ from __future__ import annotations
 from django.contrib import admin
 
 from apps.comments.models import Comment, CommenterBan, CommentFilter, CommentLike
+from apps.core.admin import AuditedModelAdmin
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CommentAdmin(AuditedModelAdmin):
     list_display = ("id", "author", "post", "parent_id", "status", "is_pinned", "likes_count",
                     "replies_count", "created_at")
     list_select_related = ("author", "post")
@@ -18,7 +19,7 @@ class CommentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(CommentLike)
-class CommentLikeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CommentLikeAdmin(AuditedModelAdmin):
     list_display = ("id", "user", "comment", "created_at")
     list_select_related = ("user", "comment")
     search_fields = ("=user__username", "=comment__id")
@@ -28,7 +29,7 @@ class CommentLikeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(CommentFilter)
-class CommentFilterAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CommentFilterAdmin(AuditedModelAdmin):
     list_display = ("id", "creator", "keyword", "created_at")
     list_select_related = ("creator",)
     search_fields = ("=creator__username", "keyword")
@@ -37,7 +38,7 @@ class CommentFilterAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(CommenterBan)
-class CommenterBanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CommenterBanAdmin(AuditedModelAdmin):
     list_display = ("id", "creator", "user", "created_at")
     list_select_related = ("creator", "user")
     search_fields = ("=creator__username", "=user__username")

@@ -19,7 +19,7 @@ class PostHashtagInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PostAdmin(AuditedModelAdmin):
     list_display = ("id", "author", "status", "visibility", "published_at", "likes_count",
                     "comments_count", "created_at")
     list_select_related = ("author",)
@@ -35,7 +35,7 @@ class PostAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Hashtag)
-class HashtagAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class HashtagAdmin(AuditedModelAdmin):
     list_display = ("id", "name", "posts_count", "created_at")
     search_fields = ("name",)
     readonly_fields = ("posts_count", "created_at")
@@ -44,7 +44,7 @@ class HashtagAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Mention)
-class MentionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class MentionAdmin(AuditedModelAdmin):
     list_display = ("id", "post", "user", "created_at")
     raw_id_fields = ("post", "user")
     search_fields = ("=user__username",)

@@ -50,13 +50,17 @@ class AuditedModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         record_audit(actor=request.user, action=f"{meta.app_label}.{meta.model_name}_{verb}",
                      target=obj, ip=request_ip(request), **data)
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any,
+                     change: bool) -> None:
+        # After save_model, for the form, the list-editable rows and the inlines alike.
+        super().save_related(request, form, formsets, change)
         fields = [name for name in form.changed_data if name not in self.audit_exclude]
-        if change and not fields:
+        inlines = [formset.prefix for formset in formsets if formset.has_changed()]
+        if change and not fields and not inlines:
             return
-        self._audit(request, obj, "change" if change else "add",
-                    changed={name: _jsonable(form.cleaned_data.get(name)) for name in fields})
+        changed = {name: _jsonable(form.cleaned_data.get(name)) for name in fields}
+        self._audit(request, form.instance, "change" if change else "add", changed=changed,
+                    **({"inlines": inlines} if inlines else {}))
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         self._audit(request, obj, "delete")

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from apps.core.admin import AuditedModelAdmin
 from apps.engagement.models import Collection, Favourite, Like, Share
 
 
 @admin.register(Like)
-class LikeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class LikeAdmin(AuditedModelAdmin):
     list_display = ("id", "user", "post", "created_at")
     list_select_related = ("user", "post")
     search_fields = ("=user__username", "=post__id")
@@ -17,7 +18,7 @@ class LikeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Collection)
-class CollectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CollectionAdmin(AuditedModelAdmin):
     list_display = ("id", "name", "owner", "created_at")
     list_select_related = ("owner",)
     search_fields = ("=owner__username", "name")
@@ -28,7 +29,7 @@ class CollectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Favourite)
-class FavouriteAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class FavouriteAdmin(AuditedModelAdmin):
     list_display = ("id", "user", "post", "collection", "created_at")
     list_select_related = ("user", "post", "collection")
     search_fields = ("=user__username", "=post__id")
@@ -39,7 +40,7 @@ class FavouriteAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Share)
-class ShareAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ShareAdmin(AuditedModelAdmin):
     list_display = ("id", "user", "post", "channel", "created_at")
     list_select_related = ("user", "post")
     search_fields = ("=user__username", "=post__id")

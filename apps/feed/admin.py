@@ -13,7 +13,7 @@ from django.urls import URLPattern, path
 from django.utils.html import format_html
 
 from apps.accounts.models import User
-from apps.core.admin import ReasonActionForm, action_reason
+from apps.core.admin import AuditedModelAdmin, ReasonActionForm, action_reason
 from apps.core.audit import request_ip
 from apps.feed import online, services
 from apps.feed.models import NotInterested, PostEmbedding, RankerModel, UserInterests
@@ -24,7 +24,7 @@ def _metric(row: RankerModel, policy: str, name: str) -> Any:
 
 
 @admin.register(RankerModel)
-class RankerModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RankerModelAdmin(AuditedModelAdmin):
     list_display = ("version", "is_active", "auc", "ndcg", "recall", "baseline_ndcg",
                     "created_at", "activated_at")
     readonly_fields = ("version", "artifact", "is_active", "pretty_metrics", "feature_names",
@@ -112,21 +112,21 @@ class RankerModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(UserInterests)
-class UserInterestsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class UserInterestsAdmin(AuditedModelAdmin):
     list_display = ("user", "interests", "updated_at")
     raw_id_fields = ("user",)
     show_full_result_count = False
 
 
 @admin.register(NotInterested)
-class NotInterestedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class NotInterestedAdmin(AuditedModelAdmin):
     list_display = ("user", "post", "author_id", "created_at")
     raw_id_fields = ("user", "post")
     show_full_result_count = False
 
 
 @admin.register(PostEmbedding)
-class PostEmbeddingAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PostEmbeddingAdmin(AuditedModelAdmin):
     list_display = ("post", "text_hash", "updated_at")
     raw_id_fields = ("post",)
     exclude = ("vector",)

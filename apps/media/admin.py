@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apps.core.admin import ReasonActionForm, action_reason
+from apps.core.admin import AuditedModelAdmin, ReasonActionForm, action_reason
 from apps.core.audit import request_ip
 from apps.media import services
 from apps.media.models import MediaAsset, ProcessingStep
@@ -32,7 +32,7 @@ class ProcessingStepInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(MediaAsset)
-class MediaAssetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class MediaAssetAdmin(AuditedModelAdmin):
     list_display = ("id", "owner", "state", "progress", "playable_at", "ready_at",
                     "duration_ms", "width", "height", "created_at")
     list_filter = ("state",)
@@ -59,7 +59,7 @@ class MediaAssetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(ProcessingStep)
-class ProcessingStepAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ProcessingStepAdmin(AuditedModelAdmin):
     list_display = ("id", "asset_id", "name", "state", "attempts", "started_at",
                     "finished_at", "seconds")
     list_filter = ("state", "name")

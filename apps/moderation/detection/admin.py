@@ -106,7 +106,7 @@ class RightsClaimAdmin(RescanOnChange):
 
 
 @admin.register(AssetCheck)
-class AssetCheckAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AssetCheckAdmin(AuditedModelAdmin):
     list_display = ("asset_id", "state", "outcome", "policy", "attempts", "decided_at")
     list_filter = ("state", "outcome", "policy")
     search_fields = ("=asset__id",)
@@ -136,7 +136,7 @@ class AssetCheckAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Scan)
-class ScanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ScanAdmin(AuditedModelAdmin):
     list_display = ("id", "target_type", "target_id", "kind", "trigger", "field", "ok",
                     "outcome", "policy", "created_at")
     list_filter = ("kind", "trigger", "outcome", "ok", "target_type")
