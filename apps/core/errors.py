@@ -68,6 +68,17 @@ class TooLargeError(ApplicationError):
     code = "too_large"
 
 
+class InsufficientStorageError(ApplicationError):
+    """The disk is (nearly) full: temporary, so answered with Retry-After."""
+
+    status_code = status.HTTP_507_INSUFFICIENT_STORAGE
+    code = "insufficient_storage"
+
+
+# Statuses that mean "not now, later": the answer says when to retry (the clients do).
+RETRYABLE_STATUSES = (503, 507)
+
+
 def request_too_large() -> TooLargeError:
     """Django's RequestDataTooBig (a body over DATA_UPLOAD_MAX_MEMORY_SIZE) as an answer."""
     limit = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0).replace("\xa0", " ")
@@ -155,9 +166,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, RequestDataTooBig):
         exc = request_too_large()
     if isinstance(exc, ApplicationError):
-        # A 503 is temporary by definition: say when to retry (the clients do).
+        # A 503 or 507 is temporary by definition: say when to retry (the clients do).
         retry = ({"Retry-After": str(redis_health.RETRY_AFTER_SECONDS)}
-                 if exc.status_code == 503 else None)
+                 if exc.status_code in RETRYABLE_STATUSES else None)
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code,
                         headers=retry)
     if isinstance(exc, DjangoValidationError):

@@ -44,6 +44,19 @@ def source_path(asset_id: int) -> Path:
     return asset_dir(asset_id) / SOURCE_NAME
 
 
+def free_bytes() -> int:
+    """Free space on the file system that holds MEDIA_ROOT (its nearest existing parent)."""
+    path = Path(settings.MEDIA_ROOT)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return shutil.disk_usage(path).free
+
+
+def has_room_for(nbytes: int) -> bool:
+    """Whether `nbytes` more still leave MEDIA_MIN_FREE_BYTES free for processing."""
+    return free_bytes() - nbytes >= settings.MEDIA_MIN_FREE_BYTES
+
+
 def staging_dir(asset_id: int, step: str) -> Path:
     path = asset_dir(asset_id) / ".work" / f"{step}-{uuid.uuid4().hex[:12]}"
     path.mkdir(parents=True)

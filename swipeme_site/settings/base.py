@@ -473,6 +473,9 @@ MEDIA_CDN_PURGE_METHOD = env_str("SWIPEME_MEDIA_CDN_PURGE_METHOD", "PURGE")
 MEDIA_CDN_PURGE_TOKEN = env_str("SWIPEME_MEDIA_CDN_PURGE_TOKEN", "")
 MEDIA_UPLOAD_MAX_BYTES = env_int("SWIPEME_MEDIA_UPLOAD_MAX_BYTES", 500 * 1024 * 1024)
 MEDIA_UPLOAD_MAX_CONCURRENT = env_int("SWIPEME_MEDIA_UPLOAD_MAX_CONCURRENT", 3)
+# Uploads are refused (507) when writing them would leave less than this free on the media
+# file system: processing (renditions, thumbnails) and the database need room too.
+MEDIA_MIN_FREE_BYTES = env_int("SWIPEME_MEDIA_MIN_FREE_BYTES", 512 * 1024 * 1024)
 MEDIA_UPLOAD_MAX_PER_DAY = env_int("SWIPEME_MEDIA_UPLOAD_MAX_PER_DAY", 50)
 MEDIA_UPLOAD_URL_TTL = timedelta(seconds=env_int("SWIPEME_MEDIA_UPLOAD_URL_TTL", 24 * 3600))
 # An upload with no bytes received for this long is abandoned: it expires (freeing its

@@ -44,7 +44,6 @@ from apps.media.services.steps import StepError, _claim, asset_step_run
 from apps.media.services.uploads import (
     ACCEPTED_DECLARED_TYPES,
     UPLOAD_CANCELLED,
-    UPLOAD_LEASE_SECONDS,
     TooManyUploadsError,
     human_size,
     upload_append,
@@ -61,7 +60,6 @@ __all__ = [
     "LADDER_STEP",
     "RENDITION_PREFIX",
     "UPLOAD_CANCELLED",
-    "UPLOAD_LEASE_SECONDS",
     "VALIDATE",
     "SoundNotReadyError",
     "State",

@@ -6,16 +6,15 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError, ConflictError, NotFoundError
 from apps.media import s3
+from apps.media.leases import upload_lease
 from apps.media.models import MediaAsset
 from apps.media.services._common import State
 from apps.media.services.uploads import (
-    UPLOAD_LEASE_SECONDS,
     _upload_complete,
     _upload_deadline,
     _upload_gone,
@@ -118,10 +117,7 @@ def s3_upload_complete(*, owner_id: int, asset_id: int,
     the same hand-over to processing as a finished tus upload. Retrying after S3 completed
     but before our commit finds the object and finishes."""
     asset = _s3_upload_for(owner_id, asset_id, open_only=True)
-    lease = f"media:upload-lease:{asset_id}"
-    if not cache.add(lease, "1", timeout=UPLOAD_LEASE_SECONDS):
-        raise ConflictError("Another request is completing this upload.", code="upload_busy")
-    try:
+    with upload_lease(asset_id, busy="Another request is completing this upload."):
         try:
             held = s3.list_parts(asset.pk, asset.s3_upload_id)
         except Exception as exc:
@@ -136,7 +132,5 @@ def s3_upload_complete(*, owner_id: int, asset_id: int,
             MediaAsset.objects.filter(pk=asset.pk, state=State.UPLOADING).update(
                 upload_offset=asset.upload_length, updated_at=timezone.now())
             _upload_complete(asset.pk)
-    finally:
-        cache.delete(lease)
     asset.refresh_from_db()
     return asset

@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.errors import ApplicationError, ConflictError, NotFoundError, TooLargeError
+from apps.core.errors import (
+    ApplicationError,
+    ConflictError,
+    InsufficientStorageError,
+    NotFoundError,
+    TooLargeError,
+)
 from apps.core.ids import id_floor_for
 from apps.media import hooks, s3, storage
+from apps.media.leases import upload_lease
 from apps.media.models import MediaAsset
 from apps.media.services._common import State, _enqueue_process
 from apps.media.services.notify import _notify_on_commit, _run_hooks
 
 ACCEPTED_DECLARED_TYPES = ("video/", "application/octet-stream")
 
-UPLOAD_LEASE_SECONDS = 600
+# A full media disk: uploads are refused until there is room again (the client retries).
+OUT_OF_ROOM = ("SwipeMe is out of storage space for uploads right now; nothing was saved. "
+               "Try again in a few minutes.")
+OUT_OF_ROOM_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 
 class TooManyUploadsError(ApplicationError):
@@ -70,6 +80,8 @@ def upload_create(
     if size < 1:
         raise ApplicationError("The file is empty (0 bytes); choose a video file.",
                                code="empty_file", fields={"size": ["The file is empty."]})
+    if not s3.enabled() and not storage.has_room_for(size):
+        raise InsufficientStorageError(OUT_OF_ROOM)
     if not content_type.lower().startswith(ACCEPTED_DECLARED_TYPES):
         raise ApplicationError(
             "Only video files can be uploaded.", code="unsupported_media_type",
@@ -139,11 +151,9 @@ def upload_append(
         )
     if offset + length > asset.upload_length:
         raise TooLargeError("More bytes than the declared Upload-Length.")
-    lease = f"media:upload-lease:{asset_id}"
-    if not cache.add(lease, "1", timeout=UPLOAD_LEASE_SECONDS):
-        raise ConflictError("Another request is writing this upload; retry after HEAD.",
-                            code="upload_busy")
-    try:
+    if not storage.has_room_for(length):
+        raise InsufficientStorageError(OUT_OF_ROOM)
+    with upload_lease(asset_id, busy="Another request is writing this upload; retry after HEAD."):
         written = _write_at(asset_id, offset, length, chunks)
         if written != length:
             raise ApplicationError("The request body is shorter than Content-Length.")
@@ -161,8 +171,6 @@ def upload_append(
                 _upload_complete(asset_id)
             else:
                 _notify_on_commit(asset_id)
-    finally:
-        cache.delete(lease)
     asset.refresh_from_db()
     return asset
 
@@ -186,10 +194,7 @@ def upload_terminate(*, asset_id: int, owner_id: int | None = None) -> None:
         raise ConflictError("The upload is already complete; delete its post instead.",
                             code="upload_complete")
     # the PATCH lease: no chunk is being written while the bytes are removed
-    lease = f"media:upload-lease:{asset_id}"
-    if not cache.add(lease, "1", timeout=UPLOAD_LEASE_SECONDS):
-        raise ConflictError("A chunk is being written; retry in a moment.", code="upload_busy")
-    try:
+    with upload_lease(asset_id, busy="A chunk is being written; retry in a moment."):
         with transaction.atomic():
             moved = MediaAsset.objects.filter(pk=asset_id, state=State.UPLOADING).update(
                 state=State.FAILED, state_reason=UPLOAD_CANCELLED, updated_at=timezone.now())
@@ -198,8 +203,6 @@ def upload_terminate(*, asset_id: int, owner_id: int | None = None) -> None:
             transaction.on_commit(lambda: _run_hooks(hooks.run_asset_failed_hooks, asset_id))
             _notify_on_commit(asset_id)
         _drop_upload_bytes(asset_id, asset.s3_upload_id)
-    finally:
-        cache.delete(lease)
 
 
 def _drop_upload_bytes(asset_id: int, s3_upload_id: str) -> None:
@@ -210,22 +213,38 @@ def _drop_upload_bytes(asset_id: int, s3_upload_id: str) -> None:
 
 def _write_at(asset_id: int, offset: int, length: int, chunks: Iterable[bytes]) -> int:
     """Writes at most `length` bytes at `offset` (dropping anything a failed attempt left
-    beyond it), flushed to disk before the offset may move."""
+    beyond it), flushed to disk before the offset may move. A full disk (ENOSPC, or a
+    quota) is a 507, and what this attempt wrote is cut off again: the file ends where the
+    database's offset says (unbuffered writes, so nothing is left to flush after the cut)."""
     path = storage.source_path(asset_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
     written = 0
-    with path.open("r+b" if path.exists() else "w+b") as handle:
-        handle.seek(offset)
-        handle.truncate(offset)
-        for chunk in chunks:
-            room = length - written
-            if room <= 0:
-                break
-            piece = chunk[:room]
-            handle.write(piece)
-            written += len(piece)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            os.ftruncate(fd, offset)
+            os.lseek(fd, offset, os.SEEK_SET)
+            for chunk in chunks:
+                piece = memoryview(chunk)[: length - written]
+                while piece:
+                    done = os.write(fd, piece)
+                    piece = piece[done:]
+                    written += done
+                if written >= length:
+                    break
+            os.fsync(fd)
+        except OSError as exc:
+            if exc.errno in OUT_OF_ROOM_ERRNOS:
+                os.ftruncate(fd, offset)
+            raise
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        if exc.errno not in OUT_OF_ROOM_ERRNOS:
+            raise
+        if offset == 0:
+            path.unlink(missing_ok=True)
+        raise InsufficientStorageError(OUT_OF_ROOM) from exc
     return written
 
 
