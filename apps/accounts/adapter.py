@@ -9,6 +9,7 @@ stable install id the app generates once and keeps).
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
@@ -24,6 +25,12 @@ from apps.accounts import services
 from apps.accounts.hooks import access_refusal
 from apps.accounts.models import User
 from apps.accounts.usernames import validate_username
+
+# A log-in with the right password to an account that is not active (suspended or banned
+# by moderation) notes whose it was in the browser's session, so that the page allauth
+# redirects to (`account_inactive`, the web's) can say why and until when. Only for a while.
+INACTIVE_LOGIN_SESSION_KEY = "swipeme_inactive_login"
+INACTIVE_LOGIN_TTL_SECONDS = 15 * 60
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -105,6 +112,14 @@ class AccountAdapter(DefaultAccountAdapter):
             refused: HttpResponse = self.respond_user_inactive(request, user)
             return refused
         response: HttpResponse | None = super().pre_login(request, user, **kwargs)
+        return response
+
+    def respond_user_inactive(self, request: HttpRequest, user: AbstractBaseUser) -> HttpResponse:
+        # allauth calls this only once the credentials were right (pre_login). Only for the
+        # web's page: the apps' headless flow answers 401 and must not get a session token.
+        if getattr(getattr(request, "allauth", None), "headless", None) is None:
+            request.session[INACTIVE_LOGIN_SESSION_KEY] = {"id": user.pk, "at": time.time()}
+        response: HttpResponse = super().respond_user_inactive(request, user)
         return response
 
     def post_login(

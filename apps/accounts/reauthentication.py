@@ -24,6 +24,7 @@ from allauth.account.internal.flows.reauthentication import (
 )
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.sessions.backends.base import SessionBase
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.http import urlencode
 from rest_framework import exceptions
@@ -32,7 +33,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 # The allauth "app" whose REAUTHENTICATION_REQUIRED switch governs ours too.
-_ALLAUTH_APP = "allauth.account"
+ALLAUTH_APP = "allauth.account"
 
 CODE = "reauthentication_required"
 
@@ -65,7 +66,7 @@ def needs_reauthentication(request: Request) -> bool:
     as_allauth_sees_it = copy.copy(request._request)
     as_allauth_sees_it.session = _authenticating_session(request)
     as_allauth_sees_it.user = request.user
-    required: bool = is_reauthentication_required(as_allauth_sees_it, app=_ALLAUTH_APP)
+    required: bool = is_reauthentication_required(as_allauth_sees_it, app=ALLAUTH_APP)
     return required
 
 
@@ -100,9 +101,15 @@ class RecentlyAuthenticated(IsAuthenticated):
         return True
 
 
-def reauthenticate_url(request: Request) -> str:
+def session_needs_reauthentication(request: HttpRequest) -> bool:
+    """The web pages' check, on the browser's own session: allauth's rule, as above."""
+    required: bool = is_reauthentication_required(request, app=ALLAUTH_APP)
+    return required
+
+
+def reauthenticate_url(request: HttpRequest | Request, next_url: str | None = None) -> str:
     """For web pages: allauth's re-authentication page (password, or 2FA when the account
-    has no password), back to this page afterwards."""
+    has no password), back to `next_url` (this page) afterwards."""
     methods: list[dict[str, Any]] = get_adapter().get_reauthentication_methods(request.user)
     url = methods[0]["url"] if methods else reverse("account_reauthenticate")
-    return f"{url}?{urlencode({REDIRECT_FIELD_NAME: request.get_full_path()})}"
+    return f"{url}?{urlencode({REDIRECT_FIELD_NAME: next_url or request.get_full_path()})}"

@@ -48,3 +48,8 @@ def get_data_export_for(user: User, export_id: int) -> DataExport:
     if export is None:
         raise NotFoundError("No such export.")
     return export
+
+
+def latest_data_export_for(user: User) -> DataExport | None:
+    """The user's most recent export (the settings page shows its state and download)."""
+    return DataExport.objects.filter(user=user).order_by("-id").first()

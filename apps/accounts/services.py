@@ -28,7 +28,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from apps.accounts import hooks
 from apps.accounts.models import DataExport, Device, User
 from apps.accounts.storage import private_storage
-from apps.accounts.usernames import validate_username
+from apps.accounts.usernames import next_username_change_at, validate_username
 from apps.core.errors import ApplicationError, ConflictError, NotFoundError
 
 # --- Profile --------------------------------------------------------------------------
@@ -135,9 +135,8 @@ def user_username_change(*, user: User, username: str) -> User:
         locked = User.objects.select_for_update().get(pk=user.pk)
         if locked.username == username:
             return locked
-        cooldown: timedelta = settings.SWIPEME_USERNAME_CHANGE_COOLDOWN
-        if locked.username_changed_at and locked.username_changed_at + cooldown > now:
-            allowed_at = locked.username_changed_at + cooldown
+        allowed_at = next_username_change_at(locked.username_changed_at)
+        if allowed_at is not None and allowed_at > now:
             raise ApplicationError(
                 f"You can change your username again after {allowed_at:%Y-%m-%d %H:%M} UTC.",
                 code="username_cooldown",

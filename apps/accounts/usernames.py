@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime, timedelta
 
 from confusable_homoglyphs import confusables
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 MIN_LENGTH = 2
@@ -137,3 +139,12 @@ def validate_username(username: str, *, exclude_user_id: int | None = None) -> s
     validate_username_format(username)
     validate_username_available(username, exclude_user_id=exclude_user_id)
     return username
+
+
+def next_username_change_at(username_changed_at: datetime | None) -> datetime | None:
+    """When a username changed at `username_changed_at` may change again (the cool-down,
+    `SWIPEME_USERNAME_CHANGE_COOLDOWN`); None for a name never changed."""
+    if username_changed_at is None:
+        return None
+    cooldown: timedelta = settings.SWIPEME_USERNAME_CHANGE_COOLDOWN
+    return username_changed_at + cooldown

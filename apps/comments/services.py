@@ -80,6 +80,10 @@ def clean_text(text: str) -> str:
 
 def check_can_comment(*, user: User, post: Post) -> None:
     """The creator's controls: the post's comment policy and their commenter bans."""
+    if post.status == Post.Status.REMOVED:
+        # only its author still sees a removed post (marked removed); it takes no comments
+        raise ApplicationError("This post was removed by our moderators.",
+                               code="post_removed", status_code=409)
     if user.pk == post.author_id:
         return
     if post.status != Post.Status.PUBLISHED:

@@ -4,6 +4,7 @@ and everything a moderator's review page shows, and the dashboard's figures."""
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -179,19 +180,28 @@ def _decision(notice: Notice, strikes: list[tuple[Any, datetime, datetime, datet
     }.get(EnforcementAction.Action(action.action), notice.title)
 
 
-def removal_of(*, target_type: str, target_id: int) -> EnforcementAction | None:
-    """The removal in force on a target (the latest unreversed one), for telling its owner
-    why it was removed; None when it was not removed by moderation."""
-    return (EnforcementAction.objects.filter(
-        action=EnforcementAction.Action.REMOVE, target_type=target_type, target_id=target_id,
-        reversed_at__isnull=True).order_by("-id").first())
+def removals_of(*, target_type: str, target_ids: Iterable[int]) -> dict[int, EnforcementAction]:
+    """The removal in force on each target (the latest unreversed one), for telling its
+    owner why it was removed; targets moderation did not remove are left out. One query."""
+    rows = EnforcementAction.objects.filter(
+        action=EnforcementAction.Action.REMOVE, target_type=target_type,
+        target_id__in=list(target_ids), reversed_at__isnull=True).order_by("target_id", "-id")
+    found: dict[int, EnforcementAction] = {}
+    for row in rows:
+        found.setdefault(row.target_id, row)
+    return found
+
+
+def appeal_of(action: EnforcementAction) -> Appeal | None:
+    return Appeal.objects.filter(action=action).first()
 
 
 def account_block_for(user_id: int, *, now: datetime | None = None) -> EnforcementAction | None:
     """The ban, or else the latest suspension, in force on an account (what the log-in
     refusal page explains); None when nothing of moderation's keeps it out."""
-    live = EnforcementAction.objects.filter(subject_id=user_id, reversed_at__isnull=True,
-                                            target_type=TargetType.USER)
+    live = EnforcementAction.objects.filter(
+        subject_id=user_id, reversed_at__isnull=True, target_type=TargetType.USER,
+    ).select_related("subject")
     return (live.filter(action=EnforcementAction.Action.BAN).order_by("-id").first()
             or live.filter(action=EnforcementAction.Action.SUSPEND,
                            expires_at__gt=now or timezone.now()).order_by("-id").first())

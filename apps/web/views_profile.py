@@ -20,6 +20,8 @@ from apps.content import selectors as content_selectors
 from apps.content.models import Post
 from apps.core.errors import ForbiddenError, NotFoundError
 from apps.engagement import selectors as engagement_selectors
+from apps.moderation import selectors as moderation_selectors
+from apps.moderation.models import TargetType
 from apps.social import selectors as social_selectors
 from apps.web.pages import (
     avatar_url,
@@ -29,6 +31,7 @@ from apps.web.pages import (
     viewer_of,
 )
 
+GRID_STATUSES = (Post.Status.PUBLISHED, Post.Status.REMOVED)
 DRAFT_STATUSES = (Post.Status.DRAFT, Post.Status.SCHEDULED, Post.Status.PROCESSING,
                   Post.Status.REVIEWING)
 
@@ -88,13 +91,22 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
         return render(request, "web/profile.html", {**context, "private": True})
     except NotFoundError:
         raise Http404 from None
-    # The grid is what everyone sees: published posts. The owner's drafts and scheduled
-    # posts have their own tab, never the grid.
-    page = page_of(request, grid.posts.filter(status=Post.Status.PUBLISHED))
+    # The grid is what everyone sees: published posts (and, for the owner alone, as the
+    # visibility rule decides, their removed ones, marked with the reason). The owner's
+    # drafts and scheduled posts have their own tab, never the grid.
+    page = page_of(request, grid.posts.filter(status__in=GRID_STATUSES))
     pinned = [p for p in grid.pinned if p.status == Post.Status.PUBLISHED] if page.first else []
+    cards = post_cards([*pinned, *page.rows])
+    removed = [int(c["id"]) for c in cards if c["status"] == Post.Status.REMOVED]
+    if removed:
+        why = moderation_selectors.removals_of(target_type=TargetType.POST, target_ids=removed)
+        for card in cards:
+            action = why.get(int(card["id"]))
+            if action is not None:
+                card["removed_reason"] = action.reason
     return render(request, "web/profile.html", {
         **context,
-        "cards": post_cards([*pinned, *page.rows]),
+        "cards": cards,
         "next_before": page.next_before,
     })
 

@@ -1,23 +1,40 @@
-"""Settings: account (display name, bio, avatar, country, language), privacy (private
-account, liked posts shown), sessions and devices, blocked accounts. Forms post here and
-call the same services the API calls; sessions and blocks are ended through the API from
-the page (`static/js/pages/actions.js`). Password, e-mail and MFA are allauth's pages."""
+"""Settings: account (display name, bio, avatar, country and language from lists, username),
+privacy (private account, liked posts shown), sessions and devices, blocked accounts, and
+"Your data and account" (data export, deactivate, delete). Forms post here and call the
+same services the API calls; sessions and blocks are ended through the API from the page
+(`static/js/pages/actions.js`). Password, e-mail and MFA are allauth's pages.
+
+Renaming, exporting, deactivating and deleting need what the API needs: a re-authentication
+within the last few minutes (allauth's; `apps.accounts.reauthentication`). A form posted
+without one goes to allauth's re-authentication page and is then carried out (allauth
+keeps the request); the deletion form, which holds the password, is not kept: the person
+comes back to the page and confirms again."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.decorators import reauthentication_required
 from django import forms
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
+from apps.accounts import locales, usernames
 from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts_services
-from apps.accounts.models import User
+from apps.accounts.models import DataExport, User
+from apps.accounts.reauthentication import (
+    ALLAUTH_APP,
+    reauthenticate_url,
+    session_needs_reauthentication,
+)
 from apps.core.errors import ApplicationError
 from apps.engagement import selectors as engagement_selectors
 from apps.engagement import services as engagement_services
@@ -29,7 +46,18 @@ SECTIONS = (
     ("privacy", "Privacy"),
     ("sessions", "Sessions and devices"),
     ("blocked", "Blocked accounts"),
+    ("data", "Your data and account"),
 )
+
+
+def _with_current(choices: tuple[tuple[str, str], ...], current: str,
+                  ) -> list[tuple[str, str]]:
+    """The list, led by "Not set", plus the stored value when the list lacks it (set
+    through the API, which takes any well-formed code), so saving keeps it."""
+    options = [("", "Not set"), *choices]
+    if current and current not in {code for code, _ in choices}:
+        options.insert(1, (current, current))
+    return options
 
 
 class AccountForm(forms.Form):
@@ -37,13 +65,45 @@ class AccountForm(forms.Form):
                                    widget=forms.TextInput(attrs={"autocomplete": "nickname"}))
     bio = forms.CharField(max_length=160, required=False,
                           widget=forms.Textarea(attrs={"rows": 3}))
-    country = forms.CharField(
-        max_length=2, required=False, help_text="Two letters (ISO 3166-1), e.g. GB.",
-        widget=forms.TextInput(attrs={"autocomplete": "country", "size": 2,
-                                      "pattern": "[A-Za-z]{2}"}))
-    language = forms.CharField(
-        max_length=16, required=False, help_text='A language tag such as "en" or "pt-BR".',
-        widget=forms.TextInput(attrs={"autocomplete": "language"}))
+    country = forms.ChoiceField(required=False, help_text="Where you live.",
+                                widget=forms.Select(attrs={"autocomplete": "country"}))
+    language = forms.ChoiceField(required=False, help_text="The language you use SwipeMe in.",
+                                 widget=forms.Select(attrs={"autocomplete": "language"}))
+
+    def __init__(self, *args: Any, current: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        country = self.fields["country"]
+        language = self.fields["language"]
+        assert isinstance(country, forms.ChoiceField)
+        assert isinstance(language, forms.ChoiceField)
+        country.choices = _with_current(locales.country_choices(), current.country)
+        language.choices = _with_current(locales.language_choices(), current.language)
+
+
+def _account_form(me: User, data: Any = None) -> AccountForm:
+    initial = {"display_name": me.display_name, "bio": me.bio, "country": me.country,
+               "language": me.language}
+    return AccountForm(data, initial=initial, current=me)
+
+
+class UsernameForm(forms.Form):
+    username = forms.CharField(
+        max_length=usernames.MAX_LENGTH, label="New username",
+        help_text=f"{usernames.MIN_LENGTH} to {usernames.MAX_LENGTH} letters, digits, _ or . "
+                  "After a change you can change it again only after "
+                  f"{settings.SWIPEME_USERNAME_CHANGE_COOLDOWN.days} days.",
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none",
+                                      "spellcheck": "false"}))
+
+
+class DeleteForm(forms.Form):
+    password = forms.CharField(
+        label="Your password", strip=False, required=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    confirm = forms.BooleanField(
+        label="I understand my account, videos and data will be deleted for good after "
+              f"{settings.SWIPEME_DELETION_GRACE.days} days",
+        error_messages={"required": "Tick the box to confirm."})
 
 
 class AvatarForm(forms.Form):
@@ -87,13 +147,24 @@ def index(request: HttpRequest) -> HttpResponse:
     return redirect("web:settings-account")
 
 
+def _account_page(request: HttpRequest, me: User, *, form: AccountForm | None = None,
+                  avatar_form: AvatarForm | None = None,
+                  username_form: UsernameForm | None = None, status: int = 200,
+                  ) -> HttpResponse:
+    next_change = usernames.next_username_change_at(me.username_changed_at)
+    return render(request, "web/settings.html", _context(
+        request, "account", form=form or _account_form(me),
+        avatar_form=avatar_form or AvatarForm(), avatar=avatar_url(me, "320"),
+        username_form=username_form or UsernameForm(initial={"username": me.username}),
+        username_next_change=next_change if next_change and next_change > timezone.now()
+        else None), status=status)
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def account(request: HttpRequest) -> HttpResponse:
     me = _me(request)
-    initial = {"display_name": me.display_name, "bio": me.bio, "country": me.country,
-               "language": me.language}
-    form = AccountForm(request.POST if request.method == "POST" else None, initial=initial)
+    form = _account_form(me, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             accounts_services.user_profile_update(user=me, **form.cleaned_data)
@@ -102,10 +173,29 @@ def account(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Your profile is saved.")
             return redirect("web:settings-account")
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, "web/settings.html", _context(
-        request, "account", form=form, avatar_form=AvatarForm(),
-        avatar=avatar_url(me, "320")), status=status)
+    return _account_page(request, me, form=form,
+                         status=400 if form.is_bound and form.errors else 200)
+
+
+@login_required
+@require_http_methods(["POST"])
+@reauthentication_required(app=ALLAUTH_APP)
+def username(request: HttpRequest) -> HttpResponse:
+    """The username rules and the cool-down are the service's (as for the API)."""
+    me = _me(request)
+    form = UsernameForm(request.POST)
+    if form.is_valid():
+        try:
+            accounts_services.user_username_change(user=me, username=form.cleaned_data["username"])
+        except ApplicationError as error:
+            if error.code == "username_cooldown":  # its message says when
+                form.add_error(None, error.message)
+            else:
+                _apply_errors(form, error)
+        else:
+            messages.success(request, f"Your username is now @{me.username}.")
+            return redirect("web:settings-account")
+    return _account_page(request, me, username_form=form, status=400)
 
 
 @login_required
@@ -122,11 +212,7 @@ def avatar(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Your new avatar is being prepared.")
             return redirect("web:settings-account")
-    initial = {"display_name": me.display_name, "bio": me.bio, "country": me.country,
-               "language": me.language}
-    return render(request, "web/settings.html", _context(
-        request, "account", form=AccountForm(initial=initial), avatar_form=form,
-        avatar=avatar_url(me, "320")), status=400)
+    return _account_page(request, me, avatar_form=form, status=400)
 
 
 @login_required
@@ -174,3 +260,84 @@ def blocked(request: HttpRequest) -> HttpResponse:
             for b in page.rows]
     return render(request, "web/settings.html", _context(
         request, "blocked", blocks=rows, next_before=page.next_before))
+
+
+# --- your data and account: export, deactivate, delete ------------------------------------
+
+
+def _delete_form(me: User, data: Any = None) -> DeleteForm:
+    form = DeleteForm(data)
+    if not me.has_usable_password():  # the service asks for it only when there is one
+        del form.fields["password"]
+    return form
+
+
+def _data_page(request: HttpRequest, me: User, *, delete_form: DeleteForm | None = None,
+               status: int = 200) -> HttpResponse:
+    export = accounts_selectors.latest_data_export_for(me)
+    in_flight = export is not None and export.state in (DataExport.State.PENDING,
+                                                        DataExport.State.RUNNING)
+    return render(request, "web/settings.html", _context(
+        request, "data", export=export, export_in_flight=in_flight,
+        export_download_url=(reverse("accounts-export-download", args=[export.pk])
+                             if export is not None and export.state == DataExport.State.READY
+                             else None),
+        delete_form=delete_form or _delete_form(me),
+        deletion_grace_days=settings.SWIPEME_DELETION_GRACE.days), status=status)
+
+
+@login_required
+@require_safe
+def data(request: HttpRequest) -> HttpResponse:
+    return _data_page(request, _me(request))
+
+
+@login_required
+@require_http_methods(["POST"])
+@reauthentication_required(app=ALLAUTH_APP)
+def export(request: HttpRequest) -> HttpResponse:
+    me = _me(request)
+    try:
+        accounts_services.data_export_request(user=me)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "We are preparing your data. Come back to this page in a "
+                                  "few minutes to download it.")
+    return redirect("web:settings-data")
+
+
+@login_required
+@require_http_methods(["POST"])
+@reauthentication_required(app=ALLAUTH_APP)
+def deactivate(request: HttpRequest) -> HttpResponse:
+    """The service ends every session, this browser's too."""
+    accounts_services.user_deactivate(user=_me(request))
+    logout(request)
+    messages.success(request, "Your account is deactivated: nobody sees your profile or "
+                              "videos. Log in again to reactivate it.")
+    return redirect("web:home")
+
+
+@login_required
+@require_http_methods(["POST"])
+def delete(request: HttpRequest) -> HttpResponse:
+    me = _me(request)
+    if session_needs_reauthentication(request):
+        # not through allauth's kept request: this one holds the password
+        messages.info(request, "Confirm it is you, then delete your account again.")
+        return redirect(reauthenticate_url(request, reverse("web:settings-data")))
+    form = _delete_form(me, request.POST)
+    if form.is_valid():
+        try:
+            accounts_services.user_deletion_schedule(user=me,
+                                                     password=form.cleaned_data.get("password"))
+        except ApplicationError as error:
+            _apply_errors(form, error)
+        else:
+            when = me.deletion_scheduled_for
+            logout(request)
+            messages.success(request, f"Your account will be deleted on {when:%-d %B %Y}. "
+                                      "Log in before then to cancel the deletion.")
+            return redirect("web:home")
+    return _data_page(request, me, delete_form=form, status=400)
