@@ -287,3 +287,16 @@ def test_a_group_permission_change_is_recorded(web: Client, staff: User):
     row = AuditEvent.objects.get()
     assert (row.actor_id, row.action_name, row.target_id, row.data) == (
         staff.pk, "auth.group_change", group.pk, {"changed": {"permissions": [str(perm.pk)]}})
+
+
+def test_a_hash_list_import_is_recorded(tmp_path):
+    path = tmp_path / "hashes.csv"
+    path.write_text("pdq,note\n" + "ab" * 32 + ",first\nnot-a-hash,bad\n")
+    call_command("moderation_import_hashes", str(path), "--list", "partner", "--policy",
+                 "spam_scam", "--reason", "partner feed 2026-12")
+    row = AuditEvent.objects.get()
+    hash_list = HashList.objects.get(name="partner")
+    assert (row.actor_id, row.action_name, row.target_type, row.target_id, row.reason) == (
+        None, "moderation_detection.hash_list_import", "hashlist", hash_list.pk,
+        "partner feed 2026-12")
+    assert (row.data["added"], row.data["rejected"], row.data["created"]) == (1, 1, True)

@@ -6,6 +6,7 @@ import re
 
 from django.db import transaction
 
+from apps.core.audit import Actor, record_audit
 from apps.core.ids import allocate_ids
 from apps.moderation.detection import pdq
 from apps.moderation.detection.models import HashEntry, HashList
@@ -14,9 +15,11 @@ from apps.moderation.policies import Policy
 
 
 def hash_list_import(*, name: str, policy: str, rows: list[tuple[str, str]],
-                     max_distance: int | None = None) -> tuple[HashList, int, list[str]]:
+                     max_distance: int | None = None, actor: Actor = None,
+                     reason: str = "") -> tuple[HashList, int, list[str]]:
     """Add (hex PDQ, note) rows to a list (created if new). Returns the list, how many rows
-    were new, and the errors of rejected lines. Schedules a re-scan when anything changed."""
+    were new, and the errors of rejected lines. Schedules a re-scan when anything changed.
+    Recorded in the audit trail (`actor` None: `manage.py moderation_import_hashes`)."""
     if not re.fullmatch(r"[-a-zA-Z0-9_]{1,64}", name):
         raise ValueError("a list name is 1-64 letters, digits, hyphens and underscores")
     if policy not in Policy.values:
@@ -46,4 +49,8 @@ def hash_list_import(*, name: str, policy: str, rows: list[tuple[str, str]],
         added = HashEntry.objects.filter(hash_list=hash_list).count() - before
         if added or created:
             rescan_schedule(reason=f"hash list {name}: {added} new")
+        record_audit(actor=actor, action="moderation_detection.hash_list_import",
+                     target=hash_list, reason=reason, added=added, rejected=len(errors),
+                     created=created, policy=hash_list.policy,
+                     max_distance=hash_list.max_distance)
     return hash_list, added, errors

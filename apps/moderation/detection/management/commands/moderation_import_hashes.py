@@ -26,6 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--policy", required=True, choices=Policy.values)
         parser.add_argument("--max-distance", type=int, default=None,
                             help="Hamming distance threshold of the list (0-256).")
+        parser.add_argument("--reason", default="", help="why (for the audit trail)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
@@ -51,7 +52,7 @@ class Command(BaseCommand):
         try:
             hash_list, added, errors = services.hash_list_import(
                 name=options["list_name"], policy=options["policy"], rows=rows,
-                max_distance=distance)
+                max_distance=distance, reason=options["reason"])
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         for error in errors[:20]:
