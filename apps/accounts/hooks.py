@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from apps.core.hooks import Hook
+
 
 class AccountRemovalHook(Protocol):
     def __call__(self, *, user_id: int) -> None: ...
@@ -25,26 +27,17 @@ class ExportSection(Protocol):
     def __call__(self, *, user_id: int) -> Any: ...
 
 
-_removal_hooks: list[AccountRemovalHook] = []
+_removal_hooks: Hook[AccountRemovalHook] = Hook("accounts.account_removal")
 _export_sections: dict[str, ExportSection] = {}
 
-
-def register_account_removal_hook(fn: AccountRemovalHook) -> AccountRemovalHook:
-    """Idempotent (re-registering the same function is a no-op); usable as a decorator."""
-    if fn not in _removal_hooks:
-        _removal_hooks.append(fn)
-    return fn
-
-
-def unregister_account_removal_hook(fn: AccountRemovalHook) -> None:
-    if fn in _removal_hooks:
-        _removal_hooks.remove(fn)
+register_account_removal_hook = _removal_hooks.register
+unregister_account_removal_hook = _removal_hooks.remove
 
 
 def run_account_removal_hooks(*, user_id: int) -> None:
     """Runs every hook in registration order. A hook that raises aborts the purge of this
     user (the caller's transaction rolls back), so no half-removed account is left."""
-    for hook in list(_removal_hooks):
+    for hook in _removal_hooks:
         hook(user_id=user_id)
 
 
@@ -52,19 +45,14 @@ class AccountMadePublicHook(Protocol):
     def __call__(self, *, user_id: int) -> object: ...
 
 
-_made_public_hooks: list[AccountMadePublicHook] = []
-
-
-def register_account_made_public_hook(fn: AccountMadePublicHook) -> AccountMadePublicHook:
-    """Runs when a private account turns public, inside the same transaction (e.g. `social`
-    approves the pending follow requests, which no longer need approval)."""
-    if fn not in _made_public_hooks:
-        _made_public_hooks.append(fn)
-    return fn
+# Runs when a private account turns public, inside the same transaction (e.g. `social`
+# approves the pending follow requests, which no longer need approval).
+_made_public_hooks: Hook[AccountMadePublicHook] = Hook("accounts.account_made_public")
+register_account_made_public_hook = _made_public_hooks.register
 
 
 def run_account_made_public_hooks(*, user_id: int) -> None:
-    for hook in list(_made_public_hooks):
+    for hook in _made_public_hooks:
         hook(user_id=user_id)
 
 
@@ -91,19 +79,14 @@ class ProfileChangedHook(Protocol):
     def __call__(self, *, user_id: int, fields: list[str]) -> object: ...
 
 
-_profile_changed_hooks: list[ProfileChangedHook] = []
-
-
-def register_profile_changed_hook(fn: ProfileChangedHook) -> ProfileChangedHook:
-    """Called after the commit that changed public profile text (`fields`: e.g. "bio",
-    "display_name", "username"); moderation scans it."""
-    if fn not in _profile_changed_hooks:
-        _profile_changed_hooks.append(fn)
-    return fn
+# Called after the commit that changed public profile text (`fields`: e.g. "bio",
+# "display_name", "username"); moderation scans it.
+_profile_changed_hooks: Hook[ProfileChangedHook] = Hook("accounts.profile_changed")
+register_profile_changed_hook = _profile_changed_hooks.register
 
 
 def run_profile_changed_hooks(*, user_id: int, fields: list[str]) -> None:
-    for hook in list(_profile_changed_hooks):
+    for hook in _profile_changed_hooks:
         hook(user_id=user_id, fields=fields)
 
 
@@ -111,20 +94,15 @@ class AccountCreatedHook(Protocol):
     def __call__(self, *, user: Any) -> None: ...
 
 
-_created_hooks: list[AccountCreatedHook] = []
-
-
-def register_account_created_hook(fn: AccountCreatedHook) -> AccountCreatedHook:
-    """Runs when sign-up completes (the date of birth is known), before the user is saved
-    again: a hook may set defaults on the user, e.g. moderation makes protected minors'
-    accounts private (the rule lives in `content.audience`, which accounts cannot import)."""
-    if fn not in _created_hooks:
-        _created_hooks.append(fn)
-    return fn
+# Runs when sign-up completes (the date of birth is known), before the user is saved
+# again: a hook may set defaults on the user, e.g. moderation makes protected minors'
+# accounts private (the rule lives in `content.audience`, which accounts cannot import).
+_created_hooks: Hook[AccountCreatedHook] = Hook("accounts.account_created")
+register_account_created_hook = _created_hooks.register
 
 
 def run_account_created_hooks(*, user: Any) -> None:
-    for hook in list(_created_hooks):
+    for hook in _created_hooks:
         hook(user=user)
 
 
@@ -133,19 +111,14 @@ class AccessGate(Protocol):
                  ip: str | None) -> str | None: ...
 
 
-_access_gates: list[AccessGate] = []
-
-
-def register_access_gate(fn: AccessGate) -> AccessGate:
-    """A check before every sign-up (`user_id` None) and log-in: a gate returns a reason to
-    refuse (e.g. moderation refuses devices of banned accounts), or None."""
-    if fn not in _access_gates:
-        _access_gates.append(fn)
-    return fn
+# A check before every sign-up (`user_id` None) and log-in: a gate returns a reason to
+# refuse (e.g. moderation refuses devices of banned accounts), or None.
+_access_gates: Hook[AccessGate] = Hook("accounts.access_gate")
+register_access_gate = _access_gates.register
 
 
 def access_refusal(*, user_id: int | None, device_identifier: str, ip: str | None) -> str | None:
-    for gate in list(_access_gates):
+    for gate in _access_gates:
         reason = gate(user_id=user_id, device_identifier=device_identifier, ip=ip)
         if reason:
             return reason

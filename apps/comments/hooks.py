@@ -7,20 +7,17 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from apps.core.hooks import Hook
+
 
 class CommentCreatedHook(Protocol):
     def __call__(self, *, comment_id: int) -> object: ...
 
 
-_created_hooks: list[CommentCreatedHook] = []
-
-
-def register_comment_created_hook(fn: CommentCreatedHook) -> CommentCreatedHook:
-    if fn not in _created_hooks:
-        _created_hooks.append(fn)
-    return fn
+_created_hooks: Hook[CommentCreatedHook] = Hook("comments.comment_created")
+register_comment_created_hook = _created_hooks.register
 
 
 def run_comment_created_hooks(*, comment_id: int) -> None:
-    for hook in list(_created_hooks):
+    for hook in _created_hooks:
         hook(comment_id=comment_id)

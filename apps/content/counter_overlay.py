@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from apps.content.models import Post
+from apps.core.hooks import Hook
 
 COUNTER_FIELDS = ("likes_count", "comments_count", "shares_count", "views_count",
                   "favourites_count")
@@ -22,13 +23,8 @@ class PendingReader(Protocol):
     def __call__(self, post_ids: Iterable[int]) -> Mapping[int, Mapping[str, int]]: ...
 
 
-_readers: list[PendingReader] = []
-
-
-def register_pending_reader(fn: PendingReader) -> PendingReader:
-    if fn not in _readers:
-        _readers.append(fn)
-    return fn
+_readers: Hook[PendingReader] = Hook("content.pending_counters")
+register_pending_reader = _readers.register
 
 
 Pending = dict[int, dict[str, int]]
@@ -40,7 +36,7 @@ def pending_for(post_ids: Iterable[int]) -> Pending:
     out: Pending = {}
     if not ids:
         return out
-    for reader in list(_readers):
+    for reader in _readers:
         for post_id, deltas in reader(ids).items():
             bucket = out.setdefault(post_id, {})
             for field, delta in deltas.items():

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from apps.core.hooks import Hook
+
 
 class PublishGate(Protocol):
     def __call__(self, *, post_id: int, asset_id: int) -> bool: ...
 
 
-_publish_gates: list[PublishGate] = []
-
-
-def register_publish_gate(fn: PublishGate) -> PublishGate:
-    if fn not in _publish_gates:
-        _publish_gates.append(fn)
-    return fn
+_publish_gates: Hook[PublishGate] = Hook("content.publish_gate")
+register_publish_gate = _publish_gates.register
 
 
 def publish_held(*, post_id: int, asset_id: int) -> bool:
     """True when any registered gate holds the post for review."""
-    return any(gate(post_id=post_id, asset_id=asset_id) for gate in list(_publish_gates))
+    return any(gate(post_id=post_id, asset_id=asset_id) for gate in _publish_gates)

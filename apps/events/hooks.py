@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Set
 from typing import Protocol
 
+from apps.core.hooks import Hook
+
 
 class VisiblePostsFilter(Protocol):
     def __call__(self, *, viewer: object, post_ids: Set[int]) -> Set[int]:
@@ -17,24 +19,15 @@ class VisiblePostsFilter(Protocol):
         ...
 
 
-_filters: list[VisiblePostsFilter] = []
-
-
-def register_visible_posts_filter(fn: VisiblePostsFilter) -> VisiblePostsFilter:
-    if fn not in _filters:
-        _filters.append(fn)
-    return fn
-
-
-def unregister_visible_posts_filter(fn: VisiblePostsFilter) -> None:
-    if fn in _filters:
-        _filters.remove(fn)
+_filters: Hook[VisiblePostsFilter] = Hook("events.visible_posts_filter")
+register_visible_posts_filter = _filters.register
+unregister_visible_posts_filter = _filters.remove
 
 
 def visible_post_ids(*, viewer: object, post_ids: Set[int]) -> Set[int]:
     """The post ids every registered filter keeps (all of them when none is registered)."""
     kept: Set[int] = post_ids
-    for fn in list(_filters):
+    for fn in _filters:
         if not kept:
             break
         kept = fn(viewer=viewer, post_ids=kept)

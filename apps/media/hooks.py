@@ -6,36 +6,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from apps.core.hooks import Hook
+
 
 class AssetStateHook(Protocol):
     def __call__(self, *, asset_id: int) -> object: ...
 
 
-_playable_hooks: list[AssetStateHook] = []
-_failed_hooks: list[AssetStateHook] = []
-
-
-def register_asset_playable_hook(fn: AssetStateHook) -> AssetStateHook:
-    """Called (after commit) when an asset first becomes playable (lowest renditions done)."""
-    if fn not in _playable_hooks:
-        _playable_hooks.append(fn)
-    return fn
-
-
-def register_asset_failed_hook(fn: AssetStateHook) -> AssetStateHook:
-    """Called (after commit) when an asset is rejected or has failed for good."""
-    if fn not in _failed_hooks:
-        _failed_hooks.append(fn)
-    return fn
+# Called (after commit) when an asset first becomes playable (lowest renditions done).
+_playable_hooks: Hook[AssetStateHook] = Hook("media.asset_playable")
+register_asset_playable_hook = _playable_hooks.register
+# Called (after commit) when an asset is rejected or has failed for good.
+_failed_hooks: Hook[AssetStateHook] = Hook("media.asset_failed")
+register_asset_failed_hook = _failed_hooks.register
 
 
 def run_asset_playable_hooks(*, asset_id: int) -> None:
-    for hook in list(_playable_hooks):
+    for hook in _playable_hooks:
         hook(asset_id=asset_id)
 
 
 def run_asset_failed_hooks(*, asset_id: int) -> None:
-    for hook in list(_failed_hooks):
+    for hook in _failed_hooks:
         hook(asset_id=asset_id)
 
 
@@ -43,23 +35,18 @@ class AssetPublicHook(Protocol):
     def __call__(self, *, asset_id: int) -> int | None: ...
 
 
-_public_hooks: list[AssetPublicHook] = []
-
-
-def register_asset_public_hook(fn: AssetPublicHook) -> AssetPublicHook:
-    """Answers "may anyone watch this asset without a signed URL, and under which public
-    version?" (content: the `public_version` of the post using the asset when an anonymous
-    viewer may see it, else None). With no hook answering, media is private: served only
-    through signed, expiring URLs. The version is part of public URLs (see `signing`);
-    when it moves, call `apps.media.services.asset_public_urls_retired` for the old one."""
-    if fn not in _public_hooks:
-        _public_hooks.append(fn)
-    return fn
+# Answers "may anyone watch this asset without a signed URL, and under which public
+# version?" (content: the `public_version` of the post using the asset when an anonymous
+# viewer may see it, else None). With no hook answering, media is private: served only
+# through signed, expiring URLs. The version is part of public URLs (see `signing`);
+# when it moves, call `apps.media.services.asset_public_urls_retired` for the old one.
+_public_hooks: Hook[AssetPublicHook] = Hook("media.asset_public")
+register_asset_public_hook = _public_hooks.register
 
 
 def asset_public_version(*, asset_id: int) -> int | None:
     """The asset's current public version, or None when it is not public."""
-    for hook in list(_public_hooks):
+    for hook in _public_hooks:
         version = hook(asset_id=asset_id)
         if version is not None:
             return version
@@ -70,20 +57,15 @@ class AssetStepHook(Protocol):
     def __call__(self, *, asset_id: int, step: str) -> object: ...
 
 
-_step_done_hooks: list[AssetStepHook] = []
-
-
-def register_asset_step_done_hook(fn: AssetStepHook) -> AssetStepHook:
-    """Called (after commit) each time a processing step of an asset finishes, with the
-    step's name ("frames", "audio", "poster", "rendition-360", ...). Moderation starts its
-    pre-publish checks from here; the outputs are in `MediaAsset.outputs` by then."""
-    if fn not in _step_done_hooks:
-        _step_done_hooks.append(fn)
-    return fn
+# Called (after commit) each time a processing step of an asset finishes, with the
+# step's name ("frames", "audio", "poster", "rendition-360", ...). Moderation starts its
+# pre-publish checks from here; the outputs are in `MediaAsset.outputs` by then.
+_step_done_hooks: Hook[AssetStepHook] = Hook("media.asset_step_done")
+register_asset_step_done_hook = _step_done_hooks.register
 
 
 def run_asset_step_done_hooks(*, asset_id: int, step: str) -> None:
-    for hook in list(_step_done_hooks):
+    for hook in _step_done_hooks:
         hook(asset_id=asset_id, step=step)
 
 
@@ -107,22 +89,17 @@ class AssetRecipeHook(Protocol):
     def __call__(self, *, asset_id: int) -> AssetRecipe | None: ...
 
 
-_recipe_hooks: list[AssetRecipeHook] = []
-
-
-def register_asset_recipe_hook(fn: AssetRecipeHook) -> AssetRecipeHook:
-    """Answers "how should this asset be rendered?" (content: the sound, mix and cover
-    of the post that uses the asset). None means "no opinion"; with no answer the
-    upload is rendered as it is. After the answer changes, call
-    `apps.media.services.asset_recipe_changed` (or enqueue `apps.media.recipe_changed`):
-    media re-renders exactly the outputs that depend on what changed."""
-    if fn not in _recipe_hooks:
-        _recipe_hooks.append(fn)
-    return fn
+# Answers "how should this asset be rendered?" (content: the sound, mix and cover of the
+# post that uses the asset). None means "no opinion"; with no answer the upload is
+# rendered as it is. After the answer changes, call
+# `apps.media.services.asset_recipe_changed` (or enqueue `apps.media.recipe_changed`):
+# media re-renders exactly the outputs that depend on what changed.
+_recipe_hooks: Hook[AssetRecipeHook] = Hook("media.asset_recipe")
+register_asset_recipe_hook = _recipe_hooks.register
 
 
 def asset_recipe(*, asset_id: int) -> AssetRecipe:
-    for hook in list(_recipe_hooks):
+    for hook in _recipe_hooks:
         recipe = hook(asset_id=asset_id)
         if recipe is not None:
             return recipe
