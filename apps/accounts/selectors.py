@@ -35,13 +35,6 @@ def devices_for(user: User) -> QuerySet[Device]:
     return Device.objects.filter(user=user)
 
 
-def get_device_for(user: User, device_id: int) -> Device:
-    device = Device.objects.filter(user=user, pk=device_id).first()
-    if device is None:
-        raise NotFoundError("No such device.")
-    return device
-
-
 def get_data_export_for(user: User, export_id: int) -> DataExport:
     """Only the owner sees an export; anyone else gets the same 404 as a missing one."""
     export = DataExport.objects.filter(user=user, pk=export_id).first()

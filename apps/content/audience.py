@@ -1,14 +1,17 @@
 """Who may reach whom: the audience rules for minors and restricted content, in one place.
 
-Feed, search, messaging and content's own visibility rule call these; moderation only sets
-the flags they read (`Post.age_restricted`, `Post.limited_reach`). The rules:
+The feed and content's own visibility rule call these; moderation only sets the flags they
+read (`Post.age_restricted`, `Post.limited_reach`). The rules:
 
 - Age-restricted posts never reach minors (under `SWIPEME_ADULT_AGE`) or signed-out viewers
   (whose age we do not know), on any surface.
 - Limited-reach posts are never recommended (For You), but stay reachable by link/profile.
-- Protected minors (under `SWIPEME_PROTECTED_MINOR_AGE`) are private by default, cannot be
-  messaged by strangers (anyone who is not a mutual follow), cannot be duetted or stitched,
-  and their posts are not recommended to strangers (people who do not follow them).
+- Protected minors (under `SWIPEME_PROTECTED_MINOR_AGE`) are private by default and their
+  posts are not recommended to strangers (people who do not follow them).
+
+Direct messages and duets/stitches do not exist yet; when they are built, their rule for
+protected minors (no messages from anyone who is not a mutual follow, no duets or stitches
+of their posts) belongs here, called by those features' services.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.social.models import Follow
-from apps.social.selectors import is_blocked_between
 
 Viewer = User | AnonymousUser | None
 
@@ -75,25 +77,6 @@ def recommendable_q(viewer: Viewer, prefix: str = "") -> Q:
         follower_id=viewer.pk, followee_id=OuterRef(f"{prefix}author_id")))
     return rule & (~protected_minor_author_q(prefix) | Q(follows)
                    | Q(**{f"{prefix}author_id": viewer.pk}))
-
-
-def are_mutual_follows(a: User, b: User) -> bool:
-    return (Follow.objects.filter(follower_id=a.pk, followee_id=b.pk).exists()
-            and Follow.objects.filter(follower_id=b.pk, followee_id=a.pk).exists())
-
-
-def can_message(sender: User, recipient: User) -> bool:
-    """Direct messages: never across a block; protected minors only from mutual follows."""
-    if sender.pk == recipient.pk or is_blocked_between(sender.pk, recipient.pk):
-        return False
-    if is_protected_minor(recipient) or is_protected_minor(sender):
-        return are_mutual_follows(sender, recipient)
-    return True
-
-
-def can_remix(*, author: User) -> bool:
-    """Duets and stitches of this author's posts (on top of the post's own switches)."""
-    return not is_protected_minor(author)
 
 
 def private_by_default(user: User) -> bool:

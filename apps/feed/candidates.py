@@ -190,7 +190,3 @@ def generate(pools: Pools, ctx: ViewerContext, *, followed: Catalogue | None = N
     src = ((all_bits[:, None] >> np.arange(len(SOURCES))) & 1).astype(np.uint8)
     return CandidateSet(cat=merged, src=src, text_sim=np.concatenate(sims),
                         cf=np.concatenate(cfs))
-
-
-def source_names(row: np.ndarray) -> list[str]:
-    return [SOURCES[i] for i in np.flatnonzero(row).tolist()]

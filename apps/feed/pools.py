@@ -508,8 +508,4 @@ def forget() -> None:
         _checked_at = 0.0
 
 
-def decay(age_hours: np.ndarray, half_life_hours: float = 24.0) -> np.ndarray:
-    return np.power(0.5, age_hours / half_life_hours).astype(np.float32)
-
-
 LN2 = math.log(2)

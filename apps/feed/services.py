@@ -118,10 +118,6 @@ def ranker_activate(*, version: int, actor: Actor = None, reason: str = "",
     return target
 
 
-def ranker_deactivate_all() -> None:
-    RankerModel.objects.filter(is_active=True).update(is_active=False)
-
-
 def ranker_train(*, n_jobs: int = 2, activate: bool = False) -> RankerModel:
     """Train a new ranker version from the aggregates and store it with its metrics.
     Staff activate it in the admin (or `activate=True`, e.g. the very first model)."""

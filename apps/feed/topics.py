@@ -33,8 +33,3 @@ def hashtags_for(interests: list[str]) -> list[str]:
         for tag in spec["hashtags"]:  # type: ignore[attr-defined]
             out.setdefault(str(tag), None)
     return list(out)
-
-
-def topic_of_hashtag() -> dict[str, str]:
-    return {str(tag): topic for topic, spec in TOPICS.items()
-            for tag in spec["hashtags"]}  # type: ignore[attr-defined]

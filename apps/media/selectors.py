@@ -21,10 +21,6 @@ def get_asset_for(user_id: int, asset_id: int) -> MediaAsset:
     return asset
 
 
-def steps_of(asset: MediaAsset) -> list[ProcessingStep]:
-    return list(ProcessingStep.objects.filter(asset=asset).order_by("id"))
-
-
 # How many recently finished uploads measure the processing time of one.
 RECENT_FOR_ESTIMATE = 20
 

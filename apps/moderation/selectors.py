@@ -215,10 +215,6 @@ def visible_queues(user: User) -> list[str]:
             and user.has_perm(f"moderation.work_queue_{q}")]
 
 
-def cases_for_moderator(user: User) -> QuerySet[Case]:
-    return Case.objects.filter(queue__in=visible_queues(user))
-
-
 def queue_counts(user: User, *, now: datetime | None = None) -> list[dict[str, Any]]:
     """Open cases per queue the moderator may work: total, overdue, unclaimed."""
     now = now or timezone.now()
