@@ -9,6 +9,7 @@ import { Telemetry, networkType } from "../lib/events.js";
 import { Rail } from "./rail.js";
 import { bindSnapTargets, bindWheel } from "./gestures.js";
 import { captionNodes, profileUrl, soundUrl } from "./text.js";
+import { OfflineState, isTemporary } from "./offline.js";
 
 const root = document.getElementById("feed");
 const template = document.getElementById("feed-item-template");
@@ -50,6 +51,11 @@ let swipeAt = 0;
 // Visible to tests and the benchmark.
 window.swipeme = { items, telemetry, config, get active() { return active; }, go, metrics: [] };
 
+// Loads the next page again after a failure, and starts playing if nothing played yet.
+const offline = new OfflineState(document.getElementById("feed-offline"), () => {
+  loadMore().then(() => { if (items.length && active < 0) setActive(0); });
+});
+
 function setStatus(text) {
   statusLine.textContent = text;
   statusLine.hidden = !text;
@@ -70,13 +76,20 @@ async function loadMore() {
       next = page.next;
       const fresh = (page.results || []).filter((post) => post.media && post.media.playback
         && !items.some((item) => item.post.id === post.id));
+      offline.recovered();
       fresh.forEach(render);
       if (!items.length) {
         setStatus(root.dataset.tab === "following"
           ? "No videos yet from people you follow." : "No videos yet. Check back soon.");
       }
     } catch (error) {
-      if (!items.length) setStatus(error.status === 401 ? "Log in to see this feed." : "The feed could not load. Pull to retry.");
+      if (isTemporary(error)) {
+        // never an empty feed without a word: say so, and try again on our own
+        setStatus("");
+        offline.failed(error);
+      } else if (!items.length) {
+        setStatus(error.status === 401 ? "Log in to see this feed." : "The feed could not load.");
+      }
       next = next || null;
     } finally {
       loading = null;

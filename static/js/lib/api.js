@@ -9,10 +9,11 @@ export function csrfToken() {
 }
 
 export class ApiError extends Error {
-  constructor(status, body) {
+  constructor(status, body, retryAfter = null) {
     const error = (body && body.error) || {};
     super(error.message || `HTTP ${status}`);
     this.status = status;
+    this.retryAfter = retryAfter;  // seconds, when a 503/429/507 said when to retry
     this.code = error.code || "";
     this.fields = error.fields || {};
   }
@@ -35,7 +36,7 @@ export async function api(method, url, body, { signal, keepalive } = {}) {
   if (text) {
     try { data = JSON.parse(text); } catch { data = null; }
   }
-  if (!response.ok) throw new ApiError(response.status, data);
+  if (!response.ok) throw new ApiError(response.status, data, response.headers.get("Retry-After"));
   return data;
 }
 
