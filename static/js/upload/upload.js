@@ -1,7 +1,11 @@
 // The upload page: pick or drop a file → POST /api/v1/media/uploads → tus PATCHes (resumed
 // from the server's offset after a failure, or after a reload when the same file is picked
 // again) → processing followed on /ws/media/assets/<id>/ (polling the asset when the socket
-// is unavailable) → preview, cover frames from the storyboard → POST /api/v1/posts.
+// is unavailable; while it waits in line, its place is re-read every few seconds) →
+// POST /api/v1/posts. The preview and the cover frames come from the chosen file itself
+// (URL.createObjectURL, frames drawn on a canvas), so both work before processing ends;
+// the chosen time goes with the post and the server cuts the cover from the real media.
+// A file this browser cannot decode falls back to the server's renditions and storyboard.
 import { api, get, post } from "../lib/api.js";
 import { attachSource } from "../player/source.js";
 import { attachSuggestions } from "./caption.js";
@@ -33,7 +37,7 @@ const captionCount = $("[data-caption-count]");
 
 const STATE_TEXT = {
   uploading: "Uploading…",
-  uploaded: "Uploaded. Waiting for processing…",
+  uploaded: "Uploaded. Waiting for a place in the processing queue…",
   validating: "Checking the file…",
   processing: "Processing…",
   ready: "Ready.",
@@ -41,11 +45,14 @@ const STATE_TEXT = {
   failed: "This video could not be processed", // a good file; our processing gave up
 };
 const TERMINAL = new Set(["ready", "rejected", "failed"]);
+const COVER_FRAMES = 8;
+const WAITING_REFRESH_MS = 3000;
 
 const state = {
   file: null, asset: null, uploadUrl: null, uploaded: false, uploadState: "idle",
   assetState: null, playable: false, coverMs: null, socket: null, pollTimer: null,
   previewShown: false, storyboardShown: false, tus: null, posted: false,
+  localUrl: null, localCovers: false, waitTimer: null,
 };
 
 // --- resumable across reloads: the same file picked again continues where it stopped ----
@@ -80,6 +87,29 @@ function updateSubmit() {
   submit.textContent = when === "draft" ? "Save draft" : when === "schedule" ? "Schedule" : "Post";
 }
 
+// "about 40 s", "about 3 min": the server's estimate in words.
+function about(seconds) {
+  if (seconds < 60) return `about ${Math.max(5, Math.round(seconds / 5) * 5)} s`;
+  return `about ${Math.round(seconds / 60)} min`;
+}
+
+// What the owner reads while the video waits for a worker or is being processed.
+export function statusText(status) {
+  if (status.queue_position) {
+    const ahead = status.queue_position - 1;
+    const line = ahead === 0 ? "next in line"
+      : `${ahead} upload${ahead === 1 ? "" : "s"} ahead`;
+    const eta = status.estimated_start_seconds === null || status.estimated_start_seconds === undefined
+      ? "" : `, ${about(status.estimated_start_seconds)}`;
+    return `Waiting — ${line}${eta}`;
+  }
+  if (status.state === "processing") {
+    const playable = status.playable ? " — already playable" : "";
+    return `Processing — ${status.progress ?? 0} %${playable}`;
+  }
+  return STATE_TEXT[status.state] || status.state;
+}
+
 function bytes(n) {
   if (n < 1024 * 1024) return `${Math.round(n / 1024)} KB`;
   return `${(n / (1024 * 1024)).toFixed(1)} MB`;
@@ -96,11 +126,15 @@ function onStatus(status) {
   } else {
     uploadBar.value = 100;
   }
-  processingBar.value = status.progress ?? 0;
-  let text = STATE_TEXT[status.state] || status.state;
-  if (status.state === "processing" && status.playable) text = "Processing… the video is already playable.";
+  const waiting = Boolean(status.queue_position);
+  statusBox.dataset.waiting = String(waiting);
+  // waiting in line: an indeterminate bar (it moves) rather than a silent 0 %
+  if (waiting || status.state === "uploaded" || status.state === "validating") processingBar.removeAttribute("value");
+  else processingBar.value = status.progress ?? 0;
+  let text = statusText(status);
   if (status.reason) text = `${text}: ${status.reason}`;
   say(text, { error: status.state === "rejected" || status.state === "failed" });
+  refreshWhileWaiting(waiting && !TERMINAL.has(status.state));
   if (TERMINAL.has(status.state)) stopFollowing();
   if (status.state === "rejected" || status.state === "failed") {
     replaceButton.hidden = false;
@@ -110,7 +144,21 @@ function onStatus(status) {
   updateSubmit();
 }
 
+// The socket speaks when this asset changes; its place in line moves as others finish,
+// so while it waits the place is read again every few seconds.
+function refreshWhileWaiting(waiting) {
+  if (!waiting) { clearTimeout(state.waitTimer); state.waitTimer = null; return; }
+  if (state.waitTimer || state.pollTimer) return;
+  state.waitTimer = setTimeout(async () => {
+    state.waitTimer = null;
+    if (!state.asset) return;
+    try { onStatus(await get(`${config.asset_url}${state.asset.id}`)); } catch { refreshWhileWaiting(true); }
+  }, WAITING_REFRESH_MS);
+}
+
 function stopFollowing() {
+  clearTimeout(state.waitTimer);
+  state.waitTimer = null;
   if (state.socket) { state.socket.onclose = null; state.socket.close(); state.socket = null; }
   clearInterval(state.pollTimer);
   state.pollTimer = null;
@@ -153,14 +201,14 @@ async function loadPlayback() {
     const asset = await get(`${config.asset_url}${state.asset.id}`);
     const playback = asset.playback;
     if (!playback) return;
-    if (!state.previewShown && (playback.mp4 || playback.hls)) {
+    if (!state.previewShown && !state.localUrl && (playback.mp4 || playback.hls)) {
       state.previewShown = true;
       previewBox.hidden = false;
       if (asset.width && asset.height) previewBox.style.setProperty("--ratio", `${asset.width} / ${asset.height}`);
       if (playback.poster) previewVideo.poster = playback.poster;
       attachSource(previewVideo, playback);
     }
-    if (!state.storyboardShown && playback.storyboard) {
+    if (!state.storyboardShown && !state.localCovers && playback.storyboard) {
       const board = await fetch(playback.storyboard.json).then((r) => (r.ok ? r.json() : null));
       if (board) {
         state.storyboardShown = true;
@@ -171,14 +219,31 @@ async function loadPlayback() {
     playbackLoading = false;
   }
   // A storyboard can land after the last pushed change we saw; look once more.
-  if (state.playable && !state.storyboardShown && TERMINAL.has(state.assetState)) {
+  if (state.playable && !state.storyboardShown && !state.localCovers && TERMINAL.has(state.assetState)) {
     setTimeout(loadPlayback, 1500);
   }
 }
 
 function showCovers(board, image, durationMs) {
   const count = Math.max(1, board.count);
-  const picks = Math.min(count, 8);
+  const picks = Math.min(count, COVER_FRAMES);
+  const frames = [];
+  for (let i = 0; i < picks; i += 1) {
+    const index = picks === 1 ? 0 : Math.round((i * (count - 1)) / (picks - 1));
+    const ms = Math.min(Math.round(index * board.interval * 1000), durationMs ?? Infinity);
+    const x = (index % board.columns) * board.width;
+    const y = Math.floor(index / board.columns) * board.height;
+    frames.push({ ms, paint: (button) => {
+      button.style.aspectRatio = `${board.width} / ${board.height}`;
+      button.style.backgroundImage = `url("${image}")`;
+      button.style.backgroundSize = `${board.columns * 100}% ${board.rows * 100}%`;
+      button.style.backgroundPosition = `${board.columns > 1 ? (x / (board.width * (board.columns - 1))) * 100 : 0}% ${board.rows > 1 ? (y / (board.height * (board.rows - 1))) * 100 : 0}%`;
+    } });
+  }
+  renderCovers(frames);
+}
+
+function renderCovers(frames) {
   coverFrames.replaceChildren();
   const choose = (button) => {
     for (const other of coverFrames.children) {
@@ -189,9 +254,7 @@ function showCovers(board, image, durationMs) {
     if (!previewVideo.paused) previewVideo.pause();
     if (Number.isFinite(previewVideo.duration)) previewVideo.currentTime = state.coverMs / 1000;
   };
-  for (let i = 0; i < picks; i += 1) {
-    const index = picks === 1 ? 0 : Math.round((i * (count - 1)) / (picks - 1));
-    const ms = Math.min(Math.round(index * board.interval * 1000), durationMs ?? Infinity);
+  frames.forEach(({ ms, paint }, i) => {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "cover-frame";
@@ -200,16 +263,11 @@ function showCovers(board, image, durationMs) {
     button.setAttribute("aria-label", `Frame at ${(ms / 1000).toFixed(1)} seconds`);
     button.tabIndex = i === 0 ? 0 : -1;
     button.dataset.ms = String(ms);
-    const x = (index % board.columns) * board.width;
-    const y = Math.floor(index / board.columns) * board.height;
-    button.style.aspectRatio = `${board.width} / ${board.height}`;
-    button.style.backgroundImage = `url("${image}")`;
-    button.style.backgroundSize = `${board.columns * 100}% ${board.rows * 100}%`;
-    button.style.backgroundPosition = `${board.columns > 1 ? (x / (board.width * (board.columns - 1))) * 100 : 0}% ${board.rows > 1 ? (y / (board.height * (board.rows - 1))) * 100 : 0}%`;
+    paint(button);
     button.addEventListener("click", () => choose(button));
     coverFrames.append(button);
-  }
-  coverFrames.addEventListener("keydown", (event) => {
+  });
+  coverFrames.onkeydown = (event) => {
     const buttons = [...coverFrames.children];
     const at = buttons.indexOf(document.activeElement);
     if (at < 0) return;
@@ -219,9 +277,79 @@ function showCovers(board, image, durationMs) {
     const next = buttons[(at + step + buttons.length) % buttons.length];
     next.focus();
     choose(next);
-  });
+  };
   state.coverMs = Number(coverFrames.children[0].dataset.ms);
   coverPicker.hidden = false;
+}
+
+// --- the chosen file itself: preview and cover frames before the server has processed it --
+
+const until = (target, event, ms = 8000) => new Promise((resolve, reject) => {
+  const timer = setTimeout(() => reject(new Error(`no ${event}`)), ms);
+  target.addEventListener(event, () => { clearTimeout(timer); resolve(); }, { once: true });
+  target.addEventListener("error", () => { clearTimeout(timer); reject(new Error("undecodable")); }, { once: true });
+});
+
+// Frames at evenly spread times, drawn from a second (hidden) video of the same file so the
+// preview keeps playing. Throws when this browser cannot decode the file.
+async function localFrames(url, count) {
+  const video = document.createElement("video");
+  video.muted = true;
+  video.playsInline = true;
+  video.preload = "auto";
+  video.src = url;
+  await until(video, "loadeddata");
+  const duration = video.duration;
+  if (!Number.isFinite(duration) || duration <= 0 || !video.videoWidth) throw new Error("no duration");
+  const width = 120;
+  const height = Math.round((width * video.videoHeight) / video.videoWidth);
+  const frames = [];
+  for (let i = 0; i < count; i += 1) {
+    const seconds = count === 1 ? 0 : (i * Math.max(0, duration - 0.1)) / (count - 1);
+    video.currentTime = seconds;
+    await until(video, "seeked");
+    const canvas = document.createElement("canvas");
+    canvas.width = width;
+    canvas.height = height;
+    canvas.getContext("2d").drawImage(video, 0, 0, width, height);
+    const image = canvas.toDataURL("image/jpeg", 0.7);
+    frames.push({ ms: Math.round(seconds * 1000), paint: (button) => {
+      button.style.aspectRatio = `${width} / ${height}`;
+      button.style.backgroundImage = `url("${image}")`;
+      button.style.backgroundSize = "cover";
+    } });
+  }
+  video.removeAttribute("src");
+  video.load();
+  return frames;
+}
+
+async function showLocal(file) {
+  if (state.localUrl) URL.revokeObjectURL(state.localUrl);
+  const url = URL.createObjectURL(file);
+  state.localUrl = url;
+  previewVideo.src = url;
+  try {
+    await until(previewVideo, "loadedmetadata");
+  } catch {
+    // not decodable here (e.g. HEVC): the server's renditions and storyboard will do
+    if (state.localUrl === url) { URL.revokeObjectURL(url); state.localUrl = null; previewVideo.removeAttribute("src"); }
+    return;
+  }
+  if (state.localUrl !== url) return; // another file was chosen meanwhile
+  previewBox.hidden = false;
+  previewBox.dataset.source = "local";
+  if (previewVideo.videoWidth && previewVideo.videoHeight) {
+    previewBox.style.setProperty("--ratio", `${previewVideo.videoWidth} / ${previewVideo.videoHeight}`);
+  }
+  state.previewShown = true;
+  try {
+    const frames = await localFrames(url, COVER_FRAMES);
+    if (state.localUrl !== url || state.storyboardShown) return;
+    state.localCovers = true;
+    coverPicker.dataset.source = "local";
+    renderCovers(frames);
+  } catch { /* the storyboard, once processed, offers the frames */ }
 }
 
 // --- the upload ----------------------------------------------------------------------------
@@ -305,9 +433,11 @@ function choose(file) {
   stopFollowing();
   state.tus?.stop();
   Object.assign(state, { file, asset: null, uploaded: false, assetState: null, playable: false,
-    coverMs: null, previewShown: false, storyboardShown: false });
+    coverMs: null, previewShown: false, storyboardShown: false, localCovers: false });
   previewBox.hidden = true;
   coverPicker.hidden = true;
+  delete previewBox.dataset.source;
+  delete coverPicker.dataset.source;
   dropzone.hidden = true;
   statusBox.hidden = false;
   fileName.textContent = `${file.name} · ${bytes(file.size)}`;
@@ -315,6 +445,7 @@ function choose(file) {
   processingBar.value = 0;
   updateSubmit();
   startUpload();
+  showLocal(file);
 }
 
 input.addEventListener("change", () => choose(input.files[0]));
@@ -334,6 +465,10 @@ function backToPicker() {
   stopFollowing();
   state.file = null;
   state.asset = null;
+  previewBox.hidden = true;
+  coverPicker.hidden = true;
+  previewVideo.removeAttribute("src");
+  if (state.localUrl) { URL.revokeObjectURL(state.localUrl); state.localUrl = null; }
   dropzone.hidden = false;
   statusBox.hidden = true;
   input.value = "";
@@ -453,6 +588,7 @@ form.addEventListener("submit", async (event) => {
     submit.removeAttribute("aria-busy");
   }
   state.posted = true;
+  coverPicker.hidden = true; // the cover went with the post
   forget(state.file);
   updateSubmit();
   const link = `/@${encodeURIComponent(config.username)}/video/${created.id}`;
