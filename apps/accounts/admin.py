@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apps.accounts import services_status
+from apps.accounts import services
 from apps.accounts.models import DataExport, Device, User
 from apps.core.admin import AuditedModelAdmin, ReasonActionForm, action_reason
 from apps.core.audit import request_ip
@@ -68,14 +68,14 @@ class UserAdmin(AuditedModelAdmin, BaseUserAdmin):  # type: ignore[type-arg]
 
     @admin.action(description="Give the verified badge")
     def mark_verified(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        count = services_status.users_set_verified(
+        count = services.users_set_verified(
             user_ids=queryset.values_list("pk", flat=True), verified=True, actor=request.user,
             reason=action_reason(request), ip=request_ip(request))
         self.message_user(request, f"{count} account(s) verified.", messages.SUCCESS)
 
     @admin.action(description="Remove the verified badge")
     def unmark_verified(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        count = services_status.users_set_verified(
+        count = services.users_set_verified(
             user_ids=queryset.values_list("pk", flat=True), verified=False, actor=request.user,
             reason=action_reason(request), ip=request_ip(request))
         self.message_user(request, f"{count} account(s) no longer verified.", messages.SUCCESS)

@@ -101,7 +101,7 @@ def cross_app_writes(root: Path = ROOT) -> list[str]:
 def test_no_app_writes_another_apps_tables():
     assert cross_app_writes() == [], (
         "Write through the owner app's services (e.g. content.services."
-        "post_set_moderation_flags, accounts.services_status.user_set_active).")
+        "post_set_moderation_flags, accounts.services.user_set_active).")
 
 
 def test_the_scan_sees_a_cross_app_write(tmp_path):

@@ -172,7 +172,7 @@ def web_decide(mod: User, case: Case, decision: str) -> Case:
 
 # --- the cases -------------------------------------------------------------------------------
 
-ACC = "apps/accounts/services.py::"
+ACC = "apps/accounts/services/"
 COM = "apps/comments/services.py::"
 CON = "apps/content/services/"
 ENG = "apps/engagement/services.py::"
@@ -207,7 +207,7 @@ def case(name: str, *sites: str) -> Callable[[Callable[[], None]], Callable[[], 
 
 
 @case("PATCH /api/v1/me (private to public approves pending requests)",
-      ACC + "user_profile_update", SOC)
+      ACC + "profile.py::user_profile_update", SOC)
 def _() -> None:
     owner = UserFactory(is_private=True)
     FollowRequest.objects.create(requester=UserFactory(), target=owner)
@@ -215,14 +215,14 @@ def _() -> None:
     assert Follow.objects.filter(followee=owner).count() == 1
 
 
-@case("POST /api/v1/me/username", ACC + "user_username_change")
+@case("POST /api/v1/me/username", ACC + "profile.py::user_username_change")
 def _() -> None:
     user = UserFactory()
     client = reauthenticated_api_client(user)  # renaming needs a recent re-authentication
     ok(client.post("/api/v1/me/username", {"username": "renamed_one"}, format="json"))
 
 
-@case("PATCH /api/v1/me/devices/<id>", ACC + "device_update")
+@case("PATCH /api/v1/me/devices/<id>", ACC + "devices.py::device_update")
 def _() -> None:
     user = UserFactory()
     device = Device.objects.create(user=user, device_identifier="phone-1")
@@ -230,7 +230,8 @@ def _() -> None:
                        format="json"))
 
 
-@case("POST and DELETE /api/v1/me/avatar", ACC + "user_avatar_set", ACC + "user_avatar_delete")
+@case("POST and DELETE /api/v1/me/avatar", ACC + "avatars.py::user_avatar_set",
+      ACC + "avatars.py::user_avatar_delete")
 def _() -> None:
     client = api(UserFactory())
     ok(client.post("/api/v1/me/avatar", {"file": png()}, format="multipart"), 202)
@@ -238,7 +239,8 @@ def _() -> None:
 
 
 @case("POST /settings/account, /settings/avatar, /settings/privacy (web; going private "
-      "retires the public media URLs)", ACC + "user_profile_update", ACC + "user_avatar_set",
+      "retires the public media URLs)", ACC + "profile.py::user_profile_update",
+      ACC + "avatars.py::user_avatar_set",
       CON + "public_media.py::posts_public_media_changed")
 def _() -> None:
     user = UserFactory()
@@ -252,7 +254,7 @@ def _() -> None:
 
 
 @case("task accounts.purge_due_deletions (and every app's removal hook)",
-      ACC + "users_purge_due", SOC, CON + "accounts.py::content_purge_user",
+      ACC + "lifecycle.py::users_purge_due", SOC, CON + "accounts.py::content_purge_user",
       CON + "counters.py::_move_hashtag_counts",
       COM + "comments_purge_user")
 def _() -> None:

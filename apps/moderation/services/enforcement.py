@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts import services_status as accounts_status
+from apps.accounts import services as accounts_services
 from apps.accounts.models import Device, User
 from apps.comments import services as comment_services
 from apps.content import services as content_services
@@ -117,7 +117,7 @@ def _apply_suspend(row: EnforcementAction) -> bool:
     standing.state = Standing.State.SUSPENDED
     standing.suspended_until = max(row.expires_at, standing.suspended_until or row.expires_at)
     standing.save()
-    accounts_status.user_set_active(user_id=row.subject_id, active=False)
+    accounts_services.user_set_active(user_id=row.subject_id, active=False)
     return True
 
 
@@ -126,7 +126,7 @@ def _apply_ban(row: EnforcementAction) -> bool:
     standing = _standing(row.subject_id)
     standing.state, standing.banned_at = Standing.State.BANNED, timezone.now()
     standing.save()
-    accounts_status.user_set_active(user_id=row.subject_id, active=False)
+    accounts_services.user_set_active(user_id=row.subject_id, active=False)
     return True
 
 

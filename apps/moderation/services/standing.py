@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from apps.accounts import services_status as accounts_status
+from apps.accounts import services as accounts_services
 from apps.moderation import conf
 from apps.moderation.models import EnforcementAction, Standing, Strike, TargetType
 from apps.moderation.services._common import Action
@@ -51,9 +51,9 @@ def standing_refresh(*, user_id: int, now: datetime | None = None) -> Standing:
         standing.save()
         blocked = standing.state in (Standing.State.SUSPENDED, Standing.State.BANNED)
         if was_blocked and not blocked:
-            accounts_status.user_set_active(user_id=user_id, active=True)
+            accounts_services.user_set_active(user_id=user_id, active=True)
         elif blocked:
-            accounts_status.user_set_active(user_id=user_id, active=False)
+            accounts_services.user_set_active(user_id=user_id, active=False)
     return standing
 
 

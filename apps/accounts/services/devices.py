@@ -1,0 +1,83 @@
+"""Devices (one row per client device, pointed at its session) and ending sessions."""
+
+from __future__ import annotations
+
+from allauth.usersessions.models import UserSession
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import Device, User
+from apps.core.errors import NotFoundError
+
+
+def device_record(
+    *,
+    user: User,
+    session_key: str,
+    platform: str,
+    app_version: str = "",
+    device_identifier: str = "",
+    user_agent: str = "",
+    ip: str | None = None,
+) -> Device:
+    """Called at each log-in: one row per (user, client device id), pointed at the new
+    session. Without a device id (plain web log-ins) the row is keyed by the session."""
+    if platform not in Device.Platform.values:
+        platform = Device.Platform.WEB
+    values = {
+        "platform": platform,
+        "app_version": app_version[:32],
+        "user_agent": user_agent[:500],
+        "ip": ip or None,
+        "session_key": session_key,
+        "last_seen_at": timezone.now(),
+    }
+    device_identifier = device_identifier[:128]
+    with transaction.atomic():
+        if device_identifier:
+            device, _ = Device.objects.update_or_create(
+                user=user, device_identifier=device_identifier, defaults=values
+            )
+        else:
+            device, _ = Device.objects.update_or_create(
+                user=user, device_identifier="", session_key=session_key, defaults=values
+            )
+    return device
+
+
+def device_update(*, user: User, device_id: int, push_token: str) -> Device:
+    with transaction.atomic():
+        device = (
+            Device.objects.select_for_update().filter(user=user, pk=device_id).first()
+        )
+        if device is None:
+            raise NotFoundError("No such device.")
+        device.push_token = push_token.strip()
+        device.save(update_fields=["push_token"])
+    return device
+
+
+def _end_sessions(sessions: list[UserSession]) -> int:
+    keys = [session.session_key for session in sessions]
+    for session in sessions:
+        session.end()  # deletes the Django session: its app token stops working
+    if keys:
+        Device.objects.filter(session_key__in=keys).update(session_key="", push_token="")
+    return len(keys)
+
+
+def user_session_end(*, user: User, session_id: int) -> None:
+    with transaction.atomic():
+        session = UserSession.objects.filter(user=user, pk=session_id).first()
+        if session is None:
+            raise NotFoundError("No such session.")
+        _end_sessions([session])
+
+
+def user_sessions_end_all(*, user: User, keep_session_key: str | None = None) -> int:
+    """Ends every session of the user, except `keep_session_key` when given."""
+    with transaction.atomic():
+        sessions = UserSession.objects.filter(user=user)
+        if keep_session_key:
+            sessions = sessions.exclude(session_key=keep_session_key)
+        return _end_sessions(list(sessions))
