@@ -1,10 +1,10 @@
 """Engagement rows: likes, favourites (in optional named private collections), shares.
 
 The rows are the truth. The counters on `content.Post` (likes/favourites/shares/views)
-are owned by `apps.engagement.services`: a write that inserts or deletes a row records a
-+1/-1 delta in Redis after its transaction commits (`apps.engagement.counters`), and a beat
-task flushes the deltas to Postgres with F(). `manage.py engagement_reconcile` recomputes
-the row-backed counters from the rows (views have no rows: they are only ever counted).
+are owned by `apps.engagement.services`: a write that inserts or deletes a row journals a
++1/-1 `CounterDelta` in its own transaction (`apps.engagement.counters`), and a beat task
+flushes the journal onto the posts with F(). `manage.py engagement_reconcile` recomputes
+the row-backed counters from the rows (views have no rows: their journal is their record).
 """
 
 from __future__ import annotations
@@ -127,13 +127,18 @@ class EngagementSettings(models.Model):
         return f"engagement settings of {self.user_id}"
 
 
-class CounterFlush(models.Model):
-    """A Redis delta batch that was applied to Postgres, written in the same transaction
-    as the counter updates: a batch is applied at most once, even if the flusher dies
-    between the commit and deleting the batch from Redis."""
+class CounterDelta(SnowflakeModel):
+    """A change of a post counter not yet added to the post (`apps.engagement.counters`):
+    inserted in the transaction of the write it counts, deleted by the flush that adds it
+    to the post, in one transaction. The journal is the truth between flushes, so a Redis
+    outage or restart loses no delta."""
 
-    batch = models.CharField(max_length=64, primary_key=True)
-    applied_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    post_id = models.BigIntegerField()  # no foreign key: a post deleted meanwhile is skipped
+    field = models.CharField(max_length=20)
+    delta = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["post_id"], name="engagement_delta_post")]
 
     def __str__(self) -> str:
-        return self.batch
+        return f"{self.post_id} {self.field} {self.delta:+d}"

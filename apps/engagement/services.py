@@ -4,14 +4,16 @@ Callers pass a post they obtained from `apps.content.selectors.get_post_for(view
 (the permission check). Counters: a write changes a counter only by what *this*
 transaction inserted or deleted (`get_or_create` says whether we created the row, the
 unique pair is the backstop; `delete()` says how many rows we removed), and the delta is
-recorded in Redis after commit (`apps.engagement.counters`).
+journaled in the same transaction (`apps.engagement.counters`).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Iterable
 
+import redis
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
@@ -20,7 +22,14 @@ from apps.accounts.models import User
 from apps.content.models import Post
 from apps.core.errors import ApplicationError, ConflictError, NotFoundError
 from apps.engagement import counters
-from apps.engagement.models import Collection, EngagementSettings, Favourite, Like, Share
+from apps.engagement.models import (
+    Collection,
+    CounterDelta,
+    EngagementSettings,
+    Favourite,
+    Like,
+    Share,
+)
 
 COLLECTION_NOT_FOUND = "Collection not found."
 MAX_COLLECTIONS = getattr(settings, "ENGAGEMENT_MAX_COLLECTIONS", 100)
@@ -60,7 +69,7 @@ def like_create(*, user: User, post: Post) -> bool:
     with transaction.atomic():
         created = _insert_once(Like, user=user.pk, post=post.pk)
         if created:
-            counters.add_delta_on_commit(post_id=post.pk, field="likes_count", delta=1)
+            counters.record_delta(post_id=post.pk, field="likes_count", delta=1)
     return created
 
 
@@ -70,7 +79,7 @@ def like_delete(*, user: User, post_id: int) -> bool:
     with transaction.atomic():
         deleted, _ = Like.objects.filter(user_id=user.pk, post_id=post_id).delete()
         if deleted:
-            counters.add_delta_on_commit(post_id=post_id, field="likes_count", delta=-deleted)
+            counters.record_delta(post_id=post_id, field="likes_count", delta=-deleted)
     return bool(deleted)
 
 
@@ -140,7 +149,7 @@ def favourite_create(*, user: User, post: Post, collection_id: int | None = None
         created = _insert_once(Favourite, user=user.pk, post=post.pk,
                                collection=collection.pk if collection else None)
         if created:
-            counters.add_delta_on_commit(post_id=post.pk, field="favourites_count", delta=1)
+            counters.record_delta(post_id=post.pk, field="favourites_count", delta=1)
         elif collection is not None:
             Favourite.objects.filter(user_id=user.pk, post_id=post.pk).exclude(
                 collection_id=collection.pk).update(collection=collection)
@@ -151,8 +160,7 @@ def favourite_delete(*, user: User, post_id: int) -> bool:
     with transaction.atomic():
         deleted, _ = Favourite.objects.filter(user_id=user.pk, post_id=post_id).delete()
         if deleted:
-            counters.add_delta_on_commit(post_id=post_id, field="favourites_count",
-                                         delta=-deleted)
+            counters.record_delta(post_id=post_id, field="favourites_count", delta=-deleted)
     return bool(deleted)
 
 
@@ -166,7 +174,7 @@ def share_create(*, user: User, post: Post, channel: str) -> Share:
                                fields={"channel": ["Unknown share channel."]})
     with transaction.atomic():
         share = Share.objects.create(user_id=user.pk, post_id=post.pk, channel=channel)
-        counters.add_delta_on_commit(post_id=post.pk, field="shares_count", delta=1)
+        counters.record_delta(post_id=post.pk, field="shares_count", delta=1)
     return share
 
 
@@ -180,19 +188,25 @@ def view_is_qualified(*, watched_ms: int, duration_ms: int | None) -> bool:
 
 
 def view_record(*, post: Post, viewer_key: str, watched_ms: int) -> bool:
-    """Count a qualified view once per viewer per post per window (SET NX EX in Redis).
-    `viewer_key` is "u:<user id>" or, for anonymous web viewers, "a:<client ip>".
-    Returns whether this view was counted."""
+    """Count a qualified view once per viewer per post per window (SET NX EX in Redis),
+    journaled in PostgreSQL. `viewer_key` is "u:<user id>" or, for anonymous web viewers,
+    "a:<client ip>". Returns whether this view was counted. Without Redis the dedupe cannot
+    be asked: the outage error reaches the API, which answers 503 with Retry-After."""
     _published(post)
     duration = post.asset.duration_ms if post.asset_id else None
     if not view_is_qualified(watched_ms=watched_ms, duration_ms=duration):
         return False
     client = counters.redis_client()
-    first = client.set(f"engagement:view:{post.pk}:{viewer_key}", "1", nx=True,
-                       ex=VIEW_WINDOW_SECONDS)
-    if not first:
+    key = f"engagement:view:{post.pk}:{viewer_key}"
+    if not client.set(key, "1", nx=True, ex=VIEW_WINDOW_SECONDS):
         return False
-    counters.add_delta_now(post_id=post.pk, field="views_count", delta=1)
+    try:
+        with transaction.atomic():
+            counters.record_delta(post_id=post.pk, field="views_count", delta=1)
+    except BaseException:
+        with contextlib.suppress(redis.RedisError):
+            client.delete(key)  # not counted: the client's retry must count
+        raise
     return True
 
 
@@ -214,40 +228,46 @@ _ROW_COUNTERS: dict[str, type[Like] | type[Favourite] | type[Share]] = {
 }
 
 
+def _reconcile_sql() -> str:
+    """One statement per chunk of posts, so the rows and the journal are read in one
+    snapshot: counter = rows - journaled deltas not flushed yet (the flush then lands on
+    the number of rows). Only posts whose counters differ are written."""
+    q = connection.ops.quote_name
+    post = q(Post._meta.db_table)
+    journal = q(CounterDelta._meta.db_table)
+    # names from _meta and the module's constant field names only
+    wanted = ", ".join(
+        f"GREATEST((SELECT count(*) FROM {q(model._meta.db_table)} r WHERE r.post_id = p.id)"  # noqa: S608
+        f" - COALESCE((SELECT sum(d.delta) FROM {journal} d WHERE d.post_id = p.id"
+        f" AND d.field = '{field}'), 0), 0) AS {field}"
+        for field, model in _ROW_COUNTERS.items())
+    sets = ", ".join(f"{field} = w.{field}" for field in _ROW_COUNTERS)
+    return (f"WITH w AS (SELECT p.id, {wanted} FROM {post} p WHERE p.id = ANY(%s)) "  # noqa: S608
+            f"UPDATE {post} p SET {sets} FROM w WHERE p.id = w.id "
+            f"AND ({', '.join(f'p.{f}' for f in _ROW_COUNTERS)}) IS DISTINCT FROM "
+            f"({', '.join(f'w.{f}' for f in _ROW_COUNTERS)}) RETURNING p.id")
+
+
 def counters_reconcile(*, post_ids: Iterable[int] | None = None, batch_size: int = 1000) -> int:
     """Recompute likes/favourites/shares counters from the rows; returns how many posts
-    were corrected. Flushes Redis first, then sets each counter to rows minus whatever is
-    still pending (so the next flush lands on the right number). Views have no rows and
-    are left alone. A write racing the recount can leave a one-off drift that the next run
-    corrects."""
-    counters.flush()
+    were corrected. Each chunk holds the flush lock exclusively (no flush moves deltas
+    meanwhile) and reads rows and journal in one statement, so a write racing the recount
+    is either in both or in neither. Views have no rows: their journal is their record."""
     base = Post.objects.order_by("pk")
     if post_ids is not None:
         base = base.filter(pk__in=list(post_ids))
+    sql = _reconcile_sql()
     corrected = 0
     last = 0
     while True:
-        chunk = list(base.filter(pk__gt=last).values("pk", *_ROW_COUNTERS)[:batch_size])
-        if not chunk:
+        ids = list(base.filter(pk__gt=last).values_list("pk", flat=True)[:batch_size])
+        if not ids:
             return corrected
-        last = chunk[-1]["pk"]
-        ids = [row["pk"] for row in chunk]
-        truth: dict[str, dict[int, int]] = defaultdict(dict)
-        for field, model in _ROW_COUNTERS.items():
-            rows = (model.objects.filter(post_id__in=ids).values("post_id")
-                    .annotate(n=Count("id")).values_list("post_id", "n"))
-            truth[field] = dict(rows)
-        pending = counters.pending_deltas(ids)
-        for row in chunk:
-            wanted = {
-                field: max(truth[field].get(row["pk"], 0)
-                           - pending.get(row["pk"], {}).get(field, 0), 0)
-                for field in _ROW_COUNTERS
-            }
-            changed = {f: v for f, v in wanted.items() if row[f] != v}
-            if changed:
-                Post.objects.filter(pk=row["pk"]).update(**changed)
-                corrected += 1
+        last = ids[-1]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [counters.FLUSH_LOCK])
+            cursor.execute(sql, [ids])
+            corrected += len(cursor.fetchall())
 
 
 # --- account removal and export (accounts' hook registries) -----------------------------------
@@ -266,7 +286,7 @@ def engagement_purge_user(*, user_id: int) -> None:
         rows.delete()
     Collection.objects.filter(owner_id=user_id).delete()
     EngagementSettings.objects.filter(user_id=user_id).delete()
-    counters.add_deltas_on_commit(dict(deltas))
+    counters.record_deltas(dict(deltas))
 
 
 def engagement_export_user(*, user_id: int) -> dict[str, list[dict[str, str | None]]]:

@@ -9,7 +9,5 @@ from apps.engagement import counters
 
 @shared_task(name="engagement.flush_counters")
 def flush_counters() -> int:
-    """Apply the counter deltas buffered in Redis to Postgres (beat, every few seconds)."""
-    updated = counters.flush()
-    counters.prune_flush_markers()
-    return updated
+    """Add the journaled counter deltas to the posts (beat, every few seconds)."""
+    return counters.flush()

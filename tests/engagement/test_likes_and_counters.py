@@ -1,13 +1,16 @@
-"""Likes through the API, the Redis-buffered counters and their flush, and reconciliation."""
+"""Likes through the API, the journaled counters and their flush, and reconciliation."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 
 from apps.content.models import Post
 from apps.engagement import counters
-from apps.engagement.models import CounterFlush, Like
+from apps.engagement.models import CounterDelta, Like
 from tests.engagement.factories import PublishedPostFactory
 from tests.engagement.helpers import engagement_snapshot, error_of
 from tests.factories import UserFactory
@@ -120,30 +123,40 @@ def test_anonymous_and_malformed_requests_are_refused(api_client, client_for):
     assert engagement_snapshot() == before
 
 
-def test_flush_applies_a_batch_once_even_when_rerun_after_a_crash():
-    # given: a batch claimed and applied, but the flusher "died" before deleting it
+def _in_a_transaction_that_fails(work: Callable[[], object]) -> None:
+    with transaction.atomic():
+        work()
+        raise RuntimeError("the process died before the commit")
+
+
+def test_a_flush_that_dies_leaves_its_deltas_for_the_next_one():
+    # given: journaled deltas, and a flusher that took them and died before committing
     post = PublishedPostFactory()
-    counters.add_delta_now(post_id=post.pk, field="likes_count", delta=3)
-    client = counters.redis_client()
-    client.eval(counters._CLAIM, 3, counters.DIRTY_KEY, counters.BATCH_PREFIX + "crashed",
-                counters.BATCHES_KEY, "crashed")
-    counters._apply_chunk("crashed:0", [(post.pk, {"likes_count": 3})])
+    with transaction.atomic():
+        counters.record_delta(post_id=post.pk, field="likes_count", delta=3)
+    with pytest.raises(RuntimeError, match="died"):
+        _in_a_transaction_that_fails(counters.flush)
+    post.refresh_from_db()
+    assert post.likes_count == 0
+    assert CounterDelta.objects.count() == 1
 
-    # when: the next flush finds the batch still in Redis
-    counters.flush()
+    # when: the next flush runs, twice
+    assert counters.flush() == 1
+    assert counters.flush() == 0
 
-    # then: applied once, and the batch is gone
+    # then: applied once, and the journal is empty
     post.refresh_from_db()
     assert post.likes_count == 3
-    assert client.scard(counters.BATCHES_KEY) == 0
-    assert CounterFlush.objects.filter(batch="crashed:0").exists()
+    assert not CounterDelta.objects.exists()
 
 
-def test_deltas_arriving_during_a_flush_wait_for_the_next_one():
+def test_deltas_arriving_after_a_flush_wait_for_the_next_one():
     post = PublishedPostFactory()
-    counters.add_delta_now(post_id=post.pk, field="views_count", delta=2)
+    with transaction.atomic():
+        counters.record_delta(post_id=post.pk, field="views_count", delta=2)
     counters.flush()
-    counters.add_delta_now(post_id=post.pk, field="views_count", delta=5)
+    with transaction.atomic():
+        counters.record_deltas({(post.pk, "views_count"): 5})
 
     post.refresh_from_db()
     assert post.views_count == 2
@@ -154,9 +167,19 @@ def test_deltas_arriving_during_a_flush_wait_for_the_next_one():
     assert counters.pending_deltas([post.pk]) == {}
 
 
+def test_a_rolled_back_write_journals_nothing():
+    post = PublishedPostFactory()
+    with pytest.raises(RuntimeError, match="died"):
+        _in_a_transaction_that_fails(
+            lambda: counters.record_delta(post_id=post.pk, field="likes_count", delta=1))
+    assert not CounterDelta.objects.exists()
+    assert counters.shown_pending_deltas([post.pk]) == {}
+
+
 def test_a_counter_never_goes_below_zero():
     post = PublishedPostFactory()
-    counters.add_delta_now(post_id=post.pk, field="likes_count", delta=-4)
+    with transaction.atomic():
+        counters.record_delta(post_id=post.pk, field="likes_count", delta=-4)
     counters.flush()
     post.refresh_from_db()
     assert post.likes_count == 0
