@@ -19,6 +19,22 @@ MODEL_FEATURES = tuple(f for f in FEATURES if not f.startswith("src_"))
 FACTORS = 32
 
 
+class ConstantHead:
+    """A head with one class in its labels (e.g. nobody followed): predicts the base rate.
+    It lives here, not in training, because artefacts pickle it: loading one must not
+    import training."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        p = np.full(len(x), self.value, dtype=np.float32)
+        return np.stack([1 - p, p], axis=1)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.full(len(x), self.value, dtype=np.float32)
+
+
 class Trained(Protocol):
     """What a training run hands over (`training.TrainResult`)."""
 

@@ -1,0 +1,5 @@
+"""What the training modules share."""
+
+from __future__ import annotations
+
+SEED = 7
