@@ -19,6 +19,9 @@ Redis keys (all carry the `{log}` hash tag so that they could share a Redis Clus
   (with the reason), parked so that they stop blocking the group; capped at 10,000.
 - `events:{log}:dedupe:<u:<user id>|s<length>:<session id>>:<client event id>` — a
   marker set with SET NX EX before appending; an event whose marker exists is a duplicate.
+- `events:{log}:appended:<request token>` — the entry id of a request's batch, set by the
+  same script as its XADD: an append (or a spool drain) with a token already appended is
+  not repeated (a hung Redis may run an append whose caller gave up and spooled it).
 """
 
 from __future__ import annotations
@@ -39,7 +42,16 @@ from apps.core import redis_health
 STREAM_KEY = "events:{log}:stream"
 DEAD_LETTER_KEY = "events:{log}:dead"
 DEDUPE_PREFIX = "events:{log}:dedupe:"
+APPENDED_PREFIX = "events:{log}:appended:"
 DEFAULT_GROUP = "analytics"
+
+_APPEND_ONCE = """
+local done = redis.call('GET', KEYS[2])
+if done then return done end
+local entry = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'b', ARGV[2])
+redis.call('SET', KEYS[2], entry, 'EX', ARGV[3])
+return entry
+"""
 
 
 @dataclass(frozen=True)
@@ -72,8 +84,9 @@ class LogEntry:
 class EventLog(Protocol):
     """The log's interface (Redis Streams today; Kafka could implement it)."""
 
-    def append(self, batch: LoggedBatch) -> str:
-        """Append one batch; returns the entry id. Raises on failure."""
+    def append(self, batch: LoggedBatch, *, token: str | None = None) -> str:
+        """Append one batch; returns the entry id. Raises on failure. With a `token`, a
+        second append with the same token appends nothing (returns the first entry id)."""
         ...
 
     def read(self, *, group: str, consumer: str, count: int, block_ms: int | None = None
@@ -104,6 +117,12 @@ def redis_client() -> redis.Redis:
     return redis_health.GuardedRedis(connection_pool=pool)
 
 
+def appended_marker_ttl() -> int:
+    """How long an append's token is remembered: as long as the events' dedupe markers
+    (a spooled batch is drained well within it)."""
+    return max(int(settings.EVENTS_DEDUPE_TTL), 3600)
+
+
 def consumer_name() -> str:
     """This process's consumer name in a group (host and pid: unique while alive)."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -129,10 +148,14 @@ class RedisStreamEventLog:
         self.stream = stream
         self.maxlen = maxlen if maxlen is not None else settings.EVENTS_STREAM_MAXLEN
 
-    def append(self, batch: LoggedBatch) -> str:
-        entry_id = self.client.xadd(self.stream, {"b": batch.to_json()}, maxlen=self.maxlen,
-                                    approximate=True)
-        return str(entry_id)
+    def append(self, batch: LoggedBatch, *, token: str | None = None) -> str:
+        if token is None:
+            entry_id = self.client.xadd(self.stream, {"b": batch.to_json()},
+                                        maxlen=self.maxlen, approximate=True)
+            return str(entry_id)
+        entry = self.client.eval(_APPEND_ONCE, 2, self.stream, APPENDED_PREFIX + token,
+                                 self.maxlen, batch.to_json(), appended_marker_ttl())
+        return str(entry)
 
     def ensure_group(self, group: str) -> None:
         """Create the group at the start of the stream if it does not exist (idempotent)."""

@@ -148,7 +148,7 @@ def events_ingest(
     batch = LoggedBatch(user_id=user_id, received_ms=received, client=client,
                         events=[e.as_log_dict() for e in fresh])
     try:
-        result.entry_id = (log or default_log()).append(batch)
+        result.entry_id = (log or default_log()).append(batch, token=token)
     except redis.RedisError as exc:
         # The markers stay: they hold this request's token, so the drain knows them as the
         # spooled batch's own, and a client's retry meanwhile is a duplicate (it is spooled).

@@ -3,20 +3,26 @@ was unavailable) wait in PostgreSQL (`SpooledBatch`) and are drained into the st
 it is back (`spool_drain`, beat `events.drain_spool`), exactly once.
 
 Exactly once, precisely: each spooled row is appended by one Lua script, which Redis runs
-atomically. The script first checks the row's done-marker (`events:{log}:spooled:<row id>`);
-if it is there, the row was appended before and nothing happens. Otherwise it sets the
-events' dedupe markers (an event already in the log from a client's retry is a duplicate and
-left out; a marker holding this row's token is the row's own), appends the remaining events
-as one entry (fields `b`, the batch, and `spool`, the row id) and sets the done-marker. The
-row is deleted in the PostgreSQL transaction that locked it (`FOR UPDATE SKIP LOCKED`, so
-concurrent drains take disjoint rows), after the script returned. A drain that dies between
-the script and its commit leaves the row; the next drain finds the done-marker and only
-deletes it. So every spooled event enters the stream once, provided Redis keeps what it
-acknowledged: the entry and its marker are written by one script, so a Redis that loses
-writes (a restart without persistence) loses both, and the row, still there, is appended
-again; a Redis that loses the entry after the row's deletion lost it like any other entry.
-Consumers need no dedupe of their own for the spool (analytics still records each entry it
-applied by entry id), but the `spool` field lets one check.
+atomically. The script first checks the done-marker of the row's request token
+(`events:{log}:appended:<token>`), which the same script sets with its XADD, and so does
+the request's own live append (`RedisStreamEventLog.append(token=...)`: a hung Redis may
+run an append after the request gave up on it and spooled the batch). If the marker is
+there, the batch is in the log and nothing happens. Otherwise the script sets the events'
+dedupe markers (an event that reached the log meanwhile, from a client's retry, is a
+duplicate and left out; a marker holding this row's token is the row's own), appends the
+remaining events as one entry (fields `b`, the batch, and `spool`, the row id) and sets the
+done-marker. The row is deleted in the PostgreSQL transaction that locked it (`FOR UPDATE
+SKIP LOCKED`, so concurrent drains take disjoint rows), after the script returned. A drain
+that dies between the script and its commit leaves the row; the next drain finds the
+done-marker and only deletes it.
+
+So every spooled event enters the stream once, provided Redis keeps what it acknowledged:
+the entry and its marker are written by one script, so a Redis that loses writes (a
+restart without persistence) loses both, and the row, still there, is appended again; a
+Redis that loses the entry after the row's deletion lost it like any other entry. Markers
+live `appended_marker_ttl()` (the dedupe window, at least an hour): a row drained later
+than that after a hung append could be appended twice. Consumers need no dedupe of their
+own (analytics records each entry it applied by entry id); the `spool` field lets one check.
 """
 
 from __future__ import annotations
@@ -32,13 +38,11 @@ from django.conf import settings
 from django.db import transaction
 from redis.commands.core import Script
 
-from apps.events.log import STREAM_KEY, redis_client
+from apps.events.log import APPENDED_PREFIX, STREAM_KEY, appended_marker_ttl, redis_client
 from apps.events.models import SpooledBatch
 
 logger = logging.getLogger(__name__)
 
-DONE_PREFIX = "events:{log}:spooled:"
-DONE_TTL_SECONDS = 7 * 24 * 3600
 BATCH_SIZE = 50
 
 _APPEND_ONCE = """
@@ -97,9 +101,9 @@ def _append_once(client: redis.Redis, row: SpooledBatch) -> tuple[int, int]:
     # joined by commas, its tail.
     head = _compact({"u": row.user_id, "rt": row.received_ms, "c": row.client})
     prefix, suffix = head[:-1] + ',"e":[', "]}"
-    keys = [STREAM_KEY, f"{DONE_PREFIX}{row.pk}", *row.dedupe_keys]
+    keys = [STREAM_KEY, f"{APPENDED_PREFIX}{row.token}", *row.dedupe_keys]
     args: list[Any] = [
-        max(settings.EVENTS_DEDUPE_TTL, 1), DONE_TTL_SECONDS, settings.EVENTS_STREAM_MAXLEN,
+        max(settings.EVENTS_DEDUPE_TTL, 1), appended_marker_ttl(), settings.EVENTS_STREAM_MAXLEN,
         row.token, str(row.pk), prefix, suffix, *(_compact(e) for e in row.events)]
     kept, _entry = _append_once_script(client)(keys=keys, args=args)
     if int(kept) < 0:

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from apps.core import redis_health
 from apps.events import spool
-from apps.events.log import RedisStreamEventLog
+from apps.events.log import LoggedBatch, RedisStreamEventLog
 from apps.events.models import SpooledBatch
 from tests.content.factories import PostFactory
 from tests.events.helpers import URL, event, logged_events
@@ -73,7 +73,8 @@ def test_a_batch_sent_while_the_log_is_down_is_spooled_and_drained_once(sender) 
     assert (result.batches, result.appended, result.duplicates) == (1, 2, 0)
     assert not SpooledBatch.objects.exists()
     entries = _entries()
-    assert len(entries) == 1 and entries[0]["spool"] == str(row.pk)
+    assert len(entries) == 1
+    assert entries[0]["spool"] == str(row.pk)
     assert [e["id"] for e in logged_events()] == ["s1", "s2"]
     assert logged_events()[1]["data"]["watched_ms"] == 4000
     # the stamp of the original request is kept
@@ -96,6 +97,27 @@ def test_a_drain_that_died_after_the_append_does_not_append_twice(sender) -> Non
     assert (result.batches, result.appended) == (1, 0)
     assert not SpooledBatch.objects.exists()
     assert [e["id"] for e in logged_events()] == ["d1"]
+
+
+def test_an_append_that_a_hung_redis_ran_after_the_request_spooled_is_not_repeated(
+        sender) -> None:
+    """The request's XADD timed out (Redis hung) and it spooled the batch; Redis then woke
+    up and ran the XADD after all. The drain finds the request's done-marker."""
+    client, post = sender
+    _open_breaker()
+    _send(client, [event("impression", post_id=post.pk, id_="h1")])
+    redis_health.reset_all()
+    row = SpooledBatch.objects.get()
+    # what Redis ran late: the request's own append, with its token
+    RedisStreamEventLog().append(LoggedBatch(
+        user_id=row.user_id, received_ms=row.received_ms, client=row.client,
+        events=row.events), token=row.token)
+
+    result = spool.spool_drain()
+
+    assert (result.batches, result.appended, result.duplicates) == (1, 0, 0)
+    assert [e["id"] for e in logged_events()] == ["h1"]
+    assert not SpooledBatch.objects.exists()
 
 
 def test_an_event_that_reached_the_log_meanwhile_is_a_duplicate(sender) -> None:
@@ -136,7 +158,8 @@ def test_concurrent_drains_append_each_batch_once(sender) -> None:
 
     assert sum(totals) == 30
     ids = [e["id"] for e in logged_events()]
-    assert sorted(ids) == sorted(f"c{n}" for n in range(30)) and len(ids) == 30
+    assert sorted(ids) == sorted(f"c{n}" for n in range(30))
+    assert len(ids) == 30
     assert not SpooledBatch.objects.exists()
 
 
