@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.accounts import services as accounts_services
-from apps.accounts.models import DataExport, User
+from apps.accounts.models import DataExport
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,28 +22,22 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "correct-horse-battery"
 
 
-def _signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def _reauthenticate(client: Client) -> None:
     response = client.post("/accounts/reauthenticate/", {"password": PASSWORD})
     assert response.status_code == 302
 
 
-def test_every_settings_section_has_a_tab():
-    html = _signed_in(UserFactory()).get("/settings/account").content.decode()
+def test_every_settings_section_has_a_tab(browser_for):
+    html = browser_for(UserFactory()).get("/settings/account").content.decode()
     for path, label in (("account", "Account"), ("privacy", "Privacy"),
                         ("sessions", "Sessions and devices"), ("blocked", "Blocked accounts"),
                         ("data", "Your data and account")):
         assert re.search(rf'<a href="/settings/{path}"[^>]*>{label}</a>', html), label
 
 
-def test_country_and_language_are_picked_from_lists_and_still_checked():
+def test_country_and_language_are_picked_from_lists_and_still_checked(browser_for):
     user = UserFactory(country="", language="")
-    client = _signed_in(user)
+    client = browser_for(user)
     html = client.get("/settings/account").content.decode()
     assert re.search(r'<select name="country"[^>]*>', html)
     assert '<option value="GB">Britain (UK)</option>' in html
@@ -67,19 +61,20 @@ def test_country_and_language_are_picked_from_lists_and_still_checked():
     assert user.country == "FR"
 
 
-def test_a_code_set_through_the_api_but_not_on_the_list_is_kept():
+def test_a_code_set_through_the_api_but_not_on_the_list_is_kept(browser_for):
     user = UserFactory(country="", language="")
     accounts_services.user_profile_update(user=user, language="en-ZA")
-    client = _signed_in(user)
+    client = browser_for(user)
     html = client.get("/settings/account").content.decode()
     assert '<option value="en-ZA" selected>en-ZA</option>' in html
     assert client.post("/settings/account", {"display_name": "x", "bio": "", "country": "",
                                              "language": "en-ZA"}).status_code == 302
 
 
-def test_a_username_change_asks_to_re_authenticate_then_goes_through_once_per_cooldown():
+def test_a_username_change_asks_to_re_authenticate_then_goes_through_once_per_cooldown(
+        browser_for):
     user = UserFactory(username="before")
-    client = _signed_in(user)
+    client = browser_for(user)
     page = client.get("/settings/account").content.decode()
     assert 'action="/settings/username"' in page
     # no recent re-authentication: allauth's page first, then the kept request goes through
@@ -104,10 +99,10 @@ def test_a_username_change_asks_to_re_authenticate_then_goes_through_once_per_co
     assert user.username == "after"
 
 
-def test_a_username_that_breaks_the_rules_is_refused_with_words():
+def test_a_username_that_breaks_the_rules_is_refused_with_words(browser_for):
     UserFactory(username="taken")
     user = UserFactory(username="mine")
-    client = _signed_in(user)
+    client = browser_for(user)
     _reauthenticate(client)
     for name, words in (("taken", "taken"), ("a", "2 to 24 characters"), ("admin", "reserved")):
         response = client.post("/settings/username", {"username": name})
@@ -117,9 +112,9 @@ def test_a_username_that_breaks_the_rules_is_refused_with_words():
     assert user.username == "mine"
 
 
-def test_a_data_export_is_requested_then_downloaded_when_ready():
+def test_a_data_export_is_requested_then_downloaded_when_ready(browser_for):
     user = UserFactory()
-    client = _signed_in(user)
+    client = browser_for(user)
     page = client.get("/settings/data").content.decode()
     assert "Request your data" in page
     assert client.post("/settings/data/export").status_code == 302  # to re-authenticate
@@ -142,9 +137,9 @@ def test_a_data_export_is_requested_then_downloaded_when_ready():
     assert download["Content-Type"] == "application/zip"
 
 
-def test_deactivating_hides_the_account_and_logs_out():
+def test_deactivating_hides_the_account_and_logs_out(browser_for):
     user = UserFactory()
-    client = _signed_in(user)
+    client = browser_for(user)
     _reauthenticate(client)
     response = client.post("/settings/deactivate", follow=True)
     assert "Your account is deactivated" in response.content.decode()
@@ -153,9 +148,9 @@ def test_deactivating_hides_the_account_and_logs_out():
     assert client.get("/settings/account").status_code == 302  # logged out
 
 
-def test_deleting_needs_a_re_authentication_the_password_and_a_tick():
+def test_deleting_needs_a_re_authentication_the_password_and_a_tick(browser_for):
     user = UserFactory()
-    client = _signed_in(user)
+    client = browser_for(user)
     form = {"password": PASSWORD, "confirm": "on"}
     # without a recent re-authentication: to allauth's page, and back to the settings page
     response = client.post("/settings/delete", form)

@@ -78,7 +78,7 @@ def test_account_settings_save_the_profile_country_and_language(browser_for):
     client = browser_for(user)
     assert client.get("/settings/account").status_code == 200
     response = client.post("/settings/account", {
-        "display_name": "  New Name ", "bio": "Hello", "country": "gb", "language": "pt-BR"})
+        "display_name": "  New Name ", "bio": "Hello", "country": "GB", "language": "pt-BR"})
     assert response.status_code == 302
     user.refresh_from_db()
     assert (user.display_name, user.bio, user.country, user.language) == (
