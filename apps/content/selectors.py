@@ -349,3 +349,24 @@ def usable_library_sounds_for(user: User, *, limit: int) -> list[Sound]:
 def sound_posts_for(*, viewer: User | AnonymousUser | None, sound: Sound) -> QuerySet[Post]:
     posts = visible_posts_for(viewer=viewer).filter(sound_id=sound.pk)
     return for_display(without_muted_authors(posts, viewer=viewer))
+
+
+# --- discover: the hashtags and sounds in use -----------------------------------------------
+
+
+def popular_hashtags_for(*, viewer: User | AnonymousUser | None, limit: int) -> list[Hashtag]:
+    """The most used hashtags (by `posts_count`) that tag at least one post the viewer may
+    see: a tag on private or removed posts only is not shown to those who cannot see them."""
+    seen = Exists(PostHashtag.objects.filter(
+        hashtag_id=OuterRef("pk"), post_id__in=visible_posts_for(viewer=viewer).values("pk")))
+    return list(Hashtag.objects.filter(seen, posts_count__gt=0)
+                .order_by("-posts_count", "name")[:limit])
+
+
+def popular_sounds_for(*, viewer: User | AnonymousUser | None, limit: int) -> list[Sound]:
+    """The most used sounds that a post the viewer may see uses (the rule of
+    `get_sound_for`, so each one's page opens), taken-down sounds left out."""
+    used_visibly = Exists(visible_posts_for(viewer=viewer).filter(
+        Q(sound_id=OuterRef("pk")) | Q(original_sound_id=OuterRef("pk"))))
+    return list(Sound.objects.filter(used_visibly, posts_count__gt=0, is_taken_down=False)
+                .select_related("original_owner").order_by("-posts_count", "-id")[:limit])
