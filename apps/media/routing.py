@@ -39,6 +39,8 @@ def route_asset_task(
     if name not in ASSET_TASKS:
         return None
     asset_id = args[0] if args else (kwargs or {}).get("asset_id")
+    if asset_id is None:
+        return None
     try:
         priority = MediaAsset.objects.filter(pk=int(asset_id)).values_list(
             "priority", flat=True).first()

@@ -99,7 +99,8 @@ def test_preview_cover_and_place_in_line_before_processing(
     cover_ms = int(chosen.get_attribute("data-ms") or "-1")
     assert 2000 < cover_ms < 4000
     asset = MediaAsset.objects.get(owner=me)
-    assert asset.state == "uploaded" and asset.progress == 0  # nothing processed yet
+    assert asset.state == "uploaded"  # nothing processed yet
+    assert asset.progress == 0
     _shoot(page, f"upload-waiting-{kind}")
 
     # the uploads ahead finish: next in line (the page re-reads its place by itself)
@@ -113,7 +114,8 @@ def test_preview_cover_and_place_in_line_before_processing(
     expect(status).to_have_text(re.compile(r"^Processing — \d+ % — already playable$"),
                                 timeout=15_000)
     value = page.locator("[data-processing-progress]").get_attribute("value")
-    assert value is not None and int(float(value)) > 0
+    assert value is not None
+    assert int(float(value)) > 0
     _shoot(page, f"upload-processing-{kind}")
 
     # the post goes with the cover picked from the local file, while processing goes on

@@ -173,7 +173,7 @@ def test_the_owner_sees_the_uploads_place_in_line_and_an_estimate():
     _finished(BULK, seconds=500)
     body = client.get(f"/api/v1/media/assets/{mine.pk}").json()
     assert body["queue_position"] == 3
-    assert body["estimated_start_seconds"] == 30  # 20 × 0.5 + 20 × 1
+    assert body["estimated_start_seconds"] == 30  # 20 s * 0.5 (half done) + 20 s
 
     with override_settings(MEDIA_USER_WORKER_CONCURRENCY=2):
         assert client.get(f"/api/v1/media/assets/{mine.pk}").json()[

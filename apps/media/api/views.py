@@ -94,7 +94,8 @@ class AssetOutputSerializer(serializers.ModelSerializer[MediaAsset]):
         read_only_fields = fields
 
     def _place(self, asset: MediaAsset) -> selectors.QueuePlace | None:
-        cached: dict[int, selectors.QueuePlace | None] = self.context.setdefault("places", {})
+        # both fields come from one reading of the queue
+        cached: dict[int, selectors.QueuePlace | None] = self.__dict__.setdefault("_places", {})
         if asset.pk not in cached:
             cached[asset.pk] = selectors.queue_place(asset)
         return cached[asset.pk]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -134,18 +135,28 @@ class Command(BaseCommand):
         watcher = threading.Thread(target=supervisor.run, args=(stopping.is_set,),
                                    name="supervisor", daemon=True)
         watcher.start()
+        seed: subprocess.Popen[bytes] | None = None
         try:
-            if not no_seed:
-                # with the workers already running: the first demo clips play within a
-                # minute while the rest of the catalogue is still being made (Ctrl-C here
-                # raises KeyboardInterrupt, and `finally` stops what was started)
-                call_command("seed_demo")
             signal.signal(signal.SIGINT, stop)
             signal.signal(signal.SIGTERM, stop)
+            if not no_seed:
+                # a one-shot child, with the workers already running: the first demo clips
+                # play within a minute or two while the rest of the catalogue is made, and
+                # Ctrl-C stops it with everything else
+                seed = subprocess.Popen(
+                    [python, str(settings.BASE_DIR / "manage.py"), "seed_demo"], env=env,
+                    start_new_session=True)
             while not stopping.wait(0.5):
-                pass
+                if seed is not None and seed.poll() is not None:
+                    if seed.returncode:
+                        self.stderr.write(f"seed_demo exited with {seed.returncode}; the "
+                                          "site runs without (all of) the demo data.")
+                    seed = None
         finally:
             stopping.set()
+            if seed is not None and seed.poll() is None:
+                os.killpg(seed.pid, signal.SIGTERM)
+                seed.wait(timeout=20)
             watcher.join(timeout=5)
             self.stdout.write("Stopping…")
             for child in processes:
