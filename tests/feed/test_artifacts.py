@@ -17,8 +17,9 @@ def test_an_artefact_with_a_constant_head_loads_without_importing_training(tmp_p
     # given heads fitted on labels where nobody followed: the follow head is a constant
     rng = np.random.default_rng(0)
     x = rng.random((80, 4)).astype(np.float32)
-    labels = {"completion": (x[:, 0] > 0.5).astype(np.int8), "watch": x[:, 1],
-              "like": (x[:, 2] > 0.5).astype(np.int8), "follow": np.zeros(80, np.int8)}
+    labels: dict[str, np.ndarray] = {
+        "completion": (x[:, 0] > 0.5).astype(np.int8), "watch": x[:, 1],
+        "like": (x[:, 2] > 0.5).astype(np.int8), "follow": np.zeros(80, np.int8)}
     dataset = training.Dataset(x=x, user=np.arange(80), post=np.arange(80), labels=labels,
                                now=0.0)
     heads = training.fit_heads(dataset, n_jobs=1)
