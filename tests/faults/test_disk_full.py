@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from apps.core.errors import InsufficientStorageError
-from apps.media import storage
-from apps.media.models import MediaAsset
-from apps.media.services import upload_append
+from apps.media import services, storage
+from apps.media.models import MediaAsset, ProcessingStep
+from apps.media.services import StepError, upload_append
 from tests.factories import UserFactory
-from tests.media.conftest import open_upload, tus_head, tus_patch
+from tests.media.conftest import make_clip, open_upload, tus_head, tus_patch, upload_file
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
 
@@ -30,9 +31,11 @@ KIB = 1024
 
 
 @pytest.fixture
-def small_disk(settings: Any) -> Iterator[Path]:
+def small_disk(settings: Any, request: pytest.FixtureRequest) -> Iterator[Path]:
+    """A tmpfs of DISK bytes (or the test's indirect parameter) as MEDIA_ROOT."""
+    size = getattr(request, "param", DISK)
     mount = Path(tempfile.mkdtemp(prefix="swipeme-faults-disk-"))
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK}", "tmpfs", str(mount)],
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
                    check=True)
     settings.MEDIA_ROOT = mount
     settings.MEDIA_MIN_FREE_BYTES = 0
@@ -144,3 +147,31 @@ def test_the_free_space_reserve_refuses_uploads_before_any_byte(
     filler.unlink()
     response = tus_patch(client, body["upload_url"], os.urandom(300 * KIB), 0)
     assert response.status_code == 204, response.content
+
+
+@pytest.mark.parametrize("small_disk", [8 * DISK], indirect=True)
+@pytest.mark.django_db(transaction=True)
+def test_processing_waits_for_space_without_failing_the_upload(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    """A step that meets a full disk (ffmpeg's own ENOSPC) uses up no attempt and fails
+    nothing, however often it is tried, and runs when space returns."""
+    client = APIClient()
+    client.force_authenticate(UserFactory())
+    asset_id = int(upload_file(client, make_clip(tmp_path / "clip.mp4")))
+    assert services.asset_process(asset_id=asset_id, task_id="t-validate") == "planned"
+    filler = _fill(small_disk)
+    for attempt in range(settings.MEDIA_STEP_MAX_ATTEMPTS + 2):
+        with pytest.raises(StepError) as waiting:
+            services.asset_step_run(asset_id=asset_id, name="poster", task_id=f"t{attempt}")
+        assert not waiting.value.final
+        assert "waiting for disk space" in str(waiting.value)
+    step = ProcessingStep.objects.get(asset_id=asset_id, name="poster")
+    assert step.state == "pending"
+    assert step.attempts == 0
+    assert MediaAsset.objects.get(pk=asset_id).state == MediaAsset.State.PROCESSING
+    assert not list((storage.asset_dir(asset_id) / ".work").glob("poster-*"))
+
+    filler.unlink()
+    assert services.asset_step_run(asset_id=asset_id, name="poster", task_id="t-ok") == "done"
+    assert (storage.asset_dir(asset_id) / "poster.jpg").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import shutil
 from datetime import timedelta
 
@@ -23,6 +24,25 @@ from apps.media.services.recipe import (
     recipe_key,
 )
 from apps.media.services.validation import asset_fail
+
+# A step that found the disk full is retried after min(300, 2 ** this) seconds.
+OUT_OF_ROOM_WAIT = 8
+
+
+class OutOfRoomError(OSError):
+    pass
+
+
+def _out_of_room(exc: BaseException) -> bool:
+    """The disk (not the upload) made the step fail: ENOSPC/EDQUOT from Python or from
+    ffmpeg (its log says so), or the free space is below MEDIA_MIN_FREE_BYTES now."""
+    if isinstance(exc, OutOfRoomError):
+        return True
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = f"{exc} {getattr(exc, 'log_tail', '')}"
+    return "No space left on device" in text or "Disk quota exceeded" in text \
+        or not storage.has_room_for(0)
 
 
 def _claim(step: ProcessingStep, task_id: str) -> bool:
@@ -68,6 +88,8 @@ def asset_step_run(*, asset_id: int, name: str, task_id: str) -> str:
 
     staged = storage.staging_dir(asset_id, name)
     try:
+        if not storage.has_room_for(0):
+            raise OutOfRoomError("the media disk is full")
         output, log = _do_step(asset_id, name, probe, staged, heartbeat)
     except SoundNotReadyError as exc:
         # waiting for another upload is no failure: no attempt is used up
@@ -76,6 +98,16 @@ def asset_step_run(*, asset_id: int, name: str, task_id: str) -> str:
             updated_at=timezone.now())
         raise StepError(f"{name}: {exc}", attempts=3, final=False) from exc
     except Exception as exc:
+        if _out_of_room(exc):
+            # a full disk is no fault of the upload's: no attempt is used up, nothing
+            # staged stays, and the step waits (minutes apart) until there is room again
+            shutil.rmtree(staged, ignore_errors=True)
+            ProcessingStep.objects.filter(pk=step.pk, claimed_by=task_id).update(
+                state=StepState.PENDING, attempts=F("attempts") - 1,
+                log_tail=f"waiting for disk space: {exc}"[-transcode.LOG_TAIL_CHARS:],
+                updated_at=timezone.now())
+            raise StepError(f"{name}: waiting for disk space ({exc})",
+                            attempts=OUT_OF_ROOM_WAIT, final=False) from exc
         log = getattr(exc, "log_tail", "") or repr(exc)
         shutil.rmtree(staged, ignore_errors=True)
         step.refresh_from_db(fields=["attempts"])
