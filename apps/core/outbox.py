@@ -46,6 +46,10 @@ def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> OutboxTask:
 def _send(row: OutboxTask) -> None:
     """Hand the row's task to the broker. Called inside the row-locking transaction, so an
     outage raises (apps.core.task_base) instead of being logged and forgotten."""
+    if row.task not in current_app.tasks:
+        # A process that is not a worker (web, manage.py) has imported only the task
+        # modules its own code used; the autodiscovery runs on this signal.
+        current_app.loader.import_default_modules()
     task = current_app.tasks[row.task]
     task.apply_async(args=row.args, kwargs=row.kwargs)
 
