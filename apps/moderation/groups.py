@@ -7,6 +7,8 @@ from __future__ import annotations
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
+from apps.core.audit import record_audit
+
 # Model permissions the admin needs to list cases and read the records.
 _READ = ["moderation.view_case", "moderation.view_report", "moderation.view_enforcementaction",
          "moderation.view_strike", "moderation.view_appeal", "moderation.view_auditevent",
@@ -39,11 +41,17 @@ def setup_groups() -> dict[str, int]:
     with transaction.atomic():
         for name, perms in GROUPS.items():
             group, _ = Group.objects.get_or_create(name=name)
-            rows = []
+            rows: dict[str, Permission] = {}
             for perm in perms:
                 app_label, codename = perm.split(".")
-                rows.append(Permission.objects.get(content_type__app_label=app_label,
-                                                   codename=codename))
-            group.permissions.set(rows)
+                rows[perm] = Permission.objects.get(content_type__app_label=app_label,
+                                                    codename=codename)
+            before = set(group.permissions.values_list("pk", flat=True))
+            group.permissions.set(rows.values())
+            if before != {row.pk for row in rows.values()}:  # staff permissions changed
+                record_audit(actor=None, action="moderation.group_permissions_set",
+                             target=group, reason="manage.py moderation_setup_groups",
+                             permissions=sorted(rows),
+                             added=sorted(p for p, row in rows.items() if row.pk not in before))
             counts[name] = len(rows)
     return counts

@@ -22,6 +22,7 @@ from apps.feed.models import RankerModel
 from apps.media import storage
 from apps.media.models import MediaAsset
 from apps.moderation.detection.models import AssetCheck, HashList
+from apps.moderation.groups import GROUPS
 from apps.moderation.services import enforce
 from tests.content.factories import LibrarySoundFactory, PostFactory
 from tests.factories import UserFactory
@@ -300,3 +301,13 @@ def test_a_hash_list_import_is_recorded(tmp_path):
         None, "moderation_detection.hash_list_import", "hashlist", hash_list.pk,
         "partner feed 2026-12")
     assert (row.data["added"], row.data["rejected"], row.data["created"]) == (1, 1, True)
+
+
+def test_setting_up_the_moderator_groups_records_permission_changes_once():
+    call_command("moderation_setup_groups")
+    first = AuditEvent.objects.filter(app="moderation", verb="group_permissions_set")
+    assert sorted(first.values_list("target_repr", flat=True)) == sorted(GROUPS)
+    senior = first.get(target_repr="Senior moderators")
+    assert "moderation.enforce_ban" in senior.data["added"]
+    call_command("moderation_setup_groups")  # nothing changed: nothing recorded
+    assert AuditEvent.objects.count() == len(GROUPS)
