@@ -198,22 +198,34 @@ class Recorder:
 
 
 async def login(client: httpx.AsyncClient, username: str) -> str:
-    response = await client.post(
-        "/_allauth/app/v1/auth/login", json={"username": username, "password": PASSWORD},
-        headers={"X-Device-ID": f"bench-{username}", "X-Client-Platform": "ios",
-                 "X-App-Version": "1.0.0"})
-    response.raise_for_status()
-    token: str = response.json()["meta"]["session_token"]
-    return token
+    """Signed in over allauth's app API (patiently: a busy machine makes the first log-ins
+    slow)."""
+    for attempt in range(5):
+        try:
+            response = await client.post(
+                "/_allauth/app/v1/auth/login",
+                json={"username": username, "password": PASSWORD}, timeout=60,
+                headers={"X-Device-ID": f"bench-{username}", "X-Client-Platform": "ios",
+                         "X-App-Version": "1.0.0"})
+        except httpx.HTTPError:
+            if attempt == 4:
+                raise
+            continue
+        if response.status_code == 200:
+            token: str = response.json()["meta"]["session_token"]
+            return token
+        if attempt == 4:
+            raise RuntimeError(f"log-in of {username}: {response.status_code} {response.text}")
+        await asyncio.sleep(1)
+    raise AssertionError("unreachable")
 
 
-async def one_client(base: str, username: str, user_id: int, posts: list[int],
+async def one_client(base: str, username: str, user_id: int, token: str, posts: list[int],
                      rec: Recorder, seed: int) -> None:
     rng = random.Random(seed)
     to_like = posts[:]
     rng.shuffle(to_like)
     async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT) as client:
-        token = await login(client, username)
         headers = {"X-Session-Token": token}
         n = 0
         while not rec.stopping:
@@ -291,7 +303,8 @@ def report(name: str, rec: Recorder, likes: set[tuple[int, int]], *, baseline: t
         print(f"  reads not 2xx by status (0 = no answer): {dict(sorted(others.items()))}")
 
     # writes from the fault's start to the end of the observation after it
-    writes = [s for s in window(rec, fault[0], after_end) if s.kind in WRITES]
+    writes = [s for s in window(rec, fault[0], after_end)
+              if s.kind in WRITES and s.started + s.seconds < after_end]
     counts = {"committed": 0, "refused": 0, "ambiguous": 0, "lost": 0, "failed": 0}
     for s in writes:
         stored = s.key in likes if s.kind == "like" else None
@@ -308,9 +321,9 @@ def report(name: str, rec: Recorder, likes: set[tuple[int, int]], *, baseline: t
           ", ".join(f"{k} {v}" for k, v in counts.items()) +
           f"; committed or cleanly refused {clean:.2f} %")
     before = [s.seconds for s in window(rec, *baseline)]
-    print(f"  p99 latency: baseline {1000 * p99(before):.0f} ms "
-          f"({len(before) / max(0.001, baseline[1] - baseline[0]):.0f} requests/s), during the fault "
-          f"{1000 * p99([s.seconds for s in during]):.0f} ms")
+    rate = len(before) / max(0.001, baseline[1] - baseline[0])
+    print(f"  p99 latency: baseline {1000 * p99(before):.0f} ms ({rate:.0f} requests/s), "
+          f"during the fault {1000 * p99([s.seconds for s in during]):.0f} ms")
 
     # recovery: the last request after the fault that was not 2xx, and /readyz's check
     late_bad = [s.started + s.seconds for s in window(rec, fault[1], after_end)
@@ -326,8 +339,10 @@ def report(name: str, rec: Recorder, likes: set[tuple[int, int]], *, baseline: t
 async def run(args: argparse.Namespace, stack: Stack, users: list[tuple[str, int]],
               posts: list[int]) -> tuple[Recorder, dict[str, float]]:
     rec = Recorder()
-    tasks = [asyncio.create_task(one_client(stack.base, name, uid, posts, rec, i))
-             for i, (name, uid) in enumerate(users)]
+    async with httpx.AsyncClient(base_url=stack.base, timeout=TIMEOUT) as client:
+        tokens = [await login(client, name) for name, _ in users]
+    tasks = [asyncio.create_task(one_client(stack.base, name, uid, token, posts, rec, i))
+             for i, ((name, uid), token) in enumerate(zip(users, tokens, strict=True))]
     tasks.append(asyncio.create_task(poll_readyz(stack.base, rec)))
     marks: dict[str, float] = {}
     assert stack.redis is not None
@@ -349,7 +364,9 @@ async def run(args: argparse.Namespace, stack: Stack, users: list[tuple[str, int
     await asyncio.sleep(args.quiet)
     marks["end"] = time.monotonic()
     rec.stopping = True
-    await asyncio.gather(*tasks, return_exceptions=True)
+    for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            print(f"a client failed: {outcome!r}", flush=True)
     return rec, marks
 
 
