@@ -16,8 +16,6 @@ def heartbeat(queue: str) -> None:
 def outbox_dispatch() -> int:
     """Send the tasks recorded in the outbox that are not sent yet (the broker was down
     when their transaction committed); prune old sent rows."""
-    from apps.core import outbox
-
     sent = outbox.outbox_dispatch()
     outbox.outbox_prune()
     return sent

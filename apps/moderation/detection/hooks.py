@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from apps.core.outbox import enqueue_on_commit
 from apps.moderation.detection import services
 
 
@@ -14,9 +15,11 @@ def publish_gate(*, post_id: int, asset_id: int) -> bool:
 
 
 def comment_created(*, comment_id: int) -> None:
+    """Through the task outbox (apps.core.outbox): a comment posted while the broker is
+    down is still scanned once it is back (no sweep looks for unscanned comments)."""
     from apps.moderation.detection import tasks
 
-    tasks.scan_comment.delay(comment_id)
+    enqueue_on_commit(tasks.scan_comment, comment_id)
 
 
 def profile_changed(*, user_id: int, fields: list[str]) -> None:
@@ -24,4 +27,4 @@ def profile_changed(*, user_id: int, fields: list[str]) -> None:
 
     scanned = [name for name in fields if name in services.PROFILE_FIELDS]
     if scanned:
-        tasks.scan_profile.delay(user_id, scanned)
+        enqueue_on_commit(tasks.scan_profile, user_id, scanned)
