@@ -6,10 +6,10 @@ While Redis is unavailable a write must commit or be refused, never hang and 500
 - sent inside a transaction (`transaction.atomic()`): the error propagates, the transaction
   rolls back and the API answers 503 with Retry-After (apps.core.errors);
 - sent after the commit (an `on_commit` callback, or autocommit): the write is already in
-  PostgreSQL, so the request succeeds and the unsent task is logged as an error. (Recording
-  such tasks in an outbox, to send them when the broker is back, is issue 24's next step;
-  until then the existing sweeps — stalled media jobs, missed upload scans — pick up what
-  they cover.)
+  PostgreSQL, so the request succeeds and the unsent task is logged as an error. Work that
+  must happen goes through the task outbox instead (`apps.core.outbox.enqueue_on_commit`:
+  recorded in PostgreSQL, sent when the broker is back); the sweeps (stalled media jobs,
+  missed upload scans) pick up the rest of what they cover.
 
 While PostgreSQL is unavailable (restarting, unreachable) a task fails with a django.db
 OperationalError / InterfaceError: nothing it did is committed, so it is retried with
