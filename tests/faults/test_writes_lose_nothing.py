@@ -1,10 +1,11 @@
 """Writes lose nothing (issue 24), against the real ASGI server on a Redis of the test's own:
-likes, comments, views and events sent while Redis is up, hung (SIGSTOP), dead (SIGKILL)
-and back (restarted empty) are either committed to PostgreSQL or refused with 503 +
-Retry-After in the error shape; every committed like and view is on its post's counter after
-the restart; every event the API accepted during and after the outage is in the stream
-exactly once after the spool drains; and uploads that complete while the broker is dead are
-processed by a real worker once it is back (the task outbox).
+likes, favourites, shares, comments, views and events sent while Redis is up, hung
+(SIGSTOP), dead (SIGKILL) and back (restarted empty) are either committed to PostgreSQL or
+refused with 503 + Retry-After in the error shape; counters show the last flushed value
+while Redis is dead, and every committed like, favourite, share and view is on its post's
+counter after the restart; every event the API accepted during and after the outage is in
+the stream exactly once after the spool drains; and uploads that complete while the broker
+is dead are processed by a real worker once it is back (the task outbox).
 
 The drain and the outbox's dispatcher run as `manage.py` commands on the private Redis (the
 beat's tasks call the same functions)."""
@@ -28,7 +29,7 @@ from apps.comments.models import Comment
 from apps.content.models import Post
 from apps.core.models import OutboxTask
 from apps.engagement import counters
-from apps.engagement.models import Like
+from apps.engagement.models import Favourite, Like, Share
 from apps.events.models import SpooledBatch
 from apps.media.models import MediaAsset
 from tests.conftest import ROOT, _log_path, _subprocess_env
@@ -64,25 +65,32 @@ class Ledger:
     """Every write sent and what the API answered."""
 
     likes: list[tuple[int, int, int]] = field(default_factory=list)  # user, post, status
+    favourites: list[tuple[int, int, int]] = field(default_factory=list)
+    shares: list[tuple[int, int, int]] = field(default_factory=list)
     comments: list[tuple[str, int]] = field(default_factory=list)  # text, status
     views: list[tuple[int, int, bool]] = field(default_factory=list)  # post, status, counted
     events: list[tuple[str, str, int]] = field(default_factory=list)  # phase, id, status
 
     def statuses(self) -> Counter[int]:
-        return Counter([s for *_, s in self.likes] + [s for _, s in self.comments]
+        return Counter([s for *_, s in self.likes + self.favourites + self.shares]
+                       + [s for _, s in self.comments]
                        + [s for _, s, _ in self.views] + [s for *_, s in self.events])
 
 
 def _traffic(base: str, ledger: Ledger, *, phase: str, post: Post,
              viewers: list[tuple[Any, str]]) -> None:
-    """Each viewer likes `post`, comments on it, watches it and sends two events."""
+    """Each viewer likes, saves and shares `post`, comments on it, watches it and sends two
+    events."""
     for user, token in viewers:
         headers = {"X-Session-Token": token}
-        response = httpx.post(f"{base}/api/v1/posts/{post.pk}/like", headers=headers,
-                              timeout=CLIENT_TIMEOUT)
-        ledger.likes.append((user.pk, post.pk, response.status_code))
-        if response.status_code not in OK:
-            _assert_refused_cleanly(response)
+        for kind, sent in (("likes", {}), ("favourites", {}),
+                           ("shares", {"json": {"channel": "copy_link"}})):
+            action = {"likes": "like", "favourites": "favourite", "shares": "share"}[kind]
+            response = httpx.post(f"{base}/api/v1/posts/{post.pk}/{action}", headers=headers,
+                                  timeout=CLIENT_TIMEOUT, **sent)  # type: ignore[arg-type]
+            getattr(ledger, kind).append((user.pk, post.pk, response.status_code))
+            if response.status_code not in OK:
+                _assert_refused_cleanly(response)
 
         text = f"{phase}: still here ({user.pk})"
         response = httpx.post(f"{base}/api/v1/posts/{post.pk}/comments", json={"text": text},
@@ -134,6 +142,7 @@ def test_writes_during_a_redis_outage_are_committed_or_refused_and_none_is_lost(
     ledger = Ledger()
 
     _traffic(base, ledger, phase="up", post=posts["up"], viewers=viewers)
+    _manage(private_redis, "shell", "-c", "from apps.engagement.counters import flush; flush()")
     private_redis.hang()
     try:
         _traffic(base, ledger, phase="hung", post=posts["hung"], viewers=viewers)
@@ -141,6 +150,12 @@ def test_writes_during_a_redis_outage_are_committed_or_refused_and_none_is_lost(
         private_redis.resume()
     private_redis.kill()
     _traffic(base, ledger, phase="dead", post=posts["dead"], viewers=viewers)
+    # counters show the last flushed value meanwhile
+    shown = httpx.get(f"{base}/api/v1/posts/{posts['up'].pk}", timeout=CLIENT_TIMEOUT)
+    assert shown.status_code == 200, shown.text
+    assert {k: shown.json()["counts"][k] for k in ("likes", "favourites", "shares",
+                                                    "views", "comments")} == dict.fromkeys(
+        ("likes", "favourites", "shares", "views", "comments"), 3)
     private_redis.start()  # empty: the stream, dedupe markers, display entries are gone
     _wait_until(lambda: _readyz(base)["checks"]["redis_breaker"] == "closed",
                 "the breaker closes")
@@ -150,13 +165,17 @@ def test_writes_during_a_redis_outage_are_committed_or_refused_and_none_is_lost(
     statuses = ledger.statuses()
     assert set(statuses) <= {200, 201, 503}, statuses
     # ... likes, comments and events never needed a refusal, views did while Redis was away
-    assert all(s in OK for *_, s in ledger.likes + ledger.events), ledger
+    assert all(s in OK for *_, s in ledger.likes + ledger.favourites + ledger.shares
+               + ledger.events), ledger
     assert all(s in OK for _, s in ledger.comments), ledger.comments
     assert [s for post_id, s, _ in ledger.views if post_id == posts["dead"].pk] == [503] * 3
 
     # every answered like and comment is in PostgreSQL, and none that was refused
-    for user_id, post_id, status in ledger.likes:
-        assert Like.objects.filter(user_id=user_id, post_id=post_id).exists() == (status in OK)
+    for rows, model in ((ledger.likes, Like), (ledger.favourites, Favourite),
+                        (ledger.shares, Share)):
+        for user_id, post_id, status in rows:
+            assert model.objects.filter(user_id=user_id, post_id=post_id).exists() == (
+                status in OK), (model, status)
     for text, status in ledger.comments:
         assert Comment.objects.filter(text=text).exists() == (status in OK)
 
@@ -165,6 +184,8 @@ def test_writes_during_a_redis_outage_are_committed_or_refused_and_none_is_lost(
     for post in posts.values():
         post.refresh_from_db()
         assert post.likes_count == Like.objects.filter(post=post).count() == 3, post
+        assert post.favourites_count == Favourite.objects.filter(post=post).count() == 3
+        assert post.shares_count == Share.objects.filter(post=post).count() == 3
         counted = sum(1 for post_id, _, ok in ledger.views if post_id == post.pk and ok)
         assert post.views_count == counted, (post, counted)
     assert posts["up"].views_count == posts["back"].views_count == 3
