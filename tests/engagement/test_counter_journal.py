@@ -53,15 +53,17 @@ def test_likes_racing_flushes_and_a_reconcile_end_on_the_exact_counts() -> None:
         return job
 
     def flusher() -> None:
-        while not stop.is_set():
-            counters.flush(chunk_size=3)
+        try:
+            while not stop.is_set():
+                counters.flush(chunk_size=3)
+        finally:
+            connection.close()
 
     def reconciler() -> None:
         for _ in range(5):
             services.counters_reconcile(post_ids=[post.pk])
 
-    flushers = [threading.Thread(target=lambda: (flusher(), connection.close()))
-                for _ in range(2)]
+    flushers = [threading.Thread(target=flusher) for _ in range(2)]
     for thread in flushers:
         thread.start()
     try:

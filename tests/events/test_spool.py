@@ -39,7 +39,8 @@ def _send(client: APIClient, events: list[dict[str, Any]]) -> Any:
 
 def _entries() -> list[dict[str, Any]]:
     log = RedisStreamEventLog()
-    return [fields for _id, fields in log.client.xrange(log.stream)]
+    entries: Any = log.client.xrange(log.stream)
+    return [fields for _id, fields in entries]
 
 
 @pytest.fixture
@@ -90,7 +91,7 @@ def test_a_drain_that_died_after_the_append_does_not_append_twice(sender) -> Non
     row = SpooledBatch.objects.get()
 
     # a drain appends the row, then dies before deleting it (its transaction rolls back)
-    assert spool._append_once(spool.redis_client(), row) == (1, 0)
+    assert spool._append_once(RedisStreamEventLog().client, row) == (1, 0)
     assert SpooledBatch.objects.count() == 1
 
     result = spool.spool_drain()  # the next run
