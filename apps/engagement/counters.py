@@ -76,10 +76,14 @@ def record_deltas(deltas: dict[tuple[int, str], int]) -> None:
         return
     for _, field, _ in wanted:
         _check(field)
-    ids = allocate_ids(len(wanted))
-    rows = [CounterDelta(id=pk, post_id=post_id, field=field, delta=delta)
-            for pk, (post_id, field, delta) in zip(ids, wanted, strict=True)]
-    CounterDelta.objects.bulk_create(rows)
+    if len(wanted) == 1:  # the common case (a like): one INSERT ... RETURNING id
+        post_id, field, delta = wanted[0]
+        rows = [CounterDelta.objects.create(post_id=post_id, field=field, delta=delta)]
+    else:
+        ids = allocate_ids(len(wanted))
+        rows = [CounterDelta(id=pk, post_id=post_id, field=field, delta=delta)
+                for pk, (post_id, field, delta) in zip(ids, wanted, strict=True)]
+        CounterDelta.objects.bulk_create(rows)
     entries = [(row.pk, row.post_id, row.field, row.delta) for row in rows]
     transaction.on_commit(lambda: _show(entries), robust=True)
 
