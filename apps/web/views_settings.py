@@ -89,9 +89,9 @@ def _account_form(me: User, data: Any = None) -> AccountForm:
 class UsernameForm(forms.Form):
     username = forms.CharField(
         max_length=usernames.MAX_LENGTH, label="New username",
-        help_text=f"{usernames.MIN_LENGTH} to {usernames.MAX_LENGTH} letters, digits, _ or . "
-                  "After a change you can change it again only after "
-                  f"{settings.SWIPEME_USERNAME_CHANGE_COOLDOWN.days} days.",
+        help_text=f"{usernames.MIN_LENGTH} to {usernames.MAX_LENGTH} characters: letters, "
+                  "digits, underscores and periods. Once changed, it can change again only "
+                  f"after {settings.SWIPEME_USERNAME_CHANGE_COOLDOWN.days} days.",
         widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none",
                                       "spellcheck": "false"}))
 
@@ -316,7 +316,7 @@ def deactivate(request: HttpRequest) -> HttpResponse:
     logout(request)
     messages.success(request, "Your account is deactivated: nobody sees your profile or "
                               "videos. Log in again to reactivate it.")
-    return redirect("web:home")
+    return redirect("account_login")
 
 
 @login_required
@@ -339,5 +339,5 @@ def delete(request: HttpRequest) -> HttpResponse:
             logout(request)
             messages.success(request, f"Your account will be deleted on {when:%-d %B %Y}. "
                                       "Log in before then to cancel the deletion.")
-            return redirect("web:home")
+            return redirect("account_login")
     return _data_page(request, me, delete_form=form, status=400)
