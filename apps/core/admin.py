@@ -1,5 +1,7 @@
-"""The audit trail in the admin: read-only, filtered by action and actor, searched by
-target (id or ref) or actor."""
+"""The audit trail in the admin: the read-only list (filtered by app, verb, actor and target
+type, searched by target id or ref, actor or reason), and what other apps' admins use to
+write to it: `ReasonActionForm` (a reason box next to the actions) and `AuditedModelAdmin`
+(every add, change and delete recorded)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.helpers import ActionForm
-from django.db import models
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -67,9 +69,11 @@ class AuditedModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         super().delete_model(request, obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        for obj in queryset:
-            self._audit(request, obj, "delete")
-        super().delete_queryset(request, queryset)
+        # "Delete selected" runs outside the admin's transaction: rows and audit together.
+        with transaction.atomic():
+            for obj in queryset:
+                self._audit(request, obj, "delete")
+            super().delete_queryset(request, queryset)
 
 
 class ActorFilter(admin.SimpleListFilter):

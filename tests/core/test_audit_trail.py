@@ -21,7 +21,7 @@ from apps.core.models import AuditEvent
 from apps.feed.models import RankerModel
 from apps.media import storage
 from apps.media.models import MediaAsset
-from apps.moderation.detection.models import AssetCheck, HashList
+from apps.moderation.detection.models import AssetCheck, HashList, TermList
 from apps.moderation.groups import GROUPS
 from apps.moderation.services import enforce
 from tests.content.factories import LibrarySoundFactory, PostFactory
@@ -311,3 +311,15 @@ def test_setting_up_the_moderator_groups_records_permission_changes_once():
     assert "moderation.enforce_ban" in senior.data["added"]
     call_command("moderation_setup_groups")  # nothing changed: nothing recorded
     assert AuditEvent.objects.count() == len(GROUPS)
+
+
+def test_delete_selected_records_one_row_per_deleted_row(web: Client, staff: User):
+    lists = [TermList.objects.create(name=f"terms {n}", policy="spam_scam", terms="x")
+             for n in range(2)]
+    response = web.post("/django-admin/moderation_detection/termlist/", {
+        "action": "delete_selected", "_selected_action": [str(t.pk) for t in lists],
+        "post": "yes"})
+    assert response.status_code == 302
+    assert not TermList.objects.exists()
+    assert sorted(AuditEvent.objects.values_list("app", "verb", "target_id")) == sorted(
+        ("moderation_detection", "termlist_delete", t.pk) for t in lists)
