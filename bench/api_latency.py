@@ -19,6 +19,10 @@ What it does, in order:
    and no figures are given for it), a warm-up, then a measured phase of fixed duration with
    the same concurrency, bounded by a maximum request count.
 4. Prints requests per second, p50/p99 latency per endpoint and the ratios profile/ping.
+5. Repeats 3-4 `--runs` times (default 5) on the same server and ends with the median of
+   each figure and ratio over the runs, with the min-max, the load average before and
+   after each run, and a warning for runs started on a busy machine (bench/_runs.py;
+   `--json out.json` writes them). `--runs 1` is the single run of before.
 
 The load generator is a small HTTP/1.1 keep-alive client on raw asyncio streams: one
 connection per concurrent client, one request in flight per connection. It runs in this
@@ -43,6 +47,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from _runs import Run, Runs, add_arguments
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # loopback only, always
@@ -429,6 +435,22 @@ def report(results: list[Result], args: argparse.Namespace) -> int:
     return 1 if args.strict else 0
 
 
+def record(run: Run, results: list[Result]) -> None:
+    for r in results:
+        if r.available:
+            run.figure(f"{r.name} req/s", r.rps)
+            run.figure(f"{r.name} p50", r.p50, "ms")
+            run.figure(f"{r.name} p99", r.p99, "ms")
+            run.figure(f"{r.name} server CPU/request", r.server_cpu_ms, "ms")
+    ping, profile = results[0], results[1]
+    if ping.available and profile.available and not ping.problems and not profile.problems:
+        run.ratio("profile/ping req/s", profile.rps, ping.rps)
+        run.ratio("profile/ping p50", profile.p50, ping.p50)
+        run.ratio("profile/ping p99", profile.p99, ping.p99)
+        run.ratio("profile/ping server CPU/request", profile.server_cpu_ms,
+                  ping.server_cpu_ms)
+
+
 async def run(args: argparse.Namespace, port: int, server_pid: int) -> list[Result]:
     profile_path = PROFILE_TEMPLATE.format(username=args.username)
     targets = [("ping", args.ping_path), ("profile", args.profile_path or profile_path)]
@@ -457,6 +479,7 @@ def main() -> int:
                         "(when the data is known to be there)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when an endpoint is "
                         "unavailable or answered non-200 during the run")
+    add_arguments(parser, default_runs=5)
     args = parser.parse_args()
     if args.duration <= 0 or args.warmup < 0 or args.concurrency < 1 or args.max_requests < 1:
         parser.error("duration > 0, warmup >= 0, concurrency >= 1, max-requests >= 1")
@@ -493,19 +516,24 @@ def main() -> int:
         sys.exit(128 + signum)
 
     signal.signal(signal.SIGTERM, on_signal)
+    runs, status = Runs("api_latency", args), 0
     try:
         server.start()
         print(f"server up on http://{HOST}:{port}/ (log: {server.log_path})", flush=True)
-        try:
-            import uvloop
+        for one in runs:
+            try:
+                import uvloop
 
-            results = uvloop.run(run(args, port, server.pid))
-        except ImportError:
-            results = asyncio.run(run(args, port, server.pid))
+                results = uvloop.run(run(args, port, server.pid))
+            except ImportError:
+                results = asyncio.run(run(args, port, server.pid))
+            status = max(status, report(results, args))
+            record(one, results)
     finally:
         server.stop()
     print(f"\nload average after the run: {os.getloadavg()[0]:.2f} (1 min)")
-    return report(results, args)
+    runs.summary()
+    return status
 
 
 if __name__ == "__main__":

@@ -22,13 +22,19 @@ What it does, in order:
    event ids (nothing is a duplicate), a realistic mix of types, and the token.
 4. Prints requests/s, events/s, p50/p99 latency, server CPU per request and per event, and
    the ratios events/no-op. Afterwards it deletes the bench user's dedupe markers; the
-   stream entries stay (they name a post that does not exist, so the analytics consumer
-   counts them nowhere) and are trimmed by the stream's MAXLEN like any others.
+   stream entries stay (they name one published post of `bench_events`, created once:
+   the ingest drops events about posts the viewer may not see, so a made-up post id would
+   measure dropped batches; a running analytics consumer counts them on that post) and are
+   trimmed by the stream's MAXLEN like any others.
 5. The consumer side, in one process (`--consumer-entries`, 0 skips it): appends entries
    of real events about 50 posts of `bench_events` (created once) to a bench stream, and
    times `apps.analytics.services.events_consume` draining them (upserts, applied-entry
    rows, Redis features) against a loop that only reads and acks as many entries. The
    bench streams, markers and the bench posts' aggregates are deleted afterwards.
+6. Repeats 3-5 `--runs` times (default 5) on the same server and ends with the median of
+   each figure and ratio over the runs, with the min-max, the load average before and
+   after each run, and a warning for runs started on a busy machine (bench/_runs.py;
+   `--json out.json` writes them). `--runs 1` is the single run of before.
 
 The load generator (HTTP/1.1 keep-alive on asyncio streams, from bench/api_latency.py)
 runs on the same machine: read the ratios and the server CPU per event.
@@ -50,6 +56,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from _runs import Run, Runs, add_arguments
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 SETTINGS = "swipeme_site.settings.dev"
@@ -58,7 +66,6 @@ USERNAME = "bench_events"
 PASSWORD = "correct-horse-battery-bench"
 EVENTS_PATH = "/api/v1/events"
 NOOP_PATH = "/bench/noop-events"
-FAKE_POST = "7000000000000000001"  # no such post: the consumer counts these nowhere
 
 
 # --- served by uvicorn: the project's application plus the no-op endpoint ------------------
@@ -111,7 +118,7 @@ def __getattr__(name: str) -> Any:
 # --- the load ---------------------------------------------------------------------------
 
 
-def event_template(batch: int) -> str:
+def event_template(batch: int, post_id: str) -> str:
     """A JSON body with `batch` events whose ids contain @@P@@, replaced per request."""
     now = int(time.time() * 1000)
     kinds: list[tuple[str, dict[str, Any]]] = [
@@ -126,7 +133,7 @@ def event_template(batch: int) -> str:
     for i in range(batch):
         kind, data = kinds[i % len(kinds)]
         events.append({"id": f"b-@@P@@-{i}", "type": kind, "ts": now,
-                       "session_id": "bench-session", "post_id": FAKE_POST, "data": data})
+                       "session_id": "bench-session", "post_id": post_id, "data": data})
     return json.dumps({"events": events}, separators=(",", ":"))
 
 
@@ -206,7 +213,7 @@ async def measure(name: str, path: str, batch: int, port: int, pid: int, token: 
                   args: argparse.Namespace, counter: list[int], run_id: str) -> Result:
     import api_latency as al
 
-    template = event_template(batch)
+    template = event_template(batch, args.post_id)
     common = {"concurrency": args.concurrency, "timeout": args.timeout, "counter": counter,
               "run_id": run_id}
     probe = await run_phase(port, path, token, template, batch, duration=args.timeout,
@@ -250,13 +257,26 @@ user.set_password({PASSWORD!r})
 user.save()
 EmailAddress.objects.update_or_create(user=user, email=user.email,
                                       defaults={{"verified": True, "primary": True}})
-print(user.pk)
+# The events name a published post of this user: the ingest drops events about posts the
+# viewer may not see (one query per batch), so a made-up id would measure dropped batches.
+from django.utils import timezone
+from apps.content.models import Post
+from apps.media.models import MediaAsset
+post = Post.objects.filter(author=user, status=Post.Status.PUBLISHED).order_by("id").first()
+if post is None:
+    asset = MediaAsset.objects.create(owner=user, state=MediaAsset.State.READY,
+                                      duration_ms=15000, width=720, height=1280,
+                                      playable_at=timezone.now())
+    post = Post.objects.create(author=user, asset=asset, caption="bench",
+                               status=Post.Status.PUBLISHED, published_at=timezone.now())
+print(user.pk, post.pk)
 """
 
 CONSUMER = """
 import sys, time, json
 import django
 django.setup()
+from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from apps.accounts.models import User
 from apps.analytics import services
@@ -295,8 +315,10 @@ def fill(stream):
                    "post_id": str(posts[(n * 7 + i) % len(posts)]),
                    "data": kinds[i % len(kinds)][1]} for i in range(batch)]
         # half the batches from the bench user, half from signed-out sessions
-        result = ingest.events_ingest(user_id=user.pk if n % 2 == 0 else None, events=events,
-                                      client={}, log=log)
+        signed_in = n % 2 == 0
+        result = ingest.events_ingest(user_id=user.pk if signed_in else None,
+                                      viewer=user if signed_in else AnonymousUser(),
+                                      events=events, client={}, log=log)
         assert result.accepted == batch, result
     return log
 
@@ -372,6 +394,25 @@ def fmt(value: float, digits: int = 1) -> str:
     return "-" if value != value else f"{value:,.{digits}f}"
 
 
+def record(run: Run, results: list[Result]) -> None:
+    by = {(r.endpoint, r.batch): r for r in results}
+    for r in results:
+        if not r.problems:
+            run.figure(f"{r.endpoint} batch {r.batch} events/s", r.eps)
+            run.figure(f"{r.endpoint} batch {r.batch} p50", r.p50, "ms")
+            run.figure(f"{r.endpoint} batch {r.batch} server CPU/request",
+                       r.cpu_per_request_ms, "ms")
+            run.figure(f"{r.endpoint} batch {r.batch} server CPU/event", r.cpu_per_event_us,
+                       "us")
+    for batch in sorted({r.batch for r in results}):
+        noop, real = by.get(("no-op", batch)), by.get(("events", batch))
+        if noop and real and not noop.problems and not real.problems:
+            run.ratio(f"events/no-op batch {batch} events/s", real.eps, noop.eps)
+            run.ratio(f"events/no-op batch {batch} p50", real.p50, noop.p50)
+            run.ratio(f"events/no-op batch {batch} server CPU/request",
+                      real.cpu_per_request_ms, noop.cpu_per_request_ms)
+
+
 def report(results: list[Result]) -> None:
     print()
     print(f"{'endpoint':<8} {'batch':>5} {'requests':>9} {'req/s':>8} {'events/s':>10} "
@@ -409,7 +450,7 @@ async def run_all(args: argparse.Namespace, port: int, pid: int, token: str
     return results
 
 
-def consumer_phase(args: argparse.Namespace, env: dict[str, str]) -> None:
+def consumer_phase(args: argparse.Namespace, env: dict[str, str], run: Run) -> None:
     """The aggregation side, in one process: entries appended to a bench stream, then
     drained by `events_consume` (Postgres upserts, applied-entry rows, Redis features)
     against a consumer that only reads and acks the same number of entries."""
@@ -427,6 +468,10 @@ def consumer_phase(args: argparse.Namespace, env: dict[str, str]) -> None:
     print(f"ratio events_consume/read+ack: events/s "
           f"{figures['noop_wall'] / figures['agg_wall']:.3f}  (client CPU only: Postgres and "
           "Redis work is in their own processes)")
+    run.figure("consumer events_consume events/s", events / figures["agg_wall"])
+    run.figure("consumer read+ack events/s", events / figures["noop_wall"])
+    run.figure("consumer events_consume CPU/event", figures["agg_cpu"] * 1e6 / events, "us")
+    run.ratio("events_consume/read+ack events/s", figures["noop_wall"], figures["agg_wall"])
 
 
 def main() -> int:
@@ -443,6 +488,7 @@ def main() -> int:
                         "the consumer phase (0 skips it; default 200)")
     parser.add_argument("--consumer-batch", type=int, default=50, help="events per entry in "
                         "the consumer phase (default 50)")
+    add_arguments(parser, default_runs=5)
     args = parser.parse_args()
     sys.path.insert(0, str(BASE_DIR / "bench"))
     import api_latency as al
@@ -462,7 +508,7 @@ def main() -> int:
         step = al.manage("migrate", "--no-input", "--verbosity", "0", env=env)
         if step.returncode != 0:
             sys.exit(f"migrate failed:\n{step.stdout}{step.stderr}")
-    user_id = python(PREPARE_USER, env=env)
+    user_id, args.post_id = python(PREPARE_USER, env=env).split()
     Path(env.get("SWIPEME_STATIC_ROOT", BASE_DIR / "staticfiles")).mkdir(parents=True,
                                                                          exist_ok=True)
     port = al.free_port()
@@ -479,6 +525,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     load = os.getloadavg()
     print(f"load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    runs = Runs("events_ingest", args)
     try:
         server.start()
         token = login(port)
@@ -488,13 +535,17 @@ def main() -> int:
             import uvloop
 
             runner = uvloop.run
-        results = runner(run_all(args, port, server.pid, token))
+        for one in runs:
+            results = runner(run_all(args, port, server.pid, token))
+            report(results)
+            record(one, results)
+            # The consumer runs in its own process; the idle server costs nothing meanwhile.
+            if args.consumer_entries > 0:
+                consumer_phase(args, env, one)
     finally:
         server.stop()
     print(f"\nload average after the run: {os.getloadavg()[0]:.2f} (1 min)")
-    report(results)
-    if args.consumer_entries > 0:
-        consumer_phase(args, env)
+    runs.summary()
     removed, length = python(CLEANUP, user_id, env=env).split()
     print(f"\ncleanup: {removed} dedupe markers of {USERNAME} deleted; the stream holds "
           f"{length} entries (capped by EVENTS_STREAM_MAXLEN)")

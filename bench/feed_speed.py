@@ -26,6 +26,12 @@ apps/feed/scored_cache.py); a second server with SWIPEME_FEED_SCORED_TTL=0 then 
 the no-op and For You with every page scored (each page costs what a first page does).
 Then EXPLAIN ANALYZE of the Following query. The load generator shares the 2 cores with the
 server, PostgreSQL and Redis: compare ratios, not absolute numbers.
+
+`--runs N` (default 3; each run starts both servers afresh and takes about 2.5 minutes at
+the default durations) repeats the measurement and ends with the median of each figure and
+ratio over the runs, with the min-max, the load average before and after each run and a
+warning for runs started on a busy machine (bench/_runs.py; `--json out.json` writes
+them). `--runs 1` is the single run of before.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR / "bench"))
 
+from _runs import Run, Runs, add_arguments  # noqa: E402
 from api_latency import (  # noqa: E402
     HOST,
     Connection,
@@ -198,6 +205,7 @@ def main() -> int:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL",
                                                                  DEFAULT_DB))
     parser.add_argument("--redis-db", type=int, default=7)
+    add_arguments(parser, default_runs=3)
     args = parser.parse_args()
     env = dict(os.environ)
     env.update(DJANGO_SETTINGS_MODULE="swipeme_site.settings.dev", DJANGO_DEBUG="0",
@@ -220,57 +228,77 @@ def main() -> int:
                          "['bench_follower']))", env).split()
     tokens: list[str | None] = list(made[:-1])
     follower = made[-1]
-    port = free_port()
-    server = Server(port, env, BASE_DIR / "var" / "log" / "bench-feed-speed.log")
-    server.start()
-    try:
-        rows = asyncio.run(run_all(args, port, server.pid, [
-            ("ping (no-op)", "/api/v1/ping", lambda n: tokens[:n]),
-            ("for-you?limit=8", "/api/v1/feed/for-you?limit=8", lambda n: tokens[:n]),
-            ("following (2,000 follows)", "/api/v1/feed/following?limit=8",
-             lambda n: [follower] * n),
-        ]))
-    finally:
-        server.stop()
-    # The same For You with every page scored (no reuse of a viewer's scored candidates
-    # across pages): what a viewer's first page, or the first after a like, costs.
-    cold_env = {**env, "SWIPEME_FEED_SCORED_TTL": "0"}
-    port = free_port()
-    server = Server(port, cold_env, BASE_DIR / "var" / "log" / "bench-feed-speed-cold.log")
-    server.start()
-    try:
-        cold = asyncio.run(run_all(args, port, server.pid, [
-            ("ping (no-op)", "/api/v1/ping", lambda n: tokens[:n]),
-            ("for-you, every page scored", "/api/v1/feed/for-you?limit=8",
-             lambda n: tokens[:n]),
-        ]))
-    finally:
-        server.stop()
-    print()
-    print(f"{'endpoint':<34} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'server CPU/req':>15}")
-    for r in rows:
-        print(f"{r.name:<34} {r.requests:>9,} {r.rps:>8.1f} {r.p50:>8.1f} {r.p99:>8.1f} "
-              f"{r.cpu_ms:>12.2f} ms")
-    print("every page scored (SWIPEME_FEED_SCORED_TTL=0, a second server):")
-    for r in cold:
-        print(f"{r.name:<34} {r.requests:>9,} {r.rps:>8.1f} {r.p50:>8.1f} {r.p99:>8.1f} "
-              f"{r.cpu_ms:>12.2f} ms")
-    for r in rows + cold:
-        for problem in r.problems:
-            print(f"WARNING {r.name}: {problem}")
-    for group in (rows[:3], rows[3:], cold[:2], cold[2:]):
-        base = group[0]
-        for r in group[1:]:
-            print(f"ratio {r.name} / no-op: throughput {r.rps / base.rps:.2f}, "
-                  f"p99 {r.p99 / base.p99:.2f}x, server CPU/request "
-                  f"{r.cpu_ms / base.cpu_ms:.2f}x")
+    runs = Runs("feed_speed", args)
+    for one in runs:
+        port = free_port()
+        server = Server(port, env, BASE_DIR / "var" / "log" / "bench-feed-speed.log")
+        server.start()
+        try:
+            rows = asyncio.run(run_all(args, port, server.pid, [
+                ("ping (no-op)", "/api/v1/ping", lambda n: tokens[:n]),
+                ("for-you?limit=8", "/api/v1/feed/for-you?limit=8", lambda n: tokens[:n]),
+                ("following (2,000 follows)", "/api/v1/feed/following?limit=8",
+                 lambda n: [follower] * n),
+            ]))
+        finally:
+            server.stop()
+        # The same For You with every page scored (no reuse of a viewer's scored candidates
+        # across pages): what a viewer's first page, or the first after a like, costs.
+        cold_env = {**env, "SWIPEME_FEED_SCORED_TTL": "0"}
+        port = free_port()
+        server = Server(port, cold_env, BASE_DIR / "var" / "log" / "bench-feed-speed-cold.log")
+        server.start()
+        try:
+            cold = asyncio.run(run_all(args, port, server.pid, [
+                ("ping (no-op)", "/api/v1/ping", lambda n: tokens[:n]),
+                ("for-you, every page scored", "/api/v1/feed/for-you?limit=8",
+                 lambda n: tokens[:n]),
+            ]))
+        finally:
+            server.stop()
+        print()
+        print(f"{'endpoint':<34} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+              f"{'server CPU/req':>15}")
+        for r in rows:
+            print(f"{r.name:<34} {r.requests:>9,} {r.rps:>8.1f} {r.p50:>8.1f} {r.p99:>8.1f} "
+                  f"{r.cpu_ms:>12.2f} ms")
+        print("every page scored (SWIPEME_FEED_SCORED_TTL=0, a second server):")
+        for r in cold:
+            print(f"{r.name:<34} {r.requests:>9,} {r.rps:>8.1f} {r.p50:>8.1f} {r.p99:>8.1f} "
+                  f"{r.cpu_ms:>12.2f} ms")
+        for r in rows + cold:
+            for problem in r.problems:
+                print(f"WARNING {r.name}: {problem}")
+        for prefix, group in (("", rows[:3]), ("", rows[3:]), ("scored ", cold[:2]),
+                              ("scored ", cold[2:])):
+            base = group[0]
+            for r in group[1:]:
+                print(f"ratio {r.name} / no-op: throughput {r.rps / base.rps:.2f}, "
+                      f"p99 {r.p99 / base.p99:.2f}x, server CPU/request "
+                      f"{r.cpu_ms / base.cpu_ms:.2f}x")
+                if not base.problems and not r.problems:
+                    name = f"{prefix}{r.name} / no-op"
+                    one.ratio(f"{name} throughput", r.rps, base.rps)
+                    one.ratio(f"{name} p99", r.p99, base.p99)
+                    one.ratio(f"{name} server CPU/request", r.cpu_ms, base.cpu_ms)
+        record(one, rows, cold)
+    runs.summary()
     print("\nEXPLAIN ANALYZE of the Following page query (bench_follower):")
     print(django_python(EXPLAIN, env))
     return 0
 
 
 Endpoint = tuple[str, str, Callable[[int], list[str | None]]]  # name, path, tokens for n
+
+
+def record(run: Run, rows: list[Row], cold: list[Row]) -> None:
+    for prefix, group in (("", rows), ("scored ", cold)):
+        for r in group:
+            if not r.problems:
+                run.figure(f"{prefix}{r.name} req/s", r.rps)
+                run.figure(f"{prefix}{r.name} p50", r.p50, "ms")
+                run.figure(f"{prefix}{r.name} p99", r.p99, "ms")
+                run.figure(f"{prefix}{r.name} server CPU/request", r.cpu_ms, "ms")
 
 
 async def run_all(args: argparse.Namespace, port: int, pid: int,
