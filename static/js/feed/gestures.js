@@ -28,27 +28,70 @@ export function bindWheel(root, go) {
  * as soon as it knows, before the snap animation carries the item on screen. Once the
  * finger is up, `onTarget(item element, input time)` is called with that item; the input
  * time is the finger's lift. (Where the event is missing, the page's IntersectionObserver
- * activates the item when it is mostly on screen.) */
+ * activates the item when it is mostly on screen.)
+ *
+ * One item per swipe: a hard flick's momentum carries Chromium's snap past the next item
+ * (`scroll-snap-stop: always` holds for a drag, not for a fling: a 600 px flick in 50 ms
+ * lands two items on). The target reported is therefore never further than the neighbour
+ * of the item the finger came down on, and a column that lands further is carried back to
+ * that neighbour when the scroll ends. */
 export function bindSnapTargets(root, onTarget) {
   let touching = false;
   let pending = null;
   let liftedAt = 0;
+  let from = null; // the item on screen when the finger came down
+  let touchScrolled = false; // this scroll is the touch gesture's (not a key's or a wheel's)
+  const feedItems = () => [...root.children].filter((el) => el.classList.contains("feed-item"));
+  const onScreen = () => {
+    let best = null;
+    for (const el of feedItems()) {
+      if (!best || Math.abs(el.offsetTop - root.scrollTop) < Math.abs(best.offsetTop - root.scrollTop)) best = el;
+    }
+    return best;
+  };
+  /** `el`, or the neighbour of `from` on the way to it when `el` is further. */
+  const oneAway = (el) => {
+    const list = feedItems();
+    const a = list.indexOf(from);
+    const b = list.indexOf(el);
+    if (a < 0 || b < 0 || Math.abs(b - a) <= 1) return el;
+    return list[a + Math.sign(b - a)];
+  };
   const report = (target) => {
-    const el = target && target.closest && target.closest(".feed-item");
-    if (!el || !root.contains(el)) return;
+    const found = target && target.closest && target.closest(".feed-item");
+    if (!found || !root.contains(found)) return;
+    const el = oneAway(found);
     const now = performance.now();
     onTarget(el, now - liftedAt < 1000 ? liftedAt : now);
   };
-  root.addEventListener("touchstart", () => { touching = true; }, { passive: true });
+  root.addEventListener("touchstart", () => {
+    touching = true;
+    from = onScreen();
+    touchScrolled = false;
+  }, { passive: true });
   root.addEventListener("touchend", () => {
     touching = false;
     liftedAt = performance.now();
     if (pending) report(pending);
   }, { passive: true });
   root.addEventListener("touchcancel", () => { touching = false; }, { passive: true });
+  root.addEventListener("scroll", () => {
+    if (touching || performance.now() - liftedAt < 1000) touchScrolled = true;
+  }, { passive: true });
   root.addEventListener("scrollsnapchanging", (event) => {
     pending = event.snapTargetBlock;
     if (!touching) report(pending);
   });
   root.addEventListener("scrollsnapchange", () => { pending = null; });
+  root.addEventListener("scrollend", () => {
+    if (touching) return;
+    const landed = onScreen();
+    const neighbour = touchScrolled && from && landed ? oneAway(landed) : landed;
+    from = null;
+    touchScrolled = false;
+    if (neighbour && neighbour !== landed) {
+      const instant = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+      root.scrollTo({ top: neighbour.offsetTop, behavior: instant ? "auto" : "smooth" });
+    }
+  });
 }

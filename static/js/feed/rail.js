@@ -54,14 +54,15 @@ export class Rail {
     const b = this.buttons;
     const who = `@${this.post.author.username}`;
     b.like.setAttribute("aria-pressed", String(s.liked));
-    b.like.setAttribute("aria-label", `${s.liked ? "Unlike" : "Like"} (${s.likes} likes)`);
+    // Each name contains the count shown (WCAG 2.5.3, label in name): "Like, 1.2K likes".
+    b.like.setAttribute("aria-label", `${s.liked ? "Unlike" : "Like"}, ${compact(s.likes)} likes`);
     b.like.querySelector(".count").textContent = compact(s.likes);
-    b.comment.setAttribute("aria-label", `Comments (${s.comments})`);
+    b.comment.setAttribute("aria-label", `Comments, ${compact(s.comments)}`);
     b.comment.querySelector(".count").textContent = compact(s.comments);
     b.favourite.setAttribute("aria-pressed", String(s.favourited));
-    b.favourite.setAttribute("aria-label", `${s.favourited ? "Remove from favourites" : "Add to favourites"} (${s.favourites})`);
+    b.favourite.setAttribute("aria-label", `${s.favourited ? "Remove from favourites" : "Add to favourites"}, ${compact(s.favourites)}`);
     b.favourite.querySelector(".count").textContent = compact(s.favourites);
-    b.share.setAttribute("aria-label", `Share (${s.shares})`);
+    b.share.setAttribute("aria-label", `Share, ${compact(s.shares)}`);
     b.share.querySelector(".count").textContent = compact(s.shares);
     if (this.canFollow) {
       this.followButton.setAttribute("aria-pressed", String(s.following));
