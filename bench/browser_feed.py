@@ -32,6 +32,10 @@ What it does, in order:
 4. Prints, per mode, the first video's time to first frame (from navigation start and from
    the player's start) and the swipe-to-first-frame median and worst, and the ratio
    off/on for the swipe.
+5. Repeats 3-4 `--runs` times (default 3) against the same server and posts, and ends with
+   the median of each figure and ratio over the runs, with the min-max, the load average
+   before and after each run and a warning for runs started on a busy machine
+   (bench/_runs.py; `--json out.json` writes them). `--runs 1` is the single run of before.
 
 Only 127.0.0.1 is contacted. The machine has 2 cores shared with the server, worker and
 databases: read the ratio, not the absolute figures.
@@ -49,6 +53,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _runs import Run, Runs, add_arguments
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
@@ -163,6 +169,7 @@ def main() -> None:
                         help="swipe with the sound off (by default the first key press turns "
                              "it on, as any first interaction does)")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    add_arguments(parser, default_runs=3)
     args = parser.parse_args()
 
     import django
@@ -201,21 +208,25 @@ def main() -> None:
             seed_posts(Path(tmp), creators, count=args.posts, seconds=3)
         base_url = f"http://{HOST}:{port}"
         profile = PROFILES[args.profile]
-        results: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+        runs = Runs("browser_feed", args)
         with sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path=args.chromium, headless=True,
                                              args=CHROMIUM_ARGS)
             # one unmeasured load: the server's first feed request builds its pools
             measure(browser, base_url, preload=True, profile=PROFILES["none"], posts=2,
                     dwell=0.5)
-            for round_ in range(args.rounds):
-                # alternate which mode goes first, so neither always meets a colder server
-                for preload in ((True, False) if round_ % 2 == 0 else (False, True)):
-                    results[preload].append(measure(browser, base_url, preload=preload,
-                                                    profile=profile, posts=args.posts,
-                                                    dwell=args.dwell, muted=args.muted))
+            for one in runs:
+                results: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+                for round_ in range(args.rounds):
+                    # alternate which mode goes first, so neither always meets a colder server
+                    for preload in ((True, False) if round_ % 2 == 0 else (False, True)):
+                        results[preload].append(measure(browser, base_url, preload=preload,
+                                                        profile=profile, posts=args.posts,
+                                                        dwell=args.dwell, muted=args.muted))
+                report(results, args)
+                record(one, results)
             browser.close()
-        report(results, args)
+        runs.summary()
     finally:
         for proc in (web, worker):
             proc.terminate()
@@ -227,6 +238,23 @@ def main() -> None:
             cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                            "WHERE datname = current_database() AND pid <> pg_backend_pid()")
         connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def record(run: Run, results: dict[bool, list[dict[str, Any]]]) -> None:
+    swipe_p50 = {}
+    for preload in (True, False):
+        mode = "preload on" if preload else "preload off"
+        measured = results[preload]
+        swipes = [s for r in measured for s in r["swipes"]]
+        swipe_p50[preload] = statistics.median(swipes) if swipes else None
+        if measured:
+            run.figure(f"{mode} first frame (nav)",
+                       statistics.median(r["first_nav_ms"] for r in measured), "ms")
+            run.figure(f"{mode} first frame (player)",
+                       statistics.median(r["first_ttff_ms"] for r in measured), "ms")
+        run.figure(f"{mode} swipe p50", swipe_p50[preload], "ms")
+        run.figure(f"{mode} swipe max", max(swipes) if swipes else None, "ms")
+    run.ratio("swipe p50 preload off/on", swipe_p50[False], swipe_p50[True])
 
 
 def report(results: dict[bool, list[dict[str, Any]]], args: argparse.Namespace) -> None:

@@ -30,6 +30,12 @@ frame) and SSIM/PSNR (ffmpeg's filters, every frame). Video bitrate = video pack
 duration. Prints each rung, then for each of our rungs the PeerTube bitrate that reaches
 the same VMAF (interpolated on PeerTube's rate curve, in log bitrate) and the ratio: below
 1.0 means fewer bytes at equal VMAF.
+
+`--runs N` (default 3) encodes and scores both ladders N times from the same sources and
+ends with the median of each figure and ratio over the runs, with the min-max, the load
+average before and after each run and a warning for runs started on a busy machine
+(bench/_runs.py; `--json out.json` writes them); bytes and scores hardly move between runs,
+the encode wall times do. `--runs 1` is the single run of before.
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ import av
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "swipeme_site.settings.test")
+
+from _runs import Run, Runs, add_arguments  # noqa: E402
 
 from apps.media import transcode  # noqa: E402
 from apps.media.probe import probe_file  # noqa: E402
@@ -191,39 +199,61 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--subsample", type=int, default=2)
     parser.add_argument("--kinds", default="talking-head,fast-motion")
+    add_arguments(parser, default_runs=3)
     args = parser.parse_args()
     print(f"source {WIDTH}x{HEIGHT} {FPS} fps, {args.seconds:g} s per kind; VMAF every "
           f"{args.subsample} frame(s); {os.cpu_count()} CPUs (shared); "
           f"load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory(prefix="bench-quality-") as tmp:
+        sources = {}
         for kind in args.kinds.split(","):
-            work = Path(tmp) / kind
-            work.mkdir()
-            source = work / "source.mp4"
-            make_source(kind, args.seconds, source)
-            our_rungs, our_seconds = ours(source, work)
-            pt_rungs, pt_seconds = peertube(source, work)
-            for rung in [*our_rungs, *pt_rungs]:
-                score(rung, source, work, args.subsample)
-            print(f"\n== {kind} (source {source.stat().st_size * 8 / args.seconds / 1e6:.1f} "
-                  f"Mbit/s) — encode wall time: ours {our_seconds:.1f} s (one decode), "
-                  f"PeerTube {pt_seconds:.1f} s (one command per rung)")
-            print("ladder    rung       video kbit/s   VMAF    SSIM   PSNR dB")
-            for rung in [*our_rungs, *pt_rungs]:
-                print(f"{rung.ladder:<9} {rung.width}x{rung.height:<6} {rung.kbps:12.0f}"
-                      f"  {rung.vmaf:5.1f}  {rung.ssim:.4f}  {rung.psnr:6.2f}")
-            print("at equal VMAF: our bitrate / PeerTube's (interpolated; < 1 = fewer bytes)")
-            for rung in our_rungs:
-                theirs = peertube_kbps_at(rung.vmaf, pt_rungs)
-                ratio = f"{rung.kbps / theirs:.2f}" if theirs else "outside PeerTube's range"
-                print(f"  {rung.width}x{rung.height}: VMAF {rung.vmaf:5.1f} at {rung.kbps:.0f} "
-                      f"kbit/s; PeerTube ≈ {theirs or 0:.0f} kbit/s; RATIO {ratio}")
-            ours_total = sum(r.kbps for r in our_rungs)
-            theirs_total = sum(r.kbps for r in pt_rungs)
-            print(f"whole ladder: ours {ours_total:.0f} kbit/s, PeerTube {theirs_total:.0f} "
-                  f"kbit/s (RATIO {ours_total / theirs_total:.2f}); mean VMAF ours "
-                  f"{sum(r.vmaf for r in our_rungs) / len(our_rungs):.1f}, PeerTube "
-                  f"{sum(r.vmaf for r in pt_rungs) / len(pt_rungs):.1f}")
+            sources[kind] = Path(tmp) / kind / "source.mp4"
+            sources[kind].parent.mkdir()
+            make_source(kind, args.seconds, sources[kind])
+        runs = Runs("media_quality", args)
+        for one in runs:
+            for kind, source in sources.items():
+                work = source.parent / f"run{one.index}"
+                work.mkdir()
+                measure(args, kind, source, work, one)
+    runs.summary()
+
+
+def measure(args: argparse.Namespace, kind: str, source: Path, work: Path, run: Run) -> None:
+    """One run of one kind: both ladders encoded from `source` and scored, under `work`."""
+    our_rungs, our_seconds = ours(source, work)
+    pt_rungs, pt_seconds = peertube(source, work)
+    for rung in [*our_rungs, *pt_rungs]:
+        score(rung, source, work, args.subsample)
+    print(f"\n== {kind} (source {source.stat().st_size * 8 / args.seconds / 1e6:.1f} "
+          f"Mbit/s) — encode wall time: ours {our_seconds:.1f} s (one decode), "
+          f"PeerTube {pt_seconds:.1f} s (one command per rung)")
+    print("ladder    rung       video kbit/s   VMAF    SSIM   PSNR dB")
+    for rung in [*our_rungs, *pt_rungs]:
+        print(f"{rung.ladder:<9} {rung.width}x{rung.height:<6} {rung.kbps:12.0f}"
+              f"  {rung.vmaf:5.1f}  {rung.ssim:.4f}  {rung.psnr:6.2f}")
+    print("at equal VMAF: our bitrate / PeerTube's (interpolated; < 1 = fewer bytes)")
+    for rung in our_rungs:
+        theirs = peertube_kbps_at(rung.vmaf, pt_rungs)
+        ratio = f"{rung.kbps / theirs:.2f}" if theirs else "outside PeerTube's range"
+        run.ratio(f"{kind} {rung.width}x{rung.height} ours/PeerTube at equal VMAF",
+                  rung.kbps, theirs)
+        print(f"  {rung.width}x{rung.height}: VMAF {rung.vmaf:5.1f} at {rung.kbps:.0f} "
+              f"kbit/s; PeerTube ≈ {theirs or 0:.0f} kbit/s; RATIO {ratio}")
+    ours_total = sum(r.kbps for r in our_rungs)
+    theirs_total = sum(r.kbps for r in pt_rungs)
+    print(f"whole ladder: ours {ours_total:.0f} kbit/s, PeerTube {theirs_total:.0f} "
+          f"kbit/s (RATIO {ours_total / theirs_total:.2f}); mean VMAF ours "
+          f"{sum(r.vmaf for r in our_rungs) / len(our_rungs):.1f}, PeerTube "
+          f"{sum(r.vmaf for r in pt_rungs) / len(pt_rungs):.1f}")
+    run.figure(f"{kind} ours whole ladder", ours_total, "kbit/s")
+    run.figure(f"{kind} PeerTube whole ladder", theirs_total, "kbit/s")
+    run.figure(f"{kind} ours mean VMAF", sum(r.vmaf for r in our_rungs) / len(our_rungs))
+    run.figure(f"{kind} PeerTube mean VMAF", sum(r.vmaf for r in pt_rungs) / len(pt_rungs))
+    run.figure(f"{kind} ours encode wall", our_seconds, "s")
+    run.figure(f"{kind} PeerTube encode wall", pt_seconds, "s")
+    run.ratio(f"{kind} ours/PeerTube whole ladder kbit/s", ours_total, theirs_total)
+    run.ratio(f"{kind} ours/PeerTube encode wall", our_seconds, pt_seconds)
 
 
 if __name__ == "__main__":

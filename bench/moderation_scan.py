@@ -14,6 +14,10 @@ No database or Celery: the functions the workers run, one after another.
    of 20 fingerprints (the same clip's audio among them).
 4. Prints wall and CPU seconds of each part and the ratio ours/baseline: how much the
    pre-publish checks add to the time a post waits in `reviewing`.
+5. Repeats 2-4 `--runs` times (default 5) on the same clip and ends with the median of
+   each figure and ratio over the runs, with the min-max, the load average before and
+   after each run and a warning for runs started on a busy machine (bench/_runs.py;
+   `--json out.json` writes them). `--runs 1` is the single run of before.
 """
 
 from __future__ import annotations
@@ -35,9 +39,10 @@ import django  # noqa: E402
 django.setup()
 
 import numpy as np  # noqa: E402
+from _runs import Run, Runs, add_arguments  # noqa: E402
 
 from apps.media import transcode  # noqa: E402
-from apps.media.probe import probe_file  # noqa: E402
+from apps.media.probe import ProbeResult, probe_file  # noqa: E402
 from apps.moderation.detection import audio, nudity, pdq  # noqa: E402
 
 MELODY = ("0.5*sin(2*PI*(220+110*floor(mod(t*3,4)))*t)"
@@ -61,6 +66,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--size", default="720x1280")
+    add_arguments(parser, default_runs=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
@@ -71,35 +77,46 @@ def main() -> None:
             "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
             "-c:a", "aac", "-shortest", str(clip)])
         probe = probe_file(clip)
-        frames_dir = base / "frames"
-        frames_dir.mkdir()
-        baseline: dict[str, tuple[float, float]] = {}
-        timed("frames step", baseline, transcode.moderation_frames, clip, probe, frames_dir)
-        timed("audio step", baseline, transcode.extract_audio, clip, base / "audio.m4a")
-        frames = sorted(frames_dir.glob("frame_*.jpg"))
+        runs = Runs("moderation_scan", args)
+        for one in runs:
+            work = base / f"run{one.index}"
+            work.mkdir()
+            measure(args, clip, probe, work, one)
+    runs.summary()
 
-        nudity.scan_frames(frames[:1])  # load the model outside the timing (once a worker)
-        ours: dict[str, tuple[float, float]] = {}
-        timed("nudenet", ours, nudity.scan_frames, frames)
-        hashes = timed("pdq (4 variants)", ours, lambda: [pdq.hash_frame(f) for f in frames])
-        fingerprint = timed("chromaprint", ours, audio.fingerprint, base / "audio.m4a")
-        rng = np.random.default_rng(7)
-        table = rng.integers(0, 256, size=(100_000, pdq.HASH_BYTES), dtype=np.uint8)
-        queries = pdq.as_array([v for h in hashes for v in h.variants])
 
-        def match_hashes() -> int:
-            return int(min(pdq.distances(queries, table[i:i + 20_000]).min()
-                           for i in range(0, len(table), 20_000)))
+def measure(args: argparse.Namespace, clip: Path, probe: ProbeResult, base: Path,
+            run: Run) -> None:
+    """One run on `clip`: the baseline steps, then the scan; work files under `base`."""
+    frames_dir = base / "frames"
+    frames_dir.mkdir()
+    baseline: dict[str, tuple[float, float]] = {}
+    timed("frames step", baseline, transcode.moderation_frames, clip, probe, frames_dir)
+    timed("audio step", baseline, transcode.extract_audio, clip, base / "audio.m4a")
+    frames = sorted(frames_dir.glob("frame_*.jpg"))
 
-        timed("pdq match (100k entries)", ours, match_hashes)
-        catalogue = [rng.integers(0, 2**32, size=len(fingerprint) // 4 * 3,
-                                  dtype=np.uint32).tobytes() for _ in range(19)] + [fingerprint]
+    nudity.scan_frames(frames[:1])  # load the model outside the timing (once a worker)
+    ours: dict[str, tuple[float, float]] = {}
+    timed("nudenet", ours, nudity.scan_frames, frames)
+    hashes = timed("pdq (4 variants)", ours, lambda: [pdq.hash_frame(f) for f in frames])
+    fingerprint = timed("chromaprint", ours, audio.fingerprint, base / "audio.m4a")
+    rng = np.random.default_rng(7)
+    table = rng.integers(0, 256, size=(100_000, pdq.HASH_BYTES), dtype=np.uint8)
+    queries = pdq.as_array([v for h in hashes for v in h.variants])
 
-        def match_audio() -> float:
-            hits = [audio.best_alignment(fingerprint, ref, min_overlap_s=2.0) for ref in catalogue]
-            return min(h.ber for h in hits if h is not None)
+    def match_hashes() -> int:
+        return int(min(pdq.distances(queries, table[i:i + 20_000]).min()
+                       for i in range(0, len(table), 20_000)))
 
-        best = timed("audio match (20 sounds)", ours, match_audio)
+    timed("pdq match (100k entries)", ours, match_hashes)
+    catalogue = [rng.integers(0, 2**32, size=len(fingerprint) // 4 * 3,
+                              dtype=np.uint32).tobytes() for _ in range(19)] + [fingerprint]
+
+    def match_audio() -> float:
+        hits = [audio.best_alignment(fingerprint, ref, min_overlap_s=2.0) for ref in catalogue]
+        return min(h.ber for h in hits if h is not None)
+
+    best = timed("audio match (20 sounds)", ours, match_audio)
 
     print(f"clip: {args.seconds:g} s {args.size}, {len(frames)} sampled frames, "
           f"{len(fingerprint) // 4} audio sub-fingerprints; best audio BER {best:.3f}")
@@ -112,6 +129,15 @@ def main() -> None:
     print(f"scan total: wall {our_wall:.2f} s, cpu {our_cpu:.2f} s; "
           f"baseline (frames + audio steps): wall {base_wall:.2f} s, cpu {base_cpu:.2f} s; "
           f"ratio ours/baseline wall {our_wall / base_wall:.2f}, cpu {our_cpu / base_cpu:.2f}")
+    for label, (wall, cpu) in [*baseline.items(), *ours.items()]:
+        run.figure(f"{label} wall", wall, "s")
+        run.figure(f"{label} CPU", cpu, "s")
+    run.figure("scan total wall", our_wall, "s")
+    run.figure("scan total CPU", our_cpu, "s")
+    run.figure("baseline total wall", base_wall, "s")
+    run.figure("baseline total CPU", base_cpu, "s")
+    run.ratio("scan/baseline wall", our_wall, base_wall)
+    run.ratio("scan/baseline CPU", our_cpu, base_cpu)
 
 
 if __name__ == "__main__":

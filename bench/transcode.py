@@ -20,6 +20,10 @@ What it does, in order (no database, no Celery: the pipeline's own functions, as
    and bitrate of each rendition for both, the startup bytes (master + media playlist +
    init + first segment) at the lowest and at the default (highest ≤ 720) rendition, and,
    with --vmaf, each rendition's VMAF against the source (libvmaf of the bundled ffmpeg).
+5. Repeats 2-4 `--runs` times (default 3) on the same source and ends with the median of
+   each figure and ratio over the runs, with the min-max, the load average before and
+   after each run and a warning for runs started on a busy machine (bench/_runs.py;
+   `--json out.json` writes them). `--runs 1` is the single run of before.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,6 +43,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "swipeme_site.settings.test")
+
+from _runs import Run, Runs, add_arguments  # noqa: E402
 
 from apps.media import transcode  # noqa: E402
 from apps.media.probe import ProbeResult, probe_file  # noqa: E402
@@ -123,6 +130,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--preset", default="veryfast")
     parser.add_argument("--vmaf", action="store_true")
+    add_arguments(parser, default_runs=3)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-transcode-") as tmp:
@@ -133,87 +141,111 @@ def main() -> None:
               f"{source.stat().st_size / 1e6:.1f} MB; x264 preset {args.preset}; "
               f"{os.cpu_count()} CPUs")
 
-        # ours
-        ours = work / "ours"
-        started = time.perf_counter()
-        cpu_started = cpu_seconds()
-        probe = probe_file(source)
-        ladder = transcode.plan_ladder(probe)
-        measured = []
-        # as the steps run: the lowest rendition alone (playable), then the rest from one
-        # decode (the `ladder` step)
-        lowest = ours / ladder[0].name
-        lowest.mkdir(parents=True)
-        info, _ = transcode.transcode_rendition(source, probe, ladder[0], lowest,
-                                                preset=args.preset)
-        measured.append(info)
+        runs = Runs("transcode", args)
+        for one in runs:
+            run_dir = work / f"run{one.index}"
+            run_dir.mkdir()
+            measure(args, source, run_dir, one)
+            shutil.rmtree(run_dir)
+    runs.summary()
+
+
+def measure(args: argparse.Namespace, source: Path, work: Path, run: Run) -> None:
+    """One run: ours, single-pass and plain on `source`, outputs under `work`."""
+    # ours
+    ours = work / "ours"
+    started = time.perf_counter()
+    cpu_started = cpu_seconds()
+    probe = probe_file(source)
+    ladder = transcode.plan_ladder(probe)
+    measured = []
+    # as the steps run: the lowest rendition alone (playable), then the rest from one
+    # decode (the `ladder` step)
+    lowest = ours / ladder[0].name
+    lowest.mkdir(parents=True)
+    info, _ = transcode.transcode_rendition(source, probe, ladder[0], lowest,
+                                            preset=args.preset)
+    measured.append(info)
+    (ours / "master.m3u8").write_text(transcode.master_playlist(measured))
+    playable_at = time.perf_counter() - started
+    if len(ladder) > 1:
+        upper, _ = transcode.transcode_ladder(source, probe, ladder[1:], ours,
+                                              preset=args.preset)
+        measured += upper
         (ours / "master.m3u8").write_text(transcode.master_playlist(measured))
-        playable_at = time.perf_counter() - started
-        if len(ladder) > 1:
-            upper, _ = transcode.transcode_ladder(source, probe, ladder[1:], ours,
-                                                  preset=args.preset)
-            measured += upper
-            (ours / "master.m3u8").write_text(transcode.master_playlist(measured))
-        ladder_seconds = time.perf_counter() - started
-        ladder_cpu = cpu_seconds() - cpu_started
-        extras_started = time.perf_counter()
-        default = max((r for r in ladder if r.short_edge <= 720), key=lambda r: r.short_edge)
-        transcode.mp4_fallback(source, probe, default, work / "video.mp4", preset=args.preset)
-        transcode.poster(source, probe, work / "poster.jpg")
-        transcode.preview(source, probe, work / "preview.webp")
-        transcode.storyboard(source, probe, work)
-        transcode.extract_audio(source, work / "audio.m4a")
-        (work / "frames").mkdir()
-        transcode.moderation_frames(source, probe, work / "frames")
-        extras_seconds = time.perf_counter() - extras_started
+    ladder_seconds = time.perf_counter() - started
+    ladder_cpu = cpu_seconds() - cpu_started
+    extras_started = time.perf_counter()
+    default = max((r for r in ladder if r.short_edge <= 720), key=lambda r: r.short_edge)
+    transcode.mp4_fallback(source, probe, default, work / "video.mp4", preset=args.preset)
+    transcode.poster(source, probe, work / "poster.jpg")
+    transcode.preview(source, probe, work / "preview.webp")
+    transcode.storyboard(source, probe, work)
+    transcode.extract_audio(source, work / "audio.m4a")
+    (work / "frames").mkdir()
+    transcode.moderation_frames(source, probe, work / "frames")
+    extras_seconds = time.perf_counter() - extras_started
 
-        # single-pass mode (SWIPEME_MEDIA_SINGLE_PASS_LADDER=true): probe + one ladder step
-        single = work / "single"
-        started = time.perf_counter()
-        cpu_started = cpu_seconds()
-        probe_file(source)
-        transcode.transcode_ladder(source, probe, ladder, single, preset=args.preset)
-        single_seconds = time.perf_counter() - started
-        single_cpu = cpu_seconds() - cpu_started
+    # single-pass mode (SWIPEME_MEDIA_SINGLE_PASS_LADDER=true): probe + one ladder step
+    single = work / "single"
+    started = time.perf_counter()
+    cpu_started = cpu_seconds()
+    probe_file(source)
+    transcode.transcode_ladder(source, probe, ladder, single, preset=args.preset)
+    single_seconds = time.perf_counter() - started
+    single_cpu = cpu_seconds() - cpu_started
 
-        # plain
-        plain = work / "plain"
-        started = time.perf_counter()
-        cpu_started = cpu_seconds()
-        transcode.run_ffmpeg(plain_command(source, probe, ladder, plain, args.preset))
-        plain_seconds = time.perf_counter() - started
-        plain_cpu = cpu_seconds() - cpu_started
+    # plain
+    plain = work / "plain"
+    started = time.perf_counter()
+    cpu_started = cpu_seconds()
+    transcode.run_ffmpeg(plain_command(source, probe, ladder, plain, args.preset))
+    plain_seconds = time.perf_counter() - started
+    plain_cpu = cpu_seconds() - cpu_started
 
-        print(f"\nladder: {', '.join(f'{r.width}x{r.height}' for r in ladder)}")
-        print(f"ours  (probe, lowest step, ladder step): {ladder_seconds:7.2f} s")
-        print(f"plain (one ffmpeg, decode once):       {plain_seconds:7.2f} s")
-        print(f"RATIO ours/plain (ladder): {ladder_seconds / plain_seconds:.3f}  (goal ≤ 1.15)")
-        print(f"CPU seconds: ours {ladder_cpu:.1f}, plain {plain_cpu:.1f}, single-pass "
-              f"{single_cpu:.1f}; CPU RATIO ours/plain: {ladder_cpu / plain_cpu:.3f}, "
-              f"single/plain: {single_cpu / plain_cpu:.3f}")
-        print(f"single-pass mode (probe + one ladder step): {single_seconds:7.2f} s; "
-              f"RATIO single/plain: {single_seconds / plain_seconds:.3f} "
-              "(playable only when the whole ladder is done)")
-        print(f"time to playable (probe + lowest rendition): {playable_at:.2f} s; "
-              f"ladder done: {ladder_seconds:.2f} s; extras (mp4, poster, preview, "
-              f"storyboard, audio, frames): {extras_seconds:.2f} s")
-        print(f"RATIO playable/ladder-ready: {playable_at / ladder_seconds:.3f}")
+    print(f"\nladder: {', '.join(f'{r.width}x{r.height}' for r in ladder)}")
+    print(f"ours  (probe, lowest step, ladder step): {ladder_seconds:7.2f} s")
+    print(f"plain (one ffmpeg, decode once):       {plain_seconds:7.2f} s")
+    print(f"RATIO ours/plain (ladder): {ladder_seconds / plain_seconds:.3f}  (goal ≤ 1.15)")
+    print(f"CPU seconds: ours {ladder_cpu:.1f}, plain {plain_cpu:.1f}, single-pass "
+          f"{single_cpu:.1f}; CPU RATIO ours/plain: {ladder_cpu / plain_cpu:.3f}, "
+          f"single/plain: {single_cpu / plain_cpu:.3f}")
+    print(f"single-pass mode (probe + one ladder step): {single_seconds:7.2f} s; "
+          f"RATIO single/plain: {single_seconds / plain_seconds:.3f} "
+          "(playable only when the whole ladder is done)")
+    print(f"time to playable (probe + lowest rendition): {playable_at:.2f} s; "
+          f"ladder done: {ladder_seconds:.2f} s; extras (mp4, poster, preview, "
+          f"storyboard, audio, frames): {extras_seconds:.2f} s")
+    print(f"RATIO playable/ladder-ready: {playable_at / ladder_seconds:.3f}")
+    run.figure("ours ladder (probe, lowest step, ladder step)", ladder_seconds, "s")
+    run.figure("plain ffmpeg ladder", plain_seconds, "s")
+    run.figure("single-pass ladder", single_seconds, "s")
+    run.figure("ours CPU", ladder_cpu, "s")
+    run.figure("plain CPU", plain_cpu, "s")
+    run.figure("single-pass CPU", single_cpu, "s")
+    run.figure("time to playable", playable_at, "s")
+    run.figure("extras (mp4, poster, preview, storyboard, audio, frames)", extras_seconds, "s")
+    run.ratio("ours/plain wall", ladder_seconds, plain_seconds)
+    run.ratio("ours/plain CPU", ladder_cpu, plain_cpu)
+    run.ratio("single/plain wall", single_seconds, plain_seconds)
+    run.ratio("single/plain CPU", single_cpu, plain_cpu)
+    run.ratio("playable/ladder-ready", playable_at, ladder_seconds)
 
-        print("\nrendition   ours kbit/s  plain kbit/s   ours bytes  plain bytes"
-              + ("   VMAF" if args.vmaf else ""))
-        for info in measured:
-            name = str(info["short_edge"])
-            o, p = dir_bytes(ours / name), dir_bytes(plain / name)
-            line = (f"{info['width']}x{info['height']:<6} {o * 8 / args.seconds / 1000:11.0f}"
-                    f"  {p * 8 / args.seconds / 1000:12.0f}  {o:11d}  {p:11d}")
-            if args.vmaf:
-                w, h = (int(v) for v in args.size.split("x"))
-                line += f"  {vmaf(source, ours / name, w, h, work):5.1f}"
-            print(line)
-        print(f"\nstartup bytes, lowest ({ladder[0].name}): {startup_bytes(ours, ladder[0].name)}; "
-              f"default ({default.name}): {startup_bytes(ours, default.name)}")
-        master = (ours / "master.m3u8").read_text()
-        print("master playlist:\n" + re.sub(r"(?m)^", "  ", master).rstrip())
+    print("\nrendition   ours kbit/s  plain kbit/s   ours bytes  plain bytes"
+          + ("   VMAF" if args.vmaf else ""))
+    for info in measured:
+        name = str(info["short_edge"])
+        o, p = dir_bytes(ours / name), dir_bytes(plain / name)
+        line = (f"{info['width']}x{info['height']:<6} {o * 8 / args.seconds / 1000:11.0f}"
+                f"  {p * 8 / args.seconds / 1000:12.0f}  {o:11d}  {p:11d}")
+        if args.vmaf:
+            w, h = (int(v) for v in args.size.split("x"))
+            line += f"  {vmaf(source, ours / name, w, h, work):5.1f}"
+        print(line)
+    print(f"\nstartup bytes, lowest ({ladder[0].name}): {startup_bytes(ours, ladder[0].name)}; "
+          f"default ({default.name}): {startup_bytes(ours, default.name)}")
+    master = (ours / "master.m3u8").read_text()
+    print("master playlist:\n" + re.sub(r"(?m)^", "  ", master).rstrip())
 
 
 if __name__ == "__main__":
