@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 REQS := requirements/base.txt requirements/dev.txt requirements/lock.txt requirements/nodeps.txt
 MANAGE := $(PY) manage.py
 
-.PHONY: run test setup frontend chromium media-tools services-start services-stop lint lint-js typecheck checks pytest browser clean-var bench
+.PHONY: run test setup frontend chromium media-tools services-start services-stop lint lint-js typecheck checks pytest browser clean-var bench bench-all bench-all-inner
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed (python3.11 on PATH)"; exit 1; }
@@ -94,6 +94,18 @@ test-inner: lint lint-js typecheck checks pytest
 ## then ping vs profile on loopback. BENCH_ARGS="--duration 20 --concurrency 16" to vary.
 bench: setup
 	$(MANAGE) services run -- $(PY) bench/api_latency.py $(BENCH_ARGS)
+
+## make bench-all: the fast benchmarks (API latency, event ingest, pre-publish scan), each
+## with its default --runs (medians, min-max, load average); JSON under var/bench/. About
+## 12 minutes on a quiet machine. The slow ones are run by hand: docs/benchmarks.md.
+bench-all: setup
+	mkdir -p var/bench
+	$(MANAGE) services run -- $(MAKE) --no-print-directory bench-all-inner
+
+bench-all-inner:
+	$(PY) bench/api_latency.py --json var/bench/api_latency.json
+	$(PY) bench/events_ingest.py --json var/bench/events_ingest.json
+	$(PY) bench/moderation_scan.py --json var/bench/moderation_scan.json
 
 clean-var:
 	rm -rf var
