@@ -117,17 +117,14 @@ def _write_everything(base: str, *, token: str, post: Post, viewer: Any, author:
 
 
 def _send_event(base: str, *, token: str, post: Post) -> None:
-    """The event API needs the Redis stream (its spool to PostgreSQL is a later step): it
-    accepts, or refuses with 503 and Retry-After in the error shape."""
+    """The event API accepts: without the Redis stream the batch is spooled to PostgreSQL
+    (apps.events.spool; tests/faults/test_writes_lose_nothing.py drains it)."""
     event = {"id": f"ev-{time.time_ns()}", "type": "impression", "ts": time.time_ns() // 10**6,
              "session_id": "faults", "post_id": str(post.pk), "data": {}}
     response = httpx.post(f"{base}/api/v1/events", json={"events": [event]},
                           headers={"X-Session-Token": token}, timeout=CLIENT_TIMEOUT)
-    if response.status_code == 503:
-        assert response.headers["Retry-After"].isdigit(), response.headers
-        assert set(response.json()["error"]) >= {"code", "message", "fields"}, response.text
-    else:
-        assert response.status_code == 200, response.text
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 1, response.text
 
 
 def _wait_until(predicate: Any, what: str, seconds: float = 30) -> None:
