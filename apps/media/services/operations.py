@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from apps.core.audit import Actor, record_audit
+from apps.core.outbox import enqueue_on_commit
 from apps.media import hooks, routing, s3, storage
 from apps.media.models import MediaAsset, ProcessingStep
 from apps.media.services._common import State, StepState, _enqueue_process
@@ -86,13 +87,14 @@ def assets_requeue_stalled() -> dict[str, int]:
 
 
 def _requeue(asset_id: int, now: datetime, unleased: QuerySet[MediaAsset]) -> bool:
-    """One `process_asset` for the asset, unless another sweep took its lease meanwhile."""
+    """One `process_asset` for the asset, unless another sweep took its lease meanwhile
+    (through the outbox: a broker down at this moment does not lose it for a lease)."""
     from apps.media.tasks import process_asset
 
     with transaction.atomic():
         if not unleased.filter(pk=asset_id).update(requeued_at=now):
             return False
-        transaction.on_commit(lambda: process_asset.delay(asset_id))
+        enqueue_on_commit(process_asset, asset_id)
     return True
 
 
