@@ -63,6 +63,7 @@ class Run:
     load_before: dict[str, float]
     busy: bool
     load_after: dict[str, float] = field(default_factory=dict)
+    seconds: float = float("nan")
     figures: dict[str, float] = field(default_factory=dict)
     ratios: dict[str, float] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)
@@ -80,8 +81,9 @@ class Run:
             self.ratios[name] = float(numerator) / float(denominator)  # type: ignore[arg-type]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"run": self.index, "busy": self.busy, "load_before": self.load_before,
-                "load_after": self.load_after, "figures": self.figures, "ratios": self.ratios}
+        return {"run": self.index, "busy": self.busy, "seconds": round(self.seconds, 1),
+                "load_before": self.load_before, "load_after": self.load_after,
+                "figures": self.figures, "ratios": self.ratios}
 
 
 def spread(values: list[float]) -> dict[str, float]:
@@ -120,10 +122,12 @@ class Runs:
                 print(f"WARNING {BUSY} (1-minute load average {load['load1']:.2f} > "
                       f"{load['cpus']:.0f} CPUs at the start of run {index})", flush=True)
             run = Run(index, load, busy)
+            started = time.monotonic()
             yield run
+            run.seconds = time.monotonic() - started
             run.load_after = load_now()
-            print(f"=== {self.bench}: run {index}/{self.count} done === load average after: "
-                  f"{_load_text(run.load_after)}", flush=True)
+            print(f"=== {self.bench}: run {index}/{self.count} done in {run.seconds:.0f} s === "
+                  f"load average after: {_load_text(run.load_after)}", flush=True)
             self.done.append(run)
 
     def _table(self, title: str, key: str, ratio: bool) -> dict[str, dict[str, Any]]:

@@ -114,7 +114,8 @@ def measure(args: argparse.Namespace, clip: Path, probe: ProbeResult, base: Path
 
     def match_audio() -> float:
         hits = [audio.best_alignment(fingerprint, ref, min_overlap_s=2.0) for ref in catalogue]
-        return min(h.ber for h in hits if h is not None)
+        # no alignment at all when the clip is shorter than about min_overlap_s / 0.75
+        return min((h.ber for h in hits if h is not None), default=float("nan"))
 
     best = timed("audio match (20 sounds)", ours, match_audio)
 
