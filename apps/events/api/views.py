@@ -200,8 +200,11 @@ class EventsApi(APIView):
                    **error_responses(400, 401, 403, 413, 415, 429, 503,
                                      descriptions={403: "CSRF token missing or wrong "
                                                         "(session-cookie callers).",
-                                                   503: "The event log is unavailable; "
-                                                        "retry the same batch later."})},
+                                                   503: "The event log is unavailable "
+                                                        "and its PostgreSQL spool is full "
+                                                        "(otherwise the batch is spooled "
+                                                        "and accepted); retry the same "
+                                                        "batch later."})},
         tags=["events"],
     )
     def post(self, request: Request) -> Response:
