@@ -96,8 +96,8 @@ def spread(values: list[float]) -> dict[str, float]:
 
 def fmt(value: float) -> str:
     """Three significant figures, thousands separated: 0.437, 12.3, 1,234."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g}"
+    if abs(value) < 0.01 or not math.isfinite(value):
+        return f"{value:.3g}"
     digits = max(0, 2 - math.floor(math.log10(abs(value))))
     return f"{value:,.{digits}f}"
 

@@ -6,7 +6,7 @@
 Prerequisite (once, a few minutes): a separate database seeded with 100,000 posts, 10,000
 users and 1,000,000 watch aggregates, and a trained ranker:
 
-    createdb-equivalent: CREATE DATABASE bench_reco   (this script creates it if missing)
+    psql -h 127.0.0.1 -p 54329 -U postgres -c 'CREATE DATABASE bench_reco'   (not made here)
     DATABASE_URL=postgres://postgres@127.0.0.1:54329/bench_reco \\
         .venv/bin/python manage.py migrate
     DATABASE_URL=... .venv/bin/python manage.py feed_seed_bench
