@@ -169,11 +169,12 @@ def _take_chunk(limit: int) -> list[Delta]:
         return [(int(a), int(b), str(c), int(d)) for a, b, c, d in cursor.fetchall()]
 
 
-def flush(*, chunk_size: int = CHUNK_SIZE) -> int:
-    """Move every journaled delta onto its post. Returns how many post updates were made.
-    Safe to run concurrently and to re-run after a crash."""
+def flush(*, chunk_size: int = CHUNK_SIZE, max_chunks: int = 50) -> int:
+    """Move the journaled deltas onto their posts (at most `max_chunks` transactions, so a
+    run under a write storm ends; the next run goes on). Returns how many post updates
+    were made. Safe to run concurrently and to re-run after a crash."""
     updated = 0
-    while True:
+    for _ in range(max_chunks):
         with transaction.atomic():
             taken = _take_chunk(chunk_size)
             totals: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -188,4 +189,5 @@ def flush(*, chunk_size: int = CHUNK_SIZE) -> int:
         if taken:
             _unshow(taken)
         if len(taken) < chunk_size:
-            return updated
+            break
+    return updated

@@ -4,18 +4,20 @@ transaction, and one whose send failed (the broker's breaker open: Redis unavail
 in PostgreSQL until the dispatcher sends it once the broker is back.
 
 The full story (Redis killed while uploads complete, a real worker afterwards) is
-tests/faults/test_outbox_broker_down.py."""
+tests/faults/test_writes_lose_nothing.py."""
 
 from __future__ import annotations
 
 import base64
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import redis
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from apps.core import outbox, redis_health
 from apps.core.models import OutboxTask
@@ -101,9 +103,13 @@ def test_the_beat_runs_the_dispatcher() -> None:
     _open_breaker()
     with transaction.atomic():
         outbox.enqueue_on_commit(process_asset, 105)
+    sent_long_ago = OutboxTask.objects.create(
+        task=process_asset.name, args=[1],
+        dispatched_at=timezone.now() - outbox.KEEP_DISPATCHED - timedelta(minutes=1))
     redis_health.reset_all()
     assert outbox_dispatch.run() == 1
     assert _queued_asset_ids() == [105]
+    assert not OutboxTask.objects.filter(pk=sent_long_ago.pk).exists()  # pruned
 
 
 def test_a_comment_posted_while_the_broker_is_down_is_scanned_once_it_is_back() -> None:

@@ -176,6 +176,19 @@ def test_a_rolled_back_write_journals_nothing():
     assert counters.shown_pending_deltas([post.pk]) == {}
 
 
+def test_a_flush_run_ends_after_its_chunks_and_the_next_one_goes_on():
+    post = PublishedPostFactory()
+    with transaction.atomic():
+        for _ in range(5):
+            counters.record_delta(post_id=post.pk, field="views_count", delta=1)
+    assert counters.flush(chunk_size=2, max_chunks=1) == 1
+    post.refresh_from_db()
+    assert post.views_count == 2
+    counters.flush(chunk_size=2)
+    post.refresh_from_db()
+    assert post.views_count == 5
+
+
 def test_a_counter_never_goes_below_zero():
     post = PublishedPostFactory()
     with transaction.atomic():
