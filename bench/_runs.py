@@ -141,7 +141,7 @@ class Runs:
         print(f"{title:<{width}}  {'median':>10}  {'(min-max)':>19}  {'IQR':>17}  runs")
         for name in names:
             values = [getattr(run, key)[name] for run in self.done if name in getattr(run, key)]
-            stats = spread(values)
+            stats: dict[str, Any] = dict(spread(values))
             unit = next((r.units[name] for r in self.done if name in r.units), "")
             stats["unit"] = unit
             summary[name] = stats
