@@ -5,6 +5,7 @@ not see, drop duplicates, append the rest to the event log with what the server 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from dataclasses import dataclass, field
 from functools import cache
@@ -157,6 +158,8 @@ def events_ingest(
         return _spool(result, events=fresh, keys=fresh_keys, token=token, user_id=user_id,
                       received_ms=received, client=client)
     result.accepted = len(fresh)
+    if _spooled_here.is_set():
+        _drain_soon()
     return result
 
 
@@ -170,4 +173,18 @@ def _spool(result: IngestResult, *, events: list[Event], keys: list[str], token:
                 events=[e.as_log_dict() for e in events], dedupe_keys=keys, token=token)
     result.accepted = len(events)
     result.spooled = True
+    _spooled_here.set()
     return result
+
+
+# This process spooled a batch since its last successful append: the first append that
+# works again (the log is back) starts a drain at once, without waiting for the beat's.
+_spooled_here = threading.Event()
+
+
+def _drain_soon() -> None:
+    from apps.events.tasks import drain_spool
+
+    _spooled_here.clear()
+    if drain_spool.delay() is None:  # not sent (apps.core.task_base): try on the next one
+        _spooled_here.set()

@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 import pytest
+import redis
 from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
@@ -19,6 +20,7 @@ from apps.core import redis_health
 from apps.events import spool
 from apps.events.log import LoggedBatch, RedisStreamEventLog
 from apps.events.models import SpooledBatch
+from apps.events.tasks import drain_spool
 from tests.content.factories import PostFactory
 from tests.events.helpers import URL, event, logged_events
 from tests.factories import UserFactory
@@ -164,9 +166,23 @@ def test_concurrent_drains_append_each_batch_once(sender) -> None:
     assert not SpooledBatch.objects.exists()
 
 
-def test_the_beat_drains_the_spool() -> None:
-    from apps.events.tasks import drain_spool
+def test_the_first_append_that_works_again_starts_a_drain(sender) -> None:
+    client, post = sender
+    _open_breaker()
+    _send(client, [event("impression", post_id=post.pk, id_="b1")])
+    redis_health.reset_all()  # the log is back
 
+    assert _send(client, [event("impression", post_id=post.pk, id_="b2")]).status_code == 200
+    assert _send(client, [event("impression", post_id=post.pk, id_="b3")]).status_code == 200
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    sent = [json.loads(raw)["headers"]["task"] for raw in broker.lrange("default", 0, -1)]
+    assert sent == ["events.drain_spool"]  # once, not per request
+    assert drain_spool.run() == 1
+    assert sorted(e["id"] for e in logged_events()) == ["b1", "b2", "b3"]
+
+
+def test_the_beat_drains_the_spool() -> None:
     entry = settings.CELERY_BEAT_SCHEDULE["events-drain-spool"]
     assert entry["task"] == drain_spool.name == "events.drain_spool"
     assert drain_spool.run() == 0
