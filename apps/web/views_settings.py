@@ -44,8 +44,9 @@ from apps.web.pages import avatar_url, page_of, viewer_of
 SECTIONS = (
     ("account", "Account"),
     ("privacy", "Privacy"),
-    ("sessions", "Sessions and devices"),
-    ("blocked", "Blocked accounts"),
+    # short labels: the five fit two rows on a phone; each section's heading says it in full
+    ("sessions", "Sessions"),
+    ("blocked", "Blocked"),
     ("data", "Your data and account"),
 )
 

@@ -30,7 +30,7 @@ def _reauthenticate(client: Client) -> None:
 def test_every_settings_section_has_a_tab(browser_for):
     html = browser_for(UserFactory()).get("/settings/account").content.decode()
     for path, label in (("account", "Account"), ("privacy", "Privacy"),
-                        ("sessions", "Sessions and devices"), ("blocked", "Blocked accounts"),
+                        ("sessions", "Sessions"), ("blocked", "Blocked"),
                         ("data", "Your data and account")):
         assert re.search(rf'<a href="/settings/{path}"[^>]*>{label}</a>', html), label
 
