@@ -37,6 +37,7 @@ DEFAULT_ERROR_DESCRIPTIONS: Mapping[int, str] = {
     415: "Unsupported media type.",
     416: "Range not satisfiable.",
     429: "Throttled.",
+    507: "Out of storage space for uploads; nothing was saved. Retry after Retry-After.",
 }
 
 

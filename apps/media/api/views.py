@@ -178,7 +178,7 @@ class UploadCreateApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: AssetOutputSerializer, **_errors(400, 401, 413, 429)},
+        responses={201: AssetOutputSerializer, **_errors(400, 401, 413, 429, 507)},
         tags=["media"],
         description="Open an upload. Size and per-user limits (uploads in progress, "
                     "uploads per day) are checked before any byte is accepted. With local "
@@ -382,7 +382,7 @@ class TusUploadApi(APIView):
         ],
         responses={204: OpenApiResponse(description="Appended; Upload-Offset is the new "
                                                     "offset."),
-                   **_errors(400, 404, 409, 412, 413, 415)},
+                   **_errors(400, 404, 409, 412, 413, 415, 507)},
         tags=["media"],
         description="Append bytes at Upload-Offset (tus 1.0 core). HEAD on the same URL "
                     "returns Upload-Offset and Upload-Length to resume an interrupted "
