@@ -14,29 +14,11 @@ from django.db import connection
 from apps.content.models import Post
 from apps.engagement import counters, services
 from apps.engagement.models import CounterDelta, Like
+from tests.content.test_concurrency import _run_at_once
 from tests.engagement.factories import PublishedPostFactory
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _run_together(*jobs: Callable[[], None]) -> None:
-    errors: list[BaseException] = []
-
-    def run(job: Callable[[], None]) -> None:
-        try:
-            job()
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
 
 
 def test_likes_racing_flushes_and_a_reconcile_end_on_the_exact_counts() -> None:
@@ -67,7 +49,8 @@ def test_likes_racing_flushes_and_a_reconcile_end_on_the_exact_counts() -> None:
     for thread in flushers:
         thread.start()
     try:
-        _run_together(*(like(fans[i::4]) for i in range(4)), reconciler)
+        _, errors = _run_at_once([*(like(fans[i::4]) for i in range(4)), reconciler])
+        assert not errors, errors
     finally:
         stop.set()
         for thread in flushers:
