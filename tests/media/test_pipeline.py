@@ -161,6 +161,9 @@ def test_publishing_is_progressive_and_never_half_done(clips, monkeypatch,
     sent: list[tuple[Any, ...]] = []
     monkeypatch.setattr("apps.media.tasks.process_asset.delay", lambda *a: sent.append(a))
     monkeypatch.setattr("apps.media.tasks.run_step.delay", lambda *a: sent.append(a))
+    # the upload's processing is sent from the task outbox (apply_async, after the commit)
+    monkeypatch.setattr("apps.media.tasks.process_asset.apply_async",
+                        lambda args=(), kwargs=None, **_: sent.append(tuple(args)))
     playable_calls: list[int] = []
 
     def on_playable(*, asset_id: int) -> None:
