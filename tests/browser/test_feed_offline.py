@@ -113,3 +113,41 @@ def test_a_network_failure_shows_the_same_state_at_desktop_size(new_context: Any
     feed.failing = False
     page.get_by_role("button", name="Retry now").click()
     page.locator("#feed-offline").wait_for(state="hidden", timeout=10_000)
+
+
+FIRST_PAGE = json.dumps({
+    "results": [{
+        "id": "900000000000000001", "caption": "A clip already on screen", "entities": [],
+        "author": {"id": "900000000000000002", "username": "on_screen"}, "sound": None,
+        "counts": {"likes": 0, "comments": 0, "shares": 0, "favourites": 0}, "viewer": {},
+        "media": {"duration_ms": 3000, "playback": {"hls": "/media/none/master.m3u8",
+                                                   "mp4": "/media/none/video.mp4",
+                                                   "poster": ""}},
+    }],
+    "next": "/api/v1/feed/for-you?cursor=more",
+})
+
+
+def test_with_videos_on_screen_the_next_page_is_retried_quietly(new_context: Any) -> None:
+    """A failure while videos are already on screen does not cover them: the next page is
+    fetched again in the background (backoff), and the state shows only for an empty feed."""
+    page = new_context(viewport=PHONE).new_page()
+    feed = FlakyFeed(page, retry_after="1")
+
+    def first_page_then_refusals(route: Route) -> None:
+        if "cursor=more" in route.request.url:
+            feed.handle(route)
+        else:
+            route.fulfill(status=200, body=FIRST_PAGE, content_type="application/json")
+
+    page.unroute("**/api/v1/feed/for-you*")
+    page.route("**/api/v1/feed/for-you*", first_page_then_refusals)
+    page.goto("/")
+    page.locator('.feed-item[data-post-id="900000000000000001"]').wait_for()
+    deadline = time.monotonic() + 10
+    while len(feed.calls) < 3 and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert len(feed.calls) >= 3, feed.calls  # the next page, tried again and again
+    assert page.locator("#feed-offline").is_hidden()
+    assert page.locator("#feed-status").is_hidden()
+    _save(page, "feed-offline-quiet-phone")

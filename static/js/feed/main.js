@@ -85,8 +85,8 @@ async function loadMore() {
     } catch (error) {
       if (isTemporary(error)) {
         // never an empty feed without a word: say so, and try again on our own
-        setStatus("");
-        offline.failed(error);
+        if (!items.length) setStatus("");
+        offline.failed(error, { quiet: items.length > 0 });
       } else if (!items.length) {
         setStatus(error.status === 401 ? "Log in to see this feed." : "The feed could not load.");
       }

@@ -24,14 +24,17 @@ export class OfflineState {
     window.addEventListener("online", () => { if (!this.el.hidden) this.now(); });
   }
 
-  /** The load failed with a temporary error: show the state and schedule the next try. */
-  failed(error) {
+  /** The load failed with a temporary error: schedule the next try, and say so unless
+   * `quiet` (videos are already on screen: the next page is fetched in the background). */
+  failed(error, { quiet = false } = {}) {
     this.attempt += 1;
     const backoff = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** (this.attempt - 1));
     const jittered = backoff / 2 + Math.random() * (backoff / 2);
     const server = Number(error && error.retryAfter) * 1000;
     const delay = server > 0 ? Math.min(MAX_DELAY_MS, server) : jittered;
     this.clear();
+    this.timer = setTimeout(() => this.now(), delay);
+    if (quiet && this.el.hidden) return;
     this.el.hidden = false;
     const due = Date.now() + delay;
     const tick = () => {
@@ -40,7 +43,6 @@ export class OfflineState {
     };
     tick();
     this.ticker = setInterval(tick, 1000);
-    this.timer = setTimeout(() => this.now(), delay);
   }
 
   /** A load worked: the state goes away and the backoff starts over. */
