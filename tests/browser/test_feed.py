@@ -694,24 +694,31 @@ def test_report_from_the_menu_with_a_reason(viewer_page: tuple[User, Page],
     menu = page.locator("#more-menu")
     menu.wait_for(state="visible")
     menu.get_by_role("menuitem", name="Report").click()
-    menu.get_by_label("Spam, scams and fake engagement").check()
+    # the menu gives way to the shared report dialog (lib/report.js)
+    dialog = page.locator("#report-dialog")
+    dialog.wait_for(state="visible")
+    assert dialog.get_by_role("heading", name="Report this video").is_visible()
+    # every reason links its community guidelines page
+    dialog.get_by_label("Spam, scams and fake engagement").check()
+    rule = dialog.locator("a.rule-link").first.get_attribute("href") or ""
+    assert rule.startswith("/pages/community-guidelines/")
     page.wait_for_timeout(300)  # the sheet has finished rising
     screenshot(page, "feed-report-form")
-    menu.get_by_role("button", name="Send report").click()
-    menu.get_by_text("Thanks. We will review this video.").wait_for()
+    dialog.get_by_role("button", name="Send report").click()
+    dialog.get_by_text("Thanks for telling us. We will review this video.").wait_for()
 
     report = Report.objects.get(reporter=viewer, target_type="post", target_id=int(post_id))
     assert report.policy == "spam_scam"
     assert report.outcome == Report.Outcome.PENDING
     case = Case.objects.get(pk=report.case_id)
     assert (case.target_type, case.target_id, case.status) == ("post", int(post_id), "open")
+    dialog.get_by_role("button", name="Done").click()
     # the same viewer cannot pile on: a second report is refused and said so
+    page.locator(f"{_item(page)} .more").click()
     menu.get_by_role("menuitem", name="Report").click()
-    menu.get_by_label("Something else").check()
-    menu.get_by_role("button", name="Send report").click()
-    page.wait_for_function(
-        "() => { const s = document.querySelector('#more-menu .sheet-status').textContent;"
-        " return s && !s.startsWith('Thanks'); }")
+    dialog.get_by_label("Something else").check()
+    dialog.get_by_role("button", name="Send report").click()
+    dialog.get_by_text("You have already reported this; we are looking at it.").wait_for()
     assert Report.objects.filter(reporter=viewer, target_id=int(post_id)).count() == 1
     page.keyboard.press("Escape")
     assert page_errors.uncaught == []

@@ -18,12 +18,12 @@ function build() {
   const form = el("form", { class: "report-form", novalidate: true },
     el("fieldset", {}, el("legend", { class: "report-legend" }), el("div", { class: "report-reasons" })),
     el("button", { type: "submit", class: "send-report", text: "Send report" }));
-  const done = el("button", { type: "button", class: "button secondary report-done", text: "Done", hidden: true });
+  const done = el("button", { type: "button", class: "button secondary report-done", text: "Done" });
   dialog.append(
     el("header", { class: "drawer-head" }, el("h2", { id: "report-title" }), close),
     form,
     el("p", { class: "sheet-status", role: "status", "aria-live": "polite" }),
-    el("p", { class: "report-after" }, done));
+    el("p", { class: "report-after", hidden: true }, done));
   close.addEventListener("click", () => dialog.close());
   done.addEventListener("click", () => dialog.close());
   dialog.addEventListener("click", (event) => { if (event.target === dialog) dialog.close(); });
@@ -56,8 +56,9 @@ async function loadReasons(form) {
   }
   box.replaceChildren(...policies.map(({ slug, name, guideline_url: rule }, i) =>
     el("label", { class: "radio" },
-      el("input", { type: "radio", name: "policy", value: slug, required: i === 0 }), ` ${name} `,
-      rule ? el("a", { href: rule, target: "_blank", rel: "noopener", class: "rule-link", text: "(rules)" }) : null)));
+      el("input", { type: "radio", name: "policy", value: slug, required: i === 0 }),
+      el("span", {}, `${name} `,
+        rule ? el("a", { href: rule, target: "_blank", rel: "noopener", class: "rule-link", text: "(rules)" }) : null))));
 }
 
 /**
@@ -73,7 +74,7 @@ export async function openReport({ targetType, targetId, noun, reportsUrl = REPO
   form.querySelector(".report-legend").textContent = `Why are you reporting this ${noun}?`;
   form.hidden = false;
   form.querySelector(".send-report").disabled = false;
-  dialog.querySelector(".report-done").hidden = true;
+  dialog.querySelector(".report-after").hidden = true;
   status("");
   if (!dialog.open) dialog.showModal();
   await loadReasons(form);
@@ -96,8 +97,7 @@ async function send(form) {
   }
   form.hidden = true;
   status(`Thanks for telling us. We will review this ${report.noun}.`);
-  const done = dialog.querySelector(".report-done");
-  done.hidden = false;
-  done.focus();
+  dialog.querySelector(".report-after").hidden = false;
+  dialog.querySelector(".report-done").focus();
   if (report.onReported) report.onReported();
 }
