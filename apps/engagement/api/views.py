@@ -45,7 +45,7 @@ def _post_id(raw: str) -> int:
 
 
 def share_url(post_id: int) -> str:
-    return f"{settings.SITE_URL.rstrip('/')}{reverse('engagement:share-page', args=[post_id])}"
+    return f"{settings.SITE_URL.rstrip('/')}{reverse('web:share', args=[post_id])}"
 
 
 # --- per-post state -----------------------------------------------------------------------------
