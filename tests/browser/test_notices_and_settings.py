@@ -197,6 +197,9 @@ def test_every_settings_tab_is_on_screen_and_the_pickers_are_lists(
     page.goto("/settings/account")
     tabs = page.locator(".settings-tabs a")
     assert tabs.count() == 5
+    # styled (pages.css loaded): a wrapping row of tabs, not bare inline links
+    assert page.locator(".settings-tabs").evaluate(
+        "el => [getComputedStyle(el).display, getComputedStyle(el).flexWrap]") == ["flex", "wrap"]
     rows = {round(box["y"]) for box in (tabs.nth(i).bounding_box() or {"y": -1.0}
                                         for i in range(tabs.count()))}
     assert len(rows) <= 2, f"the tabs take {len(rows)} rows"
