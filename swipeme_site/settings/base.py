@@ -133,6 +133,9 @@ DATABASE_URL = env_str("DATABASE_URL", EMBEDDED_DATABASE_URL)
 DATABASES = {"default": database_config(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A hung or unreachable server (stopped, a dropped network) costs a new connection this many
+# seconds, then the request is refused with 503 (apps.core.middleware), not left hanging.
+DATABASES["default"]["OPTIONS"] = {"connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", EMBEDDED_REDIS_URL)

@@ -5,6 +5,9 @@ never a traceback."""
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -73,3 +76,37 @@ def test_requests_while_the_database_is_unreachable_answer_503(
     # and back: the next requests reconnect by themselves
     assert anonymous.get(f"/api/v1/posts/{post.pk}").status_code == 200
     assert signed_in.get("/@maya").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hung_database_is_refused_within_the_connect_timeout() -> None:
+    """A server that accepts the connection and never answers (a SIGSTOPped PostgreSQL):
+    the request is refused with 503 after the configured connect timeout
+    (DATABASE_CONNECT_TIMEOUT), not left hanging."""
+    timeout = int(connection.settings_dict["OPTIONS"].get("connect_timeout") or 0)
+    assert 0 < timeout <= 10
+    post = PostFactory()
+    client = Client(raise_request_exception=False)
+    answer: dict[str, Any] = {}
+
+    def ask() -> None:
+        started = time.monotonic()
+        answer["response"] = client.get(f"/api/v1/posts/{post.pk}")
+        answer["took"] = time.monotonic() - started
+
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(16)  # the kernel completes the handshake; nobody ever answers
+        original = connection.settings_dict["PORT"]
+        connection.close()
+        connection.settings_dict["PORT"] = hung.getsockname()[1]
+        try:
+            asker = threading.Thread(target=ask, daemon=True)
+            asker.start()
+            asker.join(timeout * 4 + 10)  # a few connection attempts in one request
+            assert not asker.is_alive(), "the request hangs on a hung database"
+        finally:
+            connection.close()
+            connection.settings_dict["PORT"] = original
+    assert answer["response"].status_code == 503
+    assert answer["response"]["Retry-After"].isdigit()
