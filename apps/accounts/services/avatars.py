@@ -15,6 +15,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from apps.accounts.models import User
 from apps.accounts.services._common import _delete_files
 from apps.core.errors import ApplicationError
+from apps.core.outbox import enqueue_on_commit
 
 AVATAR_MAX_BYTES = 10 * 1024 * 1024
 AVATAR_MAX_SIDE = 8000
@@ -73,7 +74,8 @@ def user_avatar_set(*, user: User, file: IO[bytes], size: int) -> User:
         locked.avatar_sizes = {}
         locked.save(update_fields=["avatar", "avatar_sizes"])
         transaction.on_commit(lambda: _delete_files([(default_storage, n) for n in old]))
-        transaction.on_commit(lambda: avatar_render.delay(locked.pk, name))
+        # Through the task outbox: the resize is not lost if the broker is down now.
+        enqueue_on_commit(avatar_render, locked.pk, name)
     user.avatar.name = name
     user.avatar_sizes = {}
     return user

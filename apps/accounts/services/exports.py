@@ -21,6 +21,7 @@ from apps.accounts import hooks
 from apps.accounts.models import DataExport, Device, User
 from apps.accounts.storage import private_storage
 from apps.core.errors import ConflictError
+from apps.core.outbox import enqueue_on_commit
 
 EXPORT_TTL = timedelta(days=7)
 EXPORT_STUCK_AFTER = timedelta(hours=2)
@@ -39,7 +40,9 @@ def data_export_request(*, user: User) -> DataExport:
     try:
         with transaction.atomic():
             export = DataExport.objects.create(user=user)
-            transaction.on_commit(lambda: data_export_build.delay(export.pk))
+            # Through the task outbox: a broker outage at the commit must not leave the
+            # export pending (and the user blocked from asking again) until it times out.
+            enqueue_on_commit(data_export_build, export.pk)
     except IntegrityError:
         raise ConflictError("An export is already being prepared.",
                             code="export_in_progress") from None
