@@ -18,6 +18,7 @@ import urllib.request
 from django.conf import settings
 from django.db import transaction
 
+from apps.core.outbox import enqueue_on_commit
 from apps.media.playback import public_prefix
 
 logger = logging.getLogger(__name__)
@@ -33,18 +34,20 @@ def asset_public_urls_retired(*, asset_id: int, version: int) -> None:
     """Called by content (inside its transaction) when an asset's public version `version`
     stops being valid. After the commit, logs and queues the purge of that version's URLs
     (the `media` queue retries a CDN that is down)."""
+    from apps.media.tasks import purge_public_urls
+
     prefix = public_prefix(asset_id, version)
 
-    def queue() -> None:
-        from apps.media.tasks import purge_public_urls
-
+    def log() -> None:
         logger.info("media.public_urls_retired",
                     extra={"asset_id": asset_id, "version": version, "prefix": prefix,
                            "purge": bool(settings.MEDIA_CDN_PURGE_URL)})
-        if settings.MEDIA_CDN_PURGE_URL:
-            purge_public_urls.delay(prefix)
 
-    transaction.on_commit(queue)
+    transaction.on_commit(log)
+    if settings.MEDIA_CDN_PURGE_URL:
+        # Through the task outbox: a purge lost to a broker outage would leave the edge
+        # serving a post made private or removed for as long as it caches (a year).
+        enqueue_on_commit(purge_public_urls, prefix)
 
 
 def purge(prefix: str) -> int:
