@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.test import Client, RequestFactory
 
@@ -281,10 +282,14 @@ def test_every_admin_that_writes_is_audited(staff: User):
 
 def test_a_group_permission_change_is_recorded(web: Client, staff: User):
     group = Group.objects.create(name="Moderators")
-    perm = Permission.objects.get(codename="view_auditevent", content_type__app_label="core")
+    # by natural key, not ContentType's cache (ids change when a transactional test flushes)
+    kind, _ = ContentType.objects.get_or_create(app_label="core", model="auditevent")
+    perm, _ = Permission.objects.get_or_create(codename="view_auditevent", content_type=kind,
+                                               defaults={"name": "Can view audit event"})
     response = web.post(f"/django-admin/auth/group/{group.pk}/change/",
                         {"name": "Moderators", "permissions": [str(perm.pk)]})
-    assert response.status_code == 302
+    assert response.status_code == 302, (
+        response.context["adminform"].form.errors if response.context else response)
     row = AuditEvent.objects.get()
     assert (row.actor_id, row.action_name, row.target_id, row.data) == (
         staff.pk, "auth.group_change", group.pk, {"changed": {"permissions": [str(perm.pk)]}})
