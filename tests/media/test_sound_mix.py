@@ -78,6 +78,10 @@ def queue(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
     for task in ("process_asset", "run_step", "recipe_changed"):
         monkeypatch.setattr(f"apps.media.tasks.{task}.delay",
                             lambda *a, _t=task: sent.append((_t, a)))
+    # content sends the re-render through the task outbox (apply_async, after the commit)
+    monkeypatch.setattr("apps.media.tasks.recipe_changed.apply_async",
+                        lambda args=(), kwargs=None, **_: sent.append(("recipe_changed",
+                                                                       tuple(args))))
     return sent
 
 

@@ -17,6 +17,7 @@ from apps.content.models import Post, Sound
 from apps.content.selectors import sound_use_refusal, visible_posts_for
 from apps.core.audit import Actor, record_audit
 from apps.core.errors import ApplicationError, NotFoundError
+from apps.core.outbox import enqueue_on_commit
 from apps.social.selectors import is_blocked_between
 
 logger = logging.getLogger(__name__)
@@ -73,15 +74,13 @@ def sounds_sync_muted(*, now: datetime | None = None) -> tuple[int, int]:
 
 def _rerender_assets(asset_ids: list[int]) -> None:
     """Tell media (after commit) that what these uploads are rendered with changed (the
-    sound, the mix, the cover); media renders again only the outputs that depend on it."""
+    sound, the mix, the cover); media renders again only the outputs that depend on it.
+    Through the task outbox: nothing sweeps for a stale render, so a message lost to a
+    broker outage would leave a taken-down sound playing."""
     from apps.media.tasks import recipe_changed
 
-    def send() -> None:
-        for asset_id in asset_ids:
-            recipe_changed.delay(asset_id)
-
-    if asset_ids:
-        transaction.on_commit(send)
+    for asset_id in asset_ids:
+        enqueue_on_commit(recipe_changed, asset_id)
 
 
 def _rerender_posts_with(sound_ids: list[int]) -> None:
