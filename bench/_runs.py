@@ -164,7 +164,8 @@ class Runs:
                   f"{last.load_after['load1']:.2f} at the end of run {last.index} "
                   f"(1 min, {first.load_before['cpus']:.0f} CPUs)")
         if busy:
-            print(f"WARNING {BUSY}: runs {', '.join(map(str, busy))} of {runs} started with "
+            print(f"WARNING {BUSY}: run{'s' if len(busy) > 1 else ''} "
+                  f"{', '.join(map(str, busy))} of {runs} started with "
                   "the 1-minute load average above the CPU count")
         figures = self._table("figure", "figures", ratio=False)
         print()
