@@ -137,9 +137,11 @@ def postgres_start(*, pgdata: Path | None = None, port: int = PG_PORT,
             capture_output=True,
             **run_as,  # type: ignore[call-overload]
         )
-    stale_pid = pgdata / "postmaster.pid"
-    if stale_pid.exists():  # left by a killed server; the port is closed so nobody owns it
-        stale_pid.unlink()
+    # Left by a killed server; the port is closed so nobody owns them. (The socket's lock
+    # names the dead postmaster, which may linger as a zombie for a moment: PostgreSQL
+    # would take it for a live one and refuse to start.)
+    for stale in (pgdata / "postmaster.pid", pgdata / f".s.PGSQL.{port}.lock"):
+        stale.unlink(missing_ok=True)
     log.touch()
     if run_as:
         shutil.chown(log, PG_SYSTEM_USER, PG_SYSTEM_USER)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 import redis
 
@@ -120,3 +121,38 @@ def test_a_crash_loop_backs_off_exponentially_up_to_a_ceiling(var_dir: Path) -> 
         supervisor.tick()  # the restart is due
     assert waits == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
     child.stop(timeout=5)
+
+
+def test_a_killed_postgres_is_restarted_at_the_first_attempt(
+    var_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SIGKILL on the embedded PostgreSQL's postmaster: the supervisor starts it again at
+    once (crash recovery), its first attempt not refused by the dead server's leftovers
+    (postmaster.pid, the socket's lock naming a postmaster that may still be a zombie)."""
+    port = _free_port()
+    pgdata = var_dir / "pgdata"
+
+    def start() -> object:
+        return embedded.postgres_start(pgdata=pgdata, port=port, log=var_dir / "pg.log")
+
+    service = ServiceChild("postgres", port, start)
+    supervisor = Supervisor([service])
+    stop = threading.Event()
+    caplog.set_level(logging.INFO, logger="apps.core.supervision")
+    supervisor.start_all()
+    watcher = threading.Thread(target=supervisor.run, args=(stop.is_set, 0.1))
+    watcher.start()
+    try:
+        os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
+        _eventually(lambda: not service.alive(), 5)
+        _eventually(lambda: supervisor.states["postgres"].restarts == 1, 60)
+        with psycopg.connect(f"postgres://postgres@127.0.0.1:{port}/postgres",
+                             connect_timeout=5) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+        embedded.postgres_stop(pgdata=pgdata, mode="immediate")
+    messages = [r.getMessage() for r in caplog.records if r.name == "apps.core.supervision"]
+    assert not [m for m in messages if "could not be restarted" in m], messages
+    assert any(m.startswith("postgres restarted (restart 1)") for m in messages), messages
