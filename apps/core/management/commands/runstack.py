@@ -172,6 +172,7 @@ def _log_supervision_to(stream: Any, path: Path) -> None:
     """Deaths and restarts go to the terminal and to var/log/supervisor.log."""
     found = logging.getLogger("apps.core.supervision")
     found.setLevel(logging.INFO)
+    found.propagate = False  # once on the terminal, not again as the project's JSON line
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
     for handler in (logging.StreamHandler(stream), logging.FileHandler(path)):
         handler.setFormatter(formatter)
