@@ -6,7 +6,9 @@ import logging
 from typing import Any
 
 from celery import shared_task
+from django.db import transaction
 
+from apps.core.outbox import enqueue_on_commit
 from apps.moderation.detection import services
 
 logger = logging.getLogger(__name__)
@@ -58,7 +60,8 @@ def rescan_assets(after_id: int = 0, reason: str = "") -> int | None:
     worker slot, and a crash resumes from the last finished batch)."""
     last = services.rescan_batch(after_id=after_id)
     if last is not None:
-        rescan_assets.delay(last, reason)
+        with transaction.atomic():  # through the outbox: a broker outage does not end it
+            enqueue_on_commit(rescan_assets, last, reason)
     return last
 
 

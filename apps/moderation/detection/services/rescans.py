@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.content.models import Post
+from apps.core.outbox import enqueue_on_commit
 from apps.moderation.detection.models import SEVERITY, AssetCheck, Outcome, Scan
 from apps.moderation.detection.services._common import PENDING_STALE, RESCAN_BATCH, RUNNING_STALE
 from apps.moderation.detection.services.matching import asset_findings
@@ -29,7 +30,9 @@ def rescan_schedule(*, reason: str) -> None:
     from apps.moderation.detection import tasks
 
     logger.info("moderation.rescan_scheduled", extra={"reason": reason})
-    transaction.on_commit(lambda: tasks.rescan_assets.delay(0, reason))
+    # Through the task outbox: a rescan lost to a broker outage would leave what a new
+    # rule or hash list catches published.
+    enqueue_on_commit(tasks.rescan_assets, 0, reason)
 
 
 def _post_rescan(post: Post, check: AssetCheck, *, asset_before: str) -> str:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from apps.content import services as content_services
 from apps.content.models import Post
 from apps.core.audit import Actor, record_audit
+from apps.core.outbox import enqueue_on_commit
 from apps.media.models import MediaAsset, ProcessingStep
 from apps.moderation.detection import cases, text
 from apps.moderation.detection.engine import Match, Signal, Verdict, evaluate
@@ -259,6 +260,5 @@ def asset_checks_rescan(*, asset_ids: Iterable[int], actor: Actor = None, reason
         for asset_id in ids:
             record_audit(actor=actor, action="moderation_detection.asset_rescan",
                          target=(_ASSET, asset_id), reason=reason, ip=ip)
-    for asset_id in ids:
-        tasks.scan_asset.delay(asset_id, "rescan")
+            enqueue_on_commit(tasks.scan_asset, asset_id, "rescan")  # kept if the broker is down
     return len(ids)
