@@ -218,7 +218,7 @@ def test_settings_revoke_another_session(
     rows = page.locator("li.session")
     expect(rows).to_have_count(2)
     screenshot(page, "site-settings-sessions")
-    page.get_by_role("button", name=re.compile("Sign out this session")).click()
+    page.get_by_role("button", name=re.compile("Log out this session")).click()
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("This browser")
     # the other device is signed out for real

@@ -106,3 +106,24 @@ def test_the_settings_page_says_log_in_too():
     html = client.get("/settings/account").content.decode()
     assert "Log-in and security" in html
     assert not re.search(r"sign[ -]?in", html, re.IGNORECASE)
+
+
+@pytest.mark.django_db
+def test_the_sessions_tab_says_log_out_never_sign_out():
+    client = Client()
+    client.force_login(UserFactory())
+    html = client.get("/settings/sessions").content.decode()
+    assert "Log out of all other sessions" in html
+    assert not re.search(r"sign(ed)?[ -]?(in|out)", html, re.IGNORECASE)
+
+
+@pytest.mark.django_db
+def test_the_log_in_form_speaks_plainly():
+    """allauth's own labels: the field is not a "Login", "Remember Me" is not a title."""
+    html = Client().get("/accounts/login/").content.decode()
+    assert re.search(r"<label[^>]*>\s*Username or e-mail:?\s*</label>", html)
+    assert re.search(r"<label[^>]*>\s*Remember me:?\s*</label>", html)
+    assert "New to SwipeMe? <a" in html
+    assert ">Login:<" not in html
+    assert "Remember Me" not in html
+    assert "then please" not in html
