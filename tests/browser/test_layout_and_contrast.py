@@ -56,7 +56,11 @@ def _open_feed(page: Page, path: str = "/") -> None:
 def _box(page: Page, selector: str) -> dict[str, float]:
     box = page.locator(selector).first.bounding_box()
     assert box is not None, f"{selector} is not on screen"
-    return box
+    return _rect(box)
+
+
+def _rect(box: Any) -> dict[str, float]:
+    return {"x": box["x"], "y": box["y"], "width": box["width"], "height": box["height"]}
 
 
 def _overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
@@ -96,7 +100,7 @@ def test_the_phone_feed_has_a_tab_bar_below_its_controls_and_a_one_row_header(
         for link in page.locator("header.topbar nav a, header.topbar nav button").all():
             shown = link.bounding_box()
             if shown and link.is_visible():
-                assert not _overlaps(shown, box), (control, link.inner_text())
+                assert not _overlaps(_rect(shown), box), (control, link.inner_text())
 
     # the column ends where the tab bar begins: the active item's controls are above it
     bar = _box(page, "nav.tabbar")
@@ -302,7 +306,8 @@ def test_text_over_the_video_reads_at_4_5_to_1_even_over_a_white_frame(
         x1 = min(shot.width, int(box["x"] + box["width"]))
         y1 = min(shot.height, int(box["y"] + box["height"]))
         region = shot.crop((x0, y0, x1, y1))
-        brightest = max(_lum(p) for p in region.getdata())  # type: ignore[arg-type]
+        pixels: list[tuple[int, int, int]] = list(region.getdata())  # type: ignore[arg-type]
+        brightest = max(_lum(p) for p in pixels)
         darkest_text = _lum(rgb)
         if darkest_text < brightest:
             continue  # dark text: not laid over the video (a button's own background)

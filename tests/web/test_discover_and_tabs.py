@@ -21,12 +21,12 @@ def _post(author, caption: str, **kwargs) -> Post:  # type: ignore[no-untyped-de
         author=author, asset_id=MediaAssetFactory(owner=author).pk, caption=caption, **kwargs)
 
 
-def _tabs(html: str) -> list[tuple[str, bool]]:
-    """(label, current) of each tab of the tab bar."""
+def _tabs(html: str) -> list[tuple[bool, str]]:
+    """(current, label) of each tab of the tab bar."""
     bar = html[html.index('<nav class="tabbar"'):]
     bar = bar[:bar.index("</nav>")]
     return [("aria-current" in attrs, label) for attrs, label in
-            re.findall(r"<a([^>]*)>.*?<span>([^<]+)</span></a>", bar, re.S)]  # type: ignore[misc]
+            re.findall(r"<a([^>]*)>.*?<span>([^<]+)</span></a>", bar, re.S)]
 
 
 def test_discover_lists_hashtags_and_sounds_in_use_most_used_first(browser_for):
