@@ -4,6 +4,7 @@ hooks after commit.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -11,10 +12,14 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from apps.core import redis_health
 from apps.media import selectors
 from apps.media.models import MediaAsset
 
 logger = logging.getLogger(__name__)
+
+# A websocket push is best effort (the client also polls); channels_redis would wait 5 s.
+PUSH_TIMEOUT_SECONDS = 0.25
 
 
 def asset_group(asset_id: int) -> str:
@@ -48,16 +53,22 @@ def _run_hooks(runner: Any, asset_id: int) -> None:
         logger.exception("media: a state hook failed", extra={"asset_id": asset_id})
 
 
+async def _push(layer: Any, group: str, message: dict[str, Any]) -> None:
+    await asyncio.wait_for(layer.group_send(group, message), PUSH_TIMEOUT_SECONDS)
+
+
 def _notify_on_commit(asset_id: int) -> None:
     def send() -> None:
         asset = MediaAsset.objects.filter(pk=asset_id).first()
         layer = get_channel_layer()
         if asset is None or layer is None:
             return
+        message = {"type": "asset.update", "status": asset_status(asset)}
         try:
-            async_to_sync(layer.group_send)(
-                asset_group(asset_id), {"type": "asset.update", "status": asset_status(asset)}
-            )
+            # It runs in the request (every upload chunk): through the Redis breaker, and
+            # bounded, so a hung Redis costs a fraction of a second, then nothing.
+            with redis_health.breaker().guard():
+                async_to_sync(_push)(layer, asset_group(asset_id), message)
         except Exception:  # a websocket push is best effort; polling still works
             logger.warning("media: websocket push failed", exc_info=True)
 
