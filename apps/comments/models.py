@@ -49,11 +49,17 @@ class Comment(SnowflakeModel):
     # units of 12 hours. Fixed for a comment until its likes change, so pages are stable.
     rank = models.FloatField(default=0.0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The client's Idempotency-Key of the request that created it (apps.core.idempotency):
+    # a retry with the same key returns this comment instead of posting it again.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["post"], condition=Q(is_pinned=True),
                                     name="comments_one_pinned_per_post"),
+            models.UniqueConstraint(fields=["author", "idempotency_key"],
+                                    condition=Q(idempotency_key__isnull=False),
+                                    name="comments_author_idempotency_key"),
             models.CheckConstraint(condition=Q(parent__isnull=True) | Q(is_pinned=False),
                                    name="comments_only_top_level_pinned"),
         ]

@@ -36,6 +36,7 @@ from apps.comments.models import (
 )
 from apps.content.models import Post
 from apps.core.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
+from apps.core.idempotency import key_reused
 from apps.core.ids import SWIPEME_EPOCH_MS, allocate_ids
 from apps.social.selectors import blocked_user_ids, discoverable_q, is_following
 
@@ -171,7 +172,7 @@ def _record_mentions(comment: Comment, *, reply_to: User | None) -> None:
 
 
 def comment_create(*, author: User, post: Post, text: str,
-                   parent: Comment | None = None) -> Comment:
+                   parent: Comment | None = None, idempotency_key: str | None = None) -> Comment:
     """Comment on `post`, or reply to `parent` (a comment on the same post that the author
     may see: the caller resolved it with `get_comment_for`). A reply to a reply becomes a
     reply to its top-level comment that starts with an @mention of whom it answers.
@@ -202,6 +203,7 @@ def comment_create(*, author: User, post: Post, text: str,
             post_id=post.pk, author_id=author.pk, parent=top, reply_to_user=reply_to,
             text=text, status=Status.HELD if held else Status.VISIBLE,
             created_at=now, rank=rank_for(likes=0, liked_by_creator=False, created_at=now),
+            idempotency_key=idempotency_key,
         )
         comment.save(force_insert=True)
         if not held:
@@ -209,6 +211,46 @@ def comment_create(*, author: User, post: Post, text: str,
         _record_mentions(comment, reply_to=reply_to)
         transaction.on_commit(lambda: hooks.run_comment_created_hooks(comment_id=comment.pk))
     return comment
+
+
+def _keyed(author: User, key: str, *, post: Post, text: str,
+           parent: Comment | None) -> Comment | None:
+    """The author's comment created with `key`, if the request is the same one again (a
+    retry); `key_reused()` if the key created a different comment."""
+    done = Comment.objects.filter(author_id=author.pk, idempotency_key=key).first()
+    if done is None:
+        return None
+    cleaned = clean_text(text)
+    top_id = None if parent is None else (parent.parent_id or parent.pk)
+    # A reply to a reply was stored with an @mention put in front of the text.
+    same_text = done.text == cleaned or (done.reply_to_user_id is not None
+                                         and done.text.endswith(f" {cleaned}"))
+    if done.post_id != post.pk or done.parent_id != top_id or not same_text:
+        raise key_reused()
+    return done
+
+
+def comment_create_once(*, author: User, post: Post, text: str, parent: Comment | None,
+                        idempotency_key: str | None) -> tuple[Comment, bool]:
+    """`comment_create` for a request that may be a client's retry: with a key the author
+    already used for the same comment it returns that comment and False instead of posting
+    it again (the first answer may have been lost, e.g. a 503 during a PostgreSQL restart
+    after the commit). True when it created the comment."""
+    if idempotency_key is None:
+        return comment_create(author=author, post=post, text=text, parent=parent), True
+    done = _keyed(author, idempotency_key, post=post, text=text, parent=parent)
+    if done is not None:
+        return done, False
+    try:
+        return comment_create(author=author, post=post, text=text, parent=parent,
+                              idempotency_key=idempotency_key), True
+    except IntegrityError:
+        # The same key in flight twice: the unique index made this insert wait for the
+        # other one, which committed first.
+        done = _keyed(author, idempotency_key, post=post, text=text, parent=parent)
+        if done is None:
+            raise
+        return done, False
 
 
 def comment_delete(*, actor: User, comment: Comment) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_serializer,
     inline_serializer,
@@ -26,6 +27,8 @@ from apps.comments.models import MAX_COMMENT_LENGTH, Comment, CommenterBan, Comm
 from apps.content.selectors import get_post_for
 from apps.core.api.schema import ErrorDocs
 from apps.core.errors import NotFoundError
+from apps.core.idempotency import PARAMETER as IDEMPOTENCY_KEY
+from apps.core.idempotency import idempotency_key
 from apps.core.ids import id_or_404
 from apps.core.pagination import IdCursorPagination
 from apps.social.api.serializers import UserSummarySerializer
@@ -48,6 +51,8 @@ errors = ErrorDocs({
          "restricted by the creator (`commenting_restricted`), not yours.",
     404: "No such post or comment, or not visible to you.",
     409: "Conflict (post not published, comment not waiting for review).",
+    422: "The Idempotency-Key was already used for a different comment "
+         "(`idempotency_key_reused`).",
 })
 
 
@@ -116,10 +121,15 @@ class PostCommentsApi(APIView):
 
     @extend_schema(operation_id="posts_comments_create",
                    summary="Comment on a post, or reply to a comment (`parent_id`)",
-                   parameters=[POST_ID], request=InputSerializer,
-                   responses={201: CommentSerializer, **errors(400, 401, 403, 404, 409, 429)},
+                   parameters=[POST_ID, IDEMPOTENCY_KEY], request=InputSerializer,
+                   responses={201: CommentSerializer,
+                              200: OpenApiResponse(CommentSerializer, description=(
+                                  "A retry with an Idempotency-Key already used for this "
+                                  "comment: the comment it created.")),
+                              **errors(400, 401, 403, 404, 409, 422, 429)},
                    tags=TAGS)
     def post(self, request: Request, post_id: str) -> Response:
+        key = idempotency_key(request)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         me = user_of(request)
@@ -130,10 +140,12 @@ class PostCommentsApi(APIView):
             parent = selectors.get_comment_for(me, comment_id=raw_parent)
             if parent.post_id != post.pk:
                 raise NotFoundError(services.COMMENT_NOT_FOUND)
-        comment = services.comment_create(author=me, post=post, parent=parent,
-                                          text=data.validated_data["text"])
+        comment, created = services.comment_create_once(
+            author=me, post=post, parent=parent, text=data.validated_data["text"],
+            idempotency_key=key)
         row = selectors.comment_row(me, comment_id=comment.pk)
-        return Response(CommentSerializer(row).data, status=status.HTTP_201_CREATED)
+        return Response(CommentSerializer(row).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class CommentRepliesApi(APIView):
