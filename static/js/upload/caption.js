@@ -16,7 +16,8 @@ export function attachSuggestions(textarea, listbox, { hashtagsUrl, usersUrl, on
     active = -1;
     listbox.hidden = true;
     listbox.replaceChildren();
-    textarea.setAttribute("aria-expanded", "false");
+    // A textarea is a textbox, which takes no aria-expanded (axe: aria-allowed-attr, and it
+    // may not be a combobox); aria-controls and aria-activedescendant tell the listbox.
     textarea.removeAttribute("aria-activedescendant");
   };
 
@@ -61,7 +62,6 @@ export function attachSuggestions(textarea, listbox, { hashtagsUrl, usersUrl, on
       listbox.append(li);
     });
     listbox.hidden = items.length === 0;
-    textarea.setAttribute("aria-expanded", String(items.length > 0));
     highlight(items.length ? 0 : -1);
   };
 
