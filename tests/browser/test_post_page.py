@@ -166,10 +166,18 @@ def test_a_signed_in_viewer_likes_comments_reads_replies_and_shares(
     page.locator("#post-player").scroll_into_view_if_needed()
     screenshot(page, "post-page-signed-in-desktop", full_page=True)
 
+    # a phone with the Web Share API: "Share…" hands the share link to the system sheet
     phone = logged_in_page(viewer)
+    phone.add_init_script("navigator.share = async (data) => { window.__shared = data; };")
     phone.goto(f"/p/{post_id}/")
     phone.wait_for_function(PLAYING, timeout=30_000)
     expect(phone.locator("[data-post-like]")).to_have_attribute("aria-pressed", "true")
+    phone.get_by_role("button", name="Share…").click()
+    phone.wait_for_function("() => !!window.__shared")
+    assert phone.evaluate("() => window.__shared.url").endswith(f"/p/{post_id}/")
+    phone.wait_for_function(
+        "() => document.querySelector('[data-count=\"shares\"]').textContent === '2'")
+    assert Share.objects.filter(post_id=int(post_id), user=viewer, channel="other").exists()
     # the lesson of the phone screenshot: under the video, what to do next is on screen
     like_box = phone.locator("[data-post-like]").bounding_box()
     assert like_box is not None
