@@ -3,7 +3,7 @@
 // form that comments or replies (with the @mention prefilled). The markup under `root`:
 //   .comment-list, .more-comments, .comments-count (optional) and
 //   form.comment-form > .replying > span + .cancel-reply, input, .send, .form-error
-import { ApiError, get, post, del } from "./api.js";
+import { ApiError, get, post, del, newIdempotencyKey, retrying } from "./api.js";
 import { compact, el, profileUrl, richText, timeAgo } from "../feed/text.js";
 import { openReport } from "./report.js";
 
@@ -173,7 +173,15 @@ export class CommentThread {
       const body = { text };
       const replyTo = this.replyTo;
       if (replyTo) body.parent_id = replyTo.parentId;
-      const comment = await post(`/api/v1/posts/${this.target.id}/comments`, body);
+      const url = `/api/v1/posts/${this.target.id}/comments`;
+      // One key per comment the person means to post: kept while the same comment is sent
+      // again (our retries, or Send pressed after they gave up), so a send that committed
+      // but lost its answer is not posted twice; a new comment gets a new key.
+      const what = JSON.stringify([url, body]);
+      if (!this.pending || this.pending.what !== what) this.pending = { what, key: newIdempotencyKey() };
+      const idempotencyKey = this.pending.key;
+      const comment = await retrying(() => post(url, body, { idempotencyKey }));
+      this.pending = null;
       const node = this.commentNode(comment, { reply: Boolean(replyTo) });
       if (replyTo && replyTo.repliesEl) replyTo.repliesEl.append(node);
       else {

@@ -2,7 +2,7 @@
 // comments): the reasons come from the moderation API's policy list (with each rule's
 // guidelines page), the report goes to POST /api/v1/reports, and the reporter is told in
 // words what happened (sent, or why not).
-import { ApiError, get, post } from "./api.js";
+import { ApiError, get, post, retrying } from "./api.js";
 import { el } from "../feed/text.js";
 
 export const REPORTS_URL = "/api/v1/reports";
@@ -88,12 +88,22 @@ async function send(form) {
   if (!policy) { status("Choose a reason first.", true); return; }
   const button = form.querySelector(".send-report");
   button.disabled = true;
+  let sends = 0;
   try {
-    await post(report.reportsUrl, { target_type: report.targetType, target_id: report.targetId, policy });
+    await retrying(() => {
+      sends += 1;
+      return post(report.reportsUrl, { target_type: report.targetType, target_id: report.targetId, policy });
+    });
   } catch (e) {
-    button.disabled = false;
-    status(e instanceof ApiError ? e.message : "The report could not be sent. Try again.", true);
-    return;
+    // A person has one open report per target, so a retry cannot file a second one; when an
+    // earlier send committed but its answer was lost (a 503 in a database restart), the
+    // retry's "already reported" means this report went through.
+    const landed = sends > 1 && e instanceof ApiError && e.code === "already_reported";
+    if (!landed) {
+      button.disabled = false;
+      status(e instanceof ApiError ? e.message : "The report could not be sent. Try again.", true);
+      return;
+    }
   }
   form.hidden = true;
   status(`Thanks for telling us. We will review this ${report.noun}.`);
