@@ -92,6 +92,18 @@ def test_a_post_without_its_mp4_yet_previews_its_hls(browser_for: Browser) -> No
     assert _meta(html, "og:video:type") == "application/x-mpegURL"
 
 
+def test_a_post_not_yet_playable_says_your_video_only_to_its_author(browser_for: Browser) -> None:
+    asset = MediaAssetFactory(outputs={})
+    post = PostFactory(author=asset.owner, asset=asset)
+
+    visitor = browser_for(None).get(f"/p/{post.pk}/").content.decode()
+    own = browser_for(post.author).get(f"/p/{post.pk}/").content.decode()
+
+    assert "Your video" not in visitor  # it was "Your video is still processing." to anyone
+    assert "This video isn't ready to play yet." in visitor
+    assert "Your video is still processing." in own
+
+
 def test_the_share_link_follows_the_permalinks_visibility_rule(browser_for: Browser) -> None:
     author = UserFactory(is_private=True)
     post = PostFactory(author=author)
