@@ -361,7 +361,8 @@ def test_leaving_the_feed_by_a_link_delivers_everything_still_queued(
     assert len(queued) > 300  # six batches and more: a backlog from the lost connection
     page.unroute("**/api/v1/events")  # back online, and the viewer leaves by a link
     with page.expect_navigation():
-        page.locator("header .me").click()
+        # on a phone the profile link is the tab bar's (the header keeps one row)
+        page.locator("nav.tabbar").get_by_role("link", name="Profile").click()
     page.wait_for_load_state()
 
     def arrived() -> list[dict[str, Any]]:
