@@ -1,6 +1,6 @@
 // The side rail of one feed item: author (profile link + follow), like (and the double-tap
 // heart), comments, favourite (into a collection), share, the "more" menu, the sound disc.
-import { api, del, post } from "../lib/api.js";
+import { api, del, post, retrying } from "../lib/api.js";
 import { compact } from "./text.js";
 import { openComments } from "./comments.js";
 import { openShare, openCollections, openMenu, promptSignup } from "./sheets.js";
@@ -88,11 +88,11 @@ export class Rail {
     this.paint();
     try {
       if (liking) {
-        const body = await post(`/api/v1/posts/${this.post.id}/like`);
+        const body = await retrying(() => post(`/api/v1/posts/${this.post.id}/like`));
         if (body && body.counts) s.likes = body.counts.likes ?? s.likes;
         this.telemetry.track("like", this.post.id);
       } else {
-        await del(`/api/v1/posts/${this.post.id}/like`);
+        await retrying(() => del(`/api/v1/posts/${this.post.id}/like`));
       }
     } catch {
       s.liked = !liking;
@@ -120,9 +120,9 @@ export class Rail {
     s.following = !following;
     this.paint();
     try {
-      if (following) await del(`/api/v1/users/${username}/follow`);
+      if (following) await retrying(() => del(`/api/v1/users/${username}/follow`));
       else {
-        const body = await post(`/api/v1/users/${username}/follow`);
+        const body = await retrying(() => post(`/api/v1/users/${username}/follow`));
         s.following = body.state === "following";
         if (body.state === "requested") this.followButton.classList.add("requested");
         this.telemetry.track("follow", this.post.id, { creator_id: this.post.author.id });
@@ -138,7 +138,7 @@ export class Rail {
     const s = this.state;
     if (s.favourited && collectionId === undefined) {
       s.favourited = false; s.favourites = Math.max(0, s.favourites - 1); this.paint();
-      try { await del(`/api/v1/posts/${this.post.id}/favourite`); } catch { s.favourited = true; s.favourites += 1; }
+      try { await retrying(() => del(`/api/v1/posts/${this.post.id}/favourite`)); } catch { s.favourited = true; s.favourites += 1; }
       this.paint();
       return;
     }
@@ -146,7 +146,7 @@ export class Rail {
     const was = s.favourited;
     if (!was) { s.favourited = true; s.favourites += 1; this.paint(); }
     try {
-      await api("POST", `/api/v1/posts/${this.post.id}/favourite`, body);
+      await retrying(() => api("POST", `/api/v1/posts/${this.post.id}/favourite`, body));
       this.telemetry.track("favourite", this.post.id);
       if (collectionId === undefined) openCollections(this);
     } catch {

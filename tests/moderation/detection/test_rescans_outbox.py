@@ -72,7 +72,9 @@ def test_a_running_rescan_whose_broker_goes_down_resumes_with_its_next_batch(
         defaults={"state": AssetCheck.State.DONE, "features": {"nudity": {"score": 0.0}}})[0]
         for _ in range(2)]
     checks.sort(key=lambda c: c.pk)
-    monkeypatch.setitem(services.rescan_batch.__kwdefaults__, "batch_size", 1)
+    defaults = services.rescan_batch.__kwdefaults__
+    assert defaults is not None
+    monkeypatch.setitem(defaults, "batch_size", 1)
     _open_breaker()
     assert tasks.rescan_assets.run(0, "rule changed") == checks[0].pk
     assert OutboxTask.objects.get(task=tasks.rescan_assets.name).args == \
