@@ -1,9 +1,10 @@
 """PostgreSQL restarted under traffic (a private server holding a copy of the test
 database, the real ASGI server on it with production's persistent connections): every
 answer is a 2xx or a 503 with Retry-After (the error shape for the API, a styled page for
-the site), never a 500 or a traceback; a comment answered 201 is in PostgreSQL and one
-refused is not; the server's connections recover by themselves within seconds. A Celery
-task whose database connection is cut retries instead of failing."""
+the site), never a 500 or a traceback; every comment sent (a 503 retried with its
+Idempotency-Key) is in PostgreSQL exactly once; the server's connections recover by
+themselves within seconds. A Celery task whose database connection is cut retries instead
+of failing."""
 
 from __future__ import annotations
 
