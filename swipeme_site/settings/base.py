@@ -102,7 +102,7 @@ MIDDLEWARE = [
     "apps.core.middleware.SecurityHeadersMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
     # Under DEBUG (make run) a missing web page shows the site's 404, not Django's debug one.
-    "apps.web.middleware.StyledNotFoundUnderDebugMiddleware",
+    "apps.web.middleware.StyledErrorPagesUnderDebugMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 

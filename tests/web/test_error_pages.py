@@ -4,9 +4,21 @@ back, also under DEBUG (`make run`); the API keeps answering JSON errors."""
 from __future__ import annotations
 
 import pytest
+from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
+from django.urls import include, path
 
 from apps.core.views import api_server_error
+
+
+def _crash(request: HttpRequest) -> HttpResponse:
+    raise RuntimeError("a bug in a view")
+
+
+# This module is also a URLconf (the site's patterns and one crashing page).
+urlpatterns = [path("crash/", _crash), path("", include("swipeme_site.urls"))]
+handler404 = "apps.core.views.api_not_found"
+handler500 = "apps.core.views.api_server_error"
 
 DJANGO_DEBUG_404 = "Using the URLconf defined in"
 
@@ -59,3 +71,17 @@ def test_the_api_500_stays_json():
     response = api_server_error(RequestFactory().get("/api/v1/feed"))
     assert response.status_code == 500
     assert b'"server_error"' in response.content
+
+
+@pytest.mark.django_db
+def test_a_crash_under_debug_is_the_styled_500_and_the_traceback_is_logged(settings, caplog):
+    settings.DEBUG = True
+    settings.ROOT_URLCONF = __name__
+    client = Client(raise_request_exception=False)
+    response = client.get("/crash/")
+    assert response.status_code == 500
+    html = response.content.decode()
+    assert "Something went wrong on our side" in html
+    assert "Traceback" not in html  # not the debug page
+    assert "a bug in a view" not in html
+    assert any("a bug in a view" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)

@@ -112,7 +112,8 @@ export function statusText(status) {
 
 function bytes(n) {
   if (n < 1024 * 1024) return `${Math.round(n / 1024)} KB`;
-  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+  const mb = n / (1024 * 1024);
+  return `${Number.isInteger(mb) ? mb : mb.toFixed(1)} MB`;
 }
 
 // --- following the asset: websocket first, polling as the fallback -------------------------
@@ -564,8 +565,6 @@ form.addEventListener("submit", async (event) => {
     caption: caption.value,
     visibility: form.elements.visibility.value,
     comment_policy: form.elements.comment_policy.value,
-    allow_duet: form.elements.allow_duet.checked,
-    allow_stitch: form.elements.allow_stitch.checked,
     allow_download: form.elements.allow_download.checked,
     publish,
   };
