@@ -107,12 +107,26 @@ class EventLog(Protocol):
 
 @cache
 def redis_client() -> redis.Redis:
-    """One blocking connection pool per process on the project's Redis (a burst waits up
-    to 5 s for a free connection instead of failing). Behind the breaker: while Redis is
-    known to be unavailable a call fails at once (the API answers 503) rather than after 5 s."""
+    """For background work (the consumer, the spool drain, operators' commands): one
+    blocking connection pool per process on the project's Redis with 5 s timeouts (a burst
+    waits for a free connection, a slow XREADGROUP or drain script is not cut short).
+    Behind the breaker: while Redis is known to be unavailable a call fails at once."""
     pool = redis.BlockingConnectionPool.from_url(
         settings.REDIS_URL, decode_responses=True, max_connections=64, timeout=5,
         socket_timeout=5, socket_connect_timeout=5,
+    )
+    return redis_health.GuardedRedis(connection_pool=pool)
+
+
+@cache
+def ingest_client() -> redis.Redis:
+    """For the event API's request path (dedupe markers, the append): the hot path's short
+    timeouts (apps.core.redis_health), also for a free connection, so that a hung Redis
+    costs one timeout before the batch is spooled, not seconds."""
+    options = redis_health.hot_path_options()
+    pool = redis.BlockingConnectionPool.from_url(
+        settings.REDIS_URL, decode_responses=True, max_connections=64,
+        timeout=options["socket_timeout"], **options,
     )
     return redis_health.GuardedRedis(connection_pool=pool)
 
@@ -239,4 +253,5 @@ class RedisStreamEventLog:
 
 
 def default_log() -> RedisStreamEventLog:
-    return RedisStreamEventLog()
+    """The log as the event API appends to it (hot-path timeouts)."""
+    return RedisStreamEventLog(ingest_client())

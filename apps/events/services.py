@@ -17,7 +17,7 @@ from redis.commands.core import Script
 
 from apps.core.errors import ApplicationError
 from apps.events.hooks import visible_post_ids
-from apps.events.log import DEDUPE_PREFIX, EventLog, LoggedBatch, default_log, redis_client
+from apps.events.log import DEDUPE_PREFIX, EventLog, LoggedBatch, default_log, ingest_client
 from apps.events.schema import Event, EventInvalidError, now_ms, validate_event
 from apps.events.spool import spool_batch, spool_is_full
 
@@ -133,7 +133,7 @@ def events_ingest(
     if not valid:
         return result
 
-    client_redis = redis_client()
+    client_redis = ingest_client()
     keys = [_dedupe_key(user_id=user_id, session_id=e.session_id, event_id=e.id) for e in valid]
     token = uuid.uuid4().hex
     try:

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from apps.events.log import LoggedBatch, RedisStreamEventLog, redis_client
+from apps.events.log import LoggedBatch, RedisStreamEventLog, ingest_client, redis_client
 from apps.events.models import SpooledBatch
 from apps.events.spool import spool_drain
 from tests.content.factories import PostFactory
@@ -338,6 +338,7 @@ def test_an_unreachable_redis_spools_the_batch_and_a_full_spool_is_a_503(auth_cl
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     redis_client.cache_clear()
+    ingest_client.cache_clear()
     settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
     settings.EVENTS_SPOOL_MAX_BATCHES = 1
     try:
@@ -345,6 +346,7 @@ def test_an_unreachable_redis_spools_the_batch_and_a_full_spool_is_a_503(auth_cl
         refused = post_batch(auth_client, [event("impression", post_id=POST)])
     finally:
         redis_client.cache_clear()
+        ingest_client.cache_clear()
 
     assert spooled.json()["accepted"] == 1
     assert SpooledBatch.objects.count() == 1
