@@ -43,7 +43,7 @@ from tests.media.conftest import make_clip, upload_file, wait_for
 ARTIFACTS = ROOT / "var" / "artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
+DESKTOP = {"width": 1440, "height": 900}  # the desktop size for every screenshot
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -169,6 +169,16 @@ def test_desktop_has_no_tab_bar_and_the_header_carries_the_links(
     for name in ("For You", "Following", "Discover", "Upload"):
         expect(nav.get_by_role("link", name=name, exact=True)).to_be_visible()
     assert _box(page, "header.topbar")["height"] <= 72
+    # the sound button sits on the video, not in the window's corner far from it
+    stage = page.evaluate("""() => {
+      const r = window.swipeme.items[window.swipeme.active].video.closest('.stage')
+        .getBoundingClientRect();
+      return {x: r.x, y: r.y, width: r.width, height: r.height};
+    }""")
+    toggle = _box(page, "#sound-toggle")
+    assert stage["x"] <= toggle["x"] <= stage["x"] + 40, (stage, toggle)
+    assert stage["y"] <= toggle["y"] <= stage["y"] + 100, (stage, toggle)
+    assert not _overlaps(toggle, _box(page, "header.topbar nav"))
     other = new_context(viewport=DESKTOP_WIDE, touch=False).new_page()
     _open_feed(other)
     screenshot(other, "layout-feed-signed-out-desktop")
