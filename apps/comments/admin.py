@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from apps.comments.models import Comment, CommenterBan, CommentFilter, CommentLike
-from apps.core.admin import AuditedModelAdmin
+from apps.core.admin import AuditedModelAdmin, ViewOnlyAdmin
 
 
 @admin.register(Comment)
@@ -19,7 +19,7 @@ class CommentAdmin(AuditedModelAdmin):
 
 
 @admin.register(CommentLike)
-class CommentLikeAdmin(AuditedModelAdmin):
+class CommentLikeAdmin(ViewOnlyAdmin):
     list_display = ("id", "user", "comment", "created_at")
     list_select_related = ("user", "comment")
     search_fields = ("=user__username", "=comment__id")

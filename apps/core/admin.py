@@ -76,6 +76,21 @@ class AuditedModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             super().delete_queryset(request, queryset)
 
 
+class ViewOnlyAdmin(AuditedModelAdmin):
+    """Rows that record a person's own act (a like, a favourite, a share): staff read them,
+    never add, edit or delete them, since counts and history follow the act's service (a
+    like written here would skip the counter journal). Removal goes through moderation."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class ActorFilter(admin.SimpleListFilter):
     title = "actor"
     parameter_name = "actor"

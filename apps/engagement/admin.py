@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from apps.core.admin import AuditedModelAdmin
+from apps.core.admin import AuditedModelAdmin, ViewOnlyAdmin
 from apps.engagement.models import Collection, Favourite, Like, Share
 
 
 @admin.register(Like)
-class LikeAdmin(AuditedModelAdmin):
+class LikeAdmin(ViewOnlyAdmin):
     list_display = ("id", "user", "post", "created_at")
     list_select_related = ("user", "post")
     search_fields = ("=user__username", "=post__id")
@@ -29,7 +29,7 @@ class CollectionAdmin(AuditedModelAdmin):
 
 
 @admin.register(Favourite)
-class FavouriteAdmin(AuditedModelAdmin):
+class FavouriteAdmin(ViewOnlyAdmin):
     list_display = ("id", "user", "post", "collection", "created_at")
     list_select_related = ("user", "post", "collection")
     search_fields = ("=user__username", "=post__id")
@@ -40,7 +40,7 @@ class FavouriteAdmin(AuditedModelAdmin):
 
 
 @admin.register(Share)
-class ShareAdmin(AuditedModelAdmin):
+class ShareAdmin(ViewOnlyAdmin):
     list_display = ("id", "user", "post", "channel", "created_at")
     list_select_related = ("user", "post")
     search_fields = ("=user__username", "=post__id")
