@@ -19,7 +19,7 @@ from apps.content.models import Mention, Post, PostHashtag, Sound
 from apps.engagement.models import Favourite, Like, Share
 from apps.media.models import MediaAsset
 from apps.social.models import Follow
-from apps.web.seed.catalogue import DEMO_USERS
+from apps.web.seed.catalogue import DEMO_USERS, STARTER_POSTS
 from apps.web.seed.media import TRACKS
 
 PUBLISH_WAIT_SECONDS = 280
@@ -84,6 +84,13 @@ def test_seed_demo_builds_a_small_living_catalogue_through_the_pipeline(celery_w
     assert len(posts) == 5
     assert len({p.asset_id for p in posts}) == 5
     assert all(p.caption and p.language for p in posts)
+    # the first posts are processed first, as a person's upload would be, from the shortest
+    # clips, so the feed has videos soon after `make run`; the rest waits on the bulk queue
+    assert [p.asset.priority for p in posts] == (
+        [MediaAsset.Priority.USER] * STARTER_POSTS
+        + [MediaAsset.Priority.BULK] * (len(posts) - STARTER_POSTS))
+    starter_ms = [p.asset.duration_ms or 0 for p in posts[:STARTER_POSTS]]
+    assert max(starter_ms) <= min(p.asset.duration_ms or 0 for p in posts[STARTER_POSTS:])
     assert PostHashtag.objects.filter(post__in=posts).count() >= 5
     for post in posts:
         entity_mentions = {e["user_id"] for e in post.caption_entities if e["type"] == "mention"}
