@@ -1,7 +1,8 @@
 """`make run`'s supervision (apps.core.supervision, what runstack runs) with real processes:
 an embedded Redis of the test's own (swipeme_site.embedded's starter on another port and
 var dir) and a child process, each SIGKILLed: restarted within seconds, each death and
-restart logged."""
+restart logged. A SIGSTOPped Redis (its port still accepts) is killed and restarted once
+its pings went unanswered for HUNG_AFTER seconds, not after one slow ping."""
 
 from __future__ import annotations
 
@@ -21,7 +22,13 @@ import psycopg
 import pytest
 import redis
 
-from apps.core.supervision import ProcessChild, ServiceChild, Supervisor
+from apps.core.supervision import (
+    HUNG_AFTER,
+    ProcessChild,
+    ServiceChild,
+    Supervisor,
+    redis_answers,
+)
 from swipeme_site import embedded
 from tests.conftest import _free_port
 
@@ -156,3 +163,65 @@ def test_a_killed_postgres_is_restarted_at_the_first_attempt(
     messages = [r.getMessage() for r in caplog.records if r.name == "apps.core.supervision"]
     assert not [m for m in messages if "could not be restarted" in m], messages
     assert any(m.startswith("postgres restarted (restart 1)") for m in messages), messages
+
+
+# Unanswered pings for HUNG_AFTER (10 s), a kill, a 0.5 s backoff, a start: well within 15 s.
+HUNG_RESTART_BUDGET_SECONDS = 15.0
+
+
+@contextlib.contextmanager
+def _supervised_private_redis(var_dir: Path) -> Iterator[tuple[int, ServiceChild, Supervisor]]:
+    port = _free_port()
+    service = ServiceChild("redis", port, lambda: embedded.redis_start(port=port,
+                                                                       var_dir=var_dir),
+                           probe=lambda: redis_answers(port),
+                           pid_file=var_dir / "run" / "redis.pid")
+    supervisor = Supervisor([service])
+    stop = threading.Event()
+    supervisor.start_all()
+    watcher = threading.Thread(target=supervisor.run, args=(stop.is_set, 0.1))
+    watcher.start()
+    try:
+        yield port, service, supervisor
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(_redis_pid(var_dir), signal.SIGKILL)  # also ends a stopped one
+
+
+def _redis_pid(var_dir: Path) -> int:
+    return int((var_dir / "run" / "redis.pid").read_text())
+
+
+def test_a_hung_redis_is_killed_and_restarted(var_dir: Path,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="apps.core.supervision")
+    with _supervised_private_redis(var_dir) as (port, _service, supervisor):
+        hung_pid = _redis_pid(var_dir)
+        # when: Redis is SIGSTOPped (the kernel still accepts connections on its port)
+        os.kill(hung_pid, signal.SIGSTOP)
+        stopped_at = time.monotonic()
+        # then: a new Redis answers PING within the budget
+        _eventually(lambda: supervisor.states["redis"].restarts == 1 and _pings(port),
+                    HUNG_RESTART_BUDGET_SECONDS)
+        assert time.monotonic() - stopped_at >= HUNG_AFTER  # not killed on one slow ping
+        assert _redis_pid(var_dir) != hung_pid  # a new server, not the hung one resumed
+    messages = [r.getMessage() for r in caplog.records if r.name == "apps.core.supervision"]
+    assert any(m.startswith("redis hung for 1") and "killed (pid" in m for m in messages), \
+        messages
+    assert any(m.startswith("redis died (hung for") for m in messages), messages
+    assert any(m.startswith("redis restarted (restart 1)") for m in messages), messages
+
+
+def test_a_redis_stopped_for_a_moment_is_not_killed(var_dir: Path) -> None:
+    """A few seconds without an answer (a busy machine, a long fork) is not a hang."""
+    with _supervised_private_redis(var_dir) as (port, _service, supervisor):
+        pid = _redis_pid(var_dir)
+        os.kill(pid, signal.SIGSTOP)
+        time.sleep(HUNG_AFTER / 3)
+        os.kill(pid, signal.SIGCONT)
+        _eventually(lambda: _pings(port), 5)
+        time.sleep(1.5)  # a tick or more after the answers came back
+        assert supervisor.states["redis"].restarts == 0
+        assert _redis_pid(var_dir) == pid

@@ -19,7 +19,14 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from apps.core.supervision import Child, ProcessChild, ServiceChild, Supervisor
+from apps.core.supervision import (
+    Child,
+    ProcessChild,
+    ServiceChild,
+    Supervisor,
+    postgres_answers,
+    redis_answers,
+)
 from swipeme_site import embedded
 
 # Concurrency per queue: media transcodes are CPU-bound, the rest mostly wait on I/O.
@@ -107,10 +114,17 @@ class Command(BaseCommand):
                 "--without-mingle",
             ]
         # Every process is supervised: one that dies is restarted with backoff and logged
-        # (apps.core.supervision), the embedded servers included.
-        services = {"postgres": ServiceChild("postgres", embedded.PG_PORT,
-                                             embedded.postgres_start),
-                    "redis": ServiceChild("redis", embedded.REDIS_PORT, embedded.redis_start)}
+        # (apps.core.supervision), the embedded servers included, also when they hang.
+        services = {
+            "postgres": ServiceChild(
+                "postgres", embedded.PG_PORT, embedded.postgres_start,
+                probe=lambda: postgres_answers(embedded.PG_PORT),
+                pid_file=embedded.VAR_DIR / "postgres" / "postmaster.pid"),
+            "redis": ServiceChild(
+                "redis", embedded.REDIS_PORT, embedded.redis_start,
+                probe=lambda: redis_answers(embedded.REDIS_PORT),
+                pid_file=embedded.VAR_DIR / "run" / "redis.pid"),
+        }
         children: list[Child] = [services[name] for name in embedded.wanted()]
         processes = [ProcessChild(name, argv, env, log_dir / f"{name}.log")
                      for name, argv in commands.items()]
