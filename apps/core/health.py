@@ -9,22 +9,39 @@ Redis is optional on the request path (apps.core.redis_health): while it is unav
 process still serves, so `/readyz` answers 200 "degraded" (not 503: every replica would be
 taken out of rotation for a cache outage), says why under `checks.redis`, and reports the
 workers unknown (their heartbeats live in Redis). The database or storage failing is 503.
+
+Informational (200 "degraded", never 503): work waiting in PostgreSQL for longer than
+BACKLOG_AFTER_SECONDS (the task outbox's undispatched rows, and what higher apps register
+on `backlog_checks`, e.g. the event spool), and beat: the outbox dispatcher, which beat
+sends every 10 s, records its last run; none for BEAT_STALE_AFTER_SECONDS is "stale".
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
+from django.utils import timezone
 
 from apps.core import redis_health
+from apps.core.hooks import Hook
+from apps.core.models import OutboxTask
 
 HEARTBEAT_KEY = "heartbeat:{queue}"
+BEAT_LAST_RUN_KEY = "beat:last_run"
+BACKLOG_AFTER_SECONDS = 60
+BEAT_STALE_AFTER_SECONDS = 60
+
+# A higher app's backlog for /readyz: given the cut-off, (check name, rows older than it).
+BacklogCheck = Callable[[datetime], tuple[str, int]]
+backlog_checks: Hook[BacklogCheck] = Hook("core.readyz_backlog")
 
 
 def heartbeat_record(*, queue: str) -> None:
@@ -91,3 +108,43 @@ def check_workers() -> tuple[bool, dict[str, float | None]]:
         for age in ages.values()
     )
     return healthy, ages
+
+
+def beat_record() -> None:
+    """Called by the outbox dispatcher, which beat sends every 10 s: beat is alive."""
+    cache.set(BEAT_LAST_RUN_KEY, time.time(), timeout=24 * 3600)
+
+
+def check_beat() -> tuple[bool, str]:
+    """"ok", or "stale (...)" when the dispatcher has not run for BEAT_STALE_AFTER_SECONDS
+    (beat, or the default queue's worker, is not running)."""
+    try:
+        last = cache.get(BEAT_LAST_RUN_KEY)
+    except Exception as exc:  # noqa: BLE001
+        return False, f"unknown ({type(exc).__name__})"
+    if last is None:
+        return False, "stale (no run seen)"
+    age = time.time() - float(last)
+    if age > BEAT_STALE_AFTER_SECONDS:
+        return False, f"stale (last run {age:.0f} s ago)"
+    return True, "ok"
+
+
+def _outbox_backlog(cutoff: datetime) -> tuple[str, int]:
+    return "outbox", OutboxTask.objects.filter(dispatched_at__isnull=True,
+                                               created_at__lt=cutoff).count()
+
+
+def check_backlogs() -> tuple[bool, dict[str, str]]:
+    """Each backlog: "ok", or how many rows wait longer than BACKLOG_AFTER_SECONDS."""
+    cutoff = timezone.now() - timedelta(seconds=BACKLOG_AFTER_SECONDS)
+    found: dict[str, str] = {}
+    for check in (_outbox_backlog, *backlog_checks):
+        try:
+            name, count = check(cutoff)
+        except Exception as exc:  # noqa: BLE001 - informational: never fails /readyz
+            found[getattr(check, "__name__", "backlog")] = f"unknown ({type(exc).__name__})"
+            continue
+        found[name] = (f"backlog ({count} older than {BACKLOG_AFTER_SECONDS} s)" if count
+                       else "ok")
+    return all(v == "ok" for v in found.values()), found

@@ -32,6 +32,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
         workers = {"ok": None, "heartbeat_age_seconds": None}
         ready = db_ok and storage_ok
         status = "degraded" if ready else "not_ready"
+    # Informational: a backlog or a stale beat costs freshness, not readiness (200).
+    backlogs_ok, backlogs = health.check_backlogs() if db_ok else (True, {})
+    beat_ok, beat_msg = health.check_beat() if redis_ok else (True, "unknown")
+    if status == "ready" and not (backlogs_ok and beat_ok):
+        status = "degraded"
     body = {
         "status": status,
         "checks": {
@@ -40,6 +45,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
             "redis_breaker": health.redis_breaker_state(),
             "storage": storage_msg,
             "workers": workers,
+            "beat": beat_msg,
+            **backlogs,
         },
     }
     return JsonResponse(body, status=200 if ready else 503)

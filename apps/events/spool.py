@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -73,6 +74,12 @@ def spool_is_full() -> bool:
     a long outage must not fill PostgreSQL's disk with telemetry)."""
     cap = settings.EVENTS_SPOOL_MAX_BATCHES
     return SpooledBatch.objects.order_by("id")[cap - 1:cap].exists()
+
+
+def spool_backlog(cutoff: datetime) -> tuple[str, int]:
+    """For /readyz (apps.core.health.backlog_checks): batches spooled before `cutoff` and
+    not drained yet (the drain runs every few seconds while the log is up)."""
+    return "event_spool", SpooledBatch.objects.filter(created_at__lt=cutoff).count()
 
 
 def spool_batch(*, user_id: int | None, received_ms: int, client: dict[str, str],
