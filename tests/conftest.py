@@ -171,6 +171,27 @@ def _wait_for_idle_worker(timeout: float = 180) -> None:
 
 
 @pytest.fixture
+def broker_unconsumed() -> Iterator[None]:
+    """Tests that read what reached the broker's queues: a session worker started by an
+    earlier test (celery_worker_process) would take the messages first, so its consumers
+    are paused for the test and resumed after (a no-op when no worker runs)."""
+    from django.conf import settings
+
+    from swipeme_site.celery import app
+
+    paused: dict[str, list[str]] = {}
+    for queue in settings.SWIPEME_QUEUES:
+        replies = app.control.cancel_consumer(queue, reply=True, timeout=1.0) or []
+        paused[queue] = [node for reply in replies for node in reply]
+    try:
+        yield
+    finally:
+        for queue, nodes in paused.items():
+            if nodes:
+                app.control.add_consumer(queue, destination=nodes, reply=True, timeout=5.0)
+
+
+@pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
 

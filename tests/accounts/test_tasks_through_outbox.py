@@ -24,7 +24,8 @@ from apps.core.models import OutboxTask
 from tests.accounts.conftest import reauthenticated_api_client
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("broker_unconsumed")]
 
 
 def _open_breaker() -> None:

@@ -19,7 +19,8 @@ from apps.core import outbox, redis_health
 from apps.core.models import OutboxTask
 from tests.content.factories import PostFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("broker_unconsumed")]
 
 
 def _waiting_rerenders() -> list[int]:

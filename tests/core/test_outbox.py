@@ -23,7 +23,8 @@ from apps.core import outbox, redis_health
 from apps.core.models import OutboxTask
 from apps.media.tasks import process_asset
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("broker_unconsumed")]
 
 
 def _broker() -> redis.Redis:

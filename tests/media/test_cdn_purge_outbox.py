@@ -20,7 +20,8 @@ from apps.core.models import OutboxTask
 from apps.media import cdn
 from apps.media.playback import public_prefix
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("broker_unconsumed")]
 
 
 def _waiting_purges() -> list[str]:

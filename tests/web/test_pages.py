@@ -39,7 +39,7 @@ def test_a_public_post_plays_without_log_in_with_open_graph_tags(browser_for):
     assert '<meta property="og:type" content="video.other">' in html
     assert f'<meta property="og:url" content="http://127.0.0.1:8000{_permalink(post)}">' in html
     assert 'content="Sunset over the bay"' in html
-    assert 'id="player-config"' in html or "still processing" in html
+    assert 'id="player-config"' in html or "isn't ready to play yet" in html
     assert response["Cache-Control"] == "private, no-cache"
 
 

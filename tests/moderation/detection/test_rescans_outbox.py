@@ -20,7 +20,8 @@ from apps.moderation.detection import services, tasks
 from apps.moderation.detection.models import AssetCheck
 from tests.content.factories import MediaAssetFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("broker_unconsumed")]
 
 
 def _open_breaker() -> None:
