@@ -156,6 +156,7 @@ def test_concurrent_drains_append_each_batch_once(sender) -> None:
     assert not SpooledBatch.objects.exists()
 
 
+@pytest.mark.usefixtures("broker_unconsumed")  # it reads the broker's queue
 def test_the_first_append_that_works_again_starts_a_drain(sender) -> None:
     client, post = sender
     _open_breaker()

@@ -151,6 +151,7 @@ def test_the_free_space_reserve_refuses_uploads_before_any_byte(
 
 @pytest.mark.parametrize("small_disk", [8 * DISK], indirect=True)
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("broker_unconsumed")  # the test runs the steps, not a worker
 def test_processing_waits_for_space_without_failing_the_upload(
     small_disk: Path, tmp_path: Path
 ) -> None:
