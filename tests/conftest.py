@@ -170,6 +170,35 @@ def _wait_for_idle_worker(timeout: float = 180) -> None:
         time.sleep(0.5)
 
 
+def waiting_task_args(task_name: str) -> list[list[object]]:
+    """The positional args of every `task_name` message waiting on the broker's queues."""
+    import base64
+    import json
+
+    import redis
+    from django.conf import settings
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    found = []
+    for queue in settings.SWIPEME_QUEUES:
+        for raw in broker.lrange(queue, 0, -1):
+            message = json.loads(raw)
+            if message["headers"]["task"] == task_name:
+                found.append(json.loads(base64.b64decode(message["body"]))[0])
+    return found
+
+
+def open_redis_breaker() -> None:
+    """What failed Redis calls in a row do (the broker is the project's Redis)."""
+    from django.conf import settings
+
+    from apps.core import redis_health
+
+    gate = redis_health.breaker()
+    for _ in range(settings.SWIPEME_REDIS_BREAKER_FAILURES):
+        gate.failure(ConnectionError("the broker went away"))
+
+
 @pytest.fixture
 def broker_unconsumed() -> Iterator[None]:
     """Tests that read what reached the broker's queues: a session worker started by an

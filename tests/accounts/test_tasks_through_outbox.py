@@ -7,13 +7,9 @@ stayed unresized and the export pending, blocking another request, for two hours
 
 from __future__ import annotations
 
-import base64
 import io
-import json
 
 import pytest
-import redis
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from rest_framework.test import APIClient
@@ -22,29 +18,11 @@ from apps.accounts.models import DataExport
 from apps.core import outbox, redis_health
 from apps.core.models import OutboxTask
 from tests.accounts.conftest import reauthenticated_api_client
+from tests.conftest import open_redis_breaker, waiting_task_args
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.usefixtures("broker_unconsumed")]
-
-
-def _open_breaker() -> None:
-    """What failed Redis calls in a row do (the broker is the project's Redis)."""
-    gate = redis_health.breaker()
-    for _ in range(settings.SWIPEME_REDIS_BREAKER_FAILURES):
-        gate.failure(ConnectionError("the broker went away"))
-
-
-def _sent(task_name: str) -> list[list[object]]:
-    """The args of every `task_name` message waiting on any of the broker's queues."""
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    found = []
-    for queue in settings.SWIPEME_QUEUES:
-        for raw in broker.lrange(queue, 0, -1):
-            message = json.loads(raw)
-            if message["headers"]["task"] == task_name:
-                found.append(json.loads(base64.b64decode(message["body"]))[0])
-    return found
 
 
 def _png() -> SimpleUploadedFile:
@@ -57,23 +35,23 @@ def test_an_avatar_set_while_the_broker_is_down_is_resized_once_it_is_back() -> 
     user = UserFactory()
     client = APIClient()
     client.force_authenticate(user)
-    _open_breaker()
+    open_redis_breaker()
     response = client.post("/api/v1/me/avatar", {"file": _png()}, format="multipart")
     assert response.status_code == 202, response.content
     user.refresh_from_db()
     row = OutboxTask.objects.get(task="accounts.avatar_render")
     assert (row.args, row.dispatched_at) == ([user.pk, user.avatar.name], None)
-    assert _sent("accounts.avatar_render") == []
+    assert waiting_task_args("accounts.avatar_render") == []
 
     redis_health.reset_all()  # the broker is back
     assert outbox.outbox_dispatch() == 1
-    assert _sent("accounts.avatar_render") == [[user.pk, user.avatar.name]]
+    assert waiting_task_args("accounts.avatar_render") == [[user.pk, user.avatar.name]]
 
 
 def test_an_export_requested_while_the_broker_is_down_is_built_once_it_is_back() -> None:
     user = UserFactory()
     client = reauthenticated_api_client(user)
-    _open_breaker()
+    open_redis_breaker()
     response = client.post("/api/v1/me/exports")
     assert response.status_code == 202, response.content
     export = DataExport.objects.get(user=user)
@@ -82,4 +60,4 @@ def test_an_export_requested_while_the_broker_is_down_is_built_once_it_is_back()
 
     redis_health.reset_all()
     assert outbox.outbox_dispatch() == 1
-    assert _sent("accounts.data_export_build") == [[export.pk]]
+    assert waiting_task_args("accounts.data_export_build") == [[export.pk]]

@@ -6,46 +6,29 @@ line; nothing sweeps for a stale render, so the old cover (or a taken-down sound
 
 from __future__ import annotations
 
-import base64
-import json
-
 import pytest
-import redis
-from django.conf import settings
 
 from apps.content.models import Post
 from apps.content.services import post_update
 from apps.core import outbox, redis_health
 from apps.core.models import OutboxTask
+from tests.conftest import open_redis_breaker, waiting_task_args
 from tests.content.factories import PostFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.usefixtures("broker_unconsumed")]
 
 
-def _waiting_rerenders() -> list[int]:
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    found = []
-    for queue in settings.SWIPEME_QUEUES:
-        for raw in broker.lrange(queue, 0, -1):
-            message = json.loads(raw)
-            if message["headers"]["task"] == "apps.media.recipe_changed":
-                found.append(json.loads(base64.b64decode(message["body"]))[0][0])
-    return found
-
-
 def test_a_new_cover_chosen_while_the_broker_is_down_is_rendered_once_it_is_back() -> None:
     post = PostFactory()
-    gate = redis_health.breaker()
-    for _ in range(settings.SWIPEME_REDIS_BREAKER_FAILURES):  # the broker went away
-        gate.failure(ConnectionError("the broker went away"))
+    open_redis_breaker()
 
     post_update(user=post.author, post_id=post.pk, cover_time_ms=1200)
     assert Post.objects.get(pk=post.pk).cover_time_ms == 1200  # the edit commits
     row = OutboxTask.objects.get(task="apps.media.recipe_changed")
     assert (row.args, row.dispatched_at) == ([post.asset_id], None)
-    assert _waiting_rerenders() == []
+    assert waiting_task_args("apps.media.recipe_changed") == []
 
     redis_health.reset_all()  # the broker is back
     assert outbox.outbox_dispatch() == 1
-    assert _waiting_rerenders() == [post.asset_id]
+    assert waiting_task_args("apps.media.recipe_changed") == [[post.asset_id]]

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import import_module
 from pathlib import Path
 
@@ -88,18 +89,19 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     server.stop()
 
 
-@pytest.fixture
-def asgi_server_on_private_redis(django_db_setup, private_redis: PrivateRedis) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """The real ASGI server (as `live_asgi_server`) with every Redis use (cache, throttles,
-    counters, feed, channel layer, broker) on `private_redis`."""
+@contextmanager
+def uvicorn_on(redis: PrivateRedis, *, kind: str, **extra_env: str) -> Iterator[str]:
+    """The real ASGI server with every Redis use (cache, throttles, counters, feed, channel
+    layer, broker) on `redis` and production's hot-path Redis timeouts (the test settings'
+    are looser); `extra_env` adds to its environment (another database, say)."""
     port = _free_port()
-    log = open(_log_path("web-faults"), "wb")  # noqa: SIM115
+    log = open(_log_path(kind), "wb")  # noqa: SIM115
     base = import_module("swipeme_site.settings.base")
-    env = {**_subprocess_env(), "TEST_REDIS_URL": private_redis.url,
-           "REDIS_URL": private_redis.url, "SWIPEME_FEED_REDIS_URL": "",
-           # production's hot-path timeouts (the test settings' are looser)
+    env = {**_subprocess_env(), "TEST_REDIS_URL": redis.url, "REDIS_URL": redis.url,
+           "SWIPEME_FEED_REDIS_URL": "",
            "SWIPEME_REDIS_SOCKET_TIMEOUT": str(base.SWIPEME_REDIS_SOCKET_TIMEOUT),
-           "SWIPEME_REDIS_CONNECT_TIMEOUT": str(base.SWIPEME_REDIS_CONNECT_TIMEOUT)}
+           "SWIPEME_REDIS_CONNECT_TIMEOUT": str(base.SWIPEME_REDIS_CONNECT_TIMEOUT),
+           **extra_env}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "swipeme_site.asgi:application", "--host",
          "127.0.0.1", "--port", str(port), "--lifespan", "off", "--ws", "websockets"],
@@ -116,6 +118,13 @@ def asgi_server_on_private_redis(django_db_setup, private_redis: PrivateRedis) -
             proc.kill()
             proc.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture
+def asgi_server_on_private_redis(django_db_setup, private_redis: PrivateRedis) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The real ASGI server (as `live_asgi_server`) on `private_redis`."""
+    with uvicorn_on(private_redis, kind="web-faults") as url:
+        yield url
 
 
 # The private PostgreSQL's fixture (tests/faults/postgres.py imports the helpers above).

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,8 +16,8 @@ import psycopg
 import pytest
 
 from swipeme_site import embedded
-from tests.conftest import ROOT, _free_port, _log_path, _subprocess_env
-from tests.faults.conftest import PrivateRedis, _wait_for_port
+from tests.conftest import _free_port
+from tests.faults.conftest import PrivateRedis, uvicorn_on
 
 
 class PrivatePostgres:
@@ -85,29 +84,6 @@ def shared_test_database_url() -> str:
 def asgi_server_on(*, database_url: str, redis: PrivateRedis, kind: str) -> Iterator[str]:
     """The real ASGI server on a private PostgreSQL and Redis, with production's persistent
     connections (CONN_MAX_AGE) and hot-path Redis timeouts."""
-    from importlib import import_module
-
-    base = import_module("swipeme_site.settings.base")
-    port = _free_port()
-    log = open(_log_path(kind), "wb")  # noqa: SIM115
-    env = {**_subprocess_env(), "DATABASE_URL": database_url, "SWIPEME_USE_TEST_DB": "0",
-           "SWIPEME_TEST_CONN_MAX_AGE": "60",
-           "TEST_REDIS_URL": redis.url, "REDIS_URL": redis.url, "SWIPEME_FEED_REDIS_URL": "",
-           "SWIPEME_REDIS_SOCKET_TIMEOUT": str(base.SWIPEME_REDIS_SOCKET_TIMEOUT),
-           "SWIPEME_REDIS_CONNECT_TIMEOUT": str(base.SWIPEME_REDIS_CONNECT_TIMEOUT)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "swipeme_site.asgi:application", "--host",
-         "127.0.0.1", "--port", str(port), "--lifespan", "off", "--ws", "websockets"],
-        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_for_port(port, proc=proc, what="uvicorn")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
+    with uvicorn_on(redis, kind=kind, DATABASE_URL=database_url, SWIPEME_USE_TEST_DB="0",
+                    SWIPEME_TEST_CONN_MAX_AGE="60") as url:
+        yield url

@@ -7,49 +7,33 @@ tests/content/test_public_media.py."""
 
 from __future__ import annotations
 
-import base64
-import json
-
 import pytest
-import redis
-from django.conf import settings
 from django.db import transaction
 
 from apps.core import outbox, redis_health
 from apps.core.models import OutboxTask
 from apps.media import cdn
 from apps.media.playback import public_prefix
+from tests.conftest import open_redis_breaker, waiting_task_args
 
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.usefixtures("broker_unconsumed")]
 
 
-def _waiting_purges() -> list[str]:
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    found = []
-    for queue in settings.SWIPEME_QUEUES:
-        for raw in broker.lrange(queue, 0, -1):
-            message = json.loads(raw)
-            if message["headers"]["task"] == "apps.media.purge_public_urls":
-                found.append(json.loads(base64.b64decode(message["body"]))[0][0])
-    return found
-
-
 def test_a_purge_due_while_the_broker_is_down_is_sent_once_it_is_back(settings) -> None:
     settings.MEDIA_CDN_PURGE_URL = "http://127.0.0.1:9/cdn"  # never called: no worker here
-    gate = redis_health.breaker()
-    for _ in range(settings.SWIPEME_REDIS_BREAKER_FAILURES):  # the broker went away
-        gate.failure(ConnectionError("the broker went away"))
+    open_redis_breaker()
 
     with transaction.atomic():  # as content calls it, inside its visibility change
         cdn.asset_public_urls_retired(asset_id=7, version=3)
     row = OutboxTask.objects.get(task="apps.media.purge_public_urls")
     assert (row.args, row.dispatched_at) == ([public_prefix(7, 3)], None)
-    assert _waiting_purges() == []
+    assert waiting_task_args("apps.media.purge_public_urls") == []
 
     redis_health.reset_all()  # the broker is back
     assert outbox.outbox_dispatch() == 1
-    assert _waiting_purges() == [public_prefix(7, 3)]
+    assert [args[0] for args in waiting_task_args("apps.media.purge_public_urls")] == [
+        public_prefix(7, 3)]
 
 
 def test_without_a_purge_url_nothing_is_queued(settings) -> None:

@@ -6,39 +6,18 @@ a missed re-scan: what a new hash list catches stayed published."""
 
 from __future__ import annotations
 
-import base64
-import json
-
 import pytest
-import redis
-from django.conf import settings
 from django.db import transaction
 
 from apps.core import outbox, redis_health
 from apps.core.models import OutboxTask
 from apps.moderation.detection import services, tasks
 from apps.moderation.detection.models import AssetCheck
+from tests.conftest import open_redis_breaker, waiting_task_args
 from tests.content.factories import MediaAssetFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.usefixtures("broker_unconsumed")]
-
-
-def _open_breaker() -> None:
-    gate = redis_health.breaker()
-    for _ in range(settings.SWIPEME_REDIS_BREAKER_FAILURES):  # the broker went away
-        gate.failure(ConnectionError("the broker went away"))
-
-
-def _waiting(task_name: str) -> list[list[object]]:
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    found = []
-    for queue in settings.SWIPEME_QUEUES:
-        for raw in broker.lrange(queue, 0, -1):
-            message = json.loads(raw)
-            if message["headers"]["task"] == task_name:
-                found.append(json.loads(base64.b64decode(message["body"]))[0])
-    return found
 
 
 def _back_and_dispatched(expected: int) -> None:
@@ -47,23 +26,23 @@ def _back_and_dispatched(expected: int) -> None:
 
 
 def test_a_rescan_scheduled_while_the_broker_is_down_starts_once_it_is_back() -> None:
-    _open_breaker()
+    open_redis_breaker()
     with transaction.atomic():
         services.rescan_schedule(reason="term list added")
     assert OutboxTask.objects.get(task=tasks.rescan_assets.name).args == [0, "term list added"]
-    assert _waiting(tasks.rescan_assets.name) == []
+    assert waiting_task_args(tasks.rescan_assets.name) == []
     _back_and_dispatched(1)
-    assert _waiting(tasks.rescan_assets.name) == [[0, "term list added"]]
+    assert waiting_task_args(tasks.rescan_assets.name) == [[0, "term list added"]]
 
 
 def test_a_staff_rescan_asked_while_the_broker_is_down_is_sent_once_it_is_back() -> None:
     ids = [MediaAssetFactory().pk, MediaAssetFactory().pk]
-    _open_breaker()
+    open_redis_breaker()
     assert services.asset_checks_rescan(asset_ids=ids, reason="appeal") == 2
     assert sorted(r.args for r in OutboxTask.objects.filter(task=tasks.scan_asset.name)) == \
         sorted([i, "rescan"] for i in ids)
     _back_and_dispatched(2)
-    assert sorted(_waiting(tasks.scan_asset.name)) == sorted([i, "rescan"] for i in ids)
+    assert sorted(waiting_task_args(tasks.scan_asset.name)) == sorted([i, "rescan"] for i in ids)
 
 
 def test_a_running_rescan_whose_broker_goes_down_resumes_with_its_next_batch(
@@ -76,9 +55,9 @@ def test_a_running_rescan_whose_broker_goes_down_resumes_with_its_next_batch(
     defaults = services.rescan_batch.__kwdefaults__
     assert defaults is not None
     monkeypatch.setitem(defaults, "batch_size", 1)
-    _open_breaker()
+    open_redis_breaker()
     assert tasks.rescan_assets.run(0, "rule changed") == checks[0].pk
     assert OutboxTask.objects.get(task=tasks.rescan_assets.name).args == \
         [checks[0].pk, "rule changed"]
     _back_and_dispatched(1)
-    assert _waiting(tasks.rescan_assets.name) == [[checks[0].pk, "rule changed"]]
+    assert waiting_task_args(tasks.rescan_assets.name) == [[checks[0].pk, "rule changed"]]
