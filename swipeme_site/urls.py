@@ -20,6 +20,8 @@ api_v1 = [
     path("", include("apps.events.api.urls")),
     path("", include("apps.analytics.api.urls")),
     path("", include("apps.feed.api.urls")),
+    path("", include("apps.search.api.urls")),
+    path("", include("apps.notifications.api.urls")),
     path("", include("apps.moderation.api.urls")),
 ]
 

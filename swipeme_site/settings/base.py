@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "apps.moderation.detection",
     "apps.analytics",
     "apps.feed",
+    "apps.search",
+    "apps.notifications",
     "apps.cms",
     "apps.web",
 ]
