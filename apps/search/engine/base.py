@@ -1,0 +1,67 @@
+"""The `SearchBackend` interface: the one seam between the search app and an index engine.
+
+The engine only answers "which documents of this kind match this text, how well": safety,
+visibility and the mix with popularity, freshness and the viewer are applied by the search
+service at query time on top of its answer (so a take-down is gone at once, whatever the
+index says). Every backend passes tests/search/test_backend_contract.py; moving to
+OpenSearch or Meilisearch means writing one more class against it (docs/architecture.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+Kind = Literal["account", "video", "sound", "hashtag"]
+KINDS: tuple[Kind, ...] = ("account", "video", "sound", "hashtag")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchDoc:
+    """One indexed entry. `fields` holds its searchable texts by name, e.g. an account's
+    {"handle": ..., "display_name": ...}, a video's {"caption", "hashtags", "sound",
+    "transcript"}, a sound's {"title", "artist"}, a hashtag's {"name"}. `popularity` is a
+    non-negative figure the service may use for ties (followers, plays, uses)."""
+
+    kind: Kind
+    id: int
+    fields: Mapping[str, str]
+    popularity: float = 0.0
+    created_at: float = 0.0  # epoch seconds
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    id: int
+    score: float  # higher is better; comparable only within one answer
+
+
+class SearchBackend(Protocol):
+    name: str
+
+    def apply(self, *, upserts: Sequence[SearchDoc] = (),
+              deletes: Sequence[tuple[Kind, int]] = ()) -> None:
+        """Write a batch durably (committed and visible to readers in every process when it
+        returns). Upserting an existing (kind, id) replaces it; deleting an unknown one is a
+        no-op."""
+        ...
+
+    def search(self, kind: Kind, query: str, *, limit: int, prefix: bool = False) -> list[Hit]:
+        """Best `limit` matches of `query` among documents of `kind`, best first. Accents and
+        case folded; typos tolerated by word length (1 from 5 characters, 2 from 9); with
+        `prefix` the last word also matches as a prefix (as-you-type). An empty or
+        unmatchable query returns []. Never raises on any text."""
+        ...
+
+    def count(self, kind: Kind) -> int: ...
+
+    def clear(self) -> None:
+        """Drop every document (a rebuild starts from here)."""
+        ...
+
+    def is_built(self) -> bool:
+        """False until `mark_built` after a complete rebuild (first start rebuilds)."""
+        ...
+
+    def mark_built(self) -> None: ...
