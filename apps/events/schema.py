@@ -22,6 +22,11 @@ Semantics the aggregators rely on (clients must follow them):
 - `not_interested` on a post feeds the feed's fatigue (its creator, sound and hashtags).
 - `qoe` reports playback quality for a post (time to first frame, rebuffers, bitrate,
   rendition switches, an error code, the network type).
+- `search` is sent once per full search shown (Enter, a tab, a suggestion): the server's
+  `search_id` from the search answer, the query as typed, the tab and how many results came
+  back; `search_click` when one of its results is opened, with the same `search_id`, its
+  0-based `position` on the list, the result's type and id (a hashtag's id is its name;
+  `post_id` may name the video). Trending searches and click-through come from them.
 """
 
 from __future__ import annotations
@@ -50,13 +55,20 @@ FOLLOW = "follow"
 NOT_INTERESTED = "not_interested"
 REPORT = "report"
 QOE = "qoe"
+SEARCH = "search"
+SEARCH_CLICK = "search_click"
 
 EVENT_TYPES: Final = (
     IMPRESSION, PLAY_START, WATCH_PROGRESS, WATCH_END, COMPLETION, REWATCH, SKIP, LIKE,
-    COMMENT, SHARE, FAVOURITE, FOLLOW, NOT_INTERESTED, REPORT, QOE,
+    COMMENT, SHARE, FAVOURITE, FOLLOW, NOT_INTERESTED, REPORT, QOE, SEARCH, SEARCH_CLICK,
 )
 # Types whose event is about no post in particular may leave post_id null.
-POST_OPTIONAL: Final = frozenset({FOLLOW, REPORT, QOE})
+POST_OPTIONAL: Final = frozenset({FOLLOW, REPORT, QOE, SEARCH, SEARCH_CLICK})
+
+# The search API's tabs and result types (apps.search; events cannot import it).
+SEARCH_TABS: Final = ("top", "accounts", "videos", "sounds", "hashtags")
+SEARCH_RESULT_TYPES: Final = ("account", "video", "sound", "hashtag")
+SEARCH_QUERY_MAX_LENGTH: Final = 200
 
 NETWORK_TYPES: Final = ("wifi", "cellular", "ethernet", "slow-2g", "2g", "3g", "4g", "5g",
                         "offline", "unknown")
@@ -81,6 +93,7 @@ class StrField:
     max_length: int
     choices: tuple[str, ...] = ()
     required: bool = False
+    allow_empty: bool = True
 
 
 @dataclass(frozen=True)
@@ -115,6 +128,20 @@ DATA_FIELDS: Final[dict[str, dict[str, Field]]] = {
         "rendition_switches": IntField(0, 100_000),
         "error": StrField(64),
         "network_type": StrField(16, choices=NETWORK_TYPES),
+    },
+    SEARCH: {
+        "search_id": StrField(MAX_ID_LENGTH, required=True, allow_empty=False),
+        "query": StrField(SEARCH_QUERY_MAX_LENGTH, required=True),
+        "tab": StrField(16, choices=SEARCH_TABS, required=True),
+        "result_count": IntField(0, 1_000_000, required=True),
+    },
+    SEARCH_CLICK: {
+        "search_id": StrField(MAX_ID_LENGTH, required=True, allow_empty=False),
+        "tab": StrField(16, choices=SEARCH_TABS, required=True),
+        "position": IntField(0, 999, required=True),
+        "result_type": StrField(16, choices=SEARCH_RESULT_TYPES, required=True),
+        # a hashtag's id is its name (up to 100 characters)
+        "result_id": StrField(100, required=True, allow_empty=False),
     },
 }
 
@@ -177,6 +204,8 @@ def _validate_field(spec: Field, value: object) -> tuple[object, str | None]:
             return None, "Must be a string."
         if len(value) > spec.max_length:
             return None, f"At most {spec.max_length} characters."
+        if not value and not spec.allow_empty:
+            return None, "Must not be empty."
         if spec.choices and value not in spec.choices:
             return None, f"One of: {', '.join(spec.choices)}."
         return value, None
