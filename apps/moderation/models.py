@@ -166,6 +166,8 @@ class EnforcementAction(SnowflakeModel):
         STRIKE = "strike"
         SUSPEND = "suspend"
         BAN = "ban"
+        # Hidden from search results (an account, or one post); nothing else changes.
+        SEARCH_BAN = "search_ban"
         RESTORE = "restore"
 
     action = models.CharField(max_length=16, choices=Action.choices)

@@ -175,6 +175,7 @@ def _decision(notice: Notice, strikes: list[tuple[Any, datetime, datetime, datet
         EnforcementAction.Action.AGE_RESTRICT: "Restricted: not shown to under-18s",
         EnforcementAction.Action.LIMIT_REACH: "Restricted: not recommended",
         EnforcementAction.Action.DISABLE_COMMENTS: "Restricted: comments turned off",
+        EnforcementAction.Action.SEARCH_BAN: "Restricted: hidden from search",
         EnforcementAction.Action.BAN: "Account banned",
         EnforcementAction.Action.RESTORE: "Restored",
     }.get(EnforcementAction.Action(action.action), notice.title)
@@ -194,6 +195,20 @@ def removals_of(*, target_type: str, target_ids: Iterable[int]) -> dict[int, Enf
 
 def appeal_of(action: EnforcementAction) -> Appeal | None:
     return Appeal.objects.filter(action=action).first()
+
+
+def search_banned_q(target_type: str, ref: str = "pk") -> Q:
+    """Rows under a search ban in force (`enforce(action="search_ban")`, not reversed):
+    for `TargetType.USER`, accounts whose id is at `ref`; for `TargetType.POST`, posts
+    whose id is at `ref` and posts by a search-banned account (`ref` "pk" or
+    "<prefix>pk"). Search excludes these at query time; nothing else hides them."""
+    live = EnforcementAction.objects.filter(action=EnforcementAction.Action.SEARCH_BAN,
+                                            reversed_at__isnull=True)
+    rule = Q(Exists(live.filter(target_type=target_type, target_id=OuterRef(ref))))
+    if target_type == TargetType.POST:
+        author = ref.removesuffix("pk") + "author_id"
+        rule |= Q(Exists(live.filter(target_type=TargetType.USER, target_id=OuterRef(author))))
+    return rule
 
 
 def account_block_for(user_id: int, *, now: datetime | None = None) -> EnforcementAction | None:

@@ -79,8 +79,9 @@ class HashEntryAdmin(RescanOnChange):
 
 @admin.register(TermList)
 class TermListAdmin(RescanOnChange):
-    list_display = ("name", "language", "policy", "outcome", "is_active", "updated_at")
-    list_filter = ("language", "policy", "is_active")
+    list_display = ("name", "purpose", "language", "policy", "outcome", "is_active",
+                    "updated_at")
+    list_filter = ("purpose", "language", "policy", "is_active")
     search_fields = ("name", "terms")
 
 

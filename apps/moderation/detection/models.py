@@ -112,9 +112,17 @@ class HashEntry(SnowflakeModel):
 class TermList(TimestampedModel):
     """Staff-edited words and phrases, one a line, for one language ("" = every language).
     Matching folds case, accents, look-alike letters, leetspeak, letter stretching and
-    spaced-out letters."""
+    spaced-out letters. A list's `purpose` says what matches do: detection scans texts
+    against "detection" lists only; a search query matching a "search_blocked" list gets a
+    safety notice instead of results (`selectors.search_blocked_term`)."""
+
+    class Purpose(models.TextChoices):
+        DETECTION = "detection", "Detection (scan posts, comments, profiles)"
+        SEARCH_BLOCKED = "search_blocked", "Blocked search terms (safety notice, no results)"
 
     name = models.CharField(max_length=100)
+    purpose = models.CharField(max_length=16, choices=Purpose.choices,
+                               default=Purpose.DETECTION, db_index=True)
     language = models.CharField(max_length=16, blank=True, db_index=True)
     policy = models.CharField(max_length=32, choices=Policy.choices)
     terms = models.TextField(help_text="One term or phrase a line.")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
+
 from apps.content.models import Post
-from apps.moderation.detection.models import AssetCheck, Scan
+from apps.moderation.detection.models import AssetCheck, Scan, TermList
+from apps.moderation.detection.text import parse_terms, term_hits
 
 EVIDENCE_SCANS = 20
 
@@ -56,3 +59,17 @@ def evidence_for(target_type: str, target_id: int) -> dict[str, Any]:
     scans.sort(key=lambda s: s.pk, reverse=True)
     result["scans"] = [_scan_json(s) for s in scans[:EVIDENCE_SCANS]]
     return result
+
+
+def search_blocked_term(query: str, *, language: str = "") -> str | None:
+    """The staff-listed blocked search term the query contains (whole words or phrases,
+    folded as detection folds them: case, accents, look-alikes, leetspeak), or None. The
+    active "search_blocked" term lists for every language and for `language` apply. One
+    query (the lists are small)."""
+    base = (language or "").split("-")[0].lower()
+    lists = TermList.objects.filter(
+        is_active=True, purpose=TermList.Purpose.SEARCH_BLOCKED,
+    ).filter(Q(language="") | Q(language__iexact=base) | Q(language__iexact=language))
+    parsed = [(row.pk, parse_terms(row.terms)) for row in lists.only("id", "terms")]
+    hits = term_hits(query, parsed)
+    return hits[0].term if hits else None

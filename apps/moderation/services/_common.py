@@ -18,7 +18,7 @@ SOURCES = (Case.Source.REPORT, Case.Source.AUTOMATED)
 
 # Actions on the content itself; the rest apply to the account that answers for it.
 CONTENT_ACTIONS = {Action.REMOVE, Action.AGE_RESTRICT, Action.LIMIT_REACH,
-                   Action.DISABLE_COMMENTS}
+                   Action.DISABLE_COMMENTS, Action.SEARCH_BAN}
 
 ACCOUNT_ACTIONS = {Action.STRIKE, Action.SUSPEND, Action.BAN}
 
@@ -30,6 +30,9 @@ _ACTION_TARGETS = {
     Action.AGE_RESTRICT: {TargetType.POST},
     Action.LIMIT_REACH: {TargetType.POST},
     Action.DISABLE_COMMENTS: {TargetType.POST},
+    # The account itself, or one post: search drops them at query time
+    # (`moderation.selectors.search_banned_q`).
+    Action.SEARCH_BAN: {TargetType.USER, TargetType.POST},
 }
 
 

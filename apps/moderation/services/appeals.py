@@ -61,7 +61,7 @@ def _undo(row: EnforcementAction) -> bool:
     if row.action == Action.BAN:
         BanSignal.objects.filter(action=row, lifted_at__isnull=True).update(
             lifted_at=timezone.now())
-    return True  # suspend and ban: standing_refresh lifts them
+    return True  # search ban: the reversed row no longer counts; suspend, ban: standing_refresh
 
 
 def _reverse(rows: list[EnforcementAction], *, target_type: str, target_id: int,
@@ -94,7 +94,8 @@ def _restore_target(*, target_type: str, target_id: int, policy: str, reason: st
     rows = list(EnforcementAction.objects.select_for_update().filter(
         target_type=target_type, target_id=target_id, reversed_at__isnull=True,
         action__in=[Action.REMOVE, Action.AGE_RESTRICT, Action.LIMIT_REACH,
-                    Action.DISABLE_COMMENTS, Action.SUSPEND, Action.BAN]).order_by("id"))
+                    Action.DISABLE_COMMENTS, Action.SEARCH_BAN, Action.SUSPEND, Action.BAN])
+        .order_by("id"))
     restore = _reverse(rows, target_type=target_type, target_id=target_id,
                        subject_id=subject_id, policy=policy, reason=reason, actor=actor,
                        case=case)

@@ -46,6 +46,8 @@ DECISIONS: dict[str, Decision] = {
                             targets=(TargetType.POST,)),
     "disable_comments": Decision("c", "Disable comments", (Action.DISABLE_COMMENTS,),
                                  targets=(TargetType.POST,)),
+    "search_ban": Decision("h", "Hide from search", (Action.SEARCH_BAN,),
+                           targets=(TargetType.POST, TargetType.USER)),
     "strike": Decision("k", "Strike the account", (Action.STRIKE,)),
     "suspend": Decision("s", "Suspend the account", (Action.SUSPEND,)),
     "ban": Decision("b", "Ban the account", (Action.BAN,)),

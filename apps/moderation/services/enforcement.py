@@ -136,6 +136,7 @@ _APPLY = {
     Action.LIMIT_REACH: lambda row: _set_post_flag(row, limited_reach=True),
     Action.DISABLE_COMMENTS: lambda row: _set_post_flag(
         row, comment_policy=Post.CommentPolicy.OFF),
+    Action.SEARCH_BAN: lambda row: True,  # the unreversed row is the ban (search reads it)
     Action.STRIKE: lambda row: True,  # the Strike row is written after the action row
     Action.SUSPEND: _apply_suspend,
     Action.BAN: _apply_ban,

@@ -98,6 +98,12 @@ def _notice_text(row: EnforcementAction) -> tuple[str, str]:
         Action.AGE_RESTRICT: ("Your video is age-restricted",
                               f"It is no longer shown to viewers under 18. {why}"),
         Action.DISABLE_COMMENTS: ("Comments were turned off on your video", why),
+        Action.SEARCH_BAN: (f"Your {noun} is hidden from search",
+                            ("Your account no longer appears in search results, and neither "
+                             "do your videos; your followers and anyone with a link still "
+                             "see them." if noun == "account" else
+                             "It no longer appears in search results; it stays on your "
+                             "profile and at its link.") + f" {why}"),
         Action.STRIKE: ("Your account received a strike",
                         f"{why} Strikes expire after {conf.strike_ttl().days} days; more "
                         "strikes lead to feature limits, suspension and a ban."),

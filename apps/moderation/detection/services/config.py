@@ -45,7 +45,7 @@ def _rules() -> dict[str, Rule]:
 
 def _term_lists(language: str) -> list[TermList]:
     base = (language or "").split("-")[0].lower()
-    return list(TermList.objects.filter(is_active=True)
+    return list(TermList.objects.filter(is_active=True, purpose=TermList.Purpose.DETECTION)
                 .filter(Q(language="") | Q(language__iexact=base) | Q(language__iexact=language)))
 
 
