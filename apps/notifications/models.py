@@ -167,3 +167,7 @@ class CreatorPostSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} -> {self.creator_id}: {self.level}"
+
+
+# Push delivery's own table (apps.notifications.push), registered with the app here.
+from apps.notifications.push.models import WebPushSubscription  # noqa: E402, F401
