@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
 
@@ -191,3 +193,54 @@ class IndexOutbox(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_id}"
+
+
+# --- the PostgreSQL engine's index (S1: apps/search/engine/postgres_backend.py) -------------
+# Derived data like the tantivy directory: rebuilt from the source tables by search_rebuild.
+
+class SearchDocument(models.Model):
+    """One indexed entry of `PostgresBackend`. `tsv` is built from `engine.text` tokens
+    (weights A names, B hashtags/sounds, C captions), so PostgreSQL's own parser and
+    dictionaries never re-tokenise it; `fields` keeps the texts as given."""
+
+    kind = models.CharField(max_length=8)  # apps.search.engine.base.Kind
+    object_id = models.BigIntegerField()
+    fields = models.JSONField(default=dict)
+    normalized = models.TextField(default="")  # all tokens, space separated
+    tsv = SearchVectorField()
+    popularity = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "object_id"],
+                                               name="search_document_key")]
+        indexes = [GinIndex(fields=["tsv"], name="search_document_tsv")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id}"
+
+
+class SearchLexicon(models.Model):
+    """Every distinct indexable word (4+ characters, spaced scripts) of `SearchDocument`,
+    with a trigram index: a query word's typo variants are looked up here (pg_trgm
+    candidates, then the exact edit distance) and searched as exact lexemes. Words of
+    deleted documents stay until `clear` (they only cost a lookup)."""
+
+    term = models.CharField(max_length=64, primary_key=True)
+
+    class Meta:
+        indexes = [GinIndex(fields=["term"], opclasses=["gin_trgm_ops"],
+                            name="search_lexicon_trgm")]
+
+    def __str__(self) -> str:
+        return self.term
+
+
+class SearchEngineState(models.Model):
+    """Per-backend flags that outlive a process (`is_built` after a complete rebuild)."""
+
+    backend = models.CharField(max_length=32, primary_key=True)
+    built_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.backend
