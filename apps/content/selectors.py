@@ -270,6 +270,18 @@ def hashtag_posts_for(*, viewer: User | AnonymousUser | None, hashtag: Hashtag) 
     return for_display(without_muted_authors(posts, viewer=viewer))
 
 
+def sound_visible_q(viewer: User | AnonymousUser | None) -> Q:
+    """Sounds the viewer may hear: a library sound, or an original sound that is theirs or
+    that a post they may see uses (EXISTS subqueries, no per-row queries)."""
+    used_visibly = Exists(visible_posts_for(viewer=viewer).filter(
+        Q(sound_id=OuterRef("pk")) | Q(original_sound_id=OuterRef("pk"))))
+    rule = Q(kind=Sound.Kind.LIBRARY) | Q(used_visibly)
+    viewer_id = _viewer_id(viewer)
+    if viewer_id is not None:
+        rule |= Q(original_owner_id=viewer_id)
+    return rule
+
+
 def get_sound_for(*, viewer: User | AnonymousUser | None, sound_id: int | str) -> Sound:
     """A library sound, or an original sound the viewer may hear: their own, or one that a
     post they may see uses. One query."""
@@ -277,13 +289,7 @@ def get_sound_for(*, viewer: User | AnonymousUser | None, sound_id: int | str) -
         pk = parse_post_id(sound_id)
     except NotFoundError:
         raise NotFoundError(SOUND_NOT_FOUND) from None
-    used_visibly = Exists(visible_posts_for(viewer=viewer).filter(
-        Q(sound_id=OuterRef("pk")) | Q(original_sound_id=OuterRef("pk"))))
-    rule = Q(kind=Sound.Kind.LIBRARY) | Q(used_visibly)
-    viewer_id = _viewer_id(viewer)
-    if viewer_id is not None:
-        rule |= Q(original_owner_id=viewer_id)
-    sound = (Sound.objects.filter(rule, pk=pk)
+    sound = (Sound.objects.filter(sound_visible_q(viewer), pk=pk)
              .select_related("original_owner", "source_asset").first())
     if sound is None:
         raise NotFoundError(SOUND_NOT_FOUND)
@@ -354,12 +360,18 @@ def sound_posts_for(*, viewer: User | AnonymousUser | None, sound: Sound) -> Que
 # --- discover: the hashtags and sounds in use -----------------------------------------------
 
 
+def hashtag_seen_q(viewer: User | AnonymousUser | None) -> Q:
+    """Hashtags that tag at least one published post the viewer may see: a tag on private,
+    removed or draft posts only is not shown to those who cannot see them."""
+    return Q(Exists(PostHashtag.objects.filter(
+        hashtag_id=OuterRef("pk"), post_id__in=visible_posts_for(viewer=viewer)
+        .filter(status=Post.Status.PUBLISHED).values("pk"))))
+
+
 def popular_hashtags_for(*, viewer: User | AnonymousUser | None, limit: int) -> list[Hashtag]:
     """The most used hashtags (by `posts_count`) that tag at least one post the viewer may
-    see: a tag on private or removed posts only is not shown to those who cannot see them."""
-    seen = Exists(PostHashtag.objects.filter(
-        hashtag_id=OuterRef("pk"), post_id__in=visible_posts_for(viewer=viewer).values("pk")))
-    return list(Hashtag.objects.filter(seen, posts_count__gt=0)
+    see (`hashtag_seen_q`)."""
+    return list(Hashtag.objects.filter(hashtag_seen_q(viewer), posts_count__gt=0)
                 .order_by("-posts_count", "name")[:limit])
 
 

@@ -532,6 +532,10 @@ EVENTS_STREAM_MAXLEN = env_int("SWIPEME_EVENTS_STREAM_MAXLEN", 100_000)
 # How long a client event id is remembered for dropping duplicates (seconds).
 EVENTS_DEDUPE_TTL = env_int("SWIPEME_EVENTS_DEDUPE_TTL", 6 * 3600)
 EVENTS_THROTTLE_RATE = env_str("SWIPEME_THROTTLE_EVENTS", "600/min")
+# Search (GET /api/v1/search): as-you-type sends a request per keystroke or two, so the
+# budgets are well above a person's typing and far below a scraper's.
+SEARCH_THROTTLE_USER_RATE = env_str("SWIPEME_THROTTLE_SEARCH_USER", "120/min")
+SEARCH_THROTTLE_IP_RATE = env_str("SWIPEME_THROTTLE_SEARCH_IP", "300/min")
 # While the event log (Redis) is unavailable accepted batches wait in PostgreSQL, at most this
 # many (then the API answers 503); drained into the log when it is back (apps.events.spool).
 EVENTS_SPOOL_MAX_BATCHES = env_int("SWIPEME_EVENTS_SPOOL_MAX_BATCHES", 50_000)
@@ -539,6 +543,13 @@ CELERY_BEAT_SCHEDULE["events-drain-spool"] = {
     "task": "events.drain_spool",
     "schedule": 5.0,
     "options": {"queue": "default", "expires": 4},
+}
+# Search (apps.search.indexing): the index outbox is drained after each commit that wrote to
+# it and by beat; a never-built index (first start) is rebuilt by the drain's first run.
+CELERY_BEAT_SCHEDULE["search-drain-index-outbox"] = {
+    "task": "apps.search.drain_index_outbox",
+    "schedule": 3.0,
+    "options": {"queue": "default", "expires": 3},
 }
 # The consumer: at most this many log entries per beat run; pending entries idle this long
 # (a dead consumer's) are reclaimed.
@@ -554,6 +565,32 @@ CELERY_BEAT_SCHEDULE["analytics-prune-applied-entries"] = {
     "schedule": timedelta(hours=6),
     "options": {"queue": "reco", "expires": 600},
 }
+# Trending searches and hashtags (apps.search.services.trending): search's own consumer
+# group of the event log, the lists recomputed every minute, a term or hashtag trending only
+# with at least this many distinct signed-in users in the last 24 h.
+SEARCH_TRENDING_MIN_USERS = env_int("SWIPEME_SEARCH_TRENDING_MIN_USERS", 3)
+CELERY_BEAT_SCHEDULE["search-consume-events"] = {
+    "task": "apps.search.consume_events",
+    "schedule": 10.0,
+    "options": {"queue": "reco", "expires": 20},
+}
+CELERY_BEAT_SCHEDULE["search-compute-trending"] = {
+    "task": "apps.search.compute_trending",
+    "schedule": 60.0,
+    "options": {"queue": "reco", "expires": 50},
+}
+CELERY_BEAT_SCHEDULE["search-prune-trending"] = {
+    "task": "apps.search.prune_trending",
+    "schedule": timedelta(hours=6),
+    "options": {"queue": "reco", "expires": 600},
+}
+
+# --- Search engine (apps.search.engine) ---------------------------------------------------
+# "tantivy" (an in-process index under SWIPEME_SEARCH_INDEX_DIR/tantivy: many readers, one
+# writer at a time under a file lock) or "postgres" (tables in the main database); both pass
+# tests/search/test_backend_contract.py, docs/benchmarks.md compares them.
+SWIPEME_SEARCH_BACKEND = env_str("SWIPEME_SEARCH_BACKEND", "tantivy")
+SWIPEME_SEARCH_INDEX_DIR = Path(env_str("SWIPEME_SEARCH_INDEX_DIR", str(VAR_DIR / "search")))
 
 # --- Feed (apps.feed) ---------------------------------------------------------------------
 # The feed's own Redis (seen-sets, pools, explanations); "" = REDIS_URL. Pointing it at a dead
@@ -594,3 +631,37 @@ CELERY_BEAT_SCHEDULE["moderation-sweep-checks"] = {
     "schedule": timedelta(minutes=2),
     "options": {"queue": "default", "expires": 110},
 }
+
+# --- Notifications: push delivery (apps.notifications.push) -------------------------------
+# Web Push (VAPID): production reads the private key (PEM, or the raw key base64url-encoded)
+# from the environment; development keeps the one `manage.py notifications_vapid_keys`
+# wrote under var/.
+SWIPEME_VAPID_PRIVATE_KEY = env_str("SWIPEME_VAPID_PRIVATE_KEY", "")
+SWIPEME_VAPID_KEY_FILE: Path | None = Path(env_str(
+    "SWIPEME_VAPID_KEY_FILE", str(VAR_DIR / "vapid" / "private_key.pem")))
+SWIPEME_VAPID_SUBJECT = env_str("SWIPEME_VAPID_SUBJECT", "mailto:push@swipeme.invalid")
+# Accept http:// and private/loopback push endpoints (local test servers only: a subscription
+# is a URL our workers POST to, so production refuses them to avoid SSRF).
+SWIPEME_WEBPUSH_ALLOW_PRIVATE_ENDPOINTS = env_bool("SWIPEME_WEBPUSH_ALLOW_PRIVATE_ENDPOINTS",
+                                                   DEBUG)
+# FCM HTTP v1: the service account's JSON key file (project_id, client_email, private_key,
+# token_uri); "" = Android push off. The base URL is settable for tests.
+SWIPEME_FCM_SERVICE_ACCOUNT_FILE = env_str("SWIPEME_FCM_SERVICE_ACCOUNT_FILE", "")
+SWIPEME_FCM_BASE_URL = env_str("SWIPEME_FCM_BASE_URL", "https://fcm.googleapis.com")
+# APNs, token-based: the .p8 key, its key id, the team id and the app's bundle id;
+# "" = iOS push off. api.sandbox.push.apple.com for development builds.
+SWIPEME_APNS_KEY_FILE = env_str("SWIPEME_APNS_KEY_FILE", "")
+SWIPEME_APNS_KEY_ID = env_str("SWIPEME_APNS_KEY_ID", "")
+SWIPEME_APNS_TEAM_ID = env_str("SWIPEME_APNS_TEAM_ID", "")
+SWIPEME_APNS_TOPIC = env_str("SWIPEME_APNS_TOPIC", "")
+SWIPEME_APNS_BASE_URL = env_str("SWIPEME_APNS_BASE_URL", "https://api.push.apple.com")
+SWIPEME_APNS_CA_FILE = env_str("SWIPEME_APNS_CA_FILE", "")  # "" = the system's CAs
+# Pushes per recipient per channel (webpush, mobile) per hour (a token bucket); the rest stay
+# in the inbox and the digest.
+SWIPEME_PUSH_PER_HOUR = env_int("SWIPEME_PUSH_PER_HOUR", 20)
+# Each send: a timeout, then up to this many attempts on 429/5xx with exponential backoff
+# from the base delay (a Retry-After up to the cap is honoured; longer, the caller retries).
+SWIPEME_PUSH_TIMEOUT = float(env_str("SWIPEME_PUSH_TIMEOUT", "10"))
+SWIPEME_PUSH_ATTEMPTS = env_int("SWIPEME_PUSH_ATTEMPTS", 3)
+SWIPEME_PUSH_BACKOFF_SECONDS = float(env_str("SWIPEME_PUSH_BACKOFF_SECONDS", "1"))
+SWIPEME_PUSH_RETRY_AFTER_CAP = float(env_str("SWIPEME_PUSH_RETRY_AFTER_CAP", "30"))

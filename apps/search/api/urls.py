@@ -1,3 +1,7 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from apps.search.api.views import SearchApi
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("search", SearchApi.as_view(), name="search"),
+]

@@ -1,0 +1,171 @@
+"""The shapes of `GET /api/v1/search`: the query (documentation: the service validates it,
+with the codes the contract names) and the answer's typed items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.files.storage import default_storage
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
+from rest_framework import serializers
+
+from apps.accounts.models import User
+from apps.content.models import Hashtag, Post, Sound
+from apps.content.selectors import public_version_of
+from apps.core.api.schema import ErrorDocs
+from apps.media.playback import playback_for
+from apps.search.services import TABS, SearchAnswer
+from apps.search.services.query import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_CHARS
+
+errors = ErrorDocs({
+    400: "Invalid input: unknown tab or mode, a limit outside 1..30, a bad cursor, a NUL "
+         "character, invalid UTF-8, or a query over 200 characters (`query_too_long`).",
+    429: "Too many searches: wait a moment (per user and per IP).",
+})
+
+
+class SearchQuerySerializer(serializers.Serializer[Any]):
+    q = serializers.CharField(
+        required=False, allow_blank=True, max_length=MAX_QUERY_CHARS,
+        help_text="What to search. Blank, punctuation or emoji only, or one character in "
+                  "full mode: an empty answer.")
+    tab = serializers.ChoiceField(choices=list(TABS), required=False, default="top")
+    mode = serializers.ChoiceField(
+        choices=["full", "prefix"], required=False, default="full",
+        help_text="`prefix`: as-you-type (the last word matches as a prefix; one page).")
+    cursor = serializers.CharField(required=False,
+                                   help_text="`next_cursor` of the previous page.")
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT,
+                                     required=False)
+
+
+def avatar_url(user: User, size: str = "100") -> str | None:
+    sizes = user.avatar_sizes if isinstance(user.avatar_sizes, dict) else {}
+    name = sizes.get(size) or next(iter(sizes.values()), None)
+    return default_storage.url(name) if isinstance(name, str) and name else None
+
+
+class SearchAuthorSerializer(serializers.Serializer[User]):
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    avatar_url = serializers.SerializerMethodField()
+    is_verified = serializers.BooleanField()
+
+    def get_avatar_url(self, user: User) -> str | None:
+        return avatar_url(user)
+
+
+class SearchAccountItemSerializer(SearchAuthorSerializer):
+    type = serializers.SerializerMethodField()
+    id = serializers.CharField(help_text="64-bit id, as a string.")
+    follower_count = serializers.IntegerField(source="followers_count")
+    you_follow = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    def get_type(self, user: User) -> str:
+        return "account"
+
+    def get_you_follow(self, user: User) -> bool:
+        return bool(getattr(user, "you_follow", False))
+
+    def get_url(self, user: User) -> str:
+        return f"/@{user.username}"
+
+
+class SearchVideoItemSerializer(serializers.Serializer[Post]):
+    type = serializers.SerializerMethodField()
+    id = serializers.CharField()
+    caption = serializers.CharField()
+    cover_url = serializers.SerializerMethodField()
+    view_count = serializers.IntegerField(source="views_count")
+    like_count = serializers.IntegerField(source="likes_count")
+    created_at = serializers.DateTimeField()
+    author = SearchAuthorSerializer()
+    url = serializers.SerializerMethodField()
+
+    def get_type(self, post: Post) -> str:
+        return "video"
+
+    def get_cover_url(self, post: Post) -> str | None:
+        playback = playback_for(post.asset, public_version=public_version_of(post)) \
+            if post.asset_id else None
+        return playback.get("poster") if playback else None
+
+    def get_url(self, post: Post) -> str:
+        return f"/@{post.author.username}/video/{post.pk}"
+
+
+class SearchSoundItemSerializer(serializers.Serializer[Sound]):
+    type = serializers.SerializerMethodField()
+    id = serializers.CharField()
+    title = serializers.CharField()
+    artist = serializers.CharField()
+    use_count = serializers.IntegerField(source="posts_count")
+    url = serializers.SerializerMethodField()
+
+    def get_type(self, sound: Sound) -> str:
+        return "sound"
+
+    def get_url(self, sound: Sound) -> str:
+        return f"/sound/{sound.pk}"
+
+
+class SearchHashtagItemSerializer(serializers.Serializer[Hashtag]):
+    type = serializers.SerializerMethodField()
+    name = serializers.CharField()
+    post_count = serializers.IntegerField(source="posts_count")
+    url = serializers.SerializerMethodField()
+
+    def get_type(self, tag: Hashtag) -> str:
+        return "hashtag"
+
+    def get_url(self, tag: Hashtag) -> str:
+        return f"/tag/{tag.name}"
+
+
+ITEM_SERIALIZERS: dict[str, type[serializers.Serializer[Any]]] = {
+    "account": SearchAccountItemSerializer, "video": SearchVideoItemSerializer,
+    "sound": SearchSoundItemSerializer, "hashtag": SearchHashtagItemSerializer,
+}
+
+
+@extend_schema_field(PolymorphicProxySerializer(
+    component_name="SearchItem", serializers=ITEM_SERIALIZERS, resource_type_field_name="type",
+    many=False))
+class SearchItemField(serializers.Field):  # type: ignore[type-arg]
+    """A result: its `type` says which shape (each with a real `url` to its web page)."""
+
+    def to_representation(self, value: Any) -> Any:
+        kind, row = value
+        return ITEM_SERIALIZERS[kind](row).data
+
+
+class SearchNoticeLinkSerializer(serializers.Serializer[Any]):
+    label = serializers.CharField()
+    url = serializers.CharField()
+
+
+class SearchNoticeSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField(help_text='"safety": the query is a blocked search term.')
+    title = serializers.CharField()
+    message = serializers.CharField()
+    links = SearchNoticeLinkSerializer(many=True)
+
+
+class SearchAnswerSerializer(serializers.Serializer[SearchAnswer]):
+    query = serializers.CharField(help_text="The normalised query as searched.")
+    tab = serializers.ChoiceField(choices=list(TABS))
+    search_id = serializers.CharField(
+        help_text="Opaque id of this search (the same on every page); sent back in "
+                  "`search_click` events.")
+    notice = serializers.SerializerMethodField()
+    results = serializers.ListField(child=SearchItemField())
+    next_cursor = serializers.CharField(allow_null=True)
+
+    @extend_schema_field(SearchNoticeSerializer(allow_null=True))
+    def get_notice(self, answer: SearchAnswer) -> dict[str, Any] | None:
+        if answer.notice is None:
+            return None
+        notice = answer.notice
+        return {"code": notice.code, "title": notice.title, "message": notice.message,
+                "links": [{"label": label, "url": url} for label, url in notice.links]}

@@ -1,0 +1,94 @@
+"""Search's reads: the query-time safety rule, one queryset per result kind.
+
+The index is derived and may lag (or still hold a post taken down a moment ago), so every
+candidate id the engine or the vector search returns goes through these before anything is
+shown: the visibility rules of the owner apps, plus search's own exclusions. Each kind is
+ONE query for all candidates (EXISTS subqueries, the display joins included), so a page
+costs the same whatever its size. The rules:
+
+- videos: `content.selectors.visible_posts_for` (removed, draft, scheduled, private unless
+  followed, friends-only, age-restricted for minors and signed-out viewers, blocked either
+  way, undiscoverable authors), published only (an author's own drafts are not results),
+  `content.audience.recommendable_q` (limited-reach posts and protected minors' posts to
+  strangers: search is a discovery surface), muted authors dropped, and no search ban on
+  the post or its author (`moderation.selectors.search_banned_q`);
+- accounts: `social.selectors.discoverable_q`, not blocked either way, no search ban.
+  Private accounts are found (as on TikTok: one finds them to request a follow); their
+  videos are not, unless followed;
+- sounds: `content.selectors.sound_visible_q` (library sounds, originals a visible post
+  uses) and not taken down;
+- hashtags: `content.selectors.hashtag_seen_q` (at least one published post the viewer may
+  see).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Exists, OuterRef, Q
+
+from apps.accounts.models import User
+from apps.content import selectors as content_selectors
+from apps.content.audience import recommendable_q
+from apps.content.models import Hashtag, Post, Sound
+from apps.moderation.models import TargetType
+from apps.moderation.selectors import search_banned_q
+from apps.social.models import Block, Follow
+from apps.social.selectors import SUMMARY_FIELDS, discoverable_q
+
+Viewer = User | AnonymousUser | None
+
+
+def _viewer_id(viewer: Viewer) -> int | None:
+    return int(viewer.pk) if viewer is not None and viewer.is_authenticated else None
+
+
+def visible_accounts(*, viewer: Viewer, ids: Sequence[int]) -> dict[int, User]:
+    """The candidate accounts the viewer may find, with `you_follow` annotated."""
+    if not ids:
+        return {}
+    viewer_id = _viewer_id(viewer)
+    rows = (User.objects.filter(pk__in=list(ids)).filter(discoverable_q(viewer_id=viewer_id))
+            .exclude(search_banned_q(TargetType.USER))
+            .only(*SUMMARY_FIELDS, "followers_count"))
+    if viewer_id is not None:
+        rows = rows.exclude(Exists(Block.objects.filter(
+            Q(blocker_id=viewer_id, blocked_id=OuterRef("pk"))
+            | Q(blocker_id=OuterRef("pk"), blocked_id=viewer_id))))
+        rows = rows.annotate(you_follow=Exists(Follow.objects.filter(
+            follower_id=viewer_id, followee_id=OuterRef("pk"))))
+    return {user.pk: user for user in rows}
+
+
+def visible_videos(*, viewer: Viewer, ids: Sequence[int],
+                   followed_author: bool = True) -> dict[int, Post]:
+    """The candidate posts the viewer may find, joined for display (author, asset, sound,
+    the public-media flag), with `author_followed` annotated for ranking."""
+    if not ids:
+        return {}
+    posts = (content_selectors.visible_posts_for(viewer=viewer)
+             .filter(pk__in=list(ids), status=Post.Status.PUBLISHED)
+             .filter(recommendable_q(viewer))
+             .exclude(search_banned_q(TargetType.POST)))
+    posts = content_selectors.without_muted_authors(posts, viewer=viewer)
+    viewer_id = _viewer_id(viewer)
+    if viewer_id is not None and followed_author:
+        posts = posts.annotate(author_followed=Exists(Follow.objects.filter(
+            follower_id=viewer_id, followee_id=OuterRef("author_id"))))
+    return {post.pk: post for post in content_selectors.for_display(posts)}
+
+
+def visible_sounds(*, viewer: Viewer, ids: Sequence[int]) -> dict[int, Sound]:
+    if not ids:
+        return {}
+    rows = Sound.objects.filter(content_selectors.sound_visible_q(viewer),
+                                pk__in=list(ids), is_taken_down=False)
+    return {sound.pk: sound for sound in rows}
+
+
+def visible_hashtags(*, viewer: Viewer, ids: Sequence[int]) -> dict[int, Hashtag]:
+    if not ids:
+        return {}
+    rows = Hashtag.objects.filter(content_selectors.hashtag_seen_q(viewer), pk__in=list(ids))
+    return {tag.pk: tag for tag in rows}

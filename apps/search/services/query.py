@@ -1,0 +1,258 @@
+"""The search use case: `GET /api/v1/search` (contract: docs/architecture.md, "Search").
+
+1. Parse and validate the input (`search_params`): bad input is a 400 in the error shape,
+   a query with nothing to search (blank, punctuation, emoji, one character in full mode)
+   an empty answer.
+2. Blocked search terms (staff term lists, `moderation.detection`): no results, a safety
+   notice with help resources.
+3. Retrieve candidates per kind (`retrieval`: keyword engine, plus semantic neighbours for
+   videos, fused), over-fetched so that what safety drops still leaves full pages.
+4. Query-time safety (`apps.search.selectors`: one query per kind), then rank for the viewer
+   (`ranking`), then cut the page; the cursor is the signed position in that ranking.
+"""
+
+from __future__ import annotations
+
+import secrets
+import urllib.parse
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.contrib.auth.models import AnonymousUser
+
+from apps.accounts.models import User
+from apps.analytics import selectors as analytics_selectors
+from apps.content.models import Post
+from apps.core.errors import ApplicationError
+from apps.moderation.detection.selectors import search_blocked_term
+from apps.search import selectors
+from apps.search.engine.text import edit_distance, normalize, plan_query, typo_budget
+from apps.search.services import cursors, ranking, retrieval
+
+Tab = Literal["top", "accounts", "videos", "sounds", "hashtags"]
+TABS: tuple[Tab, ...] = ("top", "accounts", "videos", "sounds", "hashtags")
+MODES = ("full", "prefix")
+MAX_QUERY_CHARS = 200
+DEFAULT_LIMIT, MAX_LIMIT = 20, 30
+# Candidates per kind taken from retrieval before safety and ranking (five times the largest
+# page). The window is the same for every page, so the pages of one search cut one ranking
+# and never overlap or skip; up to this many results per kind can be paged through.
+CANDIDATE_WINDOW = 150
+# As-you-type: the first page only, over-fetched five times.
+PREFIX_OVERFETCH = 5
+# The Top tab: accounts whose name is the query (within its typo budget) lead, at most this
+# many; then one hashtag and one sound that match strongly; then videos.
+TOP_ACCOUNTS = 3
+# The creators a viewer finished or liked videos of, looked at for ranking.
+WATCHED_POSTS = 200
+
+Viewer = User | AnonymousUser | None
+Item = tuple[str, Any]  # ("account" | "video" | "sound" | "hashtag", the row)
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    q: str
+    tab: Tab
+    prefix: bool
+    limit: int
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class Notice:
+    code: str
+    title: str
+    message: str
+    links: tuple[tuple[str, str], ...]  # (label, url)
+
+
+@dataclass
+class SearchAnswer:
+    query: str
+    tab: Tab
+    search_id: str
+    results: list[Item] = field(default_factory=list)
+    next_cursor: str | None = None
+    notice: Notice | None = None
+
+
+def _bad(field_name: str, message: str, code: str = "invalid") -> ApplicationError:
+    return ApplicationError(message, code=code, fields={field_name: [message]})
+
+
+def search_params(params: Mapping[str, str], *, raw_query_string: str = "") -> SearchParams:
+    """The validated parameters. `raw_query_string` is checked to be UTF-8 (the request's
+    decoded parameters silently replace invalid bytes such as %FF)."""
+    try:
+        urllib.parse.unquote_to_bytes(raw_query_string.replace("+", " ")).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApplicationError("The query string is not valid UTF-8.", code="invalid_encoding",
+                               fields={"q": ["Not valid UTF-8."]}) from None
+    q = params.get("q", "")
+    if "\x00" in q:
+        raise _bad("q", "The query contains a NUL character.", "invalid_query")
+    q = " ".join(q.split())
+    if len(q) > MAX_QUERY_CHARS:
+        raise _bad("q", f"Search for at most {MAX_QUERY_CHARS} characters.", "query_too_long")
+    tab = params.get("tab") or "top"
+    if tab not in TABS:
+        raise _bad("tab", f"Unknown tab: one of {', '.join(TABS)}.", "invalid_tab")
+    mode = params.get("mode") or "full"
+    if mode not in MODES:
+        raise _bad("mode", "Unknown mode: full or prefix.", "invalid_mode")
+    raw_limit = params.get("limit")
+    limit = DEFAULT_LIMIT
+    if raw_limit is not None:
+        if not (raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 3
+                and 1 <= int(raw_limit) <= MAX_LIMIT):
+            raise _bad("limit", f"A whole number from 1 to {MAX_LIMIT}.")
+        limit = int(raw_limit)
+    cursor = params.get("cursor") or None
+    return SearchParams(q=q, tab=tab, prefix=mode == "prefix", limit=limit, cursor=cursor)
+
+
+# --- blocked terms ---------------------------------------------------------------------------
+
+SAFETY_NOTICE = Notice(
+    code="safety",
+    title="You are not alone",
+    message=("If you are going through something difficult, support is available. You can "
+             "talk to someone you trust, or reach a helpline near you: it is free and "
+             "confidential. If you are in danger right now, call your local emergency number."),
+    links=(("Find a helpline", "https://findahelpline.com"),
+           ("Our safety centre", "/help/safety")),
+)
+
+
+def _language(viewer: Viewer, language: str) -> str:
+    if isinstance(viewer, User) and viewer.language:
+        return viewer.language
+    return language
+
+
+# --- the use case ----------------------------------------------------------------------------
+
+
+def search(*, viewer: Viewer, params: SearchParams, language: str = "") -> SearchAnswer:
+    """Search for the viewer; every result is one the viewer may see at this moment."""
+    plan = plan_query(params.q, prefix=params.prefix)
+    answer = SearchAnswer(query=plan.normalized, tab=params.tab,
+                          search_id=secrets.token_urlsafe(12))
+    max_offset = CANDIDATE_WINDOW + TOP_ACCOUNTS + 2  # the longest ranking (Top's)
+    if params.cursor is not None:
+        if params.prefix:
+            raise _bad("cursor", "As-you-type search has one page: search in full mode.",
+                       "invalid_cursor")
+        position = cursors.decode(params.cursor, query=plan.normalized, tab=params.tab,
+                                  max_offset=max_offset)
+        offset, answer.search_id = position.offset, position.search_id
+    else:
+        offset = 0
+    # Nothing to search: blank, punctuation or emoji only, or one character typed in full.
+    if plan.empty or (not params.prefix and len(plan.normalized.replace(" ", "")) < 2):
+        return answer
+    if search_blocked_term(params.q, language=_language(viewer, language)) is not None:
+        answer.notice = SAFETY_NOTICE
+        return answer
+    window = (params.limit * PREFIX_OVERFETCH) if params.prefix else CANDIDATE_WINDOW
+    ranked = _RANKERS[params.tab](plan.normalized, viewer, window, params.prefix)
+    answer.results = ranked[offset:offset + params.limit]
+    end = offset + params.limit
+    if not params.prefix and len(ranked) > end:
+        answer.next_cursor = cursors.encode(query=plan.normalized, tab=params.tab, offset=end,
+                                            search_id=answer.search_id)
+    return answer
+
+
+def _signals(viewer: Viewer) -> ranking.ViewerSignals:
+    """The creators the viewer finished or liked videos of (two queries, signed in only)."""
+    if not isinstance(viewer, User) or not viewer.is_authenticated:
+        return ranking.ViewerSignals()
+    post_ids = analytics_selectors.completed_post_ids(user_id=viewer.pk, limit=WATCHED_POSTS)
+    if not post_ids:
+        return ranking.ViewerSignals()
+    authors = Post.objects.filter(pk__in=post_ids).values_list("author_id", flat=True)
+    return ranking.ViewerSignals(watched=Counter(authors))
+
+
+def _ranked_accounts(query: str, viewer: Viewer, window: int, prefix: bool,
+                     signals: ranking.ViewerSignals | None = None) -> list[Item]:
+    relevance = retrieval.relevance_of(
+        retrieval.keyword_hits("account", query, limit=window, prefix=prefix))
+    rows = selectors.visible_accounts(viewer=viewer, ids=list(relevance))
+    signals = signals if signals is not None else _signals(viewer)
+    scored = sorted(rows.values(), key=lambda u: (
+        -ranking.account_score(u, relevance[u.pk], signals), -u.followers_count, -u.pk))
+    return [("account", user) for user in scored]
+
+
+def _ranked_videos(query: str, viewer: Viewer, window: int, prefix: bool,
+                   signals: ranking.ViewerSignals | None = None) -> list[Item]:
+    relevance = retrieval.video_relevance(query, limit=window, prefix=prefix)
+    rows = selectors.visible_videos(viewer=viewer, ids=list(relevance))
+    signals = signals if signals is not None else _signals(viewer)
+    scored = sorted(rows.values(), key=lambda p: (
+        -ranking.video_score(p, relevance[p.pk], signals), -p.pk))
+    return [("video", post) for post in scored]
+
+
+def _ranked_sounds(query: str, viewer: Viewer, window: int, prefix: bool) -> list[Item]:
+    relevance = retrieval.relevance_of(
+        retrieval.keyword_hits("sound", query, limit=window, prefix=prefix))
+    rows = selectors.visible_sounds(viewer=viewer, ids=list(relevance))
+    scored = sorted(rows.values(), key=lambda s: (
+        -ranking.sound_score(s, relevance[s.pk]), -s.pk))
+    return [("sound", sound) for sound in scored]
+
+
+def _ranked_hashtags(query: str, viewer: Viewer, window: int, prefix: bool) -> list[Item]:
+    relevance = retrieval.relevance_of(
+        retrieval.keyword_hits("hashtag", query, limit=window, prefix=prefix))
+    rows = selectors.visible_hashtags(viewer=viewer, ids=list(relevance))
+    scored = sorted(rows.values(), key=lambda t: (
+        -ranking.hashtag_score(t, relevance[t.pk]), -t.pk))
+    return [("hashtag", tag) for tag in scored]
+
+
+def _names_the_query(query: str, names: Sequence[str], *, prefix: bool) -> bool:
+    """Whether one of `names`, written together, is the query written together (within its
+    typo budget; as a prefix while typing): the query "looks like" this name."""
+    joined = query.replace(" ", "")
+    for name in names:
+        target = normalize(name).replace(" ", "").replace("_", "").replace(".", "")
+        if prefix and target.startswith(joined):
+            return True
+        budget = typo_budget(joined)
+        if edit_distance(joined, target, limit=max(budget, 0)) <= budget:
+            return True
+    return False
+
+
+def _ranked_top(query: str, viewer: Viewer, window: int, prefix: bool) -> list[Item]:
+    """Accounts named like the query first (up to three), then a hashtag and a sound that
+    match strongly, then videos."""
+    signals = _signals(viewer)
+    accounts = [item for item in _ranked_accounts(query, viewer, TOP_ACCOUNTS * 5, prefix,
+                                                  signals)
+                if _names_the_query(query, (item[1].username, item[1].display_name),
+                                    prefix=prefix)][:TOP_ACCOUNTS]
+    strong: list[Item] = []
+    tags = _ranked_hashtags(query, viewer, 5, prefix)
+    if tags and _names_the_query(query, (tags[0][1].name,), prefix=prefix):
+        strong.append(tags[0])
+    sounds = _ranked_sounds(query, viewer, 5, prefix)
+    if sounds and _names_the_query(query, (sounds[0][1].title,), prefix=prefix):
+        strong.append(sounds[0])
+    return accounts + strong + _ranked_videos(query, viewer, window, prefix, signals)
+
+
+_RANKERS: dict[str, Callable[[str, Viewer, int, bool], list[Item]]] = {
+    "top": _ranked_top,
+    "accounts": _ranked_accounts,
+    "videos": _ranked_videos,
+    "sounds": _ranked_sounds,
+    "hashtags": _ranked_hashtags,
+}

@@ -1,0 +1,101 @@
+"""Candidate retrieval: the keyword engine (`SearchBackend`) and, for videos, the semantic
+neighbours of the query among the posts' MiniLM caption vectors (the feed's pgvector
+table), fused by reciprocal rank fusion.
+
+Retrieval only proposes ids: nothing here decides what a viewer may see (the candidates go
+through `apps.search.selectors` next) and nothing is ranked for the viewer yet (`ranking`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from apps.search.engine import get_backend
+from apps.search.engine.base import Hit, Kind
+
+logger = logging.getLogger(__name__)
+
+# Reciprocal rank fusion's constant (Cormack et al. 2009): 60 damps the top ranks so that
+# an item both lists agree on beats one list's first place.
+RRF_K = 60
+# Cosine distance (1 - similarity) beyond which a caption is not "about" the query: MiniLM
+# puts unrelated short texts at 0.8-1.0 and paraphrases ("funny cat" / "my kitten being
+# silly") around 0.5-0.6. A nonsense query then gets no semantic candidates at all.
+SEMANTIC_MAX_DISTANCE = 0.7
+# The HNSW index answers at most its ef_search (40 by default) neighbours per query.
+SEMANTIC_CANDIDATES = 40
+
+
+def keyword_hits(kind: Kind, query: str, *, limit: int, prefix: bool) -> list[Hit]:
+    """The engine's best `limit` matches. An engine failure degrades to no keyword
+    candidates (logged) rather than a 500: the contract says it never raises on text, so
+    an exception here is a broken index, which a rebuild fixes."""
+    try:
+        return get_backend().search(kind, query, limit=limit, prefix=prefix)
+    except Exception:
+        logger.exception("search backend failed", extra={"kind": kind})
+        return []
+
+
+@lru_cache(maxsize=512)
+def _query_vector(text: str) -> np.ndarray:
+    """The query's embedding, with the same model and text shape as the posts' (the model
+    itself is loaded once per process by `apps.feed.embeddings`); a user paging or a
+    popular query is embedded once."""
+    from apps.feed.embeddings import encode
+
+    vector: np.ndarray = encode([text])[0]
+    vector.setflags(write=False)
+    return vector
+
+
+def semantic_post_ids(query: str, *, limit: int = SEMANTIC_CANDIDATES) -> list[int]:
+    """Posts whose caption embedding is near the query's, nearest first (HNSW, cosine),
+    within `SEMANTIC_MAX_DISTANCE`."""
+    from apps.feed.pools.queries import nearest_posts
+
+    text = query.strip()
+    if not text:
+        return []
+    try:
+        found = nearest_posts(_query_vector(text), limit)
+    except Exception:  # no model or no vector table: keyword results still answer
+        logger.exception("semantic search failed")
+        return []
+    return [post_id for post_id, distance in found if distance <= SEMANTIC_MAX_DISTANCE]
+
+
+def fuse(*rankings: Sequence[int]) -> dict[int, float]:
+    """Reciprocal rank fusion: each id scores the sum of 1 / (RRF_K + rank) over the lists
+    it is in (rank from 1). Insertion order is best first."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (RRF_K + rank)
+    return dict(sorted(scores.items(), key=lambda pair: -pair[1]))
+
+
+def relevance_of(hits: Sequence[Hit]) -> dict[int, float]:
+    """Keyword relevance in 0..1: the engine's score over the answer's best (scores are
+    comparable only within one answer)."""
+    if not hits:
+        return {}
+    top = max(hit.score for hit in hits) or 1.0
+    return {hit.id: max(hit.score, 0.0) / top for hit in hits}
+
+
+def video_relevance(query: str, *, limit: int, prefix: bool) -> dict[int, float]:
+    """Videos: keyword and semantic candidates fused by RRF, scaled to 0..1 by the best.
+    As-you-type (prefix) skips the embedding: it is the cheap path, and half a word has no
+    meaning to embed."""
+    keyword = [hit.id for hit in keyword_hits("video", query, limit=limit, prefix=prefix)]
+    semantic = [] if prefix else semantic_post_ids(query)
+    fused = fuse(keyword, semantic)
+    if not fused:
+        return {}
+    top = next(iter(fused.values()))
+    return {post_id: score / top for post_id, score in fused.items()}
