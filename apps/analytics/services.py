@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import redis
 from django.conf import settings
@@ -315,21 +315,35 @@ def _write_aggregates(agg: Aggregates) -> None:
             {pid: {"reached": curve} for pid, curve in agg.retention.items()})
 
 
-def _claim_entries(stream: str, entry_ids: Sequence[str]) -> set[str]:
-    """Insert applied-entry markers; returns the ids that were not applied before."""
+def _claim_entries(stream: str, entry_ids: Sequence[str],
+                   table: str = "analytics_appliedentry") -> set[str]:
+    """Insert applied-entry markers; returns the ids that were not applied before. `table`
+    is another consumer group's own record of the same shape (search's)."""
     if not entry_ids:
         return set()
     now = timezone.now()
     with connection.cursor() as cursor:
         values = ", ".join(["(%s, %s, %s)"] * len(entry_ids))
         cursor.execute(
-            "INSERT INTO analytics_appliedentry (stream, entry_id, applied_at) "  # noqa: S608
+            f"INSERT INTO {table} (stream, entry_id, applied_at) "  # noqa: S608
             f"VALUES {values} ON CONFLICT (stream, entry_id) DO NOTHING RETURNING entry_id",
             [v for eid in sorted(entry_ids) for v in (stream, eid, now)])
         return {row[0] for row in cursor.fetchall()}
 
 
+# Shared with the other consumer group of the log (apps.search.services.trending), which
+# keeps its own tables: the exactly-once record and the additive upsert.
+claim_entries = _claim_entries
+additive_upsert = _upsert
+
+
 # --- the consumer ------------------------------------------------------------------------
+
+
+class EntriesApplier(Protocol):
+    def __call__(self, *, stream: str, entries: Sequence[LogEntry]) -> tuple[int, int, int]:
+        """Apply entries exactly once; (applied entries, their events, undecodable)."""
+        ...
 
 
 @dataclass
@@ -371,11 +385,13 @@ def entries_apply(*, stream: str, entries: Sequence[LogEntry]) -> tuple[int, int
 
 def events_consume(*, log: RedisStreamEventLog | None = None, group: str = DEFAULT_GROUP,
                    consumer: str | None = None, max_entries: int | None = None,
-                   reclaim_idle_ms: int | None = None, chunk: int = READ_CHUNK
-                   ) -> ConsumeReport:
+                   reclaim_idle_ms: int | None = None, chunk: int = READ_CHUNK,
+                   apply_entries: EntriesApplier | None = None) -> ConsumeReport:
     """One consumer run: first take over entries left pending by a dead consumer, then read
     new entries, chunk by chunk, until the log is drained or `max_entries` were handled.
-    Each chunk is applied in one transaction, then acked."""
+    Each chunk is applied in one transaction, then acked. Another consumer group (search's
+    trending) passes its own group and `apply_entries` and reuses the loop."""
+    applier = apply_entries or entries_apply
     log = log or RedisStreamEventLog()
     consumer = consumer or consumer_name()
     budget = max_entries if max_entries is not None else settings.ANALYTICS_CONSUME_MAX_ENTRIES
@@ -384,7 +400,7 @@ def events_consume(*, log: RedisStreamEventLog | None = None, group: str = DEFAU
     report = ConsumeReport()
 
     def apply(entries: list[LogEntry]) -> None:
-        applied, events, skipped = entries_apply(stream=log.stream, entries=entries)
+        applied, events, skipped = applier(stream=log.stream, entries=entries)
         log.ack(group=group, entry_ids=[e.entry_id for e in entries])
         report.entries += len(entries)
         report.applied += applied

@@ -6,4 +6,9 @@ class SearchConfig(AppConfig):
     label = "search"
 
     def ready(self) -> None:
-        pass
+        # accounts cannot import search: the history goes with the account, and is exported.
+        from apps.accounts.hooks import register_account_removal_hook, register_export_section
+        from apps.search.services import history
+
+        register_account_removal_hook(history.history_purge_user)
+        register_export_section("search_history")(history.history_export_user)

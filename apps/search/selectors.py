@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from apps.accounts.models import User
 from apps.content import selectors as content_selectors
@@ -44,12 +44,11 @@ def _viewer_id(viewer: Viewer) -> int | None:
     return int(viewer.pk) if viewer is not None and viewer.is_authenticated else None
 
 
-def visible_accounts(*, viewer: Viewer, ids: Sequence[int]) -> dict[int, User]:
-    """The candidate accounts the viewer may find, with `you_follow` annotated."""
-    if not ids:
-        return {}
+def findable_accounts(*, viewer: Viewer) -> QuerySet[User]:
+    """Every account the viewer may find (the accounts rule above), `you_follow` annotated
+    for a signed-in viewer; discover's suggested creators use it too."""
     viewer_id = _viewer_id(viewer)
-    rows = (User.objects.filter(pk__in=list(ids)).filter(discoverable_q(viewer_id=viewer_id))
+    rows = (User.objects.filter(discoverable_q(viewer_id=viewer_id))
             .exclude(search_banned_q(TargetType.USER))
             .only(*SUMMARY_FIELDS, "followers_count"))
     if viewer_id is not None:
@@ -58,7 +57,25 @@ def visible_accounts(*, viewer: Viewer, ids: Sequence[int]) -> dict[int, User]:
             | Q(blocker_id=OuterRef("pk"), blocked_id=viewer_id))))
         rows = rows.annotate(you_follow=Exists(Follow.objects.filter(
             follower_id=viewer_id, followee_id=OuterRef("pk"))))
+    return rows
+
+
+def visible_accounts(*, viewer: Viewer, ids: Sequence[int]) -> dict[int, User]:
+    """The candidate accounts the viewer may find, with `you_follow` annotated."""
+    if not ids:
+        return {}
+    rows = findable_accounts(viewer=viewer).filter(pk__in=list(ids))
     return {user.pk: user for user in rows}
+
+
+def findable_videos(*, viewer: Viewer) -> QuerySet[Post]:
+    """Every post the viewer may find (the videos rule above); discover's hashtag videos
+    use it too."""
+    posts = (content_selectors.visible_posts_for(viewer=viewer)
+             .filter(status=Post.Status.PUBLISHED)
+             .filter(recommendable_q(viewer))
+             .exclude(search_banned_q(TargetType.POST)))
+    return content_selectors.without_muted_authors(posts, viewer=viewer)
 
 
 def visible_videos(*, viewer: Viewer, ids: Sequence[int],
@@ -67,11 +84,7 @@ def visible_videos(*, viewer: Viewer, ids: Sequence[int],
     the public-media flag), with `author_followed` annotated for ranking."""
     if not ids:
         return {}
-    posts = (content_selectors.visible_posts_for(viewer=viewer)
-             .filter(pk__in=list(ids), status=Post.Status.PUBLISHED)
-             .filter(recommendable_q(viewer))
-             .exclude(search_banned_q(TargetType.POST)))
-    posts = content_selectors.without_muted_authors(posts, viewer=viewer)
+    posts = findable_videos(viewer=viewer).filter(pk__in=list(ids))
     viewer_id = _viewer_id(viewer)
     if viewer_id is not None and followed_author:
         posts = posts.annotate(author_followed=Exists(Follow.objects.filter(
@@ -79,11 +92,15 @@ def visible_videos(*, viewer: Viewer, ids: Sequence[int],
     return {post.pk: post for post in content_selectors.for_display(posts)}
 
 
+def findable_sounds(*, viewer: Viewer) -> QuerySet[Sound]:
+    """Every sound the viewer may find (the sounds rule above)."""
+    return Sound.objects.filter(content_selectors.sound_visible_q(viewer), is_taken_down=False)
+
+
 def visible_sounds(*, viewer: Viewer, ids: Sequence[int]) -> dict[int, Sound]:
     if not ids:
         return {}
-    rows = Sound.objects.filter(content_selectors.sound_visible_q(viewer),
-                                pk__in=list(ids), is_taken_down=False)
+    rows = findable_sounds(viewer=viewer).filter(pk__in=list(ids))
     return {sound.pk: sound for sound in rows}
 
 

@@ -322,7 +322,9 @@ SPECTACULAR_SETTINGS = {
     # A PATCH body is documented as its serializer validates it: our PATCH views say per
     # field what is optional (required=False), and single-field ones require their field.
     "COMPONENT_SPLIT_PATCH": False,
-    "ENUM_NAME_OVERRIDES": {"PostStatusEnum": "apps.content.models.Post.Status"},
+    "ENUM_NAME_OVERRIDES": {"PostStatusEnum": "apps.content.models.Post.Status",
+                            "SoundKindEnum": "apps.content.models.Sound.Kind",
+                            "SuggestionKindEnum": "apps.search.discovery.SUGGESTION_KINDS"},
     "PREPROCESSING_HOOKS": ["apps.core.schema.only_public_api"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Q
@@ -73,3 +74,17 @@ def search_blocked_term(query: str, *, language: str = "") -> str | None:
     parsed = [(row.pk, parse_terms(row.terms)) for row in lists.only("id", "terms")]
     hits = term_hits(query, parsed)
     return hits[0].term if hits else None
+
+
+def search_blocked_among(queries: Iterable[str]) -> set[str]:
+    """Those of `queries` that contain a term of any active "search_blocked" list, whatever
+    its language (for lists shown to everyone, such as trending searches), matched as
+    `search_blocked_term` matches. One query for all of them."""
+    wanted = list(queries)
+    if not wanted:
+        return set()
+    lists = TermList.objects.filter(is_active=True, purpose=TermList.Purpose.SEARCH_BLOCKED)
+    parsed = [(row.pk, parse_terms(row.terms)) for row in lists.only("id", "terms")]
+    if not parsed:
+        return set()
+    return {query for query in wanted if term_hits(query, parsed)}
