@@ -25,7 +25,8 @@ def test_every_tab_answers_its_items_with_real_urls(api_client: APIClient) -> No
     index(creator, post, tag, sound)
 
     accounts = search(api_client, "skatequeen", tab="accounts")
-    assert accounts["tab"] == "accounts" and accounts["notice"] is None
+    assert accounts["tab"] == "accounts"
+    assert accounts["notice"] is None
     assert accounts["results"] == [{
         "type": "account", "id": str(creator.pk), "username": "skatequeen",
         "display_name": "Skate Queen", "avatar_url": None, "is_verified": True,
@@ -35,7 +36,8 @@ def test_every_tab_answers_its_items_with_real_urls(api_client: APIClient) -> No
     assert videos[0]["url"] == f"/@skatequeen/video/{post.pk}"
     assert videos[0]["author"] == {"username": "skatequeen", "display_name": "Skate Queen",
                                    "avatar_url": None, "is_verified": True}
-    assert videos[0]["view_count"] == 9 and videos[0]["caption"] == post.caption
+    assert videos[0]["view_count"] == 9
+    assert videos[0]["caption"] == post.caption
     sounds = search(api_client, "skatepark anthem", tab="sounds")["results"]
     assert sounds == [{"type": "sound", "id": str(sound.pk), "title": "Skatepark Anthem",
                        "artist": "The Rollers", "use_count": 0, "url": f"/sound/{sound.pk}"}]
@@ -93,7 +95,8 @@ def test_prefix_mode_matches_the_last_word_as_typed_and_has_one_page(
     body = search(api_client, "volca", mode="prefix", tab="accounts")
     assert ids(body) == [str(creator.pk)]
     videos = search(api_client, "volcano erup", mode="prefix", tab="videos", limit=2)
-    assert len(videos["results"]) == 2 and videos["next_cursor"] is None
+    assert len(videos["results"]) == 2
+    assert videos["next_cursor"] is None
 
 
 def test_signed_in_viewer_sees_whom_they_follow(api_client: APIClient) -> None:

@@ -65,12 +65,15 @@ def evidence_for(target_type: str, target_id: int) -> dict[str, Any]:
 def search_blocked_term(query: str, *, language: str = "") -> str | None:
     """The staff-listed blocked search term the query contains (whole words or phrases,
     folded as detection folds them: case, accents, look-alikes, leetspeak), or None. The
-    active "search_blocked" term lists for every language and for `language` apply. One
-    query (the lists are small)."""
+    active "search_blocked" term lists for every language ("") and for `language` apply;
+    with no language known, every list does (a safety net: missing a self-harm search
+    costs more than a rare word shared by two languages). One query (the lists are
+    small)."""
     base = (language or "").split("-")[0].lower()
-    lists = TermList.objects.filter(
-        is_active=True, purpose=TermList.Purpose.SEARCH_BLOCKED,
-    ).filter(Q(language="") | Q(language__iexact=base) | Q(language__iexact=language))
+    lists = TermList.objects.filter(is_active=True, purpose=TermList.Purpose.SEARCH_BLOCKED)
+    if base:
+        lists = lists.filter(Q(language="") | Q(language__iexact=base)
+                             | Q(language__iexact=language))
     parsed = [(row.pk, parse_terms(row.terms)) for row in lists.only("id", "terms")]
     hits = term_hits(query, parsed)
     return hits[0].term if hits else None

@@ -57,6 +57,8 @@ class SearchApi(APIView):
     def get(self, request: Request) -> Response:
         params = services.search_params(request.query_params,
                                         raw_query_string=request.META.get("QUERY_STRING", ""))
+        # The viewer's profile language wins (services); signed out, the browser's first.
+        language = request.headers.get("Accept-Language", "").split(",")[0].split(";")[0]
         answer = services.search(viewer=viewer_of(request), params=params,
-                                 language=getattr(request, "LANGUAGE_CODE", "") or "")
+                                 language=language.strip()[:16])
         return Response(SearchAnswerSerializer(answer).data)
