@@ -35,6 +35,14 @@ def devices_for(user: User) -> QuerySet[Device]:
     return Device.objects.filter(user=user)
 
 
+def push_devices_for(user_id: int) -> QuerySet[Device]:
+    """The user's app installs that can be pushed to: a push token, an iOS or Android
+    platform, and a live session (ending a session clears its token too)."""
+    return Device.objects.filter(
+        user_id=user_id, platform__in=[Device.Platform.IOS, Device.Platform.ANDROID],
+    ).exclude(push_token="").exclude(session_key="")
+
+
 def get_data_export_for(user: User, export_id: int) -> DataExport:
     """Only the owner sees an export; anyone else gets the same 404 as a missing one."""
     export = DataExport.objects.filter(user=user, pk=export_id).first()

@@ -27,3 +27,8 @@ EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 587)
 EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", True)
 EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD", "")
+# Web Push: the VAPID private key comes from the environment only (SWIPEME_VAPID_PRIVATE_KEY
+# or SWIPEME_VAPID_PRIVATE_KEY_FILE; unset = Web Push off), never from a file under var/;
+# subscriptions must be https:// on public hosts (our workers POST to them: no SSRF).
+SWIPEME_VAPID_KEY_FILE = None
+SWIPEME_WEBPUSH_ALLOW_PRIVATE_ENDPOINTS = False

@@ -54,3 +54,8 @@ LOGGING = {
 # database that pytest-django created, not the dev one.
 if os.environ.get("SWIPEME_USE_TEST_DB") == "1":
     DATABASES["default"]["NAME"] = DATABASES["default"]["TEST"]["NAME"]
+# Push delivery's tests run local push services on loopback, and back off in milliseconds.
+SWIPEME_WEBPUSH_ALLOW_PRIVATE_ENDPOINTS = True
+SWIPEME_VAPID_KEY_FILE = Path(MEDIA_ROOT) / "vapid" / "private_key.pem"
+SWIPEME_PUSH_BACKOFF_SECONDS = 0.05
+SWIPEME_PUSH_TIMEOUT = 5.0

@@ -122,6 +122,44 @@ def test_another_users_device_cannot_be_edited(user):
     assert theirs.push_token == ""
 
 
+def test_a_push_token_is_set_only_from_the_devices_own_session(user):
+    """Any session of the account could point another device's pushes (security notices,
+    messages) at a token of its choosing; now only the device's own session sets it."""
+    phone = _logged_in(user, "phone-1")
+    tablet = _logged_in(user, "tablet-1", platform="android")
+    tablets_device = Device.objects.get(user=user, device_identifier="tablet-1")
+    Device.objects.filter(pk=tablets_device.pk).update(push_token="tablet-token")
+
+    response = phone.patch(f"/api/v1/me/devices/{tablets_device.pk}",
+                           {"push_token": "attacker-token"})
+    assert response.status_code == 403
+    assert error_of(response)["code"] == "permission_denied"
+    assert "device you are using" in error_of(response)["message"]
+    tablets_device.refresh_from_db()
+    assert tablets_device.push_token == "tablet-token"
+
+    response = tablet.patch(f"/api/v1/me/devices/{tablets_device.pk}", {"push_token": "new"})
+    assert response.status_code == 200
+    tablets_device.refresh_from_db()
+    assert tablets_device.push_token == "new"
+
+
+def test_a_push_token_registered_by_another_account_leaves_the_previous_one(user):
+    """One phone, two accounts in turn: the token follows the account now logged in there,
+    so the first account's notifications stop reaching the second person's phone."""
+    first = _logged_in(user, "phone-1")
+    mine = Device.objects.get(user=user)
+    assert first.patch(f"/api/v1/me/devices/{mine.pk}",
+                       {"push_token": "shared"}).status_code == 200
+    other = UserFactory()
+    second = _logged_in(other, "phone-1")
+    theirs = Device.objects.get(user=other)
+    assert second.patch(f"/api/v1/me/devices/{theirs.pk}",
+                        {"push_token": "shared"}).status_code == 200
+    assert Device.objects.get(pk=mine.pk).push_token == ""
+    assert Device.objects.get(pk=theirs.pk).push_token == "shared"
+
+
 @pytest.mark.parametrize("payload", [{"push_token": "x" * 513}, {"push_token": ["a"]},
                                      {"push_token": None}, {}])
 def test_push_token_bad_input(user, payload):

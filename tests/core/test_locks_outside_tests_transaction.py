@@ -225,9 +225,11 @@ def _() -> None:
 @case("PATCH /api/v1/me/devices/<id>", ACC + "devices.py::device_update")
 def _() -> None:
     user = UserFactory()
-    device = Device.objects.create(user=user, device_identifier="phone-1")
-    ok(api(user).patch(f"/api/v1/me/devices/{device.pk}", {"push_token": "tok"},
-                       format="json"))
+    client = APIClient()
+    client.force_login(user)  # a push token is set only from the device's own session
+    device = Device.objects.create(user=user, device_identifier="phone-1",
+                                   session_key=client.session.session_key)
+    ok(client.patch(f"/api/v1/me/devices/{device.pk}", {"push_token": "tok"}, format="json"))
 
 
 @case("POST and DELETE /api/v1/me/avatar", ACC + "avatars.py::user_avatar_set",

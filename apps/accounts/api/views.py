@@ -332,14 +332,17 @@ class DeviceDetailApi(APIView):
         push_token = serializers.CharField(max_length=512, allow_blank=True)
 
     @extend_schema(request=InputSerializer,
-                   responses={200: DeviceOutputSerializer, **_errors(400, 401, 404, 429)},
+                   responses={200: DeviceOutputSerializer, **_errors(400, 401, 403, 404, 429)},
                    tags=["me: sessions"],
-                   description="Set (or clear, with an empty string) the device's push token.")
+                   description="Set (or clear, with an empty string) the push token of "
+                               "the device making this request (its own session's device; "
+                               "any other device of yours is a 403).")
     def patch(self, request: Request, device_id: int) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         device = services.device_update(user=user_of(request), device_id=_id(device_id),
-                                        push_token=serializer.validated_data["push_token"])
+                                        push_token=serializer.validated_data["push_token"],
+                                        session_key=_current_session_key(request))
         return Response(DeviceOutputSerializer(device).data)
 
 

@@ -16,6 +16,7 @@ from apps.accounts.services.avatars import (
     validate_avatar_image,
 )
 from apps.accounts.services.devices import (
+    device_push_token_remove,
     device_record,
     device_update,
     user_session_end,
@@ -55,6 +56,7 @@ __all__ = [
     "data_export_build",
     "data_export_request",
     "data_exports_expire",
+    "device_push_token_remove",
     "device_record",
     "device_update",
     "user_avatar_delete",
