@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apps.accounts import services
+from apps.accounts import hooks, services
 from apps.accounts.models import DataExport, Device, User
 from apps.core.admin import AuditedModelAdmin, ReasonActionForm, action_reason
 from apps.core.audit import request_ip
@@ -65,6 +65,10 @@ class UserAdmin(AuditedModelAdmin, BaseUserAdmin):  # type: ignore[type-arg]
     )
     actions = ("mark_verified", "unmark_verified")
     action_form = ReasonActionForm
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        hooks.account_changed(user_ids=[obj.pk])  # the services' announcement, for staff edits
 
     @admin.action(description="Give the verified badge")
     def mark_verified(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

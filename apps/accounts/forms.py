@@ -7,7 +7,7 @@ from django import forms
 from django.http import HttpRequest
 
 from apps.accounts.age import validate_date_of_birth
-from apps.accounts.hooks import run_account_created_hooks
+from apps.accounts.hooks import account_changed, run_account_created_hooks
 from apps.accounts.models import User
 
 
@@ -40,6 +40,7 @@ class SignupExtraForm(forms.Form):
         user.date_of_birth = self.cleaned_data["date_of_birth"]
         run_account_created_hooks(user=user)  # e.g. protected minors start private
         user.save(update_fields=["date_of_birth", "is_private"])
+        account_changed(user_ids=[user.pk])
 
     def clean(self) -> dict[str, Any]:
         return super().clean() or {}

@@ -13,7 +13,7 @@ Register from the higher app's `AppConfig.ready()`:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any, Protocol
 
 from apps.core.hooks import Hook
@@ -123,3 +123,23 @@ def access_refusal(*, user_id: int | None, device_identifier: str, ip: str | Non
         if reason:
             return reason
     return None
+
+
+class AccountChangedHook(Protocol):
+    def __call__(self, *, user_ids: Collection[int]) -> object: ...
+
+
+# Runs inside the writing transaction whenever what others see of an account may have
+# changed (created, profile text or privacy, username, deactivated or reactivated, deletion
+# scheduled or cancelled, suspended, verified): `search` records it in its index outbox
+# (a rolled-back change leaves nothing). Unlike profile_changed, not after the commit.
+_changed_hooks: Hook[AccountChangedHook] = Hook("accounts.account_changed")
+register_account_changed_hook = _changed_hooks.register
+
+
+def account_changed(*, user_ids: Iterable[int]) -> None:
+    ids = [int(pk) for pk in user_ids]
+    if not ids:
+        return
+    for hook in _changed_hooks:
+        hook(user_ids=ids)

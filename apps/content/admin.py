@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.content import services
+from apps.content.hooks import content_changed
 from apps.content.models import Hashtag, Mention, Post, PostHashtag, Sound
 from apps.core.admin import AuditedModelAdmin, ReasonActionForm, action_reason
 from apps.core.audit import request_ip
@@ -18,8 +19,28 @@ class PostHashtagInline(admin.TabularInline):  # type: ignore[type-arg]
     extra = 0
 
 
+class _ChangedAdmin(AuditedModelAdmin):
+    """Staff writes here bypass the services: they announce the change the same way
+    (`content.hooks.content_changed`, e.g. search indexes the row again)."""
+
+    changed_kind: ClassVar[Literal["post", "sound", "hashtag"]]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        content_changed(kind=self.changed_kind, ids=[obj.pk])
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        content_changed(kind=self.changed_kind, ids=[obj.pk])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        content_changed(kind=self.changed_kind, ids=list(queryset.values_list("pk", flat=True)))
+        super().delete_queryset(request, queryset)
+
+
 @admin.register(Post)
-class PostAdmin(AuditedModelAdmin):
+class PostAdmin(_ChangedAdmin):
+    changed_kind = "post"
     list_display = ("id", "author", "status", "visibility", "published_at", "likes_count",
                     "comments_count", "created_at")
     list_select_related = ("author",)
@@ -35,7 +56,8 @@ class PostAdmin(AuditedModelAdmin):
 
 
 @admin.register(Hashtag)
-class HashtagAdmin(AuditedModelAdmin):
+class HashtagAdmin(_ChangedAdmin):
+    changed_kind = "hashtag"
     list_display = ("id", "name", "posts_count", "created_at")
     search_fields = ("name",)
     readonly_fields = ("posts_count", "created_at")
@@ -52,7 +74,7 @@ class MentionAdmin(AuditedModelAdmin):
 
 
 @admin.register(Sound)
-class SoundAdmin(AuditedModelAdmin):
+class SoundAdmin(_ChangedAdmin):
     """The licensed library is managed here; original sounds are created with posts. Every
     change (a take-down by the form or the actions too) is in the audit trail."""
 
@@ -65,6 +87,7 @@ class SoundAdmin(AuditedModelAdmin):
     actions = ("take_down", "restore")
     action_form = ReasonActionForm
     show_full_result_count = False
+    changed_kind = "sound"
 
     def save_model(self, request: HttpRequest, obj: Sound, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)

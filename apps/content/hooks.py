@@ -7,7 +7,8 @@ calls `services.post_release_from_review` (or takes it down with `post_remove`).
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Collection, Iterable
+from typing import Literal, Protocol
 
 from apps.core.hooks import Hook
 
@@ -23,3 +24,24 @@ register_publish_gate = _publish_gates.register
 def publish_held(*, post_id: int, asset_id: int) -> bool:
     """True when any registered gate holds the post for review."""
     return any(gate(post_id=post_id, asset_id=asset_id) for gate in _publish_gates)
+
+
+class ContentChangedHook(Protocol):
+    def __call__(self, *, kind: str, ids: Collection[int]) -> object: ...
+
+
+# Runs inside the writing transaction whenever a post, sound or hashtag changed in a way a
+# reader of its public face may care about (published, caption/hashtags/sound edited,
+# visibility, removal and reinstatement, deletion, age restriction; a sound created,
+# edited, taken down; a hashtag created or counted): `search` records the ids in its
+# index outbox, so a rolled-back change leaves nothing behind.
+_changed_hooks: Hook[ContentChangedHook] = Hook("content.changed")
+register_content_changed_hook = _changed_hooks.register
+
+
+def content_changed(*, kind: Literal["post", "sound", "hashtag"], ids: Iterable[int]) -> None:
+    ids = [int(pk) for pk in ids]
+    if not ids:
+        return
+    for hook in _changed_hooks:
+        hook(kind=kind, ids=ids)

@@ -25,6 +25,7 @@ def user_deactivate(*, user: User) -> User:
     now = timezone.now()
     with transaction.atomic():
         User.objects.filter(pk=user.pk, deactivated_at__isnull=True).update(deactivated_at=now)
+        hooks.account_changed(user_ids=[user.pk])
         user_sessions_end_all(user=user)
     user.refresh_from_db(fields=["deactivated_at"])
     return user
@@ -43,13 +44,16 @@ def user_deletion_schedule(*, user: User, password: str | None = None) -> User:
         User.objects.filter(pk=user.pk, deletion_scheduled_for__isnull=True).update(
             deletion_scheduled_for=when
         )
+        hooks.account_changed(user_ids=[user.pk])
         user_sessions_end_all(user=user)
     user.refresh_from_db(fields=["deletion_scheduled_for"])
     return user
 
 
 def user_deletion_cancel(*, user: User) -> User:
-    User.objects.filter(pk=user.pk).update(deletion_scheduled_for=None)
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(deletion_scheduled_for=None)
+        hooks.account_changed(user_ids=[user.pk])
     user.deletion_scheduled_for = None
     return user
 
@@ -57,9 +61,12 @@ def user_deletion_cancel(*, user: User) -> User:
 def user_on_login(*, user: User) -> bool:
     """A log-in reactivates a deactivated account and cancels a scheduled deletion.
     Returns whether anything changed."""
-    changed = User.objects.filter(pk=user.pk).exclude(
-        deactivated_at__isnull=True, deletion_scheduled_for__isnull=True
-    ).update(deactivated_at=None, deletion_scheduled_for=None)
+    with transaction.atomic():
+        changed = User.objects.filter(pk=user.pk).exclude(
+            deactivated_at__isnull=True, deletion_scheduled_for__isnull=True
+        ).update(deactivated_at=None, deletion_scheduled_for=None)
+        if changed:
+            hooks.account_changed(user_ids=[user.pk])
     user.deactivated_at = None
     user.deletion_scheduled_for = None
     return bool(changed)

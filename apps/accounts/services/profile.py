@@ -104,6 +104,7 @@ def user_profile_update(
         locked.save(update_fields=[*changes])
         if made_public:
             hooks.run_account_made_public_hooks(user_id=locked.pk)
+        hooks.account_changed(user_ids=[locked.pk])
         changed, user_id = [*changes], locked.pk
         transaction.on_commit(lambda: hooks.run_profile_changed_hooks(user_id=user_id,
                                                                       fields=changed))
@@ -140,6 +141,7 @@ def user_username_change(*, user: User, username: str) -> User:
         except IntegrityError:
             raise ConflictError("This username is taken.", code="username_taken",
                                 fields={"username": ["This username is taken."]}) from None
+        hooks.account_changed(user_ids=[locked.pk])
         transaction.on_commit(lambda: hooks.run_profile_changed_hooks(
             user_id=locked.pk, fields=["username"]))
     user.username = locked.username

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
+from apps.accounts import hooks
 from apps.accounts.models import User
 from apps.core.audit import Actor, record_audit
 
@@ -16,8 +17,12 @@ from apps.core.audit import Actor, record_audit
 def user_set_active(*, user_id: int, active: bool) -> bool:
     """For moderation's standing: refuse (or allow again) the account's log-in and tokens.
     Moderation records its own audit (the enforcement action). True when it changed."""
-    return bool(User.objects.filter(pk=user_id).exclude(is_active=active)
-                .update(is_active=active))
+    with transaction.atomic():
+        changed = bool(User.objects.filter(pk=user_id).exclude(is_active=active)
+                       .update(is_active=active))
+        if changed:
+            hooks.account_changed(user_ids=[user_id])
+    return changed
 
 
 def users_set_verified(*, user_ids: Iterable[int], verified: bool, actor: Actor,
@@ -33,6 +38,7 @@ def users_set_verified(*, user_ids: Iterable[int], verified: bool, actor: Actor,
             if User.objects.filter(pk=user.pk).exclude(is_verified=verified).update(
                     is_verified=verified):
                 record_audit(actor=actor, action=verb, target=user, reason=reason, ip=ip)
+                hooks.account_changed(user_ids=[user.pk])
                 count += 1
     return count
 

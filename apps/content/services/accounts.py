@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
+from apps.content.hooks import content_changed
 from apps.content.models import Hashtag, Post, PostHashtag, Sound
 from apps.content.services.counters import _count_published
 from apps.media.cdn import asset_public_urls_retired
@@ -19,8 +20,11 @@ def content_purge_user(*, user_id: int) -> None:
             _count_published(post, -1)
         if post.published_at is not None:
             asset_public_urls_retired(asset_id=post.asset_id, version=post.public_version)
+        content_changed(kind="post", ids=[post.pk])
         post.delete()
-    Sound.objects.filter(original_owner_id=user_id).delete()
+    sounds = Sound.objects.filter(original_owner_id=user_id)
+    content_changed(kind="sound", ids=sounds.values_list("pk", flat=True))
+    sounds.delete()
 
 
 def content_recount() -> int:

@@ -17,6 +17,7 @@ from apps.content.captions import (
     mention_names,
     parse_caption,
 )
+from apps.content.hooks import content_changed
 from apps.content.models import CAPTION_MAX_LENGTH, Hashtag, Mention, Post, PostHashtag
 from apps.core.errors import ApplicationError
 from apps.core.ids import allocate_ids
@@ -65,6 +66,7 @@ def _hashtags_for(names: list[str]) -> dict[str, Hashtag]:
             [Hashtag(id=pk, name=name) for pk, name in zip(ids, missing, strict=True)],
             ignore_conflicts=True,
         )
+        content_changed(kind="hashtag", ids=ids)  # those another transaction made: harmless
         existing = {tag.name.lower(): tag for tag in
                     Hashtag.objects.alias(lname=Lower("name")).filter(lname__in=lowered)}
     return existing

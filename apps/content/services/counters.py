@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db.models import F
 from django.utils import timezone
 
-from apps.content.hooks import publish_held
+from apps.content.hooks import content_changed, publish_held
 from apps.content.models import Hashtag, Post, PostHashtag, Sound
 
 
@@ -24,6 +24,7 @@ def _move_hashtag_counts(hashtag_ids: Iterable[int], delta: int) -> None:
     if delta < 0:
         rows = rows.filter(posts_count__gte=-delta)
     rows.update(posts_count=F("posts_count") + delta)
+    content_changed(kind="hashtag", ids=ids)
 
 
 def _move_sound_count(sound_id: int | None, delta: int) -> None:
@@ -33,6 +34,7 @@ def _move_sound_count(sound_id: int | None, delta: int) -> None:
     if delta < 0:
         rows = rows.filter(posts_count__gte=-delta)
     rows.update(posts_count=F("posts_count") + delta)
+    content_changed(kind="sound", ids=[sound_id])
 
 
 def _count_published(post: Post, delta: int) -> None:
@@ -63,4 +65,5 @@ def _publish(post: Post, *, from_statuses: Iterable[str], now: datetime | None =
         return False
     post.status, post.published_at, post.scheduled_for = Post.Status.PUBLISHED, moment, None
     _count_published(post, +1)
+    content_changed(kind="post", ids=[post.pk])
     return True

@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.content.hooks import content_changed
 from apps.content.models import Post, Sound
 from apps.content.selectors import POST_NOT_FOUND, get_post_for
 from apps.content.services._common import (
@@ -88,6 +89,7 @@ def post_create(
             source_asset=asset,
             duration_ms=asset.duration_ms,
         )
+        content_changed(kind="sound", ids=[original.pk])
         post = Post(
             author=author,
             asset=asset,
@@ -204,6 +206,7 @@ def post_update(
             post.refresh_from_db(fields=["public_version"])
         if publish_now:
             _publish(post, from_statuses=[Post.Status.PROCESSING], now=now)
+        content_changed(kind="post", ids=[post.pk])
     return post
 
 
@@ -216,12 +219,14 @@ def post_delete(*, user: User, post_id: int) -> None:
         original_id = post.original_sound_id
         if post.published_at is not None:
             asset_public_urls_retired(asset_id=post.asset_id, version=post.public_version)
+        content_changed(kind="post", ids=[post.pk])
         post.delete()
         if original_id is not None:
             Sound.objects.filter(pk=original_id).exclude(
                 Exists(Post.objects.filter(Q(sound_id=OuterRef("pk"))
                                            | Q(original_sound_id=OuterRef("pk"))))
             ).delete()
+            content_changed(kind="sound", ids=[original_id])
 
 
 def post_pin(*, user: User, post_id: int) -> Post:

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from apps.content.hooks import content_changed
 from apps.content.models import Post, Sound
 from apps.content.services.counters import _count_published, _publish
 from apps.content.services.posts import _check_choice
@@ -30,6 +31,7 @@ def post_remove(*, post_id: int) -> bool:
         post.status, post.pinned_at = Post.Status.REMOVED, None
         post.save(update_fields=["status", "pinned_at", "updated_at"])
         posts_public_media_changed(post_ids=[post.pk])
+        content_changed(kind="post", ids=[post.pk])  # gone from search at once
     return True
 
 
@@ -58,13 +60,18 @@ def post_reinstate(*, post_id: int, status: str) -> bool:
         post.save(update_fields=["status", "updated_at"])
         if status == Post.Status.PUBLISHED:
             _count_published(post, +1)
+        content_changed(kind="post", ids=[post.pk])
     return True
 
 
 def sound_set_taken_down(*, sound_id: int, taken_down: bool) -> bool:
     """For moderation: take a sound down (or put it back). True when it changed."""
-    return bool(Sound.objects.filter(pk=sound_id).exclude(is_taken_down=taken_down)
-                .update(is_taken_down=taken_down, updated_at=timezone.now()))
+    with transaction.atomic():
+        changed = bool(Sound.objects.filter(pk=sound_id).exclude(is_taken_down=taken_down)
+                       .update(is_taken_down=taken_down, updated_at=timezone.now()))
+        if changed:
+            content_changed(kind="sound", ids=[sound_id])
+    return changed
 
 
 def post_set_moderation_flags(*, post_id: int, **values: Any) -> dict[str, Any] | None:
@@ -84,4 +91,5 @@ def post_set_moderation_flags(*, post_id: int, **values: Any) -> dict[str, Any] 
         Post.objects.filter(pk=post_id).update(**values, updated_at=timezone.now())
         if values.get("age_restricted"):
             posts_public_media_changed(post_ids=[post_id])
+        content_changed(kind="post", ids=[post_id])
     return prior

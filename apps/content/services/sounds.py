@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.content.hooks import content_changed
 from apps.content.models import Post, Sound
 from apps.content.selectors import sound_use_refusal, visible_posts_for
 from apps.core.audit import Actor, record_audit
@@ -66,6 +67,7 @@ def sounds_sync_muted(*, now: datetime | None = None) -> tuple[int, int]:
     if unmuted:
         Sound.objects.filter(pk__in=unmuted).update(muted_at=None)
     if muted or unmuted:
+        content_changed(kind="sound", ids=muted + unmuted)
         _rerender_posts_with(muted + unmuted)
         logger.info("content.sounds_muted", extra={"muted": len(muted),
                                                    "unmuted": len(unmuted)})
@@ -103,6 +105,7 @@ def sounds_take_down(*, sound_ids: Iterable[int], taken_down: bool = True,
             if Sound.objects.filter(pk=sound.pk).exclude(is_taken_down=taken_down).update(
                     is_taken_down=taken_down, updated_at=timezone.now()):
                 record_audit(actor=actor, action=verb, target=sound, reason=reason, ip=ip)
+                content_changed(kind="sound", ids=[sound.pk])
                 changed += 1
     sounds_sync_muted()
     return changed
@@ -110,8 +113,10 @@ def sounds_take_down(*, sound_ids: Iterable[int], taken_down: bool = True,
 
 def sound_set_reuse(*, user: User, sound_id: int, allow_reuse: bool) -> Sound:
     """The owner of an original sound lets others use it (or stops them)."""
-    updated = Sound.objects.filter(pk=sound_id, kind=Sound.Kind.ORIGINAL,
-                                   original_owner_id=user.pk).update(allow_reuse=allow_reuse)
-    if updated != 1:
-        raise NotFoundError("Sound not found.")
+    with transaction.atomic():
+        updated = Sound.objects.filter(pk=sound_id, kind=Sound.Kind.ORIGINAL,
+                                       original_owner_id=user.pk).update(allow_reuse=allow_reuse)
+        if updated != 1:
+            raise NotFoundError("Sound not found.")
+        content_changed(kind="sound", ids=[sound_id])
     return Sound.objects.get(pk=sound_id)

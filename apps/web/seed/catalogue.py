@@ -33,10 +33,12 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from apps.accounts.hooks import account_changed
 from apps.accounts.models import User
 from apps.comments.models import Comment, CommentLike, CommentMention
 from apps.comments.services import comment_counters_reconcile, rank_for
 from apps.content import services as content_services
+from apps.content.hooks import content_changed
 from apps.content.models import Post, Sound
 from apps.core.ids import allocate_ids
 from apps.engagement.models import EngagementSettings, Favourite, Like, Share
@@ -170,6 +172,7 @@ def ensure_users(report: Report) -> list[User]:
         if created:
             user.password = hashed
             user.save(update_fields=["password"])
+            account_changed(user_ids=[user.pk])  # as the sign-up does: search indexes it
             report.users_created += 1
         elif not user.country and not user.language:  # demo accounts from an older seed
             User.objects.filter(pk=user.pk).update(country=country, language=language)
@@ -217,6 +220,7 @@ def ensure_sounds(report: Report) -> list[Sound]:
                 sound.cover.save(f"{slug}.png", File(cover_file), save=False)
             sound.full_clean()
             sound.save()
+            content_changed(kind="sound", ids=[sound.pk])  # as the admin does
             report.sounds_created += 1
         sounds.append(sound)
     return sounds
@@ -463,6 +467,8 @@ def build(*, posts: int) -> Report:
     sounds = ensure_sounds(report)
     create_posts(posts, users, sounds, report)  # first: its first posts play soonest
     ensure_follows(users, report)
+    if report.follows_created:  # follower counts moved: search's popularity of accounts
+        account_changed(user_ids=[user.pk for user in users])
     add_engagement(report.new_post_ids, users, report)
     ensure_collections(users)
     return report
