@@ -38,6 +38,10 @@ CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
 MEDIA_ROOT = Path(env_str("SWIPEME_TEST_MEDIA_ROOT", str(BASE_DIR / "var" / "test-media")))  # noqa: F405
 WHITENOISE_USE_FINDERS = True
+# Each pytest run (SWIPEME_TEST_DB_NAME) has its own search index beside its media.
+SWIPEME_SEARCH_INDEX_DIR = Path(env_str(
+    "SWIPEME_SEARCH_INDEX_DIR",
+    str(MEDIA_ROOT.parent / f"search-{DATABASES['default']['TEST']['NAME']}")))
 # Throttles stay on (tests exercise them) but generous enough not to trip by accident.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {  # type: ignore[index]
     **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],  # type: ignore[dict-item]

@@ -1,0 +1,234 @@
+"""The in-process default engine: a tantivy index in a local directory.
+
+Many processes read it, one writes at a time: `apply` and `clear` open tantivy's writer only
+while holding an exclusive `flock` on a lock file beside the index (readers never take it),
+commit, and return once the commit is on disk. Readers check `meta.json` (tantivy replaces
+it atomically on every commit) before each search and reload when it changed, so a returned
+`apply` is visible to the next search in every process. Texts are normalised and tokenised
+by `engine.text` before tantivy sees them (a whitespace tokenizer splits our tokens)."""
+
+from __future__ import annotations
+
+import fcntl
+import math
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import tantivy
+
+from .base import Hit, Kind, SearchDoc
+from .text import QueryPlan, QueryTerm, index_tokens, plan_query
+
+# Bump when the schema or the tokens change: a new version starts empty (not built), so the
+# first start rebuilds it.
+SCHEMA_VERSION = 1
+WRITER_HEAP = 64_000_000
+LOCK_TIMEOUT = 120.0
+_TOKENIZER = "swipeme_ws"
+
+# Which indexed field (and so which boost) each SearchDoc field goes to; names are also
+# indexed with their words written together (engine.text.index_tokens(joined=True)).
+NAME_FIELDS = frozenset({"handle", "username", "display_name", "title", "name"})
+META_FIELDS = frozenset({"hashtags", "sound", "artist", "tags"})
+TIERS: tuple[tuple[str, float], ...] = (("name", 3.0), ("meta", 1.5), ("body", 1.0))
+EXACT_BONUS = 1.0  # a term as typed beats the same term reached with a typo
+
+
+def tier_of(field_name: str) -> str:
+    return "name" if field_name in NAME_FIELDS else "meta" if field_name in META_FIELDS else "body"
+
+
+def popularity_weight(popularity: float) -> float:
+    """tantivy multiplies a score by log2(2 + w): map popularity to w so that factor runs
+    from 1.0 to 1.1 (a tie-breaker; the service does the real ranking)."""
+    share = min(1.0, math.log10(1.0 + max(0.0, popularity)) / 7.0)
+    return float(2.0 ** (1.0 + 0.1375 * share) - 2.0)
+
+
+def _schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("key", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("kind", tokenizer_name="raw", index_option="basic")
+    sb.add_integer_field("id", stored=True, indexed=True, fast=True)
+    sb.add_float_field("weight", fast=True)
+    for tier, _boost in TIERS:
+        sb.add_text_field(tier, tokenizer_name=_TOKENIZER, index_option="freq")
+    return sb.build()
+
+
+class TantivyBackend:
+    name = "tantivy"
+
+    def __init__(self, path: Path) -> None:
+        self.root = Path(path)
+        self.dir = self.root / f"v{SCHEMA_VERSION}"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._lock_path = self.root / "writer.lock"
+        self._built_path = self.dir / "built"
+        self._schema = _schema()
+        self._index = tantivy.Index(self._schema, path=str(self.dir), reuse=True)
+        self._index.register_tokenizer(
+            _TOKENIZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
+        self._index.config_reader(reload_policy="Manual")
+        self._seen_meta: tuple[int, int, int] | None = self._meta_stamp()
+        self._reload_lock = threading.Lock()
+        self._drop_old_versions()
+
+    # -- writing ------------------------------------------------------------------------
+
+    @contextmanager
+    def _writer(self) -> Iterator[tantivy.IndexWriter]:
+        """tantivy's writer, under the cross-process lock; committed on a clean exit."""
+        with open(self._lock_path, "a+") as lock_file:
+            deadline = time.monotonic() + LOCK_TIMEOUT
+            while True:
+                try:
+                    fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError as busy:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(
+                            f"search index writer lock busy: {self._lock_path}") from busy
+                    time.sleep(0.02)
+            try:
+                writer = self._index.writer(heap_size=WRITER_HEAP, num_threads=1)
+                try:
+                    yield writer
+                except BaseException:
+                    writer.rollback()
+                    raise
+                writer.commit()
+                writer.wait_merging_threads()
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        self._refresh(force=True)
+
+    def _document(self, doc: SearchDoc) -> tantivy.Document:
+        out = tantivy.Document()
+        out.add_text("key", f"{doc.kind}:{doc.id}")
+        out.add_text("kind", doc.kind)
+        out.add_integer("id", int(doc.id))
+        out.add_float("weight", popularity_weight(doc.popularity))
+        tiers: dict[str, list[str]] = {tier: [] for tier, _ in TIERS}
+        for field_name, text in doc.fields.items():
+            tier = tier_of(field_name)
+            tiers[tier].extend(index_tokens(text or "", joined=tier == "name"))
+        for tier, tokens in tiers.items():
+            if tokens:
+                out.add_text(tier, " ".join(tokens))
+        return out
+
+    def apply(self, *, upserts: Sequence[SearchDoc] = (),
+              deletes: Sequence[tuple[Kind, int]] = ()) -> None:
+        if not upserts and not deletes:
+            return
+        with self._writer() as writer:
+            for kind, object_id in deletes:
+                writer.delete_documents_by_term("key", f"{kind}:{object_id}")
+            for doc in upserts:
+                writer.delete_documents_by_term("key", f"{doc.kind}:{doc.id}")
+                writer.add_document(self._document(doc))
+
+    def clear(self) -> None:
+        self._built_path.unlink(missing_ok=True)
+        with self._writer() as writer:
+            writer.delete_all_documents()
+
+    def is_built(self) -> bool:
+        return self._built_path.exists()
+
+    def mark_built(self) -> None:
+        tmp = self._built_path.with_suffix(".tmp")
+        tmp.write_text(str(time.time()))
+        os.replace(tmp, self._built_path)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _meta_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.dir / "meta.json")
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _refresh(self, *, force: bool = False) -> None:
+        """Reload the reader when another process (or this one) committed since."""
+        stamp = self._meta_stamp()
+        if not force and stamp == self._seen_meta:
+            return
+        with self._reload_lock:
+            self._index.reload()
+            self._seen_meta = stamp
+
+    def _searcher(self) -> tantivy.Searcher:
+        self._refresh()
+        return self._index.searcher()
+
+    def _kind_filter(self, kind: Kind) -> tantivy.Query:
+        return tantivy.Query.const_score_query(
+            tantivy.Query.term_query(self._schema, "kind", kind), 0.0)
+
+    def count(self, kind: Kind) -> int:
+        result = self._searcher().search(self._kind_filter(kind), limit=1, count=True)
+        return int(getattr(result, "count", 0) or 0)  # the stub lacks `count`
+
+    def _term_query(self, term: QueryTerm, tiers: Sequence[tuple[str, float]]) -> tantivy.Query:
+        schema = self._schema
+        should = tantivy.Occur.Should
+        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        for field_name, boost in tiers:
+            exact = tantivy.Query.term_query(schema, field_name, term.text)
+            clauses.append((should, tantivy.Query.boost_query(exact, boost)))
+            clauses.append((should, tantivy.Query.const_score_query(exact, boost * EXACT_BONUS)))
+            if term.typos:
+                fuzzy = tantivy.Query.fuzzy_term_query(
+                    schema, field_name, term.text, distance=term.typos)
+                clauses.append((should, tantivy.Query.const_score_query(fuzzy, boost)))
+            if term.prefix:
+                pre = tantivy.Query.fuzzy_term_query(
+                    schema, field_name, term.text, distance=term.typos, prefix=True)
+                clauses.append((should, tantivy.Query.const_score_query(pre, boost * 0.75)))
+        return tantivy.Query.boolean_query(clauses)
+
+    def _plan_query(self, plan: QueryPlan) -> tantivy.Query:
+        must = tantivy.Occur.Must
+        every = tantivy.Query.boolean_query(
+            [(must, self._term_query(term, TIERS)) for term in plan.terms])
+        if plan.joined is None:
+            return every
+        name_tier = [t for t in TIERS if t[0] == "name"]
+        joined = self._term_query(plan.joined, name_tier)
+        return tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, every), (tantivy.Occur.Should, joined)])
+
+    def search(self, kind: Kind, query: str, *, limit: int, prefix: bool = False) -> list[Hit]:
+        plan = plan_query(query, prefix=prefix)
+        if plan.empty or limit <= 0:
+            return []
+        q = tantivy.Query.boolean_query([
+            (tantivy.Occur.Must, self._kind_filter(kind)),
+            (tantivy.Occur.Must, self._plan_query(plan)),
+        ])
+        searcher = self._searcher()
+        result = searcher.search(q, limit=limit, count=False, weight_by_field="weight")
+        if not result.hits:
+            return []
+        addresses = [address for _score, address in result.hits]
+        ids = searcher.fast_field_values("id", addresses)
+        return [Hit(id=int(object_id), score=float(score))
+                for (score, _a), object_id in zip(result.hits, ids, strict=True)
+                if object_id is not None]
+
+    # -- housekeeping -------------------------------------------------------------------
+
+    def _drop_old_versions(self) -> None:
+        """Indexes of an older schema are useless once this one exists (rebuilt from
+        PostgreSQL); remove them so they don't fill the disk."""
+        for child in self.root.glob("v*"):
+            if child.is_dir() and child != self.dir and child.name[1:].isdigit():
+                shutil.rmtree(child, ignore_errors=True)
