@@ -24,7 +24,7 @@ def main(argv: list[str]) -> None:
     backend: SearchBackend = TantivyBackend(Path(path)) if name == "tantivy" else PostgresBackend()
     if op == "search":
         hits = backend.search(args["kind"], args["query"], limit=50, prefix=args["prefix"])
-        print(json.dumps([h.id for h in hits]))
+        sys.stdout.write(json.dumps([h.id for h in hits]) + "\n")
     elif op == "write":
         start, size = args["start"], args["size"]
         for batch in range(args["batches"]):
@@ -32,7 +32,7 @@ def main(argv: list[str]) -> None:
             backend.apply(upserts=[
                 SearchDoc("video", i, {"caption": f"concurrent writer clip{i} marker"})
                 for i in range(first, first + size)])
-        print(json.dumps("ok"))
+        sys.stdout.write(json.dumps("ok") + "\n")
 
 
 if __name__ == "__main__":

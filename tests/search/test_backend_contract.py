@@ -69,7 +69,8 @@ VIDEOS = [
     SearchDoc("video", 19, {"caption": "안녕하세요 여러분"}),
 ]
 SOUNDS = [SearchDoc("sound", 30, {"title": "Bohemian Rhapsody", "artist": "Queen"})]
-HASHTAGS = [SearchDoc("hashtag", 40, {"name": "dance"}), SearchDoc("hashtag", 41, {"name": "dancer"})]
+HASHTAGS = [SearchDoc("hashtag", 40, {"name": "dance"}),
+            SearchDoc("hashtag", 41, {"name": "dancer"})]
 
 
 @pytest.fixture
