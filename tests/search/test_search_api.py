@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from apps.search.models import SearchHistory
 from apps.social.models import Follow
 from tests.content.factories import LibrarySoundFactory, PostFactory
 from tests.factories import UserFactory
@@ -148,3 +149,15 @@ def test_search_is_throttled_per_user_and_per_ip_in_the_error_shape(
     # Signed out, from another address: its own budget.
     other = APIClient(REMOTE_ADDR="203.0.113.9")
     assert other.get(URL, {"q": "cats"}).status_code == 200
+
+
+def test_a_full_search_signed_in_is_kept_in_history_as_you_type_is_not(
+        api_client: APIClient) -> None:
+    viewer = UserFactory()
+    index(*[PostFactory(caption=f"pottery wheel {i}") for i in range(3)])
+    api_client.force_authenticate(viewer)
+    search(api_client, "pott", mode="prefix")
+    body = search(api_client, "Pottery  wheel", limit=1)
+    search(api_client, "pottery wheel", limit=1, cursor=body["next_cursor"])  # page 2
+    kept = list(SearchHistory.objects.filter(user=viewer).values_list("query", flat=True))
+    assert kept == ["Pottery wheel"]

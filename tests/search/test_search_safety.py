@@ -233,7 +233,8 @@ def test_a_blocked_search_term_answers_a_safety_notice_and_no_results() -> None:
           PostFactory(caption="thinspo motivation"))
     for query in ("hurt myself", "HURT   MYSELF", "thinsp0", "Thínspo tips"):
         body = search(_client(), query, tab="videos")
-        assert body["results"] == [] and body["next_cursor"] is None, query
+        assert body["results"] == [], query
+        assert body["next_cursor"] is None
         notice = body["notice"]
         assert notice["code"] == "safety"
         assert notice["title"]

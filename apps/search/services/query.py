@@ -29,7 +29,7 @@ from apps.core.errors import ApplicationError
 from apps.moderation.detection.selectors import search_blocked_term
 from apps.search import selectors
 from apps.search.engine.text import edit_distance, normalize, plan_query, typo_budget
-from apps.search.services import cursors, ranking, retrieval
+from apps.search.services import cursors, history, ranking, retrieval
 
 Tab = Literal["top", "accounts", "videos", "sounds", "hashtags"]
 TABS: tuple[Tab, ...] = ("top", "accounts", "videos", "sounds", "hashtags")
@@ -157,6 +157,9 @@ def search(*, viewer: Viewer, params: SearchParams, language: str = "") -> Searc
     if search_blocked_term(params.q, language=_language(viewer, language)) is not None:
         answer.notice = SAFETY_NOTICE
         return answer
+    if not params.prefix and offset == 0:
+        # Enter on a search: the signed-in user's history (a blocked term is not kept).
+        history.record_search(viewer, params.q)
     window = (params.limit * PREFIX_OVERFETCH) if params.prefix else CANDIDATE_WINDOW
     ranked = _RANKERS[params.tab](plan.normalized, viewer, window, params.prefix)
     answer.results = ranked[offset:offset + params.limit]
