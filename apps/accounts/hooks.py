@@ -143,3 +143,19 @@ def account_changed(*, user_ids: Iterable[int]) -> None:
         return
     for hook in _changed_hooks:
         hook(user_ids=ids)
+
+
+class SecurityEventHook(Protocol):
+    def __call__(self, *, user_id: int, kind: str, detail: dict[str, str]) -> object: ...
+
+
+# Runs in the transaction of a security-relevant change of the account (kind:
+# "new_device" log-in, "password_changed", "password_reset", "mfa_changed"): `notifications`
+# tells the owner in the app and by push, whatever their preferences.
+_security_hooks: Hook[SecurityEventHook] = Hook("accounts.security_event")
+register_security_event_hook = _security_hooks.register
+
+
+def security_event(*, user_id: int, kind: str, detail: dict[str, str] | None = None) -> None:
+    for hook in _security_hooks:
+        hook(user_id=user_id, kind=kind, detail=dict(detail or {}))

@@ -10,7 +10,17 @@ from typing import Any
 
 from allauth.account.adapter import get_adapter
 from allauth.account.models import EmailAddress
-from allauth.account.signals import email_added, email_removed
+from allauth.account.signals import (
+    email_added,
+    email_removed,
+    password_changed,
+    password_reset,
+    password_set,
+)
+from allauth.mfa.signals import authenticator_added, authenticator_removed, authenticator_reset
+from django.db import transaction
+
+from apps.accounts.hooks import security_event
 
 
 def notify_email_added(*, email_address: EmailAddress, **kwargs: Any) -> None:
@@ -33,6 +43,33 @@ def notify_email_removed(*, email_address: EmailAddress, **kwargs: Any) -> None:
     )
 
 
+def _security(kind: str) -> Any:
+    def receiver(*, user: Any, **kwargs: Any) -> None:
+        # allauth sends these after saving; one transaction for the hooks' writes
+        with transaction.atomic():
+            security_event(user_id=user.pk, kind=kind)
+    return receiver
+
+
+# Kept at module level: signals hold receivers weakly.
+_SECURITY_RECEIVERS = {
+    "password_changed": _security("password_changed"),
+    "password_set": _security("password_changed"),
+    "password_reset": _security("password_reset"),
+    "mfa_changed": _security("mfa_changed"),
+}
+
+
 def connect() -> None:
+    password_changed.connect(_SECURITY_RECEIVERS["password_changed"],
+                             dispatch_uid="accounts.security.password_changed")
+    password_set.connect(_SECURITY_RECEIVERS["password_set"],
+                         dispatch_uid="accounts.security.password_set")
+    password_reset.connect(_SECURITY_RECEIVERS["password_reset"],
+                           dispatch_uid="accounts.security.password_reset")
+    for signal, uid in ((authenticator_added, "added"), (authenticator_removed, "removed"),
+                        (authenticator_reset, "reset")):
+        signal.connect(_SECURITY_RECEIVERS["mfa_changed"],
+                       dispatch_uid=f"accounts.security.mfa_{uid}")
     email_added.connect(notify_email_added, dispatch_uid="accounts.notify_email_added")
     email_removed.connect(notify_email_removed, dispatch_uid="accounts.notify_email_removed")

@@ -1,7 +1,9 @@
 """Hooks that higher apps (moderation) register with comments. Comments never imports them.
 
 `register_comment_created_hook`: called after the commit that created a comment, with its
-id (moderation scans the text)."""
+id (moderation scans the text; notifications tells the post's creator, the replied-to and
+the mentioned).
+`register_comment_liked_hook`: called in the transaction that created a comment like."""
 
 from __future__ import annotations
 
@@ -21,3 +23,16 @@ register_comment_created_hook = _created_hooks.register
 def run_comment_created_hooks(*, comment_id: int) -> None:
     for hook in _created_hooks:
         hook(comment_id=comment_id)
+
+
+class CommentLikedHook(Protocol):
+    def __call__(self, *, user_id: int, comment_id: int) -> object: ...
+
+
+_liked_hooks: Hook[CommentLikedHook] = Hook("comments.comment_liked")
+register_comment_liked_hook = _liked_hooks.register
+
+
+def run_comment_liked_hooks(*, user_id: int, comment_id: int) -> None:
+    for hook in _liked_hooks:
+        hook(user_id=user_id, comment_id=comment_id)

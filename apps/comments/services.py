@@ -375,6 +375,7 @@ def comment_like_create(*, user: User, comment: Comment) -> bool:
                 likes_count=F("likes_count") + 1, liked_by_creator=by_creator,
                 rank=rank_for(likes=locked.likes_count + 1, liked_by_creator=by_creator,
                               created_at=locked.created_at))
+            hooks.run_comment_liked_hooks(user_id=user.pk, comment_id=locked.pk)
     return created
 
 

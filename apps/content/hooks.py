@@ -45,3 +45,19 @@ def content_changed(*, kind: Literal["post", "sound", "hashtag"], ids: Iterable[
         return
     for hook in _changed_hooks:
         hook(kind=kind, ids=ids)
+
+
+class PostPublishedHook(Protocol):
+    def __call__(self, *, post_id: int) -> object: ...
+
+
+# Runs inside the transaction that published a post (exactly once per post: the publish is
+# a compare-and-set): `notifications` tells the people its caption mentions, the owner of
+# its sound, and the followers who asked to hear of the author's new posts.
+_published_hooks: Hook[PostPublishedHook] = Hook("content.post_published")
+register_post_published_hook = _published_hooks.register
+
+
+def post_published(*, post_id: int) -> None:
+    for hook in _published_hooks:
+        hook(post_id=post_id)

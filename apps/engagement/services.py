@@ -21,7 +21,7 @@ from django.db.models import Count
 from apps.accounts.models import User
 from apps.content.models import Post
 from apps.core.errors import ApplicationError, ConflictError, NotFoundError
-from apps.engagement import counters
+from apps.engagement import counters, hooks
 from apps.engagement.models import (
     Collection,
     CounterDelta,
@@ -70,6 +70,7 @@ def like_create(*, user: User, post: Post) -> bool:
         created = _insert_once(Like, user=user.pk, post=post.pk)
         if created:
             counters.record_delta(post_id=post.pk, field="likes_count", delta=1)
+            hooks.run_post_liked_hooks(user_id=user.pk, post_id=post.pk)
     return created
 
 

@@ -6,4 +6,6 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
 
     def ready(self) -> None:
-        pass
+        from apps.notifications import receivers
+
+        receivers.connect()

@@ -92,6 +92,26 @@ def muted_user_ids(user_id: int) -> set[int]:
     return set(Mute.objects.filter(muter_id=user_id).values_list("muted_id", flat=True))
 
 
+def silenced_pairs(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The (viewer, other) pairs among `pairs` where either blocked the other or the viewer
+    muted the other: nothing the other does is told to the viewer (notifications). Two
+    queries however many pairs."""
+    wanted = set(pairs)
+    if not wanted:
+        return set()
+    viewers = {v for v, _ in wanted}
+    others = {o for _, o in wanted}
+    found: set[tuple[int, int]] = set()
+    for blocker, blocked in Block.objects.filter(
+            Q(blocker_id__in=viewers, blocked_id__in=others)
+            | Q(blocker_id__in=others, blocked_id__in=viewers)).values_list(
+                "blocker_id", "blocked_id"):
+        found |= {(blocker, blocked), (blocked, blocker)}
+    found |= set(Mute.objects.filter(muter_id__in=viewers, muted_id__in=others)
+                 .values_list("muter_id", "muted_id"))
+    return found & wanted
+
+
 def is_following(follower_id: int, followee_id: int) -> bool:
     return Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).exists()
 

@@ -25,6 +25,7 @@ from django.db.models.functions import Greatest
 from apps.accounts.models import User
 from apps.core.errors import ApplicationError, ForbiddenError, NotFoundError
 from apps.core.ids import allocate_ids
+from apps.social import hooks
 from apps.social.models import Block, Follow, FollowRequest, Mute, UserEdge
 
 
@@ -101,11 +102,16 @@ def follow_create(*, follower: User, followee: User) -> FollowState:
         if Follow.objects.filter(follower_id=actor.pk, followee_id=target.pk).exists():
             return FollowState.FOLLOWING
         if target.is_private:
-            FollowRequest.objects.get_or_create(requester_id=actor.pk, target_id=target.pk)
+            request, created = FollowRequest.objects.get_or_create(requester_id=actor.pk,
+                                                                   target_id=target.pk)
+            if created:
+                hooks.run_follow_requested_hooks(request_id=request.pk, requester_id=actor.pk,
+                                                 target_id=target.pk)
             return FollowState.REQUESTED
         # A request left from when the account was private is superseded by the follow.
         FollowRequest.objects.filter(requester_id=actor.pk, target_id=target.pk).delete()
-        _create_follow(follower_id=actor.pk, followee_id=target.pk)
+        if _create_follow(follower_id=actor.pk, followee_id=target.pk):
+            hooks.run_followed_hooks(follower_id=actor.pk, followee_id=target.pk)
         return FollowState.FOLLOWING
 
 
@@ -135,7 +141,9 @@ def follow_request_approve(*, target: User, request_id: int) -> Follow:
         deleted, _ = FollowRequest.objects.filter(pk=request_id, target_id=target.pk).delete()
         if not deleted:
             raise NotFoundError("Follow request not found.")
-        _create_follow(follower_id=request.requester_id, followee_id=target.pk)
+        if _create_follow(follower_id=request.requester_id, followee_id=target.pk):
+            hooks.run_followed_hooks(follower_id=request.requester_id, followee_id=target.pk,
+                                     via_request=True)
         return Follow.objects.get(follower_id=request.requester_id, followee_id=target.pk)
 
 

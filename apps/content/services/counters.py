@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db.models import F
 from django.utils import timezone
 
-from apps.content.hooks import content_changed, publish_held
+from apps.content.hooks import content_changed, post_published, publish_held
 from apps.content.models import Hashtag, Post, PostHashtag, Sound
 
 
@@ -65,5 +65,6 @@ def _publish(post: Post, *, from_statuses: Iterable[str], now: datetime | None =
         return False
     post.status, post.published_at, post.scheduled_for = Post.Status.PUBLISHED, moment, None
     _count_published(post, +1)
+    post_published(post_id=post.pk)
     content_changed(kind="post", ids=[post.pk])
     return True

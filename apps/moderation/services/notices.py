@@ -16,6 +16,7 @@ from apps.accounts.models import User
 from apps.core.errors import NotFoundError
 from apps.moderation import conf
 from apps.moderation.models import EnforcementAction, Notice, TargetType
+from apps.moderation.notice_hooks import run_notice_issued_hooks
 from apps.moderation.policies import Policy
 from apps.moderation.services._common import APPEALABLE, Action
 
@@ -135,10 +136,12 @@ def _notify_action(row: EnforcementAction) -> None:
 def _notify(*, user_id: int, action: EnforcementAction | None, kind: str, title: str,
             body: str, policy: str, appealable: bool) -> Notice:
     until = timezone.now() + conf.appeal_window() if appealable else None
-    return Notice.objects.create(user_id=user_id, action=action, kind=kind, title=title,
-                                 body=body, policy=policy,
-                                 guideline_url=conf.guideline_url(policy),
-                                 appealable_until=until)
+    notice = Notice.objects.create(user_id=user_id, action=action, kind=kind, title=title,
+                                   body=body, policy=policy,
+                                   guideline_url=conf.guideline_url(policy),
+                                   appealable_until=until)
+    run_notice_issued_hooks(notice_id=notice.pk)
+    return notice
 
 
 def notices_mark_read(*, user: User, notice_ids: Iterable[int]) -> int:

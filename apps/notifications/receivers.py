@@ -1,0 +1,75 @@
+"""What notifications registers with the lower apps' hooks (`NotificationsConfig.ready`).
+
+Each receiver runs inside the lower app's writing transaction (the comment hook after its
+commit, in a transaction of its own) and only records the event in the task outbox
+(`apps.core.outbox.enqueue_on_commit`): a rolled-back write tells nobody, a broker outage
+loses nothing, and the work (who to tell, the rules, the rows) runs on the
+`notifications` queue, never in the request."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import transaction
+
+from apps.accounts.hooks import register_security_event_hook
+from apps.comments.hooks import register_comment_created_hook, register_comment_liked_hook
+from apps.content.hooks import register_post_published_hook
+from apps.core.outbox import enqueue_on_commit
+from apps.engagement.hooks import register_post_liked_hook
+from apps.moderation.notice_hooks import register_notice_issued_hook
+from apps.social.hooks import register_follow_requested_hook, register_followed_hook
+
+
+def _announce(event: str, **payload: Any) -> None:
+    from apps.notifications.tasks import handle_event
+
+    enqueue_on_commit(handle_event, event, payload)
+
+
+def post_liked(*, user_id: int, post_id: int) -> None:
+    _announce("post_liked", user_id=user_id, post_id=post_id)
+
+
+def comment_liked(*, user_id: int, comment_id: int) -> None:
+    _announce("comment_liked", user_id=user_id, comment_id=comment_id)
+
+
+def comment_created(*, comment_id: int) -> None:
+    with transaction.atomic():
+        _announce("comment_created", comment_id=comment_id)
+
+
+def followed(*, follower_id: int, followee_id: int, via_request: bool) -> None:
+    _announce("followed", follower_id=follower_id, followee_id=followee_id,
+              via_request=via_request)
+
+
+def follow_requested(*, request_id: int, requester_id: int, target_id: int) -> None:
+    _announce("follow_requested", request_id=request_id, requester_id=requester_id,
+              target_id=target_id)
+
+
+def post_published(*, post_id: int) -> None:
+    _announce("post_published", post_id=post_id)
+
+
+def notice_issued(*, notice_id: int) -> None:
+    _announce("notice_issued", notice_id=notice_id)
+
+
+def security_event(*, user_id: int, kind: str, detail: dict[str, str]) -> None:
+    # the event's own id, minted now: a retried task tells it once, two events twice
+    _announce("security", user_id=user_id, kind=kind, detail=detail, uid=uuid.uuid4().hex)
+
+
+def connect() -> None:
+    register_post_liked_hook(post_liked)
+    register_comment_liked_hook(comment_liked)
+    register_comment_created_hook(comment_created)
+    register_followed_hook(followed)
+    register_follow_requested_hook(follow_requested)
+    register_post_published_hook(post_published)
+    register_notice_issued_hook(notice_issued)
+    register_security_event_hook(security_event)

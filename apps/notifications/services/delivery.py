@@ -1,0 +1,105 @@
+"""Delivering a notification beyond the inbox (push now; e-mail digests later): after the
+commit that created or grew it, from the `notifications` queue (`tasks.deliver_notification`).
+
+Once per state of a notification (its seq): a group that grew again before this ran is
+delivered by the newer task (the phone shows one updated notification, its collapse key),
+a retried task finds its `Delivery` row and stops. Preferences and quiet hours decide
+whether to push; security and moderation notices always go.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.notifications import types
+from apps.notifications.models import Delivery, Inbox, Notification, Preference
+from apps.notifications.services import texts
+
+logger = logging.getLogger(__name__)
+
+
+def zone_of(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def in_quiet_hours(*, start: time | None, end: time | None, zone: str, now: datetime) -> bool:
+    """Whether `now` falls in the daily quiet window [start, end) of the person's own
+    time zone; a window may run over midnight (22:00-07:00)."""
+    if start is None or end is None or start == end:
+        return False
+    local = now.astimezone(zone_of(zone)).time().replace(tzinfo=None)
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def channel_enabled(*, user_id: int, type_name: str, channel: types.Channel) -> bool:
+    """The person's choice for one type on one channel, or the type's default."""
+    kind = types.get(type_name)
+    if kind.mandatory:
+        return True
+    choice = (Preference.objects.filter(user_id=user_id, type=type_name, channel=channel)
+              .values_list("enabled", flat=True).first())
+    return kind.default(channel) if choice is None else bool(choice)
+
+
+def _record(row: Notification, seq: int, status: str, detail: str = "") -> None:
+    try:
+        with transaction.atomic():
+            Delivery.objects.create(notification=row, channel=types.Channel.PUSH, seq=seq,
+                                    status=status, detail=detail[:200])
+    except IntegrityError:
+        pass  # a concurrent run of the same task recorded it
+
+
+def push_refusal(row: Notification, *, now: datetime) -> str:
+    """Why this notification is not pushed now ("" = push it)."""
+    if row.read_at is not None:
+        return "already read"
+    if types.get(row.type).mandatory:
+        return ""
+    if not channel_enabled(user_id=row.recipient_id, type_name=row.type,
+                           channel=types.Channel.PUSH):
+        return "push off for this type"
+    inbox = Inbox.objects.filter(user_id=row.recipient_id).first()
+    if inbox is not None and in_quiet_hours(start=inbox.quiet_start, end=inbox.quiet_end,
+                                            zone=inbox.time_zone, now=now):
+        return "quiet hours"
+    return ""
+
+
+def notification_deliver(*, notification_id: int, seq: int, now: datetime | None = None) -> str:
+    """Push one state of a notification if the person's settings allow; returns what
+    happened (for the task's result and the logs). Raises push.PushRetry to be retried."""
+    from apps.notifications import push
+
+    now = now or timezone.now()
+    row = Notification.objects.filter(pk=notification_id).first()
+    if row is None or row.seq != seq:
+        return "superseded"  # deleted, or grown again: the newer state's task delivers
+    if Delivery.objects.filter(notification=row, channel=types.Channel.PUSH, seq=seq).exists():
+        return "done before"
+    refusal = push_refusal(row, now=now)
+    if refusal:
+        _record(row, seq, Delivery.Status.SKIPPED, refusal)
+        return f"skipped: {refusal}"
+    title, body, url = texts.describe(row)
+    unread = Notification.objects.filter(recipient_id=row.recipient_id,
+                                         read_at__isnull=True).count()
+    outcome = push.deliver_push(user_id=row.recipient_id, message=push.PushMessage(
+        title=title, body=body, url=url, collapse_key=row.group_key or f"{row.type}:{row.pk}",
+        notification_id=str(row.pk), type=row.type, badge=unread))
+    if outcome.rate_limited:
+        _record(row, seq, Delivery.Status.RATE_LIMITED)
+        return "rate limited"
+    status = Delivery.Status.SENT if outcome.sent or not outcome.failed else Delivery.Status.FAILED
+    _record(row, seq, status, f"sent {outcome.sent}, failed {outcome.failed}")
+    return str(status)

@@ -1,0 +1,180 @@
+"""From what the lower apps announced to whom to tell: each event (the hooks' names, sent
+through the task outbox to `tasks.handle_event`) is resolved here into candidates, read
+fresh from the database when the task runs (so what was deleted or hidden meanwhile is
+seen by the rules), then `inbox.notify` does the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from django.urls import reverse
+
+from apps.comments.models import Comment, CommentMention
+from apps.content.models import Mention, Post, Sound
+from apps.moderation import services as moderation_services
+from apps.moderation.models import Notice
+from apps.notifications import types
+from apps.notifications.models import CreatorPostSubscription, Notification
+from apps.notifications.services._common import Candidate
+from apps.notifications.services.inbox import notify
+from apps.social.models import Follow
+
+FAN_OUT_BATCH = 1000
+EXCERPT = 120
+
+
+def _excerpt(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= EXCERPT else text[:EXCERPT - 1] + "…"
+
+
+def _post_liked(*, user_id: int, post_id: int) -> Iterator[Candidate]:
+    author_id = Post.objects.filter(pk=post_id).values_list("author_id", flat=True).first()
+    if author_id is not None:
+        yield Candidate(author_id, types.POST_LIKED.name, f"post_liked:{user_id}:{post_id}",
+                        actor_id=user_id, target_type="post", target_id=post_id,
+                        group_key=f"post_liked:post:{post_id}")
+
+
+def _comment_liked(*, user_id: int, comment_id: int) -> Iterator[Candidate]:
+    comment = Comment.objects.filter(pk=comment_id).only("author_id", "post_id", "text").first()
+    if comment is not None:
+        yield Candidate(comment.author_id, types.COMMENT_LIKED.name,
+                        f"comment_liked:{user_id}:{comment_id}", actor_id=user_id,
+                        target_type="comment", target_id=comment_id,
+                        group_key=f"comment_liked:comment:{comment_id}",
+                        data={"excerpt": _excerpt(comment.text), "post_id": str(comment.post_id)})
+
+
+def _comment_created(*, comment_id: int) -> Iterator[Candidate]:
+    """The post's creator (a comment), the author of the comment replied to and whom a
+    reply answers (a reply), everyone else it mentions (a mention): one notification per
+    person per comment, the most specific type."""
+    comment = (Comment.objects.select_related("post", "parent").filter(pk=comment_id).first())
+    if comment is None or comment.status != Comment.Status.VISIBLE:
+        return
+    data = {"excerpt": _excerpt(comment.text), "post_id": str(comment.post_id)}
+    told: dict[int, str] = {}
+    if comment.parent is not None:
+        told[comment.parent.author_id] = types.REPLY.name
+    if comment.reply_to_user_id is not None:
+        told.setdefault(comment.reply_to_user_id, types.REPLY.name)
+    told.setdefault(comment.post.author_id, types.COMMENT.name)
+    for user_id in CommentMention.objects.filter(comment_id=comment_id).values_list(
+            "user_id", flat=True):
+        told.setdefault(user_id, types.MENTION_COMMENT.name)
+    for recipient, kind in told.items():
+        yield Candidate(recipient, kind, f"comment:{comment_id}:{recipient}",
+                        actor_id=comment.author_id, target_type="comment", target_id=comment_id,
+                        data=data)
+
+
+def _followed(*, follower_id: int, followee_id: int, via_request: bool) -> Iterator[Candidate]:
+    if via_request:
+        # The followee approved the request: they know; the requester is told instead.
+        yield Candidate(follower_id, types.FOLLOW_ACCEPTED.name,
+                        f"follow_accepted:{follower_id}:{followee_id}", actor_id=followee_id,
+                        target_type="user", target_id=followee_id)
+        return
+    yield Candidate(followee_id, types.FOLLOW.name, f"follow:{follower_id}:{followee_id}",
+                    actor_id=follower_id, target_type="user", target_id=follower_id,
+                    group_key=f"follow:user:{followee_id}")
+
+
+def _follow_requested(*, request_id: int, requester_id: int, target_id: int) -> Iterator[Candidate]:
+    yield Candidate(target_id, types.FOLLOW_REQUEST.name, f"follow_request:{request_id}",
+                    actor_id=requester_id, target_type="follow_request", target_id=request_id)
+
+
+def _post_published(*, post_id: int) -> Iterator[Candidate]:
+    """The people the caption mentions and the owner of the sound it uses. (The
+    followers who asked for the author's posts are told by `_fan_out_new_post`.)"""
+    post = Post.objects.filter(pk=post_id).only("author_id", "sound_id", "caption").first()
+    if post is None:
+        return
+    data = {"excerpt": _excerpt(post.caption)}
+    for user_id in Mention.objects.filter(post_id=post_id).values_list("user_id", flat=True):
+        yield Candidate(user_id, types.MENTION_POST.name, f"mention_post:{post_id}:{user_id}",
+                        actor_id=post.author_id, target_type="post", target_id=post_id,
+                        data=data)
+    if post.sound_id is not None:
+        owner = (Sound.objects.filter(pk=post.sound_id)
+                 .values_list("original_owner_id", "title").first())
+        if owner is not None and owner[0] is not None:
+            yield Candidate(owner[0], types.SOUND_USED.name, f"sound_used:{post_id}",
+                            actor_id=post.author_id, target_type="post", target_id=post_id,
+                            group_key=f"sound_used:sound:{post.sound_id}",
+                            data={"sound_id": str(post.sound_id), "sound_title": owner[1]})
+
+
+def _fan_out_new_post(post_id: int) -> int:
+    """Followers who turned on the author's post notifications, in batches (keyset on
+    the subscription id: a worker that dies resumes safely, the keys skip who was told).
+    "all": one notification per post; "personalised": one per hour per creator, grouped."""
+    author_id = Post.objects.filter(pk=post_id).values_list("author_id", flat=True).first()
+    if author_id is None:
+        return 0
+    told = 0
+    after = 0
+    while True:
+        batch = list(
+            CreatorPostSubscription.objects.filter(
+                creator_id=author_id, pk__gt=after,
+                level__in=[CreatorPostSubscription.Level.ALL,
+                           CreatorPostSubscription.Level.PERSONALISED],
+                user_id__in=Follow.objects.filter(followee_id=author_id).values("follower_id"))
+            .order_by("pk").values_list("pk", "user_id", "level")[:FAN_OUT_BATCH])
+        if not batch:
+            return told
+        after = batch[-1][0]
+        told += len(notify([
+            Candidate(user_id, types.NEW_POST.name, f"new_post:{post_id}:{user_id}",
+                      actor_id=author_id, target_type="post", target_id=post_id,
+                      group_key=(f"new_post:user:{author_id}"
+                                 if level == CreatorPostSubscription.Level.PERSONALISED else ""))
+            for _, user_id, level in batch]))
+
+
+def _notice_issued(*, notice_id: int) -> Iterator[Candidate]:
+    notice = Notice.objects.select_related("action").filter(pk=notice_id).first()
+    if notice is None:
+        return
+    appeal_path = ""
+    if notice.appealable_until is not None and notice.action is not None:
+        token = moderation_services.appeal_token_for(notice.action)
+        appeal_path = reverse("moderation:appeal-by-link", args=[token])
+    yield Candidate(notice.user_id, types.MODERATION.name, f"notice:{notice_id}",
+                    target_type="notice", target_id=notice_id, data={
+                        "kind": notice.kind, "title": notice.title, "body": notice.body,
+                        "policy": notice.policy, "guideline_url": notice.guideline_url,
+                        "appeal_path": appeal_path,
+                        "appealable_until": (notice.appealable_until.isoformat()
+                                             if notice.appealable_until else ""),
+                    })
+
+
+def _security(*, user_id: int, kind: str, detail: dict[str, str], uid: str) -> Iterator[Candidate]:
+    yield Candidate(user_id, types.SECURITY.name, f"security:{user_id}:{uid}",
+                    target_type="user", target_id=user_id, data={"kind": kind, **detail})
+
+
+RESOLVERS: dict[str, Callable[..., Iterator[Candidate]]] = {
+    "post_liked": _post_liked,
+    "comment_liked": _comment_liked,
+    "comment_created": _comment_created,
+    "followed": _followed,
+    "follow_requested": _follow_requested,
+    "post_published": _post_published,
+    "notice_issued": _notice_issued,
+    "security": _security,
+}
+
+
+def event_handle(*, event: str, payload: dict[str, Any]) -> list[Notification]:
+    """Resolve and tell (the task `notifications.handle_event`). Safe to run twice."""
+    rows = notify(list(RESOLVERS[event](**payload)))
+    if event == "post_published":
+        _fan_out_new_post(int(payload["post_id"]))
+    return rows

@@ -1,0 +1,169 @@
+"""Writing the inbox: events become notifications (idempotent, grouped, in batches), and
+reading them (mark one / all read).
+
+`notify(candidates)` is the one way a notification is made: it claims each event's key
+(`NotificationEvent`, INSERT ... ON CONFLICT DO NOTHING: a hook that fired twice is told
+once), applies the rules (`services.rules`), hands out the recipients' next seqs (one
+statement for the batch: the `Inbox` rows stay locked until the commit, so per recipient
+seqs commit in order), joins open groups or inserts new rows (one multi-row INSERT), and
+enqueues the delivery of each new state after the commit (the task outbox).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.core.errors import NotFoundError
+from apps.core.ids import allocate_ids
+from apps.core.outbox import enqueue_on_commit
+from apps.notifications import types
+from apps.notifications.models import Notification, NotificationEvent
+from apps.notifications.services import rules
+from apps.notifications.services._common import Candidate
+
+# Avatars a group keeps (the latest actors first).
+KEPT_ACTORS = 3
+NOTIFICATION_NOT_FOUND = "Notification not found."
+
+
+def _claim(keys: Sequence[str]) -> set[str]:
+    """Record the event keys; the ones this call recorded (a key seen before is skipped,
+    and a concurrent claim of the same key waits for the other transaction)."""
+    if not keys:
+        return set()
+    table = connection.ops.quote_name(NotificationEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (key, created_at) "  # noqa: S608 - name from _meta
+            "SELECT DISTINCT k, now() FROM unnest(%s::varchar[]) AS k "
+            "ON CONFLICT (key) DO NOTHING RETURNING key", [list(keys)])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _next_seqs(counts: Counter[int]) -> dict[int, int]:
+    """Reserve `counts[r]` seqs for each recipient; returns the first of each range. Rows
+    are inserted/updated in recipient order (no deadlock between two batches)."""
+    ids = sorted(counts)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO notifications_inbox (user_id, last_seq, time_zone, updated_at) "
+            "SELECT u, n, '', now() FROM unnest(%s::bigint[], %s::bigint[]) AS t(u, n) "
+            "ORDER BY u "
+            "ON CONFLICT (user_id) DO UPDATE SET "
+            "last_seq = notifications_inbox.last_seq + EXCLUDED.last_seq, updated_at = now() "
+            "RETURNING user_id, last_seq", [ids, [counts[i] for i in ids]])
+        return {user_id: last - counts[user_id] + 1 for user_id, last in cursor.fetchall()}
+
+
+def _grow(row: Notification, candidate: Candidate, *, seq: int, now: datetime) -> None:
+    if candidate.actor_id is not None:
+        kept = [a for a in row.actor_ids if a != candidate.actor_id]
+        row.actor_ids = [candidate.actor_id, *kept][:KEPT_ACTORS]
+        row.actor_id = candidate.actor_id
+    row.actor_count += 1
+    row.data = {**row.data, **candidate.data}
+    row.seq = seq
+    row.read_at = None  # grown since it was read: unread again, on top
+    row.updated_at = now
+
+
+def _write(candidates: Sequence[Candidate], now: datetime) -> list[Notification]:
+    starts = _next_seqs(Counter(c.recipient_id for c in candidates))
+    grouped = [c for c in candidates if c.group_key]
+    open_groups: dict[tuple[int, str], Notification] = {}
+    if grouped:
+        for row in Notification.objects.filter(
+                recipient_id__in={c.recipient_id for c in grouped},
+                group_key__in={c.group_key for c in grouped},
+                group_until__gt=now).order_by("group_until"):
+            open_groups[(row.recipient_id, row.group_key)] = row  # the latest open one
+    new: list[Notification] = []
+    made: set[int] = set()
+    grown: dict[int, Notification] = {}
+    by_key: dict[str, Notification] = {}
+    for c in candidates:
+        seq = starts[c.recipient_id]
+        starts[c.recipient_id] += 1
+        group = open_groups.get((c.recipient_id, c.group_key)) if c.group_key else None
+        if group is not None:
+            _grow(group, c, seq=seq, now=now)
+            if id(group) not in made:  # a row of this batch is inserted grown
+                grown[group.pk] = group
+            row = group
+        else:
+            window = types.get(c.type).group_window
+            row = Notification(
+                recipient_id=c.recipient_id, type=c.type, target_type=c.target_type,
+                target_id=c.target_id, group_key=c.group_key,
+                group_until=now + window if c.group_key and window else None,
+                actor_id=c.actor_id, actor_ids=[c.actor_id] if c.actor_id else [],
+                actor_count=1, data=dict(c.data), seq=seq, created_at=now, updated_at=now)
+            new.append(row)
+            made.add(id(row))
+            if c.group_key:
+                open_groups[(c.recipient_id, c.group_key)] = row
+        by_key[c.key] = row
+    for row, pk in zip(new, allocate_ids(len(new)), strict=True):
+        row.pk = pk
+    Notification.objects.bulk_create(new)
+    for row in grown.values():
+        row.save(update_fields=["actor", "actor_ids", "actor_count", "data", "seq", "read_at",
+                                "updated_at"])
+    NotificationEvent.objects.bulk_update(
+        [NotificationEvent(key=key, notification_id=row.pk) for key, row in by_key.items()],
+        ["notification"])
+    return [*new, *grown.values()]
+
+
+def notify(candidates: Sequence[Candidate], *, now: datetime | None = None) -> list[Notification]:
+    """Tell each candidate's recipient, once per event key, if the rules allow; returns the
+    notifications created or grown (each then delivered on the other channels)."""
+    from apps.notifications.tasks import deliver_notification  # tasks import services
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        fresh = _claim([c.key for c in candidates])
+        todo: list[Candidate] = []
+        for c in candidates:
+            if c.key in fresh:
+                fresh.discard(c.key)  # the same key twice in one batch: once
+                todo.append(c)
+        todo = rules.allowed(todo, now=now)
+        if not todo:
+            return []
+        rows = _write(todo, now)
+        for row in rows:
+            enqueue_on_commit(deliver_notification, str(row.pk), row.seq)
+    return rows
+
+
+# --- read state ------------------------------------------------------------------------------
+
+
+def notification_mark_read(*, user: User, notification_id: int) -> Notification:
+    """Mark one of the user's notifications read; someone else's id is a 404."""
+    with transaction.atomic():
+        row = Notification.objects.filter(pk=notification_id, recipient_id=user.pk).first()
+        if row is None:
+            raise NotFoundError(NOTIFICATION_NOT_FOUND)
+        if row.read_at is None:
+            row.read_at = timezone.now()
+            Notification.objects.filter(pk=row.pk, read_at__isnull=True).update(
+                read_at=row.read_at)
+    return row
+
+
+def notifications_mark_all_read(*, user: User, up_to_seq: int | None = None) -> int:
+    """Mark every unread notification read (up to `up_to_seq`, what the person saw, when
+    given: one that arrived meanwhile stays unread). Returns how many."""
+    rows = Notification.objects.filter(recipient_id=user.pk, read_at__isnull=True)
+    if up_to_seq is not None:
+        rows = rows.filter(seq__lte=up_to_seq)
+    with transaction.atomic():
+        return rows.update(read_at=timezone.now())

@@ -1,0 +1,104 @@
+"""A notification in words: the title and body a phone shows and the inbox row says, and
+the web path it opens. One place for the wording, used by the push, the API and the web."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from apps.accounts.models import User
+from apps.notifications import types
+from apps.notifications.models import Notification
+
+SECURITY_TEXTS = {
+    "new_device": ("New log-in to your account",
+                   "Someone logged in from a device you have not used before{where}. If it "
+                   "was not you, change your password and end that session."),
+    "password_changed": ("Your password was changed",
+                         "If you did not change it, reset your password now."),
+    "password_reset": ("Your password was reset",
+                       "If you did not reset it, reset your password now."),
+    "mfa_changed": ("Your two-step verification changed",
+                    "Your two-step verification settings were changed. If it was not you, "
+                    "reset your password now."),
+}
+
+
+def who(row: Notification, names: Mapping[int, str]) -> str:
+    """"maya", "maya and leo", "maya and 41 others"."""
+    first = names.get(row.actor_id or 0, "Someone")
+    others = row.actor_count - 1
+    if others <= 0:
+        return first
+    if others == 1 and len(row.actor_ids) > 1 and row.actor_ids[1] in names:
+        return f"{first} and {names[row.actor_ids[1]]}"
+    return f"{first} and {others} other{'s' if others != 1 else ''}"
+
+
+def _quoted(row: Notification) -> str:
+    excerpt = str(row.data.get("excerpt", ""))
+    return f": “{excerpt}”" if excerpt else ""
+
+
+def sentence(row: Notification, names: Mapping[int, str]) -> tuple[str, str]:
+    """(title, body) of an inbox row."""
+    actor = who(row, names)
+    match row.type:
+        case types.POST_LIKED.name:
+            return f"{actor} liked your video", ""
+        case types.COMMENT_LIKED.name:
+            return f"{actor} liked your comment", str(row.data.get("excerpt", ""))
+        case types.COMMENT.name:
+            return f"{actor} commented on your video", str(row.data.get("excerpt", ""))
+        case types.REPLY.name:
+            return f"{actor} replied to your comment", str(row.data.get("excerpt", ""))
+        case types.MENTION_POST.name:
+            return f"{actor} mentioned you in a video", str(row.data.get("excerpt", ""))
+        case types.MENTION_COMMENT.name:
+            return f"{actor} mentioned you in a comment", str(row.data.get("excerpt", ""))
+        case types.FOLLOW.name:
+            return f"{actor} started following you", ""
+        case types.FOLLOW_REQUEST.name:
+            return f"{actor} asked to follow you", ""
+        case types.FOLLOW_ACCEPTED.name:
+            return f"{actor} accepted your follow request", ""
+        case types.NEW_POST.name:
+            count = row.actor_count
+            return (f"{names.get(row.actor_id or 0, 'Someone')} posted "
+                    f"{'a new video' if count == 1 else f'{count} new videos'}"), ""
+        case types.SOUND_USED.name:
+            title = str(row.data.get("sound_title", ""))
+            return f"{actor} used your sound{f' “{title}”' if title else ''}", ""
+        case types.MODERATION.name:
+            return str(row.data.get("title", "A moderation decision")), \
+                str(row.data.get("body", ""))
+        case types.SECURITY.name:
+            title, body = SECURITY_TEXTS.get(str(row.data.get("kind", "")),
+                                             ("Account security", "Something changed."))
+            where = str(row.data.get("platform", ""))
+            return title, body.format(where=f" ({where})" if where else "")
+    return "Something happened", ""
+
+
+def path_of(row: Notification, names: Mapping[int, str]) -> str:
+    """The web path the notification opens."""
+    if row.target_type == "post" and row.target_id:
+        return f"/p/{row.target_id}/"
+    if row.target_type == "comment" and row.data.get("post_id"):
+        return f"/p/{row.data['post_id']}/"
+    if row.type == types.FOLLOW_REQUEST.name:
+        return "/follow-requests"
+    if row.type == types.MODERATION.name:
+        return "/notices"
+    if row.type == types.SECURITY.name:
+        return "/settings/sessions"
+    if row.actor_id is not None and row.actor_id in names:
+        return f"/@{names[row.actor_id]}"
+    return "/inbox"
+
+
+def describe(row: Notification) -> tuple[str, str, str]:
+    """(title, body, path) for one notification (the push): one query for the names."""
+    names = dict(User.objects.filter(pk__in=row.actor_ids or [row.actor_id or 0])
+                 .values_list("id", "username"))
+    title, body = sentence(row, names)
+    return title, body, path_of(row, names)

@@ -1,0 +1,24 @@
+"""Celery tasks of notifications (the `notifications` queue): thin and safe to run twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task, shared_task
+
+from apps.notifications import push, services
+
+
+@shared_task(name="apps.notifications.handle_event")
+def handle_event(event: str, payload: dict[str, Any]) -> int:
+    """What a hook announced becomes notifications (sent through the task outbox)."""
+    return len(services.event_handle(event=event, payload=payload))
+
+
+@shared_task(name="apps.notifications.deliver", bind=True, max_retries=8)
+def deliver_notification(self: Task, notification_id: str, seq: int) -> str:
+    """Push one state of a notification, if the person's settings allow."""
+    try:
+        return services.notification_deliver(notification_id=int(notification_id), seq=seq)
+    except push.PushRetry as exc:
+        raise self.retry(countdown=max(1.0, exc.retry_after)) from exc

@@ -1,0 +1,111 @@
+"""The notification types: what each is called, which inbox tab shows it, how it groups,
+its default on each channel, and whether preferences may turn it off.
+
+A new type (direct messages, gifts, payouts) is one `register(NotificationType(...))` here
+(or in the app that adds it, from its `ready()`); preferences, the API's matrix and the
+inbox's tabs follow from the registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    IN_APP = "in_app"
+    PUSH = "push"
+    EMAIL = "email"
+
+
+class Tab(StrEnum):
+    ALL = "all"
+    LIKES = "likes"
+    COMMENTS = "comments"
+    MENTIONS = "mentions"
+    FOLLOWERS = "followers"
+
+
+ALL_ON = {Channel.IN_APP: True, Channel.PUSH: True, Channel.EMAIL: False}
+
+
+@dataclass(frozen=True)
+class NotificationType:
+    name: str
+    label: str  # for the preferences page: "Likes on your videos"
+    tab: Tab | None = None  # None: shown under All only
+    # Events of this type on the same target within `group_window` of the group's first
+    # one become one notification ("maya and 41 others liked your video"); None: never.
+    group_window: timedelta | None = None
+    defaults: Mapping[Channel, bool] = field(default_factory=lambda: dict(ALL_ON))
+    # Security and legal notices: preferences and quiet hours do not apply, and they
+    # reach a suspended account (to read when it can sign in again).
+    mandatory: bool = False
+    # Counts against the sender's velocity budget (a new account liking hundreds of
+    # posts does not ring hundreds of phones).
+    velocity_limited: bool = False
+
+    def default(self, channel: Channel) -> bool:
+        return bool(self.defaults.get(channel, False))
+
+
+_REGISTRY: dict[str, NotificationType] = {}
+
+
+def register(kind: NotificationType) -> NotificationType:
+    _REGISTRY[kind.name] = kind
+    return kind
+
+
+def get(name: str) -> NotificationType:
+    return _REGISTRY[name]
+
+
+def all_types() -> list[NotificationType]:
+    return list(_REGISTRY.values())
+
+
+def names_for_tab(tab: Tab) -> list[str] | None:
+    """The type names a tab shows; None for All."""
+    if tab == Tab.ALL:
+        return None
+    return [kind.name for kind in _REGISTRY.values() if kind.tab == tab]
+
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+QUIET = {Channel.IN_APP: True, Channel.PUSH: False, Channel.EMAIL: False}
+
+POST_LIKED = register(NotificationType(
+    "post_liked", "Likes on your videos", Tab.LIKES, group_window=DAY,
+    velocity_limited=True))
+COMMENT_LIKED = register(NotificationType(
+    "comment_liked", "Likes on your comments", Tab.LIKES, group_window=DAY, defaults=QUIET,
+    velocity_limited=True))
+COMMENT = register(NotificationType(
+    "comment", "Comments on your videos", Tab.COMMENTS, velocity_limited=True))
+REPLY = register(NotificationType(
+    "reply", "Replies to your comments", Tab.COMMENTS, velocity_limited=True))
+MENTION_POST = register(NotificationType(
+    "mention_post", "Mentions in captions", Tab.MENTIONS, velocity_limited=True))
+MENTION_COMMENT = register(NotificationType(
+    "mention_comment", "Mentions in comments", Tab.MENTIONS, velocity_limited=True))
+FOLLOW = register(NotificationType(
+    "follow", "New followers", Tab.FOLLOWERS, group_window=DAY, velocity_limited=True))
+FOLLOW_REQUEST = register(NotificationType(
+    "follow_request", "Follow requests", Tab.FOLLOWERS, velocity_limited=True))
+FOLLOW_ACCEPTED = register(NotificationType(
+    "follow_accepted", "Accepted follow requests", Tab.FOLLOWERS))
+NEW_POST = register(NotificationType(
+    "new_post", "New videos from creators you chose", group_window=HOUR))
+SOUND_USED = register(NotificationType(
+    "sound_used", "Videos using your sound", group_window=DAY, defaults=QUIET,
+    velocity_limited=True))
+MODERATION = register(NotificationType(
+    "moderation", "Moderation decisions", mandatory=True,
+    defaults={Channel.IN_APP: True, Channel.PUSH: True, Channel.EMAIL: True}))
+SECURITY = register(NotificationType(
+    "security", "Account security", mandatory=True,
+    defaults={Channel.IN_APP: True, Channel.PUSH: True, Channel.EMAIL: True}))

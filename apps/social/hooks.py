@@ -1,0 +1,37 @@
+"""Hooks that higher apps (notifications) register with social. Social never imports them.
+
+Each runs inside the writing transaction (a rolled-back follow announces nothing), once
+per edge this transaction made:
+- `register_followed_hook`: a Follow was created (a public account followed, or a request
+  approved: `via_request`);
+- `register_follow_requested_hook`: a FollowRequest to a private account was created."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from apps.core.hooks import Hook
+
+
+class FollowedHook(Protocol):
+    def __call__(self, *, follower_id: int, followee_id: int, via_request: bool) -> object: ...
+
+
+class FollowRequestedHook(Protocol):
+    def __call__(self, *, request_id: int, requester_id: int, target_id: int) -> object: ...
+
+
+_followed_hooks: Hook[FollowedHook] = Hook("social.followed")
+register_followed_hook = _followed_hooks.register
+_requested_hooks: Hook[FollowRequestedHook] = Hook("social.follow_requested")
+register_follow_requested_hook = _requested_hooks.register
+
+
+def run_followed_hooks(*, follower_id: int, followee_id: int, via_request: bool = False) -> None:
+    for hook in _followed_hooks:
+        hook(follower_id=follower_id, followee_id=followee_id, via_request=via_request)
+
+
+def run_follow_requested_hooks(*, request_id: int, requester_id: int, target_id: int) -> None:
+    for hook in _requested_hooks:
+        hook(request_id=request_id, requester_id=requester_id, target_id=target_id)
