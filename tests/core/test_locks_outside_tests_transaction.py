@@ -718,6 +718,18 @@ def _() -> None:
     assert not SpooledBatch.objects.exists()
 
 
+@case("task apps.search.drain_index_outbox", "apps/search/indexing/pipeline.py::drain")
+def _() -> None:
+    from apps.search.engine import get_backend
+    from apps.search.models import IndexOutbox
+    from apps.search.tasks import drain_index_outbox
+
+    get_backend().mark_built()  # else the task starts the first-start rebuild instead
+    published_post("indexed #locks")
+    assert drain_index_outbox.run() > 0
+    assert not IndexOutbox.objects.exists()
+
+
 @pytest.mark.parametrize("lock_case", CASES, ids=[c.name for c in CASES])
 def test_each_entry_point_that_takes_a_row_lock_works_outside_a_test_transaction(
         lock_case: LockCase, reached: set[str]) -> None:
