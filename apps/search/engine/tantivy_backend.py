@@ -26,7 +26,7 @@ from .text import QueryPlan, QueryTerm, index_tokens, plan_query
 
 # Bump when the schema or the tokens change: a new version starts empty (not built), so the
 # first start rebuilds it.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 WRITER_HEAP = 64_000_000
 LOCK_TIMEOUT = 120.0
 _TOKENIZER = "swipeme_ws"
@@ -37,6 +37,12 @@ NAME_FIELDS = frozenset({"handle", "username", "display_name", "title", "name"})
 META_FIELDS = frozenset({"hashtags", "sound", "artist", "tags"})
 TIERS: tuple[tuple[str, float], ...] = (("name", 3.0), ("meta", 1.5), ("body", 1.0))
 EXACT_BONUS = 1.0  # a term as typed beats the same term reached with a typo
+# Name words are also indexed by their first 1..NAME_PREFIX_CHARS characters, so typing a
+# short prefix is one posting list, not a union over every word it starts (the slow case of
+# as-you-type over a million handles). Longer prefixes, and captions from 3 characters, use
+# tantivy's prefix automaton.
+NAME_PREFIX_CHARS = 12
+MIN_AUTOMATON_PREFIX = 3
 
 
 def tier_of(field_name: str) -> str:
@@ -58,6 +64,7 @@ def _schema() -> tantivy.Schema:
     sb.add_float_field("weight", fast=True)
     for tier, _boost in TIERS:
         sb.add_text_field(tier, tokenizer_name=_TOKENIZER, index_option="freq")
+    sb.add_text_field("name_prefix", tokenizer_name=_TOKENIZER, index_option="basic")
     return sb.build()
 
 
@@ -121,6 +128,10 @@ class TantivyBackend:
         for tier, tokens in tiers.items():
             if tokens:
                 out.add_text(tier, " ".join(tokens))
+        prefixes = {token[:n] for token in tiers["name"]
+                    for n in range(1, min(len(token), NAME_PREFIX_CHARS) + 1)}
+        if prefixes:
+            out.add_text("name_prefix", " ".join(sorted(prefixes)))
         return out
 
     def apply(self, *, upserts: Sequence[SearchDoc] = (),
@@ -189,11 +200,24 @@ class TantivyBackend:
                 fuzzy = tantivy.Query.fuzzy_term_query(
                     schema, field_name, term.text, distance=term.typos)
                 clauses.append((should, tantivy.Query.const_score_query(fuzzy, boost)))
-            if term.prefix:
+            if term.prefix and self._automaton_prefix(term, field_name):
                 pre = tantivy.Query.fuzzy_term_query(
                     schema, field_name, term.text, distance=term.typos, prefix=True)
                 clauses.append((should, tantivy.Query.const_score_query(pre, boost * 0.75)))
+            if term.prefix and field_name == "name" and len(term.text) <= NAME_PREFIX_CHARS:
+                pre = tantivy.Query.term_query(schema, "name_prefix", term.text)
+                clauses.append((should, tantivy.Query.const_score_query(pre, boost * 0.75)))
         return tantivy.Query.boolean_query(clauses)
+
+    @staticmethod
+    def _automaton_prefix(term: QueryTerm, field_name: str) -> bool:
+        """Whether the prefix automaton is needed: typos in the prefix, a name prefix longer
+        than `name_prefix` holds, or a caption/hashtag prefix long enough to mean something."""
+        if term.typos:
+            return True
+        if field_name == "name":
+            return len(term.text) > NAME_PREFIX_CHARS
+        return len(term.text) >= MIN_AUTOMATON_PREFIX
 
     def _plan_query(self, plan: QueryPlan) -> tantivy.Query:
         must = tantivy.Occur.Must
