@@ -16,7 +16,7 @@ register = template.Library()
 # web URL names → tab
 _TABS = {
     "home": "home", "feed-following": "home",
-    "discover": "discover", "hashtag": "discover", "sound": "discover",
+    "discover": "discover", "search": "discover", "hashtag": "discover", "sound": "discover",
     "upload": "upload",
     "notices": "inbox",
     "settings": "profile", "settings-account": "profile", "settings-avatar": "profile",
