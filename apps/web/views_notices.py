@@ -24,6 +24,7 @@ from apps.moderation import selectors as moderation_selectors
 from apps.moderation import services as moderation_services
 from apps.moderation.models import EnforcementAction
 from apps.moderation.policies import Policy
+from apps.notifications import services as notification_services
 from apps.web.pages import page_of, viewer_of
 
 
@@ -50,6 +51,9 @@ def notices(request: HttpRequest) -> HttpResponse:
     unread = [row["line"].notice.pk for row in rows if row["unread"]]
     if unread:
         moderation_services.notices_mark_read(user=me, notice_ids=unread)
+        # ... and so are their rows in the inbox (the badge counts those)
+        notification_services.notifications_mark_read_about(user=me, target_type="notice",
+                                                            target_ids=unread)
     return render(request, "web/notices.html", {
         "rows": rows, "next_before": page.next_before,
         "appeal_days": moderation_conf.appeal_window().days,

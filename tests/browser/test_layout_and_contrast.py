@@ -125,7 +125,7 @@ def test_the_phone_feed_has_a_tab_bar_below_its_controls_and_a_one_row_header(
     assert _current_tab(page) == ["Upload"]
     screenshot(page, "layout-upload-tabbar-phone")
     page.locator("nav.tabbar").get_by_role("link", name="Inbox").click()
-    page.wait_for_url("**/notices")
+    page.wait_for_url("**/inbox")
     assert _current_tab(page) == ["Inbox"]
     screenshot(page, "layout-inbox-tabbar-phone")
     page.locator("nav.tabbar").get_by_role("link", name="Discover").click()

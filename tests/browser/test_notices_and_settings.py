@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from apps.content.models import Post
 from apps.moderation.groups import setup_groups
 from apps.moderation.models import Appeal
 from apps.moderation.services import case_open_or_merge, enforce
+from apps.notifications.models import Notification
 from tests.browser.conftest import PHONE, PageErrors, screenshot
 from tests.browser.test_layout_and_contrast import _assert_accessible
 from tests.content.factories import PostFactory
@@ -90,6 +92,11 @@ def test_a_removal_reaches_its_creator_who_appeals_from_the_web(
         review.keyboard.press("r")
     assert Post.objects.get(pk=post_id).status == Post.Status.REMOVED
 
+    # the decisions reach the inbox through the notifications worker
+    deadline = time.monotonic() + 30
+    while Notification.objects.filter(recipient=creator, type="moderation").count() < 2:
+        assert time.monotonic() < deadline, "the moderation notices never reached the inbox"
+        time.sleep(0.2)
     for viewport in (DESKTOP, PHONE):
         size = viewport["width"]
         page = logged_in_page(creator, viewport=viewport, touch=viewport == PHONE,
@@ -97,7 +104,8 @@ def test_a_removal_reaches_its_creator_who_appeals_from_the_web(
         page.goto(f"/@{creator.username}")
         bell = page.locator("[data-notices-link]")
         if size == DESKTOP["width"]:  # the first visit reads them; the phone comes after
-            expect(bell).to_have_attribute("aria-label", "Notices, 2 unread")
+            # the notices are notifications (issue 14): the bell counts the inbox
+            expect(bell).to_have_attribute("aria-label", "Inbox, 2 unread")
             expect(bell.locator("[data-unread-count]")).to_have_text("2")
         expect(bell).to_be_visible()
         # the removed video stays on the creator's own grid, marked, with the reason
@@ -107,6 +115,10 @@ def test_a_removal_reaches_its_creator_who_appeals_from_the_web(
         _shot(page, f"notices-profile-removed-{size}", full_page=False)
 
         bell.click()
+        page.wait_for_url(re.compile(r"/inbox$"))
+        # the inbox row of the removal leads to its detail on /notices
+        page.locator('[data-type="moderation"]', has_text="Your video was removed") \
+            .get_by_role("link", name="Details").click()
         page.wait_for_url(re.compile(r"/notices$"))
         removal = page.locator(".notice-item", has_text="Your video was removed")
         expect(removal.locator("[data-what]")).to_have_text("Video")

@@ -37,7 +37,8 @@ def test_a_like_becomes_one_notification_for_the_author() -> None:
     [row] = inbox_of(post.author_id)
     assert (row.type, row.actor_id, row.target_type, row.target_id) == (
         "post_liked", fan.pk, "post", post.pk)
-    assert row.read_at is None and row.seq == 1
+    assert row.read_at is None
+    assert row.seq == 1
     from apps.notifications.services.texts import describe
     assert describe(row)[0] == "maya liked your video"
 
@@ -76,7 +77,8 @@ def test_a_read_group_that_grows_is_unread_again() -> None:
     like(b, post)
     run_notification_tasks()
     [row] = inbox_of(post.author_id)
-    assert row.actor_count == 2 and row.read_at is None
+    assert row.actor_count == 2
+    assert row.read_at is None
 
 
 def test_a_hook_that_fires_twice_makes_one_notification() -> None:
@@ -164,8 +166,9 @@ def test_a_new_account_liking_many_posts_notifies_only_within_its_budget() -> No
 @pytest.mark.django_db(transaction=True)
 def test_follow_public_is_a_follow_private_is_a_request_answered_from_the_notification(
 ) -> None:
-    from apps.social import services as social_services
     from rest_framework.test import APIClient
+
+    from apps.social import services as social_services
 
     public, private = UserFactory(), UserFactory(is_private=True)
     fan = UserFactory()
@@ -189,7 +192,8 @@ def test_follow_public_is_a_follow_private_is_a_request_answered_from_the_notifi
     assert [r.type for r in inbox_of(private.pk)] == ["follow_request"]
     assert [r.type for r in inbox_of(fan.pk)] == ["follow_accepted"]
     listed = client.get("/api/v1/notifications?tab=followers").json()["results"]
-    assert listed[0]["request_pending"] is False and listed[0]["read"] is True
+    assert listed[0]["request_pending"] is False
+    assert listed[0]["read"] is True
     # decline another one
     other = UserFactory()
     social_services.follow_create(follower=other, followee=private)
@@ -202,4 +206,5 @@ def test_follow_public_is_a_follow_private_is_a_request_answered_from_the_notifi
     # a notification that is not a request: 404 in the error shape
     stranger = client.post(f"/api/v1/notifications/{inbox_of(fan.pk)[0].pk}/follow_request",
                            {"action": "accept"}, format="json")
-    assert stranger.status_code == 404 and stranger.json()["error"]["code"] == "not_found"
+    assert stranger.status_code == 404
+    assert stranger.json()["error"]["code"] == "not_found"

@@ -19,6 +19,7 @@ from apps.moderation.models import Appeal, EnforcementAction
 from apps.moderation.services import enforce
 from tests.content.factories import PostFactory
 from tests.factories import UserFactory
+from tests.notifications.inbox_helpers import run_notification_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -40,10 +41,12 @@ def test_a_removal_is_a_notice_with_the_rule_the_decision_and_an_appeal(browser_
     _remove(post)
     client = browser_for(owner)
 
-    # the header counts the unread notice on every page
+    # the notice is a notification too (issue 14): the header's bell and the tab bar's
+    # Inbox count it on every page
+    run_notification_tasks()
     home = client.get(f"/@{owner.username}").content.decode()
-    assert re.search(r'aria-label="Notices, 1 unread"', home)
-    assert "data-unread-count>1<" in home
+    assert re.search(r'aria-label="Inbox, 1 unread"', home)
+    assert home.count("data-unread-count>1<") == 2
 
     page = client.get("/notices")
     assert page.status_code == 200

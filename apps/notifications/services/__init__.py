@@ -15,6 +15,7 @@ from apps.notifications.services.events import event_handle
 from apps.notifications.services.inbox import (
     notification_mark_read,
     notifications_mark_all_read,
+    notifications_mark_read_about,
     notify,
 )
 from apps.notifications.services.preferences import (
@@ -31,6 +32,7 @@ __all__ = [
     "notification_deliver",
     "notification_mark_read",
     "notifications_mark_all_read",
+    "notifications_mark_read_about",
     "notify",
     "preferences_update",
     "push_refusal",

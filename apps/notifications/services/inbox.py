@@ -159,6 +159,16 @@ def notification_mark_read(*, user: User, notification_id: int) -> Notification:
     return row
 
 
+def notifications_mark_read_about(*, user: User, target_type: str,
+                                  target_ids: Sequence[int]) -> int:
+    """Mark read the user's notifications about these targets (the moderation notices
+    the /notices page just showed)."""
+    with transaction.atomic():
+        return Notification.objects.filter(
+            recipient_id=user.pk, target_type=target_type, target_id__in=list(target_ids),
+            read_at__isnull=True).update(read_at=timezone.now())
+
+
 def notifications_mark_all_read(*, user: User, up_to_seq: int | None = None) -> int:
     """Mark every unread notification read (up to `up_to_seq`, what the person saw, when
     given: one that arrived meanwhile stays unread). Returns how many."""

@@ -18,7 +18,7 @@ _TABS = {
     "home": "home", "feed-following": "home",
     "discover": "discover", "search": "discover", "hashtag": "discover", "sound": "discover",
     "upload": "upload",
-    "notices": "inbox",
+    "notices": "inbox", "inbox": "inbox",
     "settings": "profile", "settings-account": "profile", "settings-avatar": "profile",
     "settings-privacy": "profile", "settings-sessions": "profile", "settings-blocked": "profile",
     "follow-requests": "profile",
@@ -54,4 +54,4 @@ def current_tab(request: HttpRequest | None) -> str:
 @register.simple_tag(takes_context=True)
 def nav_state(context: Any) -> dict[str, str | None]:
     return {"tab": current_tab(context.get("request")), "discover_url": _url("web:discover"),
-            "inbox_url": _url("web:notices")}
+            "inbox_url": _url("web:inbox")}
