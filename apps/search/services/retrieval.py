@@ -24,8 +24,8 @@ logger = logging.getLogger(__name__)
 RRF_K = 60
 # Cosine distance (1 - similarity) beyond which a caption is not "about" the query: MiniLM
 # puts unrelated short texts at 0.8-1.0 and paraphrases ("funny cat" / "my kitten being
-# silly") around 0.5-0.6. A nonsense query then gets no semantic candidates at all.
-SEMANTIC_MAX_DISTANCE = 0.7
+# silly") at 0.4-0.6. A nonsense query ("xyz", "asdkjh qwe") gets no semantic candidates.
+SEMANTIC_MAX_DISTANCE = 0.65
 # The HNSW index answers at most its ef_search (40 by default) neighbours per query.
 SEMANTIC_CANDIDATES = 40
 
