@@ -118,7 +118,8 @@ def test_5xx_through_every_attempt_raises_push_retry_and_the_retry_sends_only_th
     assert len(webpush_service.to(flaky_path)) == 3
     assert WebPushSubscription.objects.filter(user=user).count() == 2  # 5xx removes nothing
 
-    outcome = deliver_push(user_id=user.pk, message=push_message())  # the caller's retry
+    # the caller's retry (the unread count moved meanwhile)
+    outcome = deliver_push(user_id=user.pk, message=push_message(badge=4))
     assert (outcome.sent, outcome.failed) == (2, 0)
     assert len(webpush_service.to(healthy_path)) == 1  # not sent twice
     assert len(webpush_service.to(flaky_path)) == 4

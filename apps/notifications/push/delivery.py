@@ -39,8 +39,11 @@ class _Target:
 
 
 def message_key(message: PushMessage) -> str:
-    """The same message (a retried delivery) has the same key; a grown group does not."""
-    return hashlib.sha256(json.dumps(asdict(message), sort_keys=True).encode()).hexdigest()[:32]
+    """The same message (a retried delivery) has the same key; a grown group (new title)
+    does not. The badge is left out: the unread count moves between a try and its retry."""
+    fields = asdict(message)
+    fields.pop("badge")
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def _remove_subscription(subscription: WebPushSubscription) -> bool:
