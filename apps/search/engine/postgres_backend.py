@@ -65,12 +65,12 @@ def tsvector_literal(doc: SearchDoc) -> tuple[str, str]:
     return literal, " ".join(all_tokens)
 
 
-def trigram_threshold(length: int, typos: int) -> float:
+def trigram_threshold(length: int, typos: int, *, worst_case: bool = True) -> float:
     """A similarity that every word within `typos` edits of a `length`-character word
     reaches: pg_trgm gives a word length+1 trigrams and one edit changes at most 4 of
-    them (a swap), so at least length+1-4*typos are shared."""
+    them (a swap; 3 for a typical substitution), so at least length+1-4*typos are shared."""
     own = length + 1
-    shared = max(1, own - 4 * typos)
+    shared = max(1, own - (4 if worst_case else 3) * typos)
     return max(0.05, 0.9 * shared / (own + own + typos - shared))
 
 
@@ -149,37 +149,52 @@ class PostgresBackend:
     def _variants(self, cur: CursorWrapper,
                   terms: Iterable[QueryTerm]) -> dict[QueryTerm, list[str]]:
         """Lexicon words within each term's typo budget (for a prefix term: within the
-        budget of one of their prefixes), closest first."""
+        budget of one of their prefixes), closest first. A first pass uses the similarity
+        of typical typos (cheap: few candidates); a term that found neither itself nor a
+        variant is looked up again with the worst case's lower threshold."""
         wanted = [t for t in terms if t.typos]
-        if not wanted:
-            return {}
+        found: dict[QueryTerm, list[tuple[int, str]]] = {t: [] for t in wanted}
+        for worst_case in (False, True):
+            if not wanted:
+                break
+            seen_itself = self._lookup(cur, wanted, found, worst_case=worst_case)
+            wanted = [t for t in wanted if not found[t] and t not in seen_itself]
+        return {t: [w for _d, w in sorted(v)[:_MAX_VARIANTS]] for t, v in found.items()}
+
+    def _lookup(self, cur: CursorWrapper, wanted: Sequence[QueryTerm],
+                found: dict[QueryTerm, list[tuple[int, str]]], *,
+                worst_case: bool) -> set[QueryTerm]:
+        """One trigram lookup for all `wanted` terms; adds the variants to `found` and
+        answers the terms whose own word (or, typing, a word it starts) is in the lexicon."""
         parts: list[str] = []
         params: list[str | int] = []
         for i, term in enumerate(wanted):
             if term.prefix:  # word_similarity: the term against the best part of a word
                 parts.append(f"(SELECT {i} AS q, term FROM {self._lexicon} "  # noqa: S608
                              f"WHERE %s <%% term ORDER BY %s <<-> term LIMIT {_CANDIDATES})")
+                params += [term.text, term.text]
             else:
                 parts.append(f"(SELECT {i} AS q, term FROM {self._lexicon} "  # noqa: S608
                              f"WHERE term %% %s AND length(term) BETWEEN %s AND %s "
                              f"ORDER BY term <-> %s LIMIT {_CANDIDATES})")
-                params += [term.text, len(term.text) - term.typos, len(term.text) + term.typos]
-                params.append(term.text)
-                continue
-            params += [term.text, term.text]
-        threshold = min(trigram_threshold(len(t.text), t.typos) for t in wanted)
+                params += [term.text, len(term.text) - term.typos, len(term.text) + term.typos,
+                           term.text]
+        threshold = min(trigram_threshold(len(t.text), t.typos, worst_case=worst_case)
+                        for t in wanted)
         cur.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true), "
                     "set_config('pg_trgm.word_similarity_threshold', %s, true)",
                     [str(threshold), str(threshold)])
         cur.execute(" UNION ALL ".join(parts), params)
-        found: dict[QueryTerm, list[tuple[int, str]]] = {t: [] for t in wanted}
+        seen_itself: set[QueryTerm] = set()
         for i, word in cur.fetchall():
             term = wanted[i]
             distance = (prefix_distance(term.text, word, term.typos) if term.prefix
                         else edit_distance(term.text, word, term.typos))
-            if 0 < distance <= term.typos:  # 0: the word itself, or a prefix match (:*)
+            if distance == 0:  # the word itself, or a prefix match (:* finds those)
+                seen_itself.add(term)
+            elif distance <= term.typos:
                 found[term].append((distance, word))
-        return {t: [w for _d, w in sorted(v)[:_MAX_VARIANTS]] for t, v in found.items()}
+        return seen_itself
 
     @staticmethod
     def _term_tsquery(term: QueryTerm, variants: Sequence[str], *, weights: str = "",
