@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count, F, Q, Sum, Window
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -200,8 +200,11 @@ def rising_sounds(*, viewer: Viewer, limit: int = DISCOVER_SOUNDS) -> list[Sound
 
 
 def suggested_creators(*, viewer: Viewer, limit: int = DISCOVER_CREATORS) -> list[User]:
-    """Popular accounts the viewer may find and does not follow yet (never themselves)."""
-    rows = selectors.findable_accounts(viewer=viewer)
+    """Popular accounts the viewer may find and does not follow yet (never themselves),
+    with at least one video the viewer may find: so never a private account, nor a
+    protected minor to a stranger (the recommendation rule of their posts)."""
+    has_video = Exists(selectors.findable_videos(viewer=viewer).filter(author_id=OuterRef("pk")))
+    rows = selectors.findable_accounts(viewer=viewer).filter(has_video)
     viewer_id = _viewer_id(viewer)
     if viewer_id is not None:
         # `you_follow` is findable_accounts' annotation (Q: the stubs do not see it)
