@@ -1,23 +1,39 @@
-"""`/discover`: the hashtags and sounds in use, most used first, each leading to its page
-(the Discover tab of the phone's tab bar). Search itself comes with the search work."""
+"""`/discover` (the Discover tab): trending searches, trending hashtags with their top
+videos, rising sounds and suggested creators (apps.search.discovery: the same reads and the
+same visibility rules as `GET /api/v1/discover`), then more hashtags in use; the search box
+opens /search."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from apps.content import selectors as content_selectors
+from apps.search import discovery
+from apps.search.api.serializers import SearchAccountItemSerializer, SearchVideoItemSerializer
 from apps.web.pages import content_viewer_of
 
-HASHTAGS = 30
-SOUNDS = 12
+MORE_HASHTAGS = 30
 
 
 @require_safe
 def discover(request: HttpRequest) -> HttpResponse:
     viewer = content_viewer_of(request)
+    page = discovery.discover_for(viewer=viewer)
+    trending: list[dict[str, Any]] = [
+        {"tag": tag, "videos": SearchVideoItemSerializer(videos, many=True).data}
+        for tag, videos in page.hashtags]
+    shown = {tag.pk for tag, _ in page.hashtags}
+    more = [tag for tag in content_selectors.popular_hashtags_for(viewer=viewer,
+                                                                  limit=MORE_HASHTAGS)
+            if tag.pk not in shown]
     return render(request, "web/discover.html", {
-        "hashtags": content_selectors.popular_hashtags_for(viewer=viewer, limit=HASHTAGS),
-        "sounds": content_selectors.popular_sounds_for(viewer=viewer, limit=SOUNDS),
+        "searches": page.searches,
+        "trending": trending,
+        "hashtags": more,
+        "sounds": page.sounds,
+        "creators": SearchAccountItemSerializer(page.creators, many=True).data,
     })
