@@ -28,6 +28,7 @@ from apps.search.engine import get_backend
 from apps.search.engine.base import SearchBackend
 from apps.search.indexing import pipeline
 from apps.search.models import IndexOutbox
+from tests.conftest import waiting_task_args
 from tests.content.factories import LibrarySoundFactory, MediaAssetFactory
 from tests.factories import UserFactory
 
@@ -267,6 +268,20 @@ def test_sign_up_and_staff_admin_edits_record_rows(client: Client) -> None:
 
 
 # --- the drain -----------------------------------------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_one_drain_request_per_transaction_sent_after_its_commit(
+        broker_unconsumed: None) -> None:
+    author = UserFactory()
+    asset = MediaAssetFactory(owner=author)
+    drain = "apps.search.drain_index_outbox"
+    with transaction.atomic():
+        services.post_create(author=author, asset_id=asset.pk, caption="#one #two #three")
+        account_services.user_profile_update(user=author, display_name="Three Tags")
+        assert IndexOutbox.objects.count() >= 6  # video, sound, hashtags, account
+        assert waiting_task_args(drain) == []  # nothing before the commit
+    assert len(waiting_task_args(drain)) == 1
+
 
 @pytest.mark.django_db(transaction=True)
 def test_drain_indexes_the_current_state_and_deletes_its_rows(index: SearchBackend) -> None:

@@ -31,7 +31,7 @@ def index_changed(*, kind: Kind, ids: Iterable[int]) -> int:
 def _drain_after_commit() -> None:
     """One drain request per transaction, however many rows it wrote. Losing it (a broker
     outage, a process dying right after the commit) loses nothing: the beat drains too."""
-    if any(fn is _request_drain for _, fn, _ in connection.run_on_commit):
+    if any(entry[1] is _request_drain for entry in connection.run_on_commit):
         return
     transaction.on_commit(_request_drain, robust=True)
 
