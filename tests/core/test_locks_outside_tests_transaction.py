@@ -228,7 +228,7 @@ def _() -> None:
     client = APIClient()
     client.force_login(user)  # a push token is set only from the device's own session
     device = Device.objects.create(user=user, device_identifier="phone-1",
-                                   session_key=client.session.session_key)
+                                   session_key=client.session.session_key or "")
     ok(client.patch(f"/api/v1/me/devices/{device.pk}", {"push_token": "tok"}, format="json"))
 
 
