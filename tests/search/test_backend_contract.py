@@ -338,6 +338,20 @@ def test_writes_are_visible_to_another_process_and_instance(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_processes_starting_together_on_a_new_index(
+        make_backend: Factory, backend_name: str, tmp_path: Path) -> None:
+    """Every web worker opens the index at its first start, at the same moment: one of
+    them creates it, none fails, and it works afterwards."""
+    procs = [_worker(backend_name, tmp_path / "index", "search",
+                     {"kind": "video", "query": "nothing yet", "prefix": True})
+             for _ in range(3)]
+    assert [_result(proc) for proc in procs] == [[], [], []]
+    backend = make_backend()
+    backend.apply(upserts=[SearchDoc("video", 1, {"caption": "first start"})])
+    assert find(backend, "video", "first start") == [1]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_writers_do_not_corrupt(
         make_backend: Factory, backend_name: str, tmp_path: Path) -> None:
     """Two writer processes and a thread of this one, interleaved: every document lands."""

@@ -78,19 +78,24 @@ class TantivyBackend:
         self._lock_path = self.root / "writer.lock"
         self._built_path = self.dir / "built"
         self._schema = _schema()
-        self._index = tantivy.Index(self._schema, path=str(self.dir), reuse=True)
+        if tantivy.Index.exists(str(self.dir)):
+            self._index = tantivy.Index(self._schema, path=str(self.dir), reuse=True)
+        else:  # first start: several processes may get here at once; one creates it
+            with self._locked():
+                self._index = tantivy.Index(self._schema, path=str(self.dir), reuse=True)
+                self._drop_old_versions()
         self._index.register_tokenizer(
             _TOKENIZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
         self._index.config_reader(reload_policy="Manual")
         self._seen_meta: tuple[int, int, int] | None = self._meta_stamp()
         self._reload_lock = threading.Lock()
-        self._drop_old_versions()
 
     # -- writing ------------------------------------------------------------------------
 
     @contextmanager
-    def _writer(self) -> Iterator[tantivy.IndexWriter]:
-        """tantivy's writer, under the cross-process lock; committed on a clean exit."""
+    def _locked(self) -> Iterator[None]:
+        """The cross-process writer lock (an exclusive flock: per open file, so two threads
+        of one process exclude each other too; released if the process dies)."""
         with open(self._lock_path, "a+") as lock_file:
             deadline = time.monotonic() + LOCK_TIMEOUT
             while True:
@@ -103,16 +108,22 @@ class TantivyBackend:
                             f"search index writer lock busy: {self._lock_path}") from busy
                     time.sleep(0.02)
             try:
-                writer = self._index.writer(heap_size=WRITER_HEAP, num_threads=1)
-                try:
-                    yield writer
-                except BaseException:
-                    writer.rollback()
-                    raise
-                writer.commit()
-                writer.wait_merging_threads()
+                yield
             finally:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+    @contextmanager
+    def _writer(self) -> Iterator[tantivy.IndexWriter]:
+        """tantivy's writer, under the cross-process lock; committed on a clean exit."""
+        with self._locked():
+            writer = self._index.writer(heap_size=WRITER_HEAP, num_threads=1)
+            try:
+                yield writer
+            except BaseException:
+                writer.rollback()
+                raise
+            writer.commit()
+            writer.wait_merging_threads()
         self._refresh(force=True)
 
     def _document(self, doc: SearchDoc) -> tantivy.Document:
