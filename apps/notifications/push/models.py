@@ -17,6 +17,9 @@ class WebPushSubscription(SnowflakeModel):
     endpoint = models.URLField(max_length=2048, unique=True)
     p256dh = models.CharField(max_length=100)  # the browser's P-256 public key, base64url
     auth = models.CharField(max_length=32)  # the 16-byte auth secret, base64url
+    # The session that subscribed: pushed only while it is signed in (a shared computer
+    # logged out of the account is told nothing more).
+    session_key = models.CharField(max_length=40, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_sent_at = models.DateTimeField(null=True, blank=True)
