@@ -28,6 +28,7 @@ from .text import (
     clean,
     edit_distance,
     index_tokens,
+    is_unspaced,
     plan_query,
     prefix_distance,
 )
@@ -75,8 +76,7 @@ def trigram_threshold(length: int, typos: int, *, worst_case: bool = True) -> fl
 
 
 def _is_lexicon_word(token: str) -> bool:
-    return len(token) >= _LEXICON_MIN_CHARS and not any(
-        "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" for ch in token)
+    return len(token) >= _LEXICON_MIN_CHARS and not is_unspaced(token)
 
 
 class PostgresBackend:

@@ -100,19 +100,8 @@ def normalize(text: str) -> str:
     return text
 
 
-def is_unspaced(ch: str) -> bool:
-    """A character of a script written without spaces between words (CJK, Thai, Lao,
-    Khmer, Myanmar): such runs are searched by character bigrams."""
-    o = ord(ch)
-    return (0x3040 <= o <= 0x30FF or 0x31F0 <= o <= 0x31FF or 0x3400 <= o <= 0x4DBF
-            or 0x4E00 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0xAC00 <= o <= 0xD7AF
-            or 0x1100 <= o <= 0x11FF or 0x3130 <= o <= 0x318F or 0xFF66 <= o <= 0xFF9F
-            or 0x20000 <= o <= 0x2FFFF or 0x0E00 <= o <= 0x0EFF or 0x1780 <= o <= 0x17FF
-            or 0x1000 <= o <= 0x109F)
-
-
-def _is_word_char(ch: str) -> bool:
-    return unicodedata.category(ch)[0] in "LMN"
+_ASCII_GROUP_RE = re.compile(r"[a-z0-9]+(?:[_'`\-.][a-z0-9]+)*")
+_ASCII_CONNECTOR_RE = re.compile(r"[_'`\-.]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,37 +110,60 @@ class Segment:
     unspaced: bool  # CJK-like: match by bigrams, no typos
 
 
+def _mark_ranges() -> str:
+    """A regex class body of every combining mark (category M) in the planes that have
+    them (built once at import: Python's `\\w` has letters and digits but no marks)."""
+    spans: list[str] = []
+    first = -1
+    for o in [*range(0x20000), *range(0xE0000, 0xE0200), 0x10FFFF]:
+        mark = unicodedata.category(chr(o))[0] == "M"
+        if mark and first < 0:
+            first = o
+        elif not mark and first >= 0:
+            spans.append(f"\\u{first:04x}-\\U{o - 1:08x}" if first < 0x10000
+                         else f"\\U{first:08x}-\\U{o - 1:08x}")
+            first = -1
+    return "".join(spans)
+
+
+_MARKS = f"[{_mark_ranges()}]"
+_WORD = f"(?:[^\\W_]|{_MARKS})"
+_CONNECTOR_CLASS = "[" + re.escape("".join(sorted(_CONNECTORS))) + "]"
+_GROUP_RE = re.compile(f"{_WORD}+(?:{_CONNECTOR_CLASS}{_WORD}+)*")
+_CONNECTOR_RE = re.compile(_CONNECTOR_CLASS)
+_UNSPACED = (  # scripts written without spaces: CJK, Thai, Lao, Khmer, Myanmar
+    "[\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u3040-\u30ff"
+    "\u3130-\u318f\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+    "\uff66-\uff9f\U00020000-\U0002ffff]")
+# An unspaced run keeps the marks that follow its characters.
+_UNSPACED_RE = re.compile(f"({_UNSPACED}(?:{_UNSPACED}|{_MARKS})*)")
+
+
+def is_unspaced(token: str) -> bool:
+    """Whether a token is (part of) a run of a script written without spaces (searched
+    by bigrams, never with typos)."""
+    return not token.isascii() and _UNSPACED_RE.search(token) is not None
+
+
 def _groups(text: str) -> Iterator[list[Segment]]:
-    """Runs of word characters joined by single connectors ("charli_damelio", "d'amelio"),
-    each as its segments; an unspaced script run is its own segment."""
-    group: list[Segment] = []
-    current: list[str] = []
-    current_unspaced = False
-    n = len(text)
-
-    def flush() -> None:
-        if current:
-            text = "".join(current)  # bigrams of an unspaced run are all kept
-            group.append(Segment(text if current_unspaced else text[:MAX_TOKEN_CHARS],
-                                 current_unspaced))
-            current.clear()
-
-    for i, ch in enumerate(text):
-        if _is_word_char(ch):
-            unspaced = is_unspaced(ch) or (
-                unicodedata.combining(ch) != 0 and current_unspaced and bool(current))
-            if current and unspaced != current_unspaced:
-                flush()
-            current_unspaced = unspaced
-            current.append(ch)
-            continue
-        flush()
-        joins = (ch in _CONNECTORS and group and i + 1 < n and _is_word_char(text[i + 1]))
-        if not joins and group:
-            yield group
-            group = []
-    flush()
-    if group:
+    """Runs of word characters (letters, marks, digits) joined by single connectors
+    ("charli_damelio", "d'amelio"), each as its segments; a run of an unspaced script is
+    its own segment (its bigrams are all kept, whatever its length)."""
+    if text.isascii():  # most text once folded
+        for match in _ASCII_GROUP_RE.finditer(text):
+            yield [Segment(part[:MAX_TOKEN_CHARS], False)
+                   for part in _ASCII_CONNECTOR_RE.split(match.group())]
+        return
+    for match in _GROUP_RE.finditer(text):
+        group: list[Segment] = []
+        for part in _CONNECTOR_RE.split(match.group()):
+            if part.isascii():
+                group.append(Segment(part[:MAX_TOKEN_CHARS], False))
+                continue
+            for i, piece in enumerate(_UNSPACED_RE.split(part)):
+                if piece:  # odd pieces are the unspaced runs the split kept
+                    group.append(Segment(piece, True) if i % 2
+                                 else Segment(piece[:MAX_TOKEN_CHARS], False))
         yield group
 
 
