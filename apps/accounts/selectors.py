@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from importlib import import_module
 
 from allauth.account.models import EmailAddress
 from allauth.usersessions.models import UserSession
+from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
 
 from apps.accounts.models import DataExport, Device, User
 from apps.core.errors import NotFoundError
@@ -35,12 +38,29 @@ def devices_for(user: User) -> QuerySet[Device]:
     return Device.objects.filter(user=user)
 
 
-def push_devices_for(user_id: int) -> QuerySet[Device]:
+def live_session_keys(session_keys: Iterable[str]) -> set[str]:
+    """Which of these sessions are still signed in (not logged out, ended or expired).
+    One query with the database session engine."""
+    keys = [key for key in session_keys if key]
+    if not keys:
+        return set()
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    model = getattr(store, "get_model_class", None)
+    if model is None:
+        return {key for key in keys if store().exists(key)}
+    return set(model().objects.filter(session_key__in=keys, expire_date__gt=timezone.now())
+               .values_list("session_key", flat=True))
+
+
+def push_devices_for(user_id: int) -> list[Device]:
     """The user's app installs that can be pushed to: a push token, an iOS or Android
-    platform, and a live session (ending a session clears its token too)."""
-    return Device.objects.filter(
+    platform, and a session still signed in (a phone logged out of the account, whose
+    row keeps its token, is told nothing more)."""
+    devices = list(Device.objects.filter(
         user_id=user_id, platform__in=[Device.Platform.IOS, Device.Platform.ANDROID],
-    ).exclude(push_token="").exclude(session_key="")
+    ).exclude(push_token="").exclude(session_key="").order_by("pk"))
+    live = live_session_keys(device.session_key for device in devices)
+    return [device for device in devices if device.session_key in live]
 
 
 def get_data_export_for(user: User, export_id: int) -> DataExport:

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.core.management import call_command
+from django.test import Client
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Device
@@ -499,16 +500,19 @@ SUBSCRIPTIONS_URL = "/api/v1/notifications/webpush/subscriptions"
 
 
 def signed_in(user: Any) -> APIClient:
+    """A browser's API client: a real session (subscriptions live as long as it)."""
     client = APIClient()
-    client.force_authenticate(user)
+    client.force_login(user)
     return client
 
 
 def push_device(user: Any, platform: str, token: str) -> Device:
     """A logged-in install that registered its token (as the app does after log-in)."""
+    client = Client()
+    client.force_login(user)  # the install's own, signed-in session
     return Device.objects.create(user=user, platform=platform, push_token=token,
                                  device_identifier=secrets.token_hex(4),
-                                 session_key=secrets.token_hex(16))
+                                 session_key=client.session.session_key or "")
 
 
 @pytest.fixture

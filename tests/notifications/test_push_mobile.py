@@ -10,6 +10,7 @@ import pytest
 
 from apps.accounts.models import Device
 from apps.notifications.push import PushRetry, deliver_push
+from tests.accounts.conftest import APP, MobileClient
 from tests.factories import UserFactory
 from tests.notifications.push_servers import (
     INVALID_ARGUMENT,
@@ -206,3 +207,20 @@ def test_each_device_goes_to_its_platforms_service(apns_service, fcm_service):
     assert outcome.sent == 2
     assert [a.path for a in apns_service.arrived] == ["/3/device/iphone"]
     assert [a.path for a in fcm_service.arrived] == ["pixel"]
+
+
+def test_a_phone_logged_out_of_the_account_is_told_nothing_more(fcm_service):
+    """Logging out keeps the device row (and its token); pushes must stop with the session,
+    or the next person using the phone reads the account's notifications."""
+    user = UserFactory()
+    phone = MobileClient(device_id="pixel-1", platform="android")
+    assert phone.login(user.username).status_code == 200
+    device = Device.objects.get(user=user)
+    assert phone.patch(f"/api/v1/me/devices/{device.pk}",
+                       {"push_token": "pixel-token"}).status_code == 200
+    assert deliver_push(user_id=user.pk, message=push_message(1)).sent == 1
+
+    assert phone.delete(f"{APP}/auth/session").status_code == 401  # allauth: logged out
+    outcome = deliver_push(user_id=user.pk, message=push_message(2))
+    assert (outcome.sent, outcome.failed) == (0, 0)
+    assert len(fcm_service.to("pixel-token")) == 1

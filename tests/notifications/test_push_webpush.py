@@ -136,6 +136,20 @@ def test_without_redis_nothing_is_sent_and_nothing_waits(webpush_service):
     assert webpush_service.to("/push/") == []
 
 
+def test_a_browser_logged_out_of_the_account_is_told_nothing_more(webpush_service):
+    """A shared computer: after its person logs out, their notifications stop showing."""
+    user = UserFactory()
+    client = _client(user)
+    browser = webpush_service.subscription()
+    assert client.post(URL, browser.to_json(), format="json").status_code == 201
+    assert deliver_push(user_id=user.pk, message=push_message(1)).sent == 1
+    client.logout()
+    outcome = deliver_push(user_id=user.pk, message=push_message(2))
+    assert (outcome.sent, outcome.failed) == (0, 0)
+    assert len(webpush_service.to("/push/")) == 1
+    assert not WebPushSubscription.objects.filter(user=user).exists()
+
+
 def test_subscribing_again_or_from_another_account_moves_the_endpoint(webpush_service):
     first, second = UserFactory(), UserFactory()
     browser = webpush_service.subscription()

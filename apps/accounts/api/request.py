@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.contrib.sessions.backends.base import SessionBase
 from rest_framework import serializers
 from rest_framework.request import Request
 
@@ -19,6 +20,15 @@ def viewer_of(request: Request) -> User | None:
 def user_of(request: Request) -> User:
     """The signed-in user, for views whose permission class already requires one."""
     return cast(User, request.user)
+
+
+def session_key_of(request: Request) -> str | None:
+    """The session the request authenticated with: the app's X-Session-Token, else the web
+    session cookie."""
+    if isinstance(request.auth, SessionBase):  # X-Session-Token
+        return request.auth.session_key
+    session = getattr(request._request, "session", None)
+    return session.session_key if session is not None else None
 
 
 def require_no_fields(request: Request) -> None:

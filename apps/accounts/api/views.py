@@ -10,7 +10,6 @@ from typing import Any
 
 from allauth.usersessions.models import UserSession
 from django.conf import settings
-from django.contrib.sessions.backends.base import SessionBase
 from django.core.files.storage import default_storage
 from django.urls import reverse
 from drf_spectacular.utils import (
@@ -26,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import selectors, services
-from apps.accounts.api.request import user_of
+from apps.accounts.api.request import session_key_of, user_of
 from apps.accounts.models import DataExport, Device, User
 from apps.accounts.reauthentication import RecentlyAuthenticated
 from apps.core.api.schema import ErrorDocs
@@ -51,14 +50,6 @@ _REAUTHENTICATION = (
 
 # Errors of an endpoint behind RecentlyAuthenticated: its 401 also means "confirm it is you".
 _reauthenticated_errors = _errors.but({401: _REAUTHENTICATION})
-
-
-def _current_session_key(request: Request) -> str | None:
-    if isinstance(request.auth, SessionBase):  # X-Session-Token
-        return request.auth.session_key
-    session = getattr(request._request, "session", None)
-    return session.session_key if session is not None else None
-
 
 
 # --- Profile ------------------------------------------------------------------------------
@@ -261,7 +252,7 @@ class SessionListApi(APIView):
         devices = selectors.devices_by_session_key(
             user=user, session_keys=[s.session_key for s in page]
         )
-        current = _current_session_key(request)
+        current = session_key_of(request)
         rows = [
             {"id": s.pk, "ip": s.ip, "user_agent": s.user_agent, "created_at": s.created_at,
              "last_seen_at": s.last_seen_at, "is_current": s.session_key == current,
@@ -306,7 +297,7 @@ class SessionRevokeAllApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        keep = _current_session_key(request) if serializer.validated_data["keep_current"] else None
+        keep = session_key_of(request) if serializer.validated_data["keep_current"] else None
         ended = services.user_sessions_end_all(user=user_of(request), keep_session_key=keep)
         return Response(self.OutputSerializer({"ended": ended}).data)
 
@@ -342,7 +333,7 @@ class DeviceDetailApi(APIView):
         serializer.is_valid(raise_exception=True)
         device = services.device_update(user=user_of(request), device_id=_id(device_id),
                                         push_token=serializer.validated_data["push_token"],
-                                        session_key=_current_session_key(request))
+                                        session_key=session_key_of(request))
         return Response(DeviceOutputSerializer(device).data)
 
 

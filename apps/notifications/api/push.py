@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.api.request import session_key_of
 from apps.accounts.models import User
 from apps.core.api.schema import ErrorDocs
 from apps.core.errors import NotFoundError
@@ -80,15 +81,17 @@ class WebPushSubscriptionsApi(APIView):
                    responses={201: OutputSerializer, **errors(400, 401, 429)},
                    tags=["notifications: push"],
                    description="Subscribe this browser to Web Push (the body is "
-                               "`PushSubscription.toJSON()`). Subscribing an endpoint again, "
-                               "or from another account, updates it.")
+                               "`PushSubscription.toJSON()`) for as long as this session is "
+                               "signed in. Subscribing an endpoint again, or from another "
+                               "account, updates it.")
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         subscription = services.webpush_subscribe(
             user=_user(request), endpoint=data["endpoint"], p256dh=data["keys"]["p256dh"],
-            auth=data["keys"]["auth"], user_agent=request.headers.get("User-Agent", ""))
+            auth=data["keys"]["auth"], session_key=session_key_of(request) or "",
+            user_agent=request.headers.get("User-Agent", ""))
         return Response(self.OutputSerializer(subscription).data,
                         status=status.HTTP_201_CREATED)
 

@@ -51,13 +51,25 @@ def _remove_subscription(subscription: WebPushSubscription) -> bool:
                                               endpoint=subscription.endpoint).delete()[0] > 0
 
 
+def _live_subscriptions(user_id: int) -> list[WebPushSubscription]:
+    """The user's subscriptions whose session is still signed in; the others (logged out,
+    ended, expired) are deleted: the browser subscribes again when someone logs in there
+    and turns notifications on."""
+    subscriptions = list(WebPushSubscription.objects.filter(user_id=user_id).order_by("pk"))
+    live = account_selectors.live_session_keys(s.session_key for s in subscriptions)
+    stale = [s.pk for s in subscriptions if s.session_key not in live]
+    if stale:
+        WebPushSubscription.objects.filter(pk__in=stale).delete()
+    return [s for s in subscriptions if s.session_key in live]
+
+
 def _targets(user_id: int, message: PushMessage) -> list[_Target]:
     targets = [
         _Target(f"w{s.pk}", "webpush", lambda s=s: webpush.send(s, message),  # type: ignore[misc]
                 lambda s=s: _remove_subscription(s))  # type: ignore[misc]
-        for s in WebPushSubscription.objects.filter(user_id=user_id).order_by("pk")
+        for s in _live_subscriptions(user_id)
     ]
-    for device in account_selectors.push_devices_for(user_id).order_by("pk"):
+    for device in account_selectors.push_devices_for(user_id):
         sender = apns.send if device.platform == Device.Platform.IOS else fcm.send
         token = device.push_token
         token_ref = hashlib.sha256(token.encode()).hexdigest()[:12]

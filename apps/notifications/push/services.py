@@ -39,14 +39,15 @@ def auth_refusal(value: str) -> str | None:
 
 
 def webpush_subscribe(*, user: User, endpoint: str, p256dh: str, auth: str,
-                      user_agent: str = "") -> WebPushSubscription:
+                      session_key: str, user_agent: str = "") -> WebPushSubscription:
     """Create or take over the subscription of this endpoint (one browser profile is one
-    endpoint: logging in as someone else there moves it). Inputs are validated already."""
+    endpoint: logging in as someone else there moves it), bound to the session that
+    registers it. Inputs are validated already."""
     with transaction.atomic():
         subscription, _ = WebPushSubscription.objects.update_or_create(
             endpoint=endpoint,
             defaults={"user": user, "p256dh": p256dh.rstrip("="), "auth": auth.rstrip("="),
-                      "user_agent": user_agent[:500]},
+                      "session_key": session_key, "user_agent": user_agent[:500]},
         )
         extra = WebPushSubscription.objects.filter(user=user).order_by("-id").values_list(
             "id", flat=True)[MAX_SUBSCRIPTIONS_PER_USER:]
