@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Greatest
 
+from apps.accounts.hooks import account_changed
 from apps.accounts.models import User
 from apps.core.errors import ApplicationError, ForbiddenError, NotFoundError
 from apps.core.ids import allocate_ids
@@ -46,6 +47,7 @@ def _lock_users(*user_ids: int) -> dict[int, User]:
 def _follow_added(*, follower_id: int, followee_id: int) -> None:
     User.objects.filter(pk=followee_id).update(followers_count=F("followers_count") + 1)
     User.objects.filter(pk=follower_id).update(following_count=F("following_count") + 1)
+    account_changed(user_ids=[followee_id])  # search ranks by followers
 
 
 def _follow_removed(*, follower_id: int, followee_id: int) -> None:
@@ -185,6 +187,7 @@ def follow_requests_accept_all(*, user_id: int) -> int:
             for pk, follower_id in zip(allocate_ids(len(new)), new, strict=True)
         )
         User.objects.filter(pk=user_id).update(followers_count=F("followers_count") + len(new))
+        account_changed(user_ids=[user_id])
         User.objects.filter(pk__in=new).update(following_count=F("following_count") + 1)
         return len(new)
 
@@ -281,6 +284,8 @@ def _decrement(user_ids: Iterable[int], *, field: str) -> None:
     ids = sorted(user_ids)
     if ids:
         User.objects.filter(pk__in=ids).update(**{field: Greatest(F(field) - 1, 0)})
+        if field == "followers_count":
+            account_changed(user_ids=ids)  # search ranks by followers
 
 
 def graph_counters_recount(*, user_ids: Iterable[int] | None = None,

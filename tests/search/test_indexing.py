@@ -28,6 +28,7 @@ from apps.search.engine import get_backend
 from apps.search.engine.base import SearchBackend
 from apps.search.indexing import pipeline
 from apps.search.models import IndexOutbox
+from apps.social import services as social_services
 from tests.conftest import waiting_task_args
 from tests.content.factories import LibrarySoundFactory, MediaAssetFactory
 from tests.factories import UserFactory
@@ -204,6 +205,26 @@ def _account_purge() -> tuple[Callable[[], object], Rows]:
             {("account", author.pk), ("video", post.pk), ("sound", post.original_sound_id)})
 
 
+def _follow() -> tuple[Callable[[], object], Rows]:
+    fan, star = UserFactory(), UserFactory()
+    return (lambda: social_services.follow_create(follower=fan, followee=star),
+            {("account", star.pk)})
+
+
+def _unfollow() -> tuple[Callable[[], object], Rows]:
+    fan, star = UserFactory(), UserFactory()
+    social_services.follow_create(follower=fan, followee=star)
+    return (lambda: social_services.follow_delete(follower=fan, followee=star),
+            {("account", star.pk)})
+
+
+def _requests_accepted() -> tuple[Callable[[], object], Rows]:
+    star = UserFactory(is_private=True)
+    social_services.follow_create(follower=UserFactory(), followee=star)  # a request
+    return (lambda: social_services.follow_requests_accept_all(user_id=star.pk),
+            {("account", star.pk)})
+
+
 CASES: dict[str, Case] = {
     "publish": _publish_now, "caption edit": _caption_edit,
     "visibility": _visibility_change, "delete": _post_delete, "removal": _removal,
@@ -214,6 +235,7 @@ CASES: dict[str, Case] = {
     "handle change": _handle_change, "deactivation": _deactivation,
     "reactivation by log-in": _reactivation, "suspension": _suspension,
     "verified badge": _verified, "account purged": _account_purge,
+    "follow": _follow, "unfollow": _unfollow, "follow requests accepted": _requests_accepted,
 }
 
 
