@@ -22,7 +22,7 @@ from apps.accounts.hooks import account_changed
 from apps.accounts.models import User
 from apps.content import services
 from apps.content.hooks import content_changed
-from apps.content.models import Hashtag, Post
+from apps.content.models import Hashtag, Post, Sound
 from apps.core import health
 from apps.search.engine import get_backend
 from apps.search.engine.base import SearchBackend
@@ -481,3 +481,23 @@ def test_an_old_outbox_row_is_a_readyz_backlog(client: Client) -> None:
     assert found["search_index_outbox"] == "backlog (1 older than 60 s)"
     assert client.get("/readyz").json()["checks"]["search_index_outbox"] == (
         "backlog (1 older than 60 s)")
+
+
+# --- the demo seed ---------------------------------------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_seed_announces_its_catalogue(index: SearchBackend) -> None:
+    from apps.web.seed.catalogue import DEMO_USERS
+    from apps.web.seed.media import TRACKS
+
+    call_command("seed_demo", "--posts", "0", stdout=StringIO())
+    pipeline.drain()  # what the workers do after `make run` starts the seed
+
+    username, name = DEMO_USERS[0][0], DEMO_USERS[0][1]
+    assert _ids(index, "account", name)[:1] == [User.objects.get(username=username).pk]
+    assert index.count("account") >= len(DEMO_USERS)
+    assert index.count("sound") == len(TRACKS)
+    title, artist = TRACKS[0]
+    found = _ids(index, "sound", f"{title} {artist}")
+    assert found[:1] == list(Sound.objects.filter(title=title, artist=artist)
+                             .values_list("pk", flat=True))
