@@ -24,7 +24,7 @@ def discover(request: HttpRequest) -> HttpResponse:
     viewer = content_viewer_of(request)
     page = discovery.discover_for(viewer=viewer)
     trending: list[dict[str, Any]] = [
-        {"tag": tag, "videos": SearchVideoItemSerializer(videos, many=True).data}
+        {"tag": tag, "videos": [SearchVideoItemSerializer(video).data for video in videos]}
         for tag, videos in page.hashtags]
     shown = {tag.pk for tag, _ in page.hashtags}
     more = [tag for tag in content_selectors.popular_hashtags_for(viewer=viewer,
@@ -35,5 +35,5 @@ def discover(request: HttpRequest) -> HttpResponse:
         "trending": trending,
         "hashtags": more,
         "sounds": page.sounds,
-        "creators": SearchAccountItemSerializer(page.creators, many=True).data,
+        "creators": [SearchAccountItemSerializer(user).data for user in page.creators],
     })

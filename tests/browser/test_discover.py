@@ -29,6 +29,8 @@ from tests.factories import UserFactory
 from tests.feed.conftest import make_post
 
 SIZES = [pytest.param(PHONE, id="phone"), pytest.param(DESKTOP, id="desktop")]
+# the first test also waits for the module's four clips to be transcoded on a shared machine
+pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +39,10 @@ def catalogue(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                             is_verified=True, followers_count=12_400),
                 UserFactory(username="disc_cook", display_name="Chef Ana",
                             followers_count=310)]
-    ids = seed_posts(tmp_path_factory.mktemp("discover-clips"), creators, count=4, captions=[
-        "Kickflip at sunset #skate #sunset", "Night session #skate",
-        "Skate then pancakes #skate #cooking", "Pancakes #cooking"])
+    ids = seed_posts(tmp_path_factory.mktemp("discover-clips"), creators, count=4, seconds=1.5,
+                     captions=[
+                         "Kickflip at sunset #skate #sunset", "Night session #skate",
+                         "Skate then pancakes #skate #cooking", "Pancakes #cooking"])
     for rank, post_id in enumerate(ids):
         Post.objects.filter(pk=int(post_id)).update(views_count=1000 - rank)
     hidden_author = UserFactory(username="disc_private", is_private=True,

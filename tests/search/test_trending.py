@@ -194,3 +194,39 @@ def test_old_counts_are_pruned(auth_client):
     trending.trending_prune()
 
     assert list(SearchTermHour.objects.values_list("term", flat=True)) == ["yesterday"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_computations_at_once_replace_the_lists_one_after_the_other():
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    from apps.search.models import SearchTermUser
+
+    now = timezone.now()
+    SearchTermHour.objects.create(term="kites", hour=now.replace(minute=0, second=0,
+                                                                 microsecond=0), searches=3)
+    for user_id in (1, 2, 3):
+        SearchTermUser.objects.create(term="kites", day=now.date(), user_id=user_id)
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            trending.trending_compute()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        trending.trending_compute()  # holds its lock until this transaction commits
+        other = threading.Thread(target=second)
+        other.start()
+        time.sleep(0.5)  # the second run is waiting on the first's rows or lock now
+    other.join(10)
+
+    assert errors == []
+    assert list(Trending.objects.values_list("kind", "rank", "term")) == [
+        ("search", 1, "kites")]

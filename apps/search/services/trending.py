@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
@@ -63,6 +63,7 @@ TRENDING_SIZE = 20
 CANDIDATES = 200  # terms/hashtags scored per run (the most active past the threshold)
 SEEN_RETENTION = timedelta(days=2)
 APPLIED_RETENTION = timedelta(days=7)
+TRENDING_LOCK = 0x7472656E64  # pg advisory lock key of the trending replace ("trend")
 POSITION_RETENTION = timedelta(days=90)
 
 
@@ -280,6 +281,9 @@ def trending_compute(*, now: datetime | None = None) -> dict[str, int]:
                       recent=recent, computed_at=now)
              for i, (tag, score, recent) in enumerate(kept_tags, 1)]
     with transaction.atomic():
+        # two runs at once would each delete, then collide on (kind, rank): one at a time
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TRENDING_LOCK])
         Trending.objects.all().delete()
         Trending.objects.bulk_create(rows)
     return {"searches": len(kept_terms), "hashtags": len(kept_tags)}
