@@ -36,10 +36,12 @@ from tests.factories import UserFactory
 Rows = set[tuple[str, int]]
 
 
-@pytest.fixture
-def index() -> Iterator[SearchBackend]:
-    """The test run's own index (settings.test: beside its media), emptied and marked
-    built, as after a completed rebuild of an empty database."""
+@pytest.fixture(params=["tantivy", "postgres"])
+def index(request: pytest.FixtureRequest, settings: Any) -> Iterator[SearchBackend]:
+    """The configured backend (each engine in turn; the pipeline is the same for both),
+    emptied and marked built, as after a completed rebuild of an empty database. The
+    tantivy index is the test run's own (settings.test: beside its media)."""
+    settings.SWIPEME_SEARCH_BACKEND = request.param
     backend = get_backend()
     backend.clear()
     backend.mark_built()
