@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from apps.accounts.models import User
 from apps.analytics.models import UserPostStats
 from apps.feed.services import embed_posts
 from apps.social.models import Follow
@@ -21,7 +22,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_index")]
 __all__ = ["empty_index"]
 
 
-def _client(user: object | None = None) -> APIClient:
+def _client(user: User | None = None) -> APIClient:
     client = APIClient()
     if user is not None:
         client.force_authenticate(user)

@@ -129,8 +129,12 @@ ITEM_SERIALIZERS: dict[str, type[serializers.Serializer[Any]]] = {
 }
 
 
+_ITEM_SCHEMAS: dict[str, serializers.Serializer[Any] | type[serializers.Serializer[Any]]] = \
+    dict(ITEM_SERIALIZERS)
+
+
 @extend_schema_field(PolymorphicProxySerializer(
-    component_name="SearchItem", serializers=ITEM_SERIALIZERS, resource_type_field_name="type",
+    component_name="SearchItem", serializers=_ITEM_SCHEMAS, resource_type_field_name="type",
     many=False))
 class SearchItemField(serializers.Field):  # type: ignore[type-arg]
     """A result: its `type` says which shape (each with a real `url` to its web page)."""
@@ -141,7 +145,7 @@ class SearchItemField(serializers.Field):  # type: ignore[type-arg]
 
 
 class SearchNoticeLinkSerializer(serializers.Serializer[Any]):
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     url = serializers.CharField()
 
 
