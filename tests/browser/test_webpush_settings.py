@@ -12,18 +12,22 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Iterator
-from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
-from apps.notifications.push import deliver_push, vapid
+from apps.notifications.push import deliver_push
 from apps.notifications.push.models import WebPushSubscription
 from tests.browser.conftest import DESKTOP, PHONE, screenshot
 from tests.factories import UserFactory
-from tests.notifications.push_servers import WebPushService, b64url_decode, push_message
+from tests.notifications.push_servers import (
+    WebPushService,
+    b64url_decode,
+    made_vapid_key,
+    push_message,
+    running_webpush_service,
+)
 
 SIZES = [pytest.param(PHONE, id="phone"), pytest.param(DESKTOP, id="desktop")]
 SHOTS = Path("/tmp/shots-h8")
@@ -54,18 +58,12 @@ def _shot(page: Page, name: str) -> None:
 @pytest.fixture(scope="module")
 def server_key() -> str:
     """The key the live server reads (test settings: under its media root)."""
-    call_command("notifications_vapid_keys", stdout=StringIO())
-    key = vapid.public_key_b64url()
-    assert key
-    return key
+    return made_vapid_key()
 
 
 @pytest.fixture
 def push_service(server_key: str) -> Iterator[WebPushService]:
-    service = WebPushService()
-    service.expected_vapid_key = server_key
-    yield service
-    service.close()
+    yield from running_webpush_service(server_key)
 
 
 def test_the_service_worker_is_served_at_the_root_scope(page: Page, base_url: str) -> None:

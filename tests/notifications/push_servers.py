@@ -515,23 +515,32 @@ def push_device(user: Any, platform: str, token: str) -> Device:
                                  session_key=client.session.session_key or "")
 
 
-@pytest.fixture
-def vapid_key(settings: Any, tmp_path: Path) -> str:
-    """The development key as `manage.py notifications_vapid_keys` writes it."""
-    settings.SWIPEME_VAPID_PRIVATE_KEY = ""
-    settings.SWIPEME_VAPID_KEY_FILE = tmp_path / "vapid" / "private_key.pem"
+def made_vapid_key() -> str:
+    """The key `manage.py notifications_vapid_keys` writes where the settings say."""
     call_command("notifications_vapid_keys", stdout=StringIO())
     key = vapid.public_key_b64url()
     assert key
     return key
 
 
-@pytest.fixture
-def webpush_service(vapid_key: str) -> Iterator[WebPushService]:
+def running_webpush_service(vapid_key: str) -> Iterator[WebPushService]:
+    """A push service that expects this VAPID key, closed after the test."""
     found = WebPushService()
     found.expected_vapid_key = vapid_key
     yield found
     found.close()
+
+
+@pytest.fixture
+def vapid_key(settings: Any, tmp_path: Path) -> str:
+    settings.SWIPEME_VAPID_PRIVATE_KEY = ""
+    settings.SWIPEME_VAPID_KEY_FILE = tmp_path / "vapid" / "private_key.pem"
+    return made_vapid_key()
+
+
+@pytest.fixture
+def webpush_service(vapid_key: str) -> Iterator[WebPushService]:
+    yield from running_webpush_service(vapid_key)
 
 
 @pytest.fixture
