@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -44,7 +45,7 @@ RESULTS = "#search-body .search-results a[data-result-type]"
 
 
 @pytest.fixture(scope="module")
-def catalogue() -> dict[str, Any]:
+def catalogue(live_asgi_server: str) -> dict[str, Any]:
     viewer = UserFactory(username="searcher_h5")
     sofia = UserFactory(username="sofia_dances", display_name="Sofia Dances",
                         is_verified=True, followers_count=12_400)
@@ -53,10 +54,10 @@ def catalogue() -> dict[str, Any]:
     kenji = UserFactory(username="kenji_tabi", display_name="山田健二の旅")
     sound = LibrarySoundFactory(title="Sofia Sunset", artist="The Night Owls")
     posts = [
-        make_post(author=sofia, caption="Sofia sunset dance on the beach #sofiamoves",
-                  tags=("sofiamoves",), sound=sound),
-        make_post(author=sofia, caption="Sofia rehearsal before the show #sofiamoves",
-                  tags=("sofiamoves",)),
+        make_post(author=sofia, caption="Sofia sunset dance on the beach #sofia",
+                  tags=("sofia",), sound=sound),
+        make_post(author=sofia, caption="Sofia rehearsal before the show #sofia",
+                  tags=("sofia",)),
         make_post(author=layla, caption="أغنية المساء مع ليلى"),
         make_post(author=kenji, caption="東京の夜景がきれい"),
     ]
@@ -65,6 +66,10 @@ def catalogue() -> dict[str, Any]:
         defaults={"language": "", "policy": "self_harm", "terms": "kill myself\nselfharm"})
     content_recount()
     rebuild()
+    # the server's first full search loads the caption-embedding model: not in a test's time
+    with urllib.request.urlopen(f"{live_asgi_server}/api/v1/search?q=warm+up&tab=videos",
+                                timeout=120) as response:
+        assert response.status == 200
     return {"viewer": viewer, "sofia": sofia, "layla": layla, "kenji": kenji, "sound": sound,
             "posts": posts}
 
@@ -87,6 +92,21 @@ def _search_requests(page: Page) -> list[str]:
     urls: list[str] = []
     page.on("request", lambda r: urls.append(r.url) if "/api/v1/search?" in r.url else None)
     return urls
+
+
+def _until(page: Page, predicate: Callable[[], bool], what: str, seconds: float = 10) -> None:
+    """Wait for something Playwright's events report (they are delivered only while the
+    driver is called: a plain sleep would never see them)."""
+    for _ in range(int(seconds * 10)):
+        if predicate():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _settled(page: Page) -> None:
+    """The newest request has been answered (the panel is no longer busy)."""
+    expect(page.locator("#search-panel")).not_to_have_attribute("aria-busy", "true")
 
 
 def _type(page: Page, text: str) -> None:
@@ -133,7 +153,7 @@ def test_results_appear_as_you_type_then_enter_records_the_search_and_a_result_o
     wait_for(lambda: SearchHistory.objects.filter(user=viewer, query="sofia").exists(),
              "the full search in the viewer's history", seconds=10)
     page.evaluate("() => window.swipemeSearch.telemetry.flush()")
-    wait_for(lambda: any(e["type"] == "search" for e in events), "the search event", seconds=10)
+    _until(page, lambda: any(e["type"] == "search" for e in events), "the search event")
     search_event = next(e for e in events if e["type"] == "search")
     assert search_event["data"]["query"] == "sofia"
     assert search_event["data"]["tab"] == "top"
@@ -149,8 +169,8 @@ def test_results_appear_as_you_type_then_enter_records_the_search_and_a_result_o
     opened.click()
     page.wait_for_url(f"**{href}")
     expect(page.locator("main")).to_contain_text("sofia_dances")
-    wait_for(lambda: any(e["type"] == "search_click" for e in events),
-             "the search_click event", seconds=10)
+    _until(page, lambda: any(e["type"] == "search_click" for e in events),
+           "the search_click event")
     click = next(e for e in events if e["type"] == "search_click")
     assert click["data"] == {"search_id": search_event["data"]["search_id"], "tab": "top",
                              "position": 1, "result_type": kind, "result_id": result_id}
@@ -220,6 +240,7 @@ def test_tabs_switch_by_click_and_arrow_keys(
 
     tabs.get_by_role("tab", name="Accounts").click()
     page.wait_for_url("**/search?q=sofia&tab=accounts")
+    _settled(page)
     expect(tabs.get_by_role("tab", name="Accounts")).to_have_attribute("aria-selected", "true")
     expect(page.locator(RESULTS, has_text="Sofia Dances")).to_be_visible()
     types = set(page.locator(RESULTS).evaluate_all("els => els.map(e => e.dataset.resultType)"))
@@ -227,6 +248,7 @@ def test_tabs_switch_by_click_and_arrow_keys(
 
     tabs.get_by_role("tab", name="Accounts").press("ArrowRight")
     page.wait_for_url("**/search?q=sofia&tab=videos")
+    _settled(page)
     expect(tabs.get_by_role("tab", name="Videos")).to_be_focused()
     expect(page.locator(f"{RESULTS}.result-card").first).to_be_visible()
     assert set(page.locator(RESULTS).evaluate_all(
@@ -238,8 +260,8 @@ def test_tabs_switch_by_click_and_arrow_keys(
     expect(sound).to_have_attribute("href", f"/sound/{catalogue['sound'].pk}")
 
     tabs.get_by_role("tab", name="Hashtags").click()
-    expect(page.locator(RESULTS, has_text="#sofiamoves")).to_have_attribute(
-        "href", "/tag/sofiamoves")
+    expect(page.locator(RESULTS, has_text="#sofia")).to_have_attribute(
+        "href", "/tag/sofia")
     # back goes to the previous tab's results
     page.go_back()
     page.wait_for_url("**/search?q=sofia&tab=sounds")
@@ -276,7 +298,11 @@ def test_without_javascript_the_form_and_server_results_work(
     page.get_by_role("search").get_by_role("searchbox").fill("sofia")
     page.get_by_role("search").get_by_role("button", name="Search").click()
     page.wait_for_url("**/search?q=sofia")
-    expect(page.locator(RESULTS, has_text="Sofia Dances")).to_be_visible()
+    expect(page.locator(RESULTS).first).to_be_visible()
+    page.get_by_role("tab", name="Accounts").click()
+    page.wait_for_url("**/search?q=sofia&tab=accounts")
+    expect(page.locator(RESULTS, has_text="Sofia Dances")).to_have_attribute(
+        "href", "/@sofia_dances")
     page.get_by_role("tab", name="Sounds").click()
     page.wait_for_url("**/search?q=sofia&tab=sounds")
     expect(page.locator(RESULTS, has_text="Sofia Sunset")).to_be_visible()
@@ -304,7 +330,8 @@ def test_a_failing_search_is_said_in_words_and_retried(
     expect(alert).to_contain_text("Search isn't working right now")
     failing["on"] = False
     alert.get_by_role("button", name="Try again").click()
-    expect(page.locator(RESULTS, has_text="Sofia Dances")).to_be_visible()
+    expect(page.locator(RESULTS).first).to_be_visible()
+    expect(alert).to_have_count(0)
 
 
 def test_a_late_answer_to_an_older_query_is_not_shown(
@@ -323,7 +350,7 @@ def test_a_late_answer_to_an_older_query_is_not_shown(
     page.goto("/search")
     box = page.locator("#search-input")
     box.fill("sofia")
-    wait_for(lambda: bool(held), "the held request", seconds=5)
+    _until(page, lambda: bool(held), "the held request")
     box.fill("layla")
     expect(page.locator(OPTIONS, has_text="ليلى تغني")).to_be_visible()
     for route in held:
@@ -351,11 +378,15 @@ def test_each_state_looks_right_and_passes_axe(
     expect(page.locator(OPTIONS).first).to_be_visible()
     screenshot(page, f"search-typing-{size}")
     _assert_accessible(page, "search: as you type")
+    _type(page, "ia")
     page.locator("#search-input").press("Enter")
     for tab in ("top", "accounts", "videos", "sounds", "hashtags"):
         if tab != "top":
             page.get_by_role("tab", name=tab.title()).click()
+        _settled(page)
         expect(page.locator(RESULTS).first).to_be_visible()
+        kinds = set(page.locator(RESULTS).evaluate_all("els => els.map(e => e.dataset.resultType)"))
+        assert tab == "top" or kinds == {tab.removesuffix("s")}, (tab, kinds)
         screenshot(page, f"search-{tab}-{size}")
         _assert_accessible(page, f"search: {tab}")
         # nothing wider than the screen (long names and captions are cut, not overflowing)

@@ -504,6 +504,7 @@ root.addEventListener("click", (event) => {
       search_id: state.searchId, tab: state.tab, position: Math.min(999, Number(result.dataset.position) || 0),
       result_type: type, result_id: result.dataset.resultId,
     });
+    telemetry.flush(); // now (a keepalive request): opening the result leaves the page
   }
 });
 
