@@ -68,7 +68,9 @@ class AuthError(Exception):
     pass
 
 
+@cache
 def _client() -> httpx.Client:
+    """One per process: its connections to Google are kept alive between sends."""
     return httpx.Client(timeout=settings.SWIPEME_PUSH_TIMEOUT)
 
 
@@ -85,10 +87,9 @@ def access_token(account: ServiceAccount) -> str:
             account.private_key, algorithm="RS256",
             headers={"kid": account.private_key_id} if account.private_key_id else None,
         )
-        with _client() as client:
-            response = client.post(account.token_uri, data={
-                "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-                "assertion": assertion})
+        response = _client().post(account.token_uri, data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "assertion": assertion})
         if response.status_code != 200:
             raise AuthError(f"token {response.status_code}: {response.text[:160]}")
         body = response.json()
@@ -139,10 +140,9 @@ def send(token: str, message: PushMessage) -> Answer:
     url = (f"{settings.SWIPEME_FCM_BASE_URL.rstrip('/')}/v1/projects/"
            f"{account.project_id}/messages:send")
     try:
-        with _client() as client:
-            response = client.post(url, content=message_for(token, message), headers={
-                "Authorization": f"Bearer {bearer}",
-                "Content-Type": "application/json; charset=UTF-8"})
+        response = _client().post(url, content=message_for(token, message), headers={
+            "Authorization": f"Bearer {bearer}",
+            "Content-Type": "application/json; charset=UTF-8"})
     except httpx.HTTPError as exc:
         return Answer(Result.RETRY, f"{type(exc).__name__}: {exc}"[:200])
     if response.status_code == 200:
