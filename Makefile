@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 REQS := requirements/base.txt requirements/dev.txt requirements/lock.txt requirements/nodeps.txt
 MANAGE := $(PY) manage.py
 
-.PHONY: run test setup frontend chromium media-tools services-start services-stop lint lint-js typecheck checks pytest browser clean-var bench bench-all bench-all-inner
+.PHONY: run test setup frontend chromium media-tools services-start services-stop lint lint-js typecheck checks pytest browser clean-var bench bench-search bench-all bench-all-inner
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed (python3.11 on PATH)"; exit 1; }
@@ -95,9 +95,18 @@ test-inner: lint lint-js typecheck checks pytest
 bench: setup
 	$(MANAGE) services run -- $(PY) bench/api_latency.py $(BENCH_ARGS)
 
-## make bench-all: the fast benchmarks (API latency, event ingest, pre-publish scan), each
-## with its default --runs (medians, min-max, load average); JSON under var/bench/. About
-## 12 minutes on a quiet machine. The slow ones are run by hand: docs/benchmarks.md.
+## make bench-search: search (issue 13) with both engines, tantivy and PostgreSQL, in one run
+## on a 1,000,000-account/1,000,000-video catalogue in its own database `bench_search` (made
+## once, about 25 minutes on 2 cores; kept by --reuse), engine and HTTP level, medians of 3
+## runs; JSON under var/bench/. BENCH_ARGS="--small" to try it in a few minutes.
+bench-search: setup
+	mkdir -p var/bench
+	$(MANAGE) services run -- $(PY) bench/search_speed.py --reuse --json var/bench/search_speed.json $(BENCH_ARGS)
+
+## make bench-all: the fast benchmarks (API latency, event ingest, pre-publish scan) and
+## search, each with its default --runs (medians, min-max, load average); JSON under
+## var/bench/. About 12 minutes on a quiet machine, plus search's (about 30 minutes with its
+## catalogue kept, 25 more the first time). The slow ones are run by hand: docs/benchmarks.md.
 bench-all: setup
 	mkdir -p var/bench
 	$(MANAGE) services run -- $(MAKE) --no-print-directory bench-all-inner
@@ -106,6 +115,7 @@ bench-all-inner:
 	$(PY) bench/api_latency.py --json var/bench/api_latency.json
 	$(PY) bench/events_ingest.py --json var/bench/events_ingest.json
 	$(PY) bench/moderation_scan.py --json var/bench/moderation_scan.json
+	$(PY) bench/search_speed.py --reuse --json var/bench/search_speed.json
 
 clean-var:
 	rm -rf var

@@ -530,7 +530,8 @@ def with_typos(rng: random.Random, word: str, typos: int) -> str | None:
                 out = out[:pos] + out[pos + 1:]
             else:
                 out = out[:pos] + rng.choice(alphabet) + out[pos:]
-        if levenshtein(folded, bench_norm(out)) == typos:
+        # The typed word must carry its typos too (Meilisearch counts the query word).
+        if levenshtein(folded, bench_norm(out)) == typos and budget(out) >= typos:
             return out
     return None
 
@@ -560,9 +561,10 @@ def _typo_in(rng: random.Random, words: list[str], typos: int,
 
 def _prefix_of(rng: random.Random, words: list[str], sep: str = " ") -> str | None:
     last = words[-1]
-    if len(last) < 3:
+    low = 2 if len(words) > 1 else 3
+    if len(last) - 1 < low:
         return None
-    cut = rng.randint(2 if len(words) > 1 else 3, len(last) - 1)
+    cut = rng.randint(low, len(last) - 1)
     return sep.join([*words[:-1], last[:cut]])
 
 
@@ -717,6 +719,8 @@ def judge(query: dict[str, Any], hit_id: int, text: tuple[str, ...] | None) -> b
     if text is None:
         return False
     rule, kind = query["rule"], query["kind"]
+    if query["prefix"]:
+        return _judge_prefix(query["q"], kind, text)
     if kind == "account":
         source = text[rule["field"]]
         if rule["field"] == 1:
@@ -731,3 +735,19 @@ def judge(query: dict[str, Any], hit_id: int, text: tuple[str, ...] | None) -> b
         return rule["substr"] in bench_norm(text[0]).replace(" ", "")
     have = set(bench_words(" ".join(text)))
     return all(w in have for w in rule["words"])
+
+
+def _judge_prefix(q: str, kind: str, text: tuple[str, ...]) -> bool:
+    """As you type, any entry that the typed text begins (a name, a title) or whose words
+    hold every typed word, the last one as a prefix (captions), answers it as well."""
+    typed = bench_norm(q)
+    if kind in ("account", "sound", "hashtag"):
+        return any(bench_norm(t).startswith(typed) for t in text[:2])
+    words = bench_words(q)
+    if not words:
+        return False
+    joined = bench_norm(" ".join(text))
+    if is_cjk(q):
+        return typed in joined.replace(" ", "")
+    have = set(bench_words(joined))
+    return all(w in have for w in words[:-1]) and any(h.startswith(words[-1]) for h in have)
