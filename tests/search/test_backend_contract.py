@@ -108,6 +108,7 @@ def test_every_query_word_must_match(catalogue: SearchBackend) -> None:
 
 
 def test_prefix_as_you_type(catalogue: SearchBackend) -> None:
+    assert set(find(catalogue, "account", "c", prefix=True)) == {1, 2, 4}
     assert set(find(catalogue, "account", "ch", prefix=True)) == {1, 2}
     assert set(find(catalogue, "account", "char", prefix=True)) == {1, 2}
     assert find(catalogue, "account", "beyo", prefix=True) == [3]
@@ -222,6 +223,19 @@ def test_upsert_replaces(backend: SearchBackend) -> None:
     assert find(backend, "video", "first") == []
     assert find(backend, "video", "second") == [50]
     assert backend.count("video") == 1
+
+
+def test_a_failed_batch_writes_nothing_and_the_index_stays_writable(
+        backend: SearchBackend) -> None:
+    backend.apply(upserts=[SearchDoc("video", 1, {"caption": "kept"})])
+    broken = SearchDoc("video", 3, {"caption": 12345})  # type: ignore[dict-item]
+    with pytest.raises(TypeError):
+        backend.apply(upserts=[SearchDoc("video", 2, {"caption": "lost"}), broken],
+                      deletes=[("video", 1)])
+    assert find(backend, "video", "lost") == []
+    assert find(backend, "video", "kept") == [1]
+    backend.apply(upserts=[SearchDoc("video", 2, {"caption": "written"})])  # lock released
+    assert find(backend, "video", "written") == [2]
 
 
 def test_same_id_in_two_kinds_is_two_documents(backend: SearchBackend) -> None:
