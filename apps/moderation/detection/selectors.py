@@ -62,6 +62,15 @@ def evidence_for(target_type: str, target_id: int) -> dict[str, Any]:
     return result
 
 
+def _search_blocked_lists(language: str) -> list[tuple[int, list[str]]]:
+    base = (language or "").split("-")[0].lower()
+    lists = TermList.objects.filter(is_active=True, purpose=TermList.Purpose.SEARCH_BLOCKED)
+    if base:
+        lists = lists.filter(Q(language="") | Q(language__iexact=base)
+                             | Q(language__iexact=language))
+    return [(row.pk, parse_terms(row.terms)) for row in lists.only("id", "terms")]
+
+
 def search_blocked_term(query: str, *, language: str = "") -> str | None:
     """The staff-listed blocked search term the query contains (whole words or phrases,
     folded as detection folds them: case, accents, look-alikes, leetspeak), or None. The
@@ -69,14 +78,17 @@ def search_blocked_term(query: str, *, language: str = "") -> str | None:
     with no language known, every list does (a safety net: missing a self-harm search
     costs more than a rare word shared by two languages). One query (the lists are
     small)."""
-    base = (language or "").split("-")[0].lower()
-    lists = TermList.objects.filter(is_active=True, purpose=TermList.Purpose.SEARCH_BLOCKED)
-    if base:
-        lists = lists.filter(Q(language="") | Q(language__iexact=base)
-                             | Q(language__iexact=language))
-    parsed = [(row.pk, parse_terms(row.terms)) for row in lists.only("id", "terms")]
-    hits = term_hits(query, parsed)
+    hits = term_hits(query, _search_blocked_lists(language))
     return hits[0].term if hits else None
+
+
+def search_blocked_names(names: Iterable[str], *, language: str = "") -> set[str]:
+    """Which of `names` (hashtags: one word, so terms also match inside them, "#proana")
+    carry a blocked search term: search does not offer them, as you type or otherwise.
+    One query for all."""
+    wanted = list(names)
+    lists = _search_blocked_lists(language) if wanted else []
+    return {name for name in wanted if term_hits(name, lists, substring=True)}
 
 
 def search_blocked_among(queries: Iterable[str]) -> set[str]:
@@ -86,8 +98,7 @@ def search_blocked_among(queries: Iterable[str]) -> set[str]:
     wanted = list(queries)
     if not wanted:
         return set()
-    lists = TermList.objects.filter(is_active=True, purpose=TermList.Purpose.SEARCH_BLOCKED)
-    parsed = [(row.pk, parse_terms(row.terms)) for row in lists.only("id", "terms")]
+    parsed = _search_blocked_lists("")
     if not parsed:
         return set()
     return {query for query in wanted if term_hits(query, parsed)}

@@ -26,7 +26,7 @@ from apps.accounts.models import User
 from apps.analytics import selectors as analytics_selectors
 from apps.content.models import Post
 from apps.core.errors import ApplicationError
-from apps.moderation.detection.selectors import search_blocked_term
+from apps.moderation.detection.selectors import search_blocked_names, search_blocked_term
 from apps.search import selectors
 from apps.search.engine.text import edit_distance, normalize, plan_query, typo_budget
 from apps.search.services import cursors, history, ranking, retrieval
@@ -215,7 +215,10 @@ def _ranked_hashtags(query: str, viewer: Viewer, window: int, prefix: bool) -> l
     relevance = retrieval.relevance_of(
         retrieval.keyword_hits("hashtag", query, limit=window, prefix=prefix))
     rows = selectors.visible_hashtags(viewer=viewer, ids=list(relevance))
-    scored = sorted(rows.values(), key=lambda t: (
+    # A tag carrying a blocked term ("#proana" while typing "pro") is not offered either.
+    blocked = search_blocked_names([tag.name for tag in rows.values()],
+                                   language=_language(viewer, "")) if rows else set()
+    scored = sorted((t for t in rows.values() if t.name not in blocked), key=lambda t: (
         -ranking.hashtag_score(t, relevance[t.pk]), -t.pk))
     return [("hashtag", tag) for tag in scored]
 
