@@ -200,11 +200,11 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
     return n
 
 
-def mint_ids(count: int) -> array:
+def mint_ids(count: int) -> array[int]:
     """`count` snowflake ids from the database's own generator, 100,000 per round trip."""
     from apps.core.ids import allocate_ids
 
-    out = array("q")
+    out: array[int] = array("q")
     for start in range(0, count, 100_000):
         out.extend(allocate_ids(min(100_000, count - start)))
     return out
@@ -632,6 +632,7 @@ def _make_query(rng: random.Random, kind: str, qkind: str,
                 text: tuple[str, ...]) -> tuple[str, dict[str, Any]] | None:
     """(query, rule) for one entry, or None when it cannot make this kind of query."""
     typos = {"typo1": 1, "typo2": 2}.get(qkind, 0)
+    rule: dict[str, Any]
     if kind == "account":
         handle, display = text
         use_handle = rng.random() < 0.5
@@ -725,14 +726,14 @@ def judge(query: dict[str, Any], hit_id: int, text: tuple[str, ...] | None) -> b
         source = text[rule["field"]]
         if rule["field"] == 1:
             source = " ".join(w for w in source.split() if any(c.isalnum() for c in w))
-        return bench_norm(source) == rule["norm"]
+        return bool(bench_norm(source) == rule["norm"])
     if kind == "sound":
-        return bench_norm(text[0]) == rule["title"] and (
-            rule["artist"] is None or bench_norm(text[1]) == rule["artist"])
+        return bool(bench_norm(text[0]) == rule["title"] and (
+            rule["artist"] is None or bench_norm(text[1]) == rule["artist"]))
     if kind == "hashtag":
-        return bench_norm(text[0]) == rule["norm"]
+        return bool(bench_norm(text[0]) == rule["norm"])
     if "substr" in rule:
-        return rule["substr"] in bench_norm(text[0]).replace(" ", "")
+        return bool(rule["substr"] in bench_norm(text[0]).replace(" ", ""))
     have = set(bench_words(" ".join(text)))
     return all(w in have for w in rule["words"])
 

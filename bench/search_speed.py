@@ -56,8 +56,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlparse
+
+if TYPE_CHECKING:
+    from apps.search.engine.base import Kind
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR / "bench"))
@@ -69,6 +72,7 @@ from search_data import SIZES_FULL, SIZES_SMALL  # noqa: E402
 DEFAULT_DB = "postgres://postgres@127.0.0.1:54329/bench_search"
 ENGINES = ("tantivy", "postgres")
 KINDS = ("account", "video", "sound", "hashtag")
+ENGINE_KINDS: tuple[Kind, ...] = ("account", "video", "sound", "hashtag")
 QKINDS = ("exact", "typo1", "typo2", "prefix")
 TAB_OF = {"account": "accounts", "video": "videos", "sound": "sounds", "hashtag": "hashtags"}
 TARGET_P99_MS = 50.0
@@ -146,7 +150,7 @@ def worker_build(params: dict[str, Any]) -> dict[str, Any]:
     backend = get_backend(params["engine"])
     if params["reuse"] and backend.is_built():
         return {"built": False, "size_mb": index_size_mb(params["engine"]),
-                "counts": {k: backend.count(k) for k in KINDS}}
+                "counts": {k: backend.count(k) for k in ENGINE_KINDS}}
     last = [0.0]
 
     def progress(line: str) -> None:

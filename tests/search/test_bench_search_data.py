@@ -61,7 +61,7 @@ def test_small_catalogue_gives_queries_of_every_kind_from_findable_entries() -> 
     kinds = {(q["kind"], q["qkind"]) for q in queries}
     assert {k for k, _ in kinds} == {"account", "video", "sound", "hashtag"}
     assert {qk for _, qk in kinds} == {"exact", "typo1", "typo2", "prefix"}
-    findable = {kind: set() for kind in search_data.TARGET_SQL}
+    findable: dict[str, set[int]] = {kind: set() for kind in search_data.TARGET_SQL}
     from django.db import connection
 
     with connection.cursor() as cursor:
