@@ -226,9 +226,9 @@ def _ranked_hashtags(query: str, viewer: Viewer, window: int, prefix: bool) -> l
 def _names_the_query(query: str, names: Sequence[str], *, prefix: bool) -> bool:
     """Whether one of `names`, written together, is the query written together (within its
     typo budget; as a prefix while typing): the query "looks like" this name."""
-    joined = query.replace(" ", "")
+    joined = "".join(ch for ch in query if ch.isalnum())
     for name in names:
-        target = normalize(name).replace(" ", "").replace("_", "").replace(".", "")
+        target = "".join(ch for ch in normalize(name) if ch.isalnum())
         if prefix and target.startswith(joined):
             return True
         budget = typo_budget(joined)
