@@ -87,7 +87,7 @@ class TantivyBackend:
         self._index.register_tokenizer(
             _TOKENIZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
         self._index.config_reader(reload_policy="Manual")
-        self._seen_meta: tuple[int, int, int] | None = self._meta_stamp()
+        self._seen_meta: bytes | None = self._meta_stamp()
         self._reload_lock = threading.Lock()
 
     # -- writing ------------------------------------------------------------------------
@@ -171,12 +171,14 @@ class TantivyBackend:
 
     # -- reading ------------------------------------------------------------------------
 
-    def _meta_stamp(self) -> tuple[int, int, int] | None:
+    def _meta_stamp(self) -> bytes | None:
+        """meta.json's content (a few kB, replaced atomically by each commit; it carries
+        the commit's opstamp). Compared whole: an inode number and a coarse mtime can
+        repeat across two quick commits."""
         try:
-            st = os.stat(self.dir / "meta.json")
+            return (self.dir / "meta.json").read_bytes()
         except FileNotFoundError:
             return None
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def _refresh(self, *, force: bool = False) -> None:
         """Reload the reader when another process (or this one) committed since."""
