@@ -555,13 +555,8 @@ CELERY_BEAT_SCHEDULE["search-drain-index-outbox"] = {
 }
 # Outbox rows per drain transaction (one backend write each).
 SWIPEME_SEARCH_DRAIN_BATCH = env_int("SWIPEME_SEARCH_DRAIN_BATCH", 500)
-# Search (apps.search.indexing): the index outbox is drained after each commit that wrote to
-# it and by beat; a never-built index (first start) is rebuilt by the drain's first run.
-CELERY_BEAT_SCHEDULE["search-drain-index-outbox"] = {
-    "task": "apps.search.drain_index_outbox",
-    "schedule": 3.0,
-    "options": {"queue": "default", "expires": 3},
-}
+# Ask for a drain right after each commit that wrote outbox rows (else only beat drains).
+SWIPEME_SEARCH_DRAIN_ON_COMMIT = env_bool("SWIPEME_SEARCH_DRAIN_ON_COMMIT", True)
 # The consumer: at most this many log entries per beat run; pending entries idle this long
 # (a dead consumer's) are reclaimed.
 ANALYTICS_CONSUME_MAX_ENTRIES = env_int("SWIPEME_ANALYTICS_CONSUME_MAX_ENTRIES", 2000)

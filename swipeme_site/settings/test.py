@@ -42,6 +42,10 @@ WHITENOISE_USE_FINDERS = True
 SWIPEME_SEARCH_INDEX_DIR = Path(env_str(
     "SWIPEME_SEARCH_INDEX_DIR",
     str(MEDIA_ROOT.parent / f"search-{DATABASES['default']['TEST']['NAME']}")))
+# No drain requests after commits: the session worker would drain (or, the index being
+# unbuilt, rebuild) the shared test index under other tests' feet; tests of the real
+# drain turn it on (tests/search/test_indexing_worker.py).
+SWIPEME_SEARCH_DRAIN_ON_COMMIT = False
 # Throttles stay on (tests exercise them) but generous enough not to trip by accident.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {  # type: ignore[index]
     **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],  # type: ignore[dict-item]

@@ -295,7 +295,8 @@ def test_sign_up_and_staff_admin_edits_record_rows(client: Client) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_one_drain_request_per_transaction_sent_after_its_commit(
-        broker_unconsumed: None) -> None:
+        broker_unconsumed: None, settings: Any) -> None:
+    settings.SWIPEME_SEARCH_DRAIN_ON_COMMIT = True  # off in tests (settings.test)
     author = UserFactory()
     asset = MediaAssetFactory(owner=author)
     drain = "apps.search.drain_index_outbox"

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import psutil
 import pytest
@@ -37,6 +38,11 @@ def wait_for(predicate: Callable[[], bool], what: str, seconds: float) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+
+
+@pytest.fixture(autouse=True)
+def _drain_on_commit(settings: Any) -> None:
+    settings.SWIPEME_SEARCH_DRAIN_ON_COMMIT = True  # off in the other tests (settings.test)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterable
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from apps.core import redis_health
@@ -31,6 +32,8 @@ def index_changed(*, kind: Kind, ids: Iterable[int]) -> int:
 def _drain_after_commit() -> None:
     """One drain request per transaction, however many rows it wrote. Losing it (a broker
     outage, a process dying right after the commit) loses nothing: the beat drains too."""
+    if not settings.SWIPEME_SEARCH_DRAIN_ON_COMMIT:
+        return
     if any(entry[1] is _request_drain for entry in connection.run_on_commit):
         return
     transaction.on_commit(_request_drain, robust=True)
