@@ -33,6 +33,7 @@ from apps.media import signing, storage
 from apps.media.models import MediaAsset
 from apps.moderation import services as moderation
 from apps.moderation.models import Appeal, Case, EnforcementAction, Notice, Report
+from apps.search.models import SearchHistory
 from apps.social.models import Follow, FollowRequest
 from tests.comments.helpers import comments_snapshot
 from tests.content.factories import MediaAssetFactory
@@ -326,6 +327,7 @@ class Victim:
     action: EnforcementAction
     notice: Notice
     report: Report
+    search: SearchHistory
 
 
 def _victim(client_for: Any) -> Victim:
@@ -356,7 +358,8 @@ def _victim(client_for: Any) -> Victim:
                                  s3_upload_id="victim-multipart", upload_length=1000,
                                  upload_expires_at=timezone.now() + timedelta(hours=1)),
         follow_request=FollowRequest.objects.create(requester=UserFactory(), target=user),
-        action=action, notice=Notice.objects.get(user=user, action=action), report=report)
+        action=action, notice=Notice.objects.get(user=user, action=action), report=report,
+        search=SearchHistory.objects.create(user=user, query="my secret", normalized="my secret"))
 
 
 def _victim_snapshot(v: Victim) -> dict[str, Any]:
@@ -364,7 +367,7 @@ def _victim_snapshot(v: Victim) -> dict[str, Any]:
         "rows": [m.objects.filter(pk=o.pk).exists() for m, o in (
             (Collection, v.collection), (CommentFilter, v.keyword), (Device, v.device),
             (UserSession, v.session), (DataExport, v.export), (MediaAsset, v.upload),
-            (FollowRequest, v.follow_request))],
+            (FollowRequest, v.follow_request), (SearchHistory, v.search))],
         "collection": Collection.objects.values_list("name", flat=True).get(pk=v.collection.pk),
         "device": Device.objects.values_list("push_token", flat=True).get(pk=v.device.pk),
         "upload": MediaAsset.objects.values_list("state", flat=True).get(pk=v.upload.pk),
@@ -409,6 +412,7 @@ def test_another_accounts_private_objects_are_refused(client_for, caller):
         ("post", f"/api/v1/comments/{v.held.pk}/approve", None),
         ("post", f"/api/v1/comments/{v.held.pk}/reject", None),
         ("post", "/api/v1/appeals", {"action_id": str(v.action.pk)}),
+        ("delete", f"/api/v1/search/history/{v.search.pk}", None),
     ):
         response = getattr(client, method)(path, body, format="json")
         assert response.status_code == denied, (method, path, response.status_code,
@@ -436,7 +440,8 @@ def test_another_accounts_private_objects_are_refused(client_for, caller):
         assert marked.json() == {"marked": 0}
         for path in ("/api/v1/me/notices", "/api/v1/me/reports", "/api/v1/me/collections",
                      "/api/v1/me/sessions", "/api/v1/me/devices",
-                     "/api/v1/me/held-comments", "/api/v1/me/follow-requests"):
+                     "/api/v1/me/held-comments", "/api/v1/me/follow-requests",
+                     "/api/v1/search/history"):
             response = client.get(path)
             assert response.status_code == 200, path
             assert response.json()["results"] == [], path
@@ -495,6 +500,7 @@ SWEPT = {
     "api/v1/media/uploads/<int:asset_id>/complete": _PRIVATE,
     "api/v1/media/uploads/<int:asset_id>/parts": _PRIVATE,
     "api/v1/media/uploads/<str:token>": _PRIVATE,
+    "api/v1/search/history/<str:history_id>": _PRIVATE,
 }
 # Routes about the caller's own relation to a user, probed where that relation lives.
 ELSEWHERE = {
