@@ -6,6 +6,7 @@ decisions link to their detail on `/notices` and to the appeal form."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -15,6 +16,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST, require_safe
 
 from apps.core.errors import ApplicationError, NotFoundError
@@ -43,6 +45,8 @@ def _row(line: notification_selectors.Line) -> dict[str, Any]:
         "appeal_path": (n.data.get("appeal_path") or None)
         if until is not None and until > timezone.now() else None,
         "guideline_url": n.data.get("guideline_url") or None,
+        "when": ("just now" if timezone.now() - n.updated_at < timedelta(minutes=1)
+                 else f"{timesince(n.updated_at)} ago"),
     }
 
 

@@ -102,11 +102,12 @@ def _live_targets(candidates: Sequence[Candidate]) -> set[tuple[int, str, int]]:
         pk__in=set().union(*posts.values()) if posts else set(),
         status=Post.Status.PUBLISHED).values_list("id", flat=True)) if posts else set()
     seen: dict[int, set[int]] = {}
+    viewers = User.objects.in_bulk(list(posts))  # their age decides age-restricted posts
     for recipient, ids in posts.items():
         # one query per recipient (usually one: the owner of the liked post)
-        viewer = User(pk=recipient)
         seen[recipient] = content_selectors.visible_post_ids_for(
-            viewer=viewer, post_ids=ids & published)
+            viewer=viewers.get(recipient), post_ids=ids & published) \
+            if recipient in viewers else set()
         live |= {(recipient, "post", pk) for pk in seen[recipient]}
     for recipient, ids in comments.items():
         live |= {(recipient, "comment", pk) for pk in ids
