@@ -17,8 +17,7 @@ costs the same whatever its size. The rules:
   videos are not, unless followed;
 - sounds: `content.selectors.sound_visible_q` (library sounds, originals a visible post
   uses) and not taken down;
-- hashtags: `content.selectors.hashtag_seen_q` (at least one published post the viewer may
-  see).
+- hashtags: on at least one video the viewer may find (the videos rule).
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from apps.accounts.models import User
 from apps.content import selectors as content_selectors
 from apps.content.audience import recommendable_q
-from apps.content.models import Hashtag, Post, Sound
+from apps.content.models import Hashtag, Post, PostHashtag, Sound
 from apps.moderation.models import TargetType
 from apps.moderation.selectors import search_banned_q
 from apps.social.models import Block, Follow
@@ -78,15 +77,14 @@ def findable_videos(*, viewer: Viewer) -> QuerySet[Post]:
     return content_selectors.without_muted_authors(posts, viewer=viewer)
 
 
-def visible_videos(*, viewer: Viewer, ids: Sequence[int],
-                   followed_author: bool = True) -> dict[int, Post]:
+def visible_videos(*, viewer: Viewer, ids: Sequence[int]) -> dict[int, Post]:
     """The candidate posts the viewer may find, joined for display (author, asset, sound,
     the public-media flag), with `author_followed` annotated for ranking."""
     if not ids:
         return {}
     posts = findable_videos(viewer=viewer).filter(pk__in=list(ids))
     viewer_id = _viewer_id(viewer)
-    if viewer_id is not None and followed_author:
+    if viewer_id is not None:
         posts = posts.annotate(author_followed=Exists(Follow.objects.filter(
             follower_id=viewer_id, followee_id=OuterRef("author_id"))))
     return {post.pk: post for post in content_selectors.for_display(posts)}
@@ -104,8 +102,16 @@ def visible_sounds(*, viewer: Viewer, ids: Sequence[int]) -> dict[int, Sound]:
     return {sound.pk: sound for sound in rows}
 
 
+def findable_hashtags(*, viewer: Viewer) -> QuerySet[Hashtag]:
+    """Hashtags on at least one video the viewer may find (`findable_videos`): a tag whose
+    only posts are removed, private, search-banned or by people the viewer blocked or muted
+    is not offered (stricter than `content.selectors.hashtag_seen_q`)."""
+    return Hashtag.objects.filter(Exists(PostHashtag.objects.filter(
+        hashtag_id=OuterRef("pk"), post_id__in=findable_videos(viewer=viewer).values("pk"))))
+
+
 def visible_hashtags(*, viewer: Viewer, ids: Sequence[int]) -> dict[int, Hashtag]:
     if not ids:
         return {}
-    rows = Hashtag.objects.filter(content_selectors.hashtag_seen_q(viewer), pk__in=list(ids))
+    rows = findable_hashtags(viewer=viewer).filter(pk__in=list(ids))
     return {tag.pk: tag for tag in rows}

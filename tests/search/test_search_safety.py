@@ -282,3 +282,17 @@ def test_a_hashtag_carrying_a_blocked_term_is_not_offered_while_typing() -> None
     body = search(_client(), "pro", tab="hashtags", mode="prefix")
     assert ids(body) == ["prodancer"]
     assert ids(search(_client(), "proana_tips", tab="hashtags", mode="prefix")) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hashtag_only_on_search_banned_or_muted_videos_is_not_offered() -> None:
+    post = PostFactory(caption="#cliffdare jump")
+    tag = tag_post(post, "cliffdare")
+    index(tag)
+    viewer = UserFactory()
+    Mute.objects.create(muter=viewer, muted=post.author)
+    assert ids(search(_client(viewer), "cliffdare", tab="hashtags")) == []
+    assert ids(search(_client(), "cliffdare", tab="hashtags")) == ["cliffdare"]
+    enforce(action="search_ban", target_type="post", target_id=post.pk, policy="self_harm",
+            reason="Dangerous challenge.")
+    assert ids(search(_client(), "cliffdare", tab="hashtags")) == []
