@@ -21,7 +21,7 @@ from apps.content.models import Hashtag, Post, Sound
 from apps.moderation.detection.selectors import search_blocked_among
 from apps.search import selectors
 from apps.search.engine import get_backend
-from apps.search.models import SearchHistory, SearchPositionDay, Trending
+from apps.search.models import SearchHistory, SearchPositionDay, SearchTermHour, Trending
 from apps.search.selectors import Viewer
 from apps.search.services.history import query_key
 
@@ -62,17 +62,15 @@ def trending_searches(*, limit: int = TRENDING_SEARCHES) -> list[str]:
 
 
 def trending_hashtags(*, viewer: Viewer, limit: int = TRENDING_HASHTAGS) -> list[Hashtag]:
-    """The trending hashtags the viewer may see (a tag on at least one post they may see),
-    best first; while fewer have trended (a young site), the most used ones fill the list."""
+    """The trending hashtags the viewer may find, best first; while fewer have trended (a
+    young site), the most used ones fill the list. Both go through search's hashtag rule
+    (`selectors.visible_hashtags`) in one query."""
     ids = list(Trending.objects.filter(kind=Trending.Kind.HASHTAG).order_by("rank")
                .values_list("hashtag_id", flat=True)[:limit * 2])
+    ids += [tag.pk for tag in content_selectors.popular_hashtags_for(viewer=viewer,
+                                                                     limit=limit * 2)]
     found = selectors.visible_hashtags(viewer=viewer, ids=[i for i in ids if i is not None])
-    tags = [found[i] for i in ids if i in found]
-    if len(tags) < limit:
-        have = {tag.pk for tag in tags}
-        tags += [tag for tag in content_selectors.popular_hashtags_for(viewer=viewer,
-                                                                       limit=limit * 2)
-                 if tag.pk not in have]
+    tags = [found[i] for i in dict.fromkeys(ids) if i in found]
     blocked = search_blocked_among([tag.name for tag in tags])
     return [tag for tag in tags if tag.name not in blocked][:limit]
 
@@ -157,6 +155,26 @@ def ctr_by_position(*, tab: str | None = None, days: int = 7,
         shown=Sum("impressions"), clicked=Sum("clicks"))
     return [PositionCtr(row["position"], row["shown"] or 0, row["clicked"] or 0)
             for row in summed]
+
+
+@dataclass(frozen=True)
+class QueryCtr:
+    query: str
+    searches: int
+    clicks: int
+
+    @property
+    def ctr(self) -> float | None:
+        return self.clicks / self.searches if self.searches else None
+
+
+def ctr_by_query(*, days: int = 7, limit: int = 50) -> list[QueryCtr]:
+    """The most searched queries of the last `days` days with the clicks on their results
+    (a query whose searches rarely get a click is one search answers badly)."""
+    since = timezone.now() - timedelta(days=days)
+    rows = SearchTermHour.objects.filter(hour__gte=since).values("term").annotate(
+        searched=Sum("searches"), clicked=Sum("clicks")).order_by("-searched", "term")[:limit]
+    return [QueryCtr(row["term"], row["searched"] or 0, row["clicked"] or 0) for row in rows]
 
 
 # --- discover --------------------------------------------------------------------------------

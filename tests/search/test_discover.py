@@ -142,8 +142,8 @@ def test_discover_costs_the_same_queries_whatever_its_size(auth_client,
     assert len(body["hashtags"]) == 6
     assert all(len(t["videos"]) == 6 for t in body["hashtags"])
     assert len(large) == len(small)
-    # trending hashtags and searches (2), visible hashtags (1), blocked names (1), videos
-    # (1), sounds (1), creators (1); the most used hashtags (1) fill a short trending list
+    # trending hashtags and searches (2), the most used hashtags (1), visible hashtags (1),
+    # blocked names (1), videos (1), sounds (1), creators (1)
     with django_assert_max_num_queries(8):
         discover(auth_client)
 

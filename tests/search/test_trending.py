@@ -173,6 +173,8 @@ def test_clicks_are_counted_by_position_and_by_query(auth_client):
     assert rows[2].ctr == 1.0
     term = SearchTermHour.objects.get(term="tacos")
     assert (term.searches, term.clicks) == (2, 2)  # the unknown search_id counts on no query
+    assert discovery.ctr_by_query() == [discovery.QueryCtr("tacos", 2, 2)]
+    assert discovery.ctr_by_query()[0].ctr == 1.0
 
 
 def test_a_click_in_a_later_batch_finds_its_query(auth_client):
