@@ -171,3 +171,5 @@ class CreatorPostSubscription(models.Model):
 
 # Push delivery's own table (apps.notifications.push), registered with the app here.
 from apps.notifications.push.models import WebPushSubscription  # noqa: E402, F401
+# E-mail digests' tables (apps.notifications.digest).
+from apps.notifications.digest.models import DigestRun, DigestSetting  # noqa: E402, F401
