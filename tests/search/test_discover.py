@@ -131,10 +131,12 @@ def test_discover_costs_the_same_queries_whatever_its_size(auth_client,
                 made.append(tag_post(post, f"tag{per_tag}x{t}"))
         trend(*{tag.pk: tag for tag in made}.values())
 
+    Trending.objects.create(kind="search", rank=1, term="pancakes", score=1, recent=3,
+                            computed_at=timezone.now())
     arrange(6, 1)
     with CaptureQueriesContext(connection) as small:
         discover(auth_client)
-    Trending.objects.all().delete()
+    Trending.objects.filter(kind="hashtag").delete()
     arrange(6, 6)  # six times the videos (other tags)
     with CaptureQueriesContext(connection) as large:
         body = discover(auth_client)
@@ -142,9 +144,9 @@ def test_discover_costs_the_same_queries_whatever_its_size(auth_client,
     assert len(body["hashtags"]) == 6
     assert all(len(t["videos"]) == 6 for t in body["hashtags"])
     assert len(large) == len(small)
-    # trending hashtags and searches (2), the most used hashtags (1), visible hashtags (1),
-    # blocked names (1), videos (1), sounds (1), creators (1)
-    with django_assert_max_num_queries(8):
+    # trending hashtags (1), the most used hashtags (1), visible hashtags (1), blocked names
+    # (1), videos (1), sounds (1), creators (1), trending searches and their blocked (2)
+    with django_assert_max_num_queries(9):
         discover(auth_client)
 
 
