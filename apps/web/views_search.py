@@ -78,8 +78,10 @@ def _full_search(request: HttpRequest, tab: str) -> dict[str, Any]:
     if not all(throttle.allow_request(request, api)  # type: ignore[arg-type]
                for throttle in api.get_throttles()):
         raise ApplicationError(THROTTLED, code="throttled", status_code=429)
+    # the API's default page size (a ?limit on the page's URL is not the page's business)
     params = search_services.search_params(
-        {**request.GET.dict(), "tab": tab, "mode": "full"},
+        {"q": request.GET.get("q", ""), "tab": tab, "mode": "full",
+         "cursor": request.GET.get("cursor", "")},
         raw_query_string=request.META.get("QUERY_STRING", ""))
     answer = search_services.search(viewer=viewer_of(request), params=params,
                                     language=getattr(request, "LANGUAGE_CODE", "") or "")

@@ -248,7 +248,7 @@ def test_axe_finds_no_contrast_or_serious_violations(
                         (f"/@{creator.username}", "profile"),
                         ("/upload", "upload"), ("/settings/", "settings"),
                         ("/settings/account", "settings: account"),
-                        ("/discover", "discover")):
+                        ("/discover", "discover"), ("/search", "search")):
         page.goto(path)
         page.wait_for_load_state("load")
         _assert_accessible(page, where)
