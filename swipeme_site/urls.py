@@ -7,6 +7,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from apps.core import views as core_views
+from apps.notifications.digest import views as digest_views
 from apps.notifications.push import web as push_web
 from apps.web import views_notices as web_notices
 
@@ -31,6 +32,8 @@ urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("metrics", core_views.metrics, name="metrics"),
     path("sw.js", push_web.service_worker, name="service-worker"),  # Web Push (root scope)
+    # An e-mail's unsubscribe link and RFC 8058 one-click POST (signed token, no sign-in)
+    path("email/unsubscribe/<str:token>/", digest_views.unsubscribe, name="email-unsubscribe"),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -22,3 +22,12 @@ def deliver_notification(self: Task, notification_id: str, seq: int) -> str:
         return services.notification_deliver(notification_id=int(notification_id), seq=seq)
     except push.PushRetry as exc:
         raise self.retry(countdown=max(1.0, exc.retry_after)) from exc
+
+
+@shared_task(name="apps.notifications.send_digests")
+def send_digests() -> dict[str, int]:
+    """Plan the digests due at people's local morning, then send them (safe twice)."""
+    from apps.notifications.digest import services as digests
+
+    planned = digests.digests_plan()
+    return {"planned": planned, **digests.digests_send()}

@@ -28,7 +28,8 @@ class Tab(StrEnum):
     FOLLOWERS = "followers"
 
 
-ALL_ON = {Channel.IN_APP: True, Channel.PUSH: True, Channel.EMAIL: False}
+# E-mail = "in the e-mail digest" (a weekly summary by default, never one mail per event).
+ALL_ON = {Channel.IN_APP: True, Channel.PUSH: True, Channel.EMAIL: True}
 
 
 @dataclass(frozen=True)

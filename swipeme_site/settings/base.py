@@ -671,3 +671,19 @@ SWIPEME_PUSH_TIMEOUT = float(env_str("SWIPEME_PUSH_TIMEOUT", "10"))
 SWIPEME_PUSH_ATTEMPTS = env_int("SWIPEME_PUSH_ATTEMPTS", 3)
 SWIPEME_PUSH_BACKOFF_SECONDS = float(env_str("SWIPEME_PUSH_BACKOFF_SECONDS", "1"))
 SWIPEME_PUSH_RETRY_AFTER_CAP = float(env_str("SWIPEME_PUSH_RETRY_AFTER_CAP", "30"))
+
+# --- Notifications: e-mail digests (apps.notifications.digest) -----------------------------
+# Sent at this local hour (the person's time zone) on their period's morning (weekly: Monday);
+# the beat task runs every 15 minutes and makes up a missed run within the window.
+SWIPEME_DIGEST_HOUR = env_int("SWIPEME_DIGEST_HOUR", 8)
+SWIPEME_DIGEST_WINDOW_MINUTES = env_int("SWIPEME_DIGEST_WINDOW_MINUTES", 120)
+SWIPEME_DIGEST_MAX_LINES = env_int("SWIPEME_DIGEST_MAX_LINES", 20)
+# Unsubscribe links (signed tokens) stay valid this long; a mailbox for the List-Unsubscribe
+# mailto: ("" = https one-click only).
+SWIPEME_UNSUBSCRIBE_TOKEN_MAX_AGE = env_int("SWIPEME_UNSUBSCRIBE_TOKEN_MAX_AGE", 180 * 86400)
+SWIPEME_UNSUBSCRIBE_MAILTO = env_str("SWIPEME_UNSUBSCRIBE_MAILTO", "")
+CELERY_BEAT_SCHEDULE["notifications-send-digests"] = {
+    "task": "apps.notifications.send_digests",
+    "schedule": timedelta(minutes=15),
+    "options": {"queue": "notifications", "expires": 14 * 60},
+}

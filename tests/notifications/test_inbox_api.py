@@ -119,7 +119,7 @@ def test_preferences_matrix_quiet_hours_and_errors() -> None:
     client = client_for(me)
     prefs = client.get("/api/v1/notifications/preferences").json()
     by_type = {row["type"]: row for row in prefs["types"]}
-    assert by_type["post_liked"]["channels"] == {"in_app": True, "push": True, "email": False}
+    assert by_type["post_liked"]["channels"] == {"in_app": True, "push": True, "email": True}
     assert by_type["security"]["mandatory"] is True
     assert prefs["quiet_hours"]["enabled"] is False
     changed = client.put("/api/v1/notifications/preferences", {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class DigestSetting(models.Model):
@@ -44,7 +45,7 @@ class DigestRun(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     notifications = models.PositiveIntegerField(default=0)
     until = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)  # the planning run's time
 
     class Meta:
         app_label = "notifications"
