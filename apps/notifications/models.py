@@ -163,10 +163,32 @@ class CreatorPostSubscription(models.Model):
             models.UniqueConstraint(fields=["user", "creator"],
                                     name="notifications_creator_sub_unique"),
         ]
-        indexes = [models.Index(fields=["creator", "level"], name="notif_creator_level")]
+        indexes = [
+            models.Index(fields=["creator", "level"], name="notif_creator_level"),
+            # the new-post fan-out walks a creator's subscribers in follower-id order
+            models.Index(fields=["creator", "user"], name="notif_creator_user"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} -> {self.creator_id}: {self.level}"
+
+
+class FanOut(models.Model):
+    """The checkpoint of a post's fan-out to the followers who asked for the creator's
+    posts: the last follower id told, committed in the same transaction as that batch's
+    notifications, so a worker killed mid-way resumes after it (services.fanout)."""
+
+    post_id = models.BigIntegerField(primary_key=True)
+    creator_id = models.BigIntegerField()
+    after_user_id = models.BigIntegerField(default=0)
+    batches = models.PositiveIntegerField(default=0)
+    told = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"fan-out of {self.post_id} after {self.after_user_id} ({self.told} told)"
 
 
 # Push delivery's own table (apps.notifications.push), registered with the app here.
