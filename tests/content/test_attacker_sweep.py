@@ -513,6 +513,15 @@ ELSEWHERE = {
     "api/v1/users/<str:username>/mute":
         "tests/social/test_api_writes.py::test_hidden_accounts_cannot_be_followed_blocked_or_"
         "muted",
+    "api/v1/notifications/<str:notification_id>/read":
+        "tests/notifications/test_inbox_api.py::test_unread_count_mark_one_and_all_and_other_"
+        "peoples_ids",
+    "api/v1/notifications/<str:notification_id>/follow_request":
+        "tests/notifications/test_inbox_api.py::test_unread_count_mark_one_and_all_and_other_"
+        "peoples_ids",
+    "api/v1/notifications/creators/<str:username>":
+        "tests/notifications/test_inbox_api.py::test_creator_post_notifications_opt_in_only_"
+        "for_followed_creators",
 }
 
 

@@ -24,7 +24,7 @@ from apps.notifications.services import Candidate
 from tests.engagement.factories import PublishedPostFactory
 from tests.factories import UserFactory
 from tests.notifications.inbox_helpers import inbox_of, run_notification_tasks
-from tests.social.factories import FollowFactory
+from tests.social.factories import BlockFactory, FollowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -91,11 +91,13 @@ def test_unread_count_mark_one_and_all_and_other_peoples_ids() -> None:
     newest, *_ = inbox_of(owner.pk)
     assert client.post(f"/api/v1/notifications/{newest.pk}/read").status_code == 204
     assert client.get("/api/v1/notifications/unread_count").json() == {"unread": 2}
-    # someone else's id, and ids that cannot exist: 404 in the error shape
-    for path in (f"/api/v1/notifications/{newest.pk}/read", "/api/v1/notifications/abc/read"):
-        answer = client_for(other).post(path)
+    # someone else's id, and ids that cannot exist: 404 in the error shape; signed out 401
+    for path in (f"/api/v1/notifications/{newest.pk}/read", "/api/v1/notifications/abc/read",
+                 f"/api/v1/notifications/{newest.pk}/follow_request"):
+        answer = client_for(other).post(path, {"action": "accept"}, format="json")
         assert answer.status_code == 404
         assert answer.json()["error"]["code"] == "not_found"
+        assert APIClient().post(path, {"action": "accept"}, format="json").status_code == 401
     assert Notification.objects.get(pk=newest.pk).read_at is not None
     assert client.post("/api/v1/notifications/read_all", {}, format="json").json() == {
         "marked": 2}
@@ -207,6 +209,12 @@ def test_creator_post_notifications_opt_in_only_for_followed_creators() -> None:
     assert client.put(url, {"level": "all"}, format="json").json() == {"level": "all"}
     assert client.put(url, {"level": "loud"}, format="json").status_code == 400
     assert client.get("/api/v1/notifications/creators/nobody-here").status_code == 404
+    blocker = UserFactory()
+    BlockFactory(blocker=blocker, blocked=fan)
+    hidden = client.put(f"/api/v1/notifications/creators/{blocker.username}",
+                        {"level": "off"}, format="json")
+    assert hidden.status_code == 404
+    assert APIClient().get(url).status_code == 401
     # a published post tells the subscribed follower, not the others
     bystander = UserFactory()
     FollowFactory(follower=bystander, followee=creator)
