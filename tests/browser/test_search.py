@@ -61,6 +61,8 @@ def catalogue(live_asgi_server: str) -> dict[str, Any]:
         make_post(author=layla, caption="أغنية المساء مع ليلى"),
         make_post(author=kenji, caption="東京の夜景がきれい"),
     ]
+    # more than one page of one word (the API's page is 20)
+    posts += [make_post(author=kenji, caption=f"marathon training day {n}") for n in range(26)]
     TermList.objects.get_or_create(
         name="Search: test self-harm", purpose=TermList.Purpose.SEARCH_BLOCKED,
         defaults={"language": "", "policy": "self_harm", "terms": "kill myself\nselfharm"})
@@ -308,6 +310,23 @@ def test_without_javascript_the_form_and_server_results_work(
     expect(page.locator(RESULTS, has_text="Sofia Sunset")).to_be_visible()
     page.goto("/search?q=zzqqxxnothing")
     expect(page.get_by_role("heading", name="No results for “zzqqxxnothing”")).to_be_visible()
+
+
+def test_more_results_load_on_scrolling_with_the_cursor(
+        catalogue: dict[str, Any], logged_in_page: Callable[..., Page]) -> None:
+    page = logged_in_page(catalogue["viewer"])
+    requests = _search_requests(page)
+    page.goto("/search?q=marathon&tab=videos")
+    cards = page.locator(RESULTS)
+    expect(cards).to_have_count(20)
+    page.locator("[data-more]").scroll_into_view_if_needed()
+    expect(cards).to_have_count(26)
+    assert any("cursor=" in url for url in requests), requests
+    hrefs = cards.evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    assert len(set(hrefs)) == 26
+    positions = cards.evaluate_all("els => els.map(e => Number(e.dataset.position))")
+    assert positions == list(range(26))
+    expect(page.locator("[data-more]")).to_have_count(0)  # the last page: nothing more
 
 
 def test_a_failing_search_is_said_in_words_and_retried(
