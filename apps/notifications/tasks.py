@@ -24,6 +24,24 @@ def deliver_notification(self: Task, notification_id: str, seq: int) -> str:
         raise self.retry(countdown=max(1.0, exc.retry_after)) from exc
 
 
+@shared_task(name="apps.notifications.deliver_batch")
+def deliver_batch(states: list[list[Any]]) -> int:
+    """Live and push delivery of one fan-out batch ([notification id, seq] pairs): one task
+    per batch, not per recipient. A push to retry goes on as its own task."""
+    from apps.notifications import live
+    from apps.notifications.models import Notification
+
+    live.announce_on_commit(list(Notification.objects.filter(
+        pk__in=[int(pk) for pk, _ in states]).only("id", "recipient_id", "seq")))
+    for pk, seq in states:
+        try:
+            services.notification_deliver(notification_id=int(pk), seq=int(seq))
+        except push.PushRetry as exc:
+            deliver_notification.apply_async((str(pk), int(seq)),
+                                             countdown=max(1.0, exc.retry_after))
+    return len(states)
+
+
 @shared_task(name="apps.notifications.send_digests")
 def send_digests() -> dict[str, int]:
     """Plan the digests due at people's local morning, then send them (safe twice)."""

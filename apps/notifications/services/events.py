@@ -16,12 +16,11 @@ from apps.content.models import Mention, Post, Sound
 from apps.moderation import services as moderation_services
 from apps.moderation.models import Notice
 from apps.notifications import types
-from apps.notifications.models import CreatorPostSubscription, Notification
+from apps.notifications.models import Notification
 from apps.notifications.services._common import Candidate
+from apps.notifications.services.fanout import new_post_fan_out
 from apps.notifications.services.inbox import notify
-from apps.social.models import Follow
 
-FAN_OUT_BATCH = 1000
 EXCERPT = 120
 
 
@@ -90,7 +89,7 @@ def _follow_requested(*, request_id: int, requester_id: int, target_id: int) -> 
 
 def _post_published(*, post_id: int) -> Iterator[Candidate]:
     """The people the caption mentions and the owner of the sound it uses. (The
-    followers who asked for the author's posts are told by `_fan_out_new_post`.)"""
+    followers who asked for the author's posts are told by `fanout.new_post_fan_out`.)"""
     post = Post.objects.filter(pk=post_id).only("author_id", "sound_id", "caption").first()
     if post is None:
         return
@@ -107,34 +106,6 @@ def _post_published(*, post_id: int) -> Iterator[Candidate]:
                             actor_id=post.author_id, target_type="post", target_id=post_id,
                             group_key=f"sound_used:sound:{post.sound_id}",
                             data={"sound_id": str(post.sound_id), "sound_title": owner[1]})
-
-
-def _fan_out_new_post(post_id: int) -> int:
-    """Followers who turned on the author's post notifications, in batches (keyset on
-    the subscription id: a worker that dies resumes safely, the keys skip who was told).
-    "all": one notification per post; "personalised": one per hour per creator, grouped."""
-    author_id = Post.objects.filter(pk=post_id).values_list("author_id", flat=True).first()
-    if author_id is None:
-        return 0
-    told = 0
-    after = 0
-    while True:
-        batch = list(
-            CreatorPostSubscription.objects.filter(
-                creator_id=author_id, pk__gt=after,
-                level__in=[CreatorPostSubscription.Level.ALL,
-                           CreatorPostSubscription.Level.PERSONALISED],
-                user_id__in=Follow.objects.filter(followee_id=author_id).values("follower_id"))
-            .order_by("pk").values_list("pk", "user_id", "level")[:FAN_OUT_BATCH])
-        if not batch:
-            return told
-        after = batch[-1][0]
-        told += len(notify([
-            Candidate(user_id, types.NEW_POST.name, f"new_post:{post_id}:{user_id}",
-                      actor_id=author_id, target_type="post", target_id=post_id,
-                      group_key=(f"new_post:user:{author_id}"
-                                 if level == CreatorPostSubscription.Level.PERSONALISED else ""))
-            for _, user_id, level in batch]))
 
 
 def _notice_issued(*, notice_id: int) -> Iterator[Candidate]:
@@ -176,5 +147,5 @@ def event_handle(*, event: str, payload: dict[str, Any]) -> list[Notification]:
     """Resolve and tell (the task `notifications.handle_event`). Safe to run twice."""
     rows = notify(list(RESOLVERS[event](**payload)))
     if event == "post_published":
-        _fan_out_new_post(int(payload["post_id"]))
+        new_post_fan_out(int(payload["post_id"]))
     return rows

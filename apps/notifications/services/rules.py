@@ -101,13 +101,30 @@ def _live_targets(candidates: Sequence[Candidate]) -> set[tuple[int, str, int]]:
     published = set(Post.objects.filter(
         pk__in=set().union(*posts.values()) if posts else set(),
         status=Post.Status.PUBLISHED).values_list("id", flat=True)) if posts else set()
-    seen: dict[int, set[int]] = {}
-    viewers = User.objects.in_bulk(list(posts))  # their age decides age-restricted posts
+    seen: dict[int, set[int]] = {recipient: set() for recipient in posts}
+    # A post anyone may see signed out is seen by every signed-in person not in a block
+    # pair with its author (content.selectors.visible_to_q): a fan-out of one post to a
+    # million followers costs a few queries per batch, not one per recipient. A mute or
+    # block pair goes the per-recipient way below.
+    for_all = content_selectors.visible_post_ids_for(viewer=None, post_ids=published)
+    author_of = dict(Post.objects.filter(pk__in=for_all).values_list("id", "author_id"))
+    pairs = {(recipient, author_of[pk]) for recipient, ids in posts.items()
+             for pk in ids & for_all}
+    silenced = social_selectors.silenced_pairs(pairs)
+    rest: dict[int, set[int]] = {}
     for recipient, ids in posts.items():
-        # one query per recipient (usually one: the owner of the liked post)
-        seen[recipient] = content_selectors.visible_post_ids_for(
-            viewer=viewers.get(recipient), post_ids=ids & published) \
-            if recipient in viewers else set()
+        for pk in ids & published:
+            if pk in for_all and (recipient, author_of[pk]) not in silenced:
+                seen[recipient].add(pk)
+            else:
+                rest.setdefault(recipient, set()).add(pk)
+    viewers = User.objects.in_bulk(list(rest))  # their age decides age-restricted posts
+    for recipient, ids in rest.items():
+        # one query per recipient left (usually one: the owner of the liked post)
+        if recipient in viewers:
+            seen[recipient] |= content_selectors.visible_post_ids_for(
+                viewer=viewers[recipient], post_ids=ids)
+    for recipient in posts:
         live |= {(recipient, "post", pk) for pk in seen[recipient]}
     for recipient, ids in comments.items():
         live |= {(recipient, "comment", pk) for pk in ids
