@@ -150,15 +150,16 @@ def test_preferences_matrix_quiet_hours_and_errors() -> None:
 
 
 def test_quiet_hours_rule_in_the_persons_time_zone() -> None:
-    night = {"start": time(22), "end": time(7), "zone": "Asia/Tokyo"}
+    def quiet(start: time | None, end: time | None, zone: str, now: datetime) -> bool:
+        return services.in_quiet_hours(start=start, end=end, zone=zone, now=now)
+
     # 14:00 UTC is 23:00 in Tokyo: quiet; 00:30 UTC is 09:30 there: not
-    assert services.in_quiet_hours(**night, now=datetime(2026, 3, 1, 14, tzinfo=UTC))
-    assert not services.in_quiet_hours(**night, now=datetime(2026, 3, 1, 0, 30, tzinfo=UTC))
-    day = {"start": time(9), "end": time(17), "zone": ""}  # UTC
-    assert services.in_quiet_hours(**day, now=datetime(2026, 3, 1, 9, tzinfo=UTC))
-    assert not services.in_quiet_hours(**day, now=datetime(2026, 3, 1, 17, tzinfo=UTC))
-    assert not services.in_quiet_hours(start=None, end=None, zone="",
-                                       now=datetime(2026, 3, 1, 3, tzinfo=UTC))
+    assert quiet(time(22), time(7), "Asia/Tokyo", datetime(2026, 3, 1, 14, tzinfo=UTC))
+    assert not quiet(time(22), time(7), "Asia/Tokyo", datetime(2026, 3, 1, 0, 30, tzinfo=UTC))
+    # a window within one day, in UTC (blank): the end is not quiet any more
+    assert quiet(time(9), time(17), "", datetime(2026, 3, 1, 9, tzinfo=UTC))
+    assert not quiet(time(9), time(17), "", datetime(2026, 3, 1, 17, tzinfo=UTC))
+    assert not quiet(None, None, "", datetime(2026, 3, 1, 3, tzinfo=UTC))
 
 
 def _liked(owner: User) -> Notification:
