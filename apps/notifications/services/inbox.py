@@ -22,7 +22,7 @@ from apps.accounts.models import User
 from apps.core.errors import NotFoundError
 from apps.core.ids import allocate_ids
 from apps.core.outbox import enqueue_on_commit
-from apps.notifications import types
+from apps.notifications import live, types
 from apps.notifications.models import Notification, NotificationEvent
 from apps.notifications.services import rules
 from apps.notifications.services._common import Candidate
@@ -140,6 +140,7 @@ def notify(candidates: Sequence[Candidate], *, now: datetime | None = None) -> l
         rows = _write(todo, now)
         for row in rows:
             enqueue_on_commit(deliver_notification, str(row.pk), row.seq)
+        live.announce_on_commit(rows)
     return rows
 
 
@@ -154,8 +155,9 @@ def notification_mark_read(*, user: User, notification_id: int) -> Notification:
             raise NotFoundError(NOTIFICATION_NOT_FOUND)
         if row.read_at is None:
             row.read_at = timezone.now()
-            Notification.objects.filter(pk=row.pk, read_at__isnull=True).update(
-                read_at=row.read_at)
+            if Notification.objects.filter(pk=row.pk, read_at__isnull=True).update(
+                    read_at=row.read_at):
+                live.unread_changed_on_commit(user.pk)
     return row
 
 
@@ -164,9 +166,12 @@ def notifications_mark_read_about(*, user: User, target_type: str,
     """Mark read the user's notifications about these targets (the moderation notices
     the /notices page just showed)."""
     with transaction.atomic():
-        return Notification.objects.filter(
+        marked = Notification.objects.filter(
             recipient_id=user.pk, target_type=target_type, target_id__in=list(target_ids),
             read_at__isnull=True).update(read_at=timezone.now())
+        if marked:
+            live.unread_changed_on_commit(user.pk)
+        return marked
 
 
 def notifications_mark_all_read(*, user: User, up_to_seq: int | None = None) -> int:
@@ -176,4 +181,7 @@ def notifications_mark_all_read(*, user: User, up_to_seq: int | None = None) -> 
     if up_to_seq is not None:
         rows = rows.filter(seq__lte=up_to_seq)
     with transaction.atomic():
-        return rows.update(read_at=timezone.now())
+        marked = rows.update(read_at=timezone.now())
+        if marked:
+            live.unread_changed_on_commit(user.pk)
+        return marked
