@@ -3,6 +3,8 @@ other types, and kept in the log as sent."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.events.helpers import event, logged_events
@@ -10,9 +12,10 @@ from tests.events.test_ingest import POST, _public_post, post_batch  # noqa: F40
 
 pytestmark = pytest.mark.django_db
 
-SEARCH = {"search_id": "s-abc", "query": "Funny Cats", "tab": "top", "result_count": 12}
-CLICK = {"search_id": "s-abc", "tab": "videos", "position": 3, "result_type": "video",
-         "result_id": "7000000000000001"}
+SEARCH: dict[str, Any] = {"search_id": "s-abc", "query": "Funny Cats", "tab": "top",
+                          "result_count": 12}
+CLICK: dict[str, Any] = {"search_id": "s-abc", "tab": "videos", "position": 3,
+                         "result_type": "video", "result_id": "7000000000000001"}
 
 
 def test_search_and_click_events_are_accepted_with_or_without_a_post(auth_client):
