@@ -91,4 +91,4 @@ def test_search_ban_applies_only_to_accounts_and_posts():
         enforce(action="search_ban", target_type="sound",
                 target_id=LibrarySoundFactory().pk, policy="copyright", reason="x")
     assert refused.value.code == "action_not_applicable"
-    assert not EnforcementAction.objects.exists()
+    assert not EnforcementAction.objects.filter(action="search_ban").exists()
