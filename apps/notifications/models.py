@@ -191,7 +191,7 @@ class FanOut(models.Model):
         return f"fan-out of {self.post_id} after {self.after_user_id} ({self.told} told)"
 
 
-# Push delivery's own table (apps.notifications.push), registered with the app here.
-from apps.notifications.push.models import WebPushSubscription  # noqa: E402, F401
-# E-mail digests' tables (apps.notifications.digest).
+# The tables of e-mail digests (apps.notifications.digest) and of push delivery
+# (apps.notifications.push), registered with the app here.
 from apps.notifications.digest.models import DigestRun, DigestSetting  # noqa: E402, F401
+from apps.notifications.push.models import WebPushSubscription  # noqa: E402, F401

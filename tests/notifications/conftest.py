@@ -1,4 +1,5 @@
-"""Fixtures of tests/notifications: the local push services (push_servers.py)."""
+"""Fixtures of tests/notifications: the local push services (push_servers.py) and the
+local SMTP server (smtp_server.py)."""
 
 from tests.notifications.push_servers import (  # noqa: F401
     apns_service,
@@ -6,3 +7,4 @@ from tests.notifications.push_servers import (  # noqa: F401
     vapid_key,
     webpush_service,
 )
+from tests.notifications.smtp_server import smtp_server  # noqa: F401
