@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from apps.accounts.models import User
 from apps.core.errors import ApplicationError
 from apps.notifications import types
+from apps.notifications.digest.models import DigestSetting
 from apps.notifications.models import CreatorPostSubscription, Inbox, Notification, Preference
 from apps.notifications.services import texts
 from apps.social.models import Follow, FollowRequest
@@ -88,6 +89,14 @@ class Preferences:
     quiet_start: time | None
     quiet_end: time | None
     time_zone: str
+    digest: str  # the e-mail digest: off, daily or weekly
+
+
+def digest_frequency(user_id: int) -> str:
+    """How often the person gets the e-mail digest (no choice made: weekly)."""
+    chosen = (DigestSetting.objects.filter(user_id=user_id)
+              .values_list("frequency", flat=True).first())
+    return chosen or DigestSetting.DEFAULT
 
 
 def preferences_for(user: User) -> Preferences:
@@ -105,7 +114,8 @@ def preferences_for(user: User) -> Preferences:
     end = inbox.quiet_end if inbox else None
     return Preferences(matrix=matrix, quiet_enabled=start is not None and end is not None,
                        quiet_start=start, quiet_end=end,
-                       time_zone=inbox.time_zone if inbox else "")
+                       time_zone=inbox.time_zone if inbox else "",
+                       digest=digest_frequency(user.pk))
 
 
 def creator_subscription_level(user: User, creator: User) -> str:

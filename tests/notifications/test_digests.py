@@ -346,3 +346,23 @@ def test_tampered_expired_or_foreign_tokens_get_a_page_not_a_500(settings: Any) 
     assert "This unsubscribe link has expired." in expired.content.decode()
     assert digests.digest_frequency(user.pk) == "weekly"
     assert digests.digest_frequency(other.pk) == "weekly"
+
+
+@pytest.mark.django_db
+def test_digest_frequency_in_the_preferences_api() -> None:
+    from rest_framework.test import APIClient
+
+    me = person()
+    client = APIClient()
+    client.force_authenticate(me)
+    assert client.get("/api/v1/notifications/preferences").json()["digest"] == "weekly"
+    changed = client.put("/api/v1/notifications/preferences", {"digest": "daily"},
+                         format="json")
+    assert changed.status_code == 200, changed.json()
+    assert changed.json()["digest"] == "daily"
+    assert digests.digest_frequency(me.pk) == "daily"
+    refused = client.put("/api/v1/notifications/preferences", {"digest": "hourly"},
+                         format="json")
+    assert refused.status_code == 400
+    assert "digest" in refused.json()["error"]["fields"]
+    assert digests.digest_frequency(me.pk) == "daily"

@@ -25,6 +25,7 @@ from apps.core.errors import NotFoundError
 from apps.core.ids import id_or_404
 from apps.core.pagination import IdCursorPagination
 from apps.notifications import selectors, services, types
+from apps.notifications.digest.models import DigestSetting
 from apps.notifications.models import CreatorPostSubscription, Notification
 from apps.notifications.services.inbox import NOTIFICATION_NOT_FOUND
 from apps.social import selectors as social_selectors
@@ -208,6 +209,8 @@ class PreferencesApi(APIView):
     class OutputSerializer(serializers.Serializer[Any]):
         types = _TypeSerializer(many=True, source="matrix")
         quiet_hours = serializers.SerializerMethodField()
+        digest = serializers.ChoiceField(choices=DigestSetting.Frequency.choices,
+                                         help_text="The e-mail digest of unread notifications.")
 
         @extend_schema_field(_QuietHoursSerializer)
         def get_quiet_hours(self, prefs: selectors.Preferences) -> dict[str, Any]:
@@ -221,6 +224,8 @@ class PreferencesApi(APIView):
             child=_ChannelsSerializer(), required=False,
             help_text='Per type name: {"post_liked": {"push": false}}; the rest is kept.')
         quiet_hours = _QuietHoursSerializer(required=False)
+        digest = serializers.ChoiceField(choices=DigestSetting.Frequency.choices, required=False,
+                                         help_text="The e-mail digest: off, daily or weekly.")
 
     @extend_schema(operation_id="notifications_preferences_retrieve",
                    summary="Your notification settings",
@@ -237,7 +242,8 @@ class PreferencesApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.preferences_update(user=me, channels=data.validated_data.get("channels"),
-                                    quiet_hours=data.validated_data.get("quiet_hours"))
+                                    quiet_hours=data.validated_data.get("quiet_hours"),
+                                    digest=data.validated_data.get("digest"))
         return Response(self.OutputSerializer(selectors.preferences_for(me)).data)
 
 

@@ -15,6 +15,8 @@ class DigestSetting(models.Model):
         DAILY = "daily"
         WEEKLY = "weekly"
 
+    DEFAULT = Frequency.WEEKLY
+
     user = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True,
                                 on_delete=models.CASCADE, related_name="+")
     frequency = models.CharField(max_length=8, choices=Frequency.choices)

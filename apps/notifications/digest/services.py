@@ -31,17 +31,18 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.core.errors import ApplicationError
 from apps.notifications import selectors, types
 from apps.notifications.digest.models import DigestRun, DigestSetting
 from apps.notifications.digest.tokens import Unsubscribe, make_token
 from apps.notifications.models import Inbox, Notification, Preference
+from apps.notifications.selectors import digest_frequency
 from apps.notifications.services.delivery import zone_of
+from apps.notifications.services.preferences import digest_frequency_set
 
 logger = logging.getLogger(__name__)
 
 Frequency = DigestSetting.Frequency
-DEFAULT_FREQUENCY = Frequency.WEEKLY
+DEFAULT_FREQUENCY = DigestSetting.DEFAULT
 PERIOD_LENGTH = {Frequency.DAILY: timedelta(days=1), Frequency.WEEKLY: timedelta(days=7)}
 # A pending row older than this is not sent any more (the next period's digest covers it).
 STALE_AFTER = timedelta(hours=20)
@@ -50,21 +51,6 @@ PLAN_BATCH = 1000
 
 
 # --- the person's choice -------------------------------------------------------------------
-
-def digest_frequency(user_id: int) -> str:
-    chosen = (DigestSetting.objects.filter(user_id=user_id)
-              .values_list("frequency", flat=True).first())
-    return chosen or DEFAULT_FREQUENCY
-
-
-def digest_frequency_set(*, user_id: int, frequency: str) -> None:
-    if frequency not in Frequency.values:
-        raise ApplicationError("Choose off, daily or weekly.", code="invalid",
-                               fields={"digest": ["Choose off, daily or weekly."]})
-    with transaction.atomic():
-        DigestSetting.objects.update_or_create(user_id=user_id,
-                                               defaults={"frequency": frequency})
-
 
 def unsubscribe(request: Unsubscribe) -> None:
     """Leave a list from an e-mail's link (the token was checked by the caller)."""

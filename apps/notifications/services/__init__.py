@@ -20,6 +20,7 @@ from apps.notifications.services.inbox import (
 )
 from apps.notifications.services.preferences import (
     creator_subscription_set,
+    digest_frequency_set,
     preferences_update,
 )
 
@@ -27,6 +28,7 @@ __all__ = [
     "Candidate",
     "channel_enabled",
     "creator_subscription_set",
+    "digest_frequency_set",
     "event_handle",
     "in_quiet_hours",
     "notification_deliver",

@@ -12,6 +12,7 @@ from django.db import transaction
 from apps.accounts.models import User
 from apps.core.errors import ApplicationError
 from apps.notifications import types
+from apps.notifications.digest.models import DigestSetting
 from apps.notifications.models import CreatorPostSubscription, Inbox, Preference
 from apps.social import selectors as social_selectors
 
@@ -51,10 +52,12 @@ def _check_zone(zone: str) -> str:
 
 
 def preferences_update(*, user: User, channels: Mapping[str, Mapping[str, bool]] | None = None,
-                       quiet_hours: Mapping[str, object] | None = None) -> None:
+                       quiet_hours: Mapping[str, object] | None = None,
+                       digest: str | None = None) -> None:
     """Change some choices (the rest stay). `quiet_hours`: `enabled`, `start`, `end`
-    (times), `time_zone` (IANA). A choice equal to the default is stored too (the
-    default may change; the person's choice does not)."""
+    (times), `time_zone` (IANA). `digest`: the e-mail digest, off/daily/weekly. A choice
+    equal to the default is stored too (the default may change; the person's choice
+    does not)."""
     rows = _check_matrix(channels or {})
     quiet: dict[str, object] = {}
     if quiet_hours is not None:
@@ -72,6 +75,8 @@ def preferences_update(*, user: User, channels: Mapping[str, Mapping[str, bool]]
                     "quiet_hours.end": ["Choose an end different from the start."]})
             quiet.update(quiet_start=start, quiet_end=end)
     with transaction.atomic():
+        if digest is not None:
+            digest_frequency_set(user_id=user.pk, frequency=digest)
         for row in rows:
             Preference.objects.update_or_create(user_id=user.pk, type=row.type,
                                                 channel=row.channel,
@@ -81,6 +86,15 @@ def preferences_update(*, user: User, channels: Mapping[str, Mapping[str, bool]]
             for name, value in quiet.items():
                 setattr(inbox, name, value)
             inbox.save(update_fields=[*quiet, "updated_at"])
+
+
+def digest_frequency_set(*, user_id: int, frequency: str) -> None:
+    """How often the e-mail digest comes: off, daily or weekly."""
+    if frequency not in DigestSetting.Frequency.values:
+        raise _invalid("Choose off, daily or weekly.", {"digest": ["Choose off, daily or weekly."]})
+    with transaction.atomic():
+        DigestSetting.objects.update_or_create(user_id=user_id,
+                                               defaults={"frequency": frequency})
 
 
 def creator_subscription_set(*, user: User, creator: User, level: str) -> CreatorPostSubscription:
