@@ -25,7 +25,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from apps.accounts.models import User
 from apps.notifications import live, selectors
 from apps.notifications.api.views import NotificationSerializer
-from apps.notifications.models import Notification
+from apps.notifications.models import Inbox, Notification
 
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_DEACTIVATED = 4403
@@ -79,6 +79,13 @@ def _state(user: User, notification_id: int, seq: int) -> dict[str, Any] | None:
 @database_sync_to_async
 def _unread(user: User) -> int:
     return selectors.unread_count(user)
+
+
+@database_sync_to_async
+def _latest_seq(user: User) -> int:
+    """The person's last committed seq (read after joining the group: anything later is
+    announced to us)."""
+    return Inbox.objects.filter(user_id=user.pk).values_list("last_seq", flat=True).first() or 0
 
 
 def _seq_or_none(raw: Any) -> int | None:
@@ -136,10 +143,12 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         await self._replay(after)
 
     async def _replay(self, after: int | None) -> None:
-        """Every state after `after` (none when absent), then the unread count (the end of
-        the replay: the client is up to date)."""
+        """Every state after `after` (none when absent), then the unread count and the seq
+        the client is now up to date with (the end of the replay; without `after`, the
+        person's latest seq: what the page it came from showed)."""
         assert self.user is not None
         unread = await _unread(self.user)
+        upto = after if after is not None else await _latest_seq(self.user)
         mark = after
         while mark is not None:
             items = await _after(self.user, mark)
@@ -148,7 +157,9 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             mark = items[-1]["seq"] if len(items) == REPLAY_BATCH else None
             if items:
                 self.replayed_max = max(self.replayed_max, items[-1]["seq"])
-        await self.send_json({"type": "unread_count", "unread_count": await _unread(self.user)})
+                upto = max(upto, self.replayed_max)
+        await self.send_json({"type": "unread_count", "unread_count": await _unread(self.user),
+                              "seq": upto})
 
     async def _send_item(self, item: dict[str, Any], unread: int) -> None:
         seq = int(item["seq"])

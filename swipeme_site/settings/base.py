@@ -170,10 +170,15 @@ CACHES = {"default": cache_config(REDIS_URL, "swipeme")}
 # Redis outage must not come back from a stale cached copy afterwards.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
+# redis-py 8 reads with a 5 s socket timeout by default, which ends the channel layer's
+# blocking BZPOPMIN (5 s) with a TimeoutError: every idle websocket was torn down after
+# ~5 s (django/channels_redis#422). Reads get more than the blocking pop's wait.
+CHANNEL_LAYER_SOCKET_TIMEOUT = 15.0
+CHANNEL_LAYER_HOST = {"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "swipeme:asgi"},
+        "CONFIG": {"hosts": [CHANNEL_LAYER_HOST], "prefix": "swipeme:asgi"},
     }
 }
 

@@ -28,10 +28,11 @@ SWIPEME_REDIS_CONNECT_TIMEOUT = float(env_str("SWIPEME_REDIS_CONNECT_TIMEOUT", "
 CACHES = {"default": cache_config(REDIS_URL, "swipeme-test",
                                   socket_timeout=SWIPEME_REDIS_SOCKET_TIMEOUT,
                                   connect_timeout=SWIPEME_REDIS_CONNECT_TIMEOUT)}
+CHANNEL_LAYER_HOST = {"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT}  # noqa: F405
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "swipeme-test:asgi"},
+        "CONFIG": {"hosts": [CHANNEL_LAYER_HOST], "prefix": "swipeme-test:asgi"},
     }
 }
 CELERY_BROKER_URL = REDIS_URL

@@ -135,7 +135,8 @@ def test_the_group_gets_new_and_grown_notifications_and_the_unread_count() -> No
 
     async def run() -> None:
         ws = await _connect(cookies[0])
-        assert await _until_count(ws) == [{"type": "unread_count", "unread_count": 0}]
+        assert await _until_count(ws) == [{"type": "unread_count", "unread_count": 0,
+                                           "seq": 0}]
         bystander = await _connect(cookies[1])
         await _until_count(bystander)
 
@@ -171,6 +172,25 @@ def test_the_group_gets_new_and_grown_notifications_and_the_unread_count() -> No
     asyncio.run(run())
 
 
+def test_an_idle_connection_stays_open_past_the_channel_layers_blocking_pop() -> None:
+    """redis-py 8's default 5 s read timeout ended the layer's 5 s BZPOPMIN with a
+    TimeoutError: every websocket idle for 5 s was torn down (settings: the layer's host
+    gets a longer socket timeout)."""
+    owner = UserFactory()
+    cookie = _cookie(owner)
+
+    async def run() -> None:
+        ws = await _connect(cookie)
+        await _until_count(ws)
+        await asyncio.sleep(7)
+        row = await sync_to_async(_like)(owner)
+        message = await ws.receive_json_from(timeout=10)
+        assert message["seq"] == row.seq
+        await ws.disconnect()
+
+    asyncio.run(run())
+
+
 def test_a_redis_outage_does_not_fail_the_notification_write() -> None:
     owner = UserFactory()
     open_redis_breaker()
@@ -191,7 +211,7 @@ def test_resume_replays_what_was_missed_then_live_without_duplicates() -> None:
         replay = await _until_count(ws)
         seqs = [m["seq"] for m in replay if m["type"] == "notification"]
         assert seqs == [missed[0].seq, missed[1].seq, grown.seq]
-        assert replay[-1] == {"type": "unread_count", "unread_count": 3}
+        assert replay[-1] == {"type": "unread_count", "unread_count": 3, "seq": grown.seq}
         # a resume message with a seq already covered sends nothing twice
         await ws.send_json_to({"type": "resume", "after": seen.seq})
         assert [m["type"] for m in await _until_count(ws)] == ["unread_count"]
