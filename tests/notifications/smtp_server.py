@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,7 @@ class _Handler(socketserver.StreamRequestHandler):
 
     def handle(self) -> None:
         self._reply("220 localhost test SMTP")
-        mail_from, rcpt_to = "", []
+        mail_from, rcpt_to = "", list[str]()
         while line := self.rfile.readline():
             verb, _, argument = line.decode("ascii").strip().partition(" ")
             verb = verb.upper()
@@ -83,7 +84,7 @@ class _Server(socketserver.ThreadingTCPServer):
 
 
 @pytest.fixture
-def smtp_server(settings: pytest.FixtureRequest) -> Iterator[SmtpServer]:
+def smtp_server(settings: Any) -> Iterator[SmtpServer]:
     """Django's real SMTP backend pointed at a server on 127.0.0.1 (a free port)."""
     server = _Server(("127.0.0.1", 0), _Handler)
     host, port = server.server_address[:2]

@@ -19,7 +19,7 @@ from django.db import close_old_connections, connection
 from django.test import Client
 
 from apps.accounts.models import User
-from apps.notifications import services
+from apps.notifications import selectors, services
 from apps.notifications.digest import services as digests
 from apps.notifications.digest.models import DigestRun
 from apps.notifications.digest.tokens import SALT, make_token
@@ -44,14 +44,14 @@ def person(zone: str = "", frequency: str | None = None) -> User:
     if zone:
         services.preferences_update(user=user, quiet_hours={"time_zone": zone})
     if frequency:
-        digests.digest_frequency_set(user_id=user.pk, frequency=frequency)
+        services.digest_frequency_set(user_id=user.pk, frequency=frequency)
     return user
 
 
 def likes(owner: User, count: int) -> list[User]:
     """`count` people like one of the owner's videos (one grouped notification)."""
     post = PublishedPostFactory(author=owner)
-    likers = [UserFactory(username=f"liker{i}x{owner.pk}") for i in range(count)]
+    likers: list[User] = [UserFactory(username=f"liker{i}x{owner.pk}") for i in range(count)]
     services.notify([Candidate(owner.pk, "post_liked", f"post_liked:{u.pk}:{post.pk}",
                                actor_id=u.pk, target_type="post", target_id=post.pk,
                                group_key=f"post_liked:post:{post.pk}") for u in likers])
@@ -296,12 +296,12 @@ def test_unsubscribe_from_the_link_without_signing_in(smtp_server: SmtpServer) -
     asked = browser.get(path)
     assert asked.status_code == 200
     assert "Unsubscribe from the SwipeMe e-mail digest?" in asked.content.decode()
-    assert digests.digest_frequency(user.pk) == "weekly"  # a GET (link scanner) changes nothing
+    assert selectors.digest_frequency(user.pk) == "weekly"  # a GET (link scanner) changes nothing
 
     done = browser.post(path)  # the page's button
     assert done.status_code == 200
     assert "You will no longer receive the SwipeMe e-mail digest" in done.content.decode()
-    assert digests.digest_frequency(user.pk) == "off"
+    assert selectors.digest_frequency(user.pk) == "off"
     followed_by(user)
     digests.digests_plan(now=datetime(2026, 12, 14, 8, 5, tzinfo=UTC))
     assert list(DigestRun.objects.filter(user_id=user.pk).values_list("period", flat=True)) \
@@ -319,7 +319,7 @@ def test_one_click_post_rfc8058_without_session_or_csrf(smtp_server: SmtpServer)
         unsubscribe_path(message), "List-Unsubscribe=One-Click",
         content_type="application/x-www-form-urlencoded")
     assert response.status_code == 200
-    assert digests.digest_frequency(user.pk) == "off"
+    assert selectors.digest_frequency(user.pk) == "off"
 
 
 @pytest.mark.django_db
@@ -344,8 +344,8 @@ def test_tampered_expired_or_foreign_tokens_get_a_page_not_a_500(settings: Any) 
     expired = client.post(f"/email/unsubscribe/{token}/")
     assert expired.status_code == 400
     assert "This unsubscribe link has expired." in expired.content.decode()
-    assert digests.digest_frequency(user.pk) == "weekly"
-    assert digests.digest_frequency(other.pk) == "weekly"
+    assert selectors.digest_frequency(user.pk) == "weekly"
+    assert selectors.digest_frequency(other.pk) == "weekly"
 
 
 @pytest.mark.django_db
@@ -360,9 +360,9 @@ def test_digest_frequency_in_the_preferences_api() -> None:
                          format="json")
     assert changed.status_code == 200, changed.json()
     assert changed.json()["digest"] == "daily"
-    assert digests.digest_frequency(me.pk) == "daily"
+    assert selectors.digest_frequency(me.pk) == "daily"
     refused = client.put("/api/v1/notifications/preferences", {"digest": "hourly"},
                          format="json")
     assert refused.status_code == 400
     assert "digest" in refused.json()["error"]["fields"]
-    assert digests.digest_frequency(me.pk) == "daily"
+    assert selectors.digest_frequency(me.pk) == "daily"
