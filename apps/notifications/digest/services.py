@@ -32,12 +32,12 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.notifications import selectors, types
+from apps.notifications.digest.frequency import digest_frequency_set
 from apps.notifications.digest.models import DigestRun, DigestSetting
 from apps.notifications.digest.tokens import Unsubscribe, make_token
 from apps.notifications.models import Inbox, Notification, Preference
 from apps.notifications.selectors import digest_frequency
 from apps.notifications.services.delivery import zone_of
-from apps.notifications.services.preferences import digest_frequency_set
 
 logger = logging.getLogger(__name__)
 

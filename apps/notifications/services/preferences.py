@@ -12,7 +12,7 @@ from django.db import transaction
 from apps.accounts.models import User
 from apps.core.errors import ApplicationError
 from apps.notifications import types
-from apps.notifications.digest.models import DigestSetting
+from apps.notifications.digest.frequency import digest_frequency_set
 from apps.notifications.models import CreatorPostSubscription, Inbox, Preference
 from apps.social import selectors as social_selectors
 
@@ -86,15 +86,6 @@ def preferences_update(*, user: User, channels: Mapping[str, Mapping[str, bool]]
             for name, value in quiet.items():
                 setattr(inbox, name, value)
             inbox.save(update_fields=[*quiet, "updated_at"])
-
-
-def digest_frequency_set(*, user_id: int, frequency: str) -> None:
-    """How often the e-mail digest comes: off, daily or weekly."""
-    if frequency not in DigestSetting.Frequency.values:
-        raise _invalid("Choose off, daily or weekly.", {"digest": ["Choose off, daily or weekly."]})
-    with transaction.atomic():
-        DigestSetting.objects.update_or_create(user_id=user_id,
-                                               defaults={"frequency": frequency})
 
 
 def creator_subscription_set(*, user: User, creator: User, level: str) -> CreatorPostSubscription:
