@@ -2,8 +2,9 @@
 reload"): another user likes the viewer's video (the hook, the task outbox, the real
 `notifications` worker, the after-commit announcement over the Redis channel layer, the
 websocket) and, without a reload, the tab bar's Inbox badge (phone) or the header bell
-(desktop) counts it, a screen reader is told, and on /inbox the notification is on top.
-A dropped connection resumes: a like made while it was down still arrives.
+(desktop) counts it, a screen reader is told, and on /inbox the notification is on top
+(a grown group replaces its row). Resume after a dropped connection: tests/notifications/
+test_live.py.
 Screenshots at 390x844 and 1440x900 (/tmp/shots-h9/)."""
 
 from __future__ import annotations
