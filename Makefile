@@ -97,16 +97,17 @@ bench: setup
 
 ## make bench-search: search (issue 13) with both engines, tantivy and PostgreSQL, in one run
 ## on a 1,000,000-account/1,000,000-video catalogue in its own database `bench_search` (made
-## once, about 25 minutes on 2 cores; kept by --reuse), engine and HTTP level, medians of 3
-## runs; JSON under var/bench/. BENCH_ARGS="--small" to try it in a few minutes.
+## once, about 15 minutes, and both indexes once, about 85, on 2 busy cores; kept by --reuse),
+## engine and HTTP level, medians of 3 runs; JSON under var/bench/. BENCH_ARGS="--small" to
+## try it in a few minutes.
 bench-search: setup
 	mkdir -p var/bench
 	$(MANAGE) services run -- $(PY) bench/search_speed.py --reuse --json var/bench/search_speed.json $(BENCH_ARGS)
 
 ## make bench-all: the fast benchmarks (API latency, event ingest, pre-publish scan) and
 ## search, each with its default --runs (medians, min-max, load average); JSON under
-## var/bench/. About 12 minutes on a quiet machine, plus search's (about 30 minutes with its
-## catalogue kept, 25 more the first time). The slow ones are run by hand: docs/benchmarks.md.
+## var/bench/. About 12 minutes on a quiet machine, plus search's (about 45 minutes with its
+## catalogue and indexes kept; the first time about 100 more to make them). The slow ones are run by hand: docs/benchmarks.md.
 bench-all: setup
 	mkdir -p var/bench
 	$(MANAGE) services run -- $(MAKE) --no-print-directory bench-all-inner

@@ -11,7 +11,7 @@ postgres://postgres@127.0.0.1:54329/bench_search; its name must contain "bench";
 created and migrated here; never the dev or test databases). Real rows, because the search
 endpoint applies visibility at query time. `--reuse` keeps a complete catalogue of the same
 sizes and seed (and the indexes built from it); without it the database is dropped and made
-again (about 25 minutes at full size on 2 cores).
+again (14 minutes at full size on 2 cores at load 10; the two indexes then took about 85).
 
 Then, in order:
 1. Queries from real entries, for each kind (accounts, videos, sounds, hashtags): exact (some
