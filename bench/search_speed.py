@@ -146,11 +146,14 @@ def worker_build(params: dict[str, Any]) -> dict[str, Any]:
     django_setup()
     from apps.search.engine import get_backend
     from apps.search.indexing import pipeline
+    from apps.search.indexing.documents import candidate_count
 
     backend = get_backend(params["engine"])
-    if params["reuse"] and backend.is_built():
-        return {"built": False, "size_mb": index_size_mb(params["engine"]),
-                "counts": {k: backend.count(k) for k in ENGINE_KINDS}}
+    counts = {k: backend.count(k) for k in ENGINE_KINDS}
+    # A bounded (build_partial) or stale index is not reused: it would be measured as whole.
+    if params["reuse"] and backend.is_built() and all(
+            counts[k] == candidate_count(k) for k in ENGINE_KINDS):
+        return {"built": False, "size_mb": index_size_mb(params["engine"]), "counts": counts}
     last = [0.0]
 
     def progress(line: str) -> None:
