@@ -162,10 +162,10 @@ def worker_build(params: dict[str, Any]) -> dict[str, Any]:
             print(f"  [{params['engine']}] {line}", flush=True)
 
     rss0, cpu0, t0 = peak_rss_mb(), cpu_seconds(), time.monotonic()
-    counts = pipeline.rebuild(batch_size=params["batch"], progress=progress)
+    written = pipeline.rebuild(batch_size=params["batch"], progress=progress)
     seconds = time.monotonic() - t0
     return {"built": True, "seconds": seconds, "cpu_seconds": cpu_seconds() - cpu0,
-            "peak_rss_mb": peak_rss_mb(), "rss_before_mb": rss0, "counts": counts,
+            "peak_rss_mb": peak_rss_mb(), "rss_before_mb": rss0, "counts": written,
             "size_mb": index_size_mb(params["engine"])}
 
 
