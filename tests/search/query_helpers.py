@@ -24,6 +24,7 @@ def empty_index() -> Iterator[None]:
     """The engine starts empty (the index lives beside the test database and outlives a
     rolled-back test's rows)."""
     get_backend().clear()
+    get_backend().mark_built()  # as after a completed rebuild (else: the "building" notice)
     retrieval._query_vector.cache_clear()
     cache.clear()  # throttle histories
     yield

@@ -150,7 +150,9 @@ class SearchNoticeLinkSerializer(serializers.Serializer[Any]):
 
 
 class SearchNoticeSerializer(serializers.Serializer[Any]):
-    code = serializers.CharField(help_text='"safety": the query is a blocked search term.')
+    code = serializers.CharField(
+        help_text='"safety": the query is a blocked search term (no results); '
+                  '"index_building": the index is being rebuilt, results may be missing.')
     title = serializers.CharField()
     message = serializers.CharField()
     links = SearchNoticeLinkSerializer(many=True)

@@ -10,6 +10,7 @@ by `engine.text` before tantivy sees them (a whitespace tokenizer splits our tok
 from __future__ import annotations
 
 import fcntl
+import logging
 import math
 import os
 import shutil
@@ -30,6 +31,8 @@ SCHEMA_VERSION = 2
 WRITER_HEAP = 64_000_000
 LOCK_TIMEOUT = 120.0
 _TOKENIZER = "swipeme_ws"
+
+logger = logging.getLogger(__name__)
 
 # Which indexed field (and so which boost) each SearchDoc field goes to; names are also
 # indexed with their words written together (engine.text.index_tokens(joined=True)).
@@ -78,17 +81,33 @@ class TantivyBackend:
         self._lock_path = self.root / "writer.lock"
         self._built_path = self.dir / "built"
         self._schema = _schema()
-        if tantivy.Index.exists(str(self.dir)):
-            self._index = tantivy.Index(self._schema, path=str(self.dir), reuse=True)
-        else:  # first start: several processes may get here at once; one creates it
-            with self._locked():
-                self._index = tantivy.Index(self._schema, path=str(self.dir), reuse=True)
-                self._drop_old_versions()
+        self._index = self._open()
         self._index.register_tokenizer(
             _TOKENIZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
         self._index.config_reader(reload_policy="Manual")
         self._seen_meta: bytes | None = self._meta_stamp()
         self._reload_lock = threading.Lock()
+
+    def _open(self) -> tantivy.Index:
+        """The index, created on first start (several processes may get here at once; one
+        creates it, under the writer lock). A corrupt index (a torn disk, a copied half
+        directory) is thrown away and started again empty and unbuilt: PostgreSQL is the
+        source of truth, and the drain's first-start rebuild refills it, so a web worker
+        never fails to start and searches keep answering meanwhile."""
+        if tantivy.Index.exists(str(self.dir)):
+            try:
+                return tantivy.Index(self._schema, path=str(self.dir), reuse=True)
+            except (ValueError, OSError):
+                logger.exception("search index unreadable, starting it again: %s", self.dir)
+        with self._locked():
+            try:
+                index = tantivy.Index(self._schema, path=str(self.dir), reuse=True)
+            except (ValueError, OSError):  # still corrupt (nobody replaced it meanwhile)
+                shutil.rmtree(self.dir, ignore_errors=True)
+                self.dir.mkdir(parents=True, exist_ok=True)
+                index = tantivy.Index(self._schema, path=str(self.dir), reuse=True)
+            self._drop_old_versions()
+            return index
 
     # -- writing ------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import urllib.parse
 from collections import Counter
@@ -28,8 +29,11 @@ from apps.content.models import Post
 from apps.core.errors import ApplicationError
 from apps.moderation.detection.selectors import search_blocked_names, search_blocked_term
 from apps.search import selectors
+from apps.search.engine import get_backend
 from apps.search.engine.text import edit_distance, normalize, plan_query, typo_budget
 from apps.search.services import cursors, history, ranking, retrieval
+
+logger = logging.getLogger(__name__)
 
 Tab = Literal["top", "accounts", "videos", "sounds", "hashtags"]
 TABS: tuple[Tab, ...] = ("top", "accounts", "videos", "sounds", "hashtags")
@@ -127,6 +131,26 @@ SAFETY_NOTICE = Notice(
 )
 
 
+# The index is derived: at its first start (or after a corrupt one was thrown away) it is
+# rebuilt from PostgreSQL in the background, and searches answer meanwhile from what it
+# holds, with this notice so that an empty or thin answer is not taken for "nothing exists".
+INDEX_BUILDING_NOTICE = Notice(
+    code="index_building",
+    title="Search is getting ready",
+    message=("We are preparing search right now, so some results may be missing. "
+             "Please try again in a few minutes."),
+    links=(),
+)
+
+
+def _index_built() -> bool:
+    try:
+        return get_backend().is_built()
+    except Exception:  # an engine that cannot even say: treat as being rebuilt
+        logger.exception("search backend state unknown")
+        return False
+
+
 def _language(viewer: Viewer, language: str) -> str:
     if isinstance(viewer, User) and viewer.language:
         return viewer.language
@@ -163,6 +187,8 @@ def search(*, viewer: Viewer, params: SearchParams, language: str = "") -> Searc
     window = (params.limit * PREFIX_OVERFETCH) if params.prefix else CANDIDATE_WINDOW
     ranked = _RANKERS[params.tab](plan.normalized, viewer, window, params.prefix)
     answer.results = ranked[offset:offset + params.limit]
+    if not _index_built():
+        answer.notice = INDEX_BUILDING_NOTICE
     end = offset + params.limit
     if not params.prefix and len(ranked) > end:
         answer.next_cursor = cursors.encode(query=plan.normalized, tab=params.tab, offset=end,
