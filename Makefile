@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 REQS := requirements/base.txt requirements/dev.txt requirements/lock.txt requirements/nodeps.txt
 MANAGE := $(PY) manage.py
 
-.PHONY: run test setup frontend chromium media-tools services-start services-stop lint lint-js typecheck checks pytest browser clean-var bench bench-search bench-all bench-all-inner
+.PHONY: run test setup frontend chromium media-tools services-start services-stop lint lint-js typecheck checks pytest browser clean-var bench bench-search bench-notifications bench-all bench-all-inner
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed (python3.11 on PATH)"; exit 1; }
@@ -103,6 +103,14 @@ bench: setup
 bench-search: setup
 	mkdir -p var/bench
 	$(MANAGE) services run -- $(PY) bench/search_speed.py --reuse --json var/bench/search_speed.json $(BENCH_ARGS)
+
+## make bench-notifications: notifications (issue 14): the new-post fan-out to 1,000,000
+## followers against a plain multi-row INSERT of the same rows, and the inbox read p99 with
+## 10,000 notifications against the no-op ping, in one run, in their own database
+## `bench_notifications` (COPY-seeded; kept by --reuse). BENCH_ARGS="--small" to try it.
+bench-notifications: setup
+	mkdir -p var/bench
+	$(MANAGE) services run -- $(PY) bench/notifications.py --reuse --json var/bench/notifications.json $(BENCH_ARGS)
 
 ## make bench-all: the fast benchmarks (API latency, event ingest, pre-publish scan) and
 ## search, each with its default --runs (medians, min-max, load average); JSON under
