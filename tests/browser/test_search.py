@@ -429,3 +429,27 @@ def test_each_state_looks_right_and_passes_axe(
         header.get_by_role("searchbox").press("Enter")
         page.wait_for_url("**/search?q=sofia")
         expect(page.locator(RESULTS).first).to_be_visible()
+
+
+@pytest.mark.parametrize("width", [800, 1000, 1440])
+def test_the_header_search_box_keeps_the_header_in_one_row(
+        catalogue: dict[str, Any], logged_in_page: Callable[..., Page], width: int) -> None:
+    viewer = UserFactory(username=f"header_{width}")
+    page = logged_in_page(viewer, viewport={"width": width, "height": 900}, touch=False)
+    page.goto("/discover")
+    screenshot(page, f"search-header-{width}")
+    header = page.locator("header.topbar").bounding_box()
+    assert header is not None
+    assert header["height"] <= 72, header  # the nav beside it never wraps to a second row
+    form = page.locator("header.topbar form[role='search']")
+    if width < 1000:
+        # narrower screens search from Discover: its page starts with the box
+        expect(form).to_be_hidden()
+        box = page.locator("main form[role='search']").get_by_role("searchbox")
+    else:
+        box = form.get_by_role("searchbox")
+        assert (box.bounding_box() or {"width": 0})["width"] >= 120
+    box.fill("sofia")
+    box.press("Enter")
+    page.wait_for_url("**/search?q=sofia")
+    expect(page.locator(RESULTS).first).to_be_visible()
