@@ -4,6 +4,7 @@
 preferences and quiet hours), `preferences` (the matrix, quiet hours, per-creator posts),
 `texts` (the wording). `_common` holds the candidate."""
 
+from apps.notifications.digest.frequency import digest_frequency_set
 from apps.notifications.services._common import Candidate
 from apps.notifications.services.delivery import (
     channel_enabled,
@@ -20,7 +21,6 @@ from apps.notifications.services.inbox import (
 )
 from apps.notifications.services.preferences import (
     creator_subscription_set,
-    digest_frequency_set,
     preferences_update,
 )
 
