@@ -24,6 +24,13 @@ module.exports = [
     },
   },
   {
+    // The service worker (Web Push) runs in a worker scope, as a classic script.
+    files: ["static/sw.js"],
+    languageOptions: {
+      ecmaVersion: 2022, sourceType: "script", globals: { ...globals.serviceworker },
+    },
+  },
+  {
     files: ["static/js/**/*.mjs"],
     languageOptions: { ecmaVersion: 2022, sourceType: "module", globals: { ...globals.node } },
   },
