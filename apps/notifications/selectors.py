@@ -17,7 +17,7 @@ from apps.notifications.digest.models import DigestSetting
 from apps.notifications.models import CreatorPostSubscription, Inbox, Notification, Preference
 from apps.notifications.services import texts
 from apps.social.models import Follow, FollowRequest
-from apps.social.selectors import SUMMARY_FIELDS
+from apps.social.selectors import SUMMARY_FIELDS, silenced_for_q
 
 
 def parse_tab(raw: str | None) -> types.Tab:
@@ -31,8 +31,11 @@ def parse_tab(raw: str | None) -> types.Tab:
 
 
 def notifications_for(user: User, *, tab: types.Tab = types.Tab.ALL) -> QuerySet[Notification]:
-    """The person's own notifications only (anyone else's id is a 404 by construction)."""
-    rows = Notification.objects.filter(recipient_id=user.pk)
+    """The person's own notifications only (anyone else's id is a 404 by construction),
+    none named after someone blocked either way or muted since it was stored (the rules
+    stop new ones; this hides the old ones, and their unread count)."""
+    rows = Notification.objects.filter(recipient_id=user.pk).exclude(
+        silenced_for_q(user.pk, "actor_id"))
     names = types.names_for_tab(tab)
     if names is not None:
         rows = rows.filter(type__in=names)
@@ -40,8 +43,8 @@ def notifications_for(user: User, *, tab: types.Tab = types.Tab.ALL) -> QuerySet
 
 
 def unread_count(user: User) -> int:
-    """One indexed count (the partial index on unread rows)."""
-    return Notification.objects.filter(recipient_id=user.pk, read_at__isnull=True).count()
+    """One count over the partial index on unread rows (what the inbox lists)."""
+    return notifications_for(user).filter(read_at__isnull=True).count()
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,9 @@ def lines_for(user: User, rows: list[Notification]) -> list[Line]:
     """Three queries however many rows: the actors, the pending follow requests among
     them, and whom the person already follows back."""
     actor_ids = {a for row in rows for a in row.actor_ids}
-    actors = {u.pk: u for u in User.objects.filter(pk__in=actor_ids).only(*SUMMARY_FIELDS)}
+    # a group's other actors: nobody silenced since is named or shown
+    actors = {u.pk: u for u in User.objects.filter(pk__in=actor_ids).exclude(
+        silenced_for_q(user.pk, "pk")).only(*SUMMARY_FIELDS)}
     request_ids = [row.target_id for row in rows
                    if row.type == types.FOLLOW_REQUEST.name and row.target_id]
     pending = set(FollowRequest.objects.filter(pk__in=request_ids, target_id=user.pk)

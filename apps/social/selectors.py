@@ -112,6 +112,18 @@ def silenced_pairs(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
     return found & wanted
 
 
+def silenced_for_q(viewer_id: int, user_field: str) -> Q:
+    """Rows whose `user_field` is someone silenced for the viewer (either blocked the
+    other, or the viewer muted them): `silenced_pairs` as a filter, for reading what was
+    stored before a block or mute (the inbox)."""
+    return (Q(**{f"{user_field}__in": Block.objects.filter(blocker_id=viewer_id)
+                 .values("blocked_id")})
+            | Q(**{f"{user_field}__in": Block.objects.filter(blocked_id=viewer_id)
+                   .values("blocker_id")})
+            | Q(**{f"{user_field}__in": Mute.objects.filter(muter_id=viewer_id)
+                   .values("muted_id")}))
+
+
 def is_following(follower_id: int, followee_id: int) -> bool:
     return Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).exists()
 
@@ -150,7 +162,9 @@ def users_by_username(username: str) -> QuerySet[User]:
     )
 
 
-def _blocked_either_way(viewer_id: int, user_ref: str) -> Exists:
+def blocked_either_way(viewer_id: int, user_ref: str = "pk") -> Exists:
+    """EXISTS a block between the viewer and the user at `user_ref`, either way (the one
+    block rule; search's findable accounts use it too)."""
     ref = OuterRef(user_ref)
     return Exists(Block.objects.filter(
         Q(blocker_id=viewer_id, blocked_id=ref) | Q(blocker_id=ref, blocked_id=viewer_id)
@@ -189,7 +203,7 @@ def _visible_to(viewer_id: int | None, user_ref: str) -> Q | Combinable:
     """Rows whose user is not blocked either way with the viewer (the viewer sees themself)."""
     if viewer_id is None:
         return Q()
-    return Q(**{user_ref: viewer_id}) | ~_blocked_either_way(viewer_id, user_ref)
+    return Q(**{user_ref: viewer_id}) | ~blocked_either_way(viewer_id, user_ref)
 
 
 # --- profiles ----------------------------------------------------------------------------------
