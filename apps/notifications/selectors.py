@@ -30,21 +30,31 @@ def parse_tab(raw: str | None) -> types.Tab:
                                ) from None
 
 
+def _own(user_id: int) -> QuerySet[Notification]:
+    """The person's notifications as they may read them: none named after someone blocked
+    either way or muted since it was stored (the rules stop new ones; this hides the old
+    ones from the list, the unread count and the badge)."""
+    return Notification.objects.filter(recipient_id=user_id).exclude(
+        silenced_for_q(user_id, "actor_id"))
+
+
 def notifications_for(user: User, *, tab: types.Tab = types.Tab.ALL) -> QuerySet[Notification]:
-    """The person's own notifications only (anyone else's id is a 404 by construction),
-    none named after someone blocked either way or muted since it was stored (the rules
-    stop new ones; this hides the old ones, and their unread count)."""
-    rows = Notification.objects.filter(recipient_id=user.pk).exclude(
-        silenced_for_q(user.pk, "actor_id"))
+    """The person's own notifications only (anyone else's id is a 404 by construction)."""
+    rows = _own(user.pk)
     names = types.names_for_tab(tab)
     if names is not None:
         rows = rows.filter(type__in=names)
     return rows
 
 
+def unread_count_of(user_id: int) -> int:
+    """One count over the partial index on unread rows (what the inbox lists): the inbox's,
+    the websocket's and a push's badge."""
+    return _own(user_id).filter(read_at__isnull=True).count()
+
+
 def unread_count(user: User) -> int:
-    """One count over the partial index on unread rows (what the inbox lists)."""
-    return notifications_for(user).filter(read_at__isnull=True).count()
+    return unread_count_of(user.pk)
 
 
 @dataclass(frozen=True)

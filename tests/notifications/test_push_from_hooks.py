@@ -55,3 +55,24 @@ def test_over_the_push_budget_the_like_stays_in_the_inbox(
         run_notification_tasks()
     assert len(inbox_of(author.pk)) == 3
     assert len(webpush_service.to("/push/")) == 1
+
+
+def test_the_badge_counts_what_the_inbox_shows_not_what_a_muted_person_did(
+        webpush_service: WebPushService) -> None:
+    from apps.social import services as social_services
+
+    author = UserFactory()
+    assert signed_in(author).post(SUBSCRIPTIONS_URL, webpush_service.subscription().to_json(),
+                                  format="json").status_code == 201
+    muted = UserFactory()
+    engagement_services.like_create(user=muted, post=PublishedPostFactory(author=author))
+    run_notification_tasks()
+    social_services.mute_create(muter=author, muted=muted)
+    engagement_services.like_create(user=UserFactory(username="maya"),
+                                    post=PublishedPostFactory(author=author))
+    run_notification_tasks()
+    _, latest = webpush_service.to("/push/")
+    assert latest.payload["title"] == "maya liked your video"
+    # the inbox hides the muted person's like: the phone's badge says 1, as the inbox does
+    assert latest.payload["badge"] == 1
+    assert signed_in(author).get("/api/v1/notifications/unread_count").json()["unread"] == 1

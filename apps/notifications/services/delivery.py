@@ -79,7 +79,7 @@ def push_refusal(row: Notification, *, now: datetime) -> str:
 def notification_deliver(*, notification_id: int, seq: int, now: datetime | None = None) -> str:
     """Push one state of a notification if the person's settings allow; returns what
     happened (for the task's result and the logs). Raises push.PushRetry to be retried."""
-    from apps.notifications import push
+    from apps.notifications import push, selectors  # selectors import these services
 
     now = now or timezone.now()
     row = Notification.objects.filter(pk=notification_id).first()
@@ -92,8 +92,7 @@ def notification_deliver(*, notification_id: int, seq: int, now: datetime | None
         _record(row, seq, Delivery.Status.SKIPPED, refusal)
         return f"skipped: {refusal}"
     title, body, url = texts.describe(row)
-    unread = Notification.objects.filter(recipient_id=row.recipient_id,
-                                         read_at__isnull=True).count()
+    unread = selectors.unread_count_of(row.recipient_id)
     outcome = push.deliver_push(user_id=row.recipient_id, message=push.PushMessage(
         title=title, body=body, url=url, collapse_key=row.group_key or f"{row.type}:{row.pk}",
         notification_id=str(row.pk), type=row.type, badge=unread))
