@@ -602,6 +602,9 @@ CELERY_BEAT_SCHEDULE["search-prune-trending"] = {
 # tests/search/test_backend_contract.py, docs/benchmarks.md compares them.
 SWIPEME_SEARCH_BACKEND = env_str("SWIPEME_SEARCH_BACKEND", "tantivy")
 SWIPEME_SEARCH_INDEX_DIR = Path(env_str("SWIPEME_SEARCH_INDEX_DIR", str(VAR_DIR / "search")))
+# Seconds a process keeps its copy of the staff-edited "search_blocked" term lists
+# (apps.moderation.detection.selectors): a staff edit reaches every search within this.
+SWIPEME_SEARCH_BLOCKED_RELOAD_SECONDS = float(env_str("SWIPEME_SEARCH_BLOCKED_RELOAD_SECONDS", "3"))
 
 # --- Feed (apps.feed) ---------------------------------------------------------------------
 # The feed's own Redis (seen-sets, pools, explanations); "" = REDIS_URL. Pointing it at a dead

@@ -47,6 +47,9 @@ SWIPEME_SEARCH_INDEX_DIR = Path(env_str(
 # unbuilt, rebuild) the shared test index under other tests' feet; tests of the real
 # drain turn it on (tests/search/test_indexing_worker.py).
 SWIPEME_SEARCH_DRAIN_ON_COMMIT = False
+# Tests edit the search-blocked term lists and search at once (and roll the edits back):
+# no per-process copy; tests/search/test_blocked_terms_cache.py turns it on.
+SWIPEME_SEARCH_BLOCKED_RELOAD_SECONDS = 0.0
 # Throttles stay on (tests exercise them) but generous enough not to trip by accident.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {  # type: ignore[index]
     **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],  # type: ignore[dict-item]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Q
+from django.conf import settings
 
 from apps.content.models import Post
 from apps.moderation.detection.models import AssetCheck, Scan, TermList
@@ -62,13 +63,32 @@ def evidence_for(target_type: str, target_id: int) -> dict[str, Any]:
     return result
 
 
+# Every active "search_blocked" list as (id, language lower-cased, parsed terms), and when
+# this process read them: every search consults them, so they are read at most once every
+# SWIPEME_SEARCH_BLOCKED_RELOAD_SECONDS per process (a staff edit applies everywhere within
+# that; the lists are small, so a reload is one short query). One tuple, swapped whole.
+_search_blocked_cache: tuple[float, list[tuple[int, str, list[str]]]] | None = None
+
+
+def _active_search_blocked_lists() -> list[tuple[int, str, list[str]]]:
+    global _search_blocked_cache
+    cached, now = _search_blocked_cache, time.monotonic()
+    if cached is not None and now - cached[0] < settings.SWIPEME_SEARCH_BLOCKED_RELOAD_SECONDS:
+        return cached[1]
+    rows = (TermList.objects.filter(is_active=True, purpose=TermList.Purpose.SEARCH_BLOCKED)
+            .order_by("id").only("id", "language", "terms"))
+    lists = [(row.pk, row.language.lower(), parse_terms(row.terms)) for row in rows]
+    _search_blocked_cache = (now, lists)
+    return lists
+
+
 def _search_blocked_lists(language: str) -> list[tuple[int, list[str]]]:
+    """The lists for every language ("") and for `language` (or its base, "pt" of
+    "pt-BR"); with no language known, every list."""
     base = (language or "").split("-")[0].lower()
-    lists = TermList.objects.filter(is_active=True, purpose=TermList.Purpose.SEARCH_BLOCKED)
-    if base:
-        lists = lists.filter(Q(language="") | Q(language__iexact=base)
-                             | Q(language__iexact=language))
-    return [(row.pk, parse_terms(row.terms)) for row in lists.only("id", "terms")]
+    wanted = {"", base, (language or "").lower()}
+    return [(pk, terms) for pk, lang, terms in _active_search_blocked_lists()
+            if not base or lang in wanted]
 
 
 def search_blocked_term(query: str, *, language: str = "") -> str | None:
@@ -76,16 +96,15 @@ def search_blocked_term(query: str, *, language: str = "") -> str | None:
     folded as detection folds them: case, accents, look-alikes, leetspeak), or None. The
     active "search_blocked" term lists for every language ("") and for `language` apply;
     with no language known, every list does (a safety net: missing a self-harm search
-    costs more than a rare word shared by two languages). One query (the lists are
-    small)."""
+    costs more than a rare word shared by two languages). No query while this process's
+    copy of the lists is fresh (`_active_search_blocked_lists`)."""
     hits = term_hits(query, _search_blocked_lists(language))
     return hits[0].term if hits else None
 
 
 def search_blocked_names(names: Iterable[str], *, language: str = "") -> set[str]:
     """Which of `names` (hashtags: one word, so terms also match inside them, "#proana")
-    carry a blocked search term: search does not offer them, as you type or otherwise.
-    One query for all."""
+    carry a blocked search term: search does not offer them, as you type or otherwise."""
     wanted = list(names)
     lists = _search_blocked_lists(language) if wanted else []
     return {name for name in wanted if term_hits(name, lists, substring=True)}
@@ -94,7 +113,7 @@ def search_blocked_names(names: Iterable[str], *, language: str = "") -> set[str
 def search_blocked_among(queries: Iterable[str]) -> set[str]:
     """Those of `queries` that contain a term of any active "search_blocked" list, whatever
     its language (for lists shown to everyone, such as trending searches), matched as
-    `search_blocked_term` matches. One query for all of them."""
+    `search_blocked_term` matches."""
     wanted = list(queries)
     if not wanted:
         return set()
