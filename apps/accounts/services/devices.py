@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from apps.accounts.hooks import security_event
 from apps.accounts.models import Device, User
-from apps.core.errors import NotFoundError
+from apps.core.errors import ForbiddenError, NotFoundError
 
 
 def device_record(
@@ -56,16 +56,34 @@ def device_record(
     return device
 
 
-def device_update(*, user: User, device_id: int, push_token: str) -> Device:
+def device_update(*, user: User, device_id: int, push_token: str,
+                  session_key: str | None) -> Device:
+    """Sets the push token of the device the caller is using: only the device row of the
+    caller's own session (`session_key`), so one session cannot route another device's
+    notifications to itself. A token now on this device leaves any other row that had it
+    (the install's previous account must not be pushed to the new one's phone)."""
     with transaction.atomic():
         device = (
             Device.objects.select_for_update().filter(user=user, pk=device_id).first()
         )
         if device is None:
             raise NotFoundError("No such device.")
+        if not session_key or device.session_key != session_key:
+            raise ForbiddenError("You can set a push token only for the device you are "
+                                 "using (the one logged in with this session).")
         device.push_token = push_token.strip()
         device.save(update_fields=["push_token"])
+        if device.push_token:
+            Device.objects.filter(push_token=device.push_token).exclude(pk=device.pk).update(
+                push_token="")
     return device
+
+
+def device_push_token_remove(*, device_id: int, push_token: str) -> bool:
+    """The push service said the token is gone for good (APNs 410, FCM UNREGISTERED):
+    clear it, unless the device registered a new one meanwhile."""
+    updated = Device.objects.filter(pk=device_id, push_token=push_token).update(push_token="")
+    return updated > 0
 
 
 def _end_sessions(sessions: list[UserSession]) -> int:
