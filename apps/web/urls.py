@@ -30,6 +30,7 @@ urlpatterns = [
     path("notices", views_notices.notices, name="notices"),
     path("inbox", views_inbox.inbox, name="inbox"),
     path("inbox/read_all", views_inbox.read_all, name="inbox-read-all"),
+    path("inbox/settings", views_inbox.inbox_settings, name="inbox-settings"),
     path("inbox/<str:notification_id>/read", views_inbox.read_one, name="inbox-read"),
     path("inbox/<str:notification_id>/follow_request", views_inbox.answer_request,
          name="inbox-follow-request"),

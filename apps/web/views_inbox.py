@@ -6,7 +6,7 @@ decisions link to their detail on `/notices` and to the appeal form."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.timesince import timesince
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.core.ids import parse_id
@@ -127,3 +127,47 @@ def answer_request(request: HttpRequest, notification_id: str) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
     return _back(request)
+
+
+def _quiet_time(raw: str | None) -> time | None:
+    try:
+        return time.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None  # the service says in words that a start and an end are needed
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def inbox_settings(request: HttpRequest) -> HttpResponse:
+    """`/inbox/settings`: the API's preferences on the web (type x channel, quiet hours in
+    the person's time zone, the e-mail digest), saved through the same use case."""
+    me = viewer_of(request)
+    assert me is not None
+    status = 200
+    if request.method == "POST":
+        post = request.POST
+        channels = {kind.name: {str(ch): f"{kind.name}.{ch}" in post
+                                for ch in notification_types.Channel}
+                    for kind in notification_types.all_types() if not kind.mandatory}
+        quiet: dict[str, object] = {"enabled": "quiet_enabled" in post,
+                                    "time_zone": post.get("time_zone", "").strip()}
+        if quiet["enabled"]:
+            quiet.update(start=_quiet_time(post.get("quiet_start")),
+                         end=_quiet_time(post.get("quiet_end")))
+        try:
+            notification_services.preferences_update(
+                user=me, channels=channels, quiet_hours=quiet,
+                digest=post.get("digest") or None)
+        except ApplicationError as exc:
+            problems = [m for msgs in (exc.fields or {}).values() for m in msgs]
+            messages.error(request, " ".join([exc.message, *problems]))
+            status = 400
+        else:
+            messages.success(request, "Your notification settings are saved.")
+            return HttpResponseRedirect(reverse("web:inbox-settings"))
+    prefs = notification_selectors.preferences_for(me)
+    return render(request, "web/inbox_settings.html", {
+        "matrix": prefs.matrix, "channels": [("in_app", "In the app"), ("push", "Push"),
+                                             ("email", "E-mail digest")],
+        "prefs": prefs, "digests": [("off", "Off"), ("daily", "Daily"), ("weekly", "Weekly")],
+    }, status=status)
