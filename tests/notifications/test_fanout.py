@@ -13,12 +13,19 @@ from collections import Counter
 import pytest
 
 from apps.core.models import OutboxTask
-from apps.notifications.models import CreatorPostSubscription, FanOut, Inbox, Notification
+from apps.notifications.models import (
+    CreatorPostSubscription,
+    Delivery,
+    FanOut,
+    Inbox,
+    Notification,
+)
 from apps.notifications.services.fanout import new_post_fan_out
 from apps.social.models import Block
 from tests.conftest import ROOT, _subprocess_env
 from tests.engagement.factories import PublishedPostFactory
 from tests.factories import UserFactory
+from tests.notifications.inbox_helpers import run_notification_tasks
 from tests.social.factories import FollowFactory
 
 FOLLOWERS = 23
@@ -99,6 +106,10 @@ def test_a_fan_out_stopped_after_two_batches_resumes_where_it_stopped() -> None:
     batches = FanOut.objects.get(pk=post_id).batches
     assert len(tasks) == batches == -(-(FOLLOWERS - 1) // BATCH)
     assert sum(len(t.args[0]) for t in tasks) == len(told)
+    # the batch tasks deliver each notification once (a Delivery row per push decision)
+    run_notification_tasks()
+    assert Delivery.objects.filter(notification__type="new_post").values(
+        "notification_id").distinct().count() == len(told)
     assert not OutboxTask.objects.filter(task="apps.notifications.deliver",
                                          args__0__in=[str(p) for p in Notification.objects
                                                       .filter(type="new_post")
