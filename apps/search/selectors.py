@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from apps.accounts.models import User
 from apps.content import selectors as content_selectors
@@ -33,8 +33,8 @@ from apps.content.audience import recommendable_q
 from apps.content.models import Hashtag, Post, PostHashtag, Sound
 from apps.moderation.models import TargetType
 from apps.moderation.selectors import search_banned_q
-from apps.social.models import Block, Follow
-from apps.social.selectors import SUMMARY_FIELDS, discoverable_q
+from apps.social.models import Follow
+from apps.social.selectors import SUMMARY_FIELDS, blocked_either_way, discoverable_q
 
 Viewer = User | AnonymousUser | None
 
@@ -51,9 +51,7 @@ def findable_accounts(*, viewer: Viewer) -> QuerySet[User]:
             .exclude(search_banned_q(TargetType.USER))
             .only(*SUMMARY_FIELDS, "followers_count"))
     if viewer_id is not None:
-        rows = rows.exclude(Exists(Block.objects.filter(
-            Q(blocker_id=viewer_id, blocked_id=OuterRef("pk"))
-            | Q(blocker_id=OuterRef("pk"), blocked_id=viewer_id))))
+        rows = rows.exclude(blocked_either_way(viewer_id))
         rows = rows.annotate(you_follow=Exists(Follow.objects.filter(
             follower_id=viewer_id, followee_id=OuterRef("pk"))))
     return rows

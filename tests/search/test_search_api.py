@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from apps.search.models import SearchHistory
 from apps.social.models import Follow
+from tests.conftest import open_redis_breaker
 from tests.content.factories import LibrarySoundFactory, PostFactory
 from tests.factories import UserFactory
 from tests.search.query_helpers import URL, empty_index, ids, index, search, tag_post
@@ -149,6 +150,23 @@ def test_search_is_throttled_per_user_and_per_ip_in_the_error_shape(
     # Signed out, from another address: its own budget.
     other = APIClient(REMOTE_ADDR="203.0.113.9")
     assert other.get(URL, {"q": "cats"}).status_code == 200
+
+
+def test_search_answers_while_redis_is_down(api_client: APIClient,
+                                            settings: pytest.FixtureRequest) -> None:
+    """The throttles' counts live in Redis: with its breaker open, reads fail open (as every
+    read in the project) and a search still answers, signed in or out, typed or in full."""
+    settings.SEARCH_THROTTLE_USER_RATE = "1/min"  # type: ignore[attr-defined]
+    post = PostFactory(caption="harbour lights at night")
+    index(post)
+    open_redis_breaker()
+    viewer = UserFactory()
+    for client_user in (None, viewer):
+        api_client.force_authenticate(client_user)
+        for mode in ("full", "prefix", "full"):
+            body = search(api_client, "harbour lights", tab="videos", mode=mode)
+            assert ids(body) == [str(post.pk)]
+    assert SearchHistory.objects.filter(user=viewer, query="harbour lights").exists()
 
 
 def test_a_full_search_signed_in_is_kept_in_history_as_you_type_is_not(

@@ -178,6 +178,8 @@ def search(*, viewer: Viewer, params: SearchParams, language: str = "") -> Searc
     # Nothing to search: blank, punctuation or emoji only, or one character typed in full.
     if plan.empty or (not params.prefix and len(plan.normalized.replace(" ", "")) < 2):
         return answer
+    if not params.prefix and params.tab in ("top", "videos"):
+        retrieval.prefetch_query_vector(plan.normalized)  # overlaps with what follows
     if search_blocked_term(params.q, language=_language(viewer, language)) is not None:
         answer.notice = SAFETY_NOTICE
         return answer

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
@@ -41,16 +42,37 @@ def keyword_hits(kind: Kind, query: str, *, limit: int, prefix: bool) -> list[Hi
         return []
 
 
-@lru_cache(maxsize=512)
-def _query_vector(text: str) -> np.ndarray:
+# The query's embedding (tens of ms of numpy, which releases the GIL) runs on this pool
+# while the request thread does the rest of the search: the blocked-term check, history,
+# keyword retrieval, the viewer's signals and Top's other kinds (`prefetch_query_vector`).
+# Embedding only: the database stays on the request's own thread and connection.
+_embedder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-embed")
+# How long a search waits for its embedding at most; past it the answer is keyword-only
+# (a later search of the same text finds the vector cached).
+EMBED_TIMEOUT_SECONDS = 2.0
+
+
+def _embed(text: str) -> np.ndarray:
     """The query's embedding, with the same model and text shape as the posts' (the model
-    itself is loaded once per process by `apps.feed.embeddings`); a user paging or a
-    popular query is embedded once."""
+    itself is loaded once per process by `apps.feed.embeddings`)."""
     from apps.feed.embeddings import encode
 
     vector: np.ndarray = encode([text])[0]
     vector.setflags(write=False)
     return vector
+
+
+@lru_cache(maxsize=512)
+def _query_vector(text: str) -> Future[np.ndarray]:
+    """The query's embedding, started on the pool; a user paging or a popular query is
+    embedded once per process."""
+    return _embedder.submit(_embed, text)
+
+
+def prefetch_query_vector(query: str) -> None:
+    """Start embedding `query` now, so that `semantic_post_ids` finds it done (or nearly)."""
+    if text := query.strip():
+        _query_vector(text)
 
 
 def semantic_post_ids(query: str, *, limit: int = SEMANTIC_CANDIDATES) -> list[int]:
@@ -61,10 +83,13 @@ def semantic_post_ids(query: str, *, limit: int = SEMANTIC_CANDIDATES) -> list[i
     text = query.strip()
     if not text:
         return []
+    future = _query_vector(text)
     try:
-        found = nearest_posts(_query_vector(text), limit)
-    except Exception:  # no model or no vector table: keyword results still answer
+        found = nearest_posts(future.result(timeout=EMBED_TIMEOUT_SECONDS), limit)
+    except Exception:  # no model, no vector table, too slow: keyword results still answer
         logger.exception("semantic search failed")
+        if future.done() and future.exception() is not None:  # not kept: try again later
+            _query_vector.cache_clear()
         return []
     return [post_id for post_id, distance in found if distance <= SEMANTIC_MAX_DISTANCE]
 
