@@ -20,10 +20,10 @@ from apps.content import selectors as content_selectors
 from apps.content.models import Hashtag, Post, Sound
 from apps.moderation.detection.selectors import search_blocked_among
 from apps.search import selectors
-from apps.search.engine import get_backend
 from apps.search.models import SearchHistory, SearchPositionDay, SearchTermHour, Trending
 from apps.search.selectors import Viewer
 from apps.search.services.history import query_key
+from apps.search.services.retrieval import keyword_hits
 
 HISTORY_LIMIT = 20
 SUGGESTIONS_LIMIT = 8
@@ -87,9 +87,10 @@ class Suggestion:
 def _completions(*, viewer: Viewer, prefix: str, limit: int) -> list[str]:
     """Hashtag names and usernames the index completes the prefix to, through the same
     query-time rules as results."""
-    backend = get_backend()
-    tag_ids = [hit.id for hit in backend.search("hashtag", prefix, limit=limit, prefix=True)]
-    user_ids = [hit.id for hit in backend.search("account", prefix, limit=limit, prefix=True)]
+    # Through retrieval's engine call: a failing index degrades to no completions, as it
+    # degrades a search to no results, rather than a 500.
+    tag_ids = [hit.id for hit in keyword_hits("hashtag", prefix, limit=limit, prefix=True)]
+    user_ids = [hit.id for hit in keyword_hits("account", prefix, limit=limit, prefix=True)]
     tags = selectors.visible_hashtags(viewer=viewer, ids=tag_ids)
     users = selectors.visible_accounts(viewer=viewer, ids=user_ids)
     names = [tags[i].name for i in tag_ids if i in tags]

@@ -4,6 +4,7 @@ and while the index is unbuilt a search still answers, with a notice in words.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,3 +79,21 @@ def test_an_unbuilt_index_still_answers_what_it_holds_with_the_notice(
     assert [item["username"] for item in body["results"]] == ["halfbuilt"]
     assert body["notice"]["code"] == "index_building"
     assert body["notice"]["title"]
+
+
+@pytest.mark.django_db
+def test_an_index_broken_while_running_degrades_search_and_suggestions_not_a_500(
+        own_index: Path, api_client: APIClient) -> None:
+    creator = UserFactory(username="brokenidx")
+    get_backend().apply(upserts=[SearchDoc(kind="account", id=creator.pk,
+                                           fields={"handle": "brokenidx"})])
+    get_backend().mark_built()
+    meta_path = own_index / "tantivy" / f"v{SCHEMA_VERSION}" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["segments"][0]["segment_id"] = "0" * 32  # a commit naming a segment that is gone
+    meta_path.write_text(json.dumps(meta))
+
+    assert search(api_client, "brokenidx", tab="accounts")["results"] == []
+    response = api_client.get("/api/v1/search/suggestions", {"q": "broken"})
+    assert response.status_code == 200, response.content  # the completions raised: a 500
+    assert response.json()["results"] == []
