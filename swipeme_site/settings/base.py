@@ -97,7 +97,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    # allauth's session activity, written at most once a minute per session (not per request)
+    "apps.accounts.middleware.UserSessionsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -263,6 +264,8 @@ HEADLESS_FRONTEND_URLS = {
     "account_signup": f"{SITE_URL}/accounts/signup/",
 }
 USERSESSIONS_TRACK_ACTIVITY = True
+# a session's last_seen_at moves at most this often (apps.accounts.middleware)
+USERSESSIONS_ACTIVITY_SECONDS = 60
 
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "SwipeMe <no-reply@swipeme.local>")
