@@ -112,13 +112,16 @@ def answer_request(request: HttpRequest, notification_id: str) -> HttpResponse:
     me = viewer_of(request)
     assert me is not None
     pk = parse_id(notification_id)
+    action = request.POST.get("action")
     try:
         if pk is None:
             raise NotFoundError("Notification not found.")
+        if action not in ("accept", "decline"):  # never decline by default
+            raise ApplicationError("Choose Accept or Decline.")
         row = notification_services.notification_mark_read(user=me, notification_id=pk)
         if row.type != notification_types.FOLLOW_REQUEST.name or row.target_id is None:
             raise NotFoundError("This notification is not about a follow request.")
-        if request.POST.get("action") == "accept":
+        if action == "accept":
             social_services.follow_request_approve(target=me, request_id=row.target_id)
             messages.success(request, "Follow request accepted.")
         else:

@@ -64,3 +64,19 @@ def test_refusals_are_said_in_words_and_change_nothing() -> None:
     assert no_end.status_code == 400
     assert "Quiet hours need a start and an end." in no_end.content.decode()
     assert selectors.preferences_for(user).quiet_enabled is False  # type: ignore[arg-type]
+
+
+def test_a_follow_request_row_without_a_choice_is_refused_not_declined() -> None:
+    from apps.social import services as social_services
+    from apps.social.models import FollowRequest
+    from tests.notifications.inbox_helpers import inbox_of, run_notification_tasks
+
+    private, asker = UserFactory(is_private=True), UserFactory()
+    social_services.follow_create(follower=asker, followee=private)
+    run_notification_tasks()
+    [row] = inbox_of(private.pk)
+    client = Client()
+    client.force_login(private)
+    page = client.post(f"/inbox/{row.pk}/follow_request", {}, follow=True)
+    assert "Choose Accept or Decline." in page.content.decode()
+    assert FollowRequest.objects.filter(requester=asker, target=private).exists()
