@@ -6,5 +6,6 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
-        # Registers the OpenAPI extension for our token authenticator.
-        from apps.core import authentication  # noqa: F401
+        # Registers the OpenAPI extension for our token authenticator, and the
+        # field__any=values lookup (= ANY(array)) for the big id lists.
+        from apps.core import authentication, lookups  # noqa: F401

@@ -103,11 +103,11 @@ def silenced_pairs(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
     others = {o for _, o in wanted}
     found: set[tuple[int, int]] = set()
     for blocker, blocked in Block.objects.filter(
-            Q(blocker_id__in=viewers, blocked_id__in=others)
-            | Q(blocker_id__in=others, blocked_id__in=viewers)).values_list(
+            Q(blocker_id__any=viewers, blocked_id__any=others)
+            | Q(blocker_id__any=others, blocked_id__any=viewers)).values_list(
                 "blocker_id", "blocked_id"):
         found |= {(blocker, blocked), (blocked, blocker)}
-    found |= set(Mute.objects.filter(muter_id__in=viewers, muted_id__in=others)
+    found |= set(Mute.objects.filter(muter_id__any=viewers, muted_id__any=others)
                  .values_list("muter_id", "muted_id"))
     return found & wanted
 

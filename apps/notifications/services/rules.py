@@ -58,7 +58,7 @@ def _recipients_state(candidates: Sequence[Candidate]) -> tuple[set[int], set[in
     """(told nothing: missing, deactivated, pending deletion; told only mandatory notices:
     suspended or banned, i.e. not active)."""
     ids = {c.recipient_id for c in candidates}
-    rows = list(User.objects.filter(pk__in=ids).values(
+    rows = list(User.objects.filter(pk__any=ids).values(
         "id", "is_active", "deactivated_at", "deletion_scheduled_for"))
     gone = ids - {row["id"] for row in rows}
     suspended: set[int] = set()
@@ -74,7 +74,7 @@ def _visible_actors(candidates: Sequence[Candidate]) -> set[int]:
     ids = {c.actor_id for c in candidates if c.actor_id is not None}
     if not ids:
         return set()
-    return set(User.objects.filter(social_selectors.discoverable_q(), pk__in=ids)
+    return set(User.objects.filter(social_selectors.discoverable_q(), pk__any=ids)
                .values_list("id", flat=True))
 
 
@@ -92,14 +92,14 @@ def _live_targets(candidates: Sequence[Candidate]) -> set[tuple[int, str, int]]:
             comments[c.recipient_id].add(c.target_id)
     if comments:
         all_ids = set().union(*comments.values())
-        post_of = dict(Comment.objects.filter(pk__in=all_ids, status=Comment.Status.VISIBLE)
+        post_of = dict(Comment.objects.filter(pk__any=all_ids, status=Comment.Status.VISIBLE)
                        .values_list("id", "post_id"))
         for recipient, ids in comments.items():
             for comment_id in ids:
                 if comment_id in post_of:
                     posts[recipient].add(post_of[comment_id])
     published = set(Post.objects.filter(
-        pk__in=set().union(*posts.values()) if posts else set(),
+        pk__any=set().union(*posts.values()) if posts else set(),
         status=Post.Status.PUBLISHED).values_list("id", flat=True)) if posts else set()
     seen: dict[int, set[int]] = {recipient: set() for recipient in posts}
     # A post anyone may see signed out is seen by every signed-in person not in a block
@@ -107,7 +107,7 @@ def _live_targets(candidates: Sequence[Candidate]) -> set[tuple[int, str, int]]:
     # million followers costs a few queries per batch, not one per recipient. A mute or
     # block pair goes the per-recipient way below.
     for_all = content_selectors.visible_post_ids_for(viewer=None, post_ids=published)
-    author_of = dict(Post.objects.filter(pk__in=for_all).values_list("id", "author_id"))
+    author_of = dict(Post.objects.filter(pk__any=for_all).values_list("id", "author_id"))
     pairs = {(recipient, author_of[pk]) for recipient, ids in posts.items()
              for pk in ids & for_all}
     silenced = social_selectors.silenced_pairs(pairs)
@@ -137,7 +137,7 @@ def _in_app_off(candidates: Sequence[Candidate]) -> set[tuple[int, str]]:
     if not optional:
         return set()
     return set(Preference.objects.filter(
-        user_id__in={c.recipient_id for c in optional}, type__in={c.type for c in optional},
+        user_id__any={c.recipient_id for c in optional}, type__any={c.type for c in optional},
         channel=types.Channel.IN_APP, enabled=False).values_list("user_id", "type"))
 
 
@@ -147,7 +147,7 @@ def _within_budget(candidates: Sequence[Candidate], now: datetime) -> list[Candi
     if not limited:
         return list(candidates)
     actors = {c.actor_id for c in limited if c.actor_id is not None}
-    joined = dict(User.objects.filter(pk__in=actors).values_list("id", "date_joined"))
+    joined = dict(User.objects.filter(pk__any=actors).values_list("id", "date_joined"))
     hour = int(now.timestamp()) // 3600
     wanted: dict[int, int] = defaultdict(int)
     for c in limited:
