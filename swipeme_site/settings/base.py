@@ -176,10 +176,17 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # ~5 s (django/channels_redis#422). Reads get more than the blocking pop's wait.
 CHANNEL_LAYER_SOCKET_TIMEOUT = 15.0
 CHANNEL_LAYER_HOST = {"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT}
+# A server process's websocket channels ("specific.<process>!<id>") share ONE Redis key, and
+# its capacity (channels' default 100) bounds the messages waiting for all of the process's
+# connections together: over it group_send drops silently, so a new post told to 5,000
+# connected followers lost most announcements (bench/notifications.py, ws part). Messages
+# still expire after 60 s.
+CHANNEL_LAYER_CAPACITY = {"specific.*": 20_000}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [CHANNEL_LAYER_HOST], "prefix": "swipeme:asgi"},
+        "CONFIG": {"hosts": [CHANNEL_LAYER_HOST], "prefix": "swipeme:asgi",
+                   "channel_capacity": CHANNEL_LAYER_CAPACITY},
     }
 }
 

@@ -32,7 +32,8 @@ CHANNEL_LAYER_HOST = {"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCK
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [CHANNEL_LAYER_HOST], "prefix": "swipeme-test:asgi"},
+        "CONFIG": {"hosts": [CHANNEL_LAYER_HOST], "prefix": "swipeme-test:asgi",
+                   "channel_capacity": CHANNEL_LAYER_CAPACITY},  # noqa: F405
     }
 }
 CELERY_BROKER_URL = REDIS_URL
