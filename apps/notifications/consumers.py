@@ -62,7 +62,8 @@ def _items(user: User, rows: list[Notification]) -> list[dict[str, Any]]:
 
 @database_sync_to_async
 def _after(user: User, after: int) -> list[dict[str, Any]]:
-    rows = list(Notification.objects.filter(recipient_id=user.pk, seq__gt=after)
+    # what the inbox lists (selectors' rule: nothing named after someone silenced since)
+    rows = list(selectors.notifications_for(user).filter(seq__gt=after)
                 .order_by("seq")[:REPLAY_BATCH])
     return _items(user, rows)
 
@@ -71,8 +72,7 @@ def _after(user: User, after: int) -> list[dict[str, Any]]:
 def _state(user: User, notification_id: int, seq: int) -> dict[str, Any] | None:
     """The announced state, if it is still the row's current one (a group that grew again
     since has a newer announcement of its own)."""
-    row = Notification.objects.filter(pk=notification_id, recipient_id=user.pk,
-                                      seq=seq).first()
+    row = selectors.notifications_for(user).filter(pk=notification_id, seq=seq).first()
     return _items(user, [row])[0] if row is not None else None
 
 

@@ -76,3 +76,29 @@ def test_after_a_block_or_mute_the_inbox_hides_what_they_did_and_its_unread_coun
     social_services.block_create(blocker=kept, blocked=author)
     listed = client.get("/api/v1/notifications").json()["results"]
     assert [r["type"] for r in listed] == ["security"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_websocket_replay_leaves_out_what_the_inbox_hides() -> None:
+    import asyncio
+
+    from apps.notifications.models import Notification
+    from tests.notifications.test_live import _connect, _cookie, _like, _until_count
+
+    owner = UserFactory()
+    hidden = _like(owner)
+    shown = _like(owner)
+    muted = Notification.objects.get(pk=hidden.pk).actor
+    assert muted is not None
+    social_services.mute_create(muter=owner, muted=muted)
+    cookie = _cookie(owner)
+
+    async def run() -> None:
+        ws = await _connect(cookie, "?after=0")
+        replay = await _until_count(ws)
+        assert [m["notification"]["id"] for m in replay
+                if m["type"] == "notification"] == [str(shown.pk)]
+        assert replay[-1]["unread_count"] == 1
+        await ws.disconnect()
+
+    asyncio.run(run())
