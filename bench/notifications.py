@@ -20,7 +20,15 @@ against a baseline measured in the same run.
    /api/v1/notifications (the first page, signed in by session cookie) against the no-op
    GET /api/v1/ping, `--requests` each at `--concurrency`: p50/p99 (target p99 < 50 ms).
 
-The websocket figure of the issue (5,000 sockets) is not measured here yet.
+4. Websockets (per run, `--websockets N`, default 5,000; RLIMIT_NOFILE raised to its hard
+   limit): the first N followers get an app session each; on one uvicorn, first a bare
+   Channels echo (N sockets to ws/ping/, one message each sent at once, time to the pong
+   through a channel-layer group), then N sockets to ws/notifications/ (X-Session-Token),
+   each ready once its first unread count arrived, and the event: the creator's post told to
+   all N through `services.notify` (rules, seqs, the live announcement after the commit) in
+   calls of `--ws-batch`; delivery time from each call's start to the recipient's receipt,
+   p50/p99 (target p99 < 1 s), lost (no message) and duplicated (a seq twice).
+`--parts fanout,inbox,ws` picks the measurements.
 Loopback only. The load average is printed before and after every run (bench/_runs.py).
 """
 
@@ -167,6 +175,7 @@ def worker_fanout(params: dict[str, Any]) -> dict[str, Any]:
     from apps.core.ids import allocate_ids
     from apps.notifications.models import CreatorPostSubscription, FanOut, Notification
     from apps.notifications.services.fanout import new_post_fan_out
+    from apps.notifications.services.inbox import _insert as insert_rows
 
     batch = int(params["batch"])
     limit = int(params["limit"] or 0)  # stop both after this many recipients (0: all)
@@ -195,7 +204,8 @@ def worker_fanout(params: dict[str, Any]) -> dict[str, Any]:
     fan_s = time.perf_counter() - started
     exact = Notification.objects.filter(type="new_post").values("recipient_id").distinct().count()
     _empty_notifications()
-    # Baseline: the same rows, one plain multi-row INSERT per batch (keyset read included).
+    # Baseline: the same rows, one plain multi-row INSERT per batch (keyset read included):
+    # the statement the job writes its rows with, without keys, rules, seqs or checkpoint.
     now = timezone.now()
     started = time.perf_counter()
     after, plain = 0, 0
@@ -205,8 +215,8 @@ def worker_fanout(params: dict[str, Any]) -> dict[str, Any]:
         if not ids:
             break
         after = ids[-1]
-        with transaction.atomic():
-            Notification.objects.bulk_create([
+        with transaction.atomic():  # the job's own multi-row INSERT (unnest arrays)
+            insert_rows([
                 Notification(pk=pk, recipient_id=u, type="new_post", target_type="post",
                              target_id=post.pk, actor_id=creator.pk, actor_ids=[creator.pk],
                              seq=1, created_at=now, updated_at=now)
@@ -265,7 +275,77 @@ def worker_inbox(params: dict[str, Any]) -> dict[str, Any]:
     return {"cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}"}
 
 
-WORKERS = {"seed": worker_seed, "fanout": worker_fanout, "inbox": worker_inbox}
+def worker_ws_setup(params: dict[str, Any]) -> dict[str, Any]:
+    """The first `count` followers of the seeded audience as websocket users: their
+    inboxes emptied, an app session each (the X-Session-Token the mobile client sends)."""
+    django_setup()
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.db import connection
+    from django.utils import timezone
+    from django.utils.crypto import get_random_string
+
+    from apps.accounts.models import User
+
+    count = int(params["count"])
+    users = list(User.objects.filter(username__startswith="bench_fan_").order_by("pk")[:count])
+    ids = [u.pk for u in users]
+    with connection.cursor() as cursor:
+        mine = "SELECT id FROM notifications_notification WHERE recipient_id = ANY(%s)"
+        for table in ("notifications_notificationevent", "notifications_delivery"):
+            cursor.execute(f"DELETE FROM {table} WHERE notification_id IN ({mine})",
+                           [ids])
+        cursor.execute("DELETE FROM notifications_notification WHERE recipient_id = ANY(%s)",
+                       [ids])
+        cursor.execute("DELETE FROM notifications_inbox WHERE user_id = ANY(%s)", [ids])
+    store = SessionStore()
+    expires = timezone.now() + timedelta(days=1)
+    sessions = [Session(session_key=get_random_string(32), expire_date=expires,
+                        session_data=store.encode({
+                            SESSION_KEY: str(u.pk),
+                            BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
+                            HASH_SESSION_KEY: u.get_session_auth_hash()}))
+                for u in users]
+    Session.objects.bulk_create(sessions, batch_size=1000)
+    return {"users": [[u.pk, s.session_key] for u, s in zip(users, sessions, strict=True)]}
+
+
+def worker_ws_event(params: dict[str, Any]) -> dict[str, Any]:
+    """The event: the creator's post told to each connected user through the real service
+    (`services.notify`: rules, seqs, the live announcement after the commit), in batches;
+    the wall-clock time each batch's call began, per recipient."""
+    django_setup()
+    from apps.accounts.models import User
+    from apps.content.models import Post
+    from apps.notifications import services
+    from apps.notifications.services import Candidate
+
+    creator = User.objects.get(username=CREATOR)
+    post = Post.objects.filter(author=creator).first()
+    assert post is not None
+    ids = [int(i) for i in params["ids"]]
+    nonce = params["nonce"]
+    began: dict[str, float] = {}
+    spent: list[float] = []  # each services.notify call, its commit and announcements
+    told = 0
+    for at in range(0, len(ids), int(params["batch"])):
+        chunk = ids[at:at + int(params["batch"])]
+        t = time.time()
+        rows = services.notify([
+            Candidate(uid, "new_post", f"wsbench:{nonce}:{uid}", actor_id=creator.pk,
+                      target_type="post", target_id=post.pk) for uid in chunk])
+        told += len(rows)
+        began.update({str(uid): t for uid in chunk})
+        spent.append(time.time() - t)
+    return {"began": began, "told": told, "notify_s": spent}
+
+
+WORKERS = {"seed": worker_seed, "fanout": worker_fanout, "inbox": worker_inbox,
+           "ws_setup": worker_ws_setup, "ws_event": worker_ws_event}
 
 
 def worker_main(name: str, params_json: str, out_path: str) -> None:
@@ -313,6 +393,138 @@ async def latencies(port: int, request: bytes, *, requests: int,
     return sorted(spent), statuses
 
 
+# --- websockets (the orchestrating process is the client) --------------------------------
+
+
+async def open_sockets(url: str, headers: list[dict[str, str]], port: int,
+                       parallel: int = 50) -> list[Any]:
+    """One websocket per headers dict, `parallel` handshakes at a time."""
+    import websockets
+
+    sockets: list[Any] = [None] * len(headers)
+    gate = asyncio.Semaphore(parallel)
+
+    async def one(i: int) -> None:
+        async with gate:
+            sockets[i] = await websockets.connect(
+                url, additional_headers=headers[i], origin=f"http://127.0.0.1:{port}",
+                open_timeout=120, ping_interval=None, close_timeout=2, max_queue=None)
+
+    await asyncio.gather(*(one(i) for i in range(len(headers))))
+    return sockets
+
+
+async def close_sockets(sockets: list[Any]) -> None:
+    await asyncio.gather(*(ws.close() for ws in sockets if ws is not None),
+                         return_exceptions=True)
+
+
+def _ms(values: list[float]) -> tuple[float, float, float]:
+    """(p50, p99, max) in ms of seconds."""
+    if not values:
+        return float("nan"), float("nan"), float("nan")
+    ordered = sorted(values)
+    rank = lambda pct: ordered[max(0, min(len(ordered) - 1,  # noqa: E731
+                                          round(pct / 100 * len(ordered) + 0.5) - 1))]
+    return rank(50) * 1e3, rank(99) * 1e3, ordered[-1] * 1e3
+
+
+async def ws_echo(port: int, count: int, settle: float) -> dict[str, Any]:
+    """A bare Channels echo (ws/ping/: a message through a channel-layer group and back),
+    `count` sockets, one message each sent at once: time to the pong."""
+    url = f"ws://127.0.0.1:{port}/ws/ping/"
+    began = time.perf_counter()
+    sockets = await open_sockets(url, [{} for _ in range(count)], port)
+    connect_s = time.perf_counter() - began
+    sent: dict[int, float] = {}
+    got: dict[int, list[float]] = {i: [] for i in range(count)}
+
+    async def read(i: int, ws: Any) -> None:
+        async for raw in ws:
+            message = json.loads(raw)
+            if message.get("type") == "pong":
+                got[int(message["echo"]["i"])].append(time.time())
+
+    readers = [asyncio.create_task(read(i, ws)) for i, ws in enumerate(sockets)]
+    for i, ws in enumerate(sockets):
+        sent[i] = time.time()
+        await ws.send(json.dumps({"i": i}))
+    deadline = time.monotonic() + settle
+    while time.monotonic() < deadline and any(not v for v in got.values()):
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)  # a late duplicate would show here
+    await close_sockets(sockets)
+    for task in readers:
+        task.cancel()
+    return {"connect_s": connect_s,
+            "latencies": [v[0] - sent[i] for i, v in got.items() if v],
+            "lost": sum(1 for v in got.values() if not v),
+            "duplicated": sum(len(v) - 1 for v in got.values() if len(v) > 1)}
+
+
+async def ws_notifications(port: int, users: list[list[Any]], env: dict[str, str],
+                           batch: int, settle: float) -> dict[str, Any]:
+    """`users` ([id, session token]) connected to ws/notifications/ (X-Session-Token), each
+    ready once its first unread count arrived; then the event (worker_ws_event) and the
+    time from each batch's call to each recipient's receipt of its notification."""
+    url = f"ws://127.0.0.1:{port}/ws/notifications/"
+    began = time.perf_counter()
+    sockets = await open_sockets(url, [{"X-Session-Token": token} for _, token in users],
+                                 port)
+    connect_s = time.perf_counter() - began
+    got: dict[int, list[tuple[float, int]]] = {int(uid): [] for uid, _ in users}
+    ready = 0
+    errors: list[Any] = []
+
+    async def read(uid: int, ws: Any) -> None:
+        nonlocal ready
+        first = True
+        async for raw in ws:
+            message = json.loads(raw)
+            if message.get("type") == "notification":
+                got[uid].append((time.time(), int(message["seq"])))
+            elif message.get("type") == "error":
+                errors.append(message)
+            if first:
+                first = False
+                ready += 1
+
+    readers = [asyncio.create_task(read(int(uid), ws))
+               for (uid, _), ws in zip(users, sockets, strict=True)]
+    deadline = time.monotonic() + 120
+    while ready < len(users) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    ready_s = time.perf_counter() - began
+    event = await asyncio.to_thread(run_worker, "ws_event", {
+        "ids": [uid for uid, _ in users], "batch": batch, "nonce": f"{os.getpid()}-{began}"},
+        env)
+    event_done = time.time()
+    deadline = time.monotonic() + settle
+    while time.monotonic() < deadline and any(not v for v in got.values()):
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    await close_sockets(sockets)
+    for task in readers:
+        task.cancel()
+    starts = event["began"]
+    first_event = min(starts.values()) if starts else event_done
+    return {"connect_s": connect_s, "ready": ready, "ready_s": ready_s,
+            "errors": errors[:3], "told": event["told"],
+            "event_s": event_done - first_event,
+            "notify_s": _ms(event["notify_s"])[1] / 1e3,
+            "latencies": [v[0][0] - starts[str(uid)] for uid, v in got.items() if v],
+            "lost": sum(1 for v in got.values() if not v),
+            "duplicated": sum(len(v) - len({seq for _, seq in v}) for v in got.values()),
+            "extra": sum(max(0, len(v) - 1) for v in got.values())}
+
+
+def raise_nofile() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 def http_get(path: str, port: int, cookie: str = "") -> bytes:
     extra = f"Cookie: {cookie}\r\n" if cookie else ""
     return (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: swipeme-bench\r\n"
@@ -336,11 +548,19 @@ def main() -> int:
     parser.add_argument("--database-url", default=os.environ.get(
         "BENCH_NOTIFICATIONS_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--redis-db", type=int, default=11)
+    parser.add_argument("--parts", default="fanout,inbox,ws",
+                        help="which measurements, comma-separated: fanout, inbox, ws")
+    parser.add_argument("--websockets", type=int, default=5000,
+                        help="connected websockets (ws part; needs that many followers)")
+    parser.add_argument("--ws-batch", type=int, default=500,
+                        help="recipients per services.notify call of the ws event")
+    parser.add_argument("--ws-settle", type=float, default=60.0,
+                        help="seconds to wait for the last deliveries after the event")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     followers = args.followers or (20_000 if args.small else 1_000_000)
     inbox = args.inbox or (2_000 if args.small else 10_000)
 
-    from api_latency import Server, free_port, percentile
     from search_speed import ensure_database
 
     env = dict(os.environ)
@@ -354,8 +574,22 @@ def main() -> int:
     seeded = run_worker("seed", {"followers": followers}, env)
     print(f"seed: {seeded}", flush=True)
 
+    nofile = raise_nofile()
     runs = Runs("notifications", args)
     for run in runs:
+        if "fanout" in parts:
+            fanout_part(run, args, env, followers)
+        if "inbox" in parts:
+            inbox_part(run, args, env, inbox)
+        if "ws" in parts:
+            ws_part(run, args, env, nofile)
+    runs.summary()
+    return 0
+
+
+def fanout_part(run: Any, args: argparse.Namespace, env: dict[str, str],
+                followers: int) -> None:
+    if True:
         fan = run_worker("fanout", {"batch": args.batch, "limit": args.stop_after}, env)
         plain_rate = fan["plain_rows"] / fan["plain_s"]
         fan_rate = fan["told"] / fan["fan_s"]
@@ -379,6 +613,12 @@ def main() -> int:
             print(f"WARNING: {wanted:,} wanted but {fan['told']:,} told "
                   f"({fan['distinct_recipients']:,} distinct)", flush=True)
 
+
+
+def inbox_part(run: Any, args: argparse.Namespace, env: dict[str, str], inbox: int) -> None:
+    from api_latency import Server, free_port, percentile
+
+    if True:
         cookie = run_worker("inbox", {"inbox": inbox}, env)["cookie"]
         port = free_port()
         server = Server(port, env, BASE_DIR / "var" / "bench" / "notifications-server.log")
@@ -405,8 +645,47 @@ def main() -> int:
                   f"{inbox:,} notifications", flush=True)
         finally:
             server.stop()
-    runs.summary()
-    return 0
+
+
+def ws_part(run: Any, args: argparse.Namespace, env: dict[str, str], nofile: int) -> None:
+    """Issue 14: N connected websockets, delivery p99 < 1 s from the event, none lost or
+    duplicated, against a bare Channels echo (ws/ping/) at the same N in the same run."""
+    from api_latency import Server, free_port
+
+    count = args.websockets
+    if 2 * count + 200 > nofile:
+        print(f"WARNING: RLIMIT_NOFILE {nofile} is short for {count} sockets each side",
+              flush=True)
+    users = run_worker("ws_setup", {"count": count}, env)["users"]
+    if len(users) < count:
+        sys.exit(f"only {len(users)} followers seeded for {count} websockets")
+    port = free_port()
+    server = Server(port, env, BASE_DIR / "var" / "bench" / "notifications-ws-server.log")
+    server.start()
+    try:
+        echo = asyncio.run(ws_echo(port, count, args.ws_settle))
+        e50, e99, emax = _ms(echo["latencies"])
+        print(f"echo ws/ping/: {count:,} sockets connected in {echo['connect_s']:.1f} s; "
+              f"p50 {e50:.0f} ms, p99 {e99:.0f} ms, max {emax:.0f} ms; lost {echo['lost']}, "
+              f"duplicated {echo['duplicated']}", flush=True)
+        note = asyncio.run(ws_notifications(port, users, env, args.ws_batch, args.ws_settle))
+        n50, n99, nmax = _ms(note["latencies"])
+        print(f"notifications ws: {count:,} sockets connected in {note['connect_s']:.1f} s "
+              f"({note['ready']:,} ready after {note['ready_s']:.1f} s, errors "
+              f"{note['errors']}); event told {note['told']:,} in {note['event_s']:.1f} s (the "
+              f"slowest notify call of {args.ws_batch} {note['notify_s']:.1f} s); "
+              f"delivery p50 {n50:.0f} ms, p99 {n99:.0f} ms, max {nmax:.0f} ms (target p99 < "
+              f"1000 ms); lost {note['lost']}, duplicated {note['duplicated']} (messages "
+              f"beyond one per socket: {note['extra']})", flush=True)
+    finally:
+        server.stop()
+    run.figure("ws sockets", count)
+    run.figure("ws echo p99 ms", e99, "ms")
+    run.figure("ws delivery p50 ms", n50, "ms")
+    run.figure("ws delivery p99 ms", n99, "ms")
+    run.figure("ws lost", note["lost"])
+    run.figure("ws duplicated", note["duplicated"])
+    run.ratio("ws delivery/echo p99", n99, e99)
 
 
 if __name__ == "__main__":
