@@ -745,6 +745,10 @@ COVERED_ELSEWHERE = {
     MED + "validation.py::asset_process":
         "tests/media/test_pipeline.py (a real worker: no test transaction)",
     MED + "steps.py::asset_step_run": "tests/media/test_pipeline.py",
+    "apps/notifications/services/fanout.py::new_post_fan_out":
+        "tests/notifications/test_fanout.py (transaction=True, and a SIGKILLed process)",
+    "apps/notifications/digest/services.py::digests_send":
+        "tests/notifications/test_digests.py (two concurrent senders, transaction=True)",
 }
 
 
