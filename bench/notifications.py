@@ -589,62 +589,60 @@ def main() -> int:
 
 def fanout_part(run: Any, args: argparse.Namespace, env: dict[str, str],
                 followers: int) -> None:
-    if True:
-        fan = run_worker("fanout", {"batch": args.batch, "limit": args.stop_after}, env)
-        plain_rate = fan["plain_rows"] / fan["plain_s"]
-        fan_rate = fan["told"] / fan["fan_s"]
-        print(f"plain multi-row INSERT: {fan['plain_rows']:,} rows in {fan['plain_s']:.1f} s = "
-              f"{plain_rate:,.0f} rows/s", flush=True)
-        print(f"fan-out: {fan['told']:,} told ({fan['distinct_recipients']:,} distinct) in "
-              f"{fan['batches']} batches, {fan['fan_s']:.1f} s = {fan_rate:,.0f} "
-              f"notifications/s; ratio {fan_rate / plain_rate:.2f} (target >= 0.33)",
-              flush=True)
-        print(f"fan-out worker RSS MB: before {fan['rss_before_mb']:.0f}, after the first "
-              f"batch {fan['rss_first_mb']:.0f}, mid-way {fan['rss_mid_mb']:.0f}, at the end "
-              f"{fan['rss_last_mb']:.0f}, peak {fan['peak_rss_mb']:.0f}", flush=True)
-        run.figure("plain INSERT rows/s", plain_rate)
-        run.figure("fan-out notifications/s", fan_rate)
-        run.ratio("fan-out/plain", fan_rate, plain_rate)
-        run.figure("fan-out RSS growth first->last batch MB",
-                   fan["rss_last_mb"] - fan["rss_first_mb"], "MB")
-        run.figure("fan-out peak RSS MB", fan["peak_rss_mb"], "MB")
-        wanted = min(followers, args.stop_after or followers)
-        if fan["told"] < wanted or fan["distinct_recipients"] != fan["told"]:
-            print(f"WARNING: {wanted:,} wanted but {fan['told']:,} told "
-                  f"({fan['distinct_recipients']:,} distinct)", flush=True)
+    fan = run_worker("fanout", {"batch": args.batch, "limit": args.stop_after}, env)
+    plain_rate = fan["plain_rows"] / fan["plain_s"]
+    fan_rate = fan["told"] / fan["fan_s"]
+    print(f"plain multi-row INSERT: {fan['plain_rows']:,} rows in {fan['plain_s']:.1f} s = "
+          f"{plain_rate:,.0f} rows/s", flush=True)
+    print(f"fan-out: {fan['told']:,} told ({fan['distinct_recipients']:,} distinct) in "
+          f"{fan['batches']} batches, {fan['fan_s']:.1f} s = {fan_rate:,.0f} "
+          f"notifications/s; ratio {fan_rate / plain_rate:.2f} (target >= 0.33)",
+          flush=True)
+    print(f"fan-out worker RSS MB: before {fan['rss_before_mb']:.0f}, after the first "
+          f"batch {fan['rss_first_mb']:.0f}, mid-way {fan['rss_mid_mb']:.0f}, at the end "
+          f"{fan['rss_last_mb']:.0f}, peak {fan['peak_rss_mb']:.0f}", flush=True)
+    run.figure("plain INSERT rows/s", plain_rate)
+    run.figure("fan-out notifications/s", fan_rate)
+    run.ratio("fan-out/plain", fan_rate, plain_rate)
+    run.figure("fan-out RSS growth first->last batch MB",
+               fan["rss_last_mb"] - fan["rss_first_mb"], "MB")
+    run.figure("fan-out peak RSS MB", fan["peak_rss_mb"], "MB")
+    wanted = min(followers, args.stop_after or followers)
+    if fan["told"] < wanted or fan["distinct_recipients"] != fan["told"]:
+        print(f"WARNING: {wanted:,} wanted but {fan['told']:,} told "
+              f"({fan['distinct_recipients']:,} distinct)", flush=True)
 
 
 
 def inbox_part(run: Any, args: argparse.Namespace, env: dict[str, str], inbox: int) -> None:
     from api_latency import Server, free_port, percentile
 
-    if True:
-        cookie = run_worker("inbox", {"inbox": inbox}, env)["cookie"]
-        port = free_port()
-        server = Server(port, env, BASE_DIR / "var" / "bench" / "notifications-server.log")
-        server.start()
-        try:
-            figures = {}
-            for name, path, with_cookie in (("ping", "/api/v1/ping", ""),
-                                            ("inbox", "/api/v1/notifications", cookie)):
-                request = http_get(path, port, with_cookie)
-                asyncio.run(latencies(port, request, requests=200,
-                                      concurrency=args.concurrency))  # warm-up
-                spent, statuses = asyncio.run(latencies(
-                    port, request, requests=args.requests, concurrency=args.concurrency))
-                p50, p99 = percentile(spent, 50), percentile(spent, 99)
-                print(f"{name:<6} GET {path}: {len(spent)} requests, statuses {statuses}, "
-                      f"p50 {p50:.1f} ms, p99 {p99:.1f} ms", flush=True)
-                if set(statuses) != {200}:
-                    print(f"WARNING: {name} answered {statuses}", flush=True)
-                figures[name] = (p50, p99)
-                run.figure(f"{name} p99 ms", p99, "ms")
-                run.figure(f"{name} p50 ms", p50, "ms")
-            run.ratio("inbox/ping p99", figures["inbox"][1], figures["ping"][1])
-            print(f"inbox read p99 {figures['inbox'][1]:.1f} ms (target < 50 ms) with "
-                  f"{inbox:,} notifications", flush=True)
-        finally:
-            server.stop()
+    cookie = run_worker("inbox", {"inbox": inbox}, env)["cookie"]
+    port = free_port()
+    server = Server(port, env, BASE_DIR / "var" / "bench" / "notifications-server.log")
+    server.start()
+    try:
+        figures = {}
+        for name, path, with_cookie in (("ping", "/api/v1/ping", ""),
+                                        ("inbox", "/api/v1/notifications", cookie)):
+            request = http_get(path, port, with_cookie)
+            asyncio.run(latencies(port, request, requests=200,
+                                  concurrency=args.concurrency))  # warm-up
+            spent, statuses = asyncio.run(latencies(
+                port, request, requests=args.requests, concurrency=args.concurrency))
+            p50, p99 = percentile(spent, 50), percentile(spent, 99)
+            print(f"{name:<6} GET {path}: {len(spent)} requests, statuses {statuses}, "
+                  f"p50 {p50:.1f} ms, p99 {p99:.1f} ms", flush=True)
+            if set(statuses) != {200}:
+                print(f"WARNING: {name} answered {statuses}", flush=True)
+            figures[name] = (p50, p99)
+            run.figure(f"{name} p99 ms", p99, "ms")
+            run.figure(f"{name} p50 ms", p50, "ms")
+        run.ratio("inbox/ping p99", figures["inbox"][1], figures["ping"][1])
+        print(f"inbox read p99 {figures['inbox'][1]:.1f} ms (target < 50 ms) with "
+              f"{inbox:,} notifications", flush=True)
+    finally:
+        server.stop()
 
 
 def ws_part(run: Any, args: argparse.Namespace, env: dict[str, str], nofile: int) -> None:
