@@ -400,6 +400,7 @@ async def open_sockets(url: str, headers: list[dict[str, str]], port: int,
                        parallel: int = 50) -> list[Any]:
     """One websocket per headers dict, `parallel` handshakes at a time."""
     import websockets
+    from websockets.typing import Origin
 
     sockets: list[Any] = [None] * len(headers)
     gate = asyncio.Semaphore(parallel)
@@ -407,7 +408,7 @@ async def open_sockets(url: str, headers: list[dict[str, str]], port: int,
     async def one(i: int) -> None:
         async with gate:
             sockets[i] = await websockets.connect(
-                url, additional_headers=headers[i], origin=f"http://127.0.0.1:{port}",
+                url, additional_headers=headers[i], origin=Origin(f"http://127.0.0.1:{port}"),
                 open_timeout=120, ping_interval=None, close_timeout=2, max_queue=None)
 
     await asyncio.gather(*(one(i) for i in range(len(headers))))
@@ -424,8 +425,10 @@ def _ms(values: list[float]) -> tuple[float, float, float]:
     if not values:
         return float("nan"), float("nan"), float("nan")
     ordered = sorted(values)
-    rank = lambda pct: ordered[max(0, min(len(ordered) - 1,  # noqa: E731
-                                          round(pct / 100 * len(ordered) + 0.5) - 1))]
+
+    def rank(pct: float) -> float:  # nearest rank, as api_latency.percentile
+        return ordered[max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))]
+
     return rank(50) * 1e3, rank(99) * 1e3, ordered[-1] * 1e3
 
 

@@ -22,9 +22,9 @@ class AnyLookup(Lookup):  # type: ignore[type-arg]
         field = self.lhs.output_field
         return [field.get_prep_value(v) for v in values]
 
-    def as_sql(self, compiler: SQLCompiler, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: SQLCompiler, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s)", [*lhs_params, self.rhs]
+        return f"{lhs} = ANY(%s)", (*lhs_params, self.rhs)
 
 
 Field.register_lookup(AnyLookup)
