@@ -179,7 +179,7 @@ def test_a_suspended_person_reads_why_at_log_in(
     page.goto("/accounts/login/")
     page.fill('input[name="login"]', user.username)
     page.fill('input[name="password"]', PASSWORD)
-    page.locator('form button[type="submit"]').click()
+    page.locator('main form button[type="submit"]').click()  # not the header's search
     page.wait_for_url(re.compile(r"/accounts/inactive/$"))
     expect(page.get_by_role("heading", name="Your account is suspended")).to_be_visible()
     expect(page.locator("[data-block-reason]")).to_have_text(
