@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,6 +22,14 @@ from apps.media.models import MediaAsset, ProcessingStep
 from tests.browser.conftest import PHONE, PageErrors, screenshot
 from tests.factories import UserFactory
 from tests.media.conftest import make_clip, wait_for
+
+
+def _off_loop(step: Callable[..., str], **kwargs: object) -> str:
+    """Run a media step as a worker would: off this thread, where Playwright's event loop
+    runs and the step's websocket push (async_to_sync) would be refused. The page follows
+    the asset on its websocket (it polls only when the socket closes), so the push must go."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(step, **kwargs).result()
 
 SHOTS = Path("/tmp/shots-h4")
 DESKTOP = {"width": 1440, "height": 900}
@@ -108,8 +117,8 @@ def test_preview_cover_and_place_in_line_before_processing(
     expect(status).to_have_text(re.compile(r"^Waiting — next in line"), timeout=15_000)
 
     # processing, for real: validation, then the lowest rendition makes it playable
-    assert services.asset_process(asset_id=asset.pk, task_id="t-validate") == "planned"
-    assert services.asset_step_run(asset_id=asset.pk, name="rendition-240",
+    assert _off_loop(services.asset_process, asset_id=asset.pk, task_id="t-validate") == "planned"
+    assert _off_loop(services.asset_step_run, asset_id=asset.pk, name="rendition-240",
                                    task_id="t-240") == "done"
     expect(status).to_have_text(re.compile(r"^Processing — \d+ % — already playable$"),
                                 timeout=15_000)
@@ -125,7 +134,8 @@ def test_preview_cover_and_place_in_line_before_processing(
     assert post.cover_time_ms == cover_ms
 
     for step in ProcessingStep.objects.filter(asset=asset, state="pending").order_by("id"):
-        services.asset_step_run(asset_id=asset.pk, name=step.name, task_id=f"t-{step.name}")
+        _off_loop(services.asset_step_run, asset_id=asset.pk, name=step.name,
+                  task_id=f"t-{step.name}")
     expect(status).to_have_text("Ready.", timeout=30_000)
     expect(page.locator("[data-processing-progress]")).to_have_attribute("value", "100")
     # posted: the cover is chosen, the picker no longer offered
