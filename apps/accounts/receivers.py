@@ -44,6 +44,10 @@ def notify_email_removed(*, email_address: EmailAddress, **kwargs: Any) -> None:
 
 
 def _security(kind: str) -> Any:
+    # allauth writes passwords and authenticators in its own views: its signals are the only
+    # way to learn of those writes. The receiver writes nothing itself and no other domain's
+    # table: it calls accounts' own `security_event` hook (registered explicitly by
+    # notifications, which records a task in the outbox), as our services do.
     def receiver(*, user: Any, **kwargs: Any) -> None:
         # allauth sends these after saving; one transaction for the hooks' writes
         with transaction.atomic():
