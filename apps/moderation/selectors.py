@@ -86,10 +86,6 @@ def notice_can_appeal(notice: Notice, *, now: datetime | None = None) -> bool:
                 and notice.action is not None and notice.action.reversed_at is None)
 
 
-def unread_notices_count(user: User) -> int:
-    return Notice.objects.filter(user=user, read_at__isnull=True).count()
-
-
 _NOUNS = {TargetType.POST: "Video", TargetType.COMMENT: "Comment", TargetType.SOUND: "Sound",
           TargetType.USER: "Account"}
 

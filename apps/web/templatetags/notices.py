@@ -1,5 +1,5 @@
-"""Moderation told on the site's pages: the header's count of unread notices, and why a
-removed post was removed (shown to its author)."""
+"""Moderation told on the site's pages: why a removed post was removed (shown to its author).
+The header's unread count is the inbox's (`inbox.unread_inbox`), moderation notices included."""
 
 from __future__ import annotations
 
@@ -15,15 +15,6 @@ from apps.moderation.models import TargetType
 from apps.moderation.policies import Policy
 
 register = template.Library()
-
-
-@register.simple_tag(takes_context=True)
-def unread_notices(context: Any) -> int:
-    """0 for a signed-out visitor; one indexed count query otherwise."""
-    user = context.get("user")
-    if not isinstance(user, User) or not user.is_authenticated:
-        return 0
-    return moderation_selectors.unread_notices_count(user)
 
 
 @register.simple_tag(takes_context=True)
