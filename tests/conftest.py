@@ -123,16 +123,44 @@ def moderation_gate_live() -> None:
     """Marks a test that exercises moderation's real publish gate (see above)."""
 
 
+# The session's Celery worker (celery_worker_process), once an earlier test started it, serves
+# the test broker for the rest of the run. It consumes only during the tests that use it or
+# the live server: otherwise it would run the tasks of every later transactional test (a
+# comment's notification, a moderation scan) while that test's flush truncates the tables,
+# deadlocking the flush and leaving rows for the next tests (CI, stop 29).
+_session_worker = {"running": False, "consuming": True}
+_USES_WORKER = frozenset({"celery_worker_process", "live_asgi_server"})
+
+
+def _session_worker_consumes(consume: bool) -> None:
+    """Pause or resume the session worker's consumers (a no-op when none runs)."""
+    if not _session_worker["running"] or _session_worker["consuming"] == consume:
+        return
+    from django.conf import settings
+
+    from swipeme_site.celery import app
+
+    control = app.control.add_consumer if consume else app.control.cancel_consumer
+    for queue in settings.SWIPEME_QUEUES:
+        replies = control(queue, reply=True, timeout=5.0, limit=1) or []
+        if not replies:
+            raise RuntimeError(f"the session worker did not answer for queue {queue}")
+    _session_worker["consuming"] = consume
+
+
 @pytest.fixture(autouse=True)
 def _worker_idle_after_test(request: pytest.FixtureRequest) -> Iterator[None]:
     """A test that used the shared worker or the live server leaves them idle: work it
     started in the background (higher renditions after a playable asset, a request whose
     client went away) must not steal the next test's worker slots, run against the next
-    test's rows, or hold locks that deadlock the flush that ends a transactional test."""
+    test's rows, or hold locks that deadlock the flush that ends a transactional test.
+    Other tests run with the worker paused (see `_session_worker`)."""
+    uses = bool(set(request.fixturenames) & _USES_WORKER)
+    _session_worker_consumes(uses and "broker_unconsumed" not in request.fixturenames)
     yield
     # A live-server test can enqueue work too (a finished upload starts processing), which
     # the session's worker, if one was started earlier, picks up.
-    if set(request.fixturenames) & {"celery_worker_process", "live_asgi_server"}:
+    if uses:
         _wait_for_idle_worker()
         _wait_for_other_db_sessions_to_finish()
 
@@ -200,24 +228,12 @@ def open_redis_breaker() -> None:
 
 
 @pytest.fixture
-def broker_unconsumed() -> Iterator[None]:
+def broker_unconsumed() -> None:
     """Tests that read what reached the broker's queues: a session worker started by an
-    earlier test (celery_worker_process) would take the messages first, so its consumers
-    are paused for the test and resumed after (a no-op when no worker runs)."""
-    from django.conf import settings
-
-    from swipeme_site.celery import app
-
-    paused: dict[str, list[str]] = {}
-    for queue in settings.SWIPEME_QUEUES:
-        replies = app.control.cancel_consumer(queue, reply=True, timeout=1.0) or []
-        paused[queue] = [node for reply in replies for node in reply]
-    try:
-        yield
-    finally:
-        for queue, nodes in paused.items():
-            if nodes:
-                app.control.add_consumer(queue, destination=nodes, reply=True, timeout=5.0)
+    earlier test (celery_worker_process) would take the messages first, so it is paused for
+    the test (`_worker_idle_after_test` sees this fixture) and resumed when a later test
+    uses it (a no-op when no worker runs)."""
+    _session_worker_consumes(False)
 
 
 @pytest.fixture
@@ -273,7 +289,16 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
          "--loglevel", "INFO", "--without-gossip", "--without-mingle", "-n", "test@%h"],
         env=_subprocess_env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )
+    # ready for remote control before any test may need to pause it
+    from swipeme_site.celery import app
+
+    deadline = time.monotonic() + 90
+    while not app.control.ping(timeout=1.0):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the Celery worker did not start; see {_log_path('worker')}")
+    _session_worker.update(running=True, consuming=True)
     yield proc
+    _session_worker["running"] = False
     proc.terminate()
     try:
         proc.wait(timeout=20)
