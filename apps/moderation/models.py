@@ -270,8 +270,9 @@ class BanSignal(SnowflakeModel):
 
 
 class Notice(SnowflakeModel):
-    """An in-app message to the person an action concerns (there is no notifications app
-    yet): what happened, why, and a link to the guideline."""
+    """Moderation's record of what it told the person an action concerns: what happened,
+    why, the guideline, until when it may be appealed. Telling it and its read state are
+    the notifications app's (one inbox; `notice_hooks`)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="+")
@@ -284,7 +285,6 @@ class Notice(SnowflakeModel):
     guideline_url = models.CharField(max_length=300, blank=True)
     appealable_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["user", "-id"], name="moderation_notice_user")]

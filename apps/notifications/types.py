@@ -47,6 +47,9 @@ class NotificationType:
     # Counts against the sender's velocity budget (a new account liking hundreds of
     # posts does not ring hundreds of phones).
     velocity_limited: bool = False
+    # E-mail goes at once (services.mail), not in the digest: a moderation decision is
+    # told where the person looks, and a suspended or banned person cannot sign in.
+    email_now: bool = False
 
     def default(self, channel: Channel) -> bool:
         return bool(self.defaults.get(channel, False))
@@ -104,9 +107,21 @@ NEW_POST = register(NotificationType(
 SOUND_USED = register(NotificationType(
     "sound_used", "Videos using your sound", group_window=DAY, defaults=QUIET,
     velocity_limited=True))
-MODERATION = register(NotificationType(
-    "moderation", "Moderation decisions", mandatory=True,
-    defaults={Channel.IN_APP: True, Channel.PUSH: True, Channel.EMAIL: True}))
+# Moderation's notices (apps.moderation Notice rows and report outcomes, announced through
+# moderation.notice_hooks). What counts against the account, and appeal outcomes, are
+# mandatory; what happened to one video, comment or sound follows the person's choices.
+MODERATION_CONTENT = register(NotificationType(
+    "moderation_content", "Decisions about your videos, comments and sounds",
+    email_now=True))
+MODERATION_ACCOUNT = register(NotificationType(
+    "moderation_account", "Strikes, limits, suspensions and bans of your account",
+    mandatory=True, email_now=True))
+APPEAL_DECIDED = register(NotificationType(
+    "appeal_decided", "Decisions on your appeals", mandatory=True, email_now=True))
+REPORT_OUTCOME = register(NotificationType(
+    "report_outcome", "What came of your reports", defaults=QUIET))
+MODERATION_TYPES = frozenset({MODERATION_CONTENT.name, MODERATION_ACCOUNT.name,
+                              APPEAL_DECIDED.name})
 SECURITY = register(NotificationType(
     "security", "Account security", mandatory=True,
     defaults={Channel.IN_APP: True, Channel.PUSH: True, Channel.EMAIL: True}))
