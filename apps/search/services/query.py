@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import urllib.parse
 from collections import Counter
@@ -251,16 +252,41 @@ def _ranked_hashtags(query: str, viewer: Viewer, window: int, prefix: bool) -> l
     return [("hashtag", tag) for tag in scored]
 
 
-def _names_the_query(query: str, names: Sequence[str], *, prefix: bool) -> bool:
+_WORD_SPLIT_RE = re.compile(r"[\W_]+")
+
+
+def _words(text: str) -> list[str]:
+    """Letters-and-digits words of normalised text ("sofia_dances" -> sofia, dances)."""
+    return [w for w in _WORD_SPLIT_RE.split(text) if w]
+
+
+def _word_matches(word: str, target: str, *, prefix: bool) -> bool:
+    """`word` is `target` within its typo budget (or, typed last, starts it)."""
+    if prefix and target.startswith(word):
+        return True
+    budget = typo_budget(word)
+    return edit_distance(word, target, limit=budget) <= budget
+
+
+def _names_the_query(query: str, names: Sequence[str], *, prefix: bool,
+                     leading_words: bool = False) -> bool:
     """Whether one of `names`, written together, is the query written together (within its
-    typo budget; as a prefix while typing): the query "looks like" this name."""
+    typo budget; as a prefix while typing): the query "looks like" this name. With
+    `leading_words` (accounts) the query's words may also be the name's first words, each
+    within its budget, as TikTok puts "Sofia Dances" first for "sofia"."""
     joined = "".join(ch for ch in query if ch.isalnum())
+    query_words = _words(query)
     for name in names:
-        target = "".join(ch for ch in normalize(name) if ch.isalnum())
-        if prefix and target.startswith(joined):
+        normalized = normalize(name)
+        target = "".join(ch for ch in normalized if ch.isalnum())
+        if _word_matches(joined, target, prefix=prefix):
             return True
-        budget = typo_budget(joined)
-        if edit_distance(joined, target, limit=max(budget, 0)) <= budget:
+        name_words = _words(normalized)
+        if (leading_words and query_words and len(query_words) <= len(name_words)
+                and all(_word_matches(word, target_word,
+                                      prefix=prefix and i == len(query_words) - 1)
+                        for i, (word, target_word)
+                        in enumerate(zip(query_words, name_words, strict=False)))):
             return True
     return False
 
@@ -272,7 +298,7 @@ def _ranked_top(query: str, viewer: Viewer, window: int, prefix: bool) -> list[I
     accounts = [item for item in _ranked_accounts(query, viewer, TOP_ACCOUNTS * 5, prefix,
                                                   signals)
                 if _names_the_query(query, (item[1].username, item[1].display_name),
-                                    prefix=prefix)][:TOP_ACCOUNTS]
+                                    prefix=prefix, leading_words=True)][:TOP_ACCOUNTS]
     strong: list[Item] = []
     tags = _ranked_hashtags(query, viewer, 5, prefix)
     if tags and _names_the_query(query, (tags[0][1].name,), prefix=prefix):
