@@ -173,7 +173,7 @@ def web_decide(mod: User, case: Case, decision: str) -> Case:
 # --- the cases -------------------------------------------------------------------------------
 
 ACC = "apps/accounts/services/"
-COM = "apps/comments/services.py::"
+COM = "apps/comments/services/"
 CON = "apps/content/services/"
 ENG = "apps/engagement/services.py::"
 MED = "apps/media/services/"
@@ -258,7 +258,7 @@ def _() -> None:
 @case("task accounts.purge_due_deletions (and every app's removal hook)",
       ACC + "lifecycle.py::users_purge_due", SOC, CON + "accounts.py::content_purge_user",
       CON + "counters.py::_move_hashtag_counts",
-      COM + "comments_purge_user")
+      COM + "accounts.py::comments_purge_user")
 def _() -> None:
     from apps.accounts import tasks
 
@@ -290,20 +290,20 @@ def _comment_world(*, text: str = "first") -> tuple[User, User, Post, Comment]:
     return creator, fan, post, Comment.objects.get(pk=response.json()["id"])
 
 
-@case("POST /api/v1/posts/<id>/comments (a reply)", COM + "_lock_comment")
+@case("POST /api/v1/posts/<id>/comments (a reply)", COM + "_common.py::_lock_comment")
 def _() -> None:
     creator, _fan, post, comment = _comment_world()
     ok(api(creator).post(f"/api/v1/posts/{post.pk}/comments",
                          {"text": "thanks", "parent_id": str(comment.pk)}, format="json"), 201)
 
 
-@case("DELETE /api/v1/comments/<id>", COM + "_lock_comment")
+@case("DELETE /api/v1/comments/<id>", COM + "_common.py::_lock_comment")
 def _() -> None:
     _creator, fan, _post, comment = _comment_world()
     ok(api(fan).delete(f"/api/v1/comments/{comment.pk}"), 204)
 
 
-@case("POST and DELETE /api/v1/comments/<id>/hide", COM + "_lock_comment")
+@case("POST and DELETE /api/v1/comments/<id>/hide", COM + "_common.py::_lock_comment")
 def _() -> None:
     creator, _fan, _post, comment = _comment_world()
     client = api(creator)
@@ -311,7 +311,7 @@ def _() -> None:
     ok(client.delete(f"/api/v1/comments/{comment.pk}/hide"), 204)
 
 
-@case("POST /api/v1/comments/<id>/approve and /reject", COM + "_lock_comment")
+@case("POST /api/v1/comments/<id>/approve and /reject", COM + "_common.py::_lock_comment")
 def _() -> None:
     creator = UserFactory()
     CommentFilter.objects.create(creator=creator, keyword="spoiler")
@@ -324,14 +324,15 @@ def _() -> None:
     ok(api(creator).post(f"/api/v1/comments/{held[1]}/reject"), 204)
 
 
-@case("POST /api/v1/comments/<id>/pin", COM + "comment_pin", COM + "_lock_comment")
+@case("POST /api/v1/comments/<id>/pin", COM + "pins.py::comment_pin",
+      COM + "_common.py::_lock_comment")
 def _() -> None:
     creator, _fan, _post, comment = _comment_world()
     ok(api(creator).post(f"/api/v1/comments/{comment.pk}/pin"), 204)
 
 
-@case("POST and DELETE /api/v1/comments/<id>/like", COM + "_lock_comment",
-      COM + "comment_like_delete")
+@case("POST and DELETE /api/v1/comments/<id>/like", COM + "_common.py::_lock_comment",
+      COM + "likes.py::comment_like_delete")
 def _() -> None:
     creator, _fan, _post, comment = _comment_world()
     client = api(creator)
@@ -339,7 +340,7 @@ def _() -> None:
     ok(client.delete(f"/api/v1/comments/{comment.pk}/like"), 204)
 
 
-@case("POST /api/v1/me/comment-filters", COM + "comment_filter_create")
+@case("POST /api/v1/me/comment-filters", COM + "filters.py::comment_filter_create")
 def _() -> None:
     ok(api(UserFactory()).post("/api/v1/me/comment-filters", {"keyword": "spoiler"},
                                format="json"), 201)
@@ -624,7 +625,7 @@ def _() -> None:
 
 
 @case("tasks moderation.detection.scan_comment and scan_profile (term lists)",
-      COM + "_lock_comment", MOD_CASES + "_open_case")
+      COM + "_common.py::_lock_comment", MOD_CASES + "_open_case")
 def _() -> None:
     from apps.moderation.detection import services as detection
     from apps.moderation.detection import tasks
