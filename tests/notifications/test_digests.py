@@ -366,3 +366,36 @@ def test_digest_frequency_in_the_preferences_api() -> None:
     assert refused.status_code == 400
     assert "digest" in refused.json()["error"]["fields"]
     assert selectors.digest_frequency(me.pk) == "daily"
+
+
+@pytest.mark.django_db
+def test_digests_go_only_to_a_verified_primary_address(smtp_server: SmtpServer) -> None:
+    from allauth.account.models import EmailAddress
+
+    verified, unverified, changing = (person("Europe/Paris") for _ in range(3))
+    EmailAddress.objects.filter(user=unverified).update(verified=False)
+    # changing address: the new one is on the account but not confirmed yet (the old,
+    # verified one is no longer primary)
+    EmailAddress.objects.filter(user=changing).update(primary=False)
+    changing.email = f"new-{changing.email}"
+    changing.save(update_fields=["email"])
+    EmailAddress.objects.create(user=changing, email=changing.email, verified=False,
+                                primary=True)
+    for user in (verified, unverified, changing):
+        followed_by(user)
+    happened_before(MONDAY_0705_UTC, verified, unverified, changing)
+
+    run_beat(MONDAY_0705_UTC)
+
+    assert len(smtp_server.to(verified.email)) == 1
+    assert smtp_server.to(unverified.email) == []
+    assert smtp_server.to(changing.email) == []
+    assert set(DigestRun.objects.values_list("user_id", flat=True)) == {verified.pk}
+
+    # verified after the plan, unverified before the send: the send checks again
+    run = DigestRun.objects.get(user_id=verified.pk)
+    EmailAddress.objects.filter(user=verified).update(verified=False)
+    DigestRun.objects.filter(pk=run.pk).update(status=DigestRun.Status.PENDING)
+    run_beat(MONDAY_0705_UTC.replace(minute=10))
+    assert len(smtp_server.to(verified.email)) == 1
+    assert DigestRun.objects.get(pk=run.pk).status == DigestRun.Status.EMPTY

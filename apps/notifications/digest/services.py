@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -76,8 +77,13 @@ def due_periods(*, zone: str, now: datetime) -> dict[str, str]:
 
 
 def _receivers() -> QuerySet[User]:
-    """People who can get an e-mail: signed up with an address, not gone or suspended."""
-    return User.objects.filter(is_active=True, deactivated_at__isnull=True,
+    """People who can get an e-mail: not gone or suspended, and the address the digest goes
+    to (`User.email`) is their primary one and verified (allauth's `EmailAddress`): no
+    digest to a mistyped or someone else's address, nor to one being changed and not yet
+    confirmed. Checked again at the send (the planned row waits for it)."""
+    verified = EmailAddress.objects.filter(user_id=OuterRef("pk"), email__iexact=OuterRef("email"),
+                                           verified=True, primary=True)
+    return User.objects.filter(Exists(verified), is_active=True, deactivated_at__isnull=True,
                                deletion_scheduled_for__isnull=True).exclude(email="")
 
 
@@ -113,11 +119,12 @@ def digests_plan(*, now: datetime | None = None) -> int:
 # --- content -------------------------------------------------------------------------------
 
 def email_types(user_id: int) -> list[str]:
-    """The types this person gets by e-mail (their choice, else the type's default)."""
+    """The types this person gets in the digest (their choice, else the type's default;
+    not those e-mailed at once, `email_now`)."""
     chosen = dict(Preference.objects.filter(user_id=user_id, channel=types.Channel.EMAIL)
                   .values_list("type", "enabled"))
-    return [kind.name for kind in types.all_types()
-            if kind.mandatory or chosen.get(kind.name, kind.default(types.Channel.EMAIL))]
+    return [kind.name for kind in types.all_types() if not kind.email_now and (
+        kind.mandatory or chosen.get(kind.name, kind.default(types.Channel.EMAIL)))]
 
 
 @dataclass(frozen=True)
