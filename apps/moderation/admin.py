@@ -216,7 +216,7 @@ class BanSignalAdmin(ReadOnlyAdmin):
 
 @admin.register(Notice)
 class NoticeAdmin(ReadOnlyAdmin):
-    list_display = ("id", "user", "kind", "title", "policy", "created_at", "read_at")
+    list_display = ("id", "user", "kind", "title", "policy", "created_at")
     list_filter = ("kind",)
     list_select_related = ("user",)
 

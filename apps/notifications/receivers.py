@@ -18,7 +18,10 @@ from apps.comments.hooks import register_comment_created_hook, register_comment_
 from apps.content.hooks import register_post_published_hook
 from apps.core.outbox import enqueue_on_commit
 from apps.engagement.hooks import register_post_liked_hook
-from apps.moderation.notice_hooks import register_notice_issued_hook
+from apps.moderation.notice_hooks import (
+    register_notice_issued_hook,
+    register_report_resolved_hook,
+)
 from apps.social.hooks import register_follow_requested_hook, register_followed_hook
 
 
@@ -59,6 +62,10 @@ def notice_issued(*, notice_id: int) -> None:
     _announce("notice_issued", notice_id=notice_id)
 
 
+def report_resolved(*, report_id: int) -> None:
+    _announce("report_resolved", report_id=report_id)
+
+
 def security_event(*, user_id: int, kind: str, detail: dict[str, str]) -> None:
     # the event's own id, minted now: a retried task tells it once, two events twice
     _announce("security", user_id=user_id, kind=kind, detail=detail, uid=uuid.uuid4().hex)
@@ -72,4 +79,5 @@ def connect() -> None:
     register_follow_requested_hook(follow_requested)
     register_post_published_hook(post_published)
     register_notice_issued_hook(notice_issued)
+    register_report_resolved_hook(report_resolved)
     register_security_event_hook(security_event)

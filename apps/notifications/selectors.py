@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from apps.accounts.models import User
 from apps.core.errors import ApplicationError
+from apps.moderation import selectors as moderation_selectors
+from apps.moderation.models import Notice
 from apps.notifications import types
 from apps.notifications.digest.models import DigestSetting
 from apps.notifications.models import CreatorPostSubscription, Inbox, Notification, Preference
@@ -137,3 +139,12 @@ def creator_subscription_level(user: User, creator: User) -> str:
     level = (CreatorPostSubscription.objects.filter(user_id=user.pk, creator_id=creator.pk)
              .values_list("level", flat=True).first())
     return level or CreatorPostSubscription.Level.OFF
+
+
+def notices_with_read_state(user: User) -> QuerySet[Notice]:
+    """The person's moderation notices (`moderation.selectors.notices_for`), each with
+    `read_at` from its notification: the inbox's read state is the only one (None:
+    unread, or its notification is not written yet)."""
+    return moderation_selectors.notices_for(user).annotate(read_at=Subquery(
+        Notification.objects.filter(recipient_id=user.pk, target_type="notice",
+                                    target_id=OuterRef("pk")).values("read_at")[:1]))

@@ -109,10 +109,14 @@ SOUND_USED = register(NotificationType(
     velocity_limited=True))
 # Moderation's notices (apps.moderation Notice rows and report outcomes, announced through
 # moderation.notice_hooks). What counts against the account, and appeal outcomes, are
-# mandatory; what happened to one video, comment or sound follows the person's choices.
-MODERATION_CONTENT = register(NotificationType(
-    "moderation_content", "Decisions about your videos, comments and sounds",
-    email_now=True))
+# mandatory; what happened to one video, comment or sound follows the person's choices
+# (a removal is e-mailed by default; a limit that leaves the video up is not).
+MODERATION_REMOVAL = register(NotificationType(
+    "moderation_removal", "Removals of your videos, comments and sounds", email_now=True))
+MODERATION_LIMIT = register(NotificationType(
+    "moderation_limit", "Age restrictions, comments turned off, hidden from search, restored",
+    email_now=True, defaults={Channel.IN_APP: True, Channel.PUSH: True,
+                              Channel.EMAIL: False}))
 MODERATION_ACCOUNT = register(NotificationType(
     "moderation_account", "Strikes, limits, suspensions and bans of your account",
     mandatory=True, email_now=True))
@@ -120,8 +124,8 @@ APPEAL_DECIDED = register(NotificationType(
     "appeal_decided", "Decisions on your appeals", mandatory=True, email_now=True))
 REPORT_OUTCOME = register(NotificationType(
     "report_outcome", "What came of your reports", defaults=QUIET))
-MODERATION_TYPES = frozenset({MODERATION_CONTENT.name, MODERATION_ACCOUNT.name,
-                              APPEAL_DECIDED.name})
+MODERATION_TYPES = frozenset({MODERATION_REMOVAL.name, MODERATION_LIMIT.name,
+                              MODERATION_ACCOUNT.name, APPEAL_DECIDED.name})
 SECURITY = register(NotificationType(
     "security", "Account security", mandatory=True,
     defaults={Channel.IN_APP: True, Channel.PUSH: True, Channel.EMAIL: True}))

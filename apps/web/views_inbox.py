@@ -40,7 +40,7 @@ def _row(line: notification_selectors.Line) -> dict[str, Any]:
         "avatars": [{"username": u.username, "url": avatar_url(u, "48")}
                     for u in line.actors[:3]],
         "is_request": n.type == notification_types.FOLLOW_REQUEST.name,
-        "is_moderation": n.type == notification_types.MODERATION.name,
+        "is_moderation": n.type in notification_types.MODERATION_TYPES,
         "is_security": n.type == notification_types.SECURITY.name,
         "appeal_path": (n.data.get("appeal_path") or None)
         if until is not None and until > timezone.now() else None,

@@ -24,6 +24,7 @@ from apps.moderation import selectors as moderation_selectors
 from apps.moderation import services as moderation_services
 from apps.moderation.models import EnforcementAction
 from apps.moderation.policies import Policy
+from apps.notifications import selectors as notification_selectors
 from apps.notifications import services as notification_services
 from apps.web.pages import page_of, viewer_of
 
@@ -37,11 +38,12 @@ def appeal_url(action: EnforcementAction) -> str:
 def notices(request: HttpRequest) -> HttpResponse:
     me = viewer_of(request)
     assert me is not None  # login_required
-    page = page_of(request, moderation_selectors.notices_for(me), size=20)
+    # read state: the inbox's (one, whichever page the person read the notice on)
+    page = page_of(request, notification_selectors.notices_with_read_state(me), size=20)
     lines = moderation_selectors.notice_lines_for(me, page.rows)
     rows: list[dict[str, Any]] = [{
         "line": line,
-        "unread": line.notice.read_at is None,
+        "unread": getattr(line.notice, "read_at", None) is None,
         "post_url": (reverse("web:post", args=[me.username, line.post_id])
                      if line.post_id else None),
         "appeal_url": (appeal_url(line.notice.action)
@@ -50,8 +52,6 @@ def notices(request: HttpRequest) -> HttpResponse:
     # Seeing them is reading them: the header's count goes down with this page.
     unread = [row["line"].notice.pk for row in rows if row["unread"]]
     if unread:
-        moderation_services.notices_mark_read(user=me, notice_ids=unread)
-        # ... and so are their rows in the inbox (the badge counts those)
         notification_services.notifications_mark_read_about(user=me, target_type="notice",
                                                             target_ids=unread)
     return render(request, "web/notices.html", {

@@ -13,6 +13,7 @@ from apps.social.models import Block
 from tests.content.factories import LibrarySoundFactory, PostFactory
 from tests.factories import UserFactory
 from tests.moderation.conftest import error_of
+from tests.notifications.inbox_helpers import run_notification_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -167,7 +168,9 @@ def test_notices_are_marked_read_only_for_their_owner(api_for):
     post = PostFactory(author=owner)
     enforce(action="age_restrict", target_type="post", target_id=post.pk,
             policy="violence_graphic", reason="gore")
+    run_notification_tasks()  # its notification holds the read state (the inbox's)
     notice = Notice.objects.get(user=owner)
+    assert api_for(owner).get("/api/v1/me/notices").json()["results"][0]["read_at"] is None
     assert api_for(other).post("/api/v1/me/notices/read", {"ids": [str(notice.pk)]},
                                format="json").json() == {"marked": 0}
     assert api_for(owner).post("/api/v1/me/notices/read", {"ids": [str(notice.pk)]},

@@ -27,6 +27,7 @@ from apps.moderation.services import (
 from tests.accounts.conftest import MobileClient
 from tests.content.factories import MediaAssetFactory, PostFactory
 from tests.factories import UserFactory
+from tests.notifications.inbox_helpers import run_notification_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -113,13 +114,12 @@ def test_a_suspended_users_token_is_refused_and_so_is_their_log_in():
     assert Client().login(username=user.username, password="correct-horse-battery") is False
 
 
-def test_a_suspended_person_appeals_through_the_link_in_the_email(
-        django_capture_on_commit_callbacks):
+def test_a_suspended_person_appeals_through_the_link_in_the_email():
     user = UserFactory()
-    with django_capture_on_commit_callbacks(execute=True):
-        suspension = enforce(action="suspend", target_type="user", target_id=user.pk,
-                             policy="spam_scam", reason="spam run")
-    # the e-mail (sent after commit) says why, links the rule and carries the appeal link
+    suspension = enforce(action="suspend", target_type="user", target_id=user.pk,
+                         policy="spam_scam", reason="spam run")
+    run_notification_tasks()
+    # the e-mail (notifications', at once: mandatory, `email_now`) says why, links the rule and carries the appeal link
     (message,) = mail.outbox
     assert message.to == [user.email]
     assert "Your account is suspended" in message.subject
@@ -156,9 +156,10 @@ def test_a_suspended_person_appeals_through_the_link_in_the_email(
     made.groups.add(Group.objects.get(name="Senior moderators"))
     senior = User.objects.get(pk=made.pk)  # a fresh permission cache
     case_claim(case_id=appeal.case_id, moderator=senior)
-    with django_capture_on_commit_callbacks(execute=True):
-        case_decide(case_id=appeal.case_id, moderator=senior, decision="overturn",
-                    reason="Not spam after all.")
+    case_decide(case_id=appeal.case_id, moderator=senior, decision="overturn",
+                reason="Not spam after all.")
+    run_notification_tasks()
     assert User.objects.get(pk=user.pk).is_active
     assert mail.outbox[-1].subject == "SwipeMe: Your appeal was granted"
+    assert "you can log in again" in str(mail.outbox[-1].body)
     assert web.get("/moderation/appeal/not-a-token/").status_code == 404

@@ -235,7 +235,7 @@ def test_a_moderation_notice_is_in_the_inbox_with_the_rule_and_the_appeal() -> N
             reason="Sells fake tickets.")
     run_notification_tasks()
     [row] = inbox_of(post.author_id)
-    assert row.type == "moderation"
+    assert row.type == "moderation_removal"
     assert row.data["title"] == "Your video was removed"
     assert row.data["guideline_url"] == "/pages/community-guidelines/spam_scam/"
     assert row.data["appeal_path"].startswith("/moderation/appeal/")

@@ -6,7 +6,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("moderation/policies", views.PoliciesApi.as_view(), name="moderation-policies"),
     path("reports", views.ReportsApi.as_view(), name="reports"),
     path("me/reports", views.MyReportsApi.as_view(), name="me-reports"),
-    path("me/notices", views.MyNoticesApi.as_view(), name="me-notices"),
-    path("me/notices/read", views.NoticesReadApi.as_view(), name="me-notices-read"),
     path("appeals", views.AppealsApi.as_view(), name="appeals"),
 ]

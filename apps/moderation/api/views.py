@@ -1,4 +1,5 @@
-"""Reports, notices and appeals for app and web clients. Thin: parse, call a service or a
+"""Reports and appeals for app and web clients (the notices are notifications:
+`apps.notifications.api.notices` keeps the old `/me/notices`). Thin: parse, call a service or a
 selector, render."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from apps.core.api.schema import error_responses
 from apps.core.pagination import IdCursorPagination
 from apps.core.throttles import _WriteThrottle
 from apps.moderation import conf, selectors, services
-from apps.moderation.models import Appeal, Notice, Report, TargetType
+from apps.moderation.models import Appeal, Report, TargetType
 from apps.moderation.policies import Policy
 
 
@@ -48,20 +49,6 @@ class ReportOutput(serializers.ModelSerializer[Report]):
 
     def get_guideline_url(self, report: Report) -> str:
         return conf.guideline_url(report.policy)
-
-
-class NoticeOutput(serializers.ModelSerializer[Notice]):
-    id = serializers.CharField(read_only=True)
-    action_id = serializers.CharField(read_only=True, allow_null=True)
-    can_appeal = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Notice
-        fields = ["id", "kind", "title", "body", "policy", "guideline_url", "action_id",
-                  "appealable_until", "can_appeal", "created_at", "read_at"]
-
-    def get_can_appeal(self, notice: Notice) -> bool:
-        return selectors.notice_can_appeal(notice)
 
 
 class AppealOutput(serializers.ModelSerializer[Appeal]):
@@ -132,24 +119,6 @@ class MyReportsApi(generics.ListAPIView):  # type: ignore[type-arg]
         return super().get(request, *args, **kwargs)
 
 
-class MyNoticesApi(generics.ListAPIView):  # type: ignore[type-arg]
-    permission_classes = _AUTH
-    pagination_class = IdCursorPagination
-    serializer_class = NoticeOutput
-
-    def get_queryset(self) -> Any:
-        if getattr(self, "swagger_fake_view", False):
-            return Notice.objects.none()
-        return selectors.notices_for(user_of(self.request))
-
-    @extend_schema(operation_id="me_notices_list",
-                   summary="Decisions about your content or account, why, and the rule",
-                   responses={200: NoticeOutput(many=True), **error_responses(400, 401, 429)},
-                   tags=["moderation"])
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
-
-
 class AppealsApi(APIView):
     permission_classes = _AUTH
 
@@ -169,26 +138,3 @@ class AppealsApi(APIView):
         serializer.is_valid(raise_exception=True)
         appeal = services.appeal_create(user=user_of(request), **serializer.validated_data)
         return Response(AppealOutput(appeal).data, status=status.HTTP_201_CREATED)
-
-
-class NoticesReadApi(APIView):
-    permission_classes = _AUTH
-
-    @extend_schema_serializer(component_name="NoticesReadInput")
-    class InputSerializer(serializers.Serializer[Any]):
-        ids = serializers.ListField(child=IdField(), min_length=1, max_length=100)
-
-    class OutputSerializer(serializers.Serializer[Any]):
-        marked = serializers.IntegerField()
-
-    @extend_schema(operation_id="me_notices_read",
-                   summary="Mark your notices read (ids that are not yours are ignored)",
-                   request=InputSerializer,
-                   responses={200: OutputSerializer, **error_responses(400, 401, 429)},
-                   tags=["moderation"])
-    def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        marked = services.notices_mark_read(user=user_of(request),
-                                            notice_ids=serializer.validated_data["ids"])
-        return Response({"marked": marked})

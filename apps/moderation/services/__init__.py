@@ -35,11 +35,7 @@ from apps.moderation.services.decisions import (
     decisions_for,
 )
 from apps.moderation.services.enforcement import _set_post_flag, enforce
-from apps.moderation.services.notices import (
-    action_for_appeal_token,
-    appeal_token_for,
-    notices_mark_read,
-)
+from apps.moderation.services.notices import action_for_appeal_token, appeal_token_for
 from apps.moderation.services.standing import active_strikes, standing_refresh, standings_sweep
 from apps.moderation.services.targets import subject_of
 
@@ -67,7 +63,6 @@ __all__ = [
     "cases_close_no_violation",
     "decisions_for",
     "enforce",
-    "notices_mark_read",
     "report_create",
     "standing_refresh",
     "standings_sweep",

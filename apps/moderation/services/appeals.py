@@ -23,12 +23,7 @@ from apps.moderation.models import (
 )
 from apps.moderation.services._common import APPEALABLE, Action, _audit
 from apps.moderation.services.cases import _close, _original_deciders
-from apps.moderation.services.notices import (
-    EMAILED_ACTIONS,
-    _email_appeal_outcome,
-    _notify,
-    _notify_action,
-)
+from apps.moderation.services.notices import _notify, _notify_action
 from apps.moderation.services.standing import standing_refresh
 
 
@@ -169,17 +164,16 @@ def _decide_appeal(case: Case, *, moderator: User, overturn: bool, reason: str) 
                            reason=reason, actor=moderator, case=case)
         _notify(user_id=appeal.appellant_id, action=restore, kind="appeal_granted",
                 title="Your appeal was granted",
-                body="We reviewed our decision again and reversed it: what we took down is "
-                     "back and the strike is removed. " + reason,
+                body=("We reviewed our decision again and reversed it: you can log in "
+                      "again. " if action.action in (Action.SUSPEND, Action.BAN) else
+                      "We reviewed our decision again and reversed it: what we took down "
+                      "is back and the strike is removed. ") + reason,
                 policy=action.policy, appealable=False)
     else:
         _notify(user_id=appeal.appellant_id, action=action, kind="appeal_rejected",
                 title="Your appeal was reviewed",
                 body="A different moderator reviewed our decision and upheld it. " + reason,
                 policy=action.policy, appealable=False)
-    if action.action in EMAILED_ACTIONS:
-        _email_appeal_outcome(appeal.appellant_id, overturned=overturn, reason=reason,
-                              account=action.action in (Action.SUSPEND, Action.BAN))
     appeal.status = Appeal.Status.OVERTURNED if overturn else Appeal.Status.UPHELD
     appeal.decided_at = now
     appeal.save(update_fields=["status", "decided_at"])

@@ -16,6 +16,7 @@ from apps.accounts.models import User
 from apps.core.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
 from apps.moderation import conf
 from apps.moderation.models import Case, Priority, Queue, Report
+from apps.moderation.notice_hooks import run_report_resolved_hooks
 from apps.moderation.policies import Policy
 from apps.moderation.selectors import check_reportable
 from apps.moderation.services._common import SOURCES, _audit, _check_policy
@@ -262,5 +263,8 @@ def _close(case: Case, *, resolution: str, moderator: User | None,
     case.save(update_fields=["status", "resolution", "resolved_by", "resolved_at",
                              "assigned_to", "claim_expires_at", "updated_at"])
     if outcome is not None:
-        Report.objects.filter(case=case, outcome=Report.Outcome.PENDING).update(
-            outcome=outcome, resolved_at=now)
+        pending = list(Report.objects.filter(case=case, outcome=Report.Outcome.PENDING)
+                       .values_list("id", flat=True))
+        Report.objects.filter(pk__in=pending).update(outcome=outcome, resolved_at=now)
+        for report_id in pending:  # each reporter is told the outcome
+            run_report_resolved_hooks(report_id=report_id)

@@ -26,7 +26,7 @@ from apps.moderation.services._common import (
     _check_policy,
 )
 from apps.moderation.services.appeals import _restore_target
-from apps.moderation.services.notices import _email_action, _notify, _notify_action
+from apps.moderation.services.notices import _notify, _notify_action
 from apps.moderation.services.standing import _standing, active_strikes
 from apps.moderation.services.targets import subject_of
 
@@ -84,8 +84,7 @@ def enforce(*, action: str, target_type: str, target_id: int, policy: str, reaso
             _record_ban_signals(row)
         if row.subject_id is not None and action != Action.LIMIT_REACH:
             # Reach limits are not announced (they only keep a post out of For You).
-            _notify_action(row)
-        _email_action(row)  # removals, strikes, suspensions and bans
+            _notify_action(row)  # notifications e-mails it too (removals, account actions)
     return row
 
 

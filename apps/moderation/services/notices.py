@@ -1,18 +1,14 @@
-"""Telling people: in-app notices of moderation decisions, and the e-mails (with a signed
-appeal link) for removals, strikes, suspensions, bans and appeal outcomes.
+"""Telling people: the notice of a moderation decision (what happened, why, the rule,
+whether it may be appealed) is moderation's record; telling it (the inbox, live, push,
+e-mail with a signed appeal link, and its read state) is notifications', through
+`notice_hooks` (moderation never writes notifications' tables).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from django.conf import settings
 from django.core import signing
-from django.core.mail import send_mail
-from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts.models import User
 from apps.core.errors import NotFoundError
 from apps.moderation import conf
 from apps.moderation.models import EnforcementAction, Notice, TargetType
@@ -42,48 +38,6 @@ def action_for_appeal_token(token: str) -> EnforcementAction:
     if action.subject is None:
         raise NotFoundError("This appeal link is not valid.", code="not_found")
     return action
-
-
-# Decisions the person is e-mailed about, as well as told in the app: what took their work
-# down or counts against the account (a restriction such as age-restricting leaves the post
-# up and is told in the app only).
-EMAILED_ACTIONS = frozenset({Action.REMOVE, Action.STRIKE, Action.SUSPEND, Action.BAN})
-
-
-def _email_action(row: EnforcementAction) -> None:
-    """After commit: tell the person a removal, strike, suspension or ban by e-mail, with
-    the rule and a signed appeal link (a suspended or banned person cannot sign in to
-    read their notices, so the link works without an account)."""
-    if row.subject_id is None or row.action not in EMAILED_ACTIONS:
-        return
-    user = User.objects.filter(pk=row.subject_id).only("email", "username").first()
-    if user is None or not user.email:
-        return
-    title, body = _notice_text(row)
-    site = settings.SITE_URL.rstrip("/")
-    link = f"{site}/moderation/appeal/{appeal_token_for(row)}/"
-    text = (f"Hi {user.username},\n\n{body}\n\nThe rule: {site}{conf.guideline_url(row.policy)}\n"
-            f"You can appeal within {conf.appeal_window().days} days: {link}\n")
-    if row.action not in (Action.SUSPEND, Action.BAN):
-        text += f"Your notices: {site}/notices\n"
-    transaction.on_commit(lambda: send_mail(f"SwipeMe: {title}", text, None, [user.email],
-                                            fail_silently=True))
-
-
-def _email_appeal_outcome(user_id: int, *, overturned: bool, reason: str,
-                          account: bool = True) -> None:
-    """An appeal of a decision that was e-mailed: the outcome goes by e-mail too (a
-    suspended or banned person cannot sign in to read the notice). After commit."""
-    email = User.objects.filter(pk=user_id).values_list("email", flat=True).first()
-    if not email:
-        return
-    title = "Your appeal was granted" if overturned else "Your appeal was reviewed"
-    body = ("A different moderator reviewed our decision and upheld it." if not overturned
-            else "We reversed our decision; you can log in again." if account
-            else "We reversed our decision: what we took down is back and the strike is "
-                 "removed.")
-    transaction.on_commit(lambda: send_mail(f"SwipeMe: {title}", f"{body}\n\n{reason}\n",
-                                            None, [email], fail_silently=True))
 
 
 _TARGET_NOUN = {TargetType.POST: "video", TargetType.COMMENT: "comment",
@@ -142,8 +96,3 @@ def _notify(*, user_id: int, action: EnforcementAction | None, kind: str, title:
                                    appealable_until=until)
     run_notice_issued_hooks(notice_id=notice.pk)
     return notice
-
-
-def notices_mark_read(*, user: User, notice_ids: Iterable[int]) -> int:
-    return Notice.objects.filter(user=user, pk__in=list(notice_ids),
-                                 read_at__isnull=True).update(read_at=timezone.now())

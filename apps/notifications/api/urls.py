@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from apps.notifications.api import push, views
+from apps.notifications.api import notices, push, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     # the inbox (apps.notifications.api.views)
@@ -17,6 +17,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
          name="notifications-read"),
     path("notifications/<str:notification_id>/follow_request",
          views.FollowRequestAnswerApi.as_view(), name="notifications-follow-request"),
+    # moderation's notices as they were listed before the inbox (deprecated; api.notices)
+    path("me/notices", notices.MyNoticesApi.as_view(), name="me-notices"),
+    path("me/notices/read", notices.NoticesReadApi.as_view(), name="me-notices-read"),
     # push delivery: Web Push subscriptions and the server's VAPID key
     path("notifications/webpush/subscriptions", push.WebPushSubscriptionsApi.as_view(),
          name="notifications-webpush-subscriptions"),

@@ -1,7 +1,7 @@
 """Moderation's notices move onto notifications whole (one read state, the inbox's):
 
-1. the one "moderation" type becomes the type of the notice's kind (moderation_content,
-   moderation_account, appeal_decided);
+1. the one "moderation" type becomes the type of the notice's kind (moderation_removal,
+   moderation_limit, moderation_account, appeal_decided);
 2. a notice read on the old /notices page or `POST /me/notices/read` (moderation's
    `Notice.read_at`, dropped by moderation's next migration) marks its inbox row read;
 3. a notice told before the inbox existed gets its inbox row, read or unread as the
@@ -25,7 +25,7 @@ def _type_of(kind: str, target_type: str) -> str:
         return "appeal_decided"
     if kind in ACCOUNT_KINDS or target_type == "user":
         return "moderation_account"
-    return "moderation_content"
+    return "moderation_removal" if kind == "remove" else "moderation_limit"
 
 
 def forward(apps: Any, schema_editor: Any) -> None:
@@ -77,7 +77,8 @@ def forward(apps: Any, schema_editor: Any) -> None:
 def backward(apps: Any, schema_editor: Any) -> None:
     notification_model = apps.get_model("notifications", "Notification")
     notification_model.objects.filter(
-        type__in=["moderation_content", "moderation_account", "appeal_decided"]).update(
+        type__in=["moderation_removal", "moderation_limit", "moderation_account",
+                  "appeal_decided"]).update(
         type="moderation")
 
 

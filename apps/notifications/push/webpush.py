@@ -26,7 +26,7 @@ from apps.notifications.push.vapid import b64url, server_key
 logger = logging.getLogger(__name__)
 
 TTL_SECONDS = 24 * 3600  # a notification a day late is no longer news
-URGENT_TYPES = frozenset({"security", "moderation"})  # prefixes of type names
+URGENT_TYPES = frozenset({"security", "moderation", "appeal"})  # prefixes of type names
 
 
 def topic_for(collapse_key: str) -> str:

@@ -80,11 +80,13 @@ def notification_deliver(*, notification_id: int, seq: int, now: datetime | None
     """Push one state of a notification if the person's settings allow; returns what
     happened (for the task's result and the logs). Raises push.PushRetry to be retried."""
     from apps.notifications import push, selectors  # selectors import these services
+    from apps.notifications.services.mail import notification_email_now  # imports this
 
     now = now or timezone.now()
     row = Notification.objects.filter(pk=notification_id).first()
     if row is None or row.seq != seq:
         return "superseded"  # deleted, or grown again: the newer state's task delivers
+    notification_email_now(row)  # moderation decisions: by e-mail at once, not the digest
     if Delivery.objects.filter(notification=row, channel=types.Channel.PUSH, seq=seq).exists():
         return "done before"
     refusal = push_refusal(row, now=now)

@@ -14,7 +14,7 @@ from django.urls import reverse
 from apps.comments.models import Comment, CommentMention
 from apps.content.models import Mention, Post, Sound
 from apps.moderation import services as moderation_services
-from apps.moderation.models import Notice
+from apps.moderation.models import Notice, Report
 from apps.notifications import types
 from apps.notifications.models import Notification
 from apps.notifications.services._common import Candidate
@@ -108,6 +108,25 @@ def _post_published(*, post_id: int) -> Iterator[Candidate]:
                             data={"sound_id": str(post.sound_id), "sound_title": owner[1]})
 
 
+# Notice kinds (moderation's action names and its own) that concern the account
+ACCOUNT_NOTICE_KINDS = frozenset({"strike", "suspend", "ban", "feature_limit"})
+APPEAL_NOTICE_KINDS = frozenset({"appeal_granted", "appeal_rejected"})
+
+
+def notice_type(notice: Notice) -> str:
+    """The notification type of a moderation notice: an appeal's outcome, what counts
+    against the account (mandatory), a removal, or a limit on (or the restoring of) one
+    video, comment or sound."""
+    if notice.kind in APPEAL_NOTICE_KINDS:
+        return types.APPEAL_DECIDED.name
+    if notice.kind in ACCOUNT_NOTICE_KINDS or (
+            notice.action is not None and notice.action.target_type == "user"):
+        return types.MODERATION_ACCOUNT.name
+    if notice.kind == "remove":
+        return types.MODERATION_REMOVAL.name
+    return types.MODERATION_LIMIT.name
+
+
 def _notice_issued(*, notice_id: int) -> Iterator[Candidate]:
     notice = Notice.objects.select_related("action").filter(pk=notice_id).first()
     if notice is None:
@@ -116,7 +135,7 @@ def _notice_issued(*, notice_id: int) -> Iterator[Candidate]:
     if notice.appealable_until is not None and notice.action is not None:
         token = moderation_services.appeal_token_for(notice.action)
         appeal_path = reverse("moderation:appeal-by-link", args=[token])
-    yield Candidate(notice.user_id, types.MODERATION.name, f"notice:{notice_id}",
+    yield Candidate(notice.user_id, notice_type(notice), f"notice:{notice_id}",
                     target_type="notice", target_id=notice_id, data={
                         "kind": notice.kind, "title": notice.title, "body": notice.body,
                         "policy": notice.policy, "guideline_url": notice.guideline_url,
@@ -124,6 +143,17 @@ def _notice_issued(*, notice_id: int) -> Iterator[Candidate]:
                         "appealable_until": (notice.appealable_until.isoformat()
                                              if notice.appealable_until else ""),
                     })
+
+
+def _report_resolved(*, report_id: int) -> Iterator[Candidate]:
+    report = Report.objects.filter(pk=report_id).exclude(
+        outcome=Report.Outcome.PENDING).first()
+    if report is None:
+        return
+    yield Candidate(report.reporter_id, types.REPORT_OUTCOME.name, f"report:{report_id}",
+                    target_type="report", target_id=report_id, data={
+                        "outcome": report.outcome, "target_type": report.target_type,
+                        "policy": report.policy})
 
 
 def _security(*, user_id: int, kind: str, detail: dict[str, str], uid: str) -> Iterator[Candidate]:
@@ -139,6 +169,7 @@ RESOLVERS: dict[str, Callable[..., Iterator[Candidate]]] = {
     "follow_requested": _follow_requested,
     "post_published": _post_published,
     "notice_issued": _notice_issued,
+    "report_resolved": _report_resolved,
     "security": _security,
 }
 

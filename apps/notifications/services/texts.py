@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from apps.accounts.models import User
+from apps.moderation.policies import Policy
 from apps.notifications import types
 from apps.notifications.models import Notification
 
@@ -21,6 +22,24 @@ SECURITY_TEXTS = {
                     "Your two-step verification settings were changed. If it was not you, "
                     "reset your password now."),
 }
+
+
+_REPORTED_NOUN = {"post": "video", "comment": "comment", "user": "account", "sound": "sound"}
+
+
+def report_outcome_text(data: Mapping[str, object]) -> tuple[str, str]:
+    """What a reporter is told when their report is decided."""
+    noun = _REPORTED_NOUN.get(str(data.get("target_type", "")), "content")
+    policy = str(data.get("policy", ""))
+    rule = Policy(policy).label if policy in Policy.values else "our Community Guidelines"
+    if data.get("outcome") == "action_taken":
+        return ("We took action on your report",
+                f"The {noun} you reported goes against our Community Guidelines on {rule}, "
+                "and we acted on it. Thank you for reporting it.")
+    return ("We reviewed your report",
+            f"We did not find that the {noun} you reported goes against our Community "
+            f"Guidelines on {rule}. Thank you for reporting it; you can block or mute "
+            "the account if you do not want to see it.")
 
 
 def who(row: Notification, names: Mapping[int, str]) -> str:
@@ -68,9 +87,12 @@ def sentence(row: Notification, names: Mapping[int, str]) -> tuple[str, str]:
         case types.SOUND_USED.name:
             title = str(row.data.get("sound_title", ""))
             return f"{actor} used your sound{f' “{title}”' if title else ''}", ""
-        case types.MODERATION.name:
+        case name if name in types.MODERATION_TYPES:
+            # moderation's own words (the notice), as the /notices page shows them
             return str(row.data.get("title", "A moderation decision")), \
                 str(row.data.get("body", ""))
+        case types.REPORT_OUTCOME.name:
+            return report_outcome_text(row.data)
         case types.SECURITY.name:
             title, body = SECURITY_TEXTS.get(str(row.data.get("kind", "")),
                                              ("Account security", "Something changed."))
@@ -87,7 +109,7 @@ def path_of(row: Notification, names: Mapping[int, str]) -> str:
         return f"/p/{row.data['post_id']}/"
     if row.type == types.FOLLOW_REQUEST.name:
         return "/follow-requests"
-    if row.type == types.MODERATION.name:
+    if row.type in types.MODERATION_TYPES:
         return "/notices"
     if row.type == types.SECURITY.name:
         return "/settings/sessions"
