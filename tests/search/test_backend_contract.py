@@ -253,6 +253,13 @@ def test_delete_removes_and_unknown_delete_is_a_noop(catalogue: SearchBackend) -
     catalogue.apply()  # nothing to do
 
 
+def test_ids_lists_one_kind(catalogue: SearchBackend) -> None:
+    assert catalogue.ids("video") == {doc.id for doc in VIDEOS}
+    assert catalogue.ids("hashtag") == {40, 41}
+    catalogue.apply(deletes=[("hashtag", 41)])
+    assert catalogue.ids("hashtag") == {40}
+
+
 def test_count_and_clear(catalogue: SearchBackend) -> None:
     assert catalogue.count("account") == len(ACCOUNTS)
     assert catalogue.count("video") == len(VIDEOS)

@@ -56,6 +56,11 @@ class SearchBackend(Protocol):
 
     def count(self, kind: Kind) -> int: ...
 
+    def ids(self, kind: Kind) -> set[int]:
+        """Every id of `kind` the index holds (a per-kind rebuild removes those that are no
+        longer candidates)."""
+        ...
+
     def clear(self) -> None:
         """Drop every document (a rebuild starts from here)."""
         ...

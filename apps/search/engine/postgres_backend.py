@@ -146,6 +146,10 @@ class PostgresBackend:
     def count(self, kind: Kind) -> int:
         return SearchDocument.objects.using(self.using).filter(kind=kind).count()
 
+    def ids(self, kind: Kind) -> set[int]:
+        return set(SearchDocument.objects.using(self.using).filter(kind=kind)
+                   .values_list("object_id", flat=True))
+
     def _variants(self, cur: CursorWrapper,
                   terms: Iterable[QueryTerm]) -> dict[QueryTerm, list[str]]:
         """Lexicon words within each term's typo budget (for a prefix term: within the

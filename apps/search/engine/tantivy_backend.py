@@ -55,8 +55,26 @@ MIN_AUTOMATON_PREFIX = 3
 FUZZY_SKIP_DOC_FREQ = 50
 
 
-def tier_of(field_name: str) -> str:
-    return "name" if field_name in NAME_FIELDS else "meta" if field_name in META_FIELDS else "body"
+# The tiers each kind's documents fill (SearchDoc's documented fields: an account's handle
+# and display name, a video's caption, hashtags and sound, a sound's title and artist, a
+# hashtag's name). A search looks only there: a video query's fuzzy words walked the name
+# tier's dictionary of a million handles only to have the kind filter drop every match.
+KIND_TIERS: dict[Kind, tuple[str, ...]] = {
+    "account": ("name",),
+    "video": ("meta", "body"),
+    "sound": ("name", "meta"),
+    "hashtag": ("name",),
+}
+
+
+def tier_of(field_name: str, kind: Kind | None = None) -> str:
+    """The tier a field is indexed in; a field a kind does not usually have goes to that
+    kind's last tier, so every field stays findable among the tiers its kind searches."""
+    tier = ("name" if field_name in NAME_FIELDS else "meta" if field_name in META_FIELDS
+            else "body")
+    if kind is not None and tier not in KIND_TIERS[kind]:
+        return KIND_TIERS[kind][-1]
+    return tier
 
 
 def popularity_weight(popularity: float) -> float:
@@ -160,7 +178,7 @@ class TantivyBackend:
         out.add_float("weight", popularity_weight(doc.popularity))
         tiers: dict[str, list[str]] = {tier: [] for tier, _ in TIERS}
         for field_name, text in doc.fields.items():
-            tier = tier_of(field_name)
+            tier = tier_of(field_name, doc.kind)
             tiers[tier].extend(index_tokens(text or "", joined=tier == "name"))
         for tier, tokens in tiers.items():
             if tokens:
@@ -227,6 +245,15 @@ class TantivyBackend:
         result = self._searcher().search(self._kind_filter(kind), limit=1, count=True)
         return int(getattr(result, "count", 0) or 0)  # the stub lacks `count`
 
+    def ids(self, kind: Kind) -> set[int]:
+        searcher = self._searcher()
+        total = self.count(kind)
+        if not total:
+            return set()
+        result = searcher.search(self._kind_filter(kind), limit=total, count=False)
+        values = searcher.fast_field_values("id", [address for _s, address in result.hits])
+        return {int(value) for value in values if value is not None}
+
     @staticmethod
     def _typos_for(searcher: tantivy.Searcher, term: QueryTerm, field_name: str) -> int:
         """The typo budget to spend on `term` in this field (FUZZY_SKIP_DOC_FREQ): none for
@@ -240,7 +267,7 @@ class TantivyBackend:
         return term.typos
 
     def _term_query(self, searcher: tantivy.Searcher, term: QueryTerm,
-                    tiers: Sequence[tuple[str, float]]) -> tantivy.Query:
+                    tiers: Sequence[tuple[str, float]], *, typos_on: bool) -> tantivy.Query:
         schema = self._schema
         should = tantivy.Occur.Should
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
@@ -248,7 +275,7 @@ class TantivyBackend:
             exact = tantivy.Query.term_query(schema, field_name, term.text)
             clauses.append((should, tantivy.Query.boost_query(exact, boost)))
             clauses.append((should, tantivy.Query.const_score_query(exact, boost * EXACT_BONUS)))
-            typos = self._typos_for(searcher, term, field_name)
+            typos = self._typos_for(searcher, term, field_name) if typos_on else 0
             if typos:
                 fuzzy = tantivy.Query.fuzzy_term_query(
                     schema, field_name, term.text, distance=typos)
@@ -272,14 +299,23 @@ class TantivyBackend:
             return len(term.text) > NAME_PREFIX_CHARS
         return len(term.text) >= MIN_AUTOMATON_PREFIX
 
-    def _plan_query(self, searcher: tantivy.Searcher, plan: QueryPlan) -> tantivy.Query:
-        must = tantivy.Occur.Must
-        every = tantivy.Query.boolean_query(
-            [(must, self._term_query(searcher, term, TIERS)) for term in plan.terms])
-        if plan.joined is None:
+    def _plan_query(self, searcher: tantivy.Searcher, kind: Kind, plan: QueryPlan, *,
+                    typos_on: bool) -> tantivy.Query:
+        tiers = [t for t in TIERS if t[0] in KIND_TIERS[kind]]
+        name_tier = [t for t in tiers if t[0] == "name"]
+        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        for term in plan.terms:
+            # While typing "quinoa salad re", a last word of one or two letters starts too
+            # many caption words to expand (one posting list per word): beside other words
+            # it only ranks (as a word or a name prefix), it does not filter.
+            optional = (term.prefix and len(plan.terms) > 1 and not name_tier
+                        and len(term.text) < MIN_AUTOMATON_PREFIX)
+            clauses.append((tantivy.Occur.Should if optional else tantivy.Occur.Must,
+                            self._term_query(searcher, term, tiers, typos_on=typos_on)))
+        every = tantivy.Query.boolean_query(clauses)
+        if plan.joined is None or not name_tier:
             return every
-        name_tier = [t for t in TIERS if t[0] == "name"]
-        joined = self._term_query(searcher, plan.joined, name_tier)
+        joined = self._term_query(searcher, plan.joined, name_tier, typos_on=typos_on)
         return tantivy.Query.boolean_query(
             [(tantivy.Occur.Should, every), (tantivy.Occur.Should, joined)])
 
@@ -288,11 +324,16 @@ class TantivyBackend:
         if plan.empty or limit <= 0:
             return []
         searcher = self._searcher()
-        q = tantivy.Query.boolean_query([
-            (tantivy.Occur.Must, self._kind_filter(kind)),
-            (tantivy.Occur.Must, self._plan_query(searcher, plan)),
-        ])
-        result = searcher.search(q, limit=limit, count=False, weight_by_field="weight")
+        # First every word as typed (prefixes expanded, no typos: a few posting lists,
+        # ~1 ms). When documents hold every word as typed, the user typed what they meant
+        # and that is the answer, as FUZZY_SKIP_DOC_FREQ already decides for a common word:
+        # the typo lookups (a Levenshtein automaton over each field's dictionary, 2-17 ms
+        # per word and field over a million captions) were most of a search's time, and
+        # their matches rank below matches as typed anyway (EXACT_BONUS). Only when nothing
+        # holds the words as typed (a real typo) are they looked up with their typo budget.
+        result = self._run(searcher, kind, plan, limit, typos_on=False)
+        if not result.hits and any(term.typos for term in plan.terms):
+            result = self._run(searcher, kind, plan, limit, typos_on=True)
         if not result.hits:
             return []
         addresses = [address for _score, address in result.hits]
@@ -300,6 +341,14 @@ class TantivyBackend:
         return [Hit(id=int(object_id), score=float(score))
                 for (score, _a), object_id in zip(result.hits, ids, strict=True)
                 if object_id is not None]
+
+    def _run(self, searcher: tantivy.Searcher, kind: Kind, plan: QueryPlan, limit: int, *,
+             typos_on: bool) -> tantivy.SearchResult:
+        q = tantivy.Query.boolean_query([
+            (tantivy.Occur.Must, self._kind_filter(kind)),
+            (tantivy.Occur.Must, self._plan_query(searcher, kind, plan, typos_on=typos_on)),
+        ])
+        return searcher.search(q, limit=limit, count=False, weight_by_field="weight")
 
     # -- housekeeping -------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from apps.search.engine import get_backend
-from apps.search.engine.base import KINDS, Kind, SearchDoc
+from apps.search.engine.base import KINDS, Kind, SearchBackend, SearchDoc
 from apps.search.indexing.documents import candidate_count, documents_for, stream_documents
 from apps.search.models import IndexOutbox
 
@@ -103,9 +103,10 @@ def rebuild(*, kinds: Sequence[Kind] = KINDS, batch_size: int = REBUILD_BATCH,
             progress: Callable[[str], None] | None = None, wait: bool = True,
             only_if_unbuilt: bool = False) -> dict[Kind, int] | None:
     """Build the index from PostgreSQL. All kinds: clear, stream every candidate in
-    batches, `mark_built`. Some kinds: upsert their candidates again (the interface has no
-    per-kind clear; stale documents of those kinds stay until their objects change; a full
-    rebuild drops them). Changes committed meanwhile wait in the outbox (drains skip while
+    batches, `mark_built`. Some kinds: upsert their candidates again, then delete the
+    documents of those kinds that are no longer candidates (rows gone or no longer
+    findable; the index keeps answering meanwhile, no per-kind clear). Changes committed
+    meanwhile wait in the outbox (drains skip while
     this holds the writer lock) and are applied after. Returns the count per kind, or None
     when it did not run (`wait` off and another writer busy, or `only_if_unbuilt` and the
     index is built, checked under the lock so two first starts rebuild once)."""
@@ -123,15 +124,30 @@ def rebuild(*, kinds: Sequence[Kind] = KINDS, batch_size: int = REBUILD_BATCH,
         for kind in kinds:
             total, done, started = candidate_count(kind), 0, time.monotonic()
             say(_progress_line(kind, 0, total, started))
+            seen: set[int] = set()
             for docs in stream_documents(kind, batch_size=batch_size):
                 backend.apply(upserts=docs)
                 done += len(docs)
+                if not full:
+                    seen.update(doc.id for doc in docs)
                 say(_progress_line(kind, done, max(total, done), started))
             counts[kind] = done
+            if not full:
+                _delete_stale(backend, kind, seen, batch_size, say)
         if full:
             backend.mark_built()
         say("done: " + ", ".join(f"{kind} {count:,}" for kind, count in counts.items()))
     return counts
+
+
+def _delete_stale(backend: SearchBackend, kind: Kind, seen: set[int], batch_size: int,
+                  say: Callable[[str], None]) -> None:
+    """Delete the documents of `kind` the rebuild did not write (no drain interleaves: the
+    writer lock is held, so the index holds nothing newer than what was streamed)."""
+    stale = sorted(backend.ids(kind) - seen)
+    for start in range(0, len(stale), batch_size):
+        backend.apply(deletes=[(kind, pk) for pk in stale[start:start + batch_size]])
+    say(f"stale {kind} documents removed: {len(stale):,}")
 
 
 def ensure_built() -> bool:
