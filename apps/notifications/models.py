@@ -122,6 +122,21 @@ class Delivery(SnowflakeModel):
         return f"{self.channel} {self.status} for {self.notification_id}"
 
 
+class HeldPush(models.Model):
+    """A push held through the recipient's quiet hours: the notification's latest state
+    (a group that grows meanwhile moves `seq`, one push for it at the end) and when the
+    quiet hours end. The sweep (`services.delivery.held_pushes_release`) sends it then,
+    unless it was read, grew again or is no longer relevant."""
+
+    notification = models.OneToOneField(Notification, primary_key=True,
+                                        on_delete=models.CASCADE, related_name="+")
+    seq = models.BigIntegerField()
+    due_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"push of {self.notification_id} held until {self.due_at:%Y-%m-%d %H:%M}"
+
+
 class Preference(models.Model):
     """An override of the default for one type on one channel (types.py holds the
     defaults); rows exist only for what the person changed."""
