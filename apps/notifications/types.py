@@ -50,6 +50,13 @@ class NotificationType:
     # E-mail goes at once (services.mail), not in the digest: a moderation decision is
     # told where the person looks, and a suspended or banned person cannot sign in.
     email_now: bool = False
+    # Told to a suspended or banned account too (mandatory types always are): what
+    # moderation decided about its videos is read when it can sign in, and e-mailed now.
+    reaches_suspended: bool = False
+
+    @property
+    def told_when_suspended(self) -> bool:
+        return self.mandatory or self.reaches_suspended
 
     def default(self, channel: Channel) -> bool:
         return bool(self.defaults.get(channel, False))
@@ -112,11 +119,12 @@ SOUND_USED = register(NotificationType(
 # mandatory; what happened to one video, comment or sound follows the person's choices
 # (a removal is e-mailed by default; a limit that leaves the video up is not).
 MODERATION_REMOVAL = register(NotificationType(
-    "moderation_removal", "Removals of your videos, comments and sounds", email_now=True))
+    "moderation_removal", "Removals of your videos, comments and sounds", email_now=True,
+    reaches_suspended=True))
 MODERATION_LIMIT = register(NotificationType(
     "moderation_limit", "Age restrictions, comments turned off, hidden from search, restored",
-    email_now=True, defaults={Channel.IN_APP: True, Channel.PUSH: True,
-                              Channel.EMAIL: False}))
+    email_now=True, reaches_suspended=True,
+    defaults={Channel.IN_APP: True, Channel.PUSH: True, Channel.EMAIL: False}))
 MODERATION_ACCOUNT = register(NotificationType(
     "moderation_account", "Strikes, limits, suspensions and bans of your account",
     mandatory=True, email_now=True))

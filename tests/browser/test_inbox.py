@@ -109,7 +109,7 @@ def test_a_follow_request_is_accepted_from_the_inbox_and_a_notice_links_to_appea
     _wait_for(private.pk, 2)
     page = logged_in_page(private, viewport=PHONE)
     page.goto("/inbox")
-    notice = page.locator('[data-type="moderation"]')
+    notice = page.locator('[data-type="moderation_removal"]')
     expect(notice.locator(".inbox-title")).to_have_text("Your video was removed")
     expect(notice.get_by_role("link", name="The rule")).to_have_attribute(
         "href", "/pages/community-guidelines/spam_scam/")

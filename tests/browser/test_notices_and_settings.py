@@ -29,6 +29,7 @@ from apps.moderation.groups import setup_groups
 from apps.moderation.models import Appeal
 from apps.moderation.services import case_open_or_merge, enforce
 from apps.notifications.models import Notification
+from apps.notifications.types import MODERATION_TYPES
 from tests.browser.conftest import PHONE, PageErrors, screenshot
 from tests.browser.test_layout_and_contrast import _assert_accessible
 from tests.content.factories import PostFactory
@@ -94,7 +95,8 @@ def test_a_removal_reaches_its_creator_who_appeals_from_the_web(
 
     # the decisions reach the inbox through the notifications worker
     deadline = time.monotonic() + 30
-    while Notification.objects.filter(recipient=creator, type="moderation").count() < 2:
+    while Notification.objects.filter(recipient=creator,
+                                      type__in=MODERATION_TYPES).count() < 2:
         assert time.monotonic() < deadline, "the moderation notices never reached the inbox"
         time.sleep(0.2)
     for viewport in (DESKTOP, PHONE):
@@ -117,7 +119,7 @@ def test_a_removal_reaches_its_creator_who_appeals_from_the_web(
         bell.click()
         page.wait_for_url(re.compile(r"/inbox$"))
         # the inbox row of the removal leads to its detail on /notices
-        page.locator('[data-type="moderation"]', has_text="Your video was removed") \
+        page.locator('[data-type="moderation_removal"]', has_text="Your video was removed") \
             .get_by_role("link", name="Details").click()
         page.wait_for_url(re.compile(r"/notices$"))
         removal = page.locator(".notice-item", has_text="Your video was removed")

@@ -3,7 +3,8 @@
 In order (cheap first; the sender's budget is spent only on what passed the rest):
 - nobody is told about their own act;
 - nothing to an account that is gone: deactivated, pending deletion or suspended (a
-  mandatory notice, security or moderation, still reaches a suspended account);
+  mandatory notice, security or moderation, and any moderation decision still reach a
+  suspended account);
 - nothing from an actor others can no longer see (deactivated, suspended), nor from
   someone the recipient blocked or muted, nor from someone who blocked the recipient;
 - nothing about content that is gone: a post that is not published (removed, deleted,
@@ -188,7 +189,7 @@ def allowed(candidates: Sequence[Candidate], *, now: datetime) -> list[Candidate
         return []
     gone, suspended = _recipients_state(todo)
     todo = [c for c in todo if c.recipient_id not in gone
-            and (c.recipient_id not in suspended or types.get(c.type).mandatory)]
+            and (c.recipient_id not in suspended or types.get(c.type).told_when_suspended)]
     with_actor = [c for c in todo if c.actor_id is not None]
     if with_actor:
         visible = _visible_actors(with_actor)
