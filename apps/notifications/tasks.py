@@ -16,10 +16,12 @@ def handle_event(event: str, payload: dict[str, Any]) -> int:
 
 
 @shared_task(name="apps.notifications.deliver", bind=True, max_retries=8)
-def deliver_notification(self: Task, notification_id: str, seq: int) -> str:
-    """Push one state of a notification, if the person's settings allow."""
+def deliver_notification(self: Task, notification_id: str, seq: int, held: bool = False) -> str:
+    """Push one state of a notification, if the person's settings allow (`held`: at the
+    end of their quiet hours)."""
     try:
-        return services.notification_deliver(notification_id=int(notification_id), seq=seq)
+        return services.notification_deliver(notification_id=int(notification_id), seq=seq,
+                                             held=held)
     except push.PushRetry as exc:
         raise self.retry(countdown=max(1.0, exc.retry_after)) from exc
 
@@ -40,6 +42,14 @@ def deliver_batch(states: list[list[Any]]) -> int:
             deliver_notification.apply_async((str(pk), int(seq)),
                                              countdown=max(1.0, exc.retry_after))
     return len(states)
+
+
+@shared_task(name="apps.notifications.release_held_pushes")
+def release_held_pushes() -> int:
+    """The pushes held through quiet hours that ended, to their delivery (beat, 1 min)."""
+    from apps.notifications.services.delivery import held_pushes_release
+
+    return held_pushes_release()
 
 
 @shared_task(name="apps.notifications.send_digests")

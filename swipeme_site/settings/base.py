@@ -700,6 +700,12 @@ SWIPEME_DIGEST_MAX_LINES = env_int("SWIPEME_DIGEST_MAX_LINES", 20)
 # mailto: ("" = https one-click only).
 SWIPEME_UNSUBSCRIBE_TOKEN_MAX_AGE = env_int("SWIPEME_UNSUBSCRIBE_TOKEN_MAX_AGE", 180 * 86400)
 SWIPEME_UNSUBSCRIBE_MAILTO = env_str("SWIPEME_UNSUBSCRIBE_MAILTO", "")
+# Pushes held through people's quiet hours go out when those end (services.delivery).
+CELERY_BEAT_SCHEDULE["notifications-release-held-pushes"] = {
+    "task": "apps.notifications.release_held_pushes",
+    "schedule": 60.0,
+    "options": {"queue": "notifications", "expires": 55},
+}
 CELERY_BEAT_SCHEDULE["notifications-send-digests"] = {
     "task": "apps.notifications.send_digests",
     "schedule": timedelta(minutes=15),

@@ -19,7 +19,13 @@ from apps.content.models import Post
 from apps.engagement import services as engagement_services
 from apps.moderation.services import enforce
 from apps.notifications import services
-from apps.notifications.models import CreatorPostSubscription, Delivery, Inbox, Notification
+from apps.notifications.models import (
+    CreatorPostSubscription,
+    Delivery,
+    HeldPush,
+    Inbox,
+    Notification,
+)
 from apps.notifications.services import Candidate
 from tests.engagement.factories import PublishedPostFactory
 from tests.factories import UserFactory
@@ -188,9 +194,16 @@ def test_push_follows_preferences_and_quiet_hours_security_bypasses_them() -> No
     [security] = services.notify([Candidate(owner.pk, "security", "s1",
                                             data={"kind": "password_changed"})])
     assert services.push_refusal(security, now=noon) == ""  # quiet hours do not apply
+    # in quiet hours the push is held until they end (test_quiet_hours_hold.py), once
+    for _ in range(2):
+        assert services.notification_deliver(notification_id=row.pk, seq=row.seq, now=noon) \
+            == "held until 2026-03-01T13:00:00+00:00"
+    assert list(HeldPush.objects.values_list("notification_id", "seq")) == [(row.pk, row.seq)]
+    assert not Delivery.objects.filter(notification=row).exists()
+    services.preferences_update(user=owner, quiet_hours={"enabled": False})
     # the task records what it did, once per state
     assert services.notification_deliver(notification_id=row.pk, seq=row.seq,
-                                         now=noon) == "skipped: quiet hours"
+                                         now=noon) == "sent"
     assert services.notification_deliver(notification_id=row.pk, seq=row.seq,
                                          now=noon) == "done before"
     assert Delivery.objects.filter(notification=row).count() == 1

@@ -205,3 +205,23 @@ def allowed(candidates: Sequence[Candidate], *, now: datetime) -> list[Candidate
     off = _in_app_off(todo)
     todo = [c for c in todo if (c.recipient_id, c.type) not in off]
     return _within_budget(todo, now)
+
+
+def still_relevant(candidate: Candidate) -> bool:
+    """Whether what a candidate told may still be pushed now (a push held through quiet
+    hours): the rules of `allowed` for its recipient, actor and target as they are now,
+    and the type still on in-app; not the sender's budget (spent when it was made)."""
+    gone, suspended = _recipients_state([candidate])
+    if candidate.recipient_id in gone or (
+            candidate.recipient_id in suspended
+            and not types.get(candidate.type).told_when_suspended):
+        return False
+    if candidate.actor_id is not None and (
+            candidate.actor_id not in _visible_actors([candidate])
+            or social_selectors.silenced_pairs([(candidate.recipient_id, candidate.actor_id)])):
+        return False
+    if candidate.target_type in ("post", "comment") and (
+            candidate.recipient_id, candidate.target_type, candidate.target_id
+    ) not in _live_targets([candidate]):
+        return False
+    return not _in_app_off([candidate])
