@@ -61,3 +61,19 @@ register_post_published_hook = _published_hooks.register
 def post_published(*, post_id: int) -> None:
     for hook in _published_hooks:
         hook(post_id=post_id)
+
+
+class PostMentionsAddedHook(Protocol):
+    def __call__(self, *, post_id: int, user_ids: list[int]) -> object: ...
+
+
+# Runs inside the transaction in which the author edited a published post's caption to
+# mention people it did not mention before (the publish told the ones mentioned then):
+# `notifications` tells them.
+_mentions_added_hooks: Hook[PostMentionsAddedHook] = Hook("content.post_mentions_added")
+register_post_mentions_added_hook = _mentions_added_hooks.register
+
+
+def post_mentions_added(*, post_id: int, user_ids: list[int]) -> None:
+    for hook in _mentions_added_hooks:
+        hook(post_id=post_id, user_ids=user_ids)

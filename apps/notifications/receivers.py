@@ -14,8 +14,12 @@ from typing import Any
 from django.db import transaction
 
 from apps.accounts.hooks import register_security_event_hook
-from apps.comments.hooks import register_comment_created_hook, register_comment_liked_hook
-from apps.content.hooks import register_post_published_hook
+from apps.comments.hooks import (
+    register_comment_approved_hook,
+    register_comment_created_hook,
+    register_comment_liked_hook,
+)
+from apps.content.hooks import register_post_mentions_added_hook, register_post_published_hook
 from apps.core.outbox import enqueue_on_commit
 from apps.engagement.hooks import register_post_liked_hook
 from apps.moderation.notice_hooks import (
@@ -44,6 +48,12 @@ def comment_created(*, comment_id: int) -> None:
         _announce("comment_created", comment_id=comment_id)
 
 
+def comment_approved(*, comment_id: int) -> None:
+    # the same event as a comment created visible: its keys ("comment:<id>:<recipient>")
+    # tell each person once; the held comment's own event told nobody
+    _announce("comment_created", comment_id=comment_id)
+
+
 def followed(*, follower_id: int, followee_id: int, via_request: bool) -> None:
     _announce("followed", follower_id=follower_id, followee_id=followee_id,
               via_request=via_request)
@@ -56,6 +66,10 @@ def follow_requested(*, request_id: int, requester_id: int, target_id: int) -> N
 
 def post_published(*, post_id: int) -> None:
     _announce("post_published", post_id=post_id)
+
+
+def post_mentions_added(*, post_id: int, user_ids: list[int]) -> None:
+    _announce("post_mentions_added", post_id=post_id, user_ids=list(user_ids))
 
 
 def notice_issued(*, notice_id: int) -> None:
@@ -75,9 +89,11 @@ def connect() -> None:
     register_post_liked_hook(post_liked)
     register_comment_liked_hook(comment_liked)
     register_comment_created_hook(comment_created)
+    register_comment_approved_hook(comment_approved)
     register_followed_hook(followed)
     register_follow_requested_hook(follow_requested)
     register_post_published_hook(post_published)
+    register_post_mentions_added_hook(post_mentions_added)
     register_notice_issued_hook(notice_issued)
     register_report_resolved_hook(report_resolved)
     register_security_event_hook(security_event)

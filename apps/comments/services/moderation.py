@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from apps.accounts.models import User
+from apps.comments import hooks
 from apps.comments.models import Comment
 from apps.comments.services._common import Status, _creator_only, _lock_comment, _set_status
 from apps.core.errors import ConflictError
@@ -34,6 +35,8 @@ def held_comment_approve(*, creator: User, comment: Comment) -> None:
             return
         if not _set_status(locked, old=[Status.HELD], new=Status.VISIBLE):
             raise ConflictError("This comment is not waiting for review.", code="not_held")
+        # told only now (a held comment told nobody): the post's creator, the mentioned
+        hooks.run_comment_approved_hooks(comment_id=locked.pk)
 
 
 def held_comment_reject(*, creator: User, comment: Comment) -> None:

@@ -107,9 +107,10 @@ def _entities(caption: _Caption, users: dict[str, User]) -> list[dict[str, Any]]
     return out
 
 
-def _apply_caption(post: Post, caption: _Caption, *, author: User) -> tuple[set[int], set[int]]:
+def _apply_caption(post: Post, caption: _Caption, *,
+                   author: User) -> tuple[set[int], set[int], list[int]]:
     """Set the caption, its entities, PostHashtag and Mention rows on a saved post.
-    Returns (hashtag ids added, hashtag ids removed)."""
+    Returns (hashtag ids added, hashtag ids removed, user ids newly mentioned)."""
     tags = _hashtags_for(hashtag_names(caption.tokens))
     users = _mentionable(author, mention_names(caption.tokens))
     post.caption = caption.text
@@ -138,4 +139,4 @@ def _apply_caption(post: Post, caption: _Caption, *, author: User) -> tuple[set[
                                                                       strict=True)],
             ignore_conflicts=True,
         )
-    return added, removed
+    return added, removed, new_users

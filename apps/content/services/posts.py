@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.content.hooks import content_changed
+from apps.content.hooks import content_changed, post_mentions_added
 from apps.content.models import Post, Sound
 from apps.content.selectors import POST_NOT_FOUND, get_post_for
 from apps.content.services._common import (
@@ -174,11 +174,13 @@ def post_update(
             setattr(post, name, value)
             fields.append(name)
         if parsed is not None:
-            added, removed = _apply_caption(post, parsed, author=user)
+            added, removed, mentioned = _apply_caption(post, parsed, author=user)
             fields += ["caption", "caption_entities"]
             if post.status == Post.Status.PUBLISHED:
                 _move_hashtag_counts(added, +1)
                 _move_hashtag_counts(removed, -1)
+                if mentioned:  # the publish told the others; these are new
+                    post_mentions_added(post_id=post.pk, user_ids=mentioned)
 
         publish_now = False
         if target is not None:

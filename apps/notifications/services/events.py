@@ -6,7 +6,7 @@ seen by the rules), then `inbox.notify` does the rest.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.urls import reverse
@@ -87,17 +87,34 @@ def _follow_requested(*, request_id: int, requester_id: int, target_id: int) -> 
                     actor_id=requester_id, target_type="follow_request", target_id=request_id)
 
 
+def _mentioned(post: Post, user_ids: Iterable[int]) -> Iterator[Candidate]:
+    """A caption's mentions (its key: told once per post and person, even if the caption
+    is edited to drop and mention them again)."""
+    data = {"excerpt": _excerpt(post.caption)}
+    for user_id in user_ids:
+        yield Candidate(user_id, types.MENTION_POST.name, f"mention_post:{post.pk}:{user_id}",
+                        actor_id=post.author_id, target_type="post", target_id=post.pk,
+                        data=data)
+
+
+def _post_mentions_added(*, post_id: int, user_ids: list[int]) -> Iterator[Candidate]:
+    """A published post's caption edited to mention more people; those still mentioned
+    when the task runs are told."""
+    post = Post.objects.filter(pk=post_id).only("author_id", "caption").first()
+    if post is None:
+        return
+    yield from _mentioned(post, Mention.objects.filter(
+        post_id=post_id, user_id__in=user_ids).values_list("user_id", flat=True))
+
+
 def _post_published(*, post_id: int) -> Iterator[Candidate]:
     """The people the caption mentions and the owner of the sound it uses. (The
     followers who asked for the author's posts are told by `fanout.new_post_fan_out`.)"""
     post = Post.objects.filter(pk=post_id).only("author_id", "sound_id", "caption").first()
     if post is None:
         return
-    data = {"excerpt": _excerpt(post.caption)}
-    for user_id in Mention.objects.filter(post_id=post_id).values_list("user_id", flat=True):
-        yield Candidate(user_id, types.MENTION_POST.name, f"mention_post:{post_id}:{user_id}",
-                        actor_id=post.author_id, target_type="post", target_id=post_id,
-                        data=data)
+    yield from _mentioned(post, Mention.objects.filter(post_id=post_id).values_list(
+        "user_id", flat=True))
     if post.sound_id is not None:
         owner = (Sound.objects.filter(pk=post.sound_id)
                  .values_list("original_owner_id", "title").first())
@@ -168,6 +185,7 @@ RESOLVERS: dict[str, Callable[..., Iterator[Candidate]]] = {
     "followed": _followed,
     "follow_requested": _follow_requested,
     "post_published": _post_published,
+    "post_mentions_added": _post_mentions_added,
     "notice_issued": _notice_issued,
     "report_resolved": _report_resolved,
     "security": _security,
