@@ -33,6 +33,7 @@ from apps.media import signing, storage
 from apps.media.models import MediaAsset
 from apps.moderation import services as moderation
 from apps.moderation.models import Appeal, Case, EnforcementAction, Notice, Report
+from apps.notifications.models import Notification
 from apps.search.models import SearchHistory
 from apps.social.models import Follow, FollowRequest
 from tests.comments.helpers import comments_snapshot
@@ -40,6 +41,7 @@ from tests.content.factories import MediaAssetFactory
 from tests.content.helpers import content_snapshot
 from tests.engagement.helpers import engagement_snapshot
 from tests.factories import UserFactory
+from tests.notifications.inbox_helpers import run_notification_tasks
 from tests.social.factories import BlockFactory, FollowFactory
 
 pytestmark = pytest.mark.django_db
@@ -344,6 +346,7 @@ def _victim(client_for: Any) -> Victim:
     action = moderation.enforce(action="remove", target_type="post", target_id=removed.pk,
                                 policy="spam_scam", reason="spam")
     moderation.appeal_create(user=user, action_id=action.pk, statement="mine")
+    run_notification_tasks()  # the notice's notification holds its read state
     CommenterBan.objects.create(creator=user, user=third)
     FollowFactory(follower=third, followee=user)
     User.objects.filter(pk=user.pk).update(is_private=True)
@@ -375,7 +378,10 @@ def _victim_snapshot(v: Victim) -> dict[str, Any]:
         "ban": CommenterBan.objects.filter(creator=v.user, user=v.third).exists(),
         "follower": Follow.objects.filter(follower=v.third, followee=v.user).exists(),
         "appeals": list(Appeal.objects.values_list("appellant_id", "action_id")),
-        "notice_read": Notice.objects.values_list("read_at", flat=True).get(pk=v.notice.pk),
+        # a notice's read state is its notification's (the inbox's, the only one)
+        "notice_read": Notification.objects.filter(
+            target_type="notice", target_id=v.notice.pk).values_list("read_at", flat=True)
+        .first(),
         "follows": Follow.objects.count(),
     }
 

@@ -13,7 +13,7 @@ from apps.accounts.models import User
 from apps.comments import services as comment_services
 from apps.comments.models import Comment
 from apps.content import services as content_services
-from apps.content.models import Mention, Post, Sound
+from apps.content.models import Mention, Post
 from apps.moderation.services import enforce
 from apps.notifications.services import texts
 from apps.social import services as social_services
@@ -114,8 +114,8 @@ def test_no_mention_notification_when_blocked_muted_private_removed_or_a_draft()
 
 def test_a_post_on_another_creators_sound_tells_its_owner() -> None:
     owner, fan = UserFactory(username="sdowner"), UserFactory(username="sdfan")
-    first = _post(owner, "my sound")
-    sound = Sound.objects.get(pk=first.original_sound_id)
+    sound = _post(owner, "my sound").original_sound
+    assert sound is not None
     run_notification_tasks()
     used = _post(fan, "dancing to it", sound_id=sound.pk)
     assert used.sound_id == sound.pk
@@ -138,7 +138,8 @@ def test_a_post_on_another_creators_sound_tells_its_owner() -> None:
 
 def test_no_sound_notification_when_muted_private_or_removed() -> None:
     owner = UserFactory(username="sdowner2")
-    sound = Sound.objects.get(pk=_post(owner, "mine").original_sound_id)
+    sound = _post(owner, "mine").original_sound
+    assert sound is not None
     muted, hidden, removed = (UserFactory(username=name) for name in (
         "sdmuted", "sdhidden", "sdremoved"))
     social_services.mute_create(muter=owner, muted=muted)
