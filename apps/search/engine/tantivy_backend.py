@@ -16,7 +16,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -267,7 +267,8 @@ class TantivyBackend:
         return term.typos
 
     def _term_query(self, searcher: tantivy.Searcher, term: QueryTerm,
-                    tiers: Sequence[tuple[str, float]], *, typos_on: bool) -> tantivy.Query:
+                    tiers: Sequence[tuple[str, float]], *,
+                    fuzzy: Collection[QueryTerm]) -> tantivy.Query:
         schema = self._schema
         should = tantivy.Occur.Should
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
@@ -275,11 +276,11 @@ class TantivyBackend:
             exact = tantivy.Query.term_query(schema, field_name, term.text)
             clauses.append((should, tantivy.Query.boost_query(exact, boost)))
             clauses.append((should, tantivy.Query.const_score_query(exact, boost * EXACT_BONUS)))
-            typos = self._typos_for(searcher, term, field_name) if typos_on else 0
+            typos = self._typos_for(searcher, term, field_name) if term in fuzzy else 0
             if typos:
-                fuzzy = tantivy.Query.fuzzy_term_query(
+                near = tantivy.Query.fuzzy_term_query(
                     schema, field_name, term.text, distance=typos)
-                clauses.append((should, tantivy.Query.const_score_query(fuzzy, boost)))
+                clauses.append((should, tantivy.Query.const_score_query(near, boost)))
             if term.prefix and self._automaton_prefix(term, field_name, typos):
                 pre = tantivy.Query.fuzzy_term_query(
                     schema, field_name, term.text, distance=typos, prefix=True)
@@ -300,7 +301,7 @@ class TantivyBackend:
         return len(term.text) >= MIN_AUTOMATON_PREFIX
 
     def _plan_query(self, searcher: tantivy.Searcher, kind: Kind, plan: QueryPlan, *,
-                    typos_on: bool) -> tantivy.Query:
+                    fuzzy: Collection[QueryTerm]) -> tantivy.Query:
         tiers = [t for t in TIERS if t[0] in KIND_TIERS[kind]]
         name_tier = [t for t in tiers if t[0] == "name"]
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
@@ -311,11 +312,11 @@ class TantivyBackend:
             optional = (term.prefix and len(plan.terms) > 1 and not name_tier
                         and len(term.text) < MIN_AUTOMATON_PREFIX)
             clauses.append((tantivy.Occur.Should if optional else tantivy.Occur.Must,
-                            self._term_query(searcher, term, tiers, typos_on=typos_on)))
+                            self._term_query(searcher, term, tiers, fuzzy=fuzzy)))
         every = tantivy.Query.boolean_query(clauses)
         if plan.joined is None or not name_tier:
             return every
-        joined = self._term_query(searcher, plan.joined, name_tier, typos_on=typos_on)
+        joined = self._term_query(searcher, plan.joined, name_tier, fuzzy=fuzzy)
         return tantivy.Query.boolean_query(
             [(tantivy.Occur.Should, every), (tantivy.Occur.Should, joined)])
 
@@ -329,11 +330,20 @@ class TantivyBackend:
         # and that is the answer, as FUZZY_SKIP_DOC_FREQ already decides for a common word:
         # the typo lookups (a Levenshtein automaton over each field's dictionary, 2-17 ms
         # per word and field over a million captions) were most of a search's time, and
-        # their matches rank below matches as typed anyway (EXACT_BONUS). Only when nothing
-        # holds the words as typed (a real typo) are they looked up with their typo budget.
-        result = self._run(searcher, kind, plan, limit, typos_on=False)
-        if not result.hits and any(term.typos for term in plan.terms):
-            result = self._run(searcher, kind, plan, limit, typos_on=True)
+        # their matches rank below matches as typed anyway (EXACT_BONUS). When nothing
+        # holds the words as typed, first only the words no field holds get their typo
+        # budget (the usual typo: one word misspelt, the others right), then, if that
+        # finds nothing either, every word (a typo that made another real word).
+        result = self._run(searcher, kind, plan, limit, fuzzy=())
+        tiers = KIND_TIERS[kind]
+        joined = plan.joined if "name" in tiers else None  # names only
+        budgeted = [term for term in (*plan.terms, joined) if term and term.typos]
+        if not result.hits and budgeted:
+            unknown = [term for term in budgeted if not self._holds(searcher, tiers, term)]
+            if unknown and len(unknown) < len(budgeted):
+                result = self._run(searcher, kind, plan, limit, fuzzy=frozenset(unknown))
+            if not result.hits:
+                result = self._run(searcher, kind, plan, limit, fuzzy=frozenset(budgeted))
         if not result.hits:
             return []
         addresses = [address for _score, address in result.hits]
@@ -342,11 +352,22 @@ class TantivyBackend:
                 for (score, _a), object_id in zip(result.hits, ids, strict=True)
                 if object_id is not None]
 
+    @staticmethod
+    def _holds(searcher: tantivy.Searcher, tiers: Sequence[str], term: QueryTerm) -> bool:
+        """Whether a field of these tiers holds the word as typed (or, while typing, a word
+        it starts), whatever kind holds it."""
+        for field_name in tiers:
+            if searcher.doc_freq(field_name, term.text):
+                return True
+            if term.prefix and searcher.terms_with_prefix(field_name, term.text, limit=1):
+                return True
+        return False
+
     def _run(self, searcher: tantivy.Searcher, kind: Kind, plan: QueryPlan, limit: int, *,
-             typos_on: bool) -> tantivy.SearchResult:
+             fuzzy: Collection[QueryTerm]) -> tantivy.SearchResult:
         q = tantivy.Query.boolean_query([
             (tantivy.Occur.Must, self._kind_filter(kind)),
-            (tantivy.Occur.Must, self._plan_query(searcher, kind, plan, typos_on=typos_on)),
+            (tantivy.Occur.Must, self._plan_query(searcher, kind, plan, fuzzy=fuzzy)),
         ])
         return searcher.search(q, limit=limit, count=False, weight_by_field="weight")
 
