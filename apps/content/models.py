@@ -211,6 +211,9 @@ class Post(TimestampedModel):
     # the author's privacy), so URLs a CDN cached while the post was public are never
     # handed out again and answer 404 at the origin (`services.post_public_media_changed`).
     public_version = models.PositiveIntegerField(default=1, editable=False)
+    # The client's Idempotency-Key of the request that created it (apps.core.idempotency):
+    # a retry with the same key returns this post instead of a 409 "already posted".
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
     likes_count = models.PositiveIntegerField(default=0)
     comments_count = models.PositiveIntegerField(default=0)
     shares_count = models.PositiveIntegerField(default=0)
@@ -221,6 +224,9 @@ class Post(TimestampedModel):
         constraints = [
             # One post per upload: a double-submitted create cannot make two posts.
             models.UniqueConstraint(fields=["asset"], name="content_post_asset_unique"),
+            models.UniqueConstraint(fields=["author", "idempotency_key"],
+                                    condition=models.Q(idempotency_key__isnull=False),
+                                    name="content_post_author_idempotency_key"),
         ]
         indexes = [
             models.Index(fields=["author", "-id"], name="content_post_author_recent"),

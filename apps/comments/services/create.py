@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -22,7 +22,7 @@ from apps.comments.services._common import (
 from apps.comments.services.filters import matches_filter
 from apps.content.models import Post
 from apps.core.errors import ApplicationError, ForbiddenError, NotFoundError
-from apps.core.idempotency import key_reused
+from apps.core.idempotency import create_once, key_reused
 from apps.core.ids import allocate_ids
 from apps.social.selectors import blocked_user_ids, discoverable_q, is_following
 
@@ -155,20 +155,9 @@ def comment_create_once(*, author: User, post: Post, text: str, parent: Comment 
                         idempotency_key: str | None) -> tuple[Comment, bool]:
     """`comment_create` for a request that may be a client's retry: with a key the author
     already used for the same comment it returns that comment and False instead of posting
-    it again (the first answer may have been lost, e.g. a 503 during a PostgreSQL restart
-    after the commit). True when it created the comment."""
-    if idempotency_key is None:
-        return comment_create(author=author, post=post, text=text, parent=parent), True
-    done = _keyed(author, idempotency_key, post=post, text=text, parent=parent)
-    if done is not None:
-        return done, False
-    try:
-        return comment_create(author=author, post=post, text=text, parent=parent,
-                              idempotency_key=idempotency_key), True
-    except IntegrityError:
-        # The same key in flight twice: the unique index made this insert wait for the
-        # other one, which committed first.
-        done = _keyed(author, idempotency_key, post=post, text=text, parent=parent)
-        if done is None:
-            raise
-        return done, False
+    it again (`apps.core.idempotency.create_once`). True when it created the comment."""
+    return create_once(
+        idempotency_key,
+        find=lambda key: _keyed(author, key, post=post, text=text, parent=parent),
+        create=lambda key: comment_create(author=author, post=post, text=text, parent=parent,
+                                          idempotency_key=key))

@@ -280,5 +280,7 @@ errors = ErrorDocs({
     403: "Not allowed (someone else's post, a private account, reuse not allowed).",
     404: "No such post, upload, hashtag, sound or user, or not visible to you.",
     409: "Conflict (already posted, already published, pin limit, sound unavailable).",
+    422: "The Idempotency-Key was already used for a different post "
+         "(`idempotency_key_reused`).",
 })
 

@@ -9,7 +9,12 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +32,8 @@ from apps.content.api.serializers import (
     errors,
 )
 from apps.content.models import CAPTION_MAX_LENGTH, Post
+from apps.core.idempotency import PARAMETER as IDEMPOTENCY_KEY
+from apps.core.idempotency import idempotency_key
 from apps.core.pagination import IdCursorPagination
 
 POST_ID = OpenApiParameter("post_id", OpenApiTypes.STR, OpenApiParameter.PATH,
@@ -83,14 +90,22 @@ class PostCreateApi(APIView):
         operation_id="posts_create",
         summary="Post an upload: publish now, keep as a draft, or schedule",
         request=InputSerializer,
-        responses={201: PostSerializer, **errors(400, 401, 403, 404, 409, 429)},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: PostSerializer,
+                   200: OpenApiResponse(PostSerializer, description=(
+                       "A retry with an Idempotency-Key already used for this post: the "
+                       "post it created.")),
+                   **errors(400, 401, 403, 404, 409, 422, 429)},
         tags=["content"],
     )
     def post(self, request: Request) -> Response:
+        key = idempotency_key(request)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        post = services.post_create(author=user_of(request), **serializer.validated_data)
-        return Response(_render(request, post.pk), status=status.HTTP_201_CREATED)
+        post, created = services.post_create_once(author=user_of(request), idempotency_key=key,
+                                                  **serializer.validated_data)
+        return Response(_render(request, post.pk),
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class PostDetailApi(APIView):

@@ -24,7 +24,14 @@ from apps.content.services._common import (
 )
 from apps.content.services.accounts import content_purge_user, content_recount
 from apps.content.services.captions import _apply_caption, _parse
-from apps.content.services.posts import post_create, post_delete, post_pin, post_unpin, post_update
+from apps.content.services.posts import (
+    post_create,
+    post_create_once,
+    post_delete,
+    post_pin,
+    post_unpin,
+    post_update,
+)
 from apps.content.services.public_media import account_privacy_changed, posts_public_media_changed
 from apps.content.services.publishing import (
     posts_hold_for_failed_asset,
@@ -53,6 +60,7 @@ __all__ = [
     "content_purge_user",
     "content_recount",
     "post_create",
+    "post_create_once",
     "post_delete",
     "post_pin",
     "post_reinstate",

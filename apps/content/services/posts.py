@@ -25,6 +25,7 @@ from apps.content.services.counters import _count_published, _move_hashtag_count
 from apps.content.services.public_media import posts_public_media_changed
 from apps.content.services.sounds import _rerender_assets, _sound_for_use
 from apps.core.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
+from apps.core.idempotency import create_once, key_reused
 from apps.media.cdn import asset_public_urls_retired
 from apps.media.models import MediaAsset
 
@@ -50,11 +51,13 @@ def post_create(
     sound_id: int | None = None,
     sound_mix: str = Post.SoundMix.KEEP,
     cover_time_ms: int | None = None,
+    idempotency_key: str | None = None,
 ) -> Post:
     """A post on the author's own upload, with an original sound made from that upload.
 
     `publish`: "now" (published at once, or `processing` until the media is playable),
-    "draft", or a time to schedule it for."""
+    "draft", or a time to schedule it for. `idempotency_key` is stored with the post (see
+    `post_create_once`)."""
     now = timezone.now()
     status, scheduled_for = _target(publish, now=now)
     parsed = _parse(caption)
@@ -105,6 +108,7 @@ def post_create(
             sound=chosen or original,
             original_sound=original,
             sound_mix=sound_mix if chosen is not None else Post.SoundMix.KEEP,
+            idempotency_key=idempotency_key,
         )
         try:
             with transaction.atomic():
@@ -121,6 +125,33 @@ def post_create(
             # needs them again (steps still to run read the recipe themselves)
             _rerender_assets([asset.pk])
     return post
+
+
+def _keyed(author: User, key: str, *, asset_id: int, caption: str) -> Post | None:
+    """The author's post created with `key`, if the request is the same one again (a retry:
+    the same upload and caption); `key_reused()` if the key made a different post."""
+    done = Post.objects.filter(author_id=author.pk, idempotency_key=key).first()
+    if done is None:
+        return None
+    if done.asset_id != asset_id or done.caption != caption:
+        raise key_reused()
+    return done
+
+
+def post_create_once(*, author: User, asset_id: int, caption: str = "",
+                     idempotency_key: str | None, **settings: Any) -> tuple[Post, bool]:
+    """`post_create` for a request that may be a client's retry: with a key the author
+    already used for the same post it returns that post and False instead of a 409 "already
+    posted" (`apps.core.idempotency.create_once`). True when it created the post. A retry
+    racing the first request waits on the upload's row lock and then finds the upload
+    posted (ConflictError), or on the key's unique index (IntegrityError, answered as the
+    same ConflictError): either way the first request's post is the answer."""
+    return create_once(
+        idempotency_key,
+        find=lambda key: _keyed(author, key, asset_id=asset_id, caption=caption),
+        create=lambda key: post_create(author=author, asset_id=asset_id, caption=caption,
+                                       idempotency_key=key, **settings),
+        raced=(ConflictError,))
 
 
 _UNSET: Any = object()
