@@ -37,10 +37,6 @@ RISING_SOUNDS_WINDOW = timedelta(days=7)
 SUGGESTION_KINDS = ("history", "trending", "completion")
 
 
-def _viewer_id(viewer: Viewer) -> int | None:
-    return int(viewer.pk) if viewer is not None and viewer.is_authenticated else None
-
-
 # --- history ---------------------------------------------------------------------------------
 
 
@@ -115,7 +111,7 @@ def suggestions_for(*, viewer: Viewer, prefix: str,
             seen.add(folded)
             out.append(Suggestion(text, kind))
 
-    viewer_id = _viewer_id(viewer)
+    viewer_id = selectors.viewer_id_of(viewer)
     if viewer_id is not None:
         for query in SearchHistory.objects.filter(user_id=viewer_id, normalized__startswith=key) \
                 .order_by("-searched_at", "-id").values_list("query", flat=True)[:limit]:
@@ -224,7 +220,7 @@ def suggested_creators(*, viewer: Viewer, limit: int = DISCOVER_CREATORS) -> lis
     protected minor to a stranger (the recommendation rule of their posts)."""
     has_video = Exists(selectors.findable_videos(viewer=viewer).filter(author_id=OuterRef("pk")))
     rows = selectors.findable_accounts(viewer=viewer).filter(has_video)
-    viewer_id = _viewer_id(viewer)
+    viewer_id = selectors.viewer_id_of(viewer)
     if viewer_id is not None:
         # `you_follow` is findable_accounts' annotation (Q: the stubs do not see it)
         rows = rows.exclude(pk=viewer_id).filter(Q(you_follow=False))

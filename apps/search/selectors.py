@@ -18,35 +18,63 @@ costs the same whatever its size. The rules:
 - sounds: `content.selectors.sound_visible_q` (library sounds, originals a visible post
   uses) and not taken down;
 - hashtags: on at least one video the viewer may find (the videos rule).
+
+Building these rules through the ORM costs more Python time than PostgreSQL spends running
+them, so the candidate statements are compiled once per viewer state and day
+(`apps.core.compiled_sql`) and a search only binds its candidate ids. Videos are ranked on a
+few columns (`video_facts`) and only the page is loaded for display (`videos_for_display`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple, TypeVar
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import BooleanField, Exists, Model, OuterRef, QuerySet, Value
+from django.db.models.expressions import RawSQL
 
 from apps.accounts.models import User
 from apps.content import selectors as content_selectors
 from apps.content.audience import recommendable_q
 from apps.content.models import Hashtag, Post, PostHashtag, Sound
+from apps.core import compiled_sql
 from apps.moderation.models import TargetType
 from apps.moderation.selectors import search_banned_q
 from apps.social.models import Follow
 from apps.social.selectors import SUMMARY_FIELDS, blocked_either_way, discoverable_q
 
 Viewer = User | AnonymousUser | None
+M = TypeVar("M", bound=Model)
 
 
-def _viewer_id(viewer: Viewer) -> int | None:
+def viewer_id_of(viewer: Viewer) -> int | None:
+    """The signed-in viewer's id, None when signed out."""
     return int(viewer.pk) if viewer is not None and viewer.is_authenticated else None
+
+
+def _candidates(slot: Any) -> RawSQL:
+    """`pk__in` the candidate ids, bound as one array parameter (compiled_sql's slot)."""
+    return RawSQL("SELECT unnest(%s::bigint[])", (slot,))
+
+
+def _raw_rows(model: type[M], findable: Callable[..., QuerySet[M]], viewer: Viewer,
+              ids: Iterable[int]) -> dict[int, M]:
+    """The candidates among `ids` that `findable(viewer=viewer)` holds, as model instances
+    with its columns and annotations. Its SQL is compiled once per viewer state (building
+    the queryset is the expensive part: only on the first call)."""
+    sql, params = compiled_sql.statement(
+        (f"search.{findable.__name__}", compiled_sql.viewer_key(viewer)),
+        lambda slot: findable(viewer=viewer).filter(pk__in=_candidates(slot)),
+        [int(i) for i in ids])
+    return {row.pk: row for row in model._default_manager.raw(sql, params)}
 
 
 def findable_accounts(*, viewer: Viewer) -> QuerySet[User]:
     """Every account the viewer may find (the accounts rule above), `you_follow` annotated
     for a signed-in viewer; discover's suggested creators use it too."""
-    viewer_id = _viewer_id(viewer)
+    viewer_id = viewer_id_of(viewer)
     rows = (User.objects.filter(discoverable_q(viewer_id=viewer_id))
             .exclude(search_banned_q(TargetType.USER))
             .only(*SUMMARY_FIELDS, "followers_count"))
@@ -61,8 +89,7 @@ def visible_accounts(*, viewer: Viewer, ids: Sequence[int]) -> dict[int, User]:
     """The candidate accounts the viewer may find, with `you_follow` annotated."""
     if not ids:
         return {}
-    rows = findable_accounts(viewer=viewer).filter(pk__in=list(ids))
-    return {user.pk: user for user in rows}
+    return _raw_rows(User, findable_accounts, viewer, ids)
 
 
 def findable_videos(*, viewer: Viewer) -> QuerySet[Post]:
@@ -81,10 +108,52 @@ def visible_videos(*, viewer: Viewer, ids: Sequence[int]) -> dict[int, Post]:
     if not ids:
         return {}
     posts = findable_videos(viewer=viewer).filter(pk__in=list(ids))
-    viewer_id = _viewer_id(viewer)
+    viewer_id = viewer_id_of(viewer)
     if viewer_id is not None:
         posts = posts.annotate(author_followed=Exists(Follow.objects.filter(
             follower_id=viewer_id, followee_id=OuterRef("author_id"))))
+    return {post.pk: post for post in content_selectors.for_display(posts)}
+
+
+class VideoFacts(NamedTuple):
+    """What ranking reads of a candidate video (`video_facts`)."""
+
+    pk: int
+    author_id: int
+    views_count: int
+    published_at: datetime | None
+    created_at: datetime
+    author_verified: bool
+    author_followed: bool  # the viewer follows the author (False signed out)
+
+
+def video_facts(*, viewer: Viewer, ids: Sequence[int]) -> dict[int, VideoFacts]:
+    """The candidate posts the viewer may find (`findable_videos`), as the few columns
+    ranking reads: no model instances (a page shows 20 of up to 150 candidates)."""
+    if not ids:
+        return {}
+    viewer_id = viewer_id_of(viewer)
+
+    def build(slot: Any) -> QuerySet[Any]:
+        followed: Exists | Value = Value(False, output_field=BooleanField())
+        if viewer_id is not None:
+            followed = Exists(Follow.objects.filter(follower_id=viewer_id,
+                                                    followee_id=OuterRef("author_id")))
+        return (findable_videos(viewer=viewer).filter(pk__in=_candidates(slot))
+                .annotate(author_followed=followed)
+                .values_list(*VideoFacts._fields[:5], "author__is_verified", "author_followed"))
+
+    found = compiled_sql.rows(("search.video_facts", compiled_sql.viewer_key(viewer)), build,
+                              [int(i) for i in ids])
+    return {row[0]: VideoFacts(*row) for row in found}
+
+
+def videos_for_display(ids: Sequence[int]) -> dict[int, Post]:
+    """The page's posts joined for display (`content.selectors.for_display`), one query.
+    Only for ids `video_facts` just returned for this viewer: the rule ran there."""
+    if not ids:
+        return {}
+    posts = Post.objects.filter(pk__in=list(ids), status=Post.Status.PUBLISHED)
     return {post.pk: post for post in content_selectors.for_display(posts)}
 
 
@@ -96,8 +165,7 @@ def findable_sounds(*, viewer: Viewer) -> QuerySet[Sound]:
 def visible_sounds(*, viewer: Viewer, ids: Sequence[int]) -> dict[int, Sound]:
     if not ids:
         return {}
-    rows = findable_sounds(viewer=viewer).filter(pk__in=list(ids))
-    return {sound.pk: sound for sound in rows}
+    return _raw_rows(Sound, findable_sounds, viewer, ids)
 
 
 def findable_hashtags(*, viewer: Viewer) -> QuerySet[Hashtag]:
@@ -111,5 +179,4 @@ def findable_hashtags(*, viewer: Viewer) -> QuerySet[Hashtag]:
 def visible_hashtags(*, viewer: Viewer, ids: Sequence[int]) -> dict[int, Hashtag]:
     if not ids:
         return {}
-    rows = findable_hashtags(viewer=viewer).filter(pk__in=list(ids))
-    return {tag.pk: tag for tag in rows}
+    return _raw_rows(Hashtag, findable_hashtags, viewer, ids)

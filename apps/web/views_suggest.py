@@ -22,8 +22,8 @@ from apps.accounts.models import User
 from apps.content.models import HASHTAG_MAX_LENGTH, Hashtag, Sound
 from apps.content.selectors import usable_library_sounds_for
 from apps.core.throttles import PerCallerThrottle
-from apps.social.models import Block, Follow
-from apps.social.selectors import discoverable_q
+from apps.social.models import Follow
+from apps.social.selectors import blocked_either_way, discoverable_q
 from apps.web.pages import avatar_url
 
 LIMIT = 8
@@ -61,9 +61,7 @@ class HashtagSuggestApi(_SuggestApi):
 
 
 def mentionable_users_for(viewer: User, q: str) -> QuerySet[User]:
-    blocked = Exists(Block.objects.filter(
-        Q(blocker_id=viewer.pk, blocked_id=OuterRef("pk"))
-        | Q(blocker_id=OuterRef("pk"), blocked_id=viewer.pk)))
+    blocked = blocked_either_way(viewer.pk)  # social's one block rule
     followed = Exists(Follow.objects.filter(follower_id=viewer.pk, followee_id=OuterRef("pk")))
     return (User.objects.alias(lname=Lower("username"), ldisplay=Lower("display_name"))
             .filter(Q(lname__startswith=q.lower()) | Q(ldisplay__startswith=q.lower()))
