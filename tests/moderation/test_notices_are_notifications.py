@@ -169,6 +169,7 @@ def test_reporters_are_told_what_came_of_their_reports(moderator: Any) -> None:
         ("report_outcome", "We took action on your report")]
     assert "on Hate speech and harassment." in listed[0]["body"]
     assert "goes against our Community Guidelines on" in listed[1]["body"]
+    assert listed[1]["url"] == "/pages/community-guidelines/spam_scam/"  # the rule reported
     assert [n.type for n in inbox_of(second.pk)] == ["report_outcome"]
     # quiet by default: in the inbox, not on the phone nor by e-mail
     assert not types.REPORT_OUTCOME.default(types.Channel.PUSH)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from apps.accounts.models import User
+from apps.moderation import conf as moderation_conf
 from apps.moderation.policies import Policy
 from apps.notifications import types
 from apps.notifications.models import Notification
@@ -111,6 +112,8 @@ def path_of(row: Notification, names: Mapping[int, str]) -> str:
         return "/follow-requests"
     if row.type in types.MODERATION_TYPES:
         return "/notices"
+    if row.type == types.REPORT_OUTCOME.name and row.data.get("policy") in Policy.values:
+        return moderation_conf.guideline_url(str(row.data["policy"]))  # the rule reported
     if row.type == types.SECURITY.name:
         return "/settings/sessions"
     if row.actor_id is not None and row.actor_id in names:
