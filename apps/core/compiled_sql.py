@@ -2,8 +2,9 @@
 
 Building a rich queryset (visibility rules, EXISTS subqueries) and compiling it to SQL can
 cost more Python time than PostgreSQL spends running it. When the SQL depends only on things
-the caller can put in a key (who is asking, the day, the statement's kind), `run` compiles
-the queryset once per key and afterwards only binds the one value that changes."""
+the caller can put in a key (who is asking, the day, the statement's kind: `viewer_key`),
+`statement`, `rows` and `run` compile the queryset once per key and afterwards only bind
+the one value that changes."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from django.core.signals import setting_changed
 from django.db import connection
 from django.db.models import QuerySet
+from django.utils import timezone
 
 KEPT = 2048
 
@@ -26,10 +29,13 @@ class _Slot:
     """Stands in for the bound parameter while compiling (found again by identity)."""
 
 
-def run(key: Hashable, build: Callable[[Any], QuerySet[Any]], value: Any) -> list[Any]:
-    """`build(slot)` returns a one-column `values_list` queryset in which `slot` appears
-    exactly once as a query parameter (e.g. inside a `RawSQL`); runs it with `value` in its
-    place and returns the column. The key must determine everything else in the SQL."""
+def statement(key: Hashable, build: Callable[[Any], QuerySet[Any]], value: Any
+              ) -> tuple[str, list[Any]]:
+    """`build(slot)` returns a queryset in which `slot` appears exactly once as a query
+    parameter (e.g. inside a `RawSQL`); the queryset's SQL, compiled once per `key`, and
+    its parameters with `value` in the slot's place. The key must determine everything
+    else in the SQL. For `Model.objects.raw(*statement(...))`: model instances with the
+    selected columns (converted as the ORM does) and the annotations as attributes."""
     with _lock:
         found = _compiled.get(key)
         if found is not None:
@@ -44,11 +50,37 @@ def run(key: Hashable, build: Callable[[Any], QuerySet[Any]], value: Any) -> lis
             while len(_compiled) > KEPT:
                 _compiled.popitem(last=False)
     sql, bound, at = found
+    return sql, [*bound[:at], value, *bound[at + 1:]]
+
+
+def rows(key: Hashable, build: Callable[[Any], QuerySet[Any]], value: Any) -> list[Any]:
+    """Runs `statement(key, build, value)` (a `values_list` queryset): its rows, as the
+    database driver returns them (no ORM converters: plain columns only)."""
+    sql, params = statement(key, build, value)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*bound[:at], value, *bound[at + 1:]])
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
 
 
-def forget() -> None:
+def run(key: Hashable, build: Callable[[Any], QuerySet[Any]], value: Any) -> list[Any]:
+    """`rows` of a one-column `values_list` queryset: the column."""
+    return [row[0] for row in rows(key, build, value)]
+
+
+def viewer_key(viewer: Any) -> Hashable:
+    """The part of a key that a viewer's statement depends on: every field of their row
+    (whatever rule reads about them) and the day (age cut-offs move with it). Relations
+    (follows, blocks, mutes) are not in it: the statements read them with EXISTS."""
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        return (None, timezone.localdate())
+    fields = tuple(getattr(viewer, f.attname) for f in viewer._meta.concrete_fields)
+    return (viewer.pk, repr(fields), timezone.localdate())
+
+
+def forget(**_: Any) -> None:
     with _lock:
         _compiled.clear()
+
+
+# A rule may read a setting (an age cut-off, say): a changed setting (tests) recompiles.
+setting_changed.connect(forget, dispatch_uid="compiled_sql.forget")

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.db.models import BooleanField, Exists, OuterRef, QuerySet, Value
 from django.db.models.expressions import RawSQL
-from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.content.audience import recommendable_q
@@ -40,9 +39,7 @@ def _run_compiled(viewer: User | None, kind: tuple[Any, ...],
     whatever rule reads about them), day (age cut-offs) and kind: building these through
     the ORM cost more than running them, on every page. Relations (blocks, mutes,
     follows) are EXISTS subqueries, read when the statement runs."""
-    fields = () if viewer is None else tuple(
-        getattr(viewer, f.attname) for f in viewer._meta.concrete_fields)
-    key = (kind, None if viewer is None else viewer.pk, repr(fields), timezone.localdate())
+    key = (kind, compiled_sql.viewer_key(viewer))
     return [int(pk) for pk in compiled_sql.run(key, build, value)]
 
 

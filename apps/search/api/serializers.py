@@ -141,7 +141,14 @@ class SearchItemField(serializers.Field):  # type: ignore[type-arg]
 
     def to_representation(self, value: Any) -> Any:
         kind, row = value
-        return ITEM_SERIALIZERS[kind](row).data
+        # One serializer per kind for the whole answer: making a serializer deep-copies its
+        # fields (the nested author's too), which cost more than rendering the item.
+        children: dict[str, serializers.Serializer[Any]] = self.__dict__.setdefault(
+            "_children", {})
+        child = children.get(kind)
+        if child is None:
+            child = children[kind] = ITEM_SERIALIZERS[kind]()
+        return child.to_representation(row)
 
 
 class SearchNoticeLinkSerializer(serializers.Serializer[Any]):

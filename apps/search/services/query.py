@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.analytics import selectors as analytics_selectors
@@ -189,7 +190,7 @@ def search(*, viewer: Viewer, params: SearchParams, language: str = "") -> Searc
         history.record_search(viewer, params.q)
     window = (params.limit * PREFIX_OVERFETCH) if params.prefix else CANDIDATE_WINDOW
     ranked = _RANKERS[params.tab](plan.normalized, viewer, window, params.prefix)
-    answer.results = ranked[offset:offset + params.limit]
+    answer.results = _for_display(ranked[offset:offset + params.limit])
     if not _index_built():
         answer.notice = INDEX_BUILDING_NOTICE
     end = offset + params.limit
@@ -223,12 +224,26 @@ def _ranked_accounts(query: str, viewer: Viewer, window: int, prefix: bool,
 
 def _ranked_videos(query: str, viewer: Viewer, window: int, prefix: bool,
                    signals: ranking.ViewerSignals | None = None) -> list[Item]:
+    """Ranked on a few columns of each candidate (`selectors.video_facts`); the page's
+    posts are loaded for display afterwards (`_for_display`)."""
     relevance = retrieval.video_relevance(query, limit=window, prefix=prefix)
-    rows = selectors.visible_videos(viewer=viewer, ids=list(relevance))
+    facts = selectors.video_facts(viewer=viewer, ids=list(relevance))
     signals = signals if signals is not None else _signals(viewer)
-    scored = sorted(rows.values(), key=lambda p: (
-        -ranking.video_score(p, relevance[p.pk], signals), -p.pk))
-    return [("video", post) for post in scored]
+    now = timezone.now()
+    scored = sorted(facts.values(), key=lambda v: (
+        -ranking.video_score(v, relevance[v.pk], signals, now=now), -v.pk))
+    return [("video", video) for video in scored]
+
+
+def _for_display(page: list[Item]) -> list[Item]:
+    """The page's videos (ranked as `VideoFacts`) as posts joined for display: one query
+    for the page, whatever the number of candidates ranked."""
+    ids = [row.pk for kind, row in page if kind == "video"]
+    if not ids:
+        return page
+    posts = selectors.videos_for_display(ids)
+    return [(kind, posts[row.pk] if kind == "video" else row) for kind, row in page
+            if kind != "video" or row.pk in posts]  # a post deleted a moment ago is left out
 
 
 def _ranked_sounds(query: str, viewer: Viewer, window: int, prefix: bool) -> list[Item]:

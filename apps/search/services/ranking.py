@@ -19,7 +19,8 @@ from datetime import datetime
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.content.models import Hashtag, Post, Sound
+from apps.content.models import Hashtag, Sound
+from apps.search.selectors import VideoFacts
 
 # Why these numbers: text relevance leads (a result must be about the query), but a
 # near-tie on the text is decided by who the result is. Following (0.5) and watching (up to
@@ -71,13 +72,13 @@ def account_score(user: User, relevance: float, viewer: ViewerSignals) -> float:
             + WATCHED * viewer.watched_share(user.pk))
 
 
-def video_score(post: Post, relevance: float, viewer: ViewerSignals,
+def video_score(video: VideoFacts, relevance: float, viewer: ViewerSignals,
                 *, now: datetime | None = None) -> float:
-    return (TEXT * relevance + POPULARITY * popularity(post.views_count)
-            + VERIFIED * post.author.is_verified
-            + FOLLOWED * bool(getattr(post, "author_followed", False))
-            + WATCHED * viewer.watched_share(post.author_id)
-            + FRESH * freshness(post.published_at or post.created_at, now=now))
+    return (TEXT * relevance + POPULARITY * popularity(video.views_count)
+            + VERIFIED * video.author_verified
+            + FOLLOWED * video.author_followed
+            + WATCHED * viewer.watched_share(video.author_id)
+            + FRESH * freshness(video.published_at or video.created_at, now=now))
 
 
 def sound_score(sound: Sound, relevance: float) -> float:

@@ -8,12 +8,14 @@ through `apps.search.selectors` next) and nothing is ranked for the viewer yet (
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
+from django.core.cache import cache
 
 from apps.search.engine import get_backend
 from apps.search.engine.base import Hit, Kind
@@ -45,20 +47,39 @@ def keyword_hits(kind: Kind, query: str, *, limit: int, prefix: bool) -> list[Hi
 # The query's embedding (tens of ms of numpy, which releases the GIL) runs on this pool
 # while the request thread does the rest of the search: the blocked-term check, history,
 # keyword retrieval, the viewer's signals and Top's other kinds (`prefetch_query_vector`).
-# Embedding only: the database stays on the request's own thread and connection.
+# Embedding (and its shared cache) only: the database stays on the request's own thread
+# and connection.
 _embedder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-embed")
 # How long a search waits for its embedding at most; past it the answer is keyword-only
 # (a later search of the same text finds the vector cached).
 EMBED_TIMEOUT_SECONDS = 2.0
 
 
+# Query vectors are shared through the default cache (Redis, behind its circuit breaker;
+# a miss while it is unavailable): a query is embedded once for every web process and
+# restart while it is searched, not once per process. Keyed by model and normalised query.
+VECTOR_CACHE_SECONDS = 24 * 3600
+VECTOR_DIMENSIONS = 384
+_VECTOR_KEY = "search:qvec:minilm-l6-v2:"
+
+
+def _vector_key(text: str) -> str:
+    return _VECTOR_KEY + hashlib.sha256(text.encode()).hexdigest()
+
+
 def _embed(text: str) -> np.ndarray:
     """The query's embedding, with the same model and text shape as the posts' (the model
-    itself is loaded once per process by `apps.feed.embeddings`)."""
+    itself is loaded once per process by `apps.feed.embeddings`), from the shared cache
+    when another process (or an earlier one) embedded the same query."""
     from apps.feed.embeddings import encode
 
-    vector: np.ndarray = encode([text])[0]
+    key = _vector_key(text)
+    cached = cache.get(key)
+    if isinstance(cached, bytes) and len(cached) == VECTOR_DIMENSIONS * 4:
+        return np.frombuffer(cached, dtype=np.float32)  # read-only, as below
+    vector: np.ndarray = encode([text])[0].astype(np.float32)
     vector.setflags(write=False)
+    cache.set(key, vector.tobytes(), VECTOR_CACHE_SECONDS)
     return vector
 
 

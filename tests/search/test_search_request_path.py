@@ -1,0 +1,136 @@
+"""What a search costs on its way through the request (issue 13, HTTP speed): candidates
+ranked on a few columns with only the page loaded, the candidate statements compiled once
+(and again when a rule's setting changes), the query vector embedded once across processes
+and never while typing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+from django.core.cache import cache
+from django.db.models.signals import post_init
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from apps.content.models import Post
+from apps.feed import embeddings
+from apps.search.services import retrieval
+from tests.content.factories import PostFactory
+from tests.factories import UserFactory
+from tests.search.query_helpers import empty_index, ids, index, search
+from tests.social.factories import FollowFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_index")]
+__all__ = ["empty_index"]
+
+
+@pytest.fixture
+def posts_made() -> Iterator[list[int]]:
+    """The ids of the Post instances the code under test builds (Django's post_init)."""
+    made: list[int] = []
+
+    def count(sender: Any, instance: Post, **_: Any) -> None:
+        made.append(instance.pk)
+
+    post_init.connect(count, sender=Post, weak=False)
+    yield made
+    post_init.disconnect(count, sender=Post)
+
+
+@pytest.fixture
+def embedded(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The texts the real MiniLM encoder is asked to embed."""
+    calls: list[list[str]] = []
+    real = embeddings.encode
+
+    def spy(texts: list[str]) -> np.ndarray:
+        calls.append(list(texts))
+        return real(texts)
+
+    monkeypatch.setattr(embeddings, "encode", spy)
+    return calls
+
+
+def test_only_the_page_of_videos_is_loaded_whatever_the_candidates(
+        api_client: APIClient, posts_made: list[int]) -> None:
+    # given: 40 matching videos
+    posts = [PostFactory(caption=f"marble run build {i}", views_count=i) for i in range(40)]
+    index(*posts)
+    posts_made.clear()
+
+    # when: a page of 5 (as you type and in full)
+    for mode in ("prefix", "full"):
+        body = search(api_client, "marble run", tab="videos", mode=mode, limit=5)
+        assert len(ids(body)) == 5
+
+    # then: ranking read columns; only the pages' posts became model instances (5 per
+    # search, not the 40 candidates)
+    assert len(posts_made) == 10, posts_made
+    assert set(posts_made) >= {int(i) for i in ids(body)}
+
+
+def test_the_ranking_on_columns_keeps_the_order_and_the_pages(api_client: APIClient) -> None:
+    # given: the same caption, the more viewed first; one followed author
+    viewer = UserFactory()
+    posts = [PostFactory(caption="sunset timelapse", views_count=10 ** i) for i in range(6)]
+    FollowFactory(follower=viewer, followee=posts[0].author)
+    index(*posts)
+    api_client.force_authenticate(viewer)
+
+    # when: walking the pages
+    first = search(api_client, "sunset timelapse", tab="videos", limit=4)
+    second = search(api_client, "sunset timelapse", tab="videos", limit=4,
+                    cursor=first["next_cursor"])
+
+    # then: the followed author's (least viewed) video leads, then by views; no overlap
+    assert ids(first) + ids(second) == [str(posts[0].pk)] + [
+        str(p.pk) for p in reversed(posts[1:])]
+
+
+def test_a_changed_rule_setting_applies_to_the_compiled_statements(
+        api_client: APIClient, settings: Any) -> None:
+    # given: a 15-year-old creator, a protected minor (under 16): their videos are not
+    # surfaced to strangers, and the statement for signed-out viewers is compiled
+    creator = UserFactory(date_of_birth=timezone.localdate() - timedelta(days=365 * 15 + 10))
+    post = PostFactory(author=creator, caption="science fair volcano")
+    index(post)
+    assert ids(search(api_client, "science fair volcano", tab="videos")) == []
+
+    # when: the protected age is lowered to 14
+    settings.SWIPEME_PROTECTED_MINOR_AGE = 14
+
+    # then: the next search applies it (the compiled statement was recompiled)
+    assert ids(search(api_client, "science fair volcano", tab="videos")) == [str(post.pk)]
+
+
+def test_as_you_type_never_embeds_the_query(
+        api_client: APIClient, embedded: list[list[str]]) -> None:
+    post = PostFactory(caption="funny cat compilation")
+    index(post)
+    for tab in ("top", "videos"):
+        assert ids(search(api_client, "funny ca", tab=tab, mode="prefix"), "video") == [
+            str(post.pk)]
+    assert embedded == []
+
+
+def test_a_query_is_embedded_once_for_every_process(
+        api_client: APIClient, embedded: list[list[str]]) -> None:
+    # given: a full search embedded the query
+    post = PostFactory(caption="harbour lights at night")
+    index(post)
+    assert ids(search(api_client, "harbour lights", tab="videos")) == [str(post.pk)]
+    assert embedded == [["harbour lights"]]
+    assert cache.get(retrieval._vector_key("harbour lights")) is not None
+
+    # when: another web process (its own in-process cache empty) searches the same
+    retrieval._query_vector.cache_clear()
+    assert ids(search(api_client, "Harbour  LIGHTS", tab="videos")) == [str(post.pk)]
+
+    # then: the vector came from the shared cache, and is the one the model gives
+    assert embedded == [["harbour lights"]]
+    assert np.allclose(retrieval._embed("harbour lights"),
+                       embeddings.encode(["harbour lights"])[0], atol=1e-6)
