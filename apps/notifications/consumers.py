@@ -11,6 +11,12 @@ joined BEFORE the replay query, so a state committed during the replay is announ
 Channels dispatches one message at a time, so those announcements wait in the channel
 layer (the buffer) until the replay handler returns, and the ones the replay already sent
 (seq <= the replayed max, or sent live before) are dropped: no loss, no duplicates.
+
+Delivery: an announcement carries its item and the unread count (`live.announcements`,
+built once per batch by the writer with the inbox's rules), sent as it is: no query per
+delivery. A state older than one already sent for the same notification (two writers'
+announcements crossing) is dropped; a bare announcement (the writer could not build the
+item) is read back as before.
 """
 
 from __future__ import annotations
@@ -111,6 +117,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user = user
         self.sent: set[int] = set()
+        self.latest: dict[str, int] = {}  # notification id -> the newest seq sent of it
         self.replayed_max = 0
         self.group = live.user_group(int(user.pk))
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -163,12 +170,14 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
 
     async def _send_item(self, item: dict[str, Any], unread: int) -> None:
         seq = int(item["seq"])
-        if seq in self.sent:
-            return
+        if seq in self.sent or self.latest.get(str(item["id"]), -1) > seq:
+            return  # sent, or a newer state of this notification was
         self.sent.add(seq)
+        self.latest[str(item["id"])] = seq
         if len(self.sent) > SENT_KEPT:
             self.sent = set(sorted(self.sent)[SENT_KEPT // 2:])
             self.replayed_max = max(self.replayed_max, min(self.sent) - 1)
+            self.latest = {pk: s for pk, s in self.latest.items() if s > self.replayed_max}
         await self.send_json({"type": "notification", "seq": seq, "notification": item,
                               "unread_count": unread})
 
@@ -176,6 +185,9 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         seq = int(event["seq"])
         if self.user is None or seq <= self.replayed_max or seq in self.sent:
             return  # the replay (or an earlier delivery) sent it
+        if isinstance(event.get("item"), dict):
+            await self._send_item(event["item"], int(event["unread_count"]))
+            return
         item = await _state(self.user, int(event["id"]), seq)
         if item is not None:
             await self._send_item(item, await _unread(self.user))

@@ -4,11 +4,12 @@ number of queries whatever the page size)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import time
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from apps.accounts.models import User
 from apps.core.errors import ApplicationError
@@ -18,8 +19,13 @@ from apps.notifications import types
 from apps.notifications.digest.models import DigestSetting
 from apps.notifications.models import CreatorPostSubscription, Inbox, Notification, Preference
 from apps.notifications.services import texts
-from apps.social.models import Follow, FollowRequest
-from apps.social.selectors import SUMMARY_FIELDS, silenced_for_q
+from apps.social.models import FollowRequest
+from apps.social.selectors import (
+    SUMMARY_FIELDS,
+    silenced_between_q,
+    silenced_for_q,
+    silenced_pairs,
+)
 
 
 def parse_tab(raw: str | None) -> types.Tab:
@@ -70,33 +76,70 @@ class Line:
     path: str
     actors: list[User]
     request_pending: bool
-    follows_back: bool
 
 
-def lines_for(user: User, rows: list[Notification]) -> list[Line]:
-    """Three queries however many rows: the actors, the pending follow requests among
-    them, and whom the person already follows back."""
-    actor_ids = {a for row in rows for a in row.actor_ids}
-    # a group's other actors: nobody silenced since is named or shown
-    actors = {u.pk: u for u in User.objects.filter(pk__in=actor_ids).exclude(
-        silenced_for_q(user.pk, "pk")).only(*SUMMARY_FIELDS)}
-    request_ids = [row.target_id for row in rows
-                   if row.type == types.FOLLOW_REQUEST.name and row.target_id]
-    pending = set(FollowRequest.objects.filter(pk__in=request_ids, target_id=user.pk)
-                  .values_list("id", flat=True))
-    follow_actor_ids = {row.actor_id for row in rows if row.type == types.FOLLOW.name}
-    following = set(Follow.objects.filter(follower_id=user.pk, followee_id__in=follow_actor_ids)
-                    .values_list("followee_id", flat=True))
-    names = {pk: u.username for pk, u in actors.items()}
+def _lines(rows: list[Notification], *, actors: dict[int, User],
+           hidden: set[tuple[int, int]], pending: set[int]) -> list[Line]:
+    """The lines of `rows` from what was read for them: `hidden` (recipient, actor) pairs
+    are someone silenced since (nobody silenced is named or shown in a group), `pending`
+    the follow requests still waiting."""
     lines = []
     for row in rows:
+        shown = {a: actors[a] for a in row.actor_ids
+                 if a in actors and (row.recipient_id, a) not in hidden}
+        names = {pk: u.username for pk, u in shown.items()}
         title, body = texts.sentence(row, names)
         lines.append(Line(
             notification=row, title=title, body=body, path=texts.path_of(row, names),
-            actors=[actors[a] for a in row.actor_ids if a in actors],
-            request_pending=row.target_id in pending,
-            follows_back=row.actor_id in following))
+            actors=list(shown.values()),
+            request_pending=(row.type == types.FOLLOW_REQUEST.name
+                             and row.target_id in pending)))
     return lines
+
+
+def _pending_requests(rows: list[Notification]) -> set[int]:
+    """The follow requests of these rows still waiting for their recipient's answer (no
+    query when there is none)."""
+    asked = [(row.target_id, row.recipient_id) for row in rows
+             if row.type == types.FOLLOW_REQUEST.name and row.target_id]
+    if not asked:
+        return set()
+    found = set(FollowRequest.objects.filter(pk__any={pk for pk, _ in asked})
+                .values_list("id", "target_id"))
+    return {pk for pk, target in asked if (pk, target) in found}
+
+
+def lines_for(user: User, rows: list[Notification]) -> list[Line]:
+    """One person's rows (a page of the inbox): one query however many rows, the actors
+    not silenced for them (two when a follow request is among the rows: whether it is
+    still pending)."""
+    actor_ids = {a for row in rows for a in row.actor_ids}
+    actors = {u.pk: u for u in User.objects.filter(pk__any=actor_ids).exclude(
+        silenced_for_q(user.pk, "pk")).only(*SUMMARY_FIELDS)} if actor_ids else {}
+    return _lines(rows, actors=actors, hidden=set(), pending=_pending_requests(rows))
+
+
+def lines_of(rows: list[Notification]) -> list[Line]:
+    """Lines of rows of many recipients (a batch just written, for the live delivery): the
+    same rules as `lines_for`, a bounded number of queries however many rows."""
+    actor_ids = {a for row in rows for a in row.actor_ids}
+    actors = {u.pk: u for u in User.objects.filter(pk__any=actor_ids)
+              .only(*SUMMARY_FIELDS)} if actor_ids else {}
+    hidden = silenced_pairs({(row.recipient_id, a) for row in rows for a in row.actor_ids})
+    return _lines(rows, actors=actors, hidden=hidden, pending=_pending_requests(rows))
+
+
+def unread_counts_of(user_ids: Iterable[int]) -> dict[int, int]:
+    """`unread_count_of` for many people in one query (a batch's live delivery): the same
+    rows, nothing named after someone silenced for its recipient."""
+    ids = set(user_ids)
+    counts = dict.fromkeys(ids, 0)
+    if ids:
+        counts.update(Notification.objects.filter(recipient_id__any=ids, read_at__isnull=True)
+                      .exclude(silenced_between_q("recipient_id", "actor_id"))
+                      .values("recipient_id").annotate(n=Count("id"))
+                      .values_list("recipient_id", "n"))
+    return counts
 
 
 @dataclass(frozen=True)
@@ -139,6 +182,7 @@ def creator_subscription_level(user: User, creator: User) -> str:
     level = (CreatorPostSubscription.objects.filter(user_id=user.pk, creator_id=creator.pk)
              .values_list("level", flat=True).first())
     return level or CreatorPostSubscription.Level.OFF
+
 
 
 def notices_with_read_state(user: User) -> QuerySet[Notice]:

@@ -33,8 +33,8 @@ def deliver_batch(states: list[list[Any]]) -> int:
     from apps.notifications import live
     from apps.notifications.models import Notification
 
-    live.announce_on_commit(list(Notification.objects.filter(
-        pk__in=[int(pk) for pk, _ in states]).only("id", "recipient_id", "seq")))
+    # whole rows: the announcements carry each item (live.announcements), read per batch
+    live.announce(list(Notification.objects.filter(pk__any=[int(pk) for pk, _ in states])))
     for pk, seq in states:
         try:
             services.notification_deliver(notification_id=int(pk), seq=int(seq))

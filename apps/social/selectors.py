@@ -124,6 +124,15 @@ def silenced_for_q(viewer_id: int, user_field: str) -> Q:
                    .values("muted_id")}))
 
 
+def silenced_between_q(viewer_field: str, user_field: str) -> Q:
+    """`silenced_for_q` for rows of many viewers at once: rows whose `user_field` is
+    someone silenced for the viewer in `viewer_field` (a batch's unread counts)."""
+    viewer, other = OuterRef(viewer_field), OuterRef(user_field)
+    return (Q(Exists(Block.objects.filter(blocker_id=viewer, blocked_id=other)))
+            | Q(Exists(Block.objects.filter(blocker_id=other, blocked_id=viewer)))
+            | Q(Exists(Mute.objects.filter(muter_id=viewer, muted_id=other))))
+
+
 def is_following(follower_id: int, followee_id: int) -> bool:
     return Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).exists()
 

@@ -175,7 +175,14 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # blocking BZPOPMIN (5 s) with a TimeoutError: every idle websocket was torn down after
 # ~5 s (django/channels_redis#422). Reads get more than the blocking pop's wait.
 CHANNEL_LAYER_SOCKET_TIMEOUT = 15.0
-CHANNEL_LAYER_HOST = {"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT}
+# redis-py's asyncio pool does not wait for a free connection: past max_connections (its
+# default 100) a command raises MaxConnectionsError. Every consumer that group_sends (the
+# ping echo, media progress) and every concurrent announcement holds one while its command
+# waits, so a burst of a few hundred at once failed (bench/notifications.py's 5,000-socket
+# echo lost 4,901). Each process may open this many (Redis' own maxclients bounds them all).
+CHANNEL_LAYER_MAX_CONNECTIONS = 1000
+CHANNEL_LAYER_HOST = {"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,
+                      "max_connections": CHANNEL_LAYER_MAX_CONNECTIONS}
 # A server process's websocket channels ("specific.<process>!<id>") share ONE Redis key, and
 # its capacity (channels' default 100) bounds the messages waiting for all of the process's
 # connections together: over it group_send drops silently, so a new post told to 5,000

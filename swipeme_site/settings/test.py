@@ -28,7 +28,8 @@ SWIPEME_REDIS_CONNECT_TIMEOUT = float(env_str("SWIPEME_REDIS_CONNECT_TIMEOUT", "
 CACHES = {"default": cache_config(REDIS_URL, "swipeme-test",
                                   socket_timeout=SWIPEME_REDIS_SOCKET_TIMEOUT,
                                   connect_timeout=SWIPEME_REDIS_CONNECT_TIMEOUT)}
-CHANNEL_LAYER_HOST = {"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT}  # noqa: F405
+CHANNEL_LAYER_HOST = {"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,  # noqa: F405
+                      "max_connections": CHANNEL_LAYER_MAX_CONNECTIONS}  # noqa: F405
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
