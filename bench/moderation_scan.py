@@ -41,7 +41,7 @@ django.setup()
 import numpy as np  # noqa: E402
 from _runs import Run, Runs, add_arguments  # noqa: E402
 
-from apps.media import transcode  # noqa: E402
+from apps.media import derived, transcode  # noqa: E402
 from apps.media.probe import ProbeResult, probe_file  # noqa: E402
 from apps.moderation.detection import audio, nudity, pdq  # noqa: E402
 
@@ -91,8 +91,8 @@ def measure(args: argparse.Namespace, clip: Path, probe: ProbeResult, base: Path
     frames_dir = base / "frames"
     frames_dir.mkdir()
     baseline: dict[str, tuple[float, float]] = {}
-    timed("frames step", baseline, transcode.moderation_frames, clip, probe, frames_dir)
-    timed("audio step", baseline, transcode.extract_audio, clip, base / "audio.m4a")
+    timed("frames step", baseline, derived.moderation_frames, clip, probe, frames_dir)
+    timed("audio step", baseline, derived.extract_audio, clip, base / "audio.m4a")
     frames = sorted(frames_dir.glob("frame_*.jpg"))
 
     nudity.scan_frames(frames[:1])  # load the model outside the timing (once a worker)

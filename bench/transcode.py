@@ -46,7 +46,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "swipeme_site.settings.test")
 
 from _runs import Run, Runs, add_arguments  # noqa: E402
 
-from apps.media import transcode  # noqa: E402
+from apps.media import derived, transcode  # noqa: E402
 from apps.media.probe import ProbeResult, probe_file  # noqa: E402
 from apps.media.transcode import Rendition  # noqa: E402
 
@@ -178,12 +178,12 @@ def measure(args: argparse.Namespace, source: Path, work: Path, run: Run) -> Non
     extras_started = time.perf_counter()
     default = max((r for r in ladder if r.short_edge <= 720), key=lambda r: r.short_edge)
     transcode.mp4_fallback(source, probe, default, work / "video.mp4", preset=args.preset)
-    transcode.poster(source, probe, work / "poster.jpg")
-    transcode.preview(source, probe, work / "preview.webp")
-    transcode.storyboard(source, probe, work)
-    transcode.extract_audio(source, work / "audio.m4a")
+    derived.poster(source, probe, work / "poster.jpg")
+    derived.preview(source, probe, work / "preview.webp")
+    derived.storyboard(source, probe, work)
+    derived.extract_audio(source, work / "audio.m4a")
     (work / "frames").mkdir()
-    transcode.moderation_frames(source, probe, work / "frames")
+    derived.moderation_frames(source, probe, work / "frames")
     extras_seconds = time.perf_counter() - extras_started
 
     # single-pass mode (SWIPEME_MEDIA_SINGLE_PASS_LADDER=true): probe + one ladder step

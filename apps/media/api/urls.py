@@ -1,16 +1,16 @@
 from django.urls import URLPattern, URLResolver, path
 
-from apps.media.api import views
+from apps.media.api import tus, uploads, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("media/uploads", views.UploadCreateApi.as_view(), name="media-uploads"),
-    path("media/uploads/<int:asset_id>", views.UploadDetailApi.as_view(),
+    path("media/uploads", uploads.UploadCreateApi.as_view(), name="media-uploads"),
+    path("media/uploads/<int:asset_id>", uploads.UploadDetailApi.as_view(),
          name="media-upload"),
-    path("media/uploads/<int:asset_id>/parts", views.S3UploadPartsApi.as_view(),
+    path("media/uploads/<int:asset_id>/parts", uploads.S3UploadPartsApi.as_view(),
          name="media-s3-parts"),
-    path("media/uploads/<int:asset_id>/complete", views.S3UploadCompleteApi.as_view(),
+    path("media/uploads/<int:asset_id>/complete", uploads.S3UploadCompleteApi.as_view(),
          name="media-s3-complete"),
-    path("media/uploads/<str:token>", views.TusUploadApi.as_view(), name="media-tus"),
+    path("media/uploads/<str:token>", tus.TusUploadApi.as_view(), name="media-tus"),
     path("media/assets/<int:asset_id>", views.AssetDetailApi.as_view(), name="media-asset"),
     path("media/play/<int:asset_id>/<str:grant>/<path:name>", views.MediaPlayApi.as_view(),
          name="media-play"),

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.media import hooks, storage, transcode
+from apps.media import derived, hooks, storage, transcode
 from apps.media.models import MediaAsset, ProcessingStep
 from apps.media.probe import ProbeResult
 from apps.media.services._common import (
@@ -155,24 +155,24 @@ def _do_step(
     if name == "poster":
         file = f"poster-{_tag(key)}.jpg" if key is not None else "poster.jpg"
         cover = None if recipe.cover_time_ms is None else recipe.cover_time_ms / 1000
-        chosen = transcode.poster(source, probe, staged / file, cover_at=cover)
+        chosen = derived.poster(source, probe, staged / file, cover_at=cover)
         storage.publish_file(staged / file, asset_id, file)
         return {"name": file, "recipe": key, **chosen}, ""
     if name == "preview":
-        log = transcode.preview(source, probe, staged / "preview.webp")
+        log = derived.preview(source, probe, staged / "preview.webp")
         storage.publish_file(staged / "preview.webp", asset_id, "preview.webp")
         return {"name": "preview.webp"}, log
     if name == "storyboard":
-        meta, log = transcode.storyboard(source, probe, staged)
+        meta, log = derived.storyboard(source, probe, staged)
         for file in ("storyboard.jpg", "storyboard.json", "storyboard.vtt"):
             storage.publish_file(staged / file, asset_id, file)
         return meta, log
     if name == "audio":
-        log = transcode.extract_audio(source, staged / "audio.m4a")
+        log = derived.extract_audio(source, staged / "audio.m4a")
         storage.publish_file(staged / "audio.m4a", asset_id, "audio.m4a")
         return {"name": "audio.m4a"}, log
     if name == "frames":
-        count, log = transcode.moderation_frames(source, probe, staged)
+        count, log = derived.moderation_frames(source, probe, staged)
         storage.publish_dir(staged, asset_id, "moderation")
         staged.mkdir()  # the caller removes it
         return {"directory": "moderation", "count": count}, log

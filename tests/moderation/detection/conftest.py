@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from apps.media import storage, transcode
+from apps.media import derived, storage
 from apps.media.models import MediaAsset, ProcessingStep
 from apps.media.probe import probe_file
 from apps.media.transcode import ffmpeg_exe
@@ -83,8 +83,8 @@ def arrange_upload(owner: Any, clip: Path) -> MediaAsset:
     base = storage.asset_dir(asset.pk)
     (base / "moderation").mkdir(parents=True, exist_ok=True)
     probe = probe_file(clip)
-    count, _ = transcode.moderation_frames(clip, probe, base / "moderation")
-    transcode.extract_audio(clip, base / "audio.m4a")
+    count, _ = derived.moderation_frames(clip, probe, base / "moderation")
+    derived.extract_audio(clip, base / "audio.m4a")
     asset.outputs = {"moderation_frames": {"directory": "moderation", "count": count},
                      "audio": "audio.m4a"}
     asset.save(update_fields=["outputs"])
