@@ -26,15 +26,18 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, Request, Route, expect
 
+from apps.accounts import services as account_services
 from apps.accounts.models import User
-from apps.content.services import content_recount
+from apps.content.models import Post
+from apps.content.services import content_recount, post_create
 from apps.moderation.detection.models import TermList
 from apps.search.indexing.pipeline import rebuild
-from apps.search.models import SearchHistory
+from apps.search.models import IndexOutbox, SearchHistory
 from apps.search.services.history import record_search
+from apps.search.tasks import drain_index_outbox
 from tests.browser.conftest import DESKTOP, PHONE, PageErrors, screenshot
 from tests.browser.test_layout_and_contrast import _assert_accessible
-from tests.content.factories import LibrarySoundFactory
+from tests.content.factories import LibrarySoundFactory, MediaAssetFactory
 from tests.factories import UserFactory
 from tests.feed.conftest import make_post
 from tests.media.conftest import wait_for
@@ -162,10 +165,12 @@ def test_results_appear_as_you_type_then_enter_records_the_search_and_a_result_o
     assert search_event["data"]["search_id"]
     assert search_event["data"]["result_count"] == page.locator(RESULTS).count()
 
+    # Top leads with the account whose name starts with the query ("Sofia Dances")
+    expect(first).to_have_attribute("href", "/@sofia_dances")
     # every result is a real link; opening one goes to its page and reports the click
-    opened = page.locator(RESULTS).nth(1)
+    opened = page.locator(RESULTS).nth(2)  # after the account and the #sofia hashtag
     href = opened.get_attribute("href") or ""
-    assert href.startswith("/@sofia_dances"), href
+    assert href.startswith("/@sofia_dances/video/"), href
     kind = opened.get_attribute("data-result-type")
     result_id = opened.get_attribute("data-result-id")
     opened.click()
@@ -175,10 +180,54 @@ def test_results_appear_as_you_type_then_enter_records_the_search_and_a_result_o
            "the search_click event")
     click = next(e for e in events if e["type"] == "search_click")
     assert click["data"] == {"search_id": search_event["data"]["search_id"], "tab": "top",
-                             "position": 1, "result_type": kind, "result_id": result_id}
+                             "position": 2, "result_type": kind, "result_id": result_id}
     if kind == "video":
         assert click["post_id"] == result_id
     assert page_errors.uncaught == []
+
+
+def test_a_post_published_now_is_found_through_the_real_outbox_drain(
+        catalogue: dict[str, Any], logged_in_page: Callable[..., Page],
+        live_asgi_server: str) -> None:
+    """The catalogue above is indexed by a rebuild; this proves the everyday path: a change
+    records its outbox row in its own transaction, the drain task (what the worker runs
+    after the commit; nothing drains on commit in tests, settings.test) writes the index,
+    and the server's next search sees it."""
+    creator = UserFactory(username="heron_watch_h5")
+    account_services.user_profile_update(user=creator, display_name="Heron Watcher")
+    post = post_create(author=creator, asset_id=MediaAssetFactory(owner=creator).pk,
+                       caption="a grey heron fishing at dawn")
+    assert post.status == Post.Status.PUBLISHED
+    waiting = set(IndexOutbox.objects.values_list("kind", "object_id"))
+    assert {("video", post.pk), ("account", creator.pk)} <= waiting
+
+    def found(tab: str) -> list[str]:
+        with urllib.request.urlopen(f"{live_asgi_server}/api/v1/search?q=heron&tab={tab}",
+                                    timeout=30) as response:
+            return [item["id"] for item in json.load(response)["results"]]
+
+    # not drained yet: the index does not have them
+    assert found("videos") == []
+    assert found("accounts") == []
+    assert drain_index_outbox() >= 2
+    assert not IndexOutbox.objects.filter(object_id__in=[post.pk, creator.pk]).exists()
+    assert found("videos") == [str(post.pk)]
+    assert found("accounts") == [str(creator.pk)]
+
+    page = logged_in_page(catalogue["viewer"])
+    page.goto("/search")
+    _type(page, "hero")
+    expect(page.locator(OPTIONS, has_text="Heron Watcher")).to_be_visible()
+    page.locator("#search-input").press_sequentially("n", delay=60)
+    page.locator("#search-input").press("Enter")
+    page.wait_for_url("**/search?q=heron")
+    page.get_by_role("tab", name="Videos").click()
+    page.wait_for_url("**/search?q=heron&tab=videos")
+    video = page.locator(RESULTS, has_text="a grey heron fishing at dawn")
+    expect(video).to_have_attribute("href", f"/@heron_watch_h5/video/{post.pk}")
+    screenshot(page, "search-drained-post-phone")
+    video.click()
+    page.wait_for_url(f"**/@heron_watch_h5/video/{post.pk}")
 
 
 def test_recent_searches_remove_one_and_clear_all(
