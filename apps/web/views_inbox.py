@@ -171,6 +171,8 @@ def inbox_settings(request: HttpRequest) -> HttpResponse:
     prefs = notification_selectors.preferences_for(me)
     return render(request, "web/inbox_settings.html", {
         "matrix": prefs.matrix, "channels": [("in_app", "In the app"), ("push", "Push"),
-                                             ("email", "E-mail digest")],
+                                             ("email", "E-mail")],
         "prefs": prefs, "digests": [("off", "Off"), ("daily", "Daily"), ("weekly", "Weekly")],
+        # these go by e-mail at once (moderation decisions), not in the digest
+        "email_now": {kind.name for kind in notification_types.all_types() if kind.email_now},
     }, status=status)

@@ -205,3 +205,23 @@ def test_the_web_inbox_shows_a_notice_in_words_with_the_rule_and_the_appeal(
     assert re.search(r'class="button secondary small" href="/moderation/appeal/[^"]+"', removal)
     limit = page[page.index('data-type="moderation_limit"'):]
     assert "Your video is age-restricted" in limit[:limit.index("</li>")]
+
+
+def test_the_settings_page_says_which_notices_are_locked_and_which_go_by_email_at_once(
+        web_for: Any) -> None:
+    page = web_for(UserFactory()).get("/inbox/settings").content.decode()
+
+    def row(type_name: str) -> str:
+        start = page.index(f'<tr data-type="{type_name}">')
+        return page[start:page.index("</tr>", start)]
+
+    account = row("moderation_account")
+    assert "Always on: they keep your account safe." in account
+    assert account.count(" disabled") == 3
+    removal = row("moderation_removal")
+    assert "E-mailed at once, not in the digest." in removal
+    assert " disabled" not in removal
+    assert 'name="moderation_removal.email" id="pref-moderation_removal.email" ' \
+        'aria-label="Removals of your videos, comments and sounds: E-mail" checked' \
+        in removal
+    assert "E-mailed at once" not in row("report_outcome")
