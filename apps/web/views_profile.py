@@ -22,6 +22,7 @@ from apps.core.errors import ForbiddenError, NotFoundError
 from apps.engagement import selectors as engagement_selectors
 from apps.moderation import selectors as moderation_selectors
 from apps.moderation.models import TargetType
+from apps.notifications import selectors as notification_selectors
 from apps.social import selectors as social_selectors
 from apps.web.pages import (
     avatar_url,
@@ -49,9 +50,20 @@ def _shows_likes(request: HttpRequest, owner: User) -> bool:
         or engagement_selectors.shows_liked_posts(owner)
 
 
+def _post_bell(request: HttpRequest, profile: social_selectors.Profile) -> str | None:
+    """The viewer's post notifications for a creator they follow (the bell: all,
+    personalised or off); None where there is no bell (signed out, their own profile, not
+    following)."""
+    viewer = viewer_of(request)
+    if viewer is None or profile.relation.is_self or not profile.relation.following:
+        return None
+    return notification_selectors.creator_subscription_level(viewer, profile.user)
+
+
 def _header(request: HttpRequest, profile: social_selectors.Profile, tab: str) -> dict[str, Any]:
     owner = profile.user
     return {
+        "post_bell": _post_bell(request, profile),
         "owner": owner,
         "relation": profile.relation,
         "avatar": avatar_url(owner, "320"),
