@@ -9,17 +9,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, Route, expect
 
 from apps.comments.models import Comment
+from apps.content.models import Post
 from apps.moderation.models import Report
 from tests.browser.conftest import PageErrors, screenshot, seed_posts
 from tests.factories import UserFactory
+from tests.media.conftest import make_clip
 
 WIDE = {"width": 1440, "height": 900}
+SHOTS = Path("/tmp/shots-h6")
 UNAVAILABLE = json.dumps({"error": {"code": "unavailable", "fields": {},
                                     "message": "SwipeMe is briefly unavailable; please retry "
                                                "shortly."}})
@@ -35,7 +39,7 @@ class AnswerLost:
     """The first POST reaches the server (which commits) but the browser gets a 503 +
     Retry-After instead of its answer; later ones pass. Records each request's headers."""
 
-    def __init__(self, page: Page, pattern: str) -> None:
+    def __init__(self, page: Page, pattern: str | re.Pattern[str]) -> None:
         self.headers: list[dict[str, str]] = []
         page.route(pattern, self.handle)
 
@@ -107,4 +111,39 @@ def test_a_report_whose_answer_was_lost_is_retried_and_thanked_once(
     assert len(lost.headers) == 2
     assert Report.objects.filter(reporter=reporter, target_type="post",
                                  target_id=post_id).count() == 1
+    assert page_errors.uncaught == []
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+def test_a_post_whose_answer_was_lost_is_retried_and_made_once(
+        viewport: str, logged_in_page: Callable[..., Page], page_errors: PageErrors,
+        tmp_path: Path) -> None:
+    # Before, the upload page showed the 503 and a second Post answered 409 "already
+    # posted"; now it retries with the same Idempotency-Key and shows the post it made.
+    me = UserFactory()
+    options: dict[str, Any] = {} if viewport == "phone" else {"viewport": WIDE, "touch": False}
+    page = logged_in_page(me, **options)
+    lost = AnswerLost(page, re.compile(r".*/api/v1/posts$"))
+    page.goto("/upload")
+    page.set_input_files("#file-input", str(make_clip(tmp_path / "once.mp4", seconds=2)))
+    submit = page.get_by_role("button", name="Post", exact=True)
+    expect(submit).to_be_enabled(timeout=30_000)
+    page.get_by_label("Caption").fill(f"Posted once ({viewport})")
+
+    submit.click()
+
+    panel = page.locator("[data-posted]")
+    expect(panel).to_be_visible(timeout=15_000)
+    expect(page.locator("[data-posted-title]")).to_have_text("Posted!")
+    expect(page.get_by_role("alert")).to_have_count(0)
+    shot = screenshot(page, f"post-retried-once-{viewport}", full_page=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / shot.name).write_bytes(shot.read_bytes())
+    assert len(lost.headers) == 2
+    keys = {h.get("idempotency-key") for h in lost.headers}
+    assert len(keys) == 1
+    assert re.fullmatch(r"[0-9a-f-]{32,36}", keys.pop() or "")
+    post = Post.objects.get(author=me)
+    assert post.caption == f"Posted once ({viewport})"
+    assert panel.get_attribute("data-post-id") == str(post.pk)
     assert page_errors.uncaught == []

@@ -6,7 +6,7 @@
 // (URL.createObjectURL, frames drawn on a canvas), so both work before processing ends;
 // the chosen time goes with the post and the server cuts the cover from the real media.
 // A file this browser cannot decode falls back to the server's renditions and storyboard.
-import { api, get, post } from "../lib/api.js";
+import { api, get, newIdempotencyKey, post, retrying } from "../lib/api.js";
 import { attachSource } from "../player/source.js";
 import { attachSuggestions } from "./caption.js";
 import { TusUpload, serverOffset, terminate } from "./tus.js";
@@ -52,7 +52,7 @@ const state = {
   file: null, asset: null, uploadUrl: null, uploaded: false, uploadState: "idle",
   assetState: null, playable: false, coverMs: null, socket: null, pollTimer: null,
   previewShown: false, storyboardShown: false, tus: null, posted: false,
-  localUrl: null, localCovers: false, waitTimer: null,
+  localUrl: null, localCovers: false, waitTimer: null, pendingPost: null,
 };
 
 // --- resumable across reloads: the same file picked again continues where it stopped ----
@@ -575,9 +575,18 @@ form.addEventListener("submit", async (event) => {
   }
   submit.disabled = true;
   submit.setAttribute("aria-busy", "true");
+  // One key per post the person means to make (as for comments): kept while the same post
+  // is sent again (our retries, or Post pressed again), so a send that committed but lost
+  // its answer (a 503 while the server recovers) answers with the post it made instead of
+  // "already posted".
+  const what = JSON.stringify(body);
+  if (!state.pendingPost || state.pendingPost.what !== what) {
+    state.pendingPost = { what, key: newIdempotencyKey() };
+  }
+  const idempotencyKey = state.pendingPost.key;
   let created;
   try {
-    created = await api("POST", config.posts_url, body);
+    created = await retrying(() => api("POST", config.posts_url, body, { idempotencyKey }));
   } catch (error) {
     submit.removeAttribute("aria-busy");
     updateSubmit();
