@@ -99,4 +99,28 @@ def test_a_removal_reads_in_words_in_the_inbox_with_the_rule_and_the_appeal(
         page.wait_for_url(re.compile(r"/moderation/appeal/"))
         expect(page.locator("body")).to_contain_text("Sells fake concert tickets")
         page.context.close()
+
+    # a decision made while the inbox is open arrives live, with its links (the live
+    # row is the server's row: it had no Rule/Details/Appeal until a reload)
+    page = logged_in_page(creator, viewport=PHONE, touch=True)
+    page_errors.watch(page)
+    page.goto("/inbox")
+    page.wait_for_function(
+        "() => sessionStorage.getItem('swipeme:notifications:seq') !== null", timeout=15000)
+    rows = page.locator(".inbox-list > li")
+    expect(rows).to_have_count(3)
+    enforce(action="remove", target_type="post",
+            target_id=PublishedPostFactory(author=creator).pk, policy="hate_harassment",
+            reason="Insults a named person.")
+    expect(rows).to_have_count(4, timeout=30000)
+    live = rows.first
+    expect(live).to_have_attribute("data-type", "moderation_removal")
+    expect(live.locator(".inbox-title")).to_have_text("Your video was removed")
+    expect(live.locator(".avatar-letter")).to_have_text("!")
+    expect(live.get_by_role("link", name="The rule")).to_have_attribute(
+        "href", "/pages/community-guidelines/hate_harassment/")
+    expect(live.get_by_role("link", name="Details")).to_have_attribute("href", "/notices")
+    expect(live.get_by_role("link", name="Appeal")).to_have_attribute(
+        "href", re.compile(r"^/moderation/appeal/[^/]+/$"))
+    _shot(page, "moderation-inbox-live-phone")
     assert page_errors.uncaught == []

@@ -71,15 +71,29 @@ function showCount(count) {
   for (const link of document.querySelectorAll("[data-notices-link], [data-inbox-tab]")) setBadge(link, count);
 }
 
+/** A moderation notice (its extra names the rule) shows as the server renders it. */
+const isNotice = (item) => Boolean(item.extra && "guideline_url" in item.extra);
+
 function avatarNodes(item) {
   const actors = (item.actors || []).slice(0, 3);
-  if (!actors.length) return [el("span", { class: "avatar-letter system", text: "•" })];
+  if (!actors.length) return [el("span", { class: "avatar-letter system", text: isNotice(item) ? "!" : "•" })];
   return actors.map((a) => {
     const url = a.avatar && (a.avatar["48"] || Object.values(a.avatar)[0]);
     return url
       ? el("img", { src: url, alt: "", width: "40", height: "40" })
       : el("span", { class: "avatar-letter", text: (a.username || "?").charAt(0).toUpperCase() });
   });
+}
+
+/** A notice's links: the rule, its detail on /notices, and Appeal while the window is open. */
+function noticeActions(item) {
+  if (!isNotice(item)) return null;
+  const { guideline_url: rule, appeal_path: appeal, appealable_until: until } = item.extra;
+  const open = Boolean(appeal && until && Date.parse(until) > Date.now());
+  return el("p", { class: "inbox-actions" },
+    rule ? el("a", { href: rule, text: "The rule" }) : null,
+    el("a", { href: "/notices", text: "Details" }),
+    open ? el("a", { class: "button secondary small", href: appeal, text: "Appeal" }) : null);
 }
 
 /** The inbox row the server renders, for a notification in the API's shape. */
@@ -101,7 +115,8 @@ function inboxRow(item) {
   return el("li", { class: `inbox-item${item.read ? "" : " unread"} live-new`, "data-notification-id": item.id, "data-type": item.type },
     el("div", { class: "inbox-avatars", "aria-hidden": "true" }, ...avatarNodes(item)),
     el("div", { class: "inbox-text" }, title,
-      item.body ? el("p", { class: "inbox-body", text: item.body }) : null, meta));
+      item.body ? el("p", { class: "inbox-body", text: item.body }) : null, meta,
+      noticeActions(item)));
 }
 
 function prepend(item) {
