@@ -63,6 +63,10 @@ class WebPushSubscriptionsApi(APIView):
         expirationTime = serializers.IntegerField(  # noqa: N815 (the browser's name)
             required=False, allow_null=True, min_value=0)
         keys = _KeysSerializer()
+        replaces = serializers.CharField(
+            max_length=MAX_ENDPOINT_LENGTH, required=False, allow_blank=True,
+            help_text="The endpoint of the subscription this one replaces (the service "
+                      "worker's pushsubscriptionchange): deleted if it is yours.")
 
         def validate_endpoint(self, value: str) -> str:
             return _valid_endpoint(value)
@@ -83,7 +87,8 @@ class WebPushSubscriptionsApi(APIView):
                    description="Subscribe this browser to Web Push (the body is "
                                "`PushSubscription.toJSON()`) for as long as this session is "
                                "signed in. Subscribing an endpoint again, or from another "
-                               "account, updates it.")
+                               "account, updates it; `replaces` names the endpoint this "
+                               "one succeeds, which is deleted.")
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -91,7 +96,8 @@ class WebPushSubscriptionsApi(APIView):
         subscription = services.webpush_subscribe(
             user=_user(request), endpoint=data["endpoint"], p256dh=data["keys"]["p256dh"],
             auth=data["keys"]["auth"], session_key=session_key_of(request) or "",
-            user_agent=request.headers.get("User-Agent", ""))
+            user_agent=request.headers.get("User-Agent", ""),
+            replaces=data.get("replaces", ""))
         return Response(self.OutputSerializer(subscription).data,
                         status=status.HTTP_201_CREATED)
 

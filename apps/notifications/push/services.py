@@ -39,11 +39,15 @@ def auth_refusal(value: str) -> str | None:
 
 
 def webpush_subscribe(*, user: User, endpoint: str, p256dh: str, auth: str,
-                      session_key: str, user_agent: str = "") -> WebPushSubscription:
+                      session_key: str, user_agent: str = "",
+                      replaces: str = "") -> WebPushSubscription:
     """Create or take over the subscription of this endpoint (one browser profile is one
     endpoint: logging in as someone else there moves it), bound to the session that
-    registers it. Inputs are validated already."""
+    registers it. `replaces`: the endpoint this one succeeds (the service worker's
+    `pushsubscriptionchange`), deleted if it is the user's. Inputs are validated already."""
     with transaction.atomic():
+        if replaces and replaces != endpoint:
+            WebPushSubscription.objects.filter(user=user, endpoint=replaces).delete()
         subscription, _ = WebPushSubscription.objects.update_or_create(
             endpoint=endpoint,
             defaults={"user": user, "p256dh": p256dh.rstrip("="), "auth": auth.rstrip("="),
