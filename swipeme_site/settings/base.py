@@ -175,14 +175,12 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # blocking BZPOPMIN (5 s) with a TimeoutError: every idle websocket was torn down after
 # ~5 s (django/channels_redis#422). Reads get more than the blocking pop's wait.
 CHANNEL_LAYER_SOCKET_TIMEOUT = 15.0
-# redis-py's asyncio pool does not wait for a free connection: past max_connections (its
-# default 100) a command raises MaxConnectionsError. Every consumer that group_sends (the
-# ping echo, media progress) and every concurrent announcement holds one while its command
-# waits, so a burst of a few hundred at once failed (bench/notifications.py's 5,000-socket
-# echo lost 4,901). Each process may open this many (Redis' own maxclients bounds them all).
-CHANNEL_LAYER_MAX_CONNECTIONS = 1000
+# Redis connections per process, in a pool that waits up to "timeout" s for a free one
+# (apps.core.channel_layer: redis-py's own pool raised MaxConnectionsError past its default
+# 100, and a 5,000-socket echo lost 4,901 messages; Redis' maxclients bounds all processes).
+CHANNEL_LAYER_MAX_CONNECTIONS = 200
 CHANNEL_LAYER_HOST = {"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,
-                      "max_connections": CHANNEL_LAYER_MAX_CONNECTIONS}
+                      "max_connections": CHANNEL_LAYER_MAX_CONNECTIONS, "timeout": 10}
 # A server process's websocket channels ("specific.<process>!<id>") share ONE Redis key, and
 # its capacity (channels' default 100) bounds the messages waiting for all of the process's
 # connections together: over it group_send drops silently, so a new post told to 5,000
@@ -191,7 +189,7 @@ CHANNEL_LAYER_HOST = {"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCK
 CHANNEL_LAYER_CAPACITY = {"specific.*": 20_000}
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "apps.core.channel_layer.RedisChannelLayer",
         "CONFIG": {"hosts": [CHANNEL_LAYER_HOST], "prefix": "swipeme:asgi",
                    "channel_capacity": CHANNEL_LAYER_CAPACITY},
     }

@@ -29,10 +29,10 @@ CACHES = {"default": cache_config(REDIS_URL, "swipeme-test",
                                   socket_timeout=SWIPEME_REDIS_SOCKET_TIMEOUT,
                                   connect_timeout=SWIPEME_REDIS_CONNECT_TIMEOUT)}
 CHANNEL_LAYER_HOST = {"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,  # noqa: F405
-                      "max_connections": CHANNEL_LAYER_MAX_CONNECTIONS}  # noqa: F405
+                      "max_connections": CHANNEL_LAYER_MAX_CONNECTIONS, "timeout": 10}  # noqa: F405
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "apps.core.channel_layer.RedisChannelLayer",
         "CONFIG": {"hosts": [CHANNEL_LAYER_HOST], "prefix": "swipeme-test:asgi",
                    "channel_capacity": CHANNEL_LAYER_CAPACITY},  # noqa: F405
     }
