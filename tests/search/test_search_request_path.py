@@ -1,10 +1,12 @@
 """What a search costs on its way through the request (issue 13, HTTP speed): candidates
 ranked on a few columns with only the page loaded, the candidate statements compiled once
 (and again when a rule's setting changes), the query vector embedded once across processes
-and never while typing."""
+and never while typing, nor waited for when the keywords fill the window."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -18,7 +20,8 @@ from rest_framework.test import APIClient
 
 from apps.content.models import Post
 from apps.feed import embeddings
-from apps.search.services import retrieval
+from apps.feed.services import embed_posts
+from apps.search.services import query, retrieval
 from tests.content.factories import PostFactory
 from tests.factories import UserFactory
 from tests.search.query_helpers import empty_index, ids, index, search
@@ -134,3 +137,51 @@ def test_a_query_is_embedded_once_for_every_process(
     assert embedded == [["harbour lights"]]
     assert np.allclose(retrieval._embed("harbour lights"),
                        embeddings.encode(["harbour lights"])[0], atol=1e-6)
+
+
+def test_a_new_query_with_a_full_keyword_window_does_not_wait_for_its_embedding(
+        api_client: APIClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: more keyword matches than the candidate window (4 here), a paraphrase only
+    # the semantic search finds, real caption vectors; the query's embedding is slow
+    monkeypatch.setattr(query, "CANDIDATE_WINDOW", 4)
+    kitten = PostFactory(caption="my kitten being silly")
+    cats = [PostFactory(caption=f"funny cat compilation {i}") for i in range(5)]
+    index(kitten, *cats)
+    assert embed_posts() == 6
+    release = threading.Event()
+    real = embeddings.encode
+
+    def slow(texts: list[str]) -> np.ndarray:
+        release.wait(30)
+        return real(texts)
+
+    monkeypatch.setattr(embeddings, "encode", slow)
+    try:
+        # when: the first page is asked while the embedding runs
+        first = search(api_client, "funny cat", tab="videos", limit=2)
+
+        # then: it answered from the keywords alone, without waiting
+        assert set(ids(first)) <= {str(p.pk) for p in cats}
+        assert not retrieval.query_vector_ready("funny cat")
+    finally:
+        release.set()
+    assert _eventually(lambda: retrieval.query_vector_ready("funny cat"))
+
+    # and: its next page keeps that ranking (the cursor says keyword-only) although the
+    # vector is ready now: no paraphrase, no repeat
+    second = search(api_client, "funny cat", tab="videos", limit=2,
+                    cursor=first["next_cursor"])
+    assert len(set(ids(first) + ids(second))) == 4
+    assert str(kitten.pk) not in ids(second)
+
+    # and: the next search of the same words fuses the semantic candidates
+    assert str(kitten.pk) in ids(search(api_client, "funny cat", tab="videos", limit=10))
+
+
+def _eventually(predicate: Any, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False

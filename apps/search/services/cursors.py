@@ -19,6 +19,7 @@ MAX_AGE_SECONDS = 3600  # a results page left open longer starts over
 class Position:
     offset: int
     search_id: str
+    semantic: bool = True  # whether the first page fused semantic candidates (videos)
 
 
 def _invalid() -> ApplicationError:
@@ -30,9 +31,9 @@ def _bound_to(query: str, tab: str) -> str:
     return hashlib.blake2s(f"{tab}\x00{query}".encode(), digest_size=8).hexdigest()
 
 
-def encode(*, query: str, tab: str, offset: int, search_id: str) -> str:
-    return signing.dumps({"b": _bound_to(query, tab), "o": offset, "s": search_id},
-                         salt=_SALT, compress=False)
+def encode(*, query: str, tab: str, offset: int, search_id: str, semantic: bool = True) -> str:
+    return signing.dumps({"b": _bound_to(query, tab), "o": offset, "s": search_id,
+                          "m": int(semantic)}, salt=_SALT, compress=False)
 
 
 def decode(cursor: str, *, query: str, tab: str, max_offset: int) -> Position:
@@ -44,9 +45,9 @@ def decode(cursor: str, *, query: str, tab: str, max_offset: int) -> Position:
         raise _invalid() from None
     if not isinstance(body, dict) or body.get("b") != _bound_to(query, tab):
         raise _invalid()
-    offset, search_id = body.get("o"), body.get("s")
+    offset, search_id, semantic = body.get("o"), body.get("s"), body.get("m", 1)
     if (not isinstance(offset, int) or isinstance(offset, bool) or not 0 < offset <= max_offset
             or not isinstance(search_id, str) or not search_id.isascii()
-            or not 0 < len(search_id) <= 32):
+            or not 0 < len(search_id) <= 32 or semantic not in (0, 1)):
         raise _invalid()
-    return Position(offset=offset, search_id=search_id)
+    return Position(offset=offset, search_id=search_id, semantic=bool(semantic))

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import secrets
@@ -175,8 +176,9 @@ def search(*, viewer: Viewer, params: SearchParams, language: str = "") -> Searc
         position = cursors.decode(params.cursor, query=plan.normalized, tab=params.tab,
                                   max_offset=max_offset)
         offset, answer.search_id = position.offset, position.search_id
+        semantic = _Semantic(use=position.semantic)  # as the first page did
     else:
-        offset = 0
+        offset, semantic = 0, _Semantic()
     # Nothing to search: blank, punctuation or emoji only, or one character typed in full.
     if plan.empty or (not params.prefix and len(plan.normalized.replace(" ", "")) < 2):
         return answer
@@ -189,14 +191,18 @@ def search(*, viewer: Viewer, params: SearchParams, language: str = "") -> Searc
         # Enter on a search: the signed-in user's history (a blocked term is not kept).
         history.record_search(viewer, params.q)
     window = (params.limit * PREFIX_OVERFETCH) if params.prefix else CANDIDATE_WINDOW
-    ranked = _RANKERS[params.tab](plan.normalized, viewer, window, params.prefix)
+    rank = _RANKERS[params.tab]
+    if params.tab in ("top", "videos"):
+        rank = functools.partial(rank, semantic=semantic)
+    ranked = rank(plan.normalized, viewer, window, params.prefix)
     answer.results = _for_display(ranked[offset:offset + params.limit])
     if not _index_built():
         answer.notice = INDEX_BUILDING_NOTICE
     end = offset + params.limit
     if not params.prefix and len(ranked) > end:
         answer.next_cursor = cursors.encode(query=plan.normalized, tab=params.tab, offset=end,
-                                            search_id=answer.search_id)
+                                            search_id=answer.search_id,
+                                            semantic=semantic.use is not False)
     return answer
 
 
@@ -222,11 +228,23 @@ def _ranked_accounts(query: str, viewer: Viewer, window: int, prefix: bool,
     return [("account", user) for user in scored]
 
 
+@dataclass
+class _Semantic:
+    """Whether a full video search fuses semantic candidates: None until the first page
+    decides (`retrieval.video_relevance`); the cursor carries the decision, so that every
+    page of one search cuts the same ranking."""
+
+    use: bool | None = None
+
+
 def _ranked_videos(query: str, viewer: Viewer, window: int, prefix: bool,
-                   signals: ranking.ViewerSignals | None = None) -> list[Item]:
+                   signals: ranking.ViewerSignals | None = None,
+                   semantic: _Semantic | None = None) -> list[Item]:
     """Ranked on a few columns of each candidate (`selectors.video_facts`); the page's
     posts are loaded for display afterwards (`_for_display`)."""
-    relevance = retrieval.video_relevance(query, limit=window, prefix=prefix)
+    semantic = semantic if semantic is not None else _Semantic()
+    relevance, semantic.use = retrieval.video_relevance(query, limit=window, prefix=prefix,
+                                                        semantic=semantic.use)
     facts = selectors.video_facts(viewer=viewer, ids=list(relevance))
     signals = signals if signals is not None else _signals(viewer)
     now = timezone.now()
@@ -306,7 +324,8 @@ def _names_the_query(query: str, names: Sequence[str], *, prefix: bool,
     return False
 
 
-def _ranked_top(query: str, viewer: Viewer, window: int, prefix: bool) -> list[Item]:
+def _ranked_top(query: str, viewer: Viewer, window: int, prefix: bool,
+                semantic: _Semantic | None = None) -> list[Item]:
     """Accounts named like the query first (up to three), then a hashtag and a sound that
     match strongly, then videos."""
     signals = _signals(viewer)
@@ -321,7 +340,8 @@ def _ranked_top(query: str, viewer: Viewer, window: int, prefix: bool) -> list[I
     sounds = _ranked_sounds(query, viewer, 5, prefix)
     if sounds and _names_the_query(query, (sounds[0][1].title,), prefix=prefix):
         strong.append(sounds[0])
-    return accounts + strong + _ranked_videos(query, viewer, window, prefix, signals)
+    return accounts + strong + _ranked_videos(query, viewer, window, prefix, signals,
+                                              semantic)
 
 
 _RANKERS: dict[str, Callable[[str, Viewer, int, bool], list[Item]]] = {

@@ -134,14 +134,29 @@ def relevance_of(hits: Sequence[Hit]) -> dict[int, float]:
     return {hit.id: max(hit.score, 0.0) / top for hit in hits}
 
 
-def video_relevance(query: str, *, limit: int, prefix: bool) -> dict[int, float]:
-    """Videos: keyword and semantic candidates fused by RRF, scaled to 0..1 by the best.
-    As-you-type (prefix) skips the embedding: it is the cheap path, and half a word has no
-    meaning to embed."""
+def query_vector_ready(query: str) -> bool:
+    """Whether the query's embedding (started by `prefetch_query_vector`) is done."""
+    text = query.strip()
+    return bool(text) and _query_vector(text).done()
+
+
+def video_relevance(query: str, *, limit: int, prefix: bool, semantic: bool | None = None
+                    ) -> tuple[dict[int, float], bool]:
+    """Videos: keyword and semantic candidates fused by RRF, scaled to 0..1 by the best;
+    and whether the semantic ones were fused. As-you-type (prefix) never embeds: it is the
+    cheap path, and half a word has no meaning to embed. `semantic` True fuses (waiting
+    for the embedding), False does not; None decides: fuse when the embedding is ready
+    (cached), or when the keyword candidates do not fill `limit` (a sparse keyword answer
+    is where meaning matters most: then wait for it). A full window of keyword candidates
+    does not wait for a new query's embedding (tens of ms of CPU), which goes on in the
+    background and is cached for the next search of the same words."""
     keyword = [hit.id for hit in keyword_hits("video", query, limit=limit, prefix=prefix)]
-    semantic = [] if prefix else semantic_post_ids(query)
-    fused = fuse(keyword, semantic)
+    if prefix:
+        semantic = False
+    elif semantic is None:
+        semantic = query_vector_ready(query) or len(keyword) < limit
+    fused = fuse(keyword, semantic_post_ids(query) if semantic else [])
     if not fused:
-        return {}
+        return {}, semantic
     top = next(iter(fused.values()))
-    return {post_id: score / top for post_id, score in fused.items()}
+    return {post_id: score / top for post_id, score in fused.items()}, semantic
