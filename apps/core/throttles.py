@@ -137,7 +137,8 @@ def _judge_all(request: Request, view: APIView,
             for throttle in keyed:
                 throttle.now = now
                 args += [throttle.duration, throttle.num_requests]
-            result, from_redis = run_script(_WINDOW_SCRIPT, [t.key for t in keyed], args)
+            result, from_redis = run_script(_WINDOW_SCRIPT, [_window_key(t.key) for t in keyed],
+                                            args)
             if from_redis:
                 for i, throttle in enumerate(keyed):
                     count, oldest = result[1 + 2 * i], result[2 + 2 * i]
@@ -159,13 +160,19 @@ def _judge_all(request: Request, view: APIView,
     return verdicts
 
 
+def _window_key(key: str | None) -> str:
+    """Where a budget's sorted set lives: not under the key itself, which held a pickled
+    list of times before (a deploy must not meet such a value: WRONGTYPE)."""
+    return f"{key}:window"
+
+
 def recorded_requests(key: str) -> int:
     """How many requests the budget `key` (a throttle's cache key) holds in Redis now,
     including any past its window not yet dropped (operators and tests)."""
     from django.core.cache import cache
 
     client = cache._cache.get_client(key)  # type: ignore[attr-defined]
-    found: int = client.zcard(cache.make_and_validate_key(key))
+    found: int = client.zcard(cache.make_and_validate_key(_window_key(key)))
     return found
 
 

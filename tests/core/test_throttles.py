@@ -216,3 +216,13 @@ def test_concurrent_requests_never_overspend_a_budget() -> None:
     # then: judging and recording are one atomic step, so exactly 5 get through
     assert allowed.count(True) == 5
     assert recorded_requests("throttle_race") == 5
+
+
+def test_a_budget_left_by_the_list_based_throttle_does_not_break_requests(client: Any) -> None:
+    # given: Redis still holds a budget as the previous version wrote it (a pickled list
+    # of times under the throttle's key), as right after a deploy
+    cache.set("throttle_anon_read_127.0.0.1", [1_800_000_000.0], 86400)
+
+    # when / then: requests are judged in the new budget, not refused with a WRONGTYPE
+    assert client.get("/api/v1/search", {"q": ""}).status_code == 200
+    assert recorded_requests("throttle_anon_read_127.0.0.1") == 1
