@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,11 +153,16 @@ def logged_in_page(new_context: Callable[..., BrowserContext],
     return make
 
 
-def screenshot(page: Page, name: str, *, full_page: bool = False) -> Path:
-    """Save a screenshot under var/artifacts/screenshots/ (gitignored) and return its path."""
+def screenshot(page: Page, name: str, *, full_page: bool = False,
+               copy_to: Path | None = None) -> Path:
+    """Save a screenshot under var/artifacts/screenshots/ (gitignored) and return its path;
+    also into `copy_to` (a folder) when given."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
     page.screenshot(path=str(path), full_page=full_page)
+    if copy_to is not None:
+        copy_to.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, copy_to / path.name)
     return path
 
 

@@ -8,8 +8,6 @@ and a reporter's outcome show in words too. Screenshots at 390x844 and 1440x900
 from __future__ import annotations
 
 import re
-import shutil
-import time
 from pathlib import Path
 
 from django.contrib.auth.models import Group
@@ -19,8 +17,8 @@ from apps.accounts.models import User
 from apps.moderation.groups import setup_groups
 from apps.moderation.models import Report
 from apps.moderation.services import case_claim, case_decide, enforce, report_create
-from apps.notifications.models import Notification
 from tests.browser.conftest import DESKTOP, PHONE, PageErrors, screenshot
+from tests.browser.test_inbox import _wait_for
 from tests.engagement.factories import PublishedPostFactory
 from tests.factories import UserFactory
 
@@ -28,16 +26,7 @@ SHOTS = Path("/tmp/shots-h4")
 
 
 def _shot(page: Page, name: str) -> None:
-    path = screenshot(page, name, full_page=False)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, SHOTS / path.name)
-
-
-def _wait_for(recipient_id: int, count: int) -> None:
-    deadline = time.monotonic() + 30
-    while Notification.objects.filter(recipient_id=recipient_id).count() < count:
-        assert time.monotonic() < deadline, "the notifications worker never told"
-        time.sleep(0.2)
+    screenshot(page, name, copy_to=SHOTS)
 
 
 def test_a_removal_reads_in_words_in_the_inbox_with_the_rule_and_the_appeal(

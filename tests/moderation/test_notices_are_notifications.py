@@ -209,7 +209,7 @@ def test_the_web_inbox_shows_a_notice_in_words_with_the_rule_and_the_appeal(
 
 def test_the_settings_page_says_which_notices_are_locked_and_which_go_by_email_at_once(
         web_for: Any) -> None:
-    page = web_for(UserFactory()).get("/inbox/settings").content.decode()
+    page: str = web_for(UserFactory()).get("/inbox/settings").content.decode()
 
     def row(type_name: str) -> str:
         start = page.index(f'<tr data-type="{type_name}">')
