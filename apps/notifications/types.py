@@ -122,7 +122,7 @@ MODERATION_REMOVAL = register(NotificationType(
     "moderation_removal", "Removals of your videos, comments and sounds", email_now=True,
     reaches_suspended=True))
 MODERATION_LIMIT = register(NotificationType(
-    "moderation_limit", "Age restrictions, comments turned off, hidden from search, restored",
+    "moderation_limit", "Restrictions on your videos (age, comments, search), and restorations",
     email_now=True, reaches_suspended=True,
     defaults={Channel.IN_APP: True, Channel.PUSH: True, Channel.EMAIL: False}))
 MODERATION_ACCOUNT = register(NotificationType(
