@@ -185,8 +185,12 @@ def _wait_for_idle_worker(timeout: float = 180) -> None:
     from swipeme_site.celery import app
 
     deadline = time.monotonic() + timeout
+    # Without a limit a broadcast listens for replies until 1 s of silence, so every call
+    # cost a full second (2 s a live-server test). The session worker is then the only
+    # worker on the test broker: its one reply is the whole answer.
+    limit = 1 if _session_worker["running"] else None
     while time.monotonic() < deadline:
-        inspect = app.control.inspect(timeout=1.0)
+        inspect = app.control.inspect(timeout=1.0, limit=limit)
         busy = [
             task
             for report in (inspect.active() or {}, inspect.reserved() or {})
