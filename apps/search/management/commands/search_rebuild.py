@@ -1,6 +1,7 @@
 """`manage.py search_rebuild [--kind K ...] [--batch N]`: build the search index from
 PostgreSQL, with progress (count, share, rate) per batch. Without --kind: clear, every
-kind, then marked built. Changes committed meanwhile wait in the index outbox and are
+kind, then marked built; with it, that kind's documents are written again and its stale
+ones (no longer candidates) removed. Changes committed meanwhile wait in the index outbox and are
 drained after (the drain waits for the rebuild's writer lock)."""
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--kind", action="append", choices=KINDS,
                             help="Only this kind (repeatable): its documents are written "
-                                 "again; without it everything is cleared and rebuilt.")
+                                 "again and those no longer candidates removed; without it "
+                                 "everything is cleared and rebuilt.")
         parser.add_argument("--batch", type=int, default=pipeline.REBUILD_BATCH,
                             help=f"Documents per write (default {pipeline.REBUILD_BATCH}).")
 
