@@ -111,7 +111,8 @@ def test_the_email_goes_once_even_if_delivery_runs_twice() -> None:
     assert [m.subject for m in mail.outbox] == ["SwipeMe: Your account is banned"]
     body = str(mail.outbox[0].body)
     assert "/pages/community-guidelines/spam_scam/" in body
-    assert re.search(r"https?://\S+/moderation/appeal/[^/\s]+/", body)
+    assert re.search(r"You can appeal until \d{2} \w+ \d{4}: https?://\S+/moderation/appeal/"
+                     r"[^/\s]+/", body)
     assert Delivery.objects.filter(notification=row, channel="email",
                                    status="sent").count() == 1
 

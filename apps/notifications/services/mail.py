@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
+from django.utils.dateparse import parse_datetime
 
 from apps.accounts.models import User
 from apps.notifications import types
@@ -32,9 +33,9 @@ def email_text(row: Notification, username: str) -> tuple[str, str]:
     if guideline:
         lines += ["", f"The rule: {_absolute(guideline)}"]
     appeal = str(row.data.get("appeal_path", ""))
-    if appeal:
-        lines += [f"You can appeal until {str(row.data.get('appealable_until', ''))[:10]}: "
-                  f"{_absolute(appeal)}"]
+    until = parse_datetime(str(row.data.get("appealable_until") or ""))
+    if appeal and until is not None:
+        lines += [f"You can appeal until {until:%d %B %Y}: {_absolute(appeal)}"]
     if row.data.get("kind") not in ("suspend", "ban"):  # a suspended account cannot open it
         lines += ["", f"Read it on SwipeMe: {_absolute(path)}"]
     if not types.get(row.type).mandatory:
