@@ -232,7 +232,6 @@ def test_notifications_made_during_the_replay_arrive_once() -> None:
     cookie = _cookie(owner)
     for post_id in posts:  # an inbox to replay (and groups that grow meanwhile)
         _like(owner, post_id=post_id)
-    done = threading.Event()
     made: list[int] = []
 
     def writer() -> None:
@@ -241,14 +240,15 @@ def test_notifications_made_during_the_replay_arrive_once() -> None:
             for n in range(40):
                 made.append(_like(owner, post_id=posts[n % 3]).seq)
         finally:
-            done.set()
             connection.close()
+
+    last = len(posts) + 40  # the writer's last state (it may arrive before _like returns)
 
     async def client() -> list[int]:
         ws = await _connect(cookie, "?after=0")
         got: list[int] = []
         # (a communicator's receive timeout cancels the consumer: wait for the last state)
-        while not (done.is_set() and made[-1] in got):
+        while last not in got:
             message = await ws.receive_json_from(timeout=20)
             if message["type"] == "notification":
                 got.append(message["seq"])
@@ -269,7 +269,7 @@ def test_notifications_made_during_the_replay_arrive_once() -> None:
             await sync_to_async(thread.join, thread_sensitive=False)()
 
     results = asyncio.run(run())
-    assert made
+    assert made[-1] == last
     for got in results:
         assert len(got) == len(set(got)), "a state was sent twice"
         # every state made after the connect (and the 3 groups' latest) arrived

@@ -207,9 +207,10 @@ def notify(candidates: Sequence[Candidate], *, now: datetime | None = None) -> l
         if not todo:
             return []
         rows = _write(todo, now)
+        # live first: commit hooks run in order, and the outbox sends a task per row
+        live.announce_on_commit(rows)
         for row in rows:
             enqueue_on_commit(deliver_notification, str(row.pk), row.seq)
-        live.announce_on_commit(rows)
     return rows
 
 
