@@ -17,6 +17,14 @@ built once per batch by the writer with the inbox's rules), sent as it is: no qu
 delivery. A state older than one already sent for the same notification (two writers'
 announcements crossing) is dropped; a bare announcement (the writer could not build the
 item) is read back as before.
+
+Order: states go out in seq order, so the client's last seq is a safe resume point. Two
+writers' after-commit sends may cross (seq N+1 announced before N); per person seqs commit
+in order (the `Inbox` row lock), so before an announcement past the connection's mark
+(`upto`: every state up to it sent, superseded or hidden) what lies between is sent from
+PostgreSQL, oldest first (one query, only when there is a gap), and the late announcement
+of N is then dropped as sent. Otherwise a client that got N+1 and lost the connection
+resumed "after N+1" and never got N.
 """
 
 from __future__ import annotations
@@ -75,6 +83,14 @@ def _after(user: User, after: int) -> list[dict[str, Any]]:
 
 
 @database_sync_to_async
+def _between(user: User, after: int, upto: int) -> list[dict[str, Any]]:
+    """The states with a seq in (after, upto], oldest first (a gap before an announcement)."""
+    rows = list(selectors.notifications_for(user).filter(seq__gt=after, seq__lte=upto)
+                .order_by("seq")[:REPLAY_BATCH])
+    return _items(user, rows)
+
+
+@database_sync_to_async
 def _state(user: User, notification_id: int, seq: int) -> dict[str, Any] | None:
     """The announced state, if it is still the row's current one (a group that grew again
     since has a newer announcement of its own)."""
@@ -119,6 +135,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         self.sent: set[int] = set()
         self.latest: dict[str, int] = {}  # notification id -> the newest seq sent of it
         self.replayed_max = 0
+        self.upto = 0  # every state up to this seq was sent (or superseded, or hidden)
         self.group = live.user_group(int(user.pk))
         await self.channel_layer.group_add(self.group, self.channel_name)
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
@@ -165,6 +182,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             if items:
                 self.replayed_max = max(self.replayed_max, items[-1]["seq"])
                 upto = max(upto, self.replayed_max)
+        self.upto = max(self.upto, upto)
         await self.send_json({"type": "unread_count", "unread_count": await _unread(self.user),
                               "seq": upto})
 
@@ -185,6 +203,13 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         seq = int(event["seq"])
         if self.user is None or seq <= self.replayed_max or seq in self.sent:
             return  # the replay (or an earlier delivery) sent it
+        while seq > self.upto + 1:  # lower seqs may still be on their way: send them first
+            gap = await _between(self.user, self.upto, seq - 1)
+            unread = await _unread(self.user)
+            for item in gap:
+                await self._send_item(item, unread)
+            self.upto = gap[-1]["seq"] if len(gap) == REPLAY_BATCH else seq - 1
+        self.upto = max(self.upto, seq)
         if isinstance(event.get("item"), dict):
             await self._send_item(event["item"], int(event["unread_count"]))
             return
