@@ -74,7 +74,7 @@ def test_the_live_item_and_count_are_what_the_inbox_api_shows() -> None:
     """A grown group whose earlier liker was muted since: the live item names and shows
     only who the inbox names and shows, and the count leaves out a muted person's older
     notification, as GET /api/v1/notifications and unread_count do."""
-    owner, early, later, newest, noisy = UserFactory(), *UserFactory.create_batch(4)
+    owner, early, later, newest, noisy = (UserFactory() for _ in range(5))
     post = PublishedPostFactory(author=owner)
     _like(owner, early, post.pk)
     _like(owner, later, post.pk)
