@@ -50,9 +50,10 @@ class Notification(SnowflakeModel):
     # while `group_until` is in the future; after it a new row starts the next group.
     group_key = models.CharField(max_length=96, blank=True)
     group_until = models.DateTimeField(null=True, blank=True)
-    # The latest actor first, a few kept for the avatars; actor_count counts them all.
+    # The latest actor first, a few kept for the avatars; actor_count counts them all. A
+    # deleted account leaves the group (NULL; selectors show the others who remain).
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.CASCADE, related_name="+")
+                              on_delete=models.SET_NULL, related_name="+")
     actor_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     actor_count = models.PositiveIntegerField(default=1)
     # What to show that the target does not say (a comment's excerpt, a notice's words).
