@@ -150,7 +150,7 @@ def _judge_all(request: Request, view: APIView,
                 for throttle in keyed:
                     throttle.key = None
                 continue
-            store = cache.standin
+            store = getattr(cache, "standin", cache)  # this process's stand-in
         judged = [throttle._judge_list(store) for throttle in keyed]
         for throttle, allowed in zip(keyed, judged, strict=True):
             verdicts[type(throttle)] = allowed

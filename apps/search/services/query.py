@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import secrets
@@ -191,10 +190,13 @@ def search(*, viewer: Viewer, params: SearchParams, language: str = "") -> Searc
         # Enter on a search: the signed-in user's history (a blocked term is not kept).
         history.record_search(viewer, params.q)
     window = (params.limit * PREFIX_OVERFETCH) if params.prefix else CANDIDATE_WINDOW
-    rank = _RANKERS[params.tab]
-    if params.tab in ("top", "videos"):
-        rank = functools.partial(rank, semantic=semantic)
-    ranked = rank(plan.normalized, viewer, window, params.prefix)
+    if params.tab == "videos":
+        ranked = _ranked_videos(plan.normalized, viewer, window, params.prefix,
+                                semantic=semantic)
+    elif params.tab == "top":
+        ranked = _ranked_top(plan.normalized, viewer, window, params.prefix, semantic)
+    else:
+        ranked = _RANKERS[params.tab](plan.normalized, viewer, window, params.prefix)
     answer.results = _for_display(ranked[offset:offset + params.limit])
     if not _index_built():
         answer.notice = INDEX_BUILDING_NOTICE
