@@ -184,13 +184,15 @@ def _wait_for_other_db_sessions_to_finish(timeout: float = 60) -> None:
 def _wait_for_idle_worker(timeout: float = 180) -> None:
     from swipeme_site.celery import app
 
+    if not _session_worker["running"]:
+        return  # nothing consumes the test broker: no task can be running
     deadline = time.monotonic() + timeout
     # Without a limit a broadcast listens for replies until 1 s of silence, so every call
-    # cost a full second (2 s a live-server test). The session worker is then the only
-    # worker on the test broker: its one reply is the whole answer.
-    limit = 1 if _session_worker["running"] else None
+    # cost a full second (2 s after each live-server test). The session worker is the only
+    # worker on the test broker (a test's own workers have stopped by now): one reply is
+    # the whole answer.
     while time.monotonic() < deadline:
-        inspect = app.control.inspect(timeout=1.0, limit=limit)
+        inspect = app.control.inspect(timeout=1.0, limit=1)
         busy = [
             task
             for report in (inspect.active() or {}, inspect.reserved() or {})
