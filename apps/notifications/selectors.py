@@ -4,12 +4,23 @@ number of queries whatever the page size)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from copy import copy
 from dataclasses import dataclass
 from datetime import time
 from typing import Any
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 
 from apps.accounts.models import User
 from apps.core.errors import ApplicationError
@@ -38,12 +49,28 @@ def parse_tab(raw: str | None) -> types.Tab:
                                ) from None
 
 
+def _left_with_nobody_q(silenced: Callable[[str], Q],
+                       silenced_in_actors: Q) -> Q:
+    """Rows with nobody left to show: the latest actor is silenced for the reader or their
+    account was deleted, so is every other actor the group kept, and it counts none it did
+    not keep. A group whose latest actor went but others remain stays ("leo and 3 others"
+    without them). `silenced(field)`: the social rule for the row's user in `field`;
+    `silenced_in_actors`: that rule for the user rows of the kept actors."""
+    latest_gone = silenced("actor_id") | (Q(actor_id__isnull=True) & ~Q(actor_ids=[]))
+    kept_actor = Func(F("pk"), OuterRef("actor_ids"), template="(%(expressions)s))",
+                      arg_joiner=" = ANY(", output_field=BooleanField())
+    someone_left = Exists(User.objects.filter(kept_actor).exclude(silenced_in_actors))
+    return latest_gone & Q(actor_count__lte=Func(F("actor_ids"), function="cardinality")) \
+        & ~someone_left
+
+
 def _own(user_id: int) -> QuerySet[Notification]:
-    """The person's notifications as they may read them: none named after someone blocked
-    either way or muted since it was stored (the rules stop new ones; this hides the old
-    ones from the list, the unread count and the badge)."""
-    return Notification.objects.filter(recipient_id=user_id).exclude(
-        silenced_for_q(user_id, "actor_id"))
+    """The person's notifications as they may read them: none left with nobody they may
+    see (everyone in it blocked either way, muted or deleted since it was stored: the rules
+    stop new ones; this hides the old ones from the list, the unread count and the
+    badge)."""
+    return Notification.objects.filter(recipient_id=user_id).exclude(_left_with_nobody_q(
+        lambda field: silenced_for_q(user_id, field), silenced_for_q(user_id, "pk")))
 
 
 def notifications_for(user: User, *, tab: types.Tab = types.Tab.ALL) -> QuerySet[Notification]:
@@ -87,6 +114,14 @@ def _lines(rows: list[Notification], *, actors: dict[int, User],
     for row in rows:
         shown = {a: actors[a] for a in row.actor_ids
                  if a in actors and (row.recipient_id, a) not in hidden}
+        if len(shown) < len(row.actor_ids):
+            # someone silenced or deleted since: the group as the person may see it,
+            # named after the latest who remains and counted without those gone
+            gone = len(row.actor_ids) - len(shown)
+            row = copy(row)
+            row.actor_ids = list(shown)
+            row.actor_id = row.actor_ids[0] if row.actor_ids else None
+            row.actor_count = max(0, row.actor_count - gone)
         names = {pk: u.username for pk, u in shown.items()}
         title, body = texts.sentence(row, names)
         lines.append(Line(
@@ -136,7 +171,9 @@ def unread_counts_of(user_ids: Iterable[int]) -> dict[int, int]:
     counts = dict.fromkeys(ids, 0)
     if ids:
         counts.update(Notification.objects.filter(recipient_id__any=ids, read_at__isnull=True)
-                      .exclude(silenced_between_q("recipient_id", "actor_id"))
+                      .exclude(_left_with_nobody_q(
+                          lambda field: silenced_between_q("recipient_id", field),
+                          silenced_between_q(OuterRef(OuterRef("recipient_id")), "pk")))
                       .values("recipient_id").annotate(n=Count("id"))
                       .values_list("recipient_id", "n"))
     return counts

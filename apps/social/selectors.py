@@ -124,10 +124,12 @@ def silenced_for_q(viewer_id: int, user_field: str) -> Q:
                    .values("muted_id")}))
 
 
-def silenced_between_q(viewer_field: str, user_field: str) -> Q:
+def silenced_between_q(viewer_field: str | OuterRef, user_field: str) -> Q:
     """`silenced_for_q` for rows of many viewers at once: rows whose `user_field` is
-    someone silenced for the viewer in `viewer_field` (a batch's unread counts)."""
-    viewer, other = OuterRef(viewer_field), OuterRef(user_field)
+    someone silenced for the viewer in `viewer_field` (a batch's unread counts; an
+    `OuterRef` names the viewer of an enclosing query)."""
+    viewer = OuterRef(viewer_field) if isinstance(viewer_field, str) else viewer_field
+    other = OuterRef(user_field)
     return (Q(Exists(Block.objects.filter(blocker_id=viewer, blocked_id=other)))
             | Q(Exists(Block.objects.filter(blocker_id=other, blocked_id=viewer)))
             | Q(Exists(Mute.objects.filter(muter_id=viewer, muted_id=other))))
