@@ -3,7 +3,12 @@ tus client over the Django test client."""
 
 from __future__ import annotations
 
+import atexit
+import hashlib
+import os
+import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +21,8 @@ from apps.media.transcode import ffmpeg_exe
 
 TUS = {"HTTP_TUS_RESUMABLE": "1.0.0"}
 WAIT_SECONDS = 90
+_CLIP_CACHE = Path(tempfile.mkdtemp(prefix="swipeme-test-clips-"))
+atexit.register(shutil.rmtree, _CLIP_CACHE, True)
 
 
 def make_clip(out: Path, *, size: str = "360x640", seconds: float = 2.5, audio: bool = True,
@@ -29,8 +36,17 @@ def make_clip(out: Path, *, size: str = "360x640", seconds: float = 2.5, audio: 
              "-pix_fmt", "yuv420p"]
     if audio:
         args += ["-c:a", "aac", "-shortest"]
-    args += [*(extra_output or []), str(out)]
-    subprocess.run(args, check=True)
+    # ffmpeg's lavfi output is byte-for-byte the same for the same arguments: each distinct
+    # clip is encoded once a run and copied (the browser catalogues ask for the same ones).
+    args += [*(extra_output or [])]
+    key = hashlib.sha256("\0".join([*args[1:], out.suffix]).encode()).hexdigest()[:24]
+    cached = _CLIP_CACHE / f"{key}{out.suffix}"
+    if not cached.exists():
+        _CLIP_CACHE.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f"partial-{os.getpid()}-{cached.name}")
+        subprocess.run([*args, str(partial)], check=True)
+        partial.replace(cached)
+    shutil.copyfile(cached, out)
     return out
 
 
