@@ -61,7 +61,7 @@ def _left_with_nobody_q(silenced: Callable[[str], Q],
                       arg_joiner=" = ANY(", output_field=BooleanField())
     someone_left = Exists(User.objects.filter(kept_actor).exclude(silenced_in_actors))
     return latest_gone & Q(actor_count__lte=Func(F("actor_ids"), function="cardinality")) \
-        & ~someone_left
+        & ~Q(someone_left)
 
 
 def _own(user_id: int) -> QuerySet[Notification]:

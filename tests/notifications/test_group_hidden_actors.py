@@ -5,6 +5,9 @@ deleted account's CASCADE deleted everyone else's likes with it)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -19,7 +22,7 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def _likes(owner: User, likers: list[User]) -> Notification:
+def _likes(owner: User, likers: Sequence[User]) -> Notification:
     post = PublishedPostFactory(author=owner)
     for liker in likers:  # one at a time: the last one is the group's latest actor
         services.notify([Candidate(owner.pk, "post_liked", f"g:{liker.pk}:{post.pk}",
@@ -28,7 +31,7 @@ def _likes(owner: User, likers: list[User]) -> Notification:
     return Notification.objects.get(recipient=owner, target_id=post.pk)
 
 
-def _inbox(owner: User) -> tuple[list[dict[str, object]], int]:
+def _inbox(owner: User) -> tuple[list[dict[str, Any]], int]:
     client = APIClient()
     client.force_authenticate(owner)
     listed = client.get("/api/v1/notifications").json()["results"]
@@ -64,9 +67,9 @@ def test_the_group_stays_with_the_others_when_its_latest_actor_is_hidden(how: st
 def test_the_group_goes_when_nobody_is_left_and_stays_for_older_actors_it_did_not_keep(
 ) -> None:
     owner = UserFactory()
-    few = [UserFactory() for _ in range(2)]
+    few = UserFactory.create_batch(2)
     gone = _likes(owner, few)
-    many = [UserFactory(username=f"many{i}") for i in range(5)]
+    many = UserFactory.create_batch(5)
     kept = _likes(owner, many)  # keeps the latest 3 of 5
     for user in (*few, *many[2:]):
         social_services.mute_create(muter=owner, muted=user)

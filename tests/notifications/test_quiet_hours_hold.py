@@ -100,6 +100,7 @@ def test_a_held_push_read_or_no_longer_relevant_is_not_sent() -> None:
     services.notification_mark_read(user=read.recipient, notification_id=read.pk)
     assert muted.actor is not None
     social_services.mute_create(muter=muted.recipient, muted=muted.actor)
+    assert removed.target_id is not None
     Post.objects.filter(pk=removed.target_id).update(status=Post.Status.REMOVED)
 
     assert held_pushes_release(now=MORNING - timedelta(minutes=1)) == 0
