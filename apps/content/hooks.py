@@ -77,3 +77,21 @@ register_post_mentions_added_hook = _mentions_added_hooks.register
 def post_mentions_added(*, post_id: int, user_ids: list[int]) -> None:
     for hook in _mentions_added_hooks:
         hook(post_id=post_id, user_ids=user_ids)
+
+
+class PostUploadProblemHook(Protocol):
+    def __call__(self, *, post_id: int, asset_id: int, taken_down: bool,
+                 problem: str) -> object: ...
+
+
+# Runs inside the transaction that sent a post back to draft because its upload failed or
+# was refused (`taken_down`: a published post whose file media refused later, now
+# removed), with the reason shown on the post: `notifications` tells the creator (inbox,
+# push, e-mail at once). Not run when the creator cancelled the upload themselves.
+_upload_problem_hooks: Hook[PostUploadProblemHook] = Hook("content.post_upload_problem")
+register_post_upload_problem_hook = _upload_problem_hooks.register
+
+
+def post_upload_problem(*, post_id: int, asset_id: int, taken_down: bool, problem: str) -> None:
+    for hook in _upload_problem_hooks:
+        hook(post_id=post_id, asset_id=asset_id, taken_down=taken_down, problem=problem)

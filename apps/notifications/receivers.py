@@ -19,7 +19,11 @@ from apps.comments.hooks import (
     register_comment_created_hook,
     register_comment_liked_hook,
 )
-from apps.content.hooks import register_post_mentions_added_hook, register_post_published_hook
+from apps.content.hooks import (
+    register_post_mentions_added_hook,
+    register_post_published_hook,
+    register_post_upload_problem_hook,
+)
 from apps.core.outbox import enqueue_on_commit
 from apps.engagement.hooks import register_post_liked_hook
 from apps.moderation.notice_hooks import (
@@ -72,6 +76,11 @@ def post_mentions_added(*, post_id: int, user_ids: list[int]) -> None:
     _announce("post_mentions_added", post_id=post_id, user_ids=list(user_ids))
 
 
+def post_upload_problem(*, post_id: int, asset_id: int, taken_down: bool, problem: str) -> None:
+    _announce("post_upload_problem", post_id=post_id, asset_id=asset_id,
+              taken_down=taken_down, problem=problem)
+
+
 def notice_issued(*, notice_id: int) -> None:
     _announce("notice_issued", notice_id=notice_id)
 
@@ -94,6 +103,7 @@ def connect() -> None:
     register_follow_requested_hook(follow_requested)
     register_post_published_hook(post_published)
     register_post_mentions_added_hook(post_mentions_added)
+    register_post_upload_problem_hook(post_upload_problem)
     register_notice_issued_hook(notice_issued)
     register_report_resolved_hook(report_resolved)
     register_security_event_hook(security_event)

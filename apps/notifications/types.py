@@ -134,6 +134,13 @@ REPORT_OUTCOME = register(NotificationType(
     "report_outcome", "What came of your reports", defaults=QUIET))
 MODERATION_TYPES = frozenset({MODERATION_REMOVAL.name, MODERATION_LIMIT.name,
                               MODERATION_ACCOUNT.name, APPEAL_DECIDED.name})
+# A post that could not go out because media refused or could not process its upload (or
+# a published one taken down when media refused its file later), announced by content's
+# `post_upload_problem` hook: told like a removal (e-mailed at once by default, and to a
+# suspended account too), the creator's own act (a cancelled upload) never.
+UPLOAD_PROBLEM = register(NotificationType(
+    "upload_problem", "Videos that could not be published or were taken down",
+    email_now=True, reaches_suspended=True))
 SECURITY = register(NotificationType(
     "security", "Account security", mandatory=True,
     defaults={Channel.IN_APP: True, Channel.PUSH: True, Channel.EMAIL: True}))

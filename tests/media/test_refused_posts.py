@@ -1,7 +1,8 @@
 """A post whose upload media refused: it cannot be published (PATCH publish → 400 with
 the upload's reason, never `processing` for ever), the reason is on the post (API and the
-creator's web page), and the creator is told by e-mail. Real validation (ffmpeg-made
-clip + an appended zip), real transactions."""
+creator's web page), and the creator is told through notifications (issue 14: an
+`upload_problem` in the inbox, e-mailed at once by their choice; content mails nothing
+itself). Real validation (ffmpeg-made clip + an appended zip), real transactions."""
 
 from __future__ import annotations
 
@@ -21,8 +22,12 @@ from apps.content.models import Post
 from apps.content.services import post_create, post_release_from_review
 from apps.media import services, storage
 from apps.media.models import MediaAsset
+from apps.notifications import services as notification_services
+from apps.notifications.models import Notification
+from apps.notifications.services import texts
 from tests.content.factories import PostFactory
 from tests.factories import UserFactory
+from tests.notifications.inbox_helpers import inbox_of, run_notification_tasks
 
 
 def _zip() -> bytes:
@@ -67,13 +72,24 @@ def test_a_post_made_before_validation_is_held_with_the_reason_and_the_creator_t
     page = web.get(f"/@{me.username}/video/{post.pk}").content.decode()
     assert "data-upload-problem" in page
     assert "The video file was refused" in page
-    # ... and they were told by e-mail, with the reason and the post's link
+    # ... and they are told through notifications: content mails nothing itself
+    assert mail.outbox == []
+    run_notification_tasks()
+    (told,) = inbox_of(me.pk)
+    assert told.type == "upload_problem"
+    title, body, path = texts.describe(told)
+    assert title == "Your video could not be published"
+    assert "saved as a draft" in body
+    assert "zip" in body
+    assert path == f"/@{me.username}/video/{post.pk}"
+    # ... e-mailed at once, with the reason and the post's link
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["creator@example.com"]
-    assert "could not be published" in message.subject
+    assert message.subject == "SwipeMe: Your video could not be published"
     assert "zip" in message.body
-    assert f"/video/{post.pk}" in message.body
+    assert "The post: http" in message.body
+    assert f"/@{me.username}/video/{post.pk}" in message.body
     assert "failed" not in message.body.lower()  # refused, not failed
 
 
@@ -127,8 +143,67 @@ def test_a_post_in_review_whose_upload_is_refused_is_held_and_can_never_be_relea
     post.refresh_from_db()
     assert post.status == Post.Status.DRAFT
     assert "malware" in (post.upload_problem or "")
+    run_notification_tasks()
+    (told,) = Notification.objects.filter(recipient=me, type="upload_problem")
+    assert "malware" in texts.describe(told)[1]
     assert len(mail.outbox) == 1
+    assert mail.outbox[0].subject == "SwipeMe: Your video could not be published"
     # moderation clearing it later publishes nothing
     assert post_release_from_review(post_id=post.pk) is False
     post.refresh_from_db()
     assert post.status == Post.Status.DRAFT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_published_post_whose_file_is_refused_later_is_taken_down_and_the_creator_told():
+    # a late safety check refuses a file that was already playable and published
+    me = UserFactory(email="creator@example.com")
+    asset = MediaAsset.objects.create(owner=me, state="processing", upload_length=10,
+                                      upload_offset=10, playable_at=timezone.now())
+    post = PostFactory(author=me, asset=asset)
+    mail.outbox.clear()
+    assert services.asset_reject(asset_id=asset.pk, reason="The file contains malware (X).")
+    post.refresh_from_db()
+    assert post.status == Post.Status.REMOVED
+    assert mail.outbox == []  # content mails nothing itself
+
+    run_notification_tasks()
+    (told,) = inbox_of(me.pk)
+    assert told.type == "upload_problem"
+    assert told.read_at is None
+    title, body, path = texts.describe(told)
+    assert title == "Your video was taken down"
+    assert body.startswith("Your video was taken down after it was published.")
+    assert "The video file was refused: The file contains malware (X)." in body
+    assert path == f"/@{me.username}/video/{post.pk}"
+    # the removed post's page still opens for its owner (the link goes somewhere)
+    web = Client()
+    web.force_login(me)
+    assert web.get(path).status_code == 200
+    (message,) = mail.outbox
+    assert message.subject == "SwipeMe: Your video was taken down"
+    assert "malware" in message.body
+    assert f"/@{me.username}/video/{post.pk}" in message.body
+    # told once, even if the event is announced again (a retried task)
+    run_notification_tasks()
+    assert services.asset_reject(asset_id=asset.pk, reason="again") is False
+    assert Notification.objects.filter(recipient=me, type="upload_problem").count() == 1
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_problem_follows_the_creators_email_choice_and_is_always_in_the_inbox():
+    me = UserFactory(email="creator@example.com")
+    notification_services.preferences_update(
+        user=me, channels={"upload_problem": {"email": False}})
+    asset = MediaAsset.objects.create(owner=me, state="processing", upload_length=10,
+                                      upload_offset=10)
+    post = PostFactory(author=me, asset=asset, status=Post.Status.PROCESSING,
+                       published_at=None)
+    assert services.asset_fail(asset_id=asset.pk, reason="The encoder gave up.")
+    run_notification_tasks()
+    (told,) = inbox_of(me.pk)
+    assert told.type == "upload_problem"
+    assert told.data["post_id"] == str(post.pk)
+    assert "The encoder gave up." in texts.describe(told)[1]
+    assert mail.outbox == []  # e-mail off for this type: in the inbox only

@@ -21,6 +21,7 @@ from apps.media import services, storage
 from apps.media.models import MediaAsset
 from tests.factories import UserFactory
 from tests.media.conftest import TUS, open_upload, tus_head, tus_patch
+from tests.notifications.inbox_helpers import inbox_of, run_notification_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -109,7 +110,10 @@ def test_a_post_waiting_on_a_cancelled_upload_goes_back_to_draft_with_the_reason
     post.refresh_from_db()
     assert post.status == Post.Status.DRAFT
     assert MediaAsset.CANCELLED_REASON in (post.upload_problem or "")
-    # the creator cancelled it themselves: no "could not be published" e-mail
+    # the creator cancelled it themselves: no "could not be published" notification
+    # (nor its e-mail)
+    run_notification_tasks()
+    assert not [n for n in inbox_of(user.pk) if n.type == "upload_problem"]
     assert not [m for m in mail.outbox if user.email in m.to]
 
 

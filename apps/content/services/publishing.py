@@ -7,11 +7,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from django.conf import settings as django_settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from apps.content.hooks import post_upload_problem
 from apps.content.models import Post, Sound
 from apps.content.services._common import (
     _UNUSABLE_ASSET_STATES,
@@ -43,7 +42,7 @@ def posts_hold_for_failed_asset(*, asset_id: int) -> int:
     """Media's failed hook: posts waiting on a failed or rejected upload (processing,
     scheduled or in review) go back to draft; a published post whose upload media then
     rejected (e.g. a late safety check) is taken down. A published post whose later
-    steps merely failed stays: it is playable. The creator is told why, by e-mail."""
+    steps merely failed stays: it is playable. The creator is told why (notifications)."""
     with transaction.atomic():
         # a post in review (moderation's checks) cannot go out on this upload either
         on_the_way = [Post.Status.PROCESSING, Post.Status.SCHEDULED, Post.Status.REVIEWING]
@@ -60,34 +59,22 @@ def posts_hold_for_failed_asset(*, asset_id: int) -> int:
                 if post_remove(post_id=post_id):
                     held += 1
                     taken_down.append(post_id)
-        for post in Post.objects.filter(pk__in=waiting + taken_down).select_related(
-                "author", "asset"):
-            _email_upload_problem(post, taken_down=post.pk in taken_down)
+        for post in Post.objects.filter(pk__in=waiting + taken_down).select_related("asset"):
+            _tell_upload_problem(post, taken_down=post.pk in taken_down)
     return held
 
 
-def _email_upload_problem(post: Post, *, taken_down: bool) -> None:
-    """Tells the creator (after commit) why a post will not go out: the post keeps the
-    reason too (`Post.upload_problem`), shown on it in the app and on the web. E-mail
-    for now, like moderation's notices; the notifications system will carry it later."""
-    email = post.author.email
+def _tell_upload_problem(post: Post, *, taken_down: bool) -> None:
+    """Tells the creator why a post will not go out, through notifications (content's
+    `post_upload_problem` hook: inbox, push, e-mail at once by their choices). The post
+    keeps the reason too (`Post.upload_problem`), shown on it in the app and on the web."""
     asset = post.asset
     problem = post.upload_problem if not taken_down else (
         f"The video file was refused: {asset.state_reason}")
-    if not email or problem is None or asset.state_reason == MediaAsset.CANCELLED_REASON:
-        return  # nobody to tell, or the creator cancelled the upload themselves
-    site = django_settings.SITE_URL.rstrip("/")
-    link = f"{site}/@{post.author.username}/video/{post.pk}"
-    if taken_down:
-        title = "Your video was taken down"
-        body = f"Your video was taken down after it was published.\n\n{problem}"
-    else:
-        title = "Your video could not be published"
-        body = (f"Your video was not published; it is saved as a draft.\n\n{problem}\n\n"
-                "Upload the video again (another file, if it was refused) to post it.")
-    text = f"Hi {post.author.username},\n\n{body}\n\nThe post: {link}\n"
-    transaction.on_commit(lambda: send_mail(f"SwipeMe: {title}", text, None, [email],
-                                            fail_silently=True))
+    if problem is None or asset.state_reason == MediaAsset.CANCELLED_REASON:
+        return  # nothing to tell, or the creator cancelled the upload themselves
+    post_upload_problem(post_id=post.pk, asset_id=asset.pk, taken_down=taken_down,
+                        problem=problem)
 
 
 def posts_publish_due(*, now: datetime | None = None, batch_size: int = PUBLISH_DUE_BATCH) -> int:

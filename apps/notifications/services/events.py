@@ -125,6 +125,23 @@ def _post_published(*, post_id: int) -> Iterator[Candidate]:
                             data={"sound_id": str(post.sound_id), "sound_title": owner[1]})
 
 
+def _post_upload_problem(*, post_id: int, asset_id: int, taken_down: bool,
+                         problem: str) -> Iterator[Candidate]:
+    """The creator of a post that could not go out (or was taken down) because of its
+    upload, with the reason content gave. The target is the upload (the post is a draft or
+    removed: the rule "nothing about content that is gone" is for others' content); the
+    link is the post's page, which its owner can open."""
+    post = (Post.objects.select_related("author").filter(pk=post_id)
+            .only("author_id", "author__username").first())
+    if post is None:
+        return
+    key = f"upload_problem:{post_id}:{asset_id}{':taken_down' if taken_down else ''}"
+    yield Candidate(post.author_id, types.UPLOAD_PROBLEM.name, key, target_type="upload",
+                    target_id=asset_id, data={
+                        "post_id": str(post_id), "taken_down": taken_down, "problem": problem,
+                        "path": reverse("web:post", args=[post.author.username, post_id])})
+
+
 # Notice kinds (moderation's action names and its own) that concern the account
 ACCOUNT_NOTICE_KINDS = frozenset({"strike", "suspend", "ban", "feature_limit"})
 APPEAL_NOTICE_KINDS = frozenset({"appeal_granted", "appeal_rejected"})
@@ -186,6 +203,7 @@ RESOLVERS: dict[str, Callable[..., Iterator[Candidate]]] = {
     "follow_requested": _follow_requested,
     "post_published": _post_published,
     "post_mentions_added": _post_mentions_added,
+    "post_upload_problem": _post_upload_problem,
     "notice_issued": _notice_issued,
     "report_resolved": _report_resolved,
     "security": _security,

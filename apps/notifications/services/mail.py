@@ -1,6 +1,7 @@
 """E-mail at once, for the types that cannot wait for the digest (`email_now`: moderation
-decisions and appeal outcomes; a suspended or banned person cannot sign in to read the
-inbox, so the e-mail carries the rule and the signed appeal link).
+decisions, appeal outcomes and posts that could not go out because of their upload; a
+suspended or banned person cannot sign in to read the inbox, so the e-mail carries the
+rule and the signed appeal link).
 
 Once per notification (a `Delivery` row on the e-mail channel, written before the send:
 a retried task does not mail twice), by the person's e-mail preference for the type
@@ -36,7 +37,9 @@ def email_text(row: Notification, username: str) -> tuple[str, str]:
     until = parse_datetime(str(row.data.get("appealable_until") or ""))
     if appeal and until is not None:
         lines += [f"You can appeal until {until:%d %B %Y}: {_absolute(appeal)}"]
-    if row.data.get("kind") not in ("suspend", "ban"):  # a suspended account cannot open it
+    if row.type == types.UPLOAD_PROBLEM.name:
+        lines += ["", f"The post: {_absolute(path)}"]
+    elif row.data.get("kind") not in ("suspend", "ban"):  # a suspended account cannot open it
         lines += ["", f"Read it on SwipeMe: {_absolute(path)}"]
     if not types.get(row.type).mandatory:
         lines += ["", "Choose how you are told about this in your notification settings: "

@@ -43,6 +43,17 @@ def report_outcome_text(data: Mapping[str, object]) -> tuple[str, str]:
             "the account if you do not want to see it.")
 
 
+def upload_problem_text(data: Mapping[str, object]) -> tuple[str, str]:
+    """What a creator is told when their post cannot go out because of its upload."""
+    problem = str(data.get("problem", ""))
+    if data.get("taken_down"):
+        return ("Your video was taken down",
+                f"Your video was taken down after it was published.\n\n{problem}")
+    return ("Your video could not be published",
+            f"Your video was not published; it is saved as a draft.\n\n{problem}\n\n"
+            "Upload the video again (another file, if it was refused) to post it.")
+
+
 def who(row: Notification, names: Mapping[int, str]) -> str:
     """"maya", "maya and leo", "maya and 41 others"."""
     first = names.get(row.actor_id or 0, "Someone")
@@ -94,6 +105,8 @@ def sentence(row: Notification, names: Mapping[int, str]) -> tuple[str, str]:
                 str(row.data.get("body", ""))
         case types.REPORT_OUTCOME.name:
             return report_outcome_text(row.data)
+        case types.UPLOAD_PROBLEM.name:
+            return upload_problem_text(row.data)
         case types.SECURITY.name:
             title, body = SECURITY_TEXTS.get(str(row.data.get("kind", "")),
                                              ("Account security", "Something changed."))
@@ -112,6 +125,8 @@ def path_of(row: Notification, names: Mapping[int, str]) -> str:
         return "/follow-requests"
     if row.type in types.MODERATION_TYPES:
         return "/notices"
+    if row.type == types.UPLOAD_PROBLEM.name and row.data.get("path"):
+        return str(row.data["path"])  # the post's page (a draft or removed: its owner's)
     if row.type == types.REPORT_OUTCOME.name and row.data.get("policy") in Policy.values:
         return moderation_conf.guideline_url(str(row.data["policy"]))  # the rule reported
     if row.type == types.SECURITY.name:
