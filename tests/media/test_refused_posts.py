@@ -176,10 +176,15 @@ def test_a_published_post_whose_file_is_refused_later_is_taken_down_and_the_crea
     assert body.startswith("Your video was taken down after it was published.")
     assert "The video file was refused: The file contains malware (X)." in body
     assert path == f"/@{me.username}/video/{post.pk}"
-    # the removed post's page still opens for its owner (the link goes somewhere)
+    # the removed post's page still opens for its owner (the link goes somewhere), and the
+    # web inbox shows the row with that link
     web = Client()
     web.force_login(me)
     assert web.get(path).status_code == 200
+    inbox = web.get("/inbox").content.decode()
+    row = inbox[inbox.index('data-type="upload_problem"'):]
+    assert f'<a class="inbox-title" href="{path}">Your video was taken down</a>' in row
+    assert "malware" in row
     (message,) = mail.outbox
     assert message.subject == "SwipeMe: Your video was taken down"
     assert "malware" in message.body
