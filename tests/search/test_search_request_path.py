@@ -6,7 +6,6 @@ and never while typing, nor waited for when the keywords fill the window."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -25,6 +24,7 @@ from apps.search.services import query, retrieval
 from tests.content.factories import PostFactory
 from tests.factories import UserFactory
 from tests.search.query_helpers import empty_index, ids, index, search
+from tests.search.test_indexing_worker import wait_for
 from tests.social.factories import FollowFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_index")]
@@ -165,7 +165,7 @@ def test_a_new_query_with_a_full_keyword_window_does_not_wait_for_its_embedding(
         assert not retrieval.query_vector_ready("funny cat")
     finally:
         release.set()
-    assert _eventually(lambda: retrieval.query_vector_ready("funny cat"))
+    wait_for(lambda: retrieval.query_vector_ready("funny cat"), "the embedding", 30)
 
     # and: its next page keeps that ranking (the cursor says keyword-only) although the
     # vector is ready now: no paraphrase, no repeat
@@ -177,11 +177,3 @@ def test_a_new_query_with_a_full_keyword_window_does_not_wait_for_its_embedding(
     # and: the next search of the same words fuses the semantic candidates
     assert str(kitten.pk) in ids(search(api_client, "funny cat", tab="videos", limit=10))
 
-
-def _eventually(predicate: Any, seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
