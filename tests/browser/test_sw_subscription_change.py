@@ -9,22 +9,16 @@ event by itself, so the worker's PushManager.subscribe is given a subscription m
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
 from playwright.sync_api import Page
 
 from apps.notifications.push import deliver_push
 from apps.notifications.push.models import WebPushSubscription
 from tests.browser.conftest import DESKTOP
+from tests.browser.test_webpush_settings import push_service, server_key  # noqa: F401
 from tests.factories import UserFactory
-from tests.notifications.push_servers import (
-    WebPushService,
-    b64url_decode,
-    made_vapid_key,
-    push_message,
-    running_webpush_service,
-)
+from tests.notifications.push_servers import WebPushService, b64url_decode, push_message
 
 SUBSCRIBE = """async (subscription) => {
   const response = await fetch("/api/v1/notifications/webpush/subscriptions", {
@@ -53,19 +47,10 @@ CHANGE = """async ({oldEndpoint, key, fresh}) => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def server_key() -> str:
-    return made_vapid_key()
-
-
-@pytest.fixture
-def push_service(server_key: str) -> Iterator[WebPushService]:
-    yield from running_webpush_service(server_key)
-
-
 def test_a_changed_subscription_is_replaced_on_the_server(
-        logged_in_page: Callable[..., Page], push_service: WebPushService,
-        server_key: str) -> None:
+        logged_in_page: Callable[..., Page],
+        push_service: WebPushService,  # noqa: F811 (the settings test's fixtures)
+        server_key: str) -> None:  # noqa: F811
     user = UserFactory()
     page = logged_in_page(user, viewport=DESKTOP, touch=False)
     page.context.grant_permissions(["notifications"])
