@@ -118,6 +118,32 @@ def _test_database_left_alone_at_the_end(django_db_setup: None,
                                "datname = current_database() AND pid <> pg_backend_pid()")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_keeps_content_types_and_permissions() -> Iterator[None]:
+    """The flush that ends each transactional test (and each browser module) re-sends
+    post_migrate, which re-creates every content type and permission it just truncated
+    (0.5-1.3 s a flush; 233 such tests). Those two tables hold only what post_migrate makes
+    and no test writes them, so the flush leaves them as a fresh migrate made them and
+    post_migrate finds them in place. Every other table is truncated as before."""
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+    from django.core.management.commands import flush
+
+    kept = {ContentType._meta.db_table, Permission._meta.db_table}
+    original = flush.sql_flush
+
+    def sql_flush(style: Any, connection: Any, reset_sequences: bool = True,
+                  allow_cascade: bool = False) -> list[str]:
+        tables = [table for table in connection.introspection.django_table_names(
+            only_existing=True, include_views=False) if table not in kept]
+        return list(connection.ops.sql_flush(style, tables, reset_sequences=reset_sequences,
+                                             allow_cascade=allow_cascade))
+
+    flush.sql_flush = sql_flush
+    yield
+    flush.sql_flush = original
+
+
 @pytest.fixture
 def moderation_gate_live() -> None:
     """Marks a test that exercises moderation's real publish gate (see above)."""
