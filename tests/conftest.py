@@ -127,8 +127,9 @@ def _flush_keeps_content_types_and_permissions() -> Iterator[None]:
     post_migrate finds them in place. Every other table is truncated as before."""
     from django.contrib.auth.models import Permission
     from django.contrib.contenttypes.models import ContentType
-    from django.core.management.commands import flush
+    from django.core.management.commands import flush as flush_command
 
+    flush: Any = flush_command  # the stubs leave out the names the command imports
     kept = {ContentType._meta.db_table, Permission._meta.db_table}
     original = flush.sql_flush
 
