@@ -750,6 +750,8 @@ COVERED_ELSEWHERE = {
         "tests/notifications/test_fanout.py (transaction=True, and a SIGKILLed process)",
     "apps/notifications/digest/services.py::digests_send":
         "tests/notifications/test_digests.py (two concurrent senders, transaction=True)",
+    "apps/notifications/services/delivery.py::held_pushes_release":
+        "tests/notifications/test_quiet_hours_hold.py (the release sweep, transaction=True)",
 }
 
 
