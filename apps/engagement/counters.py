@@ -163,9 +163,12 @@ def _take_chunk(limit: int) -> list[Delta]:
     table = connection.ops.quote_name(CounterDelta._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [FLUSH_LOCK])
+        # The chunk is chosen once, in a CTE (a locking CTE is evaluated once), so at most
+        # `limit` rows go: an `IN (SELECT ... LIMIT)` subquery may be re-run by the plan.
         cursor.execute(
-            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} ORDER BY id "  # noqa: S608
-            "LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id, post_id, field, delta", [limit])
+            f"WITH chunk AS (SELECT id FROM {table} ORDER BY id LIMIT %s "  # noqa: S608
+            f"FOR UPDATE SKIP LOCKED) DELETE FROM {table} AS d USING chunk "
+            "WHERE d.id = chunk.id RETURNING d.id, d.post_id, d.field, d.delta", [limit])
         return [(int(a), int(b), str(c), int(d)) for a, b, c, d in cursor.fetchall()]
 
 
