@@ -119,7 +119,8 @@ def test_a_suspended_person_appeals_through_the_link_in_the_email():
     suspension = enforce(action="suspend", target_type="user", target_id=user.pk,
                          policy="spam_scam", reason="spam run")
     run_notification_tasks()
-    # the e-mail (notifications', at once: mandatory, `email_now`) says why, links the rule and carries the appeal link
+    # the e-mail (notifications', at once: mandatory, `email_now`) says why, links the rule
+    # and carries the appeal link
     (message,) = mail.outbox
     assert message.to == [user.email]
     assert "Your account is suspended" in message.subject
