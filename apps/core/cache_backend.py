@@ -17,7 +17,6 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import redis.commands.core
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
@@ -25,8 +24,6 @@ from django.core.cache.backends.redis import RedisCache
 from apps.core import redis_health
 
 T = TypeVar("T")
-# Lua scripts by text (each knows its SHA1, computed once).
-_scripts: dict[str, redis.commands.core.Script] = {}
 
 
 class ResilientRedisCache(RedisCache):
@@ -65,28 +62,6 @@ class ResilientRedisCache(RedisCache):
         """`get`, also saying whether Redis answered (False: this process's stand-in did)."""
         return self._call(lambda: RedisCache.get(self, key, default, version),
                           lambda: self._standin.get(key, default, version))
-
-    def run_script(self, script: str, keys: list[str], args: list[Any]
-                   ) -> tuple[Any, bool]:
-        """Run a Lua `script` on Redis in one round trip (EVALSHA; the script is loaded on
-        first use) with `keys` made by the cache's key function: (its result, True), or
-        (None, False) while Redis is unavailable (the stand-in cannot run Lua: the caller
-        takes its own fallback)."""
-        made = [self.make_and_validate_key(key) for key in keys]
-
-        def op() -> Any:
-            client = self._cache.get_client(made[0] if made else None, write=True)
-            found = _scripts.get(script)
-            if found is None:
-                found = _scripts.setdefault(script, redis.commands.core.Script(client, script))
-            return found(keys=made, args=args, client=client)
-
-        return self._call(op, lambda: None)
-
-    @property
-    def standin(self) -> LocMemCache:
-        """This process's stand-in (what serves while Redis is unavailable)."""
-        return self._standin
 
     def ping(self) -> bool:
         """Whether Redis itself answers now (never the stand-in); through the breaker."""

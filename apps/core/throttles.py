@@ -5,8 +5,8 @@ Every throttle in the project derives from `CountedRateThrottle`. DRF asks each 
 view's throttles in turn, and a plain SimpleRateThrottle records the request as it allows
 it: a request refused by the per-minute budget still spent the per-day one, so a retry
 loop could lock an account out of every write for a day. Here a request is recorded in
-each budget only once all of the view's throttles allow it, and all of a request's budgets are
-judged and recorded in one Redis round trip (a Lua script over sorted sets: `_judge_all`).
+each budget only once all of the view's throttles allow it. Cache access is confined to
+`_judge` and `_record`.
 
 While Redis is unavailable (the cache's circuit breaker is open) reads are not throttled at
 all and writes are counted per process, in the cache's in-memory stand-in: an outage costs
@@ -16,7 +16,6 @@ meanwhile (apps.core.ratelimits), so an outage is no brute-force window."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,36 +27,6 @@ if TYPE_CHECKING:  # rest_framework.views imports this module through the settin
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 _VERDICTS_ATTR = "_swipeme_throttle_verdicts"
-
-# All of a request's budgets in one Redis round trip. Each budget is a sorted set of the
-# times of the requests in its window (member: time and a random tag, score: time); the
-# script drops what left the window, counts, and records the request in every budget only
-# when all of them have room, atomically (two concurrent requests cannot both take the
-# last slot, as with a read-then-write of a list). KEYS: the budgets; ARGV: now, the
-# member, then each budget's duration and limit. Returns [all allowed (1/0), then per
-# budget its count before this request and its oldest time ('' when empty)].
-_WINDOW_SCRIPT = """
-local now = tonumber(ARGV[1])
-local allowed = 1
-local out = {0}
-for i = 1, #KEYS do
-  local duration = tonumber(ARGV[1 + 2 * i])
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - duration)
-  local count = redis.call('ZCARD', KEYS[i])
-  local first = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
-  if count >= tonumber(ARGV[2 + 2 * i]) then allowed = 0 end
-  out[#out + 1] = count
-  out[#out + 1] = first[2] or ''
-end
-if allowed == 1 then
-  for i = 1, #KEYS do
-    redis.call('ZADD', KEYS[i], now, ARGV[2])
-    redis.call('EXPIRE', KEYS[i], math.ceil(tonumber(ARGV[1 + 2 * i])))
-  end
-end
-out[1] = allowed
-return out
-"""
 
 
 @dataclass
@@ -72,107 +41,52 @@ class CountedRateThrottle(SimpleRateThrottle):
     # Parsed from the rate by SimpleRateThrottle.__init__ (None, and unread, without one).
     num_requests: int
     duration: int
-    # The budget's window as judged: requests in it before this one, and the oldest's time.
-    count: int = 0
-    oldest: float | None = None
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         verdicts = _verdicts_for(request, view)
         if type(self) not in verdicts.judged:  # asked outside the view's own throttles
-            return _judge_all(request, view, [self])[type(self)]
+            allowed = self._judge(request, view)
+            if allowed:
+                self._record()
+            return allowed
         allowed, judged = verdicts.judged[type(self)]
         self.key, self.history, self.now = judged.key, judged.history, judged.now
-        self.count, self.oldest = judged.count, judged.oldest
         return allowed
 
-    def wait(self) -> float | None:
-        """DRF's wait, from the window as judged (in Redis or in the stand-in's list)."""
-        remaining = self.duration if self.oldest is None else \
-            self.duration - (self.now - self.oldest)
-        available = self.num_requests - self.count + 1
-        return None if available <= 0 else remaining / float(available)
-
-    def _prepare(self, request: Request, view: APIView) -> bool:
-        """Sets the key and the time; whether this budget needs judging at all."""
+    def _judge(self, request: Request, view: APIView) -> bool:
+        """Whether this budget has room for the request; reads the cache, writes nothing."""
         self.key, self.history, self.now = None, [], self.timer()
-        self.count, self.oldest = 0, None
         if self.rate is None:
-            return False
+            return True
         self.key = self.get_cache_key(request, view)
-        return self.key is not None
-
-    def _judge_list(self, store: Any) -> bool:
-        """Whether the budget has room, from its list of times in `store` (the stand-in
-        while Redis is unavailable, or a cache other than Redis); writes nothing."""
-        self.history = list(store.get(self.key, []))
+        if self.key is None:
+            return True
+        history, from_redis = _read(self.cache, self.key)
+        if not from_redis and request.method in SAFE_METHODS:
+            # Redis is unavailable: reads fail open (an outage must not cost reads), and
+            # are not counted. Writes keep their budget, counted in this process's stand-in.
+            self.key = None
+            return True
+        self.history = list(history)
         while self.history and self.history[-1] <= self.now - self.duration:
             self.history.pop()
-        self.count = len(self.history)
-        self.oldest = self.history[-1] if self.history else None
-        return bool(self.count < self.num_requests)
+        return bool(len(self.history) < self.num_requests)
 
-    def _record_list(self, store: Any) -> None:
+    def _record(self) -> None:
+        if self.key is None:
+            return
         self.history.insert(0, self.now)
-        store.set(self.key, self.history, self.duration)
+        self.cache.set(self.key, self.history, self.duration)
 
 
-def _judge_all(request: Request, view: APIView,
-               throttles: list[CountedRateThrottle]) -> dict[type[CountedRateThrottle], bool]:
-    """Judges `throttles` together and records the request in each only if every one
-    allows it: one Redis round trip (`_WINDOW_SCRIPT`) per cache. While Redis is
-    unavailable reads fail open (an outage must not cost reads) and are not counted;
-    writes keep their budgets, counted in this process's stand-in."""
-    verdicts = {type(t): True for t in throttles}
-    by_cache: dict[int, list[CountedRateThrottle]] = {}
-    for throttle in throttles:
-        if throttle._prepare(request, view):
-            by_cache.setdefault(id(throttle.cache), []).append(throttle)
-    for keyed in by_cache.values():
-        cache = keyed[0].cache
-        run_script = getattr(cache, "run_script", None)
-        store = cache
-        if run_script is not None:
-            now = keyed[0].now
-            args: list[Any] = [repr(now), f"{now!r}:{secrets.token_hex(6)}"]
-            for throttle in keyed:
-                throttle.now = now
-                args += [throttle.duration, throttle.num_requests]
-            result, from_redis = run_script(_WINDOW_SCRIPT, [_window_key(t.key) for t in keyed],
-                                            args)
-            if from_redis:
-                for i, throttle in enumerate(keyed):
-                    count, oldest = result[1 + 2 * i], result[2 + 2 * i]
-                    throttle.count = int(count)
-                    throttle.oldest = float(oldest) if oldest else None
-                    verdicts[type(throttle)] = throttle.count < throttle.num_requests
-                continue
-            if request.method in SAFE_METHODS:
-                for throttle in keyed:
-                    throttle.key = None
-                continue
-            store = getattr(cache, "standin", cache)  # this process's stand-in
-        judged = [throttle._judge_list(store) for throttle in keyed]
-        for throttle, allowed in zip(keyed, judged, strict=True):
-            verdicts[type(throttle)] = allowed
-        if all(judged):
-            for throttle in keyed:
-                throttle._record_list(store)
-    return verdicts
-
-
-def _window_key(key: str | None) -> str:
-    """Where a budget's sorted set lives: not under the key itself, which held a pickled
-    list of times before (a deploy must not meet such a value: WRONGTYPE)."""
-    return f"{key}:window"
-
-
-def recorded_requests(key: str) -> int:
-    """How many requests the budget `key` (a throttle's cache key) holds in Redis now,
-    including any past its window not yet dropped (operators and tests)."""
-    from django.core.cache import cache
-
-    client = cache._cache.get_client(key)  # type: ignore[attr-defined]
-    found: int = client.zcard(cache.make_and_validate_key(_window_key(key)))
+def _read(cache: Any, key: str) -> tuple[Any, bool]:
+    """(the key's history, whether Redis answered). The default cache falls back to a
+    per-process stand-in while Redis is unavailable (apps.core.cache_backend), and says so;
+    any other cache is taken as authoritative."""
+    get_from_redis = getattr(cache, "get_from_redis", None)
+    if get_from_redis is None:
+        return cache.get(key, []), True
+    found: tuple[Any, bool] = get_from_redis(key, [])
     return found
 
 
@@ -186,9 +100,12 @@ def _verdicts_for(request: Request, view: APIView) -> _Verdicts:
     for throttle in view.get_throttles():
         if isinstance(throttle, CountedRateThrottle):
             throttles.setdefault(type(throttle), throttle)
-    allowed = _judge_all(request, view, list(throttles.values()))
-    verdicts = _Verdicts(view=view, judged={cls: (allowed[cls], throttle)
-                                             for cls, throttle in throttles.items()})
+    judged = {cls: (throttle._judge(request, view), throttle)
+              for cls, throttle in throttles.items()}
+    if all(allowed for allowed, _ in judged.values()):
+        for _, throttle in judged.values():
+            throttle._record()
+    verdicts = _Verdicts(view=view, judged=judged)
     setattr(request, _VERDICTS_ATTR, verdicts)
     return verdicts
 
