@@ -191,7 +191,13 @@ def _supervised_private_redis(var_dir: Path) -> Iterator[tuple[int, ServiceChild
 
 
 def _redis_pid(var_dir: Path) -> int:
-    return int((var_dir / "run" / "redis.pid").read_text())
+    # redis-server writes its pid file a moment after it answers on its port (a clean-clone
+    # run read it too early once)
+    path = var_dir / "run" / "redis.pid"
+    deadline = time.monotonic() + 10
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return int(path.read_text())
 
 
 def test_a_hung_redis_is_killed_and_restarted(var_dir: Path,
