@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "apps.feed",
     "apps.search",
     "apps.notifications",
+    "apps.messaging",
     "apps.cms",
     "apps.web",
 ]
