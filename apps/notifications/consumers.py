@@ -54,7 +54,7 @@ def _is_usable(user: Any) -> bool:
 
 
 @database_sync_to_async
-def _authenticate(scope: dict[str, Any]) -> tuple[User | None, bool]:
+def authenticate_socket(scope: dict[str, Any]) -> tuple[User | None, bool]:
     """(the user, whether someone logged in at all): the session cookie, else the app
     session token. Read fresh: deactivation since the session began counts."""
     user = scope.get("user")
@@ -110,7 +110,7 @@ def _latest_seq(user: User) -> int:
     return Inbox.objects.filter(user_id=user.pk).values_list("last_seq", flat=True).first() or 0
 
 
-def _seq_or_none(raw: Any) -> int | None:
+def seq_or_none(raw: Any) -> int | None:
     try:
         value = int(raw)
     except (TypeError, ValueError):
@@ -124,7 +124,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         await self.accept()  # a close code and a message need an open socket
-        user, logged_in = await _authenticate(self.scope)
+        user, logged_in = await authenticate_socket(self.scope)
         if user is None:
             await self._refuse(
                 CLOSE_DEACTIVATED if logged_in else CLOSE_NOT_AUTHENTICATED,
@@ -140,7 +140,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         raw = query.get("after", [None])[0]
-        after = _seq_or_none(raw) if raw is not None else None
+        after = seq_or_none(raw) if raw is not None else None
         if raw is not None and after is None:
             await self._refuse(4400, "after must be a seq: a whole number, 0 or more.")
             return
@@ -159,7 +159,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "code": 4400,
                                   "message": 'Send {"type": "resume", "after": <seq>}.'})
             return
-        after = _seq_or_none(content.get("after"))
+        after = seq_or_none(content.get("after"))
         if after is None:
             await self.send_json({"type": "error", "code": 4400,
                                   "message": "after must be a seq: a whole number, 0 or more."})
