@@ -4,7 +4,9 @@ Each runs inside the writing transaction (a rolled-back follow announces nothing
 per edge this transaction made:
 - `register_followed_hook`: a Follow was created (a public account followed, or a request
   approved: `via_request`);
-- `register_follow_requested_hook`: a FollowRequest to a private account was created."""
+- `register_follow_requested_hook`: a FollowRequest to a private account was created;
+- `register_blocked_hook`: a Block was created (messaging drops the pair's live
+  conversations at once)."""
 
 from __future__ import annotations
 
@@ -21,10 +23,16 @@ class FollowRequestedHook(Protocol):
     def __call__(self, *, request_id: int, requester_id: int, target_id: int) -> object: ...
 
 
+class BlockedHook(Protocol):
+    def __call__(self, *, blocker_id: int, blocked_id: int) -> object: ...
+
+
 _followed_hooks: Hook[FollowedHook] = Hook("social.followed")
 register_followed_hook = _followed_hooks.register
 _requested_hooks: Hook[FollowRequestedHook] = Hook("social.follow_requested")
 register_follow_requested_hook = _requested_hooks.register
+_blocked_hooks: Hook[BlockedHook] = Hook("social.blocked")
+register_blocked_hook = _blocked_hooks.register
 
 
 def run_followed_hooks(*, follower_id: int, followee_id: int, via_request: bool = False) -> None:
@@ -35,3 +43,8 @@ def run_followed_hooks(*, follower_id: int, followee_id: int, via_request: bool 
 def run_follow_requested_hooks(*, request_id: int, requester_id: int, target_id: int) -> None:
     for hook in _requested_hooks:
         hook(request_id=request_id, requester_id=requester_id, target_id=target_id)
+
+
+def run_blocked_hooks(*, blocker_id: int, blocked_id: int) -> None:
+    for hook in _blocked_hooks:
+        hook(blocker_id=blocker_id, blocked_id=blocked_id)

@@ -227,6 +227,7 @@ def block_create(*, blocker: User, blocked: User) -> Block:
             Q(**FollowRequest.pair(blocker.pk, blocked.pk))
             | Q(**FollowRequest.pair(blocked.pk, blocker.pk))
         ).delete()
+        hooks.run_blocked_hooks(blocker_id=blocker.pk, blocked_id=blocked.pk)
         return block
 
 
