@@ -53,6 +53,7 @@ from apps.moderation.detection.services.text_scans import (
     profile_scan,
     text_findings,
     text_scan,
+    text_verdict,
 )
 
 __all__ = [
@@ -84,4 +85,5 @@ __all__ = [
     "sound_fingerprint",
     "text_findings",
     "text_scan",
+    "text_verdict",
 ]

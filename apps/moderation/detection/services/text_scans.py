@@ -85,6 +85,14 @@ def text_findings(*, content: str, author: User | None, language: str, field: st
     return signals, matches, scores, timings
 
 
+def text_verdict(*, content: str, author: User | None, language: str, field: str) -> Verdict:
+    """The engine's verdict on a text that is not stored yet, with nothing recorded (a direct
+    message is checked before it is sent: messaging's policy refuses what would be blocked)."""
+    signals, matches, _scores, _timings = text_findings(
+        content=content, author=author, language=language, field=field)
+    return evaluate(signals, matches, _rules())
+
+
 def _record(*, target_type: str, target_id: int, kind: str, trigger: str, verdict: Verdict,
             scores: dict[str, Any], matches: list[Match], versions: dict[str, str],
             timings: dict[str, int], field: str = "", digest: str = "") -> Scan:
