@@ -61,7 +61,8 @@ async def _send_all(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> N
             sends.create_task(one(group, message))
 
 
-def _send(messages: list[tuple[str, dict[str, Any]]]) -> None:
+def send_to_groups(messages: list[tuple[str, dict[str, Any]]]) -> None:
+    """Best-effort group sends in one batch (messaging's live delivery uses it too)."""
     layer = get_channel_layer()
     if layer is None or not messages:
         return
@@ -69,11 +70,11 @@ def _send(messages: list[tuple[str, dict[str, Any]]]) -> None:
         with redis_health.breaker().guard():
             async_to_sync(_send_all)(layer, messages)
     except Exception:  # best effort: the client resumes from PostgreSQL
-        logger.warning("notifications: live announcement failed", exc_info=True)
+        logger.warning("live announcement failed", exc_info=True)
 
 
 def _send_on_commit(messages: list[tuple[str, dict[str, Any]]]) -> None:
-    transaction.on_commit(lambda: _send(messages))
+    transaction.on_commit(lambda: send_to_groups(messages))
 
 
 def announcements(rows: Sequence[Notification]) -> list[tuple[str, dict[str, Any]]]:
@@ -102,7 +103,7 @@ def announce(rows: Sequence[Notification]) -> None:
         messages = [(user_group(row.recipient_id),
                      {"type": "notification.new", "id": str(row.pk), "seq": row.seq})
                     for row in rows]
-    _send(messages)
+    send_to_groups(messages)
 
 
 def announce_on_commit(rows: Sequence[Notification]) -> None:
