@@ -1,22 +1,243 @@
 """Real-time delivery of direct messages (issue 15, "Delivery"): the services call these
-after their transaction commits (`transaction.on_commit`).
+after their transaction commits (`services._common.announce_*`, `transaction.on_commit`),
+and `consumers.MessagesConsumer` (`ws/messages/`) relays them to the clients.
 
-Being filled in: the bodies announce to the channel-layer groups of `consumers`."""
+Groups (channel layer): one per conversation (`conversation_group`: the connections that
+subscribed to it, after `selectors.participant_for` said yes) and one per person
+(`user_group`: every connection of theirs, for the inbox and their own waiting messages).
+
+The per-message path costs the same however many members listen: the message is rendered
+once (`api.serializers.message_payloads`, for no viewer in particular) and sent to the
+conversation's group in one `group_send_many`; the members' inbox rows (unread count, the
+preview) come from one query and go in the same batch. A connection adjusts what depends on
+the reader (its blocks, `mine` on reactions, a shared post's card) itself.
+
+Presence (`presence_*`): each `ws/messages/` connection keeps its channel name in the
+person's Redis sorted set, scored by when it expires (refreshed while it lives); a person
+with none is offline and is told of a new message through the notifications app
+(`notify_offline`, a Celery task: in-app + push, grouped per conversation, not for a muted
+conversation nor one the person has not accepted... see `offline_recipients`).
+
+Best effort, like notifications' live delivery: PostgreSQL is the record and a client that
+reconnects resumes from its last change_seq, so a Redis outage must neither fail nor slow a
+send (the Redis breaker, a short deadline, errors logged and swallowed). Without Redis
+nobody counts as online: the notification is sent (told twice rather than never)."""
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterable
+from functools import cache
+from typing import Any
 
-from apps.messaging.models import Message, Participant
+import redis
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.core import redis_health
+from apps.core.outbox import enqueue_on_commit
+from apps.messaging.models import Message, MessagingSettings, Participant
+from apps.notifications.live import send_to_groups
+
+logger = logging.getLogger(__name__)
+
+# A connection's presence entry lives this long unless refreshed (the consumer refreshes
+# it every PRESENCE_REFRESH_SECONDS): a crashed worker's connections go offline by then.
+PRESENCE_TTL_SECONDS = 60
+PRESENCE_REFRESH_SECONDS = 20
+PREVIEW_CHARS = 80
+
+
+def conversation_group(conversation_id: int) -> str:
+    return f"messaging.conv.{conversation_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"messaging.user.{user_id}"
+
+
+def presence_key(user_id: int) -> str:
+    return f"swipeme:messaging:online:{user_id}"
+
+
+@cache
+def _redis() -> redis.Redis:
+    return redis_health.GuardedRedis.from_url(settings.REDIS_URL,
+                                              **redis_health.hot_path_options())
+
+
+def online_user_ids(user_ids: Iterable[int]) -> set[int]:
+    """The people among `user_ids` with a live `ws/messages/` connection (one round trip).
+    Redis unavailable: nobody (the caller tells them another way)."""
+    ids = list(dict.fromkeys(user_ids))
+    if not ids:
+        return set()
+    now = time.time()
+    try:
+        pipe = _redis().pipeline(transaction=False)
+        for user_id in ids:
+            pipe.zcount(presence_key(user_id), now, "+inf")
+        counts = pipe.execute()
+    except redis_health.OUTAGE_ERRORS as exc:
+        logger.warning("messaging: presence unknown, Redis unavailable (%s)", exc)
+        return set()
+    return {user_id for user_id, n in zip(ids, counts, strict=True) if int(n) > 0}
+
+
+def preview(payload: dict[str, Any]) -> dict[str, Any]:
+    """What an inbox row shows of the latest message."""
+    body = " ".join(str(payload.get("body") or "").split())
+    return {"id": payload.get("id"), "seq": payload.get("seq"), "kind": payload.get("kind"),
+            "sender": (payload.get("sender") or {}).get("id"),
+            "body": body[:PREVIEW_CHARS], "unsent": bool(payload.get("unsent")),
+            "created_at": payload.get("created_at")}
+
+
+def _payload(message: Message) -> dict[str, Any]:
+    from apps.messaging.api.serializers import message_payloads  # the API imports services
+
+    [payload] = message_payloads(None, [message])
+    return dict(payload)
+
+
+def _reactors(message: Message) -> dict[str, list[str]]:
+    """Who reacted with what (at most 32 members): each connection sets `mine` itself."""
+    found: dict[str, list[str]] = {}
+    for emoji, user_id in message.reactions.values_list("emoji", "user_id"):
+        found.setdefault(emoji, []).append(str(user_id))
+    return found
 
 
 def message_changed(message: Message) -> None:
-    """A message appeared or changed (edit, unsend, reaction, delivered after its checks)."""
+    """A message appeared or changed (edit, unsend, reaction, delivered after its checks).
+    Visible ones go to the conversation's group (and the members' inbox rows when new);
+    one waiting for or refused by its checks only to its sender's connections."""
+    try:
+        payload = _payload(message)
+    except Exception:  # the payload could not be built: the clients resume from PostgreSQL
+        logger.warning("messaging: live payload of %s failed", message.pk, exc_info=True)
+        return
+    if message.seq is None or message.state in (Message.State.PENDING,
+                                                Message.State.REJECTED):
+        if message.sender_id is not None:
+            send_to_groups([(user_group(message.sender_id),
+                             {"type": "msg.own", "conversation": str(message.conversation_id),
+                              "message": payload})])
+        return
+    event: dict[str, Any] = {
+        "type": "msg.message", "conversation": str(message.conversation_id),
+        "change_seq": message.change_seq, "seq": message.seq,
+        "sender": str(message.sender_id) if message.sender_id else None,
+        "message": payload,
+        # a shared post's card depends on who reads it: each connection renders it
+        "personal": message.kind == Message.Kind.POST and message.state != Message.State.UNSENT,
+        "reactors": _reactors(message) if payload.get("reactions") else {},
+    }
+    if message.kind == Message.Kind.SYSTEM:
+        event["system"] = message.data
+    messages: list[tuple[str, dict[str, Any]]] = [
+        (conversation_group(message.conversation_id), event)]
+    is_new = message.change_seq == message.seq
+    members: list[Participant] = []
+    if is_new:
+        members = list(Participant.objects.filter(
+            conversation_id=message.conversation_id, state=Participant.State.ACTIVE).only(
+                "user_id", "unread_count", "muted_until", "accepted_at", "archived_at"))
+        shown = preview(payload)
+        messages += [(user_group(p.user_id), _inbox_event(p, shown)) for p in members]
+    send_to_groups(messages)
+    if is_new and message.kind != Message.Kind.SYSTEM and message.sender_id is not None:
+        _notify_offline(message, members)
+
+
+def _inbox_event(participant: Participant, shown: dict[str, Any] | None) -> dict[str, Any]:
+    return {"type": "msg.inbox", "conversation": str(participant.conversation_id),
+            "state": participant.state, "unread_count": participant.unread_count,
+            "muted": _muted(participant), "accepted": participant.accepted_at is not None,
+            "archived": participant.archived_at is not None, "last_message": shown}
+
+
+def _muted(participant: Participant) -> bool:
+    return participant.muted_until is not None and participant.muted_until > timezone.now()
+
+
+def offline_recipients(message: Message, members: Iterable[Participant]) -> list[int]:
+    """Who is told of a new message through the notifications app: every active member but
+    its sender who has no live `ws/messages/` connection and has not muted the
+    conversation. (Online anywhere = told by the socket's inbox update, not pushed.)"""
+    candidates = [p.user_id for p in members
+                  if p.user_id != message.sender_id and not _muted(p)]
+    online = online_user_ids(candidates)
+    return [user_id for user_id in candidates if user_id not in online]
+
+
+def _notify_offline(message: Message, members: list[Participant]) -> None:
+    try:
+        offline = offline_recipients(message, members)
+        if offline:
+            from apps.messaging.tasks import notify_offline
+
+            enqueue_on_commit(notify_offline, str(message.pk), [str(u) for u in offline])
+    except Exception:  # best effort: the message itself is delivered and stored
+        logger.warning("messaging: offline notification of %s failed", message.pk,
+                       exc_info=True)
 
 
 def read_moved(participant: Participant) -> None:
-    """A member's last-read seq moved."""
+    """A member's last-read seq moved: the read receipt goes to the conversation's other
+    connections if the reader shows read receipts (their setting); their own other
+    connections always learn it (to clear the unread state there too)."""
+    event = {"type": "msg.read", "conversation": str(participant.conversation_id),
+             "user": str(participant.user_id), "seq": participant.last_read_seq}
+    receipts = MessagingSettings.objects.filter(user_id=participant.user_id).values_list(
+        "read_receipts", flat=True).first()
+    group = (conversation_group(participant.conversation_id) if receipts in (None, True)
+             else user_group(participant.user_id))
+    send_to_groups([(group, event)])
+    if participant.unread_count == 0:
+        _dm_notifications_read(participant)
+
+
+def _dm_notifications_read(participant: Participant) -> None:
+    """Read in the thread: the notification about it is read too."""
+    from apps.accounts.models import User
+    from apps.notifications.services import notifications_mark_read_about
+
+    try:
+        notifications_mark_read_about(user=User(pk=participant.user_id),
+                                      target_type="conversation",
+                                      target_ids=[participant.conversation_id])
+    except Exception:
+        logger.warning("messaging: marking the DM notification read failed", exc_info=True)
 
 
 def inbox_changed(user_ids: Iterable[int], conversation_id: int) -> None:
-    """These people's inbox row of the conversation changed (unread, preview, membership)."""
+    """These people's own row of the conversation changed (unread count, mute, accepted,
+    or they left / were removed): each of their connections gets the row (one query), and a
+    connection subscribed to a conversation its person is no longer in drops it at once."""
+    ids = list(dict.fromkeys(int(u) for u in user_ids))
+    if not ids:
+        return
+    rows = {p.user_id: p for p in Participant.objects.filter(
+        Q(user_id__in=ids), conversation_id=conversation_id).only(
+            "user_id", "conversation_id", "state", "unread_count", "muted_until",
+            "accepted_at", "archived_at")}
+    messages = []
+    for user_id in ids:
+        row = rows.get(user_id)
+        if row is None:
+            event: dict[str, Any] = {"type": "msg.inbox", "conversation": str(conversation_id),
+                                     "state": "gone", "unread_count": 0}
+        else:
+            event = _inbox_event(row, None)
+        messages.append((user_group(user_id), event))
+    send_to_groups(messages)
+
+
+def blocked(blocker_id: int, blocked_id: int) -> None:
+    """A block between two people: their connections stop showing each other's messages,
+    typing and receipts, and drop the one-to-one conversation between them at once."""
+    event = {"type": "msg.blocked", "users": [str(blocker_id), str(blocked_id)]}
+    send_to_groups([(user_group(blocker_id), event), (user_group(blocked_id), event)])

@@ -141,6 +141,12 @@ MODERATION_TYPES = frozenset({MODERATION_REMOVAL.name, MODERATION_LIMIT.name,
 UPLOAD_PROBLEM = register(NotificationType(
     "upload_problem", "Videos that could not be published or were taken down",
     email_now=True, reaches_suspended=True))
+# A direct message to someone with no live messages connection (apps.messaging): one
+# notification per conversation while unread ("maya sent you 3 messages"); the messaging
+# app skips a muted conversation. Not in the e-mail digest by default.
+DIRECT_MESSAGE = register(NotificationType(
+    "direct_message", "Direct messages", group_window=DAY,
+    defaults={Channel.IN_APP: True, Channel.PUSH: True, Channel.EMAIL: False}))
 SECURITY = register(NotificationType(
     "security", "Account security", mandatory=True,
     defaults={Channel.IN_APP: True, Channel.PUSH: True, Channel.EMAIL: True}))

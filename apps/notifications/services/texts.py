@@ -54,6 +54,22 @@ def upload_problem_text(data: Mapping[str, object]) -> tuple[str, str]:
             "Upload the video again (another file, if it was refused) to post it.")
 
 
+def direct_message_text(row: Notification, names: Mapping[int, str]) -> tuple[str, str]:
+    """A conversation's unread messages (the group grows by one per message)."""
+    sender = names.get(row.actor_id or 0, "Someone")
+    count = row.actor_count
+    where = str(row.data.get("conversation_name", ""))
+    if row.data.get("group"):
+        title = (f"{sender} in {where or 'your group'}" if count == 1
+                 else f"{count} new messages in {where or 'your group'}")
+    elif row.data.get("request"):
+        title = f"{sender} wants to send you a message"
+    else:
+        title = (f"{sender} sent you a message" if count == 1
+                 else f"{sender} sent you {count} messages")
+    return title, str(row.data.get("excerpt", ""))
+
+
 def who(row: Notification, names: Mapping[int, str]) -> str:
     """"maya", "maya and leo", "maya and 41 others"."""
     first = names.get(row.actor_id or 0, "Someone")
@@ -107,6 +123,8 @@ def sentence(row: Notification, names: Mapping[int, str]) -> tuple[str, str]:
             return report_outcome_text(row.data)
         case types.UPLOAD_PROBLEM.name:
             return upload_problem_text(row.data)
+        case types.DIRECT_MESSAGE.name:
+            return direct_message_text(row, names)
         case types.SECURITY.name:
             title, body = SECURITY_TEXTS.get(str(row.data.get("kind", "")),
                                              ("Account security", "Something changed."))
@@ -131,6 +149,8 @@ def path_of(row: Notification, names: Mapping[int, str]) -> str:
         return moderation_conf.guideline_url(str(row.data["policy"]))  # the rule reported
     if row.type == types.SECURITY.name:
         return "/settings/sessions"
+    if row.type == types.DIRECT_MESSAGE.name and row.target_id:
+        return f"/messages/{row.target_id}"
     if row.actor_id is not None and row.actor_id in names:
         return f"/@{names[row.actor_id]}"
     return "/inbox"
