@@ -23,6 +23,9 @@ class TargetType(models.TextChoices):
     COMMENT = "comment"
     USER = "user"
     SOUND = "sound"
+    # A direct message: moderation never reads messaging's tables; what a report showed is
+    # copied into `MessageEvidence` (the case's target is the first reported message).
+    MESSAGE = "message"
 
 
 class Queue(models.TextChoices):
@@ -152,6 +155,37 @@ class Report(SnowflakeModel):
 
     def __str__(self) -> str:
         return f"report {self.pk} of {self.target_type} {self.target_id}"
+
+
+class MessageEvidence(SnowflakeModel):
+    """A copy of one direct message, taken when a participant reported the conversation:
+    the reported messages and the few around each, and nothing else of the conversation.
+    Moderators see only these rows (moderation never imports messaging). Ids are the
+    messaging app's own, kept as plain numbers."""
+
+    report = models.ForeignKey(Report, null=True, on_delete=models.CASCADE,
+                               related_name="messages")
+    message_id = models.BigIntegerField()
+    conversation_id = models.BigIntegerField()
+    seq = models.BigIntegerField(null=True, blank=True)
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+")
+    sender_username = models.CharField(max_length=150, blank=True)  # as it was then
+    kind = models.CharField(max_length=8)
+    body = models.TextField(blank=True)
+    # what else it carried: {"shared_post_id", "shared_user_id", "asset_id", "state"}
+    attachment = models.JSONField(default=dict, blank=True)
+    sent_at = models.DateTimeField()
+    reported = models.BooleanField(default=False)  # pointed at by the reporter (else context)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["message_id"], name="moderation_msgevidence_msg"),
+            models.Index(fields=["report", "seq"], name="moderation_msgevidence_report"),
+        ]
+
+    def __str__(self) -> str:
+        return f"copy of message {self.message_id} (report {self.report_id})"
 
 
 class EnforcementAction(SnowflakeModel):

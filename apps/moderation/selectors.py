@@ -34,6 +34,7 @@ from apps.moderation.models import (
     AuditEvent,
     Case,
     EnforcementAction,
+    MessageEvidence,
     Notice,
     Queue,
     Report,
@@ -63,6 +64,10 @@ def check_reportable(*, viewer: User, target_type: str, target_id: int) -> None:
         if not User.objects.filter(discoverable_q(), pk=target_id).exclude(
                 blocked_me).exists():
             raise NotFoundError(USER_NOT_FOUND)
+    elif target_type == TargetType.MESSAGE:
+        raise ApplicationError("Report a message from its conversation "
+                               "(POST /api/v1/conversations/<id>/report).",
+                               code="invalid_target_type")
     else:
         raise ApplicationError("Unknown target type.", code="invalid_target_type")
 
@@ -87,7 +92,7 @@ def notice_can_appeal(notice: Notice, *, now: datetime | None = None) -> bool:
 
 
 _NOUNS = {TargetType.POST: "Video", TargetType.COMMENT: "Comment", TargetType.SOUND: "Sound",
-          TargetType.USER: "Account"}
+          TargetType.USER: "Account", TargetType.MESSAGE: "Message"}
 
 
 @dataclass(frozen=True)
@@ -272,6 +277,20 @@ class ReviewContext:
     audit: list[AuditEvent] = field(default_factory=list)
     detection: Any = None
     appeal: Appeal | None = None
+    # a reported direct message: per report, the copies it kept (reported + context)
+    message_reports: list[tuple[Report, list[MessageEvidence]]] = field(default_factory=list)
+
+
+def _message_reports(case: Case) -> list[tuple[Report, list[MessageEvidence]]]:
+    """The copies each report of a message case kept, in conversation order: all a
+    moderator sees of the conversation (two queries)."""
+    reports = list(case.reports.select_related("reporter").order_by("id"))
+    copies: dict[int, list[MessageEvidence]] = {r.pk: [] for r in reports}
+    for row in (MessageEvidence.objects.filter(report__case=case).select_related("sender")
+                .order_by("report_id", F("seq").asc(nulls_last=True), "message_id")):
+        assert row.report_id is not None
+        copies[row.report_id].append(row)
+    return [(r, copies[r.pk]) for r in reports]
 
 
 def review_context_for(case: Case) -> ReviewContext:
@@ -287,6 +306,8 @@ def review_context_for(case: Case) -> ReviewContext:
         post_id = ctx.comment.post_id if ctx.comment else None
     elif case.target_type == TargetType.SOUND:
         ctx.sound = Sound.objects.filter(pk=case.target_id).first()
+    elif case.target_type == TargetType.MESSAGE:
+        ctx.message_reports = _message_reports(case)
     if post_id is not None:
         ctx.post = (Post.objects.select_related("asset", "author", "sound")
                     .filter(pk=post_id).first())

@@ -143,6 +143,8 @@ def _evidence(case: Case, detection: Any) -> dict[str, Any]:
 def case_review(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case_for(request, case_id)
     moderator = _moderator(request)
+    # Copies of private messages: each look is on the audit trail (before the page's log).
+    services.message_evidence_viewed(case=case, moderator=moderator)
     ctx = selectors.review_context_for(case)
     now = timezone.now()
     claimed_by_me = (case.assigned_to_id == moderator.pk and case.claim_expires_at is not None

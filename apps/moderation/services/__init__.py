@@ -35,6 +35,11 @@ from apps.moderation.services.decisions import (
     decisions_for,
 )
 from apps.moderation.services.enforcement import _set_post_flag, enforce
+from apps.moderation.services.messages import (
+    MessageCopy,
+    message_evidence_viewed,
+    message_report_create,
+)
 from apps.moderation.services.notices import action_for_appeal_token, appeal_token_for
 from apps.moderation.services.standing import active_strikes, standing_refresh, standings_sweep
 from apps.moderation.services.targets import subject_of
@@ -47,6 +52,7 @@ __all__ = [
     "SOURCES",
     "Action",
     "Decision",
+    "MessageCopy",
     "_set_post_flag",
     "action_for_appeal_token",
     "active_strikes",
@@ -63,6 +69,8 @@ __all__ = [
     "cases_close_no_violation",
     "decisions_for",
     "enforce",
+    "message_evidence_viewed",
+    "message_report_create",
     "report_create",
     "standing_refresh",
     "standings_sweep",

@@ -41,7 +41,8 @@ def action_for_appeal_token(token: str) -> EnforcementAction:
 
 
 _TARGET_NOUN = {TargetType.POST: "video", TargetType.COMMENT: "comment",
-                TargetType.SOUND: "sound", TargetType.USER: "account"}
+                TargetType.SOUND: "sound", TargetType.USER: "account",
+                TargetType.MESSAGE: "message"}
 
 
 def _notice_text(row: EnforcementAction) -> tuple[str, str]:

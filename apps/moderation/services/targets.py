@@ -6,7 +6,7 @@ from apps.accounts.models import User
 from apps.comments.models import Comment
 from apps.content.models import Post, Sound
 from apps.core.errors import ApplicationError, NotFoundError
-from apps.moderation.models import TargetType
+from apps.moderation.models import MessageEvidence, TargetType
 
 
 def subject_of(*, target_type: str, target_id: int) -> int | None:
@@ -19,6 +19,13 @@ def subject_of(*, target_type: str, target_id: int) -> int | None:
         row = Comment.objects.filter(pk=target_id).values_list("author_id", flat=True).first()
     elif target_type == TargetType.USER:
         row = User.objects.filter(pk=target_id).values_list("id", flat=True).first()
+    elif target_type == TargetType.MESSAGE:
+        # Never messaging's tables: the copy the report kept (`services.messages`).
+        senders = list(MessageEvidence.objects.filter(message_id=target_id)
+                       .values_list("sender_id", flat=True)[:1])
+        if not senders:
+            raise NotFoundError("Message not found.", code="not_found")
+        return senders[0]
     elif target_type == TargetType.SOUND:
         found = Sound.objects.filter(pk=target_id).values_list("original_owner_id", flat=True)
         if not found:

@@ -25,7 +25,8 @@ SECURITY_TEXTS = {
 }
 
 
-_REPORTED_NOUN = {"post": "video", "comment": "comment", "user": "account", "sound": "sound"}
+_REPORTED_NOUN = {"post": "video", "comment": "comment", "user": "account", "sound": "sound",
+                  "message": "message"}
 
 
 def report_outcome_text(data: Mapping[str, object]) -> tuple[str, str]:

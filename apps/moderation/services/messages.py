@@ -1,0 +1,81 @@
+"""Reports of direct messages. Moderation never reads messaging's tables: the messaging app
+hands over copies of the reported messages and the few around each (`MessageCopy`), which
+are kept as the report's evidence (`MessageEvidence`). That copy is all a moderator ever
+sees of the conversation, and each look at it is audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from apps.accounts.models import User
+from apps.core.errors import ApplicationError
+from apps.moderation.models import Case, MessageEvidence, Priority, Report, TargetType
+from apps.moderation.services._common import _audit, _check_policy
+from apps.moderation.services.cases import case_open_or_merge
+
+MAX_COPIED = 200  # reported messages and their context, per report
+
+
+@dataclass(frozen=True)
+class MessageCopy:
+    """One direct message as the reporter's conversation showed it."""
+
+    message_id: int
+    conversation_id: int
+    seq: int | None
+    sender_id: int | None
+    sender_username: str
+    kind: str
+    body: str
+    sent_at: datetime
+    reported: bool = False  # pointed at by the reporter (else context)
+    attachment: dict[str, Any] = field(default_factory=dict)
+
+
+def message_report_create(*, reporter: User, messages: Sequence[MessageCopy], policy: str,
+                          details: str = "") -> Report:
+    """A participant's report of messages in one conversation: a review case on the first
+    reported message (reports of the same message merge into its case), with the copies
+    kept as this report's evidence. A minor's report is urgent-ish (P1)."""
+    _check_policy(policy)
+    reported = sorted((m for m in messages if m.reported),
+                      key=lambda m: (m.seq is None, m.seq or 0, m.message_id))
+    if not reported:
+        raise ApplicationError("Choose the messages you are reporting.",
+                               code="no_messages", fields={"message_ids": ["Required."]})
+    if any(m.sender_id == reporter.pk for m in reported):
+        raise ApplicationError("You cannot report your own messages.", code="own_content")
+    if len({m.conversation_id for m in messages}) != 1 or len(messages) > MAX_COPIED:
+        raise ApplicationError("Report messages of one conversation at a time.",
+                               code="invalid_report")
+    target = reported[0]
+    with transaction.atomic():
+        # The copies first: the case's subject (the target's sender) is read from them.
+        rows = MessageEvidence.objects.bulk_create([
+            MessageEvidence(message_id=m.message_id, conversation_id=m.conversation_id,
+                            seq=m.seq, sender_id=m.sender_id,
+                            sender_username=m.sender_username[:150], kind=m.kind[:8],
+                            body=m.body, attachment=m.attachment, sent_at=m.sent_at,
+                            reported=m.reported)
+            for m in messages])
+        case = case_open_or_merge(
+            target_type=TargetType.MESSAGE, target_id=target.message_id,
+            source=Case.Source.REPORT, policy=policy, reporter=reporter,
+            reason=details.strip(),
+            priority=Priority.HIGH if reporter.is_minor else Priority.NORMAL)
+        report = Report.objects.get(case=case, reporter=reporter,
+                                    outcome=Report.Outcome.PENDING)
+        MessageEvidence.objects.filter(pk__in=[r.pk for r in rows]).update(report=report)
+    return report
+
+
+def message_evidence_viewed(*, case: Case, moderator: User) -> None:
+    """A moderator opened the copies of someone's private messages: on the audit trail."""
+    if case.target_type == TargetType.MESSAGE:
+        _audit("message_evidence_viewed", actor=moderator, case=case)
