@@ -1,0 +1,137 @@
+"""Reads of direct messages.
+
+`participant_for` is the one access rule: every endpoint, the websocket's subscribe and
+the web pages call it, and it answers the same 404 for a conversation that does not exist,
+one the caller never belonged to and one they left or were removed from (never reveal
+that a conversation exists).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.db.models import F, Q, QuerySet, Sum
+
+from apps.accounts.models import User
+from apps.core.errors import NotFoundError
+from apps.core.ids import parse_id
+from apps.messaging import policy
+from apps.messaging.models import HiddenMessage, Message, MessagingSettings, Participant
+
+CONVERSATION_NOT_FOUND = "Conversation not found."
+MESSAGE_NOT_FOUND = "Message not found."
+MAX_PAGE = 100
+
+Folder = Literal["inbox", "requests", "archived"]
+FOLDERS: tuple[Folder, ...] = ("inbox", "requests", "archived")
+
+
+def participant_for(user: User, conversation_id: int | str) -> Participant:
+    """The caller's active membership of the conversation (with the conversation), or a
+    404: unknown, never a member, left and removed all look the same."""
+    cid = parse_id(conversation_id)
+    if cid is None or not user.is_authenticated:
+        raise NotFoundError(CONVERSATION_NOT_FOUND)
+    try:
+        return (Participant.objects.select_related("conversation")
+                .get(conversation_id=cid, user_id=user.pk, state=Participant.State.ACTIVE))
+    except Participant.DoesNotExist:
+        raise NotFoundError(CONVERSATION_NOT_FOUND) from None
+
+
+def active_participants(conversation_id: int) -> QuerySet[Participant]:
+    return Participant.objects.filter(conversation_id=conversation_id,
+                                      state=Participant.State.ACTIVE)
+
+
+def members_for(participant: Participant) -> QuerySet[Participant]:
+    """The active members a participant may see, with their user (one query)."""
+    return (active_participants(participant.conversation_id).select_related("user")
+            .order_by("joined_at", "id"))
+
+
+def _listed_q() -> Q:
+    """A conversation shows in a list once something happened in it and until the person
+    cleared it (delete chat for me) with nothing new since."""
+    return Q(last_activity_at__isnull=False) & Q(conversation__last_seq__gt=F("cleared_seq"))
+
+
+def inbox_for(user: User, *, folder: Folder = "inbox") -> QuerySet[Participant]:
+    """The person's conversations in a folder, pinned first then latest activity first.
+    inbox: accepted, not archived; requests: not yet accepted (someone they do not follow
+    wrote first); archived: accepted and archived."""
+    rows = Participant.objects.filter(user_id=user.pk, state=Participant.State.ACTIVE)
+    rows = rows.filter(_listed_q())
+    if folder == "requests":
+        rows = rows.filter(accepted_at__isnull=True)
+    elif folder == "archived":
+        rows = rows.filter(accepted_at__isnull=False, archived_at__isnull=False)
+    else:
+        rows = rows.filter(accepted_at__isnull=False, archived_at__isnull=True)
+    return rows.select_related("conversation").order_by(
+        F("pinned_at").desc(nulls_last=True), F("last_activity_at").desc(nulls_last=True),
+        "-id")
+
+
+def unread_total(user: User) -> int:
+    """Unread messages over the inbox's conversations (requests and muted ones excluded:
+    they do not call for attention)."""
+    total = (inbox_for(user, folder="inbox").filter(muted_until__isnull=True)
+             .order_by().aggregate(n=Sum("unread_count"))["n"])
+    return int(total or 0)
+
+
+def requests_count(user: User) -> int:
+    return inbox_for(user, folder="requests").count()
+
+
+def visible_messages_q(participant: Participant) -> Q:
+    """What this member may see of the conversation's messages: from after they joined and
+    after they last cleared it, not deleted for them, not by someone blocked either way;
+    messages waiting for (or refused by) their checks only to their sender."""
+    floor = max(participant.joined_seq, participant.cleared_seq)
+    shown = Q(seq__gt=floor)
+    own_waiting = Q(seq__isnull=True, sender_id=participant.user_id,
+                    state__in=[Message.State.PENDING, Message.State.REJECTED])
+    hidden = HiddenMessage.objects.filter(user_id=participant.user_id).values("message_id")
+    return ((shown | own_waiting) & ~Q(pk__in=hidden)
+            & ~policy.blocked_sender_q(participant.user_id))
+
+
+def messages_for(participant: Participant, *, before_seq: int | None = None,
+                 after_change_seq: int | None = None, limit: int = 50) -> list[Message]:
+    """A page of what this member may see.
+
+    - default / `before_seq`: newest first (infinite scroll up); the first page also holds
+      the member's own messages still waiting for their checks (no seq yet) on top;
+    - `after_change_seq`: every message changed after it (new, edited, unsent, reacted),
+      oldest change first: what a client that resumes missed.
+    """
+    limit = max(1, min(limit, MAX_PAGE))
+    rows = Message.objects.filter(conversation_id=participant.conversation_id)
+    rows = rows.filter(visible_messages_q(participant))
+    if after_change_seq is not None:
+        rows = rows.filter(change_seq__gt=after_change_seq).order_by("change_seq")
+    else:
+        if before_seq is not None:
+            rows = rows.filter(seq__lt=before_seq)
+        rows = rows.order_by(F("seq").desc(nulls_first=True), "-id")
+    return list(rows[:limit])
+
+
+def message_for(participant: Participant, message_id: int | str) -> Message:
+    """One message this member may see, or a 404."""
+    mid = parse_id(message_id)
+    if mid is None:
+        raise NotFoundError(MESSAGE_NOT_FOUND)
+    found = (Message.objects.filter(conversation_id=participant.conversation_id, pk=mid)
+             .filter(visible_messages_q(participant)).first())
+    if found is None:
+        raise NotFoundError(MESSAGE_NOT_FOUND)
+    return found
+
+
+def settings_for(user: User) -> MessagingSettings:
+    """The person's messaging settings (an absent row is the defaults, unsaved)."""
+    found = MessagingSettings.objects.filter(user_id=user.pk).first()
+    return found if found is not None else MessagingSettings(user_id=user.pk)
