@@ -18,7 +18,7 @@ _TABS = {
     "home": "home", "feed-following": "home",
     "discover": "discover", "search": "discover", "hashtag": "discover", "sound": "discover",
     "upload": "upload",
-    "notices": "inbox", "inbox": "inbox",
+    "notices": "inbox", "inbox": "inbox", "messages": "inbox", "messages-thread": "inbox",
     "settings": "profile", "settings-account": "profile", "settings-avatar": "profile",
     "settings-privacy": "profile", "settings-sessions": "profile", "settings-blocked": "profile",
     "follow-requests": "profile",

@@ -3,6 +3,7 @@
 // the sign-up prompt.
 import { ApiError, get, post } from "../lib/api.js";
 import { openReport } from "../lib/report.js";
+import { ShareToDm } from "./share_dm.js";
 import { el } from "./text.js";
 
 const share = document.getElementById("share-sheet");
@@ -25,6 +26,8 @@ let shareRail = null;
 const shareStatus = share.querySelector(".sheet-status");
 const nativeShare = share.querySelector('[data-share="other"]');
 nativeShare.hidden = !navigator.share;
+const dmSection = share.querySelector("[data-share-dm]");
+const shareDm = dmSection ? new ShareToDm(dmSection, { me: dmSection.dataset.me }) : null;
 
 function permalink(rail) {
   return new URL(`/@${encodeURIComponent(rail.post.author.username)}/video/${rail.post.id}`, location.origin).href;
@@ -49,6 +52,7 @@ export function openShare(rail) {
   const mail = share.querySelector('[data-share="email"]');
   mail.href = `mailto:?subject=${encodeURIComponent("A video on SwipeMe")}&body=${encodeURIComponent(permalink(rail))}`;
   share.showModal();
+  if (shareDm) shareDm.open(rail.post, () => recordShare("message"));
 }
 
 share.querySelector('[data-share="copy_link"]').addEventListener("click", async () => {

@@ -64,11 +64,12 @@ async function loadReasons(form) {
 /**
  * Open the dialog for one target. targetType: post | comment | user | sound; noun: what the
  * words call it ("video", "comment", "account"); opener: the button to focus afterwards;
- * onReported(): after the report was accepted.
+ * onReported(): after the report was accepted; bodyFor(policy): the request body, for a
+ * surface with its own endpoint (reportsUrl).
  */
-export async function openReport({ targetType, targetId, noun, reportsUrl = REPORTS_URL, opener = null, onReported = null }) {
+export async function openReport({ targetType, targetId, noun, reportsUrl = REPORTS_URL, opener = null, onReported = null, bodyFor = null }) {
   if (!dialog) build();
-  current = { targetType, targetId: String(targetId), noun, reportsUrl: reportsUrl || REPORTS_URL, opener, onReported };
+  current = { targetType, targetId: String(targetId), noun, reportsUrl: reportsUrl || REPORTS_URL, opener, onReported, bodyFor };
   const form = dialog.querySelector(".report-form");
   dialog.querySelector("#report-title").textContent = `Report this ${noun}`;
   form.querySelector(".report-legend").textContent = `Why are you reporting this ${noun}?`;
@@ -92,7 +93,9 @@ async function send(form) {
   try {
     await retrying(() => {
       sends += 1;
-      return post(report.reportsUrl, { target_type: report.targetType, target_id: report.targetId, policy });
+      // a surface with its own report endpoint (a conversation's messages) shapes its body
+      return post(report.reportsUrl, report.bodyFor ? report.bodyFor(policy)
+        : { target_type: report.targetType, target_id: report.targetId, policy });
     });
   } catch (e) {
     // A person has one open report per target, so a retry cannot file a second one; when an

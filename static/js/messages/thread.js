@@ -1,0 +1,511 @@
+// One conversation: the thread (oldest at the top, the newest at the bottom; scrolling up
+// loads older pages with ?before=<seq>), the composer (text, reply, edit), a message's
+// menu (react, reply, edit within 15 minutes, unsend, delete for me, report), the request
+// bar (accept, delete, block and report), typing and read receipts, live over the socket.
+import { ApiError, api, del, get, post, retrying } from "../lib/api.js";
+import { openReport } from "../lib/report.js";
+import { el } from "../feed/text.js";
+import { EDIT_WINDOW_MS, conversationTitle, messageNode, others, personName, preview } from "./render.js";
+import { clientId, urls } from "./urls.js";
+
+const PAGE = 30;
+const TYPING_EVERY_MS = 3000;
+const TYPING_SHOWN_MS = 6000;
+const EMOJI = ["❤️", "😂", "😮", "😢", "👍", "🔥"];
+
+const idOf = (m) => (m.id != null ? String(m.id) : `local-${m.client_id}`);
+const words = (e, fallback) => (e instanceof ApiError ? e.message : fallback);
+
+export class Thread {
+  constructor(root, { me, conversationId, socket, onRead }) {
+    this.root = root;
+    this.me = String(me);
+    this.id = String(conversationId);
+    this.socket = socket;
+    this.onRead = onRead || (() => {});
+    this.scroller = root.querySelector("[data-thread-scroll]");
+    this.list = root.querySelector("[data-thread-messages]");
+    this.top = root.querySelector("[data-thread-top]");
+    this.typingLine = root.querySelector("[data-typing]");
+    this.jump = root.querySelector("[data-jump]");
+    this.form = root.querySelector("[data-composer]");
+    this.input = this.form.querySelector("textarea");
+    this.composerStatus = root.querySelector("[data-composer-status]");
+    this.contextBar = root.querySelector("[data-composing]");
+    this.requestBar = root.querySelector("[data-request]");
+    this.messages = new Map(); // id (or local-<client_id>) -> message
+    this.hidden = new Set(); // deleted for me: a late change must not bring them back
+    this.conversation = null;
+    this.oldestSeq = null;
+    this.maxChangeSeq = 0;
+    this.hasMore = true;
+    this.loadingOlder = false;
+    this.readSeqs = new Map(); // member id -> last read seq (only members who show receipts)
+    this.readSent = 0;
+    this.typingSentAt = 0;
+    this.typers = new Map(); // member id -> timeout
+    this.replyTo = null;
+    this.editing = null;
+    this.menuDialog = null;
+  }
+
+  get group() {
+    return Boolean(this.conversation && this.conversation.kind === "group");
+  }
+
+  get ctx() {
+    return { me: this.me, group: this.group, onMenu: (m, b) => this.openMenu(m, b),
+             onReact: (m, emoji) => this.react(m, emoji), onRetry: (m) => this.retry(m) };
+  }
+
+  async start() {
+    this.bindComposer();
+    this.bindRequest();
+    this.jump.addEventListener("click", () => this.scrollToBottom(true));
+    this.scroller.addEventListener("scroll", () => {
+      if (this.atBottom()) { this.jump.hidden = true; this.markRead(); }
+    }, { passive: true });
+    document.addEventListener("visibilitychange", () => this.markRead());
+    try {
+      const [conversation, page] = await Promise.all([get(urls.detail(this.id)), get(`${urls.messages(this.id)}?limit=${PAGE}`)]);
+      this.setConversation(conversation);
+      this.addPage(page);
+    } catch (e) {
+      this.list.replaceChildren(el("li", { class: "form-error dm-load-error", text: words(e, "This conversation could not load. Check your connection and reload.") }));
+      return;
+    }
+    this.scrollToBottom(false);
+    this.root.dataset.ready = "1";
+    this.socket.subscribe(this.id, () => this.maxChangeSeq);
+    new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) this.loadOlder();
+    }, { root: this.scroller, rootMargin: "200px 0px 0px 0px" }).observe(this.top);
+    this.markRead();
+  }
+
+  setConversation(conversation) {
+    this.conversation = conversation;
+    const title = conversationTitle(conversation, this.me);
+    this.root.querySelector("[data-thread-title]").textContent = title;
+    document.title = `${title} · Messages · SwipeMe`;
+    const rest = others(conversation, this.me);
+    const sub = this.root.querySelector("[data-thread-sub]");
+    if (this.group) sub.textContent = `${(conversation.members || []).length} members`;
+    else if (rest[0]) {
+      sub.replaceChildren(el("a", { href: `/@${encodeURIComponent(rest[0].username)}`, dir: "ltr", text: `@${rest[0].username}` }));
+    }
+    for (const member of conversation.members || []) {
+      if (String(member.id) !== this.me && member.last_read_seq != null) this.readSeqs.set(String(member.id), Number(member.last_read_seq));
+    }
+  }
+
+  // --- the list of messages ---------------------------------------------------------------
+
+  addPage(page) {
+    const rows = page.results || [];
+    for (const m of rows) this.upsert(m, { quiet: true });
+    const seqs = rows.map((m) => Number(m.seq)).filter((s) => Number.isFinite(s) && s > 0);
+    if (seqs.length) this.oldestSeq = Math.min(this.oldestSeq ?? Infinity, ...seqs);
+    this.hasMore = page.next != null ? Boolean(page.next) : rows.length >= PAGE;
+    if (!this.hasMore) {
+      this.top.replaceChildren(el("p", { class: "muted small dm-start", text: "The start of your conversation" }));
+    }
+    this.updateReceipts();
+  }
+
+  async loadOlder() {
+    if (!this.hasMore || this.loadingOlder || this.oldestSeq == null) return;
+    this.loadingOlder = true;
+    this.top.replaceChildren(el("p", { class: "muted small", role: "status", text: "Loading older messages…" }));
+    const fromBottom = this.scroller.scrollHeight - this.scroller.scrollTop;
+    try {
+      const page = await get(`${urls.messages(this.id)}?limit=${PAGE}&before=${this.oldestSeq}`);
+      this.top.replaceChildren();
+      this.addPage(page);
+      this.scroller.scrollTop = this.scroller.scrollHeight - fromBottom; // keep what was on screen
+    } catch (e) {
+      const retry = el("button", { type: "button", class: "link small", text: "Try again" });
+      retry.addEventListener("click", () => this.loadOlder());
+      this.top.replaceChildren(el("p", { class: "form-error small" }, words(e, "Older messages could not load. "), retry));
+    } finally {
+      this.loadingOlder = false;
+    }
+  }
+
+  /** Put a message in its place (by seq; pending ones at the end), or replace its node. */
+  upsert(message, { quiet = false } = {}) {
+    const key = idOf(message);
+    if (this.hidden.has(key)) return;
+    const known = this.messages.get(key);
+    if (known && known.change_seq != null && message.change_seq != null && Number(message.change_seq) < Number(known.change_seq)) return;
+    if (message.change_seq != null) this.maxChangeSeq = Math.max(this.maxChangeSeq, Number(message.change_seq));
+    const mine = message.sender && String(message.sender.id) === this.me;
+    // the answer to one of this page's sends (by the socket or the POST): drop its placeholder
+    if (mine && message.client_id && message.id != null) {
+      const local = `local-${message.client_id}`;
+      if (this.messages.has(local)) { this.messages.delete(local); this.nodeOf(local)?.remove(); }
+    }
+    const isNew = !known;
+    this.messages.set(key, message);
+    const wasAtBottom = this.atBottom();
+    const node = messageNode(message, this.ctx);
+    const old = this.nodeOf(key);
+    if (old && old.dataset.seq === String(message.seq ?? "")) old.replaceWith(node);
+    else { old?.remove(); this.insert(node, message.seq); }
+    if (!quiet && isNew && message.seq != null) {
+      if (!mine) this.stopTyping(String(message.sender && message.sender.id));
+      if (mine || wasAtBottom) this.scrollToBottom(true);
+      else this.jump.hidden = false;
+      this.markRead();
+    }
+    this.updateReceipts();
+  }
+
+  nodeOf(key) {
+    return this.list.querySelector(`[data-id="${CSS.escape(key)}"]`);
+  }
+
+  insert(node, seq) {
+    if (seq == null) { this.list.append(node); return; }
+    for (const child of this.list.children) {
+      const s = child.dataset.seq;
+      if (s === "" || Number(s) > Number(seq)) { this.list.insertBefore(node, child); return; }
+    }
+    this.list.append(node);
+  }
+
+  atBottom() {
+    const s = this.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < 80;
+  }
+
+  scrollToBottom(smooth) {
+    this.scroller.scrollTo({ top: this.scroller.scrollHeight, behavior: smooth ? "smooth" : "auto" });
+    this.jump.hidden = true;
+  }
+
+  newestSeq() {
+    let newest = 0;
+    for (const m of this.messages.values()) if (m.seq != null) newest = Math.max(newest, Number(m.seq));
+    return newest;
+  }
+
+  // --- read state and receipts --------------------------------------------------------------
+
+  /** Tell the server how far this person has read: the newest message, once it is seen. */
+  async markRead() {
+    if (document.visibilityState !== "visible" || !this.atBottom() || this.isRequest()) return;
+    const seq = this.newestSeq();
+    if (!seq || seq <= this.readSent) return;
+    this.readSent = seq;
+    try {
+      await post(urls.read(this.id), { seq });
+      this.onRead(this.id);
+    } catch { this.readSent = 0; /* said again at the next message */ }
+  }
+
+  /** "Seen" under my last message someone has read ("Seen by …" in a group), else "Sent". */
+  updateReceipts() {
+    for (const node of this.list.querySelectorAll("[data-receipt]")) { node.textContent = ""; node.removeAttribute("data-receipt"); }
+    let last = null;
+    for (const m of this.messages.values()) {
+      if (m.seq != null && m.sender && String(m.sender.id) === this.me && !(last && Number(last.seq) > Number(m.seq))) last = m;
+    }
+    if (!last || this.newestSeq() !== Number(last.seq)) return; // an answer came after it
+    const status = this.nodeOf(idOf(last))?.querySelector("[data-status]");
+    if (!status) return;
+    const readers = [...this.readSeqs].filter(([, seq]) => seq >= Number(last.seq)).map(([id]) => id);
+    let text = "Sent";
+    if (readers.length && !this.group) text = "Seen";
+    else if (readers.length) {
+      const names = (this.conversation.members || []).filter((m) => readers.includes(String(m.id))).map(personName);
+      text = `Seen by ${names.slice(0, 3).join(", ")}${names.length > 3 ? ` and ${names.length - 3} more` : ""}`;
+    }
+    status.textContent = text;
+    status.setAttribute("data-receipt", readers.length ? "seen" : "sent");
+  }
+
+  // --- socket frames ---------------------------------------------------------------------
+
+  onFrame(frame) {
+    if (String(frame.conversation ?? (frame.message && frame.message.conversation)) !== this.id) return;
+    if (frame.type === "message" && frame.message) this.upsert(frame.message);
+    else if (frame.type === "typing") this.showTyping(frame.user || { id: frame.user_id });
+    else if (frame.type === "read") {
+      const who = String(frame.user_id ?? (frame.user && frame.user.id));
+      if (who !== this.me) { this.readSeqs.set(who, Number(frame.seq)); this.updateReceipts(); }
+    } else if (frame.type === "accepted" || frame.type === "conversation") this.refreshDetail();
+  }
+
+  async refreshDetail() {
+    try { this.setConversation(await get(urls.detail(this.id))); this.updateReceipts(); } catch { /* keeps the old header */ }
+  }
+
+  showTyping(user) {
+    const who = String(user.id);
+    if (who === this.me) return;
+    clearTimeout(this.typers.get(who));
+    this.typers.set(who, setTimeout(() => this.stopTyping(who), TYPING_SHOWN_MS));
+    this.typingNames = this.typingNames || new Map();
+    const member = (this.conversation.members || []).find((m) => String(m.id) === who) || user;
+    this.typingNames.set(who, personName(member));
+    this.renderTyping();
+  }
+
+  stopTyping(who) {
+    clearTimeout(this.typers.get(who));
+    this.typers.delete(who);
+    this.typingNames?.delete(who);
+    this.renderTyping();
+  }
+
+  renderTyping() {
+    const names = [...(this.typingNames || new Map()).values()];
+    const wasAtBottom = this.atBottom();
+    this.typingLine.textContent = !names.length ? ""
+      : names.length === 1 ? `${names[0]} is typing…` : `${names.slice(0, 2).join(" and ")} are typing…`;
+    this.typingLine.hidden = !names.length;
+    if (wasAtBottom) this.scrollToBottom(false);
+  }
+
+  // --- the composer ------------------------------------------------------------------------
+
+  bindComposer() {
+    this.form.addEventListener("submit", (event) => { event.preventDefault(); this.submit(); });
+    this.input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); this.submit(); }
+      if (event.key === "Escape" && (this.replyTo || this.editing)) this.clearContext();
+    });
+    this.input.addEventListener("input", () => {
+      this.grow();
+      const now = Date.now();
+      if (this.input.value.trim() && now - this.typingSentAt > TYPING_EVERY_MS && !this.editing) {
+        this.typingSentAt = now;
+        this.socket.typing(this.id);
+      }
+    });
+    this.contextBar.querySelector("button").addEventListener("click", () => this.clearContext());
+  }
+
+  grow() {
+    this.input.style.height = "auto";
+    this.input.style.height = `${Math.min(this.input.scrollHeight, 140)}px`;
+  }
+
+  setContext(kind, message) {
+    this.replyTo = kind === "reply" ? message : null;
+    this.editing = kind === "edit" ? message : null;
+    const label = kind === "reply" ? `Replying to ${personName(message.sender)}: ` : "Editing your message: ";
+    this.contextBar.querySelector("[data-composing-text]").replaceChildren(
+      el("strong", { text: label }), el("span", { dir: "auto", text: preview(message, null).slice(0, 80) }));
+    this.contextBar.hidden = false;
+    if (kind === "edit") { this.input.value = message.body || ""; this.grow(); }
+    this.input.focus();
+  }
+
+  clearContext() {
+    if (this.editing) { this.input.value = ""; this.grow(); }
+    this.replyTo = null;
+    this.editing = null;
+    this.contextBar.hidden = true;
+  }
+
+  async submit() {
+    const body = this.input.value.trim();
+    if (!body) return;
+    this.composerStatus.textContent = "";
+    if (this.editing) { await this.saveEdit(this.editing, body); return; }
+    const payload = { kind: "text", body };
+    if (this.replyTo) payload.reply_to_id = String(this.replyTo.id);
+    const local = {
+      client_id: clientId(), kind: "text", body, state: "visible", seq: null,
+      sender: { id: this.me, ...(this.root.dataset.meName ? { display_name: this.root.dataset.meName } : {}) },
+      reply_to: this.replyTo ? { id: this.replyTo.id, body_preview: preview(this.replyTo, null).slice(0, 80) } : null,
+      reactions: [], created_at: new Date().toISOString(), local: { status: "sending" },
+    };
+    this.input.value = "";
+    this.grow();
+    this.clearContext();
+    this.typingSentAt = 0;
+    this.messages.set(idOf(local), local);
+    this.list.append(messageNode(local, this.ctx));
+    this.scrollToBottom(true);
+    await this.deliver(local, payload);
+  }
+
+  /** POST one message (again, with the same client id, after a failure: never twice). */
+  async deliver(local, payload) {
+    local.payload = payload;
+    try {
+      const message = await retrying(() => post(urls.messages(this.id), { ...payload, client_id: local.client_id }));
+      this.upsert(message);
+      if (this.isRequest()) this.refreshRequest();
+    } catch (e) {
+      if (!this.messages.has(idOf(local))) return;
+      const transient = !(e instanceof ApiError) || e.status >= 500;
+      local.local = { error: words(e, "no connection."), retry: transient };
+      this.nodeOf(idOf(local))?.replaceWith(messageNode(local, this.ctx));
+    }
+  }
+
+  retry(local) {
+    local.local = { status: "sending" };
+    this.nodeOf(idOf(local))?.replaceWith(messageNode(local, this.ctx));
+    this.deliver(local, local.payload);
+  }
+
+  async saveEdit(message, body) {
+    try {
+      const changed = await api("PATCH", urls.message(this.id, message.id), { body });
+      this.clearContext();
+      this.upsert(changed);
+    } catch (e) {
+      this.composerStatus.textContent = words(e, "The message could not be edited. Try again.");
+    }
+  }
+
+  // --- a message's menu --------------------------------------------------------------------
+
+  buildMenu() {
+    const dialog = el("dialog", { class: "drawer sheet dm-menu", "aria-labelledby": "dm-menu-title", "data-message-menu": true });
+    const close = el("button", { type: "button", class: "icon-button close", "aria-label": "Close", text: "×" });
+    dialog.append(
+      el("header", { class: "drawer-head" }, el("h2", { id: "dm-menu-title", text: "Message" }), close),
+      el("div", { class: "dm-emoji-row", role: "group", "aria-label": "React" }),
+      el("div", { class: "sheet-actions" }),
+      el("p", { class: "sheet-status", role: "status" }));
+    close.addEventListener("click", () => dialog.close());
+    dialog.addEventListener("click", (event) => { if (event.target === dialog) dialog.close(); });
+    dialog.addEventListener("close", () => { if (this.menuOpener?.isConnected) this.menuOpener.focus({ preventScroll: true }); });
+    document.body.append(dialog);
+    return dialog;
+  }
+
+  openMenu(message, opener) {
+    this.menuDialog = this.menuDialog || this.buildMenu();
+    this.menuOpener = opener;
+    const dialog = this.menuDialog;
+    const mine = message.sender && String(message.sender.id) === this.me;
+    const unsent = Boolean(message.unsent || message.state === "unsent");
+    const visible = message.state === "visible" && message.seq != null && !unsent;
+    const mineReaction = (message.reactions || []).find((r) => r.mine);
+    dialog.querySelector(".sheet-status").textContent = "";
+    dialog.querySelector(".dm-emoji-row").replaceChildren(...(visible ? EMOJI : []).map((emoji) => {
+      const chosen = mineReaction && mineReaction.emoji === emoji;
+      const button = el("button", { type: "button", class: `dm-emoji${chosen ? " mine" : ""}`, "aria-pressed": chosen ? "true" : "false",
+                                    "aria-label": `React ${emoji}`, text: emoji });
+      button.addEventListener("click", () => { dialog.close(); this.react(message, chosen ? null : emoji); });
+      return button;
+    }));
+    const item = (label, action, extra = {}) => {
+      const button = el("button", { type: "button", class: "sheet-button", text: label, ...extra });
+      button.addEventListener("click", action);
+      return button;
+    };
+    const editable = mine && message.kind === "text" && visible && Date.now() - Date.parse(message.created_at) < EDIT_WINDOW_MS;
+    dialog.querySelector(".sheet-actions").replaceChildren(...[
+      visible ? item("Reply", () => { dialog.close(); this.setContext("reply", message); }) : null,
+      visible && message.body && navigator.clipboard ? item("Copy text", async () => {
+        try { await navigator.clipboard.writeText(message.body); dialog.querySelector(".sheet-status").textContent = "Copied."; } catch { /* not allowed here */ }
+      }) : null,
+      editable ? item("Edit", () => { dialog.close(); this.setContext("edit", message); }) : null,
+      mine && !unsent && message.seq != null ? item("Unsend", () => this.unsend(message), { "data-danger": true }) : null,
+      item("Delete for me", () => this.hide(message)),
+      !mine && !unsent ? item("Report", () => { dialog.close(); this.report([message.id], opener); }) : null,
+    ].filter(Boolean));
+    if (!dialog.open) dialog.showModal();
+  }
+
+  async react(message, emoji) {
+    try {
+      const changed = emoji ? await post(urls.reactions(this.id, message.id), { emoji })
+        : await del(`${urls.reactions(this.id, message.id)}`);
+      if (changed && changed.id != null) this.upsert(changed);
+    } catch (e) {
+      this.composerStatus.textContent = words(e, "The reaction could not be saved. Try again.");
+    }
+  }
+
+  async unsend(message) {
+    const status = this.menuDialog.querySelector(".sheet-status");
+    if (!confirm("Unsend this message? It will be removed for everyone.")) return;
+    try {
+      const changed = await del(urls.message(this.id, message.id));
+      this.menuDialog.close();
+      this.upsert(changed && changed.id != null ? changed : { ...message, unsent: true, state: "unsent", body: "" });
+    } catch (e) {
+      status.textContent = words(e, "The message could not be unsent. Try again.");
+    }
+  }
+
+  async hide(message) {
+    const status = this.menuDialog.querySelector(".sheet-status");
+    try {
+      await post(urls.hide(this.id, message.id));
+      this.menuDialog.close();
+      const key = idOf(message);
+      this.hidden.add(key);
+      this.messages.delete(key);
+      this.nodeOf(key)?.remove();
+      this.updateReceipts();
+    } catch (e) {
+      status.textContent = words(e, "The message could not be deleted. Try again.");
+    }
+  }
+
+  report(messageIds, opener) {
+    openReport({ targetType: "message", targetId: messageIds.join(","), noun: messageIds.length ? "message" : "conversation",
+                 reportsUrl: urls.report(this.id), opener,
+                 bodyFor: (policy) => ({ message_ids: messageIds.map(String), reason: policy }) });
+  }
+
+  // --- message requests ----------------------------------------------------------------
+
+  isRequest() {
+    return Boolean(this.requestBar && !this.requestBar.hidden && this.requestBar.dataset.request === "incoming");
+  }
+
+  bindRequest() {
+    if (!this.requestBar) return;
+    const status = this.requestBar.querySelector("[data-request-status]");
+    const act = (name, fn) => this.requestBar.querySelector(`[data-request-action="${name}"]`)?.addEventListener("click", async (event) => {
+      event.currentTarget.disabled = true;
+      try { await fn(); } catch (e) {
+        status.textContent = words(e, "That did not work. Try again.");
+      } finally { event.currentTarget && (event.currentTarget.disabled = false); }
+    });
+    act("accept", async () => {
+      await post(urls.accept(this.id));
+      this.requestBar.hidden = true;
+      this.form.hidden = false;
+      this.root.dataset.request = "";
+      this.markRead();
+      this.onRead(this.id);
+      this.input.focus();
+    });
+    act("delete", async () => {
+      if (!confirm("Delete this request? The conversation is removed from your requests.")) return;
+      await post(urls.decline(this.id));
+      location.assign("/messages?folder=requests");
+    });
+    act("block", async () => {
+      const other = others(this.conversation || {}, this.me)[0];
+      if (!other) return;
+      if (!confirm(`Block @${other.username}? They won't be able to message you or find your profile.`)) return;
+      await post(`/api/v1/users/${encodeURIComponent(other.username)}/block`);
+      await post(urls.decline(this.id)).catch(() => {}); // the block already ended it
+      status.textContent = `@${other.username} is blocked.`;
+      this.requestBar.querySelector("[data-request-actions]").hidden = true;
+      this.requestBar.querySelector("[data-request-after]").hidden = false;
+      const ids = [...this.messages.values()].filter((m) => m.id != null && m.sender && String(m.sender.id) !== this.me).map((m) => m.id);
+      this.report(ids, this.requestBar.querySelector("[data-request-report]"));
+    });
+    this.requestBar.querySelector("[data-request-report]")?.addEventListener("click", (event) => {
+      const ids = [...this.messages.values()].filter((m) => m.id != null && m.sender && String(m.sender.id) !== this.me).map((m) => m.id);
+      this.report(ids, event.currentTarget);
+    });
+  }
+
+  /** The sender's side of an unanswered request: how many more they may send. */
+  refreshRequest() {}
+}
