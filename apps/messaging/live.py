@@ -8,15 +8,16 @@ subscribed to it, after `selectors.participant_for` said yes) and one per person
 
 The per-message path costs the same however many members listen: the message is rendered
 once (`api.serializers.message_payloads`, for no viewer in particular) and sent to the
-conversation's group in one `group_send_many`; the members' inbox rows (unread count, the
-preview) come from one query and go in the same batch. A connection adjusts what depends on
-the reader (its blocks, `mine` on reactions, a shared post's card) itself.
+conversation's group in one send; the members' inbox rows (unread count, the preview) are
+read for them all at once and go to their groups in one `group_send_many`. A connection
+adjusts what depends on the reader (its blocks, `mine` on reactions, a shared post's card)
+itself.
 
 Presence (`presence_*`): each `ws/messages/` connection keeps its channel name in the
 person's Redis sorted set, scored by when it expires (refreshed while it lives); a person
 with none is offline and is told of a new message through the notifications app
-(`notify_offline`, a Celery task: in-app + push, grouped per conversation, not for a muted
-conversation nor one the person has not accepted... see `offline_recipients`).
+(`tasks.notify_offline` -> `offline.py`: in-app + push, grouped per conversation, not for
+a muted conversation; see `offline_recipients`).
 
 Best effort, like notifications' live delivery: PostgreSQL is the record and a client that
 reconnects resumes from its last change_seq, so a Redis outage must neither fail nor slow a
@@ -38,8 +39,9 @@ from django.utils import timezone
 
 from apps.core import redis_health
 from apps.core.outbox import enqueue_on_commit
-from apps.messaging.models import Message, MessagingSettings, Participant
+from apps.messaging.models import HiddenMessage, Message, MessagingSettings, Participant
 from apps.notifications.live import send_to_groups
+from apps.social.selectors import blocked_user_ids
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +114,7 @@ def _reactors(message: Message) -> dict[str, list[str]]:
 
 def message_changed(message: Message) -> None:
     """A message appeared or changed (edit, unsend, reaction, delivered after its checks).
-    Visible ones go to the conversation's group (and the members' inbox rows when new);
+    Visible ones go to the conversation's group, new ones also to the offline members;
     one waiting for or refused by its checks only to its sender's connections."""
     try:
         payload = _payload(message)
@@ -131,25 +133,18 @@ def message_changed(message: Message) -> None:
         "change_seq": message.change_seq, "seq": message.seq,
         "sender": str(message.sender_id) if message.sender_id else None,
         "message": payload,
-        # a shared post's card depends on who reads it: each connection renders it
-        "personal": message.kind == Message.Kind.POST and message.state != Message.State.UNSENT,
+        # a shared post or profile card depends on who reads it: each connection renders it
+        "personal": (message.kind in (Message.Kind.POST, Message.Kind.PROFILE)
+                     and message.state != Message.State.UNSENT),
         "reactors": _reactors(message) if payload.get("reactions") else {},
     }
     if message.kind == Message.Kind.SYSTEM:
         event["system"] = message.data
-    messages: list[tuple[str, dict[str, Any]]] = [
-        (conversation_group(message.conversation_id), event)]
-    is_new = message.change_seq == message.seq
-    members: list[Participant] = []
-    if is_new:
-        members = list(Participant.objects.filter(
-            conversation_id=message.conversation_id, state=Participant.State.ACTIVE).only(
-                "user_id", "unread_count", "muted_until", "accepted_at", "archived_at"))
-        shown = preview(payload)
-        messages += [(user_group(p.user_id), _inbox_event(p, shown)) for p in members]
-    send_to_groups(messages)
-    if is_new and message.kind != Message.Kind.SYSTEM and message.sender_id is not None:
-        _notify_offline(message, members)
+    send_to_groups([(conversation_group(message.conversation_id), event)])
+    # the members' inbox rows follow from the service's inbox_changed (the same commit)
+    if (message.change_seq == message.seq and message.kind != Message.Kind.SYSTEM
+            and message.sender_id is not None):
+        _notify_offline(message)
 
 
 def _inbox_event(participant: Participant, shown: dict[str, Any] | None) -> dict[str, Any]:
@@ -163,19 +158,22 @@ def _muted(participant: Participant) -> bool:
     return participant.muted_until is not None and participant.muted_until > timezone.now()
 
 
-def offline_recipients(message: Message, members: Iterable[Participant]) -> list[int]:
+def offline_recipients(message: Message) -> list[int]:
     """Who is told of a new message through the notifications app: every active member but
     its sender who has no live `ws/messages/` connection and has not muted the
-    conversation. (Online anywhere = told by the socket's inbox update, not pushed.)"""
-    candidates = [p.user_id for p in members
-                  if p.user_id != message.sender_id and not _muted(p)]
+    conversation. (Online anywhere = told by the socket's inbox row, not pushed.)"""
+    now = timezone.now()
+    candidates = list(Participant.objects.filter(
+        Q(muted_until__isnull=True) | Q(muted_until__lte=now),
+        conversation_id=message.conversation_id, state=Participant.State.ACTIVE,
+    ).exclude(user_id=message.sender_id).values_list("user_id", flat=True))
     online = online_user_ids(candidates)
     return [user_id for user_id in candidates if user_id not in online]
 
 
-def _notify_offline(message: Message, members: list[Participant]) -> None:
+def _notify_offline(message: Message) -> None:
     try:
-        offline = offline_recipients(message, members)
+        offline = offline_recipients(message)
         if offline:
             from apps.messaging.tasks import notify_offline
 
@@ -213,17 +211,41 @@ def _dm_notifications_read(participant: Participant) -> None:
         logger.warning("messaging: marking the DM notification read failed", exc_info=True)
 
 
+def _latest_preview(conversation_id: int) -> tuple[Message | None, dict[str, Any] | None]:
+    latest = (Message.objects.filter(conversation_id=conversation_id, seq__isnull=False)
+              .exclude(kind=Message.Kind.SYSTEM).order_by("-seq")
+              .only("id", "seq", "kind", "sender_id", "body", "state", "created_at").first())
+    if latest is None:
+        return None, None
+    unsent = latest.state == Message.State.UNSENT
+    return latest, preview({
+        "id": str(latest.pk), "seq": latest.seq, "kind": latest.kind,
+        "sender": {"id": str(latest.sender_id) if latest.sender_id else None},
+        "body": "" if unsent else latest.body, "unsent": unsent,
+        "created_at": latest.created_at.isoformat()})
+
+
 def inbox_changed(user_ids: Iterable[int], conversation_id: int) -> None:
-    """These people's own row of the conversation changed (unread count, mute, accepted,
-    or they left / were removed): each of their connections gets the row (one query), and a
-    connection subscribed to a conversation its person is no longer in drops it at once."""
+    """These people's own row of the conversation changed (a new message, unread count,
+    mute, accepted, or they left / were removed): each of their connections gets the row
+    and the latest message's preview (a few queries for them all), and a connection
+    subscribed to a conversation its person is no longer in drops it at once."""
     ids = list(dict.fromkeys(int(u) for u in user_ids))
     if not ids:
         return
     rows = {p.user_id: p for p in Participant.objects.filter(
-        Q(user_id__in=ids), conversation_id=conversation_id).only(
+        user_id__in=ids, conversation_id=conversation_id).only(
             "user_id", "conversation_id", "state", "unread_count", "muted_until",
-            "accepted_at", "archived_at")}
+            "accepted_at", "archived_at", "joined_seq", "cleared_seq")}
+    latest, shown = _latest_preview(conversation_id)
+    unseen: set[int] = set()
+    if latest is not None:
+        # the preview follows messages_for's rules: not before the person joined or
+        # cleared the chat, not deleted for them, not by someone blocked either way
+        unseen = set(HiddenMessage.objects.filter(message_id=latest.pk, user_id__in=ids)
+                     .values_list("user_id", flat=True))
+        if latest.sender_id is not None:
+            unseen |= blocked_user_ids(latest.sender_id) & set(ids)
     messages = []
     for user_id in ids:
         row = rows.get(user_id)
@@ -231,7 +253,9 @@ def inbox_changed(user_ids: Iterable[int], conversation_id: int) -> None:
             event: dict[str, Any] = {"type": "msg.inbox", "conversation": str(conversation_id),
                                      "state": "gone", "unread_count": 0}
         else:
-            event = _inbox_event(row, None)
+            visible = (latest is not None and user_id not in unseen and latest.seq is not None
+                       and latest.seq > max(row.joined_seq, row.cleared_seq))
+            event = _inbox_event(row, shown if visible else None)
         messages.append((user_group(user_id), event))
     send_to_groups(messages)
 
