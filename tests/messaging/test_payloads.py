@@ -1,0 +1,69 @@
+"""`message_payloads` (the one message shape): cards that respect the reader's view of a
+post at read time, tombstones, reactions with `mine`, and a constant number of queries."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from apps.content.models import Post
+from apps.messaging import selectors, services
+from apps.messaging.api.serializers import conversation_payloads, message_payloads
+from tests.engagement.factories import PublishedPostFactory
+from tests.factories import UserFactory
+from tests.messaging.helpers import direct, send
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_shared_post_card_follows_the_readers_view_at_read_time() -> None:
+    a, b = UserFactory(), UserFactory()
+    conversation = direct(a, b)
+    post = PublishedPostFactory(author=a)
+    message = send(a, conversation, "", kind="post", shared_post_id=post.pk)
+    [card] = message_payloads(b, [message])
+    assert card["shared_post"]["id"] == str(post.pk)
+    assert card["shared_post"]["unavailable"] is False
+    Post.objects.filter(pk=post.pk).update(visibility=Post.Visibility.PRIVATE)
+    [card] = message_payloads(b, [message])
+    assert card["shared_post"] == {"unavailable": True}
+
+
+def test_tombstones_reactions_and_constant_queries() -> None:
+    a, b = UserFactory(), UserFactory()
+    conversation = direct(a, b)
+    messages = [send(a if i % 2 else b, conversation, f"m{i}") for i in range(12)]
+    services.react(b, conversation.pk, messages[0].pk, emoji="👍")
+    services.react(a, conversation.pk, messages[0].pk, emoji="👍")
+    services.react(b, conversation.pk, messages[-1].pk, emoji="🔥")  # on the small page too
+    services.unsend_message(a, conversation.pk, messages[1].pk)
+    me = selectors.participant_for(b, conversation.pk)
+    counts = []
+    for size in (2, 12):
+        page = selectors.messages_for(me, limit=size)
+        with CaptureQueriesContext(connection) as queries:
+            payloads = message_payloads(b, page)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    by_id = {p["id"]: p for p in payloads}
+    assert by_id[str(messages[0].pk)]["reactions"] == [{"emoji": "👍", "count": 2,
+                                                        "mine": True}]
+    unsent = by_id[str(messages[1].pk)]
+    assert unsent["unsent"] is True
+    assert unsent["body"] == ""
+
+
+def test_inbox_rows_in_constant_queries() -> None:
+    me = UserFactory()
+    for i in range(6):
+        other = UserFactory()
+        send(other, direct(other, me), f"x{i}")
+    counts = []
+    for size in (1, 6):
+        rows = list(selectors.inbox_for(me)[:size])
+        with CaptureQueriesContext(connection) as queries:
+            payloads = conversation_payloads(me, rows)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert len(payloads) == 6
