@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 
-def _blocked(*, blocker_id: int, blocked_id: int) -> object:
-    """A block: the pair's live connections drop each other at once (after the commit)."""
-    from django.db import transaction
-
-    from apps.messaging import live
-
-    transaction.on_commit(lambda: live.blocked(blocker_id, blocked_id))
-    return None
-
-
 def connect() -> None:
     """Register messaging's functions in lower apps' hook registries."""
-    from apps.social.hooks import register_blocked_hook
+    from apps.media.hooks import register_asset_failed_hook, register_asset_playable_hook
+    from apps.messaging import media_checks
+    from apps.moderation.detection.outcome_hooks import register_asset_checked_hook
 
-    register_blocked_hook(_blocked)
+    # A media message waits for its upload to be playable and checked (media_checks).
+    register_asset_playable_hook(media_checks.settle_for_asset)
+    register_asset_failed_hook(media_checks.settle_for_asset)
+    register_asset_checked_hook(media_checks.settle_for_asset)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import partial
 
 from django.db import transaction
 from django.db.models import F
@@ -17,7 +18,7 @@ from apps.content.selectors import POST_NOT_FOUND, visible_posts_for
 from apps.core.errors import ApplicationError, ForbiddenError, NotFoundError
 from apps.core.ids import parse_id
 from apps.media.models import MediaAsset
-from apps.messaging import policy, selectors
+from apps.messaging import media_checks, policy, selectors
 from apps.messaging.models import Conversation, HiddenMessage, Message, Participant, Reaction
 from apps.messaging.services._common import (
     BODY_MAX,
@@ -134,6 +135,8 @@ def send_message(sender: User, conversation_id: int | str, *, client_id: str, ki
                 last_activity_at=timezone.now(),
                 accepted_at=mine.accepted_at or timezone.now())
             announce_message(message)
+            # The upload may be checked already (no hook will fire again): settle it now.
+            transaction.on_commit(partial(media_checks.settle_message, message.pk))
             return message, True
         message.seq = message.change_seq = next_seq(conversation, new_message=True)
         message.save()

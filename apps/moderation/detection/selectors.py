@@ -121,3 +121,10 @@ def search_blocked_among(queries: Iterable[str]) -> set[str]:
     if not parsed:
         return set()
     return {query for query in wanted if term_hits(query, parsed)}
+
+
+def asset_check_for(asset_id: int) -> AssetCheck | None:
+    """An upload's pre-publish check (None: not started). Its own verdict (`outcome`,
+    `policy`) once `state` is done; messaging delivers a media message from it."""
+    return (AssetCheck.objects.filter(asset_id=asset_id)
+            .only("asset_id", "state", "outcome", "policy").first())

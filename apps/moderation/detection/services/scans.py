@@ -16,6 +16,7 @@ from apps.media.models import MediaAsset, ProcessingStep
 from apps.moderation.detection import cases, text
 from apps.moderation.detection.engine import Match, Signal, Verdict, evaluate
 from apps.moderation.detection.models import AssetCheck, Outcome, Scan
+from apps.moderation.detection.outcome_hooks import run_asset_checked_hooks
 from apps.moderation.detection.services._common import SCAN_STEPS
 from apps.moderation.detection.services.config import (
     _digest,
@@ -202,6 +203,7 @@ def asset_scan(*, asset_id: int, trigger: str = Scan.Trigger.UPLOAD) -> str:
             timezone.now(), ""
         check.save()
     settled = _settle_reviewing(asset_id)
+    run_asset_checked_hooks(asset_id=asset_id)  # e.g. a direct message waiting on it
     logger.info("moderation.asset_scanned", extra={"asset_id": asset_id,
                                                    "outcome": verdict.outcome,
                                                    "settled": settled})
@@ -223,6 +225,7 @@ def asset_scan_failed(*, asset_id: int, error: str, final: bool) -> None:
         check.save()
     if not final:
         return
+    run_asset_checked_hooks(asset_id=asset_id)
     for post_id in Post.objects.filter(asset_id=asset_id, status=Post.Status.REVIEWING) \
             .values_list("pk", flat=True):
         cases.open_case(target_type="post", target_id=post_id, policy=Policy.OTHER,
@@ -245,6 +248,7 @@ def asset_checks_clear(*, asset_id: int, reason: str, actor: Actor = None,
         record_audit(actor=actor, action="moderation_detection.asset_clear",
                      target=(_ASSET, asset_id), reason=reason, ip=ip)
         transaction.on_commit(lambda: _settle_reviewing(asset_id))
+        transaction.on_commit(lambda: run_asset_checked_hooks(asset_id=asset_id))
     return check
 
 
