@@ -10,10 +10,12 @@ write. Every refusal is a `MessagingRefused` whose message the sender reads.
   recipient's Requests, and there at most one more message after the first. Groups: the
   members' blocks only hide messages (`blocked_sender_q`); no photos or videos from a
   non-friend of a member under 18. Text through moderation's text checks (classifier, staff
-  term lists, link-spam signals): what they would block, or send to review, is refused; a
-  message request (a stranger's inbox) is refused from "limit reach" up. The same text to
+  term lists, link-spam signals): between people who accepted each other what detection
+  would block and clear spam are refused; in a stranger's Requests also what would go to
+  review, and link spam from "limit reach" up (`_bar`). The same text to
   many conversations within an hour is refused as spam (counted in Redis, behind the
   breaker; while Redis is unavailable the count is skipped, the other checks still run).
+- `check_edit(sender, conversation, body)`: an edited text, through the same text checks.
 - `lands_in_requests(sender, recipient)`: a message from someone the recipient does not
   follow waits in their Requests.
 - `blocked_sender_q(viewer_id)`: the messages a viewer no longer sees (their sender and
@@ -181,6 +183,15 @@ def check_send(sender: User, conversation: Conversation, participants: Iterable[
         _check_repeats(sender, conversation, body)
 
 
+def check_edit(sender: User, conversation: Conversation, body: str) -> None:
+    """An edited text goes through the same text checks as a new one (an edit must not
+    slip past them)."""
+    in_request = (conversation.kind == Conversation.Kind.DIRECT and Participant.objects.filter(
+        conversation_id=conversation.pk, state=Participant.State.ACTIVE,
+        accepted_at__isnull=True).exclude(user_id=sender.pk).exists())
+    _check_text(sender, body, in_request=in_request)
+
+
 def _check_request_limit(sender: User, conversation: Conversation) -> None:
     sent = (Message.objects.filter(conversation_id=conversation.pk, sender_id=sender.pk)
             .exclude(kind=Message.Kind.SYSTEM).exclude(state=Message.State.REJECTED)
@@ -201,15 +212,27 @@ _TEXT_REFUSALS: dict[str, str] = {
 }
 
 
+def _bar(policy_name: str, *, in_request: bool) -> str:
+    """From which outcome a finding refuses a message. Between people who accepted each
+    other only what detection would block, and clear spam (the abuse classifier scores
+    casual swearing high: friends' banter is not refused). A stranger's Requests: what
+    would go to review, and link spam from "limit reach" up."""
+    if policy_name == Policy.SPAM_SCAM:
+        return Outcome.LIMIT_REACH if in_request else Outcome.REVIEW
+    return Outcome.REVIEW if in_request else Outcome.BLOCK
+
+
 def _check_text(sender: User, body: str, *, in_request: bool) -> None:
-    """Moderation's text checks on the body (nothing recorded: the message does not exist).
-    A stranger's Requests get the stricter bar."""
+    """Moderation's text checks on the body: the classifier, the staff term lists and the
+    link-spam signals (nothing recorded: the message does not exist yet)."""
     verdict = text_verdict(content=body, author=sender, language=sender.language,
                            field="message")
-    bar = Outcome.LIMIT_REACH if in_request else Outcome.REVIEW
-    if SEVERITY[verdict.outcome] < SEVERITY[bar]:
+    refused = [d for d in verdict.decisions
+               if SEVERITY[d.outcome] >= SEVERITY[_bar(d.policy, in_request=in_request)]]
+    if not refused:
         return
-    message = _TEXT_REFUSALS.get(verdict.policy, "This message goes against our Community "
+    worst = max(refused, key=lambda d: SEVERITY[d.outcome])
+    message = _TEXT_REFUSALS.get(worst.policy, "This message goes against our Community "
                                  "Guidelines, so it wasn't sent.")
     raise MessagingRefused("message_refused", message)
 

@@ -262,6 +262,7 @@ def edit_message(user: User, conversation_id: int | str, message_id: int | str, 
     body = _clean_body(body, required=True)
     if body == message.body:
         return message
+    policy.check_edit(user, me.conversation, body)
     return _bump(message, body=body, edited_at=timezone.now(),
                  mentions=_mentions(message.conversation_id, body))
 
