@@ -1,0 +1,63 @@
+"""The ASGI application of the messaging benchmark (bench/messaging.py): production's, plus a
+bare Channels echo shaped like a conversation, at `ws/bench/conversation-echo/`.
+
+The echo is the benchmark's baseline only; it is never in production routing
+(swipeme_site/routing.py). It speaks the subset of `ws/messages/`'s protocol the benchmark
+uses and does the least a conversation must: a `subscribe` joins the conversation's
+channel-layer group, a `send` is acknowledged to its sender and `group_send` to the group
+(every member, the sender included). No session, no database, no sequence numbers.
+
+    uvicorn --app-dir bench messaging_asgi:application ...
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.auth import AuthMiddlewareStack
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.routing import ProtocolTypeRouter, URLRouter
+from channels.security.websocket import AllowedHostsOriginValidator
+from django.urls import path
+
+from swipeme_site.asgi import django_asgi_app  # sets Django up first
+from swipeme_site.routing import websocket_urlpatterns
+
+ECHO_PATH = "ws/bench/conversation-echo/"
+
+
+class ConversationEchoConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    async def connect(self) -> None:
+        self.groups_joined: list[str] = []
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        kind = content.get("type")
+        group = f"bench-echo.{content.get('conversation')}"
+        if kind == "subscribe":
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.append(group)
+            await self.send_json({"type": "subscribed",
+                                  "conversation": content.get("conversation")})
+        elif kind == "send":
+            message = {"id": content["client_id"], "conversation": content["conversation"],
+                       "client_id": content["client_id"], "sender": {"id": content["sender"]},
+                       "body": content.get("body", ""), "seq": None, "change_seq": None}
+            await self.send_json({"type": "ack", "client_id": content["client_id"],
+                                  "message": message})
+            await self.channel_layer.group_send(group, {"type": "echo.message",
+                                                        "message": message})
+
+    async def echo_message(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "message", "message": event["message"]})
+
+
+application = ProtocolTypeRouter({
+    "http": django_asgi_app,
+    "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter([
+        path(ECHO_PATH, ConversationEchoConsumer.as_asgi()), *websocket_urlpatterns]))),
+})
