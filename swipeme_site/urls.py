@@ -24,6 +24,7 @@ api_v1 = [
     path("", include("apps.feed.api.urls")),
     path("", include("apps.search.api.urls")),
     path("", include("apps.notifications.api.urls")),
+    path("", include("apps.messaging.api.urls")),
     path("", include("apps.moderation.api.urls")),
 ]
 

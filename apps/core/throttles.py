@@ -139,6 +139,23 @@ class FollowThrottle(_WriteThrottle):
     scope = "follow"
 
 
+class MessageSendThrottle(_WriteThrottle):
+    """Direct messages: a chat is many small writes, so sends have a budget of their own
+    (per minute) instead of the general write budgets."""
+
+    scope = "dm_send"
+
+
+class MessageSendDailyThrottle(_WriteThrottle):
+    scope = "dm_send_daily"
+
+
+class ConversationStartThrottle(_WriteThrottle):
+    """Starting conversations (and groups) with many people is the spam pattern."""
+
+    scope = "dm_start"
+
+
 class PerCallerThrottle(CountedRateThrottle):
     """A budget of its own for every request to a view, per user or, signed out, per IP."""
 

@@ -8,12 +8,13 @@ that a conversation exists).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from django.db.models import F, Q, QuerySet, Sum
 
 from apps.accounts.models import User
-from apps.core.errors import NotFoundError
+from apps.core.errors import ApplicationError, NotFoundError
 from apps.core.ids import parse_id
 from apps.messaging import policy
 from apps.messaging.models import HiddenMessage, Message, MessagingSettings, Participant
@@ -71,6 +72,47 @@ def inbox_for(user: User, *, folder: Folder = "inbox") -> QuerySet[Participant]:
     return rows.select_related("conversation").order_by(
         F("pinned_at").desc(nulls_last=True), F("last_activity_at").desc(nulls_last=True),
         "-id")
+
+
+PINS_MAX = 5
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _cursor_of(row: Participant) -> str:
+    assert row.last_activity_at is not None
+    stamp = (row.last_activity_at - _EPOCH) // timedelta(microseconds=1)
+    return f"{stamp}.{row.pk}"
+
+
+def parse_inbox_cursor(raw: str | None) -> tuple[datetime, int] | None:
+    """`<microseconds>.<row id>` as `inbox_page` writes it; anything else is a 400."""
+    if raw is None:
+        return None
+    stamp, _, row_id = raw.partition(".")
+    parsed = parse_id(row_id)
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 18) or parsed is None:
+        raise ApplicationError("cursor: Invalid cursor.", fields={"cursor": ["Invalid cursor."]})
+    return _EPOCH + timedelta(microseconds=int(stamp)), parsed
+
+
+def inbox_page(user: User, *, folder: Folder, cursor: str | None,
+               limit: int) -> tuple[list[Participant], str | None]:
+    """A page of `inbox_for`: the first page starts with the pinned conversations (at most
+    PINS_MAX), then the rest by latest activity, keyset-paged on (last_activity_at, id)."""
+    limit = max(1, min(limit, MAX_PAGE))
+    rows = inbox_for(user, folder=folder)
+    position = parse_inbox_cursor(cursor)
+    pinned: list[Participant] = []
+    if position is None:
+        pinned = list(rows.filter(pinned_at__isnull=False)[:PINS_MAX])
+    rest = rows.filter(pinned_at__isnull=True).order_by("-last_activity_at", "-id")
+    if position is not None:
+        at, row_id = position
+        rest = rest.filter(Q(last_activity_at__lt=at) | Q(last_activity_at=at, id__lt=row_id))
+    page = list(rest[:limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return pinned + page, (_cursor_of(page[-1]) if more and page else None)
 
 
 def unread_total(user: User) -> int:

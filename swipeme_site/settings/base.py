@@ -314,6 +314,9 @@ REST_FRAMEWORK: dict[str, object] = {
         "write_sustained": env_str("SWIPEME_THROTTLE_WRITE_SUSTAINED", "1000/day"),
         "anon_read": env_str("SWIPEME_THROTTLE_ANON_READ", "600/min"),
         "follow": env_str("SWIPEME_THROTTLE_FOLLOW", "200/hour"),
+        "dm_send": env_str("SWIPEME_THROTTLE_DM_SEND", "120/min"),
+        "dm_send_daily": env_str("SWIPEME_THROTTLE_DM_SEND_DAILY", "5000/day"),
+        "dm_start": env_str("SWIPEME_THROTTLE_DM_START", "100/hour"),
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
@@ -345,7 +348,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_PATCH": False,
     "ENUM_NAME_OVERRIDES": {"PostStatusEnum": "apps.content.models.Post.Status",
                             "SoundKindEnum": "apps.content.models.Sound.Kind",
-                            "SuggestionKindEnum": "apps.search.discovery.SUGGESTION_KINDS"},
+                            "SuggestionKindEnum": "apps.search.discovery.SUGGESTION_KINDS",
+                            "ConversationKindEnum": "apps.messaging.models.Conversation.Kind",
+                            "DirectMessageKindEnum": "apps.messaging.models.Message.Kind",
+                            "DirectMessageSendKindEnum":
+                                "apps.messaging.api.serializers.SEND_KIND_CHOICES"},
     "PREPROCESSING_HOOKS": ["apps.core.schema.only_public_api"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -23,6 +23,8 @@ from apps.messaging.models import Conversation, Message, Participant, Reaction
 from apps.social.selectors import blocked_user_ids, discoverable_q
 
 PREVIEW_CHARS = 120
+# What a client may send (system messages are the server's).
+SEND_KIND_CHOICES = [k for k in Message.Kind.choices if k[0] != Message.Kind.SYSTEM]
 
 
 def avatar_url(user: User) -> str | None:

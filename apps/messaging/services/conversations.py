@@ -329,6 +329,15 @@ def set_muted(user: User, conversation_id: int | str, *,
 
 
 def set_pinned(user: User, conversation_id: int | str, *, pinned: bool) -> Participant:
+    """Pin to the top of the list (at most `selectors.PINS_MAX`)."""
+    me = selectors.participant_for(user, conversation_id)
+    if pinned and me.pinned_at is None and Participant.objects.filter(
+            user_id=user.pk, state=Participant.State.ACTIVE,
+            pinned_at__isnull=False).count() >= selectors.PINS_MAX:
+        raise ApplicationError(f"You can pin up to {selectors.PINS_MAX} conversations; "
+                               "unpin one first.", code="too_many_pins")
+    if (me.pinned_at is not None) == pinned:
+        return me
     return _set_own(user, conversation_id, pinned_at=timezone.now() if pinned else None)
 
 
