@@ -90,6 +90,15 @@ def _refetch(user: Any, conversation_id: str) -> dict[str, Any]:
     return _conversation(selectors.participant_for(user, conversation_id))
 
 
+class _TextField(serializers.CharField):
+    """Text only: a number or a list where text belongs is a 400, not quietly made text."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
 class _IdField(serializers.CharField):
     """A 64-bit id, as a string (an integer is taken too)."""
 
@@ -122,8 +131,8 @@ class ConversationListApi(APIView):
         member_ids = serializers.ListField(
             child=_IdField(), required=False, max_length=64,
             help_text="group: the others (at most 31).")
-        name = serializers.CharField(required=False, allow_blank=True,
-                                     max_length=GROUP_NAME_MAX, help_text="group: its name.")
+        name = _TextField(required=False, allow_blank=True, max_length=GROUP_NAME_MAX,
+                          help_text="group: its name.")
 
     @extend_schema(
         operation_id="conversations_list", summary="Your conversations in a folder",
@@ -175,7 +184,7 @@ class ConversationDetailApi(APIView):
 
     @extend_schema_serializer(component_name="ConversationUpdate")
     class InputSerializer(serializers.Serializer[Any]):
-        name = serializers.CharField(allow_blank=True, max_length=GROUP_NAME_MAX)
+        name = _TextField(allow_blank=True, max_length=GROUP_NAME_MAX)
 
     @extend_schema(operation_id="conversations_retrieve", summary="One conversation",
                    parameters=[CONVERSATION_ID],
@@ -278,12 +287,12 @@ class MessagesApi(APIView):
 
     @extend_schema_serializer(component_name="DirectMessageSend")
     class InputSerializer(serializers.Serializer[Any]):
-        client_id = serializers.CharField(
+        client_id = _TextField(
             max_length=CLIENT_ID_MAX,
             help_text="Your id for the message (a UUID): a retry with it sends nothing new.")
         kind = serializers.ChoiceField(choices=SEND_KIND_CHOICES, default=Message.Kind.TEXT)
-        body = serializers.CharField(required=False, allow_blank=True, max_length=BODY_MAX,
-                                     trim_whitespace=False)
+        body = _TextField(required=False, allow_blank=True, max_length=BODY_MAX,
+                          trim_whitespace=False)
         shared_post_id = _IdField(required=False, allow_null=True, help_text="kind post.")
         shared_user_id = _IdField(required=False, allow_null=True, help_text="kind profile.")
         asset_id = _IdField(required=False, allow_null=True,
@@ -348,7 +357,7 @@ class MessageApi(APIView):
 
     @extend_schema_serializer(component_name="DirectMessageEdit")
     class InputSerializer(serializers.Serializer[Any]):
-        body = serializers.CharField(max_length=BODY_MAX, trim_whitespace=False)
+        body = _TextField(max_length=BODY_MAX, trim_whitespace=False)
 
     @extend_schema(operation_id="conversations_messages_retrieve", summary="One message",
                    parameters=[CONVERSATION_ID, MESSAGE_ID],
@@ -403,7 +412,7 @@ class ReactionApi(APIView):
 
     @extend_schema_serializer(component_name="DirectMessageReaction")
     class InputSerializer(serializers.Serializer[Any]):
-        emoji = serializers.CharField(max_length=EMOJI_MAX)
+        emoji = _TextField(max_length=EMOJI_MAX)
 
     @extend_schema(operation_id="conversations_messages_react",
                    summary="React (replaces your reaction)",
