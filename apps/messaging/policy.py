@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Iterable
 from functools import cache
 
@@ -254,17 +255,21 @@ def _check_repeats(sender: User, conversation: Conversation, body: str) -> None:
         return  # too short to tell copy-paste from "ok see you"
     digest = hashlib.sha256(folded.encode()).hexdigest()[:24]
     key = f"dm:repeat:{sender.pk}:{digest}"
+    now = time.time()
     try:
+        # conversation -> when the text first went there; older than the window drop out
         pipe = _redis().pipeline()
-        pipe.sadd(key, conversation.pk)
-        pipe.scard(key)
-        pipe.expire(key, REPEAT_WINDOW_SECONDS, nx=True)
-        added, count, _ = pipe.execute()
-        if added and count > REPEAT_CONVERSATION_LIMIT:
-            _redis().srem(key, conversation.pk)
-        else:
+        pipe.zremrangebyscore(key, 0, now - REPEAT_WINDOW_SECONDS)
+        pipe.zadd(key, {str(conversation.pk): now}, nx=True)
+        pipe.zcard(key)
+        pipe.expire(key, REPEAT_WINDOW_SECONDS)
+        _, added, count, _ = pipe.execute()
+        if not (added and count > REPEAT_CONVERSATION_LIMIT):
             return
+        _redis().zrem(key, str(conversation.pk))
     except redis.RedisError as exc:
+        if not redis_health.is_outage(exc):
+            raise  # a bad command is a bug, not an outage
         logger.warning("dm repeat count skipped: %s", exc)
         return
     raise MessagingRefused(
