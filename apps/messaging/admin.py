@@ -1,0 +1,58 @@
+"""Direct messages in the admin: structure only. Staff see who is in which conversation,
+its kind and size, and people's messaging settings, never what anyone wrote: message
+contents reach staff only as the evidence of a report (moderation's case, issue 15's
+safety rule), so there is no Message admin and nothing here can be edited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from apps.core.admin import AuditedModelAdmin
+from apps.messaging.models import Conversation, MessagingSettings, Participant
+
+
+class _ReadOnly:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ParticipantInline(_ReadOnly, admin.TabularInline):  # type: ignore[type-arg]
+    model = Participant
+    fields = ("user", "role", "state", "accepted_at", "joined_at", "left_at")
+    readonly_fields = fields
+    raw_id_fields = ("user",)
+    extra = 0
+    show_change_link = False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(_ReadOnly, AuditedModelAdmin):
+    list_display = ("id", "kind", "name", "created_by", "last_seq", "last_message_at",
+                    "created_at")
+    list_filter = ("kind", "created_at")
+    search_fields = ("=id", "=participants__user__username")
+    fields = ("id", "kind", "name", "created_by", "last_seq", "last_message_at", "created_at")
+    readonly_fields = fields
+    raw_id_fields = ("created_by",)
+    list_select_related = ("created_by",)
+    show_full_result_count = False
+    inlines = [ParticipantInline]
+
+
+@admin.register(MessagingSettings)
+class MessagingSettingsAdmin(_ReadOnly, AuditedModelAdmin):
+    list_display = ("user", "who_can_message", "read_receipts", "updated_at")
+    list_filter = ("who_can_message", "read_receipts")
+    search_fields = ("=user__username",)
+    readonly_fields = ("user", "who_can_message", "read_receipts", "updated_at")
+    list_select_related = ("user",)
+    show_full_result_count = False
