@@ -31,5 +31,6 @@ def refused(call: Callable[[], object], code: str) -> MessagingRefused:
     with pytest.raises(MessagingRefused) as caught:
         call()
     assert caught.value.code == code, (caught.value.code, caught.value.message)
-    assert caught.value.message.endswith(".") and len(caught.value.message) > 20
+    assert caught.value.message.endswith(".")
+    assert len(caught.value.message) > 20
     return caught.value

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from apps.messaging.api import views
+from apps.messaging.api import reports, views
 
 C = "conversations/<str:conversation_id>"
 M = f"{C}/messages/<str:message_id>"
@@ -22,6 +22,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(f"{C}/mute", views.MuteApi.as_view(), name="conversation-mute"),
     path(f"{C}/pin", views.PinApi.as_view(), name="conversation-pin"),
     path(f"{C}/archive", views.ArchiveApi.as_view(), name="conversation-archive"),
+    path(f"{C}/report", reports.ConversationReportApi.as_view(), name="conversation-report"),
     path("me/messaging-settings", views.SettingsApi.as_view(), name="messaging-settings"),
     path("messaging/unread", views.UnreadApi.as_view(), name="messaging-unread"),
 ]
