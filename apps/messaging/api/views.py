@@ -149,7 +149,7 @@ class ConversationListApi(APIView):
                                    fields={"folder": ["One of inbox, requests, archived."]})
         me = user_of(request)
         rows, next_cursor = selectors.inbox_page(
-            me, folder=cast(selectors.Folder, folder),
+            me, folder=folder,
             cursor=request.query_params.get("cursor"),
             limit=_query_int(request, "limit", default=30, minimum=1) or 30)
         return Response({"results": conversation_payloads(me, rows), "next": next_cursor})

@@ -192,6 +192,8 @@ def remove_member(actor: User, conversation_id: int | str, user_id: int | str) -
     me = selectors.participant_for(actor, conversation_id)
     require_admin(me)
     target_id = parse_id(user_id)
+    if target_id is None:
+        raise NotFoundError("This person is not in the group.", code="not_member")
     if target_id == actor.pk:
         raise ApplicationError("To leave the group, use leave.", code="remove_self")
     with transaction.atomic():
@@ -203,7 +205,6 @@ def remove_member(actor: User, conversation_id: int | str, user_id: int | str) -
             raise NotFoundError("This person is not in the group.", code="not_member")
         message = system_message(conversation, actor, "removed", users=[str(target_id)])
         _after_system(conversation, actor, message)
-        assert target_id is not None
         announce_inbox([target_id], conversation.pk)
 
 
@@ -253,6 +254,8 @@ def set_role(actor: User, conversation_id: int | str, user_id: int | str,
     if role not in Participant.Role.values:
         raise ApplicationError("Unknown role.", fields={"role": ["admin or member."]})
     target_id = parse_id(user_id)
+    if target_id is None:
+        raise NotFoundError("This person is not in the group.", code="not_member")
     with transaction.atomic():
         conversation = lock_conversation(me.conversation_id)
         target = Participant.objects.filter(conversation=conversation, user_id=target_id,

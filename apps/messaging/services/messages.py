@@ -102,8 +102,9 @@ def send_message(sender: User, conversation_id: int | str, *, client_id: str, ki
     if kind == Message.Kind.MEDIA:
         fields["asset_id"] = _own_asset(sender, asset_id)
     if reply_to_id is not None:
-        fields["reply_to_id"] = selectors.message_for(me, reply_to_id).pk
-        if not Message.objects.filter(pk=fields["reply_to_id"], seq__isnull=False).exclude(
+        reply_to = selectors.message_for(me, reply_to_id)
+        fields["reply_to_id"] = reply_to.pk
+        if not Message.objects.filter(pk=reply_to.pk, seq__isnull=False).exclude(
                 kind=Message.Kind.SYSTEM).exclude(state=Message.State.UNSENT).exists():
             raise _invalid("reply_to_id", "This message cannot be replied to.")
 
