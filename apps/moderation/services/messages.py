@@ -15,6 +15,7 @@ from django.db import transaction
 
 from apps.accounts.models import User
 from apps.core.errors import ApplicationError
+from apps.core.ids import allocate_ids
 from apps.moderation.models import Case, MessageEvidence, Priority, Report, TargetType
 from apps.moderation.services._common import _audit, _check_policy
 from apps.moderation.services.cases import case_open_or_merge
@@ -57,13 +58,14 @@ def message_report_create(*, reporter: User, messages: Sequence[MessageCopy], po
     target = reported[0]
     with transaction.atomic():
         # The copies first: the case's subject (the target's sender) is read from them.
-        rows = MessageEvidence.objects.bulk_create([
-            MessageEvidence(message_id=m.message_id, conversation_id=m.conversation_id,
+        ids = allocate_ids(len(messages))  # bulk_create cannot read back a db_default id
+        MessageEvidence.objects.bulk_create([
+            MessageEvidence(id=row_id, message_id=m.message_id, conversation_id=m.conversation_id,
                             seq=m.seq, sender_id=m.sender_id,
                             sender_username=m.sender_username[:150], kind=m.kind[:8],
                             body=m.body, attachment=m.attachment, sent_at=m.sent_at,
                             reported=m.reported)
-            for m in messages])
+            for row_id, m in zip(ids, messages, strict=True)])
         case = case_open_or_merge(
             target_type=TargetType.MESSAGE, target_id=target.message_id,
             source=Case.Source.REPORT, policy=policy, reporter=reporter,
@@ -71,7 +73,7 @@ def message_report_create(*, reporter: User, messages: Sequence[MessageCopy], po
             priority=Priority.HIGH if reporter.is_minor else Priority.NORMAL)
         report = Report.objects.get(case=case, reporter=reporter,
                                     outcome=Report.Outcome.PENDING)
-        MessageEvidence.objects.filter(pk__in=[r.pk for r in rows]).update(report=report)
+        MessageEvidence.objects.filter(pk__in=ids).update(report=report)
     return report
 
 
