@@ -34,6 +34,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -265,3 +266,8 @@ def blocked(blocker_id: int, blocked_id: int) -> None:
     typing and receipts, and drop the one-to-one conversation between them at once."""
     event = {"type": "msg.blocked", "users": [str(blocker_id), str(blocked_id)]}
     send_to_groups([(user_group(blocker_id), event), (user_group(blocked_id), event)])
+
+
+def blocked_on_commit(*, blocker_id: int, blocked_id: int) -> None:
+    """social's blocked hook (inside the block's transaction): `blocked` after the commit."""
+    transaction.on_commit(lambda: blocked(blocker_id, blocked_id))

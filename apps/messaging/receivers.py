@@ -6,10 +6,13 @@ from __future__ import annotations
 def connect() -> None:
     """Register messaging's functions in lower apps' hook registries."""
     from apps.media.hooks import register_asset_failed_hook, register_asset_playable_hook
-    from apps.messaging import media_checks
+    from apps.messaging import live, media_checks
     from apps.moderation.detection.outcome_hooks import register_asset_checked_hook
+    from apps.social.hooks import register_blocked_hook
 
     # A media message waits for its upload to be playable and checked (media_checks).
     register_asset_playable_hook(media_checks.settle_for_asset)
     register_asset_failed_hook(media_checks.settle_for_asset)
     register_asset_checked_hook(media_checks.settle_for_asset)
+    # A block drops the pair's live conversations at once (live.blocked).
+    register_blocked_hook(live.blocked_on_commit)

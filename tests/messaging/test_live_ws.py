@@ -22,7 +22,6 @@ from websockets.typing import Origin
 from apps.accounts.models import User
 from apps.messaging import services
 from apps.messaging.models import Conversation, Message
-from apps.social import services as social_services
 from tests.factories import UserFactory
 from tests.messaging.helpers import direct, friends, send
 
@@ -109,7 +108,8 @@ def test_refused_when_logged_out(ws_url: str) -> None:
                              "message": "Log in to get your messages."}
             with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
                 await ws.recv()
-            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 4401
 
     asyncio.run(run())
 
@@ -131,7 +131,7 @@ def test_order_per_conversation_and_a_client_id_retry_never_duplicates(ws_url: s
     async def run() -> None:
         async with connected(ws_url, a) as alice, connected(ws_url, c) as carol:
             _, first = await carol.subscribe(group, after=0)
-            _, mine = await alice.subscribe(group, after=first["upto"])
+            await alice.subscribe(group, after=first["upto"])
             client_id = str(uuid.uuid4())
             threads = [threading.Thread(target=burst, args=(b, 15)) for _ in range(2)]
             for t in threads:
@@ -151,7 +151,8 @@ def test_order_per_conversation_and_a_client_id_retry_never_duplicates(ws_url: s
                 await asyncio.to_thread(t.join)
             got = _messages(await carol.quiet())
             seqs = [m["message"]["seq"] for m in got]
-            assert seqs == sorted(seqs) and len(seqs) == len(set(seqs))
+            assert seqs == sorted(seqs)
+            assert len(seqs) == len(set(seqs))
             expected = await sync_to_async(lambda: list(
                 Message.objects.filter(conversation=group, seq__gt=first["upto"])
                 .order_by("seq").values_list("seq", flat=True)))()
@@ -180,7 +181,8 @@ def test_resume_after_a_reconnect_loses_nothing_edits_and_unsends_included(ws_ur
             replayed, subscribed = await bob.subscribe(conversation, after=last)
             got = _messages(replayed)
             change_seqs = [m["change_seq"] for m in got]
-            assert change_seqs == sorted(change_seqs) and change_seqs[0] > last
+            assert change_seqs == sorted(change_seqs)
+            assert change_seqs[0] > last
             by_id = {m["message"]["id"]: m["message"] for m in got}
             assert len(by_id) == len(got)  # each message once, in its latest state
             assert by_id[str(early[0].pk)]["body"] == "early 0, edited"
