@@ -75,7 +75,7 @@ def test_the_copy_is_what_the_reporter_saw() -> None:
 
 def test_reporting_the_conversation_takes_the_others_latest_messages() -> None:
     a, b = person(), person()
-    conversation, messages = _thread(a, b)
+    conversation, _ = _thread(a, b)
     response = _report(b, conversation.pk)
     assert response.status_code == 201, response.content
     reported = set(MessageEvidence.objects.filter(reported=True).values_list("body", flat=True))
@@ -104,7 +104,7 @@ def test_only_participants_report_and_only_what_others_sent() -> None:
     services.unsend_message(a, conversation.pk, theirs.pk)
     assert "unsent" in _error(_report(b, conversation.pk, message_ids=[str(theirs.pk)]),
                               400)["message"]
-    other_conversation, others = _thread(outsider, a, n=2)
+    _, others = _thread(outsider, a, n=2)
     _error(_report(b, conversation.pk, message_ids=[str(others[0].pk)]), 404)
     assert not Report.objects.exists()
     assert not MessageEvidence.objects.exists()
