@@ -115,6 +115,12 @@ def _arrange() -> World:
     sound = Sound.objects.create(kind=Sound.Kind.ORIGINAL, title="mine", original_owner=me,
                                  source_asset=mine.asset)
     Post.objects.filter(pk=mine.pk).update(sound=sound)
+    from apps.messaging import services as messaging
+
+    chat = messaging.start_direct(me, other)
+    said, _ = messaging.send_message(me, chat.pk, client_id="contract-1", kind="text",
+                                     body="hello @contract_other")
+    group = messaging.create_group(me, [other.pk, fan.pk], "contract")
     token = sign_in(me.username)
     reauthenticate(token)  # within the 5-minute window for most of the run
     world = World(token=token)
@@ -129,6 +135,9 @@ def _arrange() -> World:
         "asset_id": [str(mine.asset_id), str(theirs.asset_id)],
         "sound_id": [str(sound.pk)],
         "name": ["contract"],
+        "conversation_id": [str(chat.pk), str(group.pk)],
+        "message_id": [str(said.pk)],
+        "user_id": [str(other.pk), str(fan.pk)],
         "device_id": [str(pk) for pk in Device.objects.filter(user=me).values_list("pk",
                                                                                    flat=True)],
         "session_id": [str(pk) for pk in UserSession.objects.filter(user=me).values_list(
