@@ -173,6 +173,16 @@ def message_for(participant: Participant, message_id: int | str) -> Message:
     return found
 
 
+def read_positions(participant: Participant) -> dict[int, int]:
+    """How far the other members have read (their last-read seq), for read receipts: only
+    of those who show them (their setting; no settings row = shown)."""
+    hiding = MessagingSettings.objects.filter(read_receipts=False).values("user_id")
+    rows = (active_participants(participant.conversation_id)
+            .exclude(user_id=participant.user_id).exclude(user_id__in=hiding)
+            .values_list("user_id", "last_read_seq"))
+    return {int(user_id): int(seq) for user_id, seq in rows}
+
+
 def settings_for(user: User) -> MessagingSettings:
     """The person's messaging settings (an absent row is the defaults, unsaved)."""
     found = MessagingSettings.objects.filter(user_id=user.pk).first()

@@ -47,7 +47,10 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
         raise Http404("Conversation not found.") from exc
     # the list beside the thread opens on the folder this conversation sits in
     folder = "requests" if participant.accepted_at is None else "inbox"
+    # the receipts the page starts with (later ones arrive over the socket)
+    reads = {str(k): v for k, v in messaging_selectors.read_positions(participant).items()}
     return render(request, "web/messages.html", {
         "folder": folder, "folders": FOLDERS, "conversation": participant.conversation,
         "participant": participant, "requests": messaging_selectors.requests_count(me),
+        "reads": reads,
     })

@@ -82,7 +82,7 @@ class UserSuggestApi(_SuggestApi):
         assert isinstance(viewer, User)
         users = mentionable_users_for(viewer, q)[:LIMIT]
         rows: list[dict[str, Any]] = [
-            {"username": u.username, "display_name": u.display_name,
+            {"id": str(u.pk), "username": u.username, "display_name": u.display_name,
              "avatar": avatar_url(u, "48"), "is_verified": u.is_verified}
             for u in users
         ]

@@ -5,15 +5,21 @@ request's accept / delete / block bar instead of the composer."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
-from apps.messaging import services
+from apps.messaging import selectors, services
+from apps.messaging.models import Conversation, Participant
 from tests.factories import UserFactory
 from tests.messaging.helpers import direct, send
 
 pytestmark = pytest.mark.django_db
+
+
+def _participant(user, conversation: Conversation) -> Participant:  # type: ignore[no-untyped-def]
+    return selectors.participant_for(user, conversation.pk)
 
 
 def test_signed_out_the_pages_ask_to_log_in(browser_for) -> None:  # type: ignore[no-untyped-def]
@@ -85,3 +91,21 @@ def test_a_request_shows_its_bar_instead_of_the_composer(browser_for) -> None:  
     # the sender's own view has the composer
     theirs = browser_for(stranger).get(f"/messages/{conversation.pk}").content.decode()
     assert 'data-request="incoming"' not in theirs
+
+
+def _reads(html: str) -> dict[str, int]:
+    found = re.search(r'<script id="dm-reads" type="application/json">(.*?)</script>', html)
+    assert found is not None
+    return dict(json.loads(found.group(1)))
+
+
+def test_the_thread_starts_with_read_receipts_unless_the_reader_hides_them(browser_for) -> None:  # type: ignore[no-untyped-def]
+    me, friend = UserFactory(), UserFactory()
+    conversation = direct(me, friend)
+    first = send(me, conversation, "did you see it?")
+    services.mark_read(_participant(friend, conversation), first.seq or 0)
+    html = browser_for(me).get(f"/messages/{conversation.pk}").content.decode()
+    assert _reads(html) == {str(friend.pk): first.seq}
+    services.update_settings(friend, read_receipts=False)
+    html = browser_for(me).get(f"/messages/{conversation.pk}").content.decode()
+    assert _reads(html) == {}

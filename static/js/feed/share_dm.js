@@ -74,7 +74,7 @@ export class ShareToDm {
 
   async sendToPerson(user) {
     try {
-      const conversation = await post(urls.create(), { kind: "direct", username: user.username });
+      const conversation = await post(urls.create(), { kind: "direct", user_id: String(user.id) });
       await this.sendTo(conversation.id, user.display_name || `@${user.username}`);
     } catch (e) {
       this.say(e instanceof ApiError ? e.message : "Could not send. Check your connection.", true);

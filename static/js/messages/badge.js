@@ -20,10 +20,26 @@ export function showUnread(total) {
   }
 }
 
+/** The Requests tab's count (the inbox pages). */
+export function showRequests(count) {
+  const tab = document.querySelector('[data-folder-tab="requests"]');
+  if (!tab) return;
+  let pill = tab.querySelector("[data-requests-count]");
+  if (count > 0) {
+    if (!pill) {
+      pill = el("span", { class: "pill", "data-requests-count": true });
+      tab.append(" ", pill);
+    }
+    pill.textContent = String(count);
+  } else {
+    pill?.remove();
+  }
+}
+
 export async function refreshUnread() {
   try {
     const body = await get(urls.unread());
-    const total = Number(body.unread_total ?? body.total ?? body.unread ?? 0);
-    showUnread(total);
+    showUnread(Number(body.unread) || 0);
+    showRequests(Number(body.requests) || 0);
   } catch { /* the server-rendered badge stays */ }
 }

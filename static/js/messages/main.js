@@ -15,9 +15,9 @@ if (root) {
   let connectedBefore = false;
   const socket = new MessagesSocket({
     onEvent(frame) {
-      if (frame.type === "inbox" || frame.type === "unread") {
-        if (frame.unread_total != null) showUnread(Number(frame.unread_total));
-        else refreshUnread();
+      if (frame.type === "ready" && frame.unread_total != null) showUnread(Number(frame.unread_total));
+      if (frame.type === "inbox") {
+        refreshUnread();
         list.refreshSoon();
       }
       if (thread) thread.onFrame(frame);

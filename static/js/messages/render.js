@@ -22,6 +22,7 @@ export function others(conversation, me) {
 
 /** What a conversation is called: a group's name, else the other person's (or people's). */
 export function conversationTitle(conversation, me) {
+  if (conversation.title) return conversation.title;
   if (conversation.name) return conversation.name;
   const rest = others(conversation, me);
   if (!rest.length) return "Just you";
@@ -31,8 +32,11 @@ export function conversationTitle(conversation, me) {
 /** A one-line preview of a message for the list and the reply bar. */
 export function preview(message, me) {
   if (!message) return "";
-  const mine = message.sender && String(message.sender.id) === String(me);
+  // a list row's latest message names its sender by id only
+  const senderId = message.sender && typeof message.sender === "object" ? message.sender.id : message.sender;
+  const mine = senderId != null && String(senderId) === String(me);
   const who = mine ? "You: " : "";
+  if (message.kind === "system") return systemText(message, me);
   if (message.unsent || message.state === "unsent") return mine ? "You unsent a message" : "Message unsent";
   if (message.kind === "post") return `${who}Shared a video`;
   if (message.kind === "profile") return `${who}Shared a profile`;
@@ -48,7 +52,7 @@ function postCard(card) {
   }
   const author = card.author || {};
   const href = card.url || `/@${encodeURIComponent(author.username || "")}/video/${encodeURIComponent(card.id)}`;
-  const cover = card.cover_url || card.poster_url || (card.media && card.media.playback && card.media.playback.poster);
+  const cover = card.poster_url;
   return el("a", { class: "dm-card dm-card-post", href, "data-card": "post" },
     el("span", { class: "dm-card-cover" }, cover ? el("img", { src: cover, alt: "", width: "90", height: "160", loading: "lazy" }) : null),
     el("span", { class: "dm-card-text" },
@@ -79,13 +83,12 @@ function mediaNode(message, mine) {
       el("strong", { text: "Not sent" }),
       el("span", { class: "small", text: message.refusal || "This photo or video didn't pass our checks." }));
   }
-  const media = message.media || {};
-  if (media.kind === "video" || media.type === "video" || media.playback) {
-    const src = media.url || (media.playback && (media.playback.mp4 || media.playback.hls));
-    return el("video", { class: "dm-media", src, poster: media.poster || (media.playback && media.playback.poster),
-                         controls: true, playsinline: true, preload: "metadata" });
+  const playback = message.media && message.media.playback;
+  if (!playback || !playback.mp4) {
+    return el("div", { class: "dm-media-pending", "data-media-state": "processing" }, el("span", { text: "Video processing…" }));
   }
-  return el("img", { class: "dm-media", src: media.url || media.image, alt: media.alt || "Photo", loading: "lazy" });
+  return el("video", { class: "dm-media", src: playback.mp4, poster: playback.poster || null,
+                       controls: true, playsinline: true, preload: "metadata" });
 }
 
 function bubbleBody(message, mine) {
@@ -115,8 +118,10 @@ function reactionsRow(message, onReact) {
 
 function systemText(message, me) {
   if (message.body) return message.body;
-  const data = message.data || {};
-  const actor = message.sender && String(message.sender.id) === String(me) ? "You" : personName(message.sender);
+  const data = message.system || {};
+  const sender = message.sender && typeof message.sender === "object" ? message.sender : null;
+  const mine = String(data.actor ?? (sender && sender.id)) === String(me);
+  const actor = mine ? "You" : (sender ? personName(sender) : "Someone");
   const words = { added: "added people", removed: "removed someone", left: "left", renamed: "renamed the group" };
   return `${actor} ${words[data.event] || "changed the conversation"}`;
 }
@@ -182,7 +187,7 @@ export function conversationRow(conversation, me, { current } = {}) {
   const title = conversationTitle(conversation, me);
   const rest = others(conversation, me);
   const unread = Number(conversation.unread_count) || 0;
-  const muted = Boolean(conversation.muted || conversation.muted_until);
+  const muted = Boolean(conversation.muted || (conversation.muted_until && Date.parse(conversation.muted_until) > Date.now()));
   const pinned = Boolean(conversation.pinned || conversation.pinned_at);
   const last = conversation.last_message;
   const when = conversation.last_activity_at || (last && last.created_at);

