@@ -15,6 +15,7 @@ from jsonschema import Draft4Validator, FormatChecker  # type: ignore[import-unt
 from apps.accounts.models import Device
 from apps.content.models import Sound
 from apps.engagement.services import collection_create
+from apps.messaging import services as messaging
 from tests.contract.helpers import call, served_schema, sign_in
 from tests.factories import UserFactory
 
@@ -157,8 +158,13 @@ def test_patch_bodies_document_the_fields_they_require(me: Any, token: str) -> N
     fields the schema marks required, for every PATCH operation that takes JSON."""
     sound = Sound.objects.create(kind=Sound.Kind.ORIGINAL, title="mine", original_owner=me)
     collection = collection_create(owner=me, name="keepers")
+    member = UserFactory()
+    group = messaging.create_group(me, [member.pk], "group")
+    message, _ = messaging.send_message(me, group.pk, client_id="c", kind="text", body="hi")
     ids = {"{sound_id}": str(sound.pk), "{collection_id}": str(collection.pk),
-           "{device_id}": str(Device.objects.get(user=me).pk)}
+           "{device_id}": str(Device.objects.get(user=me).pk),
+           "{conversation_id}": str(group.pk), "{message_id}": str(message.pk),
+           "{user_id}": str(member.pk)}
     seen = {}
     for method, path, operation in _operations():
         body = operation.get("requestBody", {}).get("content", {}).get("application/json")
