@@ -64,6 +64,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.accounts.models import User
 from apps.core import redis_health
+from apps.core.consumers import NoPerMessageDbCloseMixin
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.core.ids import parse_id
 from apps.messaging import live, selectors, services
@@ -168,7 +169,7 @@ def _error(exc: ApplicationError, **extra: Any) -> dict[str, Any]:
             **extra}
 
 
-class MessagesConsumer(AsyncJsonWebsocketConsumer):
+class MessagesConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
     user: User | None = None
     group: str | None = None
     heartbeat: asyncio.Task[None] | None = None
@@ -209,17 +210,19 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
                                                    self.channel_name)
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
-        await self._redis("zrem", live.presence_key(int(self.user.pk)), self.channel_name)
+        await self._redis(("zrem", (live.presence_key(int(self.user.pk)), self.channel_name)))
 
     # --- presence ---------------------------------------------------------------------------
 
-    async def _redis(self, command: str, *args: Any) -> None:
-        """One presence write, behind the Redis breaker and a short deadline (best effort:
-        unknown presence means pushed, not lost)."""
+    async def _redis(self, *commands: tuple[str, tuple[Any, ...]]) -> None:
+        """Presence writes in one round trip, behind the Redis breaker and a short deadline
+        (best effort: unknown presence means notified, not lost)."""
         try:
             with redis_health.breaker().guard():
-                await asyncio.wait_for(
-                    getattr(self.channel_layer.connection(0), command)(*args), REDIS_DEADLINE)
+                pipe = self.channel_layer.connection(0).pipeline(transaction=False)
+                for command, args in commands:
+                    getattr(pipe, command)(*args)
+                await asyncio.wait_for(pipe.execute(), REDIS_DEADLINE)
         except Exception as exc:  # noqa: BLE001 - presence is an optimisation
             logger.info("messaging: presence write failed (%s)", exc)
 
@@ -227,9 +230,10 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
         assert self.user is not None
         key = live.presence_key(int(self.user.pk))
         now = time.time()
-        await self._redis("zadd", key, {self.channel_name: now + live.PRESENCE_TTL_SECONDS})
-        await self._redis("zremrangebyscore", key, 0, now)
-        await self._redis("expire", key, live.PRESENCE_TTL_SECONDS)
+        await self._redis(
+            ("zadd", (key, {self.channel_name: now + live.PRESENCE_TTL_SECONDS})),
+            ("zremrangebyscore", (key, 0, now)),  # connections of a worker that died
+            ("expire", (key, live.PRESENCE_TTL_SECONDS)))
 
     async def _keep_present(self) -> None:
         while True:
@@ -296,6 +300,8 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
             if cid not in self.subs:
                 await self.channel_layer.group_discard(group, self.channel_name)
             raise
+        if after is not None:
+            after = min(after, last_seq)  # a mark from the future would drop what follows
         sub = Subscription(me, upto=last_seq if after is None else after,
                            hidden=hidden | self.blocked, direct_with=other)
         if other is not None and other in sub.hidden:
@@ -447,8 +453,11 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
     async def msg_inbox(self, event: dict[str, Any]) -> None:
         cid = int(event["conversation"])
         state = str(event.get("state"))
+        sub = self.subs.get(cid)
         if state != Participant.State.ACTIVE:
             await self._drop(cid, state if state in GONE_WORDS else "gone")
+        elif sub is not None and event.get("cleared_seq") is not None:
+            sub.participant.cleared_seq = int(event["cleared_seq"])  # "delete chat for me"
         frame = {k: v for k, v in event.items() if k != "type"}
         await self.send_json({"type": "inbox", **frame})
 

@@ -152,7 +152,8 @@ def _inbox_event(participant: Participant, shown: dict[str, Any] | None) -> dict
     return {"type": "msg.inbox", "conversation": str(participant.conversation_id),
             "state": participant.state, "unread_count": participant.unread_count,
             "muted": _muted(participant), "accepted": participant.accepted_at is not None,
-            "archived": participant.archived_at is not None, "last_message": shown}
+            "archived": participant.archived_at is not None, "last_message": shown,
+            "cleared_seq": participant.cleared_seq}
 
 
 def _muted(participant: Participant) -> bool:
@@ -167,7 +168,7 @@ def offline_recipients(message: Message) -> list[int]:
     candidates = list(Participant.objects.filter(
         Q(muted_until__isnull=True) | Q(muted_until__lte=now),
         conversation_id=message.conversation_id, state=Participant.State.ACTIVE,
-    ).exclude(user_id=message.sender_id).values_list("user_id", flat=True))
+    ).exclude(user_id=message.sender_id or 0).values_list("user_id", flat=True))
     online = online_user_ids(candidates)
     return [user_id for user_id in candidates if user_id not in online]
 

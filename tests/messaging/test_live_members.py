@@ -19,6 +19,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.core import redis_health
 from apps.core.models import OutboxTask
+from apps.core.outbox import outbox_dispatch
 from apps.messaging import selectors, services
 from apps.messaging.models import Conversation, Message
 from apps.notifications import types
@@ -34,7 +35,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _group(n: int) -> tuple[list[User], Conversation]:
-    people = [UserFactory() for _ in range(n)]
+    people: list[User] = [UserFactory() for _ in range(n)]
     for i, a in enumerate(people):
         for b in people[i + 1:]:
             friends(a, b)
@@ -100,12 +101,17 @@ def test_read_receipts_reach_the_others_unless_the_reader_hides_them(ws_url: str
 
 
 def test_a_removed_member_gets_nothing_more(ws_url: str) -> None:  # noqa: F811
-    (a, b, c), group = _group(3)
+    (a, b, c, d), group = _group(4)
 
     async def run() -> None:
-        async with connected(ws_url, b) as bob, connected(ws_url, c) as carol:
+        async with connected(ws_url, b) as bob, connected(ws_url, c) as carol, \
+                connected(ws_url, d) as dan:
             await bob.subscribe(group)
             await carol.subscribe(group)
+            await dan.subscribe(group)
+            await sync_to_async(_on_commit)(services.leave, d, group.pk)
+            _, gone = await dan.until("unsubscribed")
+            assert (gone["reason"], gone["message"]) == ("left", "You left this conversation.")
             await sync_to_async(_on_commit)(services.remove_member, a, group.pk, c.pk)
             _, gone = await carol.until("unsubscribed")
             assert gone["reason"] == "removed"
@@ -128,7 +134,8 @@ def test_a_removed_member_gets_nothing_more(ws_url: str) -> None:  # noqa: F811
             assert refused["code"] == "not_found"
             got = [m["message"] for m in _messages(await bob.quiet())]
             assert [(m["kind"], m["body"]) for m in got] == [
-                ("system", ""), ("text", "after carol left")]  # "removed", then the message
+                ("system", ""), ("system", ""), ("text", "after carol left")]  # left, removed
+            assert "after carol left" not in str(await dan.quiet(skip=()))
 
     asyncio.run(run())
 
@@ -175,8 +182,8 @@ def test_a_lost_announcement_is_filled_from_postgresql_in_order(ws_url: str  # n
             await sync_to_async(send)(a, conversation, "announced")
             got = _messages(await bob.quiet())
             assert [m["message"]["body"] for m in got] == ["lost 0", "lost 1", "announced"]
-            assert [m["change_seq"] for m in got] == [lost[0].seq, lost[1].seq,
-                                                      lost[1].seq + 1]
+            seqs = [m.seq for m in lost]
+            assert [m["change_seq"] for m in got] == [*seqs, (seqs[-1] or 0) + 1]
 
     asyncio.run(run())
 
@@ -221,12 +228,24 @@ def test_an_offline_member_is_notified_an_online_or_muted_one_is_not(ws_url: str
 
     while_online = asyncio.run(online())
     assert not _queued_for(while_online)
+
+    async def online_without_redis() -> Message:
+        async with connected(ws_url, b):
+            open_redis_breaker()  # presence unknown: told rather than lost
+            try:
+                return await sync_to_async(send)(a, conversation, "is Redis there?")
+            finally:
+                redis_health.reset_all()
+
+    assert _queued_for(asyncio.run(online_without_redis()))
+    outbox_dispatch()  # the broker is back: what the beat's dispatcher does
+    _wait_for(lambda: rows.filter(actor_count=3).exists())
     _on_commit(services.set_muted, b, conversation.pk,
                until=timezone.now() + timedelta(hours=8))
     while_muted = send(a, conversation, "muted")
     assert not _queued_for(while_muted)
     row.refresh_from_db()
-    assert row.actor_count == 2
+    assert row.actor_count == 3
     assert row.read_at is None
     participant = selectors.participant_for(b, conversation.pk)
     _on_commit(services.mark_read, participant, while_muted.seq)
