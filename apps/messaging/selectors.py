@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from django.db.models import F, Q, QuerySet, Sum
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.errors import ApplicationError, NotFoundError
@@ -118,7 +119,8 @@ def inbox_page(user: User, *, folder: Folder, cursor: str | None,
 def unread_total(user: User) -> int:
     """Unread messages over the inbox's conversations (requests and muted ones excluded:
     they do not call for attention)."""
-    total = (inbox_for(user, folder="inbox").filter(muted_until__isnull=True)
+    not_muted = Q(muted_until__isnull=True) | Q(muted_until__lte=timezone.now())
+    total = (inbox_for(user, folder="inbox").filter(not_muted)
              .order_by().aggregate(n=Sum("unread_count"))["n"])
     return int(total or 0)
 

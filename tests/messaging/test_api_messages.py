@@ -330,3 +330,35 @@ def test_list_endpoints_do_not_grow_queries_with_page_size() -> None:
             assert len(response.json()["results"]) >= n
             counts.append(len(queries))
         assert counts[0] == counts[1], (url, counts)
+
+
+def test_sends_have_their_own_budget_refused_in_the_error_shape(
+        monkeypatch: pytest.MonkeyPatch, pair: tuple[User, User, Conversation]) -> None:
+    from rest_framework.throttling import SimpleRateThrottle
+
+    from apps.core.throttles import MessageSendThrottle
+
+    a, _, conversation = pair
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, MessageSendThrottle.scope, "3/min")
+    client = client_for(a)
+    assert [post_message(client, conversation, body=f"{i}").status_code
+            for i in range(3)] == [201, 201, 201]
+    error = assert_error(post_message(client, conversation, body="too fast"), 429)
+    assert error["code"] == "throttled"
+    # reading and other writes are not spent by the send budget
+    assert client.get(f"/api/v1/conversations/{conversation.pk}/messages").status_code == 200
+    assert client.post(f"/api/v1/conversations/{conversation.pk}/pin").status_code == 200
+
+
+def test_a_muted_conversation_leaves_the_badge_until_the_mute_ends(
+        pair: tuple[User, User, Conversation]) -> None:
+    a, b, conversation = pair
+    send(a, conversation, "psst")
+    client = client_for(b)
+    future = (timezone.now() + timedelta(hours=1)).isoformat()
+    client.post(f"/api/v1/conversations/{conversation.pk}/mute", {"until": future},
+                format="json")
+    assert client.get("/api/v1/messaging/unread").json()["unread"] == 0
+    Participant.objects.filter(conversation=conversation, user=b).update(
+        muted_until=timezone.now() - timedelta(seconds=1))
+    assert client.get("/api/v1/messaging/unread").json()["unread"] == 1

@@ -375,7 +375,8 @@ def mark_read(participant: Participant, seq: int) -> Participant:
         me.last_read_seq = target
         me.unread_count = (Message.objects.filter(
             conversation_id=me.conversation_id, seq__gt=target)
-            .exclude(Q(sender_id=me.user_id) | Q(kind=Message.Kind.SYSTEM)).count())
+            .exclude(Q(sender_id=me.user_id) | Q(kind=Message.Kind.SYSTEM))
+            .exclude(policy.blocked_sender_q(me.user_id)).count())
         me.save(update_fields=["last_read_seq", "unread_count"])
         announce_read(me)
         announce_inbox([me.user_id], me.conversation_id)
