@@ -97,6 +97,17 @@ class CreatorDailyStats(models.Model):
     comments = models.PositiveBigIntegerField(default=0)
     shares = models.PositiveBigIntegerField(default=0)
     followers_gained = models.PositiveBigIntegerField(default=0)  # `follow` events
+    followers_lost = models.PositiveBigIntegerField(default=0)  # `unfollow` events
+    # Views by where the play started (play_start's `source`); views without one are the
+    # rest of `views` ("not reported").
+    views_for_you = models.PositiveBigIntegerField(default=0)
+    views_following = models.PositiveBigIntegerField(default=0)
+    views_profile = models.PositiveBigIntegerField(default=0)
+    views_search = models.PositiveBigIntegerField(default=0)
+    views_share = models.PositiveBigIntegerField(default=0)
+    views_sound = models.PositiveBigIntegerField(default=0)
+    views_hashtag = models.PositiveBigIntegerField(default=0)
+    views_other = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -117,6 +128,40 @@ class PostRetention(models.Model):
 
     def __str__(self) -> str:
         return f"retention of post {self.post_id}"
+
+
+class PostSecondRetention(models.Model):
+    """A post's retention per second over all time: `reached[s]` counts ended plays
+    (watch_end, skip) whose furthest point was at least `s` seconds in; reached[0] is the
+    number of ended plays. The array is as long as the longest play seen (at most
+    `RETENTION_MAX_SECONDS` + 1). Fed by its own step of the consumer, exactly once per
+    log entry through `RetentionAppliedEntry`, so that `analytics_backfill_retention` can
+    replay the log without counting an entry twice."""
+
+    post_id = models.BigIntegerField(primary_key=True)
+    reached = ArrayField(models.BigIntegerField())
+
+    def __str__(self) -> str:
+        return f"per-second retention of post {self.post_id}"
+
+
+class RetentionAppliedEntry(models.Model):
+    """A log entry whose plays are in `PostSecondRetention` (the per-second step's own
+    exactly-once record, like `AppliedEntry`)."""
+
+    stream = models.CharField(max_length=64)
+    entry_id = models.CharField(max_length=40)
+    applied_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["stream", "entry_id"],
+                                    name="analytics_retention_applied_entry"),
+        ]
+        indexes = [models.Index(fields=["applied_at"], name="analytics_ret_applied_at")]
+
+    def __str__(self) -> str:
+        return f"{self.stream} {self.entry_id} (per-second retention)"
 
 
 class AppliedEntry(models.Model):

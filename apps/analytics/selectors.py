@@ -18,16 +18,23 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import redis
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Case, Count, F, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.analytics import online
-from apps.analytics.models import CreatorDailyStats, PostHourlyStats, PostRetention, UserPostStats
+from apps.analytics.models import (
+    CreatorDailyStats,
+    PostHourlyStats,
+    PostRetention,
+    PostSecondRetention,
+    UserPostStats,
+)
 from apps.content.models import Post
 from apps.content.selectors import POST_NOT_FOUND, get_post_for, parse_post_id
 from apps.core.errors import ForbiddenError, NotFoundError
+from apps.events.schema import PLAY_SOURCES
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +180,10 @@ class PeriodSummary:
     comments: int = 0
     shares: int = 0
     followers_gained: int = 0
+    followers_lost: int = 0
+    # views by play_start's source (apps.events.schema.PLAY_SOURCES), in that order, then
+    # "not_reported" (plays whose client named no source)
+    sources: dict[str, int] = field(default_factory=dict)
     daily: list[dict[str, object]] = field(default_factory=list)
     top_posts: list[dict[str, object]] = field(default_factory=list)
 
@@ -185,11 +196,12 @@ def period_bounds(days: int, *, now: datetime | None = None) -> tuple[date, date
 def creator_summary_for(*, creator_id: int, days: int, top: int = 10,
                         now: datetime | None = None) -> PeriodSummary:
     """A creator's last `days` UTC days (today included): totals, one row per day, and the
-    top posts by views. Three queries."""
+    top posts by views with their captions. Three queries, however many posts."""
     since, until = period_bounds(days, now=now)
     rows = list(CreatorDailyStats.objects.filter(creator_id=creator_id, day__gte=since,
                                                  day__lte=until).order_by("day"))
-    summary = PeriodSummary(since=since, until=until)
+    summary = PeriodSummary(since=since, until=until,
+                            sources=dict.fromkeys((*PLAY_SOURCES, "not_reported"), 0))
     fraction_sum, fraction_count = 0.0, 0
     by_day = {r.day: r for r in rows}
     for offset in range(days):
@@ -197,7 +209,8 @@ def creator_summary_for(*, creator_id: int, days: int, top: int = 10,
         row = by_day.get(day)
         summary.daily.append({"day": day, "views": row.views if row else 0,
                               "watch_ms": row.watch_ms if row else 0,
-                              "followers_gained": row.followers_gained if row else 0})
+                              "followers_gained": row.followers_gained if row else 0,
+                              "followers_lost": row.followers_lost if row else 0})
         if row is None:
             continue
         summary.impressions += row.impressions
@@ -208,6 +221,13 @@ def creator_summary_for(*, creator_id: int, days: int, top: int = 10,
         summary.comments += row.comments
         summary.shares += row.shares
         summary.followers_gained += row.followers_gained
+        summary.followers_lost += row.followers_lost
+        sourced = 0
+        for source in PLAY_SOURCES:
+            views = int(getattr(row, f"views_{source}"))
+            summary.sources[source] += views
+            sourced += views
+        summary.sources["not_reported"] += max(0, row.views - sourced)
         fraction_sum += row.watch_fraction_sum
         fraction_count += row.watch_fraction_count
     if fraction_count:
@@ -221,7 +241,85 @@ def creator_summary_for(*, creator_id: int, days: int, top: int = 10,
                           completions=Sum("completions"), likes=Sum("likes"))
                 .order_by("-views", "-watch_ms", "post_id")[:top])
     summary.top_posts = [dict(r) for r in top_rows]
+    posts = {p["id"]: p for p in Post.objects.filter(
+        pk__in=[r["post_id"] for r in summary.top_posts]).values(
+        "id", "caption", "status", "published_at")} if summary.top_posts else {}
+    for row in summary.top_posts:
+        post = posts.get(row["post_id"], {})
+        row.update(caption=post.get("caption", ""), status=post.get("status", ""),
+                   published_at=post.get("published_at"))
     return summary
+
+
+# --- audience ----------------------------------------------------------------------------
+
+# A group of viewers (a country, an age band, the rest) is shown only when at least this
+# many distinct viewers are in it, and the whole audience only from this many: no one
+# viewer can be singled out. The one rule: `_at_least_k`.
+AUDIENCE_MIN_COUNT = 10
+AGE_BANDS: tuple[tuple[str, int], ...] = (  # (label, lowest age) youngest first
+    ("13-17", 13), ("18-24", 18), ("25-34", 25), ("35-44", 35), ("45-54", 45), ("55+", 55))
+OTHER = "other"
+
+
+@dataclass(frozen=True)
+class AudienceGroup:
+    key: str  # an ISO country code, an age band, or "other" (the groups not shown)
+    viewers: int
+    percent: float
+
+
+@dataclass(frozen=True)
+class Audience:
+    min_count: int
+    viewers: int | None  # distinct signed-in viewers; None when fewer than min_count
+    countries: list[AudienceGroup]
+    age_bands: list[AudienceGroup]
+
+
+def _at_least_k(counts: dict[str, int], total: int) -> list[AudienceGroup]:
+    """The groups with at least AUDIENCE_MIN_COUNT viewers, largest first, then "other"
+    (the hidden groups and the unknowns together) if it is that large too."""
+    shown = sorted(((k, n) for k, n in counts.items() if k and n >= AUDIENCE_MIN_COUNT),
+                   key=lambda kn: (-kn[1], kn[0]))
+    rest = total - sum(n for _, n in shown)
+    if rest >= AUDIENCE_MIN_COUNT:
+        shown.append((OTHER, rest))
+    return [AudienceGroup(k, n, round(100 * n / total, 1)) for k, n in shown]
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def audience_for(*, creator_id: int, days: int, now: datetime | None = None) -> Audience:
+    """Who watched the creator's posts in the last `days` UTC days: distinct signed-in
+    viewers (not the creator) by country and by age band, each group shown only under
+    `_at_least_k`. Two queries, however many posts or viewers."""
+    since, today = period_bounds(days, now=now)
+    start = datetime.combine(since, datetime.min.time(), tzinfo=UTC)
+    viewers = User.objects.filter(pk__in=UserPostStats.objects.filter(
+        post_id__in=Post.objects.filter(author_id=creator_id).values("id"),
+        plays__gt=0, last_event_at__gte=start).exclude(user_id=creator_id).values("user_id"))
+    by_country = {row["country"]: row["n"] for row in
+                  viewers.values("country").annotate(n=Count("id")).order_by()}
+    total = sum(by_country.values())
+    if total < AUDIENCE_MIN_COUNT:
+        return Audience(min_count=AUDIENCE_MIN_COUNT, viewers=None, countries=[],
+                        age_bands=[])
+    # youngest band first: born after the day its next band begins
+    whens = [When(date_of_birth__gt=_years_before(today, AGE_BANDS[i + 1][1]), then=Value(label))
+             for i, (label, _) in enumerate(AGE_BANDS[:-1])]
+    band = Case(When(date_of_birth__isnull=True, then=Value("")), *whens,
+                default=Value(AGE_BANDS[-1][0]))
+    by_band = {row["band"]: row["n"] for row in
+               viewers.annotate(band=band).values("band").annotate(n=Count("id")).order_by()}
+    return Audience(min_count=AUDIENCE_MIN_COUNT, viewers=total,
+                    countries=_at_least_k(by_country, total),
+                    age_bands=_at_least_k(by_band, total))
 
 
 @dataclass
@@ -234,6 +332,8 @@ class PostAnalytics:
     average_ttff_ms: float | None
     daily: list[dict[str, object]]
     retention: list[dict[str, float]]  # [{"at": 0.0..1.0, "fraction": ...}]
+    # viewers still watching at each second: [{"second", "viewers", "fraction"}]
+    retention_seconds: list[dict[str, float]] = field(default_factory=list)
 
 
 def get_post_analytics_for(*, viewer: User, post_id: int | str, days: int,
@@ -254,7 +354,8 @@ def get_post_analytics_for(*, viewer: User, post_id: int | str, days: int,
 def post_analytics_for(*, post_id: int, days: int, now: datetime | None = None
                        ) -> PostAnalytics:
     """One post's last `days` UTC days (today included) from its hourly aggregates, and
-    its all-time retention curve. The caller checks ownership. Two queries."""
+    its all-time retention curves (every 5 % and every second). The caller checks
+    ownership. Three queries."""
     since, until = period_bounds(days, now=now)
     start = datetime.combine(since, datetime.min.time(), tzinfo=UTC)
     sums = ("impressions", "plays", "watch_ms", "completions", "rewatches", "skips", "likes",
@@ -282,6 +383,12 @@ def post_analytics_for(*, post_id: int, days: int, now: datetime | None = None
     if record is not None and record.reached and record.reached[0]:
         base = record.reached[0]
         retention = [{"at": i / 20, "fraction": n / base} for i, n in enumerate(record.reached)]
+    seconds: list[dict[str, float]] = []
+    per_second = PostSecondRetention.objects.filter(post_id=post_id).first()
+    if per_second is not None and per_second.reached and per_second.reached[0]:
+        base = per_second.reached[0]
+        seconds = [{"second": i, "viewers": n, "fraction": n / base}
+                   for i, n in enumerate(per_second.reached)]
     return PostAnalytics(
         post_id=post_id, since=since, until=until,
         totals={f: int(totals[f]) for f in sums
@@ -291,5 +398,5 @@ def post_analytics_for(*, post_id: int, days: int, now: datetime | None = None
                                 if totals["watch_fraction_count"] else None),
         average_ttff_ms=(totals["ttff_ms_sum"] / totals["ttff_count"]
                          if totals["ttff_count"] else None),
-        daily=daily, retention=retention,
+        daily=daily, retention=retention, retention_seconds=seconds,
     )

@@ -251,6 +251,11 @@ class RedisStreamEventLog:
     def length(self) -> int:
         return int(self.client.xlen(self.stream))
 
+    def entries_after(self, start: str, *, count: int) -> list[LogEntry]:
+        """Up to `count` entries with ids above `start` (exclusive), oldest first, read
+        outside any group (a backfill replaying what the log still holds)."""
+        return _decode(self.client.xrange(self.stream, min=f"({start}", count=count))
+
 
 def default_log() -> RedisStreamEventLog:
     """The log as the event API appends to it (hot-path timeouts)."""

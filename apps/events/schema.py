@@ -17,8 +17,11 @@ Semantics the aggregators rely on (clients must follow them):
   never summed, so a client that dies mid-play still reports how far it got.
 - `completion` is sent once per play when playback first reaches the end; `rewatch` each
   time it loops again after that (`loops` in `watch_end` is the play's loop count).
-- `like`, `comment`, `share`, `favourite`, `follow`, `report` are telemetry only: the
-  engagement, comments, social and moderation APIs do the real thing.
+- `play_start` may say where the play came from (`source`: the For You or Following feed,
+  a profile, search, a shared link, a sound or hashtag page, `other`): creators' traffic
+  sources. A play without one is counted as "not reported".
+- `like`, `comment`, `share`, `favourite`, `follow`, `unfollow`, `report` are telemetry
+  only: the engagement, comments, social and moderation APIs do the real thing.
 - `not_interested` on a post feeds the feed's fatigue (its creator, sound and hashtags).
 - `qoe` reports playback quality for a post (time to first frame, rebuffers, bitrate,
   rendition switches, an error code, the network type).
@@ -52,6 +55,7 @@ COMMENT = "comment"
 SHARE = "share"
 FAVOURITE = "favourite"
 FOLLOW = "follow"
+UNFOLLOW = "unfollow"
 NOT_INTERESTED = "not_interested"
 REPORT = "report"
 QOE = "qoe"
@@ -61,9 +65,14 @@ SEARCH_CLICK = "search_click"
 EVENT_TYPES: Final = (
     IMPRESSION, PLAY_START, WATCH_PROGRESS, WATCH_END, COMPLETION, REWATCH, SKIP, LIKE,
     COMMENT, SHARE, FAVOURITE, FOLLOW, NOT_INTERESTED, REPORT, QOE, SEARCH, SEARCH_CLICK,
+    UNFOLLOW,
 )
 # Types whose event is about no post in particular may leave post_id null.
-POST_OPTIONAL: Final = frozenset({FOLLOW, REPORT, QOE, SEARCH, SEARCH_CLICK})
+POST_OPTIONAL: Final = frozenset({FOLLOW, UNFOLLOW, REPORT, QOE, SEARCH, SEARCH_CLICK})
+
+# Where a play started (creator analytics' traffic sources); the web client's surfaces.
+PLAY_SOURCES: Final = ("for_you", "following", "profile", "search", "share", "sound",
+                       "hashtag", "other")
 
 # The search API's tabs and result types (apps.search; events cannot import it).
 SEARCH_TABS: Final = ("top", "accounts", "videos", "sounds", "hashtags")
@@ -113,6 +122,7 @@ _WATCH: Final[dict[str, Field]] = {
 }
 
 DATA_FIELDS: Final[dict[str, dict[str, Field]]] = {
+    PLAY_START: {"source": StrField(16, choices=PLAY_SOURCES)},
     WATCH_PROGRESS: _WATCH,
     WATCH_END: _WATCH,
     SKIP: {
@@ -120,6 +130,7 @@ DATA_FIELDS: Final[dict[str, dict[str, Field]]] = {
         "duration_ms": IntField(1, _HOUR_MS, required=True),
     },
     FOLLOW: {"creator_id": IdField(required=True)},
+    UNFOLLOW: {"creator_id": IdField(required=True)},
     QOE: {
         "ttff_ms": IntField(0, 600_000),
         "rebuffer_count": IntField(0, 100_000),

@@ -15,8 +15,11 @@ from rest_framework.views import APIView
 from apps.accounts.api.request import user_of
 from apps.analytics import selectors
 from apps.core.api.schema import error_responses
+from apps.events.schema import PLAY_SOURCES
 
 PERIODS = {"7d": 7, "28d": 28}
+EARNINGS_NOT_AVAILABLE = ("Earnings and RPM are not available yet: SwipeMe has no creator "
+                          "monetization so far.")
 TAGS = ["analytics"]
 PERIOD = OpenApiParameter("period", OpenApiTypes.STR, OpenApiParameter.QUERY,
                           enum=list(PERIODS), description="The last 7 or 28 UTC days, today "
@@ -48,6 +51,37 @@ class DaySerializer(serializers.Serializer[Any]):
 
 class CreatorDaySerializer(DaySerializer):
     followers_gained = serializers.IntegerField()
+    followers_lost = serializers.IntegerField()
+
+
+class TrafficSourceSerializer(serializers.Serializer[Any]):
+    source = serializers.ChoiceField(
+        choices=[*PLAY_SOURCES, "not_reported"],
+        help_text="Where plays started; not_reported: the client named no source.")
+    views = serializers.IntegerField()
+    percent = serializers.FloatField(allow_null=True, help_text="Share of the period's views "
+                                     "(0-100); null without views.")
+
+
+class AudienceGroupSerializer(serializers.Serializer[Any]):
+    key = serializers.CharField(help_text="An ISO 3166 country code or an age band; 'other' "
+                                "gathers the groups too small to show and the unknown.")
+    viewers = serializers.IntegerField()
+    percent = serializers.FloatField()
+
+
+class AudienceSerializer(serializers.Serializer[Any]):
+    min_count = serializers.IntegerField(help_text="A group is shown only with at least this "
+                                         "many viewers, the audience only from this many.")
+    viewers = serializers.IntegerField(allow_null=True, help_text="Distinct signed-in viewers "
+                                       "in the period; null when fewer than min_count.")
+    countries = AudienceGroupSerializer(many=True)
+    age_bands = AudienceGroupSerializer(many=True)
+
+
+class EarningsSerializer(serializers.Serializer[Any]):
+    available = serializers.BooleanField()
+    message = serializers.CharField()
 
 
 class TopPostSerializer(serializers.Serializer[Any]):
@@ -56,6 +90,10 @@ class TopPostSerializer(serializers.Serializer[Any]):
     watch_time_ms = serializers.IntegerField(source="watch_ms")
     completions = serializers.IntegerField()
     likes = serializers.IntegerField()
+    caption = serializers.CharField(allow_blank=True)
+    status = serializers.CharField(allow_blank=True, help_text="The post's state (published, "
+                                   "removed, ...); empty if it was deleted.")
+    published_at = serializers.DateTimeField(allow_null=True)
 
 
 @extend_schema_serializer(component_name="CreatorAnalytics")
@@ -74,14 +112,26 @@ class CreatorAnalyticsSerializer(serializers.Serializer[Any]):
     shares = serializers.IntegerField()
     followers_gained = serializers.IntegerField(help_text="Follows sent from your videos or "
                                                 "profile, as clients reported them.")
+    followers_lost = serializers.IntegerField(help_text="Unfollows, as clients reported "
+                                              "them.")
     daily = CreatorDaySerializer(many=True)
     top_posts = TopPostSerializer(many=True, help_text="Your 10 most viewed posts in the "
                                   "period.")
+    traffic_sources = TrafficSourceSerializer(many=True)
+    audience = AudienceSerializer()
+    earnings = EarningsSerializer(help_text="Earnings and RPM: not available until "
+                                  "monetization exists.")
 
 
 class RetentionPointSerializer(serializers.Serializer[Any]):
     at_percent = serializers.IntegerField(help_text="A point in the video (0-100).")
     viewers_percent = serializers.FloatField(help_text="Share of ended plays that reached it.")
+
+
+class RetentionSecondSerializer(serializers.Serializer[Any]):
+    second = serializers.IntegerField()
+    viewers = serializers.IntegerField(help_text="Ended plays that reached this second.")
+    viewers_percent = serializers.FloatField(help_text="The same as a share of ended plays.")
 
 
 class PostTotalsSerializer(serializers.Serializer[Any]):
@@ -115,6 +165,9 @@ class PostAnalyticsSerializer(serializers.Serializer[Any]):
     daily = DaySerializer(many=True)
     retention = RetentionPointSerializer(many=True, help_text="All-time retention curve "
                                          "(every 5 %); empty before the first ended play.")
+    retention_seconds = RetentionSecondSerializer(
+        many=True, help_text="All-time viewers still watching at each second; empty before "
+        "the first ended play.")
 
 
 class MyAnalyticsApi(APIView):
@@ -126,7 +179,9 @@ class MyAnalyticsApi(APIView):
                    tags=TAGS)
     def get(self, request: Request) -> Response:
         period, days = _period(request)
-        summary = selectors.creator_summary_for(creator_id=user_of(request).pk, days=days)
+        creator_id = user_of(request).pk
+        summary = selectors.creator_summary_for(creator_id=creator_id, days=days)
+        audience = selectors.audience_for(creator_id=creator_id, days=days)
         return Response(CreatorAnalyticsSerializer({
             "period": period, "since": summary.since, "until": summary.until,
             "impressions": summary.impressions, "views": summary.views,
@@ -134,8 +189,15 @@ class MyAnalyticsApi(APIView):
             "average_watch_percent": _percent(summary.average_watch_fraction),
             "completions": summary.completions, "likes": summary.likes,
             "comments": summary.comments, "shares": summary.shares,
-            "followers_gained": summary.followers_gained, "daily": summary.daily,
+            "followers_gained": summary.followers_gained,
+            "followers_lost": summary.followers_lost, "daily": summary.daily,
             "top_posts": summary.top_posts,
+            "traffic_sources": [
+                {"source": source, "views": views,
+                 "percent": round(100 * views / summary.views, 1) if summary.views else None}
+                for source, views in summary.sources.items()],
+            "audience": audience,
+            "earnings": {"available": False, "message": EARNINGS_NOT_AVAILABLE},
         }).data)
 
 
@@ -160,4 +222,7 @@ class PostAnalyticsApi(APIView):
             "retention": [{"at_percent": round(p["at"] * 100),
                            "viewers_percent": round(p["fraction"] * 100, 2)}
                           for p in found.retention],
+            "retention_seconds": [{"second": p["second"], "viewers": p["viewers"],
+                                   "viewers_percent": round(p["fraction"] * 100, 2)}
+                                  for p in found.retention_seconds],
         }).data)

@@ -29,8 +29,9 @@ One module per step: `accumulate` (decoded batches folded into one chunk's delta
 memory), `upserts` (the additive upserts and the applied-entry record, both shared with
 search's trending consumer as `additive_upsert` and `claim_entries`), `consumer`
 (`entries_apply`, `events_consume`: reclaim, read, chunk, ack, dead-letter), `pruning`
-(consumers and applied entries), `accounts` (a user's rows purged and exported). This
-package re-exports the names callers use.
+(consumers and applied entries), `retention` (the per-second retention step with its own
+exactly-once record, and its backfill from the log), `accounts` (a user's rows purged and
+exported). This package re-exports the names callers use.
 """
 
 from apps.analytics.services.accounts import analytics_export_user, analytics_purge_user
@@ -49,6 +50,12 @@ from apps.analytics.services.pruning import (
     applied_entries_prune,
     consumers_prune,
 )
+from apps.analytics.services.retention import (
+    RETENTION_MAX_SECONDS,
+    BackfillReport,
+    retention_backfill,
+    seconds_apply,
+)
 from apps.analytics.services.upserts import (
     CREATOR_DAY_COLUMNS,
     POST_HOUR_COLUMNS,
@@ -65,9 +72,11 @@ __all__ = [
     "MAX_DELIVERIES",
     "POST_HOUR_COLUMNS",
     "READ_CHUNK",
+    "RETENTION_MAX_SECONDS",
     "RETENTION_STEPS",
     "USER_POST_COLUMNS",
     "Aggregates",
+    "BackfillReport",
     "ConsumeReport",
     "EntriesApplier",
     "Mode",
@@ -81,4 +90,6 @@ __all__ = [
     "consumers_prune",
     "entries_apply",
     "events_consume",
+    "retention_backfill",
+    "seconds_apply",
 ]

@@ -88,7 +88,7 @@ def accumulate(batches: Sequence[dict[str, Any]]) -> Aggregates:
                 post_ids.add(e["post_id"])
                 if e["type"] == ev.NOT_INTERESTED:
                     ni_posts.add(e["post_id"])
-            if e["type"] == ev.FOLLOW:
+            if e["type"] in (ev.FOLLOW, ev.UNFOLLOW):
                 creators.add(e["data"]["creator_id"])
     facts = _post_facts(post_ids)
     hashtags: dict[int, list[int]] = {}
@@ -122,8 +122,9 @@ def _apply_event(agg: Aggregates, e: dict[str, Any], *, user_id: int | None, rec
     at = datetime.fromtimestamp(ms / 1000, tz=UTC)
     owner = online.owner_key(user_id=user_id, session_id=e["session_id"])
 
-    if kind == ev.FOLLOW and data["creator_id"] in known_creators:
-        _inc(agg.cd(data["creator_id"], ms), "followers_gained")
+    if kind in (ev.FOLLOW, ev.UNFOLLOW) and data["creator_id"] in known_creators:
+        _inc(agg.cd(data["creator_id"], ms),
+             "followers_gained" if kind == ev.FOLLOW else "followers_lost")
     post_id: int | None = e["post_id"]
     post = facts.get(post_id) if post_id is not None else None
     if post is None or post_id is None:
@@ -141,6 +142,8 @@ def _apply_event(agg: Aggregates, e: dict[str, Any], *, user_id: int | None, rec
         agg.features.add_velocity("imp", post_id, received_ms)
     elif kind == ev.PLAY_START:
         _inc(ph, "plays"); _inc(cd, "views"); _inc(up, "plays")  # noqa: E702
+        if data.get("source") in ev.PLAY_SOURCES:
+            _inc(cd, f"views_{data['source']}")
         agg.features.add_velocity("play", post_id, received_ms)
     elif kind == ev.WATCH_PROGRESS:
         up["max_completion"] = max(up.get("max_completion", 0.0), _fraction(data))

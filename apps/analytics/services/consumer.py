@@ -15,6 +15,7 @@ from django.db import OperationalError, transaction
 
 from apps.analytics import online
 from apps.analytics.services.accumulate import accumulate
+from apps.analytics.services.retention import seconds_apply
 from apps.analytics.services.upserts import _claim_entries, _write_aggregates
 from apps.events.log import DEFAULT_GROUP, LogEntry, RedisStreamEventLog, consumer_name
 
@@ -56,6 +57,8 @@ def entries_apply(*, stream: str, entries: Sequence[LogEntry]) -> tuple[int, int
                            for e in good if e.entry_id in fresh and e.batch is not None]
                 agg = accumulate(batches)
                 _write_aggregates(agg)
+                # the per-second curves keep their own record (the backfill feeds them too)
+                seconds_apply(stream=stream, entries=good)
             break
         except OperationalError as exc:  # deadlock or serialisation failure: try again
             if attempt == DEADLOCK_RETRIES - 1:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from apps.analytics.models import AppliedEntry
+from apps.analytics.models import AppliedEntry, RetentionAppliedEntry
 from apps.events.log import DEFAULT_GROUP, RedisStreamEventLog
 
 APPLIED_ENTRY_RETENTION = timedelta(days=7)
@@ -20,5 +20,7 @@ def consumers_prune(*, idle: timedelta = timedelta(days=1)) -> int:
 
 
 def applied_entries_prune(*, older_than: timedelta = APPLIED_ENTRY_RETENTION) -> int:
-    deleted, _ = AppliedEntry.objects.filter(applied_at__lt=timezone.now() - older_than).delete()
+    cutoff = timezone.now() - older_than
+    deleted, _ = AppliedEntry.objects.filter(applied_at__lt=cutoff).delete()
+    RetentionAppliedEntry.objects.filter(applied_at__lt=cutoff).delete()
     return deleted

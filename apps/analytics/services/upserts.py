@@ -24,7 +24,9 @@ POST_HOUR_COLUMNS: dict[str, Mode] = dict.fromkeys((
     "rebuffer_count", "rebuffer_ms", "playback_errors"), "add")
 CREATOR_DAY_COLUMNS: dict[str, Mode] = dict.fromkeys((
     "impressions", "views", "watch_ms", "watch_fraction_sum", "watch_fraction_count",
-    "completions", "likes", "comments", "shares", "followers_gained"), "add")
+    "completions", "likes", "comments", "shares", "followers_gained", "followers_lost",
+    "views_for_you", "views_following", "views_profile", "views_search", "views_share",
+    "views_sound", "views_hashtag", "views_other"), "add")
 _DEFAULTS: dict[Mode, Any] = {"add": 0, "max": 0.0, "or": False}
 _ROWS_PER_STATEMENT = 500
 
@@ -36,7 +38,9 @@ def _set_clause(column: str, mode: Mode) -> str:
         return f"{column} = GREATEST(t.{column}, EXCLUDED.{column})"
     if mode == "or":
         return f"{column} = t.{column} OR EXCLUDED.{column}"
-    return (f"{column} = ARRAY(SELECT x.a + x.b FROM "  # noqa: S608 - our column names
+    # unnest pads the shorter array with NULLs: arrays of different lengths (per-second
+    # retention) add as if the shorter one went on with zeros
+    return (f"{column} = ARRAY(SELECT COALESCE(x.a, 0) + COALESCE(x.b, 0) FROM "  # noqa: S608
             f"unnest(t.{column}, EXCLUDED.{column}) WITH ORDINALITY AS x(a, b, n) ORDER BY x.n)")
 
 

@@ -129,12 +129,14 @@ class EventInputSerializer(serializers.Serializer[Any]):
     ts = serializers.IntegerField(help_text="When it happened, epoch milliseconds.")
     session_id = serializers.CharField(min_length=1, max_length=schema.MAX_ID_LENGTH)
     post_id = serializers.CharField(allow_null=True, help_text="A post id (string); null "
-                                    "only for follow, report, qoe, search and "
-                                    "search_click.")
+                                    "only for follow, unfollow, report, qoe, "
+                                    "search and search_click.")
     data = serializers.DictField(  # type: ignore[assignment]
         required=False,
         help_text="By type: watch_progress/watch_end {watched_ms, duration_ms, loops, "
-                  "position_ms}; skip {watched_ms, duration_ms}; follow {creator_id}; qoe "
+                  "position_ms}; skip {watched_ms, duration_ms}; play_start {source "
+                  "(for_you|following|profile|search|share|sound|hashtag|other)}; "
+                  "follow/unfollow {creator_id}; qoe "
                   "{ttff_ms, rebuffer_count, rebuffer_ms, bitrate_kbps, rendition_switches, "
                   "error, network_type}; search {search_id, query (<=200), tab, "
                   "result_count}; search_click {search_id, tab, position (0-999), "
