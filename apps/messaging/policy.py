@@ -63,7 +63,7 @@ class MessagingRefused(ApplicationError):  # noqa: N818 (the name the services a
     """A message or conversation the rules refuse: 403 (429 for the spam throttle) in the
     API's error shape, with words the sender reads."""
 
-    status_code = status.HTTP_403_FORBIDDEN
+    status_code: int = status.HTTP_403_FORBIDDEN
 
     def __init__(self, code: str, message: str, *,
                  status_code: int = status.HTTP_403_FORBIDDEN) -> None:

@@ -103,8 +103,9 @@ def test_who_can_message_me(setting: str, follows: bool, followed_back: bool,
     if allowed:
         assert send(sender, services.start_direct(sender, recipient), "hello").seq == 1
     else:
-        code = {Who.FOLLOWING: "following_only", Who.FRIENDS: "friends_only",
-                Who.NO_ONE: "not_accepting_messages"}[setting]
+        codes: dict[str, str] = {Who.FOLLOWING: "following_only", Who.FRIENDS: "friends_only",
+                                 Who.NO_ONE: "not_accepting_messages"}
+        code = codes[setting]
         refused(lambda: services.start_direct(sender, recipient), code)
 
 
