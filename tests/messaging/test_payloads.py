@@ -12,7 +12,7 @@ from apps.messaging import selectors, services
 from apps.messaging.api.serializers import conversation_payloads, message_payloads
 from tests.engagement.factories import PublishedPostFactory
 from tests.factories import UserFactory
-from tests.messaging.helpers import direct, send
+from tests.messaging.helpers import direct, friends, send
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +67,14 @@ def test_inbox_rows_in_constant_queries() -> None:
         counts.append(len(queries))
     assert counts[0] == counts[1]
     assert len(payloads) == 6
+
+
+def test_system_messages_name_the_people_they_are_about() -> None:
+    admin, member = UserFactory(), UserFactory(username="newcomer")
+    friends(admin, member)
+    group = services.create_group(admin, [member.pk], "g")
+    me = selectors.participant_for(admin, group.pk)
+    [created] = message_payloads(admin, selectors.messages_for(me))
+    assert created["system"]["event"] == "created"
+    assert created["sender"]["id"] == str(admin.pk)
+    assert [c["username"] for c in created["system"]["user_cards"]] == ["newcomer"]

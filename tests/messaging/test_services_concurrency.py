@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 from django.db import connection
 
+from apps.core.errors import ApplicationError
 from apps.messaging import services
 from apps.messaging.models import Message, Participant
 from tests.factories import UserFactory
@@ -97,3 +98,45 @@ def test_two_concurrent_sends_with_one_client_id_make_one_message() -> None:
                   .values_list("seq", flat=True))
     assert seqs == [1, 2, 3]
     assert Participant.objects.get(conversation=conversation, user=b).unread_count == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_both_starting_the_same_one_to_one_at_once_get_one_conversation() -> None:
+    a, b = UserFactory(), UserFactory()
+    friends(a, b)
+    found: list[int] = []
+
+    def start(sender_id: int, recipient_id: int) -> Callable[[], None]:
+        def job() -> None:
+            users = type(a).objects.in_bulk([sender_id, recipient_id])
+            found.append(services.start_direct(users[sender_id], users[recipient_id]).pk)
+        return job
+
+    assert _run_together([start(a.pk, b.pk), start(b.pk, a.pk), start(a.pk, b.pk)]) == []
+    assert len(set(found)) == 1
+    assert Participant.objects.filter(conversation_id=found[0]).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reaction_racing_an_unsend_never_lands_on_the_tombstone() -> None:
+    a, b = UserFactory(), UserFactory()
+    friends(a, b)
+    conversation = services.start_direct(a, b)
+    for _ in range(3):
+        message, _ = services.send_message(a, conversation.pk, client_id=str(uuid.uuid4()),
+                                           kind="text", body="racing")
+
+        def react(message_id: int = message.pk) -> None:
+            try:
+                services.react(b, conversation.pk, message_id, emoji="👍")
+            except ApplicationError as refused:  # lost the race: refused in words
+                if refused.code != "not_reactable":
+                    raise
+
+        def unsend(message_id: int = message.pk) -> None:
+            services.unsend_message(a, conversation.pk, message_id)
+
+        assert _run_together([react, unsend]) == []
+        message.refresh_from_db()
+        assert message.state == Message.State.UNSENT
+        assert not message.reactions.exists()

@@ -76,7 +76,9 @@ def message_payloads(viewer: User | None, messages: Sequence[Message]) -> list[d
     asset_ids = {m.asset_id for m in messages if m.asset_id}
     assets = {a.pk: a for a in MediaAsset.objects.filter(pk__in=asset_ids)} if asset_ids else {}
     shared_ids = {m.shared_user_id for m in messages if m.shared_user_id}
-    user_ids = {m.sender_id for m in messages if m.sender_id} | shared_ids
+    named_ids = {int(i) for m in messages if m.kind == Message.Kind.SYSTEM
+                 for i in (m.data.get("users") or []) if str(i).isdigit()}
+    user_ids = {m.sender_id for m in messages if m.sender_id} | shared_ids | named_ids
     users = {u.pk: u for u in User.objects.filter(pk__in=user_ids).only(
         "id", "username", "display_name", "avatar_sizes", "is_active", "deactivated_at",
         "deletion_scheduled_for")}
@@ -122,7 +124,7 @@ def message_payloads(viewer: User | None, messages: Sequence[Message]) -> list[d
                 and m.shared_user_id in users else UNAVAILABLE),
             "media": _media(assets[m.asset_id]) if shown_media and m.asset_id else None,
             "reactions": [] if unsent else reactions.get(m.pk, []),
-            "system": m.data if m.kind == Message.Kind.SYSTEM else None,
+            "system": _system(m, users) if m.kind == Message.Kind.SYSTEM else None,
             "refusal": m.refusal if m.state == Message.State.REJECTED else None,
             "created_at": m.created_at.isoformat().replace("+00:00", "Z"),
             "edited_at": (m.edited_at.isoformat().replace("+00:00", "Z")
@@ -130,6 +132,13 @@ def message_payloads(viewer: User | None, messages: Sequence[Message]) -> list[d
             "unsent": unsent,
         })
     return out
+
+
+def _system(message: Message, users: dict[int, User]) -> dict[str, Any]:
+    """A system message's event with the people it names as cards (those still around)."""
+    named = [users[int(i)] for i in (message.data.get("users") or [])
+             if str(i).isdigit() and int(i) in users]
+    return {**message.data, "user_cards": [user_card(u) for u in named]}
 
 
 def conversation_payloads(viewer: User, rows: Iterable[Participant]) -> list[dict[str, Any]]:
@@ -281,7 +290,8 @@ class MessageSerializer(serializers.Serializer[Any]):
     reactions = _ReactionSerializer(many=True)
     system = serializers.DictField(allow_null=True, child=serializers.JSONField(),
                                    help_text='A system message\'s event: {"event": '
-                                             '"added", "actor": id, "users": [ids]}.')
+                                             '"added", "actor": id, "users": [ids], '
+                                             '"user_cards": [cards of those users]}.')
     refusal = serializers.CharField(allow_null=True,
                                     help_text="Why its checks refused it (sender only).")
     created_at = serializers.DateTimeField()

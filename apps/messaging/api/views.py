@@ -169,7 +169,7 @@ class ConversationListApi(APIView):
                                        fields={"user_id": ["Who to write to."]})
             [other] = services.users_by_ids([data["user_id"]])
             before = Conversation.objects.filter(
-                direct_key=f"{min(me.pk, other.pk)}:{max(me.pk, other.pk)}").exists()
+                direct_key=services.direct_key(me.pk, other.pk)).exists()
             conversation = services.start_direct(me, other)
             code = status.HTTP_200_OK if before else status.HTTP_201_CREATED
         else:

@@ -6,6 +6,7 @@ from apps.messaging.services.conversations import (
     clear_chat,
     create_group,
     delete_request,
+    direct_key,
     leave,
     mark_read,
     remove_member,
@@ -31,8 +32,8 @@ from apps.messaging.services.messages import (
 
 __all__ = [
     "accept_request", "add_members", "clear_chat", "create_group", "delete_request",
-    "deliver_pending", "edit_message", "hide_message", "leave", "mark_read", "react",
-    "reject_pending", "remove_member", "rename", "send_message", "set_archived", "set_muted",
-    "set_pinned", "set_role", "start_direct", "unreact", "unsend_message", "update_settings",
-    "users_by_ids",
+    "deliver_pending", "direct_key", "edit_message", "hide_message", "leave", "mark_read",
+    "react", "reject_pending", "remove_member", "rename", "send_message", "set_archived",
+    "set_muted", "set_pinned", "set_role", "start_direct", "unreact", "unsend_message",
+    "update_settings", "users_by_ids",
 ]

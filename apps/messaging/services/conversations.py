@@ -29,7 +29,8 @@ from apps.messaging.services._common import (
 from apps.social.selectors import USER_NOT_FOUND, discoverable_q
 
 
-def _direct_key(a: int, b: int) -> str:
+def direct_key(a: int, b: int) -> str:
+    """The one-to-one conversation's key of two user ids (either order)."""
     low, high = sorted((a, b))
     return f"{low}:{high}"
 
@@ -65,7 +66,7 @@ def start_direct(sender: User, recipient: User) -> Conversation:
     if sender.pk == recipient.pk:
         raise ApplicationError("You cannot start a conversation with yourself.",
                                code="self_conversation")
-    key = _direct_key(sender.pk, recipient.pk)
+    key = direct_key(sender.pk, recipient.pk)
     existing = Conversation.objects.filter(direct_key=key).first()
     if existing is not None:
         _rejoin_direct(existing, sender)

@@ -274,10 +274,12 @@ def unsend_message(user: User, conversation_id: int | str, message_id: int | str
     message = _own_message(me, message_id, "unsend")
     if message.state == Message.State.UNSENT:
         return message
-    Reaction.objects.filter(message=message).delete()
-    return _bump(message, state=Message.State.UNSENT, unsent_at=timezone.now(), body="",
-                 shared_post_id=None, shared_user_id=None, asset_id=None, reply_to_id=None,
-                 mentions=[], refusal="")
+    with transaction.atomic():  # the tombstone and its reactions' removal together
+        lock_conversation(message.conversation_id)
+        Reaction.objects.filter(message=message).delete()
+        return _bump(message, state=Message.State.UNSENT, unsent_at=timezone.now(), body="",
+                     shared_post_id=None, shared_user_id=None, asset_id=None,
+                     reply_to_id=None, mentions=[], refusal="")
 
 
 def hide_message(user: User, conversation_id: int | str, message_id: int | str) -> None:
@@ -307,10 +309,15 @@ def react(user: User, conversation_id: int | str, message_id: int | str, *,
     me = selectors.participant_for(user, conversation_id)
     message = _reactable(me, message_id)
     emoji = _clean_emoji(emoji)
-    current = Reaction.objects.filter(message=message, user_id=user.pk).first()
-    if current is not None and current.emoji == emoji:
-        return message
     with transaction.atomic():
+        # The conversation lock first, as every other change takes it: no lock-order
+        # cycles, and an unsend that committed meanwhile is seen below.
+        lock_conversation(message.conversation_id)
+        if not Message.objects.filter(pk=message.pk, state=Message.State.VISIBLE).exists():
+            raise ApplicationError("This message cannot take reactions.", code="not_reactable")
+        current = Reaction.objects.filter(message=message, user_id=user.pk).first()
+        if current is not None and current.emoji == emoji:
+            return message
         Reaction.objects.update_or_create(message=message, user_id=user.pk,
                                           defaults={"emoji": emoji})
         return _bump(message)
@@ -320,6 +327,7 @@ def unreact(user: User, conversation_id: int | str, message_id: int | str) -> Me
     me = selectors.participant_for(user, conversation_id)
     message = selectors.message_for(me, message_id)
     with transaction.atomic():
+        lock_conversation(message.conversation_id)
         deleted, _ = Reaction.objects.filter(message=message, user_id=user.pk).delete()
         if not deleted:
             return message
