@@ -731,6 +731,39 @@ def _() -> None:
     assert not IndexOutbox.objects.exists()
 
 
+MSG = "apps/messaging/services/"
+
+
+@case("POST /api/v1/conversations/{id}/messages, PUT .../reaction, DELETE a message",
+      MSG + "_common.py::lock_conversation")
+def _() -> None:
+    from apps.messaging import services as messaging
+    from tests.social.factories import FollowFactory
+
+    a, b = UserFactory(), UserFactory()
+    FollowFactory(follower=b, followee=a)
+    conversation = messaging.start_direct(a, b)
+    url = f"/api/v1/conversations/{conversation.pk}/messages"
+    sent = ok(api(a).post(url, {"client_id": "c1", "kind": "text", "body": "hi"},
+                          format="json"), 201).json()
+    ok(api(b).put(f"{url}/{sent['id']}/reaction", {"emoji": "👍"}, format="json"))
+    ok(api(a).delete(f"{url}/{sent['id']}"))
+
+
+@case("POST /api/v1/conversations/{id}/read", MSG + "conversations.py::mark_read")
+def _() -> None:
+    from apps.messaging import services as messaging
+    from tests.social.factories import FollowFactory
+
+    a, b = UserFactory(), UserFactory()
+    FollowFactory(follower=b, followee=a)
+    conversation = messaging.start_direct(a, b)
+    messaging.send_message(a, conversation.pk, client_id="c1", kind="text", body="hi")
+    read = ok(api(b).post(f"/api/v1/conversations/{conversation.pk}/read", {"seq": 1},
+                          format="json")).json()
+    assert read["unread_count"] == 0
+
+
 @pytest.mark.parametrize("lock_case", CASES, ids=[c.name for c in CASES])
 def test_each_entry_point_that_takes_a_row_lock_works_outside_a_test_transaction(
         lock_case: LockCase, reached: set[str]) -> None:
@@ -752,6 +785,9 @@ COVERED_ELSEWHERE = {
         "tests/notifications/test_digests.py (two concurrent senders, transaction=True)",
     "apps/notifications/services/delivery.py::held_pushes_release":
         "tests/notifications/test_quiet_hours_hold.py (the release sweep, transaction=True)",
+    "apps/messaging/services/messages.py::reject_pending":
+        "tests/messaging/test_safety_media.py (the media checks on a real worker, "
+        "transaction=True)",
 }
 
 
