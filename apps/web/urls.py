@@ -2,6 +2,7 @@ from django.urls import path
 
 from apps.web import (
     views,
+    views_analytics,
     views_discover,
     views_inbox,
     views_messages,
@@ -20,6 +21,7 @@ urlpatterns = [
     path("following", views.following, name="feed-following"),
     # --- the rest of the site (upload, profiles, pages, settings) ---
     path("upload", views_upload.upload, name="upload"),
+    path("studio/analytics", views_analytics.analytics, name="analytics"),
     path("@<str:username>", views_profile.profile, name="profile"),
     path("@<str:username>/liked", views_profile.liked, name="liked"),
     path("@<str:username>/drafts", views_profile.drafts, name="drafts"),

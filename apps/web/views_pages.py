@@ -46,7 +46,7 @@ def post_permalink(request: HttpRequest, username: str, post_id: str) -> HttpRes
 def share_landing(request: HttpRequest, post_id: str) -> HttpResponse:
     """`/p/<id>/`, the link every share hands out: the post's own page (the same viewer
     rule, player and link previews; its canonical URL is the permalink)."""
-    return _post_page(request, _visible_post(request, post_id))
+    return _post_page(request, _visible_post(request, post_id), source="share")
 
 
 def _visible_post(request: HttpRequest, post_id: str) -> Post:
@@ -58,7 +58,9 @@ def _visible_post(request: HttpRequest, post_id: str) -> Post:
         raise Http404 from None
 
 
-def _post_page(request: HttpRequest, post: Post) -> HttpResponse:
+def _post_page(request: HttpRequest, post: Post, *, source: str = "") -> HttpResponse:
+    """`source`: where plays of this page come from, when the URL itself says so (the
+    share link); otherwise the page's script tells it from the referrer."""
     card = post_cards([post])[0]
     viewer = viewer_of(request)
     engagement = post_engagement_for(viewer=viewer, post=post)
@@ -93,7 +95,7 @@ def _post_page(request: HttpRequest, post: Post) -> HttpResponse:
         "login_url": f"{reverse('account_login')}?{urlencode({'next': request.path})}",
         "player": {
             "hls": playback.get("hls"), "mp4": playback.get("mp4"),
-            "poster": playback.get("poster"), "post_id": str(post.pk),
+            "poster": playback.get("poster"), "post_id": str(post.pk), "source": source,
         },
         # what the page's script needs for like, comments, share and report
         "post_state": {

@@ -17,6 +17,8 @@ const statusLine = document.getElementById("feed-status");
 const soundToggle = document.getElementById("sound-toggle");
 const params = new URLSearchParams(location.search);
 const reducedMotion = matchMedia("(prefers-reduced-motion: reduce)");
+// play_start's source (apps/events/schema.py PLAY_SOURCES)
+const FEED_SOURCE = root.dataset.tab === "following" ? "following" : "for_you";
 
 const config = {
   source: root.dataset.source,
@@ -144,7 +146,8 @@ function render(post) {
                                     frame_ready: item.frameReady, at: now, frame: item.player.firstFrameInfo,
                                     since_input_ms: swipeAt ? Math.round(now - swipeAt) : null });
       swipeAt = 0;
-      telemetry.track("play_start", post.id);
+      // where the play started (creator analytics' traffic sources)
+      telemetry.track("play_start", post.id, { source: post.id === startPostId ? "other" : FEED_SOURCE });
     },
     // a heartbeat every few seconds of playback: how far a play got even if the page dies
     onProgress: () => { if (item.index === active) telemetry.track("watch_progress", post.id, watchData(item)); },
@@ -363,6 +366,7 @@ function bindTaps(item) {
 }
 
 /** "Watch more" from a post's page (/?start=<id>): that post first, then the feed. */
+let startPostId = null;
 async function renderStart(id) {
   if (!/^\d{1,19}$/.test(id || "")) return;
   try {
@@ -372,6 +376,7 @@ async function renderStart(id) {
     ]);
     if (!post.media || !post.media.playback || items.some((item) => item.post.id === post.id)) return;
     if (engagement) post.viewer = { ...(post.viewer || {}), liked: engagement.liked, favourited: engagement.favourited };
+    startPostId = post.id;
     render(post);
   } catch { /* gone or not visible: the feed alone */ }
 }

@@ -120,8 +120,10 @@ export class Rail {
     s.following = !following;
     this.paint();
     try {
-      if (following) await retrying(() => del(`/api/v1/users/${username}/follow`));
-      else {
+      if (following) {
+        await retrying(() => del(`/api/v1/users/${username}/follow`));
+        this.telemetry.track("unfollow", this.post.id, { creator_id: this.post.author.id });
+      } else {
         const body = await retrying(() => post(`/api/v1/users/${username}/follow`));
         s.following = body.state === "following";
         if (body.state === "requested") this.followButton.classList.add("requested");

@@ -3,9 +3,12 @@
 // rules; the native controls unmute), counting one view after a little watching; like,
 // share (the Web Share API where there is one, else copy the link), the comment thread
 // (lib/comments.js) and Report (lib/report.js through actions.js). A signed-out visitor
-// who tries to act is asked to log in, with a link back here.
+// who tries to act is asked to log in, with a link back here. Plays are reported to the
+// event log like the feed's (play_start with where the visitor came from, completion,
+// watch_end when the page goes away): creator analytics' retention and traffic sources.
 import { del, post } from "../lib/api.js";
 import { CommentThread } from "../lib/comments.js";
+import { Telemetry } from "../lib/events.js";
 import { REPORTS_URL } from "../lib/report.js";
 import { compact } from "../feed/text.js";
 import { attachSource } from "../player/source.js";
@@ -13,6 +16,64 @@ import { attachSource } from "../player/source.js";
 const VIEW_AFTER_MS = 1500; // the view API counts a view after 1 s (half of a shorter clip)
 const stateNode = document.getElementById("post-state");
 const state = stateNode ? JSON.parse(stateNode.textContent) : null;
+
+/** play_start's source (apps/events/schema.py PLAY_SOURCES): the share link says so
+ * itself; otherwise the page of this site the visitor came from. */
+export function playSource(given, referrer = document.referrer) {
+  if (given) return given;
+  let from;
+  try { from = new URL(referrer); } catch { return "other"; }
+  if (from.origin !== location.origin) return "other";
+  const path = from.pathname;
+  if (path.startsWith("/search")) return "search";
+  if (path.startsWith("/sound/")) return "sound";
+  if (path.startsWith("/tag/")) return "hashtag";
+  if (path.startsWith("/messages")) return "share"; // a post sent in a direct message
+  if (/^\/@[^/]+(\/(liked)?)?$/.test(path)) return "profile";
+  return "other";
+}
+
+/** One play of the page's video, told to the event log the way the feed tells its plays. */
+function trackPlays(video, config) {
+  const telemetry = new Telemetry();
+  const source = playSource(config.source);
+  let playing = false;
+  let watched = 0;
+  let last = null;
+  let completed = false;
+  const duration = () => Math.round((video.duration || 0) * 1000);
+  const end = () => {
+    if (!playing || !duration()) return;
+    playing = false;
+    const data = { watched_ms: Math.round(watched), duration_ms: duration() };
+    telemetry.track(watched < 1000 ? "skip" : "watch_end", config.post_id, data);
+    telemetry.flushAll();
+  };
+  const start = () => {
+    if (playing) return;
+    playing = true; watched = 0; last = null; completed = false;
+    telemetry.track("play_start", config.post_id, { source });
+  };
+  video.addEventListener("playing", start);
+  video.addEventListener("timeupdate", () => {
+    const now = video.currentTime;
+    if (!playing) return;
+    if (last !== null && now > last && now - last < 1) watched += (now - last) * 1000;
+    if (last !== null && now + 0.5 < last && last > (video.duration || 0) - 1) {
+      telemetry.track(completed ? "rewatch" : "completion", config.post_id); // looped
+      completed = true;
+    }
+    last = now;
+  });
+  video.addEventListener("seeking", () => { last = null; });
+  // a hidden page may never come back: the play ends there (and a new one starts if the
+  // video is still playing when it does)
+  window.addEventListener("pagehide", end);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden") end();
+    else if (!video.paused) start();
+  });
+}
 
 function startPlayer() {
   const video = document.getElementById("post-player");
@@ -22,6 +83,7 @@ function startPlayer() {
   const source = attachSource(video, config, { config: { startLevel: -1 } });
   video.dataset.engine = source.engine;
   video.dataset.ready = "true";
+  trackPlays(video, config);
   // Reduced motion: no autoplay (and no loop); the viewer starts it.
   if (window.matchMedia("(prefers-reduced-motion: reduce)").matches) {
     video.removeAttribute("autoplay");
