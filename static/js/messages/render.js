@@ -133,7 +133,8 @@ function systemText(message, me) {
 export function messageNode(message, ctx) {
   const key = message.id != null ? String(message.id) : `local-${message.client_id}`;
   if (message.kind === "system") {
-    return el("li", { class: "dm-msg dm-system", id: `m-${key}`, "data-id": key, "data-seq": message.seq ?? "" },
+    return el("li", { class: "dm-msg dm-system", id: `m-${key}`, "data-id": key, "data-seq": message.seq ?? "",
+                      "data-at": message.created_at || "" },
       el("span", { text: systemText(message, ctx.me) }));
   }
   const mine = message.sender && String(message.sender.id) === String(ctx.me);
@@ -161,8 +162,8 @@ export function messageNode(message, ctx) {
   const node = el("li", {
     class: `dm-msg ${mine ? "mine" : "theirs"}${unsent ? " dm-unsent" : ""}`,
     id: `m-${key}`, "data-id": key, "data-seq": message.seq ?? "", "data-client-id": message.client_id || "",
-    "data-state": message.state || "visible",
-  }, row);
+    "data-state": message.state || "visible", "data-at": message.created_at || "",
+  }, el("time", { class: "dm-time small muted", datetime: message.created_at || "", hidden: true }), row);
   const reactions = reactionsRow(message, ctx.onReact);
   if (reactions) node.append(reactions);
   const status = el("p", { class: "dm-status small", "data-status": true });
@@ -172,8 +173,11 @@ export function messageNode(message, ctx) {
     if (message.local.retry) {
       const retry = el("button", { type: "button", class: "link small", text: "Try again" });
       retry.addEventListener("click", () => ctx.onRetry(message));
-      status.append(retry);
+      status.append(retry, " ");
     }
+    const discard = el("button", { type: "button", class: "link small", text: "Remove" });
+    discard.addEventListener("click", () => ctx.onDiscard(message));
+    status.append(discard);
   } else if (message.local) {
     status.textContent = "Sending…";
   }
@@ -207,4 +211,32 @@ export function conversationRow(conversation, me, { current } = {}) {
   if (current) link.setAttribute("aria-current", "page");
   return el("li", { class: `dm-item${unread ? " unread" : ""}${muted ? " muted" : ""}${pinned ? " pinned" : ""}`,
                     "data-conversation-id": String(conversation.id) }, link);
+}
+
+const GAP_MS = 30 * 60 * 1000;
+
+/** "18:05", "Yesterday 18:05", or "Mon 3 Dec, 18:05": when a run of messages began. */
+export function whenLabel(date, now = new Date()) {
+  const time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const day = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  const days = Math.round((day(now) - day(date)) / 86400000);
+  if (days === 0) return time;
+  if (days === 1) return `Yesterday ${time}`;
+  const opts = { weekday: "short", day: "numeric", month: "short" };
+  if (date.getFullYear() !== now.getFullYear()) opts.year = "numeric";
+  return `${date.toLocaleDateString([], opts)}, ${time}`;
+}
+
+/** Show the time above the first message and above each one after a pause of 30 minutes. */
+export function labelTimes(list) {
+  let previous = null;
+  for (const node of list.children) {
+    const at = Date.parse(node.dataset.at || "");
+    const label = node.querySelector(":scope > .dm-time");
+    if (!label || Number.isNaN(at)) continue;
+    const show = previous === null || at - previous > GAP_MS;
+    label.hidden = !show;
+    if (show) label.textContent = whenLabel(new Date(at));
+    previous = at;
+  }
 }

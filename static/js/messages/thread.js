@@ -5,7 +5,7 @@
 import { ApiError, api, del, get, post, retrying } from "../lib/api.js";
 import { openReport } from "../lib/report.js";
 import { el } from "../feed/text.js";
-import { EDIT_WINDOW_MS, conversationTitle, messageNode, others, personName, preview } from "./render.js";
+import { EDIT_WINDOW_MS, conversationTitle, labelTimes, messageNode, others, personName, preview } from "./render.js";
 import { clientId, urls } from "./urls.js";
 
 const PAGE = 30;
@@ -55,7 +55,8 @@ export class Thread {
 
   get ctx() {
     return { me: this.me, group: this.group, onMenu: (m, b) => this.openMenu(m, b),
-             onReact: (m, emoji) => this.react(m, emoji), onRetry: (m) => this.retry(m) };
+             onReact: (m, emoji) => this.react(m, emoji), onRetry: (m) => this.retry(m),
+             onDiscard: (m) => this.discard(m) };
   }
 
   async start() {
@@ -124,6 +125,8 @@ export class Thread {
       this.top.replaceChildren();
       this.addPage(page);
       this.scroller.scrollTop = this.scroller.scrollHeight - fromBottom; // keep what was on screen
+      // still at the top (a short page): the observer will not fire again by itself
+      if (this.hasMore && this.scroller.scrollTop < 200) setTimeout(() => this.loadOlder(), 0);
     } catch (e) {
       const retry = el("button", { type: "button", class: "link small", text: "Try again" });
       retry.addEventListener("click", () => this.loadOlder());
@@ -205,8 +208,10 @@ export class Thread {
     } catch { this.readSent = 0; /* said again at the next message */ }
   }
 
-  /** "Seen" under my last message someone has read ("Seen by …" in a group), else "Sent". */
+  /** "Seen" under my last message someone has read ("Seen by …" in a group), else "Sent";
+   * and the times between runs of messages. */
   updateReceipts() {
+    labelTimes(this.list);
     for (const node of this.list.querySelectorAll("[data-receipt]")) { node.textContent = ""; node.removeAttribute("data-receipt"); }
     let last = null;
     for (const m of this.messages.values()) {
@@ -358,6 +363,13 @@ export class Thread {
     local.local = { status: "sending" };
     this.nodeOf(idOf(local))?.replaceWith(messageNode(local, this.ctx));
     this.deliver(local, local.payload);
+  }
+
+  /** A message that was not sent, taken away (its text goes back to the composer if empty). */
+  discard(local) {
+    this.messages.delete(idOf(local));
+    this.nodeOf(idOf(local))?.remove();
+    if (!this.input.value.trim()) { this.input.value = local.body || ""; this.grow(); }
   }
 
   async saveEdit(message, body) {
