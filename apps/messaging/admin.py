@@ -5,37 +5,23 @@ safety rule), so there is no Message admin and nothing here can be edited."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
-from apps.core.admin import AuditedModelAdmin
 from apps.messaging.models import Conversation, MessagingSettings, Participant
+from apps.moderation.admin import ReadOnlyAdmin
 
 
-class _ReadOnly:
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ParticipantInline(_ReadOnly, admin.TabularInline):  # type: ignore[type-arg]
+class ParticipantInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Participant
     fields = ("user", "role", "state", "accepted_at", "joined_at", "left_at")
     readonly_fields = fields
-    raw_id_fields = ("user",)
-    extra = 0
+    extra = max_num = 0
+    can_delete = False
     show_change_link = False
 
 
 @admin.register(Conversation)
-class ConversationAdmin(_ReadOnly, AuditedModelAdmin):
+class ConversationAdmin(ReadOnlyAdmin):
     list_display = ("id", "kind", "name", "created_by", "last_seq", "last_message_at",
                     "created_at")
     list_filter = ("kind", "created_at")
@@ -49,7 +35,7 @@ class ConversationAdmin(_ReadOnly, AuditedModelAdmin):
 
 
 @admin.register(MessagingSettings)
-class MessagingSettingsAdmin(_ReadOnly, AuditedModelAdmin):
+class MessagingSettingsAdmin(ReadOnlyAdmin):
     list_display = ("user", "who_can_message", "read_receipts", "updated_at")
     list_filter = ("who_can_message", "read_receipts")
     search_fields = ("=user__username",)

@@ -6,6 +6,7 @@ through `selectors.participant_for` (a 404 for anyone who is not an active membe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -458,6 +459,18 @@ class ReadApi(APIView):
         return Response(_refetch(me.user, conversation_id))
 
 
+def _own_change(request: Request, conversation_id: str, change: Callable[..., object],
+                **options: Any) -> Response:
+    """A member changes their own view of the conversation (a body-less call): the access
+    rule, no fields, `change(user, conversation_id, **options)`, the conversation as it
+    is now."""
+    user = user_of(request)
+    selectors.participant_for(user, conversation_id)
+    require_no_fields(request)
+    change(user, conversation_id, **options)
+    return Response(_refetch(user, conversation_id))
+
+
 def _own_action(operation_id: str, summary: str, *, codes: tuple[int, ...] = (400, 401, 404, 429)
                 ) -> Any:
     return extend_schema(operation_id=operation_id, summary=summary,
@@ -470,11 +483,7 @@ class AcceptApi(APIView):
 
     @_own_action("conversations_accept", "Accept a message request")
     def post(self, request: Request, conversation_id: str) -> Response:
-        user = user_of(request)
-        selectors.participant_for(user, conversation_id)
-        require_no_fields(request)
-        services.accept_request(user, conversation_id)
-        return Response(_refetch(user, conversation_id))
+        return _own_change(request, conversation_id, services.accept_request)
 
 
 class DeclineApi(APIView):
@@ -511,11 +520,7 @@ class ClearApi(APIView):
 
     @_own_action("conversations_clear", "Delete the chat for you (until the next message)")
     def post(self, request: Request, conversation_id: str) -> Response:
-        user = user_of(request)
-        selectors.participant_for(user, conversation_id)
-        require_no_fields(request)
-        services.clear_chat(user, conversation_id)
-        return Response(_refetch(user, conversation_id))
+        return _own_change(request, conversation_id, services.clear_chat)
 
 
 class MuteApi(APIView):
@@ -540,9 +545,7 @@ class MuteApi(APIView):
 
     @_own_action("conversations_unmute", "Unmute", codes=(401, 404, 429))
     def delete(self, request: Request, conversation_id: str) -> Response:
-        user = user_of(request)
-        services.set_muted(user, conversation_id, until=None)
-        return Response(_refetch(user, conversation_id))
+        return _own_change(request, conversation_id, services.set_muted, until=None)
 
 
 class PinApi(APIView):
@@ -550,17 +553,11 @@ class PinApi(APIView):
 
     @_own_action("conversations_pin", "Pin to the top (up to 5)")
     def post(self, request: Request, conversation_id: str) -> Response:
-        user = user_of(request)
-        selectors.participant_for(user, conversation_id)
-        require_no_fields(request)
-        services.set_pinned(user, conversation_id, pinned=True)
-        return Response(_refetch(user, conversation_id))
+        return _own_change(request, conversation_id, services.set_pinned, pinned=True)
 
     @_own_action("conversations_unpin", "Unpin", codes=(401, 404, 429))
     def delete(self, request: Request, conversation_id: str) -> Response:
-        user = user_of(request)
-        services.set_pinned(user, conversation_id, pinned=False)
-        return Response(_refetch(user, conversation_id))
+        return _own_change(request, conversation_id, services.set_pinned, pinned=False)
 
 
 class ArchiveApi(APIView):
@@ -568,17 +565,11 @@ class ArchiveApi(APIView):
 
     @_own_action("conversations_archive", "Archive")
     def post(self, request: Request, conversation_id: str) -> Response:
-        user = user_of(request)
-        selectors.participant_for(user, conversation_id)
-        require_no_fields(request)
-        services.set_archived(user, conversation_id, archived=True)
-        return Response(_refetch(user, conversation_id))
+        return _own_change(request, conversation_id, services.set_archived, archived=True)
 
     @_own_action("conversations_unarchive", "Back to the inbox", codes=(401, 404, 429))
     def delete(self, request: Request, conversation_id: str) -> Response:
-        user = user_of(request)
-        services.set_archived(user, conversation_id, archived=False)
-        return Response(_refetch(user, conversation_id))
+        return _own_change(request, conversation_id, services.set_archived, archived=False)
 
 
 # --- settings and the badge --------------------------------------------------------------------
