@@ -69,33 +69,39 @@ def authenticate_socket(scope: dict[str, Any]) -> tuple[User | None, bool]:
     return (fresh if _is_usable(fresh) else None), True
 
 
-def _items(user: User, rows: list[Notification]) -> list[dict[str, Any]]:
-    data = NotificationSerializer(selectors.lines_for(user, rows), many=True).data
+def _items(user: User, rows: list[Notification],
+           silenced: list[int] | None = None) -> list[dict[str, Any]]:
+    data = NotificationSerializer(selectors.lines_for(user, rows, silenced=silenced),
+                                  many=True).data
     return [dict(item) for item in data]
 
 
 @database_sync_to_async
 def _after(user: User, after: int) -> list[dict[str, Any]]:
     # what the inbox lists (selectors' rule: nothing named after someone silenced since)
-    rows = list(selectors.notifications_for(user).filter(seq__gt=after)
+    silenced = selectors.silenced_for(user)
+    rows = list(selectors.notifications_for(user, silenced=silenced).filter(seq__gt=after)
                 .order_by("seq")[:REPLAY_BATCH])
-    return _items(user, rows)
+    return _items(user, rows, silenced)
 
 
 @database_sync_to_async
 def _between(user: User, after: int, upto: int) -> list[dict[str, Any]]:
     """The states with a seq in (after, upto], oldest first (a gap before an announcement)."""
-    rows = list(selectors.notifications_for(user).filter(seq__gt=after, seq__lte=upto)
-                .order_by("seq")[:REPLAY_BATCH])
-    return _items(user, rows)
+    silenced = selectors.silenced_for(user)
+    rows = list(selectors.notifications_for(user, silenced=silenced)
+                .filter(seq__gt=after, seq__lte=upto).order_by("seq")[:REPLAY_BATCH])
+    return _items(user, rows, silenced)
 
 
 @database_sync_to_async
 def _state(user: User, notification_id: int, seq: int) -> dict[str, Any] | None:
     """The announced state, if it is still the row's current one (a group that grew again
     since has a newer announcement of its own)."""
-    row = selectors.notifications_for(user).filter(pk=notification_id, seq=seq).first()
-    return _items(user, [row])[0] if row is not None else None
+    silenced = selectors.silenced_for(user)
+    row = (selectors.notifications_for(user, silenced=silenced)
+           .filter(pk=notification_id, seq=seq).first())
+    return _items(user, [row], silenced)[0] if row is not None else None
 
 
 @database_sync_to_async

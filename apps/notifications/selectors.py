@@ -4,7 +4,7 @@ number of queries whatever the page size)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from copy import copy
 from dataclasses import dataclass
 from datetime import time
@@ -34,8 +34,8 @@ from apps.social.models import FollowRequest
 from apps.social.selectors import (
     SUMMARY_FIELDS,
     silenced_between_q,
-    silenced_for_q,
     silenced_pairs,
+    silenced_user_ids,
 )
 
 
@@ -64,18 +64,30 @@ def _left_with_nobody_q(silenced: Callable[[str], Q],
         & ~Q(someone_left)
 
 
-def _own(user_id: int) -> QuerySet[Notification]:
+def _own(user_id: int, silenced: Sequence[int] | None = None) -> QuerySet[Notification]:
     """The person's notifications as they may read them: none left with nobody they may
     see (everyone in it blocked either way, muted or deleted since it was stored: the rules
     stop new ones; this hides the old ones from the list, the unread count and the
-    badge)."""
+    badge). The people silenced for them are read first (one statement) and go in as an
+    array: the same rule with subqueries cost ~2-7 ms of ORM compilation a request (the
+    statement runs in 0.1 ms), the inbox read's largest single cost. `silenced`: those
+    ids when the caller read them already (`silenced_for`)."""
+    if silenced is None:
+        silenced = silenced_user_ids(user_id)
     return Notification.objects.filter(recipient_id=user_id).exclude(_left_with_nobody_q(
-        lambda field: silenced_for_q(user_id, field), silenced_for_q(user_id, "pk")))
+        lambda field: Q(**{f"{field}__any": silenced}), Q(pk__any=silenced)))
 
 
-def notifications_for(user: User, *, tab: types.Tab = types.Tab.ALL) -> QuerySet[Notification]:
+def silenced_for(user: User) -> list[int]:
+    """The people silenced for the person (blocked either way, muted): read once for a
+    request, for `notifications_for` and `lines_for` (one statement instead of two)."""
+    return silenced_user_ids(user.pk)
+
+
+def notifications_for(user: User, *, tab: types.Tab = types.Tab.ALL,
+                      silenced: Sequence[int] | None = None) -> QuerySet[Notification]:
     """The person's own notifications only (anyone else's id is a 404 by construction)."""
-    rows = _own(user.pk)
+    rows = _own(user.pk, silenced)
     names = types.names_for_tab(tab)
     if names is not None:
         rows = rows.filter(type__in=names)
@@ -144,14 +156,19 @@ def _pending_requests(rows: list[Notification]) -> set[int]:
     return {pk for pk, target in asked if (pk, target) in found}
 
 
-def lines_for(user: User, rows: list[Notification]) -> list[Line]:
-    """One person's rows (a page of the inbox): one query however many rows, the actors
-    not silenced for them (two when a follow request is among the rows: whether it is
+def lines_for(user: User, rows: list[Notification], *,
+              silenced: Sequence[int] | None = None) -> list[Line]:
+    """One person's rows (a page of the inbox): the actors (one query however many rows)
+    and the people silenced for them (one more unless `silenced` is given), none of whom
+    is named or shown; one more when a follow request is among the rows (whether it is
     still pending)."""
     actor_ids = {a for row in rows for a in row.actor_ids}
-    actors = {u.pk: u for u in User.objects.filter(pk__any=actor_ids).exclude(
-        silenced_for_q(user.pk, "pk")).only(*SUMMARY_FIELDS)} if actor_ids else {}
-    return _lines(rows, actors=actors, hidden=set(), pending=_pending_requests(rows))
+    actors = {u.pk: u for u in User.objects.filter(pk__any=actor_ids).only(*SUMMARY_FIELDS)
+              } if actor_ids else {}
+    if actors and silenced is None:
+        silenced = silenced_user_ids(user.pk)
+    hidden = {(user.pk, a) for a in silenced or ()}
+    return _lines(rows, actors=actors, hidden=hidden, pending=_pending_requests(rows))
 
 
 def lines_of(rows: list[Notification]) -> list[Line]:

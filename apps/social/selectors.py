@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Lower
@@ -112,20 +113,25 @@ def silenced_pairs(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
     return found & wanted
 
 
-def silenced_for_q(viewer_id: int, user_field: str) -> Q:
-    """Rows whose `user_field` is someone silenced for the viewer (either blocked the
-    other, or the viewer muted them): `silenced_pairs` as a filter, for reading what was
-    stored before a block or mute (the inbox)."""
-    return (Q(**{f"{user_field}__in": Block.objects.filter(blocker_id=viewer_id)
-                 .values("blocked_id")})
-            | Q(**{f"{user_field}__in": Block.objects.filter(blocked_id=viewer_id)
-                   .values("blocker_id")})
-            | Q(**{f"{user_field}__in": Mute.objects.filter(muter_id=viewer_id)
-                   .values("muted_id")}))
+_SILENCED_FOR = (  # Block and Mute's tables
+    "SELECT blocked_id FROM social_block WHERE blocker_id = %(v)s "
+    "UNION SELECT blocker_id FROM social_block WHERE blocked_id = %(v)s "
+    "UNION SELECT muted_id FROM social_mute WHERE muter_id = %(v)s")
+
+
+def silenced_user_ids(viewer_id: int) -> list[int]:
+    """Everyone silenced for the viewer (either blocked the other, or the viewer muted
+    them): `silenced_pairs` for one viewer, in one statement, for reading what was stored
+    before a block or mute (the inbox filters with these as an array,
+    `field__any=ids`: three subqueries in its filter cost ~2 ms of ORM compilation a
+    request, more than the statement). A fixed statement: nothing to compile."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SILENCED_FOR, {"v": viewer_id})
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def silenced_between_q(viewer_field: str | OuterRef, user_field: str) -> Q:
-    """`silenced_for_q` for rows of many viewers at once: rows whose `user_field` is
+    """`silenced_user_ids` for rows of many viewers at once: rows whose `user_field` is
     someone silenced for the viewer in `viewer_field` (a batch's unread counts; an
     `OuterRef` names the viewer of an enclosing query)."""
     viewer = OuterRef(viewer_field) if isinstance(viewer_field, str) else viewer_field

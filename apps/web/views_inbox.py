@@ -59,14 +59,15 @@ def inbox(request: HttpRequest) -> HttpResponse:
         tab = notification_selectors.parse_tab(request.GET.get("tab"))
     except ApplicationError:
         tab = notification_types.Tab.ALL
-    rows = notification_selectors.notifications_for(me, tab=tab)
+    silenced = notification_selectors.silenced_for(me)  # once, for the rows and the lines
+    rows = notification_selectors.notifications_for(me, tab=tab, silenced=silenced)
     before = parse_id(request.GET.get("before"))
     if before is not None:
         rows = rows.filter(seq__lt=before)
     found = list(rows.order_by("-seq")[:PAGE_SIZE + 1])
     more = len(found) > PAGE_SIZE
     found = found[:PAGE_SIZE]
-    lines = notification_selectors.lines_for(me, found)
+    lines = notification_selectors.lines_for(me, found, silenced=silenced)
     return render(request, "web/inbox.html", {
         "rows": [_row(line) for line in lines], "tab": str(tab), "tabs": TABS,
         "next_before": found[-1].seq if more and found else None,

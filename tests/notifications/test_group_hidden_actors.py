@@ -82,3 +82,31 @@ def test_the_group_goes_when_nobody_is_left_and_stays_for_older_actors_it_did_no
     assert unread == 1
     assert selectors.unread_counts_of([owner.pk]) == {owner.pk: 1}
     assert Notification.objects.filter(pk=gone.pk).exists()  # hidden, not deleted
+
+
+def test_silenced_people_hide_only_groups_with_nobody_left_and_never_a_row_without_actors(
+) -> None:
+    """The reader has silenced people in every way at once (the inbox passes them to the
+    filter as one array): a row that names nobody (a security notice) stays, a group whose
+    kept actors all went in different ways (muted, blocked, blocked by, deleted) goes, a
+    group with someone left stays named after them."""
+    owner = UserFactory()
+    muted, blocked, blocker, deleted, friend = UserFactory.create_batch(5)
+    services.notify([Candidate(owner.pk, "security", f"sec:{owner.pk}")])
+    notice = Notification.objects.get(recipient=owner, type="security")
+    assert notice.actor_ids == []
+    assert notice.actor_id is None
+    all_ways = _likes(owner, [blocker, blocked, muted])
+    with_deleted = _likes(owner, [deleted, muted])
+    with_friend = _likes(owner, [friend, muted])
+    social_services.mute_create(muter=owner, muted=muted)
+    social_services.block_create(blocker=owner, blocked=blocked)
+    social_services.block_create(blocker=blocker, blocked=owner)
+    deleted.delete()
+
+    listed, unread = _inbox(owner)
+    assert [r["id"] for r in listed] == [str(with_friend.pk), str(notice.pk)]
+    assert [a["username"] for a in listed[0]["actors"]] == [friend.username]
+    assert unread == 2
+    assert selectors.unread_counts_of([owner.pk]) == {owner.pk: 2}
+    assert Notification.objects.filter(pk__in=[all_ways.pk, with_deleted.pk]).count() == 2

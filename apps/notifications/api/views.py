@@ -93,8 +93,12 @@ class NotificationListApi(generics.ListAPIView):  # type: ignore[type-arg]
                    parameters=[TAB], responses={200: NotificationSerializer(many=True),
                                                 **errors(400, 401, 429)}, tags=TAGS)
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(self.get_queryset()) or []
-        lines = selectors.lines_for(user_of(request), list(page))
+        user = user_of(request)
+        silenced = selectors.silenced_for(user)  # read once for the filter and the lines
+        tab = selectors.parse_tab(request.query_params.get("tab"))
+        page = self.paginate_queryset(
+            selectors.notifications_for(user, tab=tab, silenced=silenced)) or []
+        lines = selectors.lines_for(user, list(page), silenced=silenced)
         return self.get_paginated_response(self.get_serializer(lines, many=True).data)
 
 
