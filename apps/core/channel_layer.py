@@ -7,10 +7,16 @@ channels_redis builds redis-py's asyncio `ConnectionPool`, which does not wait: 
 its command waits, so a burst from thousands of connections of one process failed
 (bench/notifications.py: 4,001 of a 5,000-socket echo lost with a pool of 1,000; Redis'
 own maxclients, 2,000 here, bounds a bigger pool anyway). A `BlockingConnectionPool` of
-the same size queues the burst instead, up to its `timeout` (CHANNEL_LAYER_HOST)."""
+the same size queues the burst instead, up to its `timeout` (CHANNEL_LAYER_HOST).
+
+A process's receive pops its waiting messages in batches (`receive_single`): channels_redis
+pops one message per four round trips (restore the backup, BZPOPMIN, back it up, clean the
+backup), serially, so a burst of 500 deliveries to one server process cost ~2,000 round
+trips in its event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
 from typing import Any
@@ -24,6 +30,62 @@ class RedisChannelLayer(core.RedisChannelLayer):  # type: ignore[misc]
         host: dict[str, Any] = dict(self.hosts[index])
         address = host.pop("address")
         return BlockingConnectionPool.from_url(address, **host)
+
+    # Messages taken from a process's channel key at once (a batch a few round trips).
+    receive_batch = 100
+
+    async def receive_single(self, channel: str) -> tuple[Any, dict[str, Any]]:
+        """channels_redis's receive of one message, for a process-local channel ("...!")
+        taking up to `receive_batch` waiting messages at once: one script restores the
+        backup of an interrupted receive, pops the batch and backs it up (atomically: a
+        receiver cancelled while it waits for the answer loses nothing, the next receive
+        restores the batch), then the batch goes into the receive buffers and a cleaner
+        drops the backup. With nothing waiting it blocks on BZPOPMIN as channels_redis does
+        (the message popped then goes through the same script). Messages keep their order:
+        the earlier ones go into the buffers here, the last is returned for `receive` to
+        buffer after them, with no await in between. Other channels: channels_redis's."""
+        if not channel.endswith("!"):
+            return await super().receive_single(channel)  # type: ignore[no-any-return]
+        assert self.require_valid_channel_name(channel, receive=True), "Channel name invalid"
+        index = self.consistent_hash(channel)
+        key = self.prefix + channel
+        backup = self._backup_channel_name(key)
+        connection = self.connection(index)
+        await self.receive_clean_locks.acquire(key)
+        try:
+            popped: list[bytes] = []
+            while not popped:
+                popped = await connection.eval(_POP_BATCH, 2, key, backup, self.receive_batch)
+                if popped:
+                    break
+                # nothing waiting: block as channels_redis does; the message popped goes
+                # back in front and through the script (backup, and whatever came after)
+                found = await connection.bzpopmin(key, timeout=self.brpop_timeout)
+                if found is not None:
+                    _, member, score = found
+                    popped = await connection.eval(_POP_BATCH, 2, key, backup,
+                                                   self.receive_batch, member, score)
+        except BaseException:
+            self.receive_clean_locks.release(key)
+            raise
+        cleaner = asyncio.ensure_future(connection.delete(backup))
+        self.receive_cleaners.append(cleaner)
+
+        def _cleanup_done(done: asyncio.Future[Any]) -> None:
+            self.receive_cleaners.remove(done)
+            self.receive_clean_locks.release(key)
+
+        cleaner.add_done_callback(_cleanup_done)
+        unpacked = [self._unpack(content, channel) for content in popped]
+        for to, message in unpacked[:-1]:
+            for name in to if isinstance(to, list) else [to]:
+                self.receive_buffer[name].put_nowait(message)
+        return unpacked[-1]
+
+    def _unpack(self, content: bytes, channel: str) -> tuple[Any, dict[str, Any]]:
+        """(its channel or channels, the message), as channels_redis's receive_single."""
+        message: dict[str, Any] = self.deserialize(content)
+        return message.pop("__asgi_channel__", channel), message
 
     async def group_send_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
         """`group_send` of many (group, message) pairs in a few Redis round trips: one
@@ -75,4 +137,28 @@ for i = 1, n do
     end
 end
 return 0
+"""
+
+
+# KEYS: a process's channel key, its backup; ARGV: the batch size, then optionally a message
+# and its score that BZPOPMIN took off the key. Restores the backup of an interrupted
+# receive (in front, as channels_redis's cleanup script), puts the message back, pops the
+# batch (oldest first) and backs it up; returns its messages. Atomic: whatever was popped
+# is in the backup until the receiver's cleaner deletes it.
+_POP_BATCH = """
+local backed_up = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+for i = #backed_up, 1, -2 do
+    redis.call('ZADD', KEYS[1], backed_up[i], backed_up[i - 1])
+end
+redis.call('DEL', KEYS[2])
+if ARGV[2] then
+    redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+end
+local popped = redis.call('ZPOPMIN', KEYS[1], tonumber(ARGV[1]))
+local members = {}
+for i = 1, #popped, 2 do
+    redis.call('ZADD', KEYS[2], popped[i + 1], popped[i])
+    members[#members + 1] = popped[i]
+end
+return members
 """

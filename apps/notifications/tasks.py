@@ -27,14 +27,17 @@ def deliver_notification(self: Task, notification_id: str, seq: int, held: bool 
 
 
 @shared_task(name="apps.notifications.deliver_batch")
-def deliver_batch(states: list[list[Any]]) -> int:
-    """Live and push delivery of one fan-out batch ([notification id, seq] pairs): one task
+def deliver_batch(states: list[list[Any]], announce: bool = True) -> int:
+    """Live and push delivery of one batch ([notification id, seq] pairs; a fan-out's, or
+    `notify`'s with `announce` False: it announced them itself after its commit): one task
     per batch, not per recipient. A push to retry goes on as its own task."""
     from apps.notifications import live
     from apps.notifications.models import Notification
 
-    # whole rows: the announcements carry each item (live.announcements), read per batch
-    live.announce(list(Notification.objects.filter(pk__any=[int(pk) for pk, _ in states])))
+    if announce:
+        # whole rows: the announcements carry each item (live.announcements), per batch
+        live.announce(list(Notification.objects.filter(
+            pk__any=[int(pk) for pk, _ in states])))
     for pk, seq in states:
         try:
             services.notification_deliver(notification_id=int(pk), seq=int(seq))

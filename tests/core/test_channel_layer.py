@@ -5,6 +5,7 @@ trips) delivering exactly what one group_send per pair delivers, in order."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -71,3 +72,118 @@ def test_group_send_many_of_a_thousand_groups() -> None:
                 await layer.group_discard(f"h3many.{i}", channel)
 
     assert _in_own_thread(run()) == set(range(count))
+
+
+def _process_key(layer: RedisChannelLayer, channel: str) -> str:
+    """The Redis key all of a process's channels share (channels_redis)."""
+    return str(layer.prefix + layer.non_local_name(channel))
+
+
+def test_a_burst_is_taken_in_batches_and_received_in_order_per_channel() -> None:
+    """300 messages to three channels of one process: the first receive takes a batch off
+    the process's key at once (channels_redis took one message per four round trips),
+    and every channel gets all of its messages, in the order sent."""
+    per_channel = 100
+
+    async def run() -> tuple[int, dict[int, list[int]]]:
+        layer = get_channel_layer()
+        assert isinstance(layer, RedisChannelLayer)
+        channels = [await layer.new_channel() for _ in range(3)]
+        for n in range(per_channel):
+            for i, channel in enumerate(channels):
+                await layer.send(channel, {"type": "t.m", "n": n, "i": i})
+        key = _process_key(layer, channels[0])
+        first = await asyncio.wait_for(layer.receive(channels[0]), 5)
+        left_after_first = int(await layer.connection(0).zcard(key))
+
+        async def drain(i: int) -> list[int]:
+            got = [first["n"]] if i == 0 else []
+            while len(got) < per_channel:
+                got.append((await asyncio.wait_for(layer.receive(channels[i]), 5))["n"])
+            return got
+
+        drained = await asyncio.gather(*(drain(i) for i in range(3)))
+        await layer.wait_received()
+        assert await layer.connection(0).zcard(key) == 0
+        assert await layer.connection(0).exists(layer._backup_channel_name(key)) == 0
+        return left_after_first, dict(enumerate(drained))
+
+    left, got = _in_own_thread(run())
+    assert left <= 3 * per_channel - RedisChannelLayer.receive_batch
+    assert got == {i: list(range(per_channel)) for i in range(3)}
+
+
+def test_nothing_is_lost_when_the_receiver_taking_a_batch_is_cancelled() -> None:
+    """Two consumers of one process; the one that happens to be taking a batch off Redis
+    (or buffering it) is cancelled at every point in turn, as when its socket closes:
+    the other still gets every one of its messages, in order (an interrupted batch stays
+    in the backup until the next receive restores it)."""
+
+    async def run() -> list[list[int]]:
+        layer = get_channel_layer()
+        assert isinstance(layer, RedisChannelLayer)
+        outcomes = []
+        for steps in range(12):
+            gone, kept = await layer.new_channel(), await layer.new_channel()
+            for n in range(150):
+                await layer.send(gone, {"type": "t.m", "n": n})
+                await layer.send(kept, {"type": "t.m", "n": n})
+            doomed = asyncio.ensure_future(layer.receive(gone))
+            got: list[int] = []
+            keeper = asyncio.ensure_future(layer.receive(kept))
+            for _ in range(steps):
+                await asyncio.sleep(0)
+            doomed.cancel()
+            got.append((await asyncio.wait_for(keeper, 5))["n"])
+            while len(got) < 150:
+                got.append((await asyncio.wait_for(layer.receive(kept), 5))["n"])
+            with contextlib.suppress(asyncio.CancelledError):
+                await doomed
+            outcomes.append(got)
+            await layer.flush()  # the cancelled consumer's leftovers
+        return outcomes
+
+    assert _in_own_thread(run()) == [list(range(150))] * 12
+
+
+def test_a_receive_cancelled_while_waiting_on_an_empty_channel_loses_nothing_after() -> None:
+    async def run() -> list[int]:
+        layer = get_channel_layer()
+        assert isinstance(layer, RedisChannelLayer)
+        channel = await layer.new_channel()
+        waiting = asyncio.ensure_future(layer.receive(channel))
+        await asyncio.sleep(0.2)  # blocked on BZPOPMIN
+        waiting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+        for n in range(3):
+            await layer.send(channel, {"type": "t.m", "n": n})
+        return [(await asyncio.wait_for(layer.receive(channel), 5))["n"] for _ in range(3)]
+
+    assert _in_own_thread(run()) == [0, 1, 2]
+
+
+def test_group_send_many_bursts_arrive_whole_and_in_order_through_batched_receives() -> None:
+    count, rounds = 200, 3
+
+    async def run() -> dict[int, list[int]]:
+        layer = get_channel_layer()
+        assert isinstance(layer, RedisChannelLayer)
+        channels = [await layer.new_channel() for _ in range(count)]
+        for i, channel in enumerate(channels):
+            await layer.group_add(f"h6burst.{i}", channel)
+        try:
+            for r in range(rounds):
+                await layer.group_send_many([(f"h6burst.{i}", {"type": "t.m", "r": r})
+                                             for i in range(count)])
+
+            async def drain(channel: str) -> list[int]:
+                return [(await asyncio.wait_for(layer.receive(channel), 5))["r"]
+                        for _ in range(rounds)]
+
+            return dict(enumerate(await asyncio.gather(*(drain(c) for c in channels))))
+        finally:
+            for i, channel in enumerate(channels):
+                await layer.group_discard(f"h6burst.{i}", channel)
+
+    assert _in_own_thread(run()) == {i: list(range(rounds)) for i in range(count)}
