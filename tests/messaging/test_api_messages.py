@@ -362,3 +362,30 @@ def test_a_muted_conversation_leaves_the_badge_until_the_mute_ends(
     Participant.objects.filter(conversation=conversation, user=b).update(
         muted_until=timezone.now() - timedelta(seconds=1))
     assert client.get("/api/v1/messaging/unread").json()["unread"] == 1
+
+
+def test_the_conversation_list_pins_first_then_pages_by_activity_without_repeats() -> None:
+    me = UserFactory()
+    conversations = []
+    for i in range(7):
+        other = UserFactory()
+        conversation = direct(other, me)
+        send(other, conversation, f"hello {i}")
+        conversations.append(conversation)
+    client = client_for(me)
+    pinned = conversations[0]  # the oldest activity, on top all the same
+    assert client.post(f"/api/v1/conversations/{pinned.pk}/pin").json()["pinned"] is True
+    seen: list[str] = []
+    page = client.get("/api/v1/conversations?limit=2").json()
+    assert page["results"][0]["id"] == str(pinned.pk)
+    seen += [c["id"] for c in page["results"]]
+    while page["next"]:
+        page = client.get(f"/api/v1/conversations?limit=2&cursor={page['next']}").json()
+        seen += [c["id"] for c in page["results"]]
+    newest_first = [str(c.pk) for c in reversed(conversations[1:])]
+    assert seen == [str(pinned.pk), *newest_first]
+    for extra in conversations[1:5]:
+        client.post(f"/api/v1/conversations/{extra.pk}/pin")
+    refused = assert_error(client.post(f"/api/v1/conversations/{conversations[5].pk}/pin"),
+                           400)
+    assert refused["code"] == "too_many_pins"

@@ -78,3 +78,21 @@ def test_system_messages_name_the_people_they_are_about() -> None:
     assert created["system"]["event"] == "created"
     assert created["sender"]["id"] == str(admin.pk)
     assert [c["username"] for c in created["system"]["user_cards"]] == ["newcomer"]
+
+
+def test_mentions_resolve_members_case_insensitively_and_blocked_replies_show_no_text(
+        ) -> None:
+    from tests.social.factories import BlockFactory
+
+    admin, maya, leo = UserFactory(), UserFactory(username="Maya"), UserFactory()
+    friends(admin, maya)
+    friends(admin, leo)
+    group = services.create_group(admin, [maya.pk, leo.pk], "g")
+    said = send(leo, group, "secret plans")
+    reply = send(admin, group, "@maya and @nobody, see above", reply_to_id=said.pk)
+    assert reply.mentions == [str(maya.pk)]
+    BlockFactory(blocker=maya, blocked=leo)
+    [for_maya] = message_payloads(maya, [reply])
+    assert for_maya["reply_to"]["body_preview"] == ""
+    [for_admin] = message_payloads(admin, [reply])
+    assert for_admin["reply_to"]["body_preview"] == "secret plans"

@@ -82,10 +82,10 @@ def message_payloads(viewer: User | None, messages: Sequence[Message]) -> list[d
     users = {u.pk: u for u in User.objects.filter(pk__in=user_ids).only(
         "id", "username", "display_name", "avatar_sizes", "is_active", "deactivated_at",
         "deletion_scheduled_for")}
+    blocked = (blocked_user_ids(viewer_id) if viewer_id is not None and (shared_ids or replies)
+               else set())
     shown_profiles = set(User.objects.filter(discoverable_q(), pk__in=shared_ids)
-                         .values_list("pk", flat=True)) if shared_ids else set()
-    if viewer_id is not None and shared_ids:
-        shown_profiles -= blocked_user_ids(viewer_id)
+                         .values_list("pk", flat=True)) - blocked if shared_ids else set()
     reactions: dict[int, list[dict[str, Any]]] = {}
     for row in (Reaction.objects.filter(message_id__in=ids).values("message_id", "emoji")
                 .annotate(n=Count("id")).order_by("message_id", "-n", "emoji")):
@@ -115,7 +115,8 @@ def message_payloads(viewer: User | None, messages: Sequence[Message]) -> list[d
             "reply_to": None if reply is None else {
                 "id": str(reply.pk), "seq": reply.seq,
                 "body_preview": (reply.body[:PREVIEW_CHARS]
-                                 if reply.state == Message.State.VISIBLE else "")},
+                                 if reply.state == Message.State.VISIBLE
+                                 and reply.sender_id not in blocked else "")},
             "shared_post": None if not m.shared_post_id or unsent else (
                 _post_card(posts[m.shared_post_id]) if m.shared_post_id in posts
                 else UNAVAILABLE),

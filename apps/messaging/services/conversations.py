@@ -68,8 +68,7 @@ def start_direct(sender: User, recipient: User) -> Conversation:
                                code="self_conversation")
     key = direct_key(sender.pk, recipient.pk)
     existing = Conversation.objects.filter(direct_key=key).first()
-    if existing is not None:
-        _rejoin_direct(existing, sender)
+    if existing is not None:  # nobody leaves a one-to-one (they clear it): both still in
         return existing
     policy.check_start(sender, recipient)
     now = timezone.now()
@@ -86,15 +85,6 @@ def start_direct(sender: User, recipient: User) -> Conversation:
     except IntegrityError:  # the other one started it at the same moment
         return Conversation.objects.get(direct_key=key)
     return conversation
-
-
-def _rejoin_direct(conversation: Conversation, user: User) -> None:
-    """A one-to-one has no leaving: someone who had left it (an old row) is active again,
-    seeing only what comes next."""
-    Participant.objects.filter(conversation=conversation, user_id=user.pk).exclude(
-        state=Participant.State.ACTIVE).update(
-            state=Participant.State.ACTIVE, joined_seq=conversation.last_seq,
-            cleared_seq=conversation.last_seq, accepted_at=timezone.now(), left_at=None)
 
 
 def create_group(creator: User, member_ids: Iterable[object], name: str = "") -> Conversation:

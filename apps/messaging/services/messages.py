@@ -10,6 +10,7 @@ from functools import partial
 
 from django.db import transaction
 from django.db.models import F
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -69,8 +70,8 @@ def _mentions(conversation_id: int, body: str) -> list[str]:
         return []
     ids = (Participant.objects.filter(conversation_id=conversation_id,
                                       state=Participant.State.ACTIVE)
-           .filter(user__username__iregex=r"^(" + "|".join(re.escape(n) for n in names) + r")$")
-           .values_list("user_id", flat=True))
+           .alias(username_lower=Lower("user__username"))
+           .filter(username_lower__in=names).values_list("user_id", flat=True))
     return [str(i) for i in sorted(ids)]
 
 
