@@ -25,6 +25,7 @@ api_v1 = [
     path("", include("apps.search.api.urls")),
     path("", include("apps.notifications.api.urls")),
     path("", include("apps.messaging.api.urls")),
+    path("", include("apps.studio.api.urls")),
     path("", include("apps.moderation.api.urls")),
 ]
 

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "apps.search",
     "apps.notifications",
     "apps.messaging",
+    "apps.studio",
     "apps.cms",
     "apps.web",
 ]
@@ -387,6 +388,7 @@ CELERY_TASK_ROUTES = [
     "apps.media.routing.route_asset_task",
     {
         "apps.media.*": {"queue": "media"},
+        "apps.studio.*": {"queue": "media"},  # renders of edits: people waiting
         "apps.feed.*": {"queue": "reco"},
         "apps.analytics.*": {"queue": "reco"},
         "apps.notifications.*": {"queue": "notifications"},

@@ -12,7 +12,8 @@ a time. A step can therefore run twice without harm, and never half-publishes.
 One module per use case: `uploads` (tus), `s3_uploads` (S3 multipart), `validation`
 (probing and planning the steps), `steps` (running one), `recipe` (the chosen sound and
 cover, the step work and what a finished step publishes), `operations` (re-queueing,
-reprocessing, purging), `notify` (the owner's websocket); shared constants and helpers in
+reprocessing, purging), `rendered` (a file made on the server, the studio's render, as a new
+asset), `notify` (the owner's websocket); shared constants and helpers in
 `_common`. This package re-exports the names callers use.
 """
 
@@ -34,6 +35,7 @@ from apps.media.services.operations import (
     media_purge_user,
 )
 from apps.media.services.recipe import SoundNotReadyError, asset_recipe_changed, recipe_key
+from apps.media.services.rendered import asset_create_from_file, asset_source_file
 from apps.media.services.s3_uploads import (
     s3_part_count,
     s3_upload_complete,
@@ -68,12 +70,14 @@ __all__ = [
     "TooManyUploadsError",
     "_claim",
     "_local_source",
+    "asset_create_from_file",
     "asset_fail",
     "asset_group",
     "asset_process",
     "asset_recipe_changed",
     "asset_reject",
     "asset_reprocess",
+    "asset_source_file",
     "asset_status",
     "asset_step_run",
     "assets_for_reprocess",

@@ -1,0 +1,243 @@
+"""The render: an edit document compiled into ONE ffmpeg command with one filter graph.
+
+Inputs are the clips' sources (trimmed with input seeking, so only the kept frames are
+decoded), the stickers, the sound and the chroma key's background. The graph, in order:
+each clip's speed, size and frame rate (and its audio's tempo or pitch) → the timeline,
+joined by cuts (`concat`) or transitions (`xfade` and `acrossfade`) → chroma key over the
+background → the colour preset (`lut3d`, apps/studio/luts) and `eq` → stickers
+(`overlay`, timed) → text (`drawtext`, timed) ; the audio: the original's volume → the
+voice effect (`rubberband`, `afftfilt`, `aecho`) → mixed with the sound (`amix`).
+
+Pure: it builds arguments from the parsed document and local files; running it is the
+service's job. The bench (bench/studio.py) compares it with a hand-written command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from apps.studio import luts
+from apps.studio.document import TRANSITIONS, Document, font_path
+
+FPS = 30
+SAMPLE_RATE = 48000
+FINAL_SHORT_EDGE = 720
+PREVIEW_SHORT_EDGE = 240
+
+# the voice effects, on the original audio (the sound is left as it is)
+VOICE_FILTERS = {
+    "none": "",
+    # pitch moved by a fifth up / down, tempo kept (librubberband)
+    "pitch_up": "rubberband=pitch=1.5:formant=shifted",
+    "pitch_down": "rubberband=pitch=0.6667:formant=shifted",
+    # the phase of every bin zeroed: a flat, buzzing voice (ffmpeg's afftfilt "robotize")
+    "robot": ("afftfilt=real='hypot(re,im)*sin(0)':imag='hypot(re,im)*cos(0)'"
+              ":win_size=512:overlap=0.75"),
+    "echo": "aecho=0.8:0.88:120|240:0.45|0.25",
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    has_audio: bool
+
+
+@dataclass(frozen=True)
+class StickerFile:
+    path: Path
+    animated: bool
+
+
+@dataclass
+class Inputs:
+    """Local files for every id the document names (the service fetches them)."""
+
+    sources: dict[int, Source]
+    stickers: dict[int, StickerFile] = field(default_factory=dict)
+    sound: Path | None = None
+    text_files: list[Path] = field(default_factory=list)  # one per text overlay
+
+
+@dataclass(frozen=True)
+class Canvas:
+    width: int
+    height: int
+    preview: bool = False
+
+
+def canvas_for(first_width: int, first_height: int, *, preview: bool) -> Canvas:
+    """The output frame: the first clip's orientation, its short edge capped (even sizes)."""
+    short = PREVIEW_SHORT_EDGE if preview else FINAL_SHORT_EDGE
+    short = min(short, min(first_width, first_height)) if not preview else short
+    short -= short % 2
+    if first_width >= first_height:
+        long = round(short * first_width / first_height / 2) * 2
+        return Canvas(long, short, preview)
+    long = round(short * first_height / first_width / 2) * 2
+    return Canvas(short, long, preview)
+
+
+def escape(value: str) -> str:
+    """A filter option value: backslash-escape what the filtergraph parser splits on."""
+    for char in ("\\", ":", "'", ",", ";", "[", "]", "="):
+        value = value.replace(char, "\\" + char)
+    return value
+
+
+def _s(ms: float) -> str:
+    return f"{ms / 1000:.3f}"
+
+
+def _colour(value: str) -> str:
+    return "0x" + value.lstrip("#")
+
+
+def _atempo(speed: float) -> str:
+    """atempo takes 0.5 to 100 per instance: chain two below 0.5."""
+    if speed >= 0.5:
+        return f"atempo={speed:.4f}"
+    return f"atempo=0.5,atempo={speed / 0.5:.4f}"
+
+
+def build_command(doc: Document, inputs: Inputs, canvas: Canvas, out: Path) -> list[str]:
+    """The ffmpeg arguments (after the binary) that render `doc` into `out` (MP4)."""
+    w, h = canvas.width, canvas.height
+    total_s = doc.duration_ms / 1000
+    args: list[str] = []
+    chains: list[str] = []
+    n = 0  # next input index
+
+    # --- clips -------------------------------------------------------------------------
+    clip_labels: list[tuple[str, str, float]] = []
+    for i, clip in enumerate(doc.clips):
+        src = inputs.sources[clip.asset_id]
+        args += ["-ss", _s(clip.in_ms), "-t", _s(clip.out_ms - clip.in_ms),
+                 "-i", str(src.path)]
+        out_s = clip.output_ms / 1000
+        chains.append(
+            f"[{n}:v:0]setpts=(PTS-STARTPTS)/{clip.speed:.4f},fps={FPS},"
+            f"scale={w}:{h}:force_original_aspect_ratio=decrease,"
+            f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,format=yuv420p,"
+            f"settb=1/{FPS}[v{i}]")
+        if src.has_audio:
+            if clip.speed == 1.0:
+                speed = ""
+            elif clip.keep_pitch:
+                speed = _atempo(clip.speed) + ","
+            else:  # played faster/slower like tape: the pitch moves with the speed
+                speed = (f"asetrate={SAMPLE_RATE}*{clip.speed:.4f},"
+                         f"aresample={SAMPLE_RATE},")
+            chains.append(
+                f"[{n}:a:0]asetpts=PTS-STARTPTS,aresample={SAMPLE_RATE},"
+                f"aformat=sample_fmts=fltp:channel_layouts=stereo,{speed}"
+                f"apad,atrim=0:{out_s:.4f}[a{i}]")
+        else:
+            chains.append(f"anullsrc=r={SAMPLE_RATE}:cl=stereo,atrim=0:{out_s:.4f},"
+                          f"aformat=sample_fmts=fltp[a{i}]")
+        clip_labels.append((f"v{i}", f"a{i}", out_s))
+        n += 1
+
+    # --- timeline ----------------------------------------------------------------------
+    v, a, length = clip_labels[0]
+    for i, clip in enumerate(doc.clips[1:], start=1):
+        nv, na, nlen = clip_labels[i]
+        kind = TRANSITIONS[clip.transition]
+        if kind is None:
+            chains.append(f"[{v}][{a}][{nv}][{na}]concat=n=2:v=1:a=1[cv{i}][ca{i}]")
+            chains.append(f"[cv{i}]settb=1/{FPS}[tv{i}]")
+            chains.append(f"[ca{i}]anull[ta{i}]")
+            length += nlen
+        else:
+            d = clip.transition_ms / 1000
+            chains.append(f"[{v}][{nv}]xfade=transition={kind}:duration={d:.3f}:"
+                          f"offset={length - d:.4f}[tv{i}]")
+            chains.append(f"[{a}][{na}]acrossfade=d={d:.3f}:c1=tri:c2=tri[ta{i}]")
+            length += nlen - d
+        v, a = f"tv{i}", f"ta{i}"
+
+    # --- picture ---------------------------------------------------------------------
+    key = doc.chroma_key
+    if key is not None:
+        if key.background_asset_id is not None:
+            bg = inputs.sources[key.background_asset_id]
+            args += ["-stream_loop", "-1", "-t", f"{total_s:.3f}", "-i", str(bg.path)]
+            chains.append(
+                f"[{n}:v:0]fps={FPS},scale={w}:{h}:force_original_aspect_ratio=increase,"
+                f"crop={w}:{h},setsar=1,format=yuv420p[bg]")
+            n += 1
+        else:
+            chains.append(f"color=c={_colour(key.background_colour or '#000000')}:"
+                          f"s={w}x{h}:r={FPS}:d={total_s:.3f},format=yuv420p[bg]")
+        chains.append(f"[{v}]chromakey={_colour(key.colour)}:{key.similarity:.3f}:"
+                      f"{key.blend:.3f}[keyed]")
+        chains.append("[bg][keyed]overlay=shortest=1:format=yuv420[ck]")
+        v = "ck"
+    look: list[str] = []
+    if doc.preset != "none":
+        look.append(f"lut3d=file={escape(str(luts.lut_path(doc.preset)))}")
+    if (doc.brightness, doc.contrast, doc.saturation) != (0.0, 1.0, 1.0):
+        look.append(f"eq=brightness={doc.brightness:.3f}:contrast={doc.contrast:.3f}:"
+                    f"saturation={doc.saturation:.3f}")
+    if look:
+        chains.append(f"[{v}]{','.join(look)}[look]")
+        v = "look"
+    for k, placed in enumerate(doc.stickers):
+        sticker = inputs.stickers[placed.sticker_id]
+        # an animated WebP plays its own loop (the demuxer's ignore_loop off; stream_loop
+        # makes this demuxer spin); a PNG is one frame repeated
+        loop = ["-ignore_loop", "0"] if sticker.animated else ["-loop", "1",
+                                                               "-framerate", str(FPS)]
+        args += [*loop, "-t", f"{total_s:.3f}", "-i", str(sticker.path)]
+        sw = max(2, int(w * placed.scale) // 2 * 2)
+        chains.append(f"[{n}:v:0]fps={FPS},scale={sw}:-2,format=rgba[st{k}]")
+        start, end = placed.start_ms / 1000, placed.end_ms / 1000
+        chains.append(
+            f"[{v}][st{k}]overlay=x={w * placed.x:.1f}-overlay_w/2:"
+            f"y={h * placed.y:.1f}-overlay_h/2:eof_action=pass:"
+            f"enable='between(t,{start:.3f},{end:.3f})'[sv{k}]")
+        v = f"sv{k}"
+        n += 1
+    draws = []
+    for t, text in enumerate(doc.texts):
+        size = max(8, int(h * text.size))
+        box = (f":box=1:boxcolor={_colour(text.background)}:boxborderw={size // 4}"
+               if text.background else "")
+        draws.append(
+            f"drawtext=fontfile={escape(str(font_path(text.font)))}:"
+            f"textfile={escape(str(inputs.text_files[t]))}:expansion=none:"
+            f"fontsize={size}:fontcolor={_colour(text.colour)}:"
+            f"x={w * text.x:.1f}-text_w/2:y={h * text.y:.1f}-text_h/2{box}:"
+            f"enable='between(t,{text.start_ms / 1000:.3f},{text.end_ms / 1000:.3f})'")
+    if draws:
+        chains.append(f"[{v}]{','.join(draws)}[txt]")
+        v = "txt"
+
+    # --- sound ---------------------------------------------------------------------------
+    voice = VOICE_FILTERS[doc.voice]
+    original = [f"volume={doc.original_volume:.3f}"] + ([voice] if voice else [])
+    chains.append(f"[{a}]{','.join(original)}[orig]")
+    a = "orig"
+    if doc.sound is not None and inputs.sound is not None:
+        args += ["-ss", _s(doc.sound.start_ms), "-i", str(inputs.sound)]
+        chains.append(
+            f"[{n}:a:0]aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:"
+            f"channel_layouts=stereo,volume={doc.sound.volume:.3f},apad[snd]")
+        chains.append(f"[{a}][snd]amix=inputs=2:duration=first:normalize=0[mix]")
+        a = "mix"
+        n += 1
+    chains.append(f"[{a}]atrim=0:{total_s:.4f}[aout]")
+    chains.append(f"[{v}]trim=0:{total_s:.4f}[vout]")
+
+    if canvas.preview:
+        codec = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "30",
+                 "-c:a", "aac", "-b:a", "64k"]
+    else:
+        # the ladder's input: high quality, encoded once; media's validation only copies
+        # its streams into a fresh container before the ladder transcodes it
+        codec = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
+                 "-c:a", "aac", "-b:a", "192k"]
+    return [*args, "-filter_complex", ";".join(chains), "-map", "[vout]", "-map", "[aout]",
+            *codec, "-pix_fmt", "yuv420p", "-r", str(FPS), "-movflags", "+faststart",
+            str(out)]

@@ -1,0 +1,86 @@
+"""Reads of the studio, with the permission check in the name, and the database half of the
+edit document's validation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from apps.accounts.models import User
+from apps.content import selectors as content_selectors
+from apps.core.errors import ApplicationError, NotFoundError
+from apps.core.ids import parse_id
+from apps.media.models import MediaAsset
+from apps.studio.models import Edit, Preview, Sticker
+
+if TYPE_CHECKING:
+    from apps.studio.document import Document
+
+# A clip's source must have been validated and probed by media (its duration is known).
+USABLE_STATES = (MediaAsset.State.PROCESSING, MediaAsset.State.READY)
+
+
+def usable_assets_for(user: User, ids: set[int]) -> dict[int, MediaAsset]:
+    return {a.pk: a for a in MediaAsset.objects.filter(
+        pk__in=ids, owner_id=user.pk, state__in=USABLE_STATES, duration_ms__isnull=False)}
+
+
+def active_stickers(ids: set[int]) -> dict[int, Sticker]:
+    return {s.pk: s for s in Sticker.objects.filter(pk__in=ids, is_active=True)}
+
+
+def document_refusals(doc: Document, *, user: User) -> dict[str, list[str]]:
+    """What in `doc` the database refuses, by dotted field path (empty: fine). One query
+    for the assets, one for the stickers, one for the sound."""
+    from apps.studio.document import font_path
+
+    fields: dict[str, list[str]] = {}
+    assets = usable_assets_for(user, doc.asset_ids())
+    for i, clip in enumerate(doc.clips):
+        asset = assets.get(clip.asset_id)
+        if asset is None:
+            # someone else's, missing, still uploading or refused: one answer for all
+            fields[f"clips.{i}.asset_id"] = ["Not one of your processed uploads."]
+        elif clip.out_ms > (asset.duration_ms or 0):
+            fields[f"clips.{i}.out_ms"] = [
+                f"Past the end of the clip ({asset.duration_ms} ms)."]
+    key = doc.chroma_key
+    if key is not None and key.background_asset_id and key.background_asset_id not in assets:
+        fields["chroma_key.background_asset_id"] = ["Not one of your processed uploads."]
+    stickers = active_stickers({s.sticker_id for s in doc.stickers})
+    for i, placed in enumerate(doc.stickers):
+        if placed.sticker_id not in stickers:
+            fields[f"stickers.{i}.sticker_id"] = ["No such sticker in the library."]
+    for i, text in enumerate(doc.texts):
+        if not font_path(text.font).is_file():
+            fields[f"texts.{i}.font"] = [f"The font {text.font!r} is not installed here."]
+    if doc.sound is not None:
+        try:
+            sound = content_selectors.get_sound_for(viewer=user, sound_id=doc.sound.sound_id)
+        except ApplicationError:
+            fields["sound.sound_id"] = ["No such sound."]
+        else:
+            refusal = content_selectors.sound_use_refusal(sound, user=user)
+            if refusal is not None:
+                fields["sound.sound_id"] = [refusal.message]
+    return fields
+
+
+def get_edit_for(user: User, edit_id: object) -> Edit:
+    pk = parse_id(edit_id)
+    edit = Edit.objects.filter(pk=pk, owner_id=user.pk).first() if pk else None
+    if edit is None:
+        raise NotFoundError("Edit not found.")
+    return edit
+
+
+def get_preview_for(user: User, preview_id: object) -> Preview:
+    pk = parse_id(preview_id)
+    preview = Preview.objects.filter(pk=pk, owner_id=user.pk).first() if pk else None
+    if preview is None:
+        raise NotFoundError("Preview not found.")
+    return preview
+
+
+def usable_assets_for_render(ids: set[int]) -> list[MediaAsset]:
+    """The assets a validated document names (the owner was checked by validation)."""
+    return list(MediaAsset.objects.filter(pk__in=ids, state__in=USABLE_STATES))

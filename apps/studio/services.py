@@ -1,0 +1,254 @@
+"""Every write of the studio: edits and their versions, previews, and the renders the media
+workers run (tasks.py calls `version_render_run` / `preview_render_run`).
+
+One pipeline: a version's render is ONE ffmpeg command (apps.studio.graph) whose output
+becomes a new media asset's source (`media.services.asset_create_from_file`), processed
+by media's steps like an upload: validated, stream-copied into a fresh container, then
+the CMAF/HLS ladder. The render is the only encode before the ladder.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+
+from apps.accounts.models import User
+from apps.content.models import Sound as SoundRow
+from apps.core.errors import ApplicationError, ConflictError
+from apps.core.outbox import enqueue_on_commit
+from apps.media import services as media_services
+from apps.media import storage as media_storage
+from apps.media.transcode import ToolFailed, run_ffmpeg
+from apps.studio import graph, selectors
+from apps.studio.document import (
+    PREVIEW_MAX_MS,
+    Document,
+    EditRefused,
+    canonical,
+    validate_document,
+)
+from apps.studio.models import Edit, EditVersion, Preview, Sticker
+
+logger = logging.getLogger(__name__)
+
+PREVIEW_DIR = "studio/previews"
+
+
+# --- edits and versions --------------------------------------------------------------
+
+
+def edit_create(*, user: User, document: Any) -> EditVersion:
+    """A new edit with its first (draft) version; the document is refused before anything
+    is stored if it is not valid."""
+    doc = validate_document(document, user=user)
+    with transaction.atomic():
+        edit = Edit.objects.create(owner=user)
+        return EditVersion.objects.create(edit=edit, number=1, document=canonical(doc),
+                                          duration_ms=doc.duration_ms)
+
+
+def _latest_locked(edit: Edit) -> EditVersion:
+    version = (EditVersion.objects.select_for_update().filter(edit=edit)
+               .order_by("-number").first())
+    assert version is not None  # every edit is created with its first version
+    return version
+
+
+def edit_update(*, user: User, edit_id: object, document: Any) -> EditVersion:
+    """A draft keeps its document (changed in place); once a version was rendered (it may
+    be a published post's video) the change is the next version, the old one untouched."""
+    edit = selectors.get_edit_for(user, edit_id)
+    doc = validate_document(document, user=user)
+    with transaction.atomic():
+        latest = _latest_locked(edit)
+        if latest.state == EditVersion.State.RENDERING:
+            raise ConflictError("This edit is being rendered; change it when it is done.",
+                                code="edit_rendering")
+        if latest.state == EditVersion.State.DRAFT:
+            latest.document = canonical(doc)
+            latest.duration_ms = doc.duration_ms
+            latest.save(update_fields=["document", "duration_ms", "updated_at"])
+            return latest
+        return EditVersion.objects.create(edit=edit, number=latest.number + 1,
+                                          document=canonical(doc), duration_ms=doc.duration_ms)
+
+
+def edit_render(*, user: User, edit_id: object) -> EditVersion:
+    """Queues the render of the edit's latest version (checked again first: an upload it
+    uses may have gone since it was saved)."""
+    edit = selectors.get_edit_for(user, edit_id)
+    with transaction.atomic():
+        latest = _latest_locked(edit)
+        if latest.state in (EditVersion.State.RENDERING, EditVersion.State.RENDERED):
+            raise ConflictError(f"Version {latest.number} is already {latest.state}; change "
+                                "the document to make a new version.", code="edit_rendered")
+        validate_document(latest.document, user=user)
+        latest.state = EditVersion.State.RENDERING
+        latest.state_reason = ""
+        latest.save(update_fields=["state", "state_reason", "updated_at"])
+        from apps.studio.tasks import render_version
+
+        enqueue_on_commit(render_version, latest.pk)
+    return latest
+
+
+def edit_versions(edit: Edit) -> list[EditVersion]:
+    return list(edit.versions.order_by("number"))
+
+
+def edit_latest(edit: Edit) -> EditVersion:
+    number = edit.versions.aggregate(n=Max("number"))["n"]
+    return edit.versions.get(number=number)
+
+
+# --- previews ------------------------------------------------------------------------
+
+
+def preview_create(*, user: User, document: Any) -> Preview:
+    doc = validate_document(document, user=user)
+    if doc.duration_ms > PREVIEW_MAX_MS:
+        raise EditRefused(f"Previews are for edits of at most {PREVIEW_MAX_MS // 1000} s; "
+                          f"this one lasts {doc.duration_ms / 1000:.0f} s. Render it instead.",
+                          fields={"clips": [f"At most {PREVIEW_MAX_MS // 1000} s to preview."]})
+    with transaction.atomic():
+        preview = Preview.objects.create(owner=user, document=canonical(doc),
+                                         duration_ms=doc.duration_ms)
+        from apps.studio.tasks import render_preview
+
+        enqueue_on_commit(render_preview, preview.pk)
+    return preview
+
+
+def preview_path(preview: Preview) -> Path | None:
+    if preview.state != Preview.State.DONE or not preview.file:
+        return None
+    path = Path(settings.MEDIA_ROOT) / preview.file
+    return path if path.is_file() else None
+
+
+# --- rendering (the media workers) -----------------------------------------------------
+
+
+def _fetch_inputs(doc: Document, *, work: Path) -> graph.Inputs:
+    """Local files for everything the document names, and the canvas's first clip size."""
+    assets = {a.pk: a for a in selectors.usable_assets_for_render(doc.asset_ids())}
+    sources = {}
+    for asset_id in doc.asset_ids():
+        asset = assets[asset_id]
+        sources[asset_id] = graph.Source(path=media_services.asset_source_file(asset_id),
+                                         has_audio=bool((asset.probe or {}).get("has_audio")))
+    stickers = {}
+    for sticker in Sticker.objects.filter(pk__in={s.sticker_id for s in doc.stickers}):
+        local = media_storage.fetch_stored(sticker.image.name,
+                                           work / f"sticker-{sticker.pk}.{sticker.kind}")
+        if local is None:
+            raise FileNotFoundError(f"sticker {sticker.pk}'s image is missing")
+        stickers[sticker.pk] = graph.StickerFile(path=local, animated=sticker.animated)
+    sound: Path | None = None
+    if doc.sound is not None:
+        sound = _sound_file(doc.sound.sound_id, work)
+    texts = []
+    for i, text in enumerate(doc.texts):
+        # drawtext reads the words from a file: nothing in them is parsed as filter syntax
+        path = work / f"text-{i}.txt"
+        path.write_text(text.text, encoding="utf-8")
+        texts.append(path)
+    return graph.Inputs(sources=sources, stickers=stickers, sound=sound, text_files=texts)
+
+
+def _sound_file(sound_id: int, work: Path) -> Path | None:
+    row = SoundRow.objects.filter(pk=sound_id).first()
+    if row is None:
+        return None
+    if row.audio_file:
+        return media_storage.fetch_stored(row.audio_file.name, work / "sound")
+    if row.source_asset_id is not None:
+        outputs = row.source_asset.outputs if row.source_asset else {}
+        name = (outputs or {}).get("audio")
+        if isinstance(name, str):
+            return media_storage.fetch_output(row.source_asset_id, name, work / "sound.m4a")
+    return None  # an original sound without audio: silence
+
+
+def render_document(doc: Document, *, work: Path, out: Path, preview: bool) -> float:
+    """Renders `doc` into `out` with one ffmpeg command; returns the seconds it took."""
+    inputs = _fetch_inputs(doc, work=work)
+    first = selectors.usable_assets_for_render({doc.clips[0].asset_id})[0]
+    canvas = graph.canvas_for(first.width or 720, first.height or 1280, preview=preview)
+    args = graph.build_command(doc, inputs, canvas, out)
+    started = time.monotonic()
+    run_ffmpeg(args)
+    return time.monotonic() - started
+
+
+def _recheck(document: dict[str, Any], owner: User) -> Document:
+    return validate_document(document, user=owner)
+
+
+def version_render_run(*, version_id: int) -> str:
+    version = EditVersion.objects.select_related("edit__owner").filter(pk=version_id).first()
+    if version is None or version.state != EditVersion.State.RENDERING:
+        return "skipped"
+    with tempfile.TemporaryDirectory(prefix="studio-render-") as tmp:
+        work = Path(tmp)
+        try:
+            doc = _recheck(version.document, version.edit.owner)
+            seconds = render_document(doc, work=work, out=work / "render.mp4", preview=False)
+        except (ApplicationError, ToolFailed, FileNotFoundError) as exc:
+            _version_failed(version_id, exc)
+            return "failed"
+        with transaction.atomic():
+            locked = EditVersion.objects.select_for_update().get(pk=version_id)
+            if locked.state != EditVersion.State.RENDERING or locked.asset_id is not None:
+                return "skipped"  # a redelivered task finished first
+            asset = media_services.asset_create_from_file(
+                owner_id=version.edit.owner_id, path=work / "render.mp4")
+            locked.asset = asset
+            locked.state = EditVersion.State.RENDERED
+            locked.render_seconds = seconds
+            locked.save(update_fields=["asset", "state", "render_seconds", "updated_at"])
+    return "rendered"
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ApplicationError):
+        return exc.message
+    if isinstance(exc, ToolFailed):
+        logger.warning("studio render failed: %s", exc.log_tail[-1000:])
+        return "The render failed."
+    return "A file the edit uses is missing."
+
+
+def _version_failed(version_id: int, exc: Exception) -> None:
+    EditVersion.objects.filter(pk=version_id, state=EditVersion.State.RENDERING).update(
+        state=EditVersion.State.FAILED, state_reason=_reason(exc)[:300])
+
+
+def preview_render_run(*, preview_id: int) -> str:
+    preview = Preview.objects.select_related("owner").filter(pk=preview_id).first()
+    if preview is None or preview.state != Preview.State.QUEUED:
+        return "skipped"
+    rel = f"{PREVIEW_DIR}/{preview.pk}.mp4"
+    final = Path(settings.MEDIA_ROOT) / rel
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="studio-preview-") as tmp:
+        work = Path(tmp)
+        try:
+            doc = _recheck(preview.document, preview.owner)
+            seconds = render_document(doc, work=work, out=work / "preview.mp4", preview=True)
+        except (ApplicationError, ToolFailed, FileNotFoundError) as exc:
+            Preview.objects.filter(pk=preview_id, state=Preview.State.QUEUED).update(
+                state=Preview.State.FAILED, state_reason=_reason(exc)[:300])
+            return "failed"
+        shutil.move(str(work / "preview.mp4"), final)
+    Preview.objects.filter(pk=preview_id, state=Preview.State.QUEUED).update(
+        state=Preview.State.DONE, file=rel, render_seconds=seconds)
+    return "done"

@@ -1,0 +1,18 @@
+"""Renders of the studio, on the `media` queue (CELERY_TASK_ROUTES "apps.studio.*"): a
+person is waiting. Thin: the services re-read the row and decide."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from apps.studio import services
+
+
+@shared_task(name="apps.studio.render_version", acks_late=True)
+def render_version(version_id: int) -> str:
+    return services.version_render_run(version_id=version_id)
+
+
+@shared_task(name="apps.studio.render_preview", acks_late=True)
+def render_preview(preview_id: int) -> str:
+    return services.preview_render_run(preview_id=preview_id)
