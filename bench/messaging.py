@@ -306,23 +306,25 @@ class Client:
         import websockets
 
         while not self.closing:
-            try:
-                async for raw in self.ws:
-                    self.on_frame(json.loads(raw))
-            except websockets.ConnectionClosed:
-                pass
-            if self.closing:
-                return
+            if self.ws is not None:
+                try:
+                    async for raw in self.ws:
+                        self.on_frame(json.loads(raw))
+                except websockets.ConnectionClosed:
+                    pass
+                if self.closing:
+                    return
+                self.tally.reconnects += 1
             self.connected.clear()
-            self.tally.reconnects += 1
             delay = 0.2
             while not self.closing:
                 await asyncio.sleep(delay * (0.5 + random.random()))
-                with contextlib.suppress(OSError, websockets.WebSocketException,
-                                         asyncio.TimeoutError):
+                try:
                     await self.connect()
                     break
-                delay = min(3.0, delay * 2)
+                except (TimeoutError, OSError, websockets.WebSocketException):
+                    self.ws = None
+                    delay = min(3.0, delay * 2)
 
     def on_frame(self, frame: dict[str, Any]) -> None:
         now = time.perf_counter()
@@ -390,17 +392,30 @@ class Client:
             self.reader.cancel()
 
 
-async def connect_all(clients: list[Client], parallel: int = 50) -> float:
+async def connect_all(clients: list[Client], parallel: int = 50) -> tuple[float, int]:
+    """Every socket, `parallel` handshakes at a time; one refused or dropped in its
+    handshake (a loaded server) tries again in its reader. (seconds until all are
+    connected, handshakes that failed the first time)"""
+    import websockets
+
     gate = asyncio.Semaphore(parallel)
     began = time.perf_counter()
+    failed = 0
 
     async def one(client: Client) -> None:
+        nonlocal failed
         async with gate:
-            await client.connect()
+            try:
+                await client.connect()
+            except (TimeoutError, OSError, websockets.WebSocketException):
+                client.ws = None
+                failed += 1
             client.start()
 
     await asyncio.gather(*(one(c) for c in clients))
-    return time.perf_counter() - began
+    while not all(c.connected.is_set() for c in clients):
+        await asyncio.sleep(0.1)
+    return time.perf_counter() - began, failed
 
 
 def group_members_of(members: list[Member]) -> dict[int, list[int]]:
@@ -465,6 +480,7 @@ async def paced_phase(clients: list[Client], bodies: Bodies, rate: float, second
     total = int(rate * seconds)
     began = time.perf_counter()
     side: asyncio.Task[Any] | None = None
+    sends = []
     for n in range(total):
         due = began + n / rate
         delay = due - time.perf_counter()
@@ -473,7 +489,8 @@ async def paced_phase(clients: list[Client], bodies: Bodies, rate: float, second
         if at_half is not None and side is None and n >= total // 2:
             side = asyncio.create_task(asyncio.to_thread(at_half))
         client_id, body = bodies.next()
-        asyncio.create_task(rotation[n % len(rotation)].send(client_id, body))  # noqa: RUF006
+        sends.append(asyncio.create_task(rotation[n % len(rotation)].send(client_id, body)))
+    await asyncio.gather(*sends)
     spent = time.perf_counter() - began
     if side is not None:
         await side
@@ -489,6 +506,14 @@ async def settle(tally: Tally, client_ids: list[str], timeout: float) -> float:
             await asyncio.wait_for(asyncio.gather(*pending), timeout)
     await asyncio.sleep(0.5)  # a late duplicate would show here
     return time.perf_counter() - began
+
+
+def server_cpu_s(pid: int) -> float:
+    """The server process's CPU time so far (user + system), from /proc: on a shared
+    machine CPU per message compares better than wall-clock rates."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def ms(values: list[float]) -> tuple[float, float, float]:
@@ -542,16 +567,21 @@ async def ws_endpoint(server: Any, members: list[Member], path: str, echo: bool,
                for m in members]
     out: dict[str, Any] = {}
     try:
-        out["connect_s"] = await connect_all(clients)
+        out["connect_s"], out["connect_failed"] = await connect_all(clients)
         await asyncio.sleep(1.0)  # subscriptions (and their empty replays) done
         bodies = Bodies(tag)
+        cpu = server_cpu_s(server.pid)
         capacity = await capacity_phase(clients, bodies, opts.capacity_seconds, tally)
+        await settle(tally, list(tally.sent_at), opts.settle)
+        capacity["cpu_ms"] = (server_cpu_s(server.pid) - cpu) * 1e3 / max(1, len(tally.sent_at))
         out["capacity"] = capacity
         first = len(tally.sent_at)
+        cpu = server_cpu_s(server.pid)
         await paced_phase(clients, bodies, opts.rate, opts.seconds)
         paced_ids = list(tally.sent_at)[first:]
         await settle(tally, paced_ids, opts.settle)
         out["paced"] = verdict(tally, paced_ids, groups)
+        out["paced"]["cpu_ms"] = (server_cpu_s(server.pid) - cpu) * 1e3 / max(1, len(paced_ids))
         if opts.restart and not echo:
             first = len(tally.sent_at)
             timeline: dict[str, float] = {}
@@ -600,15 +630,19 @@ def report_ws(run: Any, name: str, result: dict[str, Any], opts: WsSettings) -> 
     capacity = result["capacity"]
     paced = result["paced"]
     p50, p99, top = ms(paced["latencies"])
-    print(f"{name}: {len(result.get('members', [])) or ''}sockets connected in "
-          f"{result['connect_s']:.1f} s; capacity {capacity['per_s']:,.1f} messages/s "
-          f"delivered ({capacity['deliveries_per_s']:,.0f} deliveries/s); paced "
+    print(f"{name}: sockets connected in {result['connect_s']:.1f} s ("
+          f"{result['connect_failed']} handshakes failed the first time); capacity "
+          f"{capacity['per_s']:,.1f} messages/s "
+          f"delivered ({capacity['deliveries_per_s']:,.0f} deliveries/s; server CPU "
+          f"{capacity['cpu_ms']:.1f} ms a message); paced "
           f"{opts.rate:g}/s for {opts.seconds:g} s: {paced['messages']:,} messages, delivery "
           f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {top:.0f} ms; lost {paced['lost']}, "
-          f"duplicated {paced['duplicated']}, unacknowledged {paced['unacked']}; out of order "
+          f"duplicated {paced['duplicated']}, unacknowledged {paced['unacked']}, server CPU "
+          f"{paced['cpu_ms']:.1f} ms a message; out of order "
           f"{result['out_of_order']}; refused {result['refused_count']} {result['refused']}",
           flush=True)
     run.figure(f"{name} capacity messages/s", capacity["per_s"])
+    run.figure(f"{name} server CPU ms/message", capacity["cpu_ms"], "ms")
     run.figure(f"{name} paced p50 ms", p50, "ms")
     run.figure(f"{name} paced p99 ms", p99, "ms")
     if "restart" in result:
@@ -662,6 +696,8 @@ def ws_part(run: Any, env: dict[str, str], members: list[Member], opts: WsSettin
         server.stop()
     if len(results) == 2:
         real, echo = results["messages"], results["echo"]
+        run.ratio("messages/echo server CPU per message", real["capacity"]["cpu_ms"],
+                  echo["capacity"]["cpu_ms"])
         run.ratio("messages/echo capacity messages/s", real["capacity"]["per_s"],
                   echo["capacity"]["per_s"])
         run.ratio("messages/echo paced p99", ms(real["paced"]["latencies"])[1],

@@ -3,6 +3,22 @@ from __future__ import annotations
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.consumer import get_handler_name
+
+
+class NoPerMessageDbCloseMixin:
+    """Channels (4.2+) runs `close_old_connections` on the database thread before EVERY
+    handler call: each client frame and each channel-layer message hops to that one
+    thread, where every consumer of the process queues behind every query. A consumer
+    whose handlers reach the database only through `database_sync_to_async` (which closes
+    old connections itself, before and after each call) does not need it: with this mixin
+    a live delivery that makes no query makes no thread hop (bench/messaging.py)."""
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
 
 class PingConsumer(AsyncJsonWebsocketConsumer):
