@@ -209,3 +209,37 @@ def _changes_while_away(a: User, conversation: Conversation, early: list[Message
     with TestCase.captureOnCommitCallbacks(execute=True):
         services.react(a, conversation.pk, early[2].pk, emoji="🔥")
     send(a, conversation, "away 1")
+
+
+def test_bad_frames_are_answered_in_words_and_the_socket_stays_open(ws_url: str) -> None:
+    a, b = UserFactory(), UserFactory()
+    conversation = direct(a, b)
+    stranger = UserFactory()
+
+    async def run() -> None:
+        async with connected(ws_url, a) as alice, connected(ws_url, stranger) as eve:
+            await alice.ws.send("not json")
+            assert (await alice.recv())["message"] == "Send JSON frames."
+            await alice.send(type="shout")
+            assert (await alice.recv())["message"].startswith("Unknown frame")
+            await alice.send(type="subscribe", conversation=str(conversation.pk), after=-1)
+            error = await alice.recv()
+            assert error["fields"] == {"after": ["A whole number, 0 or more."]}
+            await alice.send(type="subscribe", conversation="nope")
+            assert (await alice.recv())["code"] == "not_found"
+            await alice.send(type="send", conversation=str(conversation.pk), body="hi")
+            error = await alice.recv()
+            assert error["fields"] == {"client_id": ["Required."]}
+            await alice.send(type="read", conversation=str(conversation.pk), seq="x")
+            assert (await alice.recv())["fields"] == {"seq": ["A whole number, 0 or more."]}
+            # a stranger is told the conversation does not exist, whatever they try
+            for frame in ({"type": "subscribe", "after": 0}, {"type": "read", "seq": 1},
+                          {"type": "send", "client_id": str(uuid.uuid4()), "body": "hey"}):
+                await eve.send(conversation=str(conversation.pk), **frame)
+                error = await eve.recv()
+                assert (error["code"], error["message"]) == ("not_found",
+                                                             "Conversation not found.")
+            await alice.send(type="ping")
+            assert (await alice.recv())["type"] == "pong"
+
+    asyncio.run(run())
