@@ -67,10 +67,11 @@ class IdField(serializers.CharField):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("help_text", "64-bit id, as a string.")
-        super().__init__(max_length=20, **kwargs)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> int:
-        value = parse_id(super().to_internal_value(data))
+        raw = super().to_internal_value(data)
+        value = parse_id(raw) if len(raw) <= 20 else None
         if value is None:
             raise serializers.ValidationError("Not an id.")
         return value
@@ -347,7 +348,9 @@ def parse_structure(data: Any) -> Document:
     if not serializer.is_valid():
         from apps.core.errors import _flatten_fields
 
-        raise _refuse(_flatten_fields(serializer.errors))
+        fields = {path.removesuffix(".non_field_errors"): messages for path, messages
+                  in _flatten_fields(serializer.errors).items()}
+        raise _refuse(fields)
     doc = _parse(serializer.validated_data)
     fields = _check_timing(doc)
     if fields:
