@@ -19,6 +19,14 @@ const axis = (extra = {}) => ({ stroke: FG, grid: { stroke: GRID, width: 1 }, ti
 const utc = (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC");
 const wholeNumbers = (u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v) : ""));
 const height = () => (window.innerWidth < 600 ? 180 : 240);
+// daily data: ticks on whole days only (never "12pm"), labelled "29 Nov" like the page
+const DAY = 86400;
+const dayLabel = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", timeZone: "UTC" });
+const dayAxis = () => axis({
+  incrs: [DAY, 2 * DAY, 7 * DAY, 14 * DAY],
+  space: 56,
+  values: (u, splits) => splits.map((ts) => dayLabel.format(new Date(ts * 1e3))),
+});
 
 function draw(node, options, series) {
   const plot = new uPlot({ ...options, width: Math.max(node.clientWidth, 200), height: height() }, series, node);
@@ -34,7 +42,7 @@ function viewsChart(node) {
     legend: { show: false },
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
-    axes: [axis(), axis({ values: wholeNumbers, size: 44 })],
+    axes: [dayAxis(), axis({ values: wholeNumbers, size: 44 })],
     series: [{}, { label: "Views", stroke: CYAN, width: 2, fill: "rgba(37, 244, 238, .12)", points: { show: data.days.length <= 7 } }],
   }, [data.days, data.views]);
 }
@@ -42,19 +50,21 @@ function viewsChart(node) {
 function followersChart(node) {
   // gained above the axis, lost below it: one bar per day each, never overlapping
   const bars = uPlot.paths.bars({ size: [0.6, 28], align: 0 });
-  const day = 86400;
-  const lost = data.lost.map((n) => -n);
+  const day = DAY;
+  // a day without any draws no bar (a zero-height bar would still show its outline)
+  const gained = data.gained.map((n) => n || null);
+  const lost = data.lost.map((n) => (n ? -n : null));
   draw(node, {
     tzDate: utc,
     legend: { show: true, live: false },
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true, range: (u, min, max) => [min - day / 2, max + day / 2] },
       y: { range: (u, min, max) => [Math.min(-1, min), Math.max(1, max)] } },
-    axes: [axis(), axis({ values: (u, splits) => splits.map((v) => (Number.isInteger(v) ? String(Math.abs(v)) : "")), size: 44 })],
+    axes: [dayAxis(), axis({ values: (u, splits) => splits.map((v) => (Number.isInteger(v) ? String(Math.abs(v)) : "")), size: 44 })],
     series: [{},
       { label: "Gained", stroke: GREEN, fill: GREEN, paths: bars, points: { show: false } },
       { label: "Lost", stroke: ACCENT, fill: ACCENT, paths: bars, points: { show: false } }],
-  }, [data.days, data.gained, lost]);
+  }, [data.days, gained, lost]);
 }
 
 function retentionChart(node) {
@@ -64,7 +74,7 @@ function retentionChart(node) {
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: false }, y: { range: [0, 100] } },
     axes: [
-      axis({ values: (u, splits) => splits.map((s) => `${s} s`) }),
+      axis({ incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300], values: (u, splits) => splits.map((s) => `${s} s`) }),
       axis({ values: (u, splits) => splits.map((v) => `${v} %`), size: 52 }),
     ],
     series: [{ label: "Second" }, { label: "Still watching", stroke: ACCENT, width: 2, fill: "rgba(254, 44, 85, .15)",
