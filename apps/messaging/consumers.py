@@ -35,9 +35,10 @@ channel layer until the replay returns (Channels runs one handler at a time); ev
 up to the connection's mark (`upto`) was sent (or superseded by a later state that was, or
 is not the reader's to see), and an announcement at or below it is dropped. Seqs commit in
 order (the conversation's row lock), so an announcement past `upto + 1` means some before it
-are still on their way (two writers' after-commit sends crossing) or were lost: what lies
-between is read from PostgreSQL first (`messages_for(after_change_seq=upto)`), and the late
-announcements are then dropped. A client that reconnects subscribes with the last
+are still on their way (two writers' after-commit sends crossing) or were lost: it is held
+up to GAP_WAIT for them (a crossing then costs no query), after which what lies between is
+read from PostgreSQL (`messages_for(after_change_seq=upto)`) and sent in order, and the
+late announcements are dropped. A client that reconnects subscribes with the last
 change_seq it saw and loses nothing.
 
 A member removed, leaving, or blocked (one-to-one) is dropped from the conversation's group
@@ -79,6 +80,10 @@ CLOSE_DEACTIVATED = 4403
 REPLAY_BATCH = 100
 MAX_SUBSCRIPTIONS = 64
 TYPING_EVERY = 2.0  # seconds between two typing announcements of one connection
+# An announcement past a gap waits this long for the ones before it (two writers' sends
+# crossing arrive within milliseconds) before the gap is read from PostgreSQL: under load a
+# crossing costs no query per connection.
+GAP_WAIT = 0.15
 REDIS_DEADLINE = 0.5  # presence writes: a hung Redis must not hold the connection
 GONE_WORDS = {
     "left": "You left this conversation.",
@@ -88,6 +93,9 @@ GONE_WORDS = {
 }
 
 
+Held = tuple[dict[str, Any], str | None, bool, dict[str, list[str]] | None]
+
+
 @dataclass
 class Subscription:
     participant: Participant
@@ -95,6 +103,16 @@ class Subscription:
     hidden: set[int] = field(default_factory=set)  # members blocked either way
     direct_with: int | None = None  # the other person of a one-to-one
     typed_at: float = 0.0
+    # announcements past a gap, waiting up to GAP_WAIT for the ones before them
+    held: dict[int, Held] = field(default_factory=dict)
+    filler: asyncio.Task[None] | None = None
+    # one delivery at a time (the gap filler runs beside Channels' one-by-one handlers)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def stop(self) -> None:
+        if self.filler is not None:
+            self.filler.cancel()
+            self.filler = None
 
     @property
     def floor(self) -> int:
@@ -205,6 +223,8 @@ class MessagesConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
             self.heartbeat.cancel()
         if self.user is None:
             return
+        for sub in self.subs.values():
+            sub.stop()
         for cid in list(self.subs):
             await self.channel_layer.group_discard(live.conversation_group(cid),
                                                    self.channel_name)
@@ -308,6 +328,9 @@ class MessagesConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
             self.subs.pop(cid, None)
             await self.channel_layer.group_discard(group, self.channel_name)
             raise NotFoundError(selectors.CONVERSATION_NOT_FOUND)
+        previous = self.subs.get(cid)
+        if previous is not None:
+            previous.stop()
         self.subs[cid] = sub
         if after is not None:
             await self._catch_up(cid, sub)
@@ -325,8 +348,8 @@ class MessagesConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
             rows, more = await _changes(self.user, sub.participant, sub.upto)
             for change_seq, payload in rows:
                 if change_seq > sub.upto:
-                    await self._frame(cid, change_seq, payload)
                     sub.upto = change_seq
+                    await self._frame(cid, change_seq, payload)
             if until is not None and sub.upto >= until:
                 return
 
@@ -335,8 +358,10 @@ class MessagesConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
         await self._drop(cid, None)
 
     async def _drop(self, cid: int, reason: str | None) -> None:
-        if self.subs.pop(cid, None) is None:
+        sub = self.subs.pop(cid, None)
+        if sub is None:
             return
+        sub.stop()
         await self.channel_layer.group_discard(live.conversation_group(cid), self.channel_name)
         if reason is not None:
             await self.send_json({"type": "unsubscribed", "conversation": str(cid),
@@ -391,14 +416,39 @@ class MessagesConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
                        payload: dict[str, Any], *, sender: str | None,
                        personal: bool = False, reactors: dict[str, list[str]] | None = None,
                        ) -> None:
-        if change_seq <= sub.upto:
-            return  # sent already (replay, gap fill, or the ack's own delivery)
-        if change_seq > sub.upto + 1:
-            # earlier ones still on their way (or lost): PostgreSQL has them, and this one
-            await self._catch_up(cid, sub, until=change_seq)
-            if change_seq > sub.upto:  # not in what this member may see
-                sub.upto = change_seq
-            return
+        async with sub.lock:
+            if change_seq <= sub.upto:
+                return  # sent already (replay, gap fill, or the ack's own delivery)
+            if change_seq > sub.upto + 1:
+                # earlier ones still on their way (two writers' sends crossing) or lost
+                sub.held[change_seq] = (payload, sender, personal, reactors)
+                if sub.filler is None:
+                    sub.filler = asyncio.create_task(self._fill_gap(cid, sub))
+                return
+            await self._emit(cid, sub, change_seq, (payload, sender, personal, reactors))
+            while sub.upto + 1 in sub.held:  # what waited for this one
+                await self._emit(cid, sub, sub.upto + 1, sub.held.pop(sub.upto + 1))
+            sub.held = {k: v for k, v in sub.held.items() if k > sub.upto}
+            if not sub.held:
+                sub.stop()
+
+    async def _fill_gap(self, cid: int, sub: Subscription) -> None:
+        """The gap did not close by itself: read it from PostgreSQL (seqs commit in order,
+        so everything up to the held announcements is there), in order, then drop what
+        was held (sent from PostgreSQL in its latest state, or not this member's)."""
+        await asyncio.sleep(GAP_WAIT)
+        async with sub.lock:
+            sub.filler = None
+            if not sub.held:
+                return
+            until = max(sub.held)
+            await self._catch_up(cid, sub, until=until)
+            sub.upto = max(sub.upto, until)
+            sub.held = {k: v for k, v in sub.held.items() if k > sub.upto}
+
+    async def _emit(self, cid: int, sub: Subscription, change_seq: int, held: Held) -> None:
+        """Send one announced change as this member sees it (the caller holds the lock)."""
+        payload, sender, personal, reactors = held
         sub.upto = change_seq
         seq = payload.get("seq")
         if (sender is not None and int(sender) in sub.hidden) or (

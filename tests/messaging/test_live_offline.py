@@ -11,6 +11,7 @@ import pytest
 from django.test import TestCase
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.messaging import offline, services
 from apps.notifications import types
 from apps.notifications.models import Notification
@@ -22,7 +23,7 @@ from tests.messaging.helpers import direct, friends, send
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _rows(user: object) -> list[Notification]:
+def _rows(user: User) -> list[Notification]:
     return list(Notification.objects.filter(recipient=user, type=types.DIRECT_MESSAGE.name))
 
 
