@@ -334,6 +334,8 @@ class PostAnalytics:
     retention: list[dict[str, float]]  # [{"at": 0.0..1.0, "fraction": ...}]
     # viewers still watching at each second: [{"second", "viewers", "fraction"}]
     retention_seconds: list[dict[str, float]] = field(default_factory=list)
+    caption: str = ""  # set by get_post_analytics_for
+    status: str = ""
 
 
 def get_post_analytics_for(*, viewer: User, post_id: int | str, days: int,
@@ -342,13 +344,16 @@ def get_post_analytics_for(*, viewer: User, post_id: int | str, days: int,
     post, ForbiddenError if they may but it is someone else's. Owners see their posts in
     any state (a removed or private post's numbers are still theirs)."""
     pid = parse_post_id(post_id)
-    author_id = Post.objects.filter(pk=pid).values_list("author_id", flat=True).first()
-    if author_id is None:
+    found = Post.objects.filter(pk=pid).values_list("author_id", "caption", "status").first()
+    if found is None:
         raise NotFoundError(POST_NOT_FOUND)
+    author_id, caption, status = found
     if author_id != viewer.pk:
         get_post_for(viewer=viewer, post_id=pid)  # 404 when not visible to them
         raise ForbiddenError("Only the post's creator sees its analytics.")
-    return post_analytics_for(post_id=pid, days=days, now=now)
+    analytics = post_analytics_for(post_id=pid, days=days, now=now)
+    analytics.caption, analytics.status = caption, status
+    return analytics
 
 
 def post_analytics_for(*, post_id: int, days: int, now: datetime | None = None

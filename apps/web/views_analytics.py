@@ -72,7 +72,6 @@ def analytics(request: HttpRequest) -> HttpResponse:
             post = selectors.get_post_analytics_for(viewer=me, post_id=chosen, days=days)
         except ApplicationError as exc:
             raise Http404("Post not found.") from exc
-    chosen_row = next((p for p in summary.top_posts if str(p["post_id"]) == chosen), None)
 
     sources = [{"key": key, "label": SOURCE_LABELS[key], "views": views,
                 "percent": _percent(views, summary.views)}
@@ -97,7 +96,7 @@ def analytics(request: HttpRequest) -> HttpResponse:
         "watch_time": watch_time_words(summary.watch_ms),
         "followers_net": summary.followers_gained - summary.followers_lost,
         "sources": sources, "audience": audience, "top_posts": summary.top_posts,
-        "post": post, "chosen_id": chosen, "chosen_row": chosen_row,
+        "post": post, "chosen_id": chosen,
         "post_average_percent": (None if post is None or post.average_watch_fraction is None
                                  else round(100 * post.average_watch_fraction, 1)),
         "chart": chart, "earnings_message": EARNINGS_NOT_AVAILABLE,
