@@ -19,14 +19,16 @@ from apps.media import storage
 from apps.media.models import MediaAsset
 from apps.media.transcode import ffmpeg_exe
 from apps.studio.models import Sticker
-from tests.media.conftest import make_clip
+from apps.studio.stickers import inspect_sticker
 
 SIZE = "160x284"  # vertical, tiny: the final canvas is the first clip's size (short edge)
 
 
 def clip_file(tmp: Path, name: str, *, source: str = "testsrc2", seconds: float = 2.0,
-              hz: float | None = 440.0, size: str = SIZE) -> Path:
-    """A clip of lavfi `source` (e.g. "color=c=red") with a sine of `hz` (None: silent)."""
+              hz: float | None = 440.0, size: str = SIZE, vf: str | None = None,
+              af: str | None = None) -> Path:
+    """A clip of lavfi `source` (e.g. "color=c=red") with a sine of `hz` (None: silent),
+    `vf`/`af` filters applied to its picture and sound."""
     if source.startswith("color="):
         colour = source.split("=", 2)[2]
         video = f"color=c={colour}:size={size}:rate=30:duration={seconds}"
@@ -36,7 +38,8 @@ def clip_file(tmp: Path, name: str, *, source: str = "testsrc2", seconds: float 
             "-i", video]
     if hz is not None:
         args += ["-f", "lavfi", "-i", f"sine=frequency={hz:g}:duration={seconds}"]
-    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    args += [*(["-vf", vf] if vf else []), *(["-af", af] if af and hz is not None else []),
+             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
     if hz is not None:
         args += ["-c:a", "aac", "-b:a", "128k", "-shortest"]
     out = tmp / f"{name}.mp4"
@@ -62,8 +65,10 @@ def arrange_source(owner: Any, path: Path, *, seconds: float, has_audio: bool = 
 def source(user: Any, tmp_path: Path) -> Any:
     """`source(name, **clip_file options)`: a processed upload of `user`."""
     def make(name: str = "clip", *, seconds: float = 2.0, hz: float | None = 440.0,
-             src: str = "testsrc2", size: str = SIZE) -> MediaAsset:
-        path = clip_file(tmp_path, name, source=src, seconds=seconds, hz=hz, size=size)
+             src: str = "testsrc2", size: str = SIZE, vf: str | None = None,
+             af: str | None = None) -> MediaAsset:
+        path = clip_file(tmp_path, name, source=src, seconds=seconds, hz=hz, size=size,
+                         vf=vf, af=af)
         return arrange_source(user, path, seconds=seconds, has_audio=hz is not None,
                               size=size)
     return make
@@ -77,10 +82,13 @@ def png_bytes(colour: str = "red", size: str = "64x64") -> bytes:
     return out.stdout
 
 
-def make_sticker(name: str = "heart", data: bytes | None = None, *, kind: str = "png",
-                 animated: bool = False, active: bool = True) -> Sticker:
+def make_sticker(name: str = "heart", data: bytes | None = None, *,
+                 active: bool = True) -> Sticker:
+    """A library sticker as the admin makes one (kind and animation read from the bytes)."""
+    data = data or png_bytes()
+    kind, animated = inspect_sticker(data[:64])
     sticker = Sticker(name=name, kind=kind, animated=animated, is_active=active)
-    sticker.image.save(f"{name}.{kind}", ContentFile(data or png_bytes()), save=False)
+    sticker.image.save(f"{name}.{kind}", ContentFile(data), save=False)
     sticker.save()
     return sticker
 
@@ -101,7 +109,7 @@ def duration_of(path: Path) -> tuple[float, float]:
 
 
 def frame_at(path: Path, seconds: float) -> np.ndarray[Any, Any]:
-    """The RGB frame shown at `seconds` (height × width × 3, uint8)."""
+    """The RGB frame shown at `seconds` (height, width, 3; uint8)."""
     with av.open(str(path)) as container:
         chosen = None
         for frame in container.decode(video=0):

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -163,7 +163,8 @@ def test_refused_documents_store_and_queue_nothing(auth_client, source):
     bad = doc(clip(asset, 0, 9000))
     for url in ("/api/v1/studio/edits", "/api/v1/studio/previews"):
         refused(auth_client.post(url, bad, format="json"), "clips.0.out_ms")
-    assert not Edit.objects.exists() and not Preview.objects.exists()
+    assert not Edit.objects.exists()
+    assert not Preview.objects.exists()
     assert not OutboxTask.objects.exists()
     refused(auth_client.post("/api/v1/studio/edits", {"nothing": 1}, format="json"), "document")
 
