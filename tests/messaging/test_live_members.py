@@ -21,7 +21,7 @@ from apps.accounts.models import User
 from apps.core import redis_health
 from apps.core.models import OutboxTask
 from apps.core.outbox import outbox_dispatch
-from apps.messaging import selectors, services
+from apps.messaging import live, selectors, services
 from apps.messaging.models import Conversation, Message
 from apps.notifications import types
 from apps.notifications.models import Notification
@@ -255,3 +255,29 @@ def test_an_offline_member_is_notified_an_online_or_muted_one_is_not(ws_url: str
     _on_commit(services.mark_read, participant, while_muted.seq)
     row.refresh_from_db()
     assert row.read_at is not None  # read in the thread: read in the notifications too
+
+
+def test_crossing_announcements_arrive_in_order_once(ws_url: str) -> None:  # noqa: F811
+    """Two writers' after-commit sends crossing: the later change announced first is held
+    until the earlier one arrives, then both go out in order, once each."""
+    a, b = UserFactory(), UserFactory()
+    conversation = direct(a, b)
+
+    def two_unannounced() -> list[Message]:
+        open_redis_breaker()
+        try:
+            return [send(a, conversation, f"crossing {i}") for i in range(2)]
+        finally:
+            redis_health.reset_all()
+
+    async def run() -> None:
+        async with connected(ws_url, b) as bob:
+            await bob.subscribe(conversation, after=0)
+            first, second = await sync_to_async(two_unannounced)()
+            await sync_to_async(live.message_changed)(second)
+            await sync_to_async(live.message_changed)(first)
+            got = _messages(await bob.quiet())
+            assert [(m["change_seq"], m["message"]["body"]) for m in got] == [
+                (first.seq, "crossing 0"), (second.seq, "crossing 1")]
+
+    asyncio.run(run())
