@@ -240,14 +240,15 @@ def creator_summary_for(*, creator_id: int, days: int, top: int = 10,
                 .annotate(views=Sum("plays"), watch_ms=Sum("watch_ms"),
                           completions=Sum("completions"), likes=Sum("likes"))
                 .order_by("-views", "-watch_ms", "post_id")[:top])
-    summary.top_posts = [dict(r) for r in top_rows]
-    posts = {p["id"]: p for p in Post.objects.filter(
-        pk__in=[r["post_id"] for r in summary.top_posts]).values(
-        "id", "caption", "status", "published_at")} if summary.top_posts else {}
-    for row in summary.top_posts:
-        post = posts.get(row["post_id"], {})
-        row.update(caption=post.get("caption", ""), status=post.get("status", ""),
-                   published_at=post.get("published_at"))
+    top_rows = list(top_rows)
+    posts: dict[int, dict[str, Any]] = {p["id"]: dict(p) for p in Post.objects.filter(
+        pk__in=[r["post_id"] for r in top_rows]).values(
+        "id", "caption", "status", "published_at")} if top_rows else {}
+    for top_row in top_rows:
+        info = posts.get(top_row["post_id"], {})
+        summary.top_posts.append({**top_row, "caption": info.get("caption", ""),
+                                  "status": info.get("status", ""),
+                                  "published_at": info.get("published_at")})
     return summary
 
 

@@ -6,6 +6,7 @@ the number of posts."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -163,7 +164,7 @@ def test_an_unknown_source_or_an_unfollow_without_creator_is_refused(auth_client
 
 def watched_by(post: Post, n: int, *, country: str = "FR", born: date | None = date(1995, 6, 1),
                plays: int = 1, at: datetime | None = None) -> list[User]:
-    viewers = [UserFactory(country=country, date_of_birth=born) for _ in range(n)]
+    viewers: list[Any] = [UserFactory(country=country, date_of_birth=born) for _ in range(n)]
     UserPostStats.objects.bulk_create([
         UserPostStats(user_id=v.pk, post_id=post.pk, plays=plays,
                       last_event_at=at or timezone.now()) for v in viewers])

@@ -55,7 +55,7 @@ class CreatorDaySerializer(DaySerializer):
 
 
 class TrafficSourceSerializer(serializers.Serializer[Any]):
-    source = serializers.ChoiceField(
+    source = serializers.ChoiceField(  # type: ignore[assignment]  # a field, not Field.source
         choices=[*PLAY_SOURCES, "not_reported"],
         help_text="Where plays started; not_reported: the client named no source.")
     views = serializers.IntegerField()
