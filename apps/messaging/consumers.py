@@ -93,7 +93,8 @@ GONE_WORDS = {
 }
 
 
-Held = tuple[dict[str, Any], str | None, bool, dict[str, list[str]] | None]
+# (the payload, its sender, whether it is rendered per reader, reactors, the quoted sender)
+Held = tuple[dict[str, Any], str | None, bool, dict[str, list[str]] | None, str | None]
 
 
 @dataclass
@@ -332,8 +333,8 @@ class MessagesConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
         if previous is not None:
             previous.stop()
         self.subs[cid] = sub
-        if after is not None:
-            await self._catch_up(cid, sub)
+        if after is not None and after < last_seq:  # every change_seq is <= last_seq:
+            await self._catch_up(cid, sub)  # a client at the latest seq has nothing to read
             # what the replay read is at least everything committed before it began
             sub.upto = max(sub.upto, last_seq)
         await self.send_json({"type": "subscribed", "conversation": str(cid),
@@ -415,17 +416,18 @@ class MessagesConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
     async def _deliver(self, cid: int, sub: Subscription, change_seq: int,
                        payload: dict[str, Any], *, sender: str | None,
                        personal: bool = False, reactors: dict[str, list[str]] | None = None,
-                       ) -> None:
+                       reply_sender: str | None = None) -> None:
+        held: Held = (payload, sender, personal, reactors, reply_sender)
         async with sub.lock:
             if change_seq <= sub.upto:
                 return  # sent already (replay, gap fill, or the ack's own delivery)
             if change_seq > sub.upto + 1:
                 # earlier ones still on their way (two writers' sends crossing) or lost
-                sub.held[change_seq] = (payload, sender, personal, reactors)
+                sub.held[change_seq] = held
                 if sub.filler is None:
                     sub.filler = asyncio.create_task(self._fill_gap(cid, sub))
                 return
-            await self._emit(cid, sub, change_seq, (payload, sender, personal, reactors))
+            await self._emit(cid, sub, change_seq, held)
             while sub.upto + 1 in sub.held:  # what waited for this one
                 await self._emit(cid, sub, sub.upto + 1, sub.held.pop(sub.upto + 1))
             sub.held = {k: v for k, v in sub.held.items() if k > sub.upto}
@@ -448,7 +450,7 @@ class MessagesConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
 
     async def _emit(self, cid: int, sub: Subscription, change_seq: int, held: Held) -> None:
         """Send one announced change as this member sees it (the caller holds the lock)."""
-        payload, sender, personal, reactors = held
+        payload, sender, personal, reactors, reply_sender = held
         sub.upto = change_seq
         seq = payload.get("seq")
         if (sender is not None and int(sender) in sub.hidden) or (
@@ -459,10 +461,13 @@ class MessagesConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
             if mine is None:
                 return
             payload = mine
-        elif reactors:
+        if reactors:
             payload = {**payload, "reactions": [
                 {**r, "mine": self.me in reactors.get(str(r.get("emoji")), [])}
                 for r in payload.get("reactions") or []]}
+        if reply_sender is not None and int(reply_sender) in sub.hidden and payload.get(
+                "reply_to"):
+            payload = {**payload, "reply_to": {**payload["reply_to"], "body_preview": ""}}
         await self._frame(cid, change_seq, payload)
 
     async def msg_message(self, event: dict[str, Any]) -> None:
@@ -478,7 +483,8 @@ class MessagesConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
             return
         await self._deliver(cid, sub, int(event["change_seq"]), event["message"],
                             sender=event.get("sender"), personal=bool(event.get("personal")),
-                            reactors=event.get("reactors"))
+                            reactors=event.get("reactors"),
+                            reply_sender=event.get("reply_sender"))
 
     async def msg_own(self, event: dict[str, Any]) -> None:
         """One of the person's own messages waiting for (or refused by) its checks."""

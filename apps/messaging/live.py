@@ -113,6 +113,14 @@ def _reactors(message: Message) -> dict[str, list[str]]:
     return found
 
 
+def _reply_sender(message: Message) -> str | None:
+    if message.reply_to_id is None:
+        return None
+    sender = Message.objects.filter(pk=message.reply_to_id).values_list(
+        "sender_id", flat=True).first()
+    return str(sender) if sender else None
+
+
 def message_changed(message: Message) -> None:
     """A message appeared or changed (edit, unsend, reaction, delivered after its checks).
     Visible ones go to the conversation's group, new ones also to the offline members;
@@ -138,6 +146,8 @@ def message_changed(message: Message) -> None:
         "personal": (message.kind in (Message.Kind.POST, Message.Kind.PROFILE)
                      and message.state != Message.State.UNSENT),
         "reactors": _reactors(message) if payload.get("reactions") else {},
+        # a reply's quote is blanked for a reader blocked either way with its author
+        "reply_sender": _reply_sender(message),
     }
     if message.kind == Message.Kind.SYSTEM:
         event["system"] = message.data

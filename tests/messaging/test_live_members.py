@@ -28,6 +28,7 @@ from apps.notifications.models import Notification
 from apps.notifications.services import texts
 from apps.social import services as social_services
 from tests.conftest import open_redis_breaker
+from tests.engagement.factories import PublishedPostFactory
 from tests.factories import UserFactory
 from tests.messaging.helpers import direct, friends, send
 from tests.messaging.test_live_ws import _messages, connected, ws_url  # noqa: F401
@@ -279,5 +280,31 @@ def test_crossing_announcements_arrive_in_order_once(ws_url: str) -> None:  # no
             got = _messages(await bob.quiet())
             assert [(m["change_seq"], m["message"]["body"]) for m in got] == [
                 (first.seq, "crossing 0"), (second.seq, "crossing 1")]
+
+    asyncio.run(run())
+
+
+def test_what_depends_on_the_reader_is_shown_per_reader(ws_url: str) -> None:  # noqa: F811
+    """One announcement for the group, but a shared post's card only for a member who may see
+    the post (not for one who blocked its author), and a reply's quote blanked for a member
+    blocked either way with the quoted sender."""
+    (a, b, c, d), group = _group(4)
+    post = PublishedPostFactory()
+    social_services.block_create(blocker=c, blocked=post.author)
+    quoted = send(d, group, "a secret plan")
+    social_services.block_create(blocker=b, blocked=d)
+
+    async def run() -> None:
+        async with connected(ws_url, b) as bob, connected(ws_url, c) as carol:
+            await bob.subscribe(group)
+            await carol.subscribe(group)
+            await sync_to_async(send)(a, group, "", kind="post", shared_post_id=post.pk)
+            await sync_to_async(send)(a, group, "what about it?", reply_to_id=quoted.pk)
+            seen_by_bob = [m["message"] for m in _messages(await bob.quiet())]
+            seen_by_carol = [m["message"] for m in _messages(await carol.quiet())]
+            assert seen_by_bob[0]["shared_post"]["id"] == str(post.pk)
+            assert seen_by_carol[0]["shared_post"] == {"unavailable": True}
+            assert seen_by_bob[1]["reply_to"]["body_preview"] == ""
+            assert seen_by_carol[1]["reply_to"]["body_preview"] == "a secret plan"
 
     asyncio.run(run())
