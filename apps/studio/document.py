@@ -56,10 +56,6 @@ def font_path(name: str) -> Path:
     return FONT_DIR / FONTS[name]
 
 
-def _colour(value: str) -> str:
-    if not _COLOUR.match(value):
-        raise serializers.ValidationError("A colour is #rrggbb or #rrggbbaa.")
-    return value.lower()
 
 
 class IdField(serializers.CharField):
@@ -69,7 +65,7 @@ class IdField(serializers.CharField):
         kwargs.setdefault("help_text", "64-bit id, as a string.")
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data: Any) -> int:
+    def to_internal_value(self, data: Any) -> Any:
         raw = super().to_internal_value(data)
         value = parse_id(raw) if len(raw) <= 20 else None
         if value is None:
@@ -78,8 +74,16 @@ class IdField(serializers.CharField):
 
 
 class ColourField(serializers.CharField):
+    """#rrggbb or #rrggbbaa (alpha), kept in lower case."""
+
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_length=9, validators=[_colour], **kwargs)
+        super().__init__(max_length=9, **kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        value = super().to_internal_value(data)
+        if not _COLOUR.match(value):
+            raise serializers.ValidationError("A colour is #rrggbb or #rrggbbaa.")
+        return value.lower()
 
 
 class EditTransitionSerializer(serializers.Serializer[Any]):
@@ -194,7 +198,7 @@ class EditDocumentSerializer(serializers.Serializer[Any]):
     def validate_clips(self, clips: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if clips and clips[0].get("transition", {}).get("kind", "cut") != "cut":
             raise serializers.ValidationError(
-                {0: {"transition": ["The first clip has nothing to transition from."]}})
+                {"0": {"transition": ["The first clip has nothing to transition from."]}})
         return clips
 
 
@@ -333,10 +337,13 @@ def _check_timing(doc: Document) -> dict[str, list[str]]:
         fields["clips"] = [f"The edit lasts {total / 1000:.0f} s; at most "
                            f"{MAX_TIMELINE_MS // 60000} minutes."]
         return fields
-    for kind, items in (("texts", doc.texts), ("stickers", doc.stickers)):
-        for i, item in enumerate(items):
-            if item.end_ms > total:
-                fields[f"{kind}.{i}.end_ms"] = [f"Past the end of the edit ({total} ms)."]
+    timed: list[tuple[str, int, int]] = [
+        *(("texts", i, t.end_ms) for i, t in enumerate(doc.texts)),
+        *(("stickers", i, s.end_ms) for i, s in enumerate(doc.stickers)),
+    ]
+    for kind, i, end_ms in timed:
+        if end_ms > total:
+            fields[f"{kind}.{i}.end_ms"] = [f"Past the end of the edit ({total} ms)."]
     if doc.cover_ms > total:
         fields["cover_ms"] = [f"Past the end of the edit ({total} ms)."]
     return fields

@@ -147,7 +147,7 @@ def _fetch_inputs(doc: Document, *, work: Path) -> graph.Inputs:
                                          has_audio=bool((asset.probe or {}).get("has_audio")))
     stickers = {}
     for sticker in Sticker.objects.filter(pk__in={s.sticker_id for s in doc.stickers}):
-        local = media_storage.fetch_stored(sticker.image.name,
+        local = media_storage.fetch_stored(str(sticker.image.name),
                                            work / f"sticker-{sticker.pk}.{sticker.kind}")
         if local is None:
             raise FileNotFoundError(f"sticker {sticker.pk}'s image is missing")
@@ -169,7 +169,7 @@ def _sound_file(sound_id: int, work: Path) -> Path | None:
     if row is None:
         return None
     if row.audio_file:
-        return media_storage.fetch_stored(row.audio_file.name, work / "sound")
+        return media_storage.fetch_stored(str(row.audio_file.name), work / "sound")
     if row.source_asset_id is not None:
         outputs = row.source_asset.outputs if row.source_asset else {}
         name = (outputs or {}).get("audio")

@@ -99,11 +99,11 @@ def make_sticker(name: str = "heart", data: bytes | None = None, *,
 def duration_of(path: Path) -> tuple[float, float]:
     """(video, audio) stream durations in seconds, from the decoded frames."""
     with av.open(str(path)) as container:
-        video = [f.time for f in container.decode(video=0)]
+        video = [float(f.time or 0.0) for f in container.decode(video=0)]
     with av.open(str(path)) as container:
         end = 0.0
         for frame in container.decode(audio=0):
-            end = frame.time + frame.samples / frame.sample_rate
+            end = float(frame.time or 0.0) + frame.samples / frame.sample_rate
     step = (video[1] - video[0]) if len(video) > 1 else 0.0
     return video[-1] + step, end
 

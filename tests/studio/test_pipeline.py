@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
@@ -46,7 +47,7 @@ def test_preview_then_render_into_the_media_pipeline(celery_worker_process, tmp_
     preview_url = f"/api/v1/studio/previews/{response.json()['id']}"
 
     def preview_done() -> bool:
-        state = client.get(preview_url).json()["state"]
+        state = str(client.get(preview_url).json()["state"])
         assert state != "failed", client.get(preview_url).json()
         return state == "done"
 
@@ -58,7 +59,8 @@ def test_preview_then_render_into_the_media_pipeline(celery_worker_process, tmp_
     assert file.status_code == 200
     assert file["Content-Type"] == "video/mp4"
     out = tmp_path / "preview.mp4"
-    out.write_bytes(b"".join(file.streaming_content))
+    streamed: Any = file
+    out.write_bytes(b"".join(streamed.streaming_content))
     assert frame_at(out, 0.5).shape[:2] == (426, 240)
     assert duration_of(out)[0] == pytest.approx(expected_s, abs=0.06)
     stranger = APIClient()
