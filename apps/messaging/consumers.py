@@ -27,7 +27,8 @@ Server frames: `message` ({"conversation", "change_seq", "message": the API's sh
 ({"conversation", "user", "seq"}: only from people who show read receipts, and the
 person's own reads), `inbox` ({"conversation", "state", "unread_count", "muted",
 "accepted", "archived", "last_message": preview or null}), `unsubscribed` ({"conversation",
-"reason", "message"}: left, removed, blocked), `error`.
+"reason", "message"}: left, removed, blocked), `hidden` ({"conversation", "message"}: deleted
+for this person on another of their connections), `error`.
 
 Order, no loss, no duplicates (per conversation, by change_seq): the group is joined BEFORE
 the replay reads, so a change committed meanwhile is announced to us and waits in the
@@ -69,7 +70,7 @@ from apps.core.consumers import NoPerMessageDbCloseMixin
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.core.ids import parse_id
 from apps.messaging import live, selectors, services
-from apps.messaging.models import Conversation, Message, Participant
+from apps.messaging.models import Conversation, HiddenMessage, Message, Participant
 from apps.notifications.consumers import authenticate_socket, seq_or_none
 from apps.social.selectors import blocked_either_way
 
@@ -104,6 +105,7 @@ class Subscription:
     hidden: set[int] = field(default_factory=set)  # members blocked either way
     direct_with: int | None = None  # the other person of a one-to-one
     typed_at: float = 0.0
+    deleted_for_me: set[str] = field(default_factory=set)  # message ids (HiddenMessage)
     # announcements past a gap, waiting up to GAP_WAIT for the ones before them
     held: dict[int, Held] = field(default_factory=dict)
     filler: asyncio.Task[None] | None = None
@@ -127,9 +129,11 @@ def _payloads(viewer: User, rows: list[Message]) -> list[dict[str, Any]]:
 
 
 @database_sync_to_async
-def _open(user: User, conversation_id: int) -> tuple[Participant, set[int], int | None, int]:
+def _open(user: User, conversation_id: int
+          ) -> tuple[Participant, set[int], int | None, int, set[str]]:
     """(the membership, members blocked either way, the other person of a one-to-one, the
-    conversation's latest seq): read after the group was joined."""
+    conversation's latest seq, the messages deleted for them): read after the group was
+    joined."""
     me = selectors.participant_for(user, conversation_id)
     members = list(Participant.objects.filter(conversation_id=conversation_id)
                    .exclude(user_id=user.pk)
@@ -140,7 +144,10 @@ def _open(user: User, conversation_id: int) -> tuple[Participant, set[int], int 
              else None)
     last_seq = Conversation.objects.filter(pk=conversation_id).values_list(
         "last_seq", flat=True).first() or 0
-    return me, hidden, other, last_seq
+    deleted = {str(pk) for pk in HiddenMessage.objects.filter(
+        user_id=user.pk, message__conversation_id=conversation_id).values_list(
+            "message_id", flat=True)}
+    return me, hidden, other, last_seq, deleted
 
 
 @database_sync_to_async
@@ -316,7 +323,7 @@ class MessagesConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
         # joined first: whatever commits from now on is announced to this connection
         await self.channel_layer.group_add(group, self.channel_name)
         try:
-            me, hidden, other, last_seq = await _open(self.user, cid)
+            me, hidden, other, last_seq, deleted = await _open(self.user, cid)
         except NotFoundError:
             if cid not in self.subs:
                 await self.channel_layer.group_discard(group, self.channel_name)
@@ -324,7 +331,8 @@ class MessagesConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
         if after is not None:
             after = min(after, last_seq)  # a mark from the future would drop what follows
         sub = Subscription(me, upto=last_seq if after is None else after,
-                           hidden=hidden | self.blocked, direct_with=other)
+                           hidden=hidden | self.blocked, direct_with=other,
+                           deleted_for_me=deleted)
         if other is not None and other in sub.hidden:
             self.subs.pop(cid, None)
             await self.channel_layer.group_discard(group, self.channel_name)
@@ -454,7 +462,8 @@ class MessagesConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
         sub.upto = change_seq
         seq = payload.get("seq")
         if (sender is not None and int(sender) in sub.hidden) or (
-                isinstance(seq, int) and seq <= sub.floor):
+                isinstance(seq, int) and seq <= sub.floor) or (
+                str(payload.get("id")) in sub.deleted_for_me):
             return  # not this reader's to see
         if personal and self.user is not None:
             mine = await _personal(self.user, sub.participant, str(payload["id"]))
@@ -516,6 +525,14 @@ class MessagesConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
             sub.participant.cleared_seq = int(event["cleared_seq"])  # "delete chat for me"
         frame = {k: v for k, v in event.items() if k != "type"}
         await self.send_json({"type": "inbox", **frame})
+
+    async def msg_hidden(self, event: dict[str, Any]) -> None:
+        """One of the person's connections deleted a message for them."""
+        sub = self.subs.get(int(event["conversation"]))
+        if sub is not None:
+            sub.deleted_for_me.add(str(event["message"]))
+        await self.send_json({"type": "hidden", "conversation": event["conversation"],
+                              "message": event["message"]})
 
     async def msg_blocked(self, event: dict[str, Any]) -> None:
         others = [int(u) for u in event.get("users", []) if str(u) != self.me]
