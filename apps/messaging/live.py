@@ -272,6 +272,13 @@ def inbox_changed(user_ids: Iterable[int], conversation_id: int) -> None:
     send_to_groups(messages)
 
 
+def message_hidden(user_id: int, conversation_id: int, message_id: int) -> None:
+    """Deleted for this person only: their other connections drop it, and later changes of
+    it (a reaction, an edit) do not bring it back."""
+    send_to_groups([(user_group(user_id), {
+        "type": "msg.hidden", "conversation": str(conversation_id), "message": str(message_id)})])
+
+
 def blocked(blocker_id: int, blocked_id: int) -> None:
     """A block between two people: their connections stop showing each other's messages,
     typing and receipts, and drop the one-to-one conversation between them at once."""

@@ -308,3 +308,29 @@ def test_what_depends_on_the_reader_is_shown_per_reader(ws_url: str) -> None:  #
             assert seen_by_carol[1]["reply_to"]["body_preview"] == "a secret plan"
 
     asyncio.run(run())
+
+
+def test_a_message_deleted_for_me_stays_gone_on_my_other_connections(ws_url: str  # noqa: F811
+                                                                     ) -> None:
+    a, b = UserFactory(), UserFactory()
+    conversation = direct(a, b)
+    old, kept = send(a, conversation, "deleted for bob"), send(a, conversation, "kept")
+
+    async def run() -> None:
+        async with connected(ws_url, b) as bob:
+            await bob.subscribe(conversation)
+            await sync_to_async(_on_commit)(services.hide_message, b, conversation.pk, old.pk)
+            _, hidden = await bob.until("hidden")
+            assert hidden == {"type": "hidden", "conversation": str(conversation.pk),
+                              "message": str(old.pk)}
+            for message in (old, kept):  # a's reactions move both messages' change_seq
+                await sync_to_async(_on_commit)(services.react, a, conversation.pk,
+                                                message.pk, emoji="😂")
+            assert [m["message"]["body"] for m in _messages(await bob.quiet())] == ["kept"]
+        async with connected(ws_url, b) as phone:  # and on a connection opened later
+            await phone.subscribe(conversation)
+            await sync_to_async(_on_commit)(services.react, a, conversation.pk, old.pk,
+                                            emoji="🔥")
+            assert _messages(await phone.quiet()) == []
+
+    asyncio.run(run())

@@ -19,7 +19,7 @@ from apps.content.selectors import POST_NOT_FOUND, visible_posts_for
 from apps.core.errors import ApplicationError, ForbiddenError, NotFoundError
 from apps.core.ids import parse_id
 from apps.media.models import MediaAsset
-from apps.messaging import media_checks, policy, selectors
+from apps.messaging import live, media_checks, policy, selectors
 from apps.messaging.models import Conversation, HiddenMessage, Message, Participant, Reaction
 from apps.messaging.services._common import (
     BODY_MAX,
@@ -288,6 +288,7 @@ def hide_message(user: User, conversation_id: int | str, message_id: int | str) 
     me = selectors.participant_for(user, conversation_id)
     message = selectors.message_for(me, message_id)
     HiddenMessage.objects.get_or_create(message=message, user_id=user.pk)
+    transaction.on_commit(lambda: live.message_hidden(user.pk, me.conversation_id, message.pk))
 
 
 def _reactable(me: Participant, message_id: int | str) -> Message:
