@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils.datastructures import MultiValueDict
 
 from apps.media.models import MediaAsset
 from apps.studio import luts, services
@@ -24,13 +25,15 @@ def test_the_shipped_luts_are_the_presets(name: str) -> None:
 @pytest.mark.django_db
 def test_the_admin_takes_png_and_webp_and_refuses_anything_else() -> None:
     png = StickerForm(data={"name": "heart", "is_active": True},
-                      files={"image": SimpleUploadedFile("heart.png", png_bytes())})
+                      files=MultiValueDict({"image": [SimpleUploadedFile("heart.png",
+                                                                         png_bytes())]}))
     assert png.is_valid(), png.errors
     sticker = png.save()
     assert (sticker.kind, sticker.animated) == ("png", False)
+    jpeg_bytes = b"\xff\xd8\xff\xe0" + b"0" * 100
     jpeg = StickerForm(data={"name": "photo", "is_active": True},
-                       files={"image": SimpleUploadedFile("photo.png",
-                                                          b"\xff\xd8\xff\xe0" + b"0" * 100)})
+                       files=MultiValueDict({"image": [SimpleUploadedFile("photo.png",
+                                                                          jpeg_bytes)]}))
     assert not jpeg.is_valid()
     assert "PNG or a WebP" in str(jpeg.errors["image"])
 
