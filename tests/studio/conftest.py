@@ -20,6 +20,7 @@ from apps.media.models import MediaAsset
 from apps.media.transcode import ffmpeg_exe
 from apps.studio.models import Sticker
 from apps.studio.stickers import inspect_sticker
+from tests.media.test_sound_mix import _samples as samples_of  # mono float samples
 
 SIZE = "160x284"  # vertical, tiny: the final canvas is the first clip's size (short edge)
 
@@ -128,18 +129,6 @@ def mean_rgb(frame: np.ndarray[Any, Any], box: tuple[float, float, float, float]
         frame = frame[int(box[1] * h):int(box[3] * h), int(box[0] * w):int(box[2] * w)]
     r, g, b = (float(frame[..., i].mean()) for i in range(3))
     return r, g, b
-
-
-def samples_of(path: Path) -> tuple[np.ndarray[Any, Any], int]:
-    chunks = []
-    with av.open(str(path)) as container:
-        stream = container.streams.audio[0]
-        rate = stream.codec_context.sample_rate
-        for frame in container.decode(stream):
-            data = frame.to_ndarray().astype(np.float64)
-            chunks.append(data.mean(axis=0) if data.ndim == 2 and data.shape[0] <= 8
-                          else data.reshape(-1))
-    return np.concatenate(chunks), rate
 
 
 def dominant_hz(path: Path, start: float = 0.2, end: float | None = None) -> float:
