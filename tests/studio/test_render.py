@@ -162,6 +162,16 @@ def test_chroma_key_replaces_the_green_screen(user, source, tmp_path):
     assert r > 200
     assert g < 40
     assert b < 40
+    # a background upload (shorter than the edit: it loops) instead of a colour
+    backdrop = source("backdrop", src="color=c=yellow", seconds=0.4, hz=None)
+    out = render(user, tmp_path, clip(screen), name="backdrop", chroma_key={
+        "colour": "#00ff00", "similarity": 0.2, "background_asset_id": str(backdrop.pk)})
+    for t in (0.2, 0.8):
+        r, g, b = mean_rgb(frame_at(out, t), (0.0, 0.0, 0.15, 0.15))
+        assert r > 200
+        assert g > 200
+        assert b < 60
+    assert duration_of(out)[0] == pytest.approx(1.0, abs=0.05)
 
 
 def test_pitch_moves_with_voice_effects_and_tape_speed(user, source, tmp_path):
