@@ -22,7 +22,7 @@ from django.db.models import Max
 
 from apps.accounts.models import User
 from apps.content.models import Sound as SoundRow
-from apps.core.errors import ApplicationError, ConflictError
+from apps.core.errors import ApplicationError, ConflictError, is_database_outage
 from apps.core.outbox import enqueue_on_commit
 from apps.media import services as media_services
 from apps.media import storage as media_storage
@@ -202,7 +202,9 @@ def version_render_run(*, version_id: int) -> str:
         try:
             doc = _recheck(version.document, version.edit.owner)
             seconds = render_document(doc, work=work, out=work / "render.mp4", preview=False)
-        except (ApplicationError, ToolFailed, FileNotFoundError) as exc:
+        except Exception as exc:
+            if is_database_outage(exc):
+                raise  # the task retries (OutageAwareTask)
             _version_failed(version_id, exc)
             return "failed"
         with transaction.atomic():
@@ -219,12 +221,17 @@ def version_render_run(*, version_id: int) -> str:
 
 
 def _reason(exc: Exception) -> str:
+    """The words the creator sees; anything unexpected is logged with its traceback, and
+    the version is left failed rather than rendering for ever."""
     if isinstance(exc, ApplicationError):
         return exc.message
+    if isinstance(exc, FileNotFoundError):
+        return "A file the edit uses is missing; check its clips and try again."
     if isinstance(exc, ToolFailed):
         logger.warning("studio render failed: %s", exc.log_tail[-1000:])
-        return "The render failed."
-    return "A file the edit uses is missing."
+    else:
+        logger.exception("studio render failed")
+    return "The render failed; try again."
 
 
 def _version_failed(version_id: int, exc: Exception) -> None:
@@ -244,7 +251,9 @@ def preview_render_run(*, preview_id: int) -> str:
         try:
             doc = _recheck(preview.document, preview.owner)
             seconds = render_document(doc, work=work, out=work / "preview.mp4", preview=True)
-        except (ApplicationError, ToolFailed, FileNotFoundError) as exc:
+        except Exception as exc:
+            if is_database_outage(exc):
+                raise
             Preview.objects.filter(pk=preview_id, state=Preview.State.QUEUED).update(
                 state=Preview.State.FAILED, state_reason=_reason(exc)[:300])
             return "failed"
