@@ -168,6 +168,23 @@ def test_a_play_opened_from_the_profile_counts_as_a_profile_view(
     expect(page.locator('[data-source="profile"]')).to_contain_text("Your profile")
 
 
+def test_following_and_unfollowing_from_the_profile_reach_the_creator_s_followers(
+        logged_in_page: Callable[..., Page]) -> None:
+    creator = UserFactory(username="followed_maker")
+    page = logged_in_page(UserFactory(), viewport=PHONE)
+    page.goto(f"/@{creator.username}")
+    page.get_by_role("button", name="Follow", exact=True).click()
+    page.get_by_role("button", name=f"Following @{creator.username}: unfollow").click()
+    expect(page.get_by_role("button", name="Follow", exact=True)).to_be_visible()
+
+    def counted() -> bool:
+        services.events_consume(consumer="browser-test")
+        return list(CreatorDailyStats.objects.filter(creator_id=creator.pk).values_list(
+            "followers_gained", "followers_lost")) == [(1, 1)]
+
+    wait_for(counted, "the follow and the unfollow to reach the aggregates", seconds=30)
+
+
 def test_someone_else_cannot_open_the_creator_s_post_analytics(
         studio: dict[str, Any], logged_in_page: Callable[..., Page], page: Page) -> None:
     other = _open(logged_in_page, studio["viewers"][0], DESKTOP,

@@ -3,7 +3,22 @@
 //   <button data-action="POST|DELETE" data-url="/api/v1/..." data-then="reload|remove|home|/a/path"
 //           [data-body='{"json": true}'] [data-confirm="Are you sure?"] [data-done="Said">
 // copy buttons: <button data-copy="#input-id">, and report buttons (below).
+// A follow button also tells the event log (creator analytics' followers gained and lost):
+//   data-telemetry="follow|unfollow" data-creator-id="…"
 import { api } from "../lib/api.js";
+import { Telemetry } from "../lib/events.js";
+
+let telemetry = null;
+
+/** The follow or unfollow just done, sent before the page reloads (keepalive). */
+function tell(button, result) {
+  const type = button.dataset.telemetry;
+  if (!type || !button.dataset.creatorId) return Promise.resolve();
+  if (type === "follow" && result && result.state !== "following") return Promise.resolve(); // a request
+  telemetry = telemetry || new Telemetry();
+  telemetry.track(type, null, { creator_id: button.dataset.creatorId });
+  return telemetry.flushAll();
+}
 
 function announce(text) {
   let region = document.querySelector("[data-status]");
@@ -32,14 +47,16 @@ async function run(button) {
   const body = button.dataset.body ? JSON.parse(button.dataset.body) : undefined;
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
+  let result;
   try {
-    await api(button.dataset.action, button.dataset.url, body);
+    result = await api(button.dataset.action, button.dataset.url, body);
   } catch (error) {
     button.disabled = false;
     button.removeAttribute("aria-busy");
     toast(error.message || "Something went wrong. Try again.", true);
     return;
   }
+  await tell(button, result).catch(() => { /* telemetry is best effort */ });
   const then = button.dataset.then || "reload";
   if (button.dataset.done) announce(button.dataset.done);
   if (then === "remove") {
