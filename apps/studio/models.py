@@ -31,9 +31,6 @@ class Edit(TimestampedModel):
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                               related_name="studio_edits")
-    # the post this edit's render was posted as (set by the client's post flow)
-    post = models.ForeignKey("content.Post", null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="+")
 
     class Meta:
         indexes = [models.Index(fields=["owner", "-id"], name="studio_edit_owner_recent")]
