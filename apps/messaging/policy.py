@@ -227,7 +227,8 @@ def _check_text(sender: User, body: str, *, in_request: bool) -> None:
     """Moderation's text checks on the body: the classifier, the staff term lists and the
     link-spam signals (nothing recorded: the message does not exist yet)."""
     verdict = text_verdict(content=body, author=sender, language=sender.language,
-                           field="message")
+                           field="message",
+                           classifier_from=_bar(Policy.HATE_HARASSMENT, in_request=in_request))
     refused = [d for d in verdict.decisions
                if SEVERITY[d.outcome] >= SEVERITY[_bar(d.policy, in_request=in_request)]]
     if not refused:

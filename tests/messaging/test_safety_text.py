@@ -8,7 +8,7 @@ import pytest
 
 from apps.messaging import policy, services
 from apps.messaging.models import Message
-from apps.moderation.detection.models import TermList
+from apps.moderation.detection.models import PolicyRule, TermList
 from apps.moderation.detection.services import policy_rules_seed
 from apps.moderation.policies import Policy
 from tests.conftest import open_redis_breaker
@@ -46,6 +46,15 @@ def test_abuse_to_a_stranger_is_refused_but_friends_may_swear() -> None:
     refused(lambda: send(stranger, request, "you are ugly and stupid"), "message_refused")
     a, b = person(), person()
     assert send(a, direct(a, b), "shit I missed the bus").seq == 1
+
+
+def test_a_staff_block_threshold_for_abuse_applies_between_friends_too() -> None:
+    # the classifier is skipped between friends only while its rule cannot refuse there
+    PolicyRule.objects.filter(policy=Policy.HATE_HARASSMENT).update(block_at=0.99)
+    a, b = person(), person()
+    conversation = direct(a, b)
+    refused(lambda: send(a, conversation, "you are ugly and stupid"), "message_refused")
+    assert send(a, conversation, "see you at the station at nine").seq == 1
 
 
 def test_link_spam_is_refused_stricter_in_requests() -> None:

@@ -11,7 +11,7 @@ from apps.accounts.models import User
 from apps.comments.models import Comment
 from apps.content.models import Post
 from apps.moderation.detection import cases, text
-from apps.moderation.detection.engine import Match, Signal, Verdict, evaluate
+from apps.moderation.detection.engine import Match, Signal, Verdict, evaluate, rule_for
 from apps.moderation.detection.models import SEVERITY, DetectionSettings, Outcome, Scan
 from apps.moderation.detection.services.config import (
     _digest,
@@ -59,14 +59,19 @@ def _spam_signal(*, author: User | None, content: str, exclude_post_id: int | No
 
 def text_findings(*, content: str, author: User | None, language: str, field: str,
                   exclude_post_id: int | None = None, exclude_comment_id: int | None = None,
+                  classify: bool = True,
                   ) -> tuple[list[Signal], list[Match], dict[str, Any], dict[str, int]]:
-    """Signals and matches of one text, with the raw scores and timings for the record."""
+    """Signals and matches of one text, with the raw scores and timings for the record.
+    `classify=False` leaves out the abuse classifier (the costly part, ~10 ms) for a
+    caller none of whose outcomes it could reach."""
     conf = detection_settings()
     timings: dict[str, int] = {}
     scores: dict[str, Any] = {"length": len(content)}
-    with _timed(timings, "classifier"):
-        abuse = text.abuse_score(content)
-    scores["abuse"] = abuse
+    abuse = 0.0
+    if classify:
+        with _timed(timings, "classifier"):
+            abuse = text.abuse_score(content)
+    scores["abuse"] = abuse if classify else None
     with _timed(timings, "terms"):
         lists = _term_lists(language)
         by_id = {row.pk: row for row in lists}
@@ -76,8 +81,8 @@ def text_findings(*, content: str, author: User | None, language: str, field: st
         spam = _spam_signal(author=author, content=content, exclude_post_id=exclude_post_id,
                             exclude_comment_id=exclude_comment_id, conf=conf)
     scores["spam"] = spam
-    signals = [Signal(Policy.HATE_HARASSMENT, "abuse_classifier", abuse),
-               Signal(Policy.SPAM_SCAM, "spam", spam["score"])]
+    signals = [Signal(Policy.HATE_HARASSMENT, "abuse_classifier", abuse)] if classify else []
+    signals.append(Signal(Policy.SPAM_SCAM, "spam", spam["score"]))
     matches = [Match(by_id[hit.list_id].policy, "terms", by_id[hit.list_id].outcome,
                      {"list": by_id[hit.list_id].name, "list_id": str(hit.list_id),
                       "language": by_id[hit.list_id].language, "term": hit.term})
@@ -85,12 +90,25 @@ def text_findings(*, content: str, author: User | None, language: str, field: st
     return signals, matches, scores, timings
 
 
-def text_verdict(*, content: str, author: User | None, language: str, field: str) -> Verdict:
+def text_verdict(*, content: str, author: User | None, language: str, field: str,
+                 classifier_from: str | None = None) -> Verdict:
     """The engine's verdict on a text that is not stored yet, with nothing recorded (a direct
-    message is checked before it is sent: messaging's policy refuses what would be blocked)."""
+    message is checked before it is sent: messaging's policy refuses from some outcome up).
+    With `classifier_from`, the abuse classifier runs only if its policy's rule could reach
+    that outcome (it is the costly part; the term lists and spam signals always run)."""
+    rules = _rules()
+    classify = True
+    if classifier_from is not None:
+        rule = rule_for(Policy.HATE_HARASSMENT, rules)
+        reachable = [threshold for outcome, threshold in (
+            (Outcome.BLOCK, rule.block_at), (Outcome.REVIEW, rule.review_at),
+            (Outcome.AGE_RESTRICT, rule.age_restrict_at),
+            (Outcome.LIMIT_REACH, rule.limit_reach_at))
+            if SEVERITY[outcome] >= SEVERITY[classifier_from]]
+        classify = rule.is_active and any(t is not None for t in reachable)
     signals, matches, _scores, _timings = text_findings(
-        content=content, author=author, language=language, field=field)
-    return evaluate(signals, matches, _rules())
+        content=content, author=author, language=language, field=field, classify=classify)
+    return evaluate(signals, matches, rules)
 
 
 def _record(*, target_type: str, target_id: int, kind: str, trigger: str, verdict: Verdict,
