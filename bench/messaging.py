@@ -575,6 +575,9 @@ async def ws_endpoint(server: Any, members: list[Member], path: str, echo: bool,
         await settle(tally, list(tally.sent_at), opts.settle)
         capacity["cpu_ms"] = (server_cpu_s(server.pid) - cpu) * 1e3 / max(1, len(tally.sent_at))
         out["capacity"] = capacity
+        print(f"  {path}: {len(clients):,} sockets connected in {out['connect_s']:.0f} s; "
+              f"capacity {capacity['per_s']:,.1f} messages/s, server CPU "
+              f"{capacity['cpu_ms']:.1f} ms a message", flush=True)
         first = len(tally.sent_at)
         cpu = server_cpu_s(server.pid)
         await paced_phase(clients, bodies, opts.rate, opts.seconds)
@@ -582,6 +585,9 @@ async def ws_endpoint(server: Any, members: list[Member], path: str, echo: bool,
         await settle(tally, paced_ids, opts.settle)
         out["paced"] = verdict(tally, paced_ids, groups)
         out["paced"]["cpu_ms"] = (server_cpu_s(server.pid) - cpu) * 1e3 / max(1, len(paced_ids))
+        p50, p99, _ = ms(out["paced"]["latencies"])
+        print(f"  {path}: paced {opts.rate:g}/s: p50 {p50:.0f} ms, p99 {p99:.0f} ms, lost "
+              f"{out['paced']['lost']}, duplicated {out['paced']['duplicated']}", flush=True)
         if opts.restart and not echo:
             first = len(tally.sent_at)
             timeline: dict[str, float] = {}
