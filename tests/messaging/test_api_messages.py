@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import User
 from apps.content.models import Post
+from apps.messaging import services
 from apps.messaging.models import Conversation, Message, Participant
 from tests.engagement.factories import PublishedPostFactory
 from tests.factories import UserFactory
@@ -389,3 +390,20 @@ def test_the_conversation_list_pins_first_then_pages_by_activity_without_repeats
     refused = assert_error(client.post(f"/api/v1/conversations/{conversations[5].pk}/pin"),
                            400)
     assert refused["code"] == "too_many_pins"
+
+
+def test_the_members_list_shows_read_positions_of_those_who_show_receipts() -> None:
+    admin, shows, hides = UserFactory(), UserFactory(), UserFactory()
+    friends(admin, shows)
+    friends(admin, hides)
+    group = services.create_group(admin, [shows.pk, hides.pk], "g")
+    said = send(admin, group, "read me")
+    assert said.seq is not None
+    for reader in (shows, hides):
+        client_for(reader).post(f"/api/v1/conversations/{group.pk}/read", {"seq": said.seq},
+                                format="json")
+    client_for(hides).patch("/api/v1/me/messaging-settings", {"read_receipts": False},
+                            format="json")
+    members = client_for(admin).get(f"/api/v1/conversations/{group.pk}/members").json()
+    reads = {m["id"]: m["last_read_seq"] for m in members}
+    assert reads == {str(admin.pk): said.seq, str(shows.pk): said.seq, str(hides.pk): None}

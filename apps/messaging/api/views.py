@@ -208,6 +208,10 @@ class ConversationDetailApi(APIView):
 @extend_schema_serializer(component_name="ConversationMember")
 class MemberSerializer(UserCardSerializer):
     role = serializers.ChoiceField(choices=Participant.Role.choices)
+    last_read_seq = serializers.IntegerField(
+        allow_null=True, required=False,
+        help_text="How far they have read (read receipts); null when they hide receipts. "
+                  "In the members list only.")
 
 
 class MembersApi(APIView):
@@ -223,7 +227,9 @@ class MembersApi(APIView):
                    tags=TAGS)
     def get(self, request: Request, conversation_id: str) -> Response:
         me = selectors.participant_for(user_of(request), conversation_id)
-        return Response([dict(user_card(p.user), role=p.role)
+        reads = {**selectors.read_positions(me), me.user_id: me.last_read_seq}
+        return Response([dict(user_card(p.user), role=p.role,
+                              last_read_seq=reads.get(p.user_id))
                          for p in selectors.members_for(me)])
 
     @extend_schema(operation_id="conversations_members_add", summary="Add people (admins)",
