@@ -55,6 +55,7 @@ who reads it, is rendered again per connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -85,7 +86,10 @@ TYPING_EVERY = 2.0  # seconds between two typing announcements of one connection
 # crossing arrive within milliseconds) before the gap is read from PostgreSQL: under load a
 # crossing costs no query per connection.
 GAP_WAIT = 0.15
-REDIS_DEADLINE = 0.5  # presence writes: a hung Redis must not hold the connection
+# presence writes and typing: a hung Redis must not hold the connection long (the breaker
+# then opens), but a busy Redis must not lose the leaving connection's ZREM either (its
+# entry would say "online" until it lapses)
+REDIS_DEADLINE = 2.0
 GONE_WORDS = {
     "left": "You left this conversation.",
     "removed": "You were removed from this conversation.",
@@ -229,6 +233,8 @@ class MessagesConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.heartbeat is not None:
             self.heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.heartbeat  # a refresh in flight must not land after the ZREM
         if self.user is None:
             return
         for sub in self.subs.values():

@@ -233,6 +233,8 @@ def test_an_offline_member_is_notified_an_online_or_muted_one_is_not(ws_url: str
 
     while_online = asyncio.run(online())
     assert not _queued_for(while_online)
+    _wait_for(lambda: not live.online_user_ids([b.pk]))  # the closed connection's entry goes
+    assert _queued_for(send(a, conversation, "gone again?"))
 
     async def online_without_redis() -> Message:
         async with connected(ws_url, b):
@@ -244,13 +246,13 @@ def test_an_offline_member_is_notified_an_online_or_muted_one_is_not(ws_url: str
 
     assert _queued_for(asyncio.run(online_without_redis()))
     outbox_dispatch()  # the broker is back: what the beat's dispatcher does
-    _wait_for(lambda: rows.filter(actor_count=3).exists())
+    _wait_for(lambda: rows.filter(actor_count=4).exists())
     _on_commit(services.set_muted, b, conversation.pk,
                until=timezone.now() + timedelta(hours=8))
     while_muted = send(a, conversation, "muted")
     assert not _queued_for(while_muted)
     row.refresh_from_db()
-    assert row.actor_count == 3
+    assert row.actor_count == 4
     assert row.read_at is None
     participant = selectors.participant_for(b, conversation.pk)
     _on_commit(services.mark_read, participant, while_muted.seq)
