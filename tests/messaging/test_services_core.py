@@ -184,3 +184,38 @@ def test_leave_hands_admin_on_and_direct_cannot_be_left() -> None:
     other = direct(UserFactory(), member)
     with pytest.raises(ApplicationError):
         services.leave(member, other.pk)
+
+
+def test_a_media_message_waits_without_a_seq_then_is_delivered_or_refused() -> None:
+    from tests.content.factories import MediaAssetFactory
+
+    a, b = UserFactory(), UserFactory()
+    conversation = direct(a, b)
+    # on_commit callbacks do not run here: the checks have not answered yet
+    waiting, _ = services.send_message(a, conversation.pk, client_id="m1", kind="media",
+                                       asset_id=MediaAssetFactory(owner=a).pk)
+    assert (waiting.state, waiting.seq) == (Message.State.PENDING, None)
+    a_row, b_row = (selectors.participant_for(u, conversation.pk) for u in (a, b))
+    assert [m.pk for m in selectors.messages_for(a_row)] == [waiting.pk]
+    assert selectors.messages_for(b_row) == []
+    assert b_row.unread_count == 0
+    text = send(a, conversation, "look at this")  # takes seq 1 meanwhile
+    delivered = services.deliver_pending(waiting.pk)
+    assert delivered is not None
+    assert (delivered.state, delivered.seq, delivered.change_seq) == (
+        Message.State.VISIBLE, 2, 2)
+    assert text.seq == 1
+    assert [m.pk for m in selectors.messages_for(b_row)] == [waiting.pk, text.pk]
+    assert selectors.participant_for(b, conversation.pk).unread_count == 2
+    assert services.deliver_pending(waiting.pk) == delivered  # once only
+
+    refused, _ = services.send_message(a, conversation.pk, client_id="m2", kind="media",
+                                       asset_id=MediaAssetFactory(owner=a).pk)
+    services.reject_pending(refused.pk, "This video breaks the rules on violence.")
+    assert selectors.messages_for(b_row, after_change_seq=2) == []
+    [own] = [m for m in selectors.messages_for(a_row) if m.pk == refused.pk]
+    assert own.state == Message.State.REJECTED
+    assert own.refusal == "This video breaks the rules on violence."
+    again = services.deliver_pending(refused.pk)
+    assert again is not None
+    assert again.state == Message.State.REJECTED
