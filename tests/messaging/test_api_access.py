@@ -1,11 +1,12 @@
 """Only active members reach a conversation: every endpoint answers a non-participant, a
 removed member and a member who left with the same 404 as for a conversation that does
-not exist (nothing reveals that it exists), in the error shape."""
+not exist (nothing reveals that it exists), in the error shape, and writes nothing. The
+list of endpoints is checked against the served schema, so a new one cannot be missed."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,56 +14,43 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import User
 from apps.messaging import services
-from apps.messaging.models import Conversation, Message
+from apps.messaging.models import Conversation, Message, Participant
 from tests.factories import UserFactory
 from tests.messaging.helpers import client_for, friends, send
 
 pytestmark = pytest.mark.django_db
 
-Call = Callable[[APIClient, str, str, str], Any]
-
-# (name, call(client, conversation id, message id, member id))
-ENDPOINTS: list[tuple[str, Call]] = [
-    ("detail", lambda c, cid, mid, uid: c.get(f"/api/v1/conversations/{cid}")),
-    ("rename", lambda c, cid, mid, uid: c.patch(f"/api/v1/conversations/{cid}",
-                                                {"name": "x"}, format="json")),
-    ("members", lambda c, cid, mid, uid: c.get(f"/api/v1/conversations/{cid}/members")),
-    ("add member", lambda c, cid, mid, uid: c.post(f"/api/v1/conversations/{cid}/members",
-                                                   {"user_ids": [uid]}, format="json")),
-    ("set role", lambda c, cid, mid, uid: c.patch(
-        f"/api/v1/conversations/{cid}/members/{uid}", {"role": "admin"}, format="json")),
-    ("remove member", lambda c, cid, mid, uid: c.delete(
-        f"/api/v1/conversations/{cid}/members/{uid}")),
-    ("messages", lambda c, cid, mid, uid: c.get(f"/api/v1/conversations/{cid}/messages")),
-    ("resume", lambda c, cid, mid, uid: c.get(f"/api/v1/conversations/{cid}/messages?after=0")),
-    ("send", lambda c, cid, mid, uid: c.post(
-        f"/api/v1/conversations/{cid}/messages",
-        {"client_id": str(uuid.uuid4()), "kind": "text", "body": "hi"}, format="json")),
-    ("message", lambda c, cid, mid, uid: c.get(f"/api/v1/conversations/{cid}/messages/{mid}")),
-    ("edit", lambda c, cid, mid, uid: c.patch(
-        f"/api/v1/conversations/{cid}/messages/{mid}", {"body": "x"}, format="json")),
-    ("unsend", lambda c, cid, mid, uid: c.delete(
-        f"/api/v1/conversations/{cid}/messages/{mid}")),
-    ("hide", lambda c, cid, mid, uid: c.post(
-        f"/api/v1/conversations/{cid}/messages/{mid}/hide")),
-    ("react", lambda c, cid, mid, uid: c.put(
-        f"/api/v1/conversations/{cid}/messages/{mid}/reaction", {"emoji": "👍"},
-        format="json")),
-    ("unreact", lambda c, cid, mid, uid: c.delete(
-        f"/api/v1/conversations/{cid}/messages/{mid}/reaction")),
-    ("read", lambda c, cid, mid, uid: c.post(f"/api/v1/conversations/{cid}/read",
-                                             {"seq": 1}, format="json")),
-    ("accept", lambda c, cid, mid, uid: c.post(f"/api/v1/conversations/{cid}/accept")),
-    ("decline", lambda c, cid, mid, uid: c.post(f"/api/v1/conversations/{cid}/decline")),
-    ("leave", lambda c, cid, mid, uid: c.post(f"/api/v1/conversations/{cid}/leave")),
-    ("clear", lambda c, cid, mid, uid: c.post(f"/api/v1/conversations/{cid}/clear")),
-    ("mute", lambda c, cid, mid, uid: c.post(f"/api/v1/conversations/{cid}/mute")),
-    ("unmute", lambda c, cid, mid, uid: c.delete(f"/api/v1/conversations/{cid}/mute")),
-    ("pin", lambda c, cid, mid, uid: c.post(f"/api/v1/conversations/{cid}/pin")),
-    ("unpin", lambda c, cid, mid, uid: c.delete(f"/api/v1/conversations/{cid}/pin")),
-    ("archive", lambda c, cid, mid, uid: c.post(f"/api/v1/conversations/{cid}/archive")),
-    ("unarchive", lambda c, cid, mid, uid: c.delete(f"/api/v1/conversations/{cid}/archive")),
-]
+C = "/api/v1/conversations/{conversation_id}"
+M = C + "/messages/{message_id}"
+# every operation on one conversation, with a body that would be valid for a member
+ENDPOINTS: dict[tuple[str, str], dict[str, Any] | None] = {
+    ("GET", C): None,
+    ("PATCH", C): {"name": "x"},
+    ("GET", C + "/members"): None,
+    ("POST", C + "/members"): {"user_ids": ["{user_id}"]},
+    ("PATCH", C + "/members/{user_id}"): {"role": "admin"},
+    ("DELETE", C + "/members/{user_id}"): None,
+    ("GET", C + "/messages"): None,
+    ("POST", C + "/messages"): {"client_id": "new", "kind": "text", "body": "hi"},
+    ("GET", M): None,
+    ("PATCH", M): {"body": "x"},
+    ("DELETE", M): None,
+    ("POST", M + "/hide"): None,
+    ("PUT", M + "/reaction"): {"emoji": "👍"},
+    ("DELETE", M + "/reaction"): None,
+    ("POST", C + "/read"): {"seq": 1},
+    ("POST", C + "/accept"): None,
+    ("POST", C + "/decline"): None,
+    ("POST", C + "/leave"): None,
+    ("POST", C + "/clear"): None,
+    ("POST", C + "/mute"): None,
+    ("DELETE", C + "/mute"): None,
+    ("POST", C + "/pin"): None,
+    ("DELETE", C + "/pin"): None,
+    ("POST", C + "/archive"): None,
+    ("DELETE", C + "/archive"): None,
+    ("POST", C + "/report"): {"message_ids": ["{message_id}"], "policy": "spam_scam"},
+}
 
 
 def _group() -> tuple[Conversation, Message, User, dict[str, User]]:
@@ -76,21 +64,51 @@ def _group() -> tuple[Conversation, Message, User, dict[str, User]]:
     return group, message, member, {"stranger": stranger, "removed": removed, "left": left}
 
 
-@pytest.mark.parametrize(("name", "call"), ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
-def test_every_endpoint_is_a_404_for_outsiders(name: str, call: Call) -> None:
+def _call(client: APIClient, method: str, path: str, data: dict[str, Any] | None,
+          ids: dict[str, str]) -> Any:
+    url = path.format(**ids)
+    if data is not None:
+        data = {k: ([v.format(**ids) for v in value] if isinstance(value, list)
+                    else value) for k, value in data.items()}
+    body = "" if data is None else json.dumps(data)
+    return client.generic(method, url, data=body, content_type="application/json")
+
+
+@pytest.mark.parametrize(("method", "path"), list(ENDPOINTS),
+                         ids=[f"{m} {p.removeprefix(C)}" for m, p in ENDPOINTS])
+def test_every_endpoint_is_a_404_for_outsiders(method: str, path: str) -> None:
     group, message, member, outsiders = _group()
-    missing = 1 << 40  # a conversation that does not exist
-    expected = call(client_for(outsiders["stranger"]), str(missing), str(message.pk),
-                    str(member.pk))
-    assert expected.status_code == 404, expected.content
+    data = ENDPOINTS[(method, path)]
+    state = list(Participant.objects.filter(conversation=group).values_list(
+        "user_id", "state", "role", "last_read_seq", "pinned_at", "muted_until",
+        "archived_at", "accepted_at", "cleared_seq"))
+    ids = {"message_id": str(message.pk), "user_id": str(member.pk)}
+    missing = _call(client_for(outsiders["stranger"]), method, path, data,
+                    {**ids, "conversation_id": str(1 << 40)})
+    assert missing.status_code == 404, missing.content
     for who, user in outsiders.items():
-        response = call(client_for(user), str(group.pk), str(message.pk), str(member.pk))
+        response = _call(client_for(user), method, path, data,
+                         {**ids, "conversation_id": str(group.pk)})
         assert response.status_code == 404, (who, response.content)
-        assert response.json() == expected.json(), who
+        assert response.json() == missing.json(), who
         assert set(response.json()["error"]) == {"code", "message", "fields"}
     # nothing was written by any of them
     assert Message.objects.filter(conversation=group).exclude(kind="system").count() == 1
     assert not message.reactions.exists()
+    assert Message.objects.get(pk=message.pk).body == "hello all"
+    assert list(Participant.objects.filter(conversation=group).values_list(
+        "user_id", "state", "role", "last_read_seq", "pinned_at", "muted_until",
+        "archived_at", "accepted_at", "cleared_seq")) == state
+
+
+def test_the_list_above_names_every_conversation_operation_of_the_schema() -> None:
+    from tests.contract.helpers import served_schema
+
+    paths = served_schema().raw_schema["paths"]
+    served = {(method.upper(), path) for path, item in paths.items()
+              if path.startswith(C) for method in item
+              if method in ("get", "put", "post", "patch", "delete")}
+    assert served == set(ENDPOINTS)
 
 
 def test_the_list_and_badge_do_not_show_it_to_outsiders() -> None:
@@ -106,4 +124,6 @@ def test_the_list_and_badge_do_not_show_it_to_outsiders() -> None:
 def test_signed_out_is_401() -> None:
     group, _, _, _ = _group()
     assert APIClient().get(f"/api/v1/conversations/{group.pk}/messages").status_code == 401
+    assert APIClient().post(f"/api/v1/conversations/{group.pk}/messages",
+                            {"client_id": str(uuid.uuid4())}).status_code == 401
     assert APIClient().get("/api/v1/conversations").status_code == 401

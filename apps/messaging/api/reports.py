@@ -48,7 +48,7 @@ class ConversationReportApi(APIView):
                            "them and the few around each, nothing else)",
                    request=InputSerializer,
                    responses={201: ReportOutput, **errors(400, 401, 404, 409, 429)},
-                   tags=["messaging"])
+                   tags=["messages"])
     def post(self, request: Request, conversation_id: str) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
