@@ -22,10 +22,11 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from django.db import connection
 from django.test import TestCase
 from playwright.sync_api import Page, expect
@@ -38,6 +39,14 @@ from tests.factories import UserFactory
 from tests.social.factories import FollowFactory
 
 SHOTS = Path("/tmp/shots-h4")
+
+
+@pytest.fixture(autouse=True)
+def slow_expect() -> Iterator[None]:
+    """A shared 2-core machine: live updates may take longer than expect's 5 s default."""
+    expect.set_options(timeout=15_000)
+    yield
+    expect.set_options(timeout=5_000)
 
 
 def _shot(page: Page, name: str) -> None:

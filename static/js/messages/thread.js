@@ -67,6 +67,7 @@ export class Thread {
       if (this.atBottom()) { this.jump.hidden = true; this.markRead(); }
     }, { passive: true });
     document.addEventListener("visibilitychange", () => this.markRead());
+    window.addEventListener("focus", () => this.markRead());
     try {
       const [conversation, page] = await Promise.all([get(urls.detail(this.id)), get(`${urls.messages(this.id)}?limit=${PAGE}`)]);
       this.setConversation(conversation);
@@ -160,7 +161,8 @@ export class Thread {
       if (!mine) this.stopTyping(String(message.sender && message.sender.id));
       if (mine || wasAtBottom) this.scrollToBottom(true);
       else this.jump.hidden = false;
-      this.markRead();
+      // on its way to the bottom (a smooth scroll): it is being seen
+      this.markRead(mine || wasAtBottom);
     }
     this.updateReceipts();
   }
@@ -197,8 +199,8 @@ export class Thread {
   // --- read state and receipts --------------------------------------------------------------
 
   /** Tell the server how far this person has read: the newest message, once it is seen. */
-  async markRead() {
-    if (document.visibilityState !== "visible" || !this.atBottom() || this.isRequest()) return;
+  async markRead(seen = this.atBottom()) {
+    if (document.visibilityState !== "visible" || !seen || this.isRequest()) return;
     const seq = this.newestSeq();
     if (!seq || seq <= this.readSent) return;
     this.readSent = seq;
