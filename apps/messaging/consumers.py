@@ -25,8 +25,8 @@ Client frames (JSON):
 Server frames: `message` ({"conversation", "change_seq", "message": the API's shape}),
 `ack`, `typing` ({"conversation", "user": {id, username, display_name}}), `read`
 ({"conversation", "user", "seq"}: only from people who show read receipts, and the
-person's own reads), `inbox` ({"conversation", "state", "unread_count", "muted",
-"accepted", "archived", "last_message": preview or null}), `unsubscribed` ({"conversation",
+person's own reads), `inbox` ({"conversation", "state", "unread_count", "unread_total",
+"muted", "accepted", "archived", "last_message": preview or null}), `unsubscribed` ({"conversation",
 "reason", "message"}: left, removed, blocked), `hidden` ({"conversation", "message"}: deleted
 for this person on another of their connections), `error`.
 

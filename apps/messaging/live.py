@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from apps.core import redis_health
 from apps.core.outbox import enqueue_on_commit
+from apps.messaging import selectors
 from apps.messaging.models import HiddenMessage, Message, MessagingSettings, Participant
 from apps.notifications.live import send_to_groups
 from apps.social.selectors import blocked_user_ids
@@ -250,6 +251,7 @@ def inbox_changed(user_ids: Iterable[int], conversation_id: int) -> None:
             "user_id", "conversation_id", "state", "unread_count", "muted_until",
             "accepted_at", "archived_at", "joined_seq", "cleared_seq")}
     latest, shown = _latest_preview(conversation_id)
+    totals = selectors.unread_totals(ids)
     unseen: set[int] = set()
     if latest is not None:
         # the preview follows messages_for's rules: not before the person joined or
@@ -268,6 +270,7 @@ def inbox_changed(user_ids: Iterable[int], conversation_id: int) -> None:
             visible = (latest is not None and user_id not in unseen and latest.seq is not None
                        and latest.seq > max(row.joined_seq, row.cleared_seq))
             event = _inbox_event(row, shown if visible else None)
+        event["unread_total"] = totals.get(user_id, 0)  # the badge, without asking again
         messages.append((user_group(user_id), event))
     send_to_groups(messages)
 

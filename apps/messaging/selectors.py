@@ -8,6 +8,7 @@ that a conversation exists).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -58,18 +59,20 @@ def _listed_q() -> Q:
     return Q(last_activity_at__isnull=False) & Q(conversation__last_seq__gt=F("cleared_seq"))
 
 
+def _in_folder(rows: QuerySet[Participant], folder: Folder) -> QuerySet[Participant]:
+    rows = rows.filter(_listed_q(), state=Participant.State.ACTIVE)
+    if folder == "requests":
+        return rows.filter(accepted_at__isnull=True)
+    if folder == "archived":
+        return rows.filter(accepted_at__isnull=False, archived_at__isnull=False)
+    return rows.filter(accepted_at__isnull=False, archived_at__isnull=True)
+
+
 def inbox_for(user: User, *, folder: Folder = "inbox") -> QuerySet[Participant]:
     """The person's conversations in a folder, pinned first then latest activity first.
     inbox: accepted, not archived; requests: not yet accepted (someone they do not follow
     wrote first); archived: accepted and archived."""
-    rows = Participant.objects.filter(user_id=user.pk, state=Participant.State.ACTIVE)
-    rows = rows.filter(_listed_q())
-    if folder == "requests":
-        rows = rows.filter(accepted_at__isnull=True)
-    elif folder == "archived":
-        rows = rows.filter(accepted_at__isnull=False, archived_at__isnull=False)
-    else:
-        rows = rows.filter(accepted_at__isnull=False, archived_at__isnull=True)
+    rows = _in_folder(Participant.objects.filter(user_id=user.pk), folder)
     return rows.select_related("conversation").order_by(
         F("pinned_at").desc(nulls_last=True), F("last_activity_at").desc(nulls_last=True),
         "-id")
@@ -119,10 +122,15 @@ def inbox_page(user: User, *, folder: Folder, cursor: str | None,
 def unread_total(user: User) -> int:
     """Unread messages over the inbox's conversations (requests and muted ones excluded:
     they do not call for attention)."""
+    return unread_totals([user.pk]).get(user.pk, 0)
+
+
+def unread_totals(user_ids: Iterable[int]) -> dict[int, int]:
+    """`unread_total` of several people in one query (the live inbox rows carry it)."""
     not_muted = Q(muted_until__isnull=True) | Q(muted_until__lte=timezone.now())
-    total = (inbox_for(user, folder="inbox").filter(not_muted)
-             .order_by().aggregate(n=Sum("unread_count"))["n"])
-    return int(total or 0)
+    rows = (_in_folder(Participant.objects.filter(user_id__in=list(user_ids)), "inbox")
+            .filter(not_muted).order_by().values("user_id").annotate(n=Sum("unread_count")))
+    return {row["user_id"]: int(row["n"] or 0) for row in rows}
 
 
 def requests_count(user: User) -> int:

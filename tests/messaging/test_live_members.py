@@ -336,3 +336,22 @@ def test_a_message_deleted_for_me_stays_gone_on_my_other_connections(ws_url: str
             assert _messages(await phone.quiet()) == []
 
     asyncio.run(run())
+
+
+def test_the_inbox_rows_carry_the_counts_and_the_preview(ws_url: str) -> None:  # noqa: F811
+    a, b, c = UserFactory(), UserFactory(), UserFactory()
+    conversation, other = direct(a, b), direct(c, b)
+    send(c, other, "an earlier one")  # unread elsewhere counts in the total
+
+    async def run() -> None:
+        async with connected(ws_url, b) as bob:  # the inbox page: no subscription
+            sent = [await sync_to_async(send)(a, conversation, f"ping {i}") for i in range(2)]
+            rows = [(await bob.until("inbox", skip=()))[1] for _ in sent]
+            assert [(r["unread_count"], r["unread_total"]) for r in rows] == [(1, 2), (2, 3)]
+            assert rows[-1]["last_message"]["body"] == "ping 1"
+            assert rows[-1]["last_message"]["sender"] == str(a.pk)
+            await bob.send(type="read", conversation=str(conversation.pk), seq=sent[-1].seq)
+            _, read = await bob.until("inbox", skip=("read",))
+            assert (read["unread_count"], read["unread_total"]) == (0, 1)
+
+    asyncio.run(run())
