@@ -129,3 +129,42 @@ class ProcessingStep(TimestampedModel):
         if self.started_at is None or self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+class CaptionTrack(TimestampedModel):
+    """Timed subtitles of an asset in one language (not a post's caption text, which is
+    `content.Post.caption`): made by speech recognition (`apps.media.asr`), uploaded by
+    the creator as WebVTT/SRT, or edited. Published as `subs/<lang>-<version>.vtt` with a
+    media playlist, listed in the master playlist as an EXT-X-MEDIA SUBTITLES rendition,
+    so it is served under the same grant (the same visibility) as the video."""
+
+    class Source(models.TextChoices):
+        AUTO = "auto"
+        UPLOADED = "uploaded"
+
+    class State(models.TextChoices):
+        PENDING = "pending"  # speech recognition queued or running
+        READY = "ready"
+        FAILED = "failed"  # no model for the language, no audio, or recognition failed
+
+    asset = models.ForeignKey(MediaAsset, on_delete=models.CASCADE,
+                              related_name="caption_tracks")
+    language = models.CharField(max_length=16)  # BCP 47, e.g. "en", "pt-BR"
+    source = models.CharField(max_length=8, choices=Source.choices)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    # [{"start_ms": int, "end_ms": int, "text": str}], ordered by start
+    cues = models.JSONField(default=list, blank=True)
+    # why a track failed, in words the creator is shown
+    error = models.TextField(blank=True)
+    edited = models.BooleanField(default=False)  # the creator changed words or timings
+    # bumped on every change: the published file's name carries it (immutable URLs)
+    version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "language"],
+                                    name="media_caption_one_per_language"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.language} captions of asset {self.asset_id} ({self.state})"

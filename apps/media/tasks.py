@@ -57,3 +57,9 @@ def purge_public_urls(self: Any, prefix: str) -> int:
         return cdn.purge(prefix)
     except cdn.PurgeError as exc:
         raise self.retry(exc=exc, countdown=min(600, 10 * 2 ** self.request.retries)) from exc
+
+
+@shared_task(name="apps.media.caption_auto", acks_late=True)
+def caption_auto(track_id: int) -> str:
+    """Automatic captions of one track (speech recognition, then publishing)."""
+    return services.caption_track_run_auto(track_id=track_id)

@@ -391,14 +391,25 @@ def measure_bitrates(playlist: Path) -> tuple[int, int]:
     return math.ceil(peak), math.ceil(average)
 
 
-def master_playlist(renditions: list[dict[str, Any]]) -> str:
+def master_playlist(renditions: list[dict[str, Any]],
+                    subtitles: list[dict[str, str]] | None = None) -> str:
+    """The master playlist; `subtitles` (language, name, uri: the caption tracks) become
+    one EXT-X-MEDIA SUBTITLES group that every variant names."""
     lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for number, sub in enumerate(subtitles or ()):
+        default = "YES" if number == 0 else "NO"
+        lines.append(
+            f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",LANGUAGE="{sub["language"]}",'
+            f'NAME="{sub["name"]}",DEFAULT={default},AUTOSELECT={default},'
+            f'FORCED=NO,URI="{sub["uri"]}"'
+        )
+    group = ',SUBTITLES="subs"' if subtitles else ""
     for item in sorted(renditions, key=lambda r: r["bandwidth"]):
         lines.append(
             f"#EXT-X-STREAM-INF:BANDWIDTH={item['bandwidth']},"
             f"AVERAGE-BANDWIDTH={item['average_bandwidth']},"
             f"RESOLUTION={item['width']}x{item['height']},"
-            f'CODECS="{item["codecs"]}",FRAME-RATE={item["frame_rate"]:.3f}'
+            f'CODECS="{item["codecs"]}",FRAME-RATE={item["frame_rate"]:.3f}{group}'
         )
         lines.append(f"{item['short_edge']}/index.m3u8")
     return "\n".join(lines) + "\n"

@@ -508,6 +508,10 @@ MEDIA_CDN_PURGE_URL = env_str("SWIPEME_MEDIA_CDN_PURGE_URL", "")
 MEDIA_CDN_PURGE_METHOD = env_str("SWIPEME_MEDIA_CDN_PURGE_METHOD", "PURGE")
 # Sent as `Authorization: Bearer <token>` when set (a CDN API token).
 MEDIA_CDN_PURGE_TOKEN = env_str("SWIPEME_MEDIA_CDN_PURGE_TOKEN", "")
+# Auto-captions (apps.media.asr): the speech backend ("whisper" or "pocketsphinx"), chosen
+# by word error rate on bench/studio_asr.py's clips (docs/benchmarks.md, "Captions").
+ASR_BACKEND = env_str("SWIPEME_ASR_BACKEND", "whisper")
+ASR_THREADS = env_int("SWIPEME_ASR_THREADS", 1)
 MEDIA_UPLOAD_MAX_BYTES = env_int("SWIPEME_MEDIA_UPLOAD_MAX_BYTES", 500 * 1024 * 1024)
 MEDIA_UPLOAD_MAX_CONCURRENT = env_int("SWIPEME_MEDIA_UPLOAD_MAX_CONCURRENT", 3)
 # Uploads are refused (507) when writing them would leave less than this free on the media

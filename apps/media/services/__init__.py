@@ -27,6 +27,14 @@ from apps.media.services._common import (
     StepState,
     _local_source,
 )
+from apps.media.services.captions import (
+    CaptionError,
+    caption_track_delete,
+    caption_track_edit,
+    caption_track_request_auto,
+    caption_track_run_auto,
+    caption_track_upload,
+)
 from apps.media.services.notify import asset_group, asset_status
 from apps.media.services.operations import (
     asset_reprocess,
@@ -63,6 +71,7 @@ __all__ = [
     "RENDITION_PREFIX",
     "UPLOAD_CANCELLED",
     "VALIDATE",
+    "CaptionError",
     "SoundNotReadyError",
     "State",
     "StepError",
@@ -82,6 +91,11 @@ __all__ = [
     "asset_step_run",
     "assets_for_reprocess",
     "assets_requeue_stalled",
+    "caption_track_delete",
+    "caption_track_edit",
+    "caption_track_request_auto",
+    "caption_track_run_auto",
+    "caption_track_upload",
     "human_size",
     "media_purge_user",
     "recipe_key",

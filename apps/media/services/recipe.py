@@ -17,6 +17,7 @@ from django.utils import timezone
 from apps.media import derived, hooks, storage, transcode
 from apps.media.models import MediaAsset, ProcessingStep
 from apps.media.probe import ProbeResult
+from apps.media.services import captions
 from apps.media.services._common import (
     IN_FLIGHT,
     LADDER_STEP,
@@ -203,8 +204,8 @@ def _after_step(asset: MediaAsset, name: str, output: dict[str, Any]) -> None:
             done_renditions += step.output["renditions"]
     outputs = dict(asset.outputs)
     if name.startswith(RENDITION_PREFIX) or name == LADDER_STEP:
-        storage.publish_text(asset.pk, "hls/master.m3u8",
-                             transcode.master_playlist(done_renditions))
+        storage.publish_text(asset.pk, "hls/master.m3u8", transcode.master_playlist(
+            done_renditions, subtitles=captions.master_subtitles(asset.pk)))
         outputs["hls"] = "hls/master.m3u8"
         outputs["renditions"] = sorted(done_renditions, key=lambda r: r["short_edge"])
     elif name == "storyboard":
@@ -213,6 +214,8 @@ def _after_step(asset: MediaAsset, name: str, output: dict[str, Any]) -> None:
     elif name == "frames":
         outputs["moderation_frames"] = output
     else:
+        if name == "audio":
+            captions.captions_after_audio(asset.pk)
         replaced = outputs.get(name)
         outputs[name] = output["name"]
         if isinstance(replaced, str) and replaced != output["name"]:
