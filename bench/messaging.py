@@ -324,7 +324,7 @@ class Client:
                     break
                 except (TimeoutError, OSError, websockets.WebSocketException):
                     self.ws = None
-                    delay = min(3.0, delay * 2)
+                    delay = min(10.0, delay * 2)  # 5,000 at once: spread the retries
 
     def on_frame(self, frame: dict[str, Any]) -> None:
         now = time.perf_counter()
@@ -604,9 +604,14 @@ async def ws_endpoint(server: Any, members: list[Member], path: str, echo: bool,
             await paced_phase(clients, bodies, opts.rate, opts.seconds, at_half=restart)
             restart_ids = list(tally.sent_at)[first:]
             await settle(tally, restart_ids, opts.settle * 2)
-            while not all(c.connected.is_set() for c in clients):
+            back_by = time.perf_counter() + 1200
+            while (not all(c.connected.is_set() for c in clients)
+                   and time.perf_counter() < back_by):
                 await asyncio.sleep(0.1)
+            timeline["all_back"] = time.perf_counter()
             out["restart"] = verdict(tally, restart_ids, groups)
+            out["restart"]["back_s"] = timeline["all_back"] - timeline["killed"]
+            out["restart"]["not_back"] = sum(1 for c in clients if not c.connected.is_set())
             out["restart"]["down_s"] = timeline["serving"] - timeline["killed"]
             out["restart"]["reconnects"] = tally.reconnects - reconnects_before
         out["out_of_order"] = tally.out_of_order
@@ -654,8 +659,10 @@ def report_ws(run: Any, name: str, result: dict[str, Any], opts: WsSettings) -> 
     if "restart" in result:
         restart = result["restart"]
         r50, r99, rmax = ms(restart["latencies"])
-        print(f"{name} across a restart (SIGKILL, down {restart['down_s']:.1f} s, "
-              f"{restart['reconnects']:,} reconnects): {restart['messages']:,} messages, "
+        print(f"{name} across a restart (SIGKILL, down {restart['down_s']:.1f} s, every "
+              f"socket back {restart['back_s']:.0f} s after the kill, {restart['not_back']} "
+              f"not back; {restart['reconnects']:,} reconnects): {restart['messages']:,} "
+              f"messages, "
               f"lost {restart['lost']}, duplicated {restart['duplicated']}, unacknowledged "
               f"{restart['unacked']}; delivery p50 {r50:.0f} ms, p99 {r99:.0f} ms, max "
               f"{rmax:.0f} ms; database: {result['db_missing']} sent but not stored, "
