@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
@@ -16,7 +16,6 @@ from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
@@ -51,7 +50,6 @@ errors = ErrorDocs({
     429: "Throttled, or the same text sent to many people.",
 })
 TAGS = ["messages"]
-DEFAULT_THROTTLES = cast(list[type[BaseThrottle]], api_settings.DEFAULT_THROTTLE_CLASSES)
 FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 
 CONVERSATION_ID = OpenApiParameter("conversation_id", OpenApiTypes.STR, OpenApiParameter.PATH,
@@ -554,28 +552,30 @@ class MuteApi(APIView):
         return _own_change(request, conversation_id, services.set_muted, until=None)
 
 
-class PinApi(APIView):
-    permission_classes = [IsAuthenticated]
+def _toggle_api(flag: str, change: Callable[..., object], on: tuple[str, str],
+                off: tuple[str, str]) -> type[APIView]:
+    """POST sets one of the member's own flags, DELETE clears it."""
 
-    @_own_action("conversations_pin", "Pin to the top (up to 5)")
-    def post(self, request: Request, conversation_id: str) -> Response:
-        return _own_change(request, conversation_id, services.set_pinned, pinned=True)
+    class ToggleApi(APIView):
+        permission_classes = [IsAuthenticated]
 
-    @_own_action("conversations_unpin", "Unpin", codes=(401, 404, 429))
-    def delete(self, request: Request, conversation_id: str) -> Response:
-        return _own_change(request, conversation_id, services.set_pinned, pinned=False)
+        @_own_action(*on)
+        def post(self, request: Request, conversation_id: str) -> Response:
+            return _own_change(request, conversation_id, change, **{flag: True})
+
+        @_own_action(*off, codes=(401, 404, 429))
+        def delete(self, request: Request, conversation_id: str) -> Response:
+            return _own_change(request, conversation_id, change, **{flag: False})
+
+    return ToggleApi
 
 
-class ArchiveApi(APIView):
-    permission_classes = [IsAuthenticated]
-
-    @_own_action("conversations_archive", "Archive")
-    def post(self, request: Request, conversation_id: str) -> Response:
-        return _own_change(request, conversation_id, services.set_archived, archived=True)
-
-    @_own_action("conversations_unarchive", "Back to the inbox", codes=(401, 404, 429))
-    def delete(self, request: Request, conversation_id: str) -> Response:
-        return _own_change(request, conversation_id, services.set_archived, archived=False)
+PinApi = _toggle_api("pinned", services.set_pinned,
+                     ("conversations_pin", "Pin to the top (up to 5)"),
+                     ("conversations_unpin", "Unpin"))
+ArchiveApi = _toggle_api("archived", services.set_archived,
+                         ("conversations_archive", "Archive"),
+                         ("conversations_unarchive", "Back to the inbox"))
 
 
 # --- settings and the badge --------------------------------------------------------------------
