@@ -79,7 +79,8 @@ def test_webvtt_and_srt_parse_to_plain_text_cues():
     vtt = ("\ufeffWEBVTT - title\r\n\r\nNOTE a comment\r\n\r\nintro\r\n"
            "00:00:01.000 --> 00:00:02.500 align:start\r\n<b>Hello</b> &amp; "
            "<script>alert(1)</script>welcome\r\n\r\n00:03.000 --> 00:04.000\r\nline two\r\n")
-    srt = "1\n00:00:01,000 --> 00:00:02,500\nHello\nthere\n\n2\n00:00:03,000 --> 00:00:04,000\nbye\n"
+    srt = ("1\n00:00:01,000 --> 00:00:02,500\nHello\nthere\n\n"
+           "2\n00:00:03,000 --> 00:00:04,000\nbye\n")
 
     assert subtitles.parse(vtt.encode()) == [
         {"start_ms": 1000, "end_ms": 2500, "text": "Hello & alert(1)welcome"},
