@@ -11,6 +11,7 @@ import { CommentThread } from "../lib/comments.js";
 import { Telemetry } from "../lib/events.js";
 import { REPORTS_URL } from "../lib/report.js";
 import { compact } from "../feed/text.js";
+import { captionsToggle } from "../player/captions.js";
 import { attachSource } from "../player/source.js";
 
 const VIEW_AFTER_MS = 1500; // the view API counts a view after 1 s (half of a shorter clip)
@@ -83,6 +84,7 @@ function startPlayer() {
   const source = attachSource(video, config, { config: { startLevel: -1 } });
   video.dataset.engine = source.engine;
   video.dataset.ready = "true";
+  captionsToggle(video, source, document.getElementById("captions-toggle"));
   trackPlays(video, config);
   // Reduced motion: no autoplay (and no loop); the viewer starts it.
   if (window.matchMedia("(prefers-reduced-motion: reduce)").matches) {
