@@ -48,6 +48,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         "profile_url": reverse("web:profile", args=[viewer.username]),
         "drafts_url": reverse("web:drafts", args=[viewer.username]),
         "username": viewer.username,
+        "studio_url": reverse("v1:studio-options").removesuffix("options"),
     }
     return render(request, "web/upload.html", {
         "config": config,

@@ -9,6 +9,7 @@
 import { api, get, newIdempotencyKey, post, retrying } from "../lib/api.js";
 import { attachSource } from "../player/source.js";
 import { attachSuggestions } from "./caption.js";
+import { until, videoFrames } from "./frames.js";
 import { TusUpload, serverOffset, terminate } from "./tus.js";
 
 const config = JSON.parse(document.getElementById("upload-config").textContent);
@@ -65,6 +66,7 @@ function recall(file) {
   try { return JSON.parse(localStorage.getItem(fingerprint(file)) || "null"); } catch { return null; }
 }
 function forget(file) {
+  if (!file) return; // a studio render: no file of this browser to remember
   try { localStorage.removeItem(fingerprint(file)); } catch { /* private mode */ }
 }
 
@@ -80,7 +82,7 @@ function updateSubmit() {
   const ready = state.uploaded && !state.posted
     && !["rejected", "failed"].includes(state.assetState);
   submit.disabled = !ready;
-  submitHelp.textContent = state.posted ? "" : !state.file ? "Choose a video first."
+  submitHelp.textContent = state.posted ? "" : !state.file && !state.asset ? "Choose a video first."
     : !state.uploaded ? "You can post once the upload finishes."
     : ["rejected", "failed"].includes(state.assetState) ? "Choose another file." : "";
   const when = form.elements.when.value;
@@ -285,44 +287,14 @@ function renderCovers(frames) {
 
 // --- the chosen file itself: preview and cover frames before the server has processed it --
 
-const until = (target, event, ms = 8000) => new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error(`no ${event}`)), ms);
-  target.addEventListener(event, () => { clearTimeout(timer); resolve(); }, { once: true });
-  target.addEventListener("error", () => { clearTimeout(timer); reject(new Error("undecodable")); }, { once: true });
-});
-
-// Frames at evenly spread times, drawn from a second (hidden) video of the same file so the
-// preview keeps playing. Throws when this browser cannot decode the file.
+// Frames at evenly spread times (frames.js), painted as cover choices.
 async function localFrames(url, count) {
-  const video = document.createElement("video");
-  video.muted = true;
-  video.playsInline = true;
-  video.preload = "auto";
-  video.src = url;
-  await until(video, "loadeddata");
-  const duration = video.duration;
-  if (!Number.isFinite(duration) || duration <= 0 || !video.videoWidth) throw new Error("no duration");
-  const width = 120;
-  const height = Math.round((width * video.videoHeight) / video.videoWidth);
-  const frames = [];
-  for (let i = 0; i < count; i += 1) {
-    const seconds = count === 1 ? 0 : (i * Math.max(0, duration - 0.1)) / (count - 1);
-    video.currentTime = seconds;
-    await until(video, "seeked");
-    const canvas = document.createElement("canvas");
-    canvas.width = width;
-    canvas.height = height;
-    canvas.getContext("2d").drawImage(video, 0, 0, width, height);
-    const image = canvas.toDataURL("image/jpeg", 0.7);
-    frames.push({ ms: Math.round(seconds * 1000), paint: (button) => {
-      button.style.aspectRatio = `${width} / ${height}`;
-      button.style.backgroundImage = `url("${image}")`;
-      button.style.backgroundSize = "cover";
-    } });
-  }
-  video.removeAttribute("src");
-  video.load();
-  return frames;
+  const { frames } = await videoFrames(url, count);
+  return frames.map(({ ms, image, width, height }) => ({ ms, paint: (button) => {
+    button.style.aspectRatio = `${width} / ${height}`;
+    button.style.backgroundImage = `url("${image}")`;
+    button.style.backgroundSize = "cover";
+  } }));
 }
 
 async function showLocal(file) {
@@ -510,6 +482,30 @@ cancelButton.addEventListener("click", async () => {
 });
 replaceButton.addEventListener("click", () => backToPicker());
 window.addEventListener("online", () => { if (state.uploadState === "error") startUpload(); });
+
+// --- a studio edit (studio.js) rendered into a new upload: followed and posted like a file --
+
+document.addEventListener("studio:rendered", (event) => {
+  const { assetId, coverMs, name } = event.detail;
+  stopFollowing();
+  state.tus?.stop();
+  if (state.localUrl) { URL.revokeObjectURL(state.localUrl); state.localUrl = null; }
+  Object.assign(state, { file: null, asset: { id: assetId }, uploaded: true, uploadState: "done",
+    assetState: null, playable: false, coverMs, previewShown: false, storyboardShown: false,
+    localCovers: false, posted: false });
+  previewBox.hidden = true;
+  coverPicker.hidden = true;
+  previewVideo.removeAttribute("src");
+  dropzone.hidden = true;
+  statusBox.hidden = false;
+  statusBox.dataset.assetId = assetId;
+  fileName.textContent = name;
+  uploadBar.value = 100;
+  processingBar.value = 0;
+  say(STATE_TEXT.uploaded);
+  updateSubmit();
+  follow();
+});
 
 // --- the form ------------------------------------------------------------------------------
 

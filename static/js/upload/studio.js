@@ -1,0 +1,619 @@
+// The studio on the upload page (issue 16): several clips, each uploaded like any file
+// (POST /api/v1/media/uploads + tus) and followed until the server can use it; reordered,
+// trimmed on a filmstrip (the frames come from the file itself), a filter preset, a voice
+// effect, text and stickers dragged onto the frame. The edit document goes to
+// /api/v1/studio/: `previews` renders a quick low-resolution preview shown in a <video>;
+// "Use this video" saves the edit, renders it into a new upload, and hands that upload to
+// the page's post form (upload.js, event "studio:rendered"). Every refusal of the server's
+// validator is shown in its own words, with the field it names.
+import { ApiError, get, post } from "../lib/api.js";
+import { videoFrames } from "./frames.js";
+import { TusUpload } from "./tus.js";
+
+const config = JSON.parse(document.getElementById("upload-config").textContent);
+const $ = (selector) => document.querySelector(selector);
+
+const studio = $("[data-studio]");
+const openButton = $("[data-studio-open]");
+const closeButton = $("[data-studio-close]");
+const filesInput = $("[data-studio-files]");
+const recordButton = $("[data-record]");
+const recordStop = $("[data-record-stop]");
+const clipList = $("[data-clips]");
+const total = $("[data-total]");
+const stage = $("[data-stage]");
+const stageVideo = $("[data-stage-video]");
+const stageEmpty = $("[data-stage-empty]");
+const filterSelect = $("[data-filter]");
+const voiceSelect = $("[data-voice]");
+const textInput = $("[data-text-input]");
+const textAdd = $("[data-text-add]");
+const overlayList = $("[data-overlays]");
+const stickerField = $("[data-sticker-field]");
+const stickerPalette = $("[data-stickers]");
+const errorBox = $("[data-studio-error]");
+const statusLine = $("[data-studio-status]");
+const previewButton = $("[data-preview-edit]");
+const useButton = $("[data-use-edit]");
+const resultBox = $("[data-result]");
+const resultVideo = $("[data-result-video]");
+
+const FILMSTRIP_FRAMES = 8;
+const POLL_MS = 1000;
+const USABLE = new Set(["processing", "ready"]); // the studio renders from the source file
+const REFUSED = new Set(["rejected", "failed"]);
+
+const state = {
+  options: null, clips: [], selected: null, overlays: [], busy: false, recorder: null,
+  nextKey: 1,
+};
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+
+// --- messages -----------------------------------------------------------------------------
+
+// The server's words, and for each refused field its dotted path told as a place in the
+// edit ("Clip 2 · out_ms: Must be after in_ms.").
+function fieldName(path) {
+  const parts = path.split(".");
+  const names = { clips: "Clip", texts: "Text", stickers: "Sticker" };
+  if (names[parts[0]] && /^\d+$/.test(parts[1] || "")) {
+    return [`${names[parts[0]]} ${Number(parts[1]) + 1}`, ...parts.slice(2)].join(" · ");
+  }
+  return path;
+}
+
+function showError(error) {
+  const fields = Object.entries(error.fields || {}).map(
+    ([path, problems]) => `${fieldName(path)}: ${[].concat(problems).join(" ")}`);
+  errorBox.replaceChildren();
+  const head = document.createElement("p");
+  head.textContent = error.message || "Something went wrong; try again.";
+  errorBox.append(head);
+  if (fields.length) {
+    const list = document.createElement("ul");
+    for (const text of fields) {
+      const item = document.createElement("li");
+      item.textContent = text;
+      list.append(item);
+    }
+    errorBox.append(list);
+  }
+  errorBox.hidden = false;
+  errorBox.focus?.();
+}
+
+function clearError() { errorBox.hidden = true; errorBox.replaceChildren(); }
+function say(text) { statusLine.textContent = text; }
+
+// --- the document --------------------------------------------------------------------------
+
+const outputMs = () => state.clips.reduce((sum, clip) => sum + (clip.outMs - clip.inMs), 0);
+
+function editDocument() {
+  const length = Math.max(1, outputMs());
+  const doc = {
+    version: state.options?.schema_version ?? 1,
+    clips: state.clips.map((clip) => ({ asset_id: clip.assetId, in_ms: clip.inMs, out_ms: clip.outMs })),
+    filter: { preset: filterSelect.value },
+    voice: voiceSelect.value,
+    texts: [], stickers: [], cover_ms: 0,
+  };
+  for (const overlay of state.overlays) {
+    const placed = { start_ms: 0, end_ms: length, x: round(overlay.x), y: round(overlay.y) };
+    if (overlay.kind === "text") doc.texts.push({ ...placed, text: overlay.text, size: overlay.size, colour: "#ffffff" });
+    else doc.stickers.push({ ...placed, sticker_id: overlay.stickerId, scale: overlay.scale });
+  }
+  return doc;
+}
+const round = (fraction) => Math.round(fraction * 1000) / 1000;
+
+function updateButtons() {
+  const clips = state.clips;
+  const waiting = clips.filter((clip) => !clip.assetId || !clip.usable);
+  const refused = clips.some((clip) => clip.refused);
+  const ready = clips.length > 0 && !waiting.length && !refused && !state.busy;
+  previewButton.disabled = !ready;
+  useButton.disabled = !ready;
+  total.textContent = !clips.length ? "No clips yet."
+    : `${clips.length} clip${clips.length === 1 ? "" : "s"} · ${seconds(outputMs())} in all`
+      + (refused ? " · remove the clips that cannot be used"
+        : waiting.length ? ` · waiting for ${waiting.length} to upload` : "");
+  stageEmpty.hidden = clips.length > 0;
+}
+
+// --- clips: upload and follow each one -----------------------------------------------------
+
+async function addClip(file) {
+  if (file.type && !file.type.startsWith("video/")) {
+    showError({ message: `${file.name} is not a video file. Choose MP4, MOV or WebM videos.` });
+    return;
+  }
+  if (file.size > config.max_bytes) {
+    showError({ message: `${file.name} is too large; the limit is ${Math.round(config.max_bytes / 1048576)} MB.` });
+    return;
+  }
+  const clip = {
+    key: state.nextKey++, file, name: file.name, url: URL.createObjectURL(file), assetId: null,
+    usable: false, refused: false, status: "Uploading…", durationMs: 0, inMs: 0, outMs: 0,
+    frames: [], ratio: null, node: null,
+  };
+  state.clips.push(clip);
+  if (!state.selected) state.selected = clip;
+  renderClips();
+  loadFrames(clip);
+  try {
+    const asset = await post(config.uploads_url, { size: file.size, content_type: file.type || "application/octet-stream" });
+    clip.assetId = String(asset.id);
+    if (!asset.upload_url) throw new Error("This server expects an S3 upload, which this page does not do yet.");
+    await new TusUpload(file, asset.upload_url, {
+      onProgress: (sent, size) => setStatus(clip, `Uploading… ${Math.floor((100 * sent) / size)} %`),
+      onRetry: (n) => setStatus(clip, `Connection problem; resuming (attempt ${n + 1})…`),
+    }).run();
+  } catch (error) {
+    clip.refused = true;
+    setStatus(clip, error.message || "The upload failed.", true);
+    updateButtons();
+    return;
+  }
+  setStatus(clip, "Uploaded; the server is checking it…");
+  followClip(clip);
+}
+
+// Polls the asset until the studio may use it (processing or ready, its duration known) or
+// it is refused (the reason shown).
+async function followClip(clip) {
+  while (state.clips.includes(clip)) {
+    let asset = null;
+    try { asset = await get(`${config.asset_url}${clip.assetId}`); } catch { /* next round */ }
+    if (asset && REFUSED.has(asset.state)) {
+      clip.refused = true;
+      setStatus(clip, `This clip can't be used${asset.reason ? `: ${asset.reason}` : "."}`, true);
+      break;
+    }
+    if (asset && USABLE.has(asset.state) && asset.duration_ms) {
+      clip.usable = true;
+      setDuration(clip, asset.duration_ms);
+      setStatus(clip, "Ready to edit.");
+      break;
+    }
+    await sleep(POLL_MS * 2);
+  }
+  updateButtons();
+}
+
+// The server's duration is the one the validator checks against: the trim is kept inside it.
+function setDuration(clip, durationMs) {
+  const first = !clip.durationMs;
+  clip.durationMs = durationMs;
+  if (first || clip.outMs > durationMs || clip.outMs === 0) clip.outMs = durationMs;
+  clip.inMs = Math.min(clip.inMs, Math.max(0, clip.outMs - 100));
+  renderClip(clip);
+}
+
+async function loadFrames(clip) {
+  try {
+    const { frames, durationMs, videoWidth, videoHeight } = await videoFrames(clip.url, FILMSTRIP_FRAMES, 96);
+    clip.frames = frames;
+    clip.ratio = `${videoWidth} / ${videoHeight}`;
+    if (!clip.durationMs) setDuration(clip, durationMs);
+    else renderClip(clip);
+    if (state.selected === clip) showOnStage(clip, clip.inMs);
+  } catch {
+    // not decodable here (or a recording without a duration): the server's duration will do
+    renderClip(clip);
+  }
+}
+
+function setStatus(clip, text, error = false) {
+  clip.status = text;
+  clip.statusError = error;
+  const line = clip.node?.querySelector("[data-clip-status]");
+  if (line) { line.textContent = text; line.classList.toggle("error", error); }
+}
+
+// --- clips: the list, the filmstrip and the trim --------------------------------------------
+
+function renderClips() {
+  clipList.replaceChildren(...state.clips.map((clip) => {
+    if (!clip.node) clip.node = clipNode(clip);
+    renderClip(clip);
+    return clip.node;
+  }));
+  updateButtons();
+}
+
+function clipNode(clip) {
+  const item = document.createElement("li");
+  item.className = "studio-clip";
+  item.dataset.clipKey = String(clip.key);
+  item.innerHTML = `
+    <div class="studio-clip-head">
+      <button type="button" class="studio-clip-name" data-select></button>
+      <span class="studio-clip-actions">
+        <button type="button" class="button ghost small" data-move="-1">Earlier</button>
+        <button type="button" class="button ghost small" data-move="1">Later</button>
+        <button type="button" class="button ghost small" data-remove>Remove</button>
+      </span>
+    </div>
+    <p class="help" data-clip-status role="status"></p>
+    <div class="filmstrip" data-filmstrip aria-hidden="true"><div class="filmstrip-kept" data-kept></div></div>
+    <div class="trim">
+      <label>Start <output data-in-out></output><input type="range" data-in min="0" step="100"></label>
+      <label>End <output data-out-out></output><input type="range" data-out min="0" step="100"></label>
+    </div>`;
+  item.querySelector("[data-select]").addEventListener("click", () => select(clip, clip.inMs));
+  for (const button of item.querySelectorAll("[data-move]")) {
+    button.addEventListener("click", () => move(clip, Number(button.dataset.move)));
+  }
+  item.querySelector("[data-remove]").addEventListener("click", () => remove(clip));
+  const inRange = item.querySelector("[data-in]");
+  const outRange = item.querySelector("[data-out]");
+  inRange.addEventListener("input", () => {
+    clip.inMs = Math.min(Number(inRange.value), clip.outMs - 100);
+    renderClip(clip);
+    select(clip, clip.inMs);
+  });
+  outRange.addEventListener("input", () => {
+    clip.outMs = Math.max(Number(outRange.value), clip.inMs + 100);
+    renderClip(clip);
+    select(clip, clip.outMs);
+  });
+  return item;
+}
+
+function renderClip(clip) {
+  const item = clip.node;
+  if (!item) return;
+  const index = state.clips.indexOf(clip);
+  item.querySelector("[data-select]").textContent = `${index + 1}. ${clip.name}`;
+  item.setAttribute("aria-current", String(state.selected === clip));
+  item.querySelector('[data-move="-1"]').disabled = index <= 0;
+  item.querySelector('[data-move="1"]').disabled = index >= state.clips.length - 1;
+  const status = item.querySelector("[data-clip-status]");
+  status.textContent = clip.status;
+  status.classList.toggle("error", Boolean(clip.statusError));
+  const strip = item.querySelector("[data-filmstrip]");
+  if (clip.frames.length && strip.querySelectorAll("img").length !== clip.frames.length) {
+    strip.prepend(...clip.frames.map((frame) => {
+      const image = document.createElement("img");
+      image.src = frame.image;
+      image.alt = "";
+      return image;
+    }));
+  }
+  const duration = clip.durationMs || 1;
+  const kept = item.querySelector("[data-kept]");
+  kept.style.left = `${(100 * clip.inMs) / duration}%`;
+  kept.style.width = `${(100 * (clip.outMs - clip.inMs)) / duration}%`;
+  for (const [name, value] of [["in", clip.inMs], ["out", clip.outMs]]) {
+    const range = item.querySelector(`[data-${name}]`);
+    range.max = String(clip.durationMs);
+    range.value = String(value);
+    range.disabled = !clip.durationMs;
+    range.setAttribute("aria-valuetext", seconds(value));
+    item.querySelector(`[data-${name}-out]`).textContent = seconds(value);
+  }
+  updateButtons();
+}
+
+function select(clip, atMs) {
+  const previous = state.selected;
+  state.selected = clip;
+  if (previous && previous !== clip) renderClip(previous);
+  renderClip(clip);
+  showOnStage(clip, atMs);
+}
+
+// The stage shows the selected clip's frame at the trim point being moved: the scrubber.
+function showOnStage(clip, atMs) {
+  if (stageVideo.dataset.clipKey !== String(clip.key)) {
+    stageVideo.src = clip.url;
+    stageVideo.dataset.clipKey = String(clip.key);
+  }
+  if (clip.ratio) stage.style.setProperty("--ratio", clip.ratio);
+  const seek = () => { stageVideo.currentTime = atMs / 1000; };
+  if (stageVideo.readyState >= 1) seek();
+  else stageVideo.addEventListener("loadedmetadata", seek, { once: true });
+}
+
+function move(clip, step) {
+  const at = state.clips.indexOf(clip);
+  const to = at + step;
+  if (to < 0 || to >= state.clips.length) return;
+  state.clips.splice(at, 1);
+  state.clips.splice(to, 0, clip);
+  renderClips();
+  clip.node.querySelector(`[data-move="${step}"]`).focus();
+}
+
+function remove(clip) {
+  state.clips = state.clips.filter((other) => other !== clip);
+  URL.revokeObjectURL(clip.url);
+  if (state.selected === clip) {
+    state.selected = state.clips[0] || null;
+    if (state.selected) showOnStage(state.selected, state.selected.inMs);
+    else { stageVideo.removeAttribute("src"); delete stageVideo.dataset.clipKey; }
+  }
+  renderClips();
+}
+
+filesInput.addEventListener("change", () => {
+  clearError();
+  for (const file of filesInput.files) addClip(file);
+  filesInput.value = "";
+});
+
+// --- recording with the camera, where the browser allows ----------------------------------
+
+if (navigator.mediaDevices?.getUserMedia && window.MediaRecorder) recordButton.hidden = false;
+
+recordButton.addEventListener("click", async () => {
+  clearError();
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+  } catch (error) {
+    showError({ message: `The camera is not available: ${error.message || error.name}.` });
+    return;
+  }
+  const chunks = [];
+  const recorder = new MediaRecorder(stream);
+  state.recorder = recorder;
+  recorder.ondataavailable = (event) => { if (event.data.size) chunks.push(event.data); };
+  recorder.onstop = () => {
+    for (const track of stream.getTracks()) track.stop();
+    stageVideo.srcObject = null;
+    delete stageVideo.dataset.clipKey;
+    state.recorder = null;
+    recordButton.hidden = false;
+    recordStop.hidden = true;
+    const type = (recorder.mimeType || "video/webm").split(";")[0];
+    const stamp = new Date().toISOString().slice(11, 19).replaceAll(":", "-");
+    addClip(new File(chunks, `recording-${stamp}.webm`, { type }));
+  };
+  stageVideo.srcObject = stream;
+  stageVideo.play().catch(() => {});
+  recorder.start(1000);
+  recordButton.hidden = true;
+  recordStop.hidden = false;
+  say("Recording…");
+});
+recordStop.addEventListener("click", () => { state.recorder?.stop(); say(""); });
+
+// --- text and stickers on the frame ---------------------------------------------------------
+
+function addOverlay(overlay) {
+  const node = document.createElement(overlay.kind === "text" ? "div" : "img");
+  node.className = `studio-overlay studio-${overlay.kind}`;
+  node.tabIndex = 0;
+  if (overlay.kind === "text") {
+    node.textContent = overlay.text;
+    node.style.setProperty("--size", String(overlay.size));
+    node.setAttribute("aria-label", `Text “${overlay.text}”: drag, or use the arrow keys, to move it`);
+  } else {
+    node.src = overlay.url;
+    node.alt = `Sticker ${overlay.name}: drag, or use the arrow keys, to move it`;
+    node.draggable = false;
+    node.style.width = `${overlay.scale * 100}%`;
+  }
+  overlay.node = node;
+  place(overlay);
+  draggable(overlay);
+  stage.append(node);
+  state.overlays.push(overlay);
+  renderOverlayList();
+}
+
+function place(overlay) {
+  overlay.node.style.left = `${overlay.x * 100}%`;
+  overlay.node.style.top = `${overlay.y * 100}%`;
+  overlay.node.dataset.x = String(round(overlay.x));
+  overlay.node.dataset.y = String(round(overlay.y));
+}
+
+const clamp = (value) => Math.min(1, Math.max(0, value));
+
+function draggable(overlay) {
+  const node = overlay.node;
+  node.addEventListener("pointerdown", (event) => {
+    event.preventDefault();
+    node.setPointerCapture(event.pointerId);
+    node.classList.add("dragging");
+    const moveTo = (e) => {
+      const box = stage.getBoundingClientRect();
+      overlay.x = clamp((e.clientX - box.left) / box.width);
+      overlay.y = clamp((e.clientY - box.top) / box.height);
+      place(overlay);
+    };
+    const up = () => {
+      node.classList.remove("dragging");
+      node.removeEventListener("pointermove", moveTo);
+      node.removeEventListener("pointerup", up);
+      node.removeEventListener("pointercancel", up);
+    };
+    node.addEventListener("pointermove", moveTo);
+    node.addEventListener("pointerup", up);
+    node.addEventListener("pointercancel", up);
+  });
+  node.addEventListener("keydown", (event) => {
+    const step = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[event.key];
+    if (!step) return;
+    event.preventDefault();
+    overlay.x = clamp(overlay.x + step[0] * 0.02);
+    overlay.y = clamp(overlay.y + step[1] * 0.02);
+    place(overlay);
+  });
+}
+
+function renderOverlayList() {
+  overlayList.replaceChildren(...state.overlays.map((overlay) => {
+    const item = document.createElement("li");
+    const label = document.createElement("span");
+    label.textContent = overlay.kind === "text" ? `Text: ${overlay.text}` : `Sticker: ${overlay.name}`;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "button ghost small";
+    button.textContent = "Remove";
+    button.setAttribute("aria-label", `Remove ${label.textContent}`);
+    button.addEventListener("click", () => {
+      overlay.node.remove();
+      state.overlays = state.overlays.filter((other) => other !== overlay);
+      renderOverlayList();
+    });
+    item.append(label, button);
+    return item;
+  }));
+}
+
+function addText() {
+  const text = textInput.value;
+  if (!text.trim()) { textInput.focus(); return; }
+  addOverlay({ kind: "text", text, x: 0.5, y: 0.2 + 0.1 * (state.overlays.length % 6), size: 0.06 });
+  textInput.value = "";
+}
+textAdd.addEventListener("click", addText);
+textInput.addEventListener("keydown", (event) => {
+  if (event.key === "Enter") { event.preventDefault(); addText(); }
+});
+
+// A sticker from the palette: pressed, it lands in the middle; dragged, where it is dropped.
+function renderStickers(stickers) {
+  stickerField.hidden = !stickers.length;
+  stickerPalette.replaceChildren(...stickers.map((sticker) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "studio-sticker-choice";
+    button.setAttribute("aria-label", `Add the sticker ${sticker.name}`);
+    const image = document.createElement("img");
+    image.src = sticker.url;
+    image.alt = "";
+    image.draggable = false;
+    button.append(image);
+    const overlayOf = (x, y) => ({ kind: "sticker", stickerId: sticker.id, name: sticker.name,
+      url: sticker.url, scale: 0.25, x, y });
+    button.addEventListener("click", () => addOverlay(overlayOf(0.5, 0.5)));
+    button.addEventListener("pointerdown", (event) => {
+      if (event.pointerType === "mouse" && event.button !== 0) return;
+      const up = (e) => {
+        document.removeEventListener("pointerup", up);
+        const box = stage.getBoundingClientRect();
+        const inside = e.clientX >= box.left && e.clientX <= box.right && e.clientY >= box.top && e.clientY <= box.bottom;
+        if (!inside) return;
+        addOverlay(overlayOf(clamp((e.clientX - box.left) / box.width), clamp((e.clientY - box.top) / box.height)));
+        button.dataset.dropped = "true"; // the click that follows adds nothing more
+      };
+      document.addEventListener("pointerup", up);
+    });
+    button.addEventListener("click", (event) => {
+      if (button.dataset.dropped) { event.stopImmediatePropagation(); delete button.dataset.dropped; }
+    }, { capture: true });
+    return button;
+  }));
+}
+
+// --- preview and render -------------------------------------------------------------------
+
+async function run(work) {
+  if (state.busy) return;
+  clearError();
+  state.busy = true;
+  updateButtons();
+  try {
+    await work();
+  } catch (error) {
+    say("");
+    showError(error instanceof ApiError || error.message ? error : { message: String(error) });
+  } finally {
+    state.busy = false;
+    updateButtons();
+  }
+}
+
+async function waitFor(url, done) {
+  for (;;) {
+    const body = await get(url);
+    const result = done(body);
+    if (result) return result;
+    await sleep(POLL_MS);
+  }
+}
+
+previewButton.addEventListener("click", () => run(async () => {
+  say("Rendering a preview…");
+  resultBox.hidden = true;
+  const started = await post(`${config.studio_url}previews`, { document: editDocument() });
+  const preview = await waitFor(`${config.studio_url}previews/${started.id}`,
+    (body) => (body.state === "queued" ? null : body));
+  if (preview.state !== "done") {
+    throw new Error(`The preview could not be rendered${preview.state_reason ? `: ${preview.state_reason}` : "."}`);
+  }
+  resultVideo.src = preview.file_url;
+  resultBox.hidden = false;
+  resultBox.dataset.previewId = preview.id;
+  say(`Preview ready (${seconds(preview.duration_ms)}).`);
+}));
+
+useButton.addEventListener("click", () => run(async () => {
+  say("Saving the edit…");
+  const edit = await post(`${config.studio_url}edits`, { document: editDocument() });
+  say("Rendering your video…");
+  await post(`${config.studio_url}edits/${edit.id}/render`);
+  const version = await waitFor(`${config.studio_url}edits/${edit.id}`, (body) => {
+    const latest = body.versions[body.versions.length - 1];
+    return latest.state === "rendering" ? null : latest;
+  });
+  if (version.state !== "rendered" || !version.asset_id) {
+    throw new Error(`Your video could not be rendered${version.state_reason ? `: ${version.state_reason}` : "."}`);
+  }
+  say("Rendered. Add the details and post it.");
+  studio.dataset.assetId = version.asset_id;
+  document.dispatchEvent(new CustomEvent("studio:rendered", { detail: {
+    assetId: version.asset_id, coverMs: version.document.cover_ms ?? 0,
+    name: `Studio edit · ${state.clips.length} clips · ${seconds(version.duration_ms)}`,
+  } }));
+  $("[data-post-form] #caption")?.focus();
+}));
+
+// --- opening the studio ---------------------------------------------------------------------
+
+function fill(select, values, labels = {}) {
+  select.replaceChildren(...values.map((value) => {
+    const option = document.createElement("option");
+    option.value = value;
+    option.textContent = labels[value] || value.replaceAll("_", " ").replace(/^./, (c) => c.toUpperCase());
+    return option;
+  }));
+}
+
+async function loadOptions() {
+  if (state.options) return;
+  try {
+    state.options = await get(`${config.studio_url}options`);
+  } catch (error) {
+    showError(error);
+    return;
+  }
+  fill(filterSelect, state.options.filters, { none: "None" });
+  fill(voiceSelect, state.options.voice_effects, { none: "None", pitch_up: "Higher pitch", pitch_down: "Lower pitch" });
+  renderStickers(state.options.stickers);
+  studio.dataset.ready = "true";
+}
+
+openButton.addEventListener("click", () => {
+  studio.hidden = false;
+  openButton.parentElement.hidden = true;
+  loadOptions();
+  studio.querySelector("h2").scrollIntoView({ block: "start" });
+  $("[for=studio-files]").focus?.();
+});
+closeButton.addEventListener("click", () => {
+  studio.hidden = true;
+  openButton.parentElement.hidden = false;
+  openButton.focus();
+});
+
+// an edit's pointer drags must not scroll the page on touch screens
+stage.style.touchAction = "none";
+updateButtons();
