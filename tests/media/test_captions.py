@@ -167,7 +167,7 @@ def _client(user: Any = None) -> APIClient:
 
 
 def _get(url: str) -> Any:
-    response = APIClient().get(urlparse(url).path)
+    response: Any = APIClient().get(urlparse(url).path)
     if hasattr(response, "streaming_content"):
         response.body_text = b"".join(response.streaming_content).decode()
     else:
