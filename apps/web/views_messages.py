@@ -18,7 +18,7 @@ from apps.core.ids import parse_id
 from apps.messaging import selectors as messaging_selectors
 from apps.web.pages import viewer_of
 
-FOLDERS = [("inbox", "Inbox"), ("requests", "Requests")]
+FOLDERS = [("inbox", "Inbox"), ("requests", "Requests"), ("archived", "Archived")]
 
 
 @login_required
@@ -46,7 +46,8 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
     except (NotFoundError, Http404) as exc:
         raise Http404("Conversation not found.") from exc
     # the list beside the thread opens on the folder this conversation sits in
-    folder = "requests" if participant.accepted_at is None else "inbox"
+    folder = ("requests" if participant.accepted_at is None
+              else "archived" if participant.archived_at is not None else "inbox")
     # the receipts the page starts with (later ones arrive over the socket)
     reads = {str(k): v for k, v in messaging_selectors.read_positions(participant).items()}
     return render(request, "web/messages.html", {

@@ -241,3 +241,117 @@ def test_a_request_waits_in_requests_until_accepted(logged_in_page: Callable[...
     expect(dev_page.locator(f'[data-conversation-id="{conversation.pk}"]')).to_be_visible()
     expect(dev_page.locator('[data-folder-tab="requests"] [data-requests-count]')).to_have_count(0)
     assert page_errors.uncaught == [], page_errors.uncaught
+
+
+def _menu_item(page: Page, name: str) -> None:
+    page.get_by_role("button", name="Conversation options").click()
+    sheet = page.locator("[data-message-menu]")
+    expect(sheet.get_by_role("heading", name="Conversation")).to_be_visible()
+    sheet.get_by_role("button", name=name).click()
+
+
+def test_pinned_first_muted_shown_as_muted_and_archived_apart(
+        logged_in_page: Callable[..., Page], page_errors: PageErrors) -> None:
+    quinn = UserFactory(username="quinn_dm", display_name="Quinn")
+    rae = UserFactory(username="rae_dm", display_name="Rae")
+    sol = UserFactory(username="sol_dm", display_name="Sol")
+    _friends(quinn, rae)
+    _friends(quinn, sol)
+    with_rae = services.start_direct(rae, quinn)
+    _send(rae, with_rae, "Old news from Rae")
+    with_sol = services.start_direct(sol, quinn)
+    _send(sol, with_sol, "Fresh news from Sol")
+
+    page = logged_in_page(quinn, viewport=DESKTOP, touch=False)
+    _open_thread(page, with_rae)
+    sheet = page.locator("[data-message-menu]")
+    _menu_item(page, "Pin to the top")
+    expect(sheet.get_by_role("status")).to_have_text("Pinned to the top of your messages.")
+    sheet.get_by_role("button", name="Close").click()
+    _menu_item(page, "Mute notifications")
+    expect(sheet.get_by_role("status")).to_have_text(
+        "Muted: no notifications from this conversation.")
+    sheet.get_by_role("button", name="Close").click()
+
+    page.goto("/messages")
+    rows = page.locator("[data-dm-list] > li")
+    expect(rows).to_have_count(2)
+    # pinned first although Sol wrote last
+    expect(rows.first).to_have_attribute("data-conversation-id", str(with_rae.pk))
+    # drawn as icons (the emoji first used showed as empty boxes without an emoji font)
+    for flag in ("[data-pinned] svg", "[data-muted] svg"):
+        box = rows.first.locator(flag).bounding_box()
+        assert box is not None
+        assert box["width"] >= 12, flag
+    expect(rows.first).to_have_class(re.compile(r"\bmuted\b"))
+    # a new message in the muted conversation: counted on its row, quietly, not in the badge
+    _send(rae, with_rae, "Are you ignoring me?")
+    expect(rows.first.locator("[data-unread]")).to_have_text("1")
+    expect(rows.first.locator(".dm-unread.muted")).to_have_count(1)
+    expect(rows.first).to_contain_text("Are you ignoring me?")
+    expect(page.locator("[data-messages-link]")).to_have_attribute("aria-label",
+                                                                   "Messages, 1 unread")
+    # the screenshot's lesson: a muted badge is not the red of one that calls for attention
+    grey = rows.first.locator("[data-unread]").evaluate("n => getComputedStyle(n).backgroundColor")
+    red = rows.nth(1).locator("[data-unread]").evaluate("n => getComputedStyle(n).backgroundColor")
+    assert grey != red
+    screenshot(page, "messages-list-pinned-muted-desktop", copy_to=SHOTS)
+
+    # archived: out of the inbox, under Archived
+    _open_thread(page, with_sol)
+    _menu_item(page, "Archive")
+    expect(sheet.get_by_role("status")).to_have_text("Archived: find it under Archived.")
+    page.goto("/messages")
+    expect(rows).to_have_count(1)
+    page.locator('[data-folder-tab="archived"]').click()
+    expect(page.locator(f'[data-conversation-id="{with_sol.pk}"]')).to_be_visible()
+    assert page_errors.uncaught == [], page_errors.uncaught
+
+
+def test_a_request_deleted_and_one_blocked_and_reported(
+        logged_in_page: Callable[..., Page], page_errors: PageErrors) -> None:
+    from apps.moderation.models import Report
+    from apps.social.models import Block
+
+    uma = UserFactory(username="uma_dm", display_name="Uma")
+    tom = UserFactory(username="tom_dm", display_name="Tom")
+    vic = UserFactory(username="vic_dm", display_name="Vic")
+    from_tom = services.start_direct(tom, uma)
+    _send(tom, from_tom, "Buy followers cheap at my site")
+    from_vic = services.start_direct(vic, uma)
+    _send(vic, from_vic, "hey")
+
+    page = logged_in_page(uma, viewport=PHONE)
+    # delete: gone from Requests
+    page.goto(f"/messages/{from_vic.pk}")
+    expect(page.locator("[data-thread]")).to_have_attribute("data-ready", "1")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete").click()
+    page.wait_for_url(re.compile(r"/messages\?folder=requests$"))
+    expect(page.locator(f'[data-conversation-id="{from_tom.pk}"]')).to_be_visible()
+    expect(page.locator(f'[data-conversation-id="{from_vic.pk}"]')).to_have_count(0)
+
+    # block and report: one report carrying the messages, and the block
+    page.goto(f"/messages/{from_tom.pk}")
+    expect(page.locator("[data-thread]")).to_have_attribute("data-ready", "1")
+    page.get_by_role("button", name="Block and report").click()
+    dialog = page.get_by_role("dialog", name="Report this conversation")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("radio").first.check()
+    dialog.get_by_role("button", name="Send report").click()
+    expect(dialog.get_by_role("status")).to_contain_text("Thanks for telling us")
+    dialog.get_by_role("button", name="Done").click()
+    ended = page.locator("[data-thread-ended]")
+    expect(ended).to_contain_text("Blocked and reported. They can't message you any more.")
+    expect(ended.get_by_role("link", name="Back to requests")).to_be_visible()
+    # the screenshot kept the request's words and the blocked person's message: both go
+    expect(page.get_by_role("region", name="Message request")).to_be_hidden()
+    expect(_bubble(page, "Buy followers cheap")).to_have_count(0)
+    # and it showed a red "New messages" pill and a filled options button: neither
+    expect(page.locator("[data-jump]")).to_be_hidden()
+    options = page.get_by_role("button", name="Conversation options")
+    assert options.evaluate("n => getComputedStyle(n).backgroundColor") == "rgba(0, 0, 0, 0)"
+    assert Block.objects.filter(blocker=uma, blocked=tom).exists()
+    assert Report.objects.filter(reporter=uma).count() == 1
+    screenshot(page, "messages-request-blocked-phone", copy_to=SHOTS)
+    assert page_errors.uncaught == [], page_errors.uncaught

@@ -186,6 +186,23 @@ export function messageNode(message, ctx) {
   return node;
 }
 
+// icons as SVG paths (an emoji needs a colour emoji font, which not every device has)
+const PIN = "M16 3v2h-1v6l3 3v2h-5v5l-1 1-1-1v-5H6v-2l3-3V5H8V3z";
+const BELL_OFF = "M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zM19 16v-5a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66a6.9 6.9 0 0 0-2.4 1.08L19 16.2zM3.3 2.3 2 3.6l4.2 4.2A7 7 0 0 0 5 11v5l-2 2v1h14.2l3.2 3.2 1.3-1.3z";
+
+function flag(label, attr, path) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "14");
+  svg.setAttribute("height", "14");
+  svg.setAttribute("aria-hidden", "true");
+  const shape = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  shape.setAttribute("fill", "currentColor");
+  shape.setAttribute("d", path);
+  svg.append(shape);
+  return el("span", { class: "dm-flag", title: label, [attr]: true }, svg);
+}
+
 /** One row of the conversation list. */
 export function conversationRow(conversation, me, { current } = {}) {
   const title = conversationTitle(conversation, me);
@@ -201,8 +218,8 @@ export function conversationRow(conversation, me, { current } = {}) {
     el("span", { class: "dm-item-text" },
       el("span", { class: "dm-item-title", dir: "auto" },
         el("span", { class: "dm-item-name", text: title }),
-        pinned ? el("span", { class: "dm-flag", title: "Pinned", "data-pinned": true, text: "📌" }) : null,
-        muted ? el("span", { class: "dm-flag", title: "Muted", "data-muted": true, text: "🔕" }) : null),
+        pinned ? flag("Pinned", "data-pinned", PIN) : null,
+        muted ? flag("Muted", "data-muted", BELL_OFF) : null),
       el("span", { class: "dm-item-preview", dir: "auto", text: preview(last, me) || "No messages yet" })),
     el("span", { class: "dm-item-side" },
       when ? el("time", { class: "small muted", datetime: when, text: timeAgo(when) }) : null,

@@ -63,6 +63,8 @@ export class Thread {
     this.bindComposer();
     this.bindRequest();
     this.jump.addEventListener("click", () => this.scrollToBottom(true));
+    const options = this.root.querySelector("[data-conversation-menu]");
+    options?.addEventListener("click", () => this.openConversationMenu(options));
     this.scroller.addEventListener("scroll", () => {
       if (this.atBottom()) { this.jump.hidden = true; this.markRead(); }
     }, { passive: true });
@@ -160,7 +162,7 @@ export class Thread {
     if (!quiet && isNew && message.seq != null) {
       if (!mine) this.stopTyping(String(message.sender && message.sender.id));
       if (mine || wasAtBottom) this.scrollToBottom(true);
-      else this.jump.hidden = false;
+      else if (!this.ending) this.jump.hidden = false;
       // on its way to the bottom (a smooth scroll): it is being seen
       this.markRead(mine || wasAtBottom);
     }
@@ -242,16 +244,32 @@ export class Thread {
     else if (frame.type === "read") {
       const who = String(typeof frame.user === "object" ? frame.user.id : frame.user);
       if (who !== this.me) { this.readSeqs.set(who, Number(frame.seq)); this.updateReceipts(); }
-    } else if (frame.type === "unsubscribed") this.ended(frame.message);
+    } else if (frame.type === "unsubscribed" && this.root.querySelector("[data-thread-ended]").hidden) {
+      this.ended(frame.message);
+    }
   }
 
   /** Left, removed or blocked: nothing more comes, and nothing can be sent. */
-  ended(text) {
+  ended(text, { backTo = null } = {}) {
     this.form.hidden = true;
+    this.jump.hidden = true;
+    this.ending = true; // nothing new is announced as "New messages" any more
     this.typingLine.hidden = true;
     const note = this.root.querySelector("[data-thread-ended]");
-    note.textContent = text || "This conversation is no longer available.";
+    note.replaceChildren(text || "This conversation is no longer available.");
+    if (backTo) {
+      note.append(" ", el("a", { href: `/messages?folder=${encodeURIComponent(backTo)}`,
+                                 text: backTo === "requests" ? "Back to requests" : "Back to messages" }));
+    }
     note.hidden = false;
+  }
+
+  /** What a blocked person sent goes from the page (the server hides it from now on). */
+  hideMessagesOf(senderIds) {
+    for (const [key, m] of [...this.messages]) {
+      if (m.sender && senderIds.has(String(m.sender.id))) { this.messages.delete(key); this.nodeOf(key)?.remove(); }
+    }
+    this.updateReceipts();
   }
 
   showTyping(user) {
@@ -410,6 +428,7 @@ export class Thread {
     const visible = message.state === "visible" && message.seq != null && !unsent;
     const mineReaction = (message.reactions || []).find((r) => r.mine);
     dialog.querySelector(".sheet-status").textContent = "";
+    dialog.querySelector("#dm-menu-title").textContent = "Message";
     dialog.querySelector(".dm-emoji-row").replaceChildren(...(visible ? EMOJI : []).map((emoji) => {
       const chosen = mineReaction && mineReaction.emoji === emoji;
       const button = el("button", { type: "button", class: `dm-emoji${chosen ? " mine" : ""}`, "aria-pressed": chosen ? "true" : "false",
@@ -432,6 +451,58 @@ export class Thread {
       mine && !unsent && message.seq != null ? item("Unsend", () => this.unsend(message), { "data-danger": true }) : null,
       item("Delete for me", () => this.hide(message)),
       !mine && !unsent ? item("Report", () => { dialog.close(); this.report([message.id], opener); }) : null,
+    ].filter(Boolean));
+    if (!dialog.open) dialog.showModal();
+  }
+
+  /** The conversation's own options: mute, pin, archive (each person's own), report, block. */
+  openConversationMenu(opener) {
+    this.menuDialog = this.menuDialog || this.buildMenu();
+    this.menuOpener = opener;
+    const dialog = this.menuDialog;
+    const c = this.conversation || {};
+    const status = dialog.querySelector(".sheet-status");
+    status.textContent = "";
+    dialog.querySelector("#dm-menu-title").textContent = "Conversation";
+    dialog.querySelector(".dm-emoji-row").replaceChildren();
+    const muted = Boolean(c.muted_until && Date.parse(c.muted_until) > Date.now());
+    const toggle = (label, flag, on, done) => {
+      const button = el("button", { type: "button", class: "sheet-button", text: label });
+      button.addEventListener("click", async () => {
+        try {
+          this.setConversation(await (on ? del(urls.own(this.id, flag)) : post(urls.own(this.id, flag), {})));
+          status.textContent = done;
+          this.onRead(this.id); // the list and the badge read again
+        } catch (e) {
+          status.textContent = words(e, "That did not work. Try again.");
+        }
+      });
+      return button;
+    };
+    const other = this.group ? null : others(c, this.me)[0];
+    const report = el("button", { type: "button", class: "sheet-button", text: "Report" });
+    report.addEventListener("click", () => {
+      dialog.close();
+      const ids = [...this.messages.values()].filter((m) => m.id != null && m.sender && String(m.sender.id) !== this.me && !m.unsent).map((m) => m.id);
+      this.report(ids.slice(-10), opener);
+    });
+    const block = other ? el("button", { type: "button", class: "sheet-button", "data-danger": true, text: `Block @${other.username}` }) : null;
+    block?.addEventListener("click", async () => {
+      if (!confirm(`Block @${other.username}? You won't be able to message each other.`)) return;
+      try {
+        await post(`/api/v1/users/${encodeURIComponent(other.username)}/block`);
+        dialog.close();
+        this.hideMessagesOf(new Set([String(other.id)]));
+        this.ended(`You blocked @${other.username}. You can no longer message each other.`, { backTo: "inbox" });
+      } catch (e) {
+        status.textContent = words(e, "That did not work. Try again.");
+      }
+    });
+    dialog.querySelector(".sheet-actions").replaceChildren(...[
+      toggle(muted ? "Unmute" : "Mute notifications", "mute", muted, muted ? "Unmuted." : "Muted: no notifications from this conversation."),
+      toggle(c.pinned ? "Unpin" : "Pin to the top", "pin", Boolean(c.pinned), c.pinned ? "Unpinned." : "Pinned to the top of your messages."),
+      toggle(c.archived ? "Move back to the inbox" : "Archive", "archive", Boolean(c.archived), c.archived ? "Back in your inbox." : "Archived: find it under Archived."),
+      report, block,
     ].filter(Boolean));
     if (!dialog.open) dialog.showModal();
   }
@@ -473,10 +544,12 @@ export class Thread {
     }
   }
 
-  report(messageIds, opener) {
-    openReport({ targetType: "message", targetId: messageIds.join(","), noun: messageIds.length ? "message" : "conversation",
-                 reportsUrl: urls.report(this.id), opener,
-                 bodyFor: (policy) => ({ message_ids: messageIds.map(String), policy }) });
+  /** Report messages (none: the conversation) to moderation; `block` blocks their senders too. */
+  report(messageIds, opener, { block = false, onReported = null } = {}) {
+    const noun = block ? "conversation" : messageIds.length === 1 ? "message" : "conversation";
+    openReport({ targetType: "message", targetId: messageIds.join(","), noun,
+                 reportsUrl: urls.report(this.id), opener, onReported,
+                 bodyFor: (policy) => ({ message_ids: messageIds.map(String), policy, block }) });
   }
 
   // --- message requests ----------------------------------------------------------------
@@ -488,12 +561,16 @@ export class Thread {
   bindRequest() {
     if (!this.requestBar) return;
     const status = this.requestBar.querySelector("[data-request-status]");
-    const act = (name, fn) => this.requestBar.querySelector(`[data-request-action="${name}"]`)?.addEventListener("click", async (event) => {
-      event.currentTarget.disabled = true;
-      try { await fn(); } catch (e) {
-        status.textContent = words(e, "That did not work. Try again.");
-      } finally { event.currentTarget && (event.currentTarget.disabled = false); }
-    });
+    const act = (name, fn) => {
+      const button = this.requestBar.querySelector(`[data-request-action="${name}"]`);
+      button?.addEventListener("click", async () => {
+        button.disabled = true;
+        try { await fn(); } catch (e) {
+          status.classList.add("form-error");
+          status.textContent = words(e, "That did not work. Try again.");
+        } finally { button.disabled = false; }
+      });
+    };
     act("accept", async () => {
       await post(urls.accept(this.id));
       this.requestBar.hidden = true;
@@ -508,21 +585,20 @@ export class Thread {
       await post(urls.decline(this.id));
       location.assign("/messages?folder=requests");
     });
+    // one report that also blocks (after a block their messages are hidden: nothing left
+    // to report), then the request goes
     act("block", async () => {
-      const other = others(this.conversation || {}, this.me)[0];
-      if (!other) return;
-      if (!confirm(`Block @${other.username}? They won't be able to message you or find your profile.`)) return;
-      await post(`/api/v1/users/${encodeURIComponent(other.username)}/block`);
-      await post(urls.decline(this.id)).catch(() => {}); // the block already ended it
-      status.textContent = `@${other.username} is blocked.`;
-      this.requestBar.querySelector("[data-request-actions]").hidden = true;
-      this.requestBar.querySelector("[data-request-after]").hidden = false;
-      const ids = [...this.messages.values()].filter((m) => m.id != null && m.sender && String(m.sender.id) !== this.me).map((m) => m.id);
-      this.report(ids, this.requestBar.querySelector("[data-request-report]"));
-    });
-    this.requestBar.querySelector("[data-request-report]")?.addEventListener("click", (event) => {
-      const ids = [...this.messages.values()].filter((m) => m.id != null && m.sender && String(m.sender.id) !== this.me).map((m) => m.id);
-      this.report(ids, event.currentTarget);
+      const ids = [...this.messages.values()].filter((m) => m.id != null && m.sender && String(m.sender.id) !== this.me && !m.unsent).map((m) => m.id);
+      const opener = this.requestBar.querySelector('[data-request-action="block"]');
+      this.report(ids.slice(-10), opener, {
+        block: true,
+        onReported: async () => {
+          await post(urls.decline(this.id)).catch(() => {}); // the block may have ended it already
+          this.requestBar.hidden = true;
+          this.hideMessagesOf(new Set(ids.map((id) => String(this.messages.get(String(id))?.sender?.id))));
+          this.ended("Blocked and reported. They can't message you any more.", { backTo: "requests" });
+        },
+      });
     });
   }
 

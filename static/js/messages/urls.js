@@ -15,6 +15,7 @@ export const urls = {
   accept: (c) => `${base}/${id(c)}/accept`,
   decline: (c) => `${base}/${id(c)}/decline`,
   report: (c) => `${base}/${id(c)}/report`,
+  own: (c, flag) => `${base}/${id(c)}/${flag}`, // mute | pin | archive: POST sets, DELETE clears
   unread: () => "/api/v1/messaging/unread",
   page: (c) => `/messages/${id(c)}`,
 };
