@@ -12,11 +12,10 @@ the same size queues the burst instead, up to its `timeout` (CHANNEL_LAYER_HOST)
 A process's receive pops its waiting messages in batches (`receive_single`): channels_redis
 pops one message per four round trips (restore the backup, BZPOPMIN, back it up, clean the
 backup), serially, so a burst of 500 deliveries to one server process cost ~2,000 round
-trips in its event loop."""
+trips in its event loop; here one round trip takes a batch."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import defaultdict
 from typing import Any
@@ -26,56 +25,54 @@ from redis.asyncio import BlockingConnectionPool
 
 
 class RedisChannelLayer(core.RedisChannelLayer):  # type: ignore[misc]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # per process channel key: whether its last batch reached the receive buffers
+        self._buffered: dict[str, bool] = {}
+
     def create_pool(self, index: int) -> BlockingConnectionPool:
         host: dict[str, Any] = dict(self.hosts[index])
         address = host.pop("address")
         return BlockingConnectionPool.from_url(address, **host)
 
-    # Messages taken from a process's channel key at once (a batch a few round trips).
+    # Messages taken from a process's channel key at once (a batch a round trip).
     receive_batch = 100
 
     async def receive_single(self, channel: str) -> tuple[Any, dict[str, Any]]:
         """channels_redis's receive of one message, for a process-local channel ("...!")
-        taking up to `receive_batch` waiting messages at once: one script restores the
-        backup of an interrupted receive, pops the batch and backs it up (atomically: a
-        receiver cancelled while it waits for the answer loses nothing, the next receive
-        restores the batch), then the batch goes into the receive buffers and a cleaner
-        drops the backup. With nothing waiting it blocks on BZPOPMIN as channels_redis does
-        (the message popped then goes through the same script). Messages keep their order:
-        the earlier ones go into the buffers here, the last is returned for `receive` to
-        buffer after them, with no await in between. Other channels: channels_redis's."""
+        taking up to `receive_batch` waiting messages at once, in one script: it deals with
+        the previous batch's backup (dropped once that batch was buffered, restored in
+        front when its receive was cancelled before), pops the batch and backs it up,
+        atomically: a receiver cancelled while it waits for the answer loses nothing, the
+        next receive restores the batch. With nothing waiting it blocks on BZPOPMIN as
+        channels_redis does (the message popped then goes through the same script).
+        Messages keep their order: the earlier ones go into the buffers here, the last is
+        returned for `receive` to buffer after them, with no await in between. No cleaner
+        task: channels_redis's cleaned each message's backup in a task of its own (a
+        failed one redelivered the message). Other channels: channels_redis's."""
         if not channel.endswith("!"):
             return await super().receive_single(channel)  # type: ignore[no-any-return]
         assert self.require_valid_channel_name(channel, receive=True), "Channel name invalid"
-        index = self.consistent_hash(channel)
         key = self.prefix + channel
-        backup = self._backup_channel_name(key)
-        connection = self.connection(index)
+        connection = self.connection(self.consistent_hash(channel))
+        keys = (key, self._backup_channel_name(key))
         await self.receive_clean_locks.acquire(key)
         try:
-            popped: list[bytes] = []
+            buffered = self._buffered.get(key, True)
+            self._buffered[key] = False  # until this batch is in the buffers
+            popped: list[bytes] = await connection.eval(
+                _POP_BATCH, 2, *keys, self.receive_batch, int(buffered))
             while not popped:
-                popped = await connection.eval(_POP_BATCH, 2, key, backup, self.receive_batch)
-                if popped:
-                    break
                 # nothing waiting: block as channels_redis does; the message popped goes
                 # back in front and through the script (backup, and whatever came after)
                 found = await connection.bzpopmin(key, timeout=self.brpop_timeout)
                 if found is not None:
                     _, member, score = found
-                    popped = await connection.eval(_POP_BATCH, 2, key, backup,
-                                                   self.receive_batch, member, score)
-        except BaseException:
+                    popped = await connection.eval(_POP_BATCH, 2, *keys, self.receive_batch,
+                                                   1, member, score)
+            self._buffered[key] = True  # no await from here on: the batch is buffered
+        finally:
             self.receive_clean_locks.release(key)
-            raise
-        cleaner = asyncio.ensure_future(connection.delete(backup))
-        self.receive_cleaners.append(cleaner)
-
-        def _cleanup_done(done: asyncio.Future[Any]) -> None:
-            self.receive_cleaners.remove(done)
-            self.receive_clean_locks.release(key)
-
-        cleaner.add_done_callback(_cleanup_done)
         unpacked = [self._unpack(content, channel) for content in popped]
         for to, message in unpacked[:-1]:
             for name in to if isinstance(to, list) else [to]:
@@ -140,19 +137,22 @@ return 0
 """
 
 
-# KEYS: a process's channel key, its backup; ARGV: the batch size, then optionally a message
-# and its score that BZPOPMIN took off the key. Restores the backup of an interrupted
-# receive (in front, as channels_redis's cleanup script), puts the message back, pops the
-# batch (oldest first) and backs it up; returns its messages. Atomic: whatever was popped
-# is in the backup until the receiver's cleaner deletes it.
+# KEYS: a process's channel key, its backup; ARGV: the batch size, 1 when the previous
+# batch was buffered (else its receive was cancelled), then optionally a message and its
+# score that BZPOPMIN took off the key. Drops the previous batch's backup, or restores it
+# (in front, as channels_redis's cleanup script), puts the message back, pops the batch
+# (oldest first) and backs it up; returns its messages. Atomic: whatever was popped stays
+# in the backup until the next receive knows it was buffered.
 _POP_BATCH = """
-local backed_up = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
-for i = #backed_up, 1, -2 do
-    redis.call('ZADD', KEYS[1], backed_up[i], backed_up[i - 1])
+if ARGV[2] == '0' then
+    local backed_up = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+    for i = #backed_up, 1, -2 do
+        redis.call('ZADD', KEYS[1], backed_up[i], backed_up[i - 1])
+    end
 end
 redis.call('DEL', KEYS[2])
-if ARGV[2] then
-    redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+if ARGV[3] then
+    redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
 end
 local popped = redis.call('ZPOPMIN', KEYS[1], tonumber(ARGV[1]))
 local members = {}
