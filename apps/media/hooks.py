@@ -104,3 +104,15 @@ def asset_recipe(*, asset_id: int) -> AssetRecipe:
         if recipe is not None:
             return recipe
     return AssetRecipe()
+
+
+# Called (in the same transaction) when an asset's published captions change: a track is
+# published, edited or deleted. Search re-indexes the posts using the asset (their
+# transcript is the captions' text: `apps.media.selectors.transcripts_of`).
+_captions_changed_hooks: Hook[AssetStateHook] = Hook("media.captions_changed")
+register_captions_changed_hook = _captions_changed_hooks.register
+
+
+def run_captions_changed_hooks(*, asset_id: int) -> None:
+    for hook in _captions_changed_hooks:
+        hook(asset_id=asset_id)

@@ -76,3 +76,16 @@ def queue_place(asset: MediaAsset) -> QueuePlace | None:
         left = sum(per_asset * (100 - progress) / 100 for progress in ahead)
         estimate = round(left / max(1, workers))
     return QueuePlace(position=len(ahead) + 1, estimated_start_seconds=estimate)
+
+
+def transcripts_of(asset_ids: list[int]) -> dict[int, str]:
+    """The spoken words of each asset, from its ready caption tracks (for search): one
+    query for many assets."""
+    from apps.media.models import CaptionTrack
+
+    texts: dict[int, list[str]] = {}
+    for asset_id, cues in (CaptionTrack.objects
+                           .filter(asset_id__in=asset_ids, state=CaptionTrack.State.READY)
+                           .order_by("asset_id", "language").values_list("asset_id", "cues")):
+        texts.setdefault(asset_id, []).append(" ".join(c["text"] for c in cues))
+    return {asset_id: " ".join(parts) for asset_id, parts in texts.items()}

@@ -19,7 +19,7 @@ from django.db import transaction
 
 from apps.core.errors import ApplicationError
 from apps.core.outbox import enqueue_on_commit
-from apps.media import asr, storage, subtitles, transcode
+from apps.media import asr, hooks, storage, subtitles, transcode
 from apps.media.models import CaptionTrack, MediaAsset
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,9 @@ def master_subtitles(asset_id: int) -> list[dict[str, str]]:
 
 def _write_master(asset: MediaAsset) -> None:
     """Under the asset's row lock: the master lists the finished renditions (as
-    `_after_step` wrote them) and every ready caption track."""
+    `_after_step` wrote them) and every ready caption track. Told to search (the
+    transcript) through media's captions-changed hook."""
+    hooks.run_captions_changed_hooks(asset_id=asset.pk)
     renditions = asset.outputs.get("renditions") or []
     if renditions:
         storage.publish_text(asset.pk, "hls/master.m3u8", transcode.master_playlist(

@@ -25,6 +25,7 @@ from django.db.models import Q, QuerySet
 
 from apps.accounts.models import User
 from apps.content.models import Hashtag, Post, PostHashtag, Sound
+from apps.media.selectors import transcripts_of
 from apps.search.engine.base import KINDS, Kind, SearchDoc
 
 
@@ -40,7 +41,7 @@ def _candidates(kind: Kind) -> QuerySet[Any]:
         return (Post.objects.filter(status=Post.Status.PUBLISHED,
                                     visibility=Post.Visibility.PUBLIC)
                 .select_related("sound")
-                .only("id", "author_id", "caption", "views_count", "published_at",
+                .only("id", "author_id", "asset_id", "caption", "views_count", "published_at",
                       "sound__title", "sound__artist"))
     if kind == "sound":
         return Sound.objects.filter(is_taken_down=False).only(
@@ -69,14 +70,14 @@ def _docs(kind: Kind, rows: Sequence[object]) -> list[SearchDoc]:
     if kind == "video":
         posts = [p for p in rows if isinstance(p, Post)]
         tags = _hashtags_of([p.pk for p in posts])
+        spoken = transcripts_of([p.asset_id for p in posts if p.asset_id is not None])
         return [SearchDoc(kind="video", id=p.pk, popularity=float(p.views_count),
                           fields={"caption": p.caption,
                                   "hashtags": " ".join(tags.get(p.pk, ())),
                                   "sound": f"{p.sound.title} {p.sound.artist}".strip()
                                   if p.sound is not None else "",
-                                  # Spoken words: posts have no transcript yet (a later
-                                  # issue adds captions/transcripts); fill it from there.
-                                  "transcript": ""},
+                                  # spoken words: the asset's caption tracks
+                                  "transcript": spoken.get(p.asset_id or 0, "")},
                           created_at=_epoch(p.published_at),
                           extra={"author_id": str(p.author_id)})
                 for p in posts]

@@ -63,10 +63,20 @@ def on_account_removed(*, user_id: int) -> None:
     index_changed(kind="account", ids=[user_id])
 
 
+def on_captions_changed(*, asset_id: int) -> None:
+    # the posts using the asset: their transcript (documents.py) is the captions' text
+    from apps.content.models import Post
+
+    index_changed(kind="video", ids=Post.objects.filter(asset_id=asset_id)
+                  .values_list("pk", flat=True))
+
+
 def register() -> None:
     from apps.accounts.hooks import register_account_changed_hook, register_account_removal_hook
     from apps.content.hooks import register_content_changed_hook
+    from apps.media.hooks import register_captions_changed_hook
 
     register_content_changed_hook(on_content_changed)
     register_account_changed_hook(on_account_changed)
     register_account_removal_hook(on_account_removed)
+    register_captions_changed_hook(on_captions_changed)
