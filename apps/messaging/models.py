@@ -19,6 +19,8 @@ System messages (member added/removed/left, renamed) are messages too: they take
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -106,6 +108,12 @@ class Message(SnowflakeModel):
         VISIBLE = "visible", "Visible"
         REJECTED = "rejected", "Refused by the checks"  # sender only, with the reason
         UNSENT = "unsent", "Unsent"  # deleted for everyone: a tombstone, no content
+        # taken down by a moderator: a tombstone for everyone; the content is kept so that
+        # an appeal granted can put it back (services.moderation)
+        REMOVED = "removed", "Removed by moderation"
+
+    # What a member sees of these is a tombstone: no text, cards, media or reactions.
+    WITHOUT_CONTENT: ClassVar[frozenset[str]] = frozenset({State.UNSENT, State.REMOVED})
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE,
                                      related_name="messages")
