@@ -96,6 +96,7 @@ def preview(payload: dict[str, Any]) -> dict[str, Any]:
     return {"id": payload.get("id"), "seq": payload.get("seq"), "kind": payload.get("kind"),
             "sender": (payload.get("sender") or {}).get("id"),
             "body": body[:PREVIEW_CHARS], "unsent": bool(payload.get("unsent")),
+            "removed": bool(payload.get("removed")),
             "created_at": payload.get("created_at")}
 
 
@@ -145,7 +146,7 @@ def message_changed(message: Message) -> None:
         "message": payload,
         # a shared post or profile card depends on who reads it: each connection renders it
         "personal": (message.kind in (Message.Kind.POST, Message.Kind.PROFILE)
-                     and message.state != Message.State.UNSENT),
+                     and message.state not in Message.WITHOUT_CONTENT),
         "reactors": _reactors(message) if payload.get("reactions") else {},
         # a reply's quote is blanked for a reader blocked either way with its author
         "reply_sender": _reply_sender(message),
@@ -234,7 +235,8 @@ def _latest_preview(conversation_id: int) -> tuple[Message | None, dict[str, Any
     return latest, preview({
         "id": str(latest.pk), "seq": latest.seq, "kind": latest.kind,
         "sender": {"id": str(latest.sender_id) if latest.sender_id else None},
-        "body": "" if unsent else latest.body, "unsent": unsent,
+        "body": "" if latest.state in Message.WITHOUT_CONTENT else latest.body,
+        "unsent": unsent, "removed": latest.state == Message.State.REMOVED,
         "created_at": latest.created_at.isoformat()})
 
 

@@ -45,7 +45,8 @@ def _reported(me: Participant, ids: list[int]) -> list[Message]:
     seen = (Message.objects.filter(conversation_id=me.conversation_id, seq__isnull=False)
             .filter(selectors.visible_messages_q(me)).exclude(kind=Message.Kind.SYSTEM))
     if not ids:  # the conversation: the latest messages of the others
-        found = list(seen.exclude(sender_id=me.user_id).exclude(state=Message.State.UNSENT)
+        found = list(seen.exclude(sender_id=me.user_id)
+                     .exclude(state__in=Message.WITHOUT_CONTENT)
                      .order_by("-seq")[:LATEST_FOR_CONVERSATION])
         if not found:
             raise _invalid("There is no message from anyone else here to report.")
@@ -57,6 +58,8 @@ def _reported(me: Participant, ids: list[int]) -> list[Message]:
     if any(m.state == Message.State.UNSENT for m in found):
         raise _invalid("A message you chose was unsent: there is nothing left of it to "
                        "report.")
+    if any(m.state == Message.State.REMOVED for m in found):
+        raise _invalid("A message you chose was already removed by our moderators.")
     if any(m.sender_id == me.user_id for m in found):
         raise _invalid("You cannot report your own messages.")
     return found
@@ -84,7 +87,9 @@ def _copy(message: Message, *, reported: bool,
     return moderation_services.MessageCopy(
         message_id=message.pk, conversation_id=message.conversation_id, seq=message.seq,
         sender_id=message.sender_id, sender_username=names.get(message.sender_id or 0, ""),
-        kind=message.kind, body=message.body, sent_at=message.created_at, reported=reported,
+        # a removed message in the context is copied as the reporter saw it: a tombstone
+        kind=message.kind, body="" if message.state in Message.WITHOUT_CONTENT else message.body,
+        sent_at=message.created_at, reported=reported,
         attachment={**attachment, "state": message.state})
 
 

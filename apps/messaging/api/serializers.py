@@ -24,6 +24,8 @@ from apps.messaging.models import Conversation, Message, Participant, Reaction
 from apps.social.selectors import blocked_user_ids, discoverable_q
 
 PREVIEW_CHARS = 120
+# in place of a message our moderators removed (everyone sees it, its sender too)
+REMOVED_NOTICE = "This message was removed for breaking our Community Guidelines."
 # What a client may send (system messages are the server's).
 SEND_KIND_CHOICES = [k for k in Message.Kind.choices if k[0] != Message.Kind.SYSTEM]
 
@@ -102,36 +104,40 @@ def message_payloads(viewer: User | None, messages: Sequence[Message]) -> list[d
     out = []
     for m in messages:
         unsent = m.state == Message.State.UNSENT
+        removed = m.state == Message.State.REMOVED
+        gone = m.state in Message.WITHOUT_CONTENT  # a tombstone: none of its content
         sender = users.get(m.sender_id) if m.sender_id else None
         reply = replies.get(m.reply_to_id) if m.reply_to_id else None
-        shown_media = (m.asset_id in assets and (m.state == Message.State.VISIBLE
-                                                 or m.sender_id == viewer_id))
+        shown_media = (m.asset_id in assets and not gone
+                       and (m.state == Message.State.VISIBLE or m.sender_id == viewer_id))
         out.append({
             "id": str(m.pk), "conversation": str(m.conversation_id), "seq": m.seq,
             "change_seq": m.change_seq, "client_id": m.client_id,
             "sender": user_card(sender) if sender is not None else None,
             "kind": m.kind, "state": m.state,
-            "body": "" if unsent else m.body,
-            "mentions": [] if unsent else [str(i) for i in m.mentions],
+            "body": "" if gone else m.body,
+            "mentions": [] if gone else [str(i) for i in m.mentions],
             "reply_to": None if reply is None else {
                 "id": str(reply.pk), "seq": reply.seq,
                 "body_preview": (reply.body[:PREVIEW_CHARS]
                                  if reply.state == Message.State.VISIBLE
                                  and reply.sender_id not in blocked else "")},
-            "shared_post": None if not m.shared_post_id or unsent else (
+            "shared_post": None if not m.shared_post_id or gone else (
                 _post_card(posts[m.shared_post_id]) if m.shared_post_id in posts
                 else UNAVAILABLE),
-            "shared_profile": None if not m.shared_user_id or unsent else (
+            "shared_profile": None if not m.shared_user_id or gone else (
                 user_card(users[m.shared_user_id]) if m.shared_user_id in shown_profiles
                 and m.shared_user_id in users else UNAVAILABLE),
             "media": _media(assets[m.asset_id]) if shown_media and m.asset_id else None,
-            "reactions": [] if unsent else reactions.get(m.pk, []),
+            "reactions": [] if gone else reactions.get(m.pk, []),
             "system": _system(m, users) if m.kind == Message.Kind.SYSTEM else None,
             "refusal": m.refusal if m.state == Message.State.REJECTED else None,
             "created_at": m.created_at.isoformat().replace("+00:00", "Z"),
             "edited_at": (m.edited_at.isoformat().replace("+00:00", "Z")
                           if m.edited_at else None),
             "unsent": unsent,
+            "removed": removed,
+            "notice": REMOVED_NOTICE if removed else None,
         })
     return out
 
@@ -179,9 +185,10 @@ def conversation_payloads(viewer: User, rows: Iterable[Participant]) -> list[dic
             "last_message": None if last is None else {
                 "id": str(last.pk), "seq": last.seq, "kind": last.kind,
                 "sender": str(last.sender_id) if last.sender_id else None,
-                "body": ("" if last.state == Message.State.UNSENT
+                "body": ("" if last.state in Message.WITHOUT_CONTENT
                          else " ".join(last.body.split())[:PREVIEW_CHARS]),
                 "unsent": last.state == Message.State.UNSENT,
+                "removed": last.state == Message.State.REMOVED,
                 "system": last.data if last.kind == Message.Kind.SYSTEM else None,
                 "created_at": last.created_at.isoformat().replace("+00:00", "Z")},
             "unread_count": row.unread_count, "last_read_seq": row.last_read_seq,
@@ -228,7 +235,7 @@ class UserCardSerializer(serializers.Serializer[Any]):
 class _ReplySerializer(serializers.Serializer[Any]):
     id = serializers.CharField()
     seq = serializers.IntegerField(allow_null=True)
-    body_preview = serializers.CharField(help_text="Empty when it was unsent.")
+    body_preview = serializers.CharField(help_text="Empty when it was unsent or removed.")
 
 
 class _PostCardSerializer(serializers.Serializer[Any]):
@@ -295,6 +302,10 @@ class MessageSerializer(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
     edited_at = serializers.DateTimeField(allow_null=True)
     unsent = serializers.BooleanField()
+    removed = serializers.BooleanField(
+        help_text="Removed by our moderators for everyone: a tombstone (no content).")
+    notice = serializers.CharField(allow_null=True,
+                                   help_text="What to show in place of a removed message.")
 
 
 class _MemberSerializer(UserCardSerializer):
@@ -308,6 +319,7 @@ class _LastMessageSerializer(serializers.Serializer[Any]):
     sender = serializers.CharField(allow_null=True)
     body = serializers.CharField()
     unsent = serializers.BooleanField()
+    removed = serializers.BooleanField()
     system = serializers.DictField(allow_null=True, child=serializers.JSONField())
     created_at = serializers.DateTimeField()
 

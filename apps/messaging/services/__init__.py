@@ -29,11 +29,13 @@ from apps.messaging.services.messages import (
     unreact,
     unsend_message,
 )
+from apps.messaging.services.moderation import remove_by_moderation, restore_by_moderation
 
 __all__ = [
     "accept_request", "add_members", "clear_chat", "create_group", "delete_request",
     "deliver_pending", "direct_key", "edit_message", "hide_message", "leave", "mark_read",
-    "react", "reject_pending", "remove_member", "rename", "send_message", "set_archived",
+    "react", "reject_pending", "remove_by_moderation", "remove_member", "rename",
+    "restore_by_moderation", "send_message", "set_archived",
     "set_muted", "set_pinned", "set_role", "start_direct", "unreact", "unsend_message",
     "update_settings", "users_by_ids",
 ]

@@ -275,6 +275,10 @@ def unsend_message(user: User, conversation_id: int | str, message_id: int | str
     message = _own_message(me, message_id, "unsend")
     if message.state == Message.State.UNSENT:
         return message
+    if message.state == Message.State.REMOVED:
+        raise ApplicationError("Our moderators removed this message for everyone already; "
+                               "you can appeal that from your notices.",
+                               code="removed_by_moderation")
     with transaction.atomic():  # the tombstone and its reactions' removal together
         lock_conversation(message.conversation_id)
         Reaction.objects.filter(message=message).delete()

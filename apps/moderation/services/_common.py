@@ -26,7 +26,8 @@ APPEALABLE = CONTENT_ACTIONS | ACCOUNT_ACTIONS
 
 # Which targets each content action applies to.
 _ACTION_TARGETS = {
-    Action.REMOVE: {TargetType.POST, TargetType.COMMENT, TargetType.SOUND},
+    # a message: taken down for everyone through messaging's hook (`message_hooks`)
+    Action.REMOVE: {TargetType.POST, TargetType.COMMENT, TargetType.SOUND, TargetType.MESSAGE},
     Action.AGE_RESTRICT: {TargetType.POST},
     Action.LIMIT_REACH: {TargetType.POST},
     Action.DISABLE_COMMENTS: {TargetType.POST},

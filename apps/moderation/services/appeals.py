@@ -11,6 +11,7 @@ from apps.content import services as content_services
 from apps.content.models import Post
 from apps.core.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
 from apps.moderation import conf
+from apps.moderation.message_hooks import run_message_restored_hooks
 from apps.moderation.models import (
     Appeal,
     BanSignal,
@@ -44,6 +45,8 @@ def _undo(row: EnforcementAction) -> bool:
             prior = detail.get("prior_status")
             return isinstance(prior, str) and comment_services.comment_restore(
                 comment_id=row.target_id, status=prior)
+        if row.target_type == TargetType.MESSAGE:
+            return run_message_restored_hooks(message_id=row.target_id)
         return content_services.sound_set_taken_down(sound_id=row.target_id,
                                                      taken_down=False)
     if row.action in (Action.AGE_RESTRICT, Action.LIMIT_REACH, Action.DISABLE_COMMENTS):

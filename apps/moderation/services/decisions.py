@@ -40,6 +40,9 @@ DECISIONS: dict[str, Decision] = {
     "no_violation": Decision("a", "No violation", ()),
     "remove": Decision("r", "Remove + strike", (Action.REMOVE, Action.STRIKE),
                        targets=(TargetType.POST, TargetType.COMMENT, TargetType.SOUND)),
+    # A direct message: taken down for everyone in the conversation (messaging's hook).
+    "remove_message": Decision("r", "Remove message + strike", (Action.REMOVE, Action.STRIKE),
+                               targets=(TargetType.MESSAGE,)),
     "age_restrict": Decision("g", "Age-restrict", (Action.AGE_RESTRICT,),
                              targets=(TargetType.POST,)),
     "limit_reach": Decision("l", "Limit reach", (Action.LIMIT_REACH,),

@@ -16,6 +16,7 @@ from apps.content import services as content_services
 from apps.content.models import Post
 from apps.core.errors import ApplicationError, ForbiddenError
 from apps.moderation import conf
+from apps.moderation.message_hooks import run_message_removed_hooks
 from apps.moderation.models import BanSignal, Case, EnforcementAction, Standing, Strike, TargetType
 from apps.moderation.services._common import (
     _ACTION_TARGETS,
@@ -97,6 +98,8 @@ def _apply_remove(row: EnforcementAction) -> bool:
         prior = comment_services.comment_remove(comment_id=row.target_id)
         row.detail = {"prior_status": prior}
         return prior is not None
+    if row.target_type == TargetType.MESSAGE:
+        return run_message_removed_hooks(message_id=row.target_id)
     return content_services.sound_set_taken_down(sound_id=row.target_id, taken_down=True)
 
 

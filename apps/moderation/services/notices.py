@@ -11,12 +11,13 @@ from django.utils import timezone
 
 from apps.core.errors import NotFoundError
 from apps.moderation import conf
-from apps.moderation.models import EnforcementAction, Notice, TargetType
+from apps.moderation.models import EnforcementAction, MessageEvidence, Notice, TargetType
 from apps.moderation.notice_hooks import run_notice_issued_hooks
 from apps.moderation.policies import Policy
 from apps.moderation.services._common import APPEALABLE, Action
 
 _APPEAL_SALT = "moderation.appeal"
+_QUOTE_CHARS = 80  # of a removed direct message, in its notice
 
 
 def appeal_token_for(action: EnforcementAction) -> str:
@@ -78,7 +79,25 @@ def _notice_text(row: EnforcementAction) -> tuple[str, str]:
                          "We reviewed our earlier decision again and reversed it."),
     }
     title, body = texts.get(Action(row.action), ("A moderation decision", why))
+    if row.target_type == TargetType.MESSAGE and row.action in (Action.REMOVE, Action.RESTORE):
+        body = f"{_message_named(row.target_id, removed=row.action == Action.REMOVE)} {body}"
     return title, f"{body} Reason: {row.reason}"
+
+
+def _message_named(message_id: int, *, removed: bool) -> str:
+    """Which direct message, in words the sender recognises: its start and when it was
+    sent, from the copy the report kept (moderation never reads messaging's tables)."""
+    copy = (MessageEvidence.objects.filter(message_id=message_id)
+            .values("body", "kind", "sent_at").order_by("id").first())
+    if copy is None:
+        named = "Your direct message"
+    else:
+        text = " ".join(str(copy["body"]).split())
+        quoted = (f"“{text[:_QUOTE_CHARS - 1]}…”" if len(text) > _QUOTE_CHARS
+                  else f"“{text}”" if text else "(a shared post, profile or media)")
+        named = f"Your direct message {quoted} sent on {copy['sent_at']:%d %B %Y}"
+    return (f"{named} was removed from the conversation for everyone in it." if removed
+            else f"{named} is back in the conversation.")
 
 
 def _notify_action(row: EnforcementAction) -> None:

@@ -38,6 +38,7 @@ export function preview(message, me) {
   const who = mine ? "You: " : "";
   if (message.kind === "system") return systemText(message, me);
   if (message.unsent || message.state === "unsent") return mine ? "You unsent a message" : "Message unsent";
+  if (message.removed || message.state === "removed") return "Message removed";
   if (message.kind === "post") return `${who}Shared a video`;
   if (message.kind === "profile") return `${who}Shared a profile`;
   if (message.kind === "media") return `${who}Sent a photo or video`;
@@ -95,6 +96,10 @@ function bubbleBody(message, mine) {
   if (message.unsent || message.state === "unsent") {
     return [el("span", { class: "dm-tombstone", text: mine ? "You unsent a message" : "Message unsent" })];
   }
+  if (message.removed || message.state === "removed") {
+    // taken down by a moderator, for everyone (the server's words)
+    return [el("span", { class: "dm-tombstone", "data-removed": "", text: message.notice || "This message was removed for breaking our Community Guidelines." })];
+  }
   const parts = [];
   if (message.kind === "post") parts.push(postCard(message.shared_post));
   else if (message.kind === "profile") parts.push(profileCard(message.shared_profile));
@@ -105,7 +110,7 @@ function bubbleBody(message, mine) {
 
 function reactionsRow(message, onReact) {
   const list = (message.reactions || []).filter((r) => r.count > 0);
-  if (!list.length || message.unsent) return null;
+  if (!list.length || message.unsent || message.removed) return null;
   return el("div", { class: "dm-reactions", "data-reactions": true }, ...list.map((r) => {
     const chip = el("button", {
       type: "button", class: `dm-reaction${r.mine ? " mine" : ""}`, "aria-pressed": r.mine ? "true" : "false",
@@ -138,7 +143,8 @@ export function messageNode(message, ctx) {
       el("span", { text: systemText(message, ctx.me) }));
   }
   const mine = message.sender && String(message.sender.id) === String(ctx.me);
-  const unsent = Boolean(message.unsent || message.state === "unsent");
+  // a removed message is a tombstone like an unsent one (no quote, reactions or edit mark)
+  const unsent = Boolean(message.unsent || message.state === "unsent" || message.state === "removed");
   const bubble = el("div", { class: "dm-bubble" });
   if (message.reply_to && !unsent) {
     const quote = el("a", { class: "dm-quote", href: `#m-${message.reply_to.id}` },

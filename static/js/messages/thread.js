@@ -424,7 +424,7 @@ export class Thread {
     this.menuOpener = opener;
     const dialog = this.menuDialog;
     const mine = message.sender && String(message.sender.id) === this.me;
-    const unsent = Boolean(message.unsent || message.state === "unsent");
+    const unsent = Boolean(message.unsent || message.state === "unsent" || message.state === "removed");
     const visible = message.state === "visible" && message.seq != null && !unsent;
     const mineReaction = (message.reactions || []).find((r) => r.mine);
     dialog.querySelector(".sheet-status").textContent = "";
