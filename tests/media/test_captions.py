@@ -323,3 +323,26 @@ def test_auto_captions_run_on_the_extracted_audio_and_publish(post_with_media, s
     assert asr.word_error_rate(SENTENCE, said) <= 0.2, said
     assert 'URI="subs/en-1.m3u8"' in (
         storage.asset_dir(asset.pk) / "hls" / "master.m3u8").read_text()
+
+
+@pytest.mark.django_db
+def test_a_rendition_finishing_after_the_upload_keeps_the_subtitles_group(post_with_media):
+    from django.db import transaction
+
+    from apps.media.models import ProcessingStep
+    from apps.media.services import recipe
+
+    post = post_with_media()
+    asset = post.asset
+    asset.outputs = {}  # still processing: no rendition listed yet
+    asset.save(update_fields=["outputs"])
+    assert _upload(_client(post.author), asset.pk, GOOD_VTT).status_code == 200
+    ProcessingStep.objects.create(asset=asset, name="rendition-240", state="done",
+                                  output=RENDITION)
+
+    with transaction.atomic():
+        recipe._after_step(asset, "rendition-240", RENDITION)
+
+    master = (storage.asset_dir(asset.pk) / "hls" / "master.m3u8").read_text()
+    assert 'TYPE=SUBTITLES,GROUP-ID="subs",LANGUAGE="en"' in master
+    assert 'SUBTITLES="subs"\n240/index.m3u8' in master
