@@ -20,84 +20,32 @@ phone shows one pane, the desktop two, bubbles mine right / theirs left)."""
 from __future__ import annotations
 
 import re
-import threading
-import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import pytest
-from django.db import connection
-from django.test import TestCase
 from playwright.sync_api import Page, expect
 
 from apps.accounts.models import User
 from apps.messaging import services
 from apps.messaging.models import Conversation, Message
 from tests.browser.conftest import DESKTOP, PHONE, PageErrors, screenshot
+from tests.browser.messaging_helpers import (  # noqa: F401 - slow_expect is a fixture
+    SHOTS,
+    bubble,
+    friends,
+    in_thread,
+    message_menu,
+    open_thread,
+    send,
+    slow_expect,
+)
 from tests.factories import UserFactory
-from tests.social.factories import FollowFactory
-
-SHOTS = Path("/tmp/shots-h4")
 
 
-@pytest.fixture(autouse=True)
-def slow_expect() -> Iterator[None]:
-    """A shared 2-core machine: live updates may take longer than expect's 5 s default."""
-    expect.set_options(timeout=15_000)
-    yield
-    expect.set_options(timeout=5_000)
-
-
-def _shot(page: Page, name: str) -> None:
-    screenshot(page, name, copy_to=SHOTS)
-
-
-def _friends(a: User, b: User) -> None:
-    FollowFactory(follower=a, followee=b)
-    FollowFactory(follower=b, followee=a)
-
-
-def _send(sender: User, conversation: Conversation, body: str, **kwargs: Any) -> Message:
-    """Send through the service, in a thread of its own: its after-commit announcement
-    uses async_to_sync, which refuses the thread where Playwright's loop runs."""
-    kwargs.setdefault("kind", Message.Kind.TEXT)
-    sent: list[Message] = []
-
-    def run() -> None:
-        try:
-            with TestCase.captureOnCommitCallbacks(execute=True):
-                message, _ = services.send_message(sender, conversation.pk, body=body,
-                                                   client_id=str(uuid.uuid4()), **kwargs)
-            sent.append(message)
-        finally:
-            connection.close()
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join(30)
-    assert sent, "the send failed (see the log)"
-    return sent[0]
-
-
-def _open_thread(page: Page, conversation: Conversation) -> None:
-    page.goto(f"/messages/{conversation.pk}")
-    expect(page.locator("[data-thread]")).to_have_attribute("data-ready", "1")
-    # subscribed: the socket is open (the first frame after the subscribe is answered)
-    page.wait_for_function("() => document.querySelector('[data-dm]').dataset.socket === 'open'")
-
-
-def _bubble(page: Page, text: str) -> Any:
-    """The message whose own text holds `text` (not one quoting it in a reply)."""
-    return page.locator(".dm-msg").filter(has=page.locator(".dm-text", has_text=text))
-
-
-def _menu(page: Page, text: str) -> Any:
-    """Open the menu of the message with `text`; the menu (a bottom sheet)."""
-    _bubble(page, text).get_by_role("button", name=re.compile("^Message options")).click()
-    menu = page.locator("[data-message-menu]")
-    expect(menu).to_be_visible()
-    return menu
+def sendnow(sender: User, conversation: Conversation, body: str, **kwargs: Any) -> Message:
+    """Send at once, from a thread of its own (see messaging_helpers.in_thread)."""
+    message: Message = in_thread(lambda: send(sender, conversation, body, **kwargs))
+    return message
 
 
 def _layout_checks(page: Page, viewport: dict[str, int], *, thread: bool) -> None:
@@ -132,8 +80,8 @@ def _layout_checks(page: Page, viewport: dict[str, int], *, thread: bool) -> Non
 
 def _sides(page: Page, mine: str, theirs: str) -> None:
     """My bubbles sit on the right, the other person's on the left."""
-    mine_box = _bubble(page, mine).locator(".dm-bubble").bounding_box()
-    theirs_box = _bubble(page, theirs).locator(".dm-bubble").bounding_box()
+    mine_box = bubble(page, mine).locator(".dm-bubble").bounding_box()
+    theirs_box = bubble(page, theirs).locator(".dm-bubble").bounding_box()
     assert mine_box is not None
     assert theirs_box is not None
     assert mine_box["x"] + mine_box["width"] > theirs_box["x"] + theirs_box["width"]
@@ -144,9 +92,9 @@ def test_two_people_chat_live(logged_in_page: Callable[..., Page],
                               page_errors: PageErrors) -> None:
     ana = UserFactory(username="ana_dm", display_name="Ana")
     ben = UserFactory(username="ben_dm", display_name="Ben")
-    _friends(ana, ben)
+    friends(ana, ben)
     conversation = services.start_direct(ana, ben)
-    _send(ana, conversation, "Hi Ben, are you coming tonight?")
+    sendnow(ana, conversation, "Hi Ben, are you coming tonight?")
 
     ana_page = logged_in_page(ana, viewport=DESKTOP, touch=False)
     ben_page = logged_in_page(ben, viewport=PHONE)
@@ -161,40 +109,40 @@ def test_two_people_chat_live(logged_in_page: Callable[..., Page],
     expect(row).to_contain_text("Ana")
     expect(row).to_contain_text("Hi Ben, are you coming tonight?")
     _layout_checks(ben_page, PHONE, thread=False)
-    _shot(ben_page, "messages-list-phone")
+    screenshot(ben_page, copy_to=SHOTS, name="messages-list-phone")
 
-    _open_thread(ana_page, conversation)
-    _open_thread(ben_page, conversation)
+    open_thread(ana_page, conversation)
+    open_thread(ben_page, conversation)
     # reading it: the badge goes, and Ana sees "Seen" under her message
     expect(ben_page.locator("[data-messages-link] [data-messages-unread]")).to_have_count(0)
-    expect(_bubble(ana_page, "are you coming").locator("[data-status]")).to_have_text("Seen")
+    expect(bubble(ana_page, "are you coming").locator("[data-status]")).to_have_text("Seen")
 
     # Ben types: Ana is told; Ben sends: Ana gets it without a reload
     ben_page.locator("[data-composer] textarea").fill("Yes! Sav")
     expect(ana_page.locator("[data-typing]")).to_have_text("Ben is typing…")
     ben_page.locator("[data-composer] textarea").fill("Yes! Saving you a seat.")
     ben_page.keyboard.press("Enter")
-    expect(_bubble(ana_page, "Saving you a seat.")).to_be_visible()
+    expect(bubble(ana_page, "Saving you a seat.")).to_be_visible()
     expect(ana_page.locator("[data-typing]")).to_be_hidden()
-    expect(_bubble(ben_page, "Saving you a seat.").locator("[data-status]")).to_have_text("Seen")
+    expect(bubble(ben_page, "Saving you a seat.").locator("[data-status]")).to_have_text("Seen")
 
     # Ana replies to it and reacts to it; Ben sees both live
-    _menu(ana_page, "Saving you a seat.").get_by_role("button", name="React ❤️").click()
-    _menu(ana_page, "Saving you a seat.").get_by_role("button", name="Reply").click()
+    message_menu(ana_page, "Saving you a seat.").get_by_role("button", name="React ❤️").click()
+    message_menu(ana_page, "Saving you a seat.").get_by_role("button", name="Reply").click()
     expect(ana_page.locator("[data-composing]")).to_contain_text("Replying to Ben")
     ana_page.locator("[data-composer] textarea").fill("Thanks, see you at 8")
     ana_page.get_by_role("button", name="Send").click()
-    reply = _bubble(ben_page, "Thanks, see you at 8")
+    reply = bubble(ben_page, "Thanks, see you at 8")
     expect(reply).to_be_visible()
     expect(reply.locator(".dm-quote")).to_contain_text("Saving you a seat.")
-    expect(_bubble(ben_page, "Saving you a seat.").locator(".dm-reaction")).to_contain_text("❤️1")
+    expect(bubble(ben_page, "Saving you a seat.").locator(".dm-reaction")).to_contain_text("❤️1")
     _sides(ben_page, "Saving you a seat.", "Thanks, see you at 8")
     _sides(ana_page, "Thanks, see you at 8", "Saving you a seat.")
     _layout_checks(ana_page, DESKTOP, thread=True)
     _layout_checks(ben_page, PHONE, thread=True)
     ana_page.wait_for_timeout(400)  # smooth scrolls have settled
-    _shot(ana_page, "messages-thread-desktop")
-    _shot(ben_page, "messages-thread-phone")
+    screenshot(ana_page, copy_to=SHOTS, name="messages-thread-desktop")
+    screenshot(ben_page, copy_to=SHOTS, name="messages-thread-phone")
     assert page_errors.uncaught == [], page_errors.uncaught
     assert page_errors.console == [], page_errors.console
 
@@ -204,7 +152,7 @@ def test_a_request_waits_in_requests_until_accepted(logged_in_page: Callable[...
     cleo = UserFactory(username="cleo_dm", display_name="Cleo")
     dev = UserFactory(username="dev_dm", display_name="Dev")
     conversation = services.start_direct(cleo, dev)  # Dev does not follow Cleo
-    _send(cleo, conversation, "Hello! Loved your last video.")
+    sendnow(cleo, conversation, "Hello! Loved your last video.")
 
     for viewport in (PHONE, DESKTOP):
         dev_page = logged_in_page(dev, viewport=viewport, touch=viewport == PHONE)
@@ -217,25 +165,26 @@ def test_a_request_waits_in_requests_until_accepted(logged_in_page: Callable[...
         expect(row).to_contain_text("Loved your last video.")
         row.get_by_role("link").click()
         expect(dev_page.locator("[data-thread]")).to_have_attribute("data-ready", "1")
-        expect(_bubble(dev_page, "Loved your last video.")).to_be_visible()
+        expect(bubble(dev_page, "Loved your last video.")).to_be_visible()
         bar = dev_page.get_by_role("region", name="Message request")
         expect(bar).to_be_visible()
         expect(dev_page.locator("[data-composer]")).to_be_hidden()
         for name in ("Accept", "Delete", "Block and report"):
             expect(bar.get_by_role("button", name=name)).to_be_visible()
-        _shot(dev_page, f"messages-request-{'phone' if viewport == PHONE else 'desktop'}")
+        size = "phone" if viewport == PHONE else "desktop"
+        screenshot(dev_page, copy_to=SHOTS, name=f"messages-request-{size}")
         if viewport == PHONE:
             dev_page.context.close()
 
     cleo_page = logged_in_page(cleo, viewport=PHONE)
-    _open_thread(cleo_page, conversation)
+    open_thread(cleo_page, conversation)
     bar.get_by_role("button", name="Accept").click()
     expect(bar).to_be_hidden()
     composer = dev_page.locator("[data-composer] textarea")
     expect(composer).to_be_visible()
     composer.fill("Thank you, Cleo!")
     composer.press("Enter")
-    expect(_bubble(cleo_page, "Thank you, Cleo!")).to_be_visible()
+    expect(bubble(cleo_page, "Thank you, Cleo!")).to_be_visible()
     # now in Dev's inbox, not in his requests
     dev_page.goto("/messages")
     expect(dev_page.locator(f'[data-conversation-id="{conversation.pk}"]')).to_be_visible()
@@ -255,15 +204,15 @@ def test_pinned_first_muted_shown_as_muted_and_archived_apart(
     quinn = UserFactory(username="quinn_dm", display_name="Quinn")
     rae = UserFactory(username="rae_dm", display_name="Rae")
     sol = UserFactory(username="sol_dm", display_name="Sol")
-    _friends(quinn, rae)
-    _friends(quinn, sol)
+    friends(quinn, rae)
+    friends(quinn, sol)
     with_rae = services.start_direct(rae, quinn)
-    _send(rae, with_rae, "Old news from Rae")
+    sendnow(rae, with_rae, "Old news from Rae")
     with_sol = services.start_direct(sol, quinn)
-    _send(sol, with_sol, "Fresh news from Sol")
+    sendnow(sol, with_sol, "Fresh news from Sol")
 
     page = logged_in_page(quinn, viewport=DESKTOP, touch=False)
-    _open_thread(page, with_rae)
+    open_thread(page, with_rae)
     sheet = page.locator("[data-message-menu]")
     _menu_item(page, "Pin to the top")
     expect(sheet.get_by_role("status")).to_have_text("Pinned to the top of your messages.")
@@ -285,7 +234,7 @@ def test_pinned_first_muted_shown_as_muted_and_archived_apart(
         assert box["width"] >= 12, flag
     expect(rows.first).to_have_class(re.compile(r"\bmuted\b"))
     # a new message in the muted conversation: counted on its row, quietly, not in the badge
-    _send(rae, with_rae, "Are you ignoring me?")
+    sendnow(rae, with_rae, "Are you ignoring me?")
     expect(rows.first.locator("[data-unread]")).to_have_text("1")
     expect(rows.first.locator(".dm-unread.muted")).to_have_count(1)
     expect(rows.first).to_contain_text("Are you ignoring me?")
@@ -298,7 +247,7 @@ def test_pinned_first_muted_shown_as_muted_and_archived_apart(
     screenshot(page, "messages-list-pinned-muted-desktop", copy_to=SHOTS)
 
     # archived: out of the inbox, under Archived
-    _open_thread(page, with_sol)
+    open_thread(page, with_sol)
     _menu_item(page, "Archive")
     expect(sheet.get_by_role("status")).to_have_text("Archived: find it under Archived.")
     page.goto("/messages")
@@ -317,9 +266,9 @@ def test_a_request_deleted_and_one_blocked_and_reported(
     tom = UserFactory(username="tom_dm", display_name="Tom")
     vic = UserFactory(username="vic_dm", display_name="Vic")
     from_tom = services.start_direct(tom, uma)
-    _send(tom, from_tom, "Buy followers cheap at my site")
+    sendnow(tom, from_tom, "Buy followers cheap at my site")
     from_vic = services.start_direct(vic, uma)
-    _send(vic, from_vic, "hey")
+    sendnow(vic, from_vic, "hey")
 
     page = logged_in_page(uma, viewport=PHONE)
     # delete: gone from Requests
@@ -346,7 +295,7 @@ def test_a_request_deleted_and_one_blocked_and_reported(
     expect(ended.get_by_role("link", name="Back to requests")).to_be_visible()
     # the screenshot kept the request's words and the blocked person's message: both go
     expect(page.get_by_role("region", name="Message request")).to_be_hidden()
-    expect(_bubble(page, "Buy followers cheap")).to_have_count(0)
+    expect(bubble(page, "Buy followers cheap")).to_have_count(0)
     # and it showed a red "New messages" pill and a filled options button: neither
     expect(page.locator("[data-jump]")).to_be_hidden()
     options = page.get_by_role("button", name="Conversation options")

@@ -6,32 +6,24 @@ yet gets one. Screenshots at 390x844 and 1440x900 in /tmp/shots-h4/."""
 
 from __future__ import annotations
 
-import threading
-import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.test import TestCase
 from playwright.sync_api import Page, expect
 
 from apps.messaging import services
 from apps.messaging.models import Conversation, Message
 from tests.browser.conftest import DESKTOP, PHONE, PageErrors, screenshot, seed_posts
+from tests.browser.messaging_helpers import (  # noqa: F401 - slow_expect is a fixture
+    SHOTS,
+    friends,
+    in_thread,
+    send,
+    slow_expect,
+)
 from tests.factories import UserFactory
-from tests.social.factories import FollowFactory
 
-SHOTS = Path("/tmp/shots-h4")
-
-
-@pytest.fixture(autouse=True)
-def slow_expect() -> Iterator[None]:
-    """A shared 2-core machine: live updates may take longer than expect's 5 s default."""
-    expect.set_options(timeout=15_000)
-    yield
-    expect.set_options(timeout=5_000)
 ACTIVE = "() => { const s = window.swipeme; return !!s && s.active >= 0 && !!s.items[s.active]; }"
 
 
@@ -44,27 +36,16 @@ def catalogue(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def _start(a: Any, b: Any) -> Conversation:
-    """Friends with a conversation (in a thread of its own: the send's after-commit
-    announcement uses async_to_sync, which refuses Playwright's thread)."""
-    FollowFactory(follower=a, followee=b)
-    FollowFactory(follower=b, followee=a)
-    made: list[Conversation] = []
+    """Friends with a conversation that has a message (so it is in the recent ones)."""
+    friends(a, b)
 
-    def run() -> None:
-        try:
-            with TestCase.captureOnCommitCallbacks(execute=True):
-                conversation = services.start_direct(a, b)
-                services.send_message(b, conversation.pk, client_id=str(uuid.uuid4()),
-                                      kind=Message.Kind.TEXT, body="Send me good videos")
-            made.append(conversation)
-        finally:
-            connection.close()
+    def start() -> Conversation:
+        conversation = services.start_direct(a, b)
+        send(b, conversation, "Send me good videos")
+        return conversation
 
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join(30)
-    assert made
-    return made[0]
+    made: Conversation = in_thread(start)
+    return made
 
 
 def _open_share(page: Page) -> Any:

@@ -9,15 +9,9 @@ Screenshots at 390x844 and 1440x900 in /tmp/shots-h4/."""
 from __future__ import annotations
 
 import re
-import threading
-import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import pytest
-from django.db import connection
-from django.test import TestCase
 from playwright.sync_api import Page, expect
 
 from apps.accounts.models import User
@@ -26,71 +20,26 @@ from apps.media.models import MediaAsset
 from apps.messaging import services
 from apps.messaging.models import Conversation, Message
 from tests.browser.conftest import DESKTOP, PHONE, PageErrors, screenshot
+from tests.browser.messaging_helpers import (  # noqa: F401 - slow_expect is a fixture
+    SHOTS,
+    bubble,
+    friends,
+    message_menu,
+    open_thread,
+    send,
+    slow_expect,
+)
+from tests.browser.messaging_helpers import in_thread as _in_thread
 from tests.content.factories import MediaAssetFactory
 from tests.engagement.factories import PublishedPostFactory
 from tests.factories import UserFactory
-from tests.social.factories import FollowFactory
-
-SHOTS = Path("/tmp/shots-h4")
-
-
-@pytest.fixture(autouse=True)
-def slow_expect() -> Iterator[None]:
-    """A shared 2-core machine: live updates may take longer than expect's 5 s default."""
-    expect.set_options(timeout=15_000)
-    yield
-    expect.set_options(timeout=5_000)
-
-
-def _in_thread(work: Callable[[], Any]) -> Any:
-    """Run a service call in a thread of its own: its after-commit announcement uses
-    async_to_sync, which refuses the thread where Playwright's loop runs."""
-    out: list[Any] = []
-
-    def run() -> None:
-        try:
-            with TestCase.captureOnCommitCallbacks(execute=True):
-                out.append(work())
-        finally:
-            connection.close()
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join(60)
-    assert out, "the service call failed (see the log)"
-    return out[0]
-
-
-def _send(sender: User, conversation: Conversation, body: str = "", **kwargs: Any) -> Message:
-    kwargs.setdefault("kind", Message.Kind.TEXT)
-    message, _ = services.send_message(sender, conversation.pk, body=body,
-                                       client_id=str(uuid.uuid4()), **kwargs)
-    return message
 
 
 def _pair(a: str, b: str) -> tuple[User, User, Conversation]:
     one = UserFactory(username=a, display_name=a.split("_")[0].capitalize())
     two = UserFactory(username=b, display_name=b.split("_")[0].capitalize())
-    FollowFactory(follower=one, followee=two)
-    FollowFactory(follower=two, followee=one)
+    friends(one, two)
     return one, two, services.start_direct(one, two)
-
-
-def _open_thread(page: Page, conversation: Conversation) -> None:
-    page.goto(f"/messages/{conversation.pk}")
-    expect(page.locator("[data-thread]")).to_have_attribute("data-ready", "1")
-    page.wait_for_function("() => document.querySelector('[data-dm]').dataset.socket === 'open'")
-
-
-def _bubble(page: Page, text: str) -> Any:
-    return page.locator(".dm-msg").filter(has=page.locator(".dm-text", has_text=text))
-
-
-def _menu(page: Page, text: str) -> Any:
-    _bubble(page, text).get_by_role("button", name=re.compile("^Message options")).click()
-    menu = page.locator("[data-message-menu]")
-    expect(menu).to_be_visible()
-    return menu
 
 
 def _in_view(page: Page, locator: Any) -> bool:
@@ -103,21 +52,21 @@ def _in_view(page: Page, locator: Any) -> bool:
 def test_scrolling_up_loads_older_pages_and_keeps_the_view(
         logged_in_page: Callable[..., Page], page_errors: PageErrors) -> None:
     eva, finn, conversation = _pair("eva_dm", "finn_dm")
-    _in_thread(lambda: [_send(eva if n % 2 else finn, conversation, f"Line {n:02d}")
+    _in_thread(lambda: [send(eva if n % 2 else finn, conversation, f"Line {n:02d}")
                         for n in range(1, 66)])
     for viewport in (PHONE, DESKTOP):
         page = logged_in_page(eva, viewport=viewport, touch=viewport == PHONE)
-        _open_thread(page, conversation)
+        open_thread(page, conversation)
         messages = page.locator("[data-thread-messages] > .dm-msg")
         expect(messages).to_have_count(30)
         # the newest at the bottom, on screen
-        assert _in_view(page, _bubble(page, "Line 65"))
-        assert not _in_view(page, _bubble(page, "Line 36"))
+        assert _in_view(page, bubble(page, "Line 65"))
+        assert not _in_view(page, bubble(page, "Line 36"))
         page.evaluate("() => { document.querySelector('[data-thread-scroll]').scrollTop = 0; }")
         expect(messages).to_have_count(60)
         # the page that was on top is still where it was: the view did not jump to Line 06
-        expect(_bubble(page, "Line 36")).to_be_visible()
-        assert _in_view(page, _bubble(page, "Line 36")), "the view jumped on loading older"
+        expect(bubble(page, "Line 36")).to_be_visible()
+        assert _in_view(page, bubble(page, "Line 36")), "the view jumped on loading older"
         page.evaluate("() => { document.querySelector('[data-thread-scroll]').scrollTop = 0; }")
         expect(messages).to_have_count(65)
         expect(page.locator("[data-thread-top]")).to_have_text("The start of your conversation")
@@ -134,48 +83,49 @@ def test_scrolling_up_loads_older_pages_and_keeps_the_view(
 def test_edit_unsend_and_delete_for_me_from_the_menu(
         logged_in_page: Callable[..., Page], page_errors: PageErrors) -> None:
     gia, hal, conversation = _pair("gia_dm", "hal_dm")
-    _in_thread(lambda: [_send(gia, conversation, "See you at the parc"),
-                        _send(gia, conversation, "Bring the speaker"),
-                        _send(hal, conversation, "Which entrance?")])
+    _in_thread(lambda: [send(gia, conversation, "See you at the parc"),
+                        send(gia, conversation, "Bring the speaker"),
+                        send(hal, conversation, "Which entrance?")])
     gia_page = logged_in_page(gia, viewport=DESKTOP, touch=False)
     hal_page = logged_in_page(hal, viewport=PHONE)
-    _open_thread(gia_page, conversation)
-    _open_thread(hal_page, conversation)
+    open_thread(gia_page, conversation)
+    open_thread(hal_page, conversation)
 
     # someone else's message: no Edit, no Unsend, but Report
-    menu = _menu(gia_page, "Which entrance?")
+    menu = message_menu(gia_page, "Which entrance?")
     expect(menu.get_by_role("button", name="Edit")).to_have_count(0)
     expect(menu.get_by_role("button", name="Unsend")).to_have_count(0)
     expect(menu.get_by_role("button", name="Report")).to_be_visible()
     menu.get_by_role("button", name="Close").click()
 
     # edit: the composer holds the text; saved, both see it, marked Edited
-    _menu(gia_page, "See you at the parc").get_by_role("button", name="Edit").click()
+    message_menu(gia_page, "See you at the parc").get_by_role("button", name="Edit").click()
     composer = gia_page.locator("[data-composer] textarea")
     expect(composer).to_have_value("See you at the parc")
     expect(gia_page.locator("[data-composing]")).to_contain_text("Editing your message")
     composer.fill("See you at the park")
     composer.press("Enter")
     for page in (gia_page, hal_page):
-        edited = _bubble(page, "See you at the park")
+        edited = bubble(page, "See you at the park")
         expect(edited).to_be_visible()
         expect(edited.locator(".dm-edited")).to_have_text("Edited")
     expect(hal_page.locator(".dm-text", has_text="parc")).to_have_count(0)
 
     # unsend: a tombstone for both, no text left
     gia_page.once("dialog", lambda dialog: dialog.accept())
-    _menu(gia_page, "Bring the speaker").get_by_role("button", name="Unsend").click()
+    message_menu(gia_page, "Bring the speaker").get_by_role("button", name="Unsend").click()
     expect(gia_page.locator(".dm-unsent")).to_have_text(re.compile("You unsent a message"))
     expect(hal_page.locator(".dm-unsent")).to_have_text(re.compile("Message unsent"))
     expect(hal_page.get_by_text("Bring the speaker")).to_have_count(0)
 
     # delete for me: gone here, still there for the other
-    _menu(hal_page, "See you at the park").get_by_role("button", name="Delete for me").click()
-    expect(_bubble(hal_page, "See you at the park")).to_have_count(0)
+    menu = message_menu(hal_page, "See you at the park")
+    menu.get_by_role("button", name="Delete for me").click()
+    expect(bubble(hal_page, "See you at the park")).to_have_count(0)
     hal_page.reload()
     expect(hal_page.locator("[data-thread]")).to_have_attribute("data-ready", "1")
-    expect(_bubble(hal_page, "See you at the park")).to_have_count(0)
-    expect(_bubble(gia_page, "See you at the park")).to_be_visible()
+    expect(bubble(hal_page, "See you at the park")).to_have_count(0)
+    expect(bubble(gia_page, "See you at the park")).to_be_visible()
     screenshot(gia_page, "messages-edited-unsent-desktop", copy_to=SHOTS)
     screenshot(hal_page, "messages-edited-unsent-phone", copy_to=SHOTS)
     assert page_errors.uncaught == [], page_errors.uncaught
@@ -186,11 +136,11 @@ def test_cards_and_media_waiting_for_checks(logged_in_page: Callable[..., Page],
     ivy, jon, conversation = _pair("ivy_dm", "jon_dm")
     post = PublishedPostFactory(author=ivy, caption="My private rehearsal")
     asset = MediaAssetFactory(owner=ivy, state=MediaAsset.State.PROCESSING)
-    _in_thread(lambda: [_send(ivy, conversation, kind=Message.Kind.POST,
+    _in_thread(lambda: [send(ivy, conversation, kind=Message.Kind.POST,
                               shared_post_id=post.pk),
-                        _send(ivy, conversation, kind=Message.Kind.PROFILE,
+                        send(ivy, conversation, kind=Message.Kind.PROFILE,
                               shared_user_id=ivy.pk),
-                        _send(ivy, conversation, kind=Message.Kind.MEDIA, asset_id=asset.pk)])
+                        send(ivy, conversation, kind=Message.Kind.MEDIA, asset_id=asset.pk)])
     waiting = Message.objects.get(asset=asset)
     assert waiting.state == Message.State.PENDING
     # the author makes the post private: only she may see it now
@@ -198,8 +148,8 @@ def test_cards_and_media_waiting_for_checks(logged_in_page: Callable[..., Page],
 
     ivy_page = logged_in_page(ivy, viewport=PHONE)
     jon_page = logged_in_page(jon, viewport=DESKTOP, touch=False)
-    _open_thread(ivy_page, conversation)
-    _open_thread(jon_page, conversation)
+    open_thread(ivy_page, conversation)
+    open_thread(jon_page, conversation)
     expect(ivy_page.locator('[data-card="post"]')).to_contain_text("My private rehearsal")
     expect(jon_page.locator('[data-card="unavailable"]')).to_contain_text("Video unavailable")
     expect(jon_page.get_by_text("My private rehearsal")).to_have_count(0)
@@ -230,27 +180,27 @@ def test_cards_and_media_waiting_for_checks(logged_in_page: Callable[..., Page],
 def test_a_dropped_socket_resumes_without_loss_or_duplicates(
         logged_in_page: Callable[..., Page], page_errors: PageErrors) -> None:
     kai, lea, conversation = _pair("kai_dm", "lea_dm")
-    first = _in_thread(lambda: _send(lea, conversation, "Are you there?"))
+    first = _in_thread(lambda: send(lea, conversation, "Are you there?"))
     page = logged_in_page(kai, viewport=DESKTOP, touch=False)
-    _open_thread(page, conversation)
-    expect(_bubble(page, "Are you there?")).to_be_visible()
+    open_thread(page, conversation)
+    expect(bubble(page, "Are you there?")).to_be_visible()
     # the connection drops and stays down while two messages and an edit are sent
     page.evaluate("() => { const s = window.swipemeMessages.socket; s.stopped = true; s.drop(); }")
     page.wait_for_function("() => document.querySelector('[data-dm]').dataset.socket === 'closed'")
-    _in_thread(lambda: [_send(lea, conversation, "Hello?"),
-                        _send(lea, conversation, "Call me when you can"),
+    _in_thread(lambda: [send(lea, conversation, "Hello?"),
+                        send(lea, conversation, "Call me when you can"),
                         services.edit_message(lea, conversation.pk, first.pk,
                                               body="Are you there, Kai?")])
     page.wait_for_timeout(500)
-    expect(_bubble(page, "Hello?")).to_have_count(0)
+    expect(bubble(page, "Hello?")).to_have_count(0)
     page.evaluate("() => { const s = window.swipemeMessages.socket; s.stopped = false; "
                   "s.connect(); }")
-    expect(_bubble(page, "Call me when you can")).to_be_visible()
-    expect(_bubble(page, "Are you there, Kai?")).to_be_visible()
-    expect(_bubble(page, "Hello?")).to_have_count(1)
+    expect(bubble(page, "Call me when you can")).to_be_visible()
+    expect(bubble(page, "Are you there, Kai?")).to_be_visible()
+    expect(bubble(page, "Hello?")).to_have_count(1)
     expect(page.locator("[data-thread-messages] > .dm-msg")).to_have_count(3)
     # and live again after the resume
-    _in_thread(lambda: _send(lea, conversation, "Back online"))
-    expect(_bubble(page, "Back online")).to_be_visible()
+    _in_thread(lambda: send(lea, conversation, "Back online"))
+    expect(bubble(page, "Back online")).to_be_visible()
     expect(page.locator("[data-thread-messages] > .dm-msg")).to_have_count(4)
     assert page_errors.uncaught == [], page_errors.uncaught

@@ -4,6 +4,7 @@ the header's bell and the tab bar's Inbox badge, rendered by the server (one ind
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import template
@@ -14,16 +15,21 @@ from apps.notifications import selectors as notification_selectors
 register = template.Library()
 
 
-@register.simple_tag(takes_context=True)
-def unread_inbox(context: Any) -> int:
-    """Counted once per request (the header and the tab bar both show it)."""
+def counted_once(context: Any, name: str, count: Callable[[User], int]) -> int:
+    """`count(user)` once per request (the header and the tab bar both show it), kept on
+    the request as `name`; 0 signed out. The Messages badge (messages_nav) uses it too."""
     request = context.get("request")
     user = context.get("user")
     if not isinstance(user, User) or not user.is_authenticated:
         return 0
-    cached = getattr(request, "_unread_inbox", None)
+    cached = getattr(request, name, None)
     if cached is None:
-        cached = notification_selectors.unread_count(user)
+        cached = count(user)
         if request is not None:
-            request._unread_inbox = cached
+            setattr(request, name, cached)
     return int(cached)
+
+
+@register.simple_tag(takes_context=True)
+def unread_inbox(context: Any) -> int:
+    return counted_once(context, "_unread_inbox", notification_selectors.unread_count)
