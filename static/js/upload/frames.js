@@ -25,7 +25,8 @@ export async function videoFrames(url, count, width = 120) {
   const frames = [];
   for (let i = 0; i < count; i += 1) {
     const seconds = count === 1 ? 0 : (i * Math.max(0, duration - 0.1)) / (count - 1);
-    video.currentTime = seconds;
+    // a "seek" to 0 where the video already is draws a black frame in Chromium: a hair later
+    video.currentTime = Math.max(seconds, Math.min(0.04, duration / 2));
     await until(video, "seeked");
     const canvas = document.createElement("canvas");
     canvas.width = width;

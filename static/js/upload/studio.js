@@ -603,13 +603,15 @@ async function loadOptions() {
 
 openButton.addEventListener("click", () => {
   studio.hidden = false;
+  studio.closest(".upload-page").classList.add("studio-on");
   openButton.parentElement.hidden = true;
   loadOptions();
   studio.querySelector("h2").scrollIntoView({ block: "start" });
-  $("[for=studio-files]").focus?.();
+  filesInput.focus();
 });
 closeButton.addEventListener("click", () => {
   studio.hidden = true;
+  studio.closest(".upload-page").classList.remove("studio-on");
   openButton.parentElement.hidden = false;
   openButton.focus();
 });

@@ -1,0 +1,184 @@
+"""The studio on the upload page (issue 16, the web editor), in the real browser against the
+real server and Celery worker: two clips uploaded (tus) and processed, a filmstrip of real
+frames per clip, reordered, trimmed, a filter and a voice effect picked, text added and
+dragged to its place; the server's preview render plays in a <video> and is the edit asked
+for (decoded: its length is the trimmed total, its frames grey under the mono filter); text
+the server refuses shows the server's words with the place in the edit it names; "Use this
+video" renders the edit and the post form posts that upload. Screenshots on a phone and a
+desktop (/tmp/shots-h11/)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+import pytest
+from django.conf import settings
+from playwright.sync_api import Page, expect
+
+from apps.content.models import Post
+from apps.studio.models import EditVersion, Preview
+from tests.browser.conftest import DESKTOP, PHONE, PageErrors, screenshot
+from tests.factories import UserFactory
+from tests.media.conftest import make_clip
+
+SHOTS = Path("/tmp/shots-h11")
+
+
+def _set_range(page: Page, selector: str, value: int) -> None:
+    page.locator(selector).evaluate(
+        "(el, v) => { el.value = String(v);"
+        " el.dispatchEvent(new Event('input', {bubbles: true})); }", value)
+
+
+def _drag_to(page: Page, selector: str, fx: float, fy: float) -> None:
+    """Drag an overlay with the mouse to the fraction (fx, fy) of the stage."""
+    page.locator("[data-stage]").scroll_into_view_if_needed()
+    box = page.locator(selector).bounding_box()
+    stage = page.locator("[data-stage]").bounding_box()
+    assert box
+    assert stage
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(stage["x"] + stage["width"] * fx, stage["y"] + stage["height"] * fy, steps=8)
+    page.mouse.up()
+
+
+def _colour_spread(path: Path) -> float:
+    """How far apart the channels of the middle frame's centre are (0: grey)."""
+    with av.open(str(path)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    middle = frames[len(frames) // 2].astype(int)
+    h, w, _ = middle.shape
+    centre = middle[h // 3: 2 * h // 3, w // 4: 3 * w // 4]
+    return float((centre.max(axis=2) - centre.min(axis=2)).mean())
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_two_clips_trimmed_filtered_with_text_previewed_and_posted(
+        logged_in_page: Callable[..., Page], tmp_path: Path, page_errors: PageErrors,
+        viewport: dict[str, int]) -> None:
+    kind = "phone" if viewport == PHONE else "desktop"
+    me = UserFactory()
+    page = logged_in_page(me, viewport=viewport)
+    page.goto("/upload")
+    page.get_by_role("button", name="Edit several clips in the studio").click()
+    studio = page.locator("[data-studio]")
+    expect(studio).to_have_attribute("data-ready", "true")
+    # the server's options fill the choices
+    expect(page.locator("#studio-filter option[value=mono]")).to_have_count(1)
+    expect(page.locator("#studio-voice option[value=robot]")).to_have_count(1)
+    # the studio is the way to pick the video now: the single-file picker steps aside
+    expect(page.locator("[data-dropzone]")).to_be_hidden()
+
+    first = make_clip(tmp_path / "first.mp4", seconds=3, video_source="testsrc2")
+    second = make_clip(tmp_path / "second.mp4", seconds=2, video_source="smptehdbars")
+    page.set_input_files("[data-studio-files]", [str(first), str(second)])
+    clips = page.locator("[data-clips] > li")
+    expect(clips).to_have_count(2)
+    # a filmstrip of real frames from each file, before the server has processed anything
+    for i in range(2):
+        expect(clips.nth(i).locator("[data-filmstrip] img")).to_have_count(8, timeout=30_000)
+        assert clips.nth(i).locator("[data-filmstrip] img").first.get_attribute(
+            "src", timeout=1000).startswith("data:image/jpeg")
+        # the first frame is the clip's picture, not the black Chromium draws for a seek to 0
+        assert clips.nth(i).locator("[data-filmstrip] img").first.evaluate(
+            """img => { const c = document.createElement('canvas'); c.width = 8; c.height = 8;
+                const g = c.getContext('2d'); g.drawImage(img, 0, 0, 8, 8);
+                const d = g.getImageData(0, 0, 8, 8).data; let sum = 0;
+                for (let k = 0; k < d.length; k += 4) sum += d[k] + d[k + 1] + d[k + 2];
+                return sum / (d.length / 4) / 3 > 40; }""")
+    # each clip uploaded and usable once the worker has checked it
+    for i in range(2):
+        expect(clips.nth(i).locator("[data-clip-status]")).to_have_text(
+            "Ready to edit.", timeout=120_000)
+    expect(page.locator("[data-total]")).to_have_text("2 clips · 5.0 s in all")
+
+    # reorder: the second clip goes first
+    clips.nth(1).get_by_role("button", name="Earlier").click()
+    expect(clips.nth(0).locator("[data-select]")).to_have_text("1. second.mp4")
+    expect(clips.nth(0).get_by_role("button", name="Earlier")).to_be_disabled()
+    # trim: the first clip in the edit (second.mp4) keeps 0.5 to 1.5 s, the other 0 to 2 s
+    _set_range(page, "[data-clips] > li:nth-child(1) [data-in]", 500)
+    _set_range(page, "[data-clips] > li:nth-child(1) [data-out]", 1500)
+    _set_range(page, "[data-clips] > li:nth-child(2) [data-out]", 2000)
+    expect(page.locator("[data-total]")).to_have_text("2 clips · 3.0 s in all")
+    expect(clips.nth(1).locator("[data-out-out]")).to_have_text("2.0 s")
+    # the scrubber: the stage shows the moved clip at the trim point
+    assert page.locator("[data-stage-video]").evaluate(
+        "v => Math.abs(v.currentTime - 2.0) < 0.05 && v.src.startsWith('blob:')")
+    kept = clips.nth(1).locator("[data-kept]").evaluate("k => k.style.width")
+    assert kept.startswith("66.6")
+
+    page.select_option("#studio-filter", "mono")
+    page.select_option("#studio-voice", "robot")
+    page.fill("#studio-text", "Hello studio")
+    page.get_by_role("button", name="Add text").click()
+    text = page.locator(".studio-text")
+    expect(text).to_have_text("Hello studio")
+    _drag_to(page, ".studio-text", 0.5, 0.8)
+    assert abs(float(text.get_attribute("data-y") or 0) - 0.8) < 0.03
+    assert abs(float(text.get_attribute("data-x") or 0) - 0.5) < 0.03
+    # the text is drawn inside the frame, not spilling out of it
+    box, stage = text.bounding_box(), page.locator("[data-stage]").bounding_box()
+    assert box
+    assert stage
+    assert box["x"] >= stage["x"]
+    assert box["x"] + box["width"] <= stage["x"] + stage["width"]
+
+    # a text the server's font cannot draw: refused before rendering, in the server's words
+    page.fill("#studio-text", "Wave 👋")
+    page.get_by_role("button", name="Add text").click()
+    page.get_by_role("button", name="Preview").click()
+    error = page.locator("[data-studio-error]")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("Text 2 · text:")
+    expect(error).to_contain_text("👋")
+    assert not Preview.objects.filter(owner=me).exists()
+    page.get_by_role("button", name="Remove Text: Wave 👋").click()
+
+    page.get_by_role("button", name="Preview").click()
+    result = page.locator("[data-result-video]")
+    expect(result).to_be_visible(timeout=120_000)
+    expect(error).to_be_hidden()
+    expect(page.locator("[data-studio-status]")).to_have_text("Preview ready (3.0 s).")
+    page.wait_for_function(
+        "() => document.querySelector('[data-result-video]').readyState >= 2", timeout=30_000)
+    played = result.evaluate("v => v.duration")
+    assert 2.8 < played < 3.3
+    preview = Preview.objects.get(owner=me)
+    doc = preview.document
+    assert [(c["in_ms"], c["out_ms"]) for c in doc["clips"]] == [(500, 1500), (0, 2000)]
+    assert doc["filter"]["preset"] == "mono"
+    assert doc["voice"] == "robot"
+    assert doc["texts"][0]["text"] == "Hello studio"
+    assert abs(doc["texts"][0]["y"] - 0.8) < 0.03
+    # the mono filter leaves grey frames (the bars of both clips are colourful)
+    assert _colour_spread(Path(settings.MEDIA_ROOT) / preview.file) < 12
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    screenshot(page, f"studio-preview-{kind}", full_page=True, copy_to=SHOTS)
+
+    if viewport == PHONE:
+        assert not page_errors.uncaught
+        return
+    # use it: the edit renders into a new upload, which the post form posts
+    page.get_by_role("button", name="Use this video").click()
+    status = page.locator("[data-upload-status]")
+    expect(status).to_have_attribute("data-asset-id", re.compile(r"^\d+$"),
+                                     timeout=180_000)
+    version = EditVersion.objects.get(edit__owner=me)
+    assert version.state == EditVersion.State.RENDERED
+    assert version.asset_id is not None
+    assert status.get_attribute("data-asset-id") == str(version.asset_id)
+    expect(page.locator("[data-file-name]")).to_have_text("Studio edit · 2 clips · 3.0 s")
+    submit = page.locator("[data-submit]")
+    expect(submit).to_be_enabled()
+    page.fill("#caption", "Made in the studio")
+    screenshot(page, f"studio-rendered-{kind}", full_page=True, copy_to=SHOTS)
+    submit.click()
+    expect(page.locator("[data-posted]")).to_be_visible(timeout=30_000)
+    post = Post.objects.get(author=me)
+    assert post.asset_id == version.asset_id
+    assert not page_errors.uncaught
