@@ -16,13 +16,22 @@ from pathlib import Path
 import av
 import pytest
 from django.conf import settings
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Playwright, expect
 
 from apps.content.models import Post
 from apps.studio.models import EditVersion, Preview
-from tests.browser.conftest import DESKTOP, PHONE, PageErrors, screenshot
+from tests.browser.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    PHONE,
+    PageErrors,
+    log_in,
+    screenshot,
+)
 from tests.factories import UserFactory
 from tests.media.conftest import make_clip
+from tests.studio.conftest import make_sticker, png_bytes
 
 SHOTS = Path("/tmp/shots-h11")
 
@@ -182,3 +191,84 @@ def test_two_clips_trimmed_filtered_with_text_previewed_and_posted(
     post = Post.objects.get(author=me)
     assert post.asset_id == version.asset_id
     assert not page_errors.uncaught
+
+
+def _open_studio_with_clip(page: Page, clip: Path) -> None:
+    page.goto("/upload")
+    page.get_by_role("button", name="Edit several clips in the studio").click()
+    expect(page.locator("[data-studio]")).to_have_attribute("data-ready", "true")
+    page.set_input_files("[data-studio-files]", str(clip))
+    expect(page.locator("[data-clip-status]")).to_have_text("Ready to edit.", timeout=120_000)
+
+
+def test_a_sticker_dragged_from_the_library_lands_where_dropped(
+        logged_in_page: Callable[..., Page], tmp_path: Path, page_errors: PageErrors) -> None:
+    me = UserFactory()
+    sticker = make_sticker("red square", png_bytes("red", "64x64"))
+    page = logged_in_page(me, viewport=DESKTOP)
+    # a black clip: the red sticker is the only colour in the frame
+    _open_studio_with_clip(page, make_clip(tmp_path / "black.mp4", seconds=2, video_source="color"))
+    choice = page.get_by_role("button", name="Add the sticker red square")
+    expect(choice).to_be_visible()
+    stage = page.locator("[data-stage]").bounding_box()
+    source = choice.bounding_box()
+    assert stage
+    assert source
+    page.mouse.move(source["x"] + source["width"] / 2, source["y"] + source["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(stage["x"] + stage["width"] * 0.3, stage["y"] + stage["height"] * 0.3, steps=8)
+    page.mouse.up()
+    placed = page.locator(".studio-sticker")
+    expect(placed).to_have_count(1)  # a drop adds one, not a second one for the click
+    assert abs(float(placed.get_attribute("data-x") or 0) - 0.3) < 0.03
+    assert abs(float(placed.get_attribute("data-y") or 0) - 0.3) < 0.03
+    expect(page.locator("[data-overlays]")).to_contain_text("Sticker: red square")
+
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("[data-result-video]")).to_be_visible(timeout=120_000)
+    preview = Preview.objects.get(owner=me)
+    placed_doc = preview.document["stickers"][0]
+    assert placed_doc["sticker_id"] == str(sticker.pk)
+    assert abs(placed_doc["x"] - 0.3) < 0.03
+    with av.open(str(Path(settings.MEDIA_ROOT) / preview.file)) as container:
+        frame = next(iter(container.decode(video=0))).to_ndarray(format="rgb24").astype(int)
+    h, w, _ = frame.shape
+    red = frame[int(0.3 * h), int(0.3 * w)]
+    assert red[0] > 150 and red[1] < 80 and red[2] < 80  # noqa: PT018 - one pixel's colour
+    assert frame[int(0.75 * h), int(0.75 * w)].max() < 40
+    assert not page_errors.uncaught
+
+
+def test_a_clip_recorded_with_the_camera_joins_the_edit(
+        playwright_driver: Playwright, base_url: str, tmp_path: Path) -> None:
+    """MediaRecorder with Chromium's fake camera (its own browser: the flags are launch
+    options): the recording is uploaded like a picked file and becomes a usable clip."""
+    me = UserFactory()
+    chromium = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream",
+              "--use-fake-ui-for-media-stream"])
+    try:
+        context = chromium.new_context(base_url=base_url, viewport=PHONE)  # type: ignore[arg-type]
+        context.grant_permissions(["camera", "microphone"])
+        log_in(context, me, base_url)
+        page = context.new_page()
+        page.goto("/upload")
+        page.get_by_role("button", name="Edit several clips in the studio").click()
+        record = page.get_by_role("button", name="Record with the camera")
+        expect(record).to_be_visible()
+        record.click()
+        stop = page.get_by_role("button", name="Stop recording")
+        expect(stop).to_be_visible()
+        page.wait_for_timeout(2500)
+        stop.click()
+        clip = page.locator("[data-clips] > li")
+        expect(clip).to_have_count(1)
+        expect(clip.locator("[data-select]")).to_have_text(re.compile(r"^1\. recording-.*\.webm$"))
+        expect(clip.locator("[data-clip-status]")).to_have_text("Ready to edit.", timeout=120_000)
+        # the server's duration sets the trim (a MediaRecorder WebM carries none)
+        out = int(clip.locator("[data-out]").input_value())
+        assert 1500 < out < 4000
+        expect(page.get_by_role("button", name="Preview")).to_be_enabled()
+    finally:
+        chromium.close()
