@@ -115,6 +115,12 @@ def test_two_clips_trimmed_filtered_with_text_previewed_and_posted(
     _set_range(page, "[data-clips] > li:nth-child(2) [data-out]", 2000)
     expect(page.locator("[data-total]")).to_have_text("2 clips · 3.0 s in all")
     expect(clips.nth(1).locator("[data-out-out]")).to_have_text("2.0 s")
+    # the first clip comes from nothing: no transition to choose
+    expect(clips.nth(0).locator("[data-transition-field]")).to_be_hidden()
+    # the other plays at twice its speed and fades in over 0.5 s: 1 + 2 / 2 - 0.5 s
+    clips.nth(1).get_by_label("Speed").select_option("2")
+    clips.nth(1).get_by_label("From the previous clip").select_option("fade")
+    expect(page.locator("[data-total]")).to_have_text("2 clips · 1.5 s in all")
     # the scrubber: the stage shows the moved clip at the trim point
     assert page.locator("[data-stage-video]").evaluate(
         "v => Math.abs(v.currentTime - 2.0) < 0.05 && v.src.startsWith('blob:')")
@@ -152,14 +158,16 @@ def test_two_clips_trimmed_filtered_with_text_previewed_and_posted(
     result = page.locator("[data-result-video]")
     expect(result).to_be_visible(timeout=120_000)
     expect(error).to_be_hidden()
-    expect(page.locator("[data-studio-status]")).to_have_text("Preview ready (3.0 s).")
+    expect(page.locator("[data-studio-status]")).to_have_text("Preview ready (1.5 s).")
     page.wait_for_function(
         "() => document.querySelector('[data-result-video]').readyState >= 2", timeout=30_000)
     played = result.evaluate("v => v.duration")
-    assert 2.8 < played < 3.3
+    assert 1.3 < played < 1.8
     preview = Preview.objects.get(owner=me)
     doc = preview.document
-    assert [(c["in_ms"], c["out_ms"]) for c in doc["clips"]] == [(500, 1500), (0, 2000)]
+    assert [(c["in_ms"], c["out_ms"], c["speed"]) for c in doc["clips"]] == [
+        (500, 1500, 1.0), (0, 2000, 2.0)]
+    assert doc["clips"][1]["transition"] == {"kind": "fade", "duration_ms": 500}
     assert doc["filter"]["preset"] == "mono"
     assert doc["voice"] == "robot"
     assert doc["texts"][0]["text"] == "Hello studio"
@@ -181,7 +189,7 @@ def test_two_clips_trimmed_filtered_with_text_previewed_and_posted(
     assert version.state == EditVersion.State.RENDERED
     assert version.asset_id is not None
     assert status.get_attribute("data-asset-id") == str(version.asset_id)
-    expect(page.locator("[data-file-name]")).to_have_text("Studio edit · 2 clips · 3.0 s")
+    expect(page.locator("[data-file-name]")).to_have_text("Studio edit · 2 clips · 1.5 s")
     submit = page.locator("[data-submit]")
     expect(submit).to_be_enabled()
     page.fill("#caption", "Made in the studio")

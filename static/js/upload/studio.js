@@ -89,13 +89,22 @@ function say(text) { statusLine.textContent = text; }
 
 // --- the document --------------------------------------------------------------------------
 
-const outputMs = () => state.clips.reduce((sum, clip) => sum + (clip.outMs - clip.inMs), 0);
+const TRANSITION_MS = 500;
+const SPEEDS = [0.5, 0.75, 1, 1.5, 2, 3];
+const transitionMs = (clip, index) => (index > 0 && clip.transition !== "cut" ? TRANSITION_MS : 0);
+// The server's arithmetic (document.Document.duration_ms): each clip's length after its
+// speed, less the transitions' overlaps; rounded down so timed text never ends past it.
+const outputMs = () => Math.floor(state.clips.reduce(
+  (sum, clip, index) => sum + (clip.outMs - clip.inMs) / clip.speed - transitionMs(clip, index), 0));
 
 function editDocument() {
   const length = Math.max(1, outputMs());
   const doc = {
     version: state.options?.schema_version ?? 1,
-    clips: state.clips.map((clip) => ({ asset_id: clip.assetId, in_ms: clip.inMs, out_ms: clip.outMs })),
+    clips: state.clips.map((clip, index) => ({
+      asset_id: clip.assetId, in_ms: clip.inMs, out_ms: clip.outMs, speed: clip.speed,
+      ...(transitionMs(clip, index) ? { transition: { kind: clip.transition, duration_ms: TRANSITION_MS } } : {}),
+    })),
     filter: { preset: filterSelect.value },
     voice: voiceSelect.value,
     texts: [], stickers: [], cover_ms: 0,
@@ -137,7 +146,7 @@ async function addClip(file) {
   const clip = {
     key: state.nextKey++, file, name: file.name, url: URL.createObjectURL(file), assetId: null,
     usable: false, refused: false, status: "Uploading…", durationMs: 0, inMs: 0, outMs: 0,
-    frames: [], ratio: null, node: null,
+    frames: [], ratio: null, node: null, speed: 1, transition: "cut",
   };
   state.clips.push(clip);
   if (!state.selected) state.selected = clip;
@@ -242,7 +251,16 @@ function clipNode(clip) {
     <div class="trim">
       <label>Start <output data-in-out></output><input type="range" data-in min="0" step="100"></label>
       <label>End <output data-out-out></output><input type="range" data-out min="0" step="100"></label>
+    </div>
+    <div class="clip-options">
+      <label>Speed <select data-speed>${SPEEDS.map((v) => `<option value="${v}">${v}×</option>`).join("")}</select></label>
+      <label data-transition-field>From the previous clip <select data-transition></select></label>
     </div>`;
+  const speed = item.querySelector("[data-speed]");
+  speed.value = "1";
+  speed.addEventListener("change", () => { clip.speed = Number(speed.value); updateButtons(); });
+  const transition = item.querySelector("[data-transition]");
+  transition.addEventListener("change", () => { clip.transition = transition.value; updateButtons(); });
   item.querySelector("[data-select]").addEventListener("click", () => select(clip, clip.inMs));
   for (const button of item.querySelectorAll("[data-move]")) {
     button.addEventListener("click", () => move(clip, Number(button.dataset.move)));
@@ -271,6 +289,8 @@ function renderClip(clip) {
   item.setAttribute("aria-current", String(state.selected === clip));
   item.querySelector('[data-move="-1"]').disabled = index <= 0;
   item.querySelector('[data-move="1"]').disabled = index >= state.clips.length - 1;
+  item.querySelector("[data-transition-field]").hidden = index === 0; // nothing to come from
+  fillTransitions(item.querySelector("[data-transition]"), clip);
   const status = item.querySelector("[data-clip-status]");
   status.textContent = clip.status;
   status.classList.toggle("error", Boolean(clip.statusError));
@@ -296,6 +316,19 @@ function renderClip(clip) {
     item.querySelector(`[data-${name}-out]`).textContent = seconds(value);
   }
   updateButtons();
+}
+
+// The server's transitions (options may arrive after the first clip was added).
+function fillTransitions(select, clip) {
+  const kinds = state.options?.transitions || ["cut"];
+  if (select.options.length === kinds.length) return;
+  select.replaceChildren(...kinds.map((kind) => {
+    const option = document.createElement("option");
+    option.value = kind;
+    option.textContent = kind === "cut" ? "Cut" : `${kind[0].toUpperCase()}${kind.slice(1)} (${TRANSITION_MS / 1000} s)`;
+    return option;
+  }));
+  select.value = clip.transition;
 }
 
 function select(clip, atMs) {
@@ -598,6 +631,7 @@ async function loadOptions() {
   fill(filterSelect, state.options.filters, { none: "None" });
   fill(voiceSelect, state.options.voice_effects, { none: "None", pitch_up: "Higher pitch", pitch_down: "Lower pitch" });
   renderStickers(state.options.stickers);
+  for (const clip of state.clips) renderClip(clip);
   studio.dataset.ready = "true";
 }
 
