@@ -788,6 +788,10 @@ COVERED_ELSEWHERE = {
     "apps/messaging/services/messages.py::reject_pending":
         "tests/messaging/test_safety_media.py (the media checks on a real worker, "
         "transaction=True)",
+    "apps/studio/services.py::_latest_locked":
+        "tests/studio/test_pipeline.py (the render endpoint, transaction=True)",
+    "apps/studio/services.py::version_render_run":
+        "tests/studio/test_pipeline.py (the render task on a real worker)",
 }
 
 

@@ -4,7 +4,6 @@ back as a small MP4; a render becomes a new upload that media's own pipeline val
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,6 @@ def test_preview_then_render_into_the_media_pipeline(celery_worker_process, tmp_
     expected_s = (2000 / 1.5 + 2000 - 300) / 1000
 
     # a quick preview
-    started = time.monotonic()
     response = client.post("/api/v1/studio/previews", {"document": document}, format="json")
     assert response.status_code == 202, response.content
     preview_url = f"/api/v1/studio/previews/{response.json()['id']}"
@@ -52,7 +50,6 @@ def test_preview_then_render_into_the_media_pipeline(celery_worker_process, tmp_
         return state == "done"
 
     wait_for(preview_done, "the preview")
-    assert time.monotonic() - started < 30
     body = client.get(preview_url).json()
     assert body["file_url"].endswith("/file")
     file = client.get(body["file_url"])
