@@ -204,3 +204,26 @@ def test_a_dropped_socket_resumes_without_loss_or_duplicates(
     expect(bubble(page, "Back online")).to_be_visible()
     expect(page.locator("[data-thread-messages] > .dm-msg")).to_have_count(4)
     assert page_errors.uncaught == [], page_errors.uncaught
+
+
+def test_the_list_loads_more_conversations_at_its_end(
+        logged_in_page: Callable[..., Page], page_errors: PageErrors) -> None:
+    me = UserFactory(username="busy_dm", display_name="Busy")
+    people = [UserFactory(username=f"pal{n:02d}_dm") for n in range(33)]
+    for person in people:
+        friends(me, person)
+
+    def start_all() -> None:
+        for person in people:
+            send(person, services.start_direct(person, me), f"Hi from {person.username}")
+
+    _in_thread(start_all)
+    page = logged_in_page(me, viewport=DESKTOP, touch=False)
+    page.goto("/messages")
+    rows = page.locator("[data-dm-list] > li")
+    expect(rows).to_have_count(30)  # the API's first page, newest first
+    expect(rows.first).to_contain_text("Hi from pal32_dm")
+    rows.last.scroll_into_view_if_needed()
+    expect(rows).to_have_count(33)
+    expect(rows.last).to_contain_text("Hi from pal00_dm")
+    assert page_errors.uncaught == [], page_errors.uncaught

@@ -19,6 +19,7 @@ export class ConversationList {
     this.loading = null;
   }
 
+  /** The first page again (a change moved rows); older pages follow as the end scrolls in. */
   async load() {
     this.list.setAttribute("aria-busy", "true");
     try {
@@ -27,11 +28,37 @@ export class ConversationList {
       this.list.replaceChildren(...rows.map((c) => conversationRow(c, this.me, { current: String(c.id) === this.current })));
       this.empty.hidden = rows.length > 0;
       this.status.textContent = "";
+      this.next = page.next || null;
+      this.watchEnd();
     } catch (e) {
       this.status.textContent = e instanceof ApiError ? e.message : "Your messages could not load. Check your connection.";
     } finally {
       this.list.setAttribute("aria-busy", "false");
       this.root.dataset.loaded = "1";
+    }
+  }
+
+  watchEnd() {
+    this.observer = this.observer || new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) this.more();
+    }, { root: this.list, rootMargin: "0px 0px 200px 0px" });
+    this.observer.disconnect();
+    const last = this.list.lastElementChild;
+    if (this.next && last) this.observer.observe(last);
+  }
+
+  async more() {
+    if (!this.next || this.loadingMore) return;
+    this.loadingMore = true;
+    try {
+      const page = await get(`${urls.list(this.folder)}&cursor=${encodeURIComponent(this.next)}`);
+      const known = new Set([...this.list.children].map((li) => li.dataset.conversationId));
+      this.list.append(...(page.results || []).filter((c) => !known.has(String(c.id)))
+        .map((c) => conversationRow(c, this.me, { current: String(c.id) === this.current })));
+      this.next = page.next || null;
+      this.watchEnd();
+    } catch { /* the next scroll tries again */ } finally {
+      this.loadingMore = false;
     }
   }
 
