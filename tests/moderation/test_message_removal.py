@@ -8,12 +8,15 @@ messaging side takes the conversation's row lock: these run with transaction=Tru
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connection, transaction
 from django.test import TestCase
 
+from apps.core.errors import ApplicationError
 from apps.messaging import reporting, services
 from apps.messaging.api.serializers import REMOVED_NOTICE
 from apps.messaging.models import Conversation, Message, Reaction
@@ -195,3 +198,46 @@ def test_a_message_unsent_before_the_decision_is_not_brought_back(moderator: Any
     assert services.restore_by_moderation(message_id=bad.pk) is False
     bad.refresh_from_db()
     assert (bad.state, bad.body) == (Message.State.UNSENT, "")
+
+
+def test_an_unsend_racing_a_removal_keeps_what_an_appeal_puts_back() -> None:
+    """The sender unsends while a removal holds the conversation's lock: the unsend read
+    the message as visible, waits for the lock, then finds it removed and is refused in
+    words (before, it wiped the text the appeal restores)."""
+    group, bad, _case, sender, *_ = _group_with_a_reported_message()
+    holding, release = threading.Event(), threading.Event()
+    outcome: dict[str, str] = {}
+
+    def remove() -> None:
+        try:
+            with transaction.atomic():
+                outcome["removed"] = str(services.remove_by_moderation(message_id=bad.pk))
+                holding.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    def unsend() -> None:
+        try:
+            services.unsend_message(sender, group.pk, bad.pk)
+            outcome["unsend"] = "done"
+        except ApplicationError as exc:
+            outcome["unsend"], outcome["words"] = exc.code, exc.message
+        finally:
+            connection.close()
+
+    remover = threading.Thread(target=remove)
+    remover.start()
+    assert holding.wait(30)
+    unsender = threading.Thread(target=unsend)
+    unsender.start()
+    unsender.join(1.5)
+    assert unsender.is_alive()  # waiting for the conversation's lock
+    release.set()
+    remover.join(30)
+    unsender.join(30)
+    assert outcome["removed"] == "True"
+    assert outcome["unsend"] == "removed_by_moderation"
+    assert "appeal" in outcome["words"]
+    bad.refresh_from_db()
+    assert (bad.state, bad.body) == (Message.State.REMOVED, BODY)

@@ -275,12 +275,16 @@ def unsend_message(user: User, conversation_id: int | str, message_id: int | str
     message = _own_message(me, message_id, "unsend")
     if message.state == Message.State.UNSENT:
         return message
-    if message.state == Message.State.REMOVED:
-        raise ApplicationError("Our moderators removed this message for everyone already; "
+    removed = ApplicationError("Our moderators removed this message for everyone already; "
                                "you can appeal that from your notices.",
                                code="removed_by_moderation")
+    if message.state == Message.State.REMOVED:
+        raise removed
     with transaction.atomic():  # the tombstone and its reactions' removal together
         lock_conversation(message.conversation_id)
+        # a removal committed meanwhile keeps the content an appeal would put back
+        if Message.objects.filter(pk=message.pk, state=Message.State.REMOVED).exists():
+            raise removed
         Reaction.objects.filter(message=message).delete()
         return _bump(message, state=Message.State.UNSENT, unsent_at=timezone.now(), body="",
                      shared_post_id=None, shared_user_id=None, asset_id=None,
