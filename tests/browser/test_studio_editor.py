@@ -29,6 +29,7 @@ from tests.browser.conftest import (
     log_in,
     screenshot,
 )
+from tests.browser.test_layout_and_contrast import _assert_accessible
 from tests.factories import UserFactory
 from tests.media.conftest import make_clip
 from tests.studio.conftest import make_sticker, png_bytes
@@ -71,7 +72,8 @@ def test_two_clips_trimmed_filtered_with_text_previewed_and_posted(
         viewport: dict[str, int]) -> None:
     kind = "phone" if viewport == PHONE else "desktop"
     me = UserFactory()
-    page = logged_in_page(me, viewport=viewport)
+    # axe-core is injected past the page's CSP (bypass_csp)
+    page = logged_in_page(me, viewport=viewport, bypass_csp=True)
     page.goto("/upload")
     page.get_by_role("button", name="Edit several clips in the studio").click()
     studio = page.locator("[data-studio]")
@@ -176,6 +178,7 @@ def test_two_clips_trimmed_filtered_with_text_previewed_and_posted(
     assert _colour_spread(Path(settings.MEDIA_ROOT) / preview.file) < 12
     SHOTS.mkdir(parents=True, exist_ok=True)
     screenshot(page, f"studio-preview-{kind}", full_page=True, copy_to=SHOTS)
+    _assert_accessible(page, f"the studio ({kind})")
 
     if viewport == PHONE:
         assert not page_errors.uncaught

@@ -8,7 +8,7 @@
 // validator is shown in its own words, with the field it names.
 import { ApiError, get, post } from "../lib/api.js";
 import { videoFrames } from "./frames.js";
-import { TusUpload } from "./tus.js";
+import { TusUpload, terminate } from "./tus.js";
 
 const config = JSON.parse(document.getElementById("upload-config").textContent);
 const $ = (selector) => document.querySelector(selector);
@@ -156,11 +156,16 @@ async function addClip(file) {
     const asset = await post(config.uploads_url, { size: file.size, content_type: file.type || "application/octet-stream" });
     clip.assetId = String(asset.id);
     if (!asset.upload_url) throw new Error("This server expects an S3 upload, which this page does not do yet.");
-    await new TusUpload(file, asset.upload_url, {
+    clip.uploadUrl = asset.upload_url;
+    clip.tus = new TusUpload(file, asset.upload_url, {
       onProgress: (sent, size) => setStatus(clip, `Uploading… ${Math.floor((100 * sent) / size)} %`),
       onRetry: (n) => setStatus(clip, `Connection problem; resuming (attempt ${n + 1})…`),
-    }).run();
+    });
+    if (!state.clips.includes(clip)) throw new Error("removed");
+    await clip.tus.run();
+    clip.tus = null;
   } catch (error) {
+    if (!state.clips.includes(clip)) return; // removed meanwhile
     clip.refused = true;
     setStatus(clip, error.message || "The upload failed.", true);
     updateButtons();
@@ -363,6 +368,11 @@ function move(clip, step) {
 
 function remove(clip) {
   state.clips = state.clips.filter((other) => other !== clip);
+  // an upload still going is stopped and its bytes deleted on the server (tus termination)
+  if (clip.tus) {
+    clip.tus.stop();
+    if (clip.uploadUrl) terminate(clip.uploadUrl).catch(() => {});
+  }
   URL.revokeObjectURL(clip.url);
   if (state.selected === clip) {
     state.selected = state.clips[0] || null;
