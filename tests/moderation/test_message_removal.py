@@ -132,6 +132,11 @@ def test_removed_for_every_member_sender_told_and_a_granted_appeal_restores_it(
     assert told.data["appeal_path"]
     notices = client_for(sender).get("/api/v1/me/notices").json()
     assert any(n.get("action_id") == str(removal.pk) for n in notices["results"])
+    page = web_for(sender).get("/notices")  # the notices page, as for a removed video
+    assert page.status_code == 200
+    assert "Your message was removed" in page.content.decode()
+    assert BODY in page.content.decode()
+    assert "/moderation/appeal/" in page.content.decode()
 
     # the sender appeals; a different moderator grants it: the message is back
     appealed = client_for(sender).post("/api/v1/appeals",
