@@ -21,8 +21,6 @@ from playwright.sync_api import Page, Playwright, expect
 from apps.content.models import Post
 from apps.studio.models import EditVersion, Preview
 from tests.browser.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DESKTOP,
     PHONE,
     PageErrors,
@@ -30,6 +28,7 @@ from tests.browser.conftest import (
     screenshot,
 )
 from tests.browser.test_layout_and_contrast import _assert_accessible
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import UserFactory
 from tests.media.conftest import make_clip
 from tests.studio.conftest import make_sticker, png_bytes
@@ -92,8 +91,8 @@ def test_two_clips_trimmed_filtered_with_text_previewed_and_posted(
     # a filmstrip of real frames from each file, before the server has processed anything
     for i in range(2):
         expect(clips.nth(i).locator("[data-filmstrip] img")).to_have_count(8, timeout=30_000)
-        assert clips.nth(i).locator("[data-filmstrip] img").first.get_attribute(
-            "src", timeout=1000).startswith("data:image/jpeg")
+        src = clips.nth(i).locator("[data-filmstrip] img").first.get_attribute("src")
+        assert (src or "").startswith("data:image/jpeg")
         # the first frame is the clip's picture, not the black Chromium draws for a seek to 0
         assert clips.nth(i).locator("[data-filmstrip] img").first.evaluate(
             """img => { const c = document.createElement('canvas'); c.width = 8; c.height = 8;
