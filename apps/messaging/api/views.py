@@ -389,7 +389,9 @@ class MessageApi(APIView):
     @extend_schema(operation_id="conversations_messages_destroy",
                    summary="Unsend your message (delete for everyone)",
                    parameters=[CONVERSATION_ID, MESSAGE_ID],
-                   responses={200: MessageSerializer, **errors(401, 403, 404, 429)}, tags=TAGS)
+                   # 400: our moderators removed it already (its appeal may restore it)
+                   responses={200: MessageSerializer, **errors(400, 401, 403, 404, 429)},
+                   tags=TAGS)
     def delete(self, request: Request, conversation_id: str, message_id: str) -> Response:
         user = user_of(request)
         message = services.unsend_message(user, conversation_id, message_id)
