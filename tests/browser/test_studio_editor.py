@@ -134,6 +134,11 @@ def test_two_clips_trimmed_filtered_with_text_previewed_and_posted(
     page.get_by_role("button", name="Add text").click()
     text = page.locator(".studio-text")
     expect(text).to_have_text("Hello studio")
+    # shown from the start to 1 s; a little brighter
+    page.get_by_label("Text: Hello studio: to (seconds)").fill("1")
+    page.get_by_label("Text: Hello studio: to (seconds)").dispatch_event("change")
+    page.locator("[data-adjust=brightness]").evaluate(
+        "el => { el.value = '0.1'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
     _drag_to(page, ".studio-text", 0.5, 0.8)
     assert abs(float(text.get_attribute("data-y") or 0) - 0.8) < 0.03
     assert abs(float(text.get_attribute("data-x") or 0) - 0.5) < 0.03
@@ -173,6 +178,8 @@ def test_two_clips_trimmed_filtered_with_text_previewed_and_posted(
     assert doc["voice"] == "robot"
     assert doc["texts"][0]["text"] == "Hello studio"
     assert abs(doc["texts"][0]["y"] - 0.8) < 0.03
+    assert (doc["texts"][0]["start_ms"], doc["texts"][0]["end_ms"]) == (0, 1000)
+    assert doc["filter"]["brightness"] == 0.1
     # the mono filter leaves grey frames (the bars of both clips are colourful)
     assert _colour_spread(Path(settings.MEDIA_ROOT) / preview.file) < 12
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -105,12 +105,15 @@ function editDocument() {
       asset_id: clip.assetId, in_ms: clip.inMs, out_ms: clip.outMs, speed: clip.speed,
       ...(transitionMs(clip, index) ? { transition: { kind: clip.transition, duration_ms: TRANSITION_MS } } : {}),
     })),
-    filter: { preset: filterSelect.value },
+    filter: { preset: filterSelect.value, ...Object.fromEntries(
+      [...studio.querySelectorAll("[data-adjust]")].map((input) => [input.dataset.adjust, Number(input.value)])) },
     voice: voiceSelect.value,
     texts: [], stickers: [], cover_ms: 0,
   };
   for (const overlay of state.overlays) {
-    const placed = { start_ms: 0, end_ms: length, x: round(overlay.x), y: round(overlay.y) };
+    // shown for the whole video unless given times (the server refuses times outside it)
+    const placed = { start_ms: overlay.startMs ?? 0, end_ms: overlay.endMs ?? length,
+      x: round(overlay.x), y: round(overlay.y) };
     if (overlay.kind === "text") doc.texts.push({ ...placed, text: overlay.text, size: overlay.size, colour: "#ffffff" });
     else doc.stickers.push({ ...placed, sticker_id: overlay.stickerId, scale: overlay.scale });
   }
@@ -505,7 +508,26 @@ function renderOverlayList() {
       state.overlays = state.overlays.filter((other) => other !== overlay);
       renderOverlayList();
     });
-    item.append(label, button);
+    const times = document.createElement("span");
+    times.className = "studio-times";
+    for (const [name, key] of [["From", "startMs"], ["To", "endMs"]]) {
+      const field = document.createElement("label");
+      field.textContent = `${name} `;
+      const input = document.createElement("input");
+      input.type = "number";
+      input.min = "0";
+      input.step = "0.1";
+      input.inputMode = "decimal";
+      input.placeholder = name === "From" ? "0" : "end";
+      input.value = overlay[key] === undefined ? "" : String(overlay[key] / 1000);
+      input.setAttribute("aria-label", `${label.textContent}: ${name.toLowerCase()} (seconds)`);
+      input.addEventListener("change", () => {
+        overlay[key] = input.value === "" ? undefined : Math.round(Number(input.value) * 1000);
+      });
+      field.append(input);
+      times.append(field);
+    }
+    item.append(label, times, button);
     return item;
   }));
 }
