@@ -205,44 +205,61 @@ def test_a_message_unsent_before_the_decision_is_not_brought_back(moderator: Any
     assert (bad.state, bad.body) == (Message.State.UNSENT, "")
 
 
-def test_an_unsend_racing_a_removal_keeps_what_an_appeal_puts_back() -> None:
-    """The sender unsends while a removal holds the conversation's lock: the unsend read
-    the message as visible, waits for the lock, then finds it removed and is refused in
-    words (before, it wiped the text the appeal restores)."""
-    group, bad, _case, sender, *_ = _group_with_a_reported_message()
+def _while_a_removal_holds_the_lock(message: Message, call: Any) -> dict[str, str]:
+    """Run `call` while a removal of `message` holds the conversation's lock: `call` reads
+    the message as visible, waits for the lock, then goes on after the removal commits."""
     holding, release = threading.Event(), threading.Event()
     outcome: dict[str, str] = {}
 
     def remove() -> None:
         try:
             with transaction.atomic():
-                outcome["removed"] = str(services.remove_by_moderation(message_id=bad.pk))
+                outcome["removed"] = str(services.remove_by_moderation(message_id=message.pk))
                 holding.set()
                 release.wait(30)
         finally:
             connection.close()
 
-    def unsend() -> None:
+    def other() -> None:
         try:
-            services.unsend_message(sender, group.pk, bad.pk)
-            outcome["unsend"] = "done"
+            call()
+            outcome["call"] = "done"
         except ApplicationError as exc:
-            outcome["unsend"], outcome["words"] = exc.code, exc.message
+            outcome["call"], outcome["words"] = exc.code, exc.message
         finally:
             connection.close()
 
     remover = threading.Thread(target=remove)
     remover.start()
     assert holding.wait(30)
-    unsender = threading.Thread(target=unsend)
-    unsender.start()
-    unsender.join(1.5)
-    assert unsender.is_alive()  # waiting for the conversation's lock
+    caller = threading.Thread(target=other)
+    caller.start()
+    caller.join(1.5)
+    assert caller.is_alive()  # waiting for the conversation's lock
     release.set()
     remover.join(30)
-    unsender.join(30)
+    caller.join(30)
     assert outcome["removed"] == "True"
-    assert outcome["unsend"] == "removed_by_moderation"
+    return outcome
+
+
+def test_an_unsend_racing_a_removal_keeps_what_an_appeal_puts_back() -> None:
+    """The unsend is refused in words (before, it wiped the text the appeal restores)."""
+    group, bad, _case, sender, *_ = _group_with_a_reported_message()
+    outcome = _while_a_removal_holds_the_lock(
+        bad, lambda: services.unsend_message(sender, group.pk, bad.pk))
+    assert outcome["call"] == "removed_by_moderation"
     assert "appeal" in outcome["words"]
     bad.refresh_from_db()
     assert (bad.state, bad.body) == (Message.State.REMOVED, BODY)
+
+
+def test_an_edit_racing_a_removal_does_not_change_what_was_removed() -> None:
+    """The edit is refused (before, it rewrote the removed text, which an appeal granted
+    would then have shown unreviewed)."""
+    group, bad, _case, sender, *_ = _group_with_a_reported_message()
+    outcome = _while_a_removal_holds_the_lock(
+        bad, lambda: services.edit_message(sender, group.pk, bad.pk, body="sneaky rewrite"))
+    assert outcome["call"] == "not_editable"
+    bad.refresh_from_db()
+    assert (bad.state, bad.body, bad.edited_at) == (Message.State.REMOVED, BODY, None)

@@ -265,8 +265,14 @@ def edit_message(user: User, conversation_id: int | str, message_id: int | str, 
     if body == message.body:
         return message
     policy.check_edit(user, me.conversation, body)
-    return _bump(message, body=body, edited_at=timezone.now(),
-                 mentions=_mentions(message.conversation_id, body))
+    with transaction.atomic():
+        lock_conversation(message.conversation_id)
+        # an unsend or a moderator's removal committed meanwhile: no text may come back
+        if not Message.objects.filter(pk=message.pk, state=Message.State.VISIBLE).exists():
+            raise ApplicationError("Only a sent text message can be edited.",
+                                   code="not_editable")
+        return _bump(message, body=body, edited_at=timezone.now(),
+                     mentions=_mentions(message.conversation_id, body))
 
 
 def unsend_message(user: User, conversation_id: int | str, message_id: int | str) -> Message:
