@@ -289,3 +289,20 @@ def test_a_clip_recorded_with_the_camera_joins_the_edit(
         expect(page.get_by_role("button", name="Preview")).to_be_enabled()
     finally:
         chromium.close()
+
+
+def test_a_clip_the_server_refuses_says_why_and_blocks_the_preview(
+        logged_in_page: Callable[..., Page], tmp_path: Path) -> None:
+    page = logged_in_page(UserFactory(), viewport=PHONE)
+    page.goto("/upload")
+    page.get_by_role("button", name="Edit several clips in the studio").click()
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all " * 2000)
+    page.set_input_files("[data-studio-files]", str(broken))
+    status = page.locator("[data-clip-status]")
+    expect(status).to_have_text(re.compile(r"^This clip can't be used: \S.*"), timeout=120_000)
+    expect(status).to_have_class(re.compile(r"\berror\b"))
+    expect(page.locator("[data-total]")).to_contain_text("remove the clips that cannot be used")
+    expect(page.get_by_role("button", name="Preview")).to_be_disabled()
+    page.get_by_role("button", name="Remove").click()
+    expect(page.locator("[data-total]")).to_have_text("No clips yet.")
