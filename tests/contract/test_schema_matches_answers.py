@@ -15,7 +15,9 @@ from jsonschema import Draft4Validator, FormatChecker  # type: ignore[import-unt
 from apps.accounts.models import Device
 from apps.content.models import Sound
 from apps.engagement.services import collection_create
+from apps.media.models import CaptionTrack
 from apps.messaging import services as messaging
+from tests.content.factories import MediaAssetFactory
 from tests.contract.helpers import call, served_schema, sign_in
 from tests.factories import UserFactory
 
@@ -161,7 +163,11 @@ def test_patch_bodies_document_the_fields_they_require(me: Any, token: str) -> N
     member = UserFactory()
     group = messaging.create_group(me, [member.pk], "group")
     message, _ = messaging.send_message(me, group.pk, client_id="c", kind="text", body="hi")
+    asset = MediaAssetFactory(owner=me, duration_ms=15_000)
+    CaptionTrack.objects.create(asset=asset, language="en", source=CaptionTrack.Source.UPLOADED,
+                                state=CaptionTrack.State.READY)
     ids = {"{sound_id}": str(sound.pk), "{collection_id}": str(collection.pk),
+           "{asset_id}": str(asset.pk), "{language}": "en",
            "{device_id}": str(Device.objects.get(user=me).pk),
            "{conversation_id}": str(group.pk), "{message_id}": str(message.pk),
            "{user_id}": str(member.pk)}

@@ -451,6 +451,36 @@ def _() -> None:
     assert tasks.recipe_changed.apply(args=[asset.pk]).get() == []
 
 
+@case("PUT, POST and DELETE /api/v1/media/assets/<id>/captions[/<lang>]",
+      MED + "captions.py::_publish", MED + "captions.py::caption_track_request_auto",
+      MED + "captions.py::caption_track_delete")
+def _() -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.media import storage
+    from apps.media.models import CaptionTrack
+
+    author = UserFactory()
+    asset = MediaAssetFactory(owner=author, duration_ms=15_000,
+                              outputs={"hls": "hls/master.m3u8", "renditions": [{
+                                  "short_edge": 240, "width": 240, "height": 426,
+                                  "bandwidth": 300000, "average_bandwidth": 250000,
+                                  "codecs": "avc1.64001e,mp4a.40.2", "frame_rate": 30.0}]})
+    (storage.asset_dir(asset.pk) / "hls" / "240").mkdir(parents=True)
+    (storage.asset_dir(asset.pk) / "hls" / "master.m3u8").write_text("#EXTM3U\n240/index.m3u8\n")
+    client = api(author)
+    try:
+        url = f"/api/v1/media/assets/{asset.pk}/captions"
+        vtt = b"WEBVTT\n\n00:00:01.000 --> 00:00:02.500\nHello everyone\n"
+        ok(client.put(f"{url}/en", {"file": SimpleUploadedFile("subs.vtt", vtt, "text/vtt")},
+                      format="multipart"))
+        ok(client.post(url, {"language": "en"}, format="json"), 202)
+        ok(client.delete(f"{url}/en"), 204)
+        assert not CaptionTrack.objects.filter(asset=asset).exists()
+    finally:
+        storage.remove_asset_files(asset.pk)
+
+
 # moderation
 
 
