@@ -509,7 +509,23 @@ SWEPT = {
     "api/v1/search/history/<str:history_id>": _PRIVATE,
 }
 # Routes about the caller's own relation to a user, probed where that relation lives.
+_MESSAGING = ("tests/messaging/test_api_access.py::test_every_endpoint_is_a_404_for_outsiders"
+              " (a stranger, a removed member, a member who left; signed out)")
+_STUDIO = "tests/studio/test_access.py::test_another_account_and_a_signed_out_client_reach_nothing"
 ELSEWHERE = {
+    **dict.fromkeys((
+        "api/v1/conversations/<str:conversation_id>",
+        *(f"api/v1/conversations/<str:conversation_id>/{tail}" for tail in (
+            "accept", "archive", "clear", "decline", "leave", "members",
+            "members/<str:user_id>", "messages", "messages/<str:message_id>",
+            "messages/<str:message_id>/hide", "messages/<str:message_id>/reaction", "mute",
+            "pin", "read", "report"))), _MESSAGING),
+    **dict.fromkeys((
+        "api/v1/media/assets/<int:asset_id>/captions",
+        "api/v1/media/assets/<int:asset_id>/captions/<str:language>",
+        "api/v1/studio/edits/<str:edit_id>", "api/v1/studio/edits/<str:edit_id>/render",
+        "api/v1/studio/previews/<str:preview_id>",
+        "api/v1/studio/previews/<str:preview_id>/file"), _STUDIO),
     "api/v1/users/<str:username>/follow":
         "tests/social/test_api_writes.py::test_hidden_accounts_cannot_be_followed_blocked_or_"
         "muted, ::test_following_someone_who_blocked_you_is_a_404_as_if_they_did_not_exist",

@@ -1,6 +1,7 @@
 """Only active members reach a conversation: every endpoint answers a non-participant, a
 removed member and a member who left with the same 404 as for a conversation that does
-not exist (nothing reveals that it exists), in the error shape, and writes nothing. The
+not exist (nothing reveals that it exists), a signed-out client with a 401, in the error
+shape, and none of them writes anything. The
 list of endpoints is checked against the served schema, so a new one cannot be missed."""
 
 from __future__ import annotations
@@ -92,6 +93,10 @@ def test_every_endpoint_is_a_404_for_outsiders(method: str, path: str) -> None:
         assert response.status_code == 404, (who, response.content)
         assert response.json() == missing.json(), who
         assert set(response.json()["error"]) == {"code", "message", "fields"}
+    signed_out = _call(APIClient(), method, path, data,
+                       {**ids, "conversation_id": str(group.pk)})
+    assert signed_out.status_code == 401, signed_out.content
+    assert set(signed_out.json()["error"]) == {"code", "message", "fields"}
     # nothing was written by any of them
     assert Message.objects.filter(conversation=group).exclude(kind="system").count() == 1
     assert not message.reactions.exists()
