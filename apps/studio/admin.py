@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from apps.core.admin import AuditedModelAdmin
 from apps.studio.models import Sticker
 from apps.studio.stickers import StickerRefused, inspect_sticker
 
@@ -28,8 +29,9 @@ class StickerForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(Sticker)
-class StickerAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """The sticker library: staff upload PNG or (animated) WebP images."""
+class StickerAdmin(AuditedModelAdmin):
+    """The sticker library: staff upload PNG or (animated) WebP images (each add and change
+    leaves an audit row)."""
 
     form = StickerForm
     list_display = ["name", "kind", "animated", "is_active", "created_at"]
