@@ -31,6 +31,11 @@ class Edit(TimestampedModel):
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                               related_name="studio_edits")
+    # The post this edit changes: named when the edit is made from a post, or found when a
+    # version after the first renders (the post plays an earlier version's upload). Each
+    # later render then switches the post onto its upload (services.switching).
+    post = models.ForeignKey("content.Post", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
 
     class Meta:
         indexes = [models.Index(fields=["owner", "-id"], name="studio_edit_owner_recent")]
@@ -56,6 +61,18 @@ class EditVersion(TimestampedModel):
     asset = models.ForeignKey("media.MediaAsset", null=True, blank=True,
                               on_delete=models.SET_NULL, related_name="+")
     render_seconds = models.FloatField(null=True, blank=True)
+
+    class Switch(models.TextChoices):
+        """Moving the edit's post onto this version's upload (after the render)."""
+
+        NONE = ""                # no post to switch (a new video: the client posts it)
+        WAITING = "waiting"      # for the upload to be playable and checked
+        SWITCHED = "switched"    # the post plays this version
+        REFUSED = "refused"      # the post still plays the version before; why in words
+
+    switch = models.CharField(max_length=8, choices=Switch.choices, default=Switch.NONE,
+                              blank=True)
+    switch_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         constraints = [
