@@ -21,8 +21,9 @@ read (`Post.age_restricted`, `Post.limited_reach`). The rules:
     can write but not send photos or videos: no media from non-friends.
   An unknown age (no date of birth) counts as an adult here, as it does for the feed.
 
-Duets/stitches do not exist yet; their rule for protected minors (no duets or stitches of
-their posts) belongs here, called by that feature's services.
+- Duets and stitches (`remix_refusal`, called by the studio's rule before any duet or
+  stitch is saved or rendered, and again when it checks whether a derived post may keep
+  its borrowed part): a protected minor's posts can never be dueted or stitched.
 """
 
 from __future__ import annotations
@@ -90,6 +91,15 @@ def recommendable_q(viewer: Viewer, prefix: str = "") -> Q:
         follower_id=viewer.pk, followee_id=OuterRef(f"{prefix}author_id")))
     return rule & (~protected_minor_author_q(prefix) | Q(follows)
                    | Q(**{f"{prefix}author_id": viewer.pk}))
+
+
+def remix_refusal(author: User) -> Refusal | None:
+    """Whether `author`'s posts may be dueted or stitched as far as age goes (None: yes).
+    A protected minor's never are, whatever the post's own settings say."""
+    if is_protected_minor(author):
+        return Refusal("remix_minor", "Videos of people under 16 can't be dueted or "
+                       "stitched.")
+    return None
 
 
 def private_by_default(user: User) -> bool:

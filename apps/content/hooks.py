@@ -95,3 +95,22 @@ register_post_upload_problem_hook = _upload_problem_hooks.register
 def post_upload_problem(*, post_id: int, asset_id: int, taken_down: bool, problem: str) -> None:
     for hook in _upload_problem_hooks:
         hook(post_id=post_id, asset_id=asset_id, taken_down=taken_down, problem=problem)
+
+
+class PostBorrowedPartRemovedHook(Protocol):
+    def __call__(self, *, post_id: int, original_author_id: int | None, kind: str) -> object: ...
+
+
+# Runs inside the transaction in which a duet or stitch stopped crediting its original
+# because the original left public view (removed, deleted, made private or not allowed):
+# the studio is re-rendering it without the borrowed part. `notifications` tells its
+# creator in words.
+_borrowed_removed_hooks: Hook[PostBorrowedPartRemovedHook] = Hook(
+    "content.post_borrowed_part_removed")
+register_post_borrowed_part_removed_hook = _borrowed_removed_hooks.register
+
+
+def post_borrowed_part_removed(*, post_id: int, original_author_id: int | None,
+                               kind: str) -> None:
+    for hook in _borrowed_removed_hooks:
+        hook(post_id=post_id, original_author_id=original_author_id, kind=kind)

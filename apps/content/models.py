@@ -201,6 +201,19 @@ class Post(TimestampedModel):
         Sound, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     sound_mix = models.CharField(max_length=4, choices=SoundMix.choices, default=SoundMix.KEEP)
+
+    class DerivedKind(models.TextChoices):
+        NONE = ""
+        DUET = "duet"
+        STITCH = "stitch"
+
+    # A duet or stitch credits the post it borrows from ("Duet with @x"): set by the
+    # studio when the post is published (`services.post_set_derived`), cleared when the
+    # borrowed part is taken out of it (`post_clear_derived`); gone with the original.
+    derived_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="derived_posts")
+    derived_kind = models.CharField(max_length=6, choices=DerivedKind.choices, blank=True,
+                                    default=DerivedKind.NONE)
     # Set by moderation's enforcement service only; read through moderation.audience.
     age_restricted = models.BooleanField(
         default=False, help_text="Never shown to minors or signed-out viewers.")
