@@ -26,6 +26,8 @@ api_v1 = [
     path("", include("apps.notifications.api.urls")),
     path("", include("apps.messaging.api.urls")),
     path("", include("apps.studio.api.urls")),
+    path("", include("apps.payments.api.urls")),
+    path("", include("apps.monetization.api.urls")),
     path("", include("apps.moderation.api.urls")),
 ]
 

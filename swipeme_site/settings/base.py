@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "apps.engagement",
     "apps.comments",
     "apps.events",
+    "apps.payments",
     "apps.moderation",
     "apps.moderation.detection",
     "apps.analytics",
@@ -79,6 +80,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.messaging",
     "apps.studio",
+    "apps.monetization",
     "apps.cms",
     "apps.web",
 ]

@@ -1,0 +1,1 @@
+"""Use cases, one module each; import them from their modules."""

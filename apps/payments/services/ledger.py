@@ -1,0 +1,220 @@
+"""Posting to the ledger: linked transfer sets, idempotent by the caller's key.
+
+Every money movement goes through `post_transfers` (single-phase) or `hold` →
+`post_pending` / `void_pending` (two-phase). Each opens its own transaction (a savepoint
+when the caller already has one, so a caller can record its own row in the same commit).
+Accounts are locked in id order, so two sets touching the same accounts never deadlock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.core.errors import ApplicationError, ConflictError
+from apps.payments.models.ledger import LedgerAccount, Transfer, TransferSet
+
+# Accounts that hold someone's money: they may never go below zero.
+NO_NEGATIVE_KINDS = frozenset({LedgerAccount.Kind.WALLET, LedgerAccount.Kind.EARNINGS})
+
+
+class InsufficientFundsError(ApplicationError):
+    status_code = 409
+    code = "insufficient_funds"
+
+
+class IdempotencyConflictError(ConflictError):
+    code = "idempotency_key_reused"
+
+
+@dataclass(frozen=True)
+class Leg:
+    debit: LedgerAccount
+    credit: LedgerAccount
+    amount: int
+    code: str = ""
+
+
+def account_for(kind: str, *, owner_id: int | None, asset: str, shard: int = 0) -> LedgerAccount:
+    """The account, created on first use (wallets and earnings with `no_negative`)."""
+    found = LedgerAccount.objects.filter(kind=kind, owner_id=owner_id, asset=asset,
+                                         shard=shard).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return LedgerAccount.objects.create(kind=kind, owner_id=owner_id, asset=asset,
+                                                shard=shard, no_negative=kind in NO_NEGATIVE_KINDS)
+    except IntegrityError:  # created concurrently
+        return LedgerAccount.objects.get(kind=kind, owner_id=owner_id, asset=asset, shard=shard)
+
+
+def _fingerprint(code: str, phase: str, legs: Sequence[Leg], pending_of: int | None) -> str:
+    body = json.dumps([code, phase, pending_of,
+                       [[leg.debit.pk, leg.credit.pk, leg.amount, leg.code] for leg in legs]])
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _validate(legs: Sequence[Leg]) -> None:
+    if not legs:
+        raise ApplicationError("A transfer set needs at least one transfer.", code="invalid")
+    for leg in legs:
+        if type(leg.amount) is not int or leg.amount <= 0:
+            raise ApplicationError("Amounts are positive whole numbers of minor units.",
+                                   code="invalid_amount")
+        if leg.debit.pk == leg.credit.pk:
+            raise ApplicationError("A transfer needs two different accounts.", code="invalid")
+        if leg.debit.asset != leg.credit.asset:
+            raise ApplicationError("Both accounts of a transfer hold the same asset.",
+                                   code="asset_mismatch")
+
+
+def _existing(key: str, fingerprint: str) -> TransferSet | None:
+    found = TransferSet.objects.filter(key=key).first()
+    if found is None:
+        return None
+    if found.fingerprint != fingerprint:
+        raise IdempotencyConflictError(
+            "This idempotency key was already used for another transfer.")
+    return found
+
+
+def _apply(legs: Sequence[Leg], *, pending: bool, sign: int = 1) -> None:
+    """Move the balances of every account the legs touch, locked in id order. With
+    `pending`, the pending columns move; `sign=-1` takes a pending amount back off."""
+    debits: dict[int, int] = defaultdict(int)
+    credits: dict[int, int] = defaultdict(int)
+    for leg in legs:
+        debits[leg.debit.pk] += leg.amount
+        credits[leg.credit.pk] += leg.amount
+    ids = sorted(set(debits) | set(credits))
+    locked = {a.pk: a for a in LedgerAccount.objects.select_for_update().filter(pk__in=ids)
+              .order_by("pk")}
+    for pk in ids:
+        account = locked[pk]
+        if (account.no_negative and sign > 0
+                and account.available - debits[pk] < 0):
+            raise InsufficientFundsError("Not enough balance for this.",
+                                    fields={"amount": ["More than the balance."]})
+        column = "pending" if pending else "posted"
+        LedgerAccount.objects.filter(pk=pk).update(**{
+            f"debits_{column}": F(f"debits_{column}") + sign * debits[pk],
+            f"credits_{column}": F(f"credits_{column}") + sign * credits[pk],
+        })
+
+
+def _record(*, key: str, code: str, phase: str, legs: Sequence[Leg], fingerprint: str,
+            memo: str, metadata: dict[str, Any] | None, created_by_id: int | None,
+            pending_of: TransferSet | None = None, timeout_at: Any = None,
+            reversal_of: TransferSet | None = None) -> TransferSet:
+    entry = TransferSet.objects.create(
+        key=key, fingerprint=fingerprint, code=code, phase=phase, pending_of=pending_of,
+        timeout_at=timeout_at, reversal_of=reversal_of, memo=memo[:200],
+        metadata=metadata or {}, created_by_id=created_by_id)
+    Transfer.objects.bulk_create([
+        Transfer(set=entry, debit_account=leg.debit, credit_account=leg.credit,
+                 asset=leg.debit.asset, amount=leg.amount, code=leg.code or code)
+        for leg in legs])
+    return entry
+
+
+def _post(*, key: str, code: str, phase: str, legs: Sequence[Leg], memo: str,
+          metadata: dict[str, Any] | None, created_by_id: int | None,
+          timeout: timedelta | None = None, reversal_of: TransferSet | None = None) -> TransferSet:
+    _validate(legs)
+    fingerprint = _fingerprint(code, phase, legs, None)
+    found = _existing(key, fingerprint)
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            _apply(legs, pending=phase == TransferSet.Phase.PENDING)
+            return _record(key=key, code=code, phase=phase, legs=legs, fingerprint=fingerprint,
+                           memo=memo, metadata=metadata, created_by_id=created_by_id,
+                           timeout_at=timezone.now() + timeout if timeout else None,
+                           reversal_of=reversal_of)
+    except IntegrityError:
+        # The same key committed concurrently (the unique key refused ours): answer with it.
+        found = _existing(key, fingerprint)
+        if found is None:
+            raise
+        return found
+
+
+def post_transfers(*, key: str, code: str, legs: Sequence[Leg], memo: str = "",
+                   metadata: dict[str, Any] | None = None,
+                   created_by_id: int | None = None) -> TransferSet:
+    """Post linked transfers at once: all of them or none. The same key again returns the
+    first set (a retry); the same key with other legs is refused."""
+    return _post(key=key, code=code, phase=TransferSet.Phase.POSTED, legs=legs, memo=memo,
+                 metadata=metadata, created_by_id=created_by_id)
+
+
+def hold(*, key: str, code: str, legs: Sequence[Leg], timeout: timedelta, memo: str = "",
+         metadata: dict[str, Any] | None = None, created_by_id: int | None = None) -> TransferSet:
+    """Two-phase, first phase: the amounts are reserved (pending) until `post_pending`,
+    `void_pending`, or the timeout (then voided by `void_expired_holds`)."""
+    return _post(key=key, code=code, phase=TransferSet.Phase.PENDING, legs=legs, memo=memo,
+                 metadata=metadata, created_by_id=created_by_id, timeout=timeout)
+
+
+def _legs_of(entry: TransferSet) -> list[Leg]:
+    return [Leg(debit=t.debit_account, credit=t.credit_account, amount=t.amount, code=t.code)
+            for t in entry.transfers.select_related("debit_account", "credit_account")
+            .order_by("pk")]
+
+
+def _resolve(*, key: str, pending: TransferSet, post: bool, memo: str,
+             created_by_id: int | None) -> TransferSet:
+    phase = TransferSet.Phase.POST_PENDING if post else TransferSet.Phase.VOID_PENDING
+    legs = _legs_of(pending)
+    fingerprint = _fingerprint(pending.code, phase, legs, pending.pk)
+    found = _existing(key, fingerprint)
+    if found is not None:
+        return found
+    with transaction.atomic():
+        # The pending set's row lock orders resolutions: exactly one post or void wins.
+        locked = TransferSet.objects.select_for_update().get(pk=pending.pk)
+        if locked.phase != TransferSet.Phase.PENDING:
+            raise ApplicationError("Only a pending transfer can be posted or voided.",
+                                   code="not_pending")
+        if TransferSet.objects.filter(pending_of=locked).exists():
+            raise ConflictError("This pending transfer was already posted or voided.",
+                                code="already_resolved")
+        _apply(legs, pending=True, sign=-1)
+        if post:
+            _apply(legs, pending=False)
+        return _record(key=key, code=pending.code, phase=phase, legs=legs,
+                       fingerprint=fingerprint, memo=memo, metadata={}, created_by_id=created_by_id,
+                       pending_of=locked)
+
+
+def post_pending(*, key: str, pending: TransferSet, memo: str = "",
+                 created_by_id: int | None = None) -> TransferSet:
+    return _resolve(key=key, pending=pending, post=True, memo=memo, created_by_id=created_by_id)
+
+
+def void_pending(*, key: str, pending: TransferSet, memo: str = "",
+                 created_by_id: int | None = None) -> TransferSet:
+    return _resolve(key=key, pending=pending, post=False, memo=memo, created_by_id=created_by_id)
+
+
+def reverse(*, key: str, original: TransferSet, memo: str,
+            created_by_id: int | None = None) -> TransferSet:
+    """Undo a posted set with a new one (never an edit): each leg the other way round."""
+    if original.phase not in (TransferSet.Phase.POSTED, TransferSet.Phase.POST_PENDING):
+        raise ApplicationError("Only posted transfers can be reversed.", code="not_posted")
+    legs = [Leg(debit=leg.credit, credit=leg.debit, amount=leg.amount, code=leg.code)
+            for leg in _legs_of(original)]
+    return _post(key=key, code="reversal", phase=TransferSet.Phase.POSTED, legs=legs, memo=memo,
+                 metadata={"reverses": str(original.pk)}, created_by_id=created_by_id,
+                 reversal_of=original)
