@@ -732,3 +732,15 @@ CELERY_BEAT_SCHEDULE["notifications-send-digests"] = {
     "schedule": timedelta(minutes=15),
     "options": {"queue": "notifications", "expires": 14 * 60},
 }
+
+# --- Payments and monetization (apps.payments, apps.monetization; docs/architecture.md) ---
+# Ledger assets: "COIN" counts whole coins; fiat is kept on the ledger in micro-units
+# (1 USD = 1_000_000) so revenue shares of small gifts never round to nothing.
+SWIPEME_LEDGER_ASSETS = ("COIN", "USD", "EUR")
+# What one coin is worth to the books (gross, before the creator's share): $0.01.
+SWIPEME_COIN_VALUE_MICROS = env_int("SWIPEME_COIN_VALUE_MICROS", 10_000)
+# "local": the local test provider (make run, tests); "stripe": Stripe (needs the keys below).
+SWIPEME_PAYMENT_PROVIDER = env_str("SWIPEME_PAYMENT_PROVIDER", "local")
+SWIPEME_STRIPE_SECRET_KEY = env_str("SWIPEME_STRIPE_SECRET_KEY", "")
+SWIPEME_STRIPE_WEBHOOK_SECRET = env_str("SWIPEME_STRIPE_WEBHOOK_SECRET", "")
+SWIPEME_STRIPE_API_BASE = env_str("SWIPEME_STRIPE_API_BASE", "")  # "" = Stripe's own
