@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -56,6 +58,23 @@ def account_for(kind: str, *, owner_id: int | None, asset: str, shard: int = 0) 
                                                 shard=shard, no_negative=kind in NO_NEGATIVE_KINDS)
     except IntegrityError:  # created concurrently
         return LedgerAccount.objects.get(kind=kind, owner_id=owner_id, asset=asset, shard=shard)
+
+
+def platform_shards() -> int:
+    return max(1, int(getattr(settings, "SWIPEME_LEDGER_PLATFORM_SHARDS", 16)))
+
+
+def platform_account(kind: str, asset: str, spread_key: int | str) -> LedgerAccount:
+    """One shard of a hot platform account (revenue, coin sales, issuance, clearing...).
+
+    Concurrent transfers that all touched one platform row would queue on its lock; the
+    spread key (the sender's or creator's id, say) picks one of N shards, stably, so the
+    load spreads and a given key keeps to one shard. Its balance is the sum over shards
+    (`apps.payments.selectors.platform_balance`)."""
+    if kind in NO_NEGATIVE_KINDS:
+        raise ValueError(f"{kind} accounts belong to a person, not the platform.")
+    shard = zlib.crc32(str(spread_key).encode()) % platform_shards()
+    return account_for(kind, owner_id=None, asset=asset, shard=shard)
 
 
 def _fingerprint(code: str, phase: str, legs: Sequence[Leg], pending_of: int | None) -> str:
