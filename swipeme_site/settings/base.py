@@ -739,6 +739,9 @@ CELERY_BEAT_SCHEDULE["notifications-send-digests"] = {
 SWIPEME_LEDGER_ASSETS = ("COIN", "USD", "EUR")
 # What one coin is worth to the books (gross, before the creator's share): $0.01.
 SWIPEME_COIN_VALUE_MICROS = env_int("SWIPEME_COIN_VALUE_MICROS", 10_000)
+# Hot platform accounts (revenue, coin sales, issuance, clearing) are split over this many
+# shards (apps.payments.services.ledger.platform_account) so concurrent gifts do not queue.
+SWIPEME_LEDGER_PLATFORM_SHARDS = env_int("SWIPEME_LEDGER_PLATFORM_SHARDS", 16)
 # "local": the local test provider (make run, tests); "stripe": Stripe (needs the keys below).
 SWIPEME_PAYMENT_PROVIDER = env_str("SWIPEME_PAYMENT_PROVIDER", "local")
 SWIPEME_STRIPE_SECRET_KEY = env_str("SWIPEME_STRIPE_SECRET_KEY", "")
