@@ -146,6 +146,7 @@ class Post(TimestampedModel):
         PUBLIC = "public"
         FRIENDS = "friends"
         PRIVATE = "private"
+        SUBSCRIBERS = "subscribers"  # the author's paying subscribers (social.Membership)
 
     class Status(models.TextChoices):
         DRAFT = "draft"
@@ -178,7 +179,7 @@ class Post(TimestampedModel):
     caption_entities = models.JSONField(default=list, blank=True)
     language = models.CharField(max_length=16, blank=True)
     visibility = models.CharField(
-        max_length=8, choices=Visibility.choices, default=Visibility.PUBLIC
+        max_length=12, choices=Visibility.choices, default=Visibility.PUBLIC
     )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
     comment_policy = models.CharField(

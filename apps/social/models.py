@@ -147,3 +147,24 @@ class Mute(UserEdge):
         indexes = [
             models.Index(fields=["muter", "id"], name="social_mute_muter_id"),
         ]
+
+
+class Membership(SnowflakeModel):
+    """`member` may see `creator`'s subscriber-only posts until `until` (the content
+    visibility rule reads it: an EXISTS with `until > now()`, so access lapses by itself
+    even if no task runs). The paid relationship behind it (tiers, periods, payments) is
+    monetization's; it writes here only through `social.services.membership_*`."""
+
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                               related_name="+", db_index=False)
+    creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="+", db_index=False)
+    until = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = pair_constraints("social_membership", "member", "creator")
+        indexes = [models.Index(fields=["creator", "until"], name="social_membership_creator")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} member of {self.creator_id} until {self.until:%Y-%m-%d %H:%M}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import connection, transaction
@@ -27,7 +28,7 @@ from apps.accounts.models import User
 from apps.core.errors import ApplicationError, ForbiddenError, NotFoundError
 from apps.core.ids import allocate_ids
 from apps.social import hooks
-from apps.social.models import Block, Follow, FollowRequest, Mute, UserEdge
+from apps.social.models import Block, Follow, FollowRequest, Membership, Mute, UserEdge
 
 
 class FollowState(enum.StrEnum):
@@ -350,3 +351,23 @@ def graph_export_user(*, user_id: int) -> dict[str, list[dict[str, str]]]:
         "blocked": rows(Block, made=True),
         "muted": rows(Mute, made=True),
     }
+
+
+# --- memberships (subscriber-only posts; written by monetization's subscriptions) ----------
+
+
+def membership_grant(*, member_id: int, creator_id: int, until: datetime) -> None:
+    """`member_id` sees `creator_id`'s subscriber-only posts until `until` (set, not
+    extended: the caller owns the period arithmetic). Idempotent."""
+    if member_id == creator_id:
+        raise ApplicationError("You cannot be a member of your own account.",
+                               code="cannot_member_self")
+    with transaction.atomic():
+        Membership.objects.update_or_create(member_id=member_id, creator_id=creator_id,
+                                            defaults={"until": until})
+
+
+def membership_end(*, member_id: int, creator_id: int) -> None:
+    """Access to `creator_id`'s subscriber-only posts ends now. Idempotent."""
+    with transaction.atomic():
+        Membership.objects.filter(member_id=member_id, creator_id=creator_id).delete()
