@@ -10,7 +10,11 @@ Who may see a post (one rule, applied in SQL by `visible_posts_for` and by every
   (active, not deactivated, not pending deletion), neither side blocked the other, the
   author's account is public or the viewer is an approved follower, and the post's
   visibility allows it: `public`, `friends` (the viewer and the author follow each other),
-  `private` (nobody but the author).
+  `private` (nobody but the author), `subscribers` (the viewer holds a current
+  `social.Membership` of the author: `until` in the future. Monetization's subscriptions
+  write it — through the paid period and its grace — and end it; a lapsed row grants
+  nothing even if no task ran). Signed out, only `public` posts show, so subscriber-only
+  media is never publicly watchable: it is served through signed URLs to members only.
 
 Anything a viewer may not see is a 404 (`NotFoundError`): a post they may not see does not
 exist for them. Mutes are not applied here (a muted author's post can still be opened by its
@@ -25,7 +29,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Now
 
 from apps.accounts.models import User
 from apps.content.audience import age_gate_q
@@ -33,7 +37,7 @@ from apps.content.models import HASHTAG_MAX_LENGTH, Hashtag, Post, PostHashtag, 
 from apps.core.errors import ForbiddenError, NotFoundError
 from apps.core.ids import id_or_404
 from apps.media.hooks import AssetRecipe
-from apps.social.models import Block, Follow, Mute
+from apps.social.models import Block, Follow, Membership, Mute
 from apps.social.selectors import (
     SUMMARY_FIELDS,
     USER_NOT_FOUND,
@@ -83,8 +87,12 @@ def visible_to_q(viewer: User | AnonymousUser | None, prefix: str = "") -> Q:
     ))
     others &= ~Q(blocked)
     others &= Q(**{f"{prefix}author__is_private": False}) | Q(follows_author)
-    others &= Q(**{f"{prefix}visibility": Post.Visibility.PUBLIC}) | Q(
-        Q(**{f"{prefix}visibility": Post.Visibility.FRIENDS}), follows_author, followed_back
+    member = Exists(Membership.objects.filter(member_id=viewer_id, creator_id=author_id,
+                                              until__gt=Now()))
+    others &= (
+        Q(**{f"{prefix}visibility": Post.Visibility.PUBLIC})
+        | Q(Q(**{f"{prefix}visibility": Post.Visibility.FRIENDS}), follows_author, followed_back)
+        | Q(Q(**{f"{prefix}visibility": Post.Visibility.SUBSCRIBERS}), member)
     )
     own = Q(**{f"{prefix}author_id": viewer_id, f"{prefix}status__in": AUTHOR_OWN_STATUSES})
     return own | others
