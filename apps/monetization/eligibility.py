@@ -1,0 +1,110 @@
+"""Who may do what with money: THE one place for monetization's eligibility rules.
+
+Every service (and page) that moves coins or money asks these before it does, and shows the
+refusal's words. Each answers a `Refusal` (a stable code and the sentence the person reads)
+or None for "yes"; `require(...)` turns a refusal into the API's error.
+
+The rules (coins, gifts, tips):
+- Money needs an adult: under 18 (`SWIPEME_ADULT_AGE`) nobody buys coins, sends gifts or
+  tips, or receives them. An account with no date of birth is refused too (unlike the feed,
+  where an unknown age counts as an adult): money is where we must know.
+- A suspended, banned, deactivated or deleting account can neither spend nor receive.
+- A chargeback bars the buyer from buying and spending coins until finance staff review it
+  (`SpendingBar`, lifted in the admin).
+- Nobody gifts or tips themselves; not across a block, either way.
+
+Other engineers add their own rules below (subscriptions, payouts), in the same shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.core.errors import ApplicationError
+from apps.moderation.selectors import account_block_for
+from apps.monetization.models import SpendingBar
+from apps.social.models import Block
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    message: str
+    status: int = 403
+
+
+def require(refusal: Refusal | None) -> None:
+    """Raise the refusal as the API's error (nothing is done when it is None)."""
+    if refusal is not None:
+        raise ApplicationError(refusal.message, code=refusal.code, status_code=refusal.status)
+
+
+def _adult_refusal(user: User, *, self_words: bool) -> Refusal | None:
+    age = user.age_on(timezone.localdate())
+    if age is None:
+        return (Refusal("age_unknown", "Add your date of birth in settings to use coins.")
+                if self_words else
+                Refusal("recipient_cannot_receive", "This account can't receive gifts or tips."))
+    if age < settings.SWIPEME_ADULT_AGE:
+        return (Refusal("under_18", "Coins, gifts and tips are for people 18 and over.")
+                if self_words else
+                Refusal("recipient_cannot_receive", "This account can't receive gifts or tips."))
+    return None
+
+
+def _in_good_standing(user: User) -> bool:
+    return user.is_discoverable and account_block_for(user.pk) is None
+
+
+def spending_barred(user: User) -> bool:
+    return SpendingBar.objects.filter(user_id=user.pk, lifted_at__isnull=True).exists()
+
+
+def may_use_coins(user: User) -> Refusal | None:
+    """Buying and spending coins at all: an adult in good standing, not barred."""
+    refusal = _adult_refusal(user, self_words=True)
+    if refusal is not None:
+        return refusal
+    if not _in_good_standing(user):
+        return Refusal("account_restricted", "Your account can't use coins right now.")
+    if spending_barred(user):
+        return Refusal("spending_barred",
+                       "A payment of yours was disputed or refunded, so buying and sending "
+                       "coins is paused until our team reviews it. Contact support.")
+    return None
+
+
+def may_buy_coins(user: User) -> Refusal | None:
+    return may_use_coins(user)
+
+
+def may_receive_gifts(user: User) -> Refusal | None:
+    """Receiving gifts and tips: an adult in good standing (never a minor)."""
+    refusal = _adult_refusal(user, self_words=False)
+    if refusal is not None:
+        return refusal
+    if not _in_good_standing(user):
+        return Refusal("recipient_cannot_receive", "This account can't receive gifts or tips "
+                       "right now.")
+    return None
+
+
+def may_send_gift(sender: User, recipient: User) -> Refusal | None:
+    """A gift or a tip from `sender` to `recipient` (posts, profiles and, later, lives)."""
+    if sender.pk == recipient.pk:
+        return Refusal("self_gift", "You can't send gifts or tips to yourself.", status=400)
+    refusal = may_use_coins(sender)
+    if refusal is not None:
+        return refusal
+    blockers = set(Block.objects.filter(blocker_id__in=[sender.pk, recipient.pk],
+                                        blocked_id__in=[sender.pk, recipient.pk])
+                   .values_list("blocker_id", flat=True))
+    if sender.pk in blockers:
+        return Refusal("blocked", "You blocked this account. Unblock it to send gifts or tips.")
+    if recipient.pk in blockers:  # the recipient's block is not named to the sender
+        return Refusal("recipient_cannot_receive", "This account can't receive gifts or tips.")
+    return may_receive_gifts(recipient)
