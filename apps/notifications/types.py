@@ -8,10 +8,11 @@ inbox's tabs follow from the registry.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 
 
 class Channel(StrEnum):
@@ -53,6 +54,9 @@ class NotificationType:
     # Told to a suspended or banned account too (mandatory types always are): what
     # moderation decided about its videos is read when it can sign in, and e-mailed now.
     reaches_suspended: bool = False
+    # The words of a type that a higher app registers (gifts, tips): fn(row, who) ->
+    # (title, body), `who` being "maya" / "maya and 3 others"; None: texts.sentence knows it.
+    words: Callable[[Any, str], tuple[str, str]] | None = None
 
     @property
     def told_when_suspended(self) -> bool:
@@ -72,6 +76,10 @@ def register(kind: NotificationType) -> NotificationType:
 
 def get(name: str) -> NotificationType:
     return _REGISTRY[name]
+
+
+def find(name: str) -> NotificationType | None:
+    return _REGISTRY.get(name)
 
 
 def all_types() -> list[NotificationType]:

@@ -131,6 +131,9 @@ def sentence(row: Notification, names: Mapping[int, str]) -> tuple[str, str]:
                                              ("Account security", "Something changed."))
             where = str(row.data.get("platform", ""))
             return title, body.format(where=f" ({where})" if where else "")
+    kind = types.find(row.type)
+    if kind is not None and kind.words is not None:  # a higher app's type (gifts, tips)
+        return kind.words(row, actor)
     return "Something happened", ""
 
 
