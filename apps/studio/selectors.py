@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from apps.accounts.models import User
 from apps.content import selectors as content_selectors
+from apps.content.models import Post
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.core.ids import parse_id
 from apps.media.models import MediaAsset
@@ -79,6 +80,16 @@ def get_edit_for(user: User, edit_id: object) -> Edit:
     if edit is None:
         raise NotFoundError("Edit not found.")
     return edit
+
+
+def own_post_for(user: User, post_id: object) -> Post:
+    """A post of the user that an edit may change (not removed); anyone else's is missing."""
+    pk = parse_id(post_id)
+    post = (Post.objects.filter(pk=pk, author_id=user.pk).exclude(status=Post.Status.REMOVED)
+            .first() if pk else None)
+    if post is None:
+        raise NotFoundError("Post not found.", fields={"post_id": ["Not one of your posts."]})
+    return post
 
 
 def get_preview_for(user: User, preview_id: object) -> Preview:

@@ -27,7 +27,7 @@ from apps.core.outbox import enqueue_on_commit
 from apps.media import services as media_services
 from apps.media import storage as media_storage
 from apps.media.transcode import ToolFailed, run_ffmpeg
-from apps.studio import graph, selectors
+from apps.studio import graph, selectors, switching
 from apps.studio.document import (
     PREVIEW_MAX_MS,
     Document,
@@ -45,12 +45,14 @@ PREVIEW_DIR = "studio/previews"
 # --- edits and versions --------------------------------------------------------------
 
 
-def edit_create(*, user: User, document: Any) -> EditVersion:
+def edit_create(*, user: User, document: Any, post_id: object = None) -> EditVersion:
     """A new edit with its first (draft) version; the document is refused before anything
-    is stored if it is not valid."""
+    is stored if it is not valid. With `post_id` (one of the user's posts) each render
+    becomes that post's video once checked (`switching`)."""
+    post = selectors.own_post_for(user, post_id) if post_id is not None else None
     doc = validate_document(document, user=user)
     with transaction.atomic():
-        edit = Edit.objects.create(owner=user)
+        edit = Edit.objects.create(owner=user, post=post)
         return EditVersion.objects.create(edit=edit, number=1, document=canonical(doc),
                                           duration_ms=doc.duration_ms)
 
@@ -217,6 +219,7 @@ def version_render_run(*, version_id: int) -> str:
             locked.state = EditVersion.State.RENDERED
             locked.render_seconds = seconds
             locked.save(update_fields=["asset", "state", "render_seconds", "updated_at"])
+            switching.version_rendered(locked)  # an edit of a post: switch it once checked
     return "rendered"
 
 

@@ -822,6 +822,10 @@ COVERED_ELSEWHERE = {
         "tests/studio/test_pipeline.py (the render endpoint, transaction=True)",
     "apps/studio/services.py::version_render_run":
         "tests/studio/test_pipeline.py (the render task on a real worker)",
+    "apps/studio/switching.py::switch_settle":
+        "tests/studio/test_post_versions.py (media's and detection's hooks, transaction=True)",
+    "apps/content/services/versions.py::post_switch_asset":
+        "tests/studio/test_post_versions.py (a post switched or held, transaction=True)",
 }
 
 

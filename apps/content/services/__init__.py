@@ -10,7 +10,8 @@ after locking the counter rows in primary-key order.
 One module per use case: `posts` (create, edit, delete, pin), `removal` (moderation's
 removals and reinstatements), `publishing` (from media's hooks and the beat), `captions`
 (hashtags and mentions), `counters` (`_publish` and the counts), `sounds`,
-`public_media` (CDN URLs retired), `accounts` (a user's content purged, recounts);
+`public_media` (CDN URLs retired), `versions` (a post moved onto a new version of its
+video), `accounts` (a user's content purged, recounts);
 shared constants in `_common`. This package re-exports the names callers use.
 """
 
@@ -46,6 +47,7 @@ from apps.content.services.removal import (
     sound_set_taken_down,
 )
 from apps.content.services.sounds import sound_set_reuse, sounds_sync_muted, sounds_take_down
+from apps.content.services.versions import post_switch_asset
 
 __all__ = [
     "PIN_LIMIT",
@@ -67,6 +69,7 @@ __all__ = [
     "post_release_from_review",
     "post_remove",
     "post_set_moderation_flags",
+    "post_switch_asset",
     "post_unpin",
     "post_update",
     "posts_hold_for_failed_asset",

@@ -35,27 +35,43 @@ class EditDocumentInput(serializers.Serializer[Any]):
     document = document.EditDocumentSerializer()
 
 
+class EditCreateInput(EditDocumentInput):
+    post_id = serializers.CharField(
+        required=False, help_text="One of your posts: each render of this edit then "
+                                  "becomes the post's video once it has passed the checks.")
+
+
 class EditVersionSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     id = serializers.CharField(read_only=True)
     asset_id = serializers.CharField(read_only=True, allow_null=True,
                                      help_text="The rendered video's upload, once rendered: "
                                                "post it like any upload.")
     document = document.EditDocumentSerializer(read_only=True)
+    switch = serializers.ChoiceField(
+        choices=EditVersion.Switch.choices, read_only=True,
+        help_text="An edit of a post: `waiting` (for the render's upload to be playable and "
+                  "checked), `switched` (the post plays this version) or `refused` (it "
+                  "still plays the one before; `switch_reason` says why).")
 
     class Meta:
         model = EditVersion
         fields = ["id", "number", "state", "state_reason", "duration_ms", "asset_id",
-                  "document", "created_at", "updated_at"]
+                  "document", "switch", "switch_reason", "created_at", "updated_at"]
 
 
 class StudioEditSerializer(serializers.Serializer[Any]):
     id = serializers.CharField()
+    post_id = serializers.CharField(allow_null=True,
+                                    help_text="The post this edit changes, if any.")
     versions = EditVersionSerializer(many=True)
 
 
 def _edit_body(version: EditVersion) -> dict[str, Any]:
-    versions = services.edit_versions(version.edit)
+    edit = version.edit
+    edit.refresh_from_db(fields=["post"])  # the render may have found the post since
+    versions = services.edit_versions(edit)
     return {"id": str(version.edit_id),
+            "post_id": str(edit.post_id) if edit.post_id is not None else None,
             "versions": EditVersionSerializer(versions, many=True).data}
 
 
@@ -139,10 +155,13 @@ class EditsApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(operation_id="studio_edits_create", summary="Save a new edit (a draft)",
-                   request=EditDocumentInput,
-                   responses={201: StudioEditSerializer, **errors(400, 401, 429)}, tags=["studio"])
+                   request=EditCreateInput,
+                   responses={201: StudioEditSerializer, **errors(400, 401, 404, 429)},
+                   tags=["studio"])
     def post(self, request: Request) -> Response:
-        version = services.edit_create(user=user_of(request), document=_document_of(request))
+        post_id = request.data.get("post_id") if isinstance(request.data, dict) else None
+        version = services.edit_create(user=user_of(request), document=_document_of(request),
+                                       post_id=post_id)
         return Response(_edit_body(version), status=status.HTTP_201_CREATED)
 
 
