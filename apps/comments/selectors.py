@@ -23,7 +23,7 @@ from apps.content.models import Post
 from apps.content.selectors import visible_to_q
 from apps.core.errors import NotFoundError
 from apps.core.ids import id_or_404
-from apps.social.selectors import SUMMARY_FIELDS, blocked_user_ids, discoverable_q, muted_user_ids
+from apps.social.selectors import SUMMARY_FIELDS, discoverable_q, silenced_user_ids
 
 Status = Comment.Status
 
@@ -61,7 +61,7 @@ def _author_q(viewer_id: int | None, hidden_ids: set[int], prefix: str = "") -> 
 def _hidden_authors(viewer_id: int | None) -> set[int]:
     if viewer_id is None:
         return set()
-    return blocked_user_ids(viewer_id) | muted_user_ids(viewer_id)
+    return set(silenced_user_ids(viewer_id))  # blocked either way, or muted: one statement
 
 
 def _rows(qs: QuerySet[Comment], viewer_id: int | None) -> QuerySet[Comment]:

@@ -14,10 +14,10 @@ from tests.social.factories import BlockFactory, MuteFactory
 
 pytestmark = pytest.mark.django_db
 
-# get_post_for (1) + blocked ids (1) + muted ids (1) + the page (1)
-COMMENTS_QUERIES = 4
-# get_comment_for: blocked + muted + the comment (3), then blocked + muted + the page (3)
-REPLIES_QUERIES = 6
+# get_post_for (1) + the silenced ids, blocked either way or muted (1) + the page (1)
+COMMENTS_QUERIES = 3
+# get_comment_for: silenced ids + the comment (2), then silenced ids + the page (2)
+REPLIES_QUERIES = 4
 
 
 def _arrange(n: int) -> tuple[object, Comment, object]:
