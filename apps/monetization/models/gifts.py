@@ -125,6 +125,7 @@ class Clawback(SnowflakeModel):
     event = models.CharField(max_length=16)  # refunded | disputed | dispute_won
     key = models.CharField(max_length=128, unique=True)
     amount_micros = models.BigIntegerField()  # what the provider took back (or returned)
+    coins = models.PositiveIntegerField(default=0)  # of the purchase's coins, this claw's
     wallet_coins = models.PositiveIntegerField(default=0)  # taken from the buyer's wallet
     earnings_micros = models.BigIntegerField(default=0)  # from creators' unpaid earnings
     loss_micros = models.BigIntegerField(default=0)  # nobody could repay: platform loss
