@@ -6,4 +6,9 @@ from __future__ import annotations
 
 
 def connect() -> None:
-    pass
+    from apps.monetization import notices
+    from apps.monetization.services import coins
+    from apps.payments import hooks as payments_hooks
+
+    notices.register_types()  # gift_received, tip_received
+    payments_hooks.payment_event.register(coins.on_payment_event)  # coin purchases

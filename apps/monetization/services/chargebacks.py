@@ -1,0 +1,168 @@
+"""Refunds and chargebacks of coin purchases: what they funded is taken back.
+
+The rule (docs/architecture.md, "Chargebacks and refunds"), for an amount T the provider
+took back from a purchase of N coins (a refund, or a dispute when it opens):
+1. k = min(the purchase's coins not clawed yet, T // coin value) coins are clawed;
+2. first from the buyer's wallet, as many as it holds (never below zero);
+3. the rest were gifted or tipped: from the buyer's gifts and tips since the purchase,
+   most recent first, each creator's share of those coins is taken back from their unpaid
+   earnings (what is available: never below zero, never a held payout), and the platform's
+   share from platform revenue;
+4. what nobody can repay (earnings already paid out, coins not found) is a platform loss
+   on the chargebacks account; the rest of T (the pack's margin) comes from platform revenue.
+A dispute also bars the buyer from buying and spending coins until staff review it
+(`SpendingBar`). A dispute the platform wins reverses its clawback (a new set).
+Every claw is one linked set `claw:<purchase>:<event>:<n>` crediting provider clearing T.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F, Sum
+
+from apps.monetization.models import Clawback, CoinPurchase, GiftSend, SpendingBar
+from apps.monetization.services.gifts import (
+    EARNINGS_ASSET,
+    coin_value_micros,
+    earnings_of,
+    wallet_of,
+)
+from apps.payments.models import LedgerAccount, TransferSet
+from apps.payments.money import COIN, to_micros
+from apps.payments.services.ledger import (
+    InsufficientFundsError,
+    Leg,
+    platform_account,
+    post_transfers,
+    reverse,
+)
+
+ATTEMPTS = 3  # a creator's earnings can move between our read and the posting: read again
+
+
+@dataclass
+class _Plan:
+    legs: list[Leg]
+    wallet_coins: int
+    earnings_micros: int
+    loss_micros: int
+    takes: list[tuple[int, int]]  # (GiftSend id, coins clawed from it)
+
+
+def _plan(purchase: CoinPurchase, *, coins: int, total_micros: int) -> _Plan:
+    buyer = purchase.user_id
+    clearing = platform_account(LedgerAccount.Kind.PROVIDER_CLEARING, EARNINGS_ASSET, buyer)
+    revenue = platform_account(LedgerAccount.Kind.PLATFORM_REVENUE, EARNINGS_ASSET, buyer)
+    legs: list[Leg] = []
+    wallet = wallet_of(buyer)
+    wallet.refresh_from_db()
+    from_wallet = max(0, min(coins, wallet.available))
+    if from_wallet:
+        legs.append(Leg(wallet, platform_account(LedgerAccount.Kind.COIN_ISSUANCE, COIN, buyer),
+                        from_wallet, "claw_coins"))
+        legs.append(Leg(platform_account(LedgerAccount.Kind.COIN_SALES, EARNINGS_ASSET, buyer),
+                        clearing, coin_value_micros(from_wallet), "claw_unspent"))
+    left = coins - from_wallet
+    creator_due: dict[int, int] = defaultdict(int)
+    takes: list[tuple[int, int]] = []
+    sends = (GiftSend.objects.select_for_update()
+             .filter(sender_id=buyer, created_at__gte=purchase.credited_at,
+                     clawed_coins__lt=F("coins")).order_by("-created_at", "-pk"))
+    for send in sends if left else []:
+        take = min(left, send.coins - send.clawed_coins)
+        share = send.creator_micros * take // send.coins
+        creator_due[send.recipient_id] += share
+        takes.append((send.pk, take))
+        left -= take
+        if not left:
+            break
+    recovered = loss = 0
+    for creator_id, due in sorted(creator_due.items()):
+        earnings = earnings_of(creator_id)
+        earnings.refresh_from_db()
+        got = max(0, min(due, earnings.available))
+        if got:
+            legs.append(Leg(earnings, clearing, got, "claw_earnings"))
+        recovered += got
+        loss += due - got
+    loss += coin_value_micros(left)  # coins neither in the wallet nor in gifts
+    # The platform's shares of the gifted coins and the pack's margin: whatever of T the
+    # other legs do not credit, so the set credits clearing exactly T.
+    platform_part = total_micros - coin_value_micros(from_wallet) - recovered - loss
+    if platform_part < 0:  # only if the coin's value changed since: the loss absorbs it
+        loss, platform_part = loss + platform_part, 0
+    if platform_part:
+        legs.append(Leg(revenue, clearing, platform_part, "claw_platform"))
+    if loss > 0:
+        legs.append(Leg(platform_account(LedgerAccount.Kind.CHARGEBACKS, EARNINGS_ASSET, buyer),
+                        clearing, loss, "chargeback_loss"))
+    return _Plan(legs, from_wallet, recovered, max(loss, 0), takes)
+
+
+def _clawed_coins(purchase: CoinPurchase) -> int:
+    total = purchase.clawbacks.exclude(event="dispute_won").aggregate(n=Sum("coins"))["n"]
+    won = purchase.clawbacks.filter(event="dispute_won").aggregate(n=Sum("coins"))["n"]
+    return int(total or 0) - int(won or 0)
+
+
+def claw_back(*, purchase: CoinPurchase, event: str, amount_minor: int, key: str) -> Clawback:
+    """Take back what `amount_minor` of this purchase funded (the caller holds the
+    purchase's row lock, in the provider event's transaction). Idempotent by `key`."""
+    found = Clawback.objects.filter(key=key).first()
+    if found is not None:
+        return found
+    total = to_micros(amount_minor, purchase.currency)
+    coins = min(purchase.coins - _clawed_coins(purchase),
+                total // coin_value_micros(1))
+    for attempt in range(ATTEMPTS):
+        plan = _plan(purchase, coins=coins, total_micros=total)
+        try:
+            with transaction.atomic():
+                if plan.legs:
+                    post_transfers(key=f"claw:{key}", code="chargeback", legs=plan.legs,
+                                   memo=f"{event} of coin purchase {purchase.pk}",
+                                   metadata={"purchase": str(purchase.pk), "event": event,
+                                             "takes": [[str(i), n] for i, n in plan.takes]})
+                for send_id, take in plan.takes:
+                    GiftSend.objects.filter(pk=send_id).update(
+                        clawed_coins=F("clawed_coins") + take)
+                return Clawback.objects.create(
+                    purchase=purchase, event=event, key=key, amount_micros=total, coins=coins,
+                    wallet_coins=plan.wallet_coins, earnings_micros=plan.earnings_micros,
+                    loss_micros=plan.loss_micros)
+        except InsufficientFundsError:
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def dispute_won(*, purchase: CoinPurchase, key: str) -> Clawback | None:
+    """The platform won the dispute: the money is back, so its clawback is reversed (the
+    coins and earnings return). The spending bar stays until staff lift it."""
+    found = Clawback.objects.filter(key=key).first()
+    if found is not None:
+        return found
+    claw = purchase.clawbacks.filter(event="disputed").order_by("-pk").first()
+    if claw is None:
+        return None
+    original = TransferSet.objects.filter(key=f"claw:{claw.key}").first()
+    with transaction.atomic():
+        if original is not None:
+            reverse(key=f"claw:{key}", original=original,
+                    memo=f"dispute won for coin purchase {purchase.pk}")
+            for send_id, take in original.metadata.get("takes", []):
+                GiftSend.objects.filter(pk=int(send_id)).update(
+                    clawed_coins=F("clawed_coins") - take)
+        return Clawback.objects.create(
+            purchase=purchase, event="dispute_won", key=key, amount_micros=claw.amount_micros,
+            coins=claw.coins, wallet_coins=claw.wallet_coins,
+            earnings_micros=claw.earnings_micros, loss_micros=claw.loss_micros)
+
+
+def bar_spending(*, purchase: CoinPurchase, reason: str) -> SpendingBar:
+    bar = SpendingBar.objects.filter(purchase=purchase, lifted_at__isnull=True).first()
+    return bar or SpendingBar.objects.create(user_id=purchase.user_id, purchase=purchase,
+                                             reason=reason[:300])
