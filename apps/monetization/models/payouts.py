@@ -111,6 +111,9 @@ class PayoutRequest(SnowflakeModel):
     currency = models.CharField(max_length=3, default="USD")
     state = models.CharField(max_length=12, choices=State.choices)
     idempotency_key = models.CharField(max_length=64, null=True, blank=True)
+    # The provider's account or bank token the money goes to (the local test provider:
+    # anything but "bank_fail" is paid).
+    destination = models.CharField(max_length=64, default="")
     # The ledger's pending set (earnings -> payouts_payable) and its resolution.
     hold = models.OneToOneField("payments.TransferSet", on_delete=models.PROTECT,
                                 related_name="+")
