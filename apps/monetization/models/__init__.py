@@ -16,3 +16,8 @@ from apps.monetization.models.payouts import (  # noqa: F401
     TaxForm,
 )
 from apps.monetization.models.fraud import AccountChange, RiskReview  # noqa: F401
+from apps.monetization.models.subscriptions import (  # noqa: F401
+    Subscription,
+    SubscriptionCharge,
+    SubscriptionTier,
+)
