@@ -49,8 +49,8 @@ class CoinPurchase(SnowflakeModel):
         REFUNDED = "refunded", "Refunded"
         DISPUTED = "disputed", "Disputed"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                             related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING,
+                             db_constraint=False, related_name="+")
     pack = models.ForeignKey(CoinPack, on_delete=models.PROTECT, related_name="purchases")
     # Copied from the pack at the time of purchase: a pack edited later changes nothing.
     coins = models.PositiveIntegerField()
@@ -87,15 +87,15 @@ class SpendingBar(SnowflakeModel):
     """A user barred from buying and spending coins until finance staff review it (set by a
     chargeback; lifted in the admin, audited)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                             related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING,
+                             db_constraint=False, related_name="+")
     reason = models.CharField(max_length=300)
     purchase = models.ForeignKey(CoinPurchase, null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     lifted_at = models.DateTimeField(null=True, blank=True)
     lifted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                  on_delete=models.PROTECT, related_name="+")
+                                  on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         indexes = [models.Index(fields=["user"], condition=Q(lifted_at__isnull=True),

@@ -72,10 +72,10 @@ class GiftSend(SnowflakeModel):
         TIP = "tip", "Tip"
 
     kind = models.CharField(max_length=4, choices=Kind.choices)
-    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                               related_name="+")
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                  related_name="+")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING,
+                               db_constraint=False, related_name="+")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING,
+                                  db_constraint=False, related_name="+")
     gift = models.ForeignKey(Gift, null=True, blank=True, on_delete=models.PROTECT,
                              related_name="+")
     post = models.ForeignKey("content.Post", null=True, blank=True, on_delete=models.SET_NULL,
