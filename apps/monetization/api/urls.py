@@ -1,3 +1,17 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from apps.monetization.api import coins
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    # coins, gifts and tips (api/coins.py)
+    path("coins/wallet", coins.WalletApi.as_view(), name="coins-wallet"),
+    path("coins/packs", coins.PacksApi.as_view(), name="coins-packs"),
+    path("coins/purchases", coins.PurchasesApi.as_view(), name="coins-purchases"),
+    path("coins/purchases/<str:purchase_id>", coins.PurchaseApi.as_view(),
+         name="coins-purchase"),
+    path("coins/history", coins.HistoryApi.as_view(), name="coins-history"),
+    path("gifts", coins.GiftsApi.as_view(), name="gifts"),
+    path("posts/<str:post_id>/gifts", coins.PostGiftApi.as_view(), name="post-gifts"),
+    path("posts/<str:post_id>/tips", coins.PostTipApi.as_view(), name="post-tips"),
+    path("users/<str:username>/tips", coins.ProfileTipApi.as_view(), name="user-tips"),
+]
