@@ -27,7 +27,7 @@ from apps.accounts.models import User
 from apps.core.errors import ApplicationError
 from apps.moderation.selectors import account_block_for
 from apps.monetization.models import SpendingBar
-from apps.social.models import Block
+from apps.social.models import Block, Follow
 
 
 @dataclass(frozen=True)
@@ -108,3 +108,56 @@ def may_send_gift(sender: User, recipient: User) -> Refusal | None:
     if recipient.pk in blockers:  # the recipient's block is not named to the sender
         return Refusal("recipient_cannot_receive", "This account can't receive gifts or tips.")
     return may_receive_gifts(recipient)
+
+
+# --- subscriptions (helper 4: services/subscriptions.py asks these before it charges) ---
+# Paying for a subscription is buying, so it follows the coins' rules: 18+ (a known date of
+# birth), good standing, no chargeback bar. A creator offers tiers and is paid under the
+# gifts' rules for receiving money (an adult in good standing).
+
+
+def may_offer_subscriptions(creator: User) -> Refusal | None:
+    age = creator.age_on(timezone.localdate())
+    if age is None:
+        return Refusal("age_unknown", "Add your date of birth in settings to offer "
+                       "subscriptions.")
+    if age < settings.SWIPEME_ADULT_AGE:
+        return Refusal("under_18", "Offering subscriptions is for people 18 and over.")
+    if not _in_good_standing(creator):
+        return Refusal("account_restricted", "Your account can't offer subscriptions right now.")
+    return None
+
+
+def may_subscribe(subscriber: User, creator: User) -> Refusal | None:
+    """`subscriber` paying `creator` for a subscription (and each renewal)."""
+    if subscriber.pk == creator.pk:
+        return Refusal("self_subscribe", "You can't subscribe to yourself.", status=400)
+    age = subscriber.age_on(timezone.localdate())
+    if age is None:
+        return Refusal("age_unknown", "Add your date of birth in settings to subscribe.")
+    if age < settings.SWIPEME_ADULT_AGE:
+        return Refusal("under_18", "Paid subscriptions are for people 18 and over.")
+    if not _in_good_standing(subscriber):
+        return Refusal("account_restricted", "Your account can't pay for subscriptions "
+                       "right now.")
+    if spending_barred(subscriber):
+        return Refusal("spending_barred",
+                       "A payment of yours was disputed or refunded, so new payments are "
+                       "paused until our team reviews it. Contact support.")
+    blockers = set(Block.objects.filter(blocker_id__in=[subscriber.pk, creator.pk],
+                                        blocked_id__in=[subscriber.pk, creator.pk])
+                   .values_list("blocker_id", flat=True))
+    if subscriber.pk in blockers:
+        return Refusal("blocked", "You blocked this account. Unblock it to subscribe.")
+    if creator.pk in blockers:  # the creator's block is not named to the subscriber
+        return Refusal("creator_cannot_be_subscribed",
+                       "This account can't be subscribed to.", status=404)
+    if may_offer_subscriptions(creator) is not None:
+        return Refusal("creator_cannot_be_subscribed",
+                       "This account can't be subscribed to right now.", status=409)
+    if creator.is_private and not Follow.objects.filter(follower_id=subscriber.pk,
+                                                        followee_id=creator.pk).exists():
+        # a private account's posts (subscriber-only ones too) are for approved followers
+        return Refusal("follow_first", "This account is private: follow it, and be "
+                       "approved, before you subscribe.", status=409)
+    return None

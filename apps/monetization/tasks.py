@@ -11,3 +11,20 @@ def notify_received(send_id: str) -> int:
     from apps.monetization import notices
 
     return notices.notify_received(int(send_id))
+
+
+@shared_task(name="apps.monetization.renew_subscriptions")
+def renew_subscriptions() -> dict[str, int]:
+    """Beat: renewals and retries charged, cancelled and out-of-grace subscriptions ended
+    (services/subscriptions.py; safe to run twice: each period's attempt is charged once)."""
+    from apps.monetization.services import subscriptions
+
+    return subscriptions.renew_subscriptions()
+
+
+@shared_task(name="apps.monetization.notify_subscription")
+def notify_subscription(subscription_id: str, what: str, period: int, attempt: int) -> int:
+    """A subscription event told to the creator or the subscriber (subscription_notices)."""
+    from apps.monetization import subscription_notices
+
+    return subscription_notices.notify(int(subscription_id), what, period, attempt)

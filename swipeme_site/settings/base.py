@@ -747,3 +747,10 @@ SWIPEME_PAYMENT_PROVIDER = env_str("SWIPEME_PAYMENT_PROVIDER", "local")
 SWIPEME_STRIPE_SECRET_KEY = env_str("SWIPEME_STRIPE_SECRET_KEY", "")
 SWIPEME_STRIPE_WEBHOOK_SECRET = env_str("SWIPEME_STRIPE_WEBHOOK_SECRET", "")
 SWIPEME_STRIPE_API_BASE = env_str("SWIPEME_STRIPE_API_BASE", "")  # "" = Stripe's own
+# Subscriptions (apps.monetization.services.subscriptions): renewals, retries of failed
+# renewals and ends of cancelled or out-of-grace subscriptions, every 10 minutes.
+CELERY_BEAT_SCHEDULE["monetization-renew-subscriptions"] = {
+    "task": "apps.monetization.renew_subscriptions",
+    "schedule": timedelta(minutes=10),
+    "options": {"queue": "default", "expires": 9 * 60},
+}
