@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from apps.monetization.api import coins
+from apps.monetization.api import coins, subscriptions
 
 urlpatterns: list[URLPattern | URLResolver] = [
     # coins, gifts and tips (api/coins.py)
@@ -14,4 +14,18 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("posts/<str:post_id>/gifts", coins.PostGiftApi.as_view(), name="post-gifts"),
     path("posts/<str:post_id>/tips", coins.PostTipApi.as_view(), name="post-tips"),
     path("users/<str:username>/tips", coins.ProfileTipApi.as_view(), name="user-tips"),
+    # subscriptions (api/subscriptions.py)
+    path("users/<str:username>/subscription-tiers", subscriptions.CreatorTiersApi.as_view(),
+         name="user-subscription-tiers"),
+    path("me/subscription-tiers", subscriptions.MyTiersApi.as_view(),
+         name="my-subscription-tiers"),
+    path("me/subscription-tiers/<str:tier_id>", subscriptions.MyTierApi.as_view(),
+         name="my-subscription-tier"),
+    path("subscriptions", subscriptions.SubscriptionsApi.as_view(), name="subscriptions"),
+    path("subscriptions/<str:subscription_id>", subscriptions.SubscriptionApi.as_view(),
+         name="subscription"),
+    path("subscriptions/<str:subscription_id>/cancel",
+         subscriptions.SubscriptionCancelApi.as_view(), name="subscription-cancel"),
+    path("subscriptions/<str:subscription_id>/resume",
+         subscriptions.SubscriptionResumeApi.as_view(), name="subscription-resume"),
 ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+import secrets
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -32,6 +33,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.errors import ApplicationError, ConflictError, NotFoundError
+from apps.core.idempotency import key_reused
 from apps.core.outbox import enqueue_on_commit
 from apps.monetization import eligibility
 from apps.monetization.models.gifts import RevenueShare
@@ -65,6 +67,11 @@ RETRY_AFTER = (timedelta(days=1), timedelta(days=3), timedelta(days=5))
 EXPIRING_NOTICE = timedelta(days=3)
 TIER_NOT_FOUND = "Tier not found."
 SUBSCRIPTION_NOT_FOUND = "Subscription not found."
+
+
+def new_key() -> str:
+    """A subscribe request's key when the client sent no Idempotency-Key."""
+    return secrets.token_urlsafe(18)
 
 
 def price_words(amount_minor: int, currency: str) -> str:
@@ -194,8 +201,7 @@ def subscribe(*, subscriber: User, tier_id: int, payment_method: object, key: st
     if existing is not None:
         if existing.subscriber_id != subscriber.pk or existing.tier_id != tier_id \
                 or existing.payment_method != method:
-            raise ledger.IdempotencyConflictError(
-                "This idempotency key was already used for another request.")
+            raise key_reused()
         return existing, _first_payment(existing)
     tier = (SubscriptionTier.objects.select_related("creator")
             .filter(pk=tier_id, active=True).first())
