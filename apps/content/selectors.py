@@ -23,7 +23,7 @@ link); feeds and lists that should hide muted people filter with `without_muted_
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Iterable, Set
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -124,6 +124,17 @@ def without_muted_authors(
     return posts.exclude(
         Exists(Mute.objects.filter(muter_id=viewer_id, muted_id=OuterRef("author_id")))
     )
+
+
+def derived_originals_for(*, viewer: User | AnonymousUser | None,
+                          posts: Iterable[Post]) -> dict[int, Post]:
+    """The originals that duets and stitches among `posts` credit and that the viewer may
+    see (id -> post with its author): one query for a page, none when no post borrows."""
+    ids = {post.derived_from_id for post in posts if post.derived_from_id is not None}
+    if not ids:
+        return {}
+    return {post.pk: post for post in visible_posts_for(viewer=viewer).filter(pk__in=ids)
+            .select_related("author")}
 
 
 def parse_post_id(raw: str | int) -> int:

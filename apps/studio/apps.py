@@ -14,3 +14,15 @@ class StudioConfig(AppConfig):
         register_asset_playable_hook(switching.settle_for_asset)
         register_asset_failed_hook(switching.settle_for_asset)
         register_asset_checked_hook(switching.settle_for_asset)
+        # Duets and stitches: credited when published, their borrowed part taken out when
+        # the original leaves public view (takedown.py).
+        from apps.accounts.hooks import register_account_changed_hook
+        from apps.content.hooks import (
+            register_content_changed_hook,
+            register_post_published_hook,
+        )
+        from apps.studio import takedown
+
+        register_post_published_hook(takedown.link_on_publish)
+        register_content_changed_hook(takedown.borrowed_changed)
+        register_account_changed_hook(takedown.account_changed)

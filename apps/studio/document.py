@@ -7,12 +7,16 @@ Limits (docs/architecture.md "Creator studio"): at most `MAX_CLIPS` clips and
 `MAX_TIMELINE_MS` of output; speed 0.3 to 3x; transitions 0.1 to 2 s and shorter than either
 clip they join; `MAX_TEXTS` text overlays of at most `MAX_TEXT_CHARS` characters;
 `MAX_STICKERS` stickers; times in milliseconds and inside the output's duration.
+
+Versions: 1 is the plain edit; 2 adds `source`, a duet or stitch of another post
+(apps.studio.derived: whose posts may be borrowed, and what happens when the original
+leaves public view). Version 1 documents are still read; every stored one is written as 2.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +29,12 @@ from apps.studio import luts
 if TYPE_CHECKING:
     from apps.accounts.models import User
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+SCHEMA_VERSIONS = (1, 2)
+STITCH_MAX_MS = 5000  # a stitch borrows at most the original's first 5 s
+SOURCE_KINDS = ("duet", "stitch")
+DUET_LAYOUTS = ("side_by_side", "top_bottom")
+BORROWED = -1  # the key of the original's source among the render's inputs
 MAX_CLIPS = 100
 MAX_TIMELINE_MS = 10 * 60 * 1000
 MIN_CLIP_MS = 100  # a clip's output length after its speed
@@ -181,9 +190,45 @@ class ChromaKeySerializer(serializers.Serializer[Any]):
         return attrs
 
 
+class EditSourceSerializer(serializers.Serializer[Any]):
+    """A duet (the original beside or above yours, with its sound) or a stitch (a part of
+    the original's first 5 s, then your clips)."""
+
+    kind = serializers.ChoiceField(choices=list(SOURCE_KINDS))
+    post_id = IdField(help_text="The post to duet or stitch.")
+    layout = serializers.ChoiceField(choices=list(DUET_LAYOUTS), required=False,
+                                     help_text="Duet: the original left or on top.")
+    in_ms = serializers.IntegerField(min_value=0, max_value=STITCH_MAX_MS - MIN_CLIP_MS,
+                                     required=False, help_text="Stitch: from (ms).")
+    out_ms = serializers.IntegerField(min_value=1, max_value=STITCH_MAX_MS, required=False,
+                                      help_text="Stitch: to (ms), at most 5000.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["kind"] == "duet":
+            extra = [name for name in ("in_ms", "out_ms") if name in attrs]
+            if extra:
+                raise serializers.ValidationError(
+                    {extra[0]: ["A duet plays the whole original beside your clips; "
+                                "only a stitch takes a part of it."]})
+            attrs.setdefault("layout", "side_by_side")
+            return attrs
+        if "layout" in attrs:
+            raise serializers.ValidationError({"layout": ["Only a duet has a layout."]})
+        if "out_ms" not in attrs:
+            raise serializers.ValidationError(
+                {"out_ms": ["A stitch says where its part of the original ends "
+                            f"(at most {STITCH_MAX_MS} ms)."]})
+        attrs.setdefault("in_ms", 0)
+        if attrs["out_ms"] - attrs["in_ms"] < MIN_CLIP_MS:
+            raise serializers.ValidationError(
+                {"out_ms": [f"Must be at least {MIN_CLIP_MS} ms after in_ms."]})
+        return attrs
+
+
 class EditDocumentSerializer(serializers.Serializer[Any]):
-    version = serializers.ChoiceField(choices=[SCHEMA_VERSION],
-                                      help_text="The document schema's version.")
+    version = serializers.ChoiceField(choices=list(SCHEMA_VERSIONS),
+                                      help_text="The document schema's version (2 adds "
+                                                "`source`).")
     clips = EditClipSerializer(many=True, min_length=1, max_length=MAX_CLIPS)  # type: ignore[call-arg]
     filter = EditFilterSerializer(required=False)
     texts = EditTextSerializer(many=True, required=False, max_length=MAX_TEXTS)  # type: ignore[call-arg]
@@ -194,6 +239,18 @@ class EditDocumentSerializer(serializers.Serializer[Any]):
     voice = serializers.ChoiceField(choices=list(VOICE_EFFECTS), default="none")
     chroma_key = ChromaKeySerializer(required=False, allow_null=True)
     cover_ms = serializers.IntegerField(min_value=0, default=0)
+    source = EditSourceSerializer(required=False, allow_null=True,  # type: ignore[assignment]
+                                  help_text="A duet or stitch of another post (version 2).")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        source = attrs.get("source")
+        if source and attrs["version"] < 2:
+            raise serializers.ValidationError(
+                {"source": ["Duets and stitches need version 2 of the document."]})
+        if source and source["kind"] == "duet" and attrs.get("sound"):
+            raise serializers.ValidationError(
+                {"sound": ["A duet plays the original's sound; it can't add another."]})
+        return attrs
 
     def validate_clips(self, clips: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if clips and clips[0].get("transition", {}).get("kind", "cut") != "cut":
@@ -260,6 +317,21 @@ class ChromaKey:
 
 
 @dataclass(frozen=True)
+class Borrow:
+    """What a duet or stitch takes from another post."""
+
+    kind: str  # "duet" or "stitch"
+    post_id: int
+    layout: str = "side_by_side"  # a duet's
+    in_ms: int = 0  # a stitch's part of the original
+    out_ms: int = 0
+
+    @property
+    def stitch_ms(self) -> int:
+        return self.out_ms - self.in_ms if self.kind == "stitch" else 0
+
+
+@dataclass(frozen=True)
 class Document:
     clips: list[Clip]
     preset: str = "none"
@@ -273,11 +345,21 @@ class Document:
     voice: str = "none"
     chroma_key: ChromaKey | None = None
     cover_ms: int = 0
+    source: Borrow | None = None
 
     @property
     def duration_ms(self) -> int:
         total = sum(c.output_ms for c in self.clips) - sum(c.transition_ms for c in self.clips)
-        return round(total)
+        return round(total) + (self.source.stitch_ms if self.source else 0)
+
+    def timeline(self) -> list[Clip]:
+        """The clips in the order the render plays them: a stitch's part of the original
+        first (its source is the input `BORROWED`), cut to the creator's clips."""
+        if self.source is None or self.source.kind != "stitch":
+            return list(self.clips)
+        borrowed = Clip(asset_id=BORROWED, in_ms=self.source.in_ms, out_ms=self.source.out_ms,
+                        speed=1.0, keep_pitch=True, transition="cut", transition_ms=0)
+        return [borrowed, *self.clips]
 
     def asset_ids(self) -> set[int]:
         ids = {c.asset_id for c in self.clips}
@@ -290,6 +372,7 @@ def _parse(data: dict[str, Any]) -> Document:
     look = data.get("filter") or {}
     key = data.get("chroma_key")
     sound = data.get("sound")
+    borrow = data.get("source")
     return Document(
         clips=[Clip(asset_id=c["asset_id"], in_ms=c["in_ms"], out_ms=c["out_ms"],
                     speed=c["speed"], keep_pitch=c["keep_pitch"],
@@ -311,6 +394,10 @@ def _parse(data: dict[str, Any]) -> Document:
                              background_asset_id=key.get("background_asset_id"),
                              background_colour=key.get("background_colour")) if key else None,
         cover_ms=data["cover_ms"],
+        source=Borrow(kind=borrow["kind"], post_id=borrow["post_id"],
+                      layout=borrow.get("layout", "side_by_side"),
+                      in_ms=borrow.get("in_ms", 0), out_ms=borrow.get("out_ms", 0))
+        if borrow else None,
     )
 
 
@@ -405,4 +492,27 @@ def canonical(doc: Document) -> dict[str, Any]:
                {"background_colour": doc.chroma_key.background_colour}),
         },
         "cover_ms": doc.cover_ms,
+        "source": None if doc.source is None else {
+            "kind": doc.source.kind, "post_id": str(doc.source.post_id),
+            **({"layout": doc.source.layout} if doc.source.kind == "duet" else
+               {"in_ms": doc.source.in_ms, "out_ms": doc.source.out_ms}),
+        },
     }
+
+
+def without_source(doc: Document) -> Document:
+    """The document with the borrowed part taken out (the original left public view): a
+    duet becomes the creator's clips alone, full frame, with their own sound; a stitch
+    loses its first part, and every timed overlay and the cover move back by as much
+    (what lay only over the borrowed part goes)."""
+    if doc.source is None:
+        return doc
+    shift = doc.source.stitch_ms
+
+    def moved(items: list[Any]) -> list[Any]:
+        return [replace(item, start_ms=max(0, item.start_ms - shift),
+                        end_ms=item.end_ms - shift)
+                for item in items if item.end_ms - shift > MIN_CLIP_MS]
+
+    return replace(doc, source=None, texts=moved(doc.texts), stickers=moved(doc.stickers),
+                   cover_ms=max(0, doc.cover_ms - shift))

@@ -8,6 +8,12 @@ background → the colour preset (`lut3d`, apps/studio/luts) and `eq` → sticke
 (`overlay`, timed) → text (`drawtext`, timed) ; the audio: the original's volume → the
 voice effect (`rubberband`, `afftfilt`, `aecho`) → mixed with the sound (`amix`).
 
+Duets and stitches (document version 2, `source`) go through the same graph: a stitch's
+part of the original is the timeline's first clip (input `BORROWED`), cut to the creator's
+clips; a duet stacks the original (left or on top) beside the creator's picture after its
+look and before stickers and text, and mixes the original's sound with theirs
+(`_duet_picture`, `_duet_sound`).
+
 Pure: it builds arguments from the parsed document and local files; running it is the
 service's job. The bench (bench/studio.py) compares it with a hand-written command.
 """
@@ -18,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from apps.studio import luts
-from apps.studio.document import TRANSITIONS, Document, font_path
+from apps.studio.document import BORROWED, TRANSITIONS, Document, font_path
 
 FPS = 30
 SAMPLE_RATE = 48000
@@ -101,6 +107,38 @@ def _atempo(speed: float) -> str:
     return f"atempo=0.5,atempo={speed / 0.5:.4f}"
 
 
+def _fit(w: int, h: int) -> str:
+    return (f"scale={w}:{h}:force_original_aspect_ratio=decrease,"
+            f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1")
+
+
+def _duet_picture(index: int, own: str, layout: str, canvas: Canvas, total_s: float
+                  ) -> list[str]:
+    """The original (input `index`, cut to the edit's length) and the creator's picture
+    (`own`, the whole canvas) each fitted into half of the canvas, the original left or on
+    top; an original shorter than the edit holds its last frame. Output `[duet]`."""
+    w, h = canvas.width, canvas.height
+    cw, ch = (w // 2 // 2 * 2, h) if layout == "side_by_side" else (w, h // 2 // 2 * 2)
+    stack = "hstack" if layout == "side_by_side" else "vstack"
+    return [
+        f"[{index}:v:0]setpts=PTS-STARTPTS,fps={FPS},{_fit(cw, ch)},format=yuv420p,"
+        f"tpad=stop_mode=clone:stop_duration={total_s:.3f},trim=0:{total_s:.4f},"
+        f"settb=1/{FPS}[dorig]",
+        f"[{own}]{_fit(cw, ch)}[downs]",
+        f"[dorig][downs]{stack}=inputs=2,{_fit(w, h)},format=yuv420p[duet]",
+    ]
+
+
+def _duet_sound(index: int, own: str, total_s: float) -> list[str]:
+    """A duet plays the original's sound (input `index`) under the creator's own audio
+    (already at `original_volume`, with the voice effect). Output `[duetmix]`."""
+    return [
+        f"[{index}:a:0]asetpts=PTS-STARTPTS,aresample={SAMPLE_RATE},"
+        f"aformat=sample_fmts=fltp:channel_layouts=stereo,apad,atrim=0:{total_s:.4f}[dsnd]",
+        f"[{own}][dsnd]amix=inputs=2:duration=first:normalize=0[duetmix]",
+    ]
+
+
 def build_command(doc: Document, inputs: Inputs, canvas: Canvas, out: Path) -> list[str]:
     """The ffmpeg arguments (after the binary) that render `doc` into `out` (MP4)."""
     w, h = canvas.width, canvas.height
@@ -111,7 +149,8 @@ def build_command(doc: Document, inputs: Inputs, canvas: Canvas, out: Path) -> l
 
     # --- clips -------------------------------------------------------------------------
     clip_labels: list[tuple[str, str, float]] = []
-    for i, clip in enumerate(doc.clips):
+    timeline = doc.timeline()
+    for i, clip in enumerate(timeline):
         src = inputs.sources[clip.asset_id]
         args += ["-ss", _s(clip.in_ms), "-t", _s(clip.out_ms - clip.in_ms),
                  "-i", str(src.path)]
@@ -141,7 +180,7 @@ def build_command(doc: Document, inputs: Inputs, canvas: Canvas, out: Path) -> l
 
     # --- timeline ----------------------------------------------------------------------
     v, a, length = clip_labels[0]
-    for i, clip in enumerate(doc.clips[1:], start=1):
+    for i, clip in enumerate(timeline[1:], start=1):
         nv, na, nlen = clip_labels[i]
         kind = TRANSITIONS[clip.transition]
         if kind is None:
@@ -183,6 +222,13 @@ def build_command(doc: Document, inputs: Inputs, canvas: Canvas, out: Path) -> l
     if look:
         chains.append(f"[{v}]{','.join(look)}[look]")
         v = "look"
+    duet, duet_input = doc.source is not None and doc.source.kind == "duet", -1
+    if duet:
+        assert doc.source is not None
+        args += ["-t", f"{total_s:.3f}", "-i", str(inputs.sources[BORROWED].path)]
+        chains += _duet_picture(n, v, doc.source.layout, canvas, total_s)
+        v, duet_input = "duet", n
+        n += 1
     for k, placed in enumerate(doc.stickers):
         sticker = inputs.stickers[placed.sticker_id]
         # an animated WebP plays its own loop (the demuxer's ignore_loop off; stream_loop
@@ -219,6 +265,9 @@ def build_command(doc: Document, inputs: Inputs, canvas: Canvas, out: Path) -> l
     original = [f"volume={doc.original_volume:.3f}"] + ([voice] if voice else [])
     chains.append(f"[{a}]{','.join(original)}[orig]")
     a = "orig"
+    if duet and inputs.sources[BORROWED].has_audio:
+        chains += _duet_sound(duet_input, a, total_s)
+        a = "duetmix"
     if doc.sound is not None and inputs.sound is not None:
         args += ["-ss", _s(doc.sound.start_ms), "-i", str(inputs.sound)]
         chains.append(

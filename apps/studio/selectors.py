@@ -71,6 +71,11 @@ def document_refusals(doc: Document, *, user: User) -> dict[str, list[str]]:
             refusal = content_selectors.sound_use_refusal(sound, user=user)
             if refusal is not None:
                 fields["sound.sound_id"] = [refusal.message]
+    if doc.source is not None:  # a duet or stitch: the original may be borrowed (derived.py)
+        from apps.studio.derived import source_refusals
+
+        fields.update(source_refusals(user, kind=doc.source.kind,
+                                      post_id=doc.source.post_id, out_ms=doc.source.out_ms))
     return fields
 
 

@@ -29,6 +29,7 @@ from apps.media import storage as media_storage
 from apps.media.transcode import ToolFailed, run_ffmpeg
 from apps.studio import graph, selectors, switching
 from apps.studio.document import (
+    BORROWED,
     PREVIEW_MAX_MS,
     Document,
     EditRefused,
@@ -147,6 +148,10 @@ def _fetch_inputs(doc: Document, *, work: Path) -> graph.Inputs:
         asset = assets[asset_id]
         sources[asset_id] = graph.Source(path=media_services.asset_source_file(asset_id),
                                          has_audio=bool((asset.probe or {}).get("has_audio")))
+    if doc.source is not None:  # a duet's or stitch's original (allowed: checked just now)
+        from apps.studio.derived import borrowed_source
+
+        sources[BORROWED] = borrowed_source(doc.source.post_id)
     stickers = {}
     for sticker in Sticker.objects.filter(pk__in={s.sticker_id for s in doc.stickers}):
         local = media_storage.fetch_stored(str(sticker.image.name),

@@ -16,3 +16,12 @@ def render_version(version_id: int) -> str:
 @shared_task(name="apps.studio.render_preview", acks_late=True)
 def render_preview(preview_id: int) -> str:
     return services.preview_render_run(preview_id=preview_id)
+
+
+@shared_task(name="apps.studio.check_borrowed", acks_late=True)
+def check_borrowed(post_ids: list[int]) -> dict[int, str]:
+    """Duets and stitches whose original changed: take the borrowed part out of those
+    whose original may no longer be borrowed (apps.studio.takedown)."""
+    from apps.studio import takedown
+
+    return takedown.borrowed_check_run(post_ids)

@@ -351,6 +351,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_PATCH": False,
     "ENUM_NAME_OVERRIDES": {"PostStatusEnum": "apps.content.models.Post.Status",
                             "SoundKindEnum": "apps.content.models.Sound.Kind",
+                            "RemixKindEnum": "apps.studio.document.SOURCE_KINDS",
                             "SuggestionKindEnum": "apps.search.discovery.SUGGESTION_KINDS",
                             "ConversationKindEnum": "apps.messaging.models.Conversation.Kind",
                             "DirectMessageKindEnum": "apps.messaging.models.Message.Kind",

@@ -188,7 +188,8 @@ def test_no_endpoint_reveals_or_touches_a_post_its_caller_may_not_see(client_for
     assert drafts.status_code in (302, 403, 404), drafts.status_code  # the owner's only
     # the creator's own views of the post and its upload: 404 (401 signed out)
     for path in (f"/api/v1/posts/{pid}/analytics",
-                 f"/api/v1/media/assets/{world.post.asset_id}"):
+                 f"/api/v1/media/assets/{world.post.asset_id}",
+                 f"/api/v1/studio/originals/{pid}?kind=duet"):
         response = client.get(path)
         assert response.status_code == (404 if attacker is not None else 401), (
             path, response.status_code)
@@ -507,6 +508,7 @@ SWEPT = {
     "api/v1/media/uploads/<int:asset_id>/parts": _PRIVATE,
     "api/v1/media/uploads/<str:token>": _PRIVATE,
     "api/v1/search/history/<str:history_id>": _PRIVATE,
+    "api/v1/studio/originals/<str:post_id>": _POSTS,
 }
 # Routes about the caller's own relation to a user, probed where that relation lives.
 _MESSAGING = ("tests/messaging/test_api_access.py::test_every_endpoint_is_a_404_for_outsiders"

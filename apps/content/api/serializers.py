@@ -18,7 +18,11 @@ from rest_framework import serializers
 from apps.content.captions import entity_hashtags
 from apps.content.counter_overlay import pending_for, shown_counters
 from apps.content.models import Hashtag, Post, Sound
-from apps.content.selectors import public_version_of, sound_use_refusal
+from apps.content.selectors import (
+    derived_originals_for,
+    public_version_of,
+    sound_use_refusal,
+)
 from apps.core.api.schema import ErrorDocs
 from apps.core.ids import parse_id
 from apps.media.playback import playback_for
@@ -196,6 +200,24 @@ class MediaSerializer(serializers.Serializer[Post]):
 
 
 PENDING = "pending_counters"
+ORIGINALS = "derived_originals"
+ORIGINALS_ASKED = "derived_originals_asked"
+
+
+class DerivedFromSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=["duet", "stitch"])
+    post_id = serializers.CharField(help_text="The original post's id.")
+    author = UserSummarySerializer(help_text="Its creator, credited: \"Duet with @x\".")
+
+
+def _originals(serializer: serializers.BaseSerializer[Any], posts: list[Post]) -> None:
+    """The credited originals of these posts that the viewer may see, read at once for a
+    page (`PostListSerializer`) and added to the shared context."""
+    request = serializer.context.get("request")
+    shared = _shared_context(serializer)
+    shared.setdefault(ORIGINALS, {}).update(derived_originals_for(
+        viewer=getattr(request, "user", None), posts=posts))
+    shared.setdefault(ORIGINALS_ASKED, set()).update(post.pk for post in posts)
 
 
 def _shared_context(serializer: serializers.BaseSerializer[Any]) -> dict[str, Any]:
@@ -226,6 +248,7 @@ class PostListSerializer(serializers.ListSerializer):  # type: ignore[type-arg]
     def to_representation(self, data: Any) -> list[Any]:
         posts = list(data.all() if hasattr(data, "all") else data)
         _shared_context(self)[PENDING] = pending_for(post.pk for post in posts)
+        _originals(self, posts)
         return super().to_representation(posts)
 
 
@@ -247,6 +270,10 @@ class PostSerializer(serializers.Serializer[Post]):
     allow_duet = serializers.BooleanField()
     allow_stitch = serializers.BooleanField()
     allow_download = serializers.BooleanField()
+    derived_from = serializers.SerializerMethodField(
+        help_text="A duet or stitch: the post it borrows from and its creator, when you may "
+                  "see it; null otherwise (and once the original left public view, when "
+                  "the borrowed part was taken out of this post).")
     language = serializers.CharField()
     cover_time_ms = serializers.IntegerField(allow_null=True)
     status = serializers.ChoiceField(choices=Post.Status.choices)
@@ -270,6 +297,18 @@ class PostSerializer(serializers.Serializer[Post]):
 
     def get_uses_original_sound(self, post: Post) -> bool:
         return post.sound_id is not None and post.sound_id == post.original_sound_id
+
+    @extend_schema_field(DerivedFromSerializer(allow_null=True))
+    def get_derived_from(self, post: Post) -> dict[str, Any] | None:
+        if post.derived_from_id is None or not post.derived_kind:
+            return None
+        if post.pk not in self.context.get(ORIGINALS_ASKED, ()):
+            _originals(self, [post])  # a post not read with a page
+        original = self.context[ORIGINALS].get(post.derived_from_id)
+        if original is None:
+            return None
+        return {"kind": post.derived_kind, "post_id": str(original.pk),
+                "author": UserSummarySerializer(original.author).data}
 
     def get_is_pinned(self, post: Post) -> bool:
         return post.pinned_at is not None

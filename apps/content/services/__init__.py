@@ -11,7 +11,7 @@ One module per use case: `posts` (create, edit, delete, pin), `removal` (moderat
 removals and reinstatements), `publishing` (from media's hooks and the beat), `captions`
 (hashtags and mentions), `counters` (`_publish` and the counts), `sounds`,
 `public_media` (CDN URLs retired), `versions` (a post moved onto a new version of its
-video), `accounts` (a user's content purged, recounts);
+video), `derived` (a duet's or stitch's credit), `accounts` (a user's content purged, recounts);
 shared constants in `_common`. This package re-exports the names callers use.
 """
 
@@ -25,6 +25,7 @@ from apps.content.services._common import (
 )
 from apps.content.services.accounts import content_purge_user, content_recount
 from apps.content.services.captions import _apply_caption, _parse
+from apps.content.services.derived import post_clear_derived, post_set_derived
 from apps.content.services.posts import (
     post_create,
     post_create_once,
@@ -61,6 +62,7 @@ __all__ = [
     "asset_is_playable",
     "content_purge_user",
     "content_recount",
+    "post_clear_derived",
     "post_create",
     "post_create_once",
     "post_delete",
@@ -68,6 +70,7 @@ __all__ = [
     "post_reinstate",
     "post_release_from_review",
     "post_remove",
+    "post_set_derived",
     "post_set_moderation_flags",
     "post_switch_asset",
     "post_unpin",
