@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.core.errors import ApplicationError
 from apps.messaging import policy, selectors, services
 from apps.messaging.models import Message
 from apps.social.services import block_create
@@ -66,3 +67,20 @@ def test_in_a_group_a_block_hides_messages_only_between_the_two() -> None:
     assert message.pk in [m.pk for m in admin_sees]
     assert message.pk not in [m.pk for m in a_sees]
     assert [m.kind for m in a_sees if m.sender_id == b.pk] == []
+
+
+@pytest.mark.parametrize("blocker_reacts", [True, False])
+def test_no_reaction_crosses_a_block(blocker_reacts: bool) -> None:
+    """A block hides the other's messages, old ones too, so a reaction to one finds nothing:
+    the same answer as a message that never existed (never told they were blocked)."""
+    a, b = person(), person()
+    conversation = direct(a, b)
+    message = send(b, conversation, "react to me")
+    if blocker_reacts:
+        block_create(blocker=a, blocked=b)
+    else:
+        block_create(blocker=b, blocked=a)
+    with pytest.raises(ApplicationError) as caught:
+        services.react(a, conversation.pk, message.pk, emoji="👍")
+    assert caught.value.code == "not_found"
+    assert not message.reactions.exists()
