@@ -83,8 +83,22 @@ checks: $(STAMP)
 	DJANGO_SETTINGS_MODULE=swipeme_site.settings.test $(MANAGE) spectacular --validate --fail-on-warn --file /dev/null
 	$(VENV)/bin/lint-imports
 
+## pytest in two phases: the suite on PYTEST_WORKERS processes (pytest-xdist, a whole file to
+## a worker; each worker has its own database, Redis db and media root, see
+## swipeme_site/settings/test.py), then the tests marked `serial` (tests/faults) alone. Both
+## phases run and both must pass; a phase that PYTEST_ARGS leaves without tests (exit 5) is
+## fine as long as the other ran some. PYTEST_WORKERS=0 runs the first phase in one process.
+## Every test database is cloned from one migrated first (tests/template_db.py).
+PYTEST_WORKERS ?= 2
+PYTEST_DB := $${SWIPEME_TEST_DB_NAME:-test_swipeme}
+PYTEST := DJANGO_SETTINGS_MODULE=swipeme_site.settings.test SWIPEME_TEST_DB_TEMPLATE=$(PYTEST_DB)_template $(VENV)/bin/pytest
 pytest: setup
-	DJANGO_SETTINGS_MODULE=swipeme_site.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(PY) -m tests.template_db $(PYTEST_DB)_template
+	$(PYTEST) -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS) -m "not serial"; parallel=$$?; \
+	$(PYTEST) $(PYTEST_ARGS) -m serial; serial=$$?; \
+	$(PY) -m tests.template_db --drop $(PYTEST_DB)_template; \
+	echo "make pytest: parallel phase exit $$parallel, serial phase exit $$serial"; \
+	case "$$parallel:$$serial" in 0:0|0:5|5:0) exit 0;; *) exit 1;; esac
 
 ## make test: the same set-up, then the whole suite with the real embedded services.
 test: setup

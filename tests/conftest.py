@@ -24,6 +24,14 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings_xdist_suffix() -> None:
+    """Under pytest-xdist the test settings already name each worker's database (and Redis
+    db, media root) after PYTEST_XDIST_WORKER, which the worker's Celery worker and live
+    server inherit too (swipeme_site/settings/test.py): pytest-django's own _gwN suffix
+    would name it a second time."""
+
+
 @pytest.fixture(autouse=True)
 def _clean_redis() -> Iterator[None]:
     """Each test starts with an empty test Redis db (throttles, caches, heartbeats) and, as

@@ -4,6 +4,8 @@ Redis logical db so that a running dev server is not disturbed."""
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from swipeme_site.embedded import REDIS_PORT
 from swipeme_site.env import env_str
 
@@ -13,13 +15,32 @@ from .base import DATABASES, REST_FRAMEWORK, cache_config
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-DATABASES["default"]["TEST"] = {"NAME": env_str("SWIPEME_TEST_DB_NAME", "test_swipeme")}
+# `make pytest` runs the suite on pytest-xdist workers (gw0, gw1, ...). Each, and every
+# process it starts (they inherit PYTEST_XDIST_WORKER), has its own database, Redis db, media
+# root and search index: the names below plus "_gwN", the Redis db SWIPEME_TEST_REDIS_DB + N.
+# (pytest-django's own _gwN suffix is turned off in tests/conftest.py: this one is also what
+# a worker's Celery worker and live server see.)
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_WORKER_INDEX = int(_XDIST_WORKER.removeprefix("gw")) if _XDIST_WORKER else 0
+_WORKER_SUFFIX = f"_{_XDIST_WORKER}" if _XDIST_WORKER else ""
+
+DATABASES["default"]["TEST"] = {
+    "NAME": env_str("SWIPEME_TEST_DB_NAME", "test_swipeme") + _WORKER_SUFFIX}
+# `make pytest` migrates one database and has each test database cloned from it
+# (tests/template_db.py): a file copy instead of a minute of migrations per database.
+if env_str("SWIPEME_TEST_DB_TEMPLATE", ""):
+    DATABASES["default"]["TEST"]["TEMPLATE"] = env_str("SWIPEME_TEST_DB_TEMPLATE")
 # Fresh connections per request, except for a fault test's server (production's persistent
 # connections, which must recover by themselves after a PostgreSQL restart).
 DATABASES["default"]["CONN_MAX_AGE"] = int(env_str("SWIPEME_TEST_CONN_MAX_AGE", "0"))
 
 # A separate logical Redis db, flushed between tests by tests/conftest.py.
-_redis_db = os.environ.get("SWIPEME_TEST_REDIS_DB", "9")
+# Under xdist, worker N takes SWIPEME_TEST_REDIS_DB + N (9 and 10 by default).
+_redis_db = int(os.environ.get("SWIPEME_TEST_REDIS_DB", "9")) + _WORKER_INDEX
+if not 0 <= _redis_db <= 15:
+    raise ImproperlyConfigured(
+        f"test Redis db {_redis_db} (SWIPEME_TEST_REDIS_DB + xdist worker {_WORKER_INDEX}) "
+        "is outside Redis' 0-15: choose a lower SWIPEME_TEST_REDIS_DB or fewer workers")
 REDIS_URL = env_str("TEST_REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/{_redis_db}")
 # The test machine is shared and busy: hot-path Redis timeouts that a slow moment does not
 # trip (tests/faults run their server with production's own).
@@ -33,18 +54,20 @@ CHANNEL_LAYER_HOST = {"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCK
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "apps.core.channel_layer.RedisChannelLayer",
-        "CONFIG": {"hosts": [CHANNEL_LAYER_HOST], "prefix": "swipeme-test:asgi",
+        "CONFIG": {"hosts": [CHANNEL_LAYER_HOST], "prefix": f"swipeme-test{_WORKER_SUFFIX}:asgi",
                    "channel_capacity": CHANNEL_LAYER_CAPACITY},  # noqa: F405
     }
 }
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
-MEDIA_ROOT = Path(env_str("SWIPEME_TEST_MEDIA_ROOT", str(BASE_DIR / "var" / "test-media")))  # noqa: F405
+MEDIA_ROOT = Path(env_str("SWIPEME_TEST_MEDIA_ROOT", str(BASE_DIR / "var" / "test-media"))  # noqa: F405
+                  + _WORKER_SUFFIX)
 WHITENOISE_USE_FINDERS = True
 # Each pytest run (SWIPEME_TEST_DB_NAME) has its own search index beside its media.
-SWIPEME_SEARCH_INDEX_DIR = Path(env_str(
-    "SWIPEME_SEARCH_INDEX_DIR",
-    str(MEDIA_ROOT.parent / f"search-{DATABASES['default']['TEST']['NAME']}")))
+_search_dir = env_str("SWIPEME_SEARCH_INDEX_DIR", "")
+SWIPEME_SEARCH_INDEX_DIR = (
+    Path(_search_dir + _WORKER_SUFFIX) if _search_dir
+    else MEDIA_ROOT.parent / f"search-{DATABASES['default']['TEST']['NAME']}")
 # No drain requests after commits: the session worker would drain (or, the index being
 # unbuilt, rebuild) the shared test index under other tests' feet; tests of the real
 # drain turn it on (tests/search/test_indexing_worker.py).

@@ -20,6 +20,16 @@ import pytest
 from tests.conftest import ROOT, _free_port, _log_path, _subprocess_env
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every fault test is `serial`: `make pytest` runs them alone after the parallel phase.
+    They hang, kill and restart servers (their own) and hold the recovery to time budgets
+    with production's 50 ms Redis timeouts, which a neighbour worker's load would blow."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.serial)
+
+
 def _wait_for_port(port: int, *, proc: subprocess.Popen[bytes], what: str) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
