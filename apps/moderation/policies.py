@@ -19,3 +19,10 @@ class Policy(models.TextChoices):
     COPYRIGHT = "copyright", "Intellectual property"
     IMPERSONATION = "impersonation", "Impersonation"
     OTHER = "other", "Something else"
+
+
+# Strikes under these policies are severe: while one is in force the account is not paid
+# out (apps.monetization's payout eligibility asks `selectors.has_active_severe_strike`).
+# Harm to minors, violence, hate, crime, and fraud (fake engagement buys gifts and views).
+SEVERE_POLICIES = frozenset({Policy.MINOR_SAFETY, Policy.VIOLENCE_GRAPHIC,
+                             Policy.HATE_HARASSMENT, Policy.ILLEGAL_GOODS, Policy.SPAM_SCAM})

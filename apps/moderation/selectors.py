@@ -42,7 +42,7 @@ from apps.moderation.models import (
     Strike,
     TargetType,
 )
-from apps.moderation.policies import Policy
+from apps.moderation.policies import SEVERE_POLICIES, Policy
 from apps.social.models import Block
 from apps.social.selectors import discoverable_q
 
@@ -221,6 +221,13 @@ def account_block_for(user_id: int, *, now: datetime | None = None) -> Enforceme
     return (live.filter(action=EnforcementAction.Action.BAN).order_by("-id").first()
             or live.filter(action=EnforcementAction.Action.SUSPEND,
                            expires_at__gt=now or timezone.now()).order_by("-id").first())
+
+
+def has_active_severe_strike(user_id: int, *, now: datetime | None = None) -> bool:
+    """A strike under a severe policy (`policies.SEVERE_POLICIES`), not expired or removed."""
+    return Strike.objects.filter(user_id=user_id, removed_at__isnull=True,
+                                 expires_at__gt=now or timezone.now(),
+                                 policy__in=SEVERE_POLICIES).exists()
 
 
 # --- queues ----------------------------------------------------------------------------------

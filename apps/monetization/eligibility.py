@@ -25,8 +25,9 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.errors import ApplicationError
-from apps.moderation.selectors import account_block_for
-from apps.monetization.models import SpendingBar
+from apps.moderation.selectors import account_block_for, has_active_severe_strike
+from apps.monetization.models import KycProfile, SpendingBar, TaxForm
+from apps.payments.money import format_money, to_micros
 from apps.social.models import Block, Follow
 
 
@@ -108,6 +109,41 @@ def may_send_gift(sender: User, recipient: User) -> Refusal | None:
     if recipient.pk in blockers:  # the recipient's block is not named to the sender
         return Refusal("recipient_cannot_receive", "This account can't receive gifts or tips.")
     return may_receive_gifts(recipient)
+
+
+# --- payouts (helper 5: services/payouts.py asks this before it holds any money) ---
+
+
+def may_request_payout(user: User) -> Refusal | None:
+    """Being paid out at all: an adult in good standing with no severe strike in force,
+    identity verified (KYC) and a tax form on file. The amount's rules (the minimum, the
+    balance) are `payout_amount_refusal`'s."""
+    age = user.age_on(timezone.localdate())
+    if age is None:
+        return Refusal("age_unknown", "Add your date of birth in settings to get paid.")
+    if age < settings.SWIPEME_ADULT_AGE:
+        return Refusal("under_18", "Payouts are for people 18 and over.")
+    if not _in_good_standing(user):
+        return Refusal("account_restricted", "Your account can't receive payouts right now.")
+    if has_active_severe_strike(user.pk):
+        return Refusal("severe_strike", "Payouts are paused while a strike for a serious "
+                       "violation is on your account. See your notices.")
+    if not KycProfile.objects.filter(user_id=user.pk, state=KycProfile.State.VERIFIED).exists():
+        return Refusal("kyc_required", "Verify your identity first (Settings → Payouts).")
+    if not TaxForm.objects.filter(user_id=user.pk, active=True).exists():
+        return Refusal("tax_form_required", "Fill in a tax form first (Settings → Payouts).")
+    return None
+
+
+def payout_amount_refusal(*, amount_minor: int, available_micros: int) -> Refusal | None:
+    minimum = settings.SWIPEME_PAYOUT_MINIMUM_MINOR
+    if amount_minor < minimum:
+        smallest = format_money(to_micros(minimum, "USD"), "USD")
+        return Refusal("below_minimum", f"The smallest payout is {smallest}.", status=400)
+    if to_micros(amount_minor, "USD") > available_micros:
+        return Refusal("insufficient_funds", f"That is more than your balance "
+                       f"({format_money(available_micros, 'USD')}).", status=409)
+    return None
 
 
 # --- subscriptions (helper 4: services/subscriptions.py asks these before it charges) ---

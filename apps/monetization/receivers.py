@@ -12,6 +12,7 @@ def connect() -> None:
 
     notices.register_types()  # gift_received, tip_received
     payments_hooks.payment_event.register(coins.on_payment_event)  # coin purchases
+    _connect_payouts()
     _connect_subscriptions()
 
 
@@ -25,3 +26,38 @@ def _connect_subscriptions() -> None:
     subscription_notices.register_types()  # new_subscriber, subscription_billing
     payments_hooks.payment_event.register(subscriptions.on_payment_event)
     register_blocked_hook(subscriptions.on_blocked)
+
+
+def _connect_payouts() -> None:
+    """Payouts: the provider's payout events settle the ledger hold; password and e-mail
+    changes are recorded for the fraud signals (a payout soon after one is reviewed)."""
+    from allauth.account.signals import email_changed
+
+    from apps.accounts.hooks import register_security_event_hook
+    from apps.monetization import payout_notices
+    from apps.monetization.services import payouts
+    from apps.payments import hooks as payments_hooks
+
+    payout_notices.register_types()
+    payments_hooks.payout_event.register(payouts.payout_event_received)
+    register_security_event_hook(_security_event)
+    email_changed.connect(_email_changed, dispatch_uid="monetization.email_changed")
+
+
+def _security_event(*, user_id: int, kind: str, detail: dict[str, str]) -> None:
+    from apps.monetization import fraud
+    from apps.monetization.models import AccountChange
+
+    if kind in ("password_changed", "password_reset"):
+        fraud.account_changed(user_id=user_id, kind=AccountChange.Kind.PASSWORD)
+
+
+def _email_changed(*, request: object = None, **kwargs: object) -> None:
+    """allauth's `email_changed`: the account's primary address changed."""
+    from apps.monetization import fraud
+    from apps.monetization.models import AccountChange
+
+    address = kwargs.get("to_email_address") or kwargs.get("email_address")
+    user_id = getattr(address, "user_id", None) or getattr(kwargs.get("user"), "pk", None)
+    if user_id is not None:
+        fraud.account_changed(user_id=int(user_id), kind=AccountChange.Kind.EMAIL)

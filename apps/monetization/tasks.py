@@ -13,6 +13,16 @@ def notify_received(send_id: str) -> int:
     return notices.notify_received(int(send_id))
 
 
+@shared_task(name="apps.monetization.send_payout")
+def send_payout(payout_id: str) -> str | None:
+    """A processing payout handed to the provider (services/payouts.py; safe to run twice:
+    the provider makes one payout per key)."""
+    from apps.monetization.services.payouts import payout_send
+
+    payout = payout_send(int(payout_id))
+    return None if payout is None else payout.state
+
+
 @shared_task(name="apps.monetization.renew_subscriptions")
 def renew_subscriptions() -> dict[str, int]:
     """Beat: renewals and retries charged, cancelled and out-of-grace subscriptions ended

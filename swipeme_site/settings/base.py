@@ -755,3 +755,21 @@ CELERY_BEAT_SCHEDULE["monetization-renew-subscriptions"] = {
     "schedule": timedelta(minutes=10),
     "options": {"queue": "default", "expires": 9 * 60},
 }
+# Payouts (apps.monetization.services.payouts): the smallest payout a creator may ask for, in
+# cents, and how long the ledger holds the money of a requested payout (a payout in finance
+# review keeps its hold; an expired hold is voided and the money returns to earnings).
+SWIPEME_PAYOUT_MINIMUM_MINOR = env_int("SWIPEME_PAYOUT_MINIMUM_MINOR", 1000)
+SWIPEME_PAYOUT_HOLD_DAYS = env_int("SWIPEME_PAYOUT_HOLD_DAYS", 30)
+# Tax forms are encrypted at rest (MultiFernet): comma-separated Fernet keys, the first one
+# encrypts, every one decrypts; after putting a new key first, `manage.py
+# rotate_tax_form_keys` re-encrypts every form, then the old key can go. Unset: a key derived
+# from SECRET_KEY (development and tests only; production requires the variable).
+SWIPEME_TAX_FORM_KEYS = env_list("SWIPEME_TAX_FORM_KEYS", [])
+SWIPEME_TAX_FORM_KEYS_DERIVED_OK = True
+# Subscriptions (apps.monetization.services.subscriptions): renewals, retries of failed
+# renewals and ends of cancelled or out-of-grace subscriptions, every 10 minutes.
+CELERY_BEAT_SCHEDULE["monetization-renew-subscriptions"] = {
+    "task": "apps.monetization.renew_subscriptions",
+    "schedule": timedelta(minutes=10),
+    "options": {"queue": "default", "expires": 9 * 60},
+}

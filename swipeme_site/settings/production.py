@@ -1,6 +1,6 @@
 """Production: secrets have no default; HTTPS everywhere. Passes `check --deploy`."""
 
-from swipeme_site.env import env_bool, env_int, env_str
+from swipeme_site.env import env_bool, env_int, env_list, env_str
 
 from .base import *  # noqa: F403
 
@@ -32,3 +32,7 @@ EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD", "")
 # subscriptions must be https:// on public hosts (our workers POST to them: no SSRF).
 SWIPEME_VAPID_KEY_FILE = None
 SWIPEME_WEBPUSH_ALLOW_PRIVATE_ENDPOINTS = False
+# Tax forms: the encryption keys come from the environment only (never derived from
+# SECRET_KEY); without them, saving or reading a tax form fails loudly.
+SWIPEME_TAX_FORM_KEYS = env_list("SWIPEME_TAX_FORM_KEYS", [])
+SWIPEME_TAX_FORM_KEYS_DERIVED_OK = False

@@ -155,6 +155,9 @@ def path_of(row: Notification, names: Mapping[int, str]) -> str:
         return "/settings/sessions"
     if row.type == types.DIRECT_MESSAGE.name and row.target_id:
         return f"/messages/{row.target_id}"
+    found = types.find(row.type)
+    if found is not None and found.words is not None and row.data.get("path"):
+        return str(row.data["path"])  # a higher app's type names its page (payouts)
     if row.actor_id is not None and row.actor_id in names:
         return f"/@{names[row.actor_id]}"
     return "/inbox"
