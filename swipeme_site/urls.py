@@ -48,6 +48,7 @@ urlpatterns = [
     path("account-data/", include("apps.accounts.urls")),
     path("django-admin/", admin.site.urls),
     path("moderation/", include("apps.moderation.urls")),
+    path("payments/", include("apps.payments.urls")),  # the local test provider's pages
     path("cms/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("", include("apps.web.urls")),

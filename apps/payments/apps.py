@@ -7,6 +7,9 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments and ledger"
 
     def ready(self) -> None:
-        # The local provider's webhook deliveries live beside it, not in tasks.py: register
-        # them with Celery in every process (workers and the web server that sends them).
+        # The providers' admin (beside the ledger's admin.py) and the local provider's
+        # webhook deliveries (beside it, not in tasks.py), registered in every process.
+        from apps.payments import admin_providers, metrics  # noqa: F401
         from apps.payments.providers import tasks  # noqa: F401
+
+        metrics.register()  # the ledger reconciliation's gauges on /metrics

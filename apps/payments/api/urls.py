@@ -1,3 +1,8 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from apps.payments.api.webhooks import PaymentWebhookApi
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("payments/webhooks/<str:provider>", PaymentWebhookApi.as_view(),
+         name="payments-webhook"),
+]

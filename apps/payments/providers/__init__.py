@@ -12,6 +12,9 @@ from apps.payments.providers.base import PaymentProvider, WebhookRefusedError
 def get_provider(name: str | None = None) -> PaymentProvider:
     name = name or settings.SWIPEME_PAYMENT_PROVIDER
     if name == "local":
+        if settings.SWIPEME_PAYMENT_PROVIDER != "local":  # never beside a real provider
+            raise WebhookRefusedError("The local test provider is not enabled here.",
+                                      code="unknown_provider", status_code=404)
         from apps.payments.providers.local import LocalProvider
 
         return LocalProvider()

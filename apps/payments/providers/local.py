@@ -67,7 +67,7 @@ PAYOUT_FAILED = "The bank account was closed."
 def webhook_secret() -> str:
     """The local provider's signing secret: from the environment when set, else derived
     from SECRET_KEY (so it differs per deployment and is never a constant in the code)."""
-    configured: str = getattr(settings, "SWIPEME_LOCAL_PAYMENTS_WEBHOOK_SECRET", "")
+    configured: str = settings.SWIPEME_LOCAL_PAYMENTS_WEBHOOK_SECRET
     if configured:
         return configured
     return "whsec_local_" + hmac.new(settings.SECRET_KEY.encode(), b"local-payments-webhook",

@@ -25,7 +25,7 @@ def header(headers: Mapping[str, str], name: str) -> str:
 
 
 def sign(body: str, secret: str, timestamp: int | None = None) -> str:
-    return stripe.WebhookSignature.generate_signature_header(body, secret, timestamp)
+    return str(stripe.WebhookSignature.generate_signature_header(body, secret, timestamp))
 
 
 def verified_json(*, body: bytes, signature: str, secret: str) -> dict[str, Any]:
@@ -83,7 +83,8 @@ def to_event(data: Mapping[str, Any]) -> WebhookEvent:
     Types we do not act on keep action "" (recorded and ignored)."""
     obj: Mapping[str, Any] = data["data"]["object"]
     kind = data["type"]
-    ref = obj.get("id") if isinstance(obj.get("id"), str) else ""
+    raw_ref = obj.get("id")
+    ref = raw_ref if isinstance(raw_ref, str) else ""
     common: dict[str, Any] = {"event_id": data["id"], "type": kind, "payload": dict(data)}
     if kind in ("payment_intent.succeeded", "payment_intent.payment_failed"):
         error = obj.get("last_payment_error")

@@ -153,3 +153,26 @@ def start_payout(*, user_id: int, amount_minor: int, currency: str, destination:
         return existing
     return payout
 
+
+
+def _local(payment: Payment) -> Any:
+    if payment.provider != "local":
+        raise PaymentRefusedError("Only the local test provider's payments can be disputed "
+                                  "from here; a real provider's disputes come from the payer's "
+                                  "bank.", code="not_local", status_code=409)
+    from apps.payments.providers.local import LocalProvider
+
+    return LocalProvider()
+
+
+def local_open_dispute(*, payment: Payment, reason: str = "fraudulent") -> None:
+    """Staff and tests: the local provider raises a dispute on `payment` (its webhook
+    follows, as a bank's chargeback would)."""
+    with transaction.atomic():
+        _local(payment).open_dispute(payment.provider_ref, reason=reason or "fraudulent")
+
+
+def local_close_dispute(*, payment: Payment, won: bool) -> None:
+    """Staff and tests: the local provider closes `payment`'s dispute as won or lost."""
+    with transaction.atomic():
+        _local(payment).close_dispute(payment.provider_ref, won=won)
