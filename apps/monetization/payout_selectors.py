@@ -1,0 +1,136 @@
+"""Reads for earnings, payouts, KYC and tax forms (the API and the pages share them).
+
+Earnings come from the ledger: a creator's earnings account (USD micros) is credited by each
+gift, tip and subscription payment (the set's `code` is the source) and debited by payouts
+and chargeback clawbacks. History by source and day sums those transfers; the balance and
+what payouts hold are the account's maintained columns (O(1))."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from apps.core.errors import NotFoundError
+from apps.monetization import eligibility, fraud
+from apps.monetization.models import KycDocument, KycProfile, PayoutRequest
+from apps.monetization.services.gifts import earnings_of
+from apps.monetization.services.kyc import STATE_WORDS, kyc_profile_for
+from apps.monetization.services.tax import TaxFormSummary, active_tax_form, tax_form_summary
+from apps.payments.models import Transfer
+from apps.payments.money import format_money, to_minor
+
+CURRENCY = "USD"
+PAYOUT_NOT_FOUND = "Payout not found."
+# The ledger set codes that pay a creator, and what the pages call them.
+SOURCES = {"gift": "Gifts", "tip": "Tips", "subscription": "Subscriptions"}
+
+
+@dataclass
+class EarningsSummary:
+    currency: str
+    available_micros: int  # may be paid out now
+    pending_micros: int  # held by payouts on their way
+    paid_out_micros: int  # payouts the provider confirmed, all time
+    period_days: int
+    since: date
+    until: date
+    period_micros: int
+    by_source: dict[str, int]  # source code -> micros in the period
+    daily: list[dict[str, Any]] = field(default_factory=list)  # {"day", source..., "total"}
+
+    def money(self, micros: int) -> str:
+        return format_money(micros, self.currency)
+
+
+def earnings_summary(creator_id: int, *, days: int = 28,
+                     today: date | None = None) -> EarningsSummary:
+    account = earnings_of(creator_id)
+    today = today or timezone.now().astimezone(UTC).date()
+    since = today - timedelta(days=days - 1)
+    start = datetime.combine(since, datetime.min.time(), tzinfo=UTC)
+    rows = (Transfer.objects.filter(credit_account=account, created_at__gte=start)
+            .annotate(day=TruncDate("created_at", tzinfo=UTC))
+            .values("day", "set__code").annotate(total=Sum("amount")))
+    per_day: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_source: dict[str, int] = dict.fromkeys(SOURCES, 0)
+    for row in rows:
+        source = row["set__code"] if row["set__code"] in SOURCES else "other"
+        per_day[row["day"]][source] += int(row["total"])
+        by_source[source] = by_source.get(source, 0) + int(row["total"])
+    daily = []
+    for offset in range(days):
+        day = since + timedelta(days=offset)
+        amounts = per_day.get(day, {})
+        daily.append({"day": day, **{s: amounts.get(s, 0) for s in by_source},
+                      "total": sum(amounts.values())})
+    paid = (Transfer.objects.filter(debit_account=account, set__phase="post_pending",
+                                    set__code="payout").aggregate(t=Sum("amount"))["t"] or 0)
+    return EarningsSummary(
+        currency=CURRENCY, available_micros=account.available,
+        pending_micros=account.debits_pending, paid_out_micros=int(paid), period_days=days,
+        since=since, until=today, period_micros=sum(by_source.values()), by_source=by_source,
+        daily=daily)
+
+
+def rpm_micros(period_micros: int, views: int) -> int | None:
+    """Revenue per 1,000 views (None without views)."""
+    return None if views <= 0 else period_micros * 1000 // views
+
+
+def payouts_of(user_id: int) -> QuerySet[PayoutRequest]:
+    return PayoutRequest.objects.filter(user_id=user_id).order_by("-id")
+
+
+def get_payout_for(user_id: int, payout_id: int) -> PayoutRequest:
+    """The user's own payout; anyone else's is a 404 (never told apart from a missing one)."""
+    found = PayoutRequest.objects.filter(pk=payout_id, user_id=user_id).first()
+    if found is None:
+        raise NotFoundError(PAYOUT_NOT_FOUND)
+    return found
+
+
+def kyc_documents_of(user_id: int) -> QuerySet[KycDocument]:
+    return KycDocument.objects.filter(user_id=user_id).order_by("id")
+
+
+@dataclass
+class PayoutStatus:
+    """What /settings/payouts and GET /payouts/status show: each requirement in words."""
+
+    kyc: KycProfile
+    kyc_words: str
+    documents: list[KycDocument]
+    tax_form: TaxFormSummary | None
+    available_micros: int
+    minimum_minor: int
+    can_request: bool
+    refusal: str  # why not, in words ("" when a payout can be requested)
+    refusal_code: str
+    payouts: list[PayoutRequest]
+
+    @property
+    def available_minor(self) -> int:
+        return to_minor(self.available_micros, CURRENCY)
+
+
+def payout_status(user: Any, *, minimum_minor: int) -> PayoutStatus:
+    profile = kyc_profile_for(user.pk)
+    form = active_tax_form(user.pk)
+    available = earnings_of(user.pk).available
+    refusal = (eligibility.may_request_payout(user) or fraud.payout_velocity_refusal(user.pk)
+               or eligibility.payout_amount_refusal(amount_minor=max(minimum_minor, 1),
+                                                    available_micros=available))
+    words = STATE_WORDS[KycProfile.State(profile.state)]
+    return PayoutStatus(
+        kyc=profile, kyc_words=words, documents=list(kyc_documents_of(user.pk)),
+        tax_form=tax_form_summary(form) if form is not None else None,
+        available_micros=available, minimum_minor=minimum_minor, can_request=refusal is None,
+        refusal="" if refusal is None else refusal.message,
+        refusal_code="" if refusal is None else refusal.code,
+        payouts=list(payouts_of(user.pk)[:20]))
