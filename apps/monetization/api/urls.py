@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from apps.monetization.api import coins, subscriptions
+from apps.monetization.api import coins, payouts, subscriptions
 
 urlpatterns: list[URLPattern | URLResolver] = [
     # coins, gifts and tips (api/coins.py)
@@ -28,4 +28,14 @@ urlpatterns: list[URLPattern | URLResolver] = [
          subscriptions.SubscriptionCancelApi.as_view(), name="subscription-cancel"),
     path("subscriptions/<str:subscription_id>/resume",
          subscriptions.SubscriptionResumeApi.as_view(), name="subscription-resume"),
+    # earnings, payouts, KYC and tax forms (api/payouts.py)
+    path("me/earnings", payouts.EarningsApi.as_view(), name="my-earnings"),
+    path("me/payouts", payouts.PayoutsApi.as_view(), name="my-payouts"),
+    path("me/payouts/status", payouts.PayoutStatusApi.as_view(), name="my-payouts-status"),
+    path("me/payouts/<str:payout_id>", payouts.PayoutApi.as_view(), name="my-payout"),
+    path("me/kyc/documents", payouts.KycDocumentsApi.as_view(), name="my-kyc-documents"),
+    path("me/kyc/documents/<str:document_id>", payouts.KycDocumentApi.as_view(),
+         name="my-kyc-document"),
+    path("me/kyc/submit", payouts.KycSubmitApi.as_view(), name="my-kyc-submit"),
+    path("me/tax-form", payouts.TaxFormApi.as_view(), name="my-tax-form"),
 ]
