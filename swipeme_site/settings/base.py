@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 
 from apps.core.ratelimits import OutageStricterRates
@@ -743,17 +744,32 @@ SWIPEME_COIN_VALUE_MICROS = env_int("SWIPEME_COIN_VALUE_MICROS", 10_000)
 # Hot platform accounts (revenue, coin sales, issuance, clearing) are split over this many
 # shards (apps.payments.services.ledger.platform_account) so concurrent gifts do not queue.
 SWIPEME_LEDGER_PLATFORM_SHARDS = env_int("SWIPEME_LEDGER_PLATFORM_SHARDS", 16)
+# Holds (two-phase transfers) past their timeout are voided: their amounts return.
+CELERY_BEAT_SCHEDULE["payments-void-expired-holds"] = {
+    "task": "apps.payments.void_expired_holds",
+    "schedule": timedelta(minutes=5),
+    "options": {"queue": "default", "expires": 4 * 60},
+}
+# Nightly: every account's maintained balance against the sum of its transfers (an alert on
+# any difference: error log, admin banner, /metrics gauge, audit row, mail to ADMINS).
+CELERY_BEAT_SCHEDULE["payments-reconcile-ledger"] = {
+    "task": "apps.payments.reconcile_ledger",
+    "schedule": crontab(hour=3, minute=17),
+    "options": {"queue": "default", "expires": 6 * 3600},
+}
 # "local": the local test provider (make run, tests); "stripe": Stripe (needs the keys below).
 SWIPEME_PAYMENT_PROVIDER = env_str("SWIPEME_PAYMENT_PROVIDER", "local")
 SWIPEME_STRIPE_SECRET_KEY = env_str("SWIPEME_STRIPE_SECRET_KEY", "")
 SWIPEME_STRIPE_WEBHOOK_SECRET = env_str("SWIPEME_STRIPE_WEBHOOK_SECRET", "")
 SWIPEME_STRIPE_API_BASE = env_str("SWIPEME_STRIPE_API_BASE", "")  # "" = Stripe's own
-# Subscriptions (apps.monetization.services.subscriptions): renewals, retries of failed
-# renewals and ends of cancelled or out-of-grace subscriptions, every 10 minutes.
-CELERY_BEAT_SCHEDULE["monetization-renew-subscriptions"] = {
-    "task": "apps.monetization.renew_subscriptions",
-    "schedule": timedelta(minutes=10),
-    "options": {"queue": "default", "expires": 9 * 60},
+SWIPEME_STRIPE_MAX_NETWORK_RETRIES = env_int("SWIPEME_STRIPE_MAX_NETWORK_RETRIES", 2)
+# The local provider signs its webhooks with this (unset: derived from SECRET_KEY).
+SWIPEME_LOCAL_PAYMENTS_WEBHOOK_SECRET = env_str("SWIPEME_LOCAL_PAYMENTS_WEBHOOK_SECRET", "")
+# The local provider's undelivered webhooks (a failed delivery, a lost task) are sent again.
+CELERY_BEAT_SCHEDULE["payments-redeliver-local-events"] = {
+    "task": "payments.redeliver_local_events",
+    "schedule": timedelta(minutes=1),
+    "options": {"queue": "default", "expires": 50},
 }
 # Payouts (apps.monetization.services.payouts): the smallest payout a creator may ask for, in
 # cents, and how long the ledger holds the money of a requested payout (a payout in finance
