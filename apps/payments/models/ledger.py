@@ -37,8 +37,11 @@ class LedgerAccount(SnowflakeModel):
         TAX_WITHHELD = "tax_withheld", "Tax withheld"
 
     kind = models.CharField(max_length=24, choices=Kind.choices)
+    # No database constraint and nothing done on delete: books outlive the people in them
+    # (a purged account's ledger rows keep its id; a PROTECT would block the purge).
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.PROTECT, related_name="+")
+                              on_delete=models.DO_NOTHING, db_constraint=False,
+                              related_name="+")
     asset = models.CharField(max_length=8)  # "COIN", "USD", ... (settings.SWIPEME_LEDGER_ASSETS)
     # Hot platform accounts are split into shards so that concurrent transfers do not all
     # queue on one row; an account's balance is the sum over its shards.
@@ -97,12 +100,16 @@ class TransferSet(SnowflakeModel):
     memo = models.CharField(max_length=200, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.PROTECT, related_name="+")
+                                   on_delete=models.DO_NOTHING, db_constraint=False,
+                                   related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         indexes = [models.Index(fields=["code", "created_at"])]
         constraints = [
+            # A set is reversed at most once (a second reversal would pay it back twice).
+            models.UniqueConstraint(fields=["reversal_of"], condition=Q(reversal_of__isnull=False),
+                                    name="ledger_set_reversed_once"),
             models.CheckConstraint(
                 condition=Q(phase="pending", timeout_at__isnull=False)
                 | (~Q(phase="pending") & Q(timeout_at__isnull=True)),
@@ -144,3 +151,29 @@ class Transfer(SnowflakeModel):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.asset}: {self.debit_account_id} -> {self.credit_account_id}"
+
+
+class ReconciliationRun(SnowflakeModel):
+    """One run of the nightly reconciliation (`services.reconcile.reconcile_ledger`): the
+    maintained balances of every account against the sum of its transfers, and the books
+    per asset. `differences` > 0 is an alert: finance staff see it in the admin."""
+
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    accounts_checked = models.PositiveIntegerField(default=0)
+    differences = models.PositiveIntegerField(default=0)
+    # [{"account": id, "column": "credits_posted", "maintained": n, "from_transfers": m}, ...]
+    # and [{"asset": "USD", "books_off_by": n}] for an unbalanced asset (first 500).
+    details = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    @property
+    def ok(self) -> bool:
+        return self.finished_at is not None and self.differences == 0
+
+    def __str__(self) -> str:
+        state = "running" if self.finished_at is None else (
+            "books balance" if self.differences == 0 else f"{self.differences} differences")
+        return f"Reconciliation {self.started_at:%Y-%m-%d %H:%M} — {state}"

@@ -3,7 +3,12 @@
 Every money movement goes through `post_transfers` (single-phase) or `hold` →
 `post_pending` / `void_pending` (two-phase). Each opens its own transaction (a savepoint
 when the caller already has one, so a caller can record its own row in the same commit).
-Accounts are locked in id order, so two sets touching the same accounts never deadlock.
+
+The balances move in PostgreSQL, not here: inserting a set's transfers runs the trigger of
+migration 0003, which updates each account once, in id order (so two sets touching the same
+accounts never deadlock), under the no-negative CHECK (an overdraft becomes
+`InsufficientFundsError`). At commit a deferred trigger checks the set (zero-sum per asset,
+assets, a resolution or reversal repeating its legs). Nothing can edit a transfer afterwards.
 """
 
 from __future__ import annotations
@@ -11,15 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError, ConflictError
@@ -107,28 +111,10 @@ def _existing(key: str, fingerprint: str) -> TransferSet | None:
     return found
 
 
-def _apply(legs: Sequence[Leg], *, pending: bool, sign: int = 1) -> None:
-    """Move the balances of every account the legs touch, locked in id order. With
-    `pending`, the pending columns move; `sign=-1` takes a pending amount back off."""
-    debits: dict[int, int] = defaultdict(int)
-    credits: dict[int, int] = defaultdict(int)
-    for leg in legs:
-        debits[leg.debit.pk] += leg.amount
-        credits[leg.credit.pk] += leg.amount
-    ids = sorted(set(debits) | set(credits))
-    locked = {a.pk: a for a in LedgerAccount.objects.select_for_update().filter(pk__in=ids)
-              .order_by("pk")}
-    for pk in ids:
-        account = locked[pk]
-        if (account.no_negative and sign > 0
-                and account.available - debits[pk] < 0):
-            raise InsufficientFundsError("Not enough balance for this.",
-                                    fields={"amount": ["More than the balance."]})
-        column = "pending" if pending else "posted"
-        LedgerAccount.objects.filter(pk=pk).update(**{
-            f"debits_{column}": F(f"debits_{column}") + sign * debits[pk],
-            f"credits_{column}": F(f"credits_{column}") + sign * credits[pk],
-        })
+def _insufficient(exc: IntegrityError) -> bool:
+    """Was it the database's no-negative CHECK that refused the set?"""
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None) == "ledger_account_no_negative"
 
 
 def _record(*, key: str, code: str, phase: str, legs: Sequence[Leg], fingerprint: str,
@@ -156,12 +142,19 @@ def _post(*, key: str, code: str, phase: str, legs: Sequence[Leg], memo: str,
         return found
     try:
         with transaction.atomic():
-            _apply(legs, pending=phase == TransferSet.Phase.PENDING)
             return _record(key=key, code=code, phase=phase, legs=legs, fingerprint=fingerprint,
                            memo=memo, metadata=metadata, created_by_id=created_by_id,
                            timeout_at=timezone.now() + timeout if timeout else None,
                            reversal_of=reversal_of)
-    except IntegrityError:
+    except IntegrityError as exc:
+        if _insufficient(exc):
+            raise InsufficientFundsError(
+                "Not enough balance for this.",
+                fields={"amount": ["More than the balance."]}) from None
+        if reversal_of is not None and TransferSet.objects.filter(
+                reversal_of=reversal_of).exclude(key=key).exists():
+            raise ConflictError("This transfer was already reversed.",
+                                code="already_reversed") from None
         # The same key committed concurrently (the unique key refused ours): answer with it.
         found = _existing(key, fingerprint)
         if found is None:
@@ -209,9 +202,8 @@ def _resolve(*, key: str, pending: TransferSet, post: bool, memo: str,
         if TransferSet.objects.filter(pending_of=locked).exists():
             raise ConflictError("This pending transfer was already posted or voided.",
                                 code="already_resolved")
-        _apply(legs, pending=True, sign=-1)
-        if post:
-            _apply(legs, pending=False)
+        # The transfers' INSERT takes the pending amounts off (and, for a post, onto the
+        # posted balances) in the database; neither can overdraw an account.
         return _record(key=key, code=pending.code, phase=phase, legs=legs,
                        fingerprint=fingerprint, memo=memo, metadata={}, created_by_id=created_by_id,
                        pending_of=locked)
@@ -232,8 +224,35 @@ def reverse(*, key: str, original: TransferSet, memo: str,
     """Undo a posted set with a new one (never an edit): each leg the other way round."""
     if original.phase not in (TransferSet.Phase.POSTED, TransferSet.Phase.POST_PENDING):
         raise ApplicationError("Only posted transfers can be reversed.", code="not_posted")
+    done = TransferSet.objects.filter(reversal_of=original).first()
+    if done is not None and done.key != key:
+        raise ConflictError("This transfer was already reversed.", code="already_reversed")
     legs = [Leg(debit=leg.credit, credit=leg.debit, amount=leg.amount, code=leg.code)
             for leg in _legs_of(original)]
     return _post(key=key, code="reversal", phase=TransferSet.Phase.POSTED, legs=legs, memo=memo,
                  metadata={"reverses": str(original.pk)}, created_by_id=created_by_id,
                  reversal_of=original)
+
+
+def expired_holds(*, now: datetime | None = None) -> QuerySet[TransferSet]:
+    """Pending sets past their timeout that nothing has posted or voided yet."""
+    return (TransferSet.objects.filter(phase=TransferSet.Phase.PENDING,
+                                       timeout_at__lte=now or timezone.now(),
+                                       resolution__isnull=True)
+            .order_by("timeout_at", "pk"))
+
+
+def void_expired_holds(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Void every hold past its timeout (the beat task `apps.payments.void_expired_holds`):
+    the amounts return to the accounts they were held from. Safe to run twice or
+    concurrently with a late post: the void's key is fixed per hold and `_resolve`'s row
+    lock lets exactly one resolution win (the loser is skipped)."""
+    voided = 0
+    for pending in list(expired_holds(now=now)[:batch_size]):
+        try:
+            void_pending(key=f"void-expired:{pending.pk}", pending=pending,
+                         memo="Hold expired")
+        except ApplicationError:  # resolved meanwhile by a post or a void
+            continue
+        voided += 1
+    return voided
