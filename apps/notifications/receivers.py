@@ -20,6 +20,7 @@ from apps.comments.hooks import (
     register_comment_liked_hook,
 )
 from apps.content.hooks import (
+    register_post_borrowed_part_removed_hook,
     register_post_mentions_added_hook,
     register_post_published_hook,
     register_post_upload_problem_hook,
@@ -81,6 +82,12 @@ def post_upload_problem(*, post_id: int, asset_id: int, taken_down: bool, proble
               taken_down=taken_down, problem=problem)
 
 
+def post_borrowed_part_removed(*, post_id: int, original_author_id: int | None,
+                               kind: str) -> None:
+    _announce("post_borrowed_part_removed", post_id=post_id,
+              original_author_id=original_author_id, kind=kind)
+
+
 def notice_issued(*, notice_id: int) -> None:
     _announce("notice_issued", notice_id=notice_id)
 
@@ -104,6 +111,7 @@ def connect() -> None:
     register_post_published_hook(post_published)
     register_post_mentions_added_hook(post_mentions_added)
     register_post_upload_problem_hook(post_upload_problem)
+    register_post_borrowed_part_removed_hook(post_borrowed_part_removed)
     register_notice_issued_hook(notice_issued)
     register_report_resolved_hook(report_resolved)
     register_security_event_hook(security_event)

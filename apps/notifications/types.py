@@ -149,6 +149,11 @@ MODERATION_TYPES = frozenset({MODERATION_REMOVAL.name, MODERATION_LIMIT.name,
 UPLOAD_PROBLEM = register(NotificationType(
     "upload_problem", "Videos that could not be published or were taken down",
     email_now=True, reaches_suspended=True))
+# A duet or stitch whose original left public view (content's
+# `post_borrowed_part_removed` hook): the studio re-renders it without the borrowed part.
+REMIX_ORIGINAL_GONE = register(NotificationType(
+    "remix_original_gone", "Duets and stitches whose original was taken down",
+    defaults={Channel.IN_APP: True, Channel.PUSH: True, Channel.EMAIL: False}))
 # A direct message to someone with no live messages connection (apps.messaging): one
 # notification per conversation while unread ("maya sent you 3 messages"); the messaging
 # app skips a muted conversation. Not in the e-mail digest by default.

@@ -822,6 +822,10 @@ COVERED_ELSEWHERE = {
         "tests/studio/test_pipeline.py (the render endpoint, transaction=True)",
     "apps/studio/services.py::version_render_run":
         "tests/studio/test_pipeline.py (the render task on a real worker)",
+    "apps/studio/takedown.py::_strip":
+        "tests/studio/test_derived_takedown.py (the original taken down, transaction=True)",
+    "apps/content/services/derived.py::post_clear_derived":
+        "tests/studio/test_derived_takedown.py (the credit cleared, transaction=True)",
     "apps/studio/switching.py::switch_settle":
         "tests/studio/test_post_versions.py (media's and detection's hooks, transaction=True)",
     "apps/content/services/versions.py::post_switch_asset":

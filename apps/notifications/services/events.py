@@ -11,6 +11,7 @@ from typing import Any
 
 from django.urls import reverse
 
+from apps.accounts.models import User
 from apps.comments.models import Comment, CommentMention
 from apps.content.models import Mention, Post, Sound
 from apps.moderation import services as moderation_services
@@ -20,6 +21,7 @@ from apps.notifications.models import Notification
 from apps.notifications.services._common import Candidate
 from apps.notifications.services.fanout import new_post_fan_out
 from apps.notifications.services.inbox import notify
+from apps.social.selectors import discoverable_q, is_blocked_between
 
 EXCERPT = 120
 
@@ -142,6 +144,24 @@ def _post_upload_problem(*, post_id: int, asset_id: int, taken_down: bool,
                         "path": reverse("web:post", args=[post.author.username, post_id])})
 
 
+def _post_borrowed_part_removed(*, post_id: int, original_author_id: int | None,
+                                kind: str) -> Iterator[Candidate]:
+    """The creator of a duet or stitch whose original left public view: their post is
+    being re-rendered without the borrowed part. The original's creator is named only
+    while the creator may still see them (a block hides the name)."""
+    post = Post.objects.filter(pk=post_id).only("author_id").first()
+    if post is None:
+        return
+    name = ""
+    if original_author_id is not None and not is_blocked_between(post.author_id,
+                                                                 original_author_id):
+        name = (User.objects.filter(discoverable_q(), pk=original_author_id)
+                .values_list("username", flat=True).first() or "")
+    yield Candidate(post.author_id, types.REMIX_ORIGINAL_GONE.name,
+                    f"remix_original_gone:{post_id}", target_type="post", target_id=post_id,
+                    data={"kind": kind, "original_username": name})
+
+
 # Notice kinds (moderation's action names and its own) that concern the account
 ACCOUNT_NOTICE_KINDS = frozenset({"strike", "suspend", "ban", "feature_limit"})
 APPEAL_NOTICE_KINDS = frozenset({"appeal_granted", "appeal_rejected"})
@@ -204,6 +224,7 @@ RESOLVERS: dict[str, Callable[..., Iterator[Candidate]]] = {
     "post_published": _post_published,
     "post_mentions_added": _post_mentions_added,
     "post_upload_problem": _post_upload_problem,
+    "post_borrowed_part_removed": _post_borrowed_part_removed,
     "notice_issued": _notice_issued,
     "report_resolved": _report_resolved,
     "security": _security,

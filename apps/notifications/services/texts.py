@@ -55,6 +55,17 @@ def upload_problem_text(data: Mapping[str, object]) -> tuple[str, str]:
             "Upload the video again (another file, if it was refused) to post it.")
 
 
+def remix_original_gone_text(data: Mapping[str, object]) -> tuple[str, str]:
+    """A duet or stitch whose original left public view (apps.studio.takedown)."""
+    kind = "duet" if data.get("kind") == "duet" else "stitch"
+    name = str(data.get("original_username") or "")
+    original = f"@{name}'s video" if name else "the video you used"
+    return (f"Your {kind} no longer shows {original}",
+            f"The original was removed, deleted or is no longer public, so we are "
+            f"re-rendering your {kind} with only your own part (your clips and your sound). "
+            "Until that is ready it stays as it was; nothing else about your post changes.")
+
+
 def direct_message_text(row: Notification, names: Mapping[int, str]) -> tuple[str, str]:
     """A conversation's unread messages (the group grows by one per message)."""
     sender = names.get(row.actor_id or 0, "Someone")
@@ -124,6 +135,8 @@ def sentence(row: Notification, names: Mapping[int, str]) -> tuple[str, str]:
             return report_outcome_text(row.data)
         case types.UPLOAD_PROBLEM.name:
             return upload_problem_text(row.data)
+        case types.REMIX_ORIGINAL_GONE.name:
+            return remix_original_gone_text(row.data)
         case types.DIRECT_MESSAGE.name:
             return direct_message_text(row, names)
         case types.SECURITY.name:
