@@ -410,3 +410,20 @@ def transparency_rows(*, since: datetime, until: datetime) -> list[list[str | in
                 rows.append([policy, "automated_actions" if automated else "human_actions",
                              action, acted.get((policy, action, automated), 0)])
     return rows
+
+
+def messages_covered_by(*, case_id: int | None, target_id: int,
+                        sender_id: int | None) -> list[int]:
+    """The direct messages one removal of a message case takes down: its target, then every
+    other message the case's reports pointed at from the same sender (a reporter who picks
+    three insults reports three messages, and one decision answers for all three). Messages
+    of other senders a report pointed at stay: each answers for their own. Target first."""
+    ids = [target_id]
+    if case_id is None or sender_id is None:
+        return ids
+    for message_id in (MessageEvidence.objects
+                       .filter(report__case_id=case_id, reported=True, sender_id=sender_id)
+                       .order_by("seq", "message_id").values_list("message_id", flat=True)):
+        if message_id not in ids:
+            ids.append(message_id)
+    return ids

@@ -263,3 +263,42 @@ def test_an_edit_racing_a_removal_does_not_change_what_was_removed() -> None:
     assert outcome["call"] == "not_editable"
     bad.refresh_from_db()
     assert (bad.state, bad.body, bad.edited_at) == (Message.State.REMOVED, BODY, None)
+
+
+def test_one_removal_takes_down_every_message_of_that_sender_the_report_pointed_at(
+        moderator: Any) -> None:
+    """A reporter who picks three of a sender's messages (and one of someone else's) gets
+    one case; removing it takes down the sender's three, not the other person's, tells
+    the sender how many, and a granted appeal puts all three back."""
+    sender, reporter, third = person(), person(), person()
+    friends(sender, reporter)
+    friends(sender, third)
+    friends(reporter, third)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        group = services.create_group(sender, [reporter.pk, third.pk], "trio")
+    bad = send(sender, group, BODY)
+    second = send(sender, group, "and another insult")
+    third_says = send(third, group, "stop it both of you")
+    fourth = send(sender, group, "last word, loser")
+    report = reporting.report_messages(
+        reporter, group.pk, message_ids=[bad.pk, second.pk, third_says.pk, fourth.pk],
+        policy="hate_harassment")
+    case = report.case
+    assert case.target_id == bad.pk  # the earliest reported message names the case
+    _decide(case, moderator(), "remove_message", "A run of insults.")
+    states = dict(Message.objects.filter(pk__in=[bad.pk, second.pk, third_says.pk, fourth.pk])
+                  .values_list("pk", "state"))
+    assert states == {bad.pk: "removed", second.pk: "removed", fourth.pk: "removed",
+                      third_says.pk: "visible"}  # each answers for their own messages
+    removal = EnforcementAction.objects.get(case=case, action="remove")
+    assert sorted(removal.detail["message_ids"]) == sorted(
+        str(m.pk) for m in (bad, second, fourth))
+
+    run_notification_tasks()
+    [told] = [n for n in inbox_of(sender.pk) if n.type == "moderation_removal"]
+    assert "2 other messages of yours reported with it" in told.data["body"]
+
+    appeal = appeal_create(user=sender, action_id=removal.pk)
+    _decide(appeal.case, moderator("Appeals reviewers"), "overturn", "Banter.")
+    assert set(Message.objects.filter(pk__in=[bad.pk, second.pk, fourth.pk])
+               .values_list("state", flat=True)) == {"visible"}

@@ -46,7 +46,9 @@ def _undo(row: EnforcementAction) -> bool:
             return isinstance(prior, str) and comment_services.comment_restore(
                 comment_id=row.target_id, status=prior)
         if row.target_type == TargetType.MESSAGE:
-            return run_message_restored_hooks(message_id=row.target_id)
+            removed = [int(m) for m in detail.get("message_ids", [])] or [row.target_id]
+            restored = [m for m in removed if run_message_restored_hooks(message_id=m)]
+            return bool(restored)
         return content_services.sound_set_taken_down(sound_id=row.target_id,
                                                      taken_down=False)
     if row.action in (Action.AGE_RESTRICT, Action.LIMIT_REACH, Action.DISABLE_COMMENTS):

@@ -18,6 +18,7 @@ from apps.core.errors import ApplicationError, ForbiddenError
 from apps.moderation import conf
 from apps.moderation.message_hooks import run_message_removed_hooks
 from apps.moderation.models import BanSignal, Case, EnforcementAction, Standing, Strike, TargetType
+from apps.moderation.selectors import messages_covered_by
 from apps.moderation.services._common import (
     _ACTION_TARGETS,
     ACCOUNT_ACTIONS,
@@ -99,7 +100,11 @@ def _apply_remove(row: EnforcementAction) -> bool:
         row.detail = {"prior_status": prior}
         return prior is not None
     if row.target_type == TargetType.MESSAGE:
-        return run_message_removed_hooks(message_id=row.target_id)
+        covered = messages_covered_by(case_id=row.case_id, target_id=row.target_id,
+                                      sender_id=row.subject_id)
+        removed = [m for m in covered if run_message_removed_hooks(message_id=m)]
+        row.detail = {"message_ids": [str(m) for m in removed]}  # what an appeal puts back
+        return bool(removed)
     return content_services.sound_set_taken_down(sound_id=row.target_id, taken_down=True)
 
 

@@ -81,6 +81,11 @@ def _notice_text(row: EnforcementAction) -> tuple[str, str]:
     title, body = texts.get(Action(row.action), ("A moderation decision", why))
     if row.target_type == TargetType.MESSAGE and row.action in (Action.REMOVE, Action.RESTORE):
         body = f"{_message_named(row.target_id, removed=row.action == Action.REMOVE)} {body}"
+        others = len((row.detail or {}).get("message_ids", [])) - 1
+        if row.action == Action.REMOVE and others > 0:
+            more = "message" if others == 1 else "messages"
+            body = (f"{body} The same goes for {others} other {more} of yours reported "
+                    "with it in that conversation.")
     return title, f"{body} Reason: {row.reason}"
 
 
