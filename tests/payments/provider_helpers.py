@@ -31,8 +31,8 @@ class HookEvents:
         return [e.kind for e in self.payments if e.payment_id == payment_id]
 
 
-@pytest.fixture
-def hook_events() -> Iterator[HookEvents]:
+@pytest.fixture(name="hook_events")
+def hook_events_fixture() -> Iterator[HookEvents]:
     events = HookEvents()
     hooks.payment_event.register(events.on_payment)
     hooks.payout_event.register(events.on_payout)

@@ -28,7 +28,7 @@ from apps.payments.providers import local
 from apps.payments.services import payments
 from apps.payments.services.ledger import IdempotencyConflictError
 from tests.factories import UserFactory
-from tests.payments.provider_helpers import HookEvents, hook_events  # noqa: F401
+from tests.payments.provider_helpers import HookEvents, hook_events_fixture  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,7 +49,8 @@ def test_each_test_card_settles_only_by_its_webhook(hook_events: HookEvents) -> 
     # The provider has answered, but nothing is settled before its webhooks arrive.
     for payment in (ok, declined, disputed, away):
         assert payment.status == Payment.Status.PROCESSING
-        assert payment.provider == "local" and payment.provider_ref.startswith("lpi_")
+        assert payment.provider == "local"
+        assert payment.provider_ref.startswith("lpi_")
     assert waiting.status == Payment.Status.REQUIRES_ACTION
     assert waiting.next_action_url.startswith(f"/payments/local/approve/{waiting.provider_ref}/")
     assert hook_events.payments == []
@@ -59,7 +60,8 @@ def test_each_test_card_settles_only_by_its_webhook(hook_events: HookEvents) -> 
     def fresh(p: Payment) -> Payment:
         return Payment.objects.get(pk=p.pk)
 
-    assert fresh(ok).status == Payment.Status.SUCCEEDED and fresh(ok).succeeded_at
+    assert fresh(ok).status == Payment.Status.SUCCEEDED
+    assert fresh(ok).succeeded_at
     assert (fresh(declined).status, fresh(declined).failure_reason) == (
         Payment.Status.FAILED, "Your card was declined.")
     assert fresh(disputed).status == Payment.Status.SUCCEEDED
@@ -94,7 +96,7 @@ def test_start_payment_is_idempotent_and_refuses_bad_input() -> None:
         with pytest.raises(ApplicationError) as refused:
             payments.start_payment(user_id=user.pk, amount_minor=amount,  # type: ignore[arg-type]
                                    currency="USD", purpose="x", key=f"bad-{amount!r}")
-        assert refused.value.code == "invalid_amount" and refused.value.status_code == 400
+        assert (refused.value.code, refused.value.status_code) == ("invalid_amount", 400)
     for currency in ("XYZ", "", 840, None):
         with pytest.raises(ApplicationError) as refused:
             payments.start_payment(user_id=user.pk, amount_minor=100,
@@ -203,19 +205,23 @@ def test_approval_page_then_webhook_by_the_worker(live_asgi_server: str,
     refuse = _pay(user.pk, "pm_card_3ds", "live-refuse")
     session = requests.Session()
     text, csrf = _approval(session, live_asgi_server, approve)
-    assert "$4.99" in text and "Approve" in text and "Refuse" in text
+    assert "$4.99" in text
+    assert "Approve" in text
+    assert "Refuse" in text
     answer = session.post(live_asgi_server + approve.next_action_url.split("?")[0],
                           data={"csrfmiddlewaretoken": csrf, "token": approve.next_action_url
                                 .split("token=")[1], "decision": "approve"},
                           headers={"Referer": live_asgi_server}, allow_redirects=False,
                           timeout=10)
-    assert answer.status_code == 302 and answer.headers["Location"] == "/coins?paid=1"
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/coins?paid=1"
     _, csrf = _approval(session, live_asgi_server, refuse)
     refused = session.post(live_asgi_server + refuse.next_action_url.split("?")[0],
                            data={"csrfmiddlewaretoken": csrf, "decision": "refuse",
                                  "token": refuse.next_action_url.split("token=")[1]},
                            headers={"Referer": live_asgi_server}, timeout=10)
-    assert refused.status_code == 200 and "nothing was charged" in refused.text
+    assert refused.status_code == 200
+    assert "nothing was charged" in refused.text
     assert _settled(approve).status == Payment.Status.SUCCEEDED
     settled = _settled(refuse)
     assert settled.status == Payment.Status.FAILED

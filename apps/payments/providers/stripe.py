@@ -55,7 +55,13 @@ def _refused(exc: stripe_lib.StripeError) -> PaymentRefusedError:
     return PaymentRefusedError("The payment provider refused this request.")
 
 
-def _status(intent: Any) -> ChargeStarted:  # a stripe.PaymentIntent (a dict subclass)
+def _plain(obj: Any) -> dict[str, Any]:
+    """A StripeObject as plain dicts (v16's objects are not dicts)."""
+    return dict(obj.to_dict()) if hasattr(obj, "to_dict") else dict(obj or {})
+
+
+def _status(made: Any) -> ChargeStarted:
+    intent = _plain(made)
     ref = str(intent["id"])
     if intent.get("status") in ("requires_action", "requires_payment_method",
                                 "requires_confirmation"):
@@ -95,8 +101,9 @@ class StripeProvider:
         except stripe_lib.CardError as exc:
             # A decline: the intent exists and Stripe sends payment_intent.payment_failed,
             # which is what fails our payment (statuses change by webhook only).
-            failed = getattr(exc.error, "payment_intent", None) if exc.error else None
-            if not failed or not failed.get("id"):
+            error = _plain(exc.error) if exc.error else {}
+            failed = error.get("payment_intent") or {}
+            if not isinstance(failed, dict) or not failed.get("id"):
                 raise _refused(exc) from exc
             return ChargeStarted(ref=str(failed["id"]), status="processing")
         except UNAVAILABLE as exc:
