@@ -8,12 +8,13 @@ the creator can no longer see) apply on top."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from apps.monetization.models import GiftSend
 from apps.notifications import services as notifications
 from apps.notifications import types
-from apps.notifications.services import Candidate
+from apps.notifications.services import Candidate, texts
 
 
 def _coins(n: object) -> str:
@@ -21,20 +22,30 @@ def _coins(n: object) -> str:
     return f"{count:,} coin{'' if count == 1 else 's'}"
 
 
-def _gift_words(row: Any, who: str) -> tuple[str, str]:
+def _who(row: Any, names: Mapping[int, str]) -> str:
+    """"maya" when every send of the group is hers (the group keeps its last three
+    distinct senders, so one kept sender means one sender), else texts.who's words."""
+    if len(row.actor_ids) <= 1:
+        return names.get(row.actor_id or 0, "Someone")
+    return texts.who(row, names)
+
+
+def _gift_words(row: Any, names: Mapping[int, str]) -> tuple[str, str]:
     where = "on your video" if row.target_type == "post" else ""
     several = row.actor_count > 1
-    title = f"{who} sent you {'gifts' if several else 'a gift'} {where}".strip()
+    count = f"{row.actor_count} gifts" if several else "a gift"
+    title = f"{_who(row, names)} sent you {count} {where}".strip()
     data = row.data
     body = f"{'Latest: ' if several else ''}{data.get('emoji', '')} {data.get('gift', '')} " \
            f"({_coins(data.get('coins'))})"
     return title, " ".join(body.split())
 
 
-def _tip_words(row: Any, who: str) -> tuple[str, str]:
+def _tip_words(row: Any, names: Mapping[int, str]) -> tuple[str, str]:
     where = "on your video" if row.target_type == "post" else ""
     several = row.actor_count > 1
-    title = f"{who} tipped you {where}".strip()
+    times = f" {row.actor_count} times" if several else ""
+    title = f"{_who(row, names)} tipped you{times} {where}".strip()
     return title, f"{'Latest: ' if several else ''}{_coins(row.data.get('coins'))}"
 
 

@@ -54,9 +54,10 @@ class NotificationType:
     # Told to a suspended or banned account too (mandatory types always are): what
     # moderation decided about its videos is read when it can sign in, and e-mailed now.
     reaches_suspended: bool = False
-    # The words of a type that a higher app registers (gifts, tips): fn(row, who) ->
-    # (title, body), `who` being "maya" / "maya and 3 others"; None: texts.sentence knows it.
-    words: Callable[[Any, str], tuple[str, str]] | None = None
+    # The words of a type that a higher app registers (gifts, tips): fn(row, names) ->
+    # (title, body), names being the actors' usernames by id (texts.who words a group);
+    # None: texts.sentence knows the type.
+    words: Callable[[Any, Mapping[int, str]], tuple[str, str]] | None = None
 
     @property
     def told_when_suspended(self) -> bool:

@@ -146,7 +146,7 @@ def sentence(row: Notification, names: Mapping[int, str]) -> tuple[str, str]:
             return title, body.format(where=f" ({where})" if where else "")
     kind = types.find(row.type)
     if kind is not None and kind.words is not None:  # a higher app's type (gifts, tips)
-        return kind.words(row, actor)
+        return kind.words(row, names)
     return "Something happened", ""
 
 
