@@ -6,7 +6,8 @@ and may be used). Everything is refused here, before any rendering starts.
 Limits (docs/architecture.md "Creator studio"): at most `MAX_CLIPS` clips and
 `MAX_TIMELINE_MS` of output; speed 0.3 to 3x; transitions 0.1 to 2 s and shorter than either
 clip they join; `MAX_TEXTS` text overlays of at most `MAX_TEXT_CHARS` characters;
-`MAX_STICKERS` stickers; times in milliseconds and inside the output's duration.
+`MAX_STICKERS` stickers; `MAX_BURNED_CUES` burned-in captions of at most
+`MAX_BURNED_CUE_CHARS` characters; times in milliseconds and inside the output's duration.
 
 Versions: 1 is the plain edit; 2 adds `source`, a duet or stitch of another post
 (apps.studio.derived: whose posts may be borrowed, and what happens when the original
@@ -43,6 +44,8 @@ MAX_TEXT_CHARS = 300
 MAX_STICKERS = 30
 MIN_SPEED, MAX_SPEED = 0.3, 3.0
 MIN_TRANSITION_MS, MAX_TRANSITION_MS = 100, 2000
+MAX_BURNED_CUES = 2000  # captions burned into the picture (apps.studio.burn)
+MAX_BURNED_CUE_CHARS = 500  # as a caption track's cue (media.subtitles.MAX_CUE_CHARS)
 PREVIEW_MAX_MS = 60_000
 
 TRANSITIONS = {"cut": None, "fade": "fade", "slide": "slideleft", "zoom": "zoomin"}
@@ -225,6 +228,30 @@ class EditSourceSerializer(serializers.Serializer[Any]):
         return attrs
 
 
+class BurnedCueSerializer(serializers.Serializer[Any]):
+    start_ms = serializers.IntegerField(min_value=0)
+    end_ms = serializers.IntegerField(min_value=1)
+    text = serializers.CharField(max_length=MAX_BURNED_CUE_CHARS, trim_whitespace=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["end_ms"] <= attrs["start_ms"]:
+            raise serializers.ValidationError({"end_ms": ["Must be after start_ms."]})
+        if "-->" in attrs["text"]:
+            raise serializers.ValidationError({"text": ["Captions cannot contain '-->'."]})
+        return attrs
+
+
+class BurnedCaptionsSerializer(serializers.Serializer[Any]):
+    """Captions drawn into the picture (apps.studio.burn): every viewer sees them, with
+    no CC button. Times are the edited video's."""
+
+    cues = BurnedCueSerializer(many=True, min_length=1,  # type: ignore[call-arg]
+                               max_length=MAX_BURNED_CUES)
+    font = serializers.ChoiceField(choices=list(FONTS), default="sans-bold")
+    size = serializers.FloatField(min_value=0.03, max_value=0.1, default=0.05,
+                                  help_text="Line height as a fraction of the video's height.")
+
+
 class EditDocumentSerializer(serializers.Serializer[Any]):
     version = serializers.ChoiceField(choices=list(SCHEMA_VERSIONS),
                                       help_text="The document schema's version (2 adds "
@@ -241,6 +268,7 @@ class EditDocumentSerializer(serializers.Serializer[Any]):
     cover_ms = serializers.IntegerField(min_value=0, default=0)
     source = EditSourceSerializer(required=False, allow_null=True,  # type: ignore[assignment]
                                   help_text="A duet or stitch of another post (version 2).")
+    burned_captions = BurnedCaptionsSerializer(required=False, allow_null=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         source = attrs.get("source")
@@ -332,6 +360,20 @@ class Borrow:
 
 
 @dataclass(frozen=True)
+class BurnedCue:
+    start_ms: int
+    end_ms: int
+    text: str
+
+
+@dataclass(frozen=True)
+class BurnedCaptions:
+    cues: list[BurnedCue]
+    font: str = "sans-bold"
+    size: float = 0.05
+
+
+@dataclass(frozen=True)
 class Document:
     clips: list[Clip]
     preset: str = "none"
@@ -346,6 +388,7 @@ class Document:
     chroma_key: ChromaKey | None = None
     cover_ms: int = 0
     source: Borrow | None = None
+    burned_captions: BurnedCaptions | None = None
 
     @property
     def duration_ms(self) -> int:
@@ -373,6 +416,7 @@ def _parse(data: dict[str, Any]) -> Document:
     key = data.get("chroma_key")
     sound = data.get("sound")
     borrow = data.get("source")
+    burned = data.get("burned_captions")
     return Document(
         clips=[Clip(asset_id=c["asset_id"], in_ms=c["in_ms"], out_ms=c["out_ms"],
                     speed=c["speed"], keep_pitch=c["keep_pitch"],
@@ -398,6 +442,10 @@ def _parse(data: dict[str, Any]) -> Document:
                       layout=borrow.get("layout", "side_by_side"),
                       in_ms=borrow.get("in_ms", 0), out_ms=borrow.get("out_ms", 0))
         if borrow else None,
+        burned_captions=BurnedCaptions(
+            cues=[BurnedCue(start_ms=c["start_ms"], end_ms=c["end_ms"], text=c["text"])
+                  for c in burned["cues"]], font=burned["font"], size=burned["size"])
+        if burned else None,
     )
 
 
@@ -427,6 +475,8 @@ def _check_timing(doc: Document) -> dict[str, list[str]]:
     timed: list[tuple[str, int, int]] = [
         *(("texts", i, t.end_ms) for i, t in enumerate(doc.texts)),
         *(("stickers", i, s.end_ms) for i, s in enumerate(doc.stickers)),
+        *(("burned_captions.cues", i, c.end_ms)
+          for i, c in enumerate(doc.burned_captions.cues if doc.burned_captions else [])),
     ]
     for kind, i, end_ms in timed:
         if end_ms > total:
@@ -497,6 +547,11 @@ def canonical(doc: Document) -> dict[str, Any]:
             **({"layout": doc.source.layout} if doc.source.kind == "duet" else
                {"in_ms": doc.source.in_ms, "out_ms": doc.source.out_ms}),
         },
+        "burned_captions": None if doc.burned_captions is None else {
+            "cues": [{"start_ms": c.start_ms, "end_ms": c.end_ms, "text": c.text}
+                     for c in doc.burned_captions.cues],
+            "font": doc.burned_captions.font, "size": doc.burned_captions.size,
+        },
     }
 
 
@@ -514,5 +569,9 @@ def without_source(doc: Document) -> Document:
                         end_ms=item.end_ms - shift)
                 for item in items if item.end_ms - shift > MIN_CLIP_MS]
 
+    burned = doc.burned_captions
+    if burned is not None:
+        cues = moved(burned.cues)
+        burned = replace(burned, cues=cues) if cues else None
     return replace(doc, source=None, texts=moved(doc.texts), stickers=moved(doc.stickers),
-                   cover_ms=max(0, doc.cover_ms - shift))
+                   cover_ms=max(0, doc.cover_ms - shift), burned_captions=burned)

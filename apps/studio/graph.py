@@ -5,8 +5,9 @@ decoded), the stickers, the sound and the chroma key's background. The graph, in
 each clip's speed, size and frame rate (and its audio's tempo or pitch) → the timeline,
 joined by cuts (`concat`) or transitions (`xfade` and `acrossfade`) → chroma key over the
 background → the colour preset (`lut3d`, apps/studio/luts) and `eq` → stickers
-(`overlay`, timed) → text (`drawtext`, timed) ; the audio: the original's volume → the
-voice effect (`rubberband`, `afftfilt`, `aecho`) → mixed with the sound (`amix`).
+(`overlay`, timed) → text (`drawtext`, timed) → burned-in captions (`ass`, libass); the
+audio: the original's volume → the voice effect (`rubberband`, `afftfilt`, `aecho`) →
+mixed with the sound (`amix`).
 
 Duets and stitches (document version 2, `source`) go through the same graph: a stitch's
 part of the original is the timeline's first clip (input `BORROWED`), cut to the creator's
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from apps.studio import luts
-from apps.studio.document import BORROWED, TRANSITIONS, Document, font_path
+from apps.studio.document import BORROWED, FONT_DIR, TRANSITIONS, Document, font_path
 
 FPS = 30
 SAMPLE_RATE = 48000
@@ -64,6 +65,7 @@ class Inputs:
     stickers: dict[int, StickerFile] = field(default_factory=dict)
     sound: Path | None = None
     text_files: list[Path] = field(default_factory=list)  # one per text overlay
+    captions_file: Path | None = None  # the burned-in captions' ASS script (apps.studio.burn)
 
 
 @dataclass(frozen=True)
@@ -259,6 +261,11 @@ def build_command(doc: Document, inputs: Inputs, canvas: Canvas, out: Path) -> l
     if draws:
         chains.append(f"[{v}]{','.join(draws)}[txt]")
         v = "txt"
+    if doc.burned_captions is not None and inputs.captions_file is not None:
+        # libass, over everything else; the fonts of the text overlays
+        chains.append(f"[{v}]ass=filename={escape(str(inputs.captions_file))}:"
+                      f"fontsdir={escape(str(FONT_DIR))}[burned]")
+        v = "burned"
 
     # --- sound ---------------------------------------------------------------------------
     voice = VOICE_FILTERS[doc.voice]

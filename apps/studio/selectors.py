@@ -12,7 +12,7 @@ from apps.core.errors import ApplicationError, NotFoundError
 from apps.core.ids import parse_id
 from apps.media.models import MediaAsset
 from apps.studio.fonts import missing_characters
-from apps.studio.models import Edit, Preview, Sticker
+from apps.studio.models import Edit, EditVersion, Preview, Sticker
 
 if TYPE_CHECKING:
     from apps.studio.document import Document
@@ -71,6 +71,14 @@ def document_refusals(doc: Document, *, user: User) -> dict[str, list[str]]:
             refusal = content_selectors.sound_use_refusal(sound, user=user)
             if refusal is not None:
                 fields["sound.sound_id"] = [refusal.message]
+    burned = doc.burned_captions
+    for i, cue in enumerate(burned.cues if burned is not None else []):
+        assert burned is not None
+        missing = missing_characters(font_path(burned.font), cue.text)
+        if missing:
+            fields[f"burned_captions.cues.{i}.text"] = [
+                f"The font {burned.font!r} cannot draw {' '.join(missing[:10])}; remove or "
+                "replace them."]
     if doc.source is not None:  # a duet or stitch: the original may be borrowed (derived.py)
         from apps.studio.derived import source_refusals
 
@@ -95,6 +103,19 @@ def own_post_for(user: User, post_id: object) -> Post:
     if post is None:
         raise NotFoundError("Post not found.", fields={"post_id": ["Not one of your posts."]})
     return post
+
+
+def post_version_news(post_id: int) -> str | None:
+    """What the author reads on the post's page about the latest edit of it that has not
+    become its video: waiting for its checks, or refused and why (None: nothing to say)."""
+    version = (EditVersion.objects.filter(edit__post_id=post_id)
+               .exclude(switch=EditVersion.Switch.NONE).order_by("-updated_at", "-pk").first())
+    if version is None or version.switch == EditVersion.Switch.SWITCHED:
+        return None
+    if version.switch == EditVersion.Switch.WAITING:
+        return (f"Your edit (version {version.number}) is being processed and checked; the "
+                "post plays the previous version until it is ready.")
+    return f"Your edit (version {version.number}) was not applied: {version.switch_reason}"
 
 
 def get_preview_for(user: User, preview_id: object) -> Preview:

@@ -27,7 +27,7 @@ from apps.core.outbox import enqueue_on_commit
 from apps.media import services as media_services
 from apps.media import storage as media_storage
 from apps.media.transcode import ToolFailed, run_ffmpeg
-from apps.studio import graph, selectors, switching
+from apps.studio import burn, graph, selectors, switching
 from apps.studio.document import (
     BORROWED,
     PREVIEW_MAX_MS,
@@ -190,6 +190,8 @@ def render_document(doc: Document, *, work: Path, out: Path, preview: bool) -> f
     inputs = _fetch_inputs(doc, work=work)
     first = selectors.usable_assets_for_render({doc.clips[0].asset_id})[0]
     canvas = graph.canvas_for(first.width or 720, first.height or 1280, preview=preview)
+    if doc.burned_captions is not None:
+        inputs.captions_file = burn.write_script(doc.burned_captions, canvas, work)
     args = graph.build_command(doc, inputs, canvas, out)
     started = time.monotonic()
     run_ffmpeg(args)
