@@ -546,6 +546,14 @@ ELSEWHERE = {
     "api/v1/notifications/creators/<str:username>":
         "tests/notifications/test_inbox_api.py::test_creator_post_notifications_opt_in_only_"
         "for_followed_creators",
+    **dict.fromkeys((
+        "api/v1/users/<str:username>/subscription-tiers",
+        "api/v1/me/subscription-tiers/<str:tier_id>",
+        "api/v1/subscriptions/<str:subscription_id>",
+        "api/v1/subscriptions/<str:subscription_id>/cancel",
+        "api/v1/subscriptions/<str:subscription_id>/resume"),
+        "tests/monetization/test_subscriptions_api.py::test_other_peoples_tiers_and_"
+        "subscriptions_are_404 (another account 404, signed out 401/403, blocked 404)"),
 }
 
 
