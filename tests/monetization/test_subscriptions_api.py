@@ -98,6 +98,12 @@ def test_other_peoples_tiers_and_subscriptions_are_404():
     for raw in ("abc", "-1", "0", "99999999999999999999", "%00"):
         assert client_for(fan).get(f"{SUBSCRIBE}/{raw}").status_code == 404
         assert client_for(owner).patch(f"{TIERS}/{raw}", {}, format="json").status_code == 404
+    # a creator's tiers: an account the caller may not see is a 404, as its profile is
+    Block.objects.create(blocker=owner, blocked=stranger)
+    hidden = client_for(stranger).get(f"/api/v1/users/{owner.username}/subscription-tiers")
+    assert hidden.status_code == 404
+    assert APIClient().get("/api/v1/users/%00/subscription-tiers").status_code == 404
+    assert APIClient().patch(f"{TIERS}/{tier.pk}", {}, format="json").status_code in (401, 403)
 
 
 def test_subscribing_to_oneself_a_blocked_creator_or_as_a_minor_is_refused():
