@@ -111,8 +111,12 @@ def test_bad_mode_or_limit(api_client: APIClient, params: dict[str, str]) -> Non
 
 @pytest.mark.parametrize("cursor", [
     "garbage", "x" * 5000, "eyJvIjoxfQ", "é", "0:1:2", "{}", "%00",
-    signing.dumps({"b": "0", "o": 20, "s": "abc"}, salt="another.salt"),
-    signing.dumps({"b": "0", "o": 20, "s": "abc"}, salt="search.cursor"),  # foreign query
+    # ids of their own: a signature holds the time, and xdist's workers must collect the
+    # same test ids
+    pytest.param(signing.dumps({"b": "0", "o": 20, "s": "abc"}, salt="another.salt"),
+                 id="signed-with-another-salt"),
+    pytest.param(signing.dumps({"b": "0", "o": 20, "s": "abc"}, salt="search.cursor"),
+                 id="signed-for-a-foreign-query"),
 ])
 def test_bad_or_forged_cursor(api_client: APIClient, cursor: str) -> None:
     error = _error(api_client.get(URL, {"q": "cats", "tab": "videos", "cursor": cursor}))
