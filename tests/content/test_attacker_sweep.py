@@ -554,6 +554,10 @@ ELSEWHERE = {
         "api/v1/subscriptions/<str:subscription_id>/resume"),
         "tests/monetization/test_subscriptions_api.py::test_other_peoples_tiers_and_"
         "subscriptions_are_404 (another account 404, signed out 401/403, blocked 404)"),
+    # No account: a provider's name, and the request authenticated by its signature alone.
+    "api/v1/payments/webhooks/<str:provider>":
+        "tests/payments/test_webhooks.py::test_forged_stale_and_malformed_webhooks_are_"
+        "refused (unknown providers 404; forged, stale, malformed 400)",
 }
 
 

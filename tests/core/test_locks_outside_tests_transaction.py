@@ -830,6 +830,25 @@ COVERED_ELSEWHERE = {
         "tests/studio/test_post_versions.py (media's and detection's hooks, transaction=True)",
     "apps/content/services/versions.py::post_switch_asset":
         "tests/studio/test_post_versions.py (a post switched or held, transaction=True)",
+    **dict.fromkeys((
+        f"apps/monetization/services/subscriptions.py::{name}" for name in (
+            "tier_create", "tier_update", "on_payment_event", "_charge_next", "_end",
+            "_own_locked", "on_blocked")),
+        "tests/monetization/test_subscriptions.py (subscribe, webhooks, renewals, retries, "
+        "expiry, cancel, a block: transaction=True)"),
+    "apps/payments/services/webhooks.py::_apply":
+        "tests/payments/test_webhooks.py (the webhook route, and concurrent deliveries, "
+        "transaction=True)",
+    "apps/payments/services/webhooks.py::_apply_payout":
+        "tests/payments/test_providers_local.py, test_providers_stripe.py (payout webhooks, "
+        "transaction=True)",
+    "apps/payments/services/payments.py::refund_payment":
+        "tests/payments/test_providers_local.py (refunds, the admin action and the command, "
+        "transaction=True)",
+    "apps/payments/providers/local.py::answer_approval":
+        "tests/payments/test_providers_local.py (the approval page on the live server)",
+    "apps/payments/providers/local.py::_charge":
+        "tests/payments/test_providers_local.py (local refunds, transaction=True)",
 }
 
 
