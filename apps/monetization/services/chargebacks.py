@@ -108,13 +108,27 @@ def _clawed_coins(purchase: CoinPurchase) -> int:
     return int(total or 0) - int(won or 0)
 
 
+def _clawed_micros(purchase: CoinPurchase) -> int:
+    taken = purchase.clawbacks.exclude(event="dispute_won").aggregate(
+        n=Sum("amount_micros"))["n"]
+    returned = purchase.clawbacks.filter(event="dispute_won").aggregate(
+        n=Sum("amount_micros"))["n"]
+    return int(taken or 0) - int(returned or 0)
+
+
 def claw_back(*, purchase: CoinPurchase, event: str, amount_minor: int, key: str) -> Clawback:
     """Take back what `amount_minor` of this purchase funded (the caller holds the
     purchase's row lock, in the provider event's transaction). Idempotent by `key`."""
     found = Clawback.objects.filter(key=key).first()
     if found is not None:
         return found
-    total = to_micros(amount_minor, purchase.currency)
+    # Never more than what is left of the purchase (a dispute after a partial refund is
+    # for the rest): what the purchase put in clearing comes out of it once.
+    left = to_micros(purchase.price_minor, purchase.currency) - _clawed_micros(purchase)
+    total = min(to_micros(amount_minor, purchase.currency), left)
+    if total <= 0:
+        return Clawback.objects.create(purchase=purchase, event=event, key=key,
+                                       amount_micros=0)
     coins = min(purchase.coins - _clawed_coins(purchase),
                 total // coin_value_micros(1))
     for attempt in range(ATTEMPTS):

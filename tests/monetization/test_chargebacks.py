@@ -1,0 +1,139 @@
+"""Refunds and disputes of coin purchases, through the local provider's signed webhooks:
+the rule of docs/architecture.md ("Chargebacks and refunds") to the unit, wallets and
+earnings never below zero, the buyer barred after a dispute, a won dispute reversed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from apps.monetization.models import Clawback, CoinPurchase, GiftSend, SpendingBar
+from apps.monetization.services.gifts import earnings_of, tip_send
+from apps.payments.models import LedgerAccount, Payment
+from apps.payments.providers import local
+from apps.payments.providers.local import LocalProvider
+from apps.payments.services.ledger import Leg, hold, platform_account
+from apps.payments.services.payments import refund_payment
+from tests.monetization.coin_helpers import (
+    adult,
+    assert_books_balance,
+    balance,
+    buy,
+    client_for,
+    creator_with_post,
+    earnings,
+    gift,
+    pack,
+    platform_total,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)  # webhooks and claws take row locks
+Kind = LedgerAccount.Kind
+
+
+def _dispute(purchase: CoinPurchase, *, won: bool | None = None) -> CoinPurchase:
+    ref = Payment.objects.get(pk=purchase.payment_id).provider_ref
+    if won is None:
+        LocalProvider().open_dispute(ref)
+    else:
+        LocalProvider().close_dispute(ref, won=won)
+    local.deliver()
+    return CoinPurchase.objects.get(pk=purchase.pk)
+
+
+def test_a_dispute_takes_unspent_coins_back_and_bars_the_buyer():
+    buyer = adult()
+    _, post = creator_with_post()
+    purchase = buy(buyer, card="pm_card_dispute")  # succeeds, then the dispute arrives
+    assert purchase.status == CoinPurchase.Status.DISPUTED
+    assert balance(buyer) == 0
+    claw = Clawback.objects.get(purchase=purchase)
+    assert (claw.coins, claw.wallet_coins, claw.earnings_micros, claw.loss_micros) == (
+        70, 70, 0, 0)
+    # the provider took $0.99 back: clearing, coin sales and revenue are back to nothing
+    for kind in (Kind.PROVIDER_CLEARING, Kind.COIN_SALES, Kind.PLATFORM_REVENUE,
+                 Kind.CHARGEBACKS):
+        assert platform_total(kind) == 0, kind
+    assert_books_balance()
+
+    bar = SpendingBar.objects.get(user=buyer, lifted_at__isnull=True)
+    assert bar.purchase_id == purchase.pk
+    client = client_for(buyer)
+    refused = client.post(f"/api/v1/posts/{post.pk}/gifts", {"gift_id": str(gift().pk)},
+                          format="json")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "spending_barred"
+    assert "paused" in refused.json()["error"]["message"]
+    again = client.post("/api/v1/coins/purchases",
+                        {"pack_id": str(pack().pk), "payment_method": "pm_card_ok"},
+                        format="json")
+    assert again.status_code == 403
+    wallet = client.get("/api/v1/coins/wallet").json()
+    assert wallet["can_use_coins"] is False
+    assert "paused" in wallet["refusal"]
+
+
+def test_gifted_coins_are_clawed_from_creators_most_recent_first():
+    buyer = adult()
+    first_creator, first_post = creator_with_post()
+    last_creator, last_post = creator_with_post()
+    purchase = buy(buyer, coins=350)  # $4.99
+    tip_send(sender=buyer, recipient=first_creator, coins=100, post=first_post)
+    tip_send(sender=buyer, recipient=last_creator, coins=200, post=last_post)
+    assert balance(buyer) == 50
+    # 100,000 micros of the last creator's earnings are held for a payout: not clawable
+    hold(key="payout-hold", code="payout", timeout=timedelta(days=1), legs=[
+        Leg(earnings_of(last_creator.pk),
+            platform_account(Kind.PAYOUTS_PAYABLE, "USD", last_creator.pk), 100_000)])
+    assert earnings(last_creator) == 1_600_000  # 200 coins, 80% of $2.00
+
+    purchase = _dispute(purchase)
+    claw = Clawback.objects.get(purchase=purchase)
+    assert claw.coins == 350
+    assert claw.wallet_coins == 50
+    assert claw.earnings_micros == 1_500_000 + 800_000
+    assert claw.loss_micros == 100_000  # the held part: a platform loss, no negative balance
+    assert balance(buyer) == 0
+    last = LedgerAccount.objects.get(pk=earnings_of(last_creator.pk).pk)
+    assert last.available == 0
+    assert last.balance == 100_000  # what the hold took stays for the payout
+    assert earnings(first_creator) == 0
+    assert platform_total(Kind.CHARGEBACKS) == -100_000
+    assert platform_total(Kind.PROVIDER_CLEARING) == 0
+    assert platform_total(Kind.COIN_SALES) == 0
+    assert platform_total(Kind.PLATFORM_REVENUE) == 0
+    assert list(GiftSend.objects.order_by("pk").values_list("clawed_coins", flat=True)) == [
+        100, 200]
+    assert_books_balance()
+    # the same dispute delivered again (a replay) claws nothing more
+    from apps.monetization.services import chargebacks
+    assert chargebacks.claw_back(purchase=purchase, event="disputed", amount_minor=499,
+                                 key=f"{purchase.pk}:dispute") == claw
+    assert Clawback.objects.count() == 1
+
+
+def test_refunds_take_back_their_share_and_a_won_dispute_returns_what_it_took():
+    buyer = adult()
+    creator, post = creator_with_post()
+    purchase = buy(buyer, coins=350)
+    payment = Payment.objects.get(pk=purchase.payment_id)
+    refund_payment(payment=payment, amount_minor=100, key="refund-1", reason="asked")
+    local.deliver()
+    assert balance(buyer) == 250  # $1.00 back = 100 coins
+    assert not SpendingBar.objects.exists()  # a refund we gave bars nobody
+
+    tip_send(sender=buyer, recipient=creator, coins=200, post=post)
+    purchase = _dispute(CoinPurchase.objects.get(pk=purchase.pk))
+    assert balance(buyer) == 0
+    assert earnings(creator) == 0
+    assert platform_total(Kind.PROVIDER_CLEARING) == 0  # the dispute was for the rest: $3.99
+    assert_books_balance()
+
+    purchase = _dispute(purchase, won=True)
+    assert purchase.status == CoinPurchase.Status.SUCCEEDED
+    assert balance(buyer) == 50
+    assert earnings(creator) == 1_600_000
+    assert GiftSend.objects.get().clawed_coins == 0
+    assert SpendingBar.objects.filter(lifted_at__isnull=True).count() == 1  # staff review
+    assert_books_balance()
