@@ -33,6 +33,20 @@ def excerpt(message: Message) -> str:
     return text if len(text) <= EXCERPT else text[:EXCERPT - 1] + "…"
 
 
+GONE_WORDS = {Message.State.UNSENT: "Message unsent",
+              Message.State.REMOVED: "Message removed"}
+
+
+def quoted_message_changed(message: Message, member_ids: Iterable[int]) -> int:
+    """A message the members' notifications may quote was unsent, removed, edited or put
+    back: they quote what it is now (never the words of a message taken down). Call it in
+    the change's transaction."""
+    words = GONE_WORDS.get(Message.State(message.state)) or excerpt(message)
+    return notifications.notifications_data_replace(
+        recipient_ids=list(member_ids), group_key=group_key(message.conversation_id),
+        match={"message_id": str(message.pk)}, changes={"excerpt": words})
+
+
 def group_key(conversation_id: int) -> str:
     return f"direct_message:conversation:{conversation_id}"
 
@@ -51,7 +65,8 @@ def notify_offline(message_id: int, user_ids: Iterable[int]) -> int:
         conversation_id=conversation.pk, user_id__in=list(user_ids),
         state=Participant.State.ACTIVE, joined_seq__lt=message.seq,
     ).exclude(user_id=message.sender_id).values_list("user_id", "accepted_at")
-    data = {"excerpt": excerpt(message), "conversation_id": str(conversation.pk),
+    data = {"excerpt": excerpt(message), "message_id": str(message.pk),
+            "conversation_id": str(conversation.pk),
             "conversation_name": conversation.name,
             "group": conversation.kind == Conversation.Kind.GROUP}
     candidates = [

@@ -74,3 +74,37 @@ def test_a_request_says_so_and_a_media_message_in_words() -> None:
                                        "hi, loved your video")
     assert offline.excerpt(type(message)(kind="media", client_id=str(uuid.uuid4()))) == (
         "Sent a photo or video")
+
+
+def test_a_notification_never_keeps_the_words_of_a_message_taken_back() -> None:
+    """Told while offline, then the message is edited, unsent or removed by moderation:
+    the notification quotes what the message is now."""
+    a, b = UserFactory(), UserFactory()
+    conversation = direct(a, b)
+
+    def told(body: str) -> tuple[str, str]:
+        message = send(a, conversation, body)
+        offline.notify_offline(message.pk, [b.pk])
+        [row] = _rows(b)
+        assert row.data["excerpt"] == body
+        return str(message.pk), body
+
+    message_id, _ = told("meet at 5")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.edit_message(a, conversation.pk, message_id, body="meet at 6")
+    assert _rows(b)[0].data["excerpt"] == "meet at 6"
+
+    message_id, _ = told("my address is 12 Elm St")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.unsend_message(a, conversation.pk, message_id)
+    [row] = _rows(b)
+    assert row.data["excerpt"] == "Message unsent"
+    assert "Elm" not in str(texts.describe(row))
+
+    message_id, body = told("something hateful")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert services.remove_by_moderation(message_id=int(message_id))
+    assert _rows(b)[0].data["excerpt"] == "Message removed"
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert services.restore_by_moderation(message_id=int(message_id))
+    assert _rows(b)[0].data["excerpt"] == body  # an appeal granted puts the words back

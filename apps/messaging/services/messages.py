@@ -19,13 +19,14 @@ from apps.content.selectors import POST_NOT_FOUND, visible_posts_for
 from apps.core.errors import ApplicationError, ForbiddenError, NotFoundError
 from apps.core.ids import parse_id
 from apps.media.models import MediaAsset
-from apps.messaging import live, media_checks, policy, selectors
+from apps.messaging import live, media_checks, offline, policy, selectors
 from apps.messaging.models import Conversation, HiddenMessage, Message, Participant, Reaction
 from apps.messaging.services._common import (
     BODY_MAX,
     CLIENT_ID_MAX,
     EDIT_WINDOW_MINUTES,
     EMOJI_MAX,
+    active_user_ids,
     announce_inbox,
     announce_message,
     lock_conversation,
@@ -271,8 +272,10 @@ def edit_message(user: User, conversation_id: int | str, message_id: int | str, 
         if not Message.objects.filter(pk=message.pk, state=Message.State.VISIBLE).exists():
             raise ApplicationError("Only a sent text message can be edited.",
                                    code="not_editable")
-        return _bump(message, body=body, edited_at=timezone.now(),
-                     mentions=_mentions(message.conversation_id, body))
+        edited = _bump(message, body=body, edited_at=timezone.now(),
+                       mentions=_mentions(message.conversation_id, body))
+        offline.quoted_message_changed(edited, active_user_ids(edited.conversation_id))
+        return edited
 
 
 def unsend_message(user: User, conversation_id: int | str, message_id: int | str) -> Message:
@@ -292,9 +295,11 @@ def unsend_message(user: User, conversation_id: int | str, message_id: int | str
         if Message.objects.filter(pk=message.pk, state=Message.State.REMOVED).exists():
             raise removed
         Reaction.objects.filter(message=message).delete()
-        return _bump(message, state=Message.State.UNSENT, unsent_at=timezone.now(), body="",
-                     shared_post_id=None, shared_user_id=None, asset_id=None,
-                     reply_to_id=None, mentions=[], refusal="")
+        unsent = _bump(message, state=Message.State.UNSENT, unsent_at=timezone.now(), body="",
+                       shared_post_id=None, shared_user_id=None, asset_id=None,
+                       reply_to_id=None, mentions=[], refusal="")
+        offline.quoted_message_changed(unsent, active_user_ids(unsent.conversation_id))
+        return unsent
 
 
 def hide_message(user: User, conversation_id: int | str, message_id: int | str) -> None:

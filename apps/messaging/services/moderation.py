@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from apps.messaging import offline
 from apps.messaging.models import Message, Reaction
 from apps.messaging.services._common import (
     active_user_ids,
@@ -38,8 +39,10 @@ def _change(message_id: int, *, from_state: str, to_state: str) -> bool:
         message.change_seq = next_seq(conversation, new_message=False)
         message.save(update_fields=["state", "change_seq"])
         announce_message(message)
-        # every member's inbox row: its preview may be this message
-        announce_inbox(active_user_ids(conversation_id), conversation_id)
+        members = active_user_ids(conversation_id)
+        # every member's inbox row (its preview may be this message) and notifications
+        announce_inbox(members, conversation_id)
+        offline.quoted_message_changed(message, members)
     return True
 
 

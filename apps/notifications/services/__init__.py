@@ -15,6 +15,7 @@ from apps.notifications.services.delivery import (
 from apps.notifications.services.events import event_handle
 from apps.notifications.services.inbox import (
     notification_mark_read,
+    notifications_data_replace,
     notifications_mark_all_read,
     notifications_mark_read_about,
     notify,
@@ -33,6 +34,7 @@ __all__ = [
     "in_quiet_hours",
     "notification_deliver",
     "notification_mark_read",
+    "notifications_data_replace",
     "notifications_mark_all_read",
     "notifications_mark_read_about",
     "notify",

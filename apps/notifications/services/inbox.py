@@ -18,6 +18,7 @@ from datetime import datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -250,6 +251,18 @@ def notifications_mark_read_about(*, user: User, target_type: str,
         if marked:
             live.unread_changed_on_commit(user.pk)
         return marked
+
+
+def notifications_data_replace(*, recipient_ids: Sequence[int], group_key: str,
+                               match: dict[str, str], changes: dict[str, str]) -> int:
+    """What a notification quoted changed (a direct message unsent, removed by moderation,
+    edited or restored): the rows of these recipients in that group whose data matches
+    `match` show `changes` from now on (the in-app list reads them; a push already sent
+    is not called back). One statement; returns the rows changed."""
+    return Notification.objects.filter(
+        recipient_id__in=list(recipient_ids), group_key=group_key,
+        **{f"data__{key}": value for key, value in match.items()},
+    ).update(data=RawSQL("data || %s::jsonb", [json.dumps(changes)]))
 
 
 def notifications_mark_all_read(*, user: User, up_to_seq: int | None = None) -> int:
