@@ -252,13 +252,17 @@ def test_expiring_soon_is_told_to_a_subscriber_who_cancelled():
     assert Membership.objects.get(member=fan, creator=creator).until == end + services.GRACE
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_block_stops_renewal_and_hides_the_posts():
     from apps.social import services as social_services
 
     creator, fan = adult(), adult()
     post = PostFactory(author=creator, visibility=Post.Visibility.SUBSCRIBERS)
-    subscription = subscribed(fan, tier_of(creator))
+    tier = tier_of(creator)
+    subscription = subscribed(fan, tier)
+    # a new price is for newcomers: the subscriber keeps theirs
+    services.tier_update(creator=creator, tier_id=tier.pk, price_minor=999)
+    assert fresh(subscription).price_minor == PRICE
     social_services.block_create(blocker=creator, blocked=fan)
     subscription = fresh(subscription)
     assert subscription.cancel_at_period_end
