@@ -230,3 +230,16 @@ def test_approval_page_then_webhook_by_the_worker(live_asgi_server: str,
     wrong = session.get(live_asgi_server + approve.next_action_url.split("?")[0]
                         + "?token=forged", timeout=10)
     assert wrong.status_code == 404
+
+
+def test_test_cards_are_listed_only_with_the_local_provider(settings: Any) -> None:
+    from django.template import Context, Template
+
+    page = Template("{% load payments_test_cards %}{% local_test_cards payouts=True %}")
+    shown = page.render(Context({}))
+    for token in ("pm_card_ok", "pm_card_declined", "pm_card_3ds", "pm_card_dispute",
+                  "bank_fail"):
+        assert token in shown
+    assert "Nothing is charged" in shown
+    settings.SWIPEME_PAYMENT_PROVIDER = "stripe"
+    assert page.render(Context({})).strip() == ""
