@@ -17,6 +17,7 @@ from apps.content.models import Sound
 from apps.engagement.services import collection_create
 from apps.media.models import CaptionTrack
 from apps.messaging import services as messaging
+from apps.monetization.models import SubscriptionTier
 from tests.content.factories import MediaAssetFactory
 from tests.contract.helpers import call, served_schema, sign_in
 from tests.factories import UserFactory
@@ -170,7 +171,9 @@ def test_patch_bodies_document_the_fields_they_require(me: Any, token: str) -> N
            "{asset_id}": str(asset.pk), "{language}": "en",
            "{device_id}": str(Device.objects.get(user=me).pk),
            "{conversation_id}": str(group.pk), "{message_id}": str(message.pk),
-           "{user_id}": str(member.pk)}
+           "{user_id}": str(member.pk),
+           "{tier_id}": str(SubscriptionTier.objects.create(creator=me, name="Gold",
+                                                            price_minor=499).pk)}
     seen = {}
     for method, path, operation in _operations():
         body = operation.get("requestBody", {}).get("content", {}).get("application/json")
