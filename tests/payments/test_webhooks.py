@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from apps.payments import hooks
 from apps.payments.models import LocalProviderEvent, Payment, ProviderEvent
 from apps.payments.providers import local
 from apps.payments.services import payments
@@ -163,3 +164,37 @@ def test_events_about_unknown_or_unsettled_payments(hook_events: HookEvents) -> 
         secret=secret).json()["outcome"] == "processed"
     assert hook_events.kinds(payment.pk) == ["succeeded", "refunded"]
     assert [e.payment_id for e in hook_events.payments] == [payment.pk, payment.pk]
+
+
+def test_a_failing_consumer_rolls_the_event_back_and_it_is_delivered_again(
+        hook_events: HookEvents) -> None:
+    """A consumer's error undoes the event (no 'processed' mark, no state change), the
+    later events of that charge wait behind it, other charges' events go on; the next
+    delivery processes them in order."""
+    user = UserFactory()
+    disputed = payments.start_payment(user_id=user.pk, amount_minor=300, currency="USD",
+                                      purpose="test:a", key="fail-a",
+                                      payment_method="pm_card_dispute")
+    other = payments.start_payment(user_id=user.pk, amount_minor=300, currency="USD",
+                                   purpose="test:b", key="fail-b", payment_method="pm_card_ok")
+    failures: list[int] = []
+
+    def consumer_down_once(*, event: hooks.PaymentEvent) -> None:
+        if event.payment_id == disputed.pk and not failures:
+            failures.append(event.payment_id)
+            raise RuntimeError("the consumer's database write failed")
+
+    hooks.payment_event.remove(hook_events.on_payment)  # record only what commits
+    hooks.payment_event.register(consumer_down_once)
+    hooks.payment_event.register(hook_events.on_payment)
+    try:
+        assert local.deliver() == 1
+        assert Payment.objects.get(pk=disputed.pk).status == Payment.Status.PROCESSING
+        assert not ProviderEvent.objects.filter(object_ref=disputed.provider_ref).exists()
+        assert hook_events.kinds(other.pk) == ["succeeded"]
+        assert hook_events.kinds(disputed.pk) == []
+        assert local.deliver() == 2
+    finally:
+        hooks.payment_event.remove(consumer_down_once)
+    assert hook_events.kinds(disputed.pk) == ["succeeded", "disputed"]
+    assert Payment.objects.get(pk=disputed.pk).dispute_status == Payment.DisputeStatus.OPEN

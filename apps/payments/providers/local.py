@@ -254,17 +254,32 @@ class LocalProvider:
         return signing.to_event(data)
 
 
+def _about(body: Mapping[str, Any]) -> str:
+    """The charge or payout an event is about: its events are delivered in order."""
+    obj = body.get("data", {}).get("object", {})
+    return str(obj.get("payment_intent") or obj.get("id") or "")
+
+
 def deliver(event_ids: list[int] | None = None) -> int:
-    """Deliver undelivered events (these, or all), oldest first, through the webhook
-    processing the HTTP route runs; stop at the first one refused or failed (it is
-    retried later, as a provider retries). Returns how many were delivered."""
+    """Deliver undelivered events, oldest first, through the webhook processing the HTTP
+    route runs: all of them, or those up to the newest of `event_ids` (so an event never
+    overtakes an earlier one about the same charge, even when two tasks run at once; a
+    duplicate delivery is processed once). An event refused or failed is retried later
+    (beat), and the later events about the same charge wait for it; others go on.
+    Returns how many were delivered."""
     from apps.payments.services.webhooks import receive_webhook
 
     rows = LocalProviderEvent.objects.filter(delivered_at__isnull=True).order_by("id")
     if event_ids is not None:
-        rows = rows.filter(pk__in=event_ids)
+        if not event_ids:
+            return 0
+        rows = rows.filter(pk__lte=max(event_ids))
     delivered = 0
+    waiting: set[str] = set()
     for event in rows:
+        about = _about(event.body)
+        if about in waiting:
+            continue
         body = json.dumps(event.body, separators=(",", ":"))
         headers = {SIGNATURE_HEADER: signing.sign(body, webhook_secret())}
         try:
@@ -273,7 +288,8 @@ def deliver(event_ids: list[int] | None = None) -> int:
             logger.warning("local payments event %s not delivered; retried later",
                            event.event_id, exc_info=True)
             LocalProviderEvent.objects.filter(pk=event.pk).update(attempts=event.attempts + 1)
-            break
+            waiting.add(about)
+            continue
         LocalProviderEvent.objects.filter(pk=event.pk).update(
             delivered_at=timezone.now(), attempts=event.attempts + 1)
         delivered += 1
