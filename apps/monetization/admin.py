@@ -2,4 +2,4 @@
 `payout_admin` (KYC review, tax forms, payouts, the finance review queue). Owners of other
 areas add one import line here."""
 
-from apps.monetization import payout_admin  # noqa: F401
+from apps.monetization import coin_admin, payout_admin  # noqa: F401

@@ -137,3 +137,29 @@ def test_refunds_take_back_their_share_and_a_won_dispute_returns_what_it_took():
     assert GiftSend.objects.get().clawed_coins == 0
     assert SpendingBar.objects.filter(lifted_at__isnull=True).count() == 1  # staff review
     assert_books_balance()
+
+
+def test_finance_staff_lift_a_bar_in_the_admin_with_a_reason():
+    from django.test import Client
+
+    from apps.core.models import AuditEvent
+    buyer = adult()
+    buy(buyer, card="pm_card_dispute")
+    bar = SpendingBar.objects.get(user=buyer)
+    staff = adult(is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(staff)
+    url = "/django-admin/monetization/spendingbar/"
+    assert client.get(url).status_code == 200
+    no_reason = client.post(url, {"action": "lift", "_selected_action": [bar.pk]})
+    assert no_reason.status_code == 302
+    assert SpendingBar.objects.get(pk=bar.pk).lifted_at is None  # a reason is required
+    client.post(url, {"action": "lift", "_selected_action": [bar.pk],
+                      "reason": "customer showed the bank's letter"})
+    lifted = SpendingBar.objects.get(pk=bar.pk)
+    assert lifted.lifted_at is not None
+    assert lifted.lifted_by_id == staff.pk
+    audit = AuditEvent.objects.get(app="monetization", verb="spending_bar_lift")
+    assert audit.reason == "customer showed the bank's letter"
+    assert audit.actor_id == staff.pk
+    assert client_for(buyer).get("/api/v1/coins/wallet").json()["can_use_coins"] is True

@@ -22,7 +22,10 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import F, Sum
+from django.utils import timezone
 
+from apps.accounts.models import User
+from apps.core.audit import record_audit
 from apps.monetization.models import Clawback, CoinPurchase, GiftSend, SpendingBar
 from apps.monetization.services.gifts import (
     EARNINGS_ASSET,
@@ -180,3 +183,17 @@ def bar_spending(*, purchase: CoinPurchase, reason: str) -> SpendingBar:
     bar = SpendingBar.objects.filter(purchase=purchase, lifted_at__isnull=True).first()
     return bar or SpendingBar.objects.create(user_id=purchase.user_id, purchase=purchase,
                                              reason=reason[:300])
+
+
+def spending_bar_lift(*, bar: SpendingBar, actor: User, reason: str) -> SpendingBar:
+    """Finance staff reviewed a chargeback: the buyer may buy and spend coins again
+    (audited; a bar already lifted is left as it is)."""
+    with transaction.atomic():
+        locked = SpendingBar.objects.select_for_update().get(pk=bar.pk)
+        if locked.lifted_at is None:
+            locked.lifted_at = timezone.now()
+            locked.lifted_by = actor
+            locked.save(update_fields=["lifted_at", "lifted_by"])
+            record_audit(actor=actor, action="monetization.spending_bar_lift", target=locked,
+                         reason=reason, user=str(locked.user_id))
+    return locked
