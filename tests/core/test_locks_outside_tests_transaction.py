@@ -836,6 +836,16 @@ COVERED_ELSEWHERE = {
             "_own_locked", "on_blocked")),
         "tests/monetization/test_subscriptions.py (subscribe, webhooks, renewals, retries, "
         "expiry, cancel, a block: transaction=True)"),
+    **dict.fromkeys((
+        "apps/monetization/services/coins.py::purchase_start",
+        "apps/monetization/services/coins.py::on_payment_event"),
+        "tests/monetization/test_coins.py (the purchase API and the local provider's "
+        "webhooks, transaction=True)"),
+    "apps/monetization/services/chargebacks.py::_plan":
+        "tests/monetization/test_chargebacks.py (disputes and refunds by webhook, "
+        "transaction=True)",
+    "apps/monetization/services/chargebacks.py::spending_bar_lift":
+        "tests/monetization/test_chargebacks.py (the admin's lift action, transaction=True)",
     "apps/payments/services/webhooks.py::_apply":
         "tests/payments/test_webhooks.py (the webhook route, and concurrent deliveries, "
         "transaction=True)",
