@@ -80,6 +80,9 @@ def _post_page(request: HttpRequest, post: Post, *, source: str = "") -> HttpRes
     response = render(request, "web/post.html", {
         "post": post,
         "card": card,
+        # a duet or stitch credits its original when this viewer may see it
+        "derived": content_selectors.derived_originals_for(
+            viewer=content_viewer_of(request), posts=[post]).get(post.derived_from_id or 0),
         "counts": counts,
         "author": author,
         "author_avatar": avatar_url(author, "100"),

@@ -118,6 +118,15 @@ function render(post) {
   name.href = profileUrl(author.username);
   name.textContent = `@${author.username}`;
   node.querySelector(".feed-caption").append(...captionNodes(post.caption, post.entities));
+  const credit = node.querySelector(".derived-credit");
+  if (post.derived_from) {  // a duet or stitch: the original, when this viewer may see it
+    const by = post.derived_from.author.username;
+    credit.textContent = `${post.derived_from.kind === "duet" ? "Duet with" : "Stitched from"} @${by}`;
+    credit.href = `/@${encodeURIComponent(by)}/video/${post.derived_from.post_id}`;
+    credit.hidden = false;
+  } else {
+    credit.remove();
+  }
   const sound = node.querySelector(".sound-name");
   const disc = node.querySelector(".sound-disc");
   if (post.sound) {

@@ -51,6 +51,13 @@ export function openShare(rail) {
   shareStatus.textContent = "";
   const mail = share.querySelector('[data-share="email"]');
   mail.href = `mailto:?subject=${encodeURIComponent("A video on SwipeMe")}&body=${encodeURIComponent(permalink(rail))}`;
+  for (const link of share.querySelectorAll("[data-remix]")) {
+    // offered where the creator allows it; the studio asks the server's rule again
+    const kind = link.dataset.remix;
+    const p = rail.post;
+    link.hidden = p.visibility !== "public" || !(kind === "duet" ? p.allow_duet : p.allow_stitch);
+    link.href = `/upload?${kind}=${encodeURIComponent(p.id)}`;
+  }
   share.showModal();
   if (shareDm) shareDm.open(rail.post, () => recordShare("message"));
 }
