@@ -557,7 +557,8 @@ def canonical(doc: Document) -> dict[str, Any]:
 
 def without_source(doc: Document) -> Document:
     """The document with the borrowed part taken out (the original left public view): a
-    duet becomes the creator's clips alone, full frame, with their own sound; a stitch
+    duet becomes the creator's clips alone, full frame, with their own sound (at full
+    volume if they had muted it under the original's); a stitch
     loses its first part, and every timed overlay and the cover move back by as much
     (what lay only over the borrowed part goes)."""
     if doc.source is None:
@@ -573,5 +574,8 @@ def without_source(doc: Document) -> Document:
     if burned is not None:
         cues = moved(burned.cues)
         burned = replace(burned, cues=cues) if cues else None
+    # a duet's own sound, muted under the original's, comes back (else a silent video)
+    volume = doc.original_volume or 1.0 if doc.source.kind == "duet" else doc.original_volume
     return replace(doc, source=None, texts=moved(doc.texts), stickers=moved(doc.stickers),
-                   cover_ms=max(0, doc.cover_ms - shift), burned_captions=burned)
+                   cover_ms=max(0, doc.cover_ms - shift), burned_captions=burned,
+                   original_volume=volume)
