@@ -554,6 +554,11 @@ ELSEWHERE = {
         "api/v1/subscriptions/<str:subscription_id>/resume"),
         "tests/monetization/test_subscriptions_api.py::test_other_peoples_tiers_and_"
         "subscriptions_are_404 (another account 404, signed out 401/403, blocked 404)"),
+    **dict.fromkeys((
+        "api/v1/coins/purchases/<str:purchase_id>", "api/v1/posts/<str:post_id>/gifts",
+        "api/v1/posts/<str:post_id>/tips", "api/v1/users/<str:username>/tips"),
+        "tests/monetization/test_coins_access.py::test_other_peoples_ids_and_signed_out_are_"
+        "refused (another account 404, hidden posts 404, signed out 401/403)"),
     # No account: a provider's name, and the request authenticated by its signature alone.
     "api/v1/payments/webhooks/<str:provider>":
         "tests/payments/test_webhooks.py::test_forged_stale_and_malformed_webhooks_are_"
