@@ -81,3 +81,28 @@ def test_a_like_appears_live_on_the_badge_and_the_inbox(
         assert page_errors.uncaught == [], page_errors.uncaught
         assert page_errors.console == [], page_errors.console
         page.context.close()
+
+
+def test_a_direct_message_moves_the_messages_badge_on_any_page(
+        logged_in_page, page_errors: PageErrors) -> None:  # type: ignore[no-untyped-def]
+    """Away from the messages pages (no ws/messages/ socket), a direct message is told as a
+    notification; the notifications socket then refreshes the Messages link's badge."""
+    from apps.messaging import services as messaging_services
+    from tests.browser.messaging_helpers import friends, in_thread, send
+
+    reader, writer = UserFactory(username="dmreader"), UserFactory(username="dmwriter")
+    friends(reader, writer)
+    conversation = in_thread(lambda: messaging_services.start_direct(writer, reader))
+    page = logged_in_page(reader, viewport=DESKTOP)
+    page_errors.watch(page)
+    page.goto(f"/@{writer.username}")
+    _connected(page)
+    link = page.locator("header [data-messages-link]")
+    expect(link.locator("[data-messages-unread]")).to_have_count(0)
+    in_thread(lambda: send(writer, conversation, "are you coming tonight?"))
+    expect(link.locator("[data-messages-unread]")).to_have_text("1", timeout=30000)
+    expect(link).to_have_attribute("aria-label", "Messages, 1 unread")
+    _shot(page, "inbox-live-desktop-dm-badge")
+    assert page_errors.uncaught == [], page_errors.uncaught
+    assert page_errors.console == [], page_errors.console
+    page.context.close()

@@ -7,8 +7,11 @@
 //   what it replayed; here a grown notification replaces its row by id).
 // - Reconnects with exponential backoff (1 s doubling to 30 s, with jitter); a refusal
 //   (close code 44xx: logged out, deactivated) stops it.
+// - A direct message told here (its sender saw this person away from the messages pages)
+//   refreshes the Messages link's badge too, so it is live on every page.
 // The page works without it: the badges are rendered by the server.
 import { el } from "../feed/text.js";
+import { refreshUnread } from "../messages/badge.js";
 
 const SEQ_KEY = "swipeme:notifications:seq";
 const MIN_DELAY_MS = 1000;
@@ -137,6 +140,7 @@ function onMessage(message, replaying) {
     remember(message.seq);
     prepend(message.notification);
     showCount(message.unread_count);
+    if (message.notification.type === "direct_message") refreshUnread();
     if (!replaying.now) announce(`New notification: ${message.notification.title}`);
     else replaying.count += 1;
   } else if (message.type === "unread_count") {
