@@ -105,16 +105,16 @@ def test_the_standard_flows_move_exact_balances_and_the_books_balance() -> None:
     # and a set that does not balance is refused at COMMIT (the deferred trigger), with
     # nothing of it kept
     before = _balances()
-    with pytest.raises(IntegrityError, match="asset their accounts do not hold"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            _raw_transfer(cursor, _raw_set(cursor), wallet(viewer.pk), earnings(creator.pk), 5)
+    with (pytest.raises(IntegrityError, match="asset their accounts do not hold"),
+          transaction.atomic(), connection.cursor() as cursor):
+        _raw_transfer(cursor, _raw_set(cursor), wallet(viewer.pk), earnings(creator.pk), 5)
     assert _balances() == before
     assert not TransferSet.objects.filter(code="raw").exists()
     # nor does a committed set take one more transfer (a balanced one, into a posted gift)
-    with pytest.raises(IntegrityError, match="only a set made in the same transaction"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            _raw_transfer(cursor, gift.pk, wallet(viewer.pk),
-                          platform_account(Kind.COIN_ISSUANCE, "COIN", 0), 1)
+    with (pytest.raises(IntegrityError, match="only a set made in the same transaction"),
+          transaction.atomic(), connection.cursor() as cursor):
+        _raw_transfer(cursor, gift.pk, wallet(viewer.pk),
+                      platform_account(Kind.COIN_ISSUANCE, "COIN", 0), 1)
     assert _balances() == before
 
 
@@ -122,10 +122,13 @@ def _refused(attempt: Callable[[object], None], match: str) -> None:
     """The statement (and, at the end, the deferred checks) refused; nothing kept."""
     before = _balances()
     sets, transfers = TransferSet.objects.count(), Transfer.objects.count()
-    with pytest.raises(REFUSED, match=match):
+    def whole_transaction() -> None:
         with transaction.atomic(), connection.cursor() as cursor:
             attempt(cursor)
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # what COMMIT would check
+
+    with pytest.raises(REFUSED, match=match):
+        whole_transaction()
     assert _balances() == before
     assert (TransferSet.objects.count(), Transfer.objects.count()) == (sets, transfers)
 
@@ -174,9 +177,9 @@ def test_raw_sql_cannot_edit_or_delete_the_books(books: dict[str, object]) -> No
 def test_raw_sql_sets_that_break_an_invariant_are_refused(books: dict[str, object]) -> None:
     viewer, creator = books["viewer"].pk, books["creator"].pk  # type: ignore[attr-defined]
     gift, held = books["gift"], books["held"]
-    assert isinstance(gift, TransferSet) and isinstance(held, TransferSet)
+    assert isinstance(gift, TransferSet)
+    assert isinstance(held, TransferSet)
     coins = platform_account(Kind.COIN_ISSUANCE, "COIN", viewer)
-    sales = platform_account(Kind.COIN_SALES, "USD", creator)
     payable = platform_account(Kind.PAYOUTS_PAYABLE, "USD", 1)
 
     def mixed_assets(cursor: object) -> None:  # coins out, dollars in

@@ -22,12 +22,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError, ConflictError
-from apps.payments.models.ledger import LedgerAccount, Transfer, TransferSet
+from apps.payments.models.ledger import LedgerAccount, TransferSet
 
 # Accounts that hold someone's money: they may never go below zero.
 NO_NEGATIVE_KINDS = frozenset({LedgerAccount.Kind.WALLET, LedgerAccount.Kind.EARNINGS})
@@ -77,8 +77,12 @@ def platform_account(kind: str, asset: str, spread_key: int | str) -> LedgerAcco
     (`apps.payments.selectors.platform_balance`)."""
     if kind in NO_NEGATIVE_KINDS:
         raise ValueError(f"{kind} accounts belong to a person, not the platform.")
-    shard = zlib.crc32(str(spread_key).encode()) % platform_shards()
-    return account_for(kind, owner_id=None, asset=asset, shard=shard)
+    return account_for(kind, owner_id=None, asset=asset, shard=platform_shard(spread_key))
+
+
+def platform_shard(spread_key: int | str) -> int:
+    """The shard `platform_account` picks for a spread key (stable across processes)."""
+    return zlib.crc32(str(spread_key).encode()) % platform_shards()
 
 
 def _fingerprint(code: str, phase: str, legs: Sequence[Leg], pending_of: int | None) -> str:
@@ -117,18 +121,43 @@ def _insufficient(exc: IntegrityError) -> bool:
     return getattr(diag, "constraint_name", None) == "ledger_account_no_negative"
 
 
+# The set and its transfers in one statement (one round trip): the transfers' INSERT fires
+# the balance trigger once for the whole set, which sees the set's row (same statement).
+_RECORD_SQL = """
+WITH s AS (
+    INSERT INTO payments_transferset (key, fingerprint, code, phase, pending_of_id,
+        timeout_at, reversal_of_id, memo, metadata, created_by_id, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s) RETURNING id
+), t AS (
+    INSERT INTO payments_transfer (set_id, debit_account_id, credit_account_id, asset, amount,
+        code, created_at)
+    SELECT s.id, v.debit, v.credit, v.asset, v.amount, v.code, %s
+      FROM s, (VALUES {legs}) AS v (debit, credit, asset, amount, code)
+)
+SELECT id FROM s
+"""
+
+
 def _record(*, key: str, code: str, phase: str, legs: Sequence[Leg], fingerprint: str,
             memo: str, metadata: dict[str, Any] | None, created_by_id: int | None,
             pending_of: TransferSet | None = None, timeout_at: Any = None,
             reversal_of: TransferSet | None = None) -> TransferSet:
-    entry = TransferSet.objects.create(
-        key=key, fingerprint=fingerprint, code=code, phase=phase, pending_of=pending_of,
-        timeout_at=timeout_at, reversal_of=reversal_of, memo=memo[:200],
-        metadata=metadata or {}, created_by_id=created_by_id)
-    Transfer.objects.bulk_create([
-        Transfer(set=entry, debit_account=leg.debit, credit_account=leg.credit,
-                 asset=leg.debit.asset, amount=leg.amount, code=leg.code or code)
-        for leg in legs])
+    now = timezone.now()
+    entry = TransferSet(key=key, fingerprint=fingerprint, code=code, phase=phase,
+                        pending_of=pending_of, timeout_at=timeout_at, reversal_of=reversal_of,
+                        memo=memo[:200], metadata=metadata or {},
+                        created_by_id=created_by_id, created_at=now)
+    params: list[Any] = [key, fingerprint, code, phase, pending_of.pk if pending_of else None,
+                         timeout_at, reversal_of.pk if reversal_of else None, entry.memo,
+                         json.dumps(entry.metadata), created_by_id, now, now]
+    for leg in legs:
+        params += [leg.debit.pk, leg.credit.pk, leg.debit.asset, leg.amount, leg.code or code]
+    values = ", ".join(["(%s::bigint, %s::bigint, %s, %s::bigint, %s)"] * len(legs))
+    with connection.cursor() as cursor:
+        cursor.execute(_RECORD_SQL.format(legs=values), params)
+        entry.pk = cursor.fetchone()[0]
+    entry._state.adding = False
+    entry._state.db = connection.alias
     return entry
 
 
@@ -137,9 +166,8 @@ def _post(*, key: str, code: str, phase: str, legs: Sequence[Leg], memo: str,
           timeout: timedelta | None = None, reversal_of: TransferSet | None = None) -> TransferSet:
     _validate(legs)
     fingerprint = _fingerprint(code, phase, legs, None)
-    found = _existing(key, fingerprint)
-    if found is not None:
-        return found
+    # No look-up first: a retry is rare, so the unique key answers it (one round trip
+    # less for every first posting); the refused INSERT rolls back its savepoint only.
     try:
         with transaction.atomic():
             return _record(key=key, code=code, phase=phase, legs=legs, fingerprint=fingerprint,
