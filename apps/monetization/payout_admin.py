@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from apps.core.admin import ReasonActionForm, ViewOnlyAdmin, action_reason
 from apps.core.audit import request_ip
@@ -74,7 +75,7 @@ class KycProfileAdmin(_Decisions):
     @admin.display(description="Documents")
     def documents(self, row: KycProfile) -> str:
         docs = KycDocument.objects.filter(user_id=row.user_id).order_by("id")
-        return format_html_join(format_html("<br>"), "{}", ((document_link(d),) for d in docs))
+        return format_html_join(mark_safe("<br>"), "{}", ((document_link(d),) for d in docs))
 
     def _decide(self, request: HttpRequest, rows: QuerySet[KycProfile], decision: str,
                 done: str) -> None:
@@ -172,7 +173,7 @@ class RiskReviewAdmin(_Decisions):
 
     @admin.display(description="Why it was held")
     def signal_words(self, row: RiskReview) -> str:
-        return format_html_join(format_html("<br>"), "{}",
+        return format_html_join(mark_safe("<br>"), "{}",
                                 ((s.get("words", s.get("code", "")),) for s in row.signals))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RiskReview]:
