@@ -859,6 +859,9 @@ COVERED_ELSEWHERE = {
         "tests/payments/test_providers_local.py (the approval page on the live server)",
     "apps/payments/providers/local.py::_charge":
         "tests/payments/test_providers_local.py (local refunds, transaction=True)",
+    "apps/payments/services/ledger.py::_resolve":
+        "tests/payments/test_ledger_concurrency.py (posts, voids and the expired-hold sweep "
+        "racing on one hold in threads, transaction=True)",
 }
 
 
