@@ -16,16 +16,18 @@ from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from apps.analytics.selectors import creator_summary_for
 from apps.core.errors import NotFoundError
 from apps.monetization import eligibility, fraud
 from apps.monetization.models import KycDocument, KycProfile, PayoutRequest
 from apps.monetization.services.gifts import earnings_of
 from apps.monetization.services.kyc import STATE_WORDS, kyc_profile_for
 from apps.monetization.services.tax import TaxFormSummary, active_tax_form, tax_form_summary
-from apps.payments.models import Transfer
+from apps.payments.models import LedgerAccount, Transfer
 from apps.payments.money import format_money, to_minor
 
 CURRENCY = "USD"
+PERIODS = {"7d": 7, "28d": 28}
 PAYOUT_NOT_FOUND = "Payout not found."
 # The ledger set codes that pay a creator, and what the pages call them.
 SOURCES = {"gift": "Gifts", "tip": "Tips", "subscription": "Subscriptions"}
@@ -48,15 +50,19 @@ class EarningsSummary:
         return format_money(micros, self.currency)
 
 
-def earnings_summary(creator_id: int, *, days: int = 28,
-                     today: date | None = None) -> EarningsSummary:
-    account = earnings_of(creator_id)
+def earnings_summary(creator_id: int, *, days: int = 28, today: date | None = None,
+                     with_paid_out: bool = True) -> EarningsSummary:
+    """A fixed number of queries (1 to 3), whatever the history; an account is not created
+    by reading it."""
+    account = LedgerAccount.objects.filter(kind=LedgerAccount.Kind.EARNINGS,
+                                           owner_id=creator_id, asset=CURRENCY).first()
     today = today or timezone.now().astimezone(UTC).date()
     since = today - timedelta(days=days - 1)
     start = datetime.combine(since, datetime.min.time(), tzinfo=UTC)
-    rows = (Transfer.objects.filter(credit_account=account, created_at__gte=start)
-            .annotate(day=TruncDate("created_at", tzinfo=UTC))
-            .values("day", "set__code").annotate(total=Sum("amount")))
+    rows = [] if account is None else (
+        Transfer.objects.filter(credit_account=account, created_at__gte=start)
+        .annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .values("day", "set__code").annotate(total=Sum("amount")))
     per_day: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_source: dict[str, int] = dict.fromkeys(SOURCES, 0)
     for row in rows:
@@ -69,11 +75,15 @@ def earnings_summary(creator_id: int, *, days: int = 28,
         amounts = per_day.get(day, {})
         daily.append({"day": day, **{s: amounts.get(s, 0) for s in by_source},
                       "total": sum(amounts.values())})
-    paid = (Transfer.objects.filter(debit_account=account, set__phase="post_pending",
-                                    set__code="payout").aggregate(t=Sum("amount"))["t"] or 0)
+    paid = 0
+    if account is not None and with_paid_out:
+        paid = (Transfer.objects.filter(debit_account=account, set__phase="post_pending",
+                                        set__code="payout").aggregate(t=Sum("amount"))["t"]
+                or 0)
     return EarningsSummary(
-        currency=CURRENCY, available_micros=account.available,
-        pending_micros=account.debits_pending, paid_out_micros=int(paid), period_days=days,
+        currency=CURRENCY, available_micros=account.available if account else 0,
+        pending_micros=account.debits_pending if account else 0, paid_out_micros=int(paid),
+        period_days=days,
         since=since, until=today, period_micros=sum(by_source.values()), by_source=by_source,
         daily=daily)
 
@@ -108,6 +118,7 @@ class PayoutStatus:
     documents: list[KycDocument]
     tax_form: TaxFormSummary | None
     available_micros: int
+    pending_micros: int
     minimum_minor: int
     can_request: bool
     refusal: str  # why not, in words ("" when a payout can be requested)
@@ -122,7 +133,8 @@ class PayoutStatus:
 def payout_status(user: Any, *, minimum_minor: int) -> PayoutStatus:
     profile = kyc_profile_for(user.pk)
     form = active_tax_form(user.pk)
-    available = earnings_of(user.pk).available
+    account = earnings_of(user.pk)
+    available = account.available
     refusal = (eligibility.may_request_payout(user) or fraud.payout_velocity_refusal(user.pk)
                or eligibility.payout_amount_refusal(amount_minor=max(minimum_minor, 1),
                                                     available_micros=available))
@@ -130,7 +142,43 @@ def payout_status(user: Any, *, minimum_minor: int) -> PayoutStatus:
     return PayoutStatus(
         kyc=profile, kyc_words=words, documents=list(kyc_documents_of(user.pk)),
         tax_form=tax_form_summary(form) if form is not None else None,
-        available_micros=available, minimum_minor=minimum_minor, can_request=refusal is None,
+        available_micros=available, pending_micros=account.debits_pending,
+        minimum_minor=minimum_minor, can_request=refusal is None,
         refusal="" if refusal is None else refusal.message,
         refusal_code="" if refusal is None else refusal.code,
         payouts=list(payouts_of(user.pk)[:20]))
+
+
+def _cents(micros: int) -> int:
+    return to_minor(micros, CURRENCY)
+
+
+def earnings_payload(creator_id: int, period: str) -> dict[str, Any]:
+    """The earnings answer (the API's, and the page's JSON for its chart)."""
+    days = PERIODS[period]
+    summary = earnings_summary(creator_id, days=days)
+    views = creator_summary_for(creator_id=creator_id, days=days).views
+    rpm = rpm_micros(summary.period_micros, views)
+    return {
+        "currency": summary.currency, "period": period, "since": summary.since,
+        "until": summary.until, "available_minor": _cents(summary.available_micros),
+        "pending_minor": _cents(summary.pending_micros),
+        "paid_out_minor": _cents(summary.paid_out_micros),
+        "period_minor": _cents(summary.period_micros),
+        "by_source": {k: _cents(v) for k, v in summary.by_source.items()},
+        "views": views, "rpm_minor": None if rpm is None else _cents(rpm),
+        "daily": [{"day": d["day"], "gift_minor": _cents(d.get("gift", 0)),
+                   "tip_minor": _cents(d.get("tip", 0)),
+                   "subscription_minor": _cents(d.get("subscription", 0)),
+                   "total_minor": _cents(d["total"])} for d in summary.daily],
+    }
+
+
+def analytics_earnings(*, creator_id: int, days: int, views: int) -> dict[str, Any]:
+    """analytics' `creator_earnings` hook: the creator's share earned in the period and RPM
+    (the analytics API and page show them)."""
+    summary = earnings_summary(creator_id, days=days, with_paid_out=False)
+    rpm = rpm_micros(summary.period_micros, views)
+    return {"available": True, "message": "", "currency": CURRENCY,
+            "earned_minor": to_minor(summary.period_micros, CURRENCY),
+            "rpm_minor": None if rpm is None else to_minor(rpm, CURRENCY)}

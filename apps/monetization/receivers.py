@@ -34,12 +34,14 @@ def _connect_payouts() -> None:
     from allauth.account.signals import email_changed
 
     from apps.accounts.hooks import register_security_event_hook
-    from apps.monetization import payout_notices
+    from apps.analytics.hooks import creator_earnings
+    from apps.monetization import payout_notices, payout_selectors
     from apps.monetization.services import payouts
     from apps.payments import hooks as payments_hooks
 
     payout_notices.register_types()
     payments_hooks.payout_event.register(payouts.payout_event_received)
+    creator_earnings.register(payout_selectors.analytics_earnings)  # analytics' earnings/RPM
     register_security_event_hook(_security_event)
     email_changed.connect(_email_changed, dispatch_uid="monetization.email_changed")
 

@@ -7,6 +7,7 @@ from apps.web import (
     views_inbox,
     views_messages,
     views_notices,
+    views_payouts,
     views_pages,
     views_profile,
     views_search,
@@ -22,6 +23,7 @@ urlpatterns = [
     # --- the rest of the site (upload, profiles, pages, settings) ---
     path("upload", views_upload.upload, name="upload"),
     path("studio/analytics", views_analytics.analytics, name="analytics"),
+    path("studio/earnings", views_payouts.earnings, name="earnings"),
     path("@<str:username>", views_profile.profile, name="profile"),
     path("@<str:username>/liked", views_profile.liked, name="liked"),
     path("@<str:username>/drafts", views_profile.drafts, name="drafts"),
@@ -54,6 +56,7 @@ urlpatterns = [
     path("settings/data/export", views_settings.export, name="settings-export"),
     path("settings/deactivate", views_settings.deactivate, name="settings-deactivate"),
     path("settings/delete", views_settings.delete, name="settings-delete"),
+    path("settings/payouts", views_payouts.payouts_page, name="settings-payouts"),
     path("web/suggest/hashtags", views_suggest.HashtagSuggestApi.as_view(),
          name="suggest-hashtags"),
     path("web/suggest/users", views_suggest.UserSuggestApi.as_view(), name="suggest-users"),

@@ -1,8 +1,9 @@
 """Creator analytics on the web: `/studio/analytics` shows the signed-in creator their own
 numbers only (there is no way to name another creator): views, watch time, average share
 watched, views and followers gained and lost per day, traffic sources, the audience (each
-group behind analytics' one k-threshold rule, `selectors.audience_for`), earnings marked
-not available, and one post's retention per second (`?post=<id>`, through
+group behind analytics' one k-threshold rule, `selectors.audience_for`), earnings and RPM
+(monetization's answer through `analytics.hooks.creator_earnings`), and one post's
+retention per second (`?post=<id>`, through
 `selectors.get_post_analytics_for`, the API's owner check: someone else's post, or one the
 viewer may not see, is a 404 here). Everything comes from the aggregates in a fixed number
 of queries, however many posts; static/js/analytics draws the charts from the page's JSON."""
@@ -18,7 +19,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from apps.analytics import selectors
+from apps.analytics.hooks import earnings_for
 from apps.core.errors import ApplicationError
+from apps.payments.money import format_money, to_micros
 from apps.web.pages import viewer_of
 
 PERIODS = {"7d": 7, "28d": 28}
@@ -99,5 +102,16 @@ def analytics(request: HttpRequest) -> HttpResponse:
         "post": post, "chosen_id": chosen,
         "post_average_percent": (None if post is None or post.average_watch_fraction is None
                                  else round(100 * post.average_watch_fraction, 1)),
-        "chart": chart, "earnings_message": EARNINGS_NOT_AVAILABLE,
+        "chart": chart, "earnings": _earnings(me.pk, days, summary.views),
     })
+
+
+def _earnings(creator_id: int, days: int, views: int) -> dict[str, Any]:
+    """The earnings card: monetization's answer through analytics' hook, in dollars."""
+    found = earnings_for(creator_id=creator_id, days=days, views=views,
+                         unavailable=EARNINGS_NOT_AVAILABLE)
+    if not found.get("available"):
+        return found
+    rpm = found.get("rpm_minor")
+    return {**found, "earned": format_money(to_micros(int(found["earned_minor"]), "USD"), "USD"),
+            "rpm": None if rpm is None else format_money(to_micros(int(rpm), "USD"), "USD")}

@@ -48,6 +48,7 @@ SECTIONS = (
     ("sessions", "Sessions"),
     ("blocked", "Blocked"),
     ("data", "Your data and account"),
+    ("payouts", "Payouts"),
 )
 
 

@@ -122,8 +122,8 @@ def test_the_charts_render_with_data_and_small_audiences_stay_hidden(
 
     expect(page.locator('[data-stat="views"]')).to_have_text("19")
     expect(page.locator('[data-stat="followers"]')).to_have_text("+18")
-    expect(page.locator('[data-stat="earnings"]')).to_have_text("Not available yet")
-    expect(page.locator("[data-earnings]")).to_contain_text("Not available yet")
+    expect(page.locator('[data-stat="earnings"]')).to_have_text("$0.00")
+    expect(page.locator("[data-earnings]")).to_contain_text("You earned $0.00")
     sources = page.locator("[data-sources] li")
     expect(sources).to_have_count(3)
     expect(page.locator('[data-source="for_you"]')).to_contain_text("For You feed")

@@ -48,7 +48,7 @@ def test_the_creator_sees_their_numbers_and_the_top_post_s_retention(
     assert "Sunset over the harbour" in html
     assert 'data-chart="retention"' in html
     assert "Your profile" in html
-    assert "Not available yet" in html
+    assert 'data-stat="earnings">$0.00<' in html  # monetization's answer: nothing earned
     chart = response.context["chart"]
     assert chart["retention"]["viewers"] == [1, 1, 1, 1, 1]
     assert sum(chart["views"]) == 1

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.api.request import user_of
 from apps.analytics import selectors
+from apps.analytics.hooks import earnings_for
 from apps.core.api.schema import error_responses
 from apps.events.schema import PLAY_SOURCES
 
@@ -81,7 +82,12 @@ class AudienceSerializer(serializers.Serializer[Any]):
 
 class EarningsSerializer(serializers.Serializer[Any]):
     available = serializers.BooleanField()
-    message = serializers.CharField()
+    message = serializers.CharField(allow_blank=True)
+    currency = serializers.CharField(required=False, help_text="US dollars (when available).")
+    earned_minor = serializers.IntegerField(required=False, help_text="Your share earned in "
+                                            "the period, in cents.")
+    rpm_minor = serializers.IntegerField(required=False, allow_null=True, help_text="Earnings "
+                                         "per 1,000 views, in cents; null without views.")
 
 
 class TopPostSerializer(serializers.Serializer[Any]):
@@ -119,8 +125,8 @@ class CreatorAnalyticsSerializer(serializers.Serializer[Any]):
                                   "period.")
     traffic_sources = TrafficSourceSerializer(many=True)
     audience = AudienceSerializer()
-    earnings = EarningsSerializer(help_text="Earnings and RPM: not available until "
-                                  "monetization exists.")
+    earnings = EarningsSerializer(help_text="Earnings and RPM in the period (GET "
+                                  "/api/v1/me/earnings has the detail).")
 
 
 class RetentionPointSerializer(serializers.Serializer[Any]):
@@ -197,7 +203,8 @@ class MyAnalyticsApi(APIView):
                  "percent": round(100 * views / summary.views, 1) if summary.views else None}
                 for source, views in summary.sources.items()],
             "audience": audience,
-            "earnings": {"available": False, "message": EARNINGS_NOT_AVAILABLE},
+            "earnings": earnings_for(creator_id=creator_id, days=days, views=summary.views,
+                                     unavailable=EARNINGS_NOT_AVAILABLE),
         }).data)
 
 

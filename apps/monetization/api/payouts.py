@@ -17,7 +17,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.api.request import user_of
-from apps.analytics.selectors import creator_summary_for
 from apps.core.api.schema import ErrorDocs
 from apps.core.errors import NotFoundError
 from apps.core.idempotency import PARAMETER as IDEMPOTENCY_KEY
@@ -27,7 +26,6 @@ from apps.core.pagination import IdCursorPagination
 from apps.monetization import payout_selectors as selectors
 from apps.monetization.models import KycDocument, KycProfile, PayoutRequest, TaxForm
 from apps.monetization.services import kyc, payouts, tax
-from apps.payments.money import to_minor
 
 TAGS = ["payouts"]
 errors = ErrorDocs({
@@ -42,7 +40,7 @@ errors = ErrorDocs({
     422: "This Idempotency-Key was already used for a different request.",
     429: "Throttled, or over the payout velocity limit (one a day, four in 30 days).",
 })
-PERIODS = {"7d": 7, "28d": 28}
+PERIODS = selectors.PERIODS
 PAYOUT_ID = OpenApiParameter("payout_id", OpenApiTypes.STR, OpenApiParameter.PATH,
                              description="Your payout's id (a string).")
 DOCUMENT_ID = OpenApiParameter("document_id", OpenApiTypes.STR, OpenApiParameter.PATH,
@@ -132,31 +130,6 @@ class EarningsSerializer(serializers.Serializer[Any]):
     daily = EarningsDaySerializer(many=True)
 
 
-def _cents(micros: int) -> int:
-    return to_minor(micros, selectors.CURRENCY)
-
-
-def earnings_payload(creator_id: int, period: str) -> dict[str, Any]:
-    """The earnings answer (the API's, and the page's JSON for its chart)."""
-    days = PERIODS[period]
-    summary = selectors.earnings_summary(creator_id, days=days)
-    views = creator_summary_for(creator_id=creator_id, days=days).views
-    rpm = selectors.rpm_micros(summary.period_micros, views)
-    return {
-        "currency": summary.currency, "period": period, "since": summary.since,
-        "until": summary.until, "available_minor": _cents(summary.available_micros),
-        "pending_minor": _cents(summary.pending_micros),
-        "paid_out_minor": _cents(summary.paid_out_micros),
-        "period_minor": _cents(summary.period_micros),
-        "by_source": {k: _cents(v) for k, v in summary.by_source.items()},
-        "views": views, "rpm_minor": None if rpm is None else _cents(rpm),
-        "daily": [{"day": d["day"], "gift_minor": _cents(d.get("gift", 0)),
-                   "tip_minor": _cents(d.get("tip", 0)),
-                   "subscription_minor": _cents(d.get("subscription", 0)),
-                   "total_minor": _cents(d["total"])} for d in summary.daily],
-    }
-
-
 class PeriodSerializer(serializers.Serializer[Any]):
     period = serializers.ChoiceField(choices=list(PERIODS), default="28d")
 
@@ -172,7 +145,8 @@ class EarningsApi(APIView):
     def get(self, request: Request) -> Response:
         data = PeriodSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
-        payload = earnings_payload(user_of(request).pk, str(data.validated_data["period"]))
+        payload = selectors.earnings_payload(user_of(request).pk,
+                                             str(data.validated_data["period"]))
         return Response(EarningsSerializer(payload).data)
 
 
