@@ -73,7 +73,7 @@ from apps.core.ids import parse_id
 from apps.messaging import live, selectors, services
 from apps.messaging.models import Conversation, HiddenMessage, Message, Participant
 from apps.notifications.consumers import authenticate_socket, seq_or_none
-from apps.social.selectors import blocked_either_way
+from apps.social.selectors import blocked_either_way, is_blocked_between
 
 logger = logging.getLogger(__name__)
 
@@ -539,6 +539,15 @@ class MessagesConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
             sub.deleted_for_me.add(str(event["message"]))
         await self.send_json({"type": "hidden", "conversation": event["conversation"],
                               "message": event["message"]})
+
+    async def msg_unblocked(self, event: dict[str, Any]) -> None:
+        others = [int(u) for u in event.get("users", []) if str(u) != self.me]
+        for other in others:
+            if await database_sync_to_async(is_blocked_between)(int(self.me), other):
+                continue  # still blocked the other way
+            self.blocked.discard(other)
+            for sub in self.subs.values():
+                sub.hidden.discard(other)
 
     async def msg_blocked(self, event: dict[str, Any]) -> None:
         others = [int(u) for u in event.get("users", []) if str(u) != self.me]

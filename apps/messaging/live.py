@@ -294,3 +294,16 @@ def blocked(blocker_id: int, blocked_id: int) -> None:
 def blocked_on_commit(*, blocker_id: int, blocked_id: int) -> None:
     """social's blocked hook (inside the block's transaction): `blocked` after the commit."""
     transaction.on_commit(lambda: blocked(blocker_id, blocked_id))
+
+
+def unblocked(blocker_id: int, blocked_id: int) -> None:
+    """An unblock: the pair's open connections show each other's messages again in their
+    groups (each checks that no block is left the other way); a one-to-one dropped by the
+    block comes back when it is opened again."""
+    event = {"type": "msg.unblocked", "users": [str(blocker_id), str(blocked_id)]}
+    send_to_groups([(user_group(blocker_id), event), (user_group(blocked_id), event)])
+
+
+def unblocked_on_commit(*, blocker_id: int, blocked_id: int) -> None:
+    """social's unblocked hook (inside the unblock's transaction): `unblocked` after commit."""
+    transaction.on_commit(lambda: unblocked(blocker_id, blocked_id))

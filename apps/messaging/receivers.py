@@ -12,7 +12,7 @@ def connect() -> None:
         register_message_removed_hook,
         register_message_restored_hook,
     )
-    from apps.social.hooks import register_blocked_hook
+    from apps.social.hooks import register_blocked_hook, register_unblocked_hook
 
     # A media message waits for its upload to be playable and checked (media_checks).
     register_asset_playable_hook(media_checks.settle_for_asset)
@@ -20,6 +20,8 @@ def connect() -> None:
     register_asset_checked_hook(media_checks.settle_for_asset)
     # A block drops the pair's live conversations at once (live.blocked).
     register_blocked_hook(live.blocked_on_commit)
+    # An unblock shows the pair's messages again on their open connections (live.unblocked).
+    register_unblocked_hook(live.unblocked_on_commit)
     # A moderator removes a reported message for everyone; a granted appeal restores it.
     register_message_removed_hook(services.remove_by_moderation)
     register_message_restored_hook(services.restore_by_moderation)

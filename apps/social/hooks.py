@@ -33,6 +33,9 @@ _requested_hooks: Hook[FollowRequestedHook] = Hook("social.follow_requested")
 register_follow_requested_hook = _requested_hooks.register
 _blocked_hooks: Hook[BlockedHook] = Hook("social.blocked")
 register_blocked_hook = _blocked_hooks.register
+# An unblock (same shape: `blocker_id` is the one who unblocked); run inside its transaction.
+_unblocked_hooks: Hook[BlockedHook] = Hook("social.unblocked")
+register_unblocked_hook = _unblocked_hooks.register
 
 
 def run_followed_hooks(*, follower_id: int, followee_id: int, via_request: bool = False) -> None:
@@ -47,4 +50,9 @@ def run_follow_requested_hooks(*, request_id: int, requester_id: int, target_id:
 
 def run_blocked_hooks(*, blocker_id: int, blocked_id: int) -> None:
     for hook in _blocked_hooks:
+        hook(blocker_id=blocker_id, blocked_id=blocked_id)
+
+
+def run_unblocked_hooks(*, blocker_id: int, blocked_id: int) -> None:
+    for hook in _unblocked_hooks:
         hook(blocker_id=blocker_id, blocked_id=blocked_id)

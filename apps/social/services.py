@@ -234,7 +234,10 @@ def block_create(*, blocker: User, blocked: User) -> Block:
 
 def block_delete(*, blocker: User, blocked: User) -> None:
     """Unblock. Follows removed by the block are not restored. Idempotent."""
-    _edge_delete(Block, source=blocker, target=blocked)
+    with transaction.atomic():
+        removed, _ = Block.objects.filter(**Block.pair(blocker.pk, blocked.pk)).delete()
+        if removed:
+            hooks.run_unblocked_hooks(blocker_id=blocker.pk, blocked_id=blocked.pk)
 
 
 def mute_create(*, muter: User, muted: User) -> Mute:

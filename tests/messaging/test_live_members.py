@@ -162,6 +162,35 @@ def test_a_block_drops_the_pair_at_once(ws_url: str) -> None:  # noqa: F811
     asyncio.run(run())
 
 
+def test_an_unblock_shows_the_others_group_messages_again_without_resubscribing(
+        ws_url: str) -> None:  # noqa: F811
+    """In a group, a block hides the pair's messages from each other on the open
+    connections; an unblock shows them again at once (unless a block is left the other
+    way)."""
+    (a, b, c), group = _group(3)
+
+    async def run() -> None:
+        async with connected(ws_url, a) as alice:
+            await alice.subscribe(group)
+            await sync_to_async(_on_commit)(social_services.block_create, blocker=a, blocked=b)
+            await sync_to_async(_on_commit)(send, b, group, "while blocked")
+            assert "while blocked" not in str(await alice.quiet())
+            await sync_to_async(_on_commit)(social_services.block_delete, blocker=a, blocked=b)
+            await sync_to_async(_on_commit)(send, b, group, "after the unblock")
+            got = [m["message"]["body"] for m in _messages(await alice.quiet())]
+            assert got == ["after the unblock"]
+            # blocked both ways, one unblock leaves the other block standing
+            await sync_to_async(_on_commit)(social_services.block_create, blocker=a, blocked=b)
+            await sync_to_async(_on_commit)(social_services.block_create, blocker=b, blocked=a)
+            await sync_to_async(_on_commit)(social_services.block_delete, blocker=a, blocked=b)
+            await sync_to_async(_on_commit)(send, c, group, "from carol")
+            await sync_to_async(_on_commit)(send, b, group, "still hidden")
+            got = [m["message"]["body"] for m in _messages(await alice.quiet())]
+            assert got == ["from carol"]
+
+    asyncio.run(run())
+
+
 def test_a_lost_announcement_is_filled_from_postgresql_in_order(ws_url: str  # noqa: F811
                                                                  ) -> None:
     """Changes whose announcements never went out (Redis was down for the writer): the next
