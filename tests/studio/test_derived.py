@@ -67,8 +67,10 @@ def test_a_duet_stacks_the_original_left_of_the_new_clip_with_its_sound(user, so
     out = render(user, tmp_path, doc_of(own, duet(original), original_volume=0.0), "duet")
     frame = frame_at(out, 1.0)
     left, right = mean_rgb(frame, (0.1, 0.45, 0.4, 0.55)), mean_rgb(frame, (0.6, 0.45, 0.9, 0.55))
-    assert left[0] > 200 and left[2] < 50, left  # the original: red
-    assert right[2] > 200 and right[0] < 50, right  # the new clip: blue
+    assert left[0] > 200, left  # the original: red
+    assert left[2] < 50, left
+    assert right[2] > 200, right  # the new clip: blue
+    assert right[0] < 50, right
     assert duration_of(out)[0] == pytest.approx(2.0, abs=0.06)
     assert dominant_hz(out, 0.2, 1.8) == pytest.approx(440, abs=15)  # the original's sound
     # top and bottom; a longer own clip than the original holds its last frame
@@ -76,7 +78,8 @@ def test_a_duet_stacks_the_original_left_of_the_new_clip_with_its_sound(user, so
     out = render(user, tmp_path, doc_of(longer, duet(original, layout="top_bottom")), "tb")
     frame = frame_at(out, 2.6)
     top, bottom = mean_rgb(frame, (0.4, 0.1, 0.6, 0.4)), mean_rgb(frame, (0.4, 0.6, 0.6, 0.9))
-    assert top[0] > 200 and bottom[2] > 200, (top, bottom)
+    assert top[0] > 200, (top, bottom)
+    assert bottom[2] > 200, (top, bottom)
     assert duration_of(out)[0] == pytest.approx(3.0, abs=0.06)
 
 
@@ -108,12 +111,13 @@ def test_a_stitch_plays_the_chosen_part_of_the_original_then_the_new_clips(user,
 def test_who_may_be_dueted_is_refused_in_words_before_anything_is_stored(case, user, source,
                                                                          tmp_path):
     own = source("own", seconds=1.0)
-    settings: dict[str, Any] = {
+    arranged: dict[str, dict[str, Any]] = {
         "not_allowed": {"allow_duet": False}, "private": {"visibility": "private"},
         "friends": {"visibility": "friends"}, "removed": {"status": "removed"},
         "draft": {"status": "draft", "published_at": None},
         "age_restricted": {"age_restricted": True},
-    }.get(case, {})
+    }
+    settings = dict(arranged.get(case, {}))
     if case == "private_account":
         settings["author"] = UserFactory(is_private=True)
     if case == "minor":
@@ -170,7 +174,7 @@ def test_document_rules_for_sources(user, source, tmp_path):
     own = source("own", seconds=1.0)
     original = original_post(tmp_path, allow_duet=False)
     stitch = {"kind": "stitch", "post_id": str(original.pk), "in_ms": 0, "out_ms": 1000}
-    refusals = {
+    refusals: dict[str, dict[str, Any]] = {
         "source": {"version": 1, "source": stitch},
         "source.out_ms": {"source": {**stitch, "out_ms": 6000}},
         "source.layout": {"source": {**stitch, "layout": "side_by_side"}},

@@ -9,7 +9,7 @@ render is arranged (it is media's, tested there)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.utils import timezone
@@ -25,7 +25,7 @@ from apps.notifications.services.events import event_handle
 from apps.notifications.services.texts import describe
 from apps.social.models import Block
 from apps.studio import services, switching, takedown
-from apps.studio.models import EditVersion
+from apps.studio.models import Edit, EditVersion
 from tests.conftest import waiting_task_args
 from tests.factories import UserFactory
 from tests.studio.conftest import arrange_source, clip_file, dominant_hz, frame_at, mean_rgb
@@ -41,7 +41,8 @@ def _playable(asset_id: int) -> None:
 
 
 def _checks_queued() -> list[int]:
-    return [pk for args in waiting_task_args("apps.studio.check_borrowed") for pk in args[0]]
+    return [int(pk) for args in waiting_task_args("apps.studio.check_borrowed")
+            for pk in cast(list[int], args[0])]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -96,7 +97,7 @@ def test_a_duet_is_credited_then_loses_its_borrowed_part_when_the_original_goes(
     # the creator is told in words
     for args in waiting_task_args("apps.notifications.handle_event"):
         if args[0] == "post_borrowed_part_removed":
-            event_handle(event=args[0], payload=args[1])
+            event_handle(event=str(args[0]), payload=cast(dict[str, Any], args[1]))
     notice = Notification.objects.get(recipient_id=creator.pk, type="remix_original_gone")
     title, body, path = describe(notice)
     assert title == f"Your duet no longer shows @{original.author.username}'s video"
@@ -111,7 +112,8 @@ def test_a_duet_is_credited_then_loses_its_borrowed_part_when_the_original_goes(
     frame = frame_at(rendered, 1.0)
     for box in ((0.05, 0.3, 0.3, 0.7), (0.7, 0.3, 0.95, 0.7)):
         r, _, b = mean_rgb(frame, box)
-        assert b > 200 and r < 50, (box, r, b)  # blue everywhere: no red half
+        assert b > 200, (box, r, b)  # blue everywhere: no red half
+        assert r < 50, (box, r, b)
     assert dominant_hz(rendered, 0.2, 1.8) == pytest.approx(1000, abs=15)
     assert stripped.switch == EditVersion.Switch.WAITING
     _playable(stripped.asset_id)
@@ -119,4 +121,62 @@ def test_a_duet_is_credited_then_loses_its_borrowed_part_when_the_original_goes(
     post.refresh_from_db()
     assert post.asset_id == stripped.asset_id  # the post plays the creator's part alone
     # its own original sound (the borrowed audio was in it) can no longer be reused
-    assert post.original_sound is not None and not post.original_sound.allow_reuse
+    assert post.original_sound is not None
+    assert not post.original_sound.allow_reuse
+
+
+def _stitch_of(original: Post, creator: Any) -> Post:
+    """A published stitch of `original` as the studio leaves it (its render arranged)."""
+    from tests.content.factories import MediaAssetFactory, PostFactory
+
+    asset = MediaAssetFactory(owner=creator, duration_ms=3000)
+    edit_version = EditVersion.objects.create(
+        edit=Edit.objects.create(owner=creator), number=1, asset=asset,
+        state=EditVersion.State.RENDERED, duration_ms=3000, document={
+            "version": 2, "clips": [{"asset_id": "1", "in_ms": 0, "out_ms": 2000}],
+            "source": {"kind": "stitch", "post_id": str(original.pk), "in_ms": 0,
+                       "out_ms": 1000}})
+    post = PostFactory(author=creator, asset=edit_version.asset)
+    content_services.post_set_derived(post_id=post.pk, original_id=original.pk, kind="stitch")
+    return post
+
+
+@pytest.mark.parametrize("how", ["deleted", "private", "friends_only", "stitch_disallowed",
+                                 "account_private", "caption_edited"])
+@pytest.mark.django_db
+def test_every_way_the_original_leaves_public_view_takes_the_borrowed_part_out(how: str
+                                                                               ) -> None:
+    from apps.accounts.hooks import account_changed
+    from apps.core.models import OutboxTask
+    from tests.content.factories import PostFactory
+
+    creator, author = UserFactory(), UserFactory()
+    original = PostFactory(author=author)
+    stitch = _stitch_of(original, creator)
+    OutboxTask.objects.all().delete()
+    if how == "deleted":
+        content_services.post_delete(user=author, post_id=original.pk)
+    elif how == "account_private":
+        author.is_private = True
+        author.save(update_fields=["is_private"])
+        account_changed(user_ids=[author.pk])  # what the accounts service runs
+    else:
+        changes: dict[str, dict[str, Any]] = {
+            "private": {"visibility": "private"}, "friends_only": {"visibility": "friends"},
+            "stitch_disallowed": {"allow_stitch": False},
+            "caption_edited": {"caption": "still public"}}
+        change = changes[how]
+        content_services.post_update(user=author, post_id=original.pk, **change)
+    queued = OutboxTask.objects.filter(task="apps.studio.check_borrowed")
+    assert [task.args for task in queued] == [[[stitch.pk]]]
+    outcome = takedown.borrowed_check_run([stitch.pk])[stitch.pk]
+    stitch.refresh_from_db()
+    if how == "caption_edited":  # still public: the stitch keeps it, credited
+        assert outcome == "kept"
+        assert stitch.derived_from_id == original.pk
+        return
+    assert outcome == "stripping"
+    assert stitch.derived_from_id is None
+    stripped = EditVersion.objects.get(edit__post=stitch, number=2)
+    assert stripped.document["source"] is None
+    assert stripped.duration_ms == 2000  # the creator's part alone
