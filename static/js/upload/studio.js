@@ -8,6 +8,7 @@
 // validator is shown in its own words, with the field it names.
 import { ApiError, get, post } from "../lib/api.js";
 import { videoFrames } from "./frames.js";
+import { remix } from "./remix.js";
 import { TusUpload, terminate } from "./tus.js";
 
 const config = JSON.parse(document.getElementById("upload-config").textContent);
@@ -95,7 +96,8 @@ const transitionMs = (clip, index) => (index > 0 && clip.transition !== "cut" ? 
 // The server's arithmetic (document.Document.duration_ms): each clip's length after its
 // speed, less the transitions' overlaps; rounded down so timed text never ends past it.
 const outputMs = () => Math.floor(state.clips.reduce(
-  (sum, clip, index) => sum + (clip.outMs - clip.inMs) / clip.speed - transitionMs(clip, index), 0));
+  (sum, clip, index) => sum + (clip.outMs - clip.inMs) / clip.speed - transitionMs(clip, index),
+  remix.lengthMs()));  // a stitch's part of the original plays first
 
 function editDocument() {
   const length = Math.max(1, outputMs());
@@ -110,6 +112,8 @@ function editDocument() {
     voice: voiceSelect.value,
     texts: [], stickers: [], cover_ms: 0,
   };
+  const source = remix.source();  // a duet or stitch of another post (remix.js)
+  if (source) Object.assign(doc, { version: 2, source });
   for (const overlay of state.overlays) {
     // shown for the whole video unless given times (the server refuses times outside it)
     const placed = { start_ms: overlay.startMs ?? 0, end_ms: overlay.endMs ?? length,
@@ -125,7 +129,9 @@ function updateButtons() {
   const clips = state.clips;
   const waiting = clips.filter((clip) => !clip.assetId || !clip.usable);
   const refused = clips.some((clip) => clip.refused);
-  const ready = clips.length > 0 && !waiting.length && !refused && !state.busy;
+  // a duet or stitch waits for its original (and stops if the server refused it)
+  const ready = clips.length > 0 && !waiting.length && !refused && !state.busy
+    && (!remix.wanted || remix.source() !== null);
   previewButton.disabled = !ready;
   useButton.disabled = !ready;
   total.textContent = !clips.length ? "No clips yet."
@@ -665,6 +671,7 @@ async function loadOptions() {
   renderStickers(state.options.stickers);
   for (const clip of state.clips) renderClip(clip);
   studio.dataset.ready = "true";
+  remix.load(updateButtons);
 }
 
 openButton.addEventListener("click", () => {
@@ -685,3 +692,4 @@ closeButton.addEventListener("click", () => {
 // an edit's pointer drags must not scroll the page on touch screens
 stage.style.touchAction = "none";
 updateButtons();
+if (remix.wanted) openButton.click();  // /upload?duet=<id> or ?stitch=<id>
