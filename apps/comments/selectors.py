@@ -23,7 +23,12 @@ from apps.content.models import Post
 from apps.content.selectors import visible_to_q
 from apps.core.errors import NotFoundError
 from apps.core.ids import id_or_404
-from apps.social.selectors import SUMMARY_FIELDS, discoverable_q, silenced_user_ids
+from apps.social.selectors import (
+    SUMMARY_FIELDS,
+    current_membership,
+    discoverable_q,
+    silenced_user_ids,
+)
 
 Status = Comment.Status
 
@@ -67,8 +72,12 @@ def _hidden_authors(viewer_id: int | None) -> set[int]:
 def _rows(qs: QuerySet[Comment], viewer_id: int | None) -> QuerySet[Comment]:
     liked = (Exists(CommentLike.objects.filter(user_id=viewer_id, comment_id=OuterRef("pk")))
              if viewer_id is not None else Value(False, output_field=BooleanField()))
+    # the subscriber badge: the comment's author has a current paid subscription to the
+    # post's creator (social.Membership)
+    subscriber = current_membership(member=OuterRef("author_id"),
+                                    creator=OuterRef("post__author_id"))
     return (qs.select_related("author", "reply_to_user").only(*ROW_FIELDS)
-            .annotate(liked_by_me=liked))
+            .annotate(liked_by_me=liked, author_is_subscriber=subscriber))
 
 
 def comments_for(viewer: User | None, *, post: Post) -> QuerySet[Comment]:

@@ -29,7 +29,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
-from django.db.models.functions import Lower, Now
+from django.db.models.functions import Lower
 
 from apps.accounts.models import User
 from apps.content.audience import age_gate_q
@@ -37,10 +37,11 @@ from apps.content.models import HASHTAG_MAX_LENGTH, Hashtag, Post, PostHashtag, 
 from apps.core.errors import ForbiddenError, NotFoundError
 from apps.core.ids import id_or_404
 from apps.media.hooks import AssetRecipe
-from apps.social.models import Block, Follow, Membership, Mute
+from apps.social.models import Block, Follow, Mute
 from apps.social.selectors import (
     SUMMARY_FIELDS,
     USER_NOT_FOUND,
+    current_membership,
     discoverable_q,
     users_by_username,
 )
@@ -87,8 +88,7 @@ def visible_to_q(viewer: User | AnonymousUser | None, prefix: str = "") -> Q:
     ))
     others &= ~Q(blocked)
     others &= Q(**{f"{prefix}author__is_private": False}) | Q(follows_author)
-    member = Exists(Membership.objects.filter(member_id=viewer_id, creator_id=author_id,
-                                              until__gt=Now()))
+    member = current_membership(member=viewer_id, creator=author_id)
     others &= (
         Q(**{f"{prefix}visibility": Post.Visibility.PUBLIC})
         | Q(Q(**{f"{prefix}visibility": Post.Visibility.FRIENDS}), follows_author, followed_back)

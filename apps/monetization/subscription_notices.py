@@ -12,26 +12,28 @@ The words are made when the task runs, from the subscription's row as it is then
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from apps.monetization.models.subscriptions import Subscription
 from apps.notifications import services as notifications
 from apps.notifications import types
-from apps.notifications.services import Candidate
+from apps.notifications.services import Candidate, texts
 
 
 def _when(moment: Any) -> str:
     return f"{moment:%b} {moment.day}, {moment:%Y}" if moment is not None else "soon"
 
 
-def _new_subscriber_words(row: Any, who: str) -> tuple[str, str]:
+def _new_subscriber_words(row: Any, names: Mapping[int, str]) -> tuple[str, str]:
+    who = texts.who(row, names)
     several = row.actor_count > 1
     body = f"{'Latest: ' if several else ''}{row.data.get('tier', '')} " \
            f"({row.data.get('price', '')})"
     return f"{who} subscribed to you", " ".join(body.split())
 
 
-def _billing_words(row: Any, who: str) -> tuple[str, str]:
+def _billing_words(row: Any, names: Mapping[int, str]) -> tuple[str, str]:
     return str(row.data.get("title", "")), str(row.data.get("body", ""))
 
 

@@ -96,3 +96,8 @@ def status_words(subscription: Subscription) -> str:
     if status == Subscription.Status.CANCELLED:
         return f"Cancelled; ended on {_day(subscription.ended_at)}."
     return f"Ended on {_day(subscription.ended_at)}: {why or 'the payment failed.'}"
+
+
+def offers_tiers(creator_id: int) -> bool:
+    """The creator has a tier on offer (their profile shows a Subscribe button)."""
+    return SubscriptionTier.objects.filter(creator_id=creator_id, active=True).exists()

@@ -21,12 +21,12 @@ from typing import Any
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import Combinable
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Now
 
 from apps.accounts.models import User
 from apps.accounts.selectors import verified_email_exists
 from apps.core.errors import ForbiddenError, NotFoundError
-from apps.social.models import Block, Follow, FollowRequest, Mute
+from apps.social.models import Block, Follow, FollowRequest, Membership, Mute
 
 USER_NOT_FOUND = "User not found."
 
@@ -63,6 +63,10 @@ class Relation:
     blocked_by_you: bool = False
     muted: bool = False
     is_self: bool = False
+    # paid subscriptions (social.Membership, current): the viewer subscribes to this user /
+    # this user subscribes to the viewer (the subscriber badge a creator sees)
+    subscribed: bool = False
+    subscribes_to_you: bool = False
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,14 @@ def blocked_either_way(viewer_id: int, user_ref: str = "pk") -> Exists:
     ))
 
 
+def current_membership(*, member: Any, creator: Any) -> Exists:
+    """EXISTS a membership of `member` to `creator` (ids or OuterRefs) that has not lapsed:
+    the one test behind subscriber-only posts (content's visibility rule) and the subscriber
+    badges (profiles, comments)."""
+    return Exists(Membership.objects.filter(member_id=member, creator_id=creator,
+                                            until__gt=Now()))
+
+
 def _relation_annotations(viewer_id: int | None, user_ref: str) -> dict[str, Any]:
     if viewer_id is None:
         return {}
@@ -200,6 +212,8 @@ def _relation_annotations(viewer_id: int | None, user_ref: str) -> dict[str, Any
         "rel_follows_you": Exists(Follow.objects.filter(follower_id=ref, followee_id=viewer_id)),
         "rel_blocked_by_you": Exists(Block.objects.filter(blocker_id=viewer_id, blocked_id=ref)),
         "rel_muted": Exists(Mute.objects.filter(muter_id=viewer_id, muted_id=ref)),
+        "rel_subscribed": current_membership(member=viewer_id, creator=ref),
+        "rel_subscribes_to_you": current_membership(member=ref, creator=viewer_id),
     }
 
 
@@ -213,6 +227,8 @@ def _relation_of(annotated: object, *, viewer_id: int | None, user_id: int) -> R
         blocked_by_you=bool(getattr(annotated, "rel_blocked_by_you", False)),
         muted=bool(getattr(annotated, "rel_muted", False)),
         is_self=viewer_id == user_id,
+        subscribed=bool(getattr(annotated, "rel_subscribed", False)),
+        subscribes_to_you=bool(getattr(annotated, "rel_subscribes_to_you", False)),
     )
 
 

@@ -3,6 +3,7 @@ from django.urls import path
 from apps.web import (
     views,
     views_analytics,
+    views_captions,
     views_discover,
     views_inbox,
     views_messages,
@@ -23,6 +24,7 @@ urlpatterns = [
     # --- the rest of the site (upload, profiles, pages, settings) ---
     path("upload", views_upload.upload, name="upload"),
     path("studio/analytics", views_analytics.analytics, name="analytics"),
+    path("studio/captions/<str:post_id>", views_captions.captions, name="captions"),
     path("studio/earnings", views_payouts.earnings, name="earnings"),
     path("@<str:username>", views_profile.profile, name="profile"),
     path("@<str:username>/liked", views_profile.liked, name="liked"),

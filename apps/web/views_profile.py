@@ -22,6 +22,7 @@ from apps.core.errors import ForbiddenError, NotFoundError
 from apps.engagement import selectors as engagement_selectors
 from apps.moderation import selectors as moderation_selectors
 from apps.moderation.models import TargetType
+from apps.monetization import subscription_selectors
 from apps.notifications import selectors as notification_selectors
 from apps.social import selectors as social_selectors
 from apps.web.pages import (
@@ -70,6 +71,8 @@ def _header(request: HttpRequest, profile: social_selectors.Profile, tab: str) -
         "tab": tab,
         "shows_likes": _shows_likes(request, owner),
         "is_self": profile.relation.is_self,
+        # the Subscribe button: the creator offers tiers (monetization's)
+        "offers_subscriptions": subscription_selectors.offers_tiers(owner.pk),
     }
 
 

@@ -210,3 +210,30 @@ def test_a_member_of_oneself_is_refused():
     with pytest.raises(ApplicationError):
         social_services.membership_grant(member_id=creator.pk, creator_id=creator.pk,
                                          until=timezone.now() + timedelta(days=1))
+
+
+def test_subscriber_badges_on_profiles_and_comments():
+    from apps.comments.services import comment_create
+
+    creator = _adult(username="badgecreator")
+    fan, other = _member(creator), _adult()
+    FollowFactory(follower=fan, followee=creator)
+    post = PostFactory(author=creator)
+
+    seen_by_creator = _client(creator).get(f"/api/v1/users/{fan.username}").json()
+    assert seen_by_creator["relation"]["subscribes_to_you"] is True
+    seen_by_fan = _client(fan).get("/api/v1/users/badgecreator").json()
+    assert seen_by_fan["relation"]["subscribed"] is True
+    assert seen_by_fan["relation"]["subscribes_to_you"] is False
+    assert _client(other).get("/api/v1/users/badgecreator").json()["relation"][
+        "subscribed"] is False
+
+    comment_create(author=fan, post=post, text="first!")
+    comment_create(author=other, post=post, text="second")
+    rows = _client(None).get(f"/api/v1/posts/{post.pk}/comments").json()["results"]
+    assert {row["text"]: row["author_is_subscriber"] for row in rows} == {
+        "first!": True, "second": False}
+
+    social_services.membership_end(member_id=fan.pk, creator_id=creator.pk)
+    rows = _client(None).get(f"/api/v1/posts/{post.pk}/comments").json()["results"]
+    assert not any(row["author_is_subscriber"] for row in rows)

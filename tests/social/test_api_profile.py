@@ -41,7 +41,8 @@ def test_profile_shows_the_public_fields_with_ids_as_strings(api_client):
         "followers_count": 0,
         "following_count": 0,
         "relation": {"following": False, "requested": False, "follows_you": False,
-                     "blocked_by_you": False, "muted": False, "is_self": False},
+                     "blocked_by_you": False, "muted": False, "is_self": False,
+                     "subscribed": False, "subscribes_to_you": False},
     }
     assert "email" not in body
     assert "date_of_birth" not in body
@@ -64,7 +65,8 @@ def test_profile_shows_the_viewers_relation(client_for):
 
     # then
     assert body["relation"] == {"following": True, "requested": False, "follows_you": True,
-                                "blocked_by_you": False, "muted": True, "is_self": False}
+                                "blocked_by_you": False, "muted": True, "is_self": False,
+                                "subscribed": False, "subscribes_to_you": False}
     assert (body["followers_count"], body["following_count"]) == (1, 1)
 
 

@@ -81,6 +81,9 @@ class CommentSerializer(serializers.Serializer[Comment]):
     is_pinned = serializers.BooleanField()
     liked_by_creator = serializers.BooleanField()
     liked_by_me = serializers.BooleanField(default=False)
+    author_is_subscriber = serializers.BooleanField(
+        default=False, help_text="The author has a paid subscription to the post's creator "
+                                 "(show a subscriber badge).")
     likes_count = serializers.IntegerField()
     replies_count = serializers.IntegerField()
     created_at = serializers.DateTimeField()

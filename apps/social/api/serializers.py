@@ -36,6 +36,10 @@ class RelationSerializer(serializers.Serializer[Any]):
     blocked_by_you = serializers.BooleanField()
     muted = serializers.BooleanField(help_text="The viewer muted this user.")
     is_self = serializers.BooleanField()
+    subscribed = serializers.BooleanField(
+        help_text="The viewer has a paid subscription to this user (access now).")
+    subscribes_to_you = serializers.BooleanField(
+        help_text="This user has a paid subscription to the viewer: a subscriber badge.")
 
 
 class UserSummarySerializer(serializers.Serializer[User]):
