@@ -22,6 +22,7 @@ from apps.content.api.serializers import SoundSerializer
 from apps.content.models import Post, Sound
 from apps.core.errors import NotFoundError
 from apps.engagement.selectors import post_engagement_for
+from apps.studio import selectors as studio_selectors
 from apps.web.pages import avatar_url, content_viewer_of, page_of, post_cards, viewer_of
 
 
@@ -110,6 +111,8 @@ def _post_page(request: HttpRequest, post: Post, *, source: str = "") -> HttpRes
             "comment_policy": post.comment_policy, "caption": post.caption,
             "share_url": _absolute(reverse("web:share", args=[post.pk])),
         },
+        # the author's latest edit of the post that is not its video (yet): why, in words
+        "edit_news": studio_selectors.post_version_news(post.pk) if is_owner else None,
     })
     # Signed media URLs, the CSP nonce and the CSRF token: never through a shared cache.
     response["Cache-Control"] = "private, no-cache"

@@ -8,10 +8,12 @@ tests/media and tests/moderation), so each step of the switch can be looked at."
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -155,6 +157,15 @@ def test_a_version_that_fails_the_checks_leaves_the_old_one_playing_and_says_why
     # the refused switch leaves nothing of the gates behind (a case for a post that was
     # never held)
     assert Case.objects.count() == cases_before
+    # the author reads why on the post's page; nobody else does
+    page = Client()
+    page.force_login(user)
+    body = page.get(f"/p/{post.pk}/").content.decode()
+    assert "Your edit (version 1) was not applied:" in body
+    assert html.escape(words) in body
+    other = Client()
+    other.force_login(UserFactory())
+    assert "Your edit" not in other.get(f"/p/{post.pk}/").content.decode()
 
 
 def test_a_later_version_of_a_posted_render_switches_a_draft_and_supersedes(

@@ -7,6 +7,7 @@ import { ProgressBar } from "../player/progress.js";
 import { get } from "../lib/api.js";
 import { Telemetry, networkType } from "../lib/events.js";
 import { Rail } from "./rail.js";
+import { FeedCaptions } from "./captions.js";
 import { bindSnapTargets, bindWheel } from "./gestures.js";
 import { captionNodes, profileUrl, soundUrl } from "./text.js";
 import { OfflineState, isTemporary } from "./offline.js";
@@ -15,6 +16,7 @@ const root = document.getElementById("feed");
 const template = document.getElementById("feed-item-template");
 const statusLine = document.getElementById("feed-status");
 const soundToggle = document.getElementById("sound-toggle");
+const captions = new FeedCaptions(document.getElementById("feed-captions-toggle"));
 const params = new URLSearchParams(location.search);
 const reducedMotion = matchMedia("(prefers-reduced-motion: reduce)");
 // play_start's source (apps/events/schema.py PLAY_SOURCES)
@@ -114,6 +116,7 @@ function render(post) {
   const video = node.querySelector("video");
   if (playback.poster) video.poster = playback.poster;
   video.setAttribute("aria-label", `Video by @${author.username}`);
+  captions.watch(video);
   const name = node.querySelector(".author-name");
   name.href = profileUrl(author.username);
   name.textContent = `@${author.username}`;
@@ -198,6 +201,7 @@ function setActive(index) {
   const previous = items[active];
   active = index;
   const item = items[index];
+  captions.show(item);
   item.wasPreloaded = item.player.attached && item.player.video.readyState >= 2;
   // a preload parked on its decoded first frame (no poster at the swipe)
   item.frameReady = item.wasPreloaded && item.player.firstFrameTime != null;

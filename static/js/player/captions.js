@@ -1,19 +1,25 @@
 // The captions toggle of a player: the master playlist lists the post's caption tracks as
 // an EXT-X-MEDIA SUBTITLES group (apps/media/services/captions.py); hls.js (or the
 // browser's own HLS) turns them into the video's text tracks. The button appears once a
-// track exists, and switches them between showing and hidden; the choice is remembered.
+// track exists, and switches them between showing and hidden; the choice is remembered
+// on this device, for the signed-in person (base.html's swipeme-viewer), or for everyone
+// signed out. The feed's CC button (feed/captions.js) shares the choice.
 
-const KEY = "swipeme.captions";
-
-function wanted() {
-  try { return localStorage.getItem(KEY) !== "off"; } catch { return true; }
+function key() {
+  const viewer = document.querySelector('meta[name="swipeme-viewer"]');
+  return viewer && viewer.content ? `swipeme.captions:${viewer.content}` : "swipeme.captions";
 }
 
-function remember(on) {
-  try { localStorage.setItem(KEY, on ? "on" : "off"); } catch { /* private mode */ }
+/** Whether captions are to show (on until the person turns them off). */
+export function captionsWanted() {
+  try { return localStorage.getItem(key()) !== "off"; } catch { return true; }
 }
 
-function subtitleTracks(video) {
+export function rememberCaptions(on) {
+  try { localStorage.setItem(key(), on ? "on" : "off"); } catch { /* private mode */ }
+}
+
+export function subtitleTracks(video) {
   return Array.from(video.textTracks || []).filter(
     (t) => t.kind === "subtitles" || t.kind === "captions");
 }
@@ -21,7 +27,7 @@ function subtitleTracks(video) {
 /** Wire `button` to the captions of `video`, played by `source` ({engine, hls}). */
 export function captionsToggle(video, source, button) {
   if (!video || !button) return;
-  let on = wanted();
+  let on = captionsWanted();
   const apply = () => {
     const hls = source && source.hls;
     if (hls && hls.subtitleTracks && hls.subtitleTracks.length) {
@@ -42,7 +48,7 @@ export function captionsToggle(video, source, button) {
   };
   button.addEventListener("click", () => {
     on = !on;
-    remember(on);
+    rememberCaptions(on);
     apply();
   });
   if (source && source.hls && window.Hls) {

@@ -7,6 +7,7 @@
 import Hls from "hls.js/light";
 import { bandwidthEstimate, rememberBandwidth, startLevelFor } from "./bandwidth.js";
 import { attachSource, chooseEngine } from "./source.js";
+import { loadSubtitleTracks } from "./subtitles.js";
 
 const PRELOAD_BUFFER_S = 1;
 const PLAY_BUFFER_S = 30;
@@ -141,6 +142,7 @@ export class Player {
         testBandwidth: false,
       },
       setup: (instance) => {
+        loadSubtitleTracks(instance, Hls, v); // the light build leaves them out
         instance.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
           instance.startLevel = startLevelFor(data.levels, v);
           instance.startLoad(-1);

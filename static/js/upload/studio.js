@@ -4,12 +4,16 @@
 // effect, text and stickers dragged onto the frame. The edit document goes to
 // /api/v1/studio/: `previews` renders a quick low-resolution preview shown in a <video>;
 // "Use this video" saves the edit, renders it into a new upload, and hands that upload to
-// the page's post form (upload.js, event "studio:rendered"). Every refusal of the server's
+// the page's post form (upload.js, event "studio:rendered"). Clips are reordered with the
+// Earlier/Later buttons or by dragging (studio_drag.js); the sound, its volume, the clips'
+// own volume and the cover frame are in studio_extras.js. Every refusal of the server's
 // validator is shown in its own words, with the field it names.
 import { ApiError, get, post } from "../lib/api.js";
 import { videoFrames } from "./frames.js";
 import { remix } from "./remix.js";
 import { TusUpload, terminate } from "./tus.js";
+import { dragToReorder } from "./studio_drag.js";
+import { outputParts, setUpCover, setUpSound, soundPart } from "./studio_extras.js";
 
 const config = JSON.parse(document.getElementById("upload-config").textContent);
 const $ = (selector) => document.querySelector(selector);
@@ -99,6 +103,13 @@ const outputMs = () => Math.floor(state.clips.reduce(
   (sum, clip, index) => sum + (clip.outMs - clip.inMs) / clip.speed - transitionMs(clip, index),
   remix.lengthMs()));  // a stitch's part of the original plays first
 
+// the cover frame: a time of the edited video, shown on the stage (studio_extras.js)
+const cover = setUpCover({
+  lengthMs: outputMs,
+  parts: () => outputParts(state.clips, transitionMs, outputMs()),
+  show: (clip, atMs) => select(clip, atMs),
+});
+
 function editDocument() {
   const length = Math.max(1, outputMs());
   const doc = {
@@ -110,7 +121,7 @@ function editDocument() {
     filter: { preset: filterSelect.value, ...Object.fromEntries(
       [...studio.querySelectorAll("[data-adjust]")].map((input) => [input.dataset.adjust, Number(input.value)])) },
     voice: voiceSelect.value,
-    texts: [], stickers: [], cover_ms: 0,
+    texts: [], stickers: [], cover_ms: cover.coverMs(), ...soundPart(),
   };
   const source = remix.source();  // a duet or stitch of another post (remix.js)
   if (source) Object.assign(doc, { version: 2, source });
@@ -139,6 +150,7 @@ function updateButtons() {
       + (refused ? " · remove the clips that cannot be used"
         : waiting.length ? ` · waiting for ${waiting.length} to upload` : "");
   stageEmpty.hidden = clips.length > 0;
+  cover.update();
 }
 
 // --- clips: upload and follow each one -----------------------------------------------------
@@ -253,6 +265,7 @@ function clipNode(clip) {
   item.dataset.clipKey = String(clip.key);
   item.innerHTML = `
     <div class="studio-clip-head">
+      <span class="studio-clip-drag" data-drag aria-hidden="true" title="Drag to reorder"></span>
       <button type="button" class="studio-clip-name" data-select></button>
       <span class="studio-clip-actions">
         <button type="button" class="button ghost small" data-move="-1">Earlier</button>
@@ -280,6 +293,10 @@ function clipNode(clip) {
     button.addEventListener("click", () => move(clip, Number(button.dataset.move)));
   }
   item.querySelector("[data-remove]").addEventListener("click", () => remove(clip));
+  dragToReorder(item.querySelector("[data-drag]"), item, {
+    nodes: () => state.clips.map((other) => other.node),
+    onDrop: (to) => moveTo(clip, to),
+  });
   const inRange = item.querySelector("[data-in]");
   const outRange = item.querySelector("[data-out]");
   inRange.addEventListener("input", () => {
@@ -373,6 +390,16 @@ function move(clip, step) {
   state.clips.splice(to, 0, clip);
   renderClips();
   clip.node.querySelector(`[data-move="${step}"]`).focus();
+}
+
+// dropped after a drag (studio_drag.js): the clip takes position `to`
+function moveTo(clip, to) {
+  const at = state.clips.indexOf(clip);
+  if (at < 0 || at === to) return;
+  state.clips.splice(at, 1);
+  state.clips.splice(to, 0, clip);
+  renderClips();
+  say(`${clip.name} is now clip ${to + 1}.`);
 }
 
 function remove(clip) {
@@ -691,5 +718,6 @@ closeButton.addEventListener("click", () => {
 
 // an edit's pointer drags must not scroll the page on touch screens
 stage.style.touchAction = "none";
+setUpSound();
 updateButtons();
 if (remix.wanted) openButton.click();  // /upload?duet=<id> or ?stitch=<id>
