@@ -81,7 +81,7 @@ def history_lines(user: User, transfers: list[Transfer]) -> list[HistoryLine]:
         send = sends.get(int(t.set.metadata.get("send", 0) or 0))
         if send is not None:
             to = f"@{send.recipient.username}"
-            what = (f"Gift {send.gift.emoji} {send.gift.name} to {to}" if send.gift
+            what = (f"{send.gift.name} gift to {to}" if send.gift
                     else f"Tip to {to}")
         lines.append(HistoryLine(id=t.pk, at=t.created_at, coins=sign * t.amount, what=what))
     return lines

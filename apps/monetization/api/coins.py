@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.templatetags.static import static
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -35,6 +36,9 @@ from apps.monetization.services import gifts as gift_services
 from apps.social.selectors import get_graph_target_for
 
 TAGS = ["coins"]
+# Artwork for the default catalogue's emoji (static/img/gifts/).
+DEFAULT_ART = {"🌹": "rose", "💖": "heart", "✨": "sparkles", "🍦": "ice-cream",
+               "🏆": "trophy", "🚀": "rocket", "🌟": "star-shower"}
 errors = ErrorDocs({
     400: "Invalid input: an amount that is not a whole number in range, an unknown "
          "currency, a tip to yourself.",
@@ -105,7 +109,12 @@ class GiftSerializer(serializers.Serializer[Any]):
     animation_url = serializers.SerializerMethodField()
 
     def get_animation_url(self, gift: Any) -> str:
-        return gift.animation_file.url if gift.animation_file else ""
+        """The gift's artwork: its uploaded file, else ours for a default gift's emoji
+        (an emoji needs a font the device may lack), else "" (show the emoji)."""
+        if gift.animation_file:
+            return str(gift.animation_file.url)
+        default = DEFAULT_ART.get(gift.emoji)
+        return static(f"img/gifts/{default}.svg") if default else ""
 
 
 class PurchaseSerializer(serializers.Serializer[Any]):

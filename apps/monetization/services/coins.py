@@ -56,8 +56,9 @@ def purchase_start(*, user: User, pack_id: int, payment_method: str,
                    currency: str | None = None, key: str | None = None,
                    session_key: str | None = None, return_url: str = "") -> CoinPurchase:
     """Start buying a pack with a payment method (a provider token; the local provider's
-    test cards). The answer is `requires_action` (approve at `next_action_url`) or
-    `processing`; the coins come when the provider confirms."""
+    test cards). The answer is `requires_action` (approve at `next_action_url`, then the
+    payer is sent to `return_url`, where `{id}` becomes the purchase's id) or `processing`;
+    the coins come when the provider confirms."""
     pack = CoinPack.objects.filter(pk=pack_id, active=True).first()
     if pack is None:
         raise NotFoundError("This coin pack is not on sale.", code="pack_not_found")
@@ -74,7 +75,7 @@ def purchase_start(*, user: User, pack_id: int, payment_method: str,
         payment = start_payment(user_id=user.pk, amount_minor=purchase.price_minor,
                                 currency=purchase.currency, purpose=purchase.purpose,
                                 key=purchase.purpose, payment_method=payment_method,
-                                return_url=return_url)
+                                return_url=return_url.replace("{id}", str(purchase.pk)))
     except PaymentRefusedError as refused:  # not a decline (that comes by webhook)
         CoinPurchase.objects.filter(pk=purchase.pk, status=_S.STARTED).update(
             status=_S.FAILED, failure_reason=refused.message[:300], updated_at=timezone.now())
