@@ -3,6 +3,7 @@ from django.urls import path
 from apps.web import (
     views,
     views_analytics,
+    views_coins,
     views_captions,
     views_discover,
     views_inbox,
@@ -42,6 +43,7 @@ urlpatterns = [
     path("p/<str:post_id>/", views_pages.share_landing, name="share"),
     path("follow-requests", views_profile.follow_requests, name="follow-requests"),
     path("notices", views_notices.notices, name="notices"),
+    path("coins", views_coins.coins, name="coins"),
     path("inbox", views_inbox.inbox, name="inbox"),
     path("inbox/read_all", views_inbox.read_all, name="inbox-read-all"),
     path("inbox/settings", views_inbox.inbox_settings, name="inbox-settings"),
