@@ -3,8 +3,8 @@ from django.urls import path
 from apps.web import (
     views,
     views_analytics,
-    views_coins,
     views_captions,
+    views_coins,
     views_discover,
     views_inbox,
     views_messages,
