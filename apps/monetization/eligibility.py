@@ -129,9 +129,11 @@ def may_request_payout(user: User) -> Refusal | None:
         return Refusal("severe_strike", "Payouts are paused while a strike for a serious "
                        "violation is on your account. See your notices.")
     if not KycProfile.objects.filter(user_id=user.pk, state=KycProfile.State.VERIFIED).exists():
-        return Refusal("kyc_required", "Verify your identity first (Settings → Payouts).")
+        return Refusal("kyc_required", "Verify your identity first: upload an identity "
+                       "document and submit it for review.")
     if not TaxForm.objects.filter(user_id=user.pk, active=True).exists():
-        return Refusal("tax_form_required", "Fill in a tax form first (Settings → Payouts).")
+        return Refusal("tax_form_required", "Put a tax form on file first (a W-9, or a "
+                       "W-8BEN if you are not a US person).")
     return None
 
 

@@ -30,7 +30,7 @@ function earningsChart(node) {
     stacks.push(running.map((v) => v || null));
   }
   const bars = uPlot.paths.bars({ size: [0.6, 28], align: 0 });
-  const series = [{}];
+  const series = [{ label: "Day", value: (u, ts) => (ts == null ? "–" : dayLabel.format(new Date(ts * 1e3))) }];
   const values = [data.days];
   for (let i = SOURCES.length - 1; i >= 0; i -= 1) {
     const [key, label, stroke] = SOURCES[i];
