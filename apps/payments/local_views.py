@@ -58,7 +58,8 @@ def _context(charge: LocalProviderObject, token: str, error: str = "") -> dict[s
         "charge": charge, "token": token, "error": error,
         "amount": format_money(to_micros(charge.amount_minor, charge.currency),
                                charge.currency),
-        "card": TEST_CARDS.get(charge.payment_method, "No card given: approve to pay."),
+        "card": (f"Test card {charge.payment_method}." if charge.payment_method in TEST_CARDS
+                 else "No card given: approving pays with a test card."),
         "waiting": charge.status == "requires_action",
         "approved": charge.status == "succeeded",
     }

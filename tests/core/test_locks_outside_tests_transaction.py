@@ -806,6 +806,20 @@ def test_each_entry_point_that_takes_a_row_lock_works_outside_a_test_transaction
 # tests/media/test_pipeline.py (and, non-transactionally, under the conftest guard in
 # test_publishing_is_progressive_and_never_half_done). Named so the static check knows.
 COVERED_ELSEWHERE = {
+    "apps/monetization/services/kyc.py::_locked_profile":
+        "tests/monetization/test_kyc.py (transaction=True: upload, delete, submit through the "
+        "API; staff decisions through the admin)",
+    "apps/monetization/services/tax.py::tax_forms_rotate_keys":
+        "tests/monetization/test_tax_forms.py::test_sealed_at_rest_and_rotated "
+        "(transaction=True, the management command)",
+    "apps/monetization/services/payouts.py::_create":
+        "tests/monetization/test_payouts.py (transaction=True, the API and threads)",
+    "apps/monetization/services/payouts.py::_locked":
+        "tests/monetization/test_payouts.py (transaction=True: the provider's webhook "
+        "delivered through payments' processing)",
+    "apps/monetization/services/payouts.py::_open_review":
+        "tests/monetization/test_fraud_holds.py (transaction=True: release and refuse from "
+        "the admin queue)",
     MED + "validation.py::asset_process":
         "tests/media/test_pipeline.py (a real worker: no test transaction)",
     MED + "steps.py::asset_step_run": "tests/media/test_pipeline.py",
@@ -858,7 +872,8 @@ COVERED_ELSEWHERE = {
     "apps/payments/providers/local.py::answer_approval":
         "tests/payments/test_providers_local.py (the approval page on the live server)",
     "apps/payments/providers/local.py::_charge":
-        "tests/payments/test_providers_local.py (local refunds, transaction=True)",
+        "tests/payments/test_providers_local.py (local refunds and disputes: the command, "
+        "the admin, pm_card_dispute; transaction=True)",
     "apps/payments/services/ledger.py::_resolve":
         "tests/payments/test_ledger_concurrency.py (posts, voids and the expired-hold sweep "
         "racing on one hold in threads, transaction=True)",

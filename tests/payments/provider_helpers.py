@@ -55,5 +55,5 @@ def post_signed(client: APIClient, provider: str, body: str | bytes, *, secret: 
     name = header or ("Stripe-Signature" if provider == "stripe"
                       else local.SIGNATURE_HEADER)
     meta_name = "HTTP_" + name.upper().replace("-", "_")
-    return client.generic("POST", f"/api/v1/payments/webhooks/{provider}", body,
+    return client.generic("POST", f"/api/v1/payments/webhooks/{provider}", text,
                           content_type="application/json", **{meta_name: signature})

@@ -238,3 +238,33 @@ def test_refunds_disputes_and_payouts_through_stripe(stripe_on: list[dict[str, A
     assert ProviderPayout.objects.get(pk=payout.pk).status == ProviderPayout.Status.FAILED
     assert [(e.kind, e.reason, e.purpose) for e in hook_events.payouts] == [
         ("failed", "The bank account has been closed.", "payout:9")]
+
+
+def test_out_of_order_disputes_and_refunds_that_fail_or_are_not_listed(
+        stripe_on: list[dict[str, Any]], hook_events: HookEvents) -> None:
+    paid = payments.start_payment(user_id=UserFactory().pk, amount_minor=900, currency="USD",
+                                  purpose="test:o", key="s-o", payment_method="pm_card_visa")
+    _webhook("payment_intent.succeeded", _intent(paid, status="succeeded"))
+    closed = {"id": "dp_2", "object": "dispute", "payment_intent": paid.provider_ref,
+              "amount": 900, "reason": "fraudulent", "status": "lost"}
+    # A dispute closed before we heard it open: come back later (its consumers would
+    # otherwise undo a clawback that never happened).
+    assert _webhook("charge.dispute.closed", closed).json()["error"]["code"] == "retry_later"
+    assert Payment.objects.get(pk=paid.pk).dispute_status == Payment.DisputeStatus.NONE
+
+    payments.refund_payment(payment=paid, amount_minor=300, key="s-o-1", reason="one")
+    payments.refund_payment(payment=paid, amount_minor=200, key="s-o-2", reason="two")
+    first, second = Refund.objects.filter(payment=paid).order_by("id")
+    # The second refund fails at Stripe: it no longer counts against what is left.
+    _webhook("refund.failed", {"id": second.provider_ref, "object": "refund", "amount": 200,
+                               "status": "failed", "failure_reason": "expired_or_canceled_card"})
+    assert Refund.objects.get(pk=second.pk).status == Refund.Status.FAILED
+    payments.refund_payment(payment=paid, amount_minor=600, key="s-o-3", reason="rest")
+    # charge.refunded without its refunds listed (newer API versions): oldest pending first.
+    _webhook("charge.refunded", {"id": "ch_2", "object": "charge",
+                                 "payment_intent": paid.provider_ref, "amount": 900,
+                                 "amount_refunded": 300, "metadata": {}})
+    assert Refund.objects.get(pk=first.pk).status == Refund.Status.SUCCEEDED
+    assert Refund.objects.get(key="s-o-3").status == Refund.Status.PENDING
+    assert [(e.kind, e.refund_amount_minor) for e in hook_events.payments] == [
+        ("succeeded", 0), ("refunded", 300)]

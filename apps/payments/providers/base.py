@@ -17,7 +17,7 @@ from apps.payments.models import Payment, ProviderPayout, Refund
 # What a verified event means to us; "" = a type we do not act on (recorded, ignored).
 EventAction = Literal["", "payment_succeeded", "payment_failed", "payment_refunded",
                       "dispute_opened", "dispute_won", "dispute_lost", "payout_paid",
-                      "payout_failed"]
+                      "payout_failed", "refund_failed"]
 
 
 class WebhookRefusedError(ApplicationError):

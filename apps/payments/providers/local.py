@@ -204,7 +204,9 @@ class LocalProvider:
             return obj.ref
 
     def open_dispute(self, ref: str, *, reason: str = "fraudulent") -> None:
-        charge = self._charge(ref)
+        """Called inside a transaction (services.payments.local_open_dispute, or the
+        charge's own creation): the lock makes two clicks one dispute."""
+        charge = self._charge(ref, lock=True)
         if charge.status != "succeeded" or charge.metadata.get("dispute"):
             raise PaymentRefusedError("Only a paid, undisputed charge can be disputed.",
                                       code="not_disputable", status_code=409)
@@ -213,7 +215,7 @@ class LocalProvider:
         _emit("charge.dispute.created", self._dispute(charge, "needs_response", reason))
 
     def close_dispute(self, ref: str, *, won: bool) -> None:
-        charge = self._charge(ref)
+        charge = self._charge(ref, lock=True)
         if charge.metadata.get("dispute") != "needs_response":
             raise PaymentRefusedError("This charge has no open dispute.",
                                       code="no_open_dispute", status_code=409)

@@ -113,6 +113,11 @@ def to_event(data: Mapping[str, Any]) -> WebhookEvent:
             our_id=_our_id(obj, "swipeme_payment_id"), action=action,
             amount_minor=_amount(obj, "amount"),
             reason=reason if isinstance(reason, str) else "")
+    if kind == "refund.failed":  # the money did not go back: nothing was refunded
+        reason = obj.get("failure_reason")
+        return WebhookEvent(**common, object_ref=ref, action="refund_failed",
+                            amount_minor=_amount(obj, "amount"),
+                            reason=reason if isinstance(reason, str) else "")
     if kind in ("payout.paid", "payout.failed"):
         message = obj.get("failure_message")
         return WebhookEvent(

@@ -73,6 +73,14 @@ def _apply(provider: str, event: WebhookEvent) -> tuple[str, str]:
         return Outcome.IGNORED, "a type we do not act on"
     if event.action.startswith("payout_"):
         return _apply_payout(provider, event)
+    if event.action == "refund_failed":
+        # Our refund request failed at the provider (no payment changed): mark it, so
+        # what is left to refund counts it out again. Nothing is raised to the hooks.
+        failed = Refund.objects.filter(payment__provider=provider, provider_ref=event.object_ref,
+                                       status=Refund.Status.PENDING).update(
+            status=Refund.Status.FAILED)
+        return (Outcome.PROCESSED, "refund failed") if failed else (
+            Outcome.IGNORED, "no pending refund of that id")
     payment = (Payment.objects.select_for_update()
                .filter(provider=provider, provider_ref=event.object_ref).first()
                if event.object_ref else None)
@@ -139,6 +147,13 @@ def _refunded(payment: Payment, event: WebhookEvent) -> tuple[str, str]:
                 defaults={"payment": payment, "provider_ref": refund_ref,
                           "amount_minor": increment, "reason": event.reason[:255],
                           "status": Refund.Status.SUCCEEDED})
+    else:  # the charge does not list its refunds (newer API versions): oldest first
+        left = increment
+        for refund in payment.refunds.filter(status=Refund.Status.PENDING).order_by("id"):
+            if refund.amount_minor > left:
+                break
+            left -= refund.amount_minor
+            Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.SUCCEEDED)
     _emit(payment, event, "refunded", amount=total, refund_amount=increment)
     return Outcome.PROCESSED, f"refunded {increment}"
 
@@ -161,6 +176,15 @@ def _disputed(payment: Payment, event: WebhookEvent) -> tuple[str, str]:
             status == Payment.DisputeStatus.OPEN
             and payment.dispute_status == Payment.DisputeStatus.OPEN):
         return Outcome.IGNORED, f"dispute already {payment.dispute_status}"
+    if status != Payment.DisputeStatus.OPEN and not payment.dispute_status:
+        # A dispute closed before we heard it open (out of order): its consumers would undo
+        # a clawback that never happened. Wait for the opening; long after, let it go.
+        if _recent(event):
+            raise RetryLaterError("This dispute has not been opened here yet; deliver the "
+                                  "event again.")
+        logger.error("payments webhook %s closes a dispute never opened on payment %s",
+                     event.event_id, payment.pk)
+        return Outcome.IGNORED, "closes a dispute never opened here"
     payment.dispute_status = status
     payment.save(update_fields=["dispute_status", "updated_at"])
     kind = {"dispute_opened": "disputed", "dispute_won": "dispute_won",
