@@ -14,6 +14,7 @@ from pathlib import Path
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from apps.accounts.models import User
 from apps.monetization import coin_selectors
 from apps.payments.models import LedgerAccount
 from tests.browser.conftest import DESKTOP, PHONE, PageErrors, screenshot
@@ -23,9 +24,10 @@ from tests.factories import UserFactory
 SHOTS = Path("/tmp/shots-h3")
 
 
-def _adult(**kwargs: object) -> object:
-    return UserFactory(date_of_birth=date(1990, 1, 1),
-                       date_joined=timezone.now() - timedelta(days=60), **kwargs)
+def _adult() -> User:
+    user: User = UserFactory(date_of_birth=date(1990, 1, 1),
+                             date_joined=timezone.now() - timedelta(days=60))
+    return user
 
 
 def _fits(page: Page) -> None:
@@ -57,9 +59,9 @@ def test_buy_coins_then_gift_and_tip(logged_in_page: Callable[..., Page],
     expect(page.locator("[data-buy-status]")).to_contain_text("350 coins were added",
                                                              timeout=60_000)
     expect(page.locator("[data-coin-balance]")).to_have_text("350")
-    assert coin_selectors.wallet_balance(viewer.pk) == 350  # type: ignore[attr-defined]
+    assert coin_selectors.wallet_balance(viewer.pk) == 350
 
-    page.goto(f"/@{creator.username}/video/{post.pk}")  # type: ignore[attr-defined]
+    page.goto(f"/@{creator.username}/video/{post.pk}")
     page.get_by_role("button", name="Gift").click()
     sheet = page.locator("[data-gift-sheet]")
     expect(sheet).to_be_visible()
@@ -75,9 +77,9 @@ def test_buy_coins_then_gift_and_tip(logged_in_page: Callable[..., Page],
     screenshot(page, "gift-sheet-390", copy_to=SHOTS)
     trophy.click()
     expect(sheet.locator("[data-gift-status]")).to_have_text(
-        f"🏆 Trophy sent to @{creator.username}.")  # type: ignore[attr-defined]
+        f"🏆 Trophy sent to @{creator.username}.")
     expect(sheet.locator("[data-gift-balance]")).to_have_text("250")
-    assert _earnings(creator.pk) == 500_000  # type: ignore[attr-defined]
+    assert _earnings(creator.pk) == 500_000
 
     sheet.get_by_role("button", name="Star shower, 1000 coins").click()
     expect(sheet.locator("[data-gift-status]")).to_have_text(
@@ -92,25 +94,25 @@ def test_buy_coins_then_gift_and_tip(logged_in_page: Callable[..., Page],
 
     desk = logged_in_page(viewer, viewport=DESKTOP, touch=False)
     page_errors.watch(desk)
-    desk.goto(f"/@{creator.username}")  # type: ignore[attr-defined]
+    desk.goto(f"/@{creator.username}")
     desk.get_by_role("button", name="Tip").click()
     tip_sheet = desk.locator("[data-gift-sheet]")
     expect(tip_sheet.locator("[data-gift-balance]")).to_have_text("200")
     tip_sheet.get_by_label("Coins to tip").fill("25")
     tip_sheet.get_by_role("button", name="Send tip").click()
     expect(tip_sheet.locator("[data-gift-status]")).to_have_text(
-        f"A tip of 25 coins sent to @{creator.username}.")  # type: ignore[attr-defined]
+        f"A tip of 25 coins sent to @{creator.username}.")
     _fits(desk)
     screenshot(desk, "tip-sheet-1440", copy_to=SHOTS)
-    desk.goto(f"/@{creator.username}/video/{post.pk}")  # type: ignore[attr-defined]
+    desk.goto(f"/@{creator.username}/video/{post.pk}")
     desk.get_by_role("button", name="Gift").click()
     expect(desk.locator("[data-gift-sheet] [data-gift-balance]")).to_have_text("175")
     screenshot(desk, "gift-sheet-1440", copy_to=SHOTS)
     desk.goto("/coins")
     expect(desk.locator("[data-coin-history] li").first).to_contain_text(
-        f"Tip to @{creator.username}")  # type: ignore[attr-defined]
+        f"Tip to @{creator.username}")
     _fits(desk)
     screenshot(desk, "coins-1440", copy_to=SHOTS, full_page=True)
     expect(desk.locator("[data-coin-history] li").nth(2)).to_contain_text(
-        f"Trophy gift to @{creator.username}")  # type: ignore[attr-defined]
+        f"Trophy gift to @{creator.username}")
     assert page_errors.uncaught == []

@@ -76,7 +76,9 @@ class CoinsField(serializers.Field):  # type: ignore[type-arg]
 
 
 class IdStringField(serializers.CharField):
-    def to_internal_value(self, data: Any) -> int:
+    """An id as a string (or a JSON integer); never a boolean or a float."""
+
+    def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, bool) or not isinstance(data, str | int):
             raise serializers.ValidationError("An id, as a string.")
         value = parse_id(str(data))
