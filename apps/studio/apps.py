@@ -21,8 +21,10 @@ class StudioConfig(AppConfig):
             register_content_changed_hook,
             register_post_published_hook,
         )
+        from apps.social.hooks import register_blocked_hook
         from apps.studio import takedown
 
         register_post_published_hook(takedown.link_on_publish)
         register_content_changed_hook(takedown.borrowed_changed)
         register_account_changed_hook(takedown.account_changed)
+        register_blocked_hook(takedown.pair_blocked)

@@ -5,8 +5,8 @@ the original leaves public view.
   studio render of a document with a `source` credits the original
   (`content.services.post_set_derived`: "Duet with @x" on the API's post and the web).
 - The original changed (content's changed hook for posts, `borrowed_changed`; accounts'
-  changed hook: made private, deactivated, suspended; both inside the writing
-  transaction, `account_changed`): the
+  changed hook: made private, deactivated, suspended, `account_changed`; social's blocked
+  hook, either way, `pair_blocked`; all inside the writing transaction): the
   derived posts are sent to `tasks.check_borrowed` through the outbox (after the commit,
   surviving a broker outage).
 - `borrowed_check_run` asks `derived.borrow_refusal` again, for the derived post's creator.
@@ -26,6 +26,7 @@ import logging
 from collections.abc import Collection, Iterable
 
 from django.db import transaction
+from django.db.models import Q
 
 from apps.accounts.models import User
 from apps.content import services as content_services
@@ -82,6 +83,17 @@ def account_changed(*, user_ids: Collection[int]) -> None:
     the duets and stitches of these accounts' posts are checked."""
     borrowers = list(Post.objects.filter(derived_from__author_id__in=list(user_ids))
                      .values_list("pk", flat=True))
+    if borrowers:
+        _queue_check(borrowers)
+
+
+def pair_blocked(*, blocker_id: int, blocked_id: int) -> None:
+    """Social's blocked hook: a block either way ends the one's duets and stitches of the
+    other's posts (the creator may no longer see the original)."""
+    borrowers = list(Post.objects.filter(
+        Q(author_id=blocked_id, derived_from__author_id=blocker_id)
+        | Q(author_id=blocker_id, derived_from__author_id=blocked_id))
+        .values_list("pk", flat=True))
     if borrowers:
         _queue_check(borrowers)
 

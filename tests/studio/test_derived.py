@@ -206,3 +206,41 @@ def test_the_editor_loads_an_original_it_may_duet(user, tmp_path):
     assert client.get(f"/api/v1/studio/originals/{original.pk}?kind=remix").status_code == 400
     assert APIClient().get(f"/api/v1/studio/originals/{original.pk}?kind=duet"
                            ).status_code in (401, 403)
+
+
+def test_the_post_page_and_lists_credit_the_original_only_to_who_may_see_it(user, tmp_path):
+    from django.test import Client
+
+    from apps.content import services as content_services
+
+    original = PostFactory(author=UserFactory())
+    stitch = PostFactory(author=user)
+    content_services.post_set_derived(post_id=stitch.pk, original_id=original.pk,
+                                      kind="stitch")
+    name = original.author.username
+    page = Client().get(f"/@{user.username}/video/{stitch.pk}").content.decode()
+    assert f'href="/@{name}/video/{original.pk}" data-derived-credit>Stitched from @{name}' \
+        in page
+    # a list (one read of the originals for the page) carries it too
+    client = APIClient()
+    client.force_authenticate(UserFactory())
+    rows = client.get(f"/api/v1/users/{user.username}/posts").json()["results"]
+    assert rows[0]["derived_from"] == {"kind": "stitch", "post_id": str(original.pk),
+                                       "author": rows[0]["derived_from"]["author"]}
+    assert rows[0]["derived_from"]["author"]["username"] == name
+    # someone the original's creator blocked: no credit, no link
+    blocked = UserFactory()
+    Block.objects.create(blocker=original.author, blocked=blocked)
+    browser = Client()
+    browser.force_login(blocked)
+    assert "data-derived-credit" not in browser.get(
+        f"/@{user.username}/video/{stitch.pk}").content.decode()
+    # the original's own page offers Duet and Stitch to a signed-in viewer (as allowed)
+    browser.force_login(user)
+    own = browser.get(f"/@{name}/video/{original.pk}").content.decode()
+    assert f'href="/upload?duet={original.pk}" data-remix="duet"' in own
+    assert f'href="/upload?stitch={original.pk}" data-remix="stitch"' in own
+    original.allow_stitch = False
+    original.save(update_fields=["allow_stitch"])
+    assert "data-remix=\"stitch\"" not in browser.get(
+        f"/@{name}/video/{original.pk}").content.decode()

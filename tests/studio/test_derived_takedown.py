@@ -142,7 +142,7 @@ def _stitch_of(original: Post, creator: Any) -> Post:
 
 
 @pytest.mark.parametrize("how", ["deleted", "private", "friends_only", "stitch_disallowed",
-                                 "account_private", "caption_edited"])
+                                 "account_private", "blocked", "caption_edited"])
 @pytest.mark.django_db
 def test_every_way_the_original_leaves_public_view_takes_the_borrowed_part_out(how: str
                                                                                ) -> None:
@@ -156,6 +156,10 @@ def test_every_way_the_original_leaves_public_view_takes_the_borrowed_part_out(h
     OutboxTask.objects.all().delete()
     if how == "deleted":
         content_services.post_delete(user=author, post_id=original.pk)
+    elif how == "blocked":
+        from apps.social.services import block_create
+
+        block_create(blocker=author, blocked=creator)
     elif how == "account_private":
         author.is_private = True
         author.save(update_fields=["is_private"])
