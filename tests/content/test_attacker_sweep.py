@@ -559,6 +559,12 @@ ELSEWHERE = {
         "api/v1/posts/<str:post_id>/tips", "api/v1/users/<str:username>/tips"),
         "tests/monetization/test_coins_access.py::test_other_peoples_ids_and_signed_out_are_"
         "refused (another account 404, hidden posts 404, signed out 401/403)"),
+    "api/v1/me/payouts/<str:payout_id>":
+        "tests/monetization/test_payouts.py::test_api_strict_amounts_idempotency_and_others_"
+        "payouts (another account 404 and an empty list, signed out 401/403)",
+    "api/v1/me/kyc/documents/<str:document_id>":
+        "tests/monetization/test_kyc.py::test_upload_submit_review_and_staff_only_viewing "
+        "(another account 404, signed out 401/403, the file stays; staff-only admin view)",
     # No account: a provider's name, and the request authenticated by its signature alone.
     "api/v1/payments/webhooks/<str:provider>":
         "tests/payments/test_webhooks.py::test_forged_stale_and_malformed_webhooks_are_"

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from rest_framework.test import APIClient
 
 from apps.accounts.storage import private_storage
 from apps.core.models import AuditEvent
@@ -65,6 +66,8 @@ def test_upload_submit_review_and_staff_only_viewing(db: Any) -> None:
     stranger = client_for(adult())
     gone = stranger.delete(f"/api/v1/me/kyc/documents/{document.pk}")
     assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
+    signed_out = APIClient().delete(f"/api/v1/me/kyc/documents/{document.pk}")
+    assert signed_out.status_code in (401, 403) and set(signed_out.json()) == {"error"}
     assert stored.exists()
 
     # staff: only with the permission; the opening is audited

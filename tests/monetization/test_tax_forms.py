@@ -72,7 +72,8 @@ def test_each_bad_field_is_named_in_words(db: Any) -> None:
         **W8, "foreign_tin": "", "foreign_tin_not_required": True})["foreign_tin_not_required"]
 
 
-def test_sealed_at_rest_and_rotated(db: Any, settings: Any) -> None:
+@pytest.mark.django_db(transaction=True)  # the rotation locks rows: no test transaction
+def test_sealed_at_rest_and_rotated(settings: Any) -> None:
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings.SWIPEME_TAX_FORM_KEYS = [old]
     user = UserFactory()

@@ -165,7 +165,7 @@ def payout_send(payout_id: int) -> PayoutRequest | None:
 
 
 def _locked(payout_id: int) -> PayoutRequest | None:
-    return (PayoutRequest.objects.select_for_update().select_related("hold")
+    return (PayoutRequest.objects.select_for_update(of=("self",)).select_related("hold")
             .filter(pk=payout_id).first())
 
 
