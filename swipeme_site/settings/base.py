@@ -357,7 +357,9 @@ SPECTACULAR_SETTINGS = {
                             "ConversationKindEnum": "apps.messaging.models.Conversation.Kind",
                             "DirectMessageKindEnum": "apps.messaging.models.Message.Kind",
                             "DirectMessageSendKindEnum":
-                                "apps.messaging.api.serializers.SEND_KIND_CHOICES"},
+                                "apps.messaging.api.serializers.SEND_KIND_CHOICES",
+                            "KycDocumentKindEnum": "apps.monetization.models.KycDocument.Kind",
+                            "TaxFormKindEnum": "apps.monetization.models.TaxForm.Kind"},
     "PREPROCESSING_HOOKS": ["apps.core.schema.only_public_api"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

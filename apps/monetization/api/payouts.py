@@ -111,7 +111,7 @@ class EarningsDaySerializer(serializers.Serializer[Any]):
     total_minor = serializers.IntegerField()
 
 
-@extend_schema_serializer(component_name="Earnings")
+@extend_schema_serializer(component_name="CreatorEarnings")
 class EarningsSerializer(serializers.Serializer[Any]):
     currency = serializers.CharField()
     period = serializers.CharField()
