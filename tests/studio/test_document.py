@@ -83,7 +83,7 @@ def test_a_valid_document_comes_back_canonical_with_its_duration(auth_client, so
     ({"stickers": [{"sticker_id": "999999", "start_ms": 0, "end_ms": 1000}]},
      "stickers.0.sticker_id"),
     ({"chroma_key": {"colour": "#00ff00"}}, "chroma_key"),
-    ({"version": 2}, "version"),
+    ({"version": 3}, "version"),  # 1 and 2 are read (2 adds `source`)
 ])
 def test_out_of_range_or_unknown_values_are_refused(auth_client, source, change, field):
     asset = source()
