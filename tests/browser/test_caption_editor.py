@@ -90,42 +90,12 @@ def test_the_author_fixes_words_and_timings_and_is_told_what_is_wrong(
     page.evaluate("() => { const v = document.getElementById('captions-video');"
                   " v.currentTime = 0.5; }")
     expect(page.locator("[data-live-cue]")).to_have_text("Hello world")
+    # ... and the published track is not drawn over the video as well
+    assert page.evaluate("() => Array.from(document.getElementById('captions-video')"
+                         ".textTracks).every((t) => t.mode !== 'showing')")
 
-    # burned into the picture: a studio edit of the post with the saved captions, rendered
-    # and switched in once checked (tests/studio: the switch and the pixels)
-    page.get_by_role("textbox", name="Caption 3 words").fill("unsaved change")
-    page.get_by_role("button", name="Burn captions into the video").click()
-    status = page.locator("[data-burn-status]")
-    expect(status).to_have_text("Save your changes first: the saved captions are burned in.")
-    page.get_by_role("textbox", name="Caption 3 words").fill("the end")
-    page.get_by_role("button", name="Burn captions into the video").click()
-    expect(status).to_have_text(re.compile(r"^(Rendering the video with the captions…|Rendered\."
-                                           r" Your post switches to it once it is processed "
-                                           r"and checked\.|Done: .*)$"), timeout=15_000)
-    edit = Edit.objects.get(post_id=int(post_id))
-    burned = edit.versions.get().document["burned_captions"]
-    assert [c["text"] for c in burned["cues"]] == ["Hello world", "second line", "the end"]
-    screenshot(page, "caption-editor-burning-phone", copy_to=SHOTS, full_page=True)
     assert not page_errors.uncaught, page_errors.uncaught
     assert not page_errors.failed_requests, page_errors.failed_requests
-
-
-def test_the_editor_on_a_desktop_and_someone_elses_post(
-        captioned: tuple[object, str], logged_in_page: Callable[..., Page]) -> None:
-    creator, post_id = captioned
-    page = logged_in_page(creator, viewport=DESKTOP, touch=False)
-    page.goto(f"/studio/captions/{post_id}")
-    expect(page.get_by_role("textbox", name="Caption 1 words")).to_be_visible()
-    video, rows = page.locator("#captions-video").bounding_box(), \
-        page.locator("[data-cues]").bounding_box()
-    assert video
-    assert rows
-    assert video["x"] + video["width"] <= rows["x"]  # side by side on a wide screen
-    screenshot(page, "caption-editor-desktop", copy_to=SHOTS)
-    stranger = logged_in_page(UserFactory(username="notthecreator"))
-    response = stranger.goto(f"/studio/captions/{post_id}")
-    assert response is not None
-    assert response.status == 404
 
 
 SHOWING_IN_FEED = """() => { const s = window.swipeme; const item = s && s.items[s.active];
@@ -176,3 +146,41 @@ def test_the_feed_player_shows_the_captions_with_a_cc_button_remembered_per_view
     screenshot(desktop, "feed-captions-on-desktop", copy_to=SHOTS)
     assert not page_errors.uncaught, page_errors.uncaught
     assert not page_errors.failed_requests, page_errors.failed_requests
+
+
+def test_the_editor_on_a_desktop_and_someone_elses_post(
+        captioned: tuple[object, str], logged_in_page: Callable[..., Page],
+        page_errors: PageErrors) -> None:
+    """Last in the module: its burn-in switches the post to a video without the track."""
+    creator, post_id = captioned
+    page = logged_in_page(creator, viewport=DESKTOP, touch=False)
+    page.goto(f"/studio/captions/{post_id}")
+    expect(page.get_by_role("textbox", name="Caption 1 words")).to_be_visible(timeout=15_000)
+    video, rows = page.locator("#captions-video").bounding_box(), \
+        page.locator("[data-cues]").bounding_box()
+    assert video
+    assert rows
+    assert video["x"] + video["width"] <= rows["x"]  # side by side on a wide screen
+    screenshot(page, "caption-editor-desktop", copy_to=SHOTS)
+    stranger = logged_in_page(UserFactory(username="notthecreator"))
+    response = stranger.goto(f"/studio/captions/{post_id}")
+    assert response is not None
+    assert response.status == 404
+
+    # burned into the picture: a studio edit of the post with the saved captions, rendered
+    # and switched in once checked (tests/studio: the switch and the pixels)
+    page.get_by_role("textbox", name="Caption 3 words").fill("unsaved change")
+    page.get_by_role("button", name="Burn captions into the video").click()
+    status = page.locator("[data-burn-status]")
+    expect(status).to_have_text("Save your changes first: the saved captions are burned in.")
+    page.get_by_role("textbox", name="Caption 3 words").fill("the end")
+    page.get_by_role("button", name="Burn captions into the video").click()
+    expect(status).to_have_text(re.compile(r"^(Rendering the video with the captions…|Rendered\."
+                                           r" Your post switches to it once it is processed "
+                                           r"and checked\.|Done: .*)$"), timeout=15_000)
+    edit = Edit.objects.get(post_id=int(post_id))
+    burned = edit.versions.get().document["burned_captions"]
+    assert [c["text"] for c in burned["cues"]] == ["Hello world", "second line", "the end"]
+    status.scroll_into_view_if_needed()
+    screenshot(page, "caption-editor-burning-desktop", copy_to=SHOTS)
+    assert not page_errors.uncaught, page_errors.uncaught

@@ -65,7 +65,7 @@ def test_drag_to_reorder_the_cover_frame_and_the_sound_reach_the_document(
                            ".currentTime - 0.5) < 0.05")
 
     # a library sound at half volume over the clips' own audio at a quarter
-    page.get_by_label("Sound", exact=True).select_option(label="Sunny day · The Licensed (0:30)")
+    page.locator("#studio-sound").select_option(label="Sunny day · The Licensed (0:30)")
     _set_range(page, "[data-sound-volume]", 0.5)
     _set_range(page, "[data-original-volume]", 0.25)
     expect(page.get_by_label("Sound volume")).to_have_attribute("aria-valuetext", "50 %")

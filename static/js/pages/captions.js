@@ -124,7 +124,13 @@ class CaptionEditor {
       }
     });
     if (this.video && (config.hls || config.mp4)) {
-      attachSource(this.video, config, { config: { startLevel: -1 } });
+      // the published track is not drawn on the video: the rows being edited are, under it
+      const source = attachSource(this.video, config, { config: { startLevel: -1 } });
+      if (source.hls) source.hls.subtitleDisplay = false;
+      const quiet = () => { for (const track of this.video.textTracks) track.mode = "disabled"; };
+      if (this.video.textTracks && this.video.textTracks.addEventListener) {
+        this.video.textTracks.addEventListener("addtrack", quiet);
+      }
       this.video.addEventListener("timeupdate", () => this.drawLive());
       this.video.addEventListener("seeked", () => this.drawLive());
     }
