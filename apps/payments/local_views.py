@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -22,6 +23,8 @@ from apps.payments.providers.local import TEST_CARDS, LocalProvider
 
 
 def _charge(ref: str, token: str) -> LocalProviderObject:
+    if settings.SWIPEME_PAYMENT_PROVIDER != "local":  # never beside a real provider
+        raise Http404("The local test provider is not enabled here.")
     charge = LocalProviderObject.objects.filter(
         ref=ref, kind=LocalProviderObject.Kind.CHARGE).first()
     if charge is None or not charge.approval_token or not hmac.compare_digest(

@@ -243,3 +243,16 @@ def test_test_cards_are_listed_only_with_the_local_provider(settings: Any) -> No
     assert "Nothing is charged" in shown
     settings.SWIPEME_PAYMENT_PROVIDER = "stripe"
     assert page.render(Context({})).strip() == ""
+
+
+def test_the_local_provider_is_off_beside_a_real_one(settings: Any) -> None:
+    """With Stripe configured, neither the local approval page nor local webhooks answer."""
+    waiting = _pay(UserFactory().pk, "pm_card_3ds", "off-3ds")
+    client = Client()
+    assert client.get(waiting.next_action_url).status_code == 200
+    settings.SWIPEME_PAYMENT_PROVIDER = "stripe"
+    assert client.get(waiting.next_action_url).status_code == 404
+    refused = client.post("/api/v1/payments/webhooks/local", "{}",
+                          content_type="application/json")
+    assert refused.status_code == 404
+    assert refused.json()["error"]["code"] == "unknown_provider"
