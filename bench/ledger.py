@@ -294,10 +294,9 @@ def check(plan: Plan, results: list[dict[str, Any]]) -> dict[str, Any]:
         value = coins * COIN_VALUE
         earned[creator] += value * SHARE_BPS // 10_000
         spent[sender] += coins
-    earnings = {a.owner_id: a.balance - plan.before[a.pk] for a in
-                LedgerAccount.objects.filter(pk__in=plan.earnings.values())}
-    wallets = {a.owner_id: a.balance - plan.before[a.pk] + plan.funding[a.owner_id] for a in
-               LedgerAccount.objects.filter(pk__in=plan.wallets.values())}
+    mine = [*plan.earnings.values(), *plan.wallets.values()]
+    moved = {a.pk: a.balance - plan.before[a.pk]
+             for a in LedgerAccount.objects.filter(pk__in=mine)}
     return {
         "reconciliation differences": run.differences,
         "accounts below zero": LedgerAccount.objects.filter(
@@ -306,9 +305,8 @@ def check(plan: Plan, results: list[dict[str, Any]]) -> dict[str, Any]:
         "committed gifts missing a set": len(set(committed) - stored),
         "sets no worker saw committed (aborted kept)": len(stored - set(committed)),
         "sets without exactly 3 transfers": sum(1 for n in per_set.values() if n != 3),
-        "earnings off": sum(1 for c, amount in earnings.items() if amount != earned[c]),
-        "wallets off": sum(1 for s, amount in wallets.items()
-                           if amount != plan.funding[s] - spent[s]),
+        "earnings off": sum(1 for c, pk in plan.earnings.items() if moved[pk] != earned[c]),
+        "wallets off": sum(1 for s, pk in plan.wallets.items() if moved[pk] != -spent[s]),
         "retries answered by another set": counts["retry_answered_another_set"],
         "gifts": len(committed),
         "transfers": Transfer.objects.filter(set__in=sets).count(),

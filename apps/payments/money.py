@@ -27,7 +27,7 @@ def _micros_per_minor(currency: str) -> int:
         exponent = _EXPONENTS[currency]
     except KeyError:
         raise UnknownCurrencyError(f"Unknown currency: {currency!r}.") from None
-    return MICROS_PER_UNIT // 10**exponent
+    return MICROS_PER_UNIT // int(10**exponent)
 
 
 def minor_exponent(currency: str) -> int:

@@ -121,10 +121,10 @@ def daily_totals(kind: str, *, owner_id: int | None, asset: str, since: datetime
                     posted_only=True)
             .annotate(day=TruncDate("created_at", tzinfo=tzinfo))
             .order_by()
-            .values("day", "set_code")
+            .values("day", "set__code")
             .annotate(net=Sum("signed"))
-            .order_by("day", "set_code"))
-    return [{"day": row["day"], "source": row["set_code"], "net": int(row["net"])}
+            .order_by("day", "set__code"))
+    return [{"day": row["day"], "source": row["set__code"], "net": int(row["net"])}
             for row in rows]
 
 
@@ -132,8 +132,8 @@ def total_by_source(kind: str, *, owner_id: int | None, asset: str,
                     since: datetime | None = None) -> dict[str, int]:
     """Posted net movement per source since a time (all time by default)."""
     rows = (entries(kind, owner_id=owner_id, asset=asset, since=since, posted_only=True)
-            .order_by().values("set_code").annotate(net=Sum("signed")))
-    return {row["set_code"]: int(row["net"]) for row in rows}
+            .order_by().values("set__code").annotate(net=Sum("signed")))
+    return {row["set__code"]: int(row["net"]) for row in rows}
 
 
 def pending_holds(kind: str, *, owner_id: int | None, asset: str) -> QuerySet[TransferSet]:

@@ -149,3 +149,22 @@ def test_the_beat_task_voids_expired_holds_and_their_money_returns() -> None:
     assert selectors.earnings_balance(creator.pk).available == 4_000
     assert [h.pk for h in selectors.pending_holds(Kind.EARNINGS, owner_id=creator.pk,
                                                   asset="USD")] == [live.pk]
+
+
+def test_an_accounts_history_by_entry_source_and_day() -> None:
+    viewer, creator = UserFactory(), UserFactory()
+    fund(viewer.pk, 30)
+    ledger.post_transfers(key=key("gift"), code="gift", legs=gift_legs(viewer.pk, creator.pk, 10))
+    ledger.post_transfers(key=key("tip"), code="tip", legs=gift_legs(viewer.pk, creator.pk, 5))
+    ledger.hold(key=key("hold"), code="payout", timeout=timedelta(days=1), legs=[
+        Leg(earnings(creator.pk), platform_account(Kind.PAYOUTS_PAYABLE, "USD", 1), 20_000)])
+    rows = list(selectors.entries(Kind.EARNINGS, owner_id=creator.pk, asset="USD"))
+    assert [(r.set_code, r.signed) for r in rows] == [("payout", -20_000), ("tip", 35_000),
+                                                      ("gift", 70_000)]
+    # posted only: the hold is not earnings moved yet
+    assert selectors.total_by_source(Kind.EARNINGS, owner_id=creator.pk, asset="USD") == {
+        "gift": 70_000, "tip": 35_000}
+    coins = selectors.daily_totals(Kind.WALLET, owner_id=viewer.pk, asset="COIN",
+                                   since=rows[-1].created_at - timedelta(days=1))
+    assert [(d["source"], d["net"]) for d in coins] == [("coin_purchase", 30), ("gift", -10),
+                                                        ("tip", -5)]

@@ -118,7 +118,7 @@ def test_the_standard_flows_move_exact_balances_and_the_books_balance() -> None:
     assert _balances() == before
 
 
-def _refused(attempt: Callable[[object], None], match: str) -> None:
+def _refused(attempt: Callable[[object], object], match: str) -> None:
     """The statement (and, at the end, the deferred checks) refused; nothing kept."""
     before = _balances()
     sets, transfers = TransferSet.objects.count(), Transfer.objects.count()
