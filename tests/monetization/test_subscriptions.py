@@ -96,6 +96,7 @@ def test_a_subscription_lives_renews_once_per_period_and_ends_when_cancelled():
     assert renew(end + timedelta(minutes=2))["charged"] == 0  # the task again: no new charge
     subscription = fresh(subscription)
     assert subscription.periods_paid == 2
+    assert subscription.anchor is not None
     assert subscription.current_period_end == services.period_end(subscription.anchor, 2)
     charges = SubscriptionCharge.objects.filter(subscription=subscription)
     assert sorted(charges.values_list("period", "attempt", "status")) == [
@@ -174,6 +175,7 @@ def test_a_retry_that_goes_through_restores_the_subscription():
     assert (subscription.status, subscription.periods_paid, subscription.retry_count) == (
         Subscription.Status.ACTIVE, 2, 0)
     assert subscription.grace_until is None
+    assert subscription.current_period_end is not None
     assert Membership.objects.get(member=fan, creator=creator).until == \
         subscription.current_period_end + services.GRACE
 
