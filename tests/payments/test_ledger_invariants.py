@@ -170,6 +170,10 @@ def test_raw_sql_cannot_edit_or_delete_the_books(books: dict[str, object]) -> No
     # the ORM cannot either
     _refused(lambda cursor: TransferSet.objects.filter(pk=gift.pk).update(memo="x"),
              "immutable")
+    # nor is an account opened with money in it
+    _refused(lambda cursor: LedgerAccount.objects.create(
+        kind=Kind.WALLET, owner_id=books["creator"].pk,  # type: ignore[attr-defined]
+        asset="COIN", no_negative=True, credits_posted=1_000), "open empty")
     assert fresh(account).balance == 30
 
 
