@@ -13,22 +13,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apps.core.admin import AuditedModelAdmin, ReasonActionForm, action_reason
+from apps.core.admin import ReasonActionForm, ViewOnlyAdmin, action_reason
 from apps.core.audit import record_audit, request_ip
 from apps.core.errors import ApplicationError
 from apps.payments.models import Payment, ProviderEvent, ProviderPayout, Refund
 from apps.payments.services import payments
-
-
-class ReadOnlyAdmin(AuditedModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class RefundInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -43,7 +32,7 @@ class RefundInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
+class PaymentAdmin(ViewOnlyAdmin):
     list_display = ("id", "created_at", "user_id", "provider", "amount_minor", "currency",
                     "status", "amount_refunded_minor", "dispute_status", "purpose")
     list_filter = ("provider", "status", "dispute_status", "currency")
@@ -125,7 +114,7 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ProviderPayout)
-class ProviderPayoutAdmin(ReadOnlyAdmin):
+class ProviderPayoutAdmin(ViewOnlyAdmin):
     list_display = ("id", "created_at", "user_id", "provider", "amount_minor", "currency",
                     "status", "failure_reason", "purpose")
     list_filter = ("provider", "status")
@@ -134,7 +123,7 @@ class ProviderPayoutAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ProviderEvent)
-class ProviderEventAdmin(ReadOnlyAdmin):
+class ProviderEventAdmin(ViewOnlyAdmin):
     list_display = ("received_at", "provider", "type", "event_id", "object_ref", "outcome",
                     "detail")
     list_filter = ("provider", "outcome", "type")

@@ -860,12 +860,9 @@ COVERED_ELSEWHERE = {
         "transaction=True)",
     "apps/monetization/services/chargebacks.py::spending_bar_lift":
         "tests/monetization/test_chargebacks.py (the admin's lift action, transaction=True)",
-    "apps/payments/services/webhooks.py::_apply":
-        "tests/payments/test_webhooks.py (the webhook route, and concurrent deliveries, "
-        "transaction=True)",
-    "apps/payments/services/webhooks.py::_apply_payout":
-        "tests/payments/test_providers_local.py, test_providers_stripe.py (payout webhooks, "
-        "transaction=True)",
+    "apps/payments/services/webhooks.py::_locked_row":
+        "tests/payments/test_webhooks.py (the webhook route, and concurrent deliveries), "
+        "test_providers_local.py, test_providers_stripe.py (payouts; transaction=True)",
     "apps/payments/services/payments.py::refund_payment":
         "tests/payments/test_providers_local.py (refunds, the admin action and the command, "
         "transaction=True)",

@@ -13,7 +13,8 @@ the same row; the same key with another request is refused (409).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 
@@ -25,6 +26,7 @@ from apps.payments.providers.base import PaymentRefusedError
 from apps.payments.services.ledger import IdempotencyConflictError
 
 MAX_AMOUNT_MINOR = 10**12
+Keyed = TypeVar("Keyed", Payment, ProviderPayout)
 
 
 def check_amount(amount_minor: object, *, field: str = "amount") -> int:
@@ -59,6 +61,24 @@ def _same_or_conflict(row: Any, expected: dict[str, Any]) -> None:
                 "This idempotency key was already used for a different request.")
 
 
+def _once(model: type[Keyed], key: str, expected: dict[str, Any],
+          create: Callable[[], Keyed]) -> Keyed:
+    """The row of `key`: the existing one if the request is the same (409 if not), else
+    `create()`'s, made in one transaction with the provider's answer (a provider error rolls
+    the row back). Two calls at once with one key: the second finds the first's row."""
+    existing = model.objects.filter(key=key).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                return create()
+        except IntegrityError:
+            existing = model.objects.filter(key=key).first()
+            if existing is None:
+                raise
+    _same_or_conflict(existing, expected)
+    return existing
+
+
 def start_payment(*, user_id: int, amount_minor: int, currency: str, purpose: str, key: str,
                   payment_method: str | None = None, off_session: bool = False,
                   return_url: str = "") -> Payment:
@@ -70,28 +90,19 @@ def start_payment(*, user_id: int, amount_minor: int, currency: str, purpose: st
     expected = {"user_id": user_id, "amount_minor": amount_minor, "currency": currency,
                 "purpose": purpose, "payment_method": payment_method or "",
                 "off_session": off_session}
-    existing = Payment.objects.filter(key=key).first()
-    if existing is not None:
-        _same_or_conflict(existing, expected)
-        return existing
-    provider = get_provider()
-    try:
-        with transaction.atomic():
-            payment = Payment.objects.create(key=key, provider=provider.name,
-                                             return_url=return_url[:1000], **expected)
-            started = provider.create_payment(payment=payment)
-            payment.provider_ref = started.ref
-            payment.status = started.status
-            payment.next_action_url = started.next_action_url
-            payment.save(update_fields=["provider_ref", "status", "next_action_url",
-                                        "updated_at"])
-    except IntegrityError:  # the same key, concurrently: the other call's row
-        existing = Payment.objects.filter(key=key).first()
-        if existing is None:
-            raise
-        _same_or_conflict(existing, expected)
-        return existing
-    return payment
+
+    def create() -> Payment:
+        provider = get_provider()
+        payment = Payment.objects.create(key=key, provider=provider.name,
+                                         return_url=return_url[:1000], **expected)
+        started = provider.create_payment(payment=payment)
+        payment.provider_ref = started.ref
+        payment.status = started.status
+        payment.next_action_url = started.next_action_url
+        payment.save(update_fields=["provider_ref", "status", "next_action_url", "updated_at"])
+        return payment
+
+    return _once(Payment, key, expected, create)
 
 
 def refund_payment(*, payment: Payment, amount_minor: int, key: str, reason: str) -> Payment:
@@ -135,24 +146,15 @@ def start_payout(*, user_id: int, amount_minor: int, currency: str, destination:
                                fields={"destination": ["Required."]})
     expected = {"user_id": user_id, "amount_minor": amount_minor, "currency": currency,
                 "destination": destination, "purpose": purpose}
-    existing = ProviderPayout.objects.filter(key=key).first()
-    if existing is not None:
-        _same_or_conflict(existing, expected)
-        return existing
-    provider = get_provider()
-    try:
-        with transaction.atomic():
-            payout = ProviderPayout.objects.create(key=key, provider=provider.name, **expected)
-            payout.provider_ref = provider.create_payout(payout=payout)
-            payout.save(update_fields=["provider_ref", "updated_at"])
-    except IntegrityError:
-        existing = ProviderPayout.objects.filter(key=key).first()
-        if existing is None:
-            raise
-        _same_or_conflict(existing, expected)
-        return existing
-    return payout
 
+    def create() -> ProviderPayout:
+        provider = get_provider()
+        payout = ProviderPayout.objects.create(key=key, provider=provider.name, **expected)
+        payout.provider_ref = provider.create_payout(payout=payout)
+        payout.save(update_fields=["provider_ref", "updated_at"])
+        return payout
+
+    return _once(ProviderPayout, key, expected, create)
 
 
 def _local(payment: Payment) -> Any:

@@ -20,9 +20,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
@@ -33,6 +34,7 @@ from apps.payments.providers.base import WebhookEvent
 
 logger = logging.getLogger(__name__)
 
+Row = TypeVar("Row", Payment, ProviderPayout)
 RETRY_WINDOW_SECONDS = 3600  # after this, an event about something unknown is let go
 Outcome = ProviderEvent.Outcome
 
@@ -68,6 +70,22 @@ def _recent(event: WebhookEvent) -> bool:
     return type(created) is int and created > time.time() - RETRY_WINDOW_SECONDS
 
 
+def _locked_row(rows: QuerySet[Row], provider: str, event: WebhookEvent) -> Row | None:
+    """The payment or payout the event is about, row-locked for the event's transaction."""
+    if not event.object_ref:
+        return None
+    return rows.select_for_update().filter(provider=provider,
+                                           provider_ref=event.object_ref).first()
+
+
+def _unknown(what: str, provider: str, event: WebhookEvent) -> tuple[str, str]:
+    if event.our_id is not None and _recent(event):
+        raise RetryLaterError(f"This {what} is not known yet; deliver the event again.")
+    logger.warning("payments webhook %s %s names an unknown %s %r", provider,
+                   event.event_id, what, event.object_ref)
+    return Outcome.UNKNOWN_OBJECT, f"no {what} {event.object_ref!r}"
+
+
 def _apply(provider: str, event: WebhookEvent) -> tuple[str, str]:
     if not event.action:
         return Outcome.IGNORED, "a type we do not act on"
@@ -81,15 +99,9 @@ def _apply(provider: str, event: WebhookEvent) -> tuple[str, str]:
             status=Refund.Status.FAILED)
         return (Outcome.PROCESSED, "refund failed") if failed else (
             Outcome.IGNORED, "no pending refund of that id")
-    payment = (Payment.objects.select_for_update()
-               .filter(provider=provider, provider_ref=event.object_ref).first()
-               if event.object_ref else None)
+    payment = _locked_row(Payment.objects.all(), provider, event)
     if payment is None:
-        if event.our_id is not None and _recent(event):
-            raise RetryLaterError("This payment is not known yet; deliver the event again.")
-        logger.warning("payments webhook %s %s names an unknown payment %r", provider,
-                       event.event_id, event.object_ref)
-        return Outcome.UNKNOWN_OBJECT, f"no payment {event.object_ref!r}"
+        return _unknown("payment", provider, event)
     if event.action == "payment_succeeded":
         return _succeeded(payment, event)
     if event.action == "payment_failed":
@@ -205,15 +217,9 @@ def _emit(payment: Payment, event: WebhookEvent, kind: hooks.PaymentEventKind, *
 
 
 def _apply_payout(provider: str, event: WebhookEvent) -> tuple[str, str]:
-    payout = (ProviderPayout.objects.select_for_update()
-              .filter(provider=provider, provider_ref=event.object_ref).first()
-              if event.object_ref else None)
+    payout = _locked_row(ProviderPayout.objects.all(), provider, event)
     if payout is None:
-        if event.our_id is not None and _recent(event):
-            raise RetryLaterError("This payout is not known yet; deliver the event again.")
-        logger.warning("payments webhook %s %s names an unknown payout %r", provider,
-                       event.event_id, event.object_ref)
-        return Outcome.UNKNOWN_OBJECT, f"no payout {event.object_ref!r}"
+        return _unknown("payout", provider, event)
     if payout.status != ProviderPayout.Status.PENDING:
         return Outcome.IGNORED, f"payout already {payout.status}"
     paid = event.action == "payout_paid"
