@@ -7,6 +7,7 @@ service that decided) and the page it opens (/settings/payouts)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from apps.notifications import services as notifications
@@ -16,7 +17,7 @@ from apps.notifications.services import Candidate
 PAGE = "/settings/payouts"
 
 
-def _words(row: Any, who: str) -> tuple[str, str]:
+def _words(row: Any, names: Mapping[int, str]) -> tuple[str, str]:
     return str(row.data.get("title", "About your payouts")), str(row.data.get("body", ""))
 
 

@@ -83,7 +83,8 @@ class KycSubmitForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["country"].choices = [("", "Choose…"), *locales.country_choices()]
+        self.fields["country"].choices = [  # type: ignore[attr-defined]  # a ChoiceField
+            ("", "Choose…"), *locales.country_choices()]
 
 
 class W9Form(forms.Form):
@@ -125,8 +126,8 @@ class W8BenForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         countries = [("", "Choose…"), *locales.country_choices()]
-        self.fields["citizenship_country"].choices = countries
-        self.fields["residence_country"].choices = countries
+        for name in ("citizenship_country", "residence_country"):
+            self.fields[name].choices = countries  # type: ignore[attr-defined]
 
 
 class PayoutForm(forms.Form):

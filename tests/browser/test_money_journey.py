@@ -17,6 +17,7 @@ from pathlib import Path
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from apps.accounts.models import User
 from apps.monetization.models import KycProfile, PayoutRequest
 from apps.payments.models import LedgerAccount
 from tests.browser.conftest import DESKTOP, PHONE, PageErrors, screenshot
@@ -27,7 +28,7 @@ SHOTS = Path("/tmp/shots-h5")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 256
 
 
-def _adult(**kwargs: object) -> object:
+def _adult(**kwargs: object) -> User:
     return UserFactory(date_of_birth=date(1990, 1, 1),
                        date_joined=timezone.now() - timedelta(days=60), **kwargs)
 
@@ -69,14 +70,14 @@ def test_buy_gift_earn_and_get_paid(logged_in_page: Callable[..., Page],
     expect(fan_page.locator("[data-coin-balance]")).to_have_text(re.compile(r"^7,?000$"),
                                                                  timeout=60_000)
     # two Star showers on the creator's video: 2,000 coins = $20 gross, $10 to the creator
-    fan_page.goto(f"/@{creator.username}/video/{post.pk}")  # type: ignore[attr-defined]
+    fan_page.goto(f"/@{creator.username}/video/{post.pk}")
     for left in ("6", "5"):
         fan_page.get_by_role("button", name="Gift").click()
         sheet = fan_page.locator("[data-gift-sheet]")
         sheet.get_by_role("button", name="Star shower, 1000 coins").click()
         expect(sheet.locator("[data-gift-balance]")).to_have_text(re.compile(rf"^{left},?000$"))
         fan_page.keyboard.press("Escape")
-    assert _earned(creator.pk) == 10_000_000  # type: ignore[attr-defined]
+    assert _earned(creator.pk) == 10_000_000
 
     # the creator's earnings page: balance, the day's bar by source, the way to get paid
     page = logged_in_page(creator, viewport=PHONE)
@@ -88,7 +89,8 @@ def test_buy_gift_earn_and_get_paid(logged_in_page: Callable[..., Page],
     expect(chart).to_have_attribute("data-ready", "true")
     assert chart.get_attribute("data-points") == "7"  # one bar slot per day of the period
     legend = page.locator(".u-legend").inner_text()
-    assert "Time" not in legend and "Gifts" in legend  # the x series reads "Day", not "Time"
+    assert "Time" not in legend
+    assert "Gifts" in legend
     expect(page.locator('[data-source="gift"]')).to_contain_text("$10.00")
     _fits(page)
     screenshot(page, "earnings-390", copy_to=SHOTS, full_page=True)
@@ -117,7 +119,7 @@ def test_buy_gift_earn_and_get_paid(logged_in_page: Callable[..., Page],
     staff = UserFactory(is_staff=True, is_superuser=True)
     admin = logged_in_page(staff, viewport=DESKTOP, touch=False)
     admin.goto("/django-admin/monetization/kycprofile/?state__exact=submitted")
-    admin.check(f"input[name='_selected_action'][value='{creator.pk}']")  # type: ignore[attr-defined]
+    admin.check(f"input[name='_selected_action'][value='{creator.pk}']")
     admin.select_option("select[name='action']", "verify")
     admin.click("button[name='index']")
     expect(admin.locator(".messagelist")).to_contain_text("Verified: 1.")
@@ -155,7 +157,8 @@ def test_buy_gift_earn_and_get_paid(logged_in_page: Callable[..., Page],
     _reload_until(page, "[data-payout-list] li", "Paid")
     expect(page.locator("[data-payout-available]")).to_have_text("$0.00")
     payout = PayoutRequest.objects.get(user=creator)
-    assert payout.state == "paid" and _earned(creator.pk) == 0  # type: ignore[attr-defined]
+    assert payout.state == "paid"
+    assert _earned(creator.pk) == 0
     expect(page.locator("[data-payout-refusal]")).to_contain_text("one payout a day")
     _fits(page)
     screenshot(page, "payouts-paid-390", copy_to=SHOTS, full_page=True)

@@ -11,6 +11,7 @@ import pytest
 from allauth.account.signals import email_changed
 from django.contrib.auth.models import Permission
 from django.test import Client
+from django.utils import timezone
 
 from apps.accounts.hooks import security_event
 from apps.accounts.models import Device
@@ -109,7 +110,7 @@ def test_payout_after_password_or_email_change_is_held(db: Any) -> None:
     email_changed.send(sender=None, request=None, user=other, from_email_address=None,
                        to_email_address=None)
     assert AccountChange.objects.filter(user=other, kind="email").exists()
-    assert fraud.recent_account_change(other.pk, fraud.timezone.now()) is not None
+    assert fraud.recent_account_change(other.pk, timezone.now()) is not None
 
 
 def test_sudden_spike_is_held_and_plain_earnings_are_not(db: Any) -> None:

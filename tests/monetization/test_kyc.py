@@ -16,6 +16,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from apps.accounts.storage import private_storage
+from apps.core.errors import TooLargeError
 from apps.core.models import AuditEvent
 from apps.monetization.models import KycDocument, KycProfile
 from apps.notifications.models import Notification
@@ -65,9 +66,11 @@ def test_upload_submit_review_and_staff_only_viewing(db: Any) -> None:
     # another account and a signed-out client: 404 / 401, the file stays
     stranger = client_for(adult())
     gone = stranger.delete(f"/api/v1/me/kyc/documents/{document.pk}")
-    assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
+    assert gone.status_code == 404
+    assert gone.json()["error"]["code"] == "not_found"
     signed_out = APIClient().delete(f"/api/v1/me/kyc/documents/{document.pk}")
-    assert signed_out.status_code in (401, 403) and set(signed_out.json()) == {"error"}
+    assert signed_out.status_code in (401, 403)
+    assert set(signed_out.json()) == {"error"}
     assert stored.exists()
 
     # staff: only with the permission; the opening is audited
@@ -80,7 +83,8 @@ def test_upload_submit_review_and_staff_only_viewing(db: Any) -> None:
                                Permission.objects.get(codename="view_kycprofile"),
                                Permission.objects.get(codename="change_kycprofile"))
     opened = web.get(file_url)
-    assert opened.status_code == 200 and b"".join(opened.streaming_content) == PNG
+    assert opened.status_code == 200
+    assert opened.getvalue() == PNG
     assert "no-store" in opened["Cache-Control"]
     assert AuditEvent.objects.filter(verb="kyc_document_view", actor=staff,
                                      target_id=document.pk).exists()
@@ -120,7 +124,7 @@ def test_too_large_is_413_and_nothing_stored(db: Any, settings: Any) -> None:
     from apps.monetization.services import kyc
 
     creator = adult()
-    with pytest.raises(kyc.TooLargeError):
+    with pytest.raises(TooLargeError):
         kyc.kyc_document_upload(user=creator, kind="passport",
                                 file=io.BytesIO(PNG + b"\x00" * kyc.MAX_DOCUMENT_BYTES),
                                 size=None)

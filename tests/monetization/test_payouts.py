@@ -44,7 +44,8 @@ def test_paid_posts_the_hold_once(db: Any) -> None:
     assert earnings_account(creator).available == EARNED
     payout, created = payouts.payout_request(user=creator, amount_minor=1000,
                                              destination="acct_maya", key="k1")
-    assert created and payout.state == PayoutRequest.State.PROCESSING
+    assert created
+    assert payout.state == PayoutRequest.State.PROCESSING
     account = earnings_account(creator)
     # held: the balance still shows it, but it can no longer be spent or paid out twice
     assert (account.balance, account.available, account.debits_pending) == (
@@ -175,7 +176,8 @@ def test_api_strict_amounts_idempotency_and_others_payouts(db: Any) -> None:
     assert first.status_code == 201, first.json()
     again = api.post(url, {"amount_minor": 1000, "destination": "acct_1"}, format="json",
                      HTTP_IDEMPOTENCY_KEY="pay-1")
-    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
     other = api.post(url, {"amount_minor": 1100, "destination": "acct_1"}, format="json",
                      HTTP_IDEMPOTENCY_KEY="pay-1")
     assert other.status_code == 422
@@ -184,9 +186,11 @@ def test_api_strict_amounts_idempotency_and_others_payouts(db: Any) -> None:
     payout_id = first.json()["id"]
     assert api.get(f"{url}/{payout_id}").json()["state_text"] == "On its way"
     status = api.get(f"{url}/status").json()
-    assert status["can_request"] is False and "one payout a day" in status["refusal"]
+    assert status["can_request"] is False
+    assert "one payout a day" in status["refusal"]
     stranger = client_for(adult())
     missing = stranger.get(f"{url}/{payout_id}")
-    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
     assert stranger.get(url).json()["results"] == []
     assert APIClient().get(f"{url}/{payout_id}").status_code in (401, 403)

@@ -80,7 +80,8 @@ def test_sealed_at_rest_and_rotated(settings: Any) -> None:
     first = tax.tax_form_submit(user=user, kind="w9", data=W9)
     second = tax.tax_form_submit(user=user, kind="w8ben", data=W8)
     first.refresh_from_db()
-    assert not first.active and second.active  # the newer form replaces the older
+    assert not first.active
+    assert second.active
     for form, secrets_ in ((first, ("123-45-6789", "123456789", "Maya", "Springfield")),
                            (second, ("345 678", "Lena", "Hauptstr", "1995-06-01"))):
         raw = _raw_sealed(form)
@@ -106,3 +107,25 @@ def test_production_without_keys_refuses(db: Any, settings: Any) -> None:
     settings.SWIPEME_TAX_FORM_KEYS_DERIVED_OK = False
     with pytest.raises(ImproperlyConfigured):
         crypto.seal({"tin": "123-45-6789"})
+
+
+def test_the_api_files_a_form_and_shows_it_masked(db: Any) -> None:
+    from rest_framework.test import APIClient
+
+    user = UserFactory()
+    api = APIClient()
+    api.force_authenticate(user)
+    url = "/api/v1/me/tax-form"
+    assert api.get(url).status_code == 404
+    refused = api.post(url, {"kind": "w9", "form": {**W9, "tin": "666-12-3456"}},
+                       format="json")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["fields"] == {
+        "tin": ["Not a valid SSN or ITIN (123-45-6789)."]}
+    assert api.post(url, {"kind": "w9", "form": "not a dict"}, format="json").status_code == 400
+    filed = api.post(url, {"kind": "w9", "form": W9}, format="json")
+    assert filed.status_code == 201
+    shown = api.get(url).json()
+    assert (shown["kind"], shown["tin_hint"], shown["legal_name"]) == (
+        "w9", "SSN or ITIN ending 6789", "Maya Lopez")
+    assert "123-45-6789" not in str(shown)

@@ -244,7 +244,7 @@ class KycDocumentsApi(APIView):
     def post(self, request: Request) -> Response:
         upload = request.FILES.get("file")
         document = kyc.kyc_document_upload(
-            user=user_of(request), kind=request.data.get("kind"), file=upload,
+            user=user_of(request), kind=request.POST.get("kind"), file=upload,
             size=None if upload is None else upload.size)
         return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
 
@@ -292,7 +292,7 @@ class TaxFormApi(APIView):
     @extend_schema_serializer(component_name="TaxFormInput")
     class InputSerializer(serializers.Serializer[Any]):
         kind = serializers.ChoiceField(choices=TaxForm.Kind.choices)
-        fields = serializers.DictField(help_text=(
+        form = serializers.DictField(help_text=(
             "W-9: legal_name, business_name?, tax_classification (individual, c_corp, "
             "s_corp, partnership, trust_estate, llc, other), address_line, city, state, zip, "
             "tin_type (ssn|ein), tin, signature_name, certify (true). W-8BEN: legal_name, "
@@ -319,6 +319,6 @@ class TaxFormApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         form = tax.tax_form_submit(user=user_of(request), kind=data.validated_data["kind"],
-                                   data=data.validated_data["fields"])
+                                   data=data.validated_data["form"])
         return Response(TaxFormSummarySerializer(tax.tax_form_summary(form)).data,
                         status=status.HTTP_201_CREATED)

@@ -180,7 +180,7 @@ def kyc_review(*, user_id: int, decision: str, message: str, actor: Actor,
                                     "updated_at"])
         record_audit(actor=actor, action=f"monetization.kyc_{decision}", target=profile,
                      reason=message, ip=ip)
-        title, body = _DECISION_WORDS[decision]
+        title, body = _DECISION_WORDS[KycProfile.State(decision)]
         payout_notices.tell(user_id=user_id, key=f"kyc:{user_id}:{profile.reviewed_at:%s%f}",
                             title=title, body=message or body)
         return profile

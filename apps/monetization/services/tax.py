@@ -73,11 +73,11 @@ class _Form:
         self.errors.setdefault(name, []).append(message)
 
     def text(self, name: str, *, max_length: int = 120, required: bool = True) -> str:
-        value = self.data.get(name, "")
-        if not isinstance(value, str):
+        raw = self.data.get(name, "")
+        if not isinstance(raw, str):
             self.fail(name, "Must be text.")
             return ""
-        value = " ".join(value.split())
+        value = " ".join(raw.split())
         if required and not value:
             self.fail(name, "This field is required.")
         elif len(value) > max_length:
