@@ -17,7 +17,7 @@ from apps.content.models import Post
 from apps.monetization import coin_selectors
 from apps.monetization.models import CoinPack, CoinPurchase, Gift
 from apps.monetization.services import coins as coin_services
-from apps.payments.models import LedgerAccount
+from apps.payments.models import LedgerAccount, Payment
 from apps.payments.providers import local
 from tests.content.factories import PostFactory
 from tests.factories import UserFactory
@@ -69,6 +69,11 @@ def buy(user: User, *, coins: int = 70, card: str = "pm_card_ok",
                                             payment_method=card, key=key)
     local.deliver()
     return CoinPurchase.objects.get(pk=purchase.pk)
+
+
+def payment_of(purchase: CoinPurchase) -> Payment:
+    assert purchase.payment_id is not None
+    return Payment.objects.get(pk=purchase.payment_id)
 
 
 def balance(user: User) -> int:

@@ -10,11 +10,14 @@ import pytest
 
 from apps.monetization.models import Clawback, CoinPurchase, GiftSend, SpendingBar
 from apps.monetization.services.gifts import earnings_of, tip_send
-from apps.payments.models import LedgerAccount, Payment
+from apps.payments.models import LedgerAccount
 from apps.payments.providers import local
-from apps.payments.providers.local import LocalProvider
 from apps.payments.services.ledger import Leg, hold, platform_account
-from apps.payments.services.payments import refund_payment
+from apps.payments.services.payments import (
+    local_close_dispute,
+    local_open_dispute,
+    refund_payment,
+)
 from tests.monetization.coin_helpers import (
     adult,
     assert_books_balance,
@@ -25,6 +28,7 @@ from tests.monetization.coin_helpers import (
     earnings,
     gift,
     pack,
+    payment_of,
     platform_total,
 )
 
@@ -33,11 +37,10 @@ Kind = LedgerAccount.Kind
 
 
 def _dispute(purchase: CoinPurchase, *, won: bool | None = None) -> CoinPurchase:
-    ref = Payment.objects.get(pk=purchase.payment_id).provider_ref
     if won is None:
-        LocalProvider().open_dispute(ref)
+        local_open_dispute(payment=payment_of(purchase))
     else:
-        LocalProvider().close_dispute(ref, won=won)
+        local_close_dispute(payment=payment_of(purchase), won=won)
     local.deliver()
     return CoinPurchase.objects.get(pk=purchase.pk)
 
@@ -117,7 +120,7 @@ def test_refunds_take_back_their_share_and_a_won_dispute_returns_what_it_took():
     buyer = adult()
     creator, post = creator_with_post()
     purchase = buy(buyer, coins=350)
-    payment = Payment.objects.get(pk=purchase.payment_id)
+    payment = payment_of(purchase)
     refund_payment(payment=payment, amount_minor=100, key="refund-1", reason="asked")
     local.deliver()
     assert balance(buyer) == 250  # $1.00 back = 100 coins

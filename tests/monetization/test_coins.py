@@ -23,6 +23,7 @@ from tests.monetization.coin_helpers import (
     buy,
     client_for,
     pack,
+    payment_of,
     platform_total,
 )
 
@@ -71,7 +72,7 @@ def test_3ds_waits_for_approval_then_credits():
     assert purchase.status == CoinPurchase.Status.REQUIRES_ACTION
     assert purchase.next_action_url
     assert balance(buyer) == 0
-    payment = Payment.objects.get(pk=purchase.payment_id)
+    payment = payment_of(purchase)
     charge = LocalProviderObject.objects.get(ref=payment.provider_ref)
     LocalProvider().answer_approval(ref=charge.ref, token=charge.approval_token, approve=True)
     local.deliver()

@@ -94,7 +94,8 @@ def test_refusals_are_in_words_and_move_nothing():
                        {"gift_id": str(gift().pk), "live_id": "5"}, format="json")
     assert live.status_code == 400
     assert "live_id" in live.json()["error"]["fields"]
-    for bad in [None, True, 1.5, "x", [], {"id": 1}]:
+    bad_ids: list[object] = [None, True, 1.5, "x", [], {"id": 1}]
+    for bad in bad_ids:
         answer = client.post(f"/api/v1/posts/{post.pk}/gifts", {"gift_id": bad},
                              format="json")
         assert answer.status_code == 400, bad

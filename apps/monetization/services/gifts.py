@@ -91,14 +91,13 @@ def _send(*, kind: str, sender: User, recipient: User, coins: int, gift: Gift | 
     if type(coins) is not int or not 0 < coins <= MAX_TIP_COINS:
         raise ApplicationError(f"Coins must be a whole number from 1 to {MAX_TIP_COINS:,}.",
                                code="invalid_amount", fields={"coins": ["Out of range."]})
-    same = {"kind": kind, "recipient": recipient, "coins": coins, "gift": gift, "post": post,
-            "live_id": live_id}
     with transaction.atomic():
         velocity.lock_money_of(sender.pk)  # one money action of this person at a time
         if key is not None:
             found = GiftSend.objects.filter(sender_id=sender.pk, idempotency_key=key).first()
             if found is not None:
-                if not _same_request(found, **same):
+                if not _same_request(found, kind=kind, recipient=recipient, coins=coins,
+                                     gift=gift, post=post, live_id=live_id):
                     raise key_reused()
                 return found, False
         require(may_send_gift(sender, recipient))
