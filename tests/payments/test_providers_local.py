@@ -6,6 +6,7 @@ server and the real worker in the approval-page test)."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 import requests
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import Client
 
 from apps.core.errors import ApplicationError
@@ -256,3 +258,30 @@ def test_the_local_provider_is_off_beside_a_real_one(settings: Any) -> None:
                           content_type="application/json")
     assert refused.status_code == 404
     assert refused.json()["error"]["code"] == "unknown_provider"
+
+
+def test_the_same_key_at_once_makes_one_payment_and_one_charge() -> None:
+    user = UserFactory()
+    barrier = threading.Barrier(4)
+    made: list[int] = []
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            barrier.wait()
+            made.append(_pay(user.pk, "pm_card_ok", "racing-key").pk)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(made) == 4
+    assert len(set(made)) == 1
+    assert LocalProviderObject.objects.filter(kind="charge").count() == 1
+    assert LocalProviderEvent.objects.count() == 1
