@@ -867,7 +867,8 @@ COVERED_ELSEWHERE = {
         "tests/payments/test_providers_local.py (refunds, the admin action and the command, "
         "transaction=True)",
     "apps/payments/providers/local.py::answer_approval":
-        "tests/payments/test_providers_local.py (the approval page on the live server)",
+        "tests/payments/test_providers_local.py (the approval page, transaction=True), "
+        "tests/browser/test_payment_approval.py (the live server)",
     "apps/payments/providers/local.py::_charge":
         "tests/payments/test_providers_local.py (local refunds and disputes: the command, "
         "the admin, pm_card_dispute; transaction=True)",

@@ -1,17 +1,14 @@
 """The local test provider keeps Stripe's contract: a charge's outcome arrives only by a
 signed webhook (declines, 3-D Secure-like approval, disputes), refunds and payouts too,
 each processed once; `make run`'s delivery is a Celery task (exercised through the live
-server and the real worker in the approval-page test)."""
+browser test of the approval page, tests/browser/test_payment_approval.py)."""
 
 from __future__ import annotations
 
-import re
 import threading
-import time
 from typing import Any
 
 import pytest
-import requests
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -180,58 +177,24 @@ def test_staff_refund_and_dispute_from_the_admin_are_audited(hook_events: HookEv
     assert client.get(f"{url}{paid.pk}/change/").status_code == 200
 
 
-def _approval(session: requests.Session, base: str, payment: Payment) -> tuple[str, str]:
-    page = session.get(base + payment.next_action_url, timeout=10)
-    assert page.status_code == 200
-    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-    assert csrf is not None
-    return page.text, csrf.group(1)
-
-
-def _settled(payment: Payment, deadline: float = 60) -> Payment:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        fresh = Payment.objects.get(pk=payment.pk)
-        if fresh.status in (Payment.Status.SUCCEEDED, Payment.Status.FAILED):
-            return fresh
-        time.sleep(0.1)
-    raise AssertionError(f"payment {payment.pk} still {fresh.status}")
-
-
-def test_approval_page_then_webhook_by_the_worker(live_asgi_server: str,
-                                                  celery_worker_process: Any) -> None:
-    """The make-run path: the payer approves (or refuses) on the provider's page served by
-    the real server; the real Celery worker delivers the signed webhook."""
+def test_approval_page_answers_once_and_refuses_forged_links() -> None:
+    """The page itself (the browser test, tests/browser/test_payment_approval.py, clicks it
+    on the live server and waits for the worker's webhook): a forged token, a foreign
+    return_url and a second answer change nothing."""
     user = UserFactory()
-    approve = _pay(user.pk, "pm_card_3ds", "live-approve", return_url="/coins?paid=1")
-    refuse = _pay(user.pk, "pm_card_3ds", "live-refuse")
-    session = requests.Session()
-    text, csrf = _approval(session, live_asgi_server, approve)
-    assert "$4.99" in text
-    assert "Approve" in text
-    assert "Refuse" in text
-    answer = session.post(live_asgi_server + approve.next_action_url.split("?")[0],
-                          data={"csrfmiddlewaretoken": csrf, "token": approve.next_action_url
-                                .split("token=")[1], "decision": "approve"},
-                          headers={"Referer": live_asgi_server}, allow_redirects=False,
-                          timeout=10)
-    assert answer.status_code == 302
-    assert answer.headers["Location"] == "/coins?paid=1"
-    _, csrf = _approval(session, live_asgi_server, refuse)
-    refused = session.post(live_asgi_server + refuse.next_action_url.split("?")[0],
-                           data={"csrfmiddlewaretoken": csrf, "decision": "refuse",
-                                 "token": refuse.next_action_url.split("token=")[1]},
-                           headers={"Referer": live_asgi_server}, timeout=10)
-    assert refused.status_code == 200
-    assert "nothing was charged" in refused.text
-    assert _settled(approve).status == Payment.Status.SUCCEEDED
-    settled = _settled(refuse)
-    assert settled.status == Payment.Status.FAILED
-    assert settled.failure_reason == local.REFUSED_AT_APPROVAL
-    # A forged link shows nothing and changes nothing.
-    wrong = session.get(live_asgi_server + approve.next_action_url.split("?")[0]
-                        + "?token=forged", timeout=10)
-    assert wrong.status_code == 404
+    waiting = _pay(user.pk, "pm_card_3ds", "page-3ds", return_url="https://evil.example/")
+    path, token = waiting.next_action_url.split("?token=")
+    client = Client()
+    assert client.get(f"{path}?token=forged").status_code == 404
+    assert client.post(path, {"token": "forged", "decision": "approve"}).status_code == 404
+    assert client.post(path, {"token": token, "decision": "maybe"}).status_code == 400
+    answered = client.post(path, {"token": token, "decision": "approve"})
+    assert answered.status_code == 200  # not sent on to another site
+    assert "You approved this payment" in answered.content.decode()
+    again = client.post(path, {"token": token, "decision": "refuse"})
+    assert "You approved this payment" in again.content.decode()
+    assert local.deliver() == 1
+    assert Payment.objects.get(pk=waiting.pk).status == Payment.Status.SUCCEEDED
 
 
 def test_test_cards_are_listed_only_with_the_local_provider(settings: Any) -> None:
