@@ -197,19 +197,6 @@ def test_approval_page_answers_once_and_refuses_forged_links() -> None:
     assert Payment.objects.get(pk=waiting.pk).status == Payment.Status.SUCCEEDED
 
 
-def test_test_cards_are_listed_only_with_the_local_provider(settings: Any) -> None:
-    from django.template import Context, Template
-
-    page = Template("{% load payments_test_cards %}{% local_test_cards payouts=True %}")
-    shown = page.render(Context({}))
-    for token in ("pm_card_ok", "pm_card_declined", "pm_card_3ds", "pm_card_dispute",
-                  "bank_fail"):
-        assert token in shown
-    assert "Nothing is charged" in shown
-    settings.SWIPEME_PAYMENT_PROVIDER = "stripe"
-    assert page.render(Context({})).strip() == ""
-
-
 def test_the_local_provider_is_off_beside_a_real_one(settings: Any) -> None:
     """With Stripe configured, neither the local approval page nor local webhooks answer."""
     waiting = _pay(UserFactory().pk, "pm_card_3ds", "off-3ds")
