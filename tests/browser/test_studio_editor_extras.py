@@ -55,6 +55,11 @@ def test_drag_to_reorder_the_cover_frame_and_the_sound_reach_the_document(
     expect(clips.nth(0).locator("[data-select]")).to_have_text("1. second.mp4")
     expect(clips.nth(1).locator("[data-select]")).to_have_text("2. first.mp4")
     expect(page.locator("[data-studio-status]")).to_have_text("second.mp4 is now clip 1.")
+    # on a phone the handle and the buttons leave the name room (it was a column of letters)
+    name = clips.nth(0).locator("[data-select]").bounding_box()
+    assert name
+    assert name["width"] > 100
+    assert name["height"] < 40
 
     # the cover at 2.5 s of the edit: first.mp4 (from 2 s on) at 0.5 s, shown on the stage
     expect(page.locator("#studio-cover")).to_have_attribute("max", "5000")
