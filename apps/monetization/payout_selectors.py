@@ -77,9 +77,10 @@ def earnings_summary(creator_id: int, *, days: int = 28, today: date | None = No
                       "total": sum(amounts.values())})
     paid = 0
     if account is not None and with_paid_out:
-        paid = (Transfer.objects.filter(debit_account=account, set__phase="post_pending",
-                                        set__code="payout").aggregate(t=Sum("amount"))["t"]
-                or 0)
+        # posted payout holds, and a payout posted late after its hold expired
+        paid = (Transfer.objects.filter(debit_account=account, set__code="payout",
+                                        set__phase__in=["post_pending", "posted"])
+                .aggregate(t=Sum("amount"))["t"] or 0)
     return EarningsSummary(
         currency=CURRENCY, available_micros=account.available if account else 0,
         pending_micros=account.debits_pending if account else 0, paid_out_micros=int(paid),

@@ -121,3 +121,29 @@ def test_sudden_spike_is_held_and_plain_earnings_are_not(db: Any) -> None:
     calm = payable_creator()
     tipped(calm)
     assert fraud.payout_risk_signals(calm.pk) == []
+
+
+def test_a_hold_expired_during_review_cannot_be_released_only_refused(db: Any) -> None:
+    from datetime import timedelta
+
+    from apps.payments.models import TransferSet
+    from apps.payments.services.ledger import void_expired_holds
+
+    creator = payable_creator()
+    tipped(creator, coins=7000)  # a spike: held for review
+    payout, _ = payouts.payout_request(user=creator, amount_minor=1000, destination="acct_1")
+    later = timezone.now() + timedelta(days=31)  # past the payout hold's 30 days
+    assert void_expired_holds(now=later) == 1  # payments' beat task: the money is back
+    assert TransferSet.objects.filter(pending_of_id=payout.hold_id).exists()
+    review = RiskReview.objects.get()
+    web = _finance()
+    listing = web.post(QUEUE, {"action": "release", "reason": "ok",
+                               "_selected_action": [review.pk]}, follow=True)
+    assert "hold expired" in listing.content.decode()
+    assert PayoutRequest.objects.get(pk=payout.pk).state == PayoutRequest.State.IN_REVIEW
+    web.post(QUEUE, {"action": "refuse", "reason": "Not reviewed in time; ask again.",
+                     "_selected_action": [review.pk]})
+    assert PayoutRequest.objects.get(pk=payout.pk).state == PayoutRequest.State.REFUSED
+    account = earnings_account(creator)
+    assert (account.available, account.debits_pending) == (56_000_000, 0)
+    assert_books_balance()

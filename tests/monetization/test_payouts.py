@@ -194,3 +194,19 @@ def test_api_strict_amounts_idempotency_and_others_payouts(db: Any) -> None:
     assert missing.json()["error"]["code"] == "not_found"
     assert stranger.get(url).json()["results"] == []
     assert APIClient().get(f"{url}/{payout_id}").status_code in (401, 403)
+
+
+def test_paid_after_the_hold_expired_takes_the_money_again_once(db: Any) -> None:
+    from apps.payments.services.ledger import void_expired_holds
+
+    creator = payable_creator()
+    tipped(creator)
+    payout, _ = payouts.payout_request(user=creator, amount_minor=1000, destination="acct_1")
+    assert void_expired_holds(now=timezone.now() + timedelta(days=31)) == 1
+    assert earnings_account(creator).available == EARNED  # the expiry gave it back
+    assert settle(payout).state == PayoutRequest.State.PAID  # the provider paid anyway
+    local.deliver()
+    account = earnings_account(creator)
+    assert (account.balance, account.debits_pending) == (1_200_000, 0)
+    assert _payable_total() == 10_000_000
+    assert_books_balance()

@@ -16,6 +16,7 @@ review when a risk signal fires.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 
@@ -41,6 +42,7 @@ from apps.payments.services.ledger import (
     account_for,
     hold,
     post_pending,
+    post_transfers,
     void_pending,
 )
 from apps.payments.services.payments import check_amount, check_currency, start_payout
@@ -48,6 +50,7 @@ from apps.payments.services.payments import check_amount, check_currency, start_
 PAYOUT_CURRENCY = "USD"  # earnings are kept in USD
 _DESTINATION = re.compile(r"[A-Za-z0-9_-]{3,64}")
 PURPOSE_PREFIX = "payout:"
+logger = logging.getLogger(__name__)
 
 
 def _currency(value: object) -> str:
@@ -183,7 +186,14 @@ def payout_event_received(*, event: PayoutEvent) -> None:
         if payout is None or payout.state != PayoutRequest.State.PROCESSING:
             return  # already settled (a repeated event), or not ours
         money = format_money(to_micros(payout.amount_minor, payout.currency), payout.currency)
-        if event.kind == "paid":
+        expired = hasattr(payout.hold, "resolution")  # voided by the ledger's expiry task
+        if event.kind == "paid" and expired:
+            _post_late(payout)
+            payout.state = PayoutRequest.State.PAID
+            payout.message = ""
+            title, body = (f"Your payout of {money} was paid",
+                           "It is on its way to your payout account.")
+        elif event.kind == "paid":
             post_pending(key=f"payout-paid:{payout.pk}", pending=payout.hold,
                          memo=f"Payout {payout.pk} paid")
             payout.state = PayoutRequest.State.PAID
@@ -191,8 +201,9 @@ def payout_event_received(*, event: PayoutEvent) -> None:
             title, body = (f"Your payout of {money} was paid",
                            "It is on its way to your payout account.")
         else:
-            void_pending(key=f"payout-failed:{payout.pk}", pending=payout.hold,
-                         memo=f"Payout {payout.pk} failed")
+            if not expired:
+                void_pending(key=f"payout-failed:{payout.pk}", pending=payout.hold,
+                             memo=f"Payout {payout.pk} failed")
             payout.state = PayoutRequest.State.FAILED
             payout.message = (f"The payout failed: {event.reason or 'the provider refused it'}"
                               ". The money is back in your balance.")[:1000]
@@ -201,6 +212,19 @@ def payout_event_received(*, event: PayoutEvent) -> None:
         payout.save(update_fields=["state", "message", "provider_payout_id", "updated_at"])
         payout_notices.tell(user_id=payout.user_id, key=f"payout:{payout.pk}:{payout.state}",
                             title=title, body=body)
+
+
+def _post_late(payout: PayoutRequest) -> None:
+    """The provider paid after the hold expired (its money went back to earnings): take the
+    amount again, single-phase. If the creator has spent it meanwhile (only a clawback can),
+    the books stay as they are and finance is alerted: never a webhook retried forever."""
+    try:
+        post_transfers(key=f"payout-paid-late:{payout.pk}", code="payout",
+                       legs=_hold_legs(payout.user_id, payout.amount_minor),
+                       memo=f"Payout {payout.pk} paid after its hold expired")
+    except InsufficientFundsError:
+        logger.error("payout %s was paid after its hold expired and the creator's earnings "
+                     "no longer cover it: reconcile by hand", payout.pk)
 
 
 def _open_review(review_id: int) -> tuple[RiskReview, PayoutRequest]:
