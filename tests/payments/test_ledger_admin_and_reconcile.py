@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -158,7 +159,7 @@ def test_an_accounts_history_by_entry_source_and_day() -> None:
     ledger.post_transfers(key=key("tip"), code="tip", legs=gift_legs(viewer.pk, creator.pk, 5))
     ledger.hold(key=key("hold"), code="payout", timeout=timedelta(days=1), legs=[
         Leg(earnings(creator.pk), platform_account(Kind.PAYOUTS_PAYABLE, "USD", 1), 20_000)])
-    rows = list(selectors.entries(Kind.EARNINGS, owner_id=creator.pk, asset="USD"))
+    rows: list[Any] = list(selectors.entries(Kind.EARNINGS, owner_id=creator.pk, asset="USD"))
     assert [(r.set_code, r.signed) for r in rows] == [("payout", -20_000), ("tip", 35_000),
                                                       ("gift", 70_000)]
     # posted only: the hold is not earnings moved yet
