@@ -88,14 +88,16 @@ checks: $(STAMP)
 ## swipeme_site/settings/test.py), then the tests marked `serial` (tests/faults) alone. Both
 ## phases run and both must pass; a phase that PYTEST_ARGS leaves without tests (exit 5) is
 ## fine as long as the other ran some. PYTEST_WORKERS=0 runs the first phase in one process.
-## Every test database is cloned from one migrated first (tests/template_db.py).
+## The serial phase collects only SERIAL_TESTS (or the paths in PYTEST_ARGS). Every test
+## database is cloned from one migrated first (tests/template_db.py).
 PYTEST_WORKERS ?= 2
+SERIAL_TESTS := tests/faults
 PYTEST_DB := $${SWIPEME_TEST_DB_NAME:-test_swipeme}
 PYTEST := DJANGO_SETTINGS_MODULE=swipeme_site.settings.test SWIPEME_TEST_DB_TEMPLATE=$(PYTEST_DB)_template $(VENV)/bin/pytest
 pytest: setup
 	$(PY) -m tests.template_db $(PYTEST_DB)_template
 	$(PYTEST) -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS) -m "not serial"; parallel=$$?; \
-	$(PYTEST) $(PYTEST_ARGS) -m serial; serial=$$?; \
+	$(PYTEST) $(PYTEST_ARGS) -m serial $(if $(filter tests%,$(PYTEST_ARGS)),,$(SERIAL_TESTS)); serial=$$?; \
 	$(PY) -m tests.template_db --drop $(PYTEST_DB)_template; \
 	echo "make pytest: parallel phase exit $$parallel, serial phase exit $$serial"; \
 	case "$$parallel:$$serial" in 0:0|0:5|5:0) exit 0;; *) exit 1;; esac

@@ -24,6 +24,20 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 
 
+SERIAL_TESTS = ROOT / "tests" / "faults"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The `serial` tests are tests/faults' (its conftest marks them): `make pytest` leaves
+    them out of its parallel phase and collects only that directory for its serial phase
+    (collecting the whole suite takes ~40 s of CPU), so a test marked `serial` elsewhere
+    would run in neither."""
+    strays = [item.nodeid for item in items if item.get_closest_marker("serial")
+              and SERIAL_TESTS not in Path(str(item.fspath)).parents]
+    if strays:
+        raise pytest.UsageError(f"`serial` tests belong under {SERIAL_TESTS}: {strays}")
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings_xdist_suffix() -> None:
     """Under pytest-xdist the test settings already name each worker's database (and Redis
