@@ -16,6 +16,7 @@ from typing import Any
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from apps.comments import services as comment_services
 from apps.content.models import Post
 from apps.monetization.models import Subscription
 from tests.browser.conftest import DESKTOP, PHONE, PageErrors, screenshot
@@ -39,6 +40,7 @@ def test_offer_a_tier_subscribe_see_the_post_and_cancel(
     creator, fan = _adult(username="potter"), _adult(username="kilnfan")
     paid = PostFactory(author=creator, visibility=Post.Visibility.SUBSCRIBERS,
                        caption="glaze secrets")
+    public = PostFactory(author=creator, caption="new kiln")
 
     studio = logged_in_page(creator, viewport=DESKTOP, touch=False)
     studio.goto("/studio/subscriptions")
@@ -98,6 +100,15 @@ def test_offer_a_tier_subscribe_see_the_post_and_cancel(
     studio.goto("/@kilnfan")
     expect(studio.locator("[data-subscriber-badge]")).to_have_text("Subscriber")
     screenshot(studio, "fan-profile-badge-1440", copy_to=SHOTS)
+    # the fan's comment on the creator's public post wears the badge; a stranger's does not
+    comment_services.comment_create(author=fan, post=public, text="Love the new kiln")
+    comment_services.comment_create(author=_adult(), post=public, text="Nice")
+    studio.goto(f"/@potter/video/{public.pk}")
+    fan_comment = studio.locator("#comments .comment", has_text="Love the new kiln")
+    expect(fan_comment.locator("[data-subscriber-badge]")).to_have_text("Subscriber")
+    expect(studio.locator("#comments .comment", has_text="Nice")
+           .locator("[data-subscriber-badge]")).to_have_count(0)
+    screenshot(studio, "comment-badge-1440", copy_to=SHOTS)
 
     desk = logged_in_page(fan, viewport=DESKTOP, touch=False)
     desk.goto("/subscriptions")

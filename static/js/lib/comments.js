@@ -81,6 +81,7 @@ export class CommentThread {
       el("span", { class: "muted", text: ` · ${timeAgo(c.created_at)}` }),
       c.is_pinned ? el("span", { class: "comment-badge", text: "Pinned" }) : null,
       c.liked_by_creator ? el("span", { class: "comment-badge", text: "Liked by creator" }) : null,
+      c.author_is_subscriber ? el("span", { class: "comment-badge", "data-subscriber-badge": "", title: "Subscribes to this creator", text: "Subscriber" }) : null,
       c.status !== "visible" ? el("span", { class: "comment-badge", text: c.status === "held" ? "Awaiting review" : "Hidden" }) : null);
     const body = el("p", { class: "comment-text" }, ...richText(c.text));
     const like = el("button", { type: "button", class: "comment-like", "aria-pressed": String(Boolean(c.liked_by_me)),
