@@ -8,6 +8,7 @@ else gets the same 404 as for a conversation that does not exist)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -53,5 +54,5 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
     return render(request, "web/messages.html", {
         "folder": folder, "folders": FOLDERS, "conversation": participant.conversation,
         "participant": participant, "requests": messaging_selectors.requests_count(me),
-        "reads": reads,
+        "reads": reads, "upload_max_bytes": settings.MEDIA_UPLOAD_MAX_BYTES,
     })

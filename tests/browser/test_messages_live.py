@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, expect
@@ -143,6 +144,48 @@ def test_two_people_chat_live(logged_in_page: Callable[..., Page],
     ana_page.wait_for_timeout(400)  # smooth scrolls have settled
     screenshot(ana_page, copy_to=SHOTS, name="messages-thread-desktop")
     screenshot(ben_page, copy_to=SHOTS, name="messages-thread-phone")
+    assert page_errors.uncaught == [], page_errors.uncaught
+    assert page_errors.console == [], page_errors.console
+
+
+def test_a_video_sent_from_the_composer(logged_in_page: Callable[..., Page],
+                                        page_errors: PageErrors, tmp_path: Path) -> None:
+    """The composer's attach button uploads a video (tus) and sends it as a media message,
+    held as "Checking…" for its sender until it has passed the checks; a file that is not
+    a video is refused in words, and nothing is sent."""
+    from apps.media.models import MediaAsset
+    from tests.media.conftest import make_clip, wait_for
+
+    ana = UserFactory(username="ana_vid", display_name="Ana")
+    ben = UserFactory(username="ben_vid", display_name="Ben")
+    friends(ana, ben)
+    conversation = services.start_direct(ana, ben)
+    sendnow(ana, conversation, "Look at this")
+    page = logged_in_page(ana, viewport=PHONE)
+    page_errors.watch(page)
+    open_thread(page, conversation)
+    attach = page.get_by_label("Send a video")
+    expect(attach).to_be_visible()
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a video")
+    attach.set_input_files(str(notes))
+    expect(page.locator("[data-composer-status]")).to_have_text(
+        "notes.txt is not a video. Choose an MP4, MOV or WebM video.")
+
+    clip = make_clip(tmp_path / "holiday.mp4", seconds=1.5)
+    attach.set_input_files(str(clip))
+    media = Message.objects.filter(conversation=conversation, kind=Message.Kind.MEDIA)
+    wait_for(media.exists, "the media message", seconds=60)  # uploaded, then sent
+    message = media.get()
+    pending = page.locator('[data-media-state="pending"]')
+    expect(pending).to_contain_text("Checking…")
+    expect(page.locator("[data-composer-status]")).to_have_text("")
+    assert message.asset_id is not None
+    asset = MediaAsset.objects.get(pk=message.asset_id)
+    assert (message.sender_id, asset.owner_id) == (ana.pk, ana.pk)
+    assert asset.upload_offset == asset.upload_length == clip.stat().st_size  # all bytes first
+    screenshot(page, copy_to=SHOTS, name="messages-video-pending-phone")
     assert page_errors.uncaught == [], page_errors.uncaught
     assert page_errors.console == [], page_errors.console
 

@@ -7,6 +7,7 @@ import { openReport } from "../lib/report.js";
 import { el } from "../feed/text.js";
 import { EDIT_WINDOW_MS, conversationTitle, labelTimes, messageNode, others, personName, preview } from "./render.js";
 import { clientId, urls } from "./urls.js";
+import { bindAttach } from "./attach.js";
 
 const PAGE = 30;
 const TYPING_EVERY_MS = 3000;
@@ -61,6 +62,7 @@ export class Thread {
 
   async start() {
     this.bindComposer();
+    bindAttach(this);
     this.bindRequest();
     this.jump.addEventListener("click", () => this.scrollToBottom(true));
     const options = this.root.querySelector("[data-conversation-menu]");
