@@ -132,16 +132,18 @@ def test_the_feed_player_shows_the_captions_with_a_cc_button_remembered_per_view
     assert page.evaluate(FEED_MODES) == "hidden"
     # remembered on this device for this person (the post page's CC button reads it too)
     assert page.evaluate(f"() => localStorage.getItem('swipeme.captions:{viewer.pk}')") == "off"
-    page.reload()
-    expect(page.locator("#feed-captions-toggle")).to_be_visible(timeout=30_000)
-    expect(page.locator("#feed-captions-toggle")).to_have_attribute("aria-pressed", "false")
-    page.wait_for_function(f"() => ({FEED_MODES})() === 'hidden'")
-    page.locator("#feed-captions-toggle").click()
-    page.wait_for_function(SHOWING_IN_FEED, timeout=30_000)
+    # the post page's CC button reads the same choice (For You shows a seen post no more)
+    post_page = page.context.new_page()
+    post_page.goto(f"/p/{captioned[1]}/")
+    expect(post_page.locator("#captions-toggle")).to_be_visible(timeout=30_000)
+    expect(post_page.locator("#captions-toggle")).to_have_attribute("aria-pressed", "false")
 
-    desktop = logged_in_page(viewer, viewport=DESKTOP, touch=False)
+    # another person on a desktop: their own choice, on by default
+    desktop = logged_in_page(UserFactory(username="captionwatcher2"), viewport=DESKTOP,
+                             touch=False)
     desktop.goto("/")
     expect(desktop.locator("#feed-captions-toggle")).to_be_visible(timeout=30_000)
+    expect(desktop.locator("#feed-captions-toggle")).to_have_attribute("aria-pressed", "true")
     desktop.wait_for_function(SHOWING_IN_FEED, timeout=30_000)
     screenshot(desktop, "feed-captions-on-desktop", copy_to=SHOTS)
     assert not page_errors.uncaught, page_errors.uncaught
