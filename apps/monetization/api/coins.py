@@ -189,6 +189,7 @@ class GiftsApi(APIView):
 
 class PurchasesApi(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = IdCursorPagination  # the schema documents the page (next, results)
 
     @extend_schema_serializer(component_name="CoinPurchaseInput")
     class InputSerializer(serializers.Serializer[Any]):
@@ -247,6 +248,7 @@ class PurchaseApi(APIView):
 
 class HistoryApi(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = IdCursorPagination
 
     @extend_schema(operation_id="coins_history",
                    summary="Coins in and out of your wallet, newest first",
