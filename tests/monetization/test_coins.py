@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 
 import pytest
@@ -54,6 +55,12 @@ def test_coins_arrive_only_when_the_provider_confirms():
                          currency="USD", amount_refunded_minor=0, reason="")
     with transaction.atomic():
         coin_services.on_payment_event(event=event)
+    assert balance(buyer) == 70
+    # an event whose purpose we never wrote is set aside, not raised (which would have the
+    # provider's event rolled back and delivered again forever)
+    for purpose in ("coin_purchase:abc", "coin_purchase:", "coin_purchase:-1"):
+        with transaction.atomic():
+            coin_services.on_payment_event(event=dataclasses.replace(event, purpose=purpose))
     assert balance(buyer) == 70
     assert_books_balance()
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.core.idempotency import key_reused
+from apps.core.ids import parse_id
 from apps.monetization import velocity
 from apps.monetization.eligibility import may_buy_coins, require
 from apps.monetization.models import CoinPack, CoinPurchase
@@ -116,8 +117,11 @@ def on_payment_event(*, event: PaymentEvent) -> None:
     event. Only coin purchases are ours here."""
     if not event.purpose.startswith(PURPOSE_PREFIX):
         return
-    purchase_id = int(event.purpose.removeprefix(PURPOSE_PREFIX))
-    purchase = CoinPurchase.objects.select_for_update().filter(pk=purchase_id).first()
+    # A purpose we did not write (malformed) is logged, not raised: raising would roll the
+    # event back and have it delivered again forever.
+    purchase_id = parse_id(event.purpose.removeprefix(PURPOSE_PREFIX))
+    purchase = (CoinPurchase.objects.select_for_update().filter(pk=purchase_id).first()
+                if purchase_id is not None else None)
     if purchase is None or purchase.user_id != event.user_id:
         logger.error("payment event %s for unknown coin purchase %s", event.kind, purchase_id)
         return
