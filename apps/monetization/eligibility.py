@@ -111,7 +111,7 @@ def may_send_gift(sender: User, recipient: User) -> Refusal | None:
     return may_receive_gifts(recipient)
 
 
-# --- payouts (helper 5: services/payouts.py asks this before it holds any money) ---
+# --- payouts (services/payouts.py asks this before it holds any money) ---
 
 
 def may_request_payout(user: User) -> Refusal | None:
@@ -148,7 +148,7 @@ def payout_amount_refusal(*, amount_minor: int, available_micros: int) -> Refusa
     return None
 
 
-# --- subscriptions (helper 4: services/subscriptions.py asks these before it charges) ---
+# --- subscriptions (services/subscriptions/ asks these before it charges) ---
 # Paying for a subscription is buying, so it follows the coins' rules: 18+ (a known date of
 # birth), good standing, no chargeback bar. A creator offers tiers and is paid under the
 # gifts' rules for receiving money (an adult in good standing).

@@ -26,7 +26,8 @@ def send_payout(payout_id: str) -> str | None:
 @shared_task(name="apps.monetization.renew_subscriptions")
 def renew_subscriptions() -> dict[str, int]:
     """Beat: renewals and retries charged, cancelled and out-of-grace subscriptions ended
-    (services/subscriptions.py; safe to run twice: each period's attempt is charged once)."""
+    (services/subscriptions/renewal.py; safe to run twice: each period's attempt is charged
+    once)."""
     from apps.monetization.services import subscriptions
 
     return subscriptions.renew_subscriptions()

@@ -1,7 +1,7 @@
 """Subscription pages: the creator's tiers in the studio (`/studio/subscriptions`), a
 creator's tiers and the subscribe form (`/@<username>/subscribe`), and "your
 subscriptions" (`/subscriptions`, with cancel and resume). Plain forms posting to these
-views; every rule is monetization's (services/subscriptions.py, eligibility.py), every
+views; every rule is monetization's (services/subscriptions/, eligibility.py), every
 refusal is shown in its words."""
 
 from __future__ import annotations

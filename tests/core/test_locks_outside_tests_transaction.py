@@ -845,9 +845,10 @@ COVERED_ELSEWHERE = {
     "apps/content/services/versions.py::post_switch_asset":
         "tests/studio/test_post_versions.py (a post switched or held, transaction=True)",
     **dict.fromkeys((
-        f"apps/monetization/services/subscriptions.py::{name}" for name in (
-            "tier_create", "tier_update", "on_payment_event", "_charge_next", "_end",
-            "_own_locked", "on_blocked")),
+        f"apps/monetization/services/subscriptions/{name}" for name in (
+            "tiers.py::tier_create", "tiers.py::tier_update", "events.py::on_payment_event",
+            "renewal.py::_charge_next", "renewal.py::_end", "choices.py::_own_locked",
+            "choices.py::on_blocked")),
         "tests/monetization/test_subscriptions.py (subscribe, webhooks, renewals, retries, "
         "expiry, cancel, a block: transaction=True)"),
     **dict.fromkeys((

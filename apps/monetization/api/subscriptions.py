@@ -1,4 +1,4 @@
-"""The subscriptions API (thin: services/subscriptions.py and subscription_selectors.py do
+"""The subscriptions API (thin: services/subscriptions/ and subscription_selectors.py do
 the work). Prices are strict whole JSON numbers of cents; refusals come in the error shape,
 in words."""
 

@@ -1,0 +1,155 @@
+"""The provider's word (payments' `payment_event` hook): a charge settled, failed or taken back."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.monetization.models.gifts import RevenueShare
+from apps.monetization.models.subscriptions import (
+    Subscription,
+    SubscriptionCharge,
+)
+from apps.monetization.services.gifts import revenue_share_bps
+from apps.monetization.services.subscriptions._common import (
+    GRACE,
+    PURPOSE_PREFIX,
+    RETRY_AFTER,
+    _sync_membership,
+    _tell,
+    period_end,
+)
+from apps.payments.hooks import PaymentEvent
+from apps.payments.models import LedgerAccount
+from apps.payments.money import to_micros
+from apps.payments.services import ledger
+from apps.social import services as social_services
+
+logger = logging.getLogger(__name__)
+
+def on_payment_event(*, event: PaymentEvent) -> None:
+    """payments.hooks.payment_event: settle a subscription charge (others' purposes are
+    ignored). Runs in the webhook's transaction, once per provider event; a charge already
+    settled is left alone, so a replay changes nothing."""
+    if not event.purpose.startswith(PURPOSE_PREFIX):
+        return
+    try:
+        charge_id = int(event.purpose.removeprefix(PURPOSE_PREFIX))
+    except ValueError:
+        logger.warning("subscription payment event with a bad purpose %r", event.purpose)
+        return
+    subscription_id = (SubscriptionCharge.objects.filter(pk=charge_id)
+                       .values_list("subscription_id", flat=True).first())
+    if subscription_id is None:
+        return
+    with transaction.atomic():
+        # the subscription first, then its charge: the renewal task locks in that order
+        subscription = Subscription.objects.select_for_update().get(pk=subscription_id)
+        charge = SubscriptionCharge.objects.select_for_update().get(pk=charge_id)
+        if event.kind == "succeeded":
+            _charge_succeeded(subscription, charge, now=timezone.now())
+        elif event.kind == "failed":
+            _charge_failed(subscription, charge, reason=event.reason, now=timezone.now())
+        elif event.kind in ("refunded", "disputed"):
+            _charge_taken_back(subscription, charge, kind=event.kind, now=timezone.now())
+
+
+def _book(subscription: Subscription, charge: SubscriptionCharge) -> None:
+    """The monetization design's legs: clearing → creator's earnings (their share),
+    clearing → platform revenue (the rest)."""
+    gross = to_micros(charge.amount_minor, charge.currency)
+    bps = revenue_share_bps(RevenueShare.Source.SUBSCRIPTION)
+    creator_part = gross * bps // 10_000
+    clearing = ledger.platform_account(LedgerAccount.Kind.PROVIDER_CLEARING, charge.currency,
+                                       subscription.creator_id)
+    legs = []
+    if creator_part > 0:
+        legs.append(ledger.Leg(clearing, ledger.account_for(
+            LedgerAccount.Kind.EARNINGS, owner_id=subscription.creator_id,
+            asset=charge.currency), creator_part, "subscription_share"))
+    if gross - creator_part > 0:
+        legs.append(ledger.Leg(clearing, ledger.platform_account(
+            LedgerAccount.Kind.PLATFORM_REVENUE, charge.currency, subscription.creator_id),
+            gross - creator_part, "subscription_fee"))
+    ledger.post_transfers(
+        key=f"subscription_charge:{charge.pk}", code="subscription", legs=legs,
+        memo=f"subscription {subscription.pk} period {charge.period}",
+        metadata={"subscription_id": str(subscription.pk), "charge_id": str(charge.pk),
+                  "period": charge.period, "creator_bps": bps})
+
+
+def _charge_succeeded(subscription: Subscription, charge: SubscriptionCharge, *,
+                      now: datetime) -> None:
+    if charge.status != SubscriptionCharge.Status.PENDING:
+        return
+    charge.status, charge.settled_at = SubscriptionCharge.Status.SUCCEEDED, now
+    charge.save(update_fields=["status", "settled_at"])
+    _book(subscription, charge)  # the money was taken: it is booked whatever follows
+    if subscription.status not in Subscription.LIVE or \
+            charge.period != subscription.periods_paid + 1:
+        logger.error("subscription %s: charge %s paid while %s (period %s of %s paid)",
+                     subscription.pk, charge.pk, subscription.status, charge.period,
+                     subscription.periods_paid)
+        return
+    first = subscription.anchor is None
+    if first:
+        subscription.anchor = now
+    assert subscription.anchor is not None
+    subscription.periods_paid = charge.period
+    subscription.current_period_start = period_end(subscription.anchor, charge.period - 1)
+    subscription.current_period_end = period_end(subscription.anchor, charge.period)
+    subscription.status = Subscription.Status.ACTIVE
+    subscription.retry_count, subscription.next_retry_at = 0, None
+    subscription.grace_until, subscription.last_failure = None, ""
+    subscription.save()
+    _sync_membership(subscription)
+    if first:
+        _tell(subscription, "new_subscriber")
+
+
+def _charge_failed(subscription: Subscription, charge: SubscriptionCharge, *, reason: str,
+                   now: datetime) -> None:
+    if charge.status != SubscriptionCharge.Status.PENDING:
+        return
+    reason = (reason or "The payment did not go through.")[:255]
+    charge.status, charge.settled_at, charge.failure_reason = (
+        SubscriptionCharge.Status.FAILED, now, reason)
+    charge.save(update_fields=["status", "settled_at", "failure_reason"])
+    subscription.last_failure = reason
+    if subscription.status == Subscription.Status.INCOMPLETE:
+        subscription.status, subscription.ended_at = Subscription.Status.EXPIRED, now
+        subscription.save()
+        _tell(subscription, "first_payment_failed")
+        return
+    if subscription.status not in Subscription.LIVE:
+        subscription.save()
+        return
+    assert subscription.current_period_end is not None
+    subscription.status = Subscription.Status.PAST_DUE
+    subscription.retry_count = charge.attempt + 1
+    subscription.grace_until = subscription.current_period_end + GRACE
+    if subscription.retry_count <= len(RETRY_AFTER):
+        subscription.next_retry_at = max(
+            now, subscription.current_period_end + RETRY_AFTER[subscription.retry_count - 1])
+    else:
+        subscription.next_retry_at = None  # no more tries: it ends with the grace
+    subscription.save()
+    _sync_membership(subscription)
+    _tell(subscription, "renewal_failed")
+
+
+def _charge_taken_back(subscription: Subscription, charge: SubscriptionCharge, *, kind: str,
+                       now: datetime) -> None:
+    """A refunded or disputed subscription payment ends the subscription and its access
+    at once (the money's side is the chargeback rules', services/chargebacks)."""
+    if subscription.status in Subscription.LIVE:
+        subscription.status, subscription.ended_at = Subscription.Status.EXPIRED, now
+        subscription.next_retry_at = None
+        subscription.last_failure = ("The payment was refunded." if kind == "refunded"
+                                     else "The payment was disputed.")
+        subscription.save()
+        social_services.membership_end(member_id=subscription.subscriber_id,
+                                       creator_id=subscription.creator_id)
