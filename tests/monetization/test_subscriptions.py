@@ -280,3 +280,49 @@ def test_periods_are_calendar_months_that_do_not_drift():
     anchor = datetime(2027, 1, 31, 12, 0, tzinfo=UTC)
     assert [services.period_end(anchor, n).date().isoformat() for n in (1, 2, 13)] == [
         "2027-02-28", "2027-03-31", "2028-02-29"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refunds_and_disputes_take_the_creators_share_back_and_a_won_dispute_returns_it():
+    """A refunded or disputed subscription payment takes back what it booked, in the same
+    proportions (never more than the charge, across a refund and a dispute); what the
+    creator no longer has is a platform loss; a won dispute returns what it took."""
+    from apps.payments.services.payments import (
+        local_close_dispute,
+        local_open_dispute,
+        refund_payment,
+    )
+    from tests.monetization.coin_helpers import assert_books_balance, platform_total
+
+    creator, fan = adult(), adult()
+    subscription = subscribed(fan, tier_of(creator))
+    charge = SubscriptionCharge.objects.get(subscription=subscription)
+    payment = Payment.objects.get(pk=charge.payment_id)
+    share = 4_990_000 * SHARE // 10_000  # $4.99 in micro-units, the creator's 70 %
+    assert earnings(creator) == share
+
+    refund_payment(payment=payment, amount_minor=100, key="sub-refund-1", reason="asked")
+    local.deliver()
+    assert earnings(creator) == share - 1_000_000 * SHARE // 10_000  # $1.00 of it back
+    assert fresh(subscription).status == Subscription.Status.EXPIRED
+    assert_books_balance()
+
+    # the creator is paid out meanwhile (their earnings spent): the dispute of the rest
+    # takes what is left and the platform bears the difference
+    from apps.payments.services import ledger
+    account = LedgerAccount.objects.get(kind=Kind.EARNINGS, owner_id=creator.pk, asset="USD")
+    ledger.post_transfers(key="paid-out", code="payout", legs=[ledger.Leg(
+        account, ledger.platform_account(Kind.PAYOUTS_PAYABLE, "USD", creator.pk),
+        earnings(creator) - 500_000)])
+    local_open_dispute(payment=Payment.objects.get(pk=payment.pk))
+    local.deliver()
+    assert earnings(creator) == 0
+    # (a loss is a debit of the chargebacks account: a balance below zero)
+    assert platform_total(Kind.CHARGEBACKS) == -(3_990_000 * SHARE // 10_000 - 500_000)
+    assert_books_balance()
+
+    local_close_dispute(payment=Payment.objects.get(pk=payment.pk), won=True)
+    local.deliver()
+    assert earnings(creator) == 500_000  # what the dispute took comes back
+    assert platform_total(Kind.CHARGEBACKS) == 0
+    assert_books_balance()

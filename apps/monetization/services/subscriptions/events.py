@@ -23,7 +23,7 @@ from apps.monetization.services.subscriptions._common import (
     period_end,
 )
 from apps.payments.hooks import PaymentEvent
-from apps.payments.models import LedgerAccount
+from apps.payments.models import LedgerAccount, TransferSet
 from apps.payments.money import to_micros
 from apps.payments.services import ledger
 from apps.social import services as social_services
@@ -54,7 +54,10 @@ def on_payment_event(*, event: PaymentEvent) -> None:
         elif event.kind == "failed":
             _charge_failed(subscription, charge, reason=event.reason, now=timezone.now())
         elif event.kind in ("refunded", "disputed"):
+            _claw_back(subscription, charge, event)
             _charge_taken_back(subscription, charge, kind=event.kind, now=timezone.now())
+        elif event.kind == "dispute_won":
+            _return_claw(charge)
 
 
 def _book(subscription: Subscription, charge: SubscriptionCharge) -> None:
@@ -153,3 +156,66 @@ def _charge_taken_back(subscription: Subscription, charge: SubscriptionCharge, *
         subscription.save()
         social_services.membership_end(member_id=subscription.subscriber_id,
                                        creator_id=subscription.creator_id)
+
+
+def _clawed_micros(charge: SubscriptionCharge) -> int:
+    return sum(int(m.get("gross_back", 0)) for m in TransferSet.objects.filter(
+        code="subscription_takeback", metadata__charge_id=str(charge.pk),
+    ).exclude(reversals__isnull=False).values_list("metadata", flat=True))
+
+
+def _claw_back(subscription: Subscription, charge: SubscriptionCharge,
+               event: PaymentEvent) -> None:
+    """Money given back to the subscriber (a refund) or taken by the card's issuer (a
+    dispute) takes back what the charge booked, in the same proportions: the creator's share
+    from their unpaid earnings (what is available: never below zero, never a held payout),
+    the platform's from its revenue; what the creator no longer has is a platform loss on
+    the chargebacks account. Never more than the charge booked, across refunds and disputes;
+    each provider event once (its key)."""
+    if charge.status != SubscriptionCharge.Status.SUCCEEDED:
+        return  # nothing was booked
+    booked = TransferSet.objects.filter(key=f"subscription_charge:{charge.pk}").first()
+    if booked is None:
+        return
+    asked = (event.refund_amount_minor or event.amount_refunded_minor
+             if event.kind == "refunded" else event.amount_refunded_minor or charge.amount_minor)
+    gross = to_micros(charge.amount_minor, charge.currency)
+    back = min(to_micros(asked, charge.currency), gross - _clawed_micros(charge))
+    if back <= 0:
+        return
+    bps = int(booked.metadata.get("creator_bps", 0))
+    creator_back = back * bps // 10_000
+    spread = subscription.creator_id
+    clearing = ledger.platform_account(LedgerAccount.Kind.PROVIDER_CLEARING, charge.currency,
+                                       spread)
+    earnings = ledger.account_for(LedgerAccount.Kind.EARNINGS, owner_id=subscription.creator_id,
+                                  asset=charge.currency)
+    earnings.refresh_from_db()
+    recovered = max(0, min(creator_back, earnings.available))
+    legs = []
+    if recovered:
+        legs.append(ledger.Leg(earnings, clearing, recovered, "subscription_clawback"))
+    if back - creator_back:
+        legs.append(ledger.Leg(ledger.platform_account(
+            LedgerAccount.Kind.PLATFORM_REVENUE, charge.currency, spread), clearing,
+            back - creator_back, "subscription_fee_back"))
+    if creator_back - recovered:
+        legs.append(ledger.Leg(ledger.platform_account(
+            LedgerAccount.Kind.CHARGEBACKS, charge.currency, spread), clearing,
+            creator_back - recovered, "chargeback_loss"))
+    ledger.post_transfers(
+        key=f"subscription_takeback:{charge.pk}:{event.provider_event_id or event.kind}",
+        code="subscription_takeback", legs=legs,
+        memo=f"subscription {subscription.pk} period {charge.period}: {event.kind}",
+        metadata={"charge_id": str(charge.pk), "kind": event.kind, "gross_back": back,
+                  "recovered": recovered, "loss": creator_back - recovered})
+
+
+def _return_claw(charge: SubscriptionCharge) -> None:
+    """A dispute the platform won: the money is back, so what the dispute took is returned
+    (a reversal, never an edit). The subscription stays ended."""
+    for taken in TransferSet.objects.filter(
+            code="subscription_takeback", metadata__charge_id=str(charge.pk),
+            metadata__kind="disputed", reversals__isnull=True):
+        ledger.reverse(key=f"subscription_dispute_won:{taken.pk}", original=taken,
+                       memo=f"dispute won for subscription charge {charge.pk}")
