@@ -12,6 +12,7 @@ from allauth.account.adapter import get_adapter
 from allauth.account.models import EmailAddress
 from allauth.account.signals import (
     email_added,
+    email_changed,
     email_removed,
     password_changed,
     password_reset,
@@ -61,6 +62,7 @@ _SECURITY_RECEIVERS = {
     "password_set": _security("password_changed"),
     "password_reset": _security("password_reset"),
     "mfa_changed": _security("mfa_changed"),
+    "email_changed": _security("email_changed"),  # the primary address changed
 }
 
 
@@ -75,5 +77,7 @@ def connect() -> None:
                         (authenticator_reset, "reset")):
         signal.connect(_SECURITY_RECEIVERS["mfa_changed"],
                        dispatch_uid=f"accounts.security.mfa_{uid}")
+    email_changed.connect(_SECURITY_RECEIVERS["email_changed"],
+                          dispatch_uid="accounts.security.email_changed")
     email_added.connect(notify_email_added, dispatch_uid="accounts.notify_email_added")
     email_removed.connect(notify_email_removed, dispatch_uid="accounts.notify_email_removed")

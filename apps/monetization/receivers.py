@@ -31,8 +31,6 @@ def _connect_subscriptions() -> None:
 def _connect_payouts() -> None:
     """Payouts: the provider's payout events settle the ledger hold; password and e-mail
     changes are recorded for the fraud signals (a payout soon after one is reviewed)."""
-    from allauth.account.signals import email_changed
-
     from apps.accounts.hooks import register_security_event_hook
     from apps.analytics.hooks import creator_earnings
     from apps.monetization import payout_notices, payout_selectors
@@ -42,8 +40,8 @@ def _connect_payouts() -> None:
     payout_notices.register_types()
     payments_hooks.payout_event.register(payouts.payout_event_received)
     creator_earnings.register(payout_selectors.analytics_earnings)  # analytics' earnings/RPM
+    # accounts turns allauth's password and e-mail signals into its security events
     register_security_event_hook(_security_event)
-    email_changed.connect(_email_changed, dispatch_uid="monetization.email_changed")
 
 
 def _security_event(*, user_id: int, kind: str, detail: dict[str, str]) -> None:
@@ -52,14 +50,5 @@ def _security_event(*, user_id: int, kind: str, detail: dict[str, str]) -> None:
 
     if kind in ("password_changed", "password_reset"):
         fraud.account_changed(user_id=user_id, kind=AccountChange.Kind.PASSWORD)
-
-
-def _email_changed(*, request: object = None, **kwargs: object) -> None:
-    """allauth's `email_changed`: the account's primary address changed."""
-    from apps.monetization import fraud
-    from apps.monetization.models import AccountChange
-
-    address = kwargs.get("to_email_address") or kwargs.get("email_address")
-    user_id = getattr(address, "user_id", None) or getattr(kwargs.get("user"), "pk", None)
-    if user_id is not None:
-        fraud.account_changed(user_id=int(user_id), kind=AccountChange.Kind.EMAIL)
+    elif kind == "email_changed":
+        fraud.account_changed(user_id=user_id, kind=AccountChange.Kind.EMAIL)

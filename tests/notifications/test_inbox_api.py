@@ -277,6 +277,28 @@ def test_security_events_new_device_and_password_change() -> None:
     assert kinds == ["password_changed", "new_device"]
 
 
+def test_a_change_of_the_main_email_address_is_told_as_a_security_event() -> None:
+    """allauth's `email_changed` reaches accounts' security events (the one receiver of
+    allauth's signals), which notifications tells and monetization's fraud signals read."""
+    from allauth.account.models import EmailAddress
+    from allauth.account.signals import email_changed
+
+    from apps.monetization.models import AccountChange
+    from apps.notifications.services import texts
+
+    me = UserFactory()
+    old = EmailAddress.objects.create(user=me, email="old@example.com", primary=False,
+                                      verified=True)
+    new = EmailAddress.objects.get(user=me, primary=True)
+    email_changed.send(sender=EmailAddress, request=None, user=me, from_email_address=old,
+                       to_email_address=new)
+    run_notification_tasks()
+    [row] = inbox_of(me.pk)
+    assert row.data["kind"] == "email_changed"
+    assert texts.describe(row)[0] == "Your e-mail address was changed"
+    assert AccountChange.objects.filter(user_id=me.pk, kind=AccountChange.Kind.EMAIL).exists()
+
+
 def test_the_web_inbox_tabs_badge_and_mark_all_read() -> None:
     owner = UserFactory()
     busy_inbox(owner, likes=2, comments=1)

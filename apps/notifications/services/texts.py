@@ -19,6 +19,9 @@ SECURITY_TEXTS = {
                          "If you did not change it, reset your password now."),
     "password_reset": ("Your password was reset",
                        "If you did not reset it, reset your password now."),
+    "email_changed": ("Your e-mail address was changed",
+                      "Your account's main e-mail address was changed. If it was not you, "
+                      "reset your password now."),
     "mfa_changed": ("Your two-step verification changed",
                     "Your two-step verification settings were changed. If it was not you, "
                     "reset your password now."),
