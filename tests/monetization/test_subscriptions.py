@@ -297,6 +297,7 @@ def test_refunds_and_disputes_take_the_creators_share_back_and_a_won_dispute_ret
     creator, fan = adult(), adult()
     subscription = subscribed(fan, tier_of(creator))
     charge = SubscriptionCharge.objects.get(subscription=subscription)
+    assert charge.payment_id is not None
     payment = Payment.objects.get(pk=charge.payment_id)
     share = 4_990_000 * SHARE // 10_000  # $4.99 in micro-units, the creator's 70 %
     assert earnings(creator) == share
