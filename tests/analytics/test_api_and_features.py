@@ -73,8 +73,8 @@ def test_my_analytics_take_a_fixed_number_of_queries(watched_post,
     client = client_for(creator)
 
     # the days, the top posts, their captions, the audience by country (too small for the
-    # age bands' query)
-    with django_assert_num_queries(4):
+    # age bands' query), the earnings (monetization's hook, one query)
+    with django_assert_num_queries(5):
         client.get("/api/v1/me/analytics?period=7d")
 
 
