@@ -164,7 +164,7 @@ def test_a_video_sent_from_the_composer(logged_in_page: Callable[..., Page],
     page = logged_in_page(ana, viewport=PHONE)
     page_errors.watch(page)
     open_thread(page, conversation)
-    attach = page.get_by_label("Send a video")
+    attach = page.get_by_label("Attach a video")
     expect(attach).to_be_visible()
 
     notes = tmp_path / "notes.txt"
