@@ -210,7 +210,7 @@ def test_every_settings_tab_is_on_screen_and_the_pickers_are_lists(
     page = logged_in_page(user, viewport=viewport, touch=viewport == PHONE, bypass_csp=True)
     page.goto("/settings/account")
     tabs = page.locator(".settings-tabs a")
-    assert tabs.count() == 5
+    assert tabs.count() == 6  # account, privacy, sessions, blocked, data, payouts
     # styled (pages.css loaded): a wrapping row of tabs, not bare inline links
     assert page.locator(".settings-tabs").evaluate(
         "el => [getComputedStyle(el).display, getComputedStyle(el).flexWrap]") == ["flex", "wrap"]
