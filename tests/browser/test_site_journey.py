@@ -273,7 +273,7 @@ def test_use_this_sound_preselects_it_on_the_upload_page(
     screenshot(page, f"site-sound-library-{'desktop' if viewport else 'phone'}")
     page.get_by_role("link", name="Use this sound").click()
     page.wait_for_url(re.compile(r"/upload\?sound="))
-    expect(page.get_by_label("Sound", exact=True)).to_have_value(str(sound.pk))
+    expect(page.locator("#sound")).to_have_value(str(sound.pk))  # the post form's, not the studio's
     expect(page.get_by_label("Your video's own audio")).to_be_visible()
     screenshot(page, f"site-upload-with-sound-{'desktop' if viewport else 'phone'}")
     _no_page_errors(page_errors)
@@ -298,7 +298,7 @@ def test_upload_with_a_library_sound_falls_back_to_polling_and_is_scheduled(
     failed = _failed_responses(page)
     page.route_web_socket(re.compile(r"/ws/media/assets/"), lambda ws: ws.close())
     page.goto(f"/upload?sound={sound.pk}")
-    expect(page.get_by_label("Sound", exact=True)).to_have_value(str(sound.pk))
+    expect(page.locator("#sound")).to_have_value(str(sound.pk))  # the post form's, not the studio's
     page.get_by_label("Your video's own audio").select_option("duck")
     page.set_input_files("#file-input", str(make_clip(tmp_path / "later.mp4", seconds=2)))
     status = page.locator("[data-upload-status]")
