@@ -175,6 +175,7 @@ class PayoutStatusApi(APIView):
 
 class PayoutsApi(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = IdCursorPagination  # the schema documents the page (next, results)
 
     @extend_schema_serializer(component_name="PayoutRequestInput")
     class InputSerializer(serializers.Serializer[Any]):

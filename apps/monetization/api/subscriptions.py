@@ -186,6 +186,7 @@ class MyTierApi(APIView):
 
 class SubscriptionsApi(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = IdCursorPagination  # the schema documents the page (next, results)
 
     @extend_schema_serializer(component_name="SubscribeInput")
     class InputSerializer(serializers.Serializer[Any]):
