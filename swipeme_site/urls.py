@@ -59,6 +59,14 @@ if settings.DEBUG:
     from django.conf.urls.static import static
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+elif settings.SWIPEME_SERVE_PUBLIC_MEDIA:
+    # The test server has no nginx in front: public media (avatars, covers, stickers) as
+    # docker/nginx.conf serves it; videos only through the play endpoint's grants.
+    from django.urls import re_path
+    from django.views.static import serve
+
+    urlpatterns += [re_path(r"^media/(?!assets/)(?P<path>.+)$", serve,
+                            {"document_root": settings.MEDIA_ROOT})]
 
 handler404 = "apps.core.views.api_not_found"
 handler500 = "apps.core.views.api_server_error"

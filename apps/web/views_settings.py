@@ -1,6 +1,6 @@
 """Settings: account (display name, bio, avatar, country and language from lists, username),
 privacy (private account, liked posts shown), sessions and devices, blocked accounts, and
-"Your data and account" (data export, deactivate, delete). Forms post here and call the
+"Your data" (data export, deactivate, delete). Forms post here and call the
 same services the API calls; sessions and blocks are ended through the API from the page
 (`static/js/pages/actions.js`). Password, e-mail and MFA are allauth's pages.
 
@@ -44,10 +44,10 @@ from apps.web.pages import avatar_url, page_of, viewer_of
 SECTIONS = (
     ("account", "Account"),
     ("privacy", "Privacy"),
-    # short labels: the five fit two rows on a phone; each section's heading says it in full
+    # short labels: the six fit two rows on a phone; each section's headings say it in full
     ("sessions", "Sessions"),
     ("blocked", "Blocked"),
-    ("data", "Your data and account"),
+    ("data", "Your data"),
     ("payouts", "Payouts"),
 )
 

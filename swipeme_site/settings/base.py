@@ -201,6 +201,9 @@ CHANNEL_LAYERS = {
 }
 
 MEDIA_ROOT = Path(env_str("SWIPEME_MEDIA_ROOT", str(VAR_DIR / "media")))
+# Django serves public media itself only where nothing else does (the test server; make run
+# has DEBUG): in production nginx does (docker/nginx.conf).
+SWIPEME_SERVE_PUBLIC_MEDIA = False
 MEDIA_URL = "/media/"
 STATIC_ROOT = Path(env_str("SWIPEME_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATIC_URL = "/static/"

@@ -261,7 +261,7 @@ def test_username_change_export_deactivate_and_delete_from_the_settings(
     assert user.username == f"renamed_{size}"
 
     # data export: requested, prepared by the worker, then downloaded
-    page.get_by_role("link", name="Your data and account").click()
+    page.get_by_role("link", name="Your data", exact=True).click()
     page.wait_for_url(re.compile(r"/settings/data$"))
     _fits_the_width(page)
     _assert_accessible(page, f"settings data {size}")

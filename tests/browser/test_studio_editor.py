@@ -227,6 +227,8 @@ def test_a_sticker_dragged_from_the_library_lands_where_dropped(
     _open_studio_with_clip(page, make_clip(tmp_path / "black.mp4", seconds=2, video_source="color"))
     choice = page.get_by_role("button", name="Add the sticker red square")
     expect(choice).to_be_visible()
+    # the palette sits below the fold at this size; the frame stays in view (sticky)
+    choice.scroll_into_view_if_needed()
     stage = page.locator("[data-stage]").bounding_box()
     source = choice.bounding_box()
     assert stage

@@ -31,7 +31,7 @@ def test_every_settings_section_has_a_tab(browser_for):
     html = browser_for(UserFactory()).get("/settings/account").content.decode()
     for path, label in (("account", "Account"), ("privacy", "Privacy"),
                         ("sessions", "Sessions"), ("blocked", "Blocked"),
-                        ("data", "Your data and account")):
+                        ("data", "Your data"), ("payouts", "Payouts")):
         assert re.search(rf'<a href="/settings/{path}"[^>]*>{label}</a>', html), label
 
 
