@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "apps.search",
     "apps.notifications",
     "apps.messaging",
+    "apps.live",
     "apps.studio",
     "apps.monetization",
     "apps.cms",
