@@ -26,6 +26,10 @@ class TargetType(models.TextChoices):
     # A direct message: moderation never reads messaging's tables; what a report showed is
     # copied into `MessageEvidence` (the case's target is the first reported message).
     MESSAGE = "message"
+    # A live stream and a message of its chat: moderation never reads live's tables either;
+    # what a report (or the frame sampler) saw is copied into `LiveEvidence`.
+    LIVE = "live"
+    LIVE_MESSAGE = "live_message"
 
 
 class Queue(models.TextChoices):
@@ -34,6 +38,8 @@ class Queue(models.TextChoices):
     COPYRIGHT = "copyright", "Copyright"
     APPEALS = "appeals", "Appeals"
     SENIOR = "senior", "Senior"
+    # Lives happen now: their reports and frame alerts have their own, faster queue.
+    LIVE = "live", "Live"
 
 
 class Priority(models.IntegerChoices):
@@ -67,7 +73,7 @@ class Case(TimestampedModel):
         OVERTURNED = "overturned", "Appeal granted (decision overturned)"
 
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.REVIEW)
-    target_type = models.CharField(max_length=8, choices=TargetType.choices)
+    target_type = models.CharField(max_length=16, choices=TargetType.choices)
     target_id = models.BigIntegerField()
     subject = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="+",
@@ -115,6 +121,7 @@ class Case(TimestampedModel):
             ("work_queue_copyright", "Can work the copyright queue"),
             ("work_queue_appeals", "Can work the appeals queue"),
             ("work_queue_senior", "Can work the senior queue"),
+            ("work_queue_live", "Can work the live queue"),
             ("enforce_suspend", "Can suspend accounts"),
             ("enforce_ban", "Can ban accounts"),
             ("view_dashboard", "Can see the moderation dashboard and export reports"),
@@ -136,7 +143,7 @@ class Report(SnowflakeModel):
     reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                  related_name="+")
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reports")
-    target_type = models.CharField(max_length=8, choices=TargetType.choices)
+    target_type = models.CharField(max_length=16, choices=TargetType.choices)
     target_id = models.BigIntegerField()
     policy = models.CharField(max_length=32, choices=Policy.choices)
     details = models.CharField(max_length=1000, blank=True)
@@ -188,6 +195,61 @@ class MessageEvidence(SnowflakeModel):
         return f"copy of message {self.message_id} (report {self.report_id})"
 
 
+class LiveEvidence(SnowflakeModel):
+    """What a report of a live (or of a message in its chat) saw, or what the frame sampler
+    flagged: the live as it was (host, title, state), its latest frame, and for reports
+    the chat around it (`LiveChatEvidence`). Live hands these over (moderation never
+    imports live); the review page shows only these and the stream itself while on air."""
+
+    class Source(models.TextChoices):
+        REPORT = "report"
+        FRAMES = "frames"  # the sampled-frame nudity check
+
+    case = models.ForeignKey(Case, null=True, on_delete=models.CASCADE,
+                             related_name="live_evidence")
+    report = models.ForeignKey(Report, null=True, blank=True, on_delete=models.CASCADE,
+                               related_name="live_evidence")
+    source = models.CharField(max_length=8, choices=Source.choices)
+    live_id = models.BigIntegerField()
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="+")
+    host_username = models.CharField(max_length=150, blank=True)  # as it was then
+    title = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=16, blank=True)  # the live's state then
+    frame = models.BinaryField(null=True, blank=True)  # frames/latest.jpg then (JPEG)
+    frame_at = models.DateTimeField(null=True, blank=True)
+    # the nudity check of that frame (detection's finding), when one ran
+    nudity = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["live_id", "-id"], name="moderation_liveev_live")]
+
+    def __str__(self) -> str:
+        return f"live {self.live_id} as {self.source} saw it"
+
+
+class LiveChatEvidence(SnowflakeModel):
+    """A copy of one live chat message a report kept: the reported one and the chat
+    around it (hidden messages included, marked: moderators see what filters held)."""
+
+    evidence = models.ForeignKey(LiveEvidence, on_delete=models.CASCADE, related_name="chat")
+    message_id = models.BigIntegerField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+")
+    author_username = models.CharField(max_length=150, blank=True)
+    text = models.CharField(max_length=500, blank=True)
+    sent_at = models.DateTimeField()
+    hidden = models.CharField(max_length=16, blank=True)  # live's reason, "" when shown
+    reported = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["message_id"], name="moderation_livechat_msg")]
+
+    def __str__(self) -> str:
+        return f"copy of live chat message {self.message_id}"
+
+
 class EnforcementAction(SnowflakeModel):
     """Every decision the enforcement service applied: the audit of who, when, why, which
     policy and case. Reversed (not deleted) when an appeal overturns it."""
@@ -203,9 +265,13 @@ class EnforcementAction(SnowflakeModel):
         # Hidden from search results (an account, or one post); nothing else changes.
         SEARCH_BAN = "search_ban"
         RESTORE = "restore"
+        # A live: ended now (live's hook), or its host's stream key revoked with no new
+        # one until `expires_at` (the unreversed row is the ban; `selectors.live_key_ban_for`).
+        END_LIVE = "end_live"
+        KEY_BAN = "key_ban"
 
     action = models.CharField(max_length=16, choices=Action.choices)
-    target_type = models.CharField(max_length=8, choices=TargetType.choices)
+    target_type = models.CharField(max_length=16, choices=TargetType.choices)
     target_id = models.BigIntegerField()
     subject = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="+")
