@@ -29,6 +29,7 @@ api_v1 = [
     path("", include("apps.payments.api.urls")),
     path("", include("apps.monetization.api.urls")),
     path("", include("apps.moderation.api.urls")),
+    path("", include("apps.live.api.urls")),
 ]
 
 urlpatterns = [

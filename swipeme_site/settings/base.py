@@ -795,3 +795,19 @@ CELERY_BEAT_SCHEDULE["monetization-renew-subscriptions"] = {
     "schedule": timedelta(minutes=10),
     "options": {"queue": "default", "expires": 9 * 60},
 }
+
+# --- Live (apps.live; docs/architecture.md "Live") -----------------------------------------
+# Who may go live and the reconnect window are staff-configurable (live.LivePolicy, admin).
+# A set-up no media reached within this ends by itself (NEVER_STARTED; the live.sweep beat).
+SWIPEME_LIVE_SETUP_TTL = timedelta(hours=env_int("SWIPEME_LIVE_SETUP_TTL_HOURS", 12))
+# What the go-live page and the key API show encoders (the ingest listens on these; H2's
+# lines below set the ports).
+SWIPEME_LIVE_RTMP_URL = env_str("SWIPEME_LIVE_RTMP_URL", "rtmp://localhost:1935/live")
+SWIPEME_LIVE_SRT_URL = env_str("SWIPEME_LIVE_SRT_URL", "srt://localhost:9000")
+# live_started fan-out: followers told per batch (resumable like new posts').
+SWIPEME_LIVE_FANOUT_BATCH = env_int("SWIPEME_LIVE_FANOUT_BATCH", 1000)
+CELERY_BEAT_SCHEDULE["live-sweep"] = {
+    "task": "live.sweep",
+    "schedule": timedelta(minutes=1),
+    "options": {"queue": "default", "expires": 50},
+}
