@@ -15,8 +15,9 @@ _READ = ["moderation.view_case", "moderation.view_report", "moderation.view_enfo
          "moderation.view_notice", "moderation.view_standing"]
 
 GROUPS: dict[str, list[str]] = {
-    "Moderators": [*_READ, "moderation.work_queue_general"],
+    "Moderators": [*_READ, "moderation.work_queue_general", "moderation.work_queue_live"],
     "Minor safety specialists": [*_READ, "moderation.work_queue_general",
+                                 "moderation.work_queue_live",
                                  "moderation.work_queue_minor_safety",
                                  "moderation.enforce_suspend"],
     "Copyright agents": [*_READ, "moderation.work_queue_copyright"],
@@ -24,7 +25,8 @@ GROUPS: dict[str, list[str]] = {
     "Senior moderators": [*_READ, "moderation.work_queue_general",
                           "moderation.work_queue_minor_safety",
                           "moderation.work_queue_copyright", "moderation.work_queue_appeals",
-                          "moderation.work_queue_senior", "moderation.enforce_suspend",
+                          "moderation.work_queue_senior", "moderation.work_queue_live",
+                          "moderation.enforce_suspend",
                           "moderation.enforce_ban", "moderation.view_dashboard",
                           "moderation.view_bansignal"],
 }

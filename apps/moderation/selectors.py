@@ -29,11 +29,14 @@ from apps.content.models import Post, Sound
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.media.playback import playback_for
 from apps.moderation import conf
+from apps.moderation.live_hooks import LivePreview, live_preview
 from apps.moderation.models import (
     Appeal,
     AuditEvent,
     Case,
     EnforcementAction,
+    LiveChatEvidence,
+    LiveEvidence,
     MessageEvidence,
     Notice,
     Queue,
@@ -68,6 +71,10 @@ def check_reportable(*, viewer: User, target_type: str, target_id: int) -> None:
         raise ApplicationError("Report a message from its conversation "
                                "(POST /api/v1/conversations/<id>/report).",
                                code="invalid_target_type")
+    elif target_type in (TargetType.LIVE, TargetType.LIVE_MESSAGE):
+        raise ApplicationError("Report a live or its chat from the live "
+                               "(POST /api/v1/live/<id>/report).",
+                               code="invalid_target_type")
     else:
         raise ApplicationError("Unknown target type.", code="invalid_target_type")
 
@@ -92,7 +99,8 @@ def notice_can_appeal(notice: Notice, *, now: datetime | None = None) -> bool:
 
 
 _NOUNS = {TargetType.POST: "Video", TargetType.COMMENT: "Comment", TargetType.SOUND: "Sound",
-          TargetType.USER: "Account", TargetType.MESSAGE: "Message"}
+          TargetType.USER: "Account", TargetType.MESSAGE: "Message", TargetType.LIVE: "Live",
+          TargetType.LIVE_MESSAGE: "Live chat message"}
 
 
 @dataclass(frozen=True)
@@ -179,6 +187,9 @@ def _decision(notice: Notice, strikes: list[tuple[Any, datetime, datetime, datet
         EnforcementAction.Action.SEARCH_BAN: "Restricted: hidden from search",
         EnforcementAction.Action.BAN: "Account banned",
         EnforcementAction.Action.RESTORE: "Restored",
+        EnforcementAction.Action.END_LIVE: "Live ended",
+        EnforcementAction.Action.KEY_BAN: (f"Stream key banned until {action.expires_at:%-d %B %Y}"
+                                           if action.expires_at else "Stream key banned"),
     }.get(EnforcementAction.Action(action.action), notice.title)
 
 
@@ -221,6 +232,14 @@ def account_block_for(user_id: int, *, now: datetime | None = None) -> Enforceme
     return (live.filter(action=EnforcementAction.Action.BAN).order_by("-id").first()
             or live.filter(action=EnforcementAction.Action.SUSPEND,
                            expires_at__gt=now or timezone.now()).order_by("-id").first())
+
+
+def live_key_ban_for(user_id: int, *, now: datetime | None = None) -> EnforcementAction | None:
+    """The stream-key ban in force on an account (`enforce(action="key_ban")`, not reversed,
+    not expired): while there is one, live's eligibility refuses a new key and going live."""
+    return (EnforcementAction.objects.filter(
+        action=EnforcementAction.Action.KEY_BAN, subject_id=user_id, reversed_at__isnull=True,
+        expires_at__gt=now or timezone.now()).order_by("-expires_at").first())
 
 
 def has_active_severe_strike(user_id: int, *, now: datetime | None = None) -> bool:
@@ -286,6 +305,11 @@ class ReviewContext:
     appeal: Appeal | None = None
     # a reported direct message: per report, the copies it kept (reported + context)
     message_reports: list[tuple[Report, list[MessageEvidence]]] = field(default_factory=list)
+    # a live or a live chat message: what each report (or frame alert) kept, newest first,
+    # and the live as it is now (live's preview hook)
+    live_evidence: list[tuple[LiveEvidence, list[LiveChatEvidence]]] = field(
+        default_factory=list)
+    live: LivePreview | None = None
 
 
 def _message_reports(case: Case) -> list[tuple[Report, list[MessageEvidence]]]:
@@ -298,6 +322,25 @@ def _message_reports(case: Case) -> list[tuple[Report, list[MessageEvidence]]]:
         assert row.report_id is not None
         copies[row.report_id].append(row)
     return [(r, copies[r.pk]) for r in reports]
+
+
+def _live_evidence(case: Case) -> list[tuple[LiveEvidence, list[LiveChatEvidence]]]:
+    """The copies kept for a live case (per report or frame alert), newest first, each with
+    the chat around it in order (two queries; the frames themselves are served apart)."""
+    rows = list(LiveEvidence.objects.filter(case=case).select_related("report__reporter")
+                .defer("frame").order_by("-id")[:30])
+    chat: dict[int, list[LiveChatEvidence]] = {r.pk: [] for r in rows}
+    for line in (LiveChatEvidence.objects.filter(evidence__in=rows)
+                 .order_by("evidence_id", "sent_at", "message_id")):
+        chat[line.evidence_id].append(line)
+    return [(r, chat[r.pk]) for r in rows]
+
+
+def live_frame_of(*, case: Case, evidence_id: int) -> bytes | None:
+    """A frame a live case kept (the review page serves it to its moderators)."""
+    frame = (LiveEvidence.objects.filter(case=case, pk=evidence_id)
+             .values_list("frame", flat=True).first())
+    return bytes(frame) if frame else None
 
 
 def review_context_for(case: Case) -> ReviewContext:
@@ -315,6 +358,11 @@ def review_context_for(case: Case) -> ReviewContext:
         ctx.sound = Sound.objects.filter(pk=case.target_id).first()
     elif case.target_type == TargetType.MESSAGE:
         ctx.message_reports = _message_reports(case)
+    elif case.target_type in (TargetType.LIVE, TargetType.LIVE_MESSAGE):
+        ctx.live_evidence = _live_evidence(case)
+        live_id = (case.target_id if case.target_type == TargetType.LIVE
+                   else next((e.live_id for e, _chat in ctx.live_evidence), None))
+        ctx.live = live_preview(live_id=live_id) if live_id is not None else None
     if post_id is not None:
         ctx.post = (Post.objects.select_related("asset", "author", "sound")
                     .filter(pk=post_id).first())

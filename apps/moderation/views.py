@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,8 +22,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apps.accounts.models import User
 from apps.core.errors import ApplicationError, ForbiddenError, NotFoundError
 from apps.media import storage
-from apps.moderation import conf, selectors, services
-from apps.moderation.models import Case, Queue
+from apps.moderation import conf, live_hooks, selectors, services
+from apps.moderation.models import Case, Queue, TargetType
 from apps.moderation.policies import Policy
 
 View = Callable[..., HttpResponseBase]
@@ -165,6 +165,9 @@ def case_review(request: HttpRequest, case_id: int) -> HttpResponse:
         "frame_numbers": range(1, int(frames.get("count", 0)) + 1),
         "overdue": case.status == Case.Status.OPEN and case.sla_due_at < now,
         "evidence": _evidence(case, ctx.detection),
+        # a live on air plays through the page's own route (any audience); else its frames
+        "live_hls": (reverse("moderation:live-file", args=[case.pk, "index.m3u8"])
+                     if ctx.live is not None and ctx.live.on_air else ""),
     })
 
 
@@ -231,6 +234,49 @@ def case_frame(request: HttpRequest, case_id: int, number: int) -> HttpResponse:
         raise Http404
     response = HttpResponse(data, content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+def _live_id_of(case: Case) -> int | None:
+    if case.target_type == TargetType.LIVE:
+        return case.target_id
+    if case.target_type == TargetType.LIVE_MESSAGE:
+        return (case.live_evidence.order_by("-id").values_list("live_id", flat=True).first())
+    return None
+
+
+@require_GET
+@_staff
+def case_live_frame(request: HttpRequest, case_id: int, evidence_id: int) -> HttpResponse:
+    """The frame of a live a report or the frame sampler kept with the case."""
+    case = _case_for(request, case_id)
+    data = selectors.live_frame_of(case=case, evidence_id=evidence_id)
+    if data is None:
+        raise Http404
+    response = HttpResponse(data, content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+_LIVE_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".mp4": "video/mp4",
+               ".m4s": "video/iso.segment", ".m4v": "video/mp4", ".m4a": "audio/mp4",
+               ".ts": "video/mp2t", ".jpg": "image/jpeg"}
+
+
+@require_GET
+@_staff
+def case_live_file(request: HttpRequest, case_id: int, path: str) -> HttpResponseBase:
+    """The live's HLS output for the review page's preview, to the moderators of the case's
+    queue whatever the live's audience (live finds the file and checks the path)."""
+    case = _case_for(request, case_id)
+    live_id = _live_id_of(case)
+    suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    found = (live_hooks.live_file(live_id=live_id, path=path)
+             if live_id is not None and suffix in _LIVE_TYPES else None)
+    if found is None:
+        raise Http404
+    response = FileResponse(found.open("rb"), content_type=_LIVE_TYPES[suffix])
+    response["Cache-Control"] = "no-store" if suffix == ".m3u8" else "private, max-age=60"
     return response
 
 

@@ -35,6 +35,12 @@ from apps.moderation.services.decisions import (
     decisions_for,
 )
 from apps.moderation.services.enforcement import _set_post_flag, enforce
+from apps.moderation.services.lives import (
+    LiveChatCopy,
+    LiveCopy,
+    live_frame_alert,
+    live_report_create,
+)
 from apps.moderation.services.messages import (
     MessageCopy,
     message_evidence_viewed,
@@ -52,6 +58,8 @@ __all__ = [
     "SOURCES",
     "Action",
     "Decision",
+    "LiveChatCopy",
+    "LiveCopy",
     "MessageCopy",
     "_set_post_flag",
     "action_for_appeal_token",
@@ -69,6 +77,8 @@ __all__ = [
     "cases_close_no_violation",
     "decisions_for",
     "enforce",
+    "live_frame_alert",
+    "live_report_create",
     "message_evidence_viewed",
     "message_report_create",
     "report_create",

@@ -18,22 +18,29 @@ SOURCES = (Case.Source.REPORT, Case.Source.AUTOMATED)
 
 # Actions on the content itself; the rest apply to the account that answers for it.
 CONTENT_ACTIONS = {Action.REMOVE, Action.AGE_RESTRICT, Action.LIMIT_REACH,
-                   Action.DISABLE_COMMENTS, Action.SEARCH_BAN}
+                   Action.DISABLE_COMMENTS, Action.SEARCH_BAN, Action.END_LIVE,
+                   Action.KEY_BAN}
 
 ACCOUNT_ACTIONS = {Action.STRIKE, Action.SUSPEND, Action.BAN}
 
-APPEALABLE = CONTENT_ACTIONS | ACCOUNT_ACTIONS
+# An ended live cannot go back on air: ending it is not appealed (a strike given with it is).
+APPEALABLE = (CONTENT_ACTIONS | ACCOUNT_ACTIONS) - {Action.END_LIVE}
 
 # Which targets each content action applies to.
 _ACTION_TARGETS = {
     # a message: taken down for everyone through messaging's hook (`message_hooks`)
-    Action.REMOVE: {TargetType.POST, TargetType.COMMENT, TargetType.SOUND, TargetType.MESSAGE},
+    # a live chat message: hidden for everyone through live's hook (`live_hooks`)
+    Action.REMOVE: {TargetType.POST, TargetType.COMMENT, TargetType.SOUND, TargetType.MESSAGE,
+                    TargetType.LIVE_MESSAGE},
     Action.AGE_RESTRICT: {TargetType.POST},
     Action.LIMIT_REACH: {TargetType.POST},
     Action.DISABLE_COMMENTS: {TargetType.POST},
     # The account itself, or one post: search drops them at query time
     # (`moderation.selectors.search_banned_q`).
     Action.SEARCH_BAN: {TargetType.USER, TargetType.POST},
+    # through live's hooks (`live_hooks`); the host answers for them
+    Action.END_LIVE: {TargetType.LIVE},
+    Action.KEY_BAN: {TargetType.LIVE},
 }
 
 

@@ -11,6 +11,7 @@ from apps.content import services as content_services
 from apps.content.models import Post
 from apps.core.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
 from apps.moderation import conf
+from apps.moderation.live_hooks import run_live_message_restored_hooks
 from apps.moderation.message_hooks import run_message_restored_hooks
 from apps.moderation.models import (
     Appeal,
@@ -49,6 +50,8 @@ def _undo(row: EnforcementAction) -> bool:
             removed = [int(m) for m in detail.get("message_ids", [])] or [row.target_id]
             restored = [m for m in removed if run_message_restored_hooks(message_id=m)]
             return bool(restored)
+        if row.target_type == TargetType.LIVE_MESSAGE:
+            return run_live_message_restored_hooks(message_id=row.target_id)
         return content_services.sound_set_taken_down(sound_id=row.target_id,
                                                      taken_down=False)
     if row.action in (Action.AGE_RESTRICT, Action.LIMIT_REACH, Action.DISABLE_COMMENTS):
@@ -61,7 +64,9 @@ def _undo(row: EnforcementAction) -> bool:
     if row.action == Action.BAN:
         BanSignal.objects.filter(action=row, lifted_at__isnull=True).update(
             lifted_at=timezone.now())
-    return True  # search ban: the reversed row no longer counts; suspend, ban: standing_refresh
+    # An ended live does not go back on air. Search ban, key ban: the reversed row no
+    # longer counts; suspend, ban: standing_refresh.
+    return row.action != Action.END_LIVE
 
 
 def _reverse(rows: list[EnforcementAction], *, target_type: str, target_id: int,
@@ -94,7 +99,8 @@ def _restore_target(*, target_type: str, target_id: int, policy: str, reason: st
     rows = list(EnforcementAction.objects.select_for_update().filter(
         target_type=target_type, target_id=target_id, reversed_at__isnull=True,
         action__in=[Action.REMOVE, Action.AGE_RESTRICT, Action.LIMIT_REACH,
-                    Action.DISABLE_COMMENTS, Action.SEARCH_BAN, Action.SUSPEND, Action.BAN])
+                    Action.DISABLE_COMMENTS, Action.SEARCH_BAN, Action.KEY_BAN,
+                    Action.SUSPEND, Action.BAN])
         .order_by("id"))
     restore = _reverse(rows, target_type=target_type, target_id=target_id,
                        subject_id=subject_id, policy=policy, reason=reason, actor=actor,

@@ -43,7 +43,7 @@ def case_open_or_merge(*, target_type: str, target_id: int, source: str, policy:
     if source == Case.Source.REPORT and reporter is None:
         raise ApplicationError("A report needs its reporter.", code="reporter_required")
     subject_id = subject_of(target_type=target_type, target_id=target_id)
-    queue = conf.POLICY_QUEUE.get(Policy(policy), Queue.GENERAL)
+    queue = conf.queue_for(target_type, policy)
     priority = min(max(int(priority), Priority.URGENT), Priority.LOW,
                    conf.POLICY_PRIORITY_FLOOR.get(Policy(policy), Priority.LOW))
     now = timezone.now()

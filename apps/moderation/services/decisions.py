@@ -43,6 +43,16 @@ DECISIONS: dict[str, Decision] = {
     # A direct message: taken down for everyone in the conversation (messaging's hook).
     "remove_message": Decision("r", "Remove message + strike", (Action.REMOVE, Action.STRIKE),
                                targets=(TargetType.MESSAGE,)),
+    # A live: ended now, or its host's key banned (which ends it too), through live's hooks.
+    "end_live": Decision("x", "End the live", (Action.END_LIVE,), targets=(TargetType.LIVE,)),
+    "end_live_strike": Decision("r", "End the live + strike", (Action.END_LIVE, Action.STRIKE),
+                                targets=(TargetType.LIVE,)),
+    "key_ban": Decision("y", "Ban the stream key + strike", (Action.KEY_BAN, Action.STRIKE),
+                        targets=(TargetType.LIVE,)),
+    # A live chat message: hidden for everyone in the chat (live's hook).
+    "remove_live_message": Decision("r", "Remove message + strike",
+                                    (Action.REMOVE, Action.STRIKE),
+                                    targets=(TargetType.LIVE_MESSAGE,)),
     "age_restrict": Decision("g", "Age-restrict", (Action.AGE_RESTRICT,),
                              targets=(TargetType.POST,)),
     "limit_reach": Decision("l", "Limit reach", (Action.LIMIT_REACH,),

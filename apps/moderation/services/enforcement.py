@@ -16,6 +16,11 @@ from apps.content import services as content_services
 from apps.content.models import Post
 from apps.core.errors import ApplicationError, ForbiddenError
 from apps.moderation import conf
+from apps.moderation.live_hooks import (
+    run_live_end_hooks,
+    run_live_key_ban_hooks,
+    run_live_message_removed_hooks,
+)
 from apps.moderation.message_hooks import run_message_removed_hooks
 from apps.moderation.models import BanSignal, Case, EnforcementAction, Standing, Strike, TargetType
 from apps.moderation.selectors import messages_covered_by
@@ -105,6 +110,8 @@ def _apply_remove(row: EnforcementAction) -> bool:
         removed = [m for m in covered if run_message_removed_hooks(message_id=m)]
         row.detail = {"message_ids": [str(m) for m in removed]}  # what an appeal puts back
         return bool(removed)
+    if row.target_type == TargetType.LIVE_MESSAGE:
+        return run_live_message_removed_hooks(message_id=row.target_id)
     return content_services.sound_set_taken_down(sound_id=row.target_id, taken_down=True)
 
 
@@ -112,6 +119,24 @@ def _set_post_flag(row: EnforcementAction, **values: Any) -> bool:
     prior = content_services.post_set_moderation_flags(post_id=row.target_id, **values)
     assert prior is not None
     row.detail = {"prior": prior}
+    return True
+
+
+def _apply_end_live(row: EnforcementAction) -> bool:
+    ended = run_live_end_hooks(live_id=row.target_id, actor_id=row.actor_id, reason=row.reason)
+    row.detail = {"ended": ended}  # False: it had ended already
+    return ended
+
+
+def _apply_key_ban(row: EnforcementAction) -> bool:
+    """The host's stream key is revoked (ending a live on air) and no new one is made until
+    the ban expires or is lifted: the unreversed row is the ban
+    (`selectors.live_key_ban_for`, which live's eligibility asks)."""
+    assert row.subject_id is not None
+    row.expires_at = timezone.now() + conf.live_key_ban_length()
+    revoked = run_live_key_ban_hooks(user_id=row.subject_id, actor_id=row.actor_id,
+                                     reason=row.reason)
+    row.detail = {"live_id": str(row.target_id), "revoked": revoked}
     return True
 
 
@@ -145,6 +170,8 @@ _APPLY = {
         row, comment_policy=Post.CommentPolicy.OFF),
     Action.SEARCH_BAN: lambda row: True,  # the unreversed row is the ban (search reads it)
     Action.STRIKE: lambda row: True,  # the Strike row is written after the action row
+    Action.END_LIVE: _apply_end_live,
+    Action.KEY_BAN: _apply_key_ban,
     Action.SUSPEND: _apply_suspend,
     Action.BAN: _apply_ban,
 }

@@ -11,7 +11,14 @@ from django.utils import timezone
 
 from apps.core.errors import NotFoundError
 from apps.moderation import conf
-from apps.moderation.models import EnforcementAction, MessageEvidence, Notice, TargetType
+from apps.moderation.models import (
+    EnforcementAction,
+    LiveChatEvidence,
+    LiveEvidence,
+    MessageEvidence,
+    Notice,
+    TargetType,
+)
 from apps.moderation.notice_hooks import run_notice_issued_hooks
 from apps.moderation.policies import Policy
 from apps.moderation.services._common import APPEALABLE, Action
@@ -43,7 +50,8 @@ def action_for_appeal_token(token: str) -> EnforcementAction:
 
 _TARGET_NOUN = {TargetType.POST: "video", TargetType.COMMENT: "comment",
                 TargetType.SOUND: "sound", TargetType.USER: "account",
-                TargetType.MESSAGE: "message"}
+                TargetType.MESSAGE: "message", TargetType.LIVE: "live",
+                TargetType.LIVE_MESSAGE: "live chat message"}
 
 
 def _notice_text(row: EnforcementAction) -> tuple[str, str]:
@@ -75,6 +83,12 @@ def _notice_text(row: EnforcementAction) -> tuple[str, str]:
         Action.BAN: ("Your account is banned",
                      "Your account is banned because of activity that goes against our "
                      f"Community Guidelines on {rule}."),
+        Action.END_LIVE: ("Your live was ended",
+                          f"A moderator ended your live{_live_named(row.target_id)}. {why}"),
+        Action.KEY_BAN: ("You cannot go live for now",
+                         f"Your stream key was revoked{_live_named(row.target_id, 'because of')}"
+                         " and you cannot make a new one until "
+                         f"{row.expires_at or timezone.now():%d %B %Y}. {why}"),
         Action.RESTORE: (f"Your {noun} was restored",
                          "We reviewed our earlier decision again and reversed it."),
     }
@@ -86,6 +100,9 @@ def _notice_text(row: EnforcementAction) -> tuple[str, str]:
             more = "message" if others == 1 else "messages"
             body = (f"{body} The same goes for {others} other {more} of yours reported "
                     "with it in that conversation.")
+    if row.target_type == TargetType.LIVE_MESSAGE and row.action in (Action.REMOVE,
+                                                                      Action.RESTORE):
+        body = f"{_live_message_named(row.target_id, removed=row.action == Action.REMOVE)} {body}"
     return title, f"{body} Reason: {row.reason}"
 
 
@@ -103,6 +120,27 @@ def _message_named(message_id: int, *, removed: bool) -> str:
         named = f"Your direct message {quoted} sent on {copy['sent_at']:%d %B %Y}"
     return (f"{named} was removed from the conversation for everyone in it." if removed
             else f"{named} is back in the conversation.")
+
+
+def _live_named(live_id: int, word: str = "") -> str:
+    """' “title”' (or ' during your live “title”'), from the copy a report kept."""
+    title = (LiveEvidence.objects.filter(live_id=live_id).order_by("-id")
+             .values_list("title", flat=True).first())
+    if not title:
+        return f" {word} your live" if word else ""
+    return f" {word} your live “{title}”" if word else f" “{title}”"
+
+
+def _live_message_named(message_id: int, *, removed: bool) -> str:
+    copy = (LiveChatEvidence.objects.filter(message_id=message_id, reported=True)
+            .values("text", "sent_at").order_by("id").first())
+    named = "Your live chat message"
+    if copy is not None:
+        text = " ".join(str(copy["text"]).split())
+        quoted = f"“{text[:_QUOTE_CHARS - 1]}…”" if len(text) > _QUOTE_CHARS else f"“{text}”"
+        named = f"Your live chat message {quoted} sent on {copy['sent_at']:%d %B %Y}"
+    return (f"{named} was removed from the chat for everyone." if removed
+            else f"{named} is back in the chat.")
 
 
 def _notify_action(row: EnforcementAction) -> None:

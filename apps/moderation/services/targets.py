@@ -6,7 +6,7 @@ from apps.accounts.models import User
 from apps.comments.models import Comment
 from apps.content.models import Post, Sound
 from apps.core.errors import ApplicationError, NotFoundError
-from apps.moderation.models import MessageEvidence, TargetType
+from apps.moderation.models import LiveChatEvidence, LiveEvidence, MessageEvidence, TargetType
 
 
 def subject_of(*, target_type: str, target_id: int) -> int | None:
@@ -26,6 +26,19 @@ def subject_of(*, target_type: str, target_id: int) -> int | None:
         if not senders:
             raise NotFoundError("Message not found.", code="not_found")
         return senders[0]
+    elif target_type == TargetType.LIVE:
+        # Never live's tables: the copy a report or the frame sampler kept (`services.lives`).
+        hosts = list(LiveEvidence.objects.filter(live_id=target_id).order_by("-id")
+                     .values_list("host_id", flat=True)[:1])
+        if not hosts:
+            raise NotFoundError("Live not found.", code="not_found")
+        return hosts[0]
+    elif target_type == TargetType.LIVE_MESSAGE:
+        authors = list(LiveChatEvidence.objects.filter(message_id=target_id, reported=True)
+                       .values_list("author_id", flat=True)[:1])
+        if not authors:
+            raise NotFoundError("Message not found.", code="not_found")
+        return authors[0]
     elif target_type == TargetType.SOUND:
         found = Sound.objects.filter(pk=target_id).values_list("original_owner_id", flat=True)
         if not found:

@@ -163,7 +163,7 @@ def _post_borrowed_part_removed(*, post_id: int, original_author_id: int | None,
 
 
 # Notice kinds (moderation's action names and its own) that concern the account
-ACCOUNT_NOTICE_KINDS = frozenset({"strike", "suspend", "ban", "feature_limit"})
+ACCOUNT_NOTICE_KINDS = frozenset({"strike", "suspend", "ban", "feature_limit", "key_ban"})
 APPEAL_NOTICE_KINDS = frozenset({"appeal_granted", "appeal_rejected"})
 
 
@@ -176,7 +176,7 @@ def notice_type(notice: Notice) -> str:
     if notice.kind in ACCOUNT_NOTICE_KINDS or (
             notice.action is not None and notice.action.target_type == "user"):
         return types.MODERATION_ACCOUNT.name
-    if notice.kind == "remove":
+    if notice.kind in ("remove", "end_live"):  # a live ended by a moderator: told like a removal
         return types.MODERATION_REMOVAL.name
     return types.MODERATION_LIMIT.name
 
