@@ -90,10 +90,6 @@ def test_refusals_are_in_words_and_move_nothing():
     assert short.json()["error"]["code"] == "insufficient_funds"
     assert "enough coins" in short.json()["error"]["message"]
     assert _gift(client, post, "123").status_code == 404  # no such gift
-    live = client.post(f"/api/v1/posts/{post.pk}/gifts",
-                       {"gift_id": str(gift().pk), "live_id": "5"}, format="json")
-    assert live.status_code == 400
-    assert "live_id" in live.json()["error"]["fields"]
     bad_ids: list[object] = [None, True, 1.5, "x", [], {"id": 1}]
     for bad in bad_ids:
         answer = client.post(f"/api/v1/posts/{post.pk}/gifts", {"gift_id": bad},

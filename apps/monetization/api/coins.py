@@ -273,12 +273,6 @@ class PostGiftApi(APIView):
     @extend_schema_serializer(component_name="GiftSendInput")
     class InputSerializer(serializers.Serializer[Any]):
         gift_id = IdStringField()
-        live_id = serializers.CharField(required=False, allow_null=True, default=None,
-                                        help_text="Reserved for live streams (not yet).")
-
-        def validate_live_id(self, value: Any) -> None:
-            if value is not None:
-                raise serializers.ValidationError("Live streams are not available yet.")
 
     @extend_schema(operation_id="posts_gift_create",
                    summary="Send a gift on a post (its coins from your wallet to the creator)",

@@ -64,8 +64,8 @@ class RevenueShare(models.Model):
 
 
 class GiftSend(SnowflakeModel):
-    """One gift or tip: the coins the sender spent and how they were shared. On a post now;
-    `live_id` is where a live stream's gifts will point (the live issue)."""
+    """One gift or tip: the coins the sender spent and how they were shared. On a post, on
+    a profile (tips), or in a live stream (`live_id`: the host received it)."""
 
     class Kind(models.TextChoices):
         GIFT = "gift", "Gift"

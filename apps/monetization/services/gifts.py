@@ -126,18 +126,25 @@ def active_gifts() -> Sequence[Gift]:
 
 
 def gift_send(*, sender: User, gift_id: int, post: Post | None = None,
-              live_id: int | None = None, key: str | None = None,
+              live_id: int | None = None, recipient: User | None = None, key: str | None = None,
               session_key: str | None = None) -> tuple[GiftSend, bool]:
-    """Send a gift from the catalogue on a post (or, once lives exist, in a live: `live_id`;
-    the live issue names the recipient from the live). The post's visibility to the sender
-    is the caller's check (`content.selectors.get_post_for`)."""
+    """Send a gift from the catalogue on a post (to its creator), or in a live stream
+    (`live_id`, to its host: the live app names the host as `recipient`). Whether the
+    sender may see the post or the live is the caller's check
+    (`content.selectors.get_post_for`, `live.selectors.live_for`)."""
     gift = Gift.objects.filter(pk=gift_id, active=True).first()
     if gift is None:
         raise NotFoundError("This gift is not available.", code="gift_not_found")
-    if post is None:
+    if live_id is not None:
+        if recipient is None or post is not None:
+            raise ApplicationError("A gift in a live goes to its host.", code="invalid")
+        to = recipient
+    elif post is None:
         raise ApplicationError("Gifts are sent on a video.", code="invalid",
                                fields={"post_id": ["Required."]})
-    return _send(kind=GiftSend.Kind.GIFT, sender=sender, recipient=post.author, coins=gift.coins,
+    else:
+        to = post.author
+    return _send(kind=GiftSend.Kind.GIFT, sender=sender, recipient=to, coins=gift.coins,
                  gift=gift, post=post, live_id=live_id, key=key, session_key=session_key)
 
 
