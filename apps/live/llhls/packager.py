@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 PART_TARGET = 0.2  # seconds; MediaMTX's default, Apple's guidance is 0.2-1 s
 SEGMENT_TARGET = 1.0
 WINDOW = 12  # complete segments listed (the plain-HLS fallback plays from these)
-KEEP_EXTRA = 6  # segments kept on disk past the window, for clients holding an older playlist
+KEEP_EXTRA = 3  # segments kept on disk past the window, for clients holding an older playlist
 
 
 def part_target_for(fps: float, part_target: float = PART_TARGET) -> float:
