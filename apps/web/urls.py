@@ -7,6 +7,7 @@ from apps.web import (
     views_coins,
     views_discover,
     views_inbox,
+    views_live,
     views_messages,
     views_notices,
     views_pages,
@@ -26,6 +27,10 @@ urlpatterns = [
     # --- the rest of the site (upload, profiles, pages, settings) ---
     path("upload", views_upload.upload, name="upload"),
     path("studio/analytics", views_analytics.analytics, name="analytics"),
+    path("studio/live", views_live.studio_live, name="studio-live"),
+    path("studio/live/<str:live_id>", views_live.studio_live_end, name="studio-live-end"),
+    path("live", views_live.live_tab, name="live"),
+    path("live/<str:live_id>", views_live.live_player, name="live-player"),
     path("studio/earnings", views_payouts.earnings, name="earnings"),
     path("studio/captions/<str:post_id>", views_captions.captions, name="captions"),
     path("studio/subscriptions", views_subscriptions.studio_tiers,

@@ -20,6 +20,7 @@ from apps.content import selectors as content_selectors
 from apps.content.models import Post
 from apps.core.errors import ForbiddenError, NotFoundError
 from apps.engagement import selectors as engagement_selectors
+from apps.live import selectors as live_selectors
 from apps.moderation import selectors as moderation_selectors
 from apps.moderation.models import TargetType
 from apps.monetization import subscription_selectors
@@ -73,6 +74,9 @@ def _header(request: HttpRequest, profile: social_selectors.Profile, tab: str) -
         "is_self": profile.relation.is_self,
         # the Subscribe button: the creator offers tiers (monetization's)
         "offers_subscriptions": subscription_selectors.offers_tiers(owner.pk),
+        # the live ring: on air now in a live this viewer may watch
+        "live_id": live_selectors.on_air_lives([owner.pk], viewer=viewer_of(request))
+        .get(owner.pk),
     }
 
 

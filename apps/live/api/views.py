@@ -164,7 +164,8 @@ def _title(value: str) -> str:
 
 @extend_schema_serializer(component_name="LiveCreateInput")
 class CreateInput(serializers.Serializer[Any]):
-    title = serializers.CharField(max_length=100, trim_whitespace=True)
+    title = serializers.CharField(max_length=100, trim_whitespace=True, error_messages={
+        "blank": "Give your live a title.", "required": "Give your live a title."})
     audience = serializers.ChoiceField(choices=LiveStream.Audience.choices,
                                        default=LiveStream.Audience.EVERYONE)
     cover = serializers.ImageField(required=False, allow_null=True)

@@ -15,7 +15,7 @@ register = template.Library()
 
 # web URL names → tab
 _TABS = {
-    "home": "home", "feed-following": "home",
+    "home": "home", "feed-following": "home", "live": "home", "live-player": "home",
     "discover": "discover", "search": "discover", "hashtag": "discover", "sound": "discover",
     "upload": "upload",
     "notices": "inbox", "inbox": "inbox", "messages": "inbox", "messages-thread": "inbox",
