@@ -106,14 +106,14 @@ def _slow_mode(live: LiveStream, user_id: int) -> None:
 
 
 def _rate_limit(live: LiveStream, user_id: int) -> None:
-    now = time.time()
+    """Each window starts at the person's first message in it (the key's lifetime)."""
     for limit, window in RATE_LIMITS:
-        key = f"live:rate:{live.pk}:{user_id}:{window}:{int(now // window)}"
-        cache.add(key, 0, timeout=window * 2)
+        key = f"live:rate:{live.pk}:{user_id}:{window}"
+        cache.add(key, 0, timeout=window)
         try:
             sent = cache.incr(key)
         except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=window * 2)
+            cache.add(key, 1, timeout=window)
             sent = 1
         if sent > limit:
             raise ChatRefused("rate_limited", "You're sending messages too fast. Wait a few "
