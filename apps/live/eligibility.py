@@ -6,6 +6,8 @@ The rule (thresholds in `LivePolicy`, staff-configurable in the admin):
 - an account in good standing: active, not deactivated or deleting, a verified e-mail
   address, no suspension or ban in force;
 - an account at least `min_account_days` old;
+- no stream-key ban in force (`moderation.selectors.live_key_ban_for`: a moderator's
+  `key_ban`, until it expires or an appeal lifts it);
 - no severe strike in force (`moderation.selectors.has_active_severe_strike`);
 - at least `min_followers` followers;
 """
@@ -16,7 +18,11 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.live.models import LivePolicy
-from apps.moderation.selectors import account_block_for, has_active_severe_strike
+from apps.moderation.selectors import (
+    account_block_for,
+    has_active_severe_strike,
+    live_key_ban_for,
+)
 from apps.monetization.eligibility import Refusal, require
 
 __all__ = ["Refusal", "go_live_refusal", "require"]
@@ -39,6 +45,10 @@ def go_live_refusal(user: User, *, policy: LivePolicy | None = None) -> Refusal 
         return Refusal("account_too_new",
                        f"Your account must be {policy.min_account_days} days old to go live "
                        f"(in {wait} day{'s' if wait != 1 else ''}).")
+    key_ban = live_key_ban_for(user.pk)  # a moderator banned the stream key (H6)
+    if key_ban is not None and key_ban.expires_at is not None:
+        return Refusal("key_banned", "Going live is paused: our moderators banned your stream "
+                       f"key until {key_ban.expires_at:%-d %B %Y}. See your notices.")
     if has_active_severe_strike(user.pk):
         return Refusal("severe_strike", "Going live is paused while a strike for a serious "
                        "violation is on your account. See your notices.")

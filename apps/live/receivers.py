@@ -6,3 +6,6 @@ from __future__ import annotations
 
 def connect() -> None:
     """Called once from `LiveConfig.ready`."""
+    from apps.live.safety.receivers import connect as safety_connect
+
+    safety_connect()  # moderation's live hooks, the frame tasks (H6)

@@ -811,3 +811,11 @@ CELERY_BEAT_SCHEDULE["live-sweep"] = {
     "schedule": timedelta(minutes=1),
     "options": {"queue": "default", "expires": 50},
 }
+# Safety (H6): every few seconds each live on air has its latest frame through the nudity
+# check (apps.live.safety.frames; the sweep is one indexed query when nobody is live).
+SWIPEME_LIVE_FRAME_CHECK_SECONDS = env_int("SWIPEME_LIVE_FRAME_CHECK_SECONDS", 5)
+CELERY_BEAT_SCHEDULE["live-frames-sweep"] = {
+    "task": "live.frames_sweep",
+    "schedule": float(SWIPEME_LIVE_FRAME_CHECK_SECONDS),
+    "options": {"queue": "default", "expires": SWIPEME_LIVE_FRAME_CHECK_SECONDS},
+}

@@ -13,4 +13,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(f"{L}/replay", views.LiveReplayApi.as_view(), name="live-replay"),
     path(f"{L}/stats", views.LiveStatsApi.as_view(), name="live-stats"),
     path("", include("apps.live.api.chat_urls")),
+    path("", include("apps.live.api.safety")),  # reports (H6)
 ]

@@ -29,6 +29,7 @@ from apps.moderation.detection.services._common import (
     SCAN_STEPS,
 )
 from apps.moderation.detection.services.config import detection_settings, policy_rules_seed
+from apps.moderation.detection.services.frames import frame_nudity_verdict
 from apps.moderation.detection.services.hash_lists import hash_list_import
 from apps.moderation.detection.services.matching import (
     asset_findings,
@@ -74,6 +75,7 @@ __all__ = [
     "comment_scan",
     "detection_settings",
     "extract_features",
+    "frame_nudity_verdict",
     "hash_list_import",
     "on_asset_step_done",
     "policy_rules_seed",
