@@ -6,6 +6,12 @@ from __future__ import annotations
 
 def connect() -> None:
     """Called once from `LiveConfig.ready`."""
+    from apps.live import notices, selectors
+    from apps.social.hooks import register_live_ring_hook
+
+    notices.register_types()  # live_started
+    register_live_ring_hook(selectors.ring_lives)  # the ring on avatars
+
     from apps.live.safety.receivers import connect as safety_connect
 
     safety_connect()  # moderation's live hooks, the frame tasks (H6)

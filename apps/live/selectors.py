@@ -15,9 +15,10 @@ The host sees their own lives, whatever their state.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from apps.accounts.models import User
@@ -107,6 +108,29 @@ def on_air_lives(user_ids: Iterable[int], *, viewer: Viewer = None) -> dict[int,
     rows = (visible_lives(viewer).filter(host_id__in=ids, state__in=ON_AIR)
             .values_list("host_id", "pk"))
     return dict(rows)
+
+
+# host id -> on-air live id of every live on air, rewritten after each start and end
+# (services.lifecycle.refresh_on_air_cache) and by the live.sweep beat: the avatar ring
+# asks it first, so a page whose people are not live costs no query.
+ON_AIR_CACHE_KEY = "live:on_air_hosts"
+
+
+def ring_lives(*, viewer: object, user_ids: Collection[int]) -> dict[int, int]:
+    """The avatar ring (social's `live_rings` hook): host id -> live id for those of
+    `user_ids` on air in a live the viewer may watch. A cache read; a query only when one
+    of them is on air. A lost cache shows no ring until the next start, end or sweep."""
+    on_air: dict[int, int] = cache.get(ON_AIR_CACHE_KEY) or {}
+    candidates = [user_id for user_id in user_ids if user_id in on_air]
+    if not candidates:
+        return {}
+    who = viewer if isinstance(viewer, User | AnonymousUser) else None
+    return on_air_lives(candidates, viewer=who)
+
+
+def on_air_hosts_now() -> dict[int, int]:
+    """host id -> live id of every live on air (what the ring's cache holds)."""
+    return dict(LiveStream.objects.filter(state__in=ON_AIR).values_list("host_id", "pk"))
 
 
 def on_air_host_ids(user_ids: Iterable[int], *, viewer: Viewer = None) -> set[int]:

@@ -39,9 +39,9 @@ def sweep() -> int:
 @shared_task(name="live.live_started_fan_out")
 def live_started_fan_out(live_id: str) -> int:
     """Tell the host's followers the live started (once per live; resumable)."""
-    from apps.live.services import notify
+    from apps.live import notices
 
-    return notify.live_started(int(live_id))
+    return notices.live_started(int(live_id))
 
 
 @shared_task(name="live.make_replay")

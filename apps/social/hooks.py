@@ -6,10 +6,14 @@ per edge this transaction made:
   approved: `via_request`);
 - `register_follow_requested_hook`: a FollowRequest to a private account was created;
 - `register_blocked_hook`: a Block was created (messaging drops the pair's live
-  conversations at once)."""
+  conversations at once).
+
+And one question: `register_live_ring_hook` (live answers which of some users are on air
+in a live the viewer may watch: the ring on their avatars; `live_rings` asks it)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Protocol
 
 from apps.core.hooks import Hook
@@ -25,6 +29,10 @@ class FollowRequestedHook(Protocol):
 
 class BlockedHook(Protocol):
     def __call__(self, *, blocker_id: int, blocked_id: int) -> object: ...
+
+
+class LiveRingHook(Protocol):
+    def __call__(self, *, viewer: object, user_ids: Collection[int]) -> Mapping[int, int]: ...
 
 
 _followed_hooks: Hook[FollowedHook] = Hook("social.followed")
@@ -56,3 +64,18 @@ def run_blocked_hooks(*, blocker_id: int, blocked_id: int) -> None:
 def run_unblocked_hooks(*, blocker_id: int, blocked_id: int) -> None:
     for hook in _unblocked_hooks:
         hook(blocker_id=blocker_id, blocked_id=blocked_id)
+
+
+_live_ring_hooks: Hook[LiveRingHook] = Hook("social.live_rings")
+register_live_ring_hook = _live_ring_hooks.register
+
+
+def live_rings(*, viewer: object, user_ids: Collection[int]) -> dict[int, int]:
+    """user id -> the id of the live they are on air in, for those of `user_ids` whose
+    live the viewer may watch (empty with nothing registered, or an empty list)."""
+    ids = {int(user_id) for user_id in user_ids}
+    rings: dict[int, int] = {}
+    if ids:
+        for hook in _live_ring_hooks:
+            rings.update(hook(viewer=viewer, user_ids=ids))
+    return rings

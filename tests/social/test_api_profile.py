@@ -43,6 +43,8 @@ def test_profile_shows_the_public_fields_with_ids_as_strings(api_client):
         "relation": {"following": False, "requested": False, "follows_you": False,
                      "blocked_by_you": False, "muted": False, "is_self": False,
                      "subscribed": False, "subscribes_to_you": False},
+        "is_live": False,  # the ring on the avatar (tests/live/test_rings.py)
+        "live_id": None,
     }
     assert "email" not in body
     assert "date_of_birth" not in body

@@ -26,7 +26,11 @@ from apps.content.selectors import (
 from apps.core.api.schema import ErrorDocs
 from apps.core.ids import parse_id
 from apps.media.playback import playback_for
-from apps.social.api.serializers import UserSummarySerializer
+from apps.social.api.serializers import (
+    UserSummarySerializer,
+    UserWithLiveSerializer,
+    remember_live_rings,
+)
 
 
 class IdField(serializers.CharField):
@@ -249,6 +253,7 @@ class PostListSerializer(serializers.ListSerializer):  # type: ignore[type-arg]
         posts = list(data.all() if hasattr(data, "all") else data)
         _shared_context(self)[PENDING] = pending_for(post.pk for post in posts)
         _originals(self, posts)
+        remember_live_rings(self, {post.author_id for post in posts})
         return super().to_representation(posts)
 
 
@@ -258,7 +263,7 @@ class PostSerializer(serializers.Serializer[Post]):
     and sound (see `selectors.for_display`)."""
 
     id = serializers.CharField(help_text="64-bit id, as a string.")
-    author = UserSummarySerializer()
+    author = UserWithLiveSerializer(help_text="With the ring when they are live now.")
     caption = serializers.CharField()
     entities = EntitySerializer(source="caption_entities", many=True)
     hashtags = serializers.SerializerMethodField()

@@ -14,6 +14,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -21,13 +22,16 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.core.errors import ConflictError
 from apps.core.outbox import enqueue_on_commit
+from apps.live import selectors
 from apps.live.eligibility import go_live_refusal, require
-from apps.live.models import LivePolicy, LiveStream
+from apps.live.models import LivePolicy, LiveStream, StreamKey
 from apps.live.services.keys import _lock_owner, key_lookup
+from apps.social.models import Follow
 
 logger = logging.getLogger(__name__)
 
 ON_AIR = (LiveStream.State.LIVE, LiveStream.State.RECONNECTING)
+ON_AIR_CACHE_SECONDS = 600  # the sweep rewrites it every minute
 
 
 class IngestRefused(Exception):  # noqa: N818 - the ingest's "no", not a programming error
@@ -101,12 +105,13 @@ def _window(policy: LivePolicy | None = None) -> timedelta:
     return timedelta(seconds=(policy or LivePolicy.current()).reconnect_window_seconds)
 
 
-def publish_started(*, key: str, publisher: str, protocol: str) -> LiveStream:
+def publish_started(*, key: str | StreamKey, publisher: str, protocol: str) -> LiveStream:
     """An encoder connected with `key`: the live it may publish (now live), or
     `IngestRefused` (unknown or revoked key, a creator who may not go live now, no live set
     up, a second publisher while one is on air). Media back within the reconnect window
     continues the same live."""
-    stream_key = key_lookup(key)
+    # the SRT relay never knows the plain key: it passes the host's key row (ingest.srt)
+    stream_key = key if isinstance(key, StreamKey) else key_lookup(key)
     if stream_key is None:
         raise IngestRefused("unknown_key", "This stream key does not exist.")
     if stream_key.revoked_at is not None:
@@ -116,7 +121,7 @@ def publish_started(*, key: str, publisher: str, protocol: str) -> LiveStream:
     if refusal is not None:
         raise IngestRefused(refusal.code, refusal.message)
     now = timezone.now()
-    start = False
+    late = False
     with transaction.atomic():
         live = (LiveStream.objects.select_for_update()
                 .filter(host_id=stream_key.user_id).exclude(state=LiveStream.State.ENDED)
@@ -129,28 +134,39 @@ def publish_started(*, key: str, publisher: str, protocol: str) -> LiveStream:
                 raise IngestRefused("already_publishing", "Another encoder is already "
                                     "streaming with this key.")
             return live  # the same connection told twice
-        if live.state == LiveStream.State.RECONNECTING:
-            if live.disconnected_at is None or now > live.disconnected_at + _window():
-                _end_locked(live, reason=LiveStream.EndReason.DISCONNECTED, by=None)
-                raise IngestRefused("no_live", "That live has ended. Set up a new one in "
-                                    "the studio.")
-        else:  # created: the live starts
-            live.started_at = now
-            start = True
-        live.state = LiveStream.State.LIVE
-        live.disconnected_at = None
-        live.publisher = publisher[:64]
-        live.protocol = protocol[:8]
-        live.key_id = stream_key.pk
-        live.save(update_fields=["state", "started_at", "disconnected_at", "publisher",
-                                 "protocol", "key"])
-        stream_key.last_used_at = now
-        stream_key.save(update_fields=["last_used_at"])
-        if start:
-            from apps.live import tasks
-
-            enqueue_on_commit(tasks.live_started_fan_out, str(live.pk))
+        if live.state == LiveStream.State.RECONNECTING and (
+                live.disconnected_at is None or now > live.disconnected_at + _window()):
+            # back too late (before the timer ran): the end commits, then the refusal
+            _end_locked(live, reason=LiveStream.EndReason.DISCONNECTED, by=None)
+            late = True
+        else:
+            _go_live(live, stream_key, publisher=publisher, protocol=protocol, now=now)
+    if late:
+        raise IngestRefused("no_live", "That live has ended. Set up a new one in the studio.")
     return live
+
+
+def _go_live(live: LiveStream, stream_key: StreamKey, *, publisher: str, protocol: str,
+             now: datetime) -> None:
+    """Created -> live (the start: told to followers once) or reconnecting -> live (the
+    same live continues)."""
+    start = live.state == LiveStream.State.CREATED
+    if start:
+        live.started_at = now
+    live.state = LiveStream.State.LIVE
+    live.disconnected_at = None
+    live.publisher = publisher[:64]
+    live.protocol = protocol[:8]
+    live.key_id = stream_key.pk
+    live.save(update_fields=["state", "started_at", "disconnected_at", "publisher",
+                             "protocol", "key"])
+    stream_key.last_used_at = now
+    stream_key.save(update_fields=["last_used_at"])
+    if start:
+        from apps.live import tasks
+
+        enqueue_on_commit(tasks.live_started_fan_out, str(live.pk))
+    transaction.on_commit(refresh_on_air_cache, robust=True)
 
 
 def publish_stopped(*, live_id: int, publisher: str) -> LiveStream | None:
@@ -187,6 +203,13 @@ def end_if_not_back(*, live_id: int, disconnected_at: str) -> bool:
     return True
 
 
+def refresh_on_air_cache() -> None:
+    """Rewrite the ring's cache of who is on air from the table (after a start or an end
+    commits, and by the sweep: a write that raced another is set right within a minute)."""
+    cache.set(selectors.ON_AIR_CACHE_KEY, selectors.on_air_hosts_now(),
+              timeout=ON_AIR_CACHE_SECONDS)
+
+
 # --- the end ----------------------------------------------------------------------------
 
 
@@ -198,9 +221,15 @@ def _end_locked(live: LiveStream, *, reason: str, by: User | None) -> None:
     live.publisher = ""
     if live.started_at is None and reason == LiveStream.EndReason.DISCONNECTED:
         live.end_reason = LiveStream.EndReason.NEVER_STARTED
-    live.save(update_fields=["state", "ended_at", "end_reason", "publisher"])
+    if live.started_at is not None:  # the stats the chat did not keep (H4 keeps viewers)
+        live.new_followers = Follow.objects.filter(
+            followee_id=live.host_id, created_at__gte=live.started_at,
+            created_at__lte=now).count()
+    live.save(update_fields=["state", "ended_at", "end_reason", "publisher",
+                             "new_followers"])
     live_id = live.pk
     transaction.on_commit(lambda: _after_end(live_id), robust=True)
+    transaction.on_commit(refresh_on_air_cache, robust=True)
     if live.save_replay and live.started_at is not None:
         from apps.live import tasks
 
@@ -266,6 +295,7 @@ def sweep_stale(*, now: datetime | None = None) -> int:
         LiveStream.objects.filter(state=LiveStream.State.CREATED,
                                   created_at__lt=now - settings.SWIPEME_LIVE_SETUP_TTL)
         .values_list("pk", flat=True)[:500])
+    refresh_on_air_cache()
     ended = 0
     for live_id, reason in ([(pk, LiveStream.EndReason.DISCONNECTED) for pk in stale]
                             + [(pk, LiveStream.EndReason.NEVER_STARTED) for pk in never]):

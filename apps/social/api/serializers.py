@@ -3,14 +3,16 @@ relation to them, and the error body."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.files.storage import default_storage
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from apps.accounts.models import User
 from apps.core.api.schema import ErrorDocs
+from apps.social.hooks import live_rings
 
 
 @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"},
@@ -49,6 +51,52 @@ class UserSummarySerializer(serializers.Serializer[User]):
     avatar = AvatarField()
     is_private = serializers.BooleanField()
     is_verified = serializers.BooleanField()
+
+
+LIVE_RINGS = "live_rings"  # the root serializer's context: user id -> on-air live id
+
+
+def live_ring_of(serializer: serializers.BaseSerializer[Any], user_id: int) -> int | None:
+    """The live `user_id` is on air in (one the viewer may watch), from the root
+    context's map (a list reads its page's users at once: `remember_live_rings`), else
+    asked for this one user."""
+    context: dict[str, Any] = serializer.root._context  # type: ignore[attr-defined,assignment]
+    rings = context.setdefault(LIVE_RINGS, {})
+    if user_id not in rings:
+        remember_live_rings(serializer, [user_id])
+    live_id: int | None = rings.get(user_id) or None
+    return live_id
+
+
+def remember_live_rings(serializer: serializers.BaseSerializer[Any],
+                        user_ids: Iterable[int]) -> None:
+    """Ask once for these users' rings and keep the answers (0: not live) in the root
+    context, where every nested `UserWithLiveSerializer` reads them."""
+    context: dict[str, Any] = serializer.root._context  # type: ignore[attr-defined,assignment]
+    rings = context.setdefault(LIVE_RINGS, {})
+    todo = {int(user_id) for user_id in user_ids} - set(rings)
+    if not todo:
+        return
+    request = context.get("request")
+    found = live_rings(viewer=getattr(request, "user", None), user_ids=todo)
+    rings.update({user_id: found.get(user_id, 0) for user_id in todo})
+
+
+@extend_schema_serializer(component_name="UserWithLive")
+class UserWithLiveSerializer(UserSummarySerializer):
+    """A user whose avatar is shown (a post's author): with the ring when they are live."""
+
+    is_live = serializers.SerializerMethodField(
+        help_text="On air now in a live you may watch: draw the ring on the avatar.")
+    live_id = serializers.SerializerMethodField(
+        help_text="That live's id (its page: /live/<id>), or null.")
+
+    def get_is_live(self, user: User) -> bool:
+        return live_ring_of(self, user.pk) is not None
+
+    def get_live_id(self, user: User) -> str | None:
+        live_id = live_ring_of(self, user.pk)
+        return str(live_id) if live_id is not None else None
 
 
 class UserRowSerializer(serializers.Serializer[Any]):

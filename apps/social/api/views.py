@@ -33,6 +33,7 @@ from apps.social.api.serializers import (
     UserRowSerializer,
     UserSummarySerializer,
     errors,
+    live_ring_of,
 )
 from apps.social.models import Block, Follow, FollowRequest, Mute, UserEdge
 
@@ -62,6 +63,17 @@ class UserProfileApi(APIView):
         followers_count = serializers.IntegerField(source="user.followers_count")
         following_count = serializers.IntegerField(source="user.following_count")
         relation = RelationSerializer()
+        is_live = serializers.SerializerMethodField(
+            help_text="On air now in a live you may watch: the ring on the avatar.")
+        live_id = serializers.SerializerMethodField(
+            help_text="That live's id (its page: /live/<id>), or null.")
+
+        def get_is_live(self, profile: Any) -> bool:
+            return live_ring_of(self, profile.user.pk) is not None
+
+        def get_live_id(self, profile: Any) -> str | None:
+            live_id = live_ring_of(self, profile.user.pk)
+            return str(live_id) if live_id is not None else None
 
     @extend_schema(
         operation_id="users_profile_retrieve",
@@ -72,7 +84,7 @@ class UserProfileApi(APIView):
     )
     def get(self, request: Request, username: str) -> Response:
         profile = selectors.get_profile_for(viewer_of(request), username=username)
-        return Response(self.OutputSerializer(profile).data)
+        return Response(self.OutputSerializer(profile, context={"request": request}).data)
 
 
 # --- follow / unfollow ----------------------------------------------------------------------

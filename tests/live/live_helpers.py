@@ -1,0 +1,43 @@
+"""Shared by the live tests: creators who may go live, and lives put on air through the
+services the ingest calls (no media: the ingest's own tests publish for real)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from apps.accounts.models import User
+from apps.live.models import LiveStream
+from apps.live.services import key_create, live_create, publish_started
+from tests.factories import UserFactory
+
+
+def host(**kwargs: Any) -> User:
+    """An adult, 60 days old, with the followers the default policy asks for."""
+    kwargs.setdefault("date_of_birth", date(1990, 1, 1))
+    kwargs.setdefault("date_joined", timezone.now() - timedelta(days=60))
+    kwargs.setdefault("followers_count", 50)
+    return UserFactory(**kwargs)
+
+
+def set_up(creator: User, *, audience: str = LiveStream.Audience.EVERYONE,
+           title: str = "Studio session") -> tuple[LiveStream, str]:
+    """A live waiting for its encoder, and the creator's plain stream key."""
+    _, plain = key_create(creator)
+    return live_create(creator, title=title, audience=audience), plain
+
+
+def on_air(creator: User, **kwargs: Any) -> tuple[LiveStream, str]:
+    live, plain = set_up(creator, **kwargs)
+    live = publish_started(key=plain, publisher="rtmp:1", protocol="rtmp")
+    return live, plain
+
+
+def client_for(user: User | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
