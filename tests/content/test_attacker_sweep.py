@@ -565,6 +565,9 @@ ELSEWHERE = {
     "api/v1/me/kyc/documents/<str:document_id>":
         "tests/monetization/test_kyc.py::test_upload_submit_review_and_staff_only_viewing "
         "(another account 404, signed out 401/403, the file stays; staff-only admin view)",
+    "api/v1/live/<str:live_id>/report":
+        "tests/live/test_safety.py::test_a_report_of_a_live_keeps_its_frame_and_chat_and_the_"
+        "review_page_shows_the_stream (a live the reporter may not see 404, signed out 401)",
     # No account: a provider's name, and the request authenticated by its signature alone.
     "api/v1/payments/webhooks/<str:provider>":
         "tests/payments/test_webhooks.py::test_forged_stale_and_malformed_webhooks_are_"

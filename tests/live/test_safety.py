@@ -38,9 +38,15 @@ from apps.monetization.models import GiftSend
 from tests.conftest import waiting_task_args
 from tests.factories import UserFactory
 from tests.live.live_helpers import client_for, host, on_air
-from tests.moderation.conftest import error_of, groups, moderator, web_for  # noqa: F401
+from tests.moderation import conftest as moderation_fixtures
+from tests.moderation.conftest import error_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+# the moderation tests' fixtures: staff in the real groups, a signed-in web client
+groups = moderation_fixtures.groups
+moderator = moderation_fixtures.moderator
+web_for = moderation_fixtures.web_for
 
 
 def _frame(live: LiveStream, colour: tuple[int, int, int] = (40, 90, 160)) -> bytes:
@@ -80,20 +86,30 @@ def test_a_report_of_a_live_keeps_its_frame_and_chat_and_the_review_page_shows_t
                                                             creator.pk)
     assert case.sla_due_at <= timezone.now() + timedelta(hours=1)  # P1 in the live queue
     kept = LiveEvidence.objects.get(case=case)
-    assert bytes(kept.frame) == frame and kept.title == "Late night set"
-    assert kept.report is not None and kept.report.reporter_id == viewer.pk
+    assert bytes(kept.frame) == frame
+    assert kept.title == "Late night set"
+    assert kept.report is not None
+    assert kept.report.reporter_id == viewer.pk
     copied = list(LiveChatEvidence.objects.filter(evidence=kept).order_by("sent_at")
                   .values_list("text", flat=True))
     assert copied == [f"chat-{i:02d}" for i in range(6, 26)]  # the latest 20
 
     # again by the same viewer: 409 in words; the host: 400; a live they cannot see: 404
     again = _report(viewer, live)
-    assert again.status_code == 409 and "already reported" in error_of(again)["message"]
+    assert again.status_code == 409
+    assert "already reported" in error_of(again)["message"]
     own = _report(creator, live)
-    assert own.status_code == 400 and error_of(own)["message"] == "You cannot report your own live."
+    assert own.status_code == 400
+    assert error_of(own)["message"] == "You cannot report your own live."
     private_host = host()
     hidden, _ = on_air(private_host, audience=LiveStream.Audience.FOLLOWERS)
-    assert _report(viewer, hidden).status_code == 404
+    unseen = _report(viewer, hidden)
+    assert unseen.status_code == 404
+    assert error_of(unseen)["message"] == "This live isn't available. It may have ended."
+    signed_out = client_for(None).post(f"/api/v1/live/{live.pk}/report",
+                                       {"policy": "nudity_sexual"}, format="json")
+    assert signed_out.status_code == 401
+    assert not Case.objects.filter(target_id=hidden.pk).exists()
 
     # the review page: the live on air plays through the page's own route, with the chat
     playlist = evidence.live_dir(live.pk) / "index.m3u8"
@@ -105,8 +121,11 @@ def test_a_report_of_a_live_keeps_its_frame_and_chat_and_the_review_page_shows_t
     assert page.status_code == 200
     html = page.content.decode()
     hls = f"/moderation/cases/{case.pk}/live/index.m3u8"
-    assert f'data-hls="{hls}"' in html and "on air" in html
-    assert "chat-25" in html and "chat-05" not in html and "she is undressing on air" in html
+    assert f'data-hls="{hls}"' in html
+    assert "on air" in html
+    assert "chat-25" in html
+    assert "chat-05" not in html
+    assert "she is undressing on air" in html
     served = web.get(hls)
     assert served.status_code == 200
     assert served["Content-Type"] == "application/vnd.apple.mpegurl"
@@ -114,7 +133,8 @@ def test_a_report_of_a_live_keeps_its_frame_and_chat_and_the_review_page_shows_t
     for outside in ("../../etc/passwd", "recording.flv", "frames/latest.jpg", ".%2e/x.m3u8"):
         assert web.get(f"/moderation/cases/{case.pk}/live/{outside}").status_code == 404
     shown = web.get(f"/moderation/cases/{case.pk}/live-frames/{kept.pk}.jpg")
-    assert shown.status_code == 200 and shown.content == frame
+    assert shown.status_code == 200
+    assert shown.content == frame
     # a moderator without the live queue sees neither the page nor the stream
     other = web_for(moderator("Copyright agents"))
     assert other.get(f"/moderation/cases/{case.pk}/").status_code == 403
@@ -160,7 +180,8 @@ def test_a_chat_message_report_keeps_the_chat_around_it_and_removing_it_tells_it
     assert Strike.objects.filter(user_id=reported.author_id).count() == 1
     notice = Notice.objects.get(user_id=reported.author_id, kind="remove")
     assert notice.title == "Your live chat message was removed"
-    assert "“chat-15”" in notice.body and "removed from the chat for everyone" in notice.body
+    assert "“chat-15”" in notice.body
+    assert "removed from the chat for everyone" in notice.body
 
     # an appeal granted puts it back
     action = EnforcementAction.objects.get(case=case, action="remove")
@@ -208,14 +229,16 @@ def test_a_moderator_ends_the_live_bans_the_key_and_strikes_the_host_each_audite
     assert live2.state == LiveStream.State.ENDED
     assert not StreamKey.objects.filter(user=creator, revoked_at__isnull=True).exists()
     ban = EnforcementAction.objects.get(case=case2, action="key_ban")
-    assert ban.expires_at is not None and ban.expires_at > timezone.now() + timedelta(days=29)
+    assert ban.expires_at is not None
+    assert ban.expires_at > timezone.now() + timedelta(days=29)
     assert AuditEvent.objects.filter(action=ban, verb="enforce_key_ban", actor=mod).exists()
     told = Notice.objects.get(user=creator, kind="key_ban")
     assert told.title == "You cannot go live for now"
     assert f"until {ban.expires_at:%d %B %Y}" in told.body
     client = client_for(creator)
     said = client.get("/api/v1/live/eligibility").json()
-    assert said["can_go_live"] is False and said["code"] == "key_banned"
+    assert said["can_go_live"] is False
+    assert said["code"] == "key_banned"
     assert "banned your stream key" in said["message"]
     refused = client.post("/api/v1/live/key")
     assert refused.status_code == 403
@@ -254,7 +277,8 @@ def test_sampled_frames_go_through_the_nudity_check_and_a_high_score_alerts_the_
     assert (case.queue, case.priority, case.source, case.policy) == (
         Queue.LIVE, Priority.HIGH, "automated", "nudity_sexual")
     kept = LiveEvidence.objects.get(case=case, source="frames")
-    assert bytes(kept.frame) == frame and "explicit" in kept.nudity
+    assert bytes(kept.frame) == frame
+    assert "explicit" in kept.nudity
     assert case.evidence[-1]["signal"] == "live_frame"
     _frame(live, (201, 150, 120))  # a new frame at the same level within the minute
     assert frames.frame_check(live.pk) == "held"
@@ -295,7 +319,8 @@ def test_minors_cannot_go_live() -> None:
                                 format="json")):
         assert attempt.status_code == 403
         assert error_of(attempt)["message"] == "Going live is for people 18 and over."
-    assert not StreamKey.objects.exists() and not LiveStream.objects.exists()
+    assert not StreamKey.objects.exists()
+    assert not LiveStream.objects.exists()
 
 
 def test_minors_cannot_send_gifts_in_a_live() -> None:
