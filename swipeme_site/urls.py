@@ -50,6 +50,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("moderation/", include("apps.moderation.urls")),
     path("payments/", include("apps.payments.urls")),  # the local test provider's pages
+    path("", include("apps.live.urls")),  # HLS playback, the ingest's internal callbacks
     path("cms/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("", include("apps.web.urls")),

@@ -806,6 +806,21 @@ SWIPEME_LIVE_RTMP_URL = env_str("SWIPEME_LIVE_RTMP_URL", "rtmp://localhost:1935/
 SWIPEME_LIVE_SRT_URL = env_str("SWIPEME_LIVE_SRT_URL", "srt://localhost:9000")
 # live_started fan-out: followers told per batch (resumable like new posts').
 SWIPEME_LIVE_FANOUT_BATCH = env_int("SWIPEME_LIVE_FANOUT_BATCH", 1000)
+# The ingest (apps.live.ingest): Debian's nginx-rtmp on the RTMP port (its control API on a
+# loopback port: dropping a publisher), one ffmpeg SRT listener per waiting live on a port of
+# the SRT range, its on_publish callbacks to the web server (`/internal/live/`, a shared
+# secret derived from SECRET_KEY unless set), and one transcoder per publish. Live media
+# (playlists, segments, the recording, frames) is written under SWIPEME_LIVE_ROOT, never
+# under MEDIA_ROOT (nginx serves that publicly): playback goes through live.selectors.
+SWIPEME_LIVE_ROOT = Path(env_str("SWIPEME_LIVE_ROOT", str(VAR_DIR / "live")))
+SWIPEME_LIVE_RTMP_BIND = env_str("SWIPEME_LIVE_RTMP_BIND", "0.0.0.0")  # noqa: S104
+SWIPEME_LIVE_RTMP_PORT = env_int("SWIPEME_LIVE_RTMP_PORT", 1935)
+SWIPEME_LIVE_CONTROL_PORT = env_int("SWIPEME_LIVE_CONTROL_PORT", 1936)
+SWIPEME_LIVE_SRT_BIND = env_str("SWIPEME_LIVE_SRT_BIND", "0.0.0.0")  # noqa: S104
+SWIPEME_LIVE_SRT_PORTS = env_str("SWIPEME_LIVE_SRT_PORTS", "9000-9031")  # first-last
+SWIPEME_LIVE_CALLBACK_URL = env_str("SWIPEME_LIVE_CALLBACK_URL", "http://127.0.0.1:8000")
+SWIPEME_LIVE_INGEST_SECRET = env_str("SWIPEME_LIVE_INGEST_SECRET", "")
+SWIPEME_LIVE_X264_PRESET = env_str("SWIPEME_LIVE_X264_PRESET", "veryfast")
 CELERY_BEAT_SCHEDULE["live-sweep"] = {
     "task": "live.sweep",
     "schedule": timedelta(minutes=1),

@@ -63,6 +63,9 @@ CELERY_RESULT_BACKEND = REDIS_URL
 MEDIA_ROOT = Path(env_str("SWIPEME_TEST_MEDIA_ROOT", str(BASE_DIR / "var" / "test-media"))  # noqa: F405
                   + _WORKER_SUFFIX)
 WHITENOISE_USE_FINDERS = True
+# Live media beside the media root, per pytest run and xdist worker (tests/live/conftest.py).
+SWIPEME_LIVE_ROOT = MEDIA_ROOT.parent / f"live-{MEDIA_ROOT.name}"
+SWIPEME_LIVE_X264_PRESET = "ultrafast"  # two shared cores: the ladder's shape, not quality
 SWIPEME_SERVE_PUBLIC_MEDIA = True  # swipeme_site/urls.py: nginx's /media/ for the test server
 # Each pytest run (SWIPEME_TEST_DB_NAME) has its own search index beside its media.
 _search_dir = env_str("SWIPEME_SEARCH_INDEX_DIR", "")
