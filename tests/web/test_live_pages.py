@@ -55,8 +55,10 @@ def test_live_tab_lists_what_the_viewer_may_watch_followed_hosts_first(
     LiveStream.objects.create(host=ended, title="Over", state=LiveStream.State.ENDED)
 
     page = text_of(browser_for(viewer).get("/live"))
-    assert "Open to all" in page and "For my followers" in page
-    assert "Followers only, not followed" not in page and "Blocked host" not in page
+    assert "Open to all" in page
+    assert "For my followers" in page
+    assert "Followers only, not followed" not in page
+    assert "Blocked host" not in page
     assert "Over" not in page
     # the followed host's live comes first, and each card leads to its player
     assert page.index(f'data-live-card="{known_live.pk}"') \
@@ -64,14 +66,16 @@ def test_live_tab_lists_what_the_viewer_may_watch_followed_hosts_first(
     assert f'href="/live/{stranger_live.pk}"' in page
 
     signed_out = text_of(browser_for(None).get("/live"))
-    assert "Open to all" in signed_out and "For my followers" not in signed_out
+    assert "Open to all" in signed_out
+    assert "For my followers" not in signed_out
 
 
 def test_live_tab_empty_and_in_the_feeds_nav(browser_for: Browser) -> None:
     page = text_of(browser_for(None).get("/live"))
     assert "Nobody is live right now" in page
     feed = text_of(browser_for(None).get("/"))
-    assert 'href="/live"' in feed and "data-live-tab" in feed
+    assert 'href="/live"' in feed
+    assert "data-live-tab" in feed
 
 
 def test_player_page_answers_only_who_may_watch(browser_for: Browser) -> None:
@@ -82,7 +86,8 @@ def test_player_page_answers_only_who_may_watch(browser_for: Browser) -> None:
     assert seen.status_code == 200
     page = text_of(seen)
     assert f'data-playback="/live/{live.pk}/hls/index.m3u8"' in page
-    assert "data-gift-open" in page and "data-host-open" not in page  # a viewer's buttons
+    assert "data-gift-open" in page
+    assert "data-host-open" not in page
     assert seen["Cache-Control"] == "private, no-cache"
     # not a follower, signed out, an unknown or made-up id: the same 404
     assert browser_for(outsider).get(f"/live/{live.pk}").status_code == 404
@@ -91,14 +96,16 @@ def test_player_page_answers_only_who_may_watch(browser_for: Browser) -> None:
     assert browser_for(viewer).get("/live/not-an-id").status_code == 404
 
     host_page = text_of(browser_for(host).get(f"/live/{live.pk}"))
-    assert "data-host-open" in host_page and "End the live" in host_page
+    assert "data-host-open" in host_page
+    assert "End the live" in host_page
     assert "data-gift-open" not in host_page  # no gifts to oneself
 
     LiveStream.objects.filter(pk=live.pk).update(state=LiveStream.State.ENDED,
                                                  ended_at=timezone.now())
     assert browser_for(viewer).get(f"/live/{live.pk}").status_code == 404
     ended = browser_for(host).get(f"/live/{live.pk}")  # the host gets the end screen
-    assert ended.status_code == 302 and ended["Location"] == f"/studio/live/{live.pk}"
+    assert ended.status_code == 302
+    assert ended["Location"] == f"/studio/live/{live.pk}"
 
 
 def test_go_live_refused_in_words(browser_for: Browser) -> None:
@@ -106,7 +113,8 @@ def test_go_live_refused_in_words(browser_for: Browser) -> None:
     page = text_of(browser_for(young).get("/studio/live"))
     assert "You can't go live yet" in page
     assert "Going live is for people 18 and over." in page
-    assert 'value="key"' not in page and 'value="setup"' not in page
+    assert 'value="key"' not in page
+    assert 'value="setup"' not in page
     LivePolicy.objects.filter(pk=1).update(min_followers=50)
     adult = UserFactory()
     page = text_of(browser_for(adult).get("/studio/live"))
@@ -119,22 +127,29 @@ def test_key_shown_once_then_rotated_and_revoked(browser_for: Browser) -> None:
     client = browser_for(host)
     page = text_of(client.get("/studio/live"))
     assert "You don't have a stream key yet." in page
-    assert "rtmp://" in page and "srt://" in page
+    assert "rtmp://" in page
+    assert "srt://" in page
 
     made = client.post("/studio/live", {"action": "key"})
-    assert made.status_code == 200 and "no-store" in made["Cache-Control"]
+    assert made.status_code == 200
+    assert "no-store" in made["Cache-Control"]
     first = made.context["plain_key"]
-    assert first.startswith("live_") and first in text_of(made)
+    assert first.startswith("live_")
+    assert first in text_of(made)
     assert "This is the only time we show your key" in text_of(made)
     assert StreamKey.objects.get(user=host).key_hash == key_lookup(first).key_hash  # type: ignore[union-attr]
     # shown once: the page afterwards has its prefix only
     again = text_of(client.get("/studio/live"))
-    assert first not in again and StreamKey.objects.get(user=host).prefix in again
+    assert first not in again
+    assert StreamKey.objects.get(user=host).prefix in again
 
     rotated = client.post("/studio/live", {"action": "key"}).context["plain_key"]
     old, new = key_lookup(first), key_lookup(rotated)
-    assert rotated != first and old is not None and old.revoked_at is not None
-    assert new is not None and new.revoked_at is None
+    assert rotated != first
+    assert old is not None
+    assert old.revoked_at is not None
+    assert new is not None
+    assert new.revoked_at is None
 
     revoked = client.post("/studio/live", {"action": "revoke"}, follow=True)
     assert "Your stream key was revoked." in text_of(revoked)
@@ -153,8 +168,10 @@ def test_set_up_then_waiting_for_the_encoder(browser_for: Browser) -> None:
                                         "audience": "followers"}, follow=True)
     page = text_of(done)
     live = LiveStream.objects.get(host=host)
-    assert live.state == LiveStream.State.CREATED and live.audience == "followers"
-    assert "Waiting for your encoder…" in page and f'data-live-id="{live.pk}"' in page
+    assert live.state == LiveStream.State.CREATED
+    assert live.audience == "followers"
+    assert "Waiting for your encoder…" in page
+    assert f'data-live-id="{live.pk}"' in page
     assert "Cancel this live" in page
 
     cancelled = client.post("/studio/live", {"action": "end"})
@@ -173,7 +190,8 @@ def test_end_screen_stats_and_saving_the_replay(browser_for: Browser) -> None:
         new_followers=7)
     client = browser_for(host)
     page = text_of(client.get(f"/studio/live/{live.pk}"))
-    assert "Your live has ended" in page and "Ended by the host" in page
+    assert "Your live has ended" in page
+    assert "Ended by the host" in page
     assert 'data-stat="duration">20 min 0 s<' in page
     assert 'data-stat="peak">42<' in page
     assert 'data-stat="average">20<' in page  # 24,000 s watched over 1,200 s on air
@@ -184,14 +202,16 @@ def test_end_screen_stats_and_saving_the_replay(browser_for: Browser) -> None:
     saved = text_of(client.post(f"/studio/live/{live.pk}", follow=True))
     live.refresh_from_db()
     assert live.save_replay
-    assert "Your replay is being made" in saved and "Save the replay" not in saved
+    assert "Your replay is being made" in saved
+    assert "Save the replay" not in saved
 
     # a live no video reached has nothing to save: no button (and the service refuses)
     never = LiveStream.objects.create(host=host, title="No show",
                                       state=LiveStream.State.ENDED,
                                       end_reason=LiveStream.EndReason.NEVER_STARTED)
     page = text_of(client.get(f"/studio/live/{never.pk}"))
-    assert "No replay for this live." in page and "Save the replay" not in page
+    assert "No replay for this live." in page
+    assert "Save the replay" not in page
     refused = text_of(client.post(f"/studio/live/{never.pk}", follow=True))
     assert "nothing to save" in refused
 
@@ -202,6 +222,7 @@ def test_ring_on_the_avatar_of_a_host_on_air(browser_for: Browser) -> None:
     assert "data-live-ring" not in text_of(browser_for(viewer).get(f"/@{host.username}"))
     live = on_air(host, audience="followers")
     page = text_of(browser_for(viewer).get(f"/@{host.username}"))
-    assert "data-live-ring" in page and f'href="/live/{live.pk}"' in page
+    assert "data-live-ring" in page
+    assert f'href="/live/{live.pk}"' in page
     # someone who may not watch the live sees no ring
     assert "data-live-ring" not in text_of(browser_for(outsider).get(f"/@{host.username}"))

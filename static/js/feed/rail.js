@@ -30,6 +30,12 @@ export class Rail {
     const image = author.avatar && (author.avatar["96"] || author.avatar["64"] || Object.values(author.avatar)[0]);
     if (image) avatar.style.backgroundImage = `url("${image}")`;
     else avatar.textContent = (author.display_name || author.username || "?").slice(0, 1).toUpperCase();
+    if (author.is_live && author.live_id) {
+      // live now: the ring, and the avatar leads to the live instead of the profile
+      avatarLink.href = `/live/${encodeURIComponent(author.live_id)}`;
+      avatarLink.setAttribute("aria-label", `@${author.username} is live now: watch`);
+      avatarLink.classList.add("is-live");
+    }
 
     this.followButton = el.querySelector(".follow");
     this.canFollow = !(config.me && config.me === author.username);

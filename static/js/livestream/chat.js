@@ -190,12 +190,13 @@ export class Chat {
     const old = this.page.querySelector(".live-chat-menu");
     if (old) old.remove();
     const name = this.author(message);
+    const userId = message.author && message.author.id;
     const choices = [
       ["Pin", () => post(urls.pin(this.id), { message_id: message.id }), "Pinned."],
       ["Delete", () => del(urls.message(this.id, message.id)), "Deleted."],
-      ["Mute 5 min", () => post(urls.mute(this.id), { username: name, minutes: 5 }), `@${name} is muted for 5 minutes.`],
-      ["Mute 30 min", () => post(urls.mute(this.id), { username: name, minutes: 30 }), `@${name} is muted for 30 minutes.`],
-      ["Block from your lives", () => post(urls.ban(this.id), { username: name }), `@${name} can't watch or chat in your lives now.`],
+      ["Mute 5 min", () => post(urls.mute(this.id), { user_id: userId, minutes: 5 }), `@${name} is muted for 5 minutes.`],
+      ["Mute 30 min", () => post(urls.mute(this.id), { user_id: userId, minutes: 30 }), `@${name} is muted for 30 minutes.`],
+      ["Block from your lives", () => post(urls.ban(this.id), { user_id: userId }), `@${name} can't watch or chat in your lives now.`],
     ];
     const menu = el("div", { class: "live-chat-menu", role: "menu", "aria-label": `${name}'s message` });
     for (const [label, send, done] of choices) {

@@ -47,11 +47,11 @@ export function setupHostControls(page) {
   const modList = sheet.querySelector("[data-mod-list]");
   const showMods = (mods) => {
     modList.replaceChildren(...mods.map((mod) => {
-      const name = mod.username || (mod.user && mod.user.username) || "";
+      const name = mod.username;
       const remove = el("button", { type: "button", class: "button small ghost", "aria-label": `Remove @${name} as a moderator`, text: "Remove" });
       remove.addEventListener("click", async () => {
         try {
-          await del(urls.moderator(name));
+          await del(urls.moderator(mod.id));
           status(`@${name} is no longer a moderator.`);
           loadMods();
         } catch (error) { status(words(error), true); }

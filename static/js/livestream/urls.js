@@ -12,6 +12,6 @@ export const urls = {
   ban: (id) => `${base(id)}/bans`,
   likes: (id) => `${base(id)}/likes`,
   gifts: (id) => `${base(id)}/gifts`,
-  moderators: "/api/v1/live/moderators",
-  moderator: (username) => `/api/v1/live/moderators/${encodeURIComponent(username)}`,
+  moderators: "/api/v1/live/chat/moderators",
+  moderator: (userId) => `/api/v1/live/chat/moderators/${encodeURIComponent(userId)}`,
 };
