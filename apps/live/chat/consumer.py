@@ -124,7 +124,9 @@ class Room:
             await self.layer.group_discard(broadcast.room_group(self.live_id), self.relay)
 
     async def _start(self) -> None:
-        self.relay = await self.layer.new_channel(prefix="live-room")
+        # the default prefix: a process's channels must share one key (channels_redis's
+        # receive pops one process key at a time, under one lock)
+        self.relay = await self.layer.new_channel()
         await self.layer.group_add(broadcast.room_group(self.live_id), self.relay)
         self.tasks = [asyncio.create_task(self._relay_loop()),
                       asyncio.create_task(self._tick_loop())]
