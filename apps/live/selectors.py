@@ -157,16 +157,10 @@ def live_tab(viewer: Viewer, *, limit: int = 50) -> list[LiveStream]:
 
 
 def viewer_counts(live_ids: list[int]) -> dict[int, int]:
-    """Approximate viewers now per live (H4's presence in Redis); a live the presence does
-    not know (or Redis down) counts 0."""
-    if not live_ids:
-        return {}
-    try:
-        from apps.live.chat import presence  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return {}
-    counts: dict[int, int] = presence.viewer_counts(live_ids)
-    return counts
+    """Approximate viewers now per live (H4's presence in Redis; 0 when Redis is down)."""
+    from apps.live.chat import presence
+
+    return presence.viewer_counts(live_ids)
 
 
 def duration_seconds(live: LiveStream) -> int:

@@ -41,3 +41,12 @@ def client_for(user: User | None) -> APIClient:
     if user is not None:
         client.force_authenticate(user)
     return client
+
+
+def live_row(creator: User, *, state: str = LiveStream.State.LIVE,
+             audience: str = LiveStream.Audience.EVERYONE, **kwargs: Any) -> LiveStream:
+    """A live in a given state, written directly (the selectors' tests: no row locks)."""
+    started = timezone.now() if state != LiveStream.State.CREATED else None
+    return LiveStream.objects.create(host=creator, title=kwargs.pop("title", "A live"),
+                                     state=state, audience=audience, started_at=started,
+                                     **kwargs)

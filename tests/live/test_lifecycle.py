@@ -22,12 +22,12 @@ from apps.live.services import (
     key_create,
     key_lookup,
     key_revoke,
+    lifecycle,
     live_create,
     live_end,
     publish_started,
     publish_stopped,
 )
-from apps.live.services import lifecycle
 from apps.moderation.services import enforce
 from tests.live.live_helpers import host, on_air, set_up
 
@@ -48,8 +48,10 @@ def _refused(code: str, **kwargs: str) -> IngestRefused:
 def test_keys_are_shown_once_stored_hashed_rotated_and_revoked():
     creator = host()
     key, plain = key_create(creator)
-    assert plain.startswith("live_") and len(plain) > 40
-    assert key.key_hash != plain and plain not in key.key_hash
+    assert plain.startswith("live_")
+    assert len(plain) > 40
+    assert key.key_hash != plain
+    assert plain not in key.key_hash
     assert key.prefix == plain[:9]
     assert key_lookup(plain) == key
     assert key_lookup("live_" + "x" * 43) is None
@@ -58,7 +60,8 @@ def test_keys_are_shown_once_stored_hashed_rotated_and_revoked():
     rotated, plain2 = key_create(creator)  # rotation: the old key stops working
     assert plain2 != plain
     key.refresh_from_db()
-    assert key.revoked_at is not None and rotated.revoked_at is None
+    assert key.revoked_at is not None
+    assert rotated.revoked_at is None
     assert StreamKey.objects.filter(user_id=creator.pk, revoked_at__isnull=True).count() == 1
 
     assert key_revoke(creator) == rotated
@@ -96,8 +99,10 @@ def test_the_ingest_refuses_wrong_revoked_ineligible_unset_and_second_publishers
     _refused("no_live", key=plain)
     live = live_create(creator, title="Hello", audience="everyone")
     started = publish_started(key=plain, publisher="rtmp:1", protocol="rtmp")
-    assert started.pk == live.pk and started.state == State.LIVE
-    assert started.started_at is not None and started.key_id == key.pk
+    assert started.pk == live.pk
+    assert started.state == State.LIVE
+    assert started.started_at is not None
+    assert started.key_id == key.pk
     # the same connection told twice is the same live; another publisher is refused
     assert publish_started(key=plain, publisher="rtmp:1", protocol="rtmp").pk == live.pk
     _refused("already_publishing", key=plain)
@@ -105,7 +110,8 @@ def test_the_ingest_refuses_wrong_revoked_ineligible_unset_and_second_publishers
     key_revoke(creator)
     _refused("key_revoked", key=plain)
     live.refresh_from_db()
-    assert live.state == State.ENDED and live.end_reason == LiveStream.EndReason.KEY_REVOKED
+    assert live.state == State.ENDED
+    assert live.end_reason == LiveStream.EndReason.KEY_REVOKED
 
 
 def test_a_creator_who_may_no_longer_go_live_is_refused_at_the_ingest():
@@ -124,13 +130,17 @@ def test_a_reconnect_within_the_window_continues_the_same_live_once_announced():
     # a stale callback (another connection) changes nothing
     assert publish_stopped(live_id=live.pk, publisher="rtmp:other").state == State.LIVE
     dropped = publish_stopped(live_id=live.pk, publisher="rtmp:1")
-    assert dropped is not None and dropped.state == State.RECONNECTING
-    assert dropped.disconnected_at is not None and dropped.publisher == ""
+    assert dropped is not None
+    assert dropped.state == State.RECONNECTING
+    assert dropped.disconnected_at is not None
+    assert dropped.publisher == ""
     timer = OutboxTask.objects.get(task="live.end_if_not_back")
     assert timer.args == [str(live.pk), dropped.disconnected_at.isoformat()]
     # still reconnecting: a chance for another encoder? no: the same key's owner only
     back = publish_started(key=plain, publisher="rtmp:2", protocol="rtmp")
-    assert back.pk == live.pk and back.state == State.LIVE and back.disconnected_at is None
+    assert back.pk == live.pk
+    assert back.state == State.LIVE
+    assert back.disconnected_at is None
     assert back.started_at == live.started_at
     # the timer of the old disconnection finds the live back and leaves it alone
     assert lifecycle.end_if_not_back(live_id=live.pk,
@@ -143,7 +153,8 @@ def test_the_window_timer_ends_a_live_whose_encoder_did_not_come_back():
     creator = host()
     live, plain = on_air(creator)
     dropped = publish_stopped(live_id=live.pk, publisher="rtmp:1")
-    assert dropped is not None and dropped.disconnected_at is not None
+    assert dropped is not None
+    assert dropped.disconnected_at is not None
     stamp = dropped.disconnected_at.isoformat()
     # within the window: the task waits (re-sends itself), nothing ends
     assert tasks.end_if_not_back(str(live.pk), stamp) is False
@@ -155,7 +166,8 @@ def test_the_window_timer_ends_a_live_whose_encoder_did_not_come_back():
     assert tasks.end_if_not_back(str(live.pk), stamp) is True
     assert tasks.end_if_not_back(str(live.pk), stamp) is False  # idempotent
     ended = LiveStream.objects.get(pk=live.pk)
-    assert ended.state == State.ENDED and ended.end_reason == LiveStream.EndReason.DISCONNECTED
+    assert ended.state == State.ENDED
+    assert ended.end_reason == LiveStream.EndReason.DISCONNECTED
     _refused("no_live", key=plain)
 
 
@@ -176,14 +188,16 @@ def test_one_unended_live_per_host_and_the_end_is_idempotent():
     creator = host()
     live, _ = set_up(creator, title="First")
     again = live_create(creator, title="Renamed", audience="followers")
-    assert again.pk == live.pk and again.title == "Renamed"  # the waiting one, updated
+    assert again.pk == live.pk
+    assert again.title == "Renamed"
     publish_started(key=key_create(creator)[1], publisher="rtmp:1", protocol="rtmp")
     with pytest.raises(ConflictError) as caught:
         live_create(creator, title="Second", audience="everyone")
     assert caught.value.message == ("You are already live. End that live before you set up "
                                     "another.")
     ended = live_end(live, reason=LiveStream.EndReason.HOST, by=creator)
-    assert ended.state == State.ENDED and ended.ended_at is not None
+    assert ended.state == State.ENDED
+    assert ended.ended_at is not None
     assert live_end(live, reason=LiveStream.EndReason.MODERATOR).end_reason == "host"
     assert live_create(creator, title="Next", audience="everyone").pk != live.pk
 
