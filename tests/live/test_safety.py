@@ -86,6 +86,7 @@ def test_a_report_of_a_live_keeps_its_frame_and_chat_and_the_review_page_shows_t
                                                             creator.pk)
     assert case.sla_due_at <= timezone.now() + timedelta(hours=1)  # P1 in the live queue
     kept = LiveEvidence.objects.get(case=case)
+    assert kept.frame is not None
     assert bytes(kept.frame) == frame
     assert kept.title == "Late night set"
     assert kept.report is not None
@@ -277,6 +278,7 @@ def test_sampled_frames_go_through_the_nudity_check_and_a_high_score_alerts_the_
     assert (case.queue, case.priority, case.source, case.policy) == (
         Queue.LIVE, Priority.HIGH, "automated", "nudity_sexual")
     kept = LiveEvidence.objects.get(case=case, source="frames")
+    assert kept.frame is not None
     assert bytes(kept.frame) == frame
     assert "explicit" in kept.nudity
     assert case.evidence[-1]["signal"] == "live_frame"
