@@ -7,8 +7,8 @@ server and runs ONE ffmpeg (`ffmpeg_command`) that writes
   keyframe every second (`-g fps`, no scene-cut keyframes, forced at each whole second) as
   CMAF (fragmented MP4) HLS with 1 s segments, each connection ("session") into its own
   `<rendition>/s<n>/` (init_<variant>.mp4, %05d.m4s, ffmpeg's stream.m3u8);
-- the source, copied, as `recording/<n>.ts` (MPEG-TS parts concatenate byte for byte: the
-  replay is their concatenation, `recording.assemble`);
+- the source, copied, as `recording/<n>.ts` (one part per connection; the replay joins
+  them: `live.services.replay`);
 - `frames/latest.jpg` every FRAME_SECONDS (written by rename: readers never see half a file).
 
 and keeps the public playlists: `<rendition>/index.m3u8` merges the sessions (the media
@@ -266,8 +266,10 @@ def write_master(live_dir: Path, rungs: list[Rung], session: int, *, has_audio: 
     """The master playlist, once every rendition's init segment exists (False: not yet)."""
     lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for rung in rungs:
-        # ffmpeg names each variant's init segment init_<variant>.mp4
-        codec = avc_codec(live_dir / rung.name / f"s{session}" / f"init_{rungs.index(rung)}.mp4")
+        # ffmpeg names the init segment (init_<variant>.mp4 when there are several)
+        session_dir = live_dir / rung.name / f"s{session}"
+        _, init, _ = _parse_session(session_dir / SESSION_PLAYLIST)
+        codec = avc_codec(session_dir / init) if init else None
         if codec is None:
             return False
         codecs = f"{codec},mp4a.40.2" if has_audio else codec
@@ -327,11 +329,11 @@ def run(*, live_id: str, root: Path, source_url: str, ffmpeg: str, preset: str) 
                 mtime = path.stat().st_mtime_ns
                 if seen.get(path) != mtime:
                     seen[path], changed = mtime, True
-        if changed:
-            write_media_playlists(live_dir)
-        if not master_written:
+        if not master_written:  # first: a player that finds a media playlist finds it
             master_written = write_master(live_dir, rungs, session,
                                           has_audio=source.has_audio)
+        if changed and master_written:
+            write_media_playlists(live_dir)
     write_media_playlists(live_dir)
     return proc.returncode or 0
 
