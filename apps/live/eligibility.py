@@ -2,7 +2,8 @@
 and the ingest's `publish_started` all ask it, and show the refusal's words.
 
 The rule (thresholds in `LivePolicy`, staff-configurable in the admin):
-- an adult: `min_age` (18) or older, with a known date of birth;
+- an adult: `min_age` (18) or older, with a known date of birth (never under
+  SWIPEME_ADULT_AGE, whatever the policy says: minors cannot go live);
 - an account in good standing: active, not deactivated or deleting, a verified e-mail
   address, no suspension or ban in force;
 - an account at least `min_account_days` old;
@@ -14,6 +15,7 @@ The rule (thresholds in `LivePolicy`, staff-configurable in the admin):
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -35,8 +37,9 @@ def go_live_refusal(user: User, *, policy: LivePolicy | None = None) -> Refusal 
     age = user.age_on(timezone.localdate())
     if age is None:
         return Refusal("age_unknown", "Add your date of birth in settings to go live.")
-    if age < policy.min_age:
-        return Refusal("too_young", f"Going live is for people {policy.min_age} and over.")
+    min_age = max(policy.min_age, settings.SWIPEME_ADULT_AGE)  # never a minor, whatever
+    if age < min_age:                                          # the policy says
+        return Refusal("too_young", f"Going live is for people {min_age} and over.")
     if not user.is_discoverable or account_block_for(user.pk) is not None:
         return Refusal("account_restricted", "Your account can't go live right now.")
     days = (timezone.now() - user.date_joined).days

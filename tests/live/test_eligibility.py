@@ -4,6 +4,8 @@ not), and the staff's policy moving the thresholds."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -57,3 +59,13 @@ def test_the_staff_policy_moves_every_threshold():
     refusal = go_live_refusal(young_account)
     assert refusal is not None
     assert refusal.message == "Going live is for people 40 and over."
+
+
+def test_a_policy_below_adulthood_still_refuses_minors():
+    policy = LivePolicy.current()
+    policy.min_age = 13
+    policy.save()
+    minor = host(date_of_birth=timezone.localdate() - timedelta(days=365 * 16))
+    refusal = go_live_refusal(minor)
+    assert refusal is not None
+    assert refusal.message == "Going live is for people 18 and over."

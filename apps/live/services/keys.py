@@ -15,7 +15,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.core.audit import record_audit
 from apps.live.eligibility import go_live_refusal, require
 from apps.live.models import LiveStream, StreamKey
 
@@ -38,8 +37,6 @@ def _revoke_locked(user_id: int, *, by: User | None) -> StreamKey | None:
         return None
     key.revoked_at = timezone.now()
     key.save(update_fields=["revoked_at"])
-    if by is not None and by.pk != user_id:  # staff (admin, trust and safety): audited
-        record_audit(actor=by, action="live.key_revoke", target=key)
     from apps.live.services.lifecycle import live_end
 
     on_air = (LiveStream.objects.filter(host_id=user_id, key_id=key.pk,
@@ -66,7 +63,8 @@ def key_create(user: User) -> tuple[StreamKey, str]:
 
 def key_revoke(user: User, *, by: User | None = None) -> StreamKey | None:
     """Revoke the creator's active key (None when they had none); a live it was publishing
-    ends (`KEY_REVOKED`). `by` is staff acting on someone else's key (audited)."""
+    ends (`KEY_REVOKED`). `by`: staff acting on someone else's key (the caller records
+    the audit row: the admin's action, moderation's enforcement)."""
     with transaction.atomic():
         _lock_owner(user.pk)
         return _revoke_locked(user.pk, by=by)
