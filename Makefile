@@ -39,14 +39,17 @@ chromium:
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 
-## Debian's clamav-daemon, nginx and espeak-ng for the media tests: a real clamd with a
-## project-made signature database (no freshclam), docker/nginx.conf's media locations run
-## for real, and the spoken clips that auto-captions are measured on (apps.media.asr_clips).
+## Debian's clamav-daemon, nginx, libnginx-mod-rtmp and espeak-ng for the media tests: a
+## real clamd with a project-made signature database (no freshclam), docker/nginx.conf's
+## media locations run for real, the live ingest (nginx-rtmp: `manage.py live_ingest`, which
+## `make run` starts when it is installed), and the spoken clips that auto-captions are
+## measured on (apps.media.asr_clips).
 ## apt-get only for what is missing.
 media-tools:
 	@missing=""; \
 	{ command -v clamd >/dev/null || [ -x /usr/sbin/clamd ]; } || missing="$$missing clamav-daemon"; \
 	{ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || missing="$$missing nginx"; \
+	[ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || missing="$$missing libnginx-mod-rtmp"; \
 	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
 	[ -z "$$missing" ] || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; }

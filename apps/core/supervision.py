@@ -26,7 +26,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from apps.core.hooks import Hook
+
 logger = logging.getLogger("apps.core.supervision")
+
+
+@dataclass(frozen=True)
+class StackProcess:
+    """A process a higher app asks `runstack` to run and supervise beside the others (the
+    live ingest): its argv, or None with the reason in words when it cannot run here."""
+
+    name: str
+    argv: list[str] | None
+    reason: str = ""
+
+
+class StackProcessSource(Protocol):
+    def __call__(self, *, python: str, web_url: str) -> StackProcess: ...
+
+
+# registered in a higher app's AppConfig.ready() (live: the ingest)
+stack_processes: Hook[StackProcessSource] = Hook("core.runstack_processes")
 
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 30.0

@@ -15,3 +15,8 @@ def connect() -> None:
     from apps.live.safety.receivers import connect as safety_connect
 
     safety_connect()  # moderation's live hooks, the frame tasks (H6)
+
+    from apps.core.supervision import stack_processes
+    from apps.live.ingest.config import stack_process
+
+    stack_processes.register(stack_process)  # runstack supervises the ingest (H2)

@@ -26,6 +26,8 @@ from string import Template
 
 from django.conf import settings
 
+from apps.core.supervision import StackProcess
+
 MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 STATE_FILE = ".ingest.json"  # under the live root: the running ingest's ports
@@ -46,6 +48,15 @@ def available() -> str | None:
         return ("nginx's RTMP module is not installed (make setup installs Debian's "
                 "libnginx-mod-rtmp)")
     return None
+
+
+def stack_process(*, python: str, web_url: str) -> StackProcess:
+    """What `runstack` runs as `live-ingest` (calling its web server back), when it can."""
+    missing = available()
+    if missing is not None:
+        return StackProcess("live-ingest", None, missing)
+    return StackProcess("live-ingest", [python, str(settings.BASE_DIR / "manage.py"),
+                                        "live_ingest", "--callback-url", web_url])
 
 
 def ingest_secret() -> str:

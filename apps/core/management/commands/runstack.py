@@ -23,9 +23,11 @@ from apps.core.supervision import (
     Child,
     ProcessChild,
     ServiceChild,
+    StackProcess,
     Supervisor,
     postgres_answers,
     redis_answers,
+    stack_processes,
 )
 from swipeme_site import embedded
 
@@ -113,6 +115,16 @@ class Command(BaseCommand):
                 "--without-gossip",
                 "--without-mingle",
             ]
+        # Higher apps' processes (the live ingest: nginx-rtmp and the SRT listeners, which
+        # call this web server back); one that cannot run here is skipped and said why.
+        web = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
+        skipped: list[StackProcess] = []
+        for source in stack_processes:
+            extra = source(python=python, web_url=f"http://{web}:{port}")
+            if extra.argv is None:
+                skipped.append(extra)
+            else:
+                commands[extra.name] = extra.argv
         # Every process is supervised: one that dies is restarted with backoff and logged
         # (apps.core.supervision), the embedded servers included, also when they hang.
         services = {
@@ -139,6 +151,8 @@ class Command(BaseCommand):
             f"'{os.environ.get('SWIPEME_ADMIN_PASSWORD', 'swipeme-admin')}')"
         )
         self.stdout.write(f"  API docs: {url}api/docs/   health: {url}readyz")
+        for extra in skipped:
+            self.stdout.write(f"  {extra.name}: not started: {extra.reason}")
         self.stdout.write(f"  logs:     {log_dir}/   Ctrl-C stops everything.\n")
 
         stopping = threading.Event()
