@@ -565,9 +565,22 @@ ELSEWHERE = {
     "api/v1/me/kyc/documents/<str:document_id>":
         "tests/monetization/test_kyc.py::test_upload_submit_review_and_staff_only_viewing "
         "(another account 404, signed out 401/403, the file stays; staff-only admin view)",
+    **dict.fromkeys((
+        "api/v1/live/<str:live_id>",
+        *(f"api/v1/live/<str:live_id>/{tail}" for tail in ("end", "replay", "stats"))),
+        "tests/live/test_api.py::test_other_people_and_signed_out_callers_get_404s_and_401s_"
+        "in_the_error_shape (another account 404, a follower 404 on the host's routes, "
+        "signed out 401, malformed ids 404)"),
     "api/v1/live/<str:live_id>/report":
         "tests/live/test_safety.py::test_a_report_of_a_live_keeps_its_frame_and_chat_and_the_"
         "review_page_shows_the_stream (a live the reporter may not see 404, signed out 401)",
+    **dict.fromkeys((
+        *(f"api/v1/live/<str:live_id>/{tail}" for tail in (
+            "chat", "chat/settings", "chat/<str:message_id>", "pin", "mutes",
+            "mutes/<str:user_id>", "bans", "bans/<str:user_id>", "likes", "gifts")),
+        "api/v1/live/chat/moderators/<str:user_id>"),
+        "tests/live/test_chat_access.py::test_outsiders_reach_nothing_and_viewers_no_host_"
+        "tools (a live another account may not see 404, signed out 401/403, a viewer 403)"),
     # No account: a provider's name, and the request authenticated by its signature alone.
     "api/v1/payments/webhooks/<str:provider>":
         "tests/payments/test_webhooks.py::test_forged_stale_and_malformed_webhooks_are_"

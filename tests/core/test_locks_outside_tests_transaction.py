@@ -823,8 +823,22 @@ COVERED_ELSEWHERE = {
     MED + "validation.py::asset_process":
         "tests/media/test_pipeline.py (a real worker: no test transaction)",
     MED + "steps.py::asset_step_run": "tests/media/test_pipeline.py",
-    "apps/notifications/services/fanout.py::new_post_fan_out":
-        "tests/notifications/test_fanout.py (transaction=True, and a SIGKILLed process)",
+    "apps/notifications/services/fanout.py::_fan_out":
+        "tests/notifications/test_fanout.py (transaction=True, and a SIGKILLed process); "
+        "tests/live/test_notify_and_rings.py (a live's start, resumed; transaction=True)",
+    **dict.fromkeys((
+        "apps/live/services/keys.py::_lock_owner", "apps/live/services/lifecycle.py::_locked",
+        "apps/live/services/lifecycle.py::live_create",
+        "apps/live/services/lifecycle.py::publish_started",
+        "apps/live/services/lifecycle.py::publish_stopped",
+        "apps/live/services/lifecycle.py::end_if_not_back",
+        "apps/live/services/lifecycle.py::sweep_stale"),
+        "tests/live/test_lifecycle.py, test_api.py, test_admin.py (the key API in threads, "
+        "the ingest's callbacks, the window's timer, the sweep, the API's writes and the "
+        "admin's actions; transaction=True)"),
+    "apps/live/services/replay.py::make_replay":
+        "tests/live/test_notify_and_rings.py::test_the_recording_becomes_a_replay_post_"
+        "through_the_vod_pipeline (transaction=True)",
     "apps/notifications/digest/services.py::digests_send":
         "tests/notifications/test_digests.py (two concurrent senders, transaction=True)",
     "apps/notifications/services/delivery.py::held_pushes_release":
