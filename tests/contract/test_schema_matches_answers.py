@@ -15,6 +15,7 @@ from jsonschema import Draft4Validator, FormatChecker  # type: ignore[import-unt
 from apps.accounts.models import Device
 from apps.content.models import Sound
 from apps.engagement.services import collection_create
+from apps.live.models import LiveStream
 from apps.media.models import CaptionTrack
 from apps.messaging import services as messaging
 from apps.monetization.models import SubscriptionTier
@@ -172,6 +173,7 @@ def test_patch_bodies_document_the_fields_they_require(me: Any, token: str) -> N
            "{device_id}": str(Device.objects.get(user=me).pk),
            "{conversation_id}": str(group.pk), "{message_id}": str(message.pk),
            "{user_id}": str(member.pk),
+           "{live_id}": str(LiveStream.objects.create(host=me, title="Set up").pk),
            "{tier_id}": str(SubscriptionTier.objects.create(creator=me, name="Gold",
                                                             price_minor=499).pk)}
     seen = {}
