@@ -18,7 +18,7 @@ from apps.live.services import key_revoke
 from apps.social.services import follow_create
 from tests.factories import UserFactory
 from tests.live.conftest import Ingest, Publish, wait_until
-from tests.live.live_helpers import host, set_up
+from tests.live.live_helpers import client_for, host, set_up
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -182,6 +182,8 @@ def test_srt_publishes_through_the_lives_listener(live_ingest: Ingest,
     url = wait_until(lambda: srt.srt_url(live), what="the live's SRT listener")
     port = srt.port_of(live.pk)
     assert port is not None
+    # the host reads it on their live; nobody else does
+    assert client_for(creator).get(f"/api/v1/live/{live.pk}").json()["srt_url"] == url
     assert live_ingest.srt_ports[0] <= port <= live_ingest.srt_ports[1]
     # a wrong passphrase fails SRT's handshake: nothing reaches the RTMP server
     wrong = url.split("passphrase=")[0] + "passphrase=" + "0" * 32 + "&pbkeylen=16"
@@ -192,5 +194,8 @@ def test_srt_publishes_through_the_lives_listener(live_ingest: Ingest,
     wait_until(lambda: _state(live) == LiveStream.State.LIVE, what="the SRT live to start")
     assert live.protocol == "srt"
     assert live.publisher == f"srt:{port}"
+    viewer = client_for(UserFactory()).get(f"/api/v1/live/{live.pk}").json()
+    assert viewer["state"] == "live"
+    assert viewer["srt_url"] is None
     wait_until(lambda: _playlist(live_ingest.live_dir(live.pk) / "240p" / "index.m3u8"),
                what="the SRT live's playlist")

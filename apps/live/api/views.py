@@ -72,6 +72,16 @@ class LiveSerializer(serializers.Serializer[LiveStream]):
     is_host = serializers.SerializerMethodField()
     save_replay = serializers.BooleanField()
     replay_post_id = serializers.SerializerMethodField()
+    srt_url = serializers.SerializerMethodField(
+        help_text="The host's SRT encoder URL for this live (its own port and passphrase); "
+                  "null for others, once ended, or before the ingest listens for it.")
+
+    def get_srt_url(self, live: LiveStream) -> str | None:
+        if not self.get_is_host(live) or live.state == LiveStream.State.ENDED:
+            return None
+        from apps.live.ingest.srt import srt_url
+
+        return srt_url(live)
 
     def get_cover_url(self, live: LiveStream) -> str:
         return _cover_url(live)
