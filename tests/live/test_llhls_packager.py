@@ -18,6 +18,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -304,7 +305,9 @@ def test_blocking_reload_holds_until_the_part_is_published(live_feed: Packager) 
         assert all(t is not None and pl.position(t).last_msn >= now.last_msn + 1
                    for t in texts)
 
-    asyncio.run(scenario())
+    # In its own thread: a session that ran a browser test has Playwright's loop in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, scenario()).result()
 
 
 def test_satisfies_follows_the_spec_s_part_numbering() -> None:
