@@ -128,7 +128,9 @@ def test_a_reconnect_within_the_window_continues_the_same_live_once_announced():
     live, plain = on_air(creator)
     assert OutboxTask.objects.filter(task="live.live_started_fan_out").count() == 1
     # a stale callback (another connection) changes nothing
-    assert publish_stopped(live_id=live.pk, publisher="rtmp:other").state == State.LIVE
+    stale = publish_stopped(live_id=live.pk, publisher="rtmp:other")
+    assert stale is not None
+    assert stale.state == State.LIVE
     dropped = publish_stopped(live_id=live.pk, publisher="rtmp:1")
     assert dropped is not None
     assert dropped.state == State.RECONNECTING

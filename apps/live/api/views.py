@@ -183,7 +183,7 @@ class CreateInput(serializers.Serializer[Any]):
     def validate_title(self, value: str) -> str:
         return _title(value)
 
-    def validate_cover(self, value: UploadedFile | None) -> UploadedFile | None:
+    def validate_cover(self, value: UploadedFile[bytes] | None) -> UploadedFile[bytes] | None:
         if value is not None and (value.size or 0) > MAX_COVER_BYTES:
             raise serializers.ValidationError("A cover of at most 5 MB.")
         return value
@@ -200,7 +200,9 @@ class UpdateInput(serializers.Serializer[Any]):
 
 @extend_schema_serializer(component_name="LiveReplayInput")
 class ReplayInput(serializers.Serializer[Any]):
-    save = StrictBooleanField(help_text="true: the recording becomes a post; false: not.")
+    # DRF's metaclass pops declared fields off the class, so this never hides save()
+    save = StrictBooleanField(  # type: ignore[assignment]
+        help_text="true: the recording becomes a post; false: not.")
 
 
 def _live(live: LiveStream, request: Request) -> dict[str, Any]:
