@@ -821,6 +821,9 @@ SWIPEME_LIVE_SRT_PORTS = env_str("SWIPEME_LIVE_SRT_PORTS", "9000-9031")  # first
 SWIPEME_LIVE_CALLBACK_URL = env_str("SWIPEME_LIVE_CALLBACK_URL", "http://127.0.0.1:8000")
 SWIPEME_LIVE_INGEST_SECRET = env_str("SWIPEME_LIVE_INGEST_SECRET", "")
 SWIPEME_LIVE_X264_PRESET = env_str("SWIPEME_LIVE_X264_PRESET", "veryfast")
+# The HLS packager: "llhls" (apps.live.llhls: LL-HLS, ~200 ms parts, blocking reload) or
+# "hls" (ffmpeg's own 1 s-segment HLS, the fallback; plain players play either).
+SWIPEME_LIVE_PACKAGER = env_str("SWIPEME_LIVE_PACKAGER", "llhls")
 CELERY_BEAT_SCHEDULE["live-sweep"] = {
     "task": "live.sweep",
     "schedule": timedelta(minutes=1),

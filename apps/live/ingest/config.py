@@ -121,6 +121,7 @@ def render(config: IngestConfig) -> str:
         sys.executable, "-m", "apps.live.ingest.transcoder", "--live-id", "$name",
         "--root", config.live_root, "--source", f"{config.rtmp_local}/$name",
         "--ffmpeg", ffmpeg_exe(), "--preset", str(settings.SWIPEME_LIVE_X264_PRESET),
+        "--packager", str(settings.SWIPEME_LIVE_PACKAGER),
         "--log", str(run_dir / "transcode-$name.log"),
     ])
     return Template(TEMPLATE.read_text()).substitute(

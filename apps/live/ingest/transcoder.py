@@ -17,6 +17,11 @@ session starts, a sliding window of WINDOW segments; EXT-X-ENDLIST once the live
 marker exists, `control.kick`), `index.m3u8` is the master (CODECS read from each init's
 avcC). Both are written to a temporary name and renamed.
 
+With `--packager llhls` (SWIPEME_LIVE_PACKAGER, production's default; H3) the same encodes
+go out as fragmented MP4, one pipe per rung, into the LL-HLS packager (apps.live.llhls, a
+thread here): `<rendition>/index.m3u8` with ~200 ms parts and 1 s segments, continued across
+reconnects by the packager itself (`init-<n>.mp4`, `s<msn>.m4s`, `s<msn>.<part>.m4s`).
+
 It imports neither Django nor the project's settings (nginx starts it with an empty
 environment; a fast start is the first segment sooner): everything comes on its command
 line, rendered into the nginx config by `apps.live.ingest.config`.
@@ -33,9 +38,12 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from apps.live import llhls
 
 RUNGS = (720, 480, 240)  # short edges
 # video kbit/s at each rung (scaled by area for a source-sized top rung); audio per rung
@@ -48,6 +56,7 @@ FRAME_SECONDS = 2
 SESSION_PLAYLIST = "stream.m3u8"
 PLAYLIST = "index.m3u8"
 ENDED_MARKER = "ended"
+LLHLS = "llhls"  # the packager: apps.live.llhls (LL-HLS); "hls": ffmpeg's own (the fallback)
 _RENDITION = re.compile(r"^[0-9]{2,4}p$")
 _SESSION = re.compile(r"^s([0-9]+)$")
 
@@ -104,8 +113,11 @@ def probe(url: str, *, timeout: float = 10.0) -> Source:
 
 
 def ffmpeg_command(*, ffmpeg: str, source_url: str, live_dir: Path, session: int,
-                   source: Source, rungs: list[Rung], preset: str) -> list[str]:
-    """THE transcoder's ffmpeg (the LL-HLS packager replaces its HLS output here)."""
+                   source: Source, rungs: list[Rung], preset: str,
+                   pipes: list[int] | None = None) -> list[str]:
+    """THE transcoder's ffmpeg. With `pipes` (one file descriptor per rung: the LL-HLS
+    packager, apps.live.llhls) each rung is its own fragmented-MP4 output on its pipe;
+    without, ffmpeg's own 1 s-segment HLS (the fallback, SWIPEME_LIVE_PACKAGER=hls)."""
     fps = min(MAX_FPS, max(1, round(source.fps)))
     splits = len(rungs) + 1  # + the frames for moderation
     chains = [f"[0:v]fps={fps},split={splits}" + "".join(f"[s{i}]" for i in range(splits))]
@@ -115,6 +127,20 @@ def ffmpeg_command(*, ffmpeg: str, source_url: str, live_dir: Path, session: int
     args = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning", "-y",
             "-fflags", "nobuffer", "-rw_timeout", "10000000", "-i", source_url,
             "-filter_complex", ";".join(chains)]
+    video = ["-c:v", "libx264", "-preset", preset, "-tune", "zerolatency",
+             "-profile:v", "high", "-pix_fmt", "yuv420p",
+             "-g", str(fps), "-keyint_min", str(fps), "-sc_threshold", "0",
+             "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})"]
+    audio = ["-c:a", "aac", "-ar", "48000", "-ac", "2"] if source.has_audio else []
+    if pipes is not None:  # LL-HLS (H3): the same encodes, one output per rung
+        for i, (rung, fd) in enumerate(zip(rungs, pipes, strict=True)):
+            args += ["-map", f"[v{i}]", *(["-map", "0:a:0"] if source.has_audio else []),
+                     *video, "-b:v", f"{rung.video_kbps}k",
+                     "-maxrate", f"{int(rung.video_kbps * 1.2)}k",
+                     "-bufsize", f"{rung.video_kbps}k",
+                     *([*audio, "-b:a", f"{rung.audio_kbps}k"] if source.has_audio else []),
+                     *llhls.fmp4_output_args(fps), f"pipe:{fd}"]
+        return args + _side_outputs(live_dir, session, source)
     stream_map = []
     for i, rung in enumerate(rungs):
         args += ["-map", f"[v{i}]"]
@@ -123,17 +149,13 @@ def ffmpeg_command(*, ffmpeg: str, source_url: str, live_dir: Path, session: int
             stream_map.append(f"v:{i},a:{i},name:{rung.name}")
         else:
             stream_map.append(f"v:{i},name:{rung.name}")
-    args += ["-c:v", "libx264", "-preset", preset, "-tune", "zerolatency",
-             "-profile:v", "high", "-pix_fmt", "yuv420p",
-             "-g", str(fps), "-keyint_min", str(fps), "-sc_threshold", "0",
-             "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})"]
+    args += video
     for i, rung in enumerate(rungs):
         args += [f"-b:v:{i}", f"{rung.video_kbps}k", f"-maxrate:v:{i}",
                  f"{int(rung.video_kbps * 1.2)}k", f"-bufsize:v:{i}", f"{rung.video_kbps}k"]
         if source.has_audio:
             args += [f"-b:a:{i}", f"{rung.audio_kbps}k"]
-    if source.has_audio:
-        args += ["-c:a", "aac", "-ar", "48000", "-ac", "2"]
+    args += audio
     base = live_dir / "%v" / f"s{session}"
     args += ["-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_list_size", str(WINDOW),
              "-hls_flags", "independent_segments+delete_segments+program_date_time+temp_file",
@@ -141,12 +163,15 @@ def ffmpeg_command(*, ffmpeg: str, source_url: str, live_dir: Path, session: int
              "-hls_fmp4_init_filename", "init.mp4",
              "-hls_segment_filename", str(base / "%05d.m4s"),
              "-var_stream_map", " ".join(stream_map), str(base / SESSION_PLAYLIST)]
-    # the source as it came (the replay), and a frame every few seconds (moderation)
-    args += ["-map", "0:v:0", *(["-map", "0:a:0"] if source.has_audio else []), "-c", "copy",
-             "-f", "mpegts", str(live_dir / "recording" / f"{session:04d}.ts")]
-    args += ["-map", "[frames]", "-c:v", "mjpeg", "-q:v", "5", "-f", "image2", "-update", "1",
-             "-atomic_writing", "1", str(live_dir / "frames" / "latest.jpg")]
-    return args
+    return args + _side_outputs(live_dir, session, source)
+
+
+def _side_outputs(live_dir: Path, session: int, source: Source) -> list[str]:
+    """The source as it came (the replay), and a frame every few seconds (moderation)."""
+    return ["-map", "0:v:0", *(["-map", "0:a:0"] if source.has_audio else []), "-c", "copy",
+            "-f", "mpegts", str(live_dir / "recording" / f"{session:04d}.ts"),
+            "-map", "[frames]", "-c:v", "mjpeg", "-q:v", "5", "-f", "image2", "-update", "1",
+            "-atomic_writing", "1", str(live_dir / "frames" / "latest.jpg")]
 
 
 # --- playlists --------------------------------------------------------------------------
@@ -241,6 +266,8 @@ def write_media_playlists(live_dir: Path) -> None:
         text = media_playlist(rendition_dir, ended=ended)
         if text is not None:
             _write_atomically(rendition_dir / PLAYLIST, text)
+        elif ended:  # the LL-HLS packager's own playlist (no ffmpeg sessions)
+            llhls.finish(rendition_dir)
 
 
 def renditions_of(live_dir: Path) -> list[Path]:
@@ -262,14 +289,19 @@ def avc_codec(init: Path) -> str | None:
     return "avc1." + data[at + 5:at + 8].hex()
 
 
-def write_master(live_dir: Path, rungs: list[Rung], session: int, *, has_audio: bool) -> bool:
-    """The master playlist, once every rendition's init segment exists (False: not yet)."""
+def write_master(live_dir: Path, rungs: list[Rung], session: int, *, has_audio: bool,
+                 inits: dict[str, Path] | None = None) -> bool:
+    """The master playlist, once every rendition's init segment exists (False: not yet).
+    `inits`: each rung's init section (the LL-HLS packager's), else ffmpeg's session's."""
     lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for rung in rungs:
-        # ffmpeg names the init segment (init_<variant>.mp4 when there are several)
-        session_dir = live_dir / rung.name / f"s{session}"
-        _, init, _ = _parse_session(session_dir / SESSION_PLAYLIST)
-        codec = avc_codec(session_dir / init) if init else None
+        if inits is not None:
+            codec = avc_codec(inits[rung.name])
+        else:
+            # ffmpeg names the init segment (init_<variant>.mp4 when there are several)
+            session_dir = live_dir / rung.name / f"s{session}"
+            _, init, _ = _parse_session(session_dir / SESSION_PLAYLIST)
+            codec = avc_codec(session_dir / init) if init else None
         if codec is None:
             return False
         codecs = f"{codec},mp4a.40.2" if has_audio else codec
@@ -293,7 +325,8 @@ def next_session(live_dir: Path) -> int:
     return max(used) + 1
 
 
-def run(*, live_id: str, root: Path, source_url: str, ffmpeg: str, preset: str) -> int:
+def run(*, live_id: str, root: Path, source_url: str, ffmpeg: str, preset: str,
+        packager: str = LLHLS) -> int:
     if not live_id.isdigit():
         sys.stderr.write(f"refusing stream name {live_id!r}: not a live id\n")
         return 2
@@ -303,10 +336,14 @@ def run(*, live_id: str, root: Path, source_url: str, ffmpeg: str, preset: str) 
     session = next_session(live_dir)
     source = probe(source_url)
     rungs = ladder(source)
+    (live_dir / "session.json").write_text(json.dumps(
+        {"session": session, "source": source.__dict__, "renditions": [r.name for r in rungs],
+         "packager": packager}))
+    if packager == LLHLS:
+        return _run_llhls(live_dir, session, source, rungs, ffmpeg=ffmpeg,
+                          source_url=source_url, preset=preset)
     for rung in rungs:
         (live_dir / rung.name / f"s{session}").mkdir(parents=True, exist_ok=True)
-    (live_dir / "session.json").write_text(json.dumps(
-        {"session": session, "source": source.__dict__, "renditions": [r.name for r in rungs]}))
     command = ffmpeg_command(ffmpeg=ffmpeg, source_url=source_url, live_dir=live_dir,
                              session=session, source=source, rungs=rungs, preset=preset)
     proc = subprocess.Popen(command)  # noqa: S603 - our binary, our arguments
@@ -338,6 +375,48 @@ def run(*, live_id: str, root: Path, source_url: str, ffmpeg: str, preset: str) 
     return proc.returncode or 0
 
 
+def _run_llhls(live_dir: Path, session: int, source: Source, rungs: list[Rung], *,
+               ffmpeg: str, source_url: str, preset: str) -> int:
+    """ffmpeg writes each rung as fragmented MP4 on a pipe; the LL-HLS packager (a thread
+    here, apps.live.llhls) turns each into `<rung>/index.m3u8` with its parts and segments,
+    continuing the playlist across reconnects itself. ENDLIST once the live has ended."""
+    fps = min(MAX_FPS, max(1, round(source.fps)))
+    pipes = [os.pipe() for _ in rungs]
+    command = ffmpeg_command(ffmpeg=ffmpeg, source_url=source_url, live_dir=live_dir,
+                             session=session, source=source, rungs=rungs, preset=preset,
+                             pipes=[w for _, w in pipes])
+    packagers = {r: llhls.Packager(live_dir / rung.name, part_target=llhls.part_target_for(fps))
+                 for (r, _), rung in zip(pipes, rungs, strict=True)}
+    proc = subprocess.Popen(command, pass_fds=[w for _, w in pipes])  # noqa: S603
+    for _, w in pipes:
+        os.close(w)
+    pump = threading.Thread(target=llhls.pump, args=(packagers,), daemon=True)
+    pump.start()
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    inits = {rung.name: packager.init_path
+             for packager, rung in zip(packagers.values(), rungs, strict=True)}
+    master_written = False
+    while proc.poll() is None:
+        time.sleep(0.05)
+        if not master_written:
+            master_written = write_master(live_dir, rungs, session, has_audio=source.has_audio,
+                                          inits=inits)
+    pump.join(timeout=10)
+    for r, _ in pipes:
+        with contextlib.suppress(OSError):
+            os.close(r)
+    if (live_dir / ENDED_MARKER).exists():
+        for rung in rungs:
+            llhls.finish(live_dir / rung.name)
+    return proc.returncode or 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--live-id", required=True)
@@ -345,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", required=True, help="rtmp://127.0.0.1:<port>/live/<id>")
     parser.add_argument("--ffmpeg", required=True)
     parser.add_argument("--preset", default="veryfast")
+    parser.add_argument("--packager", choices=(LLHLS, "hls"), default=LLHLS)
     parser.add_argument("--log", type=Path)
     args = parser.parse_args(argv)
     if args.log is not None:
@@ -353,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(log, 1)
         os.dup2(log, 2)
     return run(live_id=args.live_id, root=args.root, source_url=args.source,
-               ffmpeg=args.ffmpeg, preset=args.preset)
+               ffmpeg=args.ffmpeg, preset=args.preset, packager=args.packager)
 
 
 if __name__ == "__main__":

@@ -80,6 +80,11 @@ class Packager:
     # --- state ------------------------------------------------------------------------
 
     @property
+    def init_path(self) -> Path:
+        """This input's init section (written once ffmpeg's moov arrives)."""
+        return self.out_dir / self._init_name
+
+    @property
     def playlist_path(self) -> Path:
         return self.out_dir / pl.PLAYLIST
 
