@@ -38,6 +38,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         raise pytest.UsageError(f"`serial` tests belong under {SERIAL_TESTS}: {strays}")
 
 
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """A fixture's error as it happens, in var/log/<test db>-errors.log: pytest-xdist prints
+    errors only at the session's end, and one that breaks every later test of a worker is
+    what a long run needs found early."""
+    if report.failed and report.when in ("setup", "teardown"):
+        with _log_path("errors").open("a") as log:
+            log.write(f"=== {report.nodeid} ({report.when})\n{report.longreprtext}\n")
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings_xdist_suffix() -> None:
     """Under pytest-xdist the test settings already name each worker's database (and Redis
