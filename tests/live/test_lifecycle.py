@@ -16,6 +16,8 @@ from django.utils import timezone
 from apps.core.errors import ApplicationError, ConflictError
 from apps.core.models import OutboxTask
 from apps.live import selectors, tasks
+from apps.live.ingest import control
+from apps.live.ingest.transcoder import ENDED_MARKER
 from apps.live.models import LivePolicy, LiveStream, StreamKey
 from apps.live.services import (
     IngestRefused,
@@ -197,7 +199,10 @@ def test_one_unended_live_per_host_and_the_end_is_idempotent():
         live_create(creator, title="Second", audience="everyone")
     assert caught.value.message == ("You are already live. End that live before you set up "
                                     "another.")
+    media = control.live_dir(live.pk)
+    media.mkdir(parents=True)
     ended = live_end(live, reason=LiveStream.EndReason.HOST, by=creator)
+    assert (media / ENDED_MARKER).exists()  # the ingest was told (ENDLIST)
     assert ended.state == State.ENDED
     assert ended.ended_at is not None
     assert live_end(live, reason=LiveStream.EndReason.MODERATOR).end_reason == "host"

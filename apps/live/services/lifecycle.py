@@ -9,7 +9,6 @@ callbacks, the host's buttons and the timers never interleave.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from datetime import datetime, timedelta
 
@@ -236,18 +235,18 @@ def _end_locked(live: LiveStream, *, reason: str, by: User | None) -> None:
         enqueue_on_commit(tasks.make_replay, str(live.pk))
 
 
-# the ingest drops the publisher (H2), the chat room hears the end (H4)
-_ON_END = (("apps.live.ingest.control", "kick"), ("apps.live.chat.broadcast", "live_ended"))
-
-
 def _after_end(live_id: int) -> None:
-    """Drop the publisher and tell the room (best effort: the live is ended either way; the
-    ingest refuses the key's media from now on)."""
-    for module, name in _ON_END:
+    """Drop the publisher (the ingest: ENDLIST on the playlists too) and tell the room (the
+    chat: its stats written, every socket told and closed). Best effort, each on its own:
+    the live is ended either way, and the ingest refuses the key's media from now on."""
+    from apps.live.chat import broadcast
+    from apps.live.ingest import control
+
+    for step in (control.kick, broadcast.live_ended):
         try:
-            getattr(importlib.import_module(module), name)(live_id)
+            step(live_id)
         except Exception:
-            logger.exception("live %s: %s.%s failed after the end", live_id, module, name)
+            logger.exception("live %s: %s failed after the end", live_id, step.__qualname__)
 
 
 def live_end(live: LiveStream, *, reason: str, by: User | None = None) -> LiveStream:
