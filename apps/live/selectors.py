@@ -1,5 +1,6 @@
 """Reads of live. `visible_lives_q` is THE visibility rule of lives: the API, the web
-pages, the HLS serving, the chat and search all ask it (through `live_for` or the Q).
+pages, the HLS serving, the chat, gifts and reports all ask it (through `live_for`, the Q,
+or `on_air_lives` for the ring on avatars).
 
 Who sees a live (not the host):
 - only while it is on air (live or reconnecting): a set-up waiting for media and an ended
@@ -72,11 +73,6 @@ def live_for(viewer: Viewer, live_id: int | str) -> LiveStream:
     if live is None:
         raise NotFoundError(LIVE_NOT_FOUND)
     return live
-
-
-def may_view(viewer: Viewer, live_id: int) -> bool:
-    """`live_for` as a yes/no (the HLS serving and the chat's join ask this per request)."""
-    return visible_lives(viewer).filter(pk=live_id).exists()
 
 
 def own_live(host: User, live_id: int | str) -> LiveStream:
