@@ -8,7 +8,10 @@ const root = document.getElementById("review");
 function startPlayer() {
   const video = document.getElementById("player");
   if (!video) return;
-  attachSource(video, { hls: video.dataset.hls, mp4: video.dataset.mp4 });
+  // A live (a case on a live on air) plays at its edge without LL-HLS's blocking reload:
+  // the page's own route serves the playlists as they are, without waiting.
+  const config = video.dataset.live ? { lowLatencyMode: false, liveSyncDurationCount: 2 } : {};
+  attachSource(video, { hls: video.dataset.hls, mp4: video.dataset.mp4 }, { config });
 }
 
 function typing(target) {
