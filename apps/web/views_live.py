@@ -111,7 +111,10 @@ def studio_live(request: HttpRequest) -> HttpResponse:
                                           "go live again.")
                 return redirect("web:studio-live")
             elif action == "setup":  # the API's validation (title, audience, cover)
-                form = CreateInput(data={**request.POST.dict(), **request.FILES.dict()})
+                # no cover chosen: the browser sends an empty part, which is no file
+                data: dict[str, Any] = {k: v for k, v in request.POST.dict().items()
+                                        if k != "cover"}
+                form = CreateInput(data={**data, **request.FILES.dict()})
                 if not form.is_valid():
                     messages.error(request, _first_error(form.errors))
                     return redirect("web:studio-live")

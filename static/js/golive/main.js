@@ -49,7 +49,6 @@ function showState(state) {
   status.querySelector("[data-watch-link]").hidden = state === "created";
   const end = status.querySelector("[data-end-form] button");
   if (end && state !== "created") end.textContent = "End the live";
-  say(state === "live" ? "You're live." : "");
 }
 
 async function poll() {

@@ -14,6 +14,7 @@ export function setupGifts(page) {
   const stage = page.querySelector("[data-gift-stage]");
   const animate = (gift) => {
     if (!stage || !gift) return;
+    page.dataset.giftsShown = String(Number(page.dataset.giftsShown || 0) + 1);  // tests read it
     const item = art(gift, `gift-fly gift-anim-${gift.animation || "float"}`);
     stage.append(item);
     item.addEventListener("animationend", () => item.remove());
