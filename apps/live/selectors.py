@@ -135,9 +135,11 @@ def on_air_host_ids(user_ids: Iterable[int], *, viewer: Viewer = None) -> set[in
 
 def live_tab(viewer: Viewer, *, limit: int = 50) -> list[LiveStream]:
     """The Live tab: lives on air the viewer may see (not their own, not hosts they muted),
-    hosts they follow first, then by viewers now (H4's presence; the peak as a fallback)."""
+    hosts they follow first, then by viewers now (the chat's presence in Redis), then the
+    newest."""
     viewer_id = _viewer_id(viewer)
-    lives = visible_lives(viewer).filter(state__in=ON_AIR).select_related("host")
+    lives = (visible_lives(viewer).filter(state__in=ON_AIR)
+             .select_related("host", "pinned_message__author"))
     if viewer_id is not None:
         lives = lives.exclude(host_id=viewer_id).exclude(
             Exists(Mute.objects.filter(muter_id=viewer_id, muted_id=OuterRef("host_id"))))

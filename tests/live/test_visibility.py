@@ -8,15 +8,17 @@ import time
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.accounts.models import User
 from apps.core.errors import NotFoundError
 from apps.live import selectors
 from apps.live.chat import presence
-from apps.live.models import LiveBan, LiveStream
+from apps.live.models import LiveBan, LiveChatMessage, LiveStream
 from apps.moderation.services import enforce
 from tests.factories import UserFactory
-from tests.live.live_helpers import host, live_row
+from tests.live.live_helpers import client_for, host, live_row
 from tests.social.factories import BlockFactory, FollowFactory, MuteFactory
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +135,24 @@ def test_on_air_host_ids_are_those_in_a_live_the_viewer_may_watch():
     FollowFactory(follower=viewer, followee=followers_only)
     assert selectors.on_air_host_ids(ids, viewer=viewer) == {public.pk, followers_only.pk}
     assert selectors.on_air_host_ids([]) == set()
+
+
+def test_the_live_tab_costs_the_same_queries_for_one_live_or_many() -> None:
+    viewer = UserFactory()
+    client = client_for(viewer)
+
+    def add_live() -> None:
+        live = live_row(host())
+        pinned = LiveChatMessage.objects.create(live=live, author=UserFactory(), text="hi")
+        LiveStream.objects.filter(pk=live.pk).update(pinned_message=pinned)
+
+    add_live()
+    with CaptureQueriesContext(connection) as one:
+        assert len(client.get("/api/v1/live").json()) == 1
+    for _ in range(4):
+        add_live()
+    with CaptureQueriesContext(connection) as five:
+        body = client.get("/api/v1/live").json()
+    assert len(body) == 5
+    assert body[0]["pinned_message"]["text"] == "hi"
+    assert len(five.captured_queries) == len(one.captured_queries)

@@ -146,12 +146,16 @@ class KeySerializer(serializers.Serializer[StreamKey]):
     created_at = serializers.DateTimeField()
     last_used_at = serializers.DateTimeField(allow_null=True)
     rtmp_url = serializers.SerializerMethodField()
-    srt_url = serializers.SerializerMethodField()
+    srt_url = serializers.SerializerMethodField(
+        help_text="The SRT server. Each live listens on its own port with its own "
+                  "passphrase: the URL to paste is your live's `srt_url`.")
 
     def get_rtmp_url(self, key: StreamKey) -> str:
         return str(settings.SWIPEME_LIVE_RTMP_URL)
 
     def get_srt_url(self, key: StreamKey) -> str:
+        # the SRT server; each live listens on its own port with its own passphrase: the
+        # full URL is the host's live's `srt_url`
         return str(settings.SWIPEME_LIVE_SRT_URL)
 
 
