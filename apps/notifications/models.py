@@ -192,7 +192,9 @@ class CreatorPostSubscription(models.Model):
 class FanOut(models.Model):
     """The checkpoint of a post's fan-out to the followers who asked for the creator's
     posts: the last follower id told, committed in the same transaction as that batch's
-    notifications, so a worker killed mid-way resumes after it (services.fanout)."""
+    notifications, so a worker killed mid-way resumes after it (services.fanout). A live's
+    start told to the host's followers uses the same checkpoint keyed by the live's id (ids
+    are unique across tables: one sequence mints them) and the last follow id done."""
 
     post_id = models.BigIntegerField(primary_key=True)
     creator_id = models.BigIntegerField()
