@@ -24,6 +24,7 @@ from playwright.sync_api import Browser, Request
 from apps.live.llhls import Packager, fmp4_output_args, part_target_for, pump
 from tests.conftest import ROOT
 from tests.live.clock_pattern import WATCH_JS, ClockEncoder
+from tests.live.conftest import wait_until
 from tests.live.live_helpers import host, on_air
 
 FPS = 30
@@ -67,6 +68,8 @@ def llhls_live(live_asgi_server: str) -> Iterator[tuple[int, Path]]:
                               kwargs={"ended_on_eof": True}, daemon=True)
     thread.start()
     try:
+        # the player starts once there is a playlist (a 404 on the first load is fatal to it)
+        wait_until(lambda: (out / "index.m3u8").exists(), timeout=60, what="the playlist")
         yield int(live.pk), out
     finally:
         encoder.stop()
@@ -108,7 +111,8 @@ def test_hls_js_low_latency_mode_plays_the_live_edge(llhls_live: tuple[int, Path
     page.evaluate(WATCH_JS, [video.element_handle(), WIDTH])
     page.wait_for_function("() => window.__latencies.length >= 60 || window.__fatal",
                            timeout=45_000)
-    assert page.evaluate("() => window.__fatal || null") is None
+    fatal = page.evaluate("() => window.__fatal || null")
+    assert fatal is None, fatal
     latencies = page.evaluate("() => window.__latencies")
     state = page.evaluate("""() => ({t: document.getElementById('v').currentTime,
       paused: document.getElementById('v').paused, latency: window.__hls.latency,
