@@ -386,14 +386,20 @@ def live_asgi_server(django_db_setup) -> Iterator[str]:  # type: ignore[no-untyp
          "--timeout-graceful-shutdown", "2"],
         env=_subprocess_env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    # a busy machine takes more than 30 s to import the project: past the deadline the
+    # tests used to start against a server not listening yet (connection refused)
+    deadline = time.monotonic() + 120
+    while True:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 break
         except OSError:
             if proc.poll() is not None:
                 raise RuntimeError(f"uvicorn exited; see {_log_path('web')}") from None
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"uvicorn did not listen within 120 s; see "
+                                   f"{_log_path('web')}") from None
             time.sleep(0.1)
     yield f"http://127.0.0.1:{port}"
     proc.terminate()

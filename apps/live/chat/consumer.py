@@ -34,9 +34,11 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth.models import AnonymousUser
 
@@ -59,6 +61,7 @@ JOINS_EVERY = 3  # ticks between two "joined" summaries
 STATS_EVERY = 10.0
 LEASE_MS = 3000
 REDIS_DEADLINE = 2.0
+CHAT_THREADS = 4
 # a lease taken or renewed by its holder only (one round trip)
 _LEASE = """
 local holder = redis.call('GET', KEYS[1])
@@ -241,15 +244,26 @@ def _open(user: User | None, live_id: str) -> tuple[LiveStream, dict[str, Any], 
     return live, selectors.chat_state(user, live), hidden
 
 
-@database_sync_to_async
-def _post(user: User | None, live_id: int, text: Any) -> tuple[dict[str, Any], str]:
+# Sends and taps run on a pool of their own, not on Channels' one database thread: a post
+# costs a few queries and the text classifier (~10 ms), and at tens of messages a second one
+# thread would queue every connect and read of the process behind them. Each pool thread has
+# its own database connection (closed when old, like the one thread's).
+_CHAT_POOL = ThreadPoolExecutor(max_workers=CHAT_THREADS, thread_name_prefix="live-chat")
+
+
+def _on_pool(func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    wrapped: Callable[..., Awaitable[Any]] = DatabaseSyncToAsync(
+        func, thread_sensitive=False, executor=_CHAT_POOL)
+    return wrapped
+
+
+def _post_sync(user: User | None, live_id: int, text: Any) -> tuple[dict[str, Any], str]:
     _, payload, hide = services.chat_post(user, live_id, text)
     return payload, hide.words if hide else ""
 
 
-@database_sync_to_async
-def _like(user: User | None, live_id: int, count: Any) -> int:
-    return services.likes_add(user, live_id, count)
+_post = _on_pool(_post_sync)
+_like = _on_pool(services.likes_add)
 
 
 class LiveChatConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
