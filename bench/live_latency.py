@@ -165,6 +165,7 @@ def measure(browser: Any, base_url: str, ingest_port: int, mode: str, seconds: f
          f"rtmp://{HOST}:{ingest_port}/live/{plain}"],
         width=WIDTH, height=HEIGHT, fps=FPS, seconds=seconds + 60)
     plain_ffmpeg = None
+    tpid = 0
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     try:
         def on_air() -> bool:
@@ -194,9 +195,10 @@ def measure(browser: Any, base_url: str, ingest_port: int, mode: str, seconds: f
         page.wait_for_timeout(6_000)  # warm-up: hls.js settles on its target latency
         page.evaluate(WATCH_JS, [video, WIDTH])
         if cpu:
-            tpid = transcoder_pid(int(live.pk))
-            if tpid is None:
+            found = transcoder_pid(int(live.pk))
+            if found is None:
                 raise SystemExit("the live's transcoder process was not found")
+            tpid = found
             source_info = transcoder.probe(f"rtmp://{HOST}:{ingest_port}/live/{live.pk}")
             rungs = transcoder.ladder(source_info)
             plain_dir = Path(tempfile.mkdtemp(prefix="bench-plain-"))
