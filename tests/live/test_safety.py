@@ -112,6 +112,10 @@ def test_a_report_of_a_live_keeps_its_frame_and_chat_and_the_review_page_shows_t
     assert signed_out.status_code == 401
     assert not Case.objects.filter(target_id=hidden.pk).exists()
 
+    # on the web, a viewer reports from the player page's button; the host has none
+    assert b"data-live-report" in web_for(viewer).get(f"/live/{live.pk}").content
+    assert b"data-live-report" not in web_for(creator).get(f"/live/{live.pk}").content
+
     # the review page: the live on air plays through the page's own route, with the chat
     playlist = evidence.live_dir(live.pk) / "index.m3u8"
     playlist.write_text("#EXTM3U\n#EXT-X-VERSION:7\n")

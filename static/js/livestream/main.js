@@ -5,6 +5,7 @@
 import Hls from "hls.js/light";
 import { attachSource } from "../player/source.js";
 import { ApiError, get } from "../lib/api.js";
+import { openReport } from "../lib/report.js";
 import { ChatRoom } from "./room.js";
 import { Chat } from "./chat.js";
 import { Likes } from "./likes.js";
@@ -174,6 +175,13 @@ if (root) {
   chat.bind(room);
   likes.bind(room);
   setupHostControls(root);
+  // Report the live (H6): the shared report dialog, to the live's own report endpoint
+  const reportButton = root.querySelector("[data-live-report]");
+  if (reportButton) {
+    reportButton.addEventListener("click", () => openReport({
+      targetType: "live", targetId: root.dataset.liveId, noun: "live", opener: reportButton,
+      reportsUrl: `/api/v1/live/${root.dataset.liveId}/report`, bodyFor: (policy) => ({ policy }) }));
+  }
   room.connect();
   root.addEventListener("live:state", (event) => {
     if (event.detail.state === "ended") { chat.ended(); room.stop(); }
