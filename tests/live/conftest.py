@@ -3,6 +3,8 @@ Django's callbacks and the SRT reconcile loop are the expensive part).
 
 - `live_ingest` (session): `manage.py live_ingest` on free loopback ports, calling back the
   session's `live_asgi_server` (uvicorn on the test database); `Ingest.rtmp_url(key)`.
+  Test modules elsewhere import it (`from tests.live.conftest import live_ingest, publish`);
+  every copy shares the one ingest.
 - `publish` (function): `publish(key_or_url, seconds=..., protocol="rtmp"|"srt", ...)`
   starts an ffmpeg encoder (lavfi test pattern + a tone, H.264/AAC) and answers its
   `Popen`; whatever a test leaves running is stopped after it.
@@ -86,38 +88,63 @@ def _port_open(port: int) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def live_ingest(live_asgi_server: str) -> Iterator[Ingest]:
+# One ingest per test process, however many modules import the fixture (a fixture imported
+# into a test module is a fixture of that module: each copy would otherwise start its own
+# nginx, and two ingests would share one live root). Counted, stopped by the last user.
+_shared: dict[str, Any] = {"users": 0}
+
+
+def _start(web: str) -> tuple[Ingest, Any]:
     from django.conf import settings
 
-    from apps.live.ingest import config
-
-    missing = config.available()
-    if missing:
-        pytest.skip(f"no live ingest here: {missing}")
     rtmp_port, control_port, srt_ports = _free_port(), _free_port(), _udp_range(4)
     log = open(_log_path("live-ingest"), "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "live_ingest", "--rtmp-bind", "127.0.0.1",
          "--rtmp-port", str(rtmp_port), "--control-port", str(control_port),
          "--srt-bind", "127.0.0.1", "--srt-ports", f"{srt_ports[0]}-{srt_ports[1]}",
-         "--callback-url", live_asgi_server],
+         "--callback-url", web],
         env=_subprocess_env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    ingest = Ingest(rtmp_port, control_port, srt_ports, web,
+                    Path(settings.SWIPEME_LIVE_ROOT), proc)
     try:
-        wait_until(lambda: proc.poll() is not None or _port_open(rtmp_port), timeout=60,
+        # Django's start on a busy shared machine: minutes, not seconds, at worst
+        wait_until(lambda: proc.poll() is not None or _port_open(rtmp_port), timeout=180,
                    what="the live ingest's RTMP port")
         if proc.poll() is not None:
             raise RuntimeError(f"live_ingest exited; see {_log_path('live-ingest')}")
-        yield Ingest(rtmp_port, control_port, srt_ports, live_asgi_server,
-                     Path(settings.SWIPEME_LIVE_ROOT), proc)
+    except BaseException:
+        _stop(ingest, log)
+        raise
+    return ingest, log
+
+
+def _stop(ingest: Ingest, log: Any) -> None:
+    ingest.proc.terminate()
+    try:
+        ingest.proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        ingest.proc.kill()
+        ingest.proc.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def live_ingest(live_asgi_server: str) -> Iterator[Ingest]:
+    from apps.live.ingest import config
+
+    missing = config.available()
+    if missing:
+        pytest.skip(f"no live ingest here: {missing}")
+    if not _shared["users"]:
+        _shared["ingest"], _shared["log"] = _start(live_asgi_server)
+    _shared["users"] += 1
+    try:
+        yield _shared["ingest"]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
+        _shared["users"] -= 1
+        if not _shared["users"]:
+            _stop(_shared.pop("ingest"), _shared.pop("log"))
 
 
 Publish = Callable[..., "subprocess.Popen[bytes]"]

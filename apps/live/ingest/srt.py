@@ -164,17 +164,16 @@ class Listeners:
             if live_id not in want or want[live_id] != listener.secret:
                 self._stop(live_id)
             elif listener.proc.poll() is not None:  # its caller went: listen again
-                port = listener.port
                 self.running.pop(live_id)
-                self._start(live_id, listener.secret, port)
+                self._start(live_id, listener.secret, listener.port)
         for live_id, secret in want.items():
             if live_id in self.running:
                 continue
-            port = self._free_port()
-            if port is None:
+            free = self._free_port()
+            if free is None:
                 logger.warning("live ingest: no free SRT port for live %s", live_id)
                 continue
-            self._start(live_id, secret, port)
+            self._start(live_id, secret, free)
 
     def stop_all(self) -> None:
         for live_id in list(self.running):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import threading
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -21,6 +22,7 @@ RECONCILE_SECONDS = 1.0
 
 class Command(BaseCommand):
     help = "Run the live ingest (RTMP via nginx-rtmp, SRT via ffmpeg listeners)."
+    requires_system_checks: list[str] = []  # a restart by the supervisor should be quick
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--rtmp-bind")
@@ -52,7 +54,7 @@ class Command(BaseCommand):
         self.stdout.flush()
         listeners = srt.Listeners(bind=cfg.srt_bind, ports=cfg.srt_ports,
                                   rtmp_local=cfg.rtmp_local,
-                                  log_dir=config.Path(cfg.run_dir))
+                                  log_dir=Path(cfg.run_dir))
         stopping = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stopping.set())
         signal.signal(signal.SIGINT, lambda *_: stopping.set())
