@@ -38,6 +38,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         raise pytest.UsageError(f"`serial` tests belong under {SERIAL_TESTS}: {strays}")
 
 
+@pytest.fixture(autouse=True)
+def _playwright_loop_is_not_ours() -> None:
+    """Playwright's sync API leaves its event loop marked as running in this thread between
+    its calls, and Django's async-safety check then takes every ORM call here for one made
+    from async code (a whole file of database tests after a browser test outside
+    tests/browser errored so). No test coroutine runs in this thread at set-up, so a loop
+    seen now is Playwright's: from then on the check is off in this process only (servers
+    and workers keep it, `_subprocess_env`)."""
+    import asyncio
+
+    if asyncio._get_running_loop() is not None:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """A fixture's error as it happens, in var/log/<test db>-errors.log: pytest-xdist prints
     errors only at the session's end, and one that breaks every later test of a worker is
@@ -335,8 +349,9 @@ def _log_path(kind: str) -> Path:
 
 
 def _subprocess_env() -> dict[str, str]:
+    # servers and workers keep Django's async-safety check (see _playwright_loop_is_not_ours)
     return {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DJANGO_SETTINGS_MODULE": "swipeme_site.settings.test",
         "SWIPEME_USE_TEST_DB": "1",
         "PYTHONPATH": str(ROOT),
