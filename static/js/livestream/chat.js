@@ -3,7 +3,7 @@
 // composer sends through the API (every refusal said in the server's words: slow mode,
 // followers only, links, muted, a filtered message); the host and moderators get actions
 // on each message (pin, delete, mute 5 / 30 min, block).
-import { ApiError, del, newIdempotencyKey, post } from "../lib/api.js";
+import { api, ApiError, del, newIdempotencyKey, post } from "../lib/api.js";
 import { el } from "../feed/text.js";
 import { urls } from "./urls.js";
 
@@ -143,7 +143,7 @@ export class Chat {
       item.append(menu);
     } else if (this.moderates) {
       const pin = el("button", { type: "button", class: "live-chat-more", "aria-label": "Pin your message" }, "📌");
-      pin.addEventListener("click", () => this.act(() => post(urls.pin(this.id), { message_id: message.id }), "Pinned."));
+      pin.addEventListener("click", () => this.act(() => api("PUT", urls.pin(this.id), { message_id: message.id }), "Pinned."));
       item.append(pin);
     }
     this.append(item);
@@ -192,7 +192,7 @@ export class Chat {
     const name = this.author(message);
     const userId = message.author && message.author.id;
     const choices = [
-      ["Pin", () => post(urls.pin(this.id), { message_id: message.id }), "Pinned."],
+      ["Pin", () => api("PUT", urls.pin(this.id), { message_id: message.id }), "Pinned."],
       ["Delete", () => del(urls.message(this.id, message.id)), "Deleted."],
       ["Mute 5 min", () => post(urls.mute(this.id), { user_id: userId, minutes: 5 }), `@${name} is muted for 5 minutes.`],
       ["Mute 30 min", () => post(urls.mute(this.id), { user_id: userId, minutes: 30 }), `@${name} is muted for 30 minutes.`],
