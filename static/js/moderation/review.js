@@ -14,9 +14,14 @@ function startPlayer() {
   attachSource(video, { hls: video.dataset.hls, mp4: video.dataset.mp4 }, { config });
 }
 
+// Keys typed into a field are text; a ticked checkbox or a pressed button keeps the focus
+// but not the keyboard, so the shortcuts still work after "then the next case" is unticked.
+const NOT_TYPING = ["checkbox", "radio", "button", "submit", "reset", "range"];
+
 function typing(target) {
-  return target instanceof HTMLElement &&
-    (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+  if (!(target instanceof HTMLElement)) return false;
+  if (target instanceof HTMLInputElement) return !NOT_TYPING.includes(target.type);
+  return target.isContentEditable || ["TEXTAREA", "SELECT"].includes(target.tagName);
 }
 
 function onKey(event) {
