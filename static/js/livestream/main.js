@@ -67,8 +67,19 @@ class LivePlayer {
     this.page.dispatchEvent(new CustomEvent("live:state", { detail: { state } }));
   }
 
-  attach() {
-    if (this.source) return;
+  async attach() {
+    if (this.source || this.waitingForPlaylist) return;
+    // The live is on air as soon as the encoder connects; its first playlist is written a
+    // moment later, and hls.js gives up for good on a 404 manifest: wait until it is there.
+    this.waitingForPlaylist = true;
+    const ready = await fetch(this.page.dataset.playback, { cache: "no-store" })
+      .then((response) => response.ok, () => false);
+    this.waitingForPlaylist = false;
+    if (this.state === "ended" || this.source) return;
+    if (!ready) {
+      setTimeout(() => this.attach(), 1000);
+      return;
+    }
     this.source = attachSource(this.video, { hls: this.page.dataset.playback }, {
       Hls,
       // LL-HLS when the playlist has parts (H3's packager); plain short segments otherwise.
