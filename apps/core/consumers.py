@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -19,6 +20,21 @@ class NoPerMessageDbCloseMixin:
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+
+class MalformedFrameMixin:
+    """A frame that is not JSON is answered in the socket's error shape instead of closing
+    the connection with an exception (AsyncJsonWebsocketConsumer's default)."""
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None,
+                      **kwargs: Any) -> None:
+        try:
+            content = json.loads(text_data or "")
+        except ValueError:
+            await self.send_json({"type": "error", "code": "invalid",  # type: ignore[attr-defined]
+                                  "message": "Send JSON frames."})
+            return
+        await self.receive_json(content)  # type: ignore[attr-defined]
 
 
 class PingConsumer(AsyncJsonWebsocketConsumer):

@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -67,7 +66,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.accounts.models import User
 from apps.core import redis_health
-from apps.core.consumers import NoPerMessageDbCloseMixin
+from apps.core.consumers import MalformedFrameMixin, NoPerMessageDbCloseMixin
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.core.ids import parse_id
 from apps.messaging import live, selectors, services
@@ -199,7 +198,8 @@ def _error(exc: ApplicationError, **extra: Any) -> dict[str, Any]:
             **extra}
 
 
-class MessagesConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
+class MessagesConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin,
+                       AsyncJsonWebsocketConsumer):
     user: User | None = None
     group: str | None = None
     heartbeat: asyncio.Task[None] | None = None
@@ -275,16 +275,6 @@ class MessagesConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
             await self._present()
 
     # --- client frames ----------------------------------------------------------------------
-
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None,
-                      **kwargs: Any) -> None:
-        try:
-            content = json.loads(text_data or "")
-        except ValueError:
-            await self.send_json({"type": "error", "code": "invalid",
-                                  "message": "Send JSON frames."})
-            return
-        await self.receive_json(content)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if self.user is None:

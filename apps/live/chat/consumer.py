@@ -44,7 +44,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from apps.accounts.models import User
 from apps.core import redis_health
-from apps.core.consumers import NoPerMessageDbCloseMixin
+from apps.core.consumers import MalformedFrameMixin, NoPerMessageDbCloseMixin
 from apps.core.errors import ApplicationError
 from apps.live.chat import broadcast, presence, selectors, services
 from apps.live.models import LiveStream
@@ -266,7 +266,8 @@ _post = _on_pool(_post_sync)
 _like = _on_pool(services.likes_add)
 
 
-class LiveChatConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
+class LiveChatConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin,
+                       AsyncJsonWebsocketConsumer):
     user: User | None = None
     user_id: int | None = None
     room: Room | None = None
@@ -323,16 +324,6 @@ class LiveChatConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
         """A frame the room serialised once."""
         with contextlib.suppress(Exception):  # a connection closing meanwhile
             await self.send(text_data=text)
-
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None,
-                      **kwargs: Any) -> None:
-        try:
-            content = json.loads(text_data or "")
-        except ValueError:
-            await self.send_json({"type": "error", "code": "invalid",
-                                  "message": "Send JSON frames."})
-            return
-        await self.receive_json(content)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if self.room is None:
