@@ -39,17 +39,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _playwright_loop_is_not_ours() -> None:
-    """Playwright's sync API leaves its event loop marked as running in this thread between
-    its calls, and Django's async-safety check then takes every ORM call here for one made
-    from async code (a whole file of database tests after a browser test outside
-    tests/browser errored so). No test coroutine runs in this thread at set-up, so a loop
-    seen now is Playwright's: from then on the check is off in this process only (servers
-    and workers keep it, `_subprocess_env`)."""
+def _playwright_loop_is_not_ours(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The session's Playwright driver (sync API) leaves its event loop marked as running in
+    this thread between its calls. A test that does not use the browser must not see it:
+    Django's async-safety check would take its ORM calls for ones made from async code, and
+    its `asyncio.run` would refuse to start (CI: 35 websocket and query tests failed after
+    a browser test outside tests/browser). The loop is hidden for such a test and put back
+    after it, for the next browser test's calls."""
     import asyncio
 
-    if asyncio._get_running_loop() is not None:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    loop = asyncio._get_running_loop()
+    if loop is None or {"browser", "playwright_driver"} & set(request.fixturenames):
+        yield
+        return
+    asyncio._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(loop)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -349,7 +356,7 @@ def _log_path(kind: str) -> Path:
 
 
 def _subprocess_env() -> dict[str, str]:
-    # servers and workers keep Django's async-safety check (see _playwright_loop_is_not_ours)
+    # servers and workers keep Django's async-safety check (browser tests turn it off here)
     return {
         **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DJANGO_SETTINGS_MODULE": "swipeme_site.settings.test",

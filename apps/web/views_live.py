@@ -161,9 +161,7 @@ def studio_live_end(request: HttpRequest, live_id: str) -> HttpResponse:
             live_services.replay_choose(live, save=True)
         except ApplicationError as error:
             messages.error(request, str(error.message))
-        else:
-            messages.success(request, "Your replay is being made: it appears on your profile "
-                             "when it is ready.")
+        # on success the replay section itself says the replay is being made
         return redirect("web:studio-live-end", live_id=live.pk)
     duration = (int((live.ended_at - live.started_at).total_seconds())
                 if live.started_at and live.ended_at else 0)
