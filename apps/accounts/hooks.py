@@ -36,9 +36,30 @@ unregister_account_removal_hook = _removal_hooks.remove
 
 def run_account_removal_hooks(*, user_id: int) -> None:
     """Runs every hook in registration order. A hook that raises aborts the purge of this
-    user (the caller's transaction rolls back), so no half-removed account is left."""
+    user (the caller's transaction rolls back), so no half-removed account is left; one that
+    raises `PurgeDeferred` asks the purger to try this user again on a later run."""
     for hook in _removal_hooks:
         hook(user_id=user_id)
+
+
+class PurgeDeferred(Exception):  # noqa: N818 (a decision, not an error)
+    """Raised by a removal hook when the account cannot be purged yet (e.g. a payout of
+    the creator's is still with the provider): `users_purge_due` rolls this user back,
+    logs the reason and purges the others; the next run tries again."""
+
+
+class DeletionNoticeHook(Protocol):
+    def __call__(self, *, user_id: int) -> list[str]: ...
+
+
+# What a person loses or must do before their account is deleted, in words, shown by the
+# deletion page and `GET /api/v1/me/delete` (e.g. monetization: "you have 120 coins...").
+_deletion_notices: Hook[DeletionNoticeHook] = Hook("accounts.deletion_notices")
+register_deletion_notice_hook = _deletion_notices.register
+
+
+def deletion_notices(*, user_id: int) -> list[str]:
+    return [notice for hook in _deletion_notices for notice in hook(user_id=user_id)]
 
 
 class AccountMadePublicHook(Protocol):

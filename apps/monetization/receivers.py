@@ -14,6 +14,17 @@ def connect() -> None:
     payments_hooks.payment_event.register(coins.on_payment_event)  # coin purchases
     _connect_payouts()
     _connect_subscriptions()
+    _connect_closure()
+
+
+def _connect_closure() -> None:
+    """A deleted account's money: told before (the deletion page and API), settled by the
+    purge (coins forfeited, unpaid earnings kept as unclaimed; services/closure.py)."""
+    from apps.accounts.hooks import register_account_removal_hook, register_deletion_notice_hook
+    from apps.monetization.services import closure
+
+    register_deletion_notice_hook(closure.deletion_notices)
+    register_account_removal_hook(closure.money_purge_user)
 
 
 def _connect_subscriptions() -> None:

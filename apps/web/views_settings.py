@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
+from apps.accounts import hooks as accounts_hooks
 from apps.accounts import locales, usernames
 from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts_services
@@ -285,6 +286,7 @@ def _data_page(request: HttpRequest, me: User, *, delete_form: DeleteForm | None
                              if export is not None and export.state == DataExport.State.READY
                              else None),
         delete_form=delete_form or _delete_form(me),
+        deletion_notices=accounts_hooks.deletion_notices(user_id=me.pk),
         deletion_grace_days=settings.SWIPEME_DELETION_GRACE.days), status=status)
 
 

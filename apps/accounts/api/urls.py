@@ -16,6 +16,7 @@ urlpatterns = [
     path("me/deactivate", views.DeactivateApi.as_view(), name="me-deactivate"),
     path("me/delete", views.DeleteApi.as_view(), name="me-delete"),
     path("me/delete/cancel", views.DeleteCancelApi.as_view(), name="me-delete-cancel"),
+    path("me/delete/notices", views.DeleteNoticesApi.as_view(), name="me-delete-notices"),
     path("me/exports", views.DataExportCreateApi.as_view(), name="me-exports"),
     path("me/exports/<int:export_id>", views.DataExportDetailApi.as_view(),
          name="me-export-detail"),

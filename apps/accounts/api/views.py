@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts import selectors, services
+from apps.accounts import hooks, selectors, services
 from apps.accounts.api.request import session_key_of, user_of
 from apps.accounts.models import DataExport, Device, User
 from apps.accounts.reauthentication import RecentlyAuthenticated
@@ -380,6 +380,23 @@ class DeleteApi(APIView):
             user=user_of(request), password=data.validated_data.get("password")
         )
         return Response(MeOutputSerializer(user).data)
+
+
+class DeleteNoticesApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class DeletionNoticesOutputSerializer(serializers.Serializer[dict[str, Any]]):
+        notices = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(responses={200: DeletionNoticesOutputSerializer, **_errors(401, 429)},
+                   tags=["me"],
+                   description="What deleting the account would lose or needs done first, "
+                               "in words, to show before POST /me/delete (e.g. coins are "
+                               "lost, unpaid earnings should be paid out first). Empty when "
+                               "nothing needs saying.")
+    def get(self, request: Request) -> Response:
+        notices = hooks.deletion_notices(user_id=user_of(request).pk)
+        return Response(self.DeletionNoticesOutputSerializer({"notices": notices}).data)
 
 
 class DeleteCancelApi(APIView):

@@ -3,6 +3,7 @@ accounts whose grace period is over."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,8 @@ from apps.accounts.services._common import _delete_files
 from apps.accounts.services.devices import user_sessions_end_all
 from apps.accounts.storage import private_storage
 from apps.core.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
 
 
 def user_deactivate(*, user: User) -> User:
@@ -103,18 +106,23 @@ def users_purge_due(*, batch_size: int = 100, now: datetime | None = None) -> in
         if not candidates:
             return purged
         for user_id in candidates:
-            with transaction.atomic():
-                user = (
-                    User.objects.select_for_update(skip_locked=True)
-                    .filter(pk=user_id, deletion_scheduled_for__lte=now)
-                    .first()
-                )
-                if user is None:  # another purger holds it, or the deletion was cancelled
-                    skipped.add(user_id)
-                    continue
-                files = _files_of(user)
-                hooks.run_account_removal_hooks(user_id=user.pk)
-                UserSession.objects.filter(user=user).delete()
-                user.delete()
-                transaction.on_commit(lambda files=files: _delete_files(files))  # type: ignore[misc]
+            try:
+                with transaction.atomic():
+                    user = (
+                        User.objects.select_for_update(skip_locked=True)
+                        .filter(pk=user_id, deletion_scheduled_for__lte=now)
+                        .first()
+                    )
+                    if user is None:  # another purger holds it, or the deletion was cancelled
+                        skipped.add(user_id)
+                        continue
+                    files = _files_of(user)
+                    hooks.run_account_removal_hooks(user_id=user.pk)
+                    UserSession.objects.filter(user=user).delete()
+                    user.delete()
+                    transaction.on_commit(lambda files=files: _delete_files(files))  # type: ignore[misc]
+            except hooks.PurgeDeferred as deferred:  # rolled back: try again on a later run
+                logger.info("account %s: purge deferred: %s", user_id, deferred)
+                skipped.add(user_id)
+                continue
             purged += 1

@@ -35,6 +35,9 @@ class LedgerAccount(SnowflakeModel):
         PAYOUTS_PAYABLE = "payouts_payable", "Payouts payable"
         CHARGEBACKS = "chargebacks", "Refunds and chargebacks"
         TAX_WITHHELD = "tax_withheld", "Tax withheld"
+        # what the platform owes a purged account's creator: their unpaid earnings, kept
+        # under their (former) id until claimed; never negative
+        UNCLAIMED_EARNINGS = "unclaimed_earnings", "Unclaimed earnings (deleted accounts)"
 
     kind = models.CharField(max_length=24, choices=Kind.choices)
     # No database constraint and nothing done on delete: books outlive the people in them

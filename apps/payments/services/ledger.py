@@ -30,7 +30,8 @@ from apps.core.errors import ApplicationError, ConflictError
 from apps.payments.models.ledger import LedgerAccount, TransferSet
 
 # Accounts that hold someone's money: they may never go below zero.
-NO_NEGATIVE_KINDS = frozenset({LedgerAccount.Kind.WALLET, LedgerAccount.Kind.EARNINGS})
+NO_NEGATIVE_KINDS = frozenset({LedgerAccount.Kind.WALLET, LedgerAccount.Kind.EARNINGS,
+                               LedgerAccount.Kind.UNCLAIMED_EARNINGS})
 
 
 class InsufficientFundsError(ApplicationError):
