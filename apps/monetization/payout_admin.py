@@ -10,9 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -115,16 +117,23 @@ class KycDocumentAdmin(ViewOnlyAdmin):
                       name="monetization_kycdocument_file")]
         return extra + super().get_urls()  # type: ignore[operator]
 
-    def file_view(self, request: HttpRequest, document_id: int) -> FileResponse:
-        """The document itself: staff with the view permission only; each opening audited."""
+    def file_view(self, request: HttpRequest, document_id: int) -> HttpResponseBase:
+        """The document itself, decrypted: staff with the view permission only; each opening
+        audited. A file that cannot be decrypted or does not match the upload is said in
+        words on the document's page, never served."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         document = KycDocument.objects.filter(pk=document_id).first()
         if document is None:
             raise Http404("No such document.")
-        response = FileResponse(kyc.kyc_document_open(document=document, actor=request.user,
-                                                      ip=request_ip(request)),
-                                content_type=document.content_type)
+        try:
+            body = kyc.kyc_document_open(document=document, actor=request.user,
+                                         ip=request_ip(request))
+        except (ApplicationError, ImproperlyConfigured) as error:
+            messages.error(request, f"The document cannot be shown: {error}")
+            return redirect(reverse("admin:monetization_kycdocument_change",
+                                    args=[document.pk]))
+        response = FileResponse(body, content_type=document.content_type)
         response["Cache-Control"] = "private, no-store"
         response["Content-Disposition"] = f'inline; filename="kyc-{document.pk}"'
         response["X-Content-Type-Options"] = "nosniff"

@@ -788,6 +788,12 @@ SWIPEME_PAYOUT_HOLD_DAYS = env_int("SWIPEME_PAYOUT_HOLD_DAYS", 30)
 # from SECRET_KEY (development and tests only; production requires the variable).
 SWIPEME_TAX_FORM_KEYS = env_list("SWIPEME_TAX_FORM_KEYS", [])
 SWIPEME_TAX_FORM_KEYS_DERIVED_OK = True
+# KYC document files are encrypted at rest the same way with keys of their own (a leaked
+# tax-form key must not open identity papers); rotate with `manage.py rotate_kyc_file_keys`
+# (which also encrypts files stored before encryption). Unset: derived from SECRET_KEY in
+# development and tests only.
+SWIPEME_KYC_FILE_KEYS = env_list("SWIPEME_KYC_FILE_KEYS", [])
+SWIPEME_KYC_FILE_KEYS_DERIVED_OK = True
 # Subscriptions (apps.monetization.services.subscriptions): renewals, retries of failed
 # renewals and ends of cancelled or out-of-grace subscriptions, every 10 minutes.
 CELERY_BEAT_SCHEDULE["monetization-renew-subscriptions"] = {

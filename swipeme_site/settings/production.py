@@ -36,3 +36,6 @@ SWIPEME_WEBPUSH_ALLOW_PRIVATE_ENDPOINTS = False
 # SECRET_KEY); without them, saving or reading a tax form fails loudly.
 SWIPEME_TAX_FORM_KEYS = env_list("SWIPEME_TAX_FORM_KEYS", [])
 SWIPEME_TAX_FORM_KEYS_DERIVED_OK = False
+# KYC document files: the same, with their own keys (SWIPEME_KYC_FILE_KEYS).
+SWIPEME_KYC_FILE_KEYS = env_list("SWIPEME_KYC_FILE_KEYS", [])
+SWIPEME_KYC_FILE_KEYS_DERIVED_OK = False

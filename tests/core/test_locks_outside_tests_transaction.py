@@ -809,6 +809,9 @@ COVERED_ELSEWHERE = {
     "apps/monetization/services/kyc.py::_locked_profile":
         "tests/monetization/test_kyc.py (transaction=True: upload, delete, submit through the "
         "API; staff decisions through the admin)",
+    "apps/monetization/services/kyc.py::kyc_documents_rotate_keys":
+        "tests/monetization/test_kyc.py::test_files_encrypted_rotated_and_old_plaintext_"
+        "encrypted (transaction=True, the management command)",
     "apps/monetization/services/tax.py::tax_forms_rotate_keys":
         "tests/monetization/test_tax_forms.py::test_sealed_at_rest_and_rotated "
         "(transaction=True, the management command)",

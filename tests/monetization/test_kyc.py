@@ -4,6 +4,7 @@ told in words), staff alone open a document (audited), other people's documents 
 
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Permission
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.test import APIClient
@@ -53,7 +55,11 @@ def test_upload_submit_review_and_staff_only_viewing(db: Any) -> None:
     document = KycDocument.objects.get(pk=int(answer.json()["id"]))
     assert document.content_type == "image/png"
     stored = Path(private_storage().path(document.file))
-    assert stored.read_bytes() == PNG
+    # encrypted at rest: the bytes on disk are a Fernet token, not the upload
+    assert document.sealed
+    assert stored.read_bytes() != PNG
+    assert b"PNG" not in stored.read_bytes()
+    assert not document.file.endswith(".png")
     assert not stored.resolve().is_relative_to(Path(settings.MEDIA_ROOT).resolve())
     assert _upload(api, kind="selfie", body=PDF, name="me.pdf").status_code == 201
 
@@ -84,7 +90,7 @@ def test_upload_submit_review_and_staff_only_viewing(db: Any) -> None:
                                Permission.objects.get(codename="change_kycprofile"))
     opened = web.get(file_url)
     assert opened.status_code == 200
-    assert opened.getvalue() == PNG
+    assert opened.getvalue() == PNG  # decrypted in the audited view only
     assert "no-store" in opened["Cache-Control"]
     assert AuditEvent.objects.filter(verb="kyc_document_view", actor=staff,
                                      target_id=document.pk).exists()
@@ -129,3 +135,76 @@ def test_too_large_is_413_and_nothing_stored(db: Any, settings: Any) -> None:
                                 file=io.BytesIO(PNG + b"\x00" * kyc.MAX_DOCUMENT_BYTES),
                                 size=None)
     assert not KycDocument.objects.exists()
+
+
+def test_files_encrypted_rotated_and_old_plaintext_encrypted(db: Any, settings: Any) -> None:
+    """Rotation: the new key first, the command, the old key removed: still readable, and
+    no longer readable with the old key alone. A file stored before encryption is encrypted
+    by the same command. A file that does not decrypt is said in words, never a 500."""
+    from cryptography.fernet import Fernet
+    from django.core.files.base import ContentFile
+    from django.core.management import call_command
+
+    from apps.monetization import crypto
+    from apps.monetization.services import kyc
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.SWIPEME_KYC_FILE_KEYS = [old]
+    creator = adult()
+    sealed = kyc.kyc_document_upload(user=creator, kind="passport", file=io.BytesIO(PNG),
+                                     size=len(PNG))
+    first_name = sealed.file
+    assert Fernet(old.encode()).decrypt(private_storage().open(first_name).read()) == PNG
+    # a document stored before encryption: plaintext on disk, sealed False
+    legacy_name = private_storage().save(f"kyc/{creator.pk}/legacy.pdf", ContentFile(PDF))
+    legacy = KycDocument.objects.create(user=creator, kind="selfie", file=legacy_name,
+                                        content_type="application/pdf", size=len(PDF),
+                                        sha256=hashlib.sha256(PDF).hexdigest())
+    assert not legacy.sealed
+
+    settings.SWIPEME_KYC_FILE_KEYS = [new, old]
+    out = io.StringIO()
+    call_command("rotate_kyc_file_keys", stdout=out)
+    assert "Re-encrypted 1 KYC document(s)" in out.getvalue()
+    assert "encrypted 1 stored in plaintext" in out.getvalue()
+    assert AuditEvent.objects.filter(app="monetization", verb="kyc_file_keys_rotate").exists()
+    sealed.refresh_from_db()
+    legacy.refresh_from_db()
+    assert legacy.sealed
+    # new files, the old ones deleted after the commit
+    assert not private_storage().exists(first_name)
+    assert not private_storage().exists(legacy_name)
+    for document, body in ((sealed, PNG), (legacy, PDF)):
+        raw = private_storage().open(document.file).read()
+        assert body not in raw
+        assert Fernet(new.encode()).decrypt(raw) == body  # under the new key
+
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    web = Client()
+    web.force_login(staff)
+    settings.SWIPEME_KYC_FILE_KEYS = [new]  # the old key removed: still readable
+    for document, body in ((sealed, PNG), (legacy, PDF)):
+        opened = web.get(f"/django-admin/monetization/kycdocument/{document.pk}/file/")
+        assert opened.status_code == 200
+        assert opened.getvalue() == body
+    settings.SWIPEME_KYC_FILE_KEYS = [old]  # the old key alone no longer reads them
+    refused = web.get(f"/django-admin/monetization/kycdocument/{sealed.pk}/file/",
+                      follow=True)
+    assert refused.status_code == 200
+    assert "The document cannot be shown" in refused.content.decode()
+    settings.SWIPEME_KYC_FILE_KEYS = [new]
+    assert kyc.kyc_document_open(document=sealed, actor=staff, ip=None).read() == PNG
+    # a tax-form key does not open a KYC file: separate key sets
+    settings.SWIPEME_TAX_FORM_KEYS = [new]
+    settings.SWIPEME_KYC_FILE_KEYS = []
+    with pytest.raises(ImproperlyConfigured):
+        crypto.unseal_file(private_storage().open(sealed.file).read())
+
+
+def test_production_without_kyc_keys_refuses(db: Any, settings: Any) -> None:
+    from apps.monetization import crypto
+
+    settings.SWIPEME_KYC_FILE_KEYS = []
+    settings.SWIPEME_KYC_FILE_KEYS_DERIVED_OK = False
+    with pytest.raises(ImproperlyConfigured):
+        crypto.seal_file(PNG)

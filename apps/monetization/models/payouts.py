@@ -62,6 +62,10 @@ class KycDocument(SnowflakeModel):
                              related_name="+")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     file = models.CharField(max_length=255)  # a name in private storage
+    # The file holds a Fernet token of the upload (crypto.seal_file, SWIPEME_KYC_FILE_KEYS),
+    # not the upload. False only for files stored before encryption, until
+    # `manage.py rotate_kyc_file_keys` encrypts them.
+    sealed = models.BooleanField(default=False)
     content_type = models.CharField(max_length=40)
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)

@@ -2,13 +2,16 @@
 
 States: unverified → submitted → verified / rejected / needs_more; from rejected or
 needs_more the creator may add documents and submit again. Documents go to PRIVATE storage
-(`apps.accounts.storage.private_storage`: outside MEDIA_ROOT, never served by a URL); only
-staff open them, through the admin (each opening audited). The file's type is read from its
+(`apps.accounts.storage.private_storage`: outside MEDIA_ROOT, never served by a URL),
+encrypted (`crypto.seal_file`, keys `SWIPEME_KYC_FILE_KEYS`): what is on disk is a Fernet
+token, never the upload. Only staff open them, through the admin (each opening audited,
+decrypted there and checked against the upload's SHA-256). The file's type is read from its
 first bytes, never from the name or the client's content type."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import secrets
 from typing import IO
 
@@ -21,7 +24,7 @@ from apps.accounts.models import User
 from apps.accounts.storage import private_storage
 from apps.core.audit import Actor, record_audit
 from apps.core.errors import ApplicationError, ConflictError, NotFoundError, TooLargeError
-from apps.monetization import payout_notices
+from apps.monetization import crypto, payout_notices
 from apps.monetization.models import KycDocument, KycProfile
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
@@ -94,18 +97,18 @@ def kyc_document_upload(*, user: User, kind: object, file: IO[bytes] | None,
     if sniffed is None or not body:
         raise ApplicationError("The file must be a JPEG, PNG or WebP photo or a PDF.",
                                code="invalid_document", fields={"file": ["Unsupported type."]})
-    content_type, extension = sniffed
+    content_type, _extension = sniffed
     with transaction.atomic():
         profile = _locked_profile(user.pk)
         _editable(profile)
         if KycDocument.objects.filter(user_id=user.pk).count() >= MAX_DOCUMENTS:
             raise ConflictError(f"At most {MAX_DOCUMENTS} documents; remove one first.",
                                 code="too_many_documents")
-        name = private_storage().save(
-            f"kyc/{user.pk}/{secrets.token_hex(16)}.{extension}", ContentFile(body))
+        name = _save_sealed(user.pk, body)
         try:
             return KycDocument.objects.create(user_id=user.pk, kind=kind, file=name,
-                                              content_type=content_type, size=len(body),
+                                              sealed=True, content_type=content_type,
+                                              size=len(body),
                                               sha256=hashlib.sha256(body).hexdigest())
         except Exception:
             private_storage().delete(name)  # no row: no orphaned file
@@ -186,11 +189,68 @@ def kyc_review(*, user_id: int, decision: str, message: str, actor: Actor,
         return profile
 
 
+def _save_sealed(user_id: int, body: bytes) -> str:
+    """The document encrypted in private storage (the name says nothing of its type)."""
+    return private_storage().save(f"kyc/{user_id}/{secrets.token_hex(16)}.fernet",
+                                  ContentFile(crypto.seal_file(body)))
+
+
+def _plaintext(document: KycDocument) -> bytes:
+    """The upload's bytes: decrypted, and checked against the SHA-256 taken at upload."""
+    with private_storage().open(document.file, "rb") as handle:
+        stored = handle.read()
+    body = crypto.unseal_file(stored) if document.sealed else stored
+    if hashlib.sha256(body).hexdigest() != document.sha256:
+        raise ConflictError("This document's file does not match what was uploaded.",
+                            code="kyc_document_corrupt")
+    return body
+
+
 def kyc_document_open(*, document: KycDocument, actor: Actor, ip: str | None) -> IO[bytes]:
-    """Staff opening a document (the admin's view): audited."""
+    """Staff opening a document (the admin's view): audited, decrypted here only."""
     record_audit(actor=actor, action="monetization.kyc_document_view", target=document, ip=ip)
-    handle: IO[bytes] = private_storage().open(document.file, "rb")
-    return handle
+    return io.BytesIO(_plaintext(document))
+
+
+def kyc_documents_rotate_keys(*, batch: int = 100) -> tuple[int, int]:
+    """Re-encrypt every KYC document under the first key of SWIPEME_KYC_FILE_KEYS, and
+    encrypt the ones stored before encryption (`sealed` False). Each is written to a new file
+    while its row is locked; the row then names it, and the old file is deleted after the
+    commit (a crash leaves at worst an unnamed new file, never a row without its file).
+    Returns (re-encrypted, newly encrypted). Safe to run again."""
+    resealed = encrypted = 0
+    last = 0
+    while True:
+        new_names: list[str] = []
+        try:
+            with transaction.atomic():
+                rows = list(KycDocument.objects.select_for_update().filter(pk__gt=last)
+                            .order_by("pk")[:batch])
+                if not rows:
+                    return resealed, encrypted
+                old_names = [row.file for row in rows]
+                for row in rows:
+                    with private_storage().open(row.file, "rb") as handle:
+                        stored = handle.read()
+                    token = (crypto.reseal_file(stored) if row.sealed
+                             else crypto.seal_file(stored))
+                    new_names.append(private_storage().save(
+                        f"kyc/{row.user_id}/{secrets.token_hex(16)}.fernet",
+                        ContentFile(token)))
+                    resealed, encrypted = ((resealed + 1, encrypted) if row.sealed
+                                           else (resealed, encrypted + 1))
+                    row.file, row.sealed = new_names[-1], True
+                KycDocument.objects.bulk_update(rows, ["file", "sealed"])
+                transaction.on_commit(lambda names=old_names: _delete_files(names))  # type: ignore[misc]
+                last = rows[-1].pk
+        except BaseException:
+            _delete_files(new_names)  # the rows still name the old files
+            raise
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        private_storage().delete(name)
 
 
 def kyc_verified(user_id: int) -> bool:
