@@ -830,6 +830,12 @@ SWIPEME_LIVE_X264_PRESET = env_str("SWIPEME_LIVE_X264_PRESET", "veryfast")
 # The HLS packager: "llhls" (apps.live.llhls: LL-HLS, ~200 ms parts, blocking reload) or
 # "hls" (ffmpeg's own 1 s-segment HLS, the fallback; plain players play either).
 SWIPEME_LIVE_PACKAGER = env_str("SWIPEME_LIVE_PACKAGER", "llhls")
+# Live chat sockets (apps.live.chat.outbox): each connection's outgoing queue, so the room
+# never waits for one socket. Frames waiting per connection (past it ticks are replaced and
+# chat frames dropped, the viewer told "missed"), and how long a full queue may go without a
+# frame written before the connection is closed (4008: the client reconnects).
+SWIPEME_LIVE_CHAT_OUTBOX_FRAMES = env_int("SWIPEME_LIVE_CHAT_OUTBOX_FRAMES", 256)
+SWIPEME_LIVE_CHAT_OUTBOX_STALL_SECONDS = env_int("SWIPEME_LIVE_CHAT_OUTBOX_STALL_SECONDS", 10)
 CELERY_BEAT_SCHEDULE["live-sweep"] = {
     "task": "live.sweep",
     "schedule": timedelta(minutes=1),

@@ -69,6 +69,8 @@ SWIPEME_LIVE_X264_PRESET = "ultrafast"  # two shared cores: the ladder's shape, 
 # The ingest's tests run ffmpeg's 1 s-segment HLS (the fallback) end to end; the LL-HLS
 # transcoder (production's default) is tested without nginx (tests/live/test_llhls_*.py).
 SWIPEME_LIVE_PACKAGER = env_str("SWIPEME_LIVE_PACKAGER", "hls")
+# A small chat outbox, so the slow-socket test overflows it with a few frames.
+SWIPEME_LIVE_CHAT_OUTBOX_FRAMES = 32
 SWIPEME_SERVE_PUBLIC_MEDIA = True  # swipeme_site/urls.py: nginx's /media/ for the test server
 # Each pytest run (SWIPEME_TEST_DB_NAME) has its own search index beside its media.
 _search_dir = env_str("SWIPEME_SEARCH_INDEX_DIR", "")

@@ -15,7 +15,9 @@ Server frames: `message`, `deleted` {"message": id}, `pinned` {"message": payloa
 `settings`, `gift`, `user_removed`, `tick` (about every second: `viewers`, `likes` (total),
 `likes_new`, and every few seconds `joined` {"names", "others"}: "maya and 12 others
 joined"), for one person `muted` / `unmuted` / `banned` (then closed 4403), and `ended`
-(then closed 4000).
+(then closed 4000). A connection that reads too slowly gets `missed` {"count", "message"}
+for the chat frames it lost, or is closed 4008 (reconnect) when it reads nothing for long
+(`outbox`: the room never waits for one socket).
 
 Fan-out: a process keeps ONE `Room` per live it has connections for. The room's relay
 channel is the process's single member of the live's group, so a chat message costs the
@@ -47,6 +49,7 @@ from apps.core import redis_health
 from apps.core.consumers import MalformedFrameMixin, NoPerMessageDbCloseMixin
 from apps.core.errors import ApplicationError
 from apps.live.chat import broadcast, presence, selectors, services
+from apps.live.chat.outbox import Outbox
 from apps.live.models import LiveStream
 from apps.live.selectors import LIVE_NOT_FOUND, live_for
 from apps.notifications.consumers import authenticate_socket
@@ -152,21 +155,24 @@ class Room:
     async def dispatch(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         text = json.dumps(event.get("frame") or {})
+        # Handing a frame to a connection never waits for its socket (`outbox`): one viewer
+        # who stops reading must not hold up the room.
         if kind == "live.event":
             author = event.get("author")
+            droppable = (event.get("frame") or {}).get("type") == "tick"
             for member in list(self.members.values()):
                 if author is None or author not in member.hidden_authors:
-                    await member.push(text)
+                    member.push(text, droppable=droppable)
         elif kind == "live.user":
             user_id = int(event["user"])
             for member in [m for m in self.members.values() if m.user_id == user_id]:
-                await member.push(text)
+                member.push(text)
                 if event.get("close"):
-                    await member.close(code=broadcast.CLOSE_BANNED)
+                    member.close_after(broadcast.CLOSE_BANNED)
         elif kind == "live.end":
             for member in list(self.members.values()):
-                await member.push(text)
-                await member.close(code=broadcast.CLOSE_ENDED)
+                member.push(text)
+                member.close_after(broadcast.CLOSE_ENDED)
 
     # --- presence and the tick -------------------------------------------------------------
 
@@ -177,6 +183,8 @@ class Room:
         ticks = 0
         while True:
             await asyncio.sleep(TICK_SECONDS)
+            for member in list(self.members.values()):
+                member.outbox.check()  # a socket stalled past the limit is closed
             now = time.monotonic()
             if now - refreshed >= presence.PRESENCE_REFRESH_SECONDS and self.members:
                 refreshed = now
@@ -276,6 +284,9 @@ class LiveChatConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin,
     async def connect(self) -> None:
         await self.accept()
         self.hidden_authors: set[int] = set()
+        # every frame to this socket goes through its outbox, so one writer sends them in
+        # order and nobody else waits for this socket
+        self.outbox = Outbox(self._write, self._write_close)
         user, logged_in = await authenticate_socket(self.scope)
         if logged_in and user is None:
             await self._refuse(CLOSE_DEACTIVATED, "This account is deactivated.")
@@ -310,9 +321,12 @@ class LiveChatConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin,
 
     async def _refuse(self, code: int, message: str) -> None:
         await self.send_json({"type": "error", "code": code, "message": message})
-        await self.close(code=code)
+        self.close_after(code)
 
     async def disconnect(self, code: int) -> None:
+        outbox = getattr(self, "outbox", None)
+        if outbox is not None:
+            await outbox.stop()
         if self.room is None:
             return
         await self.room.leave(self)
@@ -320,10 +334,24 @@ class LiveChatConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin,
         await _redis(self.channel_layer, ("zrem", (presence.key(self.live_id, "viewers"),
                                                    self.channel_name)))
 
-    async def push(self, text: str) -> None:
-        """A frame the room serialised once."""
-        with contextlib.suppress(Exception):  # a connection closing meanwhile
-            await self.send(text_data=text)
+    def push(self, text: str, *, droppable: bool = False) -> None:
+        """A frame the room serialised once, queued (never waits for the socket)."""
+        self.outbox.put(text, droppable=droppable)
+
+    def close_after(self, code: int) -> None:
+        """Close once the frames queued before are written."""
+        self.outbox.close(code)
+
+    async def send_json(self, content: Any, close: bool = False) -> None:
+        self.outbox.put(await self.encode_json(content))
+        if close:
+            self.close_after(1000)
+
+    async def _write(self, text: str) -> None:
+        await self.send(text_data=text)
+
+    async def _write_close(self, code: int) -> None:
+        await self.close(code=code)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if self.room is None:

@@ -93,6 +93,8 @@ export class Chat {
       case "user_removed": this.removeUser(frame.user); break;
       case "muted": case "unmuted": case "banned":
         this.say(frame.message || "", frame.type !== "unmuted"); break;
+      // the connection was too slow for the room: some messages never reached this page
+      case "missed": this.say(frame.message || "", false); break;
       case "settings": this.page.dispatchEvent(new CustomEvent("live:settings", { detail: frame.settings || {} })); break;
       default: break;
     }
