@@ -85,7 +85,19 @@ class StreamKeyAdmin(ReadOnlyRows):
 @admin.register(LivePolicy)
 class LivePolicyAdmin(AuditedModelAdmin):
     list_display = ("__str__", "min_age", "min_account_days", "min_followers",
-                    "reconnect_window_seconds", "updated_at")
+                    "reconnect_window_seconds", "chat_max_chars", "updated_at")
+    fieldsets = (
+        ("Who may go live", {"fields": ("min_age", "min_account_days", "min_followers",
+                                        "reconnect_window_seconds")}),
+        ("Live chat", {
+            "description": "Every live's chat reads these (apps.live.chat.limits) from the "
+                           "next message on. The host skips the rate limits; the host and "
+                           "their moderators skip slow mode.",
+            "fields": ("chat_max_chars", ("chat_burst_messages", "chat_burst_seconds"),
+                       ("chat_sustained_messages", "chat_sustained_seconds"),
+                       "chat_slow_mode_max_seconds",
+                       ("chat_mute_short_minutes", "chat_mute_long_minutes"))}),
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not LivePolicy.objects.exists()

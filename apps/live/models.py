@@ -17,10 +17,13 @@ chat settings and the stats kept at its end), and the chat's messages and modera
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from apps.core.models import SnowflakeModel
+
+CHAT_MAX_CHARS_CEILING = 1000  # what LivePolicy.chat_max_chars may be raised to
 
 
 class StreamKey(SnowflakeModel):
@@ -122,7 +125,8 @@ class LiveChatMessage(SnowflakeModel):
     live = models.ForeignKey(LiveStream, on_delete=models.CASCADE, related_name="+")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                related_name="+")
-    text = models.CharField(max_length=200)
+    # the column's ceiling; the length allowed is LivePolicy.chat_max_chars (chat/limits.py)
+    text = models.CharField(max_length=CHAT_MAX_CHARS_CEILING)
     created_at = models.DateTimeField(auto_now_add=True)
     hidden = models.CharField(max_length=16, choices=Hidden.choices, blank=True, default="")
     hidden_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
@@ -174,13 +178,42 @@ class LiveBan(SnowflakeModel):
 
 
 class LivePolicy(models.Model):
-    """Who may go live: the staff-configurable part of `live.eligibility` (one row, edited
-    in the admin; `LivePolicy.current()` makes it with the defaults)."""
+    """Who may go live (the staff-configurable part of `live.eligibility`) and the chat's
+    limits (`live.chat.limits`, which every chat check reads): one row, edited in the admin
+    (audited); `LivePolicy.current()` makes it with the defaults."""
 
     min_age = models.PositiveSmallIntegerField(default=18)
     min_account_days = models.PositiveIntegerField(default=7)
     min_followers = models.PositiveIntegerField(default=50)
     reconnect_window_seconds = models.PositiveIntegerField(default=30)
+    # --- the chat's limits (the host and their moderators skip slow mode; the host also
+    # skips the rate limits; see chat.services.chat_post)
+    chat_max_chars = models.PositiveSmallIntegerField(
+        "chat message length", default=200,
+        validators=[MinValueValidator(1), MaxValueValidator(CHAT_MAX_CHARS_CEILING)],
+        help_text=f"Characters in one chat message (at most {CHAT_MAX_CHARS_CEILING}).")
+    chat_burst_messages = models.PositiveSmallIntegerField(
+        "burst: messages", default=5, validators=[MinValueValidator(1)],
+        help_text="Messages one person may send in a live within the burst window.")
+    chat_burst_seconds = models.PositiveSmallIntegerField(
+        "burst: window (s)", default=10, validators=[MinValueValidator(1),
+                                                     MaxValueValidator(3600)])
+    chat_sustained_messages = models.PositiveSmallIntegerField(
+        "sustained: messages", default=20, validators=[MinValueValidator(1)],
+        help_text="Messages one person may send in a live within the sustained window.")
+    chat_sustained_seconds = models.PositiveSmallIntegerField(
+        "sustained: window (s)", default=60, validators=[MinValueValidator(1),
+                                                         MaxValueValidator(3600)])
+    chat_slow_mode_max_seconds = models.PositiveSmallIntegerField(
+        "longest slow mode (s)", default=120, validators=[MaxValueValidator(600)],
+        help_text="The longest slow mode a host may choose (the steps are 3, 5, 10, 30, "
+                  "60, 120, 300 and 600 seconds).")
+    chat_mute_short_minutes = models.PositiveSmallIntegerField(
+        "short mute (min)", default=5, validators=[MinValueValidator(1),
+                                                   MaxValueValidator(24 * 60)])
+    chat_mute_long_minutes = models.PositiveSmallIntegerField(
+        "long mute (min)", default=30, validators=[MinValueValidator(1),
+                                                   MaxValueValidator(24 * 60)])
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

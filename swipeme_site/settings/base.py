@@ -830,6 +830,12 @@ SWIPEME_LIVE_X264_PRESET = env_str("SWIPEME_LIVE_X264_PRESET", "veryfast")
 # The HLS packager: "llhls" (apps.live.llhls: LL-HLS, ~200 ms parts, blocking reload) or
 # "hls" (ffmpeg's own 1 s-segment HLS, the fallback; plain players play either).
 SWIPEME_LIVE_PACKAGER = env_str("SWIPEME_LIVE_PACKAGER", "llhls")
+# The live chat's operational limits (apps.live.chat.limits; what moderators tune, message
+# length, rate limits, slow mode, mutes, is on live.LivePolicy in the admin): taps counted
+# from one frame, moderators a host may name, recent messages a joiner reads.
+SWIPEME_LIVE_CHAT_MAX_TAPS = env_int("SWIPEME_LIVE_CHAT_MAX_TAPS", 50)
+SWIPEME_LIVE_CHAT_MAX_MODERATORS = env_int("SWIPEME_LIVE_CHAT_MAX_MODERATORS", 50)
+SWIPEME_LIVE_CHAT_RECENT = env_int("SWIPEME_LIVE_CHAT_RECENT", 50)
 # Live chat sockets (apps.live.chat.outbox): each connection's outgoing queue, so the room
 # never waits for one socket. Frames waiting per connection (past it ticks are replaced and
 # chat frames dropped, the viewer told "missed"), and how long a full queue may go without a

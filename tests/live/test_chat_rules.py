@@ -12,6 +12,7 @@ from django.core.cache import cache
 
 from apps.accounts.models import User
 from apps.live.chat import presence, services
+from apps.live.chat.limits import chat_limits
 from apps.live.models import LiveBan, LiveChatMessage, LiveStream
 from apps.moderation.detection.models import TermList
 from apps.moderation.detection.services import policy_rules_seed
@@ -102,10 +103,11 @@ def test_sending_and_the_rules_everyone_but_the_host_follows() -> None:
 def test_the_per_person_rate_limit_counts_every_send() -> None:
     live, _ = on_air(host())
     chatty = UserFactory()
-    for i in range(services.RATE_LIMITS[0][0]):
+    burst = chat_limits().rate_limits[0][0]
+    for i in range(burst):
         assert _say(chatty, live, f"message {i}").status_code == 201
     _refused(_say(chatty, live, "one more"), 429, "rate_limited", "too fast")
-    assert LiveChatMessage.objects.filter(author=chatty).count() == services.RATE_LIMITS[0][0]
+    assert LiveChatMessage.objects.filter(author=chatty).count() == burst
     assert _say(UserFactory(), live, "someone else").status_code == 201  # per person
 
 

@@ -21,7 +21,7 @@ from apps.core.idempotency import idempotency_key
 from apps.core.throttles import PerCallerThrottle
 from apps.live.chat import selectors as chat_selectors
 from apps.live.chat import services
-from apps.live.models import LiveModerator
+from apps.live.models import CHAT_MAX_CHARS_CEILING, LiveModerator
 from apps.live.selectors import live_for
 from apps.monetization.api.coins import IdStringField, SendSerializer
 
@@ -90,11 +90,21 @@ class YouSerializer(serializers.Serializer[Any]):
     refusal = serializers.CharField(help_text="Why you can't chat now, in words (or empty).")
 
 
+class ChatLimitsSerializer(serializers.Serializer[Any]):
+    max_chars = serializers.IntegerField(help_text="Characters in one message.")
+    slow_mode_choices = serializers.ListField(child=serializers.IntegerField(),
+                                              help_text="The slow-mode steps a host may pick.")
+    mute_minutes = serializers.ListField(child=serializers.IntegerField(),
+                                         help_text="The mute lengths a moderator may pick.")
+
+
 class ChatStateSerializer(serializers.Serializer[Any]):
     live = serializers.CharField()
     settings = ChatSettingsSerializer()
+    limits = ChatLimitsSerializer(help_text="The chat's limits (staff-configured).")
     pinned = ChatMessageSerializer(allow_null=True)
-    messages = ChatMessageSerializer(many=True, help_text="The latest 50, oldest first.")
+    messages = ChatMessageSerializer(many=True, help_text="The latest (50 by default), "
+                                                          "oldest first.")
     viewers = serializers.IntegerField(help_text="Approximate viewers now.")
     likes = serializers.IntegerField()
     you = YouSerializer()
@@ -107,10 +117,12 @@ class PostedSerializer(serializers.Serializer[Any]):
 
 
 class SendInput(serializers.Serializer[Any]):
-    text = serializers.CharField(max_length=services.MAX_CHARS, trim_whitespace=True)
+    # the length allowed is the staff's (LivePolicy.chat_max_chars), checked by the service
+    text = serializers.CharField(max_length=CHAT_MAX_CHARS_CEILING, trim_whitespace=True)
 
 
 class SettingsInput(serializers.Serializer[Any]):
+    # the steps allowed are the staff's (up to LivePolicy.chat_slow_mode_max_seconds)
     slow_mode_seconds = serializers.ChoiceField(choices=services.SLOW_MODE_CHOICES,
                                                 required=False)
     followers_only = StrictBoolean(required=False)
@@ -123,7 +135,8 @@ class PinInput(serializers.Serializer[Any]):
 
 class MuteInput(serializers.Serializer[Any]):
     user_id = IdStringField()
-    minutes = serializers.ChoiceField(choices=services.MUTE_MINUTES)
+    # the lengths allowed are the staff's (LivePolicy.chat_mute_*_minutes)
+    minutes = serializers.IntegerField(min_value=1, max_value=24 * 60)
 
 
 class BanInput(serializers.Serializer[Any]):
@@ -231,8 +244,9 @@ class ChatSettingsApi(APIView):
 class MutesApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(operation_id="live_chat_mute", summary="Mute someone in this live for 5 "
-                   "or 30 minutes (they are told)", parameters=[LIVE_ID], request=MuteInput,
+    @extend_schema(operation_id="live_chat_mute", summary="Mute someone in this live for "
+                   "one of the policy's lengths (5 or 30 minutes by default; they are told)",
+                   parameters=[LIVE_ID], request=MuteInput,
                    responses={201: inline_serializer("LiveMute", {
                        "user_id": serializers.CharField(),
                        "until": serializers.DateTimeField()}),

@@ -12,12 +12,12 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.live.chat import presence
+from apps.live.chat.limits import chat_limits
 from apps.live.models import LiveChatMessage, LiveModerator, LiveMute, LiveStream
 from apps.social.api.serializers import AvatarField
 from apps.social.models import Follow
 from apps.social.selectors import blocked_user_ids
 
-RECENT = 50  # what a joiner reads of the chat so far
 HOST, MODERATOR = "host", "moderator"
 _AVATAR = AvatarField()
 
@@ -66,7 +66,7 @@ def message_payloads(live: LiveStream, rows: Iterable[LiveChatMessage]
              "hidden": bool(m.hidden)} for m in rows]
 
 
-def recent_messages(viewer: User | None, live: LiveStream, limit: int = RECENT
+def recent_messages(viewer: User | None, live: LiveStream, limit: int | None = None
                     ) -> list[LiveChatMessage]:
     """The latest shown messages, oldest first; the viewer's own hidden ones too (marked
     hidden: they were told); none by someone they blocked or who blocked them."""
@@ -79,6 +79,8 @@ def recent_messages(viewer: User | None, live: LiveStream, limit: int = RECENT
             .order_by("-id"))
     if viewer_id is not None:
         rows = rows.exclude(author_id__in=blocked_user_ids(viewer_id))
+    if limit is None:
+        limit = chat_limits().recent
     return list(reversed(rows[:limit]))
 
 
@@ -111,9 +113,10 @@ def chat_state(viewer: User | None, live: LiveStream) -> dict[str, Any]:
     elif live.followers_only_chat and not role and not follows_host(live, viewer_id):
         refusal = followers_only_words(live)
     counts = presence.counters(live.pk)
-    return {"live": str(live.pk), "settings": chat_settings(live),
+    limits = chat_limits()
+    return {"live": str(live.pk), "settings": chat_settings(live), "limits": limits.public(),
             "pinned": pinned_payload(live),
-            "messages": message_payloads(live, recent_messages(viewer, live)),
+            "messages": message_payloads(live, recent_messages(viewer, live, limits.recent)),
             "viewers": presence.viewer_count(live.pk),
             "likes": max(live.likes, counts.get("likes", 0)),
             "you": {"role": role, "muted_until": mute.until.isoformat() if mute else None,

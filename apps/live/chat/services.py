@@ -9,7 +9,9 @@ and their moderators are exempt from this and the next three); links unless allo
 mode; the per-person rate limits (everyone but the host); then moderation's text checks
 (`filters.check`), which keep a message hidden from the room instead of refusing it.
 Slow mode and the rate limits count in the cache (Redis; during an outage per process, in
-the cache's in-memory stand-in: an outage is no spam window).
+the cache's in-memory stand-in: an outage is no spam window). Every limit (length, rates,
+slow-mode steps, mute lengths, taps, moderators) is read from `limits.chat_limits()`: the
+staff's `LivePolicy` and the settings, one place.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from apps.accounts.models import User
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.core.ids import id_or_404
 from apps.live.chat import broadcast, filters, presence, selectors
+from apps.live.chat.limits import SLOW_MODE_STEPS, ChatLimits, chat_limits
 from apps.live.chat.selectors import HOST, MODERATOR
 from apps.live.models import LiveBan, LiveChatMessage, LiveModerator, LiveMute, LiveStream
 from apps.live.selectors import live_for
@@ -36,13 +39,9 @@ from apps.monetization.models import GiftSend
 from apps.monetization.services.gifts import gift_send
 from apps.social.selectors import discoverable_q
 
-MAX_CHARS = 200
-# per person and live: at most this many messages in each window (seconds)
-RATE_LIMITS = ((5, 10), (20, 60))
-SLOW_MODE_CHOICES = (0, 3, 5, 10, 30, 60, 120)
-MUTE_MINUTES = (5, 30)
-MAX_TAPS = 50  # taps counted from one request or frame (a client batches its taps)
-MAX_MODERATORS = 50
+# every step slow mode can have; a host picks among those up to the policy's longest
+# (`chat_limits().slow_mode_choices`)
+SLOW_MODE_CHOICES = SLOW_MODE_STEPS
 MESSAGE_NOT_FOUND = "This message isn't in the chat."
 Viewer = User | None
 
@@ -80,14 +79,14 @@ def _moderating(actor: Viewer, live_id: int | str) -> tuple[User, LiveStream, st
 # --- messages -----------------------------------------------------------------------------
 
 
-def _text(body: Any) -> str:
+def _text(body: Any, limits: ChatLimits) -> str:
     text = " ".join(str(body or "").split())
     if not text:
         raise ApplicationError("Write a message first.", code="invalid",
                                fields={"text": ["Required."]})
-    if len(text) > MAX_CHARS:
-        raise ApplicationError(f"A chat message has at most {MAX_CHARS} characters.",
-                               code="invalid", fields={"text": [f"At most {MAX_CHARS}."]})
+    if len(text) > limits.max_chars:
+        raise ApplicationError(f"A chat message has at most {limits.max_chars} characters.",
+                               code="invalid", fields={"text": [f"At most {limits.max_chars}."]})
     return text
 
 
@@ -105,9 +104,9 @@ def _slow_mode(live: LiveStream, user_id: int) -> None:
                       status_code=status.HTTP_429_TOO_MANY_REQUESTS)
 
 
-def _rate_limit(live: LiveStream, user_id: int) -> None:
+def _rate_limit(live: LiveStream, user_id: int, limits: ChatLimits) -> None:
     """Each window starts at the person's first message in it (the key's lifetime)."""
-    for limit, window in RATE_LIMITS:
+    for limit, window in limits.rate_limits:
         key = f"live:rate:{live.pk}:{user_id}:{window}"
         cache.add(key, 0, timeout=window)
         try:
@@ -126,7 +125,8 @@ def chat_post(author: Viewer, live_id: int | str, body: Any
     """(the message, its payload, why it is hidden or None). A hidden message is stored
     and only its author is told (in words); a shown one goes to the room."""
     user = _signed_in(author, "Log in to chat.")
-    text = _text(body)
+    limits = chat_limits()
+    text = _text(body, limits)
     live = live_for(user, live_id)
     _on_air(live)
     role = selectors.role_of(live, user.pk)
@@ -141,7 +141,7 @@ def chat_post(author: Viewer, live_id: int | str, body: Any
                               fields={"text": [filters.LINKS_WORDS]})
         _slow_mode(live, user.pk)
     if role != HOST:
-        _rate_limit(live, user.pk)
+        _rate_limit(live, user.pk, limits)
     hide = filters.check(user, text)
     message = LiveChatMessage.objects.create(live=live, author=user, text=text,
                                              hidden=hide.reason if hide else "")
@@ -209,8 +209,9 @@ def chat_settings_update(actor: Viewer, live_id: int | str, *,
     """Slow mode, followers-only chat, links: the host and their moderators."""
     _, live, _ = _moderating(actor, live_id)
     _on_air(live)
-    if slow_mode_seconds is not None and slow_mode_seconds not in SLOW_MODE_CHOICES:
-        choices = ", ".join(str(s) for s in SLOW_MODE_CHOICES)
+    allowed = chat_limits().slow_mode_choices
+    if slow_mode_seconds is not None and slow_mode_seconds not in allowed:
+        choices = ", ".join(str(s) for s in allowed)
         raise ApplicationError(f"Slow mode is one of {choices} seconds (0 turns it off).",
                                code="invalid", fields={"slow_mode_seconds": [choices]})
     changes: dict[str, Any] = {}
@@ -249,12 +250,15 @@ def _target(live: LiveStream, actor_role: str, user_id: int | str, verb: str) ->
 
 def chat_mute(actor: Viewer, live_id: int | str, user_id: int | str, minutes: Any
               ) -> LiveMute:
-    """Mute someone in this live for 5 or 30 minutes; they are told in words."""
+    """Mute someone in this live for one of the policy's two lengths (5 or 30 minutes by
+    default); they are told in words."""
     user, live, role = _moderating(actor, live_id)
     _on_air(live)
-    if minutes not in MUTE_MINUTES:
-        raise ApplicationError("A mute lasts 5 or 30 minutes.", code="invalid",
-                               fields={"minutes": ["5 or 30."]})
+    lengths = chat_limits().mute_minutes
+    if type(minutes) is not int or minutes not in lengths:
+        words = " or ".join(str(m) for m in lengths)
+        raise ApplicationError(f"A mute lasts {words} minutes.", code="invalid",
+                               fields={"minutes": [f"{words}."]})
     target = _target(live, role, user_id, "mute")
     until = timezone.now() + timedelta(minutes=int(minutes))
     with transaction.atomic():
@@ -312,8 +316,9 @@ def moderator_add(host: User, username: str) -> LiveModerator:
     if LiveBan.objects.filter(host_id=host.pk, user_id=target.pk).exists():
         raise ChatRefused("banned", "This account is banned from your lives: unban them first.",
                           status_code=status.HTTP_409_CONFLICT)
-    if LiveModerator.objects.filter(host_id=host.pk).count() >= MAX_MODERATORS:
-        raise ChatRefused("too_many", f"You can name at most {MAX_MODERATORS} moderators.",
+    most = chat_limits().max_moderators
+    if LiveModerator.objects.filter(host_id=host.pk).count() >= most:
+        raise ChatRefused("too_many", f"You can name at most {most} moderators.",
                           status_code=status.HTTP_409_CONFLICT)
     try:
         with transaction.atomic():
@@ -342,7 +347,7 @@ def likes_add(viewer: Viewer, live_id: int | str, taps: Any) -> int:
                                fields={"count": ["A whole number, 1 or more."]})
     live = live_for(user, live_id)
     _on_air(live)
-    counted = min(int(taps), MAX_TAPS)
+    counted = min(int(taps), chat_limits().max_taps)
     presence.likes_add(live.pk, counted)
     return counted
 

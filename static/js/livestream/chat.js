@@ -2,7 +2,8 @@
 // by the server ("maya and 12 others joined"), gifts, the pinned message, deletions; the
 // composer sends through the API (every refusal said in the server's words: slow mode,
 // followers only, links, muted, a filtered message); the host and moderators get actions
-// on each message (pin, delete, mute 5 / 30 min, block).
+// on each message (pin, delete, mute for the staff's two lengths, 5 / 30 min by default,
+// block).
 import { api, ApiError, del, newIdempotencyKey, post } from "../lib/api.js";
 import { el } from "../feed/text.js";
 import { urls } from "./urls.js";
@@ -21,6 +22,7 @@ export class Chat {
     this.pinned = page.querySelector("[data-pinned]");
     this.seen = new Set();
     this.pending = new Map();  // client_id -> text, until the socket's ack or error
+    this.muteMinutes = [5, 30];  // the staff's lengths, from the room's `ready` (limits)
     this.room = null;
   }
 
@@ -46,6 +48,25 @@ export class Chat {
     if (frame.settings) this.page.dispatchEvent(new CustomEvent("live:settings", { detail: frame.settings }));
     const you = frame.you || {};
     if (this.form && you.can_chat === false && you.refusal) this.say(you.refusal, true);
+    this.applyLimits(frame.limits);
+  }
+
+  /** The chat's limits as the staff set them (LivePolicy): the composer's length, the mute
+   *  lengths in the message menu, the slow-mode steps in the host's sheet. */
+  applyLimits(limits) {
+    if (!limits) return;
+    const input = this.form && this.form.querySelector("[data-chat-input]");
+    if (input && limits.max_chars) input.maxLength = limits.max_chars;
+    if (Array.isArray(limits.mute_minutes) && limits.mute_minutes.length) {
+      this.muteMinutes = limits.mute_minutes;
+    }
+    const slow = this.page.querySelector("[data-slow-mode]");
+    if (slow && Array.isArray(limits.slow_mode_choices)) {
+      const allowed = new Set(limits.slow_mode_choices.map(String));
+      for (const option of [...slow.options]) {
+        if (!allowed.has(option.value) && option.value !== slow.value) option.remove();
+      }
+    }
   }
 
   send() {
@@ -196,8 +217,9 @@ export class Chat {
     const choices = [
       ["Pin", () => api("PUT", urls.pin(this.id), { message_id: message.id }), "Pinned."],
       ["Delete", () => del(urls.message(this.id, message.id)), "Deleted."],
-      ["Mute 5 min", () => post(urls.mute(this.id), { user_id: userId, minutes: 5 }), `@${name} is muted for 5 minutes.`],
-      ["Mute 30 min", () => post(urls.mute(this.id), { user_id: userId, minutes: 30 }), `@${name} is muted for 30 minutes.`],
+      ...this.muteMinutes.map((minutes) => [`Mute ${minutes} min`,
+        () => post(urls.mute(this.id), { user_id: userId, minutes }),
+        `@${name} is muted for ${minutes} minutes.`]),
       ["Block from your lives", () => post(urls.ban(this.id), { user_id: userId }), `@${name} can't watch or chat in your lives now.`],
     ];
     const menu = el("div", { class: "live-chat-menu", role: "menu", "aria-label": `${name}'s message` });
