@@ -822,6 +822,10 @@ SWIPEME_LIVE_ROOT = Path(env_str("SWIPEME_LIVE_ROOT", str(VAR_DIR / "live")))
 SWIPEME_LIVE_RTMP_BIND = env_str("SWIPEME_LIVE_RTMP_BIND", "0.0.0.0")  # noqa: S104
 SWIPEME_LIVE_RTMP_PORT = env_int("SWIPEME_LIVE_RTMP_PORT", 1935)
 SWIPEME_LIVE_CONTROL_PORT = env_int("SWIPEME_LIVE_CONTROL_PORT", 1936)
+# The control listens on loopback; in docker/compose.yaml the ingest is its own container, so
+# it listens on the internal network (never published) and web calls it by service name.
+SWIPEME_LIVE_CONTROL_BIND = env_str("SWIPEME_LIVE_CONTROL_BIND", "127.0.0.1")
+SWIPEME_LIVE_CONTROL_HOST = env_str("SWIPEME_LIVE_CONTROL_HOST", "127.0.0.1")
 SWIPEME_LIVE_SRT_BIND = env_str("SWIPEME_LIVE_SRT_BIND", "0.0.0.0")  # noqa: S104
 SWIPEME_LIVE_SRT_PORTS = env_str("SWIPEME_LIVE_SRT_PORTS", "9000-9031")  # first-last
 SWIPEME_LIVE_CALLBACK_URL = env_str("SWIPEME_LIVE_CALLBACK_URL", "http://127.0.0.1:8000")

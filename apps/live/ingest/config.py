@@ -128,7 +128,7 @@ def render(config: IngestConfig) -> str:
         module=MODULE, user="user root;" if os.geteuid() == 0 else "",
         run_dir=run_dir, pythonpath=settings.BASE_DIR,
         rtmp_listen=f"{config.rtmp_bind}:{config.rtmp_port}",
-        control_listen=f"127.0.0.1:{config.control_port}",
+        control_listen=f"{settings.SWIPEME_LIVE_CONTROL_BIND}:{config.control_port}",
         on_publish=f"{callback}/on_publish?{query}",
         on_publish_done=f"{callback}/on_publish_done?{query}",
         transcoder=transcoder,

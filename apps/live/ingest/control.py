@@ -39,7 +39,8 @@ def kick(live_id: int | str) -> bool:
     state = config.running_state() or {}
     port = state.get("control_port") or settings.SWIPEME_LIVE_CONTROL_PORT
     try:
-        response = httpx.get(f"http://127.0.0.1:{port}/control/drop/publisher",
+        host = settings.SWIPEME_LIVE_CONTROL_HOST
+        response = httpx.get(f"http://{host}:{port}/control/drop/publisher",
                              params={"app": "live", "name": str(int(live_id))}, timeout=2.0)
     except httpx.HTTPError as exc:
         logger.warning("live %s: the ingest's control did not answer: %s", live_id, exc)
