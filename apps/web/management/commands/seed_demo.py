@@ -2,7 +2,8 @@
 
 Creates the staff account, the demo catalogue (`apps.web.seed.catalogue`: ~30 users who
 follow each other, library sounds, a few hundred posts whose clips the media workers
-transcode in the background, comments, likes) and the help centre."""
+transcode in the background, comments, likes), demo money (`apps.web.seed.money`: coins
+bought through the local provider, gifts and tips) and the help centre."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from django.db import transaction
 
 from apps.accounts.models import User
 from apps.media.services import TooManyUploadsError
-from apps.web.seed import catalogue
+from apps.web.seed import catalogue, money
 
 DEFAULT_POSTS = 300
 MAX_POSTS = 1500  # 50 per demo user: the media app's daily upload limit per user
@@ -42,6 +43,7 @@ class Command(BaseCommand):
             report = catalogue.build(posts=posts)
         except TooManyUploadsError as exc:
             raise CommandError(f"{exc} (SWIPEME_MEDIA_UPLOAD_MAX_PER_DAY)") from exc
+        money_report = money.ensure_money(money.demo_users())
         call_command("seed_help_centre")
         self.stdout.write(
             f"demo data ready in {time.monotonic() - started:.1f}s: "
@@ -49,6 +51,13 @@ class Command(BaseCommand):
             f"{report.follows_created} new follows, {report.sounds_created} new sounds, "
             f"{report.posts_created} new posts ({report.likes} likes, {report.comments} "
             f"comments); new posts appear as the media workers finish their clips")
+        if money_report.enabled:
+            self.stdout.write(
+                f"demo money: {money_report.coins_credited} wallets funded by local-provider "
+                f"purchases ({money_report.purchases_created} new), "
+                f"{money_report.sends_created} new gifts and tips")
+        else:
+            self.stdout.write("demo money: skipped (only with the local payment provider)")
 
     @transaction.atomic
     def _admin(self) -> None:
