@@ -75,8 +75,8 @@ PLAY_SOURCES: Final = ("for_you", "following", "profile", "search", "share", "so
                        "hashtag", "other")
 
 # The search API's tabs and result types (apps.search; events cannot import it).
-SEARCH_TABS: Final = ("top", "accounts", "videos", "sounds", "hashtags")
-SEARCH_RESULT_TYPES: Final = ("account", "video", "sound", "hashtag")
+SEARCH_TABS: Final = ("top", "accounts", "videos", "sounds", "live", "hashtags")
+SEARCH_RESULT_TYPES: Final = ("account", "video", "sound", "live", "hashtag")
 SEARCH_QUERY_MAX_LENGTH: Final = 200
 
 NETWORK_TYPES: Final = ("wifi", "cellular", "ethernet", "slow-2g", "2g", "3g", "4g", "5g",

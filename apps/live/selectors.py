@@ -161,6 +161,12 @@ def viewer_counts(live_ids: list[int]) -> dict[int, int]:
     return presence.viewer_counts(live_ids)
 
 
+def cover_url(live: LiveStream) -> str | None:
+    """Where a page or an answer shows the live's cover (None without one): every caller
+    asks here, so how covers are served is decided in one place."""
+    return str(live.cover.url) if live.cover else None
+
+
 def duration_seconds(live: LiveStream) -> int:
     """How long the live was on air (so far, while on air)."""
     from django.utils import timezone

@@ -17,7 +17,11 @@ costs the same whatever its size. The rules:
   videos are not, unless followed;
 - sounds: `content.selectors.sound_visible_q` (library sounds, originals a visible post
   uses) and not taken down;
-- hashtags: on at least one video the viewer may find (the videos rule).
+- hashtags: on at least one video the viewer may find (the videos rule);
+- lives: live's one rule (`live.selectors.live_tab`, built on `visible_lives_q`: on air,
+  the audience, blocks, the host's bans; not the viewer's own, not muted hosts), and no
+  search ban on the host. Lives are not indexed: the few on air are read from PostgreSQL
+  at each search (`findable_lives`).
 
 Building these rules through the ORM costs more Python time than PostgreSQL spends running
 them, so the candidate statements are compiled once per viewer state and day
@@ -40,6 +44,8 @@ from apps.content import selectors as content_selectors
 from apps.content.audience import recommendable_q
 from apps.content.models import Hashtag, Post, PostHashtag, Sound
 from apps.core import compiled_sql
+from apps.live import selectors as live_selectors
+from apps.live.models import LiveStream
 from apps.moderation.models import TargetType
 from apps.moderation.selectors import search_banned_q
 from apps.social.models import Follow
@@ -180,3 +186,21 @@ def visible_hashtags(*, viewer: Viewer, ids: Sequence[int]) -> dict[int, Hashtag
     if not ids:
         return {}
     return _raw_rows(Hashtag, findable_hashtags, viewer, ids)
+
+
+# At most this many lives on air are looked at per search (the newest first, as the Live
+# tab reads them): on-air lives are a small set, read from PostgreSQL at each search.
+LIVE_CANDIDATES = 500
+
+
+def findable_lives(*, viewer: Viewer) -> list[LiveStream]:
+    """The lives on air the viewer may watch, in the Live tab's order (hosts they follow
+    first, then by viewers now, then the newest; `viewer_count` set), hosts under a search
+    ban left out. Two queries and one Redis round trip; none of the text matching (that is
+    the query service's, on these few rows)."""
+    lives = live_selectors.live_tab(viewer, limit=LIVE_CANDIDATES)
+    if not lives:
+        return []
+    banned = set(User.objects.filter(pk__in={live.host_id for live in lives})
+                 .filter(search_banned_q(TargetType.USER)).values_list("pk", flat=True))
+    return [live for live in lives if live.host_id not in banned]

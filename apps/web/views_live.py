@@ -41,7 +41,7 @@ def _me(request: HttpRequest) -> User:
 
 def _card(live: LiveStream) -> dict[str, Any]:
     return {"live": live, "host": live.host, "avatar": avatar_url(live.host, "100"),
-            "cover": live.cover.url if live.cover else None,
+            "cover": live_selectors.cover_url(live),
             "viewers": getattr(live, "viewer_count", None)}
 
 
@@ -68,7 +68,7 @@ def live_player(request: HttpRequest, live_id: str) -> HttpResponse:
     refusal = may_use_coins(viewer) if viewer is not None else None
     response = render(request, "web/live.html", {
         "live": live, "host": live.host, "host_avatar": avatar_url(live.host, "100"),
-        "is_host": is_host, "cover": live.cover.url if live.cover else None,
+        "is_host": is_host, "cover": live_selectors.cover_url(live),
         "playback_url": f"/live/{live.pk}/hls/index.m3u8",  # H2's serving (live.playback)
         "coins_refusal": refusal.message if refusal else "",
         "pinned": chat_selectors.pinned_payload(live),
@@ -140,7 +140,7 @@ def studio_live(request: HttpRequest) -> HttpResponse:
     live = live_selectors.current_live_of(me)
     return render(request, "web/studio_live.html", {
         "refusal": refusal, "key": key, "plain_key": plain_key, "live": live,
-        "cover": live.cover.url if live is not None and live.cover else None,
+        "cover": live_selectors.cover_url(live) if live is not None else None,
         "audiences": LiveStream.Audience.choices, **_ingest_urls(),
         "title_max": LiveStream._meta.get_field("title").max_length,
     })

@@ -21,7 +21,7 @@ from apps.web.pages import viewer_of
 
 THROTTLED = "You're searching very fast. Wait a moment, then try again."
 TABS = (("top", "Top"), ("accounts", "Accounts"), ("videos", "Videos"), ("sounds", "Sounds"),
-        ("hashtags", "Hashtags"))
+        ("live", "LIVE"), ("hashtags", "Hashtags"))
 TAB_KEYS = frozenset(key for key, _ in TABS)
 
 

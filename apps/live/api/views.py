@@ -51,7 +51,7 @@ class StrictBooleanField(serializers.BooleanField):
 
 
 def _cover_url(live: LiveStream) -> str:
-    return str(live.cover.url) if live.cover else ""
+    return selectors.cover_url(live) or ""
 
 
 class LiveSerializer(serializers.Serializer[LiveStream]):

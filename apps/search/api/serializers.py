@@ -13,6 +13,8 @@ from apps.accounts.models import User
 from apps.content.models import Hashtag, Post, Sound
 from apps.content.selectors import public_version_of
 from apps.core.api.schema import ErrorDocs
+from apps.live.models import LiveStream
+from apps.live.selectors import cover_url as live_cover_url
 from apps.media.playback import playback_for
 from apps.search.services import TABS, SearchAnswer
 from apps.search.services.query import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_CHARS
@@ -110,6 +112,29 @@ class SearchSoundItemSerializer(serializers.Serializer[Sound]):
         return f"/sound/{sound.pk}"
 
 
+class SearchLiveItemSerializer(serializers.Serializer[LiveStream]):
+    type = serializers.SerializerMethodField()
+    id = serializers.CharField(help_text="64-bit id, as a string.")
+    title = serializers.CharField()
+    host = SearchAuthorSerializer()
+    viewer_count = serializers.SerializerMethodField(help_text="Approximate viewers now.")
+    cover_url = serializers.SerializerMethodField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    url = serializers.SerializerMethodField(help_text="The live's player page.")
+
+    def get_type(self, live: LiveStream) -> str:
+        return "live"
+
+    def get_viewer_count(self, live: LiveStream) -> int:
+        return int(getattr(live, "viewer_count", 0) or 0)
+
+    def get_cover_url(self, live: LiveStream) -> str | None:
+        return live_cover_url(live)
+
+    def get_url(self, live: LiveStream) -> str:
+        return f"/live/{live.pk}"
+
+
 class SearchHashtagItemSerializer(serializers.Serializer[Hashtag]):
     type = serializers.SerializerMethodField()
     name = serializers.CharField()
@@ -125,7 +150,8 @@ class SearchHashtagItemSerializer(serializers.Serializer[Hashtag]):
 
 ITEM_SERIALIZERS: dict[str, type[serializers.Serializer[Any]]] = {
     "account": SearchAccountItemSerializer, "video": SearchVideoItemSerializer,
-    "sound": SearchSoundItemSerializer, "hashtag": SearchHashtagItemSerializer,
+    "sound": SearchSoundItemSerializer, "live": SearchLiveItemSerializer,
+    "hashtag": SearchHashtagItemSerializer,
 }
 
 

@@ -47,9 +47,12 @@ class SearchApi(APIView):
 
     @extend_schema(
         operation_id="search",
-        summary="Search accounts, videos, sounds and hashtags (as you type, or in full)",
+        summary="Search accounts, videos, sounds, lives on air and hashtags (as you type, "
+                "or in full)",
         description="Results are only what the viewer may see now. A blocked search term "
-                    "answers no results and a `notice` (code `safety`) with help resources.",
+                    "answers no results and a `notice` (code `safety`) with help resources. "
+                    "The `live` tab (and up to two results on Top) lists lives on air whose "
+                    "host or title the query names, linking to their player page.",
         parameters=[SearchQuerySerializer],
         responses={200: SearchAnswerSerializer, **errors(400, 429)},
         tags=TAGS,

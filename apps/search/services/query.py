@@ -29,6 +29,7 @@ from apps.accounts.models import User
 from apps.analytics import selectors as analytics_selectors
 from apps.content.models import Post
 from apps.core.errors import ApplicationError
+from apps.live.models import LiveStream
 from apps.moderation.detection.selectors import search_blocked_names, search_blocked_term
 from apps.search import selectors
 from apps.search.engine import get_backend
@@ -37,8 +38,8 @@ from apps.search.services import cursors, history, ranking, retrieval
 
 logger = logging.getLogger(__name__)
 
-Tab = Literal["top", "accounts", "videos", "sounds", "hashtags"]
-TABS: tuple[Tab, ...] = ("top", "accounts", "videos", "sounds", "hashtags")
+Tab = Literal["top", "accounts", "videos", "sounds", "live", "hashtags"]
+TABS: tuple[Tab, ...] = ("top", "accounts", "videos", "sounds", "live", "hashtags")
 MODES = ("full", "prefix")
 MAX_QUERY_CHARS = 200
 DEFAULT_LIMIT, MAX_LIMIT = 20, 30
@@ -51,11 +52,14 @@ PREFIX_OVERFETCH = 5
 # The Top tab: accounts whose name is the query (within its typo budget) lead, at most this
 # many; then one hashtag and one sound that match strongly; then videos.
 TOP_ACCOUNTS = 3
+# Then up to this many lives on air whose host or title the query names (TikTok's Top
+# shows LIVE results too: a live is there now, and gone when it ends).
+TOP_LIVES = 2
 # The creators a viewer finished or liked videos of, looked at for ranking.
 WATCHED_POSTS = 200
 
 Viewer = User | AnonymousUser | None
-Item = tuple[str, Any]  # ("account" | "video" | "sound" | "hashtag", the row)
+Item = tuple[str, Any]  # ("account" | "video" | "sound" | "live" | "hashtag", the row)
 
 
 @dataclass(frozen=True)
@@ -167,7 +171,7 @@ def search(*, viewer: Viewer, params: SearchParams, language: str = "") -> Searc
     plan = plan_query(params.q, prefix=params.prefix)
     answer = SearchAnswer(query=plan.normalized, tab=params.tab,
                           search_id=secrets.token_urlsafe(12))
-    max_offset = CANDIDATE_WINDOW + TOP_ACCOUNTS + 2  # the longest ranking (Top's)
+    max_offset = CANDIDATE_WINDOW + TOP_ACCOUNTS + TOP_LIVES + 2  # the longest (Top's)
     if params.cursor is not None:
         if params.prefix:
             raise _bad("cursor", "As-you-type search has one page: search in full mode.",
@@ -326,16 +330,61 @@ def _names_the_query(query: str, names: Sequence[str], *, prefix: bool,
     return False
 
 
+# How well a live matches: its host named by the query (as Top's accounts), every query
+# word in the host's names, or every word in the names and the title together.
+LIVE_HOST_NAMED, LIVE_IN_NAMES, LIVE_IN_TITLE = 3, 2, 1
+
+
+def _live_match(query: str, live: LiveStream, *, prefix: bool) -> int:
+    """0 (no match) or one of the levels above. Each query word must match a word of the
+    host's handle, display name or the title within its typo budget (the last one also as
+    a prefix while typing); a word in a script without spaces may also be inside one."""
+    host = live.host
+    if _names_the_query(query, (host.username, host.display_name), prefix=prefix,
+                        leading_words=True):
+        return LIVE_HOST_NAMED
+    name_words = {w for name in (host.username, host.display_name)
+                  for w in (*_words(normalize(name)), "".join(_words(normalize(name))))}
+    title_words = set(_words(normalize(live.title)))
+    query_words = _words(query)
+
+    def found(word: str, last: bool, targets: set[str]) -> bool:
+        return any(_word_matches(word, target, prefix=prefix and last)
+                   or (not word.isascii() and len(word) > 1 and word in target)
+                   for target in targets if target)
+
+    if not query_words:
+        return 0
+    last = len(query_words) - 1
+    if all(found(w, i == last, name_words) for i, w in enumerate(query_words)):
+        return LIVE_IN_NAMES
+    if all(found(w, i == last, name_words | title_words) for i, w in enumerate(query_words)):
+        return LIVE_IN_TITLE
+    return 0
+
+
+def _ranked_lives(query: str, viewer: Viewer, window: int, prefix: bool) -> list[Item]:
+    """Lives on air the viewer may watch (`selectors.findable_lives`, live's one rule)
+    whose host or title the query names: the best match first, then the Live tab's own
+    order (followed hosts, viewers now, newest). Not from the index: on-air lives change
+    by the second and are few, so they are matched here on each search."""
+    lives = selectors.findable_lives(viewer=viewer)
+    scored = [(level, position, live) for position, live in enumerate(lives)
+              if (level := _live_match(query, live, prefix=prefix))]
+    scored.sort(key=lambda row: (-row[0], row[1]))
+    return [("live", live) for _, _, live in scored[:window]]
+
+
 def _ranked_top(query: str, viewer: Viewer, window: int, prefix: bool,
                 semantic: _Semantic | None = None) -> list[Item]:
-    """Accounts named like the query first (up to three), then a hashtag and a sound that
-    match strongly, then videos."""
+    """Accounts named like the query first (up to three), then lives on air it names (up
+    to two), then a hashtag and a sound that match strongly, then videos."""
     signals = _signals(viewer)
     accounts = [item for item in _ranked_accounts(query, viewer, TOP_ACCOUNTS * 5, prefix,
                                                   signals)
                 if _names_the_query(query, (item[1].username, item[1].display_name),
                                     prefix=prefix, leading_words=True)][:TOP_ACCOUNTS]
-    strong: list[Item] = []
+    strong: list[Item] = _ranked_lives(query, viewer, TOP_LIVES, prefix)
     tags = _ranked_hashtags(query, viewer, 5, prefix)
     if tags and _names_the_query(query, (tags[0][1].name,), prefix=prefix):
         strong.append(tags[0])
@@ -351,5 +400,6 @@ _RANKERS: dict[str, Callable[[str, Viewer, int, bool], list[Item]]] = {
     "accounts": _ranked_accounts,
     "videos": _ranked_videos,
     "sounds": _ranked_sounds,
+    "live": _ranked_lives,
     "hashtags": _ranked_hashtags,
 }

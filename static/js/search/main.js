@@ -21,8 +21,8 @@ import { appendResults, icon, noticeNode, resultRow, searchUrl } from "./render.
 const DEBOUNCE_MS = 150;
 const PREFIX_LIMIT = 8;
 const COMPLETIONS = 4;
-const TABS = ["top", "accounts", "videos", "sounds", "hashtags"];
-const NOUNS = { top: "results", accounts: "accounts", videos: "videos", sounds: "sounds", hashtags: "hashtags" };
+const TABS = ["top", "accounts", "videos", "sounds", "live", "hashtags"];
+const NOUNS = { top: "results", accounts: "accounts", videos: "videos", sounds: "sounds", live: "lives on air", hashtags: "hashtags" };
 
 const root = document.getElementById("search");
 const form = root.querySelector("form.search-form");

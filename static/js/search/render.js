@@ -77,6 +77,17 @@ export function resultRow(item, position) {
       `${item.artist ? " · " : ""}${plural(item.use_count, "video")}`);
     a.append(el("span", { class: "result-icon" }, icon("sound", 22)),
       text(el("span", { class: "result-title", dir: "auto", text: item.title }), sub));
+  } else if (item.type === "live") {
+    const host = item.host || {};
+    const thumb = el("span", { class: "result-thumb result-live-thumb" });
+    if (item.cover_url) thumb.append(el("img", { src: item.cover_url, alt: "", loading: "lazy", decoding: "async" }));
+    else thumb.append(avatar(host.avatar_url, host.display_name || host.username, 44));
+    thumb.append(el("span", { class: "live-badge", "aria-hidden": "true", text: "LIVE" }));
+    a.append(thumb, text(el("span", { class: "result-title", dir: "auto", text: item.title }),
+      el("span", { class: "result-sub" }, el("span", { class: "visually-hidden", text: "Live now: " }),
+        `${compact(item.viewer_count)} watching · `,
+        el("span", { dir: "auto", text: host.display_name || host.username }), " · ",
+        el("span", { dir: "ltr", text: `@${host.username}` }))));
   } else if (item.type === "hashtag") {
     a.append(el("span", { class: "result-icon", "aria-hidden": "true", text: "#" }),
       text(el("span", { class: "result-title", dir: "auto", text: `#${item.name}` }),
