@@ -38,25 +38,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         raise pytest.UsageError(f"`serial` tests belong under {SERIAL_TESTS}: {strays}")
 
 
-@pytest.fixture(autouse=True)
-def _playwright_loop_is_not_ours(request: pytest.FixtureRequest) -> Iterator[None]:
+_BROWSER_FIXTURES = frozenset({"browser", "playwright_driver"})
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     """The session's Playwright driver (sync API) leaves its event loop marked as running in
-    this thread between its calls. A test that does not use the browser must not see it:
-    Django's async-safety check would take its ORM calls for ones made from async code, and
-    its `asyncio.run` would refuse to start (CI: 35 websocket and query tests failed after
-    a browser test outside tests/browser). The loop is hidden for such a test and put back
-    after it, for the next browser test's calls."""
+    this thread between its calls. A test that does not use the browser must not see it, from
+    its first fixture (pytest-django's database set-up) to its last: Django's async-safety
+    check would take its ORM calls for ones made from async code, and `asyncio.run` would
+    refuse to start (CI: 35 websocket and query tests failed after a browser test outside
+    tests/browser; on two workers every later database test errored in set-up). The mark is
+    put back afterwards: the driver's own coroutines ask for the running loop when it next
+    runs them. Browser tests that use the ORM turn the check off (tests/browser/conftest.py)."""
     import asyncio
 
     loop = asyncio._get_running_loop()
-    if loop is None or {"browser", "playwright_driver"} & set(request.fixturenames):
+    if loop is None or _BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
         yield
         return
     asyncio._set_running_loop(None)
     try:
         yield
     finally:
-        asyncio._set_running_loop(loop)
+        if not loop.is_closed():  # the last test's teardown may have stopped the driver
+            asyncio._set_running_loop(loop)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
