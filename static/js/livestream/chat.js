@@ -3,8 +3,10 @@
 // composer sends through the API (every refusal said in the server's words: slow mode,
 // followers only, links, muted, a filtered message); the host and moderators get actions
 // on each message (pin, delete, mute for the staff's two lengths, 5 / 30 min by default,
-// block).
+// block); every signed-in viewer can report someone else's message from the same menu
+// (the shared report dialog, on the live's report endpoint with the message's id).
 import { api, ApiError, del, newIdempotencyKey, post } from "../lib/api.js";
+import { openReport } from "../lib/report.js";
 import { el } from "../feed/text.js";
 import { urls } from "./urls.js";
 
@@ -160,7 +162,8 @@ export class Chat {
       el("a", { class: "live-chat-author", href: `/@${encodeURIComponent(name)}`, text: name }),
       " ", el("span", { class: "live-chat-text", dir: "auto", text: message.text }));
     if (message.hidden) item.classList.add("live-chat-hidden");
-    if (this.moderates && name !== this.me) {
+    const mine = name === this.me;
+    if (this.me && !mine && (this.moderates || !message.hidden)) {
       const menu = el("button", { type: "button", class: "live-chat-more", "aria-label": `Actions for ${name}'s message`, "aria-haspopup": "menu" }, "⋯");
       menu.addEventListener("click", () => this.openActions(message, item, menu));
       item.append(menu);
@@ -214,7 +217,7 @@ export class Chat {
     if (old) old.remove();
     const name = this.author(message);
     const userId = message.author && message.author.id;
-    const choices = [
+    const moderation = !this.moderates ? [] : [
       ["Pin", () => api("PUT", urls.pin(this.id), { message_id: message.id }), "Pinned."],
       ["Delete", () => del(urls.message(this.id, message.id)), "Deleted."],
       ...this.muteMinutes.map((minutes) => [`Mute ${minutes} min`,
@@ -222,13 +225,18 @@ export class Chat {
         `@${name} is muted for ${minutes} minutes.`]),
       ["Block from your lives", () => post(urls.ban(this.id), { user_id: userId }), `@${name} can't watch or chat in your lives now.`],
     ];
+    const choices = moderation.map(([label, send, done]) => [label, async () => {
+      await this.act(send, done);
+      opener.focus({ preventScroll: true });
+    }]);
+    // a message the filters hid is nobody's to report (the API's 404): only shown ones
+    if (!message.hidden) choices.push(["Report", () => this.report(message, opener)]);
     const menu = el("div", { class: "live-chat-menu", role: "menu", "aria-label": `${name}'s message` });
-    for (const [label, send, done] of choices) {
+    for (const [label, run] of choices) {
       const button = el("button", { type: "button", role: "menuitem", text: label });
-      button.addEventListener("click", async () => {
+      button.addEventListener("click", () => {
         menu.remove();
-        await this.act(send, done);
-        opener.focus({ preventScroll: true });
+        run();
       });
       menu.append(button);
     }
@@ -244,6 +252,16 @@ export class Chat {
     setTimeout(() => {
       document.addEventListener("click", close, true);
       document.addEventListener("keydown", close, true);
+    });
+  }
+
+  /** Report one chat message: the shared reason sheet, sent to the live's report endpoint
+   *  with the message's id; the dialog tells the reporter in words it was received. */
+  report(message, opener) {
+    return openReport({
+      targetType: "live_message", targetId: message.id, noun: "message", opener,
+      reportsUrl: urls.report(this.id),
+      bodyFor: (policy) => ({ policy, message_id: String(message.id) }),
     });
   }
 

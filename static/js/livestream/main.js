@@ -11,6 +11,7 @@ import { Chat } from "./chat.js";
 import { Likes } from "./likes.js";
 import { setupGifts } from "./gifts.js";
 import { setupHostControls } from "./host.js";
+import { urls } from "./urls.js";
 
 const root = document.querySelector("[data-live-page]");
 
@@ -191,7 +192,7 @@ if (root) {
   if (reportButton) {
     reportButton.addEventListener("click", () => openReport({
       targetType: "live", targetId: root.dataset.liveId, noun: "live", opener: reportButton,
-      reportsUrl: `/api/v1/live/${root.dataset.liveId}/report`, bodyFor: (policy) => ({ policy }) }));
+      reportsUrl: urls.report(root.dataset.liveId), bodyFor: (policy) => ({ policy }) }));
   }
   room.connect();
   root.addEventListener("live:state", (event) => {

@@ -12,6 +12,7 @@ export const urls = {
   ban: (id) => `${base(id)}/bans`,
   likes: (id) => `${base(id)}/likes`,
   gifts: (id) => `${base(id)}/gifts`,
+  report: (id) => `${base(id)}/report`,
   moderators: "/api/v1/live/chat/moderators",
   moderator: (userId) => `/api/v1/live/chat/moderators/${encodeURIComponent(userId)}`,
 };
