@@ -39,7 +39,8 @@ chromium:
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 
-## Debian's clamav-daemon, nginx, libnginx-mod-rtmp and espeak-ng for the media tests: a
+## Debian's clamav-daemon, nginx, libnginx-mod-rtmp, espeak-ng and fonts-noto-color-emoji (the
+## studio's colour emoji in text overlays, apps.studio.textimage) for the media tests: a
 ## real clamd with a project-made signature database (no freshclam), docker/nginx.conf's
 ## media locations run for real, the live ingest (nginx-rtmp: `manage.py live_ingest`, which
 ## `make run` starts when it is installed), and the spoken clips that auto-captions are
@@ -51,6 +52,7 @@ media-tools:
 	{ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || missing="$$missing nginx"; \
 	[ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || missing="$$missing libnginx-mod-rtmp"; \
 	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
+	[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing="$$missing fonts-noto-color-emoji"; \
 	[ -z "$$missing" ] || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; }
 

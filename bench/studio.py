@@ -12,8 +12,9 @@ document's database checks take milliseconds and are left out):
    a PNG sticker.
 2. **Studio**: a 3-clip, 30 s edit — clip 1 at 1x, clip 2 at 1.2x (tempo kept), clip 3 at
    1x, cut together — with the "warm" LUT plus a saturation tweak, a sticker for 10 s, a
-   text overlay and the pitch-up voice effect, compiled by `graph.build_command` and
-   rendered (final quality: x264 veryfast CRF 18, AAC 192k, 720x1280).
+   text overlay (a PNG drawn by apps.studio.textimage, overlaid by both sides) and the
+   pitch-up voice effect, compiled by `graph.build_command` and rendered (final quality:
+   x264 veryfast CRF 18, AAC 192k, 720x1280).
 3. **Hand-written**: one ffmpeg command a person would write for the same edit (the same
    filters and encoder settings, without the studio's generic plumbing: per-clip audio
    padding, timebase fixes, the final trims).
@@ -44,7 +45,7 @@ django.setup()
 from _runs import Runs, add_arguments  # noqa: E402
 
 from apps.media.transcode import ffmpeg_exe, run_ffmpeg  # noqa: E402
-from apps.studio import graph, luts  # noqa: E402
+from apps.studio import graph, luts, textimage  # noqa: E402
 from apps.studio.document import (  # noqa: E402
     Clip,
     Document,
@@ -103,14 +104,16 @@ def hand_written(sources: list[Path], sticker: Path, text: Path, out: Path) -> l
         "[3:v]scale=144:-2[s]",
         "[l][s]overlay=x=540-overlay_w/2:y=1024-overlay_h/2:"
         "enable='between(t,5,15)'[o]",
-        f"[o]drawtext=fontfile={font_path('sans-bold')}:textfile={text}:fontsize=64:"
-        "fontcolor=white:x=360-text_w/2:y=192-text_h/2:enable='between(t,0,20)'[vo]",
+        # the text: the same Pillow-drawn PNG the studio overlays (drawtext cannot draw
+        # colour emoji), over the picture for its 20 s
+        "[o][4:v]overlay=x=360-overlay_w/2:y=192-overlay_h/2:enable='between(t,0,20)'[vo]",
         "[a]rubberband=pitch=1.5:formant=shifted[ao]",
     ])
     return ["-ss", "0", "-t", "10", "-i", str(sources[0]),
             "-ss", "0", "-t", "12", "-i", str(sources[1]),
             "-ss", "2", "-t", "10", "-i", str(sources[2]),
             "-loop", "1", "-framerate", "30", "-t", "30", "-i", str(sticker),
+            "-loop", "1", "-framerate", "30", "-t", "30", "-i", str(text),
             "-filter_complex", graph_text, "-map", "[vo]", "-map", "[ao]",
             "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-c:a", "aac",
             "-b:a", "192k", "-pix_fmt", "yuv420p", "-r", "30", "-movflags", "+faststart",
@@ -138,14 +141,21 @@ def main() -> None:
         work = Path(tmp)
         sources = make_sources(work, 12.0)
         sticker = make_sticker(work)
-        text = work / "text-0.txt"
-        text.write_text("Day one at the beach")
-        inputs = graph.Inputs(
-            sources={i + 1: graph.Source(p, True) for i, p in enumerate(sources)},
-            stickers={9: graph.StickerFile(sticker, False)}, text_files=[text])
         full, short = edit(10_000), edit(5_000)
         canvas = graph.canvas_for(720, 1280, preview=False)
         small = graph.canvas_for(720, 1280, preview=True)
+        # the text overlay as the studio's service makes it: a PNG sized to each canvas
+        font = [font_path(t.font) for t in full.texts]
+        (work / "final").mkdir()
+        (work / "small").mkdir()
+        text = textimage.write_images(full.texts, font, canvas.height, work / "final")[0]
+        small_text = textimage.write_images(short.texts, font, small.height, work / "small")
+        sources_in = {i + 1: graph.Source(p, True) for i, p in enumerate(sources)}
+        inputs = graph.Inputs(sources=sources_in, stickers={9: graph.StickerFile(sticker, False)},
+                              text_images=[text])
+        small_inputs = graph.Inputs(sources=sources_in,
+                                    stickers={9: graph.StickerFile(sticker, False)},
+                                    text_images=small_text)
         runs = Runs("studio", args)
         for run in runs:
             # alternate the order so neither side always runs on a warmer cache
@@ -159,7 +169,8 @@ def main() -> None:
                     seconds[side] = timed(hand_written(sources, sticker, text, out))
                 length = duration(out)
                 assert abs(length - 30.0) < 0.2, f"{side} lasts {length:.2f} s"
-            preview_s = timed(graph.build_command(short, inputs, small, work / "preview.mp4"))
+            preview_s = timed(graph.build_command(short, small_inputs, small,
+                                                  work / "preview.mp4"))
             assert abs(duration(work / "preview.mp4") - 15.0) < 0.2
             run.figure("studio render 30 s (s)", seconds["studio"], "s")
             run.figure("hand-written command (s)", seconds["hand"], "s")

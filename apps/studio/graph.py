@@ -5,7 +5,8 @@ decoded), the stickers, the sound and the chroma key's background. The graph, in
 each clip's speed, size and frame rate (and its audio's tempo or pitch) → the timeline,
 joined by cuts (`concat`) or transitions (`xfade` and `acrossfade`) → chroma key over the
 background → the colour preset (`lut3d`, apps/studio/luts) and `eq` → stickers
-(`overlay`, timed) → text (`drawtext`, timed) → burned-in captions (`ass`, libass); the
+(`overlay`, timed) → text (`overlay` of PNGs drawn by apps.studio.textimage, with
+colour emoji, timed) → burned-in captions (`ass`, libass); the
 audio: the original's volume → the voice effect (`rubberband`, `afftfilt`, `aecho`) →
 mixed with the sound (`amix`).
 
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from apps.studio import luts
-from apps.studio.document import BORROWED, FONT_DIR, TRANSITIONS, Document, font_path
+from apps.studio.document import BORROWED, FONT_DIR, TRANSITIONS, Document
 
 FPS = 30
 SAMPLE_RATE = 48000
@@ -64,7 +65,8 @@ class Inputs:
     sources: dict[int, Source]
     stickers: dict[int, StickerFile] = field(default_factory=dict)
     sound: Path | None = None
-    text_files: list[Path] = field(default_factory=list)  # one per text overlay
+    # one transparent PNG per text overlay, words and colour emoji (apps.studio.textimage)
+    text_images: list[Path] = field(default_factory=list)
     captions_file: Path | None = None  # the burned-in captions' ASS script (apps.studio.burn)
 
 
@@ -247,20 +249,18 @@ def build_command(doc: Document, inputs: Inputs, canvas: Canvas, out: Path) -> l
             f"enable='between(t,{start:.3f},{end:.3f})'[sv{k}]")
         v = f"sv{k}"
         n += 1
-    draws = []
     for t, text in enumerate(doc.texts):
-        size = max(8, int(h * text.size))
-        box = (f":box=1:boxcolor={_colour(text.background)}:boxborderw={size // 4}"
-               if text.background else "")
-        draws.append(
-            f"drawtext=fontfile={escape(str(font_path(text.font)))}:"
-            f"textfile={escape(str(inputs.text_files[t]))}:expansion=none:"
-            f"fontsize={size}:fontcolor={_colour(text.colour)}:"
-            f"x={w * text.x:.1f}-text_w/2:y={h * text.y:.1f}-text_h/2{box}:"
-            f"enable='between(t,{text.start_ms / 1000:.3f},{text.end_ms / 1000:.3f})'")
-    if draws:
-        chains.append(f"[{v}]{','.join(draws)}[txt]")
-        v = "txt"
+        # drawn by Pillow (drawtext has one font and no colour glyphs): a still image,
+        # centred on its place, shown in its time
+        args += ["-loop", "1", "-framerate", str(FPS), "-t", f"{total_s:.3f}",
+                 "-i", str(inputs.text_images[t])]
+        chains.append(f"[{n}:v:0]format=rgba[tx{t}]")
+        chains.append(
+            f"[{v}][tx{t}]overlay=x={w * text.x:.1f}-overlay_w/2:"
+            f"y={h * text.y:.1f}-overlay_h/2:eof_action=pass:"
+            f"enable='between(t,{text.start_ms / 1000:.3f},{text.end_ms / 1000:.3f})'[txo{t}]")
+        v = f"txo{t}"
+        n += 1
     if doc.burned_captions is not None and inputs.captions_file is not None:
         # libass, over everything else; the fonts of the text overlays
         chains.append(f"[{v}]ass=filename={escape(str(inputs.captions_file))}:"

@@ -13,6 +13,7 @@ from apps.core.ids import parse_id
 from apps.media.models import MediaAsset
 from apps.studio.fonts import missing_characters
 from apps.studio.models import Edit, EditVersion, Preview, Sticker
+from apps.studio.textimage import unrenderable
 
 if TYPE_CHECKING:
     from apps.studio.document import Document
@@ -56,12 +57,13 @@ def document_refusals(doc: Document, *, user: User) -> dict[str, list[str]]:
         if not font_path(text.font).is_file():
             fields[f"texts.{i}.font"] = [f"The font {text.font!r} is not installed here."]
             continue
-        missing = missing_characters(font_path(text.font), text.text)
+        # the font, or the colour emoji font for emoji (apps.studio.textimage)
+        missing = unrenderable(font_path(text.font), text.text)
         if missing:
             shown = " ".join(missing[:10])
             fields[f"texts.{i}.text"] = [
-                f"The font {text.font!r} cannot draw {shown} (most emoji are not available "
-                "yet); remove or replace them."]
+                f"The font {text.font!r} and the emoji font cannot draw {shown}; remove or "
+                "replace them."]
     if doc.sound is not None:
         try:
             sound = content_selectors.get_sound_for(viewer=user, sound_id=doc.sound.sound_id)

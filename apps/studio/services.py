@@ -27,13 +27,14 @@ from apps.core.outbox import enqueue_on_commit
 from apps.media import services as media_services
 from apps.media import storage as media_storage
 from apps.media.transcode import ToolFailed, run_ffmpeg
-from apps.studio import burn, graph, selectors, switching
+from apps.studio import burn, graph, selectors, switching, textimage
 from apps.studio.document import (
     BORROWED,
     PREVIEW_MAX_MS,
     Document,
     EditRefused,
     canonical,
+    font_path,
     validate_document,
 )
 from apps.studio.models import Edit, EditVersion, Preview, Sticker
@@ -162,13 +163,7 @@ def _fetch_inputs(doc: Document, *, work: Path) -> graph.Inputs:
     sound: Path | None = None
     if doc.sound is not None:
         sound = _sound_file(doc.sound.sound_id, work)
-    texts = []
-    for i, text in enumerate(doc.texts):
-        # drawtext reads the words from a file: nothing in them is parsed as filter syntax
-        path = work / f"text-{i}.txt"
-        path.write_text(text.text, encoding="utf-8")
-        texts.append(path)
-    return graph.Inputs(sources=sources, stickers=stickers, sound=sound, text_files=texts)
+    return graph.Inputs(sources=sources, stickers=stickers, sound=sound)
 
 
 def _sound_file(sound_id: int, work: Path) -> Path | None:
@@ -190,6 +185,10 @@ def render_document(doc: Document, *, work: Path, out: Path, preview: bool) -> f
     inputs = _fetch_inputs(doc, work=work)
     first = selectors.usable_assets_for_render({doc.clips[0].asset_id})[0]
     canvas = graph.canvas_for(first.width or 720, first.height or 1280, preview=preview)
+    # the words (and their colour emoji) as images, sized to the canvas: nothing in them
+    # reaches ffmpeg's filter syntax
+    inputs.text_images = textimage.write_images(
+        doc.texts, [font_path(t.font) for t in doc.texts], canvas.height, work)
     if doc.burned_captions is not None:
         inputs.captions_file = burn.write_script(doc.burned_captions, canvas, work)
     args = graph.build_command(doc, inputs, canvas, out)
