@@ -19,9 +19,11 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.accounts.services import users_purge_due
 from apps.accounts.storage import private_storage
-from apps.monetization.models import KycDocument, PayoutRequest
+from apps.monetization.models import CoinPurchase, KycDocument, PayoutRequest
 from apps.monetization.services import closure, kyc, payouts
+from apps.monetization.services import coins as coin_services
 from apps.payments.models import LedgerAccount, TransferSet
+from apps.payments.providers import local
 from apps.payments.services.reconcile import reconcile_ledger
 from tests.monetization.coin_helpers import (
     adult,
@@ -29,6 +31,7 @@ from tests.monetization.coin_helpers import (
     balance,
     buy,
     client_for,
+    pack,
     platform_total,
 )
 from tests.monetization.payout_helpers import payable_creator, settle, tipped
@@ -151,4 +154,23 @@ def test_settling_twice_moves_nothing_more(db: Any) -> None:
     assert _unclaimed(creator.pk) == EARNED
     # nothing left to say about money
     assert closure.deletion_notices(user_id=creator.pk) == []
+    assert_books_balance()
+
+
+def test_a_coin_purchase_being_confirmed_defers_the_purge(db: Any) -> None:
+    buyer = adult()
+    purchase = coin_services.purchase_start(user=buyer, pack_id=pack(70).pk,
+                                            payment_method="pm_card_ok", key="k")
+    assert purchase.status == CoinPurchase.Status.PROCESSING  # the webhook not delivered yet
+    assert closure.deletion_notices(user_id=buyer.pk) == [
+        "A coin purchase of yours is still being confirmed: the account is deleted only "
+        "after it is, and its coins are lost with the others."]
+    _schedule(buyer)
+    assert users_purge_due() == 0
+    assert User.objects.filter(pk=buyer.pk).exists()
+    local.deliver()  # the provider confirms: 70 coins
+    assert balance(buyer) == 70
+    assert users_purge_due() == 1
+    assert _ledger_row(Kind.WALLET, buyer.pk, "COIN").balance == 0
+    assert TransferSet.objects.get(key=f"forfeit:{buyer.pk}").code == "coins_forfeited"
     assert_books_balance()

@@ -13,7 +13,9 @@ The rule (docs/architecture.md, "Payments and monetization", "Deleted accounts")
   platform revenue.
 - **A payout still with the provider (processing, or held for review) defers the purge**
   (`PurgeDeferred`): its hold must settle first, else a failure would return the money to
-  an account nobody owns. The purge tries again on its next run.
+  an account nobody owns. So does a coin purchase waiting for the provider's confirmation
+  (`processing`: its coins would reach a wallet after the forfeit). The purge tries again on
+  its next run.
 - KYC documents (identity papers) are deleted with the account, files included.
 
 Everything runs inside the purge's transaction (accounts' removal hook): if anything fails,
@@ -28,7 +30,7 @@ from django.db import transaction
 
 from apps.accounts.hooks import PurgeDeferred
 from apps.accounts.storage import private_storage
-from apps.monetization.models import KycDocument, PayoutRequest
+from apps.monetization.models import CoinPurchase, KycDocument, PayoutRequest
 from apps.monetization.services.gifts import (
     EARNINGS_ASSET,
     coin_value_micros,
@@ -69,11 +71,18 @@ def deletion_notices(*, user_id: int) -> list[str]:
         notices.append(f"You have {money} of unpaid earnings. {advice} Earnings left "
                        "when the account is deleted are not lost: we keep them as "
                        "unclaimed money, and you can claim them from support.")
-    in_flight = PayoutRequest.objects.filter(user_id=user_id, state__in=_IN_FLIGHT).count()
-    if in_flight:
+    if PayoutRequest.objects.filter(user_id=user_id, state__in=_IN_FLIGHT).exists():
         notices.append("A payout of yours is still under way: the account is deleted only "
                        "after it is settled.")
+    if _purchase_in_flight(user_id):
+        notices.append("A coin purchase of yours is still being confirmed: the account is "
+                       "deleted only after it is, and its coins are lost with the others.")
     return notices
+
+
+def _purchase_in_flight(user_id: int) -> bool:
+    return CoinPurchase.objects.filter(user_id=user_id,
+                                       status=CoinPurchase.Status.PROCESSING).exists()
 
 
 def money_purge_user(*, user_id: int) -> None:
@@ -84,6 +93,8 @@ def money_purge_user(*, user_id: int) -> None:
         lock_money_of(user_id)  # no gift, tip or payout of theirs in between
         if PayoutRequest.objects.filter(user_id=user_id, state__in=_IN_FLIGHT).exists():
             raise PurgeDeferred(f"user {user_id} has a payout under way")
+        if _purchase_in_flight(user_id):
+            raise PurgeDeferred(f"user {user_id} has a coin purchase being confirmed")
         coins = wallet_coins(user_id)
         if coins > 0:
             spread = user_id
