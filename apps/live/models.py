@@ -22,6 +22,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.core.models import SnowflakeModel
+from apps.live.storage import cover_storage
 
 CHAT_MAX_CHARS_CEILING = 1000  # what LivePolicy.chat_max_chars may be raised to
 
@@ -69,7 +70,8 @@ class LiveStream(SnowflakeModel):
     key = models.ForeignKey(StreamKey, on_delete=models.SET_NULL, null=True, blank=True,
                             related_name="+")
     title = models.CharField(max_length=100)
-    cover = models.ImageField(upload_to="live/covers/", blank=True)
+    # private storage, served through the visibility rule (`playback.cover`), never MEDIA_URL
+    cover = models.ImageField(upload_to="live/covers/", storage=cover_storage, blank=True)
     audience = models.CharField(max_length=16, choices=Audience.choices,
                                 default=Audience.EVERYONE)
     state = models.CharField(max_length=16, choices=State.choices, default=State.CREATED)

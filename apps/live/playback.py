@@ -7,17 +7,23 @@ are reachable: `index.m3u8` (the master) and `<rendition>/...` files ending .m3u
 .m4s, each path component plain (letters, digits, `_-.`, not starting with a dot), so no
 path leaves the live's directory and the recording, frames and state files are not served.
 Playlists are `no-cache` (they change every segment); segments and init files never change
-once written: `immutable`, `private` (each answer depends on who asks)."""
+once written: `immutable`, `private` (each answer depends on who asks).
+
+`GET /live/<id>/cover` serves the live's cover (private storage, `live.storage`) by the same
+rule: a followers-only live's cover is its followers'; anyone else gets the same 404 as for
+an unknown live."""
 
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 import re
 from pathlib import Path
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.views.decorators.http import require_safe
 
 from apps.core.errors import ApplicationError, NotFoundError, error_response
 from apps.live import selectors
@@ -82,5 +88,30 @@ async def hls(request: HttpRequest, live_id: str, path: str) -> HttpResponse:
             return _not_found()
     response = HttpResponse(body, content_type=CONTENT_TYPES[target.suffix])
     response["Cache-Control"] = PLAYLIST_CACHE if target.suffix == ".m3u8" else SEGMENT_CACHE
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+COVER_NOT_FOUND = "This live has no cover."
+COVER_CACHE = "private, max-age=300"  # the URL's `v` changes with the cover
+
+
+@require_safe
+def cover(request: HttpRequest, live_id: str) -> HttpResponse | FileResponse:
+    """The live's cover to whoever may see the live (`selectors.live_for`), else a 404."""
+    try:
+        live = selectors.live_for(request.user, live_id)  # type: ignore[arg-type]
+    except NotFoundError as exc:
+        return _not_found(exc.message)
+    name = str(live.cover.name or "")
+    if not name:
+        return _not_found(COVER_NOT_FOUND)
+    try:
+        handle = live.cover.storage.open(name, "rb")
+    except OSError:
+        return _not_found(COVER_NOT_FOUND)
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    response = FileResponse(handle, content_type=content_type)
+    response["Cache-Control"] = COVER_CACHE
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -16,6 +16,7 @@ The host sees their own lives, whatever their state.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Iterable
 
 from django.contrib.auth.models import AnonymousUser
@@ -163,8 +164,12 @@ def viewer_counts(live_ids: list[int]) -> dict[int, int]:
 
 def cover_url(live: LiveStream) -> str | None:
     """Where a page or an answer shows the live's cover (None without one): every caller
-    asks here, so how covers are served is decided in one place."""
-    return str(live.cover.url) if live.cover else None
+    asks here. Covers are private files served by `playback.cover` through `live_for`; the
+    `v` parameter (from the file's name) changes when the host picks another cover."""
+    if not live.cover:
+        return None
+    version = hashlib.blake2s(str(live.cover.name).encode(), digest_size=6).hexdigest()
+    return f"/live/{live.pk}/cover?v={version}"
 
 
 def duration_seconds(live: LiveStream) -> int:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
@@ -62,7 +63,12 @@ def test_a_creator_sets_up_gets_a_key_goes_live_and_ends_with_stats():
     assert body["title"] == "Late night jam"
     assert body["state"] == "created"
     assert body["playback_url"] == f"/live/{live_id}/hls/index.m3u8"
-    assert body["cover_url"].endswith(".png")
+    # served through the visibility rule (playback.cover), not from public media
+    assert body["cover_url"].startswith(f"/live/{live_id}/cover?v=")
+    page_client = Client()  # a page's request (force_authenticate is the API's only)
+    page_client.force_login(creator)
+    assert page_client.get(body["cover_url"]).status_code == 200
+    assert Client().get(body["cover_url"]).status_code == 404  # followers-only, not on air
     assert body["is_host"] is True
 
     publish_started(key=plain, publisher="rtmp:1", protocol="rtmp")
