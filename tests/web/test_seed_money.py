@@ -66,5 +66,7 @@ def test_no_demo_money_with_another_provider(db: Any, settings: Any) -> None:
     settings.SWIPEME_PAYMENT_PROVIDER = "stripe"
     coin_catalogue()
     catalogue.ensure_users(catalogue.Report())
-    assert money.ensure_money(money.demo_users()).enabled is False
+    skipped = money.ensure_money(money.demo_users())
+    assert skipped.enabled is False
+    assert skipped.skipped_because == "only with the local payment provider"
     assert not CoinPurchase.objects.exists()

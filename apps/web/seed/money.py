@@ -40,6 +40,7 @@ KEY = "seed-demo"
 @dataclass
 class MoneyReport:
     enabled: bool = True
+    skipped_because: str = ""  # why not, when not enabled
     purchases_created: int = 0
     coins_credited: int = 0  # purchases that reached succeeded
     sends_created: int = 0
@@ -54,11 +55,13 @@ def demo_users() -> list[User]:
 
 def ensure_money(users: list[User]) -> MoneyReport:
     if settings.SWIPEME_PAYMENT_PROVIDER != "local":
-        return MoneyReport(enabled=False)
+        return MoneyReport(enabled=False,
+                           skipped_because="only with the local payment provider")
     report = MoneyReport()
     pack = CoinPack.objects.filter(coins=PACK_COINS, active=True).order_by("pk").first()
     if pack is None:  # staff retired the pack: the demo has no coins to buy
-        return MoneyReport(enabled=False)
+        return MoneyReport(enabled=False,
+                           skipped_because=f"no active {PACK_COINS}-coin pack on sale")
     buyers = users[:BUYERS]
     purchases = []
     for buyer in buyers:

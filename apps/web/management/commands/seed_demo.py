@@ -57,7 +57,7 @@ class Command(BaseCommand):
                 f"purchases ({money_report.purchases_created} new), "
                 f"{money_report.sends_created} new gifts and tips")
         else:
-            self.stdout.write("demo money: skipped (only with the local payment provider)")
+            self.stdout.write(f"demo money: skipped ({money_report.skipped_because})")
 
     @transaction.atomic
     def _admin(self) -> None:
