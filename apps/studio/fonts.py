@@ -1,7 +1,8 @@
-"""Which characters a text overlay's font can draw. drawtext takes one font file and draws
-a box for a character the font lacks, so such text is refused before rendering (naming
-the characters) instead of coming out with boxes. A glyph is missing when Pillow renders
-it exactly as the font's .notdef glyph (asked with a private-use character)."""
+"""Which characters a font can draw: a text overlay's words (apps.studio.textimage adds the
+colour emoji font for emoji) and burned-in captions (libass, DejaVu only). Text with a
+character no font draws is refused before rendering (naming the characters) instead of
+coming out with boxes. A glyph is missing when Pillow renders it exactly as the font's
+.notdef glyph (asked with a private-use character)."""
 
 from __future__ import annotations
 

@@ -116,6 +116,7 @@ function editDocument() {
     version: state.options?.schema_version ?? 1,
     clips: state.clips.map((clip, index) => ({
       asset_id: clip.assetId, in_ms: clip.inMs, out_ms: clip.outMs, speed: clip.speed,
+      keep_pitch: clip.keepPitch,
       ...(transitionMs(clip, index) ? { transition: { kind: clip.transition, duration_ms: TRANSITION_MS } } : {}),
     })),
     filter: { preset: filterSelect.value, ...Object.fromEntries(
@@ -129,7 +130,9 @@ function editDocument() {
     // shown for the whole video unless given times (the server refuses times outside it)
     const placed = { start_ms: overlay.startMs ?? 0, end_ms: overlay.endMs ?? length,
       x: round(overlay.x), y: round(overlay.y) };
-    if (overlay.kind === "text") doc.texts.push({ ...placed, text: overlay.text, size: overlay.size, colour: "#ffffff" });
+    if (overlay.kind === "text") {
+      doc.texts.push({ ...placed, text: overlay.text, size: overlay.size, colour: overlay.colour, font: overlay.font });
+    }
     else doc.stickers.push({ ...placed, sticker_id: overlay.stickerId, scale: overlay.scale });
   }
   return doc;
@@ -167,7 +170,7 @@ async function addClip(file) {
   const clip = {
     key: state.nextKey++, file, name: file.name, url: URL.createObjectURL(file), assetId: null,
     usable: false, refused: false, status: "Uploading…", durationMs: 0, inMs: 0, outMs: 0,
-    frames: [], ratio: null, node: null, speed: 1, transition: "cut",
+    frames: [], ratio: null, node: null, speed: 1, keepPitch: true, transition: "cut",
   };
   state.clips.push(clip);
   if (!state.selected) state.selected = clip;
@@ -282,10 +285,20 @@ function clipNode(clip) {
     <div class="clip-options">
       <label>Speed <select data-speed>${SPEEDS.map((v) => `<option value="${v}">${v}×</option>`).join("")}</select></label>
       <label data-transition-field>From the previous clip <select data-transition></select></label>
+      <label class="clip-pitch" data-pitch-field hidden><input type="checkbox" data-keep-pitch checked> Keep the voice's pitch</label>
     </div>`;
   const speed = item.querySelector("[data-speed]");
   speed.value = "1";
-  speed.addEventListener("change", () => { clip.speed = Number(speed.value); updateButtons(); });
+  // faster or slower: the sound keeps its pitch (tempo only), or moves with it like tape
+  const pitchField = item.querySelector("[data-pitch-field]");
+  speed.addEventListener("change", () => {
+    clip.speed = Number(speed.value);
+    pitchField.hidden = clip.speed === 1;
+    updateButtons();
+  });
+  item.querySelector("[data-keep-pitch]").addEventListener("change", (event) => {
+    clip.keepPitch = event.target.checked;
+  });
   const transition = item.querySelector("[data-transition]");
   transition.addEventListener("change", () => { clip.transition = transition.value; updateButtons(); });
   item.querySelector("[data-select]").addEventListener("click", () => select(clip, clip.inMs));
@@ -470,6 +483,7 @@ function addOverlay(overlay) {
   if (overlay.kind === "text") {
     node.textContent = overlay.text;
     node.style.setProperty("--size", String(overlay.size));
+    styleText(overlay, node);
     node.setAttribute("aria-label", `Text “${overlay.text}”: drag, or use the arrow keys, to move it`);
   } else {
     node.src = overlay.url;
@@ -560,15 +574,48 @@ function renderOverlayList() {
       field.append(input);
       times.append(field);
     }
-    item.append(label, times, button);
+    item.append(label, times, button, ...(overlay.kind === "text" ? [textStyle(overlay, label.textContent)] : []));
     return item;
   }));
+}
+
+// A text's font (the server's DejaVu faces, `options.fonts`) and colour, drawn on the stage
+// as the render draws them (static/css/studio.css: .studio-text[data-font]).
+const FONT_LABELS = { sans: "Sans", "sans-bold": "Sans bold", serif: "Serif", "serif-bold": "Serif bold", mono: "Mono" };
+
+function styleText(overlay, node) {
+  node.dataset.font = overlay.font;
+  node.style.color = overlay.colour;
+}
+
+function textStyle(overlay, name) {
+  const style = document.createElement("span");
+  style.className = "studio-style";
+  const fontField = document.createElement("label");
+  fontField.textContent = "Font ";
+  const font = document.createElement("select");
+  fill(font, state.options?.fonts || ["sans-bold"], FONT_LABELS);
+  font.value = overlay.font;
+  font.setAttribute("aria-label", `${name}: font`);
+  font.addEventListener("change", () => { overlay.font = font.value; styleText(overlay, overlay.node); });
+  fontField.append(font);
+  const colourField = document.createElement("label");
+  colourField.textContent = "Colour ";
+  const colour = document.createElement("input");
+  colour.type = "color";
+  colour.value = overlay.colour;
+  colour.setAttribute("aria-label", `${name}: colour`);
+  colour.addEventListener("input", () => { overlay.colour = colour.value; styleText(overlay, overlay.node); });
+  colourField.append(colour);
+  style.append(fontField, colourField);
+  return style;
 }
 
 function addText() {
   const text = textInput.value;
   if (!text.trim()) { textInput.focus(); return; }
-  addOverlay({ kind: "text", text, x: 0.5, y: 0.2 + 0.1 * (state.overlays.length % 6), size: 0.06 });
+  addOverlay({ kind: "text", text, x: 0.5, y: 0.2 + 0.1 * (state.overlays.length % 6), size: 0.06,
+    font: "sans-bold", colour: "#ffffff" });
   textInput.value = "";
 }
 textAdd.addEventListener("click", addText);
