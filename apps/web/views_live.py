@@ -26,7 +26,7 @@ from apps.live import selectors as live_selectors
 from apps.live import services as live_services
 from apps.live.api.views import CreateInput
 from apps.live.chat import selectors as chat_selectors
-from apps.live.chat import services as chat_services
+from apps.live.chat.limits import chat_limits
 from apps.live.eligibility import go_live_refusal
 from apps.live.models import LiveStream
 from apps.monetization.eligibility import may_use_coins
@@ -66,6 +66,7 @@ def live_player(request: HttpRequest, live_id: str) -> HttpResponse:
     if live.state == LiveStream.State.ENDED and is_host:
         return redirect("web:studio-live-end", live_id=live.pk)
     refusal = may_use_coins(viewer) if viewer is not None else None
+    limits = chat_limits()  # the staff's (LivePolicy); the socket's `ready` repeats them
     response = render(request, "web/live.html", {
         "live": live, "host": live.host, "host_avatar": avatar_url(live.host, "100"),
         "is_host": is_host, "cover": live_selectors.cover_url(live),
@@ -75,7 +76,8 @@ def live_player(request: HttpRequest, live_id: str) -> HttpResponse:
         "is_moderator": chat_selectors.role_of(live, viewer.pk if viewer else None)
         == chat_selectors.MODERATOR,
         "viewer_count": live_selectors.viewer_counts([live.pk]).get(live.pk, 0),
-        "slow_mode_choices": chat_services.SLOW_MODE_CHOICES,
+        "slow_mode_choices": limits.slow_mode_choices,
+        "chat_max_chars": limits.max_chars,
     })
     response["Cache-Control"] = "private, no-cache"
     return response

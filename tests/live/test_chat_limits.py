@@ -4,6 +4,7 @@ socket shares; the operational ones are Django settings."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -130,3 +131,16 @@ def test_the_operational_limits_are_settings(settings: Any) -> None:
         assert _say(creator, live, text).status_code == 201
     state = client_for(viewer).get(f"/api/v1/live/{live.pk}/chat").json()
     assert [m["text"] for m in state["messages"]] == ["two", "three"]
+
+
+def test_the_player_page_is_rendered_with_the_policys_limits() -> None:
+    policy = LivePolicy.current()
+    policy.chat_max_chars, policy.chat_slow_mode_max_seconds = 90, 10
+    policy.save()
+    creator = host()
+    live, _ = on_air(creator)
+    page = Client()
+    page.force_login(creator)
+    html = page.get(f"/live/{live.pk}").content.decode()
+    assert 'maxlength="90"' in html
+    assert [int(v) for v in re.findall(r'<option value="(\d+)"', html)] == [0, 3, 5, 10]
