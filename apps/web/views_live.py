@@ -10,6 +10,7 @@ never stored or redirected with); the player talks to the API and the chat socke
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from apps.core.errors import ApplicationError, NotFoundError
 from apps.live import selectors as live_selectors
 from apps.live import services as live_services
 from apps.live.api.views import CreateInput
+from apps.live.chat import presence
 from apps.live.chat import selectors as chat_selectors
 from apps.live.chat.limits import chat_limits
 from apps.live.eligibility import go_live_refusal
@@ -79,6 +81,12 @@ def live_player(request: HttpRequest, live_id: str) -> HttpResponse:
         "slow_mode_choices": limits.slow_mode_choices,
         "chat_max_chars": limits.max_chars,
     })
+    if viewer is None and presence.device_id(request.COOKIES) is None:
+        # a signed-out viewer's device id (the feed's cookie): the chat counts each device
+        # once among the live's unique viewers, however often it reconnects
+        response.set_cookie(presence.DEVICE_COOKIE, secrets.token_urlsafe(16),
+                            max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
+                            secure=request.is_secure())
     response["Cache-Control"] = "private, no-cache"
     return response
 

@@ -308,7 +308,9 @@ class LiveChatConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin,
             ("zadd", (presence.key(k, "viewers"),
                       {self.channel_name: time.time() + presence.PRESENCE_TTL_SECONDS})),
             ("expire", (presence.key(k, "viewers"), presence.KEY_TTL_SECONDS)),
-            ("pfadd", (presence.key(k, "uniq"), str(user.pk) if user else self.channel_name)),
+            ("pfadd", (presence.key(k, "uniq"), presence.unique_member(
+                user_id=user.pk if user else None, cookies=self.scope.get("cookies") or {},
+                connection=self.channel_name))),
             ("expire", (presence.key(k, "uniq"), presence.KEY_TTL_SECONDS))]
         if user is not None and user.pk != live.host_id:
             commands += [("rpush", (presence.key(k, "joins"), user.username)),

@@ -6,7 +6,9 @@ Keys per live (`swipeme:live:<id>:...`), all expiring a day after their last wri
   the entry lapses; each process's room refreshes its connections every
   PRESENCE_REFRESH_SECONDS, so a crashed worker's viewers drop out within PRESENCE_TTL.
   The viewer count is the entries not lapsed (one person with two tabs counts twice).
-- `uniq`: a HyperLogLog of who watched (user ids, or the connection for a signed-out one).
+- `uniq`: a HyperLogLog of who watched (`unique_member`: user ids; for a signed-out
+  viewer the device, from the `feed_session` cookie the player page sets, so reconnects and
+  reloads of one device count once; without a cookie, the connection).
 - `stats`: hash of `peak`, `watch` (viewer-seconds, integrated by the room's ticker),
   `likes` (total taps).
 - `likes:new`, `joins`, `joins:n`: what the next tick tells the room (taps since, and the
@@ -19,14 +21,17 @@ never a request."""
 from __future__ import annotations
 
 import logging
+import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cache
 
 import redis
 from django.conf import settings
 
 from apps.core import redis_health
+from apps.feed.api.serializers import SESSION_ID_PATTERN
+from apps.feed.api.views import SESSION_COOKIE as FEED_SESSION_COOKIE
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +43,29 @@ JOIN_NAMES = 3  # "maya, sam, lee and 12 others joined"
 
 def key(live_id: int, name: str) -> str:
     return f"swipeme:live:{live_id}:{name}"
+
+
+# The signed-out device id is the feed's (its `feed_session` cookie and id pattern: one
+# device id for a signed-out visitor); the live player page sets it when it is missing.
+DEVICE_COOKIE = FEED_SESSION_COOKIE
+_DEVICE_ID = re.compile(SESSION_ID_PATTERN)
+
+
+def device_id(cookies: Mapping[str, str]) -> str | None:
+    """The signed-out viewer's device id from the request's cookies (None if absent or
+    malformed)."""
+    value = cookies.get(DEVICE_COOKIE, "")
+    return value if _DEVICE_ID.match(value) else None
+
+
+def unique_member(*, user_id: int | None, cookies: Mapping[str, str], connection: str) -> str:
+    """Who a socket is in the live's unique viewers: the account; signed out, the device
+    (`d:` + its id), so one device reconnecting counts once; with no device id, the
+    connection itself (counted per connection, as before)."""
+    if user_id is not None:
+        return str(user_id)
+    device = device_id(cookies)
+    return f"d:{device}" if device is not None else connection
 
 
 @cache
