@@ -2,7 +2,8 @@
 real server and worker: "Hi 🎉🔥" on the stage is drawn by Chromium with Debian's Noto
 Color Emoji (the same package the server renders with), in colour, right of the words;
 the server's preview render has the same emoji in colour at the same place (decoded); a
-text's font and colour picked in the editor reach the stage, the document and the render.
+text's font, colour, size and box picked in the editor reach the stage, the document and
+the render.
 Screenshots on a desktop (/tmp/shots-h4/)."""
 
 from __future__ import annotations
@@ -77,6 +78,12 @@ def test_emoji_in_text_are_coloured_on_the_stage_and_in_the_preview(
         "el => { el.value = '#ffff00'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
     assert styled.evaluate("n => getComputedStyle(n).color") == "rgb(255, 255, 0)"
     assert "DejaVu Serif" in styled.evaluate("n => getComputedStyle(n).fontFamily")
+    # large, with a box behind: larger than the first text on the stage, boxed
+    page.get_by_label("Text: Yo: size").select_option(label="Large")
+    page.get_by_label("Text: Yo: box behind").check()
+    size_of = "n => parseFloat(getComputedStyle(n).fontSize)"
+    assert styled.evaluate(size_of) > 1.4 * text.first.evaluate(size_of)
+    assert styled.evaluate("n => getComputedStyle(n).backgroundColor") != "rgba(0, 0, 0, 0)"
 
     page.get_by_role("button", name="Preview").click()
     expect(page.locator("[data-result-video]")).to_be_visible(timeout=120_000)
@@ -86,6 +93,8 @@ def test_emoji_in_text_are_coloured_on_the_stage_and_in_the_preview(
     assert placed["text"] == "Hi 🎉🔥"
     assert (placed["font"], placed["colour"]) == ("sans-bold", "#ffffff")
     assert (yo["text"], yo["font"], yo["colour"]) == ("Yo", "serif", "#ffff00")
+    assert (yo["size"], yo["background"]) == (0.09, "#000000a0")
+    assert "background" not in placed
     with av.open(str(Path(settings.MEDIA_ROOT) / preview.file)) as container:
         frame = next(iter(container.decode(video=0))).to_ndarray(format="rgb24")
     h, w, _ = frame.shape

@@ -131,7 +131,8 @@ function editDocument() {
     const placed = { start_ms: overlay.startMs ?? 0, end_ms: overlay.endMs ?? length,
       x: round(overlay.x), y: round(overlay.y) };
     if (overlay.kind === "text") {
-      doc.texts.push({ ...placed, text: overlay.text, size: overlay.size, colour: overlay.colour, font: overlay.font });
+      doc.texts.push({ ...placed, text: overlay.text, size: overlay.size, colour: overlay.colour, font: overlay.font,
+        ...(overlay.background ? { background: overlay.background } : {}) });
     }
     else doc.stickers.push({ ...placed, sticker_id: overlay.stickerId, scale: overlay.scale });
   }
@@ -583,9 +584,14 @@ function renderOverlayList() {
 // as the render draws them (static/css/studio.css: .studio-text[data-font]).
 const FONT_LABELS = { sans: "Sans", "sans-bold": "Sans bold", serif: "Serif", "serif-bold": "Serif bold", mono: "Mono" };
 
+const TEXT_SIZES = [["Small", 0.045], ["Medium", 0.06], ["Large", 0.09]];
+const TEXT_BOX = "#000000a0";  // a dark box behind the words, a little see-through
+
 function styleText(overlay, node) {
   node.dataset.font = overlay.font;
   node.style.color = overlay.colour;
+  node.style.setProperty("--size", String(overlay.size));
+  node.classList.toggle("boxed", Boolean(overlay.background));
 }
 
 function textStyle(overlay, name) {
@@ -607,7 +613,25 @@ function textStyle(overlay, name) {
   colour.setAttribute("aria-label", `${name}: colour`);
   colour.addEventListener("input", () => { overlay.colour = colour.value; styleText(overlay, overlay.node); });
   colourField.append(colour);
-  style.append(fontField, colourField);
+  const sizeField = document.createElement("label");
+  sizeField.textContent = "Size ";
+  const size = document.createElement("select");
+  for (const [label, value] of TEXT_SIZES) size.append(new Option(label, String(value)));
+  size.value = String(overlay.size);
+  size.setAttribute("aria-label", `${name}: size`);
+  size.addEventListener("change", () => { overlay.size = Number(size.value); styleText(overlay, overlay.node); });
+  sizeField.append(size);
+  const boxField = document.createElement("label");
+  const box = document.createElement("input");
+  box.type = "checkbox";
+  box.checked = Boolean(overlay.background);
+  box.setAttribute("aria-label", `${name}: box behind`);
+  box.addEventListener("change", () => {
+    overlay.background = box.checked ? TEXT_BOX : undefined;
+    styleText(overlay, overlay.node);
+  });
+  boxField.append(box, " Box");
+  style.append(fontField, colourField, sizeField, boxField);
   return style;
 }
 
