@@ -153,3 +153,4 @@ def test_search_page_shows_the_live_tab_and_a_live_result(client: Client) -> Non
     page = client.get("/search", {"q": "mural", "tab": "live"}).content.decode()
     assert f'href="/live/{live.pk}"' not in page
     assert "No results for" in page
+    assert "We couldn't find lives on air matching your search." in page
