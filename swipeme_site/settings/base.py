@@ -363,7 +363,9 @@ SPECTACULAR_SETTINGS = {
                             "DirectMessageSendKindEnum":
                                 "apps.messaging.api.serializers.SEND_KIND_CHOICES",
                             "KycDocumentKindEnum": "apps.monetization.models.KycDocument.Kind",
-                            "TaxFormKindEnum": "apps.monetization.models.TaxForm.Kind"},
+                            "TaxFormKindEnum": "apps.monetization.models.TaxForm.Kind",
+                            "CoinPurchaseStatusEnum":
+                                "apps.monetization.models.CoinPurchase.Status"},
     "PREPROCESSING_HOOKS": ["apps.core.schema.only_public_api"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -769,6 +771,10 @@ SWIPEME_STRIPE_SECRET_KEY = env_str("SWIPEME_STRIPE_SECRET_KEY", "")
 SWIPEME_STRIPE_WEBHOOK_SECRET = env_str("SWIPEME_STRIPE_WEBHOOK_SECRET", "")
 SWIPEME_STRIPE_API_BASE = env_str("SWIPEME_STRIPE_API_BASE", "")  # "" = Stripe's own
 SWIPEME_STRIPE_MAX_NETWORK_RETRIES = env_int("SWIPEME_STRIPE_MAX_NETWORK_RETRIES", 2)
+# The web client's side of Stripe: the publishable key given to Stripe.js on /coins, and
+# where Stripe.js is loaded from (Stripe's own; the browser tests point it at a local stand-in).
+SWIPEME_STRIPE_PUBLISHABLE_KEY = env_str("SWIPEME_STRIPE_PUBLISHABLE_KEY", "")
+SWIPEME_STRIPE_JS_URL = env_str("SWIPEME_STRIPE_JS_URL", "https://js.stripe.com/v3/")
 # The local provider signs its webhooks with this (unset: derived from SECRET_KEY).
 SWIPEME_LOCAL_PAYMENTS_WEBHOOK_SECRET = env_str("SWIPEME_LOCAL_PAYMENTS_WEBHOOK_SECRET", "")
 # The local provider's undelivered webhooks (a failed delivery, a lost task) are sent again.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.templatetags.static import static
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -132,6 +133,25 @@ class PurchaseSerializer(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
 
 
+class PurchaseStartedSerializer(PurchaseSerializer):
+    """A purchase just started, for its buyer: with Stripe, what Stripe.js needs to confirm
+    it in the browser (`Stripe(publishable_key).elements({clientSecret})`,
+    `confirmPayment`)."""
+
+    client_secret = serializers.SerializerMethodField(
+        help_text="The PaymentIntent's client_secret while the payment waits for you to "
+                  "confirm it with Stripe.js; empty otherwise (follow next_action_url, or "
+                  "wait). Keep it to yourself: never log it or put it in a URL.")
+    publishable_key = serializers.SerializerMethodField(
+        help_text="The Stripe publishable key for Stripe.js, with a client_secret.")
+
+    def get_client_secret(self, purchase: Any) -> str:
+        return str(self.context.get("client_secret", ""))
+
+    def get_publishable_key(self, purchase: Any) -> str:
+        return settings.SWIPEME_STRIPE_PUBLISHABLE_KEY if self.get_client_secret(purchase) else ""
+
+
 class SendSerializer(serializers.Serializer[Any]):
     id = serializers.CharField()
     kind = serializers.CharField(help_text='"gift" or "tip".')
@@ -195,9 +215,12 @@ class PurchasesApi(APIView):
     class InputSerializer(serializers.Serializer[Any]):
         pack_id = IdStringField()
         payment_method = serializers.CharField(
-            max_length=coin_services.PAYMENT_METHOD_MAX,
+            max_length=coin_services.PAYMENT_METHOD_MAX, required=False, allow_blank=True,
+            default="",
             help_text="A payment-method token (the local provider's test cards: pm_card_ok, "
-                      "pm_card_declined, pm_card_3ds, pm_card_dispute).")
+                      "pm_card_declined, pm_card_3ds, pm_card_dispute). With Stripe it may "
+                      "be left out: you confirm in the browser with Stripe.js and the "
+                      "answer's client_secret.")
         currency = serializers.CharField(required=False, max_length=8,
                                          help_text="If given, must be the pack's currency.")
         return_url = serializers.CharField(required=False, max_length=500, allow_blank=True)
@@ -213,9 +236,10 @@ class PurchasesApi(APIView):
 
     @extend_schema(operation_id="coins_purchases_create",
                    summary="Buy a coin pack. The coins come when the provider confirms the "
-                           "payment; poll the purchase (or follow next_action_url first).",
+                           "payment; poll the purchase (or first follow next_action_url, or "
+                           "confirm with Stripe.js and client_secret).",
                    parameters=[IDEMPOTENCY_KEY], request=InputSerializer,
-                   responses={201: PurchaseSerializer, 200: PurchaseSerializer,
+                   responses={201: PurchaseStartedSerializer, 200: PurchaseStartedSerializer,
                               **errors(400, 401, 403, 404, 422, 429)}, tags=TAGS)
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -230,7 +254,9 @@ class PurchasesApi(APIView):
             user=user, pack_id=values["pack_id"], payment_method=values["payment_method"],
             currency=currency.upper() if currency else None, key=key,
             session_key=session_key_of(request), return_url=values.get("return_url", ""))
-        return Response(PurchaseSerializer(purchase).data,
+        secret = coin_services.client_secret_of(purchase=purchase)
+        return Response(PurchaseStartedSerializer(purchase,
+                                                  context={"client_secret": secret}).data,
                         status=status.HTTP_200_OK if before else status.HTTP_201_CREATED)
 
 

@@ -24,11 +24,15 @@ from apps.monetization.models import CoinPack, CoinPurchase
 from apps.monetization.services import chargebacks
 from apps.monetization.services.gifts import EARNINGS_ASSET, coin_value_micros, wallet_of
 from apps.payments.hooks import PaymentEvent
-from apps.payments.models import LedgerAccount
+from apps.payments.models import LedgerAccount, Payment
 from apps.payments.money import COIN, to_micros
 from apps.payments.providers.base import PaymentRefusedError
 from apps.payments.services.ledger import Leg, platform_account, post_transfers
-from apps.payments.services.payments import start_payment
+from apps.payments.services.payments import (
+    client_secret_for,
+    confirms_in_browser,
+    start_payment,
+)
 
 logger = logging.getLogger(__name__)
 PURPOSE_PREFIX = "coin_purchase:"
@@ -53,20 +57,23 @@ def _create(*, user: User, pack: CoinPack, key: str | None,
             currency=pack.currency, idempotency_key=key), True
 
 
-def purchase_start(*, user: User, pack_id: int, payment_method: str,
+def purchase_start(*, user: User, pack_id: int, payment_method: str = "",
                    currency: str | None = None, key: str | None = None,
                    session_key: str | None = None, return_url: str = "") -> CoinPurchase:
     """Start buying a pack with a payment method (a provider token; the local provider's
-    test cards). The answer is `requires_action` (approve at `next_action_url`, then the
-    payer is sent to `return_url`, where `{id}` becomes the purchase's id) or `processing`;
-    the coins come when the provider confirms."""
+    test cards), or none when the provider confirms in the browser (Stripe: Stripe.js with
+    `client_secret_of`). The answer is
+    `requires_action` (approve at `next_action_url` or with Stripe.js, then the payer is sent
+    to `return_url`, where `{id}` becomes the purchase's id) or `processing`; the coins come
+    when the provider confirms."""
     pack = CoinPack.objects.filter(pk=pack_id, active=True).first()
     if pack is None:
         raise NotFoundError("This coin pack is not on sale.", code="pack_not_found")
     if currency is not None and currency != pack.currency:
         raise ApplicationError(f"This pack is sold in {pack.currency}.", code="invalid_currency",
                                fields={"currency": [f"Must be {pack.currency}."]})
-    if not payment_method or len(payment_method) > PAYMENT_METHOD_MAX:
+    if (not payment_method and not confirms_in_browser()) \
+            or len(payment_method) > PAYMENT_METHOD_MAX:
         raise ApplicationError("Choose a payment method.", code="invalid",
                                fields={"payment_method": ["Required."]})
     purchase, _ = _create(user=user, pack=pack, key=key, session_key=session_key)
@@ -92,6 +99,16 @@ def purchase_start(*, user: User, pack_id: int, payment_method: str,
             locked.save(update_fields=["payment_id", "status", "next_action_url",
                                        "updated_at"])
     return locked
+
+
+def client_secret_of(*, purchase: CoinPurchase) -> str:
+    """The provider's client secret for the payer's browser to confirm this purchase's
+    payment with Stripe.js (`payments.client_secret_for`), while it waits for the payer;
+    "" otherwise. For the purchase's own buyer only; never logged or stored."""
+    if purchase.status != _S.REQUIRES_ACTION or purchase.payment_id is None:
+        return ""
+    payment = Payment.objects.filter(pk=purchase.payment_id).first()
+    return client_secret_for(payment=payment) if payment is not None else ""
 
 
 def _credit(purchase: CoinPurchase) -> None:

@@ -65,10 +65,19 @@ class WebhookEvent:
 
 class PaymentProvider(Protocol):
     name: str
+    # The payer may start a payment without a payment method and confirm it in the browser
+    # with the provider's own script (Stripe.js and `client_secret`).
+    confirms_in_browser: bool
 
     def create_payment(self, *, payment: Payment) -> ChargeStarted:
         """Start charging `payment` (already saved, with its key). Idempotent by
         `payment.key`. Raises PaymentRefusedError / ProviderUnavailableError."""
+        ...
+
+    def client_secret(self, *, payment: Payment) -> str:
+        """The secret the payer's browser confirms `payment` with, through the provider's
+        own script (Stripe.js's client_secret), while it waits for the payer; "" when the
+        provider has no such script or the payment no longer waits. Never logged."""
         ...
 
     def refund(self, *, payment: Payment, refund: Refund) -> str:

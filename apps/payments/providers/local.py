@@ -102,6 +102,7 @@ def _emit(event_type: str, obj: Mapping[str, Any]) -> LocalProviderEvent:
 
 class LocalProvider:
     name = "local"
+    confirms_in_browser = False  # its approval page is for 3-D Secure-like test cards
 
     def create_payment(self, *, payment: Payment) -> ChargeStarted:
         method = payment.payment_method
@@ -133,6 +134,9 @@ class LocalProvider:
         else:
             self._succeed(charge)
         return ChargeStarted(ref=charge.ref, status="processing")
+
+    def client_secret(self, *, payment: Payment) -> str:
+        return ""  # the payer approves on our own approval page (next_action_url)
 
     def _fail(self, charge: LocalProviderObject, reason: str) -> None:
         charge.status = "failed"

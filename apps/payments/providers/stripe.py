@@ -1,7 +1,9 @@
 """Stripe, through the official `stripe` library (pinned): PaymentIntents (confirmed on
 creation with the given payment method; 3-D Secure answers `requires_action` with the
-redirect URL), refunds, payouts on the creator's connected account, and webhooks verified
-with the library's own signature check (`Stripe-Signature`).
+redirect URL; with no payment method the intent waits for the payer's browser, which
+confirms it with Stripe.js and its `client_secret`), refunds, payouts on the creator's
+connected account, and webhooks verified with the library's own signature check
+(`Stripe-Signature`).
 
 Settings: SWIPEME_STRIPE_SECRET_KEY, SWIPEME_STRIPE_WEBHOOK_SECRET, and
 SWIPEME_STRIPE_API_BASE (empty: Stripe's own; the tests point it at a local server that
@@ -30,6 +32,9 @@ from apps.payments.providers.base import (
 )
 
 logger = logging.getLogger(__name__)
+# The library logs whole response bodies at DEBUG ("API response body"), a PaymentIntent's
+# client_secret included: its logger never goes below INFO, whatever the root's level.
+logging.getLogger("stripe").setLevel(max(logging.INFO, logging.getLogger("stripe").level))
 
 SIGNATURE_HEADER = "Stripe-Signature"
 UNAVAILABLE = (stripe_lib.APIConnectionError, stripe_lib.RateLimitError, stripe_lib.APIError,
@@ -74,6 +79,7 @@ def _status(made: Any) -> ChargeStarted:
 
 class StripeProvider:
     name = "stripe"
+    confirms_in_browser = True
 
     def create_payment(self, *, payment: Payment) -> ChargeStarted:
         params: dict[str, Any] = {
@@ -111,6 +117,24 @@ class StripeProvider:
         except stripe_lib.StripeError as exc:
             raise _refused(exc) from exc
         return _status(intent)
+
+    def client_secret(self, *, payment: Payment) -> str:
+        """The PaymentIntent's `client_secret`, read from Stripe (GET
+        /v1/payment_intents/<id>), while the intent waits for the payer: the page gives it
+        to Stripe.js (`elements({clientSecret})`, `confirmPayment`). Not stored, never
+        logged; only the payer's own purchase answer carries it."""
+        if not payment.provider_ref:
+            return ""
+        try:
+            intent = _plain(client().v1.payment_intents.retrieve(payment.provider_ref))
+        except UNAVAILABLE as exc:
+            raise _unavailable(exc) from exc
+        except stripe_lib.StripeError as exc:
+            raise _refused(exc) from exc
+        if intent.get("status") not in ("requires_payment_method", "requires_confirmation",
+                                        "requires_action"):
+            return ""
+        return str(intent.get("client_secret") or "")
 
     def refund(self, *, payment: Payment, refund: Refund) -> str:
         try:

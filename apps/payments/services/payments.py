@@ -105,6 +105,23 @@ def start_payment(*, user_id: int, amount_minor: int, currency: str, purpose: st
     return _once(Payment, key, expected, create)
 
 
+def confirms_in_browser() -> bool:
+    """Whether the provider in use lets a payment start without a payment method, for the
+    payer's browser to confirm it with the provider's own script (Stripe: Stripe.js)."""
+    return get_provider().confirms_in_browser
+
+
+def client_secret_for(*, payment: Payment) -> str:
+    """What the payer's browser confirms `payment` with through the provider's own script
+    (Stripe.js): the provider's client secret while the payment waits for the payer and has
+    no approval page of ours; "" otherwise. Read from the provider each time (not stored);
+    give it to the payer only and never log it. The status still changes by webhook only."""
+    if (payment.status != Payment.Status.REQUIRES_ACTION or payment.next_action_url
+            or not payment.provider_ref):
+        return ""
+    return get_provider(payment.provider).client_secret(payment=payment)
+
+
 def refund_payment(*, payment: Payment, amount_minor: int, key: str, reason: str) -> Payment:
     """Ask the payment's provider to give back `amount_minor` (up to what is left). The
     refund takes effect (amount_refunded_minor, hooks' "refunded") when its webhook comes."""
