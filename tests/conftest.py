@@ -235,6 +235,18 @@ def _session_worker_consumes(consume: bool) -> None:
     _session_worker["consuming"] = consume
 
 
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    """A test that uses the worker has it consuming before ANY of its fixtures: a module's
+    fixture is set up before the function-scoped `_worker_idle_after_test`, and one that
+    uploads clips (tests/browser's `seed_posts`) waited 240 s on a worker the previous
+    file's last test had paused (two workers, where files meet in another order)."""
+    names = set(getattr(item, "fixturenames", ()))
+    if names & _USES_WORKER and "broker_unconsumed" not in names:
+        _session_worker_consumes(True)
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _worker_idle_after_test(request: pytest.FixtureRequest) -> Iterator[None]:
     """A test that used the shared worker or the live server leaves them idle: work it
