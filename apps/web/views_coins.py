@@ -39,8 +39,10 @@ STRIPE_CSP = {
 
 
 def _stripe_js() -> dict[str, str]:
-    """Where the page loads Stripe.js from and the key it gives it, when Stripe is on."""
-    if settings.SWIPEME_PAYMENT_PROVIDER != "stripe":
+    """Where the page loads Stripe.js from and the key it gives it, when Stripe is on (and
+    has a publishable key; without one the page asks for a payment-method token)."""
+    if (settings.SWIPEME_PAYMENT_PROVIDER != "stripe"
+            or not settings.SWIPEME_STRIPE_PUBLISHABLE_KEY):
         return {}
     return {"url": settings.SWIPEME_STRIPE_JS_URL,
             "key": settings.SWIPEME_STRIPE_PUBLISHABLE_KEY}

@@ -23,7 +23,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from apps.monetization.models import CoinPurchase
-from tests.browser.conftest import PHONE, PageErrors, screenshot
+from tests.browser.conftest import DESKTOP, PHONE, PageErrors, screenshot
 from tests.conftest import ROOT, _free_port, _log_path, _subprocess_env
 from tests.monetization.coin_helpers import adult, catalogue
 from tests.payments.stripe_standin import DECLINED, SUCCEEDS, StandinStripe, standin_stripe
@@ -92,7 +92,7 @@ def _pay(page: Page, card: str, shot: str = "") -> None:
     page.get_by_label(re.compile("Card number")).fill(card)
     if shot:
         screenshot(page, shot, copy_to=SHOTS)
-    page.get_by_role("button", name="Pay").click()
+    page.get_by_role("button", name=re.compile(r"^Pay \$\d+\.\d\d$")).click()
 
 
 def test_buy_a_pack_with_stripe_js_then_the_webhook_credits_it(
@@ -122,13 +122,14 @@ def test_buy_a_pack_with_stripe_js_then_the_webhook_credits_it(
 
     # A good card: confirmPayment goes back to /coins?purchase=<id>, which waits for the
     # webhook and shows the coins.
+    page.set_viewport_size(DESKTOP)
     page.goto("/coins")
-    _pay(page, SUCCEEDS)
+    _pay(page, SUCCEEDS, shot="coins-stripe-element-1440")
     page.wait_for_url(re.compile(r"/coins\?purchase=\d+&.*redirect_status=succeeded"))
     expect(page.locator("[data-buy-status]")).to_have_text(
         f"Done: {coins:,} coins were added.", timeout=30_000)
     expect(page.locator("[data-coin-balance]")).to_have_text(str(coins))
-    screenshot(page, "coins-stripe-done-390", copy_to=SHOTS)
+    screenshot(page, "coins-stripe-done-1440", copy_to=SHOTS)
     bought = CoinPurchase.objects.filter(user=fan).exclude(pk=declined.pk).get()
     assert bought.status == CoinPurchase.Status.SUCCEEDED
     assert ("payment_intent.succeeded", 200) in state.webhooks

@@ -136,3 +136,9 @@ def test_the_coins_page_loads_stripe_js_and_allows_stripe_only_when_stripe_is_on
     assert "stripe" not in local["Content-Security-Policy"]
     assert js not in local.content.decode()
     assert "data-stripe-key" not in local.content.decode()
+    # Stripe without a publishable key: no Stripe.js, a payment-method token is asked for
+    settings.SWIPEME_PAYMENT_PROVIDER = "stripe"
+    settings.SWIPEME_STRIPE_PUBLISHABLE_KEY = ""
+    keyless = _page(user)
+    assert "stripe" not in keyless["Content-Security-Policy"]
+    assert 'name="payment_method"' in keyless.content.decode()

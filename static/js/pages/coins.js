@@ -63,6 +63,8 @@ function confirmWithStripe(purchase) {
   form.querySelectorAll("[data-pack-id]").forEach((b) => { b.disabled = true; });
   form.querySelector("[data-buy]").hidden = true;
   const pay = form.querySelector("[data-pay]");
+  const price = form.querySelector('[data-pack-id][aria-pressed="true"] .pack-price');
+  pay.textContent = price ? `Pay ${price.textContent}` : "Pay";
   pay.hidden = false;
   status("Enter your card details, then Pay.");
   pay.onclick = async () => {
