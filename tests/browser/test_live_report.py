@@ -72,3 +72,33 @@ def test_a_viewer_reports_a_chat_message_from_its_menu(
     expect(page.locator(f'[data-message-id="{message.pk}"]')).to_be_visible()
     expect(page.locator(".live-chat-more")).to_have_count(0)
     assert page_errors.uncaught == [], page_errors.uncaught
+
+
+def test_the_hosts_menu_on_the_last_line_shows_every_action(
+        logged_in_page: Callable[..., Page], page_errors: PageErrors) -> None:
+    """The chat list scrolls, so a menu opened inside it on its last line was cut off after
+    its first item ("Pin"); it is placed against the viewport instead."""
+    LivePolicy.current()
+    host = UserFactory(username="menu_host")
+    live = LiveStream.objects.create(host=host, title="Late show", state=LiveStream.State.LIVE,
+                                     started_at=timezone.now() - timedelta(minutes=2))
+    for n in range(12):
+        last = LiveChatMessage.objects.create(live=live, author=UserFactory(),
+                                              text=f"line {n}")
+    stage = logged_in_page(host)
+    stage.goto(f"/live/{live.pk}")
+    line = stage.locator(f'[data-message-id="{last.pk}"]')
+    expect(line).to_contain_text("line 11")
+    line.locator(".live-chat-more").click()
+    items = stage.get_by_role("menuitem")
+    expect(items.last).to_have_text("Report")
+    labels = items.all_inner_texts()
+    assert labels[0] == "Pin" and "Delete" in labels, labels
+    for item in items.all():
+        # what is drawn at the item's centre is the item: not clipped, not covered
+        hit = item.evaluate("""(el) => { const r = el.getBoundingClientRect();
+            const x = r.left + r.width / 2, y = r.top + r.height / 2;
+            return y > 0 && y < innerHeight && el.contains(document.elementFromPoint(x, y)); }""")
+        assert hit, f"{item.inner_text()} is cut off or covered"
+    screenshot(stage, "live-host-menu-last-line-phone")
+    assert page_errors.uncaught == [], page_errors.uncaught

@@ -248,6 +248,7 @@ export class Chat {
       document.removeEventListener("keydown", close, true);
     };
     item.append(menu);
+    placeMenu(menu, opener);
     menu.querySelector("button").focus();
     setTimeout(() => {
       document.addEventListener("click", close, true);
@@ -270,4 +271,20 @@ export class Chat {
     this.form.querySelectorAll("input, button").forEach((node) => { node.disabled = true; });
     this.form.querySelector("[data-chat-input]").placeholder = "The live has ended";
   }
+}
+
+/** The menu is placed against the viewport, not inside the chat list: the list scrolls
+ *  (overflow), so a menu opened on its last lines was cut off below the first item. It opens
+ *  below its button when it fits there, else above, and stays on screen. */
+function placeMenu(menu, opener) {
+  const button = opener.getBoundingClientRect();
+  const box = menu.getBoundingClientRect();
+  const room = window.innerHeight;
+  const below = button.bottom + box.height <= room - 8;
+  const top = below ? button.bottom : Math.max(8, button.top - box.height);
+  const left = Math.max(8, Math.min(button.right - box.width, window.innerWidth - box.width - 8));
+  menu.style.position = "fixed";
+  menu.style.top = `${top}px`;
+  menu.style.left = `${left}px`;
+  menu.style.right = "auto";
 }
