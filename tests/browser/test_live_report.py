@@ -93,7 +93,8 @@ def test_the_hosts_menu_on_the_last_line_shows_every_action(
     items = stage.get_by_role("menuitem")
     expect(items.last).to_have_text("Report")
     labels = items.all_inner_texts()
-    assert labels[0] == "Pin" and "Delete" in labels, labels
+    assert labels[0] == "Pin", labels
+    assert "Delete" in labels, labels
     for item in items.all():
         # what is drawn at the item's centre is the item: not clipped, not covered
         hit = item.evaluate("""(el) => { const r = el.getBoundingClientRect();
