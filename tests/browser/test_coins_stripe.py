@@ -122,7 +122,7 @@ def test_buy_a_pack_with_stripe_js_then_the_webhook_credits_it(
 
     # A good card: confirmPayment goes back to /coins?purchase=<id>, which waits for the
     # webhook and shows the coins.
-    page.set_viewport_size(DESKTOP)
+    page.set_viewport_size({"width": DESKTOP["width"], "height": DESKTOP["height"]})
     page.goto("/coins")
     _pay(page, SUCCEEDS, shot="coins-stripe-element-1440")
     page.wait_for_url(re.compile(r"/coins\?purchase=\d+&.*redirect_status=succeeded"))
