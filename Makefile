@@ -95,10 +95,11 @@ checks: $(STAMP)
 ## fine as long as the other ran some. PYTEST_WORKERS=0 runs the first phase in one process.
 ## The serial phase collects only SERIAL_TESTS (or the paths in PYTEST_ARGS). Every test
 ## database is cloned from one migrated first (tests/template_db.py).
-## One process by default: the first whole-suite run on two workers (a clean clone,
-## 6 December) ended in hundreds of setup errors from about half-way, not yet diagnosed;
-## PYTEST_WORKERS=2 runs it on two (the subsets tried so far pass there).
-PYTEST_WORKERS ?= 0
+## Two workers by default (one per core of the 2-core CI machine); PYTEST_WORKERS=0 runs the
+## first phase in one process. Where two workers differ from one: files meet in another
+## order, so a test may follow a transactional test's flush, a paused session worker or a
+## browser test's Playwright loop in its process (tests/conftest.py handles each).
+PYTEST_WORKERS ?= 2
 SERIAL_TESTS := tests/faults
 PYTEST_DB := $${SWIPEME_TEST_DB_NAME:-test_swipeme}
 PYTEST := DJANGO_SETTINGS_MODULE=swipeme_site.settings.test SWIPEME_TEST_DB_TEMPLATE=$(PYTEST_DB)_template $(VENV)/bin/pytest

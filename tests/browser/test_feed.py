@@ -20,6 +20,7 @@ from apps.events.log import STREAM_KEY, LoggedBatch, redis_client
 from apps.social.models import Follow
 from tests.browser.conftest import DESKTOP, PageErrors, screenshot, seed_posts
 from tests.factories import UserFactory
+from tests.media.conftest import wait_for
 
 ACTIVE_PLAYING = """() => {
   const s = window.swipeme;
@@ -281,8 +282,9 @@ def test_follow_from_the_rail_then_the_following_tab(viewer_page: tuple[User, Pa
     follow = page.get_by_role("button", name=f"Follow @{author}").first
     follow.click()
     page.get_by_role("button", name=f"Unfollow @{author}").first.wait_for()
-    page.wait_for_timeout(300)
-    assert Follow.objects.filter(follower=viewer, followee__username=author).exists()
+    # the button turns at once; the request lands a moment later (slower on a busy machine)
+    wait_for(lambda: Follow.objects.filter(follower=viewer, followee__username=author).exists(),
+             "the follow to be stored", seconds=15)
 
     page.goto("/following")
     page.wait_for_function(ACTIVE_PLAYING, timeout=30_000)
