@@ -1,6 +1,7 @@
 #!/bin/sh
 # Creates docker/secrets/ for compose.yaml: random Django key, PostgreSQL password, the
-# DATABASE_URL built from it, a metrics token; an empty SMTP password file to fill in.
+# DATABASE_URL built from it, a metrics token, the tax-form and KYC-file encryption keys; an
+# empty SMTP password file to fill in.
 # Existing files are kept (re-running never rotates a secret by accident).
 set -eu
 cd "$(dirname "$0")"
@@ -25,6 +26,11 @@ new postgres_password sh -c "printf '%s\n' \"$(rand_hex 24)\""
 new database_url sh -c "printf 'postgres://swipeme:%s@postgres:5432/swipeme\n' \"\$(cat secrets/postgres_password)\""
 new metrics_token sh -c "printf '%s\n' \"$(rand_hex 24)\""
 new email_password true
+# Fernet keys (32 random bytes, URL-safe base64) for tax forms and KYC files: production
+# refuses to seal either without its own key. Rotation: put a new key first, comma-separated,
+# then run manage.py rotate_tax_form_keys / rotate_kyc_file_keys.
+new tax_form_keys sh -c "printf '%s\n' \"\$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')\""
+new kyc_file_keys sh -c "printf '%s\n' \"\$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')\""
 
 # The containers run as uid 10001 (app) and 999 (postgres); compose bind-mounts these files
 # with their host mode. The directory stays private to you; the files are world-readable

@@ -46,8 +46,9 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name)
-    if value is None:
+    """A comma-separated list; `NAME_FILE` wins over `NAME`, as for `env_str` (key lists)."""
+    value = env_str(name, "\0")
+    if value == "\0":
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
 
