@@ -74,6 +74,6 @@ def notify_offline(message_id: int, user_ids: Iterable[int]) -> int:
                   f"direct_message:{message.pk}:{user_id}", actor_id=message.sender_id,
                   target_type="conversation", target_id=conversation.pk,
                   group_key=group_key(conversation.pk),
-                  data={**data, "request": accepted_at is None})
+                  data={**data, "request": accepted_at is None}, order_key="message_id")
         for user_id, accepted_at in members]
     return len(notifications.notify(candidates)) if candidates else 0

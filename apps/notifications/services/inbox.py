@@ -28,7 +28,7 @@ from apps.core.outbox import enqueue_on_commit
 from apps.notifications import live, types
 from apps.notifications.models import Notification, NotificationEvent
 from apps.notifications.services import rules
-from apps.notifications.services._common import Candidate
+from apps.notifications.services._common import Candidate, position
 
 # Avatars a group keeps (the latest actors first).
 KEPT_ACTORS = 3
@@ -65,12 +65,18 @@ def _next_seqs(counts: Counter[int]) -> dict[int, int]:
 
 
 def _grow(row: Notification, candidate: Candidate, *, seq: int, now: datetime) -> None:
+    key = candidate.order_key
+    latest = not key or position(candidate.data, key) >= position(row.data, key)
     if candidate.actor_id is not None:
         kept = [a for a in row.actor_ids if a != candidate.actor_id]
-        row.actor_ids = [candidate.actor_id, *kept][:KEPT_ACTORS]
-        row.actor_id = candidate.actor_id
+        if latest:
+            row.actor_ids = [candidate.actor_id, *kept][:KEPT_ACTORS]
+            row.actor_id = candidate.actor_id
+        elif candidate.actor_id not in row.actor_ids:
+            row.actor_ids = [*row.actor_ids, candidate.actor_id][:KEPT_ACTORS]
     row.actor_count += 1
-    row.data = {**row.data, **candidate.data}
+    if latest:
+        row.data = {**row.data, **candidate.data}
     row.seq = seq
     row.read_at = None  # grown since it was read: unread again, on top
     row.updated_at = now
