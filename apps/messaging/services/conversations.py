@@ -358,7 +358,9 @@ def mark_read(participant: Participant, seq: int) -> Participant:
     """The member has read up to `seq` (never backwards, never past the last message);
     the unread count is recounted from the messages past it."""
     with transaction.atomic():
-        me = Participant.objects.select_for_update().select_related("conversation").get(
+        # Only our row: the conversation row is locked by senders, who then update the
+        # participants; locking both here (a joined FOR UPDATE) deadlocked against a send.
+        me = Participant.objects.select_for_update(of=("self",)).select_related("conversation").get(
             pk=participant.pk)
         target = min(max(seq, 0), me.conversation.last_seq)
         if target <= me.last_read_seq:
