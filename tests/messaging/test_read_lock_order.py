@@ -21,6 +21,7 @@ def test_a_read_goes_ahead_while_a_sender_holds_the_conversation() -> None:
     a, b = UserFactory(), UserFactory()
     conversation = direct(a, b)
     message = send(a, conversation, "hello?")
+    assert message.seq is not None
     reader = Participant.objects.get(conversation=conversation, user=b)
     holding, release = threading.Event(), threading.Event()
 
