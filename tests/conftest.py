@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -416,15 +417,24 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
 @pytest.fixture(scope="session")
 def live_asgi_server(django_db_setup) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """The real ASGI server (uvicorn: HTTP and websockets) on a free loopback port."""
+    with uvicorn_process("web") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def uvicorn_process(log_name: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Our ASGI app in a uvicorn process of its own (the test environment, plus `env`) on a
+    free loopback port, listening when this yields its URL; stopped on exit."""
     port = _free_port()
-    log = open(_log_path("web"), "wb")  # noqa: SIM115
+    log = open(_log_path(log_name), "wb")  # noqa: SIM115
     # At the session's end a websocket a test left open held the graceful shutdown for the
     # whole 20 s wait below (then a kill): 2 s is enough for what is in flight.
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "swipeme_site.asgi:application", "--host",
          "127.0.0.1", "--port", str(port), "--lifespan", "off", "--ws", "websockets",
          "--timeout-graceful-shutdown", "2"],
-        env=_subprocess_env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        env={**_subprocess_env(), **(env or {})}, cwd=ROOT, stdout=log,
+        stderr=subprocess.STDOUT,
     )
     # a busy machine takes more than 30 s to import the project: past the deadline the
     # tests used to start against a server not listening yet (connection refused)
@@ -435,20 +445,22 @@ def live_asgi_server(django_db_setup) -> Iterator[str]:  # type: ignore[no-untyp
                 break
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(f"uvicorn exited; see {_log_path('web')}") from None
+                raise RuntimeError(f"uvicorn exited; see {_log_path(log_name)}") from None
             if time.monotonic() > deadline:
                 proc.kill()
                 raise RuntimeError(f"uvicorn did not listen within 120 s; see "
-                                   f"{_log_path('web')}") from None
+                                   f"{_log_path(log_name)}") from None
             time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:  # a busy machine: open websockets slow its shutdown
-        proc.kill()
-        proc.wait(timeout=20)
-    log.close()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # a busy machine: open websockets slow its shutdown
+            proc.kill()
+            proc.wait(timeout=20)
+        log.close()
 
 
 # --- Browser tests (tests/browser, tests/moderation/browser) --------------------------------

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,7 +21,7 @@ from playwright.sync_api import Page, expect
 
 from apps.monetization.models import CoinPurchase
 from tests.browser.conftest import DESKTOP, PHONE, PageErrors, screenshot
-from tests.conftest import ROOT, _free_port, _log_path, _subprocess_env
+from tests.conftest import uvicorn_process
 from tests.monetization.coin_helpers import adult, catalogue
 from tests.payments.stripe_standin import DECLINED, SUCCEEDS, StandinStripe, standin_stripe
 
@@ -45,40 +42,15 @@ def stripe_site(stripe_api: tuple[str, StandinStripe]) -> Iterator[str]:
     """Our ASGI server in its own process with the Stripe provider on, pointed at the
     stand-in (API base and Stripe.js URL)."""
     api, state = stripe_api
-    port = _free_port()
-    log = open(_log_path("web-stripe"), "wb")  # noqa: SIM115
-    env = {**_subprocess_env(), "SWIPEME_PAYMENT_PROVIDER": "stripe",
+    env = {"SWIPEME_PAYMENT_PROVIDER": "stripe",
            "SWIPEME_STRIPE_SECRET_KEY": SECRET_KEY,
            "SWIPEME_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
            "SWIPEME_STRIPE_API_BASE": api, "SWIPEME_STRIPE_MAX_NETWORK_RETRIES": "0",
            "SWIPEME_STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY,
            "SWIPEME_STRIPE_JS_URL": f"{api}/v3/"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "swipeme_site.asgi:application", "--host",
-         "127.0.0.1", "--port", str(port), "--lifespan", "off",
-         "--timeout-graceful-shutdown", "2"],
-        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(
-                    f"uvicorn did not start; see {_log_path('web-stripe')}") from None
-            time.sleep(0.1)
-    url = f"http://127.0.0.1:{port}"
-    state.webhook_url = f"{url}/api/v1/payments/webhooks/stripe"
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=20)
-    log.close()
+    with uvicorn_process("web-stripe", env) as url:
+        state.webhook_url = f"{url}/api/v1/payments/webhooks/stripe"
+        yield url
 
 
 @pytest.fixture
