@@ -1,0 +1,22 @@
+"""Celery tasks of ads: thin, idempotent, calling services (autodiscovered from here)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from apps.ads.measurement import billing, rollup
+
+
+@shared_task(name="ads.rollup_daily_stats", ignore_result=True)
+def rollup_daily_stats() -> int:
+    """Rebuild today's and yesterday's report rows from the events (beat, every minute)."""
+    return rollup.rollup_days()
+
+
+@shared_task(name="ads.post_spend", ignore_result=True)
+def post_spend() -> int:
+    """Move charged ad spend from the orgs' prepaid balances into platform revenue in the
+    ledger (beat, every 5 minutes; each charge once, whatever runs twice)."""
+    made = billing.spend_post_all()
+    billing.budget_counters_reconcile()
+    return made

@@ -1,0 +1,220 @@
+"""The auction: ranking by expected value, generalised second price, the reserve, the
+target-cost strategy, and offline replay. Expected answers are computed by hand in the
+comments."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+from fractions import Fraction
+from typing import Any
+
+import pytest
+
+from apps.ads.delivery import auction
+from apps.ads.delivery.auction import Candidate
+
+
+def cand(ad_id: int, strategy: str, bid: int, **kw: Any) -> Candidate:
+    fields: dict[str, Any] = {"p_click": 0.01, "p_view_2s": 0.3, "quality": 1.0}
+    fields.update(kw)
+    return Candidate(
+        ad_id=ad_id,
+        ad_group_id=ad_id * 10,
+        campaign_id=ad_id * 100,
+        strategy=strategy,
+        bid_micros=bid,
+        **fields,
+    )  # type: ignore[arg-type]
+
+
+def test_cpm_second_price() -> None:
+    # $10, $8 and $5 CPM: values 10,000, 8,000 and 5,000 micros per impression.
+    # The winner pays the runner-up's 8,000 micros per impression.
+    out = auction.run(
+        [cand(1, "cpm", 10_000_000), cand(2, "cpm", 8_000_000), cand(3, "cpm", 5_000_000)],
+        auction_id="a",
+    )
+    (win,) = out.placements
+    assert (win.ad_id, win.billing_event, win.price_micros) == (1, "impression", 8_000)
+    assert out.ranked == (1, 2, 3)
+
+
+def test_mixed_strategies_rank_by_expected_value_and_pay_in_their_own_event() -> None:
+    # A: CPC $0.50 x pCTR 0.02 = 10,000/imp. B: CPM $6 = 6,000/imp.
+    # C: CPV $0.05 x p2s 0.3 x quality 0.5 = 7,500/imp.  Order A, C, B.
+    a = cand(1, "cpc", 500_000, p_click=0.02)
+    b = cand(2, "cpm", 6_000_000)
+    c = cand(3, "cpv2s", 50_000, p_view_2s=0.3, quality=0.5)
+    out = auction.run([b, c, a], auction_id="x", slots=2)
+    first, second = out.placements
+    # A keeps its rank at 7,500 / 0.02 = 375,000 micros per click.
+    assert (first.ad_id, first.billing_event, first.price_micros) == (1, "click", 375_000)
+    # C keeps its rank at 6,000 / (0.3 x 0.5) = 40,000 micros per 2-second view.
+    assert (second.ad_id, second.billing_event, second.price_micros) == (3, "view_2s", 40_000)
+    assert out.ranked == (1, 3, 2)
+
+
+def test_the_reserve_prices_a_lone_bidder_and_keeps_out_the_low_ones() -> None:
+    # Reserve $2 CPM = 2,000 micros per impression. $1.5 CPM (1,500/imp) stays out.
+    out = auction.run(
+        [cand(1, "cpm", 10_000_000), cand(2, "cpm", 1_500_000)],
+        auction_id="r",
+        reserve_cpm_micros=2_000_000,
+    )
+    (win,) = out.placements
+    assert (win.ad_id, win.price_micros) == (1, 2_000)
+    assert out.below_reserve == (2,)
+    assert (
+        auction.run(
+            [cand(2, "cpm", 1_500_000)], auction_id="r", reserve_cpm_micros=2_000_000
+        ).placements
+        == ()
+    )
+
+
+def test_target_cost_bids_from_the_predicted_rate() -> None:
+    # Target $2 per click at pCTR 0.01 bids 20,000 micros per impression; against a $12
+    # CPM (12,000/imp) it wins and pays 12,000 per impression.
+    target = cand(1, "target_cost", 2_000_000, p_click=0.01, target_result="click")
+    out = auction.run([target, cand(2, "cpm", 12_000_000)], auction_id="t")
+    (win,) = out.placements
+    assert (win.ad_id, win.billing_event, win.price_micros) == (1, "impression", 12_000)
+    assert win.bid_per_event_micros == 20_000
+    # With a lower predicted rate (0.005: 10,000/imp) the same target loses to the CPM.
+    lower = replace(target, p_click=0.005)
+    assert auction.run([lower, cand(2, "cpm", 12_000_000)], auction_id="t").ranked == (2, 1)
+    # Aiming at 2-second views (target $0.05, p2s 0.4 = 20,000/imp) works the same way.
+    views = cand(3, "target_cost", 50_000, p_view_2s=0.4, target_result="view_2s")
+    assert auction.bid_per_event(views) == 20_000
+
+
+def test_quality_can_reverse_the_bids() -> None:
+    # A bids $10 CPM at quality 0.5 (5,000/imp); B bids $6 at quality 1 (6,000/imp).
+    # B wins and pays 5,000 / 1 = 5,000 per impression, below its 6,000.
+    out = auction.run(
+        [cand(1, "cpm", 10_000_000, quality=0.5), cand(2, "cpm", 6_000_000)], auction_id="q"
+    )
+    (win,) = out.placements
+    assert (win.ad_id, win.price_micros) == (2, 5_000)
+
+
+def test_prices_round_up_to_the_micro_but_never_above_the_bid() -> None:
+    # CPC: A 100,000 x pCTR 0.03 = 3,000/imp; B CPM 2,000,001 → 2,000.001/imp.
+    # A needs 2,000.001 / 0.03 = 66,666.7 micros per click → 66,667.
+    out = auction.run(
+        [cand(1, "cpc", 100_000, p_click=0.03), cand(2, "cpm", 2_000_001)], auction_id="p"
+    )
+    assert out.placements[0].price_micros == 66_667
+    # A tie: the winner pays exactly its bid, not a micro more.
+    tie = auction.run([cand(1, "cpm", 3_000_000), cand(2, "cpm", 3_000_000)], auction_id="z")
+    assert tie.placements[0].price_micros == 3_000
+
+
+def test_ties_are_broken_fairly_and_the_same_way_on_replay() -> None:
+    winners = {
+        auction.run([cand(1, "cpm", 3_000_000), cand(2, "cpm", 3_000_000)], auction_id=str(n))
+        .placements[0]
+        .ad_id
+        for n in range(50)
+    }
+    assert winners == {1, 2}
+    once = auction.run([cand(1, "cpm", 3_000_000), cand(2, "cpm", 3_000_000)], auction_id="7")
+    again = auction.run([cand(2, "cpm", 3_000_000), cand(1, "cpm", 3_000_000)], auction_id="7")
+    assert once == again
+
+
+def _random_candidates(rng: random.Random, n: int) -> list[Candidate]:
+    out = []
+    for ad_id in range(1, n + 1):
+        strategy = rng.choice(auction.STRATEGIES)
+        bid = {
+            "cpm": rng.randint(500_000, 20_000_000),
+            "cpc": rng.randint(50_000, 2_000_000),
+            "cpv2s": rng.randint(5_000, 100_000),
+            "target_cost": rng.randint(100_000, 5_000_000),
+        }[strategy]
+        out.append(
+            Candidate(
+                ad_id=ad_id,
+                ad_group_id=ad_id,
+                campaign_id=ad_id,
+                strategy=strategy,
+                bid_micros=bid,
+                p_click=rng.uniform(0.001, 0.05),
+                p_view_2s=rng.uniform(0.05, 0.6),
+                p_conversion=rng.uniform(0.0, 0.005),
+                quality=rng.uniform(0.2, 1.0),
+                target_result=rng.choice(auction.RESULTS) if strategy == "target_cost" else "",
+            )
+        )
+    return out
+
+
+def test_gsp_properties_on_random_auctions() -> None:
+    rng = random.Random(19)
+    for n in range(2000):
+        cands = _random_candidates(rng, rng.randint(1, 12))
+        reserve = rng.choice([0, 500_000, 2_000_000])
+        out = auction.run(cands, auction_id=str(n), reserve_cpm_micros=reserve, slots=2)
+        by_id = {c.ad_id: c for c in cands}
+        values = [auction.value_per_impression(by_id[i]) for i in out.ranked]
+        assert values == sorted(values, reverse=True)
+        for p in out.placements:
+            c = by_id[p.ad_id]
+            per_event = auction.bid_per_event(c)
+            assert p.price_micros <= per_event  # never above the bid
+            rate = auction.billing_rate(c) * auction._exact(c.quality)
+            nxt = (
+                auction.value_per_impression(by_id[out.ranked[p.position + 1]])
+                if p.position + 1 < len(out.ranked)
+                else Fraction(0)
+            )
+            floor = max(nxt, Fraction(reserve, 1000))
+            if p.price_micros < int(per_event):  # not clamped by the bid
+                assert p.price_micros * rate >= floor  # keeps its rank
+                assert (p.price_micros - 1) * rate < floor  # and is the least that does
+
+
+def test_a_logged_auction_replays_to_the_same_outcome_from_json() -> None:
+    rng = random.Random(7)
+    for n in range(200):
+        cands = _random_candidates(rng, 8)
+        out = auction.run(cands, auction_id=f"log{n}", reserve_cpm_micros=1_000_000)
+        rec = auction.record(
+            cands, out, auction_id=f"log{n}", reserve_cpm_micros=1_000_000, context={"position": 6}
+        )
+        offline = auction.AuctionRecord.from_dict(json.loads(json.dumps(rec.to_dict())))
+        assert auction.replays_identically(offline)
+        assert offline.outcome == auction.outcome_to_dict(out)
+    # A record whose outcome was changed (a higher price logged) does not replay.
+    cands = [cand(1, "cpm", 10_000_000), cand(2, "cpm", 8_000_000)]
+    out = auction.run(cands, auction_id="t")
+    tampered = auction.record(cands, out, auction_id="t", reserve_cpm_micros=0).to_dict()
+    tampered["outcome"]["placements"][0]["price_micros"] += 1
+    assert not auction.replays_identically(auction.AuctionRecord.from_dict(tampered))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"bid_micros": 0},
+        {"bid_micros": -5},
+        {"bid_micros": 1.5},
+        {"p_click": 1.5},
+        {"p_view_2s": -0.1},
+        {"quality": 0.0},
+        {"quality": 2.0},
+        {"strategy": "free"},
+        {"strategy": "target_cost", "target_result": ""},
+    ],
+)
+def test_bad_candidates_are_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(auction.AuctionInputError):
+        auction.run([replace(cand(1, "cpm", 1_000_000), **bad)], auction_id="b")  # type: ignore[arg-type]
+
+
+def test_an_ad_cannot_enter_twice() -> None:
+    with pytest.raises(auction.AuctionInputError, match="twice"):
+        auction.run([cand(1, "cpm", 1_000_000), cand(1, "cpc", 1_000_000)], auction_id="d")

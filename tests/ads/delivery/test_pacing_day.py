@@ -1,0 +1,86 @@
+"""Pacing over a whole simulated day: a campaign that has the traffic to spend its budget
+ends the day within 2 % of it and never over, whatever the bursts (the pre-auction throttle,
+the atomic admission and the in-flight holds of billing events that come 1-30 s later)."""
+
+from __future__ import annotations
+
+import heapq
+import random
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from apps.ads.delivery import budget, pacing
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
+from ads import minute_weights
+
+DAY = datetime(2026, 12, 7, tzinfo=UTC)
+
+
+def _requests(total: int, rng: random.Random) -> list[datetime]:
+    """`total` ad requests along the traffic curve, with bursts (the bench's day)."""
+    weights = minute_weights(rng, DAY)
+    scale = total / sum(weights)
+    out = []
+    for minute, w in enumerate(weights):
+        n = round(w * scale)
+        out += [DAY + timedelta(minutes=minute, seconds=60 * k / n) for k in range(n)]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("campaign", "price", "p_billed", "budget_micros"),
+    [
+        (1, 4_000, 1.0, 4_000_000),  # CPM: 1,000 impressions of ~2,000 requests
+        (2, 20_000, 0.08, 1_600_000),  # CPC: 80 clicks, ~1,000 ads of ~2,000 requests
+    ],
+)
+def test_a_campaign_with_the_traffic_spends_its_day_within_2_percent(
+    campaign: int, price: int, p_billed: float, budget_micros: int
+) -> None:
+    rng = random.Random(campaign)
+    pending: list[tuple[datetime, datetime, int]] = []  # (billed at, served at, hold)
+    noon = DAY + timedelta(hours=12)
+    at_noon = None
+    for now in _requests(2_000, rng):
+        if at_noon is None and now >= noon:
+            at_noon = budget.spent([campaign], day=DAY)[campaign]
+        while pending and pending[0][0] <= now:
+            at, served, hold = heapq.heappop(pending)
+            budget.record_spend(
+                campaign_id=campaign, micros=price, at=at, served_at=served, release_micros=hold
+            )
+        state = pacing.states({campaign: budget_micros}, now=now)[campaign]
+        if not pacing.passes(state, rng=rng):
+            continue
+        hold = pacing.expected_cost(price, p_billed)
+        admitted = pacing.admit(
+            campaign_id=campaign,
+            budget_micros=budget_micros,
+            cost_micros=hold,
+            now=now,
+            price_micros=price,
+        )
+        if admitted and rng.random() < p_billed:
+            billed = now + timedelta(seconds=rng.uniform(1, 30))
+            heapq.heappush(pending, (billed, now, hold))
+    last = DAY + timedelta(days=1, seconds=-1)
+    for at, served, hold in pending:
+        budget.record_spend(
+            campaign_id=campaign,
+            micros=price,
+            at=min(at, last),
+            served_at=served,
+            release_micros=hold,
+        )
+    spent = budget.spent([campaign], day=DAY)[campaign]
+    assert 0.98 * budget_micros <= spent <= budget_micros
+    # Smooth, not front-loaded: at noon it was near the curve's share of the day, not past
+    # it (beyond a couple of clicks more than expected), nor far behind.
+    assert at_noon is not None
+    share = pacing.curve_share(noon)
+    assert at_noon <= pacing.allowance(budget_micros, noon) + 2 * price
+    assert at_noon >= (share - 0.1) * budget_micros
