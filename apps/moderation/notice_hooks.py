@@ -26,6 +26,11 @@ class ReportResolvedHook(Protocol):
     def __call__(self, *, report_id: int) -> object: ...
 
 
+class SupportOfferedHook(Protocol):
+    def __call__(self, *, user_id: int, title: str, body: str,
+                 resources: list[dict[str, str]]) -> object: ...
+
+
 _issued_hooks: Hook[NoticeIssuedHook] = Hook("moderation.notice_issued")
 register_notice_issued_hook = _issued_hooks.register
 _resolved_hooks: Hook[ReportResolvedHook] = Hook("moderation.report_resolved")
@@ -40,3 +45,13 @@ def run_notice_issued_hooks(*, notice_id: int) -> None:
 def run_report_resolved_hooks(*, report_id: int) -> None:
     for hook in _resolved_hooks:
         hook(report_id=report_id)
+
+
+_support_hooks: Hook[SupportOfferedHook] = Hook("moderation.support_offered")
+register_support_offered_hook = _support_hooks.register
+
+
+def run_support_offered_hooks(*, user_id: int, title: str, body: str,
+                              resources: list[dict[str, str]]) -> None:
+    for hook in _support_hooks:
+        hook(user_id=user_id, title=title, body=body, resources=resources)

@@ -18,6 +18,9 @@ class Policy(models.TextChoices):
     MISINFORMATION = "misinformation", "Harmful misinformation"
     COPYRIGHT = "copyright", "Intellectual property"
     IMPERSONATION = "impersonation", "Impersonation"
+    # branded content posted without its "Paid partnership" label; moderators add the label
+    # (content.services.branding, source "moderator") or act under the policy
+    UNDISCLOSED_PROMOTION = "undisclosed_promotion", "Undisclosed paid promotion"
     OTHER = "other", "Something else"
 
 

@@ -310,6 +310,8 @@ class ReviewContext:
     live_evidence: list[tuple[LiveEvidence, list[LiveChatEvidence]]] = field(
         default_factory=list)
     live: LivePreview | None = None
+    # a direct message refused before it was sent, kept for its automated case
+    refused_message: MessageEvidence | None = None
 
 
 def _message_reports(case: Case) -> list[tuple[Report, list[MessageEvidence]]]:
@@ -358,6 +360,8 @@ def review_context_for(case: Case) -> ReviewContext:
         ctx.sound = Sound.objects.filter(pk=case.target_id).first()
     elif case.target_type == TargetType.MESSAGE:
         ctx.message_reports = _message_reports(case)
+        ctx.refused_message = (MessageEvidence.objects.filter(
+            message_id=case.target_id, report__isnull=True).select_related("sender").first())
     elif case.target_type in (TargetType.LIVE, TargetType.LIVE_MESSAGE):
         ctx.live_evidence = _live_evidence(case)
         live_id = (case.target_id if case.target_type == TargetType.LIVE

@@ -106,6 +106,12 @@ def _score_rows(values: Any, prefix: str = "") -> list[tuple[str, Any, int | Non
             rows.append((name, round(value, 4) if isinstance(value, float) else value, pct))
         elif isinstance(value, dict) and not prefix:
             rows += _score_rows(value, prefix=f"{name}.")
+        elif isinstance(value, list) and value and all(isinstance(v, dict) and "why" in v
+                                                       for v in value):
+            # the policy engine's decisions: which signal, what it decided and why
+            rows.append((name, "; ".join(
+                f"{d.get('source')} → {d.get('outcome')} ({d.get('why')})" for d in value),
+                None))
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             rows.append((name, f"{len(value)} items (see the frames table)", None))
         else:

@@ -8,12 +8,12 @@ import json
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from apps.moderation.models import AuditEvent
 from apps.moderation.services import case_open_or_merge
 from tests.content.factories import PostFactory
 from tests.factories import UserFactory
+from tests.migration_graph import migrate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,17 +21,13 @@ BEFORE = [("moderation", "0001_initial")]
 
 
 def _migrate(targets: list[tuple[str, str]]) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
+    migrate(["moderation"], targets)
 
 
 def _migrate_forward() -> None:
-    """Back to moderation's latest migration (0002 and every later one): the tests after
-    this module need the whole schema (a later migration's tables were left missing)."""
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes("moderation"))
+    """Back to moderation's latest migration (0002 and every later one, and whatever the move
+    back unapplied): the tests after this module need the whole schema."""
+    migrate(["moderation"])
 
 
 def test_existing_rows_are_carried_into_the_core_trail_and_back():

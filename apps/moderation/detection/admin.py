@@ -15,13 +15,17 @@ from apps.core.audit import request_ip
 from apps.moderation.detection import audio, services
 from apps.moderation.detection.models import (
     AssetCheck,
+    Campaign,
     DetectionSettings,
     HashEntry,
     HashList,
     PolicyRule,
     RightsClaim,
     Scan,
+    SupportResource,
+    SurfaceThreshold,
     TermList,
+    TextLabel,
 )
 
 
@@ -143,6 +147,55 @@ class ScanAdmin(AuditedModelAdmin):
     list_filter = ("kind", "trigger", "outcome", "ok", "target_type")
     search_fields = ("=target_id",)
     readonly_fields = [f.name for f in Scan._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SurfaceThreshold)
+class SurfaceThresholdAdmin(RescanOnChange):
+    """A text head's thresholds per surface (a row replaces the built-in default of
+    `services.text_heads.DEFAULT_THRESHOLDS`), or an image signal's (gore, possible_minor on
+    the `upload` surface: `services.image_signals`); every change is on the audit trail and
+    re-evaluates the stored scans."""
+
+    list_display = ("category", "surface", "remove_at", "hold_at", "limit_at", "is_active")
+    list_filter = ("category", "surface", "is_active")
+
+
+@admin.register(TextLabel)
+class TextLabelAdmin(AuditedModelAdmin):
+    """Labels moderators' decisions left for the heads' training (read, or removed when a
+    label is wrong); `manage.py moderation_train_text_heads` trains on them."""
+
+    list_display = ("id", "language", "positive", "negative", "case_id", "created_at")
+    readonly_fields = [f.name for f in TextLabel._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(SupportResource)
+class SupportResourceAdmin(AuditedModelAdmin):
+    """Helplines and support pages shown to a person whose text read as self-harm (in the
+    inbox and a message composer's answer); every change is on the audit trail."""
+
+    list_display = ("name", "language", "phone", "url", "order", "is_active")
+    list_filter = ("language", "is_active")
+    list_editable = ("order", "is_active")
+    search_fields = ("name", "description")
+
+
+@admin.register(Campaign)
+class CampaignAdmin(AuditedModelAdmin):
+    """Copy-paste campaigns found (read-only: the review case is where they are decided)."""
+
+    list_display = ("id", "text", "accounts", "case_target_type", "case_target_id",
+                    "created_at")
+    readonly_fields = [f.name for f in Campaign._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -29,3 +29,13 @@ def enforce(*, action: str, target_type: str, target_id: int, policy: str, reaso
 
     return services.enforce(action=action, target_type=target_type, target_id=target_id,
                             policy=policy, reason=reason[:500], actor=None, case=case)
+
+
+def message_refused(*, sender: Any, conversation_id: int, body: str, policy: str,
+                    evidence: dict[str, Any]) -> object:
+    """A refused direct message that must reach a person: kept as private evidence, with a
+    case in the review queue (`moderation.services.message_refusal_escalate`)."""
+    from apps.moderation import services
+
+    return services.message_refusal_escalate(sender=sender, conversation_id=conversation_id,
+                                             body=body, policy=policy, evidence=evidence)

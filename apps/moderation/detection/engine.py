@@ -44,8 +44,11 @@ class Signal:
     """A score (0..1) one detector gives under one policy."""
 
     policy: str
-    source: str  # nudity, abuse_classifier, spam
+    source: str  # nudity, abuse_classifier, spam, text_head:<category>
     score: float
+    # Thresholds of this signal's own (a text head on one surface: `SurfaceThreshold`);
+    # None = the policy's rule. The policy's rule being inactive still silences it.
+    rule: Rule | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ def evaluate(signals: list[Signal], matches: list[Match], rules: dict[str, Rule]
         rule = rule_for(signal.policy, rules)
         if not rule.is_active:
             continue
-        outcome, why = _score_outcome(rule, signal.score)
+        outcome, why = _score_outcome(signal.rule or rule, signal.score)
         decisions.append(Decision(signal.policy, signal.source, outcome, why))
     for match in matches:
         rule = rule_for(match.policy, rules)

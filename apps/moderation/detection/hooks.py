@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from apps.core.outbox import enqueue_on_commit
 from apps.moderation.detection import services
 
@@ -28,3 +30,10 @@ def profile_changed(*, user_id: int, fields: list[str]) -> None:
     scanned = [name for name in fields if name in services.PROFILE_FIELDS]
     if scanned:
         enqueue_on_commit(tasks.scan_profile, user_id, scanned)
+
+
+def case_decided(*, case_id: int, evidence: list[Any], upheld: bool) -> None:
+    """A moderator's decision on an automated text flag becomes a training label."""
+    from apps.moderation.detection.services import text_heads
+
+    text_heads.label_from_decision(case_id=case_id, evidence=evidence, upheld=upheld)

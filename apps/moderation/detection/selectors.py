@@ -37,6 +37,10 @@ def _check_json(check: AssetCheck) -> dict[str, Any]:
             {"frame": f["frame"], "explicit": f["explicit"], "suggestive": f["suggestive"]}
             for f in nude.get("frames", [])],
         "versions": check.features.get("versions", {}),
+        # on-screen text OCR read from the sampled frames, and which frames had it
+        "ocr_text": str((check.features.get("ocr") or {}).get("text") or ""),
+        "ocr_frames": [f.get("frame") for f in (check.features.get("ocr") or {}).get("frames", [])
+                       if isinstance(f, dict) and f.get("lines")],
     }
 
 

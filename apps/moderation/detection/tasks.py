@@ -69,3 +69,12 @@ def rescan_assets(after_id: int = 0, reason: str = "") -> int | None:
 def sweep_checks() -> dict[str, int]:
     """Beat: re-queue scans whose worker died or whose start was missed."""
     return services.checks_sweep()
+
+
+@shared_task(name="apps.moderation.detection.fingerprint_chat_text", acks_late=True)
+def fingerprint_chat_text(author_id: int, field: str, token: int, content: str) -> str:
+    """A direct message or live chat line for the copy-paste campaign detector."""
+    from apps.moderation.detection.services import chat_campaigns
+
+    return chat_campaigns.chat_text_fingerprint(author_id=author_id, field=field, token=token,
+                                                content=content)

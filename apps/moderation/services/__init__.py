@@ -44,6 +44,7 @@ from apps.moderation.services.lives import (
 from apps.moderation.services.messages import (
     MessageCopy,
     message_evidence_viewed,
+    message_refusal_escalate,
     message_report_create,
 )
 from apps.moderation.services.notices import action_for_appeal_token, appeal_token_for
@@ -80,6 +81,7 @@ __all__ = [
     "live_frame_alert",
     "live_report_create",
     "message_evidence_viewed",
+    "message_refusal_escalate",
     "message_report_create",
     "report_create",
     "standing_refresh",

@@ -12,7 +12,8 @@ from django.db import transaction
 from apps.accounts.models import User
 from apps.content import services as content_services
 from apps.core.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
-from apps.moderation.models import Case, EnforcementAction, Queue, Report, TargetType
+from apps.moderation.decision_hooks import run_case_decided_hooks
+from apps.moderation.models import Appeal, Case, EnforcementAction, Queue, Report, TargetType
 from apps.moderation.services._common import ACCOUNT_ACTIONS, Action, _audit, _check_policy
 from apps.moderation.services.appeals import _decide_appeal, _reverse
 from apps.moderation.services.cases import _close, _locked_claimed, case_claim, case_escalate
@@ -116,7 +117,21 @@ def case_decide(*, case_id: int, moderator: User, decision: str, policy: str = "
                 _release_if_held(case)
         _audit("case_decided", actor=moderator, case=case, policy=policy, reason=reason,
                decision=decision)
+        _learn(case, upheld=decision != "overturn" if case.kind == Case.Kind.APPEAL
+               else bool(spec.actions))
     return case
+
+
+def _learn(case: Case, *, upheld: bool) -> None:
+    """Automated evidence of the decided case (an appeal: of the case that took the action)
+    goes to the detectors' training data through the decided hooks."""
+    evidence = case.evidence
+    if case.kind == Case.Kind.APPEAL:
+        original = (Appeal.objects.filter(case=case).values_list("action__case__evidence",
+                                                                 flat=True).first())
+        evidence = original if isinstance(original, list) else []
+    if any(isinstance(e, dict) and e.get("source") == "detection" for e in evidence or []):
+        run_case_decided_hooks(case_id=case.pk, evidence=list(evidence), upheld=upheld)
 
 
 def _undo_automation(case: Case, *, moderator: User, reason: str) -> None:

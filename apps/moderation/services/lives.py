@@ -119,20 +119,36 @@ def live_report_create(*, reporter: User, live: LiveCopy, policy: str, details: 
     return report
 
 
-def live_frame_alert(*, live: LiveCopy, score: float, finding: dict[str, Any],
-                     priority: int) -> Case:
-    """The frame sampler's nudity check scored a live's frame high: open (or raise) the
-    live's case in the live queue with the frame kept beside it."""
+# What the case says of each image signal that can alert the live queue
+# (`detection.services.frame_verdict`'s decision sources).
+FRAME_REASONS = {
+    "nudity": "A sampled frame of the live scored high on the nudity check.",
+    "gore": "A sampled frame of the live scored high on the gore check.",
+    "possible_minor": ("A sampled frame of the live shows a face with a sensitive score: a "
+                       "possible minor. A moderator decides; nothing is done automatically."),
+}
+POSSIBLE_MINOR_LABEL = "Possible minor"
+
+
+def live_frame_alert(*, live: LiveCopy, score: float, finding: dict[str, Any], priority: int,
+                     policy: str = Policy.NUDITY_SEXUAL, signal: str = "nudity") -> Case:
+    """The frame sampler's image signals scored a live's frame high (`signal`: nudity, gore
+    or possible_minor, under `policy`): open (or raise) the live's case in the live queue
+    with the frame kept beside it and the signal's evidence in the case."""
     with transaction.atomic():
         evidence = _evidence_row(live, source=LiveEvidence.Source.FRAMES, nudity=finding)
         box = finding.get("explicit_box") or {}
+        label = (POSSIBLE_MINOR_LABEL if signal == "possible_minor"
+                 else box.get("label", "") if signal == "nudity" else signal)
         case = case_open_or_merge(
             target_type=TargetType.LIVE, target_id=live.live_id,
-            source=Case.Source.AUTOMATED, policy=Policy.NUDITY_SEXUAL, priority=priority,
-            reason="A sampled frame of the live scored high on the nudity check.",
-            evidence={"signal": "live_frame", "score": round(score, 4),
-                      "label": box.get("label", ""), "frame_evidence": str(evidence.pk),
-                      "frame_at": (live.frame_at or timezone.now()).isoformat()})
+            source=Case.Source.AUTOMATED, policy=policy, priority=priority,
+            reason=FRAME_REASONS.get(signal, FRAME_REASONS["nudity"]),
+            evidence={"signal": "live_frame", "source": signal, "score": round(score, 4),
+                      "label": label, "frame_evidence": str(evidence.pk),
+                      "frame_at": (live.frame_at or timezone.now()).isoformat(),
+                      # gore, faces, possible_minor: top-level, as an upload's entry has them
+                      **(finding.get("image") or {})})
         evidence.case = case
         evidence.save(update_fields=["case"])
     return case

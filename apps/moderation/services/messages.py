@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.errors import ApplicationError
@@ -81,3 +82,24 @@ def message_evidence_viewed(*, case: Case, moderator: User) -> None:
     """A moderator opened the copies of someone's private messages: on the audit trail."""
     if case.target_type == TargetType.MESSAGE:
         _audit("message_evidence_viewed", actor=moderator, case=case)
+
+
+def message_refusal_escalate(*, sender: User, conversation_id: int, body: str, policy: str,
+                             evidence: dict[str, Any], priority: int = Priority.HIGH) -> Case:
+    """A direct message refused before it was sent, for what must reach a person (sexual
+    content involving a minor, a threat): its text is kept as private evidence (a
+    `MessageEvidence` row under an id of its own: the message was never stored) and a case
+    opens in the review queue. Each look at it is audited like a reported message's."""
+    _check_policy(policy)
+    with transaction.atomic():
+        (row_id,) = allocate_ids(1)
+        MessageEvidence.objects.create(
+            id=row_id, message_id=row_id, conversation_id=conversation_id, seq=None,
+            sender_id=sender.pk, sender_username=sender.username[:150], kind="text",
+            body=body, attachment={"state": "refused"}, sent_at=timezone.now(),
+            reported=True)
+        return case_open_or_merge(
+            target_type=TargetType.MESSAGE, target_id=row_id, source=Case.Source.AUTOMATED,
+            policy=policy, priority=priority,
+            evidence={**evidence, "message_evidence_id": str(row_id)},
+            reason="A direct message was refused before it was sent.")

@@ -9,6 +9,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 import pytest
 from django.utils import timezone
 
@@ -39,6 +41,31 @@ def _default_rules(request: pytest.FixtureRequest) -> None:
 def ffmpeg(*args: str) -> None:
     subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args],
                    check=True)
+
+
+def drawn_face(out: Path) -> Path:
+    """A drawn face (skin oval, hair, eyes, brows, nose, mouth) on a plain background."""
+    img = np.full((640, 360, 3), (200, 220, 235), np.uint8)
+    cx, cy = 180, 300
+    cv2.ellipse(img, (cx, cy), (80, 105), 0, 0, 360, (150, 185, 225), -1)
+    cv2.ellipse(img, (cx, cy - 100), (85, 45), 0, 180, 360, (40, 50, 70), -1)
+    for dx in (-32, 32):
+        cv2.ellipse(img, (cx + dx, cy - 20), (16, 9), 0, 0, 360, (255, 255, 255), -1)
+        cv2.circle(img, (cx + dx, cy - 20), 7, (60, 40, 30), -1)
+        cv2.line(img, (cx + dx - 18, cy - 45), (cx + dx + 18, cy - 48), (40, 40, 60), 5)
+    cv2.line(img, (cx, cy - 10), (cx - 8, cy + 25), (120, 150, 190), 4)
+    cv2.ellipse(img, (cx, cy + 50), (30, 12), 0, 0, 180, (80, 80, 180), -1)
+    cv2.imwrite(str(out), cv2.GaussianBlur(img, (5, 5), 1.5))
+    return out
+
+
+def still_clip(still: Path, out: Path, *, seconds: float = 2) -> Path:
+    """A `seconds` clip of one still image with a silent track (what an upload of a drawn
+    frame looks like to the scan)."""
+    ffmpeg("-loop", "1", "-i", str(still), "-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono",
+           "-t", f"{seconds:g}", "-r", "24", "-c:v", "libx264", "-preset", "ultrafast",
+           "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(out))
+    return out
 
 
 def make_clip(out: Path, *, video: str = "testsrc2", melody: str = MELODY_A,

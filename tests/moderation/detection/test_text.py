@@ -11,7 +11,13 @@ from django.utils import timezone
 from apps.comments.models import Comment
 from apps.core.ids import allocate_ids
 from apps.moderation.detection import services, text
-from apps.moderation.detection.models import Outcome, PolicyRule, Scan, TermList
+from apps.moderation.detection.models import (
+    Outcome,
+    PolicyRule,
+    Scan,
+    SurfaceThreshold,
+    TermList,
+)
 from apps.moderation.policies import Policy
 from tests.content.factories import PostFactory
 from tests.factories import UserFactory
@@ -30,6 +36,21 @@ def test_the_classifier_scores_clear_abuse_high(sentence):
 ])
 def test_the_classifier_scores_clear_innocent_text_low(sentence):
     assert text.abuse_score(sentence) < 0.2
+
+
+def test_the_direct_classifier_gives_the_libraries_probabilities():
+    """`text._abuse_model` does the calibrated linear model's arithmetic itself (live chat's
+    posts pay ~1 ms instead of scikit-learn's ~5 ms of checks): the same numbers."""
+    from profanity_check import predict_prob
+
+    sentences = [
+        "you are a fucking idiot", "what a lovely day at the beach", "bench 7 great stream",
+        "shut up you stupid bitch", "learning to play the guitar, day 12", "ok", "!!!",
+        "s h i t happens", "new recipe: lemon cake with berries", "you absolute scumbag",
+    ]
+    direct = text._abuse_model()
+    assert direct is not predict_prob  # the shipped model has the shape it expects
+    assert list(direct(sentences)) == pytest.approx(list(predict_prob(sentences)), abs=1e-9)
 
 
 def test_folding_undoes_leetspeak_lookalikes_invisible_characters_and_spacing():
@@ -86,6 +107,8 @@ def test_abusive_text_is_limited_or_reviewed_under_the_hate_rule():
     assert scan.scores["abuse"] > 0.97
     assert scan.model_versions["classifier"]
     PolicyRule.objects.filter(policy=Policy.HATE_HARASSMENT).update(review_at=None)
+    # the harassment head holds it on its own thresholds (per surface): silence it here
+    SurfaceThreshold.objects.create(category="harassment", surface="comment")
     verdict, _ = services.text_scan(target_type="comment", target_id=5, field="text",
                                     content="you are a fucking idiot", author=None,
                                     trigger=Scan.Trigger.COMMENT)

@@ -29,7 +29,12 @@ from apps.moderation.detection.services._common import (
     SCAN_STEPS,
 )
 from apps.moderation.detection.services.config import detection_settings, policy_rules_seed
-from apps.moderation.detection.services.frames import frame_nudity_verdict
+from apps.moderation.detection.services.frames import (
+    deciding,
+    frame_nudity_verdict,
+    frame_verdict,
+    signal_score,
+)
 from apps.moderation.detection.services.hash_lists import hash_list_import
 from apps.moderation.detection.services.matching import (
     asset_findings,
@@ -73,9 +78,11 @@ __all__ = [
     "checks_sweep",
     "claim_fingerprint_refresh",
     "comment_scan",
+    "deciding",
     "detection_settings",
     "extract_features",
     "frame_nudity_verdict",
+    "frame_verdict",
     "hash_list_import",
     "on_asset_step_done",
     "policy_rules_seed",
@@ -84,6 +91,7 @@ __all__ = [
     "publish_gate",
     "rescan_batch",
     "rescan_schedule",
+    "signal_score",
     "sound_fingerprint",
     "text_findings",
     "text_scan",

@@ -63,7 +63,9 @@ def _digest(value: str) -> str:
 
 
 def _signals(rows: list[dict[str, Any]]) -> list[Signal]:
-    return [Signal(r["policy"], r["source"], float(r["score"])) for r in rows]
+    return [Signal(r["policy"], r["source"], float(r["score"]),
+                   rule=Rule(r["policy"], **r["rule"]) if r.get("rule") else None)
+            for r in rows]
 
 
 def _matches(rows: list[dict[str, Any]]) -> list[Match]:
@@ -72,7 +74,15 @@ def _matches(rows: list[dict[str, Any]]) -> list[Match]:
 
 
 def _signal_json(signal: Signal) -> dict[str, Any]:
-    return {"policy": signal.policy, "source": signal.source, "score": signal.score}
+    """A signal with thresholds of its own keeps them (the upload's signals are weighed
+    again with each post's caption)."""
+    row: dict[str, Any] = {"policy": signal.policy, "source": signal.source,
+                           "score": signal.score}
+    if signal.rule is not None:
+        row["rule"] = {"block_at": signal.rule.block_at, "review_at": signal.rule.review_at,
+                       "age_restrict_at": signal.rule.age_restrict_at,
+                       "limit_reach_at": signal.rule.limit_reach_at}
+    return row
 
 
 def _match_json(match: Match) -> dict[str, Any]:

