@@ -41,12 +41,35 @@ class Trained(Protocol):
     heads: dict[str, Any]
     cf_users: dict[int, np.ndarray]
     cf_items: dict[int, np.ndarray]
+    coengaged: dict[int, tuple[np.ndarray, np.ndarray]]
 
 
 def to_loaded(result: Trained, *, version: int = 0) -> LoadedModel:
     return LoadedModel(version=version, heads=result.heads,
                        feature_names=list(MODEL_FEATURES), cf_items=result.cf_items,
-                       cf_users=result.cf_users, factors=FACTORS)
+                       cf_users=result.cf_users, factors=FACTORS,
+                       coengaged=result.coengaged)
+
+
+def _pack_neighbours(table: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The co-engagement table as flat arrays (CSR-like: keys, offsets, ids, sims)."""
+    keys = np.array(list(table), dtype=np.int64)
+    sizes = np.array([len(table[k][0]) for k in keys.tolist()], dtype=np.int64)
+    return {
+        "co_keys": keys, "co_offsets": np.r_[0, np.cumsum(sizes)].astype(np.int64),
+        "co_ids": np.concatenate([table[k][0] for k in keys.tolist()]) if len(keys)
+        else np.zeros(0, np.int64),
+        "co_sims": np.concatenate([table[k][1] for k in keys.tolist()]) if len(keys)
+        else np.zeros(0, np.float32),
+    }
+
+
+def _unpack_neighbours(blob: dict[str, Any]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    if "co_keys" not in blob:
+        return {}
+    off = blob["co_offsets"]
+    return {int(k): (blob["co_ids"][off[i]:off[i + 1]], blob["co_sims"][off[i]:off[i + 1]])
+            for i, k in enumerate(blob["co_keys"].tolist())}
 
 
 def dump_artifact(result: Trained) -> bytes:
@@ -59,6 +82,7 @@ def dump_artifact(result: Trained) -> bytes:
         "cf_user_ids": np.array(list(result.cf_users), dtype=np.int64),
         "cf_user_factors": np.vstack(list(result.cf_users.values())) if result.cf_users
         else np.zeros((0, FACTORS), np.float32),
+        **_pack_neighbours(result.coengaged),
     }, buf, compress=3)
     return buf.getvalue()
 
@@ -76,4 +100,5 @@ def load_artifact(name: str, *, version: int) -> LoadedModel:
         cf_users={int(k): np.asarray(v, np.float32) for k, v in zip(
             blob["cf_user_ids"].tolist(), blob["cf_user_factors"], strict=True)},
         factors=int(blob["factors"]),
+        coengaged=_unpack_neighbours(blob),
     )

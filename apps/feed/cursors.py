@@ -68,10 +68,17 @@ class ForYouCursor:
     served: list[int] = field(default_factory=list)
     authors: list[int] = field(default_factory=list)
     session: str = ""
+    # The ad load across pages (feed.hooks.ad_slots): organic posts since the last ad and
+    # the gap wanted before the next (0: not drawn yet).
+    ad_since: int = 0
+    ad_gap: int = 0
 
     def encode(self) -> str:
-        return _encode({"k": "fy", "p": self.page, "x": [_b36(i) for i in self.served],
-                        "a": [_b36(i) for i in self.authors], "s": self.session})
+        body: dict[str, Any] = {"k": "fy", "p": self.page, "x": [_b36(i) for i in self.served],
+                                "a": [_b36(i) for i in self.authors], "s": self.session}
+        if self.ad_since or self.ad_gap:
+            body["d"] = [self.ad_since, self.ad_gap]
+        return _encode(body)
 
     @classmethod
     def decode(cls, cursor: str) -> ForYouCursor:
@@ -85,8 +92,13 @@ class ForYouCursor:
             raise _invalid()
         if not isinstance(session, str) or len(session) > 64:
             raise _invalid()
+        ads = body.get("d", [0, 0])
+        if not isinstance(ads, list) or len(ads) != 2 or not all(
+                type(v) is int and 0 <= v <= 100_000 for v in ads):
+            raise _invalid()
         return cls(page=page, served=[_id(v) for v in served],
-                   authors=[_id(v) for v in authors], session=session)
+                   authors=[_id(v) for v in authors], session=session,
+                   ad_since=ads[0], ad_gap=ads[1])
 
 
 @dataclass

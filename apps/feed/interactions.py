@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -29,6 +30,10 @@ NOT_INTERESTED_READ = 200
 VELOCITY_WINDOW = timedelta(hours=72)
 VELOCITY_HALF_LIFE_H = 12.0
 BANDIT_WINDOW = timedelta(days=7)
+# Trending's windows, narrowest first (pools widen until one has enough posts), each with
+# the half-life its engagement decays by.
+TRENDING_WINDOWS = (("1h", timedelta(hours=1), 1.0), ("24h", timedelta(hours=24), 6.0),
+                    ("7d", timedelta(days=7), 36.0))
 
 
 @dataclass
@@ -36,6 +41,8 @@ class PostStats:
     impressions: dict[int, float] = field(default_factory=dict)
     completions: dict[int, float] = field(default_factory=dict)
     velocity: dict[int, float] = field(default_factory=dict)
+    # Trending window name -> post id -> decayed engagement within that window.
+    windows: dict[str, dict[int, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -138,23 +145,47 @@ def post_stats(post_ids: list[int]) -> PostStats:
                SUM((completions + 0.2 * plays + 3 * likes + 5 * shares + 2 * comments
                     + 2 * favourites)
                    * power(0.5, EXTRACT(EPOCH FROM (%(now)s - hour)) / 3600.0 / %(hl)s))
-                   FILTER (WHERE hour >= %(velocity)s)
+                   FILTER (WHERE hour >= %(velocity)s),
+               {{windows}}
         FROM {table}
         WHERE hour >= %(since)s AND post_id = ANY(%(ids)s)
         GROUP BY post_id
     """  # noqa: S608 - the table name is the model's
-    since = min(now - BANDIT_WINDOW, now - VELOCITY_WINDOW)
+    # An hour bucket counts in a window when it ends inside it (the last hour's bucket
+    # starts up to an hour before now).
+    windows = ",\n               ".join(
+        f"SUM({_ENGAGEMENT} * power(0.5, EXTRACT(EPOCH FROM (%(now)s - hour)) / 3600.0 "
+        f"/ %(hl_{name})s)) FILTER (WHERE hour > %(since_{name})s)"
+        for name, _, _ in TRENDING_WINDOWS)
+    sql = sql.format(windows=windows)
+    since = min(now - BANDIT_WINDOW, now - VELOCITY_WINDOW,
+                *(now - span - timedelta(hours=1) for _, span, _ in TRENDING_WINDOWS))
+    params: dict[str, Any] = {
+        "bandit": now - BANDIT_WINDOW, "velocity": now - VELOCITY_WINDOW, "now": now,
+        "hl": VELOCITY_HALF_LIFE_H, "since": since, "ids": list(post_ids)}
+    for name, span, half_life in TRENDING_WINDOWS:
+        params[f"since_{name}"] = now - span - timedelta(hours=1)
+        params[f"hl_{name}"] = half_life
+        stats.windows[name] = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"bandit": now - BANDIT_WINDOW, "velocity": now - VELOCITY_WINDOW,
-                             "now": now, "hl": VELOCITY_HALF_LIFE_H, "since": since,
-                             "ids": list(post_ids)})
-        for pid, imp, comp, vel in cursor.fetchall():
+        cursor.execute(sql, params)
+        for pid, imp, comp, vel, *per_window in cursor.fetchall():
             stats.impressions[int(pid)] = float(imp or 0)
             stats.completions[int(pid)] = float(comp or 0)
             stats.velocity[int(pid)] = float(vel or 0)
-    # The current hour is not aggregated yet everywhere: add the online counters.
+            for (name, _, _), value in zip(TRENDING_WINDOWS, per_window, strict=True):
+                if value:
+                    stats.windows[name][int(pid)] = float(value)
+    # The current hour is not aggregated yet everywhere: add the online counters (they
+    # count in every trending window).
     for pid, v in analytics.post_velocity(list(stats.velocity) or post_ids[:5000]).items():
         live = v.completions + 0.2 * v.plays + 3 * v.likes + 5 * v.shares
         if live:
             stats.velocity[pid] = stats.velocity.get(pid, 0.0) + float(live)
+            for name, _, _ in TRENDING_WINDOWS:
+                stats.windows[name][pid] = stats.windows[name].get(pid, 0.0) + float(live)
     return stats
+
+
+_ENGAGEMENT = ("(completions + 0.2 * plays + 3 * likes + 5 * shares + 2 * comments "
+               "+ 2 * favourites)")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,9 @@ FEATURES = (
     "log_views", "like_rate", "completion_rate", "log_age_h", "duration_s", "log_trend",
     "text_sim", "cf", "author_affinity", "tag_affinity", "sound_affinity", "interest_match",
     "lang_match", "follows_author", "new_creator", "region_match",
+    # Personal signal from the retrieval embeddings (issue 21): the session vector (ALS
+    # factors of the last positives) against the item's, and the co-engagement score.
+    "session_sim", "coengaged",
 )
 HEADS = ("completion", "watch", "like", "follow")
 DEFAULT_WEIGHTS = {"completion": 1.0, "watch": 1.0, "like": 0.6, "follow": 0.4}
@@ -35,34 +39,48 @@ def weights() -> dict[str, float]:
     return {head: float(configured.get(head, DEFAULT_WEIGHTS[head])) for head in HEADS}
 
 
-def _affinity(items: list[tuple[str, ...]] | np.ndarray, counter: Any,
-              total: float) -> np.ndarray:
-    if not counter or total <= 0:
-        return np.zeros(len(items), dtype=np.float32)
-    return np.array([sum(counter.get(t, 0) for t in row) / total for row in items],
-                    dtype=np.float32)
+def _per_row_sum(lengths: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Sums of `values` (one per hashtag, rows' hashtags flattened in order) per row."""
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    out: np.ndarray = np.bincount(rows, weights=values, minlength=len(lengths))
+    return out
 
 
 def feature_matrix(cs: CandidateSet, ctx: ViewerContext, *, now: float) -> np.ndarray:
+    # Per-row Python loops cost more than the rest of stages 1-2 together on a thousand
+    # candidates: the lookups run through map() and the sums per row through bincount.
     cat = cs.cat
     m = len(cat)
     age_h = np.maximum((now - cat.published) / 3600.0, 0.0)
     tags = cat.hashtags  # lower-cased by the catalogue
     n_pos = float(max(len(ctx.positives), 1))
-    author_aff = np.array([ctx.positive_authors.get(int(a), 0) for a in cat.author.tolist()],
-                          dtype=np.float32) / n_pos if ctx.positive_authors else np.zeros(m)
-    sound_aff = np.array([ctx.positive_sounds.get(int(s), 0) if s else 0
-                          for s in cat.sound.tolist()],
-                         dtype=np.float32) / n_pos if ctx.positive_sounds else np.zeros(m)
-    tag_aff = _affinity(tags, ctx.positive_tags, n_pos)
-    interest = np.array([any(t in ctx.interest_tags for t in row) for row in tags],
-                        dtype=np.float32) if ctx.interest_tags else np.zeros(m)
-    lang = np.array([bool(ctx.language) and lg == ctx.language for lg in cat.language],
-                    dtype=np.float32)
+    author_aff = np.fromiter(map(ctx.positive_authors.get, cat.author.tolist(), repeat(0)),
+                             np.float32, count=m) / n_pos if ctx.positive_authors \
+        else np.zeros(m)
+    # A post without a sound (0) is never among the positives' sounds.
+    sound_aff = np.fromiter(map(ctx.positive_sounds.get, cat.sound.tolist(), repeat(0)),
+                            np.float32, count=m) / n_pos if ctx.positive_sounds \
+        else np.zeros(m)
+    flat_tags = list(chain.from_iterable(tags))
+    lengths = np.fromiter(map(len, tags), np.int64, count=m)
+    if ctx.positive_tags and n_pos > 0:
+        counts = np.fromiter(map(ctx.positive_tags.get, flat_tags, repeat(0)), np.float64,
+                             count=len(flat_tags))
+        tag_aff = (_per_row_sum(lengths, counts) / n_pos).astype(np.float32)
+    else:
+        tag_aff = np.zeros(m, dtype=np.float32)
+    if ctx.interest_tags:
+        hits = np.fromiter(map(ctx.interest_tags.__contains__, flat_tags), np.float64,
+                           count=len(flat_tags))
+        interest = (_per_row_sum(lengths, hits) > 0).astype(np.float32)
+    else:
+        interest = np.zeros(m, dtype=np.float32)
+    lang = (np.array(cat.language, dtype=object) == ctx.language).astype(np.float32) \
+        if ctx.language and m else np.zeros(m, dtype=np.float32)
     follows = np.isin(cat.author, np.fromiter(ctx.follows, np.int64)).astype(np.float32) \
         if ctx.follows else np.zeros(m)
-    region = np.array([c == ctx.country for c in cat.country],
-                      dtype=np.float32) if ctx.country else np.zeros(m, dtype=np.float32)
+    region = (np.array(cat.country, dtype=object) == ctx.country).astype(np.float32) \
+        if ctx.country and m else np.zeros(m, dtype=np.float32)
     cols = [
         cs.src.astype(np.float32),
         np.log1p(cat.views)[:, None],
@@ -77,6 +95,8 @@ def feature_matrix(cs: CandidateSet, ctx: ViewerContext, *, now: float) -> np.nd
         lang[:, None], np.asarray(follows, np.float32)[:, None],
         cat.new_creator.astype(np.float32)[:, None],
         region[:, None],
+        (cs.session_sim if cs.session_sim is not None else np.zeros(m, np.float32))[:, None],
+        (cs.co if cs.co is not None else np.zeros(m, np.float32))[:, None],
     ]
     return np.hstack(cols).astype(np.float32)
 
@@ -114,6 +134,9 @@ class LoadedModel:
     cf_items: dict[int, np.ndarray]  # post id -> item factors
     cf_users: dict[int, np.ndarray]  # user id -> user factors
     factors: int
+    # Post id -> (co-engaged post ids, similarities), best first (artefacts before issue
+    # 21 have none: the source then proposes nothing).
+    coengaged: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def predict(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """`x` has every column of FEATURES; the model reads the ones it was trained on."""
@@ -197,3 +220,56 @@ def forget_model() -> None:
     global _model, _model_key, _checked_at
     with _lock:
         _model, _model_key, _checked_at = None, None, 0.0
+        _versions.clear()
+
+
+# --- a ranker named by a flag or an experiment arm (feed.ranker) ------------------------------
+
+_versions: dict[int, LoadedModel | None] = {}
+MAX_VERSIONS_KEPT = 3
+
+
+def _model_version(version: int) -> LoadedModel | None:
+    """A trained version by number (kept loaded: a few per process); None if absent."""
+    if version in _versions:
+        return _versions[version]
+    from apps.feed.artifacts import load_artifact
+    from apps.feed.models import RankerModel
+
+    row = RankerModel.objects.filter(version=version).values("artifact").first()
+    loaded = None
+    if row is not None:
+        try:
+            loaded = load_artifact(str(row["artifact"]), version=version)
+        except Exception:  # a missing or corrupt file: the caller serves the active one
+            logger.exception("feed: cannot load ranker v%s", version)
+    with _lock:
+        while len(_versions) >= MAX_VERSIONS_KEPT:
+            _versions.pop(next(iter(_versions)))
+        _versions[version] = loaded
+    return loaded
+
+
+def model_for(choice: object, *, active: LoadedModel | None) -> LoadedModel | None:
+    """The ranker the `feed.ranker` flag names: "active" (the staff-activated version),
+    "heuristic" (no learned model), or "v<N>" (that trained version; the active one when it
+    cannot load)."""
+    if choice == "heuristic":
+        return None
+    if isinstance(choice, str) and choice[:1] == "v" and choice[1:].isdigit():
+        if active is not None and active.version == int(choice[1:]):
+            return active
+        return _model_version(int(choice[1:])) or active
+    return active
+
+
+def weights_from(value: object) -> dict[str, float] | None:
+    """The heads' weights the `feed.weights` flag sets ({"like": 0.8, ...}, the others at
+    their configured value); None (the configured weights) for anything else."""
+    if not isinstance(value, dict) or not value:
+        return None
+    base = weights()
+    for head, weight in value.items():
+        if head in base and isinstance(weight, int | float) and not isinstance(weight, bool):
+            base[head] = float(weight)
+    return base

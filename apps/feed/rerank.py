@@ -21,14 +21,23 @@ from apps.feed.pools import top_k
 CREATOR_WINDOW = 5
 SOUND_CAP = 2
 HASHTAG_CAP = 3
-FRESH_BOOST = 0.25
-FRESH_HALF_LIFE_H = 24.0
+# Freshness is a nudge for the last few hours' posts, not a second ranker: at +25 % with
+# a 24 h half-life, 77 % of the top 10 were under a day old (15 % in the ranker's order)
+# and NDCG@10 fell; +5 % with a 6 h half-life cost nothing measurable (bench/reco_offline.py
+# --split tune --tune-rerank, the 225 tune users only; docs/benchmarks.md).
+FRESH_BOOST = 0.05
+FRESH_HALF_LIFE_H = 6.0
 FATIGUE_AUTHOR = 0.2
 FATIGUE_SOUND = 0.5
 FATIGUE_TAG = 0.7
 # Page positions (0-based, cycling every 8) that go to exploration when a candidate is left.
 EXPLORE_POSITIONS = frozenset({3, 7})
 EXPLORE_TAKE = 12
+# The shortlist takes this many pages' worth of the best candidates: with three, a page
+# whose best rows share a hashtag or sound ran out of rows that fit the caps and filled
+# ranked slots with exploration rows, or relaxed the caps; six fill them from the next
+# ranked rows (tune users: the arranged page's NDCG@10 0.0104 -> 0.0114).
+SHORTLIST_PAGES = 6
 
 
 @dataclass
@@ -75,8 +84,8 @@ def adjust(cs: CandidateSet, base: np.ndarray, ctx: ViewerContext, *, seen: set[
 
 
 def _best_size(limit: int) -> int:
-    """How many of the best candidates the shortlist takes (three pages' worth)."""
-    return max(limit * 3, 16)
+    """How many of the best candidates the shortlist takes (SHORTLIST_PAGES pages' worth)."""
+    return max(limit * SHORTLIST_PAGES, 16)
 
 
 def worth_checking(cs: CandidateSet, adj: Adjusted, *, limit: int,
@@ -86,7 +95,7 @@ def worth_checking(cs: CandidateSet, adj: Adjusted, *, limit: int,
     favours (the shortlist draws again among those left). `deep`: many pages' worth and
     the whole exploration pool, for a viewer who has seen most of the first answer."""
     live = np.flatnonzero(adj.keep)
-    depth = max(limit * 25, 200) if deep else max(limit * 6, 48)
+    depth = max(limit * 25, 200) if deep else max(limit * (SHORTLIST_PAGES + 3), 48)
     best = live[top_k(adj.scores[live], depth)]
     explore = live[cs.src[live, SRC["explore"]] == 1]
     if not deep and len(explore) > 4 * EXPLORE_TAKE:

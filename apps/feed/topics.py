@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 TOPICS: dict[str, dict[str, object]] = {
     "comedy": {"label": "Comedy", "hashtags": ["comedy", "funny", "meme", "prank", "skit"]},
     "dance": {"label": "Dance", "hashtags": ["dance", "dancechallenge", "choreography"]},
@@ -33,3 +35,22 @@ def hashtags_for(interests: list[str]) -> list[str]:
         for tag in spec["hashtags"]:  # type: ignore[attr-defined]
             out.setdefault(str(tag), None)
     return list(out)
+
+
+# The inverse of the table above: each hashtag's topics. A post's topics are those of its
+# hashtags (how cold start matches interests to posts); ads' contextual topic targeting
+# reads a slot's topic from its neighbouring posts through `topics_of` (one rule).
+_TOPICS_OF_TAG: dict[str, frozenset[str]] = {}
+for _topic, _spec in TOPICS.items():
+    for _tag in _spec["hashtags"]:  # type: ignore[attr-defined]
+        _TOPICS_OF_TAG[str(_tag)] = _TOPICS_OF_TAG.get(str(_tag), frozenset()) | {_topic}
+
+
+def topics_of(hashtags: Iterable[str]) -> frozenset[str]:
+    """The topics of a post with these hashtags (lower-cased names; unknown tags ignored)."""
+    out: frozenset[str] = frozenset()
+    for tag in hashtags:
+        found = _TOPICS_OF_TAG.get(tag.lower())
+        if found:
+            out |= found
+    return out

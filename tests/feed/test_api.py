@@ -23,8 +23,9 @@ def test_for_you_shape_and_pagination_signed_out(api_client: APIClient) -> None:
     assert len(body["results"]) == 5
     item = body["results"][0]
     detail = api_client.get(f"/api/v1/posts/{item['id']}").json()
-    # The same post object as the detail endpoint, plus reco and the viewer's flags.
-    assert set(item) == set(detail) | {"reco", "viewer"}
+    # The same post object as the detail endpoint, plus its type, reco and the viewer's flags.
+    assert set(item) == set(detail) | {"type", "reco", "viewer"}
+    assert item["type"] == "post"
     assert item["author"] == detail["author"]
     assert item["media"] == detail["media"]
     assert item["reco"]["position"] == 0

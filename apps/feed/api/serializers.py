@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import (
+    PolymorphicProxySerializer,
+    extend_schema_field,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
 
 from apps.content.api.serializers import PostSerializer
@@ -33,8 +37,13 @@ class ViewerFlagsSerializer(serializers.Serializer[Any]):
 
 @extend_schema_serializer(component_name="FeedPost")
 class FeedPostSerializer(PostSerializer):
+    type = serializers.SerializerMethodField(help_text='"post" (For You also carries "ad" items).')
     viewer = serializers.SerializerMethodField()
     reco = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.CharField(help_text='"post"'))
+    def get_type(self, post: Post) -> str:
+        return "post"
 
     def get_viewer(self, post: Post) -> dict[str, bool]:
         return {"liked": bool(getattr(post, "viewer_liked", False)),
@@ -49,8 +58,43 @@ class FeedPostSerializer(PostSerializer):
     get_reco.__annotations__["return"] = RecoSerializer
 
 
+class AdRecoSerializer(serializers.Serializer[Any]):
+    source = serializers.CharField(help_text='"ad"')  # type: ignore[assignment]
+    position = serializers.IntegerField(
+        help_text="The organic position it was inserted before (0-based).")
+    request_id = serializers.CharField(help_text="The feed request that served it.")
+
+
+@extend_schema_serializer(component_name="FeedAd")
+class FeedAdSerializer(serializers.Serializer[Any]):
+    """An ad in For You, rendered by the ads app (feed.hooks.ad_slots) in this shape."""
+
+    type = serializers.CharField(help_text='"ad"')
+    id = serializers.CharField(help_text="The ad's id.")
+    token = serializers.CharField(
+        help_text="The signed served-ad token: send it with every measurement event "
+                  "(POST /api/v1/ads/events); nothing else the client sends is trusted.")
+    sponsored = serializers.BooleanField(help_text="Always true: show the label.")
+    label = serializers.CharField(help_text='The disclosure to show ("Sponsored").')  # type: ignore[assignment]
+    display_name = serializers.CharField(help_text="The advertiser's name as shown.")
+    cta = serializers.CharField(help_text="The call to action's code (learn_more, shop_now...).")
+    cta_label = serializers.CharField(help_text="The call to action in words, for the button.")
+    click_url = serializers.URLField(
+        help_text="Open this on a tap of the button: it records the click and redirects "
+                  "to the landing page.")
+    landing_domain = serializers.CharField(help_text="Where the click leads (disclosure).")
+    playback = serializers.JSONField(
+        help_text="Player URLs of the ad's video, as a post's `playback` (HLS, MP4, poster...).")
+    reco = AdRecoSerializer()
+
+
 class FeedPageSerializer(serializers.Serializer[Any]):
-    results = FeedPostSerializer(many=True)
+    results = PolymorphicProxySerializer(
+        component_name="FeedItem",
+        serializers={"post": FeedPostSerializer, "ad": FeedAdSerializer},
+        resource_type_field_name="type",
+        many=True,
+    )
     next = serializers.URLField(allow_null=True,
                                 help_text="The next page's absolute URL, or null.")
 

@@ -34,6 +34,32 @@ TAGS = ["feed"]
 SESSION_COOKIE = "feed_session"
 
 
+_IOS = re.compile(r"iPhone|iPad|iPod|SwipeMe-iOS", re.IGNORECASE)
+_ANDROID = re.compile(r"Android", re.IGNORECASE)
+_COUNTRY_HEADERS = ("HTTP_CF_IPCOUNTRY", "HTTP_X_COUNTRY_CODE")
+# The subdivision part of ISO 3166-2 ("CA" of US-CA): CloudFront's viewer-region header,
+# Cloudflare's visitor-location header, or the proxy's own.
+_REGION_HEADERS = ("HTTP_CLOUDFRONT_VIEWER_COUNTRY_REGION", "HTTP_CF_REGION_CODE",
+                   "HTTP_X_REGION_CODE")
+
+
+def _client_hints(request: Request) -> serving.ClientHints:
+    """Country and region (the CDN's geolocation headers, when set), language
+    (Accept-Language's first tag) and device (the user agent) for ad targeting."""
+    meta = request.META
+    country = next((meta[h] for h in _COUNTRY_HEADERS if meta.get(h)), "")
+    country = country.upper() if re.fullmatch(r"[A-Za-z]{2}", country) else ""
+    code = next((meta[h] for h in _REGION_HEADERS if meta.get(h)), "")
+    region = f"{country}-{code.upper()}" if country and re.fullmatch(r"[A-Za-z0-9]{1,3}",
+                                                                     code) else ""
+    accept = meta.get("HTTP_ACCEPT_LANGUAGE", "")
+    language = re.split(r"[-_;,\s]", accept.strip(), maxsplit=1)[0].lower()[:8] if accept else ""
+    agent = meta.get("HTTP_USER_AGENT", "")
+    device = "ios" if _IOS.search(agent) else "android" if _ANDROID.search(agent) else "web"
+    return serving.ClientHints(country=country, language=language, device=device,
+                               region=region)
+
+
 def _render(request: Request, page: serving.Page, params: dict[str, Any]) -> Response:
     for post, reco in zip(page.posts, page.reco, strict=True):
         post.feed_reco = reco  # type: ignore[attr-defined]
@@ -41,8 +67,11 @@ def _render(request: Request, page: serving.Page, params: dict[str, Any]) -> Res
     if page.next_cursor is not None:
         query = urlencode({**params, "cursor": page.next_cursor})
         next_url = request.build_absolute_uri(f"{request.path}?{query}")
-    data = {"results": FeedPostSerializer(page.posts, many=True).data,  # type: ignore[arg-type]
-            "next": next_url}
+    results = list(FeedPostSerializer(page.posts, many=True).data)  # type: ignore[arg-type]
+    # Ads go in from the end so earlier indexes stay right.
+    for before, item in sorted(page.ads, key=lambda pair: pair[0], reverse=True):
+        results.insert(before, item)
+    data = {"results": results, "next": next_url}
     response = Response(data)
     response["X-Request-Id-Feed"] = page.request_id
     if page.degraded:
@@ -74,7 +103,7 @@ class ForYouApi(APIView):
         if viewer is None and session_id is None and cursor is not None and cursor.session:
             session_id = cursor.session
         page = serving.for_you(viewer=viewer, session_id=session_id, limit=data["limit"],
-                               cursor=cursor)
+                               cursor=cursor, hints=_client_hints(request))
         params: dict[str, Any] = {"limit": data["limit"]}
         if viewer is None and "session_id" in data:
             params["session_id"] = data["session_id"]

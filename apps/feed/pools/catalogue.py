@@ -47,6 +47,9 @@ class Catalogue:
     restricted: np.ndarray | None = None  # bool: age-restricted (adults only)
     vectors: np.ndarray | None = None  # (n, 384) float32, zero rows where missing
     country: list[str] = field(default_factory=list)  # author's country (ISO, upper) or ""
+    # (n, len(interactions.TRENDING_WINDOWS)): engagement per trending window, narrowest
+    # first; only while the pools are drawn (not carried in Redis nor by `take`).
+    trend_windows: np.ndarray | None = None
     _index: dict[int, int] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -115,6 +118,10 @@ class Catalogue:
             restricted=np.fromiter((bool(r.get("age_restricted")) for r in rows), dtype=bool,
                                    count=n),
             country=[(r.get("author__country") or "").upper() for r in rows],
+            trend_windows=np.array(
+                [[stats.windows.get(name, {}).get(r["id"], 0.0) for r in rows]
+                 for name, _, _ in interactions.TRENDING_WINDOWS],
+                dtype=np.float32).reshape(len(interactions.TRENDING_WINDOWS), n).T,
         )
 
 
@@ -129,6 +136,7 @@ class Pools:
     by_sound: dict[int, np.ndarray]
     loaded_at: float = 0.0
     by_region: dict[str, np.ndarray] = field(default_factory=dict)  # author's country
+    trending_window: str = ""  # the trending window the pool was drawn from ("1h", ...)
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:

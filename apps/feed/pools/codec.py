@@ -27,6 +27,7 @@ def dumps(pools: Pools) -> str:
         "by_hashtag": {k: v.tolist() for k, v in pools.by_hashtag.items()},
         "by_sound": {str(k): v.tolist() for k, v in pools.by_sound.items()},
         "country": cat.country, "by_region": {k: v.tolist() for k, v in pools.by_region.items()},
+        "trending_window": pools.trending_window,
     }
     return json.dumps(body, separators=(",", ":"))
 
@@ -57,4 +58,5 @@ def loads(stamp: str, payload: str) -> Pools:
         by_hashtag={k: np.array(v, dtype=i64) for k, v in b["by_hashtag"].items()},
         by_sound={int(k): np.array(v, dtype=i64) for k, v in b["by_sound"].items()},
         by_region={k: np.array(v, dtype=i64) for k, v in b.get("by_region", {}).items()},
+        trending_window=b.get("trending_window", ""),
     )

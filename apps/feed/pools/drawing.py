@@ -22,6 +22,34 @@ HASHTAG_SIZE = 200
 SOUND_SIZE = 100
 MAX_HASHTAG_POOLS = 1000
 FRESH_WINDOW = timedelta(hours=48)
+# Trending widens its window (1 h, then 24 h, then 7 days) until this many posts (or the
+# whole catalogue) had engagement in it; candidates take up to this many.
+TRENDING_ENOUGH = 400
+
+
+def trending_rows(cat: Catalogue, size: int = TRENDING_SIZE) -> tuple[np.ndarray, str]:
+    """The trending pool's rows, best first, and the window it was drawn from: the
+    narrowest window in which enough posts had engagement (a quiet catalogue widens to a
+    day, then a week). Posts with engagement in that window come first by it; the rest
+    follow by the counters' engagement per age (`trend`), then newest first — never by
+    arbitrary ties between zero scores."""
+    n = len(cat)
+    names = [name for name, _, _ in interactions.TRENDING_WINDOWS]
+    windows = cat.trend_windows
+    if windows is None or windows.shape != (n, len(names)):
+        # No per-window engagement (a catalogue built without the aggregates): the
+        # single time-decayed score is the only window.
+        windows, names = cat.trend[:, None], ["trend"]
+    enough = min(TRENDING_ENOUGH, n)
+    chosen = len(names) - 1
+    for j in range(len(names)):
+        if int((windows[:, j] > 0).sum()) >= enough:
+            chosen = j
+            break
+    score = windows[:, chosen]
+    # lexsort: the last key is the primary one.
+    order = np.lexsort((-cat.published, -cat.trend, -score))
+    return order[:size].astype(np.int64), names[chosen]
 
 
 def _top(rows: np.ndarray, score: np.ndarray, size: int) -> np.ndarray:
@@ -42,7 +70,7 @@ def draw(cat: Catalogue, *, now: float) -> Pools:
     """The pools over a catalogue, restricted to the rows some pool uses."""
     n = len(cat)
     all_rows = np.arange(n, dtype=np.int64)
-    trending = _top(all_rows, cat.trend, TRENDING_SIZE)
+    trending, trending_window = trending_rows(cat)
     fresh_cut = now - FRESH_WINDOW.total_seconds()
     fresh_rows = all_rows[(cat.published >= fresh_cut) | cat.new_creator]
     fresh = _top(fresh_rows, cat.published.astype(np.float32), FRESH_SIZE)
@@ -72,6 +100,7 @@ def draw(cat: Catalogue, *, now: float) -> Pools:
         by_sound={k: _top(np.array(by_sound[k]), popularity, SOUND_SIZE)
                   for k in biggest_sounds},
         by_region={k: _top(np.array(v), popularity, REGION_SIZE) for k, v in by_region.items()},
+        trending_window=trending_window,
     )
     keep = _pooled_rows(pools)
     return _restrict(pools, keep)
@@ -110,4 +139,5 @@ def _restrict(pools: Pools, keep: np.ndarray) -> Pools:
         by_hashtag={k: remap[v] for k, v in pools.by_hashtag.items()},
         by_sound={k: remap[v] for k, v in pools.by_sound.items()},
         by_region={k: remap[v] for k, v in pools.by_region.items()},
+        trending_window=pools.trending_window,
     )

@@ -12,11 +12,12 @@ reads and collaborative scores), `scoring` (`score`: stages 1 and 2; the per-vie
 """
 
 from apps.feed.serving.gate import allowed, hydrate, with_viewer_flags
-from apps.feed.serving.pages import Page, following, following_posts, for_you
+from apps.feed.serving.pages import ClientHints, Page, following, following_posts, for_you
 from apps.feed.serving.scoring import Scored, forget_scored, score
 from apps.feed.serving.viewer import viewer_context
 
 __all__ = [
+    "ClientHints",
     "Page",
     "Scored",
     "allowed",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.db.models import QuerySet
@@ -16,17 +16,20 @@ from apps.accounts.models import User
 from apps.content.models import Post
 from apps.content.selectors import visible_posts_for, without_muted_authors
 from apps.core.ids import MAX_ID
-from apps.feed import interactions, online, pools, ranking, rerank, scored_cache
+from apps.feed import hooks, interactions, online, pools, ranking, rerank, scored_cache
 from apps.feed.candidates import SOURCES, ViewerContext
 from apps.feed.cursors import CARRY_AUTHORS, CARRY_IDS, FollowingCursor, ForYouCursor
 from apps.feed.serving.gate import _run_compiled, allowed, hydrate
-from apps.feed.serving.scoring import _score_for, _scored
+from apps.feed.serving.scoring import _score_for, _scored, page_flags
 from apps.feed.serving.viewer import viewer_context
 from apps.social.models import Follow
 
+if TYPE_CHECKING:
+    from apps.experiments.evaluation import Evaluation
+
 # Which source a post is credited to when several proposed it.
-SOURCE_PRIORITY = ("followed", "similar", "collab", "sound_tag", "interest", "trending",
-                   "language", "region", "explore")
+SOURCE_PRIORITY = ("followed", "similar", "coengaged", "session", "collab", "sound_tag",
+                   "interest", "trending", "language", "region", "explore")
 
 
 @dataclass
@@ -36,6 +39,18 @@ class Page:
     next_cursor: str | None
     request_id: str
     degraded: list[str] = field(default_factory=list)
+    # Ad items to insert (feed.hooks.ad_slots): (before posts[i], the API item).
+    ads: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ClientHints:
+    """What the request says about where and on what the viewer is (for ad targeting)."""
+
+    country: str = ""
+    language: str = ""
+    device: str = ""
+    region: str = ""  # ISO 3166-2 ("US-CA")
 
 
 def _request_id() -> str:
@@ -65,8 +80,29 @@ def _seen_among(key: str | None, ctx: ViewerContext, session_id: str | None,
                                           post_ids=post_ids)
 
 
+def _hashtags(post: Post) -> tuple[str, ...]:
+    return tuple(str(e.get("name", "")) for e in (post.caption_entities or [])
+                 if isinstance(e, dict) and e.get("type") == "hashtag")
+
+
+def _fill_ads(viewer: User | None, session_id: str | None, posts: list[Post],
+              cursor: ForYouCursor, offset: int, request_id: str,
+              hints: ClientHints | None, flags: Evaluation) -> hooks.AdSlotAnswer | None:
+    if not posts or not len(hooks.ad_slots):
+        return None
+    hints = hints or ClientHints()
+    return hooks.fill_ad_slots(hooks.AdSlotRequest(
+        user=viewer, session_id=session_id,
+        posts=tuple(hooks.AdSlotPost(post_id=p.pk, sensitive=bool(p.age_restricted),
+                                     hashtags=_hashtags(p)) for p in posts),
+        since_last_ad=cursor.ad_since, gap=cursor.ad_gap, position_offset=offset,
+        request_id=request_id, country=hints.country, language=hints.language,
+        device=hints.device, region=hints.region, flags=flags))
+
+
 def for_you(*, viewer: User | None, session_id: str | None, limit: int,
-            cursor: ForYouCursor | None, rng: np.random.Generator | None = None) -> Page:
+            cursor: ForYouCursor | None, rng: np.random.Generator | None = None,
+            hints: ClientHints | None = None) -> Page:
     started = time.time()
     request_id = _request_id()
     degraded: list[str] = []
@@ -86,8 +122,11 @@ def for_you(*, viewer: User | None, session_id: str | None, limit: int,
     fp = scored_cache.fingerprint(ctx, stamp=p.stamp,
                                   model_version=model.version if model else None)
     reused = _scored.get(key, fp)
+    flags = page_flags(viewer, session_id)  # the ranker's flags and the ad load's
     if reused is None:
-        scored = _score_for(viewer, ctx, p, model, degraded)
+        scored = _score_for(
+            viewer, ctx, p, model, degraded, flags=flags,
+            seen=lambda ids: _seen_among(key, ctx, session_id, ids, degraded))
         _scored.put(key, fp, (scored, list(degraded)))
     else:
         scored, was_degraded = reused
@@ -95,14 +134,22 @@ def for_you(*, viewer: User | None, session_id: str | None, limit: int,
     cs, x, base, heads, scorer = scored.cs, scored.x, scored.base, scored.heads, scored.scorer
 
     adj = rerank.adjust(cs, base, ctx, seen=set(), now=started)
+
+    def seen_now(ids: list[int]) -> set[int]:
+        # Scored just now: stage 1 asked the seen-sets about every candidate and kept only
+        # the unseen, so asking again about the same posts in this request answers nothing.
+        if reused is None:
+            return set()
+        return _seen_among(key, ctx, session_id, ids, degraded)
+
     # The seen-sets are asked only about the candidates that could make this page, and
     # about more only when most of those were seen.
     check = rerank.worth_checking(cs, adj, limit=limit, rng=rng)
-    seen = _seen_among(key, ctx, session_id, cs.cat.ids[check].tolist(), degraded)
+    seen = seen_now(cs.cat.ids[check].tolist())
     if rerank.too_few_left(cs, adj, checked=check, seen=seen, limit=limit):
         more = np.setdiff1d(rerank.worth_checking(cs, adj, limit=limit, rng=rng, deep=True),
                             check)
-        seen |= _seen_among(key, ctx, session_id, cs.cat.ids[more].tolist(), degraded)
+        seen |= seen_now(cs.cat.ids[more].tolist())
         check = np.union1d(check, more)
     rerank.drop_unchecked_or_seen(cs, adj, checked=check, seen=seen)
     rows, draws = rerank.shortlist(cs, adj, limit=limit, rng=rng)
@@ -133,15 +180,18 @@ def for_you(*, viewer: User | None, session_id: str | None, limit: int,
         })
     served_ids = [int(cs.cat.ids[r]) for r, _ in page_rows]
     online.record_page(key, post_ids=served_ids, explanations=explain, request_id=request_id)
+    ads = _fill_ads(viewer, session_id, out_posts, cursor, offset, request_id, hints, flags)
     next_cursor = ForYouCursor(
         page=cursor.page + 1,
         served=(cursor.served + served_ids)[-CARRY_IDS:],
         authors=(cursor.authors + [int(cs.cat.author[r]) for r, _ in page_rows])
         [-CARRY_AUTHORS:],
         session=session_id if viewer is None and session_id else "",
+        ad_since=ads.since_last_ad if ads else cursor.ad_since + len(out_posts),
+        ad_gap=ads.gap if ads else cursor.ad_gap,
     ).encode() if out_posts else None
     return Page(posts=out_posts, reco=reco, next_cursor=next_cursor, request_id=request_id,
-                degraded=degraded)
+                degraded=degraded, ads=list(ads.ads) if ads else [])
 
 
 def following_posts(viewer: User) -> QuerySet[Post]:

@@ -7,9 +7,10 @@ import numpy as np
 
 from apps.accounts.models import User
 from apps.content.audience import may_see_age_restricted
-from apps.feed import interactions, pools
+from apps.feed import interactions
 from apps.feed.candidates import ViewerContext
 from apps.feed.pools import Catalogue
+from apps.feed.serving import sources
 from apps.feed.topics import hashtags_for
 
 MAX_FOLLOWS_READ = 5000
@@ -46,9 +47,11 @@ def viewer_context(viewer: User | None, *, session_id: str | None = None) -> Vie
     return ctx
 
 
-def _describe_positives(ctx: ViewerContext, catalogue: Catalogue) -> None:
+def _describe_positives(ctx: ViewerContext, catalogue: Catalogue, stamp: str = "") -> None:
     """Authors, sounds, hashtags and the mean text embedding of what the viewer liked or
-    completed (pooled posts from memory, the rest in one query each)."""
+    completed (pooled posts from memory, the rest in one query each, or from memory when
+    read since the pools with this stamp were drawn)."""
+
     if not ctx.positives:
         return
     vectors: list[np.ndarray] = []
@@ -66,13 +69,15 @@ def _describe_positives(ctx: ViewerContext, catalogue: Catalogue) -> None:
         if catalogue.vectors is not None and catalogue.vectors[row].any():
             vectors.append(catalogue.vectors[row])
     if missing:
-        for meta in pools.published_meta_rows("p.id = ANY(%(ids)s)", {"ids": missing}):
-            ctx.positive_authors[int(meta["author_id"])] += 1
-            if meta["sound_id"]:
-                ctx.positive_sounds[int(meta["sound_id"])] += 1
-            for tag in meta["tags"]:
-                ctx.positive_tags[tag.lower()] += 1
-        vectors.extend(pools.embeddings_of(missing).values())
+        described, rows = sources.described.rows(missing, stamp)
+        for row in rows:
+            ctx.positive_authors[int(described.author[row])] += 1
+            if described.sound[row]:
+                ctx.positive_sounds[int(described.sound[row])] += 1
+            for tag in described.hashtags[row]:
+                ctx.positive_tags[tag] += 1
+        found = sources.vectors.get_many(missing, stamp)
+        vectors.extend(found[pid] for pid in missing if pid in found)
     if vectors:
         mean = np.mean(np.vstack(vectors), axis=0)
         norm = float(np.linalg.norm(mean))

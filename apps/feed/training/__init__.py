@@ -30,7 +30,7 @@ from apps.feed.training.dataset import (
     with_history_counters,
 )
 from apps.feed.training.fitting import combined, fit_heads
-from apps.feed.training.history import Events, History, factorise, history_of
+from apps.feed.training.history import Events, History, coengagement, factorise, history_of
 from apps.feed.training.loading import load_events, user_countries
 from apps.feed.training.metrics import Scorers, auc, evaluate, ndcg_by_user, recall_at_50
 from apps.feed.training.run import MAX_TRAIN_ROWS, TrainResult, save_model, train
@@ -47,6 +47,7 @@ __all__ = [
     "auc",
     "build_dataset",
     "candidate_set",
+    "coengagement",
     "combined",
     "context_for",
     "evaluate",

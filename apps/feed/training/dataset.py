@@ -8,7 +8,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from apps.feed.artifacts import MODEL_FEATURES
-from apps.feed.candidates import SOURCES, CandidateSet, ViewerContext, take
+from apps.feed.candidates import (
+    SOURCES,
+    CandidateSet,
+    ViewerContext,
+    coengaged_scores,
+    session_vector,
+    take,
+)
 from apps.feed.pools import Catalogue
 from apps.feed.ranking import FEATURES, HEADS
 from apps.feed.training.history import Events, History
@@ -73,7 +80,18 @@ def candidate_set(cat: Catalogue, rows: np.ndarray, ctx: ViewerContext,
             if vec is not None:
                 cf[i] = float(vec @ ctx.cf_user)
     src = np.zeros((len(rows), len(SOURCES)), dtype=np.uint8)
-    return CandidateSet(cat=sub, src=src, text_sim=text_sim, cf=cf)
+    # The personal features serving computes (candidates.generate), from the history.
+    session = session_vector(hist.cf_items, ctx.positives)
+    session_sim = np.zeros(len(rows), dtype=np.float32)
+    if session is not None:
+        for i, pid in enumerate(sub.ids.tolist()):
+            vec = hist.cf_items.get(pid)
+            if vec is not None:
+                session_sim[i] = float(vec @ session)
+    co_scores = coengaged_scores(hist.coengaged, ctx.positives)
+    co = np.array([co_scores.get(p, 0.0) for p in sub.ids.tolist()], dtype=np.float32)
+    return CandidateSet(cat=sub, src=src, text_sim=text_sim, cf=cf, session_sim=session_sim,
+                        co=co)
 
 
 def model_columns() -> list[int]:

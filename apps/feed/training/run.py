@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,7 @@ from apps.feed.ranking import weights
 from apps.feed.training._common import SEED
 from apps.feed.training.dataset import build_dataset, with_history_counters
 from apps.feed.training.fitting import fit_heads
-from apps.feed.training.history import Events, factorise, history_of
+from apps.feed.training.history import Events, coengagement, factorise, history_of
 from apps.feed.training.metrics import Scorers, auc, evaluate, recall_at_50
 
 MAX_TRAIN_ROWS = 400_000
@@ -30,6 +30,8 @@ class TrainResult:
     cf_users: dict[int, np.ndarray]
     cf_items: dict[int, np.ndarray]
     trained_on: dict[str, Any]
+    # Post id -> (co-engaged post ids, similarities), best first (the `coengaged` source).
+    coengaged: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 def train(ev: Events, cat: Catalogue, *, follows: dict[int, set[int]],
@@ -70,13 +72,14 @@ def train(ev: Events, cat: Catalogue, *, follows: dict[int, set[int]],
         metrics["ranker"][f"auc_{head}"] = auc(ds_test.labels[head],
                                                est.predict_proba(ds_test.x)[:, 1])
     cf_users, cf_items = factorise(ev)
+    coengaged = coengagement(ev)
     trained_on = {"events": len(ev), "train_rows": len(ds_train.x),
                   "test_rows": len(ds_test.x), "users": len(np.unique(ev.user)),
                   "posts": len(np.unique(ev.post)), "split_t1": t1, "split_t2": t2,
                   "features": list(MODEL_FEATURES), "weights": w,
                   "seconds": round(time.time() - started, 1)}
     return TrainResult(heads=heads, metrics=_clean(metrics), cf_users=cf_users,
-                       cf_items=cf_items, trained_on=trained_on)
+                       cf_items=cf_items, trained_on=trained_on, coengaged=coengaged)
 
 
 def _clean(value: Any) -> Any:
