@@ -116,3 +116,22 @@ register_captions_changed_hook = _captions_changed_hooks.register
 def run_captions_changed_hooks(*, asset_id: int) -> None:
     for hook in _captions_changed_hooks:
         hook(asset_id=asset_id)
+
+
+class Av1ThresholdHook(Protocol):
+    def __call__(self) -> int | None: ...
+
+
+# Answers "past how many views does a post get AV1 renditions?" (experiments: the staff
+# flag `media.av1_view_threshold`, audited). None: no opinion; with no answer the setting
+# MEDIA_AV1_VIEW_THRESHOLD holds. 0 turns AV1 off.
+_av1_threshold_hooks: Hook[Av1ThresholdHook] = Hook("media.av1_view_threshold")
+register_av1_threshold_hook = _av1_threshold_hooks.register
+
+
+def av1_view_threshold_answer() -> int | None:
+    for hook in _av1_threshold_hooks:
+        answer = hook()
+        if answer is not None:
+            return answer
+    return None

@@ -58,7 +58,8 @@ class ProbeResult:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ProbeResult:
-        return cls(**data)
+        # the asset's probe also keeps what was decided from it (`title`: the per-title plan)
+        return cls(**{key: value for key, value in data.items() if key != "title"})
 
 
 _IMAGE_MAGIC = {

@@ -23,6 +23,9 @@ ASSET_TASKS = frozenset({
     "apps.media.process_asset", "apps.media.run_step", "apps.media.reprocess",
     "apps.media.recipe_changed",
 })
+# Steps that are bulk work whoever uploaded the asset: the AV1 renditions of a popular post
+# (apps.media.av1) never wait in front of, or take a worker from, a person's upload.
+BULK_STEPS = frozenset({"av1"})
 
 
 def queue_for(priority: str) -> str:
@@ -41,6 +44,9 @@ def route_asset_task(
     asset_id = args[0] if args else (kwargs or {}).get("asset_id")
     if asset_id is None:
         return None
+    step = args[1] if len(args or ()) > 1 else (kwargs or {}).get("name")
+    if name == "apps.media.run_step" and step in BULK_STEPS:
+        return {"queue": queue_for(MediaAsset.Priority.BULK)}
     try:
         priority = MediaAsset.objects.filter(pk=int(asset_id)).values_list(
             "priority", flat=True).first()

@@ -53,7 +53,8 @@ def seconds_per_asset(priority: str) -> float | None:
         return None
     total = ProcessingStep.objects.filter(
         asset_id__in=recent, started_at__isnull=False, finished_at__isnull=False,
-    ).aggregate(total=Sum(F("finished_at") - F("started_at")))["total"]
+    ).exclude(name="av1").aggregate(  # AV1 is later bulk work, no part of an upload's time
+        total=Sum(F("finished_at") - F("started_at")))["total"]
     return total.total_seconds() / len(recent) if total else None
 
 

@@ -26,8 +26,8 @@ SOURCE_NAME = "source"
 # may keep the untagged ones as immutable)
 SERVABLE = re.compile(
     r"^(hls/master\.m3u8"
-    r"|hls/\d{2,4}/(index\.m3u8|init(_[0-9a-f]{8})?\.mp4|seg_([0-9a-f]{8}_)?\d{4,6}\.m4s)"
-    r"|video(-[0-9a-f]{8})?\.mp4|poster(-[0-9a-f]{8})?\.jpg|preview\.webp"
+    r"|hls/(av1-)?\d{2,4}/(index\.m3u8|init(_[0-9a-f]{8})?\.mp4|seg_([0-9a-f]{8}_)?\d{4,6}\.m4s)"
+    r"|video(-[0-9a-f]{8})?\.mp4|poster(-[0-9a-f]{8})?\.jpg|first_frame\.jpg|preview\.webp"
     r"|storyboard\.(jpg|json|vtt)|audio\.m4a"
     r"|hls/subs/[a-z]{2,3}(-[A-Za-z0-9]{2,8})?-\d{1,6}\.(vtt|m3u8))$"
 )

@@ -27,6 +27,12 @@ BITS_PER_PIXEL = {240: 0.16, 360: 0.13, 540: 0.11, 720: 0.095, 1080: 0.085}
 CRF = 23
 MAX_FPS = 30.0
 SEGMENT_SECONDS = 2
+# The first segment is shorter (keyframes at 0, 1, 3, 5, ... s): a player's first frame
+# needs the init and that segment only, about half the bytes of a 2 s one (issue 22).
+FIRST_SEGMENT_SECONDS = 1
+# x264 keyframes forced at 0 and FIRST_SEGMENT_SECONDS, then every SEGMENT_SECONDS
+KEYFRAME_EXPR = (f"expr:if(lt(n_forced,2),gte(t,n_forced*{FIRST_SEGMENT_SECONDS}),"
+                 f"gte(t,{FIRST_SEGMENT_SECONDS}+(n_forced-1)*{SEGMENT_SECONDS}))")
 AUDIO_BITRATE = {240: 64, 360: 96, 540: 128, 720: 128, 1080: 128}
 # profile per rung (profile_idc and constraint flags of the CODECS string); the level is
 # chosen per rendition from its frame size, frame rate and bitrate (`h264_level`), and
@@ -120,6 +126,8 @@ class Rendition:
     fps: float
     video_kbps: int
     audio_kbps: int
+    # x264's CRF: CRF for every rung, higher on easy clips with the per-title ladder
+    crf: int = CRF
 
     @property
     def name(self) -> str:
@@ -168,6 +176,11 @@ class SoundMix:
     tag: str
 
 
+# outputs beside the ladder from the same decode: (copies of the decoded video, filter
+# chains reading [x0], [x1], …, output arguments); built by `derived.tap_outputs`
+Taps = tuple[int, list[str], list[str]]
+
+
 def _even(value: float) -> int:
     return max(2, round(value / 2) * 2)
 
@@ -181,20 +194,26 @@ def output_fps(probe: ProbeResult) -> float:
     return max(1.0, round(fps))
 
 
-def plan_ladder(probe: ProbeResult) -> list[Rendition]:
+def plan_ladder(probe: ProbeResult, title: dict[str, Any] | None = None) -> list[Rendition]:
     """Renditions by short edge, never upscaling; a source below 240 gets one rendition at
-    its own (even) size."""
+    its own (even) size. `title` (`apps.media.per_title`): the clip's own plan, which
+    scales every rung's cap by its `factor` and leaves out the rungs in `drop` (never the
+    lowest or the highest)."""
     short = min(probe.width, probe.height)
     long_ = max(probe.width, probe.height)
     edges = [edge for edge in LADDER if edge <= short] or [LADDER[0]]
+    factor = float(title["factor"]) if title else 1.0
+    crf = int(title.get("crf", CRF)) if title else CRF
+    if title and len(edges) > 2:
+        edges = [edges[0], *(e for e in edges[1:-1] if e not in title["drop"]), edges[-1]]
     fps = output_fps(probe)
     out = []
     for edge in edges:
         scale = min(edge, short) / short
         s, l_ = _even(short * scale), _even(long_ * scale)
         width, height = (s, l_) if probe.width <= probe.height else (l_, s)
-        kbps = int(BITS_PER_PIXEL[edge] * width * height * fps / 1000)
-        out.append(Rendition(edge, width, height, fps, kbps, AUDIO_BITRATE[edge]))
+        kbps = int(BITS_PER_PIXEL[edge] * factor * width * height * fps / 1000)
+        out.append(Rendition(edge, width, height, fps, kbps, AUDIO_BITRATE[edge], crf))
     return out
 
 
@@ -226,11 +245,11 @@ def _x264_args(rendition: Rendition, preset: str) -> list[str]:
     return [
         "-c:v", "libx264", "-preset", preset, "-profile:v", rendition.profile,
         "-level:v", rendition.level,
-        "-crf", str(CRF), "-maxrate", f"{rendition.video_kbps}k",
+        "-crf", str(rendition.crf), "-maxrate", f"{rendition.video_kbps}k",
         "-bufsize", f"{rendition.video_kbps * 2}k",
         "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
         "-x264-params", f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0",
-        "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
+        "-force_key_frames", KEYFRAME_EXPR,
         "-c:a", "aac", "-b:a", f"{rendition.audio_kbps}k", "-ac", "2", "-ar", "48000",
     ]
 
@@ -307,7 +326,15 @@ def _hls_output(rendition: Rendition, out_dir: Path, tag: str = "") -> list[str]
     init, segments = ("init.mp4", "seg_%04d.m4s") if not tag else (
         f"init_{tag}.mp4", f"seg_{tag}_%04d.m4s")
     return [
-        "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
+        # Both tracks present from 0: without this ffmpeg shifts the negative timestamps
+        # (the B-frame reorder delay, the AAC priming) to non-negative with an empty edit
+        # in front of each track, and the video started 2 frames (67 ms at 30 fps) into the
+        # timeline, the audio 45 ms. With it, one edit per track skips those media times
+        # (the reorder delay, the priming samples): first video and audio times are both 0.
+        "-avoid_negative_ts", "disabled",
+        "-f", "hls", "-hls_time", str(SEGMENT_SECONDS),
+        # the muxer cuts the first segment at the keyframe forced at 1 s (KEYFRAME_EXPR)
+        "-hls_init_time", str(FIRST_SEGMENT_SECONDS), "-hls_playlist_type", "vod",
         "-hls_segment_type", "fmp4", "-hls_flags", "independent_segments",
         "-hls_fmp4_init_filename", init,
         "-hls_segment_filename", str(out_dir / segments),
@@ -317,12 +344,17 @@ def _hls_output(rendition: Rendition, out_dir: Path, tag: str = "") -> list[str]
 
 def ladder_command(
     source: Path, probe: ProbeResult, renditions: list[Rendition], out_root: Path, preset: str,
-    mix: SoundMix | None = None,
+    mix: SoundMix | None = None, taps: Taps | None = None,
 ) -> list[str]:
     """Several renditions from one decode: the source is split once and each branch is
-    scaled and encoded with exactly the settings of `rendition_command`."""
+    scaled and encoded with exactly the settings of `rendition_command`. `taps` (from
+    `derived.tap_outputs`): more copies of the same decoded frames, [x0], [x1], …, and
+    the outputs that read them (poster candidates, preview, storyboard, frames, audio)."""
     count = len(renditions)
-    graph = [f"[0:v]split={count}" + "".join(f"[s{i}]" for i in range(count))]
+    tapped, tap_chains, tap_args = taps if taps is not None else (0, [], [])
+    graph = [f"[0:v]split={count + tapped}" + "".join(f"[s{i}]" for i in range(count))
+             + "".join(f"[x{i}]" for i in range(tapped))]
+    graph += tap_chains
     for i, r in enumerate(renditions):
         graph.append(f"[s{i}]{_video_filter(probe, r.width, r.height, r.fps)}[v{i}]")
     if mix is not None:
@@ -340,14 +372,15 @@ def ladder_command(
         out_dir.mkdir(parents=True, exist_ok=True)
         args += ["-map", f"[v{i}]", "-map", audio_maps[i], *duration, *_x264_args(r, preset),
                  *_hls_output(r, out_dir, tag)]
-    return args
+    return [*args, *tap_args]
 
 
 def transcode_ladder(
     source: Path, probe: ProbeResult, renditions: list[Rendition], out_root: Path, *,
     preset: str, heartbeat: Callable[[], None] | None = None, mix: SoundMix | None = None,
+    taps: Taps | None = None,
 ) -> tuple[list[dict[str, Any]], str]:
-    log = run_ffmpeg(ladder_command(source, probe, renditions, out_root, preset, mix),
+    log = run_ffmpeg(ladder_command(source, probe, renditions, out_root, preset, mix, taps),
                      heartbeat=heartbeat)
     return [_rendition_info(r, out_root / r.name) for r in renditions], log
 
@@ -432,3 +465,23 @@ def mp4_fallback(
          "-movflags", "+faststart", str(out)],
         heartbeat=heartbeat,
     )
+
+
+def mp4_from_rendition(playlist: Path, out: Path) -> str:
+    """The MP4 fallback remuxed from a finished HLS rendition (its init segment and media
+    segments joined, streams copied, `+faststart`): no second encode, and the same
+    frames, timestamps and bytes per frame as the rendition players get."""
+    directory = playlist.parent
+    text = playlist.read_text()
+    found = _MAP.search(text)
+    parts = [directory / (found.group(1) if found else "init.mp4")]
+    parts += [directory / line for line in text.splitlines() if line and not line.startswith("#")]
+    joined = out.with_name(f".{out.name}.fmp4")
+    with joined.open("wb") as sink:
+        for part in parts:
+            sink.write(part.read_bytes())
+    try:
+        return run_ffmpeg(["-i", str(joined), "-map", "0", "-c", "copy", "-map_metadata", "-1",
+                           "-movflags", "+faststart", str(out)])
+    finally:
+        joined.unlink(missing_ok=True)

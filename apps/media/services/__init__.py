@@ -27,6 +27,11 @@ from apps.media.services._common import (
     StepState,
     _local_source,
 )
+from apps.media.services.av1 import (
+    asset_av1_request,
+    assets_av1_views_passed,
+    av1_view_threshold,
+)
 from apps.media.services.captions import (
     CaptionError,
     caption_track_delete,
@@ -79,6 +84,7 @@ __all__ = [
     "TooManyUploadsError",
     "_claim",
     "_local_source",
+    "asset_av1_request",
     "asset_create_from_file",
     "asset_fail",
     "asset_group",
@@ -89,8 +95,10 @@ __all__ = [
     "asset_source_file",
     "asset_status",
     "asset_step_run",
+    "assets_av1_views_passed",
     "assets_for_reprocess",
     "assets_requeue_stalled",
+    "av1_view_threshold",
     "caption_track_delete",
     "caption_track_edit",
     "caption_track_request_auto",

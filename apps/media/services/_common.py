@@ -26,6 +26,12 @@ LADDER_STEP = "ladder"  # every rendition above the lowest, from one decode
 
 EXTRA_STEPS = ("mp4", "poster", "preview", "storyboard", "audio", "frames")
 
+# the steps made from the ladder's outputs: the files the `ladder` step's decode wrote
+# beside its renditions (derived.TAP_STEPS) and the MP4 remuxed from a rendition. With a
+# `ladder` step they are sent when it (or the rendition they read) finishes, not at
+# planning, so they do not decode the source again while it runs.
+FROM_LADDER_STEPS = ("poster", "preview", "storyboard", "audio", "frames", "mp4")
+
 IN_FLIGHT = (State.UPLOADED, State.VALIDATING, State.PROCESSING)
 
 

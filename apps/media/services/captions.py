@@ -19,7 +19,7 @@ from django.db import transaction
 
 from apps.core.errors import ApplicationError
 from apps.core.outbox import enqueue_on_commit
-from apps.media import asr, hooks, storage, subtitles, transcode
+from apps.media import asr, av1, hooks, storage, subtitles, transcode
 from apps.media.models import CaptionTrack, MediaAsset
 
 logger = logging.getLogger(__name__)
@@ -59,8 +59,8 @@ def _write_master(asset: MediaAsset) -> None:
     hooks.run_captions_changed_hooks(asset_id=asset.pk)
     renditions = asset.outputs.get("renditions") or []
     if renditions:
-        storage.publish_text(asset.pk, "hls/master.m3u8", transcode.master_playlist(
-            renditions, subtitles=master_subtitles(asset.pk)))
+        storage.publish_text(asset.pk, "hls/master.m3u8", av1.master_playlist(
+            renditions, asset.outputs.get("av1") or [], subtitles=master_subtitles(asset.pk)))
 
 
 def _publish(track: CaptionTrack, cues: list[subtitles.Cue], *,

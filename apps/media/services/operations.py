@@ -15,7 +15,7 @@ from apps.core.audit import Actor, record_audit
 from apps.core.outbox import enqueue_on_commit
 from apps.media import hooks, routing, s3, storage
 from apps.media.models import MediaAsset, ProcessingStep
-from apps.media.services._common import State, StepState, _enqueue_process
+from apps.media.services._common import State, StepState, _enqueue_process, _enqueue_steps
 from apps.media.services.notify import _notify_on_commit, _run_hooks
 from apps.media.services.s3_uploads import _touch_upload
 from apps.media.services.uploads import _drop_upload_bytes
@@ -64,6 +64,7 @@ def assets_requeue_stalled() -> dict[str, int]:
     for asset_id, name in stale_steps:
         storage.remove_stale_staging(asset_id, name, older_than_seconds=stall.total_seconds())
     requeued = sum(_requeue(asset_id, now, unleased) for asset_id in sorted(dead))
+    av1_sent = _resend_av1_of_ready(now, stall, unleased)
     expired = 0
     for asset in MediaAsset.objects.filter(state=State.UPLOADING,
                                            upload_expires_at__lt=now)[:500]:
@@ -83,7 +84,31 @@ def assets_requeue_stalled() -> dict[str, int]:
         if moved:
             expired += 1
             _drop_upload_bytes(asset.pk, asset.s3_upload_id)
-    return {"steps": len(stale_steps), "assets": requeued, "expired": expired}
+    return {"steps": len(stale_steps), "assets": requeued, "expired": expired, "av1": av1_sent}
+
+
+def _resend_av1_of_ready(now: datetime, stall: timedelta,
+                         unleased: QuerySet[MediaAsset]) -> int:
+    """The AV1 step of a ready asset (bulk work after the upload; `process_asset` skips a
+    ready asset) is sent again when its worker stopped heart-beating, or when it waits
+    although the bulk queue holds no message; once per lease, like the assets above."""
+    stuck = list(ProcessingStep.objects.filter(name="av1", asset__state=State.READY).filter(
+        Q(state=StepState.RUNNING, heartbeat_at__lt=now - stall)
+        | Q(state__in=[StepState.PENDING, StepState.FAILED], updated_at__lt=now - stall)
+    ).values_list("asset_id", "state")[:500])
+    if not stuck:
+        return 0
+    bulk_empty = routing.messages_waiting(routing.queue_for(MediaAsset.Priority.BULK)) == 0
+    sent = 0
+    for asset_id, state in stuck:
+        if state != StepState.RUNNING and not bulk_empty:
+            continue  # merely waiting behind bulk work
+        with transaction.atomic():
+            if not unleased.filter(pk=asset_id).update(requeued_at=now):
+                continue
+            _enqueue_steps(asset_id, ["av1"])
+        sent += 1
+    return sent
 
 
 def _requeue(asset_id: int, now: datetime, unleased: QuerySet[MediaAsset]) -> bool:

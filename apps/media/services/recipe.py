@@ -14,11 +14,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.media import derived, hooks, storage, transcode
+from apps.media import av1, derived, hooks, storage, transcode
 from apps.media.models import MediaAsset, ProcessingStep
 from apps.media.probe import ProbeResult
+from apps.media.services import av1 as av1_step
 from apps.media.services import captions
 from apps.media.services._common import (
+    FROM_LADDER_STEPS,
     IN_FLIGHT,
     LADDER_STEP,
     RENDITION_PREFIX,
@@ -34,8 +36,108 @@ class SoundNotReadyError(Exception):
     """The chosen sound's audio is not available yet (another upload still processing)."""
 
 
+class WaitForStepError(Exception):
+    """The step reads another step's output that is not there yet (the ladder's decode,
+    or the rendition the MP4 is remuxed from); that step sends it when it finishes."""
+
+    def __init__(self, awaited: str) -> None:
+        super().__init__(f"waiting for the {awaited} step")
+        self.awaited = awaited
+
+
+def title_of(asset_id: int) -> dict[str, Any] | None:
+    """The asset's per-title plan (`apps.media.per_title`), decided at validation."""
+    probe = MediaAsset.objects.filter(pk=asset_id).values_list("probe", flat=True).first()
+    title = (probe or {}).get("title")
+    return title if isinstance(title, dict) else None
+
+
+def _mp4_rung(ladder: dict[int, transcode.Rendition]) -> transcode.Rendition:
+    return max((r for r in ladder.values() if r.short_edge <= 720), key=lambda r: r.short_edge)
+
+
+def _rung_step(asset_id: int, rung: int) -> str:
+    """The step that writes rung `rung`: its own `rendition-` step, else the ladder."""
+    own = f"{RENDITION_PREFIX}{rung}"
+    return own if ProcessingStep.objects.filter(asset_id=asset_id, name=own).exists() \
+        else LADDER_STEP
+
+
+def awaited_step(asset_id: int, name: str, probe: ProbeResult) -> str | None:
+    """The step `name` must wait for, or None. The tapped steps wait while the `ladder`
+    step runs (it writes their files from its decode; a poster at the creator's cover time
+    decodes that one frame itself); they are sent when it finishes, so this is only met by
+    a copy sent early (the stall sweep). One run while the ladder is not running decodes
+    the source itself, as before, and the ladder then leaves it out. The MP4 waits for its
+    rendition rendered with the current recipe (it is remuxed from it)."""
+    if name == "mp4":
+        rung = _mp4_rung({r.short_edge: r for r in transcode.plan_ladder(
+            probe, title_of(asset_id))})
+        source = _rung_step(asset_id, rung.short_edge)
+        step = ProcessingStep.objects.filter(asset_id=asset_id, name=source).first()
+        key = recipe_key("mp4", hooks.asset_recipe(asset_id=asset_id))
+        if step is not None and (step.state != StepState.DONE
+                                 or (step.output or {}).get("recipe") != key):
+            return source
+        return None
+    if name not in derived.TAP_STEPS:
+        return None
+    if name == "poster" and recipe_key(name, hooks.asset_recipe(asset_id=asset_id)):
+        return None
+    ladder = ProcessingStep.objects.filter(asset_id=asset_id, name=LADDER_STEP).first()
+    return LADDER_STEP if ladder is not None and ladder.state == StepState.RUNNING else None
+
+
+def _taps_dir(asset_id: int) -> Path:
+    """Where the ladder step leaves the files its decode made for the other steps (local
+    scratch beside the staging directories; dropped when the asset is ready)."""
+    return storage.asset_dir(asset_id) / ".work" / "taps"
+
+
+def _tap_steps(asset_id: int, recipe: hooks.AssetRecipe) -> list[str]:
+    """The tapped steps still to do (a re-render of the ladder for a new sound finds
+    them done and writes none)."""
+    pending = set(ProcessingStep.objects.filter(
+        asset_id=asset_id, name__in=derived.TAP_STEPS).exclude(
+        state=StepState.DONE).values_list("name", flat=True))
+    return [name for name in derived.TAP_STEPS if name in pending
+            and not (name == "poster" and recipe_key(name, recipe))]
+
+
+def _take_tapped(asset_id: int, name: str, staged: Path) -> Path | None:
+    """Moves a file (or directory) the ladder's decode made into `staged`."""
+    tapped = _taps_dir(asset_id) / name
+    if not tapped.exists():
+        return None
+    target = staged / name
+    tapped.replace(target)
+    return target
+
+
+def _sent_after(asset_id: int, name: str) -> None:
+    """After the ladder committed: send the steps made from it that are still pending;
+    after a rendition, the MP4 when it is remuxed from that one."""
+    if not (name.startswith(RENDITION_PREFIX) or name == LADDER_STEP):
+        return
+    made_from = FROM_LADDER_STEPS if name == LADDER_STEP else ("mp4",)
+
+    def send() -> None:
+        asset = MediaAsset.objects.filter(pk=asset_id).only("probe").first()
+        if asset is None or not asset.probe:
+            return
+        probe = ProbeResult.from_json(asset.probe)
+        names = [step for step in ProcessingStep.objects.filter(
+            asset_id=asset_id, name__in=made_from,
+            state=StepState.PENDING).values_list("name", flat=True)
+            if awaited_step(asset_id, step, probe) is None]
+        if names:
+            _enqueue_steps(asset_id, names)
+
+    transaction.on_commit(send)
+
+
 def _uses_audio_recipe(name: str) -> bool:
-    return name.startswith(RENDITION_PREFIX) or name in (LADDER_STEP, "mp4")
+    return name.startswith(RENDITION_PREFIX) or name in (LADDER_STEP, "mp4", av1_step.STEP)
 
 
 def recipe_key(name: str, recipe: hooks.AssetRecipe) -> dict[str, Any] | None:
@@ -119,7 +221,7 @@ def _do_step(
 ) -> tuple[dict[str, Any], str]:
     source = _local_source(asset_id)
     preset = settings.MEDIA_X264_PRESET
-    ladder = {r.short_edge: r for r in transcode.plan_ladder(probe)}
+    ladder = {r.short_edge: r for r in transcode.plan_ladder(probe, title_of(asset_id))}
     recipe = hooks.asset_recipe(asset_id=asset_id)
     mix: transcode.SoundMix | None = None
     key = recipe_key(name, recipe)
@@ -138,50 +240,126 @@ def _do_step(
         lowest_apart = ProcessingStep.objects.filter(
             asset_id=asset_id, name__startswith=RENDITION_PREFIX).exists()
         upper = rungs[1:] if lowest_apart else rungs
+        # the files of the other steps still to do come from this same decode
+        tap_steps = _tap_steps(asset_id, recipe)
+        taps_dir = staged / ".taps"
+        taps_dir.mkdir()
+        taps = derived.tap_outputs(probe, taps_dir, tap_steps) if tap_steps else None
         outputs, log = transcode.transcode_ladder(
-            source, probe, upper, staged, preset=preset, heartbeat=heartbeat, mix=mix
+            source, probe, upper, staged, preset=preset, heartbeat=heartbeat, mix=mix,
+            taps=taps,
         )
         for rendition in upper:  # each directory is complete: the command has finished
             storage.publish_dir(staged / rendition.name, asset_id, f"hls/{rendition.name}")
-        return {"renditions": outputs, "recipe": key}, log
+        if tap_steps:
+            storage.place_dir(taps_dir, _taps_dir(asset_id))
+        return {"renditions": outputs, "recipe": key, "tapped": tap_steps}, log
+    if name == av1_step.STEP:  # on the bulk queue, for a post past the view threshold
+        output, log = av1_step.run_step(asset_id, source, probe, title_of(asset_id), staged,
+                                        heartbeat, mix, key)
+        _drop_sound(staged)
+        return output, log
     if name == "mp4":
-        rendition = max((r for r in ladder.values() if r.short_edge <= 720),
-                        key=lambda r: r.short_edge)
+        rendition = _mp4_rung(ladder)
         file = f"video-{mix.tag}.mp4" if mix is not None else "video.mp4"
-        log = transcode.mp4_fallback(source, probe, rendition, staged / file,
-                                     preset=preset, heartbeat=heartbeat, mix=mix)
+        made_by = "remux"
+        rung_dir = _fetch_rendition(asset_id, rendition.name, staged / ".rung")
+        if rung_dir is not None:
+            log = transcode.mp4_from_rendition(rung_dir / "index.m3u8", staged / file)
+            shutil.rmtree(staged / ".rung", ignore_errors=True)
+        else:  # the rendition is not at hand: encode it as the rendition was
+            made_by = "encode"
+            log = transcode.mp4_fallback(source, probe, rendition, staged / file,
+                                         preset=preset, heartbeat=heartbeat, mix=mix)
         storage.publish_file(staged / file, asset_id, file)
         return {"name": file, "short_edge": rendition.short_edge, "recipe": key,
-                "width": rendition.width, "height": rendition.height}, log
+                "width": rendition.width, "height": rendition.height, "made_by": made_by}, log
     if name == "poster":
         file = f"poster-{_tag(key)}.jpg" if key is not None else "poster.jpg"
-        cover = None if recipe.cover_time_ms is None else recipe.cover_time_ms / 1000
-        chosen = derived.poster(source, probe, staged / file, cover_at=cover)
+        chosen = None
+        if key is None and _taps_dir(asset_id).is_dir():
+            chosen = derived.poster_from_candidates(_taps_dir(asset_id), probe, staged / file)
+            for candidate in _taps_dir(asset_id).glob("poster_*.bmp"):
+                candidate.unlink(missing_ok=True)
+        if chosen is None:
+            cover = None if recipe.cover_time_ms is None else recipe.cover_time_ms / 1000
+            chosen = derived.poster(source, probe, staged / file, cover_at=cover)
+        else:
+            chosen["made_by"] = "ladder"
         storage.publish_file(staged / file, asset_id, file)
-        return {"name": file, "recipe": key, **chosen}, ""
+        # the first frame (whatever the cover): the player's placeholder until it draws
+        derived.first_frame(source, staged / "first_frame.jpg")
+        storage.publish_file(staged / "first_frame.jpg", asset_id, "first_frame.jpg")
+        return {"name": file, "recipe": key, "first_frame": "first_frame.jpg", **chosen}, ""
     if name == "preview":
-        log = derived.preview(source, probe, staged / "preview.webp")
+        log = "from the ladder's decode"
+        if _take_tapped(asset_id, "preview.webp", staged) is None:
+            log = derived.preview(source, probe, staged / "preview.webp")
         storage.publish_file(staged / "preview.webp", asset_id, "preview.webp")
-        return {"name": "preview.webp"}, log
+        return {"name": "preview.webp", "made_by": _made_by(log)}, log
     if name == "storyboard":
-        meta, log = derived.storyboard(source, probe, staged)
+        log = "from the ladder's decode"
+        if _take_tapped(asset_id, "storyboard.jpg", staged) is not None:
+            meta = derived.storyboard_files(staged, probe)
+        else:
+            meta, log = derived.storyboard(source, probe, staged)
         for file in ("storyboard.jpg", "storyboard.json", "storyboard.vtt"):
             storage.publish_file(staged / file, asset_id, file)
-        return meta, log
+        return {**meta, "made_by": _made_by(log)}, log
     if name == "audio":
-        log = derived.extract_audio(source, staged / "audio.m4a")
+        log = "from the ladder's decode"
+        if _take_tapped(asset_id, "audio.m4a", staged) is None:
+            log = derived.extract_audio(source, staged / "audio.m4a")
         storage.publish_file(staged / "audio.m4a", asset_id, "audio.m4a")
-        return {"name": "audio.m4a"}, log
+        return {"name": "audio.m4a", "made_by": _made_by(log)}, log
     if name == "frames":
-        count, log = derived.moderation_frames(source, probe, staged)
+        log = "from the ladder's decode"
+        tapped = _take_tapped(asset_id, "frames", staged)
+        if tapped is not None:
+            for frame in tapped.iterdir():
+                frame.replace(staged / frame.name)
+            tapped.rmdir()
+            count = len(list(staged.glob("frame_*.jpg")))
+        else:
+            count, log = derived.moderation_frames(source, probe, staged)
         storage.publish_dir(staged, asset_id, "moderation")
         staged.mkdir()  # the caller removes it
-        return {"directory": "moderation", "count": count}, log
+        return {"directory": "moderation", "count": count, "made_by": _made_by(log)}, log
     raise ValueError(f"unknown step {name}")
 
 
+def _made_by(log: str) -> str:
+    return "ladder" if log == "from the ladder's decode" else "source"
+
+
+def _fetch_rendition(asset_id: int, name: str, dest: Path) -> Path | None:
+    """A published rendition's playlist, init and media segments as local files: the
+    published directory itself on local storage, else copied from the bucket into `dest`;
+    None when one is missing."""
+    if not storage.outputs_are_remote():
+        local = storage.asset_dir(asset_id) / "hls" / name
+        return local if (local / "index.m3u8").is_file() else None
+    playlist = storage.read_output(asset_id, f"hls/{name}/index.m3u8")
+    if playlist is None:
+        return None
+    text = playlist.decode()
+    found = transcode._MAP.search(text)
+    files = [found.group(1) if found else "init.mp4"]
+    files += [line for line in text.splitlines() if line and not line.startswith("#")]
+    dest.mkdir(parents=True, exist_ok=True)
+    for file in files:
+        data = storage.read_output(asset_id, f"hls/{name}/{file}")
+        if data is None:
+            return None
+        (dest / file).write_bytes(data)
+    (dest / "index.m3u8").write_bytes(playlist)
+    return dest
+
+
 def _refresh_progress(asset: MediaAsset) -> None:
-    steps = list(ProcessingStep.objects.filter(asset=asset).values_list("state", flat=True))
+    # the AV1 step (made later, for popular posts) is no part of an upload's progress
+    steps = list(ProcessingStep.objects.filter(asset=asset).exclude(
+        name=av1_step.STEP).values_list("state", flat=True))
     done = sum(1 for state in steps if state == StepState.DONE)
     asset.progress = int(100 * done / len(steps)) if steps else 0
     asset.save(update_fields=["progress", "updated_at"])
@@ -191,7 +369,10 @@ def _after_step(asset: MediaAsset, name: str, output: dict[str, Any]) -> None:
     """Under the asset's row lock: the master playlist lists exactly the finished
     renditions; the asset becomes playable with its lowest rendition and ready when every
     step is done."""
-    steps = list(ProcessingStep.objects.filter(asset=asset))
+    every_step = list(ProcessingStep.objects.filter(asset=asset))
+    av1_renditions = av1_step.av1_renditions(every_step)
+    # the AV1 step is made later and apart: readiness and the ladder leave it out
+    steps = [s for s in every_step if s.name != av1_step.STEP]
     renditions = sorted(
         (s for s in steps if s.name.startswith(RENDITION_PREFIX)),
         key=lambda s: int(s.name.removeprefix(RENDITION_PREFIX)),
@@ -203,11 +384,16 @@ def _after_step(asset: MediaAsset, name: str, output: dict[str, Any]) -> None:
         if step.name == LADDER_STEP and step.output.get("renditions"):
             done_renditions += step.output["renditions"]
     outputs = dict(asset.outputs)
-    if name.startswith(RENDITION_PREFIX) or name == LADDER_STEP:
-        storage.publish_text(asset.pk, "hls/master.m3u8", transcode.master_playlist(
-            done_renditions, subtitles=captions.master_subtitles(asset.pk)))
+    if name.startswith(RENDITION_PREFIX) or name in (LADDER_STEP, av1_step.STEP):
+        # the H.264 variants first, as before; AV1 ones after them, only once encoded
+        storage.publish_text(asset.pk, "hls/master.m3u8", av1.master_playlist(
+            done_renditions, av1_renditions, subtitles=captions.master_subtitles(asset.pk)))
         outputs["hls"] = "hls/master.m3u8"
         outputs["renditions"] = sorted(done_renditions, key=lambda r: r["short_edge"])
+        if av1_renditions:
+            outputs["av1"] = sorted(av1_renditions, key=lambda r: r["short_edge"])
+        else:
+            outputs.pop("av1", None)
     elif name == "storyboard":
         outputs["storyboard"] = {"image": "storyboard.jpg", "json": "storyboard.json",
                                  "vtt": "storyboard.vtt", **output}
@@ -218,6 +404,8 @@ def _after_step(asset: MediaAsset, name: str, output: dict[str, Any]) -> None:
             captions.captions_after_audio(asset.pk)
         replaced = outputs.get(name)
         outputs[name] = output["name"]
+        if name == "poster" and output.get("first_frame"):
+            outputs["first_frame"] = output["first_frame"]
         if isinstance(replaced, str) and replaced != output["name"]:
             # the old poster or MP4 of an earlier recipe
             old_id = asset.pk
@@ -240,8 +428,12 @@ def _after_step(asset: MediaAsset, name: str, output: dict[str, Any]) -> None:
         if storage.outputs_are_remote():
             ready_id = asset.pk
             transaction.on_commit(lambda: storage.drop_local_scratch(ready_id))
+    if asset.state == State.READY:
+        taps = _taps_dir(asset.pk)
+        transaction.on_commit(lambda: shutil.rmtree(taps, ignore_errors=True))
     asset.save(update_fields=fields)
     _refresh_progress(asset)
+    _sent_after(asset.pk, name)
     _notify_on_commit(asset.pk)
     done_id = asset.pk
     transaction.on_commit(lambda: _run_hooks(

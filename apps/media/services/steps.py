@@ -11,16 +11,17 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.media import hooks, storage, transcode
+from apps.media import av1, hooks, storage, transcode
 from apps.media.models import MediaAsset, ProcessingStep
 from apps.media.probe import ProbeResult
-from apps.media.services._common import State, StepState, _step_finish
+from apps.media.services._common import State, StepState, _enqueue_steps, _step_finish
 from apps.media.services.notify import _notify_now
 from apps.media.services.recipe import (
     SoundNotReadyError,
     _after_step,
     _do_step,
     asset_recipe_changed,
+    awaited_step,
     recipe_key,
 )
 from apps.media.services.validation import asset_fail
@@ -60,6 +61,20 @@ def _claim(step: ProcessingStep, task_id: str) -> bool:
     )
 
 
+def _wait_for(step: ProcessingStep, task_id: str, awaited: str) -> str:
+    """Back to pending, no attempt used: the awaited step sends this one when it commits
+    (`recipe._sent_after`). It is checked again after the reset, so a step that finished
+    in between is not missed (then this one is sent again here; a second message finds
+    it claimed or done)."""
+    ProcessingStep.objects.filter(pk=step.pk, claimed_by=task_id).update(
+        state=StepState.PENDING, claimed_by="", attempts=F("attempts") - 1,
+        log_tail=f"waiting for the {awaited} step", updated_at=timezone.now())
+    if awaited_step(step.asset_id, step.name,
+                    ProbeResult.from_json(step.asset.probe)) is None:
+        _enqueue_steps(step.asset_id, [step.name])
+    return f"waiting for {awaited}"
+
+
 class StepError(Exception):
     def __init__(self, message: str, *, attempts: int, final: bool) -> None:
         super().__init__(message)
@@ -75,11 +90,16 @@ def asset_step_run(*, asset_id: int, name: str, task_id: str) -> str:
     ).first()
     if step is None or step.state == StepState.DONE:
         return "nothing to do"
-    if step.asset.state != State.PROCESSING:
+    # the AV1 step is made for a post already out (ready), the others while processing
+    if step.asset.state != State.PROCESSING and not (
+            name == av1.STEP and step.asset.state == State.READY):
         return f"skipped ({step.asset.state})"
     if not _claim(step, task_id):
         return "claimed elsewhere"
     probe = ProbeResult.from_json(step.asset.probe)
+    awaited = awaited_step(asset_id, name, probe)
+    if awaited is not None:
+        return _wait_for(step, task_id, awaited)
 
     def heartbeat() -> None:
         ProcessingStep.objects.filter(pk=step.pk, claimed_by=task_id).update(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -14,11 +15,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.core.ids import allocate_ids
-from apps.media import hooks, s3, transcode
+from apps.media import av1, hooks, per_title, s3, transcode
 from apps.media.models import MediaAsset, ProcessingStep
 from apps.media.probe import ProbeResult, Rejected, probe_file
 from apps.media.services._common import (
     EXTRA_STEPS,
+    FROM_LADDER_STEPS,
     IN_FLIGHT,
     LADDER_STEP,
     RENDITION_PREFIX,
@@ -34,17 +36,19 @@ from apps.media.services.notify import _notify_now, _notify_on_commit, _run_hook
 from apps.media.services.recipe import _refresh_progress
 
 
-def _step_names(probe: ProbeResult) -> list[str]:
-    """The lowest rendition alone first (it makes the asset playable soon), the poster,
-    then the rest of the ladder from one decode (`ladder`), then the other outputs."""
-    ladder = transcode.plan_ladder(probe)
+def _step_names(probe: ProbeResult, title: dict[str, Any] | None = None) -> list[str]:
+    """The lowest rendition alone first (it makes the asset playable soon), then the rest
+    of the ladder from one decode (`ladder`, which also writes the poster candidates,
+    preview, storyboard, audio and moderation frames), then the steps that publish those
+    and the MP4 remuxed from a rendition."""
+    ladder = transcode.plan_ladder(probe, title)
     extras = [name for name in EXTRA_STEPS if name != "audio" or probe.has_audio]
     rest = [name for name in extras if name not in ("poster", "mp4")]
     if settings.MEDIA_SINGLE_PASS_LADDER:
         # every rung from one decode: the least CPU, but playable only when all are done
         return [LADDER_STEP, "poster", *rest, "mp4"]
     upper = [LADDER_STEP] if len(ladder) > 1 else []
-    return [f"{RENDITION_PREFIX}{ladder[0].short_edge}", "poster", *upper, *rest, "mp4"]
+    return [f"{RENDITION_PREFIX}{ladder[0].short_edge}", *upper, "poster", *rest, "mp4"]
 
 
 def asset_process(*, asset_id: int, task_id: str) -> str:
@@ -77,13 +81,17 @@ def asset_process(*, asset_id: int, task_id: str) -> str:
         _step_finish(step.pk, task_id, output={"rejected": "missing"}, log="")
         asset_reject(asset_id=asset_id, reason="The uploaded file is missing.")
         return "rejected"
-    names = _step_names(probe)
+    # the per-title plan: a quick probe encode, once, kept with the probe for every step
+    title = per_title.plan_for(source, probe) if settings.MEDIA_PER_TITLE_LADDER else None
+    names = _step_names(probe, title)
+    if (asset.outputs or {}).get("av1"):
+        names.append(av1.STEP)  # reprocessed after it earned AV1: made again (bulk queue)
     with transaction.atomic():
         asset = MediaAsset.objects.select_for_update().get(pk=asset_id)
         if asset.state != State.VALIDATING:
             return f"skipped ({asset.state})"
         _step_finish(step.pk, task_id, output=probe.as_json(), log="")
-        asset.probe = probe.as_json()
+        asset.probe = {**probe.as_json(), **({"title": title} if title else {})}
         asset.width, asset.height = probe.width, probe.height
         asset.duration_ms = int(probe.duration_s * 1000)
         asset.frame_rate = transcode.output_fps(probe)
@@ -103,7 +111,9 @@ def asset_process(*, asset_id: int, task_id: str) -> str:
                 ignore_conflicts=True,
             )
         _refresh_progress(asset)
-        _enqueue_steps(asset_id, names)
+        # with a `ladder` step, what is made from its decode waits for it (it sends them)
+        _enqueue_steps(asset_id, [name for name in names if LADDER_STEP not in names
+                                  or name not in FROM_LADDER_STEPS])
         _notify_on_commit(asset_id)
     return "planned"
 

@@ -3,6 +3,7 @@
     manage.py media_reprocess --all
     manage.py media_reprocess --state failed --state ready --since 2026-11-01 --until 2026-11-20
     manage.py media_reprocess --id 123 --dry-run
+    manage.py media_reprocess --id 123 --av1     # only (re)make its AV1 renditions
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class Command(BaseCommand):
         parser.add_argument("--id", action="append", type=int, default=[], dest="ids")
         parser.add_argument("--dry-run", action="store_true")
         parser.add_argument("--reason", default="", help="why (for the audit trail)")
+        parser.add_argument("--av1", action="store_true",
+                            help="only (re)make the AV1 renditions, on the bulk queue")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["ids"]:
@@ -48,6 +51,13 @@ class Command(BaseCommand):
             raise CommandError("say which assets: --all, --state, --since/--until or --id")
         if options["dry_run"]:
             self.stdout.write(f"would reprocess {len(ids)} assets")
+            return
+        if options["av1"]:
+            sent = sum(services.asset_av1_request(
+                asset_id=pk, via="manage.py media_reprocess", redo=True,
+                reason=options["reason"]) for pk in ids)
+            self.stdout.write(f"AV1 renditions requested for {sent} of {len(ids)} assets "
+                              f"({len(ids) - sent} not processed yet or already encoding)")
             return
         started = sum(services.asset_reprocess(asset_id=pk, reason=options["reason"],
                                                via="manage.py media_reprocess")

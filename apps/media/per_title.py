@@ -1,0 +1,117 @@
+"""The per-title ladder: a quick complexity probe of the clip chooses each rung's rate cap
+and which rungs exist, so that a talking head does not get the bits of a dance in the rain.
+
+The probe encodes a sample of the source (up to `SAMPLE_SECONDS` from the middle) at the
+360 rung's size with x264 `ultrafast` at CRF 23 on one thread (the same bytes for the same
+clip on every machine run), and measures its bits per pixel per frame (`bpp`). The plan:
+
+- `factor` = bpp / `REFERENCE_BPP` clamped to [`MIN_FACTOR`, 1]: every rung's cap
+  (`transcode.BITS_PER_PIXEL`) is scaled by it. A clip as complex as the reference (the
+  synthetic testsrc2 the ladder was tuned on) keeps today's caps; easy clips get lower caps.
+- rungs: a clip below `SPARSE_BPP` (near static: a slide, a screen recording) drops the
+  540 rung (its neighbours already cover it: the steps between rungs cost almost nothing
+  in bytes for such content).
+
+- crf: x264's CRF for every rung (`crf_for`, `CRF_STEPS`): today's 23 unless the clip is
+  easy (+6 below 0.05 bpp, +4 below 0.15). A hard clip's plan is today's ladder exactly.
+
+Opt-in (`MEDIA_PER_TITLE_LADDER`, env `SWIPEME_MEDIA_PER_TITLE_LADDER`): the plan is stored
+in the asset's probe (`probe["title"]`) at validation, so every step reads the same ladder.
+
+Why the caps alone saved nothing (`bench/media_quality.py --per-title`, 2026-12-06: the same
+bytes and VMAF as today's ladder on the static, talking-head and fast-motion clips, ratio
+1.00): the rungs are a *capped* CRF 23, and on easy content CRF 23 already spends less than
+even the scaled cap, so lowering caps changes nothing; the caps bind only on hard content,
+where the factor is 1. What the bench scores is each rung's VMAF at the viewer's 1080x1920
+screen, so between two rungs resolution dominates: on an easy clip a rung at a higher CRF
+lands above today's curve (the VMAF today's ladder reaches between the rung below and this
+one, for fewer bytes). Hence the CRF. The bench clips' complexities (this probe): static
+0.023, talking head 0.094, fast motion 0.239, screen (Game of Life) 0.428, low light 0.571,
+text 2.64 bpp — so static and talking head are "easy", the synthetic screen recording is not.
+Measured (docs/benchmarks.md, "Per-title ladder"): at equal VMAF the talking head at CRF 27
+spends 0.80x today's bytes (0.76x at 30), the static clip at CRF 29 0.85x, the fast-motion
+clip 0.90x or more at CRF 25/27/29: elsewhere than on the talking head a CRF step slides a
+rung along today's rate-quality curve rather than under it, so the issue's 0.8 over the set
+is not met and this stays off.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from apps.media.probe import ProbeResult
+from apps.media.transcode import CRF, _even, output_fps, run_ffmpeg
+
+# x264 CRF by complexity, (bpp below which, CRF added to transcode.CRF), first match: on an
+# easy clip every rung looks much better than the rung below it, so a higher CRF moves each
+# rung onto a better point of the ladder's rate-quality curve (the same VMAF as today's
+# ladder gives between two rungs, for fewer bytes); hard clips keep today's CRF
+CRF_STEPS = ((0.05, 6), (0.15, 4))
+SAMPLE_SECONDS = 3.0
+REFERENCE_BPP = 0.12
+MIN_FACTOR = 0.45
+SPARSE_BPP = 0.015
+PROBE_EDGE = 360
+
+
+def measure_complexity(source: Path, probe: ProbeResult) -> float:
+    """Bits per pixel per frame of a fast CRF encode of the sample (deterministic)."""
+    length = min(SAMPLE_SECONDS, probe.duration_s)
+    start = max(0.0, probe.duration_s / 2 - length / 2)
+    short, long_ = min(probe.width, probe.height), max(probe.width, probe.height)
+    scale = min(PROBE_EDGE, short) / short
+    s, l_ = _even(short * scale), _even(long_ * scale)
+    width, height = (s, l_) if probe.width <= probe.height else (l_, s)
+    fps = output_fps(probe)
+    with tempfile.TemporaryDirectory(prefix="per-title-") as tmp:
+        out = Path(tmp) / "sample.h264"
+        run_ffmpeg(
+            [
+                "-ss",
+                f"{start:.3f}",
+                "-t",
+                f"{length:.3f}",
+                "-i",
+                str(source),
+                "-an",
+                "-vf",
+                f"fps={fps:g},scale={width}:{height}:flags=bilinear,format=yuv420p",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-crf",
+                "23",
+                "-threads",
+                "1",
+                "-x264-params",
+                "sliced-threads=0",
+                "-f",
+                "h264",
+                str(out),
+            ]
+        )
+        bits = out.stat().st_size * 8
+    frames = max(1, round(length * fps))
+    return bits / (width * height * frames)
+
+
+def crf_for(bpp: float) -> int:
+    """The clip's x264 CRF: today's (`transcode.CRF`) unless the clip is easy."""
+    return CRF + next((added for limit, added in CRF_STEPS if bpp < limit), 0)
+
+
+def title_plan(bpp: float) -> dict[str, Any]:
+    factor = max(MIN_FACTOR, min(1.0, bpp / REFERENCE_BPP))
+    return {
+        "bpp": round(bpp, 5),
+        "factor": round(factor, 3),
+        "drop": [540] if bpp < SPARSE_BPP else [],
+        "crf": crf_for(bpp),
+    }
+
+
+def plan_for(source: Path, probe: ProbeResult) -> dict[str, Any]:
+    return title_plan(measure_complexity(source, probe))
