@@ -45,3 +45,6 @@ class CreatorDailyStatsAdmin(ReadOnlyAdmin):
                     "likes", "followers_gained")
     search_fields = ("=creator_id",)
     date_hierarchy = "day"
+
+
+from apps.analytics.qoe import admin as qoe_admin  # noqa: E402,F401 - registers the QoE page

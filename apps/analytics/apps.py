@@ -11,4 +11,7 @@ class AnalyticsConfig(AppConfig):
         from apps.analytics import services
 
         register_account_removal_hook(services.analytics_purge_user)
+        from apps.analytics.qoe import metrics
+
+        metrics.register()  # the QoE alert thresholds' gauges on /metrics
         register_export_section("watch_history")(services.analytics_export_user)

@@ -181,3 +181,50 @@ class AppliedEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stream} {self.entry_id}"
+
+
+class QoeThreshold(models.Model):
+    """A staff-set alert on one QoE figure (apps.analytics.qoe.alerts): beat computes the
+    figure over the last `window_minutes` every few minutes and raises the project's alert
+    (error log line, audit row, mail to ADMINS, the console's banner) when it crosses
+    `value` with at least `min_reports` reports; once again when it recovers."""
+
+    class Figure(models.TextChoices):
+        TTFF_P50 = "ttff_p50_ms", "Time to first frame p50 (ms)"
+        TTFF_P95 = "ttff_p95_ms", "Time to first frame p95 (ms)"
+        REBUFFER_RATIO = "rebuffer_ratio", "Rebuffer ratio (% of watch time)"
+        STALL_PERCENTAGE = "stall_percentage", "Plays with a stall (%)"
+        AVG_BITRATE = "avg_bitrate_kbps", "Average bitrate (kbps)"
+        STARTUP_FAILURES = "startup_failure_rate", "Start-up failures (% of plays)"
+
+    class Direction(models.TextChoices):
+        ABOVE = "above", "Alert above the value"
+        BELOW = "below", "Alert below the value"
+
+    figure = models.CharField(max_length=24, choices=Figure.choices)
+    direction = models.CharField(max_length=8, choices=Direction.choices,
+                                 default=Direction.ABOVE)
+    value = models.FloatField(help_text="In the figure's unit: ms, %, kbps.")
+    window_minutes = models.PositiveIntegerField(default=60)
+    min_reports = models.PositiveIntegerField(
+        default=50, help_text="Fewer QoE reports in the window: not judged (too few plays).")
+    platform = models.CharField(max_length=16, blank=True, help_text="Empty: every platform.")
+    network_type = models.CharField(max_length=16, blank=True,
+                                    help_text="Empty: every network type.")
+    enabled = models.BooleanField(default=True)
+    # The last check (written by the beat task only).
+    alerting = models.BooleanField(default=False)
+    alerting_since = models.DateTimeField(null=True, blank=True)
+    last_value = models.FloatField(null=True, blank=True)
+    last_reports = models.PositiveIntegerField(default=0)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["figure", "pk"]
+        verbose_name = "QoE threshold"
+
+    def __str__(self) -> str:
+        scope = " ".join(s for s in (self.platform, self.network_type) if s) or "all plays"
+        return (f"{self.get_figure_display()} {self.direction} {self.value:g} "
+                f"over {self.window_minutes} min ({scope})")

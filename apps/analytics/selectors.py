@@ -276,6 +276,8 @@ class Audience:
     viewers: int | None  # distinct signed-in viewers; None when fewer than min_count
     countries: list[AudienceGroup]
     age_bands: list[AudienceGroup]
+    # the viewers' account languages (BCP 47 primary subtag: "pt-BR" reads as "pt")
+    languages: list[AudienceGroup] = field(default_factory=list)
 
 
 def _at_least_k(counts: dict[str, int], total: int) -> list[AudienceGroup]:
@@ -296,10 +298,12 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def audience_for(*, creator_id: int, days: int, now: datetime | None = None) -> Audience:
+def audience_for(*, creator_id: int, days: int, now: datetime | None = None,
+                 languages: bool = False) -> Audience:
     """Who watched the creator's posts in the last `days` UTC days: distinct signed-in
-    viewers (not the creator) by country and by age band, each group shown only under
-    `_at_least_k`. Two queries, however many posts or viewers."""
+    viewers (not the creator) by country and by age band (and, with `languages`, by account
+    language: the marketplace's media kit), each group shown only under `_at_least_k`. Two
+    queries (three with languages), however many posts or viewers."""
     since, today = period_bounds(days, now=now)
     start = datetime.combine(since, datetime.min.time(), tzinfo=UTC)
     viewers = User.objects.filter(pk__in=UserPostStats.objects.filter(
@@ -318,9 +322,15 @@ def audience_for(*, creator_id: int, days: int, now: datetime | None = None) -> 
                 default=Value(AGE_BANDS[-1][0]))
     by_band = {row["band"]: row["n"] for row in
                viewers.annotate(band=band).values("band").annotate(n=Count("id")).order_by()}
+    by_language: dict[str, int] = {}
+    for row in (viewers.values("language").annotate(n=Count("id")).order_by()
+                if languages else ()):
+        key = (row["language"] or "").replace("_", "-").split("-")[0].lower()
+        by_language[key] = by_language.get(key, 0) + row["n"]
     return Audience(min_count=AUDIENCE_MIN_COUNT, viewers=total,
                     countries=_at_least_k(by_country, total),
-                    age_bands=_at_least_k(by_band, total))
+                    age_bands=_at_least_k(by_band, total),
+                    languages=_at_least_k(by_language, total))
 
 
 @dataclass

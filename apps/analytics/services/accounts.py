@@ -17,7 +17,12 @@ logger = logging.getLogger(__name__)
 def analytics_purge_user(*, user_id: int) -> None:
     """Account removal (accounts' hook, inside the purge transaction): the user's own
     watch rows and creator rows go; their online features are deleted after commit.
-    Post-level aggregates keep no user id and stay."""
+    Post-level aggregates keep no user id and stay. The user's raw events leave the lake
+    by a task sent through the outbox (files are rewritten, minutes of work)."""
+    from apps.analytics import tasks
+    from apps.core.outbox import enqueue_on_commit
+
+    enqueue_on_commit(tasks.lake_purge_user, user_id=user_id)
     UserPostStats.objects.filter(user_id=user_id).delete()
     CreatorDailyStats.objects.filter(creator_id=user_id).delete()
     owner = online.owner_key(user_id=user_id, session_id=None)
