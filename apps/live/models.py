@@ -16,6 +16,8 @@ chat settings and the stats kept at its end), and the chat's messages and modera
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -223,6 +225,12 @@ class LivePolicy(models.Model):
 
     def __str__(self) -> str:
         return "Live policy"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        from apps.live.chat import standing
+
+        standing.bump_on_commit(policy=True)  # sockets read the limits again
 
     @classmethod
     def current(cls) -> LivePolicy:

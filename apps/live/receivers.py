@@ -12,6 +12,13 @@ def connect() -> None:
     notices.register_types()  # live_started
     register_live_ring_hook(selectors.ring_lives)  # the ring on avatars
 
+    from apps.live.chat import standing
+    from apps.social.hooks import register_blocked_hook, register_unblocked_hook
+
+    # a socket's kept chat standing is read again after a block either way
+    register_blocked_hook(standing.on_block_changed)
+    register_unblocked_hook(standing.on_block_changed)
+
     from apps.live.safety.receivers import connect as safety_connect
 
     safety_connect()  # moderation's live hooks, the frame tasks (H6)

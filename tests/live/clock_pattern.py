@@ -8,7 +8,11 @@ of its own creation (the "glass": the moment a camera would have captured it) as
 (mod 2**32, most significant first), a black end cell; the second row is the first one
 inverted, so a misread frame (a scaled, blurred or half-decoded one) is rejected rather than
 read wrong. The background moves so the encoder has real work. ffmpeg reads the frames on its
-standard input and encodes/publishes them with the caller's output options.
+standard input and encodes/publishes them with the caller's output options. The tone (when
+asked for) is written by the same loop, 1/fps of it after each frame, on a second pipe: the
+two streams keep one clock. (A `-re` lavfi tone ran on ffmpeg's own clock: after a stall on a
+busy CI machine it lagged the frames for good, and `-shortest` then held every frame back by
+up to its 10 s buffer: CI read 10.7 s glass-to-glass where hls.js said 1.3 s.)
 
 `READ_JS` (a function of the <video>) draws the current frame onto a canvas and answers
 `{ok, latency}`: Date.now() minus the drawn clock, in ms (same machine, same clock)."""
@@ -16,10 +20,12 @@ standard input and encodes/publishes them with the caller's output options.
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import threading
 import time
 from collections.abc import Sequence
+from typing import BinaryIO
 
 import imageio_ffmpeg
 import numpy as np
@@ -29,6 +35,13 @@ CELLS = BITS + 2
 CELL = 16  # pixels at the source size; still 8 px in a 240p rendition of a 480p source
 TOP = 16
 LEFT = 16
+RATE = 48_000  # the tone's sample rate
+
+
+def tone(first: int, count: int) -> bytes:
+    """`count` samples of a 440 Hz tone from sample `first` on (s16le, mono, RATE)."""
+    t = (np.arange(first, first + count) % RATE) / RATE
+    return (np.sin(2 * np.pi * 440 * t) * 8000).astype("<i2").tobytes()
 
 
 def draw_clock(y_plane: np.ndarray, ms: int) -> None:
@@ -52,12 +65,19 @@ class ClockEncoder:
         self.width, self.height, self.fps, self.seconds = width, height, fps, seconds
         inputs = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", f"{width}x{height}",
                   "-framerate", str(fps), "-i", "pipe:0"]
+        self._audio: BinaryIO | None = None
+        audio_read = -1
         if audio:
-            inputs += ["-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
+            audio_read, audio_write = os.pipe()
+            self._audio = os.fdopen(audio_write, "wb")
+            inputs += ["-f", "s16le", "-ar", str(RATE), "-ac", "1", "-i", f"pipe:{audio_read}"]
         self.proc = subprocess.Popen(
             [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
              "-fflags", "nobuffer", *inputs, *(["-shortest"] if audio else []), *output],
-            stdin=subprocess.PIPE, stdout=stdout, stderr=subprocess.PIPE)
+            stdin=subprocess.PIPE, stdout=stdout, stderr=subprocess.PIPE,
+            pass_fds=(audio_read,) if audio else ())
+        if audio:
+            os.close(audio_read)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -66,6 +86,7 @@ class ClockEncoder:
         w, h = self.width, self.height
         ramp = (np.arange(2 * w, dtype=np.uint16) * 219 // (2 * w) + 16).astype(np.uint8)
         chroma = np.full(w * h // 2, 128, dtype=np.uint8)
+        samples = RATE // self.fps
         start = time.monotonic()
         frames = int(self.seconds * self.fps)
         assert self.proc.stdin is not None
@@ -83,11 +104,17 @@ class ClockEncoder:
                 draw_clock(y, time.time_ns() // 1_000_000)  # the glass: this frame, now
                 self.proc.stdin.write(y.tobytes() + chroma.tobytes())
                 self.proc.stdin.flush()
+                if self._audio is not None:
+                    self._audio.write(tone(n * samples, samples))
+                    self._audio.flush()
         except (BrokenPipeError, ValueError):
             return
         finally:
             with contextlib.suppress(BrokenPipeError, OSError):
                 self.proc.stdin.close()
+            if self._audio is not None:
+                with contextlib.suppress(BrokenPipeError, OSError):
+                    self._audio.close()
 
     def stop(self) -> None:
         self._stop.set()

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, _free_port, _log_path, _subprocess_env
+from tests.conftest import ROOT, _free_port, _free_ports, _log_path, _subprocess_env
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ _shared: dict[str, Any] = {"users": 0}
 def _start(web: str) -> tuple[Ingest, Any]:
     from django.conf import settings
 
-    rtmp_port, control_port, srt_ports = _free_port(), _free_port(), _udp_range(4)
+    (rtmp_port, control_port), srt_ports = _free_ports(2), _udp_range(4)
     log = open(_log_path("live-ingest"), "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "live_ingest", "--rtmp-bind", "127.0.0.1",

@@ -3,6 +3,9 @@ services the ingest calls (no media: the ingest's own tests publish for real).""
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,6 +16,7 @@ from apps.accounts.models import User
 from apps.live.models import LiveStream
 from apps.live.services import key_create, live_create, publish_started
 from tests.factories import UserFactory
+from tests.messaging.test_live_ws import WAIT, Socket, connected
 
 
 def host(**kwargs: Any) -> User:
@@ -50,3 +54,31 @@ def live_row(creator: User, *, state: str = LiveStream.State.LIVE,
     return LiveStream.objects.create(host=creator, title=kwargs.pop("title", "A live"),
                                      state=state, audience=audience, started_at=started,
                                      **kwargs)
+
+
+class ChatSocket(Socket):
+    """A live chat client: a `batch` frame (the room's coalesced window) is read as the
+    frames it carries, in order, so a test sees what the web client's room hands on."""
+
+    def __init__(self, ws: Any) -> None:
+        super().__init__(ws)
+        self.waiting: deque[dict[str, Any]] = deque()
+        self.batches = 0  # batch frames received (several frames in one write)
+
+    async def recv(self, timeout: float = WAIT) -> dict[str, Any]:
+        if not self.waiting:
+            frame = await super().recv(timeout)
+            if frame["type"] == "batch":
+                self.batches += 1
+                self.waiting.extend(frame["frames"])
+            else:
+                self.waiting.append(frame)
+        return self.waiting.popleft()
+
+
+@asynccontextmanager
+async def chat_connected(url: str, user: User | None, *,
+                         cookie: dict[str, str] | None = None) -> AsyncIterator[ChatSocket]:
+    """`ws/live/<id>/` for `user` (None: signed out), past its `ready` frame."""
+    async with connected(url, user, cookie=cookie) as socket:  # type: ignore[arg-type]
+        yield ChatSocket(socket.ws)

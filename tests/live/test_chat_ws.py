@@ -23,8 +23,10 @@ from apps.moderation.detection.services import policy_rules_seed
 from apps.moderation.policies import Policy
 from apps.social.models import Block, Follow
 from tests.factories import UserFactory
+from tests.live.live_helpers import ChatSocket as Socket
+from tests.live.live_helpers import chat_connected as connected
 from tests.live.live_helpers import client_for, host, on_air
-from tests.messaging.test_live_ws import WAIT, Socket, connected
+from tests.messaging.test_live_ws import WAIT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

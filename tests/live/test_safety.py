@@ -21,7 +21,7 @@ from PIL import Image
 
 from apps.live.models import LiveChatMessage, LiveStream, StreamKey
 from apps.live.safety import evidence, frames
-from apps.moderation.detection.models import PolicyRule
+from apps.moderation.detection.models import PolicyRule, SurfaceThreshold
 from apps.moderation.models import (
     AuditEvent,
     Case,
@@ -40,6 +40,7 @@ from tests.factories import UserFactory
 from tests.live.live_helpers import client_for, host, on_air
 from tests.moderation import conftest as moderation_fixtures
 from tests.moderation.conftest import error_of
+from tests.moderation.detection.conftest import drawn_face
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -298,6 +299,50 @@ def test_sampled_frames_go_through_the_nudity_check_and_a_high_score_alerts_the_
     live.state = LiveStream.State.ENDED
     live.save(update_fields=["state"])
     assert frames.frame_check(live.pk) == "off_air"
+
+
+def test_live_frames_are_judged_for_gore_and_a_possible_minor_as_uploads_are(
+        tmp_path: Path, moderator: Any, web_for: Any) -> None:
+    """The same image signals as an upload's frames: a face with a sensitive score goes to a
+    person as "possible minor" (review only), gore at staff's removal line alerts at P0."""
+    live, _ = on_air(host(), title="Chatting")
+    cache.clear()
+    _nudity_rule()
+    path = evidence.frame_path(live.pk)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.open(drawn_face(tmp_path / "face.png")).convert("RGB").save(path, "JPEG")
+    # by default a face alone decides nothing (nothing sensitive, no gore)
+    assert frames.frame_check(live.pk) == "clean"
+    assert not Case.objects.filter(target_type="live").exists()
+
+    SurfaceThreshold.objects.create(category="possible_minor", surface="", hold_at=0.0)
+    cache.delete(frames._seen_key(live.pk))
+    assert frames.frame_check(live.pk) == "alerted_p1"
+    case = Case.objects.get(target_type="live", target_id=live.pk)
+    # asked at P1; minor safety's priority floor makes every such case urgent
+    assert (case.queue, case.priority, case.policy) == (Queue.LIVE, Priority.URGENT,
+                                                        "minor_safety")
+    entry = case.evidence[-1]
+    assert (entry["signal"], entry["source"], entry["label"]) == (
+        "live_frame", "possible_minor", "Possible minor")
+    assert entry["possible_minor"]["faces"] >= 1
+    assert entry["score"] == entry["possible_minor"]["sensitive"]
+    kept = LiveEvidence.objects.get(case=case, source="frames")
+    assert kept.nudity["image"]["faces_max"] >= 1
+    # the moderator sees why: the label, the faces counted and the sensitive score
+    html = web_for(moderator("Minor safety specialists")).get(
+        f"/moderation/cases/{case.pk}/").content.decode()
+    assert "Possible minor" in html
+    assert "possible_minor.faces" in html
+    assert "possible_minor.sensitive" in html
+
+    SurfaceThreshold.objects.create(category="gore", surface="", remove_at=0.0)
+    cache.delete(frames._seen_key(live.pk))
+    assert frames.frame_check(live.pk) == "alerted_p0"
+    case.refresh_from_db()
+    assert (case.evidence[-1]["source"], case.evidence[-1]["policy"]) == (
+        "gore", "violence_graphic")
+    assert Case.objects.filter(target_type="live").count() == 1
 
 
 def test_the_frame_sweep_costs_one_query_when_nobody_is_live_and_sends_a_check_per_live(

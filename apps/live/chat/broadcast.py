@@ -3,7 +3,7 @@ their transaction commits. Best effort, like messaging's live delivery: PostgreS
 record (a joiner reads the recent chat through the API or the socket's first frame).
 
 One channel-layer group per live (`room_group`); each server process has ONE member in it
-(its room's relay, `consumer.Room`), which hands every event to the process's connections
+(its room's relay, `room.Room`), which hands every event to the process's connections
 with the frame serialised once. Events:
 - `live.event` {"frame", "author"?}: a frame for everyone (but viewers who blocked the
   author, or whom the author blocked);
@@ -49,8 +49,9 @@ def to_user_on_commit(live_id: int, user_id: int, frame: dict[str, Any], *,
 def live_ended(live_id: int) -> None:
     """H1's `live_end` calls this (after its commit): the stats counted in Redis are written
     on the live, every connection is told and closed, the live's counters go."""
-    from apps.live.chat import services
+    from apps.live.chat import services, standing
 
+    standing.bump([standing.live_key(live_id)])  # a socket's kept standing: ended
     try:
         services.stats_record(live_id, final=True)
     except Exception:  # the end itself stands; the stats keep what was flushed before

@@ -7,18 +7,48 @@
   a message is hidden from the room from "review" up (spam from "limit reach" up), like a
   stranger's message request. A hidden message is kept (reports, the chat around them)
   and its author is told in words that nobody else sees it.
+
+Every rule runs before anyone else sees the message (a minor's safety is never "deliver,
+then retract": a line is broadcast only after its verdict, so a held line reaches nobody).
+What a line's verdict costs, and what is shared between lines:
+- **The text's scores in batches** (`scores_of`, a `Coalesced`): the abuse classifier and
+  the multilingual heads' embedding depend on the text only; the lines checked at the same
+  moment are scored in ONE call of each (`text.abuse_scores`, `heads.text_scores_many`),
+  each distinct text once. No timer: the first line to arrive while nobody scores takes
+  every line waiting (up to `BATCH_MOST`) and scores them; lines arriving meanwhile wait
+  for that call and form the next batch, so the batch grows with the load by itself
+  (measured: the embedding's CPU is per token, a batch saves only the per-call work, so a
+  fixed window would add its wait to every line for nothing; docs/benchmarks.md).
+- **A memo of recent texts** (`_Memo`: text -> scores, `MEMO_SIZE` texts for
+  `MEMO_SECONDS`): a flood repeating a line ("first!", an emoji, a copied spam line) is
+  scored once. Only the text's own scores are kept: the author's spam signals (repeats,
+  pace, refusals), the term lists of their language and the rules still run per line.
+- **The staff's configuration** (rules, term lists parsed, surface thresholds, settings)
+  kept per process behind moderation's version key (`text_config.text_config()`: a staff
+  edit applies to the next line).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from apps.accounts.models import User
 from apps.live.models import LiveChatMessage
-from apps.moderation.detection import text
+from apps.moderation.detection import heads, text
 from apps.moderation.detection.models import SEVERITY, Outcome
 from apps.moderation.detection.services import text_verdict
+from apps.moderation.detection.services.text_config import text_config
 from apps.moderation.policies import Policy
+
+T = TypeVar("T")
+BATCH_MOST = 64
+MEMO_SIZE = 4096
+MEMO_SECONDS = 10.0
 
 HIDDEN_WORDS = {
     LiveChatMessage.Hidden.FILTERED: "Your message wasn't shown to others: it contains words "
@@ -40,14 +70,140 @@ def has_links(body: str) -> bool:
     return bool(text.links(body))
 
 
+@dataclass
+class _Waiting(Generic[T]):
+    text: str
+    result: T | None = None
+    error: Exception | None = None
+    done: bool = False
+
+
+@dataclass
+class Coalesced(Generic[T]):
+    """A batch function of texts shared by threads that call it at once: a caller whose
+    text is not being scored, while nobody scores, scores everything waiting (its own
+    included); the others wait for that call, then for their own if it came too late.
+    Each caller gets the result of its own text (the batch answers in the texts' order)."""
+
+    batch: Callable[[Sequence[str]], list[T]]
+    most: int = BATCH_MOST
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+    _waiting: list[_Waiting[T]] = field(default_factory=list)
+    _busy: bool = False
+    calls: int = 0  # batch calls made (tests, the bench)
+    texts: int = 0  # texts they scored
+
+    def __call__(self, text: str) -> T:
+        mine: _Waiting[T] = _Waiting(text)
+        with self._cond:
+            self._waiting.append(mine)
+        # More than `most` waiting: the first `most` go first (in arrival order), and a
+        # caller whose own text was not among them goes round again.
+        while True:
+            with self._cond:
+                while not mine.done and self._busy:
+                    self._cond.wait()
+                if mine.done:
+                    break
+                self._busy = True
+                taken, self._waiting = self._waiting[: self.most], self._waiting[self.most :]
+            try:
+                results = self.batch([w.text for w in taken])
+                for waiting, result in zip(taken, results, strict=True):
+                    waiting.result = result
+            except Exception as exc:  # noqa: BLE001 - each waiter re-raises it (no hang)
+                for waiting in taken:
+                    waiting.error = exc
+            finally:
+                with self._cond:
+                    self.calls += 1
+                    self.texts += len(taken)
+                    for waiting in taken:
+                        waiting.done = True
+                    self._busy = False
+                    self._cond.notify_all()
+        if mine.error is not None:
+            raise mine.error
+        assert mine.result is not None
+        return mine.result
+
+
+abuse_score: Coalesced[float] = Coalesced(text.abuse_scores)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """What moderation reads of a text alone (the same for every author)."""
+
+    abuse: float
+    heads: dict[str, float]
+
+
+def score_texts(texts: Sequence[str]) -> list[Scores]:
+    """Each text's abuse score and heads' scores, each distinct text once, in one call of
+    the classifier and one of the embedding engine."""
+    distinct = list(dict.fromkeys(texts))
+    abuse = dict(zip(distinct, text.abuse_scores(distinct), strict=True))
+    found = dict(zip(distinct, heads.text_scores_many(distinct), strict=True))
+    return [Scores(abuse[t], found[t]) for t in texts]
+
+
+class _Memo:
+    """Recent texts' scores (an LRU of `MEMO_SIZE` texts, each kept `MEMO_SECONDS`)."""
+
+    def __init__(self, size: int = MEMO_SIZE, seconds: float = MEMO_SECONDS) -> None:
+        self.size, self.seconds = size, seconds
+        self._kept: OrderedDict[str, tuple[Scores, float]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+
+    def get(self, text: str) -> Scores | None:
+        now = time.monotonic()
+        with self._lock:
+            found = self._kept.get(text)
+            if found is None or found[1] < now:
+                return None
+            self._kept.move_to_end(text)
+            self.hits += 1
+            return found[0]
+
+    def put(self, text: str, scores: Scores) -> None:
+        with self._lock:
+            self._kept[text] = (scores, time.monotonic() + self.seconds)
+            self._kept.move_to_end(text)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+            self.hits = 0
+
+
+memo = _Memo()
+scores_of: Coalesced[Scores] = Coalesced(score_texts)
+
+
+def scores_for(body: str) -> Scores:
+    """The text's scores: from the memo, or with the lines being checked at this moment."""
+    found = memo.get(body)
+    if found is None:
+        found = scores_of(body)
+        memo.put(body, found)
+    return found
+
+
 def _bar(policy: str) -> str:
     return Outcome.LIMIT_REACH if policy == Policy.SPAM_SCAM else Outcome.REVIEW
 
 
 def check(author: User, body: str) -> Hide | None:
     """Why this message is hidden from the room, or None to show it."""
+    scores = scores_for(body)
     verdict = text_verdict(content=body, author=author, language=author.language,
-                           field="live_chat", classifier_from=_bar(Policy.HATE_HARASSMENT))
+                           field="live_chat", classifier_from=_bar(Policy.HATE_HARASSMENT),
+                           abuse_known=scores.abuse, heads_known=scores.heads,
+                           config=text_config())
     hits = [d for d in verdict.decisions if SEVERITY[d.outcome] >= SEVERITY[_bar(d.policy)]]
     if not hits:
         return None

@@ -7,12 +7,15 @@ network, a stalled tab) made the room's `await member.send(...)` wait, and every
 viewer of the process waited behind them. Now `Room.dispatch` only calls `put` (never
 awaits), and a slow connection costs only itself.
 
-Bounded (`SWIPEME_LIVE_CHAT_OUTBOX_FRAMES`) and, when full:
+Bounded (`SWIPEME_LIVE_CHAT_OUTBOX_FRAMES`, counted in writes: a `batch` the room built
+for a window is one, however many frames it carries; the room's windows are the same text
+object for every connection, so what waits costs a reference each) and, when full:
 - a *droppable* frame (the tick: viewers, likes, joins; the next one says it again) pushes
   out the oldest droppable frame waiting, or is dropped itself if none is;
 - any other frame (chat messages, deletions, pins, one's own answers) first pushes out a
   waiting droppable frame; when only such frames wait, the new one is dropped and counted,
-  and the connection is told in a `missed` frame {"count", "message"} as soon as there is
+  and the connection is told in a `missed` frame {"count", "message"} (the chat frames the
+  dropped writes carried) as soon as there is
   room again (the client re-reads the chat by reconnecting, whose `ready` has the recent
   messages);
 - a queue that stays full for `SWIPEME_LIVE_CHAT_OUTBOX_STALL_SECONDS` with no frame
@@ -64,8 +67,9 @@ class Outbox:
                          else settings.SWIPEME_LIVE_CHAT_OUTBOX_FRAMES)
         self.stall_seconds = (stall_seconds if stall_seconds is not None
                               else settings.SWIPEME_LIVE_CHAT_OUTBOX_STALL_SECONDS)
-        self._queue: deque[tuple[str, bool] | _Close] = deque()
-        self._waiting = 0  # frames in the queue (a close is not counted)
+        # (text, droppable, chat frames it carries), or a close
+        self._queue: deque[tuple[str, bool, int] | _Close] = deque()
+        self._waiting = 0  # writes in the queue (a close is not counted)
         self._ready = asyncio.Event()
         self.missed = 0  # frames dropped since the connection was last told
         self.dropped = 0  # all frames dropped (droppable ones included)
@@ -78,21 +82,22 @@ class Outbox:
 
     # --- the room's side (never awaits) -------------------------------------------------
 
-    def put(self, text: str, *, droppable: bool = False) -> None:
+    def put(self, text: str, *, droppable: bool = False, count: int = 1) -> None:
+        """Queue `text`, a write carrying `count` frames (a window's batch: several)."""
         if self._closing:
             return
         if self._waiting >= self.limit:
             if not self._evict_droppable():
-                self.dropped += 1
+                self.dropped += count
                 if not droppable:
-                    self.missed += 1
+                    self.missed += count
                 self._stalled_check()
                 return
         elif self.missed and not droppable:
             # room again: first the count of what was lost (one frame past the limit)
-            self._append((missed_frame(self.missed), False))
+            self._append((missed_frame(self.missed), False, 1))
             self.missed = 0
-        self._append((text, droppable))
+        self._append((text, droppable, count))
 
     def close(self, code: int) -> None:
         """Close once the frames before it are written."""
@@ -119,7 +124,7 @@ class Outbox:
 
     # --- inside ---------------------------------------------------------------------------
 
-    def _append(self, item: tuple[str, bool]) -> None:
+    def _append(self, item: tuple[str, bool, int]) -> None:
         self._queue.append(item)
         self._waiting += 1
         if self._waiting >= self.limit and self._full_since is None:
@@ -131,7 +136,7 @@ class Outbox:
             if isinstance(item, tuple) and item[1]:
                 del self._queue[index]
                 self._waiting -= 1
-                self.dropped += 1
+                self.dropped += item[2]
                 return True
         return False
 

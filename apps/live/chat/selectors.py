@@ -4,7 +4,7 @@ and the payloads (one shape for the API and the socket). Visibility of the live 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from django.db.models import Q
@@ -52,10 +52,12 @@ def author_card(user: User, role: str = "") -> dict[str, Any]:
             "avatar": _AVATAR.to_representation(user.avatar_sizes), "role": role}
 
 
-def message_payloads(live: LiveStream, rows: Iterable[LiveChatMessage]
-                     ) -> list[dict[str, Any]]:
+def message_payloads(live: LiveStream, rows: Iterable[LiveChatMessage], *,
+                     moderators: Collection[int] | None = None) -> list[dict[str, Any]]:
+    """`moderators`: the host's moderator ids when the caller has them (else one query)."""
     rows = list(rows)
-    mods = moderator_ids(live.host_id) if rows else set()
+    mods = moderators if moderators is not None else (
+        moderator_ids(live.host_id) if rows else set())
 
     def role(user_id: int) -> str:
         return HOST if user_id == live.host_id else MODERATOR if user_id in mods else ""

@@ -30,7 +30,7 @@ from rest_framework import status
 from apps.accounts.models import User
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.core.ids import id_or_404
-from apps.live.chat import broadcast, filters, presence, selectors
+from apps.live.chat import broadcast, filters, presence, selectors, standing
 from apps.live.chat.limits import SLOW_MODE_STEPS, ChatLimits, chat_limits
 from apps.live.chat.selectors import HOST, MODERATOR
 from apps.live.models import LiveBan, LiveChatMessage, LiveModerator, LiveMute, LiveStream
@@ -120,19 +120,21 @@ def _rate_limit(live: LiveStream, user_id: int, limits: ChatLimits) -> None:
                               status_code=status.HTTP_429_TOO_MANY_REQUESTS)
 
 
-def chat_post(author: Viewer, live_id: int | str, body: Any
+def chat_post(author: Viewer, live_id: int | str, body: Any, *,
+              kept: standing.StandingCache | None = None,
               ) -> tuple[LiveChatMessage, dict[str, Any], filters.Hide | None]:
     """(the message, its payload, why it is hidden or None). A hidden message is stored
-    and only its author is told (in words); a shown one goes to the room."""
+    and only its author is told (in words); a shown one goes to the room. `kept`: the
+    socket's standing between messages (`standing`: the live, limits, role, mute and
+    moderators read again only when something changed); without it all is read now."""
     user = _signed_in(author, "Log in to chat.")
-    limits = chat_limits()
+    found = kept.get(user) if kept is not None else standing.load(user, live_id)
+    live, role, limits = found.live, found.role, found.limits
     text = _text(body, limits)
-    live = live_for(user, live_id)
     _on_air(live)
-    role = selectors.role_of(live, user.pk)
     if not role:
-        mute = selectors.active_mute(live.pk, user.pk)
-        if mute is not None:
+        mute = found.mute
+        if mute is not None and mute.until > timezone.now():
             raise ChatRefused("muted", selectors.mute_words(mute))
         if live.followers_only_chat and not selectors.follows_host(live, user.pk):
             raise ChatRefused("followers_only", selectors.followers_only_words(live))
@@ -146,7 +148,7 @@ def chat_post(author: Viewer, live_id: int | str, body: Any
     message = LiveChatMessage.objects.create(live=live, author=user, text=text,
                                              hidden=hide.reason if hide else "")
     message.author = user
-    [payload] = selectors.message_payloads(live, [message])
+    [payload] = selectors.message_payloads(live, [message], moderators=found.moderators)
     if hide is None:
         broadcast.send_on_commit(live.pk, {"type": "message", "message": payload},
                                  author=user.pk)
@@ -229,6 +231,7 @@ def chat_settings_update(actor: Viewer, live_id: int | str, *,
         state = selectors.chat_settings(live)
         if changes:
             broadcast.send_on_commit(live.pk, {"type": "settings", "settings": state})
+            standing.bump_on_commit(live_id=live.pk)
     return state
 
 
@@ -263,6 +266,7 @@ def chat_mute(actor: Viewer, live_id: int | str, user_id: int | str, minutes: An
     until = timezone.now() + timedelta(minutes=int(minutes))
     with transaction.atomic():
         mute = LiveMute.objects.create(live=live, user=target, until=until, by=user)
+        standing.bump_on_commit(live_id=live.pk)
         broadcast.to_user_on_commit(live.pk, target.pk, {
             "type": "muted", "until": until.isoformat(),
             "message": f"You were muted in this chat for {minutes} minutes."})
@@ -276,6 +280,7 @@ def chat_unmute(actor: Viewer, live_id: int | str, user_id: int | str) -> None:
         ended = LiveMute.objects.filter(live_id=live.pk, user_id=pk,
                                         until__gt=timezone.now()).update(until=timezone.now())
         if ended:
+            standing.bump_on_commit(live_id=live.pk)
             broadcast.to_user_on_commit(live.pk, pk, {
                 "type": "unmuted", "message": "You can chat again."})
 
@@ -288,6 +293,7 @@ def chat_ban(actor: Viewer, live_id: int | str, user_id: int | str) -> LiveBan:
     with transaction.atomic():
         ban, _ = LiveBan.objects.get_or_create(host_id=live.host_id, user=target,
                                                defaults={"by": user})
+        standing.bump_on_commit(host_id=live.host_id)
         LiveChatMessage.objects.filter(live_id=live.pk, author_id=target.pk, hidden="").update(
             hidden=LiveChatMessage.Hidden.DELETED, hidden_by=user)
         broadcast.to_user_on_commit(live.pk, target.pk, {
@@ -300,8 +306,10 @@ def chat_ban(actor: Viewer, live_id: int | str, user_id: int | str) -> LiveBan:
 
 def chat_unban(actor: Viewer, live_id: int | str, user_id: int | str) -> None:
     _, live, _ = _moderating(actor, live_id)
-    LiveBan.objects.filter(host_id=live.host_id,
-                           user_id=id_or_404(user_id, "This account isn't available.")).delete()
+    with transaction.atomic():
+        LiveBan.objects.filter(host_id=live.host_id, user_id=id_or_404(
+            user_id, "This account isn't available.")).delete()
+        standing.bump_on_commit(host_id=live.host_id)
 
 
 def moderator_add(host: User, username: str) -> LiveModerator:
@@ -325,6 +333,7 @@ def moderator_add(host: User, username: str) -> LiveModerator:
             found, _ = LiveModerator.objects.get_or_create(host_id=host.pk, user=target)
     except IntegrityError:  # the same request twice at once
         found = LiveModerator.objects.get(host_id=host.pk, user=target)
+    standing.bump_on_commit(host_id=host.pk)
     return found
 
 
@@ -332,6 +341,7 @@ def moderator_remove(host: User, user_id: int | str) -> None:
     pk = id_or_404(user_id, "This account isn't one of your moderators.")
     if not LiveModerator.objects.filter(host_id=host.pk, user_id=pk).delete()[0]:
         raise NotFoundError("This account isn't one of your moderators.")
+    standing.bump_on_commit(host_id=host.pk)
 
 
 # --- likes, gifts, stats -----------------------------------------------------------------------

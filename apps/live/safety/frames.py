@@ -1,10 +1,12 @@
-"""The sampled-frame nudity check: every `SWIPEME_LIVE_FRAME_CHECK_SECONDS` (5 s) the beat's
+"""The sampled-frame check: every `SWIPEME_LIVE_FRAME_CHECK_SECONDS` (5 s) the beat's
 `live.frames_sweep` lists the lives on air (one indexed query: nothing else happens when
 nobody is live) and sends one `live.frame_check` per live. A check reads the live's
 `frames/latest.jpg` (the transcoder rewrites it every few seconds), skips a frame it has
-seen, and runs it through detection's nudity check under staff's nudity rule: an outcome
-of *block* opens (or raises) the live's case at P0, *review* at P1, in the live queue with
-the frame kept; the same live alerts again only when it gets worse or after a minute."""
+seen, and runs it through detection's image signals as an upload's frames are judged
+(nudity under staff's nudity rule; gore and "possible minor" under their thresholds): an
+outcome of *block* opens (or raises) the live's case at P0, *review* at P1, in the live
+queue with the frame kept and the signal that decided named; the same live alerts again
+only when it gets worse or after a minute."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from apps.live.models import LiveStream
 from apps.live.safety import evidence
 from apps.moderation import services as moderation_services
 from apps.moderation.detection.models import Outcome
-from apps.moderation.detection.services import frame_nudity_verdict
+from apps.moderation.detection.services import deciding, frame_verdict, signal_score
 from apps.moderation.models import Priority
 
 logger = logging.getLogger(__name__)
@@ -64,10 +66,11 @@ def frame_check(live_id: int) -> str:
         with tempfile.NamedTemporaryFile(suffix=".jpg") as copy:
             copy.write(data)
             copy.flush()
-            finding, verdict = frame_nudity_verdict(Path(copy.name))
+            finding, verdict = frame_verdict(Path(copy.name))
         cache.set(_seen_key(live_id), stamp, timeout=3600)
         priority = ALERT_PRIORITY.get(Outcome(verdict.outcome))
-        if priority is None:
+        decision = deciding(verdict)
+        if priority is None or decision is None:
             return "clean"
         last = cache.get(_alert_key(live_id))
         if last is not None and int(last) <= priority:
@@ -76,8 +79,10 @@ def frame_check(live_id: int) -> str:
         moderation_services.live_frame_alert(
             live=evidence.live_copy(live, frame=data, frame_at=frame_at,
                                     read_latest_frame=False),
-            score=float(finding["explicit"]), finding=finding, priority=priority)
-        logger.info("live %s: a sampled frame alerted the live queue (P%s)", live_id, priority)
+            policy=decision.policy, signal=decision.source,
+            score=signal_score(finding, decision.source), finding=finding, priority=priority)
+        logger.info("live %s: a sampled frame alerted the live queue (P%s, %s)", live_id,
+                    priority, decision.source)
         return f"alerted_p{int(priority)}"
     finally:
         cache.delete(lock)
