@@ -28,3 +28,8 @@ class StudioConfig(AppConfig):
         register_content_changed_hook(takedown.borrowed_changed)
         register_account_changed_hook(takedown.account_changed)
         register_blocked_hook(takedown.pair_blocked)
+        # The studio's sound is in its render's audio: a post crediting it is not mixed again.
+        from apps.content.hooks import register_sound_in_asset_hook
+        from apps.studio import selectors
+
+        register_sound_in_asset_hook(selectors.sound_in_render)

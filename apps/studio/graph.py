@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from apps.studio import luts
-from apps.studio.document import BORROWED, FONT_DIR, TRANSITIONS, Document
+from apps.studio.document import BORROWED, TRANSITIONS, Document
 
 FPS = 30
 SAMPLE_RATE = 48000
@@ -67,7 +67,8 @@ class Inputs:
     sound: Path | None = None
     # one transparent PNG per text overlay, words and colour emoji (apps.studio.textimage)
     text_images: list[Path] = field(default_factory=list)
-    captions_file: Path | None = None  # the burned-in captions' ASS script (apps.studio.burn)
+    # the burned-in captions' ffconcat list of pictures (apps.studio.burn)
+    captions_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -262,10 +263,13 @@ def build_command(doc: Document, inputs: Inputs, canvas: Canvas, out: Path) -> l
         v = f"txo{t}"
         n += 1
     if doc.burned_captions is not None and inputs.captions_file is not None:
-        # libass, over everything else; the fonts of the text overlays
-        chains.append(f"[{v}]ass=filename={escape(str(inputs.captions_file))}:"
-                      f"fontsdir={escape(str(FONT_DIR))}[burned]")
+        # the captions' pictures in time (apps.studio.burn: one input, an ffconcat list of
+        # PNGs with their durations), over everything else
+        args += ["-f", "concat", "-safe", "0", "-i", str(inputs.captions_file)]
+        chains.append(f"[{n}:v:0]fps={FPS},format=rgba,setpts=PTS-STARTPTS[caps]")
+        chains.append(f"[{v}][caps]overlay=0:0:eof_action=pass[burned]")
         v = "burned"
+        n += 1
 
     # --- sound ---------------------------------------------------------------------------
     voice = VOICE_FILTERS[doc.voice]

@@ -96,3 +96,77 @@ def write_all() -> list[Path]:
         path.write_text(cube_text(name))
         written.append(path)
     return written
+
+
+# --- the editor's stage: the look as a colour matrix -------------------------------------
+#
+# Every preset above is an affine function of RGB before the clamp, so a 4x5 colour matrix
+# (SVG's feColorMatrix, which the editor's stage applies to the <video> with CSS `filter`)
+# reproduces it exactly where no channel clips; the shipped 17-point LUT interpolates the
+# same function, so they agree to the LUT's rounding. The `eq` adjustments are an
+# approximation: ffmpeg applies them to the YUV planes (brightness and contrast on the
+# luma, limited range, saturation on the chroma); here the same operations on BT.601 luma
+# in full-range RGB. tests/studio/test_stage_looks.py measures both against the render.
+
+EQ_LUMA = (0.299, 0.587, 0.114)  # BT.601: eq works on the yuv420p planes
+EQ_BRIGHTNESS_GAIN = 255 / 219  # a luma step of the limited range, in full-range RGB
+EQ_CONTRAST_PIVOT = (128 - 16) / 219  # eq's contrast pivots on code 128 of the luma
+
+Matrix = list[list[float]]  # 3 rows of (r, g, b, offset)
+
+
+def preset_matrix(name: str) -> Matrix:
+    """The preset's affine map, read off its function at black and the three primaries."""
+    if name == "none":
+        return [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]]
+    fn = PRESETS[name]
+    zero = fn(0.0, 0.0, 0.0)
+    cols = [fn(*(1.0 if j == i else 0.0 for j in range(3))) for i in range(3)]
+    return [
+        [cols[0][k] - zero[k], cols[1][k] - zero[k], cols[2][k] - zero[k], zero[k]]
+        for k in range(3)
+    ]
+
+
+def adjust_matrix(brightness: float, contrast: float, saturation: float) -> Matrix:
+    """`eq` as an RGB matrix: luma y' = (y - pivot) * contrast + pivot + brightness, the
+    chroma (rgb - y) times saturation, so rgb' = s*rgb + (c - s)*y + offset."""
+    shift = EQ_CONTRAST_PIVOT * (1 - contrast) + brightness * EQ_BRIGHTNESS_GAIN
+    return [
+        [
+            saturation * (1.0 if j == k else 0.0) + (contrast - saturation) * EQ_LUMA[j]
+            for j in range(3)
+        ]
+        + [shift]
+        for k in range(3)
+    ]
+
+
+def _compose(after: Matrix, before: Matrix) -> Matrix:
+    """The matrix of `after(before(rgb))`."""
+    return [
+        [
+            sum(after[k][m] * before[m][j] for m in range(3)) + (after[k][3] if j == 3 else 0.0)
+            for j in range(4)
+        ]
+        for k in range(3)
+    ]
+
+
+def stage_matrix(
+    preset: str, brightness: float = 0.0, contrast: float = 1.0, saturation: float = 1.0
+) -> list[float]:
+    """The 20 values of an feColorMatrix (row-major 4x5, alpha kept) drawing the preset
+    then the adjustments, as the render applies `lut3d` then `eq`."""
+    m = _compose(adjust_matrix(brightness, contrast, saturation), preset_matrix(preset))
+    rows = [[*row[:3], 0.0, row[3]] for row in m]
+    return [round(v, 6) for row in [*rows, [0.0, 0.0, 0.0, 1.0, 0.0]] for v in row]
+
+
+def apply_matrix(values: list[float], rgb: RGB) -> RGB:
+    """What the stage draws for one pixel (as feColorMatrix, clamped)."""
+    r, g, b = (
+        _clamp(sum(values[5 * k + j] * c for j, c in enumerate(rgb)) + values[5 * k + 4])
+        for k in range(3)
+    )
+    return r, g, b

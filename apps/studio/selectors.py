@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.db.models import OuterRef, QuerySet, Subquery
+
 from apps.accounts.models import User
 from apps.content import selectors as content_selectors
 from apps.content.models import Post
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.core.ids import parse_id
 from apps.media.models import MediaAsset
-from apps.studio.fonts import missing_characters
 from apps.studio.models import Edit, EditVersion, Preview, Sticker
 from apps.studio.textimage import unrenderable
 
@@ -76,11 +77,12 @@ def document_refusals(doc: Document, *, user: User) -> dict[str, list[str]]:
     burned = doc.burned_captions
     for i, cue in enumerate(burned.cues if burned is not None else []):
         assert burned is not None
-        missing = missing_characters(font_path(burned.font), cue.text)
+        # drawn like a text overlay: the font, or the colour emoji font (apps.studio.burn)
+        missing = unrenderable(font_path(burned.font), cue.text)
         if missing:
             fields[f"burned_captions.cues.{i}.text"] = [
-                f"The font {burned.font!r} cannot draw {' '.join(missing[:10])}; remove or "
-                "replace them."]
+                f"The font {burned.font!r} and the emoji font cannot draw "
+                f"{' '.join(missing[:10])}; remove or replace them."]
     if doc.source is not None:  # a duet or stitch: the original may be borrowed (derived.py)
         from apps.studio.derived import source_refusals
 
@@ -131,3 +133,23 @@ def get_preview_for(user: User, preview_id: object) -> Preview:
 def usable_assets_for_render(ids: set[int]) -> list[MediaAsset]:
     """The assets a validated document names (the owner was checked by validation)."""
     return list(MediaAsset.objects.filter(pk__in=ids, state__in=USABLE_STATES))
+
+
+def sound_in_render(*, asset_id: int, sound_id: int) -> bool:
+    """Whether `asset_id` is a studio render whose document mixed in sound `sound_id`
+    (content's sound-in-asset hook: the post credits it without mixing it again). One
+    query."""
+    return EditVersion.objects.filter(asset_id=asset_id,
+                                      document__sound__sound_id=str(sound_id)).exists()
+
+
+def edits_of(user: User) -> QuerySet[Edit]:
+    """The user's edits, newest first, each with its latest version's number, state and
+    length (`latest_number`, `latest_state`, `latest_duration_ms`, `latest_updated_at`):
+    one query a page whatever its size."""
+    latest = EditVersion.objects.filter(edit=OuterRef("pk")).order_by("-number")
+    return (Edit.objects.filter(owner_id=user.pk)
+            .annotate(latest_number=Subquery(latest.values("number")[:1]),
+                      latest_state=Subquery(latest.values("state")[:1]),
+                      latest_duration_ms=Subquery(latest.values("duration_ms")[:1]),
+                      latest_updated_at=Subquery(latest.values("updated_at")[:1])))

@@ -10,15 +10,18 @@ the CMAF/HLS ladder. The render is the only encode before the ladder.
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
 import time
+import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.content.models import Sound as SoundRow
@@ -42,6 +45,10 @@ from apps.studio.models import Edit, EditVersion, Preview, Sticker
 logger = logging.getLogger(__name__)
 
 PREVIEW_DIR = "studio/previews"
+# A preview is for the editing session that asked for it: older ones (and their files) are
+# removed by the beat task `apps.studio.remove_old_previews`.
+PREVIEW_KEEP = timedelta(hours=24)
+PREVIEW_URL_TTL = 600  # seconds of a presigned preview URL (S3)
 
 
 # --- edits and versions --------------------------------------------------------------
@@ -132,10 +139,61 @@ def preview_create(*, user: User, document: Any) -> Preview:
 
 
 def preview_path(preview: Preview) -> Path | None:
+    """The preview's file on local storage (None: not ready, gone, or kept on S3)."""
     if preview.state != Preview.State.DONE or not preview.file:
         return None
-    path = Path(settings.MEDIA_ROOT) / preview.file
+    try:
+        path = Path(default_storage.path(preview.file))
+    except NotImplementedError:  # a remote storage: see preview_url
+        return None
     return path if path.is_file() else None
+
+
+def preview_url(preview: Preview) -> str | None:
+    """With S3 storage: a short-lived presigned GET URL of the preview's object (the
+    bucket serves ranges for the <video>). None with local storage."""
+    from apps.media.s3 import s3_storage
+
+    remote = s3_storage()
+    if remote is None or preview.state != Preview.State.DONE or not preview.file:
+        return None
+    client = remote.connection.meta.client
+    return str(client.generate_presigned_url(
+        "get_object", ExpiresIn=PREVIEW_URL_TTL,
+        Params={"Bucket": remote.bucket_name, "Key": remote._normalize_name(preview.file),
+                "ResponseContentType": "video/mp4"}))
+
+
+def _store_preview(preview_id: int, local: Path) -> str:
+    """The rendered preview into the project's storage (MEDIA_ROOT, or the S3 bucket as
+    other media); a random part in the name: a guessed name finds nothing."""
+    name = f"{PREVIEW_DIR}/{preview_id}-{uuid.uuid4().hex[:12]}.mp4"
+    with local.open("rb") as handle:
+        return str(default_storage.save(name, File(handle, name=name)))
+
+
+def previews_remove_old(*, older_than: timedelta = PREVIEW_KEEP, batch: int = 500) -> int:
+    """Deletes previews made longer than `older_than` ago, their stored files first (a
+    file whose delete fails keeps its row, for the next run). Returns the rows deleted."""
+    cutoff = timezone.now() - older_than
+    removed = 0
+    while True:
+        rows = list(Preview.objects.filter(created_at__lt=cutoff)
+                    .order_by("pk").values_list("pk", "file")[:batch])
+        if not rows:
+            return removed
+        done = []
+        for pk, name in rows:
+            try:
+                if name:
+                    default_storage.delete(name)
+            except Exception:
+                logger.exception("studio: could not delete the preview file %s", name)
+                continue
+            done.append(pk)
+        removed += Preview.objects.filter(pk__in=done).delete()[0]
+        if len(done) < len(rows):
+            return removed  # some files could not be deleted: try again next run
 
 
 # --- rendering (the media workers) -----------------------------------------------------
@@ -190,7 +248,8 @@ def render_document(doc: Document, *, work: Path, out: Path, preview: bool) -> f
     inputs.text_images = textimage.write_images(
         doc.texts, [font_path(t.font) for t in doc.texts], canvas.height, work)
     if doc.burned_captions is not None:
-        inputs.captions_file = burn.write_script(doc.burned_captions, canvas, work)
+        inputs.captions_file = burn.write_images(doc.burned_captions, canvas, work,
+                                                 doc.duration_ms)
     args = graph.build_command(doc, inputs, canvas, out)
     started = time.monotonic()
     run_ffmpeg(args)
@@ -252,9 +311,6 @@ def preview_render_run(*, preview_id: int) -> str:
     preview = Preview.objects.select_related("owner").filter(pk=preview_id).first()
     if preview is None or preview.state != Preview.State.QUEUED:
         return "skipped"
-    rel = f"{PREVIEW_DIR}/{preview.pk}.mp4"
-    final = Path(settings.MEDIA_ROOT) / rel
-    final.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="studio-preview-") as tmp:
         work = Path(tmp)
         try:
@@ -266,7 +322,9 @@ def preview_render_run(*, preview_id: int) -> str:
             Preview.objects.filter(pk=preview_id, state=Preview.State.QUEUED).update(
                 state=Preview.State.FAILED, state_reason=_reason(exc)[:300])
             return "failed"
-        shutil.move(str(work / "preview.mp4"), final)
-    Preview.objects.filter(pk=preview_id, state=Preview.State.QUEUED).update(
-        state=Preview.State.DONE, file=rel, render_seconds=seconds)
+        name = _store_preview(preview_id, work / "preview.mp4")
+    updated = Preview.objects.filter(pk=preview_id, state=Preview.State.QUEUED).update(
+        state=Preview.State.DONE, file=name, render_seconds=seconds)
+    if not updated:  # a redelivered task finished first, or the row is gone
+        default_storage.delete(name)
     return "done"

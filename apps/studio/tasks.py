@@ -25,3 +25,9 @@ def check_borrowed(post_ids: list[int]) -> dict[int, str]:
     from apps.studio import takedown
 
     return takedown.borrowed_check_run(post_ids)
+
+
+@shared_task(name="apps.studio.remove_old_previews")
+def remove_old_previews() -> int:
+    """Beat (hourly): previews older than a day and their stored files."""
+    return services.previews_remove_old()

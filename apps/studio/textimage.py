@@ -207,31 +207,46 @@ def _emoji_image(run: str, scale: float, alpha: int) -> Image.Image:
     return small
 
 
-def render(text: Text, font_path: Path, canvas_height: int) -> Image.Image:
+def _pieces(line: str, font_path: Path, font: ImageFont.FreeTypeFont,
+            scale: float) -> list[tuple[Run, float]]:
+    """A line's runs in visual order, each with its width in pixels."""
+    pieces: list[tuple[Run, float]] = []
+    for run in visual_runs(line, font_path):
+        if run.emoji:
+            width = _emoji_font().getlength(run.text) * scale
+        else:
+            width = font.getlength(run.text, direction="rtl" if run.level % 2 else "ltr")
+        pieces.append((run, width))
+    return pieces
+
+
+def line_width(line: str, font_path: Path, size: int) -> float:
+    """How wide `line` is drawn at `size` pixels (words and emoji), for wrapping."""
+    return sum(w for _, w in _pieces(line, font_path, _text_font(str(font_path), size),
+                                     size / EMOJI_STRIKE))
+
+
+def render(text: Text, font_path: Path, canvas_height: int, *,
+           outline: str | None = None) -> Image.Image:
     """The overlay as an RGBA image as tall as its lines (plus the box's border, if it has
-    a box), centred on the text's place by the render."""
+    a box), centred on the text's place by the render. With `outline` (a colour) the words
+    are drawn with a border of that colour, a twelfth of the size (burned-in captions)."""
     size = pixel_size(text, canvas_height)
     font = _text_font(str(font_path), size)
     scale = size / EMOJI_STRIKE
     ascent, descent = font.getmetrics()
     e_ascent, e_descent = (round(m * scale) for m in _emoji_font().getmetrics()) \
         if emoji_available() else (0, 0)
+    stroke = max(1, round(size / 12)) if outline else 0
     fill = _rgba(text.colour)
     lines = []
     for line in text.text.split("\n"):
-        runs = visual_runs(line, font_path)
-        pieces: list[tuple[Run, float]] = []
-        for run in runs:
-            if run.emoji:
-                width = _emoji_font().getlength(run.text) * scale
-            else:
-                width = font.getlength(run.text, direction="rtl" if run.level % 2 else "ltr")
-            pieces.append((run, width))
-        has_emoji = any(r.emoji for r in runs)
+        pieces = _pieces(line, font_path, font, scale)
+        has_emoji = any(r.emoji for r, _ in pieces)
         up = max(ascent, e_ascent) if has_emoji else ascent
         down = max(descent, e_descent) if has_emoji else descent
         lines.append((pieces, sum(w for _, w in pieces), up, down))
-    pad = size // 4 if text.background else 0
+    pad = size // 4 if text.background else stroke
     width = max(1, round(max(w for _, w, _, _ in lines))) + 2 * pad
     height = sum(up + down for _, _, up, down in lines) + 2 * pad
     image = Image.new("RGBA", (width, height),
@@ -240,20 +255,32 @@ def render(text: Text, font_path: Path, canvas_height: int) -> Image.Image:
     # transparent image, their antialiased edges would turn dark
     mask = Image.new("L", image.size)
     draw = ImageDraw.Draw(mask)
+    border = Image.new("L", image.size) if outline else None
+    border_draw = ImageDraw.Draw(border) if border is not None else None
     emoji: list[tuple[Image.Image, tuple[int, int]]] = []
     top = pad
-    for pieces, line_width, up, down in lines:
-        x = pad + (width - 2 * pad - line_width) / 2  # each line centred
+    for pieces, line_width_px, up, down in lines:
+        x = pad + (width - 2 * pad - line_width_px) / 2  # each line centred
         baseline = top + up
         for run, run_width in pieces:
             if run.emoji:
                 emoji.append((_emoji_image(run.text, scale, fill[3]),
                               (round(x), baseline - e_ascent)))
             elif run.text.strip():
+                direction = "rtl" if run.level % 2 else "ltr"
                 draw.text((x, baseline), run.text, font=font, fill=255, anchor="ls",
-                          direction="rtl" if run.level % 2 else "ltr")
+                          direction=direction)
+                if border_draw is not None:
+                    border_draw.text((x, baseline), run.text, font=font, fill=255,
+                                     anchor="ls", direction=direction, stroke_width=stroke,
+                                     stroke_fill=255)
             x += run_width
         top += up + down
+    if border is not None and outline is not None:
+        edge = _rgba(outline)
+        ring = Image.new("RGBA", image.size, (*edge[:3], 0))
+        ring.putalpha(border.point(lambda a: a * edge[3] // 255))
+        image.alpha_composite(ring)
     words = Image.new("RGBA", image.size, (*fill[:3], 0))
     words.putalpha(mask.point(lambda a: a * fill[3] // 255))
     image.alpha_composite(words)

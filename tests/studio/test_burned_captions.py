@@ -1,8 +1,9 @@
-"""Captions burned into the picture (the document's `burned_captions`, drawn by libass with
-a Debian DejaVu font): rendered for real and checked by decoding frames (the words' pixels
-in the bottom band while a cue lasts, nothing elsewhere, nothing after it), refused in words
-before rendering when a cue runs past the edit or the font lacks a character, and the
-words never read as ASS markup."""
+"""Captions burned into the picture (the document's `burned_captions`, drawn by Pillow like
+the text overlays, apps.studio.burn: a Debian DejaVu font and colour emoji): rendered for
+real and checked by decoding frames (the words' pixels in the bottom band while a cue
+lasts, nothing elsewhere, nothing after it; emoji in colour), the pictures' timing and
+wrapping, refused in words before rendering when a cue runs past the edit or neither font
+draws a character, and the words drawn as they are (braces are no markup)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from apps.studio import burn, services
 from apps.studio.document import BurnedCaptions, BurnedCue, validate_document
@@ -62,14 +64,56 @@ def test_burned_captions_are_drawn_in_the_bottom_band_while_each_cue_lasts(
     assert rows.max() - rows.min() > 0.08 * h  # two lines' height
 
 
-def test_the_script_escapes_the_words_and_fits_the_canvas() -> None:
-    script = burn.ass_script(BurnedCaptions(cues=[
-        BurnedCue(start_ms=0, end_ms=61_234, text="a {\\b1} c\\N\nd")], font="serif",
-        size=0.05), Canvas(360, 640))
-    assert "PlayResX: 360\nPlayResY: 640" in script
-    assert "Style: Burned,DejaVu Serif,32," in script
-    assert script.endswith(
-        "Dialogue: 0,0:00:00.00,0:01:01.23,Burned,,0,0,0,,a \\{\\\u2060b1\\} c\\\u2060N\\Nd\n")
+def test_emoji_in_burned_captions_are_drawn_in_colour(
+        user: Any, source: Any, tmp_path: Path) -> None:
+    grey = source("grey", src=GREY, seconds=1.0, hz=None)
+    plain = frame_at(_render(user, tmp_path, grey, "plain"), 0.5).astype(int)
+    shown = frame_at(_render(user, tmp_path, grey, "emoji", burned_captions={"cues": [
+        {"start_ms": 0, "end_ms": 1000, "text": "Hi 🎉🔥"}]}), 0.5).astype(int)
+    h = shown.shape[0]
+    changed = abs(shown - plain).max(axis=2) > 60
+    assert changed[: int(0.75 * h), :].sum() == 0  # only in the bottom band
+    band = shown[int(0.75 * h):, :]
+    assert (band.min(axis=2) > 220).sum() > 20  # the white words
+    # the emoji's colours: strongly saturated pixels (grey words and outline have none)
+    saturated = (band.max(axis=2) - band.min(axis=2)) > 120
+    assert saturated.sum() > 30
+    warm = band[saturated]
+    assert (warm[:, 0] > warm[:, 2]).mean() > 0.5  # confetti yellow and the flame: warm
+
+
+def test_the_cue_pictures_play_in_time_and_wrap_to_the_frame(tmp_path: Path) -> None:
+    captions = BurnedCaptions(cues=[
+        BurnedCue(start_ms=0, end_ms=1000, text="a {\\b1} c"),
+        BurnedCue(start_ms=500, end_ms=1500, text="second"),
+        BurnedCue(start_ms=3000, end_ms=61_234, text=" ".join(["words"] * 30))],
+        font="serif", size=0.05)
+    playlist = burn.write_images(captions, Canvas(360, 640), tmp_path, 62_000)
+    lines = playlist.read_text().splitlines()
+    assert lines[0] == "ffconcat version 1.0"
+    files = [line.split(" ", 1)[1] for line in lines if line.startswith("file ")]
+    durations = [float(line.split()[1]) for line in lines if line.startswith("duration ")]
+    # a, a+second, second, nothing, the long one, nothing (the last listed twice)
+    assert durations == [0.5, 0.5, 0.5, 1.5, 58.234, 0.766]
+    assert files[3] == files[5] == files[6]  # the same empty picture
+    assert len(set(files)) == 5
+    pictures = [Image.open(tmp_path / "burned" / name) for name in files]
+    assert all(p.size == (360, 640) for p in pictures)
+    assert pictures[3].getbbox() is None  # nothing drawn between cues
+    # both cues at once stack up: taller than either alone
+    def box(picture: Image.Image) -> tuple[int, int, int, int]:
+        drawn = picture.getbbox()
+        assert drawn is not None
+        return drawn
+
+    heights = [box(p)[3] - box(p)[1] for p in (pictures[0], pictures[1], pictures[2])]
+    assert heights[1] > max(heights[0], heights[2]) * 1.5
+    # the long cue wraps inside the side margins, in several lines, above the bottom margin
+    left, top, right, bottom = box(pictures[4])
+    assert left >= 360 * 0.06 - 2
+    assert right <= 360 * 0.94 + 2
+    assert bottom - top > 3 * 640 * 0.05
+    assert bottom <= 640 * (1 - burn.BOTTOM_MARGIN) + 1
 
 
 @pytest.mark.parametrize(("cue", "field", "words"), [
@@ -77,8 +121,8 @@ def test_the_script_escapes_the_words_and_fits_the_canvas() -> None:
      "Past the end of the edit (2000 ms)."),
     ({"start_ms": 500, "end_ms": 400, "text": "back"}, "burned_captions.cues.0.end_ms",
      "Must be after start_ms."),
-    ({"start_ms": 0, "end_ms": 400, "text": "hi 👋"}, "burned_captions.cues.0.text",
-     "The font 'sans-bold' cannot draw 👋; remove or replace them."),
+    ({"start_ms": 0, "end_ms": 400, "text": "hi 中"}, "burned_captions.cues.0.text",
+     "The font 'sans-bold' and the emoji font cannot draw 中; remove or replace them."),
 ])
 def test_cues_the_render_cannot_draw_are_refused_in_words(
         auth_client: Any, source: Any, cue: dict[str, Any], field: str, words: str) -> None:

@@ -78,6 +78,13 @@ def test_a_duet_is_credited_then_loses_its_borrowed_part_when_the_original_goes(
     viewer.force_authenticate(blocked)  # may not see the original: no credit, no link
     assert viewer.get(f"/api/v1/posts/{post.pk}").json()["derived_from"] is None
     assert post.pk in _checks_queued()  # the publish asks for a check: still allowed
+    # the original's creator is told, in words, with a link to the duet
+    for args in waiting_task_args("apps.notifications.handle_event"):
+        if args[0] == "post_published":
+            event_handle(event=str(args[0]), payload=cast(dict[str, Any], args[1]))
+    told = Notification.objects.get(recipient_id=original.author_id, type="post_remixed")
+    assert describe(told)[0] == f"{creator.username} dueted your video"
+    assert describe(told)[2] == f"/p/{post.pk}/"
     assert takedown.borrowed_check_run([post.pk]) == {post.pk: "kept"}
 
     # moderation takes the original down: content's hook queues the check

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from apps.accounts.api.request import user_of
 from apps.core.api.schema import ErrorDocs
 from apps.core.errors import NotFoundError
+from apps.core.pagination import IdCursorPagination
 from apps.studio import document, graph, luts, selectors, services
 from apps.studio.models import EditVersion, Preview, Sticker
 
@@ -97,6 +98,16 @@ class StudioOptions(serializers.Serializer[Any]):
     voice_effects = serializers.ListField(child=serializers.CharField())
     stickers = serializers.ListField(child=serializers.DictField())
     limits = serializers.DictField(child=serializers.FloatField())
+    looks = serializers.DictField(
+        child=serializers.ListField(child=serializers.FloatField()),
+        help_text="Each filter as the 20 values of an SVG feColorMatrix, for drawing it live "
+                  "in an editor (exact for the presets where no channel clips; the render "
+                  "applies the LUT).")
+    look_adjust = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text="How brightness, contrast and saturation map onto that matrix: BT.601 "
+                  "`luma` weights, `brightness_gain`, `contrast_pivot` (an approximation "
+                  "of the render's eq).")
 
 
 class OptionsApi(APIView):
@@ -123,6 +134,10 @@ class OptionsApi(APIView):
                 "final_short_edge": graph.FINAL_SHORT_EDGE,
                 "preview_short_edge": graph.PREVIEW_SHORT_EDGE,
             },
+            "looks": {name: luts.stage_matrix(name) for name in ["none", *luts.PRESETS]},
+            "look_adjust": {"luma": list(luts.EQ_LUMA),
+                            "brightness_gain": luts.EQ_BRIGHTNESS_GAIN,
+                            "contrast_pivot": luts.EQ_CONTRAST_PIVOT},
         })
 
 
@@ -151,8 +166,34 @@ def _document_of(request: Request) -> Any:
     return data["document"]
 
 
+class StudioEditSummary(serializers.Serializer[Any]):
+    id = serializers.CharField()
+    post_id = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    latest_number = serializers.IntegerField(help_text="The latest version's number.")
+    latest_state = serializers.CharField(
+        help_text="The latest version's state: draft, rendering, rendered or failed.")
+    latest_duration_ms = serializers.IntegerField()
+    latest_updated_at = serializers.DateTimeField()
+
+
 class EditsApi(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = IdCursorPagination
+
+    @extend_schema(operation_id="studio_edits_list",
+                   summary="Your saved edits, newest first (to reopen one)",
+                   responses={200: StudioEditSummary(many=True), **errors(400, 401)},
+                   tags=["studio"])
+    def get(self, request: Request) -> Response:
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(selectors.edits_of(user_of(request)), request,
+                                           view=self)
+        latest = ("latest_number", "latest_state", "latest_duration_ms", "latest_updated_at")
+        rows = [{"id": str(e.pk), "post_id": str(e.post_id) if e.post_id else None,
+                 "created_at": e.created_at, **{name: getattr(e, name) for name in latest}}
+                for e in page or []]
+        return paginator.get_paginated_response(StudioEditSummary(rows, many=True).data)
 
     @extend_schema(operation_id="studio_edits_create", summary="Save a new edit (a draft)",
                    request=EditCreateInput,
@@ -230,10 +271,15 @@ class PreviewFileApi(APIView):
     @extend_schema(operation_id="studio_previews_file", summary="The preview's MP4",
                    parameters=[PREVIEW_ID],
                    responses={(200, "video/mp4"): OpenApiResponse(OpenApiTypes.BINARY),
+                              302: OpenApiResponse(description="With S3 storage: to a "
+                                                   "short-lived presigned URL of the file."),
                               **errors(401, 404)},
                    tags=["studio"])
-    def get(self, request: Request, preview_id: str) -> FileResponse:
+    def get(self, request: Request, preview_id: str) -> FileResponse | HttpResponseRedirect:
         preview = selectors.get_preview_for(user_of(request), preview_id)
+        url = services.preview_url(preview)
+        if url is not None:  # kept in the S3 bucket: a short-lived presigned URL
+            return HttpResponseRedirect(url)
         path = services.preview_path(preview)
         if path is None:
             raise NotFoundError("The preview is not ready.")
