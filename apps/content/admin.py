@@ -53,6 +53,40 @@ class PostAdmin(_ChangedAdmin):
     inlines = (PostHashtagInline,)
     date_hierarchy = "created_at"
     show_full_result_count = False
+    action_form = ReasonActionForm
+    actions = ["label_branded"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # the paid-partnership label moves only through services.branding (the action below)
+        return (*self.readonly_fields, "branded_partner", "branded_source", "branded_category")
+
+    @admin.action(description="Add the “Paid partnership” label (the reason box: the brand's "
+                              "name) — undisclosed paid promotion")
+    def label_branded(self, request: HttpRequest, queryset: QuerySet[Post]) -> None:
+        from django.contrib import messages
+        from django.db import transaction
+
+        from apps.content.services.branding import SOURCE_MODERATOR, post_set_branded
+        from apps.core.audit import record_audit
+        from apps.core.errors import ApplicationError
+
+        partner = action_reason(request)
+        if not partner:
+            self.message_user(request, "Write the brand's name in the reason box: it is what "
+                              "viewers read after “Paid partnership with @”.", messages.ERROR)
+            return
+        for post in queryset.order_by("pk"):
+            try:
+                with transaction.atomic():
+                    labelled = post_set_branded(post_id=post.pk, partner=partner,
+                                                source=SOURCE_MODERATOR)
+                    record_audit(actor=request.user, action="content.post_label_branded",
+                                 target=labelled, reason=partner, ip=request_ip(request))
+            except ApplicationError as exc:
+                self.message_user(request, f"Post {post.pk}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"Post {post.pk} is labelled “Paid partnership "
+                                  f"with @{labelled.branded_partner}”.", messages.SUCCESS)
 
 
 @admin.register(Hashtag)

@@ -47,6 +47,22 @@ def content_changed(*, kind: Literal["post", "sound", "hashtag"], ids: Iterable[
         hook(kind=kind, ids=ids)
 
 
+class SoundInAssetHook(Protocol):
+    def __call__(self, *, asset_id: int, sound_id: int) -> bool: ...
+
+
+# "Is this sound already mixed into this upload's audio?" (the studio: a render whose edit
+# document carries the sound). A post crediting such a sound as its sound is then rendered
+# as it is (`selectors.asset_media_recipe` leaves the sound out): the post links to the
+# sound ("use this sound" leads to it) without the sound being mixed in twice.
+_sound_in_asset_hooks: Hook[SoundInAssetHook] = Hook("content.sound_in_asset")
+register_sound_in_asset_hook = _sound_in_asset_hooks.register
+
+
+def sound_in_asset(*, asset_id: int, sound_id: int) -> bool:
+    return any(hook(asset_id=asset_id, sound_id=sound_id) for hook in _sound_in_asset_hooks)
+
+
 class PostPublishedHook(Protocol):
     def __call__(self, *, post_id: int) -> object: ...
 

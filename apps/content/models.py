@@ -220,6 +220,13 @@ class Post(TimestampedModel):
         default=False, help_text="Never shown to minors or signed-out viewers.")
     limited_reach = models.BooleanField(
         default=False, help_text="Never recommended in For You; reachable by link and profile.")
+    # Branded content ("Paid partnership with @<branded_partner>"): set by the author's
+    # toggle, by the marketplace when a deal's post is published, or by a moderator, only
+    # through `services.branding.post_set_branded`. `branded_category` is an ads restricted
+    # category (alcohol, gambling...): such a post is age-restricted with it (audience.py).
+    branded_partner = models.CharField(max_length=100, blank=True, default="")
+    branded_source = models.CharField(max_length=12, blank=True, default="")
+    branded_category = models.CharField(max_length=16, blank=True, default="")
     # Part of the post's public media URLs (media's public grant). Moves whenever who may
     # watch the post anonymously may have changed (visibility, removal, moderation flags,
     # the author's privacy), so URLs a CDN cached while the post was public are never

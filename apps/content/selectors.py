@@ -33,6 +33,7 @@ from django.db.models.functions import Lower
 
 from apps.accounts.models import User
 from apps.content.audience import age_gate_q
+from apps.content.hooks import sound_in_asset
 from apps.content.models import HASHTAG_MAX_LENGTH, Hashtag, Post, PostHashtag, Sound
 from apps.core.errors import ForbiddenError, NotFoundError
 from apps.core.ids import id_or_404
@@ -156,6 +157,17 @@ def publicly_watchable_q(prefix: str = "") -> Q:
     return visible_to_q(None, prefix)
 
 
+def promotable_q(prefix: str = "") -> Q:
+    """Posts that may be run as an ad to strangers (a brand's spark ad of a creator's post):
+    published, public, from a public and discoverable account, so never a draft, a removed
+    or private post or a banned or private account's. The age gate is left to the ad's own
+    targeting (an ad in a restricted category reaches adults only)."""
+    return (Q(**{f"{prefix}status": Post.Status.PUBLISHED,
+                 f"{prefix}visibility": Post.Visibility.PUBLIC,
+                 f"{prefix}author__is_private": False})
+            & discoverable_q(f"{prefix}author__"))
+
+
 def with_public_flag(posts: QuerySet[Post]) -> QuerySet[Post]:
     """Annotate `publicly_watchable` (the rule above, computed in the same query)."""
     return posts.annotate(**{PUBLICLY_WATCHABLE: ExpressionWrapper(
@@ -185,12 +197,17 @@ def asset_media_recipe(*, asset_id: int) -> AssetRecipe | None:
     post on it chose (a library sound's file, or another upload's extracted audio) mixed
     as the creator chose (keep, duck or mute the upload's own audio), and the cover
     frame. A sound taken down or whose licence lapsed is left out: muted where it
-    played (with `mute`, the video goes silent). One query."""
+    played (with `mute`, the video goes silent). A sound already in the upload's audio
+    (`hooks.sound_in_asset`: a studio render with it) is credited only. One query (two
+    with a sound)."""
     post = Post.objects.filter(asset_id=asset_id).select_related("sound").first()
     if post is None:
         return None
     sound = post.sound
     sound_file, sound_asset_id = None, None
+    if sound is not None and sound_in_asset(asset_id=asset_id, sound_id=sound.pk):
+        # already in the upload's audio (a studio render): credited, not mixed in again
+        return AssetRecipe(cover_time_ms=post.cover_time_ms)
     if sound is not None and sound.pk != post.original_sound_id and sound.is_usable():
         if sound.kind == Sound.Kind.LIBRARY and sound.audio_file:
             sound_file = sound.audio_file.name

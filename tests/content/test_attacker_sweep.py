@@ -581,6 +581,15 @@ ELSEWHERE = {
         "api/v1/live/chat/moderators/<str:user_id>"),
         "tests/live/test_chat_access.py::test_outsiders_reach_nothing_and_viewers_no_host_"
         "tools (a live another account may not see 404, signed out 401/403, a viewer 403)"),
+    **dict.fromkeys((
+        "api/v1/marketplace/deals/<str:deal_id>",
+        "api/v1/marketplace/deals/<str:deal_id>/<str:step>"),
+        "tests/marketplace/test_api.py::test_the_creators_steps_through_the_api_and_others_"
+        "get_404 (another account 404, signed out 401; the brand's side in the portal: "
+        "tests/marketplace/test_portal.py)"),
+    "api/v1/posts/<str:post_id>/branded":
+        "tests/marketplace/test_disclosure.py::test_someone_elses_post_or_bad_input_is_"
+        "refused_in_the_error_shape (another account 404, signed out 401)",
     # No account: a provider's name, and the request authenticated by its signature alone.
     "api/v1/payments/webhooks/<str:provider>":
         "tests/payments/test_webhooks.py::test_forged_stale_and_malformed_webhooks_are_"

@@ -23,6 +23,7 @@ from apps.content.selectors import (
     public_version_of,
     sound_use_refusal,
 )
+from apps.content.services.branding import label_words
 from apps.core.api.schema import ErrorDocs
 from apps.core.ids import parse_id
 from apps.media.playback import playback_for
@@ -172,8 +173,12 @@ class HashtagSerializer(serializers.Serializer[Hashtag]):
 
 @extend_schema_field({
     "type": "object", "nullable": True, "additionalProperties": True,
-    "description": "Player URLs from media (HLS master, MP4 fallback, poster, preview, "
-                   "storyboard, audio, renditions); null until the video is playable. "
+    "description": "Player URLs from media (HLS master, MP4 fallback, poster, the first "
+                   "frame, preview, storyboard, audio, renditions with their media playlists, "
+                   "and `start`: the rung a player starts on without the master, as index "
+                   "and playlist; `av1`: the AV1 renditions and their own `start` for "
+                   "browsers that decode AV1, null when the post has none); null until the "
+                   "video is playable. "
                    "Posts anyone may watch signed out get stable URLs (which change when "
                    "that stops), others signed ones that expire.",
 })
@@ -257,6 +262,14 @@ class PostListSerializer(serializers.ListSerializer):  # type: ignore[type-arg]
         return super().to_representation(posts)
 
 
+class BrandedSerializer(serializers.Serializer[Any]):
+    partner = serializers.CharField(help_text="The brand's name as shown.")
+    text = serializers.CharField(help_text='What viewers read: "Paid partnership with @…".')
+    labelled_by = serializers.ChoiceField(choices=["author", "marketplace", "moderator"],
+                                     help_text="Who labelled it (the author may change only "
+                                               "their own label).")
+
+
 @extend_schema_serializer(component_name="Post")
 class PostSerializer(serializers.Serializer[Post]):
     """A post as clients render it. Reads only the post row and its joined author, asset
@@ -284,6 +297,9 @@ class PostSerializer(serializers.Serializer[Post]):
     status = serializers.ChoiceField(choices=Post.Status.choices)
     scheduled_for = serializers.DateTimeField(allow_null=True)
     is_pinned = serializers.SerializerMethodField()
+    branded = serializers.SerializerMethodField(
+        help_text="Branded content (a paid partnership): shown as its label wherever the post "
+                  "is; null for an ordinary post.")
     counts = CountsSerializer(source="*")
     media = MediaSerializer(source="*")
     created_at = serializers.DateTimeField()
@@ -317,6 +333,13 @@ class PostSerializer(serializers.Serializer[Post]):
 
     def get_is_pinned(self, post: Post) -> bool:
         return post.pinned_at is not None
+
+    @extend_schema_field(BrandedSerializer(allow_null=True))
+    def get_branded(self, post: Post) -> dict[str, str] | None:
+        if not post.branded_partner:
+            return None
+        return {"partner": post.branded_partner, "text": label_words(post.branded_partner),
+                "labelled_by": post.branded_source}
 
 
 errors = ErrorDocs({

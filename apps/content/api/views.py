@@ -32,6 +32,7 @@ from apps.content.api.serializers import (
     errors,
 )
 from apps.content.models import CAPTION_MAX_LENGTH, Post
+from apps.content.services.branding import SOURCE_AUTHOR, post_set_branded
 from apps.core.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from apps.core.idempotency import idempotency_key
 from apps.core.pagination import IdCursorPagination
@@ -176,6 +177,34 @@ class PostPinApi(APIView):
     )
     def delete(self, request: Request, post_id: str) -> Response:
         post = services.post_unpin(user=user_of(request), post_id=selectors.parse_post_id(post_id))
+        return Response(_render(request, post.pk))
+
+
+class BrandedInputSerializer(serializers.Serializer[Any]):
+    partner = serializers.CharField(allow_blank=True, max_length=200,
+                                    help_text='The brand that paid for the post ("" removes '
+                                              "your label).")
+
+
+class PostBrandedApi(APIView):
+    @extend_schema(
+        operation_id="posts_branded_update",
+        summary="Mark your post as branded content (a paid partnership) or remove your label.",
+        description="The label reads “Paid partnership with @<partner>” wherever the post is "
+                    "shown. A label put on by a marketplace deal or by moderators can't be "
+                    "changed or removed (403 `branded_locked`).",
+        parameters=[POST_ID],
+        request=BrandedInputSerializer,
+        responses={200: PostSerializer, **errors(400, 401, 403, 404, 429)},
+        tags=["content"],
+    )
+    def put(self, request: Request, post_id: str) -> Response:
+        body = BrandedInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = user_of(request)
+        post = post_set_branded(post_id=selectors.parse_post_id(post_id),
+                                partner=body.validated_data["partner"], source=SOURCE_AUTHOR,
+                                author_id=user.pk)
         return Response(_render(request, post.pk))
 
 
