@@ -159,8 +159,17 @@ def videos_for_display(ids: Sequence[int]) -> dict[int, Post]:
     Only for ids `video_facts` just returned for this viewer: the rule ran there."""
     if not ids:
         return {}
-    posts = Post.objects.filter(pk__in=list(ids), status=Post.Status.PUBLISHED)
-    return {post.pk: post for post in content_selectors.for_display(posts)}
+
+    def build(slot: Any) -> QuerySet[Post]:
+        return content_selectors.for_display(
+            Post.objects.filter(pk__in=_candidates(slot), status=Post.Status.PUBLISHED))
+
+    # Compiled once per day (the public-media flag is the signed-out rule, whose age
+    # cut-offs move with the date): building and compiling the joined queryset was most
+    # of a page's display cost.
+    posts = compiled_sql.instances(("search.videos_for_display", compiled_sql.viewer_key(None)),
+                                   build, [int(i) for i in ids])
+    return {post.pk: post for post in posts}
 
 
 def findable_sounds(*, viewer: Viewer) -> QuerySet[Sound]:
@@ -197,10 +206,26 @@ def findable_lives(*, viewer: Viewer) -> list[LiveStream]:
     """The lives on air the viewer may watch, in the Live tab's order (hosts they follow
     first, then by viewers now, then the newest; `viewer_count` set), hosts under a search
     ban left out. Two queries and one Redis round trip; none of the text matching (that is
-    the query service's, on these few rows)."""
+    the query service's, on these few rows). When nothing is on air (most of the time),
+    one compiled probe instead: building the Live tab's query cost more than the rest of a
+    Top search."""
+    if not _anything_on_air():
+        return []
     lives = live_selectors.live_tab(viewer, limit=LIVE_CANDIDATES)
     if not lives:
         return []
     banned = set(User.objects.filter(pk__in={live.host_id for live in lives})
                  .filter(search_banned_q(TargetType.USER)).values_list("pk", flat=True))
     return [live for live in lives if live.host_id not in banned]
+
+
+def _anything_on_air() -> bool:
+    """Whether any live is on air at all (whoever may watch it): one indexed probe, its
+    statement compiled once. Deciding nothing but whether to ask `live_tab`, which applies
+    live's rule, it can never show what a viewer may not see."""
+    found = compiled_sql.run(
+        ("search.anything_on_air",),
+        lambda slot: (LiveStream.objects.filter(state__in=live_selectors.ON_AIR)
+                      .filter(pk__gt=RawSQL("%s", (slot,))).values_list("pk")[:1]),
+        0)
+    return bool(found)

@@ -1,7 +1,9 @@
 """Another process using a search backend (the contract suite's second web worker or
 second writer): `python -m tests.search.backend_worker <backend> <index dir> <op> <json>`.
 
-ops: `search` {"kind", "query", "prefix"} prints the hit ids as JSON; `write` {"start",
+ops: `search` {"kind", "query", "prefix"} prints the hit ids as JSON; `serve` {} opens the
+backend, prints "ready", then answers each `search` JSON line read from stdin with a line of
+hit ids (a running web worker, one process start for several searches); `write` {"start",
 "batches", "size"} applies `batches` batches of `size` videos with ids from `start`."""
 
 from __future__ import annotations
@@ -25,6 +27,16 @@ def main(argv: list[str]) -> None:
     if op == "search":
         hits = backend.search(args["kind"], args["query"], limit=50, prefix=args["prefix"])
         sys.stdout.write(json.dumps([h.id for h in hits]) + "\n")
+    elif op == "serve":
+        backend.count("video")  # opened now, before the parent's writes
+        sys.stdout.write(json.dumps("ready") + "\n")
+        sys.stdout.flush()
+        for line in sys.stdin:
+            query = json.loads(line)
+            hits = backend.search(query["kind"], query["query"], limit=50,
+                                  prefix=query["prefix"])
+            sys.stdout.write(json.dumps([h.id for h in hits]) + "\n")
+            sys.stdout.flush()
     elif op == "write":
         start, size = args["start"], args["size"]
         for batch in range(args["batches"]):

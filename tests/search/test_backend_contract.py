@@ -93,6 +93,21 @@ def find(backend: SearchBackend, kind: Kind, query: str, *, prefix: bool = False
 
 # --- matching -----------------------------------------------------------------------------
 
+def test_search_many_answers_each_kind_as_search_does(catalogue: SearchBackend) -> None:
+    # the Top tab asks for four kinds at once: the same hits as four searches, in order
+    requests: list[tuple[Kind, int]] = [("video", 20), ("account", 3), ("hashtag", 0),
+                                        ("sound", 5)]
+    for query, prefix in (("dance", False), ("danc", True), ("charli", False),
+                          ("sunset", False), ("guitr", False), ("", False), ("!!", True)):
+        assert catalogue.search_many(requests, query, prefix=prefix) == [
+            catalogue.search(kind, query, limit=limit, prefix=prefix)
+            for kind, limit in requests], (query, prefix)
+    assert catalogue.search_many([], "dance") == []
+    assert [ids(hits) for hits in catalogue.search_many(
+        [("hashtag", 1), ("account", 20)], "charli")] == [[], find(catalogue, "account",
+                                                                   "charli")]
+
+
 def test_exact_words_and_kinds(catalogue: SearchBackend) -> None:
     assert find(catalogue, "account", "beyonce") == [3]
     assert find(catalogue, "video", "guitar") == [14]
@@ -328,7 +343,20 @@ def _worker(name: str, index_dir: Path, op: str, args: dict[str, object]) -> sub
     return subprocess.Popen(
         [sys.executable, "-m", "tests.search.backend_worker", name, str(index_dir), op,
          json.dumps(args)],
-        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env=env, cwd=ROOT, stdin=subprocess.PIPE if op == "serve" else None,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _ask(proc: subprocess.Popen[str], query: dict[str, object] | None = None) -> object:
+    """The next answer of a `serve` worker (to `query`, sent first if given)."""
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    if query is not None:
+        proc.stdin.write(json.dumps(query) + "\n")
+        proc.stdin.flush()
+    line = proc.stdout.readline()
+    assert line, proc.communicate(timeout=30)[1]
+    return json.loads(line)
 
 
 def _result(proc: subprocess.Popen[str]) -> object:
@@ -347,15 +375,21 @@ def test_writes_are_visible_to_another_process_and_instance(
         make_backend: Factory, backend_name: str, tmp_path: Path) -> None:
     reader = make_backend()  # opened before the writes, like a running web worker
     assert find(reader, "video", "visible") == []
-    writer = make_backend()
-    writer.apply(upserts=[SearchDoc("video", 60, {"caption": "visible at once"})])
-    assert find(reader, "video", "visible") == [60]
-    assert _result(_worker(backend_name, tmp_path / "index", "search",
-                           {"kind": "video", "query": "visible", "prefix": False})) == [60]
-    writer.apply(deletes=[("video", 60)])
-    assert find(reader, "video", "visible") == []
-    assert _result(_worker(backend_name, tmp_path / "index", "search",
-                           {"kind": "video", "query": "visible", "prefix": False})) == []
+    # ... and so is another process's (one process start: its searches are lines on stdin)
+    other = _worker(backend_name, tmp_path / "index", "serve", {})
+    try:
+        assert _ask(other) == "ready"
+        writer = make_backend()
+        writer.apply(upserts=[SearchDoc("video", 60, {"caption": "visible at once"})])
+        assert find(reader, "video", "visible") == [60]
+        query = {"kind": "video", "query": "visible", "prefix": False}
+        assert _ask(other, query) == [60]
+        writer.apply(deletes=[("video", 60)])
+        assert find(reader, "video", "visible") == []
+        assert _ask(other, query) == []
+    finally:
+        _, err = other.communicate(timeout=60)  # closes its stdin: it ends
+    assert other.returncode == 0, err
 
 
 @pytest.mark.django_db(transaction=True)

@@ -177,3 +177,36 @@ def test_a_new_query_with_a_full_keyword_window_does_not_wait_for_its_embedding(
     # and: the next search of the same words fuses the semantic candidates
     assert str(kitten.pk) in ids(search(api_client, "funny cat", tab="videos", limit=10))
 
+
+
+def test_top_reads_the_live_tab_only_while_a_live_is_on_air(
+        api_client: APIClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from apps.live import selectors as live_selectors
+    from apps.live.models import LiveStream
+
+    calls: list[object] = []
+    real = live_selectors.live_tab
+
+    def spy(viewer: Any, **kwargs: Any) -> Any:
+        calls.append(viewer)
+        return real(viewer, **kwargs)
+
+    monkeypatch.setattr(live_selectors, "live_tab", spy)
+    host = UserFactory(username="vinylnights", display_name="Vinyl Nights")
+    index(host)
+
+    # nothing on air: the probe answers, live's query is not built
+    assert ids(search(api_client, "vinylnights"), "live") == []
+    assert calls == []
+
+    # on air: live's rule decides, and the live is on Top
+    live = LiveStream.objects.create(host=host, title="Records", state=LiveStream.State.LIVE,
+                                     started_at=timezone.now() - timedelta(minutes=1))
+    assert ids(search(api_client, "vinylnights"), "live") == [str(live.pk)]
+    assert len(calls) == 1
+
+    # ended: gone at once, and no query again
+    LiveStream.objects.filter(pk=live.pk).update(state=LiveStream.State.ENDED,
+                                                 ended_at=timezone.now())
+    assert ids(search(api_client, "vinylnights"), "live") == []
+    assert len(calls) == 1

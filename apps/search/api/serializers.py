@@ -47,6 +47,36 @@ def avatar_url(user: User, size: str = "100") -> str | None:
     return default_storage.url(name) if isinstance(name, str) and name else None
 
 
+# The items are built directly by each item serializer's `to_representation` (the declared
+# fields stay the schema, and tests/search/test_answer_shape.py checks that both give the
+# same output): DRF's per-field walk cost more than the rest of a cheap search's Python.
+_DATETIME = serializers.DateTimeField()
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _when(value: Any) -> str | None:
+    return None if value is None else _DATETIME.to_representation(value)
+
+
+def _author(user: User | None) -> dict[str, Any] | None:
+    """`SearchAuthorSerializer`'s output."""
+    if user is None:
+        return None
+    return {"username": _text(user.username), "display_name": _text(user.display_name),
+            "avatar_url": avatar_url(user), "is_verified": _bool(user.is_verified)}
+
+
+def _bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
 class SearchAuthorSerializer(serializers.Serializer[User]):
     username = serializers.CharField()
     display_name = serializers.CharField()
@@ -73,6 +103,13 @@ class SearchAccountItemSerializer(SearchAuthorSerializer):
     def get_url(self, user: User) -> str:
         return f"/@{user.username}"
 
+    def to_representation(self, instance: User) -> dict[str, Any]:
+        """The declared fields' output, built directly (per-field dispatch cost more than
+        the item; tests/search/test_answer_shape.py checks both agree)."""
+        return {**(_author(instance) or {}), "type": "account", "id": _text(instance.pk),
+                "follower_count": _int(instance.followers_count),
+                "you_follow": self.get_you_follow(instance), "url": self.get_url(instance)}
+
 
 class SearchVideoItemSerializer(serializers.Serializer[Post]):
     type = serializers.SerializerMethodField()
@@ -96,6 +133,14 @@ class SearchVideoItemSerializer(serializers.Serializer[Post]):
     def get_url(self, post: Post) -> str:
         return f"/@{post.author.username}/video/{post.pk}"
 
+    def to_representation(self, instance: Post) -> dict[str, Any]:
+        return {"type": "video", "id": _text(instance.pk), "caption": _text(instance.caption),
+                "cover_url": self.get_cover_url(instance),
+                "view_count": _int(instance.views_count),
+                "like_count": _int(instance.likes_count),
+                "created_at": _when(instance.created_at),
+                "author": _author(instance.author), "url": self.get_url(instance)}
+
 
 class SearchSoundItemSerializer(serializers.Serializer[Sound]):
     type = serializers.SerializerMethodField()
@@ -110,6 +155,11 @@ class SearchSoundItemSerializer(serializers.Serializer[Sound]):
 
     def get_url(self, sound: Sound) -> str:
         return f"/sound/{sound.pk}"
+
+    def to_representation(self, instance: Sound) -> dict[str, Any]:
+        return {"type": "sound", "id": _text(instance.pk), "title": _text(instance.title),
+                "artist": _text(instance.artist), "use_count": _int(instance.posts_count),
+                "url": self.get_url(instance)}
 
 
 class SearchLiveItemSerializer(serializers.Serializer[LiveStream]):
@@ -134,6 +184,13 @@ class SearchLiveItemSerializer(serializers.Serializer[LiveStream]):
     def get_url(self, live: LiveStream) -> str:
         return f"/live/{live.pk}"
 
+    def to_representation(self, instance: LiveStream) -> dict[str, Any]:
+        return {"type": "live", "id": _text(instance.pk), "title": _text(instance.title),
+                "host": _author(instance.host),
+                "viewer_count": self.get_viewer_count(instance),
+                "cover_url": self.get_cover_url(instance),
+                "started_at": _when(instance.started_at), "url": self.get_url(instance)}
+
 
 class SearchHashtagItemSerializer(serializers.Serializer[Hashtag]):
     type = serializers.SerializerMethodField()
@@ -146,6 +203,10 @@ class SearchHashtagItemSerializer(serializers.Serializer[Hashtag]):
 
     def get_url(self, tag: Hashtag) -> str:
         return f"/tag/{tag.name}"
+
+    def to_representation(self, instance: Hashtag) -> dict[str, Any]:
+        return {"type": "hashtag", "name": _text(instance.name),
+                "post_count": _int(instance.posts_count), "url": self.get_url(instance)}
 
 
 ITEM_SERIALIZERS: dict[str, type[serializers.Serializer[Any]]] = {
@@ -200,6 +261,13 @@ class SearchAnswerSerializer(serializers.Serializer[SearchAnswer]):
     notice = serializers.SerializerMethodField()
     results = serializers.ListField(child=SearchItemField())
     next_cursor = serializers.CharField(allow_null=True)
+
+    def to_representation(self, instance: SearchAnswer) -> dict[str, Any]:
+        item = SearchItemField()
+        return {"query": _text(instance.query), "tab": instance.tab,
+                "search_id": _text(instance.search_id), "notice": self.get_notice(instance),
+                "results": [item.to_representation(value) for value in instance.results],
+                "next_cursor": _text(instance.next_cursor)}
 
     @extend_schema_field(SearchNoticeSerializer(allow_null=True))
     def get_notice(self, answer: SearchAnswer) -> dict[str, Any] | None:

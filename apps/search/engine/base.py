@@ -54,6 +54,12 @@ class SearchBackend(Protocol):
         unmatchable query returns []. Never raises on any text."""
         ...
 
+    def search_many(self, requests: Sequence[tuple[Kind, int]], query: str, *,
+                    prefix: bool = False) -> list[list[Hit]]:
+        """`search(kind, query, limit=limit, prefix=prefix)` for each (kind, limit) of
+        `requests`, in that order, in one call (the Top tab asks for four kinds)."""
+        ...
+
     def count(self, kind: Kind) -> int: ...
 
     def ids(self, kind: Kind) -> set[int]:

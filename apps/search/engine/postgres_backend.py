@@ -220,6 +220,10 @@ class PostgresBackend:
             exact = f"({exact}) | {self._term_tsquery(joined, [], weights='A', exact_only=True)}"
         return full, exact
 
+    def search_many(self, requests: Sequence[tuple[Kind, int]], query: str, *,
+                    prefix: bool = False) -> list[list[Hit]]:
+        return [self.search(kind, query, limit=limit, prefix=prefix) for kind, limit in requests]
+
     def search(self, kind: Kind, query: str, *, limit: int, prefix: bool = False) -> list[Hit]:
         plan = plan_query(query, prefix=prefix)
         if plan.empty or limit <= 0:

@@ -321,10 +321,21 @@ class TantivyBackend:
             [(tantivy.Occur.Should, every), (tantivy.Occur.Should, joined)])
 
     def search(self, kind: Kind, query: str, *, limit: int, prefix: bool = False) -> list[Hit]:
+        return self.search_many([(kind, limit)], query, prefix=prefix)[0]
+
+    def search_many(self, requests: Sequence[tuple[Kind, int]], query: str, *,
+                    prefix: bool = False) -> list[list[Hit]]:
+        """`search` for each (kind, limit), on one searcher: the query is planned and the
+        reader checked for other processes' commits (a read of meta.json) once."""
         plan = plan_query(query, prefix=prefix)
-        if plan.empty or limit <= 0:
-            return []
+        if plan.empty:
+            return [[] for _ in requests]
         searcher = self._searcher()
+        return [self._search(searcher, kind, plan, limit) if limit > 0 else []
+                for kind, limit in requests]
+
+    def _search(self, searcher: tantivy.Searcher, kind: Kind, plan: QueryPlan,
+                limit: int) -> list[Hit]:
         # First every word as typed (prefixes expanded, no typos: a few posting lists,
         # ~1 ms). When documents hold every word as typed, the user typed what they meant
         # and that is the answer, as FUZZY_SKIP_DOC_FREQ already decides for a common word:

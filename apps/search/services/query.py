@@ -32,7 +32,7 @@ from apps.core.errors import ApplicationError
 from apps.live.models import LiveStream
 from apps.moderation.detection.selectors import search_blocked_names, search_blocked_term
 from apps.search import selectors
-from apps.search.engine import get_backend
+from apps.search.engine import Hit, Kind, get_backend
 from apps.search.engine.text import edit_distance, normalize, plan_query, typo_budget
 from apps.search.services import cursors, history, ranking, retrieval
 
@@ -223,10 +223,18 @@ def _signals(viewer: Viewer) -> ranking.ViewerSignals:
     return ranking.ViewerSignals(watched=Counter(authors))
 
 
+def _hits(kind: Kind, query: str, window: int, prefix: bool,
+          hits: Sequence[Hit] | None) -> Sequence[Hit]:
+    """The engine's candidates: `hits` when the caller asked already (Top), else now."""
+    if hits is not None:
+        return hits
+    return retrieval.keyword_hits(kind, query, limit=window, prefix=prefix)
+
+
 def _ranked_accounts(query: str, viewer: Viewer, window: int, prefix: bool,
-                     signals: ranking.ViewerSignals | None = None) -> list[Item]:
-    relevance = retrieval.relevance_of(
-        retrieval.keyword_hits("account", query, limit=window, prefix=prefix))
+                     signals: ranking.ViewerSignals | None = None,
+                     hits: Sequence[Hit] | None = None) -> list[Item]:
+    relevance = retrieval.relevance_of(_hits("account", query, window, prefix, hits))
     rows = selectors.visible_accounts(viewer=viewer, ids=list(relevance))
     signals = signals if signals is not None else _signals(viewer)
     scored = sorted(rows.values(), key=lambda u: (
@@ -245,12 +253,13 @@ class _Semantic:
 
 def _ranked_videos(query: str, viewer: Viewer, window: int, prefix: bool,
                    signals: ranking.ViewerSignals | None = None,
-                   semantic: _Semantic | None = None) -> list[Item]:
+                   semantic: _Semantic | None = None,
+                   hits: Sequence[Hit] | None = None) -> list[Item]:
     """Ranked on a few columns of each candidate (`selectors.video_facts`); the page's
     posts are loaded for display afterwards (`_for_display`)."""
     semantic = semantic if semantic is not None else _Semantic()
     relevance, semantic.use = retrieval.video_relevance(query, limit=window, prefix=prefix,
-                                                        semantic=semantic.use)
+                                                        semantic=semantic.use, hits=hits)
     facts = selectors.video_facts(viewer=viewer, ids=list(relevance))
     signals = signals if signals is not None else _signals(viewer)
     now = timezone.now()
@@ -270,18 +279,18 @@ def _for_display(page: list[Item]) -> list[Item]:
             if kind != "video" or row.pk in posts]  # a post deleted a moment ago is left out
 
 
-def _ranked_sounds(query: str, viewer: Viewer, window: int, prefix: bool) -> list[Item]:
-    relevance = retrieval.relevance_of(
-        retrieval.keyword_hits("sound", query, limit=window, prefix=prefix))
+def _ranked_sounds(query: str, viewer: Viewer, window: int, prefix: bool,
+                   hits: Sequence[Hit] | None = None) -> list[Item]:
+    relevance = retrieval.relevance_of(_hits("sound", query, window, prefix, hits))
     rows = selectors.visible_sounds(viewer=viewer, ids=list(relevance))
     scored = sorted(rows.values(), key=lambda s: (
         -ranking.sound_score(s, relevance[s.pk]), -s.pk))
     return [("sound", sound) for sound in scored]
 
 
-def _ranked_hashtags(query: str, viewer: Viewer, window: int, prefix: bool) -> list[Item]:
-    relevance = retrieval.relevance_of(
-        retrieval.keyword_hits("hashtag", query, limit=window, prefix=prefix))
+def _ranked_hashtags(query: str, viewer: Viewer, window: int, prefix: bool,
+                     hits: Sequence[Hit] | None = None) -> list[Item]:
+    relevance = retrieval.relevance_of(_hits("hashtag", query, window, prefix, hits))
     rows = selectors.visible_hashtags(viewer=viewer, ids=list(relevance))
     # A tag carrying a blocked term ("#proana" while typing "pro") is not offered either.
     blocked = search_blocked_names([tag.name for tag in rows.values()],
@@ -379,20 +388,25 @@ def _ranked_top(query: str, viewer: Viewer, window: int, prefix: bool,
                 semantic: _Semantic | None = None) -> list[Item]:
     """Accounts named like the query first (up to three), then lives on air it names (up
     to two), then a hashtag and a sound that match strongly, then videos."""
+    # The four kinds' engine lookups in one engine call (`keyword_hits_many`); then each
+    # kind's one statement, in turn.
+    video_hits, account_hits, tag_hits, sound_hits = retrieval.keyword_hits_many(
+        [("video", window), ("account", TOP_ACCOUNTS * 5), ("hashtag", 5), ("sound", 5)],
+        query, prefix=prefix)
     signals = _signals(viewer)
     accounts = [item for item in _ranked_accounts(query, viewer, TOP_ACCOUNTS * 5, prefix,
-                                                  signals)
+                                                  signals, account_hits)
                 if _names_the_query(query, (item[1].username, item[1].display_name),
                                     prefix=prefix, leading_words=True)][:TOP_ACCOUNTS]
     strong: list[Item] = _ranked_lives(query, viewer, TOP_LIVES, prefix)
-    tags = _ranked_hashtags(query, viewer, 5, prefix)
+    tags = _ranked_hashtags(query, viewer, 5, prefix, tag_hits)
     if tags and _names_the_query(query, (tags[0][1].name,), prefix=prefix):
         strong.append(tags[0])
-    sounds = _ranked_sounds(query, viewer, 5, prefix)
+    sounds = _ranked_sounds(query, viewer, 5, prefix, sound_hits)
     if sounds and _names_the_query(query, (sounds[0][1].title,), prefix=prefix):
         strong.append(sounds[0])
     return accounts + strong + _ranked_videos(query, viewer, window, prefix, signals,
-                                              semantic)
+                                              semantic, video_hits)
 
 
 _RANKERS: dict[str, Callable[[str, Viewer, int, bool], list[Item]]] = {

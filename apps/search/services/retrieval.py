@@ -44,6 +44,19 @@ def keyword_hits(kind: Kind, query: str, *, limit: int, prefix: bool) -> list[Hi
         return []
 
 
+def keyword_hits_many(requests: Sequence[tuple[Kind, int]], query: str, *, prefix: bool
+                      ) -> list[list[Hit]]:
+    """`keyword_hits` for each (kind, limit), in that order, in one engine call (Top asks
+    for four kinds: one query plan, one reader check, no thread hand-offs)."""
+    if not requests:
+        return []
+    try:
+        return get_backend().search_many(requests, query, prefix=prefix)
+    except Exception:
+        logger.exception("search backend failed", extra={"kinds": [k for k, _ in requests]})
+        return [[] for _ in requests]
+
+
 # The query's embedding (tens of ms of numpy, which releases the GIL) runs on this pool
 # while the request thread does the rest of the search: the blocked-term check, history,
 # keyword retrieval, the viewer's signals and Top's other kinds (`prefetch_query_vector`).
@@ -140,8 +153,8 @@ def query_vector_ready(query: str) -> bool:
     return bool(text) and _query_vector(text).done()
 
 
-def video_relevance(query: str, *, limit: int, prefix: bool, semantic: bool | None = None
-                    ) -> tuple[dict[int, float], bool]:
+def video_relevance(query: str, *, limit: int, prefix: bool, semantic: bool | None = None,
+                    hits: Sequence[Hit] | None = None) -> tuple[dict[int, float], bool]:
     """Videos: keyword and semantic candidates fused by RRF, scaled to 0..1 by the best;
     and whether the semantic ones were fused. As-you-type (prefix) never embeds: it is the
     cheap path, and half a word has no meaning to embed. `semantic` True fuses (waiting
@@ -149,8 +162,11 @@ def video_relevance(query: str, *, limit: int, prefix: bool, semantic: bool | No
     (cached), or when the keyword candidates do not fill `limit` (a sparse keyword answer
     is where meaning matters most: then wait for it). A full window of keyword candidates
     does not wait for a new query's embedding (tens of ms of CPU), which goes on in the
-    background and is cached for the next search of the same words."""
-    keyword = [hit.id for hit in keyword_hits("video", query, limit=limit, prefix=prefix)]
+    background and is cached for the next search of the same words. `hits`: the keyword
+    candidates when the caller already asked the engine (Top)."""
+    if hits is None:
+        hits = keyword_hits("video", query, limit=limit, prefix=prefix)
+    keyword = [hit.id for hit in hits]
     if prefix:
         semantic = False
     elif semantic is None:
