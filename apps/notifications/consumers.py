@@ -37,6 +37,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.accounts.models import User
+from apps.core.consumers import NoPerMessageDbCloseMixin
 from apps.notifications import live, selectors
 from apps.notifications.api.views import NotificationSerializer
 from apps.notifications.models import Inbox, Notification
@@ -124,7 +125,7 @@ def seq_or_none(raw: Any) -> int | None:
     return value if 0 <= value < 2**63 else None
 
 
-class NotificationConsumer(AsyncJsonWebsocketConsumer):
+class NotificationConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
     user: User | None = None
     group: str | None = None
 

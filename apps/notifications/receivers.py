@@ -30,6 +30,7 @@ from apps.engagement.hooks import register_post_liked_hook
 from apps.moderation.notice_hooks import (
     register_notice_issued_hook,
     register_report_resolved_hook,
+    register_support_offered_hook,
 )
 from apps.social.hooks import register_follow_requested_hook, register_followed_hook
 
@@ -96,6 +97,12 @@ def report_resolved(*, report_id: int) -> None:
     _announce("report_resolved", report_id=report_id)
 
 
+def support_offered(*, user_id: int, title: str, body: str,
+                    resources: list[dict[str, str]]) -> None:
+    _announce("support_offered", user_id=user_id, title=title, body=body,
+              resources=resources)
+
+
 def security_event(*, user_id: int, kind: str, detail: dict[str, str]) -> None:
     # the event's own id, minted now: a retried task tells it once, two events twice
     _announce("security", user_id=user_id, kind=kind, detail=detail, uid=uuid.uuid4().hex)
@@ -114,4 +121,5 @@ def connect() -> None:
     register_post_borrowed_part_removed_hook(post_borrowed_part_removed)
     register_notice_issued_hook(notice_issued)
     register_report_resolved_hook(report_resolved)
+    register_support_offered_hook(support_offered)
     register_security_event_hook(security_event)

@@ -70,6 +70,16 @@ class NotificationType:
 _REGISTRY: dict[str, NotificationType] = {}
 
 
+def stored_words(default_title: str) -> Callable[[Any, Mapping[int, str]], tuple[str, str]]:
+    """The `words` of a type whose title and body were written when it was sent (kept in
+    the row's data: an ad's review, a deal's thread line)."""
+    def words(row: Any, names: Mapping[int, str]) -> tuple[str, str]:
+        data = row.data or {}
+        return str(data.get("title", default_title)), str(data.get("body", ""))
+
+    return words
+
+
 def register(kind: NotificationType) -> NotificationType:
     _REGISTRY[kind.name] = kind
     return kind
@@ -123,6 +133,9 @@ NEW_POST = register(NotificationType(
 SOUND_USED = register(NotificationType(
     "sound_used", "Videos using your sound", group_window=DAY, defaults=QUIET,
     velocity_limited=True))
+POST_REMIXED = register(NotificationType(
+    "post_remixed", "Duets and stitches of your videos", group_window=DAY,
+    velocity_limited=True))
 # Moderation's notices (apps.moderation Notice rows and report outcomes, announced through
 # moderation.notice_hooks). What counts against the account, and appeal outcomes, are
 # mandatory; what happened to one video, comment or sound follows the person's choices
@@ -161,6 +174,12 @@ REMIX_ORIGINAL_GONE = register(NotificationType(
 DIRECT_MESSAGE = register(NotificationType(
     "direct_message", "Direct messages", group_window=DAY,
     defaults={Channel.IN_APP: True, Channel.PUSH: True, Channel.EMAIL: False}))
+# Support resources (helplines) for someone whose caption, comment, bio or message read as
+# self-harm (moderation's `support_offered` hook): never a punishment, not e-mailed or
+# pushed by default (a phone's lock screen is not private): in the inbox.
+SUPPORT_RESOURCES = register(NotificationType(
+    "support_resources", "Support resources when you might be going through something hard",
+    defaults={Channel.IN_APP: True, Channel.PUSH: False, Channel.EMAIL: False}))
 SECURITY = register(NotificationType(
     "security", "Account security", mandatory=True,
     defaults={Channel.IN_APP: True, Channel.PUSH: True, Channel.EMAIL: True}))

@@ -181,3 +181,22 @@ def test_a_held_comment_tells_nobody_until_the_creator_approves_it(
     run_notification_tasks()
     assert len(inbox_of(creator.pk)) == 1
     assert len(inbox_of(mentioned.pk)) == 1
+
+
+def test_duets_and_stitches_tell_the_originals_creator_grouped_per_kind() -> None:
+    owner = UserFactory(username="rmowner")
+    original = _post(owner, "the original")
+    run_notification_tasks()
+    for name, kind in (("rmmaya", "stitch"), ("rmleo", "stitch"), ("rmzoe", "duet")):
+        # The studio credits the original in the publishing transaction (its
+        # post-published hook); the notification is resolved after the commit.
+        derived = _post(UserFactory(username=name), f"{kind} of it")
+        assert content_services.post_set_derived(post_id=derived.pk, original_id=original.pk,
+                                                 kind=kind)
+        run_notification_tasks()
+    assert _told(owner) == [("post_remixed", "rmzoe dueted your video"),
+                            ("post_remixed", "rmleo and rmmaya stitched your video")]
+    own = _post(owner, "my own duet of myself")
+    content_services.post_set_derived(post_id=own.pk, original_id=original.pk, kind="duet")
+    run_notification_tasks()
+    assert len(inbox_of(owner.pk)) == 2  # nobody is told about their own act

@@ -15,18 +15,17 @@ from apps.moderation.models import Notice
 from apps.moderation.services import enforce
 from apps.notifications.models import Notification, NotificationEvent
 from tests.engagement.factories import PublishedPostFactory
+from tests.migration_graph import migrate
 from tests.notifications.inbox_helpers import run_notification_tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("notifications", "0005_fanout_checkpoint"), ("moderation", "0003_search_ban")]
-AFTER = None  # every app's latest (later migrations of both apps come back too)
+AFTER = None  # both apps' latest (and whatever the move back unapplied)
 
 
 def _migrate(targets: list[tuple[str, str]] | None) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets if targets is not None else executor.loader.graph.leaf_nodes())
+    migrate(["notifications", "moderation"], targets)
 
 
 def test_the_notices_read_state_and_types_move_into_the_inbox() -> None:

@@ -4,6 +4,7 @@ service-account exchange, messages:send and its error bodies) for Android device
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -224,3 +225,33 @@ def test_a_phone_logged_out_of_the_account_is_told_nothing_more(fcm_service):
     outcome = deliver_push(user_id=user.pk, message=push_message(2))
     assert (outcome.sent, outcome.failed) == (0, 0)
     assert len(fcm_service.to("pixel-token")) == 1
+
+
+def test_a_long_notification_is_cut_to_fit_both_services_never_its_link(apns_service,
+                                                                        fcm_service):
+    # Multi-byte text far over the 4 KB both services take: the body, then the title, is
+    # shortened by characters to 3,000 bytes of JSON; the link and ids arrive whole.
+    user = UserFactory()
+    push_device(user, "ios", "a1b2c3")
+    push_device(user, "android", "android-token-1")
+    long_title, long_body = "🌅 " * 2000, "Ünïcödé “words” " * 1000
+    outcome = deliver_push(user_id=user.pk, message=push_message(
+        1, title=long_title, body=long_body, url="/@maya/video/123?from=push"))
+    assert (outcome.sent, outcome.failed) == (2, 0)
+    (ios,) = apns_service.to("/3/device/a1b2c3")
+    (android,) = fcm_service.to("android-token-1")
+    assert len(ios.body) <= 3000
+    alert = ios.payload["aps"]["alert"]
+    assert ios.payload["url"] == "/@maya/video/123?from=push"
+    message = android.payload
+    assert message["data"]["url"] == "/@maya/video/123?from=push"
+    fcm_json = json.dumps({"message": message}, ensure_ascii=False,
+                          separators=(",", ":")).encode()
+    assert len(fcm_json) <= 3000
+    for title, body in ((alert["title"], alert["body"]),
+                        (message["notification"]["title"], message["notification"]["body"])):
+        # the body went first: cut to nothing before the title was touched
+        assert body in ("", "…") or long_body.startswith(body[:-1])
+        assert title.endswith("…")
+        assert long_title.startswith(title[:-1])
+        assert len(title) > 100  # the title kept as much as fits

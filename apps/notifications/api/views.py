@@ -30,7 +30,7 @@ from apps.notifications.models import CreatorPostSubscription, Notification
 from apps.notifications.services.inbox import NOTIFICATION_NOT_FOUND
 from apps.social import selectors as social_selectors
 from apps.social import services as social_services
-from apps.social.api.serializers import UserSummarySerializer
+from apps.social.api.serializers import AvatarField, UserSummarySerializer
 
 errors = ErrorDocs({
     400: "Invalid input (unknown tab or type, bad cursor, bad time or time zone).",
@@ -76,6 +76,47 @@ class NotificationSerializer(serializers.Serializer[Any]):
 
     def get_read(self, line: selectors.Line) -> bool:
         return line.notification.read_at is not None
+
+    def to_representation(self, line: selectors.Line) -> dict[str, Any]:
+        """What the declared fields give (they stay the schema; a test checks both agree
+        on every kind of line), built directly: DRF's walk over the fields and the nested
+        actors' serializer was most of the inbox page's CPU (20 lines) and of the writer's
+        per-batch live items (5,000 lines for a new post's followers). As DRF: a field
+        whose value is None is None."""
+        n = line.notification
+        stamp = _STAMP.to_representation
+        return {
+            "id": _text(n.id), "seq": None if n.seq is None else int(n.seq),
+            "type": _text(n.type), "title": _text(line.title), "body": _text(line.body),
+            "url": _text(line.path), "target_type": _text(n.target_type),
+            "target_id": _text(n.target_id),
+            "actors": [_actor(user) for user in line.actors],
+            "actor_count": None if n.actor_count is None else int(n.actor_count),
+            "extra": None if n.data is None else {str(k): v for k, v in n.data.items()},
+            "read": n.read_at is not None,
+            "request_pending": None if line.request_pending is None
+            else bool(line.request_pending),
+            "created_at": None if n.created_at is None else stamp(n.created_at),
+            "updated_at": None if n.updated_at is None else stamp(n.updated_at),
+        }
+
+
+_STAMP = serializers.DateTimeField()
+_AVATAR = AvatarField()
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _actor(user: Any) -> dict[str, Any]:
+    """UserSummarySerializer's item, built directly."""
+    sizes = user.avatar_sizes
+    return {"id": _text(user.id), "username": _text(user.username),
+            "display_name": _text(user.display_name),
+            "avatar": None if sizes is None else _AVATAR.to_representation(sizes),
+            "is_private": None if user.is_private is None else bool(user.is_private),
+            "is_verified": None if user.is_verified is None else bool(user.is_verified)}
 
 
 class NotificationListApi(generics.ListAPIView):  # type: ignore[type-arg]

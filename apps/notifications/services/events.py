@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.comments.models import Comment, CommentMention
@@ -110,9 +111,11 @@ def _post_mentions_added(*, post_id: int, user_ids: list[int]) -> Iterator[Candi
 
 
 def _post_published(*, post_id: int) -> Iterator[Candidate]:
-    """The people the caption mentions and the owner of the sound it uses. (The
-    followers who asked for the author's posts are told by `fanout.new_post_fan_out`.)"""
-    post = Post.objects.filter(pk=post_id).only("author_id", "sound_id", "caption").first()
+    """The people the caption mentions, the owner of the sound it uses and, for a duet or
+    stitch, the original's creator. (The followers who asked for the author's posts are
+    told by `fanout.new_post_fan_out`.)"""
+    post = Post.objects.filter(pk=post_id).only(
+        "author_id", "sound_id", "caption", "derived_from_id", "derived_kind").first()
     if post is None:
         return
     yield from _mentioned(post, Mention.objects.filter(post_id=post_id).values_list(
@@ -125,6 +128,25 @@ def _post_published(*, post_id: int) -> Iterator[Candidate]:
                             actor_id=post.author_id, target_type="post", target_id=post_id,
                             group_key=f"sound_used:sound:{post.sound_id}",
                             data={"sound_id": str(post.sound_id), "sound_title": owner[1]})
+    yield from _remixed(post)
+
+
+def _remixed(post: Post) -> Iterator[Candidate]:
+    """A duet or stitch tells the original's creator. The studio credits the original in
+    the publishing transaction (`studio.takedown.link_on_publish`), before this runs after
+    the commit. Grouped per original and kind: "maya and 3 others dueted your video"."""
+    if post.derived_from_id is None or post.derived_kind not in (Post.DerivedKind.DUET,
+                                                                 Post.DerivedKind.STITCH):
+        return
+    original_author = (Post.objects.filter(pk=post.derived_from_id)
+                       .values_list("author_id", flat=True).first())
+    if original_author is None:
+        return
+    kind = str(post.derived_kind)
+    yield Candidate(original_author, types.POST_REMIXED.name, f"post_remixed:{post.pk}",
+                    actor_id=post.author_id, target_type="post", target_id=post.pk,
+                    group_key=f"post_remixed:{kind}:{post.derived_from_id}",
+                    data={"kind": kind, "original_id": str(post.derived_from_id)})
 
 
 def _post_upload_problem(*, post_id: int, asset_id: int, taken_down: bool,
@@ -210,6 +232,16 @@ def _report_resolved(*, report_id: int) -> Iterator[Candidate]:
                         "policy": report.policy})
 
 
+def _support_offered(*, user_id: int, title: str, body: str,
+                     resources: list[dict[str, str]]) -> Iterator[Candidate]:
+    """Support resources for someone whose text read as self-harm: at most one a day (the
+    key), never grouped with anything else."""
+    day = timezone.now().date().isoformat()
+    yield Candidate(user_id, types.SUPPORT_RESOURCES.name, f"support:{user_id}:{day}",
+                    target_type="user", target_id=user_id,
+                    data={"title": title, "body": body, "resources": resources[:5]})
+
+
 def _security(*, user_id: int, kind: str, detail: dict[str, str], uid: str) -> Iterator[Candidate]:
     yield Candidate(user_id, types.SECURITY.name, f"security:{user_id}:{uid}",
                     target_type="user", target_id=user_id, data={"kind": kind, **detail})
@@ -227,6 +259,7 @@ RESOLVERS: dict[str, Callable[..., Iterator[Candidate]]] = {
     "post_borrowed_part_removed": _post_borrowed_part_removed,
     "notice_issued": _notice_issued,
     "report_resolved": _report_resolved,
+    "support_offered": _support_offered,
     "security": _security,
 }
 

@@ -4,6 +4,7 @@ the web path it opens. One place for the wording, used by the push, the API and 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from apps.accounts.models import User
 from apps.moderation import conf as moderation_conf
@@ -130,10 +131,16 @@ def sentence(row: Notification, names: Mapping[int, str]) -> tuple[str, str]:
         case types.SOUND_USED.name:
             title = str(row.data.get("sound_title", ""))
             return f"{actor} used your sound{f' “{title}”' if title else ''}", ""
+        case types.POST_REMIXED.name:
+            did = "stitched" if row.data.get("kind") == "stitch" else "dueted"
+            return f"{actor} {did} your video", ""
         case name if name in types.MODERATION_TYPES:
             # moderation's own words (the notice), as the /notices page shows them
             return str(row.data.get("title", "A moderation decision")), \
                 str(row.data.get("body", ""))
+        case types.SUPPORT_RESOURCES.name:
+            return (str(row.data.get("title", "You're not alone")),
+                    support_text(row.data))
         case types.REPORT_OUTCOME.name:
             return report_outcome_text(row.data)
         case types.UPLOAD_PROBLEM.name:
@@ -151,6 +158,17 @@ def sentence(row: Notification, names: Mapping[int, str]) -> tuple[str, str]:
     if kind is not None and kind.words is not None:  # a higher app's type (gifts, tips)
         return kind.words(row, names)
     return "Something happened", ""
+
+
+def support_text(data: Mapping[str, Any]) -> str:
+    """The support notice's words and each resource (name, phone, address) in full: the
+    person reads them where they are, without following a link."""
+    lines = [str(data.get("body", ""))]
+    for res in data.get("resources") or []:
+        if isinstance(res, dict):
+            contact = " · ".join(str(res[k]) for k in ("phone", "url") if res.get(k))
+            lines.append(f"{res.get('name', '')}: {contact}".strip())
+    return "\n".join(line for line in lines if line)
 
 
 def path_of(row: Notification, names: Mapping[int, str]) -> str:
