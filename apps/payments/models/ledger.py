@@ -38,6 +38,12 @@ class LedgerAccount(SnowflakeModel):
         # what the platform owes a purged account's creator: their unpaid earnings, kept
         # under their (former) id until claimed; never negative
         UNCLAIMED_EARNINGS = "unclaimed_earnings", "Unclaimed earnings (deleted accounts)"
+        # an advertiser organisation's prepaid balance (the owner id is the org's id, not a
+        # user's: ads.AdvertiserOrg.balance_account); never negative
+        AD_BALANCE = "ad_balance", "Advertiser prepaid balance"
+        # a marketplace deal's fee between the creator's draft and the payout or refund (the
+        # owner id is the deal's id, not a user's: marketplace.Deal); never negative
+        MARKETPLACE_ESCROW = "marketplace_escrow", "Marketplace deal escrow"
 
     kind = models.CharField(max_length=24, choices=Kind.choices)
     # No database constraint and nothing done on delete: books outlive the people in them

@@ -31,7 +31,9 @@ from apps.payments.models.ledger import LedgerAccount, TransferSet
 
 # Accounts that hold someone's money: they may never go below zero.
 NO_NEGATIVE_KINDS = frozenset({LedgerAccount.Kind.WALLET, LedgerAccount.Kind.EARNINGS,
-                               LedgerAccount.Kind.UNCLAIMED_EARNINGS})
+                               LedgerAccount.Kind.UNCLAIMED_EARNINGS,
+                               LedgerAccount.Kind.AD_BALANCE,
+                               LedgerAccount.Kind.MARKETPLACE_ESCROW})
 
 
 class InsufficientFundsError(ApplicationError):
