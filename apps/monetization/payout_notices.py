@@ -7,9 +7,6 @@ service that decided) and the page it opens (/settings/payouts)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from apps.notifications import services as notifications
 from apps.notifications import types
 from apps.notifications.services import Candidate
@@ -17,12 +14,9 @@ from apps.notifications.services import Candidate
 PAGE = "/settings/payouts"
 
 
-def _words(row: Any, names: Mapping[int, str]) -> tuple[str, str]:
-    return str(row.data.get("title", "About your payouts")), str(row.data.get("body", ""))
-
-
 PAYOUTS = types.NotificationType(
-    "payouts", "Payouts, identity checks and tax forms", mandatory=True, words=_words,
+    "payouts", "Payouts, identity checks and tax forms", mandatory=True,
+    words=types.stored_words("About your payouts"),
     defaults={types.Channel.IN_APP: True, types.Channel.PUSH: True, types.Channel.EMAIL: True})
 
 

@@ -33,17 +33,13 @@ def _new_subscriber_words(row: Any, names: Mapping[int, str]) -> tuple[str, str]
     return f"{who} subscribed to you", " ".join(body.split())
 
 
-def _billing_words(row: Any, names: Mapping[int, str]) -> tuple[str, str]:
-    return str(row.data.get("title", "")), str(row.data.get("body", ""))
-
-
 NEW_SUBSCRIBER = types.NotificationType(
     "new_subscriber", "New subscribers", group_window=types.DAY,
     words=_new_subscriber_words,
     defaults={types.Channel.IN_APP: True, types.Channel.PUSH: True,
               types.Channel.EMAIL: False})
 SUBSCRIPTION_BILLING = types.NotificationType(
-    "subscription_billing", "Payments for your subscriptions", words=_billing_words,
+    "subscription_billing", "Payments for your subscriptions", words=types.stored_words(""),
     defaults={types.Channel.IN_APP: True, types.Channel.PUSH: True,
               types.Channel.EMAIL: True})
 
