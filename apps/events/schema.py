@@ -24,12 +24,17 @@ Semantics the aggregators rely on (clients must follow them):
   only: the engagement, comments, social and moderation APIs do the real thing.
 - `not_interested` on a post feeds the feed's fatigue (its creator, sound and hashtags).
 - `qoe` reports playback quality for a post (time to first frame, rebuffers, bitrate,
-  rendition switches, an error code, the network type).
+  rendition switches, an error code, the network type, the rung: the short edge of the
+  rendition played last). It is sent right after the play's `watch_end` or `skip`, with
+  the same session and post: the QoE page pairs them for the play's watch time.
 - `search` is sent once per full search shown (Enter, a tab, a suggestion): the server's
   `search_id` from the search answer, the query as typed, the tab and how many results came
   back; `search_click` when one of its results is opened, with the same `search_id`, its
   0-based `position` on the list, the result's type and id (a hashtag's id is its name;
   `post_id` may name the video). Trending searches and click-through come from them.
+- `exposure` is written by the server only (apps.experiments): the viewer was shown an
+  experiment's arm (its value was read), at most once per unit, experiment and day. A
+  client cannot send it (`SERVER_ONLY_TYPES`): the arm comes from the server's assignment.
 """
 
 from __future__ import annotations
@@ -61,14 +66,19 @@ REPORT = "report"
 QOE = "qoe"
 SEARCH = "search"
 SEARCH_CLICK = "search_click"
+EXPOSURE = "exposure"
 
 EVENT_TYPES: Final = (
     IMPRESSION, PLAY_START, WATCH_PROGRESS, WATCH_END, COMPLETION, REWATCH, SKIP, LIKE,
     COMMENT, SHARE, FAVOURITE, FOLLOW, NOT_INTERESTED, REPORT, QOE, SEARCH, SEARCH_CLICK,
-    UNFOLLOW,
+    UNFOLLOW, EXPOSURE,
 )
+# Written by the server only (services.events_ingest(..., server=True)); refused from clients.
+SERVER_ONLY_TYPES: Final = frozenset({EXPOSURE})
+CLIENT_EVENT_TYPES: Final = tuple(t for t in EVENT_TYPES if t not in SERVER_ONLY_TYPES)
 # Types whose event is about no post in particular may leave post_id null.
-POST_OPTIONAL: Final = frozenset({FOLLOW, UNFOLLOW, REPORT, QOE, SEARCH, SEARCH_CLICK})
+POST_OPTIONAL: Final = frozenset({FOLLOW, UNFOLLOW, REPORT, QOE, SEARCH, SEARCH_CLICK,
+                                  EXPOSURE})
 
 # Where a play started (creator analytics' traffic sources); the web client's surfaces.
 PLAY_SOURCES: Final = ("for_you", "following", "profile", "search", "share", "sound",
@@ -139,6 +149,8 @@ DATA_FIELDS: Final[dict[str, dict[str, Field]]] = {
         "rendition_switches": IntField(0, 100_000),
         "error": StrField(64),
         "network_type": StrField(16, choices=NETWORK_TYPES),
+        # the rung played last: the rendition's short edge in pixels (240, 360, 540, ...)
+        "rung": IntField(0, 4320),
     },
     SEARCH: {
         "search_id": StrField(MAX_ID_LENGTH, required=True, allow_empty=False),
@@ -153,6 +165,10 @@ DATA_FIELDS: Final[dict[str, dict[str, Field]]] = {
         "result_type": StrField(16, choices=SEARCH_RESULT_TYPES, required=True),
         # a hashtag's id is its name (up to 100 characters)
         "result_id": StrField(100, required=True, allow_empty=False),
+    },
+    EXPOSURE: {
+        "experiment": StrField(64, required=True, allow_empty=False),
+        "arm": StrField(64, required=True, allow_empty=False),
     },
 }
 
@@ -226,8 +242,10 @@ def _validate_field(spec: Field, value: object) -> tuple[object, str | None]:
     return parsed, None
 
 
-def validate_event(raw: object, *, received_ms: int) -> Event:
-    """Validate one client event; raise EventInvalidError with every field problem found."""
+def validate_event(raw: object, *, received_ms: int, server: bool = False) -> Event:
+    """Validate one client event (or, with `server`, one the server writes, which may be of
+    a server-only type); raise EventInvalidError with every field problem found."""
+    allowed = EVENT_TYPES if server else CLIENT_EVENT_TYPES
     if not isinstance(raw, dict):
         raise EventInvalidError({"non_field_errors": ["An event must be a JSON object."]})
     errors: dict[str, list[str]] = {}
@@ -238,8 +256,8 @@ def validate_event(raw: object, *, received_ms: int) -> Event:
     if not _short_string(event_id):
         errors["id"] = [f"A string of 1 to {MAX_ID_LENGTH} characters."]
     event_type = raw.get("type")
-    if not isinstance(event_type, str) or event_type not in EVENT_TYPES:
-        errors["type"] = [f"One of: {', '.join(EVENT_TYPES)}."]
+    if not isinstance(event_type, str) or event_type not in allowed:
+        errors["type"] = [f"One of: {', '.join(allowed)}."]
     ts = raw.get("ts")
     if not _is_int(ts):
         errors["ts"] = ["Epoch milliseconds, an integer."]

@@ -91,6 +91,7 @@ def events_ingest(
     client: dict[str, str],
     log: EventLog | None = None,
     received_ms: int | None = None,
+    server: bool = False,
 ) -> IngestResult:
     """Validate each event, drop duplicates (same owner and client event id, in this batch
     or seen within EVENTS_DEDUPE_TTL), append the rest as one log entry.
@@ -103,6 +104,9 @@ def events_ingest(
     The owner of an event is the signed-in user, or the event's session id for a signed-out
     viewer. Dedupe markers are set (SET NX EX) before the append; if the append fails the
     markers are removed again so that the client's retry is not mistaken for a duplicate.
+
+    `server` is for events the server writes itself (apps.experiments' exposures): they may
+    be of a server-only type (`schema.SERVER_ONLY_TYPES`), which a client's batch may not.
     """
     received = received_ms if received_ms is not None else now_ms()
     result = IngestResult()
@@ -110,7 +114,7 @@ def events_ingest(
     seen_in_batch: set[tuple[str, str]] = set()
     for index, raw in enumerate(events):
         try:
-            event = validate_event(raw, received_ms=received)
+            event = validate_event(raw, received_ms=received, server=server)
         except EventInvalidError as exc:
             raw_id = raw.get("id") if isinstance(raw, dict) else None
             result.rejected.append(Rejection(

@@ -25,7 +25,7 @@ from apps.core.authentication import SessionTokenAuthentication
 from apps.core.errors import ApplicationError, TooLargeError
 from apps.core.parsers import JSONTooDeepError, loads_json
 from apps.core.throttles import PerCallerThrottle
-from apps.events import schema, services
+from apps.events import devices, schema, services
 
 ENVELOPE_KEYS = frozenset({"events", "csrf_token"})
 ACCEPTED_CONTENT_TYPES = ("application/json", "text/plain")
@@ -125,7 +125,7 @@ class EventInputSerializer(serializers.Serializer[Any]):
 
     id = serializers.CharField(min_length=1, max_length=schema.MAX_ID_LENGTH,
                                help_text="The client's id for this event (dedupe key).")
-    type = serializers.ChoiceField(choices=list(schema.EVENT_TYPES))
+    type = serializers.ChoiceField(choices=list(schema.CLIENT_EVENT_TYPES))
     ts = serializers.IntegerField(help_text="When it happened, epoch milliseconds.")
     session_id = serializers.CharField(min_length=1, max_length=schema.MAX_ID_LENGTH)
     post_id = serializers.CharField(allow_null=True, help_text="A post id (string); null "
@@ -182,6 +182,10 @@ def _client_info(request: Request, user_id: int | None) -> dict[str, str]:
     version = request.META.get("HTTP_X_APP_VERSION", "")
     if version:
         info["app_version"] = version[:32]
+    # the visitor's unit in experiments (`d:<device id>`): the lake joins events to it
+    device = devices.request_device_id(request._request)
+    if device:
+        info["device_id"] = device
     return info
 
 
