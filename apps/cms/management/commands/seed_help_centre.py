@@ -71,6 +71,10 @@ GUIDELINES: list[tuple[str, str, str]] = [
     (Policy.IMPERSONATION, "Do not pretend to be someone else.",
      "<p>We remove accounts and content that deceive people by impersonating a person or "
      "organisation. Parody accounts must say so.</p>"),
+    (Policy.UNDISCLOSED_PROMOTION, "Say when a brand paid for your post.",
+     "<p>A post a brand paid for, or gave you something for, carries the “Paid partnership” "
+     "label. We add the label to posts that hide it and may remove repeated cases; branded "
+     "posts follow our ads policy.</p>"),
     (Policy.OTHER, "Everything else in our Terms of Service.",
      "<p>Other behaviour that breaks our Terms of Service, including evading a ban with a "
      "new account.</p>"),
