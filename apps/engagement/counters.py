@@ -39,6 +39,7 @@ from apps.content.models import Post
 from apps.core import redis_health
 from apps.core.ids import allocate_ids, id_created_at
 from apps.engagement.models import CounterDelta
+from apps.media import services as media_services
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +173,25 @@ def _take_chunk(limit: int) -> list[Delta]:
         return [(int(a), int(b), str(c), int(d)) for a, b, c, d in cursor.fetchall()]
 
 
+def _av1_for_crossed(totals: dict[int, dict[str, int]]) -> None:
+    """Posts whose views just passed media's AV1 threshold (before this flush below it,
+    now at or above): their videos get AV1 renditions, on media's bulk queue. One query
+    for the chunk's viewed posts; media sends each asset's step once whatever happens."""
+    views = {post_id: fields["views_count"] for post_id, fields in totals.items()
+             if fields.get("views_count", 0) > 0}
+    threshold = media_services.av1_view_threshold() if views else 0
+    if not threshold:
+        return
+    rows = Post.objects.filter(pk__in=list(views), views_count__gte=threshold,
+                               asset_id__isnull=False).values_list("id", "views_count",
+                                                                   "asset_id")
+    crossed = [asset_id for post_id, count, asset_id in rows
+               if count - views[post_id] < threshold]
+    if crossed:
+        transaction.on_commit(lambda: media_services.assets_av1_views_passed(crossed),
+                              robust=True)
+
+
 def flush(*, chunk_size: int = CHUNK_SIZE, max_chunks: int = 50) -> int:
     """Move the journaled deltas onto their posts (at most `max_chunks` transactions, so a
     run under a write storm ends; the next run goes on). Returns how many post updates
@@ -189,6 +209,7 @@ def flush(*, chunk_size: int = CHUNK_SIZE, max_chunks: int = 50) -> int:
                 if changes:
                     Post.objects.filter(pk=post_id).update(**changes)
                     updated += 1
+            _av1_for_crossed(totals)
         if taken:
             _unshow(taken)
         if len(taken) < chunk_size:
