@@ -16,7 +16,8 @@ Client frames (JSON):
 - `{"type": "send", "conversation": id, "client_id": uuid, "kind": "text", "body": ...,
   "reply_to"?, "shared_post"?, "shared_user"?, "asset"?}`: `services.send_message`; a retry
   with the same client_id returns the first message. Answered `{"type": "ack", "client_id",
-  "created", "message"}` or `{"type": "error", "code", "message", "fields", "client_id"}`.
+  "created", "message", "support"}` (support: helplines when the text read as self-harm,
+  else null) or `{"type": "error", "code", "message", "fields", "client_id"}`.
 - `{"type": "typing", "conversation": id}`: to the conversation's other connections (not
   the sender's own), at most one every TYPING_EVERY seconds.
 - `{"type": "read", "conversation": id, "seq": n}`: `services.mark_read`.
@@ -69,16 +70,15 @@ from apps.core import redis_health
 from apps.core.consumers import MalformedFrameMixin, NoPerMessageDbCloseMixin
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.core.ids import parse_id
-from apps.messaging import live, selectors, services
-from apps.messaging.models import Conversation, HiddenMessage, Message, Participant
-from apps.notifications.consumers import authenticate_socket, seq_or_none
-from apps.social.selectors import blocked_either_way, is_blocked_between
+from apps.messaging import live, selectors, socket_work
+from apps.messaging.models import Participant
+from apps.notifications.consumers import seq_or_none
+from apps.social.selectors import is_blocked_between
 
 logger = logging.getLogger(__name__)
 
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_DEACTIVATED = 4403
-REPLAY_BATCH = 100
 MAX_SUBSCRIPTIONS = 64
 TYPING_EVERY = 2.0  # seconds between two typing announcements of one connection
 # An announcement past a gap waits this long for the ones before it (two writers' sends
@@ -125,74 +125,6 @@ class Subscription:
         return max(self.participant.joined_seq, self.participant.cleared_seq)
 
 
-def _payloads(viewer: User, rows: list[Message]) -> list[dict[str, Any]]:
-    from apps.messaging.api.serializers import message_payloads  # the API imports services
-
-    return [dict(p) for p in message_payloads(viewer, rows)]
-
-
-@database_sync_to_async
-def _open(user: User, conversation_id: int
-          ) -> tuple[Participant, set[int], int | None, int, set[str]]:
-    """(the membership, members blocked either way, the other person of a one-to-one, the
-    conversation's latest seq, the messages deleted for them): read after the group was
-    joined."""
-    me = selectors.participant_for(user, conversation_id)
-    members = list(Participant.objects.filter(conversation_id=conversation_id)
-                   .exclude(user_id=user.pk)
-                   .annotate(blocked=blocked_either_way(user.pk, "user_id"))
-                   .values_list("user_id", "blocked"))
-    hidden = {user_id for user_id, blocked in members if blocked}
-    other = (members[0][0] if me.conversation.kind == Conversation.Kind.DIRECT and members
-             else None)
-    last_seq = Conversation.objects.filter(pk=conversation_id).values_list(
-        "last_seq", flat=True).first() or 0
-    deleted = {str(pk) for pk in HiddenMessage.objects.filter(
-        user_id=user.pk, message__conversation_id=conversation_id).values_list(
-            "message_id", flat=True)}
-    return me, hidden, other, last_seq, deleted
-
-
-@database_sync_to_async
-def _changes(user: User, participant: Participant,
-             after: int) -> tuple[list[tuple[int, dict[str, Any]]], bool]:
-    """The messages changed after `after` this member may see, oldest change first, as
-    (change_seq, payload); and whether more follow."""
-    rows = selectors.messages_for(participant, after_change_seq=after, limit=REPLAY_BATCH)
-    payloads = _payloads(user, rows)
-    return ([(int(row.change_seq or 0), p) for row, p in zip(rows, payloads, strict=True)],
-            len(rows) == REPLAY_BATCH)
-
-
-@database_sync_to_async
-def _personal(user: User, participant: Participant, message_id: str) -> dict[str, Any] | None:
-    try:
-        row = selectors.message_for(participant, message_id)
-    except NotFoundError:
-        return None
-    return _payloads(user, [row])[0]
-
-
-@database_sync_to_async
-def _send_message(user: User, frame: dict[str, Any]) -> tuple[Message, bool, dict[str, Any]]:
-    message, created = services.send_message(
-        user, frame.get("conversation"), client_id=frame.get("client_id"),  # type: ignore[arg-type]
-        kind=str(frame.get("kind") or Message.Kind.TEXT), body=frame.get("body") or "",
-        shared_post_id=frame.get("shared_post"), shared_user_id=frame.get("shared_user"),
-        asset_id=frame.get("asset"), reply_to_id=frame.get("reply_to"))
-    return message, created, _payloads(user, [message])[0]
-
-
-@database_sync_to_async
-def _mark_read(user: User, conversation_id: Any, seq: int) -> None:
-    services.mark_read(selectors.participant_for(user, conversation_id), seq)
-
-
-@database_sync_to_async
-def _unread_total(user: User) -> int:
-    return selectors.unread_total(user)
-
-
 def _error(exc: ApplicationError, **extra: Any) -> dict[str, Any]:
     return {"type": "error", "code": exc.code, "message": exc.message, "fields": exc.fields,
             **extra}
@@ -208,7 +140,7 @@ class MessagesConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin,
         await self.accept()  # a close code and a message need an open socket
         self.subs: dict[int, Subscription] = {}
         self.blocked: set[int] = set()  # blocks made while connected
-        user, logged_in = await authenticate_socket(self.scope)
+        user, logged_in, unread_total = await socket_work.connect(self.scope)
         if user is None:
             await self._refuse(
                 CLOSE_DEACTIVATED if logged_in else CLOSE_NOT_AUTHENTICATED,
@@ -224,7 +156,7 @@ class MessagesConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin,
         await self._present()
         self.heartbeat = asyncio.create_task(self._keep_present())
         await self.send_json({"type": "ready", "user": self.me,
-                              "unread_total": await _unread_total(user)})
+                              "unread_total": unread_total})
 
     async def _refuse(self, code: int, message: str) -> None:
         await self.send_json({"type": "error", "code": code, "message": message})
@@ -249,14 +181,18 @@ class MessagesConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin,
     # --- presence ---------------------------------------------------------------------------
 
     async def _redis(self, *commands: tuple[str, tuple[Any, ...]]) -> None:
-        """Presence writes in one round trip, behind the Redis breaker and a short deadline
-        (best effort: unknown presence means notified, not lost)."""
+        """Presence writes in one round trip, skipped while the Redis breaker is open, with a
+        short deadline (best effort: unknown presence means notified, not lost). They only
+        read the breaker: with 5,000 sockets on a busy worker, refreshes missing their
+        deadline (an event loop late, not Redis down) opened it dozens of times in a minute,
+        and an open breaker drops a message's announcements (`live.send_collected`)."""
+        if redis_health.breaker().state == redis_health.OPEN:
+            return
         try:
-            with redis_health.breaker().guard():
-                pipe = self.channel_layer.connection(0).pipeline(transaction=False)
-                for command, args in commands:
-                    getattr(pipe, command)(*args)
-                await asyncio.wait_for(pipe.execute(), REDIS_DEADLINE)
+            pipe = self.channel_layer.connection(0).pipeline(transaction=False)
+            for command, args in commands:
+                getattr(pipe, command)(*args)
+            await asyncio.wait_for(pipe.execute(), REDIS_DEADLINE)
         except Exception as exc:  # noqa: BLE001 - presence is an optimisation
             logger.info("messaging: presence write failed (%s)", exc)
 
@@ -319,7 +255,8 @@ class MessagesConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin,
         # joined first: whatever commits from now on is announced to this connection
         await self.channel_layer.group_add(group, self.channel_name)
         try:
-            me, hidden, other, last_seq, deleted = await _open(self.user, cid)
+            me, hidden, other, last_seq, deleted, first = await socket_work.open_conversation(
+                self.user, cid, after)
         except NotFoundError:
             if cid not in self.subs:
                 await self.channel_layer.group_discard(group, self.channel_name)
@@ -338,19 +275,24 @@ class MessagesConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin,
             previous.stop()
         self.subs[cid] = sub
         if after is not None and after < last_seq:  # every change_seq is <= last_seq:
-            await self._catch_up(cid, sub)  # a client at the latest seq has nothing to read
+            await self._catch_up(cid, sub, first=first)  # at the latest seq: nothing to read
             # what the replay read is at least everything committed before it began
             sub.upto = max(sub.upto, last_seq)
         await self.send_json({"type": "subscribed", "conversation": str(cid),
                               "upto": sub.upto})
 
-    async def _catch_up(self, cid: int, sub: Subscription, until: int | None = None) -> None:
+    async def _catch_up(self, cid: int, sub: Subscription, until: int | None = None,
+                        first: socket_work.Changes | None = None) -> None:
         """Send what changed after the connection's mark, from PostgreSQL (all of it, or up
-        to the first change past `until`)."""
+        to the first change past `until`); `first`: the first batch, read already (with the
+        subscribe's membership, in the same trip)."""
         assert self.user is not None
         more = True
         while more:
-            rows, more = await _changes(self.user, sub.participant, sub.upto)
+            if first is not None:
+                (rows, more), first = first, None
+            else:
+                rows, more = await socket_work.changes(self.user, sub.participant, sub.upto)
             for change_seq, payload in rows:
                 if change_seq > sub.upto:
                     sub.upto = change_seq
@@ -377,13 +319,18 @@ class MessagesConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin,
         if not content.get("client_id"):
             raise ApplicationError("client_id is required: a new id per message, the same "
                                    "one for a retry.", fields={"client_id": ["Required."]})
-        message, created, payload = await _send_message(self.user, content)
+        sent = await socket_work.send(self.user, content)
+        # the other members' announcements go out from this event loop, not the database
+        # thread (`live.collected_sends`)
+        await live.send_collected(sent.announcements)
+        message = sent.message
         sub = self.subs.get(message.conversation_id)
         if sub is not None and message.change_seq is not None:
             await self._deliver(message.conversation_id, sub, int(message.change_seq),
-                                payload, sender=self.me)
+                                sent.payload, sender=self.me)
         await self.send_json({"type": "ack", "client_id": message.client_id,
-                              "created": created, "message": payload})
+                              "created": sent.created, "message": sent.payload,
+                              "support": sent.support})
 
     async def _typing(self, content: dict[str, Any]) -> None:
         cid = self._conversation_id(content)
@@ -409,7 +356,8 @@ class MessagesConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin,
         if seq is None:
             raise ApplicationError("seq must be a whole number, 0 or more.",
                                    fields={"seq": ["A whole number, 0 or more."]})
-        await _mark_read(self.user, self._conversation_id(content), seq)
+        await live.send_collected(
+            await socket_work.mark_read(self.user, self._conversation_id(content), seq))
 
     # --- announcements (channel layer) ------------------------------------------------------
 
@@ -462,7 +410,7 @@ class MessagesConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin,
                 str(payload.get("id")) in sub.deleted_for_me):
             return  # not this reader's to see
         if personal and self.user is not None:
-            mine = await _personal(self.user, sub.participant, str(payload["id"]))
+            mine = await socket_work.personal(self.user, sub.participant, str(payload["id"]))
             if mine is None:
                 return
             payload = mine

@@ -26,13 +26,17 @@ nobody counts as online: the notification is sent (told twice rather than never)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
 import redis
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -52,6 +56,87 @@ logger = logging.getLogger(__name__)
 PRESENCE_TTL_SECONDS = 60
 PRESENCE_REFRESH_SECONDS = 20
 PREVIEW_CHARS = 80
+# Announcements sent from an event loop (`send_collected`): the same bounds as
+# notifications' after-commit sends (a hung Redis costs this once, then the breaker opens).
+SEND_DEADLINE_SECONDS = 2.0
+SEND_DEADLINE_PER_MESSAGE = 0.01
+
+Announcement = tuple[str, dict[str, Any]]
+# Set by `collected_sends`: the announcements made meanwhile wait here for the caller
+_collected: ContextVar[list[Announcement] | None] = ContextVar("messaging_live_collected",
+                                                                default=None)
+
+
+@contextmanager
+def collected_sends() -> Iterator[list[Announcement]]:
+    """Within, announcements (the services' after-commit ones included) are collected
+    instead of sent; the caller, a websocket consumer, sends them from its event loop with
+    `send_collected` after its database call returned. Sent from the database thread they
+    held it for Redis' round trips (`async_to_sync`), and every other socket's database
+    work of the process queued behind them."""
+    collected: list[Announcement] = []
+    token = _collected.set(collected)
+    try:
+        yield collected
+    finally:
+        _collected.reset(token)
+
+
+async def send_collected(messages: list[Announcement]) -> None:
+    """Best effort, like `send_to_groups`: the group sends in a few Redis round trips
+    (`group_send_many`), behind the Redis breaker and a deadline. A send the breaker or the
+    deadline stopped is tried again in the background (`RETRY_DELAYS`), then logged: at
+    5,000 sockets on a busy worker the breaker opened for moments (deadlines missed by a
+    late event loop) and each dropped announcement was a message its members did not get
+    until the next one or a reconnect. A retry cannot double anything: a connection drops
+    a message at or below its mark, and inbox, read and own frames are states."""
+    if await _send_once(messages, log=False):
+        return
+    task = asyncio.ensure_future(_send_again(messages))
+    _retrying.add(task)
+    task.add_done_callback(_retrying.discard)
+
+
+# seconds before each retry of a send that failed (the breaker opens for 5 s)
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+_retrying: set[asyncio.Future[None]] = set()  # the running retries (kept from the GC)
+
+
+async def _send_again(messages: list[Announcement]) -> None:
+    for n, delay in enumerate(RETRY_DELAYS, start=1):
+        await asyncio.sleep(delay)
+        if await _send_once(messages, log=n == len(RETRY_DELAYS)):
+            return
+
+
+async def _send_once(messages: list[Announcement], *, log: bool) -> bool:
+    layer = get_channel_layer()
+    if layer is None or not messages:
+        return True
+    deadline = SEND_DEADLINE_SECONDS + len(messages) * SEND_DEADLINE_PER_MESSAGE
+    try:
+        with redis_health.breaker().guard():
+            send_many = getattr(layer, "group_send_many", None)
+            if send_many is not None:
+                await asyncio.wait_for(send_many(messages), deadline)
+            else:
+                for group, message in messages:
+                    await asyncio.wait_for(layer.group_send(group, message), deadline)
+    except Exception:  # the clients resume from PostgreSQL
+        if log:
+            logger.warning("messaging: live announcement failed", exc_info=True)
+        else:
+            logger.info("messaging: live announcement failed, trying again", exc_info=True)
+        return False
+    return True
+
+
+def _send(messages: list[Announcement]) -> None:
+    collected = _collected.get()
+    if collected is not None:
+        collected.extend(messages)
+        return
+    send_to_groups(messages)
 
 
 def conversation_group(conversation_id: int) -> str:
@@ -135,7 +220,7 @@ def message_changed(message: Message) -> None:
     if message.seq is None or message.state in (Message.State.PENDING,
                                                 Message.State.REJECTED):
         if message.sender_id is not None:
-            send_to_groups([(user_group(message.sender_id),
+            _send([(user_group(message.sender_id),
                              {"type": "msg.own", "conversation": str(message.conversation_id),
                               "message": payload})])
         return
@@ -153,7 +238,7 @@ def message_changed(message: Message) -> None:
     }
     if message.kind == Message.Kind.SYSTEM:
         event["system"] = message.data
-    send_to_groups([(conversation_group(message.conversation_id), event)])
+    _send([(conversation_group(message.conversation_id), event)])
     # the members' inbox rows follow from the service's inbox_changed (the same commit)
     if (message.change_seq == message.seq and message.kind != Message.Kind.SYSTEM
             and message.sender_id is not None):
@@ -207,7 +292,7 @@ def read_moved(participant: Participant) -> None:
         "read_receipts", flat=True).first()
     group = (conversation_group(participant.conversation_id) if receipts in (None, True)
              else user_group(participant.user_id))
-    send_to_groups([(group, event)])
+    _send([(group, event)])
     if participant.unread_count == 0:
         _dm_notifications_read(participant)
 
@@ -240,11 +325,16 @@ def _latest_preview(conversation_id: int) -> tuple[Message | None, dict[str, Any
         "created_at": latest.created_at.isoformat()})
 
 
-def inbox_changed(user_ids: Iterable[int], conversation_id: int) -> None:
+def inbox_changed(user_ids: Iterable[int], conversation_id: int, *,
+                  new_message_id: int | None = None,
+                  sender_blocked: set[int] | None = None) -> None:
     """These people's own row of the conversation changed (a new message, unread count,
     mute, accepted, or they left / were removed): each of their connections gets the row
     and the latest message's preview (a few queries for them all), and a connection
-    subscribed to a conversation its person is no longer in drops it at once."""
+    subscribed to a conversation its person is no longer in drops it at once. After a
+    send, `new_message_id` and `sender_blocked` (whom its sender blocked either way, read
+    under the lock): when that message is still the latest, nobody has deleted it for
+    themselves yet and its sender's blocks are known, two queries fewer."""
     ids = list(dict.fromkeys(int(u) for u in user_ids))
     if not ids:
         return
@@ -258,10 +348,14 @@ def inbox_changed(user_ids: Iterable[int], conversation_id: int) -> None:
     if latest is not None:
         # the preview follows messages_for's rules: not before the person joined or
         # cleared the chat, not deleted for them, not by someone blocked either way
-        unseen = set(HiddenMessage.objects.filter(message_id=latest.pk, user_id__in=ids)
-                     .values_list("user_id", flat=True))
+        fresh = latest.pk == new_message_id and sender_blocked is not None
+        if not fresh:
+            unseen = set(HiddenMessage.objects.filter(message_id=latest.pk, user_id__in=ids)
+                         .values_list("user_id", flat=True))
         if latest.sender_id is not None:
-            unseen |= blocked_user_ids(latest.sender_id) & set(ids)
+            blocked = sender_blocked if fresh and sender_blocked is not None else (
+                blocked_user_ids(latest.sender_id))
+            unseen |= blocked & set(ids)
     messages = []
     for user_id in ids:
         row = rows.get(user_id)
@@ -274,13 +368,13 @@ def inbox_changed(user_ids: Iterable[int], conversation_id: int) -> None:
             event = _inbox_event(row, shown if visible else None)
         event["unread_total"] = totals.get(user_id, 0)  # the badge, without asking again
         messages.append((user_group(user_id), event))
-    send_to_groups(messages)
+    _send(messages)
 
 
 def message_hidden(user_id: int, conversation_id: int, message_id: int) -> None:
     """Deleted for this person only: their other connections drop it, and later changes of
     it (a reaction, an edit) do not bring it back."""
-    send_to_groups([(user_group(user_id), {
+    _send([(user_group(user_id), {
         "type": "msg.hidden", "conversation": str(conversation_id), "message": str(message_id)})])
 
 
@@ -288,7 +382,7 @@ def blocked(blocker_id: int, blocked_id: int) -> None:
     """A block between two people: their connections stop showing each other's messages,
     typing and receipts, and drop the one-to-one conversation between them at once."""
     event = {"type": "msg.blocked", "users": [str(blocker_id), str(blocked_id)]}
-    send_to_groups([(user_group(blocker_id), event), (user_group(blocked_id), event)])
+    _send([(user_group(blocker_id), event), (user_group(blocked_id), event)])
 
 
 def blocked_on_commit(*, blocker_id: int, blocked_id: int) -> None:
@@ -301,7 +395,7 @@ def unblocked(blocker_id: int, blocked_id: int) -> None:
     groups (each checks that no block is left the other way); a one-to-one dropped by the
     block comes back when it is opened again."""
     event = {"type": "msg.unblocked", "users": [str(blocker_id), str(blocked_id)]}
-    send_to_groups([(user_group(blocker_id), event), (user_group(blocked_id), event)])
+    _send([(user_group(blocker_id), event), (user_group(blocked_id), event)])
 
 
 def unblocked_on_commit(*, blocker_id: int, blocked_id: int) -> None:

@@ -16,6 +16,11 @@ write. Every refusal is a `MessagingRefused` whose message the sender reads.
   many conversations within an hour is refused as spam (counted in Redis, behind the
   breaker; while Redis is unavailable the count is skipped, the other checks still run).
 - `check_edit(sender, conversation, body)`: an edited text, through the same text checks.
+- `support_for(sender, body)`: support resources for the composer's answer when a text
+  read as self-harm (it is sent; never refused).
+- `record_refused_text(refused, conversation_id=)`: after a text refusal rolled back, the
+  refusal is recorded by moderation (the sender's risk) and escalated to review when it
+  was a minor's sexualisation or a threat.
 - `lands_in_requests(sender, recipient)`: a message from someone the recipient does not
   follow waits in their Requests.
 - `blocked_sender_q(viewer_id)`: the messages a viewer no longer sees (their sender and
@@ -30,6 +35,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cache
 
 import redis
@@ -44,6 +50,8 @@ from apps.core.errors import ApplicationError
 from apps.messaging.models import Conversation, Message, MessagingSettings, Participant
 from apps.moderation.detection.models import SEVERITY, Outcome
 from apps.moderation.detection.services import text_verdict
+from apps.moderation.detection.services.refusals import text_refusal_record
+from apps.moderation.detection.services.support import support_offer_for
 from apps.moderation.detection.text import normalised_for_repeats
 from apps.moderation.policies import Policy
 from apps.social.models import Block, Follow
@@ -66,8 +74,20 @@ class MessagingRefused(ApplicationError):  # noqa: N818 (the name the services a
     status_code: int = status.HTTP_403_FORBIDDEN
 
     def __init__(self, code: str, message: str, *,
-                 status_code: int = status.HTTP_403_FORBIDDEN) -> None:
+                 status_code: int = status.HTTP_403_FORBIDDEN,
+                 refused_text: RefusedText | None = None) -> None:
         super().__init__(message, code=code, status_code=status_code)
+        self.refused_text = refused_text
+
+
+@dataclass(frozen=True)
+class RefusedText:
+    """What moderation keeps of a text the checks refused (`record_refused_text`)."""
+
+    sender: User
+    body: str
+    policy: str
+    source: str
 
 
 def _refuse_refusal(refusal: audience.Refusal | None) -> None:
@@ -234,9 +254,38 @@ def _check_text(sender: User, body: str, *, in_request: bool) -> None:
     if not refused:
         return
     worst = max(refused, key=lambda d: SEVERITY[d.outcome])
-    message = _TEXT_REFUSALS.get(worst.policy, "This message goes against our Community "
-                                 "Guidelines, so it wasn't sent.")
-    raise MessagingRefused("message_refused", message)
+    if worst.source == "link_risk":
+        message = LINK_REFUSAL
+    else:
+        message = _TEXT_REFUSALS.get(worst.policy, "This message goes against our "
+                                     "Community Guidelines, so it wasn't sent.")
+    raise MessagingRefused("message_refused", message, refused_text=RefusedText(
+        sender, body, worst.policy, worst.source))
+
+
+LINK_REFUSAL = ("This message has a link that looks like a scam or phishing site, so it "
+                "wasn't sent.")
+
+
+def support_for(sender: User, body: str) -> dict[str, object] | None:
+    """Support resources for the sender when their text read as self-harm (never refused:
+    the composer shows them with the sent message; the inbox tells it too)."""
+    if not body.strip():
+        return None
+    offer = support_offer_for(content=body, language=sender.language)
+    return offer.as_json() if offer is not None else None
+
+
+def record_refused_text(refused: MessagingRefused, *, conversation_id: int) -> None:
+    """After the refusing transaction rolled back: moderation records the refused text (it
+    counts toward the sender's risk) and escalates a minor's sexualisation or a threat to
+    the review queue with the text kept as evidence. Call it outside that transaction."""
+    found = refused.refused_text
+    if found is None:
+        return
+    text_refusal_record(user=found.sender, surface="message", policy=found.policy,
+                        signal=found.source, content=found.body,
+                        conversation_id=conversation_id, language=found.sender.language)
 
 
 # --- the same text to many people ----------------------------------------------------------------

@@ -80,7 +80,7 @@ def _call(client: APIClient, method: str, path: str, data: dict[str, Any] | None
 def test_every_endpoint_is_a_404_for_outsiders(method: str, path: str) -> None:
     group, message, member, outsiders = _group()
     data = ENDPOINTS[(method, path)]
-    state = list(Participant.objects.filter(conversation=group).values_list(
+    state = list(Participant.objects.filter(conversation=group).order_by("user_id").values_list(
         "user_id", "state", "role", "last_read_seq", "pinned_at", "muted_until",
         "archived_at", "accepted_at", "cleared_seq"))
     ids = {"message_id": str(message.pk), "user_id": str(member.pk)}
@@ -101,7 +101,7 @@ def test_every_endpoint_is_a_404_for_outsiders(method: str, path: str) -> None:
     assert Message.objects.filter(conversation=group).exclude(kind="system").count() == 1
     assert not message.reactions.exists()
     assert Message.objects.get(pk=message.pk).body == "hello all"
-    assert list(Participant.objects.filter(conversation=group).values_list(
+    assert list(Participant.objects.filter(conversation=group).order_by("user_id").values_list(
         "user_id", "state", "role", "last_read_seq", "pinned_at", "muted_until",
         "archived_at", "accepted_at", "cleared_seq")) == state
 

@@ -8,35 +8,19 @@ id. No wall-clock figure is asserted."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from django.db import close_old_connections
 
+from tests.bench_scripts import load_bench
 from tests.conftest import _subprocess_env
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _bench() -> ModuleType:
-    sys.path.insert(0, str(BENCH))  # its own imports (_runs, api_latency, notifications)
-    spec = importlib.util.spec_from_file_location("bench_messaging", BENCH / "messaging.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_quick_mode_loses_nothing_across_a_restart() -> None:
-    bench = _bench()
+    bench = load_bench("messaging", name="bench_messaging")
     from api_latency import free_port
 
     bench.seed(30, 10, 5)

@@ -308,6 +308,27 @@ class MessageSerializer(serializers.Serializer[Any]):
                                    help_text="What to show in place of a removed message.")
 
 
+class _SupportResourceSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    url = serializers.CharField(help_text="\"\" when it is a phone line only.")
+    phone = serializers.CharField(help_text="\"\" when it is a web page only.")
+
+
+class _SupportSerializer(serializers.Serializer[Any]):
+    title = serializers.CharField()
+    body = serializers.CharField()
+    resources = _SupportResourceSerializer(many=True)
+
+
+@extend_schema_serializer(component_name="DirectMessageSent")
+class SentMessageSerializer(MessageSerializer):
+    support = _SupportSerializer(
+        allow_null=True, help_text="Support resources (helplines, in the sender's language "
+                                   "first) when the text read as self-harm: show them to the "
+                                   "sender with the message (it was sent). Null otherwise.")
+
+
 class _MemberSerializer(UserCardSerializer):
     role = serializers.ChoiceField(choices=Participant.Role.choices)
 

@@ -65,9 +65,12 @@ def announce_message(message: Message) -> None:
     transaction.on_commit(lambda: live.message_changed(message))
 
 
-def announce_inbox(user_ids: Iterable[int], conversation_id: int) -> None:
+def announce_inbox(user_ids: Iterable[int], conversation_id: int, *,
+                   new_message_id: int | None = None,
+                   sender_blocked: set[int] | None = None) -> None:
     ids = list(user_ids)
-    transaction.on_commit(lambda: live.inbox_changed(ids, conversation_id))
+    transaction.on_commit(lambda: live.inbox_changed(
+        ids, conversation_id, new_message_id=new_message_id, sender_blocked=sender_blocked))
 
 
 def announce_read(participant: Participant) -> None:

@@ -110,6 +110,16 @@ def send_message(sender: User, conversation_id: int | str, *, client_id: str, ki
                 kind=Message.Kind.SYSTEM).exclude(state=Message.State.UNSENT).exists():
             raise _invalid("reply_to_id", "This message cannot be replied to.")
 
+    try:
+        return _send_locked(sender, me, client_id, kind, body, fields)
+    except policy.MessagingRefused as refused:
+        # the refusing transaction rolled back: moderation records (and escalates) now
+        policy.record_refused_text(refused, conversation_id=me.conversation_id)
+        raise
+
+
+def _send_locked(sender: User, me: Participant, client_id: str, kind: str, body: str,
+                 fields: dict[str, object]) -> tuple[Message, bool]:
     with transaction.atomic():
         conversation = lock_conversation(me.conversation_id)
         # Under the lock: a concurrent retry with the same client id committed first.
@@ -165,7 +175,7 @@ def _fan_out(conversation: Conversation, message: Message, members: list[Partici
         accepted_at=sender_row.accepted_at or now)
     announce_message(message)
     announce_inbox([p.user_id for p in members if p.user_id not in blocked],
-                   conversation.pk)
+                   conversation.pk, new_message_id=message.pk, sender_blocked=blocked)
 
 
 def _shared_post(sender: User, raw: object) -> int:
@@ -265,7 +275,11 @@ def edit_message(user: User, conversation_id: int | str, message_id: int | str, 
     body = _clean_body(body, required=True)
     if body == message.body:
         return message
-    policy.check_edit(user, me.conversation, body)
+    try:
+        policy.check_edit(user, me.conversation, body)
+    except policy.MessagingRefused as refused:
+        policy.record_refused_text(refused, conversation_id=message.conversation_id)
+        raise
     with transaction.atomic():
         lock_conversation(message.conversation_id)
         # an unsend or a moderator's removal committed meanwhile: no text may come back

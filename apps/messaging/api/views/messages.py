@@ -19,10 +19,11 @@ from apps.core.throttles import (
     MessageSendDailyThrottle,
     MessageSendThrottle,
 )
-from apps.messaging import selectors, services
+from apps.messaging import policy, selectors, services
 from apps.messaging.api.serializers import (
     SEND_KIND_CHOICES,
     MessageSerializer,
+    SentMessageSerializer,
     message_payloads,
 )
 from apps.messaging.api.views._common import (
@@ -110,7 +111,7 @@ class MessagesApi(APIView):
         description="201 with the new message; 200 with the first one when `client_id` was "
                     "sent before (a retry).",
         parameters=[CONVERSATION_ID], request=InputSerializer,
-        responses={200: MessageSerializer, 201: MessageSerializer,
+        responses={200: SentMessageSerializer, 201: SentMessageSerializer,
                    **errors(400, 401, 403, 404, 429)}, tags=TAGS)
     def post(self, request: Request, conversation_id: str) -> Response:
         user = user_of(request)
@@ -122,6 +123,7 @@ class MessagesApi(APIView):
             shared_user_id=data.get("shared_user_id"), asset_id=data.get("asset_id"),
             reply_to_id=data.get("reply_to_id"))
         [payload] = message_payloads(user, [message])
+        payload["support"] = policy.support_for(user, message.body)
         return Response(payload, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
