@@ -13,10 +13,12 @@ When Redis answers again the stand-in is emptied, so a later outage starts clean
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import redis
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
@@ -63,6 +65,33 @@ class ResilientRedisCache(RedisCache):
         return self._call(lambda: RedisCache.get(self, key, default, version),
                           lambda: self._standin.get(key, default, version))
 
+    def run_script(self, script: str, keys: list[str], args: list[Any]) -> tuple[Any, bool]:
+        """Run the Lua `script` on Redis in one round trip (EVALSHA; EVAL when Redis does
+        not know it yet, e.g. after a restart) over `keys` made by the cache's key function:
+        (its result, True), or (None, False) while Redis is unavailable: the stand-in cannot
+        run Lua, the caller takes its own fallback."""
+        made = [self.make_and_validate_key(key) for key in keys]
+        sha = _script_sha(script)
+
+        def op() -> Any:
+            client = self._cache.get_client(write=True)
+            try:
+                return client.evalsha(sha, len(made), *made, *args)
+            except redis.exceptions.NoScriptError:
+                return client.eval(script, len(made), *made, *args)
+
+        return self._call(op, lambda: None)
+
+    def redis_client(self) -> redis.Redis:
+        """A client of the cache's Redis itself (no breaker, no stand-in: operators, tests)."""
+        client: redis.Redis = self._cache.get_client(write=True)
+        return client
+
+    @property
+    def standin(self) -> LocMemCache:
+        """This process's stand-in (what serves while Redis is unavailable)."""
+        return self._standin
+
     def ping(self) -> bool:
         """Whether Redis itself answers now (never the stand-in); through the breaker."""
         answered, _ = self._call(lambda: bool(self._cache.get_client(write=True).ping()),
@@ -95,6 +124,13 @@ class ResilientRedisCache(RedisCache):
         return self._call(lambda: RedisCache.get_many(self, keys, version),
                           lambda: self._standin.get_many(keys, version))[0]
 
+    def get_many_from_redis(self, keys: Any, version: int | None = None
+                            ) -> tuple[dict[str, Any], bool]:
+        """`get_many`, also saying whether Redis answered (False: this process's stand-in)."""
+        keys = list(keys)
+        return self._call(lambda: RedisCache.get_many(self, keys, version),
+                          lambda: self._standin.get_many(keys, version))
+
     def has_key(self, key: str, version: int | None = None) -> bool:
         return self._call(lambda: RedisCache.has_key(self, key, version),
                           lambda: self._standin.has_key(key, version))[0]
@@ -116,3 +152,14 @@ class ResilientRedisCache(RedisCache):
     def clear(self) -> None:
         self._standin.clear()
         self._call(lambda: RedisCache.clear(self), lambda: None)
+
+
+_shas: dict[str, str] = {}
+
+
+def _script_sha(script: str) -> str:
+    """The script's SHA1, as Redis names it (EVALSHA)."""
+    found = _shas.get(script)
+    if found is None:
+        found = _shas[script] = hashlib.sha1(script.encode(), usedforsecurity=False).hexdigest()
+    return found

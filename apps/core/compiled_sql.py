@@ -14,8 +14,10 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from django.core.signals import setting_changed
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import QuerySet
+from django.db.models.query import get_related_populators
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 KEPT = 2048
@@ -67,6 +69,58 @@ def run(key: Hashable, build: Callable[[Any], QuerySet[Any]], value: Any) -> lis
     return [row[0] for row in rows(key, build, value)]
 
 
+_Plan = tuple[str, list[Any], list[int], SQLCompiler]  # sql, params, slots' places, compiler
+_plans: OrderedDict[Hashable, _Plan] = OrderedDict()
+
+
+def instances(key: Hashable, build: Callable[..., QuerySet[Any]], *values: Any) -> list[Any]:
+    """Model instances of `build(*slots)` (a queryset with `select_related` and
+    annotations, each slot appearing as a query parameter, e.g. inside a `RawSQL`) with
+    `values` bound in the slots' places: what iterating the queryset gives, but the queryset
+    is built and compiled once per `key` (so the key need not name what the slots carry:
+    one plan per kind of statement, not per viewer). The compiled statement keeps Django's
+    plan of the row (which columns make which model, the joined objects, the annotations),
+    so only the rows are read and converted per call."""
+    with _lock:
+        plan = _plans.get(key)
+        if plan is not None:
+            _plans.move_to_end(key)
+    if plan is None:
+        slots = [_Slot() for _ in values]
+        qs = build(*slots)
+        compiler = qs.query.get_compiler(using=qs.db)
+        sql, params = compiler.as_sql()  # fills compiler.select, klass_info, annotations
+        places = [next(i for i, slot in enumerate(slots) if slot is param) if
+                  isinstance(param, _Slot) else -1 for param in params]
+        plan = (sql, list(params), places, compiler)
+        with _lock:
+            _plans[key] = plan
+            while len(_plans) > KEPT:
+                _plans.popitem(last=False)
+    sql, bound, places, compiler = plan
+    params = [values[at] if at >= 0 else param for param, at in zip(bound, places, strict=True)]
+    db = str(compiler.using)
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = [row[:compiler.col_count] for row in cursor.fetchall()]
+    # As django.db.models.query.ModelIterable does with the rows of its compiler.
+    select, klass_info = compiler.select, compiler.klass_info
+    annotations = compiler.annotation_col_map or {}
+    model_cls = klass_info["model"]
+    start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+    init_list = [f[0].target.attname for f in select[start:end]]
+    populators = get_related_populators(klass_info, select, db)  # type: ignore[call-arg]
+    out: list[Any] = []
+    for row in compiler.results_iter([fetched]):
+        obj = model_cls.from_db(db, init_list, row[start:end])
+        for populator in populators:
+            populator.populate(row, obj)
+        for name, pos in annotations.items():
+            setattr(obj, name, row[pos])
+        out.append(obj)
+    return out
+
+
 def viewer_key(viewer: Any) -> Hashable:
     """The part of a key that a viewer's statement depends on: every field of their row
     (whatever rule reads about them) and the day (age cut-offs move with it). Relations
@@ -80,6 +134,7 @@ def viewer_key(viewer: Any) -> Hashable:
 def forget(**_: Any) -> None:
     with _lock:
         _compiled.clear()
+        _plans.clear()
 
 
 # A rule may read a setting (an age cut-off, say): a changed setting (tests) recompiles.

@@ -19,7 +19,17 @@ class NoPerMessageDbCloseMixin:
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        try:
+            await handler(message)
+        except OSError:
+            # A send to a socket the client has just closed (uvicorn's ClientDisconnected):
+            # the exception would end the consumer before the server's websocket.disconnect
+            # is dispatched, so `disconnect` (presence, groups, heartbeats) would never run
+            # and a dead connection's heartbeat would keep its person "online" for good.
+            if message["type"] == "websocket.disconnect":
+                raise
+            await self.websocket_disconnect(  # type: ignore[attr-defined]
+                {"type": "websocket.disconnect", "code": 1006})  # raises StopConsumer
 
 
 class MalformedFrameMixin:
@@ -37,7 +47,7 @@ class MalformedFrameMixin:
         await self.receive_json(content)  # type: ignore[attr-defined]
 
 
-class PingConsumer(AsyncJsonWebsocketConsumer):
+class PingConsumer(NoPerMessageDbCloseMixin, AsyncJsonWebsocketConsumer):
     """A liveness check for the websocket path and the Redis channel layer: the reply goes
     out through a channel-layer group, so a pong proves Redis carries messages."""
 

@@ -105,6 +105,20 @@ class CircuitBreaker:
                     logger.error("redis %s unavailable (%s); breaker open for %.0f s",
                                  self.name, exc, self.open_seconds)
 
+    def open_now(self, reason: str) -> None:
+        """Open the breaker now, as `failure_threshold` failures in a row would (no-op when
+        it is open already): for a caller whose failed call tells that the rest of its
+        request would meet the same outage (the throttles, apps.core.throttles)."""
+        with self._lock:
+            if self._failures >= self.failure_threshold:  # open, or its probe is out
+                return
+            self._failures = self.failure_threshold
+            self._probing = False
+            self._opened_until = time.monotonic() + self.open_seconds
+            self.last_error = reason
+        logger.error("redis %s unavailable (%s); breaker open for %.0f s",
+                     self.name, reason, self.open_seconds)
+
     def reset(self) -> None:
         with self._lock:
             self._failures = 0

@@ -19,6 +19,7 @@ from apps.content.models import Sound
 from apps.core.admin import AuditedModelAdmin
 from apps.core.audit import record_audit
 from apps.core.models import AuditEvent
+from apps.experiments.models import Experiment, ExperimentMetric, Flag, Layer
 from apps.feed.models import RankerModel
 from apps.media import storage
 from apps.media.models import MediaAsset
@@ -26,6 +27,7 @@ from apps.moderation.detection.models import AssetCheck, HashList, TermList
 from apps.moderation.groups import GROUPS
 from apps.moderation.services import enforce
 from tests.content.factories import LibrarySoundFactory, PostFactory
+from tests.experiments.flag_helpers import standard_metric
 from tests.factories import UserFactory
 
 # moderation_gate_live: assets the tests create are not auto-cleared (that clearing would be
@@ -123,6 +125,92 @@ def _detection_rescan(web: Client) -> tuple[str, str, int]:
     return "moderation_detection.asset_rescan", "mediaasset", asset.pk
 
 
+def _flag_kill(web: Client) -> tuple[str, str, int]:
+    flag = Flag.objects.create(key="ui.kill_me", default_value=False, variations=[False, True])
+    _action(web, "/django-admin/experiments/flag/", "kill", flag.pk)
+    assert not Flag.objects.get(pk=flag.pk).enabled
+    return "experiments.flag_kill", "flag", flag.pk
+
+
+def _experiment_start(web: Client) -> tuple[str, str, int]:
+    Flag.objects.create(key="ui.color", kind="multivariate", default_value="a",
+                        variations=["a", "b"])
+    exp = Experiment.objects.create(
+        key="color", layer=Layer.objects.create(key="ui"), bucket_start=0, bucket_end=500,
+        arms=[{"key": "a", "weight": 1, "values": {}},
+              {"key": "b", "weight": 1, "values": {"ui.color": "b"}}])
+    ExperimentMetric.objects.create(experiment=exp, metric=standard_metric(),
+                                    role="primary")
+    _action(web, "/django-admin/experiments/experiment/", "start", exp.pk)
+    assert Experiment.objects.get(pk=exp.pk).status == "running"
+    return "experiments.experiment_start", "experiment", exp.pk
+
+
+def _ad_predictor_activation(web: Client) -> tuple[str, str, int]:
+    from apps.ads.models import AdPredictor
+
+    row = AdPredictor.objects.create(version=1, params={}, metrics={})
+    _action(web, "/django-admin/ads/adpredictor/", "activate", row.pk)
+    assert AdPredictor.objects.get(pk=row.pk).active
+    return "ads.predictor_activate", "adpredictor", row.pk
+
+
+def _pending_ad() -> Any:
+    from django.test import override_settings
+
+    from apps.ads.services import review
+    from tests.ads.core_helpers import ad_for, campaign_for, group_for, org_with
+
+    org, owner = org_with()
+    ad = ad_for(group_for(campaign_for(org, owner), owner), owner)
+    with override_settings(SWIPEME_ADS_LANDING_CHECK=False):
+        review.ad_submit(user=owner, ad=ad)
+    ad.refresh_from_db()
+    assert ad.review_state == "pending"
+    return ad
+
+
+def _ad_approve(web: Client) -> tuple[str, str, int]:
+    ad = _pending_ad()
+    _action(web, "/django-admin/ads/ad/", "approve_ads", ad.pk)
+    ad.refresh_from_db()
+    assert ad.review_state == "approved"
+    return "ads.ad_approve", "ad", ad.pk
+
+
+def _ad_reject(web: Client) -> tuple[str, str, int]:
+    ad = _pending_ad()
+    _action(web, "/django-admin/ads/ad/", "reject_ads", ad.pk)
+    ad.refresh_from_db()
+    assert (ad.review_state, ad.review_reasons) == ("rejected", [REASON])
+    return "ads.ad_reject", "ad", ad.pk
+
+
+def _deal_dispute_decide(web: Client) -> tuple[str, str, int]:
+    from apps.marketplace.models import Deal
+    from apps.marketplace.services import deals
+    from tests.marketplace.helpers import brand, draft_post, invite, opted_in
+
+    org, admin = brand()
+    maker = opted_in()
+    deal = invite(org, admin, maker)
+    deals.deal_accept(user=maker, deal_id=deal.pk)
+    deals.deal_submit_draft(user=maker, deal_id=deal.pk, post_id=draft_post(maker).pk)
+    deals.deal_dispute(user=admin, deal_id=deal.pk, reason="Not what we asked for")
+    _action(web, "/django-admin/marketplace/deal/", "split_half", deal.pk)
+    assert Deal.objects.get(pk=deal.pk).state == "paid"
+    return "marketplace.dispute_resolve", "deal", deal.pk
+
+
+def _post_label_branded(web: Client) -> tuple[str, str, int]:
+    from apps.content.models import Post
+
+    post = PostFactory()
+    _action(web, "/django-admin/content/post/", "label_branded", post.pk)
+    assert Post.objects.get(pk=post.pk).branded_source == "moderator"
+    return "content.post_label_branded", "post", post.pk
+
+
 STAFF_ACTIONS: dict[str, Callable[[Client], tuple[str, str, int]]] = {
     "ranker activation": _ranker_activation,
     "sound take-down": _sound_take_down,
@@ -132,6 +220,13 @@ STAFF_ACTIONS: dict[str, Callable[[Client], tuple[str, str, int]]] = {
     "verified badge taken": _unverify,
     "upload cleared without a scan": _detection_clear,
     "upload scanned again": _detection_rescan,
+    "flag killed": _flag_kill,
+    "experiment started": _experiment_start,
+    "ad predictor activated": _ad_predictor_activation,
+    "ad approved in the ad-ops queue": _ad_approve,
+    "ad rejected in the ad-ops queue": _ad_reject,
+    "marketplace dispute decided": _deal_dispute_decide,
+    "paid-partnership label added by a moderator": _post_label_branded,
 }
 
 

@@ -191,3 +191,109 @@ def test_group_send_many_bursts_arrive_whole_and_in_order_through_batched_receiv
                 await layer.group_discard(f"h6burst.{i}", channel)
 
     assert _in_own_thread(run()) == {i: list(range(rounds)) for i in range(count)}
+
+
+def test_one_reader_serves_many_waiting_receivers_and_cancelled_ones_take_nothing() -> None:
+    """300 receivers of one process wait at once (as 300 sockets' consumers); every
+    other one is cancelled while the burst is being taken (sockets closing): the others
+    each get their three messages, in order, once; one reader task served them all."""
+    count, rounds = 300, 3
+
+    async def run() -> tuple[dict[int, list[int]], int]:
+        layer = get_channel_layer()
+        assert isinstance(layer, RedisChannelLayer)
+        channels = list(await asyncio.gather(*(layer.new_channel() for _ in range(count))))
+        readers: set[int] = set()
+
+        async def consume(i: int) -> list[int]:
+            got = []
+            for _ in range(rounds):
+                got.append((await layer.receive(channels[i]))["r"])
+                assert layer._reader is not None
+                readers.add(id(layer._reader))
+            return got
+
+        tasks = [asyncio.ensure_future(consume(i)) for i in range(count)]
+        await asyncio.sleep(0.2)  # all waiting on empty buffers
+        for r in range(rounds):
+            await asyncio.gather(*(layer.send(channel, {"type": "t.m", "r": r})
+                                   for channel in channels))
+            if r == 0:
+                for task in tasks[1::2]:
+                    task.cancel()
+        kept = await asyncio.wait_for(asyncio.gather(*tasks[0::2]), 20)
+        for task in tasks[1::2]:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        extra = await asyncio.gather(  # nothing more came
+            *(asyncio.wait_for(layer.receive(channel), 0.3) for channel in channels[0::2]),
+            return_exceptions=True)
+        assert all(isinstance(e, TimeoutError) for e in extra)
+        await layer.flush()
+        return dict(enumerate(kept)), len(readers)
+
+    got, readers = _in_own_thread(run())
+    assert got == {i: list(range(rounds)) for i in range(count // 2)}
+    assert readers == 1
+
+
+def test_an_interrupted_take_whose_script_never_ran_does_not_redeliver_the_batch_before() -> None:
+    """A take interrupted before its script reached Redis (waiting for a pool connection)
+    popped nothing; the next take must drop the backup of the batch before it, which was
+    buffered, not restore it (that delivered a whole batch twice)."""
+
+    async def run() -> list[int]:
+        layer = get_channel_layer()
+        assert isinstance(layer, RedisChannelLayer)
+        channel = await layer.new_channel()
+        for n in range(3):
+            await layer.send(channel, {"type": "t.m", "n": n})
+        got = [(await asyncio.wait_for(layer.receive(channel), 5))["n"] for _ in range(3)]
+        key = _process_key(layer, channel)
+        # what _pop records before its eval, for an eval that then never went out
+        layer._buffered[key] = False
+        layer._tokens[key] = "never-sent"
+        await layer.send(channel, {"type": "t.m", "n": 3})
+        got.append((await asyncio.wait_for(layer.receive(channel), 5))["n"])
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(layer.receive(channel), 0.3)
+        return got
+
+    assert _in_own_thread(run()) == [0, 1, 2, 3]
+
+
+def test_a_take_that_ran_but_whose_answer_was_lost_is_restored() -> None:
+    """The other case: the script ran (the batch was popped and backed up) but its taker
+    never buffered the answer: the next take restores the batch, nothing is lost."""
+
+    async def run() -> list[int]:
+        layer = get_channel_layer()
+        assert isinstance(layer, RedisChannelLayer)
+        channel = await layer.new_channel()
+        key = _process_key(layer, channel)
+        for n in range(3):
+            await layer.send(channel, {"type": "t.m", "n": n})
+        popped = await layer._take(layer.non_local_name(channel), block=False)
+        assert len(popped) == 3
+        layer._buffered[key] = False  # the answer never reached the buffers
+        return [(await asyncio.wait_for(layer.receive(channel), 5))["n"] for _ in range(3)]
+
+    assert _in_own_thread(run()) == [0, 1, 2]
+
+
+def test_the_reader_survives_its_connections_being_closed() -> None:
+    """The reader blocked in BZPOPMIN loses its connection (the pools closed under it, as
+    on a Redis restart): it retries, and the waiting receiver gets the message sent after."""
+
+    async def run() -> int:
+        layer = get_channel_layer()
+        assert isinstance(layer, RedisChannelLayer)
+        channel = await layer.new_channel()
+        waiting = asyncio.ensure_future(layer.receive(channel))
+        await asyncio.sleep(0.2)
+        await layer.close_pools()
+        await asyncio.sleep(0.2)
+        await layer.send(channel, {"type": "t.m", "n": 7})
+        return int((await asyncio.wait_for(waiting, 10))["n"])
+
+    assert _in_own_thread(run()) == 7

@@ -433,6 +433,28 @@ def _() -> None:
     assert row.is_active
 
 
+@case("admin actions: approve and reject ads in the ad-ops queue",
+      "apps/ads/services/review.py::_decide")
+def _() -> None:
+    from django.test import override_settings
+
+    from apps.ads.models import Ad
+    from apps.ads.services import review
+    from tests.ads.core_helpers import ad_for, campaign_for, group_for, org_with
+
+    org, owner = org_with()
+    group = group_for(campaign_for(org, owner), owner)
+    ads = [ad_for(group, owner, name=f"Ad {n}") for n in range(2)]
+    with override_settings(SWIPEME_ADS_LANDING_CHECK=False):
+        for ad in ads:
+            review.ad_submit(user=owner, ad=ad)
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    for action, ad in (("approve_ads", ads[0]), ("reject_ads", ads[1])):
+        ok(web(admin).post("/django-admin/ads/ad/", {
+            "action": action, "_selected_action": [str(ad.pk)], "reason": "checked"}), 302)
+    assert [Ad.objects.get(pk=ad.pk).review_state for ad in ads] == ["approved", "rejected"]
+
+
 # media
 
 
@@ -449,6 +471,18 @@ def _() -> None:
 
     asset = MediaAssetFactory()
     assert tasks.recipe_changed.apply(args=[asset.pk]).get() == []
+
+
+@case("manage.py media_reprocess --av1 (and a post past the AV1 view threshold)",
+      MED + "av1.py::asset_av1_request")
+def _() -> None:
+    from django.core.management import call_command
+
+    from apps.media.models import ProcessingStep
+
+    asset = MediaAssetFactory(state="ready", probe={"width": 360, "height": 640})
+    call_command("media_reprocess", "--av1", "--id", str(asset.pk), stdout=io.StringIO())
+    assert ProcessingStep.objects.filter(asset=asset, name="av1").exists()
 
 
 @case("PUT, POST and DELETE /api/v1/media/assets/<id>/captions[/<lang>]",
@@ -890,6 +924,22 @@ COVERED_ELSEWHERE = {
     "apps/payments/providers/local.py::_charge":
         "tests/payments/test_providers_local.py (local refunds and disputes: the command, "
         "the admin, pm_card_dispute; transaction=True)",
+    "apps/ads/services/orgs.py::_lock_org":
+        "tests/ads/test_orgs_roles.py::test_role_changes_take_the_orgs_lock_inside_a_"
+        "transaction (transaction=True)",
+    "apps/experiments/services.py::_free_slice":
+        "tests/experiments/test_layer_lock.py (two experiments racing for one layer's "
+        "traffic in threads, transaction=True)",
+    "apps/ads/services/funding.py::on_payment_event":
+        "tests/ads/test_funding.py (the local provider's webhooks, transaction=True)",
+    "apps/content/services/branding.py::post_set_branded":
+        "tests/marketplace/test_deals_locks.py (a deal's post published with its label, "
+        "transaction=True)",
+    **dict.fromkeys((
+        "apps/marketplace/services/deals/rules.py::_locked",
+        "apps/marketplace/services/optin.py::_locked_profile"),
+        "tests/marketplace/test_deals_locks.py (the whole deal and a double approval in "
+        "threads, transaction=True)"),
     "apps/payments/services/ledger.py::_resolve":
         "tests/payments/test_ledger_concurrency.py (posts, voids and the expired-hold sweep "
         "racing on one hold in threads, transaction=True)",

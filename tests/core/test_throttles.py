@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+import redis
 from allauth.usersessions.models import UserSession
 from django.core.cache import cache
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+from rest_framework.views import APIView
 
 import apps
 from apps.core.throttles import (
@@ -18,6 +24,7 @@ from apps.core.throttles import (
     CountedRateThrottle,
     FollowThrottle,
     SustainedWriteThrottle,
+    recorded_requests,
 )
 from tests.accounts.conftest import APP, MobileClient
 from tests.factories import UserFactory
@@ -69,7 +76,7 @@ def test_requests_refused_by_the_burst_limit_do_not_spend_the_daily_budget(
     statuses = [_patch_me(phone, n) for n in range(20)]
     assert statuses.count(200) == 2
     assert statuses.count(429) == 18
-    assert len(cache.get(f"throttle_write_sustained_{user.pk}")) == 2
+    assert recorded_requests(f"throttle_write_sustained_{user.pk}") == 2
 
     # when: the minute has passed
     clock.now += 61
@@ -96,7 +103,7 @@ def test_a_refused_follow_spends_neither_the_follow_nor_the_write_budget(
         assert phone.post(f"/api/v1/users/{target.username}/follow").status_code == 429
 
     # then: the follow budget was not touched
-    assert cache.get(f"throttle_follow_{user.pk}") is None
+    assert recorded_requests(f"throttle_follow_{user.pk}") == 0
 
 
 def test_ending_sessions_deactivating_and_logging_out_work_when_writes_are_throttled(
@@ -151,3 +158,74 @@ def test_every_throttle_in_the_project_counts_only_allowed_requests() -> None:
     throttles = _project_throttle_classes()
     assert len(throttles) >= 8  # core's, social's, moderation's, events', web's
     assert {cls for cls in throttles if not issubclass(cls, CountedRateThrottle)} == set()
+
+
+# --- one round trip, atomic -----------------------------------------------------------------
+
+
+def test_all_of_a_requests_budgets_take_one_redis_command(
+        monkeypatch: pytest.MonkeyPatch, client: Any) -> None:
+    # given: the search endpoint's three budgets (anonymous reads, per caller, per IP); a
+    # blank query answers before the search itself touches Redis. Every command sent to
+    # Redis is noted (redis-py's own client, which the cache uses)
+    sent: list[str] = []
+    real = redis.Redis.execute_command
+
+    def noted(self: redis.Redis, *args: Any, **options: Any) -> Any:
+        sent.append(str(args[0]))
+        return real(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", noted)
+    assert client.get("/api/v1/search", {"q": ""}).status_code == 200  # loads the script
+    sent.clear()
+
+    # when
+    for _ in range(3):
+        assert client.get("/api/v1/search", {"q": ""}).status_code == 200
+
+    # then: one command a request (it was six: a read and a write per budget), and every
+    # budget counted every request
+    assert sent == ["EVALSHA"] * 3
+    for scope in ("anon_read", "search_user", "search_ip"):
+        assert recorded_requests(f"throttle_{scope}_127.0.0.1") == 4
+
+
+class _RaceBudget(CountedRateThrottle):
+    scope = "race"
+    rate = "5/min"
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return "throttle_race"
+
+
+class _RaceView(APIView):
+    throttle_classes = [_RaceBudget]
+
+
+def test_concurrent_requests_never_overspend_a_budget() -> None:
+    # given: a budget of 5 a minute and 12 requests arriving at once
+    view = _RaceView()
+    start = threading.Barrier(12)
+
+    def one(_: int) -> bool:
+        request = Request(APIRequestFactory().get("/"))
+        start.wait()
+        return _RaceBudget().allow_request(request, view)
+
+    # when
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        allowed = list(pool.map(one, range(12)))
+
+    # then: judging and recording are one atomic step, so exactly 5 get through
+    assert allowed.count(True) == 5
+    assert recorded_requests("throttle_race") == 5
+
+
+def test_a_budget_left_by_the_list_based_throttle_does_not_break_requests(client: Any) -> None:
+    # given: Redis still holds a budget as the previous version wrote it (a pickled list
+    # of times under the throttle's key), as right after a deploy
+    cache.set("throttle_anon_read_127.0.0.1", [1_800_000_000.0], 86400)
+
+    # when / then: requests are judged in the new budget, not refused with a WRONGTYPE
+    assert client.get("/api/v1/search", {"q": ""}).status_code == 200
+    assert recorded_requests("throttle_anon_read_127.0.0.1") == 1
