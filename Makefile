@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 REQS := requirements/base.txt requirements/dev.txt requirements/lock.txt requirements/nodeps.txt
 MANAGE := $(PY) manage.py
 
-.PHONY: run test setup frontend chromium media-tools services-start services-stop lint lint-js typecheck checks pytest browser clean-var bench bench-search bench-notifications bench-all bench-all-inner
+.PHONY: run test setup frontend system-packages chromium media-tools services-start services-stop lint lint-js typecheck checks pytest browser clean-var bench bench-search bench-notifications bench-all bench-all-inner
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed (python3.11 on PATH)"; exit 1; }
@@ -34,29 +34,35 @@ $(DIST_STAMP): $(NODE_STAMP) $(shell find static/js -name '*.js' -o -name '*.mjs
 
 frontend: $(DIST_STAMP)
 
-chromium:
-	@command -v chromium >/dev/null || { \
-		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
-
-## Debian's clamav-daemon, nginx, libnginx-mod-rtmp, espeak-ng and fonts-noto-color-emoji (the
-## studio's colour emoji in text overlays, apps.studio.textimage) for the media tests: a
-## real clamd with a project-made signature database (no freshclam), docker/nginx.conf's
-## media locations run for real, the live ingest (nginx-rtmp: `manage.py live_ingest`, which
-## `make run` starts when it is installed), and the spoken clips that auto-captions are
-## measured on (apps.media.asr_clips).
-## apt-get only for what is missing.
-media-tools:
+## Debian's packages, one apt-get for whatever is missing (sudo unless root): chromium for the
+## browser tests; clamav-daemon, nginx, libnginx-mod-rtmp, espeak-ng and
+## fonts-noto-color-emoji for the media tests: a real clamd with a project-made signature
+## database (no freshclam), docker/nginx.conf's media locations run for real, the live
+## ingest (nginx-rtmp: `manage.py live_ingest`, which `make run` starts when it is
+## installed), the spoken clips that auto-captions are measured on (apps.media.asr_clips) and
+## the studio's colour emoji in text overlays (apps.studio.textimage); tesseract-ocr-ara
+## (with tesseract-ocr) for Arabic on-screen text (apps.moderation.detection.ocr) and
+## fonts-kacst-one, the Arabic font its tests and bench/ocr_quality.py draw with.
+system-packages:
 	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	{ command -v clamd >/dev/null || [ -x /usr/sbin/clamd ]; } || missing="$$missing clamav-daemon"; \
 	{ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || missing="$$missing nginx"; \
 	[ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || missing="$$missing libnginx-mod-rtmp"; \
 	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
 	[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing="$$missing fonts-noto-color-emoji"; \
+	command -v tesseract >/dev/null || missing="$$missing tesseract-ocr"; \
+	ls /usr/share/tesseract-ocr/*/tessdata/ara.traineddata >/dev/null 2>&1 || missing="$$missing tesseract-ocr-ara"; \
+	[ -f /usr/share/fonts/truetype/kacst-one/KacstOne-Bold.ttf ] || missing="$$missing fonts-kacst-one"; \
 	[ -z "$$missing" ] || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; }
 
-setup: $(STAMP) frontend chromium media-tools
+chromium media-tools: system-packages
+
+## The three installs (pip, npm, apt-get) wait on the network and on different disks' work:
+## they run side by side (a minute or two less on a new machine).
+setup:
+	@$(MAKE) --no-print-directory -j3 $(STAMP) frontend system-packages
 
 ## make run: embedded PostgreSQL + Redis, migrate, seed, web server, workers, beat. It needs
 ## neither the browser nor the media test tools, so it does not apt-get them.
@@ -115,7 +121,20 @@ pytest: setup
 test: setup
 	$(MANAGE) services run -- $(MAKE) --no-print-directory test-inner
 
-test-inner: lint lint-js typecheck checks pytest
+## The lint and checks (a minute) and then mypy (two to three minutes from a clean clone, one
+## core) run beside the test database's migration and the first tests, which wait on
+## browsers and servers as much as they compute; their reports are printed after pytest's,
+## and any of them failing fails the run. (`make lint`, `make checks`, `make typecheck` alone
+## answer sooner.)
+test-inner:
+	@mkdir -p var/log; ( ($(MAKE) --no-print-directory lint lint-js checks > var/log/checks.log 2>&1; \
+		echo $$? > var/log/checks.rc); \
+		($(VENV)/bin/mypy . > var/log/mypy.log 2>&1; echo $$? > var/log/mypy.rc) ) & \
+	$(MAKE) --no-print-directory pytest; tests=$$?; wait; \
+	echo "== lint and checks"; cat var/log/checks.log; checked=$$(cat var/log/checks.rc); \
+	echo "== mypy"; cat var/log/mypy.log; typed=$$(cat var/log/mypy.rc); \
+	echo "make test: lint and checks exit $$checked, mypy exit $$typed, pytest exit $$tests"; \
+	test "$$checked" = 0 && test "$$typed" = 0 && test "$$tests" = 0
 
 ## make bench: embedded services, migrate + seed_demo, the web server as `make run` starts it,
 ## then ping vs profile on loopback. BENCH_ARGS="--duration 20 --concurrency 16" to vary.

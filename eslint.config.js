@@ -24,8 +24,8 @@ module.exports = [
     },
   },
   {
-    // The service worker (Web Push) runs in a worker scope, as a classic script.
-    files: ["static/sw.js"],
+    // The service worker (Web Push; the feed's caches) runs in a worker scope, as a classic script.
+    files: ["static/sw.js", "static/sw_feed.js"],
     languageOptions: {
       ecmaVersion: 2022, sourceType: "script", globals: { ...globals.serviceworker },
     },

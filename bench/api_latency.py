@@ -56,6 +56,7 @@ SETTINGS = "swipeme_site.settings.dev"  # what `make run` uses
 THROTTLE_ANON_READ = "100000000/min"
 
 PING = "/api/v1/ping"
+BARE_PING = "/ping"  # bench/bare_drf: a bare DRF APIView in a minimal Django project
 PROFILE_TEMPLATE = "/api/v1/users/{username}"
 
 
@@ -119,10 +120,10 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]
     return status, await reader.read(), False  # delimited by close
 
 
-def build_request(path: str, port: int) -> bytes:
+def build_request(path: str, port: int, headers: str = "") -> bytes:
     return (
         f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nUser-Agent: swipeme-bench\r\n"
-        "Accept: application/json\r\nConnection: keep-alive\r\n\r\n"
+        f"Accept: application/json\r\n{headers}Connection: keep-alive\r\n\r\n"
     ).encode("ascii")
 
 
@@ -167,12 +168,12 @@ class Connection:
 
 async def run_phase(
     port: int, path: str, *, concurrency: int, duration: float, max_requests: int,
-    timeout: float,
+    timeout: float, headers: str = "",
 ) -> Phase:
     """`concurrency` clients on keep-alive connections, each with one request in flight,
     until `duration` seconds have passed or `max_requests` have been sent."""
     phase = Phase()
-    request = build_request(path, port)
+    request = build_request(path, port, headers)
     budget = max_requests
     deadline = time.perf_counter() + duration
     clock = time.perf_counter_ns
@@ -232,6 +233,7 @@ def free_port() -> int:
 def server_env() -> dict[str, str]:
     env = dict(os.environ)
     env["DJANGO_SETTINGS_MODULE"] = SETTINGS
+    env.setdefault("DJANGO_DEBUG", "0")  # as deployed; DJANGO_DEBUG=1 measures `make run`
     env["SWIPEME_THROTTLE_ANON_READ"] = THROTTLE_ANON_READ
     env.setdefault("DJANGO_LOG_LEVEL", "WARNING")
     env["PYTHONUNBUFFERED"] = "1"
@@ -274,13 +276,15 @@ def prepare_data(env: dict[str, str]) -> None:
 class Server:
     """uvicorn started with runstack's flags; stopped (whole process group) on exit."""
 
-    def __init__(self, port: int, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, port: int, env: dict[str, str], log_path: Path,
+                 app: str = "swipeme_site.asgi:application", health: str = "/healthz") -> None:
         self.port = port
         self.argv = [
-            sys.executable, "-m", "uvicorn", "swipeme_site.asgi:application", "--host", HOST,
+            sys.executable, "-m", "uvicorn", app, "--host", HOST,
             "--port", str(port), "--workers", "1", "--no-access-log", "--lifespan", "off",
             "--ws", "websockets",
         ]
+        self.health = health
         self.env = env
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
@@ -293,7 +297,7 @@ class Server:
                 start_new_session=True,
             )
         deadline = time.monotonic() + timeout
-        url = f"http://{HOST}:{self.port}/healthz"
+        url = f"http://{HOST}:{self.port}{self.health}"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the server exited with {self.proc.returncode}:\n"
@@ -351,18 +355,18 @@ class Result:
     problems: list[str] = field(default_factory=list)
 
 
-async def probe(port: int, path: str, timeout: float) -> tuple[int, bytes]:
+async def probe(port: int, path: str, timeout: float, headers: str = "") -> tuple[int, bytes]:
     conn = Connection(port, timeout)
     try:
-        return await conn.get(build_request(path, port))
+        return await conn.get(build_request(path, port, headers))
     finally:
         await conn.close()
 
 
 async def measure(name: str, path: str, port: int, server_pid: int,
-                  args: argparse.Namespace) -> Result:
+                  args: argparse.Namespace, headers: str = "") -> Result:
     try:
-        status, body = await probe(port, path, args.timeout)
+        status, body = await probe(port, path, args.timeout, headers)
     except (OSError, asyncio.IncompleteReadError, TimeoutError, HttpError) as exc:
         return Result(name, path, False, f"probe failed: {type(exc).__name__}: {exc}")
     if status != 200:
@@ -373,11 +377,12 @@ async def measure(name: str, path: str, port: int, server_pid: int,
         json.loads(body)
     print(f"  {name}: warm-up {args.warmup:g}s ...", flush=True)
     await run_phase(port, path, concurrency=args.concurrency, duration=args.warmup,
-                    max_requests=args.max_requests, timeout=args.timeout)
+                    max_requests=args.max_requests, timeout=args.timeout, headers=headers)
     print(f"  {name}: measuring {args.duration:g}s ...", flush=True)
     server_cpu, client_cpu = process_cpu_seconds(server_pid), time.process_time()
     phase = await run_phase(port, path, concurrency=args.concurrency, duration=args.duration,
-                            max_requests=args.max_requests, timeout=args.timeout)
+                            max_requests=args.max_requests, timeout=args.timeout,
+                            headers=headers)
     server_cpu = process_cpu_seconds(server_pid) - server_cpu
     client_cpu = time.process_time() - client_cpu
     answered = max(1, len(phase.latencies_ns))
@@ -422,6 +427,13 @@ def report(results: list[Result], args: argparse.Namespace) -> int:
         for problem in r.problems:
             print(f"WARNING {r.name}: {problem}")
     ping, profile = results[0], results[1]
+    bare = results[-1]
+    if bare.name == "bare" and bare.available and not bare.problems:
+        for r in results[:-1]:
+            if r.available and not r.problems and r.name.startswith("ping"):
+                print(f"ratio {r.name}/bare DRF: req/s {r.rps / bare.rps:.3f}   "
+                      f"p50 {r.p50 / bare.p50:.2f}x   p99 {r.p99 / bare.p99:.2f}x   "
+                      f"server CPU/request {r.server_cpu_ms / bare.server_cpu_ms:.2f}x")
     if ping.available and profile.available and not ping.problems and not profile.problems:
         print(f"ratio profile/ping: req/s {profile.rps / ping.rps:.3f}   "
               f"p50 {profile.p50 / ping.p50:.2f}x   p99 {profile.p99 / ping.p99:.2f}x   "
@@ -443,6 +455,12 @@ def record(run: Run, results: list[Result]) -> None:
             run.figure(f"{r.name} p99", r.p99, "ms")
             run.figure(f"{r.name} server CPU/request", r.server_cpu_ms, "ms")
     ping, profile = results[0], results[1]
+    bare = results[-1]
+    if bare.name == "bare" and bare.available and not bare.problems:
+        for r in results[:-1]:
+            if r.available and not r.problems and r.name.startswith("ping"):
+                run.ratio(f"{r.name}/bare req/s", r.rps, bare.rps)
+                run.ratio(f"{r.name}/bare p99", r.p99, bare.p99)
     if ping.available and profile.available and not ping.problems and not profile.problems:
         run.ratio("profile/ping req/s", profile.rps, ping.rps)
         run.ratio("profile/ping p50", profile.p50, ping.p50)
@@ -451,12 +469,21 @@ def record(run: Run, results: list[Result]) -> None:
                   ping.server_cpu_ms)
 
 
-async def run(args: argparse.Namespace, port: int, server_pid: int) -> list[Result]:
+# The web client's call: a cookie (here the CSRF cookie alone) takes the whole middleware
+# chain, sessions and CSRF included (apps.core.page_middleware), as every call did before.
+COOKIE_HEADER = "Cookie: csrftoken=" + "b" * 32 + "\r\n"
+
+
+async def run(args: argparse.Namespace, port: int, server_pid: int,
+              bare: Server | None) -> list[Result]:
     profile_path = PROFILE_TEMPLATE.format(username=args.username)
-    targets = [("ping", args.ping_path), ("profile", args.profile_path or profile_path)]
-    results = []
-    for name, path in targets:
-        results.append(await measure(name, path, port, server_pid, args))
+    results = [await measure("ping", args.ping_path, port, server_pid, args),
+               await measure("profile", args.profile_path or profile_path, port, server_pid,
+                             args),
+               await measure("ping-cookie", args.ping_path, port, server_pid, args,
+                             COOKIE_HEADER)]
+    if bare is not None:
+        results.append(await measure("bare", BARE_PING, bare.port, bare.pid, args))
     return results
 
 
@@ -477,6 +504,8 @@ def main() -> int:
                         "(e.g. /healthz to test the script itself)")
     parser.add_argument("--no-prepare", action="store_true", help="skip migrate/seed_demo "
                         "(when the data is known to be there)")
+    parser.add_argument("--no-bare", action="store_true", help="do not start the bare DRF "
+                        "project (bench/bare_drf) to compare the ping with")
     parser.add_argument("--strict", action="store_true", help="exit 1 when an endpoint is "
                         "unavailable or answered non-200 during the run")
     add_arguments(parser, default_runs=5)
@@ -510,9 +539,17 @@ def main() -> int:
                                                                          exist_ok=True)
     port = free_port()
     server = Server(port, env, BASE_DIR / "var" / "log" / "bench-web.log")
+    bare: Server | None = None
+    if not args.no_bare:
+        bare_env = dict(env, DJANGO_SETTINGS_MODULE="bare_drf.settings",
+                        PYTHONPATH=str(BASE_DIR / "bench"))
+        bare = Server(free_port(), bare_env, BASE_DIR / "var" / "log" / "bench-bare.log",
+                      app="bare_drf.asgi:application", health=BARE_PING)
 
     def on_signal(signum: int, _frame: object) -> None:
         server.stop()
+        if bare is not None:
+            bare.stop()
         sys.exit(128 + signum)
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -520,17 +557,23 @@ def main() -> int:
     try:
         server.start()
         print(f"server up on http://{HOST}:{port}/ (log: {server.log_path})", flush=True)
+        if bare is not None:
+            bare.start()
+            print(f"bare DRF project (bench/bare_drf, same uvicorn flags) up on "
+                  f"http://{HOST}:{bare.port}{BARE_PING}", flush=True)
         for one in runs:
             try:
                 import uvloop
 
-                results = uvloop.run(run(args, port, server.pid))
+                results = uvloop.run(run(args, port, server.pid, bare))
             except ImportError:
-                results = asyncio.run(run(args, port, server.pid))
+                results = asyncio.run(run(args, port, server.pid, bare))
             status = max(status, report(results, args))
             record(one, results)
     finally:
         server.stop()
+        if bare is not None:
+            bare.stop()
     print(f"\nload average after the run: {os.getloadavg()[0]:.2f} (1 min)")
     runs.summary()
     return status

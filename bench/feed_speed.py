@@ -27,6 +27,9 @@ the no-op and For You with every page scored (each page costs what a first page 
 Then EXPLAIN ANALYZE of the Following query. The load generator shares the 2 cores with the
 server, PostgreSQL and Redis: compare ratios, not absolute numbers.
 
+`--scored-only` measures only that second server (the no-op and For You with every page
+scored from scratch, in the same run): the short run for work on a first page's cost.
+
 `--runs N` (default 3; each run starts both servers afresh and takes about 2.5 minutes at
 the default durations) repeats the measurement and ends with the median of each figure and
 ratio over the runs, with the min-max, the load average before and after each run and a
@@ -76,21 +79,33 @@ class Phase:
     statuses: dict[int, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     elapsed: float = 0.0
+    posts: int = 0  # feed posts in the 200 answers
+    empty: int = 0  # 200 answers without a post
+
+
+POST_ITEM = b'"type":"post"'
 
 
 async def run_phase(port: int, path: str, tokens: list[str | None], *, duration: float,
-                    timeout: float) -> Phase:
+                    timeout: float, connections: int | None = None) -> Phase:
+    """`connections` keep-alive clients (default: one per token), each sending one request
+    at a time and taking its tokens in turn (client i: tokens i, i + n, ...), so that no
+    viewer scrolls so far that For You runs out of unseen posts (it does after ~120 pages)."""
     phase = Phase()
     deadline = time.perf_counter() + duration
+    n = connections or len(tokens)
 
-    async def client(token: str | None) -> None:
+    async def client(mine: list[str | None]) -> None:
         conn = Connection(port, timeout)
-        request = build(path, port, token)
+        requests = [build(path, port, token) for token in mine]
+        turn = 0
         try:
             while time.perf_counter() < deadline:
+                request = requests[turn % len(requests)]
+                turn += 1
                 t0 = time.perf_counter_ns()
                 try:
-                    status, _ = await conn.get(request)
+                    status, body = await conn.get(request)
                 except (OSError, asyncio.IncompleteReadError, TimeoutError, HttpError,
                         ValueError) as exc:
                     phase.errors[type(exc).__name__] = phase.errors.get(type(exc).__name__,
@@ -98,11 +113,15 @@ async def run_phase(port: int, path: str, tokens: list[str | None], *, duration:
                     continue
                 phase.latencies_ns.append(time.perf_counter_ns() - t0)
                 phase.statuses[status] = phase.statuses.get(status, 0) + 1
+                if status == 200:
+                    posts = body.count(POST_ITEM)
+                    phase.posts += posts
+                    phase.empty += posts == 0
         finally:
             await conn.close()
 
     began = time.perf_counter()
-    await asyncio.gather(*(client(t) for t in tokens))
+    await asyncio.gather(*(client(tokens[i::n]) for i in range(n)))
     phase.elapsed = time.perf_counter() - began
     return phase
 
@@ -116,10 +135,11 @@ class Row:
     p99: float
     cpu_ms: float
     problems: list[str]
+    posts_per_page: float = float("nan")
 
 
 async def measure(name: str, path: str, tokens: list[str | None], port: int, pid: int,
-                  args: argparse.Namespace) -> Row:
+                  args: argparse.Namespace, connections: int) -> Row:
     conn = Connection(port, max(args.timeout, 180.0))  # the first call loads the pools
     status, body = await conn.get(build(path, port, tokens[0]))
     await conn.close()
@@ -127,9 +147,11 @@ async def measure(name: str, path: str, tokens: list[str | None], port: int, pid
         return Row(name, 0, float("nan"), float("nan"), float("nan"), float("nan"),
                    [f"probe answered {status}: {body[:200]!r}"])
     print(f"  {name}: warm-up {args.warmup:g}s, measuring {args.duration:g}s ...", flush=True)
-    await run_phase(port, path, tokens, duration=args.warmup, timeout=args.timeout)
+    await run_phase(port, path, tokens, duration=args.warmup, timeout=args.timeout,
+                    connections=connections)
     cpu0 = process_cpu_seconds(pid)
-    phase = await run_phase(port, path, tokens, duration=args.duration, timeout=args.timeout)
+    phase = await run_phase(port, path, tokens, duration=args.duration, timeout=args.timeout,
+                            connections=connections)
     cpu = process_cpu_seconds(pid) - cpu0
     ok = phase.statuses.get(200, 0)
     lat = sorted(phase.latencies_ns)
@@ -139,8 +161,11 @@ async def measure(name: str, path: str, tokens: list[str | None], port: int, pid
         problems.append(f"non-200 answers {bad}")
     if phase.errors:
         problems.append(f"transport errors {phase.errors}")
+    if "/feed/" in path and phase.empty:
+        # An empty page costs far less than a full one: the figure would not be a page's.
+        problems.append(f"{phase.empty} of {ok} pages had no post")
     return Row(name, ok, ok / phase.elapsed, percentile(lat, 50), percentile(lat, 99),
-               cpu * 1000 / max(ok, 1), problems)
+               cpu * 1000 / max(ok, 1), problems, phase.posts / max(ok, 1))
 
 
 def django_python(code: str, env: dict[str, str]) -> str:
@@ -205,6 +230,12 @@ def main() -> int:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL",
                                                                  DEFAULT_DB))
     parser.add_argument("--redis-db", type=int, default=7)
+    parser.add_argument("--users", type=int, default=48,
+                        help="seeded viewers the connections take in turn (For You runs out "
+                        "of unseen posts after ~120 pages of one viewer)")
+    parser.add_argument("--scored-only", action="store_true",
+                        help="only the second server: the no-op and For You with every page "
+                        "scored from scratch (a shorter run)")
     add_arguments(parser, default_runs=3)
     args = parser.parse_args()
     env = dict(os.environ)
@@ -223,54 +254,63 @@ def main() -> int:
                                 "0"], cwd=BASE_DIR, env=env, capture_output=True, text=True,
                                timeout=900, check=False)
     print(refreshed.stdout.strip() or refreshed.stderr[-2000:])
-    names = [f"bench{i}" for i in range(1, args.concurrency + 1)]
+    names = [f"bench{i}" for i in range(1, max(args.users, args.concurrency) + 1)]
     made = django_python(SESSIONS + f"\nprint(' '.join(token(n) for n in {names!r} + "
-                         "['bench_follower']))", env).split()
-    tokens: list[str | None] = list(made[:-1])
-    follower = made[-1]
+                         "['bench_follower']))\nprint(' '.join(str(User.objects.get("
+                         f"username=n).pk) for n in {names!r}))", env).splitlines()
+    tokens: list[str | None] = list(made[0].split()[:-1])
+    follower = made[0].split()[-1]
+    viewer_ids = made[1].split()
     runs = Runs("feed_speed", args)
     for one in runs:
-        port = free_port()
-        server = Server(port, env, BASE_DIR / "var" / "log" / "bench-feed-speed.log")
-        server.start()
-        try:
-            rows = asyncio.run(run_all(args, port, server.pid, [
-                ("ping (no-op)", "/api/v1/ping", lambda n: tokens[:n]),
-                ("for-you?limit=8", "/api/v1/feed/for-you?limit=8", lambda n: tokens[:n]),
-                ("following (2,000 follows)", "/api/v1/feed/following?limit=8",
-                 lambda n: [follower] * n),
-            ]))
-        finally:
-            server.stop()
+        rows: list[Row] = []
+        if not args.scored_only:
+            forget_seen(args.redis_db, viewer_ids)
+            port = free_port()
+            server = Server(port, env, BASE_DIR / "var" / "log" / "bench-feed-speed.log")
+            server.start()
+            try:
+                rows = asyncio.run(run_all(args, port, server.pid, [
+                    ("ping (no-op)", "/api/v1/ping", lambda n: tokens),
+                    ("for-you?limit=8", "/api/v1/feed/for-you?limit=8",
+                     lambda n: tokens),
+                    ("following (2,000 follows)", "/api/v1/feed/following?limit=8",
+                     lambda n: [follower] * n),
+                ]))
+            finally:
+                server.stop()
         # The same For You with every page scored (no reuse of a viewer's scored candidates
         # across pages): what a viewer's first page, or the first after a like, costs.
         cold_env = {**env, "SWIPEME_FEED_SCORED_TTL": "0"}
+        forget_seen(args.redis_db, viewer_ids)
         port = free_port()
         server = Server(port, cold_env, BASE_DIR / "var" / "log" / "bench-feed-speed-cold.log")
         server.start()
         try:
             cold = asyncio.run(run_all(args, port, server.pid, [
-                ("ping (no-op)", "/api/v1/ping", lambda n: tokens[:n]),
+                ("ping (no-op)", "/api/v1/ping", lambda n: tokens),
                 ("for-you, every page scored", "/api/v1/feed/for-you?limit=8",
-                 lambda n: tokens[:n]),
+                 lambda n: tokens),
             ]))
         finally:
             server.stop()
         print()
         print(f"{'endpoint':<34} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-              f"{'server CPU/req':>15}")
+              f"{'server CPU/req':>15} {'posts/page':>10}")
         for r in rows:
             print(f"{r.name:<34} {r.requests:>9,} {r.rps:>8.1f} {r.p50:>8.1f} {r.p99:>8.1f} "
-                  f"{r.cpu_ms:>12.2f} ms")
+                  f"{r.cpu_ms:>12.2f} ms {r.posts_per_page:>10.1f}")
         print("every page scored (SWIPEME_FEED_SCORED_TTL=0, a second server):")
         for r in cold:
             print(f"{r.name:<34} {r.requests:>9,} {r.rps:>8.1f} {r.p50:>8.1f} {r.p99:>8.1f} "
-                  f"{r.cpu_ms:>12.2f} ms")
+                  f"{r.cpu_ms:>12.2f} ms {r.posts_per_page:>10.1f}")
         for r in rows + cold:
             for problem in r.problems:
                 print(f"WARNING {r.name}: {problem}")
         for prefix, group in (("", rows[:3]), ("", rows[3:]), ("scored ", cold[:2]),
                               ("scored ", cold[2:])):
+            if not group:
+                continue
             base = group[0]
             for r in group[1:]:
                 print(f"ratio {r.name} / no-op: throughput {r.rps / base.rps:.2f}, "
@@ -283,12 +323,24 @@ def main() -> int:
                     one.ratio(f"{name} server CPU/request", r.cpu_ms, base.cpu_ms)
         record(one, rows, cold)
     runs.summary()
-    print("\nEXPLAIN ANALYZE of the Following page query (bench_follower):")
-    print(django_python(EXPLAIN, env))
+    if not args.scored_only:
+        print("\nEXPLAIN ANALYZE of the Following page query (bench_follower):")
+        print(django_python(EXPLAIN, env))
     return 0
 
 
 Endpoint = tuple[str, str, Callable[[int], list[str | None]]]  # name, path, tokens for n
+
+
+def forget_seen(redis_db: int, viewer_ids: list[str]) -> None:
+    """Empty the bench viewers' feed seen-sets and explanation logs (in the bench's own
+    Redis db), so that every run starts from the same state and no page runs dry."""
+    import redis
+
+    client = redis.Redis.from_url(f"redis://127.0.0.1:56379/{redis_db}")
+    keys = [f"feed:{kind}:u:{pk}" for pk in viewer_ids for kind in ("seen", "explain")]
+    client.delete(*keys)
+    client.close()
 
 
 def record(run: Run, rows: list[Row], cold: list[Row]) -> None:
@@ -308,7 +360,8 @@ async def run_all(args: argparse.Namespace, port: int, pid: int,
     rows = []
     for n in (1, args.concurrency):
         for name, path, tokens_for in endpoints:
-            rows.append(await measure(f"c={n} {name}", path, tokens_for(n), port, pid, args))
+            rows.append(await measure(f"c={n} {name}", path, tokens_for(n), port, pid, args,
+                                      n))
     return rows
 
 

@@ -52,8 +52,10 @@ DEFAULT_DB = "postgres://postgres@127.0.0.1:54329/bench_live_chat"
 HOST_NAME = "benchlivehost"
 PREFIX = "benchlive"
 ECHO_PATH = "/ws/bench/live-echo/"
+BARE_PATH = "/ws/bench/live-bare/"
 MARK = re.compile(rb'"text": "bench (\d+) ')
 MESSAGE_FRAME = b'{"type": "message"'
+BATCH_FRAME = b'{"type": "batch"'
 ERROR_FRAME = b'{"type": "error"'
 CONNECT_PARALLEL = 50
 
@@ -224,17 +226,16 @@ class Socket:
 
     def _text(self, payload: bytes) -> None:
         now = time.monotonic()
-        if payload.startswith(MESSAGE_FRAME):
-            found = MARK.search(payload)
-            if found is None:
-                return
-            seq = int(found.group(1))
-            if seq in self.tally.hidden:
-                self.tally.leaked += 1
-            if (self.index, seq) in self.tally.got:
-                self.tally.duplicates += 1
-            else:
-                self.tally.got[(self.index, seq)] = now
+        if payload.startswith((MESSAGE_FRAME, BATCH_FRAME)):
+            # a batch (the room's coalesced window) carries several messages, in order
+            for found in MARK.finditer(payload):
+                seq = int(found.group(1))
+                if seq in self.tally.hidden:
+                    self.tally.leaked += 1
+                if (self.index, seq) in self.tally.got:
+                    self.tally.duplicates += 1
+                else:
+                    self.tally.got[(self.index, seq)] = now
         elif payload.startswith(ERROR_FRAME):
             code = str(json.loads(payload).get("code"))
             self.tally.errors[code] = self.tally.errors.get(code, 0) + 1
@@ -288,9 +289,20 @@ async def paced(senders: list[Socket], tally: Tally, *, rate: float, seconds: fl
 
 
 def server_cpu_s(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds of the server's session (uvicorn's supervisor and its workers, all
+    threads; the server is started in a session of its own)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == pid:  # the session id
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -335,15 +347,17 @@ async def phase(name: str, port: int, path: str, tokens: list[str], opts: Option
                "deliveries": len(expected), "lost": len(expected) - len(times),
                "leaked": tally.leaked, "duplicates": tally.duplicates,
                "errors": dict(tally.errors), "p50": percentile(times, 0.50),
-               "p99": percentile(times, 0.99), "max": max(times) if times else float("nan"),
+               "p95": percentile(times, 0.95), "p99": percentile(times, 0.99),
+               "max": max(times) if times else float("nan"),
                "cpu_ms": cpu * 1000 / max(1, len(measured))}
     finally:
         await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
-    # the echo has no moderation: it sends the "hidden" messages too (not counted as shown)
+    # the echoes have no moderation: they send the "hidden" messages too (not counted)
     leaked = f"leaked {out['leaked']}" if name == "live" else "no moderation"
     print(f"{name}: {opts.viewers:,} sockets connected in {out['connect_s']:.1f} s; "
           f"{out['messages']:,} messages at {opts.rate:g}/s ({out['shown']:,} shown), "
-          f"{out['deliveries']:,} sampled deliveries: p50 {out['p50']:.0f} ms, p99 "
+          f"{out['deliveries']:,} sampled deliveries: p50 {out['p50']:.0f} ms, p95 "
+          f"{out['p95']:.0f} ms, p99 "
           f"{out['p99']:.0f} ms, max {out['max']:.0f} ms; lost {out['lost']}, {leaked}, "
           f"duplicated {out['duplicates']}, refused {out['errors']}; server "
           f"CPU {out['cpu_ms']:.1f} ms a message", flush=True)
@@ -376,7 +390,17 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="keep the seeded database")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--redis-db", type=int, default=13)
-    parser.add_argument("--endpoints", default="echo,live")
+    parser.add_argument("--endpoints", default="echo,live",
+                        help="phases in order, of: echo (the live room's fan-out without "
+                        "the chat's work: the ratio's baseline), live, bare (a bare "
+                        "Channels echo, one channel per socket)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes (uvicorn --workers; each keeps one relay "
+                        "per room)")
+    parser.add_argument("--coalesce-ms", type=int, default=None,
+                        help="the rooms' coalescing window (default: the production one)")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="cProfile the server's event loop into this file (1 worker)")
     args = parser.parse_args()
     if args.quick:
         args.small = True  # its database
@@ -398,8 +422,14 @@ def main() -> int:
     from search_speed import ensure_database
 
     env = bench_env(database_url, args.redis_db)
+    if args.coalesce_ms is not None:
+        env["BENCH_LIVE_CHAT_COALESCE_MS"] = str(args.coalesce_ms)
+    if args.profile is not None:
+        env["BENCH_LIVE_CHAT_PROFILE"] = str(args.profile.resolve())
     print(f"live chat bench: {opts.viewers:,} viewers ({opts.senders} sending), "
-          f"{opts.rate:g} messages/s; database {database_url}", flush=True)
+          f"{opts.rate:g} messages/s; {args.workers} server process(es); coalescing "
+          f"{args.coalesce_ms if args.coalesce_ms is not None else 'default'} ms; "
+          f"database {database_url}", flush=True)
     ensure_database(database_url, recreate=not args.reuse, env=env)
     django_setup(env)
     live_id = seed(opts.senders)
@@ -408,7 +438,7 @@ def main() -> int:
     if 2 * opts.viewers + 200 > nofile:
         print(f"WARNING: RLIMIT_NOFILE {nofile} is short for {opts.viewers} sockets each side",
               flush=True)
-    paths = {"echo": ECHO_PATH, "live": f"/ws/live/{live_id}/"}
+    paths = {"echo": ECHO_PATH, "bare": BARE_PATH, "live": f"/ws/live/{live_id}/"}
     runs = Runs("live_chat", args)
     for run in runs:
         # the bench's own Redis db: no group members or presence left by an earlier run
@@ -417,6 +447,7 @@ def main() -> int:
         at = server.argv.index("swipeme_site.asgi:application")
         server.argv[at:at + 1] = ["--app-dir", str(BASE_DIR / "bench"),
                                   "live_chat_asgi:application"]
+        server.argv[server.argv.index("--workers") + 1] = str(args.workers)
         server.start()
         results: dict[str, dict[str, Any]] = {}
         try:
@@ -425,6 +456,7 @@ def main() -> int:
                                                   opts, server.pid))
                 result = results[name]
                 run.figure(f"{name} p50 ms", result["p50"], "ms")
+                run.figure(f"{name} p95 ms", result["p95"], "ms")
                 run.figure(f"{name} p99 ms", result["p99"], "ms")
                 run.figure(f"{name} lost", result["lost"])
                 run.figure(f"{name} server CPU ms/message", result["cpu_ms"], "ms")
@@ -433,8 +465,8 @@ def main() -> int:
         finally:
             server.stop()
         if {"echo", "live"} <= set(results):
-            run.ratio("live/echo p99", results["live"]["p99"], results["echo"]["p99"])
-            run.ratio("live/echo p50", results["live"]["p50"], results["echo"]["p50"])
+            for q in ("p50", "p95", "p99"):
+                run.ratio(f"live/echo {q}", results["live"][q], results["echo"][q])
     runs.summary()
     return 0
 

@@ -1,17 +1,31 @@
 """The ASGI application of the live chat benchmark (bench/live_chat.py): production's, plus
-a bare Channels echo shaped like a live's room, at `ws/bench/live-echo/`.
+two echo rooms that are the benchmark's baselines only (never in production routing,
+swipeme_site/routing.py):
 
-The echo is the benchmark's baseline only; it is never in production routing
-(swipeme_site/routing.py). It does the least a room must: every connection joins the room's
-channel-layer group; a `send` is acknowledged to its sender and `group_send` to the group
-(every connection, the sender included), each connection serialising the frame itself. No
-session, no database, no moderation, no presence.
+- `ws/bench/live-echo/` (the ratio's baseline): the live room's own fan-out
+  (`apps.live.chat.room.Room`: one relay channel per process in the room's group, the
+  window coalesced into `batch` frames, each socket's bounded outbox) with everything else
+  taken away: no session, no database, no moderation, no presence, no tick. A `send` is
+  acknowledged and `group_send` to the room as the chat's services do after their commit.
+  So live/echo is what the chat's own work (auth, the post with its moderation, its
+  transaction) costs on top of the same fan-out.
+- `ws/bench/live-bare/`: a bare Channels echo (every connection a member of the group, one
+  channel-layer delivery per socket, each serialising the frame), the design the room
+  replaced; it overflows the process's channel at 2,000 sockets and 50/s.
 
     uvicorn --app-dir bench live_chat_asgi:application ...
+
+Environment: BENCH_LIVE_CHAT_COALESCE_MS sets the rooms' window (0: a frame goes out on the
+next turn of the event loop, nearly never shared); BENCH_LIVE_CHAT_PROFILE=out.prof runs the
+event loop's thread under cProfile, written at exit (one worker).
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import cProfile
+import os
 from typing import Any
 
 from channels.auth import AuthMiddlewareStack
@@ -23,11 +37,57 @@ from django.urls import path
 from swipeme_site.asgi import django_asgi_app  # sets Django up first
 from swipeme_site.routing import websocket_urlpatterns
 
+_profile: cProfile.Profile | None = None
+if os.environ.get("BENCH_LIVE_CHAT_PROFILE"):
+    _profile = _started = cProfile.Profile()
+    _started.enable()
+    atexit.register(lambda: _started.dump_stats(os.environ["BENCH_LIVE_CHAT_PROFILE"]))
+
+# after Django's setup (above)
+from apps.live.chat import broadcast, consumer, room  # noqa: E402
+from apps.live.chat.outbox import Outbox  # noqa: E402
+
+if os.environ.get("BENCH_LIVE_CHAT_COALESCE_MS"):
+    room.WINDOW_SECONDS = int(os.environ["BENCH_LIVE_CHAT_COALESCE_MS"]) / 1000
+
 ECHO_PATH = "ws/bench/live-echo/"
+BARE_PATH = "ws/bench/live-bare/"
+ECHO_ROOM = -18  # no live has this id: the echo room's key and group
 GROUP = "bench-live-echo"
 
 
-class LiveEchoConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+class EchoRoom(room.Room):
+    ticking = False
+
+
+class LiveEchoConsumer(consumer.LiveChatConsumer):
+    """The live room's fan-out without the chat's work (see the module's docstring)."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        self.hidden_authors = set()
+        self.outbox = Outbox(self._write, self._write_close)
+        self.live_id = ECHO_ROOM
+        self.room = await EchoRoom.join(ECHO_ROOM, self)
+        await self.send_json({"type": "ready"})
+
+    async def disconnect(self, code: int) -> None:
+        await self.outbox.stop()
+        if self.room is not None:
+            await self.room.leave(self)
+            self.room = None
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict) or content.get("type") != "send":
+            return
+        message = {"id": content.get("client_id"), "text": str(content.get("text", ""))}
+        await self.send_json({"type": "ack", "client_id": content.get("client_id"),
+                              "message": message, "hidden": False, "notice": ""})
+        await self.channel_layer.group_send(broadcast.room_group(ECHO_ROOM), {
+            "type": "live.event", "frame": {"type": "message", "message": message}})
+
+
+class BareEchoConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def connect(self) -> None:
         await self.accept()
         await self.channel_layer.group_add(GROUP, self.channel_name)
@@ -49,8 +109,32 @@ class LiveEchoConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self.send_json({"type": "message", "message": event["message"]})
 
 
-application = ProtocolTypeRouter({
+_DUMP_EVERY = 5.0
+_dumping = False
+
+
+def _dump() -> None:
+    """The profile so far, to the file (on the loop's thread: dumping stops the profiler,
+    which only that thread may start again). The server may be killed before its atexit."""
+    assert _profile is not None
+    _profile.dump_stats(os.environ["BENCH_LIVE_CHAT_PROFILE"])
+    _profile.enable()
+    asyncio.get_running_loop().call_later(_DUMP_EVERY, _dump)
+
+
+async def _profiled(scope: Any, receive: Any, send: Any) -> None:
+    global _dumping
+    if not _dumping:
+        _dumping = True
+        asyncio.get_running_loop().call_later(_DUMP_EVERY, _dump)
+    await _routed(scope, receive, send)
+
+
+_routed = ProtocolTypeRouter({
     "http": django_asgi_app,
     "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter([
-        path(ECHO_PATH, LiveEchoConsumer.as_asgi()), *websocket_urlpatterns]))),
+        path(ECHO_PATH, LiveEchoConsumer.as_asgi()),
+        path(BARE_PATH, BareEchoConsumer.as_asgi()),
+        *websocket_urlpatterns]))),
 })
+application = _profiled if _profile is not None else _routed

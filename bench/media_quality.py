@@ -51,6 +51,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 
@@ -60,7 +61,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "swipeme_site.settings.test")
 
 from _runs import Run, Runs, add_arguments  # noqa: E402
 
-from apps.media import transcode  # noqa: E402
+from apps.media import per_title, transcode  # noqa: E402
 from apps.media.probe import probe_file  # noqa: E402
 
 WIDTH, HEIGHT, FPS = 1080, 1920, 30
@@ -80,6 +81,28 @@ def make_source(kind: str, seconds: float, out: Path) -> None:
             f"testsrc2=s=360x480:rate={FPS}[head];"
             f"[bg][head]overlay=x='360+40*sin(t*1.3)':y='640+30*sin(t*0.9)',"
             f"noise=alls=3:allf=t,trim=duration={seconds},format=yuv420p[v]"
+        )
+    elif kind == "static":  # a still picture held (a photo slideshow frame)
+        graph = (
+            f"mandelbrot=s={WIDTH}x{HEIGHT}:rate={FPS}:end_pts=1,trim=end_frame=1,"
+            f"loop=loop=-1:size=1,setpts=N/{FPS}/TB,trim=duration={seconds},format=yuv420p[v]"
+        )
+    elif kind == "low-light":  # a dark scene with heavy sensor noise
+        graph = (
+            f"testsrc2=s={WIDTH}x{HEIGHT}:rate={FPS},eq=brightness=-0.3:contrast=0.5,"
+            f"noise=alls=28:allf=t,trim=duration={seconds},format=yuv420p[v]"
+        )
+    elif kind == "screen":  # a screen recording: flat UI, a small area changing
+        graph = (
+            f"color=c=0xf0f0f0:s={WIDTH}x{HEIGHT}:rate={FPS}[bg];"
+            f"life=s=270x480:rate={FPS}:mold=10:ratio=0.1:death_color=0xf0f0f0:"
+            f"life_color=0x202020,scale={WIDTH}:{HEIGHT // 2}:flags=neighbor[ui];"
+            f"[bg][ui]overlay=y={HEIGHT // 4},trim=duration={seconds},format=yuv420p[v]"
+        )
+    elif kind == "text":  # text-heavy: sharp glyph-like cells scrolling up
+        graph = (
+            f"cellauto=s=270x480:rate={FPS}:rule=110:scroll=1:random_fill_ratio=0.5,"
+            f"scale={WIDTH}:{HEIGHT}:flags=neighbor,trim=duration={seconds},format=yuv420p[v]"
         )
     else:
         graph = (
@@ -119,11 +142,13 @@ def video_kbps(path: Path) -> float:
     return total * 8 / duration / 1000
 
 
-def ours(source: Path, work: Path) -> tuple[list[Rung], float]:
+def ours(source: Path, work: Path, title: dict[str, Any] | None = None,
+         label: str = "ours") -> tuple[list[Rung], float]:
     """The `ladder` step's command (one decode, split, each rung scaled and encoded with
-    the pipeline's own filters and x264 arguments), video only."""
+    the pipeline's own filters and x264 arguments), video only; `title`: the per-title
+    plan (`apps.media.per_title`)."""
     probe = probe_file(source)
-    ladder = transcode.plan_ladder(probe)
+    ladder = transcode.plan_ladder(probe, title)
     count = len(ladder)
     graph = [f"[0:v]split={count}" + "".join(f"[s{i}]" for i in range(count))]
     for i, r in enumerate(ladder):
@@ -131,7 +156,7 @@ def ours(source: Path, work: Path) -> tuple[list[Rung], float]:
     cleaned = ["-i", str(source), "-filter_complex", ";".join(graph)]
     for i, r in enumerate(ladder):
         x264 = transcode._x264_args(r, "veryfast")
-        directory = work / "ours" / r.name
+        directory = work / label / r.name
         directory.mkdir(parents=True)
         cleaned += ["-map", f"[v{i}]", *x264[:x264.index("-c:a")],
                     *transcode._hls_output(r, directory)]
@@ -140,12 +165,12 @@ def ours(source: Path, work: Path) -> tuple[list[Rung], float]:
     seconds = time.perf_counter() - started
     rungs = []
     for r in ladder:
-        directory = work / "ours" / r.name
-        joined = work / f"ours-{r.name}.mp4"
+        directory = work / label / r.name
+        joined = work / f"{label}-{r.name}.mp4"
         segments = sorted(directory.glob("seg_*.m4s"))
         joined.write_bytes((directory / "init.mp4").read_bytes()
                            + b"".join(s.read_bytes() for s in segments))
-        rungs.append(Rung("ours", r.short_edge, r.width, r.height, joined))
+        rungs.append(Rung(label, r.short_edge, r.width, r.height, joined))
     return rungs, seconds
 
 
@@ -186,7 +211,7 @@ def score(rung: Rung, source: Path, work: Path, subsample: int) -> None:
 
 
 def peertube_kbps_at(vmaf: float, curve: list[Rung]) -> float | None:
-    """PeerTube's bitrate at a VMAF, interpolated in log(bitrate) between its rungs."""
+    """A ladder's bitrate at a VMAF, interpolated in log(bitrate) between its rungs."""
     points = sorted((r.vmaf, math.log(r.kbps)) for r in curve)
     for (v0, b0), (v1, b1) in itertools.pairwise(points):
         if v0 <= vmaf <= v1 and v1 > v0:
@@ -198,9 +223,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--subsample", type=int, default=2)
-    parser.add_argument("--kinds", default="talking-head,fast-motion")
+    parser.add_argument("--kinds", default=None,
+                        help="default: talking-head,fast-motion (with --per-title: static,"
+                             "talking-head,fast-motion,low-light,screen,text)")
+    parser.add_argument("--per-title", action="store_true",
+                        help="the per-title ladder against today's, instead of PeerTube's")
     add_arguments(parser, default_runs=3)
     args = parser.parse_args()
+    if args.kinds is None:
+        args.kinds = ("static,talking-head,fast-motion,low-light,screen,text" if args.per_title
+                      else "talking-head,fast-motion")
     print(f"source {WIDTH}x{HEIGHT} {FPS} fps, {args.seconds:g} s per kind; VMAF every "
           f"{args.subsample} frame(s); {os.cpu_count()} CPUs (shared); "
           f"load average {os.getloadavg()[0]:.1f}")
@@ -215,7 +247,10 @@ def main() -> None:
             for kind, source in sources.items():
                 work = source.parent / f"run{one.index}"
                 work.mkdir()
-                measure(args, kind, source, work, one)
+                if args.per_title:
+                    measure_per_title(args, kind, source, work, one)
+                else:
+                    measure(args, kind, source, work, one)
     runs.summary()
 
 
@@ -254,6 +289,44 @@ def measure(args: argparse.Namespace, kind: str, source: Path, work: Path, run: 
     run.figure(f"{kind} PeerTube encode wall", pt_seconds, "s")
     run.ratio(f"{kind} ours/PeerTube whole ladder kbit/s", ours_total, theirs_total)
     run.ratio(f"{kind} ours/PeerTube encode wall", our_seconds, pt_seconds)
+
+
+def measure_per_title(args: argparse.Namespace, kind: str, source: Path, work: Path,
+                      run: Run) -> None:
+    """Today's ladder and the per-title one on the same clip, both scored; the per-title
+    bytes against today's bitrate at the same VMAF (interpolated on today's rungs)."""
+    started = time.perf_counter()
+    plan = per_title.plan_for(source, probe_file(source))
+    probe_seconds = time.perf_counter() - started
+    today, _ = ours(source, work)
+    titled, _ = ours(source, work, plan, label="per-title")
+    for rung in [*today, *titled]:
+        score(rung, source, work, args.subsample)
+    print(f"\n== {kind}: complexity {plan['bpp']:.4f} bpp -> cap factor {plan['factor']}, "
+          f"x264 CRF {plan.get('crf', transcode.CRF)}, rungs dropped {plan['drop'] or 'none'} "
+          f"(probe {probe_seconds:.2f} s)")
+    print("ladder     rung       video kbit/s   VMAF    SSIM   PSNR dB")
+    for rung in [*today, *titled]:
+        print(f"{rung.ladder:<10} {rung.width}x{rung.height:<6} {rung.kbps:12.0f}"
+              f"  {rung.vmaf:5.1f}  {rung.ssim:.4f}  {rung.psnr:6.2f}")
+    matched_ours = matched_today = 0.0
+    for rung in titled:
+        theirs = peertube_kbps_at(rung.vmaf, today)
+        if theirs is None:  # above/below today's range: the same rung's bytes, if VMAF >=
+            same = next((r for r in today if r.short_edge == rung.short_edge), None)
+            theirs = same.kbps if same is not None and same.vmaf <= rung.vmaf + 0.5 else None
+        label = f"{rung.kbps / theirs:.2f}" if theirs else "outside today's range"
+        print(f"  {rung.width}x{rung.height}: VMAF {rung.vmaf:5.1f} at {rung.kbps:.0f} "
+              f"kbit/s; today's ladder ≈ {theirs or 0:.0f} kbit/s; RATIO {label}")
+        if theirs:
+            matched_ours += rung.kbps
+            matched_today += theirs
+    total_ratio = matched_ours / matched_today if matched_today else float("nan")
+    print(f"{kind}: per-title / today's bytes at equal VMAF (rungs in range): "
+          f"{total_ratio:.2f} (goal ≤ 0.8); whole ladders {sum(r.kbps for r in titled):.0f} vs "
+          f"{sum(r.kbps for r in today):.0f} kbit/s")
+    run.ratio(f"{kind} per-title/today bytes at equal VMAF", matched_ours, matched_today)
+    run.figure(f"{kind} complexity", plan["bpp"], "bpp")
 
 
 if __name__ == "__main__":

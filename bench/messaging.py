@@ -39,9 +39,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
+import socket
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,6 +103,7 @@ class WsSettings:
     capacity_seconds: float = 20.0
     settle: float = 60.0
     restart: bool = True
+    in_flight: int = 32
 
 
 async def ws_endpoint(server: Any, members: list[Member], path: str, echo: bool,
@@ -113,16 +117,22 @@ async def ws_endpoint(server: Any, members: list[Member], path: str, echo: bool,
     clients = [Client(m, f"ws://127.0.0.1:{port}{path}", port, tally, groups, echo)
                for m in members]
     out: dict[str, Any] = {}
+    began = time.perf_counter()
+
+    def at() -> str:  # where the run is: a full-size run must fit a bench-lock turn
+        return f"[t+{time.perf_counter() - began:.0f} s]"
+
     try:
         out["connect_s"], out["connect_failed"] = await connect_all(clients)
         await asyncio.sleep(1.0)  # subscriptions (and their empty replays) done
         bodies = Bodies(tag)
         cpu = server_cpu_s(server.pid)
-        capacity = await capacity_phase(clients, bodies, opts.capacity_seconds, tally)
+        capacity = await capacity_phase(clients, bodies, opts.capacity_seconds, tally,
+                                        opts.in_flight)
         await settle(tally, list(tally.sent_at), opts.settle)
         capacity["cpu_ms"] = (server_cpu_s(server.pid) - cpu) * 1e3 / max(1, len(tally.sent_at))
         out["capacity"] = capacity
-        print(f"  {path}: {len(clients):,} sockets connected in {out['connect_s']:.0f} s; "
+        print(f"  {at()} {path}: {len(clients):,} sockets connected in {out['connect_s']:.0f} s; "
               f"capacity {capacity['per_s']:,.1f} messages/s, server CPU "
               f"{capacity['cpu_ms']:.1f} ms a message", flush=True)
         first = len(tally.sent_at)
@@ -133,7 +143,7 @@ async def ws_endpoint(server: Any, members: list[Member], path: str, echo: bool,
         out["paced"] = verdict(tally, paced_ids, groups)
         out["paced"]["cpu_ms"] = (server_cpu_s(server.pid) - cpu) * 1e3 / max(1, len(paced_ids))
         p50, p99, _ = ms(out["paced"]["latencies"])
-        print(f"  {path}: paced {opts.rate:g}/s: p50 {p50:.0f} ms, p99 {p99:.0f} ms, lost "
+        print(f"  {at()} {path}: paced {opts.rate:g}/s: p50 {p50:.0f} ms, p99 {p99:.0f} ms, lost "
               f"{out['paced']['lost']}, duplicated {out['paced']['duplicated']}", flush=True)
         if opts.restart and not echo:
             first = len(tally.sent_at)
@@ -144,23 +154,56 @@ async def ws_endpoint(server: Any, members: list[Member], path: str, echo: bool,
                 os.killpg(server.pid, signal.SIGKILL)
                 server.proc.wait(timeout=30)
                 server.proc = None
-                server.start(timeout=180)
+                watcher = threading.Thread(target=listening, daemon=True)
+                watcher.start()
+                # the first worker's log is kept (start() truncates its log file)
+                server.log_path = server.log_path.with_name(
+                    server.log_path.stem + "-after-restart.log")
+                server.start(timeout=300)
                 timeline["serving"] = time.perf_counter()
+                watcher.join(timeout=5)
+
+            def listening() -> None:
+                """When the new worker's port accepts (its /healthz may answer later:
+                the reconnecting sockets are served first)."""
+                while time.perf_counter() - timeline["killed"] < 300:
+                    with contextlib.suppress(OSError), socket.create_connection(
+                            ("127.0.0.1", port), timeout=0.5):
+                        timeline["listening"] = time.perf_counter()
+                        return
+                    time.sleep(0.05)
 
             reconnects_before = tally.reconnects
+            back_first = len(tally.back_at)
             await paced_phase(clients, bodies, opts.rate, opts.seconds, at_half=restart)
             restart_ids = list(tally.sent_at)[first:]
-            await settle(tally, restart_ids, opts.settle * 2)
+            # every socket back first, then the settle: a message sent while a member was
+            # away reaches them with their resubscribe's replay, which a settle counted from
+            # the kill (5,000 sockets back in minutes) would have called lost
             back_by = time.perf_counter() + 1200
             while (not all(c.connected.is_set() for c in clients)
                    and time.perf_counter() < back_by):
                 await asyncio.sleep(0.1)
             timeline["all_back"] = time.perf_counter()
+            await settle(tally, restart_ids, opts.settle)
             out["restart"] = verdict(tally, restart_ids, groups)
             out["restart"]["back_s"] = timeline["all_back"] - timeline["killed"]
             out["restart"]["not_back"] = sum(1 for c in clients if not c.connected.is_set())
             out["restart"]["down_s"] = timeline["serving"] - timeline["killed"]
+            listening_at = timeline.get("listening", timeline["serving"])
+            out["restart"]["listening_s"] = listening_at - timeline["killed"]
+            back = sorted(t - listening_at for t in tally.back_at[back_first:])
+            out["restart"]["back_p50_s"] = back[len(back) // 2] if back else float("nan")
+            out["restart"]["back_p99_s"] = (back[min(len(back) - 1, int(len(back) * 0.99))]
+                                            if back else float("nan"))
+            print(f"  {at()} {path}: restart done, every socket back "
+                  f"{out['restart']['back_s']:.0f} s after the kill", flush=True)
             out["restart"]["reconnects"] = tally.reconnects - reconnects_before
+        # a delivery missing at its phase's verdict that came by the end of the run (a late
+        # announcement, or the replay of a resubscribe after the restart): late, not lost
+        for phase in ("paced", "restart"):
+            if phase in out:
+                out[phase]["late"] = sum(1 for key in out[phase]["missing"] if tally.got.get(key))
         out["out_of_order"] = tally.out_of_order
         out["refused"] = tally.refused[:3]
         out["refused_count"] = len(tally.refused)
@@ -194,7 +237,8 @@ def report_ws(run: Any, name: str, result: dict[str, Any], opts: WsSettings) -> 
           f"delivered ({capacity['deliveries_per_s']:,.0f} deliveries/s; server CPU "
           f"{capacity['cpu_ms']:.1f} ms a message); paced "
           f"{opts.rate:g}/s for {opts.seconds:g} s: {paced['messages']:,} messages, delivery "
-          f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {top:.0f} ms; lost {paced['lost']}, "
+          f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {top:.0f} ms; lost {paced['lost']} "
+          f"({paced.get('late', 0)} of them came later in the run), "
           f"duplicated {paced['duplicated']}, unacknowledged {paced['unacked']}, server CPU "
           f"{paced['cpu_ms']:.1f} ms a message; out of order "
           f"{result['out_of_order']}; refused {result['refused_count']} {result['refused']}",
@@ -206,11 +250,15 @@ def report_ws(run: Any, name: str, result: dict[str, Any], opts: WsSettings) -> 
     if "restart" in result:
         restart = result["restart"]
         r50, r99, rmax = ms(restart["latencies"])
-        print(f"{name} across a restart (SIGKILL, down {restart['down_s']:.1f} s, every "
-              f"socket back {restart['back_s']:.0f} s after the kill, {restart['not_back']} "
-              f"not back; {restart['reconnects']:,} reconnects): {restart['messages']:,} "
+        print(f"{name} across a restart (SIGKILL; the new worker listening "
+              f"{restart['listening_s']:.1f} s after the kill, /healthz answering after "
+              f"{restart['down_s']:.1f} s; every socket back {restart['back_s']:.0f} s after "
+              f"the kill, {restart['not_back']} not back; {restart['reconnects']:,} "
+              f"reconnects, back p50 {restart['back_p50_s']:.1f} s / p99 "
+              f"{restart['back_p99_s']:.1f} s after listening): {restart['messages']:,} "
               f"messages, "
-              f"lost {restart['lost']}, duplicated {restart['duplicated']}, unacknowledged "
+              f"lost {restart['lost']} ({restart.get('late', 0)} of them came later), "
+              f"duplicated {restart['duplicated']}, unacknowledged "
               f"{restart['unacked']}; delivery p50 {r50:.0f} ms, p99 {r99:.0f} ms, max "
               f"{rmax:.0f} ms; database: {result['db_missing']} sent but not stored, "
               f"{result['db_duplicated']} stored twice", flush=True)
@@ -218,6 +266,9 @@ def report_ws(run: Any, name: str, result: dict[str, Any], opts: WsSettings) -> 
         run.figure(f"{name} restart duplicated", restart["duplicated"])
         run.figure(f"{name} restart p99 ms", r99, "ms")
         run.figure(f"{name} restart down s", restart["down_s"], "s")
+        run.figure(f"{name} restart listening s", restart["listening_s"], "s")
+        run.figure(f"{name} restart all back s", restart["back_s"], "s")
+        run.figure(f"{name} restart back p99 s", restart["back_p99_s"], "s")
     if "db_missing" in result:
         run.figure(f"{name} lost", paced["lost"] + result.get("restart", {}).get("lost", 0)
                    + result["db_missing"])
@@ -317,6 +368,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--capacity-seconds", type=float, default=20.0)
     parser.add_argument("--settle", type=float, default=60.0)
+    parser.add_argument("--in-flight", type=int, default=32,
+                        help="capacity phase: messages in flight in all (one a conversation)")
     parser.add_argument("--no-restart", action="store_true")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=1)
@@ -336,7 +389,7 @@ def main() -> int:
     inbox = args.inbox or (100 if args.small else 1000)
     opts = WsSettings(rate=args.rate or (20.0 if args.small else 100.0), seconds=args.seconds,
                       capacity_seconds=args.capacity_seconds, settle=args.settle,
-                      restart=not args.no_restart)
+                      restart=not args.no_restart, in_flight=args.in_flight)
 
     from notifications import raise_nofile
     from search_speed import ensure_database
@@ -346,10 +399,13 @@ def main() -> int:
           f"{args.group_size}, inbox of {inbox:,}; database {args.database_url}", flush=True)
     ensure_database(args.database_url, recreate=not args.reuse, env=env)
     django_setup(env)
+    began = time.perf_counter()
     print(f"seed: {seed(members_count, args.group_size, inbox)}", flush=True)
     members = members_with_sessions(members_count)
     cookie = owner_cookie()
-    nofile = raise_nofile()
+    nofile = raise_nofile()  # before the server starts: it inherits the limit
+    print(f"set-up {time.perf_counter() - began:.1f} s ({len(members):,} app sessions minted "
+          f"in bulk; RLIMIT_NOFILE {nofile:,})", flush=True)
     runs = Runs("messaging", args)
     for run in runs:
         if "ws" in parts:

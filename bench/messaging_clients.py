@@ -18,6 +18,9 @@ from typing import Any
 
 from messaging_data import Member
 
+RECONNECT_FIRST = 1.0  # seconds: the first reconnect's jitter window
+RECONNECT_CEILING = 8.0  # the longest wait between two attempts
+
 
 def message_of(frame: dict[str, Any]) -> dict[str, Any] | None:
     """The message a server frame carries (a new or changed message, or a replayed one)."""
@@ -42,6 +45,7 @@ class Tally:
     out_of_order: int = 0
     refused: list[Any] = field(default_factory=list)
     reconnects: int = 0
+    back_at: list[float] = field(default_factory=list)  # each reconnect's subscribe
     delivered: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     done: dict[str, asyncio.Event] = field(default_factory=dict)
 
@@ -65,6 +69,7 @@ class Client:
         self.connected = asyncio.Event()
         self.reader: asyncio.Task[None] | None = None
         self.closing = False
+        self.dropped_at: float | None = None
 
     async def connect(self) -> None:
         import websockets
@@ -77,6 +82,9 @@ class Client:
         await self.ws.send(json.dumps({"type": "subscribe",
                                        "conversation": self.member.conversation,
                                        "after": self.last_seq}))
+        if not self.connected.is_set() and self.dropped_at is not None:
+            self.tally.back_at.append(time.perf_counter())
+            self.dropped_at = None
         self.connected.set()
         for frame in list(self.unacked.values()):  # a retry keeps its client id
             await self.ws.send(json.dumps(frame))
@@ -97,16 +105,20 @@ class Client:
                 if self.closing:
                     return
                 self.tally.reconnects += 1
+                self.dropped_at = time.perf_counter()
             self.connected.clear()
-            delay = 0.2
+            # as a real client: exponential backoff with full jitter (a uniform wait up to
+            # the attempt's ceiling), so 5,000 sockets dropped at once come back spread out
+            # rather than in waves that each overload the server starting up
+            ceiling = RECONNECT_FIRST
             while not self.closing:
-                await asyncio.sleep(delay * (0.5 + random.random()))
+                await asyncio.sleep(random.uniform(0.0, ceiling))
                 try:
                     await self.connect()
                     break
                 except (TimeoutError, OSError, websockets.WebSocketException):
                     self.ws = None
-                    delay = min(10.0, delay * 2)  # 5,000 at once: spread the retries
+                    ceiling = min(RECONNECT_CEILING, ceiling * 2)
 
     def on_frame(self, frame: dict[str, Any]) -> None:
         now = time.perf_counter()
@@ -221,26 +233,33 @@ class Bodies:
 
 
 async def capacity_phase(clients: list[Client], bodies: Bodies, seconds: float,
-                         tally: Tally) -> dict[str, Any]:
-    """One message in flight per conversation for `seconds`: messages/s delivered."""
+                         tally: Tally, in_flight: int = 32) -> dict[str, Any]:
+    """Closed loop for `seconds`: at most one message in flight per conversation and
+    `in_flight` in all (the conversations take turns), the next sent once the last reached
+    every member: messages/s delivered. The bound keeps the server saturated without a
+    backlog of one send per conversation (500 at 5,000 sockets: a minute of sends queued
+    past the phase's end, into the next phase)."""
     by_conversation: dict[int, list[Client]] = defaultdict(list)
     for c in clients:
         by_conversation[c.member.conversation].append(c)
     stop = time.perf_counter() + seconds
     complete = 0
+    gate = asyncio.Semaphore(in_flight)
 
     async def loop(members: list[Client]) -> None:
         nonlocal complete
         for turn in itertools.count():
-            if time.perf_counter() >= stop:
-                return
-            client_id, body = bodies.next()
-            await members[turn % len(members)].send(client_id, body)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(tally.done[client_id].wait(),
-                                       max(0.1, stop - time.perf_counter()) + 30)
-                if time.perf_counter() <= stop:
-                    complete += 1
+            async with gate:
+                if time.perf_counter() >= stop:
+                    return
+                client_id, body = bodies.next()
+                await members[turn % len(members)].send(client_id, body)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(tally.done[client_id].wait(),
+                                           max(0.1, stop - time.perf_counter()) + 30)
+                    if time.perf_counter() <= stop:
+                        complete += 1
+            await asyncio.sleep(0)  # let another conversation take the gate
 
     began = time.perf_counter()
     await asyncio.gather(*(loop(m) for m in by_conversation.values()))
@@ -308,6 +327,7 @@ def verdict(tally: Tally, client_ids: list[str], groups: dict[int, list[int]]) -
     """Delivery times and the losses/duplicates of the messages `client_ids`."""
     latencies: list[float] = []
     lost = duplicated = unacked = 0
+    missing: list[tuple[int, str]] = []  # (recipient, client id) not there at the verdict
     for client_id in client_ids:
         if client_id not in tally.acked_at:
             unacked += 1
@@ -318,8 +338,9 @@ def verdict(tally: Tally, client_ids: list[str], groups: dict[int, list[int]]) -
             times = tally.got.get((uid, client_id))
             if not times:
                 lost += 1
+                missing.append((uid, client_id))
                 continue
             duplicated += len(times) - 1
             latencies.append(times[0] - tally.sent_at[client_id])
     return {"messages": len(client_ids), "latencies": latencies, "lost": lost,
-            "duplicated": duplicated, "unacked": unacked}
+            "duplicated": duplicated, "unacked": unacked, "missing": missing}

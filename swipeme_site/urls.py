@@ -8,7 +8,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 from apps.core import views as core_views
 from apps.notifications.digest import views as digest_views
-from apps.notifications.push import web as push_web
+from apps.web import service_worker as web_service_worker
 from apps.web import views_notices as web_notices
 
 api_v1 = [
@@ -20,6 +20,7 @@ api_v1 = [
     path("", include("apps.engagement.api.urls")),
     path("", include("apps.comments.api.urls")),
     path("", include("apps.events.api.urls")),
+    path("", include("apps.experiments.api.urls")),
     path("", include("apps.analytics.api.urls")),
     path("", include("apps.feed.api.urls")),
     path("", include("apps.search.api.urls")),
@@ -30,13 +31,16 @@ api_v1 = [
     path("", include("apps.monetization.api.urls")),
     path("", include("apps.moderation.api.urls")),
     path("", include("apps.live.api.urls")),
+    path("", include("apps.ads.api.urls")),
+    path("", include("apps.marketplace.api.urls")),
 ]
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("metrics", core_views.metrics, name="metrics"),
-    path("sw.js", push_web.service_worker, name="service-worker"),  # Web Push (root scope)
+    # the service worker: Web Push and the feed's offline cache (root scope)
+    path("sw.js", web_service_worker.service_worker, name="service-worker"),
     # An e-mail's unsubscribe link and RFC 8058 one-click POST (signed token, no sign-in)
     path("email/unsubscribe/<str:token>/", digest_views.unsubscribe, name="email-unsubscribe"),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
@@ -53,6 +57,9 @@ urlpatterns = [
     path("", include("apps.live.urls")),  # HLS playback, the ingest's internal callbacks
     path("cms/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
+    # the click redirect /ads/c/<token> and the conversion pixel /ads/px, then the portal
+    path("ads/", include("apps.ads.urls")),
+    path("ads/", include("apps.adsportal.urls")),  # the advertisers' portal
     path("", include("apps.web.urls")),
     path("pages/", include(wagtail_urls)),
 ]

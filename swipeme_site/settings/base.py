@@ -76,15 +76,19 @@ INSTALLED_APPS = [
     "apps.moderation",
     "apps.moderation.detection",
     "apps.analytics",
+    "apps.experiments",
     "apps.feed",
     "apps.search",
     "apps.notifications",
     "apps.messaging",
     "apps.live",
     "apps.studio",
+    "apps.ads",
     "apps.monetization",
+    "apps.marketplace",
     "apps.cms",
     "apps.web",
+    "apps.adsportal",
 ]
 
 MIDDLEWARE = [
@@ -98,22 +102,28 @@ MIDDLEWARE = [
     "apps.core.middleware.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Page-only middleware (apps.core.page_middleware): skipped by /api/ calls that carry a
+    # token or no cookie at all; the web client's cookie calls take all of it, CSRF included.
+    "apps.core.page_middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.core.page_middleware.CsrfViewMiddleware",
+    "apps.core.page_middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # allauth's session activity, written at most once a minute per session (not per request)
     "apps.accounts.middleware.UserSessionsMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "apps.core.page_middleware.MessageMiddleware",
+    "apps.core.page_middleware.XFrameOptionsMiddleware",
+    "apps.core.page_middleware.CSPMiddleware",
     "apps.core.middleware.SecurityHeadersMiddleware",
-    "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "apps.core.page_middleware.RedirectMiddleware",
     # Under DEBUG (make run) a missing web page shows the site's 404, not Django's debug one.
     "apps.web.middleware.StyledErrorPagesUnderDebugMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+# Django's deploy checks look for the original CSRF and X-Frame-Options class paths; the
+# page-only wrappers above are checked instead by apps.core.checks (core.E001, core.E002).
+SILENCED_SYSTEM_CHECKS = ["security.W002", "security.W003"]
 
 CSRF_FAILURE_VIEW = "apps.core.views.csrf_failure"  # JSON under /api/ and /_allauth/
 ROOT_URLCONF = "swipeme_site.urls"
@@ -131,6 +141,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "apps.experiments.context_processors.flags",
             ],
         },
     },
@@ -360,12 +371,14 @@ SPECTACULAR_SETTINGS = {
                             "SuggestionKindEnum": "apps.search.discovery.SUGGESTION_KINDS",
                             "ConversationKindEnum": "apps.messaging.models.Conversation.Kind",
                             "DirectMessageKindEnum": "apps.messaging.models.Message.Kind",
+                            "DirectMessageStateEnum": "apps.messaging.models.Message.State",
                             "DirectMessageSendKindEnum":
                                 "apps.messaging.api.serializers.SEND_KIND_CHOICES",
                             "KycDocumentKindEnum": "apps.monetization.models.KycDocument.Kind",
                             "TaxFormKindEnum": "apps.monetization.models.TaxForm.Kind",
                             "CoinPurchaseStatusEnum":
-                                "apps.monetization.models.CoinPurchase.Status"},
+                                "apps.monetization.models.CoinPurchase.Status",
+                            "DealStateEnum": "apps.marketplace.models.Deal.State"},
     "PREPROCESSING_HOOKS": ["apps.core.schema.only_public_api"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -547,6 +560,16 @@ MEDIA_X264_PRESET = env_str("SWIPEME_MEDIA_X264_PRESET", "veryfast")
 # True: the whole ladder from one decode (least CPU; playable only when all rungs are done).
 # False: the lowest rung alone first (playable sooner), then the rest from one decode.
 MEDIA_SINGLE_PASS_LADDER = env_bool("SWIPEME_MEDIA_SINGLE_PASS_LADDER", False)
+# the per-title ladder (apps.media.per_title): rate caps and rungs from a quick complexity
+# probe of each clip; off until bench/media_quality.py shows its bytes at equal VMAF
+MEDIA_PER_TITLE_LADDER = env_bool("SWIPEME_MEDIA_PER_TITLE_LADDER", False)
+# AV1 renditions (apps.media.av1) for a post past this many views, encoded on the bulk
+# queue; staff change it with the flag `media.av1_view_threshold` (audited), this is the
+# value while no such flag exists; 0 turns AV1 off
+MEDIA_AV1_VIEW_THRESHOLD = env_int("SWIPEME_MEDIA_AV1_VIEW_THRESHOLD", 10_000)
+MEDIA_AV1_PRESET = env_int("SWIPEME_MEDIA_AV1_PRESET", 8)  # SVT-AV1: -2 (slowest) .. 13
+# CRF 44: about H.264 CRF 23's VMAF at half its bytes (bench/av1_quality.py, rung 540)
+MEDIA_AV1_CRF = env_int("SWIPEME_MEDIA_AV1_CRF", 44)
 # host:port of a ClamAV daemon; uploads are scanned over its INSTREAM protocol when set.
 MEDIA_CLAMD_ADDRESS = env_str("SWIPEME_MEDIA_CLAMD_ADDRESS", "")
 # Behind nginx: the internal location that serves MEDIA_ROOT/assets/ (docker/nginx.conf);
@@ -573,6 +596,16 @@ CELERY_BEAT_SCHEDULE["content-sync-muted-sounds"] = {
     "schedule": 60.0,
     "options": {"queue": "default", "expires": 55},
 }
+# The studio's previews (and their files) older than a day (apps.studio.services).
+CELERY_BEAT_SCHEDULE["studio-remove-old-previews"] = {
+    "task": "apps.studio.remove_old_previews",
+    "schedule": timedelta(hours=1),
+    "options": {"queue": "default", "expires": 3000},
+}
+
+# --- Flags and experiments (apps.experiments) ------------------------------------------------
+# Which environment's flags and experiments this deployment evaluates (dev | production).
+SWIPEME_FLAGS_ENVIRONMENT = env_str("SWIPEME_FLAGS_ENVIRONMENT", "production")
 
 # --- Events and analytics (apps.events, apps.analytics) -----------------------------------
 # Approximate cap on the event stream, in entries (one entry per accepted HTTP batch).
@@ -616,6 +649,40 @@ CELERY_BEAT_SCHEDULE["analytics-prune-applied-entries"] = {
     "task": "apps.analytics.prune_applied_entries",
     "schedule": timedelta(hours=6),
     "options": {"queue": "reco", "expires": 600},
+}
+# The event lake (apps.analytics.lake): the log's `lake` consumer group writes raw events as
+# Parquet (a file per partition per flush) under LAKE_ROOT, or to LAKE_S3_BUCKET under
+# LAKE_S3_PREFIX (S3 endpoint and credentials as media's); closed hours are compacted into one
+# file, partitions older than LAKE_RETENTION_DAYS deleted. CLICKHOUSE_URL: the engine queries
+# that ClickHouse server (clickhouse-connect) instead of chdb in process.
+LAKE_ROOT = Path(env_str("SWIPEME_LAKE_ROOT", str(VAR_DIR / "lake")))
+LAKE_S3_BUCKET = env_str("SWIPEME_LAKE_S3_BUCKET", "")
+LAKE_S3_PREFIX = env_str("SWIPEME_LAKE_S3_PREFIX", "lake")
+LAKE_FLUSH_MAX_ENTRIES = env_int("SWIPEME_LAKE_FLUSH_MAX_ENTRIES", 20_000)
+LAKE_RECLAIM_IDLE_MS = env_int("SWIPEME_LAKE_RECLAIM_IDLE_MS", 60_000)
+LAKE_COMPACT_AFTER_SECONDS = env_int("SWIPEME_LAKE_COMPACT_AFTER_SECONDS", 15 * 60)
+LAKE_RETENTION_DAYS = env_int("SWIPEME_LAKE_RETENTION_DAYS", 400)
+CLICKHOUSE_URL = env_str("CLICKHOUSE_URL", "")
+CELERY_BEAT_SCHEDULE["analytics-lake-flush"] = {
+    "task": "apps.analytics.lake_flush",
+    "schedule": 30.0,
+    "options": {"queue": "reco", "expires": 60},
+}
+CELERY_BEAT_SCHEDULE["analytics-lake-compact"] = {
+    "task": "apps.analytics.lake_compact",
+    "schedule": timedelta(minutes=10),
+    "options": {"queue": "reco", "expires": 600},
+}
+CELERY_BEAT_SCHEDULE["analytics-lake-expire"] = {
+    "task": "apps.analytics.lake_expire",
+    "schedule": timedelta(hours=6),
+    "options": {"queue": "reco", "expires": 3600},
+}
+# QoE alert thresholds (apps.analytics.qoe.alerts; staff edit them in the console).
+CELERY_BEAT_SCHEDULE["analytics-qoe-check-thresholds"] = {
+    "task": "apps.analytics.qoe_check_thresholds",
+    "schedule": timedelta(minutes=5),
+    "options": {"queue": "reco", "expires": 240},
 }
 # Trending searches and hashtags (apps.search.services.trending): search's own consumer
 # group of the event log, the lists recomputed every minute, a term or hashtag trending only
@@ -864,4 +931,53 @@ CELERY_BEAT_SCHEDULE["live-frames-sweep"] = {
     "task": "live.frames_sweep",
     "schedule": float(SWIPEME_LIVE_FRAME_CHECK_SECONDS),
     "options": {"queue": "default", "expires": SWIPEME_LIVE_FRAME_CHECK_SECONDS},
+}
+
+# --- Ads measurement (apps.ads.measurement) -------------------------------------------------
+# Conversions are attributed to the viewer's last valid click within the click window, else
+# their last valid impression within the view window.
+SWIPEME_ADS_CLICK_WINDOW_DAYS = env_int("SWIPEME_ADS_CLICK_WINDOW_DAYS", 7)
+SWIPEME_ADS_VIEW_WINDOW_DAYS = env_int("SWIPEME_ADS_VIEW_WINDOW_DAYS", 1)
+# Invalid traffic: a second click by one viewer on one ad within this many seconds is not
+# billed; more than this many events of one kind from one viewer in a minute are not either;
+# a view or completion must come this late after the ad was served (2 s / 6 s views at least
+# their length); events about an ad served longer ago than the measurement window are too old.
+SWIPEME_ADS_REPEAT_CLICK_SECONDS = env_int("SWIPEME_ADS_REPEAT_CLICK_SECONDS", 3600)
+SWIPEME_ADS_MAX_EVENTS_PER_MINUTE = env_int("SWIPEME_ADS_MAX_EVENTS_PER_MINUTE", 20)
+SWIPEME_ADS_MEASURE_WINDOW_SECONDS = env_int("SWIPEME_ADS_MEASURE_WINDOW_SECONDS", 3600)
+SWIPEME_ADS_CLICK_WINDOW_SECONDS = env_int("SWIPEME_ADS_CLICK_WINDOW_SECONDS", 24 * 3600)
+# User agents taken for bots (a case-insensitive regular expression; an empty agent is one).
+SWIPEME_ADS_BOT_USER_AGENTS = env_str(
+    "SWIPEME_ADS_BOT_USER_AGENTS",
+    r"bot|crawl|spider|slurp|headless|phantomjs|selenium|puppeteer|playwright|curl|wget"
+    r"|python-requests|python-urllib|httpclient|okhttp|go-http-client|scrapy|preview")
+SWIPEME_THROTTLE_ADS_EVENTS = env_str("SWIPEME_THROTTLE_ADS_EVENTS", "120/min")
+SWIPEME_THROTTLE_ADS_CONVERSIONS = env_str("SWIPEME_THROTTLE_ADS_CONVERSIONS", "600/min")
+CELERY_BEAT_SCHEDULE["ads-rollup-daily-stats"] = {
+    "task": "ads.rollup_daily_stats",
+    "schedule": 60.0,
+    "options": {"queue": "default", "expires": 55},
+}
+CELERY_BEAT_SCHEDULE["ads-post-spend"] = {
+    "task": "ads.post_spend",
+    "schedule": timedelta(minutes=5),
+    "options": {"queue": "default", "expires": 240},
+}
+# The marketplace's media kits, from real data (apps.marketplace.tasks; idempotent).
+CELERY_BEAT_SCHEDULE["marketplace-refresh-media-kits"] = {
+    "task": "marketplace.refresh_media_kits",
+    "schedule": timedelta(days=1),
+    "options": {"queue": "default", "expires": 3600},
+}
+# Ads delivery: the pCTR / p2sView predictor retrained daily on the ad events.
+CELERY_BEAT_SCHEDULE["ads-train-predictor"] = {
+    "task": "ads.train_predictor",
+    "schedule": timedelta(days=1),
+    "options": {"queue": "reco", "expires": 3600},
+}
+# Running experiments' results: today's snapshot, refreshed (apps.experiments.tasks).
+CELERY_BEAT_SCHEDULE["experiments-snapshot-results"] = {
+    "task": "apps.experiments.snapshot_results",
+    "schedule": timedelta(hours=6),
+    "options": {"queue": "default", "expires": 3600},
 }

@@ -105,3 +105,7 @@ SWIPEME_WEBPUSH_ALLOW_PRIVATE_ENDPOINTS = True
 SWIPEME_VAPID_KEY_FILE = Path(MEDIA_ROOT) / "vapid" / "private_key.pem"
 SWIPEME_PUSH_BACKOFF_SECONDS = 0.05
 SWIPEME_PUSH_TIMEOUT = 5.0
+# The ads landing-page check may fetch these hosts over plain http (a test's own local
+# server): the portal's browser tests start a web server with this set (comma-separated).
+SWIPEME_ADS_LANDING_TEST_HOSTS = tuple(
+    host for host in env_str("SWIPEME_ADS_LANDING_TEST_HOSTS", "").split(",") if host)

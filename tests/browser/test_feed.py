@@ -18,7 +18,7 @@ from apps.comments.models import Comment
 from apps.engagement.models import Like
 from apps.events.log import STREAM_KEY, LoggedBatch, redis_client
 from apps.social.models import Follow
-from tests.browser.conftest import DESKTOP, PageErrors, screenshot, seed_posts
+from tests.browser.conftest import DESKTOP, PHONE, PageErrors, screenshot, seed_posts
 from tests.factories import UserFactory
 from tests.media.conftest import wait_for
 
@@ -130,15 +130,15 @@ def test_keys_and_wheel_move_exactly_one_item_and_at_most_two_videos_decode(
     page.wait_for_function("() => window.swipeme.items[1].player.attached"
                            " && window.swipeme.items[1].video.buffered.length > 0")
     assert page.evaluate(DECODERS) <= 2
-    # ... and parked, paused, on its decoded first frame (whose media time is where the
-    # packaged video really starts, a little after zero)
-    page.wait_for_function("() => window.swipeme.items[1].player.firstFrameTime != null")
+    # ... and parked, paused, on its decoded first frame, with the clock just short of the
+    # second frame (30 fps clips: due 33 ms after the first), so that motion starts at once
+    page.wait_for_function("() => window.swipeme.items[1].player.parkedAt != null")
     parked = page.evaluate("""() => { const p = window.swipeme.items[1].player;
       return {first: p.firstFrameTime, time: p.video.currentTime, paused: p.video.paused,
               ready: p.video.readyState}; }""")
     assert parked["paused"]
     assert parked["ready"] >= 2
-    assert parked["time"] == pytest.approx(parked["first"], abs=0.001)
+    assert parked["first"] + 0.02 < parked["time"] < parked["first"] + 1 / 30
 
     page.keyboard.press("ArrowDown")
     page.wait_for_function("() => window.swipeme.active === 1")
@@ -147,7 +147,7 @@ def test_keys_and_wheel_move_exactly_one_item_and_at_most_two_videos_decode(
     swiped = page.evaluate("() => window.swipeme.metrics.find(m => m.index === 1)")
     assert swiped["preloaded"]
     assert swiped["frame_ready"]
-    assert swiped["frame"]["from"] == pytest.approx(parked["first"], abs=0.001)
+    assert swiped["frame"]["from"] == pytest.approx(parked["time"], abs=0.001)
     assert swiped["frame"]["media_time"] > swiped["frame"]["from"]
     assert swiped["since_input_ms"] is not None
     page.wait_for_timeout(600)  # a smooth scroll has settled; nothing moved further
@@ -155,14 +155,30 @@ def test_keys_and_wheel_move_exactly_one_item_and_at_most_two_videos_decode(
     assert _scroll_top(page) == pytest.approx(height, abs=2)
     assert page.evaluate("() => window.swipeme.items[0].video.paused")
 
-    # a trackpad-like burst of small wheel deltas is one move, not several
-    page.mouse.move(640, 400)
+    # a trackpad-like burst of small wheel deltas is one move, not several (once a third
+    # item is there to move to: on a loaded machine the next page may still be on its way,
+    # and a gesture with nowhere to go is rightly spent on nothing)
+    page.wait_for_function("() => window.swipeme.items.length > 2")
+    feed = page.locator("#feed").bounding_box()
+    assert feed is not None
+    page.mouse.move(feed["x"] + feed["width"] / 2, feed["y"] + feed["height"] / 2)
+    # The burst is sent back to back (each wheel call waits for the page's acknowledgement):
+    # with a sleep between events, a stall of the test process on a loaded machine left a gap
+    # longer than the gesture's 180 ms quiet period after the column had settled, which the
+    # page rightly takes for a second gesture (the likely cause of a CI timeout below: its log
+    # was cut before the page's state; one burst moving two items was reproduced earlier).
     for _ in range(12):
         page.mouse.wheel(0, 25)
-        page.wait_for_timeout(30)
-    page.wait_for_function("() => window.swipeme.active === 2")
+    try:
+        page.wait_for_function("() => window.swipeme.active === 2")
+    except Exception as error:  # say what the page was doing (twice seen on a loaded machine)
+        state = page.evaluate("""() => ({active: window.swipeme.active,
+          items: window.swipeme.items.length, top: document.getElementById('feed').scrollTop,
+          under: document.elementFromPoint(innerWidth / 2, innerHeight / 2)?.outerHTML
+            .slice(0, 200), moves: window.swipemeMoves})""")
+        raise AssertionError(f"the wheel burst did not move to item 2: {state}") from error
     page.wait_for_timeout(700)
-    assert _active(page) == 2
+    assert _active(page) == 2, page.evaluate("() => window.swipemeMoves")
     assert _scroll_top(page) == pytest.approx(2 * height, abs=2)
     page.wait_for_function(ACTIVE_PLAYING)
 
@@ -327,6 +343,7 @@ def test_events_arrive_batched_and_with_a_beacon_on_page_hide(
     assert qoe["data"]["ttff_ms"] >= 0
     assert "rebuffer_count" in qoe["data"]
     assert "bitrate_kbps" in qoe["data"]
+    assert qoe["data"]["rung"] in (240, 360, 540, 720, 1080)  # the QoE page's breakdown
     # the second play ended when the page was hidden: its watch_end came by beacon
     assert any(e["type"] in ("watch_end", "skip") and str(e["post_id"]) == second for e in events)
     assert page_errors.uncaught == []
@@ -725,3 +742,159 @@ def test_report_from_the_menu_with_a_reason(viewer_page: tuple[User, Page],
     assert Report.objects.filter(reporter=viewer, target_id=int(post_id)).count() == 1
     page.keyboard.press("Escape")
     assert page_errors.uncaught == []
+
+
+# The worker's media cache holds the post's start playlist, an init and its first segment.
+MEDIA_CACHED = """async (assetPath) => {
+  const name = (await caches.keys()).find((n) => n.startsWith("swipeme-media-"));
+  if (!name) return false;
+  const urls = (await (await caches.open(name)).keys()).map((r) => r.url)
+    .filter((u) => u.includes(assetPath));
+  return urls.some((u) => u.endsWith("/index.m3u8"))
+    && urls.some((u) => /\\/init[^/]*\\.mp4$/.test(u))
+    && urls.some((u) => /\\/seg_[^/]*0000\\.m4s$/.test(u));
+}"""
+# The media cache's bytes (its files' bodies), per asset, and the worker's index (bytes ever
+# stored, the budget).
+MEDIA_USAGE = """async () => {
+  const name = (await caches.keys()).find((n) => n.startsWith("swipeme-media-"));
+  const out = {bytes: 0, assets: {}, written: 0, budget: null};
+  if (!name) return out;
+  const cache = await caches.open(name);
+  for (const request of await cache.keys()) {
+    const response = await cache.match(request);
+    if (!response) continue;  // evicted meanwhile
+    if (new URL(request.url).pathname === "/__swipeme/media-index") {
+      const index = await response.json();
+      out.written = index.written;
+      out.budget = index.budget;
+      continue;
+    }
+    const size = (await response.blob()).size;
+    const asset = new URL(request.url).pathname.split("/media/play/")[1].split("/")[0];
+    out.bytes += size;
+    out.assets[asset] = (out.assets[asset] || 0) + size;
+  }
+  return out;
+}"""
+ASSET = "() => window.swipeme.items[window.swipeme.active].post.media.playback.start.playlist"
+
+
+def _asset(page: Page) -> str:
+    return str(page.evaluate(ASSET)).split("/media/play/")[1].split("/")[0]
+
+
+def _asset_at(page: Page, index: int) -> str:
+    playlist = page.evaluate(
+        "(i) => window.swipeme.items[i].post.media.playback.start.playlist", index)
+    return str(playlist).split("/media/play/")[1].split("/")[0]
+
+
+def _pause_at(page: Page, seconds: float) -> None:
+    """Pause the active video at `seconds` (seeked): where the page is left."""
+    page.evaluate("""(t) => new Promise((done) => {
+      const v = window.swipeme.items[window.swipeme.active].video;
+      v.pause();
+      v.addEventListener("seeked", () => done(), {once: true});
+      v.currentTime = t;
+    })""", seconds)
+
+
+def test_reopened_the_feed_resumes_the_last_post_and_offline_plays_it_from_the_cache(
+        catalogue: dict[str, Any], logged_in_page: Callable[..., Page]) -> None:
+    """Issue 22: the service worker (/sw.js, static/sw_feed.js) keeps the shell and the
+    media it served within a byte budget (the least recently used posts go first, whole),
+    the page keeps the last post and where its play was (feed/resume.js): a reload resumes
+    that post first from that position, and a reload with the network gone serves the page
+    from the worker and plays the post from its cache."""
+    viewer = UserFactory()
+    page = logged_in_page(viewer, viewport=PHONE)
+    _open_feed(page)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function(f"() => window.swipeme.active === 1 && ({ACTIVE_PLAYING})()")
+    first_cached = _asset(page)
+    played = [_asset_at(page, 0), first_cached]
+
+    # the byte budget: lowered to a little more than one post's files, then two more posts
+    # played (the session stored more bytes than the budget): the cache stays under it, the
+    # least recently used post went whole, the one on screen kept what it starts from
+    page.wait_for_function(MEDIA_CACHED, arg=first_cached)
+    before = page.evaluate(MEDIA_USAGE)
+    budget = int(max(before["assets"].values()) * 1.3)
+    page.evaluate("(bytes) => navigator.serviceWorker.controller.postMessage("
+                  "{type: 'swipeme-media-budget', bytes})", budget)
+    page.wait_for_function(f"async () => ({MEDIA_USAGE})().then((u) => u.budget === {budget})")
+    for index in (2, 3):
+        page.keyboard.press("ArrowDown")
+        page.wait_for_function(
+            f"() => window.swipeme.active === {index} && ({ACTIVE_PLAYING})()")
+        played.append(_asset(page))
+    last = _active_post(page)
+    playing = _asset(page)
+    page.wait_for_function(MEDIA_CACHED, arg=f"/media/play/{playing}/")
+    page.wait_for_timeout(500)  # the worker has stored what the player fetched
+    after = page.evaluate(MEDIA_USAGE)
+    assert after["written"] > budget  # this session stored more than the budget holds
+    assert 0 < after["bytes"] <= budget
+    # A post swiped away from may come back in part (the page rewinds the previous post to
+    # its first frame for a swipe back, which fetches its first segment again, before or
+    # after the eviction: CI saw both), so the test asks that an earlier post went whole.
+    assert set(played[:-1]) - set(after["assets"]), (played, after["assets"])
+    assert playing in after["assets"]
+
+    # left paused 1.3 s in: reopened, that post first, from there (the server said it may
+    # still be shown)
+    _pause_at(page, 1.3)
+    page.reload()
+    page.wait_for_function(ACTIVE_PLAYING, timeout=30_000)
+    assert page.evaluate("() => [window.swipeme.active, window.swipeme.items[0].post.id]") \
+        == [0, last]
+    started = page.evaluate("() => window.swipeme.metrics.find((m) => m.index === 0).frame")
+    assert started["from"] == pytest.approx(1.3, abs=0.01)
+    # The first frame shown is 1.3 s in, or the first frame of the segment holding 1.3 s
+    # (segments: 1 s, then 2 s) when the frame is drawn before the seek lands (1.04 on a
+    # busy clean-clone run): never the post's start.
+    assert 0.95 <= started["media_time"] <= 1.55, started
+    screenshot(page, "feed-resumed-at-position")
+    # played under the worker's control: its playlist, init and first segment are kept
+    playlist = str(page.evaluate("() => window.swipeme.items[0].post.media.playback.start"
+                                 ".playlist"))
+    asset_path = playlist.split("/hls/")[0]
+    page.wait_for_function(MEDIA_CACHED, arg=asset_path)
+
+    # left within the first second: the next opening starts the post from the beginning
+    _pause_at(page, 0.5)
+    page.context.set_offline(True)
+    try:
+        response = page.reload()
+        assert response is not None
+        assert response.from_service_worker
+        page.wait_for_function(ACTIVE_PLAYING, timeout=30_000)
+        state = page.evaluate("""() => ({active: window.swipeme.active,
+            ids: window.swipeme.items.map((i) => i.post.id), online: navigator.onLine})""")
+        # the kept post alone (the feed's API is out of reach), playing from the cache
+        assert state == {"active": 0, "ids": [last], "online": False}
+        started = page.evaluate("() => window.swipeme.metrics.find((m) => m.index === 0).frame")
+        assert started["from"] < 0.1
+        # and it came from the cache: through the worker, the network is out of reach too
+        assert page.evaluate("(u) => fetch(u + '?uncached=1').then(() => 'network', "
+                             "() => 'offline')", playlist) == "offline"
+        assert page.get_by_role("status").filter(
+            has_text="Offline: playing what this device kept").is_visible()
+        screenshot(page, "feed-offline-reload-resumed")
+    finally:
+        page.context.set_offline(False)
+
+    # the viewer blocked its author since: reopened online, the server refuses the post, so
+    # it is not resumed, and the record is gone (or holds the post shown instead)
+    from apps.content.models import Post
+    from apps.social import services as social
+
+    social.block_create(blocker=viewer, blocked=Post.objects.get(pk=int(last)).author)
+    page.reload()
+    page.wait_for_function("""(last) => {
+      const kept = JSON.parse(localStorage.getItem("swipeme.resume") || "null");
+      return !kept || kept.post.id !== last;
+    }""", arg=last)
+    assert last not in page.evaluate("() => window.swipeme.items.map((i) => i.post.id)")

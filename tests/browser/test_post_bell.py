@@ -6,10 +6,12 @@ Nobody else has a bell: not signed in, not following, on one's own profile."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from apps.notifications.models import CreatorPostSubscription, Notification
 from apps.notifications.services.fanout import new_post_fan_out
@@ -34,6 +36,15 @@ def _level(fan_id: int, creator_id: int) -> str | None:
 
 
 def _inside_viewport(page: Page, selector: str) -> None:
+    # The menu is moved on the details' `toggle` event, a task queued after the click: on
+    # a busy machine the box was read before it ran (a clean-clone run). Wait for it,
+    # then read it; a menu that never fits still fails here.
+    with contextlib.suppress(PlaywrightTimeoutError):  # the assertions below say where
+        page.wait_for_function(
+            """(selector) => {
+                const box = document.querySelector(selector).getBoundingClientRect();
+                return box.left >= 0 && box.right <= document.documentElement.clientWidth;
+            }""", arg=selector, timeout=5000)
     box = page.locator(selector).bounding_box()
     assert box is not None
     width = page.viewport_size["width"] if page.viewport_size else 0

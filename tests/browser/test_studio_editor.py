@@ -311,3 +311,133 @@ def test_a_clip_the_server_refuses_says_why_and_blocks_the_preview(
     expect(page.get_by_role("button", name="Preview")).to_be_disabled()
     page.get_by_role("button", name="Remove").click()
     expect(page.locator("[data-total]")).to_have_text("No clips yet.")
+
+
+def _stage_rgb(page: Page, fx: float, fy: float) -> tuple[int, int, int]:
+    """The colour the screen shows at a fraction of the stage (the live look included)."""
+    import io
+
+    from PIL import Image
+
+    shot = Image.open(io.BytesIO(page.locator("[data-stage]").screenshot())).convert("RGB")
+    r, g, b = shot.getpixel((int(shot.width * fx), int(shot.height * fy)))  # type: ignore[misc]
+    return int(r), int(g), int(b)
+
+
+def test_a_saved_draft_reopens_with_its_green_screen_and_live_filter(
+        logged_in_page: Callable[..., Page], tmp_path: Path, page_errors: PageErrors) -> None:
+    """Issue 16's gaps: the filter drawn live on the stage (the server's feColorMatrix of
+    the LUT), the green-screen control reaching the render's chroma key, and a saved draft
+    reopened at /upload?edit=<id> with its clips, trims, look, voice, texts and key, then
+    changed in place and previewed."""
+    from apps.media.models import MediaAsset
+    from apps.studio import luts
+    from apps.studio.models import Edit
+    from tests.studio.conftest import clip_file, mean_rgb
+
+    me = UserFactory()
+    page = logged_in_page(me, viewport=DESKTOP)
+    # a green screen with a red box in the middle
+    screen = clip_file(tmp_path, "screen", source="color=c=0x00ff00", seconds=2.0,
+                       size="180x320", vf="drawbox=x=iw/4:y=ih/4:w=iw/2:h=ih/2:color=red:t=fill")
+    _open_studio_with_clip(page, screen)
+    page.wait_for_function(
+        "() => document.querySelector('[data-stage-video]').readyState >= 2", timeout=30_000)
+    assert _stage_rgb(page, 0.5, 0.5)[0] > 180  # red, unfiltered
+
+    # the filter, live: mono turns the red box grey on the stage, as the LUT does
+    page.select_option("#studio-filter", "mono")
+    stage_video = page.locator("[data-stage-video]")
+    expect(stage_video).to_have_attribute("data-look", "mono")
+    values = [float(v) for v in (page.locator("#studio-look feColorMatrix")
+                                 .get_attribute("values") or "").split()]
+    assert values == pytest.approx(luts.stage_matrix("mono"), abs=1e-5)
+    grey = _stage_rgb(page, 0.5, 0.5)
+    expected = [round(255 * c) for c in luts.PRESETS["mono"](1.0, 0.0, 0.0)]
+    assert max(grey) - min(grey) < 12
+    assert abs(grey[0] - expected[0]) < 20
+    # an adjustment composes with it (the matrix the server documents)
+    page.locator("[data-adjust=contrast]").evaluate(
+        "el => { el.value = '1.2'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    values = [float(v) for v in (page.locator("#studio-look feColorMatrix")
+                                 .get_attribute("values") or "").split()]
+    assert values == pytest.approx(luts.stage_matrix("mono", 0.0, 1.2, 1.0), abs=1e-5)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    screenshot(page, "studio-live-filter", copy_to=SHOTS)
+
+    # the green screen, a voice effect, a text and a trim
+    page.get_by_label("Replace the screen's colour with a background").check()
+    expect(page.locator("[data-chroma-fields]")).to_be_visible()
+    page.locator("[data-chroma-similarity]").evaluate(
+        "el => { el.value = '0.2'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    page.locator("[data-chroma-bg-colour]").evaluate(
+        "el => { el.value = '#0000ff'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    page.select_option("#studio-voice", "echo")
+    page.fill("#studio-text", "Saved text")
+    page.get_by_role("button", name="Add text").click()
+    page.get_by_label("Text: Saved text: size").select_option(label="Large")
+    _set_range(page, "[data-clips] > li:nth-child(1) [data-out]", 1500)
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator("[data-studio-status]")).to_have_text("Draft saved (version 1).")
+    edit = Edit.objects.get(owner=me)
+    expect(page.locator("[data-saved-edit] a")).to_have_attribute("href", f"/upload?edit={edit.pk}")
+    assert page.url.endswith(f"/upload?edit={edit.pk}")
+    saved = edit.versions.get().document
+    assert saved["chroma_key"] == {"colour": "#00ff00", "similarity": 0.2, "blend": 0.05,
+                                   "background_colour": "#0000ff"}
+    assert (saved["filter"]["preset"], saved["filter"]["contrast"]) == ("mono", 1.2)
+    screenshot(page, "studio-green-screen-saved", full_page=True, copy_to=SHOTS)
+
+    # reopened later (the clip playable by then: the stage plays the server's MP4)
+    asset_id = int(saved["clips"][0]["asset_id"])
+    for _ in range(240):
+        if MediaAsset.objects.filter(pk=asset_id, playable_at__isnull=False).exists():
+            break
+        page.wait_for_timeout(500)
+    # from the upload page: the studio lists the saved edits; choosing it opens ?edit=<id>
+    page.goto("/upload")
+    page.get_by_role("button", name="Edit several clips in the studio").click()
+    saved_edits = page.get_by_label("Continue a saved edit")
+    expect(saved_edits.locator("option")).to_have_count(2)
+    saved_edits.select_option(str(edit.pk))
+    page.wait_for_url(f"**/upload?edit={edit.pk}")
+    expect(page.locator("[data-studio]")).to_have_attribute("data-ready", "true")
+    expect(page.locator("[data-studio-status]")).to_have_text(
+        "Reopened your edit (version 1, draft): 1 clip, 1.5 s.")
+    clip = page.locator("[data-clips] > li")
+    expect(clip).to_have_count(1)
+    expect(clip.locator("[data-clip-status]")).to_have_text("Ready to edit.")
+    assert clip.locator("[data-out]").input_value() == "1500"
+    expect(clip.locator("[data-filmstrip] img")).to_have_count(8, timeout=30_000)
+    assert page.locator("#studio-filter").input_value() == "mono"
+    assert page.locator("#studio-voice").input_value() == "echo"
+    assert page.locator("[data-adjust=contrast]").input_value() == "1.2"
+    expect(page.get_by_label("Replace the screen's colour with a background")).to_be_checked()
+    assert page.locator("[data-chroma-similarity]").input_value() == "0.2"
+    expect(page.locator(".studio-text")).to_have_text("Saved text")
+    assert page.get_by_label("Text: Saved text: size").input_value() == "0.09"
+    expect(stage_video).to_have_attribute("data-look", "mono")
+    page.wait_for_function(
+        "() => document.querySelector('[data-stage-video]').readyState >= 2", timeout=30_000)
+    grey = _stage_rgb(page, 0.5, 0.5)
+    assert max(grey) - min(grey) < 12  # the server's MP4, drawn through the live look
+    screenshot(page, "studio-reopened", full_page=True, copy_to=SHOTS)
+
+    # changed and saved again: the draft changes in place; the preview keys the screen
+    page.select_option("#studio-filter", "none")
+    expect(stage_video).to_have_attribute("data-look", "none")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator("[data-studio-status]")).to_have_text("Draft saved (version 1).")
+    assert Edit.objects.filter(owner=me).count() == 1
+    assert edit.versions.get().document["filter"]["preset"] == "none"
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("[data-result-video]")).to_be_visible(timeout=120_000)
+    preview = Preview.objects.get(owner=me)
+    assert preview.document["chroma_key"]["background_colour"] == "#0000ff"
+    with av.open(str(Path(settings.MEDIA_ROOT) / preview.file)) as container:
+        frame = next(iter(container.decode(video=0))).to_ndarray(format="rgb24")
+    corner = mean_rgb(frame, (0.0, 0.0, 0.15, 0.15))
+    assert corner[2] > 180 and corner[1] < 60  # noqa: PT018 - the blue background
+    middle = mean_rgb(frame, (0.4, 0.4, 0.6, 0.6))
+    assert middle[0] > 180 and middle[2] < 60  # noqa: PT018 - the red box kept
+    assert not page_errors.uncaught

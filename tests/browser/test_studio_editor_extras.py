@@ -13,6 +13,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from apps.media.models import MediaAsset
 from tests.browser.conftest import DESKTOP, PageErrors, screenshot
 from tests.content.factories import LibrarySoundFactory
 from tests.factories import UserFactory
@@ -30,7 +31,8 @@ def _set_range(page: Page, selector: str, value: float) -> None:
 def test_drag_to_reorder_the_cover_frame_and_the_sound_reach_the_document(
         logged_in_page: Callable[..., Page], tmp_path: Path, page_errors: PageErrors) -> None:
     sound = LibrarySoundFactory(title="Sunny day")
-    page = logged_in_page(UserFactory())
+    me = UserFactory()
+    page = logged_in_page(me)
     page.goto("/upload")
     page.get_by_role("button", name="Edit several clips in the studio").click()
     expect(page.locator("[data-studio]")).to_have_attribute("data-ready", "true")
@@ -90,4 +92,18 @@ def test_drag_to_reorder_the_cover_frame_and_the_sound_reach_the_document(
     page.set_viewport_size({"width": DESKTOP["width"], "height": DESKTOP["height"]})
     page.locator("[data-studio] h2").scroll_into_view_if_needed()
     screenshot(page, "studio-sound-cover-desktop", copy_to=SHOTS)
+    # a render that mixed the sound in hands it to the post form (what "Use this video"
+    # dispatches; here with one of the clips' uploads, to spare a render): the post credits
+    # the sound, with no mix to choose (it is in the audio already)
+    clip_asset = str(MediaAsset.objects.filter(owner=me).latest("id").pk)
+    page.evaluate("""([asset, sound]) => document.dispatchEvent(new CustomEvent(
+        'studio:rendered', {detail: {assetId: asset, coverMs: 0, name: 'Studio edit',
+        soundId: sound}}))""", [clip_asset, str(sound.pk)])
+    expect(page.locator("#sound")).to_have_value(str(sound.pk))
+    expect(page.locator("[data-sound-mix]")).to_be_hidden()
+    assert page.locator("#sound-mix").input_value() == "keep"
+    # and locks the choice: another sound here would be mixed over the one in the video
+    expect(page.locator("#sound")).to_be_disabled()
+    expect(page.locator("[data-sound-locked]")).to_be_visible()
+    screenshot(page, "studio-sound-locked-in-post-form", copy_to=SHOTS)
     assert not page_errors.uncaught, page_errors.uncaught

@@ -129,6 +129,29 @@ def test_reads_are_not_throttled_while_redis_is_dead_but_writes_keep_their_budge
     assert redis_health.breaker().state == redis_health.OPEN
 
 
+@pytest.mark.urls("tests.core.views_for_tests")
+def test_a_write_whose_throttles_meet_a_hung_redis_opens_the_breaker_at_once(
+    cache_on: PrivateRedis,
+) -> None:
+    # given: Redis hangs; the breaker is closed (no request has met the outage yet)
+    cache_on.hang()
+    try:
+        client = Client()
+        # when: a read's throttles meet it (a blank search: three budgets, one call): one
+        # failure, the breaker stays closed and the read is answered unthrottled
+        assert client.get("/api/v1/search", {"q": ""}).status_code == 200
+        assert redis_health.breaker().state == redis_health.CLOSED
+        # when: a write's (one round trip for its budgets, which fails)
+        response = client.post("/api/v1/echo", {"name": "a", "age": 1},
+                               content_type="application/json")
+        # then: it is judged in the stand-in, and the breaker is open now, so the rest of
+        # the write takes its fallbacks at once (as the per-budget calls made it before)
+        assert response.status_code == 201, response.content
+        assert redis_health.breaker().state == redis_health.OPEN
+    finally:
+        cache_on.resume()
+
+
 def test_log_in_attempts_are_limited_more_strictly_while_redis_is_dead(
     cache_on: PrivateRedis, settings: Any
 ) -> None:

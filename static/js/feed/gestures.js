@@ -1,25 +1,51 @@
 // How the feed column is moved: the mouse wheel and trackpads (one item per gesture), and
 // touch, which scrolls natively with CSS snap, one item per swipe (scroll-snap-stop).
 
+/** What moved the column, newest last (the browser tests print it when a move surprises them). */
+export const moves = [];
+window.swipemeMoves = moves;
+function trace(via, detail) {
+  moves.push({ via, t: Math.round(performance.now()), ...detail });
+  if (moves.length > 50) moves.shift();
+}
+
 /** Wheel and trackpad: `go(±1)` once per gesture. A trackpad sends a burst of small deltas
- * and then momentum: the gesture is over after 180 ms without wheel events. */
+ * and then momentum. The gesture is over once no wheel event came for 180 ms *and* the column
+ * has settled on the item it moved to: on a busy main thread the events of one burst arrive
+ * in clumps with longer gaps, and a quiet period alone let one burst move two items. */
 export function bindWheel(root, go) {
-  let lock = false;
+  let lock = false; // this gesture has moved (or tried to move) the column
+  let quiet = true; // no wheel event for 180 ms
+  let moving = false; // the column is still scrolling to the item the gesture moved to
   let sum = 0;
-  let quiet = 0;
+  let quietTimer = 0;
+  let movingTimer = 0;
+  const release = () => {
+    if (quiet && !moving) { lock = false; sum = 0; }
+  };
+  const settled = () => { moving = false; clearTimeout(movingTimer); release(); };
+  root.addEventListener("scrollend", settled);
   root.addEventListener("wheel", (event) => {
     if (event.ctrlKey) return; // pinch zoom
     event.preventDefault();
     const dy = event.deltaMode === 1 ? event.deltaY * 16
       : event.deltaMode === 2 ? event.deltaY * root.clientHeight : event.deltaY;
-    clearTimeout(quiet);
-    quiet = setTimeout(() => { lock = false; sum = 0; }, 180);
+    quiet = false;
+    clearTimeout(quietTimer);
+    quietTimer = setTimeout(() => { quiet = true; release(); }, 180);
     if (lock) return;
     sum += dy;
     if (Math.abs(sum) >= 40) {
+      const delta = sum > 0 ? 1 : -1;
       lock = true;
-      go(sum > 0 ? 1 : -1);
       sum = 0;
+      const moved = go(delta);
+      trace("wheel", { delta, moved, cancelable: event.cancelable });
+      if (moved) {
+        moving = true;
+        // scrollend may not come (a scroll interrupted by another): never hold the lock long
+        movingTimer = setTimeout(settled, 1500);
+      }
     }
   }, { passive: false });
 }
@@ -62,6 +88,7 @@ export function bindSnapTargets(root, onTarget) {
     if (!found || !root.contains(found)) return;
     const el = oneAway(found);
     const now = performance.now();
+    trace("snap", { index: Number(el.dataset.index), touching });
     onTarget(el, now - liftedAt < 1000 ? liftedAt : now);
   };
   root.addEventListener("touchstart", () => {
@@ -90,6 +117,7 @@ export function bindSnapTargets(root, onTarget) {
     from = null;
     touchScrolled = false;
     if (neighbour && neighbour !== landed) {
+      trace("carried back", { index: Number(neighbour.dataset.index) });
       const instant = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
       root.scrollTo({ top: neighbour.offsetTop, behavior: instant ? "auto" : "smooth" });
     }

@@ -11,6 +11,8 @@ import { FeedCaptions } from "./captions.js";
 import { bindSnapTargets, bindWheel } from "./gestures.js";
 import { captionNodes, profileUrl, soundUrl } from "./text.js";
 import { OfflineState, isTemporary } from "./offline.js";
+import { AdMeasurement, adCard } from "./ad.js";
+import { forgetPost, keptPost, registerWorker, rememberPosition, rememberPost, warmNext } from "./resume.js";
 
 const root = document.getElementById("feed");
 const template = document.getElementById("feed-item-template");
@@ -31,19 +33,53 @@ const config = {
   // compares both.
   preload: params.get("preload") !== "0" && root.dataset.preload !== "0"
     && (() => { try { return localStorage.getItem("swipeme.preload") !== "0"; } catch { return true; } })(),
+  // a preloaded video waits muted and its sound joins at its first new frame (Player.activate);
+  // ?sound_join=0 plays it with sound from play() (the benchmark compares)
+  soundJoin: params.get("sound_join") !== "0",
 };
 
 // The play on screen ends when the page goes away; this runs before the telemetry's own
 // pagehide handler sends the beacon.
-window.addEventListener("pagehide", () => { if (items[active]) leave(items[active]); });
-// A page sent to the background may never come back: report how far the play got.
+window.addEventListener("pagehide", () => {
+  if (!items[active]) return;
+  keepPosition(items[active]);
+  leave(items[active]);
+});
+// A page sent to the background may never come back: report how far the play got, and
+// keep where it was for a reopened feed.
 document.addEventListener("visibilitychange", () => {
   const item = items[active];
-  if (document.visibilityState === "hidden" && item && item.player.watchedMs() > 0) {
+  if (document.visibilityState !== "hidden" || !item) return;
+  keepPosition(item);
+  if (!item.ad && item.player.watchedMs() > 0) {
     telemetry.track("watch_progress", item.post.id, watchData(item));
   }
 });
+
+/** Where the active post's play is, for a reopened feed (feed/resume.js). */
+function keepPosition(item) {
+  if (item.ad || !item.player.attached) return;
+  rememberPosition(item.post.id, item.video.currentTime, item.video.duration);
+}
+// The first page came with the HTML (apps/web/views.py: the API's own answer, made for
+// this viewer and, signed out, for the session id the page names): no round trip before
+// the first video. A first visit adopts that session id (lib/events.js keeps it for the
+// tab); the `feed_session` cookie tells the next page load which id this tab uses.
+const firstPage = (() => {
+  const el = document.getElementById("feed-first-page");
+  if (!el) return null;
+  try { return JSON.parse(el.textContent); } catch { return null; }
+})();
+if (firstPage && firstPage.session_id) {
+  try {
+    if (!sessionStorage.getItem("swipeme.session")) sessionStorage.setItem("swipeme.session", firstPage.session_id);
+  } catch { /* storage disabled: the page's own id, and the API for the first page */ }
+}
 const telemetry = new Telemetry();
+if (!config.signedIn) document.cookie = `feed_session=${telemetry.sessionId}; path=/; SameSite=Lax`;
+// made for another session id (another tab's cookie): the script asks the API itself
+let inlinePage = firstPage && (firstPage.session_id || "") === (config.signedIn ? "" : telemetry.sessionId)
+  ? firstPage : null;
 const items = [];
 let active = -1;
 let next = config.source || null;
@@ -76,12 +112,16 @@ async function loadMore() {
   if (loading || !next) return loading;
   loading = (async () => {
     try {
-      const page = await get(feedUrl(next));
+      // awaited either way: this body must not finish before `loading` is assigned
+      const page = await (inlinePage || get(feedUrl(next)));
+      inlinePage = null;
       next = page.next;
-      const fresh = (page.results || []).filter((post) => post.media && post.media.playback
-        && !items.some((item) => item.post.id === post.id));
+      // For You carries ads (type "ad", apps.ads): their own card, no post telemetry
+      const fresh = (page.results || []).filter((entry) => (entry.type === "ad"
+        ? entry.playback && entry.token && !items.some((item) => item.ad && item.ad.token === entry.token)
+        : entry.media && entry.media.playback && !items.some((item) => !item.ad && item.post.id === entry.id)));
       offline.recovered();
-      fresh.forEach(render);
+      fresh.forEach((entry) => (entry.type === "ad" ? renderAd(entry) : render(entry)));
       if (!items.length) {
         setStatus(root.dataset.tab === "following"
           ? "No videos yet from people you follow." : "No videos yet. Check back soon.");
@@ -102,6 +142,40 @@ async function loadMore() {
   return loading;
 }
 
+/** An ad: the post card's stage made into the ad card (feed/ad.js), measured by its token. */
+function renderAd(ad) {
+  const index = items.length;
+  const node = adCard(template.content.firstElementChild.cloneNode(true), ad);
+  node.dataset.index = String(index);
+  const playback = ad.playback;
+  const poster = node.querySelector(".poster");
+  if (playback.poster) poster.src = playback.poster;
+  else poster.remove();
+  const video = node.querySelector("video");
+  if (playback.poster) video.poster = playback.poster;
+  video.setAttribute("aria-label", `Sponsored video by ${ad.display_name}`);
+  captions.watch(video);
+  // the post fields the feed's shared code reads (ids, duration); never sent as telemetry
+  const item = { index, ad, post: { id: `ad:${ad.id}`, media: { playback } }, el: node, video,
+                 stats: null, rail: null };
+  item.player = new Player(video, playback, {
+    onFirstFrame: () => {
+      node.classList.add("started");
+      if (item.afterFirstFrame) { item.afterFirstFrame(); item.afterFirstFrame = null; }
+      if (item.index === active) preloadNext();
+    },
+    onEnded: (loops) => { if (loops === 1) item.measurement.completed(); },
+  });
+  item.progress = new ProgressBar(node.querySelector(".progress"), video, playback.storyboard);
+  item.measurement = new AdMeasurement(ad, node, video, { root });
+  video.addEventListener("play", () => node.classList.remove("paused"));
+  video.addEventListener("pause", () => { if (item.index === active) node.classList.add("paused"); });
+  bindTaps(item);
+  items.push(item);
+  root.append(node);
+  observer.observe(node);
+}
+
 function render(post) {
   const index = items.length;
   const node = template.content.firstElementChild.cloneNode(true);
@@ -111,16 +185,26 @@ function render(post) {
   node.dataset.postId = post.id;
   node.setAttribute("aria-label", `Video by @${author.username}${post.caption ? `: ${post.caption}` : ""}`);
   const poster = node.querySelector(".poster");
-  if (playback.poster) poster.src = playback.poster;
+  // the video's own first frame where media made one (the poster may come from later on):
+  // what shows until the player draws is what it draws first
+  const still = playback.first_frame || playback.poster;
+  if (still) poster.src = still;
   else poster.remove();
   const video = node.querySelector("video");
-  if (playback.poster) video.poster = playback.poster;
+  if (still) video.poster = still;
   video.setAttribute("aria-label", `Video by @${author.username}`);
   captions.watch(video);
   const name = node.querySelector(".author-name");
   name.href = profileUrl(author.username);
   name.textContent = `@${author.username}`;
   node.querySelector(".feed-caption").append(...captionNodes(post.caption, post.entities));
+  const branded = node.querySelector(".branded-label");
+  if (post.branded) {  // a paid partnership: its disclosure, wherever the post is shown
+    branded.textContent = post.branded.text;
+    branded.hidden = false;
+  } else {
+    branded.remove();
+  }
   const credit = node.querySelector(".derived-credit");
   if (post.derived_from) {  // a duet or stitch: the original, when this viewer may see it
     const by = post.derived_from.author.username;
@@ -156,13 +240,20 @@ function render(post) {
       const now = performance.now();
       window.swipeme.metrics.push({ index: item.index, ttff_ms: ms, preloaded: item.wasPreloaded,
                                     frame_ready: item.frameReady, at: now, frame: item.player.firstFrameInfo,
-                                    since_input_ms: swipeAt ? Math.round(now - swipeAt) : null });
+                                    since_input_ms: swipeAt ? Math.round(now - swipeAt) : null,
+                                    // when the sound joined (Player.activate's soundJoin)
+                                    sound_ms: swipeAt && item.player.soundAt
+                                      ? Math.round(item.player.soundAt - swipeAt) : null });
       swipeAt = 0;
       // where the play started (creator analytics' traffic sources)
       telemetry.track("play_start", post.id, { source: post.id === startPostId ? "other" : FEED_SOURCE });
     },
     // a heartbeat every few seconds of playback: how far a play got even if the page dies
-    onProgress: () => { if (item.index === active) telemetry.track("watch_progress", post.id, watchData(item)); },
+    onProgress: () => {
+      if (item.index !== active) return;
+      telemetry.track("watch_progress", post.id, watchData(item));
+      keepPosition(item);
+    },
     onEnded: (loops) => {
       // the first end of a play is its completion, every later loop a rewatch
       telemetry.track(loops === 1 ? "completion" : "rewatch", post.id);
@@ -196,7 +287,8 @@ bindSnapTargets(root, (el, inputAt) => {
   setActive(index);
 });
 
-function setActive(index) {
+/** Make item `index` the playing one; `startAt` (seconds): a resumed post's position. */
+function setActive(index, { startAt = 0 } = {}) {
   if (index === active || !items[index]) return;
   const previous = items[active];
   active = index;
@@ -208,9 +300,13 @@ function setActive(index) {
   item.el.classList.remove("paused");
   item.enteredAt = Date.now();
   // play() first: everything else at a swipe can wait a few milliseconds, this cannot
-  item.player.activate({ muted: !soundOn });
+  item.player.activate({ muted: !soundOn, startAt, soundJoin: config.soundJoin });
   if (previous) leave(previous);
-  telemetry.track("impression", item.post.id);
+  if (!item.ad) {
+    telemetry.track("impression", item.post.id);
+    // reopened, the feed starts here (feed/resume.js)
+    rememberPost(item.post, { me: config.me, tab: root.dataset.tab });
+  }
   item.progress.startTicking();
   // Rewinding the previous video and giving every other decoder back (keeping the active
   // and the next one) is media work that would compete with the new video's first frames:
@@ -236,7 +332,11 @@ function afterFirstFrame(item, task) {
 
 function preloadNext() {
   const following = items[active + 1];
-  if (config.preload && following) following.player.preload({ muted: !soundOn });
+  if (config.preload && following) following.player.preload({ muted: config.soundJoin || !soundOn });
+  // the two after it: their start playlists, inits and first segments into the worker's cache
+  if (config.preload) {
+    warmNext(items.slice(active + 2, active + 4).filter((other) => !other.ad).map((other) => other.post));
+  }
 }
 
 /** The watch figures of the item's play so far (watch_progress and watch_end). */
@@ -249,6 +349,11 @@ function watchData({ player, post, video }) {
 function leave(item) {
   const { player, post } = item;
   item.progress.stopTicking();
+  if (item.ad) { // an ad's plays are measured by its token (feed/ad.js), not as a post's
+    player.pause();
+    player.reset();
+    return;
+  }
   const watch = watchData(item);
   // A play ends with watch_end (after a last heartbeat), or with skip when it was abandoned
   // within about a second.
@@ -320,8 +425,8 @@ document.addEventListener("keydown", (event) => {
       if (event.target.closest("button, a, [role=slider]")) return;
       event.preventDefault(); if (item) togglePause(item); break;
     case "m": setSound(!soundOn); break;
-    case "l": if (item) item.rail.like(); break;
-    case "c": if (item) item.rail.openComments(); break;
+    case "l": if (item && item.rail) item.rail.like(); break;
+    case "c": if (item && item.rail) item.rail.openComments(); break;
     default:
   }
 });
@@ -333,10 +438,11 @@ function setSound(on) {
   soundToggle.setAttribute("aria-pressed", String(on));
   soundToggle.setAttribute("aria-label", on ? "Mute" : "Turn sound on");
   const item = items[active];
-  if (item) item.video.muted = !on;
-  // the preloaded video follows (paused, it makes no sound): see Player.preload
+  if (item) item.player.setMuted(!on);
+  // the preloaded video follows (paused, it makes no sound; see Player.preload), unless it
+  // waits muted for its sound to join at the swipe (config.soundJoin)
   const following = items[active + 1];
-  if (following && following.player.state === "preloading") following.video.muted = !on;
+  if (following && following.player.state === "preloading") following.video.muted = config.soundJoin || !on;
 }
 
 function firstInteraction(event) {
@@ -368,8 +474,10 @@ function bindTaps(item) {
     if (now - lastTap < 300) {
       clearTimeout(pending);
       lastTap = 0;
-      item.rail.heart(event.clientX, event.clientY);
-      item.rail.like({ only: true });
+      if (item.rail) { // an ad has no likes
+        item.rail.heart(event.clientX, event.clientY);
+        item.rail.like({ only: true });
+      }
       return;
     }
     lastTap = now;
@@ -378,26 +486,82 @@ function bindTaps(item) {
   });
 }
 
+/** A post as the server shows it to this viewer now (with the viewer's like and
+ * favourite), or null when it has no playable media. Throws the API's error. */
+async function fetchPost(id) {
+  const [post, engagement] = await Promise.all([
+    get(`/api/v1/posts/${id}`),
+    config.signedIn ? get(`/api/v1/posts/${id}/engagement`).catch(() => null) : null,
+  ]);
+  if (!post.media || !post.media.playback) return null;
+  if (engagement) post.viewer = { ...(post.viewer || {}), liked: engagement.liked, favourited: engagement.favourited };
+  return post;
+}
+
 /** "Watch more" from a post's page (/?start=<id>): that post first, then the feed. */
 let startPostId = null;
 async function renderStart(id) {
   if (!/^\d{1,19}$/.test(id || "")) return;
   try {
-    const [post, engagement] = await Promise.all([
-      get(`/api/v1/posts/${id}`),
-      config.signedIn ? get(`/api/v1/posts/${id}/engagement`).catch(() => null) : null,
-    ]);
-    if (!post.media || !post.media.playback || items.some((item) => item.post.id === post.id)) return;
-    if (engagement) post.viewer = { ...(post.viewer || {}), liked: engagement.liked, favourited: engagement.favourited };
+    const post = await fetchPost(id);
+    if (!post || items.some((item) => item.post.id === post.id)) return;
     startPostId = post.id;
     render(post);
   } catch { /* gone or not visible: the feed alone */ }
 }
 
+/** The asset a play URL belongs to (/api/v1/media/play/<asset>/<grant>/...). */
+function assetOf(url) {
+  const match = /\/media\/play\/(\d+)\//.exec(url || "");
+  return match ? match[1] : null;
+}
+
+/** Reopened: the kept post first, from where its play was. Online the server says first
+ * whether this viewer may still see it (a post removed, made private or blocked since is
+ * not resumed, and forgotten); kept under an hour, its media keeps the kept URLs, which
+ * the worker's cache holds (signed URLs differ per answer). Offline, or the server out of
+ * reach, the kept copy plays (its media from the cache). */
+async function resumeKept(kept) {
+  const show = (post) => {
+    render(post);
+    setActive(items.length - 1, { startAt: kept.position });
+  };
+  let post = kept.post;
+  if (navigator.onLine !== false) {
+    try {
+      const now = await fetchPost(kept.post.id);
+      if (!now) { forgetPost(); return; }
+      const before = kept.post.media.playback.start;
+      const start = now.media.playback.start;
+      if (kept.fresh && before && start && assetOf(before.playlist) === assetOf(start.playlist)) {
+        now.media = kept.post.media;
+      }
+      post = now;
+    } catch (error) {
+      if (!isTemporary(error)) { forgetPost(); return; }
+    }
+  }
+  show(post);
+}
+
 // Start: the first page, then the first item is active as soon as it is laid out.
 document.documentElement.classList.add("feed-ready");
 if (config.source) {
-  renderStart(params.get("start")).then(loadMore).then(() => {
+  // Reopened without ?start: the last post shown comes back first, from where its play
+  // was (resumeKept).
+  const kept = params.get("start") ? null : keptPost({ me: config.me, tab: root.dataset.tab });
+  const first = kept ? resumeKept(kept) : renderStart(params.get("start"));
+  first.then(loadMore).then(() => {
     if (items.length && active < 0) setActive(0);
   });
 }
+window.addEventListener("load", () => { window.swipeme.worker = registerWorker(); });
+// without a network the feed says so (what plays is what this browser kept)
+const offlineNote = document.getElementById("feed-offline-note");
+function showOffline() { if (offlineNote) offlineNote.hidden = navigator.onLine !== false; }
+window.addEventListener("offline", showOffline);
+window.addEventListener("online", () => {
+  showOffline();
+  loadMore().then(() => { if (items[active] && items[active].player.firstFrameAt) preloadNext(); });
+});
+showOffline();

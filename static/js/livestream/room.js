@@ -1,5 +1,5 @@
 // The live's room: one websocket to /ws/live/<id>/ (apps/live/chat/consumer.py). Frames
-// are JSON objects with a `type`; the page hands each to its part (chat, likes, gifts,
+// are JSON objects with a `type` (a `batch` carries several, in order); the page hands each to its part (chat, likes, gifts,
 // viewers, the state). Reconnects with backoff (1 s doubling to 30 s, with jitter); the
 // close code 4000 is the live's end, 44xx a refusal (banned, not allowed): both stop it.
 const MIN_DELAY_MS = 1000;
@@ -31,7 +31,12 @@ export class ChatRoom {
     socket.addEventListener("message", (event) => {
       let frame;
       try { frame = JSON.parse(event.data); } catch { return; }
-      if (frame && typeof frame.type === "string") this.onFrame(frame);
+      if (!frame || typeof frame.type !== "string") return;
+      // the server coalesces frames for everyone into a `batch`: each, in order
+      const frames = frame.type === "batch" && Array.isArray(frame.frames) ? frame.frames : [frame];
+      for (const one of frames) {
+        if (one && typeof one.type === "string") this.onFrame(one);
+      }
     });
     socket.addEventListener("close", (event) => {
       if (this.socket !== socket) return;

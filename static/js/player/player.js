@@ -6,10 +6,14 @@
 // - QoE figures: time to first frame, rebuffers, rendition switches, bitrate, errors.
 import Hls from "hls.js/light";
 import { bandwidthEstimate, rememberBandwidth, startLevelFor } from "./bandwidth.js";
+import { captionsFromMaster, inlineMasterLoader, masterText } from "./inline_master.js";
+import { playbackRenditions } from "./codecs.js";
 import { attachSource, chooseEngine } from "./source.js";
-import { loadSubtitleTracks } from "./subtitles.js";
+import { addTrack, loadSubtitleTracks } from "./subtitles.js";
 
 const PRELOAD_BUFFER_S = 1;
+// A parked video waits this long (s) before its second frame is due: see cueFirstFrame.
+const PARK_LEAD_S = 0.004;
 const PLAY_BUFFER_S = 30;
 // watch_progress every 5 s of actual playback; a gap between two timeupdates longer than
 // MAX_TICK_S is a seek, not playback.
@@ -29,6 +33,7 @@ export class Player {
     this.state = "idle"; // idle | preloading | active
     this.generation = 0;
     this.firstFrameTime = null; // media time of the first video frame (see cueFirstFrame)
+    this.parkedAt = null; // where a preloaded video waits, paused (see cueFirstFrame)
     this.reset();
     this.handlers = {
       waiting: () => {
@@ -78,7 +83,7 @@ export class Player {
     this.playedMs = 0;
     this.nextBeatMs = HEARTBEAT_MS;
     this.qoe = { ttff_ms: null, rebuffer_count: 0, rebuffer_ms: 0, bitrate_kbps: null,
-                 rendition_switches: 0, error: null };
+                 rung: null, rendition_switches: 0, error: null };
   }
 
   endStall() {
@@ -102,11 +107,14 @@ export class Player {
   }
 
   /** Park the paused, preloaded video on its first frame: decoded and composited (it, not
-   * the poster, scrolls in at the swipe), with playback due to start at it. The packaged
-   * fMP4 video begins a few frames after zero (the encoder's B-frame delay; the audio
-   * starts at zero), so from 0 the first frame would stand still for that gap (67 ms at
-   * 30 fps) before the next one showed. A paused video presents its first frame to
-   * requestVideoFrameCallback, which gives that frame's media time. */
+   * the poster, scrolls in at the swipe), with the clock just short of the second frame.
+   * A paused video presents its first frame to requestVideoFrameCallback, which gives that
+   * frame's media time. From there, playing would hold the first frame for a whole frame
+   * (33 ms at 30 fps) of media time before anything moved; parked PARK_LEAD_S before the
+   * second frame is due (the first frame still the one shown: a paused element shows the
+   * latest frame at or before its time), motion starts within a few milliseconds of
+   * play(). The price: the sound's first frame-length (about 30 ms) is skipped. Videos
+   * packaged before issue 22 also start a few frames after zero (67 ms at 30 fps). */
   cueFirstFrame() {
     const v = this.video;
     const generation = this.generation;
@@ -114,10 +122,19 @@ export class Player {
     v.requestVideoFrameCallback((_now, meta) => {
       if (generation !== this.generation) return;
       this.firstFrameTime ??= meta.mediaTime;
-      if (this.state === "preloading" && v.paused && v.currentTime < meta.mediaTime) {
-        v.currentTime = meta.mediaTime;
+      const park = meta.mediaTime + Math.max(0, this.frameSeconds() - PARK_LEAD_S);
+      if (this.state === "preloading" && v.paused && v.currentTime < park) {
+        v.currentTime = park;
+        this.parkedAt = park;
       }
     });
+  }
+
+  /** One frame's duration (s): the renditions' frame rate, 30 fps where none is listed. */
+  frameSeconds() {
+    const rates = playbackRenditions(this.playback).map((r) => Number(r && r.frame_rate) || 0);
+    const rate = Math.max(0, ...rates);
+    return 1 / (rate >= 1 ? rate : 30);
   }
 
   /** Back to the start (the first frame) for the next play of this element. */
@@ -125,14 +142,21 @@ export class Player {
     try { this.video.currentTime = this.firstFrameTime || 0; } catch { /* not loaded */ }
   }
 
-  attach(bufferSeconds) {
+  /** `startAt` (seconds, > 0): where the play starts (a resumed post), else the start. */
+  attach(bufferSeconds, startAt = 0) {
     const v = this.video;
     for (const [name, fn] of Object.entries(this.handlers)) v.addEventListener(name, fn);
     this.switches = -1; // the first LEVEL_SWITCHED is the start level, not a switch
+    // the master written from the API's renditions: the start rung's playlist is the first
+    // request (inline_master.js); the real master is read for its captions after the start.
+    // AV1 renditions where this browser decodes them, else H.264 (codecs.js)
+    const master = masterText(playbackRenditions(this.playback));
+    this.inlineMaster = Boolean(master);
     const source = attachSource(v, this.playback, {
       Hls,
       preload: "auto",
       config: {
+        ...(master ? { pLoader: inlineMasterLoader(Hls, master) } : {}),
         autoStartLoad: false,
         startFragPrefetch: true,
         maxBufferLength: bufferSeconds,
@@ -145,13 +169,15 @@ export class Player {
         loadSubtitleTracks(instance, Hls, v); // the light build leaves them out
         instance.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
           instance.startLevel = startLevelFor(data.levels, v);
-          instance.startLoad(-1);
+          instance.startLoad(startAt > 0 ? startAt : -1);
         });
         instance.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => {
           this.switches += 1;
           this.qoe.rendition_switches = Math.max(0, this.switches);
           const level = instance.levels[data.level];
           if (level) this.qoe.bitrate_kbps = Math.round(level.bitrate / 1000);
+          // the rung for the QoE page's breakdown: the rendition's short edge in pixels
+          if (level && level.width && level.height) this.qoe.rung = Math.min(level.width, level.height);
         });
       },
       onFatal: (data) => { this.qoe.error = data.details || data.type; },
@@ -161,11 +187,26 @@ export class Player {
       },
     });
     this.hls = source.hls;
+    // the browser's own HLS or the MP4: the element seeks once it knows the duration
+    if (!this.hls && startAt > 0) {
+      v.addEventListener("loadedmetadata", () => { v.currentTime = startAt; }, { once: true });
+    }
   }
 
-  /** Become the playing video: full buffer, play, measure the first frame. */
-  activate({ muted }) {
-    if (this.state === "idle") this.attach(PLAY_BUFFER_S);
+  /** Become the playing video: full buffer, play, measure the first frame. `startAt`
+   * (seconds) starts a video that is not attached yet from there (a resumed post).
+   * `soundJoin`: a preloaded video meant to play with sound starts muted and its sound is
+   * turned on with its first new frame. A muted element is clocked without an audio
+   * output; an unmuted one waits for its output to start (20-30 ms in Chromium) before
+   * anything moves. The sound joins in sync, after those few tens of milliseconds
+   * (`soundAt`), which is what the swipe no longer waits for. */
+  activate({ muted, startAt = 0, soundJoin = false }) {
+    const join = soundJoin && !muted && this.state === "preloading" && this.video.muted;
+    this.joinSound = join;
+    this.soundAt = 0;
+    if (join) muted = true;
+    const resumeAt = this.state === "idle" && startAt > 0 ? startAt : 0;
+    if (this.state === "idle") this.attach(PLAY_BUFFER_S, resumeAt);
     this.state = "active";
     // hls.js reads the buffer goal on every tick: a preloaded video simply buffers on.
     if (this.hls) this.hls.config.maxBufferLength = PLAY_BUFFER_S;
@@ -173,25 +214,41 @@ export class Player {
     this.firstFrameAt = 0;
     const v = this.video;
     // the play's watch time starts here (not with a preload's warm-up)
-    this.lastTime = v.currentTime;
+    this.lastTime = resumeAt || v.currentTime;
     this.loops = 0;
     this.playedMs = 0;
     this.nextBeatMs = HEARTBEAT_MS;
     v.loop = true;
     v.muted = muted;
-    const startTime = v.currentTime;
+    const startTime = resumeAt || v.currentTime;
     const firstFrame = (_now, meta) => {
       if (this.firstFrameAt || this.state !== "active") return;
       this.firstFrameAt = performance.now();
+      if (this.joinSound) {
+        this.joinSound = false;
+        v.muted = false;
+        this.soundAt = performance.now();
+      }
       if (meta && this.firstFrameTime == null && startTime < 0.01) this.firstFrameTime = meta.mediaTime;
       // for the benchmark: which frame it was (a new one after the one already on screen?)
       if (meta) this.firstFrameInfo = { from: startTime, media_time: meta.mediaTime, presented_frames: meta.presentedFrames };
       this.qoe.ttff_ms = Math.round(this.firstFrameAt - this.activatedAt);
       if (this.onFirstFrame) this.onFirstFrame(this.qoe.ttff_ms);
+      this.loadCaptions();
     };
     if (v.requestVideoFrameCallback) v.requestVideoFrameCallback(firstFrame);
     else v.addEventListener("playing", firstFrame, { once: true });
     return this.play();
+  }
+
+  /** The caption tracks of a video started from the inline master: read from the real one. */
+  loadCaptions() {
+    if (!this.inlineMaster || this.captionsRead || !this.hls || !this.playback.hls) return;
+    this.captionsRead = true;
+    const video = this.video;
+    captionsFromMaster(this.playback.hls).then((options) => {
+      for (const option of options) addTrack(video, option);
+    });
   }
 
   play() {
@@ -207,6 +264,12 @@ export class Player {
   }
 
   pause() { this.video.pause(); }
+
+  /** Mute or unmute now (a sound waiting to join at the first frame no longer does). */
+  setMuted(muted) {
+    this.joinSound = false;
+    this.video.muted = muted;
+  }
 
   /** Give back the decoder and the buffers. */
   release() {
@@ -225,6 +288,7 @@ export class Player {
     this.state = "idle";
     this.generation += 1; // a pending frame callback belongs to the released source
     this.firstFrameTime = null;
+    this.parkedAt = null;
   }
 
   /** The play's watch time so far (ms of actual playback, loops included). */

@@ -5,6 +5,8 @@
 // hls.js always runs without its worker: fMP4 needs no transmuxing, and the CSP allows no
 // blob: workers.
 
+import { keepOneCodec } from "./codecs.js";
+
 export const HLS_MIME = "application/vnd.apple.mpegurl";
 
 function defaultHls() {
@@ -42,6 +44,7 @@ export function attachSource(video, playback, options = {}) {
   if (engine === "hls.js" && manifest) {
     const instance = new Hls({ enableWorker: false, capLevelToPlayerSize: true, ...config });
     const source = { engine, hls: instance };
+    keepOneCodec(instance, Hls); // AV1 where MSE decodes it, else H.264 (before setup's listeners)
     if (setup) setup(instance, Hls);
     instance.on(Hls.Events.ERROR, (_event, data) => {
       if (!data.fatal) return;

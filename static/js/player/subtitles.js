@@ -15,7 +15,7 @@ function has(video, key) {
   return Array.from(video.querySelectorAll("track")).some((t) => t.dataset.subtitles === key);
 }
 
-async function addTrack(video, option) {
+export async function addTrack(video, option) {
   const key = option.lang || option.name || "";
   if (!option.url || has(video, key)) return;
   let text;

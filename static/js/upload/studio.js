@@ -6,14 +6,19 @@
 // "Use this video" saves the edit, renders it into a new upload, and hands that upload to
 // the page's post form (upload.js, event "studio:rendered"). Clips are reordered with the
 // Earlier/Later buttons or by dragging (studio_drag.js); the sound, its volume, the clips'
-// own volume and the cover frame are in studio_extras.js. Every refusal of the server's
-// validator is shown in its own words, with the field it names.
-import { ApiError, get, post } from "../lib/api.js";
+// own volume and the cover frame are in studio_extras.js, the green screen in
+// studio_chroma.js, the filter drawn live on the stage in studio_look.js. "Save draft" keeps
+// the edit on the server; /upload?edit=<id> reopens it (its latest version) to go on with
+// it. Every refusal of the server's validator is shown in its own words, with the field it
+// names.
+import { ApiError, api, get, post } from "../lib/api.js";
 import { videoFrames } from "./frames.js";
 import { remix } from "./remix.js";
 import { TusUpload, terminate } from "./tus.js";
 import { dragToReorder } from "./studio_drag.js";
-import { outputParts, setUpCover, setUpSound, soundPart } from "./studio_extras.js";
+import { loadSound, outputParts, setUpCover, setUpSound, soundPart } from "./studio_extras.js";
+import { stageLook } from "./studio_look.js";
+import { chromaPart, chromaReady, loadChroma, setUpChroma } from "./studio_chroma.js";
 
 const config = JSON.parse(document.getElementById("upload-config").textContent);
 const $ = (selector) => document.querySelector(selector);
@@ -42,6 +47,8 @@ const previewButton = $("[data-preview-edit]");
 const useButton = $("[data-use-edit]");
 const resultBox = $("[data-result]");
 const resultVideo = $("[data-result-video]");
+const saveButton = $("[data-save-edit]");
+const savedLine = $("[data-saved-edit]");
 
 const FILMSTRIP_FRAMES = 8;
 const POLL_MS = 1000;
@@ -51,7 +58,11 @@ const REFUSED = new Set(["rejected", "failed"]);
 const state = {
   options: null, clips: [], selected: null, overlays: [], busy: false, recorder: null,
   nextKey: 1,
+  editId: null,  // a saved edit being continued (?edit=<id>, or after "Save draft")
+  kept: {},      // parts of a reopened document this editor does not change (burned captions)
 };
+// /upload?edit=<id>: reopen a saved edit or draft (its latest version) and go on with it
+const wantedEdit = new URLSearchParams(location.search).get("edit");
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
@@ -119,10 +130,10 @@ function editDocument() {
       keep_pitch: clip.keepPitch,
       ...(transitionMs(clip, index) ? { transition: { kind: clip.transition, duration_ms: TRANSITION_MS } } : {}),
     })),
-    filter: { preset: filterSelect.value, ...Object.fromEntries(
-      [...studio.querySelectorAll("[data-adjust]")].map((input) => [input.dataset.adjust, Number(input.value)])) },
+    filter: { preset: filterSelect.value, ...adjustments() },
     voice: voiceSelect.value,
-    texts: [], stickers: [], cover_ms: cover.coverMs(), ...soundPart(),
+    texts: [], stickers: [], cover_ms: cover.coverMs(), ...soundPart(), ...chromaPart(),
+    ...state.kept,
   };
   const source = remix.source();  // a duet or stitch of another post (remix.js)
   if (source) Object.assign(doc, { version: 2, source });
@@ -146,9 +157,10 @@ function updateButtons() {
   const refused = clips.some((clip) => clip.refused);
   // a duet or stitch waits for its original (and stops if the server refused it)
   const ready = clips.length > 0 && !waiting.length && !refused && !state.busy
-    && (!remix.wanted || remix.source() !== null);
+    && (!remix.wanted || remix.source() !== null) && chromaReady();
   previewButton.disabled = !ready;
   useButton.disabled = !ready;
+  saveButton.disabled = !ready;
   total.textContent = !clips.length ? "No clips yet."
     : `${clips.length} clip${clips.length === 1 ? "" : "s"} · ${seconds(outputMs())} in all`
       + (refused ? " · remove the clips that cannot be used"
@@ -386,6 +398,7 @@ function select(clip, atMs) {
 
 // The stage shows the selected clip's frame at the trim point being moved: the scrubber.
 function showOnStage(clip, atMs) {
+  if (!clip.url) return;  // a reopened clip the server has no playable file of yet
   if (stageVideo.dataset.clipKey !== String(clip.key)) {
     stageVideo.src = clip.url;
     stageVideo.dataset.clipKey = String(clip.key);
@@ -423,7 +436,7 @@ function remove(clip) {
     clip.tus.stop();
     if (clip.uploadUrl) terminate(clip.uploadUrl).catch(() => {});
   }
-  URL.revokeObjectURL(clip.url);
+  if (clip.url?.startsWith("blob:")) URL.revokeObjectURL(clip.url);
   if (state.selected === clip) {
     state.selected = state.clips[0] || null;
     if (state.selected) showOnStage(state.selected, state.selected.inMs);
@@ -724,9 +737,31 @@ previewButton.addEventListener("click", () => run(async () => {
   say(`Preview ready (${seconds(preview.duration_ms)}).`);
 }));
 
+// Saves the document: a new edit, or the reopened one (its draft changes in place; after a
+// render, the server makes the next version).
+async function saveEdit() {
+  const body = { document: editDocument() };
+  const edit = state.editId
+    ? await api("PUT", `${config.studio_url}edits/${state.editId}`, body)
+    : await post(`${config.studio_url}edits`, body);
+  state.editId = edit.id;
+  const link = `${location.pathname}?edit=${edit.id}`;
+  history.replaceState(null, "", link);
+  savedLine.replaceChildren("Saved. Come back to it at ", Object.assign(
+    document.createElement("a"), { href: link, textContent: `${location.origin}${link}` }), ".");
+  savedLine.hidden = false;
+  return edit;
+}
+
+saveButton.addEventListener("click", () => run(async () => {
+  say("Saving the draft…");
+  const edit = await saveEdit();
+  say(`Draft saved (version ${edit.versions[edit.versions.length - 1].number}).`);
+}));
+
 useButton.addEventListener("click", () => run(async () => {
   say("Saving the edit…");
-  const edit = await post(`${config.studio_url}edits`, { document: editDocument() });
+  const edit = await saveEdit();
   say("Rendering your video…");
   await post(`${config.studio_url}edits/${edit.id}/render`);
   const version = await waitFor(`${config.studio_url}edits/${edit.id}`, (body) => {
@@ -740,6 +775,7 @@ useButton.addEventListener("click", () => run(async () => {
   studio.dataset.assetId = version.asset_id;
   document.dispatchEvent(new CustomEvent("studio:rendered", { detail: {
     assetId: version.asset_id, coverMs: version.document.cover_ms ?? 0,
+    soundId: version.document.sound?.sound_id ?? null,
     name: `Studio edit · ${state.clips.length} clips · ${seconds(version.duration_ms)}`,
   } }));
   $("[data-post-form] #caption")?.focus();
@@ -756,7 +792,7 @@ function fill(select, values, labels = {}) {
   }));
 }
 
-async function loadOptions() {
+async function loadOptions() {  // and reopens ?edit=<id> once they are here
   if (state.options) return;
   try {
     state.options = await get(`${config.studio_url}options`);
@@ -768,8 +804,104 @@ async function loadOptions() {
   fill(voiceSelect, state.options.voice_effects, { none: "None", pitch_up: "Higher pitch", pitch_down: "Lower pitch" });
   renderStickers(state.options.stickers);
   for (const clip of state.clips) renderClip(clip);
+  showLook();
+  listSavedEdits();
+  if (wantedEdit) await reopen(wantedEdit);
   studio.dataset.ready = "true";
   remix.load(updateButtons);
+}
+
+// --- reopening a saved edit -----------------------------------------------------------------
+
+// The account's saved edits (newest first); choosing one opens it at /upload?edit=<id>.
+const savedField = $("[data-saved-edits]");
+const savedSelect = $("#studio-saved");
+async function listSavedEdits() {
+  let page;
+  try { page = await get(`${config.studio_url}edits?page_size=20`); } catch { return; }
+  const others = page.results.filter((edit) => edit.id !== wantedEdit);
+  for (const edit of others) {
+    const when = new Date(edit.latest_updated_at).toLocaleString();
+    savedSelect.append(new Option(
+      `${when} · ${seconds(edit.latest_duration_ms)} · version ${edit.latest_number} (${edit.latest_state})`, edit.id));
+  }
+  savedField.hidden = !others.length;
+}
+savedSelect.addEventListener("change", () => {
+  if (savedSelect.value) location.assign(`${location.pathname}?edit=${encodeURIComponent(savedSelect.value)}`);
+});
+
+// The latest version's document back into the editor: its clips (the server's uploads,
+// shown from their playable MP4), trims, speeds, transitions, look, voice, texts,
+// stickers, sound, cover and green screen. Burned-in captions are kept as they are.
+async function reopen(editId) {
+  let edit;
+  try {
+    edit = await get(`${config.studio_url}edits/${encodeURIComponent(editId)}`);
+  } catch (error) {
+    showError(error);  // not found: the server's words
+    return;
+  }
+  const version = edit.versions[edit.versions.length - 1];
+  const doc = version.document;
+  state.editId = edit.id;
+  if (doc.source) {
+    showError({ message: "This edit is a duet or a stitch: open it again from the original's Duet or Stitch button." });
+  }
+  say("Opening your saved edit…");
+  const assets = await Promise.all(doc.clips.map((c) => get(`${config.asset_url}${c.asset_id}`).catch(() => null)));
+  doc.clips.forEach((saved, index) => {
+    const asset = assets[index];
+    const clip = {
+      key: state.nextKey++, file: null, name: `Clip ${index + 1}`, url: asset?.playback?.mp4 || null,
+      assetId: String(saved.asset_id), usable: Boolean(asset), refused: !asset,
+      status: asset ? "Ready to edit." : "This clip is no longer available.", statusError: !asset,
+      durationMs: asset?.duration_ms || saved.out_ms, inMs: saved.in_ms, outMs: saved.out_ms,
+      frames: [], ratio: asset?.width ? `${asset.width} / ${asset.height}` : null, node: null,
+      speed: saved.speed, keepPitch: saved.keep_pitch !== false,
+      transition: saved.transition?.kind || "cut",
+    };
+    state.clips.push(clip);
+  });
+  state.selected = state.clips[0] || null;
+  renderClips();
+  for (const clip of state.clips) {
+    const speed = clip.node.querySelector("[data-speed]");
+    if (![...speed.options].some((o) => Number(o.value) === clip.speed)) speed.append(new Option(`${clip.speed}×`, String(clip.speed)));
+    speed.value = [...speed.options].find((o) => Number(o.value) === clip.speed).value;
+    clip.node.querySelector("[data-pitch-field]").hidden = clip.speed === 1;
+    clip.node.querySelector("[data-keep-pitch]").checked = clip.keepPitch;
+    clip.node.querySelector("[data-transition]").value = clip.transition;
+    if (clip.url) loadFrames(clip);
+  }
+  filterSelect.value = doc.filter?.preset || "none";
+  for (const input of studio.querySelectorAll("[data-adjust]")) {
+    const value = doc.filter?.[input.dataset.adjust];
+    if (value !== undefined) input.value = String(value);
+  }
+  voiceSelect.value = doc.voice || "none";
+  const stickers = new Map((state.options.stickers || []).map((s) => [String(s.id), s]));
+  // shown from the start or to the end: left open, so they follow the clips' new length
+  const times = (placed) => ({ startMs: placed.start_ms || undefined,
+    endMs: placed.end_ms >= version.duration_ms ? undefined : placed.end_ms });
+  for (const text of doc.texts || []) {
+    addOverlay({ kind: "text", text: text.text, x: text.x, y: text.y, size: text.size, font: text.font,
+      colour: text.colour, background: text.background || undefined, ...times(text) });
+  }
+  for (const placed of doc.stickers || []) {
+    const sticker = stickers.get(String(placed.sticker_id));
+    if (!sticker) continue;  // retired from the library: the server would refuse it
+    addOverlay({ kind: "sticker", stickerId: sticker.id, name: sticker.name, url: sticker.url,
+      scale: placed.scale, x: placed.x, y: placed.y, ...times(placed) });
+  }
+  loadSound(doc.sound, doc.original_volume);
+  loadChroma(doc.chroma_key);
+  state.kept = doc.burned_captions ? { burned_captions: doc.burned_captions } : {};
+  showLook();
+  updateButtons();
+  cover.set(doc.cover_ms || 0);
+  if (state.selected) select(state.selected, state.selected.inMs);
+  say(`Reopened your edit (version ${version.number}, ${version.state}): ${state.clips.length} clip${state.clips.length === 1 ? "" : "s"}, ${seconds(version.duration_ms)}.`);
 }
 
 openButton.addEventListener("click", () => {
@@ -787,8 +919,17 @@ closeButton.addEventListener("click", () => {
   openButton.focus();
 });
 
+// the filter and the adjustments drawn live on the stage (studio_look.js)
+const look = stageLook(stageVideo);
+const adjustments = () => Object.fromEntries(
+  [...studio.querySelectorAll("[data-adjust]")].map((input) => [input.dataset.adjust, Number(input.value)]));
+function showLook() { look.show(state.options, filterSelect.value, adjustments()); }
+filterSelect.addEventListener("change", showLook);
+for (const input of studio.querySelectorAll("[data-adjust]")) input.addEventListener("input", showLook);
+
 // an edit's pointer drags must not scroll the page on touch screens
 stage.style.touchAction = "none";
 setUpSound();
+setUpChroma(config, () => updateButtons());
 updateButtons();
-if (remix.wanted) openButton.click();  // /upload?duet=<id> or ?stitch=<id>
+if (remix.wanted || wantedEdit) openButton.click();  // ?duet=, ?stitch= or ?edit=<id>

@@ -33,6 +33,23 @@ export function setUpSound() {
   sync();
 }
 
+/** A saved document's sound back into the controls (reopening an edit). */
+export function loadSound(sound, original) {
+  if (sound) {
+    const id = String(sound.sound_id);
+    if (![...soundSelect.options].some((o) => o.value === id)) {
+      soundSelect.append(new Option("The saved edit's sound", id));  // not among the offered ones
+    }
+    soundSelect.value = id;
+    soundVolume.value = String(sound.volume ?? 1);
+  } else {
+    soundSelect.value = "";
+  }
+  originalVolume.value = String(original ?? 1);
+  for (const input of [soundVolume, originalVolume]) showValue(input);
+  soundSelect.dispatchEvent(new Event("change"));
+}
+
 /** The document's sound fields. */
 export function soundPart() {
   return {
@@ -76,5 +93,6 @@ export function setUpCover({ lengthMs, parts, show }) {
     if (part) show(part.clip, Math.round(part.clip.inMs + (at - part.startMs) * part.clip.speed));
   });
   update();
-  return { update, coverMs: () => Math.min(Number(coverRange.value), Math.floor(lengthMs())) };
+  const set = (ms) => { coverRange.max = String(Math.max(ms, Number(coverRange.max))); coverRange.value = String(ms); update(); };
+  return { update, set, coverMs: () => Math.min(Number(coverRange.value), Math.floor(lengthMs())) };
 }

@@ -392,6 +392,7 @@ async function startUpload() {
 
 function choose(file) {
   if (!file) return;
+  lockSound(false); // a file of this browser: its own audio, any sound may be added
   formError.hidden = true;
   if (file.type && !file.type.startsWith("video/")) {
     statusBox.hidden = false;
@@ -503,9 +504,26 @@ document.addEventListener("studio:rendered", (event) => {
   uploadBar.value = 100;
   processingBar.value = 0;
   say(STATE_TEXT.uploaded);
+  // the studio mixed its sound in: the post credits it as its sound ("use this sound" leads
+  // here); the server renders it as it is (content's sound-in-asset hook), so no mix is asked
+  const soundId = event.detail.soundId ? String(event.detail.soundId) : "";
+  if (soundId && ![...soundSelect.options].some((option) => option.value === soundId)) {
+    soundSelect.append(new Option("The studio's sound", soundId));
+  }
+  soundSelect.value = soundId;
+  form.elements.sound_mix.value = "keep";
+  soundMix.hidden = true;
+  // another sound picked here would be mixed over the one already in the video: both would
+  // play. The editor is where it changes.
+  lockSound(Boolean(soundId));
   updateSubmit();
   follow();
 });
+
+function lockSound(locked) {
+  soundSelect.disabled = locked;
+  soundLocked.hidden = !locked;
+}
 
 // --- the form ------------------------------------------------------------------------------
 
@@ -518,6 +536,7 @@ caption.addEventListener("input", () => { captionCount.textContent = String([...
 
 const soundSelect = $("#sound");
 const soundMix = $("[data-sound-mix]");
+const soundLocked = $("[data-sound-locked]");
 soundSelect.addEventListener("change", () => { soundMix.hidden = !soundSelect.value; });
 
 const schedule = $("[data-schedule]");
