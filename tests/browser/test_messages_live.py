@@ -80,9 +80,14 @@ def _layout_checks(page: Page, viewport: dict[str, int], *, thread: bool) -> Non
 
 
 def _sides(page: Page, mine: str, theirs: str) -> None:
-    """My bubbles sit on the right, the other person's on the left."""
-    mine_box = bubble(page, mine).locator(".dm-bubble").bounding_box()
-    theirs_box = bubble(page, theirs).locator(".dm-bubble").bounding_box()
+    """My bubbles sit on the right, the other person's on the left (each measured once it
+    shows: a sent message's local bubble is replaced when the server's copy arrives)."""
+    mine_bubble = bubble(page, mine).locator(".dm-bubble")
+    theirs_bubble = bubble(page, theirs).locator(".dm-bubble")
+    expect(mine_bubble).to_be_visible()
+    expect(theirs_bubble).to_be_visible()
+    mine_box = mine_bubble.bounding_box()
+    theirs_box = theirs_bubble.bounding_box()
     assert mine_box is not None
     assert theirs_box is not None
     assert mine_box["x"] + mine_box["width"] > theirs_box["x"] + theirs_box["width"]
