@@ -14,6 +14,9 @@ from uvicorn.protocols.utils import ClientDisconnected
 
 from apps.core.consumers import NoPerMessageDbCloseMixin
 
+# Channels closes old database connections after a disconnect
+pytestmark = pytest.mark.django_db
+
 
 CLOSED: list[int] = []  # the codes `disconnect` ran with
 
