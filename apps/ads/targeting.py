@@ -198,7 +198,9 @@ def _codes(
     errors: dict[str, list[str]],
     allowed: Sequence[str] | None = None,
     limit: int = 250,
+    unknown: str | None = None,
 ) -> tuple[str, ...]:
+    """`unknown`: how to call a value not in `allowed` (the allowed ones are then listed)."""
     out: dict[str, None] = {}
     if len(values) > limit:
         errors.setdefault(name, []).append(f"At most {limit} values.")
@@ -209,7 +211,11 @@ def _codes(
             continue
         value = raw.strip().upper() if upper else raw.strip().lower()
         if allowed is not None and value not in allowed:
-            errors.setdefault(name, []).append(f"Unknown value: {raw[:40]!r}.")
+            errors.setdefault(name, []).append(
+                f"{unknown}: {raw[:40]!r} (one of {', '.join(allowed)})."
+                if unknown
+                else f"Unknown value: {raw[:40]!r}."
+            )
             continue
         if length is not None and (len(value) != length or not value.isalpha()):
             errors.setdefault(name, []).append(f"Not a valid code: {raw[:40]!r}.")
@@ -259,6 +265,7 @@ def validate_targeting(
         upper=False,
         errors=errors,
         allowed=tuple(TOPICS),
+        unknown="Not an interest",
     )
     devices = _codes(
         targeting.devices, name="devices", length=None, upper=False, errors=errors, allowed=DEVICES
@@ -270,6 +277,7 @@ def validate_targeting(
         upper=False,
         errors=errors,
         allowed=tuple(TOPICS),
+        unknown="Not a content topic",
     )
     restricted = sorted(set(restricted_categories) & RESTRICTED)
     if restricted and (not bands or MINOR_BAND in bands):
