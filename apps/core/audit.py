@@ -28,7 +28,10 @@ def _target(target: Target) -> tuple[str, int | None, str]:
     if target is None:
         return "", None, ""
     if isinstance(target, models.Model):
-        return target._meta.model_name or "", int(target.pk), str(target)[:200]
+        # A row keyed by a string (a revenue share's source, a search term) has no numeric
+        # id: its repr names it.
+        pk = target.pk if isinstance(target.pk, int) else None
+        return target._meta.model_name or "", pk, str(target)[:200]
     if isinstance(target, tuple):
         kind, pk = target
         return kind, pk, ""

@@ -43,6 +43,11 @@ class RevenueShareAdmin(AuditedModelAdmin):
     list_display = ("source", "creator_bps", "updated_at")
     list_editable = ("creator_bps",)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        # The source is the row's primary key: edited, the form would save onto another
+        # source's row (the gift row's form overwriting the tip share).
+        return ("source",) if obj is not None else ()
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # a source always has a share
 
