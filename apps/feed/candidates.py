@@ -16,8 +16,9 @@ Every candidate set is filtered (`eligible_unseen`) before anything scores it.""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import pairwise, repeat
 from operator import itemgetter
 from typing import TypeVar
 
@@ -92,6 +93,8 @@ class CandidateSet:
     cf: np.ndarray  # (m,) float32
     session_sim: np.ndarray | None = None  # (m,) the session vector . item factors
     co: np.ndarray | None = None  # (m,) co-engagement score with the viewer's positives
+    # Every proposed post id, the ineligible and seen included (`generate` with `seen`).
+    proposed: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.cat)
@@ -176,8 +179,8 @@ def coengaged_scores(table: dict[int, tuple[np.ndarray, np.ndarray]], positives:
     flat = np.concatenate(ids)
     # Each neighbour once, in order of first appearance (ties keep that order, as before).
     uniq, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
-    sums = np.zeros(len(uniq), dtype=np.float64)
-    np.add.at(sums, inverse, np.concatenate(weighted))
+    # bincount adds in input order too (what np.add.at did), at a fraction of its cost.
+    sums = np.bincount(inverse, weights=np.concatenate(weighted), minlength=len(uniq))
     order = np.argsort(first, kind="stable")
     uniq, sums = uniq[order], sums[order]
     mine = ~np.isin(uniq, np.asarray(positives, dtype=np.int64))
@@ -211,14 +214,19 @@ def eligible_unseen(cs: CandidateSet, ctx: ViewerContext, seen: set[int]) -> np.
     completed, not the viewer's own, not age-restricted for a minor. Runs before the
     pre-rank, so the ranker's work goes to posts the page can show (the gate in SQL still
     runs on the shortlist: visibility, blocks, mutes, limited reach)."""
-    cat = cs.cat
+    return _admissible(cs.cat.ids, cs.cat.author, cs.cat.restricted, ctx, seen)
+
+
+def _admissible(ids: np.ndarray, author: np.ndarray, restricted: np.ndarray | None,
+                ctx: ViewerContext, seen: set[int]) -> np.ndarray:
+    """`eligible_unseen`'s rule over columns (ids, authors, age restriction)."""
     blocked = seen | ctx.exclude | ctx.ni_posts | set(ctx.positives)
-    keep = ~np.isin(cat.ids, np.fromiter(blocked, np.int64, count=len(blocked))) if blocked \
-        else np.ones(len(cat), dtype=bool)
+    keep = ~np.isin(ids, np.fromiter(blocked, np.int64, count=len(blocked))) if blocked \
+        else np.ones(len(ids), dtype=bool)
     if ctx.user_id is not None:
-        keep &= cat.author != ctx.user_id
-    if not ctx.adult and cat.restricted is not None:
-        keep &= ~cat.restricted
+        keep &= author != ctx.user_id
+    if not ctx.adult and restricted is not None:
+        keep &= ~restricted
     return keep
 
 
@@ -230,9 +238,10 @@ def union(proposed: list[np.ndarray], bits: list[int], n: int) -> tuple[np.ndarr
     if not proposed:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     every = np.concatenate(proposed)
-    every_bits = np.repeat(np.asarray(bits, dtype=np.int64), [len(a) for a in proposed])
     dense = np.zeros(n, dtype=np.int64)
-    np.bitwise_or.at(dense, every, every_bits)
+    for rows_of, bit in zip(proposed, bits, strict=True):
+        # One flag per source: a repeated row ORs the same value (no ufunc.at needed).
+        dense[rows_of] |= bit
     rows_sorted, first = np.unique(every, return_index=True)
     rows = rows_sorted[np.argsort(first, kind="stable")]
     return rows, dense[rows]
@@ -326,14 +335,20 @@ def within_budget(proposed: list[np.ndarray], n: int, budget: int) -> list[np.nd
     if not proposed:
         return proposed
     every = np.concatenate(proposed)
-    if len(every) <= budget or len(np.unique(every)) <= budget:
+    if len(every) <= budget:
         return proposed
+    present = np.zeros(n, dtype=bool)
+    present[every] = True
+    if int(np.count_nonzero(present)) <= budget:
+        return proposed
+    # Each row's best relative place is its first in (place, row) order; rows are kept by
+    # that place, ties by row (a sort of the proposals, not a scatter into every row).
     rel = np.concatenate([np.arange(len(a)) / len(a) for a in proposed])
-    best = np.full(n, np.inf)
-    np.minimum.at(best, every, rel)
-    rows = np.flatnonzero(np.isfinite(best))
+    ordered = every[np.lexsort((every, rel))]
+    _, first = np.unique(ordered, return_index=True)
+    first.sort()
     keep = np.zeros(n, dtype=bool)
-    keep[rows[np.argsort(best[rows], kind="stable")[:budget]]] = True
+    keep[ordered[first[:budget]]] = True
     return [a[keep[a]] for a in proposed]
 
 
@@ -341,12 +356,18 @@ def generate(pools: Pools, ctx: ViewerContext, *, followed: Catalogue | None = N
              similar: Catalogue | None = None, similar_sims: dict[int, float] | None = None,
              cf_items: np.ndarray | None = None, coengaged: dict[int, float] | None = None,
              coengaged_extra: Catalogue | None = None,
-             session: np.ndarray | None = None) -> CandidateSet:
+             session: np.ndarray | None = None,
+             seen: Callable[[list[int]], set[int]] | None = None) -> CandidateSet:
     """Union of every source over the pooled catalogue plus the per-viewer extras
     (`followed`: followed creators' recent posts; `similar`: pgvector neighbours outside
     the pools; `coengaged_extra`: co-engaged posts outside the pools). `cf_items` are the
     pooled rows' collaborative factors (the active model's); `coengaged` the co-engaged
-    post ids with their scores; `session` the session vector in the same space."""
+    post ids with their scores; `session` the session vector in the same space.
+
+    With `seen` (which of these post ids the viewer has seen; asked once, about every
+    proposed post), only the eligible unseen candidates are built (`eligible_unseen`'s
+    rule on the proposals' ids, before their metadata is gathered) and `proposed` holds
+    the ids of every proposal; without it, every proposal is a candidate."""
     cat = pools.catalogue
     n = len(cat)
     # Each source's rows, in the order the sources are asked; a row proposed by several
@@ -357,45 +378,71 @@ def generate(pools: Pools, ctx: ViewerContext, *, followed: Catalogue | None = N
     text_sim_pool, cf_pool, session_pool = props.text_sim, props.cf, props.session_sim
 
     pooled_rows, src_bits = union(proposed, proposed_bits, n)
-    # The candidates need no text vectors past this point (their similarity is measured).
-    parts = [take(cat, pooled_rows, vectors=False)]
-    bits = [src_bits]
-    sims = [text_sim_pool[pooled_rows]]
-    cfs = [cf_pool[pooled_rows]]
-    sessions = [session_pool[pooled_rows]]
-    seen_ids = set(parts[0].ids.tolist())
+    pooled_ids = cat.ids[pooled_rows]
+    position = dict(zip(pooled_ids.tolist(), range(len(pooled_rows)), strict=True))
+    taken = set(position)
+    # The extras' posts not pooled (each once): (catalogue, its rows, source, text sims).
+    chunks: list[tuple[Catalogue, np.ndarray, str, np.ndarray]] = []
     for extra, source in ((followed, "followed"), (similar, "similar"),
                           (coengaged_extra, "coengaged")):
         if extra is None or len(extra) == 0:
             continue
-        new = np.array([i for i, pid in enumerate(extra.ids.tolist()) if pid not in seen_ids],
+        extra_ids = extra.ids.tolist()
+        new = np.array([i for i, pid in enumerate(extra_ids) if pid not in taken],
                        dtype=np.int64)
         # Already-pooled posts proposed again by this source get its flag too.
-        again = [parts[0].index[pid] for pid in extra.ids.tolist() if pid in parts[0].index]
-        for row in again:
-            bits[0][row] |= 1 << SRC[source]
+        for pid in extra_ids:
+            row = position.get(pid)
+            if row is not None:
+                src_bits[row] |= 1 << SRC[source]
         if len(new) == 0:
             continue
-        chunk = take(extra, new, vectors=False)
-        seen_ids.update(chunk.ids.tolist())
-        parts.append(chunk)
-        bits.append(np.full(len(new), 1 << SRC[source], dtype=np.int64))
+        new_ids = extra.ids[new].tolist()
+        taken.update(new_ids)
         sim = np.zeros(len(new), dtype=np.float32)
         if source == "similar" and similar_sims:
-            sim = np.array([similar_sims.get(int(p), 0.0) for p in chunk.ids.tolist()],
-                           dtype=np.float32)
+            sim = np.array([similar_sims.get(int(p), 0.0) for p in new_ids], dtype=np.float32)
+        chunks.append((extra, new, source, sim))
+    every_ids = np.concatenate([pooled_ids, *(extra.ids[new] for extra, new, _, _ in chunks)])
+    pooled_keep: np.ndarray | None = None
+    keeps: list[np.ndarray | None] = [None] * len(chunks)
+    if seen is not None:
+        seen_ids = seen(every_ids.tolist()) if len(every_ids) else set()
+        mask = _admissible(
+            every_ids,
+            np.concatenate([cat.author[pooled_rows],
+                            *(extra.author[new] for extra, new, _, _ in chunks)]),
+            np.concatenate([cat.restricted[pooled_rows],  # type: ignore[index]
+                            *(extra.restricted[new]  # type: ignore[index]
+                              for extra, new, _, _ in chunks)]),
+            ctx, seen_ids)
+        bounds = np.cumsum([len(pooled_rows), *(len(new) for _, new, _, _ in chunks)])
+        pooled_keep = np.flatnonzero(mask[: bounds[0]])
+        keeps = [np.flatnonzero(mask[a:b]) for a, b in pairwise(bounds.tolist())]
+        pooled_rows, src_bits = pooled_rows[pooled_keep], src_bits[pooled_keep]
+    # The candidates need no text vectors past this point (their similarity is measured).
+    merged = take(cat, pooled_rows, vectors=False)
+    bits = [src_bits]
+    sims = [text_sim_pool[pooled_rows]]
+    cfs = [cf_pool[pooled_rows]]
+    sessions = [session_pool[pooled_rows]]
+    for (extra, new, source, sim), keep in zip(chunks, keeps, strict=True):
+        if keep is not None:
+            new, sim = new[keep], sim[keep]
+        if len(new) == 0:
+            continue
+        merged = concat(merged, take(extra, new, vectors=False))
+        bits.append(np.full(len(new), 1 << SRC[source], dtype=np.int64))
         sims.append(sim)
         cfs.append(np.zeros(len(new), dtype=np.float32))
         sessions.append(np.zeros(len(new), dtype=np.float32))
-    merged = parts[0]
-    for part in parts[1:]:
-        merged = concat(merged, part)
     all_bits = np.concatenate(bits)
     src = ((all_bits[:, None] >> np.arange(len(SOURCES))) & 1).astype(np.uint8)
     co = np.fromiter(map(coengaged.get, merged.ids.tolist(), repeat(0.0)), dtype=np.float32,
                      count=len(merged)) if coengaged else np.zeros(len(merged), dtype=np.float32)
     return CandidateSet(cat=merged, src=src, text_sim=np.concatenate(sims),
-                        cf=np.concatenate(cfs), session_sim=np.concatenate(sessions), co=co)
+                        cf=np.concatenate(cfs), session_sim=np.concatenate(sessions), co=co,
+                        proposed=every_ids if seen is not None else None)
 
 
 def unproposed(pools: Pools, taken: np.ndarray, *, limit: int) -> tuple[np.ndarray,

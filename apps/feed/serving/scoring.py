@@ -44,6 +44,10 @@ logger = logging.getLogger(__name__)
 PRE_RANK = 300
 
 
+def _nothing_seen(post_ids: list[int]) -> set[int]:
+    return set()
+
+
 @dataclass
 class Scored:
     cs: CandidateSet
@@ -83,13 +87,13 @@ def score(p: pools.Pools, ctx: ViewerContext, *, model: ranking.LoadedModel | No
         outside = [pid for pid in coengaged if pid not in p.catalogue.index]
         if outside and lookup is not None:
             coengaged_extra = lookup(outside)
+    # Only the eligible unseen proposals become candidates (the seen-sets are asked once,
+    # about every proposal, before any candidate's metadata is gathered).
     cs = generate(p, ctx, followed=followed, similar=similar, similar_sims=sims,
                   cf_items=cf_items, coengaged=coengaged, coengaged_extra=coengaged_extra,
-                  session=session)
-    generated = len(cs)
-    seen_ids = seen(cs.cat.ids.tolist()) if seen is not None and generated else set()
-    taken = cs.cat.ids
-    cs = restrict(cs, np.flatnonzero(eligible_unseen(cs, ctx, seen_ids)))
+                  session=session, seen=seen if seen is not None else _nothing_seen)
+    taken = cs.proposed if cs.proposed is not None else cs.cat.ids
+    generated = len(taken)
     # A long scroll has seen most of what the sources propose: offer the pooled posts they
     # did not (a budget at a time), so the feed does not run dry while the pools have more.
     for _ in range(candidates.REFILL_ROUNDS):
