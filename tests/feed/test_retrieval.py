@@ -339,3 +339,53 @@ def test_candidates_stay_within_the_budget_and_trending_fills_it_for_a_new_viewe
     # The cut keeps the candidates eligible and unseen as before (the filter runs after).
     keep = candidates.eligible_unseen(warm, ctx, set(list(ids)[:50]))
     assert keep.sum() <= len(warm) - 50
+
+
+def test_generate_with_the_seen_filter_builds_only_what_the_filter_after_it_keeps() -> None:
+    """`generate(seen=...)` filters the proposals' ids before gathering their metadata: the
+    same candidates, rows, flags and similarities as generating every proposal and then
+    keeping the eligible unseen ones, the seen-sets asked once about every proposal."""
+    from apps.feed import candidates
+
+    cat = catalogue(3000, seed=6)
+    p = draw(cat, now=NOW)
+    assert cat.vectors is not None
+    p.catalogue.vectors = cat.vectors[p.catalogue.ids - 1]
+    outside = np.setdiff1d(cat.ids, p.catalogue.ids)
+    assert len(outside) > 40
+    pooled = p.catalogue.ids
+    # Extras as serving passes them: posts outside the pools, some pooled ones too (those
+    # only add their source's flag), one post both in `similar` and in `coengaged_extra`.
+    similar = take(cat, np.concatenate([outside[:20], pooled[:5]]) - 1)
+    sims = {int(pid): 0.5 + i / 100 for i, pid in enumerate(similar.ids.tolist())}
+    co_extra = take(cat, np.concatenate([outside[19:40], pooled[5:8]]) - 1)
+    co = {int(pid): 1.0 / (i + 1) for i, pid in enumerate(co_extra.ids.tolist())}
+    positives = pooled[100:110].tolist()
+    ctx = ViewerContext(user_id=int(cat.author[0]), language="en", positives=positives,
+                        positive_tags=Counter({"t0": 3, "t1": 1}),
+                        ni_posts={int(pooled[200])}, exclude={int(pooled[201])})
+    ctx.profile = cat.vectors[0]
+    seen = set(pooled[::7].tolist()) | {int(outside[3]), int(outside[25])}
+    asked: list[list[int]] = []
+
+    def seen_fn(ids: list[int]) -> set[int]:
+        asked.append(ids)
+        return {i for i in ids if i in seen}
+
+    every = candidates.generate(p, ctx, similar=similar, similar_sims=sims, coengaged=co,
+                                coengaged_extra=co_extra)
+    expected = candidates.restrict(every, np.flatnonzero(
+        candidates.eligible_unseen(every, ctx, seen)))
+    got = candidates.generate(p, ctx, similar=similar, similar_sims=sims, coengaged=co,
+                              coengaged_extra=co_extra, seen=seen_fn)
+    assert len(asked) == 1
+    assert asked[0] == every.cat.ids.tolist()
+    assert got.proposed is not None
+    assert got.proposed.tolist() == every.cat.ids.tolist()
+    assert len(expected) < len(every)  # the filter removed something
+    assert got.cat.ids.tolist() == expected.cat.ids.tolist()
+    for name in ("src", "text_sim", "cf", "session_sim", "co"):
+        assert np.array_equal(getattr(got, name), getattr(expected, name)), name
+    assert got.cat.hashtags == expected.cat.hashtags
+    assert np.array_equal(got.cat.author, expected.cat.author)
+    assert not set(got.cat.ids.tolist()) & (seen | set(positives) | ctx.ni_posts | ctx.exclude)
