@@ -251,8 +251,19 @@ def run(
     scored = [(score(c), c) for c in candidates]
     entrants = [(v, c) for v, c in scored if v > 0 and v >= reserve]
     below = tuple(sorted(c.ad_id for v, c in scored if not (v > 0 and v >= reserve)))
-    # Best value first; among equals, a per-auction hash order (fair, and replayable).
-    entrants.sort(key=lambda vc: (-vc[0], _tie_break(auction_id, vc[1].ad_id)))
+    # Best value first; among equals, a per-auction hash order (fair, and replayable). The
+    # same order as sorting on (-value, hash), with a hash only for values that tie.
+    entrants.sort(key=lambda vc: -vc[0])
+    start = 0
+    while start < len(entrants):
+        end = start + 1
+        while end < len(entrants) and entrants[end][0] == entrants[start][0]:
+            end += 1
+        if end - start > 1:
+            entrants[start:end] = sorted(
+                entrants[start:end], key=lambda vc: _tie_break(auction_id, vc[1].ad_id)
+            )
+        start = end
     placements = []
     for position, (value, candidate) in enumerate(entrants[:slots]):
         next_value = entrants[position + 1][0] if position + 1 < len(entrants) else reserve

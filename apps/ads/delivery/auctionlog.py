@@ -3,7 +3,8 @@ in a capped Redis list, for offline replay (`manage.py ads_replay_auctions`).
 
 Records are buffered per process. The ad filler takes the buffer (`due()`: `FLUSH_EVERY`
 records or `FLUSH_SECONDS` old) into the same round trip as its page's pacing and cap
-reads (`push_in`), so the feed's path never waits for the log; without serving pages (a
+reads, or its winner's commit when the page reads nothing (`push_in`), so the feed's path
+never waits for the log; without serving pages (a
 batch job, a quiet process) `log()` pushes itself past 4 x FLUSH_EVERY or 2 x
 FLUSH_SECONDS. Without Redis the buffer is dropped (logged): the served ads' tokens and
 measurement's events stay the record of what was charged; this log is for analysis and
@@ -34,9 +35,56 @@ _buffer: list[str] = []
 _flushed_at = time.monotonic()
 
 
+# Each candidate's JSON, made once per candidate object: serving reuses its candidates for
+# a whole inventory snapshot, and dumping ~100 candidate dicts was a page's largest piece
+# of Python after the Redis calls. Keyed by id() with the object kept (so an id is never
+# reused while its entry lives); emptied past FRAGMENTS_KEEP entries.
+FRAGMENTS_KEEP = 20_000
+_fragments: dict[int, tuple[auction.Candidate, str]] = {}
+
+
+def _candidate_json(candidate: auction.Candidate) -> str:
+    hit = _fragments.get(id(candidate))
+    if hit is not None and hit[0] is candidate:
+        return hit[1]
+    text = json.dumps(candidate.__dict__, separators=(",", ":"))
+    if len(_fragments) >= FRAGMENTS_KEEP:
+        _fragments.clear()
+    _fragments[id(candidate)] = (candidate, text)
+    return text
+
+
+def log_auction(
+    candidates: list[auction.Candidate],
+    outcome: auction.Outcome,
+    *,
+    auction_id: str,
+    reserve_cpm_micros: int,
+    context: dict[str, Any],
+) -> None:
+    """`log(auction.record(...))` for one slot, with the candidates' JSON reused: the same
+    line content (`read()` gives the same record)."""
+    rest = json.dumps(
+        {
+            "auction_id": auction_id,
+            "reserve_cpm_micros": reserve_cpm_micros,
+            "slots": 1,
+            "outcome": auction.outcome_to_dict(outcome),
+            "version": auction.ALGORITHM_VERSION,
+            "context": context,
+        },
+        separators=(",", ":"),
+    )
+    cands = ",".join(_candidate_json(c) for c in candidates)
+    _append(f'{{"candidates":[{cands}],{rest[1:]}')
+
+
 def log(record: auction.AuctionRecord) -> None:
+    _append(json.dumps(record.to_dict(), separators=(",", ":")))
+
+
+def _append(line: str) -> None:
     global _flushed_at
-    line = json.dumps(record.to_dict(), separators=(",", ":"))
     with _lock:
         _buffer.append(line)
         due = len(_buffer) >= 4 * FLUSH_EVERY or time.monotonic() - _flushed_at >= 2 * FLUSH_SECONDS
@@ -63,11 +111,14 @@ def due() -> list[str]:
     return batch
 
 
-def push_in(pipe: Any, batch: list[str]) -> None:
-    """Queue the push of `batch` on a pipeline (nothing for an empty batch)."""
+def push_in(pipe: Any, batch: list[str]) -> int:
+    """Queue the push of `batch` on a pipeline (nothing for an empty batch); how many
+    commands were queued."""
     if batch:
         pipe.rpush(KEY, *batch)
         pipe.ltrim(KEY, -KEEP, -1)
+        return 2
+    return 0
 
 
 def dropped(batch: list[str], exc: Exception) -> None:

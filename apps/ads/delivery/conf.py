@@ -48,6 +48,10 @@ DEFAULTS: dict[str, Any] = {
     "SWIPEME_ADS_PACING_BAND": 0.005,
     # Seconds a process keeps the eligible ads it read (no query per feed page).
     "SWIPEME_ADS_ELIGIBLE_TTL": 5.0,
+    # Seconds (of the page's clock) a process reuses the campaigns' spend and in-flight cost
+    # it read for the pre-auction throttle (pacing.StateCache); 0: read them on every page.
+    # Admission (pacing.admit) always reads Redis: the budget and the curve stay exact.
+    "SWIPEME_ADS_STATES_TTL": 1.0,
 }
 
 

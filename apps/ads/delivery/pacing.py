@@ -157,6 +157,73 @@ def states(budgets: dict[int, int], *, now: datetime) -> dict[int, State]:
     return states_from(budgets, states_script()(keys=keys, args=args, client=client()), now=now)
 
 
+class StateCache:
+    """This process's last read of each campaign's spend and in-flight cost, reused by the
+    pre-auction throttle for `SWIPEME_ADS_STATES_TTL` seconds of the page's clock (`now`:
+    the real time when serving, the simulated time in the bench's day). A page reads only
+    the campaigns whose entry is missing, older, of another day or of another budget, so at
+    steady traffic most pages read none (the states script ran 1 + HOLD_MINUTES + 1 GETs per
+    campaign in Redis, and its keys were most of what the page packed). The throttle only
+    thins delivery near the curve: `admit` re-reads Redis atomically for every winner, so
+    staleness costs at most a refused winner (the auction runs again), never spend past the
+    budget or the curve. Each admission's answer (committed + cost) refreshes the winner's
+    entry. Entries are plain dict items (atomic under the GIL); `clear()` for tests."""
+
+    def __init__(self) -> None:
+        # campaign -> (read at: epoch seconds of the page clock, day, budget, spent, flight)
+        self._seen: dict[int, tuple[float, str, int, int, int]] = {}
+
+    def stale(self, budgets: dict[int, int], *, now: datetime, ttl: float) -> list[int]:
+        """The campaigns of `budgets` to read again."""
+        if ttl <= 0:
+            return list(budgets)
+        at, day = now.timestamp(), budget.day_of(now)
+        seen = self._seen
+        out = []
+        for cid, micros in budgets.items():
+            hit = seen.get(cid)
+            if hit is None or hit[1] != day or hit[2] != micros or not 0 <= at - hit[0] < ttl:
+                out.append(cid)
+        return out
+
+    def store(self, budgets: dict[int, int], answer: Any, *, now: datetime) -> None:
+        """The states script's answer for `list(budgets)`."""
+        text = answer.decode() if isinstance(answer, bytes) else str(answer or "")
+        values = [int(v) for v in text.split()] if budgets else []
+        at, day = now.timestamp(), budget.day_of(now)
+        for i, (cid, micros) in enumerate(budgets.items()):
+            self._seen[cid] = (at, day, micros, values[2 * i], values[2 * i + 1])
+
+    def admitted(self, campaign_id: int, committed_micros: int) -> None:
+        """What an admission answered for the campaign (its spent + in flight now)."""
+        hit = self._seen.get(campaign_id)
+        if hit is not None:
+            at, day, micros, spent, _ = hit
+            self._seen[campaign_id] = (at, day, micros, spent, max(0, committed_micros - spent))
+
+    def states(self, budgets: dict[int, int], *, now: datetime) -> dict[int, State]:
+        """Every campaign's State (all of `budgets` stored), the allowance at `now`."""
+        ppm = share_ppm(now)
+        seen = self._seen
+        out = {}
+        for cid, micros in budgets.items():
+            hit = seen.get(cid)
+            if hit is None:  # cleared meanwhile: not in this page's auctions
+                continue
+            _, _, _, spent, flight = hit
+            out[cid] = State(
+                campaign_id=cid,
+                budget_micros=micros,
+                spent_micros=spent,
+                in_flight_micros=flight,
+                allowance_micros=allowance(micros, now, ppm=ppm),
+            )
+        return out
+
+    def clear(self) -> None:
+        self._seen.clear()
+
+
 def passes(state: State, *, rng: random.Random | None = None, band: float | None = None) -> bool:
     """The pre-auction throttle: whether the campaign enters this auction."""
     p = state.admit_probability(float(conf("SWIPEME_ADS_PACING_BAND")) if band is None else band)

@@ -5,7 +5,7 @@ feed still serves its posts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
@@ -33,15 +33,22 @@ def script(name: str, source: str) -> Any:
     return found
 
 
-def run_scripts(calls: Sequence[tuple[Any, list[str], list[Any]]]) -> list[Any]:
+def run_scripts(
+    calls: Sequence[tuple[Any, list[str], list[Any]]],
+    *,
+    before: Callable[[Any], int] | None = None,
+) -> list[Any]:
     """Several registered scripts (`script()`'s objects, with their keys and arguments) in
     one round trip: EVALSHA each in a pipeline without MULTI (their keys may sit in
     different cluster slots). A script Redis does not know (restarted, flushed) is run
-    again on its own, which loads it; another error raises (redis.RedisError)."""
+    again on its own, which loads it; another error raises (redis.RedisError).
+    `before(pipe)` may queue commands ahead of the scripts (returning how many): they ride
+    along, their answers and errors are not the caller's."""
     pipe = client().pipeline(transaction=False)
+    skip = before(pipe) if before is not None else 0
     for found, keys, args in calls:
         pipe.evalsha(found.sha, len(keys), *keys, *args)
-    results = pipe.execute(raise_on_error=False)
+    results = pipe.execute(raise_on_error=False)[skip:]
     out: list[Any] = []
     for (found, keys, args), result in zip(calls, results, strict=True):
         if isinstance(result, redis.exceptions.NoScriptError):

@@ -10,9 +10,11 @@ Per page, in order:
    restricted categories) and the day-part (`selectors.in_daypart`) run in Python on it.
    The viewer's targeting profile (`targeting.viewer_for`) is cached per process for
    `VIEWER_TTL` seconds. So a page reads no table for its ads once warm.
-3. *Pacing and caps, before the auction*: every candidate campaign's spend and the
-   viewer's cap counters, two MGETs (`pacing.states`, `caps.under_caps`); campaigns
-   ahead of their curve are throttled (`pacing.passes`), capped groups drop out.
+3. *Pacing and caps, before the auction*: every candidate campaign's spend (the process's
+   `pacing.StateCache`, read again for the campaigns whose entry is older than
+   `SWIPEME_ADS_STATES_TTL`) and the viewer's cap counters (one MGET), in one pipeline, or
+   none when nothing is stale or capped; campaigns ahead of their curve are throttled
+   (`pacing.passes`), capped groups drop out.
 4. *Auction* per slot (`auction.run`) on the calibrated predictions (`predict.current()`),
    one ad group at most once per page; the record goes to the auction log.
 5. *Commit* the winner atomically: `caps.take` (Lua) then `pacing.admit` (Lua: hard budget
@@ -57,6 +59,7 @@ SPONSORED_LABEL = "Sponsored"
 
 _lock = threading.Lock()
 _inventory: Inventory | None = None
+_states = pacing.StateCache()
 _viewers: OrderedDict[tuple[Any, ...], tuple[float, Any]] = OrderedDict()
 
 
@@ -113,6 +116,7 @@ def forget() -> None:
     with _lock:
         _inventory = None
         _viewers.clear()
+        _states.clear()
     predict.forget()
 
 
@@ -272,33 +276,43 @@ def fill_ad_slots(*, request: AdSlotRequest) -> AdSlotAnswer | None:
 def _read_positions(
     budgets: dict[int, int], viewer_key: str, group_caps: list[caps.Cap], now: datetime
 ) -> tuple[dict[int, pacing.State], set[int]]:
-    """Pacing's states (one script: spent and in flight per campaign) and the viewer's cap
-    counters (one MGET) in ONE round trip, with the auction log's due records pushed in the
-    same pipeline. Raises redis.RedisError."""
-    state_keys, state_args = pacing.states_call(list(budgets), now=now)
+    """Pacing's states and the viewer's cap counters (one MGET) in at most ONE round trip,
+    with the auction log's due records pushed in the same pipeline. The states come from
+    the process's `pacing.StateCache`: only the campaigns whose entry is older than
+    `SWIPEME_ADS_STATES_TTL` are read (one script: spent and in flight per campaign), so
+    a page whose campaigns are fresh and whose groups are uncapped makes no round trip
+    here. Raises redis.RedisError."""
+    stale = _states.stale(budgets, now=now, ttl=float(conf("SWIPEME_ADS_STATES_TTL")))
     cap_keys = caps.cap_keys(viewer_key, group_caps, now=now)
-    batch = auctionlog.due()
-    script = pacing.states_script()
-    try:
-        pipe = redis_client.client().pipeline(transaction=False)
-        auctionlog.push_in(pipe, batch)
-        pipe.evalsha(script.sha, len(state_keys), *state_keys, *state_args)
-        if cap_keys:
-            pipe.mget(cap_keys)
-        results = pipe.execute(raise_on_error=False)
-    except redis.RedisError as exc:
-        auctionlog.dropped(batch, exc)
-        raise
-    values = results[-2] if cap_keys else results[-1]
-    if isinstance(values, redis.exceptions.NoScriptError):  # Redis restarted: load it
-        values = script(keys=state_keys, args=state_args, client=redis_client.client())
-    for result in results:
-        if isinstance(result, redis.exceptions.NoScriptError):
-            continue
-        if isinstance(result, Exception):
-            raise result
+    # The log's due records ride along when the page reads anyway; else in the commit's.
+    batch = auctionlog.due() if stale or cap_keys else []
+    if stale or cap_keys:
+        script = pacing.states_script()
+        state_keys, state_args = pacing.states_call(stale, now=now)
+        try:
+            pipe = redis_client.client().pipeline(transaction=False)
+            auctionlog.push_in(pipe, batch)
+            if stale:
+                pipe.evalsha(script.sha, len(state_keys), *state_keys, *state_args)
+            if cap_keys:
+                pipe.mget(cap_keys)
+            results = pipe.execute(raise_on_error=False)
+        except redis.RedisError as exc:
+            auctionlog.dropped(batch, exc)
+            raise
+        if stale:
+            values = results[-2] if cap_keys else results[-1]
+            if isinstance(values, redis.exceptions.NoScriptError):  # Redis restarted: load it
+                values = script(keys=state_keys, args=state_args, client=redis_client.client())
+        for result in results:
+            if isinstance(result, redis.exceptions.NoScriptError):
+                continue
+            if isinstance(result, Exception):
+                raise result
+        if stale:
+            _states.store({cid: budgets[cid] for cid in stale}, values, now=now)
     under = caps.under_from(group_caps, results[-1]) if cap_keys else set()
-    return pacing.states_from(budgets, values, now=now), under
+    return _states.states(budgets, now=now), under
 
 
 def _commit(
@@ -325,9 +339,18 @@ def _commit(
     if cap.limited:
         take_keys, take_args = caps.take_call(viewer_key, cap, now=now)
         calls.append((caps.take_script(), take_keys, take_args))
-    results = redis_client.run_scripts(calls)
+    batch = auctionlog.due()
+    try:
+        results = redis_client.run_scripts(
+            calls, before=lambda pipe: auctionlog.push_in(pipe, batch)
+        )
+    except redis.RedisError as exc:
+        auctionlog.dropped(batch, exc)
+        raise
     admitted = bool(results[0][0])
     taken = bool(results[1]) if cap.limited else True
+    # The campaign's spent + in flight as admission saw it (with this ad's cost if admitted).
+    _states.admitted(campaign_id, int(results[0][1]) - (cost if admitted and not taken else 0))
     if admitted and not taken:
         pacing.release(campaign_id=campaign_id, cost_micros=cost, now=now)
     elif taken and not admitted and cap.limited:
@@ -357,10 +380,8 @@ def _run_slot(
         outcome = auction.run(
             pool, auction_id=auction_id, reserve_cpm_micros=reserve, validated=validated
         )
-        auctionlog.log(
-            auction.record(
-                pool, outcome, auction_id=auction_id, reserve_cpm_micros=reserve, context=context
-            )
+        auctionlog.log_auction(
+            pool, outcome, auction_id=auction_id, reserve_cpm_micros=reserve, context=context
         )
         if not outcome.placements:
             return None

@@ -125,6 +125,22 @@ def test_ties_are_broken_fairly_and_the_same_way_on_replay() -> None:
     assert once == again
 
 
+def test_the_ranking_is_value_then_the_auctions_hash_with_many_ties() -> None:
+    """The ranking hashes only tied values; it must be the order of (-value, hash)."""
+    rng = random.Random(5)
+    for n in range(300):
+        cands = [
+            cand(i, rng.choice(["cpm", "cpc"]), rng.choice([1_000_000, 2_000_000, 3_000_000]),
+                 p_click=rng.choice([0.001, 0.002]))
+            for i in range(1, rng.randint(2, 30))
+        ]
+        out = auction.run(cands, auction_id=f"t{n}")
+        expected = sorted(
+            cands, key=lambda c: (-auction.score(c), auction._tie_break(f"t{n}", c.ad_id))
+        )
+        assert list(out.ranked) == [c.ad_id for c in expected]
+
+
 def _random_candidates(rng: random.Random, n: int) -> list[Candidate]:
     out = []
     for ad_id in range(1, n + 1):

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from django.test import override_settings
 
 from apps.ads.delivery import auctionlog, budget, caps, pacing, redis_client, serve, snapshot
 from apps.ads.selectors import ServableAd
@@ -146,6 +147,7 @@ def _page(n: int) -> hooks.AdSlotRequest:
 
 
 @pytest.mark.django_db
+@override_settings(SWIPEME_ADS_STATES_TTL=3600.0)  # pacing's states: read by the first page
 def test_a_page_with_an_ad_costs_two_round_trips_and_the_log_rides_along(
     twenty_live_ads: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -166,21 +168,111 @@ def test_a_page_with_an_ad_costs_two_round_trips_and_the_log_rides_along(
         assert answer is not None
         assert len(answer.ads) == 1
         served.append(answer.ads[0][1]["id"])
-        # Read (pacing's script and the caps' MGET, with the log's due records), commit.
+        # Read (the caps' MGET, with the log's due records; pacing's states are the
+        # process's, fresh), commit.
         assert len(trips) - before == 2, trips[before:]
-        assert trips[before].endswith("EVALSHA,MGET")
-        assert trips[before + 1].startswith("pipeline:EVALSHA")
+        assert trips[before] in ("pipeline:MGET", "pipeline:RPUSH,LTRIM,MGET")
+        assert trips[before + 1].startswith(("pipeline:EVALSHA", "pipeline:RPUSH,LTRIM,EVALSHA"))
     # Caps held across pages: each capped group (odd ids, 2 a day) served at most twice.
     for ad_id in {s for s in served if int(s) % 2}:
         assert served.count(ad_id) <= 2
-    # Every auction logged; the log went out inside pages' read pipelines, never on its own
+    # Every auction logged; the log went out inside pages' read or commit pipelines, never
+    # on its own
     # (one push per FLUSH_EVERY records, or sooner when FLUSH_SECONDS pass on a slow run).
     pushes = [t for t in trips if "RPUSH" in t]
     assert pushes
-    assert all(t == "pipeline:RPUSH,LTRIM,EVALSHA,MGET" for t in pushes)
+    assert all(
+        t == "pipeline:RPUSH,LTRIM,MGET" or t.startswith("pipeline:RPUSH,LTRIM,EVALSHA")
+        for t in pushes
+    )
     records = auctionlog.read(1000)
     assert len(records) + len(auctionlog._buffer) == pages
     assert auctionlog.replay(records)["identical"] == len(records)
+
+
+def _serve_pages(n: int, trips: list[str]) -> list[list[str]]:
+    """Each page's round trips."""
+    out = []
+    for i in range(n):
+        before = len(trips)
+        answer = serve.fill_ad_slots(request=_page(i))
+        assert answer is not None
+        assert len(answer.ads) == 1
+        out.append(trips[before:])
+    return out
+
+
+@pytest.mark.django_db
+def test_pacings_states_are_read_again_after_their_ttl_and_every_page_without_one(
+    twenty_live_ads: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from apps.ads.delivery import predict
+
+    predict.current()
+    assert serve.fill_ad_slots(request=_page(0)) is not None  # scripts loaded
+    trips = _trips(monkeypatch)
+    with override_settings(SWIPEME_ADS_STATES_TTL=0):  # the states on every page
+        for page in _serve_pages(3, trips):
+            assert page[0].endswith("EVALSHA,MGET"), page
+    with override_settings(SWIPEME_ADS_STATES_TTL=3600.0):
+        serve._states.clear()
+        first, *rest = _serve_pages(4, trips)
+        assert first[0].endswith("EVALSHA,MGET")  # nothing cached: read
+        assert all(page[0].endswith(":MGET") and "EVALSHA" not in page[0] for page in rest)
+        # A page of the next day (or past the TTL) reads them again.
+        tomorrow = serve._states.stale({1: 10**12}, now=NOON.replace(day=7), ttl=3600.0)
+        assert tomorrow == [1]
+
+
+@pytest.mark.django_db
+def test_a_page_of_uncapped_ads_with_fresh_states_costs_one_round_trip(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dataclasses import replace
+
+    from apps.ads.delivery import predict
+
+    ads = [replace(_ad(i), frequency_cap_day=None) for i in range(1, 11)]
+    serve._inventory = snapshot.Inventory(
+        ads,
+        {a.asset_id: {"hls": "https://cdn.example/x.m3u8"} for a in ads},
+        {a.campaign_id: a.budget_micros for a in ads},
+        snapshot.LoadSettings(enabled=True, min_gap=6, max_gap=6, reserve_cpm_micros=0),
+        time.monotonic() + 3600,
+    )
+    serve._viewers[(77, "US", "en", "ios", "")] = (
+        time.monotonic() + 3600,
+        Viewer(user_id=77, age=30, country="US", language="en", device="ios"),
+    )
+    try:
+        predict.current()
+        with override_settings(SWIPEME_ADS_STATES_TTL=3600.0):
+            assert serve.fill_ad_slots(request=_page(0)) is not None
+            auctionlog.flush()
+            redis_client.client().delete(auctionlog.KEY)
+            trips = _trips(monkeypatch)
+            pages = _serve_pages(auctionlog.FLUSH_EVERY + 2, trips)
+        # Only the commit, the log's due records riding along in it.
+        assert all(len(page) == 1 for page in pages), pages
+        commits = [page[0] for page in pages]
+        assert set(commits) == {"pipeline:EVALSHA", "pipeline:RPUSH,LTRIM,EVALSHA"}
+        records = auctionlog.read(1000)
+        assert len(records) + len(auctionlog._buffer) == auctionlog.FLUSH_EVERY + 2
+        assert auctionlog.replay(records)["identical"] == len(records) > 0
+    finally:
+        serve.forget()
+        auctionlog.flush()
+
+
+def test_admission_refreshes_the_winners_cached_state() -> None:
+    cache = pacing.StateCache()
+    cache.store({9: 10_000, 10: 5_000}, b"100 20 0 0", now=NOON)
+    assert cache.stale({9: 10_000, 10: 5_000}, now=NOON, ttl=1.0) == []
+    assert cache.stale({9: 20_000}, now=NOON, ttl=1.0) == [9]  # the budget changed
+    cache.admitted(9, 700)  # admission saw spent + in flight = 700 (with this ad's cost)
+    state = cache.states({9: 10_000, 10: 5_000}, now=NOON)[9]
+    assert (state.spent_micros, state.in_flight_micros, state.committed) == (100, 600, 700)
+    assert state.allowance_micros == pacing.allowance(10_000, NOON)
 
 
 def test_eligibility_and_candidates_are_worked_out_once_per_snapshot_and_kind_of_viewer() -> None:
