@@ -6,6 +6,7 @@ same filtered catalogue, paired bootstrap intervals.
     flock /tmp/bench.lock .venv/bin/python bench/reco_offline.py --split tune   # for tuning
     ... --split tune --tune-quotas | --tune-rerank | --misses '{"collab": 300}'  # tuning aids
     ... --split tune --score-cpu --cpu-budgets 900,1000 --users 300   # serving.score CPU
+    ... --budget 1100                   # any of the above at another candidate budget
     DATABASE_URL=postgres://postgres@127.0.0.1:54329/bench_reco \\
         .venv/bin/python bench/reco_offline.py --train-db   # the daily ranker task on the
                                                             # seeded bench database
@@ -761,6 +762,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     n_posts = len(cat)
     if args.quotas:
         candidates.QUOTAS.update(json.loads(args.quotas))
+    if getattr(args, "budget", 0):
+        candidates.CANDIDATE_BUDGET = args.budget
+    print(f"candidate budget {candidates.CANDIDATE_BUDGET}", flush=True)
     if args.score_cpu:
         score_cpu(world, sp, users[:150], jobs=args.jobs,
                   budgets=tuple(int(b) for b in args.cpu_budgets.split(",") if b)
@@ -867,6 +871,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--quotas", default="",
                         help='JSON overriding candidates.QUOTAS, e.g. {"collab": 300}')
+    parser.add_argument("--budget", type=int, default=0,
+                        help="candidates.CANDIDATE_BUDGET for this run (default: as set)")
     parser.add_argument("--score-cpu", action="store_true",
                         help="only the CPU time of serving.score per user on this world")
     parser.add_argument("--cpu-budgets", default="",
