@@ -49,6 +49,10 @@ class FlagForm(forms.ModelForm):  # type: ignore[type-arg]
         data: dict[str, Any] = super().clean() or {}
         if self.errors:
             return data
+        if isinstance(data.get("default_value"), str):
+            # forms.JSONField gives a JSON string as a `JSONString` (a str subclass), which
+            # the variations' exact type check refused: no string flag could be saved here.
+            data["default_value"] = str(data["default_value"])
         try:
             data["variations"], data["rules"] = validate_flag(
                 key=data.get("key"),
@@ -57,6 +61,14 @@ class FlagForm(forms.ModelForm):  # type: ignore[type-arg]
                 variations=data.get("variations") or [],
                 rules=data.get("rules") or [],
             )
+            if not self.instance._state.adding:  # as flag_save: live arms must still hold
+                services.check_flag_edit(
+                    Flag.objects.get(pk=self.instance.pk),
+                    key=data["key"],
+                    environment=data["environment"],
+                    kind=data["kind"],
+                    variations=data["variations"],
+                )
         except RuleError as exc:
             raise forms.ValidationError(exc.message) from exc
         return data

@@ -285,3 +285,41 @@ def test_an_experiment_without_a_primary_metric_is_refused_in_words(lake):
     experiment.save(update_fields=["started_at"])
     with pytest.raises(AnalysisError, match="not started"):
         analyze_experiment(experiment, as_of=NOW)
+
+
+def test_the_pre_period_is_the_14_days_before_the_start(lake):
+    """CUPED's covariate (day -1, the array's first column) sums exactly the events of
+    [start - 14 days, start); after the start only events from the unit's exposure on count."""
+    from apps.experiments.analysis.load import load_measures
+    from apps.experiments.models.metrics import Aggregation, Measure, Source
+    from apps.experiments.stats import PRE_PERIOD_DAYS
+
+    assert PRE_PERIOD_DAYS == 14
+    user = UserFactory()
+    exposed = START + timedelta(hours=1)
+    watched = [
+        (START - timedelta(days=14, minutes=1), 1),  # before the pre-period
+        (START - timedelta(days=14) + timedelta(minutes=1), 10),  # its first minutes
+        (START - timedelta(days=3), 100),
+        (START - timedelta(minutes=1), 1_000),  # its last minute
+        (START + timedelta(minutes=30), 10_000),  # started, not yet exposed
+        (exposed + timedelta(minutes=5), 100_000),  # day 0
+        (START + timedelta(days=1, hours=2), 1_000_000),  # day 1
+    ]
+    write_events(
+        [
+            lake_event("watch_end", at, user_id=user.pk, watched_ms=ms, duration_ms=10**7)
+            for at, ms in watched
+        ]
+    )
+    watch = Measure(Source.EVENTS, "watch_end", Aggregation.SUM, "watched_ms", "", None)
+    [values] = load_measures(
+        [watch],
+        units=np.array([f"u:{user.pk}"]),
+        first_exposed=[exposed],
+        start=START,
+        end=NOW,
+        days=3,
+        pre_days=PRE_PERIOD_DAYS,
+    )
+    assert values.tolist() == [[1_110.0, 100_000.0, 1_000_000.0, 0.0]]

@@ -1,178 +1,24 @@
-"""Writes to flags, layers and experiments: validated (clear errors, `RuleError`), audited
-(one `core.AuditEvent` per change: who, when, what) and seen by the evaluators at once in
-this process (`config.forget` after commit) and within seconds in the others.
-
-Rules enforced here (the admin forms call the same checks):
-- a flag's key, rules and values (apps.experiments.rules); no flag for safety, minors' or
-  privacy settings;
-- an experiment's arms set only existing flags of its environment to one of their
-  variations; weights are positive; at least two arms;
-- a layer holds at most 100 % of the traffic: experiments (draft or running) take disjoint
-  slices; a request above what is free is refused and says how much is free;
-- an experiment without a primary metric cannot start;
-- a running experiment's allocation (traffic, arms, weights, holdout, conditions) cannot
-  change: stop it, or restart it, which draws a new salt (earlier assignments no longer
-  count, so no unit carries an arm from the old allocation into the new one).
-"""
+"""Layers and experiments: creation, the layer's slices (never above 100 %, under the layer's
+row lock), arms' validation, start (needs a primary metric), stop, restart with a new salt;
+a running experiment's allocation is frozen. Every change audited."""
 
 from __future__ import annotations
 
-import re
-from typing import Any, Final
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from apps.core.audit import Actor, record_audit
-from apps.experiments import config
 from apps.experiments.models import Experiment, ExperimentMetric, Flag, Layer
 from apps.experiments.models.experiments import HOLDOUT_ARM, LAYER_BUCKETS, new_salt
 from apps.experiments.rules import (
     RuleError,
     validate_conditions,
-    validate_flag,
     validate_key,
     validate_value,
 )
-
-ARM_KEY_RE: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-ALLOCATION_FIELDS: Final = (
-    "bucket_start",
-    "bucket_end",
-    "arms",
-    "holdout_percent",
-    "conditions",
-    "layer_id",
-    "salt",
-    "environment",
-)
-
-
-def _changed(*_: Any) -> None:
-    transaction.on_commit(config.forget)
-
-
-# --- flags -----------------------------------------------------------------------------------
-
-
-def flag_save(
-    *,
-    actor: Actor,
-    key: str,
-    environment: str = "production",
-    kind: str = "boolean",
-    default_value: Any = False,
-    variations: list[Any] | None = None,
-    rules: list[Any] | None = None,
-    enabled: bool = True,
-    description: str = "",
-    client_visible: bool = True,
-    reason: str = "",
-    ip: str | None = None,
-) -> Flag:
-    """Create the flag of this key and environment, or update it; audited with the diff."""
-    if environment not in ("dev", "production"):
-        raise RuleError("Environment must be dev or production.")
-    clean_variations, clean_rules = validate_flag(
-        key=key,
-        kind=kind,
-        default_value=default_value,
-        variations=variations or [],
-        rules=rules or [],
-    )
-    values = {
-        "kind": kind,
-        "default_value": default_value,
-        "variations": clean_variations,
-        "rules": clean_rules,
-        "enabled": enabled,
-        "description": description[:500],
-        "client_visible": client_visible,
-    }
-    with transaction.atomic():
-        flag = Flag.objects.filter(key=key, environment=environment).first()
-        if flag is None:
-            flag = Flag.objects.create(key=key, environment=environment, **values)
-            record_audit(
-                actor=actor,
-                action="experiments.flag_create",
-                target=flag,
-                reason=reason,
-                ip=ip,
-                values=values,
-            )
-        else:
-            diff = {name: value for name, value in values.items() if getattr(flag, name) != value}
-            if not diff:
-                return flag
-            if flag.kind != kind:
-                _check_flag_unused_with_other_kind(flag)
-            for name, value in diff.items():
-                setattr(flag, name, value)
-            flag.version += 1
-            flag.save(update_fields=[*diff, "version", "updated_at"])
-            record_audit(
-                actor=actor,
-                action="experiments.flag_update",
-                target=flag,
-                reason=reason,
-                ip=ip,
-                changed=diff,
-            )
-        _check_arms_still_valid(flag)
-        _changed()
-    return flag
-
-
-def _check_flag_unused_with_other_kind(flag: Flag) -> None:
-    for exp in Experiment.objects.exclude(status=Experiment.Status.STOPPED).filter(
-        environment=flag.environment
-    ):
-        if any(flag.key in (arm.get("values") or {}) for arm in exp.arms):
-            raise RuleError(
-                f"Flag {flag.key!r} is set by experiment {exp.key!r}: its kind "
-                "cannot change while the experiment exists."
-            )
-
-
-def _check_arms_still_valid(flag: Flag) -> None:
-    """A flag's new variations must still hold every live experiment's arm values."""
-    for exp in Experiment.objects.exclude(status=Experiment.Status.STOPPED).filter(
-        environment=flag.environment
-    ):
-        for arm in exp.arms:
-            if flag.key in (arm.get("values") or {}):
-                validate_value(
-                    arm["values"][flag.key],
-                    kind=flag.kind,
-                    variations=flag.variations,
-                    where=f"Experiment {exp.key!r}, arm {arm['key']!r}, flag {flag.key!r}",
-                )
-
-
-def flag_set_enabled(
-    *, actor: Actor, flag: Flag, enabled: bool, reason: str = "", ip: str | None = None
-) -> bool:
-    """The kill switch. False when the flag already was in that state (nothing recorded)."""
-    with transaction.atomic():
-        changed = Flag.objects.filter(pk=flag.pk, enabled=not enabled).update(
-            enabled=enabled, version=flag.version + 1, updated_at=timezone.now()
-        )
-        if not changed:
-            return False
-        flag.refresh_from_db()
-        record_audit(
-            actor=actor,
-            action="experiments.flag_enable" if enabled else "experiments.flag_kill",
-            target=flag,
-            reason=reason,
-            ip=ip,
-        )
-        _changed()
-    return True
-
-
-# --- layers and experiments -------------------------------------------------------------------
+from apps.experiments.services.common import ARM_KEY_RE, reload_after_commit
 
 
 def layer_create(
@@ -187,7 +33,7 @@ def layer_create(
         record_audit(
             actor=actor, action="experiments.layer_create", target=layer, reason=reason, ip=ip
         )
-        _changed()
+        reload_after_commit()
     return layer
 
 
@@ -341,7 +187,7 @@ def experiment_create(
             arms=clean_arms,
             holdout_percent=holdout,
         )
-        _changed()
+        reload_after_commit()
     return exp
 
 
@@ -401,7 +247,7 @@ def experiment_update(
             ip=ip,
             changed=changes,
         )
-        _changed()
+        reload_after_commit()
     return exp
 
 
@@ -440,7 +286,7 @@ def experiment_start(
             ip=ip,
             salt=exp.salt,
         )
-        _changed()
+        reload_after_commit()
     return exp
 
 
@@ -458,7 +304,7 @@ def experiment_stop(
         record_audit(
             actor=actor, action="experiments.experiment_stop", target=exp, reason=reason, ip=ip
         )
-        _changed()
+        reload_after_commit()
     return exp
 
 
@@ -509,5 +355,5 @@ def experiment_restart(
             arms=exp.arms,
             holdout_percent=exp.holdout_percent,
         )
-        _changed()
+        reload_after_commit()
     return exp
