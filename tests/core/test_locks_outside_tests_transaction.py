@@ -927,7 +927,7 @@ COVERED_ELSEWHERE = {
     "apps/ads/services/orgs.py::_lock_org":
         "tests/ads/test_orgs_roles.py::test_role_changes_take_the_orgs_lock_inside_a_"
         "transaction (transaction=True)",
-    "apps/experiments/services.py::_free_slice":
+    "apps/experiments/services/experiments.py::_free_slice":
         "tests/experiments/test_layer_lock.py (two experiments racing for one layer's "
         "traffic in threads, transaction=True)",
     "apps/ads/services/funding.py::on_payment_event":
