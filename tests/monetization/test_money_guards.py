@@ -177,3 +177,51 @@ def test_no_request_spends_another_persons_wallet() -> None:
     assert balance(victim) == 350
     assert earnings(creator) == 0
     assert_books_balance()
+
+
+def test_a_rejected_identity_check_is_told_bars_payouts_and_may_be_tried_again() -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.monetization.models import KycProfile
+    from apps.notifications.models import Notification
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    creator = adult()
+    api = client_for(creator)
+
+    def upload() -> Any:
+        return api.post("/api/v1/me/kyc/documents", {
+            "kind": "passport", "file": SimpleUploadedFile("id.png", png, "image/png")},
+            format="multipart")
+
+    def submit() -> Any:
+        return api.post("/api/v1/me/kyc/submit", {"legal_name": "Maya Lopez", "country": "US"},
+                        format="json")
+
+    assert upload().status_code == 201
+    assert submit().status_code == 200
+    staff = _staff("view_kycprofile", "change_kycprofile")
+    changelist = f"{ADMIN}/kycprofile/"
+    staff.post(changelist, {"action": "reject", "_selected_action": [creator.pk],
+                            "reason": ""})  # no reason: nothing decided
+    assert KycProfile.objects.get(user=creator).state == KycProfile.State.SUBMITTED
+    reason = "The name on the document is not the account's."
+    staff.post(changelist, {"action": "reject", "_selected_action": [creator.pk],
+                            "reason": reason})
+    assert KycProfile.objects.get(user=creator).state == KycProfile.State.REJECTED
+    assert AuditEvent.objects.filter(verb="kyc_rejected", reason=reason).count() == 1
+    told = Notification.objects.get(recipient_id=creator.pk, type="payouts")
+    assert told.data["title"] == "We could not verify your identity"
+    assert told.data["body"] == reason
+    status = api.get("/api/v1/me/payouts/status").json()
+    assert status["kyc"]["state_text"].startswith("Rejected.")
+    assert status["kyc"]["message"] == reason
+    assert status["can_request"] is False
+    assert status["refusal_code"] == "kyc_required"
+    # a decided check is not decided again; the creator adds a document and submits again
+    staff.post(changelist, {"action": "verify", "_selected_action": [creator.pk],
+                            "reason": ""})
+    assert KycProfile.objects.get(user=creator).state == KycProfile.State.REJECTED
+    assert upload().status_code == 201
+    assert submit().status_code == 200
+    assert KycProfile.objects.get(user=creator).state == KycProfile.State.SUBMITTED
