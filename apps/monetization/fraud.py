@@ -12,6 +12,11 @@ Signals (each has a code and the words finance staff read in the queue):
   SPIKE_FACTOR times the weekly average of the 8 weeks before.
 - `account_changed`: the password or the e-mail address changed in the last
   RECENT_CHANGE (a taken-over account is emptied right after its password is changed).
+- `new_senders`: in the last 30 days, at least half of the creator's gift and tip earnings
+  (and at least RING_MIN_MICROS) came from accounts younger than NEW_SENDER_AGE. Coins
+  bought with a stolen card are spent from fresh accounts; paid out before the card's
+  owner disputes, the clawback finds no earnings left and the platform loses (the
+  negative-balance rule of services/chargebacks.py). Held, finance can wait for disputes.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from datetime import datetime, timedelta
 from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
-from apps.accounts.models import Device
+from apps.accounts.models import Device, User
 from apps.monetization.eligibility import Refusal
 from apps.monetization.models import AccountChange, PayoutRequest
 from apps.payments.models import LedgerAccount, Transfer
@@ -36,6 +41,8 @@ SPIKE_BASELINE_WEEKS = 8
 SPIKE_FACTOR = 5
 SPIKE_MIN_MICROS = 50_000_000  # $50
 RECENT_CHANGE = timedelta(hours=72)
+NEW_SENDER_AGE = timedelta(days=30)
+NEW_SENDER_SHARE = 0.5
 # Payout velocity: requests of any outcome count (a refused one was still an attempt).
 PAYOUTS_PER_DAY = 1
 PAYOUTS_PER_30_DAYS = 4
@@ -129,6 +136,25 @@ def earnings_spike(creator_id: int, now: datetime) -> Signal | None:
                   " of the 8 weeks before.")
 
 
+def new_senders(creator_id: int, now: datetime) -> Signal | None:
+    by_sender = earnings_by_sender(creator_id, now - RING_WINDOW)
+    total = sum(by_sender.values())
+    if total < RING_MIN_MICROS:
+        return None
+    young = set(User.objects.filter(pk__in=list(by_sender),
+                                    date_joined__gt=now - NEW_SENDER_AGE)
+                .values_list("pk", flat=True))
+    from_young = sum(by_sender[s] for s in young)
+    if not young or from_young < total * NEW_SENDER_SHARE:
+        return None
+    share = round(100 * from_young / total)
+    return Signal("new_senders",
+                  f"{share}% of the last 30 days' gift and tip earnings came from "
+                  f"{len(young)} account(s) younger than {NEW_SENDER_AGE.days} days: coins "
+                  "bought with a stolen card are spent from new accounts, and a dispute "
+                  "after this payout could no longer take the earnings back.")
+
+
 def recent_account_change(user_id: int, now: datetime) -> Signal | None:
     change = (AccountChange.objects.filter(user_id=user_id, created_at__gte=now - RECENT_CHANGE)
               .order_by("-created_at").first())
@@ -143,7 +169,7 @@ def recent_account_change(user_id: int, now: datetime) -> Signal | None:
 def payout_risk_signals(user_id: int, *, now: datetime | None = None) -> list[Signal]:
     now = now or timezone.now()
     found = (gifting_ring(user_id, now), earnings_spike(user_id, now),
-             recent_account_change(user_id, now))
+             new_senders(user_id, now), recent_account_change(user_id, now))
     return [signal for signal in found if signal is not None]
 
 

@@ -225,3 +225,32 @@ def test_a_rejected_identity_check_is_told_bars_payouts_and_may_be_tried_again()
     assert upload().status_code == 201
     assert submit().status_code == 200
     assert KycProfile.objects.get(user=creator).state == KycProfile.State.SUBMITTED
+
+
+def test_earnings_mostly_from_new_accounts_hold_the_payout_for_review() -> None:
+    """The chargeback abuse the negative-balance rule leaves open: coins bought with a
+    stolen card, spent by fresh accounts on a creator who is paid out before the card's
+    owner disputes. Such a payout waits in the finance queue, its money held."""
+    from apps.monetization import fraud
+    from apps.monetization.models import PayoutRequest, RiskReview
+    from apps.monetization.services import payouts
+    from tests.monetization.payout_helpers import earnings_account, payable_creator, tipped
+
+    creator = payable_creator()
+    tipped(creator, fan=adult(date_joined=timezone.now() - timedelta(days=3)))
+    payout, _ = payouts.payout_request(user=creator, amount_minor=1000, destination="acct_1")
+    assert payout.state == PayoutRequest.State.IN_REVIEW
+    signals = RiskReview.objects.get(payout=payout).signals
+    assert [s["code"] for s in signals] == ["new_senders"]
+    assert "100% of the last 30 days' gift and tip earnings came from 1 account(s) " \
+           "younger than 30 days" in signals[0]["words"]
+    assert earnings_account(creator).debits_pending == 10_000_000  # held, not sent
+    payouts.payout_send(payout.pk)
+    assert not PayoutRequest.objects.get(pk=payout.pk).provider_payout_id
+
+    # earnings mostly from established accounts are not held for a young minority
+    steady = payable_creator()
+    tipped(steady)  # a 60-day-old fan: $11.20
+    tipped(steady, fan=adult(date_joined=timezone.now() - timedelta(days=1)), coins=350)
+    assert fraud.payout_risk_signals(steady.pk) == []
+    assert_books_balance()
