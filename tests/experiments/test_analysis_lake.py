@@ -323,3 +323,62 @@ def test_the_pre_period_is_the_14_days_before_the_start(lake):
         pre_days=PRE_PERIOD_DAYS,
     )
     assert values.tolist() == [[1_110.0, 100_000.0, 1_000_000.0, 0.0]]
+
+
+def test_shares_follows_errors_rebuffers_and_d7_from_the_lake(lake):
+    """The standard metrics the first test leaves out, against values worked out by hand:
+    4 users, 2 an arm, exposed 10 days ago (so their day 7 is over)."""
+    started = NOW - timedelta(days=10)
+    layer = Layer.objects.create(key="analysis-layer-2")
+    experiment = Experiment.objects.create(
+        key="player-v2",
+        layer=layer,
+        bucket_start=0,
+        bucket_end=10_000,
+        arms=[
+            {"key": "control", "weight": 50, "values": {}},
+            {"key": "treatment", "weight": 50, "values": {}},
+        ],
+        status=Experiment.Status.RUNNING,
+        started_at=started,
+    )
+    keys = ["shares_per_user", "follows_per_user", "errors_per_user", "rebuffers_per_play"]
+    for key in [*keys, "retention_d7"]:
+        ExperimentMetric.objects.create(
+            experiment=experiment,
+            metric=Metric.objects.get(key=key),
+            role="primary" if key == keys[0] else "secondary",
+        )
+    exposed = started + timedelta(hours=1)
+    events: list[dict[str, Any]] = []
+    for n in range(4):  # even: control, odd: treatment
+        user = UserFactory()
+        Assignment.objects.create(
+            experiment=experiment,
+            unit=f"u:{user.pk}",
+            arm="control" if n % 2 == 0 else "treatment",
+            salt=experiment.salt,
+            first_exposed_at=exposed,
+        )
+        at = exposed + timedelta(minutes=10)
+        events += [lake_event("share", at, user_id=user.pk) for _ in range(n + 1)]
+        events += [lake_event("follow", at, user_id=user.pk) for _ in range(n)]
+        events += [lake_event("play_start", at, user_id=user.pk) for _ in range(2)]
+        events.append(lake_event("qoe", at, user_id=user.pk, rebuffer_count=n))
+        if n % 2 == 0:
+            events.append(lake_event("qoe", at, user_id=user.pk, error="E_DECODE"))
+        if n in (0, 3):  # back on day 7 (7 to 8 days after exposure)
+            events.append(lake_event("like", exposed + timedelta(days=7, hours=2), user_id=user.pk))
+        if n == 1:  # back on day 6 only: not D7
+            events.append(lake_event("like", exposed + timedelta(days=6, hours=2), user_id=user.pk))
+    write_events(events)
+
+    rows = {r.metric: r for r in analyze_experiment(experiment, as_of=NOW).comparisons["raw"]}
+    got = {key: (rows[key].control_value, rows[key].treatment_value) for key in rows}
+    assert got == {
+        "shares_per_user": (2.0, 3.0),  # (1 + 3) / 2, (2 + 4) / 2
+        "follows_per_user": (1.0, 2.0),  # (0 + 2) / 2, (1 + 3) / 2
+        "errors_per_user": (1.0, 0.0),
+        "rebuffers_per_play": (0.5, 1.0),  # (0 + 2) / 4 plays, (1 + 3) / 4
+        "retention_d7": (0.5, 0.5),
+    }
