@@ -254,3 +254,26 @@ def test_earnings_mostly_from_new_accounts_hold_the_payout_for_review() -> None:
     tipped(steady, fan=adult(date_joined=timezone.now() - timedelta(days=1)), coins=350)
     assert fraud.payout_risk_signals(steady.pk) == []
     assert_books_balance()
+
+
+def test_coin_purchases_per_day_are_limited(settings: Any) -> None:
+    from apps.monetization.models import CoinPurchase
+    from apps.monetization.velocity import limits
+
+    settings.SWIPEME_MONETIZATION_LIMITS = {"purchases_per_day": 2}
+    assert limits().purchases_per_hour == 5  # the other limits keep their defaults
+    buyer = adult()
+    buy(buyer, card="pm_card_declined")  # attempts count, declined ones too
+    buy(buyer)
+    CoinPurchase.objects.update(created_at=timezone.now() - timedelta(hours=2))
+    answer = client_for(buyer).post("/api/v1/coins/purchases", {
+        "pack_id": str(CoinPurchase.objects.first().pack_id),  # type: ignore[union-attr]
+        "payment_method": "pm_card_ok"}, format="json")
+    assert answer.status_code == 429
+    assert answer.json()["error"]["code"] == "velocity_limit"
+    assert "today's limit on coin purchases" in answer.json()["error"]["message"]
+    assert CoinPurchase.objects.filter(user=buyer).count() == 2
+    assert balance(buyer) == 70
+    CoinPurchase.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    buy(buyer)
+    assert balance(buyer) == 140
