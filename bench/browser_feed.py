@@ -111,6 +111,15 @@ TRACE = r"""() => {
     playlist: first((n) => n.endsWith('.m3u8')),
     init: first((n) => /\/init[^/]*\.mp4$/.test(n)), segment: first((n) => n.endsWith('.m4s')),
     player: p ? Math.round(p.activatedAt) : null, frame: Math.round(s.metrics[0].at),
+    // the player's own steps (Player.marks; main: feed.js's body starts), and every request
+    // before the frame: who asked (link, fetch, xmlhttprequest, ...), when, and its bytes
+    // over the wire (0: the HTTP cache)
+    marks: { ...(p && p.marks ? Object.fromEntries(Object.entries(p.marks)
+      .map(([k, v]) => [k, Math.round(v)])) : {}), main: Math.round(s.startedAt || 0) },
+    media: res.filter((r) => r.startTime < s.metrics[0].at)
+      .map((r) => ({ name: r.name.split('/').slice(-2).join('/'), by: r.initiatorType,
+                     start: Math.round(r.startTime), end: Math.round(r.responseEnd),
+                     wire: r.transferSize, body: r.decodedBodySize })),
   };
 }"""
 TRACE_STEPS = ("html", "css", "scripts", "player", "playlist", "init", "segment", "frame")
@@ -472,6 +481,24 @@ def report(results: dict[bool, list[dict[str, Any]]], args: argparse.Namespace) 
             ]
             steps.append(f"{step} {statistics.median(values):.0f}" if values else f"{step} -")
         print(f"  {'preload on' if preload else 'preload off'}: {', '.join(steps)}")
+    print("the player's steps in the first load, ms from navigation start (median):")
+    for preload in (True, False):
+        names: dict[str, list[float]] = {}
+        for r in results[preload]:
+            for name, at in (r["trace"].get("marks") or {}).items():
+                names.setdefault(name, []).append(at)
+        ordered = sorted(names.items(), key=lambda kv: statistics.median(kv[1]))
+        marks = ", ".join(f"{name} {statistics.median(at):.0f}" for name, at in ordered)
+        print(f"  {'preload on' if preload else 'preload off'}: {marks or '-'}")
+    print("the requests before the first frame (the first load of each mode; wire 0 = from "
+          "the HTTP cache):")
+    for preload in (True, False):
+        if not results[preload]:
+            continue
+        print(f"  {'preload on' if preload else 'preload off'}:")
+        for m in results[preload][0]["trace"].get("media") or []:
+            print(f"    {m['name'][-40:]:<40}{m['by']:>16}{m['start']:>7} -> {m['end']:>5} ms"
+                  f"{m['wire']:>9} B wire{m['body']:>9} B body")
     for preload in (True, False):
         sound = [s for r in results[preload] for s in r["sound"]]
         if sound:

@@ -4,15 +4,18 @@ expires, carried in the path so that playlists' relative URLs keep it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
-from django.urls import reverse
+from django.core.cache import cache
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 
-from apps.media import signing
+from apps.media import signing, storage
 from apps.media.models import MediaAsset
 
 
@@ -130,3 +133,38 @@ def playback_for(asset: MediaAsset, *, public_version: int | None) -> dict[str, 
         "av1": {"renditions": av1, "start": _start(av1)} if av1 else None,
         "ready": asset.state == MediaAsset.State.READY,
     }
+
+
+# A media playlist's first files, kept this long by name (a rendition's files keep their
+# names; a stale answer costs one wasted preload, never a wrong frame).
+START_FILES_TTL = 600
+_MAP = re.compile(r'#EXT-X-MAP:URI="([^"]+)"')
+
+
+def start_files(playlist_url: str) -> list[str]:
+    """The init segment and the first media segment a player reads after the media
+    playlist at `playlist_url` (a play URL this module made, e.g. `playback.start
+    .playlist`), as URLs beside it (same grant): what a page can preload before its player
+    has even loaded (issue 22). [] when the URL is not a play URL or its playlist is not
+    readable. The names come from the playlist itself (a sound mix's files carry a tag),
+    read once per TTL."""
+    try:
+        match = resolve(urlsplit(playlist_url).path)
+    except Resolver404:
+        return []
+    if match.url_name != "media-play" or not str(match.kwargs.get("name", "")).endswith(".m3u8"):
+        return []
+    asset_id, name = int(match.kwargs["asset_id"]), str(match.kwargs["name"])
+    key = f"media:start-files:{asset_id}:{name}"
+    names: list[str] | None = cache.get(key)
+    if names is None:
+        data = storage.read_output(asset_id, name)
+        if data is None:
+            return []
+        text = data.decode("utf-8", "replace")
+        found = _MAP.search(text)
+        first = next((line.strip() for line in text.splitlines()
+                      if line.strip() and not line.startswith("#")), None)
+        names = [n for n in (found.group(1) if found else None, first) if n]
+        cache.set(key, names, START_FILES_TTL)
+    return [urljoin(playlist_url, n) for n in names]

@@ -24,6 +24,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from apps.feed.api.serializers import SESSION_ID_PATTERN
 from apps.feed.api.views import SESSION_COOKIE, FollowingApi, ForYouApi
+from apps.media.playback import start_files
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +65,9 @@ def _first_page(request: HttpRequest, tab: str, source: str, session_id: str) ->
     return {**response.data, "session_id": session_id}
 
 
-def _start_urls(page: dict[str, Any]) -> dict[str, str]:
-    """The first video's start playlist and first frame (else poster), for preload links."""
+def _start_urls(page: dict[str, Any]) -> dict[str, Any]:
+    """The first video's start playlist, its init and first segment (`files`: named by that
+    playlist, media.playback.start_files) and first frame (else poster), for preload links."""
     for entry in page.get("results") or []:
         playback = (
             entry.get("playback")
@@ -75,8 +77,10 @@ def _start_urls(page: dict[str, Any]) -> dict[str, str]:
         if not playback:
             continue  # the script skips it too
         start = playback.get("start") or {}
+        playlist = start.get("playlist") or ""
         return {
-            "playlist": start.get("playlist") or "",
+            "playlist": playlist,
+            "files": start_files(playlist) if playlist else [],
             "image": playback.get("first_frame") or playback.get("poster") or "",
         }
     return {}

@@ -13,7 +13,9 @@ import pytest
 from django.test import Client
 
 from apps.content.models import Post
+from apps.media import storage
 from apps.media.models import MediaAsset
+from apps.media.playback import start_files
 from apps.social.models import Follow
 from tests.factories import UserFactory
 from tests.feed import conftest as feed_fixtures
@@ -131,3 +133,56 @@ def test_nothing_to_play_or_a_refused_answer_embeds_nothing(settings: Any) -> No
     response = client.get("/")
     assert response.status_code == 200
     assert embedded(response.content.decode()) is None
+
+
+PRELOADED = re.compile(
+    r'<link rel="preload" as="fetch" crossorigin="anonymous" data-first-page href="([^"]+)">')
+
+
+def test_the_start_playlists_init_and_first_segment_are_asked_for_before_the_style_sheets(
+    settings: Any, tmp_path: Any
+) -> None:
+    # given a post whose start rung's playlist names tagged files (a sound mix's)
+    settings.MEDIA_ROOT = tmp_path
+    post = make_post()
+    rung = {"short_edge": 360, "width": 360, "height": 640, "bandwidth": 900_000,
+            "average_bandwidth": 700_000, "codecs": "avc1.64001e,mp4a.40.2", "frame_rate": 30}
+    MediaAsset.objects.filter(pk=post.asset_id).update(
+        outputs={"hls": "hls/master.m3u8", "renditions": [rung]})
+    folder = storage.asset_dir(post.asset_id) / "hls" / "360"
+    folder.mkdir(parents=True)
+    (folder / "index.m3u8").write_text(
+        '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-MAP:URI="init_0a1b2c3d.mp4"\n'
+        "#EXTINF:1.000000,\nseg_0a1b2c3d_0000.m4s\n#EXTINF:2.000000,\nseg_0a1b2c3d_0001.m4s\n"
+        "#EXT-X-ENDLIST\n")
+    (folder / "init_0a1b2c3d.mp4").write_bytes(b"\0" * 16)
+    (folder / "seg_0a1b2c3d_0000.m4s").write_bytes(b"\0" * 64)
+
+    # when a visitor opens the feed
+    html = Client().get("/").content.decode()
+
+    # then the head asks for the playlist, its init and its first segment, first of all
+    head = html.split("</head>", 1)[0]
+    playlist = embedded(html)["results"][0]["media"]["playback"]["start"]["playlist"]  # type: ignore[index]
+    folder_url = playlist.rsplit("/", 1)[0]
+    assert PRELOADED.findall(head) == [
+        playlist, f"{folder_url}/init_0a1b2c3d.mp4", f"{folder_url}/seg_0a1b2c3d_0000.m4s"]
+    assert head.index("seg_0a1b2c3d_0000.m4s") < head.index('rel="stylesheet"')
+    assert "feed-first-start" not in head  # no script needed to read the playlist first
+    # and those are the files the play endpoint serves, immutable (hls.js reads them from the
+    # HTTP cache)
+    for url in PRELOADED.findall(head)[1:]:
+        served = Client().get(url)
+        assert served.status_code == 200
+        assert "immutable" in served["Cache-Control"]
+
+
+def test_start_files_answers_nothing_for_what_is_not_a_readable_play_playlist(
+    settings: Any, tmp_path: Any
+) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    post = make_post()
+    assert start_files("https://elsewhere.example/not/a/play/url.m3u8") == []
+    playlist = f"/api/v1/media/play/{post.asset_id}/x/hls/360/index.m3u8"
+    assert start_files(playlist) == []  # no such file
+    assert start_files(playlist.replace("index.m3u8", "init.mp4")) == []  # not a playlist

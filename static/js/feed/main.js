@@ -14,6 +14,8 @@ import { OfflineState, isTemporary } from "./offline.js";
 import { AdMeasurement, adCard } from "./ad.js";
 import { forgetPost, keptPost, registerWorker, rememberPosition, rememberPost, warmNext } from "./resume.js";
 
+// when this module's body started (its imports evaluated), for the benchmark's trace
+const startedAt = performance.now();
 const root = document.getElementById("feed");
 const template = document.getElementById("feed-item-template");
 const statusLine = document.getElementById("feed-status");
@@ -89,7 +91,7 @@ let swallowTap = false;
 let swipeAt = 0;
 
 // Visible to tests and the benchmark.
-window.swipeme = { items, telemetry, config, get active() { return active; }, go, metrics: [] };
+window.swipeme = { items, telemetry, config, get active() { return active; }, go, metrics: [], startedAt };
 
 // Loads the next page again after a failure, and starts playing if nothing played yet.
 const offline = new OfflineState(document.getElementById("feed-offline"), () => {
@@ -142,6 +144,23 @@ async function loadMore() {
   return loading;
 }
 
+// The other items' stills wait for the first video's first frame (or STILLS_WAIT_MS): over
+// HTTP/1.1 each image takes one of the six connections the player's requests need, and
+// they are off screen anyway. The first item's still was preloaded from the page's head.
+const STILLS_WAIT_MS = 3000;
+let stillsWaiting = [];
+function showStill(index, poster, video, url) {
+  const show = () => { poster.src = url; video.poster = url; };
+  if (index === 0 || !stillsWaiting) show();
+  else stillsWaiting.push(show);
+}
+function releaseStills() {
+  const waiting = stillsWaiting;
+  stillsWaiting = null;
+  if (waiting) waiting.forEach((show) => show());
+}
+setTimeout(releaseStills, STILLS_WAIT_MS);
+
 /** An ad: the post card's stage made into the ad card (feed/ad.js), measured by its token. */
 function renderAd(ad) {
   const index = items.length;
@@ -149,10 +168,9 @@ function renderAd(ad) {
   node.dataset.index = String(index);
   const playback = ad.playback;
   const poster = node.querySelector(".poster");
-  if (playback.poster) poster.src = playback.poster;
-  else poster.remove();
   const video = node.querySelector("video");
-  if (playback.poster) video.poster = playback.poster;
+  if (playback.poster) showStill(index, poster, video, playback.poster);
+  else poster.remove();
   video.setAttribute("aria-label", `Sponsored video by ${ad.display_name}`);
   captions.watch(video);
   // the post fields the feed's shared code reads (ids, duration); never sent as telemetry
@@ -161,6 +179,7 @@ function renderAd(ad) {
   item.player = new Player(video, playback, {
     onFirstFrame: () => {
       node.classList.add("started");
+      releaseStills();
       if (item.afterFirstFrame) { item.afterFirstFrame(); item.afterFirstFrame = null; }
       if (item.index === active) preloadNext();
     },
@@ -188,10 +207,9 @@ function render(post) {
   // the video's own first frame where media made one (the poster may come from later on):
   // what shows until the player draws is what it draws first
   const still = playback.first_frame || playback.poster;
-  if (still) poster.src = still;
-  else poster.remove();
   const video = node.querySelector("video");
-  if (still) video.poster = still;
+  if (still) showStill(index, poster, video, still);
+  else poster.remove();
   video.setAttribute("aria-label", `Video by @${author.username}`);
   captions.watch(video);
   const name = node.querySelector(".author-name");
@@ -231,6 +249,7 @@ function render(post) {
   item.player = new Player(video, playback, {
     onFirstFrame: (ms) => {
       node.classList.add("started");
+      releaseStills();
       if (item.afterFirstFrame) { item.afterFirstFrame(); item.afterFirstFrame = null; }
       // The next video loads only once this one plays: it must not compete for bandwidth
       // with the first frame on screen.

@@ -146,6 +146,13 @@ export class Player {
   attach(bufferSeconds, startAt = 0) {
     const v = this.video;
     for (const [name, fn] of Object.entries(this.handlers)) v.addEventListener(name, fn);
+    // the start's steps (performance.now(), the first of each), for the benchmark's trace
+    const marks = { attach: performance.now() };
+    this.marks = marks;
+    const mark = (name) => { marks[name] ??= performance.now(); };
+    for (const name of ["loadedmetadata", "loadeddata", "canplay", "playing"]) {
+      v.addEventListener(name, () => mark(name), { once: true });
+    }
     this.switches = -1; // the first LEVEL_SWITCHED is the start level, not a switch
     // the master written from the API's renditions: the start rung's playlist is the first
     // request (inline_master.js); the real master is read for its captions after the start.
@@ -167,7 +174,14 @@ export class Player {
       },
       setup: (instance) => {
         loadSubtitleTracks(instance, Hls, v); // the light build leaves them out
+        instance.on(Hls.Events.MEDIA_ATTACHED, () => mark("media_attached"));
+        instance.on(Hls.Events.LEVEL_LOADED, () => mark("level_loaded"));
+        instance.on(Hls.Events.BUFFER_CREATED, () => mark("buffer_created"));
+        instance.on(Hls.Events.FRAG_LOADING, (_e, data) => mark(data.frag.sn === "initSegment" ? "init_loading" : "frag_loading"));
+        instance.on(Hls.Events.FRAG_LOADED, (_e, data) => mark(data.frag.sn === "initSegment" ? "init_loaded" : "frag_loaded"));
+        instance.on(Hls.Events.FRAG_BUFFERED, () => mark("frag_buffered"));
         instance.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
+          mark("manifest_parsed");
           instance.startLevel = startLevelFor(data.levels, v);
           instance.startLoad(startAt > 0 ? startAt : -1);
         });
