@@ -40,3 +40,18 @@ def test_without_a_build_or_the_entry_the_page_has_no_links(tmp_path: Path, monk
         imports.write_text(content)
     monkeypatch.setattr(bundles, "IMPORTS", imports)
     assert TAG.render(Context()) == ""
+
+
+def test_the_largest_chunk_is_named_first(tmp_path: Path, monkeypatch):
+    # over HTTP/1.1's six connections a link written later waits: the largest (hls.js) goes
+    # first, it is the one that ends last
+    (tmp_path / "chunks").mkdir()
+    for name, size in (("chunk-A.js", 10), ("chunk-B.js", 5000), ("chunk-C.js", 300)):
+        (tmp_path / "chunks" / name).write_bytes(b"x" * size)
+    imports = tmp_path / "imports.json"
+    imports.write_text(json.dumps({"feed": ["chunks/chunk-A.js", "chunks/chunk-B.js",
+                                            "chunks/chunk-C.js"]}))
+    monkeypatch.setattr(bundles, "IMPORTS", imports)
+    html = TAG.render(Context())
+    assert [html.index(f"chunk-{c}.js") for c in "BCA"] == sorted(
+        html.index(f"chunk-{c}.js") for c in "BCA")

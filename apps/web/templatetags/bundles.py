@@ -44,10 +44,20 @@ def _imports(path: Path) -> dict[str, list[str]]:
     return cached[1]
 
 
+def _size(chunk: str) -> int:
+    try:
+        return (IMPORTS.parent / chunk).stat().st_size
+    except OSError:
+        return 0
+
+
 @register.simple_tag
 def bundle_preloads(entry: str) -> str:
-    """`<link rel="modulepreload">` for each chunk of static/dist/<entry>.js."""
-    chunks = [c for c in _imports(IMPORTS).get(entry, []) if isinstance(c, str)]
+    """`<link rel="modulepreload">` for each chunk of static/dist/<entry>.js, the largest
+    first: over HTTP/1.1's six connections a link written later waits for one to free, and
+    the largest (hls.js, for the feed) is the one that ends last."""
+    chunks = sorted((c for c in _imports(IMPORTS).get(entry, []) if isinstance(c, str)),
+                    key=lambda c: (-_size(c), c))
     return format_html_join(
         "\n  ",
         '<link rel="modulepreload" href="{}">',
