@@ -65,3 +65,31 @@ def test_the_money_tasks_are_on_the_beat_schedule(settings: Any) -> None:
         assert len(entries) == 1, task
         assert entries[0]["schedule"] == schedule, task
         assert task in registered, task  # a name the worker runs, not a typo
+
+
+@pytest.mark.django_db
+def test_a_reconciliation_difference_mails_the_admins(settings: Any) -> None:
+    from django.core import mail
+
+    from apps.payments.services.reconcile import reconcile_ledger
+    from tests.payments.ledger_helpers import wallet
+
+    settings.ADMINS = [("Finance on call", "finance@example.com")]
+    viewer = UserFactory()
+    fund(viewer.pk, 25)
+    assert reconcile_ledger().differences == 0
+    assert mail.outbox == []  # a clean run mails nobody
+    with connection.cursor() as cursor:  # a hand edit around the trigger (rolled back)
+        cursor.execute("ALTER TABLE payments_ledgeraccount DISABLE TRIGGER "
+                       "payments_ledgeraccount_guard")
+        cursor.execute("UPDATE payments_ledgeraccount SET debits_posted = debits_posted + 3 "
+                       "WHERE id = %s", [wallet(viewer.pk).pk])
+        cursor.execute("ALTER TABLE payments_ledgeraccount ENABLE TRIGGER "
+                       "payments_ledgeraccount_guard")
+    run = reconcile_ledger()
+    assert run.differences == 2  # the wallet's debits, and the COIN books
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["finance@example.com"]
+    assert "Ledger reconciliation: 2 differences" in message.subject
+    assert f"Run {run.pk}" in message.body
