@@ -50,8 +50,8 @@ SOUND_TAG_MIN = 10  # rows per hashtag or sound of the positives, at least
 # set), and more are cut to it by each source's rank (`within_budget`). Set by candidate
 # recall on the offline protocol's tune users (bench/reco_offline.py --split tune --misses
 # '{"budget": 1100}'): 900 held 0.784 of the reachable held-out positives, 1,000 0.807,
-# 1,100 0.818, 1,250 0.827; with the seen filter before the metadata is gathered,
-# serving.score at 1,100 costs what it cost at 900 before (docs/benchmarks.md, 2026-12-07).
+# 1,100 0.818, 1,250 0.827. serving.score at 1,100 costs what it cost at 900 before, within
+# the machine's noise (bench/reco_score_cpu_ab.py, three runs: docs/benchmarks.md, 2026-12-07).
 CANDIDATE_BUDGET = 1100
 # A viewer who has seen most of what the sources propose (a long scroll: the budget is
 # counted before the seen filter): while fewer than REFILL_BELOW candidates are left, the
