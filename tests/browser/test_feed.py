@@ -835,6 +835,17 @@ def test_reopened_the_feed_resumes_the_last_post_and_offline_plays_it_from_the_c
     page.wait_for_function(MEDIA_CACHED, arg=f"/media/play/{playing}/")
     page.wait_for_timeout(500)  # the worker has stored what the player fetched
     after = page.evaluate(MEDIA_USAGE)
+    if after["written"] <= budget:
+        # The first visit's early fetches (the head's preloads, the next items' buffers) can
+        # go out before the worker controls the page, so it may have stored less than the
+        # budget (CI: 347,573 bytes written against 349,152): lowered again, below what it
+        # stored and above what the post on screen needs, the eviction runs all the same.
+        budget = max(after["assets"].get(playing, 0), after["written"] - 1)
+        page.evaluate("(bytes) => navigator.serviceWorker.controller.postMessage("
+                      "{type: 'swipeme-media-budget', bytes})", budget)
+        page.wait_for_function(
+            f"async () => ({MEDIA_USAGE})().then((u) => u.budget === {budget})")
+        after = page.evaluate(MEDIA_USAGE)
     assert after["written"] > budget  # this session stored more than the budget holds
     assert 0 < after["bytes"] <= budget
     # A post swiped away from may come back in part (the page rewinds the previous post to
