@@ -590,6 +590,13 @@ ELSEWHERE = {
     "api/v1/posts/<str:post_id>/branded":
         "tests/marketplace/test_disclosure.py::test_someone_elses_post_or_bad_input_is_"
         "refused_in_the_error_shape (another account 404, signed out 401)",
+    **dict.fromkeys((
+        "api/v1/ads/campaigns/<str:campaign_id>/adgroups",
+        "api/v1/ads/adgroups/<str:group_id>"),
+        "tests/ads/test_adgroups_api.py::test_another_orgs_ids_are_not_found_and_nothing_"
+        "changes (another org's group or campaign 404 as unknown, its audience refused) and "
+        "::test_an_analyst_reads_but_cannot_change_and_a_visitor_gets_nothing (403, signed "
+        "out 401/403)"),
     # No account: a provider's name, and the request authenticated by its signature alone.
     "api/v1/payments/webhooks/<str:provider>":
         "tests/payments/test_webhooks.py::test_forged_stale_and_malformed_webhooks_are_"

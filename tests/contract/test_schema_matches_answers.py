@@ -13,12 +13,14 @@ from allauth.account.models import EmailAddress
 from jsonschema import Draft4Validator, FormatChecker  # type: ignore[import-untyped]
 
 from apps.accounts.models import Device
+from apps.ads.services import orgs
 from apps.content.models import Sound
 from apps.engagement.services import collection_create
 from apps.live.models import LiveStream
 from apps.media.models import CaptionTrack
 from apps.messaging import services as messaging
 from apps.monetization.models import SubscriptionTier
+from tests.ads.core_helpers import campaign_for, group_for
 from tests.content.factories import MediaAssetFactory
 from tests.contract.helpers import call, served_schema, sign_in
 from tests.factories import UserFactory
@@ -168,7 +170,10 @@ def test_patch_bodies_document_the_fields_they_require(me: Any, token: str) -> N
     asset = MediaAssetFactory(owner=me, duration_ms=15_000)
     CaptionTrack.objects.create(asset=asset, language="en", source=CaptionTrack.Source.UPLOADED,
                                 state=CaptionTrack.State.READY)
+    org = orgs.org_signup(user=me, name="Acme Ads", country="US", currency="USD")
+    ad_group = group_for(campaign_for(org, me), me)
     ids = {"{sound_id}": str(sound.pk), "{collection_id}": str(collection.pk),
+           "{group_id}": str(ad_group.pk),
            "{asset_id}": str(asset.pk), "{language}": "en",
            "{device_id}": str(Device.objects.get(user=me).pk),
            "{conversation_id}": str(group.pk), "{message_id}": str(message.pk),

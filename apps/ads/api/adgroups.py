@@ -105,6 +105,15 @@ class AdGroupInSerializer(serializers.Serializer[Any]):
     lookalike_ids = _ids("Lookalike audiences of this account.")
 
 
+class AdGroupPatchSerializer(AdGroupInSerializer):
+    """The same fields, each optional: what the PATCH's schema documents."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+
+
 class AdGroupOutSerializer(serializers.Serializer[Any]):
     id = serializers.CharField()
     campaign_id = serializers.CharField()
@@ -217,7 +226,7 @@ class AdGroupApi(APIView):
         summary="Change an ad group (any of its fields, targeting included)",
         description="Admins and editors. Only the fields sent change; a list sent replaces "
         "the list (send [] for any). Nothing changes when a field is refused.",
-        request=AdGroupInSerializer,
+        request=AdGroupPatchSerializer,
         responses={200: AdGroupOutSerializer, **errors(400, 401, 403, 404, 429)},
         tags=TAGS,
     )
