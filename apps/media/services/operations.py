@@ -62,7 +62,10 @@ def assets_requeue_stalled() -> dict[str, int]:
         asset_id__in=dead, state=StepState.RUNNING, heartbeat_at__lt=now - stall,
     ).values_list("asset_id", "name"))
     for asset_id, name in stale_steps:
-        storage.remove_stale_staging(asset_id, name, older_than_seconds=stall.total_seconds())
+        # Its heartbeat stopped and it is re-queued only below, so every staging directory
+        # of the step now is a dead worker's; a cutoff of `stall` kept one the worker had
+        # written into in its last moments (the whole-worker-kill test's leftover in CI).
+        storage.remove_stale_staging(asset_id, name, older_than_seconds=0)
     requeued = sum(_requeue(asset_id, now, unleased) for asset_id in sorted(dead))
     av1_sent = _resend_av1_of_ready(now, stall, unleased)
     expired = 0
