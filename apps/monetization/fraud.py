@@ -100,8 +100,7 @@ def _sharing_devices(creator_id: int, senders: list[int]) -> set[int]:
                .values_list("user_id", flat=True).distinct())
 
 
-def gifting_ring(creator_id: int, now: datetime) -> Signal | None:
-    by_sender = earnings_by_sender(creator_id, now - RING_WINDOW)
+def gifting_ring(creator_id: int, now: datetime, by_sender: dict[int, int]) -> Signal | None:
     total = sum(by_sender.values())
     if total < RING_MIN_MICROS:
         return None
@@ -136,8 +135,7 @@ def earnings_spike(creator_id: int, now: datetime) -> Signal | None:
                   " of the 8 weeks before.")
 
 
-def new_senders(creator_id: int, now: datetime) -> Signal | None:
-    by_sender = earnings_by_sender(creator_id, now - RING_WINDOW)
+def new_senders(now: datetime, by_sender: dict[int, int]) -> Signal | None:
     total = sum(by_sender.values())
     if total < RING_MIN_MICROS:
         return None
@@ -168,8 +166,10 @@ def recent_account_change(user_id: int, now: datetime) -> Signal | None:
 
 def payout_risk_signals(user_id: int, *, now: datetime | None = None) -> list[Signal]:
     now = now or timezone.now()
-    found = (gifting_ring(user_id, now), earnings_spike(user_id, now),
-             new_senders(user_id, now), recent_account_change(user_id, now))
+    # the last RING_WINDOW's earnings by sender, read once for the two signals made of them
+    by_sender = earnings_by_sender(user_id, now - RING_WINDOW)
+    found = (gifting_ring(user_id, now, by_sender), earnings_spike(user_id, now),
+             new_senders(now, by_sender), recent_account_change(user_id, now))
     return [signal for signal in found if signal is not None]
 
 
