@@ -158,8 +158,8 @@ def _empty_notifications() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE notifications_notification, notifications_notificationevent, "
-                       "notifications_delivery, notifications_inbox, notifications_fanout, "
-                       "core_outboxtask")
+                       "notifications_delivery, notifications_heldpush, notifications_inbox, "
+                       "notifications_fanout, core_outboxtask")
 
 
 class EnoughError(Exception):
