@@ -38,6 +38,14 @@ DEFAULTS: dict[str, Any] = {
         "adult": ["porn", "xxx", "escort", "camgirl"],
         "counterfeit": ["replica watches", "counterfeit", "fake id"],
     },
+    # Interests from watching (services.interests): the topics of the posts a signed-in
+    # adult completed or liked in the last DAYS days (the latest POSTS of them), a topic
+    # counting when MIN_POSTS of those posts carry it; a row older than REFRESH_SECONDS is
+    # computed again when the viewer next asks for ads (and any row after a day).
+    "SWIPEME_ADS_WATCHED_DAYS": 30,
+    "SWIPEME_ADS_WATCHED_POSTS": 100,
+    "SWIPEME_ADS_WATCHED_MIN_POSTS": 2,
+    "SWIPEME_ADS_WATCHED_REFRESH_SECONDS": 3600,
     # Top-ups (minor units of the org's currency).
     "SWIPEME_ADS_TOPUP_MIN_MINOR": 500,
     "SWIPEME_ADS_TOPUP_MAX_MINOR": 10_000_000,

@@ -11,6 +11,11 @@ Rules (issue 19):
   age band for a known minor.
 - Signed-out viewers: contextual only (country, language, device); an age-banded group
   does not match (their age is unknown).
+- Interests (personal) are a signed-in adult's onboarding topics and the topics of what
+  they watch (`watched_topics`: posts they completed or liked recently, a topic counting
+  when at least `SWIPEME_ADS_WATCHED_MIN_POSTS` of them carry it), stored per user by a
+  task (`models.WatchedTopics`); serving (`viewer_for`) and the audience estimate
+  (`interest_users_q`) read the same rows.
 - Content topics (`topics`, feed.topics.TOPICS) are contextual: the slot's, not the
   viewer's — the topics of the organic posts on either side of it (`slot_topics`, through
   feed's `topics_of`: a post's topics are its hashtags'). They apply to everyone, signed-out
@@ -26,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from apps.accounts.age import age_on
@@ -69,7 +75,7 @@ class Viewer:
     language: str = ""  # primary subtag, lower case ("en")
     device: str = ""  # ios | android | web
     region: str = ""  # ISO 3166-2 ("US-CA"), when known
-    interests: frozenset[str] = frozenset()  # onboarding topics
+    interests: frozenset[str] = frozenset()  # onboarding topics and watched topics
     audience_ids: frozenset[int] = field(default_factory=frozenset)
     lookalike_ids: frozenset[int] = field(default_factory=frozenset)
 
@@ -104,13 +110,13 @@ def viewer_for(
     region: str = "",
     today: date | None = None,
 ) -> Viewer:
-    """The Viewer for a request: a signed-in user's age, country, onboarding interests and
-    audience memberships (two indexed reads), or a signed-out visitor's request context.
+    """The Viewer for a request: a signed-in user's age, country, interests (onboarding
+    topics, and for a known adult the watched topics: `interests_of`) and audience
+    memberships (three indexed reads), or a signed-out visitor's request context.
     `region` (ISO 3166-2, where the request comes from) counts for a signed-in user only,
     and only inside the user's country; a visitor's is never used (regions are personal
     targeting, which visitors get none of)."""
     from apps.ads.models import AudienceMember, LookalikeMember
-    from apps.feed.models import UserInterests
 
     device = device if device in DEVICES else ""
     language = norm_language(language)
@@ -119,9 +125,8 @@ def viewer_for(
         return Viewer(country=country.upper()[:2], language=language, device=device)
     born = getattr(user, "date_of_birth", None)
     age = age_on(born, today or timezone.localdate()) if born else None
-    interests = (
-        UserInterests.objects.filter(user_id=user_id).values_list("interests", flat=True).first()
-    ) or []
+    adult = age is not None and age >= settings.SWIPEME_ADULT_AGE
+    interests = interests_of(int(user_id), adult=adult)
     audiences = frozenset(
         AudienceMember.objects.filter(user_id=user_id).values_list("audience_id", flat=True)
     )
@@ -141,6 +146,58 @@ def viewer_for(
         audience_ids=audiences,
         lookalike_ids=lookalikes,
     )
+
+
+def watched_topics(hashtags_of_posts: Iterable[Iterable[str]], *, min_posts: int) -> frozenset[str]:
+    """THE rule for interests from watching: the topics (feed's `topics_of`, as for a
+    slot's content) carried by at least `min_posts` of the posts someone recently completed
+    or liked (each post counts once per topic)."""
+    counts: dict[str, int] = {}
+    for tags in hashtags_of_posts:
+        for topic in topics_of(tags):
+            counts[topic] = counts.get(topic, 0) + 1
+    return frozenset(t for t, n in counts.items() if n >= max(1, min_posts))
+
+
+def interests_of(user_id: int, *, adult: bool) -> frozenset[str]:
+    """A signed-in user's interest topics: the onboarding topics, and for a known adult the
+    stored watched topics (`models.WatchedTopics`), in one statement. A missing or stale
+    watched row (older than `SWIPEME_ADS_WATCHED_REFRESH_SECONDS`) puts the user on the
+    refresh task's list (`services.interests.watched_topics_due`, one Redis command that
+    never raises): the task computes it, serving never waits for it."""
+    from django.db import connection
+
+    from apps.ads.models import WatchedTopics
+    from apps.feed.models import UserInterests
+
+    sql = f"""SELECT (SELECT interests::json FROM {UserInterests._meta.db_table}
+                      WHERE user_id = %(u)s),
+                     w.topics, w.computed_at
+              FROM (SELECT 1) one
+              LEFT JOIN {WatchedTopics._meta.db_table} w ON %(adult)s AND w.user_id = %(u)s
+    """  # noqa: S608 - table names are the models'
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"u": user_id, "adult": adult})
+        onboarding, watched, computed_at = cursor.fetchone()
+    if adult:
+        from apps.ads.services.interests import watched_topics_due, watched_topics_stale
+
+        if watched_topics_stale(computed_at):
+            watched_topics_due(user_id)
+    return frozenset(str(t) for t in (onboarding or [])) | frozenset(watched or ())
+
+
+def interest_users_q(interests: Iterable[str]) -> Q:
+    """The accounts (a `User` queryset's filter) whose interests share one of `interests`,
+    by the same rows `interests_of` reads: onboarding topics, or watched topics (stored for
+    known adults only; the estimate counts adults only for personal targeting anyway)."""
+    from apps.ads.models import WatchedTopics
+    from apps.feed.models import UserInterests
+
+    wanted = sorted(set(interests))
+    return Q(
+        Exists(UserInterests.objects.filter(user_id=OuterRef("pk"), interests__has_any_keys=wanted))
+    ) | Q(Exists(WatchedTopics.objects.filter(user_id=OuterRef("pk"), topics__overlap=wanted)))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from apps.ads.measurement import billing, rollup
+from apps.ads.services import interests
 
 
 @shared_task(name="ads.rollup_daily_stats", ignore_result=True)
@@ -20,3 +21,12 @@ def post_spend() -> int:
     made = billing.spend_post_all()
     billing.budget_counters_reconcile()
     return made
+
+
+@shared_task(name="ads.refresh_watched_topics", ignore_result=True)
+def refresh_watched_topics(user_ids: list[int] | None = None) -> int:
+    """The watched topics of the viewers serving asked for and of day-old rows (beat, every
+    5 minutes), or of `user_ids`. Idempotent."""
+    if user_ids is not None:
+        return interests.watched_topics_refresh(user_ids=user_ids)
+    return interests.watched_topics_refresh_due()

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import redis
+from django.db import connection
 from django.db.models import Case, Count, F, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -133,6 +134,32 @@ def completed_post_ids(*, user_id: int, limit: int = 50) -> list[int]:
     return list(UserPostStats.objects.filter(user_id=user_id)
                 .filter(Q(completed=True) | Q(liked=True))
                 .order_by("-last_event_at").values_list("post_id", flat=True)[:limit])
+
+
+def positive_post_ids_by_user(*, user_ids: Sequence[int], since: datetime,
+                              limit: int = 100) -> dict[int, list[int]]:
+    """For each user, the posts they watched to the end or liked (`completed_post_ids`'s
+    rule) with activity since `since`, most recent first, at most `limit` each. One
+    statement (a LATERAL read per user on the `analytics_ups_recent` index); users with none
+    are absent."""
+    ids = sorted({int(u) for u in user_ids})
+    if not ids:
+        return {}
+    table = UserPostStats._meta.db_table
+    sql = f"""
+        SELECT u.id, p.post_id FROM unnest(%s::bigint[]) AS u(id)
+        CROSS JOIN LATERAL (
+          SELECT post_id, last_event_at FROM {table}
+          WHERE user_id = u.id AND last_event_at >= %s AND (completed OR liked)
+          ORDER BY last_event_at DESC LIMIT %s) p
+        ORDER BY u.id, p.last_event_at DESC
+    """  # noqa: S608 - the table name is the model's
+    out: dict[int, list[int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids, since, limit])
+        for user_id, post_id in cursor.fetchall():
+            out.setdefault(int(user_id), []).append(int(post_id))
+    return out
 
 
 @dataclass(frozen=True)

@@ -300,6 +300,17 @@ def get_hashtag(*, name: str) -> Hashtag:
     return tag
 
 
+def hashtag_names_by_post(post_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Each post's hashtag names, lower-cased (one indexed query; posts without any are
+    absent). Any status: what someone watched keeps its tags after it is taken down."""
+    out: dict[int, list[str]] = {}
+    rows = (PostHashtag.objects.filter(post_id__in=list(post_ids))
+            .values_list("post_id", Lower("hashtag__name")))
+    for post_id, name in rows:
+        out.setdefault(int(post_id), []).append(str(name))
+    return out
+
+
 def hashtag_posts_for(*, viewer: User | AnonymousUser | None, hashtag: Hashtag) -> QuerySet[Post]:
     posts = visible_posts_for(viewer=viewer).filter(
         Exists(PostHashtag.objects.filter(hashtag_id=hashtag.pk, post_id=OuterRef("pk"))))

@@ -867,6 +867,14 @@ SWIPEME_TAX_FORM_KEYS_DERIVED_OK = True
 # development and tests only.
 SWIPEME_KYC_FILE_KEYS = env_list("SWIPEME_KYC_FILE_KEYS", [])
 SWIPEME_KYC_FILE_KEYS_DERIVED_OK = True
+# Earnings clearing (apps.monetization.services.clearing): a creator's share of a gift, tip or
+# subscription payment becomes payable after its source's clearing period (RevenueShare rows,
+# edited by finance staff in the admin; 7 days by default); this task moves what is due.
+CELERY_BEAT_SCHEDULE["monetization-release-cleared-earnings"] = {
+    "task": "apps.monetization.release_cleared_earnings",
+    "schedule": timedelta(minutes=15),
+    "options": {"queue": "default", "expires": 14 * 60},
+}
 # Subscriptions (apps.monetization.services.subscriptions): renewals, retries of failed
 # renewals and ends of cancelled or out-of-grace subscriptions, every 10 minutes.
 CELERY_BEAT_SCHEDULE["monetization-renew-subscriptions"] = {
@@ -960,6 +968,12 @@ CELERY_BEAT_SCHEDULE["ads-rollup-daily-stats"] = {
 }
 CELERY_BEAT_SCHEDULE["ads-post-spend"] = {
     "task": "ads.post_spend",
+    "schedule": timedelta(minutes=5),
+    "options": {"queue": "default", "expires": 240},
+}
+# Ads' interests from watching: the viewers serving found stale, and day-old rows.
+CELERY_BEAT_SCHEDULE["ads-refresh-watched-topics"] = {
+    "task": "ads.refresh_watched_topics",
     "schedule": timedelta(minutes=5),
     "options": {"queue": "default", "expires": 240},
 }

@@ -36,7 +36,7 @@ from apps.ads.models import (
     LookalikeMember,
 )
 from apps.ads.services.orgs import Action, require
-from apps.ads.targeting import AGE_BANDS, Targeting
+from apps.ads.targeting import AGE_BANDS, Targeting, interest_users_q
 from apps.core.errors import ApplicationError, NotFoundError
 
 User = get_user_model()
@@ -210,6 +210,14 @@ def _years_ago(today: date, years: int) -> date:
         return today.replace(year=today.year - years, day=28)
 
 
+def adult_born_by_date(today: date) -> date:
+    """The latest date of birth of a known adult today (the estimate's and the watched
+    topics' rule; `Viewer.known_adult` computes the same from the age)."""
+    from django.conf import settings
+
+    return _years_ago(today, int(settings.SWIPEME_ADULT_AGE))
+
+
 def _age_q(bands: Iterable[str], today: date) -> Q:
     q = Q(pk__in=[])
     for band, low, high in AGE_BANDS:
@@ -233,15 +241,12 @@ def audience_estimate(
     *, org: AdvertiserOrg, targeting: Targeting, restricted_category: str = ""
 ) -> Estimate:
     """How many accounts the targeting can reach (signed-out viewers not counted)."""
-    from django.conf import settings
-
     from apps.accounts.models import Device
-    from apps.feed.models import UserInterests
 
     today = timezone.localdate()
     users = User.objects.filter(is_active=True)
     if targeting.personal or restricted_category:
-        users = users.filter(date_of_birth__lte=_years_ago(today, settings.SWIPEME_ADULT_AGE))
+        users = users.filter(date_of_birth__lte=adult_born_by_date(today))
     if targeting.age_bands:
         users = users.filter(_age_q(targeting.age_bands, today))
     if targeting.countries:
@@ -253,14 +258,8 @@ def audience_estimate(
         users = users.filter(lang)
     if targeting.regions:
         users = users.none()  # no region is known for accounts yet (a request's geo only)
-    if targeting.interests:
-        users = users.filter(
-            Exists(
-                UserInterests.objects.filter(
-                    user_id=OuterRef("pk"), interests__has_any_keys=list(targeting.interests)
-                )
-            )
-        )
+    if targeting.interests:  # onboarding or watched topics: serving's rows (one rule)
+        users = users.filter(interest_users_q(targeting.interests))
     # Content topics narrow where an ad shows (the posts around the slot), not who sees it:
     # they do not change the count.
     if targeting.devices:
