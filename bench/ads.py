@@ -178,10 +178,12 @@ def _worker(index: int, workers: int, args: argparse.Namespace, campaigns: list[
         cand.validate()
         candidate_of[c["id"]] = (SimpleNamespace(ad_group_id=c["id"], campaign_id=c["id"]),
                                  cand)
-    segment_caps = {s: {c["id"]: caps.Cap(c["id"], c["cap"], None) for c in pool}
-                    for s, pool in by_segment.items()}
-    segment_budgets = {s: {c["id"]: budgets[c["id"]] for c in pool}
-                       for s, pool in by_segment.items()}
+    # Every segment, also one no campaign targets (a small world can leave one empty:
+    # its slots find no candidate and stay empty, as a page with no eligible ad does).
+    segment_caps = {s: {c["id"]: caps.Cap(c["id"], c["cap"], None) for c in by_segment[s]}
+                    for s in range(SEGMENTS)}
+    segment_budgets = {s: {c["id"]: budgets[c["id"]] for c in by_segment[s]}
+                       for s in range(SEGMENTS)}
     served: Counter[tuple[int, int]] = Counter()  # (user, campaign) -> ads served today
     over_bid = 0
     charges = 0
