@@ -217,7 +217,7 @@ def _worker(index: int, workers: int, args: argparse.Namespace, campaigns: list[
             try:
                 won = serve._run_slot(cands, by_id, viewer_key=viewer_key,
                                       group_caps=group_caps, budgets=budgets, reserve=0,
-                                      now=now, context={}, validated=True)
+                                      now=now, context={}, validated=True, states=states)
             except redis.RedisError:
                 errors += 1
                 continue

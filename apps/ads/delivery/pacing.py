@@ -230,6 +230,22 @@ def passes(state: State, *, rng: random.Random | None = None, band: float | None
     return p >= 1.0 or (p > 0 and (rng or random).random() < p)
 
 
+def fits(state: State, *, cost_micros: int, price_micros: int) -> bool:
+    """Whether `admit` would take this winner by what `state` knows: the admission script's
+    three checks (hard budget, one price within what is left after the charges, the curve)
+    in Python. The serving path drops a winner that does not fit before the commit: the
+    throttle (`passes`) lets a campaign in while any headroom is left, also headroom smaller
+    than the winner's cost, which `admit` then refuses; with small budgets (one ad's cost
+    near the throttle band) each such winner cost a round trip and one of the slot's few
+    tries, and the slot went empty. `admit` still decides (the state may be stale)."""
+    committed = state.committed + cost_micros
+    return (
+        committed <= state.budget_micros
+        and state.spent_micros + price_micros <= state.budget_micros
+        and committed <= state.allowance_micros
+    )
+
+
 def passing(states: dict[int, State], *, rng: random.Random | None = None) -> set[int]:
     """The campaigns that enter this page's auctions (`passes` for each; the band setting
     read once a page, not once a campaign)."""

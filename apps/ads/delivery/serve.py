@@ -239,6 +239,7 @@ def fill_ad_slots(*, request: AdSlotRequest) -> AdSlotAnswer | None:
                     "topics": sorted(topics),
                 },
                 validated=True,
+                states=states,
             )
         except redis.RedisError as exc:
             logger.warning("ads: slot left empty, Redis unavailable (%s)", exc)
@@ -369,11 +370,16 @@ def _run_slot(
     now: datetime,
     context: dict[str, Any],
     validated: bool = False,
+    states: dict[int, pacing.State] | None = None,
 ) -> tuple[Any, auction.Placement, str] | None:
     """One slot's auction and the winner's atomic commit; a refused winner leaves the
-    auction and it runs again without it (its price depended on it)."""
+    auction and it runs again without it (its price depended on it). With the page's pacing
+    `states`, a winner they already refuse (`pacing.fits`: its cost above the headroom, its
+    price above what is left) leaves without a round trip and without using one of the
+    `MAX_TRIES` commits."""
     pool = list(pool)
-    for _ in range(MAX_TRIES):
+    tries = 0
+    while tries < MAX_TRIES:
         if not pool:
             return None
         auction_id = tokens.new_auction_id()
@@ -387,12 +393,20 @@ def _run_slot(
             return None
         placement = outcome.placements[0]
         ad, cand = by_id[placement.ad_id]
+        cost = pacing.expected_cost(placement.price_micros, _billing_probability(cand))
+        state = states.get(ad.campaign_id) if states is not None else None
+        if state is not None and not pacing.fits(
+            state, cost_micros=cost, price_micros=placement.price_micros
+        ):
+            pool = [c for c in pool if c.ad_id != placement.ad_id]
+            continue
+        tries += 1
         if _commit(
             viewer_key,
             group_caps[ad.ad_group_id],
             campaign_id=ad.campaign_id,
             budget_micros=budgets[ad.campaign_id],
-            cost=pacing.expected_cost(placement.price_micros, _billing_probability(cand)),
+            cost=cost,
             price=placement.price_micros,
             now=now,
         ):

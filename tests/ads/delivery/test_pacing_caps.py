@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import redis
@@ -152,3 +153,44 @@ def test_without_redis_the_calls_fail_fast_with_a_redis_error() -> None:
         caps.take("u:1", Cap(1, 1, None), now=END_OF_DAY)
     with pytest.raises(redis.RedisError):
         pacing.states({1: 1_000}, now=END_OF_DAY)
+
+
+def test_a_winner_whose_cost_exceeds_its_headroom_leaves_without_using_a_try() -> None:
+    """Low fill with small budgets (issue 19): the throttle (`passes`) lets a campaign in
+    while any headroom is left, also less than one ad's cost, which `admit` refuses. Three
+    such winners used to take the slot's three tries and leave it empty though a fourth
+    campaign had room; with the page's states a winner that cannot fit leaves the auction
+    without a round trip."""
+    from types import SimpleNamespace
+
+    from apps.ads.delivery import auction, serve
+
+    now = END_OF_DAY  # the allowance is the whole budget
+    budgets = {1: 100_000, 2: 100_000, 3: 100_000, 4: 10_000_000}
+    for cid in (1, 2, 3):  # 1,000 micros left: an impression at ~4,000 does not fit
+        budget.record_spend(campaign_id=cid, micros=99_000, at=now)
+    by_id = {}
+    for cid in budgets:
+        cand = auction.Candidate(ad_id=cid, ad_group_id=cid, campaign_id=cid, strategy="cpm",
+                                 bid_micros=5_000_000 if cid < 4 else 1_500_000,
+                                 p_click=0.01, p_view_2s=0.3, quality=1.0 - cid / 100)
+        by_id[cid] = (SimpleNamespace(ad_group_id=cid, campaign_id=cid), cand)
+    group_caps = {cid: Cap(cid, None, None) for cid in budgets}
+    states = pacing.states(budgets, now=now)
+    assert all(pacing.passes(states[cid]) for cid in (1, 2, 3))  # the throttle lets them in
+    assert not any(pacing.fits(states[cid], cost_micros=4_000, price_micros=4_000)
+                   for cid in (1, 2, 3))
+
+    def slot(**kw: Any) -> Any:
+        return serve._run_slot([c for _, c in by_id.values()], by_id, viewer_key="u:5",
+                               group_caps=group_caps, budgets=budgets, reserve=0, now=now,
+                               context={}, **kw)
+
+    # Without the states (before): three refused commits, and the slot is empty.
+    assert slot() is None
+    # With them: the three leave at once and the campaign with room wins the slot.
+    won = slot(states=states)
+    assert won is not None
+    assert won[0].campaign_id == 4
+    after = pacing.states(budgets, now=now)
+    assert [after[cid].committed for cid in (1, 2, 3)] == [99_000] * 3  # nothing held
