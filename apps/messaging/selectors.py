@@ -8,10 +8,12 @@ that a conversation exists).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal, TypedDict
 
+from django.db import connection
 from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -19,7 +21,14 @@ from apps.accounts.models import User
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.core.ids import parse_id
 from apps.messaging import policy
-from apps.messaging.models import HiddenMessage, Message, MessagingSettings, Participant
+from apps.messaging.models import (
+    Conversation,
+    HiddenMessage,
+    Message,
+    MessagingSettings,
+    Participant,
+)
+from apps.social.models import Block
 
 CONVERSATION_NOT_FOUND = "Conversation not found."
 MESSAGE_NOT_FOUND = "Message not found."
@@ -82,10 +91,10 @@ PINS_MAX = 5
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _cursor_of(row: Participant) -> str:
-    assert row.last_activity_at is not None
-    stamp = (row.last_activity_at - _EPOCH) // timedelta(microseconds=1)
-    return f"{stamp}.{row.pk}"
+def _cursor_of(last_activity_at: datetime | None, row_id: int) -> str:
+    assert last_activity_at is not None
+    stamp = (last_activity_at - _EPOCH) // timedelta(microseconds=1)
+    return f"{stamp}.{row_id}"
 
 
 def parse_inbox_cursor(raw: str | None) -> tuple[datetime, int] | None:
@@ -100,23 +109,147 @@ def parse_inbox_cursor(raw: str | None) -> tuple[datetime, int] | None:
 
 
 def inbox_page(user: User, *, folder: Folder, cursor: str | None,
-               limit: int) -> tuple[list[Participant], str | None]:
-    """A page of `inbox_for`: the first page starts with the pinned conversations (at most
-    PINS_MAX), then the rest by latest activity, keyset-paged on (last_activity_at, id)."""
+               limit: int) -> tuple[list[InboxRow], str | None]:
+    """A page of `inbox_for` as plain rows (`inbox_rows`): the first page starts with the
+    pinned conversations (at most PINS_MAX), then the rest by latest activity, keyset-paged
+    on (last_activity_at, id). One statement: the page's selection (the ORM's, so the folder
+    rule stays `_in_folder`'s) is a subquery of the rows' read."""
     limit = max(1, min(limit, MAX_PAGE))
-    rows = inbox_for(user, folder=folder)
+    rows = inbox_for(user, folder=folder).values_list("id", flat=True)
     position = parse_inbox_cursor(cursor)
-    pinned: list[Participant] = []
-    if position is None:
-        pinned = list(rows.filter(pinned_at__isnull=False)[:PINS_MAX])
     rest = rows.filter(pinned_at__isnull=True).order_by("-last_activity_at", "-id")
-    if position is not None:
+    parts = []
+    if position is None:
+        parts.append(rows.filter(pinned_at__isnull=False)[:PINS_MAX].query.sql_with_params())
+    else:
         at, row_id = position
         rest = rest.filter(Q(last_activity_at__lt=at) | Q(last_activity_at=at, id__lt=row_id))
-    page = list(rest[:limit + 1])
+    parts.append(rest[:limit + 1].query.sql_with_params())
+    selection = " UNION ALL ".join(f"({sql})" for sql, _ in parts)
+    found = _inbox_rows(selection, [p for _, params in parts for p in params])
+    pinned = [r for r in found if r["pinned_at"] is not None]
+    page = [r for r in found if r["pinned_at"] is None]
     more = len(page) > limit
     page = page[:limit]
-    return pinned + page, (_cursor_of(page[-1]) if more and page else None)
+    last = page[-1] if more and page else None
+    return pinned + page, (_cursor_of(last["last_activity_at"], last["id"]) if last else None)
+
+
+class LastMessage(TypedDict):
+    id: int
+    seq: int | None
+    kind: str
+    state: str
+    body: str
+    data: Any
+    created_at: datetime
+    sender_id: int | None
+
+
+class MemberRow(TypedDict):
+    id: int
+    username: str
+    display_name: str
+    avatar_sizes: Any
+    role: str
+
+
+class InboxRow(TypedDict):
+    """One person's conversation as the inbox shows it: their `Participant` fields, the
+    conversation's, the latest message they see (or None), how many active members and the
+    first `INBOX_MEMBERS` of them (oldest membership first) with their user's card fields."""
+
+    id: int
+    conversation_id: int
+    role: str
+    unread_count: int
+    last_read_seq: int
+    accepted_at: datetime | None
+    muted_until: datetime | None
+    pinned_at: datetime | None
+    archived_at: datetime | None
+    last_activity_at: datetime | None
+    kind: str
+    name: str
+    last_seq: int
+    last_message: LastMessage | None
+    member_count: int
+    members: list[MemberRow]
+
+
+INBOX_MEMBERS = 8  # members shown per row (a title names the first four others)
+
+
+def inbox_rows(participants: Iterable[Participant]) -> list[InboxRow]:
+    """`InboxRow`s of these memberships (any state, listed or not: a conversation's detail
+    and the answers of its writes), in their order; one statement."""
+    ids = [p.pk for p in participants]
+    if not ids:
+        return []
+    by_id = {r["id"]: r for r in _inbox_rows("SELECT unnest(%s::bigint[])", [ids])}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _inbox_rows(selection: str, params: list[Any]) -> list[InboxRow]:
+    """The rows of the memberships whose ids `selection` (SQL) selects, pinned first, then
+    latest activity first. Per row, index walks only: the latest message this member sees
+    (past their join and clear, not by someone blocked either way: `visible_messages_q`'s
+    rule for the newest seq) on the (conversation, seq) unique index, and the members on
+    (conversation, user); no model instances."""
+    with connection.cursor() as cursor:
+        cursor.execute(_INBOX_ROWS_SQL.format(selection=selection), params)
+        found = cursor.fetchall()
+    rows: list[InboxRow] = []
+    for (pid, cid, role, unread, last_read, accepted_at, muted_until, pinned_at, archived_at,
+         activity_at, kind, name, last_seq, mid, mseq, mkind, mstate, mbody, mdata, mcreated,
+         msender, member_count, members) in found:
+        rows.append({
+            "id": pid, "conversation_id": cid, "role": role, "unread_count": unread,
+            "last_read_seq": last_read, "accepted_at": accepted_at, "muted_until": muted_until,
+            "pinned_at": pinned_at, "archived_at": archived_at, "last_activity_at": activity_at,
+            "kind": kind, "name": name, "last_seq": last_seq,
+            "last_message": None if mid is None else {
+                "id": mid, "seq": mseq, "kind": mkind, "state": mstate, "body": mbody,
+                "data": json.loads(mdata), "created_at": mcreated, "sender_id": msender},
+            "member_count": member_count,
+            "members": [{"id": uid, "username": username, "display_name": display_name,
+                         "avatar_sizes": sizes, "role": member_role}
+                        for uid, username, display_name, sizes, member_role in members or []],
+        })
+    return rows
+
+
+_P = Participant._meta.db_table
+# Table names and a constant only; `selection` is SQL this module builds (the ORM's, or an
+# unnest of ids), its values passed as parameters.
+_INBOX_ROWS_SQL = f"""
+SELECT p.id, p.conversation_id, p.role, p.unread_count, p.last_read_seq, p.accepted_at,
+       p.muted_until, p.pinned_at, p.archived_at, p.last_activity_at,
+       c.kind, c.name, c.last_seq,
+       m.id, m.seq, m.kind, m.state, m.body, m.data, m.created_at, m.sender_id,
+       (SELECT count(*) FROM {_P} o
+         WHERE o.conversation_id = p.conversation_id AND o.state = 'active'),
+       (SELECT json_agg(json_build_array(u.id, u.username, u.display_name, u.avatar_sizes,
+                                         f.role) ORDER BY f.joined_at, f.id)
+          FROM (SELECT o.user_id, o.role, o.joined_at, o.id FROM {_P} o
+                 WHERE o.conversation_id = p.conversation_id AND o.state = 'active'
+                 ORDER BY o.joined_at, o.id LIMIT {INBOX_MEMBERS}) f
+          JOIN {User._meta.db_table} u ON u.id = f.user_id)
+  FROM ({{selection}}) AS sel(id)
+  JOIN {_P} p ON p.id = sel.id
+  JOIN {Conversation._meta.db_table} c ON c.id = p.conversation_id
+  LEFT JOIN LATERAL (
+       SELECT mm.id, mm.seq, mm.kind, mm.state, mm.body, mm.data, mm.created_at, mm.sender_id
+         FROM {Message._meta.db_table} mm
+        WHERE mm.conversation_id = p.conversation_id
+          AND mm.seq > GREATEST(p.joined_seq, p.cleared_seq)
+          AND (mm.sender_id IS NULL OR mm.sender_id = p.user_id OR NOT EXISTS (
+               SELECT 1 FROM {Block._meta.db_table} b
+                WHERE (b.blocker_id = p.user_id AND b.blocked_id = mm.sender_id)
+                   OR (b.blocker_id = mm.sender_id AND b.blocked_id = p.user_id)))
+        ORDER BY mm.seq DESC LIMIT 1) m ON true
+ ORDER BY p.pinned_at DESC NULLS LAST, p.last_activity_at DESC NULLS LAST, p.id DESC
+"""  # noqa: S608
 
 
 def unread_total(user: User) -> int:

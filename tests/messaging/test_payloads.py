@@ -9,7 +9,11 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.content.models import Post
 from apps.messaging import selectors, services
-from apps.messaging.api.serializers import conversation_payloads, message_payloads
+from apps.messaging.api.serializers import (
+    conversation_payloads,
+    inbox_payloads,
+    message_payloads,
+)
 from tests.engagement.factories import PublishedPostFactory
 from tests.factories import UserFactory
 from tests.messaging.helpers import direct, friends, send
@@ -65,8 +69,45 @@ def test_inbox_rows_in_constant_queries() -> None:
         with CaptureQueriesContext(connection) as queries:
             payloads = conversation_payloads(me, rows)
         counts.append(len(queries))
-    assert counts[0] == counts[1]
+    assert counts == [1, 1]
     assert len(payloads) == 6
+
+
+def test_an_inbox_page_is_one_statement_with_titles_members_and_previews() -> None:
+    """The page's selection, each row's latest message it may see and its first members are
+    one statement; the title names the first four others, `members` the first eight."""
+    from tests.social.factories import BlockFactory
+
+    me = UserFactory(username="me")
+    people = [UserFactory(username=f"p{i}", display_name="" if i == 1 else f"P {i}")
+              for i in range(10)]
+    for other in people:
+        friends(me, other)
+    group = services.create_group(people[0], [me.pk] + [p.pk for p in people[1:]], "")
+    send(people[2], group, "  see\n\n you   later ")
+    BlockFactory(blocker=me, blocked=people[3])
+    send(people[3], group, "not for me")
+    one = direct(people[4], me, as_friends=False)
+    gone = send(people[4], one, "oops")
+    services.unsend_message(people[4], one.pk, gone.pk)
+    counts = []
+    for size in (1, 2):
+        with CaptureQueriesContext(connection) as queries:
+            rows, _ = selectors.inbox_page(me, folder="inbox", cursor=None, limit=size)
+            payloads = inbox_payloads(me, rows)
+        counts.append(len(queries))
+    assert counts == [1, 1]
+    by_id = {p["id"]: p for p in payloads}
+    row = by_id[str(group.pk)]
+    assert row["title"] == "P 0, p1, P 2, P 3"
+    assert [m["username"] for m in row["members"]] == ["p0", "me", *[f"p{i}" for i in
+                                                                     range(1, 7)]]
+    assert row["members"][0]["role"] == "admin"
+    assert row["member_count"] == 11
+    assert row["last_message"]["body"] == "see you later"
+    assert row["last_message"]["sender"] == str(people[2].pk)
+    unsent = by_id[str(one.pk)]["last_message"]
+    assert (unsent["body"], unsent["unsent"], unsent["id"]) == ("", True, str(gone.pk))
 
 
 def test_system_messages_name_the_people_they_are_about() -> None:

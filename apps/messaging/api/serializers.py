@@ -11,7 +11,6 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 from django.db.models import Count
-from django.db.models.expressions import RawSQL
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
@@ -20,6 +19,7 @@ from apps.content.models import Post
 from apps.content.selectors import for_display, public_version_of, visible_posts_for
 from apps.media.models import MediaAsset
 from apps.media.playback import playback_for
+from apps.messaging import selectors
 from apps.messaging.models import Conversation, Message, Participant, Reaction
 from apps.social.selectors import blocked_user_ids, discoverable_q
 
@@ -32,7 +32,12 @@ SEND_KIND_CHOICES = [k for k in Message.Kind.choices if k[0] != Message.Kind.SYS
 
 def avatar_url(user: User) -> str | None:
     """The smallest avatar rendition's URL, or None without an avatar."""
-    sizes = user.avatar_sizes if isinstance(user.avatar_sizes, dict) else {}
+    return avatar_url_of(user.avatar_sizes)
+
+
+def avatar_url_of(avatar_sizes: Any) -> str | None:
+    """`avatar_url` of a user's `avatar_sizes` value."""
+    sizes = avatar_sizes if isinstance(avatar_sizes, dict) else {}
     named = [(int(size), name) for size, name in sizes.items()
              if str(size).isdigit() and isinstance(name, str) and name]
     return default_storage.url(min(named)[1]) if named else None
@@ -150,76 +155,52 @@ def _system(message: Message, users: dict[int, User]) -> dict[str, Any]:
 
 
 def conversation_payloads(viewer: User, rows: Iterable[Participant]) -> list[dict[str, Any]]:
-    """Inbox rows (the viewer's Participant rows with their conversation): the title, the
-    other members (a few), the latest message's preview, unread and the viewer's flags.
-    Three queries whatever the count (members, the latest messages, their senders)."""
-    rows = list(rows)
-    if not rows:
-        return []
-    cids = [r.conversation_id for r in rows]
-    members: dict[int, list[Participant]] = {}
-    for p in (Participant.objects.filter(conversation_id__in=cids,
-                                         state=Participant.State.ACTIVE)
-              .select_related("user").order_by("joined_at", "id")):
-        members.setdefault(p.conversation_id, []).append(p)
-    latest = {m.conversation_id: m for m in Message.objects.filter(
-              pk__in=_latest_message_ids(rows)).select_related("sender").only(
-                  "id", "conversation_id", "seq", "kind", "state", "body", "created_at",
-                  "data", "sender__id", "sender__username", "sender__display_name",
-                  "sender__avatar_sizes")}
+    """Inbox rows of these memberships (the viewer's Participant rows): see
+    `inbox_payloads`. One query whatever the count (`selectors.inbox_rows`)."""
+    return inbox_payloads(viewer, selectors.inbox_rows(rows))
+
+
+def inbox_payloads(viewer: User, rows: Iterable[selectors.InboxRow]) -> list[dict[str, Any]]:
+    """The inbox's rows as JSON-ready dicts: the title, the other members (a few), the
+    latest message's preview, unread and the viewer's flags. No query: the rows carry it
+    all (`selectors.inbox_page`, `selectors.inbox_rows`)."""
     out = []
     for row in rows:
-        conversation = row.conversation
-        everyone = members.get(conversation.pk, [])
-        others = [p for p in everyone if p.user_id != viewer.pk]
-        last = latest.get(conversation.pk)
+        everyone = row["members"]
+        others = [p for p in everyone if p["id"] != viewer.pk]
+        last = row["last_message"]
         out.append({
-            "id": str(conversation.pk), "kind": conversation.kind,
-            "name": conversation.name,
-            "title": conversation.name or ", ".join(
-                p.user.display_name or p.user.username for p in others[:4]) or "Just you",
-            "members": [dict(user_card(p.user), role=p.role) for p in everyone[:8]],
-            "member_count": len(everyone),
-            "role": row.role,
-            "last_seq": conversation.last_seq,
+            "id": str(row["conversation_id"]), "kind": row["kind"],
+            "name": row["name"],
+            "title": row["name"] or ", ".join(
+                p["display_name"] or p["username"] for p in others[:4]) or "Just you",
+            "members": [{"id": str(p["id"]), "username": p["username"],
+                         "display_name": p["display_name"],
+                         "avatar_url": avatar_url_of(p["avatar_sizes"]), "role": p["role"]}
+                        for p in everyone],
+            "member_count": row["member_count"],
+            "role": row["role"],
+            "last_seq": row["last_seq"],
             "last_message": None if last is None else {
-                "id": str(last.pk), "seq": last.seq, "kind": last.kind,
-                "sender": str(last.sender_id) if last.sender_id else None,
-                "body": ("" if last.state in Message.WITHOUT_CONTENT
-                         else " ".join(last.body.split())[:PREVIEW_CHARS]),
-                "unsent": last.state == Message.State.UNSENT,
-                "removed": last.state == Message.State.REMOVED,
-                "system": last.data if last.kind == Message.Kind.SYSTEM else None,
-                "created_at": last.created_at.isoformat().replace("+00:00", "Z")},
-            "unread_count": row.unread_count, "last_read_seq": row.last_read_seq,
-            "request": row.accepted_at is None,
-            "muted_until": _iso(row.muted_until), "pinned": row.pinned_at is not None,
-            "archived": row.archived_at is not None,
-            "last_activity_at": _iso(row.last_activity_at),
+                "id": str(last["id"]), "seq": last["seq"], "kind": last["kind"],
+                "sender": str(last["sender_id"]) if last["sender_id"] else None,
+                "body": ("" if last["state"] in Message.WITHOUT_CONTENT
+                         else " ".join(last["body"].split())[:PREVIEW_CHARS]),
+                "unsent": last["state"] == Message.State.UNSENT,
+                "removed": last["state"] == Message.State.REMOVED,
+                "system": last["data"] if last["kind"] == Message.Kind.SYSTEM else None,
+                "created_at": last["created_at"].isoformat().replace("+00:00", "Z")},
+            "unread_count": row["unread_count"], "last_read_seq": row["last_read_seq"],
+            "request": row["accepted_at"] is None,
+            "muted_until": _iso(row["muted_until"]), "pinned": row["pinned_at"] is not None,
+            "archived": row["archived_at"] is not None,
+            "last_activity_at": _iso(row["last_activity_at"]),
         })
     return out
 
 
 def _iso(value: Any) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
-def _latest_message_ids(rows: Sequence[Participant]) -> RawSQL:
-    """Each conversation's latest message this member sees (past their join and clear,
-    not by someone blocked either way): a lateral per row walking the (conversation, seq)
-    unique index backwards, as a subquery of the messages' own read (one round trip for
-    both: the inbox list's p99, bench/messaging.py)."""
-    viewer_id = rows[0].user_id
-    pairs = [(r.conversation_id, max(r.joined_seq, r.cleared_seq)) for r in rows]
-    return RawSQL(
-        "SELECT m.id FROM unnest(%s::bigint[], %s::bigint[]) AS c(cid, floor) "
-        "CROSS JOIN LATERAL (SELECT id FROM messaging_message mm "
-        "WHERE mm.conversation_id = c.cid AND mm.seq > c.floor "
-        "AND (mm.sender_id IS NULL OR mm.sender_id = %s OR NOT EXISTS ("
-        "SELECT 1 FROM social_block b WHERE (b.blocker_id = %s AND b.blocked_id = "
-        "mm.sender_id) OR (b.blocker_id = mm.sender_id AND b.blocked_id = %s))) "
-        "ORDER BY mm.seq DESC LIMIT 1) m",
-        ([p[0] for p in pairs], [p[1] for p in pairs], viewer_id, viewer_id, viewer_id))
 
 
 # --- documentation of the shapes (OpenAPI) ---------------------------------------------------

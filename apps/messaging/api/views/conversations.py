@@ -22,7 +22,7 @@ from apps.messaging import selectors, services
 from apps.messaging.api.serializers import (
     ConversationSerializer,
     UserCardSerializer,
-    conversation_payloads,
+    inbox_payloads,
     user_card,
 )
 from apps.messaging.api.views._common import (
@@ -83,7 +83,7 @@ class ConversationListApi(APIView):
             me, folder=folder,
             cursor=request.query_params.get("cursor"),
             limit=_query_int(request, "limit", default=30, minimum=1) or 30)
-        return Response({"results": conversation_payloads(me, rows), "next": next_cursor})
+        return Response({"results": inbox_payloads(me, rows), "next": next_cursor})
 
     @extend_schema(
         operation_id="conversations_create", summary="Start a one-to-one or create a group",
