@@ -17,6 +17,7 @@ from apps.monetization.models import (
     Clawback,
     CoinPack,
     CoinPurchase,
+    EarningsClearing,
     Gift,
     GiftSend,
     RevenueShare,
@@ -40,8 +41,8 @@ class GiftAdmin(AuditedModelAdmin):
 
 @admin.register(RevenueShare)
 class RevenueShareAdmin(AuditedModelAdmin):
-    list_display = ("source", "creator_bps", "updated_at")
-    list_editable = ("creator_bps",)
+    list_display = ("source", "creator_bps", "clearing_days", "updated_at")
+    list_editable = ("creator_bps", "clearing_days")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         # The source is the row's primary key: edited, the form would save onto another
@@ -50,6 +51,17 @@ class RevenueShareAdmin(AuditedModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # a source always has a share
+
+
+@admin.register(EarningsClearing)
+class EarningsClearingAdmin(ViewOnlyAdmin):
+    """Creators' shares waiting for their clearing period (services/clearing.py): read-only,
+    the beat task releases them; a chargeback meanwhile takes from them first."""
+
+    list_display = ("source_key", "creator", "source", "amount_micros", "clawed_micros",
+                    "clears_at", "released_at")
+    list_filter = ("source", ("released_at", admin.EmptyFieldListFilter))
+    search_fields = ("=source_key", "=creator__username")
 
 
 @admin.register(CoinPurchase)
@@ -69,7 +81,7 @@ class GiftSendAdmin(ViewOnlyAdmin):
 @admin.register(Clawback)
 class ClawbackAdmin(ViewOnlyAdmin):
     list_display = ("purchase", "event", "coins", "wallet_coins", "earnings_micros",
-                    "loss_micros", "created_at")
+                    "clearing_micros", "loss_micros", "created_at")
     list_filter = ("event",)
 
 

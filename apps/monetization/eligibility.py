@@ -27,6 +27,7 @@ from apps.accounts.models import User
 from apps.core.errors import ApplicationError
 from apps.moderation.selectors import account_block_for, has_active_severe_strike
 from apps.monetization.models import KycProfile, SpendingBar, TaxForm
+from apps.monetization.services.clearing import Clearing
 from apps.payments.money import format_money, to_micros
 from apps.social.models import Block, Follow
 
@@ -137,15 +138,35 @@ def may_request_payout(user: User) -> Refusal | None:
     return None
 
 
-def payout_amount_refusal(*, amount_minor: int, available_micros: int) -> Refusal | None:
+def payout_amount_refusal(*, amount_minor: int, available_micros: int,
+                          clearing: Clearing | None = None) -> Refusal | None:
+    """The amount's rule: at least the minimum, at most what is available now. An amount
+    that earnings still clearing would cover is refused with the day it can be asked for."""
     minimum = settings.SWIPEME_PAYOUT_MINIMUM_MINOR
     if amount_minor < minimum:
         smallest = format_money(to_micros(minimum, "USD"), "USD")
         return Refusal("below_minimum", f"The smallest payout is {smallest}.", status=400)
-    if to_micros(amount_minor, "USD") > available_micros:
-        return Refusal("insufficient_funds", f"That is more than your balance "
-                       f"({format_money(available_micros, 'USD')}).", status=409)
-    return None
+    wanted = to_micros(amount_minor, "USD")
+    if wanted <= available_micros:
+        return None
+    available = format_money(max(available_micros, 0), "USD")
+    day = clearing.payable_on(wanted - available_micros) if clearing is not None else None
+    if clearing is not None and clearing.total_micros > 0:
+        waiting = format_money(clearing.total_micros, "USD")
+        if day is not None:
+            now = (f" or ask for {available} now"
+                   if available_micros >= to_micros(minimum, "USD") else "")
+            return Refusal(
+                "earnings_clearing",
+                f"Only {available} is available now: {waiting} of your earnings is still "
+                "clearing (new earnings wait a few days in case a payment is disputed). "
+                f"You can ask for {format_money(wanted, 'USD')} from {day:%-d %B %Y}"
+                f"{now}.", status=409)
+        return Refusal("insufficient_funds",
+                       f"That is more than your balance ({available} available now, "
+                       f"{waiting} more still clearing).", status=409)
+    return Refusal("insufficient_funds", f"That is more than your balance ({available}).",
+                   status=409)
 
 
 # --- subscriptions (services/subscriptions/ asks these before it charges) ---

@@ -59,8 +59,12 @@ class Signal:
 
 def _earnings_credits(creator_ids: Iterable[int], since: datetime,
                       until: datetime | None = None) -> Q:
-    rule = Q(credit_account__kind=LedgerAccount.Kind.EARNINGS,
-             credit_account__owner_id__in=list(creator_ids), created_at__gte=since)
+    # What was earned: credits to earnings or to earnings clearing, not the release of a
+    # cleared share from the one to the other (it would count the same money twice).
+    rule = (Q(credit_account__kind__in=[LedgerAccount.Kind.EARNINGS,
+                                        LedgerAccount.Kind.EARNINGS_CLEARING],
+              credit_account__owner_id__in=list(creator_ids), created_at__gte=since)
+            & ~Q(debit_account__kind=LedgerAccount.Kind.EARNINGS_CLEARING))
     return rule & Q(created_at__lt=until) if until is not None else rule
 
 

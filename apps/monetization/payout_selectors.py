@@ -1,9 +1,11 @@
 """Reads for earnings, payouts, KYC and tax forms (the API and the pages share them).
 
-Earnings come from the ledger: a creator's earnings account (USD micros) is credited by each
-gift, tip and subscription payment (the set's `code` is the source) and debited by payouts
-and chargeback clawbacks. History by source and day sums those transfers; the balance and
-what payouts hold are the account's maintained columns (O(1))."""
+Earnings come from the ledger: a creator's share of each gift, tip and subscription payment
+(the set's `code` is the source) is credited to their earnings clearing account and moves
+to their earnings account when its clearing period ends (services/clearing.py); payouts and
+chargeback clawbacks debit them. History by source and day sums the credits to either
+account (not the move between them); the balance, what is clearing and what payouts hold
+are the accounts' maintained columns (O(1)), the clearing days one grouped read."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from apps.analytics.selectors import creator_summary_for
 from apps.core.errors import NotFoundError
 from apps.monetization import eligibility, fraud
 from apps.monetization.models import KycDocument, KycProfile, PayoutRequest
+from apps.monetization.services.clearing import RELEASE_CODE, Clearing, clearing_of
 from apps.monetization.services.gifts import earnings_of
 from apps.monetization.services.kyc import STATE_WORDS, kyc_profile_for
 from apps.monetization.services.tax import TaxFormSummary, active_tax_form, tax_form_summary
@@ -38,6 +41,7 @@ class EarningsSummary:
     currency: str
     available_micros: int  # may be paid out now
     pending_micros: int  # held by payouts on their way
+    clearing: Clearing  # earned, not payable yet (with the days it clears)
     paid_out_micros: int  # payouts the provider confirmed, all time
     period_days: int
     since: date
@@ -54,13 +58,18 @@ def earnings_summary(creator_id: int, *, days: int = 28, today: date | None = No
                      with_paid_out: bool = True) -> EarningsSummary:
     """A fixed number of queries (1 to 3), whatever the history; an account is not created
     by reading it."""
-    account = LedgerAccount.objects.filter(kind=LedgerAccount.Kind.EARNINGS,
-                                           owner_id=creator_id, asset=CURRENCY).first()
+    accounts = {a.kind: a for a in LedgerAccount.objects.filter(
+        kind__in=[LedgerAccount.Kind.EARNINGS, LedgerAccount.Kind.EARNINGS_CLEARING],
+        owner_id=creator_id, asset=CURRENCY)}
+    account = accounts.get(LedgerAccount.Kind.EARNINGS)
+    in_clearing = accounts.get(LedgerAccount.Kind.EARNINGS_CLEARING)
     today = today or timezone.now().astimezone(UTC).date()
     since = today - timedelta(days=days - 1)
     start = datetime.combine(since, datetime.min.time(), tzinfo=UTC)
-    rows = [] if account is None else (
-        Transfer.objects.filter(credit_account=account, created_at__gte=start)
+    rows = [] if not accounts else (
+        Transfer.objects.filter(credit_account_id__in=[a.pk for a in accounts.values()],
+                                created_at__gte=start)
+        .exclude(set__code=RELEASE_CODE)  # the move from clearing to earnings: no new money
         .annotate(day=TruncDate("created_at", tzinfo=UTC))
         .values("day", "set__code").annotate(total=Sum("amount")))
     per_day: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -84,6 +93,8 @@ def earnings_summary(creator_id: int, *, days: int = 28, today: date | None = No
     return EarningsSummary(
         currency=CURRENCY, available_micros=account.available if account else 0,
         pending_micros=account.debits_pending if account else 0, paid_out_micros=int(paid),
+        clearing=(clearing_of(creator_id) if in_clearing is not None and in_clearing.balance
+                  else Clearing(total_micros=0, by_day=[])),
         period_days=days,
         since=since, until=today, period_micros=sum(by_source.values()), by_source=by_source,
         daily=daily)
@@ -120,6 +131,7 @@ class PayoutStatus:
     tax_form: TaxFormSummary | None
     available_micros: int
     pending_micros: int
+    clearing: Clearing
     minimum_minor: int
     can_request: bool
     refusal: str  # why not, in words ("" when a payout can be requested)
@@ -130,20 +142,26 @@ class PayoutStatus:
     def available_minor(self) -> int:
         return to_minor(self.available_micros, CURRENCY)
 
+    @property
+    def clearing_minor(self) -> int:
+        return to_minor(self.clearing.total_micros, CURRENCY)
+
 
 def payout_status(user: Any, *, minimum_minor: int) -> PayoutStatus:
     profile = kyc_profile_for(user.pk)
     form = active_tax_form(user.pk)
     account = earnings_of(user.pk)
     available = account.available
+    waiting = clearing_of(user.pk)
     refusal = (eligibility.may_request_payout(user) or fraud.payout_velocity_refusal(user.pk)
                or eligibility.payout_amount_refusal(amount_minor=max(minimum_minor, 1),
-                                                    available_micros=available))
+                                                    available_micros=available,
+                                                    clearing=waiting))
     words = STATE_WORDS[KycProfile.State(profile.state)]
     return PayoutStatus(
         kyc=profile, kyc_words=words, documents=list(kyc_documents_of(user.pk)),
         tax_form=tax_form_summary(form) if form is not None else None,
-        available_micros=available, pending_micros=account.debits_pending,
+        available_micros=available, pending_micros=account.debits_pending, clearing=waiting,
         minimum_minor=minimum_minor, can_request=refusal is None,
         refusal="" if refusal is None else refusal.message,
         refusal_code="" if refusal is None else refusal.code,
@@ -164,6 +182,9 @@ def earnings_payload(creator_id: int, period: str) -> dict[str, Any]:
         "currency": summary.currency, "period": period, "since": summary.since,
         "until": summary.until, "available_minor": _cents(summary.available_micros),
         "pending_minor": _cents(summary.pending_micros),
+        "clearing_minor": _cents(summary.clearing.total_micros),
+        "clearing_next_on": summary.clearing.next_day,
+        "clearing_next_minor": _cents(summary.clearing.next_micros),
         "paid_out_minor": _cents(summary.paid_out_micros),
         "period_minor": _cents(summary.period_micros),
         "by_source": {k: _cents(v) for k, v in summary.by_source.items()},

@@ -39,3 +39,12 @@ def notify_subscription(subscription_id: str, what: str, period: int, attempt: i
     from apps.monetization import subscription_notices
 
     return subscription_notices.notify(int(subscription_id), what, period, attempt)
+
+
+@shared_task(name="apps.monetization.release_cleared_earnings")
+def release_cleared_earnings() -> int:
+    """Beat: creators' earnings whose clearing period ended become payable
+    (services/clearing.py; safe to run twice or at once: each row is released once)."""
+    from apps.monetization.services.clearing import release_due
+
+    return release_due()

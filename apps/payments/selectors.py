@@ -86,6 +86,11 @@ def earnings_balance(user_id: int, asset: str = "USD") -> Balance:
     return balance_of(LedgerAccount.Kind.EARNINGS, owner_id=user_id, asset=asset)
 
 
+def earnings_clearing_balance(user_id: int, asset: str = "USD") -> Balance:
+    """A creator's earnings still clearing (micro-units): earned, not payable yet."""
+    return balance_of(LedgerAccount.Kind.EARNINGS_CLEARING, owner_id=user_id, asset=asset)
+
+
 def _accounts_q(kind: str, owner_id: int | None, asset: str) -> QuerySet[LedgerAccount]:
     return LedgerAccount.objects.filter(kind=kind, owner_id=owner_id, asset=asset)
 

@@ -65,6 +65,8 @@ def earnings(request: HttpRequest) -> HttpResponse:
         "period": period, "periods": list(payout_selectors.PERIODS), "data": data, "chart": chart,
         "sources": sources, "available": _usd(data["available_minor"]),
         "pending": _usd(data["pending_minor"]), "paid_out": _usd(data["paid_out_minor"]),
+        "clearing": _usd(data["clearing_minor"]),
+        "clearing_next": _usd(data["clearing_next_minor"]),
         "period_total": _usd(data["period_minor"]),
         "rpm": None if data["rpm_minor"] is None else _usd(data["rpm_minor"]),
     })
@@ -208,6 +210,7 @@ def payouts_page(request: HttpRequest) -> HttpResponse:
         "sections": SECTIONS, "section": "payouts", "state": state,
         "available": _usd(state.available_minor), "minimum": _usd(state.minimum_minor),
         "pending": format_money(state.pending_micros, "USD"),
+        "clearing": format_money(state.clearing.total_micros, "USD"),
         "document_form": bound.get("document") or DocumentForm(),
         "kyc_form": bound.get("kyc_submit") or KycSubmitForm(initial={
             "legal_name": state.kyc.legal_name, "country": state.kyc.country or me.country}),

@@ -2,8 +2,10 @@
 payment provider: a fan buys coins on /coins (credited when the provider's webhook comes)
 and sends gifts on a creator's video; the creator sees the earnings on /studio/earnings
 (chart drawn), verifies their identity and files a W-9 on /settings/payouts, finance staff
-verify the identity in the admin, the creator requests a payout (held on the ledger at
-once) and reads "Paid" once the provider confirms; the balance and "paid out" follow.
+verify the identity in the admin; while the gifts' share is still clearing the payout is
+refused with the day it clears, then the clearing task runs as on that day and the creator
+requests a payout (held on the ledger at once) and reads "Paid" once the provider confirms;
+the balance and "paid out" follow.
 Screenshots at 390x844 and 1440x900 in /tmp/shots-h5/."""
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 from django.utils import timezone
@@ -19,6 +21,7 @@ from playwright.sync_api import Page, expect
 
 from apps.accounts.models import User
 from apps.monetization.models import KycProfile, PayoutRequest
+from apps.monetization.services.clearing import clearing_days, release_due
 from apps.payments.models import LedgerAccount
 from tests.browser.conftest import DESKTOP, PHONE, PageErrors, screenshot
 from tests.content.factories import PostFactory
@@ -37,8 +40,8 @@ def _fits(page: Page) -> None:
     assert page.evaluate("() => document.documentElement.scrollWidth - innerWidth") <= 0
 
 
-def _earned(user_id: int) -> int:
-    row = LedgerAccount.objects.filter(kind="earnings", owner_id=user_id).first()
+def _earned(user_id: int, kind: str = "earnings") -> int:
+    row = LedgerAccount.objects.filter(kind=kind, owner_id=user_id).first()
     return row.balance if row else 0
 
 
@@ -77,13 +80,20 @@ def test_buy_gift_earn_and_get_paid(logged_in_page: Callable[..., Page],
         sheet.get_by_role("button", name="Star shower, 1000 coins").click()
         expect(sheet.locator("[data-gift-balance]")).to_have_text(re.compile(rf"^{left},?000$"))
         fan_page.keyboard.press("Escape")
-    assert _earned(creator.pk) == 10_000_000
+    # the creator's share waits in clearing (the gifts' clearing period), not payable yet
+    assert _earned(creator.pk, "earnings_clearing") == 10_000_000
+    assert _earned(creator.pk) == 0
+    clears = (timezone.now() + timedelta(days=clearing_days("gift"))).astimezone(UTC).date()
 
-    # the creator's earnings page: balance, the day's bar by source, the way to get paid
+    # the creator's earnings page: available, clearing and the day it clears, pending
+    # payout, the day's bar by source, the way to get paid
     page = logged_in_page(creator, viewport=PHONE)
     page_errors.watch(page)
     page.goto("/studio/earnings?period=7d")
-    expect(page.locator('[data-stat="available"]')).to_have_text("$10.00")
+    expect(page.locator('[data-stat="available"]')).to_have_text("$0.00")
+    expect(page.locator('[data-stat="clearing"]')).to_have_text("$10.00")
+    expect(page.locator("[data-clearing-next]")).to_have_text(
+        f"$10.00 available on {clears.day} {clears:%b %Y}")
     expect(page.locator('[data-stat="pending"]')).to_have_text("$0.00")
     chart = page.locator('[data-chart="earnings"]')
     expect(chart).to_have_attribute("data-ready", "true")
@@ -147,6 +157,20 @@ def test_buy_gift_earn_and_get_paid(logged_in_page: Callable[..., Page],
     w9.get_by_role("button", name="File W-9").click()
     expect(page.locator("[data-tax-on-file]")).to_contain_text("SSN or ITIN ending 6789")
     assert "123-45-6789" not in page.content()
+
+    # everything else is in order, but the money is still clearing: refused with the day
+    expect(page.locator("[data-payout-refusal]")).to_have_text(
+        "Only $0.00 is available now: $10.00 of your earnings is still clearing (new "
+        "earnings wait a few days in case a payment is disputed). You can ask for $10.00 "
+        f"from {clears.day} {clears:%B %Y}.")
+    expect(page.locator("[data-payout-clearing]")).to_contain_text("$10.00 clearing")
+    assert not PayoutRequest.objects.filter(user=creator).exists()
+    # the clearing task (beat) as it runs once the period has passed: the share is payable
+    assert release_due(now=timezone.now() + timedelta(days=clearing_days("gift"), hours=1)) == 2
+    assert release_due(now=timezone.now() + timedelta(days=365)) == 0  # released once
+    assert (_earned(creator.pk), _earned(creator.pk, "earnings_clearing")) == (10_000_000, 0)
+    page.reload()
+    expect(page.locator("[data-payout-available]")).to_have_text("$10.00")
 
     # the payout: held at once, paid when the provider confirms (the worker delivers it)
     form = page.locator("[data-payout-form]")

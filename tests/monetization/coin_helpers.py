@@ -17,6 +17,7 @@ from apps.content.models import Post
 from apps.monetization import coin_selectors
 from apps.monetization.models import CoinPack, CoinPurchase, Gift
 from apps.monetization.services import coins as coin_services
+from apps.monetization.services.clearing import release_due
 from apps.payments.models import LedgerAccount, Payment
 from apps.payments.providers import local
 from tests.content.factories import PostFactory
@@ -81,9 +82,26 @@ def balance(user: User) -> int:
 
 
 def earnings(user: User) -> int:
-    """The creator's unpaid earnings in USD micro-units."""
+    """The creator's unpaid earnings in USD micro-units: payable and still clearing."""
+    return payable(user) + clearing(user)
+
+
+def payable(user: User) -> int:
+    """The creator's earnings past their clearing period (the earnings account)."""
     row = LedgerAccount.objects.filter(kind=Kind.EARNINGS, owner_id=user.pk, asset="USD").first()
     return row.balance if row else 0
+
+
+def clearing(user: User) -> int:
+    """The creator's earnings still clearing (the earnings clearing account)."""
+    row = LedgerAccount.objects.filter(kind=Kind.EARNINGS_CLEARING, owner_id=user.pk,
+                                       asset="USD").first()
+    return row.balance if row else 0
+
+
+def clear_all() -> int:
+    """Run the clearing task as if every clearing period had ended (a year on)."""
+    return release_due(now=timezone.now() + timedelta(days=365))
 
 
 def platform_total(kind: str, asset: str = "USD") -> int:

@@ -12,7 +12,7 @@ from apps.monetization.services import payouts, tax
 from apps.monetization.services.gifts import earnings_of, tip_send
 from apps.payments.models import LedgerAccount
 from apps.payments.providers import local
-from tests.monetization.coin_helpers import adult, buy
+from tests.monetization.coin_helpers import adult, buy, clear_all
 from tests.monetization.test_tax_forms import W9
 
 
@@ -24,12 +24,16 @@ def payable_creator(**kwargs: Any) -> User:
     return creator
 
 
-def tipped(creator: User, *, fan: User | None = None, coins: int = 1400) -> User:
+def tipped(creator: User, *, fan: User | None = None, coins: int = 1400,
+           cleared: bool = True) -> User:
     """`fan` (a new adult by default) buys a pack and tips it all to the creator (tips
-    share 80%: 1,400 coins = $14.00 gross = $11.20 earned)."""
+    share 80%: 1,400 coins = $14.00 gross = $11.20 earned). `cleared`: the clearing task
+    then runs as if the clearing period had passed, so the earnings are payable."""
     fan = fan or adult()
     buy(fan, coins=coins)
     tip_send(sender=fan, recipient=creator, coins=coins)
+    if cleared:
+        clear_all()
     return fan
 
 

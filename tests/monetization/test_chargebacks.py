@@ -23,6 +23,7 @@ from tests.monetization.coin_helpers import (
     assert_books_balance,
     balance,
     buy,
+    clear_all,
     client_for,
     creator_with_post,
     earnings,
@@ -85,6 +86,7 @@ def test_gifted_coins_are_clawed_from_creators_most_recent_first():
     tip_send(sender=buyer, recipient=first_creator, coins=100, post=first_post)
     tip_send(sender=buyer, recipient=last_creator, coins=200, post=last_post)
     assert balance(buyer) == 50
+    assert clear_all() == 2  # the clearing period passed: the shares are payable
     # 100,000 micros of the last creator's earnings are held for a payout: not clawable
     hold(key="payout-hold", code="payout", timeout=timedelta(days=1), legs=[
         Leg(earnings_of(last_creator.pk),

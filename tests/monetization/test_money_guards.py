@@ -77,13 +77,14 @@ def test_finance_staff_edit_the_catalogue_and_the_share_audited() -> None:
 
     share_url = f"{ADMIN}/revenueshare/gift/change/"
     assert finance.get(share_url).status_code == 200
-    over = finance.post(share_url, {"creator_bps": 10_001})
+    over = finance.post(share_url, {"creator_bps": 10_001, "clearing_days": 7})
     assert over.status_code == 200
     assert "errorlist" in over.content.decode()
     assert RevenueShare.objects.get(source="gift").creator_bps == 5000
     # the source is the row's key: read-only, so the gift row's form never writes onto
     # the tip row (an editable key would save the form as the row it names)
-    changed = finance.post(share_url, {"source": "tip", "creator_bps": 6000})
+    changed = finance.post(share_url, {"source": "tip", "creator_bps": 6000,
+                                       "clearing_days": 7})
     assert changed.status_code == 302, changed.content.decode()[:2000]
     assert RevenueShare.objects.get(source="gift").creator_bps == 6000
     assert RevenueShare.objects.get(source="tip").creator_bps == 8000
@@ -106,7 +107,8 @@ def test_finance_staff_edit_the_catalogue_and_the_share_audited() -> None:
     reader = _staff("view_gift")
     assert reader.post(f"{ADMIN}/gift/{rose.pk}/change/",
                        _gift_form(rose, coins=1)).status_code == 403
-    assert reader.post(share_url, {"creator_bps": 10_000}).status_code == 403
+    assert reader.post(share_url, {"creator_bps": 10_000,
+                                   "clearing_days": 0}).status_code == 403
     assert Gift.objects.get(pk=rose.pk).coins == 3
     assert RevenueShare.objects.get(source="gift").creator_bps == 6000
 

@@ -43,9 +43,9 @@ def subscribed(fan: User, tier: SubscriptionTier, card: str = "pm_card_ok",
 
 
 def earnings(creator: User) -> int:
-    account = LedgerAccount.objects.filter(kind=Kind.EARNINGS, owner_id=creator.pk,
-                                           asset="USD").first()
-    return account.balance if account else 0
+    """The creator's unpaid earnings: payable and still clearing."""
+    return sum(a.balance for a in LedgerAccount.objects.filter(
+        kind__in=[Kind.EARNINGS, Kind.EARNINGS_CLEARING], owner_id=creator.pk, asset="USD"))
 
 
 def sees(viewer: User, post: Post) -> bool:
@@ -308,9 +308,11 @@ def test_refunds_and_disputes_take_the_creators_share_back_and_a_won_dispute_ret
     assert fresh(subscription).status == Subscription.Status.EXPIRED
     assert_books_balance()
 
-    # the creator is paid out meanwhile (their earnings spent): the dispute of the rest
-    # takes what is left and the platform bears the difference
+    # the share clears, the creator is paid out meanwhile (their earnings spent): the
+    # dispute of the rest takes what is left and the platform bears the difference
     from apps.payments.services import ledger
+    from tests.monetization.coin_helpers import clear_all
+    assert clear_all() == 1
     account = LedgerAccount.objects.get(kind=Kind.EARNINGS, owner_id=creator.pk, asset="USD")
     ledger.post_transfers(key="paid-out", code="payout", legs=[ledger.Leg(
         account, ledger.platform_account(Kind.PAYOUTS_PAYABLE, "USD", creator.pk),

@@ -96,6 +96,10 @@ class PayoutStatusSerializer(serializers.Serializer[Any]):
     tax_form = TaxFormSummarySerializer(allow_null=True)
     available_minor = serializers.IntegerField(help_text="What you may be paid out now, in "
                                                "cents.")
+    clearing_minor = serializers.IntegerField(
+        help_text="Earned but still clearing (not payable yet), in cents.")
+    clearing_next_on = serializers.DateField(
+        allow_null=True, help_text="The UTC day the next clearing amount becomes available.")
     currency = serializers.CharField()
     minimum_minor = serializers.IntegerField()
     can_request = serializers.BooleanField()
@@ -118,7 +122,16 @@ class EarningsSerializer(serializers.Serializer[Any]):
     since = serializers.DateField()
     until = serializers.DateField()
     available_minor = serializers.IntegerField(help_text="Your balance: may be paid out.")
-    pending_minor = serializers.IntegerField(help_text="Held by payouts on their way.")
+    pending_minor = serializers.IntegerField(help_text="Pending payout: held by payouts on "
+                                             "their way.")
+    clearing_minor = serializers.IntegerField(
+        help_text="Earned but still clearing: gifts, tips and subscription payments wait "
+                  "a few days (in case the payment is disputed) before they may be paid out.")
+    clearing_next_on = serializers.DateField(
+        allow_null=True, help_text="The UTC day the next clearing amount becomes available "
+                                   "(null when nothing is clearing).")
+    clearing_next_minor = serializers.IntegerField(
+        help_text="How much becomes available that day, in cents.")
     paid_out_minor = serializers.IntegerField(help_text="Paid out, all time.")
     period_minor = serializers.IntegerField(help_text="Earned in the period.")
     by_source = serializers.DictField(child=serializers.IntegerField(),
@@ -157,6 +170,8 @@ def _status(user: Any) -> dict[str, Any]:
                 "message": found.kyc.message, "legal_name": found.kyc.legal_name,
                 "country": found.kyc.country, "documents": found.documents},
         "tax_form": found.tax_form, "available_minor": found.available_minor,
+        "clearing_minor": found.clearing_minor,
+        "clearing_next_on": found.clearing.next_day,
         "currency": selectors.CURRENCY, "minimum_minor": found.minimum_minor,
         "can_request": found.can_request, "refusal": found.refusal,
         "refusal_code": found.refusal_code}

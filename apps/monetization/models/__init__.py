@@ -2,6 +2,7 @@
 gifts and tips, subscriptions, payouts (KYC, tax forms, payout requests) and fraud
 (risk reviews)."""
 
+from apps.monetization.models.clearing import EarningsClearing
 from apps.monetization.models.coins import CoinPack, CoinPurchase, SpendingBar
 from apps.monetization.models.fraud import AccountChange, RiskReview
 from apps.monetization.models.gifts import (
@@ -28,6 +29,7 @@ __all__ = [
     "Clawback",
     "CoinPack",
     "CoinPurchase",
+    "EarningsClearing",
     "Gift",
     "GiftSend",
     "KycDocument",

@@ -53,11 +53,18 @@ class RevenueShare(models.Model):
 
     source = models.CharField(max_length=16, choices=Source.choices, primary_key=True)
     creator_bps = models.PositiveIntegerField(validators=[MaxValueValidator(10_000)])
+    # Days the creator's share waits in clearing before it may be paid out (a dispute in
+    # that time takes it back from there; 0 = payable at once). services/clearing.py.
+    clearing_days = models.PositiveSmallIntegerField(
+        default=7, validators=[MaxValueValidator(120)],
+        help_text="Days before this source's earnings may be paid out (0 = at once).")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(creator_bps__lte=10_000),
-                                              name="monetization_share_at_most_all")]
+                                              name="monetization_share_at_most_all"),
+                       models.CheckConstraint(condition=Q(clearing_days__lte=120),
+                                              name="monetization_clearing_days_at_most_120")]
 
     def __str__(self) -> str:
         return f"{self.get_source_display()}: {self.creator_bps / 100:g}% to the creator"
@@ -128,6 +135,8 @@ class Clawback(SnowflakeModel):
     coins = models.PositiveIntegerField(default=0)  # of the purchase's coins, this claw's
     wallet_coins = models.PositiveIntegerField(default=0)  # taken from the buyer's wallet
     earnings_micros = models.BigIntegerField(default=0)  # from creators' unpaid earnings
+    # of which from creators' earnings still clearing (taken before the available ones)
+    clearing_micros = models.BigIntegerField(default=0)
     loss_micros = models.BigIntegerField(default=0)  # nobody could repay: platform loss
     created_at = models.DateTimeField(auto_now_add=True)
 

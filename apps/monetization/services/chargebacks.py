@@ -5,8 +5,9 @@ took back from a purchase of N coins (a refund, or a dispute when it opens):
 1. k = min(the purchase's coins not clawed yet, T // coin value) coins are clawed;
 2. first from the buyer's wallet, as many as it holds (never below zero);
 3. the rest were gifted or tipped: from the buyer's gifts and tips since the purchase,
-   most recent first, each creator's share of those coins is taken back from their unpaid
-   earnings (what is available: never below zero, never a held payout), and the platform's
+   most recent first, each creator's share of those coins is taken back, first from that
+   send's share still clearing (services/clearing.py: not payable yet), then from their
+   unpaid available earnings (never below zero, never a held payout), and the platform's
    share from platform revenue;
 4. what nobody can repay (earnings already paid out, coins not found) is a platform loss
    on the chargebacks account; the rest of T (the pack's margin) comes from platform revenue.
@@ -27,6 +28,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.core.audit import record_audit
 from apps.monetization.models import Clawback, CoinPurchase, GiftSend, SpendingBar
+from apps.monetization.services import clearing as earnings_clearing
 from apps.monetization.services.gifts import (
     EARNINGS_ASSET,
     coin_value_micros,
@@ -50,9 +52,11 @@ ATTEMPTS = 3  # a creator's earnings can move between our read and the posting: 
 class _Plan:
     legs: list[Leg]
     wallet_coins: int
-    earnings_micros: int
+    earnings_micros: int  # from creators, clearing included
+    clearing_micros: int  # of which from shares still clearing
     loss_micros: int
     takes: list[tuple[int, int]]  # (GiftSend id, coins clawed from it)
+    clearing_takes: list[tuple[int, int]]  # (EarningsClearing id, micros taken from it)
 
 
 def _plan(purchase: CoinPurchase, *, coins: int, total_micros: int) -> _Plan:
@@ -71,19 +75,37 @@ def _plan(purchase: CoinPurchase, *, coins: int, total_micros: int) -> _Plan:
     left = coins - from_wallet
     creator_due: dict[int, int] = defaultdict(int)
     takes: list[tuple[int, int]] = []
+    chosen: list[tuple[GiftSend, int]] = []  # (send, its creator share clawed)
     sends = (GiftSend.objects.select_for_update()
              .filter(sender_id=buyer, created_at__gte=purchase.credited_at,
                      clawed_coins__lt=F("coins")).order_by("-created_at", "-pk"))
     for send in sends if left else []:
         take = min(left, send.coins - send.clawed_coins)
-        share = send.creator_micros * take // send.coins
-        creator_due[send.recipient_id] += share
+        chosen.append((send, send.creator_micros * take // send.coins))
         takes.append((send.pk, take))
         left -= take
         if not left:
             break
-    recovered = loss = 0
+    # Each share first from what of that send is still clearing (rows locked: the release
+    # skips them meanwhile), the rest from the creator's available earnings.
+    open_rows = earnings_clearing.lock_open([send.ledger_key for send, _ in chosen])
+    from_clearing: dict[int, int] = defaultdict(int)
+    clearing_takes: list[tuple[int, int]] = []
+    for send, share in chosen:
+        row = open_rows.get(send.ledger_key)
+        got = min(share, row.left_micros) if row is not None else 0
+        if got:
+            from_clearing[send.recipient_id] += got
+            clearing_takes.append((row.pk, got))  # type: ignore[union-attr]
+        creator_due[send.recipient_id] += share - got
+    for creator_id, got in sorted(from_clearing.items()):
+        legs.append(Leg(earnings_clearing.clearing_account_of(creator_id), clearing, got,
+                        "claw_clearing"))
+    clearing_micros = sum(from_clearing.values())
+    recovered, loss = clearing_micros, 0
     for creator_id, due in sorted(creator_due.items()):
+        if not due:
+            continue
         earnings = earnings_of(creator_id)
         earnings.refresh_from_db()
         got = max(0, min(due, earnings.available))
@@ -102,7 +124,8 @@ def _plan(purchase: CoinPurchase, *, coins: int, total_micros: int) -> _Plan:
     if loss > 0:
         legs.append(Leg(platform_account(LedgerAccount.Kind.CHARGEBACKS, EARNINGS_ASSET, buyer),
                         clearing, loss, "chargeback_loss"))
-    return _Plan(legs, from_wallet, recovered, max(loss, 0), takes)
+    return _Plan(legs, from_wallet, recovered, clearing_micros, max(loss, 0), takes,
+                 clearing_takes)
 
 
 def _clawed_coins(purchase: CoinPurchase) -> int:
@@ -142,14 +165,17 @@ def claw_back(*, purchase: CoinPurchase, event: str, amount_minor: int, key: str
                     post_transfers(key=f"claw:{key}", code="chargeback", legs=plan.legs,
                                    memo=f"{event} of coin purchase {purchase.pk}",
                                    metadata={"purchase": str(purchase.pk), "event": event,
-                                             "takes": [[str(i), n] for i, n in plan.takes]})
+                                             "takes": [[str(i), n] for i, n in plan.takes],
+                                             "clearing": [[str(i), n]
+                                                          for i, n in plan.clearing_takes]})
                 for send_id, take in plan.takes:
                     GiftSend.objects.filter(pk=send_id).update(
                         clawed_coins=F("clawed_coins") + take)
+                earnings_clearing.take(plan.clearing_takes)
                 return Clawback.objects.create(
                     purchase=purchase, event=event, key=key, amount_micros=total, coins=coins,
                     wallet_coins=plan.wallet_coins, earnings_micros=plan.earnings_micros,
-                    loss_micros=plan.loss_micros)
+                    clearing_micros=plan.clearing_micros, loss_micros=plan.loss_micros)
         except InsufficientFundsError:
             if attempt == ATTEMPTS - 1:
                 raise
@@ -173,10 +199,14 @@ def dispute_won(*, purchase: CoinPurchase, key: str) -> Clawback | None:
             for send_id, take in original.metadata.get("takes", []):
                 GiftSend.objects.filter(pk=int(send_id)).update(
                     clawed_coins=F("clawed_coins") - take)
+            earnings_clearing.give_back(
+                [(int(i), n) for i, n in original.metadata.get("clearing", [])],
+                key=f"claw:{key}:cleared")
         return Clawback.objects.create(
             purchase=purchase, event="dispute_won", key=key, amount_micros=claw.amount_micros,
             coins=claw.coins, wallet_coins=claw.wallet_coins,
-            earnings_micros=claw.earnings_micros, loss_micros=claw.loss_micros)
+            earnings_micros=claw.earnings_micros, clearing_micros=claw.clearing_micros,
+            loss_micros=claw.loss_micros)
 
 
 def bar_spending(*, purchase: CoinPurchase, reason: str) -> SpendingBar:

@@ -31,6 +31,7 @@ from django.db import transaction
 from apps.accounts.hooks import PurgeDeferred
 from apps.accounts.storage import private_storage
 from apps.monetization.models import CoinPurchase, KycDocument, PayoutRequest
+from apps.monetization.services.clearing import release_all_of
 from apps.monetization.services.gifts import (
     EARNINGS_ASSET,
     coin_value_micros,
@@ -40,7 +41,7 @@ from apps.monetization.services.gifts import (
 from apps.monetization.velocity import lock_money_of
 from apps.payments.models import LedgerAccount
 from apps.payments.money import COIN, format_money, to_micros
-from apps.payments.selectors import earnings_balance, wallet_coins
+from apps.payments.selectors import earnings_balance, earnings_clearing_balance, wallet_coins
 from apps.payments.services.ledger import Leg, account_for, platform_account, post_transfers
 
 _IN_FLIGHT = (PayoutRequest.State.PROCESSING, PayoutRequest.State.IN_REVIEW)
@@ -60,6 +61,11 @@ def deletion_notices(*, user_id: int) -> list[str]:
     if coins > 0:
         notices.append(f"You have {coins:,} coin{'s' if coins != 1 else ''}. Coins are "
                        "lost when your account is deleted: spend them before then.")
+    clearing = earnings_clearing_balance(user_id, EARNINGS_ASSET).balance
+    if clearing > 0:
+        notices.append(f"{format_money(clearing, EARNINGS_ASSET)} of your earnings is still "
+                       "clearing. If the account is deleted, it is kept with your unpaid "
+                       "earnings as unclaimed money.")
     if earnings.available > 0:
         money = format_money(earnings.available, EARNINGS_ASSET)
         minimum = to_micros(int(settings.SWIPEME_PAYOUT_MINIMUM_MINOR), EARNINGS_ASSET)
@@ -109,6 +115,10 @@ def money_purge_user(*, user_id: int) -> None:
                                            EARNINGS_ASSET, spread),
                           coin_value_micros(coins), "breakage")],
                 memo=f"Coins of deleted account {user_id} forfeited")
+        # Earnings still clearing are theirs too: released now (a dispute after the purge
+        # finds nothing to take back from a deleted account either way) and kept as
+        # unclaimed money with the rest.
+        release_all_of(user_id, why=f"Earnings of deleted account {user_id}, released early")
         available = earnings_balance(user_id, EARNINGS_ASSET).available
         if available > 0:
             post_transfers(

@@ -2,8 +2,9 @@
 
 One linked set per send (`gift:<GiftSend id>`), with the legs of docs/architecture.md
 ("Payments and monetization"): the coins go back to issuance, and the coins' value moves
-from coin sales (deferred revenue) to the creator's earnings (their share, per
-`RevenueShare`) and to platform revenue (the rest). The `GiftSend` row and the ledger set
+from coin sales (deferred revenue) to the creator's earnings clearing account (their share,
+per `RevenueShare`; payable after the source's clearing period: services/clearing.py) and
+to platform revenue (the rest). The `GiftSend` row and the ledger set
 commit together or not at all; a wallet short of coins refuses it (the ledger's guarded
 update and the database's CHECK), so nothing moves.
 """
@@ -23,6 +24,7 @@ from apps.core.outbox import enqueue_on_commit
 from apps.monetization import velocity
 from apps.monetization.eligibility import may_send_gift, require
 from apps.monetization.models import Gift, GiftSend, RevenueShare
+from apps.monetization.services import clearing
 from apps.monetization.tasks import notify_received
 from apps.payments.models import LedgerAccount
 from apps.payments.money import COIN
@@ -60,15 +62,15 @@ def earnings_of(user_id: int) -> LedgerAccount:
     return account_for(LedgerAccount.Kind.EARNINGS, owner_id=user_id, asset=EARNINGS_ASSET)
 
 
-def _legs(send: GiftSend) -> list[Leg]:
+def _legs(send: GiftSend, *, clearing_days: int) -> list[Leg]:
     spread = send.sender_id
     legs = [Leg(wallet_of(send.sender_id),
                 platform_account(LedgerAccount.Kind.COIN_ISSUANCE, COIN, spread),
                 send.coins, "coins_spent")]
     sales = platform_account(LedgerAccount.Kind.COIN_SALES, EARNINGS_ASSET, spread)
     if send.creator_micros > 0:
-        legs.append(Leg(sales, earnings_of(send.recipient_id), send.creator_micros,
-                        "creator_share"))
+        legs.append(Leg(sales, clearing.share_account(send.recipient_id, days=clearing_days),
+                        send.creator_micros, "creator_share"))
     if send.platform_micros > 0:
         legs.append(Leg(sales, platform_account(LedgerAccount.Kind.PLATFORM_REVENUE,
                                                 EARNINGS_ASSET, spread),
@@ -109,14 +111,17 @@ def _send(*, kind: str, sender: User, recipient: User, coins: int, gift: Gift | 
             kind=kind, sender=sender, recipient=recipient, gift=gift, post=post,
             live_id=live_id, coins=coins, creator_bps=bps, creator_micros=creator,
             platform_micros=value - creator, idempotency_key=key)
+        days = clearing.clearing_days(kind)
         try:
-            post_transfers(key=send.ledger_key, code=kind, legs=_legs(send),
+            post_transfers(key=send.ledger_key, code=kind, legs=_legs(send, clearing_days=days),
                            metadata={"send": str(send.pk), "post": str(post.pk) if post else None,
                                      "live": str(live_id) if live_id else None})
         except InsufficientFundsError:
             raise InsufficientFundsError(
                 "You don't have enough coins for this. Buy more on the Coins page.",
                 fields={"coins": ["More than your balance."]}) from None
+        clearing.clearing_open(creator_id=recipient.pk, source=kind, source_key=send.ledger_key,
+                               micros=creator, days=days, now=send.created_at)
         enqueue_on_commit(notify_received, str(send.pk))
     return send, True
 

@@ -32,6 +32,7 @@ from apps.core.ids import allocate_ids
 from apps.core.outbox import enqueue_on_commit
 from apps.monetization import eligibility, fraud, payout_notices
 from apps.monetization.models import KycProfile, PayoutRequest, RiskReview
+from apps.monetization.services.clearing import clearing_of
 from apps.monetization.services.gifts import earnings_of
 from apps.payments.hooks import PayoutEvent
 from apps.payments.models import LedgerAccount
@@ -92,8 +93,11 @@ def _create(user: User, *, amount_minor: int, currency: str, destination: str,
         # count and the balance check below then see every earlier request.
         KycProfile.objects.select_for_update().filter(user_id=user.pk).first()
         eligibility.require(fraud.payout_velocity_refusal(user.pk))
+        available = balance_of(user.pk).available
         eligibility.require(eligibility.payout_amount_refusal(
-            amount_minor=amount_minor, available_micros=balance_of(user.pk).available))
+            amount_minor=amount_minor, available_micros=available,
+            clearing=(clearing_of(user.pk)
+                      if to_micros(amount_minor, PAYOUT_CURRENCY) > available else None)))
         try:
             held = hold(key=f"{PURPOSE_PREFIX}{pk}", code="payout",
                         legs=_hold_legs(user.pk, amount_minor),

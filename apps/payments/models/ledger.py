@@ -28,6 +28,11 @@ class LedgerAccount(SnowflakeModel):
     class Kind(models.TextChoices):
         WALLET = "wallet", "Coin wallet"  # a user's coins (COIN); never negative
         EARNINGS = "earnings", "Creator earnings"  # a creator's unpaid earnings; never negative
+        # a creator's earnings not payable yet: gifts, tips and subscription payments wait
+        # here for the clearing period (a card dispute's first window), then move to
+        # `earnings` (monetization's clearing task); a chargeback takes from here first.
+        # Never negative.
+        EARNINGS_CLEARING = "earnings_clearing", "Creator earnings clearing"
         PLATFORM_REVENUE = "platform_revenue", "Platform revenue"
         COIN_SALES = "coin_sales", "Coin sales (deferred revenue)"  # money taken for coins
         COIN_ISSUANCE = "coin_issuance", "Coin issuance"  # COIN source/sink of wallets

@@ -31,6 +31,7 @@ from apps.payments.models.ledger import LedgerAccount, TransferSet
 
 # Accounts that hold someone's money: they may never go below zero.
 NO_NEGATIVE_KINDS = frozenset({LedgerAccount.Kind.WALLET, LedgerAccount.Kind.EARNINGS,
+                               LedgerAccount.Kind.EARNINGS_CLEARING,
                                LedgerAccount.Kind.UNCLAIMED_EARNINGS,
                                LedgerAccount.Kind.AD_BALANCE,
                                LedgerAccount.Kind.MARKETPLACE_ESCROW})

@@ -13,6 +13,7 @@ from apps.monetization.models.subscriptions import (
     Subscription,
     SubscriptionCharge,
 )
+from apps.monetization.services import clearing
 from apps.monetization.services.gifts import revenue_share_bps
 from apps.monetization.services.subscriptions._common import (
     GRACE,
@@ -61,20 +62,23 @@ def on_payment_event(*, event: PaymentEvent) -> None:
 
 
 def _book(subscription: Subscription, charge: SubscriptionCharge) -> None:
-    """The monetization design's legs: clearing → creator's earnings (their share),
-    clearing → platform revenue (the rest)."""
+    """The monetization design's legs: provider clearing → the creator's earnings
+    clearing account (their share, payable after the subscriptions' clearing period: a card
+    payment can be disputed like a coin purchase; services/clearing.py), provider clearing
+    → platform revenue (the rest)."""
     gross = to_micros(charge.amount_minor, charge.currency)
     bps = revenue_share_bps(RevenueShare.Source.SUBSCRIPTION)
+    days = clearing.clearing_days(RevenueShare.Source.SUBSCRIPTION)
     creator_part = gross * bps // 10_000
-    clearing = ledger.platform_account(LedgerAccount.Kind.PROVIDER_CLEARING, charge.currency,
+    provider = ledger.platform_account(LedgerAccount.Kind.PROVIDER_CLEARING, charge.currency,
                                        subscription.creator_id)
     legs = []
     if creator_part > 0:
-        legs.append(ledger.Leg(clearing, ledger.account_for(
-            LedgerAccount.Kind.EARNINGS, owner_id=subscription.creator_id,
-            asset=charge.currency), creator_part, "subscription_share"))
+        legs.append(ledger.Leg(provider, clearing.share_account(subscription.creator_id,
+                                                                days=days),
+                               creator_part, "subscription_share"))
     if gross - creator_part > 0:
-        legs.append(ledger.Leg(clearing, ledger.platform_account(
+        legs.append(ledger.Leg(provider, ledger.platform_account(
             LedgerAccount.Kind.PLATFORM_REVENUE, charge.currency, subscription.creator_id),
             gross - creator_part, "subscription_fee"))
     ledger.post_transfers(
@@ -82,6 +86,10 @@ def _book(subscription: Subscription, charge: SubscriptionCharge) -> None:
         memo=f"subscription {subscription.pk} period {charge.period}",
         metadata={"subscription_id": str(subscription.pk), "charge_id": str(charge.pk),
                   "period": charge.period, "creator_bps": bps})
+    clearing.clearing_open(creator_id=subscription.creator_id,
+                           source=RevenueShare.Source.SUBSCRIPTION,
+                           source_key=f"subscription_charge:{charge.pk}", micros=creator_part,
+                           days=days)
 
 
 def _charge_succeeded(subscription: Subscription, charge: SubscriptionCharge, *,
@@ -186,29 +194,42 @@ def _claw_back(subscription: Subscription, charge: SubscriptionCharge,
     bps = int(booked.metadata.get("creator_bps", 0))
     creator_back = back * bps // 10_000
     spread = subscription.creator_id
-    clearing = ledger.platform_account(LedgerAccount.Kind.PROVIDER_CLEARING, charge.currency,
+    provider = ledger.platform_account(LedgerAccount.Kind.PROVIDER_CLEARING, charge.currency,
                                        spread)
+    legs = []
+    # First from the share still clearing (its row locked: the release waits), then from
+    # the available earnings.
+    row = clearing.lock_open([booked.key]).get(booked.key)
+    from_clearing = min(creator_back, row.left_micros) if row is not None else 0
+    if from_clearing:
+        legs.append(ledger.Leg(clearing.clearing_account_of(subscription.creator_id), provider,
+                               from_clearing, "subscription_clawback_clearing"))
     earnings = ledger.account_for(LedgerAccount.Kind.EARNINGS, owner_id=subscription.creator_id,
                                   asset=charge.currency)
     earnings.refresh_from_db()
-    recovered = max(0, min(creator_back, earnings.available))
-    legs = []
-    if recovered:
-        legs.append(ledger.Leg(earnings, clearing, recovered, "subscription_clawback"))
+    recovered = from_clearing + max(0, min(creator_back - from_clearing, earnings.available))
+    if recovered - from_clearing:
+        legs.append(ledger.Leg(earnings, provider, recovered - from_clearing,
+                               "subscription_clawback"))
     if back - creator_back:
         legs.append(ledger.Leg(ledger.platform_account(
-            LedgerAccount.Kind.PLATFORM_REVENUE, charge.currency, spread), clearing,
+            LedgerAccount.Kind.PLATFORM_REVENUE, charge.currency, spread), provider,
             back - creator_back, "subscription_fee_back"))
     if creator_back - recovered:
         legs.append(ledger.Leg(ledger.platform_account(
-            LedgerAccount.Kind.CHARGEBACKS, charge.currency, spread), clearing,
+            LedgerAccount.Kind.CHARGEBACKS, charge.currency, spread), provider,
             creator_back - recovered, "chargeback_loss"))
+    key = f"subscription_takeback:{charge.pk}:{event.provider_event_id or event.kind}"
+    if TransferSet.objects.filter(key=key).exists():
+        return  # this event's takeback is booked (and its clearing row updated) already
     ledger.post_transfers(
-        key=f"subscription_takeback:{charge.pk}:{event.provider_event_id or event.kind}",
-        code="subscription_takeback", legs=legs,
+        key=key, code="subscription_takeback", legs=legs,
         memo=f"subscription {subscription.pk} period {charge.period}: {event.kind}",
         metadata={"charge_id": str(charge.pk), "kind": event.kind, "gross_back": back,
-                  "recovered": recovered, "loss": creator_back - recovered})
+                  "recovered": recovered, "loss": creator_back - recovered,
+                  "clearing": [[str(row.pk), from_clearing]] if from_clearing and row else []})
+    if from_clearing and row is not None:
+        clearing.take([(row.pk, from_clearing)])
 
 
 def _return_claw(charge: SubscriptionCharge) -> None:
@@ -219,3 +240,5 @@ def _return_claw(charge: SubscriptionCharge) -> None:
             metadata__kind="disputed", reversals__isnull=True):
         ledger.reverse(key=f"subscription_dispute_won:{taken.pk}", original=taken,
                        memo=f"dispute won for subscription charge {charge.pk}")
+        clearing.give_back([(int(i), n) for i, n in taken.metadata.get("clearing", [])],
+                           key=f"subscription_dispute_won:{taken.pk}:cleared")
