@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from .redis_client import client, script
 
@@ -74,17 +75,32 @@ def record_spend(
     in-flight bucket it was held in (optional: unreleased, it expires in HOLD_MINUTES).
     Raises redis.RedisError when Redis is unavailable (the caller keeps the charge in
     PostgreSQL and the counter is rebuilt from there)."""
+    found, keys, args = record_call(
+        campaign_id=campaign_id,
+        micros=micros,
+        at=at,
+        served_at=served_at,
+        release_micros=release_micros,
+    )
+    return int(found(keys=keys, args=args, client=client()))
+
+
+def record_call(
+    *,
+    campaign_id: int,
+    micros: int,
+    at: datetime,
+    served_at: datetime | None = None,
+    release_micros: int = 0,
+) -> tuple[Any, list[str], list[int]]:
+    """`record_spend`'s script with its keys and arguments (for `redis_client.run_scripts`:
+    the bench's simulated day records a second's charges in one round trip)."""
     if type(micros) is not int or micros < 0:
         raise ValueError("micros must be a non-negative int")
-    day = day_of(at)
     served = served_at or at
     flight = flight_key(campaign_id, day_of(served), minute_of(served))
-    total = script("record_spend", _RECORD)(
-        keys=[spent_key(campaign_id, day), flight],
-        args=[micros, max(0, int(release_micros)), DAY_TTL],
-        client=client(),
-    )
-    return int(total)
+    keys = [spent_key(campaign_id, day_of(at)), flight]
+    return script("record_spend", _RECORD), keys, [micros, max(0, int(release_micros)), DAY_TTL]
 
 
 def spent(campaign_ids: Iterable[int], *, day: datetime) -> dict[int, int]:

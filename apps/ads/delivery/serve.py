@@ -283,37 +283,100 @@ def _read_positions(
     `SWIPEME_ADS_STATES_TTL` are read (one script: spent and in flight per campaign), so
     a page whose campaigns are fresh and whose groups are uncapped makes no round trip
     here. Raises redis.RedisError."""
-    stale = _states.stale(budgets, now=now, ttl=float(conf("SWIPEME_ADS_STATES_TTL")))
-    cap_keys = caps.cap_keys(viewer_key, group_caps, now=now)
-    # The log's due records ride along when the page reads anyway; else in the commit's.
-    batch = auctionlog.due() if stale or cap_keys else []
-    if stale or cap_keys:
-        script = pacing.states_script()
-        state_keys, state_args = pacing.states_call(stale, now=now)
-        try:
-            pipe = redis_client.client().pipeline(transaction=False)
-            auctionlog.push_in(pipe, batch)
-            if stale:
-                pipe.evalsha(script.sha, len(state_keys), *state_keys, *state_args)
-            if cap_keys:
-                pipe.mget(cap_keys)
-            results = pipe.execute(raise_on_error=False)
-        except redis.RedisError as exc:
-            auctionlog.dropped(batch, exc)
-            raise
-        if stale:
-            values = results[-2] if cap_keys else results[-1]
-            if isinstance(values, redis.exceptions.NoScriptError):  # Redis restarted: load it
-                values = script(keys=state_keys, args=state_args, client=redis_client.client())
-        for result in results:
-            if isinstance(result, redis.exceptions.NoScriptError):
-                continue
-            if isinstance(result, Exception):
-                raise result
-        if stale:
-            _states.store({cid: budgets[cid] for cid in stale}, values, now=now)
-    under = caps.under_from(group_caps, results[-1]) if cap_keys else set()
+    under = _read_many(budgets, [(viewer_key, group_caps)], now)[0]
     return _states.states(budgets, now=now), under
+
+
+def _read_many(
+    budgets: dict[int, int], viewers: list[tuple[str, list[caps.Cap]]], now: datetime
+) -> list[set[int]]:
+    """`_read_positions` for several viewers at once (one pipeline: the stale states of
+    `budgets`, then each viewer's cap MGET; the bench's simulated day decides the slots of
+    one simulated second together): each viewer's groups under their caps, in order; the
+    states are in `_states`. Raises redis.RedisError."""
+    stale = _states.stale(budgets, now=now, ttl=float(conf("SWIPEME_ADS_STATES_TTL")))
+    keys_of = [caps.cap_keys(viewer_key, group_caps, now=now) for viewer_key, group_caps in viewers]
+    reads = [keys for keys in keys_of if keys]
+    if not stale and not reads:
+        return [set() for _ in viewers]
+    # The log's due records ride along when the page reads anyway; else in the commit's.
+    batch = auctionlog.due()
+    script = pacing.states_script()
+    state_keys, state_args = pacing.states_call(stale, now=now)
+    try:
+        pipe = redis_client.client().pipeline(transaction=False)
+        skip = auctionlog.push_in(pipe, batch)
+        if stale:
+            pipe.evalsha(script.sha, len(state_keys), *state_keys, *state_args)
+        for keys in reads:
+            pipe.mget(keys)
+        results = pipe.execute(raise_on_error=False)[skip:]
+    except redis.RedisError as exc:
+        auctionlog.dropped(batch, exc)
+        raise
+    if stale:
+        values, results = results[0], results[1:]
+        if isinstance(values, redis.exceptions.NoScriptError):  # Redis restarted: load it
+            values = script(keys=state_keys, args=state_args, client=redis_client.client())
+        elif isinstance(values, Exception):
+            raise values
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+    if stale:
+        _states.store({cid: budgets[cid] for cid in stale}, values, now=now)
+    answers = iter(results)
+    return [
+        caps.under_from(group_caps, next(answers)) if keys else set()
+        for (_, group_caps), keys in zip(viewers, keys_of, strict=True)
+    ]
+
+
+def _commit_calls(
+    viewer_key: str,
+    cap: caps.Cap,
+    *,
+    campaign_id: int,
+    budget_micros: int,
+    cost: int,
+    price: int,
+    now: datetime,
+) -> list[tuple[Any, list[str], list[Any]]]:
+    """The winner's `pacing.admit` and (capped) `caps.take` script calls."""
+    admit_keys, admit_args = pacing.admit_call(
+        campaign_id=campaign_id,
+        budget_micros=budget_micros,
+        cost_micros=cost,
+        now=now,
+        price_micros=price,
+    )
+    calls = [(pacing.admit_script(), admit_keys, admit_args)]
+    if cap.limited:
+        take_keys, take_args = caps.take_call(viewer_key, cap, now=now)
+        calls.append((caps.take_script(), take_keys, take_args))
+    return calls
+
+
+def _commit_settle(
+    results: list[Any],
+    viewer_key: str,
+    cap: caps.Cap,
+    *,
+    campaign_id: int,
+    cost: int,
+    now: datetime,
+) -> bool:
+    """The answers of `_commit_calls`: served when both said yes; when only one did, it is
+    undone (`release` or `give_back`), so the ad holds both or neither."""
+    admitted = bool(results[0][0])
+    taken = bool(results[1]) if cap.limited else True
+    # The campaign's spent + in flight as admission saw it (with this ad's cost if admitted).
+    _states.admitted(campaign_id, int(results[0][1]) - (cost if admitted and not taken else 0))
+    if admitted and not taken:
+        pacing.release(campaign_id=campaign_id, cost_micros=cost, now=now)
+    elif taken and not admitted and cap.limited:
+        caps.give_back(viewer_key, cap, now=now)
+    return admitted and taken
 
 
 def _commit(
@@ -329,17 +392,15 @@ def _commit(
     """The winner's cap and budget, atomically each, in one round trip: `caps.take` and
     `pacing.admit` pipelined; when only one of them says yes it is undone (`give_back`,
     `release`), so the served ad holds both or neither."""
-    admit_keys, admit_args = pacing.admit_call(
+    calls = _commit_calls(
+        viewer_key,
+        cap,
         campaign_id=campaign_id,
         budget_micros=budget_micros,
-        cost_micros=cost,
+        cost=cost,
+        price=price,
         now=now,
-        price_micros=price,
     )
-    calls = [(pacing.admit_script(), admit_keys, admit_args)]
-    if cap.limited:
-        take_keys, take_args = caps.take_call(viewer_key, cap, now=now)
-        calls.append((caps.take_script(), take_keys, take_args))
     batch = auctionlog.due()
     try:
         results = redis_client.run_scripts(
@@ -348,15 +409,45 @@ def _commit(
     except redis.RedisError as exc:
         auctionlog.dropped(batch, exc)
         raise
-    admitted = bool(results[0][0])
-    taken = bool(results[1]) if cap.limited else True
-    # The campaign's spent + in flight as admission saw it (with this ad's cost if admitted).
-    _states.admitted(campaign_id, int(results[0][1]) - (cost if admitted and not taken else 0))
-    if admitted and not taken:
-        pacing.release(campaign_id=campaign_id, cost_micros=cost, now=now)
-    elif taken and not admitted and cap.limited:
-        caps.give_back(viewer_key, cap, now=now)
-    return admitted and taken
+    return _commit_settle(results, viewer_key, cap, campaign_id=campaign_id, cost=cost, now=now)
+
+
+Pick = tuple[Any, auction.Placement, str, int]  # (ad, placement, auction id, expected cost)
+
+
+def _choose(
+    pool: list[auction.Candidate],
+    by_id: dict[int, tuple[Any, auction.Candidate]],
+    *,
+    reserve: int,
+    context: dict[str, Any],
+    validated: bool,
+    states: dict[int, pacing.State] | None,
+) -> tuple[list[auction.Candidate], Pick | None]:
+    """The slot's auction (logged) and its winner, with its expected cost; a winner the
+    page's `states` already refuse (`pacing.fits`) leaves and the auction runs again
+    without it, no round trip. Returns the pool left and the pick (None: no winner)."""
+    while pool:
+        auction_id = tokens.new_auction_id()
+        outcome = auction.run(
+            pool, auction_id=auction_id, reserve_cpm_micros=reserve, validated=validated
+        )
+        auctionlog.log_auction(
+            pool, outcome, auction_id=auction_id, reserve_cpm_micros=reserve, context=context
+        )
+        if not outcome.placements:
+            return pool, None
+        placement = outcome.placements[0]
+        ad, cand = by_id[placement.ad_id]
+        cost = pacing.expected_cost(placement.price_micros, _billing_probability(cand))
+        state = states.get(ad.campaign_id) if states is not None else None
+        if state is not None and not pacing.fits(
+            state, cost_micros=cost, price_micros=placement.price_micros
+        ):
+            pool = [c for c in pool if c.ad_id != placement.ad_id]
+            continue
+        return pool, (ad, placement, auction_id, cost)
+    return pool, None
 
 
 def _run_slot(
@@ -378,29 +469,13 @@ def _run_slot(
     price above what is left) leaves without a round trip and without using one of the
     `MAX_TRIES` commits."""
     pool = list(pool)
-    tries = 0
-    while tries < MAX_TRIES:
-        if not pool:
-            return None
-        auction_id = tokens.new_auction_id()
-        outcome = auction.run(
-            pool, auction_id=auction_id, reserve_cpm_micros=reserve, validated=validated
+    for _ in range(MAX_TRIES):
+        pool, pick = _choose(
+            pool, by_id, reserve=reserve, context=context, validated=validated, states=states
         )
-        auctionlog.log_auction(
-            pool, outcome, auction_id=auction_id, reserve_cpm_micros=reserve, context=context
-        )
-        if not outcome.placements:
+        if pick is None:
             return None
-        placement = outcome.placements[0]
-        ad, cand = by_id[placement.ad_id]
-        cost = pacing.expected_cost(placement.price_micros, _billing_probability(cand))
-        state = states.get(ad.campaign_id) if states is not None else None
-        if state is not None and not pacing.fits(
-            state, cost_micros=cost, price_micros=placement.price_micros
-        ):
-            pool = [c for c in pool if c.ad_id != placement.ad_id]
-            continue
-        tries += 1
+        ad, placement, auction_id, cost = pick
         if _commit(
             viewer_key,
             group_caps[ad.ad_group_id],
