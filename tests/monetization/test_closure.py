@@ -19,7 +19,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.accounts.services import users_purge_due
 from apps.accounts.storage import private_storage
-from apps.monetization.models import CoinPurchase, KycDocument, PayoutRequest
+from apps.monetization.models import CoinPurchase, EarningsClearing, KycDocument, PayoutRequest
 from apps.monetization.services import closure, kyc, payouts
 from apps.monetization.services import coins as coin_services
 from apps.payments.models import LedgerAccount, TransferSet
@@ -112,6 +112,24 @@ def test_told_before_then_coins_forfeited_and_earnings_kept_as_unclaimed(
     assert_books_balance()
     run = reconcile_ledger()
     assert run.differences == 0, run.details
+
+
+def test_earnings_still_clearing_are_kept_as_unclaimed_too(db: Any) -> None:
+    """A purged creator's share still in its clearing period is theirs as well: told
+    before, released early at the purge and kept with the rest as unclaimed money."""
+    creator = payable_creator()
+    tipped(creator, cleared=False)  # $11.20, still clearing
+    notices = client_for(creator).get("/api/v1/me/delete/notices").json()["notices"]
+    assert notices == ["$11.20 of your earnings is still clearing. If the account is "
+                       "deleted, it is kept with your unpaid earnings as unclaimed money."]
+    _schedule(creator)
+    assert users_purge_due() == 1
+    assert _ledger_row(Kind.EARNINGS_CLEARING, creator.pk, "USD").balance == 0
+    assert _ledger_row(Kind.EARNINGS, creator.pk, "USD").balance == 0
+    assert _unclaimed(creator.pk) == EARNED
+    assert not EarningsClearing.objects.filter(released_at__isnull=True).exists()
+    assert_books_balance()
+    assert reconcile_ledger().differences == 0
 
 
 def test_a_payout_under_way_defers_the_purge_until_it_settles(db: Any) -> None:
