@@ -320,7 +320,10 @@ class AdGroupForm(forms.Form):
         help_text="None ticked: every adult band.",
     )
     interests = forms.MultipleChoiceField(
-        label="Interests", required=False, widget=forms.CheckboxSelectMultiple
+        label="Interests",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Adults who chose the topic or recently watched videos about it.",
     )
     devices = forms.MultipleChoiceField(
         label="Devices",

@@ -95,7 +95,10 @@ class AdGroupInSerializer(serializers.Serializer[Any]):
     regions = _codes("ISO 3166-2 codes (US-CA).")
     languages = _codes("Language codes (en, pt).")
     age_bands = _codes("13-17, 18-24, 25-34, 35-44, 45-54, 55+.")
-    interests = _codes("The viewers' topics: " + ", ".join(TOPICS) + ".")
+    interests = _codes(
+        "The viewers' interests (topics they chose, or recently watched videos about; "
+        "signed-in adults only): " + ", ".join(TOPICS) + "."
+    )
     devices = _codes("ios, android, web.")
     topics = _codes(
         "Content topics: the ad shows only between videos on one of them (contextual, "
