@@ -8,13 +8,14 @@ in the same run (target: the ledger at least 1/3 of the plain INSERT).
 
 1. A dedicated database (`--database-url`, default `bench_ledger`; its name must contain
    "bench"), migrated (kept with --reuse). Accounts are the ledger's own: a coin wallet per
-   sender (10 per worker, funded by a purchase-like posting: issuance -> wallet), earnings
-   per creator, and the sharded platform accounts (coin issuance, coin sales, revenue).
+   sender (10 per worker, funded by a purchase-like posting: issuance -> wallet), an
+   earnings clearing account per creator (where a gift's share lands: the clearing
+   period), and the sharded platform accounts (coin issuance, coin sales, revenue).
    The ledger knows owners only by id, so the owners are ids, not user rows. Some senders
    get fewer coins than they will try to give: the overdraft refusals are part of the load.
 2. Ledger (per run): `--workers` processes (32) each post `--gifts` gifts (10,000), each
    one linked set of monetization.md's gift legs (COIN wallet -> issuance; USD coin sales
-   -> the creator's earnings at 70 %; coin sales -> revenue) through
+   -> the creator's earnings clearing account at 70 %; coin sales -> revenue) through
    `apps.payments.services.ledger.post_transfers` in its own transaction, over `--creators`
    (100) hot creators. Injected: `--retry` (5 %) of the gifts are sent again with the same
    key (half by the same worker right away, half by the next worker: a concurrent retry)
@@ -251,7 +252,9 @@ def prepare(plan: Plan, *, poor_every: int = 7) -> Plan:
                   for s in shards}
     plan.revenue = {s: account_for(kind.PLATFORM_REVENUE, owner_id=None, asset="USD",
                                    shard=s).pk for s in shards}
-    plan.earnings = {c: account_for(kind.EARNINGS, owner_id=c, asset="USD").pk
+    # a gift credits the creator's share to their clearing account (monetization's
+    # clearing period); the release to earnings is a later set of its own, not measured here
+    plan.earnings = {c: account_for(kind.EARNINGS_CLEARING, owner_id=c, asset="USD").pk
                      for c in plan.creator_ids()}
     per_sender = max(1, plan.gifts // SENDERS_PER_WORKER) * 3  # 3 coins a gift on average
     for worker in range(plan.workers):

@@ -50,6 +50,15 @@ def revenue_share_bps(source: str) -> int:
     return int(found) if found is not None else DEFAULT_SHARES[RevenueShare.Source(source)]
 
 
+def _terms(source: str) -> tuple[int, int]:
+    """(the creator's share in basis points, the clearing days) of `source`, in one read."""
+    found = (RevenueShare.objects.filter(source=source)
+             .values_list("creator_bps", "clearing_days").first())
+    if found is None:
+        return DEFAULT_SHARES[RevenueShare.Source(source)], clearing.DEFAULT_CLEARING_DAYS
+    return int(found[0]), int(found[1])
+
+
 def coin_value_micros(coins: int) -> int:
     return coins * int(settings.SWIPEME_COIN_VALUE_MICROS)
 
@@ -104,14 +113,13 @@ def _send(*, kind: str, sender: User, recipient: User, coins: int, gift: Gift | 
                 return found, False
         require(may_send_gift(sender, recipient))
         velocity.check_spend(sender, coins, session_key=session_key)
-        bps = revenue_share_bps(kind)
+        bps, days = _terms(kind)
         value = coin_value_micros(coins)
         creator = value * bps // 10_000
         send = GiftSend.objects.create(
             kind=kind, sender=sender, recipient=recipient, gift=gift, post=post,
             live_id=live_id, coins=coins, creator_bps=bps, creator_micros=creator,
             platform_micros=value - creator, idempotency_key=key)
-        days = clearing.clearing_days(kind)
         try:
             post_transfers(key=send.ledger_key, code=kind, legs=_legs(send, clearing_days=days),
                            metadata={"send": str(send.pk), "post": str(post.pk) if post else None,
