@@ -52,6 +52,7 @@ from apps.moderation.detection.models import SEVERITY, Outcome
 from apps.moderation.detection.services import text_verdict
 from apps.moderation.detection.services.refusals import text_refusal_record
 from apps.moderation.detection.services.support import support_offer_for
+from apps.moderation.detection.services.text_config import text_config
 from apps.moderation.detection.text import normalised_for_repeats
 from apps.moderation.policies import Policy
 from apps.social.models import Block, Follow
@@ -245,10 +246,14 @@ def _bar(policy_name: str, *, in_request: bool) -> str:
 
 def _check_text(sender: User, body: str, *, in_request: bool) -> None:
     """Moderation's text checks on the body: the classifier, the staff term lists and the
-    link-spam signals (nothing recorded: the message does not exist yet)."""
+    link-spam signals (nothing recorded: the message does not exist yet). The staff's
+    configuration (rules, settings, term lists parsed, the heads' thresholds) is the one
+    kept per process behind moderation's version key (`text_config`, as live chat's): four
+    statements and the lists' parsing fewer a send; an edit in the admin applies at once."""
     verdict = text_verdict(content=body, author=sender, language=sender.language,
                            field="message",
-                           classifier_from=_bar(Policy.HATE_HARASSMENT, in_request=in_request))
+                           classifier_from=_bar(Policy.HATE_HARASSMENT, in_request=in_request),
+                           config=text_config())
     refused = [d for d in verdict.decisions
                if SEVERITY[d.outcome] >= SEVERITY[_bar(d.policy, in_request=in_request)]]
     if not refused:

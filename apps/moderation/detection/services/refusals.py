@@ -9,10 +9,11 @@ its refusing transaction rolled back, so the record survives the refusal).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -76,12 +77,21 @@ def text_refusal_record(
     return refusal
 
 
+def recent_refusal_rows(*, user_id: int, now: datetime | None = None) -> QuerySet[TextRefusal]:
+    since = (now or timezone.now()) - REFUSAL_WINDOW
+    return TextRefusal.objects.filter(user_id=user_id, created_at__gte=since)
+
+
 def recent_refusals(*, user_id: int) -> int:
-    since = timezone.now() - REFUSAL_WINDOW
-    return TextRefusal.objects.filter(user_id=user_id, created_at__gte=since).count()
+    return recent_refusal_rows(user_id=user_id).count()
+
+
+def refusal_weight(count: int) -> float:
+    """The weight of `count` recent refusals in the spam signal."""
+    return min(REFUSAL_CAP, REFUSAL_WEIGHT * count)
 
 
 def refusal_risk(*, user_id: int) -> tuple[int, float]:
     """(recent refusals, their weight in the spam signal)."""
     count = recent_refusals(user_id=user_id)
-    return count, min(REFUSAL_CAP, REFUSAL_WEIGHT * count)
+    return count, refusal_weight(count)
