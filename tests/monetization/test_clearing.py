@@ -14,6 +14,7 @@ from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
@@ -24,6 +25,7 @@ from apps.monetization.models import Clawback, CoinPurchase, EarningsClearing, P
 from apps.monetization.payout_selectors import earnings_payload
 from apps.monetization.services.clearing import RELEASE_CODE, release_due
 from apps.monetization.services.gifts import tip_send
+from apps.monetization.tasks import release_cleared_earnings
 from apps.payments.models import LedgerAccount, TransferSet
 from apps.payments.providers import local
 from apps.payments.services.payments import local_close_dispute, local_open_dispute
@@ -82,6 +84,11 @@ def test_a_share_clears_after_the_period_exactly_once() -> None:
     assert (payable(creator), clearing(creator)) == (0, 2_400_000)
     _rows_match_the_account(creator)
 
+    # the beat task (every 15 minutes) runs the same release: nothing is due yet
+    beat = settings.CELERY_BEAT_SCHEDULE["monetization-release-cleared-earnings"]
+    assert beat["task"] == release_cleared_earnings.name
+    assert beat["schedule"] == timedelta(minutes=15)
+    assert release_cleared_earnings() == 0
     assert release_due(now=row.clears_at - timedelta(seconds=1)) == 0  # not yet
     assert (payable(creator), clearing(creator)) == (0, 2_400_000)
     assert release_due(now=row.clears_at) == 1
