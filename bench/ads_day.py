@@ -353,7 +353,12 @@ def _batched(args: argparse.Namespace, campaigns: list[dict[str, Any]],
     rng = random.Random(1000)
     world = World(campaigns)
     tally = Tally()
+    began, hour = time.perf_counter(), 0
     for times in _chunks(minutes, args.batch_seconds, args.batch):
+        if times[0] >= DAY + timedelta(hours=hour + 3):  # progress, for a run cut short
+            hour += 3
+            print(f"    {hour:02d}:00 simulated after {time.perf_counter() - began:.0f} s, "
+                  f"{tally.served_total} ads served", flush=True)
         tally.charge_due(times[0])
         started = time.perf_counter()
         _decide_chunk(world, tally, rng, args, times)

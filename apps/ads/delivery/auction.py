@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -224,20 +225,11 @@ def _tie_break(auction_id: str, ad_id: int) -> bytes:
     return hashlib.blake2b(f"{auction_id}:{ad_id}".encode(), digest_size=8).digest()
 
 
-def run(
-    candidates: list[Candidate],
-    *,
-    auction_id: str,
-    reserve_cpm_micros: int = 0,
-    slots: int = 1,
-    validated: bool = False,
-) -> Outcome:
-    """Rank and price. `reserve_cpm_micros` is the least expected value per 1,000
-    impressions an ad must bring to be shown at all (and the floor of the last price).
-    `validated`: every candidate's `validate()` already passed (serving builds and checks
-    each once per inventory snapshot, not per auction); replay always checks."""
-    if slots < 1:
-        raise AuctionInputError("slots must be at least 1")
+def _rank(
+    candidates: list[Candidate], *, auction_id: str, reserve_cpm_micros: int, validated: bool
+) -> tuple[list[tuple[int, Candidate]], tuple[int, ...], int]:
+    """The entrants best first (score, candidate), the ads below the reserve, and the
+    reserve as a score."""
     if type(reserve_cpm_micros) is not int or reserve_cpm_micros < 0:
         raise AuctionInputError("the reserve must be a non-negative int")
     seen: set[int] = set()
@@ -264,33 +256,97 @@ def run(
                 entrants[start:end], key=lambda vc: _tie_break(auction_id, vc[1].ad_id)
             )
         start = end
-    placements = []
-    for position, (value, candidate) in enumerate(entrants[:slots]):
-        next_value = entrants[position + 1][0] if position + 1 < len(entrants) else reserve
-        threshold = Fraction(max(next_value, reserve), SCORE_SCALE)
-        per_event_bid = bid_per_event(candidate)
-        ceiling = math.floor(per_event_bid)
-        # value = bid_event x rate x quality; the least bid_event keeping value >= threshold:
-        denominator = billing_rate(candidate) * _exact(candidate.quality)
-        needed = threshold / denominator if denominator else per_event_bid
-        price = min(math.ceil(needed), ceiling)
-        placements.append(
-            Placement(
-                position=position,
-                ad_id=candidate.ad_id,
-                ad_group_id=candidate.ad_group_id,
-                campaign_id=candidate.campaign_id,
-                billing_event=BILLING_EVENT[candidate.strategy],
-                price_micros=max(price, 0),
-                bid_per_event_micros=ceiling,
-                value_micros=value / SCORE_SCALE,
-            )
-        )
+    return entrants, below, reserve
+
+
+def _placement(
+    position: int, entrants: list[tuple[int, Candidate]], index: int, reserve: int
+) -> Placement:
+    """The placement of `entrants[index]` at `position`, priced by the entrant below it."""
+    value, candidate = entrants[index]
+    next_value = entrants[index + 1][0] if index + 1 < len(entrants) else reserve
+    threshold = Fraction(max(next_value, reserve), SCORE_SCALE)
+    per_event_bid = bid_per_event(candidate)
+    ceiling = math.floor(per_event_bid)
+    # value = bid_event x rate x quality; the least bid_event keeping value >= threshold:
+    denominator = billing_rate(candidate) * _exact(candidate.quality)
+    needed = threshold / denominator if denominator else per_event_bid
+    price = min(math.ceil(needed), ceiling)
+    return Placement(
+        position=position,
+        ad_id=candidate.ad_id,
+        ad_group_id=candidate.ad_group_id,
+        campaign_id=candidate.campaign_id,
+        billing_event=BILLING_EVENT[candidate.strategy],
+        price_micros=max(price, 0),
+        bid_per_event_micros=ceiling,
+        value_micros=value / SCORE_SCALE,
+    )
+
+
+def run(
+    candidates: list[Candidate],
+    *,
+    auction_id: str,
+    reserve_cpm_micros: int = 0,
+    slots: int = 1,
+    validated: bool = False,
+) -> Outcome:
+    """Rank and price. `reserve_cpm_micros` is the least expected value per 1,000
+    impressions an ad must bring to be shown at all (and the floor of the last price).
+    `validated`: every candidate's `validate()` already passed (serving builds and checks
+    each once per inventory snapshot, not per auction); replay always checks."""
+    if slots < 1:
+        raise AuctionInputError("slots must be at least 1")
+    entrants, below, reserve = _rank(
+        candidates,
+        auction_id=auction_id,
+        reserve_cpm_micros=reserve_cpm_micros,
+        validated=validated,
+    )
     return Outcome(
-        placements=tuple(placements),
+        placements=tuple(
+            _placement(position, entrants, position, reserve)
+            for position in range(min(slots, len(entrants)))
+        ),
         ranked=tuple(c.ad_id for _, c in entrants),
         below_reserve=below,
     )
+
+
+def run_until(
+    candidates: list[Candidate],
+    *,
+    auction_id: str,
+    accept: Callable[[Placement, Candidate], bool],
+    reserve_cpm_micros: int = 0,
+    validated: bool = False,
+) -> tuple[Outcome, list[Candidate]]:
+    """One slot's auction in which a winner that `accept` refuses (its budget cannot take
+    its price) leaves and the auction runs again without it: the same as `run` over the
+    candidates left with the same auction id, ranked once (taking out a better-ranked ad
+    changes neither the others' order, ties included, nor anyone's price: a price depends
+    only on the entrant below). Returns that outcome and the candidates left, in their
+    order: their record replays identically."""
+    entrants, below, reserve = _rank(
+        candidates,
+        auction_id=auction_id,
+        reserve_cpm_micros=reserve_cpm_micros,
+        validated=validated,
+    )
+    for index in range(len(entrants)):
+        placement = _placement(0, entrants, index, reserve)
+        if accept(placement, entrants[index][1]):
+            refused = {c.ad_id for _, c in entrants[:index]}
+            outcome = Outcome(
+                placements=(placement,),
+                ranked=tuple(c.ad_id for _, c in entrants[index:]),
+                below_reserve=below,
+            )
+            return outcome, [c for c in candidates if c.ad_id not in refused]
+    refused = {c.ad_id for _, c in entrants}
+    left = [c for c in candidates if c.ad_id not in refused]
+    return Outcome(placements=(), ranked=(), below_reserve=below), left
 
 
 # --- the record -------------------------------------------------------------------------

@@ -426,28 +426,32 @@ def _choose(
 ) -> tuple[list[auction.Candidate], Pick | None]:
     """The slot's auction (logged) and its winner, with its expected cost; a winner the
     page's `states` already refuse (`pacing.fits`) leaves and the auction runs again
-    without it, no round trip. Returns the pool left and the pick (None: no winner)."""
-    while pool:
-        auction_id = tokens.new_auction_id()
-        outcome = auction.run(
-            pool, auction_id=auction_id, reserve_cpm_micros=reserve, validated=validated
+    without it (`auction.run_until`: ranked once), no round trip. Returns the pool left and
+    the pick (None: no winner)."""
+    if not pool:
+        return pool, None
+
+    def fits(placement: auction.Placement, cand: auction.Candidate) -> bool:
+        state = states.get(placement.campaign_id) if states is not None else None
+        return state is None or pacing.fits(
+            state,
+            cost_micros=pacing.expected_cost(placement.price_micros, _billing_probability(cand)),
+            price_micros=placement.price_micros,
         )
-        auctionlog.log_auction(
-            pool, outcome, auction_id=auction_id, reserve_cpm_micros=reserve, context=context
-        )
-        if not outcome.placements:
-            return pool, None
-        placement = outcome.placements[0]
-        ad, cand = by_id[placement.ad_id]
-        cost = pacing.expected_cost(placement.price_micros, _billing_probability(cand))
-        state = states.get(ad.campaign_id) if states is not None else None
-        if state is not None and not pacing.fits(
-            state, cost_micros=cost, price_micros=placement.price_micros
-        ):
-            pool = [c for c in pool if c.ad_id != placement.ad_id]
-            continue
-        return pool, (ad, placement, auction_id, cost)
-    return pool, None
+
+    auction_id = tokens.new_auction_id()
+    outcome, pool = auction.run_until(
+        pool, auction_id=auction_id, accept=fits, reserve_cpm_micros=reserve, validated=validated
+    )
+    auctionlog.log_auction(
+        pool, outcome, auction_id=auction_id, reserve_cpm_micros=reserve, context=context
+    )
+    if not outcome.placements:
+        return pool, None
+    placement = outcome.placements[0]
+    ad, cand = by_id[placement.ad_id]
+    cost = pacing.expected_cost(placement.price_micros, _billing_probability(cand))
+    return pool, (ad, placement, auction_id, cost)
 
 
 def _run_slot(

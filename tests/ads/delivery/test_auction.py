@@ -234,3 +234,31 @@ def test_bad_candidates_are_refused(bad: dict[str, object]) -> None:
 def test_an_ad_cannot_enter_twice() -> None:
     with pytest.raises(auction.AuctionInputError, match="twice"):
         auction.run([cand(1, "cpm", 1_000_000), cand(1, "cpc", 1_000_000)], auction_id="d")
+
+
+def test_running_until_a_winner_is_accepted_is_the_auction_without_the_refused() -> None:
+    """`run_until` (serving's slot: a winner whose budget cannot take its price leaves)
+    gives exactly `run` over the candidates left, same auction id, ties included; the
+    record of what is left replays."""
+    rng = random.Random(23)
+    for n in range(1500):
+        cands = _random_candidates(rng, rng.randint(1, 14))
+        if n % 3 == 0:  # ties: copies of one value under other ids
+            cands += [replace(cands[0], ad_id=100 + k, ad_group_id=100 + k) for k in range(3)]
+        refused = {c.ad_id for c in cands if rng.random() < 0.5}
+        reserve = rng.choice([0, 500_000])
+        outcome, left = auction.run_until(
+            cands,
+            auction_id=f"u{n}",
+            accept=lambda p, c, refused=refused: c.ad_id not in refused,  # type: ignore[misc]
+            reserve_cpm_micros=reserve,
+        )
+        assert outcome == auction.run(left, auction_id=f"u{n}", reserve_cpm_micros=reserve)
+        # What left: the refused entrants ranked above the first accepted one, nothing else.
+        full = auction.run(cands, auction_id=f"u{n}", reserve_cpm_micros=reserve).ranked
+        first = next((i for i, ad in enumerate(full) if ad not in refused), len(full))
+        assert [c.ad_id for c in left] == [c.ad_id for c in cands if c.ad_id not in full[:first]]
+        if first < len(full):
+            assert outcome.placements[0].ad_id == full[first]
+        else:
+            assert outcome.placements == ()
