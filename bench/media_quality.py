@@ -45,6 +45,7 @@ import itertools
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -210,6 +211,17 @@ def score(rung: Rung, source: Path, work: Path, subsample: int) -> None:
     rung.kbps = video_kbps(rung.path)
 
 
+def frontier_kbps_at(vmaf: float, curve: list[Rung]) -> float | None:
+    """Like `peertube_kbps_at` on the ladder's efficient rungs only: a rung that costs
+    more than a cheaper one of the same ladder for no more VMAF (low light's 1080 against
+    its 720) is left out, so the curve is monotonic and never flatters the other ladder."""
+    efficient: list[Rung] = []
+    for rung in sorted(curve, key=lambda r: r.kbps):
+        if not efficient or rung.vmaf > efficient[-1].vmaf:
+            efficient.append(rung)
+    return peertube_kbps_at(vmaf, efficient)
+
+
 def peertube_kbps_at(vmaf: float, curve: list[Rung]) -> float | None:
     """A ladder's bitrate at a VMAF, interpolated in log(bitrate) between its rungs."""
     points = sorted((r.vmaf, math.log(r.kbps)) for r in curve)
@@ -244,14 +256,32 @@ def main() -> None:
             make_source(kind, args.seconds, sources[kind])
         runs = Runs("media_quality", args)
         for one in runs:
+            matched: list[tuple[float, float]] = []
             for kind, source in sources.items():
                 work = source.parent / f"run{one.index}"
                 work.mkdir()
                 if args.per_title:
-                    measure_per_title(args, kind, source, work, one)
+                    matched.append(measure_per_title(args, kind, source, work, one))
                 else:
                     measure(args, kind, source, work, one)
+            if args.per_title:
+                set_summary(matched, one)
     runs.summary()
+
+
+def set_summary(matched: list[tuple[float, float]], run: Run) -> None:
+    """The set's two aggregates: all clips' per-title bytes over today's at equal VMAF
+    (the rungs in range, summed: the CDN bill, weighted by the heavy clips) and the mean
+    of the per-clip ratios (every clip counted once)."""
+    ours_total = sum(m for m, _ in matched)
+    today_total = sum(t for _, t in matched)
+    per_clip = [m / t for m, t in matched if t]
+    mean = sum(per_clip) / len(per_clip) if per_clip else float("nan")
+    print(f"\nSET ({len(matched)} clips): per-title / today's bytes at equal VMAF, total "
+          f"{ours_total:.0f} / {today_total:.0f} kbit/s = {ours_total / today_total:.3f}; "
+          f"mean of the per-clip ratios {mean:.3f} (goal ≤ 0.8)")
+    run.ratio("set per-title/today bytes at equal VMAF (total)", ours_total, today_total)
+    run.figure("set mean of per-clip ratios", mean)
 
 
 def measure(args: argparse.Namespace, kind: str, source: Path, work: Path, run: Run) -> None:
@@ -292,26 +322,35 @@ def measure(args: argparse.Namespace, kind: str, source: Path, work: Path, run: 
 
 
 def measure_per_title(args: argparse.Namespace, kind: str, source: Path, work: Path,
-                      run: Run) -> None:
+                      run: Run) -> tuple[float, float]:
     """Today's ladder and the per-title one on the same clip, both scored; the per-title
-    bytes against today's bitrate at the same VMAF (interpolated on today's rungs)."""
+    bytes against today's bitrate at the same VMAF (interpolated on today's efficient
+    rungs, `frontier_kbps_at`); returns the per-title and today's kbit/s of the rungs in
+    range."""
     started = time.perf_counter()
     plan = per_title.plan_for(source, probe_file(source))
     probe_seconds = time.perf_counter() - started
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     today, _ = ours(source, work)
+    middle = resource.getrusage(resource.RUSAGE_CHILDREN)
     titled, _ = ours(source, work, plan, label="per-title")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    today_cpu = middle.ru_utime + middle.ru_stime - cpu.ru_utime - cpu.ru_stime
+    titled_cpu = after.ru_utime + after.ru_stime - middle.ru_utime - middle.ru_stime
     for rung in [*today, *titled]:
         score(rung, source, work, args.subsample)
     print(f"\n== {kind}: complexity {plan['bpp']:.4f} bpp -> cap factor {plan['factor']}, "
-          f"x264 CRF {plan.get('crf', transcode.CRF)}, rungs dropped {plan['drop'] or 'none'} "
-          f"(probe {probe_seconds:.2f} s)")
+          f"x264 CRF {plan.get('crf', transcode.CRF)}, preset {plan.get('preset') or 'veryfast'}, "
+          f"x264 options {plan.get('tune') or 'none'}, rungs dropped {plan['drop'] or 'none'} "
+          f"(probe {probe_seconds:.2f} s); ladder encode CPU today {today_cpu:.1f} s, "
+          f"per-title {titled_cpu:.1f} s")
     print("ladder     rung       video kbit/s   VMAF    SSIM   PSNR dB")
     for rung in [*today, *titled]:
         print(f"{rung.ladder:<10} {rung.width}x{rung.height:<6} {rung.kbps:12.0f}"
               f"  {rung.vmaf:5.1f}  {rung.ssim:.4f}  {rung.psnr:6.2f}")
     matched_ours = matched_today = 0.0
     for rung in titled:
-        theirs = peertube_kbps_at(rung.vmaf, today)
+        theirs = frontier_kbps_at(rung.vmaf, today)
         if theirs is None:  # above/below today's range: the same rung's bytes, if VMAF >=
             same = next((r for r in today if r.short_edge == rung.short_edge), None)
             theirs = same.kbps if same is not None and same.vmaf <= rung.vmaf + 0.5 else None
@@ -327,6 +366,8 @@ def measure_per_title(args: argparse.Namespace, kind: str, source: Path, work: P
           f"{sum(r.kbps for r in today):.0f} kbit/s")
     run.ratio(f"{kind} per-title/today bytes at equal VMAF", matched_ours, matched_today)
     run.figure(f"{kind} complexity", plan["bpp"], "bpp")
+    run.ratio(f"{kind} per-title/today ladder encode CPU", titled_cpu, today_cpu)
+    return matched_ours, matched_today
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ is not met and this stays off.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +55,47 @@ REFERENCE_BPP = 0.12
 MIN_FACTOR = 0.45
 SPARSE_BPP = 0.015
 PROBE_EDGE = 360
+# x264 options of every per-title rung: psycho-visual optimisations off (they spend bits on
+# keeping grain and texture energy, which VMAF does not reward) and x264's adaptive
+# quantisation mode 3 (auto-variance biased to dark scenes)
+TUNE = "psy=0:aq-mode=3"
+# x264's preset for every per-title rung: the tuning above helps VMAF per bit only with a
+# slower analysis (at veryfast it cost 1.1-3.7x today's bytes on the hard clips), and
+# medium's ladder encode costs about 1.7-2x veryfast's CPU (bench/media_quality.py)
+PRESET = "medium"
+# noise: the share of the probe's bits that a temporal denoise (`DENOISE`, on a copy of the
+# same decoded sample) takes away. Sensor noise changes every pixel every frame and costs
+# bits at every rung; on a noisy, busy clip the higher rungs spend their caps on grain for
+# no more VMAF than a lower one, so they are left out (`NOISY_DROP`)
+DENOISE = "atadenoise=0a=0.1:0b=0.2:1a=0.1:1b=0.2:2a=0.1:2b=0.2"
+NOISY_SHARE = 0.25
+NOISY_BPP = 0.3
+NOISY_DROP = [540, 1080]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What the probe encodes measured: bits per pixel per frame, and the share of those
+    bits a temporal denoise removes (near 0: clean content, moving or not; towards 1:
+    grain)."""
+
+    bpp: float
+    noise: float
 
 
 def measure_complexity(source: Path, probe: ProbeResult) -> float:
     """Bits per pixel per frame of a fast CRF encode of the sample (deterministic)."""
+    return measure_sample(source, probe).bpp
+
+
+def _x264_probe(out: Path) -> list[str]:
+    return ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "23", "-threads", "1",
+            "-x264-params", "sliced-threads=0", "-f", "h264", str(out)]
+
+
+def measure_sample(source: Path, probe: ProbeResult) -> Sample:
+    """The probe encodes of the sample, as is and denoised, from one decode (deterministic:
+    one thread each)."""
     length = min(SAMPLE_SECONDS, probe.duration_s)
     start = max(0.0, probe.duration_s / 2 - length / 2)
     short, long_ = min(probe.width, probe.height), max(probe.width, probe.height)
@@ -66,36 +104,16 @@ def measure_complexity(source: Path, probe: ProbeResult) -> float:
     width, height = (s, l_) if probe.width <= probe.height else (l_, s)
     fps = output_fps(probe)
     with tempfile.TemporaryDirectory(prefix="per-title-") as tmp:
-        out = Path(tmp) / "sample.h264"
-        run_ffmpeg(
-            [
-                "-ss",
-                f"{start:.3f}",
-                "-t",
-                f"{length:.3f}",
-                "-i",
-                str(source),
-                "-an",
-                "-vf",
-                f"fps={fps:g},scale={width}:{height}:flags=bilinear,format=yuv420p",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-crf",
-                "23",
-                "-threads",
-                "1",
-                "-x264-params",
-                "sliced-threads=0",
-                "-f",
-                "h264",
-                str(out),
-            ]
-        )
-        bits = out.stat().st_size * 8
+        plain, denoised = Path(tmp) / "sample.h264", Path(tmp) / "denoised.h264"
+        graph = (f"[0:v]fps={fps:g},scale={width}:{height}:flags=bilinear,format=yuv420p,"
+                 f"split[a][b];[b]{DENOISE}[c]")
+        run_ffmpeg(["-ss", f"{start:.3f}", "-t", f"{length:.3f}", "-i", str(source),
+                    "-filter_complex", graph, "-map", "[a]", *_x264_probe(plain),
+                    "-map", "[c]", *_x264_probe(denoised)])
+        bits = plain.stat().st_size * 8
+        removed = 1 - denoised.stat().st_size * 8 / bits if bits else 0.0
     frames = max(1, round(length * fps))
-    return bits / (width * height * frames)
+    return Sample(bits / (width * height * frames), max(0.0, removed))
 
 
 def crf_for(bpp: float) -> int:
@@ -103,15 +121,24 @@ def crf_for(bpp: float) -> int:
     return CRF + next((added for limit, added in CRF_STEPS if bpp < limit), 0)
 
 
-def title_plan(bpp: float) -> dict[str, Any]:
+def noisy(bpp: float, noise: float) -> bool:
+    return bpp >= NOISY_BPP and noise >= NOISY_SHARE
+
+
+def title_plan(bpp: float, noise: float = 0.0) -> dict[str, Any]:
     factor = max(MIN_FACTOR, min(1.0, bpp / REFERENCE_BPP))
+    drop = [540] if bpp < SPARSE_BPP else NOISY_DROP if noisy(bpp, noise) else []
     return {
         "bpp": round(bpp, 5),
+        "noise": round(noise, 4),
         "factor": round(factor, 3),
-        "drop": [540] if bpp < SPARSE_BPP else [],
+        "drop": list(drop),
         "crf": crf_for(bpp),
+        "preset": PRESET,
+        "tune": TUNE,
     }
 
 
 def plan_for(source: Path, probe: ProbeResult) -> dict[str, Any]:
-    return title_plan(measure_complexity(source, probe))
+    sample = measure_sample(source, probe)
+    return title_plan(sample.bpp, sample.noise)

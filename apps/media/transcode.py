@@ -25,6 +25,8 @@ LADDER = (240, 360, 540, 720, 1080)  # short edges, vertical video first
 # capped CRF spends less on easy content (x264 veryfast, 30 fps)
 BITS_PER_PIXEL = {240: 0.16, 360: 0.13, 540: 0.11, 720: 0.095, 1080: 0.085}
 CRF = 23
+# the per-title ladder may leave out the highest rung only if one this high stays
+TOP_FLOOR = 720
 MAX_FPS = 30.0
 SEGMENT_SECONDS = 2
 # The first segment is shorter (keyframes at 0, 1, 3, 5, ... s): a player's first frame
@@ -128,6 +130,10 @@ class Rendition:
     audio_kbps: int
     # x264's CRF: CRF for every rung, higher on easy clips with the per-title ladder
     crf: int = CRF
+    # the per-title ladder's encoder choices (`apps.media.per_title`): an x264 preset that
+    # replaces the step's ("": the step's) and x264 options added to `-x264-params`
+    preset: str = ""
+    tune: str = ""
 
     @property
     def name(self) -> str:
@@ -198,14 +204,20 @@ def plan_ladder(probe: ProbeResult, title: dict[str, Any] | None = None) -> list
     """Renditions by short edge, never upscaling; a source below 240 gets one rendition at
     its own (even) size. `title` (`apps.media.per_title`): the clip's own plan, which
     scales every rung's cap by its `factor` and leaves out the rungs in `drop` (never the
-    lowest or the highest)."""
+    lowest; the highest too when it is in `drop` and a rung of at least `TOP_FLOOR` is left:
+    a noisy clip's 1080 spends its cap on grain for less VMAF than its 720)."""
     short = min(probe.width, probe.height)
     long_ = max(probe.width, probe.height)
     edges = [edge for edge in LADDER if edge <= short] or [LADDER[0]]
     factor = float(title["factor"]) if title else 1.0
     crf = int(title.get("crf", CRF)) if title else CRF
+    preset = str(title.get("preset", "")) if title else ""
+    tune = str(title.get("tune", "")) if title else ""
     if title and len(edges) > 2:
-        edges = [edges[0], *(e for e in edges[1:-1] if e not in title["drop"]), edges[-1]]
+        kept = [edges[0], *(e for e in edges[1:-1] if e not in title["drop"])]
+        if edges[-1] not in title["drop"] or kept[-1] < TOP_FLOOR:
+            kept.append(edges[-1])
+        edges = kept
     fps = output_fps(probe)
     out = []
     for edge in edges:
@@ -213,7 +225,8 @@ def plan_ladder(probe: ProbeResult, title: dict[str, Any] | None = None) -> list
         s, l_ = _even(short * scale), _even(long_ * scale)
         width, height = (s, l_) if probe.width <= probe.height else (l_, s)
         kbps = int(BITS_PER_PIXEL[edge] * factor * width * height * fps / 1000)
-        out.append(Rendition(edge, width, height, fps, kbps, AUDIO_BITRATE[edge], crf))
+        out.append(Rendition(edge, width, height, fps, kbps, AUDIO_BITRATE[edge], crf,
+                             preset, tune))
     return out
 
 
@@ -242,13 +255,17 @@ def _input_args(source: Path, probe: ProbeResult) -> tuple[list[str], list[str]]
 
 def _x264_args(rendition: Rendition, preset: str) -> list[str]:
     gop = round(rendition.fps * SEGMENT_SECONDS)
+    params = f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0"
+    if rendition.tune:
+        params += f":{rendition.tune}"
     return [
-        "-c:v", "libx264", "-preset", preset, "-profile:v", rendition.profile,
+        "-c:v", "libx264", "-preset", rendition.preset or preset,
+        "-profile:v", rendition.profile,
         "-level:v", rendition.level,
         "-crf", str(rendition.crf), "-maxrate", f"{rendition.video_kbps}k",
         "-bufsize", f"{rendition.video_kbps * 2}k",
         "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
-        "-x264-params", f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0",
+        "-x264-params", params,
         "-force_key_frames", KEYFRAME_EXPR,
         "-c:a", "aac", "-b:a", f"{rendition.audio_kbps}k", "-ac", "2", "-ar", "48000",
     ]

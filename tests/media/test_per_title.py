@@ -1,6 +1,7 @@
 """The per-title ladder (apps.media.per_title): the complexity probe is deterministic for a
-clip, easy clips get lower caps (and a sparse one fewer rungs), and the plan chosen at
-validation is the one every step reads."""
+clip, easy clips get lower caps and a higher CRF (and a sparse one fewer
+rungs), a noisy one loses its high rungs, every rung gets the plan's x264 options, and the
+plan chosen at validation is the one every step reads."""
 
 from __future__ import annotations
 
@@ -27,22 +28,29 @@ def test_the_probe_is_deterministic_and_easy_clips_get_lower_caps(tmp_path: Path
     still = make_clip(tmp_path / "still.mp4", seconds=2.0, audio=False, video_source="color")
     busy_probe, still_probe = probe_file(busy), probe_file(still)
     # the same clip measures the same, to the bit
-    first = per_title.measure_complexity(busy, busy_probe)
-    assert per_title.measure_complexity(busy, busy_probe) == first
+    first = per_title.measure_sample(busy, busy_probe)
+    assert per_title.measure_sample(busy, busy_probe) == first
+    assert per_title.measure_complexity(busy, busy_probe) == first.bpp
     busy_plan = per_title.plan_for(busy, busy_probe)
     still_plan = per_title.plan_for(still, still_probe)
-    assert busy_plan == per_title.title_plan(first)
+    assert busy_plan == per_title.title_plan(first.bpp, first.noise)
     # noise is hard, a flat colour easy: full caps against the lowest factor and no 540
     assert busy_plan["factor"] == 1.0
-    assert busy_plan["drop"] == []
-    assert busy_plan["crf"] == transcode.CRF  # hard content: today's ladder exactly
+    assert busy_plan["crf"] == transcode.CRF  # hard content: today's CRF and caps
+    assert per_title.noisy(first.bpp, first.noise)
+    assert busy_plan["drop"] == per_title.NOISY_DROP
     assert still_plan["factor"] == per_title.MIN_FACTOR
     assert still_plan["drop"] == [540]
     assert still_plan["crf"] == per_title.crf_for(0.0) > transcode.CRF
+    assert busy_plan["preset"] == still_plan["preset"] == per_title.PRESET
+    assert busy_plan["tune"] == still_plan["tune"] == per_title.TUNE
+    # a clean moving picture (testsrc2 without noise) is not noise
+    plain = make_clip(tmp_path / "plain.mp4", seconds=2.0, audio=False)
+    plain_sample = per_title.measure_sample(plain, probe_file(plain))
+    assert not per_title.noisy(plain_sample.bpp, plain_sample.noise)
 
-    # the encoder really got the clip's CRF: x264 writes its settings in the stream (an SEI
-    # in the first segment), and the easy clip's rung is no larger than today's
-    sizes: dict[str, int] = {}
+    # the encoder really got the clip's CRF, preset and options: x264 writes its settings in
+    # the stream (an SEI in the first segment)
     for label, chosen in (("today", None), ("titled", still_plan)):
         rung = transcode.plan_ladder(still_probe, chosen)[0]
         out = tmp_path / label
@@ -50,8 +58,11 @@ def test_the_probe_is_deterministic_and_easy_clips_get_lower_caps(tmp_path: Path
         transcode.transcode_rendition(still, still_probe, rung, out, preset="veryfast")
         segment = (out / "seg_0000.m4s").read_bytes()
         assert f"crf={rung.crf}.0".encode() in segment
-        sizes[label] = sum(f.stat().st_size for f in out.glob("seg_*.m4s"))
-    assert sizes["titled"] <= sizes["today"]
+        # veryfast's subpixel refinement is 2, medium's 7; psy on and aq 1 unless tuned
+        tuned = chosen is not None
+        assert (b"subme=7" if tuned else b"subme=2") in segment
+        assert (b" psy=0 " if tuned else b" psy=1 ") in segment
+        assert (b" aq=3:" if tuned else b" aq=1:") in segment
 
     # applied to a 1080x1920 source: caps scaled, 540 left out, ends kept
     tall = dataclasses.replace(busy_probe, width=1080, height=1920)
@@ -61,7 +72,16 @@ def test_the_probe_is_deterministic_and_easy_clips_get_lower_caps(tmp_path: Path
     for rendition in plan:
         scaled = today[rendition.short_edge].video_kbps * per_title.MIN_FACTOR
         assert abs(rendition.video_kbps - scaled) <= 1
-    assert transcode.plan_ladder(tall, busy_plan) == list(today.values())
+        assert (rendition.preset, rendition.tune) == (per_title.PRESET, per_title.TUNE)
+    # the noisy clip: today's caps and CRF, without 540 and 1080 (720 on top)
+    noisy = transcode.plan_ladder(tall, busy_plan)
+    assert [r.short_edge for r in noisy] == [240, 360, 720]
+    for rendition in noisy:
+        same = today[rendition.short_edge]
+        assert (rendition.video_kbps, rendition.crf) == (same.video_kbps, same.crf)
+    # ... but a noisy 540 source keeps its top rung (nothing of 720 or more would be left)
+    small = dataclasses.replace(busy_probe, width=540, height=960)
+    assert [r.short_edge for r in transcode.plan_ladder(small, busy_plan)] == [240, 360, 540]
 
 
 @pytest.mark.django_db
