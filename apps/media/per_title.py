@@ -13,7 +13,12 @@ clip on every machine run), and measures its bits per pixel per frame (`bpp`). T
   in bytes for such content).
 
 - crf: x264's CRF for every rung (`crf_for`, `CRF_STEPS`): today's 23 unless the clip is
-  easy (+6 below 0.05 bpp, +4 below 0.15). A hard clip's plan is today's ladder exactly.
+  easy (+6 below 0.05 bpp, +4 below 0.15).
+- preset and tune: every rung gets x264 `PRESET` (medium) and `TUNE` (psy=0:aq-mode=3),
+  whatever the clip (at veryfast the same options cost more bytes at equal VMAF).
+- noise: the same sample, denoised (`DENOISE`, temporal) and encoded again from the same
+  decode; the share of the bits that goes away is `noise`. A busy, noisy clip (`noisy`)
+  loses the 540 and 1080 rungs (`NOISY_DROP`; 720 stays on top, `transcode.TOP_FLOOR`).
 
 Opt-in (`MEDIA_PER_TITLE_LADDER`, env `SWIPEME_MEDIA_PER_TITLE_LADDER`): the plan is stored
 in the asset's probe (`probe["title"]`) at validation, so every step reads the same ladder.
@@ -28,11 +33,12 @@ lands above today's curve (the VMAF today's ladder reaches between the rung belo
 one, for fewer bytes). Hence the CRF. The bench clips' complexities (this probe): static
 0.023, talking head 0.094, fast motion 0.239, screen (Game of Life) 0.428, low light 0.571,
 text 2.64 bpp — so static and talking head are "easy", the synthetic screen recording is not.
-Measured (docs/benchmarks.md, "Per-title ladder"): at equal VMAF the talking head at CRF 27
-spends 0.80x today's bytes (0.76x at 30), the static clip at CRF 29 0.85x, the fast-motion
-clip 0.90x or more at CRF 25/27/29: elsewhere than on the talking head a CRF step slides a
-rung along today's rate-quality curve rather than under it, so the issue's 0.8 over the set
-is not met and this stays off.
+A CRF step alone slides a rung along today's rate-quality curve (the talking head 0.80x,
+static 0.85x, fast motion >= 0.90x). With medium + psy=0:aq-mode=3 and the noise rule
+(docs/benchmarks.md, "Per-title ladder", 7 December): 0.875x today's bytes at equal VMAF
+over the set's total (talking head 0.67, text 0.73, low light 0.78, static 0.85, fast
+motion 0.90, screen 0.985), for about 1.8x the ladder's x264 CPU; the goal 0.8 is not met,
+so this stays off.
 """
 
 from __future__ import annotations
