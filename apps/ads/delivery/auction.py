@@ -29,7 +29,6 @@ plain JSON; `replay(record)` runs it again and must give the same outcome.
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -262,22 +261,45 @@ def _rank(
 def _placement(
     position: int, entrants: list[tuple[int, Candidate]], index: int, reserve: int
 ) -> Placement:
-    """The placement of `entrants[index]` at `position`, priced by the entrant below it."""
+    """The placement of `entrants[index]` at `position`, priced by the entrant below it.
+    In integers (the same exact rationals as `bid_per_event`, `billing_rate` and `_exact`,
+    without Fraction objects: serving prices every winner its budget refuses too):
+    value = bid per event x rate x quality, so the least bid per event keeping the value at
+    the threshold is threshold / (rate x quality), rounded up, capped at the bid."""
     value, candidate = entrants[index]
-    next_value = entrants[index + 1][0] if index + 1 < len(entrants) else reserve
-    threshold = Fraction(max(next_value, reserve), SCORE_SCALE)
-    per_event_bid = bid_per_event(candidate)
-    ceiling = math.floor(per_event_bid)
-    # value = bid_event x rate x quality; the least bid_event keeping value >= threshold:
-    denominator = billing_rate(candidate) * _exact(candidate.quality)
-    needed = threshold / denominator if denominator else per_event_bid
-    price = min(math.ceil(needed), ceiling)
+    threshold = max(entrants[index + 1][0] if index + 1 < len(entrants) else reserve, reserve)
+    strategy = candidate.strategy
+    bid = candidate.bid_micros
+    # The bid per billing event as num / den (bid_per_event's value).
+    if strategy == CPM:
+        num, den = bid, 1000
+    elif strategy == TARGET_COST:
+        result = candidate.target_result
+        if result == RESULT_IMPRESSION:
+            num, den = bid, 1000
+        else:
+            rate_of = {RESULT_CLICK: candidate.p_click, RESULT_VIEW_2S: candidate.p_view_2s}
+            num, den = bid * _ppb(rate_of.get(result, candidate.p_conversion)), PPB
+    else:
+        num, den = bid, 1
+    ceiling = num // den
+    # rate x quality = rate_ppb x quality_ppb / PPB^2 (CPC, CPV) or quality_ppb / PPB.
+    quality = _ppb(candidate.quality)
+    if strategy == CPC:
+        rate_num, rate_den = _ppb(candidate.p_click) * quality, PPB * PPB
+    elif strategy == CPV:
+        rate_num, rate_den = _ppb(candidate.p_view_2s) * quality, PPB * PPB
+    else:
+        rate_num, rate_den = quality, PPB
+    # threshold / SCORE_SCALE / (rate_num / rate_den), rounded up (no rate: the bid)
+    needed = -(-(threshold * rate_den) // (SCORE_SCALE * rate_num)) if rate_num else -(-num // den)
+    price = min(needed, ceiling)
     return Placement(
         position=position,
         ad_id=candidate.ad_id,
         ad_group_id=candidate.ad_group_id,
         campaign_id=candidate.campaign_id,
-        billing_event=BILLING_EVENT[candidate.strategy],
+        billing_event=BILLING_EVENT[strategy],
         price_micros=max(price, 0),
         bid_per_event_micros=ceiling,
         value_micros=value / SCORE_SCALE,

@@ -262,3 +262,25 @@ def test_running_until_a_winner_is_accepted_is_the_auction_without_the_refused()
             assert outcome.placements[0].ad_id == full[first]
         else:
             assert outcome.placements == ()
+
+
+def test_prices_in_integers_equal_the_exact_fractions() -> None:
+    """`_placement` prices in integers; the same as the exact-fraction formula."""
+    import math
+
+    rng = random.Random(41)
+    for n in range(3000):
+        cands = _random_candidates(rng, rng.randint(1, 8))
+        reserve = rng.choice([0, 500_000, 2_000_000])
+        out = auction.run(cands, auction_id=str(n), reserve_cpm_micros=reserve, slots=3)
+        by_id = {c.ad_id: c for c in cands}
+        for p in out.placements:
+            c = by_id[p.ad_id]
+            nxt = (auction.score(by_id[out.ranked[p.position + 1]])
+                   if p.position + 1 < len(out.ranked) else 0)
+            threshold = Fraction(max(nxt, reserve * 10**18), auction.SCORE_SCALE)
+            per_event = auction.bid_per_event(c)
+            rate = auction.billing_rate(c) * auction._exact(c.quality)
+            needed = threshold / rate if rate else per_event
+            assert p.price_micros == max(min(math.ceil(needed), math.floor(per_event)), 0)
+            assert p.bid_per_event_micros == math.floor(per_event)
