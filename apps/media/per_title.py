@@ -35,10 +35,10 @@ one, for fewer bytes). Hence the CRF. The bench clips' complexities (this probe)
 text 2.64 bpp — so static and talking head are "easy", the synthetic screen recording is not.
 A CRF step alone slides a rung along today's rate-quality curve (the talking head 0.80x,
 static 0.85x, fast motion >= 0.90x). With medium + psy=0:aq-mode=3 and the noise rule
-(docs/benchmarks.md, "Per-title ladder", 7 December): 0.875x today's bytes at equal VMAF
-over the set's total (talking head 0.67, text 0.73, low light 0.78, static 0.85, fast
-motion 0.90, screen 0.985), for about 1.8x the ladder's x264 CPU; the goal 0.8 is not met,
-so this stays off.
+(docs/benchmarks.md, "Per-title ladder", 7 December): 0.842x today's bytes at equal VMAF
+over the set's total, 0.808 the mean of the clips (talking head 0.67, text 0.66, low light
+0.79, static 0.85, fast motion 0.90, screen 0.98), for 1.2-1.7x the ladder's x264 CPU; the
+goal 0.8 is not met, so this stays off.
 """
 
 from __future__ import annotations
