@@ -49,6 +49,7 @@ def main() -> int:
     ensure_database(args.database_url, recreate=not args.reuse, env=env)
     django_setup(args.database_url)
 
+    from allauth.account.models import EmailAddress
     from django.conf import settings
     from django.utils import timezone
 
@@ -65,8 +66,10 @@ def main() -> int:
     old = timezone.now() - timedelta(days=400)
 
     def person(name: str) -> User:
-        return User.objects.create(username=f"{name}_{tag}", email=f"{name}_{tag}@bench.test",
+        user = User.objects.create(username=f"{name}_{tag}", email=f"{name}_{tag}@bench.test",
                                    date_of_birth=date(1990, 1, 1), date_joined=old)
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        return user
 
     senders = [person(f"s{i}") for i in range(args.people)]
     creators = [person(f"c{i}") for i in range(args.people)]
