@@ -193,9 +193,9 @@ def inbox_rows(participants: Iterable[Participant]) -> list[InboxRow]:
 def _inbox_rows(selection: str, params: list[Any]) -> list[InboxRow]:
     """The rows of the memberships whose ids `selection` (SQL) selects, pinned first, then
     latest activity first. Per row, index walks only: the latest message this member sees
-    (past their join and clear, not by someone blocked either way: `visible_messages_q`'s
-    rule for the newest seq) on the (conversation, seq) unique index, and the members on
-    (conversation, user); no model instances."""
+    (past their join and clear, not deleted for them, not by someone blocked either way:
+    `visible_messages_q`'s rule for the newest seq) on the (conversation, seq) unique
+    index, and the members on (conversation, user); no model instances."""
     with connection.cursor() as cursor:
         cursor.execute(_INBOX_ROWS_SQL.format(selection=selection), params)
         found = cursor.fetchall()
@@ -243,6 +243,8 @@ SELECT p.id, p.conversation_id, p.role, p.unread_count, p.last_read_seq, p.accep
          FROM {Message._meta.db_table} mm
         WHERE mm.conversation_id = p.conversation_id
           AND mm.seq > GREATEST(p.joined_seq, p.cleared_seq)
+          AND NOT EXISTS (SELECT 1 FROM {HiddenMessage._meta.db_table} h
+                           WHERE h.user_id = p.user_id AND h.message_id = mm.id)
           AND (mm.sender_id IS NULL OR mm.sender_id = p.user_id OR NOT EXISTS (
                SELECT 1 FROM {Block._meta.db_table} b
                 WHERE (b.blocker_id = p.user_id AND b.blocked_id = mm.sender_id)

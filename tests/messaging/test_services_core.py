@@ -143,6 +143,13 @@ def test_unsend_leaves_a_tombstone_and_delete_for_me_hides_only_for_me() -> None
     b_sees = selectors.messages_for(selectors.participant_for(b, conversation.pk))
     assert kept.pk not in [m.pk for m in a_sees]
     assert kept.pk in [m.pk for m in b_sees]
+    # the inbox's preview follows the same rule: a's shows the newest message a still sees
+    a_row, b_row = (selectors.inbox_rows([selectors.participant_for(u, conversation.pk)])[0]
+                    for u in (a, b))
+    assert a_row["last_message"] is not None
+    assert b_row["last_message"] is not None
+    assert b_row["last_message"]["id"] == kept.pk
+    assert a_row["last_message"]["id"] == a_sees[0].pk != kept.pk
 
 
 def test_resume_after_change_seq_returns_edits_and_unsends_in_change_order() -> None:
