@@ -98,13 +98,17 @@ def test_gifted_coins_are_clawed_from_creators_most_recent_first():
     assert claw.coins == 350
     assert claw.wallet_coins == 50
     assert claw.earnings_micros == 1_500_000 + 800_000
-    assert claw.loss_micros == 100_000  # the held part: a platform loss, no negative balance
+    # the held part (not a payout request: nothing to cancel) is owed by the creator,
+    # repaid from their next cleared earnings: no platform loss, no negative balance
+    assert claw.loss_micros == 0
     assert balance(buyer) == 0
     last = LedgerAccount.objects.get(pk=earnings_of(last_creator.pk).pk)
     assert last.available == 0
     assert last.balance == 100_000  # what the hold took stays for the payout
     assert earnings(first_creator) == 0
-    assert platform_total(Kind.CHARGEBACKS) == -100_000
+    assert platform_total(Kind.CHARGEBACKS) == 0
+    assert LedgerAccount.objects.get(kind=Kind.EARNINGS_OWED, owner=last_creator).balance == (
+        -100_000)
     assert platform_total(Kind.PROVIDER_CLEARING) == 0
     assert platform_total(Kind.COIN_SALES) == 0
     assert platform_total(Kind.PLATFORM_REVENUE) == 0

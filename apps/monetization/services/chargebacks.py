@@ -7,9 +7,13 @@ took back from a purchase of N coins (a refund, or a dispute when it opens):
 3. the rest were gifted or tipped: from the buyer's gifts and tips since the purchase,
    most recent first, each creator's share of those coins is taken back, first from that
    send's share still clearing (services/clearing.py: not payable yet), then from their
-   unpaid available earnings (never below zero, never a held payout), and the platform's
-   share from platform revenue;
-4. what nobody can repay (earnings already paid out, coins not found) is a platform loss
+   unpaid available earnings (never below zero), then from their payouts not sent yet
+   (services/clawback_holds.py: the hold voided, the payout held again for the rest or
+   cancelled, the creator told), and the platform's share from platform revenue;
+4. a creator's share already paid out is owed: debited to their `earnings_owed` account
+   (a receivable), repaid first from their next released earnings (services/clearing.py);
+   a payout request is refused while they owe;
+5. what nobody can repay (coins not found) is a platform loss
    on the chargebacks account; the rest of T (the pack's margin) comes from platform revenue.
 A dispute also bars the buyer from buying and spending coins until staff review it
 (`SpendingBar`). A dispute the platform wins reverses its clawback (a new set).
@@ -28,6 +32,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.core.audit import record_audit
 from apps.monetization.models import Clawback, CoinPurchase, GiftSend, SpendingBar
+from apps.monetization.services import clawback_holds
 from apps.monetization.services import clearing as earnings_clearing
 from apps.monetization.services.gifts import (
     EARNINGS_ASSET,
@@ -57,6 +62,8 @@ class _Plan:
     loss_micros: int
     takes: list[tuple[int, int]]  # (GiftSend id, coins clawed from it)
     clearing_takes: list[tuple[int, int]]  # (EarningsClearing id, micros taken from it)
+    short: dict[int, int]  # creator id -> micros their clearing and earnings could not cover
+    # (what the creator then owes: earnings_owed, repaid from their next released earnings)
 
 
 def _plan(purchase: CoinPurchase, *, coins: int, total_micros: int) -> _Plan:
@@ -103,6 +110,7 @@ def _plan(purchase: CoinPurchase, *, coins: int, total_micros: int) -> _Plan:
                         "claw_clearing"))
     clearing_micros = sum(from_clearing.values())
     recovered, loss = clearing_micros, 0
+    short: dict[int, int] = {}
     for creator_id, due in sorted(creator_due.items()):
         if not due:
             continue
@@ -112,11 +120,15 @@ def _plan(purchase: CoinPurchase, *, coins: int, total_micros: int) -> _Plan:
         if got:
             legs.append(Leg(earnings, clearing, got, "claw_earnings"))
         recovered += got
-        loss += due - got
+        if due > got:  # paid out already: the creator owes it (a receivable, not a loss)
+            short[creator_id] = due - got
+            legs.append(Leg(earnings_clearing.owed_account_of(creator_id), clearing, due - got,
+                            "claw_owed"))
+    owed = sum(short.values())
     loss += coin_value_micros(left)  # coins neither in the wallet nor in gifts
     # The platform's shares of the gifted coins and the pack's margin: whatever of T the
     # other legs do not credit, so the set credits clearing exactly T.
-    platform_part = total_micros - coin_value_micros(from_wallet) - recovered - loss
+    platform_part = total_micros - coin_value_micros(from_wallet) - recovered - owed - loss
     if platform_part < 0:  # only if the coin's value changed since: the loss absorbs it
         loss, platform_part = loss + platform_part, 0
     if platform_part:
@@ -125,7 +137,7 @@ def _plan(purchase: CoinPurchase, *, coins: int, total_micros: int) -> _Plan:
         legs.append(Leg(platform_account(LedgerAccount.Kind.CHARGEBACKS, EARNINGS_ASSET, buyer),
                         clearing, loss, "chargeback_loss"))
     return _Plan(legs, from_wallet, recovered, clearing_micros, max(loss, 0), takes,
-                 clearing_takes)
+                 clearing_takes, short)
 
 
 def _clawed_coins(purchase: CoinPurchase) -> int:
@@ -161,17 +173,25 @@ def claw_back(*, purchase: CoinPurchase, event: str, amount_minor: int, key: str
         plan = _plan(purchase, coins=coins, total_micros=total)
         try:
             with transaction.atomic():
+                # What clearing and earnings cannot cover, a payout not sent yet may:
+                # its hold is voided (the money back in earnings) and the claw re-planned.
+                voided = clawback_holds.free(plan.short, key=key) if plan.short else []
+                if voided:
+                    plan = _plan(purchase, coins=coins, total_micros=total)
                 if plan.legs:
                     post_transfers(key=f"claw:{key}", code="chargeback", legs=plan.legs,
                                    memo=f"{event} of coin purchase {purchase.pk}",
                                    metadata={"purchase": str(purchase.pk), "event": event,
                                              "takes": [[str(i), n] for i, n in plan.takes],
                                              "clearing": [[str(i), n]
-                                                          for i, n in plan.clearing_takes]})
+                                                          for i, n in plan.clearing_takes],
+                                             "owed": [[str(c), n]
+                                                      for c, n in sorted(plan.short.items())]})
                 for send_id, take in plan.takes:
                     GiftSend.objects.filter(pk=send_id).update(
                         clawed_coins=F("clawed_coins") + take)
                 earnings_clearing.take(plan.clearing_takes)
+                clawback_holds.rehold(voided, key=key)
                 return Clawback.objects.create(
                     purchase=purchase, event=event, key=key, amount_micros=total, coins=coins,
                     wallet_coins=plan.wallet_coins, earnings_micros=plan.earnings_micros,
@@ -202,6 +222,8 @@ def dispute_won(*, purchase: CoinPurchase, key: str) -> Clawback | None:
             earnings_clearing.give_back(
                 [(int(i), n) for i, n in original.metadata.get("clearing", [])],
                 key=f"claw:{key}:cleared")
+            earnings_clearing.owed_settled(
+                [int(c) for c, _ in original.metadata.get("owed", [])], key=f"claw:{key}:owed")
         return Clawback.objects.create(
             purchase=purchase, event="dispute_won", key=key, amount_micros=claw.amount_micros,
             coins=claw.coins, wallet_coins=claw.wallet_coins,

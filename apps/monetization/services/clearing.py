@@ -73,8 +73,36 @@ def clearing_open(*, creator_id: int, source: str, source_key: str, micros: int,
         clears_at=(now or timezone.now()) + timedelta(days=days))
 
 
+def owed_account_of(user_id: int) -> LedgerAccount:
+    """What the creator owes from chargebacks of earnings already paid out (a receivable:
+    below zero while they owe; services/chargebacks.py)."""
+    return account_for(LedgerAccount.Kind.EARNINGS_OWED, owner_id=user_id, asset=ASSET)
+
+
+def owed_micros(user_id: int) -> int:
+    """How much the creator owes (0 without an account)."""
+    found = LedgerAccount.objects.filter(kind=LedgerAccount.Kind.EARNINGS_OWED,
+                                         owner_id=user_id, asset=ASSET).first()
+    return max(0, -found.balance) if found is not None else 0
+
+
+def owed_settled(creator_ids: Iterable[int], *, key: str) -> None:
+    """A won dispute reversed a claw that booked debts: a debt repaid meanwhile leaves the
+    owed account above zero, which is the creator's money again: on to their earnings."""
+    for creator_id in sorted(set(creator_ids)):
+        owed = owed_account_of(creator_id)
+        owed.refresh_from_db()
+        if owed.balance > 0:
+            post_transfers(
+                key=f"{key}:{creator_id}", code=RELEASE_CODE,
+                legs=[Leg(owed, account_for(LedgerAccount.Kind.EARNINGS, owner_id=creator_id,
+                                            asset=ASSET), owed.balance, "owed_returned")],
+                memo="Dispute won: a repaid debt returns to the earnings")
+
+
 def _release(rows: Sequence[EarningsClearing], *, why: str) -> None:
-    """Move what is left of these locked, open rows to their creators' earnings."""
+    """Move what is left of these locked, open rows to their creators' earnings, paying
+    what the creator owes first (`earnings_owed`)."""
     by_creator: dict[int, list[EarningsClearing]] = defaultdict(list)
     for row in rows:
         by_creator[row.creator_id].append(row)
@@ -83,12 +111,16 @@ def _release(rows: Sequence[EarningsClearing], *, why: str) -> None:
         total = sum(row.left_micros for row in mine)
         key = f"clear:{min(row.pk for row in mine)}"
         if total > 0:
-            post_transfers(
-                key=key, code=RELEASE_CODE,
-                legs=[Leg(clearing_account_of(creator_id),
-                          account_for(LedgerAccount.Kind.EARNINGS, owner_id=creator_id,
-                                      asset=ASSET), total, "cleared")],
-                memo=why, metadata={"rows": [str(row.pk) for row in mine]})
+            repaid = min(total, owed_micros(creator_id))
+            legs = [Leg(clearing_account_of(creator_id), owed_account_of(creator_id), repaid,
+                        "owed_repaid")] if repaid else []
+            if total > repaid:
+                legs.append(Leg(clearing_account_of(creator_id),
+                                account_for(LedgerAccount.Kind.EARNINGS, owner_id=creator_id,
+                                            asset=ASSET), total - repaid, "cleared"))
+            post_transfers(key=key, code=RELEASE_CODE, legs=legs, memo=why,
+                           metadata={"rows": [str(row.pk) for row in mine],
+                                     "owed_repaid": repaid})
         EarningsClearing.objects.filter(pk__in=[row.pk for row in mine]).update(
             released_at=now, release_key=key if total > 0 else "")
 

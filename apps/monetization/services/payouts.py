@@ -32,7 +32,7 @@ from apps.core.ids import allocate_ids
 from apps.core.outbox import enqueue_on_commit
 from apps.monetization import eligibility, fraud, payout_notices
 from apps.monetization.models import KycProfile, PayoutRequest, RiskReview
-from apps.monetization.services.clearing import clearing_of
+from apps.monetization.services.clearing import clearing_of, owed_micros
 from apps.monetization.services.gifts import earnings_of
 from apps.payments.hooks import PayoutEvent
 from apps.payments.models import LedgerAccount
@@ -92,6 +92,13 @@ def _create(user: User, *, amount_minor: int, currency: str, destination: str,
         # One payout request of a creator at a time (their KYC row's lock): the velocity
         # count and the balance check below then see every earlier request.
         KycProfile.objects.select_for_update().filter(user_id=user.pk).first()
+        owed = owed_micros(user.pk)
+        if owed:  # a chargeback of earnings already paid out (services/chargebacks.py)
+            raise ApplicationError(
+                f"You owe {format_money(owed, PAYOUT_CURRENCY)}: card payments for coins "
+                "gifted or tipped to you were disputed after that money was paid out. It is "
+                "repaid from your next cleared earnings; you can ask for a payout once it is.",
+                code="earnings_owed", status_code=409)
         eligibility.require(fraud.payout_velocity_refusal(user.pk))
         available = balance_of(user.pk).available
         eligibility.require(eligibility.payout_amount_refusal(
@@ -156,17 +163,21 @@ def payout_request(*, user: User, amount_minor: object, currency: object = PAYOU
 
 def payout_send(payout_id: int) -> PayoutRequest | None:
     """Hand a processing payout to the provider (the task; safe to run twice: the
-    provider's key is the payout's)."""
-    payout = PayoutRequest.objects.filter(pk=payout_id).first()
-    if payout is None or payout.state != PayoutRequest.State.PROCESSING:
-        return payout
-    if payout.provider_payout_id is not None:
-        return payout
-    sent = start_payout(user_id=payout.user_id, amount_minor=payout.amount_minor,
-                        currency=payout.currency, destination=payout.destination,
-                        key=f"{PURPOSE_PREFIX}{payout.pk}", purpose=f"{PURPOSE_PREFIX}{payout.pk}")
-    PayoutRequest.objects.filter(pk=payout.pk, provider_payout_id__isnull=True).update(
-        provider_payout_id=sent.pk, updated_at=timezone.now())
+    provider's key is the payout's). Under the payout's row lock, so a chargeback that
+    takes from a payout not sent yet (services/clawback_holds.py) either comes before
+    (the send sees the reduced amount or the cancel) or after (it sees it sent)."""
+    with transaction.atomic():
+        payout = _locked(payout_id)
+        if payout is None or payout.state != PayoutRequest.State.PROCESSING:
+            return payout
+        if payout.provider_payout_id is not None:
+            return payout
+        sent = start_payout(user_id=payout.user_id, amount_minor=payout.amount_minor,
+                            currency=payout.currency, destination=payout.destination,
+                            key=f"{PURPOSE_PREFIX}{payout.pk}",
+                            purpose=f"{PURPOSE_PREFIX}{payout.pk}")
+        PayoutRequest.objects.filter(pk=payout.pk, provider_payout_id__isnull=True).update(
+            provider_payout_id=sent.pk, updated_at=timezone.now())
     payout.refresh_from_db()
     return payout
 

@@ -33,6 +33,10 @@ class LedgerAccount(SnowflakeModel):
         # `earnings` (monetization's clearing task); a chargeback takes from here first.
         # Never negative.
         EARNINGS_CLEARING = "earnings_clearing", "Creator earnings clearing"
+        # what a creator owes the platform: a chargeback's share of earnings already paid
+        # out (a receivable: its balance is below zero while they owe); the clearing release
+        # repays it before anything reaches `earnings` (monetization's clearing).
+        EARNINGS_OWED = "earnings_owed", "Creator earnings owed (chargebacks)"
         PLATFORM_REVENUE = "platform_revenue", "Platform revenue"
         COIN_SALES = "coin_sales", "Coin sales (deferred revenue)"  # money taken for coins
         COIN_ISSUANCE = "coin_issuance", "Coin issuance"  # COIN source/sink of wallets
