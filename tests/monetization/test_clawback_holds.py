@@ -10,10 +10,12 @@ the books balance and the reconciliation stays green."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
@@ -178,4 +180,45 @@ def test_a_won_dispute_cancels_the_debt_and_returns_what_was_repaid() -> None:
     local.deliver()
     assert (_owed(creator), earnings_account(creator).balance) == (0, 2_800_000)
     assert platform_total(Kind.CHARGEBACKS) == 0
+    _green()
+
+
+def test_a_dispute_racing_the_send_never_pays_out_what_it_took() -> None:
+    """The send task and the dispute's webhook at once, on a payout not sent yet: either
+    the payout is sent whole and the creator owes the share, or it is cancelled first and
+    nothing is sent; never money sent that the ledger gave back to the claw."""
+    creator = payable_creator()
+    fan = tipped(creator)
+    payout, _ = payouts.payout_request(user=creator, amount_minor=1120, destination="acct_1")
+    local_open_dispute(payment=payment_of(CoinPurchase.objects.get(user=fan)))  # queued
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def run(job: Any) -> None:
+        try:
+            start.wait()
+            job()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(job,))
+               for job in (lambda: payouts.payout_send(payout.pk), local.deliver)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    local.deliver()  # whatever the race left queued (the payout's event)
+    payout.refresh_from_db()
+    claw = Clawback.objects.get(event="disputed")
+    sent = sum(p.amount_minor for p in ProviderPayout.objects.all()) * 10_000
+    assert sent == platform_total(Kind.PAYOUTS_PAYABLE)  # what left is what was posted
+    assert claw.earnings_micros + _owed(creator) == SHARE
+    assert claw.loss_micros == 0
+    if payout.provider_payout_id:  # the send won: paid whole, the share is owed
+        assert (payout.state, sent, _owed(creator)) == (PayoutRequest.State.PAID, SHARE, SHARE)
+    else:  # the claw won: cancelled, nothing sent
+        assert (payout.state, sent, _owed(creator)) == (PayoutRequest.State.REFUSED, 0, 0)
     _green()
