@@ -69,7 +69,7 @@ def test_a_dispute_cancels_a_payout_held_for_review_and_books_no_loss() -> None:
     assert (claw.earnings_micros, claw.loss_micros) == (SHARE, 0)
     assert platform_total(Kind.CHARGEBACKS) == 0
     payout.refresh_from_db()
-    assert payout.state == PayoutRequest.State.REFUSED
+    assert payout.state == PayoutRequest.State.CANCELLED
     assert "disputed" in payout.message
     assert "Cancelled" in payout.message
     assert hasattr(payout.hold, "resolution")  # voided, never posted
@@ -150,6 +150,9 @@ def test_a_payout_already_sent_is_not_touched_the_creator_owes_and_repays_first(
     assert not TransferSet.objects.filter(key__startswith=f"payout-clawed:{payout.pk}").exists()
     assert _owed(creator) == SHARE  # recorded as owed, no platform loss booked
     assert platform_total(Kind.CHARGEBACKS) == 0
+    told = [line for line in _told(creator) if line.startswith("You owe $11.20")]
+    assert len(told) == 1  # the creator is told what they owe and how it is repaid
+    assert "repaid from your next earnings" in told[0]
     _green()
 
     with pytest.raises(ApplicationError) as refused:
@@ -220,5 +223,5 @@ def test_a_dispute_racing_the_send_never_pays_out_what_it_took() -> None:
     if payout.provider_payout_id:  # the send won: paid whole, the share is owed
         assert (payout.state, sent, _owed(creator)) == (PayoutRequest.State.PAID, SHARE, SHARE)
     else:  # the claw won: cancelled, nothing sent
-        assert (payout.state, sent, _owed(creator)) == (PayoutRequest.State.REFUSED, 0, 0)
+        assert (payout.state, sent, _owed(creator)) == (PayoutRequest.State.CANCELLED, 0, 0)
     _green()

@@ -108,6 +108,8 @@ class PayoutRequest(SnowflakeModel):
         PAID = "paid", "Paid"
         FAILED = "failed", "Failed, money returned to your balance"
         REFUSED = "refused", "Refused, money returned to your balance"
+        # a dispute took what it held back (services.clawback_holds): nothing returned
+        CANCELLED = "cancelled", "Cancelled: a card payment was disputed"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="+")

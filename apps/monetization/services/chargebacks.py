@@ -192,6 +192,7 @@ def claw_back(*, purchase: CoinPurchase, event: str, amount_minor: int, key: str
                         clawed_coins=F("clawed_coins") + take)
                 earnings_clearing.take(plan.clearing_takes)
                 clawback_holds.rehold(voided, key=key)
+                clawback_holds.tell_owed(plan.short, key=key)
                 return Clawback.objects.create(
                     purchase=purchase, event=event, key=key, amount_micros=total, coins=coins,
                     wallet_coins=plan.wallet_coins, earnings_micros=plan.earnings_micros,

@@ -13,7 +13,7 @@ funded their earnings may take from that hold before booking a platform loss:
 2. `rehold`: after the claw is posted, each voided payout is held again for what is left
    (whole cents, never more than it asked; key `payout:<payout>:after:<claw key>`, the same
    expiry) and the creator reads in words that it was reduced; a payout with nothing left
-   is cancelled (state `refused`, its open review closed) and the creator reads why.
+   is cancelled (state `cancelled`, its open review closed) and the creator reads why.
 
 A payout already sent to the provider is never touched. Locks: the open reviews, then the
 payouts (the review's own order), then the holds (the ledger's).
@@ -88,7 +88,7 @@ def rehold(voided: list[PayoutRequest], *, key: str) -> None:
             payout.save(update_fields=["hold", "amount_minor", "message", "updated_at"])
             title = f"Your payout of {asked} was reduced to {now_money}"
         else:
-            payout.state = PayoutRequest.State.REFUSED
+            payout.state = PayoutRequest.State.CANCELLED
             payout.message = (f"Cancelled: nothing of it is left. {WHY}")[:1000]
             payout.save(update_fields=["state", "message", "updated_at"])
             RiskReview.objects.filter(payout=payout, state=RiskReview.State.OPEN).update(
@@ -97,3 +97,19 @@ def rehold(voided: list[PayoutRequest], *, key: str) -> None:
             title = f"Your payout of {asked} was cancelled"
         payout_notices.tell(user_id=payout.user_id, key=f"payout:{payout.pk}:clawed:{key}",
                             title=title, body=payout.message)
+
+
+def tell_owed(owed_micros: dict[int, int], *, key: str) -> None:
+    """Tell each creator a dispute left owing (their share was already paid out) how much
+    they owe and how it is repaid, in the claw's transaction (once per claw key)."""
+    for creator_id, micros in sorted(owed_micros.items()):
+        if micros <= 0:
+            continue
+        money = format_money(micros, "USD")
+        payout_notices.tell(
+            user_id=creator_id, key=f"owed:{key}:{creator_id}",
+            title=f"You owe {money} after a disputed payment",
+            body=(f"{WHY} {money} of it had already been paid out to you. It is repaid from "
+                  "your next earnings before they become available, and payout requests "
+                  "wait until it is."))
+
