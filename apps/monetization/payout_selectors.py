@@ -42,6 +42,7 @@ class EarningsSummary:
     available_micros: int  # may be paid out now
     pending_micros: int  # held by payouts on their way
     clearing: Clearing  # earned, not payable yet (with the days it clears)
+    owed_micros: int  # owed from disputes of earnings already paid out (repaid first)
     paid_out_micros: int  # payouts the provider confirmed, all time
     period_days: int
     since: date
@@ -59,10 +60,12 @@ def earnings_summary(creator_id: int, *, days: int = 28, today: date | None = No
     """A fixed number of queries (1 to 3), whatever the history; an account is not created
     by reading it."""
     accounts = {a.kind: a for a in LedgerAccount.objects.filter(
-        kind__in=[LedgerAccount.Kind.EARNINGS, LedgerAccount.Kind.EARNINGS_CLEARING],
+        kind__in=[LedgerAccount.Kind.EARNINGS, LedgerAccount.Kind.EARNINGS_CLEARING,
+                  LedgerAccount.Kind.EARNINGS_OWED],
         owner_id=creator_id, asset=CURRENCY)}
     account = accounts.get(LedgerAccount.Kind.EARNINGS)
     in_clearing = accounts.get(LedgerAccount.Kind.EARNINGS_CLEARING)
+    owed = accounts.pop(LedgerAccount.Kind.EARNINGS_OWED, None)  # a receivable: not earned
     today = today or timezone.now().astimezone(UTC).date()
     since = today - timedelta(days=days - 1)
     start = datetime.combine(since, datetime.min.time(), tzinfo=UTC)
@@ -93,6 +96,7 @@ def earnings_summary(creator_id: int, *, days: int = 28, today: date | None = No
     return EarningsSummary(
         currency=CURRENCY, available_micros=account.available if account else 0,
         pending_micros=account.debits_pending if account else 0, paid_out_micros=int(paid),
+        owed_micros=max(0, -owed.balance) if owed is not None else 0,
         clearing=(clearing_of(creator_id) if in_clearing is not None and in_clearing.balance
                   else Clearing(total_micros=0, by_day=[])),
         period_days=days,
@@ -183,6 +187,7 @@ def earnings_payload(creator_id: int, period: str) -> dict[str, Any]:
         "until": summary.until, "available_minor": _cents(summary.available_micros),
         "pending_minor": _cents(summary.pending_micros),
         "clearing_minor": _cents(summary.clearing.total_micros),
+        "owed_minor": _cents(summary.owed_micros),
         "clearing_next_on": summary.clearing.next_day,
         "clearing_next_minor": _cents(summary.clearing.next_micros),
         "paid_out_minor": _cents(summary.paid_out_micros),

@@ -67,6 +67,7 @@ def earnings(request: HttpRequest) -> HttpResponse:
         "pending": _usd(data["pending_minor"]), "paid_out": _usd(data["paid_out_minor"]),
         "clearing": _usd(data["clearing_minor"]),
         "clearing_next": _usd(data["clearing_next_minor"]),
+        "owed": _usd(data["owed_minor"]) if data["owed_minor"] else "",
         "period_total": _usd(data["period_minor"]),
         "rpm": None if data["rpm_minor"] is None else _usd(data["rpm_minor"]),
     })

@@ -16,10 +16,13 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
 from apps.monetization.models import Clawback, CoinPurchase, PayoutRequest, RiskReview
+from apps.monetization.payout_selectors import earnings_payload
 from apps.monetization.services import chargebacks, payouts
 from apps.notifications.models import Notification
 from apps.payments.models import LedgerAccount, ProviderPayout, TransferSet
@@ -153,6 +156,11 @@ def test_a_payout_already_sent_is_not_touched_the_creator_owes_and_repays_first(
     told = [line for line in _told(creator) if line.startswith("You owe $11.20")]
     assert len(told) == 1  # the creator is told what they owe and how it is repaid
     assert "repaid from your next earnings" in told[0]
+    assert earnings_payload(creator.pk, "28d")["owed_minor"] == 1120  # the API's figure
+    client = Client()
+    client.force_login(creator)
+    page = client.get(reverse("web:earnings")).content.decode()
+    assert 'data-stat="owed">$11.20<' in page  # and the earnings page's
     _green()
 
     with pytest.raises(ApplicationError) as refused:

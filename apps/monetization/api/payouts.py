@@ -132,6 +132,10 @@ class EarningsSerializer(serializers.Serializer[Any]):
                                    "(null when nothing is clearing).")
     clearing_next_minor = serializers.IntegerField(
         help_text="How much becomes available that day, in cents.")
+    owed_minor = serializers.IntegerField(
+        help_text="What you owe after card payments behind earnings already paid out were "
+                  "disputed, in cents: repaid from your next earnings before they become "
+                  "available (0 when nothing is owed).")
     paid_out_minor = serializers.IntegerField(help_text="Paid out, all time.")
     period_minor = serializers.IntegerField(help_text="Earned in the period.")
     by_source = serializers.DictField(child=serializers.IntegerField(),
