@@ -23,7 +23,7 @@ from django.utils import timezone
 from apps.core.errors import ApplicationError
 from apps.monetization.models import Clawback, CoinPurchase, PayoutRequest, RiskReview
 from apps.monetization.payout_selectors import earnings_payload
-from apps.monetization.services import chargebacks, payouts
+from apps.monetization.services import chargebacks, clearing, payouts
 from apps.notifications.models import Notification
 from apps.payments.models import LedgerAccount, ProviderPayout, TransferSet
 from apps.payments.providers import local
@@ -191,6 +191,23 @@ def test_a_won_dispute_cancels_the_debt_and_returns_what_was_repaid() -> None:
     local.deliver()
     assert (_owed(creator), earnings_account(creator).balance) == (0, 2_800_000)
     assert platform_total(Kind.CHARGEBACKS) == 0
+    _green()
+
+
+def test_a_release_that_read_a_debt_a_won_dispute_cancelled_pays_it_to_earnings(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The release reads the debt without a lock: replay the interleaving where a won
+    dispute cancels it between that read and the release's posting. What was 'repaid'
+    to a debt no longer owed is the creator's earnings, not stranded in the owed account."""
+    creator, purchase, _ = _paid_out_then_disputed()
+    local_close_dispute(payment=payment_of(purchase), won=True)
+    local.deliver()
+    assert _owed(creator) == 0
+    monkeypatch.setattr(clearing, "owed_micros", lambda user_id: SHARE)  # the stale read
+    tipped(creator)  # $11.20 released
+    owed = LedgerAccount.objects.get(kind=LedgerAccount.Kind.EARNINGS_OWED, owner_id=creator.pk)
+    assert owed.balance == 0
+    assert earnings_account(creator).balance == SHARE
     _green()
 
 

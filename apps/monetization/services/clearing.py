@@ -121,6 +121,10 @@ def _release(rows: Sequence[EarningsClearing], *, why: str) -> None:
             post_transfers(key=key, code=RELEASE_CODE, legs=legs, memo=why,
                            metadata={"rows": [str(row.pk) for row in mine],
                                      "owed_repaid": repaid})
+            if repaid:
+                # The debt was read without a lock: a won dispute that cancelled it
+                # meanwhile leaves the owed account above zero; that is earnings again.
+                owed_settled([creator_id], key=f"{key}:excess")
         EarningsClearing.objects.filter(pk__in=[row.pk for row in mine]).update(
             released_at=now, release_key=key if total > 0 else "")
 
