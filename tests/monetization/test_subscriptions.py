@@ -286,7 +286,7 @@ def test_periods_are_calendar_months_that_do_not_drift():
 def test_refunds_and_disputes_take_the_creators_share_back_and_a_won_dispute_returns_it():
     """A refunded or disputed subscription payment takes back what it booked, in the same
     proportions (never more than the charge, across a refund and a dispute); what the
-    creator no longer has is a platform loss; a won dispute returns what it took."""
+    creator no longer has after a dispute, they owe; a won dispute returns what it took."""
     from apps.payments.services.payments import (
         local_close_dispute,
         local_open_dispute,
@@ -309,7 +309,7 @@ def test_refunds_and_disputes_take_the_creators_share_back_and_a_won_dispute_ret
     assert_books_balance()
 
     # the share clears, the creator is paid out meanwhile (their earnings spent): the
-    # dispute of the rest takes what is left and the platform bears the difference
+    # dispute of the rest takes what is left and the creator owes the difference
     from apps.payments.services import ledger
     from tests.monetization.coin_helpers import clear_all
     assert clear_all() == 1
@@ -320,12 +320,17 @@ def test_refunds_and_disputes_take_the_creators_share_back_and_a_won_dispute_ret
     local_open_dispute(payment=Payment.objects.get(pk=payment.pk))
     local.deliver()
     assert earnings(creator) == 0
-    # (a loss is a debit of the chargebacks account: a balance below zero)
-    assert platform_total(Kind.CHARGEBACKS) == -(3_990_000 * SHARE // 10_000 - 500_000)
+    owed = LedgerAccount.objects.get(kind=Kind.EARNINGS_OWED, owner_id=creator.pk, asset="USD")
+    assert -owed.balance == 3_990_000 * SHARE // 10_000 - 500_000  # owed: not a loss
+    assert platform_total(Kind.CHARGEBACKS) == 0
+    assert Notification.objects.filter(recipient_id=creator.pk, type="payouts",
+                                       data__title__startswith="You owe").count() == 1
     assert_books_balance()
 
     local_close_dispute(payment=Payment.objects.get(pk=payment.pk), won=True)
     local.deliver()
     assert earnings(creator) == 500_000  # what the dispute took comes back
+    owed.refresh_from_db()
+    assert owed.balance == 0  # and the debt is cancelled
     assert platform_total(Kind.CHARGEBACKS) == 0
     assert_books_balance()

@@ -13,7 +13,7 @@ from apps.monetization.models.subscriptions import (
     Subscription,
     SubscriptionCharge,
 )
-from apps.monetization.services import clearing
+from apps.monetization.services import clawback_holds, clearing
 from apps.monetization.services.gifts import revenue_share_bps
 from apps.monetization.services.subscriptions._common import (
     GRACE,
@@ -176,10 +176,12 @@ def _claw_back(subscription: Subscription, charge: SubscriptionCharge,
                event: PaymentEvent) -> None:
     """Money given back to the subscriber (a refund) or taken by the card's issuer (a
     dispute) takes back what the charge booked, in the same proportions: the creator's share
-    from their unpaid earnings (what is available: never below zero, never a held payout),
-    the platform's from its revenue; what the creator no longer has is a platform loss on
-    the chargebacks account. Never more than the charge booked, across refunds and disputes;
-    each provider event once (its key)."""
+    from what still clears, then their unpaid earnings (what is available: never below
+    zero, never a held payout), the platform's from its revenue. What the creator no longer
+    has is, for a dispute, owed by them (`earnings_owed`, repaid from their next released
+    earnings, as for coins: services/chargebacks.py), and for a refund we chose to give, a
+    platform loss on the chargebacks account. Never more than the charge booked, across
+    refunds and disputes; each provider event once (its key)."""
     if charge.status != SubscriptionCharge.Status.SUCCEEDED:
         return  # nothing was booked
     booked = TransferSet.objects.filter(key=f"subscription_charge:{charge.pk}").first()
@@ -215,10 +217,16 @@ def _claw_back(subscription: Subscription, charge: SubscriptionCharge,
         legs.append(ledger.Leg(ledger.platform_account(
             LedgerAccount.Kind.PLATFORM_REVENUE, charge.currency, spread), provider,
             back - creator_back, "subscription_fee_back"))
-    if creator_back - recovered:
+    short = creator_back - recovered
+    # (earnings are kept in one asset: a charge in another books a loss, as before)
+    owed = short if event.kind == "disputed" and charge.currency == clearing.ASSET else 0
+    if owed:
+        legs.append(ledger.Leg(clearing.owed_account_of(subscription.creator_id), provider,
+                               owed, "claw_owed"))
+    elif short:
         legs.append(ledger.Leg(ledger.platform_account(
             LedgerAccount.Kind.CHARGEBACKS, charge.currency, spread), provider,
-            creator_back - recovered, "chargeback_loss"))
+            short, "chargeback_loss"))
     key = f"subscription_takeback:{charge.pk}:{event.provider_event_id or event.kind}"
     if TransferSet.objects.filter(key=key).exists():
         return  # this event's takeback is booked (and its clearing row updated) already
@@ -226,10 +234,13 @@ def _claw_back(subscription: Subscription, charge: SubscriptionCharge,
         key=key, code="subscription_takeback", legs=legs,
         memo=f"subscription {subscription.pk} period {charge.period}: {event.kind}",
         metadata={"charge_id": str(charge.pk), "kind": event.kind, "gross_back": back,
-                  "recovered": recovered, "loss": creator_back - recovered,
+                  "recovered": recovered, "loss": short - owed, "owed": owed,
+                  "creator_id": str(subscription.creator_id),
                   "clearing": [[str(row.pk), from_clearing]] if from_clearing and row else []})
     if from_clearing and row is not None:
         clearing.take([(row.pk, from_clearing)])
+    if owed:
+        clawback_holds.tell_owed({subscription.creator_id: owed}, key=key)
 
 
 def _return_claw(charge: SubscriptionCharge) -> None:
@@ -242,3 +253,6 @@ def _return_claw(charge: SubscriptionCharge) -> None:
                        memo=f"dispute won for subscription charge {charge.pk}")
         clearing.give_back([(int(i), n) for i, n in taken.metadata.get("clearing", [])],
                            key=f"subscription_dispute_won:{taken.pk}:cleared")
+        if taken.metadata.get("owed"):  # the debt is cancelled; what was repaid returns
+            clearing.owed_settled([int(taken.metadata["creator_id"])],
+                                  key=f"subscription_dispute_won:{taken.pk}:owed")
