@@ -59,14 +59,7 @@ sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(BASE_DIR / "bench"))
 
 from _runs import Runs, add_arguments  # noqa: E402
-from ads_day import (  # noqa: E402, F401 - the pacing-day test imports minute_weights
-    DAY,
-    SEGMENTS,
-    make_campaigns,
-    minute_weights,
-    simulate_day,
-    slot_minutes,
-)
+from ads_day import simulate_day  # noqa: E402
 
 
 def _setup(redis_db: int) -> None:

@@ -89,7 +89,7 @@ def main() -> int:
         for i in range(args.sends):
             tip_send(sender=senders[i % len(senders)],
                      recipient=creators[(i * 7 + 1) % len(creators)], coins=3)
-        return (time.perf_counter() - start) * 1000 / args.sends
+        return float((time.perf_counter() - start) * 1000 / args.sends)
 
     one_pass(7)
     one_pass(0)  # warm-up of both paths (not counted)

@@ -34,8 +34,8 @@ def _fits(page: Page) -> None:
     assert page.evaluate("() => document.documentElement.scrollWidth - innerWidth") <= 0
 
 
-def _earnings(user_id: int) -> int:
-    row = LedgerAccount.objects.filter(kind="earnings", owner_id=user_id).first()
+def _balance(user_id: int, kind: str) -> int:
+    row = LedgerAccount.objects.filter(kind=kind, owner_id=user_id).first()
     return row.balance if row else 0
 
 
@@ -79,7 +79,9 @@ def test_buy_coins_then_gift_and_tip(logged_in_page: Callable[..., Page],
     expect(sheet.locator("[data-gift-status]")).to_have_text(
         f"🏆 Trophy sent to @{creator.username}.")
     expect(sheet.locator("[data-gift-balance]")).to_have_text("250")
-    assert _earnings(creator.pk) == 500_000
+    # the creator's share waits in clearing (the dispute window) before it is payable
+    assert _balance(creator.pk, LedgerAccount.Kind.EARNINGS_CLEARING) == 500_000
+    assert _balance(creator.pk, LedgerAccount.Kind.EARNINGS) == 0
 
     sheet.get_by_role("button", name="Star shower, 1000 coins").click()
     expect(sheet.locator("[data-gift-status]")).to_have_text(

@@ -943,6 +943,20 @@ COVERED_ELSEWHERE = {
     "apps/payments/services/ledger.py::_resolve":
         "tests/payments/test_ledger_concurrency.py (posts, voids and the expired-hold sweep "
         "racing on one hold in threads, transaction=True)",
+    "apps/monetization/services/clearing.py::release_due":
+        "tests/monetization/test_clearing.py (the beat task's release, four runs at once in "
+        "threads, transaction=True)",
+    **dict.fromkeys((
+        "apps/monetization/services/clearing.py::lock_open",
+        "apps/monetization/services/clearing.py::give_back"),
+        "tests/monetization/test_clearing.py and test_subscriptions.py (disputes during "
+        "clearing and won disputes by the local provider's webhooks, transaction=True)"),
+    "apps/monetization/services/clearing.py::release_all_of":
+        "tests/monetization/test_closure.py (a purge releases what still clears, "
+        "transaction=True)",
+    "apps/monetization/services/clawback_holds.py::_open_payouts":
+        "tests/monetization/test_clawback_holds.py (disputes by webhook on payouts held or "
+        "not sent yet, and racing the send task in threads, transaction=True)",
 }
 
 

@@ -15,7 +15,7 @@ import pytest
 from apps.ads.delivery import budget, pacing
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
-from ads import minute_weights
+from ads_day import minute_weights
 
 DAY = datetime(2026, 12, 7, tzinfo=UTC)
 
