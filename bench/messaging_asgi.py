@@ -12,6 +12,9 @@ channel-layer group, a `send` is acknowledged to its sender and `group_send` to 
 
 from __future__ import annotations
 
+import gc
+import sys
+import time
 from typing import Any
 
 from channels.auth import AuthMiddlewareStack
@@ -24,6 +27,25 @@ from swipeme_site.asgi import django_asgi_app  # sets Django up first
 from swipeme_site.routing import websocket_urlpatterns
 
 ECHO_PATH = "ws/bench/conversation-echo/"
+
+# The server's garbage collector's pauses of GC_LOG_MS or more, in its log (stderr): a
+# collection of the oldest generation walks every live object (5,000 connections' worth)
+# with the event loop stopped, which a delivery's tail would show.
+GC_LOG_MS = 20.0
+_gc_began: list[float] = []
+
+
+def _gc_pause(phase: str, info: dict[str, Any]) -> None:
+    if phase == "start":
+        _gc_began[:] = [time.perf_counter()]
+    elif _gc_began:
+        spent = (time.perf_counter() - _gc_began[0]) * 1e3
+        if spent >= GC_LOG_MS:
+            print(f"gc pause: generation {info.get('generation')}, {spent:.0f} ms, "
+                  f"{info.get('collected')} collected", file=sys.stderr, flush=True)
+
+
+gc.callbacks.append(_gc_pause)
 
 
 class ConversationEchoConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]

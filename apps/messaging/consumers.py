@@ -56,7 +56,6 @@ who reads it, is rendered again per connection.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -66,11 +65,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.accounts.models import User
-from apps.core import redis_health
 from apps.core.consumers import MalformedFrameMixin, NoPerMessageDbCloseMixin
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.core.ids import parse_id
-from apps.messaging import live, selectors, socket_work
+from apps.messaging import live, presence, selectors, socket_work
 from apps.messaging.models import Participant
 from apps.notifications.consumers import seq_or_none
 from apps.social.selectors import is_blocked_between
@@ -85,9 +83,7 @@ TYPING_EVERY = 2.0  # seconds between two typing announcements of one connection
 # crossing arrive within milliseconds) before the gap is read from PostgreSQL: under load a
 # crossing costs no query per connection.
 GAP_WAIT = 0.15
-# presence writes and typing: a hung Redis must not hold the connection long (the breaker
-# then opens), but a busy Redis must not lose the leaving connection's ZREM either (its
-# entry would say "online" until it lapses)
+# typing: a hung Redis must not hold the connection long (presence's writes: `presence`)
 REDIS_DEADLINE = 2.0
 GONE_WORDS = {
     "left": "You left this conversation.",
@@ -134,7 +130,6 @@ class MessagesConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin,
                        AsyncJsonWebsocketConsumer):
     user: User | None = None
     group: str | None = None
-    heartbeat: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         await self.accept()  # a close code and a message need an open socket
@@ -153,8 +148,9 @@ class MessagesConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin,
                         "display_name": getattr(user, "display_name", "") or user.username}
         self.group = live.user_group(int(user.pk))
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await self._present()
-        self.heartbeat = asyncio.create_task(self._keep_present())
+        # present before "ready" (online people are not pushed), refreshed by the process's
+        # one presence writer (`presence`: one pipeline for every connection, not one each)
+        await presence.connected(self.channel_layer, int(user.pk), self.channel_name)
         await self.send_json({"type": "ready", "user": self.me,
                               "unread_total": unread_total})
 
@@ -163,10 +159,6 @@ class MessagesConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin,
         await self.close(code=code)
 
     async def disconnect(self, code: int) -> None:
-        if self.heartbeat is not None:
-            self.heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.heartbeat  # a refresh in flight must not land after the ZREM
         if self.user is None:
             return
         for sub in self.subs.values():
@@ -176,39 +168,8 @@ class MessagesConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin,
                                                    self.channel_name)
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
-        await self._redis(("zrem", (live.presence_key(int(self.user.pk)), self.channel_name)))
-
-    # --- presence ---------------------------------------------------------------------------
-
-    async def _redis(self, *commands: tuple[str, tuple[Any, ...]]) -> None:
-        """Presence writes in one round trip, skipped while the Redis breaker is open, with a
-        short deadline (best effort: unknown presence means notified, not lost). They only
-        read the breaker: with 5,000 sockets on a busy worker, refreshes missing their
-        deadline (an event loop late, not Redis down) opened it dozens of times in a minute,
-        and an open breaker drops a message's announcements (`live.send_collected`)."""
-        if redis_health.breaker().state == redis_health.OPEN:
-            return
-        try:
-            pipe = self.channel_layer.connection(0).pipeline(transaction=False)
-            for command, args in commands:
-                getattr(pipe, command)(*args)
-            await asyncio.wait_for(pipe.execute(), REDIS_DEADLINE)
-        except Exception as exc:  # noqa: BLE001 - presence is an optimisation
-            logger.info("messaging: presence write failed (%s)", exc)
-
-    async def _present(self) -> None:
-        assert self.user is not None
-        key = live.presence_key(int(self.user.pk))
-        now = time.time()
-        await self._redis(
-            ("zadd", (key, {self.channel_name: now + live.PRESENCE_TTL_SECONDS})),
-            ("zremrangebyscore", (key, 0, now)),  # connections of a worker that died
-            ("expire", (key, live.PRESENCE_TTL_SECONDS)))
-
-    async def _keep_present(self) -> None:
-        while True:
-            await asyncio.sleep(live.PRESENCE_REFRESH_SECONDS)
-            await self._present()
+        # after the refreshes asked before it (the writer's batches run in order)
+        await presence.disconnected(self.channel_layer, int(self.user.pk), self.channel_name)
 
     # --- client frames ----------------------------------------------------------------------
 
