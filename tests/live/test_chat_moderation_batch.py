@@ -89,6 +89,71 @@ def test_more_lines_waiting_than_a_batch_takes_each_get_their_own_in_arrival_ord
     assert [(w.done, w.result) for w in earlier] == [(True, 1), (True, 2)]
 
 
+def test_batches_run_side_by_side_up_to_parallel_and_a_taken_line_waits_for_its_batch(
+) -> None:
+    """With `parallel` = 2 a second batch starts while the first is held (the embedding
+    uses one core a call); a third caller waits until one of them ends, and a caller whose
+    line a running batch took waits for that batch instead of scoring it again."""
+    calls: list[list[str]] = []
+    gates = {"a": threading.Event(), "b": threading.Event()}
+
+    def batch(texts: Sequence[str]) -> list[int]:
+        calls.append(list(texts))
+        for t in texts:
+            if t in gates:
+                assert gates[t].wait(20)
+        return [len(t) for t in texts]
+
+    shared: filters.Coalesced[int] = filters.Coalesced(batch, parallel=2)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        a = pool.submit(shared, "a")
+        while len(calls) < 1:
+            time.sleep(0.005)
+        b = pool.submit(shared, "b")
+        while len(calls) < 2:  # started beside the held first batch
+            time.sleep(0.005)
+        assert shared._running == 2
+        c = pool.submit(shared, "ccc")
+        while not shared._waiting:
+            time.sleep(0.005)
+        time.sleep(0.05)
+        assert len(calls) == 2  # both slots busy: "ccc" waits
+        gates["b"].set()
+        assert b.result(timeout=20) == 1
+        assert c.result(timeout=20) == 3
+        gates["a"].set()
+        assert a.result(timeout=20) == 1
+    assert calls == [["a"], ["b"], ["ccc"]]
+    assert shared._running == 0
+    assert shared.calls == 3
+
+
+def test_a_line_is_scored_in_its_whitespace_normal_form_with_the_same_scores() -> None:
+    """The memo keeps a line's scores under `scored_form` (runs of whitespace made one
+    space, ends stripped): every such variant of a line scores exactly as the line (the
+    heads' tokenizer collapses these runs, the classifier reads words), so a flood cannot
+    dodge the memo with spaces. The six whitespace characters the tokenizer keeps as
+    characters are left alone."""
+    line = "you are  ugly and stupid, hola amigo"
+    variants = [line, f"  {line}\n", line.replace(" ", "\t"), line.replace(" ", " \u3000 "),
+                line.replace(" ", "\u00a0\r\n"), line.replace(" ", "\u2003\u2028")]
+    alone = [filters.score_texts([v])[0] for v in variants]  # no memo, no normal form
+    assert all(got == alone[0] for got in alone)  # exactly the same scores
+    assert alone[0].abuse > 0.5
+    assert alone[0].heads
+    assert {filters.scored_form(v) for v in variants} == {
+        "you are ugly and stupid, hola amigo"}
+    calls = filters.scores_of.texts
+    got = [filters.scores_for(v) for v in variants]
+    assert filters.scores_of.texts == calls + 1  # one scoring for all the variants
+    assert all(g == alone[0] for g in got)
+    for kept in ("\x0b", "\x1c", "\x85"):  # the tokenizer reads these as characters
+        odd = f"great{kept}stream tonight"
+        assert filters.scored_form(odd) == odd
+        assert filters.score_texts([odd])[0].heads != filters.score_texts(
+            ["great stream tonight"])[0].heads
+
+
 def test_a_repeated_line_is_scored_once_within_the_memo() -> None:
     calls = filters.scores_of.texts
     first = filters.scores_for("first!!")

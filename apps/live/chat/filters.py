@@ -30,6 +30,8 @@ What a line's verdict costs, and what is shared between lines:
 
 from __future__ import annotations
 
+import os
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -75,21 +77,25 @@ class _Waiting(Generic[T]):
     text: str
     result: T | None = None
     error: Exception | None = None
+    taken: bool = False  # in a batch being scored
     done: bool = False
 
 
 @dataclass
 class Coalesced(Generic[T]):
     """A batch function of texts shared by threads that call it at once: a caller whose
-    text is not being scored, while nobody scores, scores everything waiting (its own
-    included); the others wait for that call, then for their own if it came too late.
-    Each caller gets the result of its own text (the batch answers in the texts' order)."""
+    text is not being scored, while fewer than `parallel` batches run, scores everything
+    waiting (its own included); the others wait for that call, then for their own if it
+    came too late. Each caller gets the result of its own text (the batch answers in the
+    texts' order). `parallel` > 1 lets batches run side by side (the embedding releases
+    the GIL and uses one core a call: one batch at a time would hold it to one core)."""
 
     batch: Callable[[Sequence[str]], list[T]]
     most: int = BATCH_MOST
+    parallel: int = 1
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _waiting: list[_Waiting[T]] = field(default_factory=list)
-    _busy: bool = False
+    _running: int = 0
     calls: int = 0  # batch calls made (tests, the bench)
     texts: int = 0  # texts they scored
 
@@ -98,15 +104,18 @@ class Coalesced(Generic[T]):
         with self._cond:
             self._waiting.append(mine)
         # More than `most` waiting: the first `most` go first (in arrival order), and a
-        # caller whose own text was not among them goes round again.
+        # caller whose own text was not among them goes round again. A caller whose text
+        # another batch took waits for that batch.
         while True:
             with self._cond:
-                while not mine.done and self._busy:
+                while not mine.done and (mine.taken or self._running >= self.parallel):
                     self._cond.wait()
                 if mine.done:
                     break
-                self._busy = True
+                self._running += 1
                 taken, self._waiting = self._waiting[: self.most], self._waiting[self.most :]
+                for waiting in taken:
+                    waiting.taken = True
             try:
                 results = self.batch([w.text for w in taken])
                 for waiting, result in zip(taken, results, strict=True):
@@ -120,7 +129,7 @@ class Coalesced(Generic[T]):
                     self.texts += len(taken)
                     for waiting in taken:
                         waiting.done = True
-                    self._busy = False
+                    self._running -= 1
                     self._cond.notify_all()
         if mine.error is not None:
             raise mine.error
@@ -181,15 +190,30 @@ class _Memo:
 
 
 memo = _Memo()
-scores_of: Coalesced[Scores] = Coalesced(score_texts)
+# One batch at a time per CPU (the embedding uses one core a call).
+scores_of: Coalesced[Scores] = Coalesced(score_texts, parallel=max(1, os.cpu_count() or 1))
+
+# Whitespace the embedding's tokenizer reads as one space (runs collapsed) and the
+# classifier's word tokens ignore: every `str.isspace` character but these six, which the
+# tokenizer keeps as characters of their own (tests/live/test_chat_moderation_batch.py).
+_SPACES = re.compile(r"[^\S\x0b\x1c-\x1f\x85]+")
+
+
+def scored_form(body: str) -> str:
+    """The form of a line its scores are computed on and kept under: runs of whitespace
+    made one space, the ends stripped. Its scores are the line's own (the heads strip the
+    text and their tokenizer collapses these runs; the classifier reads words), so
+    "first!!" and " first!!  " share one memo entry."""
+    return _SPACES.sub(" ", body).strip()
 
 
 def scores_for(body: str) -> Scores:
     """The text's scores: from the memo, or with the lines being checked at this moment."""
-    found = memo.get(body)
+    key = scored_form(body)
+    found = memo.get(key)
     if found is None:
-        found = scores_of(body)
-        memo.put(body, found)
+        found = scores_of(key)
+        memo.put(key, found)
     return found
 
 
