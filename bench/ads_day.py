@@ -146,9 +146,12 @@ class Tally:
     errors: int = 0
     # billing events: (billed at, campaign, price, hold, tie-breaker, served at)
     pending: list[tuple[datetime, int, int, int, int, datetime]] = field(default_factory=list)
+    budgets: dict[int, int] = field(default_factory=dict)  # each campaign's daily budget
+    capped: int = 0  # billing events charged less than their price (the budget's remainder)
 
     def out(self) -> dict[str, Any]:
         return {"served": dict(self.served), "over_bid": self.over_bid, "charges": self.charges,
+                "capped": self.capped,
                 "served_total": self.served_total, "decide_s": self.decide_s,
                 "errors": self.errors}
 
@@ -173,29 +176,34 @@ class Tally:
 
     def charge_due(self, upto: datetime, *, final: bool = False) -> None:
         """Record the charges billed by `upto` (all of them when `final`, at `upto` at the
-        latest) in one pipeline of `record_spend` scripts. A charge is the record of money:
-        when the pipeline fails, each is sent again on its own (5 tries), as the serial
-        day retried each."""
+        latest) in one pipeline of `charge` scripts (each at most the budget's remainder).
+        A charge is the record of money: when the pipeline fails, each is sent again on its
+        own (5 tries), as the serial day retried each."""
         import redis
 
         from apps.ads.delivery import budget, redis_client
 
-        calls = []
+        calls, prices = [], []
         while self.pending and (final or self.pending[0][0] <= upto):
             at, cid, price, hold, _, served_at = heapq.heappop(self.pending)
-            calls.append(budget.record_call(campaign_id=cid, micros=price, at=min(at, upto),
+            # as `events.ad_event_record` bills: at most what is left of the budget
+            calls.append(budget.charge_call(campaign_id=cid, price_micros=price,
+                                            budget_micros=self.budgets[cid], at=min(at, upto),
                                             served_at=served_at, release_micros=hold))
+            prices.append(price)
         if not calls:
             return
         try:
-            redis_client.run_scripts(calls)
+            charged = redis_client.run_scripts(calls)
+            self.capped += sum(1 for c, p in zip(charged, prices, strict=True) if int(c) < p)
             return
         except redis.RedisError:
             self.errors += 1
-        for found, keys, args in calls:
+        for (found, keys, args), price in zip(calls, prices, strict=True):
             for _ in range(5):
                 try:
-                    found(keys=keys, args=args, client=redis_client.client())
+                    if int(found(keys=keys, args=args, client=redis_client.client())) < price:
+                        self.capped += 1
                     break
                 except redis.RedisError:
                     self.errors += 1
@@ -215,7 +223,7 @@ def _worker(index: int, workers: int, args: argparse.Namespace, campaigns: list[
     redis_client.forget()
     rng = random.Random(1000 + index)
     world = World(campaigns)
-    tally = Tally()
+    tally = Tally(budgets=world.budgets)
     for minute, count in enumerate(minutes):
         now_minute = DAY + timedelta(minutes=minute)
         mine = count // workers + (1 if index < count % workers else 0)
@@ -352,7 +360,7 @@ def _batched(args: argparse.Namespace, campaigns: list[dict[str, Any]],
     serve._states.clear()
     rng = random.Random(1000)
     world = World(campaigns)
-    tally = Tally()
+    tally = Tally(budgets=world.budgets)
     began, hour = time.perf_counter(), 0
     for times in _chunks(minutes, args.batch_seconds, args.batch):
         if times[0] >= DAY + timedelta(hours=hour + 3):  # progress, for a run cut short
@@ -426,14 +434,25 @@ def simulate_day(args: argparse.Namespace, run: Any) -> None:
     print("  lowest five: " + "; ".join(
         f"#{c['id']} {c['kind']} {spent[c['id']] / c['budget']:.3f} of {c['budget']} micros "
         f"({c['events']:.0f} events, cap {c['cap']}, segments {c['segments']})" for c in worst))
+    # Campaigns that spent nothing: served at all? (never served = never won its segments'
+    # auctions or never passed pacing; served but not billed = its billing events never came)
+    by_campaign: Counter[int] = Counter()
+    for (_, cid), n in served.items():
+        by_campaign[cid] += n
+    idle = [c for c in campaigns if spent[c["id"]] == 0]
+    print(f"  spent nothing: {len(idle)} campaigns" + ("" if not idle else ": " + "; ".join(
+        f"#{c['id']} {c['kind']} bid {c['bid']} served {by_campaign[c['id']]} "
+        f"segments {c['segments']}" for c in idle[:10])))
     print(f"  frequency caps: {overshoot} over cap of {capped_served} capped ads served "
           f"({100 * overshoot / max(1, capped_served):.4f} %)")
-    print(f"  charges above their bid: {sum(o['over_bid'] for o in outs)}")
+    print(f"  charges above their bid: {sum(o['over_bid'] for o in outs)}; billing events "
+          f"charged only the budget's remainder: {sum(o.get('capped', 0) for o in outs)}")
     decide_ms = 1000 * sum(o["decide_s"] for o in outs) / max(1, args.slots)
     run.figure("spend/budget worst low", ratios[0])
     run.figure("spend/budget worst high", ratios[-1])
     run.figure("spend/budget median", statistics.median(ratios))
     run.figure("campaigns outside 98-101 %", outside)
+    run.figure("campaigns that spent nothing", len(idle))
     run.figure("campaigns >= 50 events outside 98-101 %", fine_outside)
     run.figure("campaigns < 50 events (excluded)", len(coarse))
     if fine:

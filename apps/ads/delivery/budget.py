@@ -103,6 +103,76 @@ def record_call(
     return script("record_spend", _RECORD), keys, [micros, max(0, int(release_micros)), DAY_TTL]
 
 
+# The billing event's charge: at most what is left of the day's budget, checked and debited
+# in one script (a late click or view of an ad admitted on its *expected* cost must not take
+# the spend past the budget, however many processes bill at once).
+_CHARGE = """
+local price = tonumber(ARGV[1])
+local room = tonumber(ARGV[4]) - tonumber(redis.call('GET', KEYS[1]) or '0')
+local charge = price
+if room < charge then charge = room end
+if charge < 0 then charge = 0 end
+redis.call('INCRBY', KEYS[1], charge)
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+local release = tonumber(ARGV[2])
+if release > 0 and redis.call('EXISTS', KEYS[2]) == 1 then
+  local left = redis.call('DECRBY', KEYS[2], release)
+  if left < 0 then redis.call('SET', KEYS[2], 0, 'KEEPTTL') end
+end
+return charge
+"""
+
+
+def charge_call(
+    *,
+    campaign_id: int,
+    price_micros: int,
+    budget_micros: int,
+    at: datetime,
+    served_at: datetime | None = None,
+    release_micros: int = 0,
+) -> tuple[Any, list[str], list[int]]:
+    """`charge`'s script with its keys and arguments (for `redis_client.run_scripts`)."""
+    if type(price_micros) is not int or price_micros < 0:
+        raise ValueError("price_micros must be a non-negative int")
+    served = served_at or at
+    keys = [
+        spent_key(campaign_id, day_of(at)),
+        flight_key(campaign_id, day_of(served), minute_of(served)),
+    ]
+    args = [price_micros, max(0, int(release_micros)), DAY_TTL, max(0, int(budget_micros))]
+    return script("charge_within_budget", _CHARGE), keys, args
+
+
+def charge(
+    *,
+    campaign_id: int,
+    price_micros: int,
+    budget_micros: int,
+    at: datetime,
+    served_at: datetime | None = None,
+    release_micros: int = 0,
+) -> int:
+    """Charge a billing event at most what is left of `budget_micros` on `at`'s day (the
+    check and the debit in one script); returns the micros charged (0 when the budget is
+    spent). Raises redis.RedisError when Redis is unavailable."""
+    found, keys, args = charge_call(
+        campaign_id=campaign_id,
+        price_micros=price_micros,
+        budget_micros=budget_micros,
+        at=at,
+        served_at=served_at,
+        release_micros=release_micros,
+    )
+    return int(found(keys=keys, args=args, client=client()))
+
+
+def refund(*, campaign_id: int, micros: int, at: datetime) -> None:
+    """Take back a charge whose event was not recorded after all (its transaction failed)."""
+    if micros > 0:
+        client().decrby(spent_key(campaign_id, day_of(at)), int(micros))
+
+
 def spent(campaign_ids: Iterable[int], *, day: datetime) -> dict[int, int]:
     """Today's charged micros per campaign (0 when nothing was charged), one round trip."""
     ids = list(dict.fromkeys(campaign_ids))

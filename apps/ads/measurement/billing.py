@@ -16,11 +16,13 @@ posted and the rest wait, owed, for the next top-up (`owed_micros`)."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
+from types import SimpleNamespace
 
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from redis import RedisError
 
 from apps.ads.models import AdvertiserOrg
 from apps.ads.models.measurement import AdEvent, SpendPosting
@@ -47,6 +49,69 @@ def spend_to_budget(campaign_id: int, micros: int, at: datetime, served_at: date
         logger.warning(
             "ads.budget_record_failed", extra={"campaign_id": campaign_id}, exc_info=True
         )
+
+
+def day_budget_micros(campaign_id: int, now: datetime) -> int:
+    """What the campaign may spend on `now`'s (UTC) day, as pacing serves it: a daily budget
+    whole, a lifetime one today's share (`delivery.snapshot.daily_budgets`). 0 when the
+    campaign is gone."""
+    from apps.ads.delivery.snapshot import daily_budgets
+    from apps.ads.models import Campaign
+
+    row = Campaign.objects.filter(pk=campaign_id).values("budget_kind", "budget_micros").first()
+    if row is None:
+        return 0
+    ad = SimpleNamespace(campaign_id=campaign_id, **row)
+    return int(daily_budgets([ad], now).get(campaign_id, 0))
+
+
+def charge_within_budget(
+    *, campaign_id: int, price_micros: int, at: datetime, served_at: datetime
+) -> tuple[int, bool]:
+    """The micros a valid billing event is charged: its price, or what is left of the day's
+    budget when less (a late click or view of an ad pacing admitted on its expected cost).
+    Checked and debited at once in delivery's Redis counter (`budget.charge`); the second
+    value is True when the counter has it. When Redis is unavailable the check is made in
+    PostgreSQL instead (`_charge_from_rows`, inside the caller's transaction) and the
+    counter is told after commit (`spend_to_budget`, or reconciliation)."""
+    from apps.ads.delivery import budget
+
+    try:
+        allowed = day_budget_micros(campaign_id, at)
+        return (
+            budget.charge(
+                campaign_id=campaign_id,
+                price_micros=price_micros,
+                budget_micros=allowed,
+                at=at,
+                served_at=served_at,
+            ),
+            True,
+        )
+    except RedisError:
+        logger.warning("ads.budget_charge_from_rows", extra={"campaign_id": campaign_id})
+        return _charge_from_rows(campaign_id, price_micros, at), False
+
+
+def _charge_from_rows(campaign_id: int, price_micros: int, at: datetime) -> int:
+    """Redis down: the budget check against the charges recorded in PostgreSQL, one
+    campaign at a time (advisory lock until the caller's commit). A daily budget against
+    the day's charges, a lifetime one against all of its charges."""
+    from apps.ads.models import Campaign
+
+    row = Campaign.objects.filter(pk=campaign_id).values("budget_kind", "budget_micros").first()
+    if row is None:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"ads-charge:{campaign_id}"]
+        )
+    charged = AdEvent.objects.filter(campaign_id=campaign_id, price_micros__gt=0)
+    if row["budget_kind"] != Campaign.BudgetKind.LIFETIME:
+        start = datetime.combine(at.astimezone(UTC).date(), time.min, tzinfo=UTC)
+        charged = charged.filter(created_at__gte=start, created_at__lt=start + timedelta(days=1))
+    total = int(charged.aggregate(s=Sum("price_micros"))["s"] or 0)
+    return max(0, min(price_micros, int(row["budget_micros"]) - total))
 
 
 def budget_counters_reconcile(*, now: datetime | None = None) -> int:

@@ -7,16 +7,22 @@ the billing event, and the viewer it was served to. The request adds only who se
 traffic (`ivt.judge`) and recorded either way; a valid event that is the token's billing
 event carries the auction's price, at most once per auction and kind (the partial unique
 index `ads_event_once_per_auction`: a concurrent replay fails the insert and is recorded as
-a duplicate). After the commit the charge goes to delivery's budget counters."""
+a duplicate), but never more than what is left of the campaign's budget for the day: the
+check and the debit of delivery's Redis spend counter are one script
+(`billing.charge_within_budget`), so a late click or view of an ad that pacing admitted on
+its expected cost is charged only the remainder (0 once the budget is spent; the event is
+still counted). A charge whose event is then not recorded is taken back (`_refund`)."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from redis import RedisError
 
 from apps.ads.delivery.tokens import InvalidAdTokenError, ServedAd, read_token
 from apps.ads.measurement import billing, ivt
@@ -24,6 +30,8 @@ from apps.ads.measurement.viewers import viewer_cell
 from apps.ads.models import Ad
 from apps.ads.models.measurement import AdEvent, AdEventKind, InvalidReason
 from apps.core.errors import ApplicationError, NotFoundError
+
+logger = logging.getLogger(__name__)
 
 CLIENT_KINDS = (
     AdEventKind.IMPRESSION,
@@ -108,40 +116,68 @@ def ad_event_record(
     ):
         raise NotFoundError("This ad is no longer available.")
     cell = viewer_cell(served.viewer_key, now.date())
-    with transaction.atomic():
-        if kind == AdEventKind.CLICK:
-            # one viewer's clicks on one ad are judged one at a time (repeated clicks exactly)
-            _lock(f"ads-click:{served.viewer_key}:{served.ad_id}")
-        reason = ivt.judge(_facts(served, auction_id, kind, caller, cell.user_id, now))
-        event = AdEvent(
-            auction_id=auction_id,
-            kind=kind,
-            org_id=ad["ad_group__campaign__org_id"],
-            campaign_id=served.campaign_id,
-            ad_group_id=served.ad_group_id,
-            ad_id=served.ad_id,
-            viewer_key=served.viewer_key,
-            user_id=cell.user_id,
-            age_band=cell.age_band,
-            country=cell.country,
-            served_at=served.served_at,
-            created_at=now,
-            invalid_reason=reason,
-            price_micros=served.price_micros if not reason and kind == served.billing_event else 0,
-            click_id=secrets.token_urlsafe(16) if kind == AdEventKind.CLICK else None,
-        )
-        try:
-            with transaction.atomic():
+    debited = 0  # what delivery's Redis counter was charged, taken back if we fail
+    try:
+        with transaction.atomic():
+            if kind == AdEventKind.CLICK:
+                # one viewer's clicks on one ad are judged one at a time (repeated clicks)
+                _lock(f"ads-click:{served.viewer_key}:{served.ad_id}")
+            reason = ivt.judge(_facts(served, auction_id, kind, caller, cell.user_id, now))
+            price, counted = 0, False
+            if not reason and kind == served.billing_event and served.price_micros > 0:
+                # at most what is left of the budget (checked and debited at once)
+                price, counted = billing.charge_within_budget(
+                    campaign_id=served.campaign_id,
+                    price_micros=served.price_micros,
+                    at=now,
+                    served_at=served.served_at,
+                )
+                debited = price if counted else 0
+            event = AdEvent(
+                auction_id=auction_id,
+                kind=kind,
+                org_id=ad["ad_group__campaign__org_id"],
+                campaign_id=served.campaign_id,
+                ad_group_id=served.ad_group_id,
+                ad_id=served.ad_id,
+                viewer_key=served.viewer_key,
+                user_id=cell.user_id,
+                age_band=cell.age_band,
+                country=cell.country,
+                served_at=served.served_at,
+                created_at=now,
+                invalid_reason=reason,
+                price_micros=price,
+                click_id=secrets.token_urlsafe(16) if kind == AdEventKind.CLICK else None,
+            )
+            try:
+                with transaction.atomic():
+                    event.save(force_insert=True)
+            except IntegrityError:
+                # the same auction's event of this kind committed meanwhile: a replay
+                event.pk = None
+                event.invalid_reason, event.price_micros = InvalidReason.DUPLICATE, 0
                 event.save(force_insert=True)
-        except IntegrityError:
-            # the same auction's event of this kind committed meanwhile: a replay
-            event.pk = None
-            event.invalid_reason, event.price_micros = InvalidReason.DUPLICATE, 0
-            event.save(force_insert=True)
-        if event.price_micros:
-            charge = (served.campaign_id, event.price_micros, now, served.served_at)
-            transaction.on_commit(lambda: billing.spend_to_budget(*charge))
+                _refund(served.campaign_id, debited, now)
+                debited = 0
+            if event.price_micros and not counted:
+                charge = (served.campaign_id, event.price_micros, now, served.served_at)
+                transaction.on_commit(lambda: billing.spend_to_budget(*charge))
+    except BaseException:
+        _refund(served.campaign_id, debited, now)
+        raise
     return Recorded(event=event, landing_url=ad["landing_url"])
+
+
+def _refund(campaign_id: int, micros: int, at: datetime) -> None:
+    if not micros:
+        return
+    from apps.ads.delivery import budget
+
+    try:
+        budget.refund(campaign_id=campaign_id, micros=micros, at=at)
+    except RedisError:  # the counter then reads high for the day: pacing spends less
+        logger.warning("ads.budget_refund_failed", extra={"campaign_id": campaign_id})
 
 
 def _lock(name: str) -> None:
