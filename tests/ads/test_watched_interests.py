@@ -5,10 +5,12 @@ same rows. Minors, unknown ages and signed-out viewers stay contextual only."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import timezone
 
@@ -38,7 +40,9 @@ def _no_due_list() -> Iterator[None]:
 
 
 def _post(*tags: str) -> Post:
-    post = PostFactory()
+    # by an author of unknown age: never given a watched-topics row (the beat task fills in
+    # adults without one, which would count the authors too)
+    post = PostFactory(author=UserFactory(date_of_birth=None))
     for tag in tags:
         found = Hashtag.objects.filter(name__iexact=tag).first() or Hashtag.objects.create(name=tag)
         PostHashtag.objects.create(post=post, hashtag=found)
@@ -157,3 +161,44 @@ def test_the_estimate_counts_exactly_the_people_serving_matches() -> None:
         assert estimate.count == len(matched), targeting
     assert {u.pk for u in (onboarding, watched, both)} == {
         u.pk for u in User.objects.all() if viewer_matches(CARS, viewer_for(u))}
+
+
+@pytest.mark.django_db
+def test_the_backfill_command_gives_every_existing_adult_a_row() -> None:
+    watcher, idle = UserFactory(), UserFactory()
+    _watch(watcher, _post("cars"))
+    _watch(watcher, _post("cars"))
+    minor = UserFactory(date_of_birth=date(timezone.localdate().year - 14, 1, 1))
+    unknown = UserFactory(date_of_birth=None)
+    gone = UserFactory(is_active=False)
+    fresh = UserFactory()
+    kept_at = timezone.now() - timedelta(minutes=5)
+    WatchedTopics.objects.create(user=fresh, topics=["music"], computed_at=kept_at)
+    out = io.StringIO()
+
+    call_command("ads_backfill_watched_topics", "--batch", "1", stdout=out)
+
+    rows = dict(WatchedTopics.objects.values_list("user_id", "topics"))
+    assert rows == {watcher.pk: ["cars"], idle.pk: [], fresh.pk: ["music"]}
+    assert not WatchedTopics.objects.filter(user__in=[minor, unknown, gone]).exists()
+    assert WatchedTopics.objects.get(user=fresh).computed_at == kept_at  # not recomputed
+    assert out.getvalue().strip() == "watched topics: 2 rows written"
+    assert viewer_for(watcher).interests == {"cars"}
+    call_command("ads_backfill_watched_topics", stdout=out)  # nothing left to do
+    assert out.getvalue().strip().endswith("watched topics: 0 rows written")
+    with pytest.raises(CommandError):
+        call_command("ads_backfill_watched_topics", "--batch", "0")
+
+
+@pytest.mark.django_db
+def test_the_beat_task_fills_in_adults_without_a_row_in_batches() -> None:
+    first, second = UserFactory(), UserFactory()
+    _watch(second, _post("cars"))
+    _watch(second, _post("cars"))
+    UserFactory(date_of_birth=date(timezone.localdate().year - 14, 1, 1))  # never a row
+
+    assert interests.watched_topics_refresh_due(limit=1) == 1
+    assert list(WatchedTopics.objects.values_list("user_id", flat=True)) == [first.pk]
+    assert tasks.refresh_watched_topics() == 1
+    assert WatchedTopics.objects.get(user=second).topics == ["cars"]
+    assert tasks.refresh_watched_topics() == 0

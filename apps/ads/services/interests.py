@@ -10,7 +10,10 @@ stored in `WatchedTopics` for serving and the audience estimate to read (one rul
 - Serving asks for a refresh without waiting: `targeting.interests_of` calls
   `watched_topics_due(user_id)` (SADD to a Redis set) when a viewer's row is missing or
   older than `SWIPEME_ADS_WATCHED_REFRESH_SECONDS`; the task `ads.refresh_watched_topics`
-  (beat) takes the set's users (`watched_topics_take_due`) and the rows stale for a day.
+  (beat) takes the set's users (`watched_topics_take_due`), the rows stale for a day and,
+  with what is left of its batch, adults who have no row yet.
+- `watched_topics_backfill()` (command `ads_backfill_watched_topics`) gives every adult
+  without a row one at once, in batches (existing accounts, after the feature shipped).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import logging
 from datetime import datetime, timedelta
 
 import redis
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -108,7 +112,9 @@ def watched_topics_refresh(*, user_ids: list[int], now: datetime | None = None) 
 
 def watched_topics_refresh_due(*, limit: int = 5000, now: datetime | None = None) -> int:
     """The task's run: the users serving asked for, then rows a day old (a watcher who no
-    longer comes keeps counting in estimates only with topics at most a day stale)."""
+    longer comes keeps counting in estimates only with topics at most a day stale), then
+    adults who have no row yet (accounts from before watched topics existed, who were not
+    served since: the audience estimate counts them too), lowest ids first."""
     now = now or timezone.now()
     asked = watched_topics_take_due(limit)
     old = list(
@@ -116,5 +122,33 @@ def watched_topics_refresh_due(*, limit: int = 5000, now: datetime | None = None
         .order_by("computed_at")
         .values_list("user_id", flat=True)[: max(0, limit - len(asked))]
     )
-    return watched_topics_refresh(user_ids=[*asked, *old], now=now)
+    room = limit - len(asked) - len(old)
+    missing = adults_without_row(after=0, limit=room) if room > 0 else []
+    return watched_topics_refresh(user_ids=[*asked, *old, *missing], now=now)
+
+
+def adults_without_row(*, after: int, limit: int) -> list[int]:
+    """Up to `limit` ids above `after`, ascending, of active adults with no watched-topics
+    row (minors and unknown ages never get one, so they are never listed)."""
+    adult_born_by = adult_born_by_date(timezone.localdate())
+    return list(
+        User.objects.filter(pk__gt=after, is_active=True, date_of_birth__lte=adult_born_by)
+        .filter(~Exists(WatchedTopics.objects.filter(user_id=OuterRef("pk"))))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def watched_topics_backfill(*, batch: int = BATCH, now: datetime | None = None) -> int:
+    """Give every active adult without a row one (the `ads_backfill_watched_topics`
+    command), `batch` users per statement set and transaction; the rows written.
+    Resumable: run again after an interruption, it picks up the users still without."""
+    now = now or timezone.now()
+    written, after = 0, 0
+    while True:
+        ids = adults_without_row(after=after, limit=batch)
+        if not ids:
+            return written
+        written += watched_topics_refresh(user_ids=ids, now=now)
+        after = ids[-1]
 
