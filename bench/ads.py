@@ -287,6 +287,9 @@ def main() -> int:
                         help="(batched day) ... within this many simulated seconds")
     parser.add_argument("--pages", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=19)
+    # The day's auctions' reserve (micros per 1,000 impressions), production's default: with
+    # 0 (as before 7 December, h19) an ad alone in its auction was served, and billed, at 0.
+    parser.add_argument("--reserve-cpm", type=int, default=500_000)
     # 14: not a helper's test db (1-9) nor another bench's (6, 7, 11-13); it is emptied.
     parser.add_argument("--redis-db", type=int, default=14)
     parser.add_argument("--database-url", default=None,

@@ -148,10 +148,11 @@ class Tally:
     pending: list[tuple[datetime, int, int, int, int, datetime]] = field(default_factory=list)
     budgets: dict[int, int] = field(default_factory=dict)  # each campaign's daily budget
     capped: int = 0  # billing events charged less than their price (the budget's remainder)
+    free: Counter[int] = field(default_factory=Counter)  # campaign -> ads served at price 0
 
     def out(self) -> dict[str, Any]:
         return {"served": dict(self.served), "over_bid": self.over_bid, "charges": self.charges,
-                "capped": self.capped,
+                "capped": self.capped, "free": dict(self.free),
                 "served_total": self.served_total, "decide_s": self.decide_s,
                 "errors": self.errors}
 
@@ -165,6 +166,8 @@ class Tally:
         self.served[(user, ad.campaign_id)] += 1
         if placement.price_micros > auction.bid_per_event(cand):
             self.over_bid += 1
+        if not placement.price_micros:  # won alone at a reserve of 0 (`--reserve-cpm 0`)
+            self.free[ad.campaign_id] += 1
         p = serve._billing_probability(cand)
         true_p = 0.95 if cand.strategy == "cpm" else p
         hold = pacing.expected_cost(placement.price_micros, p)
@@ -244,7 +247,8 @@ def _worker(index: int, workers: int, args: argparse.Namespace, campaigns: list[
             try:
                 won = serve._run_slot([cand for _, cand in by_id.values()], by_id,
                                       viewer_key=viewer_key, group_caps=world.caps[segment],
-                                      budgets=world.budgets, reserve=0, now=now, context={},
+                                      budgets=world.budgets, reserve=args.reserve_cpm,
+                                      now=now, context={},
                                       validated=True, states=states)
             except redis.RedisError:
                 tally.errors += 1
@@ -314,8 +318,8 @@ def _decide_chunk(world: World, tally: Tally, rng: random.Random, args: argparse
     while waiting:
         picks = []
         for slot in waiting:
-            slot.pool, pick = serve._choose(slot.pool, slot.by_id, reserve=0, context={},
-                                            validated=True, states=slot.states)
+            slot.pool, pick = serve._choose(slot.pool, slot.by_id, reserve=args.reserve_cpm,
+                                            context={}, validated=True, states=slot.states)
             if pick is not None:
                 picks.append((slot, pick))
         if not picks:
@@ -439,10 +443,17 @@ def simulate_day(args: argparse.Namespace, run: Any) -> None:
     by_campaign: Counter[int] = Counter()
     for (_, cid), n in served.items():
         by_campaign[cid] += n
+    free: Counter[int] = Counter()
+    for out in outs:
+        free.update(out.get("free", {}))
     idle = [c for c in campaigns if spent[c["id"]] == 0]
     print(f"  spent nothing: {len(idle)} campaigns" + ("" if not idle else ": " + "; ".join(
         f"#{c['id']} {c['kind']} bid {c['bid']} served {by_campaign[c['id']]} "
-        f"segments {c['segments']}" for c in idle[:10])))
+        f"(at price 0: {free[c['id']]}) segments {c['segments']}" for c in idle[:10])))
+    print(f"  reserve ${args.reserve_cpm / 1e6:.2f} CPM; ads served at price 0 (won alone "
+          f"at a reserve of 0): "
+          f"{sum(free.values())} of {sum(by_campaign.values())}, by "
+          f"{len(free)} campaigns")
     print(f"  frequency caps: {overshoot} over cap of {capped_served} capped ads served "
           f"({100 * overshoot / max(1, capped_served):.4f} %)")
     print(f"  charges above their bid: {sum(o['over_bid'] for o in outs)}; billing events "
