@@ -10,7 +10,8 @@ bench/ads.py's docstring). Two ways to drive the serving code through it:
   `caps.take` Lua scripts, which Redis runs one after another, so budgets and caps stay
   exact) and `serve._commit_settle` undoes a half-accepted one; refused slots run again
   without their winner (at most `serve.MAX_TRIES` commits, as `_run_slot`), and the charges
-  due are recorded in one pipeline (`budget.record_call`, the `record_spend` script). The
+  due are recorded in one pipeline (`budget.charge_call`, the `charge` script that billing
+  uses: at most the budget's remainder, since 7 December h19). The
   slots of one second are decided as if concurrent: their pre-auction states are at most a
   second old, which `SWIPEME_ADS_STATES_TTL` (1 s) already allows every serving process.
   What is measured is unchanged (spend against budget, served ads beyond a cap, charges
