@@ -64,6 +64,23 @@ def rows(key: Hashable, build: Callable[[Any], QuerySet[Any]], value: Any) -> li
         return list(cursor.fetchall())
 
 
+def rows_together(*calls: tuple[Hashable, Callable[[Any], QuerySet[Any]], Any]
+                  ) -> list[list[Any]]:
+    """`rows` of several statements (each `(key, build, value)`) in one round trip: one
+    execute of the statements joined by semicolons, their results read in turn. For
+    independent reads one request needs anyway: each is a network round trip, and on a
+    busy machine a wait for the database process to be scheduled."""
+    compiled = [statement(key, build, value) for key, build, value in calls]
+    with connection.cursor() as cursor:
+        cursor.execute("; ".join(sql for sql, _ in compiled),
+                       [param for _, params in compiled for param in params])
+        out = [list(cursor.fetchall())]
+        while len(out) < len(compiled):
+            cursor.nextset()
+            out.append(list(cursor.fetchall()))
+        return out
+
+
 def run(key: Hashable, build: Callable[[Any], QuerySet[Any]], value: Any) -> list[Any]:
     """`rows` of a one-column `values_list` queryset: the column."""
     return [row[0] for row in rows(key, build, value)]

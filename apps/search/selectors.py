@@ -138,6 +138,22 @@ def video_facts(*, viewer: Viewer, ids: Sequence[int]) -> dict[int, VideoFacts]:
     ranking reads: no model instances (a page shows 20 of up to 150 candidates)."""
     if not ids:
         return {}
+    found = compiled_sql.rows(*_video_facts_call(viewer, ids))
+    return {row[0]: VideoFacts(*row) for row in found}
+
+
+def video_facts_and_on_air(*, viewer: Viewer, ids: Sequence[int]
+                           ) -> tuple[dict[int, VideoFacts], bool]:
+    """`video_facts` and whether anything is on air (`findable_lives`' probe) in one
+    round trip: Top needs both."""
+    if not ids:
+        return {}, _anything_on_air()
+    facts, on_air = compiled_sql.rows_together(_video_facts_call(viewer, ids), _ON_AIR_CALL)
+    return {row[0]: VideoFacts(*row) for row in facts}, bool(on_air)
+
+
+def _video_facts_call(viewer: Viewer, ids: Sequence[int]
+                      ) -> tuple[Any, Callable[[Any], QuerySet[Any]], list[int]]:
     viewer_id = viewer_id_of(viewer)
 
     def build(slot: Any) -> QuerySet[Any]:
@@ -149,9 +165,8 @@ def video_facts(*, viewer: Viewer, ids: Sequence[int]) -> dict[int, VideoFacts]:
                 .annotate(author_followed=followed)
                 .values_list(*VideoFacts._fields[:5], "author__is_verified", "author_followed"))
 
-    found = compiled_sql.rows(("search.video_facts", compiled_sql.viewer_key(viewer)), build,
-                              [int(i) for i in ids])
-    return {row[0]: VideoFacts(*row) for row in found}
+    return (("search.video_facts", compiled_sql.viewer_key(viewer)), build,
+            [int(i) for i in ids])
 
 
 def videos_for_display(ids: Sequence[int]) -> dict[int, Post]:
@@ -202,14 +217,15 @@ def visible_hashtags(*, viewer: Viewer, ids: Sequence[int]) -> dict[int, Hashtag
 LIVE_CANDIDATES = 500
 
 
-def findable_lives(*, viewer: Viewer) -> list[LiveStream]:
+def findable_lives(*, viewer: Viewer, on_air: bool | None = None) -> list[LiveStream]:
     """The lives on air the viewer may watch, in the Live tab's order (hosts they follow
     first, then by viewers now, then the newest; `viewer_count` set), hosts under a search
     ban left out. Two queries and one Redis round trip; none of the text matching (that is
     the query service's, on these few rows). When nothing is on air (most of the time),
     one compiled probe instead: building the Live tab's query cost more than the rest of a
-    Top search."""
-    if not _anything_on_air():
+    Top search. `on_air`: the probe's answer when the caller read it already
+    (`video_facts_and_on_air`)."""
+    if not (_anything_on_air() if on_air is None else on_air):
         return []
     lives = live_selectors.live_tab(viewer, limit=LIVE_CANDIDATES)
     if not lives:
@@ -223,9 +239,11 @@ def _anything_on_air() -> bool:
     """Whether any live is on air at all (whoever may watch it): one indexed probe, its
     statement compiled once. Deciding nothing but whether to ask `live_tab`, which applies
     live's rule, it can never show what a viewer may not see."""
-    found = compiled_sql.run(
-        ("search.anything_on_air",),
-        lambda slot: (LiveStream.objects.filter(state__in=live_selectors.ON_AIR)
-                      .filter(pk__gt=RawSQL("%s", (slot,))).values_list("pk")[:1]),
-        0)
-    return bool(found)
+    return bool(compiled_sql.run(*_ON_AIR_CALL))
+
+
+_ON_AIR_CALL: tuple[Any, Callable[[Any], QuerySet[Any]], int] = (
+    ("search.anything_on_air",),
+    lambda slot: (LiveStream.objects.filter(state__in=live_selectors.ON_AIR)
+                  .filter(pk__gt=RawSQL("%s", (slot,))).values_list("pk")[:1]),
+    0)

@@ -210,3 +210,66 @@ def test_top_reads_the_live_tab_only_while_a_live_is_on_air(
                                                  ended_at=timezone.now())
     assert ids(search(api_client, "vinylnights"), "live") == []
     assert len(calls) == 1
+
+
+def test_top_waits_for_a_new_querys_embedding_only_when_its_keyword_videos_miss_a_page(
+        api_client: APIClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: more keyword matches than Top's wait threshold (4 here, a page in production)
+    # but fewer than the candidate window, a paraphrase only the semantic search finds,
+    # real caption vectors; the query's embedding is slow
+    monkeypatch.setattr(query, "TOP_SEMANTIC_WAIT_BELOW", 4)
+    kitten = PostFactory(caption="my kitten being silly")
+    cats = [PostFactory(caption=f"funny cat compilation {i}") for i in range(5)]
+    index(kitten, *cats)
+    assert embed_posts() == 6
+    release = threading.Event()
+    real = embeddings.encode
+
+    def slow(texts: list[str]) -> np.ndarray:
+        release.wait(30)
+        return real(texts)
+
+    monkeypatch.setattr(embeddings, "encode", slow)
+    try:
+        # when: Top is asked while the embedding runs
+        first = search(api_client, "funny cat")
+
+        # then: it answered from the keywords alone, without waiting
+        assert set(ids(first, "video")) == {str(p.pk) for p in cats}
+        assert not retrieval.query_vector_ready("funny cat")
+    finally:
+        release.set()
+    wait_for(lambda: retrieval.query_vector_ready("funny cat"), "the embedding", 30)
+
+    # and: the next Top search of the same words fuses the semantic candidates
+    assert str(kitten.pk) in ids(search(api_client, "funny cat"), "video")
+    # and: with fewer keyword videos than the threshold, Top waits (as the Videos tab
+    # does below its window): a paraphrase is found on the first search
+    monkeypatch.setattr(query, "TOP_SEMANTIC_WAIT_BELOW", 6)
+    retrieval._query_vector.cache_clear()
+    cache.clear()
+    assert str(kitten.pk) in ids(search(api_client, "funny cats"), "video")
+
+
+def test_top_reads_the_videos_and_the_on_air_probe_in_one_round_trip(
+        api_client: APIClient) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.live.models import LiveStream
+
+    # given: a video the query names, nothing on air
+    post = PostFactory(caption="harbour lights at night")
+    index(post)
+    lives, posts = LiveStream._meta.db_table, Post._meta.db_table
+
+    # when: Top is searched
+    with CaptureQueriesContext(connection) as done:
+        answer = search(api_client, "harbour lights", mode="prefix")
+
+    # then: the probe went in the statement that read the candidates' facts
+    assert ids(answer, "video") == [str(post.pk)]
+    probes = [q["sql"] for q in done.captured_queries if f'"{lives}"' in q["sql"]]
+    assert len(probes) == 1
+    assert f'"{posts}"' in probes[0]
+    assert "; " in probes[0]

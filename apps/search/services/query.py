@@ -55,6 +55,11 @@ TOP_ACCOUNTS = 3
 # Then up to this many lives on air whose host or title the query names (TikTok's Top
 # shows LIVE results too: a live is there now, and gone when it ends).
 TOP_LIVES = 2
+# A new full query's embedding (semantic candidates) is waited for on Top only when its
+# keyword videos do not fill a page; otherwise the embedding goes on in the background
+# and the next search of the same words fuses its candidates (the Videos tab waits
+# whenever they do not fill the candidate window).
+TOP_SEMANTIC_WAIT_BELOW = DEFAULT_LIMIT
 # The creators a viewer finished or liked videos of, looked at for ranking.
 WATCHED_POSTS = 200
 
@@ -261,6 +266,11 @@ def _ranked_videos(query: str, viewer: Viewer, window: int, prefix: bool,
     relevance, semantic.use = retrieval.video_relevance(query, limit=window, prefix=prefix,
                                                         semantic=semantic.use, hits=hits)
     facts = selectors.video_facts(viewer=viewer, ids=list(relevance))
+    return _videos_by_score(facts, relevance, viewer, signals)
+
+
+def _videos_by_score(facts: dict[int, selectors.VideoFacts], relevance: dict[int, float],
+                     viewer: Viewer, signals: ranking.ViewerSignals | None) -> list[Item]:
     signals = signals if signals is not None else _signals(viewer)
     now = timezone.now()
     scored = sorted(facts.values(), key=lambda v: (
@@ -372,12 +382,13 @@ def _live_match(query: str, live: LiveStream, *, prefix: bool) -> int:
     return 0
 
 
-def _ranked_lives(query: str, viewer: Viewer, window: int, prefix: bool) -> list[Item]:
+def _ranked_lives(query: str, viewer: Viewer, window: int, prefix: bool,
+                  on_air: bool | None = None) -> list[Item]:
     """Lives on air the viewer may watch (`selectors.findable_lives`, live's one rule)
     whose host or title the query names: the best match first, then the Live tab's own
     order (followed hosts, viewers now, newest). Not from the index: on-air lives change
     by the second and are few, so they are matched here on each search."""
-    lives = selectors.findable_lives(viewer=viewer)
+    lives = selectors.findable_lives(viewer=viewer, on_air=on_air)
     scored = [(level, position, live) for position, live in enumerate(lives)
               if (level := _live_match(query, live, prefix=prefix))]
     scored.sort(key=lambda row: (-row[0], row[1]))
@@ -389,24 +400,29 @@ def _ranked_top(query: str, viewer: Viewer, window: int, prefix: bool,
     """Accounts named like the query first (up to three), then lives on air it names (up
     to two), then a hashtag and a sound that match strongly, then videos."""
     # The four kinds' engine lookups in one engine call (`keyword_hits_many`); then each
-    # kind's one statement, in turn.
+    # kind's one statement, in turn (the videos' with the on-air probe, one round trip).
     video_hits, account_hits, tag_hits, sound_hits = retrieval.keyword_hits_many(
         [("video", window), ("account", TOP_ACCOUNTS * 5), ("hashtag", 5), ("sound", 5)],
         query, prefix=prefix)
     signals = _signals(viewer)
+    semantic = semantic if semantic is not None else _Semantic()
+    relevance, semantic.use = retrieval.video_relevance(
+        query, limit=window, prefix=prefix, semantic=semantic.use, hits=video_hits,
+        wait_below=TOP_SEMANTIC_WAIT_BELOW)
+    facts, on_air = selectors.video_facts_and_on_air(viewer=viewer, ids=list(relevance))
+    videos = _videos_by_score(facts, relevance, viewer, signals)
     accounts = [item for item in _ranked_accounts(query, viewer, TOP_ACCOUNTS * 5, prefix,
                                                   signals, account_hits)
                 if _names_the_query(query, (item[1].username, item[1].display_name),
                                     prefix=prefix, leading_words=True)][:TOP_ACCOUNTS]
-    strong: list[Item] = _ranked_lives(query, viewer, TOP_LIVES, prefix)
+    strong: list[Item] = _ranked_lives(query, viewer, TOP_LIVES, prefix, on_air)
     tags = _ranked_hashtags(query, viewer, 5, prefix, tag_hits)
     if tags and _names_the_query(query, (tags[0][1].name,), prefix=prefix):
         strong.append(tags[0])
     sounds = _ranked_sounds(query, viewer, 5, prefix, sound_hits)
     if sounds and _names_the_query(query, (sounds[0][1].title,), prefix=prefix):
         strong.append(sounds[0])
-    return accounts + strong + _ranked_videos(query, viewer, window, prefix, signals,
-                                              semantic, video_hits)
+    return accounts + strong + videos
 
 
 _RANKERS: dict[str, Callable[[str, Viewer, int, bool], list[Item]]] = {

@@ -154,7 +154,8 @@ def query_vector_ready(query: str) -> bool:
 
 
 def video_relevance(query: str, *, limit: int, prefix: bool, semantic: bool | None = None,
-                    hits: Sequence[Hit] | None = None) -> tuple[dict[int, float], bool]:
+                    hits: Sequence[Hit] | None = None, wait_below: int | None = None
+                    ) -> tuple[dict[int, float], bool]:
     """Videos: keyword and semantic candidates fused by RRF, scaled to 0..1 by the best;
     and whether the semantic ones were fused. As-you-type (prefix) never embeds: it is the
     cheap path, and half a word has no meaning to embed. `semantic` True fuses (waiting
@@ -163,14 +164,17 @@ def video_relevance(query: str, *, limit: int, prefix: bool, semantic: bool | No
     is where meaning matters most: then wait for it). A full window of keyword candidates
     does not wait for a new query's embedding (tens of ms of CPU), which goes on in the
     background and is cached for the next search of the same words. `hits`: the keyword
-    candidates when the caller already asked the engine (Top)."""
+    candidates when the caller already asked the engine (Top). `wait_below`: wait for a new
+    query's embedding only when fewer keyword candidates than this came (default `limit`;
+    Top waits only when they do not fill its page)."""
     if hits is None:
         hits = keyword_hits("video", query, limit=limit, prefix=prefix)
     keyword = [hit.id for hit in hits]
     if prefix:
         semantic = False
     elif semantic is None:
-        semantic = query_vector_ready(query) or len(keyword) < limit
+        semantic = query_vector_ready(query) or len(keyword) < (
+            limit if wait_below is None else wait_below)
     fused = fuse(keyword, semantic_post_ids(query) if semantic else [])
     if not fused:
         return {}, semantic
