@@ -123,8 +123,12 @@ async def ws_endpoint(server: Any, members: list[Member], path: str, echo: bool,
         return f"[t+{time.perf_counter() - began:.0f} s]"
 
     try:
+        cpu = server_cpu_s(server.pid)
         out["connect_s"], out["connect_failed"] = await connect_all(clients)
         await asyncio.sleep(1.0)  # subscriptions (and their empty replays) done
+        # the server's CPU per socket connected and subscribed (handshake, auth, presence,
+        # subscribe read): what a reconnect storm costs per socket
+        out["connect_cpu_ms"] = (server_cpu_s(server.pid) - cpu) * 1e3 / max(1, len(clients))
         bodies = Bodies(tag)
         cpu = server_cpu_s(server.pid)
         capacity = await capacity_phase(clients, bodies, opts.capacity_seconds, tally,
@@ -132,8 +136,9 @@ async def ws_endpoint(server: Any, members: list[Member], path: str, echo: bool,
         await settle(tally, list(tally.sent_at), opts.settle)
         capacity["cpu_ms"] = (server_cpu_s(server.pid) - cpu) * 1e3 / max(1, len(tally.sent_at))
         out["capacity"] = capacity
-        print(f"  {at()} {path}: {len(clients):,} sockets connected in {out['connect_s']:.0f} s; "
-              f"capacity {capacity['per_s']:,.1f} messages/s, server CPU "
+        print(f"  {at()} {path}: {len(clients):,} sockets connected in {out['connect_s']:.0f} s "
+              f"({out['connect_cpu_ms']:.1f} ms of server CPU each); capacity "
+              f"{capacity['per_s']:,.1f} messages/s, server CPU "
               f"{capacity['cpu_ms']:.1f} ms a message", flush=True)
         first = len(tally.sent_at)
         cpu = server_cpu_s(server.pid)
@@ -243,6 +248,7 @@ def report_ws(run: Any, name: str, result: dict[str, Any], opts: WsSettings) -> 
           f"{paced['cpu_ms']:.1f} ms a message; out of order "
           f"{result['out_of_order']}; refused {result['refused_count']} {result['refused']}",
           flush=True)
+    run.figure(f"{name} connect server CPU ms/socket", result["connect_cpu_ms"], "ms")
     run.figure(f"{name} capacity messages/s", capacity["per_s"])
     run.figure(f"{name} server CPU ms/message", capacity["cpu_ms"], "ms")
     run.figure(f"{name} paced p50 ms", p50, "ms")
