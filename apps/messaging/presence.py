@@ -117,8 +117,13 @@ _writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Writer] = (
 def writer(layer: Any) -> Writer:
     loop = asyncio.get_running_loop()
     found = _writers.get(loop)
-    if found is None or found.task.done():
+    if found is None or found.task.done() or found.refresher.done():
+        replaced = found
         found = _writers[loop] = Writer(layer)
+        if replaced is not None:  # (it failed: a bug) its connections are still open
+            replaced.task.cancel()
+            replaced.refresher.cancel()
+            found.connections.update(replaced.connections)
     return found
 
 
