@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -219,8 +219,11 @@ def test_pacings_states_are_read_again_after_their_ttl_and_every_page_without_on
         first, *rest = _serve_pages(4, trips)
         assert first[0].endswith("EVALSHA,MGET")  # nothing cached: read
         assert all(page[0].endswith(":MGET") and "EVALSHA" not in page[0] for page in rest)
-        # A page of the next day (or past the TTL) reads them again.
-        tomorrow = serve._states.stale({1: 10**12}, now=NOON.replace(day=7), ttl=3600.0)
+        # A page of the next day (or past the TTL) reads them again. (The pages ran on the
+        # real clock: NOON's next day was within the TTL of it on 7 December 11:00-12:00.)
+        stored = max(hit[0] for hit in serve._states._seen.values())
+        next_day = datetime.fromtimestamp(stored, UTC) + timedelta(days=1)
+        tomorrow = serve._states.stale({1: 10**12}, now=next_day, ttl=3600.0)
         assert tomorrow == [1]
 
 
