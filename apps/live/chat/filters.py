@@ -14,13 +14,15 @@ What a line's verdict costs, and what is shared between lines:
 - **The text's scores in batches** (`scores_of`, a `Coalesced`): the abuse classifier and
   the multilingual heads' embedding depend on the text only; the lines checked at the same
   moment are scored in ONE call of each (`text.abuse_scores`, `heads.text_scores_many`),
-  each distinct text once. No timer: the first line to arrive while nobody scores takes
-  every line waiting (up to `BATCH_MOST`) and scores them; lines arriving meanwhile wait
-  for that call and form the next batch, so the batch grows with the load by itself
+  each distinct text once. No timer: the first line to arrive while a scoring slot is free
+  (one per CPU: the embedding uses one core a call) takes every line waiting (up to
+  `BATCH_MOST`) and scores them; lines arriving meanwhile wait for a free slot and form
+  the next batch, so the batch grows with the load by itself
   (measured: the embedding's CPU is per token, a batch saves only the per-call work, so a
   fixed window would add its wait to every line for nothing; docs/benchmarks.md).
 - **A memo of recent texts** (`_Memo`: text -> scores, `MEMO_SIZE` texts for
-  `MEMO_SECONDS`): a flood repeating a line ("first!", an emoji, a copied spam line) is
+  `MEMO_SECONDS`, keyed by the line's whitespace normal form, `scored_form`): a flood
+  repeating a line ("first!", an emoji, a copied spam line, with spaces added or not) is
   scored once. Only the text's own scores are kept: the author's spam signals (repeats,
   pace, refusals), the term lists of their language and the rules still run per line.
 - **The staff's configuration** (rules, term lists parsed, surface thresholds, settings)
