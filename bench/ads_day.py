@@ -327,11 +327,11 @@ def _decide_chunk(world: World, tally: Tally, rng: random.Random, args: argparse
             return
         calls: list[Any] = []
         spans = []
-        for slot, (ad, placement, _, cost) in picks:
+        for slot, (ad, _placement, _, cost) in picks:
             made = serve._commit_calls(
                 slot.viewer_key, world.caps[slot.segment][ad.ad_group_id],
                 campaign_id=ad.campaign_id, budget_micros=world.budgets[ad.campaign_id],
-                cost=cost, price=placement.price_micros, now=slot.now)
+                cost=cost, now=slot.now)
             spans.append((len(calls), len(made)))
             calls += made
         batch = auctionlog.due()

@@ -225,18 +225,18 @@ def passes(state: State, *, rng: random.Random | None = None, band: float | None
     return p >= 1.0 or (p > 0 and (rng or random).random() < p)
 
 
-def fits(state: State, *, cost_micros: int, price_micros: int) -> bool:
+def fits(state: State, *, cost_micros: int) -> bool:
     """Whether `admit` would take this winner by what `state` knows: the admission script's
-    three checks (hard budget, one price within what is left after the charges, the curve)
-    in Python. The serving path drops a winner that does not fit before the commit: the
-    throttle (`passes`) lets a campaign in while any headroom is left, also headroom smaller
-    than the winner's cost, which `admit` then refuses; with small budgets (one ad's cost
-    near the throttle band) each such winner cost a round trip and one of the slot's few
-    tries, and the slot went empty. `admit` still decides (the state may be stale)."""
+    three checks (hard budget, something left after the charges, the curve) in Python. The
+    serving path drops a winner that does not fit before the commit: the throttle
+    (`passes`) lets a campaign in while any headroom is left, also headroom smaller than the
+    winner's cost, which `admit` then refuses; with small budgets (one ad's cost near the
+    throttle band) each such winner cost a round trip and one of the slot's few tries, and
+    the slot went empty. `admit` still decides (the state may be stale)."""
     committed = state.committed + cost_micros
     return (
         committed <= state.budget_micros
-        and state.spent_micros + price_micros <= state.budget_micros
+        and state.spent_micros < state.budget_micros
         and committed <= state.allowance_micros
     )
 
@@ -255,7 +255,7 @@ for i = 2, #KEYS do flight = flight + tonumber(redis.call('GET', KEYS[i]) or '0'
 local committed = spent + flight
 local cost = tonumber(ARGV[3])
 if committed + cost > tonumber(ARGV[1]) then return {0, committed} end
-if spent + tonumber(ARGV[5]) > tonumber(ARGV[1]) then return {0, committed} end
+if spent >= tonumber(ARGV[1]) then return {0, committed} end
 if committed + cost > tonumber(ARGV[2]) then return {0, committed} end
 redis.call('INCRBY', KEYS[#KEYS], cost)
 redis.call('EXPIRE', KEYS[#KEYS], ARGV[4])
@@ -278,7 +278,6 @@ def admit_call(
     budget_micros: int,
     cost_micros: int,
     now: datetime,
-    price_micros: int | None = None,
 ) -> tuple[list[str], list[int]]:
     """The admission script's keys and arguments (for `admit`, or a pipeline)."""
     day, minute = budget.day_of(now), budget.minute_of(now)
@@ -288,7 +287,6 @@ def admit_call(
         allowance(budget_micros, now),
         int(cost_micros),
         (budget.HOLD_MINUTES + 2) * 60,
-        int(cost_micros if price_micros is None else price_micros),
     ]
     return keys, args
 
@@ -303,18 +301,18 @@ def admit(
     budget_micros: int,
     cost_micros: int,
     now: datetime,
-    price_micros: int | None = None,
 ) -> bool:
     """Atomically: whether the campaign may spend `cost_micros` more now (hard budget and
-    the curve), and if so hold it in flight. `price_micros` (default: the cost) must also
-    fit in what is left after the charges so far: one click never takes a campaign past its
-    budget whatever its expected cost. Raises redis.RedisError without Redis."""
+    the curve), and if so hold it in flight, while anything is left after the charges so
+    far: a click or view that then costs more than is left is charged only the remainder
+    (`budget.charge`, billing's check and debit in one script), so the last of a small
+    budget is sold rather than left unspent, and no event takes the spend past the budget.
+    Raises redis.RedisError without Redis."""
     keys, args = admit_call(
         campaign_id=campaign_id,
         budget_micros=budget_micros,
         cost_micros=cost_micros,
         now=now,
-        price_micros=price_micros,
     )
     ok, _ = admit_script()(keys=keys, args=args, client=client())
     return bool(ok)

@@ -339,7 +339,6 @@ def _commit_calls(
     campaign_id: int,
     budget_micros: int,
     cost: int,
-    price: int,
     now: datetime,
 ) -> list[tuple[Any, list[str], list[Any]]]:
     """The winner's `pacing.admit` and (capped) `caps.take` script calls."""
@@ -348,7 +347,6 @@ def _commit_calls(
         budget_micros=budget_micros,
         cost_micros=cost,
         now=now,
-        price_micros=price,
     )
     calls = [(pacing.admit_script(), admit_keys, admit_args)]
     if cap.limited:
@@ -386,7 +384,6 @@ def _commit(
     campaign_id: int,
     budget_micros: int,
     cost: int,
-    price: int,
     now: datetime,
 ) -> bool:
     """The winner's cap and budget, atomically each, in one round trip: `caps.take` and
@@ -398,7 +395,6 @@ def _commit(
         campaign_id=campaign_id,
         budget_micros=budget_micros,
         cost=cost,
-        price=price,
         now=now,
     )
     batch = auctionlog.due()
@@ -436,7 +432,6 @@ def _choose(
         return state is None or pacing.fits(
             state,
             cost_micros=pacing.expected_cost(placement.price_micros, _billing_probability(cand)),
-            price_micros=placement.price_micros,
         )
 
     auction_id = tokens.new_auction_id()
@@ -486,7 +481,6 @@ def _run_slot(
             campaign_id=ad.campaign_id,
             budget_micros=budgets[ad.campaign_id],
             cost=cost,
-            price=placement.price_micros,
             now=now,
         ):
             return ad, placement, auction_id

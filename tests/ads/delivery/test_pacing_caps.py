@@ -178,7 +178,7 @@ def test_a_winner_whose_cost_exceeds_its_headroom_leaves_without_using_a_try() -
     group_caps = {cid: Cap(cid, None, None) for cid in budgets}
     states = pacing.states(budgets, now=now)
     assert all(pacing.passes(states[cid]) for cid in (1, 2, 3))  # the throttle lets them in
-    assert not any(pacing.fits(states[cid], cost_micros=4_000, price_micros=4_000)
+    assert not any(pacing.fits(states[cid], cost_micros=4_000)
                    for cid in (1, 2, 3))
 
     def slot(**kw: Any) -> Any:

@@ -48,21 +48,19 @@ def test_commit_holds_cap_and_budget_together_or_neither() -> None:
     capped = caps.Cap(5, 1, None)
     # Both free: one round trip takes the cap and holds the expected cost.
     assert serve._commit(
-        VIEWER, capped, campaign_id=9, budget_micros=10_000, cost=300, price=300, now=NOON
+        VIEWER, capped, campaign_id=9, budget_micros=10_000, cost=300, now=NOON
     )
     assert caps.under_caps(VIEWER, [capped], now=NOON) == set()
     assert pacing.states({9: 10_000}, now=NOON)[9].in_flight_micros == 300
     # The cap is full (another page took it since this page read it): the budget's hold
     # is given back.
     assert not serve._commit(
-        VIEWER, capped, campaign_id=9, budget_micros=10_000, cost=200, price=200, now=NOON
+        VIEWER, capped, campaign_id=9, budget_micros=10_000, cost=200, now=NOON
     )
     assert pacing.states({9: 10_000}, now=NOON)[9].in_flight_micros == 300
-    # The budget refuses (its price does not fit): the cap's count is given back.
+    # The budget refuses (its expected cost does not fit): the cap's count is given back.
     other = caps.Cap(6, 2, 5)
-    assert not serve._commit(
-        VIEWER, other, campaign_id=10, budget_micros=100, cost=50, price=101, now=NOON
-    )
+    assert not serve._commit(VIEWER, other, campaign_id=10, budget_micros=100, cost=101, now=NOON)
     day_key, week_key = caps.keys_for(VIEWER, 6, NOON)
     assert [int(v or 0) for v in redis_client.client().mget([day_key, week_key])] == [0, 0]
     assert pacing.states({10: 100}, now=NOON)[10].in_flight_micros == 0
