@@ -250,6 +250,9 @@ def whole_pages(args: argparse.Namespace, run: Any) -> None:
         values = sorted(values)
         return values[min(len(values) - 1, int(q * len(values)))]
 
+    if not served:  # the feed hook serves a page without ads when the filler fails
+        raise SystemExit("no ad was served on the pages with ads: the comparison would be "
+                         "of two ad-free runs (is the database migrated? see the log)")
     fill_wall = [w for w, _ in fill_on]
     fill_cpu = [c for _, c in fill_on]
     print(f"  whole For You pages, {args.campaigns} live ads, {len(on)} pages each way: "
