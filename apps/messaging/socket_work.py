@@ -11,10 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from allauth.core.internal.sessionkit import get_session_user
-from allauth.headless import app_settings as headless_settings
-from allauth.headless.internal import sessionkit
-from allauth.headless.tokens.strategies.sessions import SessionTokenStrategy
 from asgiref.sync import SyncToAsync
 from channels.db import DatabaseSyncToAsync
 from django.contrib.postgres.expressions import ArraySubquery
@@ -25,7 +21,6 @@ from apps.accounts.models import User
 from apps.core.errors import NotFoundError
 from apps.messaging import live, policy, selectors, services
 from apps.messaging.models import Conversation, HiddenMessage, Message, Participant
-from apps.notifications.consumers import _is_usable as is_usable
 from apps.notifications.consumers import authenticate_socket
 from apps.social.selectors import blocked_either_way
 
@@ -96,31 +91,8 @@ def connect(scope: dict[str, Any]) -> tuple[User | None, bool, int]:
     """(the user, whether someone logged in at all, their unread total): one trip to the
     database thread (a reconnect storm of thousands of sockets queues on that one thread,
     and each trip also pays Django's connection health check)."""
-    found = _by_app_session(scope)
-    user, logged_in = found if found is not None else authenticate_socket.func(scope)
+    user, logged_in = authenticate_socket.func(scope)  # a session token: 2 statements
     return user, logged_in, (selectors.unread_total(user) if user is not None else 0)
-
-
-def _by_app_session(scope: dict[str, Any]) -> tuple[User | None, bool] | None:
-    """A mobile client's `X-Session-Token` (every socket of a reconnect storm) in 2
-    statements, not 4: allauth's session token strategy asks whether the session exists
-    before loading it (allauth's own `sessionkit.lookup_session` loads it once), and
-    `authenticate_socket` reads the user again after `get_user` has just read them. Same
-    checks: the session's auth hash (`get_user`), then `_is_usable` (deactivated, deletion
-    scheduled). None: not this case (a cookie, no token, another token strategy): the
-    shared `authenticate_socket` decides."""
-    scope_user = scope.get("user")
-    if scope_user is not None and scope_user.is_authenticated:
-        return None  # the session cookie's user
-    token = dict(scope.get("headers") or []).get(b"x-session-token", b"")
-    token = token.decode("latin-1").strip()
-    if not token or type(headless_settings.TOKEN_STRATEGY) is not SessionTokenStrategy:
-        return None
-    session = sessionkit.lookup_session(token)
-    user = get_session_user(session) if session is not None else None
-    if user is None:
-        return None, False
-    return (user if is_usable(user) else None), True  # type: ignore[return-value]
 
 
 @_on(_READ_POOL)
