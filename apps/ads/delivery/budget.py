@@ -50,15 +50,20 @@ def flight_keys(campaign_id: int, day: str, minute: int) -> list[str]:
     return [flight_key(campaign_id, day, m) for m in range(minute - HOLD_MINUTES, minute + 1)]
 
 
-_RECORD = """
-local total = redis.call('INCRBY', KEYS[1], ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
+# Both scripts give back the billed ad's in-flight hold (ARGV[2] micros from the bucket of the
+# minute it was served, KEYS[2]; never below 0).
+_RELEASE = """
 local release = tonumber(ARGV[2])
 if release > 0 and redis.call('EXISTS', KEYS[2]) == 1 then
   local left = redis.call('DECRBY', KEYS[2], release)
   if left < 0 then redis.call('SET', KEYS[2], 0, 'KEEPTTL') end
 end
-return total
+"""
+
+_RECORD = """
+local total = redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+""" + _RELEASE + """return total
 """
 
 
@@ -114,12 +119,7 @@ if room < charge then charge = room end
 if charge < 0 then charge = 0 end
 redis.call('INCRBY', KEYS[1], charge)
 redis.call('EXPIRE', KEYS[1], ARGV[3])
-local release = tonumber(ARGV[2])
-if release > 0 and redis.call('EXISTS', KEYS[2]) == 1 then
-  local left = redis.call('DECRBY', KEYS[2], release)
-  if left < 0 then redis.call('SET', KEYS[2], 0, 'KEEPTTL') end
-end
-return charge
+""" + _RELEASE + """return charge
 """
 
 
