@@ -95,7 +95,8 @@ def test_two_clips_trimmed_filtered_with_text_previewed_and_posted(
         assert (src or "").startswith("data:image/jpeg")
         # the first frame is the clip's picture, not the black Chromium draws for a seek to 0
         assert clips.nth(i).locator("[data-filmstrip] img").first.evaluate(
-            """img => { const c = document.createElement('canvas'); c.width = 8; c.height = 8;
+            """async img => { await img.decode();  // sampled once decoded, not while loading
+                const c = document.createElement('canvas'); c.width = 8; c.height = 8;
                 const g = c.getContext('2d'); g.drawImage(img, 0, 0, 8, 8);
                 const d = g.getImageData(0, 0, 8, 8).data; let sum = 0;
                 for (let k = 0; k < d.length; k += 4) sum += d[k] + d[k + 1] + d[k + 2];
