@@ -202,3 +202,31 @@ def test_the_beat_task_fills_in_adults_without_a_row_in_batches() -> None:
     assert tasks.refresh_watched_topics() == 1
     assert WatchedTopics.objects.get(user=second).topics == ["cars"]
     assert tasks.refresh_watched_topics() == 0
+
+
+@pytest.mark.django_db
+def test_the_beat_task_resumes_its_search_for_adults_without_a_row() -> None:
+    """After a pass has checked every account, a run looks only above the last id it checked
+    (new sign-ups), not at every adult again; when the day-long cursor lapses the sweep starts
+    from the first id again and finds an adult below it that has no row."""
+    from apps.ads.delivery.redis_client import client
+
+    def _cursor() -> int:
+        return int(str(client().get(interests.MISSING_CURSOR_KEY)))
+
+    first, second = UserFactory(), UserFactory()
+    assert interests.watched_topics_refresh_due(limit=1) == 1  # first
+    assert _cursor() == first.pk
+    assert 0 < client().ttl(interests.MISSING_CURSOR_KEY) <= interests.MISSING_CURSOR_TTL
+    assert interests.watched_topics_refresh_due(limit=5) == 1  # second; the pass ends
+    assert _cursor() == second.pk
+
+    WatchedTopics.objects.filter(user=first).delete()  # below the cursor: not looked at
+    signup = UserFactory()
+    assert interests.watched_topics_refresh_due(limit=5) == 1
+    assert set(WatchedTopics.objects.values_list("user_id", flat=True)) == {second.pk, signup.pk}
+    assert _cursor() == signup.pk
+
+    client().delete(interests.MISSING_CURSOR_KEY)  # the day is over: a new sweep
+    assert interests.watched_topics_refresh_due(limit=5) == 1
+    assert WatchedTopics.objects.filter(user=first).exists()

@@ -36,6 +36,8 @@ from apps.content.selectors import hashtag_names_by_post
 logger = logging.getLogger(__name__)
 
 DUE_KEY = "ads:watched:due"
+MISSING_CURSOR_KEY = "ads:watched:missing_after"
+MISSING_CURSOR_TTL = 24 * 3600
 BATCH = 500
 
 
@@ -114,7 +116,8 @@ def watched_topics_refresh_due(*, limit: int = 5000, now: datetime | None = None
     """The task's run: the users serving asked for, then rows a day old (a watcher who no
     longer comes keeps counting in estimates only with topics at most a day stale), then
     adults who have no row yet (accounts from before watched topics existed, who were not
-    served since: the audience estimate counts them too), lowest ids first."""
+    served since: the audience estimate counts them too), lowest ids first from where the
+    previous run stopped."""
     now = now or timezone.now()
     asked = watched_topics_take_due(limit)
     old = list(
@@ -123,8 +126,29 @@ def watched_topics_refresh_due(*, limit: int = 5000, now: datetime | None = None
         .values_list("user_id", flat=True)[: max(0, limit - len(asked))]
     )
     room = limit - len(asked) - len(old)
-    missing = adults_without_row(after=0, limit=room) if room > 0 else []
+    missing = _adults_without_row_from_cursor(room) if room > 0 else []
     return watched_topics_refresh(user_ids=[*asked, *old, *missing], now=now)
+
+
+def _adults_without_row_from_cursor(limit: int) -> list[int]:
+    """The next adults without a row, resumed where the previous run stopped
+    (`MISSING_CURSOR_KEY`): after the backfill only new sign-ups lack a row, and scanning
+    every adult from the first id every 5 minutes would find just those. The cursor lives
+    a day, so once a day the sweep starts again from the first id and also finds accounts
+    that became adults (or lost their row) below it."""
+    from apps.ads.delivery.redis_client import client
+
+    r = client()
+    after = int(r.get(MISSING_CURSOR_KEY) or 0)
+    newest = User.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    ids = adults_without_row(after=after, limit=limit)
+    # a short answer means every id up to `newest` (read before the scan) was checked
+    cursor = ids[-1] if len(ids) == limit else max(newest, ids[-1] if ids else 0)
+    if after:
+        r.set(MISSING_CURSOR_KEY, cursor, keepttl=True)
+    else:
+        r.set(MISSING_CURSOR_KEY, cursor, ex=MISSING_CURSOR_TTL)
+    return ids
 
 
 def adults_without_row(*, after: int, limit: int) -> list[int]:
