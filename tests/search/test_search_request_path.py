@@ -20,7 +20,8 @@ from rest_framework.test import APIClient
 from apps.content.models import Post
 from apps.feed import embeddings
 from apps.feed.services import embed_posts
-from apps.search.services import query, retrieval
+from apps.search.services import retrieval
+from apps.search.services.query import top, use_case
 from tests.content.factories import PostFactory
 from tests.factories import UserFactory
 from tests.search.query_helpers import empty_index, ids, index, search
@@ -143,7 +144,7 @@ def test_a_new_query_with_a_full_keyword_window_does_not_wait_for_its_embedding(
         api_client: APIClient, monkeypatch: pytest.MonkeyPatch) -> None:
     # given: more keyword matches than the candidate window (4 here), a paraphrase only
     # the semantic search finds, real caption vectors; the query's embedding is slow
-    monkeypatch.setattr(query, "CANDIDATE_WINDOW", 4)
+    monkeypatch.setattr(use_case, "CANDIDATE_WINDOW", 4)
     kitten = PostFactory(caption="my kitten being silly")
     cats = [PostFactory(caption=f"funny cat compilation {i}") for i in range(5)]
     index(kitten, *cats)
@@ -217,7 +218,7 @@ def test_top_waits_for_a_new_querys_embedding_only_when_its_keyword_videos_miss_
     # given: more keyword matches than Top's wait threshold (4 here, a page in production)
     # but fewer than the candidate window, a paraphrase only the semantic search finds,
     # real caption vectors; the query's embedding is slow
-    monkeypatch.setattr(query, "TOP_SEMANTIC_WAIT_BELOW", 4)
+    monkeypatch.setattr(top, "TOP_SEMANTIC_WAIT_BELOW", 4)
     kitten = PostFactory(caption="my kitten being silly")
     cats = [PostFactory(caption=f"funny cat compilation {i}") for i in range(5)]
     index(kitten, *cats)
@@ -245,7 +246,7 @@ def test_top_waits_for_a_new_querys_embedding_only_when_its_keyword_videos_miss_
     assert str(kitten.pk) in ids(search(api_client, "funny cat"), "video")
     # and: with fewer keyword videos than the threshold, Top waits (as the Videos tab
     # does below its window): a paraphrase is found on the first search
-    monkeypatch.setattr(query, "TOP_SEMANTIC_WAIT_BELOW", 6)
+    monkeypatch.setattr(top, "TOP_SEMANTIC_WAIT_BELOW", 6)
     retrieval._query_vector.cache_clear()
     cache.clear()
     assert str(kitten.pk) in ids(search(api_client, "funny cats"), "video")
