@@ -11,7 +11,8 @@ DRF view, the serializer) with `SWIPEME_FEED_SCORED_TTL=0`, the viewers bench1..
 each viewer's first in this process (the per-viewer caches and compiled statements are
 cold: what the one-connection phase of `feed_speed.py --scored-only` mostly measures) and
 the next N their second. Prints the medians of both, and with `--stages` each stage's
-thread CPU per page (wrappers around the serving functions; LightGBM runs on this thread).
+thread CPU per page (wrappers around the serving functions; LightGBM runs on this thread),
+over all pages and for first and later visits apart.
 Thread CPU moves less with the machine's load than wall time, but still moves: compare
 runs interleaved (an older tree: `git archive <commit> | tar -x -C /tmp/old`, link .venv
 and var, and run this file from there)."""
@@ -86,21 +87,34 @@ def main() -> int:
     cpu_of.clear()
     cpu: list[float] = []
     posts = 0
+    n = len(tokens)
+    by_visit: dict[str, dict[str, float]] = {"first": defaultdict(float),
+                                             "later": defaultdict(float)}
     for i in range(args.pages):
+        before = dict(cpu_of)
         began = time.thread_time()
         response = http.get(url, HTTP_X_SESSION_TOKEN=tokens[i % len(tokens)])
         cpu.append(time.thread_time() - began)
+        if i >= 1:  # page 0 is bench1's second (the warm-up was its first)
+            visit = by_visit["first" if i < n else "later"]
+            for name, seconds in cpu_of.items():
+                visit[name] += seconds - before.get(name, 0.0)
         if response.status_code != 200:
             sys.exit(f"page {i}: {response.status_code} {response.content[:300]!r}")
         posts += sum(1 for item in response.json()["results"] if item.get("type") == "post")
-    n = len(tokens)
     print(f"{args.pages} pages, {posts / args.pages:.2f} posts per page; thread CPU per page "
           f"median {1000 * np.median(cpu):.1f} ms; first visits (pages 2-{n}) median "
           f"{1000 * np.median(cpu[1:n]):.1f} ms; later visits median "
           f"{1000 * np.median(cpu[n:]) if len(cpu) > n else float('nan'):.1f} ms; "
           f"load average {os.getloadavg()[0]:.2f}")
+    firsts, laters = max(1, min(n, args.pages) - 1), max(1, args.pages - n)
+    if cpu_of:
+        print(f"  {'stage (thread CPU, mean ms per page)':<44} {'all':>6} {'first':>6} "
+              f"{'later':>6}")
     for name, seconds in cpu_of.items():
-        print(f"  {name:<44} {1000 * seconds / args.pages:6.2f} ms per page")
+        print(f"  {name:<44} {1000 * seconds / args.pages:6.2f} "
+              f"{1000 * by_visit['first'][name] / firsts:6.2f} "
+              f"{1000 * by_visit['later'][name] / laters:6.2f}")
     return 0
 
 

@@ -23,16 +23,17 @@ link); feeds and lists that should hide muted people filter with `without_muted_
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Set
+from collections.abc import Hashable, Iterable, Set
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.content.audience import age_gate_q
+from apps.content.audience import age_gate_q, may_see_age_restricted
 from apps.content.hooks import sound_in_asset
 from apps.content.models import HASHTAG_MAX_LENGTH, Hashtag, Post, PostHashtag, Sound
 from apps.core.errors import ForbiddenError, NotFoundError
@@ -97,6 +98,20 @@ def visible_to_q(viewer: User | AnonymousUser | None, prefix: str = "") -> Q:
     )
     own = Q(**{f"{prefix}author_id": viewer_id, f"{prefix}status__in": AUTHOR_OWN_STATUSES})
     return own | others
+
+
+def viewer_kind(viewer: User | AnonymousUser | None) -> Hashable:
+    """What the visibility rule and the rules built beside it (`visible_to_q`,
+    `without_muted_authors`, `audience.age_gate_q`, `audience.recommendable_q`) read about a
+    viewer *besides their id*: signed in or not, whether they may see age-restricted posts,
+    and the day (the age cut-offs move with it). A statement built from these rules for one
+    viewer serves every viewer of the same kind with only the id changed
+    (`core.compiled_sql.statement_for_viewer`: the feed's safety gate and Following). A rule
+    that starts reading anything else about the viewer adds it here; tests/feed/test_safety.py
+    compiles the rules for viewers that differ in every other way and checks that the
+    statements of one kind differ only in the id."""
+    return (_viewer_id(viewer) is not None, may_see_age_restricted(viewer),
+            timezone.localdate())
 
 
 def visible_posts_for(*, viewer: User | AnonymousUser | None) -> QuerySet[Post]:

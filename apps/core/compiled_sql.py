@@ -4,10 +4,13 @@ Building a rich queryset (visibility rules, EXISTS subqueries) and compiling it 
 cost more Python time than PostgreSQL spends running it. When the SQL depends only on things
 the caller can put in a key (who is asking, the day, the statement's kind: `viewer_key`),
 `statement`, `rows` and `run` compile the queryset once per key and afterwards only bind
-the one value that changes."""
+the one value that changes. `statement_for_viewer` and `run_for_viewer` do the same for a
+statement built from rules about a viewer, once per *kind* of viewer: the viewer's id is
+bound too, so the key holds only what the rules read about them besides it."""
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -22,13 +25,40 @@ from django.utils import timezone
 
 KEPT = 2048
 
-_Compiled = tuple[str, list[Any], int]  # sql, params, index of the bound parameter
+_Compiled = tuple[str, list[Any], int, tuple[int, ...]]
+# sql, params, the bound parameter's index, the viewer id's indexes
 _compiled: OrderedDict[Hashable, _Compiled] = OrderedDict()
 _lock = threading.Lock()
+
+# The id of the stand-in a viewer's statement is compiled for: no row has it (ids are
+# positive snowflakes), so wherever it appears among the parameters the viewer's id goes.
+VIEWER_STAND_IN = -(2**62) - 1721
 
 
 class _Slot:
     """Stands in for the bound parameter while compiling (found again by identity)."""
+
+
+def _kept(key: Hashable, compile_: Callable[[], _Compiled]) -> _Compiled:
+    with _lock:
+        found = _compiled.get(key)
+        if found is not None:
+            _compiled.move_to_end(key)
+            return found
+    found = compile_()
+    with _lock:
+        _compiled[key] = found
+        while len(_compiled) > KEPT:
+            _compiled.popitem(last=False)
+    return found
+
+
+def _compile(qs: QuerySet[Any], slot: _Slot, viewer_ids: bool) -> _Compiled:
+    sql, params = qs.query.sql_with_params()
+    at = next(i for i, param in enumerate(params) if param is slot)
+    mine = tuple(i for i, param in enumerate(params)
+                 if viewer_ids and isinstance(param, int) and param == VIEWER_STAND_IN)
+    return sql, list(params), at, mine
 
 
 def statement(key: Hashable, build: Callable[[Any], QuerySet[Any]], value: Any
@@ -38,21 +68,43 @@ def statement(key: Hashable, build: Callable[[Any], QuerySet[Any]], value: Any
     its parameters with `value` in the slot's place. The key must determine everything
     else in the SQL. For `Model.objects.raw(*statement(...))`: model instances with the
     selected columns (converted as the ORM does) and the annotations as attributes."""
-    with _lock:
-        found = _compiled.get(key)
-        if found is not None:
-            _compiled.move_to_end(key)
-    if found is None:
+    def compile_() -> _Compiled:
         slot = _Slot()
-        sql, params = build(slot).query.sql_with_params()
-        at = next(i for i, param in enumerate(params) if param is slot)
-        found = (sql, list(params), at)
-        with _lock:
-            _compiled[key] = found
-            while len(_compiled) > KEPT:
-                _compiled.popitem(last=False)
-    sql, bound, at = found
+        return _compile(build(slot), slot, viewer_ids=False)
+
+    sql, bound, at, _ = _kept(key, compile_)
     return sql, [*bound[:at], value, *bound[at + 1:]]
+
+
+def statement_for_viewer(key: Hashable, build: Callable[[Any, Any], QuerySet[Any]],
+                         viewer: Any, value: Any) -> tuple[str, list[Any]]:
+    """`statement` of `build(who, slot)`, a queryset built from rules about the viewer
+    `who` (None or signed out: no id), compiled once per `key` for a stand-in: a copy of
+    the first viewer with the id `VIEWER_STAND_IN`; the parameters carry this viewer's id
+    wherever the stand-in's appears. So the key must determine everything the rules read
+    about the viewer *besides their id* (for content's visibility rules:
+    `content.selectors.viewer_kind`), and one statement serves every viewer of that kind."""
+    signed_in = viewer is not None and getattr(viewer, "is_authenticated", False)
+
+    def compile_() -> _Compiled:
+        slot = _Slot()
+        if not signed_in:
+            return _compile(build(viewer, slot), slot, viewer_ids=False)
+        stand_in = copy.copy(viewer)
+        stand_in.pk = VIEWER_STAND_IN
+        # A rule that read the database while building (the stand-in's rows) or wrote the
+        # id into the SQL text would bake the stand-in in: refused, loudly.
+        with connection.execute_wrapper(_no_reads_while_building):
+            compiled = _compile(build(stand_in, slot), slot, viewer_ids=True)
+        if str(abs(VIEWER_STAND_IN)) in compiled[0]:
+            raise RuntimeError(f"{key!r}: the viewer's id is in the SQL text, not a parameter")
+        return compiled
+
+    sql, bound, at, mine = _kept(key, compile_)
+    params = [*bound[:at], value, *bound[at + 1:]]
+    for i in mine:  # as the driver's wrapper the ORM gave it (psycopg's Int8)
+        params[i] = type(bound[i])(viewer.pk)
+    return sql, params
 
 
 def rows(key: Hashable, build: Callable[[Any], QuerySet[Any]], value: Any) -> list[Any]:
@@ -84,6 +136,25 @@ def rows_together(*calls: tuple[Hashable, Callable[[Any], QuerySet[Any]], Any]
 def run(key: Hashable, build: Callable[[Any], QuerySet[Any]], value: Any) -> list[Any]:
     """`rows` of a one-column `values_list` queryset: the column."""
     return [row[0] for row in rows(key, build, value)]
+
+
+def _no_reads_while_building(*_: Any) -> Any:
+    raise RuntimeError("a viewer's statement read the database while it was being built")
+
+
+def run_for_viewer(key: Hashable, build: Callable[[Any, Any], QuerySet[Any]], viewer: Any,
+                   value: Any) -> list[Any]:
+    """`run` of `statement_for_viewer(key, build, viewer, value)`: the one column."""
+    sql, params = statement_for_viewer(key, build, viewer, value)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def compiled_keys() -> list[Hashable]:
+    """The keys of the statements kept (`statement`, `statement_for_viewer`), oldest first."""
+    with _lock:
+        return list(_compiled)
 
 
 _Plan = tuple[str, list[Any], list[int], SQLCompiler]  # sql, params, slots' places, compiler

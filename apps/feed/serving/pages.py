@@ -207,8 +207,8 @@ def following_posts(viewer: User) -> QuerySet[Post]:
 def following(*, viewer: User, limit: int, cursor: FollowingCursor | None) -> Page:
     request_id = _request_id()
 
-    def build(before: Any) -> QuerySet[Any]:
-        return following_posts(viewer).filter(pk__lt=RawSQL("%s::bigint", (before,))) \
+    def build(who: User, before: Any) -> QuerySet[Any]:
+        return following_posts(who).filter(pk__lt=RawSQL("%s::bigint", (before,))) \
             .values_list("pk", flat=True)[: limit + 1]
 
     ids = _run_compiled(viewer, ("following", limit), build,
