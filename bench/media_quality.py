@@ -12,6 +12,10 @@ stand-ins for real phone footage, not recordings):
 - **fast motion**: testsrc2's moving pattern, the whole frame turning (0.6 rad/s) and
   panning, with sensor noise.
 
+With `--per-title`, also static, low light, screen (Game of Life, pixels repeated 4x2),
+text (cells repeated 4x4) and, asked by name, `upscaled` (the fast-motion clip made at
+540x960 and scaled to 1080x1920 bicubic: a 540p clip exported at 1080p).
+
 The source is 1080x1920 30 fps, encoded near-lossless (x264 CRF 8) and is the reference.
 Both ladders encode the video only, from the same source, with the bundled ffmpeg:
 
@@ -104,6 +108,14 @@ def make_source(kind: str, seconds: float, out: Path) -> None:
         graph = (
             f"cellauto=s=270x480:rate={FPS}:rule=110:scroll=1:random_fill_ratio=0.5,"
             f"scale={WIDTH}:{HEIGHT}:flags=neighbor,trim=duration={seconds},format=yuv420p[v]"
+        )
+    elif kind == "upscaled":  # the fast-motion clip made at 540x960, exported at 1080x1920
+        half_w, half_h = WIDTH // 2, HEIGHT // 2
+        graph = (
+            f"testsrc2=s={half_w * 2}x{half_h}:rate={FPS},"
+            f"crop={half_w}:{half_h}:x='min(t*150,{half_w})':y=0,"
+            f"rotate=a=0.6*t:fillcolor=gray,noise=alls=5:allf=t,"
+            f"scale={WIDTH}:{HEIGHT}:flags=bicubic,trim=duration={seconds},format=yuv420p[v]"
         )
     else:
         graph = (
@@ -237,7 +249,8 @@ def main() -> None:
     parser.add_argument("--subsample", type=int, default=2)
     parser.add_argument("--kinds", default=None,
                         help="default: talking-head,fast-motion (with --per-title: static,"
-                             "talking-head,fast-motion,low-light,screen,text)")
+                             "talking-head,fast-motion,low-light,screen,text); also "
+                             "'upscaled' (fast motion made at 540 and scaled to 1080)")
     parser.add_argument("--per-title", action="store_true",
                         help="the per-title ladder against today's, instead of PeerTube's")
     add_arguments(parser, default_runs=3)
@@ -341,7 +354,8 @@ def measure_per_title(args: argparse.Namespace, kind: str, source: Path, work: P
         score(rung, source, work, args.subsample)
     print(f"\n== {kind}: complexity {plan['bpp']:.4f} bpp -> cap factor {plan['factor']}, "
           f"x264 CRF {plan.get('crf', transcode.CRF)}, preset {plan.get('preset') or 'veryfast'}, "
-          f"x264 options {plan.get('tune') or 'none'}, rungs dropped {plan['drop'] or 'none'} "
+          f"x264 options {plan.get('tune') or 'none'}, rungs dropped {plan['drop'] or 'none'}, "
+          f"effective resolution {plan.get('effective')}, top {plan.get('top') or 'none'} "
           f"(probe {probe_seconds:.2f} s); ladder encode CPU today {today_cpu:.1f} s, "
           f"per-title {titled_cpu:.1f} s")
     print("ladder     rung       video kbit/s   VMAF    SSIM   PSNR dB")

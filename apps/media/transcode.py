@@ -205,7 +205,8 @@ def plan_ladder(probe: ProbeResult, title: dict[str, Any] | None = None) -> list
     its own (even) size. `title` (`apps.media.per_title`): the clip's own plan, which
     scales every rung's cap by its `factor` and leaves out the rungs in `drop` (never the
     lowest; the highest too when it is in `drop` and a rung of at least `TOP_FLOOR` is left:
-    a noisy clip's 1080 spends its cap on grain for less VMAF than its 720)."""
+    a noisy clip's 1080 spends its cap on grain for less VMAF than its 720), and the rungs
+    above its `top` (an upscaled source's own resolution, `apps.media.effective`)."""
     short = min(probe.width, probe.height)
     long_ = max(probe.width, probe.height)
     edges = [edge for edge in LADDER if edge <= short] or [LADDER[0]]
@@ -213,6 +214,9 @@ def plan_ladder(probe: ProbeResult, title: dict[str, Any] | None = None) -> list
     crf = int(title.get("crf", CRF)) if title else CRF
     preset = str(title.get("preset", "")) if title else ""
     tune = str(title.get("tune", "")) if title else ""
+    top = title.get("top") if title else None
+    if top:  # the source's detail is an upscale of `top` (apps.media.effective)
+        edges = [edge for edge in edges if edge <= int(top)] or edges[:1]
     if title and len(edges) > 2:
         kept = [edges[0], *(e for e in edges[1:-1] if e not in title["drop"])]
         if edges[-1] not in title["drop"] or kept[-1] < TOP_FLOOR:

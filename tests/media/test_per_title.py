@@ -33,7 +33,9 @@ def test_the_probe_is_deterministic_and_easy_clips_get_lower_caps(tmp_path: Path
     assert per_title.measure_complexity(busy, busy_probe) == first.bpp
     busy_plan = per_title.plan_for(busy, busy_probe)
     still_plan = per_title.plan_for(still, still_probe)
-    assert busy_plan == per_title.title_plan(first.bpp, first.noise)
+    assert busy_plan == per_title.title_plan(first.bpp, first.noise, first.effective)
+    assert busy_plan["effective"] == [busy_probe.width, "native"]  # noise lives at 360
+    assert busy_plan["top"] is None
     # noise is hard, a flat colour easy: full caps against the lowest factor and no 540
     assert busy_plan["factor"] == 1.0
     assert busy_plan["crf"] == transcode.CRF  # hard content: today's CRF and caps
