@@ -227,11 +227,16 @@ def frontier_kbps_at(vmaf: float, curve: list[Rung]) -> float | None:
     """Like `peertube_kbps_at` on the ladder's efficient rungs only: a rung that costs
     more than a cheaper one of the same ladder for no more VMAF (low light's 1080 against
     its 720) is left out, so the curve is monotonic and never flatters the other ladder."""
+    return peertube_kbps_at(vmaf, efficient_rungs(curve))
+
+
+def efficient_rungs(curve: list[Rung]) -> list[Rung]:
+    """The rungs no cheaper rung of the same ladder matches or beats in VMAF."""
     efficient: list[Rung] = []
     for rung in sorted(curve, key=lambda r: r.kbps):
         if not efficient or rung.vmaf > efficient[-1].vmaf:
             efficient.append(rung)
-    return peertube_kbps_at(vmaf, efficient)
+    return efficient
 
 
 def peertube_kbps_at(vmaf: float, curve: list[Rung]) -> float | None:
@@ -269,7 +274,7 @@ def main() -> None:
             make_source(kind, args.seconds, sources[kind])
         runs = Runs("media_quality", args)
         for one in runs:
-            matched: list[tuple[float, float]] = []
+            matched: list[tuple[float, float, float, float]] = []
             for kind, source in sources.items():
                 work = source.parent / f"run{one.index}"
                 work.mkdir()
@@ -282,18 +287,23 @@ def main() -> None:
     runs.summary()
 
 
-def set_summary(matched: list[tuple[float, float]], run: Run) -> None:
+def set_summary(matched: list[tuple[float, float, float, float]], run: Run) -> None:
     """The set's two aggregates: all clips' per-title bytes over today's at equal VMAF
     (the rungs in range, summed: the CDN bill, weighted by the heavy clips) and the mean
     of the per-clip ratios (every clip counted once)."""
-    ours_total = sum(m for m, _ in matched)
-    today_total = sum(t for _, t in matched)
-    per_clip = [m / t for m, t in matched if t]
+    ours_total = sum(m[0] for m in matched)
+    today_total = sum(m[1] for m in matched)
+    per_clip = [m[0] / m[1] for m in matched if m[1]]
     mean = sum(per_clip) / len(per_clip) if per_clip else float("nan")
     print(f"\nSET ({len(matched)} clips): per-title / today's bytes at equal VMAF, total "
           f"{ours_total:.0f} / {today_total:.0f} kbit/s = {ours_total / today_total:.3f}; "
           f"mean of the per-clip ratios {mean:.3f} (goal ≤ 0.8)")
+    strict_ours, strict_today = sum(m[2] for m in matched), sum(m[3] for m in matched)
+    print(f"SET, strict (a rung outside today's efficient range compared only with today's "
+          f"same rung when that rung is efficient): {strict_ours:.0f} / {strict_today:.0f} "
+          f"kbit/s = {strict_ours / strict_today:.3f}")
     run.ratio("set per-title/today bytes at equal VMAF (total)", ours_total, today_total)
+    run.ratio("set per-title/today bytes at equal VMAF (strict)", strict_ours, strict_today)
     run.figure("set mean of per-clip ratios", mean)
 
 
@@ -335,7 +345,7 @@ def measure(args: argparse.Namespace, kind: str, source: Path, work: Path, run: 
 
 
 def measure_per_title(args: argparse.Namespace, kind: str, source: Path, work: Path,
-                      run: Run) -> tuple[float, float]:
+                      run: Run) -> tuple[float, float, float, float]:
     """Today's ladder and the per-title one on the same clip, both scored; the per-title
     bytes against today's bitrate at the same VMAF (interpolated on today's efficient
     rungs, `frontier_kbps_at`); returns the per-title and today's kbit/s of the rungs in
@@ -362,12 +372,19 @@ def measure_per_title(args: argparse.Namespace, kind: str, source: Path, work: P
     for rung in [*today, *titled]:
         print(f"{rung.ladder:<10} {rung.width}x{rung.height:<6} {rung.kbps:12.0f}"
               f"  {rung.vmaf:5.1f}  {rung.ssim:.4f}  {rung.psnr:6.2f}")
-    matched_ours = matched_today = 0.0
+    matched_ours = matched_today = strict_ours = strict_today = 0.0
+    efficient = efficient_rungs(today)
     for rung in titled:
         theirs = frontier_kbps_at(rung.vmaf, today)
+        strict = theirs is not None
         if theirs is None:  # above/below today's range: the same rung's bytes, if VMAF >=
             same = next((r for r in today if r.short_edge == rung.short_edge), None)
             theirs = same.kbps if same is not None and same.vmaf <= rung.vmaf + 0.5 else None
+            # strict: not against a rung of today's that a cheaper one beats (text's 720)
+            strict = theirs is not None and same in efficient
+        if strict and theirs:
+            strict_ours += rung.kbps
+            strict_today += theirs
         label = f"{rung.kbps / theirs:.2f}" if theirs else "outside today's range"
         print(f"  {rung.width}x{rung.height}: VMAF {rung.vmaf:5.1f} at {rung.kbps:.0f} "
               f"kbit/s; today's ladder ≈ {theirs or 0:.0f} kbit/s; RATIO {label}")
@@ -377,11 +394,12 @@ def measure_per_title(args: argparse.Namespace, kind: str, source: Path, work: P
     total_ratio = matched_ours / matched_today if matched_today else float("nan")
     print(f"{kind}: per-title / today's bytes at equal VMAF (rungs in range): "
           f"{total_ratio:.2f} (goal ≤ 0.8); whole ladders {sum(r.kbps for r in titled):.0f} vs "
-          f"{sum(r.kbps for r in today):.0f} kbit/s")
+          f"{sum(r.kbps for r in today):.0f} kbit/s; top VMAF {max(r.vmaf for r in titled):.1f} "
+          f"vs {max(r.vmaf for r in today):.1f}; strict {strict_ours:.0f} / {strict_today:.0f}")
     run.ratio(f"{kind} per-title/today bytes at equal VMAF", matched_ours, matched_today)
     run.figure(f"{kind} complexity", plan["bpp"], "bpp")
     run.ratio(f"{kind} per-title/today ladder encode CPU", titled_cpu, today_cpu)
-    return matched_ours, matched_today
+    return matched_ours, matched_today, strict_ours, strict_today
 
 
 if __name__ == "__main__":

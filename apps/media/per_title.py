@@ -20,6 +20,12 @@ clip on every machine run), and measures its bits per pixel per frame (`bpp`). T
   decode; the share of the bits that goes away is `noise`. A busy, noisy clip (`noisy`)
   loses the 540 and 1080 rungs (`NOISY_DROP`; 720 stays on top, `transcode.TOP_FLOOR`).
 
+- effective resolution (`apps.media.effective`, on three full-size frames of the same
+  decode): an interpolated upscale (a 540p clip exported at 1080p) gets no rung above its
+  size (`top`); a grid of repeated pixels (the bench's screen and text kinds, pixels
+  repeated 4x) loses the rungs above the grid but the source's own size, which keeps the
+  pixels sharp for less than the resampled 720 (`drop`).
+
 Opt-in (`MEDIA_PER_TITLE_LADDER`, env `SWIPEME_MEDIA_PER_TITLE_LADDER`): the plan is stored
 in the asset's probe (`probe["title"]`) at validation, so every step reads the same ladder.
 
