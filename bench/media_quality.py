@@ -13,7 +13,8 @@ stand-ins for real phone footage, not recordings):
   panning, with sensor noise.
 
 With `--per-title`, also static, low light, screen (Game of Life, pixels repeated 4x2),
-text (cells repeated 4x4) and, asked by name, `upscaled` (the fast-motion clip made at
+text (cells repeated 4x4; both seeded since 7 December, random before: their figures moved
+a little between runs) and, asked by name, `upscaled` (the fast-motion clip made at
 540x960 and scaled to 1080x1920 bicubic: a 540p clip exported at 1080p).
 
 The source is 1080x1920 30 fps, encoded near-lossless (x264 CRF 8) and is the reference.
@@ -100,13 +101,13 @@ def make_source(kind: str, seconds: float, out: Path) -> None:
     elif kind == "screen":  # a screen recording: flat UI, a small area changing
         graph = (
             f"color=c=0xf0f0f0:s={WIDTH}x{HEIGHT}:rate={FPS}[bg];"
-            f"life=s=270x480:rate={FPS}:mold=10:ratio=0.1:death_color=0xf0f0f0:"
+            f"life=s=270x480:rate={FPS}:mold=10:ratio=0.1:seed=1:death_color=0xf0f0f0:"
             f"life_color=0x202020,scale={WIDTH}:{HEIGHT // 2}:flags=neighbor[ui];"
             f"[bg][ui]overlay=y={HEIGHT // 4},trim=duration={seconds},format=yuv420p[v]"
         )
     elif kind == "text":  # text-heavy: sharp glyph-like cells scrolling up
         graph = (
-            f"cellauto=s=270x480:rate={FPS}:rule=110:scroll=1:random_fill_ratio=0.5,"
+            f"cellauto=s=270x480:rate={FPS}:rule=110:scroll=1:random_fill_ratio=0.5:seed=1,"
             f"scale={WIDTH}:{HEIGHT}:flags=neighbor,trim=duration={seconds},format=yuv420p[v]"
         )
     elif kind == "upscaled":  # the fast-motion clip made at 540x960, exported at 1080x1920
