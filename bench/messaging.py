@@ -104,6 +104,7 @@ class WsSettings:
     settle: float = 60.0
     restart: bool = True
     in_flight: int = 32
+    trace: str = ""  # the server's trace file (bench/messaging_trace.py), "" for none
 
 
 async def ws_endpoint(server: Any, members: list[Member], path: str, echo: bool,
@@ -150,6 +151,11 @@ async def ws_endpoint(server: Any, members: list[Member], path: str, echo: bool,
         p50, p99, _ = ms(out["paced"]["latencies"])
         print(f"  {at()} {path}: paced {opts.rate:g}/s: p50 {p50:.0f} ms, p99 {p99:.0f} ms, lost "
               f"{out['paced']['lost']}, duplicated {out['paced']['duplicated']}", flush=True)
+        if opts.trace and not echo:
+            from messaging_trace import analyse
+
+            print("\n".join(analyse(opts.trace, tally.sent_at, tally.got, paced_ids)),
+                  flush=True)
         if opts.restart and not echo:
             first = len(tally.sent_at)
             timeline: dict[str, float] = {}
@@ -298,6 +304,9 @@ def ws_part(run: Any, env: dict[str, str], members: list[Member], opts: WsSettin
         finally:
             close_old_connections()
 
+    if opts.trace:
+        Path(opts.trace).write_text("")
+        env = {**env, "SWIPEME_BENCH_TRACE": opts.trace}
     port = free_port()
     server = bench_server(port, env, "messaging-ws-server.log")
     server.start()
@@ -377,6 +386,9 @@ def main() -> int:
     parser.add_argument("--in-flight", type=int, default=32,
                         help="capacity phase: messages in flight in all (one a conversation)")
     parser.add_argument("--no-restart", action="store_true")
+    parser.add_argument("--trace", default="", help="a file for the server's trace of each "
+                        "send and delivery, loop lags and collections; the paced phase's "
+                        "stages are printed (bench/messaging_trace.py)")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--reuse", action="store_true", help="keep the seeded database")
@@ -395,7 +407,8 @@ def main() -> int:
     inbox = args.inbox or (100 if args.small else 1000)
     opts = WsSettings(rate=args.rate or (20.0 if args.small else 100.0), seconds=args.seconds,
                       capacity_seconds=args.capacity_seconds, settle=args.settle,
-                      restart=not args.no_restart, in_flight=args.in_flight)
+                      restart=not args.no_restart, in_flight=args.in_flight,
+                      trace=str(Path(args.trace).resolve()) if args.trace else "")
 
     from notifications import raise_nofile
     from search_speed import ensure_database

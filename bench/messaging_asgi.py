@@ -13,6 +13,7 @@ channel-layer group, a `send` is acknowledged to its sender and `group_send` to 
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import time
 from typing import Any
@@ -46,6 +47,11 @@ def _gc_pause(phase: str, info: dict[str, Any]) -> None:
 
 
 gc.callbacks.append(_gc_pause)
+
+if os.environ.get("SWIPEME_BENCH_TRACE"):  # where late deliveries wait (bench/messaging_trace.py)
+    from messaging_trace import install
+
+    install(os.environ["SWIPEME_BENCH_TRACE"])
 
 
 class ConversationEchoConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]

@@ -281,10 +281,10 @@ class MessagesConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin,
         if not content.get("client_id"):
             raise ApplicationError("client_id is required: a new id per message, the same "
                                    "one for a retry.", fields={"client_id": ["Required."]})
-        sent = await socket_work.send(self.user, content)
         # the other members' announcements go out from this event loop, not the database
-        # thread (`live.collected_sends`)
-        await live.send_collected(sent.announcements)
+        # thread, each as soon as it is made: the new message's at its commit, before the
+        # send's after-commit work (`live.collected_sends`)
+        sent = await socket_work.send(self.user, content, asyncio.get_running_loop())
         message = sent.message
         sub = self.subs.get(message.conversation_id)
         if sub is not None and message.change_seq is not None:

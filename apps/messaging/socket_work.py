@@ -4,6 +4,7 @@ replays and gap reads, a reader's own view of a message, sends and read marks.""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -165,7 +166,7 @@ class Sent:
     created: bool
     payload: dict[str, Any]  # the message as its sender sees it
     support: dict[str, Any] | None  # helplines when the text read as self-harm
-    announcements: list[live.Announcement]  # to send from the event loop
+    announcements: list[live.Announcement]  # to send from the event loop (none: sent)
 
 
 def announced_payload(message: Message,
@@ -185,10 +186,14 @@ def announced_payload(message: Message,
 
 
 @_on(_SEND_POOL)
-def send(user: User, frame: dict[str, Any]) -> Sent:
+def send(user: User, frame: dict[str, Any], loop: asyncio.AbstractEventLoop | None = None
+         ) -> Sent:
     """The send, the sender's view of the message and the support offer in one trip to
-    the database thread; the announcements come back to be sent from the event loop."""
-    with live.collected_sends() as announcements:
+    the database thread. The announcements are sent from the event loop: with `loop` (the
+    consumer's), handed to it as they are made, the new message's once its transaction
+    commits (`live.collected_sends`), and `Sent.announcements` is empty; without, they
+    come back in `Sent.announcements` to be sent."""
+    with live.collected_sends(loop) as announcements:
         message, created = services.send_message(
             user, frame.get("conversation"), client_id=frame.get("client_id"),  # type: ignore[arg-type]
             kind=str(frame.get("kind") or Message.Kind.TEXT), body=frame.get("body") or "",
@@ -197,7 +202,7 @@ def send(user: User, frame: dict[str, Any]) -> Sent:
     payload = (announced_payload(message, announcements) if created else None) or (
         _payloads(user, [message])[0])
     return Sent(message, created, payload, policy.support_for(user, message.body),
-                list(announcements))
+                [] if loop is not None else list(announcements))
 
 
 @_on(_SEND_POOL)
