@@ -289,6 +289,29 @@ def test_count_and_clear(catalogue: SearchBackend) -> None:
     assert find(catalogue, "account", "beyonce") == [3]
 
 
+def test_generation_moves_with_every_visible_write_and_only_then(
+        make_backend: Factory) -> None:
+    """The search service keeps an engine's answer while its generation is unchanged
+    (services.retrieval's candidate cache): it must change whenever a write (this
+    instance's or another's) became visible, or be None (nothing is kept)."""
+    backend, other = make_backend(), make_backend()  # `other`: another process's instance
+    first = backend.generation()
+    if first is None:
+        assert other.generation() is None
+        return
+    assert backend.generation() == first  # no write: unchanged
+    backend.apply(upserts=[SearchDoc("hashtag", 1, {"name": "generation"})])
+    after_write = backend.generation()
+    assert after_write != first
+    other_before = other.generation()
+    backend.apply(deletes=[("hashtag", 1)])
+    assert backend.generation() != after_write
+    assert other.generation() != other_before  # another instance sees the commit
+    cleared_from = backend.generation()
+    backend.clear()
+    assert backend.generation() != cleared_from
+
+
 def test_built_flag_survives_reopening(make_backend: Factory) -> None:
     first = make_backend()
     assert not first.is_built()

@@ -60,6 +60,14 @@ class SearchBackend(Protocol):
         `requests`, in that order, in one call (the Top tab asks for four kinds)."""
         ...
 
+    def generation(self) -> int | None:
+        """A number that changes whenever a write became visible to this instance's
+        searches (another process's included) and stays the same otherwise; None when the
+        engine cannot tell cheaply. While it is unchanged, the same search answers the
+        same hits, so callers may keep them (`services.retrieval`'s candidate cache); None
+        keeps nothing."""
+        ...
+
     def count(self, kind: Kind) -> int: ...
 
     def ids(self, kind: Kind) -> set[int]:

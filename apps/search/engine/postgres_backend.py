@@ -133,6 +133,10 @@ class PostgresBackend:
             cur.execute(f"DELETE FROM {self._docs}")  # noqa: S608
             cur.execute(f"DELETE FROM {self._lexicon}")  # noqa: S608
 
+    def generation(self) -> int | None:
+        """Unknown without a statement per search: nothing of its answers is kept."""
+        return None
+
     def is_built(self) -> bool:
         return SearchEngineState.objects.using(self.using).filter(
             backend=self.name, built_at__isnull=False).exists()

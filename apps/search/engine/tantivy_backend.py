@@ -111,6 +111,7 @@ class TantivyBackend:
             _TOKENIZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
         self._index.config_reader(reload_policy="Manual")
         self._seen_meta: bytes | None = self._meta_stamp()
+        self._generation = 0  # one more at each reload (`generation`)
         self._reload_lock = threading.Lock()
 
     def _open(self) -> tantivy.Index:
@@ -232,6 +233,13 @@ class TantivyBackend:
         with self._reload_lock:
             self._index.reload()
             self._seen_meta = stamp
+            self._generation += 1
+
+    def generation(self) -> int:
+        """Changes at every reload of the reader, i.e. whenever a commit (of any process)
+        became visible here: the meta.json check each search makes anyway."""
+        self._refresh()
+        return self._generation
 
     def _searcher(self) -> tantivy.Searcher:
         self._refresh()

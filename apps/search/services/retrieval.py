@@ -3,13 +3,17 @@ neighbours of the query among the posts' MiniLM caption vectors (the feed's pgve
 table), fused by reciprocal rank fusion.
 
 Retrieval only proposes ids: nothing here decides what a viewer may see (the candidates go
-through `apps.search.selectors` next) and nothing is ranked for the viewer yet (`ranking`).
+through `apps.search.selectors` next) and nothing is ranked for the viewer yet (`ranking`);
+so the engine's answers may be kept for everyone (the candidate cache below).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
@@ -33,12 +37,91 @@ SEMANTIC_MAX_DISTANCE = 0.65
 SEMANTIC_CANDIDATES = 40
 
 
+# The engine's candidates for a text are the same for every viewer: what a viewer may see
+# (`apps.search.selectors`, the one rule per kind) and how it ranks for them (`ranking`)
+# are decided after, on every request. Search traffic is head-heavy, so each process keeps
+# the engine's answer (ids and scores, never a viewer's page) per normalised query, mode
+# and (kind, limit) list, while the index is unchanged (the backend's `generation`: a
+# post indexed a moment ago is found at once) and for at most CANDIDATE_CACHE_SECONDS.
+# An engine that cannot say its generation (PostgreSQL's) is asked every time.
+CANDIDATE_CACHE_SECONDS = 30.0
+CANDIDATE_CACHE_ENTRIES = 1024  # Top's largest entry: ~175 hits, ~20 kB
+
+_CacheKey = tuple[str, tuple[tuple[Kind, int], ...], str, bool]
+
+
+class _CandidateCache:
+    """A small LRU of the engine's answers with a time limit and the index's generation;
+    thread-safe (a web process may serve requests on several threads)."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[_CacheKey, tuple[float, int, tuple[tuple[Hit, ...], ...]]] \
+            = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: _CacheKey, generation: int) -> tuple[tuple[Hit, ...], ...] | None:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] <= now or entry[1] != generation:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry[2]
+
+    def put(self, key: _CacheKey, generation: int,
+            answer: tuple[tuple[Hit, ...], ...]) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic() + CANDIDATE_CACHE_SECONDS, generation,
+                                  answer)
+            self._entries.move_to_end(key)
+            while len(self._entries) > CANDIDATE_CACHE_ENTRIES:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.hits = self.misses = 0
+
+
+_candidates = _CandidateCache()
+
+
+def candidate_cache_stats() -> dict[str, int]:
+    """This process's candidate cache: hits, misses (since the last clear), entries."""
+    return {"hits": _candidates.hits, "misses": _candidates.misses,
+            "entries": len(_candidates._entries)}
+
+
+def clear_candidate_cache() -> None:
+    _candidates.clear()
+
+
+def _engine_hits(requests: Sequence[tuple[Kind, int]], query: str, *, prefix: bool
+                 ) -> list[list[Hit]]:
+    """The engine's answer for each (kind, limit), from the candidate cache when the
+    index has not changed since it was kept. Raises what the engine raises (not kept)."""
+    backend = get_backend()
+    generation = backend.generation()
+    if generation is None:
+        return backend.search_many(requests, query, prefix=prefix)
+    key: _CacheKey = (backend.name, tuple(requests), query, prefix)
+    kept = _candidates.get(key, generation)
+    if kept is None:
+        kept = tuple(tuple(hits) for hits in backend.search_many(requests, query,
+                                                                  prefix=prefix))
+        _candidates.put(key, generation, kept)
+    return [list(hits) for hits in kept]
+
+
 def keyword_hits(kind: Kind, query: str, *, limit: int, prefix: bool) -> list[Hit]:
     """The engine's best `limit` matches. An engine failure degrades to no keyword
     candidates (logged) rather than a 500: the contract says it never raises on text, so
     an exception here is a broken index, which a rebuild fixes."""
     try:
-        return get_backend().search(kind, query, limit=limit, prefix=prefix)
+        return _engine_hits([(kind, limit)], query, prefix=prefix)[0]
     except Exception:
         logger.exception("search backend failed", extra={"kind": kind})
         return []
@@ -51,7 +134,7 @@ def keyword_hits_many(requests: Sequence[tuple[Kind, int]], query: str, *, prefi
     if not requests:
         return []
     try:
-        return get_backend().search_many(requests, query, prefix=prefix)
+        return _engine_hits(requests, query, prefix=prefix)
     except Exception:
         logger.exception("search backend failed", extra={"kinds": [k for k, _ in requests]})
         return [[] for _ in requests]
