@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django.http import Http404
 
 from apps.ads import selectors
+from apps.ads.delivery_status import DeliveryStatus, delivery_status
 from apps.ads.models import Ad, AdGroup, AdvertiserOrg, Campaign, CustomAudience, Lookalike
 from apps.ads.models.funding import Topup
 from apps.ads.services import funding
@@ -103,3 +104,8 @@ def topups_of(seat: Seat, *, limit: int = 20) -> list[Topup]:
 def balance_micros(seat: Seat) -> int:
     """What the org may still spend (the ledger balance less holds)."""
     return funding.balance_micros(seat.org)
+
+
+def delivery_of(campaign: Campaign) -> DeliveryStatus | None:
+    """Whether the (already scoped) campaign delivers, and why not, in words."""
+    return delivery_status(campaign)

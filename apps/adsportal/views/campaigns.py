@@ -162,6 +162,11 @@ def campaign(request: HttpRequest, org_id: str, campaign_id: str) -> HttpRespons
     seat = seat_for(request, org_id)
     found = reads.get_campaign_of(seat, campaign_id)
     groups = reads.ad_groups_of(seat, found)
+    delivery = reads.delivery_of(found)
+
+    def money(micros: int | None) -> str | None:
+        return None if micros is None else format_money(micros, seat.org.currency)
+
     return render(
         request,
         "adsportal/campaign.html",
@@ -171,6 +176,9 @@ def campaign(request: HttpRequest, org_id: str, campaign_id: str) -> HttpRespons
             "campaign": found,
             "groups": groups,
             "budget": format_money(found.budget_micros, seat.org.currency),
+            "delivery": delivery,
+            "delivery_spent": money(delivery.spent_micros if delivery else None),
+            "delivery_expected": money(delivery.expected_micros if delivery else None),
         },
     )
 

@@ -170,6 +170,11 @@ def test_sign_up_fund_build_a_campaign_upload_a_creative_and_see_it_in_review(
     expect(page.locator(f'[data-ad="{ad.pk}"] [data-review-state]')).to_have_text("In review")
     shot(page, "adgroup")
     page.goto(f"/ads/o/{org.pk}/campaigns/{campaign.pk}")
+    expect(page.locator("[data-delivery]")).to_have_count(0)  # a draft: its status says it
+    page.get_by_role("button", name="Start campaign").click()
+    # started, it is told in words why it does not serve yet
+    expect(page.locator('[data-delivery="not_serving"]')).to_contain_text(
+        "Not serving. Its ads are waiting for review")
     shot(page, "campaign")
 
     # audiences: a CSV of addresses, hashed on the server
