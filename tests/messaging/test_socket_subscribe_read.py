@@ -86,3 +86,38 @@ def test_a_stranger_and_a_member_who_left_get_not_found() -> None:
     for user in (stranger, c):
         with pytest.raises(NotFoundError):
             open_conversation(user, group.pk, None)
+
+
+def test_the_statement_compiled_once_answers_as_the_orms_for_every_reader() -> None:
+    """`_membership` runs the ORM's statement compiled once per process with the reader's
+    and the conversation's ids in place of the placeholders: the same row, members,
+    blocks and deleted-for-me ids as the queryset evaluated by the ORM for that reader."""
+    a, b, c, d = (UserFactory() for _ in range(4))
+    for i, x in enumerate((a, b, c, d)):
+        for y in (a, b, c, d)[i + 1 :]:
+            friends(x, y)
+    group = services.create_group(a, [b.pk, c.pk, d.pk], "crew")
+    first = send(b, group, "one")
+    send(c, group, "two")
+    services.hide_message(a, group.pk, first.pk)
+    services.hide_message(d, group.pk, first.pk)
+    BlockFactory(blocker=c, blocked=a)
+    BlockFactory(blocker=b, blocked=d)
+    pair = services.start_direct(a, b)  # friends already
+    for reader, conversation_id in ((a, group.pk), (b, group.pk), (c, group.pk),
+                                    (d, group.pk), (a, pair.pk), (b, pair.pk)):
+        me = socket_work._membership(reader, conversation_id)
+        [expected] = socket_work._membership_query(reader.pk, conversation_id)
+        got = (*(getattr(me, f) for f in socket_work._P_FIELDS),
+               *(getattr(me.conversation, f) for f in socket_work._C_FIELDS),
+               me.other_ids, me.blocked_ids, me.deleted_ids)
+        assert got == expected
+        assert me.pk == Participant.objects.get(user=reader, conversation_id=conversation_id).pk
+    assert socket_work._membership(a, group.pk).blocked_ids == [c.pk]
+    assert sorted(socket_work._membership(b, group.pk).blocked_ids) == [d.pk]
+    assert socket_work._membership(d, group.pk).deleted_ids == [first.pk]
+    services.leave(c, group.pk)
+    with pytest.raises(NotFoundError):
+        socket_work._membership(c, group.pk)
+    with pytest.raises(NotFoundError):
+        socket_work._membership(UserFactory(), group.pk)
