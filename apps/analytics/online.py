@@ -29,7 +29,7 @@ import redis
 from django.conf import settings
 
 from apps.core import redis_health
-from apps.core.redis_sets import members_among
+from apps.core.redis_sets import members_among, members_among_any
 from apps.events.log import redis_client
 
 logger = logging.getLogger(__name__)
@@ -137,6 +137,13 @@ def read_seen_among(owner: str, post_ids: Sequence[int]) -> set[int]:
     if not post_ids:
         return set()
     return members_among(read_client(), seen_key(owner), post_ids, kind="zset")
+
+
+def read_seen_among_with(owner: str | None, post_ids: Sequence[int], own_set: str
+                         ) -> set[int]:
+    """`read_seen_among` and the members of the caller's set `own_set`, one round trip."""
+    keys = [(own_set, "set")] + ([(seen_key(owner), "zset")] if owner is not None else [])
+    return members_among_any(read_client(), keys, post_ids)
 
 
 def read_not_interested(owner: str) -> dict[str, set[int]]:

@@ -2,8 +2,9 @@
 
 The feed's reads (`seen_post_ids`, `seen_among`, `not_interested_for`, `post_velocity`)
 hit Redis only and never raise: when Redis is unavailable they answer empty (and log), so
-serving degrades to the heuristic feed. The Postgres reads (`watch_stats_for`,
-`completed_post_ids`, `post_totals`) are single indexed queries.
+serving degrades to the heuristic feed (`seen_among_with`, which also asks a set of the
+feed's, answers None then, so the feed knows its own set went unread). The Postgres reads
+(`watch_stats_for`, `completed_post_ids`, `post_totals`) are single indexed queries.
 
 A viewer is `user_id` when signed in, otherwise the client's `session_id` (the one its
 events carry); pass both when both are known, the user wins.
@@ -88,6 +89,22 @@ def seen_among(*, user_id: int | None, session_id: str | None = None,
     except redis.RedisError as exc:
         logger.warning("analytics seen-set unavailable: %s", exc)
         return set()
+
+
+def seen_among_with(*, user_id: int | None, session_id: str | None = None,
+                    post_ids: Sequence[int], own_set: str) -> set[int] | None:
+    """`seen_among` together with the caller's own Redis set of post ids on the project's
+    Redis (`own_set`: the feed's served posts), in one round trip: the posts in either.
+    None if Redis is unavailable (logged), so the caller degrades as it would for its own
+    set; an unknown viewer has no seen-set here, only `own_set` is asked."""
+    if not post_ids:
+        return set()
+    owner = online.owner_key(user_id=user_id, session_id=session_id)
+    try:
+        return online.read_seen_among_with(owner, list(post_ids), own_set)
+    except redis.RedisError as exc:
+        logger.warning("analytics seen-set unavailable: %s", exc)
+        return None
 
 
 def not_interested_for(*, user_id: int | None, session_id: str | None = None) -> NotInterested:

@@ -3,7 +3,8 @@
 SMISMEMBER/ZMSCORE answer one reply item per id, and redis-py encodes every argument and
 parses every reply item in Python: for the few hundred ids a feed page asks about, that
 cost more than Redis's work. These scripts take the ids as one comma-separated argument
-and return only the members (usually few)."""
+and return only the members (usually few). `members_among_any` asks several sets (or
+sorted sets) of one Redis in the same round trip, the ids parsed once."""
 
 from __future__ import annotations
 
@@ -28,6 +29,24 @@ _SCRIPTS = {
         return out
     """,
 }
+_SCRIPTS["any"] = """
+    local out = {}
+    for id in string.gmatch(ARGV[1], '[^,]+') do
+      for i = 1, #KEYS do
+        local hit
+        if ARGV[i + 1] == 'zset' then
+          hit = redis.call('ZSCORE', KEYS[i], id)
+        else
+          hit = redis.call('SISMEMBER', KEYS[i], id) == 1
+        end
+        if hit then
+          out[#out + 1] = id
+          break
+        end
+      end
+    end
+    return out
+"""
 _registered: dict[str, Any] = {}  # kind -> redis-py Script (run on the caller's client)
 
 
@@ -42,4 +61,23 @@ def members_among(client: redis.Redis, key: str, ids: Sequence[int], *,
         script = client.register_script(_SCRIPTS[kind])  # EVALSHA, loaded on first use
         _registered[kind] = script
     found = script(keys=[key], args=[",".join(map(str, ids))], client=client)
+    return {int(member) for member in found}
+
+
+def members_among_any(client: redis.Redis, keys: Sequence[tuple[str, str]],
+                      ids: Sequence[int]) -> set[int]:
+    """Which of `ids` are members of any of the sets or sorted sets `keys` ((key, "set" or
+    "zset") each, on this client's Redis), in one round trip. Raises redis.RedisError like
+    any command."""
+    if not ids or not keys:
+        return set()
+    for _, kind in keys:
+        if kind not in ("set", "zset"):
+            raise ValueError(f"unknown kind {kind!r}")
+    script = _registered.get("any")
+    if script is None:
+        script = client.register_script(_SCRIPTS["any"])
+        _registered["any"] = script
+    found = script(keys=[key for key, _ in keys],
+                   args=[",".join(map(str, ids)), *(kind for _, kind in keys)], client=client)
     return {int(member) for member in found}

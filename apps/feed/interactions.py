@@ -129,6 +129,14 @@ def seen_among(*, user_id: int | None, session_id: str | None,
     return analytics.seen_among(user_id=user_id, session_id=session_id, post_ids=post_ids)
 
 
+def seen_among_with(*, user_id: int | None, session_id: str | None, post_ids: list[int],
+                    own_set: str) -> set[int] | None:
+    """`seen_among` and the feed's own seen-set `own_set` (on the project's Redis) in one
+    round trip: the posts in either; None if Redis is unavailable."""
+    return analytics.seen_among_with(user_id=user_id, session_id=session_id,
+                                     post_ids=post_ids, own_set=own_set)
+
+
 def post_stats(post_ids: list[int]) -> PostStats:
     """Impressions and completions (the bandit's early completion rates) and a time-decayed
     engagement velocity (trending), from the hourly aggregates in one grouped query, plus

@@ -77,13 +77,24 @@ def viewer_key(*, user_id: int | None, session_id: str | None) -> str | None:
     return None
 
 
+def seen_key(key: str) -> str:
+    return f"feed:seen:{key}"
+
+
+def on_project_redis() -> bool:
+    """Whether the feed's keys live on the project's Redis (no SWIPEME_FEED_REDIS_URL of
+    their own) and it is not known to be down: then another app's read may ask one of
+    them in its own round trip (the seen-sets: `serving.pages._seen_among`)."""
+    return redis_url() == str(settings.REDIS_URL) and client() is not None
+
+
 def seen_among(key: str | None, post_ids: list[int]) -> set[int] | None:
     """Which of these posts the viewer was already served or watched; None without Redis."""
     r = client()
     if r is None or key is None or not post_ids:
         return None if r is None else set()
     try:
-        return members_among(r, f"feed:seen:{key}", post_ids)
+        return members_among(r, seen_key(key), post_ids)
     except redis.RedisError as exc:
         mark_down(exc)
         return None
@@ -96,7 +107,7 @@ def record_page(key: str | None, *, post_ids: list[int], explanations: list[dict
     r = client()
     if r is None or key is None or not post_ids:
         return False
-    seen = f"feed:seen:{key}"
+    seen = seen_key(key)
     log = f"feed:explain:{key}"
     try:
         pipe = r.pipeline(transaction=False)

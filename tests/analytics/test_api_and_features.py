@@ -147,6 +147,16 @@ def test_the_seen_set_holds_shown_posts_newest_first(auth_client, user):
     assert selectors.seen_post_ids(user_id=None, session_id="other") == []
     assert selectors.seen_among(user_id=user.pk, post_ids=[posts[0].pk, 1, posts[1].pk]) == \
         {posts[0].pk, posts[1].pk}
+    # With a set of the caller's (the feed's served posts), one round trip: either set.
+    online.read_client().sadd("t:served", 1, 2)
+    asked = [posts[0].pk, 1, posts[1].pk, 3]
+    assert selectors.seen_among_with(user_id=user.pk, post_ids=asked, own_set="t:served") \
+        == {posts[0].pk, posts[1].pk, 1}
+    assert selectors.seen_among_with(user_id=None, session_id="other", post_ids=asked,
+                                     own_set="t:served") == {1}
+    assert selectors.seen_among_with(user_id=None, post_ids=asked, own_set="t:served") == {1}
+    assert selectors.seen_among_with(user_id=user.pk, post_ids=[], own_set="t:served") == set()
+    online.read_client().delete("t:served")
 
 
 def test_velocity_counts_the_last_hour(auth_client):
@@ -201,5 +211,7 @@ def dead_redis(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
 def test_the_feed_reads_answer_empty_when_redis_is_down(dead_redis, user):
     assert selectors.seen_post_ids(user_id=user.pk) == []
     assert selectors.seen_among(user_id=user.pk, post_ids=[1, 2]) == set()
+    # this one says so (None), so the feed knows its own set went unread too
+    assert selectors.seen_among_with(user_id=user.pk, post_ids=[1, 2], own_set="t") is None
     assert selectors.not_interested_for(user_id=user.pk) == selectors.NotInterested()
     assert selectors.post_velocity([1]) == {1: selectors.Velocity()}

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from apps.analytics import online as analytics_online
 from apps.analytics.models import UserPostStats
-from apps.feed import online, ranking
+from apps.feed import interactions, online, ranking
 from apps.feed.models import RankerModel
 from tests.factories import UserFactory
 from tests.feed.conftest import ids_of, make_post
@@ -160,6 +160,47 @@ def dead_redis(settings: Any) -> Iterator[None]:
     settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
     yield
     analytics_online.read_client.cache_clear()
+
+
+def test_the_two_seen_sets_are_asked_in_one_round_trip() -> None:
+    """The feed's served posts and the event stream's seen posts, on the project's Redis:
+    one script answers what the two reads answered, and the page asks it once."""
+    from apps.feed.candidates import ViewerContext
+    from apps.feed.serving.pages import _seen_among
+
+    viewer = UserFactory()
+    posts = [make_post() for _ in range(6)]
+    ids = [p.pk for p in posts]
+    key = online.viewer_key(user_id=viewer.pk, session_id=None)
+    online.record_page(key, post_ids=ids[:2], explanations=[{}, {}], request_id="r")
+    update = analytics_online.FeatureUpdate()
+    for pid in ids[1:4]:
+        update.add_seen(f"u:{viewer.pk}", pid, 1)
+    update.write(analytics_online.read_client())
+    ctx = ViewerContext(user_id=viewer.pk)
+    separately = online.seen_among(key, ids)
+    assert separately is not None
+    separately |= interactions.seen_among(user_id=viewer.pk, session_id=None, post_ids=ids)
+    # Count the scripts run on either client (a reply hook; the calls are real).
+    clients = [online.client(), analytics_online.read_client()]
+    calls: list[str] = []
+
+    def counted(reply: Any, **_: Any) -> Any:
+        calls.append("x")
+        return reply
+
+    for client in clients:
+        assert client is not None
+        client.set_response_callback("EVALSHA", counted)
+    degraded: list[str] = []
+    try:
+        assert _seen_among(key, ctx, None, ids, degraded) == separately == set(ids[:4])
+    finally:
+        for client in clients:
+            assert client is not None
+            client.response_callbacks.pop("EVALSHA", None)
+    assert calls == ["x"]
+    assert not degraded
 
 
 def test_redis_down_still_answers_with_deduped_pages(dead_redis: None) -> None:
