@@ -20,6 +20,8 @@ clip on every machine run), and measures its bits per pixel per frame (`bpp`). T
   decode; the share of the bits that goes away is `noise`. A busy, noisy clip (`noisy`)
   loses the 540 and 1080 rungs (`NOISY_DROP`; 720 stays on top, `transcode.TOP_FLOOR`).
 
+- the highest rung of a hard clip: CRF + `TOP_CRF_STEP` (the tuning's gain at the top,
+  above today's top VMAF, taken back as bytes).
 - effective resolution (`apps.media.effective`, on three full-size frames of the same
   decode): an interpolated upscale (a 540p clip exported at 1080p) gets no rung above its
   size (`top`); a grid of repeated pixels (the bench's screen and text kinds, pixels
@@ -84,6 +86,13 @@ DENOISE = "atadenoise=0a=0.1:0b=0.2:1a=0.1:1b=0.2:2a=0.1:2b=0.2"
 NOISY_SHARE = 0.25
 NOISY_BPP = 0.3
 NOISY_DROP = [540, 1080]
+# CRF added on the highest rung of a hard clip (one at today's CRF): with `PRESET` and
+# `TUNE` that rung lands about 2 VMAF above today's top (fast motion 97.4 against 95.6,
+# screen 97.3 against 95.2), where the eye gets little for the bytes; 2 more CRF gives those
+# back (bench/media_quality.py, 7 December: fast motion's 1080 at CRF 25 96.0 VMAF for 0.69x
+# today's 1080 bytes, screen's 96.3 for 0.85x, low light's 720 42.4 against 42.3 for
+# 0.95x). Not on an upscale capped at its size (`top`): that rung is below today's top VMAF
+TOP_CRF_STEP = 2
 
 
 @dataclass(frozen=True)
@@ -171,6 +180,8 @@ def title_plan(bpp: float, noise: float = 0.0,
         "top": top,
         "effective": [found.edge, found.kind] if found is not None else None,
         "crf": crf_for(bpp),
+        # a hard clip's highest rung, when it is the source's own size
+        "top_crf": CRF + TOP_CRF_STEP if crf_for(bpp) == CRF and top is None else None,
         "preset": PRESET,
         "tune": TUNE,
     }

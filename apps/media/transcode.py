@@ -206,7 +206,8 @@ def plan_ladder(probe: ProbeResult, title: dict[str, Any] | None = None) -> list
     scales every rung's cap by its `factor` and leaves out the rungs in `drop` (never the
     lowest; the highest too when it is in `drop` and a rung of at least `TOP_FLOOR` is left:
     a noisy clip's 1080 spends its cap on grain for less VMAF than its 720), and the rungs
-    above its `top` (an upscaled source's own resolution, `apps.media.effective`)."""
+    above its `top` (an upscaled source's own resolution, `apps.media.effective`); the
+    highest rung gets the plan's `top_crf` when it has one."""
     short = min(probe.width, probe.height)
     long_ = max(probe.width, probe.height)
     edges = [edge for edge in LADDER if edge <= short] or [LADDER[0]]
@@ -224,13 +225,14 @@ def plan_ladder(probe: ProbeResult, title: dict[str, Any] | None = None) -> list
         edges = kept
     fps = output_fps(probe)
     out = []
+    top_crf = int(title.get("top_crf") or crf) if title else crf
     for edge in edges:
         scale = min(edge, short) / short
         s, l_ = _even(short * scale), _even(long_ * scale)
         width, height = (s, l_) if probe.width <= probe.height else (l_, s)
         kbps = int(BITS_PER_PIXEL[edge] * factor * width * height * fps / 1000)
-        out.append(Rendition(edge, width, height, fps, kbps, AUDIO_BITRATE[edge], crf,
-                             preset, tune))
+        out.append(Rendition(edge, width, height, fps, kbps, AUDIO_BITRATE[edge],
+                             top_crf if edge == edges[-1] else crf, preset, tune))
     return out
 
 

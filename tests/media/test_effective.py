@@ -95,6 +95,10 @@ def test_the_plan_leaves_out_the_rungs_above_an_upscale(tmp_path: Path) -> None:
     # size stays on top (sharp, and cheaper than the resampled 720), 720 goes
     assert rungs("upscaled") == [240, 360, 540]
     assert plans["upscaled"]["top"] == 540
+    # its top rung (540) is not the source's own: no higher CRF there, whatever the clip
+    assert plans["upscaled"]["top_crf"] is None
+    assert {r.crf for r in transcode.plan_ladder(probe, plans["upscaled"])} == {
+        plans["upscaled"]["crf"]}
     assert rungs("pixels") == [240, 360, 540, 1080]
     assert rungs("native") == [240, 360, 540, 720, 1080]
     assert rungs("native") == [r.short_edge for r in transcode.plan_ladder(probe)]

@@ -78,9 +78,15 @@ def test_the_probe_is_deterministic_and_easy_clips_get_lower_caps(tmp_path: Path
     # the noisy clip: today's caps and CRF, without 540 and 1080 (720 on top)
     noisy = transcode.plan_ladder(tall, busy_plan)
     assert [r.short_edge for r in noisy] == [240, 360, 720]
-    for rendition in noisy:
+    for rendition in noisy[:-1]:
         same = today[rendition.short_edge]
         assert (rendition.video_kbps, rendition.crf) == (same.video_kbps, same.crf)
+    # ... but its highest rung two CRF higher (hard clip: the tuning's gain at the top)
+    assert busy_plan["top_crf"] == noisy[-1].crf == transcode.CRF + per_title.TOP_CRF_STEP
+    assert noisy[-1].video_kbps == today[720].video_kbps
+    # an easy clip already has a higher CRF: the same on every rung
+    assert still_plan["top_crf"] is None
+    assert {r.crf for r in plan} == {still_plan["crf"]}
     # ... but a noisy 540 source keeps its top rung (nothing of 720 or more would be left)
     small = dataclasses.replace(busy_probe, width=540, height=960)
     assert [r.short_edge for r in transcode.plan_ladder(small, busy_plan)] == [240, 360, 540]
