@@ -10,6 +10,7 @@ by `engine.text` before tantivy sees them (a whitespace tokenizer splits our tok
 from __future__ import annotations
 
 import fcntl
+import itertools
 import logging
 import math
 import os
@@ -25,6 +26,8 @@ import tantivy
 from .base import Hit, Kind, SearchDoc
 from .text import QueryPlan, QueryTerm, index_tokens, plan_query
 
+# `generation` numbers: unique within the process, across instances.
+_GENERATIONS = itertools.count(1)
 # Bump when the schema or the tokens change: a new version starts empty (not built), so the
 # first start rebuilds it.
 SCHEMA_VERSION = 2
@@ -111,7 +114,7 @@ class TantivyBackend:
             _TOKENIZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
         self._index.config_reader(reload_policy="Manual")
         self._seen_meta: bytes | None = self._meta_stamp()
-        self._generation = 0  # one more at each reload (`generation`)
+        self._generation = next(_GENERATIONS)  # a new one at each reload (`generation`)
         self._reload_lock = threading.Lock()
 
     def _open(self) -> tantivy.Index:
@@ -233,11 +236,12 @@ class TantivyBackend:
         with self._reload_lock:
             self._index.reload()
             self._seen_meta = stamp
-            self._generation += 1
+            self._generation = next(_GENERATIONS)
 
     def generation(self) -> int:
         """Changes at every reload of the reader, i.e. whenever a commit (of any process)
-        became visible here: the meta.json check each search makes anyway."""
+        became visible here: the meta.json check each search makes anyway. Numbers are
+        unique in the process across instances (a reopened index never repeats one)."""
         self._refresh()
         return self._generation
 
