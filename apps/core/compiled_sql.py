@@ -6,15 +6,16 @@ the caller can put in a key (who is asking, the day, the statement's kind: `view
 `statement`, `rows` and `run` compile the queryset once per key and afterwards only bind
 the one value that changes. `statement_for_viewer` and `run_for_viewer` do the same for a
 statement built from rules about a viewer, once per *kind* of viewer: the viewer's id is
-bound too, so the key holds only what the rules read about them besides it."""
+bound too, so the key holds only what the rules read about them besides it;
+`statement_for_ids` for a statement whose only changing values are a few ids."""
 
 from __future__ import annotations
 
 import copy
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import Any
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, TypeVar
 
 from django.core.signals import setting_changed
 from django.db import connection, connections
@@ -27,7 +28,8 @@ KEPT = 2048
 
 _Compiled = tuple[str, list[Any], int, tuple[int, ...]]
 # sql, params, the bound parameter's index, the viewer id's indexes
-_compiled: OrderedDict[Hashable, _Compiled] = OrderedDict()
+_compiled: OrderedDict[Hashable, Any] = OrderedDict()  # _Compiled, or statement_for_ids'
+_T = TypeVar("_T")
 _lock = threading.Lock()
 
 # The id of the stand-in a viewer's statement is compiled for: no row has it (ids are
@@ -39,12 +41,12 @@ class _Slot:
     """Stands in for the bound parameter while compiling (found again by identity)."""
 
 
-def _kept(key: Hashable, compile_: Callable[[], _Compiled]) -> _Compiled:
+def _kept(key: Hashable, compile_: Callable[[], _T]) -> _T:
     with _lock:
-        found = _compiled.get(key)
-        if found is not None:
+        kept: _T | None = _compiled.get(key)
+        if kept is not None:
             _compiled.move_to_end(key)
-            return found
+            return kept
     found = compile_()
     with _lock:
         _compiled[key] = found
@@ -107,6 +109,41 @@ def statement_for_viewer(key: Hashable, build: Callable[[Any, Any], QuerySet[Any
     return sql, params
 
 
+# Stand-ins for `statement_for_ids`' ids, below the viewer's: no row has a negative id.
+_ID_STAND_INS = tuple(VIEWER_STAND_IN - 1 - i for i in range(8))
+
+
+def statement_for_ids(key: Hashable, build: Callable[..., QuerySet[Any]], ids: Sequence[int]
+                      ) -> tuple[str, list[Any], list[str]]:
+    """`build(*ids)` is a `values_list` queryset whose only values that change between
+    calls are these ids (a reader's, a conversation's), each passed where the ORM makes it
+    a parameter; compiled once per `key` for stand-in ids no row has, then every parameter
+    equal to a stand-in carries its id. Returns the SQL, the parameters and the columns'
+    names in order. As for `statement_for_viewer`, a build that reads the database, or an
+    id written into the SQL text or missing from the parameters, is refused loudly."""
+    stand_ins = _ID_STAND_INS[:len(ids)]
+    if len(stand_ins) != len(ids):
+        raise ValueError(f"at most {len(_ID_STAND_INS)} ids")
+
+    def compile_() -> tuple[str, list[Any], list[tuple[int, int]], list[str]]:
+        with connection.execute_wrapper(_no_reads_while_building):
+            query = build(*stand_ins).query
+            sql, params = query.sql_with_params()
+        places = [(i, stand_ins.index(p)) for i, p in enumerate(params)
+                  if isinstance(p, int) and p in stand_ins]
+        if {n for _, n in places} != set(range(len(stand_ins))) or any(
+                str(abs(s)) in sql for s in stand_ins):
+            raise RuntimeError(f"{key!r}: the statement's ids are not all parameters")
+        names = [*query.extra_select, *query.values_select, *query.annotation_select]
+        return sql, list(params), places, names
+
+    sql, bound, places, names = _kept(key, compile_)
+    params = list(bound)
+    for i, n in places:  # as the driver's wrapper the ORM gave it (psycopg's Int8)
+        params[i] = type(bound[i])(ids[n])
+    return sql, params, names
+
+
 def rows(key: Hashable, build: Callable[[Any], QuerySet[Any]], value: Any) -> list[Any]:
     """Runs `statement(key, build, value)` (a `values_list` queryset): its rows, as the
     database driver returns them (no ORM converters: plain columns only)."""
@@ -139,7 +176,7 @@ def run(key: Hashable, build: Callable[[Any], QuerySet[Any]], value: Any) -> lis
 
 
 def _no_reads_while_building(*_: Any) -> Any:
-    raise RuntimeError("a viewer's statement read the database while it was being built")
+    raise RuntimeError("a statement compiled once read the database while it was being built")
 
 
 def run_for_viewer(key: Hashable, build: Callable[[Any, Any], QuerySet[Any]], viewer: Any,
@@ -152,7 +189,8 @@ def run_for_viewer(key: Hashable, build: Callable[[Any, Any], QuerySet[Any]], vi
 
 
 def compiled_keys() -> list[Hashable]:
-    """The keys of the statements kept (`statement`, `statement_for_viewer`), oldest first."""
+    """The keys of the statements kept (`statement`, `statement_for_viewer`,
+    `statement_for_ids`), oldest first."""
     with _lock:
         return list(_compiled)
 

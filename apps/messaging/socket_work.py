@@ -10,7 +10,6 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from asgiref.sync import SyncToAsync
@@ -20,6 +19,7 @@ from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections
 from django.db.models import OuterRef
 
 from apps.accounts.models import User
+from apps.core import compiled_sql
 from apps.core.errors import NotFoundError
 from apps.messaging import live, policy, selectors, services
 from apps.messaging.models import Conversation, HiddenMessage, Message, Participant
@@ -122,16 +122,17 @@ def _membership(user: User, conversation_id: int) -> Any:
     other members' ids (any state, oldest membership first), those blocked either way with
     the reader, and the messages the reader deleted for themselves: 4 statements -> 1, on
     the path every reconnect takes. The statement is the ORM's (`_membership_query`),
-    built and compiled once per process (`_membership_sql`) and run with this reader's
-    and conversation's ids: building and compiling it (three array subqueries) cost ~2.9
-    ms of CPU a subscribe, twenty times its 0.15 ms in PostgreSQL (bench database, load
-    ~8), i.e. about a third of the server's CPU per socket in a reconnect storm."""
+    built and compiled once per process (`core.compiled_sql.statement_for_ids`) and run
+    with this reader's and conversation's ids: building and compiling it (three array
+    subqueries) cost ~2.9 ms of CPU a subscribe, twenty times its 0.15 ms in PostgreSQL
+    (bench database, load ~8), i.e. about a third of the server's CPU per socket in a
+    reconnect storm."""
     if not user.is_authenticated:
         raise NotFoundError(selectors.CONVERSATION_NOT_FOUND)
-    sql, params, names = _membership_sql()
-    ids = {_USER: user.pk, _CONVERSATION: conversation_id}
+    sql, params, names = compiled_sql.statement_for_ids(
+        ("messaging", "membership"), _membership_query, [user.pk, conversation_id])
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute(sql, [ids.get(p, p) if isinstance(p, int) else p for p in params])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         raise NotFoundError(selectors.CONVERSATION_NOT_FOUND)
@@ -144,9 +145,6 @@ def _membership(user: User, conversation_id: int) -> Any:
     return me
 
 
-# ids no row has (ids are positive), standing for the reader and the conversation in the
-# statement compiled once; every parameter equal to one is that call's id
-_USER, _CONVERSATION = -7_001, -7_002
 _P_FIELDS = [f.attname for f in Participant._meta.concrete_fields]
 _C_FIELDS = [f.attname for f in Conversation._meta.concrete_fields]
 
@@ -165,18 +163,6 @@ def _membership_query(user_id: int, conversation_id: int) -> Any:
                 state=Participant.State.ACTIVE)
         .values_list(*_P_FIELDS, *(f"conversation__{f}" for f in _C_FIELDS),
                      "other_ids", "blocked_ids", "deleted_ids")[:2])
-
-
-@cache
-def _membership_sql() -> tuple[str, tuple[Any, ...], list[str]]:
-    """The membership statement (SQL, parameters with the placeholder ids, its columns'
-    names in order), compiled once per process."""
-    query = _membership_query(_USER, _CONVERSATION).query
-    sql, params = query.sql_with_params()
-    if _USER not in params or list(params).count(_CONVERSATION) != 1:
-        raise RuntimeError("the membership statement's ids are not all parameters")
-    names = [*query.extra_select, *query.values_select, *query.annotation_select]
-    return sql, tuple(params), names
 
 
 def read_changes(user: User, participant: Participant, after: int) -> Changes:
