@@ -80,18 +80,30 @@ def _layout_checks(page: Page, viewport: dict[str, int], *, thread: bool) -> Non
 
 
 def _sides(page: Page, mine: str, theirs: str) -> None:
-    """My bubbles sit on the right, the other person's on the left (each measured once it
-    shows: a sent message's local bubble is replaced when the server's copy arrives)."""
-    mine_bubble = bubble(page, mine).locator(".dm-bubble")
-    theirs_bubble = bubble(page, theirs).locator(".dm-bubble")
-    expect(mine_bubble).to_be_visible()
-    expect(theirs_bubble).to_be_visible()
-    mine_box = mine_bubble.bounding_box()
-    theirs_box = theirs_bubble.bounding_box()
-    assert mine_box is not None
-    assert theirs_box is not None
-    assert mine_box["x"] + mine_box["width"] > theirs_box["x"] + theirs_box["width"]
-    assert mine_box["x"] > theirs_box["x"]
+    """My bubbles sit on the right, the other person's on the left. A sent message's local
+    bubble is replaced when the server's copy arrives and a reaction re-renders a message, so
+    both are measured in one synchronous read once the server's copies show (a locator's
+    bounding box read between a check and a re-render finds nothing)."""
+    for text in (mine, theirs):
+        settled = bubble(page, text)
+        expect(settled.locator(".dm-bubble")).to_be_visible()
+        expect(settled).not_to_have_attribute("data-seq", "")
+    boxes = page.evaluate(
+        """([mine, theirs]) => {
+            const box = (text) => {
+                const node = [...document.querySelectorAll(".dm-msg")].find(
+                    (m) => (m.querySelector(".dm-text")?.textContent || "").includes(text));
+                const r = node && node.querySelector(".dm-bubble").getBoundingClientRect();
+                return r ? { x: r.x, right: r.right } : null;
+            };
+            return { mine: box(mine), theirs: box(theirs) };
+        }""",
+        [mine, theirs],
+    )
+    assert boxes["mine"] is not None, boxes
+    assert boxes["theirs"] is not None, boxes
+    assert boxes["mine"]["right"] > boxes["theirs"]["right"]
+    assert boxes["mine"]["x"] > boxes["theirs"]["x"]
 
 
 def test_two_people_chat_live(logged_in_page: Callable[..., Page],
