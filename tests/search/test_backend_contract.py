@@ -312,6 +312,35 @@ def test_generation_moves_with_every_visible_write_and_only_then(
     assert backend.generation() != cleared_from
 
 
+def test_search_without_recheck_after_generation_sees_every_write_before_it(
+        make_backend: Factory) -> None:
+    """services.retrieval reads `generation()` and, on a miss, searches with
+    recheck=False: every write visible at that generation (another instance's included)
+    is in the answer, which is the answer of a search that makes its own check."""
+    backend, other = make_backend(), make_backend()  # `other`: another process's instance
+    backend.generation()
+    other.apply(upserts=[SearchDoc("hashtag", 1, {"name": "recheck"})])
+    backend.generation()
+    requests: list[tuple[Kind, int]] = [("hashtag", 5)]
+    assert [ids(hits) for hits in backend.search_many(requests, "recheck",
+                                                      recheck=False)] == [[1]]
+    assert backend.search_many(requests, "recheck", recheck=False) == \
+        backend.search_many(requests, "recheck")
+
+
+def test_tantivy_without_recheck_does_not_look_for_commits_again(tmp_path: Path) -> None:
+    """The check is made once per request (a read of meta.json): after `generation()`,
+    recheck=False searches that generation's reader; a search with its own check sees a
+    commit made since."""
+    backend, other = TantivyBackend(tmp_path / "index"), TantivyBackend(tmp_path / "index")
+    generation = backend.generation()
+    other.apply(upserts=[SearchDoc("hashtag", 2, {"name": "since"})])
+    requests: list[tuple[Kind, int]] = [("hashtag", 5)]
+    assert backend.search_many(requests, "since", recheck=False) == [[]]
+    assert [ids(hits) for hits in backend.search_many(requests, "since")] == [[2]]
+    assert backend.generation() != generation  # that search reloaded the reader
+
+
 def test_built_flag_survives_reopening(make_backend: Factory) -> None:
     first = make_backend()
     assert not first.is_built()

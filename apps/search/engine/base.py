@@ -55,9 +55,13 @@ class SearchBackend(Protocol):
         ...
 
     def search_many(self, requests: Sequence[tuple[Kind, int]], query: str, *,
-                    prefix: bool = False) -> list[list[Hit]]:
+                    prefix: bool = False, recheck: bool = True) -> list[list[Hit]]:
         """`search(kind, query, limit=limit, prefix=prefix)` for each (kind, limit) of
-        `requests`, in that order, in one call (the Top tab asks for four kinds)."""
+        `requests`, in that order, in one call (the Top tab asks for four kinds).
+        `recheck=False`: the caller read `generation()` just before, which already looked
+        for writes that became visible since; the engine need not look again (the answer
+        is then that generation's, or a later one's). An engine that always reads the
+        current state ignores it."""
         ...
 
     def generation(self) -> int | None:

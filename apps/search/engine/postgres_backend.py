@@ -225,7 +225,8 @@ class PostgresBackend:
         return full, exact
 
     def search_many(self, requests: Sequence[tuple[Kind, int]], query: str, *,
-                    prefix: bool = False) -> list[list[Hit]]:
+                    prefix: bool = False, recheck: bool = True) -> list[list[Hit]]:
+        del recheck  # every statement reads the current state
         return [self.search(kind, query, limit=limit, prefix=prefix) for kind, limit in requests]
 
     def search(self, kind: Kind, query: str, *, limit: int, prefix: bool = False) -> list[Hit]:

@@ -336,13 +336,15 @@ class TantivyBackend:
         return self.search_many([(kind, limit)], query, prefix=prefix)[0]
 
     def search_many(self, requests: Sequence[tuple[Kind, int]], query: str, *,
-                    prefix: bool = False) -> list[list[Hit]]:
+                    prefix: bool = False, recheck: bool = True) -> list[list[Hit]]:
         """`search` for each (kind, limit), on one searcher: the query is planned and the
-        reader checked for other processes' commits (a read of meta.json) once."""
+        reader checked for other processes' commits (a read of meta.json) once, or not at
+        all with `recheck=False` (the candidate cache's miss: its `generation()` call has
+        just made that check)."""
         plan = plan_query(query, prefix=prefix)
         if plan.empty:
             return [[] for _ in requests]
-        searcher = self._searcher()
+        searcher = self._searcher() if recheck else self._index.searcher()
         return [self._search(searcher, kind, plan, limit) if limit > 0 else []
                 for kind, limit in requests]
 

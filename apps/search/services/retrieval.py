@@ -110,8 +110,11 @@ def _engine_hits(requests: Sequence[tuple[Kind, int]], query: str, *, prefix: bo
     key: _CacheKey = (backend.name, tuple(requests), query, prefix)
     kept = _candidates.get(key, generation)
     if kept is None:
-        kept = tuple(tuple(hits) for hits in backend.search_many(requests, query,
-                                                                  prefix=prefix))
+        # `generation()` has just checked the index for other processes' commits (a read
+        # of tantivy's meta.json): the search does not check again, and its answer is
+        # that generation's (or a later one's, never an earlier one's).
+        kept = tuple(tuple(hits) for hits in backend.search_many(
+            requests, query, prefix=prefix, recheck=False))
         _candidates.put(key, generation, kept)
     return [list(hits) for hits in kept]
 
