@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django.http import Http404
 
 from apps.ads import selectors
-from apps.ads.delivery_status import DeliveryStatus, delivery_status
+from apps.ads.delivery_status import DeliveryStatus, delivery_status, delivery_statuses
 from apps.ads.models import Ad, AdGroup, AdvertiserOrg, Campaign, CustomAudience, Lookalike
 from apps.ads.models.funding import Topup
 from apps.ads.services import funding
@@ -109,3 +109,8 @@ def balance_micros(seat: Seat) -> int:
 def delivery_of(campaign: Campaign) -> DeliveryStatus | None:
     """Whether the (already scoped) campaign delivers, and why not, in words."""
     return delivery_status(campaign)
+
+
+def deliveries_of(campaigns: list[Campaign]) -> dict[int, DeliveryStatus | None]:
+    """The campaign list's flags: each (already scoped) campaign's delivery, in flat reads."""
+    return delivery_statuses(campaigns)

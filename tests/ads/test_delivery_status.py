@@ -4,9 +4,12 @@ it under-delivers against its budget's pace, and the portal's campaign page sayi
 from __future__ import annotations
 
 from datetime import UTC, timedelta
+from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.ads.delivery import budget
@@ -145,3 +148,36 @@ def test_the_campaign_page_says_it_in_words() -> None:
     assert "prepaid balance is used up" in body
     assert f'href="/ads/o/{org.pk}/billing"' in body
 
+
+
+def test_the_campaign_list_flags_the_ones_with_a_problem_in_flat_reads(
+        django_assert_max_num_queries: Any) -> None:
+    started = timezone.now() - timedelta(hours=1)
+    first = live_ad(campaign_kw={"start_at": started, "name": "Serving"})
+    org = first.ad_group.campaign.org
+    admin = org.memberships.get().user
+    idle = campaign_for(org, admin, name="No ads yet", start_at=started)
+    campaigns.campaign_set_status(user=admin, campaign=idle, status="active")
+    campaign_for(org, admin, name="Still a draft", start_at=started)
+    client = Client()
+    client.force_login(admin)
+    url = f"/ads/o/{org.pk}/"
+    with CaptureQueriesContext(connection) as few:
+        page = client.get(url)
+    assert page.status_code == 200
+    body = page.content.decode()
+    # the not-serving campaign is flagged in words; the draft says so by its status alone
+    assert body.count('data-delivery-flag="not_serving"') == 1
+    assert "Not serving" in body
+    row = body[body.index(">No ads yet<"):]
+    assert 'data-delivery-flag="not_serving"' in row[:row.index("</tr>")]
+    draft_row = body[body.index(">Still a draft<"):]
+    assert "data-delivery-flag" not in draft_row[:draft_row.index("</tr>")]
+    # more campaigns, the same number of reads
+    for n in range(4):
+        more = campaign_for(org, admin, name=f"More {n}", start_at=started)
+        campaigns.campaign_set_status(user=admin, campaign=more, status="active")
+        live_ad(admin, org=org, campaign_kw={"start_at": started, "name": f"Live {n}"})
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        body = client.get(url).content.decode()
+    assert body.count('data-delivery-flag="not_serving"') == 5

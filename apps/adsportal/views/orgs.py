@@ -118,6 +118,9 @@ def signup(request: HttpRequest) -> HttpResponse:
 def org(request: HttpRequest, org_id: str) -> HttpResponse:
     seat = seat_for(request, org_id)
     campaigns = reads.campaigns_of(seat)
+    deliveries = reads.deliveries_of(campaigns)
+    for campaign in campaigns:
+        campaign.delivery = deliveries[campaign.pk]  # type: ignore[attr-defined]
     balance = reads.balance_micros(seat)
     return render(
         request,

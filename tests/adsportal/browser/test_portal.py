@@ -176,6 +176,12 @@ def test_sign_up_fund_build_a_campaign_upload_a_creative_and_see_it_in_review(
     expect(page.locator('[data-delivery="not_serving"]')).to_contain_text(
         "Not serving. Its ads are waiting for review")
     shot(page, "campaign")
+    # the campaign list flags it too, where an advertiser with many campaigns looks first
+    page.goto(f"/ads/o/{org.pk}/")
+    flag = page.locator(f'tr:has(a[href$="/campaigns/{campaign.pk}"]) [data-delivery-flag]')
+    expect(flag).to_have_text("Not serving")
+    expect(flag).to_have_attribute("title", re.compile("open it to see why"))
+    shot(page, "campaigns-flagged")
 
     # audiences: a CSV of addresses, hashed on the server
     page.goto(f"/ads/o/{org.pk}/audiences")
