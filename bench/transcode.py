@@ -20,7 +20,14 @@ What it does, in order (no database, no Celery: the pipeline's own functions, as
    and bitrate of each rendition for both, the startup bytes (master + media playlist +
    init + first segment) at the lowest and at the default (highest ≤ 720) rendition, and,
    with --vmaf, each rendition's VMAF against the source (libvmaf of the bundled ffmpeg).
-5. Repeats 2-4 `--runs` times (default 3) on the same source and ends with the median of
+5. `--per-title`: MEDIA_PER_TITLE_LADDER on: the per-title probe runs where the pipeline
+   runs it, at the start of the `ladder` step (after the lowest rendition, which is today's
+   whatever the plan), and both ours and plain write its ladder; the probe's wall time is
+   printed (what time to playable would grow by were it at validation, as before).
+   `--one-decode`: also the design without the lowest rendition's own decode (every rung and
+   the extras' files from one graph, the lowest rung's segments timed as they land; see
+   `measure_one_decode`), its CPU against plain's and when it would be playable.
+6. Repeats 2-4 `--runs` times (default 3) on the same source and ends with the median of
    each figure and ratio over the runs, with the min-max, the load average before and
    after each run and a warning for runs started on a busy machine (bench/_runs.py;
    `--json out.json` writes them). `--runs 1` is the single run of before.
@@ -37,8 +44,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,7 +55,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "swipeme_site.settings.test")
 
 from _runs import Run, Runs, add_arguments  # noqa: E402
 
-from apps.media import derived, transcode  # noqa: E402
+from apps.media import derived, per_title, transcode  # noqa: E402
 from apps.media.probe import ProbeResult, probe_file  # noqa: E402
 from apps.media.transcode import Rendition  # noqa: E402
 
@@ -155,6 +164,15 @@ def main() -> None:
                         help="also time the extras as before (each decoding the source)")
     parser.add_argument("--single-pass", action="store_true",
                         help="also time SWIPEME_MEDIA_SINGLE_PASS_LADDER's one ladder step")
+    parser.add_argument("--per-title", action="store_true",
+                        help="MEDIA_PER_TITLE_LADDER on: the probe encode at validation "
+                        "(before the lowest rendition, so in time to playable) and its "
+                        "ladder, for ours and plain")
+    parser.add_argument("--one-decode", action="store_true",
+                        help="also time the one-decode design: every rung and the extras' "
+                        "files from one graph, the lowest rung's segments watched as they "
+                        "are written (first segment, and the earliest start that plays "
+                        "through without waiting for a segment)")
     add_arguments(parser, default_runs=3)
     args = parser.parse_args()
 
@@ -183,18 +201,24 @@ def measure(args: argparse.Namespace, source: Path, work: Path, run: Run) -> Non
     started = time.perf_counter()
     cpu_started = cpu_seconds()
     probe = probe_file(source)
-    ladder = transcode.plan_ladder(probe)
-    default = max((r for r in ladder if r.short_edge <= 720), key=lambda r: r.short_edge)
     measured = []
-    # as the steps run: the lowest rendition alone (playable), then the rest from one
-    # decode (the `ladder` step), which also writes the files of the other steps
-    lowest = ours / ladder[0].name
+    # as the steps run: the lowest rendition alone (playable; today's rung whatever the
+    # per-title plan), then the rest from one decode (the `ladder` step, which makes the
+    # per-title plan first), which also writes the files of the other steps
+    first = transcode.plan_ladder(probe)[0]
+    lowest = ours / first.name
     lowest.mkdir(parents=True)
-    info, _ = transcode.transcode_rendition(source, probe, ladder[0], lowest,
+    info, _ = transcode.transcode_rendition(source, probe, first, lowest,
                                             preset=args.preset)
     measured.append(info)
     (ours / "master.m3u8").write_text(transcode.master_playlist(measured))
     playable_at = time.perf_counter() - started
+    plan_started = time.perf_counter()
+    title = per_title.plan_for(source, probe) if args.per_title else None
+    plan_seconds = time.perf_counter() - plan_started
+    ladder = transcode.plan_ladder(probe, title)
+    assert ladder[0] == first
+    default = max((r for r in ladder if r.short_edge <= 720), key=lambda r: r.short_edge)
     taps_dir = work / "taps"
     taps_dir.mkdir()
     taps = derived.tap_outputs(probe, taps_dir, list(derived.TAP_STEPS))
@@ -239,6 +263,10 @@ def measure(args: argparse.Namespace, source: Path, work: Path, run: Run) -> Non
         single_seconds = time.perf_counter() - started
         single_cpu = cpu_seconds() - cpu_started
 
+    one_decode: dict[str, Any] | None = None
+    if args.one_decode:
+        one_decode = measure_one_decode(args, source, ladder, work / "one", title is not None)
+
     # plain
     plain = work / "plain"
     started = time.perf_counter()
@@ -264,6 +292,24 @@ def measure(args: argparse.Namespace, source: Path, work: Path, run: Run) -> Non
     if single_cpu is not None and single_seconds is not None:
         print(f"single-pass ladder only: {single_seconds:.2f} s, CPU {single_cpu:.1f}")
         run.figure("single-pass ladder CPU", single_cpu, "s")
+    if title is not None:
+        print(f"per-title plan (its probe {plan_seconds:.2f} s, at the ladder step's start; "
+              f"at validation it would make time to playable {playable_at + plan_seconds:.2f} s)"
+              f": {json.dumps(title)}")
+        run.figure("per-title probe", plan_seconds, "s")
+        run.figure("playable had the probe stayed at validation", playable_at + plan_seconds, "s")
+    if one_decode is not None:
+        print(f"one decode (every rung and the extras' files from one graph): CPU "
+              f"{one_decode['cpu']:.1f} s, ratio to plain {one_decode['cpu'] / plain_cpu:.3f}; "
+              f"lowest rung's first segment at {one_decode['first']:.2f} s, plays through "
+              f"without waiting from {one_decode['through']:.2f} s, all done "
+              f"{one_decode['seconds']:.2f} s")
+        run.figure("one decode CPU", one_decode["cpu"], "s")
+        run.ratio("one decode/plain CPU", one_decode["cpu"], plain_cpu)
+        run.figure("one decode first segment", one_decode["first"], "s")
+        run.figure("one decode plays through from", one_decode["through"], "s")
+        run.ratio("one decode plays through/today's playable", one_decode["through"],
+                  playable_at)
     print(f"time to playable (probe + lowest rendition): {playable_at:.2f} s; "
           f"ladder done: {ladder_seconds:.2f} s; extras steps after it: {extras_seconds:.2f} s")
     run.figure("ours whole pipeline", ours_seconds, "s")
@@ -291,6 +337,65 @@ def measure(args: argparse.Namespace, source: Path, work: Path, run: Run) -> Non
           f"default ({default.name}): {startup_bytes(ours, default.name)}")
     master = (ours / "master.m3u8").read_text()
     print("master playlist:\n" + re.sub(r"(?m)^", "  ", master).rstrip())
+
+
+def measure_one_decode(
+    args: argparse.Namespace, source: Path, ladder: list[Rendition], out: Path,
+    per_title_on: bool,
+) -> dict[str, Any]:
+    """The one-decode design, measured: the probe (and the per-title plan when on), then
+    every rung and the extras' files from one ffmpeg graph (no second decode), while the
+    lowest rung's directory is watched. A segment is complete when the next one appears
+    (the last when ffmpeg exits). Playback started at wall time T never waits for a
+    segment if segment k is complete by T + its media start time (0, 1, 3, 5, ... s), so
+    the earliest such start is max over k of (complete_k - start_k): that would be the
+    asset's "playable" under this design (a growing playlist published as segments land)."""
+    started = time.perf_counter()
+    cpu_started = cpu_seconds()
+    probe = probe_file(source)
+    if per_title_on:
+        per_title.plan_for(source, probe)
+    out.mkdir()
+    taps_dir = out / "taps"
+    taps_dir.mkdir()
+    taps = derived.tap_outputs(probe, taps_dir, list(derived.TAP_STEPS))
+    lowest = out / ladder[0].name
+    done = threading.Event()
+    failure: list[BaseException] = []
+
+    def encode() -> None:
+        try:
+            transcode.transcode_ladder(source, probe, ladder, out, preset=args.preset,
+                                       taps=taps)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failure.append(exc)
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=encode)
+    worker.start()
+    seen: dict[str, float] = {}
+    while not done.wait(0.1):
+        now = time.perf_counter() - started
+        for path in lowest.glob("seg_*.m4s") if lowest.is_dir() else ():
+            seen.setdefault(path.name, now)
+    worker.join()
+    finished = time.perf_counter() - started
+    if failure:
+        raise failure[0]
+    names = sorted(p.name for p in lowest.glob("seg_*.m4s"))
+    completes = [seen.get(names[k + 1], finished) if k + 1 < len(names) else finished
+                 for k in range(len(names))]
+    starts = [0.0] + [transcode.FIRST_SEGMENT_SECONDS + transcode.SEGMENT_SECONDS * (k - 1)
+                      for k in range(1, len(names))]
+    through = max(c - s for c, s in zip(completes, starts, strict=True))
+    # the steps that publish the graph's files, as in ours
+    default = max((r for r in ladder if r.short_edge <= 720), key=lambda r: r.short_edge)
+    assert derived.poster_from_candidates(taps_dir, probe, out / "poster.jpg") is not None
+    derived.storyboard_files(taps_dir, probe)
+    transcode.mp4_from_rendition(out / default.name / "index.m3u8", out / "video.mp4")
+    return {"cpu": cpu_seconds() - cpu_started, "seconds": finished, "first": completes[0],
+            "through": through}
 
 
 if __name__ == "__main__":

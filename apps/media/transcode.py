@@ -207,7 +207,10 @@ def plan_ladder(probe: ProbeResult, title: dict[str, Any] | None = None) -> list
     lowest; the highest too when it is in `drop` and a rung of at least `TOP_FLOOR` is left:
     a noisy clip's 1080 spends its cap on grain for less VMAF than its 720), and the rungs
     above its `top` (an upscaled source's own resolution, `apps.media.effective`); the
-    highest rung gets the plan's `top_crf` when it has one."""
+    highest rung gets the plan's `top_crf` when it has one. The lowest rung is today's
+    whatever the plan: it is the step that makes the asset playable, and it runs before
+    the plan exists (the `ladder` step makes the plan, `services.recipe`), so the plan's
+    probe never delays playback."""
     short = min(probe.width, probe.height)
     long_ = max(probe.width, probe.height)
     edges = [edge for edge in LADDER if edge <= short] or [LADDER[0]]
@@ -230,6 +233,10 @@ def plan_ladder(probe: ProbeResult, title: dict[str, Any] | None = None) -> list
         scale = min(edge, short) / short
         s, l_ = _even(short * scale), _even(long_ * scale)
         width, height = (s, l_) if probe.width <= probe.height else (l_, s)
+        if edge == edges[0]:  # the playable rung: today's, whatever the plan
+            kbps = int(BITS_PER_PIXEL[edge] * width * height * fps / 1000)
+            out.append(Rendition(edge, width, height, fps, kbps, AUDIO_BITRATE[edge]))
+            continue
         kbps = int(BITS_PER_PIXEL[edge] * factor * width * height * fps / 1000)
         out.append(Rendition(edge, width, height, fps, kbps, AUDIO_BITRATE[edge],
                              top_crf if edge == edges[-1] else crf, preset, tune))

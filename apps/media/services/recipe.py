@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.media import av1, derived, hooks, storage, transcode
+from apps.media import av1, derived, hooks, per_title, storage, transcode
 from apps.media.models import MediaAsset, ProcessingStep
 from apps.media.probe import ProbeResult
 from apps.media.services import av1 as av1_step
@@ -46,10 +46,27 @@ class WaitForStepError(Exception):
 
 
 def title_of(asset_id: int) -> dict[str, Any] | None:
-    """The asset's per-title plan (`apps.media.per_title`), decided at validation."""
+    """The asset's per-title plan (`apps.media.per_title`), made by its `ladder` step
+    (None before it and when the plan is off)."""
     probe = MediaAsset.objects.filter(pk=asset_id).values_list("probe", flat=True).first()
     title = (probe or {}).get("title")
     return title if isinstance(title, dict) else None
+
+
+def _plan_title(asset_id: int, source: Path, probe: ProbeResult) -> dict[str, Any] | None:
+    """The per-title plan, made once by the `ladder` step (`MEDIA_PER_TITLE_LADDER`) and
+    kept in the asset's probe for every later step. Not at validation: its probe encode
+    (~2.6 CPU s on a 15 s 1080x1920 clip) would delay the lowest rendition, which is
+    today's whatever the plan (`transcode.plan_ladder`), so playback never waits for it."""
+    title = title_of(asset_id)
+    if title is not None or not settings.MEDIA_PER_TITLE_LADDER:
+        return title
+    title = per_title.plan_for(source, probe)
+    with transaction.atomic():
+        asset = MediaAsset.objects.select_for_update().only("probe").get(pk=asset_id)
+        asset.probe = {**(asset.probe or {}), "title": title}
+        asset.save(update_fields=["probe", "updated_at"])
+    return title
 
 
 def _mp4_rung(ladder: dict[int, transcode.Rendition]) -> transcode.Rendition:
@@ -221,7 +238,8 @@ def _do_step(
 ) -> tuple[dict[str, Any], str]:
     source = _local_source(asset_id)
     preset = settings.MEDIA_X264_PRESET
-    ladder = {r.short_edge: r for r in transcode.plan_ladder(probe, title_of(asset_id))}
+    title = _plan_title(asset_id, source, probe) if name == LADDER_STEP else title_of(asset_id)
+    ladder = {r.short_edge: r for r in transcode.plan_ladder(probe, title)}
     recipe = hooks.asset_recipe(asset_id=asset_id)
     mix: transcode.SoundMix | None = None
     key = recipe_key(name, recipe)
@@ -245,17 +263,20 @@ def _do_step(
         taps_dir = staged / ".taps"
         taps_dir.mkdir()
         taps = derived.tap_outputs(probe, taps_dir, tap_steps) if tap_steps else None
-        outputs, log = transcode.transcode_ladder(
-            source, probe, upper, staged, preset=preset, heartbeat=heartbeat, mix=mix,
-            taps=taps,
-        )
+        outputs: list[dict[str, Any]] = []
+        log = "the plan left no rung above the lowest and no file to tap"
+        if upper or taps is not None:  # (a plan may keep the lowest rung only)
+            outputs, log = transcode.transcode_ladder(
+                source, probe, upper, staged, preset=preset, heartbeat=heartbeat, mix=mix,
+                taps=taps,
+            )
         for rendition in upper:  # each directory is complete: the command has finished
             storage.publish_dir(staged / rendition.name, asset_id, f"hls/{rendition.name}")
         if tap_steps:
             storage.place_dir(taps_dir, _taps_dir(asset_id))
         return {"renditions": outputs, "recipe": key, "tapped": tap_steps}, log
     if name == av1_step.STEP:  # on the bulk queue, for a post past the view threshold
-        output, log = av1_step.run_step(asset_id, source, probe, title_of(asset_id), staged,
+        output, log = av1_step.run_step(asset_id, source, probe, title, staged,
                                         heartbeat, mix, key)
         _drop_sound(staged)
         return output, log

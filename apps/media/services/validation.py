@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -15,7 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.core.ids import allocate_ids
-from apps.media import av1, hooks, per_title, s3, transcode
+from apps.media import av1, hooks, s3, transcode
 from apps.media.models import MediaAsset, ProcessingStep
 from apps.media.probe import ProbeResult, Rejected, probe_file
 from apps.media.services._common import (
@@ -36,12 +35,12 @@ from apps.media.services.notify import _notify_now, _notify_on_commit, _run_hook
 from apps.media.services.recipe import _refresh_progress
 
 
-def _step_names(probe: ProbeResult, title: dict[str, Any] | None = None) -> list[str]:
+def _step_names(probe: ProbeResult) -> list[str]:
     """The lowest rendition alone first (it makes the asset playable soon), then the rest
-    of the ladder from one decode (`ladder`, which also writes the poster candidates,
-    preview, storyboard, audio and moderation frames), then the steps that publish those
-    and the MP4 remuxed from a rendition."""
-    ladder = transcode.plan_ladder(probe, title)
+    of the ladder from one decode (`ladder`, which also makes the per-title plan and
+    writes the poster candidates, preview, storyboard, audio and moderation frames), then
+    the steps that publish those and the MP4 remuxed from a rendition."""
+    ladder = transcode.plan_ladder(probe)
     extras = [name for name in EXTRA_STEPS if name != "audio" or probe.has_audio]
     rest = [name for name in extras if name not in ("poster", "mp4")]
     if settings.MEDIA_SINGLE_PASS_LADDER:
@@ -81,9 +80,9 @@ def asset_process(*, asset_id: int, task_id: str) -> str:
         _step_finish(step.pk, task_id, output={"rejected": "missing"}, log="")
         asset_reject(asset_id=asset_id, reason="The uploaded file is missing.")
         return "rejected"
-    # the per-title plan: a quick probe encode, once, kept with the probe for every step
-    title = per_title.plan_for(source, probe) if settings.MEDIA_PER_TITLE_LADDER else None
-    names = _step_names(probe, title)
+    # the per-title plan is made by the `ladder` step (`recipe._plan_title`), off the
+    # playable path: the steps are the same with or without it
+    names = _step_names(probe)
     if (asset.outputs or {}).get("av1"):
         names.append(av1.STEP)  # reprocessed after it earned AV1: made again (bulk queue)
     with transaction.atomic():
@@ -91,7 +90,7 @@ def asset_process(*, asset_id: int, task_id: str) -> str:
         if asset.state != State.VALIDATING:
             return f"skipped ({asset.state})"
         _step_finish(step.pk, task_id, output=probe.as_json(), log="")
-        asset.probe = {**probe.as_json(), **({"title": title} if title else {})}
+        asset.probe = probe.as_json()  # a reprocess plans its ladder again
         asset.width, asset.height = probe.width, probe.height
         asset.duration_ms = int(probe.duration_s * 1000)
         asset.frame_rate = transcode.output_fps(probe)
