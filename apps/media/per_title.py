@@ -93,6 +93,8 @@ NOISY_DROP = [540, 1080]
 # today's 1080 bytes, screen's 96.3 for 0.85x, low light's 720 42.4 against 42.3 for
 # 0.95x). Not on an upscale capped at its size (`top`): that rung is below today's top VMAF
 TOP_CRF_STEP = 2
+# ladder rungs kept above an interpolated upscale's own size (`effective.SMOOTH`)
+UPSCALE_HEADROOM = 1
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,13 @@ def title_plan(bpp: float, noise: float = 0.0,
     drop = [540] if bpp < SPARSE_BPP else NOISY_DROP if noisy(bpp, noise) else []
     top = None
     if found is not None and found.kind == effective.SMOOTH:
-        top = found.edge  # the rungs above an interpolated upscale's size carry no detail
+        # the rungs above an interpolated upscale's size carry no detail; one is kept
+        # (`UPSCALE_HEADROOM`) for a large screen, where the rung at the upscale's size,
+        # encoded at its own resolution and scaled up by the player, scored ~5 VMAF below
+        # today's top (bench/media_quality.py --kinds upscaled)
+        above = [edge for edge in LADDER if edge > found.edge]
+        top = above[UPSCALE_HEADROOM - 1] if len(above) >= UPSCALE_HEADROOM > 0 else (
+            found.edge if UPSCALE_HEADROOM == 0 else None)
     elif found is not None and found.kind == effective.REPLICATED:
         # the rungs above the pixel grid: resamplings of it, which cost more than the
         # source's own size (where the repeated pixels stay sharp, and x264 finds them

@@ -91,18 +91,27 @@ def test_the_plan_leaves_out_the_rungs_above_an_upscale(tmp_path: Path) -> None:
     def rungs(name: str) -> list[int]:
         return [r.short_edge for r in transcode.plan_ladder(probe, plans[name])]
 
-    # an interpolated upscale: nothing above its size; repeated pixels: the source's own
-    # size stays on top (sharp, and cheaper than the resampled 720), 720 goes
-    assert rungs("upscaled") == [240, 360, 540]
-    assert plans["upscaled"]["top"] == 540
-    # its top rung (540) is not the source's own: no higher CRF there, whatever the clip
+    # an interpolated upscale: one rung above its size (per_title.UPSCALE_HEADROOM), none
+    # higher; repeated pixels: the source's own size stays on top (sharp, and cheaper than
+    # the resampled 720), 720 goes
+    assert per_title.UPSCALE_HEADROOM == 1
+    assert rungs("upscaled") == [240, 360, 540, 720]
+    assert plans["upscaled"]["top"] == 720
+    # its top rung (720) is not the source's own: no higher CRF there, whatever the clip
+    # (the lowest rung is today's whatever the plan)
     assert plans["upscaled"]["top_crf"] is None
-    assert {r.crf for r in transcode.plan_ladder(probe, plans["upscaled"])} == {
+    assert {r.crf for r in transcode.plan_ladder(probe, plans["upscaled"])[1:]} == {
         plans["upscaled"]["crf"]}
     assert rungs("pixels") == [240, 360, 540, 1080]
     assert rungs("native") == [240, 360, 540, 720, 1080]
     assert rungs("native") == [r.short_edge for r in transcode.plan_ladder(probe)]
-    # a 720 source of the same upscale keeps its rungs up to 540 (720 is above the detail)
+    # a 720 source of the same upscale keeps its rungs up to 720; without the headroom it
+    # would stop at 540
     smaller = dataclasses.replace(probe, width=720, height=1280)
     assert [r.short_edge for r in transcode.plan_ladder(smaller, plans["upscaled"])] == [
+        240, 360, 540, 720]
+    none_above = per_title.title_plan(0.2, 0.0, effective.Effective(540, effective.SMOOTH))
+    assert none_above["top"] == 720
+    at_its_size = {**none_above, "top": 540}  # the plan with UPSCALE_HEADROOM = 0
+    assert [r.short_edge for r in transcode.plan_ladder(probe, at_its_size)] == [
         240, 360, 540]
