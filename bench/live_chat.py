@@ -158,6 +158,7 @@ class Socket:
         self.tally = tally
         self.ready = asyncio.Event()
         self.writer: asyncio.StreamWriter | None = None
+        self.port = 0
         self.task: asyncio.Task[None] | None = None
 
     async def open(self, port: int, path: str, token: str | None) -> None:
@@ -172,6 +173,7 @@ class Socket:
         if b" 101 " not in head.split(b"\r\n", 1)[0]:
             raise ConnectionError(head[:200].decode(errors="replace"))
         self.writer = writer
+        self.port = int(writer.get_extra_info("sockname")[1])
         self.task = asyncio.create_task(self._read(reader))
 
     def write(self, opcode: int, payload: bytes) -> None:
@@ -323,11 +325,54 @@ class Options:
     hidden_every: int
 
 
+class ClientTrace:
+    """`--trace`: the client's own event-loop stalls and garbage collections (a delivery the
+    client read late is not the server's), beside the server's trace."""
+
+    def __init__(self) -> None:
+        self.stalls: list[tuple[float, float]] = []
+        self.gcs: list[tuple[float, float, int, int]] = []
+        self._gc_start = 0.0
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        import gc
+
+        gc.callbacks.append(self._gc)
+        self.task = asyncio.create_task(self._lag())
+
+    def stop(self) -> None:
+        import gc
+
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._gc)
+        if self.task is not None:
+            self.task.cancel()
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        now = time.monotonic()
+        if phase == "start":
+            self._gc_start = now
+        else:
+            self.gcs.append((self._gc_start, now, info["generation"], info["collected"]))
+
+    async def _lag(self) -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(0.005)
+            late = time.monotonic() - before - 0.005
+            if late > 0.02:
+                self.stalls.append((before, late))
+
+
 async def phase(name: str, port: int, path: str, tokens: list[str], opts: Options,
-                server_pid: int) -> dict[str, Any]:
+                server_pid: int, trace: Path | None = None) -> dict[str, Any]:
     tally = Tally()
+    client_trace = ClientTrace() if trace is not None else None
     sockets, connect_s = await connect_all(port, path, opts.viewers, tokens, tally)
     senders = sockets[:len(tokens)]
+    if client_trace is not None:
+        client_trace.start()
     try:
         warm = await paced(senders, tally, rate=opts.rate, seconds=opts.warmup, first_seq=1,
                            hidden_every=opts.hidden_every)
@@ -350,6 +395,13 @@ async def phase(name: str, port: int, path: str, tokens: list[str], opts: Option
                "p95": percentile(times, 0.95), "p99": percentile(times, 0.99),
                "max": max(times) if times else float("nan"),
                "cpu_ms": cpu * 1000 / max(1, len(measured))}
+        if trace is not None and client_trace is not None:
+            client_trace.stop()
+            with open(trace / f"client-{name}.json", "w") as handle:
+                json.dump({"sent": tally.sent, "measured": measured,
+                           "got": [[sock, seq, at] for (sock, seq), at in tally.got.items()],
+                           "ports": [s.port for s in sockets[:len(tokens)]],
+                           "stalls": client_trace.stalls, "gcs": client_trace.gcs}, handle)
     finally:
         await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
     # the echoes have no moderation: they send the "hidden" messages too (not counted)
@@ -399,6 +451,10 @@ def main() -> int:
                         "per room)")
     parser.add_argument("--coalesce-ms", type=int, default=None,
                         help="the rooms' coalescing window (default: the production one)")
+    parser.add_argument("--trace", type=Path, default=None, metavar="DIR",
+                        help="write where each delivery waited into DIR (server.json: the "
+                        "echo room's relay, windows and socket writes; client-<phase>.json: "
+                        "sends, receipts, the client's loop stalls and collections)")
     parser.add_argument("--profile", type=Path, default=None,
                         help="cProfile the server's event loop into this file (1 worker)")
     args = parser.parse_args()
@@ -426,6 +482,9 @@ def main() -> int:
         env["BENCH_LIVE_CHAT_COALESCE_MS"] = str(args.coalesce_ms)
     if args.profile is not None:
         env["BENCH_LIVE_CHAT_PROFILE"] = str(args.profile.resolve())
+    if args.trace is not None:
+        args.trace.mkdir(parents=True, exist_ok=True)
+        env["BENCH_LIVE_CHAT_TRACE"] = str(args.trace.resolve())
     print(f"live chat bench: {opts.viewers:,} viewers ({opts.senders} sending), "
           f"{opts.rate:g} messages/s; {args.workers} server process(es); coalescing "
           f"{args.coalesce_ms if args.coalesce_ms is not None else 'default'} ms; "
@@ -453,7 +512,7 @@ def main() -> int:
         try:
             for name in args.endpoints.split(","):
                 results[name] = asyncio.run(phase(name, server.port, paths[name], tokens,
-                                                  opts, server.pid))
+                                                  opts, server.pid, args.trace))
                 result = results[name]
                 run.figure(f"{name} p50 ms", result["p50"], "ms")
                 run.figure(f"{name} p95 ms", result["p95"], "ms")

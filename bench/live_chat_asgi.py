@@ -17,7 +17,11 @@ swipeme_site/routing.py):
 
 Environment: BENCH_LIVE_CHAT_COALESCE_MS sets the rooms' window (0: a frame goes out on the
 next turn of the event loop, nearly never shared); BENCH_LIVE_CHAT_PROFILE=out.prof runs the
-event loop's thread under cProfile, written at exit (one worker).
+event loop's thread under cProfile, written at exit (one worker); BENCH_LIVE_CHAT_TRACE=DIR
+(the echo room only, one worker) writes DIR/server.json every few seconds: per message its
+relay receipt and its window's flush and fan-out times, per socket write (client port,
+window, time), the event loop's stalls over 20 ms and the garbage collector's passes, all
+on CLOCK_MONOTONIC (the bench's `--trace` reads it beside the client's own).
 """
 
 from __future__ import annotations
@@ -25,7 +29,10 @@ from __future__ import annotations
 import asyncio
 import atexit
 import cProfile
+import gc
+import json
 import os
+import time
 from typing import Any
 
 from channels.auth import AuthMiddlewareStack
@@ -44,6 +51,7 @@ if os.environ.get("BENCH_LIVE_CHAT_PROFILE"):
     atexit.register(lambda: _started.dump_stats(os.environ["BENCH_LIVE_CHAT_PROFILE"]))
 
 # after Django's setup (above)
+from apps.core import socket_gc  # noqa: E402
 from apps.live.chat import broadcast, consumer, room  # noqa: E402
 from apps.live.chat.outbox import Outbox  # noqa: E402
 
@@ -56,20 +64,110 @@ ECHO_ROOM = -18  # no live has this id: the echo room's key and group
 GROUP = "bench-live-echo"
 
 
+class _Trace:
+    """BENCH_LIVE_CHAT_TRACE (see the module's docstring): where a late delivery waited."""
+
+    def __init__(self, directory: str) -> None:
+        self.path = os.path.join(directory, "server.json")
+        self.relayed: dict[str, float] = {}  # seq -> the relay handed it to the room
+        self.windows: list[tuple[float, float, float, list[str]]] = []  # flush, fan-out end
+        self.text_window: dict[int, int] = {}  # id(a window's text) -> window number
+        self.texts: list[str] = []  # keeps those texts alive (ids stay unique)
+        self.writes: list[tuple[int, int, float, float]] = []  # port, window, start, end
+        self.stalls: list[tuple[float, float]] = []  # loop stalls: when, how late
+        self.gcs: list[tuple[float, float, int, int]] = []  # start, end, generation, collected
+        self._gc_start = 0.0
+        self.started = False
+        self.lag: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.started:
+            return
+        self.started = True
+        gc.callbacks.append(self._gc)
+        loop = asyncio.get_running_loop()
+        self.lag = loop.create_task(self._lag())
+        loop.call_later(3.0, self._dump)
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        now = time.monotonic()
+        if phase == "start":
+            self._gc_start = now
+        else:
+            self.gcs.append((self._gc_start, now, info["generation"], info["collected"]))
+
+    async def _lag(self) -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(0.005)
+            late = time.monotonic() - before - 0.005
+            if late > 0.02:
+                self.stalls.append((before, late))
+
+    def _dump(self) -> None:
+        with open(self.path + ".tmp", "w") as out:
+            json.dump({"relayed": self.relayed, "windows": self.windows,
+                       "writes": self.writes, "stalls": self.stalls, "gcs": self.gcs}, out)
+        os.replace(self.path + ".tmp", self.path)
+        asyncio.get_running_loop().call_later(3.0, self._dump)
+
+
+_trace = _Trace(os.environ["BENCH_LIVE_CHAT_TRACE"]) if os.environ.get(
+    "BENCH_LIVE_CHAT_TRACE") else None
+
+
 class EchoRoom(room.Room):
     ticking = False
+
+    if _trace is not None:
+        def dispatch(self, event: dict[str, Any]) -> None:
+            assert _trace is not None
+            message = (event.get("frame") or {}).get("message") or {}
+            _trace.relayed[str(message.get("id"))] = time.monotonic()
+            super().dispatch(event)
+
+        def deliver(self, window: list[room._Said]) -> None:
+            assert _trace is not None
+            began = time.monotonic()
+            number = len(_trace.windows)
+            seqs = [str(said.message) for said in window]
+            texts = room.batches([said.text for said in window])
+            for text, _ in texts:
+                _trace.text_window[id(text)] = number
+                _trace.texts.append(text)
+            original = room.batches
+            room.batches = lambda texts_: texts  # type: ignore[assignment]  # these very objects
+            try:
+                super().deliver(window)
+            finally:
+                room.batches = original
+            _trace.windows.append((began, time.monotonic(), 0.0, seqs))
 
 
 class LiveEchoConsumer(consumer.LiveChatConsumer):
     """The live room's fan-out without the chat's work (see the module's docstring)."""
 
     async def connect(self) -> None:
+        socket_gc.tune_once()  # as the live's consumer
         await self.accept()
         self.hidden_authors = set()
         self.outbox = Outbox(self._write, self._write_close)
+        if _trace is not None:
+            _trace.start()
+            self._port = int((self.scope.get("client") or ("", 0))[1])
         self.live_id = ECHO_ROOM
         self.room = await EchoRoom.join(ECHO_ROOM, self)
         await self.send_json({"type": "ready"})
+
+    async def _write(self, text: str) -> None:
+        if _trace is None:
+            await self.send(text_data=text)
+            return
+        began = time.monotonic()
+        await self.send(text_data=text)
+        window = _trace.text_window.get(id(text))
+        if window is not None:
+            _trace.writes.append((self._port, window, began, time.monotonic()))
 
     async def disconnect(self, code: int) -> None:
         await self.outbox.stop()

@@ -35,6 +35,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth.models import AnonymousUser
 
 from apps.accounts.models import User
+from apps.core import socket_gc
 from apps.core.consumers import MalformedFrameMixin, NoPerMessageDbCloseMixin
 from apps.core.errors import ApplicationError
 from apps.live.chat import broadcast, presence, selectors, services, standing
@@ -94,6 +95,7 @@ class LiveChatConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin, AsyncJsonW
     kept: standing.StandingCache | None = None
 
     async def connect(self) -> None:
+        socket_gc.tune_once()  # a process holding these sockets: `core.socket_gc`
         await self.accept()
         self.hidden_authors: set[int] = set()
         # every frame to this socket goes through its outbox, so one writer sends them in
