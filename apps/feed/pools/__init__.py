@@ -20,7 +20,7 @@ from apps.feed.pools.queries import (
     embeddings_of,
     meta_rows,
     nearest_posts,
-    published_meta_rows,
+    published_meta_tuples,
     recommendable_posts,
 )
 
@@ -37,7 +37,7 @@ __all__ = [
     "loads",
     "meta_rows",
     "nearest_posts",
-    "published_meta_rows",
+    "published_meta_tuples",
     "recommendable_posts",
     "refresh",
     "top_k",

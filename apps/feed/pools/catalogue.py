@@ -15,6 +15,11 @@ from apps.feed import interactions
 NEW_CREATOR_WINDOW = timedelta(days=14)
 # Trending: engagement per hour of age with a gravity (older posts need more to stay up).
 GRAVITY = 1.5
+# A post's metadata as `Catalogue.from_tuples` reads it (`meta_rows`' keys, in this order).
+COLUMNS = ("id", "author_id", "sound_id", "language", "published_at", "asset__duration_ms",
+           "views_count", "likes_count", "comments_count", "shares_count",
+           "favourites_count", "author__date_joined", "age_restricted", "author__country",
+           "tags")
 
 
 def _epoch(value: Any, default: float) -> float:
@@ -23,6 +28,15 @@ def _epoch(value: Any, default: float) -> float:
     if value is None:
         return default
     return float(value) if isinstance(value, int | float) else float(value.timestamp())
+
+
+def _per_post(values: dict[int, float], post_ids: list[int], default: float) -> np.ndarray:
+    """values[post] (default where absent) for each post, as float32 (the posts described
+    outside the pools have no stats: no lookup per post then)."""
+    if not values:
+        return np.full(len(post_ids), default, dtype=np.float32)
+    return np.fromiter((values.get(i, default) for i in post_ids), dtype=np.float32,
+                       count=len(post_ids))
 
 
 @dataclass
@@ -75,23 +89,37 @@ class Catalogue:
     @classmethod
     def from_rows(cls, rows: list[dict[str, Any]], *, stats: interactions.PostStats,
                   now: float | None = None) -> Catalogue:
+        """From `meta_rows`-shaped dicts (META_FIELDS and `tags`)."""
+        return cls.from_tuples([tuple(r.get(name) for name in COLUMNS) for r in rows],
+                               stats=stats, now=now)
+
+    @classmethod
+    def from_tuples(cls, rows: list[tuple[Any, ...]], *, stats: interactions.PostStats,
+                    now: float | None = None) -> Catalogue:
+        """From rows whose values are in COLUMNS' order (`tags`: the hashtags in caption
+        order, each once; any iterable of names)."""
         moment = now if now is not None else time.time()
         n = len(rows)
-        ids = np.fromiter((r["id"] for r in rows), dtype=np.int64, count=n)
-        published = np.fromiter(
-            (_epoch(r["published_at"], moment) for r in rows),
-            dtype=np.float64, count=n)
-        views = np.fromiter((r["views_count"] for r in rows), dtype=np.float32, count=n)
-        likes = np.fromiter((r["likes_count"] for r in rows), dtype=np.float32, count=n)
-        comments = np.fromiter((r["comments_count"] for r in rows), dtype=np.float32, count=n)
-        shares = np.fromiter((r["shares_count"] for r in rows), dtype=np.float32, count=n)
-        favs = np.fromiter((r["favourites_count"] for r in rows), dtype=np.float32, count=n)
-        impressions = np.fromiter((stats.impressions.get(r["id"], 0.0) for r in rows),
-                                  dtype=np.float32, count=n)
-        completions = np.fromiter((stats.completions.get(r["id"], 0.0) for r in rows),
-                                  dtype=np.float32, count=n)
-        velocity = np.fromiter((stats.velocity.get(r["id"], -1.0) for r in rows),
-                               dtype=np.float32, count=n)
+        if n:
+            (id_, author, sound, language, published_at, duration_ms, views_count,
+             likes_count, comments_count, shares_count, favourites_count, date_joined,
+             age_restricted, country, tags) = zip(*rows, strict=True)
+        else:
+            (id_, author, sound, language, published_at, duration_ms, views_count,
+             likes_count, comments_count, shares_count, favourites_count, date_joined,
+             age_restricted, country, tags) = ((),) * len(COLUMNS)
+        ids = np.fromiter(id_, dtype=np.int64, count=n)
+        published = np.fromiter((_epoch(v, moment) for v in published_at),
+                                dtype=np.float64, count=n)
+        views = np.fromiter(views_count, dtype=np.float32, count=n)
+        likes = np.fromiter(likes_count, dtype=np.float32, count=n)
+        comments = np.fromiter(comments_count, dtype=np.float32, count=n)
+        shares = np.fromiter(shares_count, dtype=np.float32, count=n)
+        favs = np.fromiter(favourites_count, dtype=np.float32, count=n)
+        id_list = ids.tolist()
+        impressions = _per_post(stats.impressions, id_list, 0.0)
+        completions = _per_post(stats.completions, id_list, 0.0)
+        velocity = _per_post(stats.velocity, id_list, -1.0)
         age_h = np.maximum((moment - published) / 3600.0, 0.0)
         engagement = likes + 2 * comments + 3 * shares + 2 * favs + 0.05 * views
         heuristic = engagement / np.power(age_h + 2.0, GRAVITY)
@@ -99,27 +127,25 @@ class Catalogue:
         # engagement per age breaks ties and covers posts without events yet.
         trend = (np.maximum(velocity, 0.0) + 0.05 * heuristic).astype(np.float32)
         new_cutoff = moment - NEW_CREATOR_WINDOW.total_seconds()
-        joined = np.fromiter(
-            (_epoch(r.get("author__date_joined"), 0.0)
-             for r in rows), dtype=np.float64, count=n)
+        joined = np.fromiter((_epoch(v, 0.0) for v in date_joined), dtype=np.float64,
+                             count=n)
         return cls(
             ids=ids,
-            author=np.fromiter((r["author_id"] for r in rows), dtype=np.int64, count=n),
-            sound=np.fromiter((r["sound_id"] or 0 for r in rows), dtype=np.int64, count=n),
-            language=[(r["language"] or "").split("-")[0].lower() for r in rows],
+            author=np.fromiter(author, dtype=np.int64, count=n),
+            sound=np.fromiter((v or 0 for v in sound), dtype=np.int64, count=n),
+            language=[(v or "").split("-")[0].lower() for v in language],
             published=published,
-            duration=np.fromiter(((r["asset__duration_ms"] or 15000) / 1000.0 for r in rows),
+            duration=np.fromiter(((v or 15000) / 1000.0 for v in duration_ms),
                                  dtype=np.float32, count=n),
             views=views, likes=likes, comments=comments, shares=shares,
             impressions=impressions, completions=completions, trend=trend,
             new_creator=joined > new_cutoff,
             # lower-cased once here: pools, features and fatigue compare them many times
-            hashtags=[tuple(t.lower() for t in (r.get("tags") or []) if t) for r in rows],
-            restricted=np.fromiter((bool(r.get("age_restricted")) for r in rows), dtype=bool,
-                                   count=n),
-            country=[(r.get("author__country") or "").upper() for r in rows],
+            hashtags=[tuple(t.lower() for t in (v or []) if t) for v in tags],
+            restricted=np.fromiter((bool(v) for v in age_restricted), dtype=bool, count=n),
+            country=[(v or "").upper() for v in country],
             trend_windows=np.array(
-                [[stats.windows.get(name, {}).get(r["id"], 0.0) for r in rows]
+                [_per_post(stats.windows.get(name, {}), id_list, 0.0)
                  for name, _, _ in interactions.TRENDING_WINDOWS],
                 dtype=np.float32).reshape(len(interactions.TRENDING_WINDOWS), n).T,
         )

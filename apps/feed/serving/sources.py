@@ -108,13 +108,14 @@ class StampedCache:
             self._stamp = ""
 
 
-def _meta_by_id(post_ids: list[int]) -> dict[int, dict[str, Any]]:
-    rows = pools.published_meta_rows("p.id = ANY(%(ids)s)", {"ids": post_ids})
-    return {int(row["id"]): row for row in rows}
+def _described(post_ids: list[int]) -> Catalogue:
+    """The published posts among these, described (in the order PostgreSQL returns them)."""
+    return Catalogue.from_tuples(pools.published_meta_tuples(post_ids),
+                                 stats=interactions.PostStats())
 
 
 class DescribedPosts:
-    """Posts outside the pools described (`published_meta_rows` → a Catalogue's columns)
+    """Posts outside the pools described (`published_meta_tuples` → a Catalogue's columns)
     once per pools stamp, in one growing catalogue: a page takes its rows by id instead of
     building a catalogue from rows (a Python loop per row) for its followed, similar and
     co-engaged extras. As fresh as the pooled posts (the reco task redraws the pools every
@@ -134,19 +135,15 @@ class DescribedPosts:
         """The catalogue holding these posts and their rows in it, in the order asked
         (unpublished ones absent). An empty stamp (no pools) describes them afresh."""
         if not stamp:
-            found = _meta_by_id(post_ids)
-            cat = Catalogue.from_rows([found[p] for p in post_ids if p in found],
-                                      stats=interactions.PostStats())
-            return cat, list(range(len(cat)))
+            cat = _described(list(dict.fromkeys(post_ids)))
+            return cat, [cat.index[pid] for pid in post_ids if pid in cat.index]
         with self._lock:
             if self._stamp != stamp or len(self._cat) > self._kept:
                 self._cat, self._index, self._stamp = Catalogue.empty(), {}, stamp
             cat, index = self._cat, self._index
         missing = [pid for pid in dict.fromkeys(post_ids) if pid not in index]
         if missing:
-            found = _meta_by_id(missing)
-            fresh = Catalogue.from_rows([found[p] for p in missing if p in found],
-                                        stats=interactions.PostStats())
+            fresh = _described(missing)
             with self._lock:
                 if self._stamp == stamp:
                     # Into the shared catalogue (another request may have added some).
