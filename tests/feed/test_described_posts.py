@@ -79,6 +79,7 @@ def test_posts_are_described_as_the_rows_with_entity_hashtags_described_them() -
     assert now.hashtags[first] == ("cat", "dog", "cat")
     assert now.language[first] == "pt"
     assert now.country[first] == "FR"
+    assert now.restricted is not None
     assert bool(now.restricted[first])
     assert now.hashtags[now.index[posts[1].pk]] == ()
 
