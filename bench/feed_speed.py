@@ -81,28 +81,52 @@ class Phase:
     elapsed: float = 0.0
     posts: int = 0  # feed posts in the 200 answers
     empty: int = 0  # 200 answers without a post
+    first: int = 0  # 200 answers that were the viewer's first request of this path here
+
+
+@dataclass
+class Visits:
+    """Per server and path: the viewers already sent (a For You page is dearer the first
+    time a viewer asks a server process: its per-viewer reads are cold), and where the next
+    phase starts in the viewers' order (`--fresh-viewers`)."""
+
+    seen: set[str | None] = field(default_factory=set)
+    offset: int = 0
 
 
 POST_ITEM = b'"type":"post"'
 
 
 async def run_phase(port: int, path: str, tokens: list[str | None], *, duration: float,
-                    timeout: float, connections: int | None = None) -> Phase:
+                    timeout: float, connections: int | None = None,
+                    visits: Visits | None = None) -> Phase:
     """`connections` keep-alive clients (default: one per token), each sending one request
     at a time and taking its tokens in turn (client i: tokens i, i + n, ...), so that no
-    viewer scrolls so far that For You runs out of unseen posts (it does after ~120 pages)."""
+    viewer scrolls so far that For You runs out of unseen posts (it does after ~120 pages).
+    With `visits`, the tokens start at `visits.offset` (moved past the requests sent) and
+    each answer is counted as a viewer's first or not."""
     phase = Phase()
     deadline = time.perf_counter() + duration
     n = connections or len(tokens)
+    if visits is not None and tokens:
+        start = visits.offset % len(tokens)
+        tokens = tokens[start:] + tokens[:start]
+    sent = 0
 
     async def client(mine: list[str | None]) -> None:
+        nonlocal sent
         conn = Connection(port, timeout)
         requests = [build(path, port, token) for token in mine]
         turn = 0
         try:
             while time.perf_counter() < deadline:
+                token = mine[turn % len(requests)]
                 request = requests[turn % len(requests)]
                 turn += 1
+                sent += 1
+                first = visits is not None and token not in visits.seen
+                if visits is not None:
+                    visits.seen.add(token)
                 t0 = time.perf_counter_ns()
                 try:
                     status, body = await conn.get(request)
@@ -117,12 +141,15 @@ async def run_phase(port: int, path: str, tokens: list[str | None], *, duration:
                     posts = body.count(POST_ITEM)
                     phase.posts += posts
                     phase.empty += posts == 0
+                    phase.first += first
         finally:
             await conn.close()
 
     began = time.perf_counter()
     await asyncio.gather(*(client(tokens[i::n]) for i in range(n)))
     phase.elapsed = time.perf_counter() - began
+    if visits is not None:
+        visits.offset += sent
     return phase
 
 
@@ -136,22 +163,33 @@ class Row:
     cpu_ms: float
     problems: list[str]
     posts_per_page: float = float("nan")
+    first_share: float = float("nan")  # of the measured answers, viewers' first here
 
 
 async def measure(name: str, path: str, tokens: list[str | None], port: int, pid: int,
-                  args: argparse.Namespace, connections: int) -> Row:
+                  args: argparse.Namespace, connections: int, visits: Visits) -> Row:
+    """`visits`: this server's for `path` (the warm-up, the probe and earlier phases
+    included). With `--fresh-viewers` each phase starts where the last one stopped in the
+    viewers' order; otherwise every phase starts again at the first viewer (as before)."""
     conn = Connection(port, max(args.timeout, 180.0))  # the first call loads the pools
-    status, body = await conn.get(build(path, port, tokens[0]))
+    probe = tokens[visits.offset % len(tokens)] if args.fresh_viewers else tokens[0]
+    status, body = await conn.get(build(path, port, probe))
+    visits.seen.add(probe)
+    visits.offset += 1 if args.fresh_viewers else 0
     await conn.close()
     if status != 200:
         return Row(name, 0, float("nan"), float("nan"), float("nan"), float("nan"),
                    [f"probe answered {status}: {body[:200]!r}"])
     print(f"  {name}: warm-up {args.warmup:g}s, measuring {args.duration:g}s ...", flush=True)
+    if not args.fresh_viewers:
+        visits.offset = 0
     await run_phase(port, path, tokens, duration=args.warmup, timeout=args.timeout,
-                    connections=connections)
+                    connections=connections, visits=visits)
+    if not args.fresh_viewers:
+        visits.offset = 0
     cpu0 = process_cpu_seconds(pid)
     phase = await run_phase(port, path, tokens, duration=args.duration, timeout=args.timeout,
-                            connections=connections)
+                            connections=connections, visits=visits)
     cpu = process_cpu_seconds(pid) - cpu0
     ok = phase.statuses.get(200, 0)
     lat = sorted(phase.latencies_ns)
@@ -165,7 +203,8 @@ async def measure(name: str, path: str, tokens: list[str | None], port: int, pid
         # An empty page costs far less than a full one: the figure would not be a page's.
         problems.append(f"{phase.empty} of {ok} pages had no post")
     return Row(name, ok, ok / phase.elapsed, percentile(lat, 50), percentile(lat, 99),
-               cpu * 1000 / max(ok, 1), problems, phase.posts / max(ok, 1))
+               cpu * 1000 / max(ok, 1), problems, phase.posts / max(ok, 1),
+               phase.first / max(ok, 1))
 
 
 def django_python(code: str, env: dict[str, str]) -> str:
@@ -233,6 +272,11 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=48,
                         help="seeded viewers the connections take in turn (For You runs out "
                         "of unseen posts after ~120 pages of one viewer)")
+    parser.add_argument("--fresh-viewers", action="store_true",
+                        help="each phase (warm-up, measured, c=1 then c=N) continues the "
+                        "viewers' order where the last one stopped on that server, instead "
+                        "of starting again at bench1: with more --users than the pages a "
+                        "server answers, every measured page is a viewer's first there")
     parser.add_argument("--scored-only", action="store_true",
                         help="only the second server: the no-op and For You with every page "
                         "scored from scratch (a shorter run)")
@@ -296,14 +340,14 @@ def main() -> int:
             server.stop()
         print()
         print(f"{'endpoint':<34} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-              f"{'server CPU/req':>15} {'posts/page':>10}")
+              f"{'server CPU/req':>15} {'posts/page':>10} {'first visits':>12}")
         for r in rows:
             print(f"{r.name:<34} {r.requests:>9,} {r.rps:>8.1f} {r.p50:>8.1f} {r.p99:>8.1f} "
-                  f"{r.cpu_ms:>12.2f} ms {r.posts_per_page:>10.1f}")
+                  f"{r.cpu_ms:>12.2f} ms {r.posts_per_page:>10.1f} {r.first_share:>11.0%}")
         print("every page scored (SWIPEME_FEED_SCORED_TTL=0, a second server):")
         for r in cold:
             print(f"{r.name:<34} {r.requests:>9,} {r.rps:>8.1f} {r.p50:>8.1f} {r.p99:>8.1f} "
-                  f"{r.cpu_ms:>12.2f} ms {r.posts_per_page:>10.1f}")
+                  f"{r.cpu_ms:>12.2f} ms {r.posts_per_page:>10.1f} {r.first_share:>11.0%}")
         for r in rows + cold:
             for problem in r.problems:
                 print(f"WARNING {r.name}: {problem}")
@@ -351,6 +395,8 @@ def record(run: Run, rows: list[Row], cold: list[Row]) -> None:
                 run.figure(f"{prefix}{r.name} p50", r.p50, "ms")
                 run.figure(f"{prefix}{r.name} p99", r.p99, "ms")
                 run.figure(f"{prefix}{r.name} server CPU/request", r.cpu_ms, "ms")
+                if "/feed/" in r.name or "for-you" in r.name:
+                    run.figure(f"{prefix}{r.name} first visits", 100 * r.first_share, "%")
 
 
 async def run_all(args: argparse.Namespace, port: int, pid: int,
@@ -358,10 +404,11 @@ async def run_all(args: argparse.Namespace, port: int, pid: int,
     """Latency with one connection (no queueing in the single worker), then throughput
     with `--concurrency` connections, for each endpoint in turn."""
     rows = []
+    visits: dict[str, Visits] = {}
     for n in (1, args.concurrency):
         for name, path, tokens_for in endpoints:
             rows.append(await measure(f"c={n} {name}", path, tokens_for(n), port, pid, args,
-                                      n))
+                                      n, visits.setdefault(path, Visits())))
     return rows
 
 
