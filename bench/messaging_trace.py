@@ -13,7 +13,9 @@ process on this machine):
 - `{"k": "dl", "c": client id, "u": the member, "t": their connection began handling the
   message}`;
 - `{"k": "lag", "t": when the event loop's 5 ms tick ran, "ms": how late}` (>= LAG_LOG_MS);
-- `{"k": "gc", "t": start, "ms": the collection's pause, "g": generation}` (>= 5 ms).
+- `{"k": "gc", "t": start, "ms": the collection's pause, "g": generation, "n": the objects
+  it walked (generations 0..g; counted for g >= 1 only, else -1), "x": collected, "cpu": the
+  collecting thread's CPU in it (ms): the pause without the machine's stretch}` (>= 5 ms).
 
 `analyse(...)` (bench/messaging.py prints it) splits each paced message's slowest delivery
 into those stages. Nothing here runs without the variable."""
@@ -38,6 +40,8 @@ class _Trace:
         self.lock = threading.Lock()
         self.pid = os.getpid()
         self.gc_began = 0.0
+        self.young = -1
+        self.gc_cpu = 0.0
         self.ticker: asyncio.Task[None] | None = None
 
     def write(self, **record: Any) -> None:
@@ -47,12 +51,20 @@ class _Trace:
             self.file.write(line + "\n")
 
     def on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        generation = info.get("generation") or 0
         if phase == "start":
+            # the objects the collection walks (a middle or full one's only: counting costs
+            # a pass over them, before the pause is timed)
+            self.young = (sum(len(gc.get_objects(g)) for g in range(generation + 1))
+                          if generation >= 1 else -1)
             self.gc_began = time.perf_counter()
+            self.gc_cpu = time.thread_time()
             return
         spent = (time.perf_counter() - self.gc_began) * 1e3
         if spent >= 5.0:
-            self.write(k="gc", t=self.gc_began, ms=round(spent, 1), g=info.get("generation"))
+            self.write(k="gc", t=self.gc_began, ms=round(spent, 1), g=generation,
+                       n=self.young, x=info.get("collected"),
+                       cpu=round((time.thread_time() - self.gc_cpu) * 1e3, 1))
 
     async def tick(self) -> None:
         while True:

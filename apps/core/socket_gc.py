@@ -15,13 +15,19 @@ So, once, when the process takes its first such connection:
   side: ~300,000 objects, ~200 ms a full pass on a busy machine) moves to the permanent
   generation, which no collection walks again (none of it is garbage: it lives as long as
   the process; the few cycles it may hold are kept, once).
-- thresholds (10,000, 10, 100): young collections ~14x rarer (each request and send makes
-  tens of thousands of short-lived objects; a young pass is cheap but happens less), and
-  a full pass considered after 100 middle ones instead of 10 (CPython also waits until
-  the objects promoted since the last full pass are a quarter of the old generation).
-  Cyclic garbage is still collected, later: the young generations catch almost all of it
-  (a request's or a send's objects die young); what reached the old generation waits for
-  the next full pass.
+- thresholds (10,000, 2, 500): young collections ~14x rarer (each request and send makes
+  tens of thousands of short-lived objects; a young pass is cheap but happens less); a
+  middle (generation-1) pass once 3 young ones have run since the last (not 10), so each
+  walks the young generation and 3 young passes' survivors (not 10): bench/messaging.py
+  --trace at 2,000 DM sockets (7 December 2026, 17:1x UTC, load 8-9) counted ~37,500
+  objects and ~18 ms of the collecting thread's CPU a middle pass (median), against
+  ~99,000 and ~53 ms with (10,000, 10, 100): the same objects walked in all, in pauses a
+  third as long (one such pass in the paced phase, 141 ms at load ~3, was a 5,000-socket
+  run's delivery p99). A full pass is considered after 500 middle ones (~2,000
+  collections; ~1,100 before); CPython also waits until the objects promoted since the
+  last full pass are a quarter of the old generation. Cyclic garbage is still collected,
+  later: the young generations catch almost all of it (a request's or a send's objects
+  die young); what reached the old generation waits for the next full pass.
 
 Only in a process that serves such sockets (the first connection tunes it): processes that
 never do (management commands, the test runner until a test connects, the task workers)
@@ -40,7 +46,7 @@ import logging
 
 logger = logging.getLogger(__name__)
 
-THRESHOLDS = (10_000, 10, 100)
+THRESHOLDS = (10_000, 2, 500)
 _tuned = False
 
 
