@@ -343,11 +343,11 @@ def main() -> int:
               f"{'server CPU/req':>15} {'posts/page':>10} {'first visits':>12}")
         for r in rows:
             print(f"{r.name:<34} {r.requests:>9,} {r.rps:>8.1f} {r.p50:>8.1f} {r.p99:>8.1f} "
-                  f"{r.cpu_ms:>12.2f} ms {r.posts_per_page:>10.1f} {r.first_share:>11.0%}")
+                  f"{r.cpu_ms:>12.2f} ms {r.posts_per_page:>10.1f} {_first(r):>12}")
         print("every page scored (SWIPEME_FEED_SCORED_TTL=0, a second server):")
         for r in cold:
             print(f"{r.name:<34} {r.requests:>9,} {r.rps:>8.1f} {r.p50:>8.1f} {r.p99:>8.1f} "
-                  f"{r.cpu_ms:>12.2f} ms {r.posts_per_page:>10.1f} {r.first_share:>11.0%}")
+                  f"{r.cpu_ms:>12.2f} ms {r.posts_per_page:>10.1f} {_first(r):>12}")
         for r in rows + cold:
             for problem in r.problems:
                 print(f"WARNING {r.name}: {problem}")
@@ -387,6 +387,12 @@ def forget_seen(redis_db: int, viewer_ids: list[str]) -> None:
     client.close()
 
 
+def _first(row: Row) -> str:
+    """The share of a feed row's measured pages that were a viewer's first on the server."""
+    return f"{row.first_share:.0%}" if "for-you" in row.name or "following" in row.name \
+        else "-"
+
+
 def record(run: Run, rows: list[Row], cold: list[Row]) -> None:
     for prefix, group in (("", rows), ("scored ", cold)):
         for r in group:
@@ -395,7 +401,7 @@ def record(run: Run, rows: list[Row], cold: list[Row]) -> None:
                 run.figure(f"{prefix}{r.name} p50", r.p50, "ms")
                 run.figure(f"{prefix}{r.name} p99", r.p99, "ms")
                 run.figure(f"{prefix}{r.name} server CPU/request", r.cpu_ms, "ms")
-                if "/feed/" in r.name or "for-you" in r.name:
+                if _first(r) != "-":
                     run.figure(f"{prefix}{r.name} first visits", 100 * r.first_share, "%")
 
 
