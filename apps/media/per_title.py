@@ -28,8 +28,12 @@ clip on every machine run), and measures its bits per pixel per frame (`bpp`). T
   repeated 4x) loses the rungs above the grid but the source's own size, which keeps the
   pixels sharp for less than the resampled 720 (`drop`).
 
-Opt-in (`MEDIA_PER_TITLE_LADDER`, env `SWIPEME_MEDIA_PER_TITLE_LADDER`): the plan is stored
-in the asset's probe (`probe["title"]`) at validation, so every step reads the same ladder.
+`MEDIA_PER_TITLE_LADDER` (env `SWIPEME_MEDIA_PER_TITLE_LADDER`): the `ladder` step makes
+the plan before it encodes and stores it in the asset's probe (`probe["title"]`), so every
+later step reads the same ladder (`services.recipe._plan_title`). Not at validation: the
+probe (~2.6 CPU s, 5-6 s of wall time on a busy 2-core machine, for a 15 s 1080x1920 clip)
+would delay the lowest rendition, which makes the asset playable and is today's rung
+whatever the plan (`transcode.plan_ladder`).
 
 Why the caps alone saved nothing (`bench/media_quality.py --per-title`, 2026-12-06: the same
 bytes and VMAF as today's ladder on the static, talking-head and fast-motion clips, ratio

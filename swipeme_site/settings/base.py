@@ -560,9 +560,11 @@ MEDIA_X264_PRESET = env_str("SWIPEME_MEDIA_X264_PRESET", "veryfast")
 # True: the whole ladder from one decode (least CPU; playable only when all rungs are done).
 # False: the lowest rung alone first (playable sooner), then the rest from one decode.
 MEDIA_SINGLE_PASS_LADDER = env_bool("SWIPEME_MEDIA_SINGLE_PASS_LADDER", False)
-# the per-title ladder (apps.media.per_title): rate caps and rungs from a quick complexity
-# probe of each clip; off until bench/media_quality.py shows its bytes at equal VMAF
-MEDIA_PER_TITLE_LADDER = env_bool("SWIPEME_MEDIA_PER_TITLE_LADDER", False)
+# the per-title ladder (apps.media.per_title): rate caps, CRF, x264 medium and rungs from a
+# quick complexity probe of each clip, made by the `ladder` step (the lowest rung, which
+# makes a post playable, is today's): 0.78x today's bytes at equal VMAF over
+# bench/media_quality.py's clips, ~1.6x the ladder's encode CPU (docs/benchmarks.md)
+MEDIA_PER_TITLE_LADDER = env_bool("SWIPEME_MEDIA_PER_TITLE_LADDER", True)
 # AV1 renditions (apps.media.av1) for a post past this many views, encoded on the bulk
 # queue; staff change it with the flag `media.av1_view_threshold` (audited), this is the
 # value while no such flag exists; 0 turns AV1 off
