@@ -35,6 +35,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import gc
 import json
 import os
 import re
@@ -336,14 +337,10 @@ class ClientTrace:
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        import gc
-
         gc.callbacks.append(self._gc)
         self.task = asyncio.create_task(self._lag())
 
     def stop(self) -> None:
-        import gc
-
         with contextlib.suppress(ValueError):
             gc.callbacks.remove(self._gc)
         if self.task is not None:
@@ -371,6 +368,12 @@ async def phase(name: str, port: int, path: str, tokens: list[str], opts: Option
     client_trace = ClientTrace() if trace is not None else None
     sockets, connect_s = await connect_all(port, path, opts.viewers, tokens, tally)
     senders = sockets[:len(tokens)]
+    # The client's own full collections walked its 2,000 sockets and the growing tally
+    # (0.34-0.46 s each, --trace at load 9): a delivery read late by the client is not
+    # the server's. What exists now is never garbage; young passes stay, full ones wait.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 100)
     if client_trace is not None:
         client_trace.start()
     try:
@@ -404,6 +407,7 @@ async def phase(name: str, port: int, path: str, tokens: list[str], opts: Option
                            "stalls": client_trace.stalls, "gcs": client_trace.gcs}, handle)
     finally:
         await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
+        gc.unfreeze()  # the next phase freezes its own
     # the echoes have no moderation: they send the "hidden" messages too (not counted)
     leaked = f"leaked {out['leaked']}" if name == "live" else "no moderation"
     print(f"{name}: {opts.viewers:,} sockets connected in {out['connect_s']:.1f} s; "
@@ -451,6 +455,9 @@ def main() -> int:
                         "per room)")
     parser.add_argument("--coalesce-ms", type=int, default=None,
                         help="the rooms' coalescing window (default: the production one)")
+    parser.add_argument("--gc-default", action="store_true",
+                        help="the server keeps CPython's garbage collector settings (no "
+                        "core.socket_gc tuning: an A/B's before)")
     parser.add_argument("--trace", type=Path, default=None, metavar="DIR",
                         help="write where each delivery waited into DIR (server.json: the "
                         "echo room's relay, windows and socket writes; client-<phase>.json: "
@@ -482,12 +489,15 @@ def main() -> int:
         env["BENCH_LIVE_CHAT_COALESCE_MS"] = str(args.coalesce_ms)
     if args.profile is not None:
         env["BENCH_LIVE_CHAT_PROFILE"] = str(args.profile.resolve())
+    if args.gc_default:
+        env["BENCH_LIVE_CHAT_GC_DEFAULT"] = "1"
     if args.trace is not None:
         args.trace.mkdir(parents=True, exist_ok=True)
         env["BENCH_LIVE_CHAT_TRACE"] = str(args.trace.resolve())
     print(f"live chat bench: {opts.viewers:,} viewers ({opts.senders} sending), "
           f"{opts.rate:g} messages/s; {args.workers} server process(es); coalescing "
           f"{args.coalesce_ms if args.coalesce_ms is not None else 'default'} ms; "
+          f"GC {'CPython defaults' if args.gc_default else 'tuned (core.socket_gc)'}; "
           f"database {database_url}", flush=True)
     ensure_database(database_url, recreate=not args.reuse, env=env)
     django_setup(env)

@@ -18,10 +18,13 @@ swipeme_site/routing.py):
 Environment: BENCH_LIVE_CHAT_COALESCE_MS sets the rooms' window (0: a frame goes out on the
 next turn of the event loop, nearly never shared); BENCH_LIVE_CHAT_PROFILE=out.prof runs the
 event loop's thread under cProfile, written at exit (one worker); BENCH_LIVE_CHAT_TRACE=DIR
-(the echo room only, one worker) writes DIR/server.json every few seconds: per message its
+(the echo room only, one worker) writes DIR/server.json when the echo phase ends and at
+exit: per message its
 relay receipt and its window's flush and fan-out times, per socket write (client port,
 window, time), the event loop's stalls over 20 ms and the garbage collector's passes, all
-on CLOCK_MONOTONIC (the bench's `--trace` reads it beside the client's own).
+on CLOCK_MONOTONIC (the bench's `--trace` reads it beside the client's own);
+BENCH_LIVE_CHAT_GC_DEFAULT=1 leaves CPython's collector as it is (no `core.socket_gc`
+tuning: the before of an A/B).
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ from apps.core import socket_gc  # noqa: E402
 from apps.live.chat import broadcast, consumer, room  # noqa: E402
 from apps.live.chat.outbox import Outbox  # noqa: E402
 
+if os.environ.get("BENCH_LIVE_CHAT_GC_DEFAULT") == "1":
+    socket_gc._tuned = True  # tune_once does nothing: CPython's defaults (an A/B's before)
 if os.environ.get("BENCH_LIVE_CHAT_COALESCE_MS"):
     room.WINDOW_SECONDS = int(os.environ["BENCH_LIVE_CHAT_COALESCE_MS"]) / 1000
 
@@ -87,7 +92,7 @@ class _Trace:
         gc.callbacks.append(self._gc)
         loop = asyncio.get_running_loop()
         self.lag = loop.create_task(self._lag())
-        loop.call_later(3.0, self._dump)
+        atexit.register(self.dump)  # the stalls and passes of the later phases too
 
     def _gc(self, phase: str, info: dict[str, int]) -> None:
         now = time.monotonic()
@@ -104,12 +109,13 @@ class _Trace:
             if late > 0.02:
                 self.stalls.append((before, late))
 
-    def _dump(self) -> None:
+    def dump(self) -> None:
+        """Written when the echo room empties (its phase is over: the write costs the loop
+        a second or more, so never while measuring) and at exit."""
         with open(self.path + ".tmp", "w") as out:
             json.dump({"relayed": self.relayed, "windows": self.windows,
                        "writes": self.writes, "stalls": self.stalls, "gcs": self.gcs}, out)
         os.replace(self.path + ".tmp", self.path)
-        asyncio.get_running_loop().call_later(3.0, self._dump)
 
 
 _trace = _Trace(os.environ["BENCH_LIVE_CHAT_TRACE"]) if os.environ.get(
@@ -173,6 +179,8 @@ class LiveEchoConsumer(consumer.LiveChatConsumer):
         await self.outbox.stop()
         if self.room is not None:
             await self.room.leave(self)
+            if _trace is not None and not self.room.members:
+                _trace.dump()
             self.room = None
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
