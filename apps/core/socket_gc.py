@@ -15,23 +15,17 @@ So, once, when the process takes its first such connection:
   side: ~300,000 objects, ~200 ms a full pass on a busy machine) moves to the permanent
   generation, which no collection walks again (none of it is garbage: it lives as long as
   the process; the few cycles it may hold are kept, once).
-- thresholds (10,000, 2, 500): young collections ~14x rarer (each request and send makes
-  tens of thousands of short-lived objects; a young pass is cheap but happens less); a
-  middle (generation-1) pass once 3 young ones have run since the last (not 10), so each
-  walks the young generation and 3 young passes' survivors (not 10). bench/messaging.py
-  --trace at 2,000 DM sockets, connect storm and capacity phase (7 December 2026, 17:15-
-  17:20 UTC, load 8-12): 15 middle passes of ~37,500 objects and 6.5 ms of the
-  collecting thread's CPU each (medians; at most 43,600 and 19.6 ms; 142 ms in all),
-  against 5 of ~98,900 objects and 52.9 ms (46-58 ms; 258 ms in all) with
-  (10,000, 10, 100): 8x less CPU a pause (0.17 against 0.53 us an object) (one such
-  pass in the paced phase, 141 ms at load ~3, was a 5,000-socket run's delivery p99;
-  passes of 60,000-80,000 objects still happen when thousands of sockets close at
-  once: old objects dying let the young generation grow). A full pass is considered
-  after 500 middle ones (~2,000 collections; ~1,100 before); CPython also waits until the
-  objects promoted since the last full pass are a quarter of the old generation. Cyclic
-  garbage is still collected, later: the young generations catch almost all of it (a
-  request's or a send's objects die young); what reached the old generation waits for
-  the next full pass.
+- thresholds (10,000, 10, 100): young collections ~14x rarer (each request and send makes
+  tens of thousands of short-lived objects; a young pass is cheap but happens less), and
+  a full pass considered after 100 middle ones instead of 10 (CPython also waits until
+  the objects promoted since the last full pass are a quarter of the old generation).
+  Cyclic garbage is still collected, later: the young generations catch almost all of it
+  (a request's or a send's objects die young); what reached the old generation waits for
+  the next full pass. (10,000, 2, 500) was tried (16:55 session, docs/benchmarks.md
+  "Direct messages"): middle passes a third as large in a connect storm, but at 5,000
+  sockets the paced phase's pause (a young generation grown to ~145,000 objects) was then
+  walked twice, by a young pass and a middle one, and the restarted worker collected
+  more in its reconnect storm; kept at 10.
 
 Only in a process that serves such sockets (the first connection tunes it): processes that
 never do (management commands, the test runner until a test connects, the task workers)
@@ -50,7 +44,7 @@ import logging
 
 logger = logging.getLogger(__name__)
 
-THRESHOLDS = (10_000, 2, 500)
+THRESHOLDS = (10_000, 10, 100)
 _tuned = False
 
 
