@@ -23,9 +23,9 @@ So, once, when the process takes its first such connection:
   (a request's or a send's objects die young); what reached the old generation waits for
   the next full pass. (10,000, 2, 500) was tried (16:55 session, docs/benchmarks.md
   "Direct messages"): middle passes a third as large in a connect storm, but at 5,000
-  sockets the paced phase's pause (a young generation grown to ~145,000 objects) was then
-  walked twice, by a young pass and a middle one, and the restarted worker collected
-  more in its reconnect storm; kept at 10.
+  sockets the paced phase's pause (a young generation grown to ~145,000 objects, walked
+  by a young pass and then a middle one, with either threshold) stayed, and the
+  restarted worker collected more in its reconnect storm; kept at 10.
 
 Only in a process that serves such sockets (the first connection tunes it): processes that
 never do (management commands, the test runner until a test connects, the task workers)
