@@ -25,7 +25,7 @@ So, once, when the process takes its first such connection:
   "Direct messages"): middle passes a third as large in a connect storm, but at 5,000
   sockets the paced phase's pause (a young generation grown to ~145,000 objects, walked
   by a young pass and then a middle one, with either threshold) stayed, and the
-  restarted worker collected more in its reconnect storm; kept at 10.
+  reconnect storm's figures could not be told from the load; kept at 10.
 
 Only in a process that serves such sockets (the first connection tunes it): processes that
 never do (management commands, the test runner until a test connects, the task workers)
