@@ -328,6 +328,11 @@ def moderation_gate_live() -> None:
 # comment's notification, a moderation scan) while that test's flush truncates the tables,
 # deadlocking the flush and leaving rows for the next tests (CI, stop 29).
 _session_worker = {"running": False, "consuming": True}
+# when the session worker's consumers were last cancelled (time.monotonic())
+_paused_at = {"at": 0.0}
+# kombu's Redis transport waits on the queues with a BRPOP of this many seconds; one sent
+# just before a cancel still takes the next message pushed (its reply is delivered)
+_BRPOP_TIMEOUT_S = 1.0
 _USES_WORKER = frozenset({"celery_worker_process", "live_asgi_server"})
 
 
@@ -345,6 +350,8 @@ def _session_worker_consumes(consume: bool) -> None:
         if not replies:
             raise RuntimeError(f"the session worker did not answer for queue {queue}")
     _session_worker["consuming"] = consume
+    if not consume:
+        _paused_at["at"] = time.monotonic()
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -449,8 +456,13 @@ def broker_unconsumed() -> None:
     """Tests that read what reached the broker's queues: a session worker started by an
     earlier test (celery_worker_process) would take the messages first, so it is paused for
     the test (`_worker_idle_after_test` sees this fixture) and resumed when a later test
-    uses it (a no-op when no worker runs)."""
+    uses it (a no-op when no worker runs). A BRPOP the worker sent before the pause still
+    takes a message pushed within its timeout (CI: a dispatched task was missing from the
+    queue), so the test starts once that timeout has passed since the pause."""
     _session_worker_consumes(False)
+    wait = _paused_at["at"] + _BRPOP_TIMEOUT_S + 0.2 - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
 
 
 @pytest.fixture

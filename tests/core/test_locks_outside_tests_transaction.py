@@ -860,6 +860,8 @@ COVERED_ELSEWHERE = {
     MED + "validation.py::asset_process":
         "tests/media/test_pipeline.py (a real worker: no test transaction)",
     MED + "steps.py::asset_step_run": "tests/media/test_pipeline.py",
+    MED + "recipe.py::_plan_title":
+        "tests/media/test_pipeline.py (a real worker's ladder step stores the per-title plan)",
     "apps/notifications/services/fanout.py::_fan_out":
         "tests/notifications/test_fanout.py (transaction=True, and a SIGKILLed process); "
         "tests/live/test_notify_and_rings.py (a live's start, resumed; transaction=True)",

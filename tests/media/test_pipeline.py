@@ -10,6 +10,7 @@ from typing import Any
 
 import av
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from PIL import Image, ImageChops
 from rest_framework.test import APIClient
@@ -94,6 +95,10 @@ def test_a_clip_goes_from_upload_to_ready(celery_worker_process, clips, tmp_path
     assert set(steps) == {"validate", "rendition-240", "ladder", "poster", "preview",
                           "storyboard", "audio", "frames", "mp4"}
     assert all(s.state == "done" and s.attempts >= 1 and s.finished_at for s in steps.values())
+    # the per-title plan (on by default) was made by the ladder step, under its row lock,
+    # outside any test transaction (tests/core/test_locks_outside_tests_transaction.py)
+    assert settings.MEDIA_PER_TITLE_LADDER
+    assert isinstance(asset.probe.get("title"), dict), asset.probe
 
     # the master playlist lists both renditions with measured attributes
     base = storage.asset_dir(asset.pk)
