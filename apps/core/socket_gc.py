@@ -25,7 +25,11 @@ So, once, when the process takes its first such connection:
   "Direct messages"): middle passes a third as large in a connect storm, but at 5,000
   sockets the paced phase's pause (a young generation grown to ~145,000 objects, walked
   by a young pass and then a middle one, with either threshold) stayed, and the
-  reconnect storm's figures could not be told from the load; kept at 10.
+  reconnect storm's figures could not be told from the load; kept at 10. A young pass on
+  the loop every 0.5 s (the young count is allocations less deallocations, so the
+  generation can fill while old objects die) was tried next and reverted (docs/benchmarks.md
+  "Direct messages", the lead's 18:38 runs: paced p50 72-80 ms and p99 327-474 ms, every
+  socket back 48-52 s, against 56 / 223 ms and 40 s without it).
 
 Only in a process that serves such sockets (the first connection tunes it): processes that
 never do (management commands, the test runner until a test connects, the task workers)
@@ -39,21 +43,12 @@ a quiet machine (to be confirmed there)."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 
 logger = logging.getLogger(__name__)
 
 THRESHOLDS = (10_000, 10, 100)
-# A young pass on the loop this often, whatever the threshold says. CPython 3.11 counts the
-# young generation as allocations less deallocations of any tracked object, so while old
-# objects die (a closed socket's, a phase's) the count stays under 10,000 as the young
-# generation fills: at 5,000 DM sockets it reached 145,000-176,000 objects, walked by a young
-# pass (87-98 ms of CPU) and then a middle one (108-144 ms) with every delivery stopped: the
-# paced phase's p99 (docs/benchmarks.md "Direct messages", 16:55 session). A pass every
-# half second walks what half a second allocated and survived.
-YOUNG_PASS_EVERY_S = 0.5
 _tuned = False
 
 
@@ -64,18 +59,6 @@ def tune_once() -> None:
     _tuned = True
     gc.freeze()
     gc.set_threshold(*THRESHOLDS)
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:  # a synchronous caller: the thresholds alone
-        loop = None
-    if loop is not None:
-        loop.call_later(YOUNG_PASS_EVERY_S, _young_pass, loop)
     logger.info("sockets: GC tuned for a socket worker (%s objects frozen, thresholds %s)",
                 gc.get_freeze_count(), THRESHOLDS)
 
-
-def _young_pass(loop: asyncio.AbstractEventLoop) -> None:
-    if loop.is_closed():
-        return
-    gc.collect(0)
-    loop.call_later(YOUNG_PASS_EVERY_S, _young_pass, loop)
