@@ -27,9 +27,11 @@ So, once, when the process takes its first such connection:
   by a young pass and then a middle one, with either threshold) stayed, and the
   reconnect storm's figures could not be told from the load; kept at 10. A young pass on
   the loop every 0.5 s (the young count is allocations less deallocations, so the
-  generation can fill while old objects die) was tried next and reverted (docs/benchmarks.md
-  "Direct messages", the lead's 18:38 runs: paced p50 72-80 ms and p99 327-474 ms, every
-  socket back 48-52 s, against 56 / 223 ms and 40 s without it).
+  generation can fill while old objects die) was tried next and reverted: its quiet runs
+  (the lead, 18:38 UTC: paced p99 341 / 474 / 327 ms) were worse than the 15:45 runs
+  without it, but the runs without it that followed (18:49) were as slow (the machine's
+  CPU per socket was 15-40 % higher than at 15:45 in both), so its effect is not known;
+  an interleaved A/B is the next step (docs/benchmarks.md "Direct messages").
 
 Only in a process that serves such sockets (the first connection tunes it): processes that
 never do (management commands, the test runner until a test connects, the task workers)
