@@ -39,7 +39,7 @@ async def _serve(log: list[str]) -> tuple[asyncio.AbstractServer, int]:
 def _measure(tokens: list[str | None], *, fresh: bool, connections: int) -> tuple[
         list[str], list[object]]:
     feed_speed = load_bench("feed_speed")
-    args = argparse.Namespace(timeout=10.0, warmup=0.05, duration=0.05, fresh_viewers=fresh)
+    args = argparse.Namespace(timeout=10.0, warmup=0.2, duration=0.5, fresh_viewers=fresh)
     log: list[str] = []
 
     async def run() -> list[object]:
