@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from _loop_probe import LoopProbe
 from _runs import Runs, add_arguments
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -326,40 +327,9 @@ class Options:
     hidden_every: int
 
 
-class ClientTrace:
+class ClientTrace(LoopProbe):
     """`--trace`: the client's own event-loop stalls and garbage collections (a delivery the
     client read late is not the server's), beside the server's trace."""
-
-    def __init__(self) -> None:
-        self.stalls: list[tuple[float, float]] = []
-        self.gcs: list[tuple[float, float, int, int]] = []
-        self._gc_start = 0.0
-        self.task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        gc.callbacks.append(self._gc)
-        self.task = asyncio.create_task(self._lag())
-
-    def stop(self) -> None:
-        with contextlib.suppress(ValueError):
-            gc.callbacks.remove(self._gc)
-        if self.task is not None:
-            self.task.cancel()
-
-    def _gc(self, phase: str, info: dict[str, int]) -> None:
-        now = time.monotonic()
-        if phase == "start":
-            self._gc_start = now
-        else:
-            self.gcs.append((self._gc_start, now, info["generation"], info["collected"]))
-
-    async def _lag(self) -> None:
-        while True:
-            before = time.monotonic()
-            await asyncio.sleep(0.005)
-            late = time.monotonic() - before - 0.005
-            if late > 0.02:
-                self.stalls.append((before, late))
 
 
 async def phase(name: str, port: int, path: str, tokens: list[str], opts: Options,

@@ -32,12 +32,12 @@ from __future__ import annotations
 import asyncio
 import atexit
 import cProfile
-import gc
 import json
 import os
 import time
 from typing import Any
 
+from _loop_probe import LoopProbe
 from channels.auth import AuthMiddlewareStack
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.routing import ProtocolTypeRouter, URLRouter
@@ -69,45 +69,23 @@ ECHO_ROOM = -18  # no live has this id: the echo room's key and group
 GROUP = "bench-live-echo"
 
 
-class _Trace:
+class _Trace(LoopProbe):
     """BENCH_LIVE_CHAT_TRACE (see the module's docstring): where a late delivery waited."""
 
     def __init__(self, directory: str) -> None:
+        super().__init__()  # the loop's stalls and the GC's passes
         self.path = os.path.join(directory, "server.json")
         self.relayed: dict[str, float] = {}  # seq -> the relay handed it to the room
         self.windows: list[tuple[float, float, float, list[str]]] = []  # flush, fan-out end
         self.text_window: dict[int, int] = {}  # id(a window's text) -> window number
         self.texts: list[str] = []  # keeps those texts alive (ids stay unique)
         self.writes: list[tuple[int, int, float, float]] = []  # port, window, start, end
-        self.stalls: list[tuple[float, float]] = []  # loop stalls: when, how late
-        self.gcs: list[tuple[float, float, int, int]] = []  # start, end, generation, collected
-        self._gc_start = 0.0
-        self.started = False
-        self.lag: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        if self.started:
+        if self.running:
             return
-        self.started = True
-        gc.callbacks.append(self._gc)
-        loop = asyncio.get_running_loop()
-        self.lag = loop.create_task(self._lag())
+        super().start()
         atexit.register(self.dump)  # the stalls and passes of the later phases too
-
-    def _gc(self, phase: str, info: dict[str, int]) -> None:
-        now = time.monotonic()
-        if phase == "start":
-            self._gc_start = now
-        else:
-            self.gcs.append((self._gc_start, now, info["generation"], info["collected"]))
-
-    async def _lag(self) -> None:
-        while True:
-            before = time.monotonic()
-            await asyncio.sleep(0.005)
-            late = time.monotonic() - before - 0.005
-            if late > 0.02:
-                self.stalls.append((before, late))
 
     def dump(self) -> None:
         """Written when the echo room empties (its phase is over: the write costs the loop
