@@ -65,10 +65,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.accounts.models import User
+from apps.core import socket_gc
 from apps.core.consumers import MalformedFrameMixin, NoPerMessageDbCloseMixin
 from apps.core.errors import ApplicationError, NotFoundError
 from apps.core.ids import parse_id
-from apps.messaging import live, presence, selectors, socket_work, worker_gc
+from apps.messaging import live, presence, selectors, socket_work
 from apps.messaging.models import Participant
 from apps.notifications.consumers import seq_or_none
 from apps.social.selectors import is_blocked_between
@@ -132,7 +133,7 @@ class MessagesConsumer(MalformedFrameMixin, NoPerMessageDbCloseMixin,
     group: str | None = None
 
     async def connect(self) -> None:
-        worker_gc.tune_once()  # a process holding these sockets: `worker_gc`
+        socket_gc.tune_once()  # a process holding these sockets: `core.socket_gc`
         await self.accept()  # a close code and a message need an open socket
         self.subs: dict[int, Subscription] = {}
         self.blocked: set[int] = set()  # blocks made while connected

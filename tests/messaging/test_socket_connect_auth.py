@@ -4,7 +4,7 @@ and live chat sockets too): the same answer as allauth's general token path with
 read of the user in every case (a
 valid session, a deactivated person, a person whose deletion is scheduled, a password
 changed since, an unknown or expired token), in 3 statements with the unread total (was 5);
-and a socket worker's garbage collector set-up (`worker_gc`)."""
+and a socket worker's garbage collector set-up (`core.socket_gc`)."""
 
 from __future__ import annotations
 
@@ -97,14 +97,14 @@ def test_every_case_answers_as_the_shared_check() -> None:
 
 
 def test_a_socket_worker_freezes_its_startup_heap_and_collects_less_often() -> None:
-    """`worker_gc.tune_once` (the first `ws/messages/` connection of a process), in a
+    """`socket_gc.tune_once` (the first `ws/messages/` connection of a process), in a
     process of its own (it is process-wide): what exists is frozen, the thresholds are the
     socket worker's, and a second connection changes nothing."""
-    code = ("import gc, django; django.setup(); from apps.messaging import worker_gc; "
+    code = ("import gc, django; django.setup(); from apps.core import socket_gc; "
             "assert gc.get_freeze_count() == 0, 'frozen before'; "
             "assert gc.get_threshold() == (700, 10, 10), gc.get_threshold(); "
-            "worker_gc.tune_once(); frozen = gc.get_freeze_count(); "
-            "worker_gc.tune_once(); "
+            "socket_gc.tune_once(); frozen = gc.get_freeze_count(); "
+            "socket_gc.tune_once(); "
             "print(frozen, gc.get_freeze_count(), *gc.get_threshold())")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, env={**os.environ, "DJANGO_SETTINGS_MODULE":
