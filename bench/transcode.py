@@ -165,9 +165,9 @@ def main() -> None:
     parser.add_argument("--single-pass", action="store_true",
                         help="also time SWIPEME_MEDIA_SINGLE_PASS_LADDER's one ladder step")
     parser.add_argument("--per-title", action="store_true",
-                        help="MEDIA_PER_TITLE_LADDER on: the probe encode at validation "
-                        "(before the lowest rendition, so in time to playable) and its "
-                        "ladder, for ours and plain")
+                        help="MEDIA_PER_TITLE_LADDER on: the probe encode at the start of "
+                        "the ladder step (after the lowest rendition, so not in time to "
+                        "playable; its wall time printed) and its ladder, for ours and plain")
     parser.add_argument("--one-decode", action="store_true",
                         help="also time the one-decode design: every rung and the extras' "
                         "files from one graph, the lowest rung's segments watched as they "
