@@ -3,7 +3,7 @@
 A creative grant answers "may this org run this media asset as an ad's creative although
 none of its members uploaded it?": the marketplace says yes for a deal's published post
 whose deliverables let the brand run it as an ad (a spark ad). Asked by the ad checks at
-create and update (`services.campaigns._check_ad`)."""
+create and update (`services.ads._check_ad`)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.ads.models import Ad, AdGroup, AdvertiserOrg, Campaign, Membership
-from apps.ads.services import campaigns, orgs
+from apps.ads.services import ad_groups, ads, campaigns, orgs
 from apps.payments.models import LedgerAccount
 from apps.payments.services.ledger import Leg, platform_account, post_transfers
 from tests.content.factories import MediaAssetFactory
@@ -46,7 +46,7 @@ def campaign_for(org: AdvertiserOrg, user: User, **kw: Any) -> Campaign:
 def group_for(campaign: Campaign, user: User, **kw: Any) -> AdGroup:
     args: dict[str, Any] = {"name": "Group", "bid_strategy": "cpm", "bid_micros": 5_000_000}
     args.update(kw)
-    return campaigns.ad_group_create(user=user, campaign=campaign, **args)
+    return ad_groups.ad_group_create(user=user, campaign=campaign, **args)
 
 
 def ad_for(group: AdGroup, user: User, **kw: Any) -> Ad:
@@ -54,7 +54,7 @@ def ad_for(group: AdGroup, user: User, **kw: Any) -> Ad:
     args: dict[str, Any] = {"name": "Ad one", "asset_id": asset.pk, "display_name": "Acme",
                             "landing_url": "https://acme.example.com/spring"}
     args.update(kw)
-    return campaigns.ad_create(user=user, group=group, **args)
+    return ads.ad_create(user=user, group=group, **args)
 
 
 def live_ad(user: User | None = None, *, org: AdvertiserOrg | None = None,

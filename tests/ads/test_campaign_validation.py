@@ -13,7 +13,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from apps.ads.models import Ad
-from apps.ads.services import campaigns
+from apps.ads.services import ads, campaigns
 from apps.ads.services.landing import registrable_domain, validate_landing_url
 from apps.core.errors import ApplicationError
 from tests.ads.core_helpers import ad_for, campaign_for, group_for, org_with
@@ -127,9 +127,9 @@ def test_a_change_to_an_approved_ad_sends_it_back_to_review() -> None:
     ad = ad_for(group_for(campaign_for(org, admin), admin), admin)
     Ad.objects.filter(pk=ad.pk).update(review_state=Ad.Review.APPROVED)
     ad.refresh_from_db()
-    campaigns.ad_update(user=admin, ad=ad, name="Renamed")  # not reviewed content
+    ads.ad_update(user=admin, ad=ad, name="Renamed")  # not reviewed content
     assert Ad.objects.get(pk=ad.pk).review_state == Ad.Review.APPROVED
-    campaigns.ad_update(user=admin, ad=ad, landing_url="https://acme.example.com/other")
+    ads.ad_update(user=admin, ad=ad, landing_url="https://acme.example.com/other")
     ad.refresh_from_db()
     assert ad.review_state == Ad.Review.DRAFT
     assert ad.review_reasons == ["You changed the ad: submit it for review again."]

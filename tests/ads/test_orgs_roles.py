@@ -8,7 +8,7 @@ import pytest
 from apps.accounts.models import User
 from apps.ads import selectors
 from apps.ads.models import Membership
-from apps.ads.services import audiences, campaigns, orgs
+from apps.ads.services import ad_groups, ads, audiences, campaigns, orgs
 from apps.ads.services.orgs import ROLE_ACTIONS, Action
 from apps.core.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
 from apps.payments.models import LedgerAccount
@@ -119,11 +119,11 @@ def test_an_advertiser_never_sees_or_edits_another_orgs_things() -> None:
     with pytest.raises(NotFoundError):
         campaigns.campaign_update(user=me, campaign=their_campaign, name="Hijacked")
     with pytest.raises(NotFoundError):
-        campaigns.ad_update(user=me, ad=their_ad, landing_url="https://evil.example.com/")
+        ads.ad_update(user=me, ad=their_ad, landing_url="https://evil.example.com/")
     # Targeting one's own group at another org's audience: refused as unknown.
     my_group = group_for(campaign_for(mine, me), me)
     with pytest.raises(ApplicationError) as refused:
-        campaigns.ad_group_update(user=me, group=my_group,
+        ad_groups.ad_group_update(user=me, group=my_group,
                                   custom_audience_ids=[their_audience.pk])
     assert "custom_audience_ids" in (refused.value.fields or {})
     # Using another member's video as one's creative: refused.

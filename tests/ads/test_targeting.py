@@ -14,7 +14,7 @@ from django.utils import timezone
 from apps.ads import selectors
 from apps.ads.delivery import budget
 from apps.ads.models import Ad, AdGroup, AudienceMember, Campaign, CustomAudience
-from apps.ads.services import campaigns
+from apps.ads.services import ad_groups, campaigns
 from apps.ads.targeting import (
     Targeting,
     Viewer,
@@ -236,11 +236,11 @@ def test_an_ad_groups_content_topics_are_saved_read_and_filter_the_slot() -> Non
     assert Targeting.of(group).topics == ("food", "travel")
     user = group.campaign.org.memberships.get().user
     with pytest.raises(ApplicationError) as refused:
-        campaigns.ad_group_update(user=user, group=group, topics=["food", "knitting"])
+        ad_groups.ad_group_update(user=user, group=group, topics=["food", "knitting"])
     assert refused.value.fields == {"topics": [TOPIC_REFUSAL]}
     group.refresh_from_db()
     assert group.topics == ["food", "travel"]
-    campaigns.ad_group_update(user=user, group=group, topics=["cars"])
+    ad_groups.ad_group_update(user=user, group=group, topics=["cars"])
     (live,) = selectors.live_ads(timezone.now())
     assert live.targeting.topics == ("cars",)
     anyone = live_ad()

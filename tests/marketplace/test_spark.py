@@ -15,7 +15,7 @@ from django.utils import timezone
 from apps.ads.measurement import rollup
 from apps.ads.measurement.events import Caller, ad_event_record
 from apps.ads.models import Ad, AdGroup
-from apps.ads.services.campaigns import ad_create
+from apps.ads.services.ads import ad_create
 from apps.core.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
 from apps.marketplace import selectors
 from apps.marketplace.models import Deal

@@ -4,7 +4,7 @@ services): `POST /api/v1/ads/campaigns/<id>/adgroups` creates one, `GET` and `PA
 languages, age bands, interests, devices, content topics, custom audiences, lookalikes).
 
 Thin: parse, find the group through the member's org (`selectors.ad_group_for`: another
-org's id and an unknown id are the same 404), call `services.campaigns`, answer. Every rule
+org's id and an unknown id are the same 404), call `services.ad_groups`, answer. Every rule
 (bounds, roles, the minors rules, topic keys) is the services'; their refusals are 4xx in the
 API's error shape, in words."""
 
@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from apps.ads import selectors
 from apps.ads.models import AdGroup
-from apps.ads.services import campaigns as services
+from apps.ads.services import ad_groups as services
 from apps.ads.services.orgs import Action
 from apps.core.api.schema import ErrorDocs
 from apps.core.errors import ApplicationError

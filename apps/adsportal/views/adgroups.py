@@ -14,8 +14,8 @@ from apps.accounts import locales
 from apps.ads import targeting as ads_targeting
 from apps.ads.conf import conf
 from apps.ads.models import AdGroup, Campaign
+from apps.ads.services import ad_groups as ads_services
 from apps.ads.services import audiences as audience_services
-from apps.ads.services import campaigns as ads_services
 from apps.adsportal import reads
 from apps.adsportal.access import Seat, portal_view, seat_for
 from apps.adsportal.forms import (

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.ads.models import Ad, AdGroup, RestrictedCategory
-from apps.ads.services import campaigns as ads_services
+from apps.ads.services import ads as ads_services
 from apps.ads.services import review as review_services
 from apps.adsportal import reads
 from apps.adsportal.access import Seat, portal_view, seat_for

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from apps.accounts.models import User
 from apps.ads.models import Ad
 from apps.ads.selectors import ad_group_for
-from apps.ads.services.campaigns import ad_create
+from apps.ads.services.ads import ad_create
 from apps.ads.services.orgs import Action
 from apps.ads.services.review import ad_submit
 from apps.content.selectors import promotable_q
