@@ -16,6 +16,7 @@ class ContentConfig(AppConfig):
         from apps.media.hooks import (
             register_asset_failed_hook,
             register_asset_playable_hook,
+            register_asset_playback_hook,
             register_asset_public_hook,
             register_asset_recipe_hook,
         )
@@ -24,6 +25,7 @@ class ContentConfig(AppConfig):
         register_asset_failed_hook(services.posts_hold_for_failed_asset)
         register_asset_public_hook(selectors.asset_public_version)
         register_asset_recipe_hook(selectors.asset_media_recipe)
+        register_asset_playback_hook(selectors.asset_playback_wanted)
         register_account_removal_hook(services.content_purge_user)
         register_visible_posts_filter(selectors.visible_post_ids_for)
         register_profile_changed_hook(services.account_privacy_changed)

@@ -38,7 +38,7 @@ from apps.content.hooks import sound_in_asset
 from apps.content.models import HASHTAG_MAX_LENGTH, Hashtag, Post, PostHashtag, Sound
 from apps.core.errors import ForbiddenError, NotFoundError
 from apps.core.ids import id_or_404
-from apps.media.hooks import AssetRecipe
+from apps.media.hooks import AssetRecipe, PlaybackWanted
 from apps.social.models import Block, Follow, Mute
 from apps.social.selectors import (
     SUMMARY_FIELDS,
@@ -230,6 +230,20 @@ def asset_media_recipe(*, asset_id: int) -> AssetRecipe | None:
             sound_asset_id = sound.source_asset_id
     return AssetRecipe(sound_file=sound_file, sound_asset_id=sound_asset_id,
                        sound_mix=post.sound_mix, cover_time_ms=post.cover_time_ms)
+
+
+def asset_playback_wanted(*, asset_id: int) -> PlaybackWanted | None:
+    """Media asks this (its playback hook) when someone will first wait to play an
+    upload: a draft's or a removed post's never (None inside), a scheduled post's at its
+    time, any other post's now. No post on it: no opinion. One query."""
+    post = Post.objects.filter(asset_id=asset_id).values("status", "scheduled_for").first()
+    if post is None:
+        return None
+    if post["status"] in (Post.Status.DRAFT, Post.Status.REMOVED):
+        return PlaybackWanted(at=None)
+    if post["status"] == Post.Status.SCHEDULED and post["scheduled_for"] is not None:
+        return PlaybackWanted(at=post["scheduled_for"])
+    return PlaybackWanted(at=timezone.now())
 
 
 def get_post_for(*, viewer: User | AnonymousUser | None, post_id: int | str) -> Post:

@@ -4,6 +4,7 @@ them; it calls these registries when an asset changes state."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from apps.core.hooks import Hook
@@ -132,6 +133,36 @@ register_av1_threshold_hook = _av1_threshold_hooks.register
 def av1_view_threshold_answer() -> int | None:
     for hook in _av1_threshold_hooks:
         answer = hook()
+        if answer is not None:
+            return answer
+    return None
+
+
+@dataclass(frozen=True)
+class PlaybackWanted:
+    """When someone will first wait to play an asset, as the app using it knows: `at` the
+    earliest time a post on it goes out (a scheduled post's time; now for a post
+    published now), None while nothing is to go out (a draft)."""
+
+    at: datetime | None
+
+
+class AssetPlaybackHook(Protocol):
+    def __call__(self, *, asset_id: int) -> PlaybackWanted | None: ...
+
+
+# Answers "when will someone wait to play this asset?" (content: its post's status and
+# schedule). None: no opinion (no post on it yet: someone may be waiting). Media asks it
+# when it plans the steps (`recipe.needs_early_playback`); when the answer moves earlier
+# (a draft published, a scheduled post brought forward or due), call
+# `apps.media.services.asset_playback_wanted`.
+_playback_hooks: Hook[AssetPlaybackHook] = Hook("media.asset_playback_wanted")
+register_asset_playback_hook = _playback_hooks.register
+
+
+def asset_playback_wanted(*, asset_id: int) -> PlaybackWanted | None:
+    for hook in _playback_hooks:
+        answer = hook(asset_id=asset_id)
         if answer is not None:
             return answer
     return None

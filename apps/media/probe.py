@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +58,10 @@ class ProbeResult:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ProbeResult:
-        # the asset's probe also keeps what was decided from it (`title`: the per-title plan)
-        return cls(**{key: value for key, value in data.items() if key != "title"})
+        # the asset's probe also keeps what was decided from it (`title`: the per-title
+        # plan; `playback`: whether someone waits to play it, `needs_early_playback`)
+        known = {field.name for field in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
 
 
 _IMAGE_MAGIC = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
+from django.db import transaction
 from django.utils import timezone
 
 from apps.content.models import Post
@@ -61,3 +62,13 @@ def _target(publish: Publish, *, now: datetime) -> tuple[str, datetime | None]:
             fields={"publish": ["Schedule at most 30 days ahead."]},
         )
     return Post.Status.SCHEDULED, publish
+
+
+def media_playback_wanted(asset_id: int) -> None:
+    """After commit: tell media a post on this upload may go out sooner than its
+    pipeline was planned for (a draft published, a schedule brought forward or due); an
+    upload planned for one decode then gets its lowest rendition alone, so it plays as
+    soon as a publish-now upload would (`apps.media.services.asset_playback_wanted`)."""
+    from apps.media.services import asset_playback_wanted
+
+    transaction.on_commit(lambda: asset_playback_wanted(asset_id=asset_id))

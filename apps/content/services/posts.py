@@ -19,6 +19,7 @@ from apps.content.services._common import (
     Publish,
     _target,
     asset_is_playable,
+    media_playback_wanted,
 )
 from apps.content.services.captions import _apply_caption, _parse
 from apps.content.services.counters import _count_published, _move_hashtag_counts, _publish
@@ -233,6 +234,10 @@ def post_update(
             else:
                 post.status, post.scheduled_for = status, scheduled_for
                 fields += ["status", "scheduled_for"]
+            if post.status in (Post.Status.PROCESSING, Post.Status.SCHEDULED) and not publish_now:
+                # planned for one decode as a draft or for later: media adds the lowest
+                # rendition's own step if it now goes out before the ladder is done
+                media_playback_wanted(post.asset_id)
         post.save(update_fields=fields)
         if visibility_changed:
             posts_public_media_changed(post_ids=[post.pk])

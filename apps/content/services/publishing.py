@@ -16,6 +16,7 @@ from apps.content.services._common import (
     _UNUSABLE_ASSET_STATES,
     PUBLISH_DUE_BATCH,
     asset_is_playable,
+    media_playback_wanted,
 )
 from apps.content.services.counters import _publish
 from apps.content.services.removal import post_remove
@@ -104,6 +105,7 @@ def posts_publish_due(*, now: datetime | None = None, batch_size: int = PUBLISH_
             else:
                 Post.objects.filter(pk=post.pk, status=Post.Status.SCHEDULED).update(
                     status=Post.Status.PROCESSING, scheduled_for=None, updated_at=moment)
+                media_playback_wanted(post.asset_id)
     with transaction.atomic():
         waiting = list(
             Post.objects.select_for_update(skip_locked=True, of=("self",))

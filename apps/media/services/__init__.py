@@ -40,6 +40,7 @@ from apps.media.services.captions import (
     caption_track_run_auto,
     caption_track_upload,
 )
+from apps.media.services.early_playback import asset_playback_wanted, needs_early_playback
 from apps.media.services.notify import asset_group, asset_status
 from apps.media.services.operations import (
     asset_reprocess,
@@ -88,6 +89,7 @@ __all__ = [
     "asset_create_from_file",
     "asset_fail",
     "asset_group",
+    "asset_playback_wanted",
     "asset_process",
     "asset_recipe_changed",
     "asset_reject",
@@ -106,6 +108,7 @@ __all__ = [
     "caption_track_upload",
     "human_size",
     "media_purge_user",
+    "needs_early_playback",
     "recipe_key",
     "s3_part_count",
     "s3_upload_complete",

@@ -29,6 +29,9 @@ from apps.media.services._common import (
     _enqueue_steps,
     _local_source,
 )
+
+# the plan's chooser (two decodes when someone waits to play), in its own module
+from apps.media.services.early_playback import needs_early_playback as needs_early_playback
 from apps.media.services.notify import _notify_on_commit, _run_hooks
 
 
@@ -270,6 +273,12 @@ def _do_step(
                 source, probe, upper, staged, preset=preset, heartbeat=heartbeat, mix=mix,
                 taps=taps,
             )
+        if not lowest_apart and ProcessingStep.objects.filter(
+                asset_id=asset_id, name__startswith=RENDITION_PREFIX).exists():
+            # a publish came while this ran (`asset_playback_wanted`): the lowest rung is
+            # that step's; this one's copy is left out (one writer per rendition)
+            upper = rungs[1:]
+            outputs = [o for o in outputs if o["short_edge"] != rungs[0].short_edge]
         for rendition in upper:  # each directory is complete: the command has finished
             storage.publish_dir(staged / rendition.name, asset_id, f"hls/{rendition.name}")
         if tap_steps:
@@ -401,9 +410,11 @@ def _after_step(asset: MediaAsset, name: str, output: dict[str, Any]) -> None:
     # a rendition being rendered again (a new sound) keeps its finished output and files
     # until the new ones are placed: the master keeps listing it
     done_renditions = [s.output for s in renditions if s.output.get("bandwidth")]
-    for step in steps:
+    apart = {r["short_edge"] for r in done_renditions}
+    for step in steps:  # (a rung with its own step too is that step's)
         if step.name == LADDER_STEP and step.output.get("renditions"):
-            done_renditions += step.output["renditions"]
+            done_renditions += [r for r in step.output["renditions"]
+                                if r["short_edge"] not in apart]
     outputs = dict(asset.outputs)
     if name.startswith(RENDITION_PREFIX) or name in (LADDER_STEP, av1_step.STEP):
         # the H.264 variants first, as before; AV1 ones after them, only once encoded
@@ -433,8 +444,12 @@ def _after_step(asset: MediaAsset, name: str, output: dict[str, Any]) -> None:
             transaction.on_commit(lambda: storage.remove_output(old_id, replaced))
     asset.outputs = outputs
     fields = ["outputs", "updated_at"]
-    if renditions:
-        lowest_done = renditions[0].state == StepState.DONE
+    if renditions:  # (or the ladder wrote it too: a publish came as it finished)
+        lowest = int(renditions[0].name.removeprefix(RENDITION_PREFIX))
+        lowest_done = renditions[0].state == StepState.DONE or any(
+            s.name == LADDER_STEP and s.state == StepState.DONE
+            and any(r["short_edge"] == lowest for r in s.output.get("renditions") or [])
+            for s in steps)
     else:  # single pass: the ladder step carries the lowest rung too
         lowest_done = any(s.name == LADDER_STEP and s.state == StepState.DONE for s in steps)
     if lowest_done and asset.playable_at is None:

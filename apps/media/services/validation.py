@@ -31,19 +31,22 @@ from apps.media.services._common import (
     _remove_source,
     _step_finish,
 )
+from apps.media.services.early_playback import needs_early_playback
 from apps.media.services.notify import _notify_now, _notify_on_commit, _run_hooks
 from apps.media.services.recipe import _refresh_progress
 
 
-def _step_names(probe: ProbeResult) -> list[str]:
-    """The lowest rendition alone first (it makes the asset playable soon), then the rest
-    of the ladder from one decode (`ladder`, which also makes the per-title plan and
-    writes the poster candidates, preview, storyboard, audio and moderation frames), then
-    the steps that publish those and the MP4 remuxed from a rendition."""
+def _step_names(probe: ProbeResult, *, early: bool = True) -> list[str]:
+    """With someone waiting to play (`early`, `needs_early_playback`): the lowest rendition
+    alone first (it makes the asset playable soon), then the rest of the ladder from one
+    decode (`ladder`, which also makes the per-title plan and writes the poster
+    candidates, preview, storyboard, audio and moderation frames), then the steps that
+    publish those and the MP4 remuxed from a rendition. With nobody waiting: every rung
+    from the `ladder` step's one decode, then the same steps."""
     ladder = transcode.plan_ladder(probe)
     extras = [name for name in EXTRA_STEPS if name != "audio" or probe.has_audio]
     rest = [name for name in extras if name not in ("poster", "mp4")]
-    if settings.MEDIA_SINGLE_PASS_LADDER:
+    if not early:
         # every rung from one decode: the least CPU, but playable only when all are done
         return [LADDER_STEP, "poster", *rest, "mp4"]
     upper = [LADDER_STEP] if len(ladder) > 1 else []
@@ -82,7 +85,8 @@ def asset_process(*, asset_id: int, task_id: str) -> str:
         return "rejected"
     # the per-title plan is made by the `ladder` step (`recipe._plan_title`), off the
     # playable path: the steps are the same with or without it
-    names = _step_names(probe)
+    playback = needs_early_playback(asset, probe)
+    names = _step_names(probe, early=playback.early)
     if (asset.outputs or {}).get("av1"):
         names.append(av1.STEP)  # reprocessed after it earned AV1: made again (bulk queue)
     with transaction.atomic():
@@ -90,7 +94,8 @@ def asset_process(*, asset_id: int, task_id: str) -> str:
         if asset.state != State.VALIDATING:
             return f"skipped ({asset.state})"
         _step_finish(step.pk, task_id, output=probe.as_json(), log="")
-        asset.probe = probe.as_json()  # a reprocess plans its ladder again
+        # a reprocess plans its ladder again; `playback`: the plan chosen, and why
+        asset.probe = {**probe.as_json(), "playback": playback.as_json()}
         asset.width, asset.height = probe.width, probe.height
         asset.duration_ms = int(probe.duration_s * 1000)
         asset.frame_rate = transcode.output_fps(probe)
