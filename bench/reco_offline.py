@@ -70,7 +70,7 @@ from apps.feed.candidates import (  # noqa: E402
     take,
 )
 from apps.feed.pools import Catalogue  # noqa: E402
-from apps.feed.serving.scoring import PRE_RANK  # noqa: E402
+from apps.feed.serving import scoring  # noqa: E402
 from apps.feed.serving.sources import _cf_for, _cf_user  # noqa: E402
 
 DAY = 86400.0
@@ -435,9 +435,9 @@ def tune_quotas(world: Any, sp: Split, users: list[int], reach: dict[str, dict[i
             "ranker (all)": model.score(x)[0],
         }
         for name, s in orders.items():
-            top = np.argsort(-s, kind="stable")[:PRE_RANK]
+            top = np.argsort(-s, kind="stable")[:scoring.PRE_RANK]
             keep[name] += int(held[top].sum())
-    print(f"\npre-rank to {PRE_RANK}: held-out positives kept (of {held_total})")
+    print(f"\npre-rank to {scoring.PRE_RANK}: held-out positives kept (of {held_total})")
     for name, k in keep.items():
         print(f"  {name:<30} {k:>5} ({k / held_total:.3f})")
     return chosen
@@ -764,7 +764,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         candidates.QUOTAS.update(json.loads(args.quotas))
     if getattr(args, "budget", 0):
         candidates.CANDIDATE_BUDGET = args.budget
-    print(f"candidate budget {candidates.CANDIDATE_BUDGET}", flush=True)
+    if getattr(args, "pre_rank", 0):
+        scoring.PRE_RANK = args.pre_rank
+    if getattr(args, "trees", 0):
+        ranking.TREES = args.trees
+    print(f"candidate budget {candidates.CANDIDATE_BUDGET}, pre-rank {scoring.PRE_RANK}, "
+          f"trees {ranking.TREES or 'all'}", flush=True)
     if args.score_cpu:
         score_cpu(world, sp, users[:150], jobs=args.jobs,
                   budgets=tuple(int(b) for b in args.cpu_budgets.split(",") if b)
@@ -873,6 +878,10 @@ def main(argv: list[str] | None = None) -> int:
                         help='JSON overriding candidates.QUOTAS, e.g. {"collab": 300}')
     parser.add_argument("--budget", type=int, default=0,
                         help="candidates.CANDIDATE_BUDGET for this run (default: as set)")
+    parser.add_argument("--pre-rank", type=int, default=0,
+                        help="serving.scoring.PRE_RANK for this run (default: as set)")
+    parser.add_argument("--trees", type=int, default=0,
+                        help="ranking.TREES for this run: each head's first N trees")
     parser.add_argument("--score-cpu", action="store_true",
                         help="only the CPU time of serving.score per user on this world")
     parser.add_argument("--cpu-budgets", default="",

@@ -11,6 +11,7 @@ import joblib
 import numpy as np
 from django.core.files.storage import default_storage
 
+from apps.feed import compiled_trees
 from apps.feed.ranking import FEATURES, LoadedModel
 
 # Source flags describe how serving found a candidate; history has no such thing, so the
@@ -93,7 +94,7 @@ def load_artifact(name: str, *, version: int) -> LoadedModel:
     for est in blob["heads"].values():
         if hasattr(est, "set_params"):
             est.set_params(n_jobs=1)  # serving: one thread per request, no OpenMP spinning
-    return LoadedModel(
+    model = LoadedModel(
         version=version, heads=blob["heads"], feature_names=list(blob["feature_names"]),
         cf_items={int(k): np.asarray(v, np.float32) for k, v in zip(
             blob["cf_item_ids"].tolist(), blob["cf_item_factors"], strict=True)},
@@ -102,3 +103,7 @@ def load_artifact(name: str, *, version: int) -> LoadedModel:
         factors=int(blob["factors"]),
         coengaged=_unpack_neighbours(blob),
     )
+    # The heads compiled to machine code when this machine's cache has them (else compiled
+    # in the background while LightGBM predicts; SWIPEME_FEED_COMPILE_RANKER=0: never).
+    compiled_trees.attach(model, background=compiled_trees.background_enabled())
+    return model

@@ -109,3 +109,6 @@ SWIPEME_PUSH_TIMEOUT = 5.0
 # server): the portal's browser tests start a web server with this set (comma-separated).
 SWIPEME_ADS_LANDING_TEST_HOSTS = tuple(
     host for host in env_str("SWIPEME_ADS_LANDING_TEST_HOSTS", "").split(",") if host)
+# The ranker's heads are not compiled in the background when a test loads an artefact
+# (~3 s of CPU a head; tests/feed/test_compiled_trees.py compiles its own, into tmp_path).
+SWIPEME_FEED_COMPILE_RANKER = False
