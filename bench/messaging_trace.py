@@ -15,7 +15,12 @@ process on this machine):
 - `{"k": "lag", "t": when the event loop's 5 ms tick ran, "ms": how late}` (>= LAG_LOG_MS);
 - `{"k": "gc", "t": start, "ms": the collection's pause, "g": generation, "n": the objects
   it walked (generations 0..g; counted for g >= 1 only, else -1), "x": collected, "cpu": the
-  collecting thread's CPU in it (ms): the pause without the machine's stretch}` (>= 5 ms).
+  collecting thread's CPU in it (ms): the pause without the machine's stretch}` (>= 5 ms);
+- `{"k": "young", "t": the pass's start, "g": generation, "n0": the young generation's
+  objects, "count": gc.get_count() at the start, "types": [[type, objects], ...] the 12
+  commonest, "samples": {type: [repr, ...]}}`: at the first YOUNG_HISTOGRAMS passes whose
+  young generation holds YOUNG_BIG objects or more (what fills it while the net count
+  stays under threshold 0).
 
 `analyse(...)` (bench/messaging.py prints it) splits each paced message's slowest delivery
 into those stages. Nothing here runs without the variable."""
@@ -32,6 +37,8 @@ from typing import Any
 
 LAG_LOG_MS = 15.0
 TICK = 0.005
+YOUNG_BIG = 30_000
+YOUNG_HISTOGRAMS = 4
 
 
 class _Trace:
@@ -43,6 +50,7 @@ class _Trace:
         self.young = -1
         self.gc_cpu = 0.0
         self.ticker: asyncio.Task[None] | None = None
+        self.histograms = 0
 
     def write(self, **record: Any) -> None:
         record["p"] = self.pid
@@ -57,6 +65,8 @@ class _Trace:
             # a pass over them, before the pause is timed)
             self.young = (sum(len(gc.get_objects(g)) for g in range(generation + 1))
                           if generation >= 1 else -1)
+            if self.histograms < YOUNG_HISTOGRAMS:
+                self.histogram(generation)
             self.gc_began = time.perf_counter()
             self.gc_cpu = time.thread_time()
             return
@@ -66,6 +76,24 @@ class _Trace:
                        n=self.young, x=info.get("collected"),
                        cpu=round((time.thread_time() - self.gc_cpu) * 1e3, 1))
 
+    def histogram(self, generation: int) -> None:
+        count = gc.get_count()
+        young = gc.get_objects(0)
+        if len(young) < YOUNG_BIG:
+            return
+        self.histograms += 1
+        types: dict[str, int] = {}
+        samples: dict[str, list[str]] = {}
+        for obj in young:
+            name = type(obj).__qualname__
+            types[name] = types.get(name, 0) + 1
+        top = sorted(types.items(), key=lambda item: -item[1])[:12]
+        for name, _ in top[:8]:
+            picked = [o for o in young[::97] if type(o).__qualname__ == name][:4]
+            samples[name] = [_short(o) for o in picked]
+        self.write(k="young", t=time.perf_counter(), g=generation, n0=len(young),
+                   count=list(count), types=top, samples=samples)
+
     async def tick(self) -> None:
         while True:
             due = time.perf_counter() + TICK
@@ -73,6 +101,21 @@ class _Trace:
             late = (time.perf_counter() - due) * 1e3
             if late >= LAG_LOG_MS:
                 self.write(k="lag", t=time.perf_counter(), ms=round(late, 1))
+
+
+def _short(obj: Any) -> str:
+    try:
+        if isinstance(obj, (tuple, list)):
+            text = "(" + ", ".join(type(o).__qualname__ for o in obj[:6]) + ")"
+        elif isinstance(obj, dict):
+            text = "{" + ", ".join(map(str, list(obj)[:6])) + "}"
+        elif type(obj).__name__ in ("function", "method", "cell", "frame", "coroutine"):
+            text = repr(getattr(obj, "__qualname__", None) or getattr(obj, "cr_code", obj))
+        else:
+            text = repr(obj)
+    except Exception as exc:  # noqa: BLE001 - a repr that fails names its error
+        text = f"<{type(exc).__name__}>"
+    return text[:200]
 
 
 def install(path: str) -> None:
