@@ -75,6 +75,7 @@ KINDS = ("account", "video", "sound", "hashtag")
 ENGINE_KINDS: tuple[Kind, ...] = ("account", "video", "sound", "hashtag")
 QKINDS = ("exact", "typo1", "typo2", "prefix")
 TAB_OF = {"account": "accounts", "video": "videos", "sound": "sounds", "hashtag": "hashtags"}
+HTTP_TABS = ("top", "accounts", "videos", "sounds", "hashtags")
 TARGET_P99_MS = 50.0
 TARGET_RECALL = {"exact": 0.99, "typo1": 0.95}
 
@@ -475,8 +476,7 @@ async def phase(port: int, paths: list[str], *, connections: int, duration: floa
 async def http_engine(port: int, queries: list[dict[str, Any]],
                       args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     targets = [("ping", ["/api/v1/ping"])] + [
-        (tab, search_paths(queries, tab))
-        for tab in ("top", "accounts", "videos", "sounds", "hashtags")]
+        (tab, search_paths(queries, tab)) for tab in args.tabs.split(",")]
     out: dict[str, dict[str, Any]] = {}
     for name, paths in targets:
         probe = Connection(port, 300.0)  # the first search loads the engine and the model
@@ -657,6 +657,10 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--no-http", action="store_true", help="engine level only")
+    parser.add_argument("--tabs", default=",".join(HTTP_TABS),
+                        help="HTTP: the tabs measured after the no-op (default every tab; "
+                        "e.g. --tabs top to time Top alone: the engine pass and the no-op "
+                        "still run, the other tabs' HTTP figures are then absent)")
     parser.add_argument("--no-freshness", action="store_true")
     parser.add_argument("--fresh-posts", type=int, default=5,
                         help="posts published and taken down for the freshness figures")
@@ -667,6 +671,8 @@ def main() -> int:
     add_arguments(parser, default_runs=3)
     args = parser.parse_args()
     engines = [e for e in args.engines.split(",") if e]
+    if not args.tabs or not set(args.tabs.split(",")) <= set(HTTP_TABS):
+        parser.error(f"--tabs: among {HTTP_TABS}")
     if not set(engines) <= set(ENGINES):
         parser.error(f"--engines: among {ENGINES}")
     if args.small and args.database_url == DEFAULT_DB:
@@ -738,7 +744,8 @@ def main() -> int:
             server = Server(port, eenv, BASE_DIR / "var" / "log"
                             / f"bench-search-{engine}.log")
             print(f"HTTP, {engine}: uvicorn on {port} (one worker, signed out; read and "
-                  "search throttles raised to 100000000/min)", flush=True)
+                  "search throttles raised to 100000000/min); tabs: the no-op, "
+                  f"{args.tabs}", flush=True)
             server.start(timeout=300)
             try:
                 http = asyncio.run(http_engine(port, queries, args))
