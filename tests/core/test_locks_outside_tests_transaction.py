@@ -485,6 +485,23 @@ def _() -> None:
     assert ProcessingStep.objects.filter(asset=asset, name="av1").exists()
 
 
+@case("PATCH /api/v1/posts/<id> publish now: a draft whose upload runs its one-decode ladder",
+      MED + "early_playback.py::asset_playback_wanted")
+def _() -> None:
+    from apps.media.models import ProcessingStep
+
+    author = UserFactory()
+    asset = MediaAssetFactory(owner=author, state="processing", probe={
+        "container": "mp4", "video_codec": "h264", "pix_fmt": "yuv420p", "coded_width": 1080,
+        "coded_height": 1920, "rotation": 0, "width": 1080, "height": 1920,
+        "duration_s": 15.0, "frame_rate": 30.0, "variable_frame_rate": False,
+        "bit_depth": 8, "hdr": False, "has_audio": True, "audio_codec": "aac"})
+    ProcessingStep.objects.create(asset=asset, name="ladder", state="running")
+    post = PostFactory(author=author, asset=asset, status=Post.Status.DRAFT, published_at=None)
+    ok(api(author).patch(f"/api/v1/posts/{post.pk}", {"publish": "now"}, format="json"))
+    assert ProcessingStep.objects.filter(asset=asset, name="rendition-240").exists()
+
+
 @case("PUT, POST and DELETE /api/v1/media/assets/<id>/captions[/<lang>]",
       MED + "captions.py::_publish", MED + "captions.py::caption_track_request_auto",
       MED + "captions.py::caption_track_delete")
