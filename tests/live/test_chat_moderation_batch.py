@@ -19,6 +19,7 @@ from channels.layers import get_channel_layer
 
 from apps.live.chat import broadcast, filters, services
 from apps.live.models import LiveChatMessage
+from apps.moderation.detection import heads
 from apps.moderation.detection.models import TermList
 from apps.moderation.detection.services import policy_rules_seed, text_config
 from apps.moderation.policies import Policy
@@ -150,8 +151,8 @@ def test_a_line_is_scored_in_its_whitespace_normal_form_with_the_same_scores() -
     for kept in ("\x0b", "\x1c", "\x85"):  # the tokenizer reads these as characters
         odd = f"great{kept}stream tonight"
         assert filters.scored_form(odd) == odd
-        assert filters.score_texts([odd])[0].heads != filters.score_texts(
-            ["great stream tonight"])[0].heads
+        # (the heads themselves: the n-gram screen clears both forms of this line)
+        assert heads.text_scores_many([odd]) != heads.text_scores_many(["great stream tonight"])
 
 
 def test_a_repeated_line_is_scored_once_within_the_memo() -> None:
@@ -252,3 +253,32 @@ def test_the_kept_configuration_follows_a_staff_edit_on_the_next_line() -> None:
     words.delete()
     assert services.chat_post(other, live.pk, "what a gorgeous hill")[2] is None
     assert text_config.loads == loads + 4  # one read after each edit, none between
+
+
+def test_a_line_the_screen_clears_is_shown_and_a_line_the_heads_hold_is_still_hidden(
+    django_capture_on_commit_callbacks: Callable[..., AbstractContextManager[Any]],
+) -> None:
+    """The n-gram screen (`moderation.detection.screen`) clears everyday chat before the
+    heads' embedding; a line the heads hold (a Spanish threat: no term list, and the
+    English classifier cannot read it) still reaches nobody."""
+    live, _ = on_air(host())
+    author = UserFactory()
+    said = ["今日の配信最高", "sé dónde vives y mañana te voy a matar con un cuchillo"]
+    scored = filters.score_texts(said)
+    assert scored[0].heads == {}  # cleared: not embedded
+    assert scored[1].heads["threat"] >= 0.85  # the heads' live-chat hold
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(broadcast.room_group(live.pk), channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        hides = [services.chat_post(author, live.pk, text)[2] for text in said]
+    assert hides[0] is None
+    assert hides[1] is not None
+    assert hides[1].reason == LiveChatMessage.Hidden.FILTERED
+    got = []
+    while True:
+        try:
+            got.append(async_to_sync(_receive)(layer, channel)["frame"]["message"]["text"])
+        except TimeoutError:
+            break
+    assert got == [said[0]]

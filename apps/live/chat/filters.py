@@ -20,6 +20,11 @@ What a line's verdict costs, and what is shared between lines:
   the next batch, so the batch grows with the load by itself
   (measured: the embedding's CPU is per token, a batch saves only the per-call work, so a
   fixed window would add its wait to every line for nothing; docs/benchmarks.md).
+- **The n-gram screen in front of the heads** (`moderation.detection.screen.head_scores`,
+  7 December): a linear model over hashed character n-grams clears the lines the heads
+  would flag nothing in (trained so that it clears none the heads flag, at this surface's
+  thresholds); only the others are embedded. It steps aside when staff lower a live-chat
+  threshold below what it was trained for, or the heads change.
 - **A memo of recent texts** (`_Memo`: text -> scores, `MEMO_SIZE` texts for
   `MEMO_SECONDS`, keyed by the line's whitespace normal form, `scored_form`): a flood
   repeating a line ("first!", an emoji, a copied spam line, with spaces added or not) is
@@ -43,8 +48,8 @@ from typing import Generic, TypeVar
 
 from apps.accounts.models import User
 from apps.live.models import LiveChatMessage
-from apps.moderation.detection import heads, text
-from apps.moderation.detection.models import SEVERITY, Outcome
+from apps.moderation.detection import screen, text
+from apps.moderation.detection.models import SEVERITY, Outcome, Surface
 from apps.moderation.detection.services import text_verdict
 from apps.moderation.detection.services.text_config import text_config
 from apps.moderation.policies import Policy
@@ -152,10 +157,14 @@ class Scores:
 
 def score_texts(texts: Sequence[str]) -> list[Scores]:
     """Each text's abuse score and heads' scores, each distinct text once, in one call of
-    the classifier and one of the embedding engine."""
+    the classifier and one of the embedding engine (for the texts the screen did not
+    clear: a cleared text's heads scores are `{}`)."""
     distinct = list(dict.fromkeys(texts))
     abuse = dict(zip(distinct, text.abuse_scores(distinct), strict=True))
-    found = dict(zip(distinct, heads.text_scores_many(distinct), strict=True))
+    # The n-gram screen clears the texts the heads would flag nothing in: those skip the
+    # embedding (`screen.head_scores`; the rest are embedded in one call).
+    found = dict(zip(distinct, screen.head_scores(
+        distinct, surface=Surface.LIVE_CHAT, table=text_config().thresholds), strict=True))
     return [Scores(abuse[t], found[t]) for t in texts]
 
 
