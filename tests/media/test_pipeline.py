@@ -178,12 +178,16 @@ def test_a_clip_goes_from_upload_to_ready(celery_worker_process, clips, tmp_path
     assert at_start < 6, (at_start, later)  # JPEG and x264 apart, the same picture
     assert at_start < later / 2, (at_start, later)
 
-    # staff re-run it: planned afresh, processed again to ready, still playable meanwhile
+    # staff re-run it: planned afresh, processed again to ready, still playable meanwhile;
+    # nobody waits (its old renditions play), so every rung comes from the ladder step's
+    # one decode: no lowest-rendition step (recipe.needs_early_playback)
     playable_at = asset.playable_at
     assert services.asset_reprocess(asset_id=int(asset_id)) is True
     wait_for(lambda: MediaAsset.objects.get(pk=asset_id).state == "ready"
-             and ProcessingStep.objects.filter(asset_id=int(asset_id)).count() == 9,
+             and ProcessingStep.objects.filter(asset_id=int(asset_id)).count() == 8,
              "the reprocessed asset to be ready")
+    assert not ProcessingStep.objects.filter(asset_id=int(asset_id),
+                                             name__startswith="rendition-").exists()
     asset = MediaAsset.objects.get(pk=asset_id)
     assert asset.playable_at == playable_at
     variants = parse_master((base / "hls" / "master.m3u8").read_text())
