@@ -39,6 +39,9 @@ class Hit:
 
 class SearchBackend(Protocol):
     name: str
+    # True when a search touches no database connection (an index in this process): the
+    # service may then run one on another thread (Top's two engine calls at once).
+    in_process: bool
 
     def apply(self, *, upserts: Sequence[SearchDoc] = (),
               deletes: Sequence[tuple[Kind, int]] = ()) -> None:

@@ -81,6 +81,7 @@ def _is_lexicon_word(token: str) -> bool:
 
 class PostgresBackend:
     name = "postgres"
+    in_process = False
 
     def __init__(self, using: str = "default") -> None:
         self.using = using

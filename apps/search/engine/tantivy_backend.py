@@ -101,6 +101,7 @@ def _schema() -> tantivy.Schema:
 
 class TantivyBackend:
     name = "tantivy"
+    in_process = True
 
     def __init__(self, path: Path) -> None:
         self.root = Path(path)

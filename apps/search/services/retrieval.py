@@ -143,6 +143,26 @@ def keyword_hits_many(requests: Sequence[tuple[Kind, int]], query: str, *, prefi
         return [[] for _ in requests]
 
 
+# Top's second engine call (a hashtag's and a sound's names, `query.top`) runs on this pool
+# while the request's thread makes the first (videos and accounts): tantivy releases the
+# GIL while it searches, so with a core free the two overlap and a Top miss waits for the
+# longer call, not their sum (each is about half of Top's engine time at full size).
+# Only for a backend that searches in process (`SearchBackend.in_process`): PostgreSQL's
+# searches use the request's database connection and stay on its thread.
+_engine_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-engine")
+
+
+def start_keyword_hits_many(requests: Sequence[tuple[Kind, int]], query: str, *,
+                            prefix: bool) -> Future[list[list[Hit]]]:
+    """`keyword_hits_many`, started on the engine pool when the backend searches in
+    process (its answer: `.result()`, which never raises); else answered at once."""
+    if getattr(get_backend(), "in_process", False):
+        return _engine_pool.submit(keyword_hits_many, requests, query, prefix=prefix)
+    done: Future[list[list[Hit]]] = Future()
+    done.set_result(keyword_hits_many(requests, query, prefix=prefix))
+    return done
+
+
 # The query's embedding (tens of ms of numpy, which releases the GIL) runs on this pool
 # while the request thread does the rest of the search: the blocked-term check, history,
 # keyword retrieval, the viewer's signals and Top's other kinds (`prefetch_query_vector`).
