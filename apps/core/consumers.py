@@ -1,10 +1,21 @@
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 from typing import Any
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+# "Try Again Later" (RFC 6455's registry): the web and mobile clients reconnect with backoff
+# on any code outside 44xx, and a reconnect asks for everything after its last sequence.
+CLOSE_TRY_AGAIN = 1013
+UNAVAILABLE_WORDS = "Live updates are unavailable for a moment: reconnecting."
 
 
 class NoPerMessageDbCloseMixin:
@@ -21,6 +32,16 @@ class NoPerMessageDbCloseMixin:
             raise ValueError(f"No handler for message type {message['type']}")
         try:
             await handler(message)
+        except RedisError as exc:
+            # The channel layer's Redis is down, hung past its timeout, or its pool has no
+            # free connection (a reconnect storm). Without this the exception ended the
+            # consumer and uvicorn dropped the TCP connection: no words, no close code.
+            if message["type"] == "websocket.disconnect":
+                # its groups expire and its presence times out; nothing is waiting for it
+                logger.warning("socket: cleanup after a close skipped, Redis: %s", exc)
+                raise StopConsumer() from exc
+            logger.warning("socket: %s refused, Redis unavailable: %s", message["type"], exc)
+            await self._close_unavailable()
         except OSError:
             # A send to a socket the client has just closed (uvicorn's ClientDisconnected):
             # the exception would end the consumer before the server's websocket.disconnect
@@ -30,6 +51,16 @@ class NoPerMessageDbCloseMixin:
                 raise
             await self.websocket_disconnect(  # type: ignore[attr-defined]
                 {"type": "websocket.disconnect", "code": 1006})  # raises StopConsumer
+
+    async def _close_unavailable(self) -> None:
+        """Tell the client in the socket's error shape, then close with 1013 so it comes
+        back with backoff (before the handshake's accept the close refuses it: 403)."""
+        # not accepted yet, or already closed: the close code alone, or nothing
+        with contextlib.suppress(RuntimeError, OSError):
+            await self.send_json({"type": "error", "code": "unavailable",  # type: ignore[attr-defined]
+                                  "message": UNAVAILABLE_WORDS})
+        with contextlib.suppress(RuntimeError, OSError):
+            await self.close(code=CLOSE_TRY_AGAIN)  # type: ignore[attr-defined]
 
 
 class MalformedFrameMixin:
