@@ -9,9 +9,10 @@ LightGBM's within ~1e-15 before serving casts them to float32; see docs/benchmar
 Compiling costs ~3 s of CPU a head, so it never runs on a request: `attach` loads the
 compiled heads from a per-machine cache (keyed by the model's text, the library versions
 and the host CPU), and compiles the missing ones in one background thread, the model
-predicting with LightGBM until then. `compile_now` (the training run, `manage.py
-feed_train`, the benches) fills the cache synchronously. Without lleaves, or when a
-compile fails, the heads stay on LightGBM: nothing else changes."""
+predicting with LightGBM until then; each server process of a machine whose cache lacks
+a new model compiles it once (nothing compiles ahead: training runs on a worker, maybe on
+another machine). `compile_now` compiles synchronously (the tests use it). Without lleaves,
+or when a compile fails, the heads stay on LightGBM: nothing else changes."""
 
 from __future__ import annotations
 
