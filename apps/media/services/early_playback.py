@@ -85,7 +85,7 @@ def asset_playback_wanted(*, asset_id: int) -> bool:
     due). If its steps were planned for one decode, it is not playable yet and the hook
     now says it goes out within `one_decode_lead` (or there is no post), the lowest
     rendition gets its own step at once, as a publish-now upload has (the `ladder` step,
-    if it is running, then leaves that rung out: `recipe._do_step`). Returns whether the
+    if it is running, then leaves that rung out: `step_work.do_step`). Returns whether the
     step was added."""
     with transaction.atomic():
         asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()

@@ -19,11 +19,11 @@ from apps.media.services.notify import _notify_now
 from apps.media.services.recipe import (
     SoundNotReadyError,
     _after_step,
-    _do_step,
     asset_recipe_changed,
     awaited_step,
     recipe_key,
 )
+from apps.media.services.step_work import do_step
 from apps.media.services.validation import asset_fail
 
 # A step that found the disk full is retried after min(300, 2 ** this) seconds.
@@ -110,7 +110,7 @@ def asset_step_run(*, asset_id: int, name: str, task_id: str) -> str:
     try:
         if not storage.has_room_for(0):
             raise OutOfRoomError("the media disk is full")
-        output, log = _do_step(asset_id, name, probe, staged, heartbeat)
+        output, log = do_step(asset_id, name, probe, staged, heartbeat)
     except SoundNotReadyError as exc:
         # waiting for another upload is no failure: no attempt is used up
         ProcessingStep.objects.filter(pk=step.pk, claimed_by=task_id).update(
