@@ -39,11 +39,6 @@ STAGES = ("engine", "embed_wait", "hnsw", "facts", "ranking", "accounts", "lives
           "hashtags", "sounds", "display", "serialise", "search", "request", "process_cpu")
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url",
@@ -60,7 +55,7 @@ def main() -> int:
     parser.add_argument("--slowest", type=int, default=8)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    from search_request_cost import setup
+    from search_request_cost import pct, setup
 
     setup(args)
 
