@@ -28,7 +28,7 @@ What it does, in order (no database, no Celery: the pipeline's own functions, as
    the extras' files from one graph, the lowest rung's segments timed as they land; see
    `measure_one_decode`), its CPU against plain's and when it would be playable.
    `--no-wait`: the pipeline as it runs where nobody waits to play (a reprocess, a draft, a
-   post scheduled far enough ahead: `recipe.needs_early_playback` false): the probe, the
+   post scheduled far enough ahead: `early_playback.needs_early_playback` false): the probe, the
    `ladder` step writing every rung and the extras' files from one decode, the steps that
    publish them; its CPU against plain's in the same run (no segment watching).
 6. Repeats 2-4 `--runs` times (default 3) on the same source and ends with the median of

@@ -153,7 +153,7 @@ class AssetPlaybackHook(Protocol):
 
 # Answers "when will someone wait to play this asset?" (content: its post's status and
 # schedule). None: no opinion (no post on it yet: someone may be waiting). Media asks it
-# when it plans the steps (`recipe.needs_early_playback`); when the answer moves earlier
+# when it plans the steps (`early_playback.needs_early_playback`); when the answer moves earlier
 # (a draft published, a scheduled post brought forward or due), call
 # `apps.media.services.asset_playback_wanted`.
 _playback_hooks: Hook[AssetPlaybackHook] = Hook("media.asset_playback_wanted")

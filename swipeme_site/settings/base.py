@@ -562,7 +562,7 @@ MEDIA_X264_PRESET = env_str("SWIPEME_MEDIA_X264_PRESET", "veryfast")
 MEDIA_SINGLE_PASS_LADDER = env_bool("SWIPEME_MEDIA_SINGLE_PASS_LADDER", False)
 # Where nobody waits to play (a reprocess of a playable asset, a draft, a post scheduled at
 # least this far ahead) the whole ladder and the extras come from one decode whatever the
-# flag above (apps.media.services.recipe.needs_early_playback): the lead a scheduled post
+# flag above (apps.media.services.early_playback.needs_early_playback): the lead a scheduled post
 # needs is BASE + PER_SECOND x its duration (a busy 2-core machine ran a 15 s clip's
 # pipeline in 35-90 s; the rest is the queue).
 MEDIA_ONE_DECODE_LEAD_BASE_S = env_int("SWIPEME_MEDIA_ONE_DECODE_LEAD_BASE_S", 600)

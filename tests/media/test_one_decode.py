@@ -1,7 +1,7 @@
 """Where nobody waits to play (a reprocess, a draft, a post scheduled far enough ahead), every
 rung and the extras come from the `ladder` step's one decode; where someone waits (no post
 yet, publish now, scheduled soon) the lowest rendition decodes the source alone, as before
-(`recipe.needs_early_playback`). A draft published while its one-decode ladder runs gets
+(`early_playback.needs_early_playback`). A draft published while its one-decode ladder runs gets
 its lowest rendition alone (`services.asset_playback_wanted`). Real ffmpeg; the reprocess
 through a real Celery worker and `manage.py media_reprocess`."""
 
@@ -20,7 +20,7 @@ from apps.content import services as content
 from apps.media import services, storage, transcode
 from apps.media.models import MediaAsset, ProcessingStep
 from apps.media.probe import probe_file
-from apps.media.services import recipe
+from apps.media.services import early_playback
 from tests.factories import UserFactory
 from tests.media.conftest import upload_file, wait_for
 from tests.media.test_pipeline import (
@@ -74,9 +74,9 @@ def test_the_chooser_says_who_waits(clips, monkeypatch, settings):
     probe = probe_file(clips["vertical"])
     try:
         # no post yet: its author may publish as soon as it plays
-        assert recipe.needs_early_playback(asset, probe).early
+        assert early_playback.needs_early_playback(asset, probe).early
         post = content.post_create(author=user, asset_id=asset_id, publish="draft")
-        choice = recipe.needs_early_playback(asset, probe)
+        choice = early_playback.needs_early_playback(asset, probe)
         assert (choice.early, choice.why) == (
             False, "a draft: nobody plays it before it is published")
         # scheduled: one decode only with the lead (base + per second of video) ahead
@@ -84,23 +84,23 @@ def test_the_chooser_says_who_waits(clips, monkeypatch, settings):
                          + settings.MEDIA_ONE_DECODE_LEAD_PER_SECOND * 2.5)
         content.post_update(user=user, post_id=post.pk,
                             publish=timezone.now() + lead + timedelta(minutes=1))
-        assert not recipe.needs_early_playback(asset, probe).early
+        assert not early_playback.needs_early_playback(asset, probe).early
         content.post_update(user=user, post_id=post.pk,
                             publish=timezone.now() + lead - timedelta(minutes=1))
-        assert "scheduled only" in recipe.needs_early_playback(asset, probe).why
-        assert recipe.needs_early_playback(asset, probe).early
+        assert "scheduled only" in early_playback.needs_early_playback(asset, probe).why
+        assert early_playback.needs_early_playback(asset, probe).early
         # published now (processing until it plays): someone waits
         content.post_update(user=user, post_id=post.pk, publish="now")
-        choice = recipe.needs_early_playback(asset, probe)
+        choice = early_playback.needs_early_playback(asset, probe)
         assert (choice.early, choice.why) == (True, "published now")
         # a reprocess of an asset that plays from its renditions: nobody waits
         asset.playable_at = timezone.now()
         asset.outputs = {"renditions": [{"short_edge": 240}]}
-        assert recipe.needs_early_playback(asset, probe).why.startswith("reprocess")
+        assert early_playback.needs_early_playback(asset, probe).why.startswith("reprocess")
         # the switch for every upload
         asset.playable_at, asset.outputs = None, {}
         settings.MEDIA_SINGLE_PASS_LADDER = True
-        assert not recipe.needs_early_playback(asset, probe).early
+        assert not early_playback.needs_early_playback(asset, probe).early
     finally:
         storage.remove_asset_files(asset_id)
 

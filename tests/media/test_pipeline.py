@@ -180,7 +180,7 @@ def test_a_clip_goes_from_upload_to_ready(celery_worker_process, clips, tmp_path
 
     # staff re-run it: planned afresh, processed again to ready, still playable meanwhile;
     # nobody waits (its old renditions play), so every rung comes from the ladder step's
-    # one decode: no lowest-rendition step (recipe.needs_early_playback)
+    # one decode: no lowest-rendition step (early_playback.needs_early_playback)
     playable_at = asset.playable_at
     assert services.asset_reprocess(asset_id=int(asset_id)) is True
     wait_for(lambda: MediaAsset.objects.get(pk=asset_id).state == "ready"

@@ -30,9 +30,6 @@ from apps.media.services._common import (
     StepState,
     _enqueue_steps,
 )
-
-# the plan's chooser (two decodes when someone waits to play), in its own module
-from apps.media.services.early_playback import needs_early_playback as needs_early_playback
 from apps.media.services.notify import _notify_on_commit, _run_hooks
 
 
