@@ -30,8 +30,12 @@ So, once, when the process takes its first such connection:
   generation can fill while old objects die) was tried next and reverted: its quiet runs
   (the lead, 18:38 UTC: paced p99 341 / 474 / 327 ms) were worse than the 15:45 runs
   without it, but the runs without it that followed (18:49) were as slow (the machine's
-  CPU per socket was 15-40 % higher than at 15:45 in both), so its effect is not known;
-  an interleaved A/B is the next step (docs/benchmarks.md "Direct messages").
+  CPU per socket was 15-40 % higher than at 15:45 in both). The interleaved A/B that
+  followed (20:05 session: a young pass every 0.1 s and a middle one every 2 s, against
+  none, 2 pairs at 5,000 sockets) was not better on the medians (paced p99 583 against
+  501 ms), so none runs. What fills the young generation is each connection's pending
+  awaits (asyncio's, websockets' and channels_redis's; docs/benchmarks.md "Direct
+  messages").
 
 Only in a process that serves such sockets (the first connection tunes it): processes that
 never do (management commands, the test runner until a test connects, the task workers)
